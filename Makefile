@@ -1,0 +1,95 @@
+# scsisim — top-level build.
+#   make          build the scsisim command and the libraries (build/)
+#   make check    build and run every test
+#   make asan     build with ASan + UBSan into build-asan/ and run every test
+#   make bench    build the benchmarks (build/bench/); see docs/ for how each is run
+#   make install  PREFIX=/usr/local DESTDIR=
+# Source files are discovered per folder, so adding a module or a test needs no edit here.
+
+BUILD   ?= build
+PREFIX  ?= /usr/local
+DESTDIR ?=
+CC      ?= cc
+VERSION := 0.1.0
+
+PKGS      := libiscsi libuv check
+WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla
+OPT       ?= -O2 -g
+SAN       ?=
+CFLAGS_ALL = -std=c11 -D_GNU_SOURCE -DSCSISIM_VERSION='"$(VERSION)"' $(OPT) $(WARN) $(SAN) \
+             -pthread -I. $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(CFLAGS)
+LDLIBS_ALL = $(shell pkg-config --libs libiscsi libuv 2>/dev/null) -lsgutils2 -lm -pthread $(LDLIBS)
+CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
+
+# Layers, top to bottom: each library may use only those after it.
+LAYERS := conformance host driver sim scsi
+src_of  = $(sort $(wildcard $(1)/*.c $(1)/*/*.c))
+LIB_SRC_conformance := $(call src_of,conformance)
+LIB_SRC_host        := $(call src_of,host)
+LIB_SRC_driver      := $(call src_of,driver)
+LIB_SRC_sim         := $(call src_of,sim)
+LIB_SRC_scsi        := $(call src_of,scsi)
+PRESENT := $(foreach l,$(LAYERS),$(if $(LIB_SRC_$(l)),$(l)))
+LIBS    := $(foreach l,$(PRESENT),$(BUILD)/libscsisim_$(l).a)
+
+CLI_SRC   := $(call src_of,cli)
+TEST_SRC  := $(sort $(wildcard tests/test_*.c))
+TEST_HELP := $(filter-out $(TEST_SRC),$(sort $(wildcard tests/*.c)))
+BENCH_SRC := $(sort $(wildcard bench/*.c))
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+TESTS   := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
+BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+DEPS_OK := $(BUILD)/.deps-ok
+
+.PHONY: all check asan bench install clean mutants
+.SECONDARY:
+all: $(BUILD)/scsisim $(LIBS)
+
+$(DEPS_OK): mk/deps.sh
+	@sh mk/deps.sh
+	@mkdir -p $(@D) && touch $@
+
+$(BUILD)/obj/%.o: %.c | $(DEPS_OK)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+define lib_rule
+$(BUILD)/libscsisim_$(1).a: $(call obj,$(LIB_SRC_$(1)))
+	@mkdir -p $$(@D)
+	rm -f $$@ && ar rcs $$@ $$^
+endef
+$(foreach l,$(PRESENT),$(eval $(call lib_rule,$(l))))
+
+$(BUILD)/scsisim: $(call obj,$(CLI_SRC)) $(LIBS)
+	$(CC) $(CFLAGS_ALL) -o $@ $(call obj,$(CLI_SRC)) $(LIBS) $(LDLIBS_ALL)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(call obj,$(TEST_HELP)) $(LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(call obj,$(TEST_HELP)) $(LIBS) $(CHECK_LIBS) $(LDLIBS_ALL)
+
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIBS) $(LDLIBS_ALL)
+
+check: all $(TESTS)
+	@sh mk/run-tests.sh $(BUILD) $(TESTS)
+
+asan:
+	$(MAKE) BUILD=build-asan OPT='-O1 -g -fno-omit-frame-pointer' \
+	    SAN='-fsanitize=address,undefined -fno-sanitize-recover=all' check
+
+bench: all $(BENCHES)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/scsisim/sim \
+	    $(DESTDIR)$(PREFIX)/share/doc/scsisim
+	install -m 755 $(BUILD)/scsisim $(DESTDIR)$(PREFIX)/bin/scsisim
+	install -m 644 $(LIBS) $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 sim/hba.h sim/sim.h sim/config.h $(DESTDIR)$(PREFIX)/include/scsisim/sim/
+	install -m 644 README.md LICENSE $(wildcard docs/*.md) $(DESTDIR)$(PREFIX)/share/doc/scsisim/
+
+clean:
+	rm -rf build build-asan
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,90 @@
+/* sim/sim.h — the simulator's C API: create a controller from a configuration,
+ * reach its shared memory, drive its power, read its fault log and its oracle.
+ *
+ * A controller is a firmware thread plus one shared memory region (a memfd):
+ *
+ *     offset 0                    BAR0 registers (HBA_BAR0_SIZE), see sim/hba.h
+ *     offset SIM_REGION_PRIV      the posted-write FIFO the bus uses for
+ *                                 control-register writes (SIM_REGION_PRIV_SIZE)
+ *     offset SIM_REGION_RAM       host RAM (cfg.host_ram_bytes), where the driver's
+ *                                 queues and DMA buffers live
+ *
+ * and a set of eventfds: the bell (driver → firmware wake-up) and one per
+ * interrupt vector (firmware → driver).  The IOMMU page table is private to the
+ * controller: the OS side maps and unmaps through sim_ctrl_iommu_map/unmap.
+ *
+ * The driver side never calls into the firmware: it talks to the registers
+ * through the bus (sim/bus.h), which gives register writes their hardware
+ * semantics (write-1-to-clear, mask set/clear, doorbells with event index).
+ *
+ * Errors are negative errno values unless a function says otherwise.
+ */
+#ifndef SIM_SIM_H
+#define SIM_SIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sim/config.h"
+#include "sim/hba.h"
+#include "sim/store.h"
+
+#define SIM_REGION_PRIV      HBA_BAR0_SIZE
+#define SIM_REGION_PRIV_SIZE 0x1000u
+#define SIM_REGION_RAM       (SIM_REGION_PRIV + SIM_REGION_PRIV_SIZE)
+
+struct sim_ctrl;
+
+/* What a process needs to attach to a controller's shared memory. */
+struct sim_attach {
+    int      memfd;            /* the region; map it MAP_SHARED */
+    uint64_t region_size;      /* SIM_REGION_RAM + ram_size */
+    uint64_t ram_size;
+    int      bell_fd;          /* eventfd: write 1 to wake the firmware */
+    int      vector_fd[HBA_MAX_VECTORS]; /* eventfds, one per vector, -1 beyond nvec */
+    unsigned nvec;
+};
+
+/* Creates a powered-off controller from cfg (copied).  0 or -errno; on error
+ * err (errlen bytes) says why. */
+int  sim_ctrl_create(const struct sim_config *cfg, struct sim_ctrl **out, char *err, size_t errlen);
+/* Stops the firmware thread, closes every fd, frees everything. */
+void sim_ctrl_destroy(struct sim_ctrl *c);
+
+/* Power on: starts the firmware (state RESET, READY after initialisation),
+ * replays battery-backed cache lines, raises POWER ON (29h/01h).  -EALREADY if on. */
+int  sim_ctrl_power_on(struct sim_ctrl *c);
+/* Power cut: the firmware stops at once, outstanding commands are lost, registers
+ * read as zero until power on, dirty cache lines are lost as `how` says unless
+ * the battery holds them.  NULL how = SIM_POWER_CUT_ALL.  Returns lines lost. */
+int64_t sim_ctrl_power_cut(struct sim_ctrl *c, const struct sim_power_cut *how);
+bool sim_ctrl_powered(const struct sim_ctrl *c);
+
+const struct sim_attach *sim_ctrl_attach_info(const struct sim_ctrl *c);
+volatile uint32_t *sim_ctrl_bar(struct sim_ctrl *c);   /* this process's mapping */
+uint8_t *sim_ctrl_ram(struct sim_ctrl *c);             /* this process's mapping */
+
+/* IOMMU, as the OS programs it: map [iova, +len) to host RAM [ram_addr, +len). */
+int sim_ctrl_iommu_map(struct sim_ctrl *c, uint64_t iova, uint64_t ram_addr, uint64_t len, enum hba_dma_dir dir);
+int sim_ctrl_iommu_unmap(struct sim_ctrl *c, uint64_t iova, uint64_t len);
+void sim_ctrl_set_iommu_policy(struct sim_ctrl *c, enum hba_iommu_policy p);
+size_t sim_ctrl_fault_log(struct sim_ctrl *c, uint32_t first, struct hba_iommu_fault *out, size_t max,
+                          struct hba_log_header *hdr);
+
+/* Drives: battery, oracle, test hooks. */
+int sim_ctrl_set_battery(struct sim_ctrl *c, uint16_t target, uint16_t lun, enum hba_battery b);
+int sim_ctrl_check_media(struct sim_ctrl *c, uint16_t target, uint16_t lun, struct sim_oracle_report *r);
+int sim_ctrl_raise_ua(struct sim_ctrl *c, uint16_t target, uint16_t lun, int initiator, uint16_t asc_ascq);
+
+/* Fault injection (used by driver recovery tests and trace directives). */
+enum sim_inject_kind {
+    SIM_INJECT_HANG        = 1, /* firmware stops processing queues (heartbeat keeps going) until cleared */
+    SIM_INJECT_FATAL       = 2, /* enter FAULT with HBA_FAULT_INJECTED */
+    SIM_INJECT_DROP_NEXT   = 3, /* the next `count` SCSI commands never complete */
+    SIM_INJECT_STALL_HEARTBEAT = 4, /* heartbeat stops (firmware wedged) */
+};
+int sim_ctrl_inject(struct sim_ctrl *c, enum sim_inject_kind kind, uint32_t count);
+int sim_ctrl_inject_clear(struct sim_ctrl *c);
+
+#endif
