@@ -47,6 +47,9 @@ struct sim_config {
     enum hba_iommu_policy iommu_policy; /* default ABORT */
     uint64_t host_ram_bytes;     /* size of the shared host RAM pool, default 256 MiB */
     bool     poll;               /* firmware busy-polls doorbells instead of parking */
+    bool     reorder;            /* post each batch's completions in a seeded random order
+                                    (out-of-order completion, CAP OOO bit); default true */
+    uint32_t init_ms;            /* time in state RESET after power on / hard reset, default 20 */
     uint64_t seed;               /* for every random choice the simulator makes */
     /* logical drives */
     size_t   lu_count;
