@@ -32,6 +32,8 @@ void hh_config(struct sim_config *cfg)
     cfg->host_ram_bytes = 32u << 20;
     cfg->init_ms = 5;
     cfg->seed = 42;
+    if (cfg->lu_count)
+        cfg->lus[0].blocks = 8192;
 }
 
 void hh_open(struct hh *h, struct sim_config *cfg)
@@ -169,7 +171,7 @@ void hh_program_aq(struct hh *h, uint32_t entries)
     struct hh_queue *q = &h->q[0];
     free(q->stash);
     memset(q, 0, sizeof(*q));
-    q->size = entries;
+    q->size = q->cq_size = entries;
     q->sq = hh_alloc(h, (uint64_t)entries * sizeof(struct hba_sq_entry), HBA_DMA_TO_DEVICE);
     q->cq = hh_alloc(h, (uint64_t)entries * sizeof(struct hba_cq_entry), HBA_DMA_FROM_DEVICE);
     q->phase = 1;
@@ -213,23 +215,30 @@ struct hba_sq_entry hh_admin_entry(uint8_t opcode, uint32_t cdw0, uint32_t cdw1,
 
 int hh_create_pair(struct hh *h, uint16_t qid, uint32_t entries, uint16_t vector, uint32_t cq_flags)
 {
+    return hh_create_queues(h, qid, entries, entries, vector, cq_flags);
+}
+
+int hh_create_queues(struct hh *h, uint16_t qid, uint32_t sq_entries, uint32_t cq_entries, uint16_t vector,
+                     uint32_t cq_flags)
+{
     struct hh_queue *q = &h->q[qid];
     free(q->stash);
     memset(q, 0, sizeof(*q));
-    q->size = entries;
-    q->sq = hh_alloc(h, (uint64_t)entries * sizeof(struct hba_sq_entry), HBA_DMA_TO_DEVICE);
-    q->cq = hh_alloc(h, (uint64_t)entries * sizeof(struct hba_cq_entry), HBA_DMA_FROM_DEVICE);
+    q->size = sq_entries;
+    q->cq_size = cq_entries;
+    q->sq = hh_alloc(h, (uint64_t)sq_entries * sizeof(struct hba_sq_entry), HBA_DMA_TO_DEVICE);
+    q->cq = hh_alloc(h, (uint64_t)cq_entries * sizeof(struct hba_cq_entry), HBA_DMA_FROM_DEVICE);
     q->phase = 1;
     q->stash = calloc(HH_STASH, sizeof(struct hba_cq_entry));
     ck_assert_ptr_nonnull(q->stash);
 
     struct hba_cq_entry out;
-    struct hba_sq_entry e = hh_admin_entry(HBA_ADM_CREATE_CQ, qid, entries, vector, cq_flags);
+    struct hba_sq_entry e = hh_admin_entry(HBA_ADM_CREATE_CQ, qid, cq_entries, vector, cq_flags);
     e.sge = hh_sge(q->cq.iova, (uint32_t)q->cq.len, HBA_SGE_DATA);
     int rc = hh_admin(h, &e, &out);
     if (rc)
         return rc;
-    e = hh_admin_entry(HBA_ADM_CREATE_SQ, qid, entries, qid, 0);
+    e = hh_admin_entry(HBA_ADM_CREATE_SQ, qid, sq_entries, qid, 0);
     e.sge = hh_sge(q->sq.iova, (uint32_t)q->sq.len, HBA_SGE_DATA);
     rc = hh_admin(h, &e, &out);
     if (rc == 0)
@@ -262,6 +271,11 @@ void hh_submit(struct hh *h, uint16_t qid, const struct hba_sq_entry *e)
     hh_doorbell(h, qid);
 }
 
+bool hh_wait_fetched(struct hh *h, uint16_t qid)
+{
+    return hh_wait_reg(h, HBA_REG_SQ_EVENT_IDX(qid), 0xFFFFFFFFu, h->q[qid].sq_tail, HH_TIMEOUT_MS);
+}
+
 /* Takes the entry at the CQ head if its phase is current. */
 static bool take(struct hh *h, uint16_t qid, struct hba_cq_entry *out)
 {
@@ -271,7 +285,7 @@ static bool take(struct hh *h, uint16_t qid, struct hba_cq_entry *out)
     if (((dw3 >> 16) & 1u) != q->phase)
         return false;
     memcpy(out, slot, sizeof(*out));
-    if (++q->cq_head == q->size) {
+    if (++q->cq_head == q->cq_size) {
         q->cq_head = 0;
         q->phase ^= 1;
     }

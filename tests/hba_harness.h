@@ -26,7 +26,7 @@ struct hh_buf {
 
 struct hh_queue {
     bool     live;
-    uint32_t size;
+    uint32_t size, cq_size;
     struct hh_buf sq, cq;
     uint32_t sq_tail, cq_head;
     uint8_t  phase;
@@ -44,7 +44,8 @@ struct hh {
     struct hh_queue q[HBA_MAX_QUEUES];
 };
 
-/* Test defaults: sim_config_init with 32 MiB of host RAM and a short init. */
+/* Test defaults: sim_config_init with 32 MiB of host RAM, a short init and
+ * drive 0:0 of 8192 blocks. */
 void hh_config(struct sim_config *cfg);
 /* Creates the controller from cfg (NULL: hh_config defaults; cfg is taken over
  * and freed by hh_close), attaches a bus, powers on.  Does not wait. */
@@ -81,8 +82,10 @@ void hh_forget_queues(struct hh *h);
 /* Writes the four reset keys and DIAG.HARD_RESET. */
 void hh_hard_reset(struct hh *h);
 
-/* Creates CQ qid then SQ qid (both `entries`); returns the first non-zero
- * controller status, 0 on success. */
+/* Creates CQ qid then SQ qid; returns the first non-zero controller status,
+ * 0 on success.  hh_create_pair uses `entries` for both. */
+int hh_create_queues(struct hh *h, uint16_t qid, uint32_t sq_entries, uint32_t cq_entries, uint16_t vector,
+                     uint32_t cq_flags);
 int hh_create_pair(struct hh *h, uint16_t qid, uint32_t entries, uint16_t vector, uint32_t cq_flags);
 
 uint16_t hh_cid(struct hh *h, uint16_t qid);
@@ -90,6 +93,9 @@ uint16_t hh_cid(struct hh *h, uint16_t qid);
 void hh_put(struct hh *h, uint16_t qid, const struct hba_sq_entry *e);
 void hh_doorbell(struct hh *h, uint16_t qid);
 void hh_submit(struct hh *h, uint16_t qid, const struct hba_sq_entry *e);
+/* Waits until the firmware fetched everything submitted on qid and parked
+ * (it publishes SQ_EVENT_IDX = its head before parking); false on timeout. */
+bool hh_wait_fetched(struct hh *h, uint16_t qid);
 /* Next completion in CQ order (stashed ones first); false if none now. */
 bool hh_poll_cqe(struct hh *h, uint16_t qid, struct hba_cq_entry *out);
 /* Completion for cid; false on timeout. */
