@@ -90,16 +90,16 @@
  * completion gives the SCSI status, the bytes actually transferred, and (for
  * CHECK CONDITION) the sense length — the sense bytes are DMA'd to the entry's
  * sense buffer (at most sense_len bytes).  A LUN with no logical drive, on a
- * target that has one, answers as SPC requires (INQUIRY with peripheral qualifier 011b, otherwise
- * ILLEGAL REQUEST / LOGICAL UNIT NOT SUPPORTED); a target or LUN beyond
- * CAP_TARGETS, or a target with no logical drive at all (nothing answers its
- * selection), completes with HBA_CS_INVALID_TARGET.
+ * target that has one, answers as SPC requires (INQUIRY with peripheral
+ * qualifier 011b, otherwise ILLEGAL REQUEST / LOGICAL UNIT NOT SUPPORTED); a
+ * target or LUN beyond CAP_TARGETS, or a target with no logical drive at all
+ * (nothing answers its selection), completes with HBA_CS_INVALID_TARGET.
  *
  * Events.  The driver keeps HBA_ADM_ASYNC_EVENT commands outstanding; each
  * completes when an event happens (result = type [7:0] | info [31:8], see
- * HBA_AEV_TYPE / HBA_AEV_INFO).  Events that happen while none is outstanding are queued
- * (up to 64; older are dropped and HBA_AEV_OVERFLOW is reported first, its info
- * the number of events lost).
+ * HBA_AEV_TYPE / HBA_AEV_INFO).  Events that happen while none is outstanding
+ * are queued (up to 64; older are dropped and HBA_AEV_OVERFLOW is reported
+ * first, its info the number of events lost).
  *
  * Admin data.  An admin command that moves data (IDENTIFY, GET_LOG) uses the
  * entry's SGL and data_len like an I/O command; its result is the number of
