@@ -3,8 +3,10 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/commands.h"
 
 static const struct cli_command *const commands[] = {
+    &cli_cmd_config,
     NULL,
 };
 

@@ -36,12 +36,17 @@
  *   Submit:  write the entry at the SQ tail, then store the new tail to the
  *            queue's SQ_TAIL doorbell with release order.  The controller copies
  *            each entry once before it parses it.  Shadow doorbell / event index:
- *            before it parks, the controller writes SQ_EVENT_IDX (the tail value
- *            after which it wants to be woken) and re-reads the tail.  The driver
- *            needs to ring the wake-up (the platform's "bell") only when the tail
- *            it wrote moved past SQ_EVENT_IDX, i.e. when
+ *            before it parks, the controller writes SQ_EVENT_IDX (its SQ head:
+ *            the index of the next entry it will fetch), issues a full fence and
+ *            re-reads the tail.  The driver, after its release store of the tail,
+ *            issues a full (sequentially consistent) fence, loads SQ_EVENT_IDX,
+ *            and needs to ring the wake-up (the platform's "bell") only when the
+ *            tail it wrote moved past SQ_EVENT_IDX, i.e. when
  *            (u16)(new_tail - event_idx - 1) < (u16)(new_tail - old_tail).
  *            Writes to any register other than a doorbell always wake the firmware.
+ *            A queue of N entries holds at most N - 1: it is full when
+ *            (tail + 1) % N == head.  A doorbell value >= N is a FAULT
+ *            (HBA_FAULT_DOORBELL).
  *   Complete: the controller writes the 16-byte entry with the phase bit of the
  *            current pass (1 on the first pass, flipping on every wrap), storing
  *            the last dword (sq_id + phase) with release order, then raises the
@@ -58,8 +63,9 @@
  * masked, signals the vector.  INT_STATUS is write-1-to-clear; INT_MASK_SET and
  * INT_MASK_CLEAR set and clear bits of the mask (read INT_MASK_SET for the mask).
  * Unmasking a vector with status pending signals it.  Coalescing (feature
- * HBA_FEAT_INT_COALESCING) delays the signal until THRESHOLD completions are
- * pending or TIME_US microseconds passed since the first one.  A CQ created with
+ * HBA_FEATURE_INT_COALESCING) delays the signal until THRESHOLD completions are
+ * pending or TIME_US microseconds passed since the first one (a field of 0 sets
+ * no limit of its kind; the admin vector 0 is never delayed).  A CQ created with
  * HBA_CQ_FLAG_NO_IRQ is polled: the controller never signals for it.
  *
  * Data.  Each entry describes its data with one inline scatter-gather element
@@ -83,15 +89,22 @@
  * seen by initiator (I_T nexus) `initiator`.  The firmware runs the command; the
  * completion gives the SCSI status, the bytes actually transferred, and (for
  * CHECK CONDITION) the sense length — the sense bytes are DMA'd to the entry's
- * sense buffer (at most sense_len bytes).  A target or LUN with no logical drive
- * answers as SPC requires (INQUIRY with peripheral qualifier 011b, otherwise
- * ILLEGAL REQUEST / LOGICAL UNIT NOT SUPPORTED); a target above CAP_TARGETS
- * completes with HBA_CS_INVALID_TARGET.
+ * sense buffer (at most sense_len bytes).  A LUN with no logical drive, on a
+ * target that has one, answers as SPC requires (INQUIRY with peripheral
+ * qualifier 011b, otherwise ILLEGAL REQUEST / LOGICAL UNIT NOT SUPPORTED); a
+ * target or LUN beyond CAP_TARGETS, or a target with no logical drive at all
+ * (nothing answers its selection), completes with HBA_CS_INVALID_TARGET.
  *
  * Events.  The driver keeps HBA_ADM_ASYNC_EVENT commands outstanding; each
- * completes when an event happens (result = struct hba_async_event, packed into
- * the result dword).  Events that happen while none is outstanding are queued
- * (up to 64; older are dropped and HBA_AEV_OVERFLOW is reported).
+ * completes when an event happens (result = type [7:0] | info [31:8], see
+ * HBA_AEV_TYPE / HBA_AEV_INFO).  Events that happen while none is outstanding
+ * are queued (up to 64; older are dropped and HBA_AEV_OVERFLOW is reported
+ * first, its info the number of events lost).
+ *
+ * Admin data.  An admin command that moves data (IDENTIFY, GET_LOG) uses the
+ * entry's SGL and data_len like an I/O command; its result is the number of
+ * bytes written.  CREATE_CQ / CREATE_SQ take the queue's base IOVA in sge.addr:
+ * entries * entry size contiguous bytes of IOVA space.
  */
 #ifndef SIM_HBA_H
 #define SIM_HBA_H
@@ -224,12 +237,12 @@ enum hba_opcode {
     HBA_OP_SCSI = 0x01,          /* SCSI pass-through to (target, lun) */
     /* admin queue */
     HBA_ADM_IDENTIFY        = 0x80, /* cdw[0] = enum hba_identify_cns, cdw[1] = target << 16 | lun */
-    HBA_ADM_CREATE_CQ       = 0x81, /* cdw[0] = qid, cdw[1] = entries, cdw[2] = vector, cdw[3] = flags; data = base */
-    HBA_ADM_CREATE_SQ       = 0x82, /* cdw[0] = qid, cdw[1] = entries, cdw[2] = cq id; data = base */
+    HBA_ADM_CREATE_CQ       = 0x81, /* cdw[0] = qid, cdw[1] = entries, cdw[2] = vector, cdw[3] = flags; sge.addr = base */
+    HBA_ADM_CREATE_SQ       = 0x82, /* cdw[0] = qid, cdw[1] = entries, cdw[2] = cq id; sge.addr = base */
     HBA_ADM_DELETE_SQ       = 0x83, /* cdw[0] = qid; outstanding commands complete ABORTED_SQ_DELETED */
     HBA_ADM_DELETE_CQ       = 0x84, /* cdw[0] = qid; no SQ may still use it */
     HBA_ADM_GET_FEATURE     = 0x85, /* cdw[0] = enum hba_feature, cdw[1] = target << 16 | lun; result = value */
-    HBA_ADM_SET_FEATURE     = 0x86, /* cdw[0] = feature, cdw[1] = target << 16 | lun, cdw[2] = value */
+    HBA_ADM_SET_FEATURE     = 0x86, /* cdw[0] = feature, cdw[1] = target << 16 | lun (or HBA_ALL_DRIVES), cdw[2] = value */
     HBA_ADM_ABORT           = 0x87, /* cdw[0] = sq id, cdw[1] = command id; result 0 = aborted, 1 = not found */
     HBA_ADM_ASYNC_EVENT     = 0x88, /* completes when an event happens */
     HBA_ADM_CACHE_FLUSH     = 0x89, /* cdw[1] = target << 16 | lun, or HBA_ALL_DRIVES */
@@ -244,6 +257,8 @@ enum hba_opcode {
 #define HBA_FLAG_DIR_NONE    0x00u
 #define HBA_FLAG_DIR_WRITE   0x01u /* host -> device (data-out) */
 #define HBA_FLAG_DIR_READ    0x02u /* device -> host (data-in) */
+/* Both bits (bidirectional), other flag bits, or DIR_NONE with data_len != 0:
+ * HBA_CS_INVALID_FIELD. */
 
 #define HBA_CDB_MAX   16u
 #define HBA_SENSE_MAX 252u
@@ -289,7 +304,7 @@ enum hba_ctrl_status {
     HBA_CS_INVALID_OPCODE     = 0x01, /* unknown opcode for this queue */
     HBA_CS_INVALID_FIELD      = 0x02, /* a reserved or out-of-range field in the entry */
     HBA_CS_CID_CONFLICT       = 0x03, /* command id already outstanding on this SQ */
-    HBA_CS_INVALID_TARGET     = 0x04, /* target/LUN beyond CAP_TARGETS: selection timeout */
+    HBA_CS_INVALID_TARGET     = 0x04, /* target/LUN beyond CAP_TARGETS, or a target without drives: selection timeout */
     HBA_CS_SGL_ZERO_LENGTH    = 0x05,
     HBA_CS_SGL_TOO_MANY       = 0x06,
     HBA_CS_SGL_INVALID        = 0x07,
@@ -415,6 +430,8 @@ enum hba_iommu_reason {
     HBA_IOMMU_WRITE_ONLY = 3, /* device read of a from-device mapping */
     HBA_IOMMU_BEYOND_RAM = 4, /* the translation points outside host memory */
 };
+/* One entry per faulting access: iova is the first faulting byte, length the
+ * whole access's length (so iova may lie inside [start, start + length)). */
 struct hba_iommu_fault {
     uint64_t iova;
     uint32_t length;

@@ -8,7 +8,30 @@
  * SIM_DMA_ABORTED and copies nothing further; DROP discards writes and returns
  * all-ones for reads (field bug F2) and reports SIM_DMA_DROPPED; FATAL returns
  * SIM_DMA_FATAL.  The page table lives in the controller's private memory.
- * Thread-safe: map/unmap may race with DMA from the controller thread.
+ * Thread-safe: map/unmap may race with DMA from the controller thread; once
+ * sim_iommu_unmap returns, no DMA into the unmapped pages is still in flight.
+ *
+ * Translation is page granular (HBA_IOMMU_PAGE_SIZE): a mapping covers every
+ * page its byte range touches, so an access anywhere in a mapped page passes.
+ * An access may span pages and mappings; each page is checked on its own:
+ *   no translation                               -> HBA_IOMMU_UNMAPPED
+ *   device write, mapping TO_DEVICE only         -> HBA_IOMMU_READ_ONLY
+ *   device read, mapping FROM_DEVICE only        -> HBA_IOMMU_WRITE_ONLY
+ *   translated bytes past the end of host RAM    -> HBA_IOMMU_BEYOND_RAM
+ *     (only the tail of a last RAM page when ram_size is not page aligned)
+ *   iova + len wraps past 2^64                   -> HBA_IOMMU_UNMAPPED at iova,
+ *     and the whole access counts as faulting
+ * Per policy: ABORT and FATAL stop at the first faulting page — bytes before it
+ * were moved, nothing at or after it is; DROP finishes the access, discarding
+ * the writes to faulting pages and reading 0xFF from them.
+ *
+ * One fault log entry per faulting access (not per page): iova = the exact
+ * address of the first faulting byte (the start of the access, or of the first
+ * faulting page within it), length = the length of the whole access (saturated
+ * to 32 bits), dir = TO_DEVICE for dma_read / FROM_DEVICE for dma_write, reason
+ * of that first fault, cid / sq_id from the caller's context, the policy in
+ * force, seq = 0, 1, 2, ...  The newest HBA_FAULT_LOG_DEPTH entries are kept.
+ * A zero-length access moves nothing and never faults.
  */
 #ifndef SIM_IOMMU_H
 #define SIM_IOMMU_H

@@ -1,0 +1,10 @@
+/* cli/commands.h — every subcommand the scsisim command knows; each is defined
+ * in its own cli/cmd_*.c and listed in cli/main.c's table. */
+#ifndef CLI_COMMANDS_H
+#define CLI_COMMANDS_H
+
+#include "cli/cli.h"
+
+extern const struct cli_command cli_cmd_config;
+
+#endif
