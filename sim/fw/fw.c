@@ -359,7 +359,7 @@ static void execute_locked(struct fw *fw, struct fw_task *t)
         t->ctrl_status = HBA_CS_INVALID_FIELD;
         return;
     }
-    if (t->target >= fw->max_targets || fw->luns_in_target[t->target] == 0) {
+    if (t->target >= fw->max_targets || t->lun >= fw->max_luns || fw->luns_in_target[t->target] == 0) {
         t->ctrl_status = HBA_CS_INVALID_TARGET;  /* nobody answers selection */
         return;
     }

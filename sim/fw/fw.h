@@ -16,9 +16,9 @@
  * HOW fw_execute DECIDES (in this order)
  *  1. Controller status, no SCSI status: a NULL CDB, cdb_len 0 or > 16, or
  *     initiator >= HBA_MAX_INITIATORS -> HBA_CS_INVALID_FIELD; a target >=
- *     max_targets or a target without any drive -> HBA_CS_INVALID_TARGET
- *     (selection timeout); cdb_len shorter than the opcode's CDB ->
- *     HBA_CS_INVALID_FIELD (bytes beyond the opcode's length are ignored).
+ *     max_targets, a LUN >= max_luns, or a target without any drive ->
+ *     HBA_CS_INVALID_TARGET (selection timeout); cdb_len shorter than the
+ *     opcode's CDB -> HBA_CS_INVALID_FIELD (bytes beyond it are ignored).
  *  2. A LUN without a drive answers INQUIRY (standard data, byte 0 = 7Fh;
  *     EVPD=1 gets LOGICAL UNIT NOT SUPPORTED), REPORT LUNS, and REQUEST SENSE
  *     (sense data 05h/25h/00h with GOOD status); anything else, known or not,
