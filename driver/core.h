@@ -1,0 +1,129 @@
+/* driver/core.h — the driver core for the SSIM-1 controller: what a storage
+ * vendor puts inside a DriverKit IOUserSCSIParallelInterfaceController (or a
+ * Linux SCSI host driver).  Portable C on top of driver/osal.h; it knows the
+ * controller only through sim/hba.h.
+ *
+ * Shape, after SCSIControllerDriverKit:
+ *   UserInitializeController / UserStartController   drv_core_create / drv_core_start
+ *   UserReportHBAConstraints                         drv_core_constraints
+ *   UserProcessParallelTask                          drv_core_process_task
+ *   ParallelTaskCompletion                           the drv_task_done callback
+ *   UserMapHBAData / UserGetDataBuffer               the caller's DMA buffer + segments
+ *   UserDoesHBAPerformAutoSense = true               sense comes with the completion
+ *
+ * Threading: the completion callback and the event callback run on the osal
+ * dispatch queue.  drv_core_process_task may be called from any thread.
+ */
+#ifndef DRIVER_CORE_H
+#define DRIVER_CORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "driver/osal.h"
+#include "sim/hba.h"
+
+struct drv_core;
+
+/* What the HBA can do, as UserReportHBAConstraints reports it (the keys of
+ * kIOMaximumSegmentCountReadKey, kIOMaximumByteCountReadKey,
+ * kIOMinimumHBADataAlignmentMaskKey, kIOMaximumSegmentAddressableBitCountKey, ...). */
+struct drv_constraints {
+    uint32_t max_segment_count;   /* DATA SGEs per command (CAP_SGL) */
+    uint64_t max_byte_count;      /* bytes per command (CAP_MAX_XFER) */
+    uint64_t max_segment_size;    /* bytes per SGE */
+    uint32_t addressable_bits;    /* DMA address bits (CAP_SGL) */
+    uint32_t alignment_mask;      /* minimum data alignment - 1 */
+    uint32_t max_targets, max_luns;
+    uint32_t max_outstanding;     /* tasks in flight across all queues */
+};
+
+/* Data direction of a task, as kSCSIDataTransfer_* */
+enum drv_dir { DRV_DIR_NONE = 0, DRV_DIR_FROM_INITIATOR = 1 /* write */, DRV_DIR_FROM_TARGET = 2 /* read */ };
+
+/* The host's buffer for a task: pieces of DMA memory the OS layer allocated.
+ * The core prepares (maps) them with the right direction before submission and
+ * completes (unmaps) them before the task completes. */
+struct drv_buffer_piece {
+    struct osal_dma_buffer *buf;
+    uint64_t offset, length;
+};
+
+/* SCSIUserParallelTask-shaped request. */
+struct drv_task {
+    uint64_t task_id;             /* fControllerTaskIdentifier: the caller's, echoed back */
+    uint16_t target, lun;
+    uint16_t initiator;           /* I_T nexus id the host layer uses */
+    uint8_t  cdb[16];
+    uint8_t  cdb_len;
+    enum drv_dir dir;
+    uint64_t requested_transfer;  /* fRequestedTransferCount */
+    const struct drv_buffer_piece *pieces;
+    uint32_t piece_count;
+    uint32_t timeout_ms;          /* 0 = the core's default */
+};
+
+/* Service responses, as kSCSIServiceResponse_* */
+enum drv_service_response {
+    DRV_SR_TASK_COMPLETE = 0,               /* a SCSI status is valid */
+    DRV_SR_SERVICE_DELIVERY_FAILURE = 1,    /* the command never reached the device or its fate is unknown */
+    DRV_SR_FUNCTION_REJECTED = 2,           /* the controller refused the request */
+};
+
+/* SCSIUserParallelResponse-shaped completion. */
+struct drv_completion {
+    uint64_t task_id;
+    enum drv_service_response response;
+    uint8_t  scsi_status;
+    uint8_t  ctrl_status;         /* enum hba_ctrl_status, for diagnosis */
+    uint64_t bytes_transferred;
+    uint8_t  sense_len;
+    uint8_t  sense[HBA_SENSE_MAX];
+};
+typedef void (*drv_task_done)(void *arg, const struct drv_completion *c);
+
+/* Asynchronous events surfaced to the host layer. */
+enum drv_event_kind {
+    DRV_EVENT_IOMMU_FAULT = 1,     /* detail: fault log entry */
+    DRV_EVENT_BATTERY     = 2,     /* detail: enum hba_battery */
+    DRV_EVENT_DRIVE_CHANGED = 3,   /* target/lun */
+    DRV_EVENT_CACHE_LOST  = 4,
+    DRV_EVENT_CONTROLLER_RESET = 5,/* the core reset the controller (recovery) */
+    DRV_EVENT_CONTROLLER_DEAD  = 6,/* the controller stopped answering (peer death, fault) */
+};
+struct drv_event {
+    enum drv_event_kind kind;
+    uint16_t target, lun;
+    uint32_t info;
+    struct hba_iommu_fault fault; /* DRV_EVENT_IOMMU_FAULT */
+};
+typedef void (*drv_event_fn)(void *arg, const struct drv_event *e);
+
+struct drv_core_options {
+    unsigned io_queues;          /* I/O queue pairs to create (1..CAP), default 1 */
+    unsigned queue_depth;        /* entries per queue, default 256 */
+    bool     polled;             /* completions by polling (no interrupts) */
+    uint32_t default_timeout_ms; /* default 10000 */
+    drv_event_fn on_event;
+    void    *event_arg;
+};
+
+int  drv_core_create(struct osal *os, const struct drv_core_options *opt, struct drv_core **out);
+/* Bring-up: wait for READY (hard reset from FAULT), program the admin queue,
+ * enable, identify, create queues, arm async events, enable interrupts. */
+int  drv_core_start(struct drv_core *core);
+/* Orderly stop: shutdown (flush), disable, free queues.  Tasks in flight fail
+ * with DRV_SR_SERVICE_DELIVERY_FAILURE. */
+void drv_core_stop(struct drv_core *core);
+void drv_core_destroy(struct drv_core *core);
+
+void drv_core_constraints(const struct drv_core *core, struct drv_constraints *out);
+
+/* UserProcessParallelTask: queues the task; done(arg, completion) is called
+ * exactly once, on the dispatch queue.  Returns 0, or -errno when the task
+ * could not even be accepted (then done is not called). */
+int  drv_core_process_task(struct drv_core *core, const struct drv_task *t, drv_task_done done, void *arg);
+/* Polled mode: reap completions now (from any thread); returns how many. */
+int  drv_core_poll(struct drv_core *core);
+
+#endif
