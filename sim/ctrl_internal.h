@@ -160,6 +160,7 @@ struct sim_ctrl {
     bool     verbose;
 
     bool     powered;
+    uint64_t lines_lost;             /* dirty lines lost at power cuts, for HBA_AEV_CACHE_LOST */
     pthread_t thread;
     _Atomic bool stop;
 
