@@ -145,8 +145,11 @@ static void enable(struct sim_ctrl *c)
 static void controller_reset(struct sim_ctrl *c)
 {
     struct ctrl_fw *f = &c->fw_state;
-    for (uint16_t q = 0; q < HBA_MAX_QUEUES; q++)
-        if (f->sq[q].live && f->state == HBA_STATE_OPERATIONAL)
+    /* Entries still in the SQs count as outstanding too: the driver gets a
+     * completion for everything it submitted.  A bad tail found here faults
+     * the controller, which then posts nothing more. */
+    for (uint16_t q = 0; q < HBA_MAX_QUEUES && f->state == HBA_STATE_OPERATIONAL; q++)
+        if (f->sq[q].live)
             ctrl_queue_abort_sq(c, q, HBA_CS_ABORTED_RESET);
     if (f->state == HBA_STATE_OPERATIONAL) {
         ctrl_abort_held(c, -1, false, -1, -1, HBA_CS_ABORTED_RESET);
