@@ -295,6 +295,8 @@ int  trace_sim_config(const struct trace *t, struct sim_config *cfg, struct trac
  * Returns the byte count, -EINVAL for a non-concrete pattern, -ENOSPC when it
  * does not fit. */
 long trace_pattern_bytes(const struct trace_pattern *p, uint8_t *buf, size_t cap);
+/* Byte k (< e->n) of one element: expected value and mask. */
+void trace_pat_elem_byte(const struct trace_pat_elem *e, uint64_t k, uint8_t *value, uint8_t *mask);
 /* True when the pattern has no don't-care bits and no "..". */
 bool trace_pattern_is_concrete(const struct trace_pattern *p);
 /* The expected value/mask of byte `offset` (false beyond the elements). */

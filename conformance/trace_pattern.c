@@ -31,8 +31,7 @@ bool trace_pattern_is_concrete(const struct trace_pattern *p)
     return true;
 }
 
-/* Byte k of element e: value and mask. */
-static void elem_byte(const struct trace_pat_elem *e, uint64_t k, uint8_t *v, uint8_t *m)
+void trace_pat_elem_byte(const struct trace_pat_elem *e, uint64_t k, uint8_t *v, uint8_t *m)
 {
     switch (e->kind) {
     case TRACE_PAT_BYTES:
@@ -61,7 +60,7 @@ long trace_pattern_bytes(const struct trace_pattern *p, uint8_t *buf, size_t cap
         const struct trace_pat_elem *e = &p->elems[i];
         for (uint64_t k = 0; k < e->n; k++) {
             uint8_t m;
-            elem_byte(e, k, &buf[off++], &m);
+            trace_pat_elem_byte(e, k, &buf[off++], &m);
         }
     }
     return (long)off;
@@ -72,7 +71,7 @@ bool trace_pattern_at(const struct trace_pattern *p, uint64_t offset, uint8_t *v
     for (size_t i = 0; i < p->n_elems; i++) {
         const struct trace_pat_elem *e = &p->elems[i];
         if (offset < e->n) {
-            elem_byte(e, offset, value, mask);
+            trace_pat_elem_byte(e, offset, value, mask);
             return true;
         }
         offset -= e->n;
