@@ -41,6 +41,15 @@ WORDS(trace_sense_key_words, [SCSI_SK_NO_SENSE] = "NO_SENSE", [SCSI_SK_RECOVERED
       [0x9] = "VENDOR_SPECIFIC", [0xa] = "COPY_ABORTED", [SCSI_SK_ABORTED_COMMAND] = "ABORTED_COMMAND",
       [0xc] = NULL, [0xd] = "VOLUME_OVERFLOW", [SCSI_SK_MISCOMPARE] = "MISCOMPARE", [0xf] = "COMPLETED");
 
+static const char *const feature_list[] = { "simulator", "power-cycle", "fault-injection", "media-check",
+                                            "controller-layer", "tmf" };
+const struct trace_words trace_feature_words = { feature_list, sizeof feature_list / sizeof feature_list[0] };
+
+bool trace_feature_known(const char *name)
+{
+    return trace_words_find(&trace_feature_words, name, strlen(name)) >= 0;
+}
+
 int trace_words_find(const struct trace_words *w, const char *s, size_t len)
 {
     for (size_t i = 0; i < w->n; i++)

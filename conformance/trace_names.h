@@ -5,6 +5,7 @@
 #ifndef CONFORMANCE_TRACE_NAMES_H
 #define CONFORMANCE_TRACE_NAMES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,6 +36,12 @@ const char *trace_words_suggest(const struct trace_words *w, const char *s, size
 const char *trace_words_list(const struct trace_words *w, char *buf, size_t len);
 /* The word for value v, or NULL. */
 const char *trace_word(const struct trace_words *w, unsigned v);
+
+/* Features a trace may name in @requires that this scsisim knows
+ * (docs/trace-format.md, "Device lines"). */
+extern const struct trace_words trace_feature_words;
+/* True when this scsisim knows the feature (an unknown one skips the trace). */
+bool trace_feature_known(const char *name);
 
 /* Status symbols: GOOD CHECK CONDITION_MET BUSY RESV TASK_SET_FULL ACA_ACTIVE
  * TASK_ABORTED SERVICE_FAILURE (and the long forms CHECK_CONDITION,

@@ -41,10 +41,10 @@ static int next_line(struct source *src, const char **s, size_t *len, bool *newl
     }
     size_t n = 0;
     int c;
-    *newline = false;
+    bool nl = false;
     while ((c = getc_unlocked(src->f)) != EOF) {
         if (c == '\n') {
-            *newline = true;
+            nl = true;
             break;
         }
         if (n == TRACE_LINE_MAX + 1) { /* one byte of room for a CR before LF */
@@ -65,6 +65,7 @@ static int next_line(struct source *src, const char **s, size_t *len, bool *newl
     }
     *s = src->line;
     *len = n;
+    *newline = nl;
     return 1;
 }
 

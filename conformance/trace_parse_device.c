@@ -82,7 +82,10 @@ static int read_settings(struct tp *p, struct trace_device *dev, struct tbuf *se
 static int device_nexus(struct tp *p, struct trace_device *dev, const struct tp_tok *at)
 {
     struct tp_tok tok;
-    if (tp_next(p, &tok) != 1)
+    int got = tp_next(p, &tok);
+    if (got < 0)
+        return got;
+    if (got == 0)
         return tp_fail(p, tp_end_col(p), "@nexus needs host:channel:target:lun (e.g. @nexus 0:0:0:0)");
     if (tp_nexus(p, &tok, &dev->nexus))
         return -EINVAL;
@@ -119,7 +122,10 @@ static int device_drive(struct tp *p, struct trace_line *line, const struct tp_t
     struct trace_device *dev = &line->device;
     struct tp_tok addr;
     (void)at;
-    if (tp_next(p, &addr) != 1)
+    int got = tp_next(p, &addr);
+    if (got < 0)
+        return got;
+    if (got == 0)
         return tp_fail(p, tp_end_col(p), "@drive needs TARGET:LUN and settings (e.g. @drive 0:0 capacity=1G)");
     if (drive_address(p, &addr, &dev->target, &dev->lun))
         return -EINVAL;
@@ -194,7 +200,10 @@ static int device_controller(struct tp *p, struct trace_line *line)
 static int device_title(struct tp *p, struct trace_device *dev)
 {
     struct tp_tok tok, extra;
-    if (tp_next(p, &tok) != 1)
+    int got = tp_next(p, &tok);
+    if (got < 0)
+        return got;
+    if (got == 0)
         return tp_fail(p, tp_end_col(p), "@title needs a title (e.g. @title \"INQUIRY standard data\")");
     if (p->t->title)
         return tp_fail(p, tok.col, "@title given twice");
@@ -209,7 +218,7 @@ static int device_title(struct tp *p, struct trace_device *dev)
         if (!dev->text)
             return tp_fail(p, tok.col, "out of memory");
     }
-    int got = tp_next(p, &extra);
+    got = tp_next(p, &extra);
     if (got == 1)
         return tp_fail(p, extra.col, "@title takes one value; quote a title with blanks: @title \"...\"");
     if (got < 0)
@@ -244,7 +253,10 @@ static int device_requires(struct tp *p, struct trace_device *dev)
 static int device_timeout(struct tp *p, struct trace_device *dev)
 {
     struct tp_tok tok, extra;
-    if (tp_next(p, &tok) != 1)
+    int got = tp_next(p, &tok);
+    if (got < 0)
+        return got;
+    if (got == 0)
         return tp_fail(p, tp_end_col(p), "@timeout needs seconds (e.g. @timeout 30)");
     if (p->t->timeout_ns)
         return tp_fail(p, tok.col, "@timeout given twice");
@@ -252,7 +264,7 @@ static int device_timeout(struct tp *p, struct trace_device *dev)
         return -EINVAL;
     if (dev->ns == 0)
         return tp_fail(p, tok.col, "@timeout must be more than 0 seconds");
-    int got = tp_next(p, &extra);
+    got = tp_next(p, &extra);
     if (got == 1)
         return tp_fail(p, extra.col, "@timeout takes one value (seconds)");
     if (got < 0)

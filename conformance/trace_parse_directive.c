@@ -105,6 +105,7 @@ int tp_tmf(struct tp *p, struct trace_record *r)
                            trace_tmf_fn_words.words[v], trace_tmf_fn_words.words[v]);
         if (tp_tag(p, &ref, "task tag", tmf->ref_tag))
             return -EINVAL;
+        p->ref_col = ref.col;
     }
     return no_more(p, "the task management function");
 }

@@ -222,12 +222,14 @@ static int status_args(struct tp *p, struct trace_record *r)
     bool check_open = false, seen_piece = false;
     unsigned bars = 0, bar_col = 0; /* '|' since the last piece */
     int got;
-    unsigned col = tp_end_col(p);
+    unsigned col = tp_end_col(p), first_col = 0;
     /* Alternatives may be written "GOOD|BUSY", "GOOD | BUSY" or "CHECK 5/24/00|5/20/00":
      * pieces are split at '|' and at blanks; what separates two pieces decides. */
     while ((got = tp_next(p, &tok)) == 1) {
         if (memchr(tok.s, '=', tok.len))
             break;
+        if (!first_col)
+            first_col = tok.col;
         size_t i = 0;
         while (i < tok.len) {
             if (tok.s[i] == '|') {
@@ -287,7 +289,7 @@ static int status_args(struct tp *p, struct trace_record *r)
         for (size_t i = 0; i < st->n_alts; i++)
             any_check |= st->alts[i].status == SCSI_STATUS_CHECK_CONDITION;
         if (!any_check)
-            return tp_fail(p, col, "sense= needs a CHECK alternative: only CHECK CONDITION returns sense data");
+            return tp_fail(p, first_col, "sense= needs a CHECK alternative: only CHECK CONDITION returns sense data");
     }
     return 0;
 }

@@ -60,6 +60,7 @@ struct tp {
     struct tp_drive *drives;
     size_t   n_drives;
     size_t   last_request;          /* line of the newest request, for messages */
+    unsigned ref_col;               /* column of a TMF's task tag argument */
 };
 
 /* Fills p->err for column col of the current line; returns -EINVAL. */

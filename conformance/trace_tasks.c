@@ -137,12 +137,7 @@ static int request(struct tp *p, size_t line, const struct tp_tok *tag_tok)
         size_t target;
         tag_key(rkey, sizeof rkey, r->layer, r->tmf.ref_tag);
         if (!trace_map_get(&p->open, rkey, &target) || rec(p, p->t->tasks[target].request)->verb != TRACE_VERB_CMD) {
-            size_t save = p->pos;
-            struct tp_tok tok = *tag_tok;
-            while (tp_next(p, &tok) == 1 && !tp_tok_is(&tok, r->tmf.ref_tag))
-                ;
-            p->pos = save;
-            return tp_fail(p, tok.col, "abort-task names tag '%s', which has no outstanding command at layer %s",
+            return tp_fail(p, p->ref_col, "abort-task names tag '%s', which has no outstanding command at layer %s",
                            r->tmf.ref_tag, layer_name(r->layer));
         }
         if (p->t->tasks[target].ended_by == TRACE_NONE)
