@@ -389,11 +389,15 @@ START_TEST(missing_lun_answers_like_spc)
     struct hh_buf in = hh_alloc(&H, 4096, HBA_DMA_FROM_DEVICE);
     uint8_t cdb[6];
     hh_cdb_inquiry(cdb, 36);
-    struct hba_sq_entry e = hh_scsi_entry(3, 1, cdb, 6, HBA_FLAG_DIR_READ, 36, hh_sge(in.iova, 36, HBA_SGE_DATA));
+    /* A LUN without a drive on a target that has one: SPC's answer. */
+    struct hba_sq_entry e = hh_scsi_entry(0, 1, cdb, 6, HBA_FLAG_DIR_READ, 36, hh_sge(in.iova, 36, HBA_SGE_DATA));
     struct hba_cq_entry c;
     ck_assert_int_eq(hh_scsi(&H, 1, &e, &c), HBA_CS_SUCCESS);
     ck_assert_uint_eq(c.scsi_status, SCSI_STATUS_GOOD);
     ck_assert_uint_eq(in.p[0] >> 5, SCSI_PQ_NOT_SUPPORTED);
+    /* A target without any drive does not answer its selection. */
+    e = hh_scsi_entry(3, 0, cdb, 6, HBA_FLAG_DIR_READ, 36, hh_sge(in.iova, 36, HBA_SGE_DATA));
+    ck_assert_int_eq(hh_scsi(&H, 1, &e, &c), HBA_CS_INVALID_TARGET);
 }
 END_TEST
 
