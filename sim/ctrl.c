@@ -299,6 +299,9 @@ int sim_ctrl_power_on(struct sim_ctrl *c)
     sim_region_drain_fd(c->region.bell_fd);
     ctrl_regs_power_on(c);
     fw_power_on(c->fw);
+    if (c->lines_lost) /* reported once, to the first driver that asks after power on */
+        ctrl_event_raise(c, HBA_AEV_CACHE_LOST, c->lines_lost > 0xFFFFFFu ? 0xFFFFFFu : (uint32_t)c->lines_lost);
+    c->lines_lost = 0;
     int rc = start_thread(c);
     if (rc < 0) {
         atomic_store(&c->priv->powered, 0);
@@ -318,6 +321,7 @@ int64_t sim_ctrl_power_cut(struct sim_ctrl *c, const struct sim_power_cut *how)
     c->powered = false;
     struct sim_power_cut all = { .mode = SIM_POWER_CUT_ALL, .seed = 0 };
     uint64_t lost = fw_power_cut(c->fw, how ? how : &all);
+    c->lines_lost += lost;
     ctrl_regs_zero(c);
     sim_posted_reset(c->priv);
     forget_volatile_state(c);
@@ -382,9 +386,8 @@ int sim_ctrl_set_battery(struct sim_ctrl *c, uint16_t target, uint16_t lun, enum
     int rc = fw_set_battery(c->fw, target, lun, b);
     if (rc < 0)
         return rc;
-    int old = atomic_exchange(&lu->battery, (int)b);
-    if (old != (int)b && c->powered)
-        ctrl_event_raise(c, HBA_AEV_BATTERY, b);
+    /* The firmware raises HBA_AEV_BATTERY itself when the state changed. */
+    atomic_store(&lu->battery, (int)b);
     return 0;
 }
 

@@ -160,6 +160,7 @@ struct sim_ctrl {
     bool     verbose;
 
     bool     powered;
+    uint64_t lines_lost;             /* dirty lines lost at power cuts, for HBA_AEV_CACHE_LOST */
     pthread_t thread;
     _Atomic bool stop;
 
@@ -184,7 +185,6 @@ void ctrl_sim_bug(struct sim_ctrl *c, const char *fmt, ...) __attribute__((forma
 /* ---- ctrl_regs.c: register file and state machine ---------------------- */
 void ctrl_regs_power_on(struct sim_ctrl *c);
 void ctrl_regs_zero(struct sim_ctrl *c);
-void ctrl_publish_status(struct sim_ctrl *c);
 /* Enters FAULT with code (the first fault code sticks). */
 void ctrl_fault(struct sim_ctrl *c, enum hba_fault_code code);
 /* Drains the posted-write FIFO and runs each write's transition. */

@@ -389,7 +389,8 @@ static unsigned sq_service(struct sim_ctrl *c, uint16_t qid, unsigned budget)
     if (!sq_tail(c, qid, &tail))
         return 0;
     unsigned n = 0;
-    while (sq->head != tail && n < budget && f->state == HBA_STATE_OPERATIONAL) {
+    /* A power cut stops the firmware between two commands, not after the pass. */
+    while (sq->head != tail && n < budget && f->state == HBA_STATE_OPERATIONAL && !atomic_load(&c->stop)) {
         struct hba_sq_entry e;
         if (!sq_fetch(c, qid, &e))
             break;

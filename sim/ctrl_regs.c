@@ -8,6 +8,20 @@
 
 static const uint32_t reset_keys[4] = { HBA_RESET_KEY_1, HBA_RESET_KEY_2, HBA_RESET_KEY_3, HBA_RESET_KEY_4 };
 
+static void publish_status(struct sim_ctrl *c)
+{
+    const struct ctrl_fw *f = &c->fw_state;
+    uint32_t s = (uint32_t)f->state << HBA_STATUS_STATE_SHIFT;
+    if (f->state == HBA_STATE_OPERATIONAL)
+        s |= HBA_STATUS_RDY;
+    if (f->state == HBA_STATE_FAULT)
+        s |= HBA_STATUS_FATAL;
+    if (f->shst)
+        s |= HBA_STATUS_SHST_DONE;
+    ctrl_reg_set(c, HBA_REG_STATUS, s);
+    ctrl_reg_set(c, HBA_REG_DIAG, f->key_step == 4 ? HBA_DIAG_KEY_ACCEPTED : 0);
+}
+
 static uint32_t cap_features(const struct sim_ctrl *c)
 {
     uint32_t f = HBA_FEAT_BIT_VWC | HBA_FEAT_BIT_FUA | HBA_FEAT_BIT_IOMMU | HBA_FEAT_BIT_EVENT_IDX |
@@ -66,24 +80,10 @@ void ctrl_regs_power_on(struct sim_ctrl *c)
     uint64_t now = ctrl_now_ns();
     f->init_done_ns = now + (uint64_t)k->init_ms * 1000000u;
     f->next_beat_ns = now + HBA_HEARTBEAT_PERIOD_MS * 1000000ull;
-    ctrl_publish_status(c);
+    publish_status(c);
 
     sim_posted_reset(c->priv);
     atomic_store_explicit(&c->priv->powered, 1, memory_order_release);
-}
-
-void ctrl_publish_status(struct sim_ctrl *c)
-{
-    const struct ctrl_fw *f = &c->fw_state;
-    uint32_t s = (uint32_t)f->state << HBA_STATUS_STATE_SHIFT;
-    if (f->state == HBA_STATE_OPERATIONAL)
-        s |= HBA_STATUS_RDY;
-    if (f->state == HBA_STATE_FAULT)
-        s |= HBA_STATUS_FATAL;
-    if (f->shst)
-        s |= HBA_STATUS_SHST_DONE;
-    ctrl_reg_set(c, HBA_REG_STATUS, s);
-    ctrl_reg_set(c, HBA_REG_DIAG, f->key_step == 4 ? HBA_DIAG_KEY_ACCEPTED : 0);
 }
 
 void ctrl_fault(struct sim_ctrl *c, enum hba_fault_code code)
@@ -94,7 +94,7 @@ void ctrl_fault(struct sim_ctrl *c, enum hba_fault_code code)
         ctrl_reg_set(c, HBA_REG_FAULT_CODE, code);
     }
     f->state = HBA_STATE_FAULT;
-    ctrl_publish_status(c);
+    publish_status(c);
 }
 
 static void zero_doorbells(struct sim_ctrl *c)
@@ -137,7 +137,7 @@ static void enable(struct sim_ctrl *c)
         return;
     }
     f->state = HBA_STATE_OPERATIONAL;
-    ctrl_publish_status(c);
+    publish_status(c);
 }
 
 /* EN 1 -> 0: every outstanding command completes with ABORTED_RESET, the
@@ -145,8 +145,11 @@ static void enable(struct sim_ctrl *c)
 static void controller_reset(struct sim_ctrl *c)
 {
     struct ctrl_fw *f = &c->fw_state;
-    for (uint16_t q = 0; q < HBA_MAX_QUEUES; q++)
-        if (f->sq[q].live && f->state == HBA_STATE_OPERATIONAL)
+    /* Entries still in the SQs count as outstanding too: the driver gets a
+     * completion for everything it submitted.  A bad tail found here faults
+     * the controller, which then posts nothing more. */
+    for (uint16_t q = 0; q < HBA_MAX_QUEUES && f->state == HBA_STATE_OPERATIONAL; q++)
+        if (f->sq[q].live)
             ctrl_queue_abort_sq(c, q, HBA_CS_ABORTED_RESET);
     if (f->state == HBA_STATE_OPERATIONAL) {
         ctrl_abort_held(c, -1, false, -1, -1, HBA_CS_ABORTED_RESET);
@@ -160,7 +163,7 @@ static void controller_reset(struct sim_ctrl *c)
     fw_controller_reset(c->fw);
     if (f->state != HBA_STATE_FAULT)
         f->state = HBA_STATE_READY;
-    ctrl_publish_status(c);
+    publish_status(c);
 }
 
 static void shutdown(struct sim_ctrl *c)
@@ -171,7 +174,7 @@ static void shutdown(struct sim_ctrl *c)
         ctrl_sim_bug(c, "flushing every drive at shutdown failed (%d)", rc);
     f->shut_down = true;
     f->shst = true;
-    ctrl_publish_status(c);
+    publish_status(c);
 }
 
 /* The key sequence was accepted and DIAG.HARD_RESET written: reboot the
@@ -194,7 +197,7 @@ static void hard_reset(struct sim_ctrl *c)
     fw_controller_reset(c->fw);
     f->state = HBA_STATE_RESET;
     f->init_done_ns = ctrl_now_ns() + (uint64_t)c->cfg.init_ms * 1000000u;
-    ctrl_publish_status(c);
+    publish_status(c);
 }
 
 static void write_config(struct sim_ctrl *c, uint32_t val)
@@ -208,7 +211,7 @@ static void write_config(struct sim_ctrl *c, uint32_t val)
         shutdown(c);
     if (!(val & HBA_CONFIG_SHN) && (old & HBA_CONFIG_SHN) && f->shst) {
         f->shst = false;
-        ctrl_publish_status(c);
+        publish_status(c);
     }
     if ((old & HBA_CONFIG_EN) && !(val & HBA_CONFIG_EN) && f->state == HBA_STATE_OPERATIONAL)
         controller_reset(c);
@@ -223,7 +226,7 @@ static void write_reset_key(struct sim_ctrl *c, uint32_t val)
         f->key_step++;
     else
         f->key_step = val == reset_keys[0] ? 1 : 0;
-    ctrl_publish_status(c);
+    publish_status(c);
 }
 
 static void write_diag(struct sim_ctrl *c, uint32_t val)
@@ -270,7 +273,7 @@ void ctrl_regs_tick(struct sim_ctrl *c, uint64_t now)
     struct ctrl_fw *f = &c->fw_state;
     if (f->state == HBA_STATE_RESET && now >= f->init_done_ns) {
         f->state = HBA_STATE_READY;
-        ctrl_publish_status(c);
+        publish_status(c);
         if (f->config & HBA_CONFIG_EN)
             enable(c);
     }

@@ -2,8 +2,9 @@
  * and scatter-gather lists: walking DATA / SEGMENT elements under the rules of
  * sim/hba.h, then moving data between a bounce buffer and host memory.
  *
- * Segment lists are copied into firmware memory once, then parsed; nothing
- * the driver wrote is read twice.  Only CAP_SGL.ADDR_BITS address lines exist:
+ * Segment list entries are copied into firmware memory once, then parsed;
+ * nothing the driver wrote is read twice, and entries beyond data_len are not
+ * read at all.  Only CAP_SGL.ADDR_BITS address lines exist:
  * higher bits are dropped before the IOMMU sees an address (field bug F7). */
 #include <stdlib.h>
 #include <string.h>
@@ -52,11 +53,30 @@ int ctrl_dma_write(struct sim_ctrl *c, uint64_t iova, const void *src, size_t le
     return dma_verdict(c, sim_iommu_dma_write(c->iommu, iova & c->addr_mask, src, len, ctx));
 }
 
+/* Copies the next entries of a segment list (starting at entry idx) into
+ * list[idx..]: up to the end of the IOMMU page the first of them lies in, so
+ * that entries beyond data_len are never read (they may well be unmapped),
+ * while each entry is still read exactly once.  Returns the entries loaded
+ * (at least 1) or a negative status (-HBA_CS_* or -CTRL_CS_FAULTED). */
+static int load_entries(struct sim_ctrl *c, uint64_t list_addr, size_t idx, size_t n, struct hba_sge *list,
+                        uint16_t sqid, uint16_t cid)
+{
+    uint64_t at = (list_addr + idx * sizeof(struct hba_sge)) & c->addr_mask;
+    size_t k = (HBA_IOMMU_PAGE_SIZE - at % HBA_IOMMU_PAGE_SIZE) / sizeof(struct hba_sge);
+    if (k == 0)
+        k = 1; /* an entry straddling two pages needs both */
+    if (k > n - idx)
+        k = n - idx;
+    int rc = ctrl_dma_read(c, at, &list[idx], k * sizeof(struct hba_sge), sqid, cid);
+    return rc == HBA_CS_SUCCESS ? (int)k : -rc;
+}
+
 int ctrl_sgl_walk(struct sim_ctrl *c, const struct hba_sge *first, uint32_t data_len, uint16_t sqid, uint16_t cid,
                   struct ctrl_sgl *out)
 {
     struct hba_sge list[HBA_SGL_SEGMENT_MAX];
-    size_t idx = 0, n = 1;
+    size_t idx = 0, n = 1, loaded = 1; /* the current list, its length, entries copied so far */
+    uint64_t list_addr = 0;
     unsigned depth = 0;
 
     out->seg = c->fw_state.segs;
@@ -71,6 +91,12 @@ int ctrl_sgl_walk(struct sim_ctrl *c, const struct hba_sge *first, uint32_t data
     while (out->len < data_len) {
         if (idx == n)
             return HBA_CS_SGL_SHORT;
+        if (idx == loaded) {
+            int k = load_entries(c, list_addr, idx, n, list, sqid, cid);
+            if (k < 0)
+                return -k;
+            loaded += (size_t)k;
+        }
         const struct hba_sge s = list[idx];
         if (s.type == HBA_SGE_DATA) {
             if (s.length == 0)
@@ -89,11 +115,9 @@ int ctrl_sgl_walk(struct sim_ctrl *c, const struct hba_sge *first, uint32_t data
                 return HBA_CS_SGL_INVALID;
             if (++depth > c->cfg.max_sgl_depth)
                 return HBA_CS_SGL_TOO_MANY;
-            int rc = ctrl_dma_read(c, s.addr, list, s.length, sqid, cid);
-            if (rc != HBA_CS_SUCCESS)
-                return rc;
+            list_addr = s.addr;
             n = s.length / sizeof(struct hba_sge);
-            idx = 0;
+            idx = loaded = 0;
         } else {
             return HBA_CS_SGL_INVALID;
         }

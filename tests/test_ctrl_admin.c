@@ -183,6 +183,12 @@ START_TEST(features)
     ck_assert_int_eq(admin(HBA_ADM_SET_FEATURE, HBA_FEATURE_WRITE_CACHE, 0, 1, 0, &c), HBA_CS_SUCCESS);
     ck_assert_int_eq(admin(HBA_ADM_GET_FEATURE, HBA_FEATURE_WRITE_CACHE, 0, 0, 0, &c), HBA_CS_SUCCESS);
     ck_assert_uint_eq(c.result, 1);
+    ck_assert_int_eq(admin(HBA_ADM_SET_FEATURE, HBA_FEATURE_WRITE_CACHE, HBA_ALL_DRIVES, 0, 0, &c), HBA_CS_SUCCESS);
+    ck_assert_int_eq(admin(HBA_ADM_GET_FEATURE, HBA_FEATURE_WRITE_CACHE, 0, 0, 0, &c), HBA_CS_SUCCESS);
+    ck_assert_uint_eq(c.result, 0);
+    ck_assert_int_eq(admin(HBA_ADM_SET_FEATURE, HBA_FEATURE_WRITE_CACHE, HBA_ALL_DRIVES, 1, 0, &c), HBA_CS_SUCCESS);
+    ck_assert_int_eq(admin(HBA_ADM_GET_FEATURE, HBA_FEATURE_WRITE_CACHE, HBA_ALL_DRIVES, 0, 0, &c), HBA_CS_SUCCESS);
+    ck_assert_uint_eq(c.result, 1);
     ck_assert_int_eq(admin(HBA_ADM_SET_FEATURE, HBA_FEATURE_WRITE_CACHE, 0, 2, 0, &c), HBA_CS_INVALID_FIELD);
     ck_assert_int_eq(admin(HBA_ADM_SET_FEATURE, HBA_FEATURE_WRITE_CACHE, 3u << 16, 1, 0, &c),
                      HBA_CS_INVALID_FIELD);

@@ -234,6 +234,34 @@ START_TEST(sge_bytes_beyond_data_len_are_ignored)
 }
 END_TEST
 
+START_TEST(segment_entries_beyond_data_len_are_not_read)
+{
+    struct hh_buf data = hh_alloc(&H, 4 * BLK, HBA_DMA_TO_DEVICE);
+    fill(data.p, 4 * BLK, 4);
+    /* One mapped page; the list's last entry sits in its last 16 bytes and the
+     * declared length runs into the next, unmapped page. */
+    struct hh_buf page = hh_alloc_at(&H, 4096, HBA_DMA_TO_DEVICE, 0x30000000ull);
+    struct hba_sge first = hh_sge(data.iova, 4 * BLK, HBA_SGE_DATA);
+    memcpy(page.p + 4096 - 16, &first, sizeof(first));
+    struct hba_cq_entry c;
+    ck_assert_int_eq(rw(true, 600, 4, hh_sge(page.iova + 4096 - 16, 4 * 16, HBA_SGE_SEGMENT), 4 * BLK, &c),
+                     HBA_CS_SUCCESS);
+    expect_media(600, 4, data.p);
+    struct hba_log_header hdr;
+    ck_assert_uint_eq(sim_ctrl_fault_log(H.ctrl, 0, NULL, 0, &hdr), 0);
+    ck_assert_uint_eq(hdr.total, 0);
+
+    /* An entry straddling two mapped pages is read whole. */
+    struct hh_buf two = hh_alloc_at(&H, 8192, HBA_DMA_TO_DEVICE, 0x31000000ull);
+    struct hba_sge list[2] = { hh_sge(data.iova, 2 * BLK, HBA_SGE_DATA),
+                               hh_sge(data.iova + 2 * BLK, 2 * BLK, HBA_SGE_DATA) };
+    memcpy(two.p + 4096 - 24, list, sizeof(list));
+    ck_assert_int_eq(rw(true, 700, 4, hh_sge(two.iova + 4096 - 24, 32, HBA_SGE_SEGMENT), 4 * BLK, &c),
+                     HBA_CS_SUCCESS);
+    expect_media(700, 4, data.p);
+}
+END_TEST
+
 START_TEST(sgl_rule_violations)
 {
     struct hh_buf d = hh_alloc(&H, 8 * BLK, HBA_DMA_BIDIRECTIONAL);
@@ -488,6 +516,7 @@ int main(void)
     tcase_add_test(tc, segment_list_and_chains);
     tcase_add_test(tc, max_sges_128_ok_129_too_many);
     tcase_add_test(tc, sge_bytes_beyond_data_len_are_ignored);
+    tcase_add_test(tc, segment_entries_beyond_data_len_are_not_read);
     tcase_add_test(tc, sgl_rule_violations);
     tcase_add_test(tc, chain_deeper_than_cap_is_too_many);
     tcase_add_test(tc, addr_bits_32_drops_high_address_lines);
