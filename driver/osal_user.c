@@ -311,6 +311,8 @@ void osal_user_get_stats(struct osal *os, struct osal_user_stats *s)
     s->dma_buffers_live = os->nbufs;
     s->mappings_live = os->nmaps;
     s->iova_pages_live = os->iova.used / OSAL_PAGE;
+    s->mappings_total = os->maps_total;
+    s->segments_total = os->segs_total;
     pthread_mutex_unlock(&os->dlock);
     s->irqs_live = atomic_load(&os->irqs_live);
     s->timers_live = atomic_load(&os->timers_live);

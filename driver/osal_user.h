@@ -55,7 +55,9 @@ struct osal_user_options {
     /* Map each 4 KiB page of a prepared range as its own IOVA piece, with an
      * unmapped guard page between pieces, so mappings come back in several
      * segments (at most 8: the tail beyond the seventh page is one piece).
-     * For testing SGL construction. */
+     * For testing SGL construction.  A driver that needs one contiguous
+     * range (queue memory) cannot ask osal.h for it, so tests usually bring
+     * the driver up first and then turn this on with osal_user_set_scatter. */
     bool scatter;
 };
 
@@ -77,6 +79,8 @@ void osal_user_destroy(struct osal *os);
  * failure is logged.  Not on the queue. */
 int  osal_user_set_bus(struct osal *os, struct bus *bus);
 struct bus *osal_user_bus(struct osal *os);
+/* Turns the scatter option on or off for the mappings prepared from now on. */
+void osal_user_set_scatter(struct osal *os, bool on);
 
 /* Diagnostics for tests and leak checks. */
 struct osal_user_stats {
@@ -84,6 +88,8 @@ struct osal_user_stats {
     uint32_t dma_buffers_live;
     uint32_t mappings_live;    /* prepared and not yet completed */
     uint64_t iova_pages_live;  /* IOVA pages reserved, guard pages included */
+    uint64_t mappings_total;   /* successful osal_dma_prepare calls */
+    uint64_t segments_total;   /* segments they returned */
     uint32_t irqs_live, timers_live;
     uint64_t irqs_delivered;   /* handler invocations */
 };

@@ -44,7 +44,7 @@ void osal_dma_init(struct osal *os, const struct osal_user_options *o, uint64_t 
     base = base > UINT64_MAX - (OSAL_PAGE - 1) ? page_down(base) : page_down(base + OSAL_PAGE - 1);
     uint64_t limit = o->iova_limit ? page_down(o->iova_limit) : page_down(UINT64_MAX);
     range_alloc_init(&os->iova, base, limit);
-    os->scatter = o->scatter;
+    atomic_init(&os->scatter, o->scatter);
 }
 
 /* --- the IOMMU side of a mapping ------------------------------------------ */
@@ -216,7 +216,7 @@ int osal_dma_prepare(struct osal *os, struct osal_dma_buffer *pub, uint64_t offs
         return -ENOMEM;
     r->buf = b;
     r->dir = dir;
-    r->npieces = split(os->scatter, pub->phys + offset, length, r->piece);
+    r->npieces = split(atomic_load(&os->scatter), pub->phys + offset, length, r->piece);
     uint64_t pages = r->npieces - 1; /* guard pages between pieces */
     for (uint32_t i = 0; i < r->npieces; i++)
         pages += pages_of(r->piece[i].ram, r->piece[i].len);
@@ -248,6 +248,8 @@ int osal_dma_prepare(struct osal *os, struct osal_dma_buffer *pub, uint64_t offs
         os->maps->prev = r;
     os->maps = r;
     os->nmaps++;
+    os->maps_total++;
+    os->segs_total += r->npieces;
     b->maps++;
     pthread_mutex_unlock(&os->dlock);
 
@@ -291,6 +293,11 @@ int osal_dma_complete(struct osal *os, struct osal_dma_mapping *m)
     pthread_mutex_unlock(&os->dlock);
     m->nseg = 0;
     return 0;
+}
+
+void osal_user_set_scatter(struct osal *os, bool on)
+{
+    atomic_store(&os->scatter, on);
 }
 
 /* --- switching buses ------------------------------------------------------ */

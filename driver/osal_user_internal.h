@@ -53,7 +53,8 @@ struct osal {
     struct osal_dma_buf *bufs;
     struct osal_map_rec *maps;
     uint32_t nbufs, nmaps;
-    bool scatter;
+    uint64_t maps_total, segs_total;
+    atomic_bool scatter;        /* read without dlock: osal_user_set_scatter may flip it */
 };
 
 /* osal_user_dma.c */

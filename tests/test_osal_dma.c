@@ -326,6 +326,10 @@ START_TEST(scatter_maps_each_page_apart)
         ck_assert_uint_gt(m.seg[i].iova, m.seg[i - 1].iova + m.seg[i - 1].length);
     }
     ck_assert_uint_eq(of_rec_count(&F.rec, 'm'), 4);
+    struct osal_user_stats st;
+    osal_user_get_stats(OS, &st);
+    ck_assert_uint_eq(st.mappings_total, 1);
+    ck_assert_uint_eq(st.segments_total, 4);
     for (size_t i = 0; i < 4; i++) {
         struct of_call c;
         ck_assert(of_rec_get(&F.rec, 'm', i, &c));
@@ -356,6 +360,11 @@ START_TEST(scatter_maps_each_page_apart)
 
     /* A small buffer within one page stays one piece. */
     ck_assert_int_eq(osal_dma_prepare(OS, b, 8, 36, HBA_DMA_FROM_DEVICE, 64, &m), 0);
+    ck_assert_uint_eq(m.nseg, 1);
+    ck_assert_int_eq(osal_dma_complete(OS, &m), 0);
+    /* Turned off at run time: one piece again. */
+    osal_user_set_scatter(OS, false);
+    ck_assert_int_eq(osal_dma_prepare(OS, b, 0, 20 * PG, HBA_DMA_FROM_DEVICE, 64, &m), 0);
     ck_assert_uint_eq(m.nseg, 1);
     ck_assert_int_eq(osal_dma_complete(OS, &m), 0);
     osal_dma_free(OS, b);
