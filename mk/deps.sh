@@ -17,6 +17,7 @@ if command -v pkg-config >/dev/null 2>&1; then
     need libiscsi-dev have_pc libiscsi
     need libuv1-dev   have_pc libuv
     need check        have_pc check
+    need nettle-dev   have_pc nettle   # MD5 for iSCSI CHAP
 fi
 need libsgutils2-dev have_sgutils
 

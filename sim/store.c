@@ -159,10 +159,14 @@ static int write_back(void *ctx, uint64_t lba, uint32_t n, const void *data)
     return rc ? rc : store_oracle_on_media(&s->oracle, lba, n);
 }
 
-/* Writes back least recently written lines until the dirty data fits. */
+/* Writes back least recently written lines until the dirty data fits, and
+ * until the cache's pages fit in twice that: scattered 512-byte writes fill
+ * only an eighth of each 4 KiB page. */
 static int evict(struct sim_store *s)
 {
-    while (s->cache.dirty_bytes > s->cache_bytes && s->cache.oldest != STORE_MAP_NONE) {
+    uint64_t page_limit = s->cache_bytes > UINT64_MAX / 4 ? UINT64_MAX : 2 * s->cache_bytes + STORE_LINE_BYTES;
+    while ((s->cache.dirty_bytes > s->cache_bytes || s->cache.page_bytes > page_limit) &&
+           s->cache.oldest != STORE_MAP_NONE) {
         int rc = store_cache_writeback(&s->cache, s->cache.oldest, 0, UINT64_MAX, write_back, s);
         if (rc)
             return rc;
@@ -375,6 +379,7 @@ void sim_store_stats(const struct sim_store *s, struct sim_store_stats *st)
     st->dirty_bytes = s->cache.dirty_bytes;
     st->dirty_lines = store_cache_nlines(&s->cache);
     st->cache_mem_bytes = store_cache_mem_bytes(&s->cache);
+    st->cache_data_bytes = s->cache.page_bytes;
     st->media_mem_bytes = store_media_mem_bytes(s->media);
     st->oracle_mem_bytes = store_oracle_bytes(&s->oracle);
     st->lines_written_back = s->lines_written_back;

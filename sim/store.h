@@ -22,7 +22,8 @@
  * only dirty blocks (a dirty bit per block).  When dirty bytes exceed
  * cache_bytes (0 in the config: SIM_STORE_DEFAULT_CACHE_BYTES = 16 MiB) the
  * least recently written lines are written back to media (no fdatasync: a
- * write-back promises nothing).  A durable write goes to media, is fdatasync'ed,
+ * write-back promises nothing); also when the cache's 4 KiB data pages exceed
+ * twice cache_bytes plus a line (scattered 512-byte writes).  A durable write goes to media, is fdatasync'ed,
  * and cleans any dirty copy of its blocks.  A flush writes back exactly the dirty
  * blocks inside its range, then fdatasyncs.  destroy discards dirty lines (as a
  * power loss would); flush first for a clean shutdown.
@@ -134,6 +135,7 @@ struct sim_store_stats {
     uint64_t dirty_bytes;
     uint64_t dirty_lines;
     uint64_t cache_mem_bytes;    /* line index, line records, data pages */
+    uint64_t cache_data_bytes;   /* of which data pages */
     uint64_t media_mem_bytes;    /* memory media chunks, file table */
     uint64_t oracle_mem_bytes;
     uint64_t lines_written_back; /* eviction: lines written back whole */

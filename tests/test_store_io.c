@@ -3,6 +3,7 @@
  * Loop tests run each case on {memory, file} x {512, 4096}-byte blocks. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -274,6 +275,68 @@ START_TEST(default_cache_size_applies)
 }
 END_TEST
 
+START_TEST(scattered_small_writes_keep_cache_memory_bounded)
+{
+    /* 512-byte writes, one per line: each takes a 4 KiB page. */
+    const uint64_t cap = 256 * 1024;
+    struct sim_store *s = fixture_store(UINT64_C(10000000), 512, NULL, cap, HBA_BATTERY_ABSENT, 1);
+    for (uint64_t k = 0; k < 4000; k++) {
+        fixture_write(s, k * 2048 + k % 128, 1, 512, (uint32_t)k + 1, false);
+        struct sim_store_stats st;
+        sim_store_stats(s, &st);
+        ck_assert_uint_le(st.cache_data_bytes, 2 * cap + 65536);
+        ck_assert_uint_le(st.dirty_bytes, cap);
+    }
+    for (uint64_t k = 0; k < 4000; k += 37)
+        ck_assert(fixture_holds(s, k * 2048 + k % 128, 1, 512, (uint32_t)k + 1));
+    sim_store_destroy(s);
+}
+END_TEST
+
+START_TEST(memory_media_allocates_only_where_written)
+{
+    struct sim_store *s = fixture_store(UINT64_C(1) << 40, 4096, NULL, 0, HBA_BATTERY_ABSENT, 1);
+    struct sim_store_stats st0, st1, st2;
+    sim_store_stats(s, &st0);
+    fixture_write(s, UINT64_C(1) << 39, 64, 4096, 0, true);     /* zeros into a hole */
+    sim_store_stats(s, &st1);
+    ck_assert_uint_eq(st1.media_mem_bytes, st0.media_mem_bytes);
+    fixture_write(s, UINT64_C(1) << 39, 1, 4096, 1, true);      /* one block: one 64 KiB chunk */
+    sim_store_stats(s, &st2);
+    ck_assert_uint_ge(st2.media_mem_bytes, st0.media_mem_bytes + 65536);
+    ck_assert_uint_lt(st2.media_mem_bytes, st0.media_mem_bytes + 65536 + (1u << 20));
+    ck_assert(fixture_holds(s, UINT64_C(1) << 39, 1, 4096, 1));
+    ck_assert(fixture_holds(s, (UINT64_C(1) << 39) + 1, 63, 4096, 0));
+    sim_store_destroy(s);
+}
+END_TEST
+
+static bool exists(const char *path, const char *suffix)
+{
+    char p[512];
+    snprintf(p, sizeof(p), "%s%s", path, suffix);
+    return access(p, F_OK) == 0;
+}
+
+START_TEST(large_file_media_uses_segments_made_on_demand)
+{
+    char *path = fixture_media_path();
+    const uint64_t blocks = (UINT64_C(20) << 40) / 4096;       /* 20 TiB: three 8 TiB files */
+    struct sim_store *s = fixture_store(blocks, 4096, path, 0, HBA_BATTERY_ABSENT, 1);
+    ck_assert(exists(path, ""));
+    ck_assert(!exists(path, ".1") && !exists(path, ".2"));
+    const uint64_t seg = (UINT64_C(8) << 40) / 4096;
+    fixture_write(s, 2 * seg - 2, 4, 4096, 1, true);           /* straddles files 1 and 2 */
+    ck_assert(exists(path, ".1") && exists(path, ".2"));
+    ck_assert(fixture_holds(s, 2 * seg - 2, 4, 4096, 1));
+    ck_assert(fixture_holds(s, blocks - 1, 1, 4096, 0));
+    sim_store_destroy(s);
+    ck_assert_int_eq(sim_store_remove_media(path, blocks, 4096), 0);
+    ck_assert(!exists(path, "") && !exists(path, ".1") && !exists(path, ".2"));
+    fixture_media_cleanup(path, blocks, 4096);
+}
+END_TEST
+
 static Suite *store_io_suite(void)
 {
     Suite *s = suite_create("store_io");
@@ -289,6 +352,9 @@ static Suite *store_io_suite(void)
     tcase_add_loop_test(tc, eviction_keeps_data_correct, 0, 4);
     tcase_add_loop_test(tc, file_media_persists_across_reopen, 0, 2);
     tcase_add_test(tc, default_cache_size_applies);
+    tcase_add_test(tc, scattered_small_writes_keep_cache_memory_bounded);
+    tcase_add_test(tc, memory_media_allocates_only_where_written);
+    tcase_add_test(tc, large_file_media_uses_segments_made_on_demand);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -11,7 +11,7 @@
 #include "tests/store_fixture.h"
 #include "tests/testutil.h"
 
-#define MODEL_BLOCKS 3000u
+#define MODEL_BLOCKS 2000u
 
 struct block_model {
     uint32_t acked;      /* newest acknowledged tag, 0 = never written */
@@ -104,7 +104,7 @@ START_TEST(random_operations_match_model)
     m->s = fixture_store(MODEL_BLOCKS, m->bs, path, 8u * m->bs * 16, HBA_BATTERY_ABSENT, 11);
     uint64_t rng = 1234 + (uint64_t)_i;
     uint32_t tag = 1;
-    for (unsigned step = 0; step < 1500; step++) {
+    for (unsigned step = 0; step < 1200; step++) {
         uint64_t dice = store_rng_next(&rng) % 100;
         uint64_t lba = store_rng_next(&rng) % MODEL_BLOCKS;
         uint32_t n = 1 + (uint32_t)(store_rng_next(&rng) % 48);

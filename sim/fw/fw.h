@@ -10,7 +10,62 @@
  * Handlers return a sense reason; sense bytes are built in one place
  * (scsi_sense_build), fixed or descriptor as the drive's D_SENSE bit says.
  *
- * Thread-safe: every entry point takes the firmware lock.
+ * Thread-safe: every entry point takes the firmware lock.  The event hook is
+ * called after the lock is dropped, so it may call back into the firmware.
+ *
+ * HOW fw_execute DECIDES (in this order)
+ *  1. Controller status, no SCSI status: a NULL CDB, cdb_len 0 or > 16, or
+ *     initiator >= HBA_MAX_INITIATORS -> HBA_CS_INVALID_FIELD; a target >=
+ *     max_targets, a LUN >= max_luns, or a target without any drive ->
+ *     HBA_CS_INVALID_TARGET (selection timeout); cdb_len shorter than the
+ *     opcode's CDB -> HBA_CS_INVALID_FIELD (bytes beyond it are ignored).
+ *  2. A LUN without a drive answers INQUIRY (standard data, byte 0 = 7Fh;
+ *     EVPD=1 gets LOGICAL UNIT NOT SUPPORTED), REPORT LUNS, and REQUEST SENSE
+ *     (sense data 05h/25h/00h with GOOD status); anything else, known or not,
+ *     gets ILLEGAL REQUEST 25h/00h.
+ *  3. Data direction: when the CDB asks to move data (allocation length,
+ *     parameter list length, transfer length, VERIFY with BYTCHK), the task's
+ *     dir must be the command's, else HBA_CS_DIRECTION_MISMATCH.  A CDB that
+ *     moves nothing accepts any dir and any data_len (xfer = 0).
+ *  4. Unit attention (not for INQUIRY, REPORT LUNS, REQUEST SENSE, which
+ *     neither report nor clear one): the highest-priority pending condition of
+ *     this nexus is reported once and cleared for this nexus only.  Priority:
+ *     29h/01h power on, 29h/00h, 29h/04h, 29h/02h, 29h/03h, 29h/07h, then the
+ *     others in the order they arose; only the most severe 29h is kept.  A UA
+ *     is reported before an unknown opcode or a bad CDB, and before NOT READY.
+ *  5. Unknown opcode -> 05h/20h/00h (field pointer byte 0); unknown service
+ *     action of a known opcode -> 05h/24h/00h (byte 1, bit 4); a reserved bit
+ *     set -> 05h/24h/00h pointing at the first such byte and its top bit.
+ *  6. Data-out shorter than the CDB requires (data_len < blocks * block size,
+ *     or < the parameter list length) -> 05h/24h/00h pointing at the length
+ *     field; nothing is written.  (Writing part of it is never acceptable.)
+ *     Data-in shorter than the CDB allows is a residual, not an error: what
+ *     fits is transferred and xfer says how much.
+ *  7. Readiness (TEST UNIT READY, READ CAPACITY, READ/WRITE/VERIFY, SYNCHRONIZE
+ *     CACHE): NOT READY 04h/01h for ready_ms after power on (creation counts),
+ *     04h/02h while stopped by START STOP UNIT (START=0) until START=1.
+ *  8. LBA range (overflow-safe; READ/WRITE(6) length 0 means 256 blocks; a
+ *     zero length still needs a valid LBA) -> 05h/21h/00h.
+ *  9. Writes on a write-protected drive -> DATA PROTECT 27h/00h (configured)
+ *     or 27h/02h (SWP in the control page).  SYNCHRONIZE CACHE is allowed.
+ *
+ * CACHE.  WRITE with FUA, or with WCE=0, is durable before GOOD; READ with FUA
+ * flushes its range first.  SYNCHRONIZE CACHE flushes [lba, lba+count) (count 0
+ * = to the end) before GOOD whatever IMMED says (IMMED only permits an early
+ * GOOD).  Store -EIO -> MEDIUM ERROR 11h/00h (read) or 0Ch/00h (write, flush),
+ * any other store error -> HARDWARE ERROR 44h/00h.
+ *
+ * START STOP UNIT.  STOP flushes the cache unless NO_FLUSH; START with IMMED=0
+ * returns with the unit ready (the rest of the time-to-ready is skipped rather
+ * than blocking the firmware), START with IMMED=1 returns at once and a stopped
+ * unit then needs ready_ms again.  LOEJ is ignored; power conditions other than
+ * 0 are INVALID FIELD IN CDB.
+ *
+ * MODE PARAMETERS.  Caching 08h (WCE, RCD) and control 0Ah (D_SENSE, SWP) are
+ * changeable; current, changeable, default and saved values are reported and
+ * SP=1 saves.  A MODE SELECT that changes anything raises 2Ah/01h for every
+ * other nexus of the drive.  Power on and every reset return the current
+ * values to the saved ones (SAM), flushing first when WCE goes 1 -> 0.
  */
 #ifndef SIM_FW_H
 #define SIM_FW_H
@@ -34,7 +89,7 @@ struct fw_task {
     uint8_t *data;            /* bounce buffer of data_len bytes */
     uint32_t data_len;
     /* out */
-    uint8_t  ctrl_status;     /* HBA_CS_SUCCESS, or HBA_CS_DIRECTION_MISMATCH / HBA_CS_INVALID_TARGET */
+    uint8_t  ctrl_status;     /* HBA_CS_SUCCESS, or HBA_CS_DIRECTION_MISMATCH / _INVALID_TARGET / _INVALID_FIELD */
     uint8_t  status;          /* SAM status */
     uint32_t xfer;            /* bytes of data consumed (data-out) or produced (data-in) */
     uint8_t  sense_len;
@@ -52,19 +107,28 @@ void fw_set_event_hook(struct fw *fw, fw_event_fn fn, void *arg);
 void fw_execute(struct fw *fw, struct fw_task *t);
 
 /* Resets: LUN reset and target reset raise 29h/03h, bus reset 29h/02h, a
- * controller hard reset 29h/04h, for every nexus of the drives concerned. */
+ * controller hard reset 29h/04h, for every nexus of the drives concerned.
+ * Cached data stays; mode parameters return to their saved values. */
 void fw_reset(struct fw *fw, enum hba_reset_scope scope, uint16_t target, uint16_t lun);
 void fw_controller_reset(struct fw *fw);
 /* The I_T nexus of `initiator` was lost: 29h/07h for it on every drive. */
 void fw_nexus_loss(struct fw *fw, uint16_t initiator);
 
-/* Power: a cut drops dirty cache lines as `how` says (battery permitting);
- * power on replays battery-held lines, raises 29h/01h on every drive for every
- * nexus and restarts each drive's time-to-ready. Returns lines lost. */
+/* Power: a cut drops dirty cache lines as `how` says (battery permitting;
+ * NULL = SIM_POWER_CUT_ALL); power on replays battery-held lines, raises
+ * 29h/01h on every drive for every nexus (dropping older conditions), restarts
+ * each drive's time-to-ready and restores saved mode values.  fw_power_cut
+ * returns the lines lost; reporting HBA_AEV_CACHE_LOST is the caller's job. */
 uint64_t fw_power_cut(struct fw *fw, const struct sim_power_cut *how);
 void fw_power_on(struct fw *fw);
 
-/* Cache control from admin commands; target/lun = HBA_ALL_DRIVES >> 16 for all. */
+/* Cache control from admin commands; target/lun = HBA_ALL_DRIVES >> 16 for all
+ * (fw_flush also with all = true).  0, -ENOENT (no such drive), or the first
+ * store error.  fw_set_write_cache sets the current and saved WCE (turning it
+ * off flushes first) and raises no unit attention: it is the controller's
+ * configuration, not a MODE SELECT.  fw_get_write_cache of all drives: true
+ * when every drive has WCE on.  fw_set_battery raises HBA_AEV_BATTERY (info =
+ * the new state) when any drive's battery changed; -EINVAL for a bad state. */
 int  fw_flush(struct fw *fw, uint16_t target, uint16_t lun, bool all);
 int  fw_set_write_cache(struct fw *fw, uint16_t target, uint16_t lun, bool on);
 int  fw_get_write_cache(struct fw *fw, uint16_t target, uint16_t lun, bool *on);
@@ -72,11 +136,19 @@ int  fw_set_battery(struct fw *fw, uint16_t target, uint16_t lun, enum hba_batte
 
 /* Identify data for admin IDENTIFY; -ENOENT for no drive there. */
 int    fw_identify_drive(struct fw *fw, uint16_t target, uint16_t lun, struct hba_identify_drive *out);
-size_t fw_drive_list(struct fw *fw, uint32_t *addrs, size_t max); /* target << 16 | lun */
+/* Fills up to max addresses (target << 16 | lun), target then LUN order;
+ * returns how many drives exist (may exceed max). */
+size_t fw_drive_list(struct fw *fw, uint32_t *addrs, size_t max);
 
-/* Test hooks: raise a unit attention, change capacity, check the oracle. */
+/* Test hooks: raise a unit attention, change capacity, check the oracle.
+ * fw_raise_ua: -ENOENT without a drive, -EINVAL for initiator outside
+ * -1..HBA_MAX_INITIATORS-1; 3Fh/0Eh (REPORTED LUNS DATA CHANGED) is raised on
+ * every drive of the target, as the LUN inventory is the target's.
+ * fw_set_capacity: 1..the capacity the drive was created with (-EINVAL for 0,
+ * -ERANGE above: the store does not grow); a change raises 2Ah/09h for every
+ * nexus and HBA_AEV_DRIVE_CHANGED (info = target << 8 | lun). */
 int fw_raise_ua(struct fw *fw, uint16_t target, uint16_t lun, int initiator /* -1 = all */, uint16_t asc_ascq);
-int fw_set_capacity(struct fw *fw, uint16_t target, uint16_t lun, uint64_t blocks); /* raises 2Ah/09h */
+int fw_set_capacity(struct fw *fw, uint16_t target, uint16_t lun, uint64_t blocks);
 int fw_check_media(struct fw *fw, uint16_t target, uint16_t lun, struct sim_oracle_report *r);
 
 #endif

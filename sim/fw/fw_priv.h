@@ -1,0 +1,189 @@
+/* sim/fw/fw_priv.h — the firmware's insides, shared by the sim/fw/ files only.
+ *
+ * struct fw holds a (target, lun) -> drive table; each drive holds its store,
+ * its mode parameters, its readiness and one unit-attention queue per I_T nexus.
+ * fw_table.c describes every supported command; fw.c runs a task through the
+ * table's cross-cutting gates and calls the handler, which returns a sense
+ * reason (GOOD when key and ASC/ASCQ are zero).
+ */
+#ifndef SIM_FW_FW_PRIV_H
+#define SIM_FW_FW_PRIV_H
+
+#include <pthread.h>
+
+#include "scsi/sense.h"
+#include "sim/fw/fw.h"
+
+/* Identity of the emulated controller when no drive speaks for itself
+ * (INQUIRY of an empty LUN), and the IEEE company ID in NAA designators:
+ * 0A5353h has the "locally assigned" bit of a CID set and is no vendor's OUI. */
+#define FW_VENDOR          "SCSISIM"
+#define FW_PRODUCT         "SSIM-1 NO LUN"
+#define FW_REVISION        "0100"
+#define FW_IEEE_COMPANY_ID 0x0A5353u
+
+/* ---- unit attentions (fw_ua.c) ---- */
+
+/* Pending unit attentions of one I_T nexus: a small set, reported highest
+ * priority first.  At most one power-on/reset class (29h) condition is kept. */
+#define FW_UA_DEPTH 8
+struct fw_ua_queue {
+    uint8_t  count;
+    uint16_t code[FW_UA_DEPTH]; /* SCSI_ASCQ(asc, ascq), in arrival order */
+};
+
+void fw_ua_add(struct fw_ua_queue *q, uint16_t asc_ascq);
+/* Takes the highest-priority pending condition; false when none is pending. */
+bool fw_ua_take(struct fw_ua_queue *q, uint16_t *asc_ascq);
+bool fw_ua_pending(const struct fw_ua_queue *q);
+void fw_ua_clear(struct fw_ua_queue *q);
+
+/* ---- one logical drive ---- */
+
+/* The changeable mode parameters (caching page 08h, control page 0Ah). */
+struct fw_mode_params {
+    bool wce;     /* caching: write cache enable */
+    bool rcd;     /* caching: read cache disable (accepted, no effect on data) */
+    bool d_sense; /* control: descriptor-format sense */
+    bool swp;     /* control: software write protect */
+};
+
+struct fw_drive {
+    uint16_t target, lun;
+    uint64_t blocks;          /* reported capacity (fw_set_capacity may shrink it) */
+    uint64_t store_blocks;    /* capacity the store was created with */
+    uint32_t block_size;
+    char     vendor[9], product[17], revision[5], serial[21];
+    bool     write_protect;   /* hardware write protect from the configuration */
+    enum hba_battery battery;
+    uint32_t ready_ms;
+    uint64_t ready_at_ns;     /* CLOCK_MONOTONIC time the drive becomes ready */
+    bool     ready;           /* latched once ready_at_ns passed */
+    bool     stopped;         /* START STOP UNIT with START=0 */
+    struct fw_mode_params cur, saved, dflt;
+    struct sim_store *store;
+    uint8_t  naa[16];         /* NAA 6 designator, VPD 83h and IDENTIFY */
+    struct fw_ua_queue ua[HBA_MAX_INITIATORS];
+};
+
+/* Events raised under the lock and delivered after it is dropped, so the hook
+ * may call back into the controller (which may call the firmware) freely. */
+#define FW_EVENTS_MAX 4
+struct fw_events {
+    unsigned n;
+    struct { uint8_t type; uint32_t info; } e[FW_EVENTS_MAX];
+};
+
+struct fw {
+    pthread_mutex_t lock;
+    uint32_t max_targets, max_luns, max_xfer;
+    struct fw_drive **slot;   /* [target * max_luns + lun], NULL = no drive */
+    uint16_t *luns_in_target; /* drives per target */
+    size_t   drive_count;
+    fw_event_fn event_fn;
+    void    *event_arg;
+};
+
+struct fw_drive *fw_drive_at(const struct fw *fw, uint16_t target, uint16_t lun);
+uint64_t fw_now_ns(void);
+/* NOT READY reason of a drive, or GOOD when it is ready (latches readiness). */
+struct scsi_sense_reason fw_drive_readiness(struct fw_drive *d);
+/* Store errno -> sense: media errors (-EIO) are MEDIUM ERROR with the given
+ * ASC (11h/00h for reads, 0Ch/00h for writes), anything else HARDWARE ERROR. */
+struct scsi_sense_reason fw_store_error(int err, uint16_t medium_asc, uint64_t lba);
+/* Sets the current (and with save, saved) mode parameters; WCE 1 -> 0 flushes
+ * the whole cache first.  0 or the store's negative errno (nothing changed). */
+int fw_drive_set_mode(struct fw_drive *d, const struct fw_mode_params *p, bool save);
+/* Power-on state: time-to-ready restarts, the unit spins, and every nexus
+ * holds exactly POWER ON OCCURRED. */
+void fw_drive_power_on(struct fw_drive *d, uint64_t now);
+void fw_naa_designator(uint16_t target, uint16_t lun, const char *serial, uint8_t out[16]);
+
+/* ---- the command table (fw_table.c) ---- */
+
+enum fw_cmd_flag {
+    FW_F_SKIPS_UA     = 1u << 0, /* never reports nor clears a unit attention */
+    FW_F_ANY_LUN      = 1u << 1, /* runs on a LUN without a drive (of an existing target) */
+    FW_F_NEEDS_READY  = 1u << 2, /* NOT READY while becoming ready or stopped */
+    FW_F_MEDIA_ACCESS = 1u << 3, /* LBA + length fields, range-checked before the handler */
+    FW_F_WRITES       = 1u << 4, /* changes media: DATA PROTECT when write protected */
+    FW_F_SA           = 1u << 5, /* the service action (byte 1 bits 4..0) selects the entry */
+    FW_F_LEN_BLOCKS   = 1u << 6, /* the length field counts logical blocks */
+    FW_F_CDB6_RW      = 1u << 7, /* READ/WRITE(6): 21-bit LBA, length 0 means 256 */
+    FW_F_BYTCHK       = 1u << 8, /* VERIFY: data-out only when BYTCHK asks for it */
+};
+
+struct fw_ctx;
+typedef struct scsi_sense_reason (*fw_handler_fn)(struct fw_ctx *c);
+
+struct fw_cmd {
+    const char *name;
+    uint8_t  opcode, sa;
+    uint8_t  cdb_len;
+    uint8_t  dir;             /* HBA_FLAG_DIR_* of the command's data */
+    uint16_t flags;           /* enum fw_cmd_flag */
+    uint8_t  len_off, len_width; /* allocation / parameter list / transfer length field */
+    uint8_t  fixed_len;       /* data-in size when the CDB has no length field */
+    uint8_t  lba_off, lba_width; /* MEDIA_ACCESS */
+    fw_handler_fn handler;
+    uint8_t  usage[HBA_CDB_MAX]; /* bits a CDB may set; others are reserved */
+};
+
+const struct fw_cmd *fw_cmd_lookup(const uint8_t *cdb, bool *opcode_known);
+size_t fw_cmd_count(void);
+const struct fw_cmd *fw_cmd_at(size_t i);
+/* The first reserved bit set in the CDB, as INVALID FIELD IN CDB; GOOD if none. */
+struct scsi_sense_reason fw_cmd_check_usage(const struct fw_cmd *cmd, const uint8_t *cdb);
+
+/* Everything a handler needs about the task it runs. */
+struct fw_ctx {
+    struct fw       *fw;
+    struct fw_drive *d;       /* NULL only for FW_F_ANY_LUN commands on an empty LUN */
+    struct fw_task  *t;
+    const struct fw_cmd *cmd;
+    const uint8_t   *cdb;
+    uint64_t lba, nblocks;    /* MEDIA_ACCESS: parsed LBA and block count */
+    uint64_t length;          /* the length field's value (blocks or bytes) */
+    uint64_t want;            /* bytes the CDB asks to move in the command's direction */
+};
+
+static inline struct scsi_sense_reason fw_good(void)
+{
+    struct scsi_sense_reason r = { 0 };
+    return r;
+}
+static inline bool fw_is_good(const struct scsi_sense_reason *r)
+{
+    return r->key == SCSI_SK_NO_SENSE && r->asc_ascq == 0;
+}
+/* The most significant set bit of a nonzero byte: where a field pointer's bit
+ * pointer points (SPC: the left-most bit of the field in error). */
+static inline int fw_top_bit(uint8_t v)
+{
+    int b = 7;
+    while (b > 0 && !(v & (1u << b)))
+        b--;
+    return b;
+}
+/* Copies up to n bytes of produced data-in to the task (bounded by its buffer). */
+void fw_data_in(struct fw_ctx *c, const void *src, size_t n);
+
+/* ---- handlers ---- */
+struct scsi_sense_reason fw_spc_test_unit_ready(struct fw_ctx *c);
+struct scsi_sense_reason fw_spc_inquiry(struct fw_ctx *c);
+struct scsi_sense_reason fw_spc_request_sense(struct fw_ctx *c);
+struct scsi_sense_reason fw_spc_report_luns(struct fw_ctx *c);
+struct scsi_sense_reason fw_spc_start_stop_unit(struct fw_ctx *c);
+struct scsi_sense_reason fw_spc_send_diagnostic(struct fw_ctx *c);
+struct scsi_sense_reason fw_spc_report_opcodes(struct fw_ctx *c);
+struct scsi_sense_reason fw_vpd_inquiry(struct fw_ctx *c);
+struct scsi_sense_reason fw_sbc_read_capacity10(struct fw_ctx *c);
+struct scsi_sense_reason fw_sbc_read_capacity16(struct fw_ctx *c);
+struct scsi_sense_reason fw_sbc_read(struct fw_ctx *c);
+struct scsi_sense_reason fw_sbc_write(struct fw_ctx *c);
+struct scsi_sense_reason fw_sbc_verify(struct fw_ctx *c);
+struct scsi_sense_reason fw_sbc_sync_cache(struct fw_ctx *c);
+struct scsi_sense_reason fw_mode_sense(struct fw_ctx *c);
+struct scsi_sense_reason fw_mode_select(struct fw_ctx *c);
+
+#endif

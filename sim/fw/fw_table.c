@@ -1,0 +1,153 @@
+/* sim/fw/fw_table.c — every command the firmware supports, in one table.
+ *
+ * An entry says how long the CDB is, which bits of it may be set (the CDB
+ * usage data REPORT SUPPORTED OPERATION CODES returns, and the reserved-bit
+ * check), where its length and LBA fields are, which way its data flows and
+ * which cross-cutting gates apply (unit attention, readiness, range, write
+ * protect).  fw.c applies the gates; the handler only does the command's work.
+ */
+#include "sim/fw/fw_priv.h"
+
+/* CONTROL byte: vendor-specific bits 7..6 may be set; NACA and LINK may not
+ * (neither is supported, so SPC asks for INVALID FIELD IN CDB). */
+#define CTL 0xc0
+
+static const struct fw_cmd table[] = {
+    { .name = "TEST UNIT READY", .opcode = SCSI_OP_TEST_UNIT_READY, .cdb_len = 6,
+      .dir = HBA_FLAG_DIR_NONE, .flags = FW_F_NEEDS_READY,
+      .handler = fw_spc_test_unit_ready,
+      .usage = { 0xff, 0x00, 0x00, 0x00, 0x00, CTL } },
+    { .name = "REQUEST SENSE", .opcode = SCSI_OP_REQUEST_SENSE, .cdb_len = 6,
+      .dir = HBA_FLAG_DIR_READ, .flags = FW_F_SKIPS_UA | FW_F_ANY_LUN,
+      .len_off = 4, .len_width = 1, .handler = fw_spc_request_sense,
+      .usage = { 0xff, 0x01, 0x00, 0x00, 0xff, CTL } },
+    { .name = "READ(6)", .opcode = SCSI_OP_READ_6, .cdb_len = 6, .dir = HBA_FLAG_DIR_READ,
+      .flags = FW_F_NEEDS_READY | FW_F_MEDIA_ACCESS | FW_F_LEN_BLOCKS | FW_F_CDB6_RW,
+      .len_off = 4, .len_width = 1, .lba_off = 1, .lba_width = 3, .handler = fw_sbc_read,
+      .usage = { 0xff, 0x1f, 0xff, 0xff, 0xff, CTL } },
+    { .name = "WRITE(6)", .opcode = SCSI_OP_WRITE_6, .cdb_len = 6, .dir = HBA_FLAG_DIR_WRITE,
+      .flags = FW_F_NEEDS_READY | FW_F_MEDIA_ACCESS | FW_F_WRITES | FW_F_LEN_BLOCKS | FW_F_CDB6_RW,
+      .len_off = 4, .len_width = 1, .lba_off = 1, .lba_width = 3, .handler = fw_sbc_write,
+      .usage = { 0xff, 0x1f, 0xff, 0xff, 0xff, CTL } },
+    { .name = "INQUIRY", .opcode = SCSI_OP_INQUIRY, .cdb_len = 6, .dir = HBA_FLAG_DIR_READ,
+      .flags = FW_F_SKIPS_UA | FW_F_ANY_LUN, .len_off = 3, .len_width = 2,
+      .handler = fw_spc_inquiry,
+      .usage = { 0xff, 0x01, 0xff, 0xff, 0xff, CTL } },
+    { .name = "MODE SELECT(6)", .opcode = SCSI_OP_MODE_SELECT_6, .cdb_len = 6,
+      .dir = HBA_FLAG_DIR_WRITE, .len_off = 4, .len_width = 1, .handler = fw_mode_select,
+      .usage = { 0xff, 0x11, 0x00, 0x00, 0xff, CTL } },
+    { .name = "MODE SENSE(6)", .opcode = SCSI_OP_MODE_SENSE_6, .cdb_len = 6,
+      .dir = HBA_FLAG_DIR_READ, .len_off = 4, .len_width = 1, .handler = fw_mode_sense,
+      .usage = { 0xff, 0x08, 0xff, 0xff, 0xff, CTL } },
+    { .name = "START STOP UNIT", .opcode = SCSI_OP_START_STOP_UNIT, .cdb_len = 6,
+      .dir = HBA_FLAG_DIR_NONE, .handler = fw_spc_start_stop_unit,
+      .usage = { 0xff, 0x01, 0x00, 0x00, 0xf7, CTL } },
+    { .name = "SEND DIAGNOSTIC", .opcode = SCSI_OP_SEND_DIAGNOSTIC, .cdb_len = 6,
+      .dir = HBA_FLAG_DIR_WRITE, .len_off = 3, .len_width = 2, .handler = fw_spc_send_diagnostic,
+      .usage = { 0xff, 0xf7, 0x00, 0xff, 0xff, CTL } },
+    { .name = "READ CAPACITY(10)", .opcode = SCSI_OP_READ_CAPACITY_10, .cdb_len = 10,
+      .dir = HBA_FLAG_DIR_READ, .flags = FW_F_NEEDS_READY, .fixed_len = 8,
+      .handler = fw_sbc_read_capacity10,
+      .usage = { 0xff, 0x00, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x01, CTL } },
+    { .name = "READ(10)", .opcode = SCSI_OP_READ_10, .cdb_len = 10, .dir = HBA_FLAG_DIR_READ,
+      .flags = FW_F_NEEDS_READY | FW_F_MEDIA_ACCESS | FW_F_LEN_BLOCKS,
+      .len_off = 7, .len_width = 2, .lba_off = 2, .lba_width = 4, .handler = fw_sbc_read,
+      .usage = { 0xff, 0x18, 0xff, 0xff, 0xff, 0xff, 0x3f, 0xff, 0xff, CTL } },
+    { .name = "WRITE(10)", .opcode = SCSI_OP_WRITE_10, .cdb_len = 10, .dir = HBA_FLAG_DIR_WRITE,
+      .flags = FW_F_NEEDS_READY | FW_F_MEDIA_ACCESS | FW_F_WRITES | FW_F_LEN_BLOCKS,
+      .len_off = 7, .len_width = 2, .lba_off = 2, .lba_width = 4, .handler = fw_sbc_write,
+      .usage = { 0xff, 0x18, 0xff, 0xff, 0xff, 0xff, 0x3f, 0xff, 0xff, CTL } },
+    { .name = "VERIFY(10)", .opcode = SCSI_OP_VERIFY_10, .cdb_len = 10, .dir = HBA_FLAG_DIR_WRITE,
+      .flags = FW_F_NEEDS_READY | FW_F_MEDIA_ACCESS | FW_F_LEN_BLOCKS | FW_F_BYTCHK,
+      .len_off = 7, .len_width = 2, .lba_off = 2, .lba_width = 4, .handler = fw_sbc_verify,
+      .usage = { 0xff, 0x16, 0xff, 0xff, 0xff, 0xff, 0x3f, 0xff, 0xff, CTL } },
+    { .name = "SYNCHRONIZE CACHE(10)", .opcode = SCSI_OP_SYNCHRONIZE_CACHE_10, .cdb_len = 10,
+      .dir = HBA_FLAG_DIR_NONE, .flags = FW_F_NEEDS_READY | FW_F_MEDIA_ACCESS | FW_F_LEN_BLOCKS,
+      .len_off = 7, .len_width = 2, .lba_off = 2, .lba_width = 4, .handler = fw_sbc_sync_cache,
+      .usage = { 0xff, 0x06, 0xff, 0xff, 0xff, 0xff, 0x3f, 0xff, 0xff, CTL } },
+    { .name = "MODE SELECT(10)", .opcode = SCSI_OP_MODE_SELECT_10, .cdb_len = 10,
+      .dir = HBA_FLAG_DIR_WRITE, .len_off = 7, .len_width = 2, .handler = fw_mode_select,
+      .usage = { 0xff, 0x11, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, CTL } },
+    { .name = "MODE SENSE(10)", .opcode = SCSI_OP_MODE_SENSE_10, .cdb_len = 10,
+      .dir = HBA_FLAG_DIR_READ, .len_off = 7, .len_width = 2, .handler = fw_mode_sense,
+      .usage = { 0xff, 0x18, 0xff, 0xff, 0x00, 0x00, 0x00, 0xff, 0xff, CTL } },
+    { .name = "READ(16)", .opcode = SCSI_OP_READ_16, .cdb_len = 16, .dir = HBA_FLAG_DIR_READ,
+      .flags = FW_F_NEEDS_READY | FW_F_MEDIA_ACCESS | FW_F_LEN_BLOCKS,
+      .len_off = 10, .len_width = 4, .lba_off = 2, .lba_width = 8, .handler = fw_sbc_read,
+      .usage = { 0xff, 0x18, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                 0xff, 0xff, 0xff, 0xff, 0x3f, CTL } },
+    { .name = "WRITE(16)", .opcode = SCSI_OP_WRITE_16, .cdb_len = 16, .dir = HBA_FLAG_DIR_WRITE,
+      .flags = FW_F_NEEDS_READY | FW_F_MEDIA_ACCESS | FW_F_WRITES | FW_F_LEN_BLOCKS,
+      .len_off = 10, .len_width = 4, .lba_off = 2, .lba_width = 8, .handler = fw_sbc_write,
+      .usage = { 0xff, 0x18, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                 0xff, 0xff, 0xff, 0xff, 0x3f, CTL } },
+    { .name = "VERIFY(16)", .opcode = SCSI_OP_VERIFY_16, .cdb_len = 16, .dir = HBA_FLAG_DIR_WRITE,
+      .flags = FW_F_NEEDS_READY | FW_F_MEDIA_ACCESS | FW_F_LEN_BLOCKS | FW_F_BYTCHK,
+      .len_off = 10, .len_width = 4, .lba_off = 2, .lba_width = 8, .handler = fw_sbc_verify,
+      .usage = { 0xff, 0x16, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                 0xff, 0xff, 0xff, 0xff, 0x3f, CTL } },
+    { .name = "SYNCHRONIZE CACHE(16)", .opcode = SCSI_OP_SYNCHRONIZE_CACHE_16, .cdb_len = 16,
+      .dir = HBA_FLAG_DIR_NONE, .flags = FW_F_NEEDS_READY | FW_F_MEDIA_ACCESS | FW_F_LEN_BLOCKS,
+      .len_off = 10, .len_width = 4, .lba_off = 2, .lba_width = 8, .handler = fw_sbc_sync_cache,
+      .usage = { 0xff, 0x06, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                 0xff, 0xff, 0xff, 0xff, 0x3f, CTL } },
+    { .name = "READ CAPACITY(16)", .opcode = SCSI_OP_SERVICE_ACTION_IN_16,
+      .sa = SCSI_SAI_READ_CAPACITY_16, .cdb_len = 16, .dir = HBA_FLAG_DIR_READ,
+      .flags = FW_F_NEEDS_READY | FW_F_SA, .len_off = 10, .len_width = 4,
+      .handler = fw_sbc_read_capacity16,
+      .usage = { 0xff, 0x1f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                 0xff, 0xff, 0xff, 0xff, 0x01, CTL } },
+    { .name = "REPORT LUNS", .opcode = SCSI_OP_REPORT_LUNS, .cdb_len = 12,
+      .dir = HBA_FLAG_DIR_READ, .flags = FW_F_SKIPS_UA | FW_F_ANY_LUN,
+      .len_off = 6, .len_width = 4, .handler = fw_spc_report_luns,
+      .usage = { 0xff, 0x00, 0xff, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0x00, CTL } },
+    { .name = "REPORT SUPPORTED OPERATION CODES", .opcode = SCSI_OP_MAINTENANCE_IN, .sa = 0x0c,
+      .cdb_len = 12, .dir = HBA_FLAG_DIR_READ, .flags = FW_F_SA, .len_off = 6, .len_width = 4,
+      .handler = fw_spc_report_opcodes,
+      .usage = { 0xff, 0x1f, 0x87, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00, CTL } },
+    { .name = "READ(12)", .opcode = SCSI_OP_READ_12, .cdb_len = 12, .dir = HBA_FLAG_DIR_READ,
+      .flags = FW_F_NEEDS_READY | FW_F_MEDIA_ACCESS | FW_F_LEN_BLOCKS,
+      .len_off = 6, .len_width = 4, .lba_off = 2, .lba_width = 4, .handler = fw_sbc_read,
+      .usage = { 0xff, 0x18, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x3f, CTL } },
+    { .name = "WRITE(12)", .opcode = SCSI_OP_WRITE_12, .cdb_len = 12, .dir = HBA_FLAG_DIR_WRITE,
+      .flags = FW_F_NEEDS_READY | FW_F_MEDIA_ACCESS | FW_F_WRITES | FW_F_LEN_BLOCKS,
+      .len_off = 6, .len_width = 4, .lba_off = 2, .lba_width = 4, .handler = fw_sbc_write,
+      .usage = { 0xff, 0x18, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x3f, CTL } },
+};
+
+size_t fw_cmd_count(void)
+{
+    return sizeof(table) / sizeof(table[0]);
+}
+
+const struct fw_cmd *fw_cmd_at(size_t i)
+{
+    return i < fw_cmd_count() ? &table[i] : NULL;
+}
+
+/* The table is short (a few dozen entries), so a scan costs less than the
+ * command itself; *opcode_known tells "unknown opcode" from "unknown service
+ * action of a known opcode", which SPC reports differently. */
+const struct fw_cmd *fw_cmd_lookup(const uint8_t *cdb, bool *opcode_known)
+{
+    *opcode_known = false;
+    for (size_t i = 0; i < fw_cmd_count(); i++) {
+        const struct fw_cmd *c = &table[i];
+        if (c->opcode != cdb[0])
+            continue;
+        *opcode_known = true;
+        if (!(c->flags & FW_F_SA) || c->sa == (cdb[1] & 0x1f))
+            return c;
+    }
+    return NULL;
+}
+
+struct scsi_sense_reason fw_cmd_check_usage(const struct fw_cmd *cmd, const uint8_t *cdb)
+{
+    for (unsigned i = 0; i < cmd->cdb_len; i++) {
+        uint8_t bad = (uint8_t)(cdb[i] & ~cmd->usage[i]);
+        if (bad)
+            return scsi_reason_invalid_cdb_field((uint16_t)i, fw_top_bit(bad));
+    }
+    return fw_good();
+}

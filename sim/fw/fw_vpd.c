@@ -1,0 +1,141 @@
+/* sim/fw/fw_vpd.c — INQUIRY vital product data pages, one builder per page in
+ * a table: supported pages (00h), unit serial number (80h), device
+ * identification (83h), block limits (B0h), block device characteristics (B1h)
+ * and logical block provisioning (B2h). */
+#include "sim/fw/fw_priv.h"
+
+#include <string.h>
+
+#define VPD_MAX 256
+
+/* FNV-1a: a stable 64-bit digest of the serial number for the NAA extension. */
+static uint64_t fnv1a64(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (; *s; s++) {
+        h ^= (uint8_t)*s;
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
+/* NAA 6 (IEEE registered extended): NAA(4) | company ID(24) | vendor specific
+ * identifier(36) | extension(64).  The identifier is 1h | target | lun, the
+ * extension a digest of the serial number: unique per drive, stable across runs. */
+void fw_naa_designator(uint16_t target, uint16_t lun, const char *serial, uint8_t out[16])
+{
+    uint32_t cid = FW_IEEE_COMPANY_ID;
+    uint64_t vsi = (uint64_t)1 << 32 | (uint32_t)target << 16 | lun;
+    out[0] = (uint8_t)(0x60 | ((cid >> 20) & 0x0f));
+    out[1] = (uint8_t)(cid >> 12);
+    out[2] = (uint8_t)(cid >> 4);
+    out[3] = (uint8_t)((cid & 0x0f) << 4 | ((vsi >> 32) & 0x0f));
+    scsi_put_be32(out + 4, (uint32_t)vsi);
+    scsi_put_be64(out + 8, fnv1a64(serial));
+}
+
+static size_t page_supported(const struct fw_ctx *c, uint8_t *p);
+
+static size_t page_serial(const struct fw_ctx *c, uint8_t *p)
+{
+    size_t n = strlen(c->d->serial);
+    memcpy(p, c->d->serial, n);
+    return n;
+}
+
+static size_t put_ascii_padded(uint8_t *p, size_t width, const char *s)
+{
+    size_t n = strnlen(s, width);
+    memset(p, ' ', width);
+    memcpy(p, s, n);
+    return width;
+}
+
+static size_t page_device_id(const struct fw_ctx *c, uint8_t *p)
+{
+    const struct fw_drive *d = c->d;
+    size_t n = 0;
+    /* NAA designator: binary, associated with the logical unit, type 3 */
+    p[n++] = 0x01;
+    p[n++] = 0x03;
+    p[n++] = 0x00;
+    p[n++] = 16;
+    memcpy(p + n, d->naa, 16);
+    n += 16;
+    /* T10 vendor ID designator: ASCII, logical unit, type 1:
+     * vendor (8) + product (16) + serial number */
+    size_t serial_len = strlen(d->serial);
+    p[n++] = 0x02;
+    p[n++] = 0x01;
+    p[n++] = 0x00;
+    p[n++] = (uint8_t)(8 + 16 + serial_len);
+    n += put_ascii_padded(p + n, 8, d->vendor);
+    n += put_ascii_padded(p + n, 16, d->product);
+    memcpy(p + n, d->serial, serial_len);
+    return n + serial_len;
+}
+
+static size_t page_block_limits(const struct fw_ctx *c, uint8_t *p)
+{
+    memset(p, 0, 0x3c);
+    uint32_t max_blocks = c->fw->max_xfer / c->d->block_size;
+    scsi_put_be16(p + 2, 1);             /* OPTIMAL TRANSFER LENGTH GRANULARITY: one block */
+    scsi_put_be32(p + 4, max_blocks);    /* MAXIMUM TRANSFER LENGTH (0: no limit) */
+    scsi_put_be32(p + 8, max_blocks);    /* OPTIMAL TRANSFER LENGTH */
+    return 0x3c;                         /* no UNMAP, WRITE SAME or atomic limits */
+}
+
+static size_t page_block_characteristics(const struct fw_ctx *c, uint8_t *p)
+{
+    (void)c;
+    memset(p, 0, 0x3c);
+    scsi_put_be16(p, 0x0001);            /* MEDIUM ROTATION RATE: non-rotating */
+    return 0x3c;
+}
+
+static size_t page_provisioning(const struct fw_ctx *c, uint8_t *p)
+{
+    (void)c;
+    memset(p, 0, 4);                     /* no unmap support; PROVISIONING TYPE 0: full */
+    return 4;
+}
+
+static const struct vpd_page {
+    uint8_t code;
+    size_t (*build)(const struct fw_ctx *c, uint8_t *payload);  /* bytes after the header */
+} pages[] = {
+    { 0x00, page_supported },
+    { 0x80, page_serial },
+    { 0x83, page_device_id },
+    { 0xb0, page_block_limits },
+    { 0xb1, page_block_characteristics },
+    { 0xb2, page_provisioning },
+};
+#define NPAGES (sizeof(pages) / sizeof(pages[0]))
+
+static size_t page_supported(const struct fw_ctx *c, uint8_t *p)
+{
+    (void)c;
+    for (size_t i = 0; i < NPAGES; i++)
+        p[i] = pages[i].code;
+    return NPAGES;
+}
+
+struct scsi_sense_reason fw_vpd_inquiry(struct fw_ctx *c)
+{
+    uint8_t code = c->cdb[2];
+    for (size_t i = 0; i < NPAGES; i++) {
+        if (pages[i].code != code)
+            continue;
+        uint8_t b[VPD_MAX];
+        memset(b, 0, sizeof(b));
+        b[0] = SCSI_PQ_CONNECTED << 5 | SCSI_PDT_DISK;
+        b[1] = code;
+        size_t n = pages[i].build(c, b + 4);
+        scsi_put_be16(b + 2, (uint16_t)n);
+        n += 4;
+        fw_data_in(c, b, c->length < n ? c->length : n);
+        return fw_good();
+    }
+    return scsi_reason_invalid_cdb_field(2, -1);
+}
