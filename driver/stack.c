@@ -1,6 +1,7 @@
 /* driver/stack.c — the assembled stack (see driver/stack.h). */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -152,8 +153,9 @@ void stack_close(struct stack *st)
 {
     if (!st)
         return;
-    if (st->outstanding)
-        osal_log(st->os, OSAL_LOG_WARN, "closing with %u task(s) outstanding; they fail", st->outstanding);
+    uint32_t n = stack_outstanding(st);
+    if (n)
+        osal_log(st->os, OSAL_LOG_WARN, "closing with %u task(s) outstanding; they fail", n);
     teardown(st);
 }
 
@@ -243,10 +245,11 @@ static int wait_until(struct stack *st, bool (*cond_fn)(struct stack *, void *),
             return 0;
         if (deadline && now_ms() >= deadline)
             return -ETIMEDOUT;
-        if (st->polled) {
-            struct timespec nap = { 0, 50 * 1000L };
-            nanosleep(&nap, NULL);
-        }
+        /* Polled: each stack_poll is already a round trip through the
+         * dispatch queue, so there is no sleep between polls; yielding lets
+         * the firmware thread run on a busy machine. */
+        if (st->polled)
+            sched_yield();
     }
 }
 
