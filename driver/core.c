@@ -62,7 +62,7 @@ static void defaults(struct drv_core_options *o)
     if (!o->watchdog_ms)
         o->watchdog_ms = 20;
     if (!o->heartbeat_stall_ms)
-        o->heartbeat_stall_ms = 150;
+        o->heartbeat_stall_ms = 500;
     if (!o->async_events)
         o->async_events = 4;
     if (o->async_events > DRV_ADMIN_ENTRIES / 2)
@@ -531,7 +531,10 @@ static void stop_block(void *arg)
         while (!(osal_reg_read32(core->os, HBA_REG_STATUS) & HBA_STATUS_SHST_DONE) && core_now_ns(core) < shn_end)
             core_sleep_us(DRV_POLL_SLEEP_US * 5);
     }
-    core_disable(core, false);
+    if (alive)
+        core_disable(core, false);
+    else
+        core_release(core); /* nobody to talk to */
     task_fail_all(core, DRV_SR_SERVICE_DELIVERY_FAILURE);
     core_set_state(core, CORE_STOPPED);
 }
