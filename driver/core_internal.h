@@ -74,7 +74,7 @@ struct drv_cmd {
     enum drv_escalation esc;
     uint64_t esc_deadline_ns;
     struct hba_sge *lists;  /* this slot's segment lists (I/O queues) */
-    uint64_t lists_iova;
+    uint64_t lists_iova[DRV_SGL_LISTS];
     uint8_t *sense;         /* this slot's sense buffer (I/O queues) */
     uint64_t sense_iova;
 };
