@@ -62,7 +62,7 @@ static void defaults(struct drv_core_options *o)
     if (!o->watchdog_ms)
         o->watchdog_ms = 20;
     if (!o->heartbeat_stall_ms)
-        o->heartbeat_stall_ms = 150;
+        o->heartbeat_stall_ms = 500;
     if (!o->async_events)
         o->async_events = 4;
     if (o->async_events > DRV_ADMIN_ENTRIES / 2)
@@ -156,33 +156,41 @@ static int read_caps(struct drv_core *core)
                  core->cap_queues, core->cap_sgl, core->cap_max_xfer, core->cap_targets);
         return -ENODEV;
     }
-    core->nvec = HBA_CAPQ_VECTORS(core->cap_queues);
-    if (core->nvec == 0)
-        core->nvec = 1;
-    if (core->nvec > HBA_MAX_VECTORS)
-        core->nvec = HBA_MAX_VECTORS;
-
-    core->lim.max_depth = HBA_CAPS_MAX_DEPTH(core->cap_sgl);
-    core->lim.max_sges = min_u32(min_u32(max_sges, sgl_capacity(core->lim.max_depth)), DRV_SGL_MAX_SGES);
-    core->lim.addr_bits = addr_bits;
-    core->lim.max_bytes = core->cap_max_xfer;
-
+    unsigned nvec = HBA_CAPQ_VECTORS(core->cap_queues);
+    if (nvec == 0)
+        nvec = 1;
+    if (nvec > HBA_MAX_VECTORS)
+        nvec = HBA_MAX_VECTORS;
+    struct sgl_limits lim;
+    lim.max_depth = HBA_CAPS_MAX_DEPTH(core->cap_sgl);
+    lim.max_sges = min_u32(min_u32(max_sges, sgl_capacity(lim.max_depth)), DRV_SGL_MAX_SGES);
+    lim.addr_bits = addr_bits;
+    lim.max_bytes = core->cap_max_xfer;
     unsigned nioq = core->opt.io_queues < max_ioq ? core->opt.io_queues : max_ioq;
     if (nioq > HBA_MAX_QUEUES - 1)
         nioq = HBA_MAX_QUEUES - 1;
     uint32_t depth = min_u32(min_u32(core->opt.queue_depth, max_entries), DRV_CID_SLOT_MASK);
     if (depth < 2)
         depth = 2;
-    if (!core->started_once) {
-        core->nioq = nioq;
-        core->opt.queue_depth = depth;
-        if (core->opt.polled && !(core->cap_features & HBA_FEAT_BIT_POLL)) {
-            osal_log(os, OSAL_LOG_WARN, "drv: the controller has no polled queues: using interrupts");
-            core->opt.polled = false;
+
+    if (core->started_once) {
+        /* Other threads read the limits without locking: after the first
+         * bring-up they never change, and a controller whose limits did is refused. */
+        bool same = lim.max_depth == core->lim.max_depth && lim.max_sges == core->lim.max_sges &&
+                    lim.addr_bits == core->lim.addr_bits && lim.max_bytes == core->lim.max_bytes;
+        if (!same || nioq != core->nioq || depth != core->opt.queue_depth || nvec != core->nvec) {
+            osal_log(os, OSAL_LOG_ERROR, "drv: the controller's capabilities changed across a reset");
+            return -ENODEV;
         }
-    } else if (nioq != core->nioq || depth != core->opt.queue_depth) {
-        osal_log(os, OSAL_LOG_ERROR, "drv: the controller's capabilities changed across a reset");
-        return -ENODEV;
+        return 0;
+    }
+    core->nvec = nvec;
+    core->lim = lim;
+    core->nioq = nioq;
+    core->opt.queue_depth = depth;
+    if (core->opt.polled && !(core->cap_features & HBA_FEAT_BIT_POLL)) {
+        osal_log(os, OSAL_LOG_WARN, "drv: the controller has no polled queues: using interrupts");
+        core->opt.polled = false;
     }
 
     struct drv_constraints *c = &core->cons;
@@ -207,6 +215,8 @@ static int admin_queue_up(struct drv_core *core)
     struct osal *os = core->os;
     uint16_t entries = (uint16_t)min_u32(DRV_ADMIN_ENTRIES, HBA_CAPQ_MAX_ENTRIES(core->cap_queues));
     int rc = queue_alloc(core, &core->admin, 0, entries, 0, false, false);
+    if (rc == -ENOSPC)
+        osal_log(os, OSAL_LOG_ERROR, "drv: admin queue memory is not one IOVA range");
     if (rc < 0)
         return rc;
     uint64_t sq, cq;
@@ -236,9 +246,9 @@ static int admin_queue_up(struct drv_core *core)
 static int identify(struct drv_core *core)
 {
     uint32_t targets = core->cons.max_targets, luns = core->cons.max_luns;
-    uint64_t len = 4u + 4u * (uint64_t)targets * luns;
-    if (len < sizeof core->ident)
-        len = sizeof core->ident;
+    /* One page: one IOVA range however the OS maps.  The drive list may be
+     * longer; "a shorter buffer receives the first bytes", the count included. */
+    uint64_t len = HBA_IOMMU_PAGE_SIZE;
     int rc = dma_get(core, len, HBA_DMA_FROM_DEVICE, &core->id_mem);
     uint64_t iova;
     if (rc == 0 && !dma_iova(&core->id_mem, 0, len, &iova))
@@ -282,6 +292,19 @@ static int create_io_queues(struct drv_core *core)
         uint16_t qid = (uint16_t)(i + 1u);
         int rc = queue_alloc(core, q, qid, (uint16_t)core->opt.queue_depth, io_vector(core, i), core->opt.polled,
                              true);
+        uint32_t one_page = HBA_IOMMU_PAGE_SIZE / sizeof(struct hba_sq_entry);
+        if (rc == -ENOSPC && !core->started_once && i == 0 && core->opt.queue_depth > one_page) {
+            /* The OS hands out mappings in pieces (as DriverKit may without a
+             * segment limit): a queue that fits one page is still one range. */
+            osal_log(core->os, OSAL_LOG_WARN,
+                     "drv: queue memory is mapped in pieces: I/O queues shrink from %u to %u entries",
+                     core->opt.queue_depth, one_page);
+            core->opt.queue_depth = one_page;
+            core->cons.max_outstanding = core->nioq * (one_page - 1u);
+            rc = queue_alloc(core, q, qid, (uint16_t)one_page, io_vector(core, i), core->opt.polled, true);
+        }
+        if (rc == -ENOSPC)
+            osal_log(core->os, OSAL_LOG_ERROR, "drv: queue %u memory is not one IOVA range", qid);
         if (rc < 0)
             return rc;
         uint64_t sq, cq;
@@ -359,8 +382,9 @@ int core_bringup(struct drv_core *core)
         rc = admin_queue_up(core);
     if (rc == 0) {
         core->log_busy = core->log_again = false;
-        rc = dma_get(core, sizeof(struct hba_log_header) + HBA_FAULT_LOG_DEPTH * sizeof(struct hba_iommu_fault),
-                     HBA_DMA_FROM_DEVICE, &core->log_mem);
+        /* One page of the fault log at a time (header + 127 entries): the
+         * reader follows the log page by page. */
+        rc = dma_get(core, HBA_IOMMU_PAGE_SIZE, HBA_DMA_FROM_DEVICE, &core->log_mem);
     }
     if (rc == 0)
         rc = identify(core);
@@ -531,7 +555,10 @@ static void stop_block(void *arg)
         while (!(osal_reg_read32(core->os, HBA_REG_STATUS) & HBA_STATUS_SHST_DONE) && core_now_ns(core) < shn_end)
             core_sleep_us(DRV_POLL_SLEEP_US * 5);
     }
-    core_disable(core, false);
+    if (alive)
+        core_disable(core, false);
+    else
+        core_release(core); /* nobody to talk to */
     task_fail_all(core, DRV_SR_SERVICE_DELIVERY_FAILURE);
     core_set_state(core, CORE_STOPPED);
 }

@@ -113,8 +113,8 @@ struct drv_core_options {
     uint32_t ready_timeout_ms;   /* waiting for READY / RDY in bring-up and resets, default 5000 */
     uint32_t max_reissues;       /* times one task is re-issued after aborts and resets, default 3 */
     uint32_t watchdog_ms;        /* timeout and heartbeat check period, default 20 */
-    uint32_t heartbeat_stall_ms; /* HEARTBEAT unchanged this long = hung controller, default 150
-                                    (15 periods: a loaded host delays the firmware thread) */
+    uint32_t heartbeat_stall_ms; /* HEARTBEAT unchanged this long = hung controller, default 500
+                                    (50 periods: a loaded host, or valgrind, delays the firmware) */
     unsigned async_events;       /* HBA_ADM_ASYNC_EVENT commands kept outstanding, default 4 */
 };
 

@@ -32,6 +32,7 @@
 #define DRV_CID_SLOT_BITS     12u   /* cid = generation << 12 | slot; slots < 4095 */
 #define DRV_CID_SLOT_MASK     ((1u << DRV_CID_SLOT_BITS) - 1u)
 #define DRV_POLL_SLEEP_US     100u  /* between register polls while waiting in bring-up */
+#define DRV_RESET_STREAK_MAX  4u    /* resets in quick succession before the controller is declared dead */
 
 enum drv_core_state {
     CORE_CREATED = 0,
@@ -73,7 +74,7 @@ struct drv_cmd {
     enum drv_escalation esc;
     uint64_t esc_deadline_ns;
     struct hba_sge *lists;  /* this slot's segment lists (I/O queues) */
-    uint64_t lists_iova;
+    uint64_t lists_iova[DRV_SGL_LISTS];
     uint8_t *sense;         /* this slot's sense buffer (I/O queues) */
     uint64_t sense_iova;
 };
@@ -161,6 +162,8 @@ struct drv_core {
     uint32_t hb_last;
     uint64_t hb_changed_ns;
     bool resetting;
+    uint64_t last_reset_ns;          /* when the last controller reset began */
+    unsigned reset_streak;           /* resets in quick succession: escalate, then give up */
     struct drv_core_stats stats;
 };
 

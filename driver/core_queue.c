@@ -31,25 +31,28 @@ int queue_alloc(struct drv_core *core, struct drv_queue *q, uint16_t qid, uint16
     int rc = dma_get(core, sq_len, HBA_DMA_TO_DEVICE, &q->sq_mem);
     if (rc == 0)
         rc = dma_get(core, cq_len, HBA_DMA_FROM_DEVICE, &q->cq_mem);
-    if (rc == 0 && (!dma_iova(&q->sq_mem, 0, sq_len, &iova) || !dma_iova(&q->cq_mem, 0, cq_len, &iova))) {
-        osal_log(core->os, OSAL_LOG_ERROR, "drv: queue %u memory is not contiguous in IOVA space", qid);
-        rc = -ENOSPC;
-    }
+    if (rc == 0 && (!dma_iova(&q->sq_mem, 0, sq_len, &iova) || !dma_iova(&q->cq_mem, 0, cq_len, &iova)))
+        rc = -ENOSPC; /* the OS mapped it in pieces: a queue must be one IOVA range */
     q->cmd = calloc(q->nslots, sizeof *q->cmd);
     q->free_slot = calloc(q->nslots, sizeof *q->free_slot);
     if (rc == 0 && (!q->cmd || !q->free_slot))
         rc = -ENOMEM;
     if (rc == 0 && io) {
-        uint64_t list_bytes = (uint64_t)DRV_SGL_LISTS * HBA_SGL_SEGMENT_MAX * sizeof(struct hba_sge);
-        rc = dma_get(core, list_bytes * q->nslots, HBA_DMA_TO_DEVICE, &q->list_mem);
+        /* Lists are page-sized and page-aligned, sense buffers divide a page:
+         * each lies in one IOVA piece however the OS splits the mapping. */
+        const uint64_t list_bytes = (uint64_t)HBA_SGL_SEGMENT_MAX * sizeof(struct hba_sge);
+        rc = dma_get(core, list_bytes * DRV_SGL_LISTS * q->nslots, HBA_DMA_TO_DEVICE, &q->list_mem);
         if (rc == 0)
             rc = dma_get(core, (uint64_t)DRV_SENSE_STRIDE * q->nslots, HBA_DMA_FROM_DEVICE, &q->sense_mem);
         for (uint16_t i = 0; rc == 0 && i < q->nslots; i++) {
             struct drv_cmd *c = &q->cmd[i];
-            c->lists = (struct hba_sge *)((uint8_t *)q->list_mem.buf->vaddr + list_bytes * i);
+            uint64_t first = list_bytes * DRV_SGL_LISTS * i;
+            c->lists = (struct hba_sge *)((uint8_t *)q->list_mem.buf->vaddr + first);
             c->sense = (uint8_t *)q->sense_mem.buf->vaddr + (uint64_t)DRV_SENSE_STRIDE * i;
-            if (!dma_iova(&q->list_mem, list_bytes * i, list_bytes, &c->lists_iova) ||
-                !dma_iova(&q->sense_mem, (uint64_t)DRV_SENSE_STRIDE * i, DRV_SENSE_STRIDE, &c->sense_iova)) {
+            bool ok = dma_iova(&q->sense_mem, (uint64_t)DRV_SENSE_STRIDE * i, DRV_SENSE_STRIDE, &c->sense_iova);
+            for (unsigned l = 0; l < DRV_SGL_LISTS; l++)
+                ok = ok && dma_iova(&q->list_mem, first + list_bytes * l, list_bytes, &c->lists_iova[l]);
+            if (!ok) {
                 osal_log(core->os, OSAL_LOG_ERROR, "drv: queue %u: a slot's SGL or sense memory straddles IOVA pieces",
                          qid);
                 rc = -ENOSPC;
@@ -150,11 +153,11 @@ static void dispatch(struct drv_core *core, struct drv_queue *q, const struct hb
                  e->sq_id, e->cid);
         return;
     }
-    if (ring_head_ok(q->sq_head, e->sq_head, q->sq_tail, q->entries))
+    if (ring_head_ok(q->sq_head, e->sq_head, q->sq_db, q->entries))
         q->sq_head = e->sq_head;
     else
         osal_log(core->os, OSAL_LOG_WARN, "drv: SQ %u: implausible sq_head %u (head %u, tail %u) ignored", q->qid,
-                 e->sq_head, q->sq_head, q->sq_tail);
+                 e->sq_head, q->sq_head, q->sq_db);
     if (e->ctrl_status == HBA_CS_CID_CONFLICT) {
         /* Our ids are unique by construction: this is a driver bug worth a loud log.
          * The first command with the id is unaffected and completes on its own. */

@@ -35,7 +35,16 @@ int recovery_reset_controller(struct drv_core *core, const char *why, bool reap,
     if (core->resetting)
         return -EBUSY;
     core->resetting = true;
-    osal_log(core->os, OSAL_LOG_WARN, "drv: resetting the controller: %s", why);
+    /* A reset that did not cure the controller (a stopped heartbeat survives
+     * EN 1 -> 0) is followed by a hard one; a controller that keeps needing
+     * resets is given up on rather than reset for ever. */
+    uint64_t now = core_now_ns(core);
+    uint64_t window = 4 * ms_ns(core->opt.heartbeat_stall_ms + core->opt.abort_grace_ms + core->opt.watchdog_ms);
+    core->reset_streak = core->last_reset_ns && now - core->last_reset_ns < window ? core->reset_streak + 1 : 1;
+    core->last_reset_ns = now;
+    if (core->reset_streak > 1)
+        hard = true;
+    osal_log(core->os, OSAL_LOG_WARN, "drv: resetting the controller%s: %s", hard ? " (hard reset)" : "", why);
     core->stats.controller_resets++;
     core_set_state(core, CORE_RECOVERING);
     if (reap)
@@ -45,6 +54,10 @@ int recovery_reset_controller(struct drv_core *core, const char *why, bool reap,
     for (struct drv_io *io = core->ios; io; io = io->next)
         io->caught_by_reset = io->cmd != NULL;
     int rc = core_disable(core, hard);
+    if (rc == 0 && core->reset_streak > DRV_RESET_STREAK_MAX) {
+        osal_log(core->os, OSAL_LOG_ERROR, "drv: %u controller resets in a row did not help", core->reset_streak);
+        rc = -EIO;
+    }
     if (rc == 0) {
         rc = core_bringup(core);
         if (rc < 0 && rc != -ENODEV) {
@@ -263,6 +276,8 @@ static void recover_block(void *arg)
         return;
     }
     /* The queues' memory may belong to a controller that is gone: not reaped. */
+    core->reset_streak = 0;
+    core->last_reset_ns = 0;
     x->rc = recovery_reset_controller(core, "the layer above re-attached the controller", false, false);
     if (core_state(core) == CORE_RUNNING && !core->tick_armed)
         recovery_arm_tick(core);

@@ -262,7 +262,7 @@ static void submit(struct drv_core *core, struct drv_io *io, struct drv_queue *q
     uint32_t timeout = io->t.timeout_ms ? io->t.timeout_ms : core->opt.default_timeout_ms;
     e.timeout_ms = timeout;
     if (io->chunk_len) {
-        struct sgl_space space = { .cpu = cmd->lists, .iova = cmd->lists_iova, .lists = DRV_SGL_LISTS };
+        struct sgl_space space = { .cpu = cmd->lists, .list_iova = cmd->lists_iova, .lists = DRV_SGL_LISTS };
         enum sgl_verdict v = sgl_build(io->segs, io->nsegs, io->bounce ? 0 : io->chunk_off, io->chunk_len, &space,
                                        &e.sge, NULL);
         if (v != SGL_OK) {

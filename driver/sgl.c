@@ -158,8 +158,7 @@ static struct hba_sge sge(uint64_t addr, uint32_t len, enum hba_sge_type type)
 static struct hba_sge chain_to(const struct sgl_space *space, uint32_t list, uint32_t remaining)
 {
     uint32_t entries = remaining <= HBA_SGL_SEGMENT_MAX ? remaining : HBA_SGL_SEGMENT_MAX;
-    uint64_t at = space->iova + (uint64_t)list * HBA_SGL_SEGMENT_MAX * sizeof(struct hba_sge);
-    return sge(at, entries * (uint32_t)sizeof(struct hba_sge), HBA_SGE_SEGMENT);
+    return sge(space->list_iova[list], entries * (uint32_t)sizeof(struct hba_sge), HBA_SGE_SEGMENT);
 }
 
 enum sgl_verdict sgl_build(const struct osal_dma_segment *seg, uint32_t nseg, uint64_t off, uint64_t len,
@@ -189,7 +188,7 @@ enum sgl_verdict sgl_build(const struct osal_dma_segment *seg, uint32_t nseg, ui
         return SGL_OK;
     }
     uint32_t lists = sgl_lists_needed(n);
-    if (!space || !space->cpu || lists > space->lists)
+    if (!space || !space->cpu || !space->list_iova || lists > space->lists)
         return SGL_NO_SPACE;
 
     *inline_sge = chain_to(space, 0, n);

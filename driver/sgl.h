@@ -38,12 +38,13 @@ struct sgl_limits {
     uint64_t max_bytes;  /* bytes per command */
 };
 
-/* Memory for one command's segment lists: `lists` consecutive lists of
- * HBA_SGL_SEGMENT_MAX entries, as the CPU sees them and as the device does
- * (mapped HBA_DMA_TO_DEVICE, contiguous in IOVA space). */
+/* Memory for one command's segment lists: `lists` lists of
+ * HBA_SGL_SEGMENT_MAX entries, consecutive for the CPU (list l at
+ * cpu + 256 * l), each mapped HBA_DMA_TO_DEVICE at its own IOVA (a chain
+ * element may point anywhere, so only each list must be contiguous). */
 struct sgl_space {
     struct hba_sge *cpu;
-    uint64_t iova;
+    const uint64_t *list_iova;
     uint32_t lists;
 };
 

@@ -27,13 +27,28 @@ static struct osal_dma_segment *spread(uint32_t n, uint64_t base, uint64_t len)
 
 struct space_mem {
     struct hba_sge lists[4][HBA_SGL_SEGMENT_MAX];
+    uint64_t iova[4];
     struct sgl_space space;
 };
 
+/* List l lives at LIST_IOVA + 4 KiB * order[l]: not in list order, since a
+ * chain may point anywhere. */
 static void space_init(struct space_mem *m, uint32_t lists)
 {
+    static const unsigned order[4] = { 2, 0, 3, 1 };
     memset(m->lists, 0xA5, sizeof m->lists); /* garbage: the builder must write what it uses */
-    m->space = (struct sgl_space){ .cpu = &m->lists[0][0], .iova = LIST_IOVA, .lists = lists };
+    for (unsigned l = 0; l < 4; l++)
+        m->iova[l] = LIST_IOVA + 4096u * order[l];
+    m->space = (struct sgl_space){ .cpu = &m->lists[0][0], .list_iova = m->iova, .lists = lists };
+}
+
+/* The CPU view of the list the device finds at iova. */
+static const struct hba_sge *list_at(const struct space_mem *m, uint64_t iova)
+{
+    for (unsigned l = 0; l < 4; l++)
+        if (iova == m->iova[l])
+            return m->lists[l];
+    return NULL;
 }
 
 /* The controller's walk: DATA SGEs in order, SEGMENTs only last in a list.
@@ -61,10 +76,10 @@ static int walk(const struct space_mem *m, const struct hba_sge *first, uint64_t
         } else if (s.type == HBA_SGE_SEGMENT) {
             if (idx != n - 1 || s.length == 0 || s.length % 16 || s.length / 16 > HBA_SGL_SEGMENT_MAX)
                 return -1;
-            uint64_t off = s.addr - LIST_IOVA;
-            if (s.addr < LIST_IOVA || off % 16 || off / 16 + s.length / 16 > 4 * HBA_SGL_SEGMENT_MAX)
+            const struct hba_sge *at = list_at(m, s.addr);
+            if (!at)
                 return -1;
-            memcpy(list, (const uint8_t *)m->lists + off, s.length);
+            memcpy(list, at, s.length);
             n = s.length / 16;
             idx = 0;
             depth++;
@@ -138,7 +153,7 @@ START_TEST(max_segments_go_into_one_list)
     ck_assert_int_eq(sgl_build(s, 128, 0, 128 * 4096, &m.space, &in, &lists), SGL_OK);
     ck_assert_uint_eq(lists, 1);
     ck_assert_uint_eq(in.type, HBA_SGE_SEGMENT);
-    ck_assert_uint_eq(in.addr, LIST_IOVA);
+    ck_assert_uint_eq(in.addr, m.iova[0]);
     ck_assert_uint_eq(in.length, 128 * 16);
     unsigned depth;
     int k = walk(&m, &in, 128 * 4096, got, 600, &depth);
@@ -176,7 +191,7 @@ START_TEST(long_lists_chain)
     ck_assert_uint_eq(lists, 2);
     ck_assert_uint_eq(in.length, 256 * 16);
     ck_assert_uint_eq(m.lists[0][255].type, HBA_SGE_SEGMENT);
-    ck_assert_uint_eq(m.lists[0][255].addr, LIST_IOVA + 256 * 16);
+    ck_assert_uint_eq(m.lists[0][255].addr, m.iova[1]);
     ck_assert_uint_eq(m.lists[0][255].length, 45 * 16);
     unsigned depth;
     int k = walk(&m, &in, 300 * 512, got, 600, &depth);
