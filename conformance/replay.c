@@ -138,16 +138,56 @@ static void append(char *dst, size_t cap, const char *src)
     dst[used + n] = '\0';
 }
 
+static bool xfer_error(const struct replay_task *k)
+{
+    return k->done && k->c.response != DRV_SR_TASK_COMPLETE &&
+           (k->c.ctrl_status == HBA_CS_DATA_XFER_ERROR || k->c.ctrl_status == HBA_CS_SENSE_XFER_ERROR);
+}
+
+/* An IOMMU fault reaches the replay as an event after the fact (the driver
+ * reads the fault log).  It belongs to the earliest command that failed with
+ * a transfer error and has no fault yet (abort policy), else to the last
+ * command submitted before it (drop policy: the command itself succeeded). */
+static void note_faults(struct replay *rp)
+{
+    for (size_t f = 0; f < rp->n_faults; f++) {
+        struct replay_task *owner = NULL;
+        for (size_t i = 0; i < rp->t->n_tasks; i++) {
+            struct replay_task *k = &rp->tasks[i];
+            if (k->submitted && !k->fault_noted && xfer_error(k) && k->submit_ns <= rp->faults[f].at_ns &&
+                (!owner || k->submit_ns < owner->submit_ns))
+                owner = k;
+        }
+        for (size_t i = 0; !owner && i < rp->t->n_tasks; i++) {
+            struct replay_task *k = &rp->tasks[i];
+            if (k->submitted && k->submit_ns <= rp->faults[f].at_ns && (!owner || k->submit_ns > owner->submit_ns))
+                owner = k;
+        }
+        if (!owner || owner->fault_noted)
+            continue;
+        owner->fault_noted = true;
+        const struct hba_iommu_fault *x = &rp->faults[f].f;
+        char text[REPLAY_NOTE_MAX];
+        snprintf(text, sizeof text, "IOMMU fault: IOVA %#" PRIx64 ", %u bytes, device %s, %s", x->iova, x->length,
+                 x->dir == HBA_DMA_FROM_DEVICE ? "write" : "read", fault_reason(x->reason));
+        if (owner->note[0]) {
+            append(text, sizeof text, "; ");
+            append(text, sizeof text, owner->note);
+        }
+        snprintf(owner->note, sizeof owner->note, "%s", text);
+    }
+}
+
 /* Gives every task that went wrong and has no explanation of its own the
- * best one the replay has: an IOMMU fault during it, the deadline it missed
- * with the driver's last complaint, the exhausted time budget. */
+ * best one the replay has: the deadline it missed with the driver's last
+ * complaint, the exhausted time budget, the reason the stack is missing. */
 static void finish_notes(struct replay *rp)
 {
-    uint64_t now = replay_now_ns();
+    note_faults(rp);
     for (size_t i = 0; i < rp->t->n_tasks; i++) {
         struct replay_task *k = &rp->tasks[i];
         const struct trace_task *tk = &rp->t->tasks[i];
-        if (k->note[0])
+        if (k->note[0] || k->done)
             continue;
         if (!k->submitted) {
             if (rp->out_of_time) {
@@ -160,18 +200,6 @@ static void finish_notes(struct replay *rp)
             }
             continue;
         }
-        uint64_t end = k->done ? k->done_ns : now;
-        for (size_t f = 0; f < rp->n_faults; f++) {
-            const struct hba_iommu_fault *x = &rp->faults[f].f;
-            if (rp->faults[f].at_ns < k->submit_ns || rp->faults[f].at_ns > end)
-                continue;
-            snprintf(k->note, sizeof k->note, "IOMMU fault during the command: IOVA %#" PRIx64 ", %u bytes, "
-                     "device %s, %s", x->iova, x->length, x->dir == HBA_DMA_FROM_DEVICE ? "write" : "read",
-                     fault_reason(x->reason));
-            break;
-        }
-        if (k->note[0] || k->done)
-            continue;
         char s[32];
         seconds(s, sizeof s, k->limit_ns);
         const char *src = tk->within != TRACE_NONE ? "its within" : rp->t->timeout_ns ? "@timeout" : "the replay's default";

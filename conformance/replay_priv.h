@@ -24,6 +24,7 @@ struct replay_task {
     /* the replay thread's */
     bool     submitted;
     bool     reaped;             /* its completion has been taken in (buffers released) */
+    bool     fault_noted;        /* an IOMMU fault is in its note */
     uint64_t limit_ns;           /* how long it may take (within / @timeout / default) */
     struct osal_dma_buffer *dma; /* data buffer (len > 0) */
     uint32_t len;
