@@ -141,7 +141,7 @@ void bus_set_dead_handler(struct bus *b, bus_dead_fn fn, void *arg)
     pthread_mutex_unlock(&b->dead_lock);
 }
 
-void bus_mark_dead(struct bus *b)
+void bus_mark_dead(struct bus *b, bool notify)
 {
     if (atomic_exchange_explicit(&b->dead, true, memory_order_acq_rel))
         return;
@@ -151,6 +151,8 @@ void bus_mark_dead(struct bus *b)
         if (write(b->vector_fd[v], &one, sizeof(one)) < 0) {
             /* saturated: already signalled */
         }
+    if (!notify)
+        return;
     pthread_mutex_lock(&b->dead_lock);
     bus_dead_fn fn = b->dead_fn;
     void *arg = b->dead_arg;

@@ -9,8 +9,9 @@
 
 /* The peer is gone: from now on reads return all-ones and writes are
  * dropped; every vector is signalled once (waiters wake and see the death);
- * the dead handler runs, on the calling thread, the first time only. */
-void bus_mark_dead(struct bus *b);
+ * with `notify` the dead handler runs, on the calling thread, if the bus was
+ * alive (a reconnection the owner asked for does not notify). */
+void bus_mark_dead(struct bus *b, bool notify);
 /* Clears the dead state (after bus_swap_device attached a live controller). */
 void bus_revive(struct bus *b);
 /* Replaces the device memory mapping (in place, at the same address) and the
