@@ -82,7 +82,7 @@ struct trace_pat_elem {
     uint32_t text_len;    /* TEXT: characters given */
     bool     width_given; /* TEXT: written with ":n" */
     uint8_t *value;       /* BYTES: n; REPEAT: 1; TEXT: text_len (may be NULL when 0) */
-    uint8_t *mask;        /* BYTES: n; REPEAT: 1; TEXT: NULL (exact) */
+    uint8_t *mask;        /* BYTES: n; REPEAT: 1; TEXT: NULL (exact); inside value's allocation */
 };
 struct trace_pattern {
     struct trace_pat_elem *elems;
@@ -191,11 +191,13 @@ struct trace_record {
     struct trace_nexus nexus;
     char     tag[TRACE_TAG_MAX + 1]; /* "" for "-" */
     enum trace_verb verb;
-    struct trace_cmd       cmd;      /* CMD */
-    struct trace_pattern   data;     /* DOUT, DIN */
-    struct trace_status    status;   /* STATUS */
-    struct trace_tmf       tmf;      /* TMF */
-    struct trace_directive directive;/* DIRECTIVE */
+    union {                          /* the one that verb names */
+        struct trace_cmd       cmd;      /* CMD */
+        struct trace_pattern   data;     /* DOUT, DIN */
+        struct trace_status    status;   /* STATUS */
+        struct trace_tmf       tmf;      /* TMF */
+        struct trace_directive directive;/* DIRECTIVE */
+    };
     size_t   task;                   /* index in trace->tasks, or TRACE_NONE */
 };
 
@@ -228,8 +230,10 @@ struct trace_line {
     unsigned lineno;            /* in the file it was parsed from (the version line is 1) */
     uint64_t offset;            /* file offset of the line's first byte */
     char    *comment;           /* COMMENT: the text from '#'; DEVICE/RECORD: trailing "# ..." or NULL */
-    struct trace_device device;
-    struct trace_record record;
+    union {                     /* by kind */
+        struct trace_device device; /* DEVICE */
+        struct trace_record record; /* RECORD */
+    };
 };
 
 /* One task: a command (CMD with its DOUT, DIN, STATUS) or a TMF (request and

@@ -158,7 +158,8 @@ static struct trace_line *add_line(struct tp *p, enum trace_line_kind kind)
     line->kind = kind;
     line->lineno = p->lineno;
     line->offset = p->offset;
-    line->record.task = TRACE_NONE;
+    if (kind == TRACE_LINE_RECORD)
+        line->record.task = TRACE_NONE;
     return line;
 }
 
@@ -272,6 +273,11 @@ static int parse_source(const char *name, struct source *src, struct trace **out
     if (rc == 0)
         rc = tp_tasks_finish(&p);
     parser_free(&p);
+    if (rc == 0 && t->n_lines && t->n_lines < p.cap_lines) {
+        struct trace_line *fit = realloc(t->lines, t->n_lines * sizeof(*fit));
+        if (fit)
+            t->lines = fit;
+    }
     if (rc) {
         trace_free(t);
         return rc == -ENOMEM ? -ENOMEM : rc < 0 ? rc : -EINVAL;
