@@ -7,7 +7,7 @@
  *   # INQUIRY of LUN 0 returns standard data for a direct-access device.
  *   @nexus 0:0:0:0
  *   +0.000 H > - t1 CMD 12 00 00 00 24 00 len=36 dir=in
- *   +0.001 H < - t1 DIN 00 00 .. 
+ *   +0.001 H < - t1 DIN 00 00 ..
  *   +0.001 H < - t1 STATUS GOOD
  *
  * The tree keeps every line — blank lines and comments too — so printing a

@@ -237,7 +237,6 @@ static int parse_source(const char *name, struct source *src, struct trace **out
     trace_map_init(&p.marks);
     for (int i = 0; i < 3; i++)
         p.within[i].line = TRACE_NONE;
-    p.last_request = TRACE_NONE;
 
     int rc = 0, got;
     while (rc == 0) {
