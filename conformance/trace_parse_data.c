@@ -320,8 +320,16 @@ int tp_pattern_value(struct tp *p, const struct tp_tok *value, const char *what,
         return tp_fail(p, value->col, "empty %s; give hex bytes, e.g. 70,00,06 or 700006..", what);
     while (rc == 0 && i <= value->len) {
         size_t a = i;
-        while (i < value->len && value->s[i] != ',')
+        bool quoted = false;
+        while (i < value->len && (quoted || value->s[i] != ',')) {
+            if (value->s[i] == '"')
+                quoted = !quoted;
+            else if (quoted && value->s[i] == '\\')
+                i++;
             i++;
+        }
+        if (i > value->len)
+            i = value->len;
         struct tp_tok part = { value->s + a, i - a, value->col + (unsigned)a };
         if (part.len == 0)
             rc = tp_fail(p, part.col, "empty item in %s; separate items with a single ','", what);

@@ -254,6 +254,14 @@ START_TEST(test_status_alternatives)
     ck_assert(s->sense_pattern.rest);
     trace_free(t);
 
+    /* a comma inside quoted text does not split a sense= value */
+    t = parse_ok(V "+0 H > - t1 CMD 00 00 00 00 00 00\n+0 H < - t1 STATUS CHECK sense=70,\"a,b\",..\n");
+    s = &record(t, 1)->status;
+    ck_assert_uint_eq(s->sense_pattern.length, 4);
+    ck_assert_uint_eq(s->sense_pattern.n_elems, 2);
+    ck_assert_mem_eq(s->sense_pattern.elems[1].value, "a,b", 3);
+    trace_free(t);
+
     t = parse_ok(V "+0 H > - t1 CMD 12 00 00 00 24 00 len=36 dir=in\n"
                    "+0 H < - t1 STATUS SERVICE_FAILURE|RESERVATION_CONFLICT|TASK_ABORTED resid=36 xfer=0\n");
     s = &record(t, 1)->status;
