@@ -77,7 +77,12 @@ int sim_ctrl_set_battery(struct sim_ctrl *c, uint16_t target, uint16_t lun, enum
 int sim_ctrl_check_media(struct sim_ctrl *c, uint16_t target, uint16_t lun, struct sim_oracle_report *r);
 int sim_ctrl_raise_ua(struct sim_ctrl *c, uint16_t target, uint16_t lun, int initiator, uint16_t asc_ascq);
 
-/* Fault injection (used by driver recovery tests and trace directives). */
+/* Fault injection (used by driver recovery tests and trace directives).
+ * -ENODEV while powered off; a power cycle clears every injection.  HANG and
+ * STALL_HEARTBEAT also end at a hard reset (the firmware reboots), not at a
+ * controller reset (CONFIG.EN 1 -> 0), which still completes outstanding
+ * commands with HBA_CS_ABORTED_RESET while hung.  A dropped command stays
+ * outstanding: HBA_ADM_ABORT or a reset completes it. */
 enum sim_inject_kind {
     SIM_INJECT_HANG        = 1, /* firmware stops processing queues (heartbeat keeps going) until cleared */
     SIM_INJECT_FATAL       = 2, /* enter FAULT with HBA_FAULT_INJECTED */
@@ -86,5 +91,13 @@ enum sim_inject_kind {
 };
 int sim_ctrl_inject(struct sim_ctrl *c, enum sim_inject_kind kind, uint32_t count);
 int sim_ctrl_inject_clear(struct sim_ctrl *c);
+
+/* Counters for tests and diagnostics. */
+struct sim_ctrl_stats {
+    uint64_t wakeups;        /* times the firmware left its parked wait */
+    uint64_t driver_errors;  /* malformed entries, bad doorbells, ... (the driver's fault) */
+    uint64_t sim_bugs;       /* HBA_CS_INTERNAL / HBA_FAULT_INTERNAL events (the simulator's fault) */
+};
+void sim_ctrl_get_stats(const struct sim_ctrl *c, struct sim_ctrl_stats *s);
 
 #endif

@@ -1,0 +1,76 @@
+/* sim/bus.h — the DRIVER-side view of the controller: what a PCI bus gives a
+ * driver on real hardware.  Used by the tests and by the driver's OS layer.
+ *
+ * A bus attaches to a controller's shared memory from its struct sim_attach
+ * (the memfd is mapped in the calling process, the eventfds are duplicated),
+ * so it works the same in the controller's process and in another one that
+ * received the fds.  Register accesses get their hardware semantics:
+ *
+ *   bus_read32        acquire load (INT_MASK_CLEAR reads the mask)
+ *   INT_STATUS        write-1-to-clear (atomic and-not)
+ *   INT_MASK_SET      atomic or into the mask
+ *   INT_MASK_CLEAR    atomic and-not on the mask, then signal every unmasked
+ *                     vector whose INT_STATUS bit is pending, and wake the firmware
+ *   SQ_TAIL(q)        release store, then the event-index test of sim/hba.h:
+ *                     ring the bell only if the new tail passed SQ_EVENT_IDX
+ *   CQ_HEAD(q)        release store (the firmware reads it when it needs room)
+ *   CONFIG, AQ_*      stored (so they read back at once) and posted
+ *   RESET_KEY, DIAG   posted only (RESET_KEY reads 0; DIAG bits are the firmware's)
+ *   anything else     ignored (read-only or reserved)
+ *
+ * Posted writes go into the FIFO of the PRIV page in order, then the bell
+ * rings.  While the controller is powered off every write is dropped.
+ *
+ * IOMMU programming is not in the shared region: it goes through bus_ops, in
+ * one process straight to sim_ctrl_iommu_map (bus_ops_local), later over a
+ * socket to a controller in another process.
+ */
+#ifndef SIM_BUS_H
+#define SIM_BUS_H
+
+#include <stdint.h>
+
+#include "sim/hba.h"
+#include "sim/sim.h"
+
+struct bus;
+
+struct bus_ops {
+    int (*iommu_map)(void *arg, uint64_t iova, uint64_t ram_addr, uint64_t len, enum hba_dma_dir dir);
+    int (*iommu_unmap)(void *arg, uint64_t iova, uint64_t len);
+    void *arg;
+};
+
+/* In-process IOMMU programming straight into controller c. */
+struct bus_ops bus_ops_local(struct sim_ctrl *c);
+
+/* Attaches to the region and eventfds described by a (fds are duplicated; the
+ * caller keeps its own).  ops may be NULL (no IOMMU access).  0 or -errno. */
+int  bus_attach(const struct sim_attach *a, const struct bus_ops *ops, struct bus **out);
+void bus_detach(struct bus *b);
+
+uint32_t bus_read32(struct bus *b, uint32_t off);
+void     bus_write32(struct bus *b, uint32_t off, uint32_t val);
+
+/* Waits for vector v to be signalled: 1 (the signal is consumed), 0 on
+ * timeout (timeout_ms < 0 waits forever, 0 just polls), or -errno. */
+int bus_wait_vector(struct bus *b, unsigned v, int timeout_ms);
+/* The vector's eventfd, for an event loop (read it to consume signals). */
+int bus_vector_fd(const struct bus *b, unsigned v);
+
+/* Host RAM as mapped in this process. */
+uint8_t *bus_ram(const struct bus *b);
+uint64_t bus_ram_size(const struct bus *b);
+
+int bus_iommu_map(struct bus *b, uint64_t iova, uint64_t ram_addr, uint64_t len, enum hba_dma_dir dir);
+int bus_iommu_unmap(struct bus *b, uint64_t iova, uint64_t len);
+
+struct bus_stats {
+    uint64_t bell_rings;     /* bell writes (posted writes and doorbells that needed one) */
+    uint64_t doorbells;      /* SQ_TAIL writes */
+    uint64_t posted;         /* writes queued in the posted FIFO */
+    uint64_t dropped;        /* writes lost: controller off or FIFO full */
+};
+void bus_get_stats(const struct bus *b, struct bus_stats *s);
+
+#endif
