@@ -16,6 +16,13 @@
  * STATUS) or task management function (TMF request and response), which is what
  * a replay submits and the judge checks.
  *
+ * The conformance/ folder, front half (the replay engine comes on top of it):
+ *   trace.h          the tree, parse, print (trace_parse*.c, trace_print.c, trace_tasks.c)
+ *   match.h          pattern, sense and status comparison with structured diffs
+ *   judge.h          a trace plus what a replay saw -> one check per task
+ *   result.h         results of a run, exit codes
+ *   report.h         text, TAP, JUnit XML and JSON reports
+ *
  * Ownership: struct trace owns everything reachable from it; trace_free frees it.
  * Lifecycle: trace_parse_file / trace_parse_buffer -> use -> trace_free.
  * Errors are negative errno values, with a located message in struct trace_error.
