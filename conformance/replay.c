@@ -23,12 +23,11 @@ void replay_options_init(struct replay_options *o)
 
 /* ---- features --------------------------------------------------------------- */
 
-/* What the in-process simulator offers.  "controller-layer" (records at
- * layer C, a controller that holds commands) and "tmf" are not offered yet:
- * the simulator has no command tap and the driver core no task management
- * entry point. */
+/* What the in-process simulator offers.  Not offered: "tmf" (the driver
+ * core has no task management entry point yet) and "controller-hold"
+ * (hold / release at layer C: the simulator cannot hold one command). */
 static const char *const in_process_features[] = {
-    "simulator", "power-cycle", "fault-injection", "media-check", NULL,
+    "simulator", "power-cycle", "fault-injection", "media-check", "controller-layer", NULL,
 };
 
 bool replay_has_feature(const struct replay_options *o, const char *feature)
@@ -73,7 +72,7 @@ static const char *record_feature(const struct trace_record *r, const char **wha
     case TRACE_DIR_RELEASE:
         if (r->layer == TRACE_LAYER_CONTROLLER) {
             *what = "hold / release at layer C (the controller holding a command)";
-            return "controller-layer";
+            return "controller-hold";
         }
         return NULL;
     default:
@@ -257,7 +256,8 @@ static int judge(struct replay *rp, struct trace_run *run)
     if (!at)
         return -ENOMEM;
     for (size_t i = 0; i < t->n_tasks; i++)
-        replay_actual(rp, &rp->tasks[i], &at[i]);
+        if (!replay_observed(rp, &rp->tasks[i], &at[i]))
+            replay_actual(rp, &rp->tasks[i], &at[i]);
     struct trace_actual a = {
         .tasks = at, .media = rp->media, .n_media = rp->n_media, .elapsed_ns = replay_now_ns() - rp->start_ns,
     };
@@ -273,6 +273,9 @@ static void replay_free(struct replay *rp)
 {
     for (size_t i = 0; rp->tasks && i < rp->t->n_tasks; i++)
         free(rp->tasks[i].din);
+    for (size_t i = 0; i < rp->n_seen; i++)
+        free(rp->seen[i].data);
+    free(rp->seen);
     free(rp->tasks);
     free(rp->media);
     free(rp->lost_targets);
@@ -332,6 +335,7 @@ int replay_trace(const struct trace *t, const struct replay_options *o, struct t
     drain(&rp);
     finish_notes(&rp);
     replay_close(&rp);
+    replay_observe_match(&rp);
     int rc = judge(&rp, run);
     replay_free(&rp);
     return rc;

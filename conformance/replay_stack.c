@@ -121,6 +121,7 @@ int replay_open(struct replay *rp)
         replay_close(rp);
         return rc;
     }
+    replay_observe_start(rp);
     return 0;
 }
 

@@ -1,7 +1,8 @@
 /* tests/test_replay_verdict.c — what the replay reports: a wrong
  * expectation fails at the right file:line with the right reason, statuses,
  * residuals and service failures as the driver reports them, traces this
- * target cannot replay are skipped with the feature named, unusable files,
+ * target cannot replay are skipped with the feature named, layer C (what
+ * the controller saw) matched and judged, unusable files,
  * a stack that cannot be built, the trace's time budget, several traces at
  * once in order, and the fixtures of tests/data/replay/good passing. */
 #include <stdlib.h>
@@ -89,12 +90,13 @@ END_TEST
 START_TEST(unsupported_features_skip)
 {
     static const char *const texts[] = {
-        HDR "@drive 0:0\n+0 C > - c1 CMD 00 00 00 00 00 00\n+0 C < - c1 STATUS GOOD\n",
+        HDR "@drive 0:0\n- C ! - - hold c1\n+0 C > - c1 CMD 00 00 00 00 00 00\n- C ! - - release c1\n"
+            "+0 C < - c1 STATUS GOOD\n",
         HDR "@drive 0:0\n+0 H > - m1 TMF lun-reset\n+0 H < - m1 TMF function-complete\n",
         HDR "@requires tmf\n@drive 0:0\n",
         HDR "@requires warp-drive\n@drive 0:0\n",
     };
-    static const char *const feature[] = { "'controller-layer'", "'tmf'", "'tmf'", "'warp-drive'" };
+    static const char *const feature[] = { "'controller-hold'", "'tmf'", "'tmf'", "'warp-drive'" };
     for (size_t i = 0; i < 4; i++) {
         struct replay_options o;
         rt_options(&o);
@@ -110,9 +112,80 @@ START_TEST(unsupported_features_skip)
     rt_options(&o);
     ck_assert(replay_has_feature(&o, "power-cycle"));
     ck_assert(replay_has_feature(&o, "media-check"));
+    ck_assert(replay_has_feature(&o, "controller-layer"));
     ck_assert(!replay_has_feature(&o, "tmf"));
     o.mode = STACK_TWO_PROCESS;
     ck_assert(!replay_has_feature(&o, "power-cycle"));
+}
+END_TEST
+
+START_TEST(layer_c_is_what_the_controller_saw)
+{
+    /* The host's 128 KiB WRITE reaches a 64 KiB-per-command controller as
+     * two WRITEs (split by the driver), its SYNCHRONIZE CACHE as one; no
+     * host command became a VERIFY. */
+    static const char text[] = HDR
+        "@controller max-xfer=64K\n"
+        "@drive 0:0 capacity=64M\n"
+        "+0 H > - u CMD 00 00 00 00 00 00\n"                                     /* 4 */
+        "+0 C > - u CMD 00 00 00 00 00 00\n"                                     /* 5 */
+        "+0 C < - u STATUS CHECK UNIT_ATTENTION/0x29/0x01\n"
+        "+0 H < - u STATUS CHECK UNIT_ATTENTION/0x29/0x01\n"
+        "+0 H > - w CMD 2a 00 00 00 01 00 00 01 00 00 len=131072 dir=out\n"      /* 8 */
+        "+0 H > - w DOUT 3c*65536 c3*65536\n"
+        "+0 H < - w STATUS GOOD\n"
+        "+0 C > - w1 CMD 2a 00 00 00 01 00 00 00 80 00 len=65536 dir=out\n"     /* 11 */
+        "+0 C > - w1 DOUT 3c*65536\n"
+        "+0 C < - w1 STATUS GOOD resid=0\n"
+        "+0 C > - w2 CMD 2a ?? 00 00 01 80 ?? 00 80 ?? len=65536 dir=out\n"     /* 14 */
+        "+0 C > - w2 DOUT c3*65536\n"
+        "+0 C < - w2 STATUS GOOD\n"
+        "+0 H > - s CMD 35 00 00 00 00 00 00 00 00 00\n"                         /* 17 */
+        "+0 H < - s STATUS GOOD\n"
+        "+0 C > - s CMD 35 ?? ??*4 ?? ??*2 ??\n"                                  /* 19: a CDB pattern */
+        "+0 C < - s STATUS GOOD\n"
+        "+0 C > - v CMD 2f 00 00 00 00 00 00 00 01 00\n"                         /* 21: never sent */
+        "+0 C < - v STATUS GOOD\n"
+        "+0 C > - x CMD 2a 00 00 00 01 00 00 00 80 00 len=65536 dir=out\n"      /* 23: w1 is taken */
+        "+0 C < - x STATUS GOOD\n";
+    struct replay_options o;
+    rt_options(&o);
+    struct trace_run run;
+    trace_run_init(&run);
+    const struct trace_file_result *f = rt_replay(text, &o, &run);
+    static const unsigned passing[] = { 4, 5, 8, 11, 14, 17, 19 };
+    for (size_t i = 0; i < sizeof passing / sizeof *passing; i++) {
+        const struct trace_check *c = rt_check(f, passing[i]);
+        ck_assert_msg(c->pass, "line %u: %s", passing[i], c->summary);
+    }
+    const struct trace_check *c = rt_check(f, 21);
+    ck_assert_uint_eq(c->failures, TRACE_FAIL_NOT_RUN);
+    ck_assert_msg(strstr(c->detail->note, "the controller never saw a command with this CDB"), "%s", c->detail->note);
+    ck_assert_uint_eq(rt_check(f, 23)->failures, TRACE_FAIL_NOT_RUN);
+    ck_assert_uint_eq(rt_failed(f), 2);
+    trace_run_free(&run);
+}
+END_TEST
+
+START_TEST(layer_c_data_mismatch)
+{
+    static const char text[] = HDR
+        "@drive 0:0 capacity=64M\n"
+        "+0 H > - w CMD 2a 00 00 00 00 00 00 00 01 00 len=512 dir=out\n"
+        "+0 H > - w DOUT 01*512\n"
+        "+0 H < - w STATUS CHECK UNIT_ATTENTION/0x29/0x01\n"
+        "+0 C > - w CMD 2a 00 00 00 00 00 00 00 01 00 len=512 dir=out\n"         /* 6 */
+        "+0 C > - w DOUT 02*512\n"
+        "+0 C < - w STATUS GOOD\n";
+    struct replay_options o;
+    rt_options(&o);
+    struct trace_run run;
+    trace_run_init(&run);
+    const struct trace_file_result *f = rt_replay(text, &o, &run);
+    const struct trace_check *c = rt_check(f, 6);
+    ck_assert_uint_eq(c->failures, TRACE_FAIL_STATUS | TRACE_FAIL_DOUT);
+    ck_assert_uint_eq(c->detail->dout.differing, 512);
+    trace_run_free(&run);
 }
 END_TEST
 
@@ -241,6 +314,8 @@ static Suite *suite(void)
     tcase_add_test(t, wrong_data_fails_at_its_line);
     tcase_add_test(t, wrong_status_and_resid);
     tcase_add_test(t, unsupported_features_skip);
+    tcase_add_test(t, layer_c_is_what_the_controller_saw);
+    tcase_add_test(t, layer_c_data_mismatch);
     tcase_add_test(t, unusable_file_names_the_place);
     tcase_add_test(t, stack_that_cannot_be_built_fails_every_check);
     tcase_add_test(t, time_budget_ends_the_trace);
