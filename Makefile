@@ -123,6 +123,8 @@ install: all
 	install -m 644 $(LIBS) $(DESTDIR)$(PREFIX)/lib/
 	install -m 644 sim/hba.h sim/sim.h sim/config.h sim/store.h sim/bus.h $(DESTDIR)$(PREFIX)/include/scsisim/sim/
 	install -m 644 README.md LICENSE $(wildcard docs/*.md) $(DESTDIR)$(PREFIX)/share/doc/scsisim/
+	rm -rf $(DESTDIR)$(PREFIX)/share/scsisim/traces && install -d $(DESTDIR)$(PREFIX)/share/scsisim && \
+	    cp -R traces $(DESTDIR)$(PREFIX)/share/scsisim/traces
 
 clean:
 	rm -rf build build-asan
