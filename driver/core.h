@@ -162,6 +162,22 @@ int  drv_core_run_task(struct drv_core *core, const struct drv_task *t, struct d
  * 0, or -errno when the controller did not come back (tasks then fail). */
 int  drv_core_recover(struct drv_core *core);
 
+/* Resets the layer above asks for, as a host's SCSI error handler or a
+ * harness does (not the core's own recovery).  Both wait for the answer: call
+ * them from outside the dispatch queue (-EDEADLK on it).  Commands the reset
+ * ends come back HBA_CS_ABORTED_RESET and are re-issued like after any reset.
+ *   drv_core_reset             HBA_ADM_RESET of one LUN, one target (any LUN)
+ *                              or the bus (target and lun ignored); 0, -EIO
+ *                              when the controller refused it (its status is
+ *                              logged), -ENODEV when the core is not running
+ *   drv_core_reset_controller  the host adapter: CONFIG.EN 1 -> 0 (a hard
+ *                              reset, key sequence + DIAG, when hard) and a
+ *                              new bring-up; it does not count towards the
+ *                              recovery's reset streak.  0 or -errno (the
+ *                              controller is then dead, see below). */
+int  drv_core_reset(struct drv_core *core, enum hba_reset_scope scope, uint16_t target, uint16_t lun);
+int  drv_core_reset_controller(struct drv_core *core, bool hard);
+
 void drv_core_get_stats(struct drv_core *core, struct drv_core_stats *out);
 struct osal *drv_core_osal(const struct drv_core *core);
 /* The controller's IDENTIFY data, as read at the last bring-up. */

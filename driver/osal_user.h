@@ -55,9 +55,10 @@ struct osal_user_options {
     /* Map each 4 KiB page of a prepared range as its own IOVA piece, with an
      * unmapped guard page between pieces, so mappings come back in several
      * segments (at most 8: the tail beyond the seventh page is one piece).
-     * For testing SGL construction.  A driver that needs one contiguous
-     * range (queue memory) cannot ask osal.h for it, so tests usually bring
-     * the driver up first and then turn this on with osal_user_set_scatter. */
+     * For testing SGL construction.  osal.h has no way to ask for one
+     * contiguous range, so a driver must cope (the core keeps each queue
+     * within a page then); osal_user_set_scatter turns this on after
+     * bring-up instead, to scatter data mappings only. */
     bool scatter;
 };
 

@@ -15,6 +15,8 @@ const char *sf_flavour_name(enum sf_flavour f)
         return "polled";
     case SF_HIGH_IOVA:
         return "high-iova";
+    case SF_SCATTERED:
+        return "scattered";
     default:
         return "?";
     }
@@ -41,6 +43,7 @@ struct stack *sf_open(enum sf_flavour f, const struct sim_config *cfg)
     o.polled = f == SF_POLLED;
     if (f == SF_HIGH_IOVA)
         o.osal.iova_base = 0x100000000ull;
+    o.osal.scatter = f == SF_SCATTERED; /* queue memory too: the core must cope */
     struct stack *st = NULL;
     char err[256] = "";
     int rc = stack_open(cfg, &o, &st, err, sizeof(err));
@@ -49,7 +52,7 @@ struct stack *sf_open(enum sf_flavour f, const struct sim_config *cfg)
     ck_assert_msg(rc == 0, "stack_open (%s): %d: %s", sf_flavour_name(f), rc, err);
     ck_assert_ptr_nonnull(st);
     /* Data mappings in page-sized pieces; the queues (mapped at bring-up)
-     * stay contiguous, as the controller requires. */
+     * stay in one piece. */
     if (f == SF_HIGH_IOVA)
         osal_user_set_scatter(stack_osal(st), true);
     ck_assert_msg(sf_clear_ua(st, 0, 0), "0:0 never became ready");

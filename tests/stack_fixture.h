@@ -1,5 +1,5 @@
 /* tests/stack_fixture.h — opening an in-process stack for tests in one of a
- * few flavours (interrupts, polling, IOVAs above 4 GiB in scattered pieces),
+ * few flavours (interrupts, polling, IOVAs above 4 GiB, scattered pieces),
  * running commands through it, and the CDBs the tests send. */
 #ifndef TESTS_STACK_FIXTURE_H
 #define TESTS_STACK_FIXTURE_H
@@ -13,8 +13,9 @@
 enum sf_flavour {
     SF_INTERRUPTS = 0,
     SF_POLLED     = 1,
-    SF_HIGH_IOVA  = 2, /* interrupts; IOVAs above 4 GiB, mapped page by page */
-    SF_FLAVOURS   = 3,
+    SF_HIGH_IOVA  = 2, /* interrupts; IOVAs above 4 GiB, data mapped page by page */
+    SF_SCATTERED  = 3, /* interrupts; everything mapped page by page from bring-up on */
+    SF_FLAVOURS   = 4,
 };
 const char *sf_flavour_name(enum sf_flavour f);
 
