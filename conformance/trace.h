@@ -7,7 +7,7 @@
  *   # INQUIRY of LUN 0 returns standard data for a direct-access device.
  *   @nexus 0:0:0:0
  *   +0.000 H > - t1 CMD 12 00 00 00 24 00 len=36 dir=in
- *   +0.001 H < - t1 DIN 00 00 .. 
+ *   +0.001 H < - t1 DIN 00 00 ..
  *   +0.001 H < - t1 STATUS GOOD
  *
  * The tree keeps every line — blank lines and comments too — so printing a
@@ -15,6 +15,13 @@
  * builds the task table: which records belong to one command (CMD, DOUT, DIN,
  * STATUS) or task management function (TMF request and response), which is what
  * a replay submits and the judge checks.
+ *
+ * The conformance/ folder, front half (the replay engine comes on top of it):
+ *   trace.h          the tree, parse, print (trace_parse*.c, trace_print.c, trace_tasks.c)
+ *   match.h          pattern, sense and status comparison with structured diffs
+ *   judge.h          a trace plus what a replay saw -> one check per task
+ *   result.h         results of a run, exit codes
+ *   report.h         text, TAP, JUnit XML and JSON reports
  *
  * Ownership: struct trace owns everything reachable from it; trace_free frees it.
  * Lifecycle: trace_parse_file / trace_parse_buffer -> use -> trace_free.
@@ -82,7 +89,7 @@ struct trace_pat_elem {
     uint32_t text_len;    /* TEXT: characters given */
     bool     width_given; /* TEXT: written with ":n" */
     uint8_t *value;       /* BYTES: n; REPEAT: 1; TEXT: text_len (may be NULL when 0) */
-    uint8_t *mask;        /* BYTES: n; REPEAT: 1; TEXT: NULL (exact) */
+    uint8_t *mask;        /* BYTES: n; REPEAT: 1; TEXT: NULL (exact); inside value's allocation */
 };
 struct trace_pattern {
     struct trace_pat_elem *elems;
@@ -191,11 +198,13 @@ struct trace_record {
     struct trace_nexus nexus;
     char     tag[TRACE_TAG_MAX + 1]; /* "" for "-" */
     enum trace_verb verb;
-    struct trace_cmd       cmd;      /* CMD */
-    struct trace_pattern   data;     /* DOUT, DIN */
-    struct trace_status    status;   /* STATUS */
-    struct trace_tmf       tmf;      /* TMF */
-    struct trace_directive directive;/* DIRECTIVE */
+    union {                          /* the one that verb names */
+        struct trace_cmd       cmd;      /* CMD */
+        struct trace_pattern   data;     /* DOUT, DIN */
+        struct trace_status    status;   /* STATUS */
+        struct trace_tmf       tmf;      /* TMF */
+        struct trace_directive directive;/* DIRECTIVE */
+    };
     size_t   task;                   /* index in trace->tasks, or TRACE_NONE */
 };
 
@@ -228,8 +237,10 @@ struct trace_line {
     unsigned lineno;            /* in the file it was parsed from (the version line is 1) */
     uint64_t offset;            /* file offset of the line's first byte */
     char    *comment;           /* COMMENT: the text from '#'; DEVICE/RECORD: trailing "# ..." or NULL */
-    struct trace_device device;
-    struct trace_record record;
+    union {                     /* by kind */
+        struct trace_device device; /* DEVICE */
+        struct trace_record record; /* RECORD */
+    };
 };
 
 /* One task: a command (CMD with its DOUT, DIN, STATUS) or a TMF (request and

@@ -8,20 +8,27 @@
 void trace_line_free(struct trace_line *line)
 {
     free(line->comment);
-    struct trace_device *d = &line->device;
-    for (size_t i = 0; i < d->n_settings; i++) {
-        free(d->settings[i].key);
-        free(d->settings[i].value);
+    if (line->kind == TRACE_LINE_DEVICE) {
+        struct trace_device *d = &line->device;
+        for (size_t i = 0; i < d->n_settings; i++) {
+            free(d->settings[i].key);
+            free(d->settings[i].value);
+        }
+        free(d->settings);
+        free(d->text);
+        for (size_t i = 0; i < d->n_words; i++)
+            free(d->words[i]);
+        free(d->words);
+    } else if (line->kind == TRACE_LINE_RECORD) {
+        struct trace_record *r = &line->record;
+        switch (r->verb) {
+        case TRACE_VERB_CMD: trace_pattern_free(&r->cmd.cdb); break;
+        case TRACE_VERB_DOUT:
+        case TRACE_VERB_DIN: trace_pattern_free(&r->data); break;
+        case TRACE_VERB_STATUS: trace_pattern_free(&r->status.sense_pattern); break;
+        default: break;
+        }
     }
-    free(d->settings);
-    free(d->text);
-    for (size_t i = 0; i < d->n_words; i++)
-        free(d->words[i]);
-    free(d->words);
-    struct trace_record *r = &line->record;
-    trace_pattern_free(&r->cmd.cdb);
-    trace_pattern_free(&r->data);
-    trace_pattern_free(&r->status.sense_pattern);
     memset(line, 0, sizeof(*line));
 }
 

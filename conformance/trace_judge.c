@@ -23,9 +23,12 @@ static unsigned lineno(const struct trace *t, size_t line)
     return line == TRACE_NONE ? 0 : t->lines[line].lineno;
 }
 
-/* Marks a failure; on ENOMEM the check stays failed without details. */
-#define FAIL(c, bits, ...)                                   \
+/* Marks a failure of the expectation on line `at`; the first failure names
+ * the check's expect_line.  On ENOMEM the check stays failed without details. */
+#define FAIL_AT(c, at, bits, ...)                            \
     do {                                                     \
+        if ((c)->pass)                                       \
+            (c)->expect_line = (at);                         \
         if (trace_check_fail((c), (bits), __VA_ARGS__))      \
             return -ENOMEM;                                  \
     } while (0)
@@ -63,58 +66,56 @@ static int check_command(const struct trace *t, const struct trace_task *k, cons
     struct tbuf exp = { 0 };
     int rc = 0;
     if (!a || !a->submitted) {
-        FAIL(c, TRACE_FAIL_NOT_RUN, "not run%s%s", a && a->note ? ": " : "", a && a->note ? a->note : "");
+        FAIL_AT(c, c->line, TRACE_FAIL_NOT_RUN, "not run%s%s", a && a->note ? ": " : "", a && a->note ? a->note : "");
         goto details;
     }
     if (k->response == TRACE_NONE)
         goto details; /* ended by a TMF or a directive: whatever happened is acceptable */
     const struct trace_status *st = &rec(t, k->response)->status;
+    unsigned st_line = lineno(t, k->response);
     trace_fmt_status_alts(&exp, st);
-    c->expect_line = lineno(t, k->response);
     if (!a->completed) {
-        FAIL(c, TRACE_FAIL_NO_RESPONSE, "no STATUS: the command stalled (expected %s)", tbuf_str(&exp));
+        FAIL_AT(c, st_line, TRACE_FAIL_NO_RESPONSE, "no STATUS: the command stalled (expected %s)", tbuf_str(&exp));
         goto details;
     }
     struct trace_status_match m;
     if (!trace_match_status(st, a->status, a->sense, a->sense_len, &m)) {
         char actual[96];
         describe_status(actual, sizeof actual, a->status, m.sense_valid, &m.sense);
-        FAIL(c, TRACE_FAIL_STATUS, "status: expected %s, got %s", tbuf_str(&exp), actual);
+        FAIL_AT(c, st_line, TRACE_FAIL_STATUS, "status: expected %s, got %s", tbuf_str(&exp), actual);
     }
     if (st->sense_pattern_given) {
         struct trace_data_diff d;
         trace_match_data(&st->sense_pattern, a->sense, a->sense ? a->sense_len : 0, &d);
         if (!d.match) {
-            FAIL(c, TRACE_FAIL_SENSE_BYTES, "sense bytes differ from sense= (%" PRIu64 " differ, first at offset %" PRIu64 ")",
+            FAIL_AT(c, st_line, TRACE_FAIL_SENSE_BYTES, "sense bytes differ from sense= (%" PRIu64 " differ, first at offset %" PRIu64 ")",
                  d.differing, d.ranges[0].offset);
             c->detail->sense_diff = d;
         }
     }
     if (st->resid_given && (!a->resid_valid || a->resid != st->resid)) {
         if (a->resid_valid)
-            FAIL(c, TRACE_FAIL_RESID, "resid: expected %" PRIu32 ", got %" PRIu32, st->resid, a->resid);
+            FAIL_AT(c, st_line, TRACE_FAIL_RESID, "resid: expected %" PRIu32 ", got %" PRIu32, st->resid, a->resid);
         else
-            FAIL(c, TRACE_FAIL_RESID, "resid: expected %" PRIu32 ", none reported", st->resid);
+            FAIL_AT(c, st_line, TRACE_FAIL_RESID, "resid: expected %" PRIu32 ", none reported", st->resid);
     }
     if (st->xfer_given && a->xfer != st->xfer)
-        FAIL(c, TRACE_FAIL_XFER, "xfer: expected %" PRIu32 " bytes transferred, got %" PRIu64, st->xfer, a->xfer);
+        FAIL_AT(c, st_line, TRACE_FAIL_XFER, "xfer: expected %" PRIu32 " bytes transferred, got %" PRIu64, st->xfer, a->xfer);
     if (k->din != TRACE_NONE) {
         struct trace_data_diff d;
         trace_match_data(&rec(t, k->din)->data, a->din, a->din ? a->din_len : 0, &d);
         if (!d.match) {
             if (d.differing)
-                FAIL(c, TRACE_FAIL_DATA, "data-in: %" PRIu64 " byte(s) differ, first at offset %" PRIu64, d.differing,
+                FAIL_AT(c, lineno(t, k->din), TRACE_FAIL_DATA, "data-in: %" PRIu64 " byte(s) differ, first at offset %" PRIu64, d.differing,
                      d.ranges[0].offset);
             else if (d.too_short)
-                FAIL(c, TRACE_FAIL_DATA, "data-in: %" PRIu64 " bytes received, the trace expects %" PRIu64,
+                FAIL_AT(c, lineno(t, k->din), TRACE_FAIL_DATA, "data-in: %" PRIu64 " bytes received, the trace expects %" PRIu64,
                      d.actual_len, d.expected_len);
             else
-                FAIL(c, TRACE_FAIL_DATA, "data-in: %" PRIu64 " bytes received, the trace expects %" PRIu64
+                FAIL_AT(c, lineno(t, k->din), TRACE_FAIL_DATA, "data-in: %" PRIu64 " bytes received, the trace expects %" PRIu64
                      " (no '..')", d.actual_len, d.expected_len);
             c->detail->data = d;
             c->detail->data_line = lineno(t, k->din);
-            if (c->expect_line == lineno(t, k->response) && c->failures == TRACE_FAIL_DATA)
-                c->expect_line = lineno(t, k->din);
         }
     }
     if (req->layer == 'C') {
@@ -122,14 +123,14 @@ static int check_command(const struct trace *t, const struct trace_task *k, cons
         if (a->cdb) {
             trace_match_data(&req->cmd.cdb, a->cdb, a->cdb_len, &d);
             if (!d.match) {
-                FAIL(c, TRACE_FAIL_CDB, "CDB at the controller differs from the trace");
+                FAIL_AT(c, c->line, TRACE_FAIL_CDB, "CDB at the controller differs from the trace");
                 c->detail->cdb = d;
             }
         }
         if (k->dout != TRACE_NONE && a->dout) {
             trace_match_data(&rec(t, k->dout)->data, a->dout, a->dout_len, &d);
             if (!d.match) {
-                FAIL(c, TRACE_FAIL_DOUT, "data-out read by the controller: %" PRIu64 " byte(s) differ", d.differing);
+                FAIL_AT(c, lineno(t, k->dout), TRACE_FAIL_DOUT, "data-out read by the controller: %" PRIu64 " byte(s) differ", d.differing);
                 c->detail->dout = d;
             }
         }
@@ -138,6 +139,8 @@ static int check_command(const struct trace *t, const struct trace_task *k, cons
         struct tbuf s1 = { 0 }, s2 = { 0 };
         trace_fmt_seconds(&s1, a->elapsed_ns, 0);
         trace_fmt_seconds(&s2, k->deadline_ns, 0);
+        if (c->pass)
+            c->expect_line = st_line;
         if (trace_check_fail(c, TRACE_FAIL_DEADLINE, "answered after %s s; the within at line %u allows %s s",
                              tbuf_str(&s1), lineno(t, k->within), tbuf_str(&s2)))
             rc = -ENOMEM;
@@ -178,10 +181,8 @@ static int check_tmf(const struct trace *t, const struct trace_task *k, const st
                      struct trace_check *c)
 {
     struct tbuf exp = { 0 };
-    if (k->response != TRACE_NONE) {
+    if (k->response != TRACE_NONE)
         trace_fmt_tmf_resps(&exp, &rec(t, k->response)->tmf);
-        c->expect_line = lineno(t, k->response);
-    }
     int rc = 0;
     if (!a || !a->submitted)
         rc = trace_check_fail(c, TRACE_FAIL_NOT_RUN, "TMF not run%s%s", a && a->note ? ": " : "",
@@ -193,6 +194,8 @@ static int check_tmf(const struct trace *t, const struct trace_task *k, const st
     else if (!trace_match_tmf(&rec(t, k->response)->tmf, a->tmf))
         rc = trace_check_fail(c, TRACE_FAIL_TMF, "TMF response: expected %s, got %s", tbuf_str(&exp),
                               trace_word(&trace_tmf_resp_words, a->tmf));
+    if (!c->pass && !(c->failures & TRACE_FAIL_NOT_RUN))
+        c->expect_line = lineno(t, k->response);
     if (!c->pass && c->detail) {
         set_expected(c->detail, &exp);
         c->detail->completed = a && a->completed;

@@ -280,6 +280,10 @@ int tp_quoted(struct tp *p, const struct tp_tok *tok, size_t start, bool ascii_o
         s[n++] = (char)c;
         i++;
     }
+    if (i >= tok->len) {
+        free(s);
+        return tp_fail(p, tok->col + (unsigned)start, "unterminated quoted text; close it with '\"'");
+    }
     s[n] = '\0';
     *out = s;
     *out_len = n;

@@ -158,7 +158,8 @@ static struct trace_line *add_line(struct tp *p, enum trace_line_kind kind)
     line->kind = kind;
     line->lineno = p->lineno;
     line->offset = p->offset;
-    line->record.task = TRACE_NONE;
+    if (kind == TRACE_LINE_RECORD)
+        line->record.task = TRACE_NONE;
     return line;
 }
 
@@ -236,7 +237,6 @@ static int parse_source(const char *name, struct source *src, struct trace **out
     trace_map_init(&p.marks);
     for (int i = 0; i < 3; i++)
         p.within[i].line = TRACE_NONE;
-    p.last_request = TRACE_NONE;
 
     int rc = 0, got;
     while (rc == 0) {
@@ -272,6 +272,11 @@ static int parse_source(const char *name, struct source *src, struct trace **out
     if (rc == 0)
         rc = tp_tasks_finish(&p);
     parser_free(&p);
+    if (rc == 0 && t->n_lines && t->n_lines < p.cap_lines) {
+        struct trace_line *fit = realloc(t->lines, t->n_lines * sizeof(*fit));
+        if (fit)
+            t->lines = fit;
+    }
     if (rc) {
         trace_free(t);
         return rc == -ENOMEM ? -ENOMEM : rc < 0 ? rc : -EINVAL;

@@ -71,10 +71,10 @@ static int flush_run(struct tp *p, struct builder *b, unsigned col)
         return -ENOMEM;
     e->kind = TRACE_PAT_BYTES;
     e->n = (uint32_t)b->run;
-    e->value = malloc(b->run);
-    e->mask = malloc(b->run);
-    if (!e->value || !e->mask)
+    e->value = malloc(b->run * 2); /* values, then masks: one allocation */
+    if (!e->value)
         return tp_fail(p, col, "out of memory");
+    e->mask = e->value + b->run;
     memcpy(e->value, b->val, b->run);
     memcpy(e->mask, b->mask, b->run);
     b->run = 0;
@@ -210,10 +210,10 @@ static int repeat_token(struct tp *p, struct builder *b, const struct tp_tok *to
         return -ENOMEM;
     e->kind = TRACE_PAT_REPEAT;
     e->n = (uint32_t)n;
-    e->value = malloc(1);
-    e->mask = malloc(1);
-    if (!e->value || !e->mask)
+    e->value = malloc(2);
+    if (!e->value)
         return tp_fail(p, tok->col, "out of memory");
+    e->mask = e->value + 1;
     e->value[0] = v;
     e->mask[0] = m;
     return 0;
@@ -274,6 +274,12 @@ static int finish(struct tp *p, struct builder *b, unsigned col, int rc)
     if (rc == 0)
         rc = flush_run(p, b, col);
     b->pat->rest = b->rest_seen;
+    if (rc == 0 && b->pat->n_elems && b->pat->n_elems < b->cap_elems) {
+        /* keep only what is used: a trace holds many small patterns */
+        struct trace_pat_elem *fit = realloc(b->pat->elems, b->pat->n_elems * sizeof(*fit));
+        if (fit)
+            b->pat->elems = fit;
+    }
     free(b->val);
     free(b->mask);
     if (rc)
@@ -314,8 +320,16 @@ int tp_pattern_value(struct tp *p, const struct tp_tok *value, const char *what,
         return tp_fail(p, value->col, "empty %s; give hex bytes, e.g. 70,00,06 or 700006..", what);
     while (rc == 0 && i <= value->len) {
         size_t a = i;
-        while (i < value->len && value->s[i] != ',')
+        bool quoted = false;
+        while (i < value->len && (quoted || value->s[i] != ',')) {
+            if (value->s[i] == '"')
+                quoted = !quoted;
+            else if (quoted && value->s[i] == '\\')
+                i++;
             i++;
+        }
+        if (i > value->len)
+            i = value->len;
         struct tp_tok part = { value->s + a, i - a, value->col + (unsigned)a };
         if (part.len == 0)
             rc = tp_fail(p, part.col, "empty item in %s; separate items with a single ','", what);

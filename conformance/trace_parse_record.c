@@ -378,5 +378,5 @@ int tp_record_line(struct tp *p, struct trace_line *line, const struct tp_tok *f
     }
     if (rc)
         return rc;
-    return tp_task_record(p, p->t->n_lines - 1, &tag_tok, &verb_tok);
+    return tp_task_record(p, p->t->n_lines - 1, &tag_tok);
 }

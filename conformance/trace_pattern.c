@@ -9,10 +9,8 @@
 
 void trace_pattern_free(struct trace_pattern *pat)
 {
-    for (size_t i = 0; i < pat->n_elems; i++) {
-        free(pat->elems[i].value);
-        free(pat->elems[i].mask);
-    }
+    for (size_t i = 0; i < pat->n_elems; i++)
+        free(pat->elems[i].value); /* masks share the values' allocation */
     free(pat->elems);
     memset(pat, 0, sizeof(*pat));
 }

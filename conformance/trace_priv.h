@@ -59,7 +59,6 @@ struct tp {
     struct tp_within within[3];
     struct tp_drive *drives;
     size_t   n_drives;
-    size_t   last_request;          /* line of the newest request, for messages */
     unsigned ref_col;               /* column of a TMF's task tag argument */
 };
 
@@ -72,8 +71,8 @@ int tp_fail_at(struct tp *p, const struct trace_line *line, unsigned col, const 
 unsigned tp_end_col(const struct tp *p);
 
 /* Token reader over the current line.  1 with *tok filled, 0 at the end of the
- * line (or at a comment, whose text is then in *comment when not NULL), -EINVAL
- * on an unterminated quote. */
+ * line or at a trailing comment (see tp_comment), -EINVAL on an unterminated
+ * quote (with the error filled). */
 int  tp_next(struct tp *p, struct tp_tok *tok);
 /* The trailing comment of the line (after tp_next returned 0), or NULL. */
 const char *tp_comment(const struct tp *p, size_t *len);
@@ -85,7 +84,7 @@ bool tp_split_kv(const struct tp_tok *tok, struct tp_tok *key, struct tp_tok *va
 
 /* Numbers.  Each returns 0 or fails (naming `what`) with the column of tok. */
 int tp_u64(struct tp *p, const struct tp_tok *tok, const char *what, uint64_t max, uint64_t *out);
-/* Decimal hex byte(s): "24" or "0x24" (one byte, hex either way). */
+/* One hex byte: "24" or "0x24" (hex either way, as in 5/24/00). */
 int tp_hex_byte(struct tp *p, const struct tp_tok *tok, const char *what, uint8_t *out);
 /* Seconds "S[.F]" (at most 9 fraction digits) to nanoseconds. */
 int tp_seconds(struct tp *p, const struct tp_tok *tok, const char *what, uint64_t *ns);
@@ -97,13 +96,13 @@ int tp_quoted(struct tp *p, const struct tp_tok *tok, size_t start, bool ascii_o
 int tp_tag(struct tp *p, const struct tp_tok *tok, const char *what, char *out);
 /* host:channel:target:lun with '*' wildcards. */
 int tp_nexus(struct tp *p, const struct tp_tok *tok, struct trace_nexus *out);
-/* A word of [a-z0-9-], at most TRACE_NAME_MAX (mark names, features). */
+/* A name with the tag's characters, at most TRACE_NAME_MAX (marks, features). */
 int tp_name(struct tp *p, const struct tp_tok *tok, const char *what, char *out);
 
 /* Patterns (trace_parse_data.c).  `what` names the data in messages ("CDB",
- * "DIN data"); separator is ' ' between tokens on the line or ',' inside an
- * option value.  The pattern takes tokens from the reader until the end of the
- * line (or from one comma-separated value). */
+ * "DIN data").  tp_pattern_line takes tokens from the reader until the end of
+ * the line or a key=value token (returned in *stopped_at, len 0 when none);
+ * tp_pattern_value reads one option value whose items are separated by ','. */
 enum tp_pat_rules { TP_PAT_ANY = 0, TP_PAT_CONCRETE = 1, TP_PAT_NO_REST = 2 };
 int tp_pattern_line(struct tp *p, const char *what, unsigned rules, struct trace_pattern *out,
                     struct tp_tok *stopped_at);
@@ -122,10 +121,10 @@ int tp_tmf(struct tp *p, struct trace_record *r);
 
 /* Tasks and tags (trace_tasks.c): called once a record parsed; records index
  * `line_idx` (already in t->lines). */
-int tp_task_record(struct tp *p, size_t line_idx, const struct tp_tok *tag_tok, const struct tp_tok *verb_tok);
+int tp_task_record(struct tp *p, size_t line_idx, const struct tp_tok *tag_tok);
 int tp_tasks_finish(struct tp *p);
 
-/* Names (trace_names.c). */
+/* Frees what a line owns (trace_free.c). */
 void trace_line_free(struct trace_line *line);
 
 #endif

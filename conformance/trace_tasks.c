@@ -126,7 +126,6 @@ static int request(struct tp *p, size_t line, const struct tp_tok *tag_tok)
     }
     if (trace_map_set(&p->open, key, ti))
         return tp_fail(p, tag_tok->col, "out of memory");
-    p->last_request = line;
     if (r->verb != TRACE_VERB_TMF)
         return 0;
     /* What the TMF ends. */
@@ -322,10 +321,9 @@ static int directive(struct tp *p, size_t line)
     }
 }
 
-int tp_task_record(struct tp *p, size_t line_idx, const struct tp_tok *tag_tok, const struct tp_tok *verb_tok)
+int tp_task_record(struct tp *p, size_t line_idx, const struct tp_tok *tag_tok)
 {
     struct trace_record *r = rec(p, line_idx);
-    (void)verb_tok;
     switch (r->verb) {
     case TRACE_VERB_CMD:
         return request(p, line_idx, tag_tok);

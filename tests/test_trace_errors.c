@@ -73,6 +73,8 @@ static const struct bad_case cases[] = {
     { "text wider than its width", V "+0 H > - t1 CMD 12 00 00 00 24 00 len=36 dir=in\n+0 H < - t1 DIN \"ABCDEFGHI\":8\n",
       0, 3, 29, "text of 9 characters does not fit in :8" },
     { "unterminated quote", V "@title \"abc\n", 0, 2, 8, "unterminated quoted text" },
+    { "unterminated quote in sense=", V "+0 H > - t1 CMD " TUR "\n+0 H < - t1 STATUS CHECK sense=70,\"a,b\n", 0, 3, 35,
+      "unterminated quoted text" },
     /* statuses */
     { "unknown status", V "+0 H > - t1 CMD " TUR "\n+0 H < - t1 STATUS FINE\n", 0, 3, 20, "unknown status 'FINE'" },
     { "unknown sense key", V "+0 H > - t1 CMD " TUR "\n+0 H < - t1 STATUS CHECK ILEGAL_REQUEST/24/00\n", 0, 3, 26,
