@@ -31,6 +31,7 @@ static const char usage_text[] =
     "  --jobs N, -j N    replay N traces at a time (default: the online CPUs)\n"
     "  --shard I/N       only every N-th trace, starting with the I-th (1 <= I <= N)\n"
     "  --timeout S       time budget of one trace in seconds (default 60)\n"
+    "  --driver-timeout MS  the driver core's own command timeout (default 1000)\n"
     "  --two-process[=SOCKET]  the controller in another process (when available)\n"
     "  --mutant NAME     run with the driver core built as mutant NAME (F1, F2, ...):\n"
     "                    delegates to mutants/scsisim-NAME next to this executable\n"
@@ -54,6 +55,7 @@ struct run_args {
     unsigned jobs;
     unsigned shard_i, shard_n;
     double timeout_s;
+    unsigned driver_timeout_ms;
     bool two_process;
     const char *socket_path;
     const char *mutant;
@@ -155,6 +157,9 @@ static int parse_args(int argc, char **argv, struct run_args *a)
             a->timeout_s = strtod(v, &end);
             if (missing || end == v || *end || !(a->timeout_s > 0) || a->timeout_s > 86400)
                 return usage_error("--timeout needs seconds (0 < S <= 86400), not '%s'", v);
+        } else if ((v = opt_value(argc, argv, &i, "--driver-timeout", &missing))) {
+            if (missing || !parse_uint(v, 1, 3600000, &a->driver_timeout_ms))
+                return usage_error("--driver-timeout needs milliseconds (1 to 3600000), not '%s'", v);
         } else if ((v = opt_value(argc, argv, &i, "--mutant", &missing))) {
             if (missing || !v[0] || strchr(v, '/'))
                 return usage_error("--mutant needs a mutant name (F1, F2, ...), not '%s'", v);
@@ -368,6 +373,8 @@ static int run(int argc, char **argv)
     replay_options_init(&o);
     if (a.timeout_s > 0)
         o.trace_timeout_ns = (uint64_t)(a.timeout_s * 1e9);
+    if (a.driver_timeout_ms)
+        o.driver_timeout_ms = a.driver_timeout_ms;
     if (a.two_process) {
         o.mode = STACK_TWO_PROCESS;
         o.socket_path = a.socket_path;

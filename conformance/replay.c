@@ -23,12 +23,11 @@ void replay_options_init(struct replay_options *o)
 
 /* ---- features --------------------------------------------------------------- */
 
-/* What the in-process simulator offers.  "controller-layer" (records at
- * layer C, a controller that holds commands) and "tmf" are not offered yet:
- * the simulator has no command tap and the driver core no task management
- * entry point. */
+/* What the in-process simulator offers.  Not offered: "tmf" (the driver
+ * core has no task management entry point yet) and "controller-hold"
+ * (hold / release at layer C: the simulator cannot hold one command). */
 static const char *const in_process_features[] = {
-    "simulator", "power-cycle", "fault-injection", "media-check", NULL,
+    "simulator", "power-cycle", "fault-injection", "media-check", "controller-layer", NULL,
 };
 
 bool replay_has_feature(const struct replay_options *o, const char *feature)
@@ -73,7 +72,7 @@ static const char *record_feature(const struct trace_record *r, const char **wha
     case TRACE_DIR_RELEASE:
         if (r->layer == TRACE_LAYER_CONTROLLER) {
             *what = "hold / release at layer C (the controller holding a command)";
-            return "controller-layer";
+            return "controller-hold";
         }
         return NULL;
     default:
@@ -138,16 +137,56 @@ static void append(char *dst, size_t cap, const char *src)
     dst[used + n] = '\0';
 }
 
+static bool xfer_error(const struct replay_task *k)
+{
+    return k->done && k->c.response != DRV_SR_TASK_COMPLETE &&
+           (k->c.ctrl_status == HBA_CS_DATA_XFER_ERROR || k->c.ctrl_status == HBA_CS_SENSE_XFER_ERROR);
+}
+
+/* An IOMMU fault reaches the replay as an event after the fact (the driver
+ * reads the fault log).  It belongs to the earliest command that failed with
+ * a transfer error and has no fault yet (abort policy), else to the last
+ * command submitted before it (drop policy: the command itself succeeded). */
+static void note_faults(struct replay *rp)
+{
+    for (size_t f = 0; f < rp->n_faults; f++) {
+        struct replay_task *owner = NULL;
+        for (size_t i = 0; i < rp->t->n_tasks; i++) {
+            struct replay_task *k = &rp->tasks[i];
+            if (k->submitted && !k->fault_noted && xfer_error(k) && k->submit_ns <= rp->faults[f].at_ns &&
+                (!owner || k->submit_ns < owner->submit_ns))
+                owner = k;
+        }
+        for (size_t i = 0; !owner && i < rp->t->n_tasks; i++) {
+            struct replay_task *k = &rp->tasks[i];
+            if (k->submitted && k->submit_ns <= rp->faults[f].at_ns && (!owner || k->submit_ns > owner->submit_ns))
+                owner = k;
+        }
+        if (!owner || owner->fault_noted)
+            continue;
+        owner->fault_noted = true;
+        const struct hba_iommu_fault *x = &rp->faults[f].f;
+        char text[REPLAY_NOTE_MAX];
+        snprintf(text, sizeof text, "IOMMU fault: IOVA %#" PRIx64 ", %u bytes, device %s, %s", x->iova, x->length,
+                 x->dir == HBA_DMA_FROM_DEVICE ? "write" : "read", fault_reason(x->reason));
+        if (owner->note[0]) {
+            append(text, sizeof text, "; ");
+            append(text, sizeof text, owner->note);
+        }
+        snprintf(owner->note, sizeof owner->note, "%s", text);
+    }
+}
+
 /* Gives every task that went wrong and has no explanation of its own the
- * best one the replay has: an IOMMU fault during it, the deadline it missed
- * with the driver's last complaint, the exhausted time budget. */
+ * best one the replay has: the deadline it missed with the driver's last
+ * complaint, the exhausted time budget, the reason the stack is missing. */
 static void finish_notes(struct replay *rp)
 {
-    uint64_t now = replay_now_ns();
+    note_faults(rp);
     for (size_t i = 0; i < rp->t->n_tasks; i++) {
         struct replay_task *k = &rp->tasks[i];
         const struct trace_task *tk = &rp->t->tasks[i];
-        if (k->note[0])
+        if (k->note[0] || k->done)
             continue;
         if (!k->submitted) {
             if (rp->out_of_time) {
@@ -160,18 +199,6 @@ static void finish_notes(struct replay *rp)
             }
             continue;
         }
-        uint64_t end = k->done ? k->done_ns : now;
-        for (size_t f = 0; f < rp->n_faults; f++) {
-            const struct hba_iommu_fault *x = &rp->faults[f].f;
-            if (rp->faults[f].at_ns < k->submit_ns || rp->faults[f].at_ns > end)
-                continue;
-            snprintf(k->note, sizeof k->note, "IOMMU fault during the command: IOVA %#" PRIx64 ", %u bytes, "
-                     "device %s, %s", x->iova, x->length, x->dir == HBA_DMA_FROM_DEVICE ? "write" : "read",
-                     fault_reason(x->reason));
-            break;
-        }
-        if (k->note[0] || k->done)
-            continue;
         char s[32];
         seconds(s, sizeof s, k->limit_ns);
         const char *src = tk->within != TRACE_NONE ? "its within" : rp->t->timeout_ns ? "@timeout" : "the replay's default";
@@ -229,7 +256,8 @@ static int judge(struct replay *rp, struct trace_run *run)
     if (!at)
         return -ENOMEM;
     for (size_t i = 0; i < t->n_tasks; i++)
-        replay_actual(rp, &rp->tasks[i], &at[i]);
+        if (!replay_observed(rp, &rp->tasks[i], &at[i]))
+            replay_actual(rp, &rp->tasks[i], &at[i]);
     struct trace_actual a = {
         .tasks = at, .media = rp->media, .n_media = rp->n_media, .elapsed_ns = replay_now_ns() - rp->start_ns,
     };
@@ -245,6 +273,9 @@ static void replay_free(struct replay *rp)
 {
     for (size_t i = 0; rp->tasks && i < rp->t->n_tasks; i++)
         free(rp->tasks[i].din);
+    for (size_t i = 0; i < rp->n_seen; i++)
+        free(rp->seen[i].data);
+    free(rp->seen);
     free(rp->tasks);
     free(rp->media);
     free(rp->lost_targets);
@@ -304,6 +335,7 @@ int replay_trace(const struct trace *t, const struct replay_options *o, struct t
     drain(&rp);
     finish_notes(&rp);
     replay_close(&rp);
+    replay_observe_match(&rp);
     int rc = judge(&rp, run);
     replay_free(&rp);
     return rc;

@@ -36,7 +36,7 @@
 
 #define REPLAY_COMMAND_TIMEOUT_NS (10ull * 1000000000ull) /* a command with no within / @timeout */
 #define REPLAY_TRACE_TIMEOUT_NS   (60ull * 1000000000ull) /* a whole trace */
-#define REPLAY_DRIVER_TIMEOUT_MS  2000u                   /* the driver core's own command timeout */
+#define REPLAY_DRIVER_TIMEOUT_MS  1000u                   /* the driver core's own command timeout */
 #define REPLAY_PROBE_INITIATOR    63u                     /* I_T nexus the discovery probe uses */
 
 struct replay_options {

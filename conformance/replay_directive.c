@@ -57,7 +57,9 @@ static void power_on(struct replay *rp, size_t line)
     if (!need_ctrl(rp, line, "power-on"))
         return;
     int rc = sim_ctrl_power_on(rp->ctrl);
-    if (rc < 0 && rc != -EALREADY) {
+    if (rc == -EALREADY)
+        return; /* it never went off: nothing to recover from */
+    if (rc < 0) {
         problem(rp, line, "power-on failed (%s)", strerror(-rc));
         return;
     }

@@ -24,6 +24,8 @@ struct replay_task {
     /* the replay thread's */
     bool     submitted;
     bool     reaped;             /* its completion has been taken in (buffers released) */
+    bool     fault_noted;        /* an IOMMU fault is in its note */
+    size_t   seen;               /* layer C: index in rp->seen of its command, or SIZE_MAX */
     uint64_t limit_ns;           /* how long it may take (within / @timeout / default) */
     struct osal_dma_buffer *dma; /* data buffer (len > 0) */
     uint32_t len;
@@ -35,6 +37,24 @@ struct replay_task {
     uint8_t *din;                /* dir in: the bytes transferred (malloc'ed, len bytes) */
     size_t   din_len;
     char     note[REPLAY_NOTE_MAX];
+};
+
+/* One SCSI command the controller took (layer C). */
+struct replay_seen {
+    uint16_t initiator, target, lun;
+    uint8_t  cdb[16];
+    uint8_t  cdb_len;
+    uint8_t  dir;                /* HBA_FLAG_DIR_* */
+    uint32_t data_len;
+    uint8_t *data;               /* data-out read or data-in produced (malloc'ed), when kept */
+    uint32_t data_bytes;
+    bool     data_kept;
+    bool     completed;
+    uint8_t  ctrl_status, scsi_status;
+    uint32_t xfer;
+    uint8_t  sense[HBA_SENSE_MAX];
+    uint8_t  sense_len;
+    bool     consumed;           /* matched to a layer-C task */
 };
 
 struct replay_fault {
@@ -58,6 +78,10 @@ struct replay {
     size_t   n_faults;
     char     last_log[REPLAY_NOTE_MAX]; /* the driver's latest warning or error */
     uint64_t last_log_ns;
+
+    struct replay_seen *seen;       /* under lock while the controller runs */
+    size_t   n_seen, cap_seen;
+    uint64_t seen_bytes;
 
     struct trace_actual_media *media;
     size_t   n_media;
@@ -91,6 +115,14 @@ void replay_actual(const struct replay *rp, const struct replay_task *k, struct 
 
 /* replay_directive.c */
 void replay_directive(struct replay *rp, size_t line);
+
+/* replay_observe.c: layer C */
+/* Installs the command tap when the trace has layer-C tasks. */
+void replay_observe_start(struct replay *rp);
+/* After the controller is gone: pairs each layer-C task with a command seen. */
+void replay_observe_match(struct replay *rp);
+/* Fills the judge's view of a layer-C task; false when it was never seen. */
+bool replay_observed(const struct replay *rp, const struct replay_task *k, struct trace_actual_task *a);
 
 /* replay_stack.c: building and tearing down the device */
 /* Opens the stack for the trace's device (and runs discovery).  0 or -errno

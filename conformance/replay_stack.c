@@ -121,6 +121,7 @@ int replay_open(struct replay *rp)
         replay_close(rp);
         return rc;
     }
+    replay_observe_start(rp);
     return 0;
 }
 
@@ -135,7 +136,17 @@ void replay_close(struct replay *rp)
         }
         pthread_mutex_lock(&rp->lock);
         rp->closing = true;
+        bool stuck = false;
+        for (size_t i = 0; rp->tasks && i < rp->t->n_tasks; i++)
+            stuck |= rp->tasks[i].submitted && !rp->tasks[i].done;
         pthread_mutex_unlock(&rp->lock);
+        if (stuck && rp->ctrl) {
+            /* Commands a hung or dropping controller still holds would keep
+             * the driver's orderly stop waiting for them: lift the faults
+             * and reset the controller, which ends them at once. */
+            sim_ctrl_inject_clear(rp->ctrl);
+            drv_core_reset_controller(stack_core(rp->st), false);
+        }
         /* Ends every task still in flight (their callbacks record nothing
          * now), so their DMA buffers may be freed before the osal goes. */
         drv_core_stop(stack_core(rp->st));
