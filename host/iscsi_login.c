@@ -435,6 +435,15 @@ static uint16_t enter_full_feature(struct iscsi_conn *c, uint16_t *tsih, const c
 {
     struct iscsi_login *L = c->login;
     struct iscsi_target *t = c->target;
+    /* A digest the target insists on but the initiator refused (the key
+     * then keeps its default, None) is a login the target cannot accept. */
+    static const enum iscsi_key_id digests[] = { ISCSI_KEY_HEADER_DIGEST, ISCSI_KEY_DATA_DIGEST };
+    for (size_t i = 0; i < 2; i++) {
+        if (!(t->pref.v[digests[i]] & (1u << ISCSI_DIGEST_NONE)) && L->params.v[digests[i]] == ISCSI_DIGEST_NONE) {
+            *why = "the target requires CRC32C digests";
+            return ISCSI_LOGIN_INITIATOR_ERROR;
+        }
+    }
     if (!L->discovery) {
         struct iscsi_session *old = iscsi_session_find(t, L->initiator, L->isid, L->node, false);
         if (old) {

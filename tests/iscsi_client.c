@@ -2,7 +2,9 @@
 #include "tests/iscsi_client.h"
 
 #include <check.h>
+#include <poll.h>
 #include <stdio.h>
+#include <time.h>
 
 struct iscsi_context *client_new(const char *initiator, const char *target)
 {
@@ -43,4 +45,46 @@ void client_pattern(unsigned char *buf, size_t len, unsigned seed)
         x = x * 1103515245u + 12345u;
         buf[i] = (unsigned char)(x >> 16);
     }
+}
+
+static long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+bool client_service_until(struct iscsi_context *ctx, const int *flag, int timeout_ms)
+{
+    long end = now_ms() + timeout_ms;
+    while (!*flag) {
+        long left = end - now_ms();
+        if (left <= 0)
+            return false;
+        struct pollfd pfd = { .fd = iscsi_get_fd(ctx), .events = (short)iscsi_which_events(ctx) };
+        int r = poll(&pfd, 1, left > 50 ? 50 : (int)left);
+        if (r < 0)
+            return false;
+        if (iscsi_service(ctx, r > 0 ? pfd.revents : 0) < 0)
+            return false;
+    }
+    return true;
+}
+
+void client_service_for(struct iscsi_context *ctx, int ms)
+{
+    int never = 0;
+    client_service_until(ctx, &never, ms);
+}
+
+bool wait_for(bool (*cond)(void *arg), void *arg, int timeout_ms)
+{
+    long end = now_ms() + timeout_ms;
+    while (!cond(arg)) {
+        if (now_ms() >= end)
+            return false;
+        struct timespec ts = { .tv_nsec = 2 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+    }
+    return true;
 }
