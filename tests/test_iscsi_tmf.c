@@ -30,6 +30,7 @@ static void stop(void)
 }
 
 struct cmd_result {
+    struct scsi_task *task; /* freed by the callback, whatever the outcome */
     int done;
     int status;
     int size;
@@ -42,13 +43,25 @@ static void cmd_cb(struct iscsi_context *ctx, int status, void *data, void *priv
     struct cmd_result *r = priv;
     r->done = 1;
     r->status = status;
-    struct scsi_task *t = data;
-    if (t && status == SCSI_STATUS_GOOD) {
+    struct scsi_task *t = r->task;
+    (void)data; /* NULL when libiscsi cancels the command */
+    if (status == SCSI_STATUS_GOOD) {
         r->size = t->datain.size;
         r->first = t->datain.size ? t->datain.data[0] : 0;
     }
-    if (t)
-        scsi_free_scsi_task(t);
+    scsi_free_scsi_task(t);
+    r->task = NULL;
+}
+
+/* Commands the target never answered stay with libiscsi until the context
+ * is destroyed; then they are the test's to free. */
+static void free_unanswered(struct cmd_result *r, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (r[i].task)
+            scsi_free_scsi_task(r[i].task);
+        r[i].task = NULL;
+    }
 }
 
 struct tmf_result {
@@ -88,6 +101,7 @@ static struct scsi_task *start_read(struct iscsi_context *ctx, int lun, struct c
     memset(r, 0, sizeof(*r));
     struct scsi_task *t = iscsi_read16_task(ctx, lun, 0, 4096, 512, 0, 0, 0, 0, 0, cmd_cb, r);
     ck_assert_ptr_nonnull(t);
+    r->task = t;
     return t;
 }
 
@@ -126,6 +140,7 @@ START_TEST(abort_task_ends_the_held_command)
     /* The aborted command never got a status from the target. */
     ck_assert_int_eq(r.done, 0);
     client_free(ctx);
+    free_unanswered(&r, 1);
 }
 END_TEST
 
@@ -158,6 +173,7 @@ START_TEST(lun_reset_aborts_only_that_lun)
     ck_assert_int_eq(r1.status, SCSI_STATUS_GOOD);
     ck_assert_int_eq(r1.size, 4096);
     client_free(ctx);
+    free_unanswered(r0, 3);
 }
 END_TEST
 
@@ -165,14 +181,14 @@ START_TEST(abort_task_set_and_warm_reset)
 {
     struct iscsi_context *ctx = client_connect(srv);
     iscsi_test_server_hold(srv, true);
-    struct cmd_result r[2];
+    struct cmd_result r[4];
     start_read(ctx, 0, &r[0]);
     start_read(ctx, 0, &r[1]);
     ck_assert(backend_holds(ctx, 2));
     ck_assert_uint_eq(run_tmf(ctx, 0, ISCSI_TM_ABORT_TASK_SET, 0xffffffff), ISCSI_TMR_FUNC_COMPLETE);
     ck_assert_uint_eq(iscsi_test_server_held(srv), 0);
-    start_read(ctx, 0, &r[0]);
-    start_read(ctx, 1, &r[1]);
+    start_read(ctx, 0, &r[2]);
+    start_read(ctx, 1, &r[3]);
     ck_assert(backend_holds(ctx, 2));
     ck_assert_uint_eq(run_tmf(ctx, 0, ISCSI_TM_TARGET_WARM_RESET, 0xffffffff), ISCSI_TMR_FUNC_COMPLETE);
     ck_assert_uint_eq(iscsi_test_server_held(srv), 0);
@@ -180,6 +196,7 @@ START_TEST(abort_task_set_and_warm_reset)
     iscsi_test_server_hold(srv, false);
     ck_assert(tur_good(ctx));
     client_free(ctx);
+    free_unanswered(r, 4);
 }
 END_TEST
 
@@ -215,6 +232,7 @@ START_TEST(connection_loss_aborts_held_tasks)
     start_read(ctx, 0, &r);
     ck_assert(backend_holds(ctx, 1));
     iscsi_destroy_context(ctx); /* drops the TCP connection */
+    free_unanswered(&r, 1);
     ck_assert(wait_for(no_sessions, srv, 5000));
     ck_assert_uint_eq(iscsi_test_server_held(srv), 0);
     struct iscsi_test_mem_stats ms = iscsi_test_server_mem_stats(srv);
