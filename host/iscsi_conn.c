@@ -51,6 +51,8 @@ void iscsi_tx_put(struct iscsi_conn *c, struct iscsi_tx *tx)
 {
     struct iscsi_task *task = tx->task;
     tx->task = NULL;
+    if (tx->owned)
+        c->tx_owned_bytes -= tx->data_len;
     free(tx->owned);
     tx->owned = NULL;
     if (c->tx_free_count < ISCSI_TX_FREE_KEEP) {
@@ -93,6 +95,8 @@ void iscsi_tx_queue(struct iscsi_conn *c, struct iscsi_tx *tx)
 {
     if (c->state == ISCSI_CONN_CLOSED) {
         tx->task = NULL; /* no reference was taken */
+        free(tx->owned); /* nor was its copy counted */
+        tx->owned = NULL;
         iscsi_tx_put(c, tx);
         return;
     }
@@ -120,7 +124,9 @@ void iscsi_tx_queue(struct iscsi_conn *c, struct iscsi_tx *tx)
         c->txq_head = tx;
     c->txq_tail = tx;
     c->txq_count++;
-    if (c->txq_count >= ISCSI_TX_QUEUE_PAUSE && c->reading) {
+    if (tx->owned)
+        c->tx_owned_bytes += tx->data_len;
+    if ((c->txq_count >= ISCSI_TX_QUEUE_PAUSE || c->tx_owned_bytes >= ISCSI_TX_OWNED_PAUSE) && c->reading) {
         uv_read_stop((uv_stream_t *)&c->tcp);
         c->reading = false;
         c->read_paused = true;
@@ -196,6 +202,7 @@ void iscsi_conn_flush(struct iscsi_conn *c)
         if (r == UV_EAGAIN || r == UV_ENOSYS)
             r = 0;
         if (r < 0) {
+            release_inflight(c);
             iscsi_conn_close(c, "write failed");
             return;
         }
@@ -216,6 +223,7 @@ void iscsi_conn_flush(struct iscsi_conn *c)
         r = uv_write(&c->wreq, (uv_stream_t *)&c->tcp, c->iov + first, niov - first, on_write);
         if (r < 0) {
             c->writing = false;
+            release_inflight(c);
             iscsi_conn_close(c, "write failed");
             return;
         }
@@ -413,6 +421,32 @@ static void pdu_done(struct iscsi_conn *c)
         iscsi_conn_close(c, "PDU handling failed");
 }
 
+/* Checks a BHS before anything that follows it is read: a PDU whose framing
+ * is wrong ends the connection at once instead of waiting for bytes that a
+ * broken or hostile peer may never send.  Returns false if it ended. */
+static bool bhs_acceptable(struct iscsi_conn *c)
+{
+    uint8_t op = iscsi_bhs_opcode(c->hdr);
+    const char *bad = NULL;
+    if (c->state == ISCSI_CONN_LOGIN && op != ISCSI_OP_LOGIN_REQ && !c->login)
+        bad = "first PDU is not a Login Request";
+    else if (c->hdr[4] && op != ISCSI_OP_SCSI_CMD)
+        bad = "additional header segments on a PDU that has none";
+    else if (iscsi_bhs_dlength(c->hdr) > c->max_rx_dsl)
+        bad = c->state == ISCSI_CONN_LOGIN ? "login data segment too long"
+                                           : "data segment longer than MaxRecvDataSegmentLength";
+    if (!bad)
+        return true;
+    if (c->state == ISCSI_CONN_LOGIN) {
+        ISCSI_STAT_INC(c->target, protocol_errors);
+        iscsi_conn_close(c, bad);
+    } else {
+        iscsi_send_reject(c, ISCSI_REJECT_PROTOCOL_ERROR, c->hdr);
+        iscsi_conn_protocol_error(c, bad);
+    }
+    return false;
+}
+
 static void header_done(struct iscsi_conn *c)
 {
     c->dlen = iscsi_bhs_dlength(c->hdr);
@@ -423,15 +457,6 @@ static void header_done(struct iscsi_conn *c)
     c->dst = ISCSI_DST_DISCARD;
     c->dst_ptr = NULL;
     c->rx_task = NULL;
-    if (c->dlen > c->max_rx_dsl) {
-        if (c->state == ISCSI_CONN_LOGIN) {
-            iscsi_conn_close(c, "login data segment too long");
-        } else {
-            iscsi_send_reject(c, ISCSI_REJECT_PROTOCOL_ERROR, c->hdr);
-            iscsi_conn_protocol_error(c, "data segment longer than MaxRecvDataSegmentLength");
-        }
-        return;
-    }
     int r = c->state == ISCSI_CONN_LOGIN ? iscsi_login_header(c) : iscsi_ffp_header(c);
     if (r < 0) {
         if (iscsi_conn_alive(c))
@@ -503,6 +528,8 @@ static void consume(struct iscsi_conn *c, const uint8_t *p, size_t n)
             p += take;
             n -= take;
             if (c->hdr_have == ISCSI_BHS_LEN) {
+                if (!bhs_acceptable(c))
+                    return;
                 c->ahs_len = (uint32_t)c->hdr[4] * 4;
                 if (c->ahs_len)
                     c->rx = ISCSI_RX_AHS;
@@ -587,7 +614,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 
 static void resume_reading(struct iscsi_conn *c)
 {
-    if (!c->read_paused || c->txq_count > ISCSI_TX_QUEUE_PAUSE / 2 || !iscsi_conn_alive(c))
+    if (!c->read_paused || c->txq_count > ISCSI_TX_QUEUE_PAUSE / 2 || c->tx_owned_bytes > ISCSI_TX_OWNED_PAUSE / 2 ||
+        !iscsi_conn_alive(c))
         return;
     c->read_paused = false;
     if (uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, on_read) == 0)

@@ -38,6 +38,7 @@
 #define ISCSI_DIRECT_MIN      8192        /* read straight into task buffers from here */
 #define ISCSI_TX_IOV_MAX      96          /* iovecs per write */
 #define ISCSI_TX_QUEUE_PAUSE  4096        /* stop reading with this many PDUs unsent */
+#define ISCSI_TX_OWNED_PAUSE  (4u << 20)  /* ... or this many bytes of copied data unsent */
 #define ISCSI_TX_FREE_KEEP    512         /* cached send descriptors per connection */
 #define ISCSI_IMMEDIATE_EXTRA 8           /* immediate commands beyond the window */
 #define ISCSI_ITT_BUCKETS     256
@@ -314,6 +315,7 @@ struct iscsi_conn {
     /* Sending. */
     struct iscsi_tx *txq_head, *txq_tail;
     unsigned txq_count;
+    uint64_t tx_owned_bytes;        /* copied data (echoes, text) not yet sent */
     struct iscsi_tx *inflight;      /* given to uv_write */
     unsigned inflight_count;
     bool writing;

@@ -12,7 +12,8 @@
  * Threading: everything runs on the libuv loop given at creation; the
  * configuration calls are made before iscsi_target_listen (or from the loop
  * thread).  Backends may complete tasks on any thread.  Statistics may be read
- * from any thread.
+ * from any thread.  The process must ignore SIGPIPE: libuv writes with
+ * write(2), and an initiator that hangs up would otherwise kill it.
  */
 #ifndef HOST_ISCSI_TARGET_H
 #define HOST_ISCSI_TARGET_H

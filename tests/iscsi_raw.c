@@ -277,11 +277,11 @@ int raw_login_keys(struct raw_conn *c, const char *keys, size_t keys_len)
     c->max_cmdsn = scsi_get_be32(p.bhs + 32);
     c->tsih = scsi_get_be16(p.bhs + 14);
     if (status == 0) {
-        c->hdigest = strstr((char *)p.data, "HeaderDigest=CRC32C") != NULL && hd;
-        c->ddigest = strstr((char *)p.data, "DataDigest=CRC32C") != NULL && dd;
         for (uint32_t i = 0; i + 1 < p.dlen; i++)
             if (p.data[i] == 0)
                 p.data[i] = '\n';
+        c->hdigest = strstr((char *)p.data, "HeaderDigest=CRC32C") != NULL && hd;
+        c->ddigest = strstr((char *)p.data, "DataDigest=CRC32C") != NULL && dd;
         if (hd && !c->hdigest)
             status = -1;
         if (dd && !c->ddigest)

@@ -2,6 +2,7 @@
 #include "tests/iscsi_server.h"
 
 #include <check.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +61,8 @@ struct iscsi_test_server *iscsi_test_server_start(const struct iscsi_test_config
         iscsi_test_config_init(&defaults);
         cfg = &defaults;
     }
+    /* libuv writes with write(2): a peer that hung up must not kill us. */
+    signal(SIGPIPE, SIG_IGN);
     struct iscsi_test_server *s = calloc(1, sizeof(*s));
     ck_assert_ptr_nonnull(s);
     struct backend_mem_options mo = { .luns = 2, .block_size = 512, .blocks = 16384 };
