@@ -130,6 +130,12 @@ void iscsi_scsi_complete(struct iscsi_task *t)
         iscsi_task_maybe_free(t);
         return;
     }
+    if (t->holds_slot) {
+        /* The window slot frees with the answer, so the answer's MaxCmdSN
+         * already offers it to the initiator. */
+        iscsi_session_release(c->sess, t->immediate);
+        t->holds_slot = false;
+    }
     uint64_t moved = 0;
     bool ok = true;
     if (r->response == SCSI_SR_TASK_COMPLETE) {
@@ -164,11 +170,6 @@ void iscsi_scsi_complete(struct iscsi_task *t)
         }
     } else {
         ok = send_response(c, t, 0);
-    }
-    if (t->holds_slot && c->sess) {
-        /* The window slot frees as soon as the answer is queued. */
-        iscsi_session_release(c->sess, t->immediate);
-        t->holds_slot = false;
     }
     if (!ok)
         iscsi_conn_close(c, "out of memory building a response");

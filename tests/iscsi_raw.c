@@ -292,17 +292,45 @@ int raw_login_keys(struct raw_conn *c, const char *keys, size_t keys_len)
     return status;
 }
 
+/* Whether "key=" starts one of extra's '\n'-separated pairs. */
+static bool has_key(const char *extra, const char *key)
+{
+    size_t kl = strlen(key);
+    for (const char *p = extra; p && *p;) {
+        if (strncmp(p, key, kl) == 0 && p[kl] == '=')
+            return true;
+        p = strchr(p, '\n');
+        if (p)
+            p++;
+    }
+    return false;
+}
+
 int raw_login(struct raw_conn *c, const char *target, const char *extra)
 {
-    char keys[2048];
-    int n = snprintf(keys, sizeof(keys),
-                     "InitiatorName=%s%cSessionType=Normal%cTargetName=%s%cHeaderDigest=%s%cDataDigest=%s%c"
-                     "ImmediateData=Yes%cInitialR2T=No%cMaxRecvDataSegmentLength=65536%c"
-                     "FirstBurstLength=65536%cMaxBurstLength=262144%c",
-                     ISCSI_TEST_INITIATOR, 0, 0, target, 0, c->hdigest ? "CRC32C" : "None", 0,
-                     c->ddigest ? "CRC32C" : "None", 0, 0, 0, 0, 0, 0);
-    ck_assert(n > 0 && (size_t)n < sizeof(keys));
-    size_t len = (size_t)n;
+    char keys[4096];
+    size_t len = 0;
+    char item[512];
+    const char *defaults[][2] = {
+        { "InitiatorName", ISCSI_TEST_INITIATOR },
+        { "SessionType", target ? "Normal" : "Discovery" },
+        { "TargetName", target },
+        { "HeaderDigest", c->hdigest ? "CRC32C" : "None" },
+        { "DataDigest", c->ddigest ? "CRC32C" : "None" },
+        { "ImmediateData", "Yes" },
+        { "InitialR2T", "No" },
+        { "MaxRecvDataSegmentLength", "65536" },
+        { "FirstBurstLength", "65536" },
+        { "MaxBurstLength", "262144" },
+    };
+    for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++) {
+        if (!defaults[i][1] || (extra && has_key(extra, defaults[i][0])))
+            continue;
+        int n = snprintf(item, sizeof(item), "%s=%s", defaults[i][0], defaults[i][1]);
+        ck_assert(n > 0 && len + (size_t)n + 1 < sizeof(keys));
+        memcpy(keys + len, item, (size_t)n + 1);
+        len += (size_t)n + 1;
+    }
     if (extra) {
         /* extra uses '\n' between pairs for convenience. */
         size_t el = strlen(extra);

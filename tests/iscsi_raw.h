@@ -48,8 +48,9 @@ bool raw_wait_closed(struct raw_conn *c);
  * needed: pass the byte count).  Does a single operational-stage request
  * with T=1 NSG=3.  Returns the login status (class << 8 | detail), or -1. */
 int raw_login_keys(struct raw_conn *c, const char *keys, size_t keys_len);
-/* Normal session to target with sensible keys; extra (NULL-able) appended.
- * Returns the login status. */
+/* Normal session to target (NULL: a discovery session) with sensible keys;
+ * extra ('\n'-separated pairs, NULL-able) is appended and replaces the
+ * defaults it names.  Returns the login status. */
 int raw_login(struct raw_conn *c, const char *target, const char *extra);
 
 /* Builders: zero the BHS and fill the common fields. */

@@ -86,6 +86,13 @@ struct iscsi_test_server *iscsi_test_server_start(const struct iscsi_test_config
         ck_assert_int_eq(iscsi_node_add_lun(other, 0, be, 1), 0);
         ck_assert_int_eq(iscsi_node_allow_initiator(other, ISCSI_TEST_PRIVILEGED), 0);
     }
+    for (unsigned i = 0; i < cfg->extra_nodes; i++) {
+        char name[64];
+        struct iscsi_node *extra;
+        snprintf(name, sizeof(name), "iqn.2024-01.org.scsisim:extra-%u", i);
+        ck_assert_int_eq(iscsi_target_add_node(s->target, name, NULL, &extra), 0);
+        ck_assert_int_eq(iscsi_node_add_lun(extra, 0, be, 0), 0);
+    }
     ck_assert_int_eq(iscsi_target_listen(s->target), 0);
     s->port = iscsi_target_port(s->target);
     ck_assert_int_gt(s->port, 0);

@@ -27,6 +27,8 @@ struct iscsi_test_config {
     const char *acl[4];
     /* Adds ISCSI_TEST_OTHER_IQN, open only to ISCSI_TEST_PRIVILEGED. */
     bool private_node;
+    /* Adds nodes "iqn.2024-01.org.scsisim:extra-N", N = 0.., open to all. */
+    unsigned extra_nodes;
 };
 
 struct iscsi_test_server;
