@@ -205,16 +205,13 @@ static struct mem_outcome cmd_write(struct backend_mem *m, struct scsi_backend_t
         return fail(scsi_reason(SCSI_SK_ILLEGAL_REQUEST, SCSI_ASC_LBA_OUT_OF_RANGE));
     uint64_t bytes = count * m->opt.block_size;
     uint64_t have = (t->dir == SCSI_DIR_WRITE && t->data_out) ? t->data_out_len : 0;
-    if (have < bytes) {
-        /* Writing part of the data is never acceptable: point at the length. */
-        uint16_t at = t->cdb[0] == SCSI_OP_WRITE_6 ? 4 : t->cdb[0] == SCSI_OP_WRITE_10 ? 7
-                    : t->cdb[0] == SCSI_OP_WRITE_12 ? 6 : 10;
-        scsi_backend_set_transfer(t, bytes, 0);
-        return fail_cdb(at, -1);
-    }
-    if (bytes)
-        memcpy(m->luns[t->lun].data + lba * m->opt.block_size, t->data_out, bytes);
-    scsi_backend_set_transfer(t, bytes, bytes);
+    /* Less data than the CDB asks for: the whole blocks that came are
+     * written and the rest is an overflow residual, as iSCSI targets do
+     * (libiscsi's iSCSIResiduals tests expect exactly this). */
+    uint64_t blocks = (have < bytes ? have : bytes) / m->opt.block_size;
+    if (blocks)
+        memcpy(m->luns[t->lun].data + lba * m->opt.block_size, t->data_out, blocks * m->opt.block_size);
+    scsi_backend_set_transfer(t, bytes, have < bytes ? have : bytes);
     if (count)
         m->stats.writes++;
     return MEM_OK;

@@ -7,7 +7,9 @@
  * CAPACITY (10/16), READ/WRITE (6/10/12/16), REPORT LUNS, REQUEST SENSE,
  * SYNCHRONIZE CACHE (10/16), MODE SENSE (6/10: caching and control pages).
  * Anything else: CHECK CONDITION, ILLEGAL REQUEST, INVALID COMMAND OPERATION
- * CODE (05h/20h/00h).  Sense is built by scsi_sense_build.
+ * CODE (05h/20h/00h).  Sense is built by scsi_sense_build.  A write that
+ * brings less data than its CDB asks for writes the whole blocks that came
+ * and reports the rest as an overflow residual (what iSCSI targets do).
  *
  * For task-management tests it can HOLD tasks: held tasks park until
  * backend_mem_release() executes them (on the caller's thread, which exercises

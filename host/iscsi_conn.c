@@ -511,8 +511,12 @@ static void digest_mismatch(struct iscsi_conn *c, bool header)
         iscsi_conn_close(c, "header digest error");
         return;
     }
-    iscsi_send_reject(c, ISCSI_REJECT_DATA_DIGEST, c->hdr);
-    iscsi_conn_protocol_error(c, "data digest error (ErrorRecoveryLevel 0 cannot recover)");
+    /* The header was sound, so framing holds: the PDU is discarded (its
+     * command, if any, fails) and the connection carries on. */
+    c->rx = ISCSI_RX_BHS;
+    c->hdr_have = 0;
+    iscsi_ffp_data_digest_error(c);
+    c->rx_task = NULL;
 }
 
 static void consume(struct iscsi_conn *c, const uint8_t *p, size_t n)

@@ -371,6 +371,8 @@ int iscsi_login_pdu(struct iscsi_conn *c);
 void iscsi_login_free(struct iscsi_conn *c);
 int iscsi_ffp_header(struct iscsi_conn *c);
 int iscsi_ffp_pdu(struct iscsi_conn *c);
+/* A full-feature PDU whose data digest was wrong (the PDU is dropped). */
+void iscsi_ffp_data_digest_error(struct iscsi_conn *c);
 
 /* Helpers for handlers. */
 static inline const uint8_t *iscsi_rx_bhs(const struct iscsi_conn *c) { return c->hdr; }
@@ -392,6 +394,9 @@ int  iscsi_scsi_cmd_pdu(struct iscsi_conn *c);
 int  iscsi_data_out_header(struct iscsi_conn *c);
 int  iscsi_data_out_pdu(struct iscsi_conn *c);
 void iscsi_scsi_complete(struct iscsi_task *t);
+/* Ends a command still collecting data with CHECK CONDITION (ABORTED COMMAND
+ * and the given ASC/ASCQ) without running it. */
+void iscsi_scsi_fail(struct iscsi_task *t, uint16_t asc_ascq);
 int  iscsi_tmf_pdu(struct iscsi_conn *c);
 void iscsi_tmf_complete(struct iscsi_task *t);
 int  iscsi_text_pdu(struct iscsi_conn *c);

@@ -176,6 +176,17 @@ void iscsi_scsi_complete(struct iscsi_task *t)
     iscsi_task_maybe_free(t);
 }
 
+void iscsi_scsi_fail(struct iscsi_task *t, uint16_t asc_ascq)
+{
+    if (t->state != ISCSI_TASK_DATA_OUT)
+        return;
+    scsi_backend_result_reset(&t->be);
+    struct scsi_sense_reason r = scsi_reason(SCSI_SK_ABORTED_COMMAND, asc_ascq);
+    scsi_backend_set_sense(&t->be, &r, false);
+    t->unsol_open = t->r2t_open = false;
+    iscsi_scsi_complete(t);
+}
+
 /* ---- submission -------------------------------------------------------------- */
 
 static uint8_t task_attr(uint8_t iscsi_attr)
@@ -387,10 +398,17 @@ int iscsi_scsi_cmd_pdu(struct iscsi_conn *c)
 
 /* ---- Data-Out ---------------------------------------------------------------- */
 
-static int data_out_error(struct iscsi_conn *c, const char *what)
+/* A Data-Out that breaks its sequence: ErrorRecoveryLevel 0 cannot ask for
+ * the data again, so the PDU is rejected and its command ends with CHECK
+ * CONDITION (DATA PHASE ERROR); the connection and other commands carry on.
+ * Data still in flight for the command is discarded when it arrives. */
+static int data_out_error(struct iscsi_conn *c, struct iscsi_task *t, const char *what)
 {
+    iscsi_log(c->target, ISCSI_TLOG_WARN, "connection %llu (%s): %s (task 0x%08x)", (unsigned long long)c->id,
+              c->peer, what, t->itt);
     iscsi_send_reject(c, ISCSI_REJECT_PROTOCOL_ERROR, c->hdr);
-    iscsi_conn_protocol_error(c, what);
+    iscsi_scsi_fail(t, SCSI_ASC_DATA_PHASE_ERROR);
+    c->rx_task = NULL;
     return 0;
 }
 
@@ -408,31 +426,33 @@ int iscsi_data_out_header(struct iscsi_conn *c)
     }
     if (ttt == ISCSI_RESERVED_TAG) {
         t = iscsi_task_by_itt(c, itt);
-        if (!t || t->kind != ISCSI_TASK_CMD) {
-            /* Unsolicited data of a command that was dropped or already
-             * answered (out of the window, refused): discard it quietly. */
+        if (!t || t->kind != ISCSI_TASK_CMD || t->state != ISCSI_TASK_DATA_OUT) {
+            /* Unsolicited data of a command that was dropped, refused or has
+             * ended already: discard it quietly. */
             return 0;
         }
-        if (t->state != ISCSI_TASK_DATA_OUT || !t->unsol_open)
-            return data_out_error(c, "unsolicited Data-Out outside the first burst");
+        if (!t->unsol_open)
+            return data_out_error(c, t, "unsolicited Data-Out outside the first burst");
         limit = t->unsol_limit;
     } else {
         t = iscsi_task_by_ttt(c, ttt);
         if (!t || t->kind != ISCSI_TASK_CMD || t->itt != itt) {
-            /* Possibly data for a task a TMF just ended: refuse, keep going. */
+            /* A tag this connection never gave out (or long retired). */
             iscsi_send_reject(c, ISCSI_REJECT_INVALID_FIELD, c->hdr);
             return 0;
         }
-        if (t->state != ISCSI_TASK_DATA_OUT || !t->r2t_open)
-            return data_out_error(c, "Data-Out for a transfer tag with no open R2T");
+        if (t->state != ISCSI_TASK_DATA_OUT)
+            return 0; /* the command has ended: the rest of its data is moot */
+        if (!t->r2t_open)
+            return data_out_error(c, t, "Data-Out for a transfer tag with no open R2T");
         limit = t->burst_end;
     }
     if (datasn != t->next_datasn)
-        return data_out_error(c, "Data-Out DataSN out of sequence");
+        return data_out_error(c, t, "Data-Out DataSN out of sequence");
     if (offset != t->received)
-        return data_out_error(c, "Data-Out Buffer Offset out of order");
+        return data_out_error(c, t, "Data-Out Buffer Offset out of order");
     if (c->dlen > limit - offset)
-        return data_out_error(c, "Data-Out beyond the burst");
+        return data_out_error(c, t, "Data-Out beyond the burst");
     if (c->dlen)
         iscsi_rx_to_task(c, t, offset);
     c->rx_task = t;
@@ -457,7 +477,7 @@ int iscsi_data_out_pdu(struct iscsi_conn *c)
         return 0;
     }
     if (fin && t->received != t->burst_end)
-        return data_out_error(c, "Data-Out F bit before the end of the burst");
+        return data_out_error(c, t, "Data-Out F bit before the end of the burst");
     if (t->received == t->burst_end) {
         t->r2t_open = false;
         write_progress(c, t);

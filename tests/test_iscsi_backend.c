@@ -153,13 +153,19 @@ START_TEST(errors_carry_sense)
     ck_assert_uint_eq(si.asc, 0x20);
     ck_assert_uint_eq(si.ascq, 0x00);
 
-    /* A write with less data than the CDB asks for writes nothing. */
+    /* A write with less data than the CDB asks for writes the whole blocks
+     * that came; the rest is an overflow residual. */
     uint8_t w[10] = { SCSI_OP_WRITE_10, 0, 0, 0, 0, 0, 0, 0, 8, 0 };
-    probe_init(&p, 0, w, 10, SCSI_DIR_WRITE, 512);
+    probe_init(&p, 0, w, 10, SCSI_DIR_WRITE, 700);
+    memset(p.buf, 0xee, 700);
     run(backend_mem_backend(mem), &p);
-    si = sense_of(&p);
-    ck_assert_uint_eq(si.asc, 0x24);
-    ck_assert_uint_eq(si.fp.byte, 7);
+    ck_assert_int_eq(p.t.result.status, SCSI_STATUS_GOOD);
+    ck_assert_int_eq(p.t.result.residual_kind, SCSI_RESID_OVER);
+    ck_assert_uint_eq(p.t.result.residual, 8 * 512 - 700);
+    uint8_t back[1024];
+    ck_assert_int_eq(backend_mem_peek(mem, 0, 0, back, sizeof(back)), 0);
+    ck_assert_uint_eq(back[511], 0xee);
+    ck_assert_uint_eq(back[512], 0x00);
 
     uint8_t ms[6] = { SCSI_OP_MODE_SENSE_6, 0, 0x1c, 0, 255, 0 };
     probe_init(&p, 0, ms, 6, SCSI_DIR_READ, 255);

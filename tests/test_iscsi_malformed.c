@@ -63,6 +63,36 @@ static void logged_in(struct raw_conn *c)
     ck_assert_int_eq(raw_login(c, ISCSI_TEST_IQN, NULL), 0);
 }
 
+/* Starts a 256 KiB WRITE(10) with no immediate data; returns the R2T's TTT. */
+static uint32_t start_write(struct raw_conn *c, uint32_t itt)
+{
+    uint8_t b[RAW_BHS], cdb[10] = { 0x2a, 0, 0, 0, 0, 0, 0, 0x02, 0x00, 0 };
+    raw_bhs_scsi_cmd(b, itt, c->cmdsn++, 262144, 0x80 | 0x20, cdb, 10, 0);
+    ck_assert(raw_send_pdu(c, b, NULL, 0, NULL, 0));
+    struct raw_pdu p;
+    ck_assert(raw_recv_opcode(c, 0x31, &p));
+    ck_assert_uint_eq(scsi_get_be32(p.bhs + 16), itt);
+    ck_assert_uint_eq(scsi_get_be32(p.bhs + 40), 0);
+    ck_assert_uint_eq(scsi_get_be32(p.bhs + 44), 262144);
+    uint32_t ttt = scsi_get_be32(p.bhs + 20);
+    raw_pdu_free(&p);
+    return ttt;
+}
+
+/* The write under itt ends with CHECK CONDITION, ABORTED COMMAND, asc. */
+static void expect_write_failed(struct raw_conn *c, uint32_t itt, uint8_t asc, uint8_t ascq)
+{
+    struct raw_pdu p;
+    ck_assert(raw_recv_opcode(c, 0x21, &p));
+    ck_assert_uint_eq(scsi_get_be32(p.bhs + 16), itt);
+    ck_assert_uint_eq(p.bhs[3], SCSI_STATUS_CHECK_CONDITION);
+    ck_assert_uint_ge(p.dlen, 2 + 18);
+    ck_assert_uint_eq(p.data[2 + 2] & 0x0f, SCSI_SK_ABORTED_COMMAND);
+    ck_assert_uint_eq(p.data[2 + 12], asc);
+    ck_assert_uint_eq(p.data[2 + 13], ascq);
+    raw_pdu_free(&p);
+}
+
 /* A login request in the operational stage with the given flags and text. */
 static void send_login(struct raw_conn *c, uint8_t flags, const char *text, size_t len)
 {
@@ -378,7 +408,7 @@ START_TEST(bad_data_digest)
     ck_assert_uint_eq(p.dlen, 4);
     ck_assert(memcmp(p.data, "ping", 4) == 0);
     raw_pdu_free(&p);
-    /* Now one whose data digest is wrong. */
+    /* A ping whose data digest is wrong is rejected and dropped. */
     uint8_t raw[RAW_BHS + 8];
     raw_bhs_nop_out(raw, 78, 0xffffffff, c.cmdsn, true);
     scsi_put_be24(raw + 5, 4);
@@ -386,7 +416,20 @@ START_TEST(bad_data_digest)
     memcpy(raw + RAW_BHS + 4, "\x01\x02\x03\x04", 4);
     ck_assert(raw_send_bytes(&c, raw, sizeof(raw)));
     expect_reject(&c, 0x02, 0x00);
-    expect_closed(&c);
+    ck_assert(raw_tur_ok(&c));
+    /* Write data with a wrong digest: rejected, and the write fails with
+     * PROTOCOL SERVICE CRC ERROR; the connection carries on. */
+    uint32_t itt = c.itt++;
+    uint32_t ttt = start_write(&c, itt);
+    uint8_t dout[RAW_BHS + 512 + 4] = { 0 };
+    raw_bhs_data_out(dout, itt, ttt, 0, 0, false, 0);
+    scsi_put_be24(dout + 5, 512);
+    memcpy(dout + RAW_BHS + 512, "\xba\xad\xf0\x0d", 4);
+    ck_assert(raw_send_bytes(&c, dout, sizeof(dout)));
+    expect_reject(&c, 0x02, 0x05);
+    expect_write_failed(&c, itt, 0x47, 0x05);
+    ck_assert(raw_tur_ok(&c));
+    ck_assert_uint_eq(iscsi_test_server_stats(srv).digest_errors, 2);
     raw_close(&c);
     HEALTHY();
 }
@@ -610,21 +653,7 @@ START_TEST(extended_cdb_and_bidirectional_get_check_condition)
 }
 END_TEST
 
-/* Starts a 256 KiB WRITE(10) with no immediate data; returns the R2T's TTT. */
-static uint32_t start_write(struct raw_conn *c, uint32_t itt)
-{
-    uint8_t b[RAW_BHS], cdb[10] = { 0x2a, 0, 0, 0, 0, 0, 0, 0x02, 0x00, 0 };
-    raw_bhs_scsi_cmd(b, itt, c->cmdsn++, 262144, 0x80 | 0x20, cdb, 10, 0);
-    ck_assert(raw_send_pdu(c, b, NULL, 0, NULL, 0));
-    struct raw_pdu p;
-    ck_assert(raw_recv_opcode(c, 0x31, &p));
-    ck_assert_uint_eq(scsi_get_be32(p.bhs + 16), itt);
-    ck_assert_uint_eq(scsi_get_be32(p.bhs + 40), 0);
-    ck_assert_uint_eq(scsi_get_be32(p.bhs + 44), 262144);
-    uint32_t ttt = scsi_get_be32(p.bhs + 20);
-    raw_pdu_free(&p);
-    return ttt;
-}
+
 
 START_TEST(data_out_with_unknown_transfer_tag)
 {
@@ -652,7 +681,11 @@ START_TEST(data_out_with_wrong_datasn)
     raw_bhs_data_out(b, itt, ttt, 3, 0, false, 0);
     ck_assert(raw_send_pdu(&c, b, NULL, 0, data, sizeof(data)));
     expect_reject(&c, 0x04, 0x05);
-    expect_closed(&c);
+    expect_write_failed(&c, itt, 0x4b, 0x00); /* DATA PHASE ERROR */
+    /* The rest of the burst is discarded; the connection carries on. */
+    raw_bhs_data_out(b, itt, ttt, 1, 512, false, 0);
+    ck_assert(raw_send_pdu(&c, b, NULL, 0, data, sizeof(data)));
+    ck_assert(raw_tur_ok(&c));
     raw_close(&c);
     HEALTHY();
 }
@@ -668,7 +701,11 @@ START_TEST(data_out_with_wrong_offset)
     raw_bhs_data_out(b, itt, ttt, 0, 4096, false, 0);
     ck_assert(raw_send_pdu(&c, b, NULL, 0, data, sizeof(data)));
     expect_reject(&c, 0x04, 0x05);
-    expect_closed(&c);
+    expect_write_failed(&c, itt, 0x4b, 0x00); /* DATA PHASE ERROR */
+    /* The rest of the burst is discarded; the connection carries on. */
+    raw_bhs_data_out(b, itt, ttt, 1, 512, false, 0);
+    ck_assert(raw_send_pdu(&c, b, NULL, 0, data, sizeof(data)));
+    ck_assert(raw_tur_ok(&c));
     raw_close(&c);
     HEALTHY();
 }
@@ -684,19 +721,24 @@ START_TEST(data_out_beyond_the_burst)
     uint8_t *data = calloc(1, 65536);
     uint32_t off = 0;
     for (uint32_t sn = 0; sn < 4; sn++, off += 65536) {
-        raw_bhs_data_out(b, itt, ttt, sn, off, false, 0);
+        raw_bhs_data_out(b, itt, ttt, sn, off, sn == 3, 0);
         ck_assert(raw_send_pdu(&c, b, NULL, 0, data, 65536));
     }
-    /* The burst is complete (and the command runs); one more is too many. */
+    /* The burst is complete and the command runs; one more is too many:
+     * discarded (or, once the tag is retired, rejected) — never written. */
+    memset(data, 0xcc, 512);
     raw_bhs_data_out(b, itt, ttt, 4, off, true, 0);
     ck_assert(raw_send_pdu(&c, b, NULL, 0, data, 512));
     free(data);
     struct raw_pdu p;
-    ck_assert(raw_recv_pdu(&c, &p)); /* the write's status or the Reject */
-    bool rejected = (p.bhs[0] & 0x3f) == 0x3f;
+    ck_assert(raw_recv_opcode(&c, 0x21, &p));
+    ck_assert_uint_eq(scsi_get_be32(p.bhs + 16), itt);
+    ck_assert_uint_eq(p.bhs[3], SCSI_STATUS_GOOD);
     raw_pdu_free(&p);
-    if (!rejected)
-        expect_reject(&c, 0x09, 0x05); /* its tag is gone: an unknown tag */
+    ck_assert(raw_tur_ok(&c));
+    uint8_t after[512];
+    ck_assert_int_eq(iscsi_test_server_peek(srv, 0, 512 * 512, after, sizeof(after)), 0);
+    ck_assert_uint_eq(after[0], 0);
     raw_close(&c);
     HEALTHY();
 }
@@ -712,7 +754,11 @@ START_TEST(data_out_final_before_the_end)
     raw_bhs_data_out(b, itt, ttt, 0, 0, true, 0);
     ck_assert(raw_send_pdu(&c, b, NULL, 0, data, sizeof(data)));
     expect_reject(&c, 0x04, 0x05);
-    expect_closed(&c);
+    expect_write_failed(&c, itt, 0x4b, 0x00); /* DATA PHASE ERROR */
+    /* The rest of the burst is discarded; the connection carries on. */
+    raw_bhs_data_out(b, itt, ttt, 1, 512, false, 0);
+    ck_assert(raw_send_pdu(&c, b, NULL, 0, data, sizeof(data)));
+    ck_assert(raw_tur_ok(&c));
     raw_close(&c);
     HEALTHY();
 }
@@ -728,7 +774,8 @@ START_TEST(unsolicited_data_out_after_final_command)
     raw_bhs_data_out(b, itt, 0xffffffff, 0, 0, false, 0);
     ck_assert(raw_send_pdu(&c, b, NULL, 0, data, sizeof(data)));
     expect_reject(&c, 0x04, 0x05);
-    expect_closed(&c);
+    expect_write_failed(&c, itt, 0x4b, 0x00);
+    ck_assert(raw_tur_ok(&c));
     raw_close(&c);
     HEALTHY();
 }
