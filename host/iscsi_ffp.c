@@ -59,7 +59,11 @@ static int nop_out(struct iscsi_conn *c)
     bool imm = h->opcode & ISCSI_OP_IMMEDIATE;
     uint32_t itt = scsi_get_be32(h->itt), ttt = scsi_get_be32(h->ttt);
     if (itt == ISCSI_RESERVED_TAG) {
-        /* No answer wanted: the reply to our ping, or a bare ExpStatSN update. */
+        /* No answer wanted: the reply to our ping, or a bare ExpStatSN update.
+         * It must be immediate; if a careless initiator spent a CmdSN on it
+         * anyway, account for it so the window does not stall on a gap. */
+        if (!imm && iscsi_session_check_cmdsn(c->sess, scsi_get_be32(h->sn24), false) == ISCSI_CMDSN_ACCEPT)
+            iscsi_session_release(c->sess, false);
         if (ttt != ISCSI_RESERVED_TAG && c->ping_out && ttt == c->ping_ttt)
             c->ping_out = false;
         return 0;

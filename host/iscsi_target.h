@@ -57,8 +57,8 @@ struct iscsi_target_options {
     uint64_t conn_buffer_bytes;   /* data buffers one connection may hold: 64 MiB */
     unsigned max_connections;     /* open connections, all kinds: 256 */
     /* Timers (0 disables). */
-    uint32_t nop_interval_ms;     /* ping a connection idle this long: 10000 */
-    uint32_t nop_timeout_ms;      /* close when a ping is not answered: 15000 */
+    uint32_t nop_interval_ms;     /* ping a connection idle this long: 15000 */
+    uint32_t nop_timeout_ms;      /* close when a ping is not answered: 30000 */
     uint32_t login_timeout_ms;    /* close a login that takes longer: 15000 */
     iscsi_target_log_fn log;             /* NULL: quiet */
     void *log_arg;
