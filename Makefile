@@ -2,6 +2,7 @@
 #   make          build the scsisim command and the libraries (build/)
 #   make check    build and run every test
 #   make asan     build with ASan + UBSan into build-asan/ and run every test
+#   make valgrind run every test under valgrind memcheck
 #   make bench    build the benchmarks (build/bench/); see docs/ for how each is run
 #   make install  PREFIX=/usr/local DESTDIR=
 # Source files are discovered per folder, so adding a module or a test needs no edit here.
@@ -41,8 +42,10 @@ obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 TESTS   := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 DEPS_OK := $(BUILD)/.deps-ok
+# The two-process bus tests start this binary (`make check` builds it first).
+export SCSISIM_BIN := $(abspath $(BUILD)/scsisim)
 
-.PHONY: all check asan bench install clean mutants
+.PHONY: all check asan valgrind bench install clean mutants
 .SECONDARY:
 all: $(BUILD)/scsisim $(LIBS)
 
@@ -68,6 +71,9 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(call obj,$(TEST_HELP)) $(LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(call obj,$(TEST_HELP)) $(LIBS) $(CHECK_LIBS) $(LDLIBS_ALL)
 
+# Tests that run the controller in its own process need the command.
+$(TESTS): | $(BUILD)/scsisim
+
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIBS) $(LDLIBS_ALL)
@@ -79,6 +85,11 @@ asan:
 	$(MAKE) BUILD=build-asan OPT='-O1 -g -fno-omit-frame-pointer' \
 	    SAN='-fsanitize=address,undefined -fno-sanitize-recover=all' check
 
+# Every test under valgrind's memcheck (no fork, so leaks are seen per program).
+valgrind: all $(TESTS)
+	@CK_FORK=no TEST_WRAPPER='valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=9' \
+	    sh mk/run-tests.sh $(BUILD) $(TESTS)
+
 bench: all $(BENCHES)
 
 install: all
@@ -86,7 +97,7 @@ install: all
 	    $(DESTDIR)$(PREFIX)/share/doc/scsisim
 	install -m 755 $(BUILD)/scsisim $(DESTDIR)$(PREFIX)/bin/scsisim
 	install -m 644 $(LIBS) $(DESTDIR)$(PREFIX)/lib/
-	install -m 644 sim/hba.h sim/sim.h sim/config.h $(DESTDIR)$(PREFIX)/include/scsisim/sim/
+	install -m 644 sim/hba.h sim/sim.h sim/config.h sim/store.h sim/bus.h $(DESTDIR)$(PREFIX)/include/scsisim/sim/
 	install -m 644 README.md LICENSE $(wildcard docs/*.md) $(DESTDIR)$(PREFIX)/share/doc/scsisim/
 
 clean:

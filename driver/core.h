@@ -99,6 +99,7 @@ struct drv_event {
 };
 typedef void (*drv_event_fn)(void *arg, const struct drv_event *e);
 
+/* Every field may be left 0 for its default. */
 struct drv_core_options {
     unsigned io_queues;          /* I/O queue pairs to create (1..CAP), default 1 */
     unsigned queue_depth;        /* entries per queue, default 256 */
@@ -106,6 +107,31 @@ struct drv_core_options {
     uint32_t default_timeout_ms; /* default 10000 */
     drv_event_fn on_event;
     void    *event_arg;
+    /* Recovery tuning (see "Timeouts and recovery" below). */
+    uint32_t abort_grace_ms;     /* how long an ABORT or a LUN reset may take, default 1000 */
+    uint32_t admin_timeout_ms;   /* an admin command's deadline, default 2000 */
+    uint32_t ready_timeout_ms;   /* waiting for READY / RDY in bring-up and resets, default 5000 */
+    uint32_t max_reissues;       /* times one task is re-issued after aborts and resets, default 3 */
+    uint32_t watchdog_ms;        /* timeout and heartbeat check period, default 20 */
+    uint32_t heartbeat_stall_ms; /* HEARTBEAT unchanged this long = hung controller, default 500
+                                    (50 periods: a loaded host, or valgrind, delays the firmware) */
+    unsigned async_events;       /* HBA_ADM_ASYNC_EVENT commands kept outstanding, default 4 */
+};
+
+/* What the core did, for tests and diagnostics (counters since create). */
+struct drv_core_stats {
+    uint64_t tasks, completed;        /* accepted by drv_core_process_task, completed */
+    uint64_t commands;                /* HBA_OP_SCSI entries submitted */
+    uint64_t split_tasks;             /* tasks sent as several commands */
+    uint64_t bounced_tasks;           /* tasks copied through a bounce buffer */
+    uint64_t rejected_tasks;          /* completed DRV_SR_FUNCTION_REJECTED by the core */
+    uint64_t timeouts;                /* commands past their deadline */
+    uint64_t aborts, lun_resets;      /* HBA_ADM_ABORT / HBA_ADM_RESET (LUN) sent */
+    uint64_t controller_resets;       /* CONFIG.EN 1 -> 0 -> 1 recoveries */
+    uint64_t hard_resets;             /* key sequence + DIAG.HARD_RESET */
+    uint64_t reissues;                /* commands sent again after an abort or reset */
+    uint64_t events;                  /* asynchronous events delivered */
+    uint64_t stray_completions;       /* completions matching no outstanding command */
 };
 
 int  drv_core_create(struct osal *os, const struct drv_core_options *opt, struct drv_core **out);
@@ -125,5 +151,49 @@ void drv_core_constraints(const struct drv_core *core, struct drv_constraints *o
 int  drv_core_process_task(struct drv_core *core, const struct drv_task *t, drv_task_done done, void *arg);
 /* Polled mode: reap completions now (from any thread); returns how many. */
 int  drv_core_poll(struct drv_core *core);
+
+/* Runs one task and waits for its completion (into *out).  For callers
+ * outside the dispatch queue (-EDEADLK on it); polls in polled mode. */
+int  drv_core_run_task(struct drv_core *core, const struct drv_task *t, struct drv_completion *out);
+
+/* After the layer above re-attached a controller that went away (two-process
+ * mode: the peer died and came back), brings it up from scratch: every queue
+ * and DMA mapping of the core is rebuilt, tasks in flight are re-issued.
+ * 0, or -errno when the controller did not come back (tasks then fail). */
+int  drv_core_recover(struct drv_core *core);
+
+void drv_core_get_stats(struct drv_core *core, struct drv_core_stats *out);
+struct osal *drv_core_osal(const struct drv_core *core);
+/* The controller's IDENTIFY data, as read at the last bring-up. */
+void drv_core_identity(struct drv_core *core, struct hba_identify_ctrl *out);
+
+/* Data handling, in the words of UserReportHBAConstraints:
+ *   - every buffer piece is prepared (mapped) with the task's direction
+ *     (data-in HBA_DMA_FROM_DEVICE: the device writes it) and with
+ *     max_addr_bits = addressable_bits, then described by DATA SGEs, inline or
+ *     in chained segment lists;
+ *   - BOUNCE: when the pieces need more SGEs than max_segment_count (or more
+ *     lists than CAP_SGL.MAX_DEPTH), or the OS handed out an IOVA at or above
+ *     2^addressable_bits, or could not map below it, the data goes through a
+ *     contiguous buffer the core prepares below the limit (copied in before a
+ *     write, copied out after a read);
+ *   - SPLIT: a READ or WRITE (6/10/12/16) longer than max_byte_count is sent as
+ *     several commands, each at most max_byte_count, in LBA order, one after
+ *     the other; the task completes once, with the bytes of all of them (on an
+ *     error: the bytes before the failing command, and its status and sense);
+ *   - any other command longer than max_byte_count is completed
+ *     DRV_SR_FUNCTION_REJECTED without being sent: its CDB cannot be divided.
+ *
+ * Timeouts and recovery: a command past its deadline is aborted
+ * (HBA_ADM_ABORT); if it has not completed abort_grace_ms later, its LUN is
+ * reset (HBA_ADM_RESET, LUN scope); if that does not end it within another
+ * grace period, the controller is reset (CONFIG.EN 1 -> 0, a hard reset when
+ * it does not reach READY or is in FAULT) and brought up again.  Commands
+ * ended by an abort or a reset are re-issued, each task at most max_reissues
+ * times; then it fails with DRV_SR_SERVICE_DELIVERY_FAILURE.  A watchdog
+ * resets the controller when HEARTBEAT stops, STATUS reads all-ones or FATAL,
+ * or RDY drops.  A controller that cannot be brought back is dead: every task
+ * fails, DRV_EVENT_CONTROLLER_DEAD is raised, and drv_core_recover may be
+ * tried later. */
 
 #endif

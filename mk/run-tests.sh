@@ -7,7 +7,8 @@ pass=0; fail=0; failed=""
 for t in "$@"; do
     name=$(basename "$t")
     log="$build/tests/$name.log"
-    if "$t" >"$log" 2>&1; then
+    # TEST_WRAPPER (e.g. valgrind ...) runs in front of each program when set.
+    if ${TEST_WRAPPER:-} "$t" >"$log" 2>&1; then
         pass=$((pass + 1)); status=ok
     else
         fail=$((fail + 1)); status=FAILED; failed="$failed $name"

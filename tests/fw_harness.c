@@ -8,47 +8,34 @@
 
 void fwh_config_init(struct sim_config *cfg, uint32_t max_targets, uint32_t max_luns)
 {
-    memset(cfg, 0, sizeof(*cfg));
+    /* The real defaults, without the default drive: each test adds its own. */
+    sim_config_init(cfg);
+    sim_config_clear_lus(cfg);
     cfg->max_targets = max_targets;
     cfg->max_luns = max_luns;
-    cfg->max_io_queues = 8;
-    cfg->max_queue_entries = 1024;
-    cfg->vectors = 9;
-    cfg->max_sges = 128;
-    cfg->max_sgl_depth = 8;
-    cfg->addr_bits = 64;
-    cfg->max_xfer = 512 * 1024;
     cfg->seed = 12345;
 }
 
 struct sim_lu_config *fwh_add_lu(struct sim_config *cfg, uint16_t target, uint16_t lun,
                                  uint64_t blocks, uint32_t block_size)
 {
+    /* Appends even when target:lun exists: some tests need an invalid duplicate. */
     struct sim_lu_config *lus = realloc(cfg->lus, (cfg->lu_count + 1) * sizeof(*lus));
     ck_assert_ptr_nonnull(lus);
     cfg->lus = lus;
     struct sim_lu_config *lu = &lus[cfg->lu_count++];
-    memset(lu, 0, sizeof(*lu));
-    lu->target = target;
-    lu->lun = lun;
+    sim_lu_config_init(lu, target, lun);
     lu->blocks = blocks;
     lu->block_size = block_size;
-    strcpy(lu->vendor, "SCSISIM");
     strcpy(lu->product, "FWTEST");
     strcpy(lu->revision, "1.0");
-    lu->write_cache = true;
-    lu->battery = HBA_BATTERY_ABSENT;
     lu->cache_bytes = 1024 * 1024;
     return lu;
 }
 
 void fwh_config_free(struct sim_config *cfg)
 {
-    for (size_t i = 0; i < cfg->lu_count; i++)
-        free(cfg->lus[i].media_path);
-    free(cfg->lus);
-    cfg->lus = NULL;
-    cfg->lu_count = 0;
+    sim_config_free(cfg);
 }
 
 struct fw *fwh_create(const struct sim_config *cfg)

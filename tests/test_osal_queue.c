@@ -1,0 +1,339 @@
+/* tests/test_osal_queue.c — osal_user's dispatch queue: FIFO order of async
+ * blocks (from one and from several threads), sync waits and runs inline on
+ * the queue, everything runs on the queue thread, blocks queued before
+ * teardown still run and later ones get -ESHUTDOWN, destroy on the queue is
+ * refused; logging threshold, prefix and sink. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "driver/osal_user.h"
+#include "tests/osal_fixture.h"
+#include "tests/testutil.h"
+
+static struct of_fake F;
+static struct of_log L;
+static struct osal *OS;
+
+static void setup(void)
+{
+    of_fake_open(&F, 1u << 20, 2);
+    of_log_init(&L);
+    struct osal_user_options o;
+    osal_user_options_init(&o);
+    o.name = "q0";
+    o.log_sink = of_log_sink;
+    o.log_arg = &L;
+    ck_assert_int_eq(osal_user_create(F.bus, &o, &OS), 0);
+}
+
+static void teardown(void)
+{
+    osal_user_destroy(OS);
+    OS = NULL;
+    of_fake_close(&F);
+    of_log_fini(&L);
+}
+
+#define N 1000
+
+struct seq {
+    int order[4 * N];
+    _Atomic int n;
+    _Atomic int off_queue; /* blocks that found themselves off the queue */
+};
+
+struct step {
+    struct seq *s;
+    int value;
+};
+
+static void record_step(void *arg)
+{
+    struct step *st = arg;
+    if (!osal_on_queue(OS))
+        atomic_fetch_add(&st->s->off_queue, 1);
+    int i = atomic_fetch_add(&st->s->n, 1);
+    st->s->order[i] = st->value;
+}
+
+static void nothing(void *arg)
+{
+    (void)arg;
+}
+
+START_TEST(async_blocks_run_in_order_on_the_queue)
+{
+    static struct seq s;
+    static struct step st[N];
+    memset(&s, 0, sizeof(s));
+    ck_assert(!osal_on_queue(OS));
+    for (int i = 0; i < N; i++) {
+        st[i] = (struct step){ .s = &s, .value = i };
+        ck_assert_int_eq(osal_queue_async(OS, record_step, &st[i]), 0);
+    }
+    ck_assert_int_eq(osal_queue_sync(OS, nothing, NULL), 0); /* a barrier: FIFO */
+    ck_assert_int_eq(atomic_load(&s.n), N);
+    ck_assert_int_eq(atomic_load(&s.off_queue), 0);
+    for (int i = 0; i < N; i++)
+        ck_assert_int_eq(s.order[i], i);
+}
+END_TEST
+
+struct producer {
+    struct seq *s;
+    struct step st[N];
+    int id;
+};
+
+static void *produce(void *arg)
+{
+    struct producer *p = arg;
+    for (int i = 0; i < N; i++) {
+        p->st[i] = (struct step){ .s = p->s, .value = p->id * N + i };
+        if (osal_queue_async(OS, record_step, &p->st[i]) < 0)
+            return (void *)1;
+    }
+    return NULL;
+}
+
+START_TEST(each_thread_keeps_its_order)
+{
+    static struct seq s;
+    static struct producer p[4];
+    memset(&s, 0, sizeof(s));
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++) {
+        p[i].s = &s;
+        p[i].id = i;
+        ck_assert_int_eq(pthread_create(&t[i], NULL, produce, &p[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        void *rc;
+        pthread_join(t[i], &rc);
+        ck_assert_ptr_null(rc);
+    }
+    ck_assert_int_eq(osal_queue_sync(OS, nothing, NULL), 0);
+    ck_assert_int_eq(atomic_load(&s.n), 4 * N);
+    int last[4] = { -1, -1, -1, -1 };
+    for (int i = 0; i < 4 * N; i++) {
+        int id = s.order[i] / N, k = s.order[i] % N;
+        ck_assert_int_eq(k, last[id] + 1);
+        last[id] = k;
+    }
+}
+END_TEST
+
+struct nest {
+    int trace[4];
+    int n;
+    int rc;
+};
+
+static void inner(void *arg)
+{
+    struct nest *ns = arg;
+    ns->trace[ns->n++] = 2;
+}
+
+static void outer(void *arg)
+{
+    struct nest *ns = arg;
+    ns->trace[ns->n++] = 1;
+    ns->rc = osal_queue_sync(OS, inner, ns); /* inline: it would deadlock otherwise */
+    ns->trace[ns->n++] = 3;
+}
+
+START_TEST(sync_on_the_queue_runs_inline)
+{
+    struct nest ns = { .n = 0 };
+    ck_assert_int_eq(osal_queue_sync(OS, outer, &ns), 0);
+    ck_assert_int_eq(ns.rc, 0);
+    ck_assert_int_eq(ns.n, 3);
+    ck_assert_int_eq(ns.trace[0], 1);
+    ck_assert_int_eq(ns.trace[1], 2);
+    ck_assert_int_eq(ns.trace[2], 3);
+}
+END_TEST
+
+static void set_flag(void *arg)
+{
+    *(int *)arg = osal_on_queue(OS) ? 1 : -1;
+}
+
+START_TEST(sync_waits_for_the_block)
+{
+    for (int i = 0; i < 100; i++) {
+        int flag = 0;
+        ck_assert_int_eq(osal_queue_sync(OS, set_flag, &flag), 0);
+        ck_assert_int_eq(flag, 1);
+    }
+}
+END_TEST
+
+START_TEST(queue_rejects_bad_arguments)
+{
+    ck_assert_int_eq(osal_queue_async(NULL, nothing, NULL), -EINVAL);
+    ck_assert_int_eq(osal_queue_async(OS, NULL, NULL), -EINVAL);
+    ck_assert_int_eq(osal_queue_sync(NULL, nothing, NULL), -EINVAL);
+    ck_assert_int_eq(osal_queue_sync(OS, NULL, NULL), -EINVAL);
+    ck_assert(!osal_on_queue(NULL));
+}
+END_TEST
+
+/* --- teardown ------------------------------------------------------------- */
+
+struct drain {
+    _Atomic int ran;          /* noop blocks that ran */
+    int queued;               /* noop blocks accepted before teardown */
+    int refused;              /* -ESHUTDOWN seen */
+    _Atomic bool go;
+};
+
+static void count_ran(void *arg)
+{
+    struct drain *d = arg;
+    atomic_fetch_add(&d->ran, 1);
+}
+
+/* Runs on the queue: keeps queueing until teardown refuses. */
+static void queue_until_refused(void *arg)
+{
+    struct drain *d = arg;
+    atomic_store(&d->go, true);
+    for (int i = 0; i < 5000000; i++) {
+        int rc = osal_queue_async(OS, count_ran, d);
+        if (rc == -ESHUTDOWN) {
+            d->refused = 1;
+            return;
+        }
+        if (rc == 0)
+            d->queued++;
+        if (i % 64 == 0)
+            of_sleep_ms(1);
+    }
+}
+
+static void *destroyer(void *arg)
+{
+    struct drain *d = arg;
+    while (!atomic_load(&d->go))
+        of_sleep_ms(1);
+    osal_user_destroy(OS);
+    return NULL;
+}
+
+START_TEST(teardown_drains_then_refuses)
+{
+    static struct drain d;
+    memset(&d, 0, sizeof(d));
+    ck_assert_int_eq(osal_queue_async(OS, queue_until_refused, &d), 0);
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, destroyer, &d), 0);
+    pthread_join(t, NULL);
+    ck_assert_int_eq(d.refused, 1);
+    ck_assert_int_eq(atomic_load(&d.ran), d.queued); /* every accepted block ran */
+    ck_assert_int_eq(osal_user_create(F.bus, NULL, &OS), 0); /* for teardown() */
+}
+END_TEST
+
+static void destroy_self(void *arg)
+{
+    (void)arg;
+    osal_user_destroy(OS);
+}
+
+START_TEST(destroy_on_the_queue_is_refused)
+{
+    ck_assert_int_eq(osal_queue_sync(OS, destroy_self, NULL), 0);
+    ck_assert(of_log_has(&L, "called on the dispatch queue"));
+    int flag = 0;
+    ck_assert_int_eq(osal_queue_sync(OS, set_flag, &flag), 0); /* still alive */
+    ck_assert_int_eq(flag, 1);
+    ck_assert_int_eq(osal_user_set_bus(OS, F.bus), 0);
+}
+END_TEST
+
+static void set_bus_self(void *arg)
+{
+    *(int *)arg = osal_user_set_bus(OS, F.bus);
+}
+
+START_TEST(set_bus_on_the_queue_is_refused)
+{
+    int rc = 0;
+    ck_assert_int_eq(osal_queue_sync(OS, set_bus_self, &rc), 0);
+    ck_assert_int_eq(rc, -EDEADLK);
+    ck_assert_int_eq(osal_user_set_bus(OS, NULL), -EINVAL);
+}
+END_TEST
+
+/* --- logging -------------------------------------------------------------- */
+
+START_TEST(log_filters_and_prefixes)
+{
+    osal_log(OS, OSAL_LOG_INFO, "quiet %d", 1);
+    osal_log(OS, OSAL_LOG_DEBUG, "quieter");
+    ck_assert_uint_eq(L.n, 0); /* default threshold: WARN */
+    osal_log(OS, OSAL_LOG_WARN, "careful %d", 2);
+    osal_log(OS, OSAL_LOG_ERROR, "broken %s", "thing");
+    ck_assert_uint_eq(L.n, 2);
+    ck_assert(of_log_has(&L, "q0: warning: careful 2"));
+    ck_assert(of_log_has(&L, "q0: error: broken thing"));
+}
+END_TEST
+
+START_TEST(log_level_option_and_stderr)
+{
+    struct of_log l2;
+    of_log_init(&l2);
+    struct osal_user_options o;
+    osal_user_options_init(&o);
+    o.name = "verbose";
+    o.log_level = OSAL_LOG_DEBUG;
+    o.log_sink = of_log_sink;
+    o.log_arg = &l2;
+    struct osal *os;
+    ck_assert_int_eq(osal_user_create(F.bus, &o, &os), 0);
+    osal_log(os, OSAL_LOG_DEBUG, "%s", "details");
+    ck_assert(of_log_has(&l2, "verbose: debug: details"));
+    osal_user_destroy(os);
+    of_log_fini(&l2);
+    o.log_level = (enum osal_log_level)7;
+    ck_assert_int_eq(osal_user_create(F.bus, &o, &os), -EINVAL);
+    ck_assert_int_eq(osal_user_create(NULL, NULL, &os), -EINVAL);
+    /* Without a sink, to stderr (filtered): must not crash on long messages. */
+    ck_assert_int_eq(osal_user_create(F.bus, NULL, &os), 0);
+    char big[2000];
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = 0;
+    osal_log(os, OSAL_LOG_INFO, "%s", big); /* filtered */
+    osal_user_destroy(os);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("osal_queue");
+    TCase *t = tcase_create("queue");
+    tcase_add_checked_fixture(t, setup, teardown);
+    tcase_set_timeout(t, 30);
+    tcase_add_test(t, async_blocks_run_in_order_on_the_queue);
+    tcase_add_test(t, each_thread_keeps_its_order);
+    tcase_add_test(t, sync_on_the_queue_runs_inline);
+    tcase_add_test(t, sync_waits_for_the_block);
+    tcase_add_test(t, queue_rejects_bad_arguments);
+    tcase_add_test(t, teardown_drains_then_refuses);
+    tcase_add_test(t, destroy_on_the_queue_is_refused);
+    tcase_add_test(t, set_bus_on_the_queue_is_refused);
+    tcase_add_test(t, log_filters_and_prefixes);
+    tcase_add_test(t, log_level_option_and_stderr);
+    suite_add_tcase(s, t);
+    return s;
+}
+
+int main(void)
+{
+    return testutil_run(suite());
+}
