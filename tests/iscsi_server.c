@@ -96,7 +96,10 @@ struct iscsi_test_server *iscsi_test_server_start(const struct iscsi_test_config
     ck_assert_int_eq(iscsi_target_listen(s->target), 0);
     s->port = iscsi_target_port(s->target);
     ck_assert_int_gt(s->port, 0);
-    snprintf(s->portal, sizeof(s->portal), "127.0.0.1:%d", s->port);
+    if (strchr(cfg->opt.host, ':'))
+        snprintf(s->portal, sizeof(s->portal), "[%s]:%d", cfg->opt.host, s->port);
+    else
+        snprintf(s->portal, sizeof(s->portal), "%s:%d", cfg->opt.host, s->port);
     ck_assert_int_eq(uv_async_init(&s->loop, &s->stop, on_stop), 0);
     s->stop.data = s;
     ck_assert_int_eq(uv_thread_create(&s->thread, loop_thread, s), 0);

@@ -3,6 +3,8 @@
  * (SendTargets=All), header digests, session reinstatement and logout. */
 #include "tests/testutil.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "tests/iscsi_client.h"
@@ -338,6 +340,81 @@ START_TEST(different_isids_are_separate_sessions)
 }
 END_TEST
 
+/* ---- listening and configuration ------------------------------------------------ */
+
+static void start_ipv6(void)
+{
+    struct iscsi_test_config cfg;
+    iscsi_test_config_init(&cfg);
+    cfg.opt.host = "::1";
+    srv = iscsi_test_server_start(&cfg);
+}
+
+START_TEST(ipv6_loopback)
+{
+    char portal[80];
+    snprintf(portal, sizeof(portal), "[::1]:%d", iscsi_test_server_port(srv));
+    ck_assert_str_eq(iscsi_test_server_portal(srv), portal);
+    struct iscsi_context *ctx = client_connect(srv);
+    ck_assert(tur_good(ctx));
+    client_free(ctx);
+    bool disk, priv;
+    ck_assert_int_eq(discover(ISCSI_TEST_INITIATOR, &disk, &priv), 1); /* portal "[::1]:port,1" */
+    ck_assert(disk);
+}
+END_TEST
+
+START_TEST(configuration_is_validated)
+{
+    uv_loop_t loop;
+    ck_assert_int_eq(uv_loop_init(&loop), 0);
+    struct iscsi_target_options o;
+    struct iscsi_target *t;
+    iscsi_target_options_init(&o);
+    o.first_burst = o.max_burst + 1;
+    ck_assert_int_eq(iscsi_target_create(&loop, &o, &t), -EINVAL);
+    iscsi_target_options_init(&o);
+    o.queue_depth = 0;
+    ck_assert_int_eq(iscsi_target_create(&loop, &o, &t), -EINVAL);
+    iscsi_target_options_init(&o);
+    o.max_recv_dsl = 100;
+    ck_assert_int_eq(iscsi_target_create(&loop, &o, &t), -EINVAL);
+    iscsi_target_options_init(&o);
+    o.port = 0;
+    o.host = "not-an-address";
+    ck_assert_int_eq(iscsi_target_create(&loop, &o, &t), 0);
+    struct iscsi_node *n;
+    ck_assert_int_eq(iscsi_target_add_node(t, "not an iqn", NULL, &n), -EINVAL);
+    ck_assert_int_eq(iscsi_target_add_node(t, "iqn.2024-01.org.example:a", NULL, &n), 0);
+    ck_assert_int_eq(iscsi_target_add_node(t, "IQN.2024-01.ORG.EXAMPLE:A", NULL, NULL), -EEXIST);
+    ck_assert_int_eq(iscsi_node_set_chap(n, "", "secret"), -EINVAL);
+    ck_assert_int_eq(iscsi_node_allow_initiator(n, "bogus"), -EINVAL);
+    ck_assert_int_lt(iscsi_target_listen(t), 0); /* the host is not an address */
+    ck_assert_int_eq(iscsi_target_port(t), -1);
+    iscsi_target_close(t, NULL, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    iscsi_target_destroy(t);
+    ck_assert_int_eq(uv_loop_close(&loop), 0);
+}
+END_TEST
+
+START_TEST(port_in_use_is_reported)
+{
+    uv_loop_t loop;
+    ck_assert_int_eq(uv_loop_init(&loop), 0);
+    struct iscsi_target_options o;
+    iscsi_target_options_init(&o);
+    o.port = (uint16_t)iscsi_test_server_port(srv);
+    struct iscsi_target *t;
+    ck_assert_int_eq(iscsi_target_create(&loop, &o, &t), 0);
+    ck_assert_int_eq(iscsi_target_listen(t), UV_EADDRINUSE);
+    iscsi_target_close(t, NULL, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    iscsi_target_destroy(t);
+    ck_assert_int_eq(uv_loop_close(&loop), 0);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("iscsi_login");
@@ -351,6 +428,14 @@ static Suite *suite(void)
     tcase_add_test(tc, header_digest_crc32c);
     tcase_add_test(tc, same_isid_reinstates_the_session);
     tcase_add_test(tc, different_isids_are_separate_sessions);
+    tcase_add_test(tc, configuration_is_validated);
+    tcase_add_test(tc, port_in_use_is_reported);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("ipv6");
+    tcase_add_checked_fixture(tc, start_ipv6, stop);
+    tcase_set_timeout(tc, 20);
+    tcase_add_test(tc, ipv6_loopback);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("chap");
