@@ -42,7 +42,6 @@ struct iscsi_tx *iscsi_tx_get(struct iscsi_conn *c)
     tx->data_len = 0;
     tx->hdr_len = ISCSI_BHS_LEN;
     tx->tail_len = 0;
-    tx->flags = 0;
     memset(tx->hdr, 0, ISCSI_BHS_LEN);
     return tx;
 }
@@ -158,11 +157,8 @@ static void release_inflight(struct iscsi_conn *c)
 {
     struct iscsi_tx *tx = c->inflight;
     c->inflight = NULL;
-    c->inflight_count = 0;
     while (tx) {
         struct iscsi_tx *next = tx->next;
-        if (tx->flags & ISCSI_TX_CLOSE_AFTER)
-            c->close_when_sent = true;
         iscsi_tx_put(c, tx);
         tx = next;
     }
@@ -194,7 +190,6 @@ void iscsi_conn_flush(struct iscsi_conn *c)
             tx->next = NULL;
             *tail = tx;
             tail = &tx->next;
-            c->inflight_count++;
         }
         if (!c->txq_head)
             c->txq_tail = NULL;

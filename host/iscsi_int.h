@@ -127,15 +127,13 @@ void iscsi_target_conn_gone(struct iscsi_target *t);
 
 /* ---- send descriptors --------------------------------------------------- */
 
-#define ISCSI_TX_CLOSE_AFTER 0x01 /* end the connection once this is sent */
-
 struct iscsi_tx {
     struct iscsi_tx *next;
     struct iscsi_task *task;       /* data belongs to this task (a reference) */
     const uint8_t *data;
     uint8_t *owned;                /* heap data freed once sent */
     uint32_t data_len;
-    uint8_t hdr_len, tail_len, flags;
+    uint8_t hdr_len, tail_len;
     uint8_t hdr[ISCSI_BHS_LEN + ISCSI_DIGEST_LEN];
     uint8_t tail[3 + ISCSI_DIGEST_LEN];
 };
@@ -317,7 +315,6 @@ struct iscsi_conn {
     unsigned txq_count;
     uint64_t tx_owned_bytes;        /* copied data (echoes, text) not yet sent */
     struct iscsi_tx *inflight;      /* given to uv_write */
-    unsigned inflight_count;
     bool writing;
     uv_write_t wreq;
     uv_buf_t iov[ISCSI_TX_IOV_MAX];
@@ -374,9 +371,8 @@ int iscsi_ffp_pdu(struct iscsi_conn *c);
 /* A full-feature PDU whose data digest was wrong (the PDU is dropped). */
 void iscsi_ffp_data_digest_error(struct iscsi_conn *c);
 
-/* Helpers for handlers. */
-static inline const uint8_t *iscsi_rx_bhs(const struct iscsi_conn *c) { return c->hdr; }
-static inline const uint8_t *iscsi_rx_data(const struct iscsi_conn *c) { return c->ctl; }
+/* Helpers for handlers: the header is in c->hdr; a data segment sent to
+ * the control buffer is in c->ctl once *_pdu runs. */
 /* Data segment goes to the control buffer (allocated to dlen). */
 int  iscsi_rx_to_ctl(struct iscsi_conn *c);
 void iscsi_rx_to_task(struct iscsi_conn *c, struct iscsi_task *t, uint32_t offset);
@@ -400,8 +396,6 @@ void iscsi_scsi_fail(struct iscsi_task *t, uint16_t asc_ascq);
 int  iscsi_tmf_pdu(struct iscsi_conn *c);
 void iscsi_tmf_complete(struct iscsi_task *t);
 int  iscsi_text_pdu(struct iscsi_conn *c);
-/* Builds TargetName/TargetAddress pairs of the nodes initiator may see. */
-void iscsi_text_send_targets(struct iscsi_conn *c, const char *which, const char *initiator, struct iscsi_text_out *out);
 
 /* Case-insensitive comparison of iSCSI names (names are case-folded). */
 bool iscsi_name_eq(const char *a, const char *b);

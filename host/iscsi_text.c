@@ -65,7 +65,9 @@ static void send_answer_piece(struct iscsi_conn *c, const struct iscsi_text *req
     reset_text(c);
 }
 
-void iscsi_text_send_targets(struct iscsi_conn *c, const char *which, const char *initiator, struct iscsi_text_out *out)
+/* TargetName/TargetAddress pairs of the nodes initiator may see: all of
+ * them ("All"), the session's own (""), or the one named. */
+static void send_targets(struct iscsi_conn *c, const char *which, const char *initiator, struct iscsi_text_out *out)
 {
     struct iscsi_target *t = c->target;
     char addr[128];
@@ -103,7 +105,7 @@ static int answer(struct iscsi_conn *c, const struct iscsi_text *req)
         const char *which = kv[i].value;
         if (!s->discovery && strcmp(which, "All") == 0)
             which = "";
-        iscsi_text_send_targets(c, which, s->initiator, &out);
+        send_targets(c, which, s->initiator, &out);
     }
     struct iscsi_negotiator neg = {
         .result = &s->params,
