@@ -138,7 +138,7 @@ static int add_dir(struct run_files *f, const char *dir, unsigned depth)
     }
     closedir(d);
     /* Files of this folder first, then each subfolder, all by name. */
-    if (rc == 0 && f->n > first)
+    if (rc == 0 && f->n > first) /* a folder of folders has no files: paths may still be NULL */
         qsort(f->paths + first, f->n - first, sizeof *f->paths, by_name);
     if (subdirs)
         qsort(subdirs, nsub, sizeof *subdirs, by_name);
