@@ -652,6 +652,70 @@ START_TEST(scattered_mappings)
 }
 END_TEST
 
+START_TEST(stop_then_start_again)
+{
+    open_mode(_i);
+    struct drv_completion c;
+    static const uint8_t tur[6] = { SCSI_OP_TEST_UNIT_READY };
+    drvfx_exec_past_ua(&fx, 0, 0, tur, 6, DRV_DIR_NONE, NULL, 0, &c);
+    drvfx_expect_good(&c, "TEST UNIT READY");
+    ck_assert_int_eq(drv_core_start(fx.core), -EALREADY);
+    drv_core_stop(fx.core);
+    ck_assert_uint_eq(osal_reg_read32(fx.os, HBA_REG_STATUS) & HBA_STATUS_RDY, 0);
+    ck_assert_int_eq(drv_core_start(fx.core), 0);
+    drvfx_exec_past_ua(&fx, 0, 0, tur, 6, DRV_DIR_NONE, NULL, 0, &c);
+    drvfx_expect_good(&c, "TEST UNIT READY after a restart");
+    drvfx_close(&fx);
+}
+END_TEST
+
+static void quiet(void *arg, enum osal_log_level level, const char *line)
+{
+    (void)arg;
+    (void)level;
+    (void)line;
+}
+
+/* A controller with 32 address lines behind an OS that only hands out IOVAs
+ * above 4 GiB: the core cannot place even its queues, says so, and leaves
+ * nothing mapped or allocated behind. */
+START_TEST(no_reachable_iova_fails_start_cleanly)
+{
+    struct sim_config cfg;
+    drvfx_config(&cfg, 1, 1);
+    cfg.addr_bits = 32;
+    char why[256];
+    struct sim_ctrl *ctrl;
+    ck_assert_int_eq(sim_ctrl_create(&cfg, &ctrl, why, sizeof why), 0);
+    sim_config_free(&cfg);
+    ck_assert_int_eq(sim_ctrl_power_on(ctrl), 0);
+    struct bus_ops ops = bus_ops_local(ctrl);
+    struct bus *bus;
+    ck_assert_int_eq(bus_attach(sim_ctrl_attach_info(ctrl), &ops, &bus), 0);
+    struct osal_user_options oo;
+    osal_user_options_init(&oo);
+    oo.iova_base = 1ull << 32;
+    oo.log_sink = quiet; /* the failure is expected */
+    struct osal *os;
+    ck_assert_int_eq(osal_user_create(bus, &oo, &os), 0);
+    struct drv_core *core;
+    ck_assert_int_eq(drv_core_create(os, NULL, &core), 0);
+    ck_assert_int_eq(drv_core_start(core), -ENOSPC);
+    struct osal_user_stats st;
+    osal_user_get_stats(os, &st);
+    ck_assert_uint_eq(st.mappings_live, 0);
+    ck_assert_uint_eq(st.dma_buffers_live, 0);
+    struct drv_task t;
+    memset(&t, 0, sizeof t);
+    t.cdb_len = 6;
+    ck_assert_int_eq(drv_core_process_task(core, &t, count_done, NULL), -ESHUTDOWN);
+    drv_core_destroy(core);
+    osal_user_destroy(os);
+    bus_detach(bus);
+    sim_ctrl_destroy(ctrl);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("driver_core_io");
@@ -668,6 +732,8 @@ int main(void)
     tcase_add_loop_test(tc, iommu_fault_is_read_from_the_log, 0, 2);
     tcase_add_loop_test(tc, acknowledged_durable_data_survives_power_cut, 0, 2);
     tcase_add_loop_test(tc, scattered_mappings, 0, 2);
+    tcase_add_loop_test(tc, stop_then_start_again, 0, 2);
+    tcase_add_test(tc, no_reachable_iova_fails_start_cleanly);
     suite_add_tcase(s, tc);
     return testutil_run(s);
 }
