@@ -43,8 +43,8 @@ static void on_event(void *arg, const struct drv_event *e)
     pthread_mutex_unlock(&f->mu);
 }
 
-void drvfx_open(struct drvfx *f, const struct sim_config *cfg, const struct drv_core_options *opt,
-                const struct osal_user_options *oo)
+void drvfx_build(struct drvfx *f, const struct sim_config *cfg, const struct drv_core_options *opt,
+                 const struct osal_user_options *oo)
 {
     memset(f, 0, sizeof *f);
     pthread_mutex_init(&f->mu, NULL);
@@ -68,7 +68,13 @@ void drvfx_open(struct drvfx *f, const struct sim_config *cfg, const struct drv_
     f->opt.on_event = on_event;
     f->opt.event_arg = f;
     ck_assert_int_eq(drv_core_create(f->os, &f->opt, &f->core), 0);
-    rc = drv_core_start(f->core);
+}
+
+void drvfx_open(struct drvfx *f, const struct sim_config *cfg, const struct drv_core_options *opt,
+                const struct osal_user_options *oo)
+{
+    drvfx_build(f, cfg, opt, oo);
+    int rc = drv_core_start(f->core);
     ck_assert_msg(rc == 0, "drv_core_start: %d", rc);
 }
 

@@ -40,6 +40,9 @@ void drvfx_fast_options(struct drv_core_options *o);
  * cfg is copied; opt and oo may be NULL for defaults. */
 void drvfx_open(struct drvfx *f, const struct sim_config *cfg, const struct drv_core_options *opt,
                 const struct osal_user_options *oo);
+/* The same without starting the core. */
+void drvfx_build(struct drvfx *f, const struct sim_config *cfg, const struct drv_core_options *opt,
+                const struct osal_user_options *oo);
 void drvfx_close(struct drvfx *f);
 
 /* One command through the core, its data via a DMA buffer of the osal (write:

@@ -279,6 +279,65 @@ START_TEST(lost_command_escalates_to_lun_then_controller_reset)
 }
 END_TEST
 
+/* Two-process reconnect, in one process: the controller is replaced by a new
+ * one (a restarted controller process), the OS layer moves to its bus, and
+ * drv_core_recover brings the core up on it. */
+START_TEST(recover_on_a_new_controller)
+{
+    open_fast(_i, 0);
+    char why[256];
+    struct sim_ctrl *ctrl2;
+    ck_assert_int_eq(sim_ctrl_create(&fx.cfg, &ctrl2, why, sizeof why), 0);
+    ck_assert_int_eq(sim_ctrl_power_on(ctrl2), 0);
+    struct bus_ops ops = bus_ops_local(ctrl2);
+    struct bus *bus2;
+    ck_assert_int_eq(bus_attach(sim_ctrl_attach_info(ctrl2), &ops, &bus2), 0);
+    ck_assert_int_ge(sim_ctrl_power_cut(fx.ctrl, NULL), 0); /* the old one dies */
+    ck_assert_int_eq(osal_user_set_bus(fx.os, bus2), 0);
+    bus_detach(fx.bus);
+    sim_ctrl_destroy(fx.ctrl);
+    fx.bus = bus2;
+    fx.ctrl = ctrl2;
+    ck_assert_int_eq(drv_core_recover(fx.core), 0);
+
+    struct drv_completion c;
+    uint8_t data[4096], back[4096], cdb[10];
+    drvfx_pattern(data, 8, 8, 3);
+    drvfx_rw10(cdb, true, 8, 8);
+    drvfx_exec_past_ua(&fx, 0, 0, cdb, 10, DRV_DIR_FROM_INITIATOR, data, 4096, &c);
+    drvfx_expect_good(&c, "WRITE on the new controller");
+    drvfx_rw10(cdb, false, 8, 8);
+    drvfx_exec(&fx, 0, 0, cdb, 10, DRV_DIR_FROM_TARGET, back, 4096, &c);
+    drvfx_expect_good(&c, "READ on the new controller");
+    ck_assert_mem_eq(back, data, 4096);
+    drvfx_close(&fx);
+}
+END_TEST
+
+/* Bring-up from FAULT: the core hard-resets the controller before it starts. */
+START_TEST(start_from_fault)
+{
+    struct sim_config cfg;
+    drvfx_config(&cfg, 1, 1);
+    struct drv_core_options o;
+    drvfx_fast_options(&o);
+    drvfx_build(&fx, &cfg, &o, NULL);
+    sim_config_free(&cfg);
+    ck_assert_int_eq(sim_ctrl_inject(fx.ctrl, SIM_INJECT_FATAL, 0), 0);
+    for (int i = 0; i < 200 && !(bus_read32(fx.bus, HBA_REG_STATUS) & HBA_STATUS_FATAL); i++)
+        sleep_ms(5);
+    ck_assert_uint_eq(bus_read32(fx.bus, HBA_REG_STATUS) & HBA_STATUS_FATAL, HBA_STATUS_FATAL);
+    ck_assert_int_eq(drv_core_start(fx.core), 0);
+    struct drv_core_stats st;
+    drv_core_get_stats(fx.core, &st);
+    ck_assert_uint_eq(st.hard_resets, 1);
+    struct drv_completion c;
+    drvfx_exec_past_ua(&fx, 0, 0, tur, 6, DRV_DIR_NONE, NULL, 0, &c);
+    drvfx_expect_good(&c, "TEST UNIT READY after starting from FAULT");
+    drvfx_close(&fx);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("driver_core_recovery");
@@ -293,6 +352,8 @@ int main(void)
     tcase_add_loop_test(tc, task_in_flight_when_the_controller_dies_fails, 0, 2);
     tcase_add_loop_test(tc, stop_fails_what_is_in_flight, 0, 2);
     tcase_add_loop_test(tc, lost_command_escalates_to_lun_then_controller_reset, 0, 2);
+    tcase_add_loop_test(tc, recover_on_a_new_controller, 0, 2);
+    tcase_add_test(tc, start_from_fault);
     suite_add_tcase(s, tc);
     return testutil_run(s);
 }
