@@ -42,6 +42,8 @@ obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 TESTS   := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 DEPS_OK := $(BUILD)/.deps-ok
+# The two-process bus tests start this binary (`make check` builds it first).
+export SCSISIM_BIN := $(abspath $(BUILD)/scsisim)
 
 .PHONY: all check asan valgrind bench install clean mutants
 .SECONDARY:
@@ -68,6 +70,9 @@ $(BUILD)/scsisim: $(call obj,$(CLI_SRC)) $(LIBS)
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(call obj,$(TEST_HELP)) $(LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(call obj,$(TEST_HELP)) $(LIBS) $(CHECK_LIBS) $(LDLIBS_ALL)
+
+# Tests that run the controller in its own process need the command.
+$(TESTS): | $(BUILD)/scsisim
 
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIBS)
 	@mkdir -p $(@D)
