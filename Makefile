@@ -1,6 +1,6 @@
 # scsisim — top-level build.
 #   make          build the scsisim command and the libraries (build/)
-#   make check    build and run every test
+#   make check    build and run every test, then the suite against every mutant (make mutants)
 #   make asan     build with ASan + UBSan into build-asan/ and run every test
 #   make valgrind run every test under valgrind memcheck
 #   make bench    build the benchmarks (build/bench/); see docs/ for how each is run
@@ -102,8 +102,11 @@ $(foreach m,$(MUTANTS),$(eval $(call mutant_rule,$(m))))
 mutants: all $(MUT_BINS)
 	@sh mk/mutants.sh $(BUILD) $(MUTANTS)
 
-check: all $(TESTS)
+# The unit tests, then the bundled suite against the real build and every
+# mutant (make mutants).
+check: all $(TESTS) $(MUT_BINS)
 	@sh mk/run-tests.sh $(BUILD) $(TESTS)
+	@sh mk/mutants.sh $(BUILD) $(MUTANTS)
 
 asan:
 	$(MAKE) BUILD=build-asan OPT='-O1 -g -fno-omit-frame-pointer' \
