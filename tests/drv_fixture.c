@@ -31,7 +31,7 @@ void drvfx_fast_options(struct drv_core_options *o)
     o->admin_timeout_ms = 400;
     o->ready_timeout_ms = 300;
     o->watchdog_ms = 10;
-    o->heartbeat_stall_ms = 300;
+    o->heartbeat_stall_ms = 1000; /* generous: a loaded machine must not look like a hang */
 }
 
 static void on_event(void *arg, const struct drv_event *e)

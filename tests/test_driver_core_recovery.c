@@ -16,7 +16,7 @@
 static struct drvfx fx;
 static const uint8_t tur[6] = { SCSI_OP_TEST_UNIT_READY };
 
-static void open_fast(int polled, uint32_t max_reissues)
+static void open_fast_hb(int polled, uint32_t max_reissues, uint32_t heartbeat_stall_ms)
 {
     struct sim_config cfg;
     drvfx_config(&cfg, 1, 2);
@@ -24,11 +24,18 @@ static void open_fast(int polled, uint32_t max_reissues)
     drvfx_fast_options(&o);
     o.polled = polled != 0;
     o.max_reissues = max_reissues;
+    if (heartbeat_stall_ms)
+        o.heartbeat_stall_ms = heartbeat_stall_ms;
     drvfx_open(&fx, &cfg, &o, NULL);
     sim_config_free(&cfg);
     struct drv_completion c;
     drvfx_exec_past_ua(&fx, 0, 0, tur, 6, DRV_DIR_NONE, NULL, 0, &c);
     drvfx_expect_good(&c, "first TEST UNIT READY");
+}
+
+static void open_fast(int polled, uint32_t max_reissues)
+{
+    open_fast_hb(polled, max_reissues, 0);
 }
 
 static void sleep_ms(unsigned ms)
@@ -124,7 +131,7 @@ END_TEST
 
 START_TEST(stopped_heartbeat_is_noticed)
 {
-    open_fast(_i, 0);
+    open_fast_hb(_i, 0, 200);
     ck_assert_int_eq(sim_ctrl_inject(fx.ctrl, SIM_INJECT_STALL_HEARTBEAT, 0), 0);
     /* A controller reset does not restart the heartbeat: the watchdog goes on to a hard reset. */
     struct drv_core_stats st;
