@@ -86,6 +86,19 @@ static int discover(struct replay *rp)
     return 0;
 }
 
+/* The trace's @host settings onto the OS layer's options. */
+static void apply_host(const struct trace_host *h, struct osal_user_options *o)
+{
+    if (h->given[TRACE_HOST_IOVA_BASE])
+        o->iova_base = h->iova_base;
+    if (h->given[TRACE_HOST_IOVA_LIMIT])
+        o->iova_limit = h->iova_limit;
+    if (h->given[TRACE_HOST_LOW_WINDOW])
+        o->low_window = h->low_window;
+    if (h->given[TRACE_HOST_SCATTER])
+        o->scatter = h->scatter;
+}
+
 int replay_open(struct replay *rp)
 {
     struct trace_error err;
@@ -107,6 +120,7 @@ int replay_open(struct replay *rp)
     so.osal.log_level = OSAL_LOG_WARN;
     so.osal.log_sink = on_log;
     so.osal.log_arg = rp;
+    apply_host(&rp->t->host, &so.osal);
     char why[200] = "";
     rc = stack_open(&rp->cfg, &so, &rp->st, why, sizeof why);
     if (rc < 0) {
@@ -151,11 +165,7 @@ void replay_close(struct replay *rp)
          * now), so their DMA buffers may be freed before the osal goes. */
         drv_core_stop(stack_core(rp->st));
         for (size_t i = 0; rp->tasks && i < rp->t->n_tasks; i++) {
-            struct replay_task *k = &rp->tasks[i];
-            if (k->dma) {
-                osal_dma_free(stack_osal(rp->st), k->dma);
-                k->dma = NULL;
-            }
+            replay_free_buffers(rp, &rp->tasks[i]);
         }
         stack_close(rp->st);
         rp->st = NULL;
