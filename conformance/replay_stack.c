@@ -86,9 +86,9 @@ static int discover(struct replay *rp)
     return 0;
 }
 
-/* The trace's @host settings onto the OS layer's options. */
-static void apply_host(const struct trace_host *h, struct osal_user_options *o)
+void replay_host_options(const struct trace *t, struct osal_user_options *o)
 {
+    const struct trace_host *h = &t->host;
     if (h->given[TRACE_HOST_IOVA_BASE])
         o->iova_base = h->iova_base;
     if (h->given[TRACE_HOST_IOVA_LIMIT])
@@ -120,7 +120,7 @@ int replay_open(struct replay *rp)
     so.osal.log_level = OSAL_LOG_WARN;
     so.osal.log_sink = on_log;
     so.osal.log_arg = rp;
-    apply_host(&rp->t->host, &so.osal);
+    replay_host_options(rp->t, &so.osal);
     char why[200] = "";
     rc = stack_open(&rp->cfg, &so, &rp->st, why, sizeof why);
     if (rc < 0) {
