@@ -42,6 +42,8 @@ obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 TESTS   := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 DEPS_OK := $(BUILD)/.deps-ok
+# The two-process bus tests start this binary (`make check` builds it first).
+export SCSISIM_BIN := $(abspath $(BUILD)/scsisim)
 
 .PHONY: all check asan valgrind bench install clean mutants
 .SECONDARY:

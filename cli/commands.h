@@ -6,5 +6,6 @@
 #include "cli/cli.h"
 
 extern const struct cli_command cli_cmd_config;
+extern const struct cli_command cli_cmd_controller;
 
 #endif

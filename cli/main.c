@@ -7,6 +7,7 @@
 
 static const struct cli_command *const commands[] = {
     &cli_cmd_config,
+    &cli_cmd_controller,
     NULL,
 };
 

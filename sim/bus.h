@@ -22,12 +22,19 @@
  * rings.  While the controller is powered off every write is dropped.
  *
  * IOMMU programming is not in the shared region: it goes through bus_ops, in
- * one process straight to sim_ctrl_iommu_map (bus_ops_local), later over a
- * socket to a controller in another process.
+ * one process straight to sim_ctrl_iommu_map (bus_ops_local), in two processes
+ * over the socket (sim/bus_client.h).
+ *
+ * Surprise removal.  A bus whose controller went away (the controller
+ * process died: see sim/bus_client.h) is dead, like a PCI device pulled out
+ * of its slot: every read returns 0xFFFFFFFF, every write is dropped,
+ * bus_wait_vector returns -ENODEV, and the heartbeat the driver watches
+ * stops.  Host RAM stays mapped and intact: it belongs to the host.
  */
 #ifndef SIM_BUS_H
 #define SIM_BUS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "sim/hba.h"
@@ -44,18 +51,33 @@ struct bus_ops {
 /* In-process IOMMU programming straight into controller c. */
 struct bus_ops bus_ops_local(struct sim_ctrl *c);
 
-/* Attaches to the region and eventfds described by a (fds are duplicated; the
- * caller keeps its own).  ops may be NULL (no IOMMU access).  0 or -errno. */
+/* Attaches to the device memory, host RAM and eventfds described by a (both
+ * memfds are mapped; fds are duplicated, the caller keeps its own).  ops may
+ * be NULL (no IOMMU access).  0, -EINVAL (a memfd smaller than its size, bad
+ * nvec) or -errno. */
 int  bus_attach(const struct sim_attach *a, const struct bus_ops *ops, struct bus **out);
+/* Unmaps and closes everything (for a remote bus also the connection). */
 void bus_detach(struct bus *b);
+
+/* Whether the controller is gone (see "Surprise removal" above). */
+bool bus_is_dead(const struct bus *b);
+/* fn(arg, b) runs once when the bus is found dead, on the thread that found
+ * it (the remote client's monitor thread, or one whose request met the hang-
+ * up).  It may note the fact (a flag, an eventfd, uv_async_send) but must not
+ * call bus_detach, bus_remote_reconnect or a remote request.  NULL clears. */
+typedef void (*bus_dead_fn)(void *arg, struct bus *b);
+void bus_set_dead_handler(struct bus *b, bus_dead_fn fn, void *arg);
 
 uint32_t bus_read32(struct bus *b, uint32_t off);
 void     bus_write32(struct bus *b, uint32_t off, uint32_t val);
 
 /* Waits for vector v to be signalled: 1 (the signal is consumed), 0 on
- * timeout (timeout_ms < 0 waits forever, 0 just polls), or -errno. */
+ * timeout (timeout_ms < 0 waits forever, 0 just polls), -ENODEV when the bus
+ * is (or becomes) dead, or -errno. */
 int bus_wait_vector(struct bus *b, unsigned v, int timeout_ms);
-/* The vector's eventfd, for an event loop (read it to consume signals). */
+/* The vector's eventfd, for an event loop (read it to consume signals).  A
+ * remote reconnect keeps the number but puts a new eventfd behind it: event
+ * loops (epoll watches the file, not the number) must register it again. */
 int bus_vector_fd(const struct bus *b, unsigned v);
 
 /* Host RAM as mapped in this process. */

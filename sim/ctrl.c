@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "sim/ctrl_internal.h"
 
@@ -181,20 +182,39 @@ static int check_config(const struct sim_config *k, char *err, size_t errlen)
         return bad_config(err, errlen, "max_xfer must be at least 1 byte");
     if (k->iommu_policy > HBA_IOMMU_POLICY_FATAL)
         return bad_config(err, errlen, "unknown IOMMU fault policy");
-    if (k->host_ram_bytes < HBA_IOMMU_PAGE_SIZE)
-        return bad_config(err, errlen, "host_ram_bytes must be at least one page");
     struct sim_config_error e;
     if (sim_config_validate(k, &e) < 0)
         return bad_config(err, errlen, e.message);
     return 0;
 }
 
-int sim_ctrl_create(const struct sim_config *cfg, struct sim_ctrl **out, char *err, size_t errlen)
+/* The IOMMU over the RAM attached now, with `policy`; replaces any old one. */
+static int make_iommu(struct sim_ctrl *c, enum hba_iommu_policy policy)
+{
+    struct sim_iommu *m;
+    int rc = sim_iommu_create(c->region.ram, c->region.ram_size, policy, &m);
+    if (rc < 0)
+        return rc;
+    sim_iommu_set_fault_hook(m, on_iommu_fault, c);
+    if (c->iommu)
+        sim_iommu_destroy(c->iommu);
+    c->iommu = m;
+    c->ram = c->region.ram;
+    c->attach.ram_fd = c->region.ram_fd;
+    c->attach.ram_size = c->region.ram_size;
+    return 0;
+}
+
+int sim_ctrl_create_with_ram(const struct sim_config *cfg, int ram_fd, uint64_t ram_size, struct sim_ctrl **out,
+                             char *err, size_t errlen)
 {
     if (!cfg || !out)
         return -EINVAL;
     *out = NULL;
-    int rc = check_config(cfg, err, errlen);
+    /* The host's RAM follows the host-ram key's rules (docs/config.md). */
+    struct sim_config k = *cfg;
+    k.host_ram_bytes = ram_size;
+    int rc = check_config(&k, err, errlen);
     if (rc < 0)
         return rc;
     struct sim_ctrl *c = calloc(1, sizeof(*c));
@@ -203,7 +223,10 @@ int sim_ctrl_create(const struct sim_config *cfg, struct sim_ctrl **out, char *e
     c->cfg = *cfg;
     c->cfg.lus = NULL;
     c->cfg.lu_count = 0;
-    c->region.memfd = c->region.bell_fd = -1;
+    c->cfg.host_ram_bytes = ram_size;
+    c->region.dev_fd = c->region.ram_fd = c->region.bell_fd = -1;
+    for (unsigned v = 0; v < HBA_MAX_VECTORS; v++)
+        c->region.vector_fd[v] = -1;
     ctrl_event_init(c);
     c->verbose = getenv("SCSISIM_SIM_VERBOSE") != NULL;
     c->addr_mask = cfg->addr_bits >= 64 ? UINT64_MAX : (1ull << cfg->addr_bits) - 1;
@@ -222,28 +245,27 @@ int sim_ctrl_create(const struct sim_config *cfg, struct sim_ctrl **out, char *e
     }
     c->fw_state.prng = cfg->seed ^ 0x5353494D31ull; /* "SSIM1": distinct from other users of the seed */
 
-    rc = sim_region_create(&c->region, cfg->host_ram_bytes, cfg->vectors, err, errlen);
+    rc = sim_region_create(&c->region, cfg->vectors, err, errlen);
     if (rc < 0)
         goto fail;
-    c->bar = (_Atomic uint32_t *)(void *)c->region.base;
-    c->priv = (struct sim_priv_page *)(void *)(c->region.base + SIM_REGION_PRIV);
-    c->ram = c->region.base + SIM_REGION_RAM;
+    rc = sim_region_attach_ram(&c->region, ram_fd, ram_size, err, errlen);
+    if (rc < 0)
+        goto fail;
+    c->bar = (_Atomic uint32_t *)(void *)c->region.dev;
+    c->priv = (struct sim_priv_page *)(void *)(c->region.dev + SIM_REGION_PRIV);
     sim_posted_reset(c->priv);
 
-    c->attach.memfd = c->region.memfd;
-    c->attach.region_size = c->region.size;
-    c->attach.ram_size = c->region.ram_size;
+    c->attach.dev_fd = c->region.dev_fd;
     c->attach.bell_fd = c->region.bell_fd;
     c->attach.nvec = c->region.nvec;
     for (unsigned v = 0; v < HBA_MAX_VECTORS; v++)
         c->attach.vector_fd[v] = c->region.vector_fd[v];
 
-    rc = sim_iommu_create(c->ram, c->region.ram_size, cfg->iommu_policy, &c->iommu);
+    rc = make_iommu(c, cfg->iommu_policy);
     if (rc < 0) {
         bad_config(err, errlen, "cannot create the IOMMU");
         goto fail;
     }
-    sim_iommu_set_fault_hook(c->iommu, on_iommu_fault, c);
     rc = fw_create(cfg, &c->fw, err, errlen);
     if (rc < 0)
         goto fail;
@@ -253,6 +275,47 @@ int sim_ctrl_create(const struct sim_config *cfg, struct sim_ctrl **out, char *e
 fail:
     sim_ctrl_destroy(c);
     return rc;
+}
+
+int sim_ctrl_create(const struct sim_config *cfg, struct sim_ctrl **out, char *err, size_t errlen)
+{
+    if (!cfg || !out)
+        return -EINVAL;
+    *out = NULL;
+    int rc = check_config(cfg, err, errlen);
+    if (rc < 0)
+        return rc;
+    int fd = sim_host_ram_create(cfg->host_ram_bytes, err, errlen);
+    if (fd < 0)
+        return fd;
+    rc = sim_ctrl_create_with_ram(cfg, fd, cfg->host_ram_bytes, out, err, errlen);
+    close(fd); /* the controller holds its own reference */
+    return rc;
+}
+
+int sim_ctrl_set_ram(struct sim_ctrl *c, int ram_fd, uint64_t ram_size, char *err, size_t errlen)
+{
+    if (c->powered)
+        return -EBUSY;
+    struct sim_region keep = c->region;
+    /* Attach the new RAM beside the old so a failure changes nothing. */
+    c->region.ram_fd = -1;
+    c->region.ram = NULL;
+    struct sim_config k = c->cfg;
+    k.host_ram_bytes = ram_size;
+    int rc = check_config(&k, err, errlen);
+    if (rc == 0)
+        rc = sim_region_attach_ram(&c->region, ram_fd, ram_size, err, errlen);
+    if (rc == 0 && (rc = make_iommu(c, sim_iommu_policy(c->iommu))) < 0)
+        bad_config(err, errlen, "cannot create the IOMMU");
+    if (rc < 0) {
+        sim_region_detach_ram(&c->region);
+        c->region = keep;
+        return rc;
+    }
+    c->cfg.host_ram_bytes = ram_size;
+    sim_region_detach_ram(&keep);
+    return 0;
 }
 
 void sim_ctrl_destroy(struct sim_ctrl *c)
@@ -312,20 +375,38 @@ int sim_ctrl_power_on(struct sim_ctrl *c)
     return 0;
 }
 
+/* Power goes off: the firmware stops first; `flush` writes every cache back
+ * before the store sees the cut (an orderly shutdown loses nothing). */
+static int power_down(struct sim_ctrl *c, const struct sim_power_cut *how, bool flush, uint64_t *lost)
+{
+    atomic_store_explicit(&c->priv->powered, 0, memory_order_release);
+    stop_thread(c);
+    c->powered = false;
+    int rc = flush ? fw_flush(c->fw, 0, 0, true) : 0;
+    struct sim_power_cut all = { .mode = SIM_POWER_CUT_ALL, .seed = 0 };
+    *lost = fw_power_cut(c->fw, how ? how : &all);
+    c->lines_lost += *lost;
+    ctrl_regs_zero(c);
+    sim_posted_reset(c->priv);
+    forget_volatile_state(c);
+    return rc;
+}
+
 int64_t sim_ctrl_power_cut(struct sim_ctrl *c, const struct sim_power_cut *how)
 {
     if (!c->powered)
         return -EALREADY;
-    atomic_store_explicit(&c->priv->powered, 0, memory_order_release);
-    stop_thread(c);
-    c->powered = false;
-    struct sim_power_cut all = { .mode = SIM_POWER_CUT_ALL, .seed = 0 };
-    uint64_t lost = fw_power_cut(c->fw, how ? how : &all);
-    c->lines_lost += lost;
-    ctrl_regs_zero(c);
-    sim_posted_reset(c->priv);
-    forget_volatile_state(c);
+    uint64_t lost;
+    power_down(c, how, false, &lost);
     return lost > INT64_MAX ? INT64_MAX : (int64_t)lost;
+}
+
+int sim_ctrl_shutdown(struct sim_ctrl *c)
+{
+    if (!c->powered)
+        return -EALREADY;
+    uint64_t lost;
+    return power_down(c, NULL, true, &lost);
 }
 
 bool sim_ctrl_powered(const struct sim_ctrl *c)
@@ -348,6 +429,11 @@ volatile uint32_t *sim_ctrl_bar(struct sim_ctrl *c)
 uint8_t *sim_ctrl_ram(struct sim_ctrl *c)
 {
     return c->ram;
+}
+
+uint64_t sim_ctrl_ram_size(const struct sim_ctrl *c)
+{
+    return c->region.ram_size;
 }
 
 int sim_ctrl_iommu_map(struct sim_ctrl *c, uint64_t iova, uint64_t ram_addr, uint64_t len, enum hba_dma_dir dir)

@@ -28,17 +28,23 @@
 /* ---- the shared region (sim/region.c) ---------------------------------- */
 
 struct sim_region {
-    int      memfd;
-    uint8_t *base;       /* this process's mapping of the whole region */
-    uint64_t size;
+    int      dev_fd;     /* device memory: BAR0 + PRIV page */
+    uint8_t *dev;        /* this process's mapping of it (SIM_REGION_DEV_SIZE) */
+    int      ram_fd;     /* host RAM (the host's memfd, duplicated); -1 until attached */
+    uint8_t *ram;        /* this process's mapping of it */
     uint64_t ram_size;
     int      bell_fd;
     int      vector_fd[HBA_MAX_VECTORS];
     unsigned nvec;
 };
 
-int  sim_region_create(struct sim_region *r, uint64_t ram_size, unsigned nvec, char *err, size_t errlen);
+/* Creates the device memory and the eventfds (no host RAM yet). */
+int  sim_region_create(struct sim_region *r, unsigned nvec, char *err, size_t errlen);
 void sim_region_destroy(struct sim_region *r);
+/* Maps the host's RAM memfd (duplicated; validated with
+ * sim_memfd_check), replacing any RAM attached before.  0 or -errno. */
+int  sim_region_attach_ram(struct sim_region *r, int ram_fd, uint64_t ram_size, char *err, size_t errlen);
+void sim_region_detach_ram(struct sim_region *r);
 /* Empties an eventfd (non-blocking); returns the count it held. */
 uint64_t sim_region_drain_fd(int fd);
 void sim_region_ring(int fd);

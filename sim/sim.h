@@ -1,17 +1,22 @@
 /* sim/sim.h — the simulator's C API: create a controller from a configuration,
  * reach its shared memory, drive its power, read its fault log and its oracle.
  *
- * A controller is a firmware thread plus one shared memory region (a memfd):
+ * A controller is a firmware thread plus two shared memory regions (memfds):
  *
- *     offset 0                    BAR0 registers (HBA_BAR0_SIZE), see sim/hba.h
- *     offset SIM_REGION_PRIV      the posted-write FIFO the bus uses for
- *                                 control-register writes (SIM_REGION_PRIV_SIZE)
- *     offset SIM_REGION_RAM       host RAM (cfg.host_ram_bytes), where the driver's
- *                                 queues and DMA buffers live
+ *     device memory  (the controller's, SIM_REGION_DEV_SIZE bytes)
+ *       offset 0                BAR0 registers (HBA_BAR0_SIZE), see sim/hba.h
+ *       offset SIM_REGION_PRIV  the posted-write FIFO the bus uses for
+ *                               control-register writes (SIM_REGION_PRIV_SIZE)
+ *     host RAM       (the host's, ram_size bytes) where the driver's queues and
+ *                    DMA buffers live; addresses in it are offsets 0..size-1
  *
  * and a set of eventfds: the bell (driver → firmware wake-up) and one per
- * interrupt vector (firmware → driver).  The IOMMU page table is private to the
- * controller: the OS side maps and unmaps through sim_ctrl_iommu_map/unmap.
+ * interrupt vector (firmware → driver).  Host RAM belongs to the host: in two
+ * processes (sim/bus_client.h) the host creates it (sim_host_ram_create) and
+ * hands it to the controller, so a controller killed with SIGKILL does not take
+ * the driver's memory with it.  In one process sim_ctrl_create makes its own.
+ * The IOMMU page table is private to the controller: the OS side maps and
+ * unmaps through sim_ctrl_iommu_map/unmap.
  *
  * The driver side never calls into the firmware: it talks to the registers
  * through the bus (sim/bus.h), which gives register writes their hardware
@@ -32,23 +37,45 @@
 
 #define SIM_REGION_PRIV      HBA_BAR0_SIZE
 #define SIM_REGION_PRIV_SIZE 0x1000u
-#define SIM_REGION_RAM       (SIM_REGION_PRIV + SIM_REGION_PRIV_SIZE)
+#define SIM_REGION_DEV_SIZE  (SIM_REGION_PRIV + SIM_REGION_PRIV_SIZE)
+/* Host RAM sizes, as the host-ram configuration key: a multiple of 4 KiB. */
+#define SIM_HOST_RAM_MIN     (UINT64_C(1) << 20)
+#define SIM_HOST_RAM_MAX     (UINT64_C(1) << 40)
 
 struct sim_ctrl;
 
-/* What a process needs to attach to a controller's shared memory. */
+/* What a process needs to attach to a controller. */
 struct sim_attach {
-    int      memfd;            /* the region; map it MAP_SHARED */
-    uint64_t region_size;      /* SIM_REGION_RAM + ram_size */
+    int      dev_fd;           /* device memory (SIM_REGION_DEV_SIZE bytes); map it MAP_SHARED */
+    int      ram_fd;           /* host RAM (ram_size bytes); map it MAP_SHARED */
     uint64_t ram_size;
     int      bell_fd;          /* eventfd: write 1 to wake the firmware */
     int      vector_fd[HBA_MAX_VECTORS]; /* eventfds, one per vector, -1 beyond nvec */
     unsigned nvec;
 };
 
-/* Creates a powered-off controller from cfg (copied).  0 or -errno; on error
- * err (errlen bytes) says why. */
+/* Host RAM as the host creates it: a memfd of `size` bytes (a multiple of
+ * 4 KiB, SIM_HOST_RAM_MIN..SIM_HOST_RAM_MAX), zero-filled, close-on-exec, sealed against
+ * resizing.  Returns the fd (the caller owns it) or -errno (err says why). */
+int sim_host_ram_create(uint64_t size, char *err, size_t errlen);
+/* Checks what a peer handed over: fd is a memfd of exactly `size` bytes that
+ * cannot shrink (F_SEAL_SHRINK).  0, -EBADF (not a memfd), -EINVAL (size),
+ * -EPERM (not sealed). */
+int sim_memfd_check(int fd, uint64_t size);
+
+/* Creates a powered-off controller from cfg (copied) with its own host RAM
+ * of cfg.host_ram_bytes (for one process).  0 or -errno; on error err
+ * (errlen bytes) says why. */
 int  sim_ctrl_create(const struct sim_config *cfg, struct sim_ctrl **out, char *err, size_t errlen);
+/* The same on the host's RAM: ram_fd (duplicated; the caller keeps its own)
+ * must pass sim_memfd_check for ram_size (which follows cfg.host_ram_bytes's
+ * rules and replaces it). */
+int  sim_ctrl_create_with_ram(const struct sim_config *cfg, int ram_fd, uint64_t ram_size, struct sim_ctrl **out,
+                              char *err, size_t errlen);
+/* Moves a powered-off controller to another host's RAM (-EBUSY while powered).
+ * The IOMMU belongs to the host platform: the new host starts with no
+ * mappings and an empty fault log (policy kept).  On error nothing changed. */
+int  sim_ctrl_set_ram(struct sim_ctrl *c, int ram_fd, uint64_t ram_size, char *err, size_t errlen);
 /* Stops the firmware thread, closes every fd, frees everything. */
 void sim_ctrl_destroy(struct sim_ctrl *c);
 
@@ -60,10 +87,17 @@ int  sim_ctrl_power_on(struct sim_ctrl *c);
  * the battery holds them.  NULL how = SIM_POWER_CUT_ALL.  Returns lines lost. */
 int64_t sim_ctrl_power_cut(struct sim_ctrl *c, const struct sim_power_cut *how);
 bool sim_ctrl_powered(const struct sim_ctrl *c);
+/* Orderly power down (host shutdown, SIGTERM, a host that went away): the
+ * firmware stops taking commands, every drive's cache is flushed to media,
+ * then power goes off with nothing dirty to lose.  -EALREADY if off; else 0
+ * or the first flush error (the power is off either way; lines a failed flush
+ * left dirty are lost as at a power cut and reported at the next power on). */
+int  sim_ctrl_shutdown(struct sim_ctrl *c);
 
 const struct sim_attach *sim_ctrl_attach_info(const struct sim_ctrl *c);
 volatile uint32_t *sim_ctrl_bar(struct sim_ctrl *c);   /* this process's mapping */
 uint8_t *sim_ctrl_ram(struct sim_ctrl *c);             /* this process's mapping */
+uint64_t sim_ctrl_ram_size(const struct sim_ctrl *c);
 
 /* IOMMU, as the OS programs it: map [iova, +len) to host RAM [ram_addr, +len). */
 int sim_ctrl_iommu_map(struct sim_ctrl *c, uint64_t iova, uint64_t ram_addr, uint64_t len, enum hba_dma_dir dir);

@@ -54,7 +54,7 @@ START_TEST(attach_checks_its_arguments)
 {
     struct sim_attach a;
     memset(&a, 0, sizeof(a));
-    a.memfd = -1;
+    a.dev_fd = a.ram_fd = -1;
     struct bus *b = NULL;
     ck_assert_int_eq(bus_attach(&a, NULL, &b), -EINVAL);
     ck_assert_int_eq(bus_attach(NULL, NULL, &b), -EINVAL);
@@ -62,7 +62,10 @@ START_TEST(attach_checks_its_arguments)
     struct hh h;
     hh_open(&h, NULL);
     struct sim_attach bad = *sim_ctrl_attach_info(h.ctrl);
-    bad.region_size += 4096; /* does not match ram_size */
+    bad.ram_size += 4096; /* larger than the RAM memfd */
+    ck_assert_int_eq(bus_attach(&bad, NULL, &b), -EINVAL);
+    bad = *sim_ctrl_attach_info(h.ctrl);
+    bad.dev_fd = bad.bell_fd; /* not a file the device memory fits in */
     ck_assert_int_eq(bus_attach(&bad, NULL, &b), -EINVAL);
     ck_assert_int_eq(bus_attach(sim_ctrl_attach_info(h.ctrl), NULL, &b), 0);
     ck_assert_int_eq(bus_iommu_map(b, 0, 0, 4096, HBA_DMA_TO_DEVICE), -ENOSYS);

@@ -15,7 +15,7 @@ END_TEST
 START_TEST(region_layout_is_page_aligned)
 {
     ck_assert_uint_eq(SIM_REGION_PRIV % 4096, 0);
-    ck_assert_uint_eq(SIM_REGION_RAM % 4096, 0);
+    ck_assert_uint_eq(SIM_REGION_DEV_SIZE % 4096, 0);
 }
 END_TEST
 
