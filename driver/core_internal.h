@@ -172,6 +172,9 @@ int  core_state(const struct drv_core *core);
 void core_set_state(struct drv_core *core, enum drv_core_state s);
 void core_sleep_us(unsigned us);
 uint64_t core_now_ns(const struct drv_core *core);
+void core_emit(struct drv_core *core, const struct drv_event *e);
+
+/* core_bringup.c */
 int  core_bringup(struct drv_core *core);
 /* Takes the controller out of OPERATIONAL and frees every queue: EN 1 -> 0
  * (a hard reset when that does not reach READY, or when hard is set).
@@ -181,7 +184,6 @@ int  core_disable(struct drv_core *core, bool hard);
 int  core_hard_reset(struct drv_core *core);
 /* Frees every queue without talking to the controller (it is gone). */
 void core_release(struct drv_core *core);
-void core_emit(struct drv_core *core, const struct drv_event *e);
 
 /* core_dma.c */
 int  dma_get(struct drv_core *core, uint64_t length, enum hba_dma_dir dir, struct drv_dma *d);
