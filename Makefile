@@ -71,6 +71,9 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(call obj,$(TEST_HELP)) $(LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(call obj,$(TEST_HELP)) $(LIBS) $(CHECK_LIBS) $(LDLIBS_ALL)
 
+# Tests that run the controller in its own process need the command.
+$(TESTS): | $(BUILD)/scsisim
+
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIBS) $(LDLIBS_ALL)

@@ -123,6 +123,9 @@ static int run(int argc, char **argv)
         sim_config_free(&cfg);
         return CLI_EXIT_USAGE;
     }
+    /* A host or a reader of our stdout going away must not kill the
+     * controller: every write checks its result instead. */
+    signal(SIGPIPE, SIG_IGN);
     char err[256] = "";
     struct sim_ctrl *ctrl;
     rc = sim_ctrl_create(&cfg, &ctrl, err, sizeof(err));

@@ -2,9 +2,10 @@
  * driver on real hardware.  Used by the tests and by the driver's OS layer.
  *
  * A bus attaches to a controller's shared memory from its struct sim_attach
- * (the memfd is mapped in the calling process, the eventfds are duplicated),
- * so it works the same in the controller's process and in another one that
- * received the fds.  Register accesses get their hardware semantics:
+ * (device memory and host RAM, two memfds, are mapped in the calling process;
+ * the eventfds are duplicated), so it works the same in the controller's
+ * process and in another one that received the fds.  Register accesses get
+ * their hardware semantics:
  *
  *   bus_read32        acquire load (INT_MASK_CLEAR reads the mask)
  *   INT_STATUS        write-1-to-clear (atomic and-not)

@@ -584,6 +584,8 @@ int bus_remote_power_on(struct bus *b)
 
 int bus_remote_check_media(struct bus *b, uint16_t target, uint16_t lun, struct sim_oracle_report *r)
 {
+    if (!r)
+        return -EINVAL;
     struct bproto_drive m;
     memset(&m, 0, sizeof(m));
     m.target = target;
@@ -606,6 +608,8 @@ int bus_remote_check_media(struct bus *b, uint16_t target, uint16_t lun, struct 
 int bus_remote_fault_log(struct bus *b, uint32_t first, struct hba_iommu_fault *out, size_t max,
                          struct hba_log_header *hdr)
 {
+    if (!hdr || (!out && max))
+        return -EINVAL;
     struct bproto_fault_log m;
     memset(&m, 0, sizeof(m));
     m.first = first;

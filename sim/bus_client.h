@@ -24,6 +24,11 @@
  *     address, new eventfds behind the same fd numbers (re-register them in
  *     event loops), mappings replayed.  The controller behind it is freshly
  *     powered on: the driver brings it up again (RESET -> READY -> enable).
+ *   - Or swap buses instead: an OS layer that replays its own mappings into a
+ *     new bus (driver/osal_user.c's osal_user_set_bus) creates host RAM once
+ *     with sim_host_ram_create, passes that fd to every bus_remote_connect
+ *     (each bus maps it anew: same memory, another address), and detaches
+ *     the dead bus after the swap.
  *
  * Requests are synchronous, one at a time per bus (callers on several
  * threads are serialized), each bounded by BUS_REMOTE_TIMEOUT_MS

@@ -55,11 +55,13 @@ int sim_memfd_check(int fd, uint64_t size)
     struct stat st;
     if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
         return -EBADF;
+    /* Only shmem files know seals: any other file fails here. */
+    int seals = fcntl(fd, F_GET_SEALS);
+    if (seals < 0)
+        return -EBADF;
     if ((uint64_t)st.st_size != size)
         return -EINVAL;
-    /* Only memfds (shmem) know seals: anything else fails here too. */
-    int seals = fcntl(fd, F_GET_SEALS);
-    if (seals < 0 || !(seals & F_SEAL_SHRINK))
+    if (!(seals & F_SEAL_SHRINK))
         return -EPERM;
     return 0;
 }

@@ -271,7 +271,9 @@ START_TEST(a_killed_controller_is_noticed_and_a_restarted_one_takes_over)
     ck_assert_uint_eq(after.dropped, before.dropped + 1);
     ck_assert_int_eq(bus_wait_vector(h.bus, 1, 0), -ENODEV);
     ck_assert_int_eq(bus_remote_power_on(h.bus), -ENODEV);
-    ck_assert_int_eq(bus_remote_fault_log(h.bus, 0, NULL, 0, NULL), -ENODEV);
+    struct hba_log_header hdr;
+    ck_assert_int_eq(bus_remote_fault_log(h.bus, 0, NULL, 0, &hdr), -ENODEV);
+    ck_assert_int_eq(bus_remote_fault_log(h.bus, 0, NULL, 1, &hdr), -EINVAL);
     /* Host RAM is the host's: still there, still ours. */
     ck_assert_uint_eq(out.p[1], 8);
     /* The IOMMU is the platform's: programming it still works (recorded). */
@@ -313,6 +315,32 @@ START_TEST(a_killed_controller_is_noticed_and_a_restarted_one_takes_over)
     ck_assert_int_eq(atomic_load(&deaths), 2);
     b2_bringup(&h);
     hh_close(&h);
+    ck_assert_int_eq(b2_stop(&p), 0);
+    b2_fini(&p);
+}
+END_TEST
+
+START_TEST(swapping_buses_keeps_the_hosts_ram)
+{
+    /* The other way to survive a restart: a new bus on the same RAM fd. */
+    struct b2_proc p;
+    b2_init(&p);
+    b2_start(&p, small_drive);
+    char err[256] = "";
+    int ram = sim_host_ram_create(B2_RAM_BYTES, err, sizeof(err));
+    ck_assert_int_ge(ram, 0);
+    struct bus *old = NULL, *b = NULL;
+    ck_assert_int_eq(bus_remote_connect(p.sock, ram, B2_RAM_BYTES, &old, err, sizeof(err)), 0);
+    memcpy(bus_ram(old) + 12345, "kept", 4);
+    b2_kill(&p);
+    ck_assert(b2_wait_dead(old));
+    b2_restart(&p);
+    ck_assert_int_eq(bus_remote_connect(p.sock, ram, B2_RAM_BYTES, &b, err, sizeof(err)), 0);
+    ck_assert_int_eq(memcmp(bus_ram(b) + 12345, "kept", 4), 0);
+    bus_detach(old);
+    ck_assert_uint_eq(bus_read32(b, HBA_REG_ID), HBA_ID_MAGIC);
+    bus_detach(b);
+    close(ram);
     ck_assert_int_eq(b2_stop(&p), 0);
     b2_fini(&p);
 }
@@ -450,6 +478,7 @@ int main(void)
     tcase_add_test(tc, test_control_requests_reach_the_controller);
     tcase_add_test(tc, a_second_host_is_turned_away);
     tcase_add_test(tc, a_killed_controller_is_noticed_and_a_restarted_one_takes_over);
+    tcase_add_test(tc, swapping_buses_keeps_the_hosts_ram);
     tcase_add_test(tc, orderly_stops_flush_the_cache);
     tcase_add_test(tc, command_line_errors_exit_2);
     tcase_add_test(tc, connect_reports_what_is_wrong);
