@@ -1,0 +1,373 @@
+/* conformance/trace_tasks.c — what records mean together: tags tie a CMD to
+ * its DOUT, DIN and STATUS (or a TMF request to its response) at one layer;
+ * TMFs and directives end tasks; hold/release and within attach to the
+ * requests they name.  The checks here are the ones no single line can make:
+ * a tag reused while outstanding, data or status for an unknown tag, a
+ * command left without status at the end of the file. */
+#include "conformance/trace_priv.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conformance/trace_names.h"
+
+static void tag_key(char *key, size_t len, char layer, const char *tag)
+{
+    snprintf(key, len, "%c:%s", layer, tag);
+}
+
+static int layer_index(char layer)
+{
+    return layer == 'H' ? 0 : layer == 'C' ? 1 : 2;
+}
+
+static const char *layer_name(char layer)
+{
+    return layer == 'H' ? "H (host)" : layer == 'C' ? "C (controller)" : "W (wire)";
+}
+
+struct trace_nexus trace_record_nexus(const struct trace *t, const struct trace_record *r)
+{
+    return r->nexus_given ? r->nexus : t->default_nexus;
+}
+
+bool trace_nexus_covers(const struct trace_nexus *p, const struct trace_nexus *n)
+{
+    uint8_t any = p->any | n->any;
+    return ((any & TRACE_ANY_HOST) || p->host == n->host) && ((any & TRACE_ANY_CHANNEL) || p->channel == n->channel) &&
+           ((any & TRACE_ANY_TARGET) || p->target == n->target) && ((any & TRACE_ANY_LUN) || p->lun == n->lun);
+}
+
+static struct trace_record *rec(struct tp *p, size_t line)
+{
+    return &p->t->lines[line].record;
+}
+
+static int new_task(struct tp *p, size_t line, size_t *out)
+{
+    struct trace *t = p->t;
+    if (t->n_tasks == p->cap_tasks) {
+        size_t ncap = p->cap_tasks ? p->cap_tasks * 2 : 16;
+        struct trace_task *nt = realloc(t->tasks, ncap * sizeof(*nt));
+        if (!nt)
+            return tp_fail(p, 1, "out of memory");
+        t->tasks = nt;
+        p->cap_tasks = ncap;
+    }
+    struct trace_task *k = &t->tasks[t->n_tasks];
+    *k = (struct trace_task){ .request = line, .dout = TRACE_NONE, .din = TRACE_NONE, .response = TRACE_NONE,
+                              .ended_by = TRACE_NONE, .within = TRACE_NONE, .held_by = TRACE_NONE,
+                              .released_by = TRACE_NONE, .deadline_ns = t->timeout_ns };
+    *out = t->n_tasks++;
+    return 0;
+}
+
+/* Ends every open command task whose nexus `match` accepts. */
+static void end_tasks(struct tp *p, size_t by, const struct trace_nexus *scope, bool ignore_lun, bool ignore_target,
+                      bool ignore_channel)
+{
+    struct trace_map *m = &p->open;
+    for (size_t i = 0; i < m->cap; i++) {
+        if (!m->slots[i].used)
+            continue;
+        struct trace_task *k = &p->t->tasks[m->slots[i].value];
+        const struct trace_record *r = rec(p, k->request);
+        if (r->verb != TRACE_VERB_CMD || k->ended_by != TRACE_NONE)
+            continue;
+        if (scope) {
+            struct trace_nexus s = *scope, n = trace_record_nexus(p->t, r);
+            if (ignore_lun)
+                s.any |= TRACE_ANY_LUN;
+            if (ignore_target)
+                s.any |= TRACE_ANY_TARGET;
+            if (ignore_channel)
+                s.any |= TRACE_ANY_CHANNEL;
+            if (!trace_nexus_covers(&s, &n))
+                continue;
+        }
+        k->ended_by = by;
+    }
+}
+
+static int request(struct tp *p, size_t line, const struct tp_tok *tag_tok)
+{
+    struct trace_record *r = rec(p, line);
+    char key[TRACE_TAG_MAX + 4];
+    tag_key(key, sizeof key, r->layer, r->tag);
+    size_t old;
+    if (trace_map_get(&p->open, key, &old)) {
+        const struct trace_task *k = &p->t->tasks[old];
+        if (k->ended_by == TRACE_NONE)
+            return tp_fail(p, tag_tok->col, "tag '%s' is reused while its %s from line %u is outstanding (no %s "
+                           "yet); use another tag, or give line %u its %s first", r->tag,
+                           rec(p, k->request)->verb == TRACE_VERB_CMD ? "command" : "TMF",
+                           p->t->lines[k->request].lineno,
+                           rec(p, k->request)->verb == TRACE_VERB_CMD ? "STATUS" : "response",
+                           p->t->lines[k->request].lineno,
+                           rec(p, k->request)->verb == TRACE_VERB_CMD ? "STATUS" : "response");
+    }
+    size_t ti = 0;
+    if (new_task(p, line, &ti))
+        return -ENOMEM;
+    struct trace_task *k = &p->t->tasks[ti];
+    r->task = ti;
+    size_t hold;
+    if (r->verb == TRACE_VERB_CMD && trace_map_get(&p->holds, key, &hold)) {
+        k->held_by = hold;
+        trace_map_del(&p->holds, key);
+    }
+    struct tp_within *w = &p->within[layer_index(r->layer)];
+    if (w->line != TRACE_NONE) {
+        k->within = w->line;
+        k->deadline_ns = rec(p, w->line)->directive.ns;
+        if (--w->remaining == 0)
+            w->line = TRACE_NONE;
+    }
+    if (trace_map_set(&p->open, key, ti))
+        return tp_fail(p, tag_tok->col, "out of memory");
+    if (r->verb != TRACE_VERB_TMF)
+        return 0;
+    /* What the TMF ends. */
+    struct trace_nexus n = trace_record_nexus(p->t, r);
+    switch (r->tmf.fn) {
+    case TRACE_TMF_ABORT_TASK: {
+        char rkey[TRACE_TAG_MAX + 4];
+        size_t target;
+        tag_key(rkey, sizeof rkey, r->layer, r->tmf.ref_tag);
+        if (!trace_map_get(&p->open, rkey, &target) || rec(p, p->t->tasks[target].request)->verb != TRACE_VERB_CMD) {
+            return tp_fail(p, p->ref_col, "abort-task names tag '%s', which has no outstanding command at layer %s",
+                           r->tmf.ref_tag, layer_name(r->layer));
+        }
+        if (p->t->tasks[target].ended_by == TRACE_NONE)
+            p->t->tasks[target].ended_by = line;
+        break;
+    }
+    case TRACE_TMF_ABORT_TASK_SET:
+    case TRACE_TMF_CLEAR_TASK_SET:
+    case TRACE_TMF_LUN_RESET:
+        end_tasks(p, line, &n, false, false, false);
+        break;
+    case TRACE_TMF_TARGET_RESET:
+        end_tasks(p, line, &n, true, false, false);
+        break;
+    default:
+        break;
+    }
+    return 0;
+}
+
+/* The open task a DOUT/DIN/STATUS/TMF response names. */
+static int find_open(struct tp *p, size_t line, const struct tp_tok *tag_tok, const char *verb, size_t *out)
+{
+    struct trace_record *r = rec(p, line);
+    char key[TRACE_TAG_MAX + 4];
+    tag_key(key, sizeof key, r->layer, r->tag);
+    if (!trace_map_get(&p->open, key, out))
+        return tp_fail(p, tag_tok->col, "%s for tag '%s', which has no outstanding %s at layer %s (no %s %s before "
+                       "it, or its %s came already)", verb, r->tag, r->verb == TRACE_VERB_TMF ? "TMF" : "command",
+                       layer_name(r->layer), r->verb == TRACE_VERB_TMF ? "TMF" : "CMD", r->tag,
+                       r->verb == TRACE_VERB_TMF ? "response" : "STATUS");
+    const struct trace_record *req = rec(p, p->t->tasks[*out].request);
+    bool want_tmf = r->verb == TRACE_VERB_TMF;
+    if ((req->verb == TRACE_VERB_TMF) != want_tmf)
+        return tp_fail(p, tag_tok->col, "%s for tag '%s', which is a %s (line %u)", verb, r->tag,
+                       want_tmf ? "command, not a TMF" : "TMF: its answer is a TMF response record",
+                       p->t->lines[p->t->tasks[*out].request].lineno);
+    r->task = *out;
+    return 0;
+}
+
+static int data(struct tp *p, size_t line, const struct tp_tok *tag_tok)
+{
+    struct trace_record *r = rec(p, line);
+    bool out = r->verb == TRACE_VERB_DOUT;
+    const char *verb = out ? "DOUT" : "DIN";
+    size_t ti = 0;
+    if (find_open(p, line, tag_tok, verb, &ti))
+        return -EINVAL;
+    struct trace_task *k = &p->t->tasks[ti];
+    const struct trace_cmd *c = &rec(p, k->request)->cmd;
+    unsigned cmd_line = p->t->lines[k->request].lineno;
+    enum trace_data_dir want = out ? TRACE_DATA_OUT : TRACE_DATA_IN;
+    if (c->dir != want)
+        return tp_fail(p, tag_tok->col, "%s for tag '%s', whose CMD (line %u) has dir=%s; a %s needs dir=%s", verb,
+                       r->tag, cmd_line, c->dir == TRACE_DATA_NONE ? "none" : c->dir == TRACE_DATA_IN ? "in" : "out",
+                       verb, out ? "out" : "in");
+    size_t *slot = out ? &k->dout : &k->din;
+    if (*slot != TRACE_NONE)
+        return tp_fail(p, tag_tok->col, "second %s for tag '%s' (the first is at line %u); give all its bytes in one "
+                       "record", verb, r->tag, p->t->lines[*slot].lineno);
+    if (r->data.length > c->len)
+        return tp_fail(p, tag_tok->col, "%s describes %llu bytes but the CMD at line %u has len=%u", verb,
+                       (unsigned long long)r->data.length, cmd_line, c->len);
+    *slot = line;
+    return 0;
+}
+
+static void close_task(struct tp *p, size_t line, size_t ti)
+{
+    struct trace_record *r = rec(p, line);
+    char key[TRACE_TAG_MAX + 4];
+    tag_key(key, sizeof key, r->layer, r->tag);
+    p->t->tasks[ti].response = line;
+    trace_map_del(&p->open, key);
+}
+
+static int status(struct tp *p, size_t line, const struct tp_tok *tag_tok)
+{
+    struct trace_record *r = rec(p, line);
+    size_t ti = 0;
+    if (find_open(p, line, tag_tok, "STATUS", &ti))
+        return -EINVAL;
+    struct trace_task *k = &p->t->tasks[ti];
+    const struct trace_cmd *c = &rec(p, k->request)->cmd;
+    unsigned cmd_line = p->t->lines[k->request].lineno;
+    const struct trace_status *st = &r->status;
+    if (st->resid_given && st->resid > c->len)
+        return tp_fail(p, tag_tok->col, "resid=%u is more than the CMD's len=%u (line %u)", st->resid, c->len,
+                       cmd_line);
+    if (st->xfer_given && st->xfer > c->len)
+        return tp_fail(p, tag_tok->col, "xfer=%u is more than the CMD's len=%u (line %u)", st->xfer, c->len,
+                       cmd_line);
+    if (st->resid_given && st->xfer_given && (uint64_t)st->resid + st->xfer != c->len)
+        return tp_fail(p, tag_tok->col, "xfer=%u and resid=%u do not add up to the CMD's len=%u (line %u)", st->xfer,
+                       st->resid, c->len, cmd_line);
+    if (k->din != TRACE_NONE) {
+        uint64_t din = rec(p, k->din)->data.length;
+        uint64_t moved = st->xfer_given ? st->xfer : st->resid_given ? (uint64_t)c->len - st->resid : c->len;
+        if (din > moved)
+            return tp_fail(p, tag_tok->col, "the DIN at line %u describes %llu bytes but this STATUS says %llu bytes "
+                           "were transferred", p->t->lines[k->din].lineno, (unsigned long long)din,
+                           (unsigned long long)moved);
+    }
+    close_task(p, line, ti);
+    return 0;
+}
+
+static int tmf_response(struct tp *p, size_t line, const struct tp_tok *tag_tok)
+{
+    size_t ti = 0;
+    if (find_open(p, line, tag_tok, "TMF response", &ti))
+        return -EINVAL;
+    close_task(p, line, ti);
+    return 0;
+}
+
+static int directive(struct tp *p, size_t line)
+{
+    struct trace_record *r = rec(p, line);
+    struct trace_directive *d = &r->directive;
+    struct trace_nexus n = trace_record_nexus(p->t, r);
+    char key[TRACE_NAME_MAX + 4];
+    size_t v;
+    switch (d->kind) {
+    case TRACE_DIR_POWER_LOSS:
+        end_tasks(p, line, NULL, false, false, false);
+        return 0;
+    case TRACE_DIR_RESET:
+        if (d->reset == TRACE_RESET_HOST)
+            end_tasks(p, line, NULL, false, false, false);
+        else
+            end_tasks(p, line, &n, d->reset != TRACE_RESET_LUN, d->reset == TRACE_RESET_BUS, false);
+        return 0;
+    case TRACE_DIR_HOLD:
+        tag_key(key, sizeof key, r->layer, d->tag);
+        if (trace_map_get(&p->open, key, &v))
+            return tp_fail(p, tp_end_col(p) - (unsigned)strlen(d->tag),
+                           "hold %s: the command %s is already outstanding (line %u); put the hold before its CMD",
+                           d->tag, d->tag, p->t->lines[p->t->tasks[v].request].lineno);
+        if (trace_map_get(&p->holds, key, &v))
+            return tp_fail(p, tp_end_col(p) - (unsigned)strlen(d->tag), "%s is already held (line %u)", d->tag,
+                           p->t->lines[v].lineno);
+        if (trace_map_set(&p->holds, key, line))
+            return tp_fail(p, 1, "out of memory");
+        return 0;
+    case TRACE_DIR_RELEASE: {
+        unsigned col = tp_end_col(p) - (unsigned)strlen(d->tag);
+        tag_key(key, sizeof key, r->layer, d->tag);
+        if (trace_map_get(&p->holds, key, &v))
+            return tp_fail(p, col, "release %s comes before the held CMD %s; release it after the CMD", d->tag,
+                           d->tag);
+        if (!trace_map_get(&p->open, key, &v) || p->t->tasks[v].held_by == TRACE_NONE)
+            return tp_fail(p, col, "release %s: no held command %s is outstanding at layer %s (hold it with 'hold "
+                           "%s' before its CMD)", d->tag, d->tag, layer_name(r->layer), d->tag);
+        if (p->t->tasks[v].released_by != TRACE_NONE)
+            return tp_fail(p, col, "%s was already released at line %u", d->tag,
+                           p->t->lines[p->t->tasks[v].released_by].lineno);
+        p->t->tasks[v].released_by = line;
+        return 0;
+    }
+    case TRACE_DIR_WITHIN: {
+        struct tp_within *w = &p->within[layer_index(r->layer)];
+        if (w->line != TRACE_NONE)
+            return tp_fail(p, 1, "the within at line %u still covers %u more request(s) at layer %s; a deadline "
+                           "cannot start before the previous one's requests are given",
+                           p->t->lines[w->line].lineno, w->remaining, layer_name(r->layer));
+        w->line = line;
+        w->remaining = d->count;
+        return 0;
+    }
+    case TRACE_DIR_MARK:
+        snprintf(key, sizeof key, "m:%s", d->name);
+        if (trace_map_get(&p->marks, key, &v))
+            return tp_fail(p, tp_end_col(p) - (unsigned)strlen(d->name), "mark '%s' is already used at line %zu; "
+                           "marks name a place and must be unique", d->name, v);
+        if (trace_map_set(&p->marks, key, p->lineno))
+            return tp_fail(p, 1, "out of memory");
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+int tp_task_record(struct tp *p, size_t line_idx, const struct tp_tok *tag_tok)
+{
+    struct trace_record *r = rec(p, line_idx);
+    switch (r->verb) {
+    case TRACE_VERB_CMD:
+        return request(p, line_idx, tag_tok);
+    case TRACE_VERB_TMF:
+        return r->dir == '>' ? request(p, line_idx, tag_tok) : tmf_response(p, line_idx, tag_tok);
+    case TRACE_VERB_DOUT:
+    case TRACE_VERB_DIN:
+        return data(p, line_idx, tag_tok);
+    case TRACE_VERB_STATUS:
+        return status(p, line_idx, tag_tok);
+    case TRACE_VERB_DIRECTIVE:
+        return directive(p, line_idx);
+    }
+    return 0;
+}
+
+int tp_tasks_finish(struct tp *p)
+{
+    const struct trace *t = p->t;
+    for (size_t i = 0; i < t->n_tasks; i++) {
+        const struct trace_task *k = &t->tasks[i];
+        if (k->response != TRACE_NONE || k->ended_by != TRACE_NONE)
+            continue;
+        const struct trace_line *l = &t->lines[k->request];
+        const struct trace_record *r = &l->record;
+        if (r->verb == TRACE_VERB_CMD)
+            return tp_fail_at(p, l, 1,
+                              "missing STATUS: CMD %s (layer %c) has no STATUS by the end of the file; add its STATUS "
+                              "record, or end it with a TMF or a reset", r->tag, r->layer);
+        return tp_fail_at(p, l, 1, "missing TMF response: TMF %s (layer %c) has no response by the end of the file",
+                          r->tag, r->layer);
+    }
+    for (size_t i = 0; i < p->holds.cap; i++)
+        if (p->holds.slots[i].used) {
+            const struct trace_line *l = &t->lines[p->holds.slots[i].value];
+            return tp_fail_at(p, l, 1, "hold %s: no CMD %s follows at layer %c", l->record.directive.tag,
+                              l->record.directive.tag, l->record.layer);
+        }
+    for (int i = 0; i < 3; i++)
+        if (p->within[i].line != TRACE_NONE) {
+            const struct trace_line *l = &t->lines[p->within[i].line];
+            uint32_t count = l->record.directive.count;
+            return tp_fail_at(p, l, 1, "within count=%u covers %u request(s) at layer %c but only %u follow", count,
+                              count, l->record.layer, count - p->within[i].remaining);
+        }
+    return 0;
+}
