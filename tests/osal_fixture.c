@@ -103,11 +103,14 @@ bool of_rec_get(struct of_rec *r, char op, size_t i, struct of_call *out)
 void of_fake_open(struct of_fake *f, uint64_t ram_size, unsigned nvec)
 {
     memset(f, 0, sizeof(*f));
-    f->a.memfd = memfd_create("osal-fake", MFD_CLOEXEC);
-    ck_assert_int_ge(f->a.memfd, 0);
+    /* Device memory and host RAM are two memfds (sim/sim.h). */
+    f->a.dev_fd = memfd_create("osal-fake-dev", MFD_CLOEXEC);
+    ck_assert_int_ge(f->a.dev_fd, 0);
+    ck_assert_int_eq(ftruncate(f->a.dev_fd, (off_t)SIM_REGION_DEV_SIZE), 0);
+    f->a.ram_fd = memfd_create("osal-fake-ram", MFD_CLOEXEC);
+    ck_assert_int_ge(f->a.ram_fd, 0);
     f->a.ram_size = ram_size;
-    f->a.region_size = SIM_REGION_RAM + ram_size;
-    ck_assert_int_eq(ftruncate(f->a.memfd, (off_t)f->a.region_size), 0);
+    ck_assert_int_eq(ftruncate(f->a.ram_fd, (off_t)ram_size), 0);
     f->a.bell_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     ck_assert_int_ge(f->a.bell_fd, 0);
     f->a.nvec = nvec;
@@ -124,7 +127,8 @@ void of_fake_open(struct of_fake *f, uint64_t ram_size, unsigned nvec)
 void of_fake_close(struct of_fake *f)
 {
     bus_detach(f->bus);
-    close(f->a.memfd);
+    close(f->a.dev_fd);
+    close(f->a.ram_fd);
     close(f->a.bell_fd);
     for (unsigned v = 0; v < f->a.nvec; v++)
         close(f->a.vector_fd[v]);

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tests/bus2_fixture.h"
 #include "tests/stack2_fixture.h"
 #include "tests/stack_fixture.h"
 #include "tests/testutil.h"
@@ -44,6 +45,7 @@ void s2_options(struct stack_options *o, int flavour)
     if (s2_two(flavour)) {
         o->mode = STACK_TWO_PROCESS;
         o->spawn = true;
+        o->scsisim_bin = b2_bin(); /* $SCSISIM_BIN, or the build's scsisim */
     }
 }
 
