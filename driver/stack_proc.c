@@ -6,16 +6,19 @@
  * directory (sim_config_print) and `BIN controller --socket SOCK CONF` is
  * forked and executed; it is ready when it prints its "listening" line on the
  * pipe that is its stdout.  Its stderr is ours, so its complaints reach the
- * user.  It gets SIGKILL when the thread that started it ends
- * (PR_SET_PDEATHSIG): a controller must never outlive its host unnoticed.
+ * user.  It gets SIGKILL when its parent thread ends (PR_SET_PDEATHSIG: a
+ * controller must never outlive its host unnoticed), so every start happens
+ * on the stack's own thread, which lives until the controller is stopped:
+ * a caller's short-lived thread would otherwise take the controller with it.
  *
  * Reconnecting: bus_remote_reconnect re-attaches the same struct bus in place
  * (host RAM at the same address, mappings replayed by the bus client from
  * its record), osal_user_set_bus re-binds the interrupt sources to the new
  * eventfds, drv_core_recover brings the controller up.  The automatic
- * variant is a thread woken by the bus's dead handler (an eventfd write, all
- * a dead handler may do); it restarts a controller it spawned, then does the
- * same, retrying until it succeeds or the stack closes. */
+ * variant runs on the same thread, woken by the bus's dead handler (an
+ * eventfd write, all a dead handler may do); it restarts a controller it
+ * spawned, then does the same, retrying until it succeeds or the stack
+ * closes. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -52,13 +55,22 @@ struct stack_proc {
     int out_fd;                  /* read end of its stdout while it runs, else -1 */
     uint64_t ram_bytes;
     uint32_t timeout_ms;
-    /* automatic reconnection */
-    bool autorc;
-    bool watching;
+    /* the stack's thread: starts controllers, reconnects automatically */
+    bool autorc;                 /* automatic reconnection asked for */
+    bool watching;               /* ... and armed (the core runs; not closing) */
+    bool threaded;
     pthread_t thread;
     int dead_fd;                 /* eventfd: the bus died */
-    int stop_fd;                 /* eventfd: the thread must end */
+    int wake_fd;                 /* eventfd: a request, or the thread must end */
+    pthread_mutex_t req_lock;    /* the request below */
+    pthread_cond_t req_cv;
+    bool req_spawn, req_done, req_stop;
+    int req_rc;
+    char req_err[512];
 };
+
+static int spawn_on_thread(struct stack_proc *p, char *err, size_t errlen);
+static int start_thread(struct stack *st, char *err, size_t errlen);
 
 static int64_t now_ms(void)
 {
@@ -214,7 +226,12 @@ static int spawn_controller(struct stack_proc *p, char *err, size_t errlen)
         return stack_fail(err, errlen, -e, "fork: %s", strerror(e));
     }
     if (pid == 0) {
-        /* Only async-signal-safe calls between fork and exec. */
+        /* Only async-signal-safe calls between fork and exec.  The mask
+         * is the forking thread's (ours blocks everything): the controller
+         * must get its SIGTERM. */
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (getppid() != parent)
             _exit(126);
@@ -323,7 +340,9 @@ int stack_proc_open(struct stack *st, const struct sim_config *cfg, const struct
     if (!p)
         return stack_fail(err, errlen, -ENOMEM, "out of memory");
     pthread_mutex_init(&p->lock, NULL);
-    p->out_fd = p->dead_fd = p->stop_fd = -1;
+    pthread_mutex_init(&p->req_lock, NULL);
+    pthread_cond_init(&p->req_cv, NULL);
+    p->out_fd = p->dead_fd = p->wake_fd = -1;
     p->spawn = o->spawn;
     p->autorc = o->auto_reconnect;
     p->timeout_ms = o->connect_timeout_ms ? o->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS;
@@ -353,14 +372,16 @@ int stack_proc_open(struct stack *st, const struct sim_config *cfg, const struct
     if (n < 0 || (size_t)n >= sizeof(p->sock))
         return stack_fail(err, errlen, -ENAMETOOLONG, "the socket path %s%s is longer than %zu bytes",
                           sock ? sock : p->dir, sock ? "" : "/ctrl.sock", sizeof(p->sock) - 1);
-    if (p->spawn && (rc = spawn_controller(p, err, errlen)) < 0)
+    p->dead_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (p->dead_fd < 0)
+        return stack_fail(err, errlen, -errno, "eventfd: %s", strerror(errno));
+    if ((p->spawn || p->autorc) && (rc = start_thread(st, err, errlen)) < 0)
+        return rc;
+    if (p->spawn && (rc = spawn_on_thread(p, err, errlen)) < 0)
         return rc;
     if ((rc = attach_bus(st, true, err, errlen)) < 0)
         return rc;
     p->respawned = false;
-    p->dead_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (p->dead_fd < 0)
-        return stack_fail(err, errlen, -errno, "eventfd: %s", strerror(errno));
     bus_set_dead_handler(st->bus, on_bus_dead, p);
     return 0;
 }
@@ -426,7 +447,7 @@ int stack_proc_start(struct stack *st, char *err, size_t errlen)
     pthread_mutex_lock(&p->lock);
     reap(p, false, NULL);
     int rc = p->pid > 0 ? stack_fail(err, errlen, -EALREADY, "the controller runs (pid %d)", (int)p->pid)
-                        : spawn_controller(p, err, errlen);
+                        : spawn_on_thread(p, err, errlen);
     pthread_mutex_unlock(&p->lock);
     return rc;
 }
@@ -437,86 +458,162 @@ pid_t stack_proc_pid(const struct stack *st)
     return p && p->spawn ? p->pid : 0;
 }
 
-/* ---- automatic reconnection ------------------------------------------------- */
+/* ---- the stack's thread -------------------------------------------------- */
 
-/* Waits for the dead eventfd (or stop); true when the stack is closing. */
-static bool wait_event(struct stack_proc *p, int timeout_ms, bool *dead)
+static void wake(struct stack_proc *p)
 {
-    struct pollfd pf[2] = { { .fd = p->dead_fd, .events = POLLIN }, { .fd = p->stop_fd, .events = POLLIN } };
-    int n = poll(pf, 2, timeout_ms);
-    *dead = n > 0 && (pf[0].revents & POLLIN);
-    return n > 0 && (pf[1].revents & POLLIN);
+    uint64_t one = 1;
+    if (write(p->wake_fd, &one, sizeof(one)) < 0) {
+        /* saturated: already woken */
+    }
 }
 
-static void *watch_main(void *arg)
+static void drain(int fd)
+{
+    uint64_t junk;
+    if (read(fd, &junk, sizeof(junk)) < 0) {
+        /* nothing pending */
+    }
+}
+
+/* Has the thread start the controller, and waits for the outcome.  The
+ * caller holds p->lock (or is stack_proc_open, alone). */
+static int spawn_on_thread(struct stack_proc *p, char *err, size_t errlen)
+{
+    pthread_mutex_lock(&p->req_lock);
+    p->req_spawn = true;
+    p->req_done = false;
+    pthread_mutex_unlock(&p->req_lock);
+    wake(p);
+    pthread_mutex_lock(&p->req_lock);
+    while (!p->req_done)
+        pthread_cond_wait(&p->req_cv, &p->req_lock);
+    int rc = p->req_rc;
+    if (rc < 0)
+        stack_fail(err, errlen, rc, "%s", p->req_err);
+    pthread_mutex_unlock(&p->req_lock);
+    return rc;
+}
+
+/* One round of automatic reconnection.  p->lock is only tried: a caller of
+ * stack_start_controller may hold it while it waits for this thread.
+ * Returns whether the death is repaired (or nothing is to be done). */
+static bool repair(struct stack *st)
+{
+    struct stack_proc *p = st->proc;
+    if (pthread_mutex_trylock(&p->lock) != 0)
+        return false;
+    if (!p->watching) {
+        pthread_mutex_unlock(&p->lock);
+        return true;
+    }
+    char err[512] = "";
+    int rc = 0;
+    if (p->spawn && !reap(p, false, NULL) && bus_is_dead(st->bus)) {
+        /* The socket hung up but the process lingers: finish it. */
+        kill(p->pid, SIGKILL);
+        reap(p, true, NULL);
+    }
+    if (p->spawn && p->pid <= 0)
+        rc = spawn_controller(p, err, sizeof(err));
+    if (rc == 0)
+        rc = reconnect_locked(st, err, sizeof(err));
+    pthread_mutex_unlock(&p->lock);
+    if (rc < 0) {
+        osal_log(st->os, OSAL_LOG_WARN, "stack: reconnecting to the controller at %s: %s (trying again)", p->sock,
+                 err);
+        return false;
+    }
+    osal_log(st->os, OSAL_LOG_INFO, "stack: reconnected to the controller at %s", p->sock);
+    return true;
+}
+
+static void *thread_main(void *arg)
 {
     struct stack *st = arg;
     struct stack_proc *p = st->proc;
-    bool pending = false; /* a death not yet repaired */
+    bool pending = false; /* a controller death not repaired yet */
     for (;;) {
-        bool dead = false;
-        if (wait_event(p, pending ? AUTO_RETRY_MS : -1, &dead))
+        struct pollfd pf[2] = { { .fd = p->wake_fd, .events = POLLIN }, { .fd = p->dead_fd, .events = POLLIN } };
+        int n = poll(pf, p->autorc ? 2 : 1, pending ? AUTO_RETRY_MS : -1);
+        if (n > 0 && (pf[0].revents & POLLIN))
+            drain(p->wake_fd);
+        pthread_mutex_lock(&p->req_lock);
+        if (p->req_spawn) {
+            p->req_err[0] = '\0';
+            p->req_rc = spawn_controller(p, p->req_err, sizeof(p->req_err));
+            p->req_spawn = false;
+            p->req_done = true;
+            pthread_cond_broadcast(&p->req_cv);
+        }
+        bool stop = p->req_stop;
+        pthread_mutex_unlock(&p->req_lock);
+        if (stop)
             break;
-        if (dead || bus_is_dead(st->bus))
-            pending = true;
-        if (!pending)
+        if (!p->autorc)
             continue;
-        pthread_mutex_lock(&p->lock);
-        char err[256] = "";
-        int rc = 0;
-        if (p->spawn && reap(p, false, NULL))
-            rc = spawn_controller(p, err, sizeof(err));
-        else if (p->spawn && bus_is_dead(st->bus)) {
-            /* The socket hung up but the process lingers: finish it. */
-            kill(p->pid, SIGKILL);
-            reap(p, true, NULL);
-            rc = spawn_controller(p, err, sizeof(err));
+        if (n > 0 && (pf[1].revents & POLLIN)) {
+            drain(p->dead_fd);
+            pending = true;
         }
-        if (rc == 0)
-            rc = reconnect_locked(st, err, sizeof(err));
-        pthread_mutex_unlock(&p->lock);
-        if (rc == 0) {
-            pending = false;
-            osal_log(st->os, OSAL_LOG_INFO, "stack: reconnected to the controller at %s", p->sock);
-        } else {
-            osal_log(st->os, OSAL_LOG_WARN, "stack: reconnecting to the controller at %s: %s (trying again)",
-                     p->sock, err);
-        }
+        if (pending)
+            pending = !repair(st);
     }
     return NULL;
 }
 
-int stack_proc_start_watch(struct stack *st, char *err, size_t errlen)
+static int start_thread(struct stack *st, char *err, size_t errlen)
 {
     struct stack_proc *p = st->proc;
-    if (!p || !p->autorc)
-        return 0;
-    p->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (p->stop_fd < 0)
+    p->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (p->wake_fd < 0)
         return stack_fail(err, errlen, -errno, "eventfd: %s", strerror(errno));
     /* The thread takes no signals: they belong to the application. */
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    int rc = pthread_create(&p->thread, NULL, watch_main, st);
+    int rc = pthread_create(&p->thread, NULL, thread_main, st);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc != 0)
-        return stack_fail(err, errlen, -rc, "cannot start the reconnection thread: %s", strerror(rc));
+        return stack_fail(err, errlen, -rc, "cannot start the stack's thread: %s", strerror(rc));
+    p->threaded = true;
+    return 0;
+}
+
+static void stop_thread(struct stack_proc *p)
+{
+    if (!p->threaded)
+        return;
+    pthread_mutex_lock(&p->req_lock);
+    p->req_stop = true;
+    pthread_mutex_unlock(&p->req_lock);
+    wake(p);
+    pthread_join(p->thread, NULL);
+    p->threaded = false;
+}
+
+int stack_proc_start_watch(struct stack *st, char *err, size_t errlen)
+{
+    (void)err;
+    (void)errlen;
+    struct stack_proc *p = st->proc;
+    if (!p || !p->autorc)
+        return 0;
+    pthread_mutex_lock(&p->lock);
     p->watching = true;
+    pthread_mutex_unlock(&p->lock);
     return 0;
 }
 
 void stack_proc_stop_watch(struct stack *st)
 {
     struct stack_proc *p = st->proc;
-    if (!p || !p->watching)
+    if (!p)
         return;
-    uint64_t one = 1;
-    if (write(p->stop_fd, &one, sizeof(one)) < 0) {
-        /* cannot fail for a fresh eventfd */
-    }
-    pthread_join(p->thread, NULL);
+    /* Waits for a reconnection in progress; none starts after this. */
+    pthread_mutex_lock(&p->lock);
     p->watching = false;
+    pthread_mutex_unlock(&p->lock);
 }
 
 /* ---- closing ----------------------------------------------------------------- */
@@ -539,15 +636,19 @@ void stack_proc_close(struct stack *st)
     if (!p)
         return;
     stack_proc_stop_watch(st);
-    /* The host going away first: the controller shuts down in order. */
+    /* The host going away first: the controller shuts down in order.  Then
+     * it is stopped, and only then its parent thread may end. */
     bus_detach(st->bus);
     st->bus = NULL;
     stop_controller(p);
+    stop_thread(p);
     remove_dir(p);
     if (p->dead_fd >= 0)
         close(p->dead_fd);
-    if (p->stop_fd >= 0)
-        close(p->stop_fd);
+    if (p->wake_fd >= 0)
+        close(p->wake_fd);
+    pthread_cond_destroy(&p->req_cv);
+    pthread_mutex_destroy(&p->req_lock);
     pthread_mutex_destroy(&p->lock);
     free(p);
     st->proc = NULL;
