@@ -80,8 +80,9 @@ struct stack_options {
     const char *socket_path;       /* the controller's Unix socket; with spawn, NULL = one in a
                                       private temporary directory (removed by stack_close) */
     bool spawn;                    /* start `scsisim controller` from the configuration (its media
-                                      files included); it dies with the thread that started it
-                                      (PR_SET_PDEATHSIG), and stack_close stops it (SIGTERM) */
+                                      files included), on a thread of the stack: it gets SIGKILL
+                                      if this process dies (PR_SET_PDEATHSIG); stack_close stops
+                                      it in order (SIGTERM) */
     const char *scsisim_bin;       /* spawn: the scsisim program; NULL = $SCSISIM_BIN, else
                                       "scsisim" searched in $PATH */
     uint32_t connect_timeout_ms;   /* how long to wait for a controller to listen (stack_open,
