@@ -1,8 +1,8 @@
 /* tests/test_stack_open.c — opening and closing the in-process stack: the
  * parts are there and wired (the bus is the controller's, the core runs on
  * the osal), defaults, every error path of stack_open with its message, the
- * two-process mode failing cleanly with no controller to reach, and repeated open/close leaving no file
- * descriptor or thread behind. */
+ * two-process mode failing cleanly with no controller to reach, and repeated
+ * open/close leaving no file descriptor or thread behind. */
 #include <errno.h>
 #include <string.h>
 
