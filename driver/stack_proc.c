@@ -24,6 +24,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,7 +51,8 @@ struct stack_proc {
     char sock[sizeof(((struct sockaddr_un *)0)->sun_path)];
     char conf[PATH_MAX];         /* the spawned controller's configuration file */
     char bin[PATH_MAX];
-    pid_t pid;                   /* the spawned controller, 0 when none runs */
+    _Atomic pid_t pid;           /* the spawned controller, 0 when none runs (changed under
+                                    lock, read without it by stack_controller_pid) */
     bool respawned;              /* started again since the bus last attached */
     int out_fd;                  /* read end of its stdout while it runs, else -1 */
     uint64_t ram_bytes;
