@@ -7,6 +7,7 @@
 
 extern const struct cli_command cli_cmd_bench;
 extern const struct cli_command cli_cmd_config;
+extern const struct cli_command cli_cmd_run;
 extern const struct cli_command cli_cmd_controller;
 
 #endif

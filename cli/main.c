@@ -8,6 +8,7 @@
 static const struct cli_command *const commands[] = {
     &cli_cmd_bench,
     &cli_cmd_config,
+    &cli_cmd_run,
     &cli_cmd_controller,
     NULL,
 };

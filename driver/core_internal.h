@@ -111,7 +111,7 @@ struct drv_io {
     bool split;
     struct cdb_rw rw;
     struct cdb_split plan;
-    uint32_t chunk;                  /* the command being sent or in flight */
+    uint32_t step;                   /* how many chunks were sent before the current one */
     uint64_t chunk_off, chunk_len;   /* its bytes within the transfer */
     uint64_t done_bytes;             /* bytes of the commands before it */
     /* DMA */

@@ -10,6 +10,7 @@
  * say when a socket is readable (uv_poll), for the listening socket and for
  * the host's connection alike. */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -40,6 +41,7 @@ struct bus_server {
     dev_t sock_dev;    /* the socket file we bound, to remove only our own */
     ino_t sock_ino;
     int listen_fd;
+    int spare_fd;      /* kept open to be given up when accept runs out of fds */
     uv_poll_t listen_poll;
     struct conn *conn; /* the host being served, or NULL */
     unsigned handles;  /* uv handles not yet closed */
@@ -459,6 +461,17 @@ static void on_listen(uv_poll_t *p, int status, int events)
         return;
     for (;;) {
         int fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (fd < 0 && (errno == EMFILE || errno == ENFILE) && s->spare_fd >= 0) {
+            /* Out of fds: the pending host would keep the listener readable
+             * and the loop spinning.  Free the spare, take the host, refuse
+             * it, and keep a spare again. */
+            close(s->spare_fd);
+            fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+            if (fd >= 0)
+                refuse(s, fd, -EMFILE, "the controller process is out of file descriptors");
+            s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+            continue;
+        }
         if (fd < 0) {
             if (errno == EINTR)
                 continue;
@@ -530,6 +543,7 @@ int bus_server_start(uv_loop_t *loop, struct sim_ctrl *ctrl, const char *path, s
         return say(err, errlen, -ENOMEM, "out of memory");
     s->loop = loop;
     s->ctrl = ctrl;
+    s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     memcpy(s->path, sa.sun_path, sizeof(s->path));
     int rc;
     s->listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -562,6 +576,8 @@ int bus_server_start(uv_loop_t *loop, struct sim_ctrl *ctrl, const char *path, s
 fail:
     if (s->listen_fd >= 0)
         close(s->listen_fd);
+    if (s->spare_fd >= 0)
+        close(s->spare_fd);
     free(s);
     return rc;
 }
@@ -570,6 +586,8 @@ static void on_listen_closed(uv_handle_t *h)
 {
     struct bus_server *s = h->data;
     close(s->listen_fd);
+    if (s->spare_fd >= 0)
+        close(s->spare_fd);
     s->handles--;
     maybe_free(s);
 }

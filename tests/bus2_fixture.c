@@ -15,21 +15,12 @@
 #include <unistd.h>
 
 #include "tests/bus2_fixture.h"
+#include "tests/cli_exec.h"
 #include "tests/testutil.h"
 
 const char *b2_bin(void)
 {
-    static char path[PATH_MAX];
-    const char *env = getenv("SCSISIM_BIN");
-    if (env && *env)
-        return env;
-    char self[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-    ck_assert_int_gt(n, 0);
-    self[n] = '\0';
-    /* BUILD/tests/test_x -> BUILD/scsisim */
-    snprintf(path, sizeof(path), "%s/../scsisim", dirname(self));
-    return path;
+    return cli_exec_bin();
 }
 
 void b2_init(struct b2_proc *p)

@@ -103,13 +103,12 @@ bool of_rec_get(struct of_rec *r, char op, size_t i, struct of_call *out)
 void of_fake_open(struct of_fake *f, uint64_t ram_size, unsigned nvec)
 {
     memset(f, 0, sizeof(*f));
-    /* Device memory and host RAM are two memfds (sim/sim.h). */
     f->a.dev_fd = memfd_create("osal-fake-dev", MFD_CLOEXEC);
-    ck_assert_int_ge(f->a.dev_fd, 0);
-    ck_assert_int_eq(ftruncate(f->a.dev_fd, (off_t)SIM_REGION_DEV_SIZE), 0);
     f->a.ram_fd = memfd_create("osal-fake-ram", MFD_CLOEXEC);
+    ck_assert_int_ge(f->a.dev_fd, 0);
     ck_assert_int_ge(f->a.ram_fd, 0);
     f->a.ram_size = ram_size;
+    ck_assert_int_eq(ftruncate(f->a.dev_fd, SIM_REGION_DEV_SIZE), 0);
     ck_assert_int_eq(ftruncate(f->a.ram_fd, (off_t)ram_size), 0);
     f->a.bell_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     ck_assert_int_ge(f->a.bell_fd, 0);

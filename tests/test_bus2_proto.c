@@ -9,10 +9,12 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -439,6 +441,42 @@ START_TEST(a_host_that_never_reads_is_disconnected)
 }
 END_TEST
 
+/* The lowest fd number pid does not use. */
+static int lowest_free_fd(pid_t pid)
+{
+    for (int fd = 0;; fd++) {
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)pid, fd);
+        if (access(path, F_OK) != 0)
+            return fd;
+    }
+}
+
+START_TEST(a_controller_out_of_fds_refuses_and_recovers)
+{
+    struct b2_proc p;
+    b2_init(&p);
+    b2_start(&p, small_drive);
+    struct rlimit old, tight;
+    ck_assert_int_eq(prlimit(p.pid, RLIMIT_NOFILE, NULL, &old), 0);
+    tight = old;
+    tight.rlim_cur = (rlim_t)lowest_free_fd(p.pid);
+    ck_assert_int_eq(prlimit(p.pid, RLIMIT_NOFILE, &tight, NULL), 0);
+    /* accept would fail and leave the listener readable forever: the
+     * controller gives up its spare fd to take the host and turn it away. */
+    for (int i = 0; i < 3; i++) {
+        struct bus *b = NULL;
+        char err[256] = "";
+        ck_assert_int_eq(bus_remote_connect(p.sock, -1, B2_RAM_BYTES, &b, err, sizeof(err)), -EMFILE);
+        ck_assert_ptr_nonnull(strstr(err, "out of file descriptors"));
+    }
+    ck_assert_int_eq(prlimit(p.pid, RLIMIT_NOFILE, &old, NULL), 0);
+    still_serves(&p);
+    ck_assert_int_eq(b2_stop(&p), 0);
+    b2_fini(&p);
+}
+END_TEST
+
 /* ---- a fake controller against the client ------------------------------- */
 
 enum fake_mode {
@@ -643,6 +681,7 @@ int main(void)
     tcase_add_test(tc, untrustworthy_framing_is_cut_off);
     tcase_add_test(tc, bad_requests_get_error_replies_and_the_connection_lives);
     tcase_add_test(tc, a_host_that_never_reads_is_disconnected);
+    tcase_add_test(tc, a_controller_out_of_fds_refuses_and_recovers);
     tcase_add_test(tc, the_client_refuses_a_lying_controller);
     suite_add_tcase(s, tc);
     return testutil_run(s);
