@@ -40,8 +40,11 @@
  * Threading.  stack_submit, stack_poll, stack_wait and stack_exec may be
  * called from any thread except the dispatch queue (where completion
  * callbacks run): waiting there would deadlock, so stack_wait and stack_exec
- * return -EDEADLK on it.  stack_close must not run concurrently with anything
- * else on the same stack.
+ * return -EDEADLK on it; stack_submit (which never waits) may also be called
+ * from a completion callback, to keep a slot busy.  The test control and
+ * process functions below may be called from any thread but the dispatch
+ * queue.  stack_close must not run concurrently with anything else on the
+ * same stack.
  *
  * Polled mode (stack_options.polled): the controller raises no interrupts;
  * completions are reaped by stack_poll, which stack_wait and stack_exec call
@@ -56,12 +59,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "driver/core.h"
 #include "driver/osal_user.h"
-
-#include <sys/types.h>
-
 #include "sim/sim.h"
 
 struct sim_config;
