@@ -393,25 +393,33 @@ int stack_proc_open(struct stack *st, const struct sim_config *cfg, const struct
 static int reconnect_locked(struct stack *st, char *err, size_t errlen)
 {
     struct stack_proc *p = st->proc;
-    /* Only a bus whose controller died or was replaced is re-attached: with
-     * the same live one the core is merely to be recovered (after a power
-     * cut, say).  The bus may not have seen a fresh kill's hang-up yet. */
-    if (bus_is_dead(st->bus) || p->respawned) {
-        int rc = attach_bus(st, false, err, errlen);
-        if (rc < 0)
-            return rc;
-        p->respawned = false;
-        uint64_t junk;
-        if (read(p->dead_fd, &junk, sizeof(junk)) < 0) {
-            /* nothing pending */
+    for (int attempt = 0;; attempt++) {
+        /* Only a bus whose controller died or was replaced is re-attached:
+         * with the same live one the core is merely to be recovered (after
+         * a power cut, say). */
+        if (bus_is_dead(st->bus) || p->respawned) {
+            int rc = attach_bus(st, false, err, errlen);
+            if (rc < 0)
+                return rc;
+            p->respawned = false;
+            uint64_t junk;
+            if (read(p->dead_fd, &junk, sizeof(junk)) < 0) {
+                /* nothing pending */
+            }
+            rc = osal_user_set_bus(st->os, st->bus);
+            if (rc < 0)
+                return stack_fail(err, errlen, rc, "moving the OS layer onto the new controller: %s",
+                                  strerror(-rc));
         }
-        rc = osal_user_set_bus(st->os, st->bus);
-        if (rc < 0)
-            return stack_fail(err, errlen, rc, "moving the OS layer onto the new controller: %s", strerror(-rc));
-    }
-    int rc = drv_core_recover(st->core);
-    if (rc < 0)
+        int rc = drv_core_recover(st->core);
+        if (rc == 0)
+            break;
+        /* An external controller killed a moment ago: the bus's monitor may
+         * have seen the hang-up only now.  Once more, re-attaching. */
+        if (attempt == 0 && bus_is_dead(st->bus))
+            continue;
         return stack_fail(err, errlen, rc, "the driver could not bring the controller up: %s", strerror(-rc));
+    }
     atomic_fetch_add(&st->reconnects, 1);
     return 0;
 }
