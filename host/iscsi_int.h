@@ -166,8 +166,9 @@ struct iscsi_task {
     uint16_t index, gen;           /* Target Transfer Tag = gen << 16 | index */
     uint32_t itt, cmdsn, edtl;
     uint8_t lun_raw[8];
-    uint8_t *buf;
+    uint8_t *buf;                  /* the data: lent.data, or the connection's own (malloc) */
     uint32_t buf_cap;
+    struct scsi_backend_buf lent;  /* owner set: buf is the backend's DMA buffer (zero copy) */
     bool is_read, is_write;
     /* write side */
     uint32_t received;             /* contiguous data-out bytes in buf */
@@ -195,7 +196,10 @@ void iscsi_tasks_free(struct iscsi_conn *c);
 struct iscsi_task *iscsi_task_alloc(struct iscsi_conn *c, enum iscsi_task_kind kind, uint32_t itt);
 struct iscsi_task *iscsi_task_by_itt(struct iscsi_conn *c, uint32_t itt);
 struct iscsi_task *iscsi_task_by_ttt(struct iscsi_conn *c, uint32_t ttt);
-/* Makes room for len bytes of data; -ENOMEM over the connection's budget. */
+/* Makes room for len bytes of data for a command to the task's LUN (lun_raw
+ * set): a buffer the backend lends when it can (the device then DMAs straight
+ * from and into what goes on the wire), else the connection's own memory.
+ * -ENOMEM over the connection's budget. */
 int  iscsi_task_buffer(struct iscsi_task *t, uint32_t len);
 /* Releases the task if nothing refers to it any more. */
 void iscsi_task_maybe_free(struct iscsi_task *t);
