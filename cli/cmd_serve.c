@@ -323,8 +323,9 @@ static int run(int argc, char **argv)
     rc = serve_run(&s, &cfg, &a);
     sim_config_free(&cfg);
     if (s.target) {
-        if (!s.stopping && iscsi_target_port(s.target) >= 0) {
-            /* Not stopped by a signal (a setup error after listen): close it. */
+        if (!s.stopping) {
+            /* Not stopped by a signal (a setup error, a failed listen
+             * included): closing tidies up whatever was opened. */
             s.stopping = true;
             iscsi_target_close(s.target, NULL, NULL);
         }

@@ -56,7 +56,8 @@ void serve_start(struct serve_proc *p, const char *const *args)
     argv[1] = "serve";
     argv[2] = "--listen";
     argv[3] = "127.0.0.1:0";
-    memcpy(argv + 4, args, n * sizeof(*argv));
+    if (n)
+        memcpy(argv + 4, args, n * sizeof(*argv));
     p->pid = fork();
     ck_assert_int_ge(p->pid, 0);
     if (p->pid == 0) {
