@@ -1,9 +1,10 @@
 # scsisim — top-level build.
 #   make          build the scsisim command and the libraries (build/)
-#   make check    build and run every test
+#   make check    build and run every test, then the suite against every mutant (make mutants)
 #   make asan     build with ASan + UBSan into build-asan/ and run every test
 #   make valgrind run every test under valgrind memcheck
 #   make bench    build the benchmarks (build/bench/); see docs/ for how each is run
+#   make mutants  one scsisim per driver mutant (build/mutants/), each run against the suite
 #   make install  PREFIX=/usr/local DESTDIR=
 # Source files are discovered per folder, so adding a module or a test needs no edit here.
 
@@ -78,8 +79,34 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIBS) $(LDLIBS_ALL)
 
-check: all $(TESTS)
+# Mutants (driver/drv_mutant.h): the driver core compiled with -DDRV_MUTANT_<NAME>=1
+# into its own objects, linked with everything else of the real build.
+MUTANTS   := $(shell sed -n 's/^.ifdef DRV_MUTANT_\([A-Za-z0-9_]*\)$$/\1/p' driver/drv_mutant.h)
+MUT_DIR   := $(BUILD)/mutants
+MUT_BINS  := $(patsubst %,$(MUT_DIR)/scsisim-%,$(MUTANTS))
+define mutant_rule
+$(MUT_DIR)/$(1)/obj/%.o: %.c | $(DEPS_OK)
+	@mkdir -p $$(@D)
+	$$(CC) $$(CFLAGS_ALL) -DDRV_MUTANT_$(1)=1 -MMD -MP -c $$< -o $$@
+$(MUT_DIR)/$(1)/libscsisim_driver.a: $(patsubst %.c,$(MUT_DIR)/$(1)/obj/%.o,$(LIB_SRC_driver))
+	rm -f $$@ && ar rcs $$@ $$^
+$(MUT_DIR)/scsisim-$(1): $(call obj,$(CLI_SRC)) $(MUT_DIR)/$(1)/libscsisim_driver.a $(LIBS)
+	$$(CC) $$(CFLAGS_ALL) -o $$@ $(call obj,$(CLI_SRC)) \
+	    $(patsubst $(BUILD)/libscsisim_driver.a,$(MUT_DIR)/$(1)/libscsisim_driver.a,$(LIBS)) $$(LDLIBS_ALL)
+endef
+$(foreach m,$(MUTANTS),$(eval $(call mutant_rule,$(m))))
+
+# Runs the bundled suite with the real build and with every mutant; fails when
+# the real build fails a trace or a mutant gets through.  MUTANTS_DOC=docs/mutants.md
+# also rewrites that document's table.
+mutants: all $(MUT_BINS)
+	@sh mk/mutants.sh $(BUILD) $(MUTANTS)
+
+# The unit tests, then the bundled suite against the real build and every
+# mutant (make mutants).
+check: all $(TESTS) $(MUT_BINS)
 	@sh mk/run-tests.sh $(BUILD) $(TESTS)
+	@sh mk/mutants.sh $(BUILD) $(MUTANTS)
 
 asan:
 	$(MAKE) BUILD=build-asan OPT='-O1 -g -fno-omit-frame-pointer' \
@@ -99,8 +126,10 @@ install: all
 	install -m 644 $(LIBS) $(DESTDIR)$(PREFIX)/lib/
 	install -m 644 sim/hba.h sim/sim.h sim/config.h sim/store.h sim/bus.h $(DESTDIR)$(PREFIX)/include/scsisim/sim/
 	install -m 644 README.md LICENSE $(wildcard docs/*.md) $(DESTDIR)$(PREFIX)/share/doc/scsisim/
+	rm -rf $(DESTDIR)$(PREFIX)/share/scsisim/traces && install -d $(DESTDIR)$(PREFIX)/share/scsisim && \
+	    cp -R traces $(DESTDIR)$(PREFIX)/share/scsisim/traces
 
 clean:
 	rm -rf build build-asan
 
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(MUT_DIR) -name '*.d' 2>/dev/null)

@@ -152,6 +152,10 @@ int  drv_core_process_task(struct drv_core *core, const struct drv_task *t, drv_
 /* Polled mode: reap completions now (from any thread); returns how many. */
 int  drv_core_poll(struct drv_core *core);
 
+/* Queue memory must be one IOVA range: when the OS maps it in pieces the
+ * I/O queues shrink to what one page holds (64 entries) and
+ * max_outstanding says so. */
+
 /* Runs one task and waits for its completion (into *out).  For callers
  * outside the dispatch queue (-EDEADLK on it); polls in polled mode. */
 int  drv_core_run_task(struct drv_core *core, const struct drv_task *t, struct drv_completion *out);
@@ -161,6 +165,22 @@ int  drv_core_run_task(struct drv_core *core, const struct drv_task *t, struct d
  * and DMA mapping of the core is rebuilt, tasks in flight are re-issued.
  * 0, or -errno when the controller did not come back (tasks then fail). */
 int  drv_core_recover(struct drv_core *core);
+
+/* Resets the layer above asks for, as a host's SCSI error handler or a
+ * harness does (not the core's own recovery).  Both wait for the answer: call
+ * them from outside the dispatch queue (-EDEADLK on it).  Commands the reset
+ * ends come back HBA_CS_ABORTED_RESET and are re-issued like after any reset.
+ *   drv_core_reset             HBA_ADM_RESET of one LUN, one target (any LUN)
+ *                              or the bus (target and lun ignored); 0, -EIO
+ *                              when the controller refused it (its status is
+ *                              logged), -ENODEV when the core is not running
+ *   drv_core_reset_controller  the host adapter: CONFIG.EN 1 -> 0 (a hard
+ *                              reset, key sequence + DIAG, when hard) and a
+ *                              new bring-up; it does not count towards the
+ *                              recovery's reset streak.  0 or -errno (the
+ *                              controller is then dead, see below). */
+int  drv_core_reset(struct drv_core *core, enum hba_reset_scope scope, uint16_t target, uint16_t lun);
+int  drv_core_reset_controller(struct drv_core *core, bool hard);
 
 /* Task management for a SCSI target built on the core (an iSCSI target's TMFs
  * and nexus loss), asynchronous like drv_core_process_task.  The function
@@ -205,8 +225,11 @@ void drv_core_identity(struct drv_core *core, struct hba_identify_ctrl *out);
 /* Data handling, in the words of UserReportHBAConstraints:
  *   - every buffer piece is prepared (mapped) with the task's direction
  *     (data-in HBA_DMA_FROM_DEVICE: the device writes it) and with
- *     max_addr_bits = addressable_bits, then described by DATA SGEs, inline or
- *     in chained segment lists;
+ *     max_addr_bits = addressable_bits (pieces that continue each other in
+ *     one buffer as one mapping), then described by DATA SGEs, inline or in
+ *     chained segment lists; max_segment_count is CAP_SGL.MAX_SGES, or less
+ *     when MAX_DEPTH lists cannot carry that many, at most 511 (the core's
+ *     two lists per command);
  *   - BOUNCE: when the pieces need more SGEs than max_segment_count (or more
  *     lists than CAP_SGL.MAX_DEPTH), or the OS handed out an IOVA at or above
  *     2^addressable_bits, or could not map below it, the data goes through a

@@ -130,6 +130,12 @@ static int map_pieces(struct drv_core *core, struct drv_io *io, enum hba_dma_dir
     for (uint32_t i = 0; i < io->t.piece_count && left; i++) {
         const struct drv_buffer_piece *p = &io->pieces[i];
         uint64_t len = p->length < left ? p->length : left;
+        /* Pieces that continue each other in one buffer are one mapping. */
+        while (len < left && i + 1 < io->t.piece_count && io->pieces[i + 1].buf == p->buf &&
+               io->pieces[i + 1].offset == p->offset + len) {
+            const struct drv_buffer_piece *next = &io->pieces[++i];
+            len += next->length < left - len ? next->length : left - len;
+        }
         struct osal_dma_mapping *m = &io->maps[io->nmaps];
         int rc = osal_dma_prepare(core->os, p->buf, p->offset, len, dir, bits, m);
         if (rc < 0)

@@ -112,7 +112,7 @@ struct drv_io {
     bool split;
     struct cdb_rw rw;
     struct cdb_split plan;
-    uint32_t chunk;                  /* the command being sent or in flight */
+    uint32_t step;                   /* how many chunks were sent before the current one */
     uint64_t chunk_off, chunk_len;   /* its bytes within the transfer */
     uint64_t done_bytes;             /* bytes of the commands before it */
     /* DMA */
@@ -175,6 +175,9 @@ int  core_state(const struct drv_core *core);
 void core_set_state(struct drv_core *core, enum drv_core_state s);
 void core_sleep_us(unsigned us);
 uint64_t core_now_ns(const struct drv_core *core);
+void core_emit(struct drv_core *core, const struct drv_event *e);
+
+/* core_bringup.c */
 int  core_bringup(struct drv_core *core);
 /* Takes the controller out of OPERATIONAL and frees every queue: EN 1 -> 0
  * (a hard reset when that does not reach READY, or when hard is set).
@@ -184,7 +187,6 @@ int  core_disable(struct drv_core *core, bool hard);
 int  core_hard_reset(struct drv_core *core);
 /* Frees every queue without talking to the controller (it is gone). */
 void core_release(struct drv_core *core);
-void core_emit(struct drv_core *core, const struct drv_event *e);
 
 /* core_dma.c */
 int  dma_get(struct drv_core *core, uint64_t length, enum hba_dma_dir dir, struct drv_dma *d);

@@ -145,16 +145,28 @@ void task_fail_all(struct drv_core *core, enum drv_service_response r)
         task_fail(core, core->ios, r, HBA_CS_SUCCESS);
 }
 
-static void chunk_setup(struct drv_io *io, uint32_t k)
+/* A split READ/WRITE sends the chunk holding the request's LAST block first:
+ * if the request runs past the end of the medium, the firmware refuses that
+ * chunk (LBA OUT OF RANGE) and nothing else is sent, so the task transfers
+ * nothing, as SBC-4 requires of an out-of-range command.  The other chunks
+ * follow in order; one command's blocks carry no ordering promise. */
+static uint32_t chunk_of_step(const struct drv_io *io, uint32_t step)
 {
-    io->chunk = k;
+    if (!io->split || io->plan.chunks <= 1)
+        return step;
+    return step == 0 ? io->plan.chunks - 1 : step - 1;
+}
+
+static void chunk_setup(struct drv_io *io, uint32_t step)
+{
+    io->step = step;
     if (!io->split) {
         io->chunk_off = 0;
         uint64_t len = io->t.requested_transfer;
         io->chunk_len = len > UINT32_MAX ? UINT32_MAX : len; /* only a mutant gets here with more */
         return;
     }
-    uint64_t first = (uint64_t)k * io->plan.chunk_blocks;
+    uint64_t first = (uint64_t)chunk_of_step(io, step) * io->plan.chunk_blocks;
     uint64_t blocks = io->rw.blocks - first < io->plan.chunk_blocks ? io->rw.blocks - first : io->plan.chunk_blocks;
     io->chunk_off = first * io->plan.block_size;
     io->chunk_len = blocks * io->plan.block_size;
@@ -192,9 +204,9 @@ void task_command_done(struct drv_core *core, struct drv_io *io, const struct hb
         if (io->bounce && io->t.dir == DRV_DIR_FROM_TARGET && bytes)
             io_copy_to_pieces(io, io->chunk_off, io->bounce_mem.buf->vaddr, bytes);
         io->done_bytes += bytes;
-        bool more = io->split && io->chunk + 1u < io->plan.chunks;
+        bool more = io->split && io->step + 1u < io->plan.chunks;
         if (more && !io->terminate && cqe->scsi_status == SCSI_STATUS_GOOD && bytes == io->chunk_len) {
-            chunk_setup(io, io->chunk + 1u);
+            chunk_setup(io, io->step + 1u);
             task_requeue_front(core, io);
             return;
         }

@@ -174,6 +174,10 @@ struct sim_ctrl {
     _Atomic bool inj_hang, inj_stall, inj_fatal;
     _Atomic uint32_t inj_drop;
 
+    /* sim_ctrl_set_observer: arg is stored before fn is published */
+    _Atomic(sim_cmd_observer) observer;
+    void *_Atomic observer_arg;
+
     /* statistics the tests read */
     _Atomic uint64_t wakeups;        /* times the firmware returned from parking */
     _Atomic uint64_t driver_errors;

@@ -36,6 +36,30 @@ static bool take_drop(struct sim_ctrl *c)
     return n != 0;
 }
 
+/* Tells the observer (sim_ctrl_set_observer), if any, what became of e. */
+static void observe(struct sim_ctrl *c, uint16_t sqid, const struct hba_sq_entry *e, bool completed, uint8_t cs,
+                    uint8_t status, const uint8_t *data, uint32_t xfer, const uint8_t *sense, uint8_t sense_len)
+{
+    sim_cmd_observer fn = atomic_load_explicit(&c->observer, memory_order_acquire);
+    if (!fn)
+        return;
+    uint8_t dir = e->flags & HBA_FLAG_DIR_MASK;
+    struct sim_cmd_seen s = {
+        .initiator = e->initiator, .target = e->target, .lun = e->lun, .sq_id = sqid, .cid = e->cid,
+        .cdb = e->u.cdb, .cdb_len = e->cdb_len <= HBA_CDB_MAX ? e->cdb_len : HBA_CDB_MAX, .dir = dir,
+        .data_len = e->data_len, .data = data, .xfer = xfer, .completed = completed, .ctrl_status = cs,
+        .scsi_status = status, .sense = sense, .sense_len = sense_len,
+    };
+    fn(atomic_load_explicit(&c->observer_arg, memory_order_acquire), &s);
+}
+
+void sim_ctrl_set_observer(struct sim_ctrl *c, sim_cmd_observer fn, void *arg)
+{
+    atomic_store_explicit(&c->observer, NULL, memory_order_release);
+    atomic_store_explicit(&c->observer_arg, arg, memory_order_release);
+    atomic_store_explicit(&c->observer, fn, memory_order_release);
+}
+
 static void run(struct sim_ctrl *c, uint16_t sqid, const struct hba_sq_entry *e)
 {
     struct ctrl_fw *f = &c->fw_state;
@@ -48,8 +72,10 @@ static void run(struct sim_ctrl *c, uint16_t sqid, const struct hba_sq_entry *e)
     if (take_drop(c)) {
         /* Injected: the firmware loses the command; only an abort or a reset
          * ever completes it. */
-        if (ctrl_held_add(c, CTRL_HELD_DROPPED, sqid, e->cid, e->target, e->lun) == 0)
+        if (ctrl_held_add(c, CTRL_HELD_DROPPED, sqid, e->cid, e->target, e->lun) == 0) {
+            observe(c, sqid, e, false, HBA_CS_SUCCESS, 0, NULL, 0, NULL, 0);
             return;
+        }
         ctrl_sim_bug(c, "out of memory holding a dropped command");
         rc = HBA_CS_INTERNAL;
         goto done;
@@ -95,9 +121,13 @@ static void run(struct sim_ctrl *c, uint16_t sqid, const struct hba_sq_entry *e)
         if (rc != HBA_CS_SUCCESS)
             goto done;
     }
+    observe(c, sqid, e, true, HBA_CS_SUCCESS, t.status, dir == HBA_FLAG_DIR_NONE ? NULL : data,
+            dir == HBA_FLAG_DIR_WRITE ? t.data_len : xfer, t.sense, t.sense_len);
     ctrl_complete(c, sqid, e->cid, HBA_CS_SUCCESS, t.status, xfer, sense_len);
     return;
 done:
+    observe(c, sqid, e, rc != CTRL_CS_FAULTED, rc == CTRL_CS_FAULTED ? HBA_CS_SUCCESS : (uint8_t)rc, 0, NULL, 0,
+            NULL, 0);
     if (rc != CTRL_CS_FAULTED)
         ctrl_complete(c, sqid, e->cid, (uint8_t)rc, 0, 0, 0);
 }
@@ -120,6 +150,7 @@ void ctrl_io_submit(struct sim_ctrl *c, uint16_t sqid, const struct hba_sq_entry
         rc = validate(c, e);
     if (rc != HBA_CS_SUCCESS) {
         ctrl_driver_error(c, "SQ %u cid %u: entry rejected with controller status %#x", sqid, e->cid, rc);
+        observe(c, sqid, e, true, (uint8_t)rc, 0, NULL, 0, NULL, 0);
         ctrl_complete(c, sqid, e->cid, (uint8_t)rc, 0, 0, 0);
         return;
     }

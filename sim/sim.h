@@ -126,6 +126,29 @@ enum sim_inject_kind {
 int sim_ctrl_inject(struct sim_ctrl *c, enum sim_inject_kind kind, uint32_t count);
 int sim_ctrl_inject_clear(struct sim_ctrl *c);
 
+/* A tap on the firmware's SCSI commands, for a harness checking what the
+ * controller saw (layer C of a trace): called on the firmware thread for
+ * every HBA_OP_SCSI entry it took, once it is decided (completed, rejected,
+ * or dropped by an injection: completed false), before the completion is
+ * posted.  The pointers are valid during the call only; the observer must
+ * not call back into the controller.  NULL fn removes it. */
+struct sim_cmd_seen {
+    uint16_t initiator, target, lun, sq_id, cid;
+    const uint8_t *cdb;
+    uint8_t  cdb_len;
+    uint8_t  dir;             /* HBA_FLAG_DIR_* of the entry */
+    uint32_t data_len;        /* the entry's data length */
+    const uint8_t *data;      /* data-out read from the host, or data-in produced (xfer bytes); or NULL */
+    uint32_t xfer;
+    bool     completed;
+    uint8_t  ctrl_status;     /* enum hba_ctrl_status */
+    uint8_t  scsi_status;     /* when ctrl_status is HBA_CS_SUCCESS */
+    const uint8_t *sense;
+    uint8_t  sense_len;
+};
+typedef void (*sim_cmd_observer)(void *arg, const struct sim_cmd_seen *s);
+void sim_ctrl_set_observer(struct sim_ctrl *c, sim_cmd_observer fn, void *arg);
+
 /* Counters for tests and diagnostics. */
 struct sim_ctrl_stats {
     uint64_t wakeups;        /* times the firmware left its parked wait */

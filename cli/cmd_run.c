@@ -1,0 +1,441 @@
+/* cli/cmd_run.c — `scsisim run`: replay traces (the bundled suite by
+ * default) against the embedded simulator through the driver core, and
+ * report: text, TAP, JUnit XML, JSON.  Exit 0 all passed, 1 failures,
+ * 2 unusable input, 3 could not run. */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/commands.h"
+#include "cli/run_files.h"
+#include "conformance/replay.h"
+#include "conformance/report.h"
+#include "sim/config.h"
+
+static const char usage_text[] =
+    "usage: scsisim run [OPTIONS] [PATH...]\n"
+    "\n"
+    "Replays scsitrace files against the embedded simulator, through the real driver\n"
+    "core, and reports every divergence.  A PATH is a trace file or a folder (searched\n"
+    "recursively for *.trace).  Without a PATH: the bundled suite, found in\n"
+    "$SCSISIM_TRACES, else ../traces next to the executable (build/scsisim ->\n"
+    "traces/), else ../share/scsisim/traces (installed).\n"
+    "\n"
+    "  --filter GLOB     only traces whose path or file name matches GLOB ('f1-*')\n"
+    "  --jobs N, -j N    replay N traces at a time (default: the online CPUs)\n"
+    "  --shard I/N       only every N-th trace, starting with the I-th (1 <= I <= N)\n"
+    "  --timeout S       time budget of one trace in seconds (default 60)\n"
+    "  --driver-timeout MS  the driver core's own command timeout (default 1000)\n"
+    "  --two-process[=SOCKET]  the controller in another process (when available)\n"
+    "  --mutant NAME     run with the driver core built as mutant NAME (F1, F2, ...):\n"
+    "                    delegates to mutants/scsisim-NAME next to this executable\n"
+    "                    (built by `make mutants`)\n"
+    "  --driver PATH     delegate the whole run to another scsisim build at PATH\n"
+    "  --tap             TAP version 13 on standard output instead of the text report\n"
+    "  --junit FILE      also write JUnit XML to FILE\n"
+    "  --json FILE|-     also write JSON to FILE ('-': standard output, no text report)\n"
+    "  -v, --verbose     list every check; the driver's warnings on standard error\n"
+    "  -h, --help        this text\n"
+    "\n"
+    "The trace format: docs/trace-format.md.  What the replay does for each record and\n"
+    "directive: docs/replay.md.\n"
+    "\n"
+    "Exit status: 0 every trace passed (skipped ones do not count against); 1 a check\n"
+    "failed; 2 unusable input (a trace that does not parse: FILE:LINE:COLUMN, a bad\n"
+    "option or path); 3 the run itself could not be done (a report not written, ...).\n";
+
+struct run_args {
+    const char *filter;
+    unsigned jobs;
+    unsigned shard_i, shard_n;
+    double timeout_s;
+    unsigned driver_timeout_ms;
+    bool two_process;
+    const char *socket_path;
+    const char *mutant;
+    const char *driver;
+    bool tap;
+    const char *junit;
+    const char *json;
+    bool verbose;
+    const char **paths;
+    size_t npaths;
+};
+
+/* "--opt VALUE" or "--opt=VALUE"; NULL when argv[*i] is not opt. */
+static const char *opt_value(int argc, char **argv, int *i, const char *opt, bool *missing)
+{
+    size_t n = strlen(opt);
+    if (strncmp(argv[*i], opt, n) != 0)
+        return NULL;
+    if (argv[*i][n] == '=')
+        return argv[*i] + n + 1;
+    if (argv[*i][n] != '\0')
+        return NULL;
+    if (*i + 1 >= argc) {
+        *missing = true;
+        return "";
+    }
+    return argv[++*i];
+}
+
+static bool parse_uint(const char *s, unsigned min, unsigned max, unsigned *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno || end == s || *end || s[0] == '-' || v < min || v > max)
+        return false;
+    *out = (unsigned)v;
+    return true;
+}
+
+static int usage_error(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "scsisim run: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\n'scsisim run --help' lists the options\n");
+    return CLI_EXIT_USAGE;
+}
+
+/* 0 parsed, or an exit code (help printed: CLI_EXIT_OK + 100). */
+static int parse_args(int argc, char **argv, struct run_args *a)
+{
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    a->jobs = ncpu > 0 ? (unsigned)ncpu : 1;
+    a->paths = calloc((size_t)argc, sizeof *a->paths);
+    if (!a->paths)
+        return CLI_EXIT_INTERNAL;
+    bool only_paths = false;
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        bool missing = false;
+        const char *v;
+        if (only_paths || arg[0] != '-' || !strcmp(arg, "-")) {
+            a->paths[a->npaths++] = arg;
+        } else if (!strcmp(arg, "--")) {
+            only_paths = true;
+        } else if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
+            fputs(usage_text, stdout);
+            return CLI_EXIT_OK + 100;
+        } else if (!strcmp(arg, "-v") || !strcmp(arg, "--verbose")) {
+            a->verbose = true;
+        } else if (!strcmp(arg, "--tap")) {
+            a->tap = true;
+        } else if (!strcmp(arg, "--two-process")) {
+            a->two_process = true;
+        } else if (!strncmp(arg, "--two-process=", 14)) {
+            a->two_process = true;
+            a->socket_path = arg + 14;
+        } else if ((v = opt_value(argc, argv, &i, "--filter", &missing))) {
+            if (missing)
+                return usage_error("%s needs a glob", arg);
+            a->filter = v;
+        } else if ((v = opt_value(argc, argv, &i, "--jobs", &missing)) ||
+                   (v = opt_value(argc, argv, &i, "-j", &missing)) ||
+                   (!strncmp(arg, "-j", 2) && (v = arg + 2))) { /* -j4 */
+            if (missing || !parse_uint(v, 1, 1024, &a->jobs))
+                return usage_error("--jobs needs a number from 1 to 1024, not '%s'", v);
+        } else if ((v = opt_value(argc, argv, &i, "--shard", &missing))) {
+            const char *slash = strchr(v, '/');
+            char first[32];
+            size_t n = slash ? (size_t)(slash - v) : 0;
+            if (missing || !slash || n == 0 || n >= sizeof first)
+                return usage_error("--shard needs I/N (for example 1/4), not '%s'", v);
+            memcpy(first, v, n);
+            first[n] = '\0';
+            if (!parse_uint(first, 1, 1000000, &a->shard_i) || !parse_uint(slash + 1, 1, 1000000, &a->shard_n) ||
+                a->shard_i > a->shard_n)
+                return usage_error("--shard needs I/N with 1 <= I <= N, not '%s'", v);
+        } else if ((v = opt_value(argc, argv, &i, "--timeout", &missing))) {
+            char *end;
+            a->timeout_s = strtod(v, &end);
+            if (missing || end == v || *end || !(a->timeout_s > 0) || a->timeout_s > 86400)
+                return usage_error("--timeout needs seconds (0 < S <= 86400), not '%s'", v);
+        } else if ((v = opt_value(argc, argv, &i, "--driver-timeout", &missing))) {
+            if (missing || !parse_uint(v, 1, 3600000, &a->driver_timeout_ms))
+                return usage_error("--driver-timeout needs milliseconds (1 to 3600000), not '%s'", v);
+        } else if ((v = opt_value(argc, argv, &i, "--mutant", &missing))) {
+            if (missing || !v[0] || strchr(v, '/'))
+                return usage_error("--mutant needs a mutant name (F1, F2, ...), not '%s'", v);
+            a->mutant = v;
+        } else if ((v = opt_value(argc, argv, &i, "--driver", &missing))) {
+            if (missing || !v[0])
+                return usage_error("%s needs the path of a scsisim executable", arg);
+            a->driver = v;
+        } else if ((v = opt_value(argc, argv, &i, "--junit", &missing))) {
+            if (missing || !v[0])
+                return usage_error("%s needs a file name", arg);
+            a->junit = v;
+        } else if ((v = opt_value(argc, argv, &i, "--json", &missing))) {
+            if (missing || !v[0])
+                return usage_error("%s needs a file name or '-'", arg);
+            a->json = v;
+        } else {
+            return usage_error("unknown option '%s'", arg);
+        }
+    }
+    if (a->tap && a->json && !strcmp(a->json, "-"))
+        return usage_error("%s", "--tap and --json - both want standard output; give --json a file");
+    if (a->mutant && a->driver)
+        return usage_error("%s", "--mutant and --driver both choose the build to run; give one");
+    return 0;
+}
+
+/* --mutant / --driver: the same run, by another build of scsisim. */
+static int delegate(const struct run_args *a, int argc, char **argv)
+{
+    char *exe = NULL;
+    if (a->mutant) {
+        char *dir = run_files_exe_dir();
+        size_t len = (dir ? strlen(dir) : 1) + strlen(a->mutant) + 32;
+        exe = malloc(len);
+        if (!exe) {
+            free(dir);
+            return CLI_EXIT_INTERNAL;
+        }
+        snprintf(exe, len, "%s/mutants/scsisim-%s", dir ? dir : ".", a->mutant);
+        free(dir);
+    } else {
+        exe = strdup(a->driver);
+        if (!exe)
+            return CLI_EXIT_INTERNAL;
+    }
+    if (access(exe, X_OK) != 0) {
+        if (a->mutant)
+            fprintf(stderr, "scsisim run: no build of mutant '%s' at %s; `make mutants` builds one per mutant "
+                    "(see docs/mutants.md)\n", a->mutant, exe);
+        else
+            fprintf(stderr, "scsisim run: --driver %s: not an executable (%s)\n", exe, strerror(errno));
+        free(exe);
+        return CLI_EXIT_USAGE;
+    }
+    /* The other build must replay the same suite, wherever it lives. */
+    if (!a->npaths && !getenv("SCSISIM_TRACES")) {
+        char *suite = run_files_suite_dir(NULL);
+        if (suite)
+            setenv("SCSISIM_TRACES", suite, 1);
+        free(suite);
+    }
+    char **nargv = calloc((size_t)argc + 2, sizeof *nargv);
+    if (!nargv) {
+        free(exe);
+        return CLI_EXIT_INTERNAL;
+    }
+    size_t n = 0;
+    nargv[n++] = exe;
+    nargv[n++] = "run";
+    for (int i = 1; i < argc; i++) {
+        const char *s = argv[i];
+        bool two = !strcmp(s, "--mutant") || !strcmp(s, "--driver");
+        if (two) {
+            i++;
+            continue;
+        }
+        if (!strncmp(s, "--mutant=", 9) || !strncmp(s, "--driver=", 9))
+            continue;
+        nargv[n++] = argv[i];
+    }
+    nargv[n] = NULL;
+    fflush(NULL);
+    execv(exe, nargv);
+    fprintf(stderr, "scsisim run: cannot run %s: %s\n", exe, strerror(errno));
+    free(nargv);
+    free(exe);
+    return CLI_EXIT_INTERNAL;
+}
+
+struct progress {
+    bool on;
+    size_t width;
+};
+
+static void show_progress(void *arg, const struct trace_file_result *f, size_t done, size_t total)
+{
+    struct progress *p = arg;
+    if (!p->on)
+        return;
+    const char *mark = f->outcome == TRACE_OUTCOME_PASS ? "" : f->outcome == TRACE_OUTCOME_SKIP ? " skip" : " FAIL";
+    fprintf(stderr, "\r\033[K[%zu/%zu]%s %s", done, total, mark, f->path);
+    if (f->outcome == TRACE_OUTCOME_FAIL || f->outcome == TRACE_OUTCOME_UNUSABLE)
+        fputc('\n', stderr); /* keep failures on screen */
+    fflush(stderr);
+}
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int write_report(const char *what, const char *path, const struct trace_run *run,
+                        int (*fn)(const struct trace_run *, FILE *))
+{
+    bool out = !strcmp(path, "-");
+    FILE *f = out ? stdout : fopen(path, "w");
+    if (!f) {
+        fprintf(stderr, "scsisim run: cannot write the %s report to %s: %s\n", what, path, strerror(errno));
+        return -1;
+    }
+    int rc = fn(run, f);
+    if (out)
+        rc = fflush(f) ? -EIO : rc;
+    else if (fclose(f) != 0)
+        rc = -EIO;
+    if (rc < 0)
+        fprintf(stderr, "scsisim run: writing the %s report to %s failed\n", what, path);
+    return rc;
+}
+
+/* Fails early and clearly when the chosen stack mode cannot be built. */
+static int check_mode(const struct replay_options *o)
+{
+    if (o->mode == STACK_IN_PROCESS)
+        return 0;
+    struct sim_config cfg;
+    sim_config_init(&cfg);
+    struct stack_options so;
+    stack_options_init(&so);
+    so.mode = o->mode;
+    so.socket_path = o->socket_path;
+    so.osal.log_level = OSAL_LOG_ERROR;
+    struct stack *st = NULL;
+    char err[256] = "";
+    int rc = stack_open(&cfg, &so, &st, err, sizeof err);
+    sim_config_free(&cfg);
+    if (rc < 0) {
+        fprintf(stderr, "scsisim run: --two-process: %s\n", err);
+        return -1;
+    }
+    stack_close(st);
+    return 0;
+}
+
+static int run(int argc, char **argv)
+{
+    struct run_args a = { 0 };
+    int rc = parse_args(argc, argv, &a);
+    if (rc) {
+        free(a.paths);
+        return rc == CLI_EXIT_OK + 100 ? CLI_EXIT_OK : rc;
+    }
+    if (a.mutant || a.driver) {
+        rc = delegate(&a, argc, argv);
+        free(a.paths);
+        return rc;
+    }
+
+    struct run_files files = { 0 };
+    if (a.npaths == 0) {
+        char *tried = NULL;
+        char *suite = run_files_suite_dir(&tried);
+        if (!suite) {
+            fprintf(stderr, "scsisim run: the bundled trace suite was not found (looked in %s); give a PATH or set "
+                    "SCSISIM_TRACES\n", tried ? tried : "nowhere");
+            free(tried);
+            free(a.paths);
+            return CLI_EXIT_USAGE;
+        }
+        free(tried);
+        rc = run_files_add(&files, suite);
+        free(suite);
+    } else {
+        for (size_t i = 0; i < a.npaths && rc == 0; i++) {
+            rc = run_files_add(&files, a.paths[i]);
+            if (rc < 0 && rc != -ENOMEM) {
+                fprintf(stderr, "scsisim run: %s: %s\n", a.paths[i], strerror(-rc));
+                run_files_free(&files);
+                free(a.paths);
+                return CLI_EXIT_USAGE;
+            }
+        }
+    }
+    free(a.paths);
+    if (rc < 0) {
+        fprintf(stderr, "scsisim run: %s\n", strerror(-rc));
+        run_files_free(&files);
+        return CLI_EXIT_INTERNAL;
+    }
+    if (a.filter)
+        run_files_filter(&files, a.filter);
+    if (a.shard_n)
+        run_files_shard(&files, a.shard_i, a.shard_n);
+    if (files.n == 0)
+        fprintf(stderr, "scsisim run: no trace to replay%s\n", a.filter || a.shard_n ? " (after --filter / --shard)" : "");
+
+    struct replay_options o;
+    replay_options_init(&o);
+    if (a.timeout_s > 0)
+        o.trace_timeout_ns = (uint64_t)(a.timeout_s * 1e9);
+    if (a.driver_timeout_ms)
+        o.driver_timeout_ms = a.driver_timeout_ms;
+    if (a.two_process) {
+        o.mode = STACK_TWO_PROCESS;
+        o.socket_path = a.socket_path;
+    }
+    if (a.verbose)
+        o.log = stderr;
+    if (check_mode(&o) < 0) {
+        run_files_free(&files);
+        return CLI_EXIT_INTERNAL;
+    }
+
+    struct progress prog = { .on = !a.verbose && isatty(STDERR_FILENO) };
+    struct trace_run result;
+    trace_run_init(&result);
+    uint64_t t0 = mono_ns();
+    rc = replay_files((const char *const *)files.paths, files.n, a.jobs, &o, &result, show_progress, &prog);
+    result.elapsed_ns = mono_ns() - t0;
+    if (prog.on)
+        fprintf(stderr, "\r\033[K");
+    run_files_free(&files);
+    if (rc < 0) {
+        fprintf(stderr, "scsisim run: %s\n", strerror(-rc));
+        trace_run_free(&result);
+        return CLI_EXIT_INTERNAL;
+    }
+
+    int exit_code = trace_run_exit_code(&result);
+    bool json_stdout = a.json && !strcmp(a.json, "-");
+    bool failed_io = false;
+    if (a.tap) {
+        failed_io |= write_report("TAP", "-", &result, report_tap) < 0;
+    } else if (!json_stdout) {
+        struct report_text_options to = { .color = isatty(STDOUT_FILENO), .verbose = a.verbose };
+        failed_io |= report_text(&result, stdout, &to) < 0;
+    }
+    if (a.junit)
+        failed_io |= write_report("JUnit", a.junit, &result, report_junit) < 0;
+    if (a.json)
+        failed_io |= write_report("JSON", a.json, &result, report_json) < 0;
+
+    struct trace_run_summary s;
+    trace_run_summarize(&result, &s);
+    FILE *sum = a.tap || json_stdout ? stderr : stdout;
+    fprintf(sum, "scsisim run: %zu trace%s, %zu command%s replayed, %zu passed, %zu failed", s.files,
+            s.files == 1 ? "" : "s", replay_run_commands(&result), replay_run_commands(&result) == 1 ? "" : "s",
+            s.passed, s.failed);
+    if (s.skipped)
+        fprintf(sum, ", %zu skipped", s.skipped);
+    if (s.unusable)
+        fprintf(sum, ", %zu unusable", s.unusable);
+    fprintf(sum, ", %.2f s\n", (double)result.elapsed_ns / 1e9);
+    fflush(sum);
+    trace_run_free(&result);
+    if (failed_io && exit_code == TRACE_EXIT_PASS)
+        return CLI_EXIT_INTERNAL;
+    return exit_code;
+}
+
+const struct cli_command cli_cmd_run = {
+    .name = "run",
+    .summary = "replay traces (the bundled suite by default) and report",
+    .run = run,
+};

@@ -1,0 +1,237 @@
+/* tests/test_replay_cli.c — `scsisim run`, the built binary: exit codes 0
+ * (all pass), 1 (a check failed) and 2 (a trace that does not parse, a bad
+ * path or option), the text, TAP, JUnit XML and JSON reports of a real run,
+ * --filter, --shard, the bundled suite found without a PATH, and delegation
+ * to another build (--driver, --mutant). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tests/replay_testutil.h"
+#include "tests/testutil.h"
+#include "tests/trace_testutil.h"
+
+static char good[512], fail_trace[512], bad_trace[512];
+
+static void setup(void)
+{
+    rt_data("good", good, sizeof good);
+    rt_data("fail.trace", fail_trace, sizeof fail_trace);
+    rt_data("bad.trace", bad_trace, sizeof bad_trace);
+    unsetenv("SCSISIM_TRACES");
+}
+
+/* Runs scsisim run ARGS...; returns the exit code, output in *out / *err. */
+#define RUN(out, err, ...) rt_run_scsisim((const char *const[]){ "run", __VA_ARGS__, NULL }, out, err)
+
+static void contains(const char *hay, const char *needle)
+{
+    /* Check messages are bounded: show the start of the text only. */
+    ck_assert_msg(strstr(hay, needle), "'%s' not in:\n%.2000s", needle, hay);
+}
+
+START_TEST(all_pass_exits_0)
+{
+    char *out, *err;
+    ck_assert_int_eq(RUN(&out, &err, good), 0);
+    contains(out, "PASS     ");
+    contains(out, "scsisim run: 5 traces, ");
+    contains(out, " 5 passed, 0 failed, ");
+    free(out);
+    free(err);
+}
+END_TEST
+
+START_TEST(failure_exits_1_with_file_and_line)
+{
+    char *out, *err;
+    ck_assert_int_eq(RUN(&out, &err, good, fail_trace), 1);
+    contains(out, "FAIL     ");
+    contains(out, "fail.trace:6: t1 Inquiry (layer H): data-in: 7 byte(s) differ");
+    contains(out, "scsisim run: 6 traces, ");
+    contains(out, " 5 passed, 1 failed");
+    free(out);
+    free(err);
+}
+END_TEST
+
+START_TEST(unusable_exits_2_and_wins)
+{
+    char *out, *err;
+    ck_assert_int_eq(RUN(&out, &err, fail_trace, bad_trace), 2);
+    contains(out, "bad.trace:5:17: error: unknown verb 'STATSU'; did you mean 'STATUS'?");
+    contains(out, "1 unusable");
+    free(out);
+    free(err);
+
+    ck_assert_int_eq(RUN(&out, &err, "/nonexistent/folder"), 2);
+    contains(err, "/nonexistent/folder: No such file or directory");
+    free(out);
+    free(err);
+    ck_assert_int_eq(RUN(&out, &err, "--jobs", "0", good), 2);
+    contains(err, "--jobs needs a number");
+    free(out);
+    free(err);
+    ck_assert_int_eq(RUN(&out, &err, "--shard", "3/2", good), 2);
+    free(out);
+    free(err);
+    ck_assert_int_eq(RUN(&out, &err, "--no-such-option"), 2);
+    contains(err, "unknown option '--no-such-option'");
+    free(out);
+    free(err);
+}
+END_TEST
+
+START_TEST(tap_report)
+{
+    char *out, *err;
+    ck_assert_int_eq(RUN(&out, &err, "--tap", fail_trace, good), 1);
+    ck_assert_msg(!strncmp(out, "TAP version 13\n1..6\n", 20), "%s", out);
+    contains(out, "not ok 1 - ");
+    contains(out, "ok 2 - ");
+    contains(out, "    - at: \"");
+    contains(err, "scsisim run: 6 traces"); /* the summary goes to stderr with --tap */
+    free(out);
+    free(err);
+}
+END_TEST
+
+START_TEST(junit_and_json_reports)
+{
+    char xml[] = "/tmp/rt-junit-XXXXXX", json[] = "/tmp/rt-json-XXXXXX";
+    int fx = mkstemp(xml), fj = mkstemp(json);
+    ck_assert(fx >= 0 && fj >= 0);
+    close(fx);
+    close(fj);
+    char *out, *err;
+    ck_assert_int_eq(RUN(&out, &err, "--junit", xml, "--json", json, fail_trace, good, bad_trace), 2);
+    free(out);
+    free(err);
+
+    size_t len;
+    char *doc = tt_read_file(xml, &len);
+    ck_assert_ptr_nonnull(doc);
+    struct tt_xml_element el[256];
+    size_t n = 0;
+    const char *why = tt_xml_check(doc, len, el, 256, &n);
+    ck_assert_msg(!why, "JUnit XML: %s", why);
+    ck_assert_str_eq(el[0].name, "testsuites");
+    size_t suites = 0, failures = 0, errors = 0;
+    for (size_t i = 0; i < n; i++) {
+        suites += !strcmp(el[i].name, "testsuite");
+        failures += !strcmp(el[i].name, "failure");
+        errors += !strcmp(el[i].name, "error");
+    }
+    ck_assert_uint_eq(suites, 7);
+    ck_assert_uint_eq(failures, 1);
+    ck_assert_uint_eq(errors, 1);
+    free(doc);
+
+    doc = tt_read_file(json, &len);
+    ck_assert_ptr_nonnull(doc);
+    why = tt_json_check(doc, len);
+    ck_assert_msg(!why, "JSON: %s", why);
+    ck_assert_ptr_nonnull(strstr(doc, "\"exit_code\":2"));
+    free(doc);
+    unlink(xml);
+    unlink(json);
+
+    /* --json - : the JSON alone on standard output. */
+    ck_assert_int_eq(RUN(&out, &err, "--json", "-", good), 0);
+    ck_assert_msg(!tt_json_check(out, strlen(out)), "stdout is not JSON:\n%.2000s", out);
+    contains(err, "scsisim run: 5 traces");
+    free(out);
+    free(err);
+}
+END_TEST
+
+START_TEST(filter_and_shard)
+{
+    char *out, *err;
+    ck_assert_int_eq(RUN(&out, &err, "--filter", "pass*", good), 0);
+    contains(out, "scsisim run: 1 trace, 2 commands replayed, 1 passed");
+    free(out);
+    free(err);
+    /* Five traces: shard 1/2 takes the 1st, 3rd, 5th, shard 2/2 the others. */
+    ck_assert_int_eq(RUN(&out, &err, "--shard", "1/2", good), 0);
+    contains(out, "scsisim run: 3 traces");
+    free(out);
+    free(err);
+    ck_assert_int_eq(RUN(&out, &err, "--shard=2/2", "-j", "1", good), 0);
+    contains(out, "scsisim run: 2 traces");
+    free(out);
+    free(err);
+    ck_assert_int_eq(RUN(&out, &err, "--filter", "nothing-matches-*", good), 0);
+    contains(err, "no trace to replay");
+    free(out);
+    free(err);
+}
+END_TEST
+
+START_TEST(bundled_suite_without_a_path)
+{
+    char *out, *err;
+    setenv("SCSISIM_TRACES", good, 1);
+    ck_assert_int_eq(rt_run_scsisim((const char *const[]){ "run", NULL }, &out, &err), 0);
+    contains(out, "scsisim run: 5 traces");
+    free(out);
+    free(err);
+    setenv("SCSISIM_TRACES", "/nonexistent/suite", 1);
+    ck_assert_int_eq(rt_run_scsisim((const char *const[]){ "run", NULL }, &out, &err), 2);
+    contains(err, "the bundled trace suite was not found (looked in /nonexistent/suite)");
+    free(out);
+    free(err);
+    /* Next to the executable: traces/ of this tree; its smoke traces pass. */
+    unsetenv("SCSISIM_TRACES");
+    ck_assert_int_eq(RUN(&out, &err, "--filter", "*/smoke/*"), 0);
+    contains(out, "smoke/inquiry.trace");
+    free(out);
+    free(err);
+}
+END_TEST
+
+START_TEST(delegation)
+{
+    char *out, *err;
+    ck_assert_int_eq(RUN(&out, &err, "--driver", rt_scsisim_path(), good), 0);
+    contains(out, "scsisim run: 5 traces");
+    free(out);
+    free(err);
+    ck_assert_int_eq(RUN(&out, &err, "--mutant", "NO-SUCH", good), 2);
+    contains(err, "no build of mutant 'NO-SUCH'");
+    contains(err, "make mutants");
+    free(out);
+    free(err);
+    ck_assert_int_eq(RUN(&out, &err, "--driver", "/nonexistent/scsisim", good), 2);
+    free(out);
+    free(err);
+    ck_assert_int_eq(rt_run_scsisim((const char *const[]){ "run", "--help", NULL }, &out, &err), 0);
+    contains(out, "usage: scsisim run");
+    free(out);
+    free(err);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("replay_cli");
+    TCase *t = tcase_create("cli");
+    tcase_add_checked_fixture(t, setup, NULL);
+    tcase_set_timeout(t, 30);
+    tcase_add_test(t, all_pass_exits_0);
+    tcase_add_test(t, failure_exits_1_with_file_and_line);
+    tcase_add_test(t, unusable_exits_2_and_wins);
+    tcase_add_test(t, tap_report);
+    tcase_add_test(t, junit_and_json_reports);
+    tcase_add_test(t, filter_and_shard);
+    tcase_add_test(t, bundled_suite_without_a_path);
+    tcase_add_test(t, delegation);
+    suite_add_tcase(s, t);
+    return s;
+}
+
+int main(void)
+{
+    return testutil_run(suite());
+}
