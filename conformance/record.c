@@ -294,10 +294,87 @@ static void status_alt(const struct backend_stack_event *ev, uint64_t len, struc
     }
 }
 
+static void directive(struct trace_recorder *r, const struct trace_nexus *nx, const struct trace_directive *d)
+{
+    struct trace_line l = { .kind = TRACE_LINE_RECORD };
+    struct trace_record *rec = &l.record;
+    rec->layer = TRACE_LAYER_HOST;
+    rec->dir = TRACE_DIR_DIRECTIVE;
+    rec->nexus_given = true;
+    rec->nexus = *nx;
+    rec->verb = TRACE_VERB_DIRECTIVE;
+    rec->directive = *d;
+    rec->task = TRACE_NONE;
+    emit(r, &l);
+}
+
+/* What task management and nexus loss left behind, as the directives a
+ * replay performs to leave the same state (unit attentions) at that point:
+ *   nexus loss         ua 0x29/0x07 for that initiator on the target's LUNs
+ *   LUN RESET          reset lun (the replay resets it the same way)
+ *   TARGET WARM RESET  reset target
+ *   TARGET COLD RESET  ua 0x29/0x04 everywhere (what our controller reset
+ *                      leaves; the replay's "reset host" is a hard reset)
+ * Aborts change nothing a later command sees: a comment. */
+static void tmf_records(struct trace_recorder *r, const struct backend_stack_event *ev)
+{
+    struct trace_nexus nx = { .host = ev->initiator == 0xffff ? 0 : ev->initiator, .target = ev->target,
+                              .lun = ev->lun };
+    struct trace_directive d = { .kind = TRACE_DIR_UA };
+    char note[160];
+    if (ev->kind == BACKEND_STACK_NEXUS_LOSS) {
+        snprintf(note, sizeof(note), "# nexus loss of initiator %u (I_T nexus %llu)", ev->initiator,
+                 (unsigned long long)ev->nexus);
+        emit_comment(r, note);
+        nx.any = TRACE_ANY_LUN;
+        d.asc = 0x29;
+        d.ascq = 0x07;
+        directive(r, &nx, &d);
+        return;
+    }
+    static const char *const names[] = { [SCSI_TMF_ABORT_TASK] = "ABORT TASK",
+                                         [SCSI_TMF_ABORT_TASK_SET] = "ABORT TASK SET",
+                                         [SCSI_TMF_CLEAR_ACA] = "CLEAR ACA",
+                                         [SCSI_TMF_CLEAR_TASK_SET] = "CLEAR TASK SET",
+                                         [SCSI_TMF_LUN_RESET] = "LUN RESET",
+                                         [SCSI_TMF_TARGET_WARM_RESET] = "TARGET WARM RESET",
+                                         [SCSI_TMF_TARGET_COLD_RESET] = "TARGET COLD RESET" };
+    unsigned fn = (unsigned)ev->tmf_fn;
+    snprintf(note, sizeof(note), "# task management: %s on %u:0:%u:%u (tag %llx), response %d",
+             fn < sizeof(names) / sizeof(names[0]) && names[fn] ? names[fn] : "?", nx.host, ev->target, ev->lun,
+             (unsigned long long)ev->tag, (int)ev->tmf_response);
+    emit_comment(r, note);
+    if (ev->tmf_response != SCSI_TMF_COMPLETE)
+        return;
+    switch (ev->tmf_fn) {
+    case SCSI_TMF_LUN_RESET:
+        d = (struct trace_directive){ .kind = TRACE_DIR_RESET, .reset = TRACE_RESET_LUN };
+        directive(r, &nx, &d);
+        break;
+    case SCSI_TMF_TARGET_WARM_RESET:
+        d = (struct trace_directive){ .kind = TRACE_DIR_RESET, .reset = TRACE_RESET_TARGET };
+        directive(r, &nx, &d);
+        break;
+    case SCSI_TMF_TARGET_COLD_RESET:
+        nx.any = TRACE_ANY_HOST | TRACE_ANY_CHANNEL | TRACE_ANY_TARGET | TRACE_ANY_LUN;
+        d.asc = 0x29;
+        d.ascq = 0x04;
+        directive(r, &nx, &d);
+        break;
+    default:
+        break;
+    }
+}
+
 void trace_recorder_observe(void *arg, const struct backend_stack_event *ev)
 {
     struct trace_recorder *r = arg;
     pthread_mutex_lock(&r->lock);
+    if (ev->kind != BACKEND_STACK_COMMAND) {
+        tmf_records(r, ev);
+        pthread_mutex_unlock(&r->lock);
+        return;
+    }
     struct trace_line l = { .kind = TRACE_LINE_RECORD };
     struct trace_record *rec = &l.record;
     rec->time_known = true;
@@ -308,12 +385,17 @@ void trace_recorder_observe(void *arg, const struct backend_stack_event *ev)
     fill_tag(rec->tag, ev);
     rec->task = TRACE_NONE;
 
-    if (ev->result->aborted) {
-        char note[128];
-        snprintf(note, sizeof(note), "# %s: opcode 0x%02x on %u:0:%u:%u ended by task management (not recorded)",
-                 rec->tag, ev->cdb_len ? ev->cdb[0] : 0, ev->initiator, ev->target, ev->lun);
+    /* A data direction with no data (an iSCSI R or W bit with an Expected
+     * Data Transfer Length of 0) has no trace syntax: dir= needs len > 0. */
+    bool unrecordable = ev->dir != SCSI_DIR_NONE && ev->down_len == 0;
+    if (ev->result->aborted || unrecordable) {
+        char note[160];
+        snprintf(note, sizeof(note), "# %s: opcode 0x%02x on %u:0:%u:%u %s (not recorded)", rec->tag,
+                 ev->cdb_len ? ev->cdb[0] : 0, ev->initiator, ev->target, ev->lun,
+                 unrecordable ? "with a data direction but no data" : "ended by task management");
         emit_comment(r, note);
-        r->stats.aborted++;
+        r->stats.aborted += !unrecordable;
+        r->stats.skipped += unrecordable;
         pthread_mutex_unlock(&r->lock);
         return;
     }

@@ -20,8 +20,11 @@
  * of equal bytes, and cut at TRACE_LINE_MAX; a cut DIN ends in ".." (the
  * replay checks the prefix), a cut DOUT is followed by zeros when replayed,
  * and the record says so in a trailing comment.  Overflow residuals have no
- * trace syntax and are left out.  Commands ended by task management or a
- * nexus loss are written as comments only.  Drives' media files are not
+ * trace syntax and are left out, and so are commands with a data direction
+ * but no data (a comment says so).  Commands ended by task management or a
+ * nexus loss are comments; what the function left behind becomes a directive
+ * (a LUN or target reset, or the unit attention a nexus loss or controller
+ * reset raised: `ua`), so a replay meets the same unit attentions.  Drives' media files are not
  * recorded: a replay starts from empty media, so a session that read data
  * written before the recording started will not replay the same.
  *
@@ -39,7 +42,8 @@ struct trace_recorder;
 
 struct trace_recorder_stats {
     uint64_t commands;       /* commands written */
-    uint64_t aborted;        /* commands written as comments */
+    uint64_t aborted;        /* commands ended by task management: comments */
+    uint64_t skipped;        /* commands the format cannot hold (a direction without data): comments */
     uint64_t cut;            /* data records cut at the line limit */
     uint64_t write_errors;
 };

@@ -482,7 +482,32 @@ struct bs_tmf_call {
     struct scsi_backend_tmf *tmf;   /* NULL for a nexus loss */
     int initiator;                  /* nexus loss: the id being lost */
     uint64_t gen;
+    uint64_t nexus;
+    struct drv_tmf dt;              /* what went to the core */
 };
+
+static void observe_tmf(struct bs_tmf_call *call)
+{
+    struct backend_stack *b = call->b;
+    pthread_mutex_lock(&b->lock);
+    backend_stack_observer obs = b->observer;
+    void *obs_arg = b->observer_arg;
+    pthread_mutex_unlock(&b->lock);
+    if (!obs)
+        return;
+    struct backend_stack_event ev = {
+        .kind = call->tmf ? BACKEND_STACK_TMF : BACKEND_STACK_NEXUS_LOSS,
+        .nexus = call->nexus, .initiator = call->dt.initiator, .target = call->dt.target, .lun = call->dt.lun,
+        .submit_ns = now_ns(),
+    };
+    ev.done_ns = ev.submit_ns;
+    if (call->tmf) {
+        ev.tmf_fn = call->tmf->fn;
+        ev.tmf_response = call->tmf->response;
+        ev.tag = call->tmf->ref_tag;
+    }
+    obs(obs_arg, &ev);
+}
 
 static void tmf_call_end(struct backend_stack *b)
 {
@@ -510,6 +535,7 @@ static void tmf_done(void *arg, int rc)
             b->nx[call->initiator].loss_pending--;
         pthread_mutex_unlock(&b->lock);
     }
+    observe_tmf(call);
     free(call);
     if (tmf)
         tmf->done(tmf);
@@ -599,6 +625,8 @@ static void bs_task_mgmt(struct scsi_backend *be, struct scsi_backend_tmf *tmf)
     }
     b->tmfs_pending++;
     pthread_mutex_unlock(&b->lock);
+    call->nexus = tmf->nexus;
+    call->dt = dt;
     int rc = drv_core_task_mgmt(b->core, &dt, tmf_done, call);
     if (rc == 0)
         return;
@@ -629,7 +657,9 @@ static void bs_nexus_loss(struct scsi_backend *be, uint64_t nexus)
     call->b = b;
     call->initiator = id;
     call->gen = ++b->next_abort_gen;
-    struct drv_tmf dt = { .kind = DRV_TMF_NEXUS_LOSS, .initiator = (uint16_t)id };
+    struct drv_tmf dt = { .kind = DRV_TMF_NEXUS_LOSS, .initiator = (uint16_t)id, .target = tgt->target };
+    call->nexus = nexus;
+    call->dt = dt;
     mark(b, call, &dt, nexus, 0, false);
     b->nx[id].lost = true;
     b->nx[id].loss_pending++;

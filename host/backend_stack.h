@@ -64,8 +64,20 @@ struct backend_stack_options {
     uint64_t pool_bytes;          /* idle DMA buffers kept for reuse; 0: 64 MiB */
 };
 
-/* One command as it went down and came back, for recorders. */
+/* What the observer is told of. */
+enum backend_stack_event_kind {
+    BACKEND_STACK_COMMAND = 0,    /* a command completed (the fields below) */
+    BACKEND_STACK_TMF = 1,        /* a task management function ended: tmf_fn, tmf_response,
+                                     nexus, initiator (0xffff: none yet), target, lun, tag = ref_tag */
+    BACKEND_STACK_NEXUS_LOSS = 2, /* the controller took a nexus loss: nexus, initiator, target */
+};
+
+/* One command as it went down and came back (or a TMF or nexus loss), for
+ * recorders. */
 struct backend_stack_event {
+    enum backend_stack_event_kind kind;
+    enum scsi_tmf_function tmf_fn;
+    enum scsi_tmf_response tmf_response;
     uint64_t nexus, tag;                /* the front-end's */
     uint16_t initiator, target, lun;    /* the HBA's nexus */
     const uint8_t *cdb;                 /* as sent down */
@@ -79,7 +91,8 @@ struct backend_stack_event {
     const struct scsi_backend_result *result;
     uint64_t submit_ns, done_ns;        /* CLOCK_MONOTONIC */
 };
-/* Runs on the dispatch queue before the front-end learns of the completion. */
+/* Runs on the dispatch queue before the front-end learns of the completion
+ * (or of the TMF's answer). */
 typedef void (*backend_stack_observer)(void *arg, const struct backend_stack_event *ev);
 
 struct backend_stack_stats {

@@ -2,10 +2,8 @@
  * their errors (exit 2), the URLs it prints, CHAP and the initiator access
  * list, clean stops on SIGINT and SIGTERM, and --record: a libiscsi session
  * (in this process) becomes a scsitrace that parses, prints back byte for
- * byte, and holds what the session did.
- *
- * TODO (h-replay): once `scsisim run` is on main, replay the recorded trace
- * against a fresh controller and expect every check to pass. */
+ * byte, holds what the session did, and replays with `scsisim run` on a
+ * fresh controller with every check passing. */
 #include "tests/testutil.h"
 
 #include <iscsi/iscsi.h>
@@ -291,6 +289,9 @@ START_TEST(record_writes_a_trace_of_the_session)
     /* Something the controller refuses, for a CHECK record. */
     ck_assert_int_eq(status_of(iscsi_read10_sync(ctx, 0, 0x7fffffff, 512, 512, 0, 0, 0, 0, 0)),
                      SCSI_STATUS_CHECK_CONDITION);
+    /* A LUN reset: the next command sees its unit attention, and so must a replay. */
+    ck_assert_int_eq(iscsi_task_mgmt_lun_reset_sync(ctx, 0), 0);
+    ck_assert_int_eq(status_of(iscsi_testunitready_sync(ctx, 0)), SCSI_STATUS_CHECK_CONDITION);
     logout(ctx);
     ck_assert_int_eq(serve_stop(&srv, SIGTERM), 0);
 
@@ -321,7 +322,18 @@ START_TEST(record_writes_a_trace_of_the_session)
     ck_assert_ptr_nonnull(strstr(text, "CMD 35 00"));
     ck_assert_ptr_nonnull(strstr(text, "STATUS CHECK ILLEGAL_REQUEST/0x21/0x00"));
     ck_assert_ptr_nonnull(strstr(text, " H > 0:0:0:0 i0."));
+    ck_assert_ptr_nonnull(strstr(text, "- H ! 0:0:0:0 - reset lun"));
+    ck_assert_ptr_nonnull(strstr(text, "STATUS CHECK UNIT_ATTENTION/0x29/0x03"));
+    ck_assert_ptr_nonnull(strstr(text, "- H ! 0:0:0:* - ua 0x29/0x07")); /* the logout's nexus loss */
     free(text);
+
+    /* The round trip: `scsisim run` replays it on a fresh controller. */
+    struct cli_exec_result r;
+    const char *run[] = { "run", path, NULL };
+    cli_exec(run, &r);
+    ck_assert_msg(r.status == 0, "scsisim run %s: exit %d\n%s%s", path, r.status, r.out, r.err);
+    ck_assert_ptr_nonnull(strstr(r.out, "1 passed, 0 failed"));
+    cli_exec_free(&r);
     unlink(path);
 }
 END_TEST
