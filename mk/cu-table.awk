@@ -10,7 +10,14 @@ function flush_test() {
     intest = 0
 }
 /^Suite: / { flush_test(); suite = substr($0, 8); order[++n] = suite; next }
-/^  Test: / { flush_test(); intest = 1; skipped = ($0 ~ /\[SKIPPED\]/); result = ""; next }
+/^  Test: / {
+    flush_test(); intest = 1; result = ""
+    rest = substr($0, index($0, " ...") + 4)  # what the test printed on its own line
+    if (rest ~ /^passed/) { result = "passed"; skipped = 0; flush_test(); next }  # later text: the next suite's setup
+    if (rest ~ /^FAILED/) { result = "FAILED"; flush_test(); next }
+    skipped = (rest ~ /\[SKIPPED\]/)
+    next
+}
 intest && /^passed/ { result = "passed"; flush_test(); next }
 intest && /^FAILED/ { result = "FAILED"; flush_test(); next }
 intest && /\[SKIPPED\]/ { skipped = 1 }
