@@ -168,8 +168,7 @@ struct serve_args {
 };
 
 /* Nodes, CHAP and access lists on the target.  0 or CLI_EXIT_*. */
-static int add_nodes(struct serve *s, const struct sim_config *cfg, const struct serve_args *a,
-                     const uint16_t *targets, size_t ntargets)
+static int add_nodes(struct serve *s, const struct serve_args *a, const uint16_t *targets, size_t ntargets)
 {
     char user[ISCSI_SECRET_MAX + 1] = "", secret[ISCSI_SECRET_MAX + 1] = "";
     if (a->chap) {
@@ -183,7 +182,6 @@ static int add_nodes(struct serve *s, const struct sim_config *cfg, const struct
         memcpy(user, a->chap, (size_t)(colon - a->chap));
         snprintf(secret, sizeof(secret), "%s", colon + 1);
     }
-    (void)cfg;
     for (size_t k = 0; k < ntargets; k++) {
         char name[ISCSI_NAME_MAX + 1];
         node_name(name, sizeof(name), a->iqn, ntargets, targets[k]);
@@ -275,7 +273,7 @@ static int serve_run(struct serve *s, const struct sim_config *cfg, const struct
         fprintf(stderr, "scsisim serve: cannot create the iSCSI target: %s\n", strerror(-rc));
         return CLI_EXIT_INTERNAL;
     }
-    rc = add_nodes(s, cfg, a, targets, ntargets);
+    rc = add_nodes(s, a, targets, ntargets);
     if (rc != CLI_EXIT_OK)
         return rc;
     rc = iscsi_target_listen(s->target);
