@@ -1,6 +1,6 @@
 # scsisim — top-level build.
 #   make          build the scsisim command and the libraries (build/)
-#   make check    build and run every test
+#   make check    build and run every test, then the suite against every mutant (make mutants)
 #   make asan     build with ASan + UBSan into build-asan/ and run every test
 #   make valgrind run every test under valgrind memcheck
 #   make bench    build the benchmarks (build/bench/); see docs/ for how each is run
@@ -102,8 +102,11 @@ $(foreach m,$(MUTANTS),$(eval $(call mutant_rule,$(m))))
 mutants: all $(MUT_BINS)
 	@sh mk/mutants.sh $(BUILD) $(MUTANTS)
 
-check: all $(TESTS)
+# The unit tests, then the bundled suite against the real build and every
+# mutant (make mutants).
+check: all $(TESTS) $(MUT_BINS)
 	@sh mk/run-tests.sh $(BUILD) $(TESTS)
+	@sh mk/mutants.sh $(BUILD) $(MUTANTS)
 
 asan:
 	$(MAKE) BUILD=build-asan OPT='-O1 -g -fno-omit-frame-pointer' \
@@ -124,6 +127,8 @@ install: all
 	install -m 644 $(LIBS) $(DESTDIR)$(PREFIX)/lib/
 	install -m 644 sim/hba.h sim/sim.h sim/config.h sim/store.h sim/bus.h $(DESTDIR)$(PREFIX)/include/scsisim/sim/
 	install -m 644 README.md LICENSE $(wildcard docs/*.md) $(DESTDIR)$(PREFIX)/share/doc/scsisim/
+	rm -rf $(DESTDIR)$(PREFIX)/share/scsisim/traces && install -d $(DESTDIR)$(PREFIX)/share/scsisim && \
+	    cp -R traces $(DESTDIR)$(PREFIX)/share/scsisim/traces
 
 clean:
 	rm -rf build build-asan

@@ -138,7 +138,8 @@ static int parse_args(int argc, char **argv, struct run_args *a)
                 return usage_error("%s needs a glob", arg);
             a->filter = v;
         } else if ((v = opt_value(argc, argv, &i, "--jobs", &missing)) ||
-                   (v = opt_value(argc, argv, &i, "-j", &missing))) {
+                   (v = opt_value(argc, argv, &i, "-j", &missing)) ||
+                   (!strncmp(arg, "-j", 2) && (v = arg + 2))) { /* -j4 */
             if (missing || !parse_uint(v, 1, 1024, &a->jobs))
                 return usage_error("--jobs needs a number from 1 to 1024, not '%s'", v);
         } else if ((v = opt_value(argc, argv, &i, "--shard", &missing))) {

@@ -10,6 +10,7 @@ static const struct cli_command *const commands[] = {
     &cli_cmd_config,
     &cli_cmd_run,
     &cli_cmd_controller,
+    &cli_cmd_serve,
     NULL,
 };
 
