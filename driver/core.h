@@ -182,6 +182,41 @@ int  drv_core_recover(struct drv_core *core);
 int  drv_core_reset(struct drv_core *core, enum hba_reset_scope scope, uint16_t target, uint16_t lun);
 int  drv_core_reset_controller(struct drv_core *core, bool hard);
 
+/* Task management for a SCSI target built on the core (an iSCSI target's TMFs
+ * and nexus loss), asynchronous like drv_core_process_task.  The function
+ * covers the tasks accepted before it (see drv_tmf_kind for each scope); they
+ * end WITHOUT being re-issued or continued (a split transfer stops after the
+ * command in flight), with DRV_SR_SERVICE_DELIVERY_FAILURE and ctrl_status
+ * HBA_CS_ABORTED (HBA_CS_ABORTED_RESET for resets) — or with the status they
+ * reached when they completed first.  done(arg, rc) runs once, on the
+ * dispatch queue, after every task the function ended has had its own done
+ * called and after the controller answered the admin commands involved:
+ *   0        the function is complete
+ *   -ENOENT  DRV_TMF_ABORT_TASK: no task with that id (completed already)
+ *   -ENXIO   the controller has no such target or LUN (HBA_CS_INVALID_TARGET)
+ *   -EIO     the controller refused an admin command (its status is logged)
+ *   -ENODEV  the core is not running
+ * drv_core_task_mgmt returns 0, or -EINVAL / -ENOMEM / -ESHUTDOWN when the
+ * function was not accepted (done is then not called).  Any thread. */
+enum drv_tmf_kind {
+    DRV_TMF_ABORT_TASK = 1,      /* task_id: HBA_ADM_ABORT of its command */
+    DRV_TMF_ABORT_TASK_SET,      /* initiator's tasks on target:lun, one HBA_ADM_ABORT each */
+    DRV_TMF_CLEAR_TASK_SET,      /* every initiator's tasks on target:lun, one HBA_ADM_ABORT each */
+    DRV_TMF_LUN_RESET,           /* HBA_ADM_RESET (LUN) of target:lun; every task there ends */
+    DRV_TMF_TARGET_RESET,        /* HBA_ADM_RESET (TARGET); every task of the target ends */
+    DRV_TMF_BUS_RESET,           /* HBA_ADM_RESET (BUS); every task ends */
+    DRV_TMF_CONTROLLER_RESET,    /* CONFIG.EN 1 -> 0 and bring-up: the tasks of target end, every
+                                    other task is re-issued as after any controller reset */
+    DRV_TMF_NEXUS_LOSS,          /* initiator's tasks aborted, then HBA_ADM_NEXUS_LOSS */
+};
+struct drv_tmf {
+    enum drv_tmf_kind kind;
+    uint16_t initiator, target, lun;
+    uint64_t task_id;            /* DRV_TMF_ABORT_TASK */
+};
+typedef void (*drv_tmf_done)(void *arg, int rc);
+int  drv_core_task_mgmt(struct drv_core *core, const struct drv_tmf *tmf, drv_tmf_done done, void *arg);
+
 void drv_core_get_stats(struct drv_core *core, struct drv_core_stats *out);
 struct osal *drv_core_osal(const struct drv_core *core);
 /* The controller's IDENTIFY data, as read at the last bring-up. */

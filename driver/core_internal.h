@@ -52,6 +52,7 @@ struct drv_dma {
 
 struct drv_core;
 struct drv_io;
+struct tmf_op;
 struct drv_cmd;
 typedef void (*drv_adm_fn)(struct drv_core *core, void *arg, const struct hba_cq_entry *cqe);
 
@@ -127,6 +128,7 @@ struct drv_io {
     struct drv_cmd *cmd;
     unsigned reissues;
     bool caught_by_reset;            /* had a command outstanding when the controller was reset */
+    bool terminate;                  /* ended by a task management function: never re-issued */
 };
 
 struct drv_core {
@@ -164,6 +166,7 @@ struct drv_core {
     bool resetting;
     uint64_t last_reset_ns;          /* when the last controller reset began */
     unsigned reset_streak;           /* resets in quick succession: escalate, then give up */
+    struct tmf_op *tmfs;             /* task management functions under way (core_tmf.c) */
     struct drv_core_stats stats;
 };
 
@@ -236,6 +239,11 @@ void recovery_arm_tick(struct drv_core *core);
 /* Resets the controller and brings it up again, re-issuing what was in flight.
  * reap: first consume completions already posted (the queues are trusted). */
 int  recovery_reset_controller(struct drv_core *core, const char *why, bool reap, bool hard);
+
+/* core_tmf.c */
+/* A task ended by a task management function has completed: functions
+ * waiting for it may be done. */
+void tmf_task_ended(struct drv_core *core);
 
 /* core_events.c */
 void events_arm(struct drv_core *core);

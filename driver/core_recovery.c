@@ -76,7 +76,7 @@ int recovery_reset_controller(struct drv_core *core, const char *why, bool reap,
         if (!io->caught_by_reset)
             continue;
         io->caught_by_reset = false;
-        if (rc == 0 && io->reissues < core->opt.max_reissues) {
+        if (rc == 0 && !io->terminate && io->reissues < core->opt.max_reissues) {
             io->reissues++;
             core->stats.reissues++;
             task_requeue_front(core, io);

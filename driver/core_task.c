@@ -121,9 +121,12 @@ static void task_finish(struct drv_core *core, struct drv_io *io, struct drv_com
     if (c->response == DRV_SR_FUNCTION_REJECTED && c->ctrl_status == HBA_CS_SUCCESS)
         core->stats.rejected_tasks++;
     c->task_id = io->t.task_id;
+    bool by_tmf = io->terminate;
     io->done(io->arg, c);
     free(io->pieces);
     free(io);
+    if (by_tmf)
+        tmf_task_ended(core); /* after its done: the function answers last */
 }
 
 void task_fail(struct drv_core *core, struct drv_io *io, enum drv_service_response r, uint8_t ctrl_status)
@@ -179,7 +182,8 @@ void task_command_done(struct drv_core *core, struct drv_io *io, const struct hb
 {
     uint8_t cs = cqe->ctrl_status;
     int s = core_state(core);
-    if (reissuable(cs) && (s == CORE_RUNNING || s == CORE_RECOVERING)) {
+    /* A task a task management function ended is never sent again. */
+    if (reissuable(cs) && !io->terminate && (s == CORE_RUNNING || s == CORE_RECOVERING)) {
         /* Ended by our own recovery (or a reset for another command): the
          * command never ran to completion, so it is sent again. */
         if (io->reissues < core->opt.max_reissues) {
@@ -201,7 +205,7 @@ void task_command_done(struct drv_core *core, struct drv_io *io, const struct hb
             io_copy_to_pieces(io, io->chunk_off, io->bounce_mem.buf->vaddr, bytes);
         io->done_bytes += bytes;
         bool more = io->split && io->step + 1u < io->plan.chunks;
-        if (more && cqe->scsi_status == SCSI_STATUS_GOOD && bytes == io->chunk_len) {
+        if (more && !io->terminate && cqe->scsi_status == SCSI_STATUS_GOOD && bytes == io->chunk_len) {
             chunk_setup(io, io->step + 1u);
             task_requeue_front(core, io);
             return;
@@ -211,7 +215,7 @@ void task_command_done(struct drv_core *core, struct drv_io *io, const struct hb
         memcpy(c.sense, sense, c.sense_len);
     } else if (cs == HBA_CS_INVALID_TARGET) {
         /* Selection timeout: nothing answered at this address. */
-    } else {
+    } else if (!io->terminate) { /* an abort asked for is no failure worth a warning */
         osal_log(core->os, OSAL_LOG_WARN, "drv: task %llu (%u:%u opcode %#x) failed with controller status %#x",
                  (unsigned long long)io->t.task_id, io->t.target, io->t.lun, io->t.cdb[0], cs);
     }

@@ -89,6 +89,8 @@ struct iscsi_target {
     struct iscsi_session *sessions;
     uint16_t next_tsih;
     uint64_t next_nexus;
+    struct iscsi_nexus_id *nexus_ids; /* I_T nexuses seen, most recently used first */
+    unsigned n_nexus_ids;
     uint64_t next_conn_id;
 
     uv_tcp_t listener;
@@ -164,8 +166,9 @@ struct iscsi_task {
     uint16_t index, gen;           /* Target Transfer Tag = gen << 16 | index */
     uint32_t itt, cmdsn, edtl;
     uint8_t lun_raw[8];
-    uint8_t *buf;
+    uint8_t *buf;                  /* the data: lent.data, or the connection's own (malloc) */
     uint32_t buf_cap;
+    struct scsi_backend_buf lent;  /* owner set: buf is the backend's DMA buffer (zero copy) */
     bool is_read, is_write;
     /* write side */
     uint32_t received;             /* contiguous data-out bytes in buf */
@@ -193,7 +196,10 @@ void iscsi_tasks_free(struct iscsi_conn *c);
 struct iscsi_task *iscsi_task_alloc(struct iscsi_conn *c, enum iscsi_task_kind kind, uint32_t itt);
 struct iscsi_task *iscsi_task_by_itt(struct iscsi_conn *c, uint32_t itt);
 struct iscsi_task *iscsi_task_by_ttt(struct iscsi_conn *c, uint32_t ttt);
-/* Makes room for len bytes of data; -ENOMEM over the connection's budget. */
+/* Makes room for len bytes of data for a command to the task's LUN (lun_raw
+ * set): a buffer the backend lends when it can (the device then DMAs straight
+ * from and into what goes on the wire), else the connection's own memory.
+ * -ENOMEM over the connection's budget. */
 int  iscsi_task_buffer(struct iscsi_task *t, uint32_t len);
 /* Releases the task if nothing refers to it any more. */
 void iscsi_task_maybe_free(struct iscsi_task *t);
@@ -224,6 +230,31 @@ struct iscsi_session {
     unsigned active;               /* non-immediate commands holding a window slot */
     unsigned active_immediate;
 };
+
+/* I_T nexus identity (SAM-5 4.6.4): the initiator port (iSCSI name + ISID)
+ * and the target port (the node).  The backend gets one number per identity,
+ * the same for every session of it (a reinstated session, a login after a
+ * dropped connection), so state the device keeps per I_T nexus — a pending
+ * 29h/07h I_T NEXUS LOSS OCCURRED above all — reaches the initiator that lost
+ * it.  At most ISCSI_NEXUS_REMEMBER identities are kept; past that the least
+ * recently used one without a session is forgotten (it gets a new number if
+ * it comes back). */
+#define ISCSI_NEXUS_REMEMBER 4096
+struct iscsi_nexus_id {
+    struct iscsi_nexus_id *next;
+    char initiator[ISCSI_NAME_MAX + 1];
+    uint8_t isid[6];
+    const struct iscsi_node *node;
+    uint64_t nexus;
+    unsigned sessions;             /* sessions of this identity open now */
+};
+/* The number of an identity (remembered from now on, and counted as having
+ * one more session); 0 on allocation failure (never a valid number). */
+uint64_t iscsi_nexus_acquire(struct iscsi_target *t, const char *initiator, const uint8_t isid[6],
+                             const struct iscsi_node *node);
+/* A session of the identity numbered nexus ended. */
+void iscsi_nexus_release(struct iscsi_target *t, uint64_t nexus);
+void iscsi_nexus_forget_all(struct iscsi_target *t);
 
 enum iscsi_cmdsn_verdict { ISCSI_CMDSN_ACCEPT, ISCSI_CMDSN_DROP };
 

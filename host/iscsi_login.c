@@ -458,13 +458,21 @@ static uint16_t enter_full_feature(struct iscsi_conn *c, uint16_t *tsih, const c
         *why = "out of memory";
         return ISCSI_LOGIN_OUT_OF_RESOURCES;
     }
+    uint64_t nexus = 0;
+    if (!L->discovery && !(nexus = iscsi_nexus_acquire(t, L->initiator, L->isid, L->node))) {
+        *why = "out of memory";
+        return ISCSI_LOGIN_OUT_OF_RESOURCES;
+    }
     struct iscsi_session *s = iscsi_session_create(c);
     if (!s) {
+        if (nexus)
+            iscsi_nexus_release(t, nexus);
         *why = "out of memory";
         return ISCSI_LOGIN_OUT_OF_RESOURCES;
     }
     s->node = L->node;
     s->discovery = L->discovery;
+    s->nexus = nexus;
     memcpy(s->initiator, L->initiator, sizeof(s->initiator));
     memcpy(s->isid, L->isid, 6);
     s->params = L->params;

@@ -213,6 +213,7 @@ static void submit(struct iscsi_conn *c, struct iscsi_task *t)
     bt->data_out_len = t->is_write ? t->edtl : 0;
     bt->data_in = t->is_read ? t->buf : NULL;
     bt->data_in_cap = t->is_read ? t->edtl : 0;
+    bt->buf = t->lent.owner ? &t->lent : NULL;
     bt->done = iscsi_task_backend_done;
     bt->be_next = NULL;
     scsi_backend_result_reset(bt);
@@ -354,6 +355,7 @@ int iscsi_scsi_cmd_header(struct iscsi_conn *c)
     }
     t->holds_slot = true;
     t->immediate = imm;
+    memcpy(t->lun_raw, h->lun, 8); /* the buffer comes from the LUN's backend */
     if (iscsi_task_buffer(t, edtl) < 0) {
         iscsi_task_finish(t); /* gives the slot back */
         iscsi_send_scsi_status(c, itt, edtl, SCSI_STATUS_TASK_SET_FULL, NULL);
@@ -361,7 +363,6 @@ int iscsi_scsi_cmd_header(struct iscsi_conn *c)
     }
     t->cmdsn = cmdsn;
     t->edtl = edtl;
-    memcpy(t->lun_raw, h->lun, 8);
     memcpy(t->be.cdb, h->cdb, 16);
     int cl = scsi_cdb_length(h->cdb[0]);
     t->be.cdb_len = (uint8_t)(cl > 0 && cl <= 16 ? cl : 16);

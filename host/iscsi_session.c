@@ -11,6 +11,7 @@
  * the target bounds the work (and memory) one session can hold. */
 #include "host/iscsi_int.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,7 +36,6 @@ struct iscsi_session *iscsi_session_create(struct iscsi_conn *c)
         if (t->next_tsih == 0)
             t->next_tsih = 1;
     } while (s->tsih == 0 || tsih_in_use(t, s->tsih));
-    s->nexus = t->next_nexus++;
     s->depth = t->opt.queue_depth;
     s->next = t->sessions;
     t->sessions = s;
@@ -54,9 +54,71 @@ void iscsi_session_destroy(struct iscsi_session *s)
     }
     ISCSI_STAT_DEC(t, sessions_open);
     /* The nexus is gone: the backend aborts its tasks and forgets its state. */
-    if (s->node)
+    if (s->node && s->nexus) {
         scsi_backend_nexus_loss(scsi_lunmap_backend(s->node->luns), s->nexus);
+        iscsi_nexus_release(t, s->nexus);
+    }
     free(s);
+}
+
+/* ---- I_T nexus identities ------------------------------------------------------ */
+
+uint64_t iscsi_nexus_acquire(struct iscsi_target *t, const char *initiator, const uint8_t isid[6],
+                             const struct iscsi_node *node)
+{
+    struct iscsi_nexus_id **pp, *id = NULL, **idle = NULL;
+    for (pp = &t->nexus_ids; *pp; pp = &(*pp)->next) {
+        struct iscsi_nexus_id *e = *pp;
+        if (e->node == node && memcmp(e->isid, isid, 6) == 0 && iscsi_name_eq(e->initiator, initiator)) {
+            id = e;
+            *pp = e->next; /* moves to the front below */
+            break;
+        }
+        if (e->sessions == 0)
+            idle = pp; /* the last one seen is the least recently used */
+    }
+    if (!id) {
+        if (t->n_nexus_ids >= ISCSI_NEXUS_REMEMBER && idle) {
+            id = *idle;
+            *idle = id->next;
+            t->n_nexus_ids--;
+        } else {
+            id = malloc(sizeof(*id));
+            if (!id)
+                return 0;
+        }
+        memset(id, 0, sizeof(*id));
+        snprintf(id->initiator, sizeof(id->initiator), "%s", initiator);
+        memcpy(id->isid, isid, 6);
+        id->node = node;
+        id->nexus = t->next_nexus++;
+        t->n_nexus_ids++;
+    }
+    id->sessions++;
+    id->next = t->nexus_ids;
+    t->nexus_ids = id;
+    return id->nexus;
+}
+
+void iscsi_nexus_release(struct iscsi_target *t, uint64_t nexus)
+{
+    for (struct iscsi_nexus_id *e = t->nexus_ids; e; e = e->next) {
+        if (e->nexus == nexus) {
+            if (e->sessions)
+                e->sessions--;
+            return;
+        }
+    }
+}
+
+void iscsi_nexus_forget_all(struct iscsi_target *t)
+{
+    while (t->nexus_ids) {
+        struct iscsi_nexus_id *e = t->nexus_ids;
+        t->nexus_ids = e->next;
+        free(e);
+    }
+    t->n_nexus_ids = 0;
 }
 
 struct iscsi_session *iscsi_session_find(struct iscsi_target *t, const char *initiator, const uint8_t isid[6],

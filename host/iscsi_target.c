@@ -184,6 +184,11 @@ int iscsi_node_add_lun(struct iscsi_node *n, uint64_t lun, struct scsi_backend *
     return scsi_lunmap_add(n->luns, lun, be, be_lun);
 }
 
+int iscsi_node_set_device(struct iscsi_node *n, struct scsi_backend *be)
+{
+    return scsi_lunmap_set_device(n->luns, be);
+}
+
 int iscsi_node_allow_initiator(struct iscsi_node *n, const char *initiator)
 {
     if (!initiator || !valid_iscsi_name(initiator))
@@ -528,6 +533,7 @@ void iscsi_target_destroy(struct iscsi_target *t)
         free(n);
         n = next;
     }
+    iscsi_nexus_forget_all(t);
     pthread_mutex_destroy(&t->remote_lock);
     free(t);
 }

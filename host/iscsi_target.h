@@ -94,6 +94,10 @@ int  iscsi_target_create(uv_loop_t *loop, const struct iscsi_target_options *opt
 int  iscsi_target_add_node(struct iscsi_target *t, const char *iqn, const char *alias, struct iscsi_node **out);
 /* Maps the node's LUN lun to be's be_lun. */
 int  iscsi_node_add_lun(struct iscsi_node *n, uint64_t lun, struct scsi_backend *be, uint64_t be_lun);
+/* Makes the node one whole SCSI target device: every LUN, REPORT LUNS and
+ * every TMF go to be with LUN numbers unchanged (host/scsi_lunmap.h); the
+ * front-end answers nothing itself.  Instead of iscsi_node_add_lun. */
+int  iscsi_node_set_device(struct iscsi_node *n, struct scsi_backend *be);
 /* Allows an initiator name; a node with an empty list admits everyone. */
 int  iscsi_node_allow_initiator(struct iscsi_node *n, const char *initiator);
 /* Requires CHAP: the initiator proves it knows user/secret. */

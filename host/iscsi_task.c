@@ -30,10 +30,22 @@ int iscsi_tasks_init(struct iscsi_conn *c, unsigned n)
     return 0;
 }
 
+/* Gives a slot's buffer back to whoever it came from. */
+static void drop_buffer(struct iscsi_conn *c, struct iscsi_task *t)
+{
+    if (t->lent.owner)
+        scsi_backend_buf_put(&t->lent);
+    else
+        free(t->buf);
+    c->buf_bytes -= t->buf_cap;
+    t->buf = NULL;
+    t->buf_cap = 0;
+}
+
 void iscsi_tasks_free(struct iscsi_conn *c)
 {
     for (unsigned i = 0; i < c->n_tasks; i++)
-        free(c->tasks[i].buf);
+        drop_buffer(c, &c->tasks[i]);
     free(c->tasks);
     c->tasks = NULL;
     c->n_tasks = 0;
@@ -99,12 +111,8 @@ static bool make_room(struct iscsi_conn *c, uint64_t need)
     uint64_t budget = c->target->opt.conn_buffer_bytes;
     for (unsigned i = 0; i < c->n_tasks && c->buf_bytes + need > budget; i++) {
         struct iscsi_task *t = &c->tasks[i];
-        if (t->state == ISCSI_TASK_FREE && t->buf) {
-            c->buf_bytes -= t->buf_cap;
-            free(t->buf);
-            t->buf = NULL;
-            t->buf_cap = 0;
-        }
+        if (t->state == ISCSI_TASK_FREE && t->buf)
+            drop_buffer(c, t);
     }
     return c->buf_bytes + need <= budget;
 }
@@ -118,15 +126,22 @@ int iscsi_task_buffer(struct iscsi_task *t, uint32_t len)
     uint64_t cap = 4096;
     while (cap < len)
         cap *= 2;
-    c->buf_bytes -= t->buf_cap;
-    free(t->buf);
-    t->buf = NULL;
-    t->buf_cap = 0;
+    drop_buffer(c, t);
     if (!make_room(c, cap)) {
         cap = len; /* try the exact size before giving up */
         if (!make_room(c, cap))
             return -ENOMEM;
     }
+    struct iscsi_session *s = c->sess;
+    if (s && s->node && cap <= UINT32_MAX &&
+        scsi_backend_buf_get(scsi_lunmap_backend(s->node->luns), scsi_lun_from_sam(t->lun_raw), cap, &t->lent) == 0) {
+        t->buf = t->lent.data;
+        t->buf_cap = (uint32_t)(t->lent.cap < UINT32_MAX ? t->lent.cap : UINT32_MAX);
+        c->buf_bytes += t->buf_cap;
+        return 0;
+    }
+    /* The backend lends nothing (or has no DMA memory left): our own
+     * memory, which the backend copies through. */
     t->buf = malloc(cap);
     if (!t->buf)
         return -ENOMEM;

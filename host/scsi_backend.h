@@ -24,9 +24,14 @@
  *    done is still called, aborted) and forgets its per-nexus state (unit
  *    attentions, reservations, ...).
  *
- * Nexus and tag: the front-end gives every I_T nexus a number that is never
- * reused while the backend lives, and every task a tag unique within its nexus
- * (ABORT TASK names it).  LUNs are plain numbers here; wire encodings of LUNs
+ * Nexus and tag: the front-end gives every I_T nexus a number (never 0): one
+ * number per I_T nexus IDENTITY — initiator port and target port, for iSCSI
+ * the initiator name + ISID and the target node — so a session that comes
+ * back after a nexus loss (reinstated, or a new login after a dropped
+ * connection) is the same nexus again and meets the state the device kept for
+ * it (its 29h/07h I_T NEXUS LOSS OCCURRED unit attention).  Different
+ * identities never share a number.  Every task has a tag unique within its
+ * nexus while it runs (ABORT TASK names it).  LUNs are plain numbers here; wire encodings of LUNs
  * belong to the transport (host/scsi_lunmap.h decodes SAM LUN fields).
  *
  * Modelled on SPDK's lib/scsi task + completion callback, so the transport
@@ -35,6 +40,7 @@
 #ifndef HOST_SCSI_BACKEND_H
 #define HOST_SCSI_BACKEND_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -81,6 +87,15 @@ struct scsi_backend_result {
     uint64_t residual;
 };
 
+/* A data buffer the backend lends (see "Buffers" below). */
+struct scsi_backend;
+struct scsi_backend_buf {
+    uint8_t *data;
+    uint64_t cap;
+    struct scsi_backend *owner;   /* who lent it (gets it back with scsi_backend_buf_put) */
+    void *priv;                   /* the owner's */
+};
+
 struct scsi_backend_task;
 typedef void (*scsi_backend_task_done)(struct scsi_backend_task *t);
 
@@ -98,6 +113,8 @@ struct scsi_backend_task {
     uint64_t data_out_len;
     uint8_t *data_in;             /* dir READ: room for data_in_cap bytes */
     uint64_t data_in_cap;
+    const struct scsi_backend_buf *buf; /* data_out / data_in start at buf->data (lent by the
+                                           backend), or NULL: the front-end's own memory */
     scsi_backend_task_done done;
     /* Completion: filled by the backend before done. */
     struct scsi_backend_result result;
@@ -137,12 +154,14 @@ struct scsi_backend_tmf {
     void *be_priv;
 };
 
-struct scsi_backend;
 struct scsi_backend_ops {
     const char *name;
     int  (*submit)(struct scsi_backend *be, struct scsi_backend_task *t);
     void (*task_mgmt)(struct scsi_backend *be, struct scsi_backend_tmf *tmf);
     void (*nexus_loss)(struct scsi_backend *be, uint64_t nexus);
+    /* Optional (NULL: the backend lends no buffers). */
+    int  (*buf_get)(struct scsi_backend *be, uint64_t lun, uint64_t len, struct scsi_backend_buf *out);
+    void (*buf_put)(struct scsi_backend *be, struct scsi_backend_buf *b);
 };
 
 /* A backend embeds this as its first member. */
@@ -161,6 +180,32 @@ static inline void scsi_backend_task_mgmt(struct scsi_backend *be, struct scsi_b
 static inline void scsi_backend_nexus_loss(struct scsi_backend *be, uint64_t nexus)
 {
     be->ops->nexus_loss(be, nexus);
+}
+
+/* Buffers.  A backend whose device moves data by DMA (the driver stack) can
+ * lend the front-end the very buffer the device will read or write: the
+ * front-end receives data-out into it and sends data-in from it, so no byte
+ * is copied between the transport and the device.  buf_get lends at least len
+ * bytes for commands to lun (any thread); the front-end keeps the buffer as
+ * long as it likes (a task slot may reuse it for command after command), names
+ * it in t->buf when data_out / data_in point into it, and gives it back with
+ * scsi_backend_buf_put.  Backends that cannot lend return -ENOTSUP; any
+ * backend accepts tasks whose buffers are the front-end's own (it copies). */
+static inline int scsi_backend_buf_get(struct scsi_backend *be, uint64_t lun, uint64_t len,
+                                       struct scsi_backend_buf *out)
+{
+    if (!be->ops->buf_get)
+        return -ENOTSUP;
+    return be->ops->buf_get(be, lun, len, out);
+}
+static inline void scsi_backend_buf_put(struct scsi_backend_buf *b)
+{
+    if (b->owner)
+        b->owner->ops->buf_put(b->owner, b);
+    b->data = NULL;
+    b->cap = 0;
+    b->owner = NULL;
+    b->priv = NULL;
 }
 
 /* Helpers for backends. */

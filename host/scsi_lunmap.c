@@ -18,6 +18,7 @@ struct scsi_lunmap {
     size_t n, cap;
     struct scsi_backend **distinct; /* each backend once */
     size_t n_distinct;
+    struct scsi_backend *device;    /* a whole target device: everything goes there */
 };
 
 uint64_t scsi_lun_from_sam(const uint8_t s[8])
@@ -63,6 +64,8 @@ static const struct lun_entry *find(const struct scsi_lunmap *m, uint64_t lun)
 
 bool scsi_lunmap_has(const struct scsi_lunmap *m, uint64_t lun)
 {
+    if (m->device)
+        return lun <= SCSI_LUN_MAX;
     return find(m, lun) != NULL;
 }
 
@@ -131,6 +134,8 @@ static void answer_unmapped(struct scsi_backend_task *t)
 static int map_submit(struct scsi_backend *be, struct scsi_backend_task *t)
 {
     struct scsi_lunmap *m = (struct scsi_lunmap *)be;
+    if (m->device)
+        return scsi_backend_submit(m->device, t);
     if (t->cdb_len && t->cdb[0] == SCSI_OP_REPORT_LUNS) {
         scsi_backend_result_reset(t);
         answer_report_luns(m, t);
@@ -172,6 +177,10 @@ static void fanout_done(struct scsi_backend_tmf *sub)
 static void map_task_mgmt(struct scsi_backend *be, struct scsi_backend_tmf *tmf)
 {
     struct scsi_lunmap *m = (struct scsi_lunmap *)be;
+    if (m->device) {
+        scsi_backend_task_mgmt(m->device, tmf);
+        return;
+    }
     if (tmf->fn == SCSI_TMF_TARGET_WARM_RESET || tmf->fn == SCSI_TMF_TARGET_COLD_RESET) {
         if (m->n_distinct == 0) {
             tmf->response = SCSI_TMF_COMPLETE;
@@ -216,11 +225,31 @@ static void map_nexus_loss(struct scsi_backend *be, uint64_t nexus)
         scsi_backend_nexus_loss(m->distinct[i], nexus);
 }
 
+static int map_buf_get(struct scsi_backend *be, uint64_t lun, uint64_t len, struct scsi_backend_buf *out)
+{
+    struct scsi_lunmap *m = (struct scsi_lunmap *)be;
+    if (m->device)
+        return scsi_backend_buf_get(m->device, lun, len, out);
+    const struct lun_entry *e = find(m, lun);
+    if (!e)
+        return -ENOTSUP;
+    return scsi_backend_buf_get(e->be, e->be_lun, len, out);
+}
+
+/* Never called: a lent buffer's owner is the backend that lent it. */
+static void map_buf_put(struct scsi_backend *be, struct scsi_backend_buf *b)
+{
+    (void)be;
+    (void)b;
+}
+
 static const struct scsi_backend_ops map_ops = {
     .name = "lunmap",
     .submit = map_submit,
     .task_mgmt = map_task_mgmt,
     .nexus_loss = map_nexus_loss,
+    .buf_get = map_buf_get,
+    .buf_put = map_buf_put,
 };
 
 /* ---- building ------------------------------------------------------------ */
@@ -244,10 +273,28 @@ void scsi_lunmap_destroy(struct scsi_lunmap *m)
     free(m);
 }
 
+int scsi_lunmap_set_device(struct scsi_lunmap *m, struct scsi_backend *be)
+{
+    if (!be || be == &m->be)
+        return -EINVAL;
+    if (m->device || m->n)
+        return -EEXIST;
+    struct scsi_backend **d = malloc(sizeof(*d));
+    if (!d)
+        return -ENOMEM;
+    d[0] = be;
+    m->distinct = d; /* nexus loss reaches it through the same list */
+    m->n_distinct = 1;
+    m->device = be;
+    return 0;
+}
+
 int scsi_lunmap_add(struct scsi_lunmap *m, uint64_t lun, struct scsi_backend *be, uint64_t be_lun)
 {
     if (lun > SCSI_LUN_MAX || !be || be == &m->be)
         return -EINVAL;
+    if (m->device)
+        return -EEXIST;
     if (find(m, lun))
         return -EEXIST;
     if (m->n == m->cap) {

@@ -9,6 +9,13 @@
  * with the LUN rewritten to the backend's.  Task management and nexus loss are
  * routed the same way (target resets and nexus loss reach every backend once).
  *
+ * A map may instead be a window onto one whole SCSI target device
+ * (scsi_lunmap_set_device): then the map answers NOTHING itself — every
+ * command of every LUN (REPORT LUNS, LUNs the map never heard of, INQUIRY of a
+ * missing LUN), every TMF and every nexus loss goes to that backend with the
+ * LUN unchanged, and the device answers as SAM has it answer.  That is how the
+ * driver-stack backend is exported: the controller's firmware knows its LUNs.
+ *
  * Build the map before use; it is read-only afterwards, so routing needs no lock.
  */
 #ifndef HOST_SCSI_LUNMAP_H
@@ -36,6 +43,11 @@ int  scsi_lunmap_create(struct scsi_lunmap **out);
 void scsi_lunmap_destroy(struct scsi_lunmap *m);
 /* Maps lun (<= SCSI_LUN_MAX) to be's be_lun: 0, -EINVAL, -EEXIST, -ENOMEM. */
 int  scsi_lunmap_add(struct scsi_lunmap *m, uint64_t lun, struct scsi_backend *be, uint64_t be_lun);
+/* Makes every LUN route to be unchanged (see above).  -EINVAL when be is
+ * NULL or the map itself, -EEXIST when LUNs were added or a device set. */
+int  scsi_lunmap_set_device(struct scsi_lunmap *m, struct scsi_backend *be);
+/* Whether lun is routed somewhere: mapped, or any addressable LUN (<=
+ * SCSI_LUN_MAX) of a device map. */
 bool scsi_lunmap_has(const struct scsi_lunmap *m, uint64_t lun);
 size_t scsi_lunmap_count(const struct scsi_lunmap *m);
 struct scsi_backend *scsi_lunmap_backend(struct scsi_lunmap *m);

@@ -1,0 +1,353 @@
+/* cli/cmd_serve.c — `scsisim serve`: the whole stack behind an iSCSI target,
+ * so real initiators (iscsi-test-cu, qemu, the Linux initiator) drive the
+ * driver core and the simulated controller:
+ *
+ *   initiator ──TCP──▶ host/iscsi_target (libuv, this thread)
+ *                        └▶ host/backend_stack ──▶ driver core ──▶ controller
+ *
+ * Each controller target with drives becomes one iSCSI target node whose LUNs
+ * are the controller's LUNs (device mode: the firmware answers everything).
+ * With --record every command the front-end passes down is written as a
+ * scsitrace (conformance/record.h) that `scsisim run` can replay. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "cli/commands.h"
+#include "cli/options.h"
+#include "conformance/record.h"
+#include "driver/stack.h"
+#include "host/backend_stack.h"
+#include "host/iscsi_target.h"
+
+#define SERVE_DEFAULT_IQN "iqn.2025-01.org.scsisim:sim"
+
+static const char usage_text[] =
+    "usage: scsisim serve [--listen HOST:PORT] [--target-name IQN] [--chap USER:SECRET]\n"
+    "                     [--allow INITIATOR-IQN[,...]] [--record FILE] [--verbose]\n"
+    "                     [--set KEY=VALUE | --drive T:L,KEY=VALUE,...]... [CONFIG]\n"
+    "\n"
+    "Serves a simulated controller to iSCSI initiators: every SCSI command goes\n"
+    "through the driver core to the controller, whose firmware answers it.\n"
+    "\n"
+    "  --listen HOST:PORT         where to listen (default 127.0.0.1:3260; never all\n"
+    "                             addresses unless asked: 0.0.0.0 or [::]); PORT 0\n"
+    "                             picks a free port (printed at start)\n"
+    "  --target-name IQN          the target's iSCSI name (default " SERVE_DEFAULT_IQN ");\n"
+    "                             with drives on several controller targets, target T\n"
+    "                             is IQN:tT\n"
+    "  --chap USER:SECRET         initiators must authenticate with CHAP\n"
+    "  --allow IQN[,IQN...]       only these initiator names may log in\n"
+    "  --record FILE              write every command passed down as a scsitrace\n"
+    "                             (replay it with 'scsisim run FILE')\n"
+    "  --verbose                  log logins, connections and errors on stderr\n"
+    "  --set, --drive, CONFIG     the controller, as for 'scsisim config'\n"
+    "                             (docs/config.md); default: one 512 MiB drive 0:0\n"
+    "                             of 512-byte blocks\n"
+    "  -h, --help                 this text\n"
+    "\n"
+    "When ready it prints, on stdout, one line per LUN:\n"
+    "  scsisim serve: iscsi://127.0.0.1:3260/" SERVE_DEFAULT_IQN "/0\n"
+    "SIGINT or SIGTERM end every session, flush the controller's caches, close\n"
+    "the record file and exit.  docs/iscsi.md has the negotiation defaults.\n"
+    "\n"
+    "Exit status: 0 stopped by a signal; 2 bad option, configuration or address\n"
+    "(in use, not local); 3 could not run (system error).\n";
+
+struct serve {
+    uv_loop_t loop;
+    struct stack *st;
+    struct backend_stack *bs;
+    struct iscsi_target *target;
+    struct trace_recorder *rec;
+    uv_signal_t sig[2];
+    bool stopping;
+};
+
+static void log_line(void *arg, enum iscsi_target_log_level level, const char *msg)
+{
+    (void)arg;
+    static const char *const names[] = { "error", "warning", "info", "debug" };
+    fprintf(stderr, "scsisim serve: %s: %s\n", names[level <= ISCSI_TLOG_DEBUG ? level : 0], msg);
+}
+
+static void on_target_closed(void *arg)
+{
+    struct serve *s = arg;
+    for (int i = 0; i < 2; i++)
+        uv_close((uv_handle_t *)&s->sig[i], NULL);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    struct serve *s = h->data;
+    if (s->stopping)
+        return;
+    s->stopping = true;
+    fprintf(stderr, "scsisim serve: %s: closing the sessions\n", signum == SIGINT ? "SIGINT" : "SIGTERM");
+    iscsi_target_close(s->target, on_target_closed, s);
+}
+
+/* "HOST:PORT", "[V6]:PORT" or ":PORT" into host (cap bytes) and port. */
+static int parse_listen(const char *arg, char *host, size_t cap, uint16_t *port)
+{
+    const char *colon;
+    if (arg[0] == '[') {
+        const char *close = strchr(arg, ']');
+        if (!close || close[1] != ':')
+            return -EINVAL;
+        if ((size_t)(close - arg - 1) >= cap)
+            return -EINVAL;
+        memcpy(host, arg + 1, (size_t)(close - arg - 1));
+        host[close - arg - 1] = '\0';
+        colon = close + 1;
+    } else {
+        colon = strrchr(arg, ':');
+        if (!colon || (size_t)(colon - arg) >= cap)
+            return -EINVAL;
+        memcpy(host, arg, (size_t)(colon - arg));
+        host[colon - arg] = '\0';
+        if (!host[0])
+            snprintf(host, cap, "127.0.0.1");
+    }
+    char *end;
+    unsigned long p = strtoul(colon + 1, &end, 10);
+    if (!colon[1] || *end || p > 65535)
+        return -EINVAL;
+    *port = (uint16_t)p;
+    return 0;
+}
+
+/* Controller targets that have drives, ascending; returns how many. */
+static size_t drive_targets(const struct sim_config *cfg, uint16_t *out)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < cfg->lu_count; i++) {
+        uint16_t t = cfg->lus[i].target;
+        size_t at = 0;
+        while (at < n && out[at] < t)
+            at++;
+        if (at < n && out[at] == t)
+            continue;
+        memmove(out + at + 1, out + at, (n - at) * sizeof(*out));
+        out[at] = t;
+        n++;
+    }
+    return n;
+}
+
+static void node_name(char *buf, size_t cap, const char *iqn, size_t ntargets, uint16_t target)
+{
+    if (ntargets == 1)
+        snprintf(buf, cap, "%s", iqn);
+    else
+        snprintf(buf, cap, "%s:t%u", iqn, target);
+}
+
+static void print_urls(const struct sim_config *cfg, const char *host, int port, const char *iqn,
+                       const uint16_t *targets, size_t ntargets)
+{
+    bool v6 = strchr(host, ':') != NULL;
+    for (size_t k = 0; k < ntargets; k++) {
+        char name[ISCSI_NAME_MAX + 1];
+        node_name(name, sizeof(name), iqn, ntargets, targets[k]);
+        for (unsigned lun = 0; lun < cfg->max_luns; lun++)
+            if (sim_config_find_lu(cfg, targets[k], (uint16_t)lun))
+                printf("scsisim serve: iscsi://%s%s%s:%d/%s/%u\n", v6 ? "[" : "", host, v6 ? "]" : "", port, name,
+                       lun);
+    }
+    fflush(stdout);
+}
+
+struct serve_args {
+    const char *listen, *iqn, *chap, *allow, *record;
+    bool verbose;
+};
+
+/* Nodes, CHAP and access lists on the target.  0 or CLI_EXIT_*. */
+static int add_nodes(struct serve *s, const struct serve_args *a, const uint16_t *targets, size_t ntargets)
+{
+    char user[ISCSI_SECRET_MAX + 1] = "", secret[ISCSI_SECRET_MAX + 1] = "";
+    if (a->chap) {
+        const char *colon = strchr(a->chap, ':');
+        if (!colon || colon == a->chap || !colon[1] || (size_t)(colon - a->chap) > ISCSI_SECRET_MAX ||
+            strlen(colon + 1) > ISCSI_SECRET_MAX) {
+            fprintf(stderr, "scsisim serve: --chap %s: expected USER:SECRET (each at most %d characters)\n", a->chap,
+                    ISCSI_SECRET_MAX);
+            return CLI_EXIT_USAGE;
+        }
+        memcpy(user, a->chap, (size_t)(colon - a->chap));
+        snprintf(secret, sizeof(secret), "%s", colon + 1);
+    }
+    for (size_t k = 0; k < ntargets; k++) {
+        char name[ISCSI_NAME_MAX + 1];
+        node_name(name, sizeof(name), a->iqn, ntargets, targets[k]);
+        struct iscsi_node *node;
+        int rc = iscsi_target_add_node(s->target, name, NULL, &node);
+        if (rc < 0) {
+            fprintf(stderr, "scsisim serve: --target-name %s: %s\n", a->iqn,
+                    rc == -EINVAL ? "not a valid iSCSI name (iqn.YYYY-MM.reversed.domain[:name], at most 223 "
+                                    "characters)"
+                                  : strerror(-rc));
+            return CLI_EXIT_USAGE;
+        }
+        struct scsi_backend *be = backend_stack_target(s->bs, targets[k]);
+        if (!be || iscsi_node_set_device(node, be) < 0) {
+            fprintf(stderr, "scsisim serve: out of memory\n");
+            return CLI_EXIT_INTERNAL;
+        }
+        if (a->chap && iscsi_node_set_chap(node, user, secret) < 0) {
+            fprintf(stderr, "scsisim serve: --chap: cannot use this user or secret\n");
+            return CLI_EXIT_USAGE;
+        }
+        if (a->allow) {
+            char *list = strdup(a->allow), *save = NULL;
+            if (!list)
+                return CLI_EXIT_INTERNAL;
+            for (char *one = strtok_r(list, ",", &save); one; one = strtok_r(NULL, ",", &save)) {
+                if (iscsi_node_allow_initiator(node, one) < 0) {
+                    fprintf(stderr, "scsisim serve: --allow %s: not a valid iSCSI name\n", one);
+                    free(list);
+                    return CLI_EXIT_USAGE;
+                }
+            }
+            free(list);
+        }
+    }
+    return CLI_EXIT_OK;
+}
+
+static int serve_run(struct serve *s, const struct sim_config *cfg, const struct serve_args *a)
+{
+    char host[64];
+    uint16_t port = 3260;
+    if (a->listen && parse_listen(a->listen, host, sizeof(host), &port) < 0) {
+        fprintf(stderr, "scsisim serve: --listen %s: expected HOST:PORT (e.g. 127.0.0.1:3260 or [::1]:3260)\n",
+                a->listen);
+        return CLI_EXIT_USAGE;
+    }
+    if (!a->listen)
+        snprintf(host, sizeof(host), "127.0.0.1");
+
+    uint16_t targets[SIM_MAX_TARGETS_LIMIT];
+    size_t ntargets = drive_targets(cfg, targets);
+    if (ntargets == 0) {
+        fprintf(stderr, "scsisim serve: the configuration has no drive to serve\n");
+        return CLI_EXIT_USAGE;
+    }
+
+    char err[256] = "";
+    struct stack_options so;
+    stack_options_init(&so);
+    so.osal.name = "serve";
+    int rc = stack_open(cfg, &so, &s->st, err, sizeof(err));
+    if (rc < 0) {
+        fprintf(stderr, "scsisim serve: %s\n", err);
+        return rc == -ENOMEM ? CLI_EXIT_INTERNAL : CLI_EXIT_USAGE;
+    }
+    if (backend_stack_create(s->st, NULL, &s->bs, err, sizeof(err)) < 0) {
+        fprintf(stderr, "scsisim serve: %s\n", err);
+        return CLI_EXIT_INTERNAL;
+    }
+    if (a->record) {
+        rc = trace_recorder_open(a->record, cfg, &s->rec, err, sizeof(err));
+        if (rc < 0) {
+            fprintf(stderr, "scsisim serve: --record %s: %s\n", a->record, err);
+            return rc == -ENOMEM ? CLI_EXIT_INTERNAL : CLI_EXIT_USAGE;
+        }
+        backend_stack_set_observer(s->bs, trace_recorder_observe, s->rec);
+    }
+
+    struct iscsi_target_options o;
+    iscsi_target_options_init(&o);
+    o.host = host;
+    o.port = port;
+    o.conn_buffer_bytes = 32u << 20; /* DMA memory: host RAM is shared by every connection */
+    o.log = log_line;
+    o.log_level = a->verbose ? ISCSI_TLOG_INFO : ISCSI_TLOG_WARN;
+    rc = iscsi_target_create(&s->loop, &o, &s->target);
+    if (rc < 0) {
+        fprintf(stderr, "scsisim serve: cannot create the iSCSI target: %s\n", strerror(-rc));
+        return CLI_EXIT_INTERNAL;
+    }
+    rc = add_nodes(s, a, targets, ntargets);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    rc = iscsi_target_listen(s->target);
+    if (rc < 0) {
+        fprintf(stderr, "scsisim serve: cannot listen on %s:%u: %s\n", host, port, uv_strerror(rc));
+        return rc == UV_ENOMEM ? CLI_EXIT_INTERNAL : CLI_EXIT_USAGE;
+    }
+    const int signums[2] = { SIGINT, SIGTERM };
+    for (int i = 0; i < 2; i++) {
+        uv_signal_init(&s->loop, &s->sig[i]);
+        s->sig[i].data = s;
+        uv_signal_start(&s->sig[i], on_signal, signums[i]);
+    }
+    print_urls(cfg, host, iscsi_target_port(s->target), a->iqn, targets, ntargets);
+    uv_run(&s->loop, UV_RUN_DEFAULT);
+    return CLI_EXIT_OK;
+}
+
+static int run(int argc, char **argv)
+{
+    struct serve_args a = { .iqn = SERVE_DEFAULT_IQN };
+    const struct cli_opt opts[] = {
+        { .name = "--listen", .value = &a.listen, .example = "--listen 127.0.0.1:3260" },
+        { .name = "--target-name", .value = &a.iqn, .example = "--target-name " SERVE_DEFAULT_IQN },
+        { .name = "--chap", .value = &a.chap, .example = "--chap user:secret12345" },
+        { .name = "--allow", .value = &a.allow, .example = "--allow iqn.2025-01.org.example:host1" },
+        { .name = "--record", .value = &a.record, .example = "--record session.trace" },
+        { .name = "--verbose", .flag = &a.verbose },
+        { .name = NULL },
+    };
+    struct sim_config cfg;
+    int rc = cli_config_from_args("serve", usage_text, argc, argv, opts, &cfg);
+    if (rc == CLI_HELP_SHOWN)
+        return CLI_EXIT_OK;
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    /* An initiator that hangs up mid-write must not kill the server. */
+    signal(SIGPIPE, SIG_IGN);
+    struct serve s;
+    memset(&s, 0, sizeof(s));
+    if (uv_loop_init(&s.loop) < 0) {
+        sim_config_free(&cfg);
+        return CLI_EXIT_INTERNAL;
+    }
+    rc = serve_run(&s, &cfg, &a);
+    sim_config_free(&cfg);
+    if (s.target) {
+        if (!s.stopping) {
+            /* Not stopped by a signal (a setup error, a failed listen
+             * included): closing tidies up whatever was opened. */
+            s.stopping = true;
+            iscsi_target_close(s.target, NULL, NULL);
+        }
+        uv_run(&s.loop, UV_RUN_DEFAULT); /* lets closing handles finish */
+        iscsi_target_destroy(s.target);
+    }
+    /* Order: no more commands (target closed), then the host side, then the
+     * stack (its stop flushes the controller's caches), then the record. */
+    backend_stack_destroy(s.bs);
+    stack_close(s.st);
+    if (s.rec) {
+        int wrc = trace_recorder_close(s.rec);
+        if (wrc < 0 && rc == CLI_EXIT_OK) {
+            fprintf(stderr, "scsisim serve: --record: writing the trace failed: %s\n", strerror(-wrc));
+            rc = CLI_EXIT_INTERNAL;
+        }
+    }
+    if (uv_loop_close(&s.loop) != 0)
+        fprintf(stderr, "scsisim serve: event loop still had handles at exit\n");
+    return rc;
+}
+
+const struct cli_command cli_cmd_serve = {
+    .name = "serve",
+    .summary = "serve the simulated controller to iSCSI initiators (the whole stack)",
+    .run = run,
+};

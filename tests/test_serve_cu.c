@@ -1,0 +1,67 @@
+/* tests/test_serve_cu.c — libiscsi's conformance suite against `scsisim
+ * serve`, every test, destructive ones included:
+ *
+ *   iscsi-test-cu -n -t ALL -d iscsi://127.0.0.1:PORT/IQN/0
+ *
+ * must report 0 failed tests.  What the controller does not implement
+ * answers INVALID COMMAND OPERATION CODE and the suite skips it.  Skipped,
+ * with a printed message, only when iscsi-test-cu is not installed. */
+#include "tests/testutil.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/serve_proc.h"
+
+/* The "tests" row of CUnit's run summary: total, ran, passed, failed. */
+static bool summary(const char *out, unsigned v[4])
+{
+    const char *row = strstr(out, "Run Summary:");
+    row = row ? strstr(row, "tests") : NULL;
+    return row && sscanf(row, "tests %u %u %u %u", &v[0], &v[1], &v[2], &v[3]) == 4;
+}
+
+START_TEST(iscsi_test_cu_all_tests_pass)
+{
+    if (!tool_present("iscsi_test_cu", "iscsi-test-cu", "apt-get install libiscsi-bin"))
+        return;
+    struct serve_proc srv;
+    serve_start(&srv, NULL);
+    const char *argv[] = { "iscsi-test-cu", "-n", "-t", "ALL", "-d", srv.url, NULL };
+    char *out;
+    int rc = tool_run(argv, 240, &out);
+    unsigned v[4];
+    bool got = summary(out, v);
+    if (!got || v[3] != 0) {
+        /* The failures, for the log. */
+        const char *f = strstr(out, "had failures");
+        fprintf(stderr, "%s\n", f ? f - (f - out > 200 ? 200 : f - out) : out);
+    }
+    ck_assert_msg(got, "iscsi-test-cu (exit %d) printed no run summary:\n%.4000s", rc, out);
+    ck_assert_msg(v[1] >= 200, "only %u tests ran", v[1]);
+    ck_assert_msg(v[3] == 0, "%u of %u tests failed", v[3], v[1]);
+    ck_assert_uint_eq(v[2], v[1]);
+    free(out);
+    char *err = serve_stderr(&srv);
+    ck_assert_msg(!strstr(err, "error:"), "scsisim serve logged errors:\n%s", err);
+    free(err);
+    ck_assert_int_eq(serve_stop(&srv, SIGTERM), 0);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("serve_cu");
+    TCase *tc = tcase_create("libiscsi");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, iscsi_test_cu_all_tests_pass);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return testutil_run(suite());
+}
