@@ -43,7 +43,13 @@
 
 struct replay_options {
     enum stack_mode mode;          /* STACK_IN_PROCESS (default) or STACK_TWO_PROCESS */
-    const char *socket_path;       /* STACK_TWO_PROCESS: the controller's socket */
+    /* STACK_TWO_PROCESS: socket_path NULL = each trace starts its own
+     * controller process (`scsisim controller`, from scsisim_bin: NULL =
+     * $SCSISIM_BIN, else scsisim on $PATH) from the trace's device lines;
+     * socket_path set = the traces use a controller already listening there
+     * (its own configuration: the @controller / @drive lines are not applied). */
+    const char *socket_path;
+    const char *scsisim_bin;
     bool     polled;               /* the driver reaps completions by polling */
     uint64_t command_timeout_ns;   /* 0: REPLAY_COMMAND_TIMEOUT_NS */
     uint64_t trace_timeout_ns;     /* 0: REPLAY_TRACE_TIMEOUT_NS */

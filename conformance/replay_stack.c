@@ -112,6 +112,10 @@ int replay_open(struct replay *rp)
     stack_options_init(&so);
     so.mode = rp->o.mode;
     so.socket_path = rp->o.socket_path;
+    /* Two processes: a controller of its own for each trace, built from the
+     * trace's device lines, unless the caller names one already running. */
+    so.spawn = rp->o.mode == STACK_TWO_PROCESS && !rp->o.socket_path;
+    so.scsisim_bin = rp->o.scsisim_bin;
     so.polled = rp->o.polled;
     so.default_timeout_ms = rp->o.driver_timeout_ms;
     so.on_event = on_event;
@@ -144,9 +148,10 @@ void replay_close(struct replay *rp)
     if (rp->st) {
         /* A controller left without power would keep the driver's recovery
          * waiting for READY: give it power so the stop is an orderly one. */
-        if (rp->ctrl && !sim_ctrl_powered(rp->ctrl)) {
-            sim_ctrl_inject_clear(rp->ctrl);
-            sim_ctrl_power_on(rp->ctrl);
+        if (rp->powered_off) {
+            stack_inject_clear(rp->st);
+            stack_power_on(rp->st);
+            rp->powered_off = false;
         }
         pthread_mutex_lock(&rp->lock);
         rp->closing = true;
@@ -154,11 +159,11 @@ void replay_close(struct replay *rp)
         for (size_t i = 0; rp->tasks && i < rp->t->n_tasks; i++)
             stuck |= rp->tasks[i].submitted && !rp->tasks[i].done;
         pthread_mutex_unlock(&rp->lock);
-        if (stuck && rp->ctrl) {
+        if (stuck) {
             /* Commands a hung or dropping controller still holds would keep
              * the driver's orderly stop waiting for them: lift the faults
              * and reset the controller, which ends them at once. */
-            sim_ctrl_inject_clear(rp->ctrl);
+            stack_inject_clear(rp->st);
             drv_core_reset_controller(stack_core(rp->st), false);
         }
         /* Ends every task still in flight (their callbacks record nothing
