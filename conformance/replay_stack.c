@@ -116,6 +116,8 @@ int replay_open(struct replay *rp)
      * trace's device lines, unless the caller names one already running. */
     so.spawn = rp->o.mode == STACK_TWO_PROCESS && !rp->o.socket_path;
     so.scsisim_bin = rp->o.scsisim_bin;
+    if (rp->o.mode == STACK_TWO_PROCESS && rp->o.socket_path)
+        so.connect_timeout_ms = 1000; /* a controller the caller names listens already */
     so.polled = rp->o.polled;
     so.default_timeout_ms = rp->o.driver_timeout_ms;
     so.on_event = on_event;

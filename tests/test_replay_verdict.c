@@ -114,8 +114,9 @@ START_TEST(unsupported_features_skip)
     ck_assert(replay_has_feature(&o, "media-check"));
     ck_assert(replay_has_feature(&o, "controller-layer"));
     ck_assert(!replay_has_feature(&o, "tmf"));
-    o.mode = STACK_TWO_PROCESS;
-    ck_assert(!replay_has_feature(&o, "power-cycle"));
+    o.mode = STACK_TWO_PROCESS; /* test control crosses the socket, the layer-C tap does not */
+    ck_assert(replay_has_feature(&o, "power-cycle"));
+    ck_assert(!replay_has_feature(&o, "controller-layer"));
 }
 END_TEST
 
@@ -210,8 +211,8 @@ END_TEST
 
 START_TEST(stack_that_cannot_be_built_fails_every_check)
 {
-    /* Two-process mode is not built yet: the stack says so, and every
-     * command fails "not run" with that reason. */
+    /* Two processes, but no controller listens at the socket: the stack
+     * says so, and every command fails "not run" with that reason. */
     static const char text[] = HDR "@drive 0:0\n"
                                    "+0 H > - t1 CMD 00 00 00 00 00 00\n"
                                    "+0 H < - t1 STATUS GOOD|CHECK\n";
