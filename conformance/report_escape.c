@@ -63,14 +63,21 @@ void report_xml_escape(struct tbuf *b, const char *str, bool attribute)
     }
 }
 
-void report_json_string(struct tbuf *b, const char *str)
+/* JSON and YAML double-quoted strings escape alike; they differ only in how
+ * an invalid UTF-8 byte and a control character are spelled. */
+struct quote_style {
+    const char *bad_utf8;     /* replacement for a byte that is not UTF-8 */
+    const char *control_fmt;  /* printf format for other control bytes */
+};
+
+static void quoted_string(struct tbuf *b, const char *str, const struct quote_style *st)
 {
     const unsigned char *s = (const unsigned char *)(str ? str : "");
     tbuf_putc(b, '"');
     while (*s) {
         size_t n = utf8_len(s);
         if (n == 0) {
-            tbuf_puts(b, "\\ufffd");
+            tbuf_puts(b, st->bad_utf8);
             s++;
             continue;
         }
@@ -87,7 +94,7 @@ void report_json_string(struct tbuf *b, const char *str)
         case '\r': tbuf_puts(b, "\\r"); break;
         default:
             if (*s < 0x20 || *s == 0x7F)
-                tbuf_printf(b, "\\u%04x", *s);
+                tbuf_printf(b, st->control_fmt, *s);
             else
                 tbuf_putc(b, (char)*s);
         }
@@ -96,36 +103,16 @@ void report_json_string(struct tbuf *b, const char *str)
     tbuf_putc(b, '"');
 }
 
+void report_json_string(struct tbuf *b, const char *str)
+{
+    static const struct quote_style json = { "\\ufffd", "\\u%04x" };
+    quoted_string(b, str, &json);
+}
+
 void report_yaml_string(struct tbuf *b, const char *str)
 {
-    const unsigned char *s = (const unsigned char *)(str ? str : "");
-    tbuf_putc(b, '"');
-    while (*s) {
-        size_t n = utf8_len(s);
-        if (n == 0) {
-            tbuf_puts(b, "\\uFFFD");
-            s++;
-            continue;
-        }
-        if (n > 1) {
-            tbuf_put(b, (const char *)s, n);
-            s += n;
-            continue;
-        }
-        switch (*s) {
-        case '"': tbuf_puts(b, "\\\""); break;
-        case '\\': tbuf_puts(b, "\\\\"); break;
-        case '\n': tbuf_puts(b, "\\n"); break;
-        case '\t': tbuf_puts(b, "\\t"); break;
-        default:
-            if (*s < 0x20 || *s == 0x7F)
-                tbuf_printf(b, "\\x%02X", *s);
-            else
-                tbuf_putc(b, (char)*s);
-        }
-        s++;
-    }
-    tbuf_putc(b, '"');
+    static const struct quote_style yaml = { "\\uFFFD", "\\x%02X" };
+    quoted_string(b, str, &yaml);
 }
 
 void report_seconds(struct tbuf *b, uint64_t ns)
