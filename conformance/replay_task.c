@@ -90,6 +90,20 @@ static void host_fail(struct replay *rp, struct replay_task *k, const char *note
     pthread_mutex_unlock(&rp->lock);
 }
 
+/* The DOUT pieces, each at its offset, into the task's DMA buffer.  Bytes
+ * no piece gives (after a single DOUT shorter than len) are sent as zeros:
+ * the buffer is zeroed. */
+static int dout_bytes(const struct replay *rp, const struct trace_task *tk, const struct replay_task *k)
+{
+    uint8_t *buf = k->dma->vaddr;
+    for (size_t l = tk->dout; l != TRACE_NONE; l = rec(rp, l)->next_piece) {
+        const struct trace_record *r = rec(rp, l);
+        if (r->offset > k->len || trace_pattern_bytes(&r->data, buf + r->offset, k->len - r->offset) < 0)
+            return -EINVAL;
+    }
+    return 0;
+}
+
 void replay_submit(struct replay *rp, struct replay_task *k)
 {
     const struct trace_task *tk = &rp->t->tasks[k->index];
@@ -144,8 +158,7 @@ void replay_submit(struct replay *rp, struct replay_task *k)
             return;
         }
         if (k->dir == TRACE_DATA_OUT && tk->dout != TRACE_NONE) {
-            /* Bytes the DOUT does not give are sent as zeros (the buffer is zeroed). */
-            if (trace_pattern_bytes(&rec(rp, tk->dout)->data, k->dma->vaddr, k->len) < 0) {
+            if (dout_bytes(rp, tk, k) < 0) {
                 snprintf(k->note, sizeof k->note, "the DOUT is not concrete bytes");
                 osal_dma_free(stack_osal(rp->st), k->dma);
                 k->dma = NULL;

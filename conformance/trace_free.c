@@ -137,7 +137,8 @@ static bool record_eq(const struct trace_record *a, const struct trace_record *b
                a->cmd.len_given == b->cmd.len_given && a->cmd.dir == b->cmd.dir && a->cmd.dir_given == b->cmd.dir_given;
     case TRACE_VERB_DOUT:
     case TRACE_VERB_DIN:
-        return pattern_eq(&a->data, &b->data);
+        return pattern_eq(&a->data, &b->data) && a->offset_given == b->offset_given && a->offset == b->offset &&
+               a->next_piece == b->next_piece;
     case TRACE_VERB_STATUS:
         return status_eq(&a->status, &b->status);
     case TRACE_VERB_TMF:
