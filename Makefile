@@ -113,8 +113,9 @@ asan:
 	    SAN='-fsanitize=address,undefined -fno-sanitize-recover=all' check
 
 # Every test under valgrind's memcheck (no fork, so leaks are seen per program).
+# SCSISIM_VALGRIND=1 tells long-looping tests to loop less (tests/stack2_fixture.h).
 valgrind: all $(TESTS)
-	@CK_FORK=no TEST_WRAPPER='valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=9' \
+	@CK_FORK=no SCSISIM_VALGRIND=1 TEST_WRAPPER='valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=9' \
 	    sh mk/run-tests.sh $(BUILD) $(TESTS)
 
 bench: all $(BENCHES)

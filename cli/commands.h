@@ -5,6 +5,7 @@
 
 #include "cli/cli.h"
 
+extern const struct cli_command cli_cmd_bench;
 extern const struct cli_command cli_cmd_config;
 extern const struct cli_command cli_cmd_run;
 extern const struct cli_command cli_cmd_controller;

@@ -6,6 +6,7 @@
 #include "cli/commands.h"
 
 static const struct cli_command *const commands[] = {
+    &cli_cmd_bench,
     &cli_cmd_config,
     &cli_cmd_run,
     &cli_cmd_controller,

@@ -226,7 +226,11 @@ int osal_user_set_bus(struct osal *os, struct bus *bus)
         return -EINVAL;
     if (osal_on_queue(os))
         return -EDEADLK;
-    int rc = osal_dma_switch_bus(os, bus);
+    /* The same bus again: a remote bus re-attached in place to a restarted
+     * controller (bus_remote_reconnect), which replayed the IOMMU mappings
+     * from its own record and kept host RAM where it was; only the
+     * interrupt eventfds behind the vector numbers are new. */
+    int rc = bus == osal_user_bus(os) ? 0 : osal_dma_switch_bus(os, bus);
     if (rc == -ERANGE)
         return rc;
     int qrc = osal_queue_sync(os, osal_src_rebind, os);

@@ -77,7 +77,9 @@ void osal_user_destroy(struct osal *os);
  * mappings, moves buffer vaddrs, re-binds interrupt sources.  -ERANGE (nothing
  * changed) when a live buffer lies beyond the new bus's RAM.  If a replayed
  * mapping fails, the first error is returned, the swap still happens and the
- * failure is logged.  Not on the queue. */
+ * failure is logged.  The bus the osal already uses (a remote bus that
+ * bus_remote_reconnect re-attached in place, mappings replayed by the bus
+ * itself) only has its interrupt sources re-bound.  Not on the queue. */
 int  osal_user_set_bus(struct osal *os, struct bus *bus);
 struct bus *osal_user_bus(struct osal *os);
 /* Turns the scatter option on or off for the mappings prepared from now on. */

@@ -1,4 +1,7 @@
-/* driver/stack.c — the assembled stack (see driver/stack.h). */
+/* driver/stack.c — the assembled stack (see driver/stack.h): opening and
+ * closing it, tasks, and the parts.  The two-process half (the controller
+ * process, the remote bus, reconnection) is driver/stack_proc.c; test
+ * control is driver/stack_ctl.c. */
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
@@ -9,25 +12,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "driver/stack.h"
+#include "driver/stack_internal.h"
 #include "sim/bus.h"
 #include "sim/sim.h"
-
-struct stack {
-    enum stack_mode mode;
-    bool polled;
-    struct sim_ctrl *ctrl;   /* in-process only */
-    struct bus *bus;
-    struct osal *os;
-    struct drv_core *core;
-    bool started;
-
-    /* outstanding tasks; the condition is signalled as each one completes */
-    pthread_mutex_t lock;
-    pthread_cond_t done_cv;
-    uint32_t outstanding;
-    uint64_t next_task_id;
-};
 
 /* What stack_submit wraps around the caller's callback. */
 struct stack_call {
@@ -44,8 +31,7 @@ void stack_options_init(struct stack_options *o)
     o->osal.name = "stack";
 }
 
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+int stack_fail(char *err, size_t errlen, int rc, const char *fmt, ...)
 {
     if (err && errlen) {
         va_list ap;
@@ -59,14 +45,20 @@ static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
 /* Frees whatever stack_open built so far, in reverse order. */
 static void teardown(struct stack *st)
 {
+    if (st->proc)
+        stack_proc_stop_watch(st); /* no reconnection while the core stops */
     if (st->core) {
         if (st->started)
             drv_core_stop(st->core);
         drv_core_destroy(st->core);
     }
     osal_user_destroy(st->os);
-    bus_detach(st->bus);
-    sim_ctrl_destroy(st->ctrl);
+    if (st->proc) {
+        stack_proc_close(st);
+    } else {
+        bus_detach(st->bus);
+        sim_ctrl_destroy(st->ctrl);
+    }
     pthread_mutex_destroy(&st->lock);
     pthread_cond_destroy(&st->done_cv);
     free(st);
@@ -75,16 +67,16 @@ static void teardown(struct stack *st)
 static int open_in_process(struct stack *st, const struct sim_config *cfg, const struct stack_options *o,
                            char *err, size_t errlen)
 {
+    (void)o;
     char why[256] = "";
     int rc = sim_ctrl_create(cfg, &st->ctrl, why, sizeof(why));
     if (rc < 0)
-        return fail(err, errlen, rc, "cannot create the controller: %s", why[0] ? why : strerror(-rc));
+        return stack_fail(err, errlen, rc, "cannot create the controller: %s", why[0] ? why : strerror(-rc));
     if ((rc = sim_ctrl_power_on(st->ctrl)) < 0)
-        return fail(err, errlen, rc, "cannot power the controller on: %s", strerror(-rc));
+        return stack_fail(err, errlen, rc, "cannot power the controller on: %s", strerror(-rc));
     struct bus_ops ops = bus_ops_local(st->ctrl);
     if ((rc = bus_attach(sim_ctrl_attach_info(st->ctrl), &ops, &st->bus)) < 0)
-        return fail(err, errlen, rc, "cannot attach to the controller's shared memory: %s", strerror(-rc));
-    (void)o;
+        return stack_fail(err, errlen, rc, "cannot attach to the controller's shared memory: %s", strerror(-rc));
     return 0;
 }
 
@@ -95,34 +87,31 @@ int stack_open(const struct sim_config *cfg, const struct stack_options *o, stru
         *out = NULL;
     if (err && errlen)
         err[0] = 0;
-    if (!cfg || !out)
-        return fail(err, errlen, -EINVAL, "stack_open needs a configuration and a place for the result");
     struct stack_options def;
     if (!o) {
         stack_options_init(&def);
         o = &def;
     }
+    if (!out || (!cfg && (o->mode != STACK_TWO_PROCESS || o->spawn)))
+        return stack_fail(err, errlen, -EINVAL, "stack_open needs a configuration and a place for the result");
     if (o->mode != STACK_IN_PROCESS && o->mode != STACK_TWO_PROCESS)
-        return fail(err, errlen, -EINVAL, "unknown stack mode %d", (int)o->mode);
-    if (o->mode == STACK_TWO_PROCESS)
-        return fail(err, errlen, -ENOTSUP,
-                    "two-process mode (controller at %s) is not available in this build; use the in-process mode",
-                    o->socket_path ? o->socket_path : "(no socket path)");
+        return stack_fail(err, errlen, -EINVAL, "unknown stack mode %d", (int)o->mode);
 
     struct stack *st = calloc(1, sizeof(*st));
     if (!st)
-        return fail(err, errlen, -ENOMEM, "out of memory");
+        return stack_fail(err, errlen, -ENOMEM, "out of memory");
     pthread_mutex_init(&st->lock, NULL);
     pthread_cond_init(&st->done_cv, NULL);
     st->mode = o->mode;
     st->polled = o->polled;
     st->next_task_id = 1;
 
-    int rc = open_in_process(st, cfg, o, err, errlen);
+    int rc = o->mode == STACK_TWO_PROCESS ? stack_proc_open(st, cfg, o, err, errlen)
+                                          : open_in_process(st, cfg, o, err, errlen);
     if (rc < 0)
         goto out_fail;
     if ((rc = osal_user_create(st->bus, &o->osal, &st->os)) < 0) {
-        fail(err, errlen, rc, "cannot create the OS layer: %s", strerror(-rc));
+        stack_fail(err, errlen, rc, "cannot create the OS layer: %s", strerror(-rc));
         goto out_fail;
     }
     struct drv_core_options copt = {
@@ -132,16 +121,22 @@ int stack_open(const struct sim_config *cfg, const struct stack_options *o, stru
         .default_timeout_ms = o->default_timeout_ms,
         .on_event = o->on_event,
         .event_arg = o->event_arg,
+        .abort_grace_ms = o->abort_grace_ms,
+        .admin_timeout_ms = o->admin_timeout_ms,
+        .ready_timeout_ms = o->ready_timeout_ms,
+        .heartbeat_stall_ms = o->heartbeat_stall_ms,
     };
     if ((rc = drv_core_create(st->os, &copt, &st->core)) < 0) {
-        fail(err, errlen, rc, "cannot create the driver core: %s", strerror(-rc));
+        stack_fail(err, errlen, rc, "cannot create the driver core: %s", strerror(-rc));
         goto out_fail;
     }
     if ((rc = drv_core_start(st->core)) < 0) {
-        fail(err, errlen, rc, "the driver core could not bring the controller up: %s", strerror(-rc));
+        stack_fail(err, errlen, rc, "the driver core could not bring the controller up: %s", strerror(-rc));
         goto out_fail;
     }
     st->started = true;
+    if ((rc = stack_proc_start_watch(st, err, errlen)) < 0)
+        goto out_fail;
     *out = st;
     return 0;
 out_fail:
@@ -335,6 +330,53 @@ int stack_exec(struct stack *st, uint16_t target, uint16_t lun, const uint8_t *c
     }
     osal_dma_free(st->os, dma);
     return rc;
+}
+
+/* --- recovery and the controller process --------------------------------- */
+
+int stack_reconnect(struct stack *st, char *err, size_t errlen)
+{
+    if (err && errlen)
+        err[0] = 0;
+    if (!st)
+        return stack_fail(err, errlen, -EINVAL, "no stack");
+    if (osal_on_queue(st->os))
+        return stack_fail(err, errlen, -EDEADLK, "stack_reconnect cannot run on the dispatch queue");
+    if (st->proc)
+        return stack_proc_reconnect(st, err, errlen);
+    int rc = drv_core_recover(st->core);
+    if (rc < 0)
+        return stack_fail(err, errlen, rc, "the driver could not bring the controller up: %s", strerror(-rc));
+    atomic_fetch_add(&st->reconnects, 1);
+    return 0;
+}
+
+pid_t stack_controller_pid(const struct stack *st)
+{
+    return st && st->proc ? stack_proc_pid(st) : 0;
+}
+
+int stack_kill_controller(struct stack *st)
+{
+    if (!st)
+        return -EINVAL;
+    return st->proc ? stack_proc_kill(st) : -ENOTSUP;
+}
+
+int stack_start_controller(struct stack *st, char *err, size_t errlen)
+{
+    if (err && errlen)
+        err[0] = 0;
+    if (!st)
+        return -EINVAL;
+    if (!st->proc)
+        return stack_fail(err, errlen, -ENOTSUP, "the controller runs in this process");
+    return stack_proc_start(st, err, errlen);
+}
+
+uint64_t stack_reconnects(struct stack *st)
+{
+    return atomic_load(&st->reconnects);
 }
 
 /* --- accessors ------------------------------------------------------------ */
