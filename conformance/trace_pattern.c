@@ -95,7 +95,8 @@ int trace_data_view(const struct trace *t, size_t first, struct trace_pattern *v
      * are the transfer's pattern. */
     for (size_t l = first; l != TRACE_NONE; l = t->lines[l].record.next_piece) {
         const struct trace_record *r = &t->lines[l].record;
-        memcpy(view->elems + view->n_elems, r->data.elems, r->data.n_elems * sizeof(*view->elems));
+        if (r->data.n_elems) /* a piece of only ".." has none */
+            memcpy(view->elems + view->n_elems, r->data.elems, r->data.n_elems * sizeof(*view->elems));
         view->n_elems += r->data.n_elems;
         view->length = r->offset + r->data.length;
         view->rest = r->data.rest;

@@ -194,7 +194,7 @@ static int next_piece(struct tp *p, const struct trace_record *r, const char *ve
     unsigned prev_line = p->t->lines[last].lineno;
     uint64_t end = piece_end(prev);
     if (!r->offset_given)
-        return tp_fail(p, p->piece_col, "second %s for tag '%s' without offset= (the one before is at line %u); "
+        return tp_fail(p, p->piece_col, "another %s for tag '%s' without offset= (the one before is at line %u); "
                        "when a command's data is given in several records, each gives its place: offset=%llu", verb,
                        r->tag, prev_line, (unsigned long long)end);
     if (prev->data.rest)

@@ -99,8 +99,8 @@ static const struct bad_case cases[] = {
     { "DIN longer than len", V "+0 H > - t1 CMD 12 00 00 00 02 00 len=2 dir=in\n+0 H < - t1 DIN 00 00 00\n", 0, 3, 10,
       "DIN describes 3 bytes but the CMD at line 2 has len=2" },
     /* data in pieces (offset=): consecutive slices of the command's data */
-    { "second DOUT without offset=", V WR1K "+0 H > - w1 DOUT 11*512\n+0 H > - w1 DOUT 22*512\n", 0, 4, 18,
-      "second DOUT for tag 'w1' without offset= (the one before is at line 3); when a command's data is given in "
+    { "another DOUT without offset=", V WR1K "+0 H > - w1 DOUT 11*512\n+0 H > - w1 DOUT 22*512\n", 0, 4, 18,
+      "another DOUT for tag 'w1' without offset= (the one before is at line 3); when a command's data is given in "
       "several records, each gives its place: offset=512" },
     { "pieces out of order", V WR1K "+0 H > - w1 DOUT 11*512\n+0 H > - w1 DOUT offset=512 22*256\n"
       "+0 H > - w1 DOUT offset=256 33*256\n", 0, 5, 18,
