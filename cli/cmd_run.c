@@ -32,7 +32,11 @@ static const char usage_text[] =
     "  --shard I/N       only every N-th trace, starting with the I-th (1 <= I <= N)\n"
     "  --timeout S       time budget of one trace in seconds (default 60)\n"
     "  --driver-timeout MS  the driver core's own command timeout (default 1000)\n"
-    "  --two-process[=SOCKET]  the controller in another process (when available)\n"
+    "  --two-process     each trace's controller in a process of its own (`scsisim\n"
+    "                    controller`, this program or $SCSISIM_BIN), reached over a\n"
+    "                    Unix socket; traces with layer-C records are skipped\n"
+    "  --two-process=SOCKET  every trace against the controller already listening at\n"
+    "                    SOCKET (its own configuration; one trace at a time)\n"
     "  --mutant NAME     run with the driver core built as mutant NAME (F1, F2, ...):\n"
     "                    delegates to mutants/scsisim-NAME next to this executable\n"
     "                    (built by `make mutants`)\n"
@@ -305,6 +309,10 @@ static int check_mode(const struct replay_options *o)
     stack_options_init(&so);
     so.mode = o->mode;
     so.socket_path = o->socket_path;
+    so.spawn = !o->socket_path;
+    so.scsisim_bin = o->scsisim_bin;
+    if (o->socket_path)
+        so.connect_timeout_ms = 1000; /* a controller the user started listens already */
     so.osal.log_level = OSAL_LOG_ERROR;
     struct stack *st = NULL;
     char err[256] = "";
@@ -376,9 +384,19 @@ static int run(int argc, char **argv)
         o.trace_timeout_ns = (uint64_t)(a.timeout_s * 1e9);
     if (a.driver_timeout_ms)
         o.driver_timeout_ms = a.driver_timeout_ms;
+    char self[PATH_MAX];
     if (a.two_process) {
         o.mode = STACK_TWO_PROCESS;
         o.socket_path = a.socket_path;
+        /* The controller processes run this very build (a mutant's too),
+         * unless $SCSISIM_BIN names another. */
+        ssize_t n = getenv("SCSISIM_BIN") ? -1 : readlink("/proc/self/exe", self, sizeof self - 1);
+        if (n > 0) {
+            self[n] = '\0';
+            o.scsisim_bin = self;
+        }
+        if (a.socket_path)
+            a.jobs = 1; /* one controller, one trace at a time */
     }
     if (a.verbose)
         o.log = stderr;

@@ -29,15 +29,29 @@ void replay_options_init(struct replay_options *o)
 static const char *const in_process_features[] = {
     "simulator", "power-cycle", "fault-injection", "media-check", "controller-layer", NULL,
 };
+/* A controller in another process offers the same test control through the
+ * stack (power, injection, the oracle, unit attentions), but not the command
+ * tap that shows layer C: it calls back into the replay for every command,
+ * which does not cross processes. */
+static const char *const two_process_features[] = {
+    "simulator", "power-cycle", "fault-injection", "media-check", NULL,
+};
 
 bool replay_has_feature(const struct replay_options *o, const char *feature)
 {
-    if (o && o->mode != STACK_IN_PROCESS)
-        return false; /* the controller is not here: nothing beyond plain commands */
-    for (size_t i = 0; in_process_features[i]; i++)
-        if (!strcmp(in_process_features[i], feature))
+    const char *const *list = o && o->mode != STACK_IN_PROCESS ? two_process_features : in_process_features;
+    for (size_t i = 0; list[i]; i++)
+        if (!strcmp(list[i], feature))
             return true;
     return false;
+}
+
+/* Why this target lacks a feature, when there is more to say than its name. */
+static const char *feature_gap(const struct replay_options *o, const char *feature)
+{
+    if (o->mode != STACK_IN_PROCESS && !strcmp(feature, "controller-layer"))
+        return "; layer C is seen through the controller's command tap, which works only in one process";
+    return "";
 }
 
 /* The feature a record needs, or NULL. */
@@ -296,8 +310,9 @@ int replay_trace(const struct trace *t, const struct replay_options *o, struct t
     const char *missing = replay_missing_feature(t, o, &why);
     if (missing) {
         char reason[256];
-        snprintf(reason, sizeof reason, "needs '%s' (%s), which this replay target (%s) does not offer", missing,
-                 why, o->mode == STACK_IN_PROCESS ? "the in-process simulator" : "a controller in another process");
+        snprintf(reason, sizeof reason, "needs '%s' (%s), which this replay target (%s) does not offer%s", missing,
+                 why, o->mode == STACK_IN_PROCESS ? "the in-process simulator" : "a controller in another process",
+                 feature_gap(o, missing));
         return trace_run_add_skip(run, t->name, t->title, reason);
     }
 

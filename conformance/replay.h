@@ -2,11 +2,13 @@
  * the embedded simulator through the real driver core, and judges it.
  *
  *   trace's @ lines ──▶ sim_config ──▶ stack_open (controller · bus · osal · driver core)
+ *   (@host ──▶ the osal's IOVA placement and scatter)
  *                                          │ the driver's discovery probes every target,
  *                                          │ as a host does when the controller attaches
  *   records, in file order:
  *     H/W CMD (+ DOUT)  ──▶ a drv_task on the record's nexus (initiator = host),
- *                           data in a DMA buffer; waited for (unless held) up to
+ *                           data in a DMA buffer (pieces=N: N of them, one
+ *                           drv_buffer_piece each); waited for (unless held) up to
  *                           its deadline: within, else @timeout, else the
  *                           replay's command timeout
  *     directives        ──▶ power cut / on (+ drv_core_recover), resets
@@ -41,7 +43,13 @@
 
 struct replay_options {
     enum stack_mode mode;          /* STACK_IN_PROCESS (default) or STACK_TWO_PROCESS */
-    const char *socket_path;       /* STACK_TWO_PROCESS: the controller's socket */
+    /* STACK_TWO_PROCESS: socket_path NULL = each trace starts its own
+     * controller process (`scsisim controller`, from scsisim_bin: NULL =
+     * $SCSISIM_BIN, else scsisim on $PATH) from the trace's device lines;
+     * socket_path set = the traces use a controller already listening there
+     * (its own configuration: the @controller / @drive lines are not applied). */
+    const char *socket_path;
+    const char *scsisim_bin;
     bool     polled;               /* the driver reaps completions by polling */
     uint64_t command_timeout_ns;   /* 0: REPLAY_COMMAND_TIMEOUT_NS */
     uint64_t trace_timeout_ns;     /* 0: REPLAY_TRACE_TIMEOUT_NS */
@@ -61,6 +69,10 @@ int replay_trace(const struct trace *t, const struct replay_options *o, struct t
 /* Parses path and replays it; a trace that does not parse is added UNUSABLE
  * with the parser's "FILE:LINE:COLUMN: error: ..." as its reason.  0 or -ENOMEM. */
 int replay_file(const char *path, const struct replay_options *o, struct trace_run *run);
+
+/* Applies the trace's @host settings (docs/trace-format.md) to o: the keys
+ * given replace o's values, the others stay. */
+void replay_host_options(const struct trace *t, struct osal_user_options *o);
 
 /* Whether this replay target offers a @requires feature (docs/trace-format.md). */
 bool replay_has_feature(const struct replay_options *o, const char *feature);

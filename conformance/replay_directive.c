@@ -1,7 +1,8 @@
 /* conformance/replay_directive.c — the harness directives of a trace
  * (docs/trace-format.md, "Directives"), done to the simulated controller
- * directly (power, unit attentions, fault injection, the oracle) or through
- * the driver core (resets, recovery after power on). */
+ * through the stack's test control (power, unit attentions, fault
+ * injection, the oracle: the same in one process and in two) or through the
+ * driver core (resets, recovery after power on). */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -31,38 +32,38 @@ static void problem(struct replay *rp, size_t line, const char *fmt, ...)
         fprintf(rp->o.log, "%s:%u: replay: %s\n", rp->t->name, rp->t->lines[line].lineno, msg);
 }
 
-static bool need_ctrl(struct replay *rp, size_t line, const char *what)
+static bool need_stack(struct replay *rp, size_t line, const char *what)
 {
-    if (rp->ctrl)
+    if (rp->st)
         return true;
-    problem(rp, line, "%s needs the simulated controller in this process%s", what,
-            rp->st ? "" : " (the stack is not open)");
+    problem(rp, line, "%s: the stack is not open", what);
     return false;
 }
 
 static void power_loss(struct replay *rp, size_t line, const struct trace_directive *d)
 {
-    if (!need_ctrl(rp, line, "power-loss"))
+    if (!need_stack(rp, line, "power-loss") || rp->powered_off)
         return;
     struct sim_power_cut how = { .mode = (enum sim_power_cut_mode)d->power_mode, .seed = d->seed_given ? d->seed : 0 };
-    if (!sim_ctrl_powered(rp->ctrl))
-        return;
-    int64_t lost = sim_ctrl_power_cut(rp->ctrl, &how);
+    int64_t lost = stack_power_cut(rp->st, &how);
     if (lost < 0)
         problem(rp, line, "power-loss failed (%s)", strerror((int)-lost));
+    else
+        rp->powered_off = true;
 }
 
 static void power_on(struct replay *rp, size_t line)
 {
-    if (!need_ctrl(rp, line, "power-on"))
+    if (!need_stack(rp, line, "power-on"))
         return;
-    int rc = sim_ctrl_power_on(rp->ctrl);
+    int rc = stack_power_on(rp->st);
     if (rc == -EALREADY)
         return; /* it never went off: nothing to recover from */
     if (rc < 0) {
         problem(rp, line, "power-on failed (%s)", strerror(-rc));
         return;
     }
+    rp->powered_off = false;
     /* The driver core found its controller gone (or will): bring it up
      * from scratch, as the OS does when the device comes back. */
     rc = drv_core_recover(stack_core(rp->st));
@@ -135,7 +136,7 @@ struct ua_ctx {
 static int ua_one(struct replay *rp, uint16_t target, uint16_t lun, void *arg)
 {
     struct ua_ctx *x = arg;
-    int rc = sim_ctrl_raise_ua(rp->ctrl, target, lun, x->initiator, x->code);
+    int rc = stack_raise_ua(rp->st, target, lun, x->initiator, x->code);
     if (rc < 0)
         problem(rp, x->line, "ua on %u:%u failed (%s)", target, lun, strerror(-rc));
     return 0;
@@ -143,7 +144,7 @@ static int ua_one(struct replay *rp, uint16_t target, uint16_t lun, void *arg)
 
 static void unit_attention(struct replay *rp, size_t line, const struct trace_directive *d)
 {
-    if (!need_ctrl(rp, line, "ua"))
+    if (!need_stack(rp, line, "ua"))
         return;
     struct trace_nexus nx = trace_record_nexus(rp->t, rec(rp, line));
     struct ua_ctx x = { .code = (uint16_t)(d->asc << 8 | d->ascq), .line = line };
@@ -159,31 +160,31 @@ static void unit_attention(struct replay *rp, size_t line, const struct trace_di
 
 static void inject(struct replay *rp, size_t line, const struct trace_directive *d)
 {
-    if (!need_ctrl(rp, line, "inject"))
+    if (!need_stack(rp, line, "inject"))
         return;
     int rc = 0;
     switch (d->inject) {
     case TRACE_INJECT_IOMMU_ABORT:
-        sim_ctrl_set_iommu_policy(rp->ctrl, HBA_IOMMU_POLICY_ABORT);
+        rc = stack_set_iommu_policy(rp->st, HBA_IOMMU_POLICY_ABORT);
         break;
     case TRACE_INJECT_IOMMU_DROP:
-        sim_ctrl_set_iommu_policy(rp->ctrl, HBA_IOMMU_POLICY_DROP);
+        rc = stack_set_iommu_policy(rp->st, HBA_IOMMU_POLICY_DROP);
         break;
     case TRACE_INJECT_IOMMU_FATAL:
-        sim_ctrl_set_iommu_policy(rp->ctrl, HBA_IOMMU_POLICY_FATAL);
+        rc = stack_set_iommu_policy(rp->st, HBA_IOMMU_POLICY_FATAL);
         break;
     case TRACE_INJECT_HANG:
         /* The trace's hang is a wedged firmware: no completions and no heartbeat. */
-        rc = sim_ctrl_inject(rp->ctrl, SIM_INJECT_HANG, 0);
+        rc = stack_inject(rp->st, SIM_INJECT_HANG, 0);
         if (rc == 0)
-            rc = sim_ctrl_inject(rp->ctrl, SIM_INJECT_STALL_HEARTBEAT, 0);
+            rc = stack_inject(rp->st, SIM_INJECT_STALL_HEARTBEAT, 0);
         break;
     case TRACE_INJECT_DROP_NEXT:
-        rc = sim_ctrl_inject(rp->ctrl, SIM_INJECT_DROP_NEXT,
-                             d->inject_arg > UINT32_MAX ? UINT32_MAX : (uint32_t)d->inject_arg);
+        rc = stack_inject(rp->st, SIM_INJECT_DROP_NEXT,
+                          d->inject_arg > UINT32_MAX ? UINT32_MAX : (uint32_t)d->inject_arg);
         break;
     case TRACE_INJECT_FATAL:
-        rc = sim_ctrl_inject(rp->ctrl, SIM_INJECT_FATAL, 0);
+        rc = stack_inject(rp->st, SIM_INJECT_FATAL, 0);
         break;
     case TRACE_INJECT_KIND_COUNT:
         break;
@@ -204,7 +205,7 @@ static void release(struct replay *rp, size_t line)
 static int media_one(struct replay *rp, uint16_t target, uint16_t lun, void *arg)
 {
     struct sim_oracle_report *sum = arg, r;
-    int rc = sim_ctrl_check_media(rp->ctrl, target, lun, &r);
+    int rc = stack_check_media(rp->st, target, lun, &r);
     if (rc < 0)
         return rc;
     if (r.durable_lost && !sum->durable_lost)
@@ -227,7 +228,7 @@ static void check_media(struct replay *rp, size_t line)
     m = &rp->media[rp->n_media++];
     memset(m, 0, sizeof *m);
     m->line = line;
-    if (!need_ctrl(rp, line, "check-media"))
+    if (!need_stack(rp, line, "check-media"))
         return;
     struct trace_nexus nx = trace_record_nexus(rp->t, rec(rp, line));
     int rc = replay_for_drives(rp, &nx, media_one, &m->report);

@@ -27,7 +27,8 @@ struct replay_task {
     bool     fault_noted;        /* an IOMMU fault is in its note */
     size_t   seen;               /* layer C: index in rp->seen of its command, or SIZE_MAX */
     uint64_t limit_ns;           /* how long it may take (within / @timeout / default) */
-    struct osal_dma_buffer *dma; /* data buffer (len > 0) */
+    struct osal_dma_buffer **bufs; /* the host buffer (len > 0): nbufs DMA buffers (pieces=N), in order */
+    uint32_t nbufs;
     uint32_t len;
     enum trace_data_dir dir;
     /* under rp->lock, set by the completion callback */
@@ -66,7 +67,8 @@ struct replay {
     const struct trace *t;
     struct replay_options o;
     struct stack *st;
-    struct sim_ctrl *ctrl;          /* NULL in two-process mode */
+    struct sim_ctrl *ctrl;          /* NULL in two-process mode (only the layer-C tap needs it) */
+    bool     powered_off;           /* a power-loss directive cut the power, no power-on yet */
     struct sim_config cfg;
     bool     cfg_ok;
 
@@ -108,8 +110,10 @@ void replay_submit(struct replay *rp, struct replay_task *k);
 /* Waits for k until its limit (from submission) or the trace's budget.
  * True when it completed. */
 bool replay_wait(struct replay *rp, struct replay_task *k);
-/* Takes in k's completion if it came (frees its DMA buffer). */
+/* Takes in k's completion if it came (frees its DMA buffers). */
 void replay_reap(struct replay *rp, struct replay_task *k);
+/* Frees k's DMA buffers (the stack must still be open). */
+void replay_free_buffers(struct replay *rp, struct replay_task *k);
 /* Fills the judge's view of k. */
 void replay_actual(const struct replay *rp, const struct replay_task *k, struct trace_actual_task *a);
 

@@ -86,6 +86,19 @@ static int discover(struct replay *rp)
     return 0;
 }
 
+void replay_host_options(const struct trace *t, struct osal_user_options *o)
+{
+    const struct trace_host *h = &t->host;
+    if (h->given[TRACE_HOST_IOVA_BASE])
+        o->iova_base = h->iova_base;
+    if (h->given[TRACE_HOST_IOVA_LIMIT])
+        o->iova_limit = h->iova_limit;
+    if (h->given[TRACE_HOST_LOW_WINDOW])
+        o->low_window = h->low_window;
+    if (h->given[TRACE_HOST_SCATTER])
+        o->scatter = h->scatter;
+}
+
 int replay_open(struct replay *rp)
 {
     struct trace_error err;
@@ -99,6 +112,12 @@ int replay_open(struct replay *rp)
     stack_options_init(&so);
     so.mode = rp->o.mode;
     so.socket_path = rp->o.socket_path;
+    /* Two processes: a controller of its own for each trace, built from the
+     * trace's device lines, unless the caller names one already running. */
+    so.spawn = rp->o.mode == STACK_TWO_PROCESS && !rp->o.socket_path;
+    so.scsisim_bin = rp->o.scsisim_bin;
+    if (rp->o.mode == STACK_TWO_PROCESS && rp->o.socket_path)
+        so.connect_timeout_ms = 1000; /* a controller the caller names listens already */
     so.polled = rp->o.polled;
     so.default_timeout_ms = rp->o.driver_timeout_ms;
     so.on_event = on_event;
@@ -107,6 +126,7 @@ int replay_open(struct replay *rp)
     so.osal.log_level = OSAL_LOG_WARN;
     so.osal.log_sink = on_log;
     so.osal.log_arg = rp;
+    replay_host_options(rp->t, &so.osal);
     char why[200] = "";
     rc = stack_open(&rp->cfg, &so, &rp->st, why, sizeof why);
     if (rc < 0) {
@@ -130,9 +150,10 @@ void replay_close(struct replay *rp)
     if (rp->st) {
         /* A controller left without power would keep the driver's recovery
          * waiting for READY: give it power so the stop is an orderly one. */
-        if (rp->ctrl && !sim_ctrl_powered(rp->ctrl)) {
-            sim_ctrl_inject_clear(rp->ctrl);
-            sim_ctrl_power_on(rp->ctrl);
+        if (rp->powered_off) {
+            stack_inject_clear(rp->st);
+            stack_power_on(rp->st);
+            rp->powered_off = false;
         }
         pthread_mutex_lock(&rp->lock);
         rp->closing = true;
@@ -140,22 +161,18 @@ void replay_close(struct replay *rp)
         for (size_t i = 0; rp->tasks && i < rp->t->n_tasks; i++)
             stuck |= rp->tasks[i].submitted && !rp->tasks[i].done;
         pthread_mutex_unlock(&rp->lock);
-        if (stuck && rp->ctrl) {
+        if (stuck) {
             /* Commands a hung or dropping controller still holds would keep
              * the driver's orderly stop waiting for them: lift the faults
              * and reset the controller, which ends them at once. */
-            sim_ctrl_inject_clear(rp->ctrl);
+            stack_inject_clear(rp->st);
             drv_core_reset_controller(stack_core(rp->st), false);
         }
         /* Ends every task still in flight (their callbacks record nothing
          * now), so their DMA buffers may be freed before the osal goes. */
         drv_core_stop(stack_core(rp->st));
         for (size_t i = 0; rp->tasks && i < rp->t->n_tasks; i++) {
-            struct replay_task *k = &rp->tasks[i];
-            if (k->dma) {
-                osal_dma_free(stack_osal(rp->st), k->dma);
-                k->dma = NULL;
-            }
+            replay_free_buffers(rp, &rp->tasks[i]);
         }
         stack_close(rp->st);
         rp->st = NULL;

@@ -56,6 +56,26 @@ static const char *response_name(enum drv_service_response r)
     return "unknown service response";
 }
 
+/* Bytes in piece i of a host buffer of len bytes in n pieces: equal shares,
+ * the first len % n pieces one byte longer. */
+static uint32_t piece_len(uint32_t len, uint32_t n, uint32_t i)
+{
+    return len / n + (i < len % n ? 1u : 0u);
+}
+
+/* Copies the task's host buffer (all its pieces, in order) to dst. */
+static void gather(const struct replay_task *k, uint8_t *dst, uint64_t n)
+{
+    for (uint32_t i = 0; i < k->nbufs && n; i++) {
+        uint64_t take = piece_len(k->len, k->nbufs, i);
+        if (take > n)
+            take = n;
+        memcpy(dst, k->bufs[i]->vaddr, (size_t)take);
+        dst += take;
+        n -= take;
+    }
+}
+
 /* Completion callback, on the driver's dispatch queue. */
 static void task_done(void *arg, const struct drv_completion *c)
 {
@@ -66,15 +86,88 @@ static void task_done(void *arg, const struct drv_completion *c)
     if (!rp->closing && !k->done) {
         k->c = *c;
         k->done_ns = now;
-        if (k->dir == TRACE_DATA_IN && k->din && k->dma) {
+        if (k->dir == TRACE_DATA_IN && k->din && k->bufs) {
             uint64_t n = c->bytes_transferred < k->len ? c->bytes_transferred : k->len;
-            memcpy(k->din, k->dma->vaddr, (size_t)n);
+            gather(k, k->din, n);
             k->din_len = (size_t)n;
         }
         k->done = true;
         pthread_cond_broadcast(&rp->cv);
     }
     pthread_mutex_unlock(&rp->lock);
+}
+
+void replay_free_buffers(struct replay *rp, struct replay_task *k)
+{
+    for (uint32_t i = 0; k->bufs && i < k->nbufs; i++)
+        if (k->bufs[i] && rp->st)
+            osal_dma_free(stack_osal(rp->st), k->bufs[i]);
+    free(k->bufs);
+    k->bufs = NULL;
+    k->nbufs = 0;
+}
+
+/* The DOUT pieces (offset=), each at its offset, into buf (len bytes,
+ * zeroed: bytes after a single DOUT shorter than len are sent as zeros).
+ * 0, or -EINVAL when a piece is not concrete bytes. */
+static int dout_bytes(const struct replay *rp, const struct trace_task *tk, uint8_t *buf, uint32_t len)
+{
+    for (size_t l = tk->dout; l != TRACE_NONE; l = rec(rp, l)->next_piece) {
+        const struct trace_record *r = rec(rp, l);
+        if (r->offset > len || trace_pattern_bytes(&r->data, buf + r->offset, len - r->offset) < 0)
+            return -EINVAL;
+    }
+    return 0;
+}
+
+/* The host buffer of a command with data: `pieces` DMA buffers (the trace's
+ * pieces=N, else one), the DOUT's bytes in them or, for data-in, the poison
+ * byte.  0, or -1 with k's note saying why (nothing left allocated). */
+static int host_buffer(struct replay *rp, struct replay_task *k, const struct trace_task *tk, uint32_t pieces)
+{
+    k->bufs = calloc(pieces, sizeof *k->bufs);
+    if (!k->bufs) {
+        snprintf(k->note, sizeof k->note, "out of memory for %u buffer pieces", pieces);
+        return -1;
+    }
+    k->nbufs = pieces;
+    for (uint32_t i = 0; i < pieces; i++) {
+        int rc = osal_dma_alloc(stack_osal(rp->st), piece_len(k->len, pieces, i), 4096, &k->bufs[i]);
+        if (rc < 0) {
+            snprintf(k->note, sizeof k->note, "no DMA memory for %u bytes in %u piece(s) (%s); raise @controller "
+                     "host-ram", k->len, pieces, strerror(-rc));
+            k->bufs[i] = NULL;
+            replay_free_buffers(rp, k);
+            return -1;
+        }
+        if (k->dir == TRACE_DATA_IN)
+            memset(k->bufs[i]->vaddr, REPLAY_DIN_POISON, piece_len(k->len, pieces, i));
+    }
+    if (k->dir == TRACE_DATA_IN) {
+        k->din = malloc(k->len);
+        if (!k->din) {
+            snprintf(k->note, sizeof k->note, "out of memory for %u bytes of data-in", k->len);
+            replay_free_buffers(rp, k);
+            return -1;
+        }
+    } else if (k->dir == TRACE_DATA_OUT && tk->dout != TRACE_NONE) {
+        /* The DOUT records' bytes, then spread over the buffer pieces. */
+        uint8_t *bytes = pieces == 1 ? k->bufs[0]->vaddr : calloc(1, k->len);
+        long n = bytes ? dout_bytes(rp, tk, bytes, k->len) : -ENOMEM;
+        for (uint32_t i = 0, at = 0; n >= 0 && pieces > 1 && i < pieces; i++) {
+            memcpy(k->bufs[i]->vaddr, bytes + at, piece_len(k->len, pieces, i));
+            at += piece_len(k->len, pieces, i);
+        }
+        if (pieces > 1)
+            free(bytes);
+        if (n < 0) {
+            snprintf(k->note, sizeof k->note, n == -ENOMEM ? "out of memory for the DOUT bytes"
+                                                           : "the DOUT is not concrete bytes");
+            replay_free_buffers(rp, k);
+            return -1;
+        }
+    }
+    return 0;
 }
 
 /* The host layer ends the task itself (it never reaches the driver). */
@@ -88,20 +181,6 @@ static void host_fail(struct replay *rp, struct replay_task *k, const char *note
     k->done = true;
     snprintf(k->note, sizeof k->note, "%s", note);
     pthread_mutex_unlock(&rp->lock);
-}
-
-/* The DOUT pieces, each at its offset, into the task's DMA buffer.  Bytes
- * no piece gives (after a single DOUT shorter than len) are sent as zeros:
- * the buffer is zeroed. */
-static int dout_bytes(const struct replay *rp, const struct trace_task *tk, const struct replay_task *k)
-{
-    uint8_t *buf = k->dma->vaddr;
-    for (size_t l = tk->dout; l != TRACE_NONE; l = rec(rp, l)->next_piece) {
-        const struct trace_record *r = rec(rp, l);
-        if (r->offset > k->len || trace_pattern_bytes(&r->data, buf + r->offset, k->len - r->offset) < 0)
-            return -EINVAL;
-    }
-    return 0;
 }
 
 void replay_submit(struct replay *rp, struct replay_task *k)
@@ -148,40 +227,31 @@ void replay_submit(struct replay *rp, struct replay_task *k)
     task.requested_transfer = k->dir == TRACE_DATA_NONE ? 0 : k->len;
     task.timeout_ms = rp->o.driver_timeout_ms;
 
-    struct drv_buffer_piece piece;
+    struct drv_buffer_piece *pieces = NULL;
     if (task.requested_transfer) {
-        int rc = osal_dma_alloc(stack_osal(rp->st), k->len, 4096, &k->dma);
-        if (rc < 0) {
-            snprintf(k->note, sizeof k->note, "no DMA memory for %u bytes (%s); raise @controller host-ram",
-                     k->len, strerror(-rc));
-            k->dma = NULL;
+        uint32_t np = req->cmd.pieces ? req->cmd.pieces : 1;
+        if (host_buffer(rp, k, tk, np) < 0)
+            return;
+        /* The core copies the piece list: it may go when stack_submit returns. */
+        pieces = calloc(np, sizeof *pieces);
+        if (!pieces) {
+            snprintf(k->note, sizeof k->note, "out of memory for %u buffer pieces", np);
+            replay_free_buffers(rp, k);
+            free(k->din);
+            k->din = NULL;
             return;
         }
-        if (k->dir == TRACE_DATA_OUT && tk->dout != TRACE_NONE) {
-            if (dout_bytes(rp, tk, k) < 0) {
-                snprintf(k->note, sizeof k->note, "the DOUT is not concrete bytes");
-                osal_dma_free(stack_osal(rp->st), k->dma);
-                k->dma = NULL;
-                return;
-            }
-        } else if (k->dir == TRACE_DATA_IN) {
-            memset(k->dma->vaddr, REPLAY_DIN_POISON, k->len);
-            k->din = malloc(k->len);
-            if (!k->din) {
-                snprintf(k->note, sizeof k->note, "out of memory for %u bytes of data-in", k->len);
-                osal_dma_free(stack_osal(rp->st), k->dma);
-                k->dma = NULL;
-                return;
-            }
-        }
-        piece = (struct drv_buffer_piece){ .buf = k->dma, .offset = 0, .length = k->len };
-        task.pieces = &piece;
-        task.piece_count = 1;
+        for (uint32_t i = 0; i < np; i++)
+            pieces[i] = (struct drv_buffer_piece){ .buf = k->bufs[i], .offset = 0,
+                                                   .length = piece_len(k->len, np, i) };
+        task.pieces = pieces;
+        task.piece_count = np;
     }
 
     k->submit_ns = replay_now_ns();
     k->submitted = true;
     int rc = stack_submit(rp->st, &task, task_done, k);
+    free(pieces);
     if (rc < 0) {
         char why[REPLAY_NOTE_MAX];
         snprintf(why, sizeof why, "the driver core refused the task (%s)", strerror(-rc));
@@ -239,10 +309,7 @@ void replay_reap(struct replay *rp, struct replay_task *k)
     if (!done || k->reaped)
         return;
     k->reaped = true;
-    if (k->dma && rp->st) {
-        osal_dma_free(stack_osal(rp->st), k->dma);
-        k->dma = NULL;
-    }
+    replay_free_buffers(rp, k);
     if (!k->note[0] && k->c.response != DRV_SR_TASK_COMPLETE)
         snprintf(k->note, sizeof k->note, "the driver completed it with %s (controller status %#x: %s)",
                  response_name(k->c.response), k->c.ctrl_status, ctrl_status_name(k->c.ctrl_status));

@@ -45,6 +45,7 @@
 #define TRACE_ALTS_MAX       16u      /* alternatives in one STATUS or TMF response */
 #define TRACE_DATA_MAX       UINT32_MAX /* bytes a pattern may describe (a command's data length is 32-bit) */
 #define TRACE_NONE           SIZE_MAX /* "no line" in line indexes */
+#define TRACE_PIECES_MAX     4096u    /* pieces=N of a command's host buffer */
 
 /* Exit codes of every command that reads traces (docs/trace-format.md, "Exit codes"). */
 enum trace_exit {
@@ -120,6 +121,7 @@ struct trace_cmd {
     bool     len_given;
     enum trace_data_dir dir;
     bool     dir_given;
+    uint32_t pieces;            /* pieces=N: the host buffer in N separate DMA buffers (0: not given = 1) */
 };
 
 struct trace_status {
@@ -216,7 +218,7 @@ struct trace_record {
 /* --- device lines (@key ...) --------------------------------------------------------------- */
 
 enum trace_device_kind { TRACE_DEV_NEXUS, TRACE_DEV_DRIVE, TRACE_DEV_CONTROLLER, TRACE_DEV_TITLE,
-                         TRACE_DEV_REQUIRES, TRACE_DEV_TIMEOUT };
+                         TRACE_DEV_REQUIRES, TRACE_DEV_TIMEOUT, TRACE_DEV_HOST };
 /* key=value as written; value keeps its quotes (the docs/config.md syntax). */
 struct trace_setting {
     char    *key;
@@ -226,12 +228,24 @@ struct trace_device {
     enum trace_device_kind kind;
     struct trace_nexus nexus;           /* NEXUS */
     uint16_t target, lun;               /* DRIVE */
-    struct trace_setting *settings;     /* DRIVE, CONTROLLER */
+    struct trace_setting *settings;     /* DRIVE, CONTROLLER, HOST */
     size_t   n_settings;
     char    *text;                      /* TITLE (unquoted UTF-8) */
     char   **words;                     /* REQUIRES: feature names */
     size_t   n_words;
     uint64_t ns;                        /* TIMEOUT */
+};
+
+/* What the @host lines say about the host platform under the driver: where
+ * the OS places DMA mappings (IOVAs) and whether it splits them.  The names
+ * are those of osal_user_options (driver/osal_user.h); a field not given
+ * keeps the replay's default. */
+enum trace_host_key { TRACE_HOST_IOVA_BASE, TRACE_HOST_IOVA_LIMIT, TRACE_HOST_LOW_WINDOW, TRACE_HOST_SCATTER,
+                      TRACE_HOST_KEY_COUNT };
+struct trace_host {
+    bool     given[TRACE_HOST_KEY_COUNT];
+    uint64_t iova_base, iova_limit;     /* bytes, multiples of 4096 */
+    bool     low_window, scatter;
 };
 
 /* --- the file ------------------------------------------------------------------------------ */
@@ -273,6 +287,7 @@ struct trace {
     bool     has_nexus;
     const char *title;                 /* @title text, or NULL */
     uint64_t timeout_ns;               /* @timeout, 0 when not given */
+    struct trace_host host;            /* @host settings (all of its lines) */
 };
 
 /* Parses a trace.  0, or a negative errno with *err filled: -EINVAL for a

@@ -134,7 +134,8 @@ static bool record_eq(const struct trace_record *a, const struct trace_record *b
     switch (a->verb) {
     case TRACE_VERB_CMD:
         return pattern_eq(&a->cmd.cdb, &b->cmd.cdb) && a->cmd.len == b->cmd.len &&
-               a->cmd.len_given == b->cmd.len_given && a->cmd.dir == b->cmd.dir && a->cmd.dir_given == b->cmd.dir_given;
+               a->cmd.len_given == b->cmd.len_given && a->cmd.dir == b->cmd.dir && a->cmd.dir_given == b->cmd.dir_given &&
+               a->cmd.pieces == b->cmd.pieces;
     case TRACE_VERB_DOUT:
     case TRACE_VERB_DIN:
         return pattern_eq(&a->data, &b->data) && a->offset_given == b->offset_given && a->offset == b->offset &&
@@ -159,6 +160,7 @@ static bool device_eq(const struct trace_device *a, const struct trace_device *b
         return nexus_eq(&a->nexus, &b->nexus);
     case TRACE_DEV_DRIVE:
     case TRACE_DEV_CONTROLLER:
+    case TRACE_DEV_HOST:
         if ((a->kind == TRACE_DEV_DRIVE && (a->target != b->target || a->lun != b->lun)) ||
             a->n_settings != b->n_settings)
             return false;

@@ -299,6 +299,7 @@ int tp_device_line(struct tp *p, struct trace_line *line, const struct tp_tok *f
     case TRACE_DEV_TITLE: return device_title(p, dev);
     case TRACE_DEV_REQUIRES: return device_requires(p, dev);
     case TRACE_DEV_TIMEOUT: return device_timeout(p, dev);
+    case TRACE_DEV_HOST: return tp_device_host(p, line);
     default: rc = -EINVAL; break;
     }
     if (rc)

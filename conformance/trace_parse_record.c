@@ -79,7 +79,7 @@ static int cmd_args(struct tp *p, struct trace_record *r)
     struct trace_cmd *c = &r->cmd;
     struct tp_tok tok, key, val;
     unsigned rules = TP_PAT_NO_REST | (r->layer == 'C' ? 0 : TP_PAT_CONCRETE);
-    unsigned cdb_col = tp_end_col(p);
+    unsigned cdb_col = tp_end_col(p), pieces_col = 0;
     size_t save = p->pos;
     if (tp_next(p, &tok) == 1)
         cdb_col = tok.col;
@@ -104,7 +104,7 @@ static int cmd_args(struct tp *p, struct trace_record *r)
     int got = tok.len ? 1 : 0;
     for (; got == 1; got = tp_next(p, &tok)) {
         if (!tp_split_kv(&tok, &key, &val))
-            return tp_fail(p, tok.col, "unexpected '%s' after the CMD options; CDB bytes come before len= and dir=",
+            return tp_fail(p, tok.col, "unexpected '%s' after the CMD options; CDB bytes come before len=, dir= and pieces=",
                            tp_tok_str(&tok, shown, sizeof shown));
         if (tp_tok_is(&key, "len")) {
             if (option_u32(p, &tok, &key, &val, &c->len_given, &c->len))
@@ -122,13 +122,29 @@ static int cmd_args(struct tp *p, struct trace_record *r)
                 return tp_fail(p, val.col, "bad data direction '%s'; expected dir=in, dir=out or dir=none",
                                tp_tok_str(&val, shown, sizeof shown));
             c->dir_given = true;
+        } else if (tp_tok_is(&key, "pieces")) {
+            bool given = c->pieces != 0;
+            uint32_t n = 0;
+            if (option_u32(p, &tok, &key, &val, &given, &n))
+                return -EINVAL;
+            if (n == 0 || n > TRACE_PIECES_MAX)
+                return tp_fail(p, val.col, "pieces=%u is out of range; the host buffer is 1 to %u pieces", n,
+                               TRACE_PIECES_MAX);
+            if (r->layer == 'C')
+                return tp_fail(p, tok.col, "pieces= describes the host's buffer: it belongs to the command at "
+                               "layer H or W, not at layer C");
+            c->pieces = n;
+            pieces_col = tok.col;
         } else {
-            return tp_fail(p, tok.col, "unknown CMD option '%s'; expected len=N or dir=in|out|none",
+            return tp_fail(p, tok.col, "unknown CMD option '%s'; expected len=N, dir=in|out|none or pieces=N",
                            tp_tok_str(&key, shown, sizeof shown));
         }
     }
     if (got < 0)
         return got;
+    if (c->pieces && c->len < c->pieces)
+        return tp_fail(p, pieces_col, "pieces=%u needs at least one byte per piece; the command moves %u byte(s) "
+                       "(len=)", c->pieces, c->len);
     if (c->len > 0 && c->dir == TRACE_DATA_NONE)
         return tp_fail(p, cdb_col, "len=%u moves data: add dir=in (from the target) or dir=out (to the target)",
                        c->len);

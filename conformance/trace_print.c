@@ -258,6 +258,8 @@ static void fmt_record(struct tbuf *b, const struct trace_record *r)
             tbuf_printf(b, " len=%" PRIu32, r->cmd.len);
         if (r->cmd.dir_given)
             tbuf_printf(b, " dir=%s", r->cmd.dir == TRACE_DATA_IN ? "in" : r->cmd.dir == TRACE_DATA_OUT ? "out" : "none");
+        if (r->cmd.pieces)
+            tbuf_printf(b, " pieces=%" PRIu32, r->cmd.pieces);
         break;
     case TRACE_VERB_DOUT:
     case TRACE_VERB_DIN:
@@ -293,6 +295,7 @@ static void fmt_device(struct tbuf *b, const struct trace_device *d)
         break;
     case TRACE_DEV_DRIVE:
     case TRACE_DEV_CONTROLLER:
+    case TRACE_DEV_HOST:
         if (d->kind == TRACE_DEV_DRIVE)
             tbuf_printf(b, " %u:%u", d->target, d->lun);
         for (size_t i = 0; i < d->n_settings; i++)

@@ -116,6 +116,8 @@ int tp_sense_spec(struct tp *p, const struct tp_tok *tok, struct trace_sense_spe
 /* Lines (trace_parse_device.c, trace_parse_record.c, trace_parse_directive.c). */
 int tp_device_line(struct tp *p, struct trace_line *line, const struct tp_tok *first);
 int tp_device_finish(struct tp *p);
+/* An @host line (trace_parse_host.c): its settings, checked, into line and p->t->host. */
+int tp_device_host(struct tp *p, struct trace_line *line);
 int tp_record_line(struct tp *p, struct trace_line *line, const struct tp_tok *first);
 int tp_directive(struct tp *p, struct trace_record *r, const struct tp_tok *verb);
 int tp_tmf(struct tp *p, struct trace_record *r);

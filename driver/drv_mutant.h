@@ -20,6 +20,9 @@
  *   F5   SGLs passed through beyond the HBA constraints: no split, no bounce,
  *        IOVAs prepared without the address limit (driver/core_dma.c)
  *   F5B  the FUA bit cleared from WRITE (10/16) CDBs (driver/core_task.c)
+ *   F7   data SGE addresses held in a signed 32-bit int while the SGL is
+ *        built: an IOVA at or above 2 GiB comes out sign-extended, one at or
+ *        above 4 GiB loses its high bits (driver/sgl.c, sge)
  */
 #ifndef DRIVER_DRV_MUTANT_H
 #define DRIVER_DRV_MUTANT_H
@@ -55,6 +58,11 @@
 #define DRV_MUTANT_ON_F5B 1
 #else
 #define DRV_MUTANT_ON_F5B 0
+#endif
+#ifdef DRV_MUTANT_F7
+#define DRV_MUTANT_ON_F7 1
+#else
+#define DRV_MUTANT_ON_F7 0
 #endif
 
 #endif

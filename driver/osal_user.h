@@ -7,8 +7,9 @@
  *   DMA memory     a first-fit allocator over the bus's host RAM; phys is the
  *                  RAM offset, vaddr this process's mapping of it
  *   DMA mapping    an IOVA allocator (page granular, next-fit so a stale IOVA
- *                  faults instead of hitting a fresh mapping) programming the
- *                  controller's IOMMU through bus_iommu_map / bus_iommu_unmap
+ *                  faults instead of hitting a fresh mapping; a high and a
+ *                  low window, see iova_base) programming the controller's
+ *                  IOMMU through bus_iommu_map / bus_iommu_unmap
  *   dispatch queue one libuv loop on its own thread per osal instance
  *   interrupts     uv_poll on the vector's eventfd (the signal is consumed,
  *                  then the handler runs on the queue)
@@ -46,19 +47,33 @@ struct osal_user_options {
     enum osal_log_level log_level; /* messages above this are dropped; default WARN */
     osal_log_sink log_sink;        /* NULL: stderr */
     void *log_arg;
-    /* IOVA space handed out by osal_dma_prepare: [iova_base, iova_limit).
-     * iova_base default 0x1000 (never hand out IOVA 0); 0x100000000 places
-     * every IOVA above 4 GiB.  iova_limit 0 = up to 2^64 - 4 KiB.  Both are
-     * rounded to pages (base up, limit down). */
+    /* IOVA space handed out by osal_dma_prepare.  Two windows:
+     *   high  [iova_base, iova_limit): where every mapping goes that may use
+     *         it, i.e. whose address limit (2^max_addr_bits) lies above
+     *         iova_base;
+     *   low   [0x1000, iova_base), capped by iova_limit: only for mappings
+     *         whose address limit is at or below iova_base (a 32-bit device
+     *         when iova_base is 4 GiB or more), and only when low_window is
+     *         on.  With the default iova_base it is empty.
+     * So iova_base = 0x100000000 puts every mapping of a 64-bit device above
+     * 4 GiB while a driver that honours 32 address bits (its queues, its
+     * bounce buffers) still gets IOVAs below: the platform of field bug F7.
+     * iova_base default 0x1000 (never hand out IOVA 0); iova_limit 0 = up to
+     * 2^64 - 4 KiB.  Both are rounded to pages (base up, limit down).
+     * low_window off: a mapping the high window cannot take fails with
+     * -ENOSPC (a platform with no IOVA space below iova_base). */
     uint64_t iova_base;
     uint64_t iova_limit;
+    bool low_window;               /* default on (osal_user_options_init) */
     /* Map each 4 KiB page of a prepared range as its own IOVA piece, with an
-     * unmapped guard page between pieces, so mappings come back in several
-     * segments (at most 8: the tail beyond the seventh page is one piece).
-     * For testing SGL construction.  osal.h has no way to ask for one
-     * contiguous range, so a driver must cope (the core keeps each queue
-     * within a page then); osal_user_set_scatter turns this on after
-     * bring-up instead, to scatter data mappings only. */
+     * unmapped guard page between pieces and after the last one, so mappings
+     * come back in several segments (at most 8: the tail beyond the seventh
+     * page is one piece) and no two mappings touch in IOVA space (a driver
+     * cannot merge separate buffers into one segment, and a device running
+     * past a mapping's end faults).  For testing SGL construction.  osal.h
+     * has no way to ask for one contiguous range, so a driver must cope (the
+     * core keeps each queue within a page then); osal_user_set_scatter turns
+     * this on after bring-up instead, to scatter data mappings only. */
     bool scatter;
 };
 
@@ -90,7 +105,8 @@ struct osal_user_stats {
     uint64_t dma_bytes_live;   /* bytes of allocated DMA buffers (after rounding) */
     uint32_t dma_buffers_live;
     uint32_t mappings_live;    /* prepared and not yet completed */
-    uint64_t iova_pages_live;  /* IOVA pages reserved, guard pages included */
+    uint64_t iova_pages_live;  /* IOVA pages reserved (both windows), guard pages included */
+    uint64_t iova_low_pages_live; /* of which in the low window */
     uint64_t mappings_total;   /* successful osal_dma_prepare calls */
     uint64_t segments_total;   /* segments they returned */
     uint32_t irqs_live, timers_live;

@@ -44,7 +44,16 @@ void osal_dma_init(struct osal *os, const struct osal_user_options *o, uint64_t 
     base = base > UINT64_MAX - (OSAL_PAGE - 1) ? page_down(base) : page_down(base + OSAL_PAGE - 1);
     uint64_t limit = o->iova_limit ? page_down(o->iova_limit) : page_down(UINT64_MAX);
     range_alloc_init(&os->iova, base, limit);
+    /* The low window: below the high one, never page 0, never past iova_limit. */
+    uint64_t low_end = base < limit ? base : limit;
+    range_alloc_init(&os->iova_low, OSAL_PAGE, o->low_window && low_end > OSAL_PAGE ? low_end : OSAL_PAGE);
     atomic_init(&os->scatter, o->scatter);
+}
+
+/* The window an IOVA range starting at iova was taken from. */
+static struct range_alloc *window_of(struct osal *os, uint64_t iova)
+{
+    return iova < os->iova.lo ? &os->iova_low : &os->iova;
 }
 
 /* --- the IOMMU side of a mapping ------------------------------------------ */
@@ -76,7 +85,7 @@ static int map_pieces(struct osal *os, struct bus *bus, const struct osal_map_re
 static void drop_rec(struct osal *os, struct osal_map_rec *r)
 {
     unmap_pieces(os, osal_user_bus(os), r, r->npieces);
-    range_alloc_put(&os->iova, r->iova_start, NULL);
+    range_alloc_put(window_of(os, r->iova_start), r->iova_start, NULL);
     if (r->prev)
         r->prev->next = r->next;
     else
@@ -104,6 +113,7 @@ void osal_dma_fini(struct osal *os)
     os->nbufs = 0;
     range_alloc_fini(&os->ram);
     range_alloc_fini(&os->iova);
+    range_alloc_fini(&os->iova_low);
 }
 
 /* --- DMA memory ----------------------------------------------------------- */
@@ -216,18 +226,22 @@ int osal_dma_prepare(struct osal *os, struct osal_dma_buffer *pub, uint64_t offs
         return -ENOMEM;
     r->buf = b;
     r->dir = dir;
-    r->npieces = split(atomic_load(&os->scatter), pub->phys + offset, length, r->piece);
-    uint64_t pages = r->npieces - 1; /* guard pages between pieces */
+    bool scatter = atomic_load(&os->scatter);
+    r->npieces = split(scatter, pub->phys + offset, length, r->piece);
+    /* Guard pages between pieces, and with scatter one after the mapping. */
+    uint64_t pages = r->npieces - 1 + (scatter ? 1 : 0);
     for (uint32_t i = 0; i < r->npieces; i++)
         pages += pages_of(r->piece[i].ram, r->piece[i].len);
     uint64_t limit = max_addr_bits >= 64 ? UINT64_MAX : 1ull << max_addr_bits;
 
     pthread_mutex_lock(&os->dlock);
-    int rc = range_alloc_get(&os->iova, pages * OSAL_PAGE, OSAL_PAGE, limit, true, &r->iova_start);
+    /* The high window unless the device cannot reach above its start. */
+    struct range_alloc *win = limit > os->iova.lo ? &os->iova : &os->iova_low;
+    int rc = range_alloc_get(win, pages * OSAL_PAGE, OSAL_PAGE, limit, true, &r->iova_start);
     if (rc < 0) {
         pthread_mutex_unlock(&os->dlock);
         free(r);
-        return rc == -ENOSPC ? -ENOSPC : rc;
+        return rc;
     }
     uint64_t page = r->iova_start;
     for (uint32_t i = 0; i < r->npieces; i++) {
@@ -236,7 +250,7 @@ int osal_dma_prepare(struct osal *os, struct osal_dma_buffer *pub, uint64_t offs
     }
     rc = map_pieces(os, osal_user_bus(os), r);
     if (rc < 0) {
-        range_alloc_put(&os->iova, r->iova_start, NULL);
+        range_alloc_put(win, r->iova_start, NULL);
         pthread_mutex_unlock(&os->dlock);
         osal_log(os, OSAL_LOG_ERROR, "IOMMU map of %llu bytes at RAM 0x%llx failed: %s",
                  (unsigned long long)length, (unsigned long long)(pub->phys + offset), strerror(-rc));

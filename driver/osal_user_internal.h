@@ -49,7 +49,8 @@ struct osal {
 
     /* DMA: buffers, IOVA space and live mappings, under dlock */
     pthread_mutex_t dlock;
-    struct range_alloc ram, iova;
+    struct range_alloc ram;
+    struct range_alloc iova, iova_low; /* the high and the low IOVA window (osal_user.h) */
     struct osal_dma_buf *bufs;
     struct osal_map_rec *maps;
     uint32_t nbufs, nmaps;

@@ -2,6 +2,7 @@
  * driver/sgl.h for the layout and the rules). */
 #include <string.h>
 
+#include "driver/drv_mutant.h"
 #include "driver/sgl.h"
 
 const char *sgl_verdict_name(enum sgl_verdict v)
@@ -150,6 +151,9 @@ static struct hba_sge sge(uint64_t addr, uint32_t len, enum hba_sge_type type)
     struct hba_sge e;
     memset(&e, 0, sizeof e);
     e.addr = addr;
+    /* F7: `int addr = iova;` -- fine until the host has 2 GiB mapped. */
+    if (DRV_MUTANT(F7) && type == HBA_SGE_DATA)
+        e.addr = (uint64_t)(int64_t)(int32_t)(uint32_t)addr;
     e.length = len;
     e.type = (uint8_t)type;
     return e;

@@ -22,6 +22,7 @@
 #include "sim/ctrl_internal.h"
 
 #define HEARTBEAT_NS ((uint64_t)HBA_HEARTBEAT_PERIOD_MS * 1000000u)
+#define FIRMWARE_TICK_NS HEARTBEAT_NS
 #define CQ_RETRY_NS  1000000u /* re-read CQ_HEAD this often while completions wait for room */
 
 uint64_t ctrl_now_ns(void)
@@ -57,20 +58,31 @@ void ctrl_sim_bug(struct sim_ctrl *c, const char *fmt, ...)
 
 /* ---- the firmware thread ------------------------------------------------ */
 
-static void heartbeat(struct sim_ctrl *c, uint64_t now)
+/* HEARTBEAT counts up every period while the controller has power, unless a
+ * test stalled it (SIM_INJECT_STALL_HEARTBEAT).  It runs beside the firmware
+ * thread, so a firmware busy in a long media sync still beats; SIGKILL, a
+ * power cut and a stall stop it. */
+static void *heartbeat_main(void *arg)
 {
-    struct ctrl_fw *f = &c->fw_state;
-    if (atomic_load(&c->inj_stall)) {
-        f->next_beat_ns = now + HEARTBEAT_NS;
-        return;
+    struct sim_ctrl *c = arg;
+    struct timespec next;
+    clock_gettime(CLOCK_MONOTONIC, &next);
+    pthread_mutex_lock(&c->beat_lock);
+    while (!c->beat_stop) {
+        next.tv_nsec += (long)HEARTBEAT_NS;
+        while (next.tv_nsec >= 1000000000L) {
+            next.tv_nsec -= 1000000000L;
+            next.tv_sec++;
+        }
+        while (!c->beat_stop && pthread_cond_timedwait(&c->beat_cond, &c->beat_lock, &next) != ETIMEDOUT)
+            ;
+        if (c->beat_stop)
+            break;
+        if (!atomic_load(&c->inj_stall))
+            ctrl_reg_set(c, HBA_REG_HEARTBEAT, atomic_fetch_add(&c->beat, 1) + 1);
     }
-    if (now < f->next_beat_ns)
-        return;
-    while (now >= f->next_beat_ns) {
-        f->heartbeat++;
-        f->next_beat_ns += HEARTBEAT_NS;
-    }
-    ctrl_reg_set(c, HBA_REG_HEARTBEAT, f->heartbeat);
+    pthread_mutex_unlock(&c->beat_lock);
+    return NULL;
 }
 
 static uint64_t earliest(uint64_t a, uint64_t b)
@@ -81,7 +93,10 @@ static uint64_t earliest(uint64_t a, uint64_t b)
 static void park(struct sim_ctrl *c, uint64_t now, uint64_t irq_next)
 {
     struct ctrl_fw *f = &c->fw_state;
-    uint64_t until = earliest(f->next_beat_ns, irq_next);
+    /* The firmware's own timer tick bounds every park, as it did when the
+     * heartbeat lived here: posted writes and injections are noticed within a
+     * tick even when no bell rang. */
+    uint64_t until = earliest(irq_next, now + FIRMWARE_TICK_NS);
     if (f->state == HBA_STATE_RESET)
         until = earliest(until, f->init_done_ns);
     if (ctrl_queue_waiting(c))
@@ -100,7 +115,6 @@ static void *firmware_main(void *arg)
     while (!atomic_load(&c->stop)) {
         sim_region_drain_fd(c->region.bell_fd);
         uint64_t now = ctrl_now_ns();
-        heartbeat(c, now);
         if (atomic_exchange(&c->inj_fatal, false))
             ctrl_fault(c, HBA_FAULT_INJECTED);
         ctrl_regs_drain(c);
@@ -128,7 +142,32 @@ static void *firmware_main(void *arg)
 static int start_thread(struct sim_ctrl *c)
 {
     atomic_store(&c->stop, false);
-    int rc = pthread_create(&c->thread, NULL, firmware_main, c);
+    c->beat_stop = false;
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    int rc = pthread_cond_init(&c->beat_cond, &ca);
+    pthread_condattr_destroy(&ca);
+    if (rc)
+        return -rc;
+    if ((rc = pthread_mutex_init(&c->beat_lock, NULL)) != 0) {
+        pthread_cond_destroy(&c->beat_cond);
+        return -rc;
+    }
+    if ((rc = pthread_create(&c->beat_thread, NULL, heartbeat_main, c)) != 0)
+        goto fail_beat;
+    if ((rc = pthread_create(&c->thread, NULL, firmware_main, c)) != 0)
+        goto fail_fw;
+    return 0;
+fail_fw:
+    pthread_mutex_lock(&c->beat_lock);
+    c->beat_stop = true;
+    pthread_cond_signal(&c->beat_cond);
+    pthread_mutex_unlock(&c->beat_lock);
+    pthread_join(c->beat_thread, NULL);
+fail_beat:
+    pthread_mutex_destroy(&c->beat_lock);
+    pthread_cond_destroy(&c->beat_cond);
     return -rc;
 }
 
@@ -137,6 +176,13 @@ static void stop_thread(struct sim_ctrl *c)
     atomic_store(&c->stop, true);
     sim_region_ring(c->region.bell_fd);
     pthread_join(c->thread, NULL);
+    pthread_mutex_lock(&c->beat_lock);
+    c->beat_stop = true;
+    pthread_cond_signal(&c->beat_cond);
+    pthread_mutex_unlock(&c->beat_lock);
+    pthread_join(c->beat_thread, NULL);
+    pthread_mutex_destroy(&c->beat_lock);
+    pthread_cond_destroy(&c->beat_cond);
 }
 
 /* ---- hooks -------------------------------------------------------------- */
@@ -497,7 +543,12 @@ int sim_ctrl_inject(struct sim_ctrl *c, enum sim_inject_kind kind, uint32_t coun
     case SIM_INJECT_HANG:            atomic_store(&c->inj_hang, true); break;
     case SIM_INJECT_FATAL:           atomic_store(&c->inj_fatal, true); break;
     case SIM_INJECT_DROP_NEXT:       atomic_store(&c->inj_drop, count); break;
-    case SIM_INJECT_STALL_HEARTBEAT: atomic_store(&c->inj_stall, true); break;
+    case SIM_INJECT_STALL_HEARTBEAT:
+        /* Under the heartbeat thread's lock: once this returns, no beat lands. */
+        pthread_mutex_lock(&c->beat_lock);
+        atomic_store(&c->inj_stall, true);
+        pthread_mutex_unlock(&c->beat_lock);
+        break;
     default:
         return -EINVAL;
     }

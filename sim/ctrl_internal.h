@@ -121,8 +121,6 @@ struct ctrl_fw {
     bool     shut_down;              /* I/O fails with HBA_CS_SHUTDOWN */
     bool     shst;                   /* CONFIG.SHN shutdown done: STATUS.SHST_DONE */
     uint64_t init_done_ns;           /* RESET -> READY at this time */
-    uint64_t next_beat_ns;
-    uint32_t heartbeat;
 
     struct ctrl_sq sq[HBA_MAX_QUEUES];
     struct ctrl_cq cq[HBA_MAX_QUEUES];
@@ -169,6 +167,15 @@ struct sim_ctrl {
     uint64_t lines_lost;             /* dirty lines lost at power cuts, for HBA_AEV_CACHE_LOST */
     pthread_t thread;
     _Atomic bool stop;
+
+    /* The heartbeat has its own thread, as a firmware watchdog task has on a
+     * real controller: a long fdatasync in the firmware thread (SYNCHRONIZE
+     * CACHE on a big file-backed drive) must not look like a dead controller. */
+    pthread_t beat_thread;
+    pthread_mutex_t beat_lock;
+    pthread_cond_t beat_cond;        /* signalled to stop the heartbeat thread */
+    bool     beat_stop;              /* under beat_lock */
+    _Atomic uint32_t beat;           /* the HEARTBEAT register's value */
 
     /* injection */
     _Atomic bool inj_hang, inj_stall, inj_fatal;

@@ -76,10 +76,9 @@ void ctrl_regs_power_on(struct sim_ctrl *c)
     f->config = f->aq_sq_lo = f->aq_sq_hi = f->aq_cq_lo = f->aq_cq_hi = f->aq_size = 0;
     f->key_step = 0;
     f->shut_down = f->shst = false;
-    f->heartbeat = 0;
+    atomic_store(&c->beat, 0);
     uint64_t now = ctrl_now_ns();
     f->init_done_ns = now + (uint64_t)k->init_ms * 1000000u;
-    f->next_beat_ns = now + HBA_HEARTBEAT_PERIOD_MS * 1000000ull;
     publish_status(c);
 
     sim_posted_reset(c->priv);

@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include <stdatomic.h>
+
 #include "tests/hba_harness.h"
 #include "tests/testutil.h"
 
@@ -297,6 +299,41 @@ START_TEST(heartbeat_advances_and_stalls_on_injection)
 }
 END_TEST
 
+/* The firmware thread stuck for a while in one command (as in a long
+ * fdatasync of SYNCHRONIZE CACHE on a big file-backed drive) is busy, not
+ * dead: the heartbeat must keep counting, or a driver's watchdog would reset
+ * a healthy controller in the middle of a flush. */
+static void slow_observer(void *arg, const struct sim_cmd_seen *seen)
+{
+    (void)seen;
+    atomic_int *calls = arg;
+    atomic_fetch_add(calls, 1);
+    hh_sleep_ms(300);
+}
+
+START_TEST(heartbeat_beats_while_the_firmware_is_busy)
+{
+    struct hh h;
+    hh_open_ready(&h, NULL); /* I/O queue pair 1 exists */
+    atomic_int calls;
+    atomic_init(&calls, 0);
+    sim_ctrl_set_observer(h.ctrl, slow_observer, &calls);
+    uint8_t cdb[6] = { 0 }; /* TEST UNIT READY */
+    struct hba_sq_entry e = hh_scsi_entry(0, 0, cdb, 6, HBA_FLAG_DIR_NONE, 0, hh_sge(0, 0, 0));
+    e.cid = hh_cid(&h, 1);
+    hh_submit(&h, 1, &e);
+    while (atomic_load(&calls) == 0) /* the firmware thread is now inside the command */
+        hh_sleep_ms(1);
+    uint32_t b = hh_rd(&h, HBA_REG_HEARTBEAT);
+    hh_sleep_ms(100); /* ten heartbeat periods, all inside the 300 ms command */
+    ck_assert_uint_gt(hh_rd(&h, HBA_REG_HEARTBEAT), b);
+    struct hba_cq_entry c;
+    ck_assert(hh_wait_cqe(&h, 1, e.cid, &c, HH_TIMEOUT_MS));
+    sim_ctrl_set_observer(h.ctrl, NULL, NULL);
+    hh_close(&h);
+}
+END_TEST
+
 START_TEST(registers_read_zero_while_powered_off)
 {
     struct hh h;
@@ -361,6 +398,7 @@ int main(void)
     tcase_add_test(tc, controller_reset_en_1_0_1_is_not_lost);
     tcase_add_test(tc, shutdown_flushes_and_reports_done);
     tcase_add_test(tc, heartbeat_advances_and_stalls_on_injection);
+    tcase_add_test(tc, heartbeat_beats_while_the_firmware_is_busy);
     tcase_add_test(tc, registers_read_zero_while_powered_off);
     tcase_add_test(tc, bus_ignores_read_only_and_reserved_registers);
     suite_add_tcase(s, tc);

@@ -721,6 +721,7 @@ START_TEST(no_reachable_iova_fails_start_cleanly)
     struct osal_user_options oo;
     osal_user_options_init(&oo);
     oo.iova_base = 1ull << 32;
+    oo.low_window = false; /* nothing below 4 GiB at all */
     oo.log_sink = quiet; /* the failure is expected */
     struct osal *os;
     ck_assert_int_eq(osal_user_create(bus, &oo, &os), 0);

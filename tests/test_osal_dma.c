@@ -355,7 +355,7 @@ START_TEST(scatter_maps_each_page_apart)
     ck_assert_uint_eq(total + m.seg[7].length, 20 * PG);
     struct osal_user_stats s;
     osal_user_get_stats(OS, &s);
-    ck_assert_uint_eq(s.iova_pages_live, 20 + 7); /* pieces plus guard pages */
+    ck_assert_uint_eq(s.iova_pages_live, 20 + 7 + 1); /* pieces plus guard pages, one after the last */
     ck_assert_int_eq(osal_dma_complete(OS, &m), 0);
 
     /* A small buffer within one page stays one piece. */
@@ -384,16 +384,133 @@ START_TEST(iovas_above_4g_and_address_bits)
         ck_assert_int_eq(osal_dma_prepare(OS, b, 0, 4 * PG, HBA_DMA_TO_DEVICE, 64, &m[i]), 0);
         ck_assert_uint_ge(m[i].seg[0].iova, 0x100000000ull);
     }
-    /* A 32-bit device cannot reach any of it. */
-    struct osal_dma_mapping x;
-    ck_assert_int_eq(osal_dma_prepare(OS, b, 0, PG, HBA_DMA_TO_DEVICE, 32, &x), -ENOSPC);
-    ck_assert_uint_eq(of_rec_count(&F.rec, 'm'), 3);
-    /* 33 bits: [4 GiB, 8 GiB) is within reach. */
+    /* A 32-bit device cannot reach any of that: its mappings come from the
+     * low window instead, [0x1000, 4 GiB). */
+    struct osal_dma_mapping x, y;
+    ck_assert_int_eq(osal_dma_prepare(OS, b, 0, 2 * PG, HBA_DMA_TO_DEVICE, 32, &x), 0);
+    ck_assert_uint_ge(x.seg[0].iova, 0x1000);
+    ck_assert_uint_lt(x.seg[0].iova + x.seg[0].length - 1, 0x100000000ull);
+    ck_assert_int_eq(osal_dma_prepare(OS, b, 0, PG, HBA_DMA_FROM_DEVICE, 20, &y), 0);
+    ck_assert_uint_lt(y.seg[0].iova + PG - 1, 1ull << 20);
+    ck_assert_uint_ne(y.seg[0].iova, x.seg[0].iova);
+    struct osal_user_stats s;
+    osal_user_get_stats(OS, &s);
+    ck_assert_uint_eq(s.iova_pages_live, 3 * 4 + 2 + 1);
+    ck_assert_uint_eq(s.iova_low_pages_live, 2 + 1);
+    ck_assert_uint_eq(of_rec_count(&F.rec, 'm'), 5);
+    /* Each goes back to its own window. */
+    ck_assert_int_eq(osal_dma_complete(OS, &x), 0);
+    ck_assert_int_eq(osal_dma_complete(OS, &y), 0);
+    osal_user_get_stats(OS, &s);
+    ck_assert_uint_eq(s.iova_low_pages_live, 0);
+    ck_assert_uint_eq(s.iova_pages_live, 3 * 4);
+    /* 33 bits: [4 GiB, 8 GiB) is within reach: the high window. */
     ck_assert_int_eq(osal_dma_prepare(OS, b, 0, PG, HBA_DMA_TO_DEVICE, 33, &x), 0);
+    ck_assert_uint_ge(x.seg[0].iova, 0x100000000ull);
     ck_assert_uint_lt(x.seg[0].iova + x.seg[0].length - 1, 0x200000000ull);
     ck_assert_int_eq(osal_dma_complete(OS, &x), 0);
     for (int i = 0; i < 3; i++)
         ck_assert_int_eq(osal_dma_complete(OS, &m[i]), 0);
+    ck_assert_int_eq(of_rec_net(&F.rec), 0);
+    osal_user_get_stats(OS, &s);
+    ck_assert_uint_eq(s.iova_pages_live, 0);
+    osal_dma_free(OS, b);
+}
+END_TEST
+
+START_TEST(low_window_off_leaves_a_32bit_device_nothing)
+{
+    teardown();
+    struct osal_user_options o;
+    osal_user_options_init(&o);
+    o.iova_base = 0x100000000ull;
+    o.low_window = false;
+    open_with(&o);
+    struct osal_dma_buffer *b = alloc(PG, PG);
+    struct osal_dma_mapping x;
+    ck_assert_int_eq(osal_dma_prepare(OS, b, 0, PG, HBA_DMA_TO_DEVICE, 32, &x), -ENOSPC);
+    ck_assert_uint_eq(of_rec_count(&F.rec, 'm'), 0);
+    ck_assert_int_eq(osal_dma_prepare(OS, b, 0, PG, HBA_DMA_TO_DEVICE, 64, &x), 0);
+    ck_assert_uint_ge(x.seg[0].iova, 0x100000000ull);
+    ck_assert_int_eq(osal_dma_complete(OS, &x), 0);
+    osal_dma_free(OS, b);
+}
+END_TEST
+
+START_TEST(low_window_is_small_and_exhausts)
+{
+    /* iova_base 0x5000: the low window is [0x1000, 0x5000), four pages; a
+     * 14-bit device (limit 0x4000) reaches three of them. */
+    teardown();
+    struct osal_user_options o;
+    osal_user_options_init(&o);
+    o.iova_base = 0x5000;
+    open_with(&o);
+    struct osal_dma_buffer *b = alloc(PG, PG);
+    struct osal_dma_mapping m[4];
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(osal_dma_prepare(OS, b, 0, PG, HBA_DMA_TO_DEVICE, 14, &m[i]), 0);
+        ck_assert_uint_eq(m[i].seg[0].iova, 0x1000 + (uint64_t)i * PG);
+    }
+    ck_assert_int_eq(osal_dma_prepare(OS, b, 0, PG, HBA_DMA_TO_DEVICE, 14, &m[3]), -ENOSPC);
+    /* A 64-bit mapping is not squeezed into the low window. */
+    ck_assert_int_eq(osal_dma_prepare(OS, b, 0, PG, HBA_DMA_TO_DEVICE, 64, &m[3]), 0);
+    ck_assert_uint_eq(m[3].seg[0].iova, 0x5000);
+    ck_assert_int_eq(osal_dma_complete(OS, &m[1]), 0);
+    struct osal_dma_mapping again;
+    ck_assert_int_eq(osal_dma_prepare(OS, b, 0, PG, HBA_DMA_TO_DEVICE, 14, &again), 0);
+    ck_assert_uint_eq(again.seg[0].iova, 0x2000); /* the only hole, found after wrapping */
+    ck_assert_int_eq(osal_dma_complete(OS, &again), 0);
+    ck_assert_int_eq(osal_dma_complete(OS, &m[0]), 0);
+    ck_assert_int_eq(osal_dma_complete(OS, &m[2]), 0);
+    ck_assert_int_eq(osal_dma_complete(OS, &m[3]), 0);
+    osal_dma_free(OS, b);
+    /* iova_limit below iova_base caps the low window too. */
+    teardown();
+    osal_user_options_init(&o);
+    o.iova_base = 0x100000000ull;
+    o.iova_limit = 0x3000;
+    open_with(&o);
+    b = alloc(PG, PG);
+    ck_assert_int_eq(osal_dma_prepare(OS, b, 0, PG, HBA_DMA_TO_DEVICE, 32, &m[0]), 0);
+    ck_assert_uint_eq(m[0].seg[0].iova, 0x1000);
+    ck_assert_int_eq(osal_dma_prepare(OS, b, 0, PG, HBA_DMA_TO_DEVICE, 32, &m[1]), 0);
+    ck_assert_int_eq(osal_dma_prepare(OS, b, 0, PG, HBA_DMA_TO_DEVICE, 32, &m[2]), -ENOSPC);
+    ck_assert_int_eq(osal_dma_complete(OS, &m[0]), 0);
+    ck_assert_int_eq(osal_dma_complete(OS, &m[1]), 0);
+    osal_dma_free(OS, b);
+}
+END_TEST
+
+START_TEST(scatter_keeps_separate_mappings_apart)
+{
+    teardown();
+    struct osal_user_options o;
+    osal_user_options_init(&o);
+    o.scatter = true;
+    open_with(&o);
+    /* Two one-page buffers mapped one after the other: each is one piece,
+     * and a guard page keeps the second from continuing the first. */
+    struct osal_dma_buffer *a = alloc(PG, PG), *b = alloc(PG, PG);
+    struct osal_dma_mapping ma, mb;
+    ck_assert_int_eq(osal_dma_prepare(OS, a, 0, PG, HBA_DMA_TO_DEVICE, 64, &ma), 0);
+    ck_assert_int_eq(osal_dma_prepare(OS, b, 0, PG, HBA_DMA_TO_DEVICE, 64, &mb), 0);
+    ck_assert_uint_eq(ma.nseg, 1);
+    ck_assert_uint_eq(mb.nseg, 1);
+    ck_assert_uint_eq(mb.seg[0].iova, ma.seg[0].iova + 2 * PG);
+    struct osal_user_stats s;
+    osal_user_get_stats(OS, &s);
+    ck_assert_uint_eq(s.iova_pages_live, 4);
+    ck_assert_int_eq(osal_dma_complete(OS, &ma), 0);
+    ck_assert_int_eq(osal_dma_complete(OS, &mb), 0);
+    /* Without scatter the same two land back to back. */
+    osal_user_set_scatter(OS, false);
+    ck_assert_int_eq(osal_dma_prepare(OS, a, 0, PG, HBA_DMA_TO_DEVICE, 64, &ma), 0);
+    ck_assert_int_eq(osal_dma_prepare(OS, b, 0, PG, HBA_DMA_TO_DEVICE, 64, &mb), 0);
+    ck_assert_uint_eq(mb.seg[0].iova, ma.seg[0].iova + PG);
+    ck_assert_int_eq(osal_dma_complete(OS, &ma), 0);
+    ck_assert_int_eq(osal_dma_complete(OS, &mb), 0);
+    osal_dma_free(OS, a);
     osal_dma_free(OS, b);
 }
 END_TEST
@@ -570,6 +687,9 @@ static Suite *suite(void)
     tcase_add_test(t, freed_iovas_are_not_reused_at_once);
     tcase_add_test(t, scatter_maps_each_page_apart);
     tcase_add_test(t, iovas_above_4g_and_address_bits);
+    tcase_add_test(t, low_window_off_leaves_a_32bit_device_nothing);
+    tcase_add_test(t, low_window_is_small_and_exhausts);
+    tcase_add_test(t, scatter_keeps_separate_mappings_apart);
     tcase_add_test(t, address_bits_below_4g_stay_below);
     tcase_add_test(t, iova_space_exhausts_then_recovers);
     tcase_add_test(t, failed_map_unmaps_what_it_mapped);

@@ -50,16 +50,17 @@ START_TEST(wrong_data_fails_at_its_line)
 }
 END_TEST
 
-/* Data in pieces: the replay writes every DOUT piece at its offset; DIN
- * pieces are judged as one transfer, a difference reported at its offset in
- * the whole transfer and at the line of the piece that holds it. */
+/* Data in pieces: the replay writes every DOUT piece at its offset (here
+ * into a host buffer of several pieces=); DIN pieces are judged as one
+ * transfer, a difference reported at its offset in the whole transfer and at
+ * the line of the piece that holds it. */
 START_TEST(data_pieces_are_one_transfer)
 {
     static const char text[] = HDR
         "@drive 0:0 capacity=64M\n"                                               /* 2 */
         "+0 H > - u CMD 00 00 00 00 00 00\n"                                     /* 3 */
         "+0 H < - u STATUS CHECK UNIT_ATTENTION/0x29/??\n"
-        "+0 H > - w CMD 2a 00 00 00 00 08 00 00 03 00 len=1536 dir=out\n"        /* 5 */
+        "+0 H > - w CMD 2a 00 00 00 00 08 00 00 03 00 len=1536 dir=out pieces=5\n" /* 5: in a scattered buffer */
         "+0 H > - w DOUT offset=0 11*512\n"
         "+0 H > - w DOUT offset=512 22*500 \"tail\" 33*8\n"
         "+0 H > - w DOUT offset=1024 44*512\n"
@@ -162,8 +163,9 @@ START_TEST(unsupported_features_skip)
     ck_assert(replay_has_feature(&o, "media-check"));
     ck_assert(replay_has_feature(&o, "controller-layer"));
     ck_assert(!replay_has_feature(&o, "tmf"));
-    o.mode = STACK_TWO_PROCESS;
-    ck_assert(!replay_has_feature(&o, "power-cycle"));
+    o.mode = STACK_TWO_PROCESS; /* test control crosses the socket, the layer-C tap does not */
+    ck_assert(replay_has_feature(&o, "power-cycle"));
+    ck_assert(!replay_has_feature(&o, "controller-layer"));
 }
 END_TEST
 
@@ -284,8 +286,8 @@ END_TEST
 
 START_TEST(stack_that_cannot_be_built_fails_every_check)
 {
-    /* Two-process mode is not built yet: the stack says so, and every
-     * command fails "not run" with that reason. */
+    /* Two processes, but no controller listens at the socket: the stack
+     * says so, and every command fails "not run" with that reason. */
     static const char text[] = HDR "@drive 0:0\n"
                                    "+0 H > - t1 CMD 00 00 00 00 00 00\n"
                                    "+0 H < - t1 STATUS GOOD|CHECK\n";

@@ -102,6 +102,7 @@ START_TEST(open_errors_say_what_failed)
     cfg.addr_bits = 32;
     stack_options_init(&o);
     o.osal.iova_base = 0x100000000ull;
+    o.osal.low_window = false; /* nothing below 4 GiB at all */
     o.osal.log_level = OSAL_LOG_ERROR;
     ck_assert_int_lt(stack_open(&cfg, &o, &st, err, sizeof(err)), 0);
     ck_assert_ptr_null(st);
