@@ -14,8 +14,8 @@
 #include "conformance/trace_print.h"
 #include "scsi/sense.h"
 
-#define REC_MIN_REPEAT 8u       /* equal bytes written as xx*N from this many on */
-#define REC_DATA_BUDGET 60000u  /* characters of pattern per line (TRACE_LINE_MAX less the record's fields) */
+#define REC_MIN_REPEAT 8u        /* equal bytes written as xx*N from this many on */
+#define REC_PIECE_CHARS 16384u   /* characters of data per line: more comes in pieces (offset=) */
 
 struct trace_recorder {
     pthread_mutex_t lock;
@@ -25,8 +25,7 @@ struct trace_recorder {
     struct trace empty;           /* trace_fmt_line's context (unused by the printer) */
     struct trace_pat_elem *elems; /* scratch for data patterns */
     size_t elems_cap;
-    uint8_t *ones;                /* 0xff masks: exact bytes */
-    size_t ones_cap;
+    uint8_t *ones;                /* 0xff masks of exact bytes: as many as a piece holds */
     struct trace_recorder_stats stats;
 };
 
@@ -124,10 +123,18 @@ int trace_recorder_open(const char *path, const struct sim_config *cfg, struct t
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;
     }
+    r->ones = malloc(REC_PIECE_CHARS / 2);
+    if (!r->ones) {
+        snprintf(err, errlen, "out of memory");
+        free(r);
+        return -ENOMEM;
+    }
+    memset(r->ones, 0xff, REC_PIECE_CHARS / 2);
     r->out = fopen(path, "w");
     if (!r->out) {
         int e = errno;
         snprintf(err, errlen, "cannot create it: %s", strerror(e));
+        free(r->ones);
         free(r);
         return -e;
     }
@@ -154,6 +161,7 @@ int trace_recorder_open(const char *path, const struct sim_config *cfg, struct t
         snprintf(err, errlen, "writing the header failed: %s", strerror(-rc));
         fclose(r->out);
         pthread_mutex_destroy(&r->lock);
+        free(r->ones);
         free(r);
         return rc;
     }
@@ -178,63 +186,80 @@ static bool grow(void **p, size_t *cap, size_t need, size_t size)
     return true;
 }
 
-/* Builds a concrete pattern for data (len bytes): runs of equal bytes as
- * repeats, the rest as exact bytes, within the line budget.  Returns false
- * when memory ran out; *cut says the data was cut short. */
-static bool build_pattern(struct trace_recorder *r, const uint8_t *data, uint64_t len, struct trace_pattern *pat,
-                          bool *cut)
+/* Characters a pattern element prints as (trace_print.c): a repeat "xx*N";
+ * up to 32 exact bytes spaced ("12 00 .."), more compact ("1200..."). */
+static uint64_t repeat_chars(uint64_t n)
+{
+    uint64_t chars = 4;
+    while (n >= 10) {
+        n /= 10;
+        chars++;
+    }
+    return chars;
+}
+
+static uint64_t bytes_chars(uint64_t n)
+{
+    return n <= 32 ? 3 * n - 1 : 2 * n;
+}
+
+/* The most exact bytes that print in `room` characters. */
+static uint64_t bytes_fitting(uint64_t room)
+{
+    return room / 2 > 32 ? room / 2 : (room + 1) / 3;
+}
+
+/* Length of the run of equal bytes at data[0] (at most len, and at most a
+ * repeat count). */
+static uint64_t run_at(const uint8_t *data, uint64_t len)
+{
+    uint64_t run = 1;
+    while (run < len && run < UINT32_MAX && data[run] == data[0])
+        run++;
+    return run;
+}
+
+/* One piece of data[0..len): a concrete pattern from its start, runs of
+ * REC_MIN_REPEAT or more equal bytes as repeats, the rest as exact bytes,
+ * printing in at most REC_PIECE_CHARS characters.  Returns false when memory
+ * ran out; pat->length is the bytes the piece covers (at least 1). */
+static bool build_piece(struct trace_recorder *r, const uint8_t *data, uint64_t len, struct trace_pattern *pat)
 {
     static const uint8_t exact = 0xff;
     size_t n = 0;
     uint64_t chars = 0, at = 0;
-    *cut = false;
     while (at < len) {
-        uint64_t run = 1;
-        while (at + run < len && data[at + run] == data[at])
-            run++;
+        uint64_t sep = n ? 1 : 0, take;
         if (!grow((void **)&r->elems, &r->elems_cap, n + 1, sizeof(*r->elems)))
             return false;
         struct trace_pat_elem *e = &r->elems[n];
+        uint64_t run = run_at(data + at, len - at);
         if (run >= REC_MIN_REPEAT) {
-            if (run > UINT32_MAX)
-                run = UINT32_MAX;
-            if (chars + 16 > REC_DATA_BUDGET) {
-                *cut = true;
+            if (chars + sep + repeat_chars(run) > REC_PIECE_CHARS)
                 break;
-            }
             *e = (struct trace_pat_elem){ .kind = TRACE_PAT_REPEAT, .n = (uint32_t)run,
                                           .value = (uint8_t *)&data[at], .mask = (uint8_t *)&exact };
-            chars += 16;
+            chars += sep + repeat_chars(run);
+            take = run;
         } else {
-            /* Exact bytes up to the next long run. */
+            /* Exact bytes up to the next long run, as many as fit. */
+            uint64_t fit = chars + sep < REC_PIECE_CHARS ? bytes_fitting(REC_PIECE_CHARS - chars - sep) : 0;
             uint64_t end = at;
-            while (end < len) {
-                uint64_t k = 1;
-                while (end + k < len && k < REC_MIN_REPEAT && data[end + k] == data[end])
-                    k++;
+            while (end < len && end - at < fit) {
+                uint64_t k = run_at(data + end, len - end);
                 if (k >= REC_MIN_REPEAT)
                     break;
                 end += k;
             }
-            uint64_t room = (REC_DATA_BUDGET - chars) / 3;
-            if (end - at > room) {
-                end = at + room;
-                *cut = true;
-            }
-            if (end == at)
+            take = end - at < fit ? end - at : fit;
+            if (take == 0)
                 break;
-            if (!grow((void **)&r->ones, &r->ones_cap, end - at, 1))
-                return false;
-            memset(r->ones, 0xff, end - at);
-            run = end - at;
-            *e = (struct trace_pat_elem){ .kind = TRACE_PAT_BYTES, .n = (uint32_t)run,
+            *e = (struct trace_pat_elem){ .kind = TRACE_PAT_BYTES, .n = (uint32_t)take,
                                           .value = (uint8_t *)&data[at], .mask = r->ones };
-            chars += 3 * run + 1;
+            chars += sep + bytes_chars(take);
         }
         n++;
-        at += run;
-        if (*cut)
-            break;
+        at += take;
     }
     *pat = (struct trace_pattern){ .elems = r->elems, .n_elems = n, .length = at };
     return true;
@@ -247,28 +272,27 @@ static void fill_tag(char tag[TRACE_TAG_MAX + 1], const struct backend_stack_eve
     snprintf(tag, TRACE_TAG_MAX + 1, "i%u.%llx", ev->initiator, (unsigned long long)ev->tag);
 }
 
-static void data_record(struct trace_recorder *r, struct trace_line *l, enum trace_verb verb, const uint8_t *data,
-                        uint64_t len)
+/* A command's data, all of it: one DOUT / DIN record when it fits a line,
+ * else consecutive pieces with offset= (docs/trace-format.md, "DOUT"). */
+static void data_records(struct trace_recorder *r, struct trace_line *l, enum trace_verb verb, const uint8_t *data,
+                         uint64_t len)
 {
-    bool cut;
-    l->record.verb = verb;
-    if (!build_pattern(r, data, len, &l->record.data, &cut)) {
-        r->stats.write_errors++;
-        return;
-    }
-    char note[128] = "";
-    if (cut) {
-        r->stats.cut++;
-        if (verb == TRACE_VERB_DIN) {
-            l->record.data.rest = true; /* the prefix is checked */
-        } else {
-            snprintf(note, sizeof(note), "# data-out cut at %llu of %llu bytes (line limit): zeros follow in a replay",
-                     (unsigned long long)l->record.data.length, (unsigned long long)len);
-            l->comment = note;
+    struct trace_record *rec = &l->record;
+    rec->verb = verb;
+    for (uint64_t at = 0; at < len;) {
+        if (!build_piece(r, data + at, len - at, &rec->data)) {
+            r->stats.write_errors++;
+            break;
         }
+        rec->offset_given = at > 0 || rec->data.length < len;
+        rec->offset = (uint32_t)at;
+        if (rec->offset_given && at == 0)
+            r->stats.split++;
+        emit(r, l);
+        at += rec->data.length;
     }
-    emit(r, l);
-    l->comment = NULL;
+    rec->offset_given = false;
+    rec->offset = 0;
 }
 
 static void status_alt(const struct backend_stack_event *ev, uint64_t len, struct trace_status *st)
@@ -415,13 +439,13 @@ void trace_recorder_observe(void *arg, const struct backend_stack_event *ev)
     }
     emit(r, &l);
     if (moves && ev->dir == SCSI_DIR_WRITE && ev->data_out_len && ev->data_out)
-        data_record(r, &l, TRACE_VERB_DOUT, ev->data_out, ev->data_out_len < len ? ev->data_out_len : len);
+        data_records(r, &l, TRACE_VERB_DOUT, ev->data_out, ev->data_out_len < len ? ev->data_out_len : len);
 
     rec->dir = TRACE_DIR_FROM_TARGET;
     rec->time_ns = ev->done_ns > r->t0_ns ? ev->done_ns - r->t0_ns : 0;
     uint64_t din = ev->result->data_len;
     if (moves && ev->dir == SCSI_DIR_READ && din && ev->data_in && ev->result->response == SCSI_SR_TASK_COMPLETE)
-        data_record(r, &l, TRACE_VERB_DIN, ev->data_in, din < len ? din : len);
+        data_records(r, &l, TRACE_VERB_DIN, ev->data_in, din < len ? din : len);
     rec->verb = TRACE_VERB_STATUS;
     memset(&rec->status, 0, sizeof(rec->status));
     status_alt(ev, len, &rec->status);

@@ -16,12 +16,12 @@
  * DOUT) and completion (DIN, STATUS) since the recorder opened.  Every line
  * is built as a trace_line and printed by the conformance printer.
  *
- * What a trace line cannot hold: data is written with repeats (xx*N) for runs
- * of equal bytes, and cut at TRACE_LINE_MAX; a cut DIN ends in ".." (the
- * replay checks the prefix), a cut DOUT is followed by zeros when replayed,
- * and the record says so in a trailing comment.  Overflow residuals have no
- * trace syntax and are left out, and so are commands with a data direction
- * but no data (a comment says so).  Commands ended by task management or a
+ * Data is recorded whole: runs of equal bytes as repeats (xx*N), and data
+ * that would not fit one line (16 KiB of pattern) as consecutive DOUT / DIN
+ * pieces with offset=, so a replay sends exactly the bytes the initiator
+ * sent and checks every byte it read.  Overflow residuals have no trace
+ * syntax and are left out, and so are commands with a data direction but no
+ * data (a comment says so).  Commands ended by task management or a
  * nexus loss are comments; what the function left behind becomes a directive
  * (a LUN or target reset, or the unit attention a nexus loss or controller
  * reset raised: `ua`), so a replay meets the same unit attentions.  Drives' media files are not
@@ -44,7 +44,7 @@ struct trace_recorder_stats {
     uint64_t commands;       /* commands written */
     uint64_t aborted;        /* commands ended by task management: comments */
     uint64_t skipped;        /* commands the format cannot hold (a direction without data): comments */
-    uint64_t cut;            /* data records cut at the line limit */
+    uint64_t split;          /* data-outs and data-ins written in several pieces (offset=) */
     uint64_t write_errors;
 };
 

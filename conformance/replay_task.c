@@ -107,6 +107,19 @@ void replay_free_buffers(struct replay *rp, struct replay_task *k)
     k->nbufs = 0;
 }
 
+/* The DOUT pieces (offset=), each at its offset, into buf (len bytes,
+ * zeroed: bytes after a single DOUT shorter than len are sent as zeros).
+ * 0, or -EINVAL when a piece is not concrete bytes. */
+static int dout_bytes(const struct replay *rp, const struct trace_task *tk, uint8_t *buf, uint32_t len)
+{
+    for (size_t l = tk->dout; l != TRACE_NONE; l = rec(rp, l)->next_piece) {
+        const struct trace_record *r = rec(rp, l);
+        if (r->offset > len || trace_pattern_bytes(&r->data, buf + r->offset, len - r->offset) < 0)
+            return -EINVAL;
+    }
+    return 0;
+}
+
 /* The host buffer of a command with data: `pieces` DMA buffers (the trace's
  * pieces=N, else one), the DOUT's bytes in them or, for data-in, the poison
  * byte.  0, or -1 with k's note saying why (nothing left allocated). */
@@ -138,10 +151,9 @@ static int host_buffer(struct replay *rp, struct replay_task *k, const struct tr
             return -1;
         }
     } else if (k->dir == TRACE_DATA_OUT && tk->dout != TRACE_NONE) {
-        /* Bytes the DOUT does not give are sent as zeros (the buffers are zeroed). */
-        const struct trace_pattern *dout = &rec(rp, tk->dout)->data;
+        /* The DOUT records' bytes, then spread over the buffer pieces. */
         uint8_t *bytes = pieces == 1 ? k->bufs[0]->vaddr : calloc(1, k->len);
-        long n = bytes ? trace_pattern_bytes(dout, bytes, k->len) : -ENOMEM;
+        long n = bytes ? dout_bytes(rp, tk, bytes, k->len) : -ENOMEM;
         for (uint32_t i = 0, at = 0; n >= 0 && pieces > 1 && i < pieces; i++) {
             memcpy(k->bufs[i]->vaddr, bytes + at, piece_len(k->len, pieces, i));
             at += piece_len(k->len, pieces, i);

@@ -208,6 +208,11 @@ struct trace_record {
         struct trace_directive directive;/* DIRECTIVE */
     };
     size_t   task;                   /* index in trace->tasks, or TRACE_NONE */
+    /* DOUT, DIN: a command's data may come in pieces, consecutive slices of
+     * one transfer, each on its own line (docs/trace-format.md, "DOUT"). */
+    bool     offset_given;           /* written with offset=N */
+    uint32_t offset;                 /* byte offset of this piece in the command's data (0 without offset=) */
+    size_t   next_piece;             /* the command's next piece (index in trace->lines), or TRACE_NONE */
 };
 
 /* --- device lines (@key ...) --------------------------------------------------------------- */
@@ -261,7 +266,8 @@ struct trace_line {
  * response).  Entries are indexes into trace->lines. */
 struct trace_task {
     size_t   request;        /* the CMD or TMF '>' line */
-    size_t   dout, din;      /* or TRACE_NONE */
+    size_t   dout, din;      /* the first DOUT / DIN piece, or TRACE_NONE (next: record.next_piece) */
+    size_t   dout_last, din_last; /* the last piece (the same line when there is one), or TRACE_NONE */
     size_t   response;       /* STATUS or TMF '<' line, or TRACE_NONE (then ended_by is set) */
     size_t   ended_by;       /* TMF or directive that ends the task without a response, or TRACE_NONE */
     size_t   within;         /* the within directive that sets its deadline, or TRACE_NONE */
@@ -323,6 +329,16 @@ int  trace_sim_config(const struct trace *t, struct sim_config *cfg, struct trac
 long trace_pattern_bytes(const struct trace_pattern *p, uint8_t *buf, size_t cap);
 /* Byte k (< e->n) of one element: expected value and mask. */
 void trace_pat_elem_byte(const struct trace_pat_elem *e, uint64_t k, uint8_t *value, uint8_t *mask);
+/* A command's data pieces (the DOUT or DIN records from line `first`, a
+ * task's dout or din, along next_piece) as one pattern over the whole
+ * transfer: offsets in it are offsets in the command's data.  view->elems is
+ * malloc'ed (the elements' bytes stay the trace's): free it with
+ * trace_data_view_free.  0, or -ENOMEM (then *view is empty). */
+int  trace_data_view(const struct trace *t, size_t first, struct trace_pattern *view);
+void trace_data_view_free(struct trace_pattern *view);
+/* The piece (index in trace->lines) from `first` on that holds byte `offset`
+ * of the transfer; the last piece when none does. */
+size_t trace_data_piece_at(const struct trace *t, size_t first, uint64_t offset);
 /* True when the pattern has no don't-care bits and no "..". */
 bool trace_pattern_is_concrete(const struct trace_pattern *p);
 /* The expected value/mask of byte `offset` (false beyond the elements). */

@@ -138,7 +138,8 @@ static bool record_eq(const struct trace_record *a, const struct trace_record *b
                a->cmd.pieces == b->cmd.pieces;
     case TRACE_VERB_DOUT:
     case TRACE_VERB_DIN:
-        return pattern_eq(&a->data, &b->data);
+        return pattern_eq(&a->data, &b->data) && a->offset_given == b->offset_given && a->offset == b->offset &&
+               a->next_piece == b->next_piece;
     case TRACE_VERB_STATUS:
         return status_eq(&a->status, &b->status);
     case TRACE_VERB_TMF:

@@ -102,20 +102,28 @@ static int check_command(const struct trace *t, const struct trace_task *k, cons
     if (st->xfer_given && a->xfer != st->xfer)
         FAIL_AT(c, st_line, TRACE_FAIL_XFER, "xfer: expected %" PRIu32 " bytes transferred, got %" PRIu64, st->xfer, a->xfer);
     if (k->din != TRACE_NONE) {
+        /* The DIN pieces as one pattern: offsets are in the whole transfer. */
         struct trace_data_diff d;
-        trace_match_data(&rec(t, k->din)->data, a->din, a->din ? a->din_len : 0, &d);
+        struct trace_pattern din;
+        if (trace_data_view(t, k->din, &din)) {
+            tbuf_free(&exp);
+            return -ENOMEM;
+        }
+        trace_match_data(&din, a->din, a->din ? a->din_len : 0, &d);
+        trace_data_view_free(&din);
         if (!d.match) {
+            unsigned at = lineno(t, trace_data_piece_at(t, k->din, d.ranges[0].offset));
             if (d.differing)
-                FAIL_AT(c, lineno(t, k->din), TRACE_FAIL_DATA, "data-in: %" PRIu64 " byte(s) differ, first at offset %" PRIu64, d.differing,
+                FAIL_AT(c, at, TRACE_FAIL_DATA, "data-in: %" PRIu64 " byte(s) differ, first at offset %" PRIu64, d.differing,
                      d.ranges[0].offset);
             else if (d.too_short)
-                FAIL_AT(c, lineno(t, k->din), TRACE_FAIL_DATA, "data-in: %" PRIu64 " bytes received, the trace expects %" PRIu64,
+                FAIL_AT(c, at, TRACE_FAIL_DATA, "data-in: %" PRIu64 " bytes received, the trace expects %" PRIu64,
                      d.actual_len, d.expected_len);
             else
-                FAIL_AT(c, lineno(t, k->din), TRACE_FAIL_DATA, "data-in: %" PRIu64 " bytes received, the trace expects %" PRIu64
+                FAIL_AT(c, at, TRACE_FAIL_DATA, "data-in: %" PRIu64 " bytes received, the trace expects %" PRIu64
                      " (no '..')", d.actual_len, d.expected_len);
             c->detail->data = d;
-            c->detail->data_line = lineno(t, k->din);
+            c->detail->data_line = at;
         }
     }
     if (req->layer == 'C') {
@@ -128,9 +136,16 @@ static int check_command(const struct trace *t, const struct trace_task *k, cons
             }
         }
         if (k->dout != TRACE_NONE && a->dout) {
-            trace_match_data(&rec(t, k->dout)->data, a->dout, a->dout_len, &d);
+            struct trace_pattern dout;
+            if (trace_data_view(t, k->dout, &dout)) {
+                tbuf_free(&exp);
+                return -ENOMEM;
+            }
+            trace_match_data(&dout, a->dout, a->dout_len, &d);
+            trace_data_view_free(&dout);
             if (!d.match) {
-                FAIL_AT(c, lineno(t, k->dout), TRACE_FAIL_DOUT, "data-out read by the controller: %" PRIu64 " byte(s) differ", d.differing);
+                unsigned at = lineno(t, trace_data_piece_at(t, k->dout, d.ranges[0].offset));
+                FAIL_AT(c, at, TRACE_FAIL_DOUT, "data-out read by the controller: %" PRIu64 " byte(s) differ", d.differing);
                 c->detail->dout = d;
             }
         }

@@ -159,7 +159,7 @@ static struct trace_line *add_line(struct tp *p, enum trace_line_kind kind)
     line->lineno = p->lineno;
     line->offset = p->offset;
     if (kind == TRACE_LINE_RECORD)
-        line->record.task = TRACE_NONE;
+        line->record.task = line->record.next_piece = TRACE_NONE;
     return line;
 }
 

@@ -154,19 +154,38 @@ static int cmd_args(struct tp *p, struct trace_record *r)
     return 0;
 }
 
+/* DOUT / DIN [offset=N] DATA: offset= places a piece of the command's data
+ * (docs/trace-format.md, "DOUT"); trace_tasks.c checks the pieces fit. */
 static int data_args(struct tp *p, struct trace_record *r)
 {
     char shown[48];
     bool out = r->verb == TRACE_VERB_DOUT;
+    const char *verb = out ? "DOUT" : "DIN";
     const char *what = out ? "DOUT data" : "DIN data";
     unsigned rules = out && r->layer != 'C' ? TP_PAT_CONCRETE : TP_PAT_ANY;
-    struct tp_tok stop;
+    struct tp_tok tok = { 0 }, key, val, stop;
+    size_t save = p->pos;
+    bool option = tp_next(p, &tok) == 1 && tok.s[0] != '"' && tp_split_kv(&tok, &key, &val);
+    if (option) {
+        if (!tp_tok_is(&key, "offset"))
+            return tp_fail(p, tok.col, "unknown %s option '%s'; expected offset=N (the piece's byte offset in the "
+                           "command's data) before the data", verb, tp_tok_str(&key, shown, sizeof shown));
+        if (option_u32(p, &tok, &key, &val, &r->offset_given, &r->offset))
+            return -EINVAL;
+        save = p->pos;
+    }
+    unsigned offset_col = tok.col;
+    p->pos = save;
     unsigned col = tp_end_col(p);
+    if (tp_next(p, &tok) == 1)
+        col = tok.col;
+    p->pos = save;
+    p->piece_col = option ? offset_col : col;
     if (tp_pattern_line(p, what, rules, &r->data, &stop))
         return -EINVAL;
     if (stop.len)
-        return tp_fail(p, stop.col, "unexpected '%s': %s takes only data (hex bytes, \"text\", xx*N, '..')",
-                       tp_tok_str(&stop, shown, sizeof shown), out ? "DOUT" : "DIN");
+        return tp_fail(p, stop.col, "unexpected '%s': %s takes offset=N first, then only data (hex bytes, "
+                       "\"text\", xx*N, '..')", tp_tok_str(&stop, shown, sizeof shown), verb);
     if (r->data.length == 0 && !r->data.rest)
         return tp_fail(p, col, "%s needs data (hex bytes, \"text\", xx*N or '..')", out ? "DOUT" : "DIN");
     return 0;

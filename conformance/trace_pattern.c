@@ -76,3 +76,48 @@ bool trace_pattern_at(const struct trace_pattern *p, uint64_t offset, uint8_t *v
     }
     return false;
 }
+
+/* ---- a command's data pieces as one pattern ----------------------------------------------- */
+
+int trace_data_view(const struct trace *t, size_t first, struct trace_pattern *view)
+{
+    memset(view, 0, sizeof(*view));
+    size_t n = 0;
+    for (size_t l = first; l != TRACE_NONE; l = t->lines[l].record.next_piece)
+        n += t->lines[l].record.data.n_elems;
+    if (n) {
+        view->elems = malloc(n * sizeof(*view->elems));
+        if (!view->elems)
+            return -ENOMEM;
+    }
+    /* The parser has made the pieces consecutive (each starts where the one
+     * before ends) and only the last may end in "..": their elements in a row
+     * are the transfer's pattern. */
+    for (size_t l = first; l != TRACE_NONE; l = t->lines[l].record.next_piece) {
+        const struct trace_record *r = &t->lines[l].record;
+        if (r->data.n_elems) /* a piece of only ".." has none */
+            memcpy(view->elems + view->n_elems, r->data.elems, r->data.n_elems * sizeof(*view->elems));
+        view->n_elems += r->data.n_elems;
+        view->length = r->offset + r->data.length;
+        view->rest = r->data.rest;
+    }
+    return 0;
+}
+
+void trace_data_view_free(struct trace_pattern *view)
+{
+    free(view->elems); /* only the array: the elements' bytes are the trace's */
+    memset(view, 0, sizeof(*view));
+}
+
+size_t trace_data_piece_at(const struct trace *t, size_t first, uint64_t offset)
+{
+    size_t l = first;
+    while (l != TRACE_NONE) {
+        const struct trace_record *r = &t->lines[l].record;
+        if (r->next_piece == TRACE_NONE || offset < (uint64_t)r->offset + r->data.length)
+            break;
+        l = r->next_piece;
+    }
+    return l;
+}

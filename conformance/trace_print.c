@@ -263,6 +263,8 @@ static void fmt_record(struct tbuf *b, const struct trace_record *r)
         break;
     case TRACE_VERB_DOUT:
     case TRACE_VERB_DIN:
+        if (r->offset_given)
+            tbuf_printf(b, "offset=%" PRIu32 " ", r->offset);
         trace_fmt_pattern(b, &r->data, ' ');
         break;
     case TRACE_VERB_STATUS:

@@ -60,6 +60,7 @@ struct tp {
     struct tp_drive *drives;
     size_t   n_drives;
     unsigned ref_col;               /* column of a TMF's task tag argument */
+    unsigned piece_col;             /* column of a DOUT's / DIN's offset= (else of its data) */
 };
 
 /* Fills p->err for column col of the current line; returns -EINVAL. */

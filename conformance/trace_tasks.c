@@ -56,7 +56,8 @@ static int new_task(struct tp *p, size_t line, size_t *out)
         p->cap_tasks = ncap;
     }
     struct trace_task *k = &t->tasks[t->n_tasks];
-    *k = (struct trace_task){ .request = line, .dout = TRACE_NONE, .din = TRACE_NONE, .response = TRACE_NONE,
+    *k = (struct trace_task){ .request = line, .dout = TRACE_NONE, .din = TRACE_NONE,
+                              .dout_last = TRACE_NONE, .din_last = TRACE_NONE, .response = TRACE_NONE,
                               .ended_by = TRACE_NONE, .within = TRACE_NONE, .held_by = TRACE_NONE,
                               .released_by = TRACE_NONE, .deadline_ns = t->timeout_ns };
     *out = t->n_tasks++;
@@ -178,6 +179,41 @@ static int find_open(struct tp *p, size_t line, const struct tp_tok *tag_tok, co
     return 0;
 }
 
+/* Where a piece of a command's data ends (offset + bytes described). */
+static uint64_t piece_end(const struct trace_record *r)
+{
+    return (uint64_t)r->offset + r->data.length;
+}
+
+/* A further piece of a command's data: it must start where the last one
+ * ended (no overlap, no gap, in increasing offset order), and nothing may
+ * follow a piece whose data ends in "..". */
+static int next_piece(struct tp *p, const struct trace_record *r, const char *verb, size_t last)
+{
+    const struct trace_record *prev = rec(p, last);
+    unsigned prev_line = p->t->lines[last].lineno;
+    uint64_t end = piece_end(prev);
+    if (!r->offset_given)
+        return tp_fail(p, p->piece_col, "another %s for tag '%s' without offset= (the one before is at line %u); "
+                       "when a command's data is given in several records, each gives its place: offset=%llu", verb,
+                       r->tag, prev_line, (unsigned long long)end);
+    if (prev->data.rest)
+        return tp_fail(p, p->piece_col, "%s piece after the one at line %u, which ends in '..' (the rest "
+                       "unspecified); only the last piece may end in '..'", verb, prev_line);
+    if (r->offset < prev->offset)
+        return tp_fail(p, p->piece_col, "%s piece at offset %u comes after the piece at offset %u (line %u); "
+                       "give the pieces in increasing offset order", verb, r->offset, prev->offset, prev_line);
+    if (r->offset < end)
+        return tp_fail(p, p->piece_col, "%s piece at offset %u overlaps the piece at line %u (bytes %u to %llu); "
+                       "the next piece starts at offset=%llu", verb, r->offset, prev_line, prev->offset,
+                       (unsigned long long)end - 1, (unsigned long long)end);
+    if (r->offset > end)
+        return tp_fail(p, p->piece_col, "gap before the %s piece at offset %u: bytes %llu to %u are in no piece "
+                       "(the piece at line %u ends at offset %llu); pieces follow each other without gaps", verb,
+                       r->offset, (unsigned long long)end, r->offset - 1, prev_line, (unsigned long long)end);
+    return 0;
+}
+
 static int data(struct tp *p, size_t line, const struct tp_tok *tag_tok)
 {
     struct trace_record *r = rec(p, line);
@@ -194,15 +230,45 @@ static int data(struct tp *p, size_t line, const struct tp_tok *tag_tok)
         return tp_fail(p, tag_tok->col, "%s for tag '%s', whose CMD (line %u) has dir=%s; a %s needs dir=%s", verb,
                        r->tag, cmd_line, c->dir == TRACE_DATA_NONE ? "none" : c->dir == TRACE_DATA_IN ? "in" : "out",
                        verb, out ? "out" : "in");
-    size_t *slot = out ? &k->dout : &k->din;
-    if (*slot != TRACE_NONE)
-        return tp_fail(p, tag_tok->col, "second %s for tag '%s' (the first is at line %u); give all its bytes in one "
-                       "record", verb, r->tag, p->t->lines[*slot].lineno);
-    if (r->data.length > c->len)
-        return tp_fail(p, tag_tok->col, "%s describes %llu bytes but the CMD at line %u has len=%u", verb,
-                       (unsigned long long)r->data.length, cmd_line, c->len);
-    *slot = line;
+    size_t *first = out ? &k->dout : &k->din, *last = out ? &k->dout_last : &k->din_last;
+    if (*first == TRACE_NONE && r->offset != 0)
+        return tp_fail(p, p->piece_col, "the first %s piece for tag '%s' starts at offset %u: bytes 0 to %u are in "
+                       "no piece; a command's data pieces start at offset 0 and follow each other without gaps",
+                       verb, r->tag, r->offset, r->offset - 1);
+    if (*first != TRACE_NONE && next_piece(p, r, verb, *last))
+        return -EINVAL;
+    if (piece_end(r) > c->len) {
+        if (!r->offset_given)
+            return tp_fail(p, tag_tok->col, "%s describes %llu bytes but the CMD at line %u has len=%u", verb,
+                           (unsigned long long)r->data.length, cmd_line, c->len);
+        return tp_fail(p, p->piece_col, "%s piece at offset %u describes %llu bytes: it ends at offset %llu, beyond "
+                       "the CMD's len=%u (line %u)", verb, r->offset, (unsigned long long)r->data.length,
+                       (unsigned long long)piece_end(r), c->len, cmd_line);
+    }
+    if (*first == TRACE_NONE)
+        *first = line;
+    else
+        rec(p, *last)->next_piece = line;
+    *last = line;
     return 0;
+}
+
+/* Data sent in pieces (offset= given) must be all there: at layers H and W
+ * the replay sends it, and a piece left out would silently become zeros.
+ * (A single DOUT without offset= may be shorter: zeros follow, as ever.) */
+static int dout_complete(struct tp *p, const struct trace_task *k)
+{
+    if (k->dout == TRACE_NONE)
+        return 0;
+    const struct trace_record *first = rec(p, k->dout), *last = rec(p, k->dout_last);
+    const struct trace_cmd *c = &rec(p, k->request)->cmd;
+    if (first->layer == 'C' || (k->dout == k->dout_last && !first->offset_given) || piece_end(last) >= c->len)
+        return 0;
+    const struct trace_line *l = &p->t->lines[k->dout_last];
+    return tp_fail_at(p, l, 1, "the DOUT pieces for tag '%s' end at offset %llu but the CMD (line %u) has len=%u; "
+                      "data given in pieces (offset=) covers all of it: add the piece at offset=%llu",
+                      first->tag, (unsigned long long)piece_end(last), p->t->lines[k->request].lineno, c->len,
+                      (unsigned long long)piece_end(last));
 }
 
 static void close_task(struct tp *p, size_t line, size_t ti)
@@ -233,13 +299,15 @@ static int status(struct tp *p, size_t line, const struct tp_tok *tag_tok)
     if (st->resid_given && st->xfer_given && (uint64_t)st->resid + st->xfer != c->len)
         return tp_fail(p, tag_tok->col, "xfer=%u and resid=%u do not add up to the CMD's len=%u (line %u)", st->xfer,
                        st->resid, c->len, cmd_line);
+    if (dout_complete(p, k))
+        return -EINVAL;
     if (k->din != TRACE_NONE) {
-        uint64_t din = rec(p, k->din)->data.length;
+        uint64_t din = piece_end(rec(p, k->din_last));
         uint64_t moved = st->xfer_given ? st->xfer : st->resid_given ? (uint64_t)c->len - st->resid : c->len;
         if (din > moved)
-            return tp_fail(p, tag_tok->col, "the DIN at line %u describes %llu bytes but this STATUS says %llu bytes "
-                           "were transferred", p->t->lines[k->din].lineno, (unsigned long long)din,
-                           (unsigned long long)moved);
+            return tp_fail(p, tag_tok->col, "the DIN %s line %u describes %llu bytes but this STATUS says %llu "
+                           "bytes were transferred", k->din == k->din_last ? "at" : "in pieces up to",
+                           p->t->lines[k->din_last].lineno, (unsigned long long)din, (unsigned long long)moved);
     }
     close_task(p, line, ti);
     return 0;
@@ -345,6 +413,8 @@ int tp_tasks_finish(struct tp *p)
     const struct trace *t = p->t;
     for (size_t i = 0; i < t->n_tasks; i++) {
         const struct trace_task *k = &t->tasks[i];
+        if (k->response == TRACE_NONE && dout_complete(p, k))
+            return -EINVAL;
         if (k->response != TRACE_NONE || k->ended_by != TRACE_NONE)
             continue;
         const struct trace_line *l = &t->lines[k->request];

@@ -1,9 +1,10 @@
 /* tests/test_record.c — conformance/record.h on made-up events: the device
- * lines, repeats for runs of equal bytes, data cut at the line limit (a DIN
- * ends in "..", a DOUT says so), residuals, statuses with sense, service
- * failures, aborted and unrecordable commands as comments, and the
+ * lines, repeats for runs of equal bytes, data too long for one line written
+ * whole as offset= pieces (never cut), residuals, statuses with sense,
+ * service failures, aborted and unrecordable commands as comments, and the
  * directives task management and nexus loss leave.  Every file it writes
- * must parse, and print back byte for byte. */
+ * must parse, and print back byte for byte; a recorded 1 MiB random write
+ * replays with `scsisim run` and reads back the same bytes. */
 #include "tests/testutil.h"
 
 #include <stdio.h>
@@ -14,9 +15,12 @@
 #include "conformance/record.h"
 #include "conformance/trace.h"
 #include "scsi/sense.h"
+#include "tests/cli_exec.h"
+#include "tests/trace_testutil.h"
 
 static char path[64];
 static struct trace_recorder *rec;
+static char *file_text; /* the file finish() read */
 
 static void setup(void)
 {
@@ -35,19 +39,19 @@ static void setup(void)
 
 static void teardown(void)
 {
+    free(file_text);
+    file_text = NULL;
     unlink(path);
 }
 
-/* Closes the recorder, parses and re-prints the file; returns its text. */
-static char *finish(void)
+/* Closes the recorder, parses and re-prints the file; returns its text and
+ * (when out is not NULL) the parsed trace. */
+static char *finish_parsed(struct trace **out)
 {
     ck_assert_int_eq(trace_recorder_close(rec), 0);
-    FILE *f = fopen(path, "r");
-    ck_assert_ptr_nonnull(f);
-    static char text[1 << 20];
-    size_t len = fread(text, 1, sizeof(text) - 1, f);
-    text[len] = '\0';
-    fclose(f);
+    size_t len;
+    file_text = tt_read_file(path, &len);
+    ck_assert_ptr_nonnull(file_text);
     struct trace *t;
     struct trace_error e;
     int rc = trace_parse_file(path, &t, &e);
@@ -58,10 +62,43 @@ static char *finish(void)
     size_t plen;
     ck_assert_int_eq(trace_print_string(t, &printed, &plen), 0);
     ck_assert_uint_eq(plen, len);
-    ck_assert_int_eq(memcmp(printed, text, len), 0);
+    ck_assert_int_eq(memcmp(printed, file_text, len), 0);
     free(printed);
-    trace_free(t);
-    return text;
+    if (out)
+        *out = t;
+    else
+        trace_free(t);
+    return file_text;
+}
+
+static char *finish(void)
+{
+    return finish_parsed(NULL);
+}
+
+/* The bytes a task's DOUT or DIN pieces give, all of them (malloc'ed). */
+static uint8_t *task_bytes(const struct trace *t, size_t first, size_t *len)
+{
+    ck_assert_uint_ne(first, TRACE_NONE);
+    struct trace_pattern all;
+    ck_assert_int_eq(trace_data_view(t, first, &all), 0);
+    uint8_t *buf = malloc(all.length ? all.length : 1);
+    ck_assert_ptr_nonnull(buf);
+    long n = trace_pattern_bytes(&all, buf, all.length);
+    ck_assert_int_eq(n, (long)all.length);
+    trace_data_view_free(&all);
+    *len = (size_t)n;
+    return buf;
+}
+
+/* The longest line of s. */
+static size_t longest_line(const char *s)
+{
+    size_t max = 0;
+    for (const char *nl; (nl = strchr(s, '\n')); s = nl + 1)
+        if ((size_t)(nl - s) > max)
+            max = (size_t)(nl - s);
+    return max;
 }
 
 static struct backend_stack_event cmd_event(const uint8_t *cdb, uint8_t cdb_len, struct scsi_backend_result *res)
@@ -89,7 +126,7 @@ START_TEST(device_lines_and_a_simple_command)
 }
 END_TEST
 
-START_TEST(data_repeats_cuts_and_residuals)
+START_TEST(data_in_pieces_repeats_and_residuals)
 {
     static uint8_t out[128 * 1024], in[128 * 1024];
     for (size_t i = 0; i < sizeof(out); i++)
@@ -97,6 +134,7 @@ START_TEST(data_repeats_cuts_and_residuals)
     memset(in, 0xab, 4096);
     for (size_t i = 4096; i < sizeof(in); i++)
         in[i] = (uint8_t)(i * 7 + (i >> 9));
+    memset(in + 60000, 0, 5000); /* a run of zeros inside a piece */
     uint8_t wr[10] = { 0x2a, 0, 0, 0, 0, 0, 0, 1, 0, 0 };
     struct scsi_backend_result res;
     struct backend_stack_event ev = cmd_event(wr, 10, &res);
@@ -114,16 +152,130 @@ START_TEST(data_repeats_cuts_and_residuals)
     ev.data_in = in;
     res.data_len = sizeof(in); /* less than asked: a residual */
     trace_recorder_observe(rec, &ev);
+
+    uint8_t small[10] = { 0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0 };
+    ev = cmd_event(small, 10, &res);
+    ev.tag = 0x21;
+    ev.dir = SCSI_DIR_READ;
+    ev.expected_len = ev.down_len = 512;
+    ev.data_in = in;
+    res.data_len = 512;
+    trace_recorder_observe(rec, &ev);
     struct trace_recorder_stats st;
     trace_recorder_get_stats(rec, &st);
-    ck_assert_uint_eq(st.cut, 2);
-    ck_assert_uint_eq(st.commands, 2);
-    char *text = finish();
-    ck_assert_ptr_nonnull(strstr(text, "# data-out cut at "));
-    ck_assert_ptr_nonnull(strstr(text, " DIN ab*4096 "));
-    ck_assert_ptr_nonnull(strstr(text, " ..\n"));
-    ck_assert_ptr_nonnull(strstr(text, "STATUS GOOD resid=512\n"));
-    ck_assert_ptr_nonnull(strstr(text, "len=131584 dir=in"));
+    ck_assert_uint_eq(st.split, 2); /* the small read fits one line */
+    ck_assert_uint_eq(st.commands, 3);
+    struct trace *t;
+    char *txt = finish_parsed(&t);
+    /* Nothing cut: every byte is in the file, in lines well under the limit. */
+    ck_assert_ptr_null(strstr(txt, ".."));
+    ck_assert_uint_lt(longest_line(txt), 16384 + 128);
+    ck_assert_ptr_nonnull(strstr(txt, " DOUT offset=0 "));
+    ck_assert_ptr_nonnull(strstr(txt, " DIN offset=0 ab*4096 "));
+    ck_assert_ptr_nonnull(strstr(txt, " 00*5000 "));
+    ck_assert_ptr_nonnull(strstr(txt, " i3.21 DIN ab*512\n")); /* one line: no offset= */
+    ck_assert_ptr_nonnull(strstr(txt, "STATUS GOOD resid=512\n"));
+    ck_assert_ptr_nonnull(strstr(txt, "len=131584 dir=in"));
+    ck_assert_uint_eq(t->n_tasks, 3);
+    size_t n;
+    uint8_t *got = task_bytes(t, t->tasks[0].dout, &n);
+    ck_assert_uint_eq(n, sizeof(out));
+    ck_assert_int_eq(memcmp(got, out, n), 0);
+    ck_assert_uint_ne(t->tasks[0].dout, t->tasks[0].dout_last);
+    free(got);
+    got = task_bytes(t, t->tasks[1].din, &n);
+    ck_assert_uint_eq(n, sizeof(in));
+    ck_assert_int_eq(memcmp(got, in, n), 0);
+    free(got);
+    ck_assert_uint_eq(t->tasks[2].din, t->tasks[2].din_last);
+    ck_assert(!t->lines[t->tasks[2].din].record.offset_given);
+    trace_free(t);
+}
+END_TEST
+
+/* A 1 MiB random write and its read-back, recorded and replayed on a fresh
+ * controller: the read compares every byte against the recorded data-in, so
+ * it passes only when the replay wrote exactly the recorded bytes. */
+START_TEST(a_1mib_random_write_records_whole_and_replays)
+{
+    enum { MIB = 1 << 20 };
+    uint8_t *data = malloc(MIB);
+    ck_assert_ptr_nonnull(data);
+    uint64_t x = 0x9e3779b97f4a7c15u;
+    for (size_t i = 0; i < MIB; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        data[i] = (uint8_t)x;
+    }
+    /* What a fresh controller answers first: the power-on unit attention. */
+    uint8_t tur[6] = { 0 };
+    struct scsi_backend_result res;
+    struct backend_stack_event ev = cmd_event(tur, 6, &res);
+    struct scsi_sense_reason why = scsi_reason(SCSI_SK_UNIT_ATTENTION, SCSI_ASCQ(0x29, 0x01));
+    res.status = SCSI_STATUS_CHECK_CONDITION;
+    res.sense_len = (uint8_t)scsi_sense_build(res.sense, sizeof(res.sense), false, &why);
+    trace_recorder_observe(rec, &ev);
+    uint8_t wr[10] = { 0x2a, 0, 0, 0, 0, 0x10, 0, 0x08, 0, 0 }; /* LBA 16, 2048 blocks */
+    ev = cmd_event(wr, 10, &res);
+    ev.tag = 0x30;
+    ev.dir = SCSI_DIR_WRITE;
+    ev.expected_len = ev.down_len = ev.data_out_len = MIB;
+    ev.data_out = data;
+    res.data_len = MIB;
+    trace_recorder_observe(rec, &ev);
+    uint8_t rd[10] = { 0x28, 0, 0, 0, 0, 0x10, 0, 0x08, 0, 0 };
+    ev = cmd_event(rd, 10, &res);
+    ev.tag = 0x31;
+    ev.dir = SCSI_DIR_READ;
+    ev.expected_len = ev.down_len = MIB;
+    ev.data_in = data;
+    res.data_len = MIB;
+    trace_recorder_observe(rec, &ev);
+    struct trace_recorder_stats st;
+    trace_recorder_get_stats(rec, &st);
+    ck_assert_uint_eq(st.split, 2);
+    ck_assert_uint_eq(st.write_errors, 0);
+    struct trace *t;
+    char *txt = finish_parsed(&t);
+    ck_assert_uint_lt(longest_line(txt), 16384 + 128);
+    size_t n;
+    uint8_t *got = task_bytes(t, t->tasks[1].dout, &n);
+    ck_assert_uint_eq(n, MIB);
+    ck_assert_int_eq(memcmp(got, data, MIB), 0);
+    free(got);
+    trace_free(t);
+
+    struct cli_exec_result r;
+    const char *run[] = { "run", path, NULL };
+    cli_exec(run, &r);
+    ck_assert_msg(r.status == 0, "scsisim run: exit %d\n%s%s", r.status, r.out, r.err);
+    ck_assert_ptr_nonnull(strstr(r.out, "1 passed, 0 failed"));
+    cli_exec_free(&r);
+
+    /* The same file with one byte of the write changed (in a piece in the
+     * middle): the read-back finds exactly that byte, at its offset in the
+     * whole transfer. */
+    char *piece = strstr(txt, " DOUT offset=");
+    for (int i = 0; i < 60 && piece; i++)
+        piece = strstr(piece + 1, " DOUT offset=");
+    ck_assert_ptr_nonnull(piece);
+    unsigned long off = strtoul(piece + 13, NULL, 10);
+    ck_assert_uint_gt(off, 0);
+    char *hex = strchr(piece + 13, ' ') + 1;
+    ck_assert_uint_eq(strspn(hex, "0123456789abcdef"), 2 * 8192u); /* a compact run of exact bytes */
+    hex[0] = hex[0] == '0' ? '1' : '0';
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(txt, 1, strlen(txt), f), strlen(txt));
+    ck_assert_int_eq(fclose(f), 0);
+    cli_exec(run, &r);
+    ck_assert_int_eq(r.status, 1);
+    char want[96];
+    snprintf(want, sizeof(want), "data-in: 1 byte(s) differ, first at offset %lu", off);
+    ck_assert_msg(strstr(r.out, want), "expected '%s' in\n%s", want, r.out);
+    cli_exec_free(&r);
+    free(data);
 }
 END_TEST
 
@@ -203,7 +355,8 @@ static Suite *suite(void)
     TCase *tc = tcase_create("record");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, device_lines_and_a_simple_command);
-    tcase_add_test(tc, data_repeats_cuts_and_residuals);
+    tcase_add_test(tc, data_in_pieces_repeats_and_residuals);
+    tcase_add_test(tc, a_1mib_random_write_records_whole_and_replays);
     tcase_add_test(tc, statuses_comments_and_directives);
     tcase_add_test(tc, an_unwritable_file_is_refused);
     suite_add_tcase(s, tc);

@@ -50,6 +50,55 @@ START_TEST(wrong_data_fails_at_its_line)
 }
 END_TEST
 
+/* Data in pieces: the replay writes every DOUT piece at its offset (here
+ * into a host buffer of several pieces=); DIN pieces are judged as one
+ * transfer, a difference reported at its offset in the whole transfer and at
+ * the line of the piece that holds it. */
+START_TEST(data_pieces_are_one_transfer)
+{
+    static const char text[] = HDR
+        "@drive 0:0 capacity=64M\n"                                               /* 2 */
+        "+0 H > - u CMD 00 00 00 00 00 00\n"                                     /* 3 */
+        "+0 H < - u STATUS CHECK UNIT_ATTENTION/0x29/??\n"
+        "+0 H > - w CMD 2a 00 00 00 00 08 00 00 03 00 len=1536 dir=out pieces=5\n" /* 5: in a scattered buffer */
+        "+0 H > - w DOUT offset=0 11*512\n"
+        "+0 H > - w DOUT offset=512 22*500 \"tail\" 33*8\n"
+        "+0 H > - w DOUT offset=1024 44*512\n"
+        "+0 H < - w STATUS GOOD\n"
+        "+0 H > - r CMD 28 00 00 00 00 08 00 00 03 00 len=1536 dir=in\n"         /* 10 */
+        "+0 H < - r DIN 11*512\n"                                                 /* 11 */
+        "+0 H < - r DIN offset=512 22*500 \"tail\" 33*8\n"                       /* 12 */
+        "+0 H < - r DIN offset=1024 44*512\n"                                     /* 13 */
+        "+0 H < - r STATUS GOOD\n"
+        "+0 H > - x CMD 28 00 00 00 00 08 00 00 03 00 len=1536 dir=in\n"         /* 15 */
+        "+0 H < - x DIN 11*512\n"                                                 /* 16 */
+        "+0 H < - x DIN offset=512 22*500 \"tall\" 33*8\n"                       /* 17: one byte differs */
+        "+0 H < - x DIN offset=1024 ..\n"                                         /* 18 */
+        "+0 H < - x STATUS GOOD\n";
+    struct replay_options o;
+    rt_options(&o);
+    struct trace_run run;
+    trace_run_init(&run);
+    const struct trace_file_result *f = rt_replay(text, &o, &run);
+    ck_assert_uint_eq(f->n_checks, 4);
+    ck_assert(rt_check(f, 5)->pass);
+    ck_assert(rt_check(f, 10)->pass); /* every byte as the three pieces wrote it */
+    const struct trace_check *c = rt_check(f, 15);
+    ck_assert(!c->pass);
+    ck_assert_uint_eq(c->failures, TRACE_FAIL_DATA);
+    ck_assert_uint_eq(c->expect_line, 17);
+    ck_assert_uint_eq(c->detail->data_line, 17);
+    ck_assert_uint_eq(c->detail->data.differing, 1);
+    ck_assert_uint_eq(c->detail->data.ranges[0].offset, 1014); /* 512 + 500 + 2: "tail" vs "tall" */
+    ck_assert_uint_eq(c->detail->data.expected_len, 1024);
+    ck_assert(c->detail->data.expected_rest);
+    ck_assert_uint_eq(c->detail->data.actual_len, 1536);
+    ck_assert_msg(strstr(c->summary, "1 byte(s) differ, first at offset 1014"), "%s", c->summary);
+    ck_assert_uint_eq(rt_failed(f), 1);
+    trace_run_free(&run);
+}
+END_TEST
+
 START_TEST(wrong_status_and_resid)
 {
     static const char text[] = HDR
@@ -190,6 +239,32 @@ START_TEST(layer_c_data_mismatch)
 }
 END_TEST
 
+START_TEST(layer_c_data_out_in_pieces)
+{
+    static const char text[] = HDR
+        "@drive 0:0 capacity=64M\n"
+        "+0 H > - w CMD 2a 00 00 00 00 00 00 00 02 00 len=1024 dir=out\n"
+        "+0 H > - w DOUT offset=0 01*512\n"
+        "+0 H > - w DOUT offset=512 02*512\n"
+        "+0 H < - w STATUS CHECK UNIT_ATTENTION/0x29/0x01\n"
+        "+0 C > - w CMD 2a 00 00 00 00 00 00 00 02 00 len=1024 dir=out\n"         /* 7 */
+        "+0 C > - w DOUT 01*512\n"                                                 /* 8 */
+        "+0 C > - w DOUT offset=512 02*256 03*256\n"                               /* 9: half of it differs */
+        "+0 C < - w STATUS CHECK UNIT_ATTENTION/0x29/0x01\n";
+    struct replay_options o;
+    rt_options(&o);
+    struct trace_run run;
+    trace_run_init(&run);
+    const struct trace_file_result *f = rt_replay(text, &o, &run);
+    const struct trace_check *c = rt_check(f, 7);
+    ck_assert_uint_eq(c->failures, TRACE_FAIL_DOUT);
+    ck_assert_uint_eq(c->expect_line, 9);
+    ck_assert_uint_eq(c->detail->dout.differing, 256);
+    ck_assert_uint_eq(c->detail->dout.ranges[0].offset, 768);
+    trace_run_free(&run);
+}
+END_TEST
+
 START_TEST(unusable_file_names_the_place)
 {
     char path[512];
@@ -313,10 +388,12 @@ static Suite *suite(void)
     TCase *t = tcase_create("verdict");
     tcase_set_timeout(t, 30);
     tcase_add_test(t, wrong_data_fails_at_its_line);
+    tcase_add_test(t, data_pieces_are_one_transfer);
     tcase_add_test(t, wrong_status_and_resid);
     tcase_add_test(t, unsupported_features_skip);
     tcase_add_test(t, layer_c_is_what_the_controller_saw);
     tcase_add_test(t, layer_c_data_mismatch);
+    tcase_add_test(t, layer_c_data_out_in_pieces);
     tcase_add_test(t, unusable_file_names_the_place);
     tcase_add_test(t, stack_that_cannot_be_built_fails_every_check);
     tcase_add_test(t, time_budget_ends_the_trace);

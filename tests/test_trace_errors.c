@@ -12,6 +12,8 @@
 
 #define V "#!scsitrace 1\n"
 #define TUR "00 00 00 00 00 00"
+#define WR1K "+0 H > - w1 CMD 2a 00 00 00 00 10 00 00 02 00 len=1024 dir=out\n"
+#define RD1K "+0 H > - r1 CMD 28 00 00 00 00 10 00 00 02 00 len=1024 dir=in\n"
 
 struct bad_case {
     const char *name;
@@ -96,6 +98,42 @@ static const struct bad_case cases[] = {
       0, 3, 10, "DIN for tag 't1', whose CMD (line 2) has dir=out; a DIN needs dir=in" },
     { "DIN longer than len", V "+0 H > - t1 CMD 12 00 00 00 02 00 len=2 dir=in\n+0 H < - t1 DIN 00 00 00\n", 0, 3, 10,
       "DIN describes 3 bytes but the CMD at line 2 has len=2" },
+    /* data in pieces (offset=): consecutive slices of the command's data */
+    { "another DOUT without offset=", V WR1K "+0 H > - w1 DOUT 11*512\n+0 H > - w1 DOUT 22*512\n", 0, 4, 18,
+      "another DOUT for tag 'w1' without offset= (the one before is at line 3); when a command's data is given in "
+      "several records, each gives its place: offset=512" },
+    { "pieces out of order", V WR1K "+0 H > - w1 DOUT 11*512\n+0 H > - w1 DOUT offset=512 22*256\n"
+      "+0 H > - w1 DOUT offset=256 33*256\n", 0, 5, 18,
+      "DOUT piece at offset 256 comes after the piece at offset 512 (line 4); give the pieces in increasing offset "
+      "order" },
+    { "pieces overlap", V WR1K "+0 H > - w1 DOUT 11*512\n+0 H > - w1 DOUT offset=500 22*524\n", 0, 4, 18,
+      "DOUT piece at offset 500 overlaps the piece at line 3 (bytes 0 to 511); the next piece starts at offset=512" },
+    { "gap between pieces", V WR1K "+0 H > - w1 DOUT 11*512\n+0 H > - w1 DOUT offset=600 22*424\n", 0, 4, 18,
+      "gap before the DOUT piece at offset 600: bytes 512 to 599 are in no piece (the piece at line 3 ends at offset "
+      "512)" },
+    { "first piece not at 0", V RD1K "+0 H < - r1 DIN offset=4 00\n", 0, 3, 17,
+      "the first DIN piece for tag 'r1' starts at offset 4: bytes 0 to 3 are in no piece" },
+    { "piece beyond len", V WR1K "+0 H > - w1 DOUT 11*512\n+0 H > - w1 DOUT offset=512 22*513\n", 0, 4, 18,
+      "DOUT piece at offset 512 describes 513 bytes: it ends at offset 1025, beyond the CMD's len=1024 (line 2)" },
+    { "DOUT pieces short of len", V WR1K "+0 H > - w1 DOUT 11*512\n+0 H > - w1 DOUT offset=512 22*100\n"
+      "+0 H < - w1 STATUS GOOD\n", 0, 4, 1,
+      "the DOUT pieces for tag 'w1' end at offset 612 but the CMD (line 2) has len=1024; data given in pieces "
+      "(offset=) covers all of it: add the piece at offset=612" },
+    { "one DOUT with offset= short of len", V WR1K "+0 H > - w1 DOUT offset=0 11*512\n", 0, 3, 1,
+      "the DOUT pieces for tag 'w1' end at offset 512" },
+    { "piece after '..'", V RD1K "+0 H < - r1 DIN 11*512 ..\n+0 H < - r1 DIN offset=512 00\n", 0, 4, 17,
+      "DIN piece after the one at line 3, which ends in '..' (the rest unspecified); only the last piece may end in "
+      "'..'" },
+    { "DIN pieces longer than the transfer", V RD1K "+0 H < - r1 DIN 11*512\n+0 H < - r1 DIN offset=512 00*12\n"
+      "+0 H < - r1 STATUS GOOD resid=1000\n", 0, 5, 10,
+      "the DIN in pieces up to line 4 describes 524 bytes but this STATUS says 24 bytes were transferred" },
+    { "unknown data option", V WR1K "+0 H > - w1 DOUT off=3 11*1024\n", 0, 3, 18,
+      "unknown DOUT option 'off'; expected offset=N (the piece's byte offset in the command's data) before the data" },
+    { "offset= after the data", V WR1K "+0 H > - w1 DOUT 11*1024 offset=0\n", 0, 3, 26,
+      "unexpected 'offset=0': DOUT takes offset=N first, then only data" },
+    { "offset= without data", V RD1K "+0 H < - r1 DIN offset=0\n", 0, 3, 25, "DIN needs data" },
+    { "offset overflow", V WR1K "+0 H > - w1 DOUT offset=4294967296 00\n", 0, 3, 25,
+      "offset 4294967296 is too large (at most 4294967295)" },
     { "missing status", V "+0 H > - t1 CMD " TUR "\n", 0, 2, 1, "missing STATUS: CMD t1 (layer H) has no STATUS" },
     { "missing status, file cut short", V "+0 H > - t1 CMD " TUR, 0, 2, 1, "was it cut short?" },
     { "truncated record", V "+0 H > - t1 CMD 12 00", 0, 2, 17, "CDB of 2 bytes" },

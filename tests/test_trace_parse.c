@@ -385,6 +385,73 @@ START_TEST(test_what_ends_a_task)
 }
 END_TEST
 
+START_TEST(test_data_in_pieces)
+{
+    /* A command's data in pieces: offset= records chained from the task's
+     * first piece to its last; without offset= a record is at offset 0. */
+    struct trace *t = parse_ok(V "+0 H > - w CMD 2a 00 00 00 00 00 00 00 02 00 len=1024 dir=out\n" /* 2 */
+                                 "+0 H > - w DOUT offset=0 11*512\n"                                 /* 3 */
+                                 "+0 H > - w DOUT offset=512 22*500 33 44 55*10\n"                   /* 4 */
+                                 "+0 H < - w STATUS GOOD\n"
+                                 "+0 H > - r CMD 28 00 00 00 00 00 00 00 02 00 len=1024 dir=in\n"  /* 6 */
+                                 "+0 H < - r DIN 11*100\n"                                           /* 7 */
+                                 "+0 H < - r DIN offset=100 ??*400\n"                                /* 8 */
+                                 "+0 H < - r DIN offset=500 22 ..\n"                                 /* 9 */
+                                 "+0 H < - r STATUS GOOD\n"
+                                 "+0 H > - s CMD 28 00 00 00 00 00 00 00 01 00 len=512 dir=in\n"   /* 11 */
+                                 "+0 H < - s DIN 00 ..\n"
+                                 "+0 H < - s STATUS GOOD\n");
+    ck_assert_uint_eq(t->n_tasks, 3);
+    const struct trace_task *w = &t->tasks[0], *r = &t->tasks[1], *s1 = &t->tasks[2];
+    ck_assert_uint_eq(t->lines[w->dout].lineno, 3);
+    ck_assert_uint_eq(t->lines[w->dout_last].lineno, 4);
+    const struct trace_record *p1 = &t->lines[w->dout].record, *p2 = &t->lines[w->dout_last].record;
+    ck_assert(p1->offset_given);
+    ck_assert_uint_eq(p1->offset, 0);
+    ck_assert_uint_eq(p1->next_piece, w->dout_last);
+    ck_assert_uint_eq(p2->offset, 512);
+    ck_assert_uint_eq(p2->next_piece, TRACE_NONE);
+    ck_assert_uint_eq(w->din, TRACE_NONE);
+    /* The pieces as one pattern: offsets in the whole transfer. */
+    struct trace_pattern all;
+    ck_assert_int_eq(trace_data_view(t, w->dout, &all), 0);
+    ck_assert_uint_eq(all.length, 1024);
+    ck_assert(!all.rest);
+    uint8_t buf[1024];
+    ck_assert_int_eq(trace_pattern_bytes(&all, buf, sizeof buf), 1024);
+    ck_assert_uint_eq(buf[511], 0x11);
+    ck_assert_uint_eq(buf[512], 0x22);
+    ck_assert_uint_eq(buf[1012], 0x33);
+    ck_assert_uint_eq(buf[1013], 0x44);
+    ck_assert_uint_eq(buf[1023], 0x55);
+    trace_data_view_free(&all);
+    ck_assert_uint_eq(t->lines[trace_data_piece_at(t, w->dout, 511)].lineno, 3);
+    ck_assert_uint_eq(t->lines[trace_data_piece_at(t, w->dout, 512)].lineno, 4);
+    ck_assert_uint_eq(t->lines[trace_data_piece_at(t, w->dout, 5000)].lineno, 4); /* beyond: the last */
+
+    ck_assert_uint_eq(t->lines[r->din].lineno, 7);
+    ck_assert(!t->lines[r->din].record.offset_given);
+    ck_assert_uint_eq(t->lines[t->lines[r->din].record.next_piece].lineno, 8);
+    ck_assert_uint_eq(t->lines[r->din_last].lineno, 9);
+    ck_assert_int_eq(trace_data_view(t, r->din, &all), 0);
+    ck_assert_uint_eq(all.length, 501);
+    ck_assert(all.rest); /* the last piece's ".." */
+    uint8_t v, m;
+    ck_assert(trace_pattern_at(&all, 300, &v, &m));
+    ck_assert_uint_eq(m, 0);
+    ck_assert(trace_pattern_at(&all, 500, &v, &m));
+    ck_assert_uint_eq(v, 0x22);
+    trace_data_view_free(&all);
+    ck_assert_uint_eq(t->lines[trace_data_piece_at(t, r->din, 99)].lineno, 7);
+    ck_assert_uint_eq(t->lines[trace_data_piece_at(t, r->din, 100)].lineno, 8);
+    ck_assert_uint_eq(t->lines[trace_data_piece_at(t, r->din, 500)].lineno, 9);
+
+    ck_assert_uint_eq(s1->din, s1->din_last); /* one record: its own first and last piece */
+    ck_assert_uint_eq(t->lines[s1->din].record.next_piece, TRACE_NONE);
+    trace_free(t);
+}
+END_TEST
+
 START_TEST(test_nexus_covers)
 {
     struct trace_nexus any_lun = { .target = 1, .any = TRACE_ANY_LUN };
@@ -453,6 +520,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_directives);
     tcase_add_test(tc, test_tasks_hold_release_abort_within);
     tcase_add_test(tc, test_what_ends_a_task);
+    tcase_add_test(tc, test_data_in_pieces);
     tcase_add_test(tc, test_nexus_covers);
     tcase_add_test(tc, test_crlf_bom_and_no_final_newline);
     tcase_add_test(tc, test_stream_equals_buffer);

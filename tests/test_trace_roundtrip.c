@@ -135,6 +135,20 @@ START_TEST(test_canonical_status_and_data)
                                     "44/7f 55\n"));
     free(p);
     trace_free(t);
+
+    /* offset= in decimal, first, kept when written (offset=0 too); a record without it stays without. */
+    t = tt_parse(V "- H > - t1 CMD 2a 00 00 00 00 00 00 00 03 00 len=1536 dir=out\n"
+                   "- H > - t1 DOUT offset=0x0 01*512\n- H > - t1 DOUT offset=0x200   02*512\n"
+                   "- H > - t1 DOUT offset=1024 \"abc\":512\n- H < - t1 STATUS GOOD\n"
+                   "- H > - t2 CMD 28 00 00 00 00 00 00 00 01 00 len=512 dir=in\n"
+                   "- H < - t2 DIN 00\n- H < - t2 DIN offset=1 ?? ..\n- H < - t2 STATUS GOOD\n", &err);
+    ck_assert_msg(t != NULL, "%u:%u: %s", err.line, err.column, err.message);
+    p = print(t, &len);
+    ck_assert_ptr_nonnull(strstr(p, "- H > - t1 DOUT offset=0 01*512\n- H > - t1 DOUT offset=512 02*512\n"
+                                    "- H > - t1 DOUT offset=1024 \"abc\":512\n"));
+    ck_assert_ptr_nonnull(strstr(p, "- H < - t2 DIN 00\n- H < - t2 DIN offset=1 ?? ..\n"));
+    free(p);
+    trace_free(t);
 }
 END_TEST
 
@@ -155,6 +169,8 @@ START_TEST(test_equal_sees_differences)
         V "@nexus 0:0:0:0\n- H > - t2 CMD 12 00 00 00 24 00 len=36 dir=in\n- H < - t2 DIN 00 ?? ..\n- H < - t2 STATUS GOOD resid=0\n",
         V "@nexus 0:0:0:0\n- H > - t1 CMD 12 00 00 00 24 00 len=36 dir=in  # c\n- H < - t1 DIN 00 ?? ..\n- H < - t1 STATUS GOOD resid=0\n",
         V "@nexus 0:0:0:0\n\n- H > - t1 CMD 12 00 00 00 24 00 len=36 dir=in\n- H < - t1 DIN 00 ?? ..\n- H < - t1 STATUS GOOD resid=0\n",
+        V "@nexus 0:0:0:0\n- H > - t1 CMD 12 00 00 00 24 00 len=36 dir=in\n- H < - t1 DIN offset=0 00 ?? ..\n- H < - t1 STATUS GOOD resid=0\n",
+        V "@nexus 0:0:0:0\n- H > - t1 CMD 12 00 00 00 24 00 len=36 dir=in\n- H < - t1 DIN 00\n- H < - t1 DIN offset=1 ?? ..\n- H < - t1 STATUS GOOD resid=0\n",
     };
     struct trace_error err;
     struct trace *a = tt_parse(base, &err), *same = tt_parse(base, &err);
