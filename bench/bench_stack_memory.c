@@ -186,12 +186,6 @@ static int run(const struct options *o, bool two)
     struct stack_options so;
     stack_options_init(&so);
     so.osal.name = name;
-    /* The simulated firmware does its media I/O on its only thread, so its
-     * heartbeat pauses while SYNCHRONIZE CACHE fdatasyncs the sparse media
-     * files (seconds for 16384 scattered extents on ext4); the core's 500 ms
-     * heartbeat watchdog would take that for a hung controller and reset
-     * it.  The benchmark measures memory, so the watchdog is given 10 s. */
-    so.heartbeat_stall_ms = 10000;
     char binbuf[PATH_MAX];
     if (two) {
         so.mode = STACK_TWO_PROCESS;
