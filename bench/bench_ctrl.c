@@ -19,6 +19,8 @@
 #include "sim/bus.h"
 #include "sim/sim.h"
 
+#include "bench/bench_util.h"
+
 #define IOVA   0x10000000ull
 #define QSIZE  256u
 #define XFER   4096u
@@ -33,13 +35,6 @@ struct drv {
     uint64_t sq[2], cq[2];     /* RAM offsets (IOVA = IOVA + offset) */
     uint16_t cid;
 };
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static uint64_t alloc(struct drv *d, uint64_t len, enum hba_dma_dir dir)
 {
@@ -204,7 +199,7 @@ int main(int argc, char **argv)
     sim_ctrl_get_stats(d.ctrl, &s0);
     uint32_t lba = 1;
     unsigned long sent = 0, done = 0;
-    double t0 = now_s();
+    double t0 = bench_now_s();
     for (; sent < qd; sent++, lba = lba * 1103515245u + 12345u) {
         read_entry(&e, (uint16_t)sent, lba % 100000u * 8u, IOVA + bufs + sent * XFER);
         submit(&d, 1, &e);
@@ -230,7 +225,7 @@ int main(int argc, char **argv)
         }
         bus_write32(d.bus, HBA_REG_CQ_HEAD(1), d.cq_head[1]);
     }
-    double t1 = now_s();
+    double t1 = bench_now_s();
     bus_get_stats(d.bus, &b1);
     sim_ctrl_get_stats(d.ctrl, &s1);
     printf("%s qd %u: %lu commands of 4 KiB READ(10) in %.2f s: %.0f commands/s, %.2f us/command; "

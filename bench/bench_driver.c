@@ -22,6 +22,8 @@
 #include "scsi/scsi.h"
 #include "sim/config.h"
 
+#include "bench/bench_util.h"
+
 #define DRIVE_BLOCKS (1u << 21) /* 1 GiB of 512-byte blocks */
 
 struct bench {
@@ -40,13 +42,6 @@ struct slot {
     struct drv_task task;
     uint64_t rng;
 };
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void issue(struct slot *s);
 
@@ -144,7 +139,7 @@ int main(int argc, char **argv)
     }
     struct drv_core_stats s0, s1;
     drv_core_get_stats(b.core, &s0);
-    double t0 = now_s();
+    double t0 = bench_now_s();
     b.issued = qd;
     for (unsigned i = 0; i < qd; i++)
         issue(&slots[i]);
@@ -159,7 +154,7 @@ int main(int argc, char **argv)
         }
     }
     pthread_mutex_unlock(&b.mu);
-    double dt = now_s() - t0;
+    double dt = bench_now_s() - t0;
     drv_core_get_stats(b.core, &s1);
     printf("bench_driver: %s qd %u, %llu %ss of %u bytes in %u piece(s): %.0f tasks/s, %.1f us/task, %.0f MB/s, "
            "%.2f commands/task, %.2f bounced/task%s\n",

@@ -19,17 +19,12 @@
 #include "scsi/scsi.h"
 #include "sim/config.h"
 
+#include "bench/bench_util.h"
+
 #define QD 32
 #define BLOCK 512u
 #define XFER 4096u
 #define DRIVE_BLOCKS 65536u
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void read10(uint8_t cdb[10], uint32_t lba)
 {
@@ -70,7 +65,7 @@ static void qd1(struct stack *st, double secs, const char *mode)
 {
     uint8_t buf[XFER], cdb[10];
     uint64_t n = 0;
-    double t0 = now_s(), t;
+    double t0 = bench_now_s(), t;
     do {
         read10(cdb, (uint32_t)(n * 8 % DRIVE_BLOCKS));
         struct drv_completion c;
@@ -79,7 +74,7 @@ static void qd1(struct stack *st, double secs, const char *mode)
             exit(1);
         }
         n++;
-    } while ((t = now_s()) - t0 < secs);
+    } while ((t = bench_now_s()) - t0 < secs);
     printf("%-10s QD1  stack_exec 4 KiB READ   %8.0f IOPS  %7.1f us/command\n", mode, (double)n / (t - t0),
            (t - t0) / (double)n * 1e6);
 }
@@ -112,7 +107,7 @@ static void qd32(struct stack *st, double secs, const char *mode)
         slots[i].piece = (struct drv_buffer_piece){ .buf = slots[i].buf, .length = XFER };
     }
     uint64_t n = 0;
-    double t0 = now_s(), t;
+    double t0 = bench_now_s(), t;
     do {
         /* Batches of QD: submit all, wait for all. */
         for (int i = 0; i < QD; i++) {
@@ -127,7 +122,7 @@ static void qd32(struct stack *st, double secs, const char *mode)
             exit(1);
         }
         n += QD;
-    } while ((t = now_s()) - t0 < secs);
+    } while ((t = bench_now_s()) - t0 < secs);
     printf("%-10s QD32 stack_submit 4 KiB READ %8.0f IOPS  %7.1f us/command\n", mode, (double)n / (t - t0),
            (t - t0) / (double)n * 1e6);
     for (int i = 0; i < QD; i++)
@@ -146,33 +141,33 @@ static void osal_costs(struct stack *st, double secs)
     if (osal_dma_alloc(os, 4096, 4096, &b) < 0)
         exit(1);
     uint64_t n = 0;
-    double t0 = now_s(), t;
+    double t0 = bench_now_s(), t;
     do {
         struct osal_dma_mapping m;
         if (osal_dma_prepare(os, b, 0, 4096, HBA_DMA_FROM_DEVICE, 64, &m) < 0 || osal_dma_complete(os, &m) < 0)
             exit(1);
         n++;
-    } while ((t = now_s()) - t0 < secs / 4);
+    } while ((t = bench_now_s()) - t0 < secs / 4);
     printf("osal_dma_prepare + complete, 4 KiB:      %7.2f us\n", (t - t0) / (double)n * 1e6);
     osal_dma_free(os, b);
 
     n = 0;
-    t0 = now_s();
+    t0 = bench_now_s();
     do {
         osal_queue_sync(os, nothing, NULL);
         n++;
-    } while ((t = now_s()) - t0 < secs / 4);
+    } while ((t = bench_now_s()) - t0 < secs / 4);
     printf("osal_queue_sync (another thread's loop):  %7.2f us\n", (t - t0) / (double)n * 1e6);
 
     n = 0;
-    t0 = now_s();
+    t0 = bench_now_s();
     do {
         struct osal *o2;
         if (osal_user_create(stack_bus(st), NULL, &o2) < 0)
             exit(1);
         osal_user_destroy(o2);
         n++;
-    } while ((t = now_s()) - t0 < secs / 4);
+    } while ((t = bench_now_s()) - t0 < secs / 4);
     printf("osal_user_create + destroy:              %7.2f us\n", (t - t0) / (double)n * 1e6);
 }
 

@@ -37,6 +37,8 @@
 #include "scsi/scsi.h"
 #include "sim/store.h"
 
+#include "bench/bench_util.h"
+
 #define BLOCK     4096u
 #define CAPACITY  66000000000000ull /* 66 TB */
 #define HOST_RAM  (16u << 20)       /* the driver's buffers: qd x write size, queues */
@@ -47,41 +49,6 @@ struct options {
     unsigned qd;
     const char *dir;
 };
-
-static uint64_t rng_next(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* VmHWM of process pid (0: this one) in KiB, 0 if unavailable. */
-static uint64_t vm_hwm_kib(pid_t pid)
-{
-    char path[64];
-    if (pid)
-        snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-    else
-        snprintf(path, sizeof(path), "/proc/self/status");
-    FILE *f = fopen(path, "r");
-    char line[256];
-    uint64_t kib = 0;
-    if (!f)
-        return 0;
-    while (fgets(line, sizeof(line), f))
-        if (sscanf(line, "VmHWM: %" SCNu64, &kib) == 1)
-            break;
-    fclose(f);
-    return kib;
-}
 
 static int usage(const char *msg)
 {
@@ -220,18 +187,18 @@ static int run(const struct options *o, bool two)
     }
     uint64_t per = o->write_size / BLOCK, places = blocks / per, writes = o->total / o->write_size;
     uint64_t rng = o->seed, fill = o->seed ^ 0x5555, id = 1;
-    double t0 = now_s();
+    double t0 = bench_now_s();
     for (uint64_t w = 0; w < writes;) {
         unsigned batch = 0;
         for (; batch < o->qd && w < writes; batch++, w++) {
             struct slot *s = &slots[batch];
             uint64_t *p = s->buf->vaddr;
             for (size_t k = 0; k < o->write_size / 8; k += 512) /* one word per 4 KiB: the data differs */
-                p[k] = rng_next(&fill);
+                p[k] = bench_rng_next(&fill);
             struct drv_task t = { .task_id = id++, .cdb_len = 16, .dir = DRV_DIR_FROM_INITIATOR,
                                   .requested_transfer = o->write_size };
             t.cdb[0] = SCSI_OP_WRITE_16;
-            scsi_put_be64(t.cdb + 2, (rng_next(&rng) % places) * per);
+            scsi_put_be64(t.cdb + 2, (bench_rng_next(&rng) % places) * per);
             scsi_put_be32(t.cdb + 10, (uint32_t)per);
             struct drv_buffer_piece piece = { .buf = s->buf, .offset = 0, .length = o->write_size };
             t.pieces = &piece;
@@ -246,20 +213,20 @@ static int run(const struct options *o, bool two)
         if (status)
             break;
     }
-    double t_write = now_s() - t0;
+    double t_write = bench_now_s() - t0;
     uint8_t sync[16] = { SCSI_OP_SYNCHRONIZE_CACHE_16 };
-    t0 = now_s();
+    t0 = bench_now_s();
     int erc = stack_exec(st, 0, 0, sync, 16, DRV_DIR_NONE, NULL, 0, &c);
-    double t_flush = now_s() - t0;
+    double t_flush = bench_now_s() - t0;
     bool bad = erc < 0 || c.response != DRV_SR_TASK_COMPLETE || c.scsi_status != SCSI_STATUS_GOOD;
     for (unsigned i = 0; i < o->qd; i++)
         bad |= atomic_load(&slots[i].bad);
     struct sim_oracle_report r = { 0 };
-    t0 = now_s();
+    t0 = bench_now_s();
     int crc = stack_check_media(st, 0, 0, &r);
-    double t_check = now_s() - t0;
+    double t_check = bench_now_s() - t0;
     pid_t ctrl = stack_controller_pid(st);
-    uint64_t sim_kib = vm_hwm_kib(ctrl), self_kib = two ? vm_hwm_kib(0) : sim_kib;
+    uint64_t sim_kib = bench_vm_hwm_kib(ctrl), self_kib = two ? bench_vm_hwm_kib(0) : sim_kib;
 
     printf("%s: drive 0:0 %llu blocks of %u B (66 TB), file media %s*\n", name, (unsigned long long)blocks, BLOCK,
            media);

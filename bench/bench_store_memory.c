@@ -23,6 +23,8 @@
 
 #include "sim/store.h"
 
+#include "bench/bench_util.h"
+
 struct options {
     uint32_t block_size;
     uint64_t write_size;
@@ -31,36 +33,6 @@ struct options {
     const char *dir;
     uint64_t limit_mib;
 };
-
-static uint64_t rng_next(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* VmHWM from /proc/self/status in KiB, 0 if unavailable. */
-static uint64_t vm_hwm_kib(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    uint64_t kib = 0;
-    if (!f)
-        return 0;
-    while (fgets(line, sizeof(line), f))
-        if (sscanf(line, "VmHWM: %" SCNu64, &kib) == 1)
-            break;
-    fclose(f);
-    return kib;
-}
 
 static int usage(const char *msg)
 {
@@ -136,23 +108,23 @@ int main(int argc, char **argv)
     uint64_t slots = cfg.blocks / per_write, writes = o.total / o.write_size;
     unsigned char *buf = malloc(o.write_size);
     uint64_t rng = o.seed, fill = o.seed ^ 0x5555;
-    double t0 = now_s();
+    double t0 = bench_now_s();
     for (uint64_t w = 0; buf && w < writes && rc == 0; w++) {
         for (uint64_t i = 0; i < o.write_size; i += 8) {
-            uint64_t x = rng_next(&fill);
+            uint64_t x = bench_rng_next(&fill);
             memcpy(buf + i, &x, 8);
         }
-        uint64_t lba = (rng_next(&rng) % slots) * per_write;
+        uint64_t lba = (bench_rng_next(&rng) % slots) * per_write;
         rc = sim_store_write(s, lba, per_write, buf, false);
     }
-    double t1 = now_s();
+    double t1 = bench_now_s();
     if (rc == 0)
         rc = sim_store_flush(s, 0, 0);
-    double t2 = now_s();
+    double t2 = bench_now_s();
     struct sim_oracle_report r = { 0 };
     if (rc == 0)
         rc = sim_store_check(s, &r);
-    double t3 = now_s();
+    double t3 = bench_now_s();
     struct sim_store_stats st;
     sim_store_stats(s, &st);
     free(buf);
@@ -166,7 +138,7 @@ int main(int argc, char **argv)
 
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    uint64_t hwm = vm_hwm_kib(), peak_kib = (uint64_t)ru.ru_maxrss > hwm ? (uint64_t)ru.ru_maxrss : hwm;
+    uint64_t hwm = bench_vm_hwm_kib(0), peak_kib = (uint64_t)ru.ru_maxrss > hwm ? (uint64_t)ru.ru_maxrss : hwm;
     printf("drive            %" PRIu64 " blocks x %u B = %.1f TB, file media in %s\n",
            cfg.blocks, cfg.block_size, (double)cfg.blocks * cfg.block_size / 1e12, o.dir);
     printf("workload         %" PRIu64 " writes x %" PRIu64 " B at seeded random LBAs (seed %" PRIu64 "), "
