@@ -23,16 +23,19 @@ CFLAGS_ALL = -std=c11 -D_GNU_SOURCE -DSCSISIM_VERSION='"$(VERSION)"' $(OPT) $(WA
 LDLIBS_ALL = $(shell pkg-config --libs libiscsi libuv nettle 2>/dev/null) -lsgutils2 -lm -pthread $(LDLIBS)
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 
-# Layers, top to bottom: each library may use only those after it.
-LAYERS := conformance host driver sim scsi
+# Layers, top to bottom (docs/architecture.md): a folder may include only
+# itself and the folders after it; mk/layers.sh fails the build otherwise.
+# The portable driver core (core/) is stricter: it compiles with nothing but
+# core/, hw/ and scsi/ on its include path (see CORE_VIEW below).
+LAYERS := cli conformance host stack platform core sim hw scsi
+LIB_LAYERS := $(filter-out cli,$(LAYERS))
 src_of  = $(sort $(wildcard $(1)/*.c $(1)/*/*.c))
-LIB_SRC_conformance := $(call src_of,conformance)
-LIB_SRC_host        := $(call src_of,host)
-LIB_SRC_driver      := $(call src_of,driver)
-LIB_SRC_sim         := $(call src_of,sim)
-LIB_SRC_scsi        := $(call src_of,scsi)
-PRESENT := $(foreach l,$(LAYERS),$(if $(LIB_SRC_$(l)),$(l)))
+$(foreach l,$(LIB_LAYERS),$(eval LIB_SRC_$(l) := $(call src_of,$(l))))
+PRESENT := $(foreach l,$(LIB_LAYERS),$(if $(LIB_SRC_$(l)),$(l)))
 LIBS    := $(foreach l,$(PRESENT),$(BUILD)/libscsisim_$(l).a)
+# Static libraries in one group, so the core's calls into the OS layer below
+# it in the link (platform implements core/osal.h) resolve whatever the order.
+LINK_LIBS = -Wl,--start-group $(1) -Wl,--end-group
 
 CLI_SRC   := $(call src_of,cli)
 TEST_SRC  := $(sort $(wildcard tests/test_*.c))
@@ -43,10 +46,12 @@ obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 TESTS   := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 DEPS_OK := $(BUILD)/.deps-ok
+LAYERS_OK := $(BUILD)/.layers-ok
+ALL_SRC := $(sort $(wildcard $(addsuffix /*.[ch],$(LAYERS) tests bench) $(addsuffix /*/*.[ch],$(LAYERS))))
 # The two-process bus tests start this binary (`make check` builds it first).
 export SCSISIM_BIN := $(abspath $(BUILD)/scsisim)
 
-.PHONY: all check asan valgrind bench install clean mutants
+.PHONY: all check asan valgrind bench install clean mutants layers
 .SECONDARY:
 all: $(BUILD)/scsisim $(LIBS)
 
@@ -54,9 +59,28 @@ $(DEPS_OK): mk/deps.sh
 	@sh mk/deps.sh
 	@mkdir -p $(@D) && touch $@
 
-$(BUILD)/obj/%.o: %.c | $(DEPS_OK)
+# Every include must point down the layer list (mk/layers.sh).
+$(LAYERS_OK): mk/layers.sh $(ALL_SRC)
+	@sh mk/layers.sh --only core:core,hw,scsi $(LAYERS)
+	@mkdir -p $(@D) && touch $@
+layers: $(LAYERS_OK) $(CORE_OBJ)
+	@echo "layers: every include points down; the core built with only core/, hw/ and scsi/ on its include path ($(CORE_VIEW))"
+
+$(BUILD)/obj/%.o: %.c | $(DEPS_OK) $(LAYERS_OK)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+# The portable core is compiled through a view of the tree that holds only
+# core/, hw/ and scsi/ (symbolic links), with no -I. and no library's flags:
+# an include of anything else does not resolve, and the build fails.
+CORE_VIEW   := $(BUILD)/core-view
+CFLAGS_CORE  = -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(SAN) -pthread -I$(CORE_VIEW) $(CFLAGS)
+CORE_OBJ    := $(call obj,$(LIB_SRC_core))
+$(CORE_VIEW)/.ok:
+	@mkdir -p $(@D) && for d in core hw scsi; do ln -sfn $(CURDIR)/$$d $(@D)/$$d; done && touch $@
+$(CORE_OBJ): $(BUILD)/obj/%.o: %.c | $(DEPS_OK) $(LAYERS_OK) $(CORE_VIEW)/.ok
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_CORE) -MMD -MP -c $(CORE_VIEW)/$< -o $@
 
 define lib_rule
 $(BUILD)/libscsisim_$(1).a: $(call obj,$(LIB_SRC_$(1)))
@@ -66,33 +90,34 @@ endef
 $(foreach l,$(PRESENT),$(eval $(call lib_rule,$(l))))
 
 $(BUILD)/scsisim: $(call obj,$(CLI_SRC)) $(LIBS)
-	$(CC) $(CFLAGS_ALL) -o $@ $(call obj,$(CLI_SRC)) $(LIBS) $(LDLIBS_ALL)
+	$(CC) $(CFLAGS_ALL) -o $@ $(call obj,$(CLI_SRC)) $(call LINK_LIBS,$(LIBS)) $(LDLIBS_ALL)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(call obj,$(TEST_HELP)) $(LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -o $@ $< $(call obj,$(TEST_HELP)) $(LIBS) $(CHECK_LIBS) $(LDLIBS_ALL)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(call obj,$(TEST_HELP)) $(call LINK_LIBS,$(LIBS)) $(CHECK_LIBS) $(LDLIBS_ALL)
 
 # Tests that run the controller in its own process need the command.
 $(TESTS): | $(BUILD)/scsisim
 
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIBS) $(LDLIBS_ALL)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(call LINK_LIBS,$(LIBS)) $(LDLIBS_ALL)
 
-# Mutants (driver/drv_mutant.h): the driver core compiled with -DDRV_MUTANT_<NAME>=1
-# into its own objects, linked with everything else of the real build.
-MUTANTS   := $(shell sed -n 's/^.ifdef DRV_MUTANT_\([A-Za-z0-9_]*\)$$/\1/p' driver/drv_mutant.h)
+# Mutants (core/drv_mutant.h): only the driver core is recompiled, with
+# -DDRV_MUTANT_<NAME>=1, into its own objects, and linked with everything else
+# of the real build.
+MUTANTS   := $(shell sed -n 's/^.ifdef DRV_MUTANT_\([A-Za-z0-9_]*\)$$/\1/p' core/drv_mutant.h)
 MUT_DIR   := $(BUILD)/mutants
 MUT_BINS  := $(patsubst %,$(MUT_DIR)/scsisim-%,$(MUTANTS))
 define mutant_rule
-$(MUT_DIR)/$(1)/obj/%.o: %.c | $(DEPS_OK)
+$(MUT_DIR)/$(1)/obj/%.o: %.c | $(DEPS_OK) $(LAYERS_OK) $(CORE_VIEW)/.ok
 	@mkdir -p $$(@D)
-	$$(CC) $$(CFLAGS_ALL) -DDRV_MUTANT_$(1)=1 -MMD -MP -c $$< -o $$@
-$(MUT_DIR)/$(1)/libscsisim_driver.a: $(patsubst %.c,$(MUT_DIR)/$(1)/obj/%.o,$(LIB_SRC_driver))
+	$$(CC) $$(CFLAGS_CORE) -DDRV_MUTANT_$(1)=1 -MMD -MP -c $(CORE_VIEW)/$$< -o $$@
+$(MUT_DIR)/$(1)/libscsisim_core.a: $(patsubst %.c,$(MUT_DIR)/$(1)/obj/%.o,$(LIB_SRC_core))
 	rm -f $$@ && ar rcs $$@ $$^
-$(MUT_DIR)/scsisim-$(1): $(call obj,$(CLI_SRC)) $(MUT_DIR)/$(1)/libscsisim_driver.a $(LIBS)
+$(MUT_DIR)/scsisim-$(1): $(call obj,$(CLI_SRC)) $(MUT_DIR)/$(1)/libscsisim_core.a $(LIBS)
 	$$(CC) $$(CFLAGS_ALL) -o $$@ $(call obj,$(CLI_SRC)) \
-	    $(patsubst $(BUILD)/libscsisim_driver.a,$(MUT_DIR)/$(1)/libscsisim_driver.a,$(LIBS)) $$(LDLIBS_ALL)
+	    $$(call LINK_LIBS,$(patsubst $(BUILD)/libscsisim_core.a,$(MUT_DIR)/$(1)/libscsisim_core.a,$(LIBS))) $$(LDLIBS_ALL)
 endef
 $(foreach m,$(MUTANTS),$(eval $(call mutant_rule,$(m))))
 
@@ -120,12 +145,15 @@ valgrind: all $(TESTS)
 
 bench: all $(BENCHES)
 
+# Headers keep their paths under include/scsisim/ (they include each other as
+# "hw/hba.h", "core/osal.h", ...): compile against them with -I$(PREFIX)/include/scsisim.
+PUBLIC_HEADERS := hw/hba.h core/osal.h core/core.h scsi/scsi.h sim/sim.h sim/config/config.h \
+                  sim/store/store.h platform/bus.h
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/scsisim/sim \
-	    $(DESTDIR)$(PREFIX)/share/doc/scsisim
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/share/doc/scsisim
 	install -m 755 $(BUILD)/scsisim $(DESTDIR)$(PREFIX)/bin/scsisim
 	install -m 644 $(LIBS) $(DESTDIR)$(PREFIX)/lib/
-	install -m 644 sim/hba.h sim/sim.h sim/config.h sim/store.h sim/bus.h $(DESTDIR)$(PREFIX)/include/scsisim/sim/
+	for h in $(PUBLIC_HEADERS); do install -D -m 644 $$h $(DESTDIR)$(PREFIX)/include/scsisim/$$h || exit 1; done
 	install -m 644 README.md LICENSE $(wildcard docs/*.md) $(DESTDIR)$(PREFIX)/share/doc/scsisim/
 	rm -rf $(DESTDIR)$(PREFIX)/share/scsisim/traces && install -d $(DESTDIR)$(PREFIX)/share/scsisim && \
 	    cp -R traces $(DESTDIR)$(PREFIX)/share/scsisim/traces

@@ -22,8 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "sim/bus.h"
-#include "sim/bus_client.h"
+#include "platform/bus.h"
+#include "platform/bus_client.h"
 #include "sim/sim.h"
 
 #define RAM_BYTES (64u << 20)

@@ -16,7 +16,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "sim/bus.h"
+#include "platform/bus.h"
 #include "sim/sim.h"
 
 #include "bench/bench_util.h"

@@ -18,9 +18,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "driver/stack.h"
+#include "stack/stack.h"
 #include "scsi/scsi.h"
-#include "sim/config.h"
+#include "sim/config/config.h"
 
 #include "bench/bench_util.h"
 

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "sim/iommu.h"
+#include "sim/iommu/iommu.h"
 
 static double now_ns(void)
 {

@@ -33,9 +33,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "driver/stack.h"
+#include "stack/stack.h"
 #include "scsi/scsi.h"
-#include "sim/store.h"
+#include "sim/store/store.h"
 
 #include "bench/bench_util.h"
 

@@ -21,7 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "sim/store.h"
+#include "sim/store/store.h"
 
 #include "bench/bench_util.h"
 

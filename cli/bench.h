@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "driver/stack.h"
+#include "stack/stack.h"
 
 enum bench_op { BENCH_TUR = 0, BENCH_READ = 1, BENCH_WRITE = 2, BENCH_OPS = 3 };
 const char *bench_op_name(enum bench_op op);

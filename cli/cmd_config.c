@@ -4,7 +4,7 @@
 
 #include "cli/commands.h"
 #include "cli/options.h"
-#include "sim/config.h"
+#include "sim/config/config.h"
 
 static const char usage_text[] =
     "usage: scsisim config [--set KEY=VALUE | --drive T:L,KEY=VALUE,...]... [FILE]\n"

@@ -1,6 +1,6 @@
 /* cli/cmd_controller.c — `scsisim controller`: a simulated controller in a
  * process of its own, served to one host at a time on a Unix socket (the
- * two-process bus: sim/bus_server.h, docs/bus-protocol.md).  Killing it with
+ * two-process bus: sim/bus/bus_server.h, docs/bus-protocol.md).  Killing it with
  * SIGKILL is a power cut; SIGINT / SIGTERM stop it in order. */
 #include <errno.h>
 #include <signal.h>
@@ -10,7 +10,7 @@
 
 #include "cli/commands.h"
 #include "cli/options.h"
-#include "sim/bus_server.h"
+#include "sim/bus/bus_server.h"
 #include "sim/sim.h"
 
 static const char usage_text[] =

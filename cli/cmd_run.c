@@ -16,7 +16,7 @@
 #include "cli/run_files.h"
 #include "conformance/replay.h"
 #include "conformance/report.h"
-#include "sim/config.h"
+#include "sim/config/config.h"
 
 static const char usage_text[] =
     "usage: scsisim run [OPTIONS] [PATH...]\n"

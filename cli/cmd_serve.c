@@ -19,7 +19,7 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "conformance/record.h"
-#include "driver/stack.h"
+#include "stack/stack.h"
 #include "host/backend_stack.h"
 #include "host/iscsi_target.h"
 

@@ -6,7 +6,7 @@
 
 #include <stdbool.h>
 
-#include "sim/config.h"
+#include "sim/config/config.h"
 
 /* One of a command's own options: with `value` it takes a value ("--socket
  * PATH" or "--socket=PATH"), with `flag` it is a switch.  Lists end with a

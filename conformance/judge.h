@@ -10,7 +10,7 @@
 
 #include "conformance/result.h"
 #include "conformance/trace.h"
-#include "sim/store.h"
+#include "sim/store/store.h"
 
 struct trace_actual_task {
     bool     submitted;          /* sent (layers H, W) or seen by the controller (layer C) */

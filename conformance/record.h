@@ -36,7 +36,7 @@
 #include <stdint.h>
 
 #include "host/backend_stack.h"
-#include "sim/config.h"
+#include "sim/config/config.h"
 
 struct trace_recorder;
 

@@ -34,7 +34,7 @@
 
 #include "conformance/result.h"
 #include "conformance/trace.h"
-#include "driver/stack.h"
+#include "stack/stack.h"
 
 #define REPLAY_COMMAND_TIMEOUT_NS (10ull * 1000000000ull) /* a command with no within / @timeout */
 #define REPLAY_TRACE_TIMEOUT_NS   (60ull * 1000000000ull) /* a whole trace */

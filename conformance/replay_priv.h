@@ -12,7 +12,7 @@
 
 #include "conformance/judge.h"
 #include "conformance/replay.h"
-#include "driver/core.h"
+#include "core/core.h"
 
 #define REPLAY_NOTE_MAX   256u
 #define REPLAY_FAULTS_MAX 8u   /* IOMMU faults remembered (the first ones) */

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "conformance/replay_priv.h"
-#include "driver/discovery.h"
+#include "core/discovery.h"
 #include "sim/sim.h"
 
 /* On the dispatch queue. */

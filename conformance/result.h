@@ -17,7 +17,7 @@
 #include "conformance/match.h"
 #include "conformance/trace.h"
 #include "scsi/sense.h"
-#include "sim/store.h"
+#include "sim/store/store.h"
 
 enum trace_outcome {
     TRACE_OUTCOME_PASS,

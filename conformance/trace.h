@@ -35,7 +35,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "sim/config.h"
+#include "sim/config/config.h"
 
 #define TRACE_FORMAT_VERSION 1
 #define TRACE_LINE_MAX       65536u   /* bytes in a line, without its line end */
@@ -238,7 +238,7 @@ struct trace_device {
 
 /* What the @host lines say about the host platform under the driver: where
  * the OS places DMA mappings (IOVAs) and whether it splits them.  The names
- * are those of osal_user_options (driver/osal_user.h); a field not given
+ * are those of osal_user_options (platform/osal_user.h); a field not given
  * keeps the replay's default. */
 enum trace_host_key { TRACE_HOST_IOVA_BASE, TRACE_HOST_IOVA_LIMIT, TRACE_HOST_LOW_WINDOW, TRACE_HOST_SCATTER,
                       TRACE_HOST_KEY_COUNT };

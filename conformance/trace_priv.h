@@ -16,7 +16,7 @@
 #include "conformance/trace.h"
 #include "conformance/trace_map.h"
 #include "conformance/trace_print.h"
-#include "sim/config.h"
+#include "sim/config/config.h"
 
 /* One token of a line: s[0..len) at column col (1-based). */
 struct tp_tok {

@@ -2,7 +2,7 @@
  * whole storage stack: front-end -> HOST (this) -> DRIVER CORE -> CONTROLLER.
  * What `scsisim serve` exports to real iSCSI initiators.
  *
- * One backend_stack serves one stack (driver/stack.h); each controller target
+ * One backend_stack serves one stack (stack/stack.h); each controller target
  * it exports is one SCSI target device, a scsi_backend of its own
  * (backend_stack_target) meant for a device-mode LUN map
  * (scsi_lunmap_set_device / iscsi_node_set_device).  NOTHING is answered
@@ -13,7 +13,7 @@
  * cannot address) completes CHECK CONDITION, ILLEGAL REQUEST, LOGICAL UNIT
  * NOT SUPPORTED (05h/25h/00h), which is what SAM has a target say for it.
  *
- * Nexus.  The controller knows initiators by I_T nexus ids 0..62 (sim/hba.h;
+ * Nexus.  The controller knows initiators by I_T nexus ids 0..62 (hw/hba.h;
  * 63 is left to host-side probes, as the replay engine uses it).  Each
  * front-end nexus number gets an id on its first command and keeps it while
  * it lives; after its nexus loss the id stays reserved for it (a session that
@@ -51,7 +51,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "driver/stack.h"
+#include "stack/stack.h"
 #include "host/scsi_backend.h"
 
 #define BACKEND_STACK_PROBE_INITIATOR 63u  /* nexus id of the creation probe */

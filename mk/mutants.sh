@@ -12,14 +12,14 @@ mkdir -p "$out"
 status=0
 started=$(date +%s)
 
-# A mutant's description: its entry in driver/drv_mutant.h's list
+# A mutant's description: its entry in core/drv_mutant.h's list
 # (" *   F1   text", continued on more deeply indented lines), on one line.
 describe() {
     awk -v m="$1" '
         $0 ~ "^ [*]   " m "  " { on = 1; sub("^ [*]   " m " +", ""); text = $0; next }
         on && /^ [*]      +[^ ]/ { sub("^ [*] +", ""); text = text " " $0; next }
         on { exit }
-        END { print text }' driver/drv_mutant.h
+        END { print text }' core/drv_mutant.h
 }
 # Paths of the failed traces in a TAP report.
 failed_traces() {
@@ -67,7 +67,7 @@ if [ -n "${MUTANTS_DOC:-}" ]; then
     {
         echo "# Mutants: the suite has teeth"
         echo
-        echo "Each mutant is the driver core with one field bug put back (driver/drv_mutant.h),"
+        echo "Each mutant is the driver core with one field bug put back (core/drv_mutant.h),"
         echo "built as \`build/mutants/scsisim-<NAME>\` (the driver compiled with"
         echo "\`-DDRV_MUTANT_<NAME>=1\`, everything else from the real build).  \`make mutants\`"
         echo "replays the bundled suite (\`traces/\`) with the real build, which must pass every"

@@ -4,7 +4,7 @@
  * A controller is a firmware thread plus two shared memory regions (memfds):
  *
  *     device memory  (the controller's, SIM_REGION_DEV_SIZE bytes)
- *       offset 0                BAR0 registers (HBA_BAR0_SIZE), see sim/hba.h
+ *       offset 0                BAR0 registers (HBA_BAR0_SIZE), see hw/hba.h
  *       offset SIM_REGION_PRIV  the posted-write FIFO the bus uses for
  *                               control-register writes (SIM_REGION_PRIV_SIZE)
  *     host RAM       (the host's, ram_size bytes) where the driver's queues and
@@ -12,14 +12,14 @@
  *
  * and a set of eventfds: the bell (driver → firmware wake-up) and one per
  * interrupt vector (firmware → driver).  Host RAM belongs to the host: in two
- * processes (sim/bus_client.h) the host creates it (sim_host_ram_create) and
+ * processes (platform/bus_client.h) the host creates it (sim_host_ram_create) and
  * hands it to the controller, so a controller killed with SIGKILL does not take
  * the driver's memory with it.  In one process sim_ctrl_create makes its own.
  * The IOMMU page table is private to the controller: the OS side maps and
  * unmaps through sim_ctrl_iommu_map/unmap.
  *
  * The driver side never calls into the firmware: it talks to the registers
- * through the bus (sim/bus.h), which gives register writes their hardware
+ * through the bus (platform/bus.h), which gives register writes their hardware
  * semantics (write-1-to-clear, mask set/clear, doorbells with event index).
  *
  * Errors are negative errno values unless a function says otherwise.
@@ -31,9 +31,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "sim/config.h"
-#include "sim/hba.h"
-#include "sim/store.h"
+#include "sim/config/config.h"
+#include "hw/hba.h"
+#include "sim/store/store.h"
 
 #define SIM_REGION_PRIV      HBA_BAR0_SIZE
 #define SIM_REGION_PRIV_SIZE 0x1000u

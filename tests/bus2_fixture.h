@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "sim/bus_client.h"
+#include "platform/bus_client.h"
 #include "tests/hba_harness.h"
 
 #define B2_RAM_BYTES (32u << 20)

@@ -9,10 +9,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "driver/core.h"
-#include "driver/osal_user.h"
-#include "sim/bus.h"
-#include "sim/config.h"
+#include "core/core.h"
+#include "platform/osal_user.h"
+#include "platform/bus.h"
+#include "sim/config/config.h"
 #include "sim/sim.h"
 
 #define DRVFX_MAX_EVENTS 64

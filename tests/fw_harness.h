@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 #include "scsi/sense.h"
-#include "sim/config.h"
+#include "sim/config/config.h"
 #include "sim/fw/fw.h"
 
 /* An empty configuration of max_targets x max_luns (fields filled by hand). */

@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "sim/bus.h"
+#include "platform/bus.h"
 #include "sim/sim.h"
 
 #define HH_IOVA_BASE   0x10000000ull /* IOVA of host RAM offset 0 (below 4 GiB) */

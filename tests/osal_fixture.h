@@ -10,8 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "driver/osal_user.h"
-#include "sim/bus.h"
+#include "platform/osal_user.h"
+#include "platform/bus.h"
 #include "sim/sim.h"
 
 #define OF_MAX_CALLS 512

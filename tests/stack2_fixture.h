@@ -9,8 +9,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "driver/stack.h"
-#include "sim/config.h"
+#include "stack/stack.h"
+#include "sim/config/config.h"
 
 enum s2_flavour {
     S2_IN_IRQ   = 0, /* in one process, interrupts */

@@ -7,8 +7,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "driver/stack.h"
-#include "sim/config.h"
+#include "stack/stack.h"
+#include "sim/config/config.h"
 
 enum sf_flavour {
     SF_INTERRUPTS = 0,

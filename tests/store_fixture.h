@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "sim/store.h"
+#include "sim/store/store.h"
 
 /* A fresh temporary directory's media path ("<dir>/media"); free with
  * fixture_media_cleanup, which also deletes every media file and the dir. */

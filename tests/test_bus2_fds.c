@@ -5,7 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sim/bus_client.h"
+#include "platform/bus_client.h"
 #include "tests/bus2_fixture.h"
 #include "tests/testutil.h"
 

@@ -10,7 +10,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "sim/bus_client.h"
+#include "platform/bus_client.h"
 #include "tests/bus2_fixture.h"
 #include "tests/dur_record.h"
 #include "tests/testutil.h"

@@ -1,13 +1,13 @@
 /* tests/test_bus2_maps.c — the host's record of its IOMMU mappings
- * (sim/bus_maps.h): what it accepts and refuses must be exactly what the
+ * (platform/bus_maps.h): what it accepts and refuses must be exactly what the
  * IOMMU accepts and refuses, or a replay after a controller restart would
- * differ from what the driver programmed.  Checked against sim/iommu.c on a
+ * differ from what the driver programmed.  Checked against sim/iommu/iommu.c on a
  * seeded random sequence, plus the splitting cases by hand. */
 #include <errno.h>
 #include <stdlib.h>
 
-#include "sim/bus_maps.h"
-#include "sim/iommu.h"
+#include "platform/bus_maps.h"
+#include "sim/iommu/iommu.h"
 #include "tests/testutil.h"
 
 #define PG HBA_IOMMU_PAGE_SIZE

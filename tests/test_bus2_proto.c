@@ -19,8 +19,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "sim/bus_client.h"
-#include "sim/bus_proto.h"
+#include "platform/bus_client.h"
+#include "sim/bus/bus_proto.h"
 #include "tests/bus2_fixture.h"
 #include "tests/testutil.h"
 

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sim/config.h"
+#include "sim/config/config.h"
 
 /* Writes text to a temporary file and loads it over cfg. */
 static int load_text(struct sim_config *cfg, const char *text, struct sim_config_error *err)

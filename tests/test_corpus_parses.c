@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "conformance/trace.h"
-#include "sim/config.h"
+#include "sim/config/config.h"
 
 #define CORPUS_MIN_TRACES 150u
 #define CORPUS_MAX_FILES  4096u

@@ -1,4 +1,4 @@
-/* tests/test_ctrl_admin.c — every admin command of sim/hba.h, good path and
+/* tests/test_ctrl_admin.c — every admin command of hw/hba.h, good path and
  * error paths, through the admin queue of a running controller. */
 #include <errno.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* tests/test_ctrl_io.c — HBA_OP_SCSI end to end through queues and SGLs:
  * INQUIRY / WRITE / READ, sense written to host memory, every SGL rule of
- * sim/hba.h (inline DATA, SEGMENT lists, chains, CAP limits, zero-length,
+ * hw/hba.h (inline DATA, SEGMENT lists, chains, CAP limits, zero-length,
  * short, bad segments, XFER_TOO_LONG, address-bit truncation), malformed
  * entries, duplicate command ids and out-of-range doorbells. */
 #include <errno.h>

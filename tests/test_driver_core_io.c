@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "driver/core_internal.h"
+#include "core/core_internal.h"
 #include "scsi/scsi.h"
 #include "tests/drv_fixture.h"
 #include "tests/testutil.h"

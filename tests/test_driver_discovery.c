@@ -1,10 +1,10 @@
 /* tests/test_driver_discovery.c — host-style discovery through the core
- * (driver/discovery.c): a full 16 x 8 controller right after power on, where
+ * (core/discovery.c): a full 16 x 8 controller right after power on, where
  * every drive has a UNIT ATTENTION pending for the probing initiator; sparse
  * layouts; a drive that becomes ready late; and per-initiator attentions. */
 #include <string.h>
 
-#include "driver/discovery.h"
+#include "core/discovery.h"
 #include "tests/drv_fixture.h"
 #include "tests/testutil.h"
 

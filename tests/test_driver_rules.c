@@ -1,11 +1,11 @@
 /* tests/test_driver_rules.c — the driver core's pure rules: ring index
- * arithmetic (driver/ring.h), task validation and the controller-status to
- * service-response mapping (driver/core_rules.c). */
+ * arithmetic (core/ring.h), task validation and the controller-status to
+ * service-response mapping (core/core_rules.c). */
 #include <errno.h>
 #include <string.h>
 
-#include "driver/core_rules.h"
-#include "driver/ring.h"
+#include "core/core_rules.h"
+#include "core/ring.h"
 #include "tests/testutil.h"
 
 START_TEST(ring_arithmetic)

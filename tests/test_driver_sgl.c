@@ -1,11 +1,11 @@
 /* tests/test_driver_sgl.c — the SGL builder and its constraint checks
- * (driver/sgl.c), with fake IOVA segments.  Every SGL built is walked back
- * the way the controller walks it (sim/hba.h "Data" rules) and must describe
+ * (core/sgl.c), with fake IOVA segments.  Every SGL built is walked back
+ * the way the controller walks it (hw/hba.h "Data" rules) and must describe
  * exactly the bytes asked for. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "driver/sgl.h"
+#include "core/sgl.h"
 #include "tests/testutil.h"
 
 #define KiB 1024u

@@ -332,7 +332,7 @@ START_TEST(invalid_targets)
     ck_assert_uint_eq(t.ctrl_status, HBA_CS_INVALID_TARGET);
     inquiry(fw, &t, 0xffff, 0, false, 0, 96, b, sizeof(b));
     ck_assert_uint_eq(t.ctrl_status, HBA_CS_INVALID_TARGET);
-    /* a LUN beyond max_luns is beyond CAP_TARGETS too (sim/hba.h) */
+    /* a LUN beyond max_luns is beyond CAP_TARGETS too (hw/hba.h) */
     inquiry(fw, &t, 0, 8, false, 0, 96, b, sizeof(b));
     ck_assert_uint_eq(t.ctrl_status, HBA_CS_INVALID_TARGET);
     inquiry(fw, &t, 0, 7, false, 0, 96, b, sizeof(b));

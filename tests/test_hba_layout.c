@@ -2,7 +2,7 @@
  * cannot check with _Static_assert alone. */
 #include "tests/testutil.h"
 
-#include "sim/hba.h"
+#include "hw/hba.h"
 #include "sim/sim.h"
 
 START_TEST(doorbells_of_every_queue_fit_bar0)

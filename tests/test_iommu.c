@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "sim/iommu.h"
+#include "sim/iommu/iommu.h"
 
 #define PG        HBA_IOMMU_PAGE_SIZE
 #define RAM_PAGES 16u

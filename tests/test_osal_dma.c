@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "driver/osal_user.h"
+#include "platform/osal_user.h"
 #include "tests/osal_fixture.h"
 #include "tests/testutil.h"
 

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "driver/range_alloc.h"
+#include "platform/range_alloc.h"
 #include "tests/testutil.h"
 
 START_TEST(first_fit_reuses_the_lowest_hole)

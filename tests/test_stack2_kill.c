@@ -26,7 +26,7 @@
 #include <unistd.h>
 
 #include "scsi/scsi.h"
-#include "sim/bus_client.h"
+#include "platform/bus_client.h"
 #include "tests/dur_record.h"
 #include "tests/stack2_fixture.h"
 #include "tests/stack_fixture.h"

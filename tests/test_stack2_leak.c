@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "scsi/scsi.h"
-#include "sim/bus_client.h"
+#include "platform/bus_client.h"
 #include "tests/stack2_fixture.h"
 #include "tests/stack_fixture.h"
 #include "tests/testutil.h"

@@ -6,8 +6,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "driver/stack.h"
-#include "sim/bus.h"
+#include "stack/stack.h"
+#include "platform/bus.h"
 #include "sim/sim.h"
 #include "tests/osal_fixture.h"
 #include "tests/stack_fixture.h"

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sim/store.h"
+#include "sim/store/store.h"
 #include "tests/store_fixture.h"
 #include "tests/testutil.h"
 

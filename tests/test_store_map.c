@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim/store_hash.h"
-#include "sim/store_map.h"
+#include "sim/store/store_hash.h"
+#include "sim/store/store_map.h"
 #include "tests/testutil.h"
 
 #define KEYS 20000u

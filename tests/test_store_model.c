@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim/store.h"
-#include "sim/store_hash.h"
+#include "sim/store/store.h"
+#include "sim/store/store_hash.h"
 #include "tests/store_fixture.h"
 #include "tests/testutil.h"
 

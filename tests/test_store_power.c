@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "sim/store.h"
+#include "sim/store/store.h"
 #include "tests/store_fixture.h"
 #include "tests/testutil.h"
 

@@ -11,7 +11,7 @@
 #include "conformance/trace.h"
 #include "conformance/trace_names.h"
 #include "scsi/scsi.h"
-#include "sim/config.h"
+#include "sim/config/config.h"
 #include "tests/trace_testutil.h"
 
 #define V "#!scsitrace 1\n"

@@ -67,15 +67,15 @@
  * other nexus of the drive.  Power on and every reset return the current
  * values to the saved ones (SAM), flushing first when WCE goes 1 -> 0.
  */
-#ifndef SIM_FW_H
-#define SIM_FW_H
+#ifndef SIM_FW_FW_H
+#define SIM_FW_FW_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "sim/config.h"
-#include "sim/hba.h"
-#include "sim/store.h"
+#include "sim/config/config.h"
+#include "hw/hba.h"
+#include "sim/store/store.h"
 
 struct fw;
 

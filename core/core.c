@@ -1,0 +1,264 @@
+/* core/core.c — the core's life cycle (create, start, stop, destroy) and
+ * its small public accessors.  Bring-up and teardown of the controller are in
+ * core/core_bringup.c; everything runs on the osal dispatch queue, reached
+ * from other threads with osal_queue_sync. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/core_internal.h"
+
+int core_state(const struct drv_core *core)
+{
+    return atomic_load(&core->state);
+}
+
+void core_set_state(struct drv_core *core, enum drv_core_state s)
+{
+    atomic_store(&core->state, (int)s);
+}
+
+/* IOSleep in a dext; the only place the core waits on wall-clock time. */
+void core_sleep_us(unsigned us)
+{
+    struct timespec ts = { .tv_sec = us / 1000000u, .tv_nsec = (long)(us % 1000000u) * 1000 };
+    nanosleep(&ts, NULL);
+}
+
+uint64_t core_now_ns(const struct drv_core *core)
+{
+    return osal_now_ns(core->os);
+}
+
+void core_emit(struct drv_core *core, const struct drv_event *e)
+{
+    core->stats.events++;
+    if (core->opt.on_event)
+        core->opt.on_event(core->opt.event_arg, e);
+}
+
+static void defaults(struct drv_core_options *o)
+{
+    if (!o->io_queues)
+        o->io_queues = 1;
+    if (!o->queue_depth)
+        o->queue_depth = 256;
+    if (!o->default_timeout_ms)
+        o->default_timeout_ms = 10000;
+    if (!o->abort_grace_ms)
+        o->abort_grace_ms = 1000;
+    if (!o->admin_timeout_ms)
+        o->admin_timeout_ms = 2000;
+    if (!o->ready_timeout_ms)
+        o->ready_timeout_ms = 5000;
+    if (!o->max_reissues)
+        o->max_reissues = 3;
+    if (!o->watchdog_ms)
+        o->watchdog_ms = 20;
+    if (!o->heartbeat_stall_ms)
+        o->heartbeat_stall_ms = 500;
+    if (!o->async_events)
+        o->async_events = 4;
+    if (o->async_events > DRV_ADMIN_ENTRIES / 2)
+        o->async_events = DRV_ADMIN_ENTRIES / 2;
+}
+
+/* ---- public API ----------------------------------------------------------- */
+
+int drv_core_create(struct osal *os, const struct drv_core_options *opt, struct drv_core **out)
+{
+    if (!os || !out)
+        return -EINVAL;
+    struct drv_core *core = calloc(1, sizeof *core);
+    if (!core)
+        return -ENOMEM;
+    core->os = os;
+    if (opt)
+        core->opt = *opt;
+    defaults(&core->opt);
+    core_set_state(core, CORE_CREATED);
+    int rc = osal_timer_create(os, recovery_tick, core, &core->tick);
+    if (rc < 0) {
+        free(core);
+        return rc;
+    }
+    *out = core;
+    return 0;
+}
+
+struct start_ctx {
+    struct drv_core *core;
+    int rc;
+};
+
+static void start_block(void *arg)
+{
+    struct start_ctx *x = arg;
+    struct drv_core *core = x->core;
+    int s = core_state(core);
+    if (s != CORE_CREATED && s != CORE_STOPPED) {
+        x->rc = -EALREADY;
+        return;
+    }
+    x->rc = core_bringup(core);
+    if (x->rc < 0) {
+        osal_log(core->os, OSAL_LOG_ERROR, "drv: bring-up failed (%d)", x->rc);
+        core_disable(core, false);
+        core_set_state(core, CORE_STOPPED);
+        return;
+    }
+    core_set_state(core, CORE_RUNNING);
+    recovery_arm_tick(core);
+}
+
+int drv_core_start(struct drv_core *core)
+{
+    struct start_ctx x = { .core = core, .rc = -EIO };
+    int rc = osal_queue_sync(core->os, start_block, &x);
+    return rc < 0 ? rc : x.rc;
+}
+
+static bool io_in_flight(const struct drv_core *core)
+{
+    for (const struct drv_io *io = core->ios; io; io = io->next)
+        if (io->cmd)
+            return true;
+    return false;
+}
+
+static void delete_io_queues(struct drv_core *core)
+{
+    for (unsigned i = core->nioq; i-- > 0;) {
+        struct drv_queue *q = &core->ioq[i];
+        if (!q->live)
+            continue;
+        struct hba_sq_entry e;
+        struct hba_cq_entry c;
+        adm_entry(&e, HBA_ADM_DELETE_SQ);
+        e.u.cdw[0] = q->qid;
+        if (adm_run(core, &e, &c) < 0)
+            return;
+        queue_reap(core, q); /* the ABORTED_SQ_DELETED completions */
+        adm_entry(&e, HBA_ADM_DELETE_CQ);
+        e.u.cdw[0] = q->qid;
+        if (adm_run(core, &e, &c) < 0)
+            return;
+    }
+}
+
+static void stop_block(void *arg)
+{
+    struct drv_core *core = arg;
+    int s = core_state(core);
+    if (s == CORE_CREATED || s == CORE_STOPPED)
+        return;
+    bool alive = s != CORE_DEAD;
+    core_set_state(core, CORE_STOPPING);
+    osal_timer_cancel(core->tick);
+    core->tick_armed = false;
+    if (alive) {
+        /* Give commands in flight a moment to finish on their own. */
+        uint64_t end = core_now_ns(core) + (uint64_t)core->opt.admin_timeout_ms * 1000000u;
+        while (io_in_flight(core) && core_now_ns(core) < end) {
+            core_reap_all(core, false);
+            if (io_in_flight(core))
+                core_sleep_us(DRV_POLL_SLEEP_US);
+        }
+        delete_io_queues(core); /* ends what is still outstanding: ABORTED_SQ_DELETED */
+        osal_reg_write32(core->os, HBA_REG_CONFIG, HBA_CONFIG_EN | HBA_CONFIG_SHN);
+        uint64_t shn_end = core_now_ns(core) + (uint64_t)core->opt.ready_timeout_ms * 1000000u;
+        while (!(osal_reg_read32(core->os, HBA_REG_STATUS) & HBA_STATUS_SHST_DONE) && core_now_ns(core) < shn_end)
+            core_sleep_us(DRV_POLL_SLEEP_US * 5);
+    }
+    if (alive)
+        core_disable(core, false);
+    else
+        core_release(core); /* nobody to talk to */
+    task_fail_all(core, DRV_SR_SERVICE_DELIVERY_FAILURE);
+    core_set_state(core, CORE_STOPPED);
+}
+
+void drv_core_stop(struct drv_core *core)
+{
+    if (core)
+        osal_queue_sync(core->os, stop_block, core);
+}
+
+void drv_core_destroy(struct drv_core *core)
+{
+    if (!core)
+        return;
+    drv_core_stop(core);
+    osal_timer_destroy(core->tick);
+    for (unsigned v = 0; v < HBA_MAX_VECTORS; v++)
+        if (core->irq[v]) {
+            osal_irq_disable(core->irq[v]);
+            osal_irq_destroy(core->irq[v]);
+        }
+    free(core->ioq);
+    free(core);
+}
+
+void drv_core_constraints(const struct drv_core *core, struct drv_constraints *out)
+{
+    *out = core->cons;
+}
+
+struct osal *drv_core_osal(const struct drv_core *core)
+{
+    return core->os;
+}
+
+struct poll_ctx {
+    struct drv_core *core;
+    int n;
+};
+
+static void poll_block(void *arg)
+{
+    struct poll_ctx *x = arg;
+    int s = core_state(x->core);
+    if (s != CORE_RUNNING && s != CORE_STOPPING)
+        return;
+    x->n = core_reap_all(x->core, true);
+    task_drain(x->core);
+}
+
+int drv_core_poll(struct drv_core *core)
+{
+    struct poll_ctx x = { .core = core };
+    int rc = osal_queue_sync(core->os, poll_block, &x);
+    return rc < 0 ? rc : x.n;
+}
+
+struct copy_ctx {
+    struct drv_core *core;
+    void *out;
+};
+
+static void stats_block(void *arg)
+{
+    struct copy_ctx *x = arg;
+    *(struct drv_core_stats *)x->out = x->core->stats;
+}
+
+void drv_core_get_stats(struct drv_core *core, struct drv_core_stats *out)
+{
+    struct copy_ctx x = { core, out };
+    if (osal_queue_sync(core->os, stats_block, &x) < 0)
+        *out = core->stats;
+}
+
+static void ident_block(void *arg)
+{
+    struct copy_ctx *x = arg;
+    *(struct hba_identify_ctrl *)x->out = x->core->ident;
+}
+
+void drv_core_identity(struct drv_core *core, struct hba_identify_ctrl *out)
+{
+    struct copy_ctx x = { core, out };
+    if (osal_queue_sync(core->os, ident_block, &x) < 0)
+        *out = core->ident;
+}

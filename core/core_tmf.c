@@ -1,0 +1,218 @@
+/* core/core_tmf.c — task management the layer above asks for (see
+ * drv_core_task_mgmt in core.h): what a SCSI target's task manager needs from
+ * its HBA driver when an initiator aborts tasks, resets a LUN or the target,
+ * or its I_T nexus goes away.
+ *
+ * Unlike the core's own recovery (core_recovery.c), which aborts or resets to
+ * get a stuck command moving and then RE-ISSUES it, a function asked for from
+ * above ENDS its tasks: they are marked `terminate`, so core_task.c and the
+ * controller reset never send them again.  Each function is one tmf_op that
+ * lives on core->tmfs until (1) every admin command it sent was answered and
+ * (2) no task it ended is still owned by the core; then its done runs.  Both
+ * conditions are re-checked whenever a terminated task completes
+ * (tmf_task_ended) or an admin answer arrives.
+ *
+ * How each function reaches the controller:
+ *   ABORT TASK / ABORT TASK SET / CLEAR TASK SET / NEXUS LOSS
+ *       tasks still waiting for a queue slot end at once; each command in
+ *       flight gets an HBA_ADM_ABORT (its completion, ABORTED or whatever it
+ *       reached first, ends the task); NEXUS LOSS then sends
+ *       HBA_ADM_NEXUS_LOSS so the firmware forgets the initiator's state and
+ *       raises 29h/07h for it;
+ *   LUN / TARGET / BUS RESET
+ *       one HBA_ADM_RESET of that scope: the controller ends its commands
+ *       ABORTED_RESET and raises the reset's unit attention;
+ *   CONTROLLER RESET
+ *       the core's controller reset (CONFIG.EN 1 -> 0, bring-up); the tasks
+ *       of the named target are marked so that none is re-issued, the others
+ *       are re-issued as after any controller reset (other targets' hosts
+ *       never notice beyond a unit attention).
+ * Everything here runs on the dispatch queue. */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "core/core_internal.h"
+
+struct tmf_op {
+    struct drv_core *core;
+    struct tmf_op *next;
+    struct drv_tmf t;
+    drv_tmf_done done;
+    void *arg;
+    unsigned admin_pending;   /* admin commands sent and not answered yet */
+    int rc;
+};
+
+static bool in_scope(const struct drv_tmf *t, const struct drv_io *io)
+{
+    const struct drv_task *k = &io->t;
+    switch (t->kind) {
+    case DRV_TMF_ABORT_TASK:       return k->task_id == t->task_id;
+    case DRV_TMF_ABORT_TASK_SET:   return k->initiator == t->initiator && k->target == t->target && k->lun == t->lun;
+    case DRV_TMF_CLEAR_TASK_SET:
+    case DRV_TMF_LUN_RESET:        return k->target == t->target && k->lun == t->lun;
+    case DRV_TMF_TARGET_RESET:     return k->target == t->target;
+    case DRV_TMF_CONTROLLER_RESET: return k->target == t->target;
+    case DRV_TMF_BUS_RESET:        return true;
+    case DRV_TMF_NEXUS_LOSS:       return k->initiator == t->initiator;
+    }
+    return false;
+}
+
+static bool aborts_commands(enum drv_tmf_kind k)
+{
+    return k == DRV_TMF_ABORT_TASK || k == DRV_TMF_ABORT_TASK_SET || k == DRV_TMF_CLEAR_TASK_SET ||
+           k == DRV_TMF_NEXUS_LOSS;
+}
+
+/* Whether a task this function ended is still owned by the core. */
+static bool waits_for_tasks(const struct tmf_op *op)
+{
+    for (const struct drv_io *io = op->core->ios; io; io = io->next)
+        if (io->terminate && in_scope(&op->t, io))
+            return true;
+    return false;
+}
+
+/* Finishes every function whose conditions hold.  A done callback may queue
+ * more work but never runs this list itself, so one pass after each finish
+ * restarts from the head. */
+static void tmf_check(struct drv_core *core)
+{
+    bool again = true;
+    while (again) {
+        again = false;
+        for (struct tmf_op **pp = &core->tmfs; *pp; pp = &(*pp)->next) {
+            struct tmf_op *op = *pp;
+            if (op->admin_pending || waits_for_tasks(op))
+                continue;
+            *pp = op->next;
+            op->done(op->arg, op->rc);
+            free(op);
+            again = true;
+            break;
+        }
+    }
+}
+
+void tmf_task_ended(struct drv_core *core)
+{
+    tmf_check(core);
+}
+
+static void admin_answered(struct drv_core *core, void *arg, const struct hba_cq_entry *cqe)
+{
+    struct tmf_op *op = arg;
+    op->admin_pending--;
+    uint8_t cs = cqe->ctrl_status;
+    if (cs != HBA_CS_SUCCESS && op->rc == 0 && !aborts_commands(op->t.kind)) {
+        /* A reset or nexus loss the controller refused.  ABORTED_RESET means a
+         * controller reset overtook it, which ended every task anyway. */
+        if (cs == HBA_CS_INVALID_TARGET)
+            op->rc = -ENXIO;
+        else if (cs != HBA_CS_ABORTED_RESET)
+            op->rc = -EIO;
+        if (op->rc)
+            osal_log(core->os, OSAL_LOG_WARN, "drv: task management %d (%u:%u) refused with controller status %#x",
+                     (int)op->t.kind, op->t.target, op->t.lun, cs);
+    }
+    /* An HBA_ADM_ABORT answer says nothing final: the command's own
+     * completion ends its task. */
+    tmf_check(core);
+}
+
+static void send_admin(struct tmf_op *op, uint8_t opcode, uint32_t cdw0, uint32_t cdw1)
+{
+    struct drv_core *core = op->core;
+    struct hba_sq_entry e;
+    adm_entry(&e, opcode);
+    e.u.cdw[0] = cdw0;
+    e.u.cdw[1] = cdw1;
+    if (adm_submit(core, &e, core->opt.admin_timeout_ms, admin_answered, op) == 0) {
+        op->admin_pending++;
+        return;
+    }
+    /* The admin queue is full.  A missing abort only delays the end (the
+     * command completes on its own, or its timeout escalates); a reset or a
+     * nexus loss that never reached the controller is reported. */
+    osal_log(core->os, OSAL_LOG_WARN, "drv: admin queue full: task management opcode %#x not sent", opcode);
+    if (opcode != HBA_ADM_ABORT && op->rc == 0)
+        op->rc = -EBUSY;
+}
+
+static void tmf_start(void *arg)
+{
+    struct tmf_op *op = arg;
+    struct drv_core *core = op->core;
+    if (core_state(core) != CORE_RUNNING) {
+        op->done(op->arg, -ENODEV);
+        free(op);
+        return;
+    }
+    enum drv_tmf_kind kind = op->t.kind;
+    bool found = false;
+    struct drv_io *next;
+    for (struct drv_io *io = core->ios; io; io = next) {
+        next = io->next;
+        if (!in_scope(&op->t, io))
+            continue;
+        found = true;
+        io->terminate = true;
+        if (io->pending) {
+            /* Never reached the controller (or between two chunks of a split
+             * transfer): it ends here. */
+            task_fail(core, io, DRV_SR_SERVICE_DELIVERY_FAILURE,
+                      aborts_commands(kind) ? HBA_CS_ABORTED : HBA_CS_ABORTED_RESET);
+        } else if (io->cmd && io->q && aborts_commands(kind)) {
+            send_admin(op, HBA_ADM_ABORT, io->q->qid, io->cmd->cid);
+        }
+    }
+    if (kind == DRV_TMF_ABORT_TASK && !found)
+        op->rc = -ENOENT;
+    uint32_t addr = (uint32_t)op->t.target << 16 | op->t.lun;
+    switch (kind) {
+    case DRV_TMF_LUN_RESET:    send_admin(op, HBA_ADM_RESET, HBA_RESET_LUN, addr); break;
+    case DRV_TMF_TARGET_RESET: send_admin(op, HBA_ADM_RESET, HBA_RESET_TARGET, addr); break;
+    case DRV_TMF_BUS_RESET:    send_admin(op, HBA_ADM_RESET, HBA_RESET_BUS, 0); break;
+    case DRV_TMF_NEXUS_LOSS:   send_admin(op, HBA_ADM_NEXUS_LOSS, op->t.initiator, 0); break;
+    case DRV_TMF_CONTROLLER_RESET: {
+        /* Asked for, not a symptom: it must not count towards the streak
+         * after which recovery gives the controller up. */
+        core->reset_streak = 0;
+        core->last_reset_ns = 0;
+        int rc = recovery_reset_controller(core, "task management asked for a controller reset", true, false);
+        core->reset_streak = 0;
+        core->last_reset_ns = 0;
+        if (rc < 0)
+            op->rc = rc;
+        if (core_state(core) == CORE_RUNNING && !core->tick_armed)
+            recovery_arm_tick(core);
+        break;
+    }
+    default:
+        break;
+    }
+    op->next = core->tmfs;
+    core->tmfs = op;
+    tmf_check(core);
+    task_drain(core); /* slots the ended tasks freed */
+}
+
+int drv_core_task_mgmt(struct drv_core *core, const struct drv_tmf *tmf, drv_tmf_done done, void *arg)
+{
+    if (!core || !tmf || !done || tmf->kind < DRV_TMF_ABORT_TASK || tmf->kind > DRV_TMF_NEXUS_LOSS)
+        return -EINVAL;
+    if (tmf->kind == DRV_TMF_NEXUS_LOSS && tmf->initiator >= HBA_MAX_INITIATORS)
+        return -EINVAL;
+    int s = core_state(core);
+    if (s == CORE_CREATED || s == CORE_STOPPING || s == CORE_STOPPED)
+        return -ESHUTDOWN;
+    struct tmf_op *op = calloc(1, sizeof *op);
+    if (!op)
+        return -ENOMEM;
+    *op = (struct tmf_op){ .core = core, .t = *tmf, .done = done, .arg = arg };
+    int rc = osal_queue_async(core->os, tmf_start, op);
+    if (rc < 0)
+        free(op);
+    return rc;
+}

@@ -1,0 +1,68 @@
+/* core/drv_mutant.h — the one switch for the deliberately broken cores.
+ *
+ * Each field bug of docs (DESIGN.md, "The field bugs it exists for") has a
+ * mutant: building with -DDRV_MUTANT_F1 (and so on) turns the correct code at
+ * exactly one spot into the broken variant a driver author shipped.  The
+ * default build defines none of them.  In code a mutant reads as
+ *
+ *     if (DRV_MUTANT(F1) && scsi_is_sync_cache(cdb)) ...
+ *
+ * which is a compile-time constant, so the correct build carries no trace of it.
+ *
+ *   F1   SYNCHRONIZE CACHE (10/16) completed locally with GOOD, never sent
+ *        (core/core_task.c, task_start)
+ *   F2   data-in buffers prepared HBA_DMA_TO_DEVICE: the device may only read
+ *        them, so its DMA writes fault or vanish (core/core_dma.c)
+ *   F3   UNIT ATTENTION on a target other than 0 during discovery treated as
+ *        fatal: the target is dropped (core/discovery.c)
+ *   F4   MODE SENSE caching page rewritten to WCE=0 on its way up
+ *        (core/core_task.c, task_fixup_data_in)
+ *   F5   SGLs passed through beyond the HBA constraints: no split, no bounce,
+ *        IOVAs prepared without the address limit (core/core_dma.c)
+ *   F5B  the FUA bit cleared from WRITE (10/16) CDBs (core/core_task.c)
+ *   F7   data SGE addresses held in a signed 32-bit int while the SGL is
+ *        built: an IOVA at or above 2 GiB comes out sign-extended, one at or
+ *        above 4 GiB loses its high bits (core/sgl.c, sge)
+ */
+#ifndef CORE_DRV_MUTANT_H
+#define CORE_DRV_MUTANT_H
+
+#define DRV_MUTANT(name) DRV_MUTANT_ON_##name
+
+#ifdef DRV_MUTANT_F1
+#define DRV_MUTANT_ON_F1 1
+#else
+#define DRV_MUTANT_ON_F1 0
+#endif
+#ifdef DRV_MUTANT_F2
+#define DRV_MUTANT_ON_F2 1
+#else
+#define DRV_MUTANT_ON_F2 0
+#endif
+#ifdef DRV_MUTANT_F3
+#define DRV_MUTANT_ON_F3 1
+#else
+#define DRV_MUTANT_ON_F3 0
+#endif
+#ifdef DRV_MUTANT_F4
+#define DRV_MUTANT_ON_F4 1
+#else
+#define DRV_MUTANT_ON_F4 0
+#endif
+#ifdef DRV_MUTANT_F5
+#define DRV_MUTANT_ON_F5 1
+#else
+#define DRV_MUTANT_ON_F5 0
+#endif
+#ifdef DRV_MUTANT_F5B
+#define DRV_MUTANT_ON_F5B 1
+#else
+#define DRV_MUTANT_ON_F5B 0
+#endif
+#ifdef DRV_MUTANT_F7
+#define DRV_MUTANT_ON_F7 1
+#else
+#define DRV_MUTANT_ON_F7 0
+#endif
+
+#endif

@@ -1,0 +1,326 @@
+/* platform/osal_user.c — the osal instance, its dispatch queue (a libuv loop on
+ * its own thread), registers, time and logging.  DMA is in osal_user_dma.c,
+ * interrupt and timer sources in osal_user_src.c.  See platform/osal_user.h. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "platform/osal_user_internal.h"
+#include "platform/bus.h"
+
+void osal_user_options_init(struct osal_user_options *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->name = "osal";
+    o->log_level = OSAL_LOG_WARN;
+    o->iova_base = OSAL_PAGE;
+    o->low_window = true;
+}
+
+/* --- the dispatch queue ---------------------------------------------------- */
+
+/* Runs every queued block; at shutdown (queue empty and stopping) closes the
+ * handles so uv_run returns. */
+static void on_wake(uv_async_t *h)
+{
+    struct osal *os = h->data;
+    for (;;) {
+        pthread_mutex_lock(&os->qlock);
+        struct osal_qitem *it = os->head;
+        if (it) {
+            os->head = it->next;
+            if (!os->head)
+                os->tail = NULL;
+        }
+        bool stop = !it && os->stopping;
+        pthread_mutex_unlock(&os->qlock);
+        if (!it) {
+            if (stop) {
+                osal_src_close_all(os);
+                uv_close((uv_handle_t *)&os->wake, NULL);
+            }
+            return;
+        }
+        it->fn(it->arg);
+        if (it->sync) {
+            pthread_mutex_lock(&os->qlock);
+            it->done = true;
+            pthread_cond_broadcast(&os->qcond);
+            pthread_mutex_unlock(&os->qlock);
+        } else {
+            free(it);
+        }
+    }
+}
+
+static void *queue_thread(void *arg)
+{
+    struct osal *os = arg;
+    pthread_mutex_lock(&os->qlock);
+    os->thread = pthread_self();
+    os->started = true;
+    pthread_cond_broadcast(&os->qcond);
+    pthread_mutex_unlock(&os->qlock);
+    uv_run(&os->loop, UV_RUN_DEFAULT);
+    return NULL;
+}
+
+bool osal_on_queue(struct osal *os)
+{
+    return os && pthread_equal(pthread_self(), os->thread);
+}
+
+/* Appends it; -ESHUTDOWN once teardown began. */
+static int enqueue(struct osal *os, struct osal_qitem *it)
+{
+    pthread_mutex_lock(&os->qlock);
+    if (os->stopping) {
+        pthread_mutex_unlock(&os->qlock);
+        return -ESHUTDOWN;
+    }
+    it->next = NULL;
+    if (os->tail)
+        os->tail->next = it;
+    else
+        os->head = it;
+    os->tail = it;
+    /* Sent under the lock: the loop decides to close the handle under the
+     * same lock, so no send can reach a closed (or freed) handle. */
+    uv_async_send(&os->wake);
+    pthread_mutex_unlock(&os->qlock);
+    return 0;
+}
+
+int osal_queue_async(struct osal *os, osal_block fn, void *arg)
+{
+    if (!os || !fn)
+        return -EINVAL;
+    struct osal_qitem *it = calloc(1, sizeof(*it));
+    if (!it)
+        return -ENOMEM;
+    it->fn = fn;
+    it->arg = arg;
+    int rc = enqueue(os, it);
+    if (rc < 0)
+        free(it);
+    return rc;
+}
+
+int osal_queue_sync(struct osal *os, osal_block fn, void *arg)
+{
+    if (!os || !fn)
+        return -EINVAL;
+    if (osal_on_queue(os)) {
+        fn(arg);
+        return 0;
+    }
+    struct osal_qitem it = { .fn = fn, .arg = arg, .sync = true };
+    int rc = enqueue(os, &it);
+    if (rc < 0)
+        return rc;
+    pthread_mutex_lock(&os->qlock);
+    while (!it.done)
+        pthread_cond_wait(&os->qcond, &os->qlock);
+    pthread_mutex_unlock(&os->qlock);
+    return 0;
+}
+
+/* --- life cycle ----------------------------------------------------------- */
+
+static void fini_sync(struct osal *os)
+{
+    pthread_mutex_destroy(&os->qlock);
+    pthread_cond_destroy(&os->qcond);
+    pthread_mutex_destroy(&os->dlock);
+}
+
+int osal_user_create(struct bus *bus, const struct osal_user_options *o, struct osal **out)
+{
+    if (!bus || !out)
+        return -EINVAL;
+    *out = NULL;
+    struct osal_user_options def;
+    if (!o) {
+        osal_user_options_init(&def);
+        o = &def;
+    }
+    if ((unsigned)o->log_level > OSAL_LOG_DEBUG)
+        return -EINVAL;
+    struct osal *os = calloc(1, sizeof(*os));
+    if (!os)
+        return -ENOMEM;
+    atomic_init(&os->bus, bus);
+    snprintf(os->name, sizeof(os->name), "%s", o->name ? o->name : "osal");
+    os->log_level = o->log_level;
+    os->log_sink = o->log_sink;
+    os->log_arg = o->log_arg;
+    pthread_mutex_init(&os->qlock, NULL);
+    pthread_cond_init(&os->qcond, NULL);
+    pthread_mutex_init(&os->dlock, NULL);
+    osal_dma_init(os, o, bus_ram_size(bus));
+
+    int rc = uv_loop_init(&os->loop);
+    if (rc < 0)
+        goto fail_loop;
+    rc = uv_async_init(&os->loop, &os->wake, on_wake);
+    if (rc < 0)
+        goto fail_async;
+    os->wake.data = os;
+
+    /* The queue thread takes no signals: they belong to the application. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pthread_t tid;
+    rc = -pthread_create(&tid, NULL, queue_thread, os);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc < 0)
+        goto fail_thread;
+    pthread_mutex_lock(&os->qlock);
+    while (!os->started)
+        pthread_cond_wait(&os->qcond, &os->qlock);
+    pthread_mutex_unlock(&os->qlock);
+    os->joinable = tid;
+    *out = os;
+    return 0;
+
+fail_thread:
+    uv_close((uv_handle_t *)&os->wake, NULL);
+    uv_run(&os->loop, UV_RUN_DEFAULT);
+fail_async:
+    uv_loop_close(&os->loop);
+fail_loop:
+    osal_dma_fini(os);
+    fini_sync(os);
+    free(os);
+    return rc;
+}
+
+void osal_user_destroy(struct osal *os)
+{
+    if (!os)
+        return;
+    if (osal_on_queue(os)) {
+        /* Joining ourselves would deadlock: refuse, loudly. */
+        osal_log(os, OSAL_LOG_ERROR, "osal_user_destroy called on the dispatch queue; not destroyed");
+        return;
+    }
+    pthread_mutex_lock(&os->qlock);
+    os->stopping = true;
+    uv_async_send(&os->wake);
+    pthread_mutex_unlock(&os->qlock);
+    pthread_join(os->joinable, NULL);
+    if (uv_loop_close(&os->loop) != 0)
+        osal_log(os, OSAL_LOG_ERROR, "event loop still had handles at teardown");
+    osal_dma_fini(os);
+    fini_sync(os);
+    free(os);
+}
+
+int osal_user_set_bus(struct osal *os, struct bus *bus)
+{
+    if (!os || !bus)
+        return -EINVAL;
+    if (osal_on_queue(os))
+        return -EDEADLK;
+    /* The same bus again: a remote bus re-attached in place to a restarted
+     * controller (bus_remote_reconnect), which replayed the IOMMU mappings
+     * from its own record and kept host RAM where it was; only the
+     * interrupt eventfds behind the vector numbers are new. */
+    int rc = bus == osal_user_bus(os) ? 0 : osal_dma_switch_bus(os, bus);
+    if (rc == -ERANGE)
+        return rc;
+    int qrc = osal_queue_sync(os, osal_src_rebind, os);
+    return rc < 0 ? rc : qrc;
+}
+
+struct bus *osal_user_bus(struct osal *os)
+{
+    return atomic_load_explicit(&os->bus, memory_order_acquire);
+}
+
+/* --- registers ------------------------------------------------------------ */
+
+uint32_t osal_reg_read32(struct osal *os, uint32_t offset)
+{
+    return bus_read32(osal_user_bus(os), offset);
+}
+
+void osal_reg_write32(struct osal *os, uint32_t offset, uint32_t value)
+{
+    bus_write32(osal_user_bus(os), offset, value);
+}
+
+/* --- time and logging ----------------------------------------------------- */
+
+uint64_t osal_now_ns(struct osal *os)
+{
+    (void)os;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static const char *level_name(enum osal_log_level l)
+{
+    switch (l) {
+    case OSAL_LOG_ERROR:
+        return "error";
+    case OSAL_LOG_WARN:
+        return "warning";
+    case OSAL_LOG_INFO:
+        return "info";
+    default:
+        return "debug";
+    }
+}
+
+void osal_log(struct osal *os, enum osal_log_level level, const char *fmt, ...)
+{
+    if (os && level > os->log_level)
+        return;
+    char line[512];
+    int n = snprintf(line, sizeof(line), "%s: %s: ", os ? os->name : "osal", level_name(level));
+    if (n < 0 || (size_t)n >= sizeof(line))
+        n = 0;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+    va_end(ap);
+    if (os && os->log_sink) {
+        os->log_sink(os->log_arg, level, line);
+        return;
+    }
+    /* One write per line so lines from several threads do not interleave. */
+    size_t len = strlen(line);
+    if (len < sizeof(line) - 1)
+        line[len++] = '\n';
+    else
+        line[len - 1] = '\n';
+    if (write(STDERR_FILENO, line, len) < 0) {
+        /* nowhere left to report it */
+    }
+}
+
+/* --- statistics ----------------------------------------------------------- */
+
+void osal_user_get_stats(struct osal *os, struct osal_user_stats *s)
+{
+    memset(s, 0, sizeof(*s));
+    pthread_mutex_lock(&os->dlock);
+    s->dma_bytes_live = os->ram.used;
+    s->dma_buffers_live = os->nbufs;
+    s->mappings_live = os->nmaps;
+    s->iova_pages_live = (os->iova.used + os->iova_low.used) / OSAL_PAGE;
+    s->iova_low_pages_live = os->iova_low.used / OSAL_PAGE;
+    s->mappings_total = os->maps_total;
+    s->segments_total = os->segs_total;
+    pthread_mutex_unlock(&os->dlock);
+    s->irqs_live = atomic_load(&os->irqs_live);
+    s->timers_live = atomic_load(&os->timers_live);
+    s->irqs_delivered = atomic_load(&os->irqs_delivered);
+}

@@ -1,0 +1,345 @@
+/* platform/osal_user_dma.c — DMA memory and DMA mappings of osal_user: buffers
+ * carved out of the bus's host RAM, and IOVA ranges programmed into the
+ * controller's IOMMU.  See platform/osal_user.h. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "platform/osal_user_internal.h"
+#include "platform/bus.h"
+
+#define MAX_PIECES 8u /* struct osal_dma_mapping holds 8 segments */
+
+/* The public buffer first, so a struct osal_dma_buffer * converts back. */
+struct osal_dma_buf {
+    struct osal_dma_buffer pub;
+    uint64_t size;                       /* reserved bytes (rounded) */
+    uint32_t maps;                       /* live mappings of this buffer */
+    struct osal_dma_buf *prev, *next;
+};
+
+struct osal_map_piece {
+    uint64_t iova, ram, len;
+};
+
+/* One live osal_dma_prepare: what to unmap, and what to replay on a new bus. */
+struct osal_map_rec {
+    uint64_t iova_start;                 /* the reserved IOVA range, guard pages included */
+    struct osal_dma_buf *buf;
+    enum hba_dma_dir dir;
+    uint32_t npieces;
+    struct osal_map_piece piece[MAX_PIECES];
+    struct osal_map_rec *prev, *next;
+};
+
+static uint64_t page_down(uint64_t a)
+{
+    return a & ~(OSAL_PAGE - 1);
+}
+
+void osal_dma_init(struct osal *os, const struct osal_user_options *o, uint64_t ram_size)
+{
+    range_alloc_init(&os->ram, 0, ram_size);
+    uint64_t base = o->iova_base ? o->iova_base : OSAL_PAGE;
+    base = base > UINT64_MAX - (OSAL_PAGE - 1) ? page_down(base) : page_down(base + OSAL_PAGE - 1);
+    uint64_t limit = o->iova_limit ? page_down(o->iova_limit) : page_down(UINT64_MAX);
+    range_alloc_init(&os->iova, base, limit);
+    /* The low window: below the high one, never page 0, never past iova_limit. */
+    uint64_t low_end = base < limit ? base : limit;
+    range_alloc_init(&os->iova_low, OSAL_PAGE, o->low_window && low_end > OSAL_PAGE ? low_end : OSAL_PAGE);
+    atomic_init(&os->scatter, o->scatter);
+}
+
+/* The window an IOVA range starting at iova was taken from. */
+static struct range_alloc *window_of(struct osal *os, uint64_t iova)
+{
+    return iova < os->iova.lo ? &os->iova_low : &os->iova;
+}
+
+/* --- the IOMMU side of a mapping ------------------------------------------ */
+
+static void unmap_pieces(struct osal *os, struct bus *bus, const struct osal_map_rec *r, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        int rc = bus_iommu_unmap(bus, r->piece[i].iova, r->piece[i].len);
+        if (rc < 0)
+            osal_log(os, OSAL_LOG_WARN, "IOMMU unmap of IOVA 0x%llx+%llu failed: %s",
+                     (unsigned long long)r->piece[i].iova, (unsigned long long)r->piece[i].len, strerror(-rc));
+    }
+}
+
+/* Maps every piece of r; on failure unmaps what was mapped. */
+static int map_pieces(struct osal *os, struct bus *bus, const struct osal_map_rec *r)
+{
+    for (uint32_t i = 0; i < r->npieces; i++) {
+        int rc = bus_iommu_map(bus, r->piece[i].iova, r->piece[i].ram, r->piece[i].len, r->dir);
+        if (rc < 0) {
+            unmap_pieces(os, bus, r, i);
+            return rc;
+        }
+    }
+    return 0;
+}
+
+/* Drops a mapping record (dlock held): unmaps it, returns its IOVA range. */
+static void drop_rec(struct osal *os, struct osal_map_rec *r)
+{
+    unmap_pieces(os, osal_user_bus(os), r, r->npieces);
+    range_alloc_put(window_of(os, r->iova_start), r->iova_start, NULL);
+    if (r->prev)
+        r->prev->next = r->next;
+    else
+        os->maps = r->next;
+    if (r->next)
+        r->next->prev = r->prev;
+    r->buf->maps--;
+    os->nmaps--;
+    free(r);
+}
+
+void osal_dma_fini(struct osal *os)
+{
+    if (os->nmaps)
+        osal_log(os, OSAL_LOG_ERROR, "%u DMA mapping(s) still prepared at teardown; unmapped", os->nmaps);
+    while (os->maps)
+        drop_rec(os, os->maps);
+    if (os->nbufs)
+        osal_log(os, OSAL_LOG_ERROR, "%u DMA buffer(s) still allocated at teardown; freed", os->nbufs);
+    while (os->bufs) {
+        struct osal_dma_buf *b = os->bufs;
+        os->bufs = b->next;
+        free(b);
+    }
+    os->nbufs = 0;
+    range_alloc_fini(&os->ram);
+    range_alloc_fini(&os->iova);
+    range_alloc_fini(&os->iova_low);
+}
+
+/* --- DMA memory ----------------------------------------------------------- */
+
+int osal_dma_alloc(struct osal *os, uint64_t length, uint64_t align, struct osal_dma_buffer **out)
+{
+    if (out)
+        *out = NULL;
+    if (!os || !out || length == 0 || align == 0 || (align & (align - 1)))
+        return -EINVAL;
+    if (length > UINT64_MAX - OSAL_DMA_GRAN)
+        return -ENOMEM;
+    uint64_t size = (length + OSAL_DMA_GRAN - 1) & ~(OSAL_DMA_GRAN - 1);
+    struct osal_dma_buf *b = calloc(1, sizeof(*b));
+    if (!b)
+        return -ENOMEM;
+    pthread_mutex_lock(&os->dlock);
+    uint64_t phys;
+    int rc = range_alloc_get(&os->ram, size, align > OSAL_DMA_GRAN ? align : OSAL_DMA_GRAN, UINT64_MAX, false,
+                             &phys);
+    if (rc < 0) {
+        pthread_mutex_unlock(&os->dlock);
+        free(b);
+        return rc == -ENOSPC ? -ENOMEM : rc;
+    }
+    b->pub.vaddr = bus_ram(osal_user_bus(os)) + phys;
+    b->pub.length = length;
+    b->pub.phys = phys;
+    b->size = size;
+    b->next = os->bufs;
+    if (os->bufs)
+        os->bufs->prev = b;
+    os->bufs = b;
+    os->nbufs++;
+    pthread_mutex_unlock(&os->dlock);
+    /* RAM is recycled between buffers (and may hold a previous run's data). */
+    memset(b->pub.vaddr, 0, size);
+    *out = &b->pub;
+    return 0;
+}
+
+void osal_dma_free(struct osal *os, struct osal_dma_buffer *pub)
+{
+    if (!os || !pub)
+        return;
+    struct osal_dma_buf *b = (struct osal_dma_buf *)pub;
+    pthread_mutex_lock(&os->dlock);
+    if (b->maps) {
+        osal_log(os, OSAL_LOG_ERROR, "DMA buffer at RAM 0x%llx freed with %u live mapping(s); unmapping them",
+                 (unsigned long long)b->pub.phys, b->maps);
+        for (struct osal_map_rec *r = os->maps, *next; r; r = next) {
+            next = r->next;
+            if (r->buf == b)
+                drop_rec(os, r);
+        }
+    }
+    range_alloc_put(&os->ram, b->pub.phys, NULL);
+    if (b->prev)
+        b->prev->next = b->next;
+    else
+        os->bufs = b->next;
+    if (b->next)
+        b->next->prev = b->prev;
+    os->nbufs--;
+    pthread_mutex_unlock(&os->dlock);
+    free(b);
+}
+
+/* --- DMA mappings --------------------------------------------------------- */
+
+/* Splits [ram, ram + len) into pieces: one, or (scatter) one per RAM page with
+ * the tail beyond the seventh page as the last piece.  Pieces get their IOVA
+ * later; here only ram and len. */
+static uint32_t split(bool scatter, uint64_t ram, uint64_t len, struct osal_map_piece *p)
+{
+    uint32_t n = 0;
+    while (len) {
+        uint64_t chunk = len;
+        if (scatter && n + 1 < MAX_PIECES) {
+            uint64_t to_page_end = OSAL_PAGE - (ram & (OSAL_PAGE - 1));
+            if (chunk > to_page_end)
+                chunk = to_page_end;
+        }
+        p[n].ram = ram;
+        p[n].len = chunk;
+        n++;
+        ram += chunk;
+        len -= chunk;
+    }
+    return n;
+}
+
+static uint64_t pages_of(uint64_t ram, uint64_t len)
+{
+    return (((ram & (OSAL_PAGE - 1)) + len + OSAL_PAGE - 1) / OSAL_PAGE);
+}
+
+int osal_dma_prepare(struct osal *os, struct osal_dma_buffer *pub, uint64_t offset, uint64_t length,
+                     enum hba_dma_dir dir, unsigned max_addr_bits, struct osal_dma_mapping *out)
+{
+    if (!os || !pub || !out || length == 0 || offset > pub->length || length > pub->length - offset)
+        return -EINVAL;
+    if (dir != HBA_DMA_TO_DEVICE && dir != HBA_DMA_FROM_DEVICE && dir != HBA_DMA_BIDIRECTIONAL)
+        return -EINVAL;
+    if (max_addr_bits == 0 || max_addr_bits > 64)
+        return -EINVAL;
+    struct osal_dma_buf *b = (struct osal_dma_buf *)pub;
+    struct osal_map_rec *r = calloc(1, sizeof(*r));
+    if (!r)
+        return -ENOMEM;
+    r->buf = b;
+    r->dir = dir;
+    bool scatter = atomic_load(&os->scatter);
+    r->npieces = split(scatter, pub->phys + offset, length, r->piece);
+    /* Guard pages between pieces, and with scatter one after the mapping. */
+    uint64_t pages = r->npieces - 1 + (scatter ? 1 : 0);
+    for (uint32_t i = 0; i < r->npieces; i++)
+        pages += pages_of(r->piece[i].ram, r->piece[i].len);
+    uint64_t limit = max_addr_bits >= 64 ? UINT64_MAX : 1ull << max_addr_bits;
+
+    pthread_mutex_lock(&os->dlock);
+    /* The high window unless the device cannot reach above its start. */
+    struct range_alloc *win = limit > os->iova.lo ? &os->iova : &os->iova_low;
+    int rc = range_alloc_get(win, pages * OSAL_PAGE, OSAL_PAGE, limit, true, &r->iova_start);
+    if (rc < 0) {
+        pthread_mutex_unlock(&os->dlock);
+        free(r);
+        return rc;
+    }
+    uint64_t page = r->iova_start;
+    for (uint32_t i = 0; i < r->npieces; i++) {
+        r->piece[i].iova = page + (r->piece[i].ram & (OSAL_PAGE - 1));
+        page += (pages_of(r->piece[i].ram, r->piece[i].len) + 1) * OSAL_PAGE;
+    }
+    rc = map_pieces(os, osal_user_bus(os), r);
+    if (rc < 0) {
+        range_alloc_put(win, r->iova_start, NULL);
+        pthread_mutex_unlock(&os->dlock);
+        osal_log(os, OSAL_LOG_ERROR, "IOMMU map of %llu bytes at RAM 0x%llx failed: %s",
+                 (unsigned long long)length, (unsigned long long)(pub->phys + offset), strerror(-rc));
+        free(r);
+        return rc;
+    }
+    r->next = os->maps;
+    if (os->maps)
+        os->maps->prev = r;
+    os->maps = r;
+    os->nmaps++;
+    os->maps_total++;
+    os->segs_total += r->npieces;
+    b->maps++;
+    pthread_mutex_unlock(&os->dlock);
+
+    memset(out, 0, sizeof(*out));
+    out->buf = pub;
+    out->offset = offset;
+    out->length = length;
+    out->dir = dir;
+    out->nseg = r->npieces;
+    for (uint32_t i = 0; i < r->npieces; i++) {
+        out->seg[i].iova = r->piece[i].iova;
+        out->seg[i].length = r->piece[i].len;
+    }
+    return 0;
+}
+
+int osal_dma_complete(struct osal *os, struct osal_dma_mapping *m)
+{
+    if (!os || !m || m->nseg == 0 || m->nseg > MAX_PIECES)
+        return -EINVAL;
+    pthread_mutex_lock(&os->dlock);
+    struct osal_map_rec *r = os->maps;
+    while (r && !(r->piece[0].iova == m->seg[0].iova && &r->buf->pub == m->buf))
+        r = r->next;
+    if (!r) {
+        pthread_mutex_unlock(&os->dlock);
+        osal_log(os, OSAL_LOG_ERROR, "osal_dma_complete: IOVA 0x%llx is not a prepared mapping (completed twice?)",
+                 (unsigned long long)m->seg[0].iova);
+        return -ENOENT;
+    }
+    bool same = r->npieces == m->nseg;
+    for (uint32_t i = 0; same && i < m->nseg; i++)
+        same = r->piece[i].iova == m->seg[i].iova && r->piece[i].len == m->seg[i].length;
+    if (!same) {
+        pthread_mutex_unlock(&os->dlock);
+        osal_log(os, OSAL_LOG_ERROR, "osal_dma_complete: mapping at IOVA 0x%llx was modified after prepare",
+                 (unsigned long long)m->seg[0].iova);
+        return -EINVAL;
+    }
+    drop_rec(os, r);
+    pthread_mutex_unlock(&os->dlock);
+    m->nseg = 0;
+    return 0;
+}
+
+void osal_user_set_scatter(struct osal *os, bool on)
+{
+    atomic_store(&os->scatter, on);
+}
+
+/* --- switching buses ------------------------------------------------------ */
+
+int osal_dma_switch_bus(struct osal *os, struct bus *bus)
+{
+    pthread_mutex_lock(&os->dlock);
+    if (range_alloc_top(&os->ram) > bus_ram_size(bus)) {
+        pthread_mutex_unlock(&os->dlock);
+        osal_log(os, OSAL_LOG_ERROR, "new bus has %llu bytes of host RAM; live DMA buffers reach %llu",
+                 (unsigned long long)bus_ram_size(bus), (unsigned long long)range_alloc_top(&os->ram));
+        return -ERANGE;
+    }
+    atomic_store_explicit(&os->bus, bus, memory_order_release);
+    /* Buffers still fit, but new ones may use the new size. */
+    os->ram.hi = bus_ram_size(bus);
+    for (struct osal_dma_buf *b = os->bufs; b; b = b->next)
+        b->pub.vaddr = bus_ram(bus) + b->pub.phys;
+    int first = 0;
+    for (struct osal_map_rec *r = os->maps; r; r = r->next) {
+        int rc = map_pieces(os, bus, r);
+        if (rc < 0) {
+            osal_log(os, OSAL_LOG_ERROR, "replaying the mapping at IOVA 0x%llx on the new bus failed: %s",
+                     (unsigned long long)r->piece[0].iova, strerror(-rc));
+            if (!first)
+                first = rc;
+        }
+    }
+    pthread_mutex_unlock(&os->dlock);
+    return first;
+}

@@ -1,0 +1,76 @@
+/* platform/osal_user_internal.h — what the osal_user_*.c files share: the osal
+ * instance and the hooks each part offers the others.  Not for the core. */
+#ifndef PLATFORM_OSAL_USER_INTERNAL_H
+#define PLATFORM_OSAL_USER_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <uv.h>
+
+#include "platform/osal_user.h"
+#include "platform/range_alloc.h"
+
+#define OSAL_PAGE     4096ull
+#define OSAL_DMA_GRAN 64ull   /* DMA buffers are rounded to whole cache lines */
+
+struct osal_qitem {
+    osal_block fn;
+    void *arg;
+    struct osal_qitem *next;
+    bool sync;      /* on the waiter's stack; done is set when it ran */
+    bool done;
+};
+
+struct osal_dma_buf;   /* osal_user_dma.c */
+struct osal_map_rec;   /* osal_user_dma.c */
+
+struct osal {
+    _Atomic(struct bus *) bus;
+    char name[32];
+    enum osal_log_level log_level;
+    osal_log_sink log_sink;
+    void *log_arg;
+
+    /* the dispatch queue */
+    uv_loop_t loop;
+    uv_async_t wake;
+    pthread_t thread;           /* set by the queue thread itself (osal_on_queue) */
+    pthread_t joinable;         /* the same thread, as pthread_create returned it */
+    pthread_mutex_t qlock;
+    pthread_cond_t qcond;       /* sync items done; the thread started */
+    struct osal_qitem *head, *tail;
+    bool started, stopping;
+
+    /* interrupt and timer sources: lists touched only on the queue */
+    struct osal_irq *irqs;
+    struct osal_timer *timers;
+    _Atomic uint32_t irqs_live, timers_live;
+    _Atomic uint64_t irqs_delivered;
+
+    /* DMA: buffers, IOVA space and live mappings, under dlock */
+    pthread_mutex_t dlock;
+    struct range_alloc ram;
+    struct range_alloc iova, iova_low; /* the high and the low IOVA window (osal_user.h) */
+    struct osal_dma_buf *bufs;
+    struct osal_map_rec *maps;
+    uint32_t nbufs, nmaps;
+    uint64_t maps_total, segs_total;
+    atomic_bool scatter;        /* read without dlock: osal_user_set_scatter may flip it */
+};
+
+/* osal_user_dma.c */
+void osal_dma_init(struct osal *os, const struct osal_user_options *o, uint64_t ram_size);
+/* Unmaps and frees everything still live (logged), then the allocators. */
+void osal_dma_fini(struct osal *os);
+/* The DMA side of osal_user_set_bus: -ERANGE (nothing changed) if a live
+ * buffer does not fit the new RAM; otherwise swaps os->bus, moves vaddrs and
+ * replays mappings (first error returned). */
+int  osal_dma_switch_bus(struct osal *os, struct bus *bus);
+
+/* osal_user_src.c */
+/* On the queue: re-binds every interrupt source to the current bus's fds. */
+void osal_src_rebind(void *os);
+/* On the queue, at shutdown: closes every source still live (logged). */
+void osal_src_close_all(struct osal *os);
+
+#endif

@@ -1,0 +1,350 @@
+/* platform/osal_user_src.c — interrupt and timer sources of osal_user: uv_poll
+ * on a vector's eventfd and uv_timer, both on the dispatch queue's loop.
+ *
+ * Every change to a handle happens on the queue thread (libuv handles are not
+ * thread-safe): calls from other threads are marshalled with osal_queue_sync,
+ * which also gives the caller a strong guarantee — when osal_timer_cancel or
+ * osal_irq_disable returns, the handler is neither running nor going to run.
+ * uv handles are allocated apart from the source objects because uv_close
+ * finishes later: the handle is freed in its close callback. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "platform/osal_user_internal.h"
+#include "platform/bus.h"
+
+struct osal_irq {
+    struct osal *os;
+    unsigned vector;
+    osal_irq_handler fn;
+    void *arg;
+    uv_poll_t *poll;       /* NULL when the bus has no fd for the vector (should not happen) */
+    bool enabled;
+    struct osal_irq *prev, *next;
+};
+
+struct osal_timer {
+    struct osal *os;
+    osal_timer_handler fn;
+    void *arg;
+    uv_timer_t *h;
+    _Atomic bool armed;
+    struct osal_timer *prev, *next;
+};
+
+static void free_handle(uv_handle_t *h)
+{
+    free(h);
+}
+
+/* --- interrupts ----------------------------------------------------------- */
+
+static void on_vector(uv_poll_t *p, int status, int events)
+{
+    struct osal_irq *irq = p->data;
+    struct osal *os = irq->os;
+    (void)events;
+    if (status < 0) {
+        osal_log(os, OSAL_LOG_ERROR, "interrupt vector %u: poll failed: %s; disabling it", irq->vector,
+                 uv_strerror(status));
+        uv_poll_stop(p);
+        irq->enabled = false;
+        return;
+    }
+    uint64_t count;
+    uv_os_fd_t fd;
+    if (uv_fileno((uv_handle_t *)p, &fd) < 0 || read(fd, &count, sizeof(count)) != (ssize_t)sizeof(count))
+        return; /* another reader consumed the signal: nothing to deliver */
+    atomic_fetch_add_explicit(&os->irqs_delivered, 1, memory_order_relaxed);
+    irq->fn(irq->arg, irq->vector);
+}
+
+/* Binds irq to the current bus's eventfd (on the queue); -errno. */
+static int bind_irq(struct osal_irq *irq)
+{
+    struct osal *os = irq->os;
+    int fd = bus_vector_fd(osal_user_bus(os), irq->vector);
+    if (fd < 0)
+        return -EINVAL;
+    uv_poll_t *p = calloc(1, sizeof(*p));
+    if (!p)
+        return -ENOMEM;
+    int rc = uv_poll_init(&os->loop, p, fd);
+    if (rc < 0) {
+        free(p);
+        return rc;
+    }
+    p->data = irq;
+    irq->poll = p;
+    if (irq->enabled && (rc = uv_poll_start(p, UV_READABLE, on_vector)) < 0)
+        irq->enabled = false;
+    return rc;
+}
+
+static void unbind_irq(struct osal_irq *irq)
+{
+    if (irq->poll)
+        uv_close((uv_handle_t *)irq->poll, free_handle);
+    irq->poll = NULL;
+}
+
+struct irq_call {
+    struct osal_irq *irq;
+    int rc;
+};
+
+static void irq_create_on_queue(void *arg)
+{
+    struct irq_call *c = arg;
+    struct osal_irq *irq = c->irq;
+    struct osal *os = irq->os;
+    for (struct osal_irq *o = os->irqs; o; o = o->next) {
+        if (o->vector == irq->vector) {
+            c->rc = -EBUSY;
+            return;
+        }
+    }
+    c->rc = bind_irq(irq);
+    if (c->rc < 0)
+        return;
+    irq->next = os->irqs;
+    if (os->irqs)
+        os->irqs->prev = irq;
+    os->irqs = irq;
+    atomic_fetch_add(&os->irqs_live, 1);
+}
+
+int osal_irq_create(struct osal *os, unsigned vector, osal_irq_handler fn, void *arg, struct osal_irq **out)
+{
+    if (out)
+        *out = NULL;
+    if (!os || !fn || !out)
+        return -EINVAL;
+    if (bus_vector_fd(osal_user_bus(os), vector) < 0)
+        return -EINVAL;
+    struct osal_irq *irq = calloc(1, sizeof(*irq));
+    if (!irq)
+        return -ENOMEM;
+    irq->os = os;
+    irq->vector = vector;
+    irq->fn = fn;
+    irq->arg = arg;
+    struct irq_call c = { .irq = irq, .rc = 0 };
+    int rc = osal_queue_sync(os, irq_create_on_queue, &c);
+    if (rc == 0)
+        rc = c.rc;
+    if (rc < 0) {
+        free(irq);
+        return rc;
+    }
+    *out = irq;
+    return 0;
+}
+
+static void irq_enable_on_queue(void *arg)
+{
+    struct osal_irq *irq = arg;
+    if (irq->enabled || !irq->poll)
+        return;
+    int rc = uv_poll_start(irq->poll, UV_READABLE, on_vector);
+    if (rc < 0) {
+        osal_log(irq->os, OSAL_LOG_ERROR, "interrupt vector %u: cannot enable: %s", irq->vector, uv_strerror(rc));
+        return;
+    }
+    irq->enabled = true;
+}
+
+static void irq_disable_on_queue(void *arg)
+{
+    struct osal_irq *irq = arg;
+    if (irq->enabled && irq->poll)
+        uv_poll_stop(irq->poll);
+    irq->enabled = false;
+}
+
+void osal_irq_enable(struct osal_irq *irq)
+{
+    if (irq)
+        osal_queue_sync(irq->os, irq_enable_on_queue, irq);
+}
+
+void osal_irq_disable(struct osal_irq *irq)
+{
+    if (irq)
+        osal_queue_sync(irq->os, irq_disable_on_queue, irq);
+}
+
+static void irq_destroy_on_queue(void *arg)
+{
+    struct osal_irq *irq = arg;
+    struct osal *os = irq->os;
+    unbind_irq(irq);
+    if (irq->prev)
+        irq->prev->next = irq->next;
+    else
+        os->irqs = irq->next;
+    if (irq->next)
+        irq->next->prev = irq->prev;
+    atomic_fetch_sub(&os->irqs_live, 1);
+}
+
+void osal_irq_destroy(struct osal_irq *irq)
+{
+    if (!irq)
+        return;
+    if (osal_queue_sync(irq->os, irq_destroy_on_queue, irq) < 0)
+        return; /* teardown began: osal_user_destroy closes and frees it */
+    free(irq);
+}
+
+void osal_src_rebind(void *arg)
+{
+    struct osal *os = arg;
+    for (struct osal_irq *irq = os->irqs; irq; irq = irq->next) {
+        unbind_irq(irq);
+        int rc = bind_irq(irq);
+        if (rc < 0)
+            osal_log(os, OSAL_LOG_ERROR, "interrupt vector %u: cannot bind to the new bus: %s", irq->vector,
+                     uv_strerror(rc));
+    }
+}
+
+/* --- timers --------------------------------------------------------------- */
+
+static void on_timer(uv_timer_t *h)
+{
+    struct osal_timer *t = h->data;
+    atomic_store(&t->armed, false);
+    t->fn(t->arg);
+}
+
+struct timer_call {
+    struct osal_timer *t;
+    uint64_t delay_ms;
+    int rc;
+};
+
+static void timer_create_on_queue(void *arg)
+{
+    struct timer_call *c = arg;
+    struct osal_timer *t = c->t;
+    struct osal *os = t->os;
+    c->rc = uv_timer_init(&os->loop, t->h);
+    if (c->rc < 0)
+        return;
+    t->h->data = t;
+    t->next = os->timers;
+    if (os->timers)
+        os->timers->prev = t;
+    os->timers = t;
+    atomic_fetch_add(&os->timers_live, 1);
+}
+
+int osal_timer_create(struct osal *os, osal_timer_handler fn, void *arg, struct osal_timer **out)
+{
+    if (out)
+        *out = NULL;
+    if (!os || !fn || !out)
+        return -EINVAL;
+    struct osal_timer *t = calloc(1, sizeof(*t));
+    uv_timer_t *h = calloc(1, sizeof(*h));
+    if (!t || !h) {
+        free(t);
+        free(h);
+        return -ENOMEM;
+    }
+    t->os = os;
+    t->fn = fn;
+    t->arg = arg;
+    t->h = h;
+    struct timer_call c = { .t = t };
+    int rc = osal_queue_sync(os, timer_create_on_queue, &c);
+    if (rc == 0)
+        rc = c.rc;
+    if (rc < 0) {
+        free(h);
+        free(t);
+        return rc;
+    }
+    *out = t;
+    return 0;
+}
+
+static void timer_arm_on_queue(void *arg)
+{
+    struct timer_call *c = arg;
+    c->rc = uv_timer_start(c->t->h, on_timer, c->delay_ms, 0);
+    atomic_store(&c->t->armed, c->rc == 0);
+}
+
+void osal_timer_arm(struct osal_timer *t, uint64_t delay_ms)
+{
+    if (!t)
+        return;
+    struct timer_call c = { .t = t, .delay_ms = delay_ms };
+    if (osal_queue_sync(t->os, timer_arm_on_queue, &c) == 0 && c.rc < 0)
+        osal_log(t->os, OSAL_LOG_ERROR, "cannot arm a timer: %s", uv_strerror(c.rc));
+}
+
+static void timer_cancel_on_queue(void *arg)
+{
+    struct osal_timer *t = arg;
+    uv_timer_stop(t->h);
+    atomic_store(&t->armed, false);
+}
+
+void osal_timer_cancel(struct osal_timer *t)
+{
+    if (t)
+        osal_queue_sync(t->os, timer_cancel_on_queue, t);
+}
+
+static void timer_destroy_on_queue(void *arg)
+{
+    struct osal_timer *t = arg;
+    struct osal *os = t->os;
+    uv_close((uv_handle_t *)t->h, free_handle);
+    t->h = NULL;
+    if (t->prev)
+        t->prev->next = t->next;
+    else
+        os->timers = t->next;
+    if (t->next)
+        t->next->prev = t->prev;
+    atomic_fetch_sub(&os->timers_live, 1);
+}
+
+void osal_timer_destroy(struct osal_timer *t)
+{
+    if (!t)
+        return;
+    if (osal_queue_sync(t->os, timer_destroy_on_queue, t) < 0)
+        return; /* teardown began: osal_user_destroy closes and frees it */
+    free(t);
+}
+
+bool osal_user_timer_armed(struct osal_timer *t)
+{
+    return t && atomic_load(&t->armed);
+}
+
+/* --- shutdown ------------------------------------------------------------- */
+
+void osal_src_close_all(struct osal *os)
+{
+    uint32_t n = atomic_load(&os->irqs_live), m = atomic_load(&os->timers_live);
+    if (n || m)
+        osal_log(os, OSAL_LOG_ERROR, "%u interrupt source(s) and %u timer(s) not destroyed before teardown", n, m);
+    while (os->irqs) {
+        struct osal_irq *irq = os->irqs;
+        irq_destroy_on_queue(irq);
+        free(irq);
+    }
+    while (os->timers) {
+        struct osal_timer *t = os->timers;
+        timer_destroy_on_queue(t);
+        free(t);
+    }
+}

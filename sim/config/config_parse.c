@@ -1,0 +1,568 @@
+/* sim/config/config_parse.c — reading configuration files and command-line settings.
+ *
+ * Both forms end in the same place: a key of the table in config_keys.c set
+ * on the controller or on one drive.  A drive's capacity, blocks and block-size
+ * are resolved together when its definition ends, so they may come in any
+ * order.  Input is applied to a copy of the configuration that replaces the
+ * caller's only when everything parsed: a failed load changes nothing.
+ */
+#include "sim/config/config_internal.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define VALUE_MAX 4096u /* longest value (a media path) plus its NUL */
+
+/* A drive being defined: a [drive T:L] section or a drive= setting. */
+struct drive_def {
+    bool     active;
+    uint16_t target, lun;
+    uint64_t old_bytes;        /* capacity before this definition */
+    bool     have_capacity, have_blocks, have_block_size;
+    uint64_t capacity, blocks;
+    unsigned cap_line, cap_col, blocks_line, blocks_col, bs_line, bs_col;
+};
+
+/* A drive a file defined, for duplicate and range checks. */
+struct drive_seen {
+    uint16_t target, lun;
+    unsigned line, target_col, lun_col;
+};
+
+struct parser {
+    struct sim_config *cfg;
+    struct cfg_ctx ctx;
+    bool option;                /* a command-line setting, not a file */
+    enum { SEC_NONE, SEC_CONTROLLER, SEC_DRIVE } section;
+    unsigned controller_line;   /* where [controller] was; 0 = not yet */
+    struct drive_def drive;
+    uint64_t keys_set;          /* bit i: cfg_keys[i] set in this section */
+    unsigned key_line[CFG_KEYS_MAX];
+    struct drive_seen *seen;
+    size_t nseen;
+};
+
+static struct sim_lu_config *current_lu(struct parser *p)
+{
+    /* Looked up each time: adding a drive may move the array. */
+    return sim_config_lu(p->cfg, p->drive.target, p->drive.lun);
+}
+
+/* --- drives ---------------------------------------------------------------------- */
+
+static int begin_drive(struct parser *p, uint16_t target, uint16_t lun, unsigned col)
+{
+    if (p->cfg->lus_are_default)
+        sim_config_clear_lus(p->cfg); /* the first drive defined replaces the default one */
+    struct sim_lu_config *lu = sim_config_lu(p->cfg, target, lun);
+    if (!lu)
+        return cfg_fail(&p->ctx, col, "out of memory adding drive %u:%u", target, lun);
+    p->drive = (struct drive_def){
+        .active = true,
+        .target = target,
+        .lun = lun,
+        .old_bytes = lu->blocks * lu->block_size,
+    };
+    p->keys_set = 0;
+    return 0;
+}
+
+static int fail_at(struct parser *p, unsigned line, unsigned col, const char *msg)
+{
+    struct cfg_ctx at = p->ctx;
+    at.line = p->option ? 0 : line;
+    return cfg_fail(&at, col, "%s", msg);
+}
+
+/* Settles blocks from capacity / blocks / block-size, whichever were given. */
+static int end_drive(struct parser *p)
+{
+    struct drive_def *d = &p->drive;
+    if (!d->active)
+        return 0;
+    d->active = false;
+    struct sim_lu_config *lu = current_lu(p);
+    if (!lu)
+        return cfg_fail(&p->ctx, 0, "out of memory");
+    uint32_t bs = lu->block_size;
+    char msg[256];
+    if (d->have_capacity && d->have_blocks) {
+        snprintf(msg, sizeof msg, "drive %u:%u: give either capacity or blocks, not both; remove one of them",
+                 d->target, d->lun);
+        return fail_at(p, d->blocks_line, d->blocks_col, msg);
+    }
+    if (d->have_capacity) {
+        if (d->capacity % bs) {
+            snprintf(msg, sizeof msg,
+                     "capacity: %llu bytes is not a multiple of the block size %u; use a multiple of %u "
+                     "(e.g. %llu)",
+                     (unsigned long long)d->capacity, bs, bs, (unsigned long long)(d->capacity / bs + 1) * bs);
+            return fail_at(p, d->cap_line, d->cap_col, msg);
+        }
+        lu->blocks = d->capacity / bs;
+    } else if (d->have_blocks) {
+        if (d->blocks > UINT64_MAX / bs) {
+            snprintf(msg, sizeof msg, "blocks: %llu blocks of %u bytes overflow 64 bits of bytes",
+                     (unsigned long long)d->blocks, bs);
+            return fail_at(p, d->blocks_line, d->blocks_col, msg);
+        }
+        lu->blocks = d->blocks;
+    } else if (d->have_block_size) {
+        /* Only the block size changed: keep the capacity in bytes. */
+        if (d->old_bytes % bs || d->old_bytes < bs) {
+            snprintf(msg, sizeof msg,
+                     "block-size: the drive's capacity of %llu bytes is not a multiple of %u; set capacity "
+                     "or blocks too",
+                     (unsigned long long)d->old_bytes, bs);
+            return fail_at(p, d->bs_line, d->bs_col, msg);
+        }
+        lu->blocks = d->old_bytes / bs;
+    }
+    return 0;
+}
+
+/* Parses "T:L" (decimal, each 0..65535) at s; sets the columns of both numbers. */
+static int parse_address(const struct cfg_ctx *ctx, const char *s, unsigned col, uint16_t *target, uint16_t *lun,
+                         unsigned *lun_col)
+{
+    const char *expected = "expected a drive address T:L (target:lun, decimal), e.g. 1:0";
+    uint64_t v[2];
+    size_t i = 0;
+    for (int part = 0; part < 2; part++) {
+        if (part == 1) {
+            if (s[i] != ':')
+                return cfg_fail(ctx, col + (unsigned)i, "'%s': %s", s, expected);
+            i++;
+            *lun_col = col + (unsigned)i;
+        }
+        if (!isdigit((unsigned char)s[i]))
+            return cfg_fail(ctx, col + (unsigned)i, "'%s': %s", s, expected);
+        v[part] = 0;
+        size_t start = i;
+        while (isdigit((unsigned char)s[i])) {
+            if (v[part] <= 65535)
+                v[part] = v[part] * 10 + (unsigned)(s[i] - '0');
+            i++;
+        }
+        if (v[part] > 65535)
+            return cfg_fail(ctx, col + (unsigned)start, "'%s': %s %llu is above 65535", s,
+                            part ? "LUN" : "target", (unsigned long long)v[part]);
+    }
+    if (s[i])
+        return cfg_fail(ctx, col + (unsigned)i, "'%s': unexpected '%s' after the address; %s", s, s + i, expected);
+    *target = (uint16_t)v[0];
+    *lun = (uint16_t)v[1];
+    return 0;
+}
+
+/* --- keys -------------------------------------------------------------------------- */
+
+static int unknown_key(struct parser *p, enum cfg_scope scope, const char *key, unsigned col)
+{
+    const char *here = scope == CFG_CONTROLLER ? (p->option ? "controller settings" : "[controller]")
+                                               : (p->option ? "drive settings" : "[drive T:L]");
+    enum cfg_scope other = scope == CFG_CONTROLLER ? CFG_DRIVE : CFG_CONTROLLER;
+    if (cfg_key_find(other, key)) {
+        if (other == CFG_DRIVE)
+            return cfg_fail(&p->ctx, col, "'%s' is a drive key, not a controller key; %s", key,
+                            p->option ? "give it as drive=T:L,KEY=VALUE" : "move it under a [drive T:L] section");
+        return cfg_fail(&p->ctx, col, "'%s' is a controller key, not a drive key; %s", key,
+                        p->option ? "give it as KEY=VALUE on its own" : "move it under [controller]");
+    }
+    const struct cfg_key *near = cfg_key_suggest(scope, key);
+    if (near)
+        return cfg_fail(&p->ctx, col, "unknown key '%s' in %s; did you mean '%s'?", key, here, near->name);
+    return cfg_fail(&p->ctx, col, "unknown key '%s' in %s; docs/config.md lists the keys", key, here);
+}
+
+static int set_drive_key(struct parser *p, const struct cfg_key *k, const char *v, unsigned col)
+{
+    struct drive_def *d = &p->drive;
+    uint64_t val;
+    switch (k->type) {
+    case CFG_CAPACITY:
+        if (cfg_parse_size(&p->ctx, k->name, v, col, 0, UINT64_MAX, &val))
+            return -1;
+        if (val == 0)
+            return cfg_fail(&p->ctx, col, "capacity must be greater than 0; give bytes with a suffix, e.g. 512M");
+        d->have_capacity = true;
+        d->capacity = val;
+        d->cap_line = p->ctx.line;
+        d->cap_col = col;
+        return 0;
+    case CFG_BLOCKS:
+        if (cfg_parse_uint(&p->ctx, k->name, v, col, 0, UINT64_MAX, &val))
+            return -1;
+        if (val == 0)
+            return cfg_fail(&p->ctx, col, "blocks must be greater than 0");
+        d->have_blocks = true;
+        d->blocks = val;
+        d->blocks_line = p->ctx.line;
+        d->blocks_col = col;
+        return 0;
+    case CFG_BLOCK_SIZE:
+        d->have_block_size = true;
+        d->bs_line = p->ctx.line;
+        d->bs_col = col;
+        break;
+    default:
+        break;
+    }
+    struct sim_lu_config *lu = current_lu(p);
+    if (!lu)
+        return cfg_fail(&p->ctx, col, "out of memory");
+    return cfg_key_set(&p->ctx, k, lu, v, col);
+}
+
+static int set_key(struct parser *p, enum cfg_scope scope, const char *key, unsigned key_col, const char *v,
+                   unsigned val_col)
+{
+    const struct cfg_key *k = cfg_key_find(scope, key);
+    if (!k)
+        return unknown_key(p, scope, key, key_col);
+    size_t idx = (size_t)(k - cfg_keys);
+    if (p->keys_set & (1ull << idx)) {
+        if (p->option)
+            return cfg_fail(&p->ctx, key_col, "'%s' is given twice in this setting; keep one", key);
+        return cfg_fail(&p->ctx, key_col, "'%s' is already set in this section (line %u); keep one", key,
+                        p->key_line[idx]);
+    }
+    p->keys_set |= 1ull << idx;
+    p->key_line[idx] = p->ctx.line;
+    if (scope == CFG_DRIVE)
+        return set_drive_key(p, k, v, val_col);
+    return cfg_key_set(&p->ctx, k, p->cfg, v, val_col);
+}
+
+/* --- lexing -------------------------------------------------------------------------- */
+
+static bool is_key_char(char c)
+{
+    return isalnum((unsigned char)c) || c == '-' || c == '_';
+}
+
+/* Reads a value at s[*pos] into out: "quoted" (\" and \\ escapes) or bare.  A
+ * bare value ends at the end, at ',' in a command-line setting, or in a file at
+ * a '#' that follows whitespace (a comment); trailing blanks are dropped. */
+static int read_value(struct parser *p, const char *s, size_t *pos, char *out, unsigned *content_col)
+{
+    size_t i = *pos, o = 0;
+    unsigned col = (unsigned)i + 1;
+    *content_col = col + (s[i] == '"'); /* errors inside a value point past the quote */
+    if (s[i] == '"') {
+        for (i++;; i++) {
+            if (!s[i])
+                return cfg_fail(&p->ctx, col, "the quoted value has no closing '\"'; add one");
+            if (s[i] == '"')
+                break;
+            if (s[i] == '\\' && (s[i + 1] == '"' || s[i + 1] == '\\'))
+                i++;
+            if (o + 1 >= VALUE_MAX)
+                return cfg_fail(&p->ctx, col, "the value is longer than %u bytes", VALUE_MAX - 1);
+            out[o++] = s[i];
+        }
+        i++;
+        while (s[i] == ' ' || s[i] == '\t')
+            i++;
+        bool end_ok = !s[i] || (p->option ? s[i] == ',' : s[i] == '#');
+        if (!end_ok)
+            return cfg_fail(&p->ctx, (unsigned)i + 1, "unexpected '%s' after the closing quote%s", s + i,
+                            p->option ? "; separate drive keys with ','" : "");
+    } else {
+        size_t end = i;
+        for (; s[i]; i++) {
+            if (p->option && s[i] == ',')
+                break;
+            if (!p->option && s[i] == '#' && i > 0 && (s[i - 1] == ' ' || s[i - 1] == '\t'))
+                break;
+            if (s[i] != ' ' && s[i] != '\t')
+                end = i + 1;
+        }
+        if (end - *pos >= VALUE_MAX)
+            return cfg_fail(&p->ctx, col, "the value is longer than %u bytes", VALUE_MAX - 1);
+        o = end - *pos;
+        memcpy(out, s + *pos, o);
+    }
+    out[o] = '\0';
+    *pos = i;
+    return 0;
+}
+
+/* --- files ---------------------------------------------------------------------------- */
+
+static int section_header(struct parser *p, const char *s, size_t open)
+{
+    const char *close = strchr(s + open, ']');
+    if (!close) {
+        size_t end = strlen(s);
+        while (end > open + 1 && (s[end - 1] == ' ' || s[end - 1] == '\t'))
+            end--;
+        return cfg_fail(&p->ctx, (unsigned)end + 1,
+                        "missing ']' to close the section header; write [controller] or [drive T:L]");
+    }
+    size_t after = (size_t)(close - s) + 1;
+    while (s[after] == ' ' || s[after] == '\t')
+        after++;
+    if (s[after] && s[after] != '#')
+        return cfg_fail(&p->ctx, (unsigned)after + 1, "unexpected '%s' after the section header", s + after);
+
+    if (end_drive(p))
+        return -1;
+    /* The name: trimmed text between the brackets. */
+    size_t b = open + 1, e = (size_t)(close - s);
+    while (b < e && (s[b] == ' ' || s[b] == '\t'))
+        b++;
+    while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t'))
+        e--;
+    char name[128];
+    size_t n = e - b < sizeof name - 1 ? e - b : sizeof name - 1;
+    memcpy(name, s + b, n);
+    name[n] = '\0';
+    unsigned name_col = (unsigned)b + 1;
+
+    if (!strcmp(name, "controller")) {
+        if (p->controller_line)
+            return cfg_fail(&p->ctx, name_col, "[controller] appears twice (first at line %u); merge the sections",
+                            p->controller_line);
+        p->controller_line = p->ctx.line;
+        p->section = SEC_CONTROLLER;
+        p->keys_set = 0;
+        return 0;
+    }
+    if (!strncmp(name, "drive", 5) && (name[5] == ' ' || name[5] == '\t')) {
+        size_t a = 5;
+        while (name[a] == ' ' || name[a] == '\t')
+            a++;
+        uint16_t t, l;
+        unsigned lun_col = 0;
+        if (parse_address(&p->ctx, name + a, name_col + (unsigned)a, &t, &l, &lun_col))
+            return -1;
+        for (size_t i = 0; i < p->nseen; i++)
+            if (p->seen[i].target == t && p->seen[i].lun == l)
+                return cfg_fail(&p->ctx, name_col + (unsigned)a,
+                                "drive %u:%u is defined twice (first at line %u); merge the two sections", t, l,
+                                p->seen[i].line);
+        struct drive_seen *grown = realloc(p->seen, (p->nseen + 1) * sizeof *grown);
+        if (!grown)
+            return cfg_fail(&p->ctx, name_col, "out of memory");
+        p->seen = grown;
+        p->seen[p->nseen++] = (struct drive_seen){ t, l, p->ctx.line, name_col + (unsigned)a, lun_col };
+        p->section = SEC_DRIVE;
+        return begin_drive(p, t, l, name_col);
+    }
+    const char *near = cfg_edit_distance(name, "controller") <= 3 ? "[controller]"
+                       : !strncmp(name, "drive", 5) || cfg_edit_distance(name, "drive") <= 2
+                           ? "[drive T:L] (e.g. [drive 0:0])"
+                           : NULL;
+    if (near)
+        return cfg_fail(&p->ctx, name_col, "unknown section [%s]; did you mean %s?", name, near);
+    return cfg_fail(&p->ctx, name_col, "unknown section [%s]; the sections are [controller] and [drive T:L]",
+                    name);
+}
+
+static int key_line(struct parser *p, const char *s, size_t i, char *value)
+{
+    size_t k0 = i;
+    while (is_key_char(s[i]))
+        i++;
+    if (i == k0)
+        return cfg_fail(&p->ctx, (unsigned)i + 1, "expected a key (letters, digits, '-') or a [section]");
+    char key[64];
+    size_t klen = i - k0 < sizeof key - 1 ? i - k0 : sizeof key - 1;
+    memcpy(key, s + k0, klen);
+    key[klen] = '\0';
+    while (s[i] == ' ' || s[i] == '\t')
+        i++;
+    if (s[i] != '=')
+        return cfg_fail(&p->ctx, (unsigned)i + 1, "expected '=' after key '%s' (write %s = VALUE)", key, key);
+    i++;
+    while (s[i] == ' ' || s[i] == '\t')
+        i++;
+    unsigned val_col;
+    if (read_value(p, s, &i, value, &val_col))
+        return -1;
+    if (p->section == SEC_NONE)
+        return cfg_fail(&p->ctx, (unsigned)k0 + 1,
+                        "key '%s' is outside a section; put it under [controller] or [drive T:L]", key);
+    return set_key(p, p->section == SEC_CONTROLLER ? CFG_CONTROLLER : CFG_DRIVE, key, (unsigned)k0 + 1, value,
+                   val_col);
+}
+
+static int parse_line(struct parser *p, const char *s, char *value)
+{
+    size_t i = 0;
+    if (p->ctx.line == 1 && !strncmp(s, "\xEF\xBB\xBF", 3))
+        i = 3; /* UTF-8 byte order mark */
+    while (s[i] == ' ' || s[i] == '\t')
+        i++;
+    if (!s[i] || s[i] == '#')
+        return 0;
+    if (s[i] == '[')
+        return section_header(p, s, i);
+    return key_line(p, s, i, value);
+}
+
+/* Drives of this file must fit the limits the file ends with. */
+static int check_file_drives(struct parser *p)
+{
+    for (size_t i = 0; i < p->nseen; i++) {
+        const struct drive_seen *d = &p->seen[i];
+        struct cfg_ctx at = p->ctx;
+        at.line = d->line;
+        if (d->target >= p->cfg->max_targets)
+            return cfg_fail(&at, d->target_col,
+                            "drive %u:%u: target %u is outside max-targets = %u (targets 0..%u); raise "
+                            "max-targets in [controller] or renumber the drive",
+                            d->target, d->lun, d->target, p->cfg->max_targets, p->cfg->max_targets - 1);
+        if (d->lun >= p->cfg->max_luns)
+            return cfg_fail(&at, d->lun_col,
+                            "drive %u:%u: LUN %u is outside max-luns = %u (LUNs 0..%u); raise max-luns in "
+                            "[controller] or renumber the drive",
+                            d->target, d->lun, d->lun, p->cfg->max_luns, p->cfg->max_luns - 1);
+    }
+    return 0;
+}
+
+static int parse_stream(struct parser *p, FILE *f)
+{
+    char *line = NULL, *value = malloc(VALUE_MAX);
+    size_t cap = 0;
+    ssize_t n;
+    int rc = 0;
+    if (!value)
+        return cfg_fail(&p->ctx, 0, "out of memory");
+    while (rc == 0 && (n = getline(&line, &cap, f)) >= 0) {
+        p->ctx.line++;
+        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+            line[--n] = '\0';
+        if (strlen(line) != (size_t)n)
+            rc = cfg_fail(&p->ctx, (unsigned)strlen(line) + 1, "the line holds a NUL byte; is this a text file?");
+        else
+            rc = parse_line(p, line, value);
+    }
+    if (rc == 0 && ferror(f))
+        rc = cfg_fail(&p->ctx, 0, "read error: %s", strerror(errno));
+    if (rc == 0)
+        rc = end_drive(p);
+    if (rc == 0)
+        rc = check_file_drives(p);
+    free(line);
+    free(value);
+    return rc;
+}
+
+/* Runs `parse` on a copy of cfg; the copy replaces cfg only on success. */
+static int on_copy(struct sim_config *cfg, struct parser *p, int (*parse)(struct parser *, void *), void *arg)
+{
+    struct sim_config work;
+    if (sim_config_copy(&work, cfg)) {
+        sim_config_free(&work);
+        return cfg_fail(&p->ctx, 0, "out of memory");
+    }
+    p->cfg = &work;
+    int rc = parse(p, arg);
+    free(p->seen);
+    p->seen = NULL;
+    if (rc) {
+        sim_config_free(&work);
+        return -1;
+    }
+    sim_config_free(cfg);
+    *cfg = work;
+    return 0;
+}
+
+static int parse_file(struct parser *p, void *arg)
+{
+    return parse_stream(p, arg);
+}
+
+int sim_config_load_file(struct sim_config *cfg, const char *path, struct sim_config_error *err)
+{
+    struct parser p = { .ctx = { .err = err, .file = path, .line = 0 } };
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return cfg_fail(&p.ctx, 0, "cannot open the configuration file: %s", strerror(errno));
+    int rc = on_copy(cfg, &p, parse_file, f);
+    fclose(f);
+    return rc;
+}
+
+/* --- command-line settings --------------------------------------------------------------- */
+
+static int parse_drive_setting(struct parser *p, const char *s, size_t i, char *value)
+{
+    /* s[i..] = "T:L[,key=value]..." */
+    size_t a = i;
+    while (s[i] && s[i] != ',')
+        i++;
+    char addr[32];
+    size_t alen = i - a < sizeof addr - 1 ? i - a : sizeof addr - 1;
+    memcpy(addr, s + a, alen);
+    addr[alen] = '\0';
+    uint16_t t, l;
+    unsigned lun_col;
+    if (parse_address(&p->ctx, addr, (unsigned)a + 1, &t, &l, &lun_col))
+        return -1;
+    if (begin_drive(p, t, l, (unsigned)a + 1))
+        return -1;
+    while (s[i] == ',') {
+        i++;
+        size_t k0 = i;
+        while (is_key_char(s[i]))
+            i++;
+        char key[64];
+        size_t klen = i - k0 < sizeof key - 1 ? i - k0 : sizeof key - 1;
+        memcpy(key, s + k0, klen);
+        key[klen] = '\0';
+        if (!klen || s[i] != '=')
+            return cfg_fail(&p->ctx, (unsigned)i + 1, "expected KEY=VALUE after ',' (e.g. capacity=1G)");
+        i++;
+        unsigned val_col;
+        if (read_value(p, s, &i, value, &val_col) || set_key(p, CFG_DRIVE, key, (unsigned)k0 + 1, value, val_col))
+            return -1;
+    }
+    if (s[i])
+        return cfg_fail(&p->ctx, (unsigned)i + 1, "unexpected '%s'; separate drive keys with ','", s + i);
+    return end_drive(p);
+}
+
+static int parse_setting(struct parser *p, void *arg)
+{
+    const char *s = arg;
+    size_t i = 0;
+    while (is_key_char(s[i]))
+        i++;
+    if (i == 0 || s[i] != '=')
+        return cfg_fail(&p->ctx, (unsigned)i + 1,
+                        "expected KEY=VALUE (e.g. max-targets=32) or drive=T:L,KEY=VALUE,...");
+    char key[64];
+    size_t klen = i < sizeof key - 1 ? i : sizeof key - 1;
+    memcpy(key, s, klen);
+    key[klen] = '\0';
+    char *value = malloc(VALUE_MAX);
+    if (!value)
+        return cfg_fail(&p->ctx, 0, "out of memory");
+    int rc;
+    i++;
+    if (!strcmp(key, "drive")) {
+        rc = parse_drive_setting(p, s, i, value);
+    } else {
+        unsigned val_col;
+        rc = read_value(p, s, &i, value, &val_col);
+        if (rc == 0 && s[i])
+            rc = cfg_fail(&p->ctx, (unsigned)i + 1, "unexpected '%s' after the value of '%s'", s + i, key);
+        if (rc == 0)
+            rc = set_key(p, CFG_CONTROLLER, key, 1, value, val_col);
+    }
+    free(value);
+    return rc;
+}
+
+int sim_config_apply_option(struct sim_config *cfg, const char *setting, struct sim_config_error *err)
+{
+    struct parser p = { .ctx = { .err = err, .file = "", .line = 0 }, .option = true };
+    return on_copy(cfg, &p, parse_setting, (void *)setting);
+}

@@ -1,0 +1,158 @@
+/* sim/ctrl/ctrl_io.c — HBA_OP_SCSI: validate the copied entry, move data-out into
+ * a bounce buffer, run the command in the firmware, move data-in and sense
+ * back to host memory, complete.  Every field of the entry is checked before
+ * it is used; a bad field is a controller status, never a crash. */
+#include <string.h>
+
+#include "scsi/scsi.h"
+#include "sim/ctrl/ctrl_internal.h"
+
+/* HBA_CS_SUCCESS, or the controller status for a malformed entry. */
+static int validate(const struct sim_ctrl *c, const struct hba_sq_entry *e)
+{
+    uint8_t dir = e->flags & HBA_FLAG_DIR_MASK;
+    if (e->cdb_len < 6 || e->cdb_len > HBA_CDB_MAX)
+        return HBA_CS_INVALID_FIELD;
+    if (e->sense_len > HBA_SENSE_MAX || e->initiator >= HBA_MAX_INITIATORS)
+        return HBA_CS_INVALID_FIELD;
+    if (e->flags & ~HBA_FLAG_DIR_MASK)
+        return HBA_CS_INVALID_FIELD; /* reserved flag bits */
+    if (dir == (HBA_FLAG_DIR_READ | HBA_FLAG_DIR_WRITE))
+        return HBA_CS_INVALID_FIELD; /* bidirectional commands are not supported */
+    if (dir == HBA_FLAG_DIR_NONE && e->data_len)
+        return HBA_CS_INVALID_FIELD;
+    if (e->target >= c->cfg.max_targets || e->lun >= c->cfg.max_luns)
+        return HBA_CS_INVALID_TARGET;
+    if (e->data_len > c->cfg.max_xfer)
+        return HBA_CS_XFER_TOO_LONG;
+    return HBA_CS_SUCCESS;
+}
+
+static bool take_drop(struct sim_ctrl *c)
+{
+    uint32_t n = atomic_load(&c->inj_drop);
+    while (n && !atomic_compare_exchange_weak(&c->inj_drop, &n, n - 1))
+        ;
+    return n != 0;
+}
+
+/* Tells the observer (sim_ctrl_set_observer), if any, what became of e. */
+static void observe(struct sim_ctrl *c, uint16_t sqid, const struct hba_sq_entry *e, bool completed, uint8_t cs,
+                    uint8_t status, const uint8_t *data, uint32_t xfer, const uint8_t *sense, uint8_t sense_len)
+{
+    sim_cmd_observer fn = atomic_load_explicit(&c->observer, memory_order_acquire);
+    if (!fn)
+        return;
+    uint8_t dir = e->flags & HBA_FLAG_DIR_MASK;
+    struct sim_cmd_seen s = {
+        .initiator = e->initiator, .target = e->target, .lun = e->lun, .sq_id = sqid, .cid = e->cid,
+        .cdb = e->u.cdb, .cdb_len = e->cdb_len <= HBA_CDB_MAX ? e->cdb_len : HBA_CDB_MAX, .dir = dir,
+        .data_len = e->data_len, .data = data, .xfer = xfer, .completed = completed, .ctrl_status = cs,
+        .scsi_status = status, .sense = sense, .sense_len = sense_len,
+    };
+    fn(atomic_load_explicit(&c->observer_arg, memory_order_acquire), &s);
+}
+
+void sim_ctrl_set_observer(struct sim_ctrl *c, sim_cmd_observer fn, void *arg)
+{
+    atomic_store_explicit(&c->observer, NULL, memory_order_release);
+    atomic_store_explicit(&c->observer_arg, arg, memory_order_release);
+    atomic_store_explicit(&c->observer, fn, memory_order_release);
+}
+
+static void run(struct sim_ctrl *c, uint16_t sqid, const struct hba_sq_entry *e)
+{
+    struct ctrl_fw *f = &c->fw_state;
+    uint8_t dir = e->flags & HBA_FLAG_DIR_MASK;
+    struct ctrl_sgl sgl;
+    int rc = ctrl_sgl_walk(c, &e->sge, dir == HBA_FLAG_DIR_NONE ? 0 : e->data_len, sqid, e->cid, &sgl);
+    if (rc != HBA_CS_SUCCESS)
+        goto done;
+
+    if (take_drop(c)) {
+        /* Injected: the firmware loses the command; only an abort or a reset
+         * ever completes it. */
+        if (ctrl_held_add(c, CTRL_HELD_DROPPED, sqid, e->cid, e->target, e->lun) == 0) {
+            observe(c, sqid, e, false, HBA_CS_SUCCESS, 0, NULL, 0, NULL, 0);
+            return;
+        }
+        ctrl_sim_bug(c, "out of memory holding a dropped command");
+        rc = HBA_CS_INTERNAL;
+        goto done;
+    }
+
+    uint8_t *data = ctrl_buffer(&f->bounce, &f->bounce_cap, e->data_len);
+    if (!data) {
+        ctrl_sim_bug(c, "out of memory for a %u-byte bounce buffer", e->data_len);
+        rc = HBA_CS_INTERNAL;
+        goto done;
+    }
+    if (dir == HBA_FLAG_DIR_WRITE) {
+        rc = ctrl_sgl_copy_in(c, &sgl, data, e->data_len, sqid, e->cid);
+        if (rc != HBA_CS_SUCCESS)
+            goto done;
+    } else {
+        memset(data, 0, e->data_len);
+    }
+
+    uint8_t cdb[HBA_CDB_MAX];
+    memcpy(cdb, e->u.cdb, sizeof(cdb));
+    struct fw_task t = {
+        .initiator = e->initiator, .target = e->target, .lun = e->lun, .cdb = cdb, .cdb_len = e->cdb_len,
+        .dir = dir, .data = data, .data_len = dir == HBA_FLAG_DIR_NONE ? 0 : e->data_len,
+    };
+    fw_execute(c->fw, &t);
+    if (t.ctrl_status != HBA_CS_SUCCESS) {
+        rc = t.ctrl_status;
+        goto done;
+    }
+    uint32_t xfer = t.xfer < t.data_len ? t.xfer : t.data_len;
+    if (dir == HBA_FLAG_DIR_READ && xfer) {
+        rc = ctrl_sgl_copy_out(c, &sgl, data, xfer, sqid, e->cid);
+        if (rc != HBA_CS_SUCCESS)
+            goto done;
+    }
+    uint8_t sense_len = 0;
+    if (t.status == SCSI_STATUS_CHECK_CONDITION && t.sense_len && e->sense_len) {
+        sense_len = t.sense_len < e->sense_len ? t.sense_len : e->sense_len;
+        rc = ctrl_dma_write(c, e->sense_addr, t.sense, sense_len, sqid, e->cid);
+        if (rc == HBA_CS_DATA_XFER_ERROR)
+            rc = HBA_CS_SENSE_XFER_ERROR;
+        if (rc != HBA_CS_SUCCESS)
+            goto done;
+    }
+    observe(c, sqid, e, true, HBA_CS_SUCCESS, t.status, dir == HBA_FLAG_DIR_NONE ? NULL : data,
+            dir == HBA_FLAG_DIR_WRITE ? t.data_len : xfer, t.sense, t.sense_len);
+    ctrl_complete(c, sqid, e->cid, HBA_CS_SUCCESS, t.status, xfer, sense_len);
+    return;
+done:
+    observe(c, sqid, e, rc != CTRL_CS_FAULTED, rc == CTRL_CS_FAULTED ? HBA_CS_SUCCESS : (uint8_t)rc, 0, NULL, 0,
+            NULL, 0);
+    if (rc != CTRL_CS_FAULTED)
+        ctrl_complete(c, sqid, e->cid, (uint8_t)rc, 0, 0, 0);
+}
+
+void ctrl_io_submit(struct sim_ctrl *c, uint16_t sqid, const struct hba_sq_entry *e)
+{
+    struct ctrl_sq *sq = &c->fw_state.sq[sqid];
+    if (ctrl_cid_busy(sq, e->cid)) {
+        ctrl_driver_error(c, "SQ %u: command id %u already outstanding", sqid, e->cid);
+        ctrl_complete(c, sqid, e->cid, HBA_CS_CID_CONFLICT, 0, 0, 0);
+        return;
+    }
+    ctrl_sq_mark(c, sqid, e->cid);
+    int rc = HBA_CS_SUCCESS;
+    if (e->opcode != HBA_OP_SCSI)
+        rc = HBA_CS_INVALID_OPCODE;
+    else if (c->fw_state.shut_down)
+        rc = HBA_CS_SHUTDOWN;
+    else
+        rc = validate(c, e);
+    if (rc != HBA_CS_SUCCESS) {
+        ctrl_driver_error(c, "SQ %u cid %u: entry rejected with controller status %#x", sqid, e->cid, rc);
+        observe(c, sqid, e, true, (uint8_t)rc, 0, NULL, 0, NULL, 0);
+        ctrl_complete(c, sqid, e->cid, (uint8_t)rc, 0, 0, 0);
+        return;
+    }
+    run(c, sqid, e);
+}

@@ -1,0 +1,452 @@
+/* sim/ctrl/ctrl_queue.c — submission and completion queues in host memory.
+ *
+ * Fetch: the tail doorbell is read once (acquire) and bounds-checked; each
+ * 64-byte entry is copied once by DMA into firmware memory and only the copy
+ * is parsed.  Post: a completion is written with the phase of the CQ's current
+ * pass, its last dword (sq_id + phase) stored after a release fence, then the
+ * CQ's vector is noted for an interrupt.  Completions of one pass are posted
+ * together, in a seeded random order when cfg.reorder is set, and wait in a
+ * per-CQ list while the CQ is full.  A command id stays busy on its SQ until
+ * its completion is visible to the driver.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim/ctrl/ctrl_internal.h"
+
+#define ADMIN_BUDGET 16u /* entries per pass from the admin SQ */
+#define IO_BUDGET    64u /* entries per pass from each I/O SQ */
+#define CID_WORDS    (65536u / 64u)
+#define NO_CID       0xFFFFu
+
+/* A completion waiting in a batch or a CQ list keeps, beside the entry, whether
+ * it frees its command id; the entry's reserved byte carries that flag while
+ * inside the firmware and is cleared before the entry reaches host memory. */
+#define CQE_OWNS_CID 0x1u
+
+bool ctrl_cid_busy(const struct ctrl_sq *sq, uint16_t cid)
+{
+    return sq->cids[cid / 64] >> (cid % 64) & 1u;
+}
+
+static void cid_set(struct ctrl_sq *sq, uint16_t cid, bool busy)
+{
+    uint64_t bit = 1ull << (cid % 64);
+    if (busy)
+        sq->cids[cid / 64] |= bit;
+    else
+        sq->cids[cid / 64] &= ~bit;
+}
+
+static void *grow(void *p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return p;
+    size_t n = *cap ? *cap : 16;
+    while (n < need)
+        n *= 2;
+    void *q = realloc(p, n * elem);
+    if (q)
+        *cap = n;
+    return q;
+}
+
+/* ---- creation and deletion ---------------------------------------------- */
+
+enum sim_dma_result ctrl_queue_probe(struct sim_ctrl *c, uint16_t qid, uint64_t base, size_t bytes, bool cq)
+{
+    struct ctrl_fw *f = &c->fw_state;
+    uint8_t *buf = ctrl_buffer(&f->scratch, &f->scratch_cap, bytes);
+    if (!buf)
+        return SIM_DMA_ABORTED;
+    struct sim_dma_ctx ctx = { .cid = NO_CID, .sq_id = qid };
+    if (!cq)
+        return sim_iommu_dma_read(c->iommu, base & c->addr_mask, buf, bytes, ctx);
+    memset(buf, 0, bytes);
+    return sim_iommu_dma_write(c->iommu, base & c->addr_mask, buf, bytes, ctx);
+}
+
+int ctrl_queue_create_sq(struct sim_ctrl *c, uint16_t qid, uint64_t base, uint32_t size, uint16_t cqid)
+{
+    struct ctrl_sq *sq = &c->fw_state.sq[qid];
+    uint64_t *cids = calloc(CID_WORDS, sizeof(uint64_t));
+    if (!cids)
+        return -ENOMEM;
+    uint32_t gen = sq->gen + 1;
+    memset(sq, 0, sizeof(*sq));
+    sq->live = true;
+    sq->gen = gen;
+    sq->cqid = cqid;
+    sq->size = size;
+    sq->base = base & c->addr_mask;
+    sq->cids = cids;
+    c->fw_state.cq[cqid].users++;
+    ctrl_reg_set(c, HBA_REG_SQ_TAIL(qid), 0);
+    ctrl_reg_set(c, HBA_REG_SQ_EVENT_IDX(qid), 0);
+    return 0;
+}
+
+int ctrl_queue_create_cq(struct sim_ctrl *c, uint16_t qid, uint64_t base, uint32_t size, uint16_t vector,
+                         bool no_irq)
+{
+    struct ctrl_cq *cq = &c->fw_state.cq[qid];
+    memset(cq, 0, sizeof(*cq));
+    cq->live = true;
+    cq->no_irq = no_irq;
+    cq->vector = vector;
+    cq->size = size;
+    cq->base = base & c->addr_mask;
+    cq->phase = 1;
+    ctrl_reg_set(c, HBA_REG_CQ_HEAD(qid), 0);
+    return 0;
+}
+
+static void sq_free(struct sim_ctrl *c, uint16_t qid)
+{
+    struct ctrl_sq *sq = &c->fw_state.sq[qid];
+    if (!sq->live)
+        return;
+    c->fw_state.cq[sq->cqid].users--;
+    free(sq->cids);
+    sq->cids = NULL;
+    sq->live = false;
+}
+
+static void cq_free(struct sim_ctrl *c, uint16_t qid)
+{
+    struct ctrl_cq *cq = &c->fw_state.cq[qid];
+    free(cq->pend);
+    memset(cq, 0, sizeof(*cq));
+}
+
+void ctrl_queue_delete_sq(struct sim_ctrl *c, uint16_t qid, uint8_t status)
+{
+    ctrl_queue_abort_sq(c, qid, status);
+    ctrl_abort_held(c, qid, false, -1, -1, status);
+    /* Post now: the completions must reach the CQ before the SQ is gone. */
+    ctrl_queue_flush(c);
+    sq_free(c, qid);
+    ctrl_reg_set(c, HBA_REG_SQ_TAIL(qid), 0);
+    ctrl_reg_set(c, HBA_REG_SQ_EVENT_IDX(qid), 0);
+}
+
+void ctrl_queue_delete_cq(struct sim_ctrl *c, uint16_t qid)
+{
+    cq_free(c, qid);
+    ctrl_reg_set(c, HBA_REG_CQ_HEAD(qid), 0);
+}
+
+void ctrl_queue_forget_all(struct sim_ctrl *c)
+{
+    struct ctrl_fw *f = &c->fw_state;
+    for (uint16_t q = 0; q < HBA_MAX_QUEUES; q++)
+        sq_free(c, q);
+    for (uint16_t q = 0; q < HBA_MAX_QUEUES; q++)
+        cq_free(c, q);
+    f->nheld = 0;
+    f->nbatch = 0;
+    f->rr_next = 0;
+}
+
+void ctrl_queue_free(struct sim_ctrl *c)
+{
+    struct ctrl_fw *f = &c->fw_state;
+    ctrl_queue_forget_all(c);
+    free(f->held);
+    free(f->batch);
+    f->held = NULL;
+    f->batch = NULL;
+    f->held_cap = f->batch_cap = 0;
+}
+
+/* ---- held commands ------------------------------------------------------ */
+
+int ctrl_held_add(struct sim_ctrl *c, uint8_t kind, uint16_t sqid, uint16_t cid, uint16_t target, uint16_t lun)
+{
+    struct ctrl_fw *f = &c->fw_state;
+    struct ctrl_held *h = grow(f->held, &f->held_cap, f->nheld + 1, sizeof(*h));
+    if (!h)
+        return -ENOMEM;
+    f->held = h;
+    h[f->nheld++] = (struct ctrl_held){ .kind = kind, .sqid = sqid, .cid = cid, .target = target, .lun = lun };
+    return 0;
+}
+
+void ctrl_held_remove(struct sim_ctrl *c, size_t i)
+{
+    struct ctrl_fw *f = &c->fw_state;
+    memmove(&f->held[i], &f->held[i + 1], (f->nheld - i - 1) * sizeof(f->held[0]));
+    f->nheld--;
+}
+
+/* ---- completions -------------------------------------------------------- */
+
+static void complete_raw(struct sim_ctrl *c, uint16_t sqid, uint16_t cid, uint8_t cs, uint8_t ss, uint32_t result,
+                         uint8_t sense_len, bool owns_cid)
+{
+    struct ctrl_fw *f = &c->fw_state;
+    struct ctrl_sq *sq = &f->sq[sqid];
+    if (!sq->live) {
+        ctrl_sim_bug(c, "completion for cid %u on SQ %u that does not exist", cid, sqid);
+        return;
+    }
+    struct ctrl_cqe *b = grow(f->batch, &f->batch_cap, f->nbatch + 1, sizeof(*b));
+    if (!b) {
+        ctrl_sim_bug(c, "out of memory queueing a completion (cid %u, SQ %u): lost", cid, sqid);
+        return;
+    }
+    f->batch = b;
+    b[f->nbatch++] = (struct ctrl_cqe){
+        .cqid = sq->cqid,
+        .sq_gen = sq->gen,
+        .e = { .cid = cid, .scsi_status = ss, .ctrl_status = cs, .result = result, .sq_head = (uint16_t)sq->head,
+               .sense_len = sense_len, .rsvd = owns_cid ? CQE_OWNS_CID : 0, .sq_id = sqid },
+    };
+}
+
+void ctrl_complete(struct sim_ctrl *c, uint16_t sqid, uint16_t cid, uint8_t ctrl_status, uint8_t scsi_status,
+                   uint32_t result, uint8_t sense_len)
+{
+    /* A conflicting duplicate must not free the id of the command it collided with. */
+    complete_raw(c, sqid, cid, ctrl_status, scsi_status, result, sense_len, ctrl_status != HBA_CS_CID_CONFLICT);
+}
+
+static uint64_t prng_next(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static bool cq_refresh_head(struct sim_ctrl *c, uint16_t qid)
+{
+    struct ctrl_cq *cq = &c->fw_state.cq[qid];
+    uint32_t h = ctrl_reg_get(c, HBA_REG_CQ_HEAD(qid));
+    if (h >= cq->size) {
+        ctrl_driver_error(c, "CQ %u head doorbell %u beyond its %u entries", qid, h, cq->size);
+        ctrl_fault(c, HBA_FAULT_DOORBELL);
+        return false;
+    }
+    cq->head = h;
+    return true;
+}
+
+static uint32_t cq_room(const struct ctrl_cq *cq)
+{
+    return cq->size - 1 - (cq->tail + cq->size - cq->head) % cq->size;
+}
+
+/* Writes one completion into host memory; false if the controller faulted. */
+static bool cq_write(struct sim_ctrl *c, uint16_t qid, struct ctrl_cqe *x)
+{
+    struct ctrl_fw *f = &c->fw_state;
+    struct ctrl_cq *cq = &f->cq[qid];
+    struct ctrl_sq *sq = &f->sq[x->e.sq_id];
+    bool same_sq = sq->live && sq->gen == x->sq_gen;
+    if (same_sq)
+        x->e.sq_head = (uint16_t)sq->head;
+    bool owns = x->e.rsvd & CQE_OWNS_CID;
+    x->e.rsvd = 0;
+    x->e.phase = cq->phase;
+
+    uint64_t iova = cq->base + (uint64_t)cq->tail * sizeof(struct hba_cq_entry);
+    struct sim_dma_ctx ctx = { .cid = NO_CID, .sq_id = x->e.sq_id };
+    enum sim_dma_result r = sim_iommu_dma_write(c->iommu, iova & c->addr_mask, &x->e, 12, ctx);
+    if (r == SIM_DMA_OK || r == SIM_DMA_DROPPED) {
+        /* The driver's acquire load of the phase dword pairs with this fence. */
+        atomic_thread_fence(memory_order_release);
+        r = sim_iommu_dma_write(c->iommu, (iova + 12) & c->addr_mask, (uint8_t *)&x->e + 12, 4, ctx);
+    }
+    if (r == SIM_DMA_ABORTED || r == SIM_DMA_FATAL) {
+        ctrl_driver_error(c, "CQ %u entry at %#llx not writable", qid, (unsigned long long)iova);
+        ctrl_fault(c, r == SIM_DMA_FATAL ? HBA_FAULT_IOMMU : HBA_FAULT_QUEUE_ACCESS);
+        return false;
+    }
+    if (owns && same_sq)
+        cid_set(sq, x->e.cid, false);
+    if (++cq->tail == cq->size) {
+        cq->tail = 0;
+        cq->phase ^= 1;
+    }
+    return true;
+}
+
+/* Posts what fits of a CQ's waiting completions. */
+static void cq_post(struct sim_ctrl *c, uint16_t qid, uint64_t now)
+{
+    struct ctrl_cq *cq = &c->fw_state.cq[qid];
+    if (!cq->npend || !cq_refresh_head(c, qid))
+        return;
+    uint32_t room = cq_room(cq), n = 0;
+    while (n < cq->npend && n < room) {
+        if (!cq_write(c, qid, &cq->pend[n]))
+            break;
+        n++;
+    }
+    memmove(cq->pend, cq->pend + n, (cq->npend - n) * sizeof(cq->pend[0]));
+    cq->npend -= n;
+    if (n && !cq->no_irq)
+        ctrl_irq_note(c, cq->vector, n, now);
+}
+
+void ctrl_queue_flush(struct sim_ctrl *c)
+{
+    struct ctrl_fw *f = &c->fw_state;
+    if (c->cfg.reorder)
+        for (size_t i = f->nbatch; i > 1; i--) {
+            size_t j = (size_t)(prng_next(&f->prng) % i);
+            struct ctrl_cqe t = f->batch[i - 1];
+            f->batch[i - 1] = f->batch[j];
+            f->batch[j] = t;
+        }
+    for (size_t i = 0; i < f->nbatch; i++) {
+        struct ctrl_cq *cq = &f->cq[f->batch[i].cqid];
+        if (!cq->live) {
+            ctrl_sim_bug(c, "completion for CQ %u that does not exist: lost", f->batch[i].cqid);
+            continue;
+        }
+        struct ctrl_cqe *p = grow(cq->pend, &cq->pend_cap, cq->npend + 1, sizeof(*p));
+        if (!p) {
+            ctrl_sim_bug(c, "out of memory queueing a completion for CQ %u: lost", f->batch[i].cqid);
+            continue;
+        }
+        cq->pend = p;
+        p[cq->npend++] = f->batch[i];
+    }
+    f->nbatch = 0;
+    uint64_t now = ctrl_now_ns();
+    for (uint16_t q = 0; q < HBA_MAX_QUEUES && f->state != HBA_STATE_FAULT; q++)
+        if (f->cq[q].live)
+            cq_post(c, q, now);
+}
+
+bool ctrl_queue_waiting(const struct sim_ctrl *c)
+{
+    for (uint16_t q = 0; q < HBA_MAX_QUEUES; q++)
+        if (c->fw_state.cq[q].live && c->fw_state.cq[q].npend)
+            return true;
+    return false;
+}
+
+/* ---- fetching ----------------------------------------------------------- */
+
+/* Reads and bounds-checks an SQ's tail doorbell; false if the controller faulted. */
+static bool sq_tail(struct sim_ctrl *c, uint16_t qid, uint32_t *tail)
+{
+    struct ctrl_sq *sq = &c->fw_state.sq[qid];
+    uint32_t t = ctrl_reg_get(c, HBA_REG_SQ_TAIL(qid));
+    if (t >= sq->size) {
+        ctrl_driver_error(c, "SQ %u tail doorbell %u beyond its %u entries", qid, t, sq->size);
+        ctrl_fault(c, HBA_FAULT_DOORBELL);
+        return false;
+    }
+    *tail = t;
+    return true;
+}
+
+/* Copies the entry at the SQ head into e and advances the head. */
+static bool sq_fetch(struct sim_ctrl *c, uint16_t qid, struct hba_sq_entry *e)
+{
+    struct ctrl_sq *sq = &c->fw_state.sq[qid];
+    uint64_t iova = sq->base + (uint64_t)sq->head * sizeof(*e);
+    struct sim_dma_ctx ctx = { .cid = NO_CID, .sq_id = qid };
+    enum sim_dma_result r = sim_iommu_dma_read(c->iommu, iova & c->addr_mask, e, sizeof(*e), ctx);
+    if (r == SIM_DMA_ABORTED || r == SIM_DMA_FATAL) {
+        ctrl_driver_error(c, "SQ %u entry at %#llx not readable", qid, (unsigned long long)iova);
+        ctrl_fault(c, r == SIM_DMA_FATAL ? HBA_FAULT_IOMMU : HBA_FAULT_QUEUE_ACCESS);
+        return false;
+    }
+    /* SIM_DMA_DROPPED: the entry reads as all-ones and fails validation. */
+    sq->head = (sq->head + 1) % sq->size;
+    return true;
+}
+
+void ctrl_queue_abort_sq(struct sim_ctrl *c, uint16_t qid, uint8_t status)
+{
+    struct ctrl_sq *sq = &c->fw_state.sq[qid];
+    uint32_t tail;
+    if (!sq->live || !sq_tail(c, qid, &tail))
+        return;
+    struct hba_sq_entry e;
+    while (sq->head != tail && sq_fetch(c, qid, &e))
+        complete_raw(c, qid, e.cid, status, 0, 0, 0, false);
+}
+
+void ctrl_sq_mark(struct sim_ctrl *c, uint16_t qid, uint16_t cid)
+{
+    cid_set(&c->fw_state.sq[qid], cid, true);
+}
+
+static unsigned sq_service(struct sim_ctrl *c, uint16_t qid, unsigned budget)
+{
+    struct ctrl_fw *f = &c->fw_state;
+    struct ctrl_sq *sq = &f->sq[qid];
+    uint32_t tail;
+    if (f->cq[sq->cqid].npend)
+        return 0; /* its CQ is full: fetch more only once the driver made room */
+    if (!sq_tail(c, qid, &tail))
+        return 0;
+    unsigned n = 0;
+    /* A power cut stops the firmware between two commands, not after the pass. */
+    while (sq->head != tail && n < budget && f->state == HBA_STATE_OPERATIONAL && !atomic_load(&c->stop)) {
+        struct hba_sq_entry e;
+        if (!sq_fetch(c, qid, &e))
+            break;
+        n++;
+        if (qid == 0)
+            ctrl_admin_submit(c, &e);
+        else
+            ctrl_io_submit(c, qid, &e);
+    }
+    return n;
+}
+
+unsigned ctrl_queue_pass(struct sim_ctrl *c)
+{
+    struct ctrl_fw *f = &c->fw_state;
+    unsigned n = 0;
+    if (f->sq[0].live)
+        n += sq_service(c, 0, ADMIN_BUDGET);
+    for (unsigned i = 1; i < HBA_MAX_QUEUES && f->state == HBA_STATE_OPERATIONAL; i++) {
+        unsigned q = 1 + (f->rr_next + i - 1) % (HBA_MAX_QUEUES - 1);
+        if (f->sq[q].live)
+            n += sq_service(c, (uint16_t)q, IO_BUDGET);
+    }
+    f->rr_next = (f->rr_next + 1) % (HBA_MAX_QUEUES - 1);
+    return n;
+}
+
+bool ctrl_queue_arm(struct sim_ctrl *c)
+{
+    struct ctrl_fw *f = &c->fw_state;
+    for (uint16_t q = 0; q < HBA_MAX_QUEUES; q++)
+        if (f->sq[q].live)
+            ctrl_reg_set(c, HBA_REG_SQ_EVENT_IDX(q), f->sq[q].head);
+    /* Pairs with the bus's fence between its tail store and event-index load:
+     * either the driver sees the new event index, or we see its new tail. */
+    atomic_thread_fence(memory_order_seq_cst);
+    for (uint16_t q = 0; q < HBA_MAX_QUEUES; q++) {
+        struct ctrl_sq *sq = &f->sq[q];
+        if (sq->live && !f->cq[sq->cqid].npend && ctrl_reg_get(c, HBA_REG_SQ_TAIL(q)) != sq->head)
+            return true;
+    }
+    return false;
+}
+
+void ctrl_abort_held(struct sim_ctrl *c, int sqid, bool scsi_only, int target, int lun, uint8_t status)
+{
+    struct ctrl_fw *f = &c->fw_state;
+    for (size_t i = 0; i < f->nheld;) {
+        const struct ctrl_held *h = &f->held[i];
+        bool match = (sqid < 0 || h->sqid == sqid) && (!scsi_only || h->kind == CTRL_HELD_DROPPED) &&
+                     (target < 0 || h->target == target) && (lun < 0 || h->lun == lun);
+        if (!match) {
+            i++;
+            continue;
+        }
+        ctrl_complete(c, h->sqid, h->cid, status, 0, 0, 0);
+        ctrl_held_remove(c, i);
+    }
+}

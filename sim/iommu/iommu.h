@@ -1,0 +1,92 @@
+/* sim/iommu/iommu.h — the emulated IOMMU between the controller and host RAM.
+ *
+ * Host RAM is a byte range [0, ram_size) (the shared memfd pool).  The OS side
+ * maps IOVA pages to host RAM pages with a direction; the controller side moves
+ * data only through sim_iommu_dma_read / sim_iommu_dma_write, which translate
+ * every page and enforce the direction.  A fault is logged (IOVA, length,
+ * direction, reason, command id) and handled by the policy in force: ABORT returns
+ * SIM_DMA_ABORTED and copies nothing further; DROP discards writes and returns
+ * all-ones for reads (field bug F2) and reports SIM_DMA_DROPPED; FATAL returns
+ * SIM_DMA_FATAL.  The page table lives in the controller's private memory.
+ * Thread-safe: map/unmap may race with DMA from the controller thread; once
+ * sim_iommu_unmap returns, no DMA into the unmapped pages is still in flight.
+ *
+ * Translation is page granular (HBA_IOMMU_PAGE_SIZE): a mapping covers every
+ * page its byte range touches, so an access anywhere in a mapped page passes.
+ * An access may span pages and mappings; each page is checked on its own:
+ *   no translation                               -> HBA_IOMMU_UNMAPPED
+ *   device write, mapping TO_DEVICE only         -> HBA_IOMMU_READ_ONLY
+ *   device read, mapping FROM_DEVICE only        -> HBA_IOMMU_WRITE_ONLY
+ *   translated bytes past the end of host RAM    -> HBA_IOMMU_BEYOND_RAM
+ *     (only the tail of a last RAM page when ram_size is not page aligned)
+ *   iova + len wraps past 2^64                   -> HBA_IOMMU_UNMAPPED at iova,
+ *     and the whole access counts as faulting
+ * Per policy: ABORT and FATAL stop at the first faulting page — bytes before it
+ * were moved, nothing at or after it is; DROP finishes the access, discarding
+ * the writes to faulting pages and reading 0xFF from them.
+ *
+ * One fault log entry per faulting access (not per page): iova = the exact
+ * address of the first faulting byte (the start of the access, or of the first
+ * faulting page within it), length = the length of the whole access (saturated
+ * to 32 bits), dir = TO_DEVICE for dma_read / FROM_DEVICE for dma_write, reason
+ * of that first fault, cid / sq_id from the caller's context, the policy in
+ * force, seq = 0, 1, 2, ...  The newest HBA_FAULT_LOG_DEPTH entries are kept.
+ * A zero-length access moves nothing and never faults.
+ */
+#ifndef SIM_IOMMU_IOMMU_H
+#define SIM_IOMMU_IOMMU_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hw/hba.h"
+
+struct sim_iommu;
+
+enum sim_dma_result {
+    SIM_DMA_OK      = 0,
+    SIM_DMA_ABORTED = 1, /* fault, policy ABORT */
+    SIM_DMA_DROPPED = 2, /* fault, policy DROP: the access was silently absorbed */
+    SIM_DMA_FATAL   = 3, /* fault, policy FATAL */
+};
+
+/* Who asked for the access, for the fault log. */
+struct sim_dma_ctx {
+    uint16_t cid;   /* 0xFFFF: not a command (queue access) */
+    uint16_t sq_id;
+};
+
+int  sim_iommu_create(uint8_t *ram, uint64_t ram_size, enum hba_iommu_policy policy, struct sim_iommu **out);
+void sim_iommu_destroy(struct sim_iommu *m);
+void sim_iommu_set_policy(struct sim_iommu *m, enum hba_iommu_policy policy);
+enum hba_iommu_policy sim_iommu_policy(const struct sim_iommu *m);
+
+/* Maps [iova, iova+len) to host RAM [ram_addr, ram_addr+len).  iova and ram_addr
+ * must have the same offset within a page; the pages touched are mapped.
+ * -EINVAL (bad direction, zero length, outside RAM, misaligned offsets, wraps),
+ * -EEXIST (a page is already mapped), -ENOMEM. */
+int sim_iommu_map(struct sim_iommu *m, uint64_t iova, uint64_t ram_addr, uint64_t len, enum hba_dma_dir dir);
+/* Unmaps every page of [iova, iova+len); -ENOENT if one was not mapped (the rest
+ * are still unmapped). */
+int sim_iommu_unmap(struct sim_iommu *m, uint64_t iova, uint64_t len);
+/* Pages mapped now (for leak checks). */
+uint64_t sim_iommu_mapped_pages(const struct sim_iommu *m);
+/* Drops every mapping (controller power cut does not do this; a test may). */
+void sim_iommu_unmap_all(struct sim_iommu *m);
+
+/* Device reads host memory (direction TO_DEVICE must be allowed). */
+enum sim_dma_result sim_iommu_dma_read(struct sim_iommu *m, uint64_t iova, void *dst, size_t len,
+                                       struct sim_dma_ctx ctx);
+/* Device writes host memory (direction FROM_DEVICE must be allowed). */
+enum sim_dma_result sim_iommu_dma_write(struct sim_iommu *m, uint64_t iova, const void *src, size_t len,
+                                        struct sim_dma_ctx ctx);
+
+/* Fault log: copies up to max entries starting at sequence number `first`
+ * (clamped to the oldest kept); fills *hdr.  Returns the number copied. */
+size_t sim_iommu_fault_log(struct sim_iommu *m, uint32_t first, struct hba_iommu_fault *out, size_t max,
+                           struct hba_log_header *hdr);
+/* Called (outside the IOMMU's lock) after each fault is logged. */
+void sim_iommu_set_fault_hook(struct sim_iommu *m, void (*hook)(void *arg, const struct hba_iommu_fault *f),
+                              void *arg);
+
+#endif

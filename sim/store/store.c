@@ -1,0 +1,395 @@
+/* sim/store/store.c — one logical drive: media + dirty-line cache + battery + oracle.
+ * The policy lives here; the containers in store_cache.c, store_media.c and
+ * store_oracle.c.  Behaviour is specified in sim/store/store.h. */
+#include "sim/store/store.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim/store/store_cache.h"
+#include "sim/store/store_hash.h"
+#include "sim/store/store_media.h"
+#include "sim/store/store_oracle.h"
+
+struct sim_store {
+    uint64_t blocks;
+    uint32_t block_size;
+    uint64_t cache_bytes;
+    enum hba_battery battery;
+    uint64_t seed;
+    bool powered;
+    bool held;                 /* a battery holds the dirty lines through a cut */
+    uint64_t lines_written_back;
+    uint64_t media_syncs;
+    struct store_media *media;
+    struct store_cache cache;
+    struct store_oracle oracle;
+};
+
+static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+{
+    if (err && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return rc;
+}
+
+int sim_store_create(const struct sim_store_config *cfg, struct sim_store **out, char *err, size_t errlen)
+{
+    if (!out)
+        return fail(err, errlen, -EINVAL, "store: no place for the result");
+    *out = NULL;
+    if (!cfg)
+        return fail(err, errlen, -EINVAL, "store: no configuration");
+    if (cfg->block_size != 512 && cfg->block_size != 4096)
+        return fail(err, errlen, -EINVAL, "store: block size %u is not supported: use 512 or 4096",
+                    cfg->block_size);
+    if (cfg->blocks == 0)
+        return fail(err, errlen, -EINVAL, "store: a drive needs at least one block (blocks is 0)");
+    uint64_t bytes;
+    if (__builtin_mul_overflow(cfg->blocks, (uint64_t)cfg->block_size, &bytes) || bytes > INT64_MAX)
+        return fail(err, errlen, -EINVAL,
+                    "store: %llu blocks of %u bytes exceed 2^63 bytes, the largest file offset",
+                    (unsigned long long)cfg->blocks, cfg->block_size);
+    if (cfg->battery != HBA_BATTERY_ABSENT && cfg->battery != HBA_BATTERY_GOOD &&
+        cfg->battery != HBA_BATTERY_FAILED)
+        return fail(err, errlen, -EINVAL, "store: battery state %d is unknown: use absent, good or failed",
+                    (int)cfg->battery);
+
+    struct sim_store *s = calloc(1, sizeof(*s));
+    if (!s)
+        return fail(err, errlen, -ENOMEM, "store: out of memory");
+    s->blocks = cfg->blocks;
+    s->block_size = cfg->block_size;
+    s->cache_bytes = cfg->cache_bytes ? cfg->cache_bytes : SIM_STORE_DEFAULT_CACHE_BYTES;
+    s->battery = cfg->battery;
+    s->seed = cfg->seed;
+    s->powered = true;
+    store_oracle_init(&s->oracle, s->block_size);
+    int rc = store_cache_init(&s->cache, s->block_size);
+    if (rc) {
+        sim_store_destroy(s);
+        return fail(err, errlen, rc, "store: out of memory for the cache");
+    }
+    rc = store_media_open(&s->media, cfg->media_path, bytes, err, errlen);
+    if (rc) {
+        sim_store_destroy(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+void sim_store_destroy(struct sim_store *s)
+{
+    if (!s)
+        return;
+    store_cache_free(&s->cache);
+    store_media_close(s->media);
+    store_oracle_free(&s->oracle);
+    free(s);
+}
+
+static bool in_range(const struct sim_store *s, uint64_t lba, uint64_t n)
+{
+    return n > 0 && lba < s->blocks && n <= s->blocks - lba;
+}
+
+static uint64_t byte_off(const struct sim_store *s, uint64_t lba)
+{
+    return lba * s->block_size;
+}
+
+/* Blocks from lba to the end of its line, at most n. */
+static uint32_t line_piece(const struct sim_store *s, uint64_t lba, uint64_t n)
+{
+    uint32_t left = s->cache.line_blocks - (uint32_t)(lba % s->cache.line_blocks);
+    return n < left ? (uint32_t)n : left;
+}
+
+/* What the drive holds now, whatever the power state. */
+static int read_blocks(struct sim_store *s, uint64_t lba, uint64_t n, void *buf)
+{
+    unsigned char *p = buf;
+    while (n) {
+        uint32_t k = line_piece(s, lba, n);
+        uint32_t dirty = store_cache_count_dirty(&s->cache, lba, k);
+        if (dirty < k) {
+            int rc = store_media_read(s->media, byte_off(s, lba), (size_t)k * s->block_size, p);
+            if (rc)
+                return rc;
+        }
+        if (dirty)
+            store_cache_overlay(&s->cache, lba, k, p);
+        p += (size_t)k * s->block_size;
+        lba += k;
+        n -= k;
+    }
+    return 0;
+}
+
+int sim_store_read(struct sim_store *s, uint64_t lba, uint32_t nblocks, void *buf)
+{
+    if (!s || !buf || !in_range(s, lba, nblocks))
+        return -EINVAL;
+    if (!s->powered)
+        return -EIO;
+    return read_blocks(s, lba, nblocks, buf);
+}
+
+static int media_sync(struct sim_store *s)
+{
+    int rc = store_media_sync(s->media);
+    if (rc == 0)
+        s->media_syncs++;
+    return rc;
+}
+
+/* store_writeback_fn: dirty blocks to media; the oracle learns they are there. */
+static int write_back(void *ctx, uint64_t lba, uint32_t n, const void *data)
+{
+    struct sim_store *s = ctx;
+    int rc = store_media_write(s->media, byte_off(s, lba), (size_t)n * s->block_size, data);
+    return rc ? rc : store_oracle_on_media(&s->oracle, lba, n);
+}
+
+/* Writes back least recently written lines until the dirty data fits, and
+ * until the cache's pages fit in twice that: scattered 512-byte writes fill
+ * only an eighth of each 4 KiB page. */
+static int evict(struct sim_store *s)
+{
+    uint64_t page_limit = s->cache_bytes > UINT64_MAX / 4 ? UINT64_MAX : 2 * s->cache_bytes + STORE_LINE_BYTES;
+    while ((s->cache.dirty_bytes > s->cache_bytes || s->cache.page_bytes > page_limit) &&
+           s->cache.oldest != STORE_MAP_NONE) {
+        int rc = store_cache_writeback(&s->cache, s->cache.oldest, 0, UINT64_MAX, write_back, s);
+        if (rc)
+            return rc;
+        s->lines_written_back++;
+    }
+    return 0;
+}
+
+int sim_store_write(struct sim_store *s, uint64_t lba, uint32_t nblocks, const void *buf, bool durable)
+{
+    if (!s || !buf || !in_range(s, lba, nblocks))
+        return -EINVAL;
+    if (!s->powered)
+        return -EIO;
+    int rc;
+    if (durable) {
+        rc = store_media_write(s->media, byte_off(s, lba), (size_t)nblocks * s->block_size, buf);
+        if (rc == 0)
+            rc = media_sync(s);
+        if (rc)
+            return rc;
+        /* Media now holds the newest data: a dirty copy would be stale. */
+        for (uint64_t b = lba, left = nblocks; left;) {
+            uint32_t k = line_piece(s, b, left);
+            store_cache_undirty(&s->cache, b, k);
+            b += k;
+            left -= k;
+        }
+    } else {
+        const unsigned char *p = buf;
+        for (uint64_t b = lba, left = nblocks; left;) {
+            uint32_t k = line_piece(s, b, left);
+            rc = store_cache_write(&s->cache, b, k, p);
+            if (rc)
+                return rc;
+            p += (size_t)k * s->block_size;
+            b += k;
+            left -= k;
+        }
+    }
+    rc = store_oracle_write(&s->oracle, lba, nblocks, buf, durable);
+    if (rc)
+        return rc;
+    return durable ? 0 : evict(s);
+}
+
+int sim_store_flush(struct sim_store *s, uint64_t lba, uint64_t nblocks)
+{
+    if (!s)
+        return -EINVAL;
+    if (nblocks == 0 && lba < s->blocks)
+        nblocks = s->blocks - lba;
+    if (!in_range(s, lba, nblocks))
+        return -EINVAL;
+    if (!s->powered)
+        return -EIO;
+    uint64_t hi = lba + nblocks;
+    uint64_t l0 = lba / s->cache.line_blocks, l1 = (hi - 1) / s->cache.line_blocks;
+    int rc = 0;
+    if (l1 - l0 < store_cache_nlines(&s->cache)) {
+        for (uint64_t l = l0; l <= l1 && rc == 0; l++) {
+            uint32_t id = store_cache_find(&s->cache, l);
+            if (id != STORE_MAP_NONE)
+                rc = store_cache_writeback(&s->cache, id, lba, hi, write_back, s);
+        }
+    } else {
+        for (uint32_t id = s->cache.oldest, next; id != STORE_MAP_NONE && rc == 0; id = next) {
+            const struct cache_line *l = store_cache_at(&s->cache, id);
+            next = l->next;   /* write-back may free the line */
+            if (l->line >= l0 && l->line <= l1)
+                rc = store_cache_writeback(&s->cache, id, lba, hi, write_back, s);
+        }
+    }
+    if (rc == 0)
+        rc = media_sync(s);
+    if (rc)
+        return rc;
+    store_oracle_flush(&s->oracle, lba, nblocks);
+    return 0;
+}
+
+uint64_t sim_store_dirty_bytes(const struct sim_store *s)
+{
+    return s ? s->cache.dirty_bytes : 0;
+}
+
+void sim_store_set_battery(struct sim_store *s, enum hba_battery b)
+{
+    if (s)
+        s->battery = b;
+}
+
+enum hba_battery sim_store_battery(const struct sim_store *s)
+{
+    return s ? s->battery : HBA_BATTERY_ABSENT;
+}
+
+/* RANDOM: every line, oldest first, is lost or written back on a coin flip. */
+static uint64_t cut_random(struct sim_store *s, uint64_t *rng)
+{
+    uint64_t lost = 0;
+    while (s->cache.oldest != STORE_MAP_NONE) {
+        uint32_t id = s->cache.oldest;
+        if ((store_rng_next(rng) & 1) == 0 ||
+            store_cache_writeback(&s->cache, id, 0, UINT64_MAX, write_back, s) != 0) {
+            /* Lost, or a write-back failed part way (a failed write-back never
+             * frees the line): the rest of the line is lost. */
+            store_cache_drop(&s->cache, id);
+            lost++;
+        }
+    }
+    return lost;
+}
+
+/* TORN: the line's first half of dirty blocks reach media whole, the next
+ * dirty block only its first half; errors just leave less written. */
+static void tear_line(struct sim_store *s, uint32_t id)
+{
+    const struct cache_line *l = store_cache_at(&s->cache, id);
+    uint64_t base = l->line * s->cache.line_blocks;
+    uint32_t whole = l->ndirty / 2, seen = 0;
+    for (uint32_t i = 0; i < s->cache.line_blocks; i++) {
+        if (!store_cache_is_dirty(l, i))
+            continue;
+        const unsigned char *data = store_cache_block(&s->cache, l, i);
+        if (seen++ < whole) {
+            (void)write_back(s, base + i, 1, data);
+            continue;
+        }
+        uint32_t half = s->block_size / 2;
+        (void)store_media_write(s->media, byte_off(s, base + i), half, data);
+        return;
+    }
+}
+
+static uint64_t cut_torn(struct sim_store *s, uint64_t *rng)
+{
+    uint64_t n = store_cache_nlines(&s->cache);
+    if (n) {
+        uint64_t pick = store_rng_next(rng) % n;
+        uint32_t id = s->cache.oldest;
+        while (pick--)
+            id = store_cache_at(&s->cache, id)->next;
+        tear_line(s, id);
+    }
+    return store_cache_drop_all(&s->cache);
+}
+
+uint64_t sim_store_power_cut(struct sim_store *s, const struct sim_power_cut *how)
+{
+    if (!s || !s->powered)
+        return 0;
+    s->powered = false;
+    if (s->battery == HBA_BATTERY_GOOD) {
+        s->held = store_cache_nlines(&s->cache) > 0;
+        return 0;
+    }
+    enum sim_power_cut_mode mode = how ? how->mode : SIM_POWER_CUT_ALL;
+    uint64_t rng = how && how->seed ? how->seed : s->seed;
+    uint64_t lost;
+    switch (mode) {
+    case SIM_POWER_CUT_RANDOM:
+        lost = cut_random(s, &rng);
+        break;
+    case SIM_POWER_CUT_TORN:
+        lost = cut_torn(s, &rng);
+        break;
+    case SIM_POWER_CUT_ALL:
+    default:
+        lost = store_cache_drop_all(&s->cache);
+        break;
+    }
+    store_oracle_power_loss(&s->oracle);
+    return lost;
+}
+
+int sim_store_power_on(struct sim_store *s)
+{
+    if (!s)
+        return -EINVAL;
+    if (s->powered)
+        return -EALREADY;
+    s->powered = true;
+    if (s->held && s->battery != HBA_BATTERY_GOOD) {
+        /* The battery gave out while the power was off. */
+        store_cache_drop_all(&s->cache);
+        store_oracle_power_loss(&s->oracle);
+    }
+    s->held = false;  /* held lines simply stay in the cache, still dirty */
+    return 0;
+}
+
+static int read_one(void *ctx, uint64_t lba, void *buf)
+{
+    return read_blocks(ctx, lba, 1, buf);
+}
+
+int sim_store_check(struct sim_store *s, struct sim_oracle_report *r)
+{
+    if (!s || !r)
+        return -EINVAL;
+    return store_oracle_check(&s->oracle, read_one, s, r);
+}
+
+void sim_store_stats(const struct sim_store *s, struct sim_store_stats *st)
+{
+    memset(st, 0, sizeof(*st));
+    if (!s)
+        return;
+    st->dirty_bytes = s->cache.dirty_bytes;
+    st->dirty_lines = store_cache_nlines(&s->cache);
+    st->cache_mem_bytes = store_cache_mem_bytes(&s->cache);
+    st->cache_data_bytes = s->cache.page_bytes;
+    st->media_mem_bytes = store_media_mem_bytes(s->media);
+    st->oracle_mem_bytes = store_oracle_bytes(&s->oracle);
+    st->lines_written_back = s->lines_written_back;
+    st->media_syncs = s->media_syncs;
+}
+
+int sim_store_remove_media(const char *media_path, uint64_t blocks, uint32_t block_size)
+{
+    uint64_t bytes;
+    if (!media_path || __builtin_mul_overflow(blocks, (uint64_t)block_size, &bytes))
+        return -EINVAL;
+    return store_media_remove(media_path, bytes);
+}

@@ -1,0 +1,152 @@
+/* sim/store/store.h — one logical drive's storage: a volatile write-back cache of
+ * dirty lines above sparse media, with a battery and an oracle.
+ *
+ * Media is either a file whose holes cost nothing (pread/pwrite/fdatasync) or
+ * sparse memory (allocated only where written).  Reads see dirty lines over the
+ * media.  A write is "durable" when it was written through (FUA, or WCE=0) or a
+ * later flush covered it; the media file is fdatasync'ed before a flush returns.
+ * A power cut loses dirty lines unless the battery is good (all, a seeded random
+ * subset, or with one line torn); power on replays battery-held lines.  The
+ * oracle records every acknowledged write and flush and can say, after power on,
+ * whether everything that was durable is still there.
+ *
+ * Media.  File media is media_path itself for drives up to 8 TiB; larger drives
+ * add media_path.1, media_path.2, … (8 TiB each, created when first written),
+ * because ext4 files end at 16 TiB.  Every file is sparse (ftruncate'd to its
+ * length; an existing longer file is left as is).  Memory media allocates 64 KiB
+ * chunks on the first non-zero write.  Capacity: blocks * block_size up to 2^63
+ * bytes.  Media survives power cuts and destroy (file media persists across
+ * destroy/create on the same path; memory media ends with the store).
+ *
+ * Cache.  Lines of 64 KiB (aligned; 128 blocks of 512 B or 16 of 4 KiB) hold
+ * only dirty blocks (a dirty bit per block).  When dirty bytes exceed
+ * cache_bytes (0 in the config: SIM_STORE_DEFAULT_CACHE_BYTES = 16 MiB) the
+ * least recently written lines are written back to media (no fdatasync: a
+ * write-back promises nothing); also when the cache's 4 KiB data pages exceed
+ * twice cache_bytes plus a line (scattered 512-byte writes).  A durable write goes to media, is fdatasync'ed,
+ * and cleans any dirty copy of its blocks.  A flush writes back exactly the dirty
+ * blocks inside its range, then fdatasyncs.  destroy discards dirty lines (as a
+ * power loss would); flush first for a clean shutdown.
+ *
+ * Power.  While off, read/write/flush return -EIO.  A cut with battery GOOD keeps
+ * every dirty line ("held"); power on replays them as dirty lines — unless the
+ * battery is no longer GOOD at power on, then they are lost as by
+ * SIM_POWER_CUT_ALL.  With battery ABSENT or FAILED the cut loses lines per mode:
+ *   ALL    every dirty line is lost;
+ *   RANDOM each line (in write order) is lost with probability 1/2 from a
+ *          splitmix64 stream of the seed; the others are written back to media;
+ *   TORN   one line (seeded pick) is written back partly: of its dirty blocks in
+ *          LBA order, the first floor(d/2) are written whole and the next one
+ *          only its first block_size/2 bytes (a torn sector); then all lines are
+ *          lost, the torn one included.
+ * The same seed and the same sequence of calls give the same result.
+ *
+ * Oracle.  Per block ever written it keeps 32-bit hashes of the newest
+ * acknowledged version, of the newest version promised durable (durable write,
+ * or a flush covering it) and of the version on media (durable write, flush,
+ * write-back).  A cut without a battery forfeits every newest version that was
+ * not on media: a later flush does not promise it.  sim_store_check reads every
+ * such block through the cache (battery-held lines count) and classifies it:
+ *   newest was promised:     holds it -> fine; else -> durable_lost.
+ *   newest never promised:   holds it -> volatile_kept;
+ *                            holds the promised or media version -> volatile_lost;
+ *                            anything else (torn, never acknowledged) ->
+ *                              durable_lost if some version had been promised
+ *                              (a durable version was destroyed), else volatile_lost.
+ * first_bad_lba is the lowest durable_lost block.  Hash collisions: a block
+ * holding wrong data passes a comparison with probability 2^-32, so a check of
+ * N wrong blocks misses one with probability about N * 2^-32 (2.3e-10 each).
+ * Footprint: about 60 bytes per group of 8 consecutive blocks written, plus
+ * 12-byte records for blocks written since their last write-back.
+ *
+ * Not thread-safe: the caller (the firmware) serialises calls per store.
+ * Errors are negative errno values.
+ */
+#ifndef SIM_STORE_STORE_H
+#define SIM_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hw/hba.h"
+
+struct sim_store;
+
+#define SIM_STORE_DEFAULT_CACHE_BYTES (UINT64_C(16) << 20)
+
+struct sim_store_config {
+    uint64_t blocks;
+    uint32_t block_size;      /* 512 or 4096 */
+    const char *media_path;   /* NULL: sparse memory */
+    uint64_t cache_bytes;     /* dirty data kept before lines are written back; 0 = default */
+    enum hba_battery battery;
+    uint64_t seed;            /* random power-cut subsets */
+};
+
+enum sim_power_cut_mode {
+    SIM_POWER_CUT_ALL    = 0, /* every dirty line is lost (battery absent/failed) */
+    SIM_POWER_CUT_RANDOM = 1, /* a seeded random subset of dirty lines is lost, the rest reached media */
+    SIM_POWER_CUT_TORN   = 2, /* as ALL, but one dirty line was half written back: torn */
+};
+struct sim_power_cut {
+    enum sim_power_cut_mode mode;
+    uint64_t seed;            /* RANDOM and TORN: which lines; 0 = the store's seed */
+};
+
+/* Result of an oracle check. */
+struct sim_oracle_report {
+    uint64_t blocks_checked;   /* blocks with an acknowledged write (each one is checked) */
+    uint64_t durable_lost;     /* durable blocks whose content is not what was made durable */
+    uint64_t first_bad_lba;    /* valid when durable_lost > 0 */
+    uint64_t volatile_kept;    /* acknowledged-but-never-durable blocks that still hold the newest data */
+    uint64_t volatile_lost;    /* acknowledged-but-never-durable blocks that do not */
+};
+
+/* Rejects (-EINVAL, reason in err) block sizes other than 512/4096, blocks 0,
+ * capacities above 2^63 bytes and unknown battery states; -errno when the media
+ * file cannot be created. */
+int  sim_store_create(const struct sim_store_config *cfg, struct sim_store **out, char *err, size_t errlen);
+void sim_store_destroy(struct sim_store *s);
+
+/* Block I/O.  lba + nblocks must lie within the drive (the caller checks;
+ * -EINVAL otherwise, also for nblocks 0 or a NULL buf).  -EIO while powered off. */
+int sim_store_read(struct sim_store *s, uint64_t lba, uint32_t nblocks, void *buf);
+/* durable = FUA or write cache disabled: goes to media before returning. */
+int sim_store_write(struct sim_store *s, uint64_t lba, uint32_t nblocks, const void *buf, bool durable);
+/* Writes back the dirty blocks inside [lba, lba+nblocks) (nblocks 0 = to the end
+ * of the drive) and fdatasyncs the media; the oracle then counts every block
+ * acknowledged in the range as promised. */
+int sim_store_flush(struct sim_store *s, uint64_t lba, uint64_t nblocks);
+uint64_t sim_store_dirty_bytes(const struct sim_store *s);
+
+void sim_store_set_battery(struct sim_store *s, enum hba_battery b);
+enum hba_battery sim_store_battery(const struct sim_store *s);
+/* Power cut (how NULL = SIM_POWER_CUT_ALL): returns how many dirty lines were
+ * lost (0 with a good battery, whose lines are held for power on; 0 when
+ * already off). */
+uint64_t sim_store_power_cut(struct sim_store *s, const struct sim_power_cut *how);
+/* Power on: replays battery-held lines into the cache (they stay dirty).
+ * -EALREADY when on. */
+int sim_store_power_on(struct sim_store *s);
+
+/* Memory and activity figures (benchmarks, tests). */
+struct sim_store_stats {
+    uint64_t dirty_bytes;
+    uint64_t dirty_lines;
+    uint64_t cache_mem_bytes;    /* line index, line records, data pages */
+    uint64_t cache_data_bytes;   /* of which data pages */
+    uint64_t media_mem_bytes;    /* memory media chunks, file table */
+    uint64_t oracle_mem_bytes;
+    uint64_t lines_written_back; /* eviction: lines written back whole */
+    uint64_t media_syncs;        /* fdatasync rounds (file media) or their equivalent */
+};
+void sim_store_stats(const struct sim_store *s, struct sim_store_stats *st);
+
+/* Deletes the media file(s) a file-backed drive of that size uses. */
+int sim_store_remove_media(const char *media_path, uint64_t blocks, uint32_t block_size);
+
+/* Oracle: compares what the drive holds now with what was acknowledged. */
+int sim_store_check(struct sim_store *s, struct sim_oracle_report *r);
+
+#endif

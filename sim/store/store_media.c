@@ -1,0 +1,278 @@
+/* sim/store/store_media.c — sparse media: segment files or 64 KiB memory chunks. */
+#include "sim/store/store_media.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sim/store/store_map.h"
+
+struct segment {
+    int  fd;          /* -1: not open yet */
+    bool unsynced;    /* written since the last fdatasync */
+};
+
+struct store_media {
+    uint64_t bytes;
+    char    *path;            /* NULL: memory media */
+    struct segment *seg;
+    uint32_t nseg;
+    struct store_map  chunk_index;   /* chunk number -> slab id */
+    struct store_slab chunks;        /* records: one pointer to 64 KiB */
+};
+
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+    return a < b ? a : b;
+}
+
+static char *segment_path(const char *path, uint32_t i)
+{
+    char *p = NULL;
+    if (i == 0)
+        return strdup(path);
+    if (asprintf(&p, "%s.%u", path, i) < 0)
+        return NULL;
+    return p;
+}
+
+static uint64_t segment_len(const struct store_media *m, uint32_t i)
+{
+    return min_u64(STORE_MEDIA_SEGMENT, m->bytes - (uint64_t)i * STORE_MEDIA_SEGMENT);
+}
+
+/* Opens segment i; create=false leaves a missing file missing (-ENOENT). */
+static int segment_open(struct store_media *m, uint32_t i, bool create)
+{
+    if (m->seg[i].fd >= 0)
+        return 0;
+    char *p = segment_path(m->path, i);
+    if (!p)
+        return -ENOMEM;
+    int fd = open(p, O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0644);
+    free(p);
+    if (fd < 0)
+        return -errno;
+    struct stat st;
+    uint64_t want = segment_len(m, i);
+    if (fstat(fd, &st) < 0 || ((uint64_t)st.st_size < want && ftruncate(fd, (off_t)want) < 0)) {
+        int e = -errno;
+        close(fd);
+        return e;
+    }
+    m->seg[i].fd = fd;
+    return 0;
+}
+
+int store_media_open(struct store_media **out, const char *path, uint64_t bytes,
+                     char *err, size_t errlen)
+{
+    *out = NULL;
+    struct store_media *m = calloc(1, sizeof(*m));
+    if (!m) {
+        snprintf(err, errlen, "out of memory for the media");
+        return -ENOMEM;
+    }
+    m->bytes = bytes;
+    store_map_init(&m->chunk_index);
+    store_slab_init(&m->chunks, sizeof(void *));
+    if (path) {
+        uint64_t nseg = (bytes + STORE_MEDIA_SEGMENT - 1) / STORE_MEDIA_SEGMENT;
+        m->path = strdup(path);
+        m->seg = m->path ? calloc(nseg, sizeof(*m->seg)) : NULL;
+        if (!m->seg) {
+            store_media_close(m);
+            snprintf(err, errlen, "out of memory for the media file table");
+            return -ENOMEM;
+        }
+        m->nseg = (uint32_t)nseg;
+        for (uint32_t i = 0; i < m->nseg; i++)
+            m->seg[i].fd = -1;
+        int rc = segment_open(m, 0, true);
+        if (rc) {
+            snprintf(err, errlen, "media file %s: cannot create it or size it to %llu bytes: %s",
+                     path, (unsigned long long)segment_len(m, 0), strerror(-rc));
+            store_media_close(m);
+            return rc;
+        }
+    }
+    *out = m;
+    return 0;
+}
+
+void store_media_close(struct store_media *m)
+{
+    if (!m)
+        return;
+    for (uint32_t i = 0; i < m->nseg; i++)
+        if (m->seg[i].fd >= 0)
+            close(m->seg[i].fd);
+    free(m->seg);
+    free(m->path);
+    if (m->chunks.elem)
+        for (uint32_t id = 0; id < m->chunks.used; id++)
+            free(*(void **)store_slab_at(&m->chunks, id));
+    store_slab_free(&m->chunks);
+    store_map_free(&m->chunk_index);
+    free(m);
+}
+
+static int full_pread(int fd, void *buf, size_t len, uint64_t off)
+{
+    char *p = buf;
+    while (len) {
+        ssize_t n = pread(fd, p, len, (off_t)off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        if (n == 0) {           /* past a shorter-than-expected file: zeros */
+            memset(p, 0, len);
+            return 0;
+        }
+        p += n;
+        off += (uint64_t)n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+static int full_pwrite(int fd, const void *buf, size_t len, uint64_t off)
+{
+    const char *p = buf;
+    while (len) {
+        ssize_t n = pwrite(fd, p, len, (off_t)off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        p += n;
+        off += (uint64_t)n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+static bool all_zero(const unsigned char *p, size_t len)
+{
+    return len == 0 || (p[0] == 0 && memcmp(p, p + 1, len - 1) == 0);
+}
+
+/* Splits [off, off+len) at segment boundaries. */
+static int file_io(struct store_media *m, uint64_t off, size_t len, void *buf, bool write)
+{
+    char *p = buf;
+    while (len) {
+        uint32_t i = (uint32_t)(off / STORE_MEDIA_SEGMENT);
+        uint64_t in = off % STORE_MEDIA_SEGMENT;
+        size_t n = (size_t)min_u64(len, STORE_MEDIA_SEGMENT - in);
+        int rc = segment_open(m, i, write);
+        if (rc == -ENOENT && !write) {
+            memset(p, 0, n);        /* a segment never written: a hole */
+            rc = 0;
+        } else if (rc)
+            return rc;
+        else if (write) {
+            rc = full_pwrite(m->seg[i].fd, p, n, in);
+            m->seg[i].unsynced = true;
+        } else
+            rc = full_pread(m->seg[i].fd, p, n, in);
+        if (rc)
+            return rc;
+        p += n;
+        off += n;
+        len -= n;
+    }
+    return 0;
+}
+
+/* Splits [off, off+len) at chunk boundaries. */
+static int memory_io(struct store_media *m, uint64_t off, size_t len, void *buf, bool write)
+{
+    unsigned char *p = buf;
+    while (len) {
+        uint64_t chunk = off / STORE_MEDIA_CHUNK;
+        size_t in = (size_t)(off % STORE_MEDIA_CHUNK);
+        size_t n = (size_t)min_u64(len, STORE_MEDIA_CHUNK - in);
+        uint32_t id = store_map_get(&m->chunk_index, chunk);
+        unsigned char *data = id == STORE_MAP_NONE ? NULL : *(unsigned char **)store_slab_at(&m->chunks, id);
+        if (!write) {
+            if (data)
+                memcpy(p, data + in, n);
+            else
+                memset(p, 0, n);
+        } else if (data || !all_zero(p, n)) {   /* zeros into a hole change nothing */
+            if (!data) {
+                data = calloc(1, STORE_MEDIA_CHUNK);
+                id = data ? store_slab_alloc(&m->chunks) : STORE_MAP_NONE;
+                /* A slab record whose map entry failed stays allocated and
+                 * NULL, so close can free every record's pointer. */
+                if (id == STORE_MAP_NONE || store_map_put(&m->chunk_index, chunk, id)) {
+                    free(data);
+                    return -ENOMEM;
+                }
+                *(unsigned char **)store_slab_at(&m->chunks, id) = data;
+            }
+            memcpy(data + in, p, n);
+        }
+        p += n;
+        off += n;
+        len -= n;
+    }
+    return 0;
+}
+
+int store_media_read(struct store_media *m, uint64_t off, size_t len, void *buf)
+{
+    if (off > m->bytes || len > m->bytes - off)
+        return -EINVAL;
+    return m->path ? file_io(m, off, len, buf, false) : memory_io(m, off, len, buf, false);
+}
+
+int store_media_write(struct store_media *m, uint64_t off, size_t len, const void *buf)
+{
+    if (off > m->bytes || len > m->bytes - off)
+        return -EINVAL;
+    /* The io helpers take a non-const buffer for both directions; they only
+     * read it when writing. */
+    void *p = (void *)(uintptr_t)buf;
+    return m->path ? file_io(m, off, len, p, true) : memory_io(m, off, len, p, true);
+}
+
+int store_media_sync(struct store_media *m)
+{
+    for (uint32_t i = 0; i < m->nseg; i++) {
+        if (!m->seg[i].unsynced)
+            continue;
+        if (fdatasync(m->seg[i].fd) < 0)
+            return -errno;
+        m->seg[i].unsynced = false;
+    }
+    return 0;
+}
+
+size_t store_media_mem_bytes(const struct store_media *m)
+{
+    return sizeof(*m) + m->nseg * sizeof(*m->seg) + store_map_bytes(&m->chunk_index) +
+           store_slab_bytes(&m->chunks) + (size_t)m->chunks.live * STORE_MEDIA_CHUNK;
+}
+
+int store_media_remove(const char *path, uint64_t bytes)
+{
+    uint64_t nseg = (bytes + STORE_MEDIA_SEGMENT - 1) / STORE_MEDIA_SEGMENT;
+    int first = 0;
+    for (uint64_t i = 0; i < nseg; i++) {
+        char *p = segment_path(path, (uint32_t)i);
+        if (!p)
+            return -ENOMEM;
+        if (unlink(p) < 0 && errno != ENOENT && !first)
+            first = -errno;
+        free(p);
+    }
+    return first;
+}

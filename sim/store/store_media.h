@@ -1,0 +1,38 @@
+/* sim/store/store_media.h — the stable storage under the cache: byte-addressed,
+ * sparse, and read as zeros wherever nothing was written.
+ *
+ * File media: media_path, and for drives above STORE_MEDIA_SEGMENT bytes also
+ * media_path.1, media_path.2, … (each STORE_MEDIA_SEGMENT bytes, the last one
+ * shorter).  Segments are sparse files (ftruncate'd, holes cost nothing), so a
+ * 66 TB drive works on ext4 whose files stop at 16 TiB.  The first segment is
+ * created with the store; the others when first written.  Data is on stable
+ * storage after store_media_sync (fdatasync of every segment written since).
+ *
+ * Memory media: 64 KiB chunks allocated on first non-zero write.
+ * Internal to the store; errors are negative errno values.
+ */
+#ifndef SIM_STORE_STORE_MEDIA_H
+#define SIM_STORE_STORE_MEDIA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define STORE_MEDIA_SEGMENT (UINT64_C(1) << 43)   /* 8 TiB per media file */
+#define STORE_MEDIA_CHUNK   (UINT64_C(1) << 16)   /* 64 KiB memory chunks */
+
+struct store_media;
+
+/* path NULL: memory.  bytes > 0.  err gets a message on failure. */
+int  store_media_open(struct store_media **out, const char *path, uint64_t bytes,
+                      char *err, size_t errlen);
+void store_media_close(struct store_media *m);
+int  store_media_read(struct store_media *m, uint64_t off, size_t len, void *buf);
+int  store_media_write(struct store_media *m, uint64_t off, size_t len, const void *buf);
+int  store_media_sync(struct store_media *m);
+/* Heap the media uses (memory chunks, segment table). */
+size_t store_media_mem_bytes(const struct store_media *m);
+/* Unlinks every segment file of a drive of `bytes` bytes at path; missing
+ * files are fine.  Returns the first other error. */
+int  store_media_remove(const char *path, uint64_t bytes);
+
+#endif

@@ -1,0 +1,304 @@
+/* sim/store/store_oracle.c — per-block record of acknowledged, promised and media
+ * versions; see store_oracle.h for the model and sim/store/store.h for the rules. */
+#include "sim/store/store_oracle.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim/store/store_hash.h"
+
+#define GROUP_SHIFT 3
+#define GROUP_BLOCKS (1u << GROUP_SHIFT)
+
+struct group {
+    uint8_t  present;    /* bit i: block i has an acknowledged version */
+    uint8_t  durable;    /* newest == promised (implies on_media) */
+    uint8_t  on_media;   /* newest == media */
+    uint8_t  forfeit;    /* newest was lost at a power cut: never promotable */
+    uint32_t newest[GROUP_BLOCKS];
+};
+
+struct side {           /* older versions, kept only while they differ from newest */
+    uint32_t promised;
+    uint32_t media;
+    uint8_t  has_promised;
+    uint8_t  has_media;
+};
+
+void store_oracle_init(struct store_oracle *o, uint32_t block_size)
+{
+    memset(o, 0, sizeof(*o));
+    o->block_size = block_size;
+    store_map_init(&o->group_index);
+    store_slab_init(&o->groups, sizeof(struct group));
+    store_map_init(&o->side_index);
+    store_slab_init(&o->sides, sizeof(struct side));
+}
+
+void store_oracle_free(struct store_oracle *o)
+{
+    store_map_free(&o->group_index);
+    store_slab_free(&o->groups);
+    store_map_free(&o->side_index);
+    store_slab_free(&o->sides);
+}
+
+static struct group *group_get(const struct store_oracle *o, uint64_t g)
+{
+    uint32_t id = store_map_get(&o->group_index, g);
+    return id == STORE_MAP_NONE ? NULL : store_slab_at(&o->groups, id);
+}
+
+static struct group *group_get_or_add(struct store_oracle *o, uint64_t g)
+{
+    struct group *gr = group_get(o, g);
+    if (gr)
+        return gr;
+    uint32_t id = store_slab_alloc(&o->groups);
+    if (id == STORE_MAP_NONE)
+        return NULL;
+    if (store_map_put(&o->group_index, g, id)) {
+        store_slab_release(&o->groups, id);
+        return NULL;
+    }
+    return store_slab_at(&o->groups, id);
+}
+
+static struct side *side_get(const struct store_oracle *o, uint64_t lba)
+{
+    uint32_t id = store_map_get(&o->side_index, lba);
+    return id == STORE_MAP_NONE ? NULL : store_slab_at(&o->sides, id);
+}
+
+static void side_del(struct store_oracle *o, uint64_t lba)
+{
+    uint32_t id = store_map_get(&o->side_index, lba);
+    if (id == STORE_MAP_NONE)
+        return;
+    store_map_del(&o->side_index, lba);
+    store_slab_release(&o->sides, id);
+}
+
+/* Records the older versions of lba, or drops the record when there are none. */
+static int side_set(struct store_oracle *o, uint64_t lba, const struct side *v)
+{
+    if (!v->has_promised && !v->has_media) {
+        side_del(o, lba);
+        return 0;
+    }
+    struct side *sd = side_get(o, lba);
+    if (!sd) {
+        uint32_t id = store_slab_alloc(&o->sides);
+        if (id == STORE_MAP_NONE)
+            return -ENOMEM;
+        if (store_map_put(&o->side_index, lba, id)) {
+            store_slab_release(&o->sides, id);
+            return -ENOMEM;
+        }
+        sd = store_slab_at(&o->sides, id);
+    }
+    *sd = *v;
+    return 0;
+}
+
+int store_oracle_write(struct store_oracle *o, uint64_t lba, uint64_t n, const void *data, bool durable)
+{
+    const unsigned char *p = data;
+    for (uint64_t i = 0; i < n; i++, p += o->block_size) {
+        uint64_t b = lba + i;
+        struct group *gr = group_get_or_add(o, b >> GROUP_SHIFT);
+        if (!gr)
+            return -ENOMEM;
+        uint8_t bit = (uint8_t)(1u << (b & (GROUP_BLOCKS - 1)));
+        uint32_t h = store_block_hash(p, o->block_size);
+        uint32_t *newest = &gr->newest[b & (GROUP_BLOCKS - 1)];
+
+        /* What promised/media hold before this write. */
+        struct side old = { 0 };
+        const struct side *sd = side_get(o, b);
+        if (sd)
+            old = *sd;
+        if (gr->present & bit) {
+            if (gr->durable & bit) {
+                old.promised = *newest;
+                old.has_promised = 1;
+            }
+            if (gr->on_media & bit) {
+                old.media = *newest;
+                old.has_media = 1;
+            }
+        }
+
+        *newest = h;
+        gr->present |= bit;
+        gr->forfeit &= (uint8_t)~bit;
+        if (durable) {
+            gr->durable |= bit;
+            gr->on_media |= bit;
+            side_del(o, b);
+        } else {
+            gr->durable &= (uint8_t)~bit;
+            gr->on_media &= (uint8_t)~bit;
+            int rc = side_set(o, b, &old);
+            if (rc)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+typedef int (*group_fn)(struct store_oracle *o, uint64_t g, struct group *gr, uint8_t mask);
+
+/* Calls fn for every known group overlapping [lba, lba + n) with the mask of
+ * its blocks inside the range: looks the range up group by group when it is
+ * smaller than the index, else walks the whole index. */
+static int for_each_group(struct store_oracle *o, uint64_t lba, uint64_t n, group_fn fn)
+{
+    if (n == 0)
+        return 0;
+    uint64_t last = lba + n - 1;
+    uint64_t g0 = lba >> GROUP_SHIFT, g1 = last >> GROUP_SHIFT;
+    bool by_range = g1 - g0 < o->group_index.count;
+    const struct store_map *m = &o->group_index;
+    size_t buckets = m->keys ? m->mask + 1 : 0;
+    for (uint64_t k = 0; by_range ? k <= g1 - g0 : k < buckets; k++) {
+        uint64_t g;
+        uint32_t id;
+        if (by_range) {
+            g = g0 + k;
+            id = store_map_get(m, g);
+            if (id == STORE_MAP_NONE)
+                continue;
+        } else {
+            if (!store_map_used(m, k) || m->keys[k] < g0 || m->keys[k] > g1)
+                continue;
+            g = m->keys[k];
+            id = m->vals[k];
+        }
+        uint8_t mask = 0xff;
+        if (g == g0)
+            mask &= (uint8_t)(0xffu << (lba & (GROUP_BLOCKS - 1)));
+        if (g == g1)
+            mask &= (uint8_t)(0xffu >> (GROUP_BLOCKS - 1 - (last & (GROUP_BLOCKS - 1))));
+        int rc = fn(o, g, store_slab_at(&o->groups, id), mask);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int mark_on_media(struct store_oracle *o, uint64_t g, struct group *gr, uint8_t mask)
+{
+    mask &= gr->present;
+    for (unsigned i = 0; i < GROUP_BLOCKS; i++) {
+        uint8_t bit = (uint8_t)(1u << i);
+        if (!(mask & bit) || (gr->on_media & bit))
+            continue;
+        uint64_t b = (g << GROUP_SHIFT) + i;
+        struct side *sd = side_get(o, b);
+        if (sd) {
+            struct side v = *sd;
+            v.has_media = 0;
+            int rc = side_set(o, b, &v);
+            if (rc)
+                return rc;
+        }
+        gr->on_media |= bit;
+        gr->forfeit &= (uint8_t)~bit;
+    }
+    return 0;
+}
+
+int store_oracle_on_media(struct store_oracle *o, uint64_t lba, uint64_t n)
+{
+    return for_each_group(o, lba, n, mark_on_media);
+}
+
+static int mark_promised(struct store_oracle *o, uint64_t g, struct group *gr, uint8_t mask)
+{
+    mask &= gr->present & (uint8_t)~gr->forfeit & (uint8_t)~gr->durable;
+    for (unsigned i = 0; i < GROUP_BLOCKS; i++)
+        if (mask & (1u << i))
+            side_del(o, (g << GROUP_SHIFT) + i);
+    gr->durable |= mask;
+    gr->on_media |= mask;
+    return 0;
+}
+
+void store_oracle_flush(struct store_oracle *o, uint64_t lba, uint64_t n)
+{
+    (void)for_each_group(o, lba, n, mark_promised);  /* only deletes: cannot fail */
+}
+
+void store_oracle_power_loss(struct store_oracle *o)
+{
+    const struct store_map *m = &o->group_index;
+    for (size_t k = 0; m->keys && k <= m->mask; k++) {
+        if (!store_map_used(m, k))
+            continue;
+        struct group *gr = store_slab_at(&o->groups, m->vals[k]);
+        gr->forfeit |= gr->present & (uint8_t)~gr->on_media;
+    }
+}
+
+/* Classifies one block whose current content hashes to `have`. */
+static void classify(struct sim_oracle_report *r, uint64_t b, const struct group *gr, unsigned i,
+                     const struct side *sd, uint32_t have)
+{
+    uint8_t bit = (uint8_t)(1u << i);
+    uint32_t newest = gr->newest[i];
+    bool lost_durable;
+    if (gr->durable & bit) {
+        lost_durable = have != newest;
+    } else if (have == newest) {
+        r->volatile_kept++;
+        return;
+    } else {
+        bool older = sd && ((sd->has_promised && have == sd->promised) ||
+                            (sd->has_media && have == sd->media));
+        /* Unknown content (torn, or garbage) destroyed a promised version. */
+        lost_durable = !older && sd && sd->has_promised;
+        if (!lost_durable)
+            r->volatile_lost++;
+    }
+    if (lost_durable) {
+        if (r->durable_lost == 0 || b < r->first_bad_lba)
+            r->first_bad_lba = b;
+        r->durable_lost++;
+    }
+}
+
+int store_oracle_check(struct store_oracle *o, store_read_block_fn read_block, void *ctx,
+                       struct sim_oracle_report *r)
+{
+    memset(r, 0, sizeof(*r));
+    void *buf = malloc(o->block_size);
+    if (!buf)
+        return -ENOMEM;
+    const struct store_map *m = &o->group_index;
+    int rc = 0;
+    for (size_t k = 0; m->keys && k <= m->mask && rc == 0; k++) {
+        if (!store_map_used(m, k))
+            continue;
+        const struct group *gr = store_slab_at(&o->groups, m->vals[k]);
+        for (unsigned i = 0; i < GROUP_BLOCKS; i++) {
+            if (!(gr->present & (1u << i)))
+                continue;
+            uint64_t b = (m->keys[k] << GROUP_SHIFT) + i;
+            rc = read_block(ctx, b, buf);
+            if (rc)
+                break;
+            r->blocks_checked++;
+            classify(r, b, gr, i, side_get(o, b), store_block_hash(buf, o->block_size));
+        }
+    }
+    free(buf);
+    return rc;
+}
+
+size_t store_oracle_bytes(const struct store_oracle *o)
+{
+    return sizeof(*o) + store_map_bytes(&o->group_index) + store_slab_bytes(&o->groups) +
+           store_map_bytes(&o->side_index) + store_slab_bytes(&o->sides);
+}

@@ -1,0 +1,407 @@
+/* stack/stack.c — the assembled stack (see stack/stack.h): opening and
+ * closing it, tasks, and the parts.  The two-process half (the controller
+ * process, the remote bus, reconnection) is stack/stack_proc.c; test
+ * control is stack/stack_ctl.c. */
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "stack/stack_internal.h"
+#include "platform/bus.h"
+#include "sim/sim.h"
+
+/* What stack_submit wraps around the caller's callback. */
+struct stack_call {
+    struct stack *st;
+    drv_task_done done;
+    void *arg;
+};
+
+void stack_options_init(struct stack_options *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->mode = STACK_IN_PROCESS;
+    osal_user_options_init(&o->osal);
+    o->osal.name = "stack";
+}
+
+int stack_fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+{
+    if (err && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return rc;
+}
+
+/* Frees whatever stack_open built so far, in reverse order. */
+static void teardown(struct stack *st)
+{
+    if (st->proc)
+        stack_proc_stop_watch(st); /* no reconnection while the core stops */
+    if (st->core) {
+        if (st->started)
+            drv_core_stop(st->core);
+        drv_core_destroy(st->core);
+    }
+    osal_user_destroy(st->os);
+    if (st->proc) {
+        stack_proc_close(st);
+    } else {
+        bus_detach(st->bus);
+        sim_ctrl_destroy(st->ctrl);
+    }
+    pthread_mutex_destroy(&st->lock);
+    pthread_cond_destroy(&st->done_cv);
+    free(st);
+}
+
+static int open_in_process(struct stack *st, const struct sim_config *cfg, const struct stack_options *o,
+                           char *err, size_t errlen)
+{
+    (void)o;
+    char why[256] = "";
+    int rc = sim_ctrl_create(cfg, &st->ctrl, why, sizeof(why));
+    if (rc < 0)
+        return stack_fail(err, errlen, rc, "cannot create the controller: %s", why[0] ? why : strerror(-rc));
+    if ((rc = sim_ctrl_power_on(st->ctrl)) < 0)
+        return stack_fail(err, errlen, rc, "cannot power the controller on: %s", strerror(-rc));
+    struct bus_ops ops = bus_ops_local(st->ctrl);
+    if ((rc = bus_attach(sim_ctrl_attach_info(st->ctrl), &ops, &st->bus)) < 0)
+        return stack_fail(err, errlen, rc, "cannot attach to the controller's shared memory: %s", strerror(-rc));
+    return 0;
+}
+
+int stack_open(const struct sim_config *cfg, const struct stack_options *o, struct stack **out, char *err,
+               size_t errlen)
+{
+    if (out)
+        *out = NULL;
+    if (err && errlen)
+        err[0] = 0;
+    struct stack_options def;
+    if (!o) {
+        stack_options_init(&def);
+        o = &def;
+    }
+    if (!out || (!cfg && (o->mode != STACK_TWO_PROCESS || o->spawn)))
+        return stack_fail(err, errlen, -EINVAL, "stack_open needs a configuration and a place for the result");
+    if (o->mode != STACK_IN_PROCESS && o->mode != STACK_TWO_PROCESS)
+        return stack_fail(err, errlen, -EINVAL, "unknown stack mode %d", (int)o->mode);
+
+    struct stack *st = calloc(1, sizeof(*st));
+    if (!st)
+        return stack_fail(err, errlen, -ENOMEM, "out of memory");
+    pthread_mutex_init(&st->lock, NULL);
+    pthread_cond_init(&st->done_cv, NULL);
+    st->mode = o->mode;
+    st->polled = o->polled;
+    st->next_task_id = 1;
+
+    int rc = o->mode == STACK_TWO_PROCESS ? stack_proc_open(st, cfg, o, err, errlen)
+                                          : open_in_process(st, cfg, o, err, errlen);
+    if (rc < 0)
+        goto out_fail;
+    if ((rc = osal_user_create(st->bus, &o->osal, &st->os)) < 0) {
+        stack_fail(err, errlen, rc, "cannot create the OS layer: %s", strerror(-rc));
+        goto out_fail;
+    }
+    struct drv_core_options copt = {
+        .io_queues = o->io_queues,
+        .queue_depth = o->queue_depth,
+        .polled = o->polled,
+        .default_timeout_ms = o->default_timeout_ms,
+        .on_event = o->on_event,
+        .event_arg = o->event_arg,
+        .abort_grace_ms = o->abort_grace_ms,
+        .admin_timeout_ms = o->admin_timeout_ms,
+        .ready_timeout_ms = o->ready_timeout_ms,
+        .heartbeat_stall_ms = o->heartbeat_stall_ms,
+    };
+    if ((rc = drv_core_create(st->os, &copt, &st->core)) < 0) {
+        stack_fail(err, errlen, rc, "cannot create the driver core: %s", strerror(-rc));
+        goto out_fail;
+    }
+    if ((rc = drv_core_start(st->core)) < 0) {
+        stack_fail(err, errlen, rc, "the driver core could not bring the controller up: %s", strerror(-rc));
+        goto out_fail;
+    }
+    st->started = true;
+    if ((rc = stack_proc_start_watch(st, err, errlen)) < 0)
+        goto out_fail;
+    *out = st;
+    return 0;
+out_fail:
+    teardown(st);
+    return rc;
+}
+
+void stack_close(struct stack *st)
+{
+    if (!st)
+        return;
+    uint32_t n = stack_outstanding(st);
+    if (n)
+        osal_log(st->os, OSAL_LOG_WARN, "closing with %u task(s) outstanding; they fail", n);
+    teardown(st);
+}
+
+/* --- tasks ---------------------------------------------------------------- */
+
+static void call_done(void *arg, const struct drv_completion *c)
+{
+    struct stack_call *call = arg;
+    struct stack *st = call->st;
+    call->done(call->arg, c);
+    free(call);
+    pthread_mutex_lock(&st->lock);
+    st->outstanding--;
+    pthread_cond_broadcast(&st->done_cv);
+    pthread_mutex_unlock(&st->lock);
+}
+
+int stack_submit(struct stack *st, const struct drv_task *t, drv_task_done done, void *arg)
+{
+    if (!st || !t || !done)
+        return -EINVAL;
+    struct stack_call *call = malloc(sizeof(*call));
+    if (!call)
+        return -ENOMEM;
+    *call = (struct stack_call){ .st = st, .done = done, .arg = arg };
+    pthread_mutex_lock(&st->lock);
+    st->outstanding++;
+    pthread_mutex_unlock(&st->lock);
+    int rc = drv_core_process_task(st->core, t, call_done, call);
+    if (rc < 0) {
+        free(call);
+        pthread_mutex_lock(&st->lock);
+        st->outstanding--;
+        pthread_cond_broadcast(&st->done_cv);
+        pthread_mutex_unlock(&st->lock);
+    }
+    return rc;
+}
+
+int stack_poll(struct stack *st)
+{
+    if (!st)
+        return -EINVAL;
+    return drv_core_poll(st->core);
+}
+
+uint32_t stack_outstanding(struct stack *st)
+{
+    pthread_mutex_lock(&st->lock);
+    uint32_t n = st->outstanding;
+    pthread_mutex_unlock(&st->lock);
+    return n;
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Waits until *cond_fn(arg) holds (checked under st->lock) or the deadline
+ * passes (deadline 0 = none).  Interrupt mode sleeps on the condition variable;
+ * polled mode reaps completions between short sleeps. */
+static int wait_until(struct stack *st, bool (*cond_fn)(struct stack *, void *), void *arg, uint64_t deadline)
+{
+    for (;;) {
+        if (st->polled && stack_poll(st) < 0)
+            return -EIO;
+        pthread_mutex_lock(&st->lock);
+        bool ok = cond_fn(st, arg);
+        if (!ok && !st->polled) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            /* Wake up now and then even without a signal: deadlines are
+             * checked here, not by the condition variable. */
+            ts.tv_nsec += 20 * 1000000L;
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&st->done_cv, &st->lock, &ts);
+            ok = cond_fn(st, arg);
+        }
+        pthread_mutex_unlock(&st->lock);
+        if (ok)
+            return 0;
+        if (deadline && now_ms() >= deadline)
+            return -ETIMEDOUT;
+        /* Polled: each stack_poll is already a round trip through the
+         * dispatch queue, so there is no sleep between polls; yielding lets
+         * the firmware thread run on a busy machine. */
+        if (st->polled)
+            sched_yield();
+    }
+}
+
+static bool idle(struct stack *st, void *arg)
+{
+    (void)arg;
+    return st->outstanding == 0;
+}
+
+int stack_wait(struct stack *st, int timeout_ms)
+{
+    if (!st)
+        return -EINVAL;
+    if (osal_on_queue(st->os))
+        return -EDEADLK;
+    if (timeout_ms == 0) {
+        if (st->polled)
+            stack_poll(st);
+        return stack_outstanding(st) ? -ETIMEDOUT : 0;
+    }
+    return wait_until(st, idle, NULL, timeout_ms < 0 ? 0 : now_ms() + (uint64_t)timeout_ms);
+}
+
+struct exec_wait {
+    atomic_bool done;
+    struct drv_completion c;
+};
+
+/* On the queue.  call_done broadcasts once this returns, under st->lock, and
+ * the waiter tests done under that lock: no wake-up is lost.  Nothing touches
+ * w after done is set (the waiter may return at once). */
+static void exec_done(void *arg, const struct drv_completion *c)
+{
+    struct exec_wait *w = arg;
+    w->c = *c;
+    atomic_store_explicit(&w->done, true, memory_order_release);
+}
+
+static bool exec_finished(struct stack *st, void *arg)
+{
+    (void)st;
+    struct exec_wait *w = arg;
+    return atomic_load_explicit(&w->done, memory_order_acquire);
+}
+
+int stack_exec(struct stack *st, uint16_t target, uint16_t lun, const uint8_t *cdb, uint8_t cdb_len,
+               enum drv_dir dir, void *buffer, uint64_t len, struct drv_completion *out)
+{
+    if (!st || !cdb || !out || cdb_len == 0 || cdb_len > HBA_CDB_MAX || (len && !buffer))
+        return -EINVAL;
+    if (dir != DRV_DIR_NONE && dir != DRV_DIR_FROM_INITIATOR && dir != DRV_DIR_FROM_TARGET)
+        return -EINVAL;
+    if (osal_on_queue(st->os))
+        return -EDEADLK;
+    struct drv_task t = { .target = target, .lun = lun, .cdb_len = cdb_len, .dir = dir, .requested_transfer = len };
+    memcpy(t.cdb, cdb, cdb_len);
+    pthread_mutex_lock(&st->lock);
+    t.task_id = st->next_task_id++;
+    pthread_mutex_unlock(&st->lock);
+
+    struct osal_dma_buffer *dma = NULL;
+    struct drv_buffer_piece piece;
+    if (len) {
+        int rc = osal_dma_alloc(st->os, len, 4096, &dma);
+        if (rc < 0)
+            return rc;
+        if (dir == DRV_DIR_FROM_INITIATOR)
+            memcpy(dma->vaddr, buffer, len);
+        piece = (struct drv_buffer_piece){ .buf = dma, .offset = 0, .length = len };
+        t.pieces = &piece;
+        t.piece_count = 1;
+    }
+    struct exec_wait w;
+    atomic_init(&w.done, false);
+    int rc = stack_submit(st, &t, exec_done, &w);
+    if (rc == 0) {
+        wait_until(st, exec_finished, &w, 0);
+        *out = w.c;
+        if (dir == DRV_DIR_FROM_TARGET && len) {
+            uint64_t n = w.c.bytes_transferred < len ? w.c.bytes_transferred : len;
+            memcpy(buffer, dma->vaddr, n);
+        }
+    }
+    osal_dma_free(st->os, dma);
+    return rc;
+}
+
+/* --- recovery and the controller process --------------------------------- */
+
+int stack_reconnect(struct stack *st, char *err, size_t errlen)
+{
+    if (err && errlen)
+        err[0] = 0;
+    if (!st)
+        return stack_fail(err, errlen, -EINVAL, "no stack");
+    if (osal_on_queue(st->os))
+        return stack_fail(err, errlen, -EDEADLK, "stack_reconnect cannot run on the dispatch queue");
+    if (st->proc)
+        return stack_proc_reconnect(st, err, errlen);
+    int rc = drv_core_recover(st->core);
+    if (rc < 0)
+        return stack_fail(err, errlen, rc, "the driver could not bring the controller up: %s", strerror(-rc));
+    atomic_fetch_add(&st->reconnects, 1);
+    return 0;
+}
+
+pid_t stack_controller_pid(const struct stack *st)
+{
+    return st && st->proc ? stack_proc_pid(st) : 0;
+}
+
+int stack_kill_controller(struct stack *st)
+{
+    if (!st)
+        return -EINVAL;
+    return st->proc ? stack_proc_kill(st) : -ENOTSUP;
+}
+
+int stack_start_controller(struct stack *st, char *err, size_t errlen)
+{
+    if (err && errlen)
+        err[0] = 0;
+    if (!st)
+        return -EINVAL;
+    if (!st->proc)
+        return stack_fail(err, errlen, -ENOTSUP, "the controller runs in this process");
+    return stack_proc_start(st, err, errlen);
+}
+
+uint64_t stack_reconnects(struct stack *st)
+{
+    return atomic_load(&st->reconnects);
+}
+
+/* --- accessors ------------------------------------------------------------ */
+
+struct sim_ctrl *stack_ctrl(struct stack *st)
+{
+    return st->ctrl;
+}
+
+struct drv_core *stack_core(struct stack *st)
+{
+    return st->core;
+}
+
+struct osal *stack_osal(struct stack *st)
+{
+    return st->os;
+}
+
+struct bus *stack_bus(struct stack *st)
+{
+    return st->bus;
+}
+
+enum stack_mode stack_mode(const struct stack *st)
+{
+    return st->mode;
+}
