@@ -27,7 +27,7 @@ CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 # itself and the folders after it; mk/layers.sh fails the build otherwise.
 # The portable driver core (core/) is stricter: it compiles with nothing but
 # core/, hw/ and scsi/ on its include path (see CORE_VIEW below).
-LAYERS := cli conformance host stack platform core sim hw scsi
+LAYERS := cli conformance host stack platform core sim hw scsi base
 LIB_LAYERS := $(filter-out cli,$(LAYERS))
 src_of  = $(sort $(wildcard $(1)/*.c $(1)/*/*.c))
 $(foreach l,$(LIB_LAYERS),$(eval LIB_SRC_$(l) := $(call src_of,$(l))))

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "conformance/tbuf.h"
+#include "base/tbuf.h"
 #include "conformance/trace_print.h"
 #include "scsi/sense.h"
 

@@ -7,7 +7,7 @@
 #include <stdio.h>
 
 #include "conformance/report.h"
-#include "conformance/tbuf.h"
+#include "base/tbuf.h"
 
 /* XML character data or attribute value (& < > " ' escaped; characters XML
  * 1.0 forbids and invalid UTF-8 become U+FFFD; in an attribute, line ends

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "conformance/match.h"
-#include "conformance/tbuf.h"
+#include "base/tbuf.h"
 #include "conformance/trace_names.h"
 #include "conformance/trace_print.h"
 #include "scsi/scsi.h"

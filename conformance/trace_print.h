@@ -3,7 +3,7 @@
 #ifndef CONFORMANCE_TRACE_PRINT_H
 #define CONFORMANCE_TRACE_PRINT_H
 
-#include "conformance/tbuf.h"
+#include "base/tbuf.h"
 #include "conformance/trace.h"
 
 /* A data pattern; sep is ' ' on a record line, ',' inside an option value. */

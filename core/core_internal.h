@@ -20,7 +20,7 @@
 
 #include <stdatomic.h>
 
-#include "core/cdb.h"
+#include "scsi/cdb.h"
 #include "core/core.h"
 #include "core/core_rules.h"
 #include "core/sgl.h"

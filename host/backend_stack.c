@@ -22,7 +22,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/cdb.h"
+#include "scsi/cdb.h"
 
 #define BS_MIN_SHIFT   12u                       /* smallest pooled buffer: 4 KiB */
 #define BS_CLASSES     13u                       /* 4 KiB .. 16 MiB */

@@ -1,10 +1,10 @@
 /* tests/test_driver_cdb.c — READ/WRITE decoding, splitting by LBA at the
  * HBA's maximum transfer, and the CDB checks the core and its mutants use
- * (core/cdb.c). */
+ * (scsi/cdb.c). */
 #include <errno.h>
 #include <string.h>
 
-#include "core/cdb.h"
+#include "scsi/cdb.h"
 #include "scsi/scsi.h"
 #include "tests/testutil.h"
 

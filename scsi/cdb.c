@@ -1,9 +1,9 @@
-/* core/cdb.c — READ/WRITE decoding and re-encoding for splitting, and the
- * few CDB checks the core needs (see core/cdb.h). */
+/* scsi/cdb.c — READ/WRITE decoding and re-encoding for splitting, and the
+ * few CDB checks the core needs (see scsi/cdb.h). */
 #include <errno.h>
 #include <string.h>
 
-#include "core/cdb.h"
+#include "scsi/cdb.h"
 #include "scsi/scsi.h"
 
 #define CDB_FUA_BIT 0x08u /* byte 1 bit 3 of READ/WRITE (10/12/16) */

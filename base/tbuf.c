@@ -1,5 +1,5 @@
-/* conformance/tbuf.c — see tbuf.h. */
-#include "conformance/tbuf.h"
+/* base/tbuf.c — see tbuf.h. */
+#include "base/tbuf.h"
 
 #include <stdarg.h>
 #include <stdint.h>

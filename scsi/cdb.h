@@ -1,9 +1,9 @@
-/* core/cdb.h — what the driver core needs to know about CDBs: READ/WRITE
+/* scsi/cdb.h — the one CDB decoder of the project (driver core, firmware, tests): READ/WRITE
  * decoding and re-encoding (to split a transfer longer than the HBA takes into
  * several commands by LBA), and recognising the commands the core treats
  * specially.  Pure functions over CDB bytes. */
-#ifndef CORE_CDB_H
-#define CORE_CDB_H
+#ifndef SCSI_CDB_H
+#define SCSI_CDB_H
 
 #include <stdbool.h>
 #include <stdint.h>

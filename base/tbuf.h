@@ -1,8 +1,8 @@
-/* conformance/tbuf.h — a growable text buffer for the printer and the
- * reporters.  An allocation failure is sticky (oom) and makes later appends
+/* base/tbuf.h — the one growable buffer (text or bytes) of the project: the
+ * trace printer, the reporters and anything else that builds output.  An allocation failure is sticky (oom) and makes later appends
  * no-ops, so callers check once at the end. */
-#ifndef CONFORMANCE_TBUF_H
-#define CONFORMANCE_TBUF_H
+#ifndef BASE_TBUF_H
+#define BASE_TBUF_H
 
 #include <stdbool.h>
 #include <stddef.h>
