@@ -30,7 +30,7 @@ static const char *flag_value(int argc, char **argv, int *i, const char *flag)
 
 static int apply_setting(const char *cmd, struct sim_config *cfg, const struct setting *s)
 {
-    struct sim_config_error err;
+    struct located_error err;
     const char *prefix = strcmp(s->flag, "--drive") ? "" : "drive=";
     size_t plen = strlen(prefix);
     char *text = malloc(plen + strlen(s->arg) + 1);
@@ -78,18 +78,18 @@ static bool own_option(const char *cmd, int argc, char **argv, int *i, const str
 
 static int build(const char *cmd, const char *file, const struct setting *settings, size_t n, struct sim_config *cfg)
 {
-    struct sim_config_error err;
+    struct located_error err;
     char msg[sizeof err.file + sizeof err.message + 64];
     int rc = CLI_EXIT_OK;
     if (file && sim_config_load_file(cfg, file, &err)) {
-        sim_config_format_error(&err, msg, sizeof msg);
+        located_format(&err, msg, sizeof msg);
         fprintf(stderr, "%s\n", msg);
         rc = CLI_EXIT_USAGE;
     }
     for (size_t i = 0; i < n && rc == CLI_EXIT_OK; i++)
         rc = apply_setting(cmd, cfg, &settings[i]);
     if (rc == CLI_EXIT_OK && sim_config_validate(cfg, &err)) {
-        sim_config_format_error(&err, msg, sizeof msg);
+        located_format(&err, msg, sizeof msg);
         fprintf(stderr, "scsisim %s: %s\n", cmd, msg);
         rc = CLI_EXIT_USAGE;
     }

@@ -18,7 +18,7 @@ struct colmap {
     size_t   n;
 };
 
-static int map_config_error(struct tp *p, const struct colmap *m, const struct sim_config_error *e,
+static int map_config_error(struct tp *p, const struct colmap *m, const struct located_error *e,
                             unsigned fallback)
 {
     unsigned col = fallback;
@@ -153,7 +153,7 @@ static int device_drive(struct tp *p, struct trace_line *line, const struct tp_t
     if (rc == 0 && set.oom)
         rc = tp_fail(p, addr.col, "out of memory");
     if (rc == 0) {
-        struct sim_config_error e;
+        struct located_error e;
         if (sim_config_apply_option(&p->scratch, set.s, &e))
             rc = map_config_error(p, &m, &e, addr.col);
     }
@@ -187,7 +187,7 @@ static int device_controller(struct tp *p, struct trace_line *line)
             rc = tp_fail(p, m.col[i], "out of memory");
             break;
         }
-        struct sim_config_error e;
+        struct located_error e;
         struct colmap single = { .set_off = { 0 }, .col = { m.col[i] }, .len = { m.len[i] }, .n = 1 };
         if (sim_config_apply_option(&p->scratch, one, &e))
             rc = map_config_error(p, &single, &e, m.col[i]);
@@ -329,13 +329,13 @@ int tp_device_finish(struct tp *p)
                               "with @controller max-luns=N or renumber the drive",
                               d->target, d->lun, d->lun, cfg->max_luns, cfg->max_luns - 1);
     }
-    struct sim_config_error e;
+    struct located_error e;
     if (sim_config_validate(cfg, &e)) {
         if (p->err) {
             snprintf(p->err->file, sizeof p->err->file, "%s", p->name);
             p->err->line = 0;
             snprintf(p->err->message, sizeof p->err->message, "the device lines describe a controller the "
-                     "simulator refuses: %s", e.message);
+                     "simulator refuses: %.400s", e.message);
         }
         return -EINVAL;
     }
@@ -364,7 +364,7 @@ int trace_sim_config(const struct trace *t, struct sim_config *cfg, struct trace
             } else {
                 tbuf_printf(&set, "%s=%s", d->settings[k].key, d->settings[k].value);
             }
-            struct sim_config_error e;
+            struct located_error e;
             if (set.oom) {
                 rc = -ENOMEM;
             } else if (sim_config_apply_option(cfg, set.s, &e)) {

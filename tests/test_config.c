@@ -11,7 +11,7 @@
 #include "sim/config/config.h"
 
 /* Writes text to a temporary file and loads it over cfg. */
-static int load_text(struct sim_config *cfg, const char *text, struct sim_config_error *err)
+static int load_text(struct sim_config *cfg, const char *text, struct located_error *err)
 {
     char path[] = "/tmp/scsisim-test-config-XXXXXX";
     int fd = mkstemp(path);
@@ -79,7 +79,7 @@ static void assert_round_trip(const struct sim_config *cfg)
     ck_assert_int_eq(sim_config_print(cfg, f), 0);
     fclose(f);
     struct sim_config back;
-    struct sim_config_error err;
+    struct located_error err;
     sim_config_init(&back);
     int rc = load_text(&back, text, &err);
     if (rc)
@@ -128,7 +128,7 @@ START_TEST(defaults_match_the_header)
     ck_assert(!lu->write_protect);
     ck_assert_ptr_null(lu->media_path);
     ck_assert_uint_eq(lu->cache_bytes, 16ull << 20);
-    struct sim_config_error err;
+    struct located_error err;
     ck_assert_int_eq(sim_config_validate(&c, &err), 0);
     sim_config_free(&c);
 }
@@ -203,7 +203,7 @@ START_TEST(every_key_is_settable_from_a_file)
         "blocks = 1000\n"
         "battery = FAILED\n";
     struct sim_config c;
-    struct sim_config_error err;
+    struct located_error err;
     sim_config_init(&c);
     ck_assert_int_eq(load_text(&c, text, &err), 0);
     ck_assert_uint_eq(c.max_targets, 32);
@@ -252,7 +252,7 @@ END_TEST
 START_TEST(value_spellings)
 {
     struct sim_config c;
-    struct sim_config_error err;
+    struct located_error err;
     sim_config_init(&c);
     ck_assert_int_eq(load_text(&c,
                                "[controller]\nhost-ram = 2GiB\nmax-xfer=64kb\npoll=TRUE\ninit-time=7\n"
@@ -274,7 +274,7 @@ END_TEST
 START_TEST(block_size_alone_keeps_the_capacity_in_bytes)
 {
     struct sim_config c;
-    struct sim_config_error err;
+    struct located_error err;
     sim_config_init(&c);
     ck_assert_int_eq(load_text(&c, "[drive 0:0]\nblock-size = 4096\n", &err), 0);
     ck_assert_uint_eq(c.lus[0].block_size, 4096);
@@ -289,7 +289,7 @@ END_TEST
 START_TEST(later_sources_change_existing_drives)
 {
     struct sim_config c;
-    struct sim_config_error err;
+    struct located_error err;
     sim_config_init(&c);
     ck_assert_int_eq(load_text(&c, "[drive 1:0]\nvendor = FIRST\n", &err), 0);
     /* A second file adds drives without clearing the first file's. */
@@ -309,7 +309,7 @@ END_TEST
 START_TEST(options_set_controller_keys_and_drives)
 {
     struct sim_config c;
-    struct sim_config_error err;
+    struct located_error err;
     sim_config_init(&c);
     ck_assert_int_eq(sim_config_apply_option(&c, "max-targets=32", &err), 0);
     ck_assert_uint_eq(c.max_targets, 32);
@@ -365,7 +365,7 @@ START_TEST(option_errors_name_the_column)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct sim_config c;
-        struct sim_config_error err;
+        struct located_error err;
         sim_config_init(&c);
         ck_assert_msg(sim_config_apply_option(&c, cases[i].setting, &err) == -1, "'%s' was accepted",
                       cases[i].setting);
@@ -461,7 +461,7 @@ START_TEST(file_errors_name_line_and_column)
 {
     const struct file_error *e = &file_errors[_i];
     struct sim_config c;
-    struct sim_config_error err;
+    struct located_error err;
     sim_config_init(&c);
     /* One test case has an embedded NUL: write the bytes up to the final "\n". */
     char path[] = "/tmp/scsisim-test-config-XXXXXX";
@@ -491,7 +491,7 @@ END_TEST
 START_TEST(block_size_change_that_breaks_the_capacity)
 {
     struct sim_config c;
-    struct sim_config_error err;
+    struct located_error err;
     sim_config_init(&c);
     ck_assert_int_eq(sim_config_apply_option(&c, "drive=0:0,blocks=3", &err), 0);
     ck_assert_int_eq(load_text(&c, "# 3 blocks of 512 are not whole 4K blocks\n[drive 0:0]\nblock-size = 4096\n", &err),
@@ -506,13 +506,13 @@ END_TEST
 START_TEST(missing_file_is_reported)
 {
     struct sim_config c;
-    struct sim_config_error err;
+    struct located_error err;
     sim_config_init(&c);
     ck_assert_int_eq(sim_config_load_file(&c, "/nonexistent/scsisim.conf", &err), -1);
     ck_assert_str_eq(err.file, "/nonexistent/scsisim.conf");
     ck_assert_ptr_nonnull(strstr(err.message, "cannot open"));
     char msg[600];
-    sim_config_format_error(&err, msg, sizeof msg);
+    located_format(&err, msg, sizeof msg);
     ck_assert_ptr_nonnull(strstr(msg, "/nonexistent/scsisim.conf: error: cannot open"));
     sim_config_free(&c);
 }
@@ -520,16 +520,16 @@ END_TEST
 
 START_TEST(errors_format_with_their_place)
 {
-    struct sim_config_error e = { .file = "a.conf", .line = 3, .column = 7, .message = "bad" };
+    struct located_error e = { .file = "a.conf", .line = 3, .column = 7, .message = "bad" };
     char msg[600];
-    sim_config_format_error(&e, msg, sizeof msg);
+    located_format(&e, msg, sizeof msg);
     ck_assert_str_eq(msg, "a.conf:3:7: error: bad");
     e.file[0] = '\0';
     e.line = 0;
-    sim_config_format_error(&e, msg, sizeof msg);
+    located_format(&e, msg, sizeof msg);
     ck_assert_str_eq(msg, "column 7: error: bad");
     e.column = 0;
-    sim_config_format_error(&e, msg, sizeof msg);
+    located_format(&e, msg, sizeof msg);
     ck_assert_str_eq(msg, "error: bad");
 }
 END_TEST
@@ -538,7 +538,7 @@ END_TEST
 
 static void expect_invalid(struct sim_config *c, const char *part)
 {
-    struct sim_config_error err;
+    struct located_error err;
     ck_assert_int_eq(sim_config_validate(c, &err), -1);
     ck_assert_msg(strstr(err.message, part), "message '%s' lacks '%s'", err.message, part);
 }
@@ -586,7 +586,7 @@ START_TEST(validate_catches_hand_built_mistakes)
     c.lus[1].target = 0; /* same as drive 0:0 */
     expect_invalid(&c, "defined twice");
     c.lus[1].target = 1;
-    struct sim_config_error err;
+    struct located_error err;
     ck_assert_int_eq(sim_config_validate(&c, &err), 0);
     /* No drives at all is a valid (empty) controller. */
     sim_config_clear_lus(&c);
@@ -600,7 +600,7 @@ END_TEST
 START_TEST(print_then_load_is_the_identity)
 {
     struct sim_config c;
-    struct sim_config_error err;
+    struct located_error err;
     sim_config_init(&c);
     assert_round_trip(&c); /* the defaults */
 

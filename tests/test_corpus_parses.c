@@ -181,7 +181,7 @@ START_TEST(every_trace_configures_and_round_trips)
         struct sim_config cfg;
         int rc = trace_sim_config(t, &cfg, &err);
         ck_assert_msg(rc == 0, "%s: its device lines do not configure a controller: %s", c->paths[i], err.message);
-        struct sim_config_error cerr;
+        struct located_error cerr;
         memset(&cerr, 0, sizeof cerr);
         rc = sim_config_validate(&cfg, &cerr);
         ck_assert_msg(rc == 0, "%s: the configuration is refused: %s", c->paths[i], cerr.message);

@@ -206,7 +206,7 @@ static int check_drive(const struct cfg_ctx *ctx, const struct sim_config *cfg, 
     return 0;
 }
 
-int sim_config_validate(const struct sim_config *cfg, struct sim_config_error *err)
+int sim_config_validate(const struct sim_config *cfg, struct located_error *err)
 {
     struct cfg_ctx ctx = { .err = err, .file = "", .line = 0 };
     for (size_t i = 0; i < cfg_key_count; i++)
@@ -218,16 +218,4 @@ int sim_config_validate(const struct sim_config *cfg, struct sim_config_error *e
         if (check_drive(&ctx, cfg, i))
             return -1;
     return 0;
-}
-
-void sim_config_format_error(const struct sim_config_error *err, char *buf, size_t len)
-{
-    if (err->file[0] && err->line)
-        snprintf(buf, len, "%s:%u:%u: error: %s", err->file, err->line, err->column, err->message);
-    else if (err->file[0])
-        snprintf(buf, len, "%s: error: %s", err->file, err->message);
-    else if (err->column)
-        snprintf(buf, len, "column %u: error: %s", err->column, err->message);
-    else
-        snprintf(buf, len, "error: %s", err->message);
 }

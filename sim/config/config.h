@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdint.h>
 
+#include "base/located.h"
 #include "hw/hba.h"
 
 #define SIM_MAX_TARGETS_LIMIT 256u
@@ -58,12 +59,6 @@ struct sim_config {
                                     or option defines replaces it (cleared by any change) */
 };
 
-/* Error report for configuration input: where and what. */
-struct sim_config_error {
-    char file[256];  /* "" for command-line options */
-    unsigned line, column;
-    char message[256];
-};
 
 /* Defaults: the capabilities above and one drive, 0:0, 512 MiB of 512-byte blocks. */
 void sim_config_init(struct sim_config *cfg);
@@ -81,18 +76,15 @@ const struct sim_lu_config *sim_config_find_lu(const struct sim_config *cfg, uin
 int sim_config_copy(struct sim_config *dst, const struct sim_config *src);
 
 /* Loads a configuration file over cfg.  0, or -1 with *err filled. */
-int sim_config_load_file(struct sim_config *cfg, const char *path, struct sim_config_error *err);
+int sim_config_load_file(struct sim_config *cfg, const char *path, struct located_error *err);
 /* Applies one command-line setting "key=value" (controller keys) or
  * "drive=T:L,key=value,..." (a drive).  0, or -1 with *err filled. */
-int sim_config_apply_option(struct sim_config *cfg, const char *setting, struct sim_config_error *err);
+int sim_config_apply_option(struct sim_config *cfg, const char *setting, struct located_error *err);
 /* Checks cross-field rules (drive addresses within max_targets/max_luns, unique
  * drives, sizes).  0, or -1 with *err filled. */
-int sim_config_validate(const struct sim_config *cfg, struct sim_config_error *err);
+int sim_config_validate(const struct sim_config *cfg, struct located_error *err);
 /* Writes cfg in the file format (parse → print → parse is the identity).
  * 0, or -errno when writing failed. */
 int sim_config_print(const struct sim_config *cfg, FILE *out);
-/* "FILE:LINE:COL: error: MESSAGE" (or "error: MESSAGE" without a place, and
- * "column COL: error: MESSAGE" for a command-line option) into buf. */
-void sim_config_format_error(const struct sim_config_error *err, char *buf, size_t len);
 
 #endif

@@ -53,7 +53,7 @@ extern const size_t cfg_key_count;
 
 /* Where input comes from, for error messages. */
 struct cfg_ctx {
-    struct sim_config_error *err;
+    struct located_error *err;
     const char *file;   /* "" for a command-line option */
     unsigned line;      /* 0 for a command-line option */
 };

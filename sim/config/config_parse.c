@@ -479,7 +479,7 @@ static int parse_file(struct parser *p, void *arg)
     return parse_stream(p, arg);
 }
 
-int sim_config_load_file(struct sim_config *cfg, const char *path, struct sim_config_error *err)
+int sim_config_load_file(struct sim_config *cfg, const char *path, struct located_error *err)
 {
     struct parser p = { .ctx = { .err = err, .file = path, .line = 0 } };
     FILE *f = fopen(path, "r");
@@ -561,7 +561,7 @@ static int parse_setting(struct parser *p, void *arg)
     return rc;
 }
 
-int sim_config_apply_option(struct sim_config *cfg, const char *setting, struct sim_config_error *err)
+int sim_config_apply_option(struct sim_config *cfg, const char *setting, struct located_error *err)
 {
     struct parser p = { .ctx = { .err = err, .file = "", .line = 0 }, .option = true };
     return on_copy(cfg, &p, parse_setting, (void *)setting);

@@ -12,7 +12,7 @@
 
 int cfg_fail(const struct cfg_ctx *ctx, unsigned column, const char *fmt, ...)
 {
-    struct sim_config_error *e = ctx->err;
+    struct located_error *e = ctx->err;
     if (!e)
         return -1;
     snprintf(e->file, sizeof e->file, "%s", ctx->file ? ctx->file : "");

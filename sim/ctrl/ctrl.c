@@ -228,7 +228,7 @@ static int check_config(const struct sim_config *k, char *err, size_t errlen)
         return bad_config(err, errlen, "max_xfer must be at least 1 byte");
     if (k->iommu_policy > HBA_IOMMU_POLICY_FATAL)
         return bad_config(err, errlen, "unknown IOMMU fault policy");
-    struct sim_config_error e;
+    struct located_error e;
     if (sim_config_validate(k, &e) < 0)
         return bad_config(err, errlen, e.message);
     return 0;
