@@ -337,6 +337,10 @@ static void task_start(void *arg)
         task_finish(core, io, &c);
         return;
     }
+    if (DRV_MUTANT(F6) && io->t.cdb_len && io->t.cdb[0] >= 0xC0) {
+        reject(core, io, "vendor-specific opcode filtered"); /* "the HBA only speaks SBC" */
+        return;
+    }
     if (io->t.requested_transfer > core->lim.max_bytes && !DRV_MUTANT(F5)) {
         int rc = -EINVAL;
         if (cdb_parse_rw(io->t.cdb, io->t.cdb_len, &io->rw))

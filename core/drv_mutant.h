@@ -1,6 +1,6 @@
 /* core/drv_mutant.h — the one switch for the deliberately broken cores.
  *
- * Each field bug of docs (DESIGN.md, "The field bugs it exists for") has a
+ * Each field bug (docs/architecture.md, "The field bugs") has a
  * mutant: building with -DDRV_MUTANT_F1 (and so on) turns the correct code at
  * exactly one spot into the broken variant a driver author shipped.  The
  * default build defines none of them.  In code a mutant reads as
@@ -20,6 +20,8 @@
  *   F5   SGLs passed through beyond the HBA constraints: no split, no bounce,
  *        IOVAs prepared without the address limit (core/core_dma.c)
  *   F5B  the FUA bit cleared from WRITE (10/16) CDBs (core/core_task.c)
+ *   F6   vendor-specific CDBs (opcodes C0h-FFh) filtered out by the driver:
+ *        refused before they reach the controller (core/core_task.c, task_start)
  *   F7   data SGE addresses held in a signed 32-bit int while the SGL is
  *        built: an IOVA at or above 2 GiB comes out sign-extended, one at or
  *        above 4 GiB loses its high bits (core/sgl.c, sge)
@@ -58,6 +60,11 @@
 #define DRV_MUTANT_ON_F5B 1
 #else
 #define DRV_MUTANT_ON_F5B 0
+#endif
+#ifdef DRV_MUTANT_F6
+#define DRV_MUTANT_ON_F6 1
+#else
+#define DRV_MUTANT_ON_F6 0
 #endif
 #ifdef DRV_MUTANT_F7
 #define DRV_MUTANT_ON_F7 1

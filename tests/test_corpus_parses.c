@@ -230,7 +230,7 @@ START_TEST(corpus_has_its_shape)
 }
 END_TEST
 
-/* One trace per field bug of DESIGN.md, named after it (F1-....trace). */
+/* One trace per field bug of docs/architecture.md, named after it (F1-....trace). */
 START_TEST(one_trace_per_field_bug)
 {
     struct corpus *c = corpus_load();
