@@ -1,4 +1,4 @@
-/* tests/test_record.c — conformance/record.h on made-up events: the device
+/* tests/test_record.c — conformance/replay/record.h on made-up events: the device
  * lines, repeats for runs of equal bytes, data too long for one line written
  * whole as offset= pieces (never cut), residuals, statuses with sense,
  * service failures, aborted and unrecordable commands as comments, and the
@@ -12,8 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "conformance/record.h"
-#include "conformance/trace.h"
+#include "conformance/replay/record.h"
+#include "conformance/format/trace.h"
 #include "scsi/sense.h"
 #include "tests/cli_exec.h"
 #include "tests/trace_testutil.h"

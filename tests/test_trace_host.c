@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conformance/replay.h"
+#include "conformance/replay/replay.h"
 #include "tests/replay_testutil.h"
 #include "tests/trace_testutil.h"
 

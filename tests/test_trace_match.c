@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conformance/match.h"
-#include "conformance/trace.h"
+#include "conformance/format/match.h"
+#include "conformance/format/trace.h"
 #include "scsi/scsi.h"
 #include "scsi/sense.h"
 #include "tests/trace_testutil.h"

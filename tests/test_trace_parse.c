@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conformance/trace.h"
-#include "conformance/trace_names.h"
+#include "conformance/format/trace.h"
+#include "conformance/format/trace_names.h"
 #include "scsi/scsi.h"
 #include "sim/config/config.h"
 #include "tests/trace_testutil.h"

@@ -8,9 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "conformance/judge.h"
-#include "conformance/report.h"
-#include "conformance/result.h"
+#include "conformance/report/judge.h"
+#include "conformance/report/report.h"
+#include "conformance/report/result.h"
 #include "scsi/scsi.h"
 #include "scsi/sense.h"
 #include "tests/trace_testutil.h"

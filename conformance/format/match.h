@@ -1,4 +1,4 @@
-/* conformance/match.h — comparing what a trace expects with what happened:
+/* conformance/format/match.h — comparing what a trace expects with what happened:
  * data bytes against a pattern (masks, don't-care bytes, repeats, ".."),
  * sense data against key/asc/ascq whatever its format (fixed 70h/71h or
  * descriptor 72h/73h, normalized by scsi_sense_parse), a status against a list
@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "conformance/trace.h"
+#include "conformance/format/trace.h"
 #include "scsi/sense.h"
 
 #define TRACE_DIFF_RANGES 8   /* differing ranges kept (the first ones) */

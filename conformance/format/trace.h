@@ -1,4 +1,4 @@
-/* conformance/trace.h — a scsitrace in memory: the syntax tree the parser
+/* conformance/format/trace.h — a scsitrace in memory: the syntax tree the parser
  * builds, the printer writes back and the matcher compares against.
  *
  * A trace is a line-oriented text file (docs/trace-format.md is the grammar):

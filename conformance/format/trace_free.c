@@ -1,6 +1,6 @@
-/* conformance/trace_free.c — freeing a trace, comparing two, and reading its
+/* conformance/format/trace_free.c — freeing a trace, comparing two, and reading its
  * header comment. */
-#include "conformance/trace_priv.h"
+#include "conformance/format/trace_priv.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,7 +1,7 @@
-/* conformance/trace_lex.c — the token reader and the readers of the small
+/* conformance/format/trace_lex.c — the token reader and the readers of the small
  * things a record is made of (numbers, seconds, tags, nexus, quoted text), with
  * located errors. */
-#include "conformance/trace_priv.h"
+#include "conformance/format/trace_priv.h"
 
 #include <errno.h>
 #include <stdio.h>

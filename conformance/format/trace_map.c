@@ -1,5 +1,5 @@
-/* conformance/trace_map.c — see trace_map.h. */
-#include "conformance/trace_map.h"
+/* conformance/format/trace_map.c — see trace_map.h. */
+#include "conformance/format/trace_map.h"
 
 #include <errno.h>
 #include <stdint.h>

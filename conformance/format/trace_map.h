@@ -1,4 +1,4 @@
-/* conformance/trace_map.h — a small string-keyed hash map (key -> size_t), for
+/* conformance/format/trace_map.h — a small string-keyed hash map (key -> size_t), for
  * the parser's open tags, pending holds and marks.  Keys are short (at most
  * TRACE_MAP_KEY_MAX bytes) and copied into the table; open addressing with
  * linear probing and backward-shift deletion, so no tombstones pile up.

@@ -1,5 +1,5 @@
-/* conformance/trace_match.c — see match.h. */
-#include "conformance/match.h"
+/* conformance/format/trace_match.c — see match.h. */
+#include "conformance/format/match.h"
 
 #include <string.h>
 

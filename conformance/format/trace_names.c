@@ -1,5 +1,5 @@
-/* conformance/trace_names.c — see trace_names.h. */
-#include "conformance/trace_names.h"
+/* conformance/format/trace_names.c — see trace_names.h. */
+#include "conformance/format/trace_names.h"
 
 #include <stdio.h>
 #include <string.h>

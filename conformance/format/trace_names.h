@@ -1,4 +1,4 @@
-/* conformance/trace_names.h — the words of the trace format: verbs, status and
+/* conformance/format/trace_names.h — the words of the trace format: verbs, status and
  * sense key symbols, TMF functions and responses, directives and their
  * arguments.  One table per kind serves the parser, the printer and the
  * reporters, so a word cannot be parseable but unprintable. */
@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "conformance/trace.h"
+#include "conformance/format/trace.h"
 
 /* A table of words indexed by value; NULL entries have no word. */
 struct trace_words {

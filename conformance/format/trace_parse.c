@@ -1,13 +1,13 @@
-/* conformance/trace_parse.c — reading a trace: lines from a file or a buffer
+/* conformance/format/trace_parse.c — reading a trace: lines from a file or a buffer
  * (bounded, checked for NUL bytes and UTF-8), the version line, and the
  * dispatch of each line to its module. */
-#include "conformance/trace_priv.h"
+#include "conformance/format/trace_priv.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "conformance/trace_names.h"
+#include "conformance/format/trace_names.h"
 
 /* Where lines come from. */
 struct source {

@@ -1,17 +1,17 @@
-/* conformance/trace_parse_data.c — data patterns (CDBs, DIN, DOUT, sense=)
+/* conformance/format/trace_parse_data.c — data patterns (CDBs, DIN, DOUT, sense=)
  * and key/asc/ascq sense specifications.
  *
  * A pattern is read token by token; consecutive hex tokens ("12 00", "1200",
  * "??", "10/f0") are merged into one BYTES element, so two spellings of the
  * same bytes give the same tree and the printer can choose the canonical one.
  */
-#include "conformance/trace_priv.h"
+#include "conformance/format/trace_priv.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "conformance/trace_names.h"
+#include "conformance/format/trace_names.h"
 
 struct builder {
     struct trace_pattern *pat;

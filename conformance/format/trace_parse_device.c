@@ -1,14 +1,14 @@
-/* conformance/trace_parse_device.c — the @ lines before the records: the
+/* conformance/format/trace_parse_device.c — the @ lines before the records: the
  * default nexus, the simulated controller and drives (checked by applying them
  * to a scratch sim_config, so a trace is refused at parse time for a setting
  * the simulator would refuse), title, requirements and the default timeout. */
-#include "conformance/trace_priv.h"
+#include "conformance/format/trace_priv.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "conformance/trace_names.h"
+#include "conformance/format/trace_names.h"
 
 /* Which bytes of a config setting string came from which trace column. */
 struct colmap {

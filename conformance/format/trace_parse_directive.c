@@ -1,11 +1,11 @@
-/* conformance/trace_parse_directive.c — TMF records and the harness
+/* conformance/format/trace_parse_directive.c — TMF records and the harness
  * directives (DIR '!'): their arguments, checked one by one. */
-#include "conformance/trace_priv.h"
+#include "conformance/format/trace_priv.h"
 
 #include <errno.h>
 #include <string.h>
 
-#include "conformance/trace_names.h"
+#include "conformance/format/trace_names.h"
 
 /* A word from a table, with "did you mean" or the list of words on failure. */
 static int word(struct tp *p, const struct tp_tok *tok, const struct trace_words *w, const char *what, int *out)

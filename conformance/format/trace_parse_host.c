@@ -1,15 +1,15 @@
-/* conformance/trace_parse_host.c — @host lines: the host platform under the
+/* conformance/format/trace_parse_host.c — @host lines: the host platform under the
  * driver (where the OS places DMA mappings and whether it splits them), in
  * the words of osal_user_options.  Each key once over all @host lines; every
  * value checked where it is written. */
-#include "conformance/trace_priv.h"
+#include "conformance/format/trace_priv.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "conformance/trace_names.h"
+#include "conformance/format/trace_names.h"
 
 #define HOST_PAGE 4096ull
 

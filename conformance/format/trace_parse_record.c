@@ -1,14 +1,14 @@
-/* conformance/trace_parse_record.c — record lines: TIME LAYER DIR NEXUS TAG
+/* conformance/format/trace_parse_record.c — record lines: TIME LAYER DIR NEXUS TAG
  * VERB args, and the arguments of CMD, DOUT, DIN and STATUS.  TMF and the
  * directives are in trace_parse_directive.c; what records mean together
  * (tags, tasks) is in trace_tasks.c. */
-#include "conformance/trace_priv.h"
+#include "conformance/format/trace_priv.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "conformance/trace_names.h"
+#include "conformance/format/trace_names.h"
 #include "scsi/scsi.h"
 
 static int need(struct tp *p, struct tp_tok *tok, const char *what)

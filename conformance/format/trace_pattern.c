@@ -1,6 +1,6 @@
-/* conformance/trace_pattern.c — what a parsed pattern says: its bytes when it
+/* conformance/format/trace_pattern.c — what a parsed pattern says: its bytes when it
  * is concrete, the expectation at an offset, and freeing it. */
-#include "conformance/trace_priv.h"
+#include "conformance/format/trace_priv.h"
 
 #include <errno.h>
 #include <limits.h>

@@ -1,4 +1,4 @@
-/* conformance/trace_print.c — a trace as canonical text.
+/* conformance/format/trace_print.c — a trace as canonical text.
  *
  * Canonical form (docs/trace-format.md): single blanks between fields;
  * lowercase hex; byte runs of up to 32 bytes as spaced bytes ("12 00 00"),
@@ -6,14 +6,14 @@
  * other seconds in their shortest form; sense as SYMBOL/0xAA/0xQQ; options only
  * when given; comments verbatim.  Every tree prints to text that parses back to
  * an equal tree. */
-#include "conformance/trace_priv.h"
+#include "conformance/format/trace_priv.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "conformance/trace_names.h"
+#include "conformance/format/trace_names.h"
 #include "scsi/scsi.h"
 
 #define SPACED_MAX 32 /* longer byte runs print compact */

@@ -1,10 +1,10 @@
-/* conformance/trace_print.h — the canonical text of the pieces of a trace, for
+/* conformance/format/trace_print.h — the canonical text of the pieces of a trace, for
  * the printer and for reporters that quote what a trace expected. */
 #ifndef CONFORMANCE_TRACE_PRINT_H
 #define CONFORMANCE_TRACE_PRINT_H
 
 #include "base/tbuf.h"
-#include "conformance/trace.h"
+#include "conformance/format/trace.h"
 
 /* A data pattern; sep is ' ' on a record line, ',' inside an option value. */
 void trace_fmt_pattern(struct tbuf *b, const struct trace_pattern *pat, char sep);

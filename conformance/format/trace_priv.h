@@ -1,4 +1,4 @@
-/* conformance/trace_priv.h — what the trace parser's modules share and nobody
+/* conformance/format/trace_priv.h — what the trace parser's modules share and nobody
  * else needs: the parser state, the token reader, number readers and the
  * bookkeeping of open tags.
  *
@@ -13,9 +13,9 @@
 
 #include <stdarg.h>
 
-#include "conformance/trace.h"
-#include "conformance/trace_map.h"
-#include "conformance/trace_print.h"
+#include "conformance/format/trace.h"
+#include "conformance/format/trace_map.h"
+#include "conformance/format/trace_print.h"
 #include "sim/config/config.h"
 
 /* One token of a line: s[0..len) at column col (1-based). */

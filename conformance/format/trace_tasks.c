@@ -1,16 +1,16 @@
-/* conformance/trace_tasks.c — what records mean together: tags tie a CMD to
+/* conformance/format/trace_tasks.c — what records mean together: tags tie a CMD to
  * its DOUT, DIN and STATUS (or a TMF request to its response) at one layer;
  * TMFs and directives end tasks; hold/release and within attach to the
  * requests they name.  The checks here are the ones no single line can make:
  * a tag reused while outstanding, data or status for an unknown tag, a
  * command left without status at the end of the file. */
-#include "conformance/trace_priv.h"
+#include "conformance/format/trace_priv.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "conformance/trace_names.h"
+#include "conformance/format/trace_names.h"
 
 static void tag_key(char *key, size_t len, char layer, const char *tag)
 {

@@ -1,7 +1,7 @@
-/* conformance/record.c — a front-end's commands as a scsitrace (see record.h).
+/* conformance/replay/record.c — a front-end's commands as a scsitrace (see record.h).
  * Every line is a trace_line handed to the conformance printer
  * (trace_fmt_line); nothing here formats record syntax by hand. */
-#include "conformance/record.h"
+#include "conformance/replay/record.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -11,7 +11,7 @@
 #include <time.h>
 
 #include "base/tbuf.h"
-#include "conformance/trace_print.h"
+#include "conformance/format/trace_print.h"
 #include "scsi/sense.h"
 
 #define REC_MIN_REPEAT 8u        /* equal bytes written as xx*N from this many on */

@@ -1,4 +1,4 @@
-/* conformance/record.h — writing what a front-end passed down the stack as a
+/* conformance/replay/record.h — writing what a front-end passed down the stack as a
  * scsitrace, so `scsisim run` can replay a session of a real initiator.
  *
  *   #!scsitrace 1

@@ -1,7 +1,7 @@
-/* conformance/replay.c — replaying one trace (see replay.h): what this
+/* conformance/replay/replay.c — replaying one trace (see replay.h): what this
  * target can do, the walk over the records, the notes that explain failures,
  * and the verdict. */
-#include "conformance/replay.h"
+#include "conformance/replay/replay.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conformance/replay_priv.h"
+#include "conformance/replay/replay_priv.h"
 #include "sim/sim.h"
 
 void replay_options_init(struct replay_options *o)

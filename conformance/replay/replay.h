@@ -1,4 +1,4 @@
-/* conformance/replay.h — the replay engine: runs a parsed scsitrace against
+/* conformance/replay/replay.h — the replay engine: runs a parsed scsitrace against
  * the embedded simulator through the real driver core, and judges it.
  *
  *   trace's @ lines ──▶ sim_config ──▶ stack_open (controller · bus · osal · driver core)
@@ -32,8 +32,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "conformance/result.h"
-#include "conformance/trace.h"
+#include "conformance/report/result.h"
+#include "conformance/format/trace.h"
 #include "stack/stack.h"
 
 #define REPLAY_COMMAND_TIMEOUT_NS (10ull * 1000000000ull) /* a command with no within / @timeout */

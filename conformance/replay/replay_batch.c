@@ -1,4 +1,4 @@
-/* conformance/replay_batch.c — many traces, several at a time: worker
+/* conformance/replay/replay_batch.c — many traces, several at a time: worker
  * threads take the next file, replay it into a result of its own, and the
  * calling thread moves the results into the run in the order given (so the
  * reports do not depend on scheduling), reporting progress as it goes. */
@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conformance/replay.h"
+#include "conformance/replay/replay.h"
 
 struct batch {
     const char *const *paths;

@@ -1,9 +1,9 @@
-/* conformance/replay_clock.c — the replay's sense of time: a monotonic
+/* conformance/replay/replay_clock.c — the replay's sense of time: a monotonic
  * clock, and the trace's time budget that bounds every wait. */
 #include <errno.h>
 #include <time.h>
 
-#include "conformance/replay_priv.h"
+#include "conformance/replay/replay_priv.h"
 
 uint64_t replay_now_ns(void)
 {

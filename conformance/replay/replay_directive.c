@@ -1,4 +1,4 @@
-/* conformance/replay_directive.c — the harness directives of a trace
+/* conformance/replay/replay_directive.c — the harness directives of a trace
  * (docs/trace-format.md, "Directives"), done to the simulated controller
  * through the stack's test control (power, unit attentions, fault
  * injection, the oracle: the same in one process and in two) or through the
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conformance/replay_priv.h"
+#include "conformance/replay/replay_priv.h"
 #include "sim/sim.h"
 
 static const struct trace_record *rec(const struct replay *rp, size_t line)

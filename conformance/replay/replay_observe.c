@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conformance/match.h"
-#include "conformance/replay_priv.h"
+#include "conformance/format/match.h"
+#include "conformance/replay/replay_priv.h"
 #include "sim/sim.h"
 
 /* Data kept per command and in all (the rest is "not observed"): enough for

@@ -10,8 +10,8 @@
 
 #include <pthread.h>
 
-#include "conformance/judge.h"
-#include "conformance/replay.h"
+#include "conformance/report/judge.h"
+#include "conformance/replay/replay.h"
 #include "core/core.h"
 
 #define REPLAY_NOTE_MAX   256u

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conformance/replay_priv.h"
+#include "conformance/replay/replay_priv.h"
 #include "core/discovery.h"
 #include "sim/sim.h"
 

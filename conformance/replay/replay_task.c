@@ -1,4 +1,4 @@
-/* conformance/replay_task.c — one CMD of a trace through the stack: its data
+/* conformance/replay/replay_task.c — one CMD of a trace through the stack: its data
  * in a DMA buffer, a drv_task on the record's nexus, the completion taken in
  * on the dispatch queue, bounded waits on the replay thread. */
 #include <errno.h>
@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "conformance/replay_priv.h"
+#include "conformance/replay/replay_priv.h"
 #include "scsi/scsi.h"
 
 /* Data-in buffers start out holding this byte, so a device write that

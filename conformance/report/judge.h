@@ -1,4 +1,4 @@
-/* conformance/judge.h — deciding a replay: given a parsed trace and what
+/* conformance/report/judge.h — deciding a replay: given a parsed trace and what
  * actually happened to each of its tasks (and each check-media), fill a file
  * result with one check per task and per check-media, pass or fail, with the
  * details reporters show.
@@ -8,8 +8,8 @@
 #ifndef CONFORMANCE_JUDGE_H
 #define CONFORMANCE_JUDGE_H
 
-#include "conformance/result.h"
-#include "conformance/trace.h"
+#include "conformance/report/result.h"
+#include "conformance/format/trace.h"
 #include "sim/store/store.h"
 
 struct trace_actual_task {

@@ -1,4 +1,4 @@
-/* conformance/report.h — writing a run's results (result.h) for people and
+/* conformance/report/report.h — writing a run's results (result.h) for people and
  * for CI: text for a terminal (a short line per trace, a decoded side-by-side
  * diff per failure), TAP version 13 (--tap), JUnit XML (--junit FILE; the
  * common testsuites/testsuite/testcase/failure schema) and JSON (--json).
@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "conformance/result.h"
+#include "conformance/report/result.h"
 
 struct report_text_options {
     bool color;    /* ANSI colours (for a terminal) */

@@ -1,16 +1,16 @@
-/* conformance/report_describe.c — the decoded, side-by-side explanation of a
+/* conformance/report/report_describe.c — the decoded, side-by-side explanation of a
  * failed check, shared by every reporter (the text reporter prints it, the
  * others embed it).  Names come from libsgutils2 (scsi/scsi.h, scsi/sense.h);
  * the trace's own symbols are shown next to them, so a reader can match the
  * report with the trace line it names. */
-#include "conformance/report.h"
+#include "conformance/report/report.h"
 
 #include <inttypes.h>
 #include <string.h>
 
 #include "base/tbuf.h"
-#include "conformance/trace_names.h"
-#include "conformance/trace_print.h"
+#include "conformance/format/trace_names.h"
+#include "conformance/format/trace_print.h"
 #include "scsi/scsi.h"
 
 #define ROW 8 /* bytes per row on each side: two sides fit in 80 columns */

@@ -1,5 +1,5 @@
-/* conformance/report_escape.c — see report_priv.h. */
-#include "conformance/report_priv.h"
+/* conformance/report/report_escape.c — see report_priv.h. */
+#include "conformance/report/report_priv.h"
 
 #include <errno.h>
 #include <inttypes.h>

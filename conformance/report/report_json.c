@@ -1,13 +1,13 @@
-/* conformance/report_json.c — results as one JSON document: a summary, the
+/* conformance/report/report_json.c — results as one JSON document: a summary, the
  * exit code, and per trace its outcome and checks; a failed check carries the
  * expected and actual status, decoded sense, residuals and data diffs (byte
  * ranges plus the window around the first difference as hex strings). */
-#include "conformance/report_priv.h"
+#include "conformance/report/report_priv.h"
 
 #include <errno.h>
 #include <inttypes.h>
 
-#include "conformance/trace_names.h"
+#include "conformance/format/trace_names.h"
 #include "scsi/scsi.h"
 
 static void hex_string(struct tbuf *b, const uint8_t *p, size_t n)

@@ -1,9 +1,9 @@
-/* conformance/report_junit.c — JUnit XML as CI servers read it:
+/* conformance/report/report_junit.c — JUnit XML as CI servers read it:
  * <testsuites> with one <testsuite> per trace and one <testcase> per check;
  * a failed check has <failure message type>decoded diff</failure>, an
  * unusable trace one <testcase> with <error>, a skipped trace one with
  * <skipped>.  Every attribute and text is escaped (report_xml_escape). */
-#include "conformance/report_priv.h"
+#include "conformance/report/report_priv.h"
 
 #include <errno.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-/* conformance/report_priv.h — what the reporters share: escaping text for
+/* conformance/report/report_priv.h — what the reporters share: escaping text for
  * XML, JSON and YAML (control characters and invalid UTF-8 never reach the
  * output raw), seconds, and writing a buffer out. */
 #ifndef CONFORMANCE_REPORT_PRIV_H
@@ -6,7 +6,7 @@
 
 #include <stdio.h>
 
-#include "conformance/report.h"
+#include "conformance/report/report.h"
 #include "base/tbuf.h"
 
 /* XML character data or attribute value (& < > " ' escaped; characters XML

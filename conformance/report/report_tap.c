@@ -1,7 +1,7 @@
-/* conformance/report_tap.c — TAP version 13: one test point per trace; a
+/* conformance/report/report_tap.c — TAP version 13: one test point per trace; a
  * failed or unusable trace carries a YAML block with each failure's place,
  * summary and decoded diff; a skipped one a "# SKIP" directive. */
-#include "conformance/report_priv.h"
+#include "conformance/report/report_priv.h"
 
 #include <errno.h>
 #include <string.h>

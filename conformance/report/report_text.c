@@ -1,12 +1,12 @@
-/* conformance/report_text.c — results for a terminal: one short line per
+/* conformance/report/report_text.c — results for a terminal: one short line per
  * trace, then for each failed check the decoded side-by-side explanation, and
  * a last line with the counts. */
-#include "conformance/report_priv.h"
+#include "conformance/report/report_priv.h"
 
 #include <errno.h>
 #include <inttypes.h>
 
-#include "conformance/trace_print.h"
+#include "conformance/format/trace_print.h"
 
 static const char *outcome_word(enum trace_outcome o)
 {

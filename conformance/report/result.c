@@ -1,5 +1,5 @@
-/* conformance/result.c — see result.h. */
-#include "conformance/result.h"
+/* conformance/report/result.c — see result.h. */
+#include "conformance/report/result.h"
 
 #include <errno.h>
 #include <stdarg.h>

@@ -1,4 +1,4 @@
-/* conformance/result.h — what a conformance run found: one result per trace
+/* conformance/report/result.h — what a conformance run found: one result per trace
  * file, one check per command, TMF or media check in it, and for each failed
  * check the details a reporter needs to explain it (expected and actual
  * status, decoded sense, data diffs, timing).  Results are self-contained: the
@@ -14,8 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "conformance/match.h"
-#include "conformance/trace.h"
+#include "conformance/format/match.h"
+#include "conformance/format/trace.h"
 #include "scsi/sense.h"
 #include "sim/store/store.h"
 

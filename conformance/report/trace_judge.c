@@ -1,16 +1,16 @@
-/* conformance/trace_judge.c — see judge.h.  Every expectation of a task is
+/* conformance/report/trace_judge.c — see judge.h.  Every expectation of a task is
  * checked (not only the first that fails), so a report shows status, sense
  * and data together. */
-#include "conformance/judge.h"
+#include "conformance/report/judge.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <string.h>
 
-#include "conformance/match.h"
+#include "conformance/format/match.h"
 #include "base/tbuf.h"
-#include "conformance/trace_names.h"
-#include "conformance/trace_print.h"
+#include "conformance/format/trace_names.h"
+#include "conformance/format/trace_print.h"
 #include "scsi/scsi.h"
 
 static const struct trace_record *rec(const struct trace *t, size_t line)
