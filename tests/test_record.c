@@ -53,10 +53,10 @@ static char *finish_parsed(struct trace **out)
     file_text = tt_read_file(path, &len);
     ck_assert_ptr_nonnull(file_text);
     struct trace *t;
-    struct trace_error e;
+    struct located_error e;
     int rc = trace_parse_file(path, &t, &e);
     char msg[1024];
-    trace_format_error(&e, msg, sizeof(msg));
+    located_format(&e, msg, sizeof(msg));
     ck_assert_msg(rc == 0, "%s", msg);
     char *printed;
     size_t plen;

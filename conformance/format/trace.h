@@ -25,7 +25,9 @@
  *
  * Ownership: struct trace owns everything reachable from it; trace_free frees it.
  * Lifecycle: trace_parse_file / trace_parse_buffer -> use -> trace_free.
- * Errors are negative errno values, with a located message in struct trace_error.
+ * Errors are negative errno values, with a located message in struct located_error
+ * (base/located.h: column counts bytes from 1, offset is the file offset of
+ * the offending byte), printed by located_format.
  */
 #ifndef CONFORMANCE_TRACE_H
 #define CONFORMANCE_TRACE_H
@@ -35,6 +37,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "base/located.h"
 #include "sim/config/config.h"
 
 #define TRACE_FORMAT_VERSION 1
@@ -52,15 +55,6 @@ enum trace_exit {
     TRACE_EXIT_PASS     = 0, /* every trace passed (skipped ones do not count against) */
     TRACE_EXIT_FAIL     = 1, /* at least one check failed */
     TRACE_EXIT_UNUSABLE = 2, /* at least one trace could not be read or parsed */
-};
-
-/* A parse error: where and what.  column counts bytes from 1; offset is the
- * byte offset in the file of the offending byte. */
-struct trace_error {
-    char     file[256];
-    unsigned line, column;
-    uint64_t offset;
-    char     message[512];
 };
 
 /* --- the pieces of a record ---------------------------------------------------------------- */
@@ -294,14 +288,11 @@ struct trace {
  * malformed trace, -ENOMEM, or the open/read error of the file.  *out is NULL
  * on failure.  Memory use is proportional to the input (lines are read with a
  * fixed TRACE_LINE_MAX buffer; "xx*N" is never expanded). */
-int  trace_parse_file(const char *path, struct trace **out, struct trace_error *err);
+int  trace_parse_file(const char *path, struct trace **out, struct located_error *err);
 int  trace_parse_buffer(const char *name, const char *buf, size_t len, struct trace **out,
-                        struct trace_error *err);
-int  trace_parse_stream(const char *name, FILE *in, struct trace **out, struct trace_error *err);
+                        struct located_error *err);
+int  trace_parse_stream(const char *name, FILE *in, struct trace **out, struct located_error *err);
 void trace_free(struct trace *t);
-
-/* "FILE:LINE:COL: error: MESSAGE" into buf. */
-void trace_format_error(const struct trace_error *err, char *buf, size_t len);
 
 /* Writes the canonical text (docs/trace-format.md, "Canonical form").  0, or
  * -EIO when writing failed, -EOVERFLOW when a line would exceed TRACE_LINE_MAX. */
@@ -321,7 +312,7 @@ bool trace_nexus_covers(const struct trace_nexus *p, const struct trace_nexus *n
  * every @controller and @drive setting in order.  0 or -EINVAL/-ENOMEM with
  * *err filled (the parser has already checked every setting, so this fails
  * only on allocation). cfg must be freed with sim_config_free on success. */
-int  trace_sim_config(const struct trace *t, struct sim_config *cfg, struct trace_error *err);
+int  trace_sim_config(const struct trace *t, struct sim_config *cfg, struct located_error *err);
 
 /* Copies a concrete pattern (no masks, no "..") into buf (cap bytes).
  * Returns the byte count, -EINVAL for a non-concrete pattern, -ENOSPC when it

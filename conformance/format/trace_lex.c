@@ -8,19 +8,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/hex.h"
+
 static void set_error(struct tp *p, unsigned lineno, unsigned col, uint64_t offset, bool truncated,
                       const char *fmt, va_list ap)
 {
-    struct trace_error *e = p->err;
+    struct located_error *e = p->err;
     if (!e)
         return;
-    snprintf(e->file, sizeof e->file, "%s", p->name);
-    e->line = lineno;
-    e->column = col;
-    e->offset = offset;
-    int n = vsnprintf(e->message, sizeof e->message, fmt, ap);
-    if (truncated && n >= 0 && (size_t)n < sizeof e->message)
-        snprintf(e->message + n, sizeof e->message - (size_t)n,
+    located_vset(e, p->name, lineno, col, offset, fmt, ap);
+    size_t n = strlen(e->message);
+    if (truncated && n + 1 < sizeof e->message)
+        snprintf(e->message + n, sizeof e->message - n,
                  " (the file ends in the middle of this line: was it cut short?)");
 }
 
@@ -151,17 +150,6 @@ bool tp_split_kv(const struct tp_tok *tok, struct tp_tok *key, struct tp_tok *va
     return true;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int tp_u64(struct tp *p, const struct tp_tok *tok, const char *what, uint64_t max, uint64_t *out)
 {
     char shown[48];
@@ -171,7 +159,7 @@ int tp_u64(struct tp *p, const struct tp_tok *tok, const char *what, uint64_t ma
     size_t i = hex ? 2 : 0;
     uint64_t v = 0;
     for (; i < tok->len; i++) {
-        int d = hex ? hexval(tok->s[i]) : (tok->s[i] >= '0' && tok->s[i] <= '9' ? tok->s[i] - '0' : -1);
+        int d = hex ? hex_digit(tok->s[i]) : (tok->s[i] >= '0' && tok->s[i] <= '9' ? tok->s[i] - '0' : -1);
         if (d < 0)
             return tp_fail(p, tok->col + (unsigned)i, "'%s' is not a number (%s); use decimal digits or 0x and hex digits",
                            tp_tok_str(tok, shown, sizeof shown), what);
@@ -193,12 +181,12 @@ int tp_hex_byte(struct tp *p, const struct tp_tok *tok, const char *what, uint8_
     char shown[48];
     size_t i = tok->len > 2 && tok->s[0] == '0' && (tok->s[1] == 'x' || tok->s[1] == 'X') ? 2 : 0;
     size_t digits = tok->len - i;
-    if (digits < 1 || digits > 2 || hexval(tok->s[i]) < 0 || (digits == 2 && hexval(tok->s[i + 1]) < 0))
+    if (digits < 1 || digits > 2 || hex_digit(tok->s[i]) < 0 || (digits == 2 && hex_digit(tok->s[i + 1]) < 0))
         return tp_fail(p, tok->col, "bad %s '%s'; expected a hex byte such as 24 or 0x24", what,
                        tp_tok_str(tok, shown, sizeof shown));
-    int v = hexval(tok->s[i]);
+    int v = hex_digit(tok->s[i]);
     if (digits == 2)
-        v = v * 16 + hexval(tok->s[i + 1]);
+        v = v * 16 + hex_digit(tok->s[i + 1]);
     *out = (uint8_t)v;
     return 0;
 }

@@ -218,7 +218,7 @@ static void parser_free(struct tp *p)
     free(p->drives);
 }
 
-static int parse_source(const char *name, struct source *src, struct trace **out, struct trace_error *err)
+static int parse_source(const char *name, struct source *src, struct trace **out, struct located_error *err)
 {
     *out = NULL;
     if (err)
@@ -285,13 +285,13 @@ static int parse_source(const char *name, struct source *src, struct trace **out
     return 0;
 }
 
-int trace_parse_buffer(const char *name, const char *buf, size_t len, struct trace **out, struct trace_error *err)
+int trace_parse_buffer(const char *name, const char *buf, size_t len, struct trace **out, struct located_error *err)
 {
     struct source src = { .buf = buf ? buf : "", .buf_len = buf ? len : 0 };
     return parse_source(name, &src, out, err);
 }
 
-int trace_parse_stream(const char *name, FILE *in, struct trace **out, struct trace_error *err)
+int trace_parse_stream(const char *name, FILE *in, struct trace **out, struct located_error *err)
 {
     struct source src = { .f = in, .line = malloc(TRACE_LINE_MAX + 2) };
     if (!src.line) {
@@ -303,7 +303,7 @@ int trace_parse_stream(const char *name, FILE *in, struct trace **out, struct tr
     return rc;
 }
 
-int trace_parse_file(const char *path, struct trace **out, struct trace_error *err)
+int trace_parse_file(const char *path, struct trace **out, struct located_error *err)
 {
     FILE *f = fopen(path, "r");
     if (!f) {
@@ -319,14 +319,4 @@ int trace_parse_file(const char *path, struct trace **out, struct trace_error *e
     int rc = trace_parse_stream(path, f, out, err);
     fclose(f);
     return rc;
-}
-
-void trace_format_error(const struct trace_error *err, char *buf, size_t len)
-{
-    if (err->line)
-        snprintf(buf, len, "%s:%u:%u: error: %s", err->file, err->line, err->column, err->message);
-    else if (err->file[0])
-        snprintf(buf, len, "%s: error: %s", err->file, err->message);
-    else
-        snprintf(buf, len, "error: %s", err->message);
 }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/hex.h"
 #include "conformance/format/trace_names.h"
 
 struct builder {
@@ -23,17 +24,6 @@ struct builder {
     bool     rest_seen;
     unsigned rest_col;
 };
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 static int add_length(struct tp *p, struct builder *b, uint64_t n, unsigned col)
 {
@@ -131,9 +121,9 @@ static int pair(struct tp *p, struct builder *b, const char *s, size_t avail, un
         *m = 0;
         return 0;
     }
-    if (avail < 2 || hexval(s[0]) < 0 || hexval(s[1]) < 0)
+    if (avail < 2 || hex_digit(s[0]) < 0 || hex_digit(s[1]) < 0)
         return bad_byte(p, b, s, avail < 2 ? avail : 2, col);
-    *v = (uint8_t)(hexval(s[0]) << 4 | hexval(s[1]));
+    *v = (uint8_t)(hex_digit(s[0]) << 4 | hex_digit(s[1]));
     *m = 0xFF;
     return 0;
 }
@@ -224,12 +214,12 @@ static int mask_token(struct tp *p, struct builder *b, const struct tp_tok *tok,
     char shown[48];
     if (b->rules & TP_PAT_CONCRETE)
         return not_concrete(p, b, tok->col, "mask");
-    if (slash != 2 || tok->len != 5 || hexval(tok->s[0]) < 0 || hexval(tok->s[1]) < 0 || hexval(tok->s[3]) < 0 ||
-        hexval(tok->s[4]) < 0)
+    if (slash != 2 || tok->len != 5 || hex_digit(tok->s[0]) < 0 || hex_digit(tok->s[1]) < 0 || hex_digit(tok->s[3]) < 0 ||
+        hex_digit(tok->s[4]) < 0)
         return tp_fail(p, tok->col, "bad masked byte '%s' in %s; expected xx/mm (hex value, '/', hex mask)",
                        tp_tok_str(tok, shown, sizeof shown), b->what);
-    uint8_t v = (uint8_t)(hexval(tok->s[0]) << 4 | hexval(tok->s[1]));
-    uint8_t m = (uint8_t)(hexval(tok->s[3]) << 4 | hexval(tok->s[4]));
+    uint8_t v = (uint8_t)(hex_digit(tok->s[0]) << 4 | hex_digit(tok->s[1]));
+    uint8_t m = (uint8_t)(hex_digit(tok->s[3]) << 4 | hex_digit(tok->s[4]));
     if (v & ~m)
         return tp_fail(p, tok->col, "value %02x has bits outside mask %02x in %s; they could never be compared: "
                        "write %02x/%02x", v, m, b->what, v & m, m);
@@ -363,8 +353,8 @@ int tp_sense_spec(struct tp *p, const struct tp_tok *tok, struct trace_sense_spe
     int k = trace_words_find(&trace_sense_key_words, key.s, key.len);
     if (k < 0) {
         size_t i = key.len > 2 && key.s[0] == '0' && (key.s[1] == 'x' || key.s[1] == 'X') ? 2 : 0;
-        if (key.len - i == 1 && hexval(key.s[i]) >= 0) {
-            k = hexval(key.s[i]);
+        if (key.len - i == 1 && hex_digit(key.s[i]) >= 0) {
+            k = hex_digit(key.s[i]);
         } else {
             const char *near = trace_words_suggest(&trace_sense_key_words, key.s, key.len);
             if (near)

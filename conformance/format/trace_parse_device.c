@@ -342,7 +342,7 @@ int tp_device_finish(struct tp *p)
     return 0;
 }
 
-int trace_sim_config(const struct trace *t, struct sim_config *cfg, struct trace_error *err)
+int trace_sim_config(const struct trace *t, struct sim_config *cfg, struct located_error *err)
 {
     sim_config_init(cfg);
     struct tbuf set = { 0 };

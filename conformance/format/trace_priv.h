@@ -38,7 +38,7 @@ struct tp_drive {
 };
 
 struct tp {
-    struct trace_error *err;
+    struct located_error *err;
     const char *name;
     struct trace *t;
     size_t   cap_lines, cap_tasks;

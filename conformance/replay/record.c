@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "base/tbuf.h"
 #include "conformance/format/trace_print.h"
 #include "scsi/sense.h"
@@ -28,13 +29,6 @@ struct trace_recorder {
     uint8_t *ones;                /* 0xff masks of exact bytes: as many as a piece holds */
     struct trace_recorder_stats stats;
 };
-
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* Prints one line through the conformance printer (lock held). */
 static void emit(struct trace_recorder *r, const struct trace_line *l)
@@ -139,7 +133,7 @@ int trace_recorder_open(const char *path, const struct sim_config *cfg, struct t
         return -e;
     }
     pthread_mutex_init(&r->lock, NULL);
-    r->t0_ns = mono_ns();
+    r->t0_ns = clock_now_ns();
     char stamp[64] = "";
     time_t now = time(NULL);
     struct tm tm;

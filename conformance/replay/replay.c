@@ -359,13 +359,13 @@ int replay_trace(const struct trace *t, const struct replay_options *o, struct t
 int replay_file(const char *path, const struct replay_options *o, struct trace_run *run)
 {
     struct trace *t = NULL;
-    struct trace_error err;
+    struct located_error err;
     int rc = trace_parse_file(path, &t, &err);
     if (rc < 0) {
         if (rc == -ENOMEM)
             return rc;
         char msg[1024];
-        trace_format_error(&err, msg, sizeof msg);
+        located_format(&err, msg, sizeof msg);
         return trace_run_add_unusable(run, path, msg);
     }
     rc = replay_trace(t, o, run);

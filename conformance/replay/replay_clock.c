@@ -1,15 +1,15 @@
-/* conformance/replay/replay_clock.c — the replay's sense of time: a monotonic
- * clock, and the trace's time budget that bounds every wait. */
+/* conformance/replay/replay_clock.c — the replay's sense of time: the project's
+ * monotonic clock (base/clock.h), and the trace's time budget that bounds every wait. */
 #include <errno.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "conformance/replay/replay_priv.h"
 
+/* The replay engine's name for base/clock.h's clock (its callers predate it). */
 uint64_t replay_now_ns(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    return clock_now_ns();
 }
 
 void replay_sleep_ns(struct replay *rp, uint64_t ns)

@@ -101,10 +101,10 @@ void replay_host_options(const struct trace *t, struct osal_user_options *o)
 
 int replay_open(struct replay *rp)
 {
-    struct trace_error err;
+    struct located_error err;
     int rc = trace_sim_config(rp->t, &rp->cfg, &err);
     if (rc < 0) {
-        trace_format_error(&err, rp->engine_note, sizeof rp->engine_note);
+        located_format(&err, rp->engine_note, sizeof rp->engine_note);
         return rc;
     }
     rp->cfg_ok = true;

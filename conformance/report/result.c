@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/errf.h"
+
 void trace_run_init(struct trace_run *run)
 {
     memset(run, 0, sizeof(*run));
@@ -97,7 +99,7 @@ int trace_check_fail(struct trace_check *c, unsigned bits, const char *fmt, ...)
     if (!c->summary[0]) {
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(c->summary, sizeof c->summary, fmt, ap);
+        verrf(c->summary, sizeof c->summary, fmt, ap);
         va_end(ap);
     }
     if (!c->detail && !(c->detail = calloc(1, sizeof(*c->detail))))
