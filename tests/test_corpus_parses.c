@@ -18,7 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "conformance/format/trace.h"
+#include "conformance/replay/trace_sim.h"
 #include "sim/config/config.h"
 
 #define CORPUS_MIN_TRACES 150u

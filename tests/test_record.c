@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "conformance/replay/record.h"
-#include "conformance/format/trace.h"
+#include "conformance/replay/trace_sim.h"
 #include "scsi/sense.h"
 #include "tests/cli_exec.h"
 #include "tests/trace_testutil.h"

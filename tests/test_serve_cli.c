@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "conformance/format/trace.h"
+#include "conformance/replay/trace_sim.h"
 #include "tests/cli_exec.h"
 #include "tests/serve_proc.h"
 

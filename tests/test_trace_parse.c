@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conformance/format/trace.h"
+#include "conformance/replay/trace_sim.h"
 #include "conformance/format/trace_names.h"
 #include "scsi/scsi.h"
 #include "sim/config/config.h"

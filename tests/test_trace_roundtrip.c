@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conformance/format/trace.h"
+#include "conformance/replay/trace_sim.h"
 #include "tests/trace_testutil.h"
 
 #define V "#!scsitrace 1\n"

@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "conformance/format/trace.h"
+#include "conformance/replay/trace_sim.h"
 
 /* tests/data/traces (found relative to this source file, as make runs tests
  * from the top of the tree). */

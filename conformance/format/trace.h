@@ -38,7 +38,6 @@
 #include <stdio.h>
 
 #include "base/located.h"
-#include "sim/config/config.h"
 
 #define TRACE_FORMAT_VERSION 1
 #define TRACE_LINE_MAX       65536u   /* bytes in a line, without its line end */
@@ -284,14 +283,39 @@ struct trace {
     struct trace_host host;            /* @host settings (all of its lines) */
 };
 
+/* How to parse.  format/ knows the syntax of the @controller and @drive
+ * settings, not what a controller accepts: that is the device checker's, which
+ * the side that builds the device supplies (conformance/replay/trace_sim.h:
+ * the simulator's own configuration parser), so a trace is refused at parse
+ * time, at the setting's column, for a setting the device would refuse. */
+struct trace_parse_options {
+    void    *arg;                 /* the checker's state, passed to both calls */
+    /* One setting in the docs/config.md syntax, applied on top of the ones
+     * before it: "key=value" of an @controller line, or "drive=T:L,key=value,..."
+     * of a whole @drive line.  0, or nonzero with err->message and err->column
+     * (from 1, in `setting`; 0 when not known).  NULL: settings are kept as
+     * written, unchecked. */
+    int    (*check_device)(void *arg, const char *setting, struct located_error *err);
+    /* After the last device line: the device's numbers of targets and LUNs
+     * (every @drive must lie within them) and 0, or nonzero with err->message
+     * when the device as a whole is refused.  NULL: nothing is checked. */
+    int    (*check_device_end)(void *arg, uint32_t *targets, uint32_t *luns, struct located_error *err);
+    uint32_t drive_target_max;    /* highest TARGET and LUN an @drive address may name */
+    uint32_t drive_lun_max;       /* (0: any 16-bit number) */
+};
+
 /* Parses a trace.  0, or a negative errno with *err filled: -EINVAL for a
  * malformed trace, -ENOMEM, or the open/read error of the file.  *out is NULL
  * on failure.  Memory use is proportional to the input (lines are read with a
- * fixed TRACE_LINE_MAX buffer; "xx*N" is never expanded). */
-int  trace_parse_file(const char *path, struct trace **out, struct located_error *err);
-int  trace_parse_buffer(const char *name, const char *buf, size_t len, struct trace **out,
-                        struct located_error *err);
-int  trace_parse_stream(const char *name, FILE *in, struct trace **out, struct located_error *err);
+ * fixed TRACE_LINE_MAX buffer; "xx*N" is never expanded).  o may be NULL (no
+ * device checker).  trace_parse_file / _buffer / _stream without "_with"
+ * parse with the simulator's checks (conformance/replay/trace_sim.h). */
+int  trace_parse_file_with(const char *path, const struct trace_parse_options *o, struct trace **out,
+                           struct located_error *err);
+int  trace_parse_buffer_with(const char *name, const char *buf, size_t len, const struct trace_parse_options *o,
+                             struct trace **out, struct located_error *err);
+int  trace_parse_stream_with(const char *name, FILE *in, const struct trace_parse_options *o, struct trace **out,
+                             struct located_error *err);
 void trace_free(struct trace *t);
 
 /* Writes the canonical text (docs/trace-format.md, "Canonical form").  0, or
@@ -307,12 +331,6 @@ bool trace_equal(const struct trace *a, const struct trace *b);
 struct trace_nexus trace_record_nexus(const struct trace *t, const struct trace_record *r);
 /* True when nexus pattern p (wildcards) covers concrete or wildcard nexus n. */
 bool trace_nexus_covers(const struct trace_nexus *p, const struct trace_nexus *n);
-
-/* The simulated controller the device lines describe: sim_config_init, then
- * every @controller and @drive setting in order.  0 or -EINVAL/-ENOMEM with
- * *err filled (the parser has already checked every setting, so this fails
- * only on allocation). cfg must be freed with sim_config_free on success. */
-int  trace_sim_config(const struct trace *t, struct sim_config *cfg, struct located_error *err);
 
 /* Copies a concrete pattern (no masks, no "..") into buf (cap bytes).
  * Returns the byte count, -EINVAL for a non-concrete pattern, -ENOSPC when it

@@ -210,28 +210,26 @@ static int content_line(struct tp *p)
 
 static void parser_free(struct tp *p)
 {
-    if (p->scratch_ok)
-        sim_config_free(&p->scratch);
     trace_map_free(&p->open);
     trace_map_free(&p->holds);
     trace_map_free(&p->marks);
     free(p->drives);
 }
 
-static int parse_source(const char *name, struct source *src, struct trace **out, struct located_error *err)
+static int parse_source(const char *name, struct source *src, const struct trace_parse_options *o,
+                        struct trace **out, struct located_error *err)
 {
+    static const struct trace_parse_options none;
     *out = NULL;
     if (err)
         memset(err, 0, sizeof(*err));
     struct trace *t = calloc(1, sizeof(*t));
-    struct tp p = { .err = err, .name = name, .t = t };
+    struct tp p = { .err = err, .name = name, .t = t, .o = o ? o : &none };
     if (!t || !(t->name = strdup(name))) {
         free(t);
         tp_fail(&p, 0, "out of memory");
         return -ENOMEM;
     }
-    sim_config_init(&p.scratch);
-    p.scratch_ok = true;
     trace_map_init(&p.open);
     trace_map_init(&p.holds);
     trace_map_init(&p.marks);
@@ -285,38 +283,38 @@ static int parse_source(const char *name, struct source *src, struct trace **out
     return 0;
 }
 
-int trace_parse_buffer(const char *name, const char *buf, size_t len, struct trace **out, struct located_error *err)
+int trace_parse_buffer_with(const char *name, const char *buf, size_t len, const struct trace_parse_options *o,
+                            struct trace **out, struct located_error *err)
 {
     struct source src = { .buf = buf ? buf : "", .buf_len = buf ? len : 0 };
-    return parse_source(name, &src, out, err);
+    return parse_source(name, &src, o, out, err);
 }
 
-int trace_parse_stream(const char *name, FILE *in, struct trace **out, struct located_error *err)
+int trace_parse_stream_with(const char *name, FILE *in, const struct trace_parse_options *o, struct trace **out,
+                            struct located_error *err)
 {
     struct source src = { .f = in, .line = malloc(TRACE_LINE_MAX + 2) };
     if (!src.line) {
         *out = NULL;
         return -ENOMEM;
     }
-    int rc = parse_source(name, &src, out, err);
+    int rc = parse_source(name, &src, o, out, err);
     free(src.line);
     return rc;
 }
 
-int trace_parse_file(const char *path, struct trace **out, struct located_error *err)
+int trace_parse_file_with(const char *path, const struct trace_parse_options *o, struct trace **out,
+                          struct located_error *err)
 {
     FILE *f = fopen(path, "r");
     if (!f) {
         int e = errno;
         *out = NULL;
-        if (err) {
-            memset(err, 0, sizeof(*err));
-            snprintf(err->file, sizeof err->file, "%s", path);
-            snprintf(err->message, sizeof err->message, "cannot open the trace: %s", strerror(e));
-        }
+        if (err)
+            located_set(err, path, 0, 0, 0, "cannot open the trace: %s", strerror(e));
         return -e;
     }
-    int rc = trace_parse_stream(path, f, out, err);
+    int rc = trace_parse_stream_with(path, f, o, out, err);
     fclose(f);
     return rc;
 }

@@ -1,7 +1,7 @@
 /* conformance/format/trace_parse_device.c — the @ lines before the records: the
- * default nexus, the simulated controller and drives (checked by applying them
- * to a scratch sim_config, so a trace is refused at parse time for a setting
- * the simulator would refuse), title, requirements and the default timeout. */
+ * default nexus, the controller and drives (each setting handed to the parse
+ * options' device checker, so a trace is refused at parse time for a setting
+ * the device would refuse), title, requirements and the default timeout. */
 #include "conformance/format/trace_priv.h"
 
 #include <errno.h>
@@ -45,8 +45,26 @@ static int append(struct tp *p, struct tbuf *b, struct colmap *m, const struct t
     return 0;
 }
 
+int tp_add_setting(struct tp *p, struct trace_device *dev, size_t *cap, const struct tp_tok *tok,
+                   const struct tp_tok *key, const struct tp_tok *value)
+{
+    if (dev->n_settings == *cap) {
+        *cap = *cap ? *cap * 2 : 4;
+        struct trace_setting *ns = realloc(dev->settings, *cap * sizeof(*ns));
+        if (!ns)
+            return tp_fail(p, tok->col, "out of memory");
+        dev->settings = ns;
+    }
+    struct trace_setting *st = &dev->settings[dev->n_settings++];
+    st->key = strndup(key->s, key->len);
+    st->value = strndup(value->s, value->len);
+    if (!st->key || !st->value)
+        return tp_fail(p, tok->col, "out of memory");
+    return 0;
+}
+
 /* Reads the key=value tokens of the line into dev->settings, and the setting
- * string for sim_config_apply_option into *set (after its prefix). */
+ * string for the device checker into *set (after its prefix). */
 static int read_settings(struct tp *p, struct trace_device *dev, struct tbuf *set, struct colmap *m, bool drive)
 {
     struct tp_tok tok, key, value;
@@ -59,18 +77,8 @@ static int read_settings(struct tp *p, struct trace_device *dev, struct tbuf *se
                            drive ? "capacity=1G" : "max-sges=128", tp_tok_str(&tok, shown, sizeof shown));
         if (key.len > TRACE_NAME_MAX)
             return tp_fail(p, key.col, "key '%s' is too long", tp_tok_str(&key, shown, sizeof shown));
-        if (dev->n_settings == cap) {
-            cap = cap ? cap * 2 : 4;
-            struct trace_setting *ns = realloc(dev->settings, cap * sizeof(*ns));
-            if (!ns)
-                return tp_fail(p, tok.col, "out of memory");
-            dev->settings = ns;
-        }
-        struct trace_setting *st = &dev->settings[dev->n_settings++];
-        st->key = strndup(key.s, key.len);
-        st->value = strndup(value.s, value.len);
-        if (!st->key || !st->value)
-            return tp_fail(p, tok.col, "out of memory");
+        if (tp_add_setting(p, dev, &cap, &tok, &key, &value))
+            return -EINVAL;
         if (set->len || drive)
             tbuf_putc(set, ',');
         if (append(p, set, m, &tok))
@@ -109,8 +117,9 @@ static int drive_address(struct tp *p, const struct tp_tok *tok, uint16_t *t, ui
     if (a.len == 0 || b.len == 0)
         return tp_fail(p, tok->col, "bad drive address '%s'; expected TARGET:LUN (e.g. 1:0)",
                        tp_tok_str(tok, shown, sizeof shown));
-    if (tp_u64(p, &a, "drive target", SIM_MAX_TARGETS_LIMIT - 1, &tv) ||
-        tp_u64(p, &b, "drive LUN", SIM_MAX_LUNS_LIMIT - 1, &lv))
+    uint32_t tmax = p->o->drive_target_max ? p->o->drive_target_max : UINT16_MAX;
+    uint32_t lmax = p->o->drive_lun_max ? p->o->drive_lun_max : UINT16_MAX;
+    if (tp_u64(p, &a, "drive target", tmax, &tv) || tp_u64(p, &b, "drive LUN", lmax, &lv))
         return -EINVAL;
     *t = (uint16_t)tv;
     *l = (uint16_t)lv;
@@ -152,9 +161,9 @@ static int device_drive(struct tp *p, struct trace_line *line, const struct tp_t
     int rc = read_settings(p, dev, &set, &m, true);
     if (rc == 0 && set.oom)
         rc = tp_fail(p, addr.col, "out of memory");
-    if (rc == 0) {
-        struct located_error e;
-        if (sim_config_apply_option(&p->scratch, set.s, &e))
+    if (rc == 0 && p->o->check_device) {
+        struct located_error e = { .column = 0 };
+        if (p->o->check_device(p->o->arg, set.s, &e))
             rc = map_config_error(p, &m, &e, addr.col);
     }
     tbuf_free(&set);
@@ -170,7 +179,7 @@ static int device_controller(struct tp *p, struct trace_line *line)
     if (rc == 0 && dev->n_settings == 0)
         rc = tp_fail(p, tp_end_col(p), "@controller needs KEY=VALUE settings (e.g. @controller max-sges=128)");
     /* One call per key: each controller key is a setting of its own. */
-    for (size_t i = 0; rc == 0 && i < dev->n_settings; i++) {
+    for (size_t i = 0; rc == 0 && p->o->check_device && i < dev->n_settings; i++) {
         char key[TRACE_NAME_MAX + 4];
         snprintf(key, sizeof key, "c:%s", dev->settings[i].key);
         size_t first;
@@ -187,9 +196,9 @@ static int device_controller(struct tp *p, struct trace_line *line)
             rc = tp_fail(p, m.col[i], "out of memory");
             break;
         }
-        struct located_error e;
+        struct located_error e = { .column = 0 };
         struct colmap single = { .set_off = { 0 }, .col = { m.col[i] }, .len = { m.len[i] }, .n = 1 };
-        if (sim_config_apply_option(&p->scratch, one, &e))
+        if (p->o->check_device(p->o->arg, one, &e))
             rc = map_config_error(p, &single, &e, m.col[i]);
         free(one);
     }
@@ -314,23 +323,26 @@ int tp_device_line(struct tp *p, struct trace_line *line, const struct tp_tok *f
 
 int tp_device_finish(struct tp *p)
 {
+    if (!p->o->check_device_end)
+        return 0;
+    uint32_t targets = 0, luns = 0;
+    struct located_error e = { .column = 0 };
+    int refused = p->o->check_device_end(p->o->arg, &targets, &luns, &e);
     /* Drives must lie within the limits the device lines end with. */
-    const struct sim_config *cfg = &p->scratch;
     for (size_t i = 0; i < p->n_drives; i++) {
         const struct trace_line *l = &p->t->lines[p->drives[i].line];
         const struct trace_device *d = &l->device;
         unsigned col = p->drives[i].col;
-        if (d->target >= cfg->max_targets)
+        if (d->target >= targets)
             return tp_fail_at(p, l, col, "drive %u:%u: target %u is outside max-targets = %u (targets 0..%u); "
                               "raise it with @controller max-targets=N or renumber the drive",
-                              d->target, d->lun, d->target, cfg->max_targets, cfg->max_targets - 1);
-        if (d->lun >= cfg->max_luns)
+                              d->target, d->lun, d->target, targets, targets - 1);
+        if (d->lun >= luns)
             return tp_fail_at(p, l, col, "drive %u:%u: LUN %u is outside max-luns = %u (LUNs 0..%u); raise it "
                               "with @controller max-luns=N or renumber the drive",
-                              d->target, d->lun, d->lun, cfg->max_luns, cfg->max_luns - 1);
+                              d->target, d->lun, d->lun, luns, luns - 1);
     }
-    struct located_error e;
-    if (sim_config_validate(cfg, &e)) {
+    if (refused) {
         if (p->err) {
             snprintf(p->err->file, sizeof p->err->file, "%s", p->name);
             p->err->line = 0;
@@ -340,47 +352,4 @@ int tp_device_finish(struct tp *p)
         return -EINVAL;
     }
     return 0;
-}
-
-int trace_sim_config(const struct trace *t, struct sim_config *cfg, struct located_error *err)
-{
-    sim_config_init(cfg);
-    struct tbuf set = { 0 };
-    int rc = 0;
-    for (size_t i = 0; rc == 0 && i < t->n_lines; i++) {
-        const struct trace_line *l = &t->lines[i];
-        if (l->kind != TRACE_LINE_DEVICE)
-            continue;
-        const struct trace_device *d = &l->device;
-        if (d->kind != TRACE_DEV_DRIVE && d->kind != TRACE_DEV_CONTROLLER)
-            continue;
-        for (size_t k = 0; rc == 0 && (k < d->n_settings || (k == 0 && d->kind == TRACE_DEV_DRIVE)); k++) {
-            tbuf_reset(&set);
-            if (d->kind == TRACE_DEV_DRIVE) {
-                tbuf_printf(&set, "drive=%u:%u", d->target, d->lun);
-                for (size_t j = 0; j < d->n_settings; j++)
-                    tbuf_printf(&set, ",%s=%s", d->settings[j].key, d->settings[j].value);
-                k = d->n_settings; /* one call for the whole drive */
-            } else {
-                tbuf_printf(&set, "%s=%s", d->settings[k].key, d->settings[k].value);
-            }
-            struct located_error e;
-            if (set.oom) {
-                rc = -ENOMEM;
-            } else if (sim_config_apply_option(cfg, set.s, &e)) {
-                rc = -EINVAL;
-                if (err) {
-                    memset(err, 0, sizeof(*err));
-                    snprintf(err->file, sizeof err->file, "%s", t->name);
-                    err->line = l->lineno;
-                    err->column = 1;
-                    snprintf(err->message, sizeof err->message, "%s", e.message);
-                }
-            }
-        }
-    }
-    tbuf_free(&set);
-    if (rc)
-        sim_config_free(cfg);
-    return rc;
 }

@@ -141,18 +141,8 @@ int tp_device_host(struct tp *p, struct trace_line *line)
                            tp_tok_str(&tok, shown, sizeof shown));
         if (host_setting(p, &tok, &key, &val))
             return -EINVAL;
-        if (dev->n_settings == cap) {
-            cap = cap ? cap * 2 : 4;
-            struct trace_setting *ns = realloc(dev->settings, cap * sizeof(*ns));
-            if (!ns)
-                return tp_fail(p, tok.col, "out of memory");
-            dev->settings = ns;
-        }
-        struct trace_setting *st = &dev->settings[dev->n_settings++];
-        st->key = strndup(key.s, key.len);
-        st->value = strndup(val.s, val.len);
-        if (!st->key || !st->value)
-            return tp_fail(p, tok.col, "out of memory");
+        if (tp_add_setting(p, dev, &cap, &tok, &key, &val))
+            return -EINVAL;
     }
     if (got < 0)
         return got;

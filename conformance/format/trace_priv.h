@@ -16,7 +16,6 @@
 #include "conformance/format/trace.h"
 #include "conformance/format/trace_map.h"
 #include "conformance/format/trace_print.h"
-#include "sim/config/config.h"
 
 /* One token of a line: s[0..len) at column col (1-based). */
 struct tp_tok {
@@ -51,8 +50,7 @@ struct tp {
     bool     newline;      /* the line ended with a line feed */
     /* state */
     bool     seen_record;
-    struct sim_config scratch;      /* every @controller / @drive applied, to check them */
-    bool     scratch_ok;
+    const struct trace_parse_options *o; /* never NULL (the parser's own empty options) */
     struct trace_map open;          /* layer+tag -> task index (tasks without a response) */
     struct trace_map holds;         /* layer+tag -> hold line index, until its CMD comes */
     struct trace_map marks;         /* name -> line index */
@@ -116,6 +114,9 @@ int tp_sense_spec(struct tp *p, const struct tp_tok *tok, struct trace_sense_spe
 /* Lines (trace_parse_device.c, trace_parse_record.c, trace_parse_directive.c). */
 int tp_device_line(struct tp *p, struct trace_line *line, const struct tp_tok *first);
 int tp_device_finish(struct tp *p);
+/* Appends key=value (token tok) to dev->settings, which has room for *cap. */
+int tp_add_setting(struct tp *p, struct trace_device *dev, size_t *cap, const struct tp_tok *tok,
+                   const struct tp_tok *key, const struct tp_tok *value);
 /* An @host line (trace_parse_host.c): its settings, checked, into line and p->t->host. */
 int tp_device_host(struct tp *p, struct trace_line *line);
 int tp_record_line(struct tp *p, struct trace_line *line, const struct tp_tok *first);

@@ -33,7 +33,7 @@
 #include <stdio.h>
 
 #include "conformance/report/result.h"
-#include "conformance/format/trace.h"
+#include "conformance/replay/trace_sim.h"
 #include "stack/stack.h"
 
 #define REPLAY_COMMAND_TIMEOUT_NS (10ull * 1000000000ull) /* a command with no within / @timeout */
