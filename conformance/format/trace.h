@@ -142,10 +142,11 @@ struct trace_tmf {
     enum trace_tmf_resp resps[TRACE_TMF_RESP_COUNT];
 };
 
+/* TRACE_DIR_POWER_LOSS, TRACE_DIR_POWER_ON, ...: one per row of directive_list.h. */
 enum trace_directive_kind {
-    TRACE_DIR_POWER_LOSS, TRACE_DIR_POWER_ON, TRACE_DIR_RESET, TRACE_DIR_UA, TRACE_DIR_INJECT,
-    TRACE_DIR_HOLD, TRACE_DIR_RELEASE, TRACE_DIR_CHECK_MEDIA, TRACE_DIR_WITHIN, TRACE_DIR_MARK,
-    TRACE_DIR_WAIT,
+#define TRACE_DIRECTIVE(kind, word, ops) TRACE_DIR_##kind,
+#include "conformance/format/directive_list.h"
+#undef TRACE_DIRECTIVE
     TRACE_DIR_KIND_COUNT
 };
 enum trace_power_mode { TRACE_POWER_ALL, TRACE_POWER_RANDOM, TRACE_POWER_TORN }; /* = sim_power_cut_mode */

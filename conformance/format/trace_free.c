@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conformance/format/directive.h"
+
 void trace_line_free(struct trace_line *line)
 {
     free(line->comment);
@@ -26,6 +28,12 @@ void trace_line_free(struct trace_line *line)
         case TRACE_VERB_DOUT:
         case TRACE_VERB_DIN: trace_pattern_free(&r->data); break;
         case TRACE_VERB_STATUS: trace_pattern_free(&r->status.sense_pattern); break;
+        case TRACE_VERB_DIRECTIVE: {
+            const struct trace_directive_ops *ops = trace_directive_ops(r->directive.kind);
+            if (ops && ops->free)
+                ops->free(&r->directive);
+            break;
+        }
         default: break;
         }
     }
@@ -100,29 +108,8 @@ static bool directive_eq(const struct trace_directive *a, const struct trace_dir
 {
     if (a->kind != b->kind)
         return false;
-    switch (a->kind) {
-    case TRACE_DIR_POWER_LOSS:
-        return a->power_mode == b->power_mode && a->seed_given == b->seed_given && a->seed == b->seed;
-    case TRACE_DIR_RESET:
-        return a->reset == b->reset;
-    case TRACE_DIR_UA:
-        return a->asc == b->asc && a->ascq == b->ascq;
-    case TRACE_DIR_INJECT:
-        return a->inject == b->inject && a->inject_arg_given == b->inject_arg_given && a->inject_arg == b->inject_arg;
-    case TRACE_DIR_HOLD:
-    case TRACE_DIR_RELEASE:
-        return !strcmp(a->tag, b->tag);
-    case TRACE_DIR_CHECK_MEDIA:
-        return a->expect_given == b->expect_given && a->expect == b->expect;
-    case TRACE_DIR_WITHIN:
-        return a->ns == b->ns && a->count == b->count && a->count_given == b->count_given;
-    case TRACE_DIR_MARK:
-        return !strcmp(a->name, b->name);
-    case TRACE_DIR_WAIT:
-        return a->ns == b->ns;
-    default:
-        return true;
-    }
+    const struct trace_directive_ops *ops = trace_directive_ops(a->kind);
+    return !ops || !ops->equal || ops->equal(a, b);
 }
 
 static bool record_eq(const struct trace_record *a, const struct trace_record *b)

@@ -19,10 +19,14 @@ WORDS(trace_tmf_fn_words, [TRACE_TMF_ABORT_TASK] = "abort-task", [TRACE_TMF_ABOR
 WORDS(trace_tmf_resp_words, [TRACE_TMF_FUNCTION_COMPLETE] = "function-complete",
       [TRACE_TMF_FUNCTION_SUCCEEDED] = "function-succeeded", [TRACE_TMF_FUNCTION_REJECTED] = "function-rejected",
       [TRACE_TMF_INCORRECT_LUN] = "incorrect-lun", [TRACE_TMF_SERVICE_FAILURE] = "service-failure");
-WORDS(trace_directive_words, [TRACE_DIR_POWER_LOSS] = "power-loss", [TRACE_DIR_POWER_ON] = "power-on",
-      [TRACE_DIR_RESET] = "reset", [TRACE_DIR_UA] = "ua", [TRACE_DIR_INJECT] = "inject",
-      [TRACE_DIR_HOLD] = "hold", [TRACE_DIR_RELEASE] = "release", [TRACE_DIR_CHECK_MEDIA] = "check-media",
-      [TRACE_DIR_WITHIN] = "within", [TRACE_DIR_MARK] = "mark", [TRACE_DIR_WAIT] = "wait");
+/* The directives' words come from their rows (an #include cannot sit inside WORDS's arguments). */
+static const char *const trace_directive_words_list[] = {
+#define TRACE_DIRECTIVE(kind, word, ops) [TRACE_DIR_##kind] = word,
+#include "conformance/format/directive_list.h"
+#undef TRACE_DIRECTIVE
+};
+const struct trace_words trace_directive_words = { trace_directive_words_list, sizeof trace_directive_words_list /
+                                                   sizeof trace_directive_words_list[0] };
 WORDS(trace_power_words, [TRACE_POWER_ALL] = "all", [TRACE_POWER_RANDOM] = "random", [TRACE_POWER_TORN] = "torn");
 WORDS(trace_reset_words, [TRACE_RESET_LUN] = "lun", [TRACE_RESET_TARGET] = "target", [TRACE_RESET_BUS] = "bus",
       [TRACE_RESET_HOST] = "host");

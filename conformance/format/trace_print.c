@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conformance/format/directive.h"
 #include "conformance/format/trace_names.h"
 #include "scsi/scsi.h"
 
@@ -186,51 +187,10 @@ void trace_fmt_tmf_resps(struct tbuf *b, const struct trace_tmf *tmf)
 
 static void fmt_directive(struct tbuf *b, const struct trace_directive *d)
 {
+    const struct trace_directive_ops *ops = trace_directive_ops(d->kind);
     tbuf_puts(b, trace_word(&trace_directive_words, d->kind));
-    switch (d->kind) {
-    case TRACE_DIR_POWER_LOSS:
-        if (d->power_mode != TRACE_POWER_ALL)
-            tbuf_printf(b, " %s", trace_word(&trace_power_words, d->power_mode));
-        if (d->seed_given)
-            tbuf_printf(b, " seed=%" PRIu64, d->seed);
-        break;
-    case TRACE_DIR_RESET:
-        tbuf_printf(b, " %s", trace_word(&trace_reset_words, d->reset));
-        break;
-    case TRACE_DIR_UA:
-        tbuf_printf(b, " 0x%02x/0x%02x", d->asc, d->ascq);
-        break;
-    case TRACE_DIR_INJECT:
-        tbuf_printf(b, " %s", trace_word(&trace_inject_words, d->inject));
-        if (d->inject == TRACE_INJECT_DROP_NEXT)
-            tbuf_printf(b, " %" PRIu64, d->inject_arg);
-        else if (d->inject_arg_given)
-            tbuf_printf(b, " code=%" PRIu64, d->inject_arg);
-        break;
-    case TRACE_DIR_HOLD:
-    case TRACE_DIR_RELEASE:
-        tbuf_printf(b, " %s", d->tag);
-        break;
-    case TRACE_DIR_CHECK_MEDIA:
-        if (d->expect_given)
-            tbuf_printf(b, " expect=%s", trace_word(&trace_media_words, d->expect));
-        break;
-    case TRACE_DIR_WITHIN:
-        tbuf_putc(b, ' ');
-        trace_fmt_seconds(b, d->ns, 0);
-        if (d->count_given)
-            tbuf_printf(b, " count=%" PRIu32, d->count);
-        break;
-    case TRACE_DIR_MARK:
-        tbuf_printf(b, " %s", d->name);
-        break;
-    case TRACE_DIR_WAIT:
-        tbuf_putc(b, ' ');
-        trace_fmt_seconds(b, d->ns, 0);
-        break;
-    default:
-        break;
-    }
+    if (ops && ops->print)
+        ops->print(b, d);
 }
 
 static void fmt_record(struct tbuf *b, const struct trace_record *r)

@@ -121,12 +121,36 @@ int tp_add_setting(struct tp *p, struct trace_device *dev, size_t *cap, const st
 int tp_device_host(struct tp *p, struct trace_line *line);
 int tp_record_line(struct tp *p, struct trace_line *line, const struct tp_tok *first);
 int tp_directive(struct tp *p, struct trace_record *r, const struct tp_tok *verb);
+struct trace_words;
+/* A word from a table into *out, with "did you mean" or the list of words on
+ * failure (`what` names the word in messages). */
+int tp_word(struct tp *p, const struct tp_tok *tok, const struct trace_words *w, const char *what, int *out);
+/* Fails on a further token: "unexpected '...' after <after>". */
+int tp_no_more(struct tp *p, const char *after);
+/* The next token, which must be there: "<directive> needs an argument (e.g. <example>)". */
+int tp_one_arg(struct tp *p, struct tp_tok *tok, const char *directive, const char *example);
 int tp_tmf(struct tp *p, struct trace_record *r);
 
 /* Tasks and tags (trace_tasks.c): called once a record parsed; records index
  * `line_idx` (already in t->lines). */
 int tp_task_record(struct tp *p, size_t line_idx, const struct tp_tok *tag_tok);
 int tp_tasks_finish(struct tp *p);
+/* For the directives' task functions (conformance/directive/): */
+/* The record at t->lines[line]. */
+static inline struct trace_record *tp_record(struct tp *p, size_t line)
+{
+    return &p->t->lines[line].record;
+}
+/* The key of a tag at a layer in p->open and p->holds ("H:t1"). */
+void tp_tag_key(char *key, size_t len, char layer, const char *tag);
+/* "H (host)", "C (controller)", "W (wire)". */
+const char *tp_layer_name(char layer);
+/* The pending within of a layer. */
+struct tp_within *tp_within_of(struct tp *p, char layer);
+/* Ends (ended_by = line) every open command task whose nexus `scope` covers,
+ * with the fields asked ignored; every one when scope is NULL. */
+void tp_end_tasks(struct tp *p, size_t line, const struct trace_nexus *scope, bool ignore_lun, bool ignore_target,
+                  bool ignore_channel);
 
 /* Frees what a line owns (trace_free.c). */
 void trace_line_free(struct trace_line *line);

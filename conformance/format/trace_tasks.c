@@ -1,7 +1,8 @@
 /* conformance/format/trace_tasks.c — what records mean together: tags tie a CMD to
  * its DOUT, DIN and STATUS (or a TMF request to its response) at one layer;
- * TMFs and directives end tasks; hold/release and within attach to the
- * requests they name.  The checks here are the ones no single line can make:
+ * TMFs end tasks, and so do directives (through their rows' tasks functions,
+ * conformance/directive/, which use the helpers here: hold/release and within
+ * attach to the requests they name).  The checks here are the ones no single line can make:
  * a tag reused while outstanding, data or status for an unknown tag, a
  * command left without status at the end of the file. */
 #include "conformance/format/trace_priv.h"
@@ -10,9 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conformance/format/directive.h"
 #include "conformance/format/trace_names.h"
 
-static void tag_key(char *key, size_t len, char layer, const char *tag)
+void tp_tag_key(char *key, size_t len, char layer, const char *tag)
 {
     snprintf(key, len, "%c:%s", layer, tag);
 }
@@ -22,7 +24,12 @@ static int layer_index(char layer)
     return layer == 'H' ? 0 : layer == 'C' ? 1 : 2;
 }
 
-static const char *layer_name(char layer)
+struct tp_within *tp_within_of(struct tp *p, char layer)
+{
+    return &p->within[layer_index(layer)];
+}
+
+const char *tp_layer_name(char layer)
 {
     return layer == 'H' ? "H (host)" : layer == 'C' ? "C (controller)" : "W (wire)";
 }
@@ -64,8 +71,7 @@ static int new_task(struct tp *p, size_t line, size_t *out)
     return 0;
 }
 
-/* Ends every open command task whose nexus `match` accepts. */
-static void end_tasks(struct tp *p, size_t by, const struct trace_nexus *scope, bool ignore_lun, bool ignore_target,
+void tp_end_tasks(struct tp *p, size_t by, const struct trace_nexus *scope, bool ignore_lun, bool ignore_target,
                       bool ignore_channel)
 {
     struct trace_map *m = &p->open;
@@ -95,7 +101,7 @@ static int request(struct tp *p, size_t line, const struct tp_tok *tag_tok)
 {
     struct trace_record *r = rec(p, line);
     char key[TRACE_TAG_MAX + 4];
-    tag_key(key, sizeof key, r->layer, r->tag);
+    tp_tag_key(key, sizeof key, r->layer, r->tag);
     size_t old;
     if (trace_map_get(&p->open, key, &old)) {
         const struct trace_task *k = &p->t->tasks[old];
@@ -135,10 +141,10 @@ static int request(struct tp *p, size_t line, const struct tp_tok *tag_tok)
     case TRACE_TMF_ABORT_TASK: {
         char rkey[TRACE_TAG_MAX + 4];
         size_t target;
-        tag_key(rkey, sizeof rkey, r->layer, r->tmf.ref_tag);
+        tp_tag_key(rkey, sizeof rkey, r->layer, r->tmf.ref_tag);
         if (!trace_map_get(&p->open, rkey, &target) || rec(p, p->t->tasks[target].request)->verb != TRACE_VERB_CMD) {
             return tp_fail(p, p->ref_col, "abort-task names tag '%s', which has no outstanding command at layer %s",
-                           r->tmf.ref_tag, layer_name(r->layer));
+                           r->tmf.ref_tag, tp_layer_name(r->layer));
         }
         if (p->t->tasks[target].ended_by == TRACE_NONE)
             p->t->tasks[target].ended_by = line;
@@ -147,10 +153,10 @@ static int request(struct tp *p, size_t line, const struct tp_tok *tag_tok)
     case TRACE_TMF_ABORT_TASK_SET:
     case TRACE_TMF_CLEAR_TASK_SET:
     case TRACE_TMF_LUN_RESET:
-        end_tasks(p, line, &n, false, false, false);
+        tp_end_tasks(p, line, &n, false, false, false);
         break;
     case TRACE_TMF_TARGET_RESET:
-        end_tasks(p, line, &n, true, false, false);
+        tp_end_tasks(p, line, &n, true, false, false);
         break;
     default:
         break;
@@ -163,11 +169,11 @@ static int find_open(struct tp *p, size_t line, const struct tp_tok *tag_tok, co
 {
     struct trace_record *r = rec(p, line);
     char key[TRACE_TAG_MAX + 4];
-    tag_key(key, sizeof key, r->layer, r->tag);
+    tp_tag_key(key, sizeof key, r->layer, r->tag);
     if (!trace_map_get(&p->open, key, out))
         return tp_fail(p, tag_tok->col, "%s for tag '%s', which has no outstanding %s at layer %s (no %s %s before "
                        "it, or its %s came already)", verb, r->tag, r->verb == TRACE_VERB_TMF ? "TMF" : "command",
-                       layer_name(r->layer), r->verb == TRACE_VERB_TMF ? "TMF" : "CMD", r->tag,
+                       tp_layer_name(r->layer), r->verb == TRACE_VERB_TMF ? "TMF" : "CMD", r->tag,
                        r->verb == TRACE_VERB_TMF ? "response" : "STATUS");
     const struct trace_record *req = rec(p, p->t->tasks[*out].request);
     bool want_tmf = r->verb == TRACE_VERB_TMF;
@@ -275,7 +281,7 @@ static void close_task(struct tp *p, size_t line, size_t ti)
 {
     struct trace_record *r = rec(p, line);
     char key[TRACE_TAG_MAX + 4];
-    tag_key(key, sizeof key, r->layer, r->tag);
+    tp_tag_key(key, sizeof key, r->layer, r->tag);
     p->t->tasks[ti].response = line;
     trace_map_del(&p->open, key);
 }
@@ -322,73 +328,6 @@ static int tmf_response(struct tp *p, size_t line, const struct tp_tok *tag_tok)
     return 0;
 }
 
-static int directive(struct tp *p, size_t line)
-{
-    struct trace_record *r = rec(p, line);
-    struct trace_directive *d = &r->directive;
-    struct trace_nexus n = trace_record_nexus(p->t, r);
-    char key[TRACE_NAME_MAX + 4];
-    size_t v;
-    switch (d->kind) {
-    case TRACE_DIR_POWER_LOSS:
-        end_tasks(p, line, NULL, false, false, false);
-        return 0;
-    case TRACE_DIR_RESET:
-        if (d->reset == TRACE_RESET_HOST)
-            end_tasks(p, line, NULL, false, false, false);
-        else
-            end_tasks(p, line, &n, d->reset != TRACE_RESET_LUN, d->reset == TRACE_RESET_BUS, false);
-        return 0;
-    case TRACE_DIR_HOLD:
-        tag_key(key, sizeof key, r->layer, d->tag);
-        if (trace_map_get(&p->open, key, &v))
-            return tp_fail(p, tp_end_col(p) - (unsigned)strlen(d->tag),
-                           "hold %s: the command %s is already outstanding (line %u); put the hold before its CMD",
-                           d->tag, d->tag, p->t->lines[p->t->tasks[v].request].lineno);
-        if (trace_map_get(&p->holds, key, &v))
-            return tp_fail(p, tp_end_col(p) - (unsigned)strlen(d->tag), "%s is already held (line %u)", d->tag,
-                           p->t->lines[v].lineno);
-        if (trace_map_set(&p->holds, key, line))
-            return tp_fail(p, 1, "out of memory");
-        return 0;
-    case TRACE_DIR_RELEASE: {
-        unsigned col = tp_end_col(p) - (unsigned)strlen(d->tag);
-        tag_key(key, sizeof key, r->layer, d->tag);
-        if (trace_map_get(&p->holds, key, &v))
-            return tp_fail(p, col, "release %s comes before the held CMD %s; release it after the CMD", d->tag,
-                           d->tag);
-        if (!trace_map_get(&p->open, key, &v) || p->t->tasks[v].held_by == TRACE_NONE)
-            return tp_fail(p, col, "release %s: no held command %s is outstanding at layer %s (hold it with 'hold "
-                           "%s' before its CMD)", d->tag, d->tag, layer_name(r->layer), d->tag);
-        if (p->t->tasks[v].released_by != TRACE_NONE)
-            return tp_fail(p, col, "%s was already released at line %u", d->tag,
-                           p->t->lines[p->t->tasks[v].released_by].lineno);
-        p->t->tasks[v].released_by = line;
-        return 0;
-    }
-    case TRACE_DIR_WITHIN: {
-        struct tp_within *w = &p->within[layer_index(r->layer)];
-        if (w->line != TRACE_NONE)
-            return tp_fail(p, 1, "the within at line %u still covers %u more request(s) at layer %s; a deadline "
-                           "cannot start before the previous one's requests are given",
-                           p->t->lines[w->line].lineno, w->remaining, layer_name(r->layer));
-        w->line = line;
-        w->remaining = d->count;
-        return 0;
-    }
-    case TRACE_DIR_MARK:
-        snprintf(key, sizeof key, "m:%s", d->name);
-        if (trace_map_get(&p->marks, key, &v))
-            return tp_fail(p, tp_end_col(p) - (unsigned)strlen(d->name), "mark '%s' is already used at line %zu; "
-                           "marks name a place and must be unique", d->name, v);
-        if (trace_map_set(&p->marks, key, p->lineno))
-            return tp_fail(p, 1, "out of memory");
-        return 0;
-    default:
-        return 0;
-    }
-}
-
 int tp_task_record(struct tp *p, size_t line_idx, const struct tp_tok *tag_tok)
 {
     struct trace_record *r = rec(p, line_idx);
@@ -402,8 +341,10 @@ int tp_task_record(struct tp *p, size_t line_idx, const struct tp_tok *tag_tok)
         return data(p, line_idx, tag_tok);
     case TRACE_VERB_STATUS:
         return status(p, line_idx, tag_tok);
-    case TRACE_VERB_DIRECTIVE:
-        return directive(p, line_idx);
+    case TRACE_VERB_DIRECTIVE: {
+        const struct trace_directive_ops *ops = trace_directive_ops(r->directive.kind);
+        return ops->tasks ? ops->tasks(p, line_idx) : 0;
+    }
     }
     return 0;
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conformance/format/directive.h"
 #include "conformance/replay/replay_priv.h"
 #include "sim/sim.h"
 
@@ -54,7 +55,7 @@ static const char *feature_gap(const struct replay_options *o, const char *featu
     return "";
 }
 
-/* The feature a record needs, or NULL. */
+/* The feature a record needs, or NULL (a directive: its row says). */
 static const char *record_feature(const struct trace_record *r, const char **what)
 {
     if (r->verb == TRACE_VERB_TMF) {
@@ -68,30 +69,8 @@ static const char *record_feature(const struct trace_record *r, const char **wha
         }
         return NULL;
     }
-    switch (r->directive.kind) {
-    case TRACE_DIR_POWER_LOSS:
-    case TRACE_DIR_POWER_ON:
-        *what = "power-loss / power-on";
-        return "power-cycle";
-    case TRACE_DIR_INJECT:
-        *what = "inject";
-        return "fault-injection";
-    case TRACE_DIR_CHECK_MEDIA:
-        *what = "check-media";
-        return "media-check";
-    case TRACE_DIR_UA:
-        *what = "ua";
-        return "simulator";
-    case TRACE_DIR_HOLD:
-    case TRACE_DIR_RELEASE:
-        if (r->layer == TRACE_LAYER_CONTROLLER) {
-            *what = "hold / release at layer C (the controller holding a command)";
-            return "controller-hold";
-        }
-        return NULL;
-    default:
-        return NULL;
-    }
+    const struct trace_directive_ops *ops = trace_directive_ops(r->directive.kind);
+    return ops && ops->needs ? ops->needs(r, what) : NULL;
 }
 
 const char *replay_missing_feature(const struct trace *t, const struct replay_options *o, const char **why)
