@@ -16,12 +16,15 @@
  * STATUS) or task management function (TMF request and response), which is what
  * a replay submits and the judge checks.
  *
- * The conformance/ folder, front half (the replay engine comes on top of it):
- *   trace.h          the tree, parse, print (trace_parse*.c, trace_print.c, trace_tasks.c)
- *   match.h          pattern, sense and status comparison with structured diffs
- *   judge.h          a trace plus what a replay saw -> one check per task
- *   result.h         results of a run, exit codes
- *   report.h         text, TAP, JUnit XML and JSON reports
+ * The conformance/ folder:
+ *   format/trace.h        the tree, parse, print (trace_parse*.c, trace_print.c, trace_tasks.c)
+ *   format/match.h        pattern, sense and status comparison with structured diffs
+ *   format/directive.h    a directive's row (directive_list.h lists them all)
+ *   directive/            the directives' functions, one file per family
+ *   replay/replay.h       the replay engine (trace_sim.h: parsing with the simulator's checks)
+ *   report/judge.h        a trace plus what a replay saw -> one check per task
+ *   report/result.h       results of a run, exit codes
+ *   report/report.h       text, TAP, JUnit XML and JSON reports
  *
  * Ownership: struct trace owns everything reachable from it; trace_free frees it.
  * Lifecycle: trace_parse_file / trace_parse_buffer -> use -> trace_free.

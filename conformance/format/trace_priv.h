@@ -111,7 +111,8 @@ void trace_pattern_free(struct trace_pattern *pat);
 /* key/asc/ascq, symbolic or numeric. */
 int tp_sense_spec(struct tp *p, const struct tp_tok *tok, struct trace_sense_spec *out);
 
-/* Lines (trace_parse_device.c, trace_parse_record.c, trace_parse_directive.c). */
+/* Lines (trace_parse_device.c, trace_parse_record.c, trace_parse_directive.c;
+ * a directive's arguments through its row, conformance/directive/). */
 int tp_device_line(struct tp *p, struct trace_line *line, const struct tp_tok *first);
 int tp_device_finish(struct tp *p);
 /* Appends key=value (token tok) to dev->settings, which has room for *cap. */
