@@ -14,8 +14,8 @@
 
 #include "cli/commands.h"
 #include "cli/run_files.h"
-#include "conformance/replay.h"
-#include "conformance/report.h"
+#include "conformance/replay/replay.h"
+#include "conformance/report/report.h"
 #include "sim/config/config.h"
 
 static const char usage_text[] =

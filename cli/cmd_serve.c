@@ -8,7 +8,7 @@
  * Each controller target with drives becomes one iSCSI target node whose LUNs
  * are the controller's LUNs (device mode: the firmware answers everything).
  * With --record every command the front-end passes down is written as a
- * scsitrace (conformance/record.h) that `scsisim run` can replay. */
+ * scsitrace (conformance/replay/record.h) that `scsisim run` can replay. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,7 +18,7 @@
 
 #include "cli/commands.h"
 #include "cli/options.h"
-#include "conformance/record.h"
+#include "conformance/replay/record.h"
 #include "stack/stack.h"
 #include "host/backend_stack.h"
 #include "host/iscsi_target.h"

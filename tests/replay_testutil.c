@@ -21,11 +21,11 @@ void rt_options(struct replay_options *o)
 
 const struct trace_file_result *rt_replay(const char *text, const struct replay_options *o, struct trace_run *run)
 {
-    struct trace_error err;
+    struct located_error err;
     struct trace *t = tt_parse(text, &err);
     if (!t) {
         char msg[1024];
-        trace_format_error(&err, msg, sizeof msg);
+        located_format(&err, msg, sizeof msg);
         ck_abort_msg("the test trace does not parse: %s", msg);
     }
     ck_assert_int_eq(replay_trace(t, o, run), 0);

@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "conformance/replay.h"
+#include "conformance/replay/replay.h"
 
 /* Test defaults: in-process, a short driver timeout (300 ms) so recovery
  * from dropped commands is quick, 5 s per command, 20 s per trace. */

@@ -18,7 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "conformance/trace.h"
+#include "conformance/replay/trace_sim.h"
 #include "sim/config/config.h"
 
 #define CORPUS_MIN_TRACES 150u
@@ -119,10 +119,10 @@ START_TEST(every_trace_parses)
     size_t used = 0, bad = 0;
     for (size_t i = 0; i < c->n; i++) {
         struct trace *t = NULL;
-        struct trace_error err;
+        struct located_error err;
         if (trace_parse_file(c->paths[i], &t, &err) < 0) {
             char line[1024];
-            trace_format_error(&err, line, sizeof line);
+            located_format(&err, line, sizeof line);
             report_add(rep, &used, line);
             bad++;
             continue;
@@ -145,7 +145,7 @@ START_TEST(every_trace_has_header_and_title)
     size_t used = 0, bad = 0;
     for (size_t i = 0; i < c->n; i++) {
         struct trace *t = NULL;
-        struct trace_error err;
+        struct located_error err;
         if (trace_parse_file(c->paths[i], &t, &err) < 0)
             continue;   /* every_trace_parses reports it */
         char *hdr = trace_header_text(t);
@@ -175,7 +175,7 @@ START_TEST(every_trace_configures_and_round_trips)
     struct corpus *c = corpus_load();
     for (size_t i = 0; i < c->n; i++) {
         struct trace *t = NULL;
-        struct trace_error err;
+        struct located_error err;
         if (trace_parse_file(c->paths[i], &t, &err) < 0)
             continue;
         struct sim_config cfg;
@@ -258,11 +258,11 @@ START_TEST(a_broken_trace_is_located)
     fputs("#!scsitrace 1\n# a trace with a typo in a verb\n- H > - t1 STATSU GOOD\n", f);
     fclose(f);
     struct trace *t = NULL;
-    struct trace_error err;
+    struct located_error err;
     ck_assert_int_lt(trace_parse_file(path, &t, &err), 0);
     ck_assert_ptr_null(t);
     char line[1024];
-    trace_format_error(&err, line, sizeof line);
+    located_format(&err, line, sizeof line);
     ck_assert_msg(strstr(line, "bad.trace:3:") != NULL, "not located: %s", line);
     unlink(path);
     rmdir(dir);

@@ -1,4 +1,4 @@
-/* tests/test_record.c — conformance/record.h on made-up events: the device
+/* tests/test_record.c — conformance/replay/record.h on made-up events: the device
  * lines, repeats for runs of equal bytes, data too long for one line written
  * whole as offset= pieces (never cut), residuals, statuses with sense,
  * service failures, aborted and unrecordable commands as comments, and the
@@ -12,8 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "conformance/record.h"
-#include "conformance/trace.h"
+#include "conformance/replay/record.h"
+#include "conformance/replay/trace_sim.h"
 #include "scsi/sense.h"
 #include "tests/cli_exec.h"
 #include "tests/trace_testutil.h"
@@ -53,10 +53,10 @@ static char *finish_parsed(struct trace **out)
     file_text = tt_read_file(path, &len);
     ck_assert_ptr_nonnull(file_text);
     struct trace *t;
-    struct trace_error e;
+    struct located_error e;
     int rc = trace_parse_file(path, &t, &e);
     char msg[1024];
-    trace_format_error(&e, msg, sizeof(msg));
+    located_format(&e, msg, sizeof(msg));
     ck_assert_msg(rc == 0, "%s", msg);
     char *printed;
     size_t plen;

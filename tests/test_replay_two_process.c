@@ -16,7 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "conformance/replay.h"
+#include "conformance/replay/replay.h"
 #include "tests/replay_testutil.h"
 
 /* Bundled traces that need the controller's test control over the socket. */

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conformance/report.h"
+#include "conformance/report/report.h"
 #include "tests/replay_testutil.h"
 #include "tests/testutil.h"
 #include "tests/trace_testutil.h"

@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "conformance/trace.h"
+#include "conformance/replay/trace_sim.h"
 #include "tests/cli_exec.h"
 #include "tests/serve_proc.h"
 
@@ -298,10 +298,10 @@ START_TEST(record_writes_a_trace_of_the_session)
     size_t len;
     char *text = slurp(path, &len);
     struct trace *tr = NULL;
-    struct trace_error err;
+    struct located_error err;
     rc = trace_parse_file(path, &tr, &err);
     char msg[1024];
-    trace_format_error(&err, msg, sizeof(msg));
+    located_format(&err, msg, sizeof(msg));
     ck_assert_msg(rc == 0, "the recording does not parse: %s\n%s", msg, text);
     /* Canonical: printing it gives back the same bytes. */
     char *printed;

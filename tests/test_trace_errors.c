@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conformance/trace.h"
+#include "conformance/replay/trace_sim.h"
 #include "tests/trace_testutil.h"
 
 #define V "#!scsitrace 1\n"
@@ -180,7 +180,7 @@ static const struct bad_case cases[] = {
 
 static void check_case(const struct bad_case *c)
 {
-    struct trace_error err;
+    struct located_error err;
     size_t len = c->len ? c->len : strlen(c->text);
     const char *msg = tt_parse_error(c->text, len, &err);
     ck_assert_msg(err.line == c->line && err.column == c->col && strstr(err.message, c->fragment),
@@ -227,9 +227,9 @@ START_TEST(test_fixture_errors)
     char path[512], msg[1024];
     tt_data_path("bad", fixtures[_i].file, path, sizeof path);
     struct trace *t = (struct trace *)1;
-    struct trace_error err;
+    struct located_error err;
     int rc = trace_parse_file(path, &t, &err);
-    trace_format_error(&err, msg, sizeof msg);
+    located_format(&err, msg, sizeof msg);
     ck_assert_int_eq(rc, -EINVAL);
     ck_assert_ptr_null(t);
     ck_assert_str_eq(err.file, path);
@@ -268,7 +268,7 @@ START_TEST(test_huge_line)
     size_t h = strlen(text);
     memset(text + h, 'a', n);
     text[h + n] = '\n';
-    struct trace_error err;
+    struct located_error err;
     const char *msg = tt_parse_error(text, h + n + 1, &err);
     ck_assert_msg(err.line == 2 && err.column == 65537 && strstr(err.message, "line longer than 65536 bytes"), "%s",
                   msg);
@@ -297,7 +297,7 @@ START_TEST(test_longest_line)
     text[h] = '#';
     memcpy(text + h + n, "\r\n", 2);
     struct trace *t = NULL;
-    struct trace_error err;
+    struct located_error err;
     ck_assert_int_eq(trace_parse_buffer("t.trace", text, h + n + 2, &t, &err), 0);
     ck_assert_uint_eq(t->n_lines, 1);
     ck_assert_uint_eq(strlen(t->lines[0].comment), n);
@@ -310,11 +310,11 @@ END_TEST
 START_TEST(test_missing_file)
 {
     struct trace *t = (struct trace *)1;
-    struct trace_error err;
+    struct located_error err;
     ck_assert_int_eq(trace_parse_file("/nonexistent/x.trace", &t, &err), -ENOENT);
     ck_assert_ptr_null(t);
     char msg[600];
-    trace_format_error(&err, msg, sizeof msg);
+    located_format(&err, msg, sizeof msg);
     ck_assert_str_eq(msg, "/nonexistent/x.trace: error: cannot open the trace: No such file or directory");
 }
 END_TEST
@@ -343,7 +343,7 @@ START_TEST(test_garbage_never_crashes)
         }
         size_t len = round % 7 == 0 ? (size_t)(x % base_len) : base_len; /* sometimes cut short */
         struct trace *t = NULL;
-        struct trace_error err;
+        struct located_error err;
         int rc = trace_parse_buffer("m.trace", buf, len, &t, &err);
         if (rc == 0) {
             ck_assert_ptr_nonnull(t);
@@ -372,7 +372,7 @@ END_TEST
 /* A repeat of 4 GiB - 1 is described, never expanded. */
 START_TEST(test_huge_repeat_is_not_expanded)
 {
-    struct trace_error err;
+    struct located_error err;
     struct trace *t = tt_parse(V "+0 H > - t1 CMD 28 00 00 00 00 00 00 ff ff 00 len=4294967295 dir=in\n"
                                  "+0 H < - t1 DIN 00*4294967295\n+0 H < - t1 STATUS GOOD\n", &err);
     ck_assert_msg(t != NULL, "%s", err.message);

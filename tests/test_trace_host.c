@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conformance/replay.h"
+#include "conformance/replay/replay.h"
 #include "tests/replay_testutil.h"
 #include "tests/trace_testutil.h"
 
@@ -20,7 +20,7 @@
 
 START_TEST(host_lines_fill_the_tree)
 {
-    struct trace_error err;
+    struct located_error err;
     struct trace *t = tt_parse(V "@host iova-base=0x100000000 scatter=on\n@host iova-limit=16G low-window=off\n"
                                  "+0 H > - t1 CMD 28 00 00 00 00 00 00 00 08 00 len=4096 dir=in pieces=3\n"
                                  "+0 H < - t1 STATUS GOOD\n",
@@ -97,7 +97,7 @@ START_TEST(host_errors_are_located)
     const struct bad *b = &bads[_i];
     char text[256];
     snprintf(text, sizeof text, V "%s\n", b->line);
-    struct trace_error err;
+    struct located_error err;
     const char *msg = tt_parse_error(text, strlen(text), &err);
     unsigned col = col_of(b->line, b->at);
     ck_assert_msg(err.line == 2 && err.column == col && strstr(err.message, b->fragment),
@@ -107,7 +107,7 @@ END_TEST
 
 START_TEST(host_key_twice_names_the_first_line)
 {
-    struct trace_error err;
+    struct located_error err;
     static const char twice[] = V "@host iova-base=4G\n# comment\n@host scatter=on iova-base=8G\n";
     tt_parse_error(twice, strlen(twice), &err);
     ck_assert_uint_eq(err.line, 4);
@@ -143,7 +143,7 @@ START_TEST(pieces_errors_are_located)
     const struct bad *b = &pieces_bads[_i];
     char text[512];
     snprintf(text, sizeof text, V "%s\n+0 %c < - t1 STATUS GOOD\n", b->line, b->line[3]);
-    struct trace_error err;
+    struct located_error err;
     const char *msg = tt_parse_error(text, strlen(text), &err);
     const char *at = strstr(b->line, b->at);
     if (!strcmp(b->name, "zero pieces"))
@@ -157,7 +157,7 @@ END_TEST
 
 START_TEST(unknown_cmd_option_lists_pieces)
 {
-    struct trace_error err;
+    struct located_error err;
     static const char text[] = V "+0 H > - t1 CMD 12 00 00 00 24 00 len=36 dir=in piece=2\n+0 H < - t1 STATUS GOOD\n";
     tt_parse_error(text, strlen(text), &err);
     ck_assert_msg(strstr(err.message, "unknown CMD option 'piece'; expected len=N, dir=in|out|none or pieces=N"),
@@ -179,7 +179,7 @@ START_TEST(host_and_pieces_round_trip)
           "+0.001 H < - t1 STATUS GOOD\n"
           "+0.002 W > - t2 CMD 28 00 00 00 00 00 00 00 02 00 len=1024 dir=in pieces=1\n"
           "+0.003 W < - t2 STATUS GOOD\n";
-    struct trace_error err;
+    struct located_error err;
     struct trace *t = tt_parse(canonical, &err);
     ck_assert_msg(t != NULL, "%s", err.message);
     char *text;
@@ -214,7 +214,7 @@ END_TEST
 
 START_TEST(replay_builds_the_os_options)
 {
-    struct trace_error err;
+    struct located_error err;
     struct trace *t = tt_parse(V "@host iova-base=6G scatter=on\n", &err);
     ck_assert_ptr_nonnull(t);
     struct osal_user_options o;

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conformance/match.h"
-#include "conformance/trace.h"
+#include "conformance/format/match.h"
+#include "conformance/format/trace.h"
 #include "scsi/scsi.h"
 #include "scsi/sense.h"
 #include "tests/trace_testutil.h"
@@ -26,7 +26,7 @@ static struct fixture din(const char *pattern)
     snprintf(text, sizeof text,
              V "- H > - t1 CMD 28 00 00 00 00 00 00 00 80 00 len=4294967295 dir=in\n- H < - t1 DIN %s\n"
                "- H < - t1 STATUS GOOD\n", pattern);
-    struct trace_error err;
+    struct located_error err;
     struct fixture f = { tt_parse(text, &err), NULL };
     ck_assert_msg(f.t != NULL, "'%s': %s", pattern, err.message);
     f.p = &f.t->lines[1].record.data;
@@ -176,7 +176,7 @@ static struct trace *status_trace(const char *status)
 {
     char text[512];
     snprintf(text, sizeof text, V "- H > - t1 CMD 00 00 00 00 00 00\n- H < - t1 STATUS %s\n", status);
-    struct trace_error err;
+    struct located_error err;
     struct trace *t = tt_parse(text, &err);
     ck_assert_msg(t != NULL, "%s: %s", status, err.message);
     return t;
@@ -291,7 +291,7 @@ END_TEST
 
 START_TEST(test_tmf_responses)
 {
-    struct trace_error err;
+    struct located_error err;
     struct trace *t = tt_parse(V "- H > - m1 TMF lun-reset\n- H < - m1 TMF function-complete|function-succeeded\n", &err);
     ck_assert_ptr_nonnull(t);
     const struct trace_tmf *tmf = &t->lines[1].record.tmf;

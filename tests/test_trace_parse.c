@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conformance/trace.h"
-#include "conformance/trace_names.h"
+#include "conformance/replay/trace_sim.h"
+#include "conformance/format/trace_names.h"
 #include "scsi/scsi.h"
 #include "sim/config/config.h"
 #include "tests/trace_testutil.h"
@@ -20,7 +20,7 @@ static struct trace *load(const char *name)
 {
     char path[512];
     struct trace *t = NULL;
-    struct trace_error err;
+    struct located_error err;
     int rc = trace_parse_file(tt_data_path("canonical", name, path, sizeof path), &t, &err);
     ck_assert_msg(rc == 0, "%s: %s:%u:%u: %s", name, err.file, err.line, err.column, err.message);
     return t;
@@ -28,7 +28,7 @@ static struct trace *load(const char *name)
 
 static struct trace *parse_ok(const char *text)
 {
-    struct trace_error err;
+    struct located_error err;
     struct trace *t = tt_parse(text, &err);
     ck_assert_msg(t != NULL, "t.trace:%u:%u: %s", err.line, err.column, err.message);
     return t;
@@ -118,7 +118,7 @@ START_TEST(test_device_lines_build_the_simulator)
 {
     struct trace *t = load("all-constructs.trace");
     struct sim_config cfg;
-    struct trace_error err;
+    struct located_error err;
     ck_assert_int_eq(trace_sim_config(t, &cfg, &err), 0);
     ck_assert_uint_eq(cfg.max_sges, 129);
     ck_assert_uint_eq(cfg.addr_bits, 32);
@@ -468,7 +468,7 @@ START_TEST(test_crlf_bom_and_no_final_newline)
 {
     char path[512];
     struct trace *t = NULL;
-    struct trace_error err;
+    struct located_error err;
     ck_assert_int_eq(trace_parse_file(tt_data_path("other", "crlf-bom.trace", path, sizeof path), &t, &err), 0);
     ck_assert_uint_eq(t->n_tasks, 1);
     ck_assert_str_eq(t->lines[0].comment, "# CRLF line ends and a byte order mark");
@@ -490,7 +490,7 @@ START_TEST(test_stream_equals_buffer)
     ck_assert_ptr_nonnull(text);
     FILE *f = fmemopen(text, len, "r");
     struct trace *a = NULL, *b = NULL;
-    struct trace_error err;
+    struct located_error err;
     ck_assert_int_eq(trace_parse_stream("s.trace", f, &a, &err), 0);
     fclose(f);
     ck_assert_int_eq(trace_parse_buffer("b.trace", text, len, &b, &err), 0);

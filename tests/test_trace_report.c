@@ -8,9 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "conformance/judge.h"
-#include "conformance/report.h"
-#include "conformance/result.h"
+#include "conformance/report/judge.h"
+#include "conformance/report/report.h"
+#include "conformance/report/result.h"
 #include "scsi/scsi.h"
 #include "scsi/sense.h"
 #include "tests/trace_testutil.h"
@@ -44,7 +44,7 @@ struct run {
 static void run_init(struct run *r)
 {
     memset(r, 0, sizeof(*r));
-    struct trace_error err;
+    struct located_error err;
     r->t = tt_parse(inquiry_trace, &err);
     ck_assert_msg(r->t != NULL, "%s", err.message);
     ck_assert_uint_eq(r->t->n_tasks, 2);
@@ -257,7 +257,7 @@ END_TEST
  * responses; a task ended by an abort passes whatever happened. */
 START_TEST(test_controller_layer_and_tmf)
 {
-    struct trace_error err;
+    struct located_error err;
     struct trace *t = tt_parse(V "+0 H > - t1 CMD 35 00 00 00 00 00 00 00 00 00\n"
                                  "+0 C > - c1 CMD 35 00 ?? ?? ?? ?? 00 00 00 00\n"
                                  "+0 C < - c1 STATUS GOOD\n"

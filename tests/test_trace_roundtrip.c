@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conformance/trace.h"
+#include "conformance/replay/trace_sim.h"
 #include "tests/trace_testutil.h"
 
 #define V "#!scsitrace 1\n"
@@ -23,7 +23,7 @@ static char *print(const struct trace *t, size_t *len)
 static void assert_round_trip(const char *name, const char *text, size_t len, bool canonical)
 {
     struct trace *a = NULL, *b = NULL;
-    struct trace_error err;
+    struct located_error err;
     ck_assert_msg(trace_parse_buffer(name, text, len, &a, &err) == 0, "%s:%u:%u: %s", name, err.line, err.column,
                   err.message);
     size_t plen;
@@ -76,7 +76,7 @@ END_TEST
 static const char *print_record(const char *text)
 {
     static char out[70000];
-    struct trace_error err;
+    struct located_error err;
     struct trace *t = tt_parse(text, &err);
     ck_assert_msg(t != NULL, "%u:%u: %s", err.line, err.column, err.message);
     size_t len;
@@ -114,7 +114,7 @@ END_TEST
 
 START_TEST(test_canonical_status_and_data)
 {
-    struct trace_error err;
+    struct located_error err;
     struct trace *t = tt_parse(V "- H > - t1 CMD 28 00 00 00 00 00 00 00 01 00 len=512 dir=in\n"
                                  "- H < - t1 DIN 00 01 02 03 04 05 06 07 08 09 0a 0b 0c 0d 0e 0f 10 11 12 13 14 15 16 17 "
                                  "18 19 1a 1b 1c 1d 1e 1F\n"
@@ -172,7 +172,7 @@ START_TEST(test_equal_sees_differences)
         V "@nexus 0:0:0:0\n- H > - t1 CMD 12 00 00 00 24 00 len=36 dir=in\n- H < - t1 DIN offset=0 00 ?? ..\n- H < - t1 STATUS GOOD resid=0\n",
         V "@nexus 0:0:0:0\n- H > - t1 CMD 12 00 00 00 24 00 len=36 dir=in\n- H < - t1 DIN 00\n- H < - t1 DIN offset=1 ?? ..\n- H < - t1 STATUS GOOD resid=0\n",
     };
-    struct trace_error err;
+    struct located_error err;
     struct trace *a = tt_parse(base, &err), *same = tt_parse(base, &err);
     ck_assert(trace_equal(a, same));
     for (size_t i = 0; i < sizeof variants / sizeof variants[0]; i++) {
@@ -198,7 +198,7 @@ START_TEST(test_print_overflow)
     for (size_t i = 0; i < bytes; i++, at += 2)
         memcpy(text + at, "ab", 2);
     memcpy(text + at, "\n+0 H < - t1 STATUS GOOD\n", 26);
-    struct trace_error err;
+    struct located_error err;
     struct trace *t = tt_parse(text, &err);
     ck_assert_msg(t != NULL, "%s", err.message);
     char *out;

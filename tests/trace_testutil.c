@@ -27,7 +27,7 @@ const char *tt_data_path(const char *sub, const char *name, char *buf, size_t le
     return buf;
 }
 
-struct trace *tt_parse(const char *text, struct trace_error *err)
+struct trace *tt_parse(const char *text, struct located_error *err)
 {
     struct trace *t = NULL;
     if (trace_parse_buffer("t.trace", text, strlen(text), &t, err))
@@ -35,7 +35,7 @@ struct trace *tt_parse(const char *text, struct trace_error *err)
     return t;
 }
 
-const char *tt_parse_error(const char *text, size_t len, struct trace_error *err)
+const char *tt_parse_error(const char *text, size_t len, struct located_error *err)
 {
     static char buf[1024];
     struct trace *t = NULL;
@@ -45,7 +45,7 @@ const char *tt_parse_error(const char *text, size_t len, struct trace_error *err
         snprintf(buf, sizeof buf, "(parsed without error)");
         return buf;
     }
-    trace_format_error(err, buf, sizeof buf);
+    located_format(err, buf, sizeof buf);
     return buf;
 }
 

@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "conformance/trace.h"
+#include "conformance/replay/trace_sim.h"
 
 /* tests/data/traces (found relative to this source file, as make runs tests
  * from the top of the tree). */
@@ -16,9 +16,9 @@ const char *tt_data_dir(void);
 const char *tt_data_path(const char *sub, const char *name, char *buf, size_t len);
 
 /* Parses text (name "t.trace"); returns the trace or NULL with *err filled. */
-struct trace *tt_parse(const char *text, struct trace_error *err);
+struct trace *tt_parse(const char *text, struct located_error *err);
 /* Parses text that must fail; returns the formatted error (static buffer). */
-const char *tt_parse_error(const char *text, size_t len, struct trace_error *err);
+const char *tt_parse_error(const char *text, size_t len, struct located_error *err);
 
 /* Reads a whole file (malloc'ed, NUL-terminated); NULL on failure. */
 char *tt_read_file(const char *path, size_t *len);

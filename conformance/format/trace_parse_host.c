@@ -1,0 +1,153 @@
+/* conformance/format/trace_parse_host.c — @host lines: the host platform under the
+ * driver (where the OS places DMA mappings and whether it splits them), in
+ * the words of osal_user_options.  Each key once over all @host lines; every
+ * value checked where it is written. */
+#include "conformance/format/trace_priv.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "conformance/format/trace_names.h"
+
+#define HOST_PAGE 4096ull
+
+/* "on"/"off" (and the other spellings docs/config.md accepts). */
+static int host_bool(struct tp *p, const struct tp_tok *key, const struct tp_tok *val, bool *out)
+{
+    static const char *const yes[] = { "on", "true", "yes", "1" };
+    static const char *const no[] = { "off", "false", "no", "0" };
+    char v[16], k[TRACE_NAME_MAX + 1], shown[48];
+    tp_tok_str(key, k, sizeof k);
+    if (val->len < sizeof v) {
+        tp_tok_str(val, v, sizeof v);
+        for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+            if (!strcasecmp(v, yes[i])) {
+                *out = true;
+                return 0;
+            }
+            if (!strcasecmp(v, no[i])) {
+                *out = false;
+                return 0;
+            }
+        }
+    }
+    return tp_fail(p, val->col, "%s: '%s' is not a boolean; use %s=on or %s=off", k,
+                   tp_tok_str(val, shown, sizeof shown), k, k);
+}
+
+/* An IOVA: decimal or 0x hex, optionally with a binary suffix K, M, G, T or
+ * P; a multiple of 4 KiB (the IOMMU's page) and at least `min`. */
+static int host_address(struct tp *p, const struct tp_tok *key, const struct tp_tok *val, uint64_t min,
+                        uint64_t *out)
+{
+    char k[TRACE_NAME_MAX + 1], shown[48];
+    tp_tok_str(key, k, sizeof k);
+    struct tp_tok num = *val;
+    uint64_t mult = 1;
+    bool hex = val->len > 2 && val->s[0] == '0' && (val->s[1] == 'x' || val->s[1] == 'X');
+    if (!hex && num.len > 1) {
+        static const char letters[] = "KMGTP";
+        const char *at = memchr(letters, val->s[val->len - 1] & ~0x20, sizeof letters - 1);
+        if (at) {
+            mult = 1ull << (10 * (at - letters + 1));
+            num.len--;
+        }
+    }
+    uint64_t v;
+    if (num.len == 0)
+        return tp_fail(p, val->col, "%s needs an address (e.g. %s=0x100000000 or %s=4G)", k, k, k);
+    if (tp_u64(p, &num, k, UINT64_MAX, &v))
+        return -EINVAL;
+    if (v > UINT64_MAX / mult)
+        return tp_fail(p, val->col, "%s %s does not fit in 64 bits", k, tp_tok_str(val, shown, sizeof shown));
+    v *= mult;
+    if (v % HOST_PAGE)
+        return tp_fail(p, val->col, "%s %s is not a multiple of 4 KiB (the IOMMU page); use e.g. 0x%llx",
+                       k, tp_tok_str(val, shown, sizeof shown), (unsigned long long)(v & ~(HOST_PAGE - 1)) + HOST_PAGE);
+    if (v < min)
+        return tp_fail(p, val->col, "%s %s is too low; at least 0x%llx (IOVA page 0 is never handed out)", k,
+                       tp_tok_str(val, shown, sizeof shown), (unsigned long long)min);
+    *out = v;
+    return 0;
+}
+
+static int host_setting(struct tp *p, const struct tp_tok *tok, const struct tp_tok *key, const struct tp_tok *val)
+{
+    char shown[48], list[120];
+    struct trace_host *h = &p->t->host;
+    int k = trace_words_find(&trace_host_key_words, key->s, key->len);
+    if (k < 0) {
+        const char *near = trace_words_suggest(&trace_host_key_words, key->s, key->len);
+        if (near)
+            return tp_fail(p, key->col, "unknown @host key '%s'; did you mean '%s'?",
+                           tp_tok_str(key, shown, sizeof shown), near);
+        return tp_fail(p, key->col, "unknown @host key '%s'; expected %s", tp_tok_str(key, shown, sizeof shown),
+                       trace_words_list(&trace_host_key_words, list, sizeof list));
+    }
+    char mark[TRACE_NAME_MAX + 4];
+    snprintf(mark, sizeof mark, "h:%s", trace_word(&trace_host_key_words, (unsigned)k));
+    size_t first;
+    if (trace_map_get(&p->marks, mark, &first))
+        return tp_fail(p, tok->col, "@host key '%s' is already set at line %zu",
+                       trace_word(&trace_host_key_words, (unsigned)k), first);
+    if (trace_map_set(&p->marks, mark, p->lineno))
+        return tp_fail(p, tok->col, "out of memory");
+    if (val->len == 0)
+        return tp_fail(p, val->col, "'%s' needs a value", trace_word(&trace_host_key_words, (unsigned)k));
+    switch ((enum trace_host_key)k) {
+    case TRACE_HOST_IOVA_BASE:
+        if (host_address(p, key, val, HOST_PAGE, &h->iova_base))
+            return -EINVAL;
+        break;
+    case TRACE_HOST_IOVA_LIMIT:
+        if (host_address(p, key, val, 2 * HOST_PAGE, &h->iova_limit))
+            return -EINVAL;
+        break;
+    case TRACE_HOST_LOW_WINDOW:
+        if (host_bool(p, key, val, &h->low_window))
+            return -EINVAL;
+        break;
+    case TRACE_HOST_SCATTER:
+        if (host_bool(p, key, val, &h->scatter))
+            return -EINVAL;
+        break;
+    default:
+        return -EINVAL;
+    }
+    h->given[k] = true;
+    /* The high window [iova-base, iova-limit) must hold something. */
+    if ((k == TRACE_HOST_IOVA_BASE || k == TRACE_HOST_IOVA_LIMIT) && h->given[TRACE_HOST_IOVA_LIMIT]) {
+        uint64_t base = h->given[TRACE_HOST_IOVA_BASE] ? h->iova_base : HOST_PAGE;
+        if (h->iova_limit <= base)
+            return tp_fail(p, val->col, "iova-limit 0x%llx is not above iova-base 0x%llx: the IOVA window "
+                           "[iova-base, iova-limit) would be empty", (unsigned long long)h->iova_limit,
+                           (unsigned long long)base);
+    }
+    return 0;
+}
+
+int tp_device_host(struct tp *p, struct trace_line *line)
+{
+    struct trace_device *dev = &line->device;
+    struct tp_tok tok, key, val;
+    char shown[48];
+    size_t cap = 0;
+    int got;
+    while ((got = tp_next(p, &tok)) == 1) {
+        if (!tp_split_kv(&tok, &key, &val) || key.len == 0)
+            return tp_fail(p, tok.col, "expected KEY=VALUE (e.g. iova-base=0x100000000), found '%s'",
+                           tp_tok_str(&tok, shown, sizeof shown));
+        if (host_setting(p, &tok, &key, &val))
+            return -EINVAL;
+        if (tp_add_setting(p, dev, &cap, &tok, &key, &val))
+            return -EINVAL;
+    }
+    if (got < 0)
+        return got;
+    if (dev->n_settings == 0)
+        return tp_fail(p, tp_end_col(p), "@host needs KEY=VALUE settings (e.g. @host iova-base=0x100000000 "
+                       "scatter=on)");
+    return 0;
+}

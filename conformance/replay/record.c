@@ -1,0 +1,471 @@
+/* conformance/replay/record.c — a front-end's commands as a scsitrace (see record.h).
+ * Every line is a trace_line handed to the conformance printer
+ * (trace_fmt_line); nothing here formats record syntax by hand. */
+#include "conformance/replay/record.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/clock.h"
+#include "base/tbuf.h"
+#include "conformance/format/trace_print.h"
+#include "scsi/sense.h"
+
+#define REC_MIN_REPEAT 8u        /* equal bytes written as xx*N from this many on */
+#define REC_PIECE_CHARS 16384u   /* characters of data per line: more comes in pieces (offset=) */
+
+struct trace_recorder {
+    pthread_mutex_t lock;
+    FILE *out;
+    uint64_t t0_ns;
+    struct tbuf line;
+    struct trace empty;           /* trace_fmt_line's context (unused by the printer) */
+    struct trace_pat_elem *elems; /* scratch for data patterns */
+    size_t elems_cap;
+    uint8_t *ones;                /* 0xff masks of exact bytes: as many as a piece holds */
+    struct trace_recorder_stats stats;
+};
+
+/* Prints one line through the conformance printer (lock held). */
+static void emit(struct trace_recorder *r, const struct trace_line *l)
+{
+    tbuf_reset(&r->line);
+    trace_fmt_line(&r->line, &r->empty, l);
+    tbuf_putc(&r->line, '\n');
+    if (r->line.oom || r->line.len > TRACE_LINE_MAX + 1 ||
+        fwrite(tbuf_str(&r->line), 1, r->line.len, r->out) != r->line.len)
+        r->stats.write_errors++;
+}
+
+static void emit_comment(struct trace_recorder *r, const char *text)
+{
+    struct trace_line l = { .kind = TRACE_LINE_COMMENT, .comment = (char *)text };
+    emit(r, &l);
+}
+
+/* ---- device lines: the configuration as @controller / @drive ------------------------ */
+
+/* Turns "key = value" lines of the configuration printer into settings. */
+static int device_lines(struct trace_recorder *r, const struct sim_config *cfg)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    if (!mem)
+        return -ENOMEM;
+    int rc = sim_config_print(cfg, mem);
+    if (fclose(mem) != 0 && rc == 0)
+        rc = -ENOMEM;
+    if (rc < 0) {
+        free(text);
+        return rc;
+    }
+    struct trace_setting set[64];
+    struct trace_line l = { .kind = TRACE_LINE_DEVICE };
+    bool open = false;
+    char *save = NULL;
+    for (char *ln = strtok_r(text, "\n", &save);; ln = strtok_r(NULL, "\n", &save)) {
+        bool section = ln && ln[0] == '[';
+        if ((section || !ln) && open) {
+            l.device.settings = set;
+            emit(r, &l);
+            open = false;
+        }
+        if (!ln)
+            break;
+        unsigned t, u;
+        if (section) {
+            l.device = (struct trace_device){ .kind = TRACE_DEV_CONTROLLER };
+            if (sscanf(ln, "[drive %u:%u]", &t, &u) == 2) {
+                l.device.kind = TRACE_DEV_DRIVE;
+                l.device.target = (uint16_t)t;
+                l.device.lun = (uint16_t)u;
+            }
+            open = true;
+            continue;
+        }
+        char *eq = strchr(ln, '=');
+        if (!open || ln[0] == '#' || !eq || l.device.n_settings >= sizeof(set) / sizeof(set[0]))
+            continue;
+        char *key = ln, *val = eq + 1;
+        char *end = eq;
+        while (end > key && end[-1] == ' ')
+            end--;
+        *end = '\0';
+        while (*val == ' ')
+            val++;
+        /* The replay starts from empty media: a media file would hold data
+         * the trace knows nothing of. */
+        if (!strcmp(key, "media"))
+            continue;
+        set[l.device.n_settings++] = (struct trace_setting){ .key = key, .value = val };
+    }
+    free(text);
+    return 0;
+}
+
+int trace_recorder_open(const char *path, const struct sim_config *cfg, struct trace_recorder **out, char *err,
+                        size_t errlen)
+{
+    *out = NULL;
+    struct trace_recorder *r = calloc(1, sizeof(*r));
+    if (!r) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    r->ones = malloc(REC_PIECE_CHARS / 2);
+    if (!r->ones) {
+        snprintf(err, errlen, "out of memory");
+        free(r);
+        return -ENOMEM;
+    }
+    memset(r->ones, 0xff, REC_PIECE_CHARS / 2);
+    r->out = fopen(path, "w");
+    if (!r->out) {
+        int e = errno;
+        snprintf(err, errlen, "cannot create it: %s", strerror(e));
+        free(r->ones);
+        free(r);
+        return -e;
+    }
+    pthread_mutex_init(&r->lock, NULL);
+    r->t0_ns = clock_now_ns();
+    char stamp[64] = "";
+    time_t now = time(NULL);
+    struct tm tm;
+    if (gmtime_r(&now, &tm))
+        strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    fputs("#!scsitrace 1\n", r->out);
+    char hdr[160];
+    snprintf(hdr, sizeof(hdr), "# Recorded by scsisim serve at %s: every command the iSCSI front-end", stamp);
+    emit_comment(r, hdr);
+    emit_comment(r, "# passed down to the driver core, in completion order.  Nexus = HBA initiator id:0:target:LUN;");
+    emit_comment(r, "# tag = i<initiator>.<iSCSI initiator task tag>.  Replay with 'scsisim run FILE'.");
+    struct trace_line title = { .kind = TRACE_LINE_DEVICE,
+                                .device = { .kind = TRACE_DEV_TITLE, .text = (char *)"scsisim serve recording" } };
+    emit(r, &title);
+    int rc = device_lines(r, cfg);
+    if (rc == 0 && (r->stats.write_errors || fflush(r->out) == EOF))
+        rc = -EIO;
+    if (rc < 0) {
+        snprintf(err, errlen, "writing the header failed: %s", strerror(-rc));
+        fclose(r->out);
+        pthread_mutex_destroy(&r->lock);
+        free(r->ones);
+        free(r);
+        return rc;
+    }
+    *out = r;
+    return 0;
+}
+
+/* ---- data patterns ------------------------------------------------------------------------ */
+
+static bool grow(void **p, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap)
+        return true;
+    size_t n = *cap ? *cap : 64;
+    while (n < need)
+        n *= 2;
+    void *q = realloc(*p, n * size);
+    if (!q)
+        return false;
+    *p = q;
+    *cap = n;
+    return true;
+}
+
+/* Characters a pattern element prints as (trace_print.c): a repeat "xx*N";
+ * up to 32 exact bytes spaced ("12 00 .."), more compact ("1200..."). */
+static uint64_t repeat_chars(uint64_t n)
+{
+    uint64_t chars = 4;
+    while (n >= 10) {
+        n /= 10;
+        chars++;
+    }
+    return chars;
+}
+
+static uint64_t bytes_chars(uint64_t n)
+{
+    return n <= 32 ? 3 * n - 1 : 2 * n;
+}
+
+/* The most exact bytes that print in `room` characters. */
+static uint64_t bytes_fitting(uint64_t room)
+{
+    return room / 2 > 32 ? room / 2 : (room + 1) / 3;
+}
+
+/* Length of the run of equal bytes at data[0] (at most len, and at most a
+ * repeat count). */
+static uint64_t run_at(const uint8_t *data, uint64_t len)
+{
+    uint64_t run = 1;
+    while (run < len && run < UINT32_MAX && data[run] == data[0])
+        run++;
+    return run;
+}
+
+/* One piece of data[0..len): a concrete pattern from its start, runs of
+ * REC_MIN_REPEAT or more equal bytes as repeats, the rest as exact bytes,
+ * printing in at most REC_PIECE_CHARS characters.  Returns false when memory
+ * ran out; pat->length is the bytes the piece covers (at least 1). */
+static bool build_piece(struct trace_recorder *r, const uint8_t *data, uint64_t len, struct trace_pattern *pat)
+{
+    static const uint8_t exact = 0xff;
+    size_t n = 0;
+    uint64_t chars = 0, at = 0;
+    while (at < len) {
+        uint64_t sep = n ? 1 : 0, take;
+        if (!grow((void **)&r->elems, &r->elems_cap, n + 1, sizeof(*r->elems)))
+            return false;
+        struct trace_pat_elem *e = &r->elems[n];
+        uint64_t run = run_at(data + at, len - at);
+        if (run >= REC_MIN_REPEAT) {
+            if (chars + sep + repeat_chars(run) > REC_PIECE_CHARS)
+                break;
+            *e = (struct trace_pat_elem){ .kind = TRACE_PAT_REPEAT, .n = (uint32_t)run,
+                                          .value = (uint8_t *)&data[at], .mask = (uint8_t *)&exact };
+            chars += sep + repeat_chars(run);
+            take = run;
+        } else {
+            /* Exact bytes up to the next long run, as many as fit. */
+            uint64_t fit = chars + sep < REC_PIECE_CHARS ? bytes_fitting(REC_PIECE_CHARS - chars - sep) : 0;
+            uint64_t end = at;
+            while (end < len && end - at < fit) {
+                uint64_t k = run_at(data + end, len - end);
+                if (k >= REC_MIN_REPEAT)
+                    break;
+                end += k;
+            }
+            take = end - at < fit ? end - at : fit;
+            if (take == 0)
+                break;
+            *e = (struct trace_pat_elem){ .kind = TRACE_PAT_BYTES, .n = (uint32_t)take,
+                                          .value = (uint8_t *)&data[at], .mask = r->ones };
+            chars += sep + bytes_chars(take);
+        }
+        n++;
+        at += take;
+    }
+    *pat = (struct trace_pattern){ .elems = r->elems, .n_elems = n, .length = at };
+    return true;
+}
+
+/* ---- records ------------------------------------------------------------------------------ */
+
+static void fill_tag(char tag[TRACE_TAG_MAX + 1], const struct backend_stack_event *ev)
+{
+    snprintf(tag, TRACE_TAG_MAX + 1, "i%u.%llx", ev->initiator, (unsigned long long)ev->tag);
+}
+
+/* A command's data, all of it: one DOUT / DIN record when it fits a line,
+ * else consecutive pieces with offset= (docs/trace-format.md, "DOUT"). */
+static void data_records(struct trace_recorder *r, struct trace_line *l, enum trace_verb verb, const uint8_t *data,
+                         uint64_t len)
+{
+    struct trace_record *rec = &l->record;
+    rec->verb = verb;
+    for (uint64_t at = 0; at < len;) {
+        if (!build_piece(r, data + at, len - at, &rec->data)) {
+            r->stats.write_errors++;
+            break;
+        }
+        rec->offset_given = at > 0 || rec->data.length < len;
+        rec->offset = (uint32_t)at;
+        if (rec->offset_given && at == 0)
+            r->stats.split++;
+        emit(r, l);
+        at += rec->data.length;
+    }
+    rec->offset_given = false;
+    rec->offset = 0;
+}
+
+static void status_alt(const struct backend_stack_event *ev, uint64_t len, struct trace_status *st)
+{
+    const struct scsi_backend_result *res = ev->result;
+    struct trace_status_alt *a = &st->alts[0];
+    st->n_alts = 1;
+    if (res->response != SCSI_SR_TASK_COMPLETE) {
+        a->status = TRACE_STATUS_SERVICE_FAILURE;
+        return;
+    }
+    a->status = res->status;
+    struct scsi_sense_info si;
+    if (res->status == SCSI_STATUS_CHECK_CONDITION && scsi_sense_parse(res->sense, res->sense_len, &si)) {
+        a->sense_given = true;
+        a->sense = (struct trace_sense_spec){ .key = si.key, .asc = si.asc, .ascq = si.ascq };
+    }
+    /* Bytes asked of the HBA that did not move (what a replay through the
+     * driver sees); the front-end's overflow residual has no trace syntax. */
+    if (len && res->data_len < len) {
+        st->resid_given = true;
+        st->resid = (uint32_t)(len - res->data_len);
+    }
+}
+
+static void directive(struct trace_recorder *r, const struct trace_nexus *nx, const struct trace_directive *d)
+{
+    struct trace_line l = { .kind = TRACE_LINE_RECORD };
+    struct trace_record *rec = &l.record;
+    rec->layer = TRACE_LAYER_HOST;
+    rec->dir = TRACE_DIR_DIRECTIVE;
+    rec->nexus_given = true;
+    rec->nexus = *nx;
+    rec->verb = TRACE_VERB_DIRECTIVE;
+    rec->directive = *d;
+    rec->task = TRACE_NONE;
+    emit(r, &l);
+}
+
+/* What task management and nexus loss left behind, as the directives a
+ * replay performs to leave the same state (unit attentions) at that point:
+ *   nexus loss         ua 0x29/0x07 for that initiator on the target's LUNs
+ *   LUN RESET          reset lun (the replay resets it the same way)
+ *   TARGET WARM RESET  reset target
+ *   TARGET COLD RESET  ua 0x29/0x04 everywhere (what our controller reset
+ *                      leaves; the replay's "reset host" is a hard reset)
+ * Aborts change nothing a later command sees: a comment. */
+static void tmf_records(struct trace_recorder *r, const struct backend_stack_event *ev)
+{
+    struct trace_nexus nx = { .host = ev->initiator == 0xffff ? 0 : ev->initiator, .target = ev->target,
+                              .lun = ev->lun };
+    struct trace_directive d = { .kind = TRACE_DIR_UA };
+    char note[160];
+    if (ev->kind == BACKEND_STACK_NEXUS_LOSS) {
+        snprintf(note, sizeof(note), "# nexus loss of initiator %u (I_T nexus %llu)", ev->initiator,
+                 (unsigned long long)ev->nexus);
+        emit_comment(r, note);
+        nx.any = TRACE_ANY_LUN;
+        d.asc = 0x29;
+        d.ascq = 0x07;
+        directive(r, &nx, &d);
+        return;
+    }
+    static const char *const names[] = { [SCSI_TMF_ABORT_TASK] = "ABORT TASK",
+                                         [SCSI_TMF_ABORT_TASK_SET] = "ABORT TASK SET",
+                                         [SCSI_TMF_CLEAR_ACA] = "CLEAR ACA",
+                                         [SCSI_TMF_CLEAR_TASK_SET] = "CLEAR TASK SET",
+                                         [SCSI_TMF_LUN_RESET] = "LUN RESET",
+                                         [SCSI_TMF_TARGET_WARM_RESET] = "TARGET WARM RESET",
+                                         [SCSI_TMF_TARGET_COLD_RESET] = "TARGET COLD RESET" };
+    unsigned fn = (unsigned)ev->tmf_fn;
+    snprintf(note, sizeof(note), "# task management: %s on %u:0:%u:%u (tag %llx), response %d",
+             fn < sizeof(names) / sizeof(names[0]) && names[fn] ? names[fn] : "?", nx.host, ev->target, ev->lun,
+             (unsigned long long)ev->tag, (int)ev->tmf_response);
+    emit_comment(r, note);
+    if (ev->tmf_response != SCSI_TMF_COMPLETE)
+        return;
+    switch (ev->tmf_fn) {
+    case SCSI_TMF_LUN_RESET:
+        d = (struct trace_directive){ .kind = TRACE_DIR_RESET, .reset = TRACE_RESET_LUN };
+        directive(r, &nx, &d);
+        break;
+    case SCSI_TMF_TARGET_WARM_RESET:
+        d = (struct trace_directive){ .kind = TRACE_DIR_RESET, .reset = TRACE_RESET_TARGET };
+        directive(r, &nx, &d);
+        break;
+    case SCSI_TMF_TARGET_COLD_RESET:
+        nx.any = TRACE_ANY_HOST | TRACE_ANY_CHANNEL | TRACE_ANY_TARGET | TRACE_ANY_LUN;
+        d.asc = 0x29;
+        d.ascq = 0x04;
+        directive(r, &nx, &d);
+        break;
+    default:
+        break;
+    }
+}
+
+void trace_recorder_observe(void *arg, const struct backend_stack_event *ev)
+{
+    struct trace_recorder *r = arg;
+    pthread_mutex_lock(&r->lock);
+    if (ev->kind != BACKEND_STACK_COMMAND) {
+        tmf_records(r, ev);
+        pthread_mutex_unlock(&r->lock);
+        return;
+    }
+    struct trace_line l = { .kind = TRACE_LINE_RECORD };
+    struct trace_record *rec = &l.record;
+    rec->time_known = true;
+    rec->time_ns = ev->submit_ns > r->t0_ns ? ev->submit_ns - r->t0_ns : 0;
+    rec->layer = TRACE_LAYER_HOST;
+    rec->nexus_given = true;
+    rec->nexus = (struct trace_nexus){ .host = ev->initiator, .channel = 0, .target = ev->target, .lun = ev->lun };
+    fill_tag(rec->tag, ev);
+    rec->task = TRACE_NONE;
+
+    /* A data direction with no data (an iSCSI R or W bit with an Expected
+     * Data Transfer Length of 0) has no trace syntax: dir= needs len > 0. */
+    bool unrecordable = ev->dir != SCSI_DIR_NONE && ev->down_len == 0;
+    if (ev->result->aborted || unrecordable) {
+        char note[160];
+        snprintf(note, sizeof(note), "# %s: opcode 0x%02x on %u:0:%u:%u %s (not recorded)", rec->tag,
+                 ev->cdb_len ? ev->cdb[0] : 0, ev->initiator, ev->target, ev->lun,
+                 unrecordable ? "with a data direction but no data" : "ended by task management");
+        emit_comment(r, note);
+        r->stats.aborted += !unrecordable;
+        r->stats.skipped += unrecordable;
+        pthread_mutex_unlock(&r->lock);
+        return;
+    }
+    static const uint8_t exact[16] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                       0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+    struct trace_pat_elem cdb = { .kind = TRACE_PAT_BYTES, .n = ev->cdb_len, .value = (uint8_t *)ev->cdb,
+                                  .mask = (uint8_t *)exact };
+    bool moves = ev->down_len > 0 && ev->down_len <= UINT32_MAX && ev->dir != SCSI_DIR_NONE;
+    uint64_t len = moves ? ev->down_len : 0;
+    rec->dir = TRACE_DIR_TO_TARGET;
+    rec->verb = TRACE_VERB_CMD;
+    rec->cmd = (struct trace_cmd){ .cdb = { .elems = &cdb, .n_elems = 1, .length = ev->cdb_len } };
+    if (moves) {
+        rec->cmd.len = (uint32_t)len;
+        rec->cmd.len_given = rec->cmd.dir_given = true;
+        rec->cmd.dir = ev->dir == SCSI_DIR_WRITE ? TRACE_DATA_OUT : TRACE_DATA_IN;
+    }
+    emit(r, &l);
+    if (moves && ev->dir == SCSI_DIR_WRITE && ev->data_out_len && ev->data_out)
+        data_records(r, &l, TRACE_VERB_DOUT, ev->data_out, ev->data_out_len < len ? ev->data_out_len : len);
+
+    rec->dir = TRACE_DIR_FROM_TARGET;
+    rec->time_ns = ev->done_ns > r->t0_ns ? ev->done_ns - r->t0_ns : 0;
+    uint64_t din = ev->result->data_len;
+    if (moves && ev->dir == SCSI_DIR_READ && din && ev->data_in && ev->result->response == SCSI_SR_TASK_COMPLETE)
+        data_records(r, &l, TRACE_VERB_DIN, ev->data_in, din < len ? din : len);
+    rec->verb = TRACE_VERB_STATUS;
+    memset(&rec->status, 0, sizeof(rec->status));
+    status_alt(ev, len, &rec->status);
+    emit(r, &l);
+    r->stats.commands++;
+    pthread_mutex_unlock(&r->lock);
+}
+
+void trace_recorder_get_stats(struct trace_recorder *r, struct trace_recorder_stats *out)
+{
+    pthread_mutex_lock(&r->lock);
+    *out = r->stats;
+    pthread_mutex_unlock(&r->lock);
+}
+
+int trace_recorder_close(struct trace_recorder *r)
+{
+    if (!r)
+        return 0;
+    int rc = r->stats.write_errors ? -EIO : 0;
+    if (fclose(r->out) != 0)
+        rc = -EIO;
+    tbuf_free(&r->line);
+    free(r->elems);
+    free(r->ones);
+    pthread_mutex_destroy(&r->lock);
+    free(r);
+    return rc;
+}

@@ -1,0 +1,61 @@
+/* conformance/replay/record.h — writing what a front-end passed down the stack as a
+ * scsitrace, so `scsisim run` can replay a session of a real initiator.
+ *
+ *   #!scsitrace 1
+ *   # header: who recorded it, when, what it holds
+ *   @controller ...  @drive T:L ...        the controller it ran against
+ *   +0.001 H > 0:0:0:0 i0.1 CMD 12 00 00 00 24 00 len=36 dir=in
+ *   +0.001 H < 0:0:0:0 i0.1 DIN 00 00 06 02 ...
+ *   +0.001 H < 0:0:0:0 i0.1 STATUS GOOD
+ *
+ * Each completed command becomes its CMD, DOUT, DIN and STATUS records, in
+ * the order the commands completed (a replay runs them one after the other,
+ * which is one ordering the initiator could have seen).  The nexus is the
+ * controller's: HBA initiator id : channel 0 : target : LUN; the tag is
+ * "i<initiator>.<front-end tag in hex>".  Times are the submission (CMD,
+ * DOUT) and completion (DIN, STATUS) since the recorder opened.  Every line
+ * is built as a trace_line and printed by the conformance printer.
+ *
+ * Data is recorded whole: runs of equal bytes as repeats (xx*N), and data
+ * that would not fit one line (16 KiB of pattern) as consecutive DOUT / DIN
+ * pieces with offset=, so a replay sends exactly the bytes the initiator
+ * sent and checks every byte it read.  Overflow residuals have no trace
+ * syntax and are left out, and so are commands with a data direction but no
+ * data (a comment says so).  Commands ended by task management or a
+ * nexus loss are comments; what the function left behind becomes a directive
+ * (a LUN or target reset, or the unit attention a nexus loss or controller
+ * reset raised: `ua`), so a replay meets the same unit attentions.  Drives' media files are not
+ * recorded: a replay starts from empty media, so a session that read data
+ * written before the recording started will not replay the same.
+ *
+ * Thread-safe (the observer runs on the stack's dispatch queue). */
+#ifndef CONFORMANCE_RECORD_H
+#define CONFORMANCE_RECORD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "host/backend_stack.h"
+#include "sim/config/config.h"
+
+struct trace_recorder;
+
+struct trace_recorder_stats {
+    uint64_t commands;       /* commands written */
+    uint64_t aborted;        /* commands ended by task management: comments */
+    uint64_t skipped;        /* commands the format cannot hold (a direction without data): comments */
+    uint64_t split;          /* data-outs and data-ins written in several pieces (offset=) */
+    uint64_t write_errors;
+};
+
+/* Creates path (truncating it) and writes the header and device lines for
+ * cfg.  0, or -errno with err. */
+int  trace_recorder_open(const char *path, const struct sim_config *cfg, struct trace_recorder **out, char *err,
+                         size_t errlen);
+/* A backend_stack_observer: arg is the recorder. */
+void trace_recorder_observe(void *arg, const struct backend_stack_event *ev);
+void trace_recorder_get_stats(struct trace_recorder *r, struct trace_recorder_stats *out);
+/* Flushes, closes and frees.  0, or -EIO when any write failed. */
+int  trace_recorder_close(struct trace_recorder *r);
+
+#endif

@@ -1,0 +1,39 @@
+/* conformance/replay/replay_directive.c — the harness directives of a trace
+ * (docs/trace-format.md, "Directives") during a replay: each through its
+ * row's run function (conformance/directive/, done to the simulated
+ * controller through the stack's test control or through the driver core),
+ * and the problems they report. */
+#include "conformance/replay/replay_directive.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "base/errf.h"
+#include "conformance/format/directive.h"
+
+void replay_problem(struct replay *rp, size_t line, const char *fmt, ...)
+{
+    char msg[REPLAY_NOTE_MAX - 32];
+    va_list ap;
+    va_start(ap, fmt);
+    verrf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    snprintf(rp->engine_note, sizeof rp->engine_note, "line %u: %s", rp->t->lines[line].lineno, msg);
+    if (rp->o.log)
+        fprintf(rp->o.log, "%s:%u: replay: %s\n", rp->t->name, rp->t->lines[line].lineno, msg);
+}
+
+bool replay_need_stack(struct replay *rp, size_t line, const char *what)
+{
+    if (rp->st)
+        return true;
+    replay_problem(rp, line, "%s: the stack is not open", what);
+    return false;
+}
+
+void replay_directive(struct replay *rp, size_t line)
+{
+    const struct trace_directive_ops *ops = trace_directive_ops(replay_record(rp, line)->directive.kind);
+    if (ops && ops->run)
+        ops->run(rp, line);
+}

@@ -1,0 +1,53 @@
+/* conformance/report/judge.h — deciding a replay: given a parsed trace and what
+ * actually happened to each of its tasks (and each check-media), fill a file
+ * result with one check per task and per check-media, pass or fail, with the
+ * details reporters show.
+ *
+ * The replay engine fills struct trace_actual: actual.tasks[i] belongs to
+ * trace->tasks[i].  Buffers it points to stay the caller's. */
+#ifndef CONFORMANCE_JUDGE_H
+#define CONFORMANCE_JUDGE_H
+
+#include "conformance/report/result.h"
+#include "conformance/format/trace.h"
+#include "sim/store/store.h"
+
+struct trace_actual_task {
+    bool     submitted;          /* sent (layers H, W) or seen by the controller (layer C) */
+    bool     completed;          /* a status or TMF response came back */
+    unsigned status;             /* SCSI status, or TRACE_STATUS_SERVICE_FAILURE */
+    const uint8_t *sense;        /* sense bytes (CHECK CONDITION), or NULL */
+    size_t   sense_len;
+    const uint8_t *din;          /* bytes received, or NULL */
+    size_t   din_len;
+    bool     resid_valid;
+    uint32_t resid;
+    uint64_t xfer;               /* bytes transferred */
+    const uint8_t *cdb;          /* layer C: the CDB the controller saw (NULL: not observed) */
+    size_t   cdb_len;
+    const uint8_t *dout;         /* layer C: the data the controller read (NULL: not observed) */
+    size_t   dout_len;
+    enum trace_tmf_resp tmf;     /* TMF response */
+    bool     elapsed_known;
+    uint64_t elapsed_ns;         /* submission to response */
+    const char *note;            /* the replay's explanation (an IOMMU fault, ...), or NULL */
+};
+
+struct trace_actual_media {
+    size_t   line;               /* index in trace->lines of the check-media directive */
+    bool     checked;
+    struct sim_oracle_report report;
+};
+
+struct trace_actual {
+    const struct trace_actual_task *tasks;   /* trace->n_tasks entries */
+    const struct trace_actual_media *media;  /* one per check-media that ran */
+    size_t   n_media;
+    uint64_t elapsed_ns;                     /* the whole replay */
+};
+
+/* Fills out (a file result from trace_run_add) and sets its outcome.
+ * 0 or -ENOMEM. */
+int trace_judge(const struct trace *t, const struct trace_actual *a, struct trace_file_result *out);
+
+#endif
