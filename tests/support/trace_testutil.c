@@ -1,4 +1,4 @@
-/* tests/trace_testutil.c — see trace_testutil.h. */
+/* tests/support/trace_testutil.c — see trace_testutil.h. */
 #include "tests/support/trace_testutil.h"
 
 #include <dirent.h>
@@ -8,15 +8,16 @@
 
 const char *tt_data_dir(void)
 {
-    /* __FILE__ is "tests/trace_testutil.c" as the Makefile compiles it. */
+    /* __FILE__ is "tests/support/trace_testutil.c" as the Makefile compiles
+     * it; the data is in tests/data/traces. */
     static char dir[512];
     if (!dir[0]) {
         snprintf(dir, sizeof dir, "%s", __FILE__);
         char *slash = strrchr(dir, '/');
         if (slash)
-            snprintf(slash, sizeof dir - (size_t)(slash - dir), "/data/traces");
+            snprintf(slash, sizeof dir - (size_t)(slash - dir), "/../data/traces");
         else
-            snprintf(dir, sizeof dir, "data/traces");
+            snprintf(dir, sizeof dir, "../data/traces");
     }
     return dir;
 }
