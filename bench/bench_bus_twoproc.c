@@ -1,9 +1,9 @@
-/* bench/bench_bus2.c — what the two-process bus costs: an IOMMU map + unmap
+/* bench/bench_bus_twoproc.c — what the two-process bus costs: an IOMMU map + unmap
  * pair over the socket (against the same pair in one process), a host's
  * connect + disconnect, and the recovery from a controller SIGKILL (restart
  * the process, reconnect, replay the mappings).
  *
- *   build/bench/bench_bus2 [map-pairs] [connections] [kills] [mappings]
+ *   build/bench/bench_bus_twoproc [map-pairs] [connections] [kills] [mappings]
  *
  * Defaults: 20000 pairs, 500 connections, 20 kills with 64 mappings to
  * replay.  The controller is $SCSISIM_BIN, else ../scsisim next to this
@@ -37,7 +37,7 @@ static double now_us(void)
 
 static void die(int code, const char *what)
 {
-    fprintf(stderr, "bench_bus2: %s\n", what);
+    fprintf(stderr, "bench_bus_twoproc: %s\n", what);
     exit(code);
 }
 
@@ -108,10 +108,10 @@ int main(int argc, char **argv)
     long kills = argc > 3 ? atol(argv[3]) : 20;
     long maps = argc > 4 ? atol(argv[4]) : 64;
     if (argc > 5 || pairs < 1 || conns < 1 || kills < 1 || maps < 0 || maps > 1000) {
-        fprintf(stderr, "usage: bench_bus2 [map-pairs] [connections] [kills] [mappings <= 1000]\n");
+        fprintf(stderr, "usage: bench_bus_twoproc [map-pairs] [connections] [kills] [mappings <= 1000]\n");
         return 2;
     }
-    char dir[] = "/tmp/scsisim-bench-bus2-XXXXXX";
+    char dir[] = "/tmp/scsisim-bench-bus-twoproc-XXXXXX";
     if (!mkdtemp(dir))
         die(3, "mkdtemp");
     char sock[128];

@@ -1,4 +1,4 @@
-/* tests/test_bus2_basic.c — the two-process bus end to end: a controller
+/* tests/test_bus_twoproc_basic.c — the two-process bus end to end: a controller
  * process (`scsisim controller`) and the raw harness in this process over a
  * remote bus.  Bring-up and I/O through the queues, IOMMU programming and a
  * fault logged in the other process, every test-control request, a second
@@ -470,7 +470,7 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("bus2_basic");
+    Suite *s = suite_create("bus_twoproc_basic");
     TCase *tc = tcase_create("remote");
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, bring_up_inquiry_write_read_in_another_process);

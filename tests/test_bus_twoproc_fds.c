@@ -1,4 +1,4 @@
-/* tests/test_bus2_fds.c — nothing leaks across connections: 1,000 host
+/* tests/test_bus_twoproc_fds.c — nothing leaks across connections: 1,000 host
  * connect / disconnect cycles against one controller process leave the open
  * file descriptors of both processes where they started; so do reconnections
  * of one bus to a controller that is killed and restarted. */
@@ -84,7 +84,7 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("bus2_fds");
+    Suite *s = suite_create("bus_twoproc_fds");
     TCase *tc = tcase_create("fds");
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, a_thousand_connections_leak_no_fd);

@@ -1,11 +1,11 @@
-/* tests/test_bus2_kill.c — SIGKILL of the controller process is a real power
+/* tests/test_bus_twoproc_kill.c — SIGKILL of the controller process is a real power
  * cut.  A write + flush workload runs against `scsisim controller` with a
  * media file; at a seeded random step the controller is killed with a
  * command in flight, restarted on the same socket and media, and the host
  * reconnects (same RAM, mappings replayed) and reads everything back: every
  * write a completed SYNCHRONIZE CACHE covered must be there, and
  * acknowledged writes that were never flushed are (as without a battery)
- * gone.  The oracle died with the controller, so tests/dur_record keeps the
+ * gone.  The oracle died with the controller, so tests/support/dur_record keeps the
  * record on this side.  Fifty rounds in one test. */
 #include <errno.h>
 #include <string.h>
@@ -145,7 +145,7 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("bus2_kill");
+    Suite *s = suite_create("bus_twoproc_kill");
     TCase *tc = tcase_create("kill");
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, every_flushed_write_survives_fifty_sigkills);

@@ -1,4 +1,4 @@
-/* tests/test_bus2_maps.c — the host's record of its IOMMU mappings
+/* tests/test_bus_twoproc_maps.c — the host's record of its IOMMU mappings
  * (platform/bus_maps.h): what it accepts and refuses must be exactly what the
  * IOMMU accepts and refuses, or a replay after a controller restart would
  * differ from what the driver programmed.  Checked against sim/iommu/iommu.c on a
@@ -124,7 +124,7 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("bus2_maps");
+    Suite *s = suite_create("bus_twoproc_maps");
     TCase *tc = tcase_create("maps");
     tcase_add_test(tc, rules_match_the_iommu);
     tcase_add_test(tc, unmapping_the_middle_splits_a_range);

@@ -1,4 +1,4 @@
-/* tests/test_bus2_proto.c — the bus protocol against a hostile peer, both
+/* tests/test_bus_twoproc_proto.c — the bus protocol against a hostile peer, both
  * ways.  Malformed messages to a real controller process (wrong version,
  * short, bad type, bad lengths, missing or extra fds, garbage, oversized, a
  * host that never reads) are refused or cut off, no fd leaks in the
@@ -675,7 +675,7 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("bus2_proto");
+    Suite *s = suite_create("bus_twoproc_proto");
     TCase *tc = tcase_create("proto");
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, bad_handshakes_are_refused_and_the_controller_serves_on);

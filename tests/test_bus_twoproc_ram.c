@@ -1,4 +1,4 @@
-/* tests/test_bus2_ram.c — host RAM belongs to the host (in one process):
+/* tests/test_bus_twoproc_ram.c — host RAM belongs to the host (in one process):
  * sim_host_ram_create and sim_memfd_check, a controller on the host's RAM
  * (sim_ctrl_create_with_ram) that dies without taking the RAM along, moving
  * a powered-off controller to another host's RAM (sim_ctrl_set_ram: a new
@@ -232,7 +232,7 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("bus2_ram");
+    Suite *s = suite_create("bus_twoproc_ram");
     TCase *tc = tcase_create("ram");
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, host_ram_is_a_sealed_memfd);

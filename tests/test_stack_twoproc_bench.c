@@ -1,4 +1,4 @@
-/* tests/test_stack2_bench.c — `scsisim bench` runs and says what it measured:
+/* tests/test_stack_twoproc_bench.c — `scsisim bench` runs and says what it measured:
  * a short run prints the table with one row per cell (every mode, each
  * command kind asked for, each queue depth) and no errors; --json prints the
  * same cells as JSON; bad options exit 2 with a message.  A smoke test, not
@@ -85,7 +85,7 @@ END_TEST
 
 static Suite *suite(void)
 {
-    Suite *s = suite_create("stack2_bench");
+    Suite *s = suite_create("stack_twoproc_bench");
     TCase *t = tcase_create("bench");
     tcase_set_timeout(t, 60);
     tcase_add_test(t, a_short_run_prints_the_table);

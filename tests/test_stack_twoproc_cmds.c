@@ -1,4 +1,4 @@
-/* tests/test_stack2_cmds.c — every SCSI command the controller implements,
+/* tests/test_stack_twoproc_cmds.c — every SCSI command the controller implements,
  * through the whole stack (stack -> driver core -> osal_user -> bus ->
  * controller firmware and back), in four flavours: in one process and with
  * the controller in a process of its own (`scsisim controller`, spawned by
@@ -418,7 +418,7 @@ END_TEST
 
 static Suite *suite(void)
 {
-    Suite *s = suite_create("stack2_cmds");
+    Suite *s = suite_create("stack_twoproc_cmds");
     TCase *t = tcase_create("commands");
     tcase_set_timeout(t, 60);
     tcase_add_loop_test(t, inquiry_standard_and_vpd, 0, S2_FLAVOURS);

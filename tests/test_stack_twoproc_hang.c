@@ -1,4 +1,4 @@
-/* tests/test_stack2_hang.c — a controller that stops answering, recovered by
+/* tests/test_stack_twoproc_hang.c — a controller that stops answering, recovered by
  * the driver core's escalation, through the stack in both modes (the
  * injection goes through stack_inject, so over the socket in two-process
  * mode).
@@ -174,7 +174,7 @@ END_TEST
 
 static Suite *suite(void)
 {
-    Suite *s = suite_create("stack2_hang");
+    Suite *s = suite_create("stack_twoproc_hang");
     TCase *t = tcase_create("hang");
     tcase_set_timeout(t, 120);
     tcase_add_loop_test(t, hang_recovered_by_escalation_and_write_reissued, 0, S2_FLAVOURS);

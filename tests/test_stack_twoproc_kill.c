@@ -1,4 +1,4 @@
-/* tests/test_stack2_kill.c — SIGKILL of the controller process under a write
+/* tests/test_stack_twoproc_kill.c — SIGKILL of the controller process under a write
  * + flush workload that goes through the whole driver stack (stack_submit ->
  * driver core -> osal_user -> remote bus -> `scsisim controller`).
  *
@@ -10,7 +10,7 @@
  * SYNCHRONIZE CACHE covered must be there.
  *
  * Whose record: the controller's oracle dies with its process, so the check
- * uses the host-side record of tests/dur_record.h (self-describing blocks:
+ * uses the host-side record of tests/support/dur_record.h (self-describing blocks:
  * per LBA the generation the last completed flush made durable and the
  * newest one issued; what is read back must lie in between).  Fifty rounds
  * per flavour (interrupts, polled) in one test each.
@@ -276,7 +276,7 @@ END_TEST
 
 static Suite *suite(void)
 {
-    Suite *s = suite_create("stack2_kill");
+    Suite *s = suite_create("stack_twoproc_kill");
     TCase *t = tcase_create("kill");
     tcase_set_timeout(t, 120);
     tcase_add_loop_test(t, no_flushed_write_lost_across_fifty_sigkills, S2_TWO_IRQ, S2_TWO_POLL + 1);

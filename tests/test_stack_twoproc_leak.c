@@ -1,4 +1,4 @@
-/* tests/test_stack2_leak.c — no file descriptor or memory leaks across
+/* tests/test_stack_twoproc_leak.c — no file descriptor or memory leaks across
  * controller restarts, in both modes.  Counted here: /proc/self/fd, the OS
  * layer's live DMA buffers, mappings and IOVA pages, the interrupt sources
  * and timers, the bus client's remembered mappings.  Memory: every loop runs
@@ -161,7 +161,7 @@ END_TEST
 
 static Suite *suite(void)
 {
-    Suite *s = suite_create("stack2_leak");
+    Suite *s = suite_create("stack_twoproc_leak");
     TCase *t = tcase_create("leak");
     tcase_set_timeout(t, 300);
     tcase_add_loop_test(t, in_process_power_cycles, S2_IN_IRQ, S2_IN_POLL + 1);

@@ -1,7 +1,7 @@
 /* tests/support/bus_twoproc_fixture.h — controller processes for the two-process bus tests:
  * `scsisim controller` started in a fresh temporary directory (its socket and
  * media files live there), killed with SIGKILL, stopped with SIGTERM,
- * restarted with the same arguments; and the raw harness (tests/hba_harness.h)
+ * restarted with the same arguments; and the raw harness (tests/support/hba_harness.h)
  * attached to it over a remote bus (tests/test_bus_twoproc_*.c). */
 #ifndef TESTS_SUPPORT_BUS_TWOPROC_FIXTURE_H
 #define TESTS_SUPPORT_BUS_TWOPROC_FIXTURE_H

@@ -1,5 +1,5 @@
-/* tests/drv_fixture.c — the driver core on an in-process controller (see
- * tests/drv_fixture.h). */
+/* tests/support/drv_fixture.c — the driver core on an in-process controller (see
+ * drv_fixture.h). */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>

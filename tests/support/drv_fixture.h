@@ -1,9 +1,9 @@
-/* tests/drv_fixture.h — the driver core on a real (in-process) controller for
+/* tests/support/drv_fixture.h — the driver core on a real (in-process) controller for
  * the driver tests: controller, bus, osal_user and drv_core assembled with the
  * core options a test chooses (short timeouts for recovery tests), plus
  * helpers to run SCSI commands through the core and to watch its events. */
-#ifndef TESTS_DRV_FIXTURE_H
-#define TESTS_DRV_FIXTURE_H
+#ifndef TESTS_SUPPORT_DRV_FIXTURE_H
+#define TESTS_SUPPORT_DRV_FIXTURE_H
 
 #include <pthread.h>
 #include <stdbool.h>

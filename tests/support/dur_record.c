@@ -1,5 +1,5 @@
-/* tests/dur_record.c — the checking side's record of durable writes (see
- * tests/dur_record.h). */
+/* tests/support/dur_record.c — the checking side's record of durable writes (see
+ * tests/support/dur_record.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-/* tests/dur_record.h — the checking side's own record of what must survive a
+/* tests/support/dur_record.h — the checking side's own record of what must survive a
  * power cut, for tests where the controller (and its oracle) dies with its
  * process (SIGKILL).
  *
@@ -10,8 +10,8 @@
  * one of the generations in between: the flushed one, or a later write that
  * happened to reach the media.  Anything else (older data, zeros after a
  * flush, a torn or foreign block) is lost durable data. */
-#ifndef TESTS_DUR_RECORD_H
-#define TESTS_DUR_RECORD_H
+#ifndef TESTS_SUPPORT_DUR_RECORD_H
+#define TESTS_SUPPORT_DUR_RECORD_H
 
 #include <stdbool.h>
 #include <stddef.h>

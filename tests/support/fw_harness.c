@@ -1,4 +1,4 @@
-/* tests/fw_harness.c — shared helpers of the firmware tests (see fw_harness.h). */
+/* tests/support/fw_harness.c — shared helpers of the firmware tests (see fw_harness.h). */
 #include "tests/support/fw_harness.h"
 
 #include <check.h>

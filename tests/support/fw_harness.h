@@ -1,8 +1,8 @@
-/* tests/fw_harness.h — what the firmware tests share: a configuration built by
+/* tests/support/fw_harness.h — what the firmware tests share: a configuration built by
  * hand, one call per SCSI command, and assertions on status and sense that do
  * not depend on the sense format. */
-#ifndef TESTS_FW_HARNESS_H
-#define TESTS_FW_HARNESS_H
+#ifndef TESTS_SUPPORT_FW_HARNESS_H
+#define TESTS_SUPPORT_FW_HARNESS_H
 
 #include <stdbool.h>
 #include <stddef.h>

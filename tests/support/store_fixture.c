@@ -1,4 +1,4 @@
-/* tests/store_fixture.c — see store_fixture.h. */
+/* tests/support/store_fixture.c — see store_fixture.h. */
 #include "tests/support/store_fixture.h"
 
 #include <check.h>

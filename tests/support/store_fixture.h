@@ -1,7 +1,7 @@
-/* tests/store_fixture.h — helpers for the sim/store tests: stores on memory or
+/* tests/support/store_fixture.h — helpers for the sim/store tests: stores on memory or
  * a temporary media file, and per-block patterns that name their LBA and a tag. */
-#ifndef TESTS_STORE_FIXTURE_H
-#define TESTS_STORE_FIXTURE_H
+#ifndef TESTS_SUPPORT_STORE_FIXTURE_H
+#define TESTS_SUPPORT_STORE_FIXTURE_H
 
 #include <stdbool.h>
 #include <stdint.h>

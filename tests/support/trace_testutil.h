@@ -1,8 +1,8 @@
-/* tests/trace_testutil.h — what the trace tests share: parsing from a string,
+/* tests/support/trace_testutil.h — what the trace tests share: parsing from a string,
  * the fixture folder, and small well-formedness checkers for the XML and JSON
  * the reporters write (so the tests do not depend on external tools). */
-#ifndef TESTS_TRACE_TESTUTIL_H
-#define TESTS_TRACE_TESTUTIL_H
+#ifndef TESTS_SUPPORT_TRACE_TESTUTIL_H
+#define TESTS_SUPPORT_TRACE_TESTUTIL_H
 
 #include <stdbool.h>
 #include <stddef.h>
