@@ -15,17 +15,6 @@
 
 static const char *const args[] = { "--set", "init-time=0", "--drive", "0:0,blocks=64", NULL };
 
-/* The controller closes a departed host's fds on its own time. */
-static int settle_fds(pid_t pid, int want)
-{
-    int n = proc_count_fds(pid);
-    for (int i = 0; i < 5000 && n != want; i++) {
-        usleep(1000);
-        n = proc_count_fds(pid);
-    }
-    return n;
-}
-
 START_TEST(a_thousand_connections_leak_no_fd)
 {
     struct b2_proc p;
@@ -49,7 +38,7 @@ START_TEST(a_thousand_connections_leak_no_fd)
         bus_detach(b);
     }
     ck_assert_int_eq(proc_count_fds(0), mine);
-    ck_assert_int_eq(settle_fds(p.pid, theirs), theirs);
+    ck_assert_int_eq(proc_settle_fds(p.pid, theirs, 5000), theirs);
     ck_assert_int_eq(b2_stop(&p), 0);
     b2_fini(&p);
 }

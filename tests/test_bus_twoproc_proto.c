@@ -136,16 +136,6 @@ static int ask(int s, const void *msg, size_t n, const int *fds, unsigned nfds, 
     return u.r.status;
 }
 
-/* The controller's open fds settle back to `want` (closing is asynchronous). */
-static int settle_fds(pid_t pid, int want)
-{
-    int n = proc_count_fds(pid);
-    for (int i = 0; i < 5000 && n != want; i++) {
-        usleep(1000);
-        n = proc_count_fds(pid);
-    }
-    return n;
-}
 
 static void still_serves(const struct b2_proc *p)
 {
@@ -236,7 +226,7 @@ START_TEST(bad_handshakes_are_refused_and_the_controller_serves_on)
     close(fd);
     expect_refused(s, -EINVAL, "host RAM refused");
 
-    ck_assert_int_eq(settle_fds(p.pid, base), base);
+    ck_assert_int_eq(proc_settle_fds(p.pid, base, 5000), base);
     still_serves(&p);
     ck_assert_int_eq(b2_stop(&p), 0);
     b2_fini(&p);
@@ -305,7 +295,7 @@ START_TEST(untrustworthy_framing_is_cut_off)
     ck_assert_int_eq(bproto_send(s, buf, 0, NULL, 0), 0);
     expect_cut_off(s);
 
-    ck_assert_int_eq(settle_fds(p.pid, base), base);
+    ck_assert_int_eq(proc_settle_fds(p.pid, base, 5000), base);
     still_serves(&p);
     ck_assert_int_eq(b2_stop(&p), 0);
     b2_fini(&p);
@@ -400,7 +390,7 @@ START_TEST(bad_requests_get_error_replies_and_the_connection_lives)
     bproto_init(&hd, BPROTO_INJECT_CLEAR, sizeof(hd), seq);
     ck_assert_int_eq(ask(s, &hd, sizeof(hd), NULL, 0, seq++), 0);
     close(s);
-    ck_assert_int_eq(settle_fds(p.pid, base), base);
+    ck_assert_int_eq(proc_settle_fds(p.pid, base, 5000), base);
     still_serves(&p);
     ck_assert_int_eq(b2_stop(&p), 0);
     b2_fini(&p);

@@ -232,6 +232,16 @@ int proc_count_fds(pid_t pid)
     return n - (pid ? 0 : 1); /* not the directory stream's own fd */
 }
 
+int proc_settle_fds(pid_t pid, int want, int timeout_ms)
+{
+    int n = proc_count_fds(pid);
+    for (int waited = 0; waited < timeout_ms && n != want; waited++) {
+        proc_sleep_ms(1);
+        n = proc_count_fds(pid);
+    }
+    return n;
+}
+
 void proc_sleep_ms(unsigned ms)
 {
     struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };

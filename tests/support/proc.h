@@ -55,6 +55,9 @@ void proc_rmdir(const char *dir);
 
 /* Open file descriptors of process pid (0: this one), from /proc. */
 int  proc_count_fds(pid_t pid);
+/* Waits up to timeout_ms for pid's count to become want (a process closes
+ * descriptors on its own time); returns the last count. */
+int  proc_settle_fds(pid_t pid, int want, int timeout_ms);
 /* Sleeps ms milliseconds (resumed after signals). */
 void proc_sleep_ms(unsigned ms);
 
