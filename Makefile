@@ -39,7 +39,6 @@ LINK_LIBS = -Wl,--start-group $(1) -Wl,--end-group
 
 CLI_SRC   := $(call src_of,cli)
 TEST_SRC  := $(sort $(wildcard tests/test_*.c))
-TEST_HELP := $(filter-out $(TEST_SRC),$(sort $(wildcard tests/*.c)))
 BENCH_SRC := $(sort $(wildcard bench/*.c))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
@@ -47,7 +46,7 @@ TESTS   := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 DEPS_OK := $(BUILD)/.deps-ok
 LAYERS_OK := $(BUILD)/.layers-ok
-ALL_SRC := $(sort $(wildcard $(addsuffix /*.[ch],$(LAYERS) tests bench) $(addsuffix /*/*.[ch],$(LAYERS))))
+ALL_SRC := $(sort $(wildcard $(addsuffix /*.[ch],$(LAYERS) tests tests/support bench) $(addsuffix /*/*.[ch],$(LAYERS))))
 # The two-process bus tests start this binary (`make check` builds it first).
 export SCSISIM_BIN := $(abspath $(BUILD)/scsisim)
 
@@ -92,9 +91,28 @@ $(foreach l,$(PRESENT),$(eval $(call lib_rule,$(l))))
 $(BUILD)/scsisim: $(call obj,$(CLI_SRC)) $(LIBS)
 	$(CC) $(CFLAGS_ALL) -o $@ $(call obj,$(CLI_SRC)) $(call LINK_LIBS,$(LIBS)) $(LDLIBS_ALL)
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(call obj,$(TEST_HELP)) $(LIBS)
+# Each test links the helpers of tests/support/ it includes, and what those
+# include in turn; nothing is listed by hand.  A helper header's objects are
+# the tests/support/*.c files whose first tests/support include is that
+# header (its implementation: "see X.h").  One awk pass reads the include lines:
+#   inc:FILE:HEADER   FILE includes HEADER
+#   impl:HEADER:FILE  FILE implements HEADER
+SUPPORT_SCAN := $(shell awk 'FNR == 1 { own = (FILENAME ~ /^tests\/support\/.*\.c$$/) } \
+    /^\#include "tests\/support\/[^"]*\.h"/ { h = $$2; gsub(/"/, "", h); print "inc:" FILENAME ":" h; \
+        if (own) { print "impl:" h ":" FILENAME; own = 0 } }' $(TEST_SRC) $(wildcard tests/support/*.[ch]))
+sup_inc  = $(patsubst inc:$(1):%,%,$(filter inc:$(1):%,$(SUPPORT_SCAN)))
+sup_impl = $(patsubst impl:$(1):%,%,$(filter impl:$(1):%,$(SUPPORT_SCAN)))
+# Headers reachable from a header: its own includes and its implementation's.
+sup_next = $(call sup_inc,$(1)) $(foreach c,$(call sup_impl,$(1)),$(call sup_inc,$(c)))
+# sup_walk(to visit, seen): every header reachable, each once.
+sup_walk = $(if $(1),$(call sup_walk,$(sort $(filter-out $(2) $(firstword $(1)),$(wordlist 2,$(words $(1)),$(1)) \
+               $(call sup_next,$(firstword $(1))))),$(2) $(firstword $(1))),$(2))
+test_helpers = $(call obj,$(sort $(foreach h,$(call sup_walk,$(call sup_inc,$(1)),),$(call sup_impl,$(h)))))
+$(foreach t,$(TEST_SRC),$(eval $(patsubst tests/%.c,$(BUILD)/tests/%,$(t)): $(call test_helpers,$(t))))
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -o $@ $< $(call obj,$(TEST_HELP)) $(call LINK_LIBS,$(LIBS)) $(CHECK_LIBS) $(LDLIBS_ALL)
+	$(CC) $(CFLAGS_ALL) -o $@ $(filter %.o,$^) $(call LINK_LIBS,$(LIBS)) $(CHECK_LIBS) $(LDLIBS_ALL)
 
 # Tests that run the controller in its own process need the command.
 $(TESTS): | $(BUILD)/scsisim
@@ -127,10 +145,11 @@ $(foreach m,$(MUTANTS),$(eval $(call mutant_rule,$(m))))
 mutants: all $(MUT_BINS)
 	@sh mk/mutants.sh $(BUILD) $(MUTANTS)
 
-# The unit tests, then the bundled suite against the real build and every
-# mutant (make mutants).
+# The unit tests, as many at a time as make's -j (nproc without one), then
+# the bundled suite against the real build and every mutant (make mutants).
+TEST_JOBS = $(or $(patsubst -j%,%,$(filter -j%,$(MAKEFLAGS))),$(shell nproc))
 check: all $(TESTS) $(MUT_BINS)
-	@sh mk/run-tests.sh $(BUILD) $(TESTS)
+	@sh mk/run-tests.sh -j $(TEST_JOBS) $(BUILD) $(TESTS)
 	@sh mk/mutants.sh $(BUILD) $(MUTANTS)
 
 asan:
@@ -138,10 +157,10 @@ asan:
 	    SAN='-fsanitize=address,undefined -fno-sanitize-recover=all' check
 
 # Every test under valgrind's memcheck (no fork, so leaks are seen per program).
-# SCSISIM_VALGRIND=1 tells long-looping tests to loop less (tests/stack2_fixture.h).
+# SCSISIM_VALGRIND=1 tells long-looping tests to loop less (tests/support/testutil.h).
 valgrind: all $(TESTS)
 	@CK_FORK=no SCSISIM_VALGRIND=1 TEST_WRAPPER='valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=9' \
-	    sh mk/run-tests.sh $(BUILD) $(TESTS)
+	    sh mk/run-tests.sh -j $(TEST_JOBS) $(BUILD) $(TESTS)
 
 bench: all $(BENCHES)
 

@@ -1,6 +1,6 @@
 /* host/scsi_backend.h — the transport-neutral SCSI interface between a
  * front-end (the iSCSI target today) and whatever executes commands (the
- * driver stack, or the in-memory test disk in host/backend_mem.h).
+ * driver stack, or the in-memory test disk in tests/support/backend_mem.h).
  *
  * THE CONTRACT
  *  - A front-end embeds a struct scsi_backend_task in its own per-command

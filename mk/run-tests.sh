@@ -1,21 +1,48 @@
 #!/bin/sh
-# Runs every test binary given, prints each one's Check summary, and ends with
-# one line "tests: N passed, N failed" counting test programs.  Exit 1 if any failed.
+# Runs the test programs given, at most JOBS at a time, and prints one line
+# per program as it finishes (its Check summary), the logs of the programs
+# that failed, and last one line "tests: N passed, N failed" counting test
+# programs.  Exit 1 if any failed.
+#   sh mk/run-tests.sh [-j JOBS] BUILD TEST...      (JOBS: default nproc)
+# TEST_WRAPPER (e.g. valgrind ...), when set, runs in front of each program.
 set -u
+
+# One program: its log in BUILD/tests/NAME.log, its verdict in NAME.status.
+if [ "${1:-}" = --one ]; then
+    build=$2; t=$3
+    name=$(basename "$t")
+    log="$build/tests/$name.log"
+    if ${TEST_WRAPPER:-} "$t" >"$log" 2>&1; then status=ok; else status=FAILED; fi
+    echo "$status" >"$build/tests/$name.status"
+    summary=$(grep -E '^[0-9]+%: Checks' "$log" | tail -n 1)
+    # One short write, so lines of programs finishing together do not mix.
+    printf '%-28s %-6s %s\n' "$name" "$status" "$summary"
+    exit 0
+fi
+
+jobs=""
+case "${1:-}" in
+    -j) jobs=$2; shift 2 ;;
+    -j*) jobs=${1#-j}; shift ;;
+esac
+[ -n "$jobs" ] || jobs=$(nproc 2>/dev/null || echo 1)
 build=$1; shift
+for t in "$@"; do rm -f "$build/tests/$(basename "$t").status"; done
+
+printf '%s\n' "$@" | xargs -P "$jobs" -n 1 sh "$0" --one "$build"
+
 pass=0; fail=0; failed=""
 for t in "$@"; do
     name=$(basename "$t")
-    log="$build/tests/$name.log"
-    # TEST_WRAPPER (e.g. valgrind ...) runs in front of each program when set.
-    if ${TEST_WRAPPER:-} "$t" >"$log" 2>&1; then
-        pass=$((pass + 1)); status=ok
+    if [ "$(cat "$build/tests/$name.status" 2>/dev/null)" = ok ]; then
+        pass=$((pass + 1))
     else
-        fail=$((fail + 1)); status=FAILED; failed="$failed $name"
+        fail=$((fail + 1)); failed="$failed $name"
     fi
-    summary=$(grep -E '^[0-9]+%: Checks' "$log" | tail -n 1)
-    printf '%-28s %-6s %s\n' "$name" "$status" "$summary"
-    if [ "$status" = FAILED ]; then sed -n '1,60p' "$log" | sed 's/^/    /'; fi
+done
+for name in $failed; do
+    echo "---- $name ($build/tests/$name.log, first 60 lines)"
+    sed -n '1,60p' "$build/tests/$name.log" 2>/dev/null | sed 's/^/    /'
 done
 echo "tests: $pass passed, $fail failed"
 [ "$fail" -eq 0 ] || { echo "failed:$failed (logs in $build/tests/*.log)"; exit 1; }

@@ -5,20 +5,20 @@
  * management ending commands the controller holds (inject drop-next) without
  * the core re-issuing them.  Also the LUN map's device mode and
  * drv_core_task_mgmt's argument checks. */
-#include "tests/testutil.h"
+#include "tests/support/testutil.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "host/backend_mem.h"
+#include "tests/support/backend_mem.h"
 #include "host/backend_stack.h"
 #include "host/scsi_lunmap.h"
 #include "scsi/scsi.h"
 #include "scsi/sense.h"
 #include "sim/sim.h"
-#include "tests/stack_fixture.h"
+#include "tests/support/stack_fixture.h"
 
 static struct stack *st;
 static struct backend_stack *bs;

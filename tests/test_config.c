@@ -1,7 +1,7 @@
 /* tests/test_config.c — configuration defaults, every key from a file and from
  * the command line, every error with its exact place, validation, and
  * print → load round trips. */
-#include "tests/testutil.h"
+#include "tests/support/testutil.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -8,7 +8,7 @@
  *
  * The corpus is found at $SCSISIM_TRACES, else "traces" (make runs the tests
  * from the top of the tree). */
-#include "tests/testutil.h"
+#include "tests/support/testutil.h"
 
 #include <dirent.h>
 #include <errno.h>

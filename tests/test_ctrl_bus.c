@@ -7,8 +7,8 @@
 #include <unistd.h>
 
 #include "sim/posted.h"
-#include "tests/hba_harness.h"
-#include "tests/testutil.h"
+#include "tests/support/hba_harness.h"
+#include "tests/support/testutil.h"
 
 START_TEST(posted_fifo_keeps_order_and_refuses_when_full)
 {

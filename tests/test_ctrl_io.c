@@ -8,8 +8,8 @@
 
 #include "scsi/scsi.h"
 #include "scsi/sense.h"
-#include "tests/hba_harness.h"
-#include "tests/testutil.h"
+#include "tests/support/hba_harness.h"
+#include "tests/support/testutil.h"
 
 #define BLK 512u
 

@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "scsi/scsi.h"
-#include "tests/hba_harness.h"
-#include "tests/testutil.h"
+#include "tests/support/hba_harness.h"
+#include "tests/support/testutil.h"
 
 #define BLK 512u
 

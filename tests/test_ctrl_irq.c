@@ -4,8 +4,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "tests/hba_harness.h"
-#include "tests/testutil.h"
+#include "tests/support/hba_harness.h"
+#include "tests/support/testutil.h"
 
 static struct hh H;
 

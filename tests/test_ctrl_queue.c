@@ -5,8 +5,9 @@
  * command, and a hung firmware whose heartbeat goes on. */
 #include <string.h>
 
-#include "tests/hba_harness.h"
-#include "tests/testutil.h"
+#include "tests/support/hba_harness.h"
+#include "tests/support/testutil.h"
+#include "tests/support/proc.h"
 
 static uint64_t wakeups(struct hh *h)
 {
@@ -19,7 +20,7 @@ static void firmware_caught_up(struct hh *h)
 {
     uint64_t w = wakeups(h);
     for (int i = 0; i < 100000 && wakeups(h) < w + 2; i++)
-        hh_sleep_ms(1);
+        proc_sleep_ms(1);
     ck_assert_uint_ge(wakeups(h), w + 2);
 }
 
@@ -178,7 +179,7 @@ START_TEST(full_cq_holds_completions_until_the_driver_makes_room)
     }
     hh_doorbell(&h, 2);
     for (int i = 0; i < 100000 && visible(&h, 2) < 3; i++)
-        hh_sleep_ms(1);
+        proc_sleep_ms(1);
     firmware_caught_up(&h);
     ck_assert_uint_eq(visible(&h, 2), 3); /* a 4-entry CQ holds 3 */
     struct hba_cq_entry c[10];

@@ -7,8 +7,9 @@
 
 #include <stdatomic.h>
 
-#include "tests/hba_harness.h"
-#include "tests/testutil.h"
+#include "tests/support/hba_harness.h"
+#include "tests/support/testutil.h"
+#include "tests/support/proc.h"
 
 static uint64_t wakeups(struct hh *h)
 {
@@ -22,7 +23,7 @@ static void firmware_caught_up(struct hh *h)
 {
     uint64_t w = wakeups(h);
     for (int i = 0; i < 100000 && wakeups(h) < w + 2; i++)
-        hh_sleep_ms(1);
+        proc_sleep_ms(1);
     ck_assert_uint_ge(wakeups(h), w + 2);
 }
 
@@ -308,7 +309,7 @@ static void slow_observer(void *arg, const struct sim_cmd_seen *seen)
     (void)seen;
     atomic_int *calls = arg;
     atomic_fetch_add(calls, 1);
-    hh_sleep_ms(300);
+    proc_sleep_ms(300);
 }
 
 START_TEST(heartbeat_beats_while_the_firmware_is_busy)
@@ -323,9 +324,9 @@ START_TEST(heartbeat_beats_while_the_firmware_is_busy)
     e.cid = hh_cid(&h, 1);
     hh_submit(&h, 1, &e);
     while (atomic_load(&calls) == 0) /* the firmware thread is now inside the command */
-        hh_sleep_ms(1);
+        proc_sleep_ms(1);
     uint32_t b = hh_rd(&h, HBA_REG_HEARTBEAT);
-    hh_sleep_ms(100); /* ten heartbeat periods, all inside the 300 ms command */
+    proc_sleep_ms(100); /* ten heartbeat periods, all inside the 300 ms command */
     ck_assert_uint_gt(hh_rd(&h, HBA_REG_HEARTBEAT), b);
     struct hba_cq_entry c;
     ck_assert(hh_wait_cqe(&h, 1, e.cid, &c, HH_TIMEOUT_MS));

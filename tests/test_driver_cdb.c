@@ -6,7 +6,7 @@
 
 #include "scsi/cdb.h"
 #include "scsi/scsi.h"
-#include "tests/testutil.h"
+#include "tests/support/testutil.h"
 
 #define KiB 1024u
 

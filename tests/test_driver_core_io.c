@@ -9,8 +9,8 @@
 
 #include "core/core_internal.h"
 #include "scsi/scsi.h"
-#include "tests/drv_fixture.h"
-#include "tests/testutil.h"
+#include "tests/support/drv_fixture.h"
+#include "tests/support/testutil.h"
 
 #define KiB 1024u
 

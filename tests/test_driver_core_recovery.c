@@ -10,8 +10,8 @@
 
 #include "core/core_internal.h"
 #include "scsi/scsi.h"
-#include "tests/drv_fixture.h"
-#include "tests/testutil.h"
+#include "tests/support/drv_fixture.h"
+#include "tests/support/testutil.h"
 
 static struct drvfx fx;
 static const uint8_t tur[6] = { SCSI_OP_TEST_UNIT_READY };

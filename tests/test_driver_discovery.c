@@ -5,8 +5,8 @@
 #include <string.h>
 
 #include "core/discovery.h"
-#include "tests/drv_fixture.h"
-#include "tests/testutil.h"
+#include "tests/support/drv_fixture.h"
+#include "tests/support/testutil.h"
 
 static struct drvfx fx;
 

@@ -6,7 +6,7 @@
 
 #include "core/core_rules.h"
 #include "core/ring.h"
-#include "tests/testutil.h"
+#include "tests/support/testutil.h"
 
 START_TEST(ring_arithmetic)
 {

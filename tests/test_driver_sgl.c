@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "core/sgl.h"
-#include "tests/testutil.h"
+#include "tests/support/testutil.h"
 
 #define KiB 1024u
 #define GiB (1024ull * 1024 * 1024)

@@ -1,8 +1,8 @@
 /* tests/test_fw_admin.c — what the controller calls outside SCSI commands:
  * flush, write cache, battery and its event, identify, drive list, the event
  * hook (delivered without the lock held), and concurrent use. */
-#include "tests/testutil.h"
-#include "tests/fw_harness.h"
+#include "tests/support/testutil.h"
+#include "tests/support/fw_harness.h"
 
 #include <errno.h>
 #include <pthread.h>

@@ -1,8 +1,8 @@
 /* tests/test_fw_inquiry.c — addressing and the SPC commands every LUN answers:
  * INQUIRY (standard and VPD), REPORT LUNS, REQUEST SENSE, REPORT SUPPORTED
  * OPERATION CODES, unknown opcodes, reserved bits, controller-level checks. */
-#include "tests/testutil.h"
-#include "tests/fw_harness.h"
+#include "tests/support/testutil.h"
+#include "tests/support/fw_harness.h"
 
 #include <errno.h>
 #include <string.h>

@@ -2,8 +2,8 @@
  * pages, page control, block descriptors, parameter validation with field
  * pointers, saved values, descriptor sense after D_SENSE, WCE 1 -> 0 flushing,
  * and MODE PARAMETERS CHANGED for the other nexuses. */
-#include "tests/testutil.h"
-#include "tests/fw_harness.h"
+#include "tests/support/testutil.h"
+#include "tests/support/fw_harness.h"
 
 #include <string.h>
 

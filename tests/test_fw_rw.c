@@ -1,8 +1,8 @@
 /* tests/test_fw_rw.c — the block commands: READ CAPACITY, READ/WRITE in every
  * CDB size, VERIFY, SYNCHRONIZE CACHE, range checks, data-length rules, write
  * protection, and FUA / WCE durability checked by power cut + oracle. */
-#include "tests/testutil.h"
-#include "tests/fw_harness.h"
+#include "tests/support/testutil.h"
+#include "tests/support/fw_harness.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 /* tests/test_fw_table.c — the firmware's insides that the SCSI tests cannot
  * reach directly: the command table's consistency and its reserved-bit check,
  * the unit-attention queue, and the store-error-to-sense mapping. */
-#include "tests/testutil.h"
+#include "tests/support/testutil.h"
 
 #include <errno.h>
 #include <string.h>

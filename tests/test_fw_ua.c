@@ -1,8 +1,8 @@
 /* tests/test_fw_ua.c — unit attentions per I_T nexus (life cycle, priority,
  * resets, nexus loss, capacity and LUN inventory changes), the commands that
  * never see them, becoming ready after power on, and START STOP UNIT. */
-#include "tests/testutil.h"
-#include "tests/fw_harness.h"
+#include "tests/support/testutil.h"
+#include "tests/support/fw_harness.h"
 
 #include <errno.h>
 #include <string.h>

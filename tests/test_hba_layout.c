@@ -1,6 +1,6 @@
 /* tests/test_hba_layout.c — the datasheet's layout rules that the compiler
  * cannot check with _Static_assert alone. */
-#include "tests/testutil.h"
+#include "tests/support/testutil.h"
 
 #include "hw/hba.h"
 #include "sim/sim.h"

@@ -1,6 +1,6 @@
 /* tests/test_iommu.c — the emulated IOMMU: translation, direction, faults,
  * policies, the fault log, map/unmap rules and concurrent use. */
-#include "tests/testutil.h"
+#include "tests/support/testutil.h"
 
 #include <errno.h>
 #include <pthread.h>

@@ -2,12 +2,12 @@
  * network: the in-memory test backend, the LUN map in front of it, SAM LUN
  * encoding, residual bookkeeping, task management and nexus loss; plus AHS
  * parsing of the PDU layer. */
-#include "tests/testutil.h"
+#include "tests/support/testutil.h"
 
 #include <errno.h>
 #include <string.h>
 
-#include "host/backend_mem.h"
+#include "tests/support/backend_mem.h"
 #include "host/iscsi_pdu.h"
 #include "host/scsi_lunmap.h"
 #include "scsi/sense.h"

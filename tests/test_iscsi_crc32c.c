@@ -1,6 +1,6 @@
 /* tests/test_iscsi_crc32c.c — CRC32C against published check values, and the
  * hardware path against the software tables at every alignment. */
-#include "tests/testutil.h"
+#include "tests/support/testutil.h"
 
 #include <stdlib.h>
 #include <string.h>

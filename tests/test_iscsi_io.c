@@ -2,13 +2,15 @@
  * the initiator: INQUIRY, READ CAPACITY, large writes and reads (R2T and
  * multi-PDU Data-In), SYNCHRONIZE CACHE, sense delivery, residuals, LUN map,
  * several sessions at once. */
-#include "tests/testutil.h"
+#include "tests/support/testutil.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "tests/iscsi_client.h"
-#include "tests/iscsi_server.h"
+#include <iscsi/iscsi.h>
+#include <iscsi/scsi-lowlevel.h>
+
+#include "tests/support/iscsi_client.h"
 
 static struct iscsi_test_server *srv;
 

@@ -1,7 +1,7 @@
 /* tests/test_iscsi_keys.c — text parsing and the negotiation table: every
  * combining rule, Reject / Irrelevant / NotUnderstood, and the errors that
  * must fail a login. */
-#include "tests/testutil.h"
+#include "tests/support/testutil.h"
 
 #include <errno.h>
 #include <string.h>

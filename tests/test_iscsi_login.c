@@ -1,14 +1,16 @@
 /* tests/test_iscsi_login.c — logging in with libiscsi: AuthMethod None, CHAP
  * one-way and mutual, wrong secrets, access lists, unknown targets, discovery
  * (SendTargets=All), header digests, session reinstatement and logout. */
-#include "tests/testutil.h"
+#include "tests/support/testutil.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "tests/iscsi_client.h"
-#include "tests/iscsi_server.h"
+#include <iscsi/iscsi.h>
+#include <iscsi/scsi-lowlevel.h>
+
+#include "tests/support/iscsi_client.h"
 
 #define ALICE        "alice"
 #define ALICE_SECRET "alice-secret-12"

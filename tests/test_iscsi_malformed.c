@@ -3,7 +3,7 @@
  * way the protocol says (a Reject, a failed login, or the connection ends),
  * and a second, healthy session on the same target still logs in, reads,
  * writes and logs out. */
-#include "tests/testutil.h"
+#include "tests/support/testutil.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -12,8 +12,7 @@
 #include <unistd.h>
 
 #include "scsi/scsi.h"
-#include "tests/iscsi_raw.h"
-#include "tests/iscsi_server.h"
+#include "tests/support/iscsi_client.h"
 
 static struct iscsi_test_server *srv;
 static int port;

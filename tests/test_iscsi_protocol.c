@@ -4,7 +4,7 @@
  * Data-Out and multiple R2Ts, the CmdSN window, immediate commands, NOP-In
  * pings, text continuations, logout variants, security-stage logins with CHAP
  * in base64, session reinstatement, and data digests end to end. */
-#include "tests/testutil.h"
+#include "tests/support/testutil.h"
 
 #include <ctype.h>
 #include <nettle/md5.h>
@@ -14,8 +14,7 @@
 #include <unistd.h>
 
 #include "scsi/scsi.h"
-#include "tests/iscsi_raw.h"
-#include "tests/iscsi_server.h"
+#include "tests/support/iscsi_client.h"
 
 static struct iscsi_test_server *srv;
 static int port;

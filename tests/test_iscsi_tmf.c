@@ -1,12 +1,14 @@
 /* tests/test_iscsi_tmf.c — task management, NOP and completions from other
  * threads, with libiscsi as the initiator and the test backend holding tasks
  * so that there is something to abort. */
-#include "tests/testutil.h"
+#include "tests/support/testutil.h"
 
 #include <string.h>
 
-#include "tests/iscsi_client.h"
-#include "tests/iscsi_server.h"
+#include <iscsi/iscsi.h>
+#include <iscsi/scsi-lowlevel.h>
+
+#include "tests/support/iscsi_client.h"
 
 static struct iscsi_test_server *srv;
 

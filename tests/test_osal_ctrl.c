@@ -8,8 +8,9 @@
 #include <string.h>
 
 #include "platform/osal_user.h"
-#include "tests/osal_fixture.h"
-#include "tests/testutil.h"
+#include "tests/support/osal_fixture.h"
+#include "tests/support/testutil.h"
+#include "tests/support/proc.h"
 
 #define ENTRIES 8u
 
@@ -43,7 +44,7 @@ static bool wait_reg(uint32_t off, uint32_t mask, uint32_t want)
     for (int i = 0; i < OF_TIMEOUT_MS; i++) {
         if ((osal_reg_read32(OS, off) & mask) == want)
             return true;
-        of_sleep_ms(1);
+        proc_sleep_ms(1);
     }
     return false;
 }
@@ -110,7 +111,7 @@ static void identify_through_osal(void)
     osal_reg_write32(OS, HBA_REG_SQ_TAIL(0), 1);
 
     for (int i = 0; i < OF_TIMEOUT_MS && !atomic_load(&a.have); i++)
-        of_sleep_ms(1);
+        proc_sleep_ms(1);
     ck_assert_msg(atomic_load(&a.have), "no admin completion by interrupt");
     ck_assert_int_ge(atomic_load(&a.irqs), 1);
     ck_assert(!atomic_load(&a.wrong_vector));
@@ -173,7 +174,7 @@ START_TEST(registers_have_hardware_semantics)
     ck_assert_uint_eq(osal_reg_read32(OS, HBA_BAR0_SIZE), 0xFFFFFFFFu);
     ck_assert_ptr_eq(osal_user_bus(OS), C.bus);
     uint64_t t0 = osal_now_ns(OS);
-    of_sleep_ms(2);
+    proc_sleep_ms(2);
     ck_assert_uint_gt(osal_now_ns(OS), t0);
 }
 END_TEST

@@ -9,8 +9,8 @@
 #include <string.h>
 
 #include "platform/osal_user.h"
-#include "tests/osal_fixture.h"
-#include "tests/testutil.h"
+#include "tests/support/osal_fixture.h"
+#include "tests/support/testutil.h"
 
 #define RAM (1u << 20)
 #define PG 4096u

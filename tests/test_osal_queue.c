@@ -9,8 +9,9 @@
 #include <string.h>
 
 #include "platform/osal_user.h"
-#include "tests/osal_fixture.h"
-#include "tests/testutil.h"
+#include "tests/support/osal_fixture.h"
+#include "tests/support/testutil.h"
+#include "tests/support/proc.h"
 
 static struct of_fake F;
 static struct of_log L;
@@ -211,7 +212,7 @@ static void queue_until_refused(void *arg)
         if (rc == 0)
             d->queued++;
         if (i % 64 == 0)
-            of_sleep_ms(1);
+            proc_sleep_ms(1);
     }
 }
 
@@ -219,7 +220,7 @@ static void *destroyer(void *arg)
 {
     struct drain *d = arg;
     while (!atomic_load(&d->go))
-        of_sleep_ms(1);
+        proc_sleep_ms(1);
     osal_user_destroy(OS);
     return NULL;
 }

@@ -10,8 +10,9 @@
 #include <string.h>
 
 #include "platform/osal_user.h"
-#include "tests/osal_fixture.h"
-#include "tests/testutil.h"
+#include "tests/support/osal_fixture.h"
+#include "tests/support/testutil.h"
+#include "tests/support/proc.h"
 
 static struct of_fake F;
 static struct of_log L;
@@ -65,7 +66,7 @@ static bool wait_hits(struct hits *h, int want)
     for (int i = 0; i < OF_TIMEOUT_MS; i++) {
         if (atomic_load(&h->n) >= want)
             return true;
-        of_sleep_ms(1);
+        proc_sleep_ms(1);
     }
     return false;
 }
@@ -191,7 +192,7 @@ START_TEST(timer_fires_once)
     osal_timer_arm(t, 1);
     ck_assert(wait_hits(&h, 1));
     ck_assert(!osal_user_timer_armed(t));
-    of_sleep_ms(30); /* would it fire again? (one-shot: no) */
+    proc_sleep_ms(30); /* would it fire again? (one-shot: no) */
     ck_assert_int_eq(osal_queue_sync(OS, nothing, NULL), 0);
     ck_assert_int_eq(atomic_load(&h.n), 1);
     ck_assert_int_eq(atomic_load(&h.off_queue), 0);

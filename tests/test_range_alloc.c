@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "platform/range_alloc.h"
-#include "tests/testutil.h"
+#include "tests/support/testutil.h"
 
 START_TEST(first_fit_reuses_the_lowest_hole)
 {

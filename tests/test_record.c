@@ -5,7 +5,7 @@
  * directives task management and nexus loss leave.  Every file it writes
  * must parse, and print back byte for byte; a recorded 1 MiB random write
  * replays with `scsisim run` and reads back the same bytes. */
-#include "tests/testutil.h"
+#include "tests/support/testutil.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,8 +15,8 @@
 #include "conformance/replay/record.h"
 #include "conformance/replay/trace_sim.h"
 #include "scsi/sense.h"
-#include "tests/cli_exec.h"
-#include "tests/trace_testutil.h"
+#include "tests/support/proc.h"
+#include "tests/support/trace_testutil.h"
 
 static char path[64];
 static struct trace_recorder *rec;
@@ -246,12 +246,12 @@ START_TEST(a_1mib_random_write_records_whole_and_replays)
     free(got);
     trace_free(t);
 
-    struct cli_exec_result r;
+    struct proc_result r;
     const char *run[] = { "run", path, NULL };
-    cli_exec(run, &r);
+    proc_scsisim(run, &r);
     ck_assert_msg(r.status == 0, "scsisim run: exit %d\n%s%s", r.status, r.out, r.err);
     ck_assert_ptr_nonnull(strstr(r.out, "1 passed, 0 failed"));
-    cli_exec_free(&r);
+    proc_result_free(&r);
 
     /* The same file with one byte of the write changed (in a piece in the
      * middle): the read-back finds exactly that byte, at its offset in the
@@ -269,12 +269,12 @@ START_TEST(a_1mib_random_write_records_whole_and_replays)
     ck_assert_ptr_nonnull(f);
     ck_assert_uint_eq(fwrite(txt, 1, strlen(txt), f), strlen(txt));
     ck_assert_int_eq(fclose(f), 0);
-    cli_exec(run, &r);
+    proc_scsisim(run, &r);
     ck_assert_int_eq(r.status, 1);
     char want[96];
     snprintf(want, sizeof(want), "data-in: 1 byte(s) differ, first at offset %lu", off);
     ck_assert_msg(strstr(r.out, want), "expected '%s' in\n%s", want, r.out);
-    cli_exec_free(&r);
+    proc_result_free(&r);
     free(data);
 }
 END_TEST

@@ -8,9 +8,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "tests/replay_testutil.h"
-#include "tests/testutil.h"
-#include "tests/trace_testutil.h"
+#include "tests/support/replay_testutil.h"
+#include "tests/support/testutil.h"
+#include "tests/support/trace_testutil.h"
+#include "tests/support/proc.h"
 
 static char good[512], fail_trace[512], bad_trace[512];
 
@@ -22,8 +23,17 @@ static void setup(void)
     unsetenv("SCSISIM_TRACES");
 }
 
-/* Runs scsisim run ARGS...; returns the exit code, output in *out / *err. */
-#define RUN(out, err, ...) rt_run_scsisim((const char *const[]){ "run", __VA_ARGS__, NULL }, out, err)
+/* Runs scsisim with argv; returns the exit code, output in *out / *err (malloc). */
+static int run_scsisim(const char *const *argv, char **out, char **err)
+{
+    struct proc_result r;
+    proc_scsisim(argv, &r);
+    *out = r.out;
+    *err = r.err;
+    return r.status;
+}
+/* Runs scsisim run ARGS... */
+#define RUN(out, err, ...) run_scsisim((const char *const[]){ "run", __VA_ARGS__, NULL }, out, err)
 
 static void contains(const char *hay, const char *needle)
 {
@@ -173,12 +183,12 @@ START_TEST(bundled_suite_without_a_path)
 {
     char *out, *err;
     setenv("SCSISIM_TRACES", good, 1);
-    ck_assert_int_eq(rt_run_scsisim((const char *const[]){ "run", NULL }, &out, &err), 0);
+    ck_assert_int_eq(run_scsisim((const char *const[]){ "run", NULL }, &out, &err), 0);
     contains(out, "scsisim run: 5 traces");
     free(out);
     free(err);
     setenv("SCSISIM_TRACES", "/nonexistent/suite", 1);
-    ck_assert_int_eq(rt_run_scsisim((const char *const[]){ "run", NULL }, &out, &err), 2);
+    ck_assert_int_eq(run_scsisim((const char *const[]){ "run", NULL }, &out, &err), 2);
     contains(err, "the bundled trace suite was not found (looked in /nonexistent/suite)");
     free(out);
     free(err);
@@ -194,7 +204,7 @@ END_TEST
 START_TEST(delegation)
 {
     char *out, *err;
-    ck_assert_int_eq(RUN(&out, &err, "--driver", rt_scsisim_path(), good), 0);
+    ck_assert_int_eq(RUN(&out, &err, "--driver", proc_scsisim_bin(), good), 0);
     contains(out, "scsisim run: 5 traces");
     free(out);
     free(err);
@@ -206,7 +216,7 @@ START_TEST(delegation)
     ck_assert_int_eq(RUN(&out, &err, "--driver", "/nonexistent/scsisim", good), 2);
     free(out);
     free(err);
-    ck_assert_int_eq(rt_run_scsisim((const char *const[]){ "run", "--help", NULL }, &out, &err), 0);
+    ck_assert_int_eq(run_scsisim((const char *const[]){ "run", "--help", NULL }, &out, &err), 0);
     contains(out, "usage: scsisim run");
     free(out);
     free(err);

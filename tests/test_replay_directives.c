@@ -6,8 +6,8 @@
  * to act on). */
 #include <string.h>
 
-#include "tests/replay_testutil.h"
-#include "tests/testutil.h"
+#include "tests/support/replay_testutil.h"
+#include "tests/support/testutil.h"
 
 #define HDR "#!scsitrace 1\n"
 /* Clears the power-on unit attention of the default nexus (lines follow). */

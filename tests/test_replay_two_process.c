@@ -6,7 +6,7 @@
  * expectation still fails; layer-C traces are skipped with the reason; the
  * command line runs the same (a controller per trace, or one the user
  * started) and says when no controller listens. */
-#include "tests/testutil.h"
+#include "tests/support/testutil.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -17,7 +17,8 @@
 #include <unistd.h>
 
 #include "conformance/replay/replay.h"
-#include "tests/replay_testutil.h"
+#include "tests/support/replay_testutil.h"
+#include "tests/support/proc.h"
 
 /* Bundled traces that need the controller's test control over the socket. */
 static const char *const bundled[] = {
@@ -41,7 +42,7 @@ static void two_process(struct replay_options *o)
 {
     rt_options(o);
     o->mode = STACK_TWO_PROCESS;
-    o->scsisim_bin = rt_scsisim_path(); /* the controller process: this build's scsisim */
+    o->scsisim_bin = proc_scsisim_bin(); /* the controller process: this build's scsisim */
 }
 
 START_TEST(bundled_traces_pass_with_a_spawned_controller)
@@ -133,21 +134,19 @@ START_TEST(command_line_two_process)
     trace_path("sync-cache/sc16-range-at-controller.trace", b, sizeof b);
     trace_path("fieldbugs/F5B-fua-write-dropped.trace", c, sizeof c);
     const char *argv[] = { "run", "--two-process", "-j", "2", a, b, c, NULL };
-    char *out = NULL, *err = NULL;
-    int rc = rt_run_scsisim(argv, &out, &err);
-    ck_assert_msg(rc == 0, "exit %d: %s%s", rc, out, err);
-    ck_assert_msg(strstr(out, "3 traces: 2 passed, 0 failed, 1 skipped"), "%s", out);
-    ck_assert_msg(strstr(out, "SKIP") && strstr(out, "sc16-range-at-controller"), "%s", out);
-    free(out);
-    free(err);
+    struct proc_result r;
+    proc_scsisim(argv, &r);
+    ck_assert_msg(r.status == 0, "exit %d: %s%s", r.status, r.out, r.err);
+    ck_assert_msg(strstr(r.out, "3 traces: 2 passed, 0 failed, 1 skipped"), "%s", r.out);
+    ck_assert_msg(strstr(r.out, "SKIP") && strstr(r.out, "sc16-range-at-controller"), "%s", r.out);
+    proc_result_free(&r);
 
     /* Nobody listening at the socket given: exit 3, the socket named. */
     const char *argv2[] = { "run", "--two-process=/nonexistent/ctrl.sock", a, NULL };
-    rc = rt_run_scsisim(argv2, &out, &err);
-    ck_assert_int_eq(rc, 3);
-    ck_assert_msg(strstr(err, "--two-process") && strstr(err, "/nonexistent/ctrl.sock"), "%s", err);
-    free(out);
-    free(err);
+    proc_scsisim(argv2, &r);
+    ck_assert_int_eq(r.status, 3);
+    ck_assert_msg(strstr(r.err, "--two-process") && strstr(r.err, "/nonexistent/ctrl.sock"), "%s", r.err);
+    proc_result_free(&r);
 }
 END_TEST
 
@@ -155,8 +154,8 @@ END_TEST
  * its own configuration); the trace runs against it. */
 START_TEST(command_line_external_controller)
 {
-    char dir[] = "/tmp/rt-2p-XXXXXX";
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char dir[64];
+    proc_tmpdir(dir, sizeof dir, "rt-2p");
     char sock[256], trace[256];
     snprintf(sock, sizeof sock, "%s/ctrl.sock", dir);
     snprintf(trace, sizeof trace, "%s/t.trace", dir);
@@ -173,32 +172,22 @@ START_TEST(command_line_external_controller)
           "- H < - r1 STATUS GOOD\n",
           f);
     ck_assert_int_eq(fclose(f), 0);
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        if (!freopen("/dev/null", "w", stdout))
-            _exit(126);
-        execl(rt_scsisim_path(), "scsisim", "controller", "--socket", sock, "--set", "init-time=0", (char *)NULL);
-        _exit(127);
-    }
+    const char *ctl[] = { proc_scsisim_bin(), "controller", "--socket", sock, "--set", "init-time=0", NULL };
+    pid_t pid = proc_spawn(ctl, -1, STDERR_FILENO, 0);
     struct stat st;
     for (int i = 0; i < 500 && stat(sock, &st) != 0; i++)
-        usleep(10000);
+        proc_sleep_ms(10);
     char arg[300];
     snprintf(arg, sizeof arg, "--two-process=%s", sock);
     const char *argv[] = { "run", arg, "-j", "2", trace, NULL };
-    char *out = NULL, *err = NULL;
-    int rc = rt_run_scsisim(argv, &out, &err);
+    struct proc_result r;
+    proc_scsisim(argv, &r);
     kill(pid, SIGTERM);
-    int status;
-    waitpid(pid, &status, 0);
-    ck_assert_msg(rc == 0, "exit %d: %s%s", rc, out, err);
-    ck_assert_msg(strstr(out, "1 trace: 1 passed"), "%s", out);
-    free(out);
-    free(err);
-    unlink(trace);
-    unlink(sock);
-    rmdir(dir);
+    proc_wait(pid, -1);
+    ck_assert_msg(r.status == 0, "exit %d: %s%s", r.status, r.out, r.err);
+    ck_assert_msg(strstr(r.out, "1 trace: 1 passed"), "%s", r.out);
+    proc_result_free(&r);
+    proc_rmdir(dir);
 }
 END_TEST
 

@@ -9,9 +9,9 @@
 #include <string.h>
 
 #include "conformance/report/report.h"
-#include "tests/replay_testutil.h"
-#include "tests/testutil.h"
-#include "tests/trace_testutil.h"
+#include "tests/support/replay_testutil.h"
+#include "tests/support/testutil.h"
+#include "tests/support/trace_testutil.h"
 
 #define HDR "#!scsitrace 1\n"
 

@@ -1,5 +1,5 @@
 /* tests/test_scsi_sense.c — sense built in one place, parsed format-independently. */
-#include "tests/testutil.h"
+#include "tests/support/testutil.h"
 #include <string.h>
 
 #include "scsi/sense.h"

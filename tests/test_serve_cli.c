@@ -4,7 +4,7 @@
  * (in this process) becomes a scsitrace that parses, prints back byte for
  * byte, holds what the session did, and replays with `scsisim run` on a
  * fresh controller with every check passing. */
-#include "tests/testutil.h"
+#include "tests/support/testutil.h"
 
 #include <iscsi/iscsi.h>
 #include <iscsi/scsi-lowlevel.h>
@@ -16,8 +16,8 @@
 #include <unistd.h>
 
 #include "conformance/replay/trace_sim.h"
-#include "tests/cli_exec.h"
-#include "tests/serve_proc.h"
+#include "tests/support/proc.h"
+#include "tests/support/serve_proc.h"
 
 #define GOOD_INITIATOR "iqn.2025-01.org.example:good"
 
@@ -62,26 +62,26 @@ static int status_of(struct scsi_task *t)
 
 static void expect_usage_error(const char *const *args, const char *needle)
 {
-    struct cli_exec_result r;
-    cli_exec(args, &r);
+    struct proc_result r;
+    proc_scsisim(args, &r);
     ck_assert_msg(r.status == 2, "exit %d, stderr: %s", r.status, r.err);
     ck_assert_msg(strstr(r.err, needle), "expected '%s' in: %s", needle, r.err);
-    cli_exec_free(&r);
+    proc_result_free(&r);
 }
 
 START_TEST(help_and_bad_options)
 {
-    struct cli_exec_result r;
+    struct proc_result r;
     const char *help[] = { "serve", "--help", NULL };
-    cli_exec(help, &r);
+    proc_scsisim(help, &r);
     ck_assert_int_eq(r.status, 0);
     ck_assert_ptr_nonnull(strstr(r.out, "usage: scsisim serve"));
     ck_assert_ptr_nonnull(strstr(r.out, "--record FILE"));
-    cli_exec_free(&r);
+    proc_result_free(&r);
     const char *top[] = { "--help", NULL };
-    cli_exec(top, &r);
+    proc_scsisim(top, &r);
     ck_assert_ptr_nonnull(strstr(r.out, "serve"));
-    cli_exec_free(&r);
+    proc_result_free(&r);
 
     const char *a1[] = { "serve", "--listen", "nonsense", NULL };
     expect_usage_error(a1, "expected HOST:PORT");
@@ -328,12 +328,12 @@ START_TEST(record_writes_a_trace_of_the_session)
     free(text);
 
     /* The round trip: `scsisim run` replays it on a fresh controller. */
-    struct cli_exec_result r;
+    struct proc_result r;
     const char *run[] = { "run", path, NULL };
-    cli_exec(run, &r);
+    proc_scsisim(run, &r);
     ck_assert_msg(r.status == 0, "scsisim run %s: exit %d\n%s%s", path, r.status, r.out, r.err);
     ck_assert_ptr_nonnull(strstr(r.out, "1 passed, 0 failed"));
-    cli_exec_free(&r);
+    proc_result_free(&r);
     unlink(path);
 }
 END_TEST

@@ -6,14 +6,15 @@
  * must report 0 failed tests.  What the controller does not implement
  * answers INVALID COMMAND OPERATION CODE and the suite skips it.  Skipped,
  * with a printed message, only when iscsi-test-cu is not installed. */
-#include "tests/testutil.h"
+#include "tests/support/testutil.h"
 
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "tests/serve_proc.h"
+#include "tests/support/serve_proc.h"
+#include "tests/support/proc.h"
 
 /* The "tests" row of CUnit's run summary: total, ran, passed, failed. */
 static bool summary(const char *out, unsigned v[4])
@@ -25,13 +26,13 @@ static bool summary(const char *out, unsigned v[4])
 
 START_TEST(iscsi_test_cu_all_tests_pass)
 {
-    if (!tool_present("iscsi_test_cu", "iscsi-test-cu", "apt-get install libiscsi-bin"))
+    if (!proc_tool_present("iscsi_test_cu", "iscsi-test-cu", "apt-get install libiscsi-bin"))
         return;
     struct serve_proc srv;
     serve_start(&srv, NULL);
     const char *argv[] = { "iscsi-test-cu", "-n", "-t", "ALL", "-d", srv.url, NULL };
     char *out;
-    int rc = tool_run(argv, 240, &out);
+    int rc = proc_tool(argv, 240, &out);
     unsigned v[4];
     bool got = summary(out, v);
     if (!got || v[3] != 0) {

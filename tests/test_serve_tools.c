@@ -3,14 +3,15 @@
  * qemu-io writing a pattern, flushing and reading it back.  Each test is
  * skipped, with a printed message, only when its tool is not installed
  * (.ci/run installs libiscsi-bin, qemu-utils and qemu-block-extra). */
-#include "tests/testutil.h"
+#include "tests/support/testutil.h"
 
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "tests/serve_proc.h"
+#include "tests/support/serve_proc.h"
+#include "tests/support/proc.h"
 
 #define LIBISCSI_HINT "apt-get install libiscsi-bin"
 
@@ -29,11 +30,11 @@ static void stop(void)
 
 START_TEST(iscsi_inq_sees_the_firmwares_inquiry_data)
 {
-    if (!tool_present("iscsi_inq", "iscsi-inq", LIBISCSI_HINT))
+    if (!proc_tool_present("iscsi_inq", "iscsi-inq", LIBISCSI_HINT))
         return;
     const char *argv[] = { "iscsi-inq", srv.url, NULL };
     char *out;
-    int rc = tool_run(argv, 30, &out);
+    int rc = proc_tool(argv, 30, &out);
     ck_assert_msg(rc == 0, "iscsi-inq exited %d:\n%s", rc, out);
     ck_assert_msg(strstr(out, "Vendor:SCSISIM"), "%s", out);
     ck_assert_msg(strstr(out, "Product:SIM DISK"), "%s", out);
@@ -42,7 +43,7 @@ START_TEST(iscsi_inq_sees_the_firmwares_inquiry_data)
 
     /* A VPD page, the firmware's too. */
     const char *vpd[] = { "iscsi-inq", "-e", "1", "-c", "0x80", srv.url, NULL };
-    rc = tool_run(vpd, 30, &out);
+    rc = proc_tool(vpd, 30, &out);
     ck_assert_msg(rc == 0, "iscsi-inq -e 1 -c 0x80 exited %d:\n%s", rc, out);
     free(out);
 }
@@ -50,11 +51,11 @@ END_TEST
 
 START_TEST(iscsi_readcapacity16_reports_512_mib_of_512_byte_blocks)
 {
-    if (!tool_present("iscsi_readcapacity16", "iscsi-readcapacity16", LIBISCSI_HINT))
+    if (!proc_tool_present("iscsi_readcapacity16", "iscsi-readcapacity16", LIBISCSI_HINT))
         return;
     const char *argv[] = { "iscsi-readcapacity16", srv.url, NULL };
     char *out;
-    int rc = tool_run(argv, 30, &out);
+    int rc = proc_tool(argv, 30, &out);
     ck_assert_msg(rc == 0, "iscsi-readcapacity16 exited %d:\n%s", rc, out);
     ck_assert_msg(strstr(out, "RETURNED LOGICAL BLOCK ADDRESS:1048575"), "%s", out);
     ck_assert_msg(strstr(out, "LOGICAL BLOCK LENGTH IN BYTES:512"), "%s", out);
@@ -65,14 +66,14 @@ END_TEST
 
 START_TEST(iscsi_ls_discovers_the_target)
 {
-    if (!tool_present("iscsi_ls", "iscsi-ls", LIBISCSI_HINT))
+    if (!proc_tool_present("iscsi_ls", "iscsi-ls", LIBISCSI_HINT))
         return;
     char portal[128], want[512];
     snprintf(portal, sizeof(portal), "iscsi://%s", srv.portal);
     snprintf(want, sizeof(want), "Target:%s Portal:%s,1", srv.iqn, srv.portal);
     const char *argv[] = { "iscsi-ls", portal, NULL };
     char *out;
-    int rc = tool_run(argv, 30, &out);
+    int rc = proc_tool(argv, 30, &out);
     ck_assert_msg(rc == 0, "iscsi-ls exited %d:\n%s", rc, out);
     ck_assert_msg(strstr(out, want), "expected '%s' in:\n%s", want, out);
     free(out);
@@ -81,12 +82,12 @@ END_TEST
 
 START_TEST(qemu_io_writes_flushes_and_reads_back_a_pattern)
 {
-    if (!tool_present("qemu_io", "qemu-io", "apt-get install qemu-utils qemu-block-extra"))
+    if (!proc_tool_present("qemu_io", "qemu-io", "apt-get install qemu-utils qemu-block-extra"))
         return;
     const char *argv[] = { "qemu-io", "-f", "raw", srv.url, "-c", "write -P 0xab 0 1M", "-c", "flush",
                            "-c", "read -P 0xab 0 1M", "-c", "read -P 0x00 1M 64k", NULL };
     char *out;
-    int rc = tool_run(argv, 60, &out);
+    int rc = proc_tool(argv, 60, &out);
     if (rc != 0 && strstr(out, "Unknown protocol")) {
         /* qemu-utils without qemu-block-extra has no iscsi driver. */
         printf("SKIP qemu_io: qemu-io has no iscsi block driver (apt-get install qemu-block-extra)\n");

@@ -14,8 +14,8 @@
 
 #include "scsi/scsi.h"
 #include "sim/sim.h"
-#include "tests/stack_fixture.h"
-#include "tests/testutil.h"
+#include "tests/support/stack_fixture.h"
+#include "tests/support/testutil.h"
 
 static struct stack *ST;
 

@@ -9,9 +9,9 @@
 #include "stack/stack.h"
 #include "platform/bus.h"
 #include "sim/sim.h"
-#include "tests/osal_fixture.h"
-#include "tests/stack_fixture.h"
-#include "tests/testutil.h"
+#include "tests/support/osal_fixture.h"
+#include "tests/support/stack_fixture.h"
+#include "tests/support/testutil.h"
 
 START_TEST(options_defaults)
 {

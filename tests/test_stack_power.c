@@ -8,8 +8,8 @@
 
 #include "scsi/scsi.h"
 #include "sim/sim.h"
-#include "tests/stack_fixture.h"
-#include "tests/testutil.h"
+#include "tests/support/stack_fixture.h"
+#include "tests/support/testutil.h"
 
 #define LBA    300u
 #define BLOCKS 64u

@@ -9,8 +9,8 @@
 #include <unistd.h>
 
 #include "sim/store/store.h"
-#include "tests/store_fixture.h"
-#include "tests/testutil.h"
+#include "tests/support/store_fixture.h"
+#include "tests/support/testutil.h"
 
 #define BLOCKS 100000u   /* 48.8 MiB or 390 MiB: sparse either way */
 

@@ -5,7 +5,7 @@
 
 #include "sim/store/store_hash.h"
 #include "sim/store/store_map.h"
-#include "tests/testutil.h"
+#include "tests/support/testutil.h"
 
 #define KEYS 20000u
 

@@ -8,8 +8,8 @@
 
 #include "sim/store/store.h"
 #include "sim/store/store_hash.h"
-#include "tests/store_fixture.h"
-#include "tests/testutil.h"
+#include "tests/support/store_fixture.h"
+#include "tests/support/testutil.h"
 
 #define MODEL_BLOCKS 2000u
 

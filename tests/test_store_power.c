@@ -4,8 +4,8 @@
 #include <string.h>
 
 #include "sim/store/store.h"
-#include "tests/store_fixture.h"
-#include "tests/testutil.h"
+#include "tests/support/store_fixture.h"
+#include "tests/support/testutil.h"
 
 #define BLOCKS 200000u
 #define BS 4096u

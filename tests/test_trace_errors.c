@@ -1,14 +1,14 @@
 /* tests/test_trace_errors.c — malformed traces: every error names the exact
  * file:line:column and says what was found and what was expected; bad input
  * never crashes and never allocates without bound. */
-#include "tests/testutil.h"
+#include "tests/support/testutil.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "conformance/replay/trace_sim.h"
-#include "tests/trace_testutil.h"
+#include "tests/support/trace_testutil.h"
 
 #define V "#!scsitrace 1\n"
 #define TUR "00 00 00 00 00 00"

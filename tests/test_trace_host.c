@@ -3,15 +3,15 @@
  * located errors for bad keys and values, the canonical printer's round trip,
  * and the replay applying them (the OS-layer options it builds, a stack that
  * cannot be built without the low window, data in pieces intact both ways). */
-#include "tests/testutil.h"
+#include "tests/support/testutil.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "conformance/replay/replay.h"
-#include "tests/replay_testutil.h"
-#include "tests/trace_testutil.h"
+#include "tests/support/replay_testutil.h"
+#include "tests/support/trace_testutil.h"
 
 #define V "#!scsitrace 1\n"
 #define UA "- H > - ua CMD 00 00 00 00 00 00\n- H < - ua STATUS CHECK UNIT_ATTENTION/0x29/0x01|GOOD\n"

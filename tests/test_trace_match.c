@@ -1,7 +1,7 @@
 /* tests/test_trace_match.c — the matcher: every pattern construct against
  * actual bytes (with the structured diff it yields), sense compared the same
  * whether fixed or descriptor format, status lists, TMF responses. */
-#include "tests/testutil.h"
+#include "tests/support/testutil.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +10,7 @@
 #include "conformance/format/trace.h"
 #include "scsi/scsi.h"
 #include "scsi/sense.h"
-#include "tests/trace_testutil.h"
+#include "tests/support/trace_testutil.h"
 
 #define V "#!scsitrace 1\n"
 

@@ -2,7 +2,7 @@
  * and the simulated controller they describe, every field of a record, every
  * pattern item, status alternatives, TMFs, directives, and the task table
  * (which records belong together, what ends a task, holds and deadlines). */
-#include "tests/testutil.h"
+#include "tests/support/testutil.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -12,7 +12,7 @@
 #include "conformance/format/trace_names.h"
 #include "scsi/scsi.h"
 #include "sim/config/config.h"
-#include "tests/trace_testutil.h"
+#include "tests/support/trace_testutil.h"
 
 #define V "#!scsitrace 1\n"
 

@@ -2,7 +2,7 @@
  * it: which expectation failed and why, the decoded text diff, TAP, JUnit XML
  * (well-formed and in the common schema's shape, also with hostile text) and
  * JSON, and the exit codes. */
-#include "tests/testutil.h"
+#include "tests/support/testutil.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +13,7 @@
 #include "conformance/report/result.h"
 #include "scsi/scsi.h"
 #include "scsi/sense.h"
-#include "tests/trace_testutil.h"
+#include "tests/support/trace_testutil.h"
 
 #define V "#!scsitrace 1\n"
 

@@ -2,14 +2,14 @@
  * byte for byte; any valid trace satisfies parse(print(parse(x))) == parse(x)
  * and printing is idempotent; the canonical spellings of each construct;
  * trace_equal sees every difference that matters. */
-#include "tests/testutil.h"
+#include "tests/support/testutil.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "conformance/replay/trace_sim.h"
-#include "tests/trace_testutil.h"
+#include "tests/support/trace_testutil.h"
 
 #define V "#!scsitrace 1\n"
 
