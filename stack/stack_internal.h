@@ -1,12 +1,14 @@
 /* stack/stack_internal.h — what stack/stack*.c share: the stack itself and
  * the two-process half (stack/stack_proc.c: the controller process, the
- * remote bus, reconnection). */
+ * remote bus, reconnection).  Not for the layers above (they use
+ * stack/stack.h): struct stack holds the in-process controller. */
 #ifndef STACK_STACK_INTERNAL_H
 #define STACK_STACK_INTERNAL_H
 
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "stack/ctrl_ctl.h"
 #include "stack/stack.h"
 
 struct stack_proc;
@@ -16,6 +18,8 @@ struct stack {
     bool polled;
     struct sim_ctrl *ctrl;   /* in-process only */
     struct bus *bus;
+    struct ctrl_ctl ctl;     /* test control: ctrl_ctl_local(ctrl) or ctrl_ctl_remote(bus), set by the
+                                mode's open (stack/stack_ctl.c calls only this) */
     struct osal *os;
     struct drv_core *core;
     bool started;
@@ -28,8 +32,6 @@ struct stack {
     uint64_t next_task_id;
     _Atomic uint64_t reconnects;
 };
-
-int stack_fail(char *err, size_t errlen, int rc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* Two processes: starts (spawn) or finds the controller and connects st->bus
  * to it.  On failure what was made is left in st->proc for stack_proc_close. */
