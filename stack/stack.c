@@ -1,7 +1,8 @@
 /* stack/stack.c — the assembled stack (see stack/stack.h): opening and
- * closing it, tasks, and the parts.  The two-process half (the controller
- * process, the remote bus, reconnection) is stack/stack_proc.c; test
- * control is stack/stack_ctl.c. */
+ * closing it, tasks, and the parts.  What depends on the mode is in the two
+ * halves (struct stack_mode_ops): stack/stack_local.c (the controller in this
+ * process) and stack/stack_proc.c (the controller process, the remote bus,
+ * reconnection); test control is stack/stack_ctl.c. */
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
@@ -13,8 +14,6 @@
 #include "stack/stack_internal.h"
 #include "base/clock.h"
 #include "base/errf.h"
-#include "platform/bus.h"
-#include "sim/sim.h"
 
 /* What stack_submit wraps around the caller's callback. */
 struct stack_call {
@@ -34,55 +33,23 @@ void stack_options_init(struct stack_options *o)
 /* Frees whatever stack_open built so far, in reverse order. */
 static void teardown(struct stack *st)
 {
-    if (st->proc)
-        stack_proc_stop_watch(st); /* no reconnection while the core stops */
+    st->half->stop_watch(st); /* no reconnection while the core stops */
     if (st->core) {
         if (st->started)
             drv_core_stop(st->core);
         drv_core_destroy(st->core);
     }
     osal_user_destroy(st->os);
-    if (st->proc) {
-        stack_proc_close(st);
-    } else {
-        bus_detach(st->bus);
-        sim_ctrl_destroy(st->ctrl);
-    }
+    st->half->close(st);
     pthread_mutex_destroy(&st->lock);
     pthread_cond_destroy(&st->done_cv);
     free(st);
 }
 
-static int open_in_process(struct stack *st, const struct sim_config *cfg, const struct stack_options *o,
-                           char *err, size_t errlen)
-{
-    (void)o;
-    char why[256] = "";
-    int rc = sim_ctrl_create(cfg, &st->ctrl, why, sizeof(why));
-    if (rc < 0) {
-        errf(err, errlen, "cannot create the controller: %s", why[0] ? why : strerror(-rc));
-        return rc;
-    }
-    if ((rc = sim_ctrl_power_on(st->ctrl)) < 0) {
-        errf(err, errlen, "cannot power the controller on: %s", strerror(-rc));
-        return rc;
-    }
-    struct bus_ops ops = bus_ops_local(st->ctrl);
-    if ((rc = bus_attach(sim_ctrl_attach_info(st->ctrl), &ops, &st->bus)) < 0) {
-        errf(err, errlen, "cannot attach to the controller's shared memory: %s", strerror(-rc));
-        return rc;
-    }
-    st->ctl = ctrl_ctl_local(st->ctrl);
-    return 0;
-}
-
-/* How each mode builds the controller (or finds it) and the bus to it, and
- * picks the test control interface (st->ctl) that matches. */
-typedef int (*open_mode_fn)(struct stack *st, const struct sim_config *cfg, const struct stack_options *o,
-                            char *err, size_t errlen);
-static const open_mode_fn open_mode[] = {
-    [STACK_IN_PROCESS] = open_in_process,
-    [STACK_TWO_PROCESS] = stack_proc_open,
+/* The half of each mode; stack_open picks one and the rest follows. */
+static const struct stack_mode_ops *const halves[] = {
+    [STACK_IN_PROCESS] = &stack_local_ops,
+    [STACK_TWO_PROCESS] = &stack_proc_ops,
 };
 
 int stack_open(const struct sim_config *cfg, const struct stack_options *o, struct stack **out, char *err,
@@ -119,10 +86,11 @@ int stack_open(const struct sim_config *cfg, const struct stack_options *o, stru
     pthread_cond_init(&st->done_cv, &ca);
     pthread_condattr_destroy(&ca);
     st->mode = o->mode;
+    st->half = halves[o->mode];
     st->polled = o->polled;
     st->next_task_id = 1;
 
-    int rc = open_mode[o->mode](st, cfg, o, err, errlen);
+    int rc = st->half->open(st, cfg, o, err, errlen);
     if (rc < 0)
         goto out_fail;
     if ((rc = osal_user_create(st->bus, &o->osal, &st->os)) < 0) {
@@ -150,7 +118,7 @@ int stack_open(const struct sim_config *cfg, const struct stack_options *o, stru
         goto out_fail;
     }
     st->started = true;
-    if ((rc = stack_proc_start_watch(st, err, errlen)) < 0)
+    if ((rc = st->half->start_watch(st, err, errlen)) < 0)
         goto out_fail;
     *out = st;
     return 0;
@@ -348,27 +316,19 @@ int stack_reconnect(struct stack *st, char *err, size_t errlen)
         errf(err, errlen, "stack_reconnect cannot run on the dispatch queue");
         return -EDEADLK;
     }
-    if (st->proc)
-        return stack_proc_reconnect(st, err, errlen);
-    int rc = drv_core_recover(st->core);
-    if (rc < 0) {
-        errf(err, errlen, "the driver could not bring the controller up: %s", strerror(-rc));
-        return rc;
-    }
-    atomic_fetch_add(&st->reconnects, 1);
-    return 0;
+    return st->half->reconnect(st, err, errlen);
 }
 
 pid_t stack_controller_pid(const struct stack *st)
 {
-    return st && st->proc ? stack_proc_pid(st) : 0;
+    return st ? st->half->pid(st) : 0;
 }
 
 int stack_kill_controller(struct stack *st)
 {
     if (!st)
         return -EINVAL;
-    return st->proc ? stack_proc_kill(st) : -ENOTSUP;
+    return st->half->kill(st);
 }
 
 int stack_start_controller(struct stack *st, char *err, size_t errlen)
@@ -377,11 +337,7 @@ int stack_start_controller(struct stack *st, char *err, size_t errlen)
         err[0] = 0;
     if (!st)
         return -EINVAL;
-    if (!st->proc) {
-        errf(err, errlen, "the controller runs in this process");
-        return -ENOTSUP;
-    }
-    return stack_proc_start(st, err, errlen);
+    return st->half->start(st, err, errlen);
 }
 
 uint64_t stack_reconnects(struct stack *st)

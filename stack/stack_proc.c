@@ -1,6 +1,8 @@
-/* stack/stack_proc.c — the two-process half of the stack (stack/stack.h):
- * the controller process (`scsisim controller`, started here when asked),
- * the remote bus to it, and getting back on it after it died.
+/* stack/stack_proc.c — the two-process half of the stack (stack/stack.h;
+ * stack_proc_ops in stack/stack_internal.h): the controller process
+ * (`scsisim controller`, started here when asked), the remote bus to it and
+ * test control over it (ctrl_ctl_remote), and getting back on it after it
+ * died.
  *
  * Starting a controller: the configuration is written to a private temporary
  * directory (sim_config_print) and `BIN controller --socket SOCK CONF` is
@@ -350,8 +352,8 @@ static void on_bus_dead(void *arg, struct bus *b)
     }
 }
 
-int stack_proc_open(struct stack *st, const struct sim_config *cfg, const struct stack_options *o, char *err,
-                    size_t errlen)
+static int stack_proc_open(struct stack *st, const struct sim_config *cfg, const struct stack_options *o,
+                           char *err, size_t errlen)
 {
     struct stack_proc *p = calloc(1, sizeof(*p));
     if (!p) {
@@ -453,7 +455,7 @@ static int reconnect_locked(struct stack *st, char *err, size_t errlen)
     return 0;
 }
 
-int stack_proc_reconnect(struct stack *st, char *err, size_t errlen)
+static int stack_proc_reconnect(struct stack *st, char *err, size_t errlen)
 {
     pthread_mutex_lock(&st->proc->lock);
     int rc = reconnect_locked(st, err, errlen);
@@ -461,7 +463,7 @@ int stack_proc_reconnect(struct stack *st, char *err, size_t errlen)
     return rc;
 }
 
-int stack_proc_kill(struct stack *st)
+static int stack_proc_kill(struct stack *st)
 {
     struct stack_proc *p = st->proc;
     if (!p || !p->spawn)
@@ -478,7 +480,7 @@ int stack_proc_kill(struct stack *st)
     return rc;
 }
 
-int stack_proc_start(struct stack *st, char *err, size_t errlen)
+static int stack_proc_start(struct stack *st, char *err, size_t errlen)
 {
     struct stack_proc *p = st->proc;
     if (!p || !p->spawn) {
@@ -498,7 +500,7 @@ int stack_proc_start(struct stack *st, char *err, size_t errlen)
     return rc;
 }
 
-pid_t stack_proc_pid(const struct stack *st)
+static pid_t stack_proc_pid(const struct stack *st)
 {
     const struct stack_proc *p = st->proc;
     return p && p->spawn ? p->pid : 0;
@@ -643,7 +645,7 @@ static void stop_thread(struct stack_proc *p)
     p->threaded = false;
 }
 
-int stack_proc_start_watch(struct stack *st, char *err, size_t errlen)
+static int stack_proc_start_watch(struct stack *st, char *err, size_t errlen)
 {
     (void)err;
     (void)errlen;
@@ -656,7 +658,7 @@ int stack_proc_start_watch(struct stack *st, char *err, size_t errlen)
     return 0;
 }
 
-void stack_proc_stop_watch(struct stack *st)
+static void stack_proc_stop_watch(struct stack *st)
 {
     struct stack_proc *p = st->proc;
     if (!p)
@@ -681,7 +683,7 @@ static void remove_dir(struct stack_proc *p)
     rmdir(p->dir);
 }
 
-void stack_proc_close(struct stack *st)
+static void stack_proc_close(struct stack *st)
 {
     struct stack_proc *p = st->proc;
     if (!p)
@@ -704,3 +706,14 @@ void stack_proc_close(struct stack *st)
     free(p);
     st->proc = NULL;
 }
+
+const struct stack_mode_ops stack_proc_ops = {
+    .open = stack_proc_open,
+    .start_watch = stack_proc_start_watch,
+    .stop_watch = stack_proc_stop_watch,
+    .close = stack_proc_close,
+    .reconnect = stack_proc_reconnect,
+    .kill = stack_proc_kill,
+    .start = stack_proc_start,
+    .pid = stack_proc_pid,
+};
