@@ -1,8 +1,9 @@
-/* stack/stack_internal.h — what the files of stack/ share: the stack itself and the
- * two halves that differ by mode, the in-process one (stack/stack_local.c)
- * and the two-process one (stack/stack_proc.c: the controller process, the
- * remote bus, reconnection).  Not for the layers above (they use
- * stack/stack.h): struct stack holds the in-process controller. */
+/* stack/stack_internal.h — what the files of stack/ share: the stack
+ * itself and the two halves that differ by mode, the in-process one
+ * (stack/stack_local.c) and the two-process one (stack/stack_proc.c: the
+ * controller process, the remote bus, reconnection).  Not for the layers
+ * above (they use stack/stack.h): struct stack holds the in-process
+ * controller. */
 #ifndef STACK_STACK_INTERNAL_H
 #define STACK_STACK_INTERNAL_H
 
