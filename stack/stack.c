@@ -1,20 +1,19 @@
 /* stack/stack.c — the assembled stack (see stack/stack.h): opening and
- * closing it, tasks, and the parts.  The two-process half (the controller
- * process, the remote bus, reconnection) is stack/stack_proc.c; test
- * control is stack/stack_ctl.c. */
+ * closing it, tasks, and the parts.  What depends on the mode is in the two
+ * halves (struct stack_mode_ops): stack/stack_local.c (the controller in this
+ * process) and stack/stack_proc.c (the controller process, the remote bus,
+ * reconnection); test control is stack/stack_ctl.c. */
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "stack/stack_internal.h"
-#include "platform/bus.h"
-#include "sim/sim.h"
+#include "base/clock.h"
+#include "base/errf.h"
 
 /* What stack_submit wraps around the caller's callback. */
 struct stack_call {
@@ -31,54 +30,27 @@ void stack_options_init(struct stack_options *o)
     o->osal.name = "stack";
 }
 
-int stack_fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return rc;
-}
-
 /* Frees whatever stack_open built so far, in reverse order. */
 static void teardown(struct stack *st)
 {
-    if (st->proc)
-        stack_proc_stop_watch(st); /* no reconnection while the core stops */
+    st->half->stop_watch(st); /* no reconnection while the core stops */
     if (st->core) {
         if (st->started)
             drv_core_stop(st->core);
         drv_core_destroy(st->core);
     }
     osal_user_destroy(st->os);
-    if (st->proc) {
-        stack_proc_close(st);
-    } else {
-        bus_detach(st->bus);
-        sim_ctrl_destroy(st->ctrl);
-    }
+    st->half->close(st);
     pthread_mutex_destroy(&st->lock);
     pthread_cond_destroy(&st->done_cv);
     free(st);
 }
 
-static int open_in_process(struct stack *st, const struct sim_config *cfg, const struct stack_options *o,
-                           char *err, size_t errlen)
-{
-    (void)o;
-    char why[256] = "";
-    int rc = sim_ctrl_create(cfg, &st->ctrl, why, sizeof(why));
-    if (rc < 0)
-        return stack_fail(err, errlen, rc, "cannot create the controller: %s", why[0] ? why : strerror(-rc));
-    if ((rc = sim_ctrl_power_on(st->ctrl)) < 0)
-        return stack_fail(err, errlen, rc, "cannot power the controller on: %s", strerror(-rc));
-    struct bus_ops ops = bus_ops_local(st->ctrl);
-    if ((rc = bus_attach(sim_ctrl_attach_info(st->ctrl), &ops, &st->bus)) < 0)
-        return stack_fail(err, errlen, rc, "cannot attach to the controller's shared memory: %s", strerror(-rc));
-    return 0;
-}
+/* The half of each mode; stack_open picks one and the rest follows. */
+static const struct stack_mode_ops *const halves[] = {
+    [STACK_IN_PROCESS] = &stack_local_ops,
+    [STACK_TWO_PROCESS] = &stack_proc_ops,
+};
 
 int stack_open(const struct sim_config *cfg, const struct stack_options *o, struct stack **out, char *err,
                size_t errlen)
@@ -92,26 +64,37 @@ int stack_open(const struct sim_config *cfg, const struct stack_options *o, stru
         stack_options_init(&def);
         o = &def;
     }
-    if (!out || (!cfg && (o->mode != STACK_TWO_PROCESS || o->spawn)))
-        return stack_fail(err, errlen, -EINVAL, "stack_open needs a configuration and a place for the result");
-    if (o->mode != STACK_IN_PROCESS && o->mode != STACK_TWO_PROCESS)
-        return stack_fail(err, errlen, -EINVAL, "unknown stack mode %d", (int)o->mode);
+    if (!out || (!cfg && (o->mode != STACK_TWO_PROCESS || o->spawn))) {
+        errf(err, errlen, "stack_open needs a configuration and a place for the result");
+        return -EINVAL;
+    }
+    if (o->mode != STACK_IN_PROCESS && o->mode != STACK_TWO_PROCESS) {
+        errf(err, errlen, "unknown stack mode %d", (int)o->mode);
+        return -EINVAL;
+    }
 
     struct stack *st = calloc(1, sizeof(*st));
-    if (!st)
-        return stack_fail(err, errlen, -ENOMEM, "out of memory");
+    if (!st) {
+        errf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
     pthread_mutex_init(&st->lock, NULL);
-    pthread_cond_init(&st->done_cv, NULL);
+    /* Monotonic, like every deadline here (base/clock.h). */
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&st->done_cv, &ca);
+    pthread_condattr_destroy(&ca);
     st->mode = o->mode;
+    st->half = halves[o->mode];
     st->polled = o->polled;
     st->next_task_id = 1;
 
-    int rc = o->mode == STACK_TWO_PROCESS ? stack_proc_open(st, cfg, o, err, errlen)
-                                          : open_in_process(st, cfg, o, err, errlen);
+    int rc = st->half->open(st, cfg, o, err, errlen);
     if (rc < 0)
         goto out_fail;
     if ((rc = osal_user_create(st->bus, &o->osal, &st->os)) < 0) {
-        stack_fail(err, errlen, rc, "cannot create the OS layer: %s", strerror(-rc));
+        errf(err, errlen, "cannot create the OS layer: %s", strerror(-rc));
         goto out_fail;
     }
     struct drv_core_options copt = {
@@ -127,15 +110,15 @@ int stack_open(const struct sim_config *cfg, const struct stack_options *o, stru
         .heartbeat_stall_ms = o->heartbeat_stall_ms,
     };
     if ((rc = drv_core_create(st->os, &copt, &st->core)) < 0) {
-        stack_fail(err, errlen, rc, "cannot create the driver core: %s", strerror(-rc));
+        errf(err, errlen, "cannot create the driver core: %s", strerror(-rc));
         goto out_fail;
     }
     if ((rc = drv_core_start(st->core)) < 0) {
-        stack_fail(err, errlen, rc, "the driver core could not bring the controller up: %s", strerror(-rc));
+        errf(err, errlen, "the driver core could not bring the controller up: %s", strerror(-rc));
         goto out_fail;
     }
     st->started = true;
-    if ((rc = stack_proc_start_watch(st, err, errlen)) < 0)
+    if ((rc = st->half->start_watch(st, err, errlen)) < 0)
         goto out_fail;
     *out = st;
     return 0;
@@ -205,13 +188,6 @@ uint32_t stack_outstanding(struct stack *st)
     return n;
 }
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* Waits until *cond_fn(arg) holds (checked under st->lock) or the deadline
  * passes (deadline 0 = none).  Interrupt mode sleeps on the condition variable;
  * polled mode reaps completions between short sleeps. */
@@ -223,22 +199,16 @@ static int wait_until(struct stack *st, bool (*cond_fn)(struct stack *, void *),
         pthread_mutex_lock(&st->lock);
         bool ok = cond_fn(st, arg);
         if (!ok && !st->polled) {
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
             /* Wake up now and then even without a signal: deadlines are
              * checked here, not by the condition variable. */
-            ts.tv_nsec += 20 * 1000000L;
-            if (ts.tv_nsec >= 1000000000L) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000L;
-            }
+            struct timespec ts = clock_deadline_ms(20);
             pthread_cond_timedwait(&st->done_cv, &st->lock, &ts);
             ok = cond_fn(st, arg);
         }
         pthread_mutex_unlock(&st->lock);
         if (ok)
             return 0;
-        if (deadline && now_ms() >= deadline)
+        if (deadline && clock_now_ms() >= deadline)
             return -ETIMEDOUT;
         /* Polled: each stack_poll is already a round trip through the
          * dispatch queue, so there is no sleep between polls; yielding lets
@@ -265,7 +235,7 @@ int stack_wait(struct stack *st, int timeout_ms)
             stack_poll(st);
         return stack_outstanding(st) ? -ETIMEDOUT : 0;
     }
-    return wait_until(st, idle, NULL, timeout_ms < 0 ? 0 : now_ms() + (uint64_t)timeout_ms);
+    return wait_until(st, idle, NULL, timeout_ms < 0 ? 0 : clock_now_ms() + (uint64_t)timeout_ms);
 }
 
 struct exec_wait {
@@ -338,29 +308,27 @@ int stack_reconnect(struct stack *st, char *err, size_t errlen)
 {
     if (err && errlen)
         err[0] = 0;
-    if (!st)
-        return stack_fail(err, errlen, -EINVAL, "no stack");
-    if (osal_on_queue(st->os))
-        return stack_fail(err, errlen, -EDEADLK, "stack_reconnect cannot run on the dispatch queue");
-    if (st->proc)
-        return stack_proc_reconnect(st, err, errlen);
-    int rc = drv_core_recover(st->core);
-    if (rc < 0)
-        return stack_fail(err, errlen, rc, "the driver could not bring the controller up: %s", strerror(-rc));
-    atomic_fetch_add(&st->reconnects, 1);
-    return 0;
+    if (!st) {
+        errf(err, errlen, "no stack");
+        return -EINVAL;
+    }
+    if (osal_on_queue(st->os)) {
+        errf(err, errlen, "stack_reconnect cannot run on the dispatch queue");
+        return -EDEADLK;
+    }
+    return st->half->reconnect(st, err, errlen);
 }
 
 pid_t stack_controller_pid(const struct stack *st)
 {
-    return st && st->proc ? stack_proc_pid(st) : 0;
+    return st ? st->half->pid(st) : 0;
 }
 
 int stack_kill_controller(struct stack *st)
 {
     if (!st)
         return -EINVAL;
-    return st->proc ? stack_proc_kill(st) : -ENOTSUP;
+    return st->half->kill(st);
 }
 
 int stack_start_controller(struct stack *st, char *err, size_t errlen)
@@ -369,9 +337,7 @@ int stack_start_controller(struct stack *st, char *err, size_t errlen)
         err[0] = 0;
     if (!st)
         return -EINVAL;
-    if (!st->proc)
-        return stack_fail(err, errlen, -ENOTSUP, "the controller runs in this process");
-    return stack_proc_start(st, err, errlen);
+    return st->half->start(st, err, errlen);
 }
 
 uint64_t stack_reconnects(struct stack *st)
@@ -380,11 +346,6 @@ uint64_t stack_reconnects(struct stack *st)
 }
 
 /* --- accessors ------------------------------------------------------------ */
-
-struct sim_ctrl *stack_ctrl(struct stack *st)
-{
-    return st->ctrl;
-}
 
 struct drv_core *stack_core(struct stack *st)
 {

@@ -33,9 +33,12 @@
  * it spawned; stack_reconnects counts the reconnections.
  *
  * Test control (power cut / on, media check against the controller's
- * oracle, fault injection, IOMMU fault log, battery, unit attentions) works
- * the same in both modes: stack_power_cut and friends below go straight to
- * the controller in one process and over the socket in two.
+ * oracle, fault injection, IOMMU fault log and policy, battery, unit
+ * attentions, the command tap) works the same in both modes: stack_power_cut
+ * and friends below check their arguments, then call the one interface the
+ * stack picked when it opened (stack/ctrl_ctl.h), which goes straight to the
+ * controller in one process and over the socket in two.  The controller
+ * itself (struct sim_ctrl) stays inside the stack.
  *
  * Threading.  stack_submit, stack_poll, stack_wait and stack_exec may be
  * called from any thread except the dispatch queue (where completion
@@ -66,7 +69,6 @@
 #include "sim/sim.h"
 
 struct sim_config;
-struct sim_ctrl;
 struct bus;
 struct stack;
 
@@ -154,10 +156,12 @@ int stack_exec(struct stack *st, uint16_t target, uint16_t lun, const uint8_t *c
 
 /* --- controller test control, the same in both modes ---------------------- *
  * What the trace directives (power-loss, power-on, check-media, inject,
- * the fault log) and the tests need.  Each is the sim_ctrl_* function of
- * sim/sim.h with the same name and meaning, run on the controller in this
- * process or over the socket (platform/bus_client.h); -ENODEV when the controller
- * process is gone, -ETIMEDOUT when it did not answer. */
+ * the fault log, the layer-C tap) and the tests need.  Each is the sim_ctrl_*
+ * function of sim/sim.h with the same name and meaning, run on the controller
+ * in this process or over the socket (platform/bus_client.h); -EINVAL for bad
+ * arguments (checked before either), -ENODEV when the controller process is
+ * gone, -ETIMEDOUT when it did not answer, -ENOTSUP for what does not cross
+ * processes (stack_powered, stack_set_observer). */
 
 /* Power cut (how NULL = SIM_POWER_CUT_ALL): dirty cache lines are lost unless
  * the battery holds them.  Returns the lines lost, or -errno.  The driver
@@ -165,6 +169,8 @@ int stack_exec(struct stack *st, uint16_t target, uint16_t lun, const uint8_t *c
  * core brings the controller up by itself (stack_reconnect does it at once). */
 int64_t stack_power_cut(struct stack *st, const struct sim_power_cut *how);
 int stack_power_on(struct stack *st);
+/* 1 when the controller has power, 0 when not; -ENOTSUP in two processes. */
+int stack_powered(struct stack *st);
 /* The controller's oracle on drive target:lun (after a power cut and power
  * on: everything made durable must be there).  In two-process mode the
  * oracle lives in the controller process: a controller killed and restarted
@@ -179,7 +185,12 @@ int stack_fault_log(struct stack *st, uint32_t first, struct hba_iommu_fault *ou
                     struct hba_log_header *hdr);
 int stack_set_battery(struct stack *st, uint16_t target, uint16_t lun, enum hba_battery battery);
 int stack_raise_ua(struct stack *st, uint16_t target, uint16_t lun, int initiator, uint16_t asc_ascq);
+/* -EINVAL for a policy hw/hba.h does not define. */
 int stack_set_iommu_policy(struct stack *st, enum hba_iommu_policy policy);
+/* The controller's command tap (sim_ctrl_set_observer: fn runs on the
+ * firmware thread for every SCSI command it took; NULL fn removes it).  One
+ * process only: -ENOTSUP in two, where a replay skips layer-C traces. */
+int stack_set_observer(struct stack *st, sim_cmd_observer fn, void *arg);
 
 /* --- the controller process (two-process mode) ---------------------------- */
 
@@ -204,9 +215,8 @@ int stack_start_controller(struct stack *st, char *err, size_t errlen);
 /* Successful reconnections (stack_reconnect and automatic) since stack_open. */
 uint64_t stack_reconnects(struct stack *st);
 
-/* The parts, for tests and the layers that need them.  stack_ctrl is NULL in
- * two-process mode (the controller is not in this process). */
-struct sim_ctrl *stack_ctrl(struct stack *st);
+/* The parts, for tests and the layers that need them.  The controller is not
+ * one of them: reach it through the test control above. */
 struct drv_core *stack_core(struct stack *st);
 struct osal *stack_osal(struct stack *st);
 struct bus *stack_bus(struct stack *st);

@@ -1,21 +1,29 @@
-/* stack/stack_internal.h — what stack/stack*.c share: the stack itself and
- * the two-process half (stack/stack_proc.c: the controller process, the
- * remote bus, reconnection). */
+/* stack/stack_internal.h — what the files of stack/ share: the stack
+ * itself and the two halves that differ by mode, the in-process one
+ * (stack/stack_local.c) and the two-process one (stack/stack_proc.c: the
+ * controller process, the remote bus, reconnection).  Not for the layers
+ * above (they use stack/stack.h): struct stack holds the in-process
+ * controller. */
 #ifndef STACK_STACK_INTERNAL_H
 #define STACK_STACK_INTERNAL_H
 
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "stack/ctrl_ctl.h"
 #include "stack/stack.h"
 
 struct stack_proc;
+struct stack_mode_ops;
 
 struct stack {
     enum stack_mode mode;
+    const struct stack_mode_ops *half; /* stack_local_ops or stack_proc_ops, by mode */
     bool polled;
     struct sim_ctrl *ctrl;   /* in-process only */
     struct bus *bus;
+    struct ctrl_ctl ctl;     /* test control: ctrl_ctl_local(ctrl) or ctrl_ctl_remote(bus), set by the
+                                mode's open (stack/stack_ctl.c calls only this) */
     struct osal *os;
     struct drv_core *core;
     bool started;
@@ -29,24 +37,33 @@ struct stack {
     _Atomic uint64_t reconnects;
 };
 
-int stack_fail(char *err, size_t errlen, int rc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* What differs between the modes besides test control (st->ctl, picked by
+ * open): where the controller comes from, what watches it, how it is given
+ * up and brought back, and the controller process of stack/stack.h.  stack.c
+ * calls these and never asks which mode it is in. */
+struct stack_mode_ops {
+    /* Builds the controller (or starts / finds its process), attaches
+     * st->bus to it and sets st->ctl.  On failure what was made is left for
+     * close. */
+    int (*open)(struct stack *st, const struct sim_config *cfg, const struct stack_options *o, char *err,
+                size_t errlen);
+    /* Once the core runs: the automatic reconnection, if asked for. */
+    int (*start_watch)(struct stack *st, char *err, size_t errlen);
+    /* Stops it (before the core stops); waits for a reconnection under way. */
+    void (*stop_watch)(struct stack *st);
+    /* After the core and the osal are gone: the bus and the controller (its
+     * process, the temporary directory).  Copes with a failed open. */
+    void (*close)(struct stack *st);
+    /* stack_reconnect, checked: brings the controller back (the bus
+     * re-attached first when it died), then drv_core_recover. */
+    int (*reconnect)(struct stack *st, char *err, size_t errlen);
+    /* stack_kill_controller, stack_start_controller, stack_controller_pid. */
+    int (*kill)(struct stack *st);
+    int (*start)(struct stack *st, char *err, size_t errlen);
+    pid_t (*pid)(const struct stack *st);
+};
 
-/* Two processes: starts (spawn) or finds the controller and connects st->bus
- * to it.  On failure what was made is left in st->proc for stack_proc_close. */
-int  stack_proc_open(struct stack *st, const struct sim_config *cfg, const struct stack_options *o, char *err,
-                     size_t errlen);
-/* Once the core runs: the automatic reconnection thread, if asked for. */
-int  stack_proc_start_watch(struct stack *st, char *err, size_t errlen);
-/* Stops the automatic reconnection (before the core stops). */
-void stack_proc_stop_watch(struct stack *st);
-/* After the core and the osal are gone: the bus, the controller process,
- * the temporary directory.  NULL proc is ignored. */
-void stack_proc_close(struct stack *st);
-/* stack_reconnect in two processes: the bus re-attached, the osal moved onto
- * it, drv_core_recover; serialized with the automatic reconnection. */
-int  stack_proc_reconnect(struct stack *st, char *err, size_t errlen);
-int  stack_proc_kill(struct stack *st);
-int  stack_proc_start(struct stack *st, char *err, size_t errlen);
-pid_t stack_proc_pid(const struct stack *st);
+extern const struct stack_mode_ops stack_local_ops; /* stack/stack_local.c */
+extern const struct stack_mode_ops stack_proc_ops;  /* stack/stack_proc.c */
 
 #endif

@@ -1,6 +1,8 @@
-/* stack/stack_proc.c — the two-process half of the stack (stack/stack.h):
- * the controller process (`scsisim controller`, started here when asked),
- * the remote bus to it, and getting back on it after it died.
+/* stack/stack_proc.c — the two-process half of the stack (stack/stack.h;
+ * stack_proc_ops in stack/stack_internal.h): the controller process
+ * (`scsisim controller`, started here when asked), the remote bus to it and
+ * test control over it (ctrl_ctl_remote), and getting back on it after it
+ * died.
  *
  * Starting a controller: the configuration is written to a private temporary
  * directory (sim_config_print) and `BIN controller --socket SOCK CONF` is
@@ -37,6 +39,8 @@
 #include <unistd.h>
 
 #include "stack/stack_internal.h"
+#include "base/clock.h"
+#include "base/errf.h"
 #include "platform/bus_client.h"
 
 #define DEFAULT_CONNECT_TIMEOUT_MS 10000u
@@ -74,13 +78,6 @@ struct stack_proc {
 static int spawn_on_thread(struct stack_proc *p, char *err, size_t errlen);
 static int start_thread(struct stack *st, char *err, size_t errlen);
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void sleep_ms(unsigned ms)
 {
     struct timespec ts = { .tv_sec = ms / 1000u, .tv_nsec = (long)(ms % 1000u) * 1000000L };
@@ -98,9 +95,11 @@ static int find_bin(struct stack_proc *p, const char *want, char *err, size_t er
     if (!want || !*want)
         want = "scsisim";
     if (strchr(want, '/')) {
-        if (access(want, X_OK) < 0)
-            return stack_fail(err, errlen, -errno, "cannot run the controller program %s: %s", want,
-                              strerror(errno));
+        if (access(want, X_OK) < 0) {
+            int e = errno;
+            errf(err, errlen, "cannot run the controller program %s: %s", want, strerror(e));
+            return -e;
+        }
         snprintf(p->bin, sizeof(p->bin), "%s", want);
         return 0;
     }
@@ -115,10 +114,11 @@ static int find_bin(struct stack_proc *p, const char *want, char *err, size_t er
         path += n + (path[n] == ':');
     }
     p->bin[0] = '\0';
-    return stack_fail(err, errlen, -ENOENT,
-                      "cannot find the %s program in $PATH to start the controller: set "
-                      "stack_options.scsisim_bin or $SCSISIM_BIN",
-                      want);
+    errf(err, errlen,
+         "cannot find the %s program in $PATH to start the controller: set "
+         "stack_options.scsisim_bin or $SCSISIM_BIN",
+         want);
+    return -ENOENT;
 }
 
 static void close_out(struct stack_proc *p)
@@ -167,19 +167,23 @@ static int await_listening(struct stack_proc *p, char *err, size_t errlen)
 {
     char line[512];
     size_t got = 0;
-    int64_t deadline = now_ms() + p->timeout_ms;
+    uint64_t deadline = clock_now_ms() + p->timeout_ms;
     for (;;) {
-        int64_t left = deadline - now_ms();
-        if (left <= 0) {
+        uint64_t now = clock_now_ms();
+        if (now >= deadline) {
             kill(p->pid, SIGKILL);
             reap(p, true, NULL);
-            return stack_fail(err, errlen, -ETIMEDOUT, "the controller (%s) did not listen on %s within %u ms",
-                              p->bin, p->sock, p->timeout_ms);
+            errf(err, errlen, "the controller (%s) did not listen on %s within %u ms", p->bin, p->sock,
+                 p->timeout_ms);
+            return -ETIMEDOUT;
         }
         struct pollfd pf = { .fd = p->out_fd, .events = POLLIN };
-        int n = poll(&pf, 1, (int)left);
-        if (n < 0 && errno != EINTR)
-            return stack_fail(err, errlen, -errno, "waiting for the controller: %s", strerror(errno));
+        int n = poll(&pf, 1, (int)(deadline - now));
+        if (n < 0 && errno != EINTR) {
+            int e = errno;
+            errf(err, errlen, "waiting for the controller: %s", strerror(e));
+            return -e;
+        }
         if (n <= 0)
             continue;
         ssize_t r = read(p->out_fd, line + got, sizeof(line) - 1 - got);
@@ -190,10 +194,11 @@ static int await_listening(struct stack_proc *p, char *err, size_t errlen)
             reap(p, true, &status);
             char how[96];
             describe_exit(status, how, sizeof(how));
-            return stack_fail(err, errlen, -ECHILD,
-                              "the controller (%s controller --socket %s %s) %s before it listened; its "
-                              "messages are above",
-                              p->bin, p->sock, p->conf, how);
+            errf(err, errlen,
+                 "the controller (%s controller --socket %s %s) %s before it listened; its "
+                 "messages are above",
+                 p->bin, p->sock, p->conf, how);
+            return -ECHILD;
         }
         got += (size_t)r;
         line[got] = '\0';
@@ -205,8 +210,8 @@ static int await_listening(struct stack_proc *p, char *err, size_t errlen)
     if (!strstr(line, "listening on ")) {
         kill(p->pid, SIGKILL);
         reap(p, true, NULL);
-        return stack_fail(err, errlen, -EPROTO, "the controller said \"%.*s\" instead of listening",
-                          (int)strcspn(line, "\n"), line);
+        errf(err, errlen, "the controller said \"%.*s\" instead of listening", (int)strcspn(line, "\n"), line);
+        return -EPROTO;
     }
     return 0;
 }
@@ -216,8 +221,11 @@ static int spawn_controller(struct stack_proc *p, char *err, size_t errlen)
     if (p->pid > 0)
         return -EALREADY;
     int pipefd[2];
-    if (pipe2(pipefd, O_CLOEXEC) < 0)
-        return stack_fail(err, errlen, -errno, "pipe: %s", strerror(errno));
+    if (pipe2(pipefd, O_CLOEXEC) < 0) {
+        int e = errno;
+        errf(err, errlen, "pipe: %s", strerror(e));
+        return -e;
+    }
     char *const argv[] = { p->bin, "controller", "--socket", p->sock, p->conf, NULL };
     pid_t parent = getpid();
     pid_t pid = fork();
@@ -225,7 +233,8 @@ static int spawn_controller(struct stack_proc *p, char *err, size_t errlen)
         int e = errno;
         close(pipefd[0]);
         close(pipefd[1]);
-        return stack_fail(err, errlen, -e, "fork: %s", strerror(e));
+        errf(err, errlen, "fork: %s", strerror(e));
+        return -e;
     }
     if (pid == 0) {
         /* Only async-signal-safe calls between fork and exec.  The mask
@@ -258,9 +267,9 @@ static void stop_controller(struct stack_proc *p)
     if (p->pid <= 0)
         return;
     kill(p->pid, SIGTERM);
-    int64_t deadline = now_ms() + STOP_GRACE_MS;
+    uint64_t deadline = clock_now_ms() + STOP_GRACE_MS;
     while (!reap(p, false, NULL)) {
-        if (now_ms() > deadline) {
+        if (clock_now_ms() > deadline) {
             kill(p->pid, SIGKILL);
             reap(p, true, NULL);
             break;
@@ -278,7 +287,8 @@ static int make_dir(struct stack_proc *p, char *err, size_t errlen)
     if (n < 0 || (size_t)n >= sizeof(p->dir) || !mkdtemp(p->dir)) {
         int e = n < 0 || (size_t)n >= sizeof(p->dir) ? ENAMETOOLONG : errno;
         p->dir[0] = '\0';
-        return stack_fail(err, errlen, -e, "cannot make a temporary directory in %s: %s", tmp, strerror(e));
+        errf(err, errlen, "cannot make a temporary directory in %s: %s", tmp, strerror(e));
+        return -e;
     }
     return 0;
 }
@@ -287,13 +297,18 @@ static int write_config(struct stack_proc *p, const struct sim_config *cfg, char
 {
     snprintf(p->conf, sizeof(p->conf), "%s/controller.conf", p->dir);
     FILE *f = fopen(p->conf, "w");
-    if (!f)
-        return stack_fail(err, errlen, -errno, "cannot write %s: %s", p->conf, strerror(errno));
+    if (!f) {
+        int e = errno;
+        errf(err, errlen, "cannot write %s: %s", p->conf, strerror(e));
+        return -e;
+    }
     int rc = sim_config_print(cfg, f);
     if (fclose(f) != 0 && rc == 0)
         rc = -errno;
-    if (rc < 0)
-        return stack_fail(err, errlen, rc, "cannot write %s: %s", p->conf, strerror(-rc));
+    if (rc < 0) {
+        errf(err, errlen, "cannot write %s: %s", p->conf, strerror(-rc));
+        return rc;
+    }
     return 0;
 }
 
@@ -309,7 +324,7 @@ static bool worth_retrying(int rc)
 static int attach_bus(struct stack *st, bool connect, char *err, size_t errlen)
 {
     struct stack_proc *p = st->proc;
-    int64_t deadline = now_ms() + p->timeout_ms;
+    uint64_t deadline = clock_now_ms() + p->timeout_ms;
     for (;;) {
         char why[256] = "";
         int rc = connect ? bus_remote_connect(p->sock, -1, p->ram_bytes, &st->bus, why, sizeof(why))
@@ -317,9 +332,11 @@ static int attach_bus(struct stack *st, bool connect, char *err, size_t errlen)
         if (rc == 0)
             return 0;
         bool alive = !p->spawn || !reap(p, false, NULL);
-        if (!worth_retrying(rc) || !alive || now_ms() >= deadline)
-            return stack_fail(err, errlen, rc, "cannot attach to the controller: %s%s", why,
-                              alive ? "" : " (the controller process ended)");
+        if (!worth_retrying(rc) || !alive || clock_now_ms() >= deadline) {
+            errf(err, errlen, "cannot attach to the controller: %s%s", why,
+                 alive ? "" : " (the controller process ended)");
+            return rc;
+        }
         sleep_ms(RETRY_MS);
     }
 }
@@ -335,12 +352,14 @@ static void on_bus_dead(void *arg, struct bus *b)
     }
 }
 
-int stack_proc_open(struct stack *st, const struct sim_config *cfg, const struct stack_options *o, char *err,
-                    size_t errlen)
+static int stack_proc_open(struct stack *st, const struct sim_config *cfg, const struct stack_options *o,
+                           char *err, size_t errlen)
 {
     struct stack_proc *p = calloc(1, sizeof(*p));
-    if (!p)
-        return stack_fail(err, errlen, -ENOMEM, "out of memory");
+    if (!p) {
+        errf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
     pthread_mutex_init(&p->lock, NULL);
     pthread_mutex_init(&p->req_lock, NULL);
     pthread_cond_init(&p->req_cv, NULL);
@@ -357,11 +376,14 @@ int stack_proc_open(struct stack *st, const struct sim_config *cfg, const struct
         p->ram_bytes = def.host_ram_bytes;
         sim_config_free(&def);
     }
-    if (p->spawn && !cfg)
-        return stack_fail(err, errlen, -EINVAL, "starting the controller needs its configuration");
-    if (!p->spawn && (!o->socket_path || !*o->socket_path))
-        return stack_fail(err, errlen, -EINVAL,
-                          "two-process mode needs the controller's socket path (or spawn = true to start one)");
+    if (p->spawn && !cfg) {
+        errf(err, errlen, "starting the controller needs its configuration");
+        return -EINVAL;
+    }
+    if (!p->spawn && (!o->socket_path || !*o->socket_path)) {
+        errf(err, errlen, "two-process mode needs the controller's socket path (or spawn = true to start one)");
+        return -EINVAL;
+    }
     int rc;
     if (p->spawn) {
         if ((rc = find_bin(p, o->scsisim_bin, err, errlen)) < 0 || (rc = make_dir(p, err, errlen)) < 0 ||
@@ -371,12 +393,17 @@ int stack_proc_open(struct stack *st, const struct sim_config *cfg, const struct
     const char *sock = o->socket_path && *o->socket_path ? o->socket_path : NULL;
     int n = sock ? snprintf(p->sock, sizeof(p->sock), "%s", sock)
                  : snprintf(p->sock, sizeof(p->sock), "%s/ctrl.sock", p->dir);
-    if (n < 0 || (size_t)n >= sizeof(p->sock))
-        return stack_fail(err, errlen, -ENAMETOOLONG, "the socket path %s%s is longer than %zu bytes",
-                          sock ? sock : p->dir, sock ? "" : "/ctrl.sock", sizeof(p->sock) - 1);
+    if (n < 0 || (size_t)n >= sizeof(p->sock)) {
+        errf(err, errlen, "the socket path %s%s is longer than %zu bytes", sock ? sock : p->dir,
+             sock ? "" : "/ctrl.sock", sizeof(p->sock) - 1);
+        return -ENAMETOOLONG;
+    }
     p->dead_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (p->dead_fd < 0)
-        return stack_fail(err, errlen, -errno, "eventfd: %s", strerror(errno));
+    if (p->dead_fd < 0) {
+        int e = errno;
+        errf(err, errlen, "eventfd: %s", strerror(e));
+        return -e;
+    }
     if ((p->spawn || p->autorc) && (rc = start_thread(st, err, errlen)) < 0)
         return rc;
     if (p->spawn && (rc = spawn_on_thread(p, err, errlen)) < 0)
@@ -385,6 +412,8 @@ int stack_proc_open(struct stack *st, const struct sim_config *cfg, const struct
         return rc;
     p->respawned = false;
     bus_set_dead_handler(st->bus, on_bus_dead, p);
+    /* Re-attached in place on reconnection: the interface stays valid. */
+    st->ctl = ctrl_ctl_remote(st->bus);
     return 0;
 }
 
@@ -407,9 +436,10 @@ static int reconnect_locked(struct stack *st, char *err, size_t errlen)
                 /* nothing pending */
             }
             rc = osal_user_set_bus(st->os, st->bus);
-            if (rc < 0)
-                return stack_fail(err, errlen, rc, "moving the OS layer onto the new controller: %s",
-                                  strerror(-rc));
+            if (rc < 0) {
+                errf(err, errlen, "moving the OS layer onto the new controller: %s", strerror(-rc));
+                return rc;
+            }
         }
         int rc = drv_core_recover(st->core);
         if (rc == 0)
@@ -418,13 +448,14 @@ static int reconnect_locked(struct stack *st, char *err, size_t errlen)
          * have seen the hang-up only now.  Once more, re-attaching. */
         if (attempt == 0 && bus_is_dead(st->bus))
             continue;
-        return stack_fail(err, errlen, rc, "the driver could not bring the controller up: %s", strerror(-rc));
+        errf(err, errlen, "the driver could not bring the controller up: %s", strerror(-rc));
+        return rc;
     }
     atomic_fetch_add(&st->reconnects, 1);
     return 0;
 }
 
-int stack_proc_reconnect(struct stack *st, char *err, size_t errlen)
+static int stack_proc_reconnect(struct stack *st, char *err, size_t errlen)
 {
     pthread_mutex_lock(&st->proc->lock);
     int rc = reconnect_locked(st, err, errlen);
@@ -432,7 +463,7 @@ int stack_proc_reconnect(struct stack *st, char *err, size_t errlen)
     return rc;
 }
 
-int stack_proc_kill(struct stack *st)
+static int stack_proc_kill(struct stack *st)
 {
     struct stack_proc *p = st->proc;
     if (!p || !p->spawn)
@@ -449,20 +480,27 @@ int stack_proc_kill(struct stack *st)
     return rc;
 }
 
-int stack_proc_start(struct stack *st, char *err, size_t errlen)
+static int stack_proc_start(struct stack *st, char *err, size_t errlen)
 {
     struct stack_proc *p = st->proc;
-    if (!p || !p->spawn)
-        return stack_fail(err, errlen, -ENOTSUP, "the stack did not start this controller");
+    if (!p || !p->spawn) {
+        errf(err, errlen, "the stack did not start this controller");
+        return -ENOTSUP;
+    }
     pthread_mutex_lock(&p->lock);
     reap(p, false, NULL);
-    int rc = p->pid > 0 ? stack_fail(err, errlen, -EALREADY, "the controller runs (pid %d)", (int)p->pid)
-                        : spawn_on_thread(p, err, errlen);
+    int rc;
+    if (p->pid > 0) {
+        errf(err, errlen, "the controller runs (pid %d)", (int)p->pid);
+        rc = -EALREADY;
+    } else {
+        rc = spawn_on_thread(p, err, errlen);
+    }
     pthread_mutex_unlock(&p->lock);
     return rc;
 }
 
-pid_t stack_proc_pid(const struct stack *st)
+static pid_t stack_proc_pid(const struct stack *st)
 {
     const struct stack_proc *p = st->proc;
     return p && p->spawn ? p->pid : 0;
@@ -500,7 +538,7 @@ static int spawn_on_thread(struct stack_proc *p, char *err, size_t errlen)
         pthread_cond_wait(&p->req_cv, &p->req_lock);
     int rc = p->req_rc;
     if (rc < 0)
-        stack_fail(err, errlen, rc, "%s", p->req_err);
+        errf(err, errlen, "%s", p->req_err);
     pthread_mutex_unlock(&p->req_lock);
     return rc;
 }
@@ -576,16 +614,21 @@ static int start_thread(struct stack *st, char *err, size_t errlen)
 {
     struct stack_proc *p = st->proc;
     p->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (p->wake_fd < 0)
-        return stack_fail(err, errlen, -errno, "eventfd: %s", strerror(errno));
+    if (p->wake_fd < 0) {
+        int e = errno;
+        errf(err, errlen, "eventfd: %s", strerror(e));
+        return -e;
+    }
     /* The thread takes no signals: they belong to the application. */
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
     int rc = pthread_create(&p->thread, NULL, thread_main, st);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (rc != 0)
-        return stack_fail(err, errlen, -rc, "cannot start the stack's thread: %s", strerror(rc));
+    if (rc != 0) {
+        errf(err, errlen, "cannot start the stack's thread: %s", strerror(rc));
+        return -rc;
+    }
     p->threaded = true;
     return 0;
 }
@@ -602,7 +645,7 @@ static void stop_thread(struct stack_proc *p)
     p->threaded = false;
 }
 
-int stack_proc_start_watch(struct stack *st, char *err, size_t errlen)
+static int stack_proc_start_watch(struct stack *st, char *err, size_t errlen)
 {
     (void)err;
     (void)errlen;
@@ -615,7 +658,7 @@ int stack_proc_start_watch(struct stack *st, char *err, size_t errlen)
     return 0;
 }
 
-void stack_proc_stop_watch(struct stack *st)
+static void stack_proc_stop_watch(struct stack *st)
 {
     struct stack_proc *p = st->proc;
     if (!p)
@@ -640,7 +683,7 @@ static void remove_dir(struct stack_proc *p)
     rmdir(p->dir);
 }
 
-void stack_proc_close(struct stack *st)
+static void stack_proc_close(struct stack *st)
 {
     struct stack_proc *p = st->proc;
     if (!p)
@@ -663,3 +706,14 @@ void stack_proc_close(struct stack *st)
     free(p);
     st->proc = NULL;
 }
+
+const struct stack_mode_ops stack_proc_ops = {
+    .open = stack_proc_open,
+    .start_watch = stack_proc_start_watch,
+    .stop_watch = stack_proc_stop_watch,
+    .close = stack_proc_close,
+    .reconnect = stack_proc_reconnect,
+    .kill = stack_proc_kill,
+    .start = stack_proc_start,
+    .pid = stack_proc_pid,
+};

@@ -432,7 +432,7 @@ END_TEST
 /* Submits a READ the controller will hold (never completes on its own). */
 static void held_read(struct job *j, uint64_t nexus, uint64_t tag, uint8_t *buf)
 {
-    ck_assert_int_eq(sim_ctrl_inject(stack_ctrl(st), SIM_INJECT_DROP_NEXT, 1), 0);
+    ck_assert_int_eq(stack_inject(st, SIM_INJECT_DROP_NEXT, 1), 0);
     uint8_t cdb[10];
     rw10(cdb, false, 0, 1);
     job_init(j, nexus, 0, tag, cdb, 10);

@@ -30,7 +30,7 @@ static void close_stack(void)
      * device touched, with the right direction. */
     struct hba_log_header hdr;
     struct hba_iommu_fault f;
-    sim_ctrl_fault_log(stack_ctrl(ST), 0, &f, 1, &hdr);
+    ck_assert_int_ge(stack_fault_log(ST, 0, &f, 1, &hdr), 0);
     ck_assert_msg(hdr.total == 0, "IOMMU fault at IOVA 0x%llx reason %u", (unsigned long long)f.iova, f.reason);
     ck_assert_uint_eq(stack_outstanding(ST), 0);
     stack_close(ST);

@@ -38,9 +38,9 @@ static void synchronize_cache(struct stack *st)
 
 static void power_cycle(struct stack *st)
 {
-    ck_assert_int_ge(sim_ctrl_power_cut(stack_ctrl(st), NULL), 0);
-    ck_assert(!sim_ctrl_powered(stack_ctrl(st)));
-    ck_assert_int_eq(sim_ctrl_power_on(stack_ctrl(st)), 0);
+    ck_assert_int_ge(stack_power_cut(st, NULL), 0);
+    ck_assert_int_eq(stack_powered(st), 0);
+    ck_assert_int_eq(stack_power_on(st), 0);
 }
 
 /* After power on: the driver notices the controller went away and brings it
@@ -58,7 +58,7 @@ START_TEST(flushed_writes_survive_a_power_cut)
     synchronize_cache(st);
     power_cycle(st);
     struct sim_oracle_report r;
-    ck_assert_int_eq(sim_ctrl_check_media(stack_ctrl(st), 0, 0, &r), 0);
+    ck_assert_int_eq(stack_check_media(st, 0, 0, &r), 0);
     ck_assert_uint_eq(r.blocks_checked, 2 * BLOCKS);
     ck_assert_msg(r.durable_lost == 0, "%llu durable blocks lost, first at LBA %llu",
                   (unsigned long long)r.durable_lost, (unsigned long long)r.first_bad_lba);
@@ -76,7 +76,7 @@ START_TEST(unflushed_writes_are_lost)
     write_blocks(st, LBA + BLOCKS, BLOCKS, 4); /* acknowledged, never flushed */
     power_cycle(st);
     struct sim_oracle_report r;
-    ck_assert_int_eq(sim_ctrl_check_media(stack_ctrl(st), 0, 0, &r), 0);
+    ck_assert_int_eq(stack_check_media(st, 0, 0, &r), 0);
     ck_assert_uint_eq(r.durable_lost, 0);
     ck_assert_uint_eq(r.volatile_lost, BLOCKS);
     come_back(st);

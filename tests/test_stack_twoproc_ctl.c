@@ -130,7 +130,9 @@ START_TEST(process_control_in_one_process_is_refused)
     ck_assert_int_eq(stack_start_controller(st, err, sizeof(err)), -ENOTSUP);
     ck_assert_str_ne(err, "");
     ck_assert_int_eq(stack_controller_pid(st), 0);
-    ck_assert_ptr_nonnull(stack_ctrl(st));
+    /* The controller is here: its power state and command tap are too. */
+    ck_assert_int_eq(stack_powered(st), 1);
+    ck_assert_int_eq(stack_set_observer(st, NULL, NULL), 0);
     /* stack_reconnect in one process: the core brought up again. */
     ck_assert_int_eq(stack_reconnect(st, err, sizeof(err)), 0);
     ck_assert(sf_clear_ua(st, 0, 0));
@@ -151,7 +153,10 @@ START_TEST(spawned_controller_life_cycle)
     s2_options(&o, S2_TWO_IRQ);
     o.socket_path = sock;
     struct stack *st = s2_open(S2_TWO_IRQ, NULL, &o);
-    ck_assert_ptr_null(stack_ctrl(st));
+    /* Neither the controller's power state nor its command tap crosses
+     * processes. */
+    ck_assert_int_eq(stack_powered(st), -ENOTSUP);
+    ck_assert_int_eq(stack_set_observer(st, NULL, NULL), -ENOTSUP);
     pid_t pid = stack_controller_pid(st);
     ck_assert_int_gt(pid, 0);
     struct stat sb;
@@ -172,6 +177,9 @@ START_TEST(spawned_controller_life_cycle)
     }
     ck_assert_int_eq(c.response, DRV_SR_SERVICE_DELIVERY_FAILURE);
     ck_assert_int_eq(stack_power_on(st), -ENODEV);
+    /* Arguments are checked before the request: the same answer as in one
+     * process, dead controller or not. */
+    ck_assert_int_eq(stack_set_iommu_policy(st, (enum hba_iommu_policy)9), -EINVAL);
     /* Nobody listens: reconnection fails (and may be tried again). */
     ck_assert_int_lt(stack_reconnect(st, err, sizeof(err)), 0);
     ck_assert_str_ne(err, "");

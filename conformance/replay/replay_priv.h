@@ -67,7 +67,6 @@ struct replay {
     const struct trace *t;
     struct replay_options o;
     struct stack *st;
-    struct sim_ctrl *ctrl;          /* NULL in two-process mode (only the layer-C tap needs it) */
     bool     powered_off;           /* a power-loss directive cut the power, no power-on yet */
     struct sim_config cfg;
     bool     cfg_ok;

@@ -134,7 +134,6 @@ int replay_open(struct replay *rp)
         rp->st = NULL;
         return rc;
     }
-    rp->ctrl = stack_ctrl(rp->st);
     if (!rp->o.no_discovery && (rc = discover(rp)) < 0) {
         snprintf(rp->engine_note, sizeof rp->engine_note, "the driver's discovery could not run (%s)",
                  strerror(-rc));
@@ -176,7 +175,6 @@ void replay_close(struct replay *rp)
         }
         stack_close(rp->st);
         rp->st = NULL;
-        rp->ctrl = NULL;
     }
 }
 
