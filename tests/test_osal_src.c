@@ -283,7 +283,7 @@ END_TEST
 
 START_TEST(create_destroy_1000_times_leaks_no_fd)
 {
-    int fds = of_count_fds();
+    int fds = proc_count_fds(0);
     for (int i = 0; i < 1000; i++) {
         struct osal *os;
         ck_assert_int_eq(osal_user_create(F.bus, NULL, &os), 0);
@@ -307,7 +307,7 @@ START_TEST(create_destroy_1000_times_leaks_no_fd)
         }
         osal_user_destroy(os);
     }
-    ck_assert_int_eq(of_count_fds(), fds);
+    ck_assert_int_eq(proc_count_fds(0), fds);
 }
 END_TEST
 
@@ -316,7 +316,7 @@ START_TEST(destroy_closes_forgotten_sources)
     struct hits h = { 0 };
     struct osal_irq *irq;
     struct osal_timer *t;
-    int fds = of_count_fds();
+    int fds = proc_count_fds(0);
     struct osal_user_options o;
     osal_user_options_init(&o);
     o.log_sink = of_log_sink;
@@ -329,7 +329,7 @@ START_TEST(destroy_closes_forgotten_sources)
     osal_timer_arm(t, 600000);
     osal_user_destroy(os); /* must not hang on the live handles */
     ck_assert(of_log_has(&L, "not destroyed before teardown"));
-    ck_assert_int_eq(of_count_fds(), fds);
+    ck_assert_int_eq(proc_count_fds(0), fds);
 }
 END_TEST
 

@@ -72,7 +72,7 @@ START_TEST(open_errors_say_what_failed)
 
     struct stack_options o;
     stack_options_init(&o);
-    o.mode = STACK_TWO_PROCESS; /* nobody listens there (tests/test_stack2_ctl.c has more) */
+    o.mode = STACK_TWO_PROCESS; /* nobody listens there (tests/test_stack_twoproc_ctl.c has more) */
     o.socket_path = "/nonexistent-dir/scsisim-test.sock";
     o.connect_timeout_ms = 20;
     ck_assert_int_eq(stack_open(&cfg, &o, &st, err, sizeof(err)), -ENOENT);
@@ -128,9 +128,9 @@ START_TEST(open_close_many_times_leaks_nothing)
             ck_assert(sf_clear_ua(st, 0, 0));
         stack_close(st);
         if (i == 0)
-            fds = of_count_fds();
+            fds = proc_count_fds(0);
     }
-    ck_assert_int_eq(of_count_fds(), fds);
+    ck_assert_int_eq(proc_count_fds(0), fds);
     sim_config_free(&cfg);
 }
 END_TEST

@@ -1,4 +1,4 @@
-/* tests/test_stack2_ctl.c — the stack's controller test control (power cut /
+/* tests/test_stack_twoproc_ctl.c — the stack's controller test control (power cut /
  * on, media check, battery, unit attentions, IOMMU policy and fault log)
  * behaving the same in one process and in two, and the two-process mode's
  * own life cycle and error paths: an external controller (not spawned) and
@@ -146,7 +146,7 @@ END_TEST
 START_TEST(spawned_controller_life_cycle)
 {
     char dir[256];
-    s2_tmpdir(dir, sizeof(dir));
+    proc_tmpdir(dir, sizeof(dir), "s2");
     char sock[300];
     snprintf(sock, sizeof(sock), "%s/my.sock", dir);
     struct stack_options o;
@@ -192,7 +192,7 @@ START_TEST(spawned_controller_life_cycle)
     /* Stopped in order (SIGTERM): it removed its socket, and it is gone. */
     ck_assert_int_eq(stat(sock, &sb), -1);
     ck_assert_int_eq(kill(pid, 0), -1);
-    s2_rmdir(dir);
+    proc_rmdir(dir);
 }
 END_TEST
 
@@ -243,13 +243,13 @@ static int open_fails(struct stack_options *o, const struct sim_config *cfg, cha
 START_TEST(open_errors_leave_nothing_behind)
 {
     char tmp[256];
-    s2_tmpdir(tmp, sizeof(tmp));
+    proc_tmpdir(tmp, sizeof(tmp), "s2");
     setenv("TMPDIR", tmp, 1);
     struct sim_config cfg;
     s2_config(&cfg, NULL);
     struct stack_options o;
     char err[512];
-    int fds = s2_count_fds();
+    int fds = proc_count_fds(0);
 
     s2_options(&o, S2_TWO_IRQ);
     o.scsisim_bin = "/nonexistent/scsisim";
@@ -290,7 +290,7 @@ START_TEST(open_errors_leave_nothing_behind)
     ck_assert_int_eq(open_fails(&o, &cfg, err, sizeof(err)), -EINVAL);
 
     /* Nothing left: descriptors, processes (reaped), temporary directories. */
-    ck_assert_int_eq(s2_count_fds(), fds);
+    ck_assert_int_eq(proc_count_fds(0), fds);
     ck_assert_int_eq(waitpid(-1, NULL, WNOHANG), -1);
     ck_assert_int_eq(rmdir(tmp), 0);
     unsetenv("TMPDIR");
@@ -300,7 +300,7 @@ END_TEST
 
 static Suite *suite(void)
 {
-    Suite *s = suite_create("stack2_ctl");
+    Suite *s = suite_create("stack_twoproc_ctl");
     TCase *t = tcase_create("control");
     tcase_set_timeout(t, 60);
     tcase_add_loop_test(t, battery_keeps_unflushed_writes_across_a_power_cut, 0, S2_FLAVOURS);

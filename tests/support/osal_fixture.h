@@ -77,8 +77,4 @@ void of_log_sink(void *arg, enum osal_log_level level, const char *line);
 /* True when a kept line contains needle. */
 bool of_log_has(struct of_log *l, const char *needle);
 
-/* proc.h's, under the name the stack open test calls it by (it is being
- * edited in parallel; rename there later). */
-static inline int of_count_fds(void) { return proc_count_fds(0); }
-
 #endif

@@ -65,12 +65,6 @@ void s2_options(struct stack_options *o, int flavour);
  * failure. */
 struct stack *s2_open(int flavour, const struct sim_config *cfg, const struct stack_options *o);
 
-/* These three are proc.h's, under the names the two-process control test
- * calls them by (it is being edited in parallel; rename there later). */
-static inline void s2_tmpdir(char *dir, size_t len) { proc_tmpdir(dir, len, "s2"); }
-static inline void s2_rmdir(const char *dir) { proc_rmdir(dir); }
-static inline int  s2_count_fds(void) { return proc_count_fds(0); }
-
 /* ---- commands ----------------------------------------------------------- */
 
 /* Runs a command; asserts it completed (service response TASK COMPLETE). */
