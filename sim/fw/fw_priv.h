@@ -11,6 +11,8 @@
 
 #include <pthread.h>
 
+#include "base/clock.h"
+#include "base/errf.h"
 #include "scsi/sense.h"
 #include "sim/fw/fw.h"
 
@@ -85,7 +87,6 @@ struct fw {
 };
 
 struct fw_drive *fw_drive_at(const struct fw *fw, uint16_t target, uint16_t lun);
-uint64_t fw_now_ns(void);
 /* NOT READY reason of a drive, or GOOD when it is ready (latches readiness). */
 struct scsi_sense_reason fw_drive_readiness(struct fw_drive *d);
 /* Store errno -> sense: media errors (-EIO) are MEDIUM ERROR with the given
