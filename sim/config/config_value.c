@@ -10,6 +10,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/hex.h"
+
 int cfg_fail(const struct cfg_ctx *ctx, unsigned column, const char *fmt, ...)
 {
     struct located_error *e = ctx->err;
@@ -38,14 +40,10 @@ static int scan_number(const char *v, size_t *i, uint64_t *out)
     uint64_t val = 0;
     bool any = false, overflow = false;
     for (;; p++) {
-        unsigned char ch = (unsigned char)v[p];
-        unsigned d;
-        if (isdigit(ch))
-            d = ch - '0';
-        else if (base == 16 && isxdigit(ch))
-            d = (unsigned)(tolower(ch) - 'a' + 10);
-        else
+        int digit = hex_digit((unsigned char)v[p]);
+        if (digit < 0 || (unsigned)digit >= base)
             break;
+        unsigned d = (unsigned)digit;
         any = true;
         if (val > (UINT64_MAX - d) / base)
             overflow = true;
