@@ -253,17 +253,20 @@ static uint64_t get_be(const uint8_t *p, unsigned width)
     return v;
 }
 
-/* Reads the length and LBA fields the table points at and works out how many
- * bytes the CDB asks to move in the command's direction. */
+/* Reads the length and LBA fields and works out how many bytes the CDB asks
+ * to move in the command's direction.  READ and WRITE go through the project's
+ * one READ/WRITE decoder (scsi/cdb.h: the 21-bit LBA and the 256 of a (6),
+ * FUA); other commands through the fields the table points at. */
 static void parse_fields(struct fw_ctx *c)
 {
     const struct fw_cmd *cmd = c->cmd;
     const uint8_t *cdb = c->cdb;
     uint64_t length = cmd->len_width ? get_be(cdb + cmd->len_off, cmd->len_width) : cmd->fixed_len;
-    if (cmd->flags & FW_F_CDB6_RW) {
-        c->lba = get_be(cdb + 1, 3) & 0x1fffff;
-        if (length == 0)
-            length = 256;
+    struct cdb_rw rw;
+    if (cdb_parse_rw(cdb, cmd->cdb_len, &rw)) {
+        c->lba = rw.lba;
+        length = rw.blocks;
+        c->fua = rw.fua;
     } else if (cmd->lba_width) {
         c->lba = get_be(cdb + cmd->lba_off, cmd->lba_width);
     }

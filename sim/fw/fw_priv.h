@@ -13,6 +13,7 @@
 
 #include "base/clock.h"
 #include "base/errf.h"
+#include "scsi/cdb.h"
 #include "scsi/sense.h"
 #include "sim/fw/fw.h"
 
@@ -110,7 +111,6 @@ enum fw_cmd_flag {
     FW_F_WRITES       = 1u << 4, /* changes media: DATA PROTECT when write protected */
     FW_F_SA           = 1u << 5, /* the service action (byte 1 bits 4..0) selects the entry */
     FW_F_LEN_BLOCKS   = 1u << 6, /* the length field counts logical blocks */
-    FW_F_CDB6_RW      = 1u << 7, /* READ/WRITE(6): 21-bit LBA, length 0 means 256 */
     FW_F_BYTCHK       = 1u << 8, /* VERIFY: data-out only when BYTCHK asks for it */
 };
 
@@ -144,6 +144,7 @@ struct fw_ctx {
     const struct fw_cmd *cmd;
     const uint8_t   *cdb;
     uint64_t lba, nblocks;    /* MEDIA_ACCESS: parsed LBA and block count */
+    bool     fua;             /* READ/WRITE (10/12/16) with FUA set */
     uint64_t length;          /* the length field's value (blocks or bytes) */
     uint64_t want;            /* bytes the CDB asks to move in the command's direction */
 };
