@@ -333,7 +333,7 @@ static struct scsi_sense_reason run(struct fw_ctx *c)
         if (c->d->write_protect)
             return scsi_reason(SCSI_SK_DATA_PROTECT, SCSI_ASC_WRITE_PROTECTED);
         if (c->d->cur.swp)
-            return scsi_reason(SCSI_SK_DATA_PROTECT, SCSI_ASCQ(0x27, 0x02));
+            return scsi_reason(SCSI_SK_DATA_PROTECT, SCSI_ASC_SOFTWARE_WRITE_PROTECTED);
     }
     return cmd->handler(c);
 }

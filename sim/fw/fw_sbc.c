@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SCSI_ASC_MISCOMPARE_DURING_VERIFY SCSI_ASCQ(0x1d, 0x00)
 #define VERIFY_CHUNK (64u * 1024u)
 
 struct scsi_sense_reason fw_sbc_read_capacity10(struct fw_ctx *c)
