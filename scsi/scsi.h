@@ -147,6 +147,20 @@ static inline void scsi_put_be64(uint8_t *p, uint64_t v)
 {
     scsi_put_be32(p, (uint32_t)(v >> 32)); scsi_put_be32(p + 4, (uint32_t)v);
 }
+/* A field of n bytes (0..8), for code that finds a field's width in a table;
+ * put writes the low n bytes of v. */
+static inline uint64_t scsi_get_be(const uint8_t *p, unsigned n)
+{
+    uint64_t v = 0;
+    for (unsigned i = 0; i < n; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+static inline void scsi_put_be(uint8_t *p, unsigned n, uint64_t v)
+{
+    for (unsigned i = n; i-- > 0; v >>= 8)
+        p[i] = (uint8_t)v;
+}
 
 /* CDB length implied by the group code in the top three bits of the opcode
  * (SPC-5 4.2.5.1); 0 for the reserved and vendor-specific groups 3, 6, 7. */

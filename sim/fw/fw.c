@@ -245,14 +245,6 @@ void fw_set_event_hook(struct fw *fw, fw_event_fn fn, void *arg)
 
 /* ---- one command ---- */
 
-static uint64_t get_be(const uint8_t *p, unsigned width)
-{
-    uint64_t v = 0;
-    for (unsigned i = 0; i < width; i++)
-        v = v << 8 | p[i];
-    return v;
-}
-
 /* Reads the length and LBA fields and works out how many bytes the CDB asks
  * to move in the command's direction.  READ and WRITE go through the project's
  * one READ/WRITE decoder (scsi/cdb.h: the 21-bit LBA and the 256 of a (6),
@@ -261,14 +253,14 @@ static void parse_fields(struct fw_ctx *c)
 {
     const struct fw_cmd *cmd = c->cmd;
     const uint8_t *cdb = c->cdb;
-    uint64_t length = cmd->len_width ? get_be(cdb + cmd->len_off, cmd->len_width) : cmd->fixed_len;
+    uint64_t length = cmd->len_width ? scsi_get_be(cdb + cmd->len_off, cmd->len_width) : cmd->fixed_len;
     struct cdb_rw rw;
     if (cdb_parse_rw(cdb, cmd->cdb_len, &rw)) {
         c->lba = rw.lba;
         length = rw.blocks;
         c->fua = rw.fua;
     } else if (cmd->lba_width) {
-        c->lba = get_be(cdb + cmd->lba_off, cmd->lba_width);
+        c->lba = scsi_get_be(cdb + cmd->lba_off, cmd->lba_width);
     }
     c->length = length;
     if (!(cmd->flags & FW_F_LEN_BLOCKS)) {
