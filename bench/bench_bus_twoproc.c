@@ -19,9 +19,9 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "platform/bus.h"
 #include "platform/bus_client.h"
 #include "sim/sim.h"
@@ -30,9 +30,7 @@
 
 static double now_us(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+    return (double)clock_now_ns() / 1e3;
 }
 
 static void die(int code, const char *what)

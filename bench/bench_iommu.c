@@ -7,15 +7,13 @@
  * (copy-dominated), and prints ns per access and per page translated. */
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
+#include "base/clock.h"
 #include "sim/iommu/iommu.h"
 
 static double now_ns(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e9 + ts.tv_nsec;
+    return (double)clock_now_ns();
 }
 
 int main(int argc, char **argv)

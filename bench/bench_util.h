@@ -1,4 +1,4 @@
-/* bench/bench_util.h — what the benchmark programs share: a monotonic clock,
+/* bench/bench_util.h — what the benchmark programs share: seconds on the base clock,
  * a seeded generator (splitmix64) and the peak resident set of a process.
  * Static inline because every benchmark source is a program of its own. */
 #ifndef BENCH_BENCH_UTIL_H
@@ -8,13 +8,12 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
-#include <time.h>
+
+#include "base/clock.h"
 
 static inline double bench_now_s(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return (double)clock_now_ns() / 1e9;
 }
 
 /* splitmix64: a seeded, reproducible stream of 64-bit values. */

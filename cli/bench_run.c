@@ -15,6 +15,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/clock.h"
+#include "base/errf.h"
 #include "cli/bench.h"
 #include "scsi/scsi.h"
 
@@ -34,13 +36,6 @@ const char *bench_op_name(enum bench_op op)
     default:
         return "?";
     }
-}
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 struct run;
@@ -100,7 +95,7 @@ static int submit_slot(struct slot *s)
         t.pieces = &piece;
         t.piece_count = 1;
     }
-    s->t0 = now_ns();
+    s->t0 = clock_now_ns();
     return stack_submit(r->st, &t, done, s);
 }
 
@@ -123,7 +118,7 @@ static void done(void *arg, const struct drv_completion *c)
 {
     struct slot *s = arg;
     struct run *r = s->r;
-    uint64_t t = now_ns();
+    uint64_t t = clock_now_ns();
     if (c->response != DRV_SR_TASK_COMPLETE || c->scsi_status != SCSI_STATUS_GOOD)
         r->errors++;
     if (t >= r->start && t < r->end) {
@@ -161,8 +156,8 @@ int bench_run_cell(struct stack *st, struct bench_cell *cell, char *err, size_t 
     if (!cell->qd || cell->seconds <= 0 || !cell->block_size || !cell->blocks ||
         (cell->op != BENCH_TUR && (cell->io_bytes % cell->block_size || cell->io_bytes / cell->block_size >
                                                                              cell->blocks))) {
-        snprintf(err, errlen, "a cell of %u commands in flight for %g s of %u bytes makes no sense", cell->qd,
-                 cell->seconds, cell->io_bytes);
+        errf(err, errlen, "a cell of %u commands in flight for %g s of %u bytes makes no sense", cell->qd,
+             cell->seconds, cell->io_bytes);
         return -EINVAL;
     }
     struct run r = { .st = st, .cell = cell, .next_id = 1 };
@@ -170,7 +165,7 @@ int bench_run_cell(struct stack *st, struct bench_cell *cell, char *err, size_t 
     r.spans = cell->blocks / r.io_blocks;
     struct slot *slots = calloc(cell->qd, sizeof(*slots));
     if (!slots) {
-        snprintf(err, errlen, "out of memory");
+        errf(err, errlen, "out of memory");
         return -ENOMEM;
     }
     int rc = 0;
@@ -180,30 +175,30 @@ int bench_run_cell(struct stack *st, struct bench_cell *cell, char *err, size_t 
         if (cell->op != BENCH_TUR) {
             rc = osal_dma_alloc(stack_osal(st), cell->io_bytes, 4096, &slots[i].buf);
             if (rc < 0)
-                snprintf(err, errlen, "cannot allocate %u DMA buffers of %u bytes: %s", cell->qd, cell->io_bytes,
-                         strerror(-rc));
+                errf(err, errlen, "cannot allocate %u DMA buffers of %u bytes: %s", cell->qd, cell->io_bytes,
+                     strerror(-rc));
             else
                 memset(slots[i].buf->vaddr, 0xA5 ^ (int)i, cell->io_bytes);
         }
     }
     uint64_t measured = (uint64_t)(cell->seconds * 1e9);
     uint64_t warm = measured / WARMUP_SHARE < WARMUP_MAX_NS ? measured / WARMUP_SHARE : WARMUP_MAX_NS;
-    r.start = now_ns() + warm;
+    r.start = clock_now_ns() + warm;
     r.end = r.start + measured;
     for (unsigned i = 0; i < cell->qd && rc == 0; i++) {
         rc = submit_slot(&slots[i]);
         if (rc < 0)
-            snprintf(err, errlen, "the stack refused a command: %s", strerror(-rc));
+            errf(err, errlen, "the stack refused a command: %s", strerror(-rc));
     }
     if (cell->polled) {
         /* Every completion is reaped from here. */
-        while (stack_outstanding(st) && now_ns() < r.end + 1000000000ull)
+        while (stack_outstanding(st) && clock_now_ns() < r.end + 1000000000ull)
             if (stack_poll(st) == 0)
                 sched_yield();
     } else {
         /* Sleep through the run rather than wake at every completion: on a
          * small machine a waiter woken 100,000 times a second is load. */
-        uint64_t t = now_ns();
+        uint64_t t = clock_now_ns();
         if (t < r.end) {
             struct timespec ts = { .tv_sec = (time_t)((r.end - t) / 1000000000ull),
                                    .tv_nsec = (long)((r.end - t) % 1000000000ull) };
@@ -215,11 +210,11 @@ int bench_run_cell(struct stack *st, struct bench_cell *cell, char *err, size_t 
     stack_wait(st, -1);
     if (rc == 0 && r.submit_error) {
         rc = r.submit_error;
-        snprintf(err, errlen, "the stack refused a command: %s", strerror(-rc));
+        errf(err, errlen, "the stack refused a command: %s", strerror(-rc));
     }
     if (rc == 0 && r.out_of_memory) {
         rc = -ENOMEM;
-        snprintf(err, errlen, "out of memory for latency samples");
+        errf(err, errlen, "out of memory for latency samples");
     }
     cell->elapsed_s = (double)(r.end - r.start) / 1e9;
     cell->completed = r.completed;

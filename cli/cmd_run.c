@@ -9,9 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "cli/commands.h"
 #include "cli/run_files.h"
 #include "conformance/replay/replay.h"
@@ -272,13 +272,6 @@ static void show_progress(void *arg, const struct trace_file_result *f, size_t d
     fflush(stderr);
 }
 
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static int write_report(const char *what, const char *path, const struct trace_run *run,
                         int (*fn)(const struct trace_run *, FILE *))
 {
@@ -408,9 +401,9 @@ static int run(int argc, char **argv)
     struct progress prog = { .on = !a.verbose && isatty(STDERR_FILENO) };
     struct trace_run result;
     trace_run_init(&result);
-    uint64_t t0 = mono_ns();
+    uint64_t t0 = clock_now_ns();
     rc = replay_files((const char *const *)files.paths, files.n, a.jobs, &o, &result, show_progress, &prog);
-    result.elapsed_ns = mono_ns() - t0;
+    result.elapsed_ns = clock_now_ns() - t0;
     if (prog.on)
         fprintf(stderr, "\r\033[K");
     run_files_free(&files);

@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/tbuf.h"
+
 char *run_files_exe_dir(void)
 {
     char buf[PATH_MAX];
@@ -47,8 +49,7 @@ char *run_files_suite_dir(char **tried)
         return NULL;
     static const char *const rel[] = { "../traces", "../../traces", "../share/scsisim/traces", NULL };
     char *found = NULL;
-    size_t tlen = 0;
-    char *list = NULL;
+    struct tbuf list = { 0 }; /* the places looked at, for the message when none holds the suite */
     for (size_t i = 0; rel[i] && !found; i++) {
         char path[PATH_MAX];
         snprintf(path, sizeof path, "%s/%s", exe, rel[i]);
@@ -56,18 +57,13 @@ char *run_files_suite_dir(char **tried)
         const char *shown = realpath(path, real) ? real : path;
         if (is_dir(shown))
             found = strdup(shown);
-        size_t add = strlen(shown) + 2;
-        char *nl = realloc(list, tlen + add + 1);
-        if (nl) {
-            list = nl;
-            tlen += (size_t)snprintf(list + tlen, add + 1, "%s%s", tlen ? ", " : "", shown);
-        }
+        tbuf_printf(&list, "%s%s", list.len ? ", " : "", shown);
     }
     free(exe);
-    if (tried)
-        *tried = list;
+    if (tried && !list.oom)
+        *tried = list.s; /* ownership moves to the caller */
     else
-        free(list);
+        tbuf_free(&list);
     return found;
 }
 

@@ -38,28 +38,24 @@ void core_emit(struct drv_core *core, const struct drv_event *e)
         core->opt.on_event(core->opt.event_arg, e);
 }
 
+/* An option left 0 takes its default (core.h). */
+static uint32_t or_default(uint32_t value, uint32_t dflt)
+{
+    return value ? value : dflt;
+}
+
 static void defaults(struct drv_core_options *o)
 {
-    if (!o->io_queues)
-        o->io_queues = 1;
-    if (!o->queue_depth)
-        o->queue_depth = 256;
-    if (!o->default_timeout_ms)
-        o->default_timeout_ms = 10000;
-    if (!o->abort_grace_ms)
-        o->abort_grace_ms = 1000;
-    if (!o->admin_timeout_ms)
-        o->admin_timeout_ms = 2000;
-    if (!o->ready_timeout_ms)
-        o->ready_timeout_ms = 5000;
-    if (!o->max_reissues)
-        o->max_reissues = 3;
-    if (!o->watchdog_ms)
-        o->watchdog_ms = 20;
-    if (!o->heartbeat_stall_ms)
-        o->heartbeat_stall_ms = 500;
-    if (!o->async_events)
-        o->async_events = 4;
+    o->io_queues = or_default(o->io_queues, 1);
+    o->queue_depth = or_default(o->queue_depth, 256);
+    o->default_timeout_ms = or_default(o->default_timeout_ms, 10000);
+    o->abort_grace_ms = or_default(o->abort_grace_ms, 1000);
+    o->admin_timeout_ms = or_default(o->admin_timeout_ms, 2000);
+    o->ready_timeout_ms = or_default(o->ready_timeout_ms, 5000);
+    o->max_reissues = or_default(o->max_reissues, 3);
+    o->watchdog_ms = or_default(o->watchdog_ms, 20);
+    o->heartbeat_stall_ms = or_default(o->heartbeat_stall_ms, 500);
+    o->async_events = or_default(o->async_events, 4);
     if (o->async_events > DRV_ADMIN_ENTRIES / 2)
         o->async_events = DRV_ADMIN_ENTRIES / 2;
 }

@@ -15,13 +15,13 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "base/clock.h"
+#include "base/errf.h"
 #include "scsi/cdb.h"
 
 #define BS_MIN_SHIFT   12u                       /* smallest pooled buffer: 4 KiB */
@@ -91,24 +91,6 @@ struct backend_stack {
 };
 
 static const struct scsi_backend_ops bs_ops;
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static void fail_msg(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void fail_msg(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* ---- DMA buffers --------------------------------------------------------------- */
 
@@ -335,7 +317,7 @@ static void task_done(void *arg, const struct drv_completion *c)
             .nexus = t->nexus, .tag = t->tag, .initiator = k->initiator, .target = tgt->target, .lun = k->lun,
             .cdb = k->cdb, .cdb_len = t->cdb_len, .dir = t->dir, .expected_len = t->expected_len, .down_len = k->len,
             .data_out = t->data_out, .data_out_len = t->dir == SCSI_DIR_WRITE ? k->len : 0,
-            .data_in = t->data_in, .result = &t->result, .submit_ns = k->submit_ns, .done_ns = now_ns(),
+            .data_in = t->data_in, .result = &t->result, .submit_ns = k->submit_ns, .done_ns = clock_now_ns(),
         };
         obs(obs_arg, &ev);
     }
@@ -407,7 +389,7 @@ static int bs_submit(struct scsi_backend *be, struct scsi_backend_task *t)
     /* A LUN the HBA cannot address goes down as one the controller will
      * not select, so the controller is the one that refuses it. */
     k->lun = t->lun > 0xffff ? 0xffff : (uint16_t)t->lun;
-    k->submit_ns = now_ns();
+    k->submit_ns = clock_now_ns();
 
     memcpy(k->cdb, t->cdb, t->cdb_len);
     len = trim_write(k, len);
@@ -498,7 +480,7 @@ static void observe_tmf(struct bs_tmf_call *call)
     struct backend_stack_event ev = {
         .kind = call->tmf ? BACKEND_STACK_TMF : BACKEND_STACK_NEXUS_LOSS,
         .nexus = call->nexus, .initiator = call->dt.initiator, .target = call->dt.target, .lun = call->dt.lun,
-        .submit_ns = now_ns(),
+        .submit_ns = clock_now_ns(),
     };
     ev.done_ns = ev.submit_ns;
     if (call->tmf) {
@@ -774,12 +756,12 @@ int backend_stack_create(struct stack *st, const struct backend_stack_options *o
 {
     *out = NULL;
     if (!st) {
-        fail_msg(err, errlen, "no stack");
+        errf(err, errlen, "no stack");
         return -EINVAL;
     }
     struct backend_stack *b = calloc(1, sizeof(*b));
     if (!b) {
-        fail_msg(err, errlen, "out of memory");
+        errf(err, errlen, "out of memory");
         return -ENOMEM;
     }
     if (o)

@@ -286,7 +286,7 @@ static void conn_free(struct iscsi_conn *c)
     iscsi_login_free(c);
     free(c->staging);
     free(c->ctl);
-    free(c->text_in);
+    tbuf_free(&c->text_in);
     free(c->text_out);
     free(c);
     iscsi_target_conn_gone(t);

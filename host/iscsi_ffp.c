@@ -137,14 +137,12 @@ static int logout(struct iscsi_conn *c)
 
 /* ABORTED COMMAND / PROTOCOL SERVICE CRC ERROR: what a command whose data
  * failed its digest ends with at ErrorRecoveryLevel 0. */
-#define ASC_PROTOCOL_SERVICE_CRC_ERROR SCSI_ASCQ(0x47, 0x05)
-
 void iscsi_ffp_data_digest_error(struct iscsi_conn *c)
 {
     iscsi_send_reject(c, ISCSI_REJECT_DATA_DIGEST, c->hdr);
     struct iscsi_task *t = c->rx_task;
     if (t && t->kind == ISCSI_TASK_CMD && t->state == ISCSI_TASK_DATA_OUT)
-        iscsi_scsi_fail(t, ASC_PROTOCOL_SERVICE_CRC_ERROR);
+        iscsi_scsi_fail(t, SCSI_ASC_PROTOCOL_SERVICE_CRC_ERROR);
 }
 
 int iscsi_ffp_header(struct iscsi_conn *c)

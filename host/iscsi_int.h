@@ -328,8 +328,7 @@ struct iscsi_conn {
     uint64_t login_started_ms;
 
     /* Text negotiation and long answers across PDUs. */
-    uint8_t *text_in;
-    uint32_t text_in_len;
+    struct tbuf text_in;            /* a Text request gathered over C-bit PDUs */
     uint8_t *text_out;
     uint32_t text_out_len, text_out_sent, text_ttt, text_itt;
 

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/hex.h"
+
 /* ---- parsing ---------------------------------------------------------------- */
 
 static bool key_char_ok(char c)
@@ -77,14 +79,12 @@ int iscsi_parse_number(const char *v, uint64_t *out)
     }
     uint64_t r = 0;
     for (const char *c = v; *c; c++) {
-        unsigned d;
-        if (*c >= '0' && *c <= '9') d = (unsigned)(*c - '0');
-        else if (base == 16 && *c >= 'a' && *c <= 'f') d = (unsigned)(*c - 'a' + 10);
-        else if (base == 16 && *c >= 'A' && *c <= 'F') d = (unsigned)(*c - 'A' + 10);
-        else return -EINVAL;
-        if (r > (UINT64_MAX - d) / (uint64_t)base)
+        int d = hex_digit(*c);
+        if (d < 0 || d >= base)
             return -EINVAL;
-        r = r * (uint64_t)base + d;
+        if (r > (UINT64_MAX - (unsigned)d) / (uint64_t)base)
+            return -EINVAL;
+        r = r * (uint64_t)base + (unsigned)d;
     }
     *out = r;
     return 0;
@@ -100,7 +100,7 @@ void iscsi_text_out_init(struct iscsi_text_out *o, size_t limit)
 
 void iscsi_text_out_free(struct iscsi_text_out *o)
 {
-    free(o->buf);
+    tbuf_free(&o->text);
     memset(o, 0, sizeof(*o));
 }
 
@@ -108,24 +108,13 @@ static void append(struct iscsi_text_out *o, const char *s, size_t n)
 {
     if (o->overflow)
         return;
-    if (o->len + n > o->limit) {
+    if (o->text.len + n > o->limit) {
         o->overflow = true;
         return;
     }
-    if (o->len + n > o->cap) {
-        size_t cap = o->cap ? o->cap : 512;
-        while (cap < o->len + n)
-            cap *= 2;
-        uint8_t *b = realloc(o->buf, cap);
-        if (!b) {
-            o->overflow = true;
-            return;
-        }
-        o->buf = b;
-        o->cap = cap;
-    }
-    memcpy(o->buf + o->len, s, n);
-    o->len += n;
+    tbuf_put(&o->text, s, n);
+    if (o->text.oom)
+        o->overflow = true;
 }
 
 void iscsi_text_add(struct iscsi_text_out *o, const char *key, const char *value)

@@ -26,6 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/tbuf.h"
+
 #define ISCSI_KEY_NAME_MAX   63
 #define ISCSI_VALUE_MAX      255
 #define ISCSI_VALUE_LONG_MAX 1024 /* CHAP binary values */
@@ -48,9 +50,9 @@ bool iscsi_kv_is(const struct iscsi_kv *kv, const char *key);
 
 /* Growing answer text with a hard cap; overflow is sticky. */
 struct iscsi_text_out {
-    uint8_t *buf;
-    size_t len, cap, limit;
-    bool overflow;
+    struct tbuf text; /* key=value\0 ... */
+    size_t limit;     /* bytes the text may not exceed */
+    bool overflow;    /* past the limit, or out of memory */
 };
 void iscsi_text_out_init(struct iscsi_text_out *o, size_t limit);
 void iscsi_text_out_free(struct iscsi_text_out *o);

@@ -19,6 +19,8 @@
  */
 #include "host/iscsi_int.h"
 
+#include "base/hex.h"
+
 #include <errno.h>
 #include <nettle/md5.h>
 #include <stdio.h>
@@ -48,15 +50,14 @@ struct iscsi_login {
     struct iscsi_params params;
     uint64_t seen;
     bool declared_mrdsl, declared_tpgt;
-    uint8_t *text;
-    uint32_t text_len;
+    struct tbuf text; /* gathered over C-bit PDUs */
 };
 
 void iscsi_login_free(struct iscsi_conn *c)
 {
     if (!c->login)
         return;
-    free(c->login->text);
+    tbuf_free(&c->login->text);
     /* The challenge is not secret, but there is no reason to leave it about. */
     memset(c->login, 0, sizeof(*c->login));
     free(c->login);
@@ -89,8 +90,8 @@ static void send_login_rsp(struct iscsi_conn *c, uint8_t flags, uint16_t status,
     scsi_put_be32(h->max_cmdsn, cmdsn + c->target->opt.queue_depth - 1);
     h->status_class = (uint8_t)(status >> 8);
     h->status_detail = (uint8_t)status;
-    if (text && text->len) {
-        if (iscsi_tx_queue_copy(c, tx, text->buf, (uint32_t)text->len) < 0)
+    if (text && text->text.len) {
+        if (iscsi_tx_queue_copy(c, tx, text->text.s, (uint32_t)text->text.len) < 0)
             iscsi_conn_close(c, "out of memory");
         return;
     }
@@ -123,14 +124,6 @@ static int random_bytes(uint8_t *buf, size_t len)
     return 0;
 }
 
-static int hexval(char ch)
-{
-    if (ch >= '0' && ch <= '9') return ch - '0';
-    if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
-    return -1;
-}
-
 static int b64val(char ch)
 {
     if (ch >= 'A' && ch <= 'Z') return ch - 'A';
@@ -156,9 +149,9 @@ static int decode_binary(const char *v, uint8_t *out, size_t cap)
             if (odd) {
                 odd = false;
             } else {
-                hi = hexval(*p++);
+                hi = hex_digit(*p++);
             }
-            lo = hexval(*p++);
+            lo = hex_digit(*p++);
             if (hi < 0 || lo < 0 || n == cap)
                 return -EINVAL;
             out[n++] = (uint8_t)(hi << 4 | lo);
@@ -539,23 +532,18 @@ int iscsi_login_pdu(struct iscsi_conn *c)
         return login_fail(c, ISCSI_LOGIN_INITIATOR_ERROR, "invalid next stage");
 
     /* Gather text over C-bit PDUs. */
-    if (L->text_len + c->dlen > ISCSI_TEXT_MAX)
+    if (L->text.len + c->dlen > ISCSI_TEXT_MAX)
         return login_fail(c, ISCSI_LOGIN_INITIATOR_ERROR, "login text too long");
-    if (c->dlen) {
-        uint8_t *p = realloc(L->text, L->text_len + c->dlen);
-        if (!p)
-            return login_fail(c, ISCSI_LOGIN_OUT_OF_RESOURCES, "out of memory");
-        memcpy(p + L->text_len, c->ctl, c->dlen);
-        L->text = p;
-        L->text_len += c->dlen;
-    }
+    tbuf_put(&L->text, (const char *)c->ctl, c->dlen);
+    if (L->text.oom)
+        return login_fail(c, ISCSI_LOGIN_OUT_OF_RESOURCES, "out of memory");
     if (cont) {
         send_login_rsp(c, (uint8_t)(csg << 2), 0, 0, NULL);
         return 0;
     }
 
     struct iscsi_kv kv[ISCSI_TEXT_PAIRS_MAX];
-    int n = iscsi_text_parse(L->text, L->text_len, kv, ISCSI_TEXT_PAIRS_MAX);
+    int n = iscsi_text_parse((const uint8_t *)L->text.s, L->text.len, kv, ISCSI_TEXT_PAIRS_MAX);
     if (n < 0)
         return login_fail(c, ISCSI_LOGIN_INITIATOR_ERROR, "malformed login text");
 
@@ -566,8 +554,7 @@ int iscsi_login_pdu(struct iscsi_conn *c)
     else if (!names_consistent(L, kv, n))
         return login_fail(c, ISCSI_LOGIN_INITIATOR_ERROR, "names changed during login");
     if (status) {
-        free(L->text);
-        L->text = NULL;
+        tbuf_free(&L->text);
         return login_fail(c, status, why);
     }
 
@@ -589,9 +576,7 @@ int iscsi_login_pdu(struct iscsi_conn *c)
         }
         L->seen = neg.seen;
     }
-    free(L->text);
-    L->text = NULL;
-    L->text_len = 0;
+    tbuf_free(&L->text);
     if (status) {
         iscsi_text_out_free(&out);
         return login_fail(c, status, why);

@@ -14,10 +14,10 @@
 
 static void reset_text(struct iscsi_conn *c)
 {
-    free(c->text_in);
+    tbuf_free(&c->text_in);
     free(c->text_out);
-    c->text_in = c->text_out = NULL;
-    c->text_in_len = c->text_out_len = c->text_out_sent = 0;
+    c->text_out = NULL;
+    c->text_out_len = c->text_out_sent = 0;
     c->text_ttt = ISCSI_RESERVED_TAG;
 }
 
@@ -90,7 +90,7 @@ static int answer(struct iscsi_conn *c, const struct iscsi_text *req)
 {
     struct iscsi_session *s = c->sess;
     struct iscsi_kv kv[ISCSI_TEXT_PAIRS_MAX];
-    int n = iscsi_text_parse(c->text_in, c->text_in_len, kv, ISCSI_TEXT_PAIRS_MAX);
+    int n = iscsi_text_parse((const uint8_t *)c->text_in.s, c->text_in.len, kv, ISCSI_TEXT_PAIRS_MAX);
     if (n < 0) {
         reset_text(c);
         iscsi_send_reject(c, ISCSI_REJECT_PROTOCOL_ERROR, c->hdr);
@@ -121,11 +121,9 @@ static int answer(struct iscsi_conn *c, const struct iscsi_text *req)
         iscsi_send_reject(c, r < 0 ? ISCSI_REJECT_PROTOCOL_ERROR : ISCSI_REJECT_OUT_OF_RESOURCES, c->hdr);
         return 0;
     }
-    free(c->text_in);
-    c->text_in = NULL;
-    c->text_in_len = 0;
-    c->text_out = out.buf; /* ownership moves to the connection */
-    c->text_out_len = (uint32_t)out.len;
+    tbuf_free(&c->text_in);
+    c->text_out = (uint8_t *)out.text.s; /* ownership moves to the connection */
+    c->text_out_len = (uint32_t)out.text.len;
     c->text_out_sent = 0;
     c->text_ttt = new_ttt(c);
     c->text_itt = scsi_get_be32(req->itt);
@@ -160,24 +158,19 @@ int iscsi_text_pdu(struct iscsi_conn *c)
             send_answer_piece(c, h);
             return 0;
         }
-    } else if (c->text_out || c->text_in) {
+    } else if (c->text_out || c->text_in.len) {
         reset_text(c); /* a new exchange abandons the old one */
     }
-    if (c->text_in_len + c->dlen > ISCSI_TEXT_MAX) {
+    if (c->text_in.len + c->dlen > ISCSI_TEXT_MAX) {
         reset_text(c);
         iscsi_send_reject(c, ISCSI_REJECT_OUT_OF_RESOURCES, c->hdr);
         return 0;
     }
-    if (c->dlen) {
-        uint8_t *p = realloc(c->text_in, c->text_in_len + c->dlen);
-        if (!p) {
-            reset_text(c);
-            iscsi_send_reject(c, ISCSI_REJECT_OUT_OF_RESOURCES, c->hdr);
-            return 0;
-        }
-        memcpy(p + c->text_in_len, c->ctl, c->dlen);
-        c->text_in = p;
-        c->text_in_len += c->dlen;
+    tbuf_put(&c->text_in, (const char *)c->ctl, c->dlen);
+    if (c->text_in.oom) {
+        reset_text(c);
+        iscsi_send_reject(c, ISCSI_REJECT_OUT_OF_RESOURCES, c->hdr);
+        return 0;
     }
     if (h->flags & ISCSI_TEXT_CONTINUE) {
         if (h->flags & ISCSI_FLAG_FINAL) {

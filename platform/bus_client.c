@@ -12,7 +12,6 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,9 +19,10 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
+#include "base/errf.h"
 #include "platform/bus_client.h"
 #include "platform/bus_internal.h"
 #include "platform/bus_maps.h"
@@ -47,25 +47,6 @@ struct bus_client {
         uint64_t align;
     } in;
 };
-
-static int say(char *err, size_t errlen, int rc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int say(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return rc;
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* The controller is gone (the caller may hold the lock, or be the monitor). */
 static void lost(struct bus_client *cl)
@@ -133,7 +114,7 @@ static ssize_t recv_until(struct bus_client *cl, int sock, int64_t deadline, int
         ssize_t n = bproto_recv(sock, cl->in.bytes, sizeof(cl->in.bytes), fds, max_fds, nfds);
         if (n != -EAGAIN)
             return n;
-        int64_t left = deadline - now_ms();
+        int64_t left = deadline - (int64_t)clock_now_ms();
         if (left <= 0)
             return -ETIMEDOUT;
         struct pollfd p = { .fd = sock, .events = POLLIN };
@@ -148,7 +129,7 @@ static int send_until(int sock, const void *msg, size_t len, const int *fds, uns
         int rc = bproto_send(sock, msg, len, fds, nfds);
         if (rc != -EAGAIN)
             return rc;
-        int64_t left = deadline - now_ms();
+        int64_t left = deadline - (int64_t)clock_now_ms();
         if (left <= 0)
             return -ETIMEDOUT;
         struct pollfd p = { .fd = sock, .events = POLLOUT };
@@ -179,7 +160,7 @@ static int call(struct bus_client *cl, void *msg, enum bproto_type type, uint32_
     h->rsvd = 0;
     h->len = len;
     h->seq = seq;
-    int64_t deadline = now_ms() + BUS_REMOTE_TIMEOUT_MS;
+    int64_t deadline = (int64_t)clock_now_ms() + BUS_REMOTE_TIMEOUT_MS;
     int rc = send_until(cl->sock, msg, len, NULL, 0, deadline);
     if (rc == -EPIPE || rc == -ECONNRESET || rc == -ENOTCONN) {
         lost(cl);
@@ -241,24 +222,28 @@ static int handshake(struct bus_client *cl, struct sim_attach *a, int *fds, unsi
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
     memcpy(sa.sun_path, cl->path, sizeof(sa.sun_path));
     int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-    if (s < 0)
-        return say(err, errlen, -errno, "socket: %s", strerror(errno));
+    if (s < 0) {
+        int e = errno;
+        errf(err, errlen, "socket: %s", strerror(e));
+        return -e;
+    }
     int rc;
     if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-        rc = say(err, errlen, -errno, "%s: cannot connect: %s (is `scsisim controller --socket %s` running?)",
-                 cl->path, strerror(errno), cl->path);
+        rc = -errno;
+        errf(err, errlen, "%s: cannot connect: %s (is `scsisim controller --socket %s` running?)", cl->path,
+             strerror(-rc), cl->path);
         goto fail;
     }
     struct bproto_hello hello;
     bproto_init(&hello, BPROTO_HELLO, sizeof(hello), 0);
     hello.version = BPROTO_VERSION;
     hello.ram_size = cl->ram_size;
-    int64_t deadline = now_ms() + BUS_REMOTE_TIMEOUT_MS;
+    int64_t deadline = (int64_t)clock_now_ms() + BUS_REMOTE_TIMEOUT_MS;
     rc = send_until(s, &hello, sizeof(hello), &cl->ram_fd, 1, deadline);
     /* A controller that refused at once (busy) closed already: its ATTACH
      * still waits in the socket, so read it anyway. */
     if (rc < 0 && rc != -EPIPE && rc != -ECONNRESET) {
-        say(err, errlen, rc, "%s: sending HELLO: %s", cl->path, strerror(-rc));
+        errf(err, errlen, "%s: sending HELLO: %s", cl->path, strerror(-rc));
         goto fail;
     }
     ssize_t n = recv_until(cl, s, deadline, fds, BPROTO_MAX_FDS, nfds);
@@ -267,18 +252,21 @@ static int handshake(struct bus_client *cl, struct sim_attach *a, int *fds, unsi
     if (n == -ECONNRESET)
         n = recv_until(cl, s, deadline, fds, BPROTO_MAX_FDS, nfds);
     if (n <= 0) {
-        rc = say(err, errlen, n == 0 ? -ECONNRESET : (int)n, "%s: no ATTACH from the controller: %s", cl->path,
-                 n == 0 ? "it closed the connection" : strerror((int)-n));
+        rc = n == 0 ? -ECONNRESET : (int)n;
+        errf(err, errlen, "%s: no ATTACH from the controller: %s", cl->path,
+             n == 0 ? "it closed the connection" : strerror(-rc));
         goto fail;
     }
     struct bproto_attach at;
     if ((size_t)n != sizeof(at) || !bproto_framed(cl->in.bytes, (size_t)n)) {
-        rc = say(err, errlen, -EPROTO, "%s: malformed ATTACH (%zd bytes)", cl->path, n);
+        rc = -EPROTO;
+        errf(err, errlen, "%s: malformed ATTACH (%zd bytes)", cl->path, n);
         goto fail;
     }
     memcpy(&at, cl->in.bytes, sizeof(at));
     if (at.h.type != BPROTO_ATTACH) {
-        rc = say(err, errlen, -EPROTO, "%s: expected ATTACH, got message type %u", cl->path, at.h.type);
+        rc = -EPROTO;
+        errf(err, errlen, "%s: expected ATTACH, got message type %u", cl->path, at.h.type);
         goto fail;
     }
     if (at.status != 0) {
@@ -286,25 +274,27 @@ static int handshake(struct bus_client *cl, struct sim_attach *a, int *fds, unsi
         for (char *c = at.reason; *c; c++)
             if (*c < ' ' || *c > '~')
                 *c = '?';
-        rc = say(err, errlen, errno_like(at.status) ? at.status : -EPROTO, "%s: the controller refused: %s",
-                 cl->path, at.reason);
+        rc = errno_like(at.status) ? at.status : -EPROTO;
+        errf(err, errlen, "%s: the controller refused: %s", cl->path, at.reason);
         goto fail;
     }
     if (at.version != BPROTO_VERSION || at.ram_size != cl->ram_size || at.dev_size != SIM_REGION_DEV_SIZE ||
         at.nvec == 0 || at.nvec > HBA_MAX_VECTORS || *nfds != 2 + at.nvec) {
-        rc = say(err, errlen, -EPROTO, "%s: ATTACH does not add up (version %u, %u vectors, %u fds)", cl->path,
-                 at.version, at.nvec, *nfds);
+        rc = -EPROTO;
+        errf(err, errlen, "%s: ATTACH does not add up (version %u, %u vectors, %u fds)", cl->path, at.version,
+             at.nvec, *nfds);
         goto fail;
     }
     if (sim_memfd_check(fds[0], SIM_REGION_DEV_SIZE) < 0) {
-        rc = say(err, errlen, -EPROTO, "%s: the device memory is not a sealed memfd of %u bytes", cl->path,
-                 SIM_REGION_DEV_SIZE);
+        rc = -EPROTO;
+        errf(err, errlen, "%s: the device memory is not a sealed memfd of %u bytes", cl->path, SIM_REGION_DEV_SIZE);
         goto fail;
     }
     for (unsigned i = 1; i < *nfds; i++) {
         int fl = fcntl(fds[i], F_GETFL);
         if (!is_eventfd(fds[i]) || fl < 0 || fcntl(fds[i], F_SETFL, fl | O_NONBLOCK) < 0) {
-            rc = say(err, errlen, -EPROTO, "%s: fd %u of ATTACH is not an eventfd", cl->path, i);
+            rc = -EPROTO;
+            errf(err, errlen, "%s: fd %u of ATTACH is not an eventfd", cl->path, i);
             goto fail;
         }
     }
@@ -410,8 +400,10 @@ static void release(void *arg)
 static int set_path(struct bus_client *cl, const char *path, char *err, size_t errlen)
 {
     size_t n = strlen(path);
-    if (n == 0 || n >= sizeof(cl->path))
-        return say(err, errlen, -ENAMETOOLONG, "socket path must be 1..%zu bytes long", sizeof(cl->path) - 1);
+    if (n == 0 || n >= sizeof(cl->path)) {
+        errf(err, errlen, "socket path must be 1..%zu bytes long", sizeof(cl->path) - 1);
+        return -ENAMETOOLONG;
+    }
     memcpy(cl->path, path, n + 1);
     return 0;
 }
@@ -422,8 +414,10 @@ int bus_remote_connect(const char *path, int ram_fd, uint64_t ram_size, struct b
         return -EINVAL;
     *out = NULL;
     struct bus_client *cl = calloc(1, sizeof(*cl));
-    if (!cl)
-        return say(err, errlen, -ENOMEM, "out of memory");
+    if (!cl) {
+        errf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
     pthread_mutex_init(&cl->lock, NULL);
     cl->sock = -1;
     cl->ram_size = ram_size;
@@ -431,7 +425,8 @@ int bus_remote_connect(const char *path, int ram_fd, uint64_t ram_size, struct b
     cl->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     int rc;
     if (cl->wake_fd < 0) {
-        rc = say(err, errlen, -errno, "eventfd: %s", strerror(errno));
+        rc = -errno;
+        errf(err, errlen, "eventfd: %s", strerror(-rc));
         goto fail;
     }
     if ((rc = set_path(cl, path, err, errlen)) < 0)
@@ -444,12 +439,14 @@ int bus_remote_connect(const char *path, int ram_fd, uint64_t ram_size, struct b
         }
     } else {
         if (sim_memfd_check(ram_fd, ram_size) < 0) {
-            rc = say(err, errlen, -EINVAL, "host RAM must be a sealed memfd of %llu bytes (sim_host_ram_create)",
-                     (unsigned long long)ram_size);
+            rc = -EINVAL;
+            errf(err, errlen, "host RAM must be a sealed memfd of %llu bytes (sim_host_ram_create)",
+                 (unsigned long long)ram_size);
             goto fail;
         }
         if ((cl->ram_fd = fcntl(ram_fd, F_DUPFD_CLOEXEC, 0)) < 0) {
-            rc = say(err, errlen, -errno, "dup: %s", strerror(errno));
+            rc = -errno;
+            errf(err, errlen, "dup: %s", strerror(-rc));
             goto fail;
         }
     }
@@ -462,13 +459,13 @@ int bus_remote_connect(const char *path, int ram_fd, uint64_t ram_size, struct b
     rc = bus_attach(&a, &ops, &cl->bus);
     bproto_close_fds(fds, nfds);
     if (rc < 0) {
-        say(err, errlen, rc, "%s: attaching to the controller's memory: %s", cl->path, strerror(-rc));
+        errf(err, errlen, "%s: attaching to the controller's memory: %s", cl->path, strerror(-rc));
         goto fail;
     }
     bus_set_remote(cl->bus, cl, release); /* from now on bus_detach releases cl */
     atomic_store(&cl->connected, true);
     if ((rc = start_monitor(cl)) < 0) {
-        say(err, errlen, rc, "starting the monitor thread: %s", strerror(-rc));
+        errf(err, errlen, "starting the monitor thread: %s", strerror(-rc));
         bus_detach(cl->bus);
         return rc;
     }
@@ -492,8 +489,10 @@ bool bus_is_remote(const struct bus *b)
 int bus_remote_reconnect(struct bus *b, const char *path, char *err, size_t errlen)
 {
     struct bus_client *cl = client(b);
-    if (!cl)
-        return say(err, errlen, -EINVAL, "not a remote bus");
+    if (!cl) {
+        errf(err, errlen, "not a remote bus");
+        return -EINVAL;
+    }
     pthread_mutex_lock(&cl->lock);
     stop_monitor(cl);
     if (cl->sock >= 0)
@@ -511,7 +510,7 @@ int bus_remote_reconnect(struct bus *b, const char *path, char *err, size_t errl
         rc = bus_swap_device(b, &a);
         bproto_close_fds(fds, nfds);
         if (rc < 0) {
-            say(err, errlen, rc, "%s: attaching to the controller's memory: %s", cl->path, strerror(-rc));
+            errf(err, errlen, "%s: attaching to the controller's memory: %s", cl->path, strerror(-rc));
             close(cl->sock);
             cl->sock = -1;
         }
@@ -520,11 +519,12 @@ int bus_remote_reconnect(struct bus *b, const char *path, char *err, size_t errl
         atomic_store(&cl->connected, true);
         rc = replay(cl);
         if (rc < 0)
-            say(err, errlen, rc, "%s: replaying an IOMMU mapping: %s", cl->path, strerror(-rc));
+            errf(err, errlen, "%s: replaying an IOMMU mapping: %s", cl->path, strerror(-rc));
         bus_revive(b);
         int mrc = start_monitor(cl);
         if (mrc < 0) {
-            rc = say(err, errlen, mrc, "starting the monitor thread: %s", strerror(-mrc));
+            rc = mrc;
+            errf(err, errlen, "starting the monitor thread: %s", strerror(-mrc));
             lost(cl);
         }
     }

@@ -6,9 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "platform/osal_user_internal.h"
 #include "platform/bus.h"
 
@@ -260,9 +260,7 @@ void osal_reg_write32(struct osal *os, uint32_t offset, uint32_t value)
 uint64_t osal_now_ns(struct osal *os)
 {
     (void)os;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+    return clock_now_ns();
 }
 
 static const char *level_name(enum osal_log_level l)

@@ -5,6 +5,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/queue.h>
 #include <uv.h>
 
 #include "platform/osal_user.h"
@@ -42,8 +43,8 @@ struct osal {
     bool started, stopping;
 
     /* interrupt and timer sources: lists touched only on the queue */
-    struct osal_irq *irqs;
-    struct osal_timer *timers;
+    LIST_HEAD(, osal_irq) irqs;
+    LIST_HEAD(, osal_timer) timers;
     _Atomic uint32_t irqs_live, timers_live;
     _Atomic uint64_t irqs_delivered;
 

@@ -22,7 +22,7 @@ struct osal_irq {
     void *arg;
     uv_poll_t *poll;       /* NULL when the bus has no fd for the vector (should not happen) */
     bool enabled;
-    struct osal_irq *prev, *next;
+    LIST_ENTRY(osal_irq) link; /* in os->irqs */
 };
 
 struct osal_timer {
@@ -31,7 +31,7 @@ struct osal_timer {
     void *arg;
     uv_timer_t *h;
     _Atomic bool armed;
-    struct osal_timer *prev, *next;
+    LIST_ENTRY(osal_timer) link; /* in os->timers */
 };
 
 static void free_handle(uv_handle_t *h)
@@ -100,7 +100,8 @@ static void irq_create_on_queue(void *arg)
     struct irq_call *c = arg;
     struct osal_irq *irq = c->irq;
     struct osal *os = irq->os;
-    for (struct osal_irq *o = os->irqs; o; o = o->next) {
+    struct osal_irq *o;
+    LIST_FOREACH(o, &os->irqs, link) {
         if (o->vector == irq->vector) {
             c->rc = -EBUSY;
             return;
@@ -109,10 +110,7 @@ static void irq_create_on_queue(void *arg)
     c->rc = bind_irq(irq);
     if (c->rc < 0)
         return;
-    irq->next = os->irqs;
-    if (os->irqs)
-        os->irqs->prev = irq;
-    os->irqs = irq;
+    LIST_INSERT_HEAD(&os->irqs, irq, link);
     atomic_fetch_add(&os->irqs_live, 1);
 }
 
@@ -176,33 +174,33 @@ void osal_irq_disable(struct osal_irq *irq)
         osal_queue_sync(irq->os, irq_disable_on_queue, irq);
 }
 
+/* Runs a source's destroy step on the queue, then frees the source.  When
+ * teardown already began, osal_user_destroy closes and frees it instead. */
+static void destroy_source(struct osal *os, osal_block on_queue, void *src)
+{
+    if (osal_queue_sync(os, on_queue, src) >= 0)
+        free(src);
+}
+
 static void irq_destroy_on_queue(void *arg)
 {
     struct osal_irq *irq = arg;
-    struct osal *os = irq->os;
     unbind_irq(irq);
-    if (irq->prev)
-        irq->prev->next = irq->next;
-    else
-        os->irqs = irq->next;
-    if (irq->next)
-        irq->next->prev = irq->prev;
-    atomic_fetch_sub(&os->irqs_live, 1);
+    LIST_REMOVE(irq, link);
+    atomic_fetch_sub(&irq->os->irqs_live, 1);
 }
 
 void osal_irq_destroy(struct osal_irq *irq)
 {
-    if (!irq)
-        return;
-    if (osal_queue_sync(irq->os, irq_destroy_on_queue, irq) < 0)
-        return; /* teardown began: osal_user_destroy closes and frees it */
-    free(irq);
+    if (irq)
+        destroy_source(irq->os, irq_destroy_on_queue, irq);
 }
 
 void osal_src_rebind(void *arg)
 {
     struct osal *os = arg;
-    for (struct osal_irq *irq = os->irqs; irq; irq = irq->next) {
+    struct osal_irq *irq;
+    LIST_FOREACH(irq, &os->irqs, link) {
         unbind_irq(irq);
         int rc = bind_irq(irq);
         if (rc < 0)
@@ -235,10 +233,7 @@ static void timer_create_on_queue(void *arg)
     if (c->rc < 0)
         return;
     t->h->data = t;
-    t->next = os->timers;
-    if (os->timers)
-        os->timers->prev = t;
-    os->timers = t;
+    LIST_INSERT_HEAD(&os->timers, t, link);
     atomic_fetch_add(&os->timers_live, 1);
 }
 
@@ -304,25 +299,16 @@ void osal_timer_cancel(struct osal_timer *t)
 static void timer_destroy_on_queue(void *arg)
 {
     struct osal_timer *t = arg;
-    struct osal *os = t->os;
     uv_close((uv_handle_t *)t->h, free_handle);
     t->h = NULL;
-    if (t->prev)
-        t->prev->next = t->next;
-    else
-        os->timers = t->next;
-    if (t->next)
-        t->next->prev = t->prev;
-    atomic_fetch_sub(&os->timers_live, 1);
+    LIST_REMOVE(t, link);
+    atomic_fetch_sub(&t->os->timers_live, 1);
 }
 
 void osal_timer_destroy(struct osal_timer *t)
 {
-    if (!t)
-        return;
-    if (osal_queue_sync(t->os, timer_destroy_on_queue, t) < 0)
-        return; /* teardown began: osal_user_destroy closes and frees it */
-    free(t);
+    if (t)
+        destroy_source(t->os, timer_destroy_on_queue, t);
 }
 
 bool osal_user_timer_armed(struct osal_timer *t)
@@ -337,13 +323,13 @@ void osal_src_close_all(struct osal *os)
     uint32_t n = atomic_load(&os->irqs_live), m = atomic_load(&os->timers_live);
     if (n || m)
         osal_log(os, OSAL_LOG_ERROR, "%u interrupt source(s) and %u timer(s) not destroyed before teardown", n, m);
-    while (os->irqs) {
-        struct osal_irq *irq = os->irqs;
+    while (!LIST_EMPTY(&os->irqs)) {
+        struct osal_irq *irq = LIST_FIRST(&os->irqs);
         irq_destroy_on_queue(irq);
         free(irq);
     }
-    while (os->timers) {
-        struct osal_timer *t = os->timers;
+    while (!LIST_EMPTY(&os->timers)) {
+        struct osal_timer *t = LIST_FIRST(&os->timers);
         timer_destroy_on_queue(t);
         free(t);
     }

@@ -8,92 +8,67 @@
 
 #define CDB_FUA_BIT 0x08u /* byte 1 bit 3 of READ/WRITE (10/12/16) */
 
+/* Where READ and WRITE of each size keep their fields: decoding and
+ * re-encoding read the same row, so the two cannot disagree. */
+struct rw_form {
+    uint8_t  read_op, write_op, cdb_len;
+    uint8_t  lba_off, lba_bytes;  /* the LBA field */
+    uint8_t  len_off, len_bytes;  /* the transfer length, in blocks */
+    uint64_t lba_max;             /* the LBA bits of the field (a (6) has 21) */
+    uint32_t blocks_max;          /* the most blocks the length can ask for */
+    bool     six;                 /* a (6): length 0 means 256 blocks, and no FUA bit */
+};
+
+static const struct rw_form rw_forms[] = {
+    { SCSI_OP_READ_6, SCSI_OP_WRITE_6, 6, 1, 3, 4, 1, 0x1FFFFFu, 256, true },
+    { SCSI_OP_READ_10, SCSI_OP_WRITE_10, 10, 2, 4, 7, 2, UINT32_MAX, UINT16_MAX, false },
+    { SCSI_OP_READ_12, SCSI_OP_WRITE_12, 12, 2, 4, 6, 4, UINT32_MAX, UINT32_MAX, false },
+    { SCSI_OP_READ_16, SCSI_OP_WRITE_16, 16, 2, 8, 10, 4, UINT64_MAX, UINT32_MAX, false },
+};
+
+/* The row of a READ/WRITE opcode (and which of the two it is), or NULL. */
+static const struct rw_form *rw_form_of(uint8_t opcode, bool *write)
+{
+    for (size_t i = 0; i < sizeof rw_forms / sizeof rw_forms[0]; i++) {
+        if (opcode == rw_forms[i].read_op || opcode == rw_forms[i].write_op) {
+            *write = opcode == rw_forms[i].write_op;
+            return &rw_forms[i];
+        }
+    }
+    return NULL;
+}
+
 bool cdb_parse_rw(const uint8_t *cdb, uint8_t len, struct cdb_rw *out)
 {
-    if (len < 6)
+    bool write = false;
+    const struct rw_form *f = len ? rw_form_of(cdb[0], &write) : NULL;
+    if (!f || len < f->cdb_len)
         return false;
-    struct cdb_rw rw = { 0 };
-    switch (cdb[0]) {
-    case SCSI_OP_WRITE_6:
-        rw.write = true;
-        /* fall through */
-    case SCSI_OP_READ_6:
-        rw.lba = scsi_get_be24(cdb + 1) & 0x1FFFFFu;
-        rw.blocks = cdb[4] ? cdb[4] : 256u;
-        break;
-    case SCSI_OP_WRITE_10:
-        rw.write = true;
-        /* fall through */
-    case SCSI_OP_READ_10:
-        if (len < 10)
-            return false;
-        rw.lba = scsi_get_be32(cdb + 2);
-        rw.blocks = scsi_get_be16(cdb + 7);
+    struct cdb_rw rw = { .write = write };
+    rw.lba = scsi_get_be(cdb + f->lba_off, f->lba_bytes) & f->lba_max;
+    rw.blocks = (uint32_t)scsi_get_be(cdb + f->len_off, f->len_bytes);
+    if (f->six)
+        rw.blocks = rw.blocks ? rw.blocks : 256u;
+    else
         rw.fua = cdb[1] & CDB_FUA_BIT;
-        break;
-    case SCSI_OP_WRITE_12:
-        rw.write = true;
-        /* fall through */
-    case SCSI_OP_READ_12:
-        if (len < 12)
-            return false;
-        rw.lba = scsi_get_be32(cdb + 2);
-        rw.blocks = scsi_get_be32(cdb + 6);
-        rw.fua = cdb[1] & CDB_FUA_BIT;
-        break;
-    case SCSI_OP_WRITE_16:
-        rw.write = true;
-        /* fall through */
-    case SCSI_OP_READ_16:
-        if (len < 16)
-            return false;
-        rw.lba = scsi_get_be64(cdb + 2);
-        rw.blocks = scsi_get_be32(cdb + 10);
-        rw.fua = cdb[1] & CDB_FUA_BIT;
-        break;
-    default:
-        return false;
-    }
     *out = rw;
     return true;
 }
 
 int cdb_rw_retarget(const uint8_t *cdb, uint8_t len, uint64_t lba, uint32_t blocks, uint8_t *out)
 {
-    struct cdb_rw rw;
-    if (!cdb_parse_rw(cdb, len, &rw))
+    bool write;
+    const struct rw_form *f = len ? rw_form_of(cdb[0], &write) : NULL;
+    if (!f || len < f->cdb_len)
         return -EINVAL;
+    if (lba > f->lba_max || blocks > f->blocks_max || (f->six && blocks == 0))
+        return -ERANGE;
     uint8_t c[16];
     memcpy(c, cdb, len);
-    switch (cdb[0]) {
-    case SCSI_OP_READ_6:
-    case SCSI_OP_WRITE_6:
-        if (lba > 0x1FFFFFu || blocks == 0 || blocks > 256)
-            return -ERANGE;
-        c[1] = (uint8_t)((c[1] & 0xE0u) | (lba >> 16));
-        c[2] = (uint8_t)(lba >> 8);
-        c[3] = (uint8_t)lba;
-        c[4] = (uint8_t)(blocks == 256 ? 0 : blocks);
-        break;
-    case SCSI_OP_READ_10:
-    case SCSI_OP_WRITE_10:
-        if (lba > UINT32_MAX || blocks > UINT16_MAX)
-            return -ERANGE;
-        scsi_put_be32(c + 2, (uint32_t)lba);
-        scsi_put_be16(c + 7, (uint16_t)blocks);
-        break;
-    case SCSI_OP_READ_12:
-    case SCSI_OP_WRITE_12:
-        if (lba > UINT32_MAX)
-            return -ERANGE;
-        scsi_put_be32(c + 2, (uint32_t)lba);
-        scsi_put_be32(c + 6, blocks);
-        break;
-    default: /* (16) */
-        scsi_put_be64(c + 2, lba);
-        scsi_put_be32(c + 10, blocks);
-        break;
-    }
+    /* A (6) keeps the bits of byte 1 above its 21-bit LBA. */
+    uint64_t kept = scsi_get_be(c + f->lba_off, f->lba_bytes) & ~f->lba_max;
+    scsi_put_be(c + f->lba_off, f->lba_bytes, kept | lba);
+    scsi_put_be(c + f->len_off, f->len_bytes, blocks); /* a (6)'s 256 is written as 0 */
     memcpy(out, c, len);
     return 0;
 }

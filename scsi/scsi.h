@@ -70,8 +70,12 @@ enum scsi_sense_key {
     SCSI_SK_MISCOMPARE      = 0xe,
 };
 
-/* Additional sense code and qualifier packed as (ASC << 8) | ASCQ. */
+/* Additional sense code and qualifier packed as (ASC << 8) | ASCQ, and the
+ * ASC of a packed code. */
 #define SCSI_ASCQ(asc, ascq) ((uint16_t)(((asc) << 8) | (ascq)))
+#define SCSI_ASC_OF(asc_ascq) ((uint8_t)((asc_ascq) >> 8))
+/* ASC 29h, whatever the ASCQ: power on, reset or bus device reset occurred. */
+#define SCSI_ASC_RESET_CLASS 0x29
 enum scsi_asc_ascq {
     SCSI_ASC_NO_ADDITIONAL_SENSE         = SCSI_ASCQ(0x00, 0x00),
     SCSI_ASC_LUN_NOT_READY_BECOMING      = SCSI_ASCQ(0x04, 0x01),
@@ -80,6 +84,7 @@ enum scsi_asc_ascq {
     SCSI_ASC_WRITE_ERROR                 = SCSI_ASCQ(0x0c, 0x00),
     SCSI_ASC_UNRECOVERED_READ_ERROR      = SCSI_ASCQ(0x11, 0x00),
     SCSI_ASC_PARAMETER_LIST_LENGTH_ERROR = SCSI_ASCQ(0x1a, 0x00),
+    SCSI_ASC_MISCOMPARE_DURING_VERIFY    = SCSI_ASCQ(0x1d, 0x00),
     SCSI_ASC_INVALID_COMMAND_OPCODE      = SCSI_ASCQ(0x20, 0x00),
     SCSI_ASC_LBA_OUT_OF_RANGE            = SCSI_ASCQ(0x21, 0x00),
     SCSI_ASC_INVALID_FIELD_IN_CDB        = SCSI_ASCQ(0x24, 0x00),
@@ -87,6 +92,7 @@ enum scsi_asc_ascq {
     SCSI_ASC_INVALID_FIELD_IN_PARAM_LIST = SCSI_ASCQ(0x26, 0x00),
     SCSI_ASC_SAVING_PARAMS_NOT_SUPPORTED = SCSI_ASCQ(0x39, 0x00),
     SCSI_ASC_WRITE_PROTECTED             = SCSI_ASCQ(0x27, 0x00),
+    SCSI_ASC_SOFTWARE_WRITE_PROTECTED    = SCSI_ASCQ(0x27, 0x02),
     SCSI_ASC_POWER_ON_RESET              = SCSI_ASCQ(0x29, 0x00),
     SCSI_ASC_POWER_ON_OCCURRED           = SCSI_ASCQ(0x29, 0x01),
     SCSI_ASC_SCSI_BUS_RESET              = SCSI_ASCQ(0x29, 0x02),
@@ -98,6 +104,7 @@ enum scsi_asc_ascq {
     SCSI_ASC_COMMANDS_CLEARED_BY_ANOTHER = SCSI_ASCQ(0x2f, 0x00),
     SCSI_ASC_INTERNAL_TARGET_FAILURE     = SCSI_ASCQ(0x44, 0x00),
     SCSI_ASC_REPORTED_LUNS_CHANGED       = SCSI_ASCQ(0x3f, 0x0e),
+    SCSI_ASC_PROTOCOL_SERVICE_CRC_ERROR  = SCSI_ASCQ(0x47, 0x05),
     SCSI_ASC_DATA_PHASE_ERROR            = SCSI_ASCQ(0x4b, 0x00),
     SCSI_ASC_MEDIUM_NOT_PRESENT          = SCSI_ASCQ(0x3a, 0x00),
 };
@@ -139,6 +146,20 @@ static inline void scsi_put_be32(uint8_t *p, uint32_t v)
 static inline void scsi_put_be64(uint8_t *p, uint64_t v)
 {
     scsi_put_be32(p, (uint32_t)(v >> 32)); scsi_put_be32(p + 4, (uint32_t)v);
+}
+/* A field of n bytes (0..8), for code that finds a field's width in a table;
+ * put writes the low n bytes of v. */
+static inline uint64_t scsi_get_be(const uint8_t *p, unsigned n)
+{
+    uint64_t v = 0;
+    for (unsigned i = 0; i < n; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+static inline void scsi_put_be(uint8_t *p, unsigned n, uint64_t v)
+{
+    for (unsigned i = n; i-- > 0; v >>= 8)
+        p[i] = (uint8_t)v;
 }
 
 /* CDB length implied by the group code in the top three bits of the opcode

@@ -3,6 +3,7 @@
  * print → load round trips. */
 #include "tests/support/testutil.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -367,7 +368,7 @@ START_TEST(option_errors_name_the_column)
         struct sim_config c;
         struct located_error err;
         sim_config_init(&c);
-        ck_assert_msg(sim_config_apply_option(&c, cases[i].setting, &err) == -1, "'%s' was accepted",
+        ck_assert_msg(sim_config_apply_option(&c, cases[i].setting, &err) == -EINVAL, "'%s' was accepted",
                       cases[i].setting);
         ck_assert_msg(err.column == cases[i].column, "'%s': column %u, expected %u (%s)", cases[i].setting,
                       err.column, cases[i].column, err.message);
@@ -474,7 +475,7 @@ START_TEST(file_errors_name_line_and_column)
     close(fd);
     int rc = sim_config_load_file(&c, path, &err);
     unlink(path);
-    ck_assert_msg(rc == -1, "case %d was accepted", _i);
+    ck_assert_msg(rc == -EINVAL, "case %d was accepted", _i);
     ck_assert_str_eq(err.file, path);
     ck_assert_msg(err.line == e->line && err.column == e->column, "case %d: at %u:%u, expected %u:%u (%s)", _i,
                   err.line, err.column, e->line, e->column, err.message);
@@ -495,7 +496,7 @@ START_TEST(block_size_change_that_breaks_the_capacity)
     sim_config_init(&c);
     ck_assert_int_eq(sim_config_apply_option(&c, "drive=0:0,blocks=3", &err), 0);
     ck_assert_int_eq(load_text(&c, "# 3 blocks of 512 are not whole 4K blocks\n[drive 0:0]\nblock-size = 4096\n", &err),
-                     -1);
+                     -EINVAL);
     ck_assert_uint_eq(err.line, 3);
     ck_assert_uint_eq(err.column, 14);
     ck_assert_ptr_nonnull(strstr(err.message, "set capacity or blocks too"));
@@ -508,7 +509,7 @@ START_TEST(missing_file_is_reported)
     struct sim_config c;
     struct located_error err;
     sim_config_init(&c);
-    ck_assert_int_eq(sim_config_load_file(&c, "/nonexistent/scsisim.conf", &err), -1);
+    ck_assert_int_eq(sim_config_load_file(&c, "/nonexistent/scsisim.conf", &err), -ENOENT);
     ck_assert_str_eq(err.file, "/nonexistent/scsisim.conf");
     ck_assert_ptr_nonnull(strstr(err.message, "cannot open"));
     char msg[600];
@@ -539,7 +540,7 @@ END_TEST
 static void expect_invalid(struct sim_config *c, const char *part)
 {
     struct located_error err;
-    ck_assert_int_eq(sim_config_validate(c, &err), -1);
+    ck_assert_int_eq(sim_config_validate(c, &err), -EINVAL);
     ck_assert_msg(strstr(err.message, part), "message '%s' lacks '%s'", err.message, part);
 }
 

@@ -117,10 +117,10 @@ static int neg_run(struct neg *g, const char *text)
     struct iscsi_kv kv[32];
     int c = iscsi_text_parse(t, n, kv, 32);
     ck_assert_int_ge(c, 0);
-    g->out.len = 0;
+    tbuf_reset(&g->out.text);
     int r = iscsi_negotiate(&g->n, kv, (size_t)c, &g->out);
-    size_t l = g->out.len < sizeof(g->answer) - 1 ? g->out.len : sizeof(g->answer) - 1;
-    memcpy(g->answer, g->out.buf ? (const char *)g->out.buf : "", l);
+    size_t l = g->out.text.len < sizeof(g->answer) - 1 ? g->out.text.len : sizeof(g->answer) - 1;
+    memcpy(g->answer, tbuf_str(&g->out.text), l);
     for (size_t i = 0; i < l; i++)
         if (g->answer[i] == 0)
             g->answer[i] = '\n';
@@ -283,7 +283,7 @@ START_TEST(answer_text_is_bounded)
     ck_assert(!o.overflow);
     iscsi_text_add(&o, "Another", "value12"); /* 16 more: over */
     ck_assert(o.overflow);
-    ck_assert_uint_eq(o.len, 10);
+    ck_assert_uint_eq(o.text.len, 10);
     iscsi_text_out_free(&o);
 }
 END_TEST

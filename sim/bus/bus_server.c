@@ -21,6 +21,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "base/errf.h"
 #include "sim/bus/bus_proto.h"
 #include "sim/bus/bus_server.h"
 
@@ -68,18 +69,6 @@ static void note(struct bus_server *s, const char *fmt, ...)
     fputc('\n', s->log);
     fflush(s->log);
     va_end(ap);
-}
-
-static int say(char *err, size_t errlen, int rc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int say(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return rc;
 }
 
 /* ---- life cycle ---------------------------------------------------------- */
@@ -366,17 +355,20 @@ static bool hello(struct bus_server *s, struct conn *c, size_t n, int *fds, unsi
     uint64_t ram_size = 0;
     int rc;
     if (m->h.type != BPROTO_HELLO) {
-        rc = say(why, sizeof(why), -EPROTO, "expected HELLO first, got message type %u", m->h.type);
+        rc = -EPROTO;
+        errf(why, sizeof(why), "expected HELLO first, got message type %u", m->h.type);
     } else if (n != sizeof(*m)) {
-        rc = say(why, sizeof(why), -EBADMSG, "HELLO of %zu bytes, expected %zu", n, sizeof(*m));
+        rc = -EBADMSG;
+        errf(why, sizeof(why), "HELLO of %zu bytes, expected %zu", n, sizeof(*m));
     } else if (m->version != BPROTO_VERSION) {
-        rc = say(why, sizeof(why), -EPROTONOSUPPORT, "protocol version %u; this controller speaks version %u",
-                 m->version, BPROTO_VERSION);
+        rc = -EPROTONOSUPPORT;
+        errf(why, sizeof(why), "protocol version %u; this controller speaks version %u", m->version, BPROTO_VERSION);
     } else if (m->rsvd || m->h.rsvd) {
-        rc = say(why, sizeof(why), -EBADMSG, "HELLO with a reserved field not zero");
+        rc = -EBADMSG;
+        errf(why, sizeof(why), "HELLO with a reserved field not zero");
     } else if (nfds != 1) {
-        rc = say(why, sizeof(why), nfds ? -EBADMSG : -EBADF, "HELLO must carry one fd (the host RAM memfd), got %u",
-                 nfds);
+        rc = nfds ? -EBADMSG : -EBADF;
+        errf(why, sizeof(why), "HELLO must carry one fd (the host RAM memfd), got %u", nfds);
     } else {
         ram_size = m->ram_size;
         if (sim_ctrl_powered(s->ctrl))
@@ -384,9 +376,9 @@ static bool hello(struct bus_server *s, struct conn *c, size_t n, int *fds, unsi
         char e[256] = "";
         rc = sim_ctrl_set_ram(s->ctrl, fds[0], ram_size, e, sizeof(e));
         if (rc < 0)
-            say(why, sizeof(why), rc, "host RAM refused: %s", e);
+            errf(why, sizeof(why), "host RAM refused: %s", e);
         else if ((rc = sim_ctrl_power_on(s->ctrl)) < 0)
-            say(why, sizeof(why), rc, "power on failed: %s", strerror(-rc));
+            errf(why, sizeof(why), "power on failed: %s", strerror(-rc));
     }
     bproto_close_fds(fds, nfds);
     bool sent = send_attach(s, c->fd, rc, ram_size, why);
@@ -503,28 +495,40 @@ static void on_listen(uv_poll_t *p, int status, int events)
 
 /* ---- start / stop -------------------------------------------------------- */
 
+/* -errno of the call that just failed, with the sentence "PATH: WHAT: reason". */
+static int sys_fail(char *err, size_t errlen, const char *path, const char *what)
+{
+    int e = errno;
+    errf(err, errlen, "%s%s%s: %s", path ? path : "", path ? ": " : "", what, strerror(e));
+    return -e;
+}
+
 static int bind_listener(struct bus_server *s, const struct sockaddr_un *sa, char *err, size_t errlen)
 {
     if (bind(s->listen_fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0)
         return 0;
     if (errno != EADDRINUSE)
-        return say(err, errlen, -errno, "%s: cannot bind the socket: %s", sa->sun_path, strerror(errno));
+        return sys_fail(err, errlen, sa->sun_path, "cannot bind the socket");
     struct stat st;
-    if (lstat(sa->sun_path, &st) == 0 && !S_ISSOCK(st.st_mode))
-        return say(err, errlen, -EEXIST, "%s exists and is not a socket; give another --socket path", sa->sun_path);
+    if (lstat(sa->sun_path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+        errf(err, errlen, "%s exists and is not a socket; give another --socket path", sa->sun_path);
+        return -EEXIST;
+    }
     /* A socket file: stale (its controller was killed) unless someone answers. */
     int probe = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
     if (probe < 0)
-        return say(err, errlen, -errno, "socket: %s", strerror(errno));
+        return sys_fail(err, errlen, NULL, "socket");
     int rc = connect(probe, (const struct sockaddr *)sa, sizeof(*sa));
     int e = errno;
     close(probe);
-    if (rc == 0 || e != ECONNREFUSED)
-        return say(err, errlen, -EADDRINUSE, "%s: another controller is listening there", sa->sun_path);
+    if (rc == 0 || e != ECONNREFUSED) {
+        errf(err, errlen, "%s: another controller is listening there", sa->sun_path);
+        return -EADDRINUSE;
+    }
     if (unlink(sa->sun_path) < 0 && errno != ENOENT)
-        return say(err, errlen, -errno, "%s: cannot remove the stale socket: %s", sa->sun_path, strerror(errno));
+        return sys_fail(err, errlen, sa->sun_path, "cannot remove the stale socket");
     if (bind(s->listen_fd, (const struct sockaddr *)sa, sizeof(*sa)) < 0)
-        return say(err, errlen, -errno, "%s: cannot bind the socket: %s", sa->sun_path, strerror(errno));
+        return sys_fail(err, errlen, sa->sun_path, "cannot bind the socket");
     return 0;
 }
 
@@ -535,12 +539,16 @@ int bus_server_start(uv_loop_t *loop, struct sim_ctrl *ctrl, const char *path, s
         return -EINVAL;
     *out = NULL;
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    if (!*path || strlen(path) >= sizeof(sa.sun_path))
-        return say(err, errlen, -ENAMETOOLONG, "socket path must be 1..%zu bytes long", sizeof(sa.sun_path) - 1);
+    if (!*path || strlen(path) >= sizeof(sa.sun_path)) {
+        errf(err, errlen, "socket path must be 1..%zu bytes long", sizeof(sa.sun_path) - 1);
+        return -ENAMETOOLONG;
+    }
     memcpy(sa.sun_path, path, strlen(path) + 1);
     struct bus_server *s = calloc(1, sizeof(*s));
-    if (!s)
-        return say(err, errlen, -ENOMEM, "out of memory");
+    if (!s) {
+        errf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
     s->loop = loop;
     s->ctrl = ctrl;
     s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -548,7 +556,7 @@ int bus_server_start(uv_loop_t *loop, struct sim_ctrl *ctrl, const char *path, s
     int rc;
     s->listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (s->listen_fd < 0) {
-        rc = say(err, errlen, -errno, "socket: %s", strerror(errno));
+        rc = sys_fail(err, errlen, NULL, "socket");
         goto fail;
     }
     if ((rc = bind_listener(s, &sa, err, errlen)) < 0)
@@ -559,12 +567,12 @@ int bus_server_start(uv_loop_t *loop, struct sim_ctrl *ctrl, const char *path, s
         s->sock_ino = st.st_ino;
     }
     if (listen(s->listen_fd, 8) < 0) {
-        rc = say(err, errlen, -errno, "%s: listen: %s", path, strerror(errno));
+        rc = sys_fail(err, errlen, path, "listen");
         unlink(path);
         goto fail;
     }
     if ((rc = uv_poll_init(loop, &s->listen_poll, s->listen_fd)) < 0) {
-        say(err, errlen, rc, "uv_poll_init: %s", uv_strerror(rc));
+        errf(err, errlen, "uv_poll_init: %s", uv_strerror(rc));
         unlink(path);
         goto fail;
     }

@@ -200,22 +200,28 @@ static int check_drive(const struct cfg_ctx *ctx, const struct sim_config *cfg, 
     if (lu->blocks > UINT64_MAX / lu->block_size)
         return cfg_fail(ctx, 0, "%s%llu blocks of %u bytes overflow 64 bits of bytes", where,
                         (unsigned long long)lu->blocks, lu->block_size);
-    for (size_t i = 0; i < cfg_key_count; i++)
-        if (cfg_keys[i].scope == CFG_DRIVE && check_key(ctx, &cfg_keys[i], lu, where))
-            return -1;
+    for (size_t i = 0; i < cfg_key_count; i++) {
+        int rc = cfg_keys[i].scope == CFG_DRIVE ? check_key(ctx, &cfg_keys[i], lu, where) : 0;
+        if (rc)
+            return rc;
+    }
     return 0;
 }
 
 int sim_config_validate(const struct sim_config *cfg, struct located_error *err)
 {
     struct cfg_ctx ctx = { .err = err, .file = "", .line = 0 };
-    for (size_t i = 0; i < cfg_key_count; i++)
-        if (cfg_keys[i].scope == CFG_CONTROLLER && check_key(&ctx, &cfg_keys[i], cfg, ""))
-            return -1;
+    for (size_t i = 0; i < cfg_key_count; i++) {
+        int rc = cfg_keys[i].scope == CFG_CONTROLLER ? check_key(&ctx, &cfg_keys[i], cfg, "") : 0;
+        if (rc)
+            return rc;
+    }
     if (cfg->lu_count && !cfg->lus)
         return cfg_fail(&ctx, 0, "lu_count is %zu but the drive list is missing", cfg->lu_count);
-    for (size_t i = 0; i < cfg->lu_count; i++)
-        if (check_drive(&ctx, cfg, i))
-            return -1;
+    for (size_t i = 0; i < cfg->lu_count; i++) {
+        int rc = check_drive(&ctx, cfg, i);
+        if (rc)
+            return rc;
+    }
     return 0;
 }

@@ -75,13 +75,17 @@ const struct sim_lu_config *sim_config_find_lu(const struct sim_config *cfg, uin
  * (dst is then empty but safe to free). */
 int sim_config_copy(struct sim_config *dst, const struct sim_config *src);
 
-/* Loads a configuration file over cfg.  0, or -1 with *err filled. */
+/* Loads a configuration file over cfg (unchanged on failure).  0, or a
+ * negative errno with *err filled (err may be NULL): -EINVAL for bad input,
+ * fopen's -errno (-ENOENT, -EACCES, ...) for a file that cannot be opened,
+ * -errno of a read error, -ENOMEM. */
 int sim_config_load_file(struct sim_config *cfg, const char *path, struct located_error *err);
 /* Applies one command-line setting "key=value" (controller keys) or
- * "drive=T:L,key=value,..." (a drive).  0, or -1 with *err filled. */
+ * "drive=T:L,key=value,..." (a drive); cfg is unchanged on failure.  0, or
+ * -EINVAL (bad input) / -ENOMEM with *err filled (err may be NULL). */
 int sim_config_apply_option(struct sim_config *cfg, const char *setting, struct located_error *err);
 /* Checks cross-field rules (drive addresses within max_targets/max_luns, unique
- * drives, sizes).  0, or -1 with *err filled. */
+ * drives, sizes).  0, or -EINVAL with *err filled (err may be NULL). */
 int sim_config_validate(const struct sim_config *cfg, struct located_error *err);
 /* Writes cfg in the file format (parse → print → parse is the identity).
  * 0, or -errno when writing failed. */

@@ -58,9 +58,14 @@ struct cfg_ctx {
     unsigned line;      /* 0 for a command-line option */
 };
 
-/* Fills ctx->err (when not NULL) with the place and message; returns -1. */
+/* Fills ctx->err (when not NULL) with the place and message; returns -EINVAL
+ * (the input is wrong). */
 int cfg_fail(const struct cfg_ctx *ctx, unsigned column, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* The same for a failure that is not the input's fault; returns rc (-ENOMEM,
+ * -errno of a read). */
+int cfg_fail_rc(const struct cfg_ctx *ctx, int rc, unsigned column, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 const struct cfg_key *cfg_key_find(enum cfg_scope scope, const char *name);
 /* The key of `scope` closest to `name` when it is close enough to be a typo. */
@@ -69,8 +74,8 @@ const struct cfg_key *cfg_key_suggest(enum cfg_scope scope, const char *name);
 unsigned cfg_edit_distance(const char *a, const char *b);
 
 /* Value parsers.  `v` is the value text, `col` the column of its first byte.
- * Each returns 0, or -1 with an error naming `key`, what was expected and how
- * to fix it. */
+ * Each returns 0, or -EINVAL with an error naming `key`, what was expected and
+ * how to fix it. */
 int cfg_parse_uint(const struct cfg_ctx *ctx, const char *key, const char *v, unsigned col, uint64_t min,
                    uint64_t max, uint64_t *out);
 int cfg_parse_size(const struct cfg_ctx *ctx, const char *key, const char *v, unsigned col, uint64_t min,
@@ -82,7 +87,8 @@ int cfg_parse_block_size(const struct cfg_ctx *ctx, const char *key, const char 
                          uint32_t *out);
 
 /* Sets a key whose value needs no other key (every type but CAPACITY and
- * BLOCKS) in `base` (a struct sim_config or struct sim_lu_config). */
+ * BLOCKS) in `base` (a struct sim_config or struct sim_lu_config).  0, or
+ * -EINVAL / -ENOMEM with ctx->err filled. */
 int cfg_key_set(const struct cfg_ctx *ctx, const struct cfg_key *k, void *base, const char *v, unsigned col);
 /* Prints a key's value as the file format writes it ("" when it has none). */
 void cfg_key_format(const struct cfg_key *k, const void *base, char *buf, size_t len);

@@ -3,6 +3,7 @@
  * sim_lu_config means adding a row here (and to docs/config.md). */
 #include "sim/config/config_internal.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -157,7 +158,7 @@ static int set_path(const struct cfg_ctx *ctx, const struct cfg_key *k, char **f
     if (len) {
         copy = strdup(v);
         if (!copy)
-            return cfg_fail(ctx, col, "%s: out of memory", k->name);
+            return cfg_fail_rc(ctx, -ENOMEM, col, "%s: out of memory", k->name);
     }
     free(*field);
     *field = copy;
@@ -216,8 +217,9 @@ int cfg_key_set(const struct cfg_ctx *ctx, const struct cfg_key *k, void *base, 
     case CFG_POLICY:
     case CFG_BATTERY: {
         int val;
-        if (set_enum(ctx, k, &val, v, col))
-            return -1;
+        int rc = set_enum(ctx, k, &val, v, col);
+        if (rc)
+            return rc;
         if (k->type == CFG_POLICY)
             *(enum hba_iommu_policy *)field = (enum hba_iommu_policy)val;
         else

@@ -10,19 +10,26 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define VALUE_MAX 4096u /* longest value (a media path) plus its NUL */
+
+/* One of capacity, blocks, block-size as a definition gave it: the value and
+ * where, for the error that may come when the drive ends. */
+struct drive_given {
+    bool     have;
+    uint64_t value;            /* capacity and blocks; block-size is in the drive already */
+    unsigned line, col;
+};
 
 /* A drive being defined: a [drive T:L] section or a drive= setting. */
 struct drive_def {
     bool     active;
     uint16_t target, lun;
     uint64_t old_bytes;        /* capacity before this definition */
-    bool     have_capacity, have_blocks, have_block_size;
-    uint64_t capacity, blocks;
-    unsigned cap_line, cap_col, blocks_line, blocks_col, bs_line, bs_col;
+    struct drive_given capacity, blocks, block_size;
 };
 
 /* A drive a file defined, for duplicate and range checks. */
@@ -58,7 +65,7 @@ static int begin_drive(struct parser *p, uint16_t target, uint16_t lun, unsigned
         sim_config_clear_lus(p->cfg); /* the first drive defined replaces the default one */
     struct sim_lu_config *lu = sim_config_lu(p->cfg, target, lun);
     if (!lu)
-        return cfg_fail(&p->ctx, col, "out of memory adding drive %u:%u", target, lun);
+        return cfg_fail_rc(&p->ctx, -ENOMEM, col, "out of memory adding drive %u:%u", target, lun);
     p->drive = (struct drive_def){
         .active = true,
         .target = target,
@@ -69,11 +76,17 @@ static int begin_drive(struct parser *p, uint16_t target, uint16_t lun, unsigned
     return 0;
 }
 
-static int fail_at(struct parser *p, unsigned line, unsigned col, const char *msg)
+/* An error about a value given earlier (at g), not on the current line;
+ * -EINVAL. */
+static int fail_at(struct parser *p, const struct drive_given *g, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail_at(struct parser *p, const struct drive_given *g, const char *fmt, ...)
 {
-    struct cfg_ctx at = p->ctx;
-    at.line = p->option ? 0 : line;
-    return cfg_fail(&at, col, "%s", msg);
+    va_list ap;
+    va_start(ap, fmt);
+    located_vset(p->ctx.err, p->ctx.file, p->option ? 0 : g->line, g->col, 0, fmt, ap);
+    va_end(ap);
+    return -EINVAL;
 }
 
 /* Settles blocks from capacity / blocks / block-size, whichever were given. */
@@ -85,39 +98,31 @@ static int end_drive(struct parser *p)
     d->active = false;
     struct sim_lu_config *lu = current_lu(p);
     if (!lu)
-        return cfg_fail(&p->ctx, 0, "out of memory");
+        return cfg_fail_rc(&p->ctx, -ENOMEM, 0, "out of memory");
     uint32_t bs = lu->block_size;
-    char msg[256];
-    if (d->have_capacity && d->have_blocks) {
-        snprintf(msg, sizeof msg, "drive %u:%u: give either capacity or blocks, not both; remove one of them",
-                 d->target, d->lun);
-        return fail_at(p, d->blocks_line, d->blocks_col, msg);
-    }
-    if (d->have_capacity) {
-        if (d->capacity % bs) {
-            snprintf(msg, sizeof msg,
-                     "capacity: %llu bytes is not a multiple of the block size %u; use a multiple of %u "
-                     "(e.g. %llu)",
-                     (unsigned long long)d->capacity, bs, bs, (unsigned long long)(d->capacity / bs + 1) * bs);
-            return fail_at(p, d->cap_line, d->cap_col, msg);
-        }
-        lu->blocks = d->capacity / bs;
-    } else if (d->have_blocks) {
-        if (d->blocks > UINT64_MAX / bs) {
-            snprintf(msg, sizeof msg, "blocks: %llu blocks of %u bytes overflow 64 bits of bytes",
-                     (unsigned long long)d->blocks, bs);
-            return fail_at(p, d->blocks_line, d->blocks_col, msg);
-        }
-        lu->blocks = d->blocks;
-    } else if (d->have_block_size) {
+    if (d->capacity.have && d->blocks.have)
+        return fail_at(p, &d->blocks, "drive %u:%u: give either capacity or blocks, not both; remove one of them",
+                       d->target, d->lun);
+    if (d->capacity.have) {
+        uint64_t bytes = d->capacity.value;
+        if (bytes % bs)
+            return fail_at(p, &d->capacity,
+                           "capacity: %llu bytes is not a multiple of the block size %u; use a multiple of %u "
+                           "(e.g. %llu)",
+                           (unsigned long long)bytes, bs, bs, (unsigned long long)(bytes / bs + 1) * bs);
+        lu->blocks = bytes / bs;
+    } else if (d->blocks.have) {
+        if (d->blocks.value > UINT64_MAX / bs)
+            return fail_at(p, &d->blocks, "blocks: %llu blocks of %u bytes overflow 64 bits of bytes",
+                           (unsigned long long)d->blocks.value, bs);
+        lu->blocks = d->blocks.value;
+    } else if (d->block_size.have) {
         /* Only the block size changed: keep the capacity in bytes. */
-        if (d->old_bytes % bs || d->old_bytes < bs) {
-            snprintf(msg, sizeof msg,
-                     "block-size: the drive's capacity of %llu bytes is not a multiple of %u; set capacity "
-                     "or blocks too",
-                     (unsigned long long)d->old_bytes, bs);
-            return fail_at(p, d->bs_line, d->bs_col, msg);
-        }
+        if (d->old_bytes % bs || d->old_bytes < bs)
+            return fail_at(p, &d->block_size,
+                           "block-size: the drive's capacity of %llu bytes is not a multiple of %u; set capacity "
+                           "or blocks too",
+                           (unsigned long long)d->old_bytes, bs);
         lu->blocks = d->old_bytes / bs;
     }
     return 0;
@@ -180,39 +185,25 @@ static int unknown_key(struct parser *p, enum cfg_scope scope, const char *key, 
 static int set_drive_key(struct parser *p, const struct cfg_key *k, const char *v, unsigned col)
 {
     struct drive_def *d = &p->drive;
-    uint64_t val;
-    switch (k->type) {
-    case CFG_CAPACITY:
-        if (cfg_parse_size(&p->ctx, k->name, v, col, 0, UINT64_MAX, &val))
-            return -1;
-        if (val == 0)
-            return cfg_fail(&p->ctx, col, "capacity must be greater than 0; give bytes with a suffix, e.g. 512M");
-        d->have_capacity = true;
-        d->capacity = val;
-        d->cap_line = p->ctx.line;
-        d->cap_col = col;
+    struct drive_given here = { .have = true, .line = p->ctx.line, .col = col };
+    if (k->type == CFG_CAPACITY || k->type == CFG_BLOCKS) {
+        /* Kept until the drive ends: which one wins depends on the others. */
+        bool bytes = k->type == CFG_CAPACITY;
+        int rc = bytes ? cfg_parse_size(&p->ctx, k->name, v, col, 0, UINT64_MAX, &here.value)
+                       : cfg_parse_uint(&p->ctx, k->name, v, col, 0, UINT64_MAX, &here.value);
+        if (rc)
+            return rc;
+        if (here.value == 0)
+            return cfg_fail(&p->ctx, col, "%s must be greater than 0%s", k->name,
+                            bytes ? "; give bytes with a suffix, e.g. 512M" : "");
+        *(bytes ? &d->capacity : &d->blocks) = here;
         return 0;
-    case CFG_BLOCKS:
-        if (cfg_parse_uint(&p->ctx, k->name, v, col, 0, UINT64_MAX, &val))
-            return -1;
-        if (val == 0)
-            return cfg_fail(&p->ctx, col, "blocks must be greater than 0");
-        d->have_blocks = true;
-        d->blocks = val;
-        d->blocks_line = p->ctx.line;
-        d->blocks_col = col;
-        return 0;
-    case CFG_BLOCK_SIZE:
-        d->have_block_size = true;
-        d->bs_line = p->ctx.line;
-        d->bs_col = col;
-        break;
-    default:
-        break;
     }
+    if (k->type == CFG_BLOCK_SIZE)
+        d->block_size = here;
     struct sim_lu_config *lu = current_lu(p);
     if (!lu)
-        return cfg_fail(&p->ctx, col, "out of memory");
+        return cfg_fail_rc(&p->ctx, -ENOMEM, col, "out of memory");
     return cfg_key_set(&p->ctx, k, lu, v, col);
 }
 
@@ -308,8 +299,9 @@ static int section_header(struct parser *p, const char *s, size_t open)
     if (s[after] && s[after] != '#')
         return cfg_fail(&p->ctx, (unsigned)after + 1, "unexpected '%s' after the section header", s + after);
 
-    if (end_drive(p))
-        return -1;
+    int rc = end_drive(p);
+    if (rc)
+        return rc;
     /* The name: trimmed text between the brackets. */
     size_t b = open + 1, e = (size_t)(close - s);
     while (b < e && (s[b] == ' ' || s[b] == '\t'))
@@ -337,8 +329,9 @@ static int section_header(struct parser *p, const char *s, size_t open)
             a++;
         uint16_t t, l;
         unsigned lun_col = 0;
-        if (parse_address(&p->ctx, name + a, name_col + (unsigned)a, &t, &l, &lun_col))
-            return -1;
+        rc = parse_address(&p->ctx, name + a, name_col + (unsigned)a, &t, &l, &lun_col);
+        if (rc)
+            return rc;
         for (size_t i = 0; i < p->nseen; i++)
             if (p->seen[i].target == t && p->seen[i].lun == l)
                 return cfg_fail(&p->ctx, name_col + (unsigned)a,
@@ -346,7 +339,7 @@ static int section_header(struct parser *p, const char *s, size_t open)
                                 p->seen[i].line);
         struct drive_seen *grown = realloc(p->seen, (p->nseen + 1) * sizeof *grown);
         if (!grown)
-            return cfg_fail(&p->ctx, name_col, "out of memory");
+            return cfg_fail_rc(&p->ctx, -ENOMEM, name_col, "out of memory");
         p->seen = grown;
         p->seen[p->nseen++] = (struct drive_seen){ t, l, p->ctx.line, name_col + (unsigned)a, lun_col };
         p->section = SEC_DRIVE;
@@ -381,8 +374,9 @@ static int key_line(struct parser *p, const char *s, size_t i, char *value)
     while (s[i] == ' ' || s[i] == '\t')
         i++;
     unsigned val_col;
-    if (read_value(p, s, &i, value, &val_col))
-        return -1;
+    int rc = read_value(p, s, &i, value, &val_col);
+    if (rc)
+        return rc;
     if (p->section == SEC_NONE)
         return cfg_fail(&p->ctx, (unsigned)k0 + 1,
                         "key '%s' is outside a section; put it under [controller] or [drive T:L]", key);
@@ -409,18 +403,16 @@ static int check_file_drives(struct parser *p)
 {
     for (size_t i = 0; i < p->nseen; i++) {
         const struct drive_seen *d = &p->seen[i];
-        struct cfg_ctx at = p->ctx;
-        at.line = d->line;
         if (d->target >= p->cfg->max_targets)
-            return cfg_fail(&at, d->target_col,
-                            "drive %u:%u: target %u is outside max-targets = %u (targets 0..%u); raise "
-                            "max-targets in [controller] or renumber the drive",
-                            d->target, d->lun, d->target, p->cfg->max_targets, p->cfg->max_targets - 1);
+            return fail_at(p, &(struct drive_given){ .line = d->line, .col = d->target_col },
+                           "drive %u:%u: target %u is outside max-targets = %u (targets 0..%u); raise "
+                           "max-targets in [controller] or renumber the drive",
+                           d->target, d->lun, d->target, p->cfg->max_targets, p->cfg->max_targets - 1);
         if (d->lun >= p->cfg->max_luns)
-            return cfg_fail(&at, d->lun_col,
-                            "drive %u:%u: LUN %u is outside max-luns = %u (LUNs 0..%u); raise max-luns in "
-                            "[controller] or renumber the drive",
-                            d->target, d->lun, d->lun, p->cfg->max_luns, p->cfg->max_luns - 1);
+            return fail_at(p, &(struct drive_given){ .line = d->line, .col = d->lun_col },
+                           "drive %u:%u: LUN %u is outside max-luns = %u (LUNs 0..%u); raise max-luns in "
+                           "[controller] or renumber the drive",
+                           d->target, d->lun, d->lun, p->cfg->max_luns, p->cfg->max_luns - 1);
     }
     return 0;
 }
@@ -432,7 +424,7 @@ static int parse_stream(struct parser *p, FILE *f)
     ssize_t n;
     int rc = 0;
     if (!value)
-        return cfg_fail(&p->ctx, 0, "out of memory");
+        return cfg_fail_rc(&p->ctx, -ENOMEM, 0, "out of memory");
     while (rc == 0 && (n = getline(&line, &cap, f)) >= 0) {
         p->ctx.line++;
         while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
@@ -443,7 +435,7 @@ static int parse_stream(struct parser *p, FILE *f)
             rc = parse_line(p, line, value);
     }
     if (rc == 0 && ferror(f))
-        rc = cfg_fail(&p->ctx, 0, "read error: %s", strerror(errno));
+        rc = cfg_fail_rc(&p->ctx, errno ? -errno : -EIO, 0, "read error: %s", strerror(errno));
     if (rc == 0)
         rc = end_drive(p);
     if (rc == 0)
@@ -459,7 +451,7 @@ static int on_copy(struct sim_config *cfg, struct parser *p, int (*parse)(struct
     struct sim_config work;
     if (sim_config_copy(&work, cfg)) {
         sim_config_free(&work);
-        return cfg_fail(&p->ctx, 0, "out of memory");
+        return cfg_fail_rc(&p->ctx, -ENOMEM, 0, "out of memory");
     }
     p->cfg = &work;
     int rc = parse(p, arg);
@@ -467,7 +459,7 @@ static int on_copy(struct sim_config *cfg, struct parser *p, int (*parse)(struct
     p->seen = NULL;
     if (rc) {
         sim_config_free(&work);
-        return -1;
+        return rc;
     }
     sim_config_free(cfg);
     *cfg = work;
@@ -483,8 +475,10 @@ int sim_config_load_file(struct sim_config *cfg, const char *path, struct locate
 {
     struct parser p = { .ctx = { .err = err, .file = path, .line = 0 } };
     FILE *f = fopen(path, "r");
-    if (!f)
-        return cfg_fail(&p.ctx, 0, "cannot open the configuration file: %s", strerror(errno));
+    if (!f) {
+        int e = errno;
+        return cfg_fail_rc(&p.ctx, -e, 0, "cannot open the configuration file: %s", strerror(e));
+    }
     int rc = on_copy(cfg, &p, parse_file, f);
     fclose(f);
     return rc;
@@ -504,10 +498,12 @@ static int parse_drive_setting(struct parser *p, const char *s, size_t i, char *
     addr[alen] = '\0';
     uint16_t t, l;
     unsigned lun_col;
-    if (parse_address(&p->ctx, addr, (unsigned)a + 1, &t, &l, &lun_col))
-        return -1;
-    if (begin_drive(p, t, l, (unsigned)a + 1))
-        return -1;
+    int rc = parse_address(&p->ctx, addr, (unsigned)a + 1, &t, &l, &lun_col);
+    if (rc)
+        return rc;
+    rc = begin_drive(p, t, l, (unsigned)a + 1);
+    if (rc)
+        return rc;
     while (s[i] == ',') {
         i++;
         size_t k0 = i;
@@ -521,8 +517,11 @@ static int parse_drive_setting(struct parser *p, const char *s, size_t i, char *
             return cfg_fail(&p->ctx, (unsigned)i + 1, "expected KEY=VALUE after ',' (e.g. capacity=1G)");
         i++;
         unsigned val_col;
-        if (read_value(p, s, &i, value, &val_col) || set_key(p, CFG_DRIVE, key, (unsigned)k0 + 1, value, val_col))
-            return -1;
+        rc = read_value(p, s, &i, value, &val_col);
+        if (rc == 0)
+            rc = set_key(p, CFG_DRIVE, key, (unsigned)k0 + 1, value, val_col);
+        if (rc)
+            return rc;
     }
     if (s[i])
         return cfg_fail(&p->ctx, (unsigned)i + 1, "unexpected '%s'; separate drive keys with ','", s + i);
@@ -544,7 +543,7 @@ static int parse_setting(struct parser *p, void *arg)
     key[klen] = '\0';
     char *value = malloc(VALUE_MAX);
     if (!value)
-        return cfg_fail(&p->ctx, 0, "out of memory");
+        return cfg_fail_rc(&p->ctx, -ENOMEM, 0, "out of memory");
     int rc;
     i++;
     if (!strcmp(key, "drive")) {

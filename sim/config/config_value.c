@@ -10,19 +10,24 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/hex.h"
+
 int cfg_fail(const struct cfg_ctx *ctx, unsigned column, const char *fmt, ...)
 {
-    struct located_error *e = ctx->err;
-    if (!e)
-        return -1;
-    snprintf(e->file, sizeof e->file, "%s", ctx->file ? ctx->file : "");
-    e->line = ctx->line;
-    e->column = column;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(e->message, sizeof e->message, fmt, ap);
+    located_vset(ctx->err, ctx->file, ctx->line, column, 0, fmt, ap);
     va_end(ap);
-    return -1;
+    return -EINVAL;
+}
+
+int cfg_fail_rc(const struct cfg_ctx *ctx, int rc, unsigned column, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    located_vset(ctx->err, ctx->file, ctx->line, column, 0, fmt, ap);
+    va_end(ap);
+    return rc;
 }
 
 /* Reads an unsigned integer at v[*i] (decimal, or hexadecimal after 0x).
@@ -38,14 +43,10 @@ static int scan_number(const char *v, size_t *i, uint64_t *out)
     uint64_t val = 0;
     bool any = false, overflow = false;
     for (;; p++) {
-        unsigned char ch = (unsigned char)v[p];
-        unsigned d;
-        if (isdigit(ch))
-            d = ch - '0';
-        else if (base == 16 && isxdigit(ch))
-            d = (unsigned)(tolower(ch) - 'a' + 10);
-        else
+        int digit = hex_digit((unsigned char)v[p]);
+        if (digit < 0 || (unsigned)digit >= base)
             break;
+        unsigned d = (unsigned)digit;
         any = true;
         if (val > (UINT64_MAX - d) / base)
             overflow = true;
@@ -82,8 +83,9 @@ int cfg_parse_uint(const struct cfg_ctx *ctx, const char *key, const char *v, un
              (unsigned long long)max);
     size_t i = 0;
     uint64_t val;
-    if (number_or_fail(ctx, key, v, col, &i, &val, expected))
-        return -1;
+    int rc = number_or_fail(ctx, key, v, col, &i, &val, expected);
+    if (rc)
+        return rc;
     if (v[i])
         return cfg_fail(ctx, col + (unsigned)i, "%s: unexpected '%s' after the number; expected %s", key, v + i,
                         expected);
@@ -115,8 +117,9 @@ int cfg_parse_size(const struct cfg_ctx *ctx, const char *key, const char *v, un
     snprintf(expected, sizeof expected, "a size in %s..%s (bytes, or with a suffix K, M, G, T or P)", lo, hi);
     size_t i = 0;
     uint64_t val;
-    if (number_or_fail(ctx, key, v, col, &i, &val, expected))
-        return -1;
+    int rc = number_or_fail(ctx, key, v, col, &i, &val, expected);
+    if (rc)
+        return rc;
     if (v[i]) {
         uint64_t mult = size_suffix(v + i);
         if (!mult)
@@ -142,8 +145,9 @@ int cfg_parse_ms(const struct cfg_ctx *ctx, const char *key, const char *v, unsi
              (unsigned long long)max);
     size_t i = 0;
     uint64_t val;
-    if (number_or_fail(ctx, key, v, col, &i, &val, expected))
-        return -1;
+    int rc = number_or_fail(ctx, key, v, col, &i, &val, expected);
+    if (rc)
+        return rc;
     if (!strcmp(v + i, "s")) {
         if (val > UINT64_MAX / 1000)
             return cfg_fail(ctx, col, "%s: %s overflows; expected %s", key, v, expected);
@@ -178,8 +182,9 @@ int cfg_parse_block_size(const struct cfg_ctx *ctx, const char *key, const char 
                          uint32_t *out)
 {
     uint64_t val;
-    if (cfg_parse_size(ctx, key, v, col, 1, UINT32_MAX, &val))
-        return -1;
+    int rc = cfg_parse_size(ctx, key, v, col, 1, UINT32_MAX, &val);
+    if (rc)
+        return rc;
     if (val != 512 && val != 4096)
         return cfg_fail(ctx, col, "%s %s is not supported; use 512 or 4096", key, v);
     *out = (uint32_t)val;

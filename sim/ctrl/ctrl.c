@@ -25,13 +25,6 @@
 #define FIRMWARE_TICK_NS HEARTBEAT_NS
 #define CQ_RETRY_NS  1000000u /* re-read CQ_HEAD this often while completions wait for room */
 
-uint64_t ctrl_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 void ctrl_driver_error(struct sim_ctrl *c, const char *fmt, ...)
 {
     atomic_fetch_add(&c->driver_errors, 1);
@@ -65,8 +58,7 @@ void ctrl_sim_bug(struct sim_ctrl *c, const char *fmt, ...)
 static void *heartbeat_main(void *arg)
 {
     struct sim_ctrl *c = arg;
-    struct timespec next;
-    clock_gettime(CLOCK_MONOTONIC, &next);
+    struct timespec next = clock_deadline_ms(0); /* now; beats are scheduled from it, so they do not drift */
     pthread_mutex_lock(&c->beat_lock);
     while (!c->beat_stop) {
         next.tv_nsec += (long)HEARTBEAT_NS;
@@ -114,7 +106,7 @@ static void *firmware_main(void *arg)
     struct ctrl_fw *f = &c->fw_state;
     while (!atomic_load(&c->stop)) {
         sim_region_drain_fd(c->region.bell_fd);
-        uint64_t now = ctrl_now_ns();
+        uint64_t now = clock_now_ns();
         if (atomic_exchange(&c->inj_fatal, false))
             ctrl_fault(c, HBA_FAULT_INJECTED);
         ctrl_regs_drain(c);
@@ -201,8 +193,7 @@ static void on_fw_event(void *arg, uint8_t type, uint32_t info)
 
 static int bad_config(char *err, size_t errlen, const char *what)
 {
-    if (err && errlen)
-        snprintf(err, errlen, "controller configuration: %s", what);
+    errf(err, errlen, "controller configuration: %s", what);
     return -EINVAL;
 }
 

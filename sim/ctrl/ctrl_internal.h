@@ -20,6 +20,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/clock.h"
+#include "base/errf.h"
 #include "sim/fw/fw.h"
 #include "sim/iommu/iommu.h"
 #include "sim/posted.h"
@@ -195,7 +197,6 @@ struct sim_ctrl {
 };
 
 /* ---- ctrl.c ------------------------------------------------------------ */
-uint64_t ctrl_now_ns(void);
 void ctrl_driver_error(struct sim_ctrl *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void ctrl_sim_bug(struct sim_ctrl *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -316,7 +316,7 @@ void ctrl_queue_flush(struct sim_ctrl *c)
         p[cq->npend++] = f->batch[i];
     }
     f->nbatch = 0;
-    uint64_t now = ctrl_now_ns();
+    uint64_t now = clock_now_ns();
     for (uint16_t q = 0; q < HBA_MAX_QUEUES && f->state != HBA_STATE_FAULT; q++)
         if (f->cq[q].live)
             cq_post(c, q, now);

@@ -77,7 +77,7 @@ void ctrl_regs_power_on(struct sim_ctrl *c)
     f->key_step = 0;
     f->shut_down = f->shst = false;
     atomic_store(&c->beat, 0);
-    uint64_t now = ctrl_now_ns();
+    uint64_t now = clock_now_ns();
     f->init_done_ns = now + (uint64_t)k->init_ms * 1000000u;
     publish_status(c);
 
@@ -195,7 +195,7 @@ static void hard_reset(struct sim_ctrl *c)
     atomic_store(&c->inj_fatal, false);
     fw_controller_reset(c->fw);
     f->state = HBA_STATE_RESET;
-    f->init_done_ns = ctrl_now_ns() + (uint64_t)c->cfg.init_ms * 1000000u;
+    f->init_done_ns = clock_now_ns() + (uint64_t)c->cfg.init_ms * 1000000u;
     publish_status(c);
 }
 

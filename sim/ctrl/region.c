@@ -24,8 +24,7 @@
 
 static int fail(char *err, size_t errlen, int rc, const char *what)
 {
-    if (err && errlen)
-        snprintf(err, errlen, "%s: %s", what, strerror(-rc));
+    errf(err, errlen, "%s: %s", what, strerror(-rc));
     return rc;
 }
 

@@ -7,14 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-uint64_t fw_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 struct fw_drive *fw_drive_at(const struct fw *fw, uint16_t target, uint16_t lun)
 {
@@ -28,7 +20,7 @@ struct scsi_sense_reason fw_drive_readiness(struct fw_drive *d)
     if (d->stopped)
         return scsi_reason(SCSI_SK_NOT_READY, SCSI_ASC_LUN_NOT_READY_INIT_REQUIRED);
     if (!d->ready) {
-        if (fw_now_ns() < d->ready_at_ns)
+        if (clock_now_ns() < d->ready_at_ns)
             return scsi_reason(SCSI_SK_NOT_READY, SCSI_ASC_LUN_NOT_READY_BECOMING);
         d->ready = true;
     }
@@ -78,34 +70,34 @@ static int check_config(const struct sim_config *cfg, char *err, size_t errlen)
 {
     if (cfg->max_targets < 1 || cfg->max_targets > SIM_MAX_TARGETS_LIMIT ||
         cfg->max_luns < 1 || cfg->max_luns > SIM_MAX_LUNS_LIMIT) {
-        snprintf(err, errlen, "max_targets %u / max_luns %u out of range 1..%u / 1..%u",
-                 cfg->max_targets, cfg->max_luns, SIM_MAX_TARGETS_LIMIT, SIM_MAX_LUNS_LIMIT);
+        errf(err, errlen, "max_targets %u / max_luns %u out of range 1..%u / 1..%u",
+             cfg->max_targets, cfg->max_luns, SIM_MAX_TARGETS_LIMIT, SIM_MAX_LUNS_LIMIT);
         return -EINVAL;
     }
     if (cfg->lu_count && !cfg->lus) {
-        snprintf(err, errlen, "lu_count %zu but no drive array", cfg->lu_count);
+        errf(err, errlen, "lu_count %zu but no drive array", cfg->lu_count);
         return -EINVAL;
     }
     for (size_t i = 0; i < cfg->lu_count; i++) {
         const struct sim_lu_config *lu = &cfg->lus[i];
         if (lu->target >= cfg->max_targets || lu->lun >= cfg->max_luns) {
-            snprintf(err, errlen, "drive %u:%u is outside %u targets x %u LUNs",
-                     lu->target, lu->lun, cfg->max_targets, cfg->max_luns);
+            errf(err, errlen, "drive %u:%u is outside %u targets x %u LUNs",
+                 lu->target, lu->lun, cfg->max_targets, cfg->max_luns);
             return -EINVAL;
         }
         if (lu->block_size != 512 && lu->block_size != 4096) {
-            snprintf(err, errlen, "drive %u:%u: block size %u is not 512 or 4096",
-                     lu->target, lu->lun, lu->block_size);
+            errf(err, errlen, "drive %u:%u: block size %u is not 512 or 4096",
+                 lu->target, lu->lun, lu->block_size);
             return -EINVAL;
         }
         if (lu->blocks == 0 || lu->blocks > UINT64_MAX / lu->block_size) {
-            snprintf(err, errlen, "drive %u:%u: capacity of %llu blocks is invalid",
-                     lu->target, lu->lun, (unsigned long long)lu->blocks);
+            errf(err, errlen, "drive %u:%u: capacity of %llu blocks is invalid",
+                 lu->target, lu->lun, (unsigned long long)lu->blocks);
             return -EINVAL;
         }
         for (size_t j = 0; j < i; j++) {
             if (cfg->lus[j].target == lu->target && cfg->lus[j].lun == lu->lun) {
-                snprintf(err, errlen, "drive %u:%u is configured twice", lu->target, lu->lun);
+                errf(err, errlen, "drive %u:%u is configured twice", lu->target, lu->lun);
                 return -EINVAL;
             }
         }
@@ -125,7 +117,7 @@ static int drive_create(const struct sim_config *cfg, const struct sim_lu_config
 {
     struct fw_drive *d = calloc(1, sizeof(*d));
     if (!d) {
-        snprintf(err, errlen, "out of memory for drive %u:%u", lu->target, lu->lun);
+        errf(err, errlen, "out of memory for drive %u:%u", lu->target, lu->lun);
         return -ENOMEM;
     }
     d->target = lu->target;
@@ -157,7 +149,7 @@ static int drive_create(const struct sim_config *cfg, const struct sim_lu_config
     };
     int rc = sim_store_create(&sc, &d->store, serr, sizeof(serr));
     if (rc < 0) {
-        snprintf(err, errlen, "drive %u:%u: %s", lu->target, lu->lun, serr);
+        errf(err, errlen, "drive %u:%u: %s", lu->target, lu->lun, serr);
         free(d);
         return rc;
     }
@@ -185,7 +177,7 @@ int fw_create(const struct sim_config *cfg, struct fw **out, char *err, size_t e
     }
     err[0] = '\0';
     if (!cfg || !out) {
-        snprintf(err, errlen, "no configuration");
+        errf(err, errlen, "no configuration");
         return -EINVAL;
     }
     int rc = check_config(cfg, err, errlen);
@@ -205,7 +197,7 @@ int fw_create(const struct sim_config *cfg, struct fw **out, char *err, size_t e
         fw = NULL;
         goto nomem;
     }
-    uint64_t now = fw_now_ns();
+    uint64_t now = clock_now_ns();
     for (size_t i = 0; i < cfg->lu_count; i++) {
         const struct sim_lu_config *lu = &cfg->lus[i];
         struct fw_drive *d;
@@ -223,7 +215,7 @@ int fw_create(const struct sim_config *cfg, struct fw **out, char *err, size_t e
     return 0;
 nomem:
     free(fw);
-    snprintf(err, errlen, "out of memory");
+    errf(err, errlen, "out of memory");
     return -ENOMEM;
 }
 
@@ -253,27 +245,22 @@ void fw_set_event_hook(struct fw *fw, fw_event_fn fn, void *arg)
 
 /* ---- one command ---- */
 
-static uint64_t get_be(const uint8_t *p, unsigned width)
-{
-    uint64_t v = 0;
-    for (unsigned i = 0; i < width; i++)
-        v = v << 8 | p[i];
-    return v;
-}
-
-/* Reads the length and LBA fields the table points at and works out how many
- * bytes the CDB asks to move in the command's direction. */
+/* Reads the length and LBA fields and works out how many bytes the CDB asks
+ * to move in the command's direction.  READ and WRITE go through the project's
+ * one READ/WRITE decoder (scsi/cdb.h: the 21-bit LBA and the 256 of a (6),
+ * FUA); other commands through the fields the table points at. */
 static void parse_fields(struct fw_ctx *c)
 {
     const struct fw_cmd *cmd = c->cmd;
     const uint8_t *cdb = c->cdb;
-    uint64_t length = cmd->len_width ? get_be(cdb + cmd->len_off, cmd->len_width) : cmd->fixed_len;
-    if (cmd->flags & FW_F_CDB6_RW) {
-        c->lba = get_be(cdb + 1, 3) & 0x1fffff;
-        if (length == 0)
-            length = 256;
+    uint64_t length = cmd->len_width ? scsi_get_be(cdb + cmd->len_off, cmd->len_width) : cmd->fixed_len;
+    struct cdb_rw rw;
+    if (cdb_parse_rw(cdb, cmd->cdb_len, &rw)) {
+        c->lba = rw.lba;
+        length = rw.blocks;
+        c->fua = rw.fua;
     } else if (cmd->lba_width) {
-        c->lba = get_be(cdb + cmd->lba_off, cmd->lba_width);
+        c->lba = scsi_get_be(cdb + cmd->lba_off, cmd->lba_width);
     }
     c->length = length;
     if (!(cmd->flags & FW_F_LEN_BLOCKS)) {
@@ -338,7 +325,7 @@ static struct scsi_sense_reason run(struct fw_ctx *c)
         if (c->d->write_protect)
             return scsi_reason(SCSI_SK_DATA_PROTECT, SCSI_ASC_WRITE_PROTECTED);
         if (c->d->cur.swp)
-            return scsi_reason(SCSI_SK_DATA_PROTECT, SCSI_ASCQ(0x27, 0x02));
+            return scsi_reason(SCSI_SK_DATA_PROTECT, SCSI_ASC_SOFTWARE_WRITE_PROTECTED);
     }
     return cmd->handler(c);
 }

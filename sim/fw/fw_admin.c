@@ -102,7 +102,7 @@ uint64_t fw_power_cut(struct fw *fw, const struct sim_power_cut *how)
 void fw_power_on(struct fw *fw)
 {
     pthread_mutex_lock(&fw->lock);
-    uint64_t now = fw_now_ns();
+    uint64_t now = clock_now_ns();
     for (size_t i = 0; i < slot_count(fw); i++) {
         struct fw_drive *d = slot_at(fw, i);
         if (!d)
@@ -232,7 +232,7 @@ int fw_identify_drive(struct fw *fw, uint16_t target, uint16_t lun, struct hba_i
     out->lun = d->lun;
     out->write_cache = d->cur.wce;
     out->write_protect = d->write_protect || d->cur.swp;
-    out->ready = !d->stopped && (d->ready || fw_now_ns() >= d->ready_at_ns);
+    out->ready = !d->stopped && (d->ready || clock_now_ns() >= d->ready_at_ns);
     memcpy(out->serial, d->serial, strnlen(d->serial, sizeof(out->serial)));
     memcpy(out->naa_id, d->naa, sizeof(out->naa_id));
     pthread_mutex_unlock(&fw->lock);

@@ -11,6 +11,9 @@
 
 #include <pthread.h>
 
+#include "base/clock.h"
+#include "base/errf.h"
+#include "scsi/cdb.h"
 #include "scsi/sense.h"
 #include "sim/fw/fw.h"
 
@@ -85,7 +88,6 @@ struct fw {
 };
 
 struct fw_drive *fw_drive_at(const struct fw *fw, uint16_t target, uint16_t lun);
-uint64_t fw_now_ns(void);
 /* NOT READY reason of a drive, or GOOD when it is ready (latches readiness). */
 struct scsi_sense_reason fw_drive_readiness(struct fw_drive *d);
 /* Store errno -> sense: media errors (-EIO) are MEDIUM ERROR with the given
@@ -109,7 +111,6 @@ enum fw_cmd_flag {
     FW_F_WRITES       = 1u << 4, /* changes media: DATA PROTECT when write protected */
     FW_F_SA           = 1u << 5, /* the service action (byte 1 bits 4..0) selects the entry */
     FW_F_LEN_BLOCKS   = 1u << 6, /* the length field counts logical blocks */
-    FW_F_CDB6_RW      = 1u << 7, /* READ/WRITE(6): 21-bit LBA, length 0 means 256 */
     FW_F_BYTCHK       = 1u << 8, /* VERIFY: data-out only when BYTCHK asks for it */
 };
 
@@ -143,6 +144,7 @@ struct fw_ctx {
     const struct fw_cmd *cmd;
     const uint8_t   *cdb;
     uint64_t lba, nblocks;    /* MEDIA_ACCESS: parsed LBA and block count */
+    bool     fua;             /* READ/WRITE (10/12/16) with FUA set */
     uint64_t length;          /* the length field's value (blocks or bytes) */
     uint64_t want;            /* bytes the CDB asks to move in the command's direction */
 };

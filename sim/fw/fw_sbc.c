@@ -7,13 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SCSI_ASC_MISCOMPARE_DURING_VERIFY SCSI_ASCQ(0x1d, 0x00)
 #define VERIFY_CHUNK (64u * 1024u)
-
-static bool has_fua(const struct fw_ctx *c)
-{
-    return !(c->cmd->flags & FW_F_CDB6_RW) && (c->cdb[1] & 0x08);
-}
 
 struct scsi_sense_reason fw_sbc_read_capacity10(struct fw_ctx *c)
 {
@@ -52,7 +46,7 @@ struct scsi_sense_reason fw_sbc_read(struct fw_ctx *c)
     uint32_t room = t->data ? t->data_len : 0;
     if (c->nblocks == 0)
         return fw_good();
-    if (has_fua(c)) {
+    if (c->fua) {
         /* SBC: a newer copy in the volatile cache reaches the medium before a
          * FUA read is served from it. */
         int rc = sim_store_flush(d->store, c->lba, c->nblocks);
@@ -92,7 +86,7 @@ struct scsi_sense_reason fw_sbc_write(struct fw_ctx *c)
     if (c->nblocks == 0)
         return fw_good();
     /* Written through when the initiator asks (FUA) or the cache is off. */
-    bool durable = has_fua(c) || !d->cur.wce;
+    bool durable = c->fua || !d->cur.wce;
     int rc = sim_store_write(d->store, c->lba, (uint32_t)c->nblocks, c->t->data, durable);
     if (rc < 0)
         return fw_store_error(rc, SCSI_ASC_WRITE_ERROR, c->lba);

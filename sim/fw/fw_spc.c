@@ -123,7 +123,7 @@ struct scsi_sense_reason fw_spc_start_stop_unit(struct fw_ctx *c)
         d->ready = true;
     } else if (was_stopped) {
         /* IMMED=1 returns at once; a stopped unit then spins up for ready_ms. */
-        d->ready_at_ns = fw_now_ns() + (uint64_t)d->ready_ms * 1000000ull;
+        d->ready_at_ns = clock_now_ns() + (uint64_t)d->ready_ms * 1000000ull;
         d->ready = d->ready_ms == 0;
     }
     return fw_good();

@@ -20,13 +20,13 @@ static int priority(uint16_t code)
     case SCSI_ASC_SCSI_BUS_RESET:        return 3;
     case SCSI_ASC_BUS_DEVICE_RESET:      return 4;
     case SCSI_ASC_I_T_NEXUS_LOSS:        return 5;
-    default:                             return (code >> 8) == 0x29 ? 6 : 10;
+    default:                             return SCSI_ASC_OF(code) == SCSI_ASC_RESET_CLASS ? 6 : 10;
     }
 }
 
 static bool reset_class(uint16_t code)
 {
-    return (code >> 8) == 0x29;
+    return SCSI_ASC_OF(code) == SCSI_ASC_RESET_CLASS;
 }
 
 static void remove_at(struct fw_ua_queue *q, unsigned i)

@@ -4,11 +4,11 @@
 #include "sim/store/store.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/errf.h"
 #include "sim/store/store_cache.h"
 #include "sim/store/store_hash.h"
 #include "sim/store/store_media.h"
@@ -29,42 +29,42 @@ struct sim_store {
     struct store_oracle oracle;
 };
 
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return rc;
-}
-
 int sim_store_create(const struct sim_store_config *cfg, struct sim_store **out, char *err, size_t errlen)
 {
-    if (!out)
-        return fail(err, errlen, -EINVAL, "store: no place for the result");
+    if (!out) {
+        errf(err, errlen, "store: no place for the result");
+        return -EINVAL;
+    }
     *out = NULL;
-    if (!cfg)
-        return fail(err, errlen, -EINVAL, "store: no configuration");
-    if (cfg->block_size != 512 && cfg->block_size != 4096)
-        return fail(err, errlen, -EINVAL, "store: block size %u is not supported: use 512 or 4096",
-                    cfg->block_size);
-    if (cfg->blocks == 0)
-        return fail(err, errlen, -EINVAL, "store: a drive needs at least one block (blocks is 0)");
+    if (!cfg) {
+        errf(err, errlen, "store: no configuration");
+        return -EINVAL;
+    }
+    if (cfg->block_size != 512 && cfg->block_size != 4096) {
+        errf(err, errlen, "store: block size %u is not supported: use 512 or 4096", cfg->block_size);
+        return -EINVAL;
+    }
+    if (cfg->blocks == 0) {
+        errf(err, errlen, "store: a drive needs at least one block (blocks is 0)");
+        return -EINVAL;
+    }
     uint64_t bytes;
-    if (__builtin_mul_overflow(cfg->blocks, (uint64_t)cfg->block_size, &bytes) || bytes > INT64_MAX)
-        return fail(err, errlen, -EINVAL,
-                    "store: %llu blocks of %u bytes exceed 2^63 bytes, the largest file offset",
-                    (unsigned long long)cfg->blocks, cfg->block_size);
+    if (__builtin_mul_overflow(cfg->blocks, (uint64_t)cfg->block_size, &bytes) || bytes > INT64_MAX) {
+        errf(err, errlen, "store: %llu blocks of %u bytes exceed 2^63 bytes, the largest file offset",
+             (unsigned long long)cfg->blocks, cfg->block_size);
+        return -EINVAL;
+    }
     if (cfg->battery != HBA_BATTERY_ABSENT && cfg->battery != HBA_BATTERY_GOOD &&
-        cfg->battery != HBA_BATTERY_FAILED)
-        return fail(err, errlen, -EINVAL, "store: battery state %d is unknown: use absent, good or failed",
-                    (int)cfg->battery);
+        cfg->battery != HBA_BATTERY_FAILED) {
+        errf(err, errlen, "store: battery state %d is unknown: use absent, good or failed", (int)cfg->battery);
+        return -EINVAL;
+    }
 
     struct sim_store *s = calloc(1, sizeof(*s));
-    if (!s)
-        return fail(err, errlen, -ENOMEM, "store: out of memory");
+    if (!s) {
+        errf(err, errlen, "store: out of memory");
+        return -ENOMEM;
+    }
     s->blocks = cfg->blocks;
     s->block_size = cfg->block_size;
     s->cache_bytes = cfg->cache_bytes ? cfg->cache_bytes : SIM_STORE_DEFAULT_CACHE_BYTES;
@@ -75,7 +75,8 @@ int sim_store_create(const struct sim_store_config *cfg, struct sim_store **out,
     int rc = store_cache_init(&s->cache, s->block_size);
     if (rc) {
         sim_store_destroy(s);
-        return fail(err, errlen, rc, "store: out of memory for the cache");
+        errf(err, errlen, "store: out of memory for the cache");
+        return rc;
     }
     rc = store_media_open(&s->media, cfg->media_path, bytes, err, errlen);
     if (rc) {

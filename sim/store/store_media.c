@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/errf.h"
 #include "sim/store/store_map.h"
 
 struct segment {
@@ -75,7 +76,7 @@ int store_media_open(struct store_media **out, const char *path, uint64_t bytes,
     *out = NULL;
     struct store_media *m = calloc(1, sizeof(*m));
     if (!m) {
-        snprintf(err, errlen, "out of memory for the media");
+        errf(err, errlen, "out of memory for the media");
         return -ENOMEM;
     }
     m->bytes = bytes;
@@ -87,7 +88,7 @@ int store_media_open(struct store_media **out, const char *path, uint64_t bytes,
         m->seg = m->path ? calloc(nseg, sizeof(*m->seg)) : NULL;
         if (!m->seg) {
             store_media_close(m);
-            snprintf(err, errlen, "out of memory for the media file table");
+            errf(err, errlen, "out of memory for the media file table");
             return -ENOMEM;
         }
         m->nseg = (uint32_t)nseg;
@@ -95,8 +96,8 @@ int store_media_open(struct store_media **out, const char *path, uint64_t bytes,
             m->seg[i].fd = -1;
         int rc = segment_open(m, 0, true);
         if (rc) {
-            snprintf(err, errlen, "media file %s: cannot create it or size it to %llu bytes: %s",
-                     path, (unsigned long long)segment_len(m, 0), strerror(-rc));
+            errf(err, errlen, "media file %s: cannot create it or size it to %llu bytes: %s",
+                 path, (unsigned long long)segment_len(m, 0), strerror(-rc));
             store_media_close(m);
             return rc;
         }
