@@ -454,15 +454,23 @@ static void on_listen(uv_poll_t *p, int status, int events)
     for (;;) {
         int fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
         if (fd < 0 && (errno == EMFILE || errno == ENFILE) && s->spare_fd >= 0) {
-            /* Out of fds: the pending host would keep the listener readable
-             * and the loop spinning.  Free the spare, take the host, refuse
-             * it, and keep a spare again. */
+            /* Out of fds: a pending host would keep the listener readable
+             * and the loop spinning.  Free the spare and take the host.
+             * accept4 reports EMFILE before it looks for a pending host, and
+             * the limit may have been raised since, so whether we are still
+             * out of fds is decided by getting the spare back: if that
+             * fails, the host is turned away; if it works, the host is
+             * served as any other. */
             close(s->spare_fd);
             fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-            if (fd >= 0)
-                refuse(s, fd, -EMFILE, "the controller process is out of file descriptors");
             s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-            continue;
+            if (fd < 0)
+                return; /* nobody was waiting */
+            if (s->spare_fd < 0) {
+                refuse(s, fd, -EMFILE, "the controller process is out of file descriptors");
+                s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+                continue;
+            }
         }
         if (fd < 0) {
             if (errno == EINTR)
