@@ -68,7 +68,7 @@ if [ -n "${MUTANTS_DOC:-}" ]; then
         echo "# Mutants: the suite has teeth"
         echo
         echo "Each mutant is the driver core with one field bug put back (core/drv_mutant.h),"
-        echo "built as \`build/mutants/scsisim-<NAME>\` (the driver compiled with"
+        echo "built as \`build/mutants/scsisim-<NAME>\` (only the core, \`core/\`, recompiled with"
         echo "\`-DDRV_MUTANT_<NAME>=1\`, everything else from the real build).  \`make mutants\`"
         echo "replays the bundled suite (\`traces/\`) with the real build, which must pass every"
         echo "trace, and with each mutant, which at least one trace must fail."
