@@ -45,6 +45,13 @@ struct ctrl_ctl_ops {
     int (*set_observer)(void *impl, sim_cmd_observer fn, void *arg);
 };
 
+/* Every operation, once: each implementation builds its table from this list
+ * (CTRL_CTL_OPS(ROW) with ROW(name) giving ".name = prefix_name,"), so the two
+ * cannot drift apart and one missing function fails the build. */
+#define CTRL_CTL_OPS(ROW)                                                                            \
+    ROW(power_cut) ROW(power_on) ROW(powered) ROW(check_media) ROW(inject) ROW(inject_clear)       \
+    ROW(fault_log) ROW(set_battery) ROW(raise_ua) ROW(set_iommu_policy) ROW(set_observer)
+
 struct ctrl_ctl {
     const struct ctrl_ctl_ops *ops;
     void *impl; /* the struct sim_ctrl, or the remote struct bus */

@@ -64,19 +64,9 @@ static int local_set_observer(void *impl, sim_cmd_observer fn, void *arg)
     return 0;
 }
 
-static const struct ctrl_ctl_ops local_ops = {
-    .power_cut = local_power_cut,
-    .power_on = local_power_on,
-    .powered = local_powered,
-    .check_media = local_check_media,
-    .inject = local_inject,
-    .inject_clear = local_inject_clear,
-    .fault_log = local_fault_log,
-    .set_battery = local_set_battery,
-    .raise_ua = local_raise_ua,
-    .set_iommu_policy = local_set_iommu_policy,
-    .set_observer = local_set_observer,
-};
+#define LOCAL_ROW(name) .name = local_##name,
+static const struct ctrl_ctl_ops local_ops = { CTRL_CTL_OPS(LOCAL_ROW) };
+#undef LOCAL_ROW
 
 struct ctrl_ctl ctrl_ctl_local(struct sim_ctrl *c)
 {

@@ -71,19 +71,9 @@ static int remote_set_observer(void *impl, sim_cmd_observer fn, void *arg)
     return -ENOTSUP;
 }
 
-static const struct ctrl_ctl_ops remote_ops = {
-    .power_cut = remote_power_cut,
-    .power_on = remote_power_on,
-    .powered = remote_powered,
-    .check_media = remote_check_media,
-    .inject = remote_inject,
-    .inject_clear = remote_inject_clear,
-    .fault_log = remote_fault_log,
-    .set_battery = remote_set_battery,
-    .raise_ua = remote_raise_ua,
-    .set_iommu_policy = remote_set_iommu_policy,
-    .set_observer = remote_set_observer,
-};
+#define REMOTE_ROW(name) .name = remote_##name,
+static const struct ctrl_ctl_ops remote_ops = { CTRL_CTL_OPS(REMOTE_ROW) };
+#undef REMOTE_ROW
 
 struct ctrl_ctl ctrl_ctl_remote(struct bus *b)
 {
