@@ -1,4 +1,4 @@
-/* driver/ring.h — ring index arithmetic of the SSIM-1 queues (pure).  A ring
+/* core/ring.h — ring index arithmetic of the SSIM-1 queues (pure).  A ring
  * of n entries holds at most n - 1: it is full when (tail + 1) % n == head. */
 #ifndef DRIVER_RING_H
 #define DRIVER_RING_H

@@ -1,4 +1,4 @@
-/* conformance/replay_observe.c — layer C: what the controller saw.  The
+/* conformance/replay/replay_observe.c — layer C: what the controller saw.  The
  * simulator's command tap (stack_set_observer) logs every SCSI command
  * the firmware took; after the replay each layer-C task of the trace is
  * matched, in file order, with the first command not yet taken whose nexus

@@ -1,4 +1,4 @@
-/* conformance/replay_priv.h — the replay engine's state, shared by
+/* conformance/replay/replay_priv.h — the replay engine's state, shared by
  * conformance/replay*.c.
  *
  * One struct replay per trace.  The replay thread walks the records; the

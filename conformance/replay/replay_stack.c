@@ -1,4 +1,4 @@
-/* conformance/replay_stack.c — the device a trace describes, built and torn
+/* conformance/replay/replay_stack.c — the device a trace describes, built and torn
  * down: the simulated controller from the @controller / @drive lines, the
  * stack on top of it, the driver's discovery (what a host does when the
  * controller attaches), and the driver's events and log lines, kept as
