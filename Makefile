@@ -14,20 +14,20 @@ DESTDIR ?=
 CC      ?= cc
 VERSION := 0.1.0
 
-PKGS      := libiscsi libuv nettle check
+PKGS      := libiscsi libuv nettle libpcap check
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla
 OPT       ?= -O2 -g
 SAN       ?=
 CFLAGS_ALL = -std=c11 -D_GNU_SOURCE -DSCSISIM_VERSION='"$(VERSION)"' $(OPT) $(WARN) $(SAN) \
              -pthread -I. $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(CFLAGS)
-LDLIBS_ALL = $(shell pkg-config --libs libiscsi libuv nettle 2>/dev/null) -lsgutils2 -lm -pthread $(LDLIBS)
+LDLIBS_ALL = $(shell pkg-config --libs libiscsi libuv nettle libpcap 2>/dev/null) -lsgutils2 -lm -pthread $(LDLIBS)
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 
 # Layers, top to bottom (docs/architecture.md): a folder may include only
 # itself and the folders after it; mk/layers.sh fails the build otherwise.
 # The portable driver core (core/) is stricter: it compiles with nothing but
 # core/, hw/ and scsi/ on its include path (see CORE_VIEW below).
-LAYERS := cli conformance host stack platform core sim hw scsi base
+LAYERS := cli capture conformance host stack platform core sim hw scsi base
 LIB_LAYERS := $(filter-out cli,$(LAYERS))
 src_of  = $(sort $(wildcard $(1)/*.c $(1)/*/*.c))
 $(foreach l,$(LIB_LAYERS),$(eval LIB_SRC_$(l) := $(call src_of,$(l))))

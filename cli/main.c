@@ -11,6 +11,7 @@ static const struct cli_command *const commands[] = {
     &cli_cmd_run,
     &cli_cmd_controller,
     &cli_cmd_serve,
+    &cli_cmd_import,
     NULL,
 };
 

@@ -18,6 +18,7 @@ if command -v pkg-config >/dev/null 2>&1; then
     need libuv1-dev   have_pc libuv
     need check        have_pc check
     need nettle-dev   have_pc nettle   # MD5 for iSCSI CHAP
+    need libpcap-dev  have_pc libpcap  # reading captures (scsisim import)
 fi
 need libsgutils2-dev have_sgutils
 

@@ -64,6 +64,9 @@ struct trace_status_match {
 bool trace_match_status(const struct trace_status *exp, unsigned status, const uint8_t *sense, size_t sense_len,
                         struct trace_status_match *out);
 
+/* True when some alternative is UNKNOWN (no response observed): then any
+ * outcome, a missing response included, is accepted. */
+bool trace_status_unknown(const struct trace_status *exp);
 bool trace_match_tmf(const struct trace_tmf *exp, enum trace_tmf_resp actual);
 
 #endif

@@ -103,8 +103,11 @@ struct trace_sense_spec {
 
 /* A status that is not a SCSI status byte: the command ended without one. */
 #define TRACE_STATUS_SERVICE_FAILURE 0x100
+/* "STATUS UNKNOWN": no response was observed (an imported capture ended, or
+ * lost the packets, before it): any outcome matches, a stall included. */
+#define TRACE_STATUS_UNKNOWN 0x101
 struct trace_status_alt {
-    uint16_t status;       /* enum scsi_status, or TRACE_STATUS_SERVICE_FAILURE */
+    uint16_t status;       /* enum scsi_status, TRACE_STATUS_SERVICE_FAILURE or TRACE_STATUS_UNKNOWN */
     bool     sense_given;  /* CHECK with key/asc/ascq (CHECK alone accepts any sense) */
     struct trace_sense_spec sense;
 };

@@ -97,6 +97,11 @@ bool trace_match_status(const struct trace_status *exp, unsigned status, const u
         out->sense_valid = scsi_sense_parse(sense, sense_len, &out->sense);
     for (size_t i = 0; i < exp->n_alts; i++) {
         const struct trace_status_alt *a = &exp->alts[i];
+        if (a->status == TRACE_STATUS_UNKNOWN) { /* not observed: anything matches */
+            out->ok = true;
+            out->alt = (int)i;
+            break;
+        }
         if (a->status != status)
             continue;
         out->status_listed = true;
@@ -107,6 +112,14 @@ bool trace_match_status(const struct trace_status *exp, unsigned status, const u
         break;
     }
     return out->ok;
+}
+
+bool trace_status_unknown(const struct trace_status *exp)
+{
+    for (size_t i = 0; i < exp->n_alts; i++)
+        if (exp->alts[i].status == TRACE_STATUS_UNKNOWN)
+            return true;
+    return false;
 }
 
 bool trace_match_tmf(const struct trace_tmf *exp, enum trace_tmf_resp actual)

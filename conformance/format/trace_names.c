@@ -144,6 +144,7 @@ static const struct {
     { "ACA_ACTIVE", SCSI_STATUS_ACA_ACTIVE },
     { "TASK_ABORTED", SCSI_STATUS_TASK_ABORTED },
     { "SERVICE_FAILURE", TRACE_STATUS_SERVICE_FAILURE },
+    { "UNKNOWN", TRACE_STATUS_UNKNOWN },
     /* long forms, accepted on input only (after the canonical ones) */
     { "CHECK_CONDITION", SCSI_STATUS_CHECK_CONDITION },
     { "RESERVATION_CONFLICT", SCSI_STATUS_RESERVATION_CONFLICT },
@@ -167,5 +168,5 @@ const char *trace_status_symbol(unsigned status)
 
 const char *trace_status_list(void)
 {
-    return "GOOD, CHECK, CONDITION_MET, BUSY, RESV, TASK_SET_FULL, ACA_ACTIVE, TASK_ABORTED or SERVICE_FAILURE";
+    return "GOOD, CHECK, CONDITION_MET, BUSY, RESV, TASK_SET_FULL, ACA_ACTIVE, TASK_ABORTED, SERVICE_FAILURE or UNKNOWN";
 }

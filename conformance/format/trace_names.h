@@ -45,7 +45,7 @@ extern const struct trace_words trace_feature_words;
 bool trace_feature_known(const char *name);
 
 /* Status symbols: GOOD CHECK CONDITION_MET BUSY RESV TASK_SET_FULL ACA_ACTIVE
- * TASK_ABORTED SERVICE_FAILURE (and the long forms CHECK_CONDITION,
+ * TASK_ABORTED SERVICE_FAILURE UNKNOWN (and the long forms CHECK_CONDITION,
  * RESERVATION_CONFLICT on input).  -1 when unknown. */
 int trace_status_find(const char *s, size_t len);
 /* Symbol for a status code (canonical short form), or NULL. */

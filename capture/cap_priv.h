@@ -1,0 +1,188 @@
+/* capture/cap_priv.h — the importer's shared state (see capture.h): the
+ * packet reader (cap_pcap.c) feeds TCP segments to the reassembler
+ * (cap_tcp.c), which feeds each direction's byte stream to the iSCSI framer
+ * (cap_iscsi.c), which hands finished commands to the trace writer
+ * (cap_emit.c) and to device inference (cap_infer.c). */
+#ifndef CAPTURE_CAP_PRIV_H
+#define CAPTURE_CAP_PRIV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "base/tbuf.h"
+#include "capture/capture.h"
+#include "conformance/format/trace.h"
+
+#define CAP_BHS_LEN       48u
+#define CAP_HDR_MAX       (CAP_BHS_LEN + 1020u + 4u)  /* BHS, AHS (255 words), header digest */
+#define CAP_OOO_MAX_BYTES (16u << 20)  /* out-of-order bytes held before the hole is declared a gap */
+#define CAP_OOO_MAX_SEGS  8192u
+#define CAP_RECENT        (256u << 10) /* delivered bytes kept to compare retransmissions with */
+
+/* One SCSI command in flight on a connection: what its PDUs said so far. */
+struct cap_cmd {
+    uint32_t itt;
+    uint64_t lun;
+    uint8_t  flags;          /* SCSI Command byte 1: F R W ATTR */
+    uint8_t  cdb[16];
+    bool     cdb_extended;   /* an AHS held more CDB bytes */
+    uint32_t edtl;           /* expected data transfer length */
+    uint64_t cmd_pkt, last_pkt;
+    uint64_t cmd_ns, dout_ns, din_ns;
+    uint8_t *data;           /* data-out or data-in bytes, by buffer offset */
+    uint8_t *have;           /* 1 where data[] was captured */
+    uint32_t data_cap;       /* bytes allocated */
+    uint32_t data_end;       /* highest offset + 1 written (captured or not) */
+    uint64_t lost_from, lost_to; /* packets around data the capture lacks (0: none) */
+    bool     flushed;        /* its CMD was written early (an abort-task names it) */
+    bool     ended;          /* that abort-task completed: no STATUS is needed */
+    /* the response */
+    bool     done;
+    uint8_t  response, status, rflags;
+    uint32_t residual;
+    uint8_t  sense[252];
+    uint32_t sense_len;
+    uint64_t resp_pkt;
+};
+
+struct cap_tmf {
+    uint32_t itt, rtt;
+    uint64_t lun;
+    uint8_t  fn;
+    uint64_t pkt, ns;
+};
+
+/* An out-of-order TCP segment, held until the bytes before it arrive. */
+struct cap_seg {
+    uint32_t seq;
+    uint32_t caplen, wirelen;  /* captured payload bytes, payload bytes on the wire */
+    uint64_t pkt;
+    uint8_t *data;
+};
+
+/* One direction of a connection: TCP reassembly and iSCSI framing. */
+struct cap_half {
+    bool     started;
+    uint32_t next_seq;
+    bool     fin;
+    struct cap_seg *ooo;       /* sorted by seq */
+    size_t   n_ooo, ooo_cap;
+    uint64_t ooo_bytes;
+    uint8_t *recent;           /* ring of the last CAP_RECENT delivered bytes */
+    uint64_t delivered;        /* stream bytes delivered (or skipped) */
+    uint64_t pkt;              /* packet of the bytes being delivered */
+    /* framing */
+    bool     scan;             /* looking for a BHS (start, or after a gap) */
+    uint64_t scan_skipped;
+    uint8_t  hdr[CAP_HDR_MAX];
+    uint32_t hdr_len, hdr_need;
+    uint8_t *dseg, *dhave;     /* data segment with padding and digest */
+    uint32_t dseg_len, dseg_need, dseg_cap;
+    uint64_t pdu_pkt;          /* packet of the PDU's first byte */
+};
+
+struct cap_conn {
+    unsigned idx;              /* 1-based, in order of appearance */
+    int      family;           /* 4 or 6 */
+    uint8_t  addr[2][16];      /* [0] initiator, [1] target */
+    uint16_t port[2];
+    bool     roles_known;
+    bool     ignored;          /* not iSCSI */
+    struct cap_half half[2];   /* [0] initiator -> target, [1] target -> initiator */
+    bool     ffp;              /* full feature phase: digests apply */
+    bool     hdigest, ddigest, hdigest_offered, ddigest_offered;
+    bool     discovery;
+    char     initiator_name[224], target_name[224];
+    uint8_t  isid[6];
+    int      nexus;            /* index in ctx->nexus, -1 until the first command */
+    struct cap_cmd **cmds;
+    size_t   n_cmds, cmds_cap;
+    struct cap_tmf *tmfs;
+    size_t   n_tmfs, tmfs_cap;
+};
+
+struct cap_nexus {
+    char    *initiator, *target; /* names (or addresses) */
+    uint32_t host, target_no;
+};
+
+struct cap_drive {
+    uint32_t target;
+    uint64_t lun;
+    bool     has_vendor, has_product, has_revision, has_serial, has_capacity, has_wce;
+    char     vendor[9], product[17], revision[5], serial[21];
+    uint64_t blocks;
+    uint32_t block_size;
+    bool     wce;
+};
+
+struct cap_ctx {
+    const struct capture_options *opt;
+    struct capture_stats *stats;
+    struct located_error *err;
+    int      rc;               /* first -errno (ENOMEM, EIO) */
+    FILE    *body;             /* records, written before the device lines are known */
+    struct tbuf line;
+    struct trace empty;        /* the printer's context */
+    const char *file;          /* current file */
+    size_t   n_files;
+    uint64_t pkt;              /* current packet number (continues across files) */
+    uint64_t pkt_offset;       /* file offset of the current packet */
+    uint64_t now_ns;           /* current packet's capture time */
+    bool     t0_set;
+    uint64_t t0_ns;
+    struct cap_conn **conns;
+    size_t   n_conns, conns_cap;
+    struct cap_nexus *nexus;
+    size_t   n_nexus;
+    char   **targets;          /* target names, index = target number */
+    size_t   n_targets;
+    struct cap_drive *drives;
+    size_t   n_drives;
+    uint64_t truncated_pkt;    /* the file ended inside this packet (0: it did not) */
+};
+
+/* cap_tcp.c */
+void cap_tcp_segment(struct cap_ctx *c, int family, const uint8_t *src, const uint8_t *dst, uint16_t sport,
+                     uint16_t dport, uint32_t seq, uint8_t flags, const uint8_t *payload, uint32_t caplen,
+                     uint32_t wirelen);
+void cap_tcp_finish(struct cap_ctx *c);
+void cap_conn_free(struct cap_conn *k);
+
+/* cap_iscsi.c: bytes of one direction, in stream order; skip = bytes the capture lacks. */
+bool cap_iscsi_plausible(const struct cap_conn *k, int dir, const uint8_t *bhs);
+void cap_iscsi_feed(struct cap_ctx *c, struct cap_conn *k, int dir, const uint8_t *p, size_t n);
+void cap_iscsi_skip(struct cap_ctx *c, struct cap_conn *k, int dir, uint64_t n, const char *why);
+void cap_iscsi_finish(struct cap_ctx *c, struct cap_conn *k);
+
+/* cap_emit.c */
+void cap_emit_line(struct cap_ctx *c, const struct trace_line *l);
+void cap_note(struct cap_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void cap_comment(struct cap_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Writes a finished (or, at the end, unfinished) command's records. */
+void cap_emit_command(struct cap_ctx *c, struct cap_conn *k, struct cap_cmd *cmd, bool at_end);
+/* Writes the CMD (and the data so far) of a command an abort-task names. */
+void cap_emit_flush(struct cap_ctx *c, struct cap_conn *k, struct cap_cmd *cmd);
+void cap_emit_tmf(struct cap_ctx *c, struct cap_conn *k, const struct cap_tmf *t, uint8_t response,
+                  struct cap_cmd *ref);
+int  cap_nexus_of(struct cap_ctx *c, struct cap_conn *k);
+void cap_tag(char tag[TRACE_TAG_MAX + 1], const struct cap_conn *k, uint32_t itt);
+uint64_t cap_time(const struct cap_ctx *c, uint64_t ns);
+
+/* cap_infer.c */
+void cap_infer(struct cap_ctx *c, struct cap_conn *k, const struct cap_cmd *cmd);
+struct cap_drive *cap_drive_get(struct cap_ctx *c, uint32_t target, uint64_t lun);
+void cap_write_devices(struct cap_ctx *c, FILE *out);
+
+static inline uint32_t cap_be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+static inline uint16_t cap_be16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+#endif
