@@ -232,9 +232,10 @@ static int read_file(struct cap_ctx *c, const char *file)
             }
             char where[96];
             snprintf(where, sizeof where, "%llu", (unsigned long long)c->pkt);
-            pcap_close(pc);
-            return fail(c, file, c->pkt_offset, "damaged packet record at packet %s: %s; the file is not a "
-                        "capture libpcap can read past this point", where, e);
+            int frc = fail(c, file, c->pkt_offset, "damaged packet record at packet %s: %s; the file is not a "
+                           "capture libpcap can read past this point", where, e);
+            pcap_close(pc); /* after: e is libpcap's */
+            return frc;
         }
         c->pkt++;
         c->stats->packets++;

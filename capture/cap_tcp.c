@@ -172,6 +172,8 @@ static void drain(struct cap_ctx *c, struct cap_conn *k, int dir)
         free(s->data);
         i++;
     }
+    if (i == 0)
+        return;
     memmove(h->ooo, h->ooo + i, (h->n_ooo - i) * sizeof *h->ooo);
     h->n_ooo -= i;
 }

@@ -123,7 +123,8 @@ static void gen_raw(struct gen *g, int dir, uint32_t seq, uint8_t flags, const u
     put32(t + 4, seq);
     t[12] = 5 << 4;
     t[13] = flags;
-    memcpy(t + 20, data, len);
+    if (len)
+        memcpy(t + 20, data, len);
     uint32_t total = off + iphl + 20 + len;
     struct pcap_pkthdr h = { .caplen = total - (len - caplen), .len = total };
     h.ts.tv_sec = 1700000000 + (time_t)(g->usec / 1000000);
