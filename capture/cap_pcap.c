@@ -231,7 +231,8 @@ static int read_file(struct cap_ctx *c, const char *file)
                 break;
             }
             char where[96];
-            snprintf(where, sizeof where, "%llu", (unsigned long long)c->pkt);
+            snprintf(where, sizeof where, "%llu (byte offset %llu)", (unsigned long long)c->pkt,
+                     (unsigned long long)c->pkt_offset);
             int frc = fail(c, file, c->pkt_offset, "damaged packet record at packet %s: %s; the file is not a "
                            "capture libpcap can read past this point", where, e);
             pcap_close(pc); /* after: e is libpcap's */

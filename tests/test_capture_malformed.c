@@ -431,6 +431,9 @@ START_TEST(damaged_packet_record)
     struct result r;
     import(&r, "x.pcap");
     expect_error(&r, "damaged packet record at packet 5", (uint64_t)size);
+    char want[64];
+    snprintf(want, sizeof want, "packet 5 (byte offset %ld)", size);
+    ck_assert_msg(strstr(r.err.message, want), "%s", r.err.message);
     result_free(&r);
 }
 END_TEST
