@@ -17,6 +17,7 @@
 #include <uv.h>
 
 #include "cli/commands.h"
+#include "cli/media_opts.h"
 #include "cli/options.h"
 #include "conformance/replay/record.h"
 #include "stack/stack.h"
@@ -28,6 +29,7 @@
 static const char usage_text[] =
     "usage: scsisim serve [--listen HOST:PORT] [--target-name IQN] [--chap USER:SECRET]\n"
     "                     [--allow INITIATOR-IQN[,...]] [--record FILE] [--verbose]\n"
+    "                     [--media-dir DIR] [--media-max SIZE] [--force]\n"
     "                     [--set KEY=VALUE | --drive T:L,KEY=VALUE,...]... [CONFIG]\n"
     "\n"
     "Serves a simulated controller to iSCSI initiators: every SCSI command goes\n"
@@ -47,6 +49,7 @@ static const char usage_text[] =
     "  --set, --drive, CONFIG     the controller, as for 'scsisim config'\n"
     "                             (docs/config.md); default: one 512 MiB drive 0:0\n"
     "                             of 512-byte blocks\n"
+    CLI_MEDIA_HELP
     "  -h, --help                 this text\n"
     "\n"
     "When ready it prints, on stdout, one line per LUN:\n"
@@ -295,6 +298,7 @@ static int serve_run(struct serve *s, const struct sim_config *cfg, const struct
 static int run(int argc, char **argv)
 {
     struct serve_args a = { .iqn = SERVE_DEFAULT_IQN };
+    struct cli_media media = { 0 };
     const struct cli_opt opts[] = {
         { .name = "--listen", .value = &a.listen, .example = "--listen 127.0.0.1:3260" },
         { .name = "--target-name", .value = &a.iqn, .example = "--target-name " SERVE_DEFAULT_IQN },
@@ -302,10 +306,14 @@ static int run(int argc, char **argv)
         { .name = "--allow", .value = &a.allow, .example = "--allow iqn.2025-01.org.example:host1" },
         { .name = "--record", .value = &a.record, .example = "--record session.trace" },
         { .name = "--verbose", .flag = &a.verbose },
+        CLI_MEDIA_OPTS(media),
         { .name = NULL },
     };
+    int rc = cli_media_prescan("serve", argc, argv);
+    if (rc != CLI_EXIT_OK)
+        return rc;
     struct sim_config cfg;
-    int rc = cli_config_from_args("serve", usage_text, argc, argv, opts, &cfg);
+    rc = cli_config_from_args("serve", usage_text, argc, argv, opts, &cfg);
     if (rc == CLI_HELP_SHOWN)
         return CLI_EXIT_OK;
     if (rc != CLI_EXIT_OK)
