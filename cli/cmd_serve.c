@@ -29,6 +29,7 @@
 static const char usage_text[] =
     "usage: scsisim serve [--listen HOST:PORT] [--target-name IQN] [--chap USER:SECRET]\n"
     "                     [--allow INITIATOR-IQN[,...]] [--record FILE] [--verbose]\n"
+    "                     [--max-sessions-per-initiator N]\n"
     "                     [--media-dir DIR] [--media-max SIZE] [--force]\n"
     "                     [--set KEY=VALUE | --drive T:L,KEY=VALUE,...]... [CONFIG]\n"
     "\n"
@@ -45,6 +46,10 @@ static const char usage_text[] =
     "  --allow IQN[,IQN...]       only these initiator names may log in\n"
     "  --record FILE              write every command passed down as a scsitrace\n"
     "                             (replay it with 'scsisim run FILE')\n"
+    "  --max-sessions-per-initiator N  sessions one initiator name may hold at once\n"
+    "                             (default 16; 0: no limit); a login past it, or past\n"
+    "                             the controller's 63 I_T nexus ids, is refused with\n"
+    "                             status 0302h (out of resources)\n"
     "  --verbose                  log logins, connections and errors on stderr\n"
     "  --set, --drive, CONFIG     the controller, as for 'scsisim config'\n"
     "                             (docs/config.md); default: one 512 MiB drive 0:0\n"
@@ -166,7 +171,7 @@ static void print_urls(const struct sim_config *cfg, const char *host, int port,
 }
 
 struct serve_args {
-    const char *listen, *iqn, *chap, *allow, *record;
+    const char *listen, *iqn, *chap, *allow, *record, *per_initiator;
     bool verbose;
 };
 
@@ -269,6 +274,16 @@ static int serve_run(struct serve *s, const struct sim_config *cfg, const struct
     o.host = host;
     o.port = port;
     o.conn_buffer_bytes = 32u << 20; /* DMA memory: host RAM is shared by every connection */
+    if (a->per_initiator) {
+        char *end;
+        unsigned long n = strtoul(a->per_initiator, &end, 10);
+        if (!*a->per_initiator || *end || n > 65535) {
+            fprintf(stderr, "scsisim serve: --max-sessions-per-initiator needs a number from 0 (no limit) to 65535, "
+                    "not '%s'\n", a->per_initiator);
+            return CLI_EXIT_USAGE;
+        }
+        o.max_sessions_per_initiator = (unsigned)n;
+    }
     o.log = log_line;
     o.log_level = a->verbose ? ISCSI_TLOG_INFO : ISCSI_TLOG_WARN;
     rc = iscsi_target_create(&s->loop, &o, &s->target);
@@ -305,6 +320,8 @@ static int run(int argc, char **argv)
         { .name = "--chap", .value = &a.chap, .example = "--chap user:secret12345" },
         { .name = "--allow", .value = &a.allow, .example = "--allow iqn.2025-01.org.example:host1" },
         { .name = "--record", .value = &a.record, .example = "--record session.trace" },
+        { .name = "--max-sessions-per-initiator", .value = &a.per_initiator,
+          .example = "--max-sessions-per-initiator 4" },
         { .name = "--verbose", .flag = &a.verbose },
         CLI_MEDIA_OPTS(media),
         { .name = NULL },

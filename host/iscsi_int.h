@@ -264,6 +264,10 @@ static inline bool iscsi_sn_gt(uint32_t a, uint32_t b) { return a != b && (int32
 
 struct iscsi_session *iscsi_session_create(struct iscsi_conn *c);
 void iscsi_session_destroy(struct iscsi_session *s);
+/* Normal sessions of an initiator name, the one with isid on node (being
+ * reinstated) not counted. */
+unsigned iscsi_sessions_of(struct iscsi_target *t, const char *initiator, const uint8_t isid[6],
+                           const struct iscsi_node *node);
 struct iscsi_session *iscsi_session_find(struct iscsi_target *t, const char *initiator, const uint8_t isid[6],
                                          const struct iscsi_node *node, bool discovery);
 /* Checks a command's CmdSN against the window and, if accepted and not

@@ -451,15 +451,31 @@ static uint16_t enter_full_feature(struct iscsi_conn *c, uint16_t *tsih, const c
         *why = "out of memory";
         return ISCSI_LOGIN_OUT_OF_RESOURCES;
     }
+    if (!L->discovery && t->opt.max_sessions_per_initiator &&
+        iscsi_sessions_of(t, L->initiator, L->isid, L->node) >= t->opt.max_sessions_per_initiator) {
+        ISCSI_STAT_INC(t, logins_out_of_resources);
+        *why = "the initiator has as many sessions as one initiator may (max_sessions_per_initiator)";
+        return ISCSI_LOGIN_OUT_OF_RESOURCES;
+    }
     uint64_t nexus = 0;
     if (!L->discovery && !(nexus = iscsi_nexus_acquire(t, L->initiator, L->isid, L->node))) {
         *why = "out of memory";
         return ISCSI_LOGIN_OUT_OF_RESOURCES;
     }
+    /* The device must have room for the I_T nexus now: a session accepted
+     * without it would get BUSY for every command it sends. */
+    if (nexus && scsi_backend_nexus_open(scsi_lunmap_backend(L->node->luns), nexus) < 0) {
+        iscsi_nexus_release(t, nexus);
+        ISCSI_STAT_INC(t, logins_out_of_resources);
+        *why = "the device has no I_T nexus left for another session";
+        return ISCSI_LOGIN_OUT_OF_RESOURCES;
+    }
     struct iscsi_session *s = iscsi_session_create(c);
     if (!s) {
-        if (nexus)
+        if (nexus) {
+            scsi_backend_nexus_loss(scsi_lunmap_backend(L->node->luns), nexus);
             iscsi_nexus_release(t, nexus);
+        }
         *why = "out of memory";
         return ISCSI_LOGIN_OUT_OF_RESOURCES;
     }

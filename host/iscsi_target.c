@@ -30,6 +30,7 @@ void iscsi_target_options_init(struct iscsi_target_options *o)
     o->max_io_bytes = 16u << 20;
     o->conn_buffer_bytes = 64u << 20;
     o->max_connections = 256;
+    o->max_sessions_per_initiator = 16;
     o->nop_interval_ms = 15000;
     o->nop_timeout_ms = 30000;
     o->login_timeout_ms = 15000;

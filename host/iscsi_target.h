@@ -56,6 +56,8 @@ struct iscsi_target_options {
     uint32_t max_io_bytes;        /* largest Expected Data Transfer Length: 16 MiB */
     uint64_t conn_buffer_bytes;   /* data buffers one connection may hold: 64 MiB */
     unsigned max_connections;     /* open connections, all kinds: 256 */
+    unsigned max_sessions_per_initiator; /* normal sessions one initiator name may hold at
+                                            once (0: no limit): 16 */
     /* Timers (0 disables). */
     uint32_t nop_interval_ms;     /* ping a connection idle this long: 15000 */
     uint32_t nop_timeout_ms;      /* close when a ping is not answered: 30000 */
@@ -73,6 +75,7 @@ struct iscsi_target_stats {
     uint64_t logins_failed;
     uint64_t sessions_open;
     uint64_t sessions_reinstated;
+    uint64_t logins_out_of_resources; /* refused: per-initiator limit or no I_T nexus id left */
     uint64_t commands;             /* SCSI commands executed */
     uint64_t rejects;              /* Reject PDUs sent */
     uint64_t protocol_errors;      /* connections closed for a protocol error */
