@@ -839,6 +839,7 @@ void backend_stack_get_stats(struct backend_stack *b, struct backend_stack_stats
     pthread_mutex_lock(&b->lock);
     *out = b->stats;
     out->nexuses = 0;
+    out->tmfs_pending = b->tmfs_pending;
     for (unsigned i = 0; i < BACKEND_STACK_INITIATORS; i++)
         out->nexuses += b->nx[i].nexus != 0;
     pthread_mutex_unlock(&b->lock);
