@@ -62,6 +62,8 @@ struct iscsi_target_options {
     uint32_t nop_interval_ms;     /* ping a connection idle this long: 15000 */
     uint32_t nop_timeout_ms;      /* close when a ping is not answered: 30000 */
     uint32_t login_timeout_ms;    /* close a login that takes longer: 15000 */
+    uint32_t pdu_timeout_ms;      /* close a connection whose PDU, once begun, takes
+                                     longer to arrive (a slow or stalled peer): 30000 */
     iscsi_target_log_fn log;             /* NULL: quiet */
     void *log_arg;
     enum iscsi_target_log_level log_level;
@@ -83,6 +85,7 @@ struct iscsi_target_stats {
     uint64_t commands_dropped;     /* CmdSN outside the window */
     uint64_t nop_pings;            /* NOP-In pings sent */
     uint64_t nop_timeouts;
+    uint64_t pdu_timeouts;         /* connections closed: a PDU took longer than pdu_timeout_ms */
     uint64_t tmfs;
 };
 
@@ -107,6 +110,10 @@ int  iscsi_node_allow_initiator(struct iscsi_node *n, const char *initiator);
 int  iscsi_node_set_chap(struct iscsi_node *n, const char *user, const char *secret);
 /* Lets the target prove itself (mutual CHAP) as user/secret when asked. */
 int  iscsi_node_set_mutual_chap(struct iscsi_node *n, const char *user, const char *secret);
+/* The same for discovery sessions (SendTargets): without it discovery needs
+ * no authentication. */
+int  iscsi_target_set_discovery_chap(struct iscsi_target *t, const char *user, const char *secret);
+int  iscsi_target_set_discovery_mutual_chap(struct iscsi_target *t, const char *user, const char *secret);
 
 /* Binds and listens on opt.host:opt.port.  0 or a negative libuv error. */
 int  iscsi_target_listen(struct iscsi_target *t);
