@@ -134,6 +134,7 @@ START_TEST(a_trace_cannot_leave_the_media_directory)
     ck_assert_int_eq(run_trace(&p, NULL, &out), 2);
     ck_assert_msg(strstr(out, "t.trace:2:23: error: media-dir can be set only by a configuration file"), "%s", out);
     free(out);
+    proc_rmdir(p.dir);
     proc_rmdir(p.top);
 }
 END_TEST
@@ -160,6 +161,7 @@ START_TEST(an_existing_file_not_ours_needs_force)
     ck_assert_int_eq(st.st_size, 1 << 20);
     ck_assert_msg(run_trace(&p, NULL, &out) == 0, "%s", out);
     free(out);
+    proc_rmdir(p.dir);
     proc_rmdir(p.top);
 }
 END_TEST
@@ -182,6 +184,7 @@ START_TEST(media_files_are_created_0600_and_marked)
     /* Ours: a second run uses it again without --force. */
     ck_assert_msg(run_trace(&p, NULL, &out) == 0, "%s", out);
     free(out);
+    proc_rmdir(p.dir);
     proc_rmdir(p.top);
 }
 END_TEST
@@ -199,6 +202,7 @@ START_TEST(large_file_media_needs_media_max)
     char *out;
     ck_assert_msg(run_trace(&p, NULL, &out) == 0, "%s", out);
     free(out);
+    proc_rmdir(p.dir);
     proc_rmdir(p.top);
 }
 END_TEST
@@ -218,6 +222,7 @@ START_TEST(the_controller_command_follows_the_same_rules)
                   strstr(r.err, "is an absolute path"), "%s", r.err);
     proc_result_free(&r);
     victim_intact(p.victim);
+    proc_rmdir(p.dir);
     proc_rmdir(p.top);
 }
 END_TEST
@@ -234,6 +239,7 @@ START_TEST(the_store_itself_refuses_symlinks_and_foreign_files)
     ck_assert_int_eq(sim_media_file_open(p.victim, true, why, sizeof why), -EPERM);
     ck_assert_ptr_nonnull(strstr(why, "--force"));
     victim_intact(p.victim);
+    proc_rmdir(p.dir);
     proc_rmdir(p.top);
 }
 END_TEST
