@@ -46,8 +46,11 @@ int sim_media_file_open(const char *path, bool create, char *why, size_t len)
             return fd;
         }
     }
+    /* O_NONBLOCK | O_NOCTTY: whatever is there (a FIFO, a terminal) is looked
+     * at, not waited on or adopted, before fstat says it is a regular file;
+     * both are no-ops on one. */
     if (fd == -EEXIST || fd == -ENOENT)
-        fd = open_no_symlinks(AT_FDCWD, path, O_RDWR, 0);
+        fd = open_no_symlinks(AT_FDCWD, path, O_RDWR | O_NONBLOCK | O_NOCTTY, 0);
     if (fd == -ELOOP || fd == -EXDEV) {
         errf(why, len, "media file %s: the path passes a symbolic link; media paths may not use symlinks", path);
         return -ELOOP;
@@ -111,7 +114,7 @@ int sim_media_inspect(const char *dir, const char *name, bool force, char *why, 
         errf(why, len, "media directory %s: %s", dir, strerror(-e));
         return e;
     }
-    int fd = open_no_symlinks(dfd, name, O_RDWR, 0);
+    int fd = open_no_symlinks(dfd, name, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0); /* see sim_media_file_open */
     int rc = 0;
     if (fd == -ELOOP || fd == -EXDEV) {
         errf(why, len, "media '%s' under %s passes a symbolic link; media paths may not use symlinks", name, dir);
