@@ -149,7 +149,10 @@ static int run(const struct options *o, bool two)
     cfg.init_ms = 1;
     cfg.lus[0].blocks = CAPACITY / BLOCK;
     cfg.lus[0].block_size = BLOCK;
-    cfg.lus[0].media_path = strdup(media);
+    /* A media name under the media directory; 66 TB is above the default media-max. */
+    cfg.media_dir = strdup(dir);
+    cfg.media_max = UINT64_MAX;
+    cfg.lus[0].media_path = strdup("ld0.img");
     struct stack_options so;
     stack_options_init(&so);
     so.osal.name = name;

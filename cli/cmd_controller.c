@@ -9,12 +9,13 @@
 #include <uv.h>
 
 #include "cli/commands.h"
+#include "cli/media_opts.h"
 #include "cli/options.h"
 #include "sim/bus/bus_server.h"
 #include "sim/sim.h"
 
 static const char usage_text[] =
-    "usage: scsisim controller --socket PATH [--verbose]\n"
+    "usage: scsisim controller --socket PATH [--verbose] [--media-dir DIR] [--force]\n"
     "                          [--set KEY=VALUE | --drive T:L,KEY=VALUE,...]... [FILE]\n"
     "\n"
     "Runs a simulated controller in this process and serves it on the Unix socket\n"
@@ -26,7 +27,9 @@ static const char usage_text[] =
     "                             controller is replaced\n"
     "  --set KEY=VALUE            a controller key, as for 'scsisim config'\n"
     "  --drive T:L[,KEY=VALUE]... a drive, as for 'scsisim config'; give drives a\n"
-    "                             media=FILE to keep their data across restarts\n"
+    "                             media=NAME to keep their data across restarts\n"
+    "                             (give --media-dir: the default directory goes away)\n"
+    CLI_MEDIA_HELP
     "  --verbose                  log connections and rejected messages on stderr\n"
     "  -h, --help                 this text\n"
     "\n"
@@ -107,13 +110,18 @@ static int run(int argc, char **argv)
 {
     const char *path = NULL;
     bool verbose = false;
+    struct cli_media media = { 0 };
     const struct cli_opt opts[] = {
         { .name = "--socket", .value = &path, .example = "--socket /tmp/scsisim.sock" },
         { .name = "--verbose", .flag = &verbose },
+        CLI_MEDIA_OPTS(media),
         { .name = NULL },
     };
+    int rc = cli_media_prescan("controller", argc, argv);
+    if (rc != CLI_EXIT_OK)
+        return rc;
     struct sim_config cfg;
-    int rc = cli_config_from_args("controller", usage_text, argc, argv, opts, &cfg);
+    rc = cli_config_from_args("controller", usage_text, argc, argv, opts, &cfg);
     if (rc == CLI_HELP_SHOWN)
         return CLI_EXIT_OK;
     if (rc != CLI_EXIT_OK)

@@ -13,6 +13,7 @@
 
 #include "base/clock.h"
 #include "cli/commands.h"
+#include "cli/media_opts.h"
 #include "cli/run_files.h"
 #include "conformance/replay/replay.h"
 #include "conformance/report/report.h"
@@ -41,6 +42,11 @@ static const char usage_text[] =
     "                    delegates to mutants/scsisim-NAME next to this executable\n"
     "                    (built by `make mutants`)\n"
     "  --driver PATH     delegate the whole run to another scsisim build at PATH\n"
+    "  --media-dir DIR   media=NAME files of the traces' drives live under DIR\n"
+    "                    (default: a private temporary directory, removed at exit);\n"
+    "                    a trace can neither leave DIR nor set media-dir\n"
+    "  --media-max SIZE  largest file media a trace's drive may have (default 4T)\n"
+    "  --force           let traces use existing files under DIR scsisim did not create\n"
     "  --tap             TAP version 13 on standard output instead of the text report\n"
     "  --junit FILE      also write JUnit XML to FILE\n"
     "  --json FILE|-     also write JSON to FILE ('-': standard output, no text report)\n"
@@ -68,6 +74,7 @@ struct run_args {
     const char *junit;
     const char *json;
     bool verbose;
+    struct cli_media media;
     const char **paths;
     size_t npaths;
 };
@@ -173,6 +180,13 @@ static int parse_args(int argc, char **argv, struct run_args *a)
             if (missing || !v[0])
                 return usage_error("%s needs the path of a scsisim executable", arg);
             a->driver = v;
+        } else if (!strcmp(arg, "--force")) {
+            a->media.force = true;
+        } else if ((v = opt_value(argc, argv, &i, "--media-dir", &missing)) ||
+                   (v = opt_value(argc, argv, &i, "--media-max", &missing))) {
+            if (missing || !v[0])
+                return usage_error("%s needs a value", !strncmp(arg, "--media-dir", 11) ? "--media-dir" : "--media-max");
+            *(!strncmp(arg, "--media-dir", 11) ? &a->media.dir : &a->media.max) = v;
         } else if ((v = opt_value(argc, argv, &i, "--junit", &missing))) {
             if (missing || !v[0])
                 return usage_error("%s needs a file name", arg);
@@ -326,6 +340,10 @@ static int run(int argc, char **argv)
     if (rc) {
         free(a.paths);
         return rc == CLI_EXIT_OK + 100 ? CLI_EXIT_OK : rc;
+    }
+    if ((rc = cli_media_set_defaults("run", &a.media)) != CLI_EXIT_OK) {
+        free(a.paths);
+        return rc;
     }
     if (a.mutant || a.driver) {
         rc = delegate(&a, argc, argv);

@@ -17,6 +17,7 @@
 #include <uv.h>
 
 #include "cli/commands.h"
+#include "cli/media_opts.h"
 #include "cli/options.h"
 #include "conformance/replay/record.h"
 #include "stack/stack.h"
@@ -28,6 +29,8 @@
 static const char usage_text[] =
     "usage: scsisim serve [--listen HOST:PORT] [--target-name IQN] [--chap USER:SECRET]\n"
     "                     [--allow INITIATOR-IQN[,...]] [--record FILE] [--verbose]\n"
+    "                     [--login-timeout S] [--pdu-timeout S] [--max-sessions-per-initiator N]\n"
+    "                     [--media-dir DIR] [--media-max SIZE] [--force]\n"
     "                     [--set KEY=VALUE | --drive T:L,KEY=VALUE,...]... [CONFIG]\n"
     "\n"
     "Serves a simulated controller to iSCSI initiators: every SCSI command goes\n"
@@ -39,14 +42,25 @@ static const char usage_text[] =
     "  --target-name IQN          the target's iSCSI name (default " SERVE_DEFAULT_IQN ");\n"
     "                             with drives on several controller targets, target T\n"
     "                             is IQN:tT\n"
-    "  --chap USER:SECRET         initiators must authenticate with CHAP\n"
+    "  --chap USER:SECRET         initiators must authenticate with CHAP, for\n"
+    "                             normal and discovery sessions alike\n"
     "  --allow IQN[,IQN...]       only these initiator names may log in\n"
     "  --record FILE              write every command passed down as a scsitrace\n"
     "                             (replay it with 'scsisim run FILE')\n"
+    "  --login-timeout S          close a connection still logging in after S\n"
+    "                             seconds (default 15; 0: never)\n"
+    "  --pdu-timeout S            close a connection whose PDU, once begun, has not\n"
+    "                             all arrived after S seconds: a peer trickling\n"
+    "                             bytes (default 30; 0: never)\n"
+    "  --max-sessions-per-initiator N  sessions one initiator name may hold at once\n"
+    "                             (default 16; 0: no limit); a login past it, or past\n"
+    "                             the controller's 63 I_T nexus ids, is refused with\n"
+    "                             status 0302h (out of resources)\n"
     "  --verbose                  log logins, connections and errors on stderr\n"
     "  --set, --drive, CONFIG     the controller, as for 'scsisim config'\n"
     "                             (docs/config.md); default: one 512 MiB drive 0:0\n"
     "                             of 512-byte blocks\n"
+    CLI_MEDIA_HELP
     "  -h, --help                 this text\n"
     "\n"
     "When ready it prints, on stdout, one line per LUN:\n"
@@ -163,7 +177,7 @@ static void print_urls(const struct sim_config *cfg, const char *host, int port,
 }
 
 struct serve_args {
-    const char *listen, *iqn, *chap, *allow, *record;
+    const char *listen, *iqn, *chap, *allow, *record, *per_initiator, *login_timeout, *pdu_timeout;
     bool verbose;
 };
 
@@ -181,6 +195,11 @@ static int add_nodes(struct serve *s, const struct serve_args *a, const uint16_t
         }
         memcpy(user, a->chap, (size_t)(colon - a->chap));
         snprintf(secret, sizeof(secret), "%s", colon + 1);
+        /* Discovery (SendTargets) names every target: it needs CHAP as well. */
+        if (iscsi_target_set_discovery_chap(s->target, user, secret) < 0) {
+            fprintf(stderr, "scsisim serve: --chap: cannot use this user or secret\n");
+            return CLI_EXIT_USAGE;
+        }
     }
     for (size_t k = 0; k < ntargets; k++) {
         char name[ISCSI_NAME_MAX + 1];
@@ -266,6 +285,33 @@ static int serve_run(struct serve *s, const struct sim_config *cfg, const struct
     o.host = host;
     o.port = port;
     o.conn_buffer_bytes = 32u << 20; /* DMA memory: host RAM is shared by every connection */
+    /* Seconds, 0 (off) to a day. */
+    const struct { const char *flag, *value; uint32_t *ms; } timeouts[] = {
+        { "--login-timeout", a->login_timeout, &o.login_timeout_ms },
+        { "--pdu-timeout", a->pdu_timeout, &o.pdu_timeout_ms },
+    };
+    for (size_t i = 0; i < sizeof timeouts / sizeof timeouts[0]; i++) {
+        if (!timeouts[i].value)
+            continue;
+        char *end;
+        unsigned long sec = strtoul(timeouts[i].value, &end, 10);
+        if (!*timeouts[i].value || *end || sec > 86400) {
+            fprintf(stderr, "scsisim serve: %s needs whole seconds from 0 (off) to 86400, not '%s'\n",
+                    timeouts[i].flag, timeouts[i].value);
+            return CLI_EXIT_USAGE;
+        }
+        *timeouts[i].ms = (uint32_t)sec * 1000u;
+    }
+    if (a->per_initiator) {
+        char *end;
+        unsigned long n = strtoul(a->per_initiator, &end, 10);
+        if (!*a->per_initiator || *end || n > 65535) {
+            fprintf(stderr, "scsisim serve: --max-sessions-per-initiator needs a number from 0 (no limit) to 65535, "
+                    "not '%s'\n", a->per_initiator);
+            return CLI_EXIT_USAGE;
+        }
+        o.max_sessions_per_initiator = (unsigned)n;
+    }
     o.log = log_line;
     o.log_level = a->verbose ? ISCSI_TLOG_INFO : ISCSI_TLOG_WARN;
     rc = iscsi_target_create(&s->loop, &o, &s->target);
@@ -295,17 +341,26 @@ static int serve_run(struct serve *s, const struct sim_config *cfg, const struct
 static int run(int argc, char **argv)
 {
     struct serve_args a = { .iqn = SERVE_DEFAULT_IQN };
+    struct cli_media media = { 0 };
     const struct cli_opt opts[] = {
         { .name = "--listen", .value = &a.listen, .example = "--listen 127.0.0.1:3260" },
         { .name = "--target-name", .value = &a.iqn, .example = "--target-name " SERVE_DEFAULT_IQN },
         { .name = "--chap", .value = &a.chap, .example = "--chap user:secret12345" },
         { .name = "--allow", .value = &a.allow, .example = "--allow iqn.2025-01.org.example:host1" },
         { .name = "--record", .value = &a.record, .example = "--record session.trace" },
+        { .name = "--login-timeout", .value = &a.login_timeout, .example = "--login-timeout 15" },
+        { .name = "--pdu-timeout", .value = &a.pdu_timeout, .example = "--pdu-timeout 30" },
+        { .name = "--max-sessions-per-initiator", .value = &a.per_initiator,
+          .example = "--max-sessions-per-initiator 4" },
         { .name = "--verbose", .flag = &a.verbose },
+        CLI_MEDIA_OPTS(media),
         { .name = NULL },
     };
+    int rc = cli_media_prescan("serve", argc, argv);
+    if (rc != CLI_EXIT_OK)
+        return rc;
     struct sim_config cfg;
-    int rc = cli_config_from_args("serve", usage_text, argc, argv, opts, &cfg);
+    rc = cli_config_from_args("serve", usage_text, argc, argv, opts, &cfg);
     if (rc == CLI_HELP_SHOWN)
         return CLI_EXIT_OK;
     if (rc != CLI_EXIT_OK)

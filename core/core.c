@@ -173,6 +173,7 @@ static void stop_block(void *arg)
         core_release(core); /* nobody to talk to */
     task_fail_all(core, DRV_SR_SERVICE_DELIVERY_FAILURE);
     core_set_state(core, CORE_STOPPED);
+    tmf_retry_unsent(core); /* ends task management still waiting for a slot */
 }
 
 void drv_core_stop(struct drv_core *core)

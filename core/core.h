@@ -132,6 +132,7 @@ struct drv_core_stats {
     uint64_t reissues;                /* commands sent again after an abort or reset */
     uint64_t events;                  /* asynchronous events delivered */
     uint64_t stray_completions;       /* completions matching no outstanding command */
+    uint64_t tmf_retries;             /* resets / nexus losses that waited for an admin slot */
 };
 
 int  drv_core_create(struct osal *os, const struct drv_core_options *opt, struct drv_core **out);

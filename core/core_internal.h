@@ -244,6 +244,9 @@ int  recovery_reset_controller(struct drv_core *core, const char *why, bool reap
 /* A task ended by a task management function has completed: functions
  * waiting for it may be done. */
 void tmf_task_ended(struct drv_core *core);
+/* Sends the resets and nexus losses that found the admin queue full, as far
+ * as slots allow; with the core no longer running ends them (-ENODEV). */
+void tmf_retry_unsent(struct drv_core *core);
 
 /* core_events.c */
 void events_arm(struct drv_core *core);

@@ -191,6 +191,7 @@ static void dispatch(struct drv_core *core, struct drv_queue *q, const struct hb
         queue_slot_put(q, c);
         if (fn)
             fn(core, arg, e);
+        tmf_retry_unsent(core); /* a slot is free: task management that waited for one */
     }
 }
 

@@ -90,6 +90,7 @@ int recovery_reset_controller(struct drv_core *core, const char *why, bool reap,
         core_release(core);
         core_set_state(core, CORE_DEAD);
         task_fail_all(core, DRV_SR_SERVICE_DELIVERY_FAILURE);
+        tmf_retry_unsent(core); /* ends task management still waiting for a slot */
         struct drv_event ev = { .kind = DRV_EVENT_CONTROLLER_DEAD };
         core_emit(core, &ev);
         return rc;
@@ -244,6 +245,7 @@ void recovery_tick(void *arg)
 {
     struct drv_core *core = arg;
     core->tick_armed = false;
+    tmf_retry_unsent(core);
     if (core_state(core) != CORE_RUNNING)
         return;
     if (core->opt.polled)

@@ -27,6 +27,14 @@
  *       of the named target are marked so that none is re-issued, the others
  *       are re-issued as after any controller reset (other targets' hosts
  *       never notice beyond a unit attention).
+ * A reset or a nexus loss that finds the admin queue full is not dropped: the
+ * function keeps it as `unsent` and sends it when a slot frees (after every
+ * admin completion, tmf_retry_unsent) or at the next recovery tick; the
+ * function does not end before it was sent and answered, so the controller
+ * always hears of a nexus loss and raises 29h/07h for it.  A core that stops
+ * or dies ends such functions with -ENODEV.  (An ABORT that finds the queue
+ * full is left out: the command completes on its own, or its timeout
+ * escalates.)
  * Everything here runs on the dispatch queue. */
 #include <errno.h>
 #include <stdlib.h>
@@ -40,6 +48,9 @@ struct tmf_op {
     drv_tmf_done done;
     void *arg;
     unsigned admin_pending;   /* admin commands sent and not answered yet */
+    bool unsent;              /* the reset / nexus loss below waits for an admin slot */
+    uint8_t unsent_opcode;
+    uint32_t unsent_cdw[2];
     int rc;
 };
 
@@ -84,7 +95,12 @@ static void tmf_check(struct drv_core *core)
         again = false;
         for (struct tmf_op **pp = &core->tmfs; *pp; pp = &(*pp)->next) {
             struct tmf_op *op = *pp;
-            if (op->admin_pending || waits_for_tasks(op))
+            if (op->unsent && core_state(core) != CORE_RUNNING) {
+                op->unsent = false; /* nobody left to tell */
+                if (op->rc == 0)
+                    op->rc = -ENODEV;
+            }
+            if (op->admin_pending || op->unsent || waits_for_tasks(op))
                 continue;
             *pp = op->next;
             op->done(op->arg, op->rc);
@@ -121,23 +137,53 @@ static void admin_answered(struct drv_core *core, void *arg, const struct hba_cq
     tmf_check(core);
 }
 
-static void send_admin(struct tmf_op *op, uint8_t opcode, uint32_t cdw0, uint32_t cdw1)
+static bool try_admin(struct tmf_op *op, uint8_t opcode, uint32_t cdw0, uint32_t cdw1)
 {
     struct drv_core *core = op->core;
     struct hba_sq_entry e;
     adm_entry(&e, opcode);
     e.u.cdw[0] = cdw0;
     e.u.cdw[1] = cdw1;
-    if (adm_submit(core, &e, core->opt.admin_timeout_ms, admin_answered, op) == 0) {
-        op->admin_pending++;
+    if (adm_submit(core, &e, core->opt.admin_timeout_ms, admin_answered, op) < 0)
+        return false;
+    op->admin_pending++;
+    return true;
+}
+
+static void send_admin(struct tmf_op *op, uint8_t opcode, uint32_t cdw0, uint32_t cdw1)
+{
+    if (try_admin(op, opcode, cdw0, cdw1))
         return;
-    }
     /* The admin queue is full.  A missing abort only delays the end (the
      * command completes on its own, or its timeout escalates); a reset or a
-     * nexus loss that never reached the controller is reported. */
-    osal_log(core->os, OSAL_LOG_WARN, "drv: admin queue full: task management opcode %#x not sent", opcode);
-    if (opcode != HBA_ADM_ABORT && op->rc == 0)
-        op->rc = -EBUSY;
+     * nexus loss waits for a slot (see the top of this file). */
+    if (opcode == HBA_ADM_ABORT)
+        return;
+    osal_log(op->core->os, OSAL_LOG_INFO, "drv: admin queue full: task management opcode %#x waits for a slot",
+             opcode);
+    op->unsent = true;
+    op->unsent_opcode = opcode;
+    op->unsent_cdw[0] = cdw0;
+    op->unsent_cdw[1] = cdw1;
+    op->core->stats.tmf_retries++;
+}
+
+void tmf_retry_unsent(struct drv_core *core)
+{
+    if (core_state(core) != CORE_RUNNING) {
+        tmf_check(core);
+        return;
+    }
+    if (core->resetting)
+        return; /* the queues are being rebuilt: the next tick sends them */
+    /* Oldest first would be fairer, but every one goes out as slots free. */
+    for (struct tmf_op *op = core->tmfs; op; op = op->next) {
+        if (!op->unsent)
+            continue;
+        if (!try_admin(op, op->unsent_opcode, op->unsent_cdw[0], op->unsent_cdw[1]))
+            return; /* still full */
+        op->unsent = false;
+    }
 }
 
 static void tmf_start(void *arg)

@@ -657,11 +657,25 @@ static void bs_nexus_loss(struct scsi_backend *be, uint64_t nexus)
     tmf_call_end(b);
 }
 
+/* The nexus takes its HBA id now, so a front-end can refuse a nexus for which
+ * none is left instead of accepting it and answering BUSY to every command. */
+static int bs_nexus_open(struct scsi_backend *be, uint64_t nexus)
+{
+    struct backend_stack *b = target_of(be)->b;
+    pthread_mutex_lock(&b->lock);
+    int id = nexus ? nexus_id(b, nexus, true) : -EINVAL;
+    if (id == -EBUSY)
+        b->stats.nexus_refused++;
+    pthread_mutex_unlock(&b->lock);
+    return id < 0 ? id : 0;
+}
+
 static const struct scsi_backend_ops bs_ops = {
     .name = "stack",
     .submit = bs_submit,
     .task_mgmt = bs_task_mgmt,
     .nexus_loss = bs_nexus_loss,
+    .nexus_open = bs_nexus_open,
     .buf_get = lend,
     .buf_put = take_back,
 };
@@ -825,6 +839,7 @@ void backend_stack_get_stats(struct backend_stack *b, struct backend_stack_stats
     pthread_mutex_lock(&b->lock);
     *out = b->stats;
     out->nexuses = 0;
+    out->tmfs_pending = b->tmfs_pending;
     for (unsigned i = 0; i < BACKEND_STACK_INITIATORS; i++)
         out->nexuses += b->nx[i].nexus != 0;
     pthread_mutex_unlock(&b->lock);

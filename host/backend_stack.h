@@ -102,7 +102,9 @@ struct backend_stack_stats {
     uint64_t aborted;                   /* tasks ended by task management or nexus loss */
     uint64_t tmfs, nexus_losses;
     uint64_t busy;                      /* refused: no nexus id, buffer or task memory */
+    uint64_t nexus_refused;             /* nexuses refused at their start: every id held */
     unsigned nexuses;                   /* nexus ids held now (live or kept after a loss) */
+    unsigned tmfs_pending;              /* task management and nexus losses not finished yet */
 };
 
 /* st must outlive the backend.  o NULL: defaults.  0, or -errno with err. */

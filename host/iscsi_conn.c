@@ -607,6 +607,14 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         } else {
             consume(c, (const uint8_t *)buf->base, (size_t)nread);
         }
+        /* The per-PDU clock (pdu_timeout_ms): runs while a PDU is part-way in. */
+        if (iscsi_conn_alive(c)) {
+            bool between = c->rx == ISCSI_RX_BHS && c->hdr_have == 0;
+            if (between)
+                c->pdu_started_ms = 0;
+            else if (!c->pdu_started_ms)
+                c->pdu_started_ms = c->last_rx_ms;
+        }
     }
     iscsi_target_leave(t);
 }

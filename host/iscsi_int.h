@@ -48,6 +48,14 @@ struct iscsi_session;
 
 /* ---- nodes -------------------------------------------------------------- */
 
+/* CHAP credentials: of a node, or of discovery sessions (the target's). */
+struct iscsi_auth {
+    bool chap;
+    char chap_user[ISCSI_SECRET_MAX + 1], chap_secret[ISCSI_SECRET_MAX + 1];
+    bool mutual;
+    char mutual_user[ISCSI_SECRET_MAX + 1], mutual_secret[ISCSI_SECRET_MAX + 1];
+};
+
 struct iscsi_node {
     struct iscsi_node *next;
     struct iscsi_target *target;
@@ -56,10 +64,7 @@ struct iscsi_node {
     struct scsi_lunmap *luns;
     char **acl;
     size_t n_acl;
-    bool chap;
-    char chap_user[ISCSI_SECRET_MAX + 1], chap_secret[ISCSI_SECRET_MAX + 1];
-    bool mutual;
-    char mutual_user[ISCSI_SECRET_MAX + 1], mutual_secret[ISCSI_SECRET_MAX + 1];
+    struct iscsi_auth auth;
 };
 
 bool iscsi_node_admits(const struct iscsi_node *n, const char *initiator);
@@ -84,6 +89,7 @@ struct iscsi_target {
     char host[64];
     struct iscsi_params pref;      /* what the target prefers, per key */
     struct iscsi_node *nodes;
+    struct iscsi_auth discovery_auth; /* discovery sessions: CHAP when chap is set */
     struct iscsi_conn *conns;      /* every connection not yet freed */
     unsigned n_conns;
     struct iscsi_session *sessions;
@@ -264,6 +270,10 @@ static inline bool iscsi_sn_gt(uint32_t a, uint32_t b) { return a != b && (int32
 
 struct iscsi_session *iscsi_session_create(struct iscsi_conn *c);
 void iscsi_session_destroy(struct iscsi_session *s);
+/* Normal sessions of an initiator name, the one with isid on node (being
+ * reinstated) not counted. */
+unsigned iscsi_sessions_of(struct iscsi_target *t, const char *initiator, const uint8_t isid[6],
+                           const struct iscsi_node *node);
 struct iscsi_session *iscsi_session_find(struct iscsi_target *t, const char *initiator, const uint8_t isid[6],
                                          const struct iscsi_node *node, bool discovery);
 /* Checks a command's CmdSN against the window and, if accepted and not
@@ -326,6 +336,7 @@ struct iscsi_conn {
     struct iscsi_login *login;
     struct iscsi_session *sess;
     uint64_t login_started_ms;
+    uint64_t pdu_started_ms;        /* a PDU is part-way in since then; 0 = between PDUs */
 
     /* Text negotiation and long answers across PDUs. */
     struct tbuf text_in;            /* a Text request gathered over C-bit PDUs */

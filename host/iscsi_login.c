@@ -235,9 +235,18 @@ static bool list_has(const char *list, const char *item)
     }
 }
 
-static bool auth_required(const struct iscsi_login *L)
+/* Whose credentials this login must show: the node's, or for a discovery
+ * session the target's discovery credentials. */
+static const struct iscsi_auth *auth_of(const struct iscsi_conn *c)
 {
-    return !L->discovery && L->node && L->node->chap;
+    const struct iscsi_login *L = c->login;
+    return L->discovery ? &c->target->discovery_auth : L->node ? &L->node->auth : NULL;
+}
+
+static bool auth_required(const struct iscsi_conn *c)
+{
+    const struct iscsi_auth *a = auth_of(c);
+    return a && a->chap;
 }
 
 /* The security stage; returns a login status (0 to carry on). */
@@ -257,7 +266,7 @@ static uint16_t security(struct iscsi_conn *c, const struct iscsi_kv *kv, int n,
             return ISCSI_LOGIN_INITIATOR_ERROR;
         }
         if (!method) {
-            if (auth_required(L)) {
+            if (auth_required(c)) {
                 *why = "no AuthMethod offered but the target requires CHAP";
                 return ISCSI_LOGIN_AUTH_FAILED;
             }
@@ -265,7 +274,7 @@ static uint16_t security(struct iscsi_conn *c, const struct iscsi_kv *kv, int n,
             L->sec = SEC_DONE;
             return 0;
         }
-        if (auth_required(L)) {
+        if (auth_required(c)) {
             if (!list_has(method->value, "CHAP")) {
                 iscsi_text_add(out, "AuthMethod", "Reject");
                 *why = "the target requires CHAP";
@@ -310,7 +319,7 @@ static uint16_t security(struct iscsi_conn *c, const struct iscsi_kv *kv, int n,
             *why = "expected CHAP_N and CHAP_R";
             return ISCSI_LOGIN_AUTH_FAILED;
         }
-        const struct iscsi_node *node = L->node;
+        const struct iscsi_auth *node = auth_of(c); /* chap is set: auth_required */
         uint8_t got[CHAP_BINARY_MAX], want[MD5_DIGEST_SIZE];
         int glen = decode_binary(cr->value, got, sizeof(got));
         chap_response(L->chap_id, node->chap_secret, L->challenge, sizeof(L->challenge), want);
@@ -400,7 +409,7 @@ static uint16_t identify(struct iscsi_conn *c, const struct iscsi_kv *kv, int n,
         *why = exists ? "MaxConnections is 1" : "TSIH names no session";
         return exists ? ISCSI_LOGIN_TOO_MANY_CONNECTIONS : ISCSI_LOGIN_NO_SESSION;
     }
-    if (L->stage == ISCSI_STAGE_OPERATIONAL && auth_required(L)) {
+    if (L->stage == ISCSI_STAGE_OPERATIONAL && auth_required(c)) {
         *why = "security stage skipped but the target requires CHAP";
         return ISCSI_LOGIN_AUTH_FAILED;
     }
@@ -451,15 +460,31 @@ static uint16_t enter_full_feature(struct iscsi_conn *c, uint16_t *tsih, const c
         *why = "out of memory";
         return ISCSI_LOGIN_OUT_OF_RESOURCES;
     }
+    if (!L->discovery && t->opt.max_sessions_per_initiator &&
+        iscsi_sessions_of(t, L->initiator, L->isid, L->node) >= t->opt.max_sessions_per_initiator) {
+        ISCSI_STAT_INC(t, logins_out_of_resources);
+        *why = "the initiator has as many sessions as one initiator may (max_sessions_per_initiator)";
+        return ISCSI_LOGIN_OUT_OF_RESOURCES;
+    }
     uint64_t nexus = 0;
     if (!L->discovery && !(nexus = iscsi_nexus_acquire(t, L->initiator, L->isid, L->node))) {
         *why = "out of memory";
         return ISCSI_LOGIN_OUT_OF_RESOURCES;
     }
+    /* The device must have room for the I_T nexus now: a session accepted
+     * without it would get BUSY for every command it sends. */
+    if (nexus && scsi_backend_nexus_open(scsi_lunmap_backend(L->node->luns), nexus) < 0) {
+        iscsi_nexus_release(t, nexus);
+        ISCSI_STAT_INC(t, logins_out_of_resources);
+        *why = "the device has no I_T nexus left for another session";
+        return ISCSI_LOGIN_OUT_OF_RESOURCES;
+    }
     struct iscsi_session *s = iscsi_session_create(c);
     if (!s) {
-        if (nexus)
+        if (nexus) {
+            scsi_backend_nexus_loss(scsi_lunmap_backend(L->node->luns), nexus);
             iscsi_nexus_release(t, nexus);
+        }
         *why = "out of memory";
         return ISCSI_LOGIN_OUT_OF_RESOURCES;
     }

@@ -121,6 +121,17 @@ void iscsi_nexus_forget_all(struct iscsi_target *t)
     t->n_nexus_ids = 0;
 }
 
+unsigned iscsi_sessions_of(struct iscsi_target *t, const char *initiator, const uint8_t isid[6],
+                           const struct iscsi_node *node)
+{
+    unsigned n = 0;
+    for (struct iscsi_session *s = t->sessions; s; s = s->next)
+        if (!s->discovery && iscsi_name_eq(s->initiator, initiator) &&
+            !(s->node == node && memcmp(s->isid, isid, 6) == 0))
+            n++;
+    return n;
+}
+
 struct iscsi_session *iscsi_session_find(struct iscsi_target *t, const char *initiator, const uint8_t isid[6],
                                          const struct iscsi_node *node, bool discovery)
 {

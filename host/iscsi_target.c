@@ -30,9 +30,11 @@ void iscsi_target_options_init(struct iscsi_target_options *o)
     o->max_io_bytes = 16u << 20;
     o->conn_buffer_bytes = 64u << 20;
     o->max_connections = 256;
+    o->max_sessions_per_initiator = 16;
     o->nop_interval_ms = 15000;
     o->nop_timeout_ms = 30000;
     o->login_timeout_ms = 15000;
+    o->pdu_timeout_ms = 30000;
     o->log_level = ISCSI_TLOG_WARN;
 }
 
@@ -223,20 +225,40 @@ static int set_secret(char *user_dst, char *secret_dst, const char *user, const 
     return 0;
 }
 
+static int auth_set_chap(struct iscsi_auth *a, const char *user, const char *secret)
+{
+    int r = set_secret(a->chap_user, a->chap_secret, user, secret);
+    if (r == 0)
+        a->chap = true;
+    return r;
+}
+
+static int auth_set_mutual(struct iscsi_auth *a, const char *user, const char *secret)
+{
+    int r = set_secret(a->mutual_user, a->mutual_secret, user, secret);
+    if (r == 0)
+        a->mutual = true;
+    return r;
+}
+
 int iscsi_node_set_chap(struct iscsi_node *n, const char *user, const char *secret)
 {
-    int r = set_secret(n->chap_user, n->chap_secret, user, secret);
-    if (r == 0)
-        n->chap = true;
-    return r;
+    return auth_set_chap(&n->auth, user, secret);
 }
 
 int iscsi_node_set_mutual_chap(struct iscsi_node *n, const char *user, const char *secret)
 {
-    int r = set_secret(n->mutual_user, n->mutual_secret, user, secret);
-    if (r == 0)
-        n->mutual = true;
-    return r;
+    return auth_set_mutual(&n->auth, user, secret);
+}
+
+int iscsi_target_set_discovery_chap(struct iscsi_target *t, const char *user, const char *secret)
+{
+    return auth_set_chap(&t->discovery_auth, user, secret);
+}
+
+int iscsi_target_set_discovery_mutual_chap(struct iscsi_target *t, const char *user, const char *secret)
+{
+    return auth_set_mutual(&t->discovery_auth, user, secret);
 }
 
 /* ---- callbacks and the completion queue ------------------------------------ */
@@ -367,6 +389,13 @@ static void check_conn_timers(struct iscsi_target *t, struct iscsi_conn *c, uint
     }
     if (c->state != ISCSI_CONN_FULL_FEATURE)
         return;
+    /* A PDU begun and not finished: the peer trickles it (or stopped).  Not
+     * while we stopped reading ourselves (our send queue is full). */
+    if (o->pdu_timeout_ms && c->pdu_started_ms && c->reading && now - c->pdu_started_ms >= o->pdu_timeout_ms) {
+        ISCSI_STAT_INC(t, pdu_timeouts);
+        iscsi_conn_close(c, "a PDU took longer than pdu_timeout to arrive");
+        return;
+    }
     if (c->ping_out) {
         if (o->nop_timeout_ms && now - c->ping_sent_ms >= o->nop_timeout_ms) {
             ISCSI_STAT_INC(t, nop_timeouts);
@@ -398,6 +427,7 @@ static uint64_t timer_tick_ms(const struct iscsi_target_options *o)
     if (o->nop_interval_ms) m = o->nop_interval_ms;
     if (o->nop_timeout_ms && o->nop_timeout_ms < m) m = o->nop_timeout_ms;
     if (o->login_timeout_ms && o->login_timeout_ms < m) m = o->login_timeout_ms;
+    if (o->pdu_timeout_ms && o->pdu_timeout_ms < m) m = o->pdu_timeout_ms;
     if (m == UINT64_MAX)
         return 0;
     m /= 4;

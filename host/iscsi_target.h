@@ -56,10 +56,14 @@ struct iscsi_target_options {
     uint32_t max_io_bytes;        /* largest Expected Data Transfer Length: 16 MiB */
     uint64_t conn_buffer_bytes;   /* data buffers one connection may hold: 64 MiB */
     unsigned max_connections;     /* open connections, all kinds: 256 */
+    unsigned max_sessions_per_initiator; /* normal sessions one initiator name may hold at
+                                            once (0: no limit): 16 */
     /* Timers (0 disables). */
     uint32_t nop_interval_ms;     /* ping a connection idle this long: 15000 */
     uint32_t nop_timeout_ms;      /* close when a ping is not answered: 30000 */
     uint32_t login_timeout_ms;    /* close a login that takes longer: 15000 */
+    uint32_t pdu_timeout_ms;      /* close a connection whose PDU, once begun, takes
+                                     longer to arrive (a slow or stalled peer): 30000 */
     iscsi_target_log_fn log;             /* NULL: quiet */
     void *log_arg;
     enum iscsi_target_log_level log_level;
@@ -73,6 +77,7 @@ struct iscsi_target_stats {
     uint64_t logins_failed;
     uint64_t sessions_open;
     uint64_t sessions_reinstated;
+    uint64_t logins_out_of_resources; /* refused: per-initiator limit or no I_T nexus id left */
     uint64_t commands;             /* SCSI commands executed */
     uint64_t rejects;              /* Reject PDUs sent */
     uint64_t protocol_errors;      /* connections closed for a protocol error */
@@ -80,6 +85,7 @@ struct iscsi_target_stats {
     uint64_t commands_dropped;     /* CmdSN outside the window */
     uint64_t nop_pings;            /* NOP-In pings sent */
     uint64_t nop_timeouts;
+    uint64_t pdu_timeouts;         /* connections closed: a PDU took longer than pdu_timeout_ms */
     uint64_t tmfs;
 };
 
@@ -104,6 +110,10 @@ int  iscsi_node_allow_initiator(struct iscsi_node *n, const char *initiator);
 int  iscsi_node_set_chap(struct iscsi_node *n, const char *user, const char *secret);
 /* Lets the target prove itself (mutual CHAP) as user/secret when asked. */
 int  iscsi_node_set_mutual_chap(struct iscsi_node *n, const char *user, const char *secret);
+/* The same for discovery sessions (SendTargets): without it discovery needs
+ * no authentication. */
+int  iscsi_target_set_discovery_chap(struct iscsi_target *t, const char *user, const char *secret);
+int  iscsi_target_set_discovery_mutual_chap(struct iscsi_target *t, const char *user, const char *secret);
 
 /* Binds and listens on opt.host:opt.port.  0 or a negative libuv error. */
 int  iscsi_target_listen(struct iscsi_target *t);

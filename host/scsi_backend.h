@@ -19,6 +19,11 @@
  *    resets) is asynchronous too: tmf->done(tmf) runs once every task the
  *    function ended has already had its done called (with result.aborted set),
  *    so the front-end may answer the TMF as soon as its done arrives.
+ *  - nexus_open(nexus) (optional) asks whether a new I_T nexus may start: a
+ *    front-end calls it before it accepts the nexus (an iSCSI login entering
+ *    the full feature phase) and refuses the nexus on -EBUSY (iSCSI: "out of
+ *    resources") rather than accept it and answer BUSY to its every command.
+ *    A nexus opened is closed by nexus_loss.
  *  - nexus_loss(nexus) tells the backend an I_T nexus is gone (connection
  *    dropped, session ended or reinstated): it aborts that nexus's tasks (their
  *    done is still called, aborted) and forgets its per-nexus state (unit
@@ -159,6 +164,8 @@ struct scsi_backend_ops {
     int  (*submit)(struct scsi_backend *be, struct scsi_backend_task *t);
     void (*task_mgmt)(struct scsi_backend *be, struct scsi_backend_tmf *tmf);
     void (*nexus_loss)(struct scsi_backend *be, uint64_t nexus);
+    /* Optional (NULL: every nexus is welcome). */
+    int  (*nexus_open)(struct scsi_backend *be, uint64_t nexus);
     /* Optional (NULL: the backend lends no buffers). */
     int  (*buf_get)(struct scsi_backend *be, uint64_t lun, uint64_t len, struct scsi_backend_buf *out);
     void (*buf_put)(struct scsi_backend *be, struct scsi_backend_buf *b);
@@ -180,6 +187,11 @@ static inline void scsi_backend_task_mgmt(struct scsi_backend *be, struct scsi_b
 static inline void scsi_backend_nexus_loss(struct scsi_backend *be, uint64_t nexus)
 {
     be->ops->nexus_loss(be, nexus);
+}
+/* 0: the nexus may start; -EBUSY: no room for another (see the contract). */
+static inline int scsi_backend_nexus_open(struct scsi_backend *be, uint64_t nexus)
+{
+    return be->ops->nexus_open ? be->ops->nexus_open(be, nexus) : 0;
 }
 
 /* Buffers.  A backend whose device moves data by DMA (the driver stack) can

@@ -225,6 +225,22 @@ static void map_nexus_loss(struct scsi_backend *be, uint64_t nexus)
         scsi_backend_nexus_loss(m->distinct[i], nexus);
 }
 
+/* Every backend behind the node must take the nexus; the ones that did give
+ * it back when one refuses. */
+static int map_nexus_open(struct scsi_backend *be, uint64_t nexus)
+{
+    struct scsi_lunmap *m = (struct scsi_lunmap *)be;
+    for (size_t i = 0; i < m->n_distinct; i++) {
+        int rc = scsi_backend_nexus_open(m->distinct[i], nexus);
+        if (rc < 0) {
+            while (i-- > 0)
+                scsi_backend_nexus_loss(m->distinct[i], nexus);
+            return rc;
+        }
+    }
+    return 0;
+}
+
 static int map_buf_get(struct scsi_backend *be, uint64_t lun, uint64_t len, struct scsi_backend_buf *out)
 {
     struct scsi_lunmap *m = (struct scsi_lunmap *)be;
@@ -248,6 +264,7 @@ static const struct scsi_backend_ops map_ops = {
     .submit = map_submit,
     .task_mgmt = map_task_mgmt,
     .nexus_loss = map_nexus_loss,
+    .nexus_open = map_nexus_open,
     .buf_get = map_buf_get,
     .buf_put = map_buf_put,
 };

@@ -29,7 +29,7 @@ struct bus {
     void *dead_arg;
     void *remote;                /* platform/bus_client.c's state, or NULL */
     void (*release)(void *remote);
-    _Atomic uint64_t bell_rings, doorbells, posted, dropped;
+    _Atomic uint64_t bell_rings, doorbells, posted, dropped, peer_broken;
 };
 
 static int local_map(void *arg, uint64_t iova, uint64_t ram_addr, uint64_t len, enum hba_dma_dir dir)
@@ -295,10 +295,22 @@ static void mask(struct bus *b, uint32_t bits)
 
 static void post(struct bus *b, uint32_t off, uint32_t val)
 {
-    if (sim_posted_push(b->priv, off, val))
+    switch (sim_posted_push(b->priv, off, val)) {
+    case SIM_POSTED_OK:
         atomic_fetch_add_explicit(&b->posted, 1, memory_order_relaxed);
-    else
+        break;
+    case SIM_POSTED_FULL:
         atomic_fetch_add_explicit(&b->dropped, 1, memory_order_relaxed);
+        break;
+    case SIM_POSTED_BROKEN:
+        /* The controller (another process, in two-process mode) corrupted the
+         * page it shares with us: a device that broken is gone, as if pulled
+         * out of its slot, and whoever watches the bus is told. */
+        atomic_fetch_add_explicit(&b->dropped, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&b->peer_broken, 1, memory_order_relaxed);
+        bus_mark_dead(b, true);
+        return;
+    }
     ring(b);
 }
 
@@ -408,5 +420,6 @@ void bus_get_stats(const struct bus *b, struct bus_stats *s)
     s->bell_rings = atomic_load(&b->bell_rings);
     s->doorbells = atomic_load(&b->doorbells);
     s->posted = atomic_load(&b->posted);
+    s->peer_broken = atomic_load(&b->peer_broken);
     s->dropped = atomic_load(&b->dropped);
 }

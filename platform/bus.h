@@ -30,7 +30,10 @@
  * process died: see platform/bus_client.h) is dead, like a PCI device pulled out
  * of its slot: every read returns 0xFFFFFFFF, every write is dropped,
  * bus_wait_vector returns -ENODEV, and the heartbeat the driver watches
- * stops.  Host RAM stays mapped and intact: it belongs to the host.
+ * stops.  Host RAM stays mapped and intact: it belongs to the host.  A
+ * controller that corrupts the page it shares with the driver (the posted-
+ * write FIFO, sim/posted.h) is treated the same way: the write that finds it
+ * returns at once, the bus goes dead and the dead handler runs.
  */
 #ifndef PLATFORM_BUS_H
 #define PLATFORM_BUS_H
@@ -92,6 +95,7 @@ struct bus_stats {
     uint64_t bell_rings;     /* bell writes (posted writes and doorbells that needed one) */
     uint64_t doorbells;      /* SQ_TAIL writes */
     uint64_t posted;         /* writes queued in the posted FIFO */
+    uint64_t peer_broken;    /* times the shared page was found corrupt (the bus then went dead) */
     uint64_t dropped;        /* writes lost: controller off or FIFO full */
 };
 void bus_get_stats(const struct bus *b, struct bus_stats *s);

@@ -11,10 +11,15 @@
  * `head`, fills it, then publishes it by storing seq = position + 1; the single
  * consumer takes a slot only when its seq says it is published.
  *
- * The page sits in shared memory the driver can write, so the firmware treats
- * everything here as hostile: it validates the register offset of every slot,
- * and a corrupted sequence number only stalls the FIFO (the driver's own loss),
- * never the firmware.
+ * The page sits in shared memory both sides can write, so each treats the
+ * other's words as hostile.  The firmware validates the register offset of
+ * every slot and drains at most SIM_POSTED_SLOTS per wake-up, and a corrupted
+ * sequence number only stalls the FIFO (the driver's own loss), never the
+ * firmware.  The producer never spins on what the controller may have
+ * scribbled: a slot published ahead of `head` is impossible in a sound ring
+ * (a producer moves head before it publishes, and the acquire of seq makes
+ * that move visible), so seeing one means the page is corrupt, and push says
+ * SIM_POSTED_BROKEN after a bounded number of tries either way.
  */
 #ifndef SIM_POSTED_H
 #define SIM_POSTED_H
@@ -26,6 +31,16 @@
 #include "sim/sim.h"
 
 #define SIM_POSTED_SLOTS 128u
+/* Lost compare-and-swap races a producer tolerates before it calls the page
+ * broken: each loss means another producer moved head, so a sound ring with
+ * a handful of producers never comes near it. */
+#define SIM_POSTED_TRIES (8u * SIM_POSTED_SLOTS)
+
+enum sim_posted_rc {
+    SIM_POSTED_OK,     /* appended */
+    SIM_POSTED_FULL,   /* the FIFO is full: the write is lost and counted */
+    SIM_POSTED_BROKEN, /* the page is corrupt (the other side is broken): nothing appended */
+};
 
 struct sim_posted_slot {
     _Atomic uint32_t seq; /* position + 1 once published; position + SLOTS once free again */
@@ -54,30 +69,37 @@ static inline void sim_posted_reset(struct sim_priv_page *p)
     atomic_store_explicit(&p->dropped, 0, memory_order_relaxed);
 }
 
-/* Producer: appends (reg, val).  false if the FIFO is full (the write is lost
- * and counted, as a posted write to a wedged device would be). */
-static inline bool sim_posted_push(struct sim_priv_page *p, uint32_t reg, uint32_t val)
+/* Producer: appends (reg, val).  SIM_POSTED_FULL: the FIFO is full (the write
+ * is lost and counted, as a posted write to a wedged device would be);
+ * SIM_POSTED_BROKEN: the page is corrupt (see above).  Returns after at most
+ * SIM_POSTED_TRIES attempts whatever the page holds. */
+static inline enum sim_posted_rc sim_posted_push(struct sim_priv_page *p, uint32_t reg, uint32_t val)
 {
     uint32_t pos = atomic_load_explicit(&p->head, memory_order_relaxed);
-    for (;;) {
+    for (uint32_t tries = 0; tries < SIM_POSTED_TRIES; tries++) {
         struct sim_posted_slot *s = &p->slot[pos % SIM_POSTED_SLOTS];
         uint32_t seq = atomic_load_explicit(&s->seq, memory_order_acquire);
         int32_t diff = (int32_t)(seq - pos);
         if (diff == 0) {
+            /* On failure pos becomes the head another producer moved to. */
             if (atomic_compare_exchange_weak_explicit(&p->head, &pos, pos + 1, memory_order_relaxed,
                                                       memory_order_relaxed)) {
                 s->reg = reg;
                 s->val = val;
                 atomic_store_explicit(&s->seq, pos + 1, memory_order_release);
-                return true;
+                return SIM_POSTED_OK;
             }
         } else if (diff < 0) {
             atomic_fetch_add_explicit(&p->dropped, 1, memory_order_relaxed);
-            return false;
+            return SIM_POSTED_FULL;
         } else {
-            pos = atomic_load_explicit(&p->head, memory_order_relaxed);
+            uint32_t now = atomic_load_explicit(&p->head, memory_order_relaxed);
+            if (now == pos)
+                return SIM_POSTED_BROKEN; /* published ahead of head: corrupt */
+            pos = now;
         }
     }
+    return SIM_POSTED_BROKEN; /* head keeps moving under us: nobody sound does that */
 }
 
 /* Consumer (the firmware thread only): takes the oldest published write. */

@@ -533,6 +533,44 @@ START_TEST(nexus_loss_aborts_its_commands)
 }
 END_TEST
 
+/* Audit finding: when every nexus was lost at once, the nexus-loss admin
+ * commands that found the admin queue full were dropped ("admin queue full:
+ * task management opcode 0x8d not sent"), and those nexuses came back to
+ * GOOD instead of 29h/07h.  Here the firmware is held while 63 nexuses are
+ * lost, so the admin queue (64 entries, 4 of them async events) cannot take
+ * them all; once it runs again, every returning nexus's first command must
+ * report I_T NEXUS LOSS OCCURRED. */
+START_TEST(a_mass_nexus_loss_reaches_the_controller_for_every_nexus)
+{
+    enum { N = BACKEND_STACK_INITIATORS };
+    for (uint64_t n = 0; n < N; n++)
+        clear_ua(200 + n);
+    ck_assert_int_eq(stack_inject(st, SIM_INJECT_HANG, 0), 0);
+    for (uint64_t n = 0; n < N; n++)
+        scsi_backend_nexus_loss(be0, 200 + n);
+    struct drv_core_stats cs;
+    drv_core_get_stats(stack_core(st), &cs); /* on the core's queue: every loss has started */
+    ck_assert_int_eq(stack_inject_clear(st), 0);
+    struct backend_stack_stats s;
+    for (int i = 0; i < 2000; i++) { /* bounded: until the controller answered every loss */
+        backend_stack_get_stats(bs, &s);
+        if (s.tmfs_pending == 0)
+            break;
+        nanosleep(&(struct timespec){ 0, 5 * 1000 * 1000 }, NULL);
+    }
+    ck_assert_uint_eq(s.tmfs_pending, 0);
+    for (uint64_t n = 0; n < N; n++) {
+        struct job j;
+        tur(200 + n, 0, &j);
+        ck_assert_msg(sense_of(&j.t) == 0x062907, "nexus %llu: first TUR after the loss: status 0x%02x sense %06x",
+                      (unsigned long long)(200 + n), j.t.result.status, sense_of(&j.t));
+    }
+    /* The test did make some wait for a slot. */
+    drv_core_get_stats(stack_core(st), &cs);
+    ck_assert_uint_ge(cs.tmf_retries, 1);
+}
+END_TEST
+
 START_TEST(target_resets_reach_the_controller)
 {
     clear_ua(1);
@@ -654,6 +692,7 @@ static Suite *suite(void)
     tcase_add_test(tc, lun_reset_ends_the_luns_commands_and_raises_29_03);
     tcase_add_test(tc, abort_task_set_ends_only_that_nexus);
     tcase_add_test(tc, nexus_loss_aborts_its_commands);
+    tcase_add_test(tc, a_mass_nexus_loss_reaches_the_controller_for_every_nexus);
     tcase_add_test(tc, target_resets_reach_the_controller);
     tcase_add_test(tc, core_task_mgmt_checks_its_arguments);
     suite_add_tcase(s, tc);

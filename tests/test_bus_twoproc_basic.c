@@ -351,7 +351,7 @@ START_TEST(orderly_stops_flush_the_cache)
     struct b2_proc p;
     b2_init(&p);
     char drive[200];
-    snprintf(drive, sizeof(drive), "0:0,blocks=2048,media=%s", p.media);
+    snprintf(drive, sizeof(drive), "0:0,blocks=2048,media=ld0.img");
     const char *const args[] = { "--set", "init-time=1ms", "--drive", drive, NULL };
     b2_start(&p, args);
     struct hh h;

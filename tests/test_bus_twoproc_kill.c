@@ -62,7 +62,7 @@ START_TEST(every_flushed_write_survives_fifty_sigkills)
     struct b2_proc p;
     b2_init(&p);
     char drive[200];
-    snprintf(drive, sizeof(drive), "0:0,blocks=%u,media=%s", BLOCKS, p.media);
+    snprintf(drive, sizeof(drive), "0:0,blocks=%u,media=ld0.img", BLOCKS);
     const char *const args[] = { "--set", "init-time=1ms", "--drive", drive, NULL };
     b2_start(&p, args);
     struct hh h;

@@ -186,6 +186,9 @@ START_TEST(every_key_is_settable_from_a_file)
         "reorder = off\n"
         "init-time = 1s\n"
         "seed = 12345678901234\n"
+        "media-dir = /tmp\n"
+        "media-max = 66T\n"
+        "media-force = on\n"
         "\n"
         "[drive 31:3]\n"
         "  capacity = 66T\n"
@@ -198,7 +201,7 @@ START_TEST(every_key_is_settable_from_a_file)
         "battery = good\n"
         "ready-time = 500ms\n"
         "write-protect = on\n"
-        "media = /var/tmp/ld#0.img\n"
+        "media = ld#0.img\n"
         "cache-size = 64M\n"
         "[drive 1:0]\n"
         "blocks = 1000\n"
@@ -206,7 +209,7 @@ START_TEST(every_key_is_settable_from_a_file)
     struct sim_config c;
     struct located_error err;
     sim_config_init(&c);
-    ck_assert_int_eq(load_text(&c, text, &err), 0);
+    ck_assert_msg(load_text(&c, text, &err) == 0, "%u:%u: %s", err.line, err.column, err.message);
     ck_assert_uint_eq(c.max_targets, 32);
     ck_assert_uint_eq(c.max_luns, 4);
     ck_assert_uint_eq(c.max_io_queues, 3);
@@ -237,7 +240,10 @@ START_TEST(every_key_is_settable_from_a_file)
     ck_assert_int_eq(lu->battery, HBA_BATTERY_GOOD);
     ck_assert_uint_eq(lu->ready_ms, 500);
     ck_assert(lu->write_protect);
-    ck_assert_str_eq(lu->media_path, "/var/tmp/ld#0.img");
+    ck_assert_str_eq(lu->media_path, "ld#0.img");
+    ck_assert_str_eq(c.media_dir, "/tmp");
+    ck_assert_uint_eq(c.media_max, 66ull << 40);
+    ck_assert(c.media_force);
     ck_assert_uint_eq(lu->cache_bytes, 64ull << 20);
     lu = sim_config_find_lu(&c, 1, 0);
     ck_assert_ptr_nonnull(lu);
@@ -326,10 +332,10 @@ START_TEST(options_set_controller_keys_and_drives)
     ck_assert_int_eq(lu->battery, HBA_BATTERY_GOOD);
     ck_assert_int_eq(sim_config_apply_option(&c, "drive=2:0", &err), 0);
     ck_assert_uint_eq(c.lu_count, 2);
-    ck_assert_int_eq(sim_config_apply_option(&c, "drive=1:0,product=\"A, B\",media=/tmp/m.img", &err), 0);
+    ck_assert_int_eq(sim_config_apply_option(&c, "drive=1:0,product=\"A, B\",media=m.img", &err), 0);
     lu = sim_config_find_lu(&c, 1, 0);
     ck_assert_str_eq(lu->product, "A, B");
-    ck_assert_str_eq(lu->media_path, "/tmp/m.img");
+    ck_assert_str_eq(lu->media_path, "m.img");
     ck_assert_uint_eq(lu->blocks, 262144);
     ck_assert_int_eq(sim_config_validate(&c, &err), 0);
     assert_round_trip(&c);
@@ -616,7 +622,7 @@ START_TEST(print_then_load_is_the_identity)
     lu->block_size = 512;
     snprintf(lu->product, sizeof lu->product, "q\"uo\\te # x");
     snprintf(lu->vendor, sizeof lu->vendor, " pad ");
-    lu->media_path = strdup("/tmp/with space/and#hash,comma.img");
+    lu->media_path = strdup("with space/and#hash,comma.img");
     lu = sim_config_lu(&c, 0, 7);
     lu->block_size = 4096;
     lu->blocks = UINT64_MAX / 4096;

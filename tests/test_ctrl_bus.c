@@ -3,6 +3,7 @@
  * process that reaches the controller only through the attach fds. */
 #include <errno.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,8 +18,8 @@ START_TEST(posted_fifo_keeps_order_and_refuses_when_full)
     uint32_t reg, val;
     ck_assert(!sim_posted_pop(&p, &reg, &val));
     for (uint32_t i = 0; i < SIM_POSTED_SLOTS; i++)
-        ck_assert(sim_posted_push(&p, HBA_REG_RESET_KEY, i));
-    ck_assert(!sim_posted_push(&p, HBA_REG_RESET_KEY, 999));
+        ck_assert_int_eq(sim_posted_push(&p, HBA_REG_RESET_KEY, i), SIM_POSTED_OK);
+    ck_assert_int_eq(sim_posted_push(&p, HBA_REG_RESET_KEY, 999), SIM_POSTED_FULL);
     ck_assert_uint_eq(atomic_load(&p.dropped), 1);
     for (uint32_t i = 0; i < SIM_POSTED_SLOTS; i++) {
         ck_assert(sim_posted_pop(&p, &reg, &val));
@@ -28,7 +29,7 @@ START_TEST(posted_fifo_keeps_order_and_refuses_when_full)
     ck_assert(!sim_posted_pop(&p, &reg, &val));
     /* Many laps around the ring. */
     for (uint32_t i = 0; i < 10 * SIM_POSTED_SLOTS; i++) {
-        ck_assert(sim_posted_push(&p, HBA_REG_CONFIG, i));
+        ck_assert_int_eq(sim_posted_push(&p, HBA_REG_CONFIG, i), SIM_POSTED_OK);
         ck_assert(sim_posted_pop(&p, &reg, &val));
         ck_assert_uint_eq(val, i);
     }
@@ -47,6 +48,65 @@ START_TEST(posted_fifo_ignores_a_corrupted_slot)
     ck_assert(sim_posted_register(HBA_REG_CONFIG));
     ck_assert(!sim_posted_register(HBA_REG_STATUS));
     ck_assert(!sim_posted_register(HBA_REG_SQ_TAIL(0)));
+}
+END_TEST
+
+/* Audit finding: head = 7 with slot[7].seq = 1000 made the producer spin for
+ * ever.  Every corruption the other side can write ends in a bounded number
+ * of steps, as BROKEN (or FULL, which drops the write). */
+START_TEST(posted_push_never_spins_on_a_corrupted_page)
+{
+    static struct sim_priv_page p;
+    sim_posted_reset(&p);
+    atomic_store(&p.head, 7);
+    atomic_store(&p.slot[7].seq, 1000);
+    ck_assert_int_eq(sim_posted_push(&p, HBA_REG_CONFIG, 1), SIM_POSTED_BROKEN);
+    /* Every slot claims to be published far ahead, at every head. */
+    for (uint32_t head = 0; head < 3 * SIM_POSTED_SLOTS; head += 37) {
+        sim_posted_reset(&p);
+        for (uint32_t i = 0; i < SIM_POSTED_SLOTS; i++)
+            atomic_store(&p.slot[i].seq, head + 1 + i * 977);
+        atomic_store(&p.head, head);
+        ck_assert_int_ne(sim_posted_push(&p, HBA_REG_CONFIG, 1), SIM_POSTED_OK);
+    }
+    /* A sound page still works after a reset. */
+    sim_posted_reset(&p);
+    ck_assert_int_eq(sim_posted_push(&p, HBA_REG_CONFIG, 1), SIM_POSTED_OK);
+}
+END_TEST
+
+static void on_dead(void *arg, struct bus *b)
+{
+    (void)b;
+    atomic_store((_Atomic int *)arg, 1);
+}
+
+/* The same through the bus: bus_write32(CONFIG) returns, the bus goes dead as
+ * in a surprise removal, and the dead handler hears of it. */
+START_TEST(bus_reports_a_corrupted_page_as_a_dead_device)
+{
+    struct hh h;
+    hh_open(&h, NULL); /* powered on */
+    static _Atomic int told;
+    atomic_store(&told, 0);
+    bus_set_dead_handler(h.bus, on_dead, (void *)&told);
+    /* The controller's side of the page, as another process would map it. */
+    const struct sim_attach *a = sim_ctrl_attach_info(h.ctrl);
+    uint8_t *dev = mmap(NULL, SIM_REGION_DEV_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, a->dev_fd, 0);
+    ck_assert_ptr_ne(dev, MAP_FAILED);
+    struct sim_priv_page *page = (struct sim_priv_page *)(void *)(dev + SIM_REGION_PRIV);
+    atomic_store(&page->slot[7].seq, 1000);
+    atomic_store(&page->head, 7);
+    bus_write32(h.bus, HBA_REG_CONFIG, 0);
+    ck_assert(bus_is_dead(h.bus));
+    ck_assert_int_eq(atomic_load(&told), 1);
+    ck_assert_uint_eq(bus_read32(h.bus, HBA_REG_ID), 0xFFFFFFFFu);
+    struct bus_stats st;
+    bus_get_stats(h.bus, &st);
+    ck_assert_uint_eq(st.peer_broken, 1);
+    bus_set_dead_handler(h.bus, NULL, NULL);
+    munmap(dev, SIM_REGION_DEV_SIZE);
+    hh_close(&h);
 }
 END_TEST
 
@@ -150,6 +210,8 @@ int main(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, posted_fifo_keeps_order_and_refuses_when_full);
     tcase_add_test(tc, posted_fifo_ignores_a_corrupted_slot);
+    tcase_add_test(tc, posted_push_never_spins_on_a_corrupted_page);
+    tcase_add_test(tc, bus_reports_a_corrupted_page_as_a_dead_device);
     tcase_add_test(tc, attach_checks_its_arguments);
     tcase_add_test(tc, a_driver_in_another_process_uses_only_the_fds);
     suite_add_tcase(s, tc);

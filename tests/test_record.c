@@ -31,7 +31,7 @@ static void setup(void)
     struct sim_config cfg;
     sim_config_init(&cfg);
     struct located_error cerr;
-    ck_assert_int_eq(sim_config_apply_option(&cfg, "drive=0:0,media=/tmp/not-recorded.img", &cerr), 0);
+    ck_assert_int_eq(sim_config_apply_option(&cfg, "drive=0:0,media=not-recorded.img", &cerr), 0);
     char err[256] = "";
     ck_assert_int_eq(trace_recorder_open(path, &cfg, &rec, err, sizeof(err)), 0);
     sim_config_free(&cfg);

@@ -257,7 +257,11 @@ int tp_quoted(struct tp *p, const struct tp_tok *tok, size_t start, bool ascii_o
             i += 2;
             continue;
         }
-        if (c < 0x20 || c == 0x7F || (ascii_only && c > 0x7E)) {
+        /* A TAB is text like any other the file may hold: a bare word can
+         * carry one inside its quotes (a"b<TAB>c"), and the printer quotes
+         * such a word, so quoted text must take it back. */
+        bool tab_ok = c == '\t' && !ascii_only;
+        if ((c < 0x20 && !tab_ok) || c == 0x7F || (ascii_only && c > 0x7E)) {
             free(s);
             if (ascii_only)
                 return tp_fail(p, tok->col + (unsigned)i,

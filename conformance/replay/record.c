@@ -99,8 +99,9 @@ static int device_lines(struct trace_recorder *r, const struct sim_config *cfg)
         while (*val == ' ')
             val++;
         /* The replay starts from empty media: a media file would hold data
-         * the trace knows nothing of. */
-        if (!strcmp(key, "media"))
+         * the trace knows nothing of; and media-dir, media-max, media-force
+         * are the user's, which a trace may not set. */
+        if (!strncmp(key, "media", 5))
             continue;
         set[l.device.n_settings++] = (struct trace_setting){ .key = key, .value = val };
     }

@@ -9,7 +9,7 @@
 /* The parser's device checker: every setting applied to a scratch config. */
 static int check_setting(void *arg, const char *setting, struct located_error *err)
 {
-    return sim_config_apply_option(arg, setting, err) ? -EINVAL : 0;
+    return sim_config_apply_untrusted(arg, setting, err) ? -EINVAL : 0;
 }
 
 static int check_end(void *arg, uint32_t *targets, uint32_t *luns, struct located_error *err)
@@ -81,7 +81,7 @@ int trace_sim_config(const struct trace *t, struct sim_config *cfg, struct locat
             struct located_error e;
             if (set.oom) {
                 rc = -ENOMEM;
-            } else if (sim_config_apply_option(cfg, set.s, &e)) {
+            } else if (sim_config_apply_untrusted(cfg, set.s, &e)) {
                 rc = -EINVAL;
                 located_set(err, t->name, l->lineno, 1, 0, "%s", e.message);
             }

@@ -445,6 +445,26 @@ static void refuse(struct bus_server *s, int fd, int status, const char *why)
     note(s, "connection refused: %s", why);
 }
 
+/* The socket is 0600, and a peer must also be this controller's user or root
+ * (SO_PEERCRED): the host gets the controller's memory and can program its
+ * IOMMU, so another local user has no business here even if the file mode
+ * were loosened or the directory shared.  0, or a reason in why. */
+static int peer_allowed(int fd, char *why, size_t len)
+{
+    struct ucred cred;
+    socklen_t cl = sizeof cred;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0) {
+        errf(why, len, "cannot learn the peer's credentials: %s", strerror(errno));
+        return -EACCES;
+    }
+    if (cred.uid != geteuid() && cred.uid != 0) {
+        errf(why, len, "peer uid %u is neither this controller's (%u) nor root", (unsigned)cred.uid,
+             (unsigned)geteuid());
+        return -EACCES;
+    }
+    return 0;
+}
+
 static void on_listen(uv_poll_t *p, int status, int events)
 {
     (void)events;
@@ -478,6 +498,11 @@ static void on_listen(uv_poll_t *p, int status, int events)
             if (errno != EAGAIN && errno != EWOULDBLOCK)
                 note(s, "accept: %s", strerror(errno));
             return;
+        }
+        char why[sizeof(((struct bproto_attach *)0)->reason)]; /* what ATTACH can carry */
+        if (peer_allowed(fd, why, sizeof why) < 0) {
+            refuse(s, fd, -EACCES, why);
+            continue;
         }
         /* A host that left and came back may be faster than our noticing. */
         if (s->conn && hung_up(s->conn->fd))
@@ -513,6 +538,10 @@ static int sys_fail(char *err, size_t errlen, const char *path, const char *what
 
 static int bind_listener(struct bus_server *s, const struct sockaddr_un *sa, char *err, size_t errlen)
 {
+    /* Linux makes the socket file with the socket inode's mode (less the
+     * umask): set before bind, the file is never more open than 0600. */
+    if (fchmod(s->listen_fd, 0600) < 0)
+        return sys_fail(err, errlen, NULL, "fchmod of the socket");
     if (bind(s->listen_fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0)
         return 0;
     if (errno != EADDRINUSE)
@@ -573,6 +602,12 @@ int bus_server_start(uv_loop_t *loop, struct sim_ctrl *ctrl, const char *path, s
     if (lstat(path, &st) == 0) {
         s->sock_dev = st.st_dev;
         s->sock_ino = st.st_ino;
+        /* Where fchmod before bind is not honoured: tighten it now. */
+        if ((st.st_mode & 0077) && chmod(path, 0600) < 0) {
+            rc = sys_fail(err, errlen, path, "cannot make the socket 0600");
+            unlink(path);
+            goto fail;
+        }
     }
     if (listen(s->listen_fd, 8) < 0) {
         rc = sys_fail(err, errlen, path, "listen");

@@ -43,6 +43,7 @@ void sim_config_init(struct sim_config *cfg)
     cfg->reorder = true;
     cfg->init_ms = 20;
     cfg->seed = 1;
+    cfg_media_defaults(cfg);
     /* If this one small allocation fails the configuration has no drive, which
      * is still a valid controller (every LUN answers "not supported"). */
     if (sim_config_lu(cfg, 0, 0))
@@ -64,6 +65,8 @@ void sim_config_free(struct sim_config *cfg)
     cfg->lus = NULL;
     cfg->lu_count = 0;
     cfg->lus_are_default = false;
+    free(cfg->media_dir);
+    cfg->media_dir = NULL;
 }
 
 const struct sim_lu_config *sim_config_find_lu(const struct sim_config *cfg, uint16_t target, uint16_t lun)
@@ -102,6 +105,9 @@ int sim_config_copy(struct sim_config *dst, const struct sim_config *src)
     *dst = *src;
     dst->lus = NULL;
     dst->lu_count = 0;
+    dst->media_dir = NULL;
+    if (src->media_dir && !(dst->media_dir = strdup(src->media_dir)))
+        return -ENOMEM;
     if (!src->lu_count)
         return 0;
     dst->lus = calloc(src->lu_count, sizeof *dst->lus);
@@ -165,6 +171,7 @@ static int check_key(const struct cfg_ctx *ctx, const struct cfg_key *k, const v
     }
     case CFG_BOOL:
     case CFG_PATH:
+    case CFG_MEDIA:
     case CFG_BLOCK_SIZE:
     case CFG_CAPACITY:
     case CFG_BLOCKS:

@@ -52,6 +52,12 @@ struct sim_config {
                                     (out-of-order completion, CAP OOO bit); default true */
     uint32_t init_ms;            /* time in state RESET after power on / hard reset, default 20 */
     uint64_t seed;               /* for every random choice the simulator makes; default 1 */
+    /* media files (sim/store/media_file.h); settable by a configuration file or the
+       command line, never by a trace */
+    char    *media_dir;          /* where media names resolve; NULL = a private temporary
+                                    directory.  Owned (malloc). */
+    uint64_t media_max;          /* largest file media in bytes, default 4 TiB */
+    bool     media_force;        /* an existing file that is not ours may be used; default off */
     /* logical drives */
     size_t   lu_count;
     struct sim_lu_config *lus;   /* owned (malloc) */
@@ -84,6 +90,19 @@ int sim_config_load_file(struct sim_config *cfg, const char *path, struct locate
  * "drive=T:L,key=value,..." (a drive); cfg is unchanged on failure.  0, or
  * -EINVAL (bad input) / -ENOMEM with *err filled (err may be NULL). */
 int sim_config_apply_option(struct sim_config *cfg, const char *setting, struct located_error *err);
+/* The same for a setting from untrusted input (a trace): the media-dir,
+ * media-max and media-force keys are refused. */
+int sim_config_apply_untrusted(struct sim_config *cfg, const char *setting, struct located_error *err);
+/* The media defaults sim_config_init gives every new configuration (the
+ * command line's --media-dir, --media-max, --force, set once at start-up before
+ * configurations are built; a run's traces get them this way).  dir is copied;
+ * NULL: a private temporary directory; max 0: the default. */
+int sim_config_set_media_defaults(const char *dir, uint64_t max, bool force);
+/* A copy of cfg (into uninitialised out) whose media names are full paths
+ * under the media directory, after checking each against media_file.h's rules
+ * (form, symlinks, ours or media-force, media-max).  0, or -errno with err
+ * filled ("drive T:L: ..."); out is then empty but safe to free. */
+int sim_config_media_prepare(const struct sim_config *cfg, struct sim_config *out, char *err, size_t errlen);
 /* Checks cross-field rules (drive addresses within max_targets/max_luns, unique
  * drives, sizes).  0, or -EINVAL with *err filled (err may be NULL). */
 int sim_config_validate(const struct sim_config *cfg, struct located_error *err);

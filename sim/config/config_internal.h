@@ -31,6 +31,7 @@ enum cfg_type {
     CFG_BATTERY,    /* absent | good | failed */
     CFG_TEXT,       /* printable ASCII into a char[size] */
     CFG_PATH,       /* malloc'ed char *, "" = none */
+    CFG_MEDIA,      /* a media name (CFG_PATH, relative, no ".."; media_file.h) */
     CFG_BLOCK_SIZE, /* 512 | 4096 (uint32_t) */
     CFG_CAPACITY,   /* drive bytes: resolved with block-size at the end of the drive */
     CFG_BLOCKS,     /* drive blocks: likewise */
@@ -45,6 +46,7 @@ struct cfg_key {
     uint64_t       min, max;
     uint64_t       align;   /* sizes: must be a multiple of this (0 = any) */
     const char    *help;    /* what it is, for messages */
+    bool           trusted; /* only a configuration file or the command line may set it */
 };
 
 #define CFG_KEYS_MAX 64 /* so a section can track the keys it set in one uint64_t */
@@ -56,6 +58,7 @@ struct cfg_ctx {
     struct located_error *err;
     const char *file;   /* "" for a command-line option */
     unsigned line;      /* 0 for a command-line option */
+    bool untrusted;     /* a trace's setting: trusted keys are refused */
 };
 
 /* Fills ctx->err (when not NULL) with the place and message; returns -EINVAL
@@ -92,6 +95,14 @@ int cfg_parse_block_size(const struct cfg_ctx *ctx, const char *key, const char 
 int cfg_key_set(const struct cfg_ctx *ctx, const struct cfg_key *k, void *base, const char *v, unsigned col);
 /* Prints a key's value as the file format writes it ("" when it has none). */
 void cfg_key_format(const struct cfg_key *k, const void *base, char *buf, size_t len);
+
+/* The checks a media name gets when it is set: its form (sim_media_name_check)
+ * and, with cfg's media directory given, what is there now. */
+int cfg_media_check(const struct cfg_ctx *ctx, const struct sim_config *cfg, const char *v, unsigned col);
+
+/* Fills cfg's media fields with the defaults sim_config_set_media_defaults
+ * chose (a failed copy of the directory leaves it NULL: a private one). */
+void cfg_media_defaults(struct sim_config *cfg);
 
 /* Formats a size with the largest binary suffix that divides it (16M, 66T, 1000). */
 void cfg_format_size(uint64_t bytes, char *buf, size_t len);

@@ -9,14 +9,16 @@
 #include <strings.h>
 
 #define CTRL(name, type, field, min, max, help) \
-    { name, CFG_CONTROLLER, type, offsetof(struct sim_config, field), 0, min, max, 0, help }
+    { name, CFG_CONTROLLER, type, offsetof(struct sim_config, field), 0, min, max, 0, help, false }
+#define CTRL_TRUSTED(name, type, field, min, max, help) \
+    { name, CFG_CONTROLLER, type, offsetof(struct sim_config, field), 0, min, max, 0, help, true }
 #define CTRL_ALIGNED(name, type, field, min, max, align, help) \
-    { name, CFG_CONTROLLER, type, offsetof(struct sim_config, field), 0, min, max, align, help }
+    { name, CFG_CONTROLLER, type, offsetof(struct sim_config, field), 0, min, max, align, help, false }
 #define DRIVE(name, type, field, min, max, help) \
-    { name, CFG_DRIVE, type, offsetof(struct sim_lu_config, field), 0, min, max, 0, help }
+    { name, CFG_DRIVE, type, offsetof(struct sim_lu_config, field), 0, min, max, 0, help, false }
 #define DRIVE_TEXT(name, field, help) \
     { name, CFG_DRIVE, CFG_TEXT, offsetof(struct sim_lu_config, field), \
-      sizeof(((struct sim_lu_config *)0)->field), 0, 0, 0, help }
+      sizeof(((struct sim_lu_config *)0)->field), 0, 0, 0, help, false }
 
 #define KiB 1024ull
 #define MiB (1024ull * KiB)
@@ -40,6 +42,9 @@ const struct cfg_key cfg_keys[] = {
     CTRL("reorder", CFG_BOOL, reorder, 0, 0, "completions posted in a seeded random order"),
     CTRL("init-time", CFG_MS, init_ms, 0, 60000, "time in state RESET after power on"),
     CTRL("seed", CFG_U64, seed, 0, UINT64_MAX, "seed of every random choice"),
+    CTRL_TRUSTED("media-dir", CFG_PATH, media_dir, 0, 0, "directory media names resolve under"),
+    CTRL_TRUSTED("media-max", CFG_SIZE64, media_max, 1 * MiB, UINT64_MAX, "largest file media"),
+    CTRL_TRUSTED("media-force", CFG_BOOL, media_force, 0, 0, "use existing files that are not media of ours"),
 
     DRIVE("block-size", CFG_BLOCK_SIZE, block_size, 512, 4096, "logical block size"),
     DRIVE("capacity", CFG_CAPACITY, blocks, 1, UINT64_MAX, "capacity in bytes"),
@@ -52,7 +57,7 @@ const struct cfg_key cfg_keys[] = {
     DRIVE("battery", CFG_BATTERY, battery, 0, 0, "cache battery"),
     DRIVE("ready-time", CFG_MS, ready_ms, 0, 600000, "NOT READY this long after power on"),
     DRIVE("write-protect", CFG_BOOL, write_protect, 0, 0, "writes fail with DATA PROTECT"),
-    DRIVE("media", CFG_PATH, media_path, 0, 0, "sparse media file"),
+    DRIVE("media", CFG_MEDIA, media_path, 0, 0, "sparse media file under the media directory"),
     DRIVE("cache-size", CFG_SIZE64, cache_bytes, 4 * KiB, 1 * TiB, "write-back cache capacity"),
 };
 const size_t cfg_key_count = sizeof cfg_keys / sizeof cfg_keys[0];
@@ -185,6 +190,9 @@ int cfg_key_set(const struct cfg_ctx *ctx, const struct cfg_key *k, void *base, 
 {
     char *field = (char *)base + k->offset;
     uint64_t u;
+    if (k->trusted && ctx->untrusted)
+        return cfg_fail(ctx, col, "%s can be set only by a configuration file or the command line, not by a "
+                        "trace (media files are the user's to place: --media-dir, --media-max, --force)", k->name);
     switch (k->type) {
     case CFG_U32:
     case CFG_SIZE32: {
@@ -228,6 +236,7 @@ int cfg_key_set(const struct cfg_ctx *ctx, const struct cfg_key *k, void *base, 
     }
     case CFG_TEXT:
         return set_text(ctx, k, field, v, col);
+    case CFG_MEDIA:
     case CFG_PATH:
         return set_path(ctx, k, (char **)field, v, col);
     case CFG_BLOCK_SIZE:
@@ -304,6 +313,7 @@ void cfg_key_format(const struct cfg_key *k, const void *base, char *buf, size_t
         quote(field, buf, len);
         return;
     case CFG_PATH:
+    case CFG_MEDIA:
         quote(*(char *const *)field, buf, len);
         return;
     }

@@ -125,6 +125,18 @@ static int end_drive(struct parser *p)
                            (unsigned long long)d->old_bytes, bs);
         lu->blocks = d->old_bytes / bs;
     }
+    /* Sparse, but a file that size is still a file: raising the limit is the user's call. */
+    if (lu->media_path && lu->blocks > p->cfg->media_max / bs) {
+        char have[32], max[32];
+        cfg_format_size(lu->blocks * bs, have, sizeof have);
+        cfg_format_size(p->cfg->media_max, max, sizeof max);
+        const struct drive_given *g = d->capacity.have ? &d->capacity : d->blocks.have ? &d->blocks : NULL;
+        struct drive_given here = { .line = p->ctx.line, .col = 1 };
+        return fail_at(p, g ? g : &here,
+                       "drive %u:%u: %s of file media is above media-max = %s; raise it with --media-max SIZE "
+                       "(or media-max in [controller]) if you mean it, or drop media= for memory media",
+                       d->target, d->lun, have, max);
+    }
     return 0;
 }
 
@@ -201,6 +213,11 @@ static int set_drive_key(struct parser *p, const struct cfg_key *k, const char *
     }
     if (k->type == CFG_BLOCK_SIZE)
         d->block_size = here;
+    if (k->type == CFG_MEDIA) {
+        int rc = cfg_media_check(&p->ctx, p->cfg, v, col);
+        if (rc)
+            return rc;
+    }
     struct sim_lu_config *lu = current_lu(p);
     if (!lu)
         return cfg_fail_rc(&p->ctx, -ENOMEM, col, "out of memory");
@@ -563,5 +580,11 @@ static int parse_setting(struct parser *p, void *arg)
 int sim_config_apply_option(struct sim_config *cfg, const char *setting, struct located_error *err)
 {
     struct parser p = { .ctx = { .err = err, .file = "", .line = 0 }, .option = true };
+    return on_copy(cfg, &p, parse_setting, (void *)setting);
+}
+
+int sim_config_apply_untrusted(struct sim_config *cfg, const char *setting, struct located_error *err)
+{
+    struct parser p = { .ctx = { .err = err, .file = "", .line = 0, .untrusted = true }, .option = true };
     return on_copy(cfg, &p, parse_setting, (void *)setting);
 }

@@ -14,7 +14,7 @@ static void print_keys(enum cfg_scope scope, const void *base, FILE *out)
         /* blocks is printed as capacity; a drive without media prints none. */
         if (k->scope != scope || k->type == CFG_BLOCKS)
             continue;
-        if (k->type == CFG_PATH && !*(char *const *)((const char *)base + k->offset))
+        if ((k->type == CFG_PATH || k->type == CFG_MEDIA) && !*(char *const *)((const char *)base + k->offset))
             continue;
         cfg_key_format(k, base, value, sizeof value);
         fprintf(out, "%-18s = %s\n", k->name, value);

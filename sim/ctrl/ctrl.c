@@ -260,6 +260,7 @@ int sim_ctrl_create_with_ram(const struct sim_config *cfg, int ram_fd, uint64_t 
     c->cfg = *cfg;
     c->cfg.lus = NULL;
     c->cfg.lu_count = 0;
+    c->cfg.media_dir = NULL;
     c->cfg.host_ram_bytes = ram_size;
     c->region.dev_fd = c->region.ram_fd = c->region.bell_fd = -1;
     for (unsigned v = 0; v < HBA_MAX_VECTORS; v++)
@@ -303,7 +304,14 @@ int sim_ctrl_create_with_ram(const struct sim_config *cfg, int ram_fd, uint64_t 
         bad_config(err, errlen, "cannot create the IOMMU");
         goto fail;
     }
-    rc = fw_create(cfg, &c->fw, err, errlen);
+    /* Media names become paths under the media directory here, once every
+     * rule of sim/store/media_file.h holds. */
+    struct sim_config placed;
+    rc = sim_config_media_prepare(cfg, &placed, err, errlen);
+    if (rc < 0)
+        goto fail;
+    rc = fw_create(&placed, &c->fw, err, errlen);
+    sim_config_free(&placed);
     if (rc < 0)
         goto fail;
     fw_set_event_hook(c->fw, on_fw_event, c);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "base/errf.h"
+#include "sim/store/media_file.h"
 #include "sim/store/store_map.h"
 
 struct segment {
@@ -47,18 +48,21 @@ static uint64_t segment_len(const struct store_media *m, uint32_t i)
     return min_u64(STORE_MEDIA_SEGMENT, m->bytes - (uint64_t)i * STORE_MEDIA_SEGMENT);
 }
 
-/* Opens segment i; create=false leaves a missing file missing (-ENOENT). */
-static int segment_open(struct store_media *m, uint32_t i, bool create)
+/* Opens segment i; create=false leaves a missing file missing (-ENOENT).
+ * Only a file of ours is opened (media_file.h: no symlinks, marked, created
+ * 0600); why gets the reason when it is refused. */
+static int segment_open(struct store_media *m, uint32_t i, bool create, char *why, size_t whylen)
 {
     if (m->seg[i].fd >= 0)
         return 0;
     char *p = segment_path(m->path, i);
     if (!p)
         return -ENOMEM;
-    int fd = open(p, O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0644);
+    char dummy[1];
+    int fd = sim_media_file_open(p, create, why ? why : dummy, why ? whylen : sizeof dummy);
     free(p);
     if (fd < 0)
-        return -errno;
+        return fd;
     struct stat st;
     uint64_t want = segment_len(m, i);
     if (fstat(fd, &st) < 0 || ((uint64_t)st.st_size < want && ftruncate(fd, (off_t)want) < 0)) {
@@ -94,10 +98,14 @@ int store_media_open(struct store_media **out, const char *path, uint64_t bytes,
         m->nseg = (uint32_t)nseg;
         for (uint32_t i = 0; i < m->nseg; i++)
             m->seg[i].fd = -1;
-        int rc = segment_open(m, 0, true);
+        char why[512] = "";
+        int rc = segment_open(m, 0, true, why, sizeof why);
         if (rc) {
-            errf(err, errlen, "media file %s: cannot create it or size it to %llu bytes: %s",
-                 path, (unsigned long long)segment_len(m, 0), strerror(-rc));
+            if (why[0])
+                errf(err, errlen, "%s", why);
+            else
+                errf(err, errlen, "media file %s: cannot create it or size it to %llu bytes: %s",
+                     path, (unsigned long long)segment_len(m, 0), strerror(-rc));
             store_media_close(m);
             return rc;
         }
@@ -172,7 +180,7 @@ static int file_io(struct store_media *m, uint64_t off, size_t len, void *buf, b
         uint32_t i = (uint32_t)(off / STORE_MEDIA_SEGMENT);
         uint64_t in = off % STORE_MEDIA_SEGMENT;
         size_t n = (size_t)min_u64(len, STORE_MEDIA_SEGMENT - in);
-        int rc = segment_open(m, i, write);
+        int rc = segment_open(m, i, write, NULL, 0);
         if (rc == -ENOENT && !write) {
             memset(p, 0, n);        /* a segment never written: a hole */
             rc = 0;

@@ -32,12 +32,14 @@ static void free_args(struct b2_proc *p)
 void b2_restart(struct b2_proc *p)
 {
     ck_assert_int_eq(p->pid, 0);
-    const char *argv[B2_MAX_ARGS + 5];
+    const char *argv[B2_MAX_ARGS + 7];
     int n = 0;
     argv[n++] = proc_scsisim_bin();
     argv[n++] = "controller";
     argv[n++] = "--socket";
     argv[n++] = p->sock;
+    argv[n++] = "--media-dir"; /* media=ld0.img is p->media */
+    argv[n++] = p->dir;
     for (int i = 0; i < B2_MAX_ARGS && p->args[i]; i++)
         argv[n++] = p->args[i];
     argv[n] = NULL;

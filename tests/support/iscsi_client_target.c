@@ -29,6 +29,7 @@ void iscsi_test_config_init(struct iscsi_test_config *cfg)
     cfg->opt.nop_interval_ms = 0;
     cfg->opt.nop_timeout_ms = 0;
     cfg->opt.login_timeout_ms = 0;
+    cfg->opt.pdu_timeout_ms = 0;
 }
 
 static void loop_thread(void *arg)

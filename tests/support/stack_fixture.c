@@ -87,8 +87,13 @@ void s2_config(struct sim_config *cfg, const char *media)
     cfg->host_ram_bytes = 32u << 20;
     cfg->init_ms = 1;
     cfg->lus[0].blocks = S2_BLOCKS;
-    if (media)
-        cfg->lus[0].media_path = strdup(media);
+    if (media) {
+        /* DIR/NAME: NAME under the media directory DIR (docs/config.md "Media files"). */
+        const char *slash = strrchr(media, '/');
+        ck_assert_ptr_nonnull(slash);
+        cfg->media_dir = strndup(media, (size_t)(slash - media));
+        cfg->lus[0].media_path = strdup(slash + 1);
+    }
 }
 
 void s2_options(struct stack_options *o, int flavour)

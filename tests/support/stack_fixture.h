@@ -57,7 +57,7 @@ bool s2_polled(int flavour);
 
 /* 32 MiB host RAM, 1 ms init, drive 0:0 of S2_BLOCKS 512-byte blocks on
  * sparse memory (media NULL) or the file media. */
-void s2_config(struct sim_config *cfg, const char *media);
+void s2_config(struct sim_config *cfg, const char *media); /* media: DIR/NAME, DIR the media directory */
 /* Options of a flavour; two-process flavours spawn the controller. */
 void s2_options(struct stack_options *o, int flavour);
 /* Opens a stack (cfg NULL: s2_config without media; o NULL: s2_options)
