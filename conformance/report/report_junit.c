@@ -127,7 +127,8 @@ int report_junit(const struct trace_run *run, FILE *out)
     struct tbuf b = { 0 };
     tbuf_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     tbuf_printf(&b, "<testsuites name=\"scsisim\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"%zu\" time=\"",
-                tests, s.checks_failed + (run->strict ? s.skipped : 0), s.unusable, run->strict ? 0 : s.skipped);
+                tests, s.checks_failed + (run->strict ? s.skipped : 0), s.unusable,
+                run->strict ? 0 : s.skipped);
     report_seconds(&b, run->elapsed_ns);
     tbuf_puts(&b, "\">\n");
     int rc = 0;
