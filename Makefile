@@ -47,6 +47,7 @@ obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 TESTS   := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 DEPS_OK := $(BUILD)/.deps-ok
+TOOLS_OK := $(BUILD)/.tools-ok
 LAYERS_OK := $(BUILD)/.layers-ok
 ALL_SRC := $(sort $(wildcard $(addsuffix /*.[ch],$(LAYERS) tests tests/support bench) $(addsuffix /*/*.[ch],$(LAYERS))))
 # The two-process bus tests start this binary (`make check` builds it first).
@@ -58,6 +59,12 @@ all: $(BUILD)/scsisim $(LIBS)
 
 $(DEPS_OK): mk/deps.sh
 	@sh mk/deps.sh
+	@mkdir -p $(@D) && touch $@
+
+# The programs the tests drive (iscsi-test-cu, qemu-io, xmllint, ...): a test
+# whose tool is missing fails, so `make check` installs them first.
+$(TOOLS_OK): mk/deps.sh
+	@sh mk/deps.sh tools
 	@mkdir -p $(@D) && touch $@
 
 # Every include must point down the layer list (mk/layers.sh).
@@ -150,7 +157,7 @@ mutants: all $(MUT_BINS)
 # The unit tests, as many at a time as make's -j (nproc without one), then
 # the bundled suite against the real build and every mutant (make mutants).
 TEST_JOBS = $(or $(patsubst -j%,%,$(filter -j%,$(MAKEFLAGS))),$(shell nproc))
-check: all $(TESTS) $(MUT_BINS)
+check: all $(TOOLS_OK) $(TESTS) $(MUT_BINS)
 	@sh mk/run-tests.sh -j $(TEST_JOBS) $(BUILD) $(TESTS)
 	@sh mk/mutants.sh $(BUILD) $(MUTANTS)
 

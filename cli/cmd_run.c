@@ -47,6 +47,8 @@ static const char usage_text[] =
     "                    a trace can neither leave DIR nor set media-dir\n"
     "  --media-max SIZE  largest file media a trace's drive may have (default 4T)\n"
     "  --force           let traces use existing files under DIR scsisim did not create\n"
+    "  --strict          a skipped trace (a feature this target lacks) fails the run\n"
+    "                    (exit 1) and is reported as a failure, not as a skip\n"
     "  --tap             TAP version 13 on standard output instead of the text report\n"
     "  --junit FILE      also write JUnit XML to FILE\n"
     "  --json FILE|-     also write JSON to FILE ('-': standard output, no text report)\n"
@@ -56,9 +58,14 @@ static const char usage_text[] =
     "The trace format: docs/trace-format.md.  What the replay does for each record and\n"
     "directive: docs/replay.md.\n"
     "\n"
-    "Exit status: 0 every trace passed (skipped ones do not count against); 1 a check\n"
-    "failed; 2 unusable input (a trace that does not parse: FILE:LINE:COLUMN, a bad\n"
-    "option or path); 3 the run itself could not be done (a report not written, ...).\n";
+    "A skipped trace is never a pass: the summary line counts the skips, and TAP,\n"
+    "JUnit and JSON mark them as skips.  A @requires feature this scsisim does not\n"
+    "know makes the trace unusable.\n"
+    "\n"
+    "Exit status: 0 every trace passed or was skipped (without --strict); 1 a check\n"
+    "failed (or, with --strict, a trace was skipped); 2 unusable input (a trace that\n"
+    "does not parse, an unknown @requires feature: FILE:LINE:COLUMN, a bad option or\n"
+    "path); 3 the run itself could not be done (a report not written, ...).\n";
 
 struct run_args {
     const char *filter;
@@ -75,6 +82,7 @@ struct run_args {
     const char *json;
     bool verbose;
     struct cli_media media;
+    bool strict;
     const char **paths;
     size_t npaths;
 };
@@ -137,6 +145,8 @@ static int parse_args(int argc, char **argv, struct run_args *a)
             return CLI_EXIT_OK + 100;
         } else if (!strcmp(arg, "-v") || !strcmp(arg, "--verbose")) {
             a->verbose = true;
+        } else if (!strcmp(arg, "--strict")) {
+            a->strict = true;
         } else if (!strcmp(arg, "--tap")) {
             a->tap = true;
         } else if (!strcmp(arg, "--two-process")) {
@@ -419,6 +429,7 @@ static int run(int argc, char **argv)
     struct progress prog = { .on = !a.verbose && isatty(STDERR_FILENO) };
     struct trace_run result;
     trace_run_init(&result);
+    result.strict = a.strict;
     uint64_t t0 = clock_now_ns();
     rc = replay_files((const char *const *)files.paths, files.n, a.jobs, &o, &result, show_progress, &prog);
     result.elapsed_ns = clock_now_ns() - t0;
@@ -451,8 +462,8 @@ static int run(int argc, char **argv)
     fprintf(sum, "scsisim run: %zu trace%s, %zu command%s replayed, %zu passed, %zu failed", s.files,
             s.files == 1 ? "" : "s", replay_run_commands(&result), replay_run_commands(&result) == 1 ? "" : "s",
             s.passed, s.failed);
-    if (s.skipped)
-        fprintf(sum, ", %zu skipped", s.skipped);
+    /* Always said, 0 too: a skip is not a pass, and the line must not let it pass for one. */
+    fprintf(sum, ", %zu skipped%s", s.skipped, s.skipped && a.strict ? " (--strict: a skip fails the run)" : "");
     if (s.unusable)
         fprintf(sum, ", %zu unusable", s.unusable);
     fprintf(sum, ", %.2f s\n", (double)result.elapsed_ns / 1e9);

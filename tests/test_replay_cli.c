@@ -13,13 +13,15 @@
 #include "tests/support/trace_testutil.h"
 #include "tests/support/proc.h"
 
-static char good[512], fail_trace[512], bad_trace[512];
+static char good[512], fail_trace[512], bad_trace[512], skip_trace[512], unknown_req[512];
 
 static void setup(void)
 {
     rt_data("good", good, sizeof good);
     rt_data("fail.trace", fail_trace, sizeof fail_trace);
     rt_data("bad.trace", bad_trace, sizeof bad_trace);
+    rt_data("skip.trace", skip_trace, sizeof skip_trace);
+    rt_data("unknown-requires.trace", unknown_req, sizeof unknown_req);
     unsetenv("SCSISIM_TRACES");
 }
 
@@ -88,6 +90,89 @@ START_TEST(unusable_exits_2_and_wins)
     free(err);
     ck_assert_int_eq(RUN(&out, &err, "--no-such-option"), 2);
     contains(err, "unknown option '--no-such-option'");
+    free(out);
+    free(err);
+}
+END_TEST
+
+/* Issue 12: a skip is never a pass.  Counted in the summary line, marked as a
+ * skip in every report, a failure with --strict; an unknown requirement is
+ * unusable input with its place. */
+START_TEST(skips_are_never_passes)
+{
+    char *out, *err;
+    ck_assert_int_eq(RUN(&out, &err, good), 0);
+    contains(out, " 5 passed, 0 failed, 0 skipped, ");
+    free(out);
+    free(err);
+
+    ck_assert_int_eq(RUN(&out, &err, good, skip_trace), 0);
+    contains(out, "SKIP     ");
+    contains(out, "(skipped: needs 'tmf'");
+    contains(out, " 5 passed, 0 failed, 1 skipped, ");
+    free(out);
+    free(err);
+
+    ck_assert_int_eq(RUN(&out, &err, "--strict", good, skip_trace), 1);
+    contains(out, " 5 passed, 0 failed, 1 skipped (--strict: a skip fails the run), ");
+    free(out);
+    free(err);
+
+    /* TAP: "ok # SKIP", or with --strict "not ok" and no SKIP directive. */
+    ck_assert_int_eq(RUN(&out, &err, "--tap", skip_trace), 0);
+    contains(out, "ok 1 - ");
+    contains(out, " # SKIP needs 'tmf'");
+    ck_assert_ptr_null(strstr(out, "not ok"));
+    contains(err, "1 skipped");
+    free(out);
+    free(err);
+    ck_assert_int_eq(RUN(&out, &err, "--tap", "--strict", skip_trace), 1);
+    contains(out, "not ok 1 - ");
+    contains(out, "severity: skipped (--strict: a skip fails)");
+    ck_assert_ptr_null(strstr(out, "# SKIP"));
+    free(out);
+    free(err);
+
+    /* JUnit and JSON, without and with --strict. */
+    for (int strict = 0; strict < 2; strict++) {
+        char xml[] = "/tmp/rt-junit-XXXXXX", json[] = "/tmp/rt-json-XXXXXX";
+        int fx = mkstemp(xml), fj = mkstemp(json);
+        ck_assert(fx >= 0 && fj >= 0);
+        close(fx);
+        close(fj);
+        int rc = strict ? RUN(&out, &err, "--strict", "--junit", xml, "--json", json, skip_trace)
+                        : RUN(&out, &err, "--junit", xml, "--json", json, skip_trace);
+        ck_assert_int_eq(rc, strict ? 1 : 0);
+        free(out);
+        free(err);
+        size_t len;
+        char *doc = tt_read_file(xml, &len);
+        ck_assert_ptr_nonnull(doc);
+        ck_assert_msg(!tt_xml_check(doc, len, (struct tt_xml_element[64]){ 0 }, 64, &(size_t){ 0 }), "%s", doc);
+        if (strict) {
+            contains(doc, "<failure type=\"skipped\" message=\"needs &apos;tmf&apos;");
+            ck_assert_ptr_null(strstr(doc, "<skipped"));
+        } else {
+            contains(doc, "<skipped message=\"needs &apos;tmf&apos;");
+            contains(doc, "skipped=\"1\"");
+        }
+        free(doc);
+        doc = tt_read_file(json, &len);
+        ck_assert_ptr_nonnull(doc);
+        ck_assert_msg(!tt_json_check(doc, len), "%s", doc);
+        contains(doc, "\"outcome\":\"skip\"");
+        contains(doc, "\"skipped\":1");
+        contains(doc, strict ? "\"exit_code\":1,\"strict\":true" : "\"exit_code\":0,\"strict\":false");
+        free(doc);
+        unlink(xml);
+        unlink(json);
+    }
+
+    /* A misspelt @requires: unusable, exit 2, the place of the name. */
+    ck_assert_int_eq(RUN(&out, &err, good, unknown_req), 2);
+    contains(out, "unknown-requires.trace:4:11: error: unknown feature 'power-cylce' in @requires; did you mean "
+                  "'power-cycle'?");
+    contains(out, "1 unusable");
     free(out);
     free(err);
 }
@@ -232,6 +317,7 @@ static Suite *suite(void)
     tcase_add_test(t, all_pass_exits_0);
     tcase_add_test(t, failure_exits_1_with_file_and_line);
     tcase_add_test(t, unusable_exits_2_and_wins);
+    tcase_add_test(t, skips_are_never_passes);
     tcase_add_test(t, tap_report);
     tcase_add_test(t, junit_and_json_reports);
     tcase_add_test(t, filter_and_shard);

@@ -143,9 +143,9 @@ START_TEST(unsupported_features_skip)
             "+0 C < - c1 STATUS GOOD\n",
         HDR "@drive 0:0\n+0 H > - m1 TMF lun-reset\n+0 H < - m1 TMF function-complete\n",
         HDR "@requires tmf\n@drive 0:0\n",
-        HDR "@requires warp-drive\n@drive 0:0\n",
+        HDR "@requires controller-hold\n@drive 0:0\n",
     };
-    static const char *const feature[] = { "'controller-hold'", "'tmf'", "'tmf'", "'warp-drive'" };
+    static const char *const feature[] = { "'controller-hold'", "'tmf'", "'tmf'", "'controller-hold'" };
     for (size_t i = 0; i < 4; i++) {
         struct replay_options o;
         rt_options(&o);

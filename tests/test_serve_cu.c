@@ -4,8 +4,8 @@
  *   iscsi-test-cu -n -t ALL -d iscsi://127.0.0.1:PORT/IQN/0
  *
  * must report 0 failed tests.  What the controller does not implement
- * answers INVALID COMMAND OPERATION CODE and the suite skips it.  Skipped,
- * with a printed message, only when iscsi-test-cu is not installed. */
+ * answers INVALID COMMAND OPERATION CODE and the suite skips it.  Without
+ * iscsi-test-cu the test fails ("not installed: apt-get install libiscsi-bin"). */
 #include "tests/support/testutil.h"
 
 #include <signal.h>

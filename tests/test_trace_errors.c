@@ -164,6 +164,11 @@ static const struct bad_case cases[] = {
       "unknown media expectation 'perfect'; expected durable, intact or lost-unflushed" },
     /* device lines */
     { "unknown device line", V "@nexsu 0:0:0:0\n", 0, 2, 2, "unknown device line '@nexsu'; did you mean '@nexus'?" },
+    /* an unknown @requires feature is unusable, not a skip (issue 12) */
+    { "misspelled @requires feature", V "@requires power-cylce\n", 0, 2, 11,
+      "unknown feature 'power-cylce' in @requires; did you mean 'power-cycle'?" },
+    { "unknown @requires feature", V "@requires simulator warp-drive\n", 0, 2, 21,
+      "unknown feature 'warp-drive' in @requires; this scsisim knows simulator, power-cycle," },
     { "device line after a record", V "+0 H > - t1 CMD " TUR "\n+0 H < - t1 STATUS GOOD\n@nexus 0:0:0:0\n", 0, 4, 1,
       "device line '@nexus' after the first record" },
     { "nexus twice", V "@nexus 0:0:0:0\n@nexus 0:0:1:0\n", 0, 3, 1, "@nexus given twice" },

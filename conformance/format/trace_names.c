@@ -48,7 +48,7 @@ WORDS(trace_sense_key_words, [SCSI_SK_NO_SENSE] = "NO_SENSE", [SCSI_SK_RECOVERED
       [0xc] = NULL, [0xd] = "VOLUME_OVERFLOW", [SCSI_SK_MISCOMPARE] = "MISCOMPARE", [0xf] = "COMPLETED");
 
 static const char *const feature_list[] = { "simulator", "power-cycle", "fault-injection", "media-check",
-                                            "controller-layer", "tmf" };
+                                            "controller-layer", "tmf", "controller-hold" };
 const struct trace_words trace_feature_words = { feature_list, sizeof feature_list / sizeof feature_list[0] };
 
 bool trace_feature_known(const char *name)

@@ -41,7 +41,7 @@ const char *trace_word(const struct trace_words *w, unsigned v);
 /* Features a trace may name in @requires that this scsisim knows
  * (docs/trace-format.md, "Device lines"). */
 extern const struct trace_words trace_feature_words;
-/* True when this scsisim knows the feature (an unknown one skips the trace). */
+/* True when this scsisim knows the feature (an unknown one is a parse error). */
 bool trace_feature_known(const char *name);
 
 /* Status symbols: GOOD CHECK CONDITION_MET BUSY RESV TASK_SET_FULL ACA_ACTIVE

@@ -244,6 +244,17 @@ static int device_requires(struct tp *p, struct trace_device *dev)
         char name[TRACE_NAME_MAX + 1];
         if (tp_name(p, &tok, "feature", name))
             return -EINVAL;
+        /* An unknown name is a typo or a newer harness's feature: either way
+         * the trace cannot be judged here, and skipping it would let a
+         * misspelling silently disable it (issue 12). */
+        if (!trace_feature_known(name)) {
+            char list[200];
+            const char *near = trace_words_suggest(&trace_feature_words, tok.s, tok.len);
+            if (near)
+                return tp_fail(p, tok.col, "unknown feature '%s' in @requires; did you mean '%s'?", name, near);
+            return tp_fail(p, tok.col, "unknown feature '%s' in @requires; this scsisim knows %s", name,
+                           trace_words_list(&trace_feature_words, list, sizeof list));
+        }
         char **nw = realloc(dev->words, (dev->n_words + 1) * sizeof(*nw));
         if (!nw)
             return tp_fail(p, tok.col, "out of memory");

@@ -173,10 +173,11 @@ int report_json(const struct trace_run *run, FILE *out)
     struct trace_run_summary s;
     trace_run_summarize(run, &s);
     struct tbuf b = { 0 };
-    tbuf_printf(&b, "{\"format\":\"scsisim-results\",\"version\":1,\"exit_code\":%d,\n\"summary\":{\"traces\":%zu,"
-                "\"passed\":%zu,\"failed\":%zu,\"skipped\":%zu,\"unusable\":%zu,\"checks\":%zu,\"checks_failed\":%zu,"
-                "\"time\":", trace_run_exit_code(run), s.files, s.passed, s.failed, s.skipped, s.unusable, s.checks,
-                s.checks_failed);
+    tbuf_printf(&b, "{\"format\":\"scsisim-results\",\"version\":1,\"exit_code\":%d,\"strict\":%s,\n"
+                "\"summary\":{\"traces\":%zu,\"passed\":%zu,\"failed\":%zu,\"skipped\":%zu,\"unusable\":%zu,"
+                "\"checks\":%zu,\"checks_failed\":%zu,\"time\":",
+                trace_run_exit_code(run), run->strict ? "true" : "false", s.files, s.passed, s.failed, s.skipped,
+                s.unusable, s.checks, s.checks_failed);
     report_seconds(&b, run->elapsed_ns);
     tbuf_puts(&b, "},\n\"traces\":[");
     int rc = 0;

@@ -2,7 +2,8 @@
  * <testsuites> with one <testsuite> per trace and one <testcase> per check;
  * a failed check has <failure message type>decoded diff</failure>, an
  * unusable trace one <testcase> with <error>, a skipped trace one with
- * <skipped>.  Every attribute and text is escaped (report_xml_escape). */
+ * <skipped> (with --strict a <failure type="skipped">).  Every attribute and
+ * text is escaped (report_xml_escape). */
 #include "conformance/report/report_priv.h"
 
 #include <errno.h>
@@ -55,9 +56,11 @@ static void testcase_open(struct tbuf *b, const struct trace_file_result *f, con
     tbuf_puts(b, "\"");
 }
 
-static void suite(struct tbuf *b, const struct trace_file_result *f)
+static void suite(struct tbuf *b, const struct trace_file_result *f, bool strict)
 {
     size_t tests = f->n_checks, failures = 0, errors = 0, skipped = 0;
+    /* --strict: a skip is a failure of type "skipped", never <skipped/>. */
+    bool strict_skip = strict && f->outcome == TRACE_OUTCOME_SKIP;
     for (size_t i = 0; i < f->n_checks; i++)
         failures += !f->checks[i].pass;
     if (f->outcome == TRACE_OUTCOME_UNUSABLE) {
@@ -65,7 +68,8 @@ static void suite(struct tbuf *b, const struct trace_file_result *f)
         errors = 1;
     } else if (f->outcome == TRACE_OUTCOME_SKIP) {
         tests = 1;
-        skipped = 1;
+        skipped = !strict_skip;
+        failures = strict_skip;
     }
     tbuf_puts(b, "  <testsuite name=\"");
     report_xml_escape(b, f->path, true);
@@ -81,12 +85,14 @@ static void suite(struct tbuf *b, const struct trace_file_result *f)
     if (f->outcome == TRACE_OUTCOME_UNUSABLE || f->outcome == TRACE_OUTCOME_SKIP) {
         bool unusable = f->outcome == TRACE_OUTCOME_UNUSABLE;
         testcase_open(b, f, unusable ? "parse" : "requirements", 0);
-        tbuf_puts(b, unusable ? ">\n      <error type=\"unusable\" message=\"" : ">\n      <skipped message=\"");
+        tbuf_puts(b, unusable      ? ">\n      <error type=\"unusable\" message=\""
+                     : strict_skip ? ">\n      <failure type=\"skipped\" message=\""
+                                   : ">\n      <skipped message=\"");
         report_xml_escape(b, f->reason, true);
-        if (unusable) {
+        if (unusable || strict_skip) {
             tbuf_puts(b, "\">");
             report_xml_escape(b, f->reason, false);
-            tbuf_puts(b, "</error>\n");
+            tbuf_puts(b, unusable ? "</error>\n" : "</failure>\n");
         } else {
             tbuf_puts(b, "\"/>\n");
         }
@@ -121,12 +127,13 @@ int report_junit(const struct trace_run *run, FILE *out)
     struct tbuf b = { 0 };
     tbuf_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     tbuf_printf(&b, "<testsuites name=\"scsisim\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"%zu\" time=\"",
-                tests, s.checks_failed, s.unusable, s.skipped);
+                tests, s.checks_failed + (run->strict ? s.skipped : 0), s.unusable,
+                run->strict ? 0 : s.skipped);
     report_seconds(&b, run->elapsed_ns);
     tbuf_puts(&b, "\">\n");
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < run->n_files; i++) {
-        suite(&b, &run->files[i]);
+        suite(&b, &run->files[i], run->strict);
         rc = report_flush(&b, out);
     }
     if (rc == 0) {

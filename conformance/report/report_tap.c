@@ -1,6 +1,7 @@
 /* conformance/report/report_tap.c — TAP version 13: one test point per trace; a
  * failed or unusable trace carries a YAML block with each failure's place,
- * summary and decoded diff; a skipped one a "# SKIP" directive. */
+ * summary and decoded diff; a skipped one a "# SKIP" directive (with --strict,
+ * "not ok" and the reason in the YAML block). */
 #include "conformance/report/report_priv.h"
 
 #include <errno.h>
@@ -43,7 +44,11 @@ int report_tap(const struct trace_run *run, FILE *out)
     tbuf_printf(&b, "TAP version 13\n1..%zu\n", run->n_files);
     for (size_t i = 0; rc == 0 && i < run->n_files; i++) {
         const struct trace_file_result *f = &run->files[i];
-        bool ok = f->outcome == TRACE_OUTCOME_PASS || f->outcome == TRACE_OUTCOME_SKIP;
+        /* A skip is "ok # SKIP" (TAP's own mark, never counted as a pass);
+         * with --strict it fails: "not ok" and the reason, without the
+         * directive a harness would count as a skip. */
+        bool strict_skip = run->strict && f->outcome == TRACE_OUTCOME_SKIP;
+        bool ok = f->outcome == TRACE_OUTCOME_PASS || (f->outcome == TRACE_OUTCOME_SKIP && !strict_skip);
         tbuf_printf(&b, "%s %zu - ", ok ? "ok" : "not ok", i + 1);
         description(&b, f->path);
         if (f->title) {
@@ -51,15 +56,16 @@ int report_tap(const struct trace_run *run, FILE *out)
             description(&b, f->title);
             tbuf_putc(&b, ')');
         }
-        if (f->outcome == TRACE_OUTCOME_SKIP) {
+        if (f->outcome == TRACE_OUTCOME_SKIP && !strict_skip) {
             tbuf_puts(&b, " # SKIP ");
             description(&b, f->reason ? f->reason : "");
         }
         tbuf_putc(&b, '\n');
-        if (f->outcome == TRACE_OUTCOME_UNUSABLE) {
+        if (f->outcome == TRACE_OUTCOME_UNUSABLE || strict_skip) {
             tbuf_puts(&b, "  ---\n  message: ");
             report_yaml_string(&b, f->reason);
-            tbuf_puts(&b, "\n  severity: unusable\n  ...\n");
+            tbuf_puts(&b, strict_skip ? "\n  severity: skipped (--strict: a skip fails)\n  ...\n"
+                                      : "\n  severity: unusable\n  ...\n");
         } else if (f->outcome == TRACE_OUTCOME_FAIL) {
             tbuf_puts(&b, "  ---\n  severity: fail\n  failures:\n");
             for (size_t k = 0; k < f->n_checks; k++) {

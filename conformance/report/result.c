@@ -131,7 +131,7 @@ int trace_run_exit_code(const struct trace_run *run)
     trace_run_summarize(run, &s);
     if (s.unusable)
         return TRACE_EXIT_UNUSABLE;
-    return s.failed ? TRACE_EXIT_FAIL : TRACE_EXIT_PASS;
+    return s.failed || (run->strict && s.skipped) ? TRACE_EXIT_FAIL : TRACE_EXIT_PASS;
 }
 
 const char *trace_outcome_name(enum trace_outcome o)

@@ -99,6 +99,7 @@ struct trace_run {
     struct trace_file_result *files;
     size_t   n_files, cap_files;
     uint64_t elapsed_ns;
+    bool     strict;                /* --strict: a skipped trace fails the run (and is reported as a failure) */
 };
 
 struct trace_run_summary {
@@ -123,7 +124,8 @@ struct trace_check *trace_file_add_check(struct trace_file_result *f);
 int trace_check_fail(struct trace_check *c, unsigned bits, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 void trace_run_summarize(const struct trace_run *run, struct trace_run_summary *s);
-/* enum trace_exit: UNUSABLE if any file was unusable, else FAIL if any failed, else PASS. */
+/* enum trace_exit: UNUSABLE if any file was unusable, else FAIL if any failed
+ * (or, with run->strict, was skipped), else PASS. */
 int trace_run_exit_code(const struct trace_run *run);
 const char *trace_outcome_name(enum trace_outcome o); /* "pass", "fail", "skip", "unusable" */
 

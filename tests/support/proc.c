@@ -184,8 +184,7 @@ bool proc_tool_present(const char *test, const char *tool, const char *hint)
         }
         free(copy);
     }
-    printf("SKIP %s: %s is not installed (%s)\n", test, tool, hint);
-    fflush(stdout);
+    ck_abort_msg("%s: %s not installed: %s", test, tool, hint);
     return false;
 }
 
