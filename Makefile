@@ -133,6 +133,15 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(LIBS)
 # Tests that run the controller in its own process need the command.
 $(TESTS): | $(BUILD)/scsisim
 
+# Driver cores the tests load (tests/fixtures/: a wrong ABI version, a missing
+# symbol, a core that fails to start, crashes or hangs), one .so per file.
+FIXTURES := $(patsubst tests/fixtures/%.c,$(BUILD)/tests/fixtures/%.so,$(wildcard tests/fixtures/*.c))
+$(BUILD)/tests/fixtures/%.so: tests/fixtures/%.c $(wildcard tests/fixtures/*.h) core/driver_core_abi.h core/core.h \
+                              core/osal.h mk/driver-core.map | $(DEPS_OK)
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -fPIC -I. $(SO_LDFLAGS) -o $@ $< -ldl
+$(TESTS): | $(FIXTURES) $(CORE_SO)
+
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(call LINK_LIBS,$(LIBS)) $(LDLIBS_ALL)

@@ -14,10 +14,12 @@
 #include "base/clock.h"
 #include "cli/commands.h"
 #include "cli/driver_core_opt.h"
+#include "cli/run_isolated.h"
 #include "cli/run_files.h"
 #include "conformance/replay/replay.h"
 #include "conformance/report/report.h"
 #include "sim/config/config.h"
+#include "stack/driver_core.h"
 
 static const char usage_text[] =
     "usage: scsisim run [OPTIONS] [PATH...]\n"
@@ -421,7 +423,11 @@ static int run(int argc, char **argv)
     struct trace_run result;
     trace_run_init(&result);
     uint64_t t0 = clock_now_ns();
-    rc = replay_files((const char *const *)files.paths, files.n, a.jobs, &o, &result, show_progress, &prog);
+    /* A core scsisim did not build runs each trace in a child (cli/run_isolated.h). */
+    if (stack_driver_core_default_path())
+        rc = run_isolated((const char *const *)files.paths, files.n, a.jobs, &o, &result, show_progress, &prog);
+    else
+        rc = replay_files((const char *const *)files.paths, files.n, a.jobs, &o, &result, show_progress, &prog);
     result.elapsed_ns = clock_now_ns() - t0;
     if (prog.on)
         fprintf(stderr, "\r\033[K");

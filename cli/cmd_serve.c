@@ -17,6 +17,7 @@
 #include <uv.h>
 
 #include "cli/commands.h"
+#include "cli/driver_core_opt.h"
 #include "cli/options.h"
 #include "conformance/replay/record.h"
 #include "stack/stack.h"
@@ -28,6 +29,7 @@
 static const char usage_text[] =
     "usage: scsisim serve [--listen HOST:PORT] [--target-name IQN] [--chap USER:SECRET]\n"
     "                     [--allow INITIATOR-IQN[,...]] [--record FILE] [--verbose]\n"
+    "                     [--driver-core PATH.so]\n"
     "                     [--set KEY=VALUE | --drive T:L,KEY=VALUE,...]... [CONFIG]\n"
     "\n"
     "Serves a simulated controller to iSCSI initiators: every SCSI command goes\n"
@@ -44,6 +46,9 @@ static const char usage_text[] =
     "  --record FILE              write every command passed down as a scsitrace\n"
     "                             (replay it with 'scsisim run FILE')\n"
     "  --verbose                  log logins, connections and errors on stderr\n"
+    "  --driver-core PATH.so      serve through the driver core loaded from PATH.so\n"
+    "                             (docs/porting.md; default $SCSISIM_DRIVER_CORE, else\n"
+    "                             the built-in core); a bad core is exit 2\n"
     "  --set, --drive, CONFIG     the controller, as for 'scsisim config'\n"
     "                             (docs/config.md); default: one 512 MiB drive 0:0\n"
     "                             of 512-byte blocks\n"
@@ -163,6 +168,7 @@ static void print_urls(const struct sim_config *cfg, const char *host, int port,
 }
 
 struct serve_args {
+    const char *driver_core;
     const char *listen, *iqn, *chap, *allow, *record;
     bool verbose;
 };
@@ -302,6 +308,7 @@ static int run(int argc, char **argv)
         { .name = "--allow", .value = &a.allow, .example = "--allow iqn.2025-01.org.example:host1" },
         { .name = "--record", .value = &a.record, .example = "--record session.trace" },
         { .name = "--verbose", .flag = &a.verbose },
+        { .name = "--driver-core", .value = &a.driver_core, .example = "--driver-core ./mycore.so" },
         { .name = NULL },
     };
     struct sim_config cfg;
@@ -310,6 +317,10 @@ static int run(int argc, char **argv)
         return CLI_EXIT_OK;
     if (rc != CLI_EXIT_OK)
         return rc;
+    if ((rc = cli_driver_core_use("serve", a.driver_core)) != CLI_EXIT_OK) {
+        sim_config_free(&cfg);
+        return rc;
+    }
     /* An initiator that hangs up mid-write must not kill the server. */
     signal(SIGPIPE, SIG_IGN);
     struct serve s;
