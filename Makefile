@@ -140,7 +140,7 @@ $(BUILD)/tests/fixtures/%.so: tests/fixtures/%.c $(wildcard tests/fixtures/*.h) 
                               core/osal.h mk/driver-core.map | $(DEPS_OK)
 	@mkdir -p $(@D)
 	$(CC) -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -fPIC -I. $(SO_LDFLAGS) -o $@ $< -ldl
-$(TESTS): | $(FIXTURES) $(CORE_SO)
+$(TESTS): | $(FIXTURES) $(CORE_SO) $(MUT_BINS)
 
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIBS)
 	@mkdir -p $(@D)
