@@ -52,7 +52,7 @@ export SCSISIM_BIN := $(abspath $(BUILD)/scsisim)
 
 .PHONY: all check asan valgrind bench install clean mutants layers
 .SECONDARY:
-all: $(BUILD)/scsisim $(LIBS) $(BUILD)/lib/scsisim-core.so $(BUILD)/scsisim.pc
+all: $(BUILD)/scsisim $(LIBS) $(BUILD)/lib/scsisim-core.so
 
 $(DEPS_OK): mk/deps.sh
 	@sh mk/deps.sh
@@ -195,16 +195,14 @@ bench: all $(BENCHES)
 PUBLIC_HEADERS := hw/hba.h core/osal.h core/core.h core/discovery.h core/driver_core_abi.h \
                   scsi/scsi.h scsi/cdb.h scsi/sense.h sim/sim.h sim/config/config.h \
                   sim/store/store.h platform/bus.h
-$(BUILD)/scsisim.pc: mk/scsisim.pc.in Makefile
-	@mkdir -p $(@D)
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' mk/scsisim.pc.in >$@
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/share/doc/scsisim \
 	    $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/lib/scsisim
 	install -m 755 $(BUILD)/scsisim $(DESTDIR)$(PREFIX)/bin/scsisim
 	install -m 644 $(LIBS) $(DESTDIR)$(PREFIX)/lib/
 	install -m 644 $(CORE_SO) $(DESTDIR)$(PREFIX)/lib/scsisim/scsisim-core.so
-	install -m 644 $(BUILD)/scsisim.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/scsisim.pc
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' mk/scsisim.pc.in \
+	    >$(DESTDIR)$(PREFIX)/lib/pkgconfig/scsisim.pc
 	for h in $(PUBLIC_HEADERS); do install -D -m 644 $$h $(DESTDIR)$(PREFIX)/include/scsisim/$$h || exit 1; done
 	install -m 644 README.md LICENSE $(wildcard docs/*.md) $(DESTDIR)$(PREFIX)/share/doc/scsisim/
 	rm -rf $(DESTDIR)$(PREFIX)/share/scsisim/traces && install -d $(DESTDIR)$(PREFIX)/share/scsisim && \
