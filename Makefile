@@ -22,7 +22,7 @@ OPT       ?= -O2 -g
 SAN       ?=
 CFLAGS_ALL = -std=c11 -D_GNU_SOURCE -DSCSISIM_VERSION='"$(VERSION)"' $(OPT) $(WARN) $(SAN) \
              -pthread -I. $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(CFLAGS)
-LDLIBS_ALL = $(shell pkg-config --libs libiscsi libuv nettle libpcap 2>/dev/null) -lsgutils2 -lm -pthread $(LDLIBS)
+LDLIBS_ALL = $(shell pkg-config --libs libiscsi libuv nettle libpcap 2>/dev/null) -lsgutils2 -lm -ldl -pthread $(LDLIBS)
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 
 # Layers, top to bottom (docs/architecture.md): a folder may include only
@@ -55,7 +55,7 @@ export SCSISIM_BIN := $(abspath $(BUILD)/scsisim)
 
 .PHONY: all check asan valgrind bench install clean mutants layers fuzz fuzz-run
 .SECONDARY:
-all: $(BUILD)/scsisim $(LIBS)
+all: $(BUILD)/scsisim $(LIBS) $(BUILD)/lib/scsisim-core.so
 
 $(DEPS_OK): mk/deps.sh
 	@sh mk/deps.sh
@@ -82,7 +82,8 @@ $(BUILD)/obj/%.o: %.c | $(DEPS_OK) $(LAYERS_OK)
 # core/, hw/ and scsi/ (symbolic links), with no -I. and no library's flags:
 # an include of anything else does not resolve, and the build fails.
 CORE_VIEW   := $(BUILD)/core-view
-CFLAGS_CORE  = -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(SAN) -pthread -I$(CORE_VIEW) $(CFLAGS)
+# -fPIC: the same objects make libscsisim_core.a and the loadable core .so.
+CFLAGS_CORE  = -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(SAN) -fPIC -pthread -I$(CORE_VIEW) $(CFLAGS)
 CORE_OBJ    := $(call obj,$(LIB_SRC_core))
 $(CORE_VIEW)/.ok:
 	@mkdir -p $(@D) && for d in core hw scsi; do ln -sfn $(CURDIR)/$$d $(@D)/$$d; done && touch $@
@@ -97,8 +98,23 @@ $(BUILD)/libscsisim_$(1).a: $(call obj,$(LIB_SRC_$(1)))
 endef
 $(foreach l,$(PRESENT),$(eval $(call lib_rule,$(l))))
 
-$(BUILD)/scsisim: $(call obj,$(CLI_SRC)) $(LIBS)
-	$(CC) $(CFLAGS_ALL) -o $@ $(call obj,$(CLI_SRC)) $(call LINK_LIBS,$(LIBS)) $(LDLIBS_ALL)
+# The executable exports the OS layer and the SCSI helpers (mk/scsisim.dynlist)
+# to a driver core it loads with --driver-core (core/driver_core_abi.h).  Every
+# osal_* and the helpers are kept in the link even when the built-in core is
+# what pulls them in: a loaded core may call any of them.
+EXPORT_DYN = -Wl,--dynamic-list=mk/scsisim.dynlist
+$(BUILD)/scsisim: $(call obj,$(CLI_SRC)) $(LIBS) mk/scsisim.dynlist
+	$(CC) $(CFLAGS_ALL) $(EXPORT_DYN) -o $@ $(call obj,$(CLI_SRC)) \
+	    -Wl,--whole-archive $(BUILD)/libscsisim_platform.a $(BUILD)/libscsisim_scsi.a -Wl,--no-whole-archive \
+	    $(call LINK_LIBS,$(LIBS)) $(LDLIBS_ALL)
+
+# scsisim's own core as a loadable driver core: the very objects of
+# libscsisim_core.a, linked so that only scsisim_driver_core is exported.
+CORE_SO     := $(BUILD)/lib/scsisim-core.so
+SO_LDFLAGS  := -shared -Wl,--version-script=mk/driver-core.map
+$(CORE_SO): $(CORE_OBJ) mk/driver-core.map
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_CORE) $(SO_LDFLAGS) -o $@ $(CORE_OBJ)
 
 # Each test links the helpers of tests/support/ it includes, and what those
 # include in turn; nothing is listed by hand.  A helper header's objects are
@@ -126,25 +142,32 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(LIBS)
 # Tests that run the controller in its own process need the command.
 $(TESTS): | $(BUILD)/scsisim
 
+# Driver cores the tests load (tests/fixtures/: a wrong ABI version, a missing
+# symbol, a core that fails to start, crashes or hangs), one .so per file.
+FIXTURES := $(patsubst tests/fixtures/%.c,$(BUILD)/tests/fixtures/%.so,$(wildcard tests/fixtures/*.c))
+$(BUILD)/tests/fixtures/%.so: tests/fixtures/%.c $(wildcard tests/fixtures/*.h) core/driver_core_abi.h core/core.h \
+                              core/osal.h mk/driver-core.map | $(DEPS_OK)
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -fPIC -I. $(SO_LDFLAGS) -o $@ $< -ldl
+$(TESTS): | $(FIXTURES) $(CORE_SO) $(MUT_BINS)
+
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(call LINK_LIBS,$(LIBS)) $(LDLIBS_ALL)
 
 # Mutants (core/drv_mutant.h): only the driver core is recompiled, with
-# -DDRV_MUTANT_<NAME>=1, into its own objects, and linked with everything else
-# of the real build.
+# -DDRV_MUTANT_<NAME>=1, into its own objects, and linked into a loadable
+# driver core, build/mutants/core-<NAME>.so (`scsisim run --driver-core` or
+# `--mutant NAME`); nothing else is relinked.
 MUTANTS   := $(shell sed -n 's/^.ifdef DRV_MUTANT_\([A-Za-z0-9_]*\)$$/\1/p' core/drv_mutant.h)
 MUT_DIR   := $(BUILD)/mutants
-MUT_BINS  := $(patsubst %,$(MUT_DIR)/scsisim-%,$(MUTANTS))
+MUT_BINS  := $(patsubst %,$(MUT_DIR)/core-%.so,$(MUTANTS))
 define mutant_rule
 $(MUT_DIR)/$(1)/obj/%.o: %.c | $(DEPS_OK) $(LAYERS_OK) $(CORE_VIEW)/.ok
 	@mkdir -p $$(@D)
 	$$(CC) $$(CFLAGS_CORE) -DDRV_MUTANT_$(1)=1 -MMD -MP -c $(CORE_VIEW)/$$< -o $$@
-$(MUT_DIR)/$(1)/libscsisim_core.a: $(patsubst %.c,$(MUT_DIR)/$(1)/obj/%.o,$(LIB_SRC_core))
-	rm -f $$@ && ar rcs $$@ $$^
-$(MUT_DIR)/scsisim-$(1): $(call obj,$(CLI_SRC)) $(MUT_DIR)/$(1)/libscsisim_core.a $(LIBS)
-	$$(CC) $$(CFLAGS_ALL) -o $$@ $(call obj,$(CLI_SRC)) \
-	    $$(call LINK_LIBS,$(patsubst $(BUILD)/libscsisim_core.a,$(MUT_DIR)/$(1)/libscsisim_core.a,$(LIBS))) $$(LDLIBS_ALL)
+$(MUT_DIR)/core-$(1).so: $(patsubst %.c,$(MUT_DIR)/$(1)/obj/%.o,$(LIB_SRC_core)) mk/driver-core.map
+	$$(CC) $$(CFLAGS_CORE) $(SO_LDFLAGS) -o $$@ $$(filter %.o,$$^)
 endef
 $(foreach m,$(MUTANTS),$(eval $(call mutant_rule,$(m))))
 
@@ -196,12 +219,20 @@ fuzz-run: fuzz
 
 # Headers keep their paths under include/scsisim/ (they include each other as
 # "hw/hba.h", "core/osal.h", ...): compile against them with -I$(PREFIX)/include/scsisim.
-PUBLIC_HEADERS := hw/hba.h core/osal.h core/core.h scsi/scsi.h sim/sim.h sim/config/config.h \
+# A driver core built out of tree needs core/driver_core_abi.h and what it
+# includes (core.h, discovery.h, osal.h, hw/hba.h), plus the SCSI helpers the
+# executable exports (scsi/cdb.h, scsi/sense.h): `pkg-config --cflags scsisim`.
+PUBLIC_HEADERS := hw/hba.h core/osal.h core/core.h core/discovery.h core/driver_core_abi.h \
+                  scsi/scsi.h scsi/cdb.h scsi/sense.h sim/sim.h sim/config/config.h \
                   sim/store/store.h platform/bus.h
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/share/doc/scsisim
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/share/doc/scsisim \
+	    $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/lib/scsisim
 	install -m 755 $(BUILD)/scsisim $(DESTDIR)$(PREFIX)/bin/scsisim
 	install -m 644 $(LIBS) $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 $(CORE_SO) $(DESTDIR)$(PREFIX)/lib/scsisim/scsisim-core.so
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' mk/scsisim.pc.in \
+	    >$(DESTDIR)$(PREFIX)/lib/pkgconfig/scsisim.pc
 	for h in $(PUBLIC_HEADERS); do install -D -m 644 $$h $(DESTDIR)$(PREFIX)/include/scsisim/$$h || exit 1; done
 	install -m 644 README.md LICENSE $(wildcard docs/*.md) $(DESTDIR)$(PREFIX)/share/doc/scsisim/
 	rm -rf $(DESTDIR)$(PREFIX)/share/scsisim/traces && install -d $(DESTDIR)$(PREFIX)/share/scsisim && \

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "stack/driver_core.h"
 #include "stack/stack.h"
 #include "scsi/scsi.h"
 #include "sim/config/config.h"
@@ -28,6 +29,7 @@
 
 struct bench {
     struct drv_core *core;
+    const struct scsisim_driver_core *ops;
     uint64_t total, issued, done, failed;
     uint32_t bytes;
     bool write;
@@ -74,7 +76,7 @@ static void issue(struct slot *s)
     t->cdb[0] = s->b->write ? SCSI_OP_WRITE_16 : SCSI_OP_READ_16;
     scsi_put_be64(t->cdb + 2, lba);
     scsi_put_be32(t->cdb + 10, blocks);
-    if (drv_core_process_task(s->b->core, t, done, s) < 0) {
+    if (s->b->ops->process_task(s->b->core, t, done, s) < 0) {
         fprintf(stderr, "bench_driver: a task was not accepted\n");
         exit(1);
     }
@@ -118,7 +120,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < 3; i++) /* past the power-on UNIT ATTENTION */
         stack_exec(st, 0, 0, tur, 6, DRV_DIR_NONE, NULL, 0, &c);
 
-    struct bench b = { .core = stack_core(st), .total = total, .bytes = bytes, .write = write };
+    struct bench b = { .core = stack_core(st), .ops = stack_core_ops(st), .total = total, .bytes = bytes, .write = write };
     pthread_mutex_init(&b.mu, NULL);
     pthread_cond_init(&b.cv, NULL);
     struct slot *slots = calloc(qd, sizeof *slots);
@@ -138,7 +140,7 @@ int main(int argc, char **argv)
                                      .requested_transfer = bytes, .pieces = s->pieces, .piece_count = npieces };
     }
     struct drv_core_stats s0, s1;
-    drv_core_get_stats(b.core, &s0);
+    b.ops->get_stats(b.core, &s0);
     double t0 = bench_now_s();
     b.issued = qd;
     for (unsigned i = 0; i < qd; i++)
@@ -147,7 +149,7 @@ int main(int argc, char **argv)
     while (b.done < total) {
         if (poll) {
             pthread_mutex_unlock(&b.mu);
-            drv_core_poll(b.core);
+            b.ops->poll(b.core);
             pthread_mutex_lock(&b.mu);
         } else {
             pthread_cond_wait(&b.cv, &b.mu);
@@ -155,7 +157,7 @@ int main(int argc, char **argv)
     }
     pthread_mutex_unlock(&b.mu);
     double dt = bench_now_s() - t0;
-    drv_core_get_stats(b.core, &s1);
+    b.ops->get_stats(b.core, &s1);
     printf("bench_driver: %s qd %u, %llu %ss of %u bytes in %u piece(s): %.0f tasks/s, %.1f us/task, %.0f MB/s, "
            "%.2f commands/task, %.2f bounced/task%s\n",
            poll ? "poll" : "irq", qd, (unsigned long long)total, write ? "write" : "read", bytes, npieces,

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli/driver_core_opt.h"
 #include "cli/bench.h"
 #include "cli/commands.h"
 #include "cli/options.h"
@@ -18,6 +19,7 @@
 
 static const char usage_text[] =
     "usage: scsisim bench [--seconds S] [--qd N,...] [--mode M,...] [--ops OP,...] [--json]\n"
+    "                     [--driver-core PATH.so]\n"
     "                     [--set KEY=VALUE | --drive T:L,KEY=VALUE,...]... [FILE]\n"
     "\n"
     "Measures commands through the whole stack - driver core, OS layer, bus,\n"
@@ -38,6 +40,8 @@ static const char usage_text[] =
     "                   4 KiB at random 4 KiB-aligned places\n"
     "  --io-size BYTES  transfer length of READ and WRITE (default 4096)\n"
     "  --json           results as one JSON object on stdout instead of a table\n"
+    "  --driver-core PATH.so  measure the driver core loaded from PATH.so (default\n"
+    "                   $SCSISIM_DRIVER_CORE, else the built-in core)\n"
     "  --set, --drive, FILE   the controller configuration, as for 'scsisim config'\n"
     "                   (defaults, with a 1 ms initialisation time)\n"
     "  -h, --help       this text\n"
@@ -248,7 +252,7 @@ static bool ready(struct stack *st, const struct sim_lu_config *lu)
 
 static int run(int argc, char **argv)
 {
-    const char *seconds = NULL, *qd = NULL, *mode = NULL, *ops = NULL, *io = NULL;
+    const char *seconds = NULL, *qd = NULL, *mode = NULL, *ops = NULL, *io = NULL, *core = NULL;
     bool json = false;
     const struct cli_opt opts[] = {
         { .name = "--seconds", .value = &seconds, .example = "--seconds 0.5" },
@@ -257,6 +261,7 @@ static int run(int argc, char **argv)
         { .name = "--ops", .value = &ops, .example = "--ops tur,read" },
         { .name = "--io-size", .value = &io, .example = "--io-size 65536" },
         { .name = "--json", .flag = &json },
+        { .name = "--driver-core", .value = &core, .example = "--driver-core ./mycore.so" },
         { .name = NULL },
     };
     /* The defaults, but a controller that is up in 1 ms: the benchmark is
@@ -280,6 +285,10 @@ static int run(int argc, char **argv)
         return CLI_EXIT_OK;
     if (rc != CLI_EXIT_OK)
         return rc;
+    if ((rc = cli_driver_core_use("bench", core)) != CLI_EXIT_OK) {
+        sim_config_free(&cfg);
+        return rc;
+    }
     struct plan plan;
     if ((rc = make_plan(&plan, seconds, qd, mode, ops, io)) != CLI_EXIT_OK) {
         sim_config_free(&cfg);

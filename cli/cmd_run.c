@@ -14,10 +14,13 @@
 #include "base/clock.h"
 #include "cli/commands.h"
 #include "cli/media_opts.h"
+#include "cli/driver_core_opt.h"
+#include "cli/run_isolated.h"
 #include "cli/run_files.h"
 #include "conformance/replay/replay.h"
 #include "conformance/report/report.h"
 #include "sim/config/config.h"
+#include "stack/driver_core.h"
 
 static const char usage_text[] =
     "usage: scsisim run [OPTIONS] [PATH...]\n"
@@ -38,9 +41,13 @@ static const char usage_text[] =
     "                    Unix socket; traces with layer-C records are skipped\n"
     "  --two-process=SOCKET  every trace against the controller already listening at\n"
     "                    SOCKET (its own configuration; one trace at a time)\n"
+    "  --driver-core PATH.so  replay with the driver core loaded from PATH.so\n"
+    "                    (core/driver_core_abi.h; default $SCSISIM_DRIVER_CORE, else\n"
+    "                    the built-in core); each trace then runs in a child process,\n"
+    "                    so a core that crashes or hangs fails that trace only\n"
     "  --mutant NAME     run with the driver core built as mutant NAME (F1, F2, ...):\n"
-    "                    delegates to mutants/scsisim-NAME next to this executable\n"
-    "                    (built by `make mutants`)\n"
+    "                    loads mutants/core-NAME.so next to this executable\n"
+    "                    (built by `make mutants`), as --driver-core does\n"
     "  --driver PATH     delegate the whole run to another scsisim build at PATH\n"
     "  --media-dir DIR   media=NAME files of the traces' drives live under DIR\n"
     "                    (default: a private temporary directory, removed at exit);\n"
@@ -76,6 +83,7 @@ struct run_args {
     bool two_process;
     const char *socket_path;
     const char *mutant;
+    const char *driver_core;
     const char *driver;
     bool tap;
     const char *junit;
@@ -186,6 +194,10 @@ static int parse_args(int argc, char **argv, struct run_args *a)
             if (missing || !v[0] || strchr(v, '/'))
                 return usage_error("--mutant needs a mutant name (F1, F2, ...), not '%s'", v);
             a->mutant = v;
+        } else if ((v = opt_value(argc, argv, &i, "--driver-core", &missing))) {
+            if (missing || !v[0])
+                return usage_error("%s needs the path of a driver core (a .so)", arg);
+            a->driver_core = v;
         } else if ((v = opt_value(argc, argv, &i, "--driver", &missing))) {
             if (missing || !v[0])
                 return usage_error("%s needs the path of a scsisim executable", arg);
@@ -211,36 +223,41 @@ static int parse_args(int argc, char **argv, struct run_args *a)
     }
     if (a->tap && a->json && !strcmp(a->json, "-"))
         return usage_error("%s", "--tap and --json - both want standard output; give --json a file");
-    if (a->mutant && a->driver)
-        return usage_error("%s", "--mutant and --driver both choose the build to run; give one");
+    if (!!a->mutant + !!a->driver + !!a->driver_core > 1)
+        return usage_error("%s", "--mutant, --driver and --driver-core each choose the core to run; give one");
     return 0;
 }
 
-/* --mutant / --driver: the same run, by another build of scsisim. */
+/* --driver-core / --mutant / $SCSISIM_DRIVER_CORE: the core this process
+ * loads (cli/driver_core_opt.h), checked to start before any trace runs. */
+static int run_choose_core(const struct run_args *a)
+{
+    char *path = NULL;
+    if (a->mutant) {
+        if (!(path = cli_mutant_core_path(a->mutant)))
+            return CLI_EXIT_INTERNAL;
+        if (access(path, R_OK) != 0) {
+            fprintf(stderr, "scsisim run: no build of mutant '%s' at %s; `make mutants` builds one per mutant "
+                    "(see docs/mutants.md)\n", a->mutant, path);
+            free(path);
+            return CLI_EXIT_USAGE;
+        }
+    }
+    if (a->driver)
+        return CLI_EXIT_OK; /* the other build chooses its own */
+    int rc = cli_driver_core_use("run", path ? path : a->driver_core);
+    free(path); /* stack_driver_core_set_default keeps a copy */
+    return rc == CLI_EXIT_OK ? cli_driver_core_preflight("run") : rc;
+}
+
+/* --driver: the same run, by another build of scsisim. */
 static int delegate(const struct run_args *a, int argc, char **argv)
 {
-    char *exe = NULL;
-    if (a->mutant) {
-        char *dir = run_files_exe_dir();
-        size_t len = (dir ? strlen(dir) : 1) + strlen(a->mutant) + 32;
-        exe = malloc(len);
-        if (!exe) {
-            free(dir);
-            return CLI_EXIT_INTERNAL;
-        }
-        snprintf(exe, len, "%s/mutants/scsisim-%s", dir ? dir : ".", a->mutant);
-        free(dir);
-    } else {
-        exe = strdup(a->driver);
-        if (!exe)
-            return CLI_EXIT_INTERNAL;
-    }
+    char *exe = strdup(a->driver);
+    if (!exe)
+        return CLI_EXIT_INTERNAL;
     if (access(exe, X_OK) != 0) {
-        if (a->mutant)
-            fprintf(stderr, "scsisim run: no build of mutant '%s' at %s; `make mutants` builds one per mutant "
-                    "(see docs/mutants.md)\n", a->mutant, exe);
-        else
-            fprintf(stderr, "scsisim run: --driver %s: not an executable (%s)\n", exe, strerror(errno));
+        fprintf(stderr, "scsisim run: --driver %s: not an executable (%s)\n", exe, strerror(errno));
         free(exe);
         return CLI_EXIT_USAGE;
     }
@@ -261,12 +278,12 @@ static int delegate(const struct run_args *a, int argc, char **argv)
     nargv[n++] = "run";
     for (int i = 1; i < argc; i++) {
         const char *s = argv[i];
-        bool two = !strcmp(s, "--mutant") || !strcmp(s, "--driver");
+        bool two = !strcmp(s, "--driver");
         if (two) {
             i++;
             continue;
         }
-        if (!strncmp(s, "--mutant=", 9) || !strncmp(s, "--driver=", 9))
+        if (!strncmp(s, "--driver=", 9))
             continue;
         nargv[n++] = argv[i];
     }
@@ -355,7 +372,11 @@ static int run(int argc, char **argv)
         free(a.paths);
         return rc;
     }
-    if (a.mutant || a.driver) {
+    if ((rc = run_choose_core(&a)) != CLI_EXIT_OK) {
+        free(a.paths);
+        return rc;
+    }
+    if (a.driver) {
         rc = delegate(&a, argc, argv);
         free(a.paths);
         return rc;
@@ -431,7 +452,11 @@ static int run(int argc, char **argv)
     trace_run_init(&result);
     result.strict = a.strict;
     uint64_t t0 = clock_now_ns();
-    rc = replay_files((const char *const *)files.paths, files.n, a.jobs, &o, &result, show_progress, &prog);
+    /* A core scsisim did not build runs each trace in a child (cli/run_isolated.h). */
+    if (stack_driver_core_default_path())
+        rc = run_isolated((const char *const *)files.paths, files.n, a.jobs, &o, &result, show_progress, &prog);
+    else
+        rc = replay_files((const char *const *)files.paths, files.n, a.jobs, &o, &result, show_progress, &prog);
     result.elapsed_ns = clock_now_ns() - t0;
     if (prog.on)
         fprintf(stderr, "\r\033[K");

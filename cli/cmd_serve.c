@@ -18,6 +18,7 @@
 
 #include "cli/commands.h"
 #include "cli/media_opts.h"
+#include "cli/driver_core_opt.h"
 #include "cli/options.h"
 #include "conformance/replay/record.h"
 #include "stack/stack.h"
@@ -31,6 +32,7 @@ static const char usage_text[] =
     "                     [--allow INITIATOR-IQN[,...]] [--record FILE] [--verbose]\n"
     "                     [--login-timeout S] [--pdu-timeout S] [--max-sessions-per-initiator N]\n"
     "                     [--media-dir DIR] [--media-max SIZE] [--force]\n"
+    "                     [--driver-core PATH.so]\n"
     "                     [--set KEY=VALUE | --drive T:L,KEY=VALUE,...]... [CONFIG]\n"
     "\n"
     "Serves a simulated controller to iSCSI initiators: every SCSI command goes\n"
@@ -57,6 +59,9 @@ static const char usage_text[] =
     "                             the controller's 63 I_T nexus ids, is refused with\n"
     "                             status 0302h (out of resources)\n"
     "  --verbose                  log logins, connections and errors on stderr\n"
+    "  --driver-core PATH.so      serve through the driver core loaded from PATH.so\n"
+    "                             (docs/porting.md; default $SCSISIM_DRIVER_CORE, else\n"
+    "                             the built-in core); a bad core is exit 2\n"
     "  --set, --drive, CONFIG     the controller, as for 'scsisim config'\n"
     "                             (docs/config.md); default: one 512 MiB drive 0:0\n"
     "                             of 512-byte blocks\n"
@@ -177,6 +182,7 @@ static void print_urls(const struct sim_config *cfg, const char *host, int port,
 }
 
 struct serve_args {
+    const char *driver_core;
     const char *listen, *iqn, *chap, *allow, *record, *per_initiator, *login_timeout, *pdu_timeout;
     bool verbose;
 };
@@ -354,6 +360,7 @@ static int run(int argc, char **argv)
           .example = "--max-sessions-per-initiator 4" },
         { .name = "--verbose", .flag = &a.verbose },
         CLI_MEDIA_OPTS(media),
+        { .name = "--driver-core", .value = &a.driver_core, .example = "--driver-core ./mycore.so" },
         { .name = NULL },
     };
     int rc = cli_media_prescan("serve", argc, argv);
@@ -365,6 +372,10 @@ static int run(int argc, char **argv)
         return CLI_EXIT_OK;
     if (rc != CLI_EXIT_OK)
         return rc;
+    if ((rc = cli_driver_core_use("serve", a.driver_core)) != CLI_EXIT_OK) {
+        sim_config_free(&cfg);
+        return rc;
+    }
     /* An initiator that hangs up mid-write must not kill the server. */
     signal(SIGPIPE, SIG_IGN);
     struct serve s;

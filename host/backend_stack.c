@@ -23,6 +23,7 @@
 #include "base/clock.h"
 #include "base/errf.h"
 #include "scsi/cdb.h"
+#include "stack/driver_core.h"
 
 #define BS_MIN_SHIFT   12u                       /* smallest pooled buffer: 4 KiB */
 #define BS_CLASSES     13u                       /* 4 KiB .. 16 MiB */
@@ -70,6 +71,7 @@ struct bs_nexus {
 struct backend_stack {
     struct stack *st;
     struct drv_core *core;
+    const struct scsisim_driver_core *ops; /* the core's entry points (stack_core_ops) */
     struct osal *os;
     struct backend_stack_options opt;
     uint32_t max_luns;
@@ -609,7 +611,7 @@ static void bs_task_mgmt(struct scsi_backend *be, struct scsi_backend_tmf *tmf)
     pthread_mutex_unlock(&b->lock);
     call->nexus = tmf->nexus;
     call->dt = dt;
-    int rc = drv_core_task_mgmt(b->core, &dt, tmf_done, call);
+    int rc = b->ops->task_mgmt(b->core, &dt, tmf_done, call);
     if (rc == 0)
         return;
     pthread_mutex_lock(&b->lock);
@@ -647,7 +649,7 @@ static void bs_nexus_loss(struct scsi_backend *be, uint64_t nexus)
     b->nx[id].loss_pending++;
     b->tmfs_pending++;
     pthread_mutex_unlock(&b->lock);
-    if (drv_core_task_mgmt(b->core, &dt, tmf_done, call) == 0)
+    if (b->ops->task_mgmt(b->core, &dt, tmf_done, call) == 0)
         return;
     /* The core is stopping: it fails every task anyway. */
     pthread_mutex_lock(&b->lock);
@@ -692,7 +694,7 @@ static int probe_cmd(struct backend_stack *b, uint16_t target, uint16_t lun, con
                           .pieces = &piece, .piece_count = 1 };
     memcpy(t.cdb, cdb, cdb_len);
     for (unsigned i = 0; i < BS_PROBE_TRIES; i++) {
-        int rc = drv_core_run_task(b->core, &t, c);
+        int rc = b->ops->run_task(b->core, &t, c);
         if (rc < 0)
             return rc;
         struct scsi_sense_info si;
@@ -784,9 +786,10 @@ int backend_stack_create(struct stack *st, const struct backend_stack_options *o
         b->opt.pool_bytes = 64ull << 20;
     b->st = st;
     b->core = stack_core(st);
+    b->ops = stack_core_ops(st);
     b->os = stack_osal(st);
     struct drv_constraints cons;
-    drv_core_constraints(b->core, &cons);
+    b->ops->constraints(b->core, &cons);
     b->max_luns = cons.max_luns ? cons.max_luns : 1;
     pthread_mutex_init(&b->lock, NULL);
     pthread_cond_init(&b->idle_cv, NULL);

@@ -1,7 +1,8 @@
 #!/bin/sh
 # mk/mutants.sh BUILD MUTANT... — `make mutants`: replays the bundled suite
-# with the real build (every trace must pass) and with each mutant build
-# BUILD/mutants/scsisim-<NAME> (some trace must fail), and prints the table
+# with the real build (every trace must pass) and with each mutant's driver
+# core BUILD/mutants/core-<NAME>.so loaded by the real build
+# (`scsisim run --driver-core`; some trace must fail), and prints the table
 # mutant x traces that caught it.  Exit 1 when the real build fails or skips a trace,
 # a mutant is caught by no trace, or a run could not be done.
 # MUTANTS_DOC=FILE also writes the table as FILE (docs/mutants.md).
@@ -28,7 +29,15 @@ failed_traces() {
 
 # --strict: the bundled suite must run whole against the real build; a
 # skipped trace would be a check nobody runs (issue 12).
-"$build/scsisim" run --strict --tap >"$out/real.tap" 2>"$out/real.log"
+# Every run at once: a replay mostly waits (on the simulated controller's
+# timings), so the runs overlap well; the table is then read in order.
+"$build/scsisim" run --strict --tap >"$out/real.tap" 2>"$out/real.log" &
+real_pid=$!
+for m in "$@"; do
+    "$build/scsisim" run --driver-core "$out/core-$m.so" --tap >"$out/$m.tap" 2>"$out/$m.log" &
+    eval "pid_$m=\$!"   # mutant names are [A-Za-z0-9_] (core/drv_mutant.h)
+done
+wait "$real_pid"
 rc=$?
 total=$(grep -c '^\(not \)\{0,1\}ok [0-9]' "$out/real.tap")
 if [ "$rc" -ne 0 ] || [ "$total" -eq 0 ]; then
@@ -44,7 +53,7 @@ table=$out/table.md
     echo "|---|---|---:|---|"
 } >"$table"
 for m in "$@"; do
-    "$out/scsisim-$m" run --tap >"$out/$m.tap" 2>"$out/$m.log"
+    eval "wait \$pid_$m"
     rc=$?
     caught=$(failed_traces "$out/$m.tap")
     n=$(printf '%s' "$caught" | grep -c .)
@@ -70,8 +79,9 @@ if [ -n "${MUTANTS_DOC:-}" ]; then
         echo "# Mutants: the suite has teeth"
         echo
         echo "Each mutant is the driver core with one field bug put back (core/drv_mutant.h),"
-        echo "built as \`build/mutants/scsisim-<NAME>\` (only the core, \`core/\`, recompiled with"
-        echo "\`-DDRV_MUTANT_<NAME>=1\`, everything else from the real build).  \`make mutants\`"
+        echo "built as a loadable driver core, \`build/mutants/core-<NAME>.so\` (only the core,"
+        echo "\`core/\`, recompiled with \`-DDRV_MUTANT_<NAME>=1\`; see docs/porting.md for the"
+        echo "driver-core ABI), and loaded by the real build with \`--driver-core\`.  \`make mutants\`"
         echo "replays the bundled suite (\`traces/\`) with the real build, which must pass every"
         echo "trace, and with each mutant, which at least one trace must fail."
         echo
@@ -79,7 +89,7 @@ if [ -n "${MUTANTS_DOC:-}" ]; then
         echo
         echo "    make mutants MUTANTS_DOC=docs/mutants.md"
         echo
-        echo "One mutant by hand: \`build/scsisim run --mutant F1\` (or \`build/mutants/scsisim-F1 run\`)."
+        echo "One mutant by hand: \`build/scsisim run --mutant F1\` (or \`build/scsisim run --driver-core build/mutants/core-F1.so\`)."
         echo
         echo "Suite: $total traces.  Last generated: $(date -u +%Y-%m-%d)."
         echo

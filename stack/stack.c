@@ -28,6 +28,7 @@ void stack_options_init(struct stack_options *o)
     o->mode = STACK_IN_PROCESS;
     osal_user_options_init(&o->osal);
     o->osal.name = "stack";
+    o->core = stack_driver_core_default();
 }
 
 /* Frees whatever stack_open built so far, in reverse order. */
@@ -36,8 +37,8 @@ static void teardown(struct stack *st)
     st->half->stop_watch(st); /* no reconnection while the core stops */
     if (st->core) {
         if (st->started)
-            drv_core_stop(st->core);
-        drv_core_destroy(st->core);
+            st->ops->stop(st->core);
+        st->ops->destroy(st->core);
     }
     osal_user_destroy(st->os);
     st->half->close(st);
@@ -89,6 +90,7 @@ int stack_open(const struct sim_config *cfg, const struct stack_options *o, stru
     st->half = halves[o->mode];
     st->polled = o->polled;
     st->next_task_id = 1;
+    st->ops = o->core ? o->core : stack_driver_core_default();
 
     int rc = st->half->open(st, cfg, o, err, errlen);
     if (rc < 0)
@@ -109,12 +111,12 @@ int stack_open(const struct sim_config *cfg, const struct stack_options *o, stru
         .ready_timeout_ms = o->ready_timeout_ms,
         .heartbeat_stall_ms = o->heartbeat_stall_ms,
     };
-    if ((rc = drv_core_create(st->os, &copt, &st->core)) < 0) {
-        errf(err, errlen, "cannot create the driver core: %s", strerror(-rc));
+    if ((rc = st->ops->create(st->os, &copt, &st->core)) < 0) {
+        errf(err, errlen, "cannot create the driver core (%s): %s", st->ops->name ? st->ops->name : "?", strerror(-rc));
         goto out_fail;
     }
-    if ((rc = drv_core_start(st->core)) < 0) {
-        errf(err, errlen, "the driver core could not bring the controller up: %s", strerror(-rc));
+    if ((rc = st->ops->start(st->core)) < 0) {
+        errf(err, errlen, "the driver core (%s) could not bring the controller up: %s", st->ops->name ? st->ops->name : "?", strerror(-rc));
         goto out_fail;
     }
     st->started = true;
@@ -162,7 +164,7 @@ int stack_submit(struct stack *st, const struct drv_task *t, drv_task_done done,
     pthread_mutex_lock(&st->lock);
     st->outstanding++;
     pthread_mutex_unlock(&st->lock);
-    int rc = drv_core_process_task(st->core, t, call_done, call);
+    int rc = st->ops->process_task(st->core, t, call_done, call);
     if (rc < 0) {
         free(call);
         pthread_mutex_lock(&st->lock);
@@ -177,7 +179,7 @@ int stack_poll(struct stack *st)
 {
     if (!st)
         return -EINVAL;
-    return drv_core_poll(st->core);
+    return st->ops->poll(st->core);
 }
 
 uint32_t stack_outstanding(struct stack *st)
@@ -350,6 +352,11 @@ uint64_t stack_reconnects(struct stack *st)
 struct drv_core *stack_core(struct stack *st)
 {
     return st->core;
+}
+
+const struct scsisim_driver_core *stack_core_ops(const struct stack *st)
+{
+    return st->ops;
 }
 
 struct osal *stack_osal(struct stack *st)

@@ -77,6 +77,8 @@ enum stack_mode {
     STACK_TWO_PROCESS = 1, /* controller in another process, over a Unix socket */
 };
 
+struct scsisim_driver_core;
+
 struct stack_options {
     enum stack_mode mode;          /* default STACK_IN_PROCESS */
     /* STACK_TWO_PROCESS */
@@ -92,7 +94,10 @@ struct stack_options {
                                       stack_start_controller, stack_reconnect); default 10000 */
     bool auto_reconnect;           /* reconnect by itself after the controller died (restarting
                                       it when spawned); see "Controller death" above */
-    /* driver core (0 = the core's default) */
+    /* the driver core: its entry points (stack/driver_core.h); stack_options_init
+     * sets the process's default, scsisim's own core unless one was loaded */
+    const struct scsisim_driver_core *core;
+    /* driver core settings (0 = the core's default) */
     bool     polled;               /* completions by polling, no interrupts */
     unsigned io_queues;
     unsigned queue_depth;
@@ -218,6 +223,10 @@ uint64_t stack_reconnects(struct stack *st);
 /* The parts, for tests and the layers that need them.  The controller is not
  * one of them: reach it through the test control above. */
 struct drv_core *stack_core(struct stack *st);
+/* The entry points of the stack's core (core/driver_core_abi.h): the layers
+ * above call the core through them, never drv_core_* directly, so that a
+ * loaded core (--driver-core) is the one that answers. */
+const struct scsisim_driver_core *stack_core_ops(const struct stack *st);
 struct osal *stack_osal(struct stack *st);
 struct bus *stack_bus(struct stack *st);
 enum stack_mode stack_mode(const struct stack *st);

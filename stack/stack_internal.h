@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 
 #include "stack/ctrl_ctl.h"
+#include "stack/driver_core.h"
 #include "stack/stack.h"
 
 struct stack_proc;
@@ -25,6 +26,7 @@ struct stack {
     struct ctrl_ctl ctl;     /* test control: ctrl_ctl_local(ctrl) or ctrl_ctl_remote(bus), set by the
                                 mode's open (stack/stack_ctl.c calls only this) */
     struct osal *os;
+    const struct scsisim_driver_core *ops; /* the core's entry points (stack/driver_core.h) */
     struct drv_core *core;
     bool started;
     struct stack_proc *proc; /* two-process only */

@@ -57,7 +57,7 @@ static void local_close(struct stack *st)
 
 static int local_reconnect(struct stack *st, char *err, size_t errlen)
 {
-    int rc = drv_core_recover(st->core);
+    int rc = st->ops->recover(st->core);
     if (rc < 0) {
         errf(err, errlen, "the driver could not bring the controller up: %s", strerror(-rc));
         return rc;

@@ -441,7 +441,7 @@ static int reconnect_locked(struct stack *st, char *err, size_t errlen)
                 return rc;
             }
         }
-        int rc = drv_core_recover(st->core);
+        int rc = st->ops->recover(st->core);
         if (rc == 0)
             break;
         /* An external controller killed a moment ago: the bus's monitor may

@@ -10,6 +10,7 @@
 #include "conformance/format/trace_names.h"
 #include "conformance/format/trace_priv.h"
 #include "conformance/replay/replay_directive.h"
+#include "stack/driver_core.h"
 #include "sim/sim.h"
 
 static int power_loss_parse(struct tp *p, struct trace_directive *d)
@@ -98,7 +99,7 @@ static void power_on_run(struct replay *rp, size_t line)
     rp->powered_off = false;
     /* The driver core found its controller gone (or will): bring it up
      * from scratch, as the OS does when the device comes back. */
-    rc = drv_core_recover(stack_core(rp->st));
+    rc = stack_core_ops(rp->st)->recover(stack_core(rp->st));
     if (rc < 0)
         replay_problem(rp, line, "after power-on the driver core did not bring the controller back (%s)",
                        strerror(-rc));

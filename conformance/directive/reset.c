@@ -8,6 +8,7 @@
 #include "conformance/format/trace_names.h"
 #include "conformance/format/trace_priv.h"
 #include "conformance/replay/replay_directive.h"
+#include "stack/driver_core.h"
 
 static int reset_parse(struct tp *p, struct trace_directive *d)
 {
@@ -68,7 +69,7 @@ static int reset_one(struct replay *rp, uint16_t target, uint16_t lun, void *arg
         if (target < 256)
             x->done_target[target] = true;
     }
-    int rc = drv_core_reset(stack_core(rp->st), x->scope, target, lun);
+    int rc = stack_core_ops(rp->st)->reset(stack_core(rp->st), x->scope, target, lun);
     if (rc < 0)
         replay_problem(rp, x->line, "reset of %u:%u failed (%s)", target, lun, strerror(-rc));
     return 0;
@@ -83,12 +84,12 @@ static void reset_run(struct replay *rp, size_t line)
     int rc;
     switch (d->reset) {
     case TRACE_RESET_HOST:
-        rc = drv_core_reset_controller(stack_core(rp->st), true);
+        rc = stack_core_ops(rp->st)->reset_controller(stack_core(rp->st), true);
         if (rc < 0)
             replay_problem(rp, line, "reset host: the controller did not come back (%s)", strerror(-rc));
         return;
     case TRACE_RESET_BUS:
-        rc = drv_core_reset(stack_core(rp->st), HBA_RESET_BUS, 0, 0);
+        rc = stack_core_ops(rp->st)->reset(stack_core(rp->st), HBA_RESET_BUS, 0, 0);
         if (rc < 0)
             replay_problem(rp, line, "reset bus failed (%s)", strerror(-rc));
         return;

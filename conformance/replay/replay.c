@@ -2,6 +2,7 @@
  * target can do, the walk over the records, the notes that explain failures,
  * and the verdict. */
 #include "conformance/replay/replay.h"
+#include "conformance/replay/replay_watch.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -218,6 +219,7 @@ static void walk(struct replay *rp)
         if (replay_out_of_time(rp, l->lineno))
             return;
         const struct trace_record *r = &l->record;
+        replay_watch_line(l->lineno);
         if (r->verb == TRACE_VERB_DIRECTIVE) {
             replay_directive(rp, line);
             continue;

@@ -11,6 +11,7 @@
 
 #include "conformance/replay/replay_priv.h"
 #include "core/discovery.h"
+#include "stack/driver_core.h"
 #include "sim/sim.h"
 
 /* On the dispatch queue. */
@@ -64,13 +65,14 @@ static int discover(struct replay *rp)
         .max_targets = (uint32_t)hi + 1,
     };
     struct drv_disc_result res;
-    int rc = drv_discover(stack_core(rp->st), &dopt, &res);
+    const struct scsisim_driver_core *core = stack_core_ops(rp->st);
+    int rc = core->discover(stack_core(rp->st), &dopt, &res);
     if (rc < 0)
         return rc;
     if (res.targets_dropped) {
         rp->lost_targets = calloc(rp->cfg.max_targets, sizeof *rp->lost_targets);
         if (!rp->lost_targets) {
-            drv_disc_result_free(&res);
+            core->disc_result_free(&res);
             return -ENOMEM;
         }
         for (size_t i = 0; i < rp->cfg.lu_count; i++) {
@@ -82,7 +84,7 @@ static int discover(struct replay *rp)
                 rp->lost_targets[t] = true;
         }
     }
-    drv_disc_result_free(&res);
+    core->disc_result_free(&res);
     return 0;
 }
 
@@ -165,11 +167,11 @@ void replay_close(struct replay *rp)
              * the driver's orderly stop waiting for them: lift the faults
              * and reset the controller, which ends them at once. */
             stack_inject_clear(rp->st);
-            drv_core_reset_controller(stack_core(rp->st), false);
+            stack_core_ops(rp->st)->reset_controller(stack_core(rp->st), false);
         }
         /* Ends every task still in flight (their callbacks record nothing
          * now), so their DMA buffers may be freed before the osal goes. */
-        drv_core_stop(stack_core(rp->st));
+        stack_core_ops(rp->st)->stop(stack_core(rp->st));
         for (size_t i = 0; rp->tasks && i < rp->t->n_tasks; i++) {
             replay_free_buffers(rp, &rp->tasks[i]);
         }
