@@ -131,6 +131,7 @@ static int drive_create(const struct sim_config *cfg, const struct sim_lu_config
     if (!d->serial[0])
         snprintf(d->serial, sizeof(d->serial), "SSIM-%03u-%03u", lu->target, lu->lun);
     d->write_protect = lu->write_protect;
+    d->thin = lu->thin;
     d->battery = lu->battery;
     d->ready_ms = lu->ready_ms;
     d->dflt = (struct fw_mode_params){ .wce = lu->write_cache };
@@ -269,6 +270,8 @@ static void parse_fields(struct fw_ctx *c)
     }
     c->nblocks = length;
     uint64_t moved = cmd->dir == HBA_FLAG_DIR_NONE ? 0 : length;
+    if (cmd->flags & FW_F_ONE_BLOCK)
+        moved = cmd->cdb_len == 16 && (cdb[1] & 0x01) ? 0 : 1;   /* NDOB: no data-out */
     if (cmd->flags & FW_F_BYTCHK) {
         switch ((cdb[1] >> 1) & 3) {
         case 1:  moved = length; break;              /* compare every block */
@@ -353,6 +356,15 @@ static void execute_locked(struct fw *fw, struct fw_task *t)
     struct fw_ctx c = { .fw = fw, .t = t, .cdb = t->cdb, .d = fw_drive_at(fw, t->target, t->lun) };
     bool known;
     c.cmd = fw_cmd_lookup(t->cdb, &known);
+    if (c.cmd && !fw_cmd_offered(c.cmd, c.d)) {
+        /* A command this drive does not have: unknown, unless another entry
+         * of the opcode is offered (then only the service action is wrong). */
+        c.cmd = NULL;
+        known = false;
+        for (size_t i = 0; i < fw_cmd_count(); i++)
+            if (fw_cmd_at(i)->opcode == t->cdb[0] && fw_cmd_offered(fw_cmd_at(i), c.d))
+                known = true;
+    }
     if (c.cmd && t->cdb_len < c.cmd->cdb_len) {
         t->ctrl_status = HBA_CS_INVALID_FIELD;   /* the entry cut the CDB short */
         return;

@@ -25,6 +25,28 @@
 #define FW_REVISION        "0100"
 #define FW_IEEE_COMPANY_ID 0x0A5353u
 
+/* Operation codes only the firmware needs (SBC-4, SPC-5). */
+enum fw_opcode {
+    FW_OP_RESERVE_6          = 0x16,
+    FW_OP_RELEASE_6          = 0x17,
+    FW_OP_WRITE_VERIFY_10    = 0x2e,
+    FW_OP_PREFETCH_10        = 0x34,
+    FW_OP_WRITE_SAME_10      = 0x41,
+    FW_OP_UNMAP              = 0x42,
+    FW_OP_RESERVE_10         = 0x56,
+    FW_OP_RELEASE_10         = 0x57,
+    FW_OP_PR_IN              = 0x5e,
+    FW_OP_PR_OUT             = 0x5f,
+    FW_OP_ORWRITE_16         = 0x8b,
+    FW_OP_COMPARE_AND_WRITE  = 0x89,
+    FW_OP_WRITE_VERIFY_16    = 0x8e,
+    FW_OP_PREFETCH_16        = 0x90,
+    FW_OP_WRITE_SAME_16      = 0x93,
+    FW_OP_WRITE_VERIFY_12    = 0xae,
+    FW_OP_VERIFY_12          = 0xaf,
+};
+#define FW_SAI_GET_LBA_STATUS 0x12
+
 /* ---- unit attentions (fw_ua.c) ---- */
 
 /* Pending unit attentions of one I_T nexus: a small set, reported highest
@@ -58,6 +80,7 @@ struct fw_drive {
     uint32_t block_size;
     char     vendor[9], product[17], revision[5], serial[21];
     bool     write_protect;   /* hardware write protect from the configuration */
+    bool     thin;            /* logical block provisioning management (fw_lbp.c) */
     enum hba_battery battery;
     uint32_t ready_ms;
     uint64_t ready_at_ns;     /* CLOCK_MONOTONIC time the drive becomes ready */
@@ -112,6 +135,8 @@ enum fw_cmd_flag {
     FW_F_SA           = 1u << 5, /* the service action (byte 1 bits 4..0) selects the entry */
     FW_F_LEN_BLOCKS   = 1u << 6, /* the length field counts logical blocks */
     FW_F_BYTCHK       = 1u << 8, /* VERIFY: data-out only when BYTCHK asks for it */
+    FW_F_ONE_BLOCK    = 1u << 9, /* WRITE SAME: one block of data-out (none with NDOB) */
+    FW_F_THIN         = 1u << 10,/* exists only on a thin-provisioned drive (else unknown) */
 };
 
 struct fw_ctx;
@@ -133,6 +158,10 @@ struct fw_cmd {
 const struct fw_cmd *fw_cmd_lookup(const uint8_t *cdb, bool *opcode_known);
 size_t fw_cmd_count(void);
 const struct fw_cmd *fw_cmd_at(size_t i);
+/* Whether the drive offers cmd (FW_F_THIN commands only on thin drives):
+ * fw_execute answers an unoffered command as unknown, and REPORT SUPPORTED
+ * OPERATION CODES leaves it out. */
+bool fw_cmd_offered(const struct fw_cmd *cmd, const struct fw_drive *d);
 /* The first reserved bit set in the CDB, as INVALID FIELD IN CDB; GOOD if none. */
 struct scsi_sense_reason fw_cmd_check_usage(const struct fw_cmd *cmd, const uint8_t *cdb);
 
@@ -184,8 +213,28 @@ struct scsi_sense_reason fw_sbc_read_capacity16(struct fw_ctx *c);
 struct scsi_sense_reason fw_sbc_read(struct fw_ctx *c);
 struct scsi_sense_reason fw_sbc_write(struct fw_ctx *c);
 struct scsi_sense_reason fw_sbc_verify(struct fw_ctx *c);
+struct scsi_sense_reason fw_sbc_write_verify(struct fw_ctx *c);
+struct scsi_sense_reason fw_sbc_prefetch(struct fw_ctx *c);
+/* Reads [lba, lba + n) through the store (medium errors as READ reports them)
+ * and, with want, compares: MISCOMPARE 1Dh/00h, INFORMATION = byte offset of
+ * the first difference in the range (fw_verify.c). */
+struct scsi_sense_reason fw_check_range(struct fw_drive *d, uint64_t lba, uint64_t n,
+                                        const uint8_t *want, bool per_block);
 struct scsi_sense_reason fw_sbc_sync_cache(struct fw_ctx *c);
 struct scsi_sense_reason fw_mode_sense(struct fw_ctx *c);
+struct scsi_sense_reason fw_lbp_unmap(struct fw_ctx *c);
+struct scsi_sense_reason fw_lbp_write_same(struct fw_ctx *c);
+struct scsi_sense_reason fw_lbp_get_lba_status(struct fw_ctx *c);
+
+/* ---- provisioning limits (fw_lbp.c), reported in VPD B0h ---- */
+#define FW_MAX_WRITE_SAME_BLOCKS  0xffffu     /* MAXIMUM WRITE SAME LENGTH: what WRITE SAME (10) can ask */
+#define FW_MAX_UNMAP_BLOCKS       (1u << 20)   /* MAXIMUM UNMAP LBA COUNT */
+#define FW_MAX_UNMAP_DESCRIPTORS  64u          /* MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT */
+struct fw_lbp_limits {
+    uint32_t max_unmap_lbas, max_unmap_descs, granularity; /* 0 on a fully provisioned drive */
+    uint64_t max_write_same;
+};
+void fw_lbp_limits(const struct fw_drive *d, struct fw_lbp_limits *l);
 struct scsi_sense_reason fw_mode_select(struct fw_ctx *c);
 
 #endif

@@ -1,13 +1,12 @@
 /* sim/fw/fw_sbc.c — the block commands (SBC): READ CAPACITY (10)/(16),
- * READ and WRITE (6/10/12/16), VERIFY (10)/(16) and SYNCHRONIZE CACHE
- * (10)/(16).  The dispatcher has already checked the CDB, readiness, the LBA
- * range and write protection, and that a data-out buffer holds every block. */
+ * READ and WRITE (6/10/12/16) and SYNCHRONIZE CACHE (10)/(16) (VERIFY,
+ * WRITE AND VERIFY and PRE-FETCH are in fw_verify.c).  The dispatcher has
+ * already checked the CDB, readiness, the LBA range and write protection, and
+ * that a data-out buffer holds every block. */
 #include "sim/fw/fw_priv.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-#define VERIFY_CHUNK (64u * 1024u)
 
 struct scsi_sense_reason fw_sbc_read_capacity10(struct fw_ctx *c)
 {
@@ -33,7 +32,9 @@ struct scsi_sense_reason fw_sbc_read_capacity16(struct fw_ctx *c)
     scsi_put_be64(b, c->d->blocks - 1);
     scsi_put_be32(b + 8, c->d->block_size);
     /* byte 12: no protection; byte 13: one logical block per physical block;
-     * byte 14: LBPME = 0, LBPRZ = 0; lowest aligned LBA 0 */
+     * byte 14: LBPME and LBPRZ on a thin drive; lowest aligned LBA 0 */
+    if (c->d->thin)
+        b[14] = 0x80 | 0x40;
     fw_data_in(c, b, c->length < sizeof(b) ? c->length : sizeof(b));
     return fw_good();
 }
@@ -92,47 +93,6 @@ struct scsi_sense_reason fw_sbc_write(struct fw_ctx *c)
         return fw_store_error(rc, SCSI_ASC_WRITE_ERROR, c->lba);
     c->t->xfer = (uint32_t)c->want;
     return fw_good();
-}
-
-struct scsi_sense_reason fw_sbc_verify(struct fw_ctx *c)
-{
-    struct fw_drive *d = c->d;
-    uint8_t bytchk = (c->cdb[1] >> 1) & 3;
-    if (bytchk == 2)
-        return scsi_reason_invalid_cdb_field(1, 2);
-    if (bytchk == 0 || c->nblocks == 0)
-        return fw_good();   /* the range was checked; the medium has no latent errors */
-    uint32_t bs = d->block_size;
-    uint8_t *buf = malloc(VERIFY_CHUNK);
-    if (!buf)
-        return scsi_reason(SCSI_SK_HARDWARE_ERROR, SCSI_ASC_INTERNAL_TARGET_FAILURE);
-    struct scsi_sense_reason r = fw_good();
-    uint32_t per_chunk = VERIFY_CHUNK / bs;
-    for (uint64_t done = 0; done < c->nblocks && fw_is_good(&r);) {
-        uint32_t n = c->nblocks - done < per_chunk ? (uint32_t)(c->nblocks - done) : per_chunk;
-        int rc = sim_store_read(d->store, c->lba + done, n, buf);
-        if (rc < 0) {
-            r = fw_store_error(rc, SCSI_ASC_UNRECOVERED_READ_ERROR, c->lba + done);
-            break;
-        }
-        for (uint32_t i = 0; i < n && fw_is_good(&r); i++) {
-            /* BYTCHK 01b compares block by block, 11b one block against each */
-            const uint8_t *want = c->t->data + (bytchk == 1 ? (done + i) * bs : 0);
-            const uint8_t *have = buf + (size_t)i * bs;
-            if (memcmp(want, have, bs) == 0)
-                continue;
-            uint32_t j = 0;
-            while (want[j] == have[j])
-                j++;
-            r = scsi_reason(SCSI_SK_MISCOMPARE, SCSI_ASC_MISCOMPARE_DURING_VERIFY);
-            r.info_valid = true;   /* offset of the first differing byte in the range */
-            r.info = (done + i) * bs + j;
-        }
-        done += n;
-    }
-    free(buf);
-    c->t->xfer = (uint32_t)c->want;
-    return r;
 }
 
 struct scsi_sense_reason fw_sbc_sync_cache(struct fw_ctx *c)

@@ -113,6 +113,63 @@ static const struct fw_cmd table[] = {
       .flags = FW_F_NEEDS_READY | FW_F_MEDIA_ACCESS | FW_F_WRITES | FW_F_LEN_BLOCKS,
       .len_off = 6, .len_width = 4, .lba_off = 2, .lba_width = 4, .handler = fw_sbc_write,
       .usage = { 0xff, 0x18, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x3f, CTL } },
+    { .name = "VERIFY(12)", .opcode = FW_OP_VERIFY_12, .cdb_len = 12, .dir = HBA_FLAG_DIR_WRITE,
+      .flags = FW_F_NEEDS_READY | FW_F_MEDIA_ACCESS | FW_F_LEN_BLOCKS | FW_F_BYTCHK,
+      .len_off = 6, .len_width = 4, .lba_off = 2, .lba_width = 4, .handler = fw_sbc_verify,
+      .usage = { 0xff, 0x16, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x3f, CTL } },
+    /* WRITE AND VERIFY: byte 1 is DPO and BYTCHK (bits 2..1; 1xb answered as
+     * reserved by the handler); WRPROTECT is reserved on this drive. */
+    { .name = "WRITE AND VERIFY(10)", .opcode = FW_OP_WRITE_VERIFY_10, .cdb_len = 10,
+      .dir = HBA_FLAG_DIR_WRITE,
+      .flags = FW_F_NEEDS_READY | FW_F_MEDIA_ACCESS | FW_F_WRITES | FW_F_LEN_BLOCKS,
+      .len_off = 7, .len_width = 2, .lba_off = 2, .lba_width = 4, .handler = fw_sbc_write_verify,
+      .usage = { 0xff, 0x16, 0xff, 0xff, 0xff, 0xff, 0x3f, 0xff, 0xff, CTL } },
+    { .name = "WRITE AND VERIFY(12)", .opcode = FW_OP_WRITE_VERIFY_12, .cdb_len = 12,
+      .dir = HBA_FLAG_DIR_WRITE,
+      .flags = FW_F_NEEDS_READY | FW_F_MEDIA_ACCESS | FW_F_WRITES | FW_F_LEN_BLOCKS,
+      .len_off = 6, .len_width = 4, .lba_off = 2, .lba_width = 4, .handler = fw_sbc_write_verify,
+      .usage = { 0xff, 0x16, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x3f, CTL } },
+    { .name = "WRITE AND VERIFY(16)", .opcode = FW_OP_WRITE_VERIFY_16, .cdb_len = 16,
+      .dir = HBA_FLAG_DIR_WRITE,
+      .flags = FW_F_NEEDS_READY | FW_F_MEDIA_ACCESS | FW_F_WRITES | FW_F_LEN_BLOCKS,
+      .len_off = 10, .len_width = 4, .lba_off = 2, .lba_width = 8, .handler = fw_sbc_write_verify,
+      .usage = { 0xff, 0x16, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                 0xff, 0xff, 0xff, 0xff, 0x3f, CTL } },
+    /* PRE-FETCH moves no data: the length counts blocks to read into the cache. */
+    { .name = "PRE-FETCH(10)", .opcode = FW_OP_PREFETCH_10, .cdb_len = 10,
+      .dir = HBA_FLAG_DIR_NONE, .flags = FW_F_NEEDS_READY | FW_F_MEDIA_ACCESS | FW_F_LEN_BLOCKS,
+      .len_off = 7, .len_width = 2, .lba_off = 2, .lba_width = 4, .handler = fw_sbc_prefetch,
+      .usage = { 0xff, 0x02, 0xff, 0xff, 0xff, 0xff, 0x3f, 0xff, 0xff, CTL } },
+    { .name = "PRE-FETCH(16)", .opcode = FW_OP_PREFETCH_16, .cdb_len = 16,
+      .dir = HBA_FLAG_DIR_NONE, .flags = FW_F_NEEDS_READY | FW_F_MEDIA_ACCESS | FW_F_LEN_BLOCKS,
+      .len_off = 10, .len_width = 4, .lba_off = 2, .lba_width = 8, .handler = fw_sbc_prefetch,
+      .usage = { 0xff, 0x02, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                 0xff, 0xff, 0xff, 0xff, 0x3f, CTL } },
+    /* Thin provisioning (fw_lbp.c).  WRITE SAME: UNMAP (byte 1 bit 3) and, in
+     * the (16), NDOB (bit 0); ANCHOR is reserved (ANC_SUP = 0 in VPD B2h). */
+    { .name = "WRITE SAME(10)", .opcode = FW_OP_WRITE_SAME_10, .cdb_len = 10,
+      .dir = HBA_FLAG_DIR_WRITE,
+      .flags = FW_F_NEEDS_READY | FW_F_MEDIA_ACCESS | FW_F_WRITES | FW_F_LEN_BLOCKS | FW_F_ONE_BLOCK,
+      .len_off = 7, .len_width = 2, .lba_off = 2, .lba_width = 4, .handler = fw_lbp_write_same,
+      .usage = { 0xff, 0x08, 0xff, 0xff, 0xff, 0xff, 0x3f, 0xff, 0xff, CTL } },
+    { .name = "WRITE SAME(16)", .opcode = FW_OP_WRITE_SAME_16, .cdb_len = 16,
+      .dir = HBA_FLAG_DIR_WRITE,
+      .flags = FW_F_NEEDS_READY | FW_F_MEDIA_ACCESS | FW_F_WRITES | FW_F_LEN_BLOCKS | FW_F_ONE_BLOCK,
+      .len_off = 10, .len_width = 4, .lba_off = 2, .lba_width = 8, .handler = fw_lbp_write_same,
+      .usage = { 0xff, 0x09, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                 0xff, 0xff, 0xff, 0xff, 0x3f, CTL } },
+    /* UNMAP: ANCHOR (byte 1 bit 0) is in the usage data as SBC-4 lists it, and
+     * refused by the handler while ANC_SUP is 0. */
+    { .name = "UNMAP", .opcode = FW_OP_UNMAP, .cdb_len = 10, .dir = HBA_FLAG_DIR_WRITE,
+      .flags = FW_F_NEEDS_READY | FW_F_WRITES | FW_F_THIN,
+      .len_off = 7, .len_width = 2, .handler = fw_lbp_unmap,
+      .usage = { 0xff, 0x01, 0x00, 0x00, 0x00, 0x00, 0x3f, 0xff, 0xff, CTL } },
+    { .name = "GET LBA STATUS", .opcode = SCSI_OP_SERVICE_ACTION_IN_16,
+      .sa = FW_SAI_GET_LBA_STATUS, .cdb_len = 16, .dir = HBA_FLAG_DIR_READ,
+      .flags = FW_F_NEEDS_READY | FW_F_SA | FW_F_THIN, .len_off = 10, .len_width = 4,
+      .handler = fw_lbp_get_lba_status,
+      .usage = { 0xff, 0x1f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                 0xff, 0xff, 0xff, 0xff, 0x00, CTL } },
 };
 
 size_t fw_cmd_count(void)
@@ -140,6 +197,11 @@ const struct fw_cmd *fw_cmd_lookup(const uint8_t *cdb, bool *opcode_known)
             return c;
     }
     return NULL;
+}
+
+bool fw_cmd_offered(const struct fw_cmd *cmd, const struct fw_drive *d)
+{
+    return !(cmd->flags & FW_F_THIN) || (d && d->thin);
 }
 
 struct scsi_sense_reason fw_cmd_check_usage(const struct fw_cmd *cmd, const uint8_t *cdb)
