@@ -270,6 +270,8 @@ static void parse_fields(struct fw_ctx *c)
     }
     c->nblocks = length;
     uint64_t moved = cmd->dir == HBA_FLAG_DIR_NONE ? 0 : length;
+    if (cmd->flags & FW_F_TWICE)
+        moved = 2 * length;                                        /* verify + write data */
     if (cmd->flags & FW_F_ONE_BLOCK)
         moved = cmd->cdb_len == 16 && (cdb[1] & 0x01) ? 0 : 1;   /* NDOB: no data-out */
     if (cmd->flags & FW_F_BYTCHK) {

@@ -137,6 +137,7 @@ enum fw_cmd_flag {
     FW_F_BYTCHK       = 1u << 8, /* VERIFY: data-out only when BYTCHK asks for it */
     FW_F_ONE_BLOCK    = 1u << 9, /* WRITE SAME: one block of data-out (none with NDOB) */
     FW_F_THIN         = 1u << 10,/* exists only on a thin-provisioned drive (else unknown) */
+    FW_F_TWICE        = 1u << 11,/* COMPARE AND WRITE: data-out is the blocks twice */
 };
 
 struct fw_ctx;
@@ -222,12 +223,15 @@ struct scsi_sense_reason fw_check_range(struct fw_drive *d, uint64_t lba, uint64
                                         const uint8_t *want, bool per_block);
 struct scsi_sense_reason fw_sbc_sync_cache(struct fw_ctx *c);
 struct scsi_sense_reason fw_mode_sense(struct fw_ctx *c);
+struct scsi_sense_reason fw_caw_compare_and_write(struct fw_ctx *c);
+struct scsi_sense_reason fw_caw_orwrite(struct fw_ctx *c);
 struct scsi_sense_reason fw_lbp_unmap(struct fw_ctx *c);
 struct scsi_sense_reason fw_lbp_write_same(struct fw_ctx *c);
 struct scsi_sense_reason fw_lbp_get_lba_status(struct fw_ctx *c);
 
 /* ---- provisioning limits (fw_lbp.c), reported in VPD B0h ---- */
 #define FW_MAX_WRITE_SAME_BLOCKS  0xffffu     /* MAXIMUM WRITE SAME LENGTH: what WRITE SAME (10) can ask */
+#define FW_MAX_COMPARE_AND_WRITE_BLOCKS 255u /* MAXIMUM COMPARE AND WRITE LENGTH (a byte) */
 #define FW_MAX_UNMAP_BLOCKS       (1u << 20)   /* MAXIMUM UNMAP LBA COUNT */
 #define FW_MAX_UNMAP_DESCRIPTORS  64u          /* MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT */
 struct fw_lbp_limits {

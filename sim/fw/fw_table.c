@@ -145,6 +145,20 @@ static const struct fw_cmd table[] = {
       .len_off = 10, .len_width = 4, .lba_off = 2, .lba_width = 8, .handler = fw_sbc_prefetch,
       .usage = { 0xff, 0x02, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
                  0xff, 0xff, 0xff, 0xff, 0x3f, CTL } },
+    /* Read-modify-write (fw_caw.c): DPO and FUA; WRPROTECT/ORPROTECT reserved. */
+    { .name = "COMPARE AND WRITE", .opcode = FW_OP_COMPARE_AND_WRITE, .cdb_len = 16,
+      .dir = HBA_FLAG_DIR_WRITE,
+      .flags = FW_F_NEEDS_READY | FW_F_MEDIA_ACCESS | FW_F_WRITES | FW_F_LEN_BLOCKS | FW_F_TWICE,
+      .len_off = 13, .len_width = 1, .lba_off = 2, .lba_width = 8,
+      .handler = fw_caw_compare_and_write,
+      .usage = { 0xff, 0x18, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                 0x00, 0x00, 0x00, 0xff, 0x3f, CTL } },
+    { .name = "ORWRITE(16)", .opcode = FW_OP_ORWRITE_16, .cdb_len = 16,
+      .dir = HBA_FLAG_DIR_WRITE,
+      .flags = FW_F_NEEDS_READY | FW_F_MEDIA_ACCESS | FW_F_WRITES | FW_F_LEN_BLOCKS,
+      .len_off = 10, .len_width = 4, .lba_off = 2, .lba_width = 8, .handler = fw_caw_orwrite,
+      .usage = { 0xff, 0x18, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                 0xff, 0xff, 0xff, 0xff, 0x3f, CTL } },
     /* Thin provisioning (fw_lbp.c).  WRITE SAME: UNMAP (byte 1 bit 3) and, in
      * the (16), NDOB (bit 0); ANCHOR is reserved (ANC_SUP = 0 in VPD B2h). */
     { .name = "WRITE SAME(10)", .opcode = FW_OP_WRITE_SAME_10, .cdb_len = 10,
