@@ -163,6 +163,7 @@ void fw_drive_power_on(struct fw_drive *d, uint64_t now)
     d->ready_at_ns = now + (uint64_t)d->ready_ms * 1000000ull;
     d->ready = d->ready_ms == 0;
     d->stopped = false;
+    d->reserved_by = FW_NOT_RESERVED;
     for (unsigned i = 0; i < HBA_MAX_INITIATORS; i++) {
         fw_ua_clear(&d->ua[i]);   /* a power on makes every older condition moot */
         fw_ua_add(&d->ua[i], SCSI_ASC_POWER_ON_OCCURRED);
@@ -312,6 +313,10 @@ static struct scsi_sense_reason run(struct fw_ctx *c)
         if (!fw_is_good(&r))
             return r;
     }
+    if (fw_resv_conflict(c)) {
+        c->status = SCSI_STATUS_RESERVATION_CONFLICT;   /* a status without sense */
+        return fw_good();
+    }
     r = fw_cmd_check_usage(cmd, c->cdb);
     if (!fw_is_good(&r))
         return r;
@@ -335,10 +340,11 @@ static struct scsi_sense_reason run(struct fw_ctx *c)
     return cmd->handler(c);
 }
 
-static void finish(struct fw_task *t, const struct fw_drive *d, const struct scsi_sense_reason *r)
+static void finish(struct fw_task *t, const struct fw_drive *d, const struct scsi_sense_reason *r,
+                   uint8_t status)
 {
     if (fw_is_good(r)) {
-        t->status = SCSI_STATUS_GOOD;
+        t->status = status;
         return;
     }
     t->status = SCSI_STATUS_CHECK_CONDITION;
@@ -391,7 +397,7 @@ static void execute_locked(struct fw *fw, struct fw_task *t)
         }
         r = run(&c);
     }
-    finish(t, c.d, &r);
+    finish(t, c.d, &r, c.status);
 }
 
 void fw_execute(struct fw *fw, struct fw_task *t)

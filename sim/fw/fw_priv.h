@@ -90,7 +90,9 @@ struct fw_drive {
     struct sim_store *store;
     uint8_t  naa[16];         /* NAA 6 designator, VPD 83h and IDENTIFY */
     struct fw_ua_queue ua[HBA_MAX_INITIATORS];
+    int      reserved_by;     /* nexus (initiator) holding RESERVE, or FW_NOT_RESERVED */
 };
+#define FW_NOT_RESERVED (-1)
 
 /* Events raised under the lock and delivered after it is dropped, so the hook
  * may call back into the controller (which may call the firmware) freely. */
@@ -138,6 +140,7 @@ enum fw_cmd_flag {
     FW_F_ONE_BLOCK    = 1u << 9, /* WRITE SAME: one block of data-out (none with NDOB) */
     FW_F_THIN         = 1u << 10,/* exists only on a thin-provisioned drive (else unknown) */
     FW_F_TWICE        = 1u << 11,/* COMPARE AND WRITE: data-out is the blocks twice */
+    FW_F_RESV_OK      = 1u << 12,/* runs despite another nexus's RESERVE (fw_resv.c) */
 };
 
 struct fw_ctx;
@@ -177,6 +180,8 @@ struct fw_ctx {
     bool     fua;             /* READ/WRITE (10/12/16) with FUA set */
     uint64_t length;          /* the length field's value (blocks or bytes) */
     uint64_t want;            /* bytes the CDB asks to move in the command's direction */
+    uint8_t  status;          /* status when the reason is GOOD: GOOD, or a status
+                                 without sense (RESERVATION CONFLICT) */
 };
 
 static inline struct scsi_sense_reason fw_good(void)
@@ -225,6 +230,10 @@ struct scsi_sense_reason fw_sbc_sync_cache(struct fw_ctx *c);
 struct scsi_sense_reason fw_mode_sense(struct fw_ctx *c);
 struct scsi_sense_reason fw_caw_compare_and_write(struct fw_ctx *c);
 struct scsi_sense_reason fw_caw_orwrite(struct fw_ctx *c);
+struct scsi_sense_reason fw_resv_reserve(struct fw_ctx *c);
+struct scsi_sense_reason fw_resv_release(struct fw_ctx *c);
+/* Another nexus holds a RESERVE and the command is not one it allows. */
+bool fw_resv_conflict(const struct fw_ctx *c);
 struct scsi_sense_reason fw_lbp_unmap(struct fw_ctx *c);
 struct scsi_sense_reason fw_lbp_write_same(struct fw_ctx *c);
 struct scsi_sense_reason fw_lbp_get_lba_status(struct fw_ctx *c);
