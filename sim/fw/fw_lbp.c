@@ -96,15 +96,23 @@ static bool all_zero(const uint8_t *p, size_t n)
  * block of zeros) written to every block of the range.  With UNMAP on a thin
  * drive, a block of zeros deallocates the range instead (what an unmapped
  * block reads back as, so the result is the same); other data is written.
- * WSNZ is 1: a NUMBER OF LOGICAL BLOCKS of 0 is refused. */
+ * WSNZ is 1: a NUMBER OF LOGICAL BLOCKS of 0 is INVALID FIELD IN CDB (with
+ * WSNZ 0, libiscsi 1.19's WriteSame10.UnmapUntilEnd expects non-zero data
+ * with UNMAP to read back as zeros, which SBC-4 4.7.3.4 does not allow), as
+ * is more than the MAXIMUM WRITE SAME LENGTH; a
+ * data-out of other than one block is INVALID FIELD IN INFORMATION UNIT (the
+ * transfer disagrees with the command; no CDB field is wrong). */
 struct scsi_sense_reason fw_lbp_write_same(struct fw_ctx *c)
 {
     struct fw_drive *d = c->d;
     bool unmap = c->cdb[1] & 0x08;
     bool ndob = c->cmd->cdb_len == 16 && (c->cdb[1] & 0x01);
     uint32_t bs = d->block_size;
+    uint32_t have = c->t->data ? c->t->data_len : 0;
     if (unmap && !d->thin)
         return scsi_reason_invalid_cdb_field(1, 3);
+    if (have != c->want)
+        return scsi_reason(SCSI_SK_ILLEGAL_REQUEST, FW_ASC_INVALID_FIELD_IN_IU);
     if (c->nblocks == 0 || c->nblocks > FW_MAX_WRITE_SAME_BLOCKS)
         return scsi_reason_invalid_cdb_field(c->cmd->len_off, -1);
     const uint8_t *block = ndob ? NULL : c->t->data;

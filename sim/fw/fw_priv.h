@@ -25,6 +25,9 @@
 #define FW_REVISION        "0100"
 #define FW_IEEE_COMPANY_ID 0x0A5353u
 
+/* Additional sense codes only the firmware uses. */
+#define FW_ASC_INVALID_FIELD_IN_IU SCSI_ASCQ(0x0e, 0x03)
+
 /* Operation codes only the firmware needs (SBC-4, SPC-5). */
 enum fw_opcode {
     FW_OP_RESERVE_6          = 0x16,
@@ -43,6 +46,8 @@ enum fw_opcode {
     FW_OP_PREFETCH_16        = 0x90,
     FW_OP_WRITE_SAME_16      = 0x93,
     FW_OP_WRITE_VERIFY_12    = 0xae,
+    FW_OP_READ_DEFECT_10     = 0x37,
+    FW_OP_READ_DEFECT_12     = 0xb7,
     FW_OP_VERIFY_12          = 0xaf,
 };
 #define FW_SAI_GET_LBA_STATUS 0x12
@@ -227,6 +232,7 @@ struct scsi_sense_reason fw_sbc_prefetch(struct fw_ctx *c);
 struct scsi_sense_reason fw_check_range(struct fw_drive *d, uint64_t lba, uint64_t n,
                                         const uint8_t *want, bool per_block);
 struct scsi_sense_reason fw_sbc_sync_cache(struct fw_ctx *c);
+struct scsi_sense_reason fw_sbc_read_defect_data(struct fw_ctx *c);
 struct scsi_sense_reason fw_mode_sense(struct fw_ctx *c);
 struct scsi_sense_reason fw_caw_compare_and_write(struct fw_ctx *c);
 struct scsi_sense_reason fw_caw_orwrite(struct fw_ctx *c);

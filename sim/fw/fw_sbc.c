@@ -104,3 +104,22 @@ struct scsi_sense_reason fw_sbc_sync_cache(struct fw_ctx *c)
         return fw_store_error(rc, SCSI_ASC_WRITE_ERROR, c->lba);
     return fw_good();
 }
+
+/* READ DEFECT DATA (10)/(12) (SBC-4 5.18, 5.19): the simulated medium has no
+ * defects, so both lists are valid and empty, in whichever format is asked
+ * for among the address descriptor formats of SBC-4 table 7 (short block,
+ * long block, bytes from index, physical sector, and their extended forms are
+ * all empty alike); the reserved formats 001b, 010b and 111b and the vendor
+ * format 110b are INVALID FIELD IN CDB. */
+struct scsi_sense_reason fw_sbc_read_defect_data(struct fw_ctx *c)
+{
+    bool ten = c->cmd->cdb_len == 10;
+    uint8_t req = ten ? c->cdb[2] : c->cdb[1];
+    uint8_t format = req & 0x07;
+    if (format == 1 || format == 2 || format >= 6)
+        return scsi_reason_invalid_cdb_field(ten ? 2 : 1, 2);
+    uint8_t b[8] = { 0 };
+    b[1] = (uint8_t)(req & 0x1f);   /* PLISTV/GLISTV as requested, the format */
+    fw_data_in(c, b, c->length < (ten ? 4u : 8u) ? c->length : (ten ? 4u : 8u));
+    return fw_good();
+}
