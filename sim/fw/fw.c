@@ -164,6 +164,7 @@ void fw_drive_power_on(struct fw_drive *d, uint64_t now)
     d->ready = d->ready_ms == 0;
     d->stopped = false;
     d->reserved_by = FW_NOT_RESERVED;
+    fw_pr_reset_state(d);   /* APTPL is not supported: power on forgets them */
     for (unsigned i = 0; i < HBA_MAX_INITIATORS; i++) {
         fw_ua_clear(&d->ua[i]);   /* a power on makes every older condition moot */
         fw_ua_add(&d->ua[i], SCSI_ASC_POWER_ON_OCCURRED);
@@ -313,7 +314,7 @@ static struct scsi_sense_reason run(struct fw_ctx *c)
         if (!fw_is_good(&r))
             return r;
     }
-    if (fw_resv_conflict(c)) {
+    if (fw_resv_conflict(c) || fw_pr_conflict(c)) {
         c->status = SCSI_STATUS_RESERVATION_CONFLICT;   /* a status without sense */
         return fw_good();
     }

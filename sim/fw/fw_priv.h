@@ -26,7 +26,11 @@
 #define FW_IEEE_COMPANY_ID 0x0A5353u
 
 /* Additional sense codes only the firmware uses. */
-#define FW_ASC_INVALID_FIELD_IN_IU SCSI_ASCQ(0x0e, 0x03)
+#define FW_ASC_INVALID_FIELD_IN_IU      SCSI_ASCQ(0x0e, 0x03)
+#define FW_ASC_INVALID_RELEASE_OF_PR    SCSI_ASCQ(0x26, 0x04)
+#define FW_ASC_RESERVATIONS_PREEMPTED   SCSI_ASCQ(0x2a, 0x03)
+#define FW_ASC_RESERVATIONS_RELEASED    SCSI_ASCQ(0x2a, 0x04)
+#define FW_ASC_REGISTRATIONS_PREEMPTED  SCSI_ASCQ(0x2a, 0x05)
 
 /* Operation codes only the firmware needs (SBC-4, SPC-5). */
 enum fw_opcode {
@@ -96,6 +100,13 @@ struct fw_drive {
     uint8_t  naa[16];         /* NAA 6 designator, VPD 83h and IDENTIFY */
     struct fw_ua_queue ua[HBA_MAX_INITIATORS];
     int      reserved_by;     /* nexus (initiator) holding RESERVE, or FW_NOT_RESERVED */
+    struct {                  /* persistent reservations (fw_pr.c) */
+        uint32_t generation;
+        bool     reserved;
+        uint8_t  type;
+        uint16_t holder;      /* nexus, when reserved and not an all-registrants type */
+        struct { bool used; uint64_t key; } reg[HBA_MAX_INITIATORS];
+    } pr;
 };
 #define FW_NOT_RESERVED (-1)
 
@@ -146,6 +157,8 @@ enum fw_cmd_flag {
     FW_F_THIN         = 1u << 10,/* exists only on a thin-provisioned drive (else unknown) */
     FW_F_TWICE        = 1u << 11,/* COMPARE AND WRITE: data-out is the blocks twice */
     FW_F_RESV_OK      = 1u << 12,/* runs despite another nexus's RESERVE (fw_resv.c) */
+    FW_F_PR_EXEMPT    = 1u << 13,/* runs whatever the persistent reservation (fw_pr.c) */
+    FW_F_PR_READ      = 1u << 14,/* a read: runs for non-holders under Write Exclusive types */
 };
 
 struct fw_ctx;
@@ -238,8 +251,16 @@ struct scsi_sense_reason fw_caw_compare_and_write(struct fw_ctx *c);
 struct scsi_sense_reason fw_caw_orwrite(struct fw_ctx *c);
 struct scsi_sense_reason fw_resv_reserve(struct fw_ctx *c);
 struct scsi_sense_reason fw_resv_release(struct fw_ctx *c);
-/* Another nexus holds a RESERVE and the command is not one it allows. */
+/* Another nexus holds a RESERVE and the command is not one it allows, or a
+ * RESERVE/RELEASE meets persistent reservations. */
 bool fw_resv_conflict(const struct fw_ctx *c);
+struct scsi_sense_reason fw_pr_in(struct fw_ctx *c);
+struct scsi_sense_reason fw_pr_out(struct fw_ctx *c);
+/* The persistent reservation refuses this command from this nexus. */
+bool fw_pr_conflict(const struct fw_ctx *c);
+/* Any registration or reservation exists. */
+bool fw_pr_active(const struct fw_drive *d);
+void fw_pr_reset_state(struct fw_drive *d);
 struct scsi_sense_reason fw_lbp_unmap(struct fw_ctx *c);
 struct scsi_sense_reason fw_lbp_write_same(struct fw_ctx *c);
 struct scsi_sense_reason fw_lbp_get_lba_status(struct fw_ctx *c);

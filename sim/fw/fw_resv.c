@@ -13,7 +13,12 @@
 /* The dispatcher's gate: a command from another nexus than the holder's. */
 bool fw_resv_conflict(const struct fw_ctx *c)
 {
-    return c->d && c->d->reserved_by >= 0 && c->d->reserved_by != (int)c->t->initiator &&
+    if (!c->d)
+        return false;
+    /* SPC-5 5.14.3: RESERVE and RELEASE meet persistent reservations with a conflict. */
+    if ((c->cmd->handler == fw_resv_reserve || c->cmd->handler == fw_resv_release) && fw_pr_active(c->d))
+        return true;
+    return c->d->reserved_by >= 0 && c->d->reserved_by != (int)c->t->initiator &&
            !(c->cmd->flags & FW_F_RESV_OK);
 }
 

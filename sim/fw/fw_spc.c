@@ -212,7 +212,7 @@ struct scsi_sense_reason fw_spc_report_opcodes(struct fw_ctx *c)
     uint8_t options = c->cdb[2] & 0x07;
     uint8_t op = c->cdb[3];
     uint16_t sa = scsi_get_be16(c->cdb + 4);
-    uint8_t b[4 + 64 * (8 + TIMEOUTS_DESC_LEN)];
+    uint8_t b[4 + 96 * (8 + TIMEOUTS_DESC_LEN)];
     size_t n;
     if (options == 0) {
         n = all_commands(c->d, b, sizeof(b), rctd);
