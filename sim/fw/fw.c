@@ -132,6 +132,8 @@ static int drive_create(const struct sim_config *cfg, const struct sim_lu_config
         snprintf(d->serial, sizeof(d->serial), "SSIM-%03u-%03u", lu->target, lu->lun);
     d->write_protect = lu->write_protect;
     d->thin = lu->thin;
+    for (uint32_t p = lu->physical_block_size; p > lu->block_size; p /= 2)
+        d->lbppbe++;
     d->battery = lu->battery;
     d->ready_ms = lu->ready_ms;
     d->dflt = (struct fw_mode_params){ .wce = lu->write_cache };

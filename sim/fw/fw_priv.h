@@ -90,6 +90,7 @@ struct fw_drive {
     char     vendor[9], product[17], revision[5], serial[21];
     bool     write_protect;   /* hardware write protect from the configuration */
     bool     thin;            /* logical block provisioning management (fw_lbp.c) */
+    uint8_t  lbppbe;          /* log2(physical block size / block size) */
     enum hba_battery battery;
     uint32_t ready_ms;
     uint64_t ready_at_ns;     /* CLOCK_MONOTONIC time the drive becomes ready */

@@ -31,8 +31,9 @@ struct scsi_sense_reason fw_sbc_read_capacity16(struct fw_ctx *c)
     memset(b, 0, sizeof(b));
     scsi_put_be64(b, c->d->blocks - 1);
     scsi_put_be32(b + 8, c->d->block_size);
-    /* byte 12: no protection; byte 13: one logical block per physical block;
-     * byte 14: LBPME and LBPRZ on a thin drive; lowest aligned LBA 0 */
+    /* byte 12: no protection; byte 14: LBPME and LBPRZ on a thin drive;
+     * lowest aligned LBA 0 */
+    b[13] = c->d->lbppbe;   /* LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT */
     if (c->d->thin)
         b[14] = 0x80 | 0x40;
     fw_data_in(c, b, c->length < sizeof(b) ? c->length : sizeof(b));

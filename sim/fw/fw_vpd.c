@@ -84,7 +84,8 @@ static size_t page_block_limits(const struct fw_ctx *c, uint8_t *p)
     fw_lbp_limits(c->d, &l);
     p[0] = 0x01;                         /* WSNZ: WRITE SAME of 0 blocks is refused */
     p[1] = FW_MAX_COMPARE_AND_WRITE_BLOCKS; /* MAXIMUM COMPARE AND WRITE LENGTH */
-    scsi_put_be16(p + 2, 1);             /* OPTIMAL TRANSFER LENGTH GRANULARITY: one block */
+    scsi_put_be16(p + 2, (uint16_t)(1u << c->d->lbppbe)); /* OPTIMAL TRANSFER LENGTH GRANULARITY:
+                                                             one physical block */
     scsi_put_be32(p + 4, max_blocks);    /* MAXIMUM TRANSFER LENGTH (0: no limit) */
     scsi_put_be32(p + 8, max_blocks);    /* OPTIMAL TRANSFER LENGTH */
     scsi_put_be32(p + 16, l.max_unmap_lbas);   /* MAXIMUM UNMAP LBA COUNT (0: no UNMAP) */
