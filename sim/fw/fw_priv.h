@@ -53,6 +53,7 @@ enum fw_opcode {
     FW_OP_READ_DEFECT_10     = 0x37,
     FW_OP_READ_DEFECT_12     = 0xb7,
     FW_OP_VERIFY_12          = 0xaf,
+    FW_OP_WRITE_ATOMIC_16    = 0x9c,
 };
 #define FW_SAI_GET_LBA_STATUS 0x12
 
@@ -247,6 +248,7 @@ struct scsi_sense_reason fw_check_range(struct fw_drive *d, uint64_t lba, uint64
                                         const uint8_t *want, bool per_block);
 struct scsi_sense_reason fw_sbc_sync_cache(struct fw_ctx *c);
 struct scsi_sense_reason fw_sbc_read_defect_data(struct fw_ctx *c);
+struct scsi_sense_reason fw_sbc_write_atomic(struct fw_ctx *c);
 struct scsi_sense_reason fw_mode_sense(struct fw_ctx *c);
 struct scsi_sense_reason fw_caw_compare_and_write(struct fw_ctx *c);
 struct scsi_sense_reason fw_caw_orwrite(struct fw_ctx *c);

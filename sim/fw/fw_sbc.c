@@ -96,6 +96,22 @@ struct scsi_sense_reason fw_sbc_write(struct fw_ctx *c)
     return fw_good();
 }
 
+/* WRITE ATOMIC (16) (SBC-4 5.48): every command is atomic here (fw_execute
+ * runs it whole under the firmware lock), so the limits of VPD B0h are the
+ * only rules: a TRANSFER LENGTH above the MAXIMUM ATOMIC TRANSFER LENGTH (the
+ * maximum transfer length) and any ATOMIC BOUNDARY (MAXIMUM ATOMIC BOUNDARY
+ * SIZE is 0) are INVALID FIELD IN CDB; alignment and granularity are one
+ * block.  FUA is byte 1 bit 3 as in WRITE (16). */
+struct scsi_sense_reason fw_sbc_write_atomic(struct fw_ctx *c)
+{
+    if (scsi_get_be16(c->cdb + 10))
+        return scsi_reason_invalid_cdb_field(10, -1);
+    if (c->nblocks > c->fw->max_xfer / c->d->block_size)
+        return scsi_reason_invalid_cdb_field(12, -1);
+    c->fua = c->cdb[1] & 0x08;
+    return fw_sbc_write(c);
+}
+
 struct scsi_sense_reason fw_sbc_sync_cache(struct fw_ctx *c)
 {
     /* IMMED=1 allows GOOD before the flush ends; flushing first is within

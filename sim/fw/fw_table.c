@@ -210,6 +210,12 @@ static const struct fw_cmd table[] = {
       .dir = HBA_FLAG_DIR_WRITE, .flags = FW_F_SA | FW_F_PR_EXEMPT, .len_off = 5, .len_width = 4,
       .handler = fw_pr_out,
       .usage = { 0xff, 0x1f, 0xff, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, CTL } },
+    { .name = "WRITE ATOMIC(16)", .opcode = FW_OP_WRITE_ATOMIC_16, .cdb_len = 16,
+      .dir = HBA_FLAG_DIR_WRITE,
+      .flags = FW_F_NEEDS_READY | FW_F_MEDIA_ACCESS | FW_F_WRITES | FW_F_LEN_BLOCKS,
+      .len_off = 12, .len_width = 2, .lba_off = 2, .lba_width = 8, .handler = fw_sbc_write_atomic,
+      .usage = { 0xff, 0x18, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                 0xff, 0xff, 0xff, 0xff, 0x3f, CTL } },
     /* Read-modify-write (fw_caw.c): DPO and FUA; WRPROTECT/ORPROTECT reserved. */
     { .name = "COMPARE AND WRITE", .opcode = FW_OP_COMPARE_AND_WRITE, .cdb_len = 16,
       .dir = HBA_FLAG_DIR_WRITE,

@@ -94,7 +94,10 @@ static size_t page_block_limits(const struct fw_ctx *c, uint8_t *p)
     if (l.granularity)
         p[28] = 0x80;                    /* UGAVALID, UNMAP GRANULARITY ALIGNMENT 0 */
     scsi_put_be64(p + 32, l.max_write_same);   /* MAXIMUM WRITE SAME LENGTH */
-    return 0x3c;                         /* no atomic limits */
+    scsi_put_be32(p + 40, max_blocks);   /* MAXIMUM ATOMIC TRANSFER LENGTH: any transfer;
+                                            ATOMIC ALIGNMENT and GRANULARITY 0 (one block),
+                                            no atomic boundaries */
+    return 0x3c;
 }
 
 static size_t page_block_characteristics(const struct fw_ctx *c, uint8_t *p)
