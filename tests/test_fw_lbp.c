@@ -241,6 +241,33 @@ START_TEST(write_same_paths)
 }
 END_TEST
 
+/* The drive keys: thin and physical-block-size parse, print back, and a
+ * physical block smaller than the logical one is refused. */
+START_TEST(config_keys)
+{
+    struct sim_config cfg;
+    sim_config_init(&cfg);
+    struct located_error err;
+    ck_assert_int_eq(sim_config_apply_option(&cfg, "drive=0:0,thin=on,physical-block-size=4096", &err), 0);
+    ck_assert_int_eq(sim_config_validate(&cfg, &err), 0);
+    const struct sim_lu_config *lu = sim_config_find_lu(&cfg, 0, 0);
+    ck_assert(lu->thin);
+    ck_assert_uint_eq(lu->physical_block_size, 4096);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    ck_assert_int_eq(sim_config_print(&cfg, f), 0);
+    fclose(f);
+    ck_assert_ptr_nonnull(strstr(text, "thin"));
+    ck_assert_ptr_nonnull(strstr(text, "physical-block-size"));
+    free(text);
+    ck_assert_int_eq(sim_config_apply_option(&cfg, "drive=0:0,block-size=4096,physical-block-size=512", &err), 0);
+    ck_assert_int_eq(sim_config_validate(&cfg, &err), -EINVAL);
+    ck_assert_ptr_nonnull(strstr(err.message, "physical-block-size 512"));
+    sim_config_free(&cfg);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("fw_lbp");
@@ -251,6 +278,7 @@ static Suite *suite(void)
     tcase_add_test(tc, unmap_checks_everything_before_anything);
     tcase_add_test(tc, full_drive_offers_no_unmap);
     tcase_add_test(tc, write_same_paths);
+    tcase_add_test(tc, config_keys);
     suite_add_tcase(s, tc);
     return s;
 }
