@@ -241,6 +241,46 @@ START_TEST(write_same_paths)
 }
 END_TEST
 
+/* A 64 TiB thin drive: GET LBA STATUS answers in pieces (the store walks a
+ * bounded number of chunks per call), each deallocated, contiguous. */
+START_TEST(huge_sparse_drive_status_in_pieces)
+{
+    uint64_t blocks = UINT64_C(1) << 37;
+    struct fw *fw = thin_fw(blocks);
+    uint8_t w[512];
+    memset(w, 1, sizeof(w));
+    uint8_t cdb16[16] = { 0x8a };
+    scsi_put_be64(cdb16 + 2, blocks - 1);
+    scsi_put_be32(cdb16 + 10, 1);
+    struct fw_task t;
+    fwh_run0(fw, &t, cdb16, 16, HBA_FLAG_DIR_WRITE, w, sizeof(w));
+    fwh_expect_good(&t);
+    uint8_t cdb[16] = { 0x9e, 0x12 }, b[8 + 64 * 16];
+    scsi_put_be32(cdb + 10, sizeof(b));
+    fwh_run0(fw, &t, cdb, 16, HBA_FLAG_DIR_READ, b, sizeof(b));
+    fwh_expect_good(&t);
+    uint32_t n = (scsi_get_be32(b) - 4) / 16;
+    ck_assert_uint_eq(n, 64);
+    uint64_t next = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        const uint8_t *e = b + 8 + 16 * i;
+        ck_assert_uint_eq(scsi_get_be64(e), next);
+        ck_assert_uint_gt(scsi_get_be32(e + 8), 0);
+        ck_assert_uint_eq(e[12], 1);
+        next += scsi_get_be32(e + 8);
+    }
+    ck_assert_uint_lt(next, blocks - 1);   /* the written last block is further on */
+    {
+        uint32_t run;
+        uint8_t st;
+        lba_status(fw, blocks - 1, &run, &st);
+        ck_assert_uint_eq(st, 0);
+        ck_assert_uint_eq(run, 1);
+    }
+    fw_destroy(fw);
+}
+END_TEST
+
 /* The drive keys: thin and physical-block-size parse, print back, and a
  * physical block smaller than the logical one is refused. */
 START_TEST(config_keys)
@@ -279,6 +319,7 @@ static Suite *suite(void)
     tcase_add_test(tc, full_drive_offers_no_unmap);
     tcase_add_test(tc, write_same_paths);
     tcase_add_test(tc, config_keys);
+    tcase_add_test(tc, huge_sparse_drive_status_in_pieces);
     suite_add_tcase(s, tc);
     return s;
 }

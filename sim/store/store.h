@@ -127,7 +127,8 @@ uint64_t sim_store_dirty_bytes(const struct sim_store *s);
 int sim_store_unmap(struct sim_store *s, uint64_t lba, uint64_t nblocks);
 /* Provisioning status from lba: *mapped says whether block lba holds storage
  * (on media, or dirty in the cache) and *run how many blocks from lba, at most
- * nblocks, share that status.  The media answers per 64 KiB chunk (memory) or
+ * nblocks, share that status (a run of more than 1 GiB may be cut short: call
+ * again from its end).  The media answers per 64 KiB chunk (memory) or
  * file-system block (file), so a block of a partly unmapped chunk stays
  * mapped (and reads as zeros). */
 int sim_store_mapped(struct sim_store *s, uint64_t lba, uint64_t nblocks, bool *mapped, uint64_t *run);

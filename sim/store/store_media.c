@@ -320,8 +320,11 @@ int store_media_mapped(struct store_media *m, uint64_t off, uint64_t len, bool *
         uint64_t chunk = off / STORE_MEDIA_CHUNK;
         *mapped = store_map_get(&m->chunk_index, chunk) != STORE_MAP_NONE;
         uint64_t n = STORE_MEDIA_CHUNK - off % STORE_MEDIA_CHUNK;
-        /* off + n is the start of the next chunk */
-        while (n < len && (store_map_get(&m->chunk_index, (off + n) / STORE_MEDIA_CHUNK) != STORE_MAP_NONE) == *mapped)
+        /* off + n is the start of the next chunk.  The walk stops after
+         * STORE_MEDIA_MAPPED_SCAN chunks: a run is then reported in pieces,
+         * and a huge sparse drive costs a bounded time per call. */
+        for (unsigned k = 0; n < len && k < STORE_MEDIA_MAPPED_SCAN &&
+             (store_map_get(&m->chunk_index, (off + n) / STORE_MEDIA_CHUNK) != STORE_MAP_NONE) == *mapped; k++)
             n += STORE_MEDIA_CHUNK;
         *run = min_u64(n, len);
         return 0;

@@ -20,6 +20,7 @@
 
 #define STORE_MEDIA_SEGMENT (UINT64_C(1) << 43)   /* 8 TiB per media file */
 #define STORE_MEDIA_CHUNK   (UINT64_C(1) << 16)   /* 64 KiB memory chunks */
+#define STORE_MEDIA_MAPPED_SCAN 16384u            /* chunks one store_media_mapped call walks */
 
 struct store_media;
 
@@ -37,7 +38,9 @@ int  store_media_sync(struct store_media *m);
 int  store_media_discard(struct store_media *m, uint64_t off, uint64_t len);
 /* Whether the byte at off is backed by storage (mapped), and in *run how many
  * bytes from off, at most len, share that state.  Memory media answers per
- * 64 KiB chunk, file media per file-system block (SEEK_DATA/SEEK_HOLE). */
+ * 64 KiB chunk and looks at most STORE_MEDIA_MAPPED_SCAN chunks past the first
+ * (a longer run is reported in pieces), file media per file-system block
+ * (SEEK_DATA/SEEK_HOLE). */
 int  store_media_mapped(struct store_media *m, uint64_t off, uint64_t len, bool *mapped, uint64_t *run);
 /* Heap the media uses (memory chunks, segment table). */
 size_t store_media_mem_bytes(const struct store_media *m);
