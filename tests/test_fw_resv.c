@@ -149,6 +149,32 @@ START_TEST(rsoc_lists_pr_service_actions)
 }
 END_TEST
 
+/* APTPL on the last REGISTER keeps registrations and the reservation
+ * through a power cycle; PRGENERATION restarts at 0. */
+START_TEST(pr_aptpl_survives_power_cycle)
+{
+    struct fw *fw = fwh_simple(64);
+    uint8_t cdb[10] = { 0x5f, 0, 0, 0, 0, 0, 0, 0, 24, 0 }, p[24] = { 0 };
+    scsi_put_be64(p + 8, 0x77);
+    p[20] = 0x01;                                    /* APTPL */
+    struct fw_task t;
+    fwh_run0(fw, &t, cdb, 10, HBA_FLAG_DIR_WRITE, p, sizeof(p));
+    fwh_expect_good(&t);
+    prout_ok(fw, 0, 1, 3, 0x77, 0);
+    fw_power_cut(fw, NULL);
+    fw_power_on(fw);
+    fwh_drain_ua(fw, 0, 0, 0);
+    fwh_drain_ua(fw, 1, 0, 0);
+    ck_assert_uint_eq(rw_status(fw, 1, false), SCSI_STATUS_RESERVATION_CONFLICT);
+    ck_assert_uint_eq(rw_status(fw, 0, true), SCSI_STATUS_GOOD);
+    uint8_t in[10] = { 0x5e, 0, 0, 0, 0, 0, 0, 0, 16, 0 }, b[16];
+    fwh_run0(fw, &t, in, 10, HBA_FLAG_DIR_READ, b, sizeof(b));
+    ck_assert_uint_eq(scsi_get_be32(b), 0);
+    ck_assert_uint_eq(scsi_get_be64(b + 8), 0x77);
+    fw_destroy(fw);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("fw_resv");
@@ -157,6 +183,7 @@ static Suite *suite(void)
     tcase_add_test(tc, pr_generation_preempt_and_power);
     tcase_add_test(tc, reserve6_holder_and_endings);
     tcase_add_test(tc, rsoc_lists_pr_service_actions);
+    tcase_add_test(tc, pr_aptpl_survives_power_cycle);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -166,7 +166,7 @@ void fw_drive_power_on(struct fw_drive *d, uint64_t now)
     d->ready = d->ready_ms == 0;
     d->stopped = false;
     d->reserved_by = FW_NOT_RESERVED;
-    fw_pr_reset_state(d);   /* APTPL is not supported: power on forgets them */
+    fw_pr_power_on(d);      /* forgets them unless APTPL */
     for (unsigned i = 0; i < HBA_MAX_INITIATORS; i++) {
         fw_ua_clear(&d->ua[i]);   /* a power on makes every older condition moot */
         fw_ua_add(&d->ua[i], SCSI_ASC_POWER_ON_OCCURRED);

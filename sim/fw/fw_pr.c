@@ -7,10 +7,13 @@
  * READ KEYS, READ RESERVATION, REPORT CAPABILITIES, READ FULL STATUS; PR OUT
  * REGISTER, RESERVE, RELEASE, CLEAR, PREEMPT, PREEMPT AND ABORT, REGISTER AND
  * IGNORE EXISTING KEY.  Not supported, and reported so by REPORT
- * CAPABILITIES (SIP_C, ATP_C, PTPL_C are 0): SPEC_I_PT, ALL_TG_PT, APTPL (set
- * in the parameter list: INVALID FIELD IN PARAMETER LIST) and REGISTER AND
- * MOVE (not in the command table: an unknown service action).  State is lost
- * at power on (no APTPL) and survives resets and nexus losses (SPC-5 5.14.7).
+ * CAPABILITIES (SIP_C, ATP_C are 0): SPEC_I_PT, ALL_TG_PT (set in the
+ * parameter list: INVALID FIELD IN PARAMETER LIST) and REGISTER AND MOVE (not
+ * in the command table: an unknown service action).  State survives resets
+ * and nexus losses (SPC-5 5.14.7); a power cycle keeps it only when the last
+ * REGISTER asked for APTPL (PTPL_C 1, SPC-5 5.14.5), as the drive keeps its
+ * saved mode pages: with the drive, for as long as the simulated controller
+ * exists (not across scsisim processes).
  *
  * Conflicts follow SPC-5 table 71 / SBC-4 table 13 through two table flags:
  * FW_F_PR_EXEMPT commands run whatever the reservation (INQUIRY, REPORT LUNS,
@@ -48,9 +51,11 @@ static bool is_holder(const struct fw_drive *d, unsigned i)
     return all_registrants(d->pr.type) ? registered(d, i) : d->pr.holder == i;
 }
 
-void fw_pr_reset_state(struct fw_drive *d)
+void fw_pr_power_on(struct fw_drive *d)
 {
-    memset(&d->pr, 0, sizeof(d->pr));
+    if (!d->pr.aptpl)
+        memset(&d->pr, 0, sizeof(d->pr));
+    d->pr.generation = 0;                  /* SPC-5 6.16.2: zero after power on */
 }
 
 bool fw_pr_conflict(const struct fw_ctx *c)
@@ -108,11 +113,11 @@ static size_t read_reservation(const struct fw_drive *d, uint8_t *b)
     return 24;
 }
 
-static size_t report_capabilities(uint8_t *b)
+static size_t report_capabilities(const struct fw_drive *d, uint8_t *b)
 {
     scsi_put_be16(b, 8);
-    b[2] = 0x10;                           /* CRH: RESERVE/RELEASE handled per 5.14.3 */
-    b[3] = 0x80;                           /* TMV: the type mask is valid */
+    b[2] = 0x10 | 0x01;                    /* CRH (RESERVE/RELEASE per 5.14.3), PTPL_C */
+    b[3] = 0x80 | (d->pr.aptpl ? 0x01 : 0); /* TMV: the type mask is valid; PTPL_A */
     b[4] = 0x80 | 0x40 | 0x20 | 0x08 | 0x02; /* WR_EX_AR, EX_AC_RO, WR_EX_RO, EX_AC, WR_EX */
     b[5] = 0x01;                           /* EX_AC_AR */
     return 8;
@@ -157,7 +162,7 @@ struct scsi_sense_reason fw_pr_in(struct fw_ctx *c)
     switch (c->cdb[1] & 0x1f) {
     case 0:  n = read_keys(c->d, b, sizeof(b)); break;
     case 1:  n = read_reservation(c->d, b); break;
-    case 2:  n = report_capabilities(b); break;
+    case 2:  n = report_capabilities(c->d, b); break;
     default: n = read_full_status(c->d, b, sizeof(b)); break;
     }
     fw_data_in(c, b, c->length < n ? c->length : n);
@@ -267,9 +272,11 @@ struct scsi_sense_reason fw_pr_out(struct fw_ctx *c)
     const uint8_t *p = c->t->data;
     c->t->xfer = PR_PARAM_LEN;
     uint64_t key = scsi_get_be64(p), sark = scsi_get_be64(p + 8);
-    /* byte 20: SPEC_I_PT (3), ALL_TG_PT (2), APTPL (0): none supported */
-    if (p[20])
-        return scsi_reason_invalid_param_field(20, fw_top_bit(p[20]));
+    /* byte 20: SPEC_I_PT (3), ALL_TG_PT (2) are not supported; APTPL (0)
+     * counts for the REGISTER service actions only (SPC-5 6.17.3) */
+    if (p[20] & ~0x01)
+        return scsi_reason_invalid_param_field(20, fw_top_bit(p[20] & ~0x01));
+    bool aptpl = p[20] & 0x01;
     if (p[21])
         return scsi_reason_invalid_param_field(21, fw_top_bit(p[21]));
     bool uses_type = sa == 1 || sa == 2 || ((sa == 4 || sa == 5) && d->pr.reserved);
@@ -282,6 +289,8 @@ struct scsi_sense_reason fw_pr_out(struct fw_ctx *c)
     if (sa == 0 || sa == 6) {              /* REGISTER, REGISTER AND IGNORE EXISTING KEY */
         if (sa == 0 && (reg ? key != d->pr.reg[self].key : key != 0))
             return conflict(c);
+        if (reg || sark != 0)
+            d->pr.aptpl = aptpl;           /* the last one decides (SPC-5 5.14.5) */
         if (sark == 0) {
             if (reg) {
                 unregister(d, self);

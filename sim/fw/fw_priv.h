@@ -104,6 +104,7 @@ struct fw_drive {
     int      reserved_by;     /* nexus (initiator) holding RESERVE, or FW_NOT_RESERVED */
     struct {                  /* persistent reservations (fw_pr.c) */
         uint32_t generation;
+        bool     aptpl;       /* survives power on (the last REGISTER's APTPL) */
         bool     reserved;
         uint8_t  type;
         uint16_t holder;      /* nexus, when reserved and not an all-registrants type */
@@ -263,7 +264,8 @@ struct scsi_sense_reason fw_pr_out(struct fw_ctx *c);
 bool fw_pr_conflict(const struct fw_ctx *c);
 /* Any registration or reservation exists. */
 bool fw_pr_active(const struct fw_drive *d);
-void fw_pr_reset_state(struct fw_drive *d);
+/* Power on: registrations and the reservation end unless APTPL kept them. */
+void fw_pr_power_on(struct fw_drive *d);
 struct scsi_sense_reason fw_lbp_unmap(struct fw_ctx *c);
 struct scsi_sense_reason fw_lbp_write_same(struct fw_ctx *c);
 struct scsi_sense_reason fw_lbp_get_lba_status(struct fw_ctx *c);
