@@ -232,13 +232,32 @@ static void unlink_task(struct backend_stack *b, struct bs_task *k)
     k->prev = k->next = NULL;
 }
 
-/* Bytes the CDB asks to move, when this layer can tell: READ/WRITE blocks x
- * the LUN's block size.  0 = unknown. */
+/* WRITE AND VERIFY (10)/(12)/(16) (SBC-4 5.46-5.48) carries its blocks as
+ * a WRITE does, so residuals and overflow treat it as one: the offset and
+ * width of its TRANSFER LENGTH field, or false for any other CDB. */
+static bool write_verify_length(const uint8_t *cdb, uint8_t len, unsigned *off, unsigned *width)
+{
+    switch (cdb[0]) {
+    case 0x2e: *off = 7;  *width = 2; break;
+    case 0xae: *off = 6;  *width = 4; break;
+    case 0x8e: *off = 10; *width = 4; break;
+    default:   return false;
+    }
+    return len >= *off + *width;
+}
+
+/* Bytes the CDB asks to move, when this layer can tell: READ/WRITE (and
+ * WRITE AND VERIFY) blocks x the LUN's block size.  0 = unknown. */
 static uint64_t cdb_bytes(const struct bs_task *k)
 {
     const struct scsi_backend_task *t = k->t;
     struct cdb_rw rw;
-    if (k->lun >= k->tgt->b->max_luns || !cdb_parse_rw(t->cdb, t->cdb_len, &rw))
+    unsigned off, width;
+    if (k->lun >= k->tgt->b->max_luns)
+        return 0;
+    if (write_verify_length(t->cdb, t->cdb_len, &off, &width))
+        return scsi_get_be(t->cdb + off, width) * k->tgt->block_size[k->lun];
+    if (!cdb_parse_rw(t->cdb, t->cdb_len, &rw))
         return 0;
     return (uint64_t)rw.blocks * k->tgt->block_size[k->lun];
 }
@@ -346,6 +365,15 @@ static uint64_t trim_write(struct bs_task *k, uint64_t len)
 {
     const struct scsi_backend_task *t = k->t;
     struct cdb_rw rw;
+    unsigned off, width;
+    if (t->dir == SCSI_DIR_WRITE && k->lun < k->tgt->b->max_luns &&
+        write_verify_length(t->cdb, t->cdb_len, &off, &width)) {
+        uint32_t bs = k->tgt->block_size[k->lun];
+        if (!bs || scsi_get_be(t->cdb + off, width) * bs <= len)
+            return len;
+        scsi_put_be(k->cdb + off, width, len / bs);   /* fewer blocks: fits the field */
+        return len / bs * bs;
+    }
     if (t->dir != SCSI_DIR_WRITE || k->lun >= k->tgt->b->max_luns || !cdb_parse_rw(t->cdb, t->cdb_len, &rw) ||
         !rw.write)
         return len;

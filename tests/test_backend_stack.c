@@ -209,7 +209,7 @@ END_TEST
 START_TEST(unknown_opcode_is_the_firmwares_answer)
 {
     clear_ua(1);
-    uint8_t cdb[10] = { 0x5f }; /* PERSISTENT RESERVE OUT: not implemented */
+    uint8_t cdb[10] = { 0x4d }; /* LOG SENSE: not implemented */
     struct job j;
     job_init(&j, 1, 0, 1, cdb, 10);
     run_on(be0, &j);

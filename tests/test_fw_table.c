@@ -21,8 +21,18 @@ START_TEST(table_is_consistent)
         ck_assert_msg(c->len_off + c->len_width < c->cdb_len, "%s: length field", c->name);
         if (c->flags & FW_F_MEDIA_ACCESS)
             ck_assert_msg(c->lba_width > 0 && (c->flags & FW_F_LEN_BLOCKS), "%s: LBA field", c->name);
-        if (c->flags & FW_F_WRITES)
+        if (c->flags & FW_F_WRITES) {
             ck_assert_msg(c->dir == HBA_FLAG_DIR_WRITE, "%s: writes carry data-out", c->name);
+            /* WRPROTECT/ORPROTECT (byte 1 bits 7..5): no protection information on
+             * these drives, so a non-zero value is always refused */
+            ck_assert_msg((c->usage[1] & 0xe0) == 0, "%s: WRPROTECT is reserved", c->name);
+        }
+        /* a command only thin drives offer is still one REPORT SUPPORTED
+         * OPERATION CODES can describe, and only a thin drive offers it */
+        if (c->flags & FW_F_THIN)
+            ck_assert_msg(!fw_cmd_offered(c, NULL), "%s: offered without a drive", c->name);
+        else
+            ck_assert_msg(fw_cmd_offered(c, NULL), "%s: not offered", c->name);
         if (c->flags & FW_F_ANY_LUN)
             ck_assert_msg(c->flags & FW_F_SKIPS_UA, "%s: LUN-less commands skip UAs", c->name);
         /* every field the table points at is allowed by its usage mask */
@@ -76,7 +86,7 @@ START_TEST(lookup_unknowns)
     ck_assert_ptr_null(fw_cmd_lookup(cdb, &known));
     ck_assert(!known);
     cdb[0] = SCSI_OP_SERVICE_ACTION_IN_16;
-    cdb[1] = 0x12;
+    cdb[1] = 0x13;    /* neither READ CAPACITY (16) nor GET LBA STATUS */
     ck_assert_ptr_null(fw_cmd_lookup(cdb, &known));
     ck_assert(known);
     cdb[1] = 0xf0;    /* upper bits of byte 1 are not part of the service action */

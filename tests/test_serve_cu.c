@@ -1,11 +1,16 @@
 /* tests/test_serve_cu.c — libiscsi's conformance suite against `scsisim
- * serve`, every test, destructive ones included:
+ * serve` with a thin-provisioned drive, every test, destructive ones
+ * included:
  *
- *   iscsi-test-cu -n -t ALL -d iscsi://127.0.0.1:PORT/IQN/0
+ *   scsisim serve --drive 0:0,thin=on
+ *   iscsi-test-cu -v -t ALL -d iscsi://127.0.0.1:PORT/IQN/0
  *
- * must report 0 failed tests.  What the controller does not implement
- * answers INVALID COMMAND OPERATION CODE and the suite skips it.  Without
- * iscsi-test-cu the test fails ("not installed: apt-get install libiscsi-bin"). */
+ * must report 0 failed tests and at least CLEAN_FLOOR tests that passed
+ * without being skipped (a test that prints [SKIPPED] passes in CUnit's
+ * count: the target lacked the feature, answering INVALID COMMAND OPERATION
+ * CODE or saying so in VPD/INQUIRY).  The per-test reading is the one
+ * mk/cu-table.awk makes for docs/iscsi.md.  Without iscsi-test-cu the test
+ * fails ("not installed: apt-get install libiscsi-bin"). */
 #include "tests/support/testutil.h"
 
 #include <signal.h>
@@ -24,13 +29,51 @@ static bool summary(const char *out, unsigned v[4])
     return row && sscanf(row, "tests %u %u %u %u", &v[0], &v[1], &v[2], &v[3]) == 4;
 }
 
+/* Tests that passed without printing [SKIPPED], from -v output: a test
+ * starts at "  Test: NAME ..." and ends with "passed" or "FAILED" (on its
+ * own line or right after the dots); what follows "passed" on that line is
+ * the next suite's setup. */
+#define CLEAN_FLOOR 190u
+static unsigned clean_passes(const char *out, unsigned *skipped)
+{
+    unsigned clean = 0;
+    bool in = false, skip = false;
+    *skipped = 0;
+    for (const char *l = out; l && *l;) {
+        const char *nl = strchr(l, '\n');
+        size_t n = nl ? (size_t)(nl - l) : strlen(l);
+        char line[512];
+        snprintf(line, sizeof(line), "%.*s", (int)(n < sizeof(line) - 1 ? n : sizeof(line) - 1), l);
+        const char *rest = line;
+        if (!strncmp(line, "  Test: ", 8)) {
+            in = true;
+            skip = false;
+            const char *dots = strstr(line, " ...");
+            rest = dots ? dots + 4 : "";
+        }
+        if (in) {
+            bool ends_pass = !strncmp(rest, "passed", 6), ends_fail = !strncmp(rest, "FAILED", 6);
+            if (!ends_pass && !ends_fail && strstr(rest, "[SKIPPED]"))
+                skip = true;
+            if (ends_pass || ends_fail) {
+                if (ends_pass)
+                    skip ? (*skipped)++ : clean++;
+                in = false;
+            }
+        }
+        l = nl ? nl + 1 : NULL;
+    }
+    return clean;
+}
+
 START_TEST(iscsi_test_cu_all_tests_pass)
 {
     if (!proc_tool_present("iscsi_test_cu", "iscsi-test-cu", "apt-get install libiscsi-bin"))
         return;
     struct serve_proc srv;
-    serve_start(&srv, NULL);
-    const char *argv[] = { "iscsi-test-cu", "-n", "-t", "ALL", "-d", srv.url, NULL };
+    const char *const serve_args[] = { "--drive", "0:0,thin=on", NULL };
+    serve_start(&srv, serve_args);
+    const char *argv[] = { "iscsi-test-cu", "-v", "-t", "ALL", "-d", srv.url, NULL };
     char *out;
     int rc = proc_tool(argv, 240, &out);
     unsigned v[4];
@@ -44,6 +87,10 @@ START_TEST(iscsi_test_cu_all_tests_pass)
     ck_assert_msg(v[1] >= 200, "only %u tests ran", v[1]);
     ck_assert_msg(v[3] == 0, "%u of %u tests failed", v[3], v[1]);
     ck_assert_uint_eq(v[2], v[1]);
+    unsigned skipped, clean = clean_passes(out, &skipped);
+    fprintf(stderr, "iscsi-test-cu: %u tests ran, %u passed clean, %u skipped\n", v[1], clean, skipped);
+    ck_assert_msg(clean >= CLEAN_FLOOR, "only %u tests passed without skipping (floor %u)", clean, CLEAN_FLOOR);
+    ck_assert_uint_eq(clean + skipped, v[2]);
     free(out);
     char *err = serve_stderr(&srv);
     ck_assert_msg(!strstr(err, "error:"), "scsisim serve logged errors:\n%s", err);

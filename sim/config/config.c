@@ -202,6 +202,11 @@ static int check_drive(const struct cfg_ctx *ctx, const struct sim_config *cfg, 
             return cfg_fail(ctx, 0, "%sdefined twice; each target:lun may appear once", where);
     if (lu->block_size != 512 && lu->block_size != 4096)
         return cfg_fail(ctx, 0, "%sblock-size %u is not supported; use 512 or 4096", where, lu->block_size);
+    if (lu->physical_block_size &&
+        ((lu->physical_block_size != 512 && lu->physical_block_size != 4096) ||
+         lu->physical_block_size < lu->block_size))
+        return cfg_fail(ctx, 0, "%sphysical-block-size %u is not supported with block-size %u; use 0, or 512 "
+                        "or 4096 and at least the block size", where, lu->physical_block_size, lu->block_size);
     if (lu->blocks == 0)
         return cfg_fail(ctx, 0, "%scapacity is 0; a drive needs at least one block", where);
     if (lu->blocks > UINT64_MAX / lu->block_size)

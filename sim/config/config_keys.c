@@ -57,6 +57,9 @@ const struct cfg_key cfg_keys[] = {
     DRIVE("battery", CFG_BATTERY, battery, 0, 0, "cache battery"),
     DRIVE("ready-time", CFG_MS, ready_ms, 0, 600000, "NOT READY this long after power on"),
     DRIVE("write-protect", CFG_BOOL, write_protect, 0, 0, "writes fail with DATA PROTECT"),
+    DRIVE("physical-block-size", CFG_U32, physical_block_size, 0, 4096,
+          "physical block size reported (0: the logical block size)"),
+    DRIVE("thin", CFG_BOOL, thin, 0, 0, "thin provisioned: UNMAP, WRITE SAME with UNMAP, GET LBA STATUS"),
     DRIVE("media", CFG_MEDIA, media_path, 0, 0, "sparse media file under the media directory"),
     DRIVE("cache-size", CFG_SIZE64, cache_bytes, 4 * KiB, 1 * TiB, "write-back cache capacity"),
 };

@@ -131,6 +131,9 @@ static int drive_create(const struct sim_config *cfg, const struct sim_lu_config
     if (!d->serial[0])
         snprintf(d->serial, sizeof(d->serial), "SSIM-%03u-%03u", lu->target, lu->lun);
     d->write_protect = lu->write_protect;
+    d->thin = lu->thin;
+    for (uint32_t p = lu->physical_block_size; p > lu->block_size; p /= 2)
+        d->lbppbe++;
     d->battery = lu->battery;
     d->ready_ms = lu->ready_ms;
     d->dflt = (struct fw_mode_params){ .wce = lu->write_cache };
@@ -162,6 +165,8 @@ void fw_drive_power_on(struct fw_drive *d, uint64_t now)
     d->ready_at_ns = now + (uint64_t)d->ready_ms * 1000000ull;
     d->ready = d->ready_ms == 0;
     d->stopped = false;
+    d->reserved_by = FW_NOT_RESERVED;
+    fw_pr_power_on(d);      /* forgets them unless APTPL */
     for (unsigned i = 0; i < HBA_MAX_INITIATORS; i++) {
         fw_ua_clear(&d->ua[i]);   /* a power on makes every older condition moot */
         fw_ua_add(&d->ua[i], SCSI_ASC_POWER_ON_OCCURRED);
@@ -269,6 +274,10 @@ static void parse_fields(struct fw_ctx *c)
     }
     c->nblocks = length;
     uint64_t moved = cmd->dir == HBA_FLAG_DIR_NONE ? 0 : length;
+    if (cmd->flags & FW_F_TWICE)
+        moved = 2 * length;                                        /* verify + write data */
+    if (cmd->flags & FW_F_ONE_BLOCK)
+        moved = cmd->cdb_len == 16 && (cdb[1] & 0x01) ? 0 : 1;   /* NDOB: no data-out */
     if (cmd->flags & FW_F_BYTCHK) {
         switch ((cdb[1] >> 1) & 3) {
         case 1:  moved = length; break;              /* compare every block */
@@ -307,6 +316,10 @@ static struct scsi_sense_reason run(struct fw_ctx *c)
         if (!fw_is_good(&r))
             return r;
     }
+    if (fw_resv_conflict(c) || fw_pr_conflict(c)) {
+        c->status = SCSI_STATUS_RESERVATION_CONFLICT;   /* a status without sense */
+        return fw_good();
+    }
     r = fw_cmd_check_usage(cmd, c->cdb);
     if (!fw_is_good(&r))
         return r;
@@ -330,10 +343,11 @@ static struct scsi_sense_reason run(struct fw_ctx *c)
     return cmd->handler(c);
 }
 
-static void finish(struct fw_task *t, const struct fw_drive *d, const struct scsi_sense_reason *r)
+static void finish(struct fw_task *t, const struct fw_drive *d, const struct scsi_sense_reason *r,
+                   uint8_t status)
 {
     if (fw_is_good(r)) {
-        t->status = SCSI_STATUS_GOOD;
+        t->status = status;
         return;
     }
     t->status = SCSI_STATUS_CHECK_CONDITION;
@@ -353,6 +367,15 @@ static void execute_locked(struct fw *fw, struct fw_task *t)
     struct fw_ctx c = { .fw = fw, .t = t, .cdb = t->cdb, .d = fw_drive_at(fw, t->target, t->lun) };
     bool known;
     c.cmd = fw_cmd_lookup(t->cdb, &known);
+    if (c.cmd && !fw_cmd_offered(c.cmd, c.d)) {
+        /* A command this drive does not have: unknown, unless another entry
+         * of the opcode is offered (then only the service action is wrong). */
+        c.cmd = NULL;
+        known = false;
+        for (size_t i = 0; i < fw_cmd_count(); i++)
+            if (fw_cmd_at(i)->opcode == t->cdb[0] && fw_cmd_offered(fw_cmd_at(i), c.d))
+                known = true;
+    }
     if (c.cmd && t->cdb_len < c.cmd->cdb_len) {
         t->ctrl_status = HBA_CS_INVALID_FIELD;   /* the entry cut the CDB short */
         return;
@@ -377,7 +400,7 @@ static void execute_locked(struct fw *fw, struct fw_task *t)
         }
         r = run(&c);
     }
-    finish(t, c.d, &r);
+    finish(t, c.d, &r, c.status);
 }
 
 void fw_execute(struct fw *fw, struct fw_task *t)

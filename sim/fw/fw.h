@@ -33,21 +33,29 @@
  *     29h/01h power on, 29h/00h, 29h/04h, 29h/02h, 29h/03h, 29h/07h, then the
  *     others in the order they arose; only the most severe 29h is kept.  A UA
  *     is reported before an unknown opcode or a bad CDB, and before NOT READY.
+ *  4b. Reservation conflict: another nexus holds RESERVE (6)/(10), or a
+ *     persistent reservation refuses this nexus the command (SPC-5 table 71,
+ *     through the table's FW_F_RESV_OK / FW_F_PR_EXEMPT / FW_F_PR_READ flags)
+ *     -> status RESERVATION CONFLICT without sense.
  *  5. Unknown opcode -> 05h/20h/00h (field pointer byte 0); unknown service
- *     action of a known opcode -> 05h/24h/00h (byte 1, bit 4); a reserved bit
+ *     action of a known opcode -> 05h/24h/00h (byte 1, bit 4); a command the
+ *     drive does not offer (UNMAP, GET LBA STATUS on a drive not thin) is
+ *     unknown the same way; a reserved bit
  *     set -> 05h/24h/00h pointing at the first such byte and its top bit.
  *  6. Data-out shorter than the CDB requires (data_len < blocks * block size,
  *     or < the parameter list length) -> 05h/24h/00h pointing at the length
  *     field; nothing is written.  (Writing part of it is never acceptable.)
  *     Data-in shorter than the CDB allows is a residual, not an error: what
  *     fits is transferred and xfer says how much.
- *  7. Readiness (TEST UNIT READY, READ CAPACITY, READ/WRITE/VERIFY, SYNCHRONIZE
- *     CACHE): NOT READY 04h/01h for ready_ms after power on (creation counts),
+ *  7. Readiness (TEST UNIT READY, READ CAPACITY and every command that
+ *     touches the medium, FW_F_NEEDS_READY in the table): NOT READY 04h/01h for ready_ms after power on (creation counts),
  *     04h/02h while stopped by START STOP UNIT (START=0) until START=1.
  *  8. LBA range (overflow-safe; READ/WRITE(6) length 0 means 256 blocks; a
  *     zero length still needs a valid LBA) -> 05h/21h/00h.
- *  9. Writes on a write-protected drive -> DATA PROTECT 27h/00h (configured)
- *     or 27h/02h (SWP in the control page).  SYNCHRONIZE CACHE is allowed.
+ *  9. Writes on a write-protected drive (every FW_F_WRITES command: WRITE,
+ *     WRITE AND VERIFY, WRITE SAME, UNMAP, COMPARE AND WRITE, ORWRITE, WRITE
+ *     ATOMIC) -> DATA PROTECT 27h/00h (configured: a read-only LUN) or 27h/02h
+ *     (SWP in the control page).  SYNCHRONIZE CACHE is allowed.
  *
  * CACHE.  WRITE with FUA, or with WCE=0, is durable before GOOD; READ with FUA
  * flushes its range first.  SYNCHRONIZE CACHE flushes [lba, lba+count) (count 0

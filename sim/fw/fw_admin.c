@@ -49,6 +49,7 @@ static void raise_all_nexuses(struct fw_drive *d, uint16_t code)
 static void reset_drive(struct fw_drive *d, uint16_t code)
 {
     raise_all_nexuses(d, code);
+    d->reserved_by = FW_NOT_RESERVED;   /* SPC-2: a reset releases a RESERVE */
     (void)fw_drive_set_mode(d, &d->saved, false);
 }
 
@@ -81,9 +82,14 @@ void fw_nexus_loss(struct fw *fw, uint16_t initiator)
     if (initiator >= HBA_MAX_INITIATORS)
         return;
     pthread_mutex_lock(&fw->lock);
-    for (size_t i = 0; i < slot_count(fw); i++)
-        if (slot_at(fw, i))
-            fw_ua_add(&slot_at(fw, i)->ua[initiator], SCSI_ASC_I_T_NEXUS_LOSS);
+    for (size_t i = 0; i < slot_count(fw); i++) {
+        struct fw_drive *d = slot_at(fw, i);
+        if (!d)
+            continue;
+        fw_ua_add(&d->ua[initiator], SCSI_ASC_I_T_NEXUS_LOSS);
+        if (d->reserved_by == (int)initiator)
+            d->reserved_by = FW_NOT_RESERVED;   /* the holder's nexus is gone */
+    }
     pthread_mutex_unlock(&fw->lock);
 }
 

@@ -25,6 +25,38 @@
 #define FW_REVISION        "0100"
 #define FW_IEEE_COMPANY_ID 0x0A5353u
 
+/* Additional sense codes only the firmware uses. */
+#define FW_ASC_INVALID_FIELD_IN_IU      SCSI_ASCQ(0x0e, 0x03)
+#define FW_ASC_INVALID_RELEASE_OF_PR    SCSI_ASCQ(0x26, 0x04)
+#define FW_ASC_RESERVATIONS_PREEMPTED   SCSI_ASCQ(0x2a, 0x03)
+#define FW_ASC_RESERVATIONS_RELEASED    SCSI_ASCQ(0x2a, 0x04)
+#define FW_ASC_REGISTRATIONS_PREEMPTED  SCSI_ASCQ(0x2a, 0x05)
+
+/* Operation codes only the firmware needs (SBC-4, SPC-5). */
+enum fw_opcode {
+    FW_OP_RESERVE_6          = 0x16,
+    FW_OP_RELEASE_6          = 0x17,
+    FW_OP_WRITE_VERIFY_10    = 0x2e,
+    FW_OP_PREFETCH_10        = 0x34,
+    FW_OP_WRITE_SAME_10      = 0x41,
+    FW_OP_UNMAP              = 0x42,
+    FW_OP_RESERVE_10         = 0x56,
+    FW_OP_RELEASE_10         = 0x57,
+    FW_OP_PR_IN              = 0x5e,
+    FW_OP_PR_OUT             = 0x5f,
+    FW_OP_ORWRITE_16         = 0x8b,
+    FW_OP_COMPARE_AND_WRITE  = 0x89,
+    FW_OP_WRITE_VERIFY_16    = 0x8e,
+    FW_OP_PREFETCH_16        = 0x90,
+    FW_OP_WRITE_SAME_16      = 0x93,
+    FW_OP_WRITE_VERIFY_12    = 0xae,
+    FW_OP_READ_DEFECT_10     = 0x37,
+    FW_OP_READ_DEFECT_12     = 0xb7,
+    FW_OP_VERIFY_12          = 0xaf,
+    FW_OP_WRITE_ATOMIC_16    = 0x9c,
+};
+#define FW_SAI_GET_LBA_STATUS 0x12
+
 /* ---- unit attentions (fw_ua.c) ---- */
 
 /* Pending unit attentions of one I_T nexus: a small set, reported highest
@@ -58,6 +90,8 @@ struct fw_drive {
     uint32_t block_size;
     char     vendor[9], product[17], revision[5], serial[21];
     bool     write_protect;   /* hardware write protect from the configuration */
+    bool     thin;            /* logical block provisioning management (fw_lbp.c) */
+    uint8_t  lbppbe;          /* log2(physical block size / block size) */
     enum hba_battery battery;
     uint32_t ready_ms;
     uint64_t ready_at_ns;     /* CLOCK_MONOTONIC time the drive becomes ready */
@@ -67,7 +101,17 @@ struct fw_drive {
     struct sim_store *store;
     uint8_t  naa[16];         /* NAA 6 designator, VPD 83h and IDENTIFY */
     struct fw_ua_queue ua[HBA_MAX_INITIATORS];
+    int      reserved_by;     /* nexus (initiator) holding RESERVE, or FW_NOT_RESERVED */
+    struct {                  /* persistent reservations (fw_pr.c) */
+        uint32_t generation;
+        bool     aptpl;       /* survives power on (the last REGISTER's APTPL) */
+        bool     reserved;
+        uint8_t  type;
+        uint16_t holder;      /* nexus, when reserved and not an all-registrants type */
+        struct { bool used; uint64_t key; } reg[HBA_MAX_INITIATORS];
+    } pr;
 };
+#define FW_NOT_RESERVED (-1)
 
 /* Events raised under the lock and delivered after it is dropped, so the hook
  * may call back into the controller (which may call the firmware) freely. */
@@ -112,6 +156,12 @@ enum fw_cmd_flag {
     FW_F_SA           = 1u << 5, /* the service action (byte 1 bits 4..0) selects the entry */
     FW_F_LEN_BLOCKS   = 1u << 6, /* the length field counts logical blocks */
     FW_F_BYTCHK       = 1u << 8, /* VERIFY: data-out only when BYTCHK asks for it */
+    FW_F_ONE_BLOCK    = 1u << 9, /* WRITE SAME: one block of data-out (none with NDOB) */
+    FW_F_THIN         = 1u << 10,/* exists only on a thin-provisioned drive (else unknown) */
+    FW_F_TWICE        = 1u << 11,/* COMPARE AND WRITE: data-out is the blocks twice */
+    FW_F_RESV_OK      = 1u << 12,/* runs despite another nexus's RESERVE (fw_resv.c) */
+    FW_F_PR_EXEMPT    = 1u << 13,/* runs whatever the persistent reservation (fw_pr.c) */
+    FW_F_PR_READ      = 1u << 14,/* a read: runs for non-holders under Write Exclusive types */
 };
 
 struct fw_ctx;
@@ -133,6 +183,10 @@ struct fw_cmd {
 const struct fw_cmd *fw_cmd_lookup(const uint8_t *cdb, bool *opcode_known);
 size_t fw_cmd_count(void);
 const struct fw_cmd *fw_cmd_at(size_t i);
+/* Whether the drive offers cmd (FW_F_THIN commands only on thin drives):
+ * fw_execute answers an unoffered command as unknown, and REPORT SUPPORTED
+ * OPERATION CODES leaves it out. */
+bool fw_cmd_offered(const struct fw_cmd *cmd, const struct fw_drive *d);
 /* The first reserved bit set in the CDB, as INVALID FIELD IN CDB; GOOD if none. */
 struct scsi_sense_reason fw_cmd_check_usage(const struct fw_cmd *cmd, const uint8_t *cdb);
 
@@ -147,6 +201,8 @@ struct fw_ctx {
     bool     fua;             /* READ/WRITE (10/12/16) with FUA set */
     uint64_t length;          /* the length field's value (blocks or bytes) */
     uint64_t want;            /* bytes the CDB asks to move in the command's direction */
+    uint8_t  status;          /* status when the reason is GOOD: GOOD, or a status
+                                 without sense (RESERVATION CONFLICT) */
 };
 
 static inline struct scsi_sense_reason fw_good(void)
@@ -184,8 +240,46 @@ struct scsi_sense_reason fw_sbc_read_capacity16(struct fw_ctx *c);
 struct scsi_sense_reason fw_sbc_read(struct fw_ctx *c);
 struct scsi_sense_reason fw_sbc_write(struct fw_ctx *c);
 struct scsi_sense_reason fw_sbc_verify(struct fw_ctx *c);
+struct scsi_sense_reason fw_sbc_write_verify(struct fw_ctx *c);
+struct scsi_sense_reason fw_sbc_prefetch(struct fw_ctx *c);
+/* Reads [lba, lba + n) through the store (medium errors as READ reports them)
+ * and, with want, compares: MISCOMPARE 1Dh/00h, INFORMATION = byte offset of
+ * the first difference in the range (fw_verify.c). */
+struct scsi_sense_reason fw_check_range(struct fw_drive *d, uint64_t lba, uint64_t n,
+                                        const uint8_t *want, bool per_block);
 struct scsi_sense_reason fw_sbc_sync_cache(struct fw_ctx *c);
+struct scsi_sense_reason fw_sbc_read_defect_data(struct fw_ctx *c);
+struct scsi_sense_reason fw_sbc_write_atomic(struct fw_ctx *c);
 struct scsi_sense_reason fw_mode_sense(struct fw_ctx *c);
+struct scsi_sense_reason fw_caw_compare_and_write(struct fw_ctx *c);
+struct scsi_sense_reason fw_caw_orwrite(struct fw_ctx *c);
+struct scsi_sense_reason fw_resv_reserve(struct fw_ctx *c);
+struct scsi_sense_reason fw_resv_release(struct fw_ctx *c);
+/* Another nexus holds a RESERVE and the command is not one it allows, or a
+ * RESERVE/RELEASE meets persistent reservations. */
+bool fw_resv_conflict(const struct fw_ctx *c);
+struct scsi_sense_reason fw_pr_in(struct fw_ctx *c);
+struct scsi_sense_reason fw_pr_out(struct fw_ctx *c);
+/* The persistent reservation refuses this command from this nexus. */
+bool fw_pr_conflict(const struct fw_ctx *c);
+/* Any registration or reservation exists. */
+bool fw_pr_active(const struct fw_drive *d);
+/* Power on: registrations and the reservation end unless APTPL kept them. */
+void fw_pr_power_on(struct fw_drive *d);
+struct scsi_sense_reason fw_lbp_unmap(struct fw_ctx *c);
+struct scsi_sense_reason fw_lbp_write_same(struct fw_ctx *c);
+struct scsi_sense_reason fw_lbp_get_lba_status(struct fw_ctx *c);
+
+/* ---- provisioning limits (fw_lbp.c), reported in VPD B0h ---- */
+#define FW_MAX_WRITE_SAME_BLOCKS  0xffffu     /* MAXIMUM WRITE SAME LENGTH: what WRITE SAME (10) can ask */
+#define FW_MAX_COMPARE_AND_WRITE_BLOCKS 255u /* MAXIMUM COMPARE AND WRITE LENGTH (a byte) */
+#define FW_MAX_UNMAP_BLOCKS       (1u << 20)   /* MAXIMUM UNMAP LBA COUNT */
+#define FW_MAX_UNMAP_DESCRIPTORS  64u          /* MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT */
+struct fw_lbp_limits {
+    uint32_t max_unmap_lbas, max_unmap_descs, granularity; /* 0 on a fully provisioned drive */
+    uint64_t max_write_same;
+};
+void fw_lbp_limits(const struct fw_drive *d, struct fw_lbp_limits *l);
 struct scsi_sense_reason fw_mode_select(struct fw_ctx *c);
 
 #endif

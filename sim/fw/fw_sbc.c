@@ -1,13 +1,12 @@
 /* sim/fw/fw_sbc.c — the block commands (SBC): READ CAPACITY (10)/(16),
- * READ and WRITE (6/10/12/16), VERIFY (10)/(16) and SYNCHRONIZE CACHE
- * (10)/(16).  The dispatcher has already checked the CDB, readiness, the LBA
- * range and write protection, and that a data-out buffer holds every block. */
+ * READ and WRITE (6/10/12/16) and SYNCHRONIZE CACHE (10)/(16) (VERIFY,
+ * WRITE AND VERIFY and PRE-FETCH are in fw_verify.c).  The dispatcher has
+ * already checked the CDB, readiness, the LBA range and write protection, and
+ * that a data-out buffer holds every block. */
 #include "sim/fw/fw_priv.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-#define VERIFY_CHUNK (64u * 1024u)
 
 struct scsi_sense_reason fw_sbc_read_capacity10(struct fw_ctx *c)
 {
@@ -32,8 +31,11 @@ struct scsi_sense_reason fw_sbc_read_capacity16(struct fw_ctx *c)
     memset(b, 0, sizeof(b));
     scsi_put_be64(b, c->d->blocks - 1);
     scsi_put_be32(b + 8, c->d->block_size);
-    /* byte 12: no protection; byte 13: one logical block per physical block;
-     * byte 14: LBPME = 0, LBPRZ = 0; lowest aligned LBA 0 */
+    /* byte 12: no protection; byte 14: LBPME and LBPRZ on a thin drive;
+     * lowest aligned LBA 0 */
+    b[13] = c->d->lbppbe;   /* LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT */
+    if (c->d->thin)
+        b[14] = 0x80 | 0x40;
     fw_data_in(c, b, c->length < sizeof(b) ? c->length : sizeof(b));
     return fw_good();
 }
@@ -94,45 +96,20 @@ struct scsi_sense_reason fw_sbc_write(struct fw_ctx *c)
     return fw_good();
 }
 
-struct scsi_sense_reason fw_sbc_verify(struct fw_ctx *c)
+/* WRITE ATOMIC (16) (SBC-4 5.48): every command is atomic here (fw_execute
+ * runs it whole under the firmware lock), so the limits of VPD B0h are the
+ * only rules: a TRANSFER LENGTH above the MAXIMUM ATOMIC TRANSFER LENGTH (the
+ * maximum transfer length) and any ATOMIC BOUNDARY (MAXIMUM ATOMIC BOUNDARY
+ * SIZE is 0) are INVALID FIELD IN CDB; alignment and granularity are one
+ * block.  FUA is byte 1 bit 3 as in WRITE (16). */
+struct scsi_sense_reason fw_sbc_write_atomic(struct fw_ctx *c)
 {
-    struct fw_drive *d = c->d;
-    uint8_t bytchk = (c->cdb[1] >> 1) & 3;
-    if (bytchk == 2)
-        return scsi_reason_invalid_cdb_field(1, 2);
-    if (bytchk == 0 || c->nblocks == 0)
-        return fw_good();   /* the range was checked; the medium has no latent errors */
-    uint32_t bs = d->block_size;
-    uint8_t *buf = malloc(VERIFY_CHUNK);
-    if (!buf)
-        return scsi_reason(SCSI_SK_HARDWARE_ERROR, SCSI_ASC_INTERNAL_TARGET_FAILURE);
-    struct scsi_sense_reason r = fw_good();
-    uint32_t per_chunk = VERIFY_CHUNK / bs;
-    for (uint64_t done = 0; done < c->nblocks && fw_is_good(&r);) {
-        uint32_t n = c->nblocks - done < per_chunk ? (uint32_t)(c->nblocks - done) : per_chunk;
-        int rc = sim_store_read(d->store, c->lba + done, n, buf);
-        if (rc < 0) {
-            r = fw_store_error(rc, SCSI_ASC_UNRECOVERED_READ_ERROR, c->lba + done);
-            break;
-        }
-        for (uint32_t i = 0; i < n && fw_is_good(&r); i++) {
-            /* BYTCHK 01b compares block by block, 11b one block against each */
-            const uint8_t *want = c->t->data + (bytchk == 1 ? (done + i) * bs : 0);
-            const uint8_t *have = buf + (size_t)i * bs;
-            if (memcmp(want, have, bs) == 0)
-                continue;
-            uint32_t j = 0;
-            while (want[j] == have[j])
-                j++;
-            r = scsi_reason(SCSI_SK_MISCOMPARE, SCSI_ASC_MISCOMPARE_DURING_VERIFY);
-            r.info_valid = true;   /* offset of the first differing byte in the range */
-            r.info = (done + i) * bs + j;
-        }
-        done += n;
-    }
-    free(buf);
-    c->t->xfer = (uint32_t)c->want;
-    return r;
+    if (scsi_get_be16(c->cdb + 10))
+        return scsi_reason_invalid_cdb_field(10, -1);
+    if (c->nblocks > c->fw->max_xfer / c->d->block_size)
+        return scsi_reason_invalid_cdb_field(12, -1);
+    c->fua = c->cdb[1] & 0x08;
+    return fw_sbc_write(c);
 }
 
 struct scsi_sense_reason fw_sbc_sync_cache(struct fw_ctx *c)
@@ -142,5 +119,24 @@ struct scsi_sense_reason fw_sbc_sync_cache(struct fw_ctx *c)
     int rc = sim_store_flush(c->d->store, c->lba, c->nblocks);
     if (rc < 0)
         return fw_store_error(rc, SCSI_ASC_WRITE_ERROR, c->lba);
+    return fw_good();
+}
+
+/* READ DEFECT DATA (10)/(12) (SBC-4 5.18, 5.19): the simulated medium has no
+ * defects, so both lists are valid and empty, in whichever format is asked
+ * for among the address descriptor formats of SBC-4 table 7 (short block,
+ * long block, bytes from index, physical sector, and their extended forms are
+ * all empty alike); the reserved formats 001b, 010b and 111b and the vendor
+ * format 110b are INVALID FIELD IN CDB. */
+struct scsi_sense_reason fw_sbc_read_defect_data(struct fw_ctx *c)
+{
+    bool ten = c->cmd->cdb_len == 10;
+    uint8_t req = ten ? c->cdb[2] : c->cdb[1];
+    uint8_t format = req & 0x07;
+    if (format == 1 || format == 2 || format >= 6)
+        return scsi_reason_invalid_cdb_field(ten ? 2 : 1, 2);
+    uint8_t b[8] = { 0 };
+    b[1] = (uint8_t)(req & 0x1f);   /* PLISTV/GLISTV as requested, the format */
+    fw_data_in(c, b, c->length < (ten ? 4u : 8u) ? c->length : (ten ? 4u : 8u));
     return fw_good();
 }

@@ -158,11 +158,13 @@ static bool opcode_has_sa(uint8_t opcode)
     return false;
 }
 
-static size_t all_commands(uint8_t *b, size_t cap, bool rctd)
+static size_t all_commands(const struct fw_drive *d, uint8_t *b, size_t cap, bool rctd)
 {
     size_t n = 4;
     for (size_t i = 0; i < fw_cmd_count() && n + 8 + TIMEOUTS_DESC_LEN <= cap; i++) {
         const struct fw_cmd *cmd = fw_cmd_at(i);
+        if (!fw_cmd_offered(cmd, d))
+            continue;
         uint8_t *e = b + n;
         memset(e, 0, 8);
         e[0] = cmd->opcode;
@@ -210,10 +212,10 @@ struct scsi_sense_reason fw_spc_report_opcodes(struct fw_ctx *c)
     uint8_t options = c->cdb[2] & 0x07;
     uint8_t op = c->cdb[3];
     uint16_t sa = scsi_get_be16(c->cdb + 4);
-    uint8_t b[4 + 64 * (8 + TIMEOUTS_DESC_LEN)];
+    uint8_t b[4 + 96 * (8 + TIMEOUTS_DESC_LEN)];
     size_t n;
     if (options == 0) {
-        n = all_commands(b, sizeof(b), rctd);
+        n = all_commands(c->d, b, sizeof(b), rctd);
     } else if (options <= 3) {
         bool has_sa = opcode_has_sa(op);
         if ((options == 1 && has_sa) || (options == 2 && !has_sa))
@@ -221,7 +223,7 @@ struct scsi_sense_reason fw_spc_report_opcodes(struct fw_ctx *c)
         const struct fw_cmd *found = NULL;
         for (size_t i = 0; i < fw_cmd_count() && !found; i++) {
             const struct fw_cmd *cmd = fw_cmd_at(i);
-            if (cmd->opcode == op && (!has_sa || cmd->sa == sa))
+            if (cmd->opcode == op && (!has_sa || cmd->sa == sa) && fw_cmd_offered(cmd, c->d))
                 found = cmd;
         }
         n = one_command(b, found, rctd);

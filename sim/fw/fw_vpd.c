@@ -77,12 +77,27 @@ static size_t page_device_id(const struct fw_ctx *c, uint8_t *p)
 
 static size_t page_block_limits(const struct fw_ctx *c, uint8_t *p)
 {
+    /* p[i] is byte i + 4 of the page (SBC-4 table 262) */
     memset(p, 0, 0x3c);
     uint32_t max_blocks = c->fw->max_xfer / c->d->block_size;
-    scsi_put_be16(p + 2, 1);             /* OPTIMAL TRANSFER LENGTH GRANULARITY: one block */
+    struct fw_lbp_limits l;
+    fw_lbp_limits(c->d, &l);
+    p[0] = 0x01;                         /* WSNZ: WRITE SAME of 0 blocks is refused */
+    p[1] = FW_MAX_COMPARE_AND_WRITE_BLOCKS; /* MAXIMUM COMPARE AND WRITE LENGTH */
+    scsi_put_be16(p + 2, (uint16_t)(1u << c->d->lbppbe)); /* OPTIMAL TRANSFER LENGTH GRANULARITY:
+                                                             one physical block */
     scsi_put_be32(p + 4, max_blocks);    /* MAXIMUM TRANSFER LENGTH (0: no limit) */
     scsi_put_be32(p + 8, max_blocks);    /* OPTIMAL TRANSFER LENGTH */
-    return 0x3c;                         /* no UNMAP, WRITE SAME or atomic limits */
+    scsi_put_be32(p + 16, l.max_unmap_lbas);   /* MAXIMUM UNMAP LBA COUNT (0: no UNMAP) */
+    scsi_put_be32(p + 20, l.max_unmap_descs);  /* MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT */
+    scsi_put_be32(p + 24, l.granularity);      /* OPTIMAL UNMAP GRANULARITY */
+    if (l.granularity)
+        p[28] = 0x80;                    /* UGAVALID, UNMAP GRANULARITY ALIGNMENT 0 */
+    scsi_put_be64(p + 32, l.max_write_same);   /* MAXIMUM WRITE SAME LENGTH */
+    scsi_put_be32(p + 40, max_blocks);   /* MAXIMUM ATOMIC TRANSFER LENGTH: any transfer;
+                                            ATOMIC ALIGNMENT and GRANULARITY 0 (one block),
+                                            no atomic boundaries */
+    return 0x3c;
 }
 
 static size_t page_block_characteristics(const struct fw_ctx *c, uint8_t *p)
@@ -95,8 +110,13 @@ static size_t page_block_characteristics(const struct fw_ctx *c, uint8_t *p)
 
 static size_t page_provisioning(const struct fw_ctx *c, uint8_t *p)
 {
-    (void)c;
-    memset(p, 0, 4);                     /* no unmap support; PROVISIONING TYPE 0: full */
+    memset(p, 0, 4);                     /* p[i] is byte i + 4 (SBC-4 table 269) */
+    if (!c->d->thin)
+        return 4;                        /* no unmap support; PROVISIONING TYPE 0: full */
+    /* LBPU (UNMAP), LBPWS (WRITE SAME (16) with UNMAP), LBPWS10, LBPRZ 001b
+     * (deallocated blocks read as zeros); ANC_SUP 0; no thresholds. */
+    p[1] = 0x80 | 0x40 | 0x20 | 0x01 << 2;
+    p[2] = 0x02;                         /* PROVISIONING TYPE 010b: thin */
     return 4;
 }
 

@@ -214,6 +214,93 @@ int sim_store_write(struct sim_store *s, uint64_t lba, uint32_t nblocks, const v
     return durable ? 0 : evict(s);
 }
 
+int sim_store_unmap(struct sim_store *s, uint64_t lba, uint64_t nblocks)
+{
+    if (!s || !in_range(s, lba, nblocks))
+        return -EINVAL;
+    if (!s->powered)
+        return -EIO;
+    /* A dirty copy would read back over the hole: the cache forgets it. */
+    for (uint64_t b = lba, left = nblocks; left;) {
+        uint32_t k = line_piece(s, b, left);
+        store_cache_undirty(&s->cache, b, k);
+        b += k;
+        left -= k;
+    }
+    int rc = store_media_discard(s->media, byte_off(s, lba), nblocks * s->block_size);
+    if (rc == 0)
+        rc = media_sync(s);
+    if (rc)
+        return rc;
+    void *zero = calloc(1, s->block_size);
+    if (!zero)
+        return -ENOMEM;
+    rc = store_oracle_unmap(&s->oracle, lba, nblocks, zero);
+    free(zero);
+    return rc;
+}
+
+/* A run of blocks from lba (at most n) that are all mapped or all not. */
+static int status_run(struct sim_store *s, uint64_t lba, uint64_t n, bool *mapped, uint64_t *run)
+{
+    uint64_t bytes;
+    int rc = store_media_mapped(s->media, byte_off(s, lba), n * s->block_size, mapped, &bytes);
+    if (rc)
+        return rc;
+    uint64_t blocks = bytes / s->block_size;
+    if (blocks == 0)
+        blocks = 1;             /* a block that straddles states counts as mapped */
+    if (*mapped || bytes % s->block_size) {
+        *mapped = true;
+        *run = blocks;
+        return 0;
+    }
+    /* Not on media, but a dirty block in the cache is mapped all the same:
+     * the run goes on while blocks keep the first one's dirtiness (whole
+     * line pieces at a time when they are uniform). */
+    uint64_t b = lba, end = lba + blocks;
+    bool dirty = store_cache_count_dirty(&s->cache, lba, 1) != 0;
+    while (b < end) {
+        uint32_t k = line_piece(s, b, end - b);
+        uint32_t d = store_cache_count_dirty(&s->cache, b, k);
+        if (d == (dirty ? k : 0)) {
+            b += k;
+            continue;
+        }
+        while ((store_cache_count_dirty(&s->cache, b, 1) != 0) == dirty)
+            b++;
+        break;
+    }
+    *mapped = dirty;
+    *run = b - lba;
+    return 0;
+}
+
+int sim_store_mapped(struct sim_store *s, uint64_t lba, uint64_t nblocks, bool *mapped, uint64_t *run)
+{
+    if (!s || !mapped || !run || !in_range(s, lba, nblocks))
+        return -EINVAL;
+    if (!s->powered)
+        return -EIO;
+    /* One piece of the media's answer at a time, merged while the status
+     * holds; bounded so a huge sparse drive answers in bounded time. */
+    uint64_t done = 0;
+    for (unsigned pieces = 0; done < nblocks && pieces < 8; pieces++) {
+        bool m;
+        uint64_t k;
+        int rc = status_run(s, lba + done, nblocks - done, &m, &k);
+        if (rc)
+            return rc;
+        if (done == 0)
+            *mapped = m;
+        else if (m != *mapped)
+            break;
+        done += k;
+    }
+    *run = done;
+    return 0;
+}
+
 int sim_store_flush(struct sim_store *s, uint64_t lba, uint64_t nblocks)
 {
     if (!s)

@@ -119,6 +119,19 @@ int sim_store_write(struct sim_store *s, uint64_t lba, uint32_t nblocks, const v
  * acknowledged in the range as promised. */
 int sim_store_flush(struct sim_store *s, uint64_t lba, uint64_t nblocks);
 uint64_t sim_store_dirty_bytes(const struct sim_store *s);
+/* Deallocates [lba, lba+nblocks) (UNMAP, WRITE SAME with UNMAP): dirty cached
+ * copies are dropped and the media gives the space back (a hole in the file,
+ * freed memory chunks), durably before the call returns; reads of the range
+ * return zeros from then on.  The oracle counts it as a durable write of zeros
+ * to every block it knows. */
+int sim_store_unmap(struct sim_store *s, uint64_t lba, uint64_t nblocks);
+/* Provisioning status from lba: *mapped says whether block lba holds storage
+ * (on media, or dirty in the cache) and *run how many blocks from lba, at most
+ * nblocks, share that status (a run of more than 1 GiB may be cut short: call
+ * again from its end).  The media answers per 64 KiB chunk (memory) or
+ * file-system block (file), so a block of a partly unmapped chunk stays
+ * mapped (and reads as zeros). */
+int sim_store_mapped(struct sim_store *s, uint64_t lba, uint64_t nblocks, bool *mapped, uint64_t *run);
 
 void sim_store_set_battery(struct sim_store *s, enum hba_battery b);
 enum hba_battery sim_store_battery(const struct sim_store *s);

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,9 +124,10 @@ void store_media_close(struct store_media *m)
             close(m->seg[i].fd);
     free(m->seg);
     free(m->path);
-    if (m->chunks.elem)
-        for (uint32_t id = 0; id < m->chunks.used; id++)
-            free(*(void **)store_slab_at(&m->chunks, id));
+    /* Every live chunk is in the index (a discarded one left both). */
+    for (size_t i = 0; m->chunk_index.keys && i <= m->chunk_index.mask; i++)
+        if (store_map_used(&m->chunk_index, i))
+            free(*(void **)store_slab_at(&m->chunks, m->chunk_index.vals[i]));
     store_slab_free(&m->chunks);
     store_map_free(&m->chunk_index);
     free(m);
@@ -219,9 +221,9 @@ static int memory_io(struct store_media *m, uint64_t off, size_t len, void *buf,
             if (!data) {
                 data = calloc(1, STORE_MEDIA_CHUNK);
                 id = data ? store_slab_alloc(&m->chunks) : STORE_MAP_NONE;
-                /* A slab record whose map entry failed stays allocated and
-                 * NULL, so close can free every record's pointer. */
                 if (id == STORE_MAP_NONE || store_map_put(&m->chunk_index, chunk, id)) {
+                    if (id != STORE_MAP_NONE)
+                        store_slab_release(&m->chunks, id);
                     free(data);
                     return -ENOMEM;
                 }
@@ -262,6 +264,103 @@ int store_media_sync(struct store_media *m)
             return -errno;
         m->seg[i].unsynced = false;
     }
+    return 0;
+}
+
+static int file_discard(struct store_media *m, uint64_t off, uint64_t len)
+{
+    while (len) {
+        uint32_t i = (uint32_t)(off / STORE_MEDIA_SEGMENT);
+        uint64_t in = off % STORE_MEDIA_SEGMENT;
+        uint64_t n = min_u64(len, STORE_MEDIA_SEGMENT - in);
+        int rc = segment_open(m, i, false, NULL, 0);
+        if (rc == 0) {
+            if (fallocate(m->seg[i].fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                          (off_t)in, (off_t)n) < 0)
+                return -errno;
+            m->seg[i].unsynced = true;
+        } else if (rc != -ENOENT) {   /* a segment never written is a hole already */
+            return rc;
+        }
+        off += n;
+        len -= n;
+    }
+    return 0;
+}
+
+static void memory_discard(struct store_media *m, uint64_t off, uint64_t len)
+{
+    while (len) {
+        uint64_t chunk = off / STORE_MEDIA_CHUNK;
+        size_t in = (size_t)(off % STORE_MEDIA_CHUNK);
+        size_t n = (size_t)min_u64(len, STORE_MEDIA_CHUNK - in);
+        uint32_t id = store_map_get(&m->chunk_index, chunk);
+        if (id != STORE_MAP_NONE) {
+            unsigned char **data = store_slab_at(&m->chunks, id);
+            if (n == STORE_MEDIA_CHUNK) {
+                free(*data);
+                store_map_del(&m->chunk_index, chunk);
+                store_slab_release(&m->chunks, id);
+            } else {
+                memset(*data + in, 0, n);
+            }
+        }
+        off += n;
+        len -= n;
+    }
+}
+
+int store_media_discard(struct store_media *m, uint64_t off, uint64_t len)
+{
+    if (off > m->bytes || len > m->bytes - off)
+        return -EINVAL;
+    if (m->path)
+        return file_discard(m, off, len);
+    memory_discard(m, off, len);
+    return 0;
+}
+
+int store_media_mapped(struct store_media *m, uint64_t off, uint64_t len, bool *mapped, uint64_t *run)
+{
+    if (off >= m->bytes || len == 0 || len > m->bytes - off)
+        return -EINVAL;
+    if (!m->path) {
+        uint64_t chunk = off / STORE_MEDIA_CHUNK;
+        *mapped = store_map_get(&m->chunk_index, chunk) != STORE_MAP_NONE;
+        uint64_t n = STORE_MEDIA_CHUNK - off % STORE_MEDIA_CHUNK;
+        /* off + n is the start of the next chunk.  The walk stops after
+         * STORE_MEDIA_MAPPED_SCAN chunks: a run is then reported in pieces,
+         * and a huge sparse drive costs a bounded time per call. */
+        for (unsigned k = 0; n < len && k < STORE_MEDIA_MAPPED_SCAN &&
+             (store_map_get(&m->chunk_index, (off + n) / STORE_MEDIA_CHUNK) != STORE_MAP_NONE) == *mapped; k++)
+            n += STORE_MEDIA_CHUNK;
+        *run = min_u64(n, len);
+        return 0;
+    }
+    uint32_t i = (uint32_t)(off / STORE_MEDIA_SEGMENT);
+    uint64_t in = off % STORE_MEDIA_SEGMENT;
+    uint64_t seg_left = segment_len(m, i) - in;
+    int rc = segment_open(m, i, false, NULL, 0);
+    if (rc == -ENOENT) {
+        *mapped = false;
+        *run = min_u64(len, seg_left);
+        return 0;
+    }
+    if (rc)
+        return rc;
+    off_t data = lseek(m->seg[i].fd, (off_t)in, SEEK_DATA);
+    if (data < 0 && errno != ENXIO)
+        return -errno;
+    if (data < 0 || (uint64_t)data > in) {   /* a hole up to data (or the end) */
+        *mapped = false;
+        *run = min_u64(len, data < 0 ? seg_left : (uint64_t)data - in);
+        return 0;
+    }
+    off_t hole = lseek(m->seg[i].fd, (off_t)in, SEEK_HOLE);
+    if (hole < 0)
+        return -errno;
+    *mapped = true;
+    *run = min_u64(len, (uint64_t)hole - in);
     return 0;
 }
 

@@ -14,11 +14,13 @@
 #ifndef SIM_STORE_STORE_MEDIA_H
 #define SIM_STORE_STORE_MEDIA_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #define STORE_MEDIA_SEGMENT (UINT64_C(1) << 43)   /* 8 TiB per media file */
 #define STORE_MEDIA_CHUNK   (UINT64_C(1) << 16)   /* 64 KiB memory chunks */
+#define STORE_MEDIA_MAPPED_SCAN 16384u            /* chunks one store_media_mapped call walks */
 
 struct store_media;
 
@@ -29,6 +31,17 @@ void store_media_close(struct store_media *m);
 int  store_media_read(struct store_media *m, uint64_t off, size_t len, void *buf);
 int  store_media_write(struct store_media *m, uint64_t off, size_t len, const void *buf);
 int  store_media_sync(struct store_media *m);
+/* Deallocates [off, off+len): reads of it return zeros from now on.  File
+ * media punches a hole (FALLOC_FL_PUNCH_HOLE; the file system keeps partial
+ * blocks allocated and zeroed); memory media frees the chunks wholly inside
+ * and zeroes the rest.  Durable after store_media_sync. */
+int  store_media_discard(struct store_media *m, uint64_t off, uint64_t len);
+/* Whether the byte at off is backed by storage (mapped), and in *run how many
+ * bytes from off, at most len, share that state.  Memory media answers per
+ * 64 KiB chunk and looks at most STORE_MEDIA_MAPPED_SCAN chunks past the first
+ * (a longer run is reported in pieces), file media per file-system block
+ * (SEEK_DATA/SEEK_HOLE). */
+int  store_media_mapped(struct store_media *m, uint64_t off, uint64_t len, bool *mapped, uint64_t *run);
 /* Heap the media uses (memory chunks, segment table). */
 size_t store_media_mem_bytes(const struct store_media *m);
 /* Unlinks every segment file of a drive of `bytes` bytes at path; missing

@@ -302,3 +302,50 @@ size_t store_oracle_bytes(const struct store_oracle *o)
     return sizeof(*o) + store_map_bytes(&o->group_index) + store_slab_bytes(&o->groups) +
            store_map_bytes(&o->side_index) + store_slab_bytes(&o->sides);
 }
+
+/* Per present block of group g inside [lo, hi): a durable write of zeros. */
+static int unmap_group(struct store_oracle *o, uint64_t g, uint64_t lo, uint64_t hi, const void *zero)
+{
+    const struct group *gr = group_get(o, g);
+    if (!gr)
+        return 0;
+    uint8_t present = gr->present;
+    for (uint32_t i = 0; i < GROUP_BLOCKS; i++) {
+        uint64_t b = (g << GROUP_SHIFT) + i;
+        if (b < lo || b >= hi || !(present & (1u << i)))
+            continue;
+        int rc = store_oracle_write(o, b, 1, zero, true);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+int store_oracle_unmap(struct store_oracle *o, uint64_t lba, uint64_t n, const void *zero_block)
+{
+    if (n == 0)
+        return 0;
+    uint64_t hi = lba + n, g0 = lba >> GROUP_SHIFT, g1 = (hi - 1) >> GROUP_SHIFT;
+    if (g1 - g0 < o->group_index.count) {
+        for (uint64_t g = g0; g <= g1; g++) {
+            int rc = unmap_group(o, g, lba, hi, zero_block);
+            if (rc)
+                return rc;
+        }
+        return 0;
+    }
+    /* A range wider than what was ever written: walk the written groups.
+     * Recording a write to a present block adds no group, so the index does
+     * not move under the walk. */
+    for (size_t i = 0; o->group_index.keys && i <= o->group_index.mask; i++) {
+        if (!store_map_used(&o->group_index, i))
+            continue;
+        uint64_t g = o->group_index.keys[i];
+        if (g < g0 || g > g1)
+            continue;
+        int rc = unmap_group(o, g, lba, hi, zero_block);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}

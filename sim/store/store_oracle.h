@@ -42,6 +42,10 @@ void store_oracle_init(struct store_oracle *o, uint32_t block_size);
 void store_oracle_free(struct store_oracle *o);
 /* An acknowledged write of n blocks (data = n * block_size bytes). */
 int  store_oracle_write(struct store_oracle *o, uint64_t lba, uint64_t n, const void *data, bool durable);
+/* The blocks were deallocated (UNMAP): every block with an acknowledged
+ * version now durably holds zero_block (one block of zeros); blocks never
+ * written stay unknown, so unmapping a huge range costs what was written. */
+int  store_oracle_unmap(struct store_oracle *o, uint64_t lba, uint64_t n, const void *zero_block);
 /* The newest version of these blocks reached media (write-back of dirty data). */
 int  store_oracle_on_media(struct store_oracle *o, uint64_t lba, uint64_t n);
 /* A flush of [lba, lba + n) completed: every acknowledged, not forfeited
