@@ -4,6 +4,7 @@
  * reports the runs, and a fully provisioned drive offers none of it. */
 #include "tests/support/testutil.h"
 #include "tests/support/fw_harness.h"
+#include "tests/support/store_fixture.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -113,10 +114,7 @@ END_TEST
 
 START_TEST(unmap_punches_holes_in_file_media)
 {
-    char path[] = "/tmp/scsisim-lbp-XXXXXX";
-    int fd = mkstemp(path);
-    ck_assert_int_ge(fd, 0);
-    close(fd);
+    char *path = fixture_media_path(); /* a new file in a private folder: ours to create */
     struct sim_store_config sc = { .blocks = 2048, .block_size = 512, .media_path = path };
     struct sim_store *s;
     char err[128];
@@ -140,7 +138,7 @@ START_TEST(unmap_punches_holes_in_file_media)
         ck_assert_uint_eq(w[i], 0);
     sim_store_destroy(s);
     free(w);
-    ck_assert_int_eq(sim_store_remove_media(path, 2048, 512), 0);
+    fixture_media_cleanup(path, 2048, 512);
 }
 END_TEST
 
