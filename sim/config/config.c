@@ -44,6 +44,7 @@ void sim_config_init(struct sim_config *cfg)
     cfg->init_ms = 20;
     cfg->seed = 1;
     cfg_media_defaults(cfg);
+    cfg_firmware_defaults(cfg);
     /* If this one small allocation fails the configuration has no drive, which
      * is still a valid controller (every LUN answers "not supported"). */
     if (sim_config_lu(cfg, 0, 0))
@@ -67,6 +68,8 @@ void sim_config_free(struct sim_config *cfg)
     cfg->lus_are_default = false;
     free(cfg->media_dir);
     cfg->media_dir = NULL;
+    free(cfg->firmware);
+    cfg->firmware = NULL;
 }
 
 const struct sim_lu_config *sim_config_find_lu(const struct sim_config *cfg, uint16_t target, uint16_t lun)
@@ -107,6 +110,9 @@ int sim_config_copy(struct sim_config *dst, const struct sim_config *src)
     dst->lu_count = 0;
     dst->media_dir = NULL;
     if (src->media_dir && !(dst->media_dir = strdup(src->media_dir)))
+        return -ENOMEM;
+    dst->firmware = NULL;
+    if (src->firmware && !(dst->firmware = strdup(src->firmware)))
         return -ENOMEM;
     if (!src->lu_count)
         return 0;

@@ -60,6 +60,9 @@ struct sim_config {
                                     directory.  Owned (malloc). */
     uint64_t media_max;          /* largest file media in bytes, default 4 TiB */
     bool     media_force;        /* an existing file that is not ours may be used; default off */
+    /* firmware plug-in (sim/fw/fw_plugin_abi.h); like the media keys, never set by a trace */
+    char    *firmware;           /* path of a shared object; NULL = the built-in firmware only.
+                                    Owned (malloc). */
     /* logical drives */
     size_t   lu_count;
     struct sim_lu_config *lus;   /* owned (malloc) */
@@ -100,6 +103,10 @@ int sim_config_apply_untrusted(struct sim_config *cfg, const char *setting, stru
  * configurations are built; a run's traces get them this way).  dir is copied;
  * NULL: a private temporary directory; max 0: the default. */
 int sim_config_set_media_defaults(const char *dir, uint64_t max, bool force);
+/* The firmware plug-in sim_config_init gives every new configuration (the
+ * command line's --firmware, set once at start-up).  path is copied; NULL or
+ * "": none.  0 or -ENOMEM. */
+int sim_config_set_firmware_default(const char *path);
 /* A copy of cfg (into uninitialised out) whose media names are full paths
  * under the media directory, after checking each against media_file.h's rules
  * (form, symlinks, ours or media-force, media-max).  0, or -errno with err

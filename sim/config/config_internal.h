@@ -103,6 +103,8 @@ int cfg_media_check(const struct cfg_ctx *ctx, const struct sim_config *cfg, con
 /* Fills cfg's media fields with the defaults sim_config_set_media_defaults
  * chose (a failed copy of the directory leaves it NULL: a private one). */
 void cfg_media_defaults(struct sim_config *cfg);
+/* The command line's --firmware into a new configuration (config_firmware.c). */
+void cfg_firmware_defaults(struct sim_config *cfg);
 
 /* Formats a size with the largest binary suffix that divides it (16M, 66T, 1000). */
 void cfg_format_size(uint64_t bytes, char *buf, size_t len);

@@ -45,6 +45,7 @@ const struct cfg_key cfg_keys[] = {
     CTRL_TRUSTED("media-dir", CFG_PATH, media_dir, 0, 0, "directory media names resolve under"),
     CTRL_TRUSTED("media-max", CFG_SIZE64, media_max, 1 * MiB, UINT64_MAX, "largest file media"),
     CTRL_TRUSTED("media-force", CFG_BOOL, media_force, 0, 0, "use existing files that are not media of ours"),
+    CTRL_TRUSTED("firmware", CFG_PATH, firmware, 0, 0, "firmware plug-in: a shared object (docs/firmware-plugins.md)"),
 
     DRIVE("block-size", CFG_BLOCK_SIZE, block_size, 512, 4096, "logical block size"),
     DRIVE("capacity", CFG_CAPACITY, blocks, 1, UINT64_MAX, "capacity in bytes"),
@@ -195,7 +196,9 @@ int cfg_key_set(const struct cfg_ctx *ctx, const struct cfg_key *k, void *base, 
     uint64_t u;
     if (k->trusted && ctx->untrusted)
         return cfg_fail(ctx, col, "%s can be set only by a configuration file or the command line, not by a "
-                        "trace (media files are the user's to place: --media-dir, --media-max, --force)", k->name);
+                        "trace (%s)", k->name, !strcmp(k->name, "firmware")
+                        ? "a plug-in is code the user chooses to run: --firmware PATH.so"
+                        : "media files are the user's to place: --media-dir, --media-max, --force");
     switch (k->type) {
     case CFG_U32:
     case CFG_SIZE32: {

@@ -2,6 +2,7 @@
  * command takes: controller-level checks, the table's gates, the handler, and
  * the single place a sense reason becomes status and sense bytes. */
 #include "sim/fw/fw_priv.h"
+#include "sim/fw/fw_plugin.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -167,6 +168,7 @@ void fw_drive_power_on(struct fw_drive *d, uint64_t now)
     d->stopped = false;
     d->reserved_by = FW_NOT_RESERVED;
     fw_pr_power_on(d);      /* forgets them unless APTPL */
+    fw_plugin_drive_power_on(d);
     for (unsigned i = 0; i < HBA_MAX_INITIATORS; i++) {
         fw_ua_clear(&d->ua[i]);   /* a power on makes every older condition moot */
         fw_ua_add(&d->ua[i], SCSI_ASC_POWER_ON_OCCURRED);
@@ -202,6 +204,11 @@ int fw_create(const struct sim_config *cfg, struct fw **out, char *err, size_t e
         fw = NULL;
         goto nomem;
     }
+    if (cfg->firmware && cfg->firmware[0] &&
+        (rc = fw_plugin_open(cfg->firmware, &fw->plugin, err, errlen)) < 0) {
+        fw_destroy(fw);
+        return rc;
+    }
     uint64_t now = clock_now_ns();
     for (size_t i = 0; i < cfg->lu_count; i++) {
         const struct sim_lu_config *lu = &cfg->lus[i];
@@ -215,6 +222,10 @@ int fw_create(const struct sim_config *cfg, struct fw **out, char *err, size_t e
         fw->slot[(size_t)lu->target * fw->max_luns + lu->lun] = d;
         fw->luns_in_target[lu->target]++;
         fw->drive_count++;
+        if (fw->plugin && (rc = fw_plugin_drive_open(fw->plugin, d, err, errlen)) < 0) {
+            fw_destroy(fw);
+            return rc;
+        }
     }
     *out = fw;
     return 0;
@@ -230,10 +241,12 @@ void fw_destroy(struct fw *fw)
         return;
     for (size_t i = 0; fw->slot && i < (size_t)fw->max_targets * fw->max_luns; i++) {
         if (fw->slot[i]) {
+            fw_plugin_drive_close(fw->slot[i]);
             sim_store_destroy(fw->slot[i]->store);
             free(fw->slot[i]);
         }
     }
+    fw_plugin_close(fw->plugin);
     pthread_mutex_destroy(&fw->lock);
     free(fw->slot);
     free(fw->luns_in_target);
@@ -366,14 +379,15 @@ static void execute_locked(struct fw *fw, struct fw_task *t)
     }
     struct fw_ctx c = { .fw = fw, .t = t, .cdb = t->cdb, .d = fw_drive_at(fw, t->target, t->lun) };
     bool known;
-    c.cmd = fw_cmd_lookup(t->cdb, &known);
+    c.cmd = fw_cmd_find(fw, t->cdb, &known);
     if (c.cmd && !fw_cmd_offered(c.cmd, c.d)) {
         /* A command this drive does not have: unknown, unless another entry
          * of the opcode is offered (then only the service action is wrong). */
         c.cmd = NULL;
         known = false;
-        for (size_t i = 0; i < fw_cmd_count(); i++)
-            if (fw_cmd_at(i)->opcode == t->cdb[0] && fw_cmd_offered(fw_cmd_at(i), c.d))
+        const struct fw_cmd *o;
+        for (size_t i = 0; (o = fw_cmd_view(fw, i)); i++)
+            if (o->opcode == t->cdb[0] && fw_cmd_offered(o, c.d))
                 known = true;
     }
     if (c.cmd && t->cdb_len < c.cmd->cdb_len) {

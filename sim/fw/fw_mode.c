@@ -8,6 +8,7 @@
  * page under that mask.  Saved values are supported (SP=1, PC=11b).
  */
 #include "sim/fw/fw_priv.h"
+#include "sim/fw/fw_plugin.h"
 
 #include <string.h>
 
@@ -91,7 +92,7 @@ struct scsi_sense_reason fw_mode_sense(struct fw_ctx *c)
     uint8_t pc = c->cdb[2] >> 6, code = c->cdb[2] & 0x3f, subpage = c->cdb[3];
     if (subpage != 0x00 && subpage != 0xff)   /* no subpages; FFh "all subpages" is fine */
         return scsi_reason_invalid_cdb_field(3, -1);
-    if (code != SCSI_MODE_PAGE_ALL && !find_page(code))
+    if (code != SCSI_MODE_PAGE_ALL && !find_page(code) && !fw_plugin_has_mode_page(c->fw->plugin, code))
         return scsi_reason_invalid_cdb_field(2, 5);
 
     const struct fw_mode_params *vals = pc == PC_CURRENT ? &d->cur
@@ -116,6 +117,7 @@ struct scsi_sense_reason fw_mode_sense(struct fw_ctx *c)
     for (size_t i = 0; i < NPAGES; i++)
         if (code == SCSI_MODE_PAGE_ALL || pages[i].code == code)
             n += build_page(&pages[i], vals, mask, b + n);
+    n += fw_plugin_mode_pages(c, code, pc, b + n, sizeof b - n);   /* 256 bytes fit a (6)'s length byte */
 
     uint8_t dsp = (uint8_t)((write_protected(d) ? DSP_WP : 0) | DSP_DPOFUA);
     if (ten) {

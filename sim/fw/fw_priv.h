@@ -16,6 +16,7 @@
 #include "scsi/cdb.h"
 #include "scsi/sense.h"
 #include "sim/fw/fw.h"
+#include "sim/fw/fw_plugin_abi.h"
 
 /* Identity of the emulated controller when no drive speaks for itself
  * (INQUIRY of an empty LUN), and the IEEE company ID in NAA designators:
@@ -110,6 +111,9 @@ struct fw_drive {
         uint16_t holder;      /* nexus, when reserved and not an all-registrants type */
         struct { bool used; uint64_t key; } reg[HBA_MAX_INITIATORS];
     } pr;
+    struct fw_plugin *plugin; /* firmware plug-in (fw_plugin.h), NULL = none or not opened */
+    void    *pstate;          /* the plug-in's per-drive state (drive_open) */
+    struct scsisim_fw_drive_info pinfo;
 };
 #define FW_NOT_RESERVED (-1)
 
@@ -129,6 +133,7 @@ struct fw {
     size_t   drive_count;
     fw_event_fn event_fn;
     void    *event_arg;
+    struct fw_plugin *plugin; /* --firmware PATH.so (fw_plugin.h), NULL = built-in only */
 };
 
 struct fw_drive *fw_drive_at(const struct fw *fw, uint16_t target, uint16_t lun);
@@ -181,6 +186,10 @@ struct fw_cmd {
 };
 
 const struct fw_cmd *fw_cmd_lookup(const uint8_t *cdb, bool *opcode_known);
+/* The same in this firmware's view: a plug-in's rows first, then the
+ * built-ins it does not override (fw_plugin.h); fw_cmd_view(fw, i) walks it. */
+const struct fw_cmd *fw_cmd_find(const struct fw *fw, const uint8_t *cdb, bool *opcode_known);
+const struct fw_cmd *fw_cmd_view(const struct fw *fw, size_t i);
 size_t fw_cmd_count(void);
 const struct fw_cmd *fw_cmd_at(size_t i);
 /* Whether the drive offers cmd (FW_F_THIN commands only on thin drives):

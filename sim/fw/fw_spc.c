@@ -150,19 +150,20 @@ static void put_timeouts(uint8_t *p)
     scsi_put_be16(p, TIMEOUTS_DESC_LEN - 2);   /* nominal / recommended 0: not specified */
 }
 
-static bool opcode_has_sa(uint8_t opcode)
+static bool opcode_has_sa(const struct fw *fw, uint8_t opcode)
 {
-    for (size_t i = 0; i < fw_cmd_count(); i++)
-        if (fw_cmd_at(i)->opcode == opcode && (fw_cmd_at(i)->flags & FW_F_SA))
+    const struct fw_cmd *cmd;
+    for (size_t i = 0; (cmd = fw_cmd_view(fw, i)); i++)
+        if (cmd->opcode == opcode && (cmd->flags & FW_F_SA))
             return true;
     return false;
 }
 
-static size_t all_commands(const struct fw_drive *d, uint8_t *b, size_t cap, bool rctd)
+static size_t all_commands(const struct fw *fw, const struct fw_drive *d, uint8_t *b, size_t cap, bool rctd)
 {
     size_t n = 4;
-    for (size_t i = 0; i < fw_cmd_count() && n + 8 + TIMEOUTS_DESC_LEN <= cap; i++) {
-        const struct fw_cmd *cmd = fw_cmd_at(i);
+    const struct fw_cmd *cmd;
+    for (size_t i = 0; (cmd = fw_cmd_view(fw, i)) && n + 8 + TIMEOUTS_DESC_LEN <= cap; i++) {
         if (!fw_cmd_offered(cmd, d))
             continue;
         uint8_t *e = b + n;
@@ -212,17 +213,17 @@ struct scsi_sense_reason fw_spc_report_opcodes(struct fw_ctx *c)
     uint8_t options = c->cdb[2] & 0x07;
     uint8_t op = c->cdb[3];
     uint16_t sa = scsi_get_be16(c->cdb + 4);
-    uint8_t b[4 + 96 * (8 + TIMEOUTS_DESC_LEN)];
+    uint8_t b[4 + (96 + SCSISIM_FW_MAX_COMMANDS) * (8 + TIMEOUTS_DESC_LEN)]; /* built-ins + a plug-in's */
     size_t n;
     if (options == 0) {
-        n = all_commands(c->d, b, sizeof(b), rctd);
+        n = all_commands(c->fw, c->d, b, sizeof(b), rctd);
     } else if (options <= 3) {
-        bool has_sa = opcode_has_sa(op);
+        bool has_sa = opcode_has_sa(c->fw, op);
         if ((options == 1 && has_sa) || (options == 2 && !has_sa))
             return scsi_reason_invalid_cdb_field(2, 2);
         const struct fw_cmd *found = NULL;
-        for (size_t i = 0; i < fw_cmd_count() && !found; i++) {
-            const struct fw_cmd *cmd = fw_cmd_at(i);
+        const struct fw_cmd *cmd;
+        for (size_t i = 0; (cmd = fw_cmd_view(c->fw, i)) && !found; i++) {
             if (cmd->opcode == op && (!has_sa || cmd->sa == sa) && fw_cmd_offered(cmd, c->d))
                 found = cmd;
         }

@@ -7,6 +7,7 @@
  * protect).  fw.c applies the gates; the handler only does the command's work.
  */
 #include "sim/fw/fw_priv.h"
+#include "sim/fw/fw_plugin.h"
 
 /* CONTROL byte: vendor-specific bits 7..6 may be set; NACA and LINK may not
  * (neither is supported, so SPC asks for INVALID FIELD IN CDB). */
@@ -275,6 +276,27 @@ const struct fw_cmd *fw_cmd_lookup(const uint8_t *cdb, bool *opcode_known)
     *opcode_known = false;
     for (size_t i = 0; i < fw_cmd_count(); i++) {
         const struct fw_cmd *c = &table[i];
+        if (c->opcode != cdb[0])
+            continue;
+        *opcode_known = true;
+        if (!(c->flags & FW_F_SA) || c->sa == (cdb[1] & 0x1f))
+            return c;
+    }
+    return NULL;
+}
+
+const struct fw_cmd *fw_cmd_view(const struct fw *fw, size_t i)
+{
+    return fw_plugin_view(fw->plugin, i);
+}
+
+const struct fw_cmd *fw_cmd_find(const struct fw *fw, const uint8_t *cdb, bool *opcode_known)
+{
+    if (!fw->plugin)
+        return fw_cmd_lookup(cdb, opcode_known);
+    *opcode_known = false;
+    const struct fw_cmd *c;
+    for (size_t i = 0; (c = fw_cmd_view(fw, i)); i++) {
         if (c->opcode != cdb[0])
             continue;
         *opcode_known = true;

@@ -3,6 +3,7 @@
  * identification (83h), block limits (B0h), block device characteristics (B1h)
  * and logical block provisioning (B2h). */
 #include "sim/fw/fw_priv.h"
+#include "sim/fw/fw_plugin.h"
 
 #include <string.h>
 
@@ -133,17 +134,35 @@ static const struct vpd_page {
 };
 #define NPAGES (sizeof(pages) / sizeof(pages[0]))
 
+/* Built-in and plug-in pages, in ascending order, each once (SPC). */
 static size_t page_supported(const struct fw_ctx *c, uint8_t *p)
 {
-    (void)c;
+    uint8_t codes[NPAGES + SCSISIM_FW_MAX_VPD_PAGES];
+    size_t n = 0;
     for (size_t i = 0; i < NPAGES; i++)
-        p[i] = pages[i].code;
-    return NPAGES;
+        codes[n++] = pages[i].code;
+    n += fw_plugin_vpd_codes(c->fw->plugin, codes + n, SCSISIM_FW_MAX_VPD_PAGES);
+    size_t out = 0;
+    for (unsigned code = 0; code <= 0xff; code++)
+        for (size_t i = 0; i < n; i++)
+            if (codes[i] == code) {
+                p[out++] = (uint8_t)code;
+                break;
+            }
+    return out;
 }
 
 struct scsi_sense_reason fw_vpd_inquiry(struct fw_ctx *c)
 {
     uint8_t code = c->cdb[2];
+    uint8_t pb[VPD_MAX];
+    size_t pn;
+    struct scsi_sense_reason pr;
+    if (fw_plugin_vpd(c, code, pb, sizeof pb, &pn, &pr)) {   /* a plug-in's page wins */
+        if (fw_is_good(&pr))
+            fw_data_in(c, pb, c->length < pn ? c->length : pn);
+        return pr;
+    }
     for (size_t i = 0; i < NPAGES; i++) {
         if (pages[i].code != code)
             continue;
