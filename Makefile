@@ -151,6 +151,25 @@ $(BUILD)/tests/fixtures/%.so: tests/fixtures/%.c $(wildcard tests/fixtures/*.h) 
 	$(CC) -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -fPIC -I. $(SO_LDFLAGS) -o $@ $< -ldl
 $(TESTS): | $(FIXTURES) $(CORE_SO) $(MUT_BINS)
 
+# Firmware plug-ins (sim/fw/fw_plugin_abi.h): the fixtures tests/fixtures/fw_*.c
+# (a wrong ABI version, a missing symbol, a bad row, handlers that return
+# garbage) and the example examples/firmware-relink/ twice, fixed and with
+# the F6 bug.  Built as a firmware team would: the ABI header only, only
+# scsisim_fw_plugin exported; with the build's sanitizers, so `make asan`
+# runs them instrumented.
+FW_PLUGIN_CC = $(CC) -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(SAN) -fPIC -fvisibility=hidden -I. -shared
+$(BUILD)/tests/fixtures/fw_%.so: tests/fixtures/fw_%.c sim/fw/fw_plugin_abi.h | $(DEPS_OK)
+	@mkdir -p $(@D)
+	$(FW_PLUGIN_CC) -o $@ $<
+FW_EXAMPLES := $(BUILD)/examples/firmware-relink/relink-fixed.so $(BUILD)/examples/firmware-relink/relink-buggy.so
+$(BUILD)/examples/firmware-relink/relink-fixed.so: examples/firmware-relink/relink.c sim/fw/fw_plugin_abi.h | $(DEPS_OK)
+	@mkdir -p $(@D)
+	$(FW_PLUGIN_CC) -o $@ $<
+$(BUILD)/examples/firmware-relink/relink-buggy.so: examples/firmware-relink/relink.c sim/fw/fw_plugin_abi.h | $(DEPS_OK)
+	@mkdir -p $(@D)
+	$(FW_PLUGIN_CC) -DRELINK_F6_BUG -o $@ $<
+$(TESTS): | $(FW_EXAMPLES)
+
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(call LINK_LIBS,$(LIBS)) $(LDLIBS_ALL)
@@ -221,8 +240,9 @@ fuzz-run: fuzz
 # "hw/hba.h", "core/osal.h", ...): compile against them with -I$(PREFIX)/include/scsisim.
 # A driver core built out of tree needs core/driver_core_abi.h and what it
 # includes (core.h, discovery.h, osal.h, hw/hba.h), plus the SCSI helpers the
-# executable exports (scsi/cdb.h, scsi/sense.h): `pkg-config --cflags scsisim`.
-PUBLIC_HEADERS := hw/hba.h core/osal.h core/core.h core/discovery.h core/driver_core_abi.h \
+# executable exports (scsi/cdb.h, scsi/sense.h); a firmware plug-in needs
+# sim/fw/fw_plugin_abi.h alone: `pkg-config --cflags scsisim`.
+PUBLIC_HEADERS := hw/hba.h core/osal.h core/core.h core/discovery.h core/driver_core_abi.h sim/fw/fw_plugin_abi.h \
                   scsi/scsi.h scsi/cdb.h scsi/sense.h sim/sim.h sim/config/config.h \
                   sim/store/store.h platform/bus.h
 install: all

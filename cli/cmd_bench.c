@@ -14,12 +14,13 @@
 #include "cli/driver_core_opt.h"
 #include "cli/bench.h"
 #include "cli/commands.h"
+#include "cli/firmware_opt.h"
 #include "cli/options.h"
 #include "scsi/scsi.h"
 
 static const char usage_text[] =
     "usage: scsisim bench [--seconds S] [--qd N,...] [--mode M,...] [--ops OP,...] [--json]\n"
-    "                     [--driver-core PATH.so]\n"
+    "                     [--driver-core PATH.so] [--firmware PATH.so]\n"
     "                     [--set KEY=VALUE | --drive T:L,KEY=VALUE,...]... [FILE]\n"
     "\n"
     "Measures commands through the whole stack - driver core, OS layer, bus,\n"
@@ -42,6 +43,8 @@ static const char usage_text[] =
     "  --json           results as one JSON object on stdout instead of a table\n"
     "  --driver-core PATH.so  measure the driver core loaded from PATH.so (default\n"
     "                   $SCSISIM_DRIVER_CORE, else the built-in core)\n"
+    "  --firmware PATH.so  the controller loads this firmware plug-in\n"
+    "                   (docs/firmware-plugins.md)\n"
     "  --set, --drive, FILE   the controller configuration, as for 'scsisim config'\n"
     "                   (defaults, with a 1 ms initialisation time)\n"
     "  -h, --help       this text\n"
@@ -252,7 +255,7 @@ static bool ready(struct stack *st, const struct sim_lu_config *lu)
 
 static int run(int argc, char **argv)
 {
-    const char *seconds = NULL, *qd = NULL, *mode = NULL, *ops = NULL, *io = NULL, *core = NULL;
+    const char *seconds = NULL, *qd = NULL, *mode = NULL, *ops = NULL, *io = NULL, *core = NULL, *firmware = NULL;
     bool json = false;
     const struct cli_opt opts[] = {
         { .name = "--seconds", .value = &seconds, .example = "--seconds 0.5" },
@@ -262,8 +265,12 @@ static int run(int argc, char **argv)
         { .name = "--io-size", .value = &io, .example = "--io-size 65536" },
         { .name = "--json", .flag = &json },
         { .name = "--driver-core", .value = &core, .example = "--driver-core ./mycore.so" },
+        CLI_FIRMWARE_OPT(firmware),
         { .name = NULL },
     };
+    int rc = cli_firmware_prescan("bench", argc, argv);
+    if (rc != CLI_EXIT_OK)
+        return rc;
     /* The defaults, but a controller that is up in 1 ms: the benchmark is
      * not about initialisation.  A FILE or --set may say otherwise. */
     char **args = calloc((size_t)argc + 3, sizeof(*args));
@@ -279,13 +286,14 @@ static int run(int argc, char **argv)
         args[n++] = argv[i];
     args[n] = NULL;
     struct sim_config cfg;
-    int rc = cli_config_from_args("bench", usage_text, n, args, opts, &cfg);
+    rc = cli_config_from_args("bench", usage_text, n, args, opts, &cfg);
     free(args);
     if (rc == CLI_HELP_SHOWN)
         return CLI_EXIT_OK;
     if (rc != CLI_EXIT_OK)
         return rc;
-    if ((rc = cli_driver_core_use("bench", core)) != CLI_EXIT_OK) {
+    if ((rc = cli_firmware_check("bench", &cfg)) != CLI_EXIT_OK ||
+        (rc = cli_driver_core_use("bench", core)) != CLI_EXIT_OK) {
         sim_config_free(&cfg);
         return rc;
     }

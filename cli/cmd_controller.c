@@ -9,6 +9,7 @@
 #include <uv.h>
 
 #include "cli/commands.h"
+#include "cli/firmware_opt.h"
 #include "cli/media_opts.h"
 #include "cli/options.h"
 #include "sim/bus/bus_server.h"
@@ -16,6 +17,7 @@
 
 static const char usage_text[] =
     "usage: scsisim controller --socket PATH [--verbose] [--media-dir DIR] [--force]\n"
+    "                          [--firmware PATH.so]\n"
     "                          [--set KEY=VALUE | --drive T:L,KEY=VALUE,...]... [FILE]\n"
     "\n"
     "Runs a simulated controller in this process and serves it on the Unix socket\n"
@@ -30,6 +32,7 @@ static const char usage_text[] =
     "                             media=NAME to keep their data across restarts\n"
     "                             (give --media-dir: the default directory goes away)\n"
     CLI_MEDIA_HELP
+    CLI_FIRMWARE_HELP
     "  --verbose                  log connections and rejected messages on stderr\n"
     "  -h, --help                 this text\n"
     "\n"
@@ -111,13 +114,17 @@ static int run(int argc, char **argv)
     const char *path = NULL;
     bool verbose = false;
     struct cli_media media = { 0 };
+    const char *firmware = NULL;   /* read by cli_firmware_prescan */
     const struct cli_opt opts[] = {
         { .name = "--socket", .value = &path, .example = "--socket /tmp/scsisim.sock" },
         { .name = "--verbose", .flag = &verbose },
         CLI_MEDIA_OPTS(media),
+        CLI_FIRMWARE_OPT(firmware),
         { .name = NULL },
     };
     int rc = cli_media_prescan("controller", argc, argv);
+    if (rc == CLI_EXIT_OK)
+        rc = cli_firmware_prescan("controller", argc, argv);
     if (rc != CLI_EXIT_OK)
         return rc;
     struct sim_config cfg;
@@ -126,6 +133,10 @@ static int run(int argc, char **argv)
         return CLI_EXIT_OK;
     if (rc != CLI_EXIT_OK)
         return rc;
+    if ((rc = cli_firmware_check("controller", &cfg)) != CLI_EXIT_OK) {
+        sim_config_free(&cfg);
+        return rc;
+    }
     if (!path) {
         fprintf(stderr, "scsisim controller: --socket PATH is required; 'scsisim controller --help' says more\n");
         sim_config_free(&cfg);

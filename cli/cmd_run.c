@@ -15,6 +15,7 @@
 #include "cli/commands.h"
 #include "cli/media_opts.h"
 #include "cli/driver_core_opt.h"
+#include "cli/firmware_opt.h"
 #include "cli/run_isolated.h"
 #include "cli/run_files.h"
 #include "conformance/replay/replay.h"
@@ -49,6 +50,10 @@ static const char usage_text[] =
     "                    loads mutants/core-NAME.so next to this executable\n"
     "                    (built by `make mutants`), as --driver-core does\n"
     "  --driver PATH     delegate the whole run to another scsisim build at PATH\n"
+    "  --firmware PATH.so  every trace's controller loads this firmware plug-in: its\n"
+    "                    commands (vendor-unique ones too), VPD and mode pages come\n"
+    "                    before the built-in firmware's (docs/firmware-plugins.md);\n"
+    "                    a trace can never name one\n"
     "  --media-dir DIR   media=NAME files of the traces' drives live under DIR\n"
     "                    (default: a private temporary directory, removed at exit);\n"
     "                    a trace can neither leave DIR nor set media-dir\n"
@@ -85,6 +90,7 @@ struct run_args {
     const char *mutant;
     const char *driver_core;
     const char *driver;
+    const char *firmware;
     bool tap;
     const char *junit;
     const char *json;
@@ -202,6 +208,10 @@ static int parse_args(int argc, char **argv, struct run_args *a)
             if (missing || !v[0])
                 return usage_error("%s needs the path of a scsisim executable", arg);
             a->driver = v;
+        } else if ((v = opt_value(argc, argv, &i, "--firmware", &missing))) {
+            if (missing || !v[0])
+                return usage_error("%s needs the path of a firmware plug-in (a .so)", arg);
+            a->firmware = v;
         } else if (!strcmp(arg, "--force")) {
             a->media.force = true;
         } else if ((v = opt_value(argc, argv, &i, "--media-dir", &missing)) ||
@@ -248,6 +258,17 @@ static int run_choose_core(const struct run_args *a)
     int rc = cli_driver_core_use("run", path ? path : a->driver_core);
     free(path); /* stack_driver_core_set_default keeps a copy */
     return rc == CLI_EXIT_OK ? cli_driver_core_preflight("run") : rc;
+}
+
+/* --firmware: loaded and checked once here, so that a bad plug-in is one
+ * clear error (exit 2) rather than a failure per trace. */
+static int run_check_firmware(void)
+{
+    struct sim_config cfg;
+    sim_config_init(&cfg);   /* carries the default just set */
+    int rc = cli_firmware_check("run", &cfg);
+    sim_config_free(&cfg);
+    return rc;
 }
 
 /* --driver: the same run, by another build of scsisim. */
@@ -369,6 +390,11 @@ static int run(int argc, char **argv)
         return rc == CLI_EXIT_OK + 100 ? CLI_EXIT_OK : rc;
     }
     if ((rc = cli_media_set_defaults("run", &a.media)) != CLI_EXIT_OK) {
+        free(a.paths);
+        return rc;
+    }
+    if ((rc = cli_firmware_default("run", a.firmware)) != CLI_EXIT_OK ||
+        (a.firmware && (rc = run_check_firmware()) != CLI_EXIT_OK)) {
         free(a.paths);
         return rc;
     }

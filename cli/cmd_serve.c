@@ -17,6 +17,7 @@
 #include <uv.h>
 
 #include "cli/commands.h"
+#include "cli/firmware_opt.h"
 #include "cli/media_opts.h"
 #include "cli/driver_core_opt.h"
 #include "cli/options.h"
@@ -32,7 +33,7 @@ static const char usage_text[] =
     "                     [--allow INITIATOR-IQN[,...]] [--record FILE] [--verbose]\n"
     "                     [--login-timeout S] [--pdu-timeout S] [--max-sessions-per-initiator N]\n"
     "                     [--media-dir DIR] [--media-max SIZE] [--force]\n"
-    "                     [--driver-core PATH.so]\n"
+    "                     [--driver-core PATH.so] [--firmware PATH.so]\n"
     "                     [--set KEY=VALUE | --drive T:L,KEY=VALUE,...]... [CONFIG]\n"
     "\n"
     "Serves a simulated controller to iSCSI initiators: every SCSI command goes\n"
@@ -66,6 +67,7 @@ static const char usage_text[] =
     "                             (docs/config.md); default: one 512 MiB drive 0:0\n"
     "                             of 512-byte blocks\n"
     CLI_MEDIA_HELP
+    CLI_FIRMWARE_HELP
     "  -h, --help                 this text\n"
     "\n"
     "When ready it prints, on stdout, one line per LUN:\n"
@@ -183,6 +185,7 @@ static void print_urls(const struct sim_config *cfg, const char *host, int port,
 
 struct serve_args {
     const char *driver_core;
+    const char *firmware;   /* read by cli_firmware_prescan; here for the option parser */
     const char *listen, *iqn, *chap, *allow, *record, *per_initiator, *login_timeout, *pdu_timeout;
     bool verbose;
 };
@@ -361,9 +364,12 @@ static int run(int argc, char **argv)
         { .name = "--verbose", .flag = &a.verbose },
         CLI_MEDIA_OPTS(media),
         { .name = "--driver-core", .value = &a.driver_core, .example = "--driver-core ./mycore.so" },
+        CLI_FIRMWARE_OPT(a.firmware),
         { .name = NULL },
     };
     int rc = cli_media_prescan("serve", argc, argv);
+    if (rc == CLI_EXIT_OK)
+        rc = cli_firmware_prescan("serve", argc, argv);
     if (rc != CLI_EXIT_OK)
         return rc;
     struct sim_config cfg;
@@ -372,7 +378,8 @@ static int run(int argc, char **argv)
         return CLI_EXIT_OK;
     if (rc != CLI_EXIT_OK)
         return rc;
-    if ((rc = cli_driver_core_use("serve", a.driver_core)) != CLI_EXIT_OK) {
+    if ((rc = cli_firmware_check("serve", &cfg)) != CLI_EXIT_OK ||
+        (rc = cli_driver_core_use("serve", a.driver_core)) != CLI_EXIT_OK) {
         sim_config_free(&cfg);
         return rc;
     }

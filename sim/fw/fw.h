@@ -109,6 +109,11 @@ typedef void (*fw_event_fn)(void *arg, uint8_t type, uint32_t info);
 
 int  fw_create(const struct sim_config *cfg, struct fw **out, char *err, size_t errlen);
 void fw_destroy(struct fw *fw);
+/* Loads the firmware plug-in at path, checks its table (sim/fw/fw_plugin_abi.h)
+ * and unloads it: 0, or -errno with err saying what is wrong (the command line
+ * checks --firmware with it before anything starts).  fw_create loads
+ * cfg->firmware the same way. */
+int  fw_plugin_check(const char *path, char *err, size_t errlen);
 void fw_set_event_hook(struct fw *fw, fw_event_fn fn, void *arg);
 
 /* Runs one SCSI command. */

@@ -236,6 +236,14 @@ fail:
     return rc;
 }
 
+int fw_plugin_check(const char *path, char *err, size_t errlen)
+{
+    struct fw_plugin *p;
+    int rc = fw_plugin_open(path, &p, err, errlen);
+    fw_plugin_close(p);
+    return rc;
+}
+
 void fw_plugin_close(struct fw_plugin *p)
 {
     if (!p)
