@@ -5,13 +5,16 @@
  * bench, and for `firmware =` in a configuration file; a trace cannot name
  * a plug-in; a handler returning garbage is HARDWARE ERROR 44h/00h seen by
  * the host, with a log line naming the plug-in and the opcode, and the
- * trace's next commands are served. */
+ * trace's next commands are served; over iSCSI, libiscsi's iscsi-inq sees the
+ * plug-in's VPD page. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "tests/support/proc.h"
+#include "tests/support/serve_proc.h"
 #include "tests/support/testutil.h"
 
 static char build_dir[900], example_trace[1200], tmp[512];
@@ -174,6 +177,27 @@ START_TEST(garbage_handler_seen_by_host)
 }
 END_TEST
 
+/* A real initiator over iSCSI: libiscsi's iscsi-inq lists the plug-in's VPD
+ * page among the built-in ones (VPD 00h). */
+START_TEST(serve_with_plugin_iscsi_inq)
+{
+    if (!proc_tool_present("serve_with_plugin_iscsi_inq", "iscsi-inq", "apt-get install libiscsi-bin"))
+        return;
+    char p[1200];
+    struct serve_proc srv;
+    serve_start(&srv, (const char *const[]){ "--firmware", so("examples/firmware-relink/relink-fixed", p, sizeof p),
+                                             NULL });
+    const char *vpd[] = { "iscsi-inq", "-e", "1", "-c", "0", srv.url, NULL };
+    char *out;
+    int rc = proc_tool(vpd, 30, &out);
+    ck_assert_msg(rc == 0, "iscsi-inq exited %d:\n%s", rc, out);
+    contains(out, "Page:0xb2");
+    contains(out, "Page:0xc0");
+    free(out);
+    ck_assert_int_eq(serve_stop(&srv, SIGTERM), 0);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("fw_plugin_cli");
@@ -185,6 +209,7 @@ static Suite *suite(void)
     tcase_add_test(tc, config_file_key);
     tcase_add_test(tc, trace_cannot_name_a_plugin);
     tcase_add_test(tc, garbage_handler_seen_by_host);
+    tcase_add_test(tc, serve_with_plugin_iscsi_inq);
     suite_add_tcase(s, tc);
     return s;
 }
