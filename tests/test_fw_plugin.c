@@ -305,6 +305,29 @@ START_TEST(relink_example_per_drive)
 }
 END_TEST
 
+START_TEST(empty_lun_stays_builtin)
+{
+    /* fw_api overrides nothing of INQUIRY, but its vendor rows must not run
+     * for a LUN without a drive, and INQUIRY there is still 7Fh. */
+    struct sim_config cfg;
+    fwh_config_init(&cfg, 1, 2);
+    fwh_add_lu(&cfg, 0, 0, 64, 512);
+    cfg.firmware = fixture("fw_api");
+    struct fw *fw = fwh_create(&cfg);
+    fwh_config_free(&cfg);
+    struct fw_task t;
+    uint8_t b[36];
+    uint8_t inq[6] = { 0x12, 0, 0, 0, 36, 0 };
+    fwh_run(fw, &t, 0, 0, 1, inq, 6, HBA_FLAG_DIR_READ, b, 36);
+    fwh_expect_good(&t);
+    ck_assert_uint_eq(b[0], 0x7f);
+    uint8_t count[10] = { 0xd0, 0x01, 0, 0, 0, 0, 0, 0, 4, 0 };
+    fwh_run(fw, &t, 0, 0, 1, count, 10, HBA_FLAG_DIR_READ, b, 4);
+    fwh_expect_sense(&t, SCSI_SK_ILLEGAL_REQUEST, 0x25, 0x00);
+    fw_destroy(fw);
+}
+END_TEST
+
 START_TEST(no_plugin_no_change)
 {
     /* Without a plug-in, vendor opcodes stay refused (the F6 traces of the suite). */
@@ -328,6 +351,7 @@ static Suite *suite(void)
     tcase_add_test(tc, garbage_is_hardware_error_and_serving_goes_on);
     tcase_add_test(tc, bad_plugins_are_refused_at_load);
     tcase_add_test(tc, relink_example_per_drive);
+    tcase_add_test(tc, empty_lun_stays_builtin);
     tcase_add_test(tc, no_plugin_no_change);
     suite_add_tcase(s, tc);
     return s;

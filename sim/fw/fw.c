@@ -379,7 +379,9 @@ static void execute_locked(struct fw *fw, struct fw_task *t)
     }
     struct fw_ctx c = { .fw = fw, .t = t, .cdb = t->cdb, .d = fw_drive_at(fw, t->target, t->lun) };
     bool known;
-    c.cmd = fw_cmd_find(fw, t->cdb, &known);
+    /* A LUN without a drive is the built-in firmware's alone (its INQUIRY,
+     * REPORT LUNS, REQUEST SENSE): a plug-in's handlers run for a drive. */
+    c.cmd = c.d ? fw_cmd_find(fw, t->cdb, &known) : fw_cmd_lookup(t->cdb, &known);
     if (c.cmd && !fw_cmd_offered(c.cmd, c.d)) {
         /* A command this drive does not have: unknown, unless another entry
          * of the opcode is offered (then only the service action is wrong). */
