@@ -10,6 +10,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The ABI's layouts on LP64: a change here is an ABI change, and must bump
+ * SCSISIM_FW_PLUGIN_ABI_VERSION (or only append, for a minor revision). */
+#if UINTPTR_MAX == 0xffffffffffffffffu
+_Static_assert(sizeof(struct scsisim_fw_command) == 56, "scsisim_fw_command changed: bump the ABI version");
+_Static_assert(sizeof(struct scsisim_fw_plugin) == 96, "scsisim_fw_plugin changed: bump the ABI version");
+_Static_assert(sizeof(struct scsisim_fw_api) == 64, "scsisim_fw_api changed: bump the ABI version");
+_Static_assert(sizeof(struct scsisim_fw_cmd) == 368 && offsetof(struct scsisim_fw_cmd, sense) == 116,
+               "scsisim_fw_cmd changed: bump the ABI version");
+#endif
+
 const char *fw_plugin_name(const struct fw_plugin *p)
 {
     return p->name;
