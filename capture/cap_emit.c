@@ -65,7 +65,8 @@ void cap_note(struct cap_ctx *c, const char *fmt, ...)
 
 void cap_tag(char tag[TRACE_TAG_MAX + 1], const struct cap_conn *k, uint32_t itt)
 {
-    snprintf(tag, TRACE_TAG_MAX + 1, "c%u.%x", k->idx, itt);
+    /* USB devices: d<device>.<CBW tag>; iSCSI connections: c<connection>.<ITT>. */
+    snprintf(tag, TRACE_TAG_MAX + 1, "%c%u.%x", k->family ? 'c' : 'd', k->idx, itt);
 }
 
 static char *dup_str(const char *s)
@@ -80,7 +81,11 @@ static char *dup_str(const char *s)
 static void addr_text(char *out, size_t cap, const struct cap_conn *k, int side)
 {
     const uint8_t *a = k->addr[side];
-    if (k->family == 4)
+    if (k->family == 0 && side)
+        snprintf(out, cap, "usbmon bus %u, address %u", k->port[0], k->port[1]);
+    else if (k->family == 0)
+        snprintf(out, cap, "usbmon bus %u", k->port[0]);
+    else if (k->family == 4)
         snprintf(out, cap, "%u.%u.%u.%u:%u", a[0], a[1], a[2], a[3], k->port[side]);
     else {
         size_t o = (size_t)snprintf(out, cap, "[");
@@ -99,7 +104,9 @@ int cap_nexus_of(struct cap_ctx *c, struct cap_conn *k)
     if (k->nexus >= 0)
         return k->nexus;
     char ini[300], tgt[300], a[80];
-    if (k->initiator_name[0])
+    if (k->family == 0) /* USB: the names are the bus and the device (cap_usb.c) */
+        snprintf(ini, sizeof ini, "%s", k->initiator_name);
+    else if (k->initiator_name[0])
         snprintf(ini, sizeof ini, "%s ISID %02x%02x%02x%02x%02x%02x", k->initiator_name, k->isid[0], k->isid[1],
                  k->isid[2], k->isid[3], k->isid[4], k->isid[5]);
     else {

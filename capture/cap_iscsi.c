@@ -110,7 +110,7 @@ static bool text_key(const uint8_t *d, uint32_t n, const char *key, char *out, s
     return false;
 }
 
-static bool put_data(struct cap_ctx *c, struct cap_cmd *cmd, uint32_t off, const uint8_t *p, const uint8_t *have,
+bool cap_cmd_data(struct cap_ctx *c, struct cap_cmd *cmd, uint32_t off, const uint8_t *p, const uint8_t *have,
                      uint32_t n)
 {
     if (off >= cmd->edtl)
@@ -189,7 +189,7 @@ static void scsi_command(struct cap_ctx *c, struct cap_conn *k, const uint8_t *b
     cmd->cmd_ns = cmd->dout_ns = cmd->din_ns = c->now_ns;
     k->cmds[k->n_cmds++] = cmd;
     if (dlen && (cmd->flags & 0x20))
-        put_data(c, cmd, 0, d, dh, dlen);
+        cap_cmd_data(c, cmd, 0, d, dh, dlen);
 }
 
 static void complete(struct cap_ctx *c, struct cap_conn *k, struct cap_cmd *cmd, size_t at)
@@ -221,7 +221,7 @@ static void data_pdu(struct cap_ctx *c, struct cap_conn *k, int dir, const uint8
     if (dir) {
         cmd->din_ns = c->now_ns;
         if (cmd->flags & 0x40)
-            put_data(c, cmd, cap_be32(b + 40), d, dh, dlen);
+            cap_cmd_data(c, cmd, cap_be32(b + 40), d, dh, dlen);
         if (b[1] & 0x01) { /* S: the status is in this Data-In */
             cmd->response = 0;
             cmd->status = b[3];
@@ -232,7 +232,7 @@ static void data_pdu(struct cap_ctx *c, struct cap_conn *k, int dir, const uint8
     } else {
         cmd->dout_ns = c->now_ns;
         if (cmd->flags & 0x20)
-            put_data(c, cmd, cap_be32(b + 40), d, dh, dlen);
+            cap_cmd_data(c, cmd, cap_be32(b + 40), d, dh, dlen);
     }
 }
 

@@ -85,7 +85,7 @@ struct cap_half {
 
 struct cap_conn {
     unsigned idx;              /* 1-based, in order of appearance */
-    int      family;           /* 4 or 6 */
+    int      family;           /* 4 or 6; 0: a USB device (cap_usb.c), port[0] its bus, port[1] its address */
     uint8_t  addr[2][16];      /* [0] initiator, [1] target */
     uint16_t port[2];
     bool     roles_known;
@@ -142,6 +142,7 @@ struct cap_ctx {
     struct cap_drive *drives;
     size_t   n_drives;
     uint64_t truncated_pkt;    /* the file ended inside this packet (0: it did not) */
+    struct cap_usb *usb;       /* USB devices and URBs in flight (cap_usb.c) */
 };
 
 /* cap_tcp.c */
@@ -156,6 +157,16 @@ bool cap_iscsi_plausible(const struct cap_conn *k, int dir, const uint8_t *bhs);
 void cap_iscsi_feed(struct cap_ctx *c, struct cap_conn *k, int dir, const uint8_t *p, size_t n);
 void cap_iscsi_skip(struct cap_ctx *c, struct cap_conn *k, int dir, uint64_t n, const char *why);
 void cap_iscsi_finish(struct cap_ctx *c, struct cap_conn *k);
+
+/* Puts n data bytes at buffer offset off of a command (have[i]: byte i was
+ * captured); false when they run past its expected length (the rest is dropped). */
+bool cap_cmd_data(struct cap_ctx *c, struct cap_cmd *cmd, uint32_t off, const uint8_t *p, const uint8_t *have,
+                  uint32_t n);
+
+/* cap_usb.c: a packet of a usbmon capture (LINKTYPE_USB_LINUX or _MMAPPED). */
+void cap_usb_packet(struct cap_ctx *c, int dlt, const uint8_t *p, uint32_t caplen, uint32_t wirelen);
+void cap_usb_finish(struct cap_ctx *c);
+void cap_usb_free(struct cap_ctx *c);
 
 /* cap_emit.c */
 void cap_emit_line(struct cap_ctx *c, const struct trace_line *l);

@@ -37,6 +37,7 @@ struct capture_stats {
     uint64_t packets;       /* packets read, all files */
     uint64_t tcp_packets;   /* of them TCP segments of an iSCSI connection */
     uint64_t connections;   /* iSCSI connections */
+    uint64_t usb_devices;   /* USB mass storage devices (Bulk-Only Transport) */
     uint64_t nexuses;       /* I_T nexuses */
     uint64_t commands;      /* SCSI commands written */
     uint64_t incomplete;    /* of them without an observed response (STATUS UNKNOWN) */
