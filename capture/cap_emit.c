@@ -376,7 +376,7 @@ void cap_emit_command(struct cap_ctx *c, struct cap_conn *k, struct cap_cmd *cmd
         a->status = TRACE_STATUS_UNKNOWN;
         rec->time_ns = cap_time(c, cmd->din_ns > cmd->dout_ns ? cmd->din_ns : cmd->dout_ns);
     } else {
-        rec->time_ns = cap_time(c, cmd->din_ns > cmd->cmd_ns ? cmd->din_ns : cmd->cmd_ns);
+        rec->time_ns = cap_time(c, cmd->resp_ns); /* when the response was seen */
         if (failed) {
             a->status = TRACE_STATUS_SERVICE_FAILURE;
         } else {

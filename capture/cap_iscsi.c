@@ -196,6 +196,7 @@ static void complete(struct cap_ctx *c, struct cap_conn *k, struct cap_cmd *cmd,
 {
     cmd->done = true;
     cmd->resp_pkt = k->half[1].pdu_pkt;
+    cmd->resp_ns = c->now_ns;
     cap_infer(c, k, cmd);
     cap_emit_command(c, k, cmd, false);
     free(cmd->data);

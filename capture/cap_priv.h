@@ -45,6 +45,7 @@ struct cap_cmd {
     uint8_t  sense[252];
     uint32_t sense_len;
     uint64_t resp_pkt;
+    uint64_t resp_ns;        /* when the response was seen */
 };
 
 struct cap_tmf {

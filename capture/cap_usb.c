@@ -311,6 +311,7 @@ static void csw(struct cap_ctx *c, struct usb_dev *d, const uint8_t *p)
     d->cmd = NULL;
     cmd->done = true;
     cmd->resp_pkt = c->pkt;
+    cmd->resp_ns = c->now_ns;
     cmd->din_ns = c->now_ns;
     if (st == 2) {
         /* Phase error: no SCSI status at all; the host resets the device. */

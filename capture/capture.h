@@ -53,4 +53,26 @@ struct capture_stats {
 int capture_import(const char *const *files, size_t n, const struct capture_options *opt, FILE *out,
                    struct capture_stats *stats, struct located_error *err);
 
+/* ---- exporting (cap_export.c; docs/capture.md, "Exporting") ---- */
+
+struct trace;
+
+struct capture_export_stats {
+    uint64_t packets;       /* written */
+    uint64_t pdus;          /* iSCSI PDUs in them */
+    uint64_t connections;   /* one per I_T nexus (host, target) of the trace */
+    uint64_t commands;      /* SCSI Command PDUs */
+    uint64_t tmfs;          /* task management requests */
+    uint64_t unanswered;    /* STATUS UNKNOWN: no response sent */
+    uint64_t directives;    /* directive records: no wire form, not written */
+    uint64_t other_layers;  /* controller-layer (C) and wire-layer (W) records: not written */
+};
+
+/* Writes the host-layer records of a parsed trace as iSCSI over TCP into a
+ * pcap file at path (libpcap's writer; libpcap 1.10 writes no pcapng).  0,
+ * or a negative errno with *err filled: -EIO when the file cannot be
+ * created or written, -ENOMEM. */
+int capture_export(const struct trace *t, const char *path, struct capture_export_stats *st,
+                   struct located_error *err);
+
 #endif
