@@ -5,6 +5,8 @@
 #   make valgrind run every test under valgrind memcheck
 #   make bench    build the benchmarks (build/bench/); see docs/ for how each is run
 #   make mutants  one scsisim per driver mutant (build/mutants/), each run against the suite
+#   make fuzz     the libFuzzer targets (tests/fuzz/, clang) into build-fuzz/fuzz/;
+#   make fuzz-run a short bounded run of each (FUZZ_RUNS=20000; docs/fuzzing.md)
 #   make install  PREFIX=/usr/local DESTDIR=
 # Source files are discovered per folder, so adding a module or a test needs no edit here.
 
@@ -50,7 +52,7 @@ ALL_SRC := $(sort $(wildcard $(addsuffix /*.[ch],$(LAYERS) tests tests/support b
 # The two-process bus tests start this binary (`make check` builds it first).
 export SCSISIM_BIN := $(abspath $(BUILD)/scsisim)
 
-.PHONY: all check asan valgrind bench install clean mutants layers
+.PHONY: all check asan valgrind bench install clean mutants layers fuzz fuzz-run
 .SECONDARY:
 all: $(BUILD)/scsisim $(LIBS)
 
@@ -164,6 +166,27 @@ valgrind: all $(TESTS)
 
 bench: all $(BENCHES)
 
+# libFuzzer targets: the whole tree built by clang with coverage and ASan into
+# build-fuzz/, each tests/fuzz/fuzz_*.c linked with -fsanitize=fuzzer.  Not
+# part of `make check`; `make fuzz-run` is a short bounded run seeded with the
+# bundled traces.
+FUZZ_BUILD ?= build-fuzz
+FUZZ_RUNS  ?= 20000
+FUZZ_SRC   := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZERS     = $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -fsanitize=fuzzer $< $(call LINK_LIBS,$(LIBS)) $(LDLIBS_ALL) -o $@
+fuzz:
+	$(MAKE) BUILD=$(FUZZ_BUILD) CC=clang OPT='-O1 -g -fno-omit-frame-pointer' \
+	    SAN='-fsanitize=fuzzer-no-link,address' fuzzers-here
+.PHONY: fuzzers-here
+fuzzers-here: $(FUZZERS)
+fuzz-run: fuzz
+	@for f in $(patsubst tests/fuzz/%.c,%,$(FUZZ_SRC)); do \
+	    mkdir -p $(FUZZ_BUILD)/corpus/$$f && \
+	    $(FUZZ_BUILD)/fuzz/$$f -runs=$(FUZZ_RUNS) -max_len=8192 $(FUZZ_BUILD)/corpus/$$f traces || exit 1; done
+
 # Headers keep their paths under include/scsisim/ (they include each other as
 # "hw/hba.h", "core/osal.h", ...): compile against them with -I$(PREFIX)/include/scsisim.
 PUBLIC_HEADERS := hw/hba.h core/osal.h core/core.h scsi/scsi.h sim/sim.h sim/config/config.h \
@@ -178,6 +201,6 @@ install: all
 	    cp -R traces $(DESTDIR)$(PREFIX)/share/scsisim/traces
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 -include $(shell find $(BUILD)/obj $(MUT_DIR) -name '*.d' 2>/dev/null)

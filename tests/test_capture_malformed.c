@@ -1200,6 +1200,31 @@ START_TEST(garbage_on_the_iscsi_port)
 }
 END_TEST
 
+/* Found by tests/fuzz/fuzz_import.c: LUN 15516 made "@controller max-luns=15517",
+ * which the simulator refuses (LUNs 0..255): the trace did not parse. */
+START_TEST(lun_beyond_the_simulator_has_no_drive_line)
+{
+    struct gen g;
+    struct pdu p;
+    gen_open(&g, "x.pcap", DLT_EN10MB, 65535);
+    session_start(&g);
+    const uint8_t tur[6] = { 0 };
+    pdu_cmd(&p, 1, tur, 6, 0, 0, NULL, 0);
+    p.b[8] = 0x40 | (15516 >> 8); /* flat space LUN 15516 */
+    p.b[9] = 15516 & 0xff;
+    send_pdu(&g, 0, &p);
+    pdu_resp(&p, 1, 0, NULL, 0);
+    send_pdu(&g, 1, &p);
+    gen_close(&g);
+    struct result r;
+    import(&r, "x.pcap");
+    expect_ok(&r, "drive 0:15516: the simulator has targets 0..255 and LUNs 0..255: no @drive line");
+    ck_assert_msg(!strstr(r.text, "max-luns"), "%s", r.text);
+    ck_assert_msg(strstr(r.text, "0:0:0:15516 c1.1 STATUS GOOD"), "%s", r.text);
+    result_free(&r);
+}
+END_TEST
+
 START_TEST(status_unknown_round_trips_and_matches_anything)
 {
     static const char text[] = "#!scsitrace 1\n+0.000 H > - t1 CMD 00 00 00 00 00 00\n+0.001 H < - t1 STATUS UNKNOWN\n";
@@ -1261,6 +1286,7 @@ static Suite *suite(void)
     tcase_add_test(tc, bidirectional_command_is_a_comment);
     tcase_add_test(tc, garbage_on_the_iscsi_port);
     tcase_add_test(tc, status_unknown_round_trips_and_matches_anything);
+    tcase_add_test(tc, lun_beyond_the_simulator_has_no_drive_line);
     suite_add_tcase(s, tc);
     return s;
 }
