@@ -111,7 +111,7 @@ static bool text_key(const uint8_t *d, uint32_t n, const char *key, char *out, s
 }
 
 bool cap_cmd_data(struct cap_ctx *c, struct cap_cmd *cmd, uint32_t off, const uint8_t *p, const uint8_t *have,
-                     uint32_t n)
+                  uint32_t n)
 {
     if (off >= cmd->edtl)
         return n == 0;
@@ -120,11 +120,20 @@ bool cap_cmd_data(struct cap_ctx *c, struct cap_cmd *cmd, uint32_t off, const ui
         n = cmd->edtl - off;
     uint32_t end = off + n;
     if (end > cmd->data_cap) {
+        /* Memory follows the data kept, within one budget for all commands
+         * in flight: a capture that claims a 4 GiB transfer (or an offset
+         * near it) cannot make the importer allocate that much. */
         uint64_t cap = cmd->data_cap ? cmd->data_cap : 4096;
         while (cap < end)
             cap *= 2;
         if (cap > cmd->edtl)
             cap = cmd->edtl;
+        if (c->data_bytes - cmd->data_cap + cap > CAP_DATA_BUDGET)
+            cap = end;
+        if (c->data_bytes - cmd->data_cap + cap > CAP_DATA_BUDGET) {
+            cmd->dropped = true;
+            return !overflow;
+        }
         uint8_t *d = realloc(cmd->data, cap), *h = d ? realloc(cmd->have, cap) : NULL;
         if (d)
             cmd->data = d;
@@ -134,16 +143,31 @@ bool cap_cmd_data(struct cap_ctx *c, struct cap_cmd *cmd, uint32_t off, const ui
             return false;
         }
         cmd->have = h;
+        memset(d + cmd->data_cap, 0, cap - cmd->data_cap);
         memset(h + cmd->data_cap, 0, cap - cmd->data_cap);
+        c->data_bytes += cap - cmd->data_cap;
         cmd->data_cap = (uint32_t)cap;
     }
     memcpy(cmd->data + off, p, n);
     for (uint32_t i = 0; i < n; i++)
-        if (!(cmd->have[off + i] = have[i]) && !cmd->lost_from)
-            cmd->lost_from = cmd->last_pkt;
+        if (!(cmd->have[off + i] = have[i])) {
+            cmd->data[off + i] = 0; /* not captured: kept as zero */
+            if (!cmd->lost_from)
+                cmd->lost_from = cmd->last_pkt;
+        }
     if (end > cmd->data_end)
         cmd->data_end = end;
     return !overflow;
+}
+
+void cap_cmd_free(struct cap_ctx *c, struct cap_cmd *cmd)
+{
+    if (!cmd)
+        return;
+    c->data_bytes -= cmd->data_cap;
+    free(cmd->data);
+    free(cmd->have);
+    free(cmd);
 }
 
 static void scsi_command(struct cap_ctx *c, struct cap_conn *k, const uint8_t *b, const uint8_t *d,
@@ -155,12 +179,10 @@ static void scsi_command(struct cap_ctx *c, struct cap_conn *k, const uint8_t *b
         snprintf(t, sizeof t, "%08x", itt);
         pdu_comment(c, k, 0, "SCSI Command reuses ITT 0x%s of a command without a response; the earlier one is "
                     "written as not answered%s", t, "");
-        size_t at;
+        size_t at = 0;
         struct cap_cmd *old = cmd_find(k, itt, &at);
         cap_emit_command(c, k, old, true);
-        free(old->data);
-        free(old->have);
-        free(old);
+        cap_cmd_free(c, old);
         k->cmds[at] = k->cmds[--k->n_cmds];
     }
     if (k->n_cmds == k->cmds_cap) {
@@ -199,9 +221,7 @@ static void complete(struct cap_ctx *c, struct cap_conn *k, struct cap_cmd *cmd,
     cmd->resp_ns = c->now_ns;
     cap_infer(c, k, cmd);
     cap_emit_command(c, k, cmd, false);
-    free(cmd->data);
-    free(cmd->have);
-    free(cmd);
+    cap_cmd_free(c, cmd);
     k->cmds[at] = k->cmds[--k->n_cmds];
 }
 
@@ -558,9 +578,7 @@ void cap_iscsi_finish(struct cap_ctx *c, struct cap_conn *k)
     while (k->n_cmds) {
         struct cap_cmd *cmd = k->cmds[--k->n_cmds];
         cap_emit_command(c, k, cmd, true);
-        free(cmd->data);
-        free(cmd->have);
-        free(cmd);
+        cap_cmd_free(c, cmd);
     }
     for (size_t i = 0; i < k->n_tmfs; i++)
         cap_note(c, "connection %u: task management function %u from packet %llu has no response in the capture; "

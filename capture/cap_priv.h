@@ -20,6 +20,7 @@
 #define CAP_OOO_MAX_BYTES (16u << 20)  /* out-of-order bytes held before the hole is declared a gap */
 #define CAP_OOO_MAX_SEGS  8192u
 #define CAP_RECENT        (256u << 10) /* delivered bytes kept to compare retransmissions with */
+#define CAP_DATA_BUDGET   (256u << 20) /* data bytes kept for the commands in flight, all together */
 
 /* One SCSI command in flight on a connection: what its PDUs said so far. */
 struct cap_cmd {
@@ -34,7 +35,8 @@ struct cap_cmd {
     uint8_t *data;           /* data-out or data-in bytes, by buffer offset */
     uint8_t *have;           /* 1 where data[] was captured */
     uint32_t data_cap;       /* bytes allocated */
-    uint32_t data_end;       /* highest offset + 1 written (captured or not) */
+    uint32_t data_end;       /* highest offset + 1 kept (captured or not); beyond it: not captured */
+    bool     dropped;        /* data past CAP_DATA_BUDGET was not kept (written as not captured) */
     uint64_t lost_from, lost_to; /* packets around data the capture lacks (0: none) */
     bool     flushed;        /* its CMD was written early (an abort-task names it) */
     bool     ended;          /* that abort-task completed: no STATUS is needed */
@@ -143,6 +145,7 @@ struct cap_ctx {
     struct cap_drive *drives;
     size_t   n_drives;
     uint64_t truncated_pkt;    /* the file ended inside this packet (0: it did not) */
+    uint64_t data_bytes;       /* bytes allocated for command data (CAP_DATA_BUDGET) */
     struct cap_usb *usb;       /* USB devices and URBs in flight (cap_usb.c) */
 };
 
@@ -163,6 +166,8 @@ void cap_iscsi_finish(struct cap_ctx *c, struct cap_conn *k);
  * captured); false when they run past its expected length (the rest is dropped). */
 bool cap_cmd_data(struct cap_ctx *c, struct cap_cmd *cmd, uint32_t off, const uint8_t *p, const uint8_t *have,
                   uint32_t n);
+/* Frees a command and gives its data back to the budget. */
+void cap_cmd_free(struct cap_ctx *c, struct cap_cmd *cmd);
 
 /* cap_usb.c: a packet of a usbmon capture (LINKTYPE_USB_LINUX or _MMAPPED). */
 void cap_usb_packet(struct cap_ctx *c, int dlt, const uint8_t *p, uint32_t caplen, uint32_t wirelen);

@@ -139,14 +139,6 @@ static struct usb_dev *dev_get(struct cap_ctx *c, uint16_t bus, uint8_t addr)
     return &p[u->n_devs++];
 }
 
-static void cmd_free(struct cap_cmd *cmd)
-{
-    if (cmd) {
-        free(cmd->data);
-        free(cmd->have);
-        free(cmd);
-    }
-}
 
 /* Writes a command's records; `known`: its CSW was valid. */
 static void finish(struct cap_ctx *c, struct usb_dev *d, struct cap_cmd *cmd, bool known)
@@ -154,7 +146,7 @@ static void finish(struct cap_ctx *c, struct usb_dev *d, struct cap_cmd *cmd, bo
     if (known)
         cap_infer(c, d->k, cmd);
     cap_emit_command(c, d->k, cmd, !known);
-    cmd_free(cmd);
+    cap_cmd_free(c, cmd);
 }
 
 /* A command whose CSW said CHECK CONDITION, written without its sense data. */
@@ -263,28 +255,26 @@ static void data_stage(struct cap_ctx *c, struct usb_dev *d, bool in, const uint
         cmd->din_ns = c->now_ns;
     else
         cmd->dout_ns = c->now_ns;
-    /* The bytes moved, the ones the capture lacks as zeros marked not captured. */
-    uint8_t *buf = calloc(actual ? actual : 1, 1), *have = malloc(actual ? actual : 1);
-    if (!buf || !have) {
-        free(buf);
-        free(have);
-        oom(c);
-        return;
-    }
-    if (captured)
-        memcpy(buf, p, captured);
-    memset(have, 1, captured);
-    memset(have + captured, 0, actual - captured);
     if (captured < actual)
         cap_note(c, "%s: bytes %u..%u of the %u-byte transfer in packet %llu are not in the capture (snap length, "
                  "or usbmon's limit)", tag, captured, actual - 1, actual, (unsigned long long)c->pkt);
+    /* Only the captured bytes are kept: what lies past them (a transfer
+     * longer than usbmon kept, or than the header claims) stays "not
+     * captured" without memory spent on it. */
     uint64_t off = d->moved;
-    bool fits = off <= UINT32_MAX && cap_cmd_data(c, cmd, (uint32_t)off, buf, have, actual);
-    if (!fits)
+    uint64_t room = cmd->edtl > off ? cmd->edtl - off : 0;
+    uint32_t keep = captured < room ? captured : (uint32_t)room;
+    static uint8_t ones[4096];
+    if (!ones[0])
+        memset(ones, 1, sizeof ones);
+    for (uint32_t done = 0; done < keep && !c->rc;) {
+        uint32_t n = keep - done > sizeof ones ? (uint32_t)sizeof ones : keep - done;
+        cap_cmd_data(c, cmd, (uint32_t)(off + done), p + done, ones, n);
+        done += n;
+    }
+    if ((uint64_t)actual > room)
         cap_note(c, "%s: the data stage moved %llu byte(s), more than the CBW's %u: the rest is not in the trace",
                  tag, (unsigned long long)(off + actual), cmd->edtl);
-    free(buf);
-    free(have);
     d->moved += actual;
 }
 
@@ -376,7 +366,7 @@ static void csw(struct cap_ctx *c, struct usb_dev *d, const uint8_t *p)
     if (!whole)
         cap_note(c, "%s: the sense data are not all in the capture", ft);
     dev_comment(c, d, true, msg);
-    cmd_free(cmd);
+    cap_cmd_free(c, cmd);
 }
 
 /* The completion of a bulk transfer. */
@@ -638,8 +628,8 @@ void cap_usb_free(struct cap_ctx *c)
         free(u->urbs[i].data);
     free(u->urbs);
     for (size_t i = 0; i < u->n_devs; i++) {
-        cmd_free(u->devs[i].cmd);
-        cmd_free(u->devs[i].failed);
+        cap_cmd_free(c, u->devs[i].cmd);
+        cap_cmd_free(c, u->devs[i].failed);
         cap_conn_free(u->devs[i].k);
     }
     free(u->devs);

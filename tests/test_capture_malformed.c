@@ -1225,6 +1225,34 @@ START_TEST(lun_beyond_the_simulator_has_no_drive_line)
 }
 END_TEST
 
+/* A Data-In at an offset near 4 GiB of a command that claims 4 GiB: the
+ * importer keeps what fits its budget of data in flight (256 MiB), not what
+ * the header claims; the rest is written as not captured. */
+START_TEST(data_in_at_a_huge_offset)
+{
+    struct gen g;
+    struct pdu p;
+    gen_open(&g, "x.pcap", DLT_EN10MB, 65535);
+    session_start(&g);
+    static const uint8_t cdb[16] = { 0x88, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x7f, 0xff, 0xff, 0xff, 0, 0 };
+    pdu_cmd(&p, 1, cdb, 16, 0xfffffff0u, 0x40, NULL, 0);
+    send_pdu(&g, 0, &p);
+    uint8_t d[16];
+    memset(d, 0x44, sizeof d);
+    pdu_din(&p, 1, 0, d, 16, false, 0);
+    send_pdu(&g, 1, &p);
+    pdu_din(&p, 1, 0xffffffe0u, d, 16, true, 0);
+    send_pdu(&g, 1, &p);
+    gen_close(&g);
+    struct result r;
+    import(&r, "x.pcap");
+    expect_ok(&r, "c1.1 DIN 44*16 ??*4294967264\n");
+    ck_assert_msg(strstr(r.text, "or past the importer's budget of data in flight"), "%s", r.text);
+    ck_assert_msg(strlen(r.text) < 8192, "%zu bytes of trace", strlen(r.text));
+    result_free(&r);
+}
+END_TEST
+
 START_TEST(status_unknown_round_trips_and_matches_anything)
 {
     static const char text[] = "#!scsitrace 1\n+0.000 H > - t1 CMD 00 00 00 00 00 00\n+0.001 H < - t1 STATUS UNKNOWN\n";
@@ -1287,6 +1315,7 @@ static Suite *suite(void)
     tcase_add_test(tc, garbage_on_the_iscsi_port);
     tcase_add_test(tc, status_unknown_round_trips_and_matches_anything);
     tcase_add_test(tc, lun_beyond_the_simulator_has_no_drive_line);
+    tcase_add_test(tc, data_in_at_a_huge_offset);
     suite_add_tcase(s, tc);
     return s;
 }

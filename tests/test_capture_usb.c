@@ -624,6 +624,31 @@ START_TEST(other_bulk_devices_and_uas_are_reported)
 }
 END_TEST
 
+/* Found by tests/fuzz/fuzz_import.c: a completion claiming 4 GiB moved (and
+ * a CBW claiming 4 GiB) made the importer allocate that much.  Memory now
+ * follows the bytes captured. */
+START_TEST(claimed_lengths_cost_no_memory)
+{
+    struct ugen g;
+    ugen_open(&g, "x.pcap", DLT_USB_LINUX_MMAPPED);
+    const uint8_t read16[16] = { 0x88, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x7f, 0xff, 0xff, 0xff, 0, 0 };
+    cbw(&g, 1, 0xfffffff0u, true, 0, read16, 16);
+    uint8_t some[64];
+    memset(some, 0x33, sizeof some);
+    uint64_t id = ++g.id;
+    event(&g, 'S', URB_BULK, EP_IN, id, -115, 0xfffffff0u, NULL, 0, NULL);
+    event(&g, 'C', URB_BULK, EP_IN, id, 0, 0xfffffff0u, some, 64, NULL);
+    csw(&g, 1, 0, 0);
+    ugen_close(&g);
+    struct result r;
+    import(&r, "x.pcap");
+    has(&r, "d1.1 DIN 33*64 ??*4294967216\n");
+    has(&r, "d1.1 STATUS GOOD\n");
+    ck_assert_msg(strlen(r.text) < 8192, "%zu bytes of trace for 64 bytes of data", strlen(r.text));
+    free(r.text);
+}
+END_TEST
+
 START_TEST(usbmon_header_cut_short)
 {
     struct ugen g;
@@ -677,6 +702,7 @@ static Suite *suite(void)
     tcase_add_test(tc, next_cbw_before_a_csw);
     tcase_add_test(tc, other_bulk_devices_and_uas_are_reported);
     tcase_add_test(tc, usbmon_header_cut_short);
+    tcase_add_test(tc, claimed_lengths_cost_no_memory);
     tcase_add_test(tc, macos_usb_capture_is_refused_with_advice);
     suite_add_tcase(s, tc);
     return s;
