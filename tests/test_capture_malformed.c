@@ -1253,6 +1253,28 @@ START_TEST(data_in_at_a_huge_offset)
 }
 END_TEST
 
+/* Found by tests/fuzz/fuzz_import.c: status byte 03h (reserved) was
+ * printed as "STATUS ?", a trace no parser reads. */
+START_TEST(reserved_status_byte_is_status_unknown)
+{
+    struct gen g;
+    struct pdu p;
+    gen_open(&g, "x.pcap", DLT_EN10MB, 65535);
+    session_start(&g);
+    const uint8_t tur[6] = { 0 };
+    pdu_cmd(&p, 1, tur, 6, 0, 0, NULL, 0);
+    send_pdu(&g, 0, &p);
+    pdu_resp(&p, 1, 0x03, NULL, 0);
+    send_pdu(&g, 1, &p);
+    gen_close(&g);
+    struct result r;
+    import(&r, "x.pcap");
+    expect_ok(&r, "c1.1: status byte 0x03 in packet 6 is no SCSI status a trace can hold: STATUS UNKNOWN");
+    ck_assert_msg(strstr(r.text, "c1.1 STATUS UNKNOWN\n"), "%s", r.text);
+    result_free(&r);
+}
+END_TEST
+
 START_TEST(status_unknown_round_trips_and_matches_anything)
 {
     static const char text[] = "#!scsitrace 1\n+0.000 H > - t1 CMD 00 00 00 00 00 00\n+0.001 H < - t1 STATUS UNKNOWN\n";
@@ -1316,6 +1338,7 @@ static Suite *suite(void)
     tcase_add_test(tc, status_unknown_round_trips_and_matches_anything);
     tcase_add_test(tc, lun_beyond_the_simulator_has_no_drive_line);
     tcase_add_test(tc, data_in_at_a_huge_offset);
+    tcase_add_test(tc, reserved_status_byte_is_status_unknown);
     suite_add_tcase(s, tc);
     return s;
 }
