@@ -193,10 +193,12 @@ static void data_records(struct cap_ctx *c, struct trace_line *l, enum trace_ver
     r->verb = verb;
     if (kept > len)
         kept = len;
-#define HAVE(i) (!have || have[i])
     for (uint32_t at = 0; at < len;) {
         uint32_t end = at >= kept ? len : kept - at > PIECE_BYTES ? at + PIECE_BYTES : kept;
         size_t n = 0;
+        /* the common piece has every byte: no per-byte look at have[] */
+        bool all = !have || at >= kept || !memchr(have + at, 0, end - at);
+#define HAVE(i) (all || have[i])
         if (at >= kept) {
             elems[n++] = (struct trace_pat_elem){ .kind = TRACE_PAT_REPEAT, .n = len - at, .value = (uint8_t *)&zero,
                                                   .mask = zeros ? (uint8_t *)&ff : (uint8_t *)&zero };
@@ -260,7 +262,8 @@ static unsigned holes(const uint8_t *have, uint32_t kept, uint32_t len, char *ou
         kept = len;
     for (uint32_t i = 0; i < len;) {
         if (i < kept && have[i]) {
-            i++;
+            const uint8_t *z = memchr(have + i, 0, kept - i); /* the next byte not captured */
+            i = z ? (uint32_t)(z - have) : kept;
             continue;
         }
         uint32_t j = i;

@@ -149,12 +149,14 @@ bool cap_cmd_data(struct cap_ctx *c, struct cap_cmd *cmd, uint32_t off, const ui
         cmd->data_cap = (uint32_t)cap;
     }
     memcpy(cmd->data + off, p, n);
-    for (uint32_t i = 0; i < n; i++)
-        if (!(cmd->have[off + i] = have[i])) {
-            cmd->data[off + i] = 0; /* not captured: kept as zero */
-            if (!cmd->lost_from)
-                cmd->lost_from = cmd->last_pkt;
-        }
+    memcpy(cmd->have + off, have, n);
+    if (memchr(have, 0, n)) /* rare: bytes the capture lacks */
+        for (uint32_t i = 0; i < n; i++)
+            if (!have[i]) {
+                cmd->data[off + i] = 0; /* not captured: kept as zero */
+                if (!cmd->lost_from)
+                    cmd->lost_from = cmd->last_pkt;
+            }
     if (end > cmd->data_end)
         cmd->data_end = end;
     return !overflow;
@@ -366,9 +368,7 @@ static void process(struct cap_ctx *c, struct cap_conn *k, int dir)
     static const uint8_t none = 0;
     if (!d)
         d = dh = &none;
-    bool lost = false;
-    for (uint32_t i = 0; i < dlen && !lost; i++)
-        lost = !dh[i];
+    bool lost = dlen && memchr(dh, 0, dlen) != NULL;
     char buf[64];
     switch (b[0] & 0x3f) {
     case OP_SCSI_CMD:
