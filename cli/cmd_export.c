@@ -24,9 +24,10 @@ static const char usage_text[] =
     "The file is pcap, not pcapng: libpcap 1.10, which writes it, has no pcapng\n"
     "writer.  Wireshark and tshark read both.\n"
     "\n"
-    "Not written, and counted on stderr: directives (power-loss, inject, ...) and\n"
-    "controller-layer (C) records, which have no iSCSI form.  A STATUS UNKNOWN sends\n"
-    "no response; bytes a pattern leaves open (??, masks) are written as zeros.\n"
+    "Not written, and counted on stderr: directives (power-loss, inject, ...),\n"
+    "controller-layer (C) and wire-layer (W) records, which have no iSCSI form of\n"
+    "their own here.  A STATUS UNKNOWN sends no response; bytes a pattern leaves\n"
+    "open (??, masks) are written as zeros.\n"
     "\n"
     "  -o, --output FILE   the capture to write (required; *.pcapng is refused)\n"
     "  -h, --help          this text\n"
@@ -94,7 +95,8 @@ static int run(int argc, char **argv)
         return CLI_EXIT_INTERNAL;
     }
     fprintf(stderr, "scsisim export: %s: %llu packets, %llu iSCSI PDUs, %llu connections, %llu commands "
-            "(%llu without a response), %llu TMFs; not written: %llu directives, %llu controller-layer records\n",
+            "(%llu without a response), %llu TMFs; not written: %llu directives, %llu controller- or "
+            "wire-layer records\n",
             output, (unsigned long long)st.packets, (unsigned long long)st.pdus,
             (unsigned long long)st.connections, (unsigned long long)st.commands, (unsigned long long)st.unanswered,
             (unsigned long long)st.tmfs, (unsigned long long)st.directives, (unsigned long long)st.other_layers);
