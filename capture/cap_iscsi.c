@@ -123,7 +123,9 @@ bool cap_cmd_data(struct cap_ctx *c, struct cap_cmd *cmd, uint32_t off, const ui
         /* Memory follows the data kept, within one budget for all commands
          * in flight: a capture that claims a 4 GiB transfer (or an offset
          * near it) cannot make the importer allocate that much. */
-        uint64_t cap = cmd->data_cap ? cmd->data_cap : 4096;
+        /* The first allocation takes a whole ordinary transfer (up to 1 MiB)
+         * at once: no reallocation and copying as it fills. */
+        uint64_t cap = cmd->data_cap ? cmd->data_cap : cmd->edtl < (1u << 20) ? cmd->edtl : (1u << 20);
         while (cap < end)
             cap *= 2;
         if (cap > cmd->edtl)
