@@ -1,4 +1,9 @@
-/* capture/capture.h — importing packet captures as scsitraces (`scsisim import`).
+/* capture/capture.h — importing packet captures as scsitraces (`scsisim
+ * import`), and exporting traces as captures (`scsisim export`).
+ *
+ * USB mass storage (Bulk-Only Transport) is read from Linux usbmon captures
+ * too (cap_usb.c): each CBW, its data stage and its CSW become one command,
+ * each device its own I_T nexus.
  *
  * A capture (pcap or pcapng, read through libpcap) of iSCSI over TCP becomes
  * one trace: every TCP connection is reassembled per direction, its PDUs
