@@ -2,7 +2,9 @@
  * packet reader (cap_pcap.c) feeds TCP segments to the reassembler
  * (cap_tcp.c), which feeds each direction's byte stream to the iSCSI framer
  * (cap_iscsi.c), which hands finished commands to the trace writer
- * (cap_emit.c) and to device inference (cap_infer.c). */
+ * (cap_emit.c) and to device inference (cap_infer.c).  usbmon packets go
+ * to the Bulk-Only reader (cap_usb.c), which hands its commands to the same
+ * writer and inference. */
 #ifndef CAPTURE_CAP_PRIV_H
 #define CAPTURE_CAP_PRIV_H
 
