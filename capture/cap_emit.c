@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conformance/format/trace_names.h"
 #include "conformance/format/trace_print.h"
 #include "scsi/scsi.h"
 #include "scsi/sense.h"
@@ -65,7 +66,8 @@ void cap_note(struct cap_ctx *c, const char *fmt, ...)
 
 void cap_tag(char tag[TRACE_TAG_MAX + 1], const struct cap_conn *k, uint32_t itt)
 {
-    snprintf(tag, TRACE_TAG_MAX + 1, "c%u.%x", k->idx, itt);
+    /* USB devices: d<device>.<CBW tag>; iSCSI connections: c<connection>.<ITT>. */
+    snprintf(tag, TRACE_TAG_MAX + 1, "%c%u.%x", k->family ? 'c' : 'd', k->idx, itt);
 }
 
 static char *dup_str(const char *s)
@@ -80,7 +82,11 @@ static char *dup_str(const char *s)
 static void addr_text(char *out, size_t cap, const struct cap_conn *k, int side)
 {
     const uint8_t *a = k->addr[side];
-    if (k->family == 4)
+    if (k->family == 0 && side)
+        snprintf(out, cap, "usbmon bus %u, address %u", k->port[0], k->port[1]);
+    else if (k->family == 0)
+        snprintf(out, cap, "usbmon bus %u", k->port[0]);
+    else if (k->family == 4)
         snprintf(out, cap, "%u.%u.%u.%u:%u", a[0], a[1], a[2], a[3], k->port[side]);
     else {
         size_t o = (size_t)snprintf(out, cap, "[");
@@ -99,7 +105,9 @@ int cap_nexus_of(struct cap_ctx *c, struct cap_conn *k)
     if (k->nexus >= 0)
         return k->nexus;
     char ini[300], tgt[300], a[80];
-    if (k->initiator_name[0])
+    if (k->family == 0) /* USB: the names are the bus and the device (cap_usb.c) */
+        snprintf(ini, sizeof ini, "%s", k->initiator_name);
+    else if (k->initiator_name[0])
         snprintf(ini, sizeof ini, "%s ISID %02x%02x%02x%02x%02x%02x", k->initiator_name, k->isid[0], k->isid[1],
                  k->isid[2], k->isid[3], k->isid[4], k->isid[5]);
     else {
@@ -167,30 +175,43 @@ static void record_base(struct cap_ctx *c, struct cap_conn *k, uint32_t itt, uin
     r->next_piece = TRACE_NONE;
 }
 
-/* Data pieces of [0, len): exact bytes where have[] says captured, "??"
- * where not; `rest` ends the last piece with "..". */
+/* Data pieces of [0, len): of the first `kept` bytes, exact ones where
+ * have[] says captured (have NULL: all), "??" where not; the bytes from
+ * `kept` on were not kept at all and are one last piece, "??" (or zeros
+ * when `zeros`: data-out must send something), so the output and the memory
+ * follow what the capture holds, not the length a command claims.  `rest`
+ * ends the last piece with "..". */
 static void data_records(struct cap_ctx *c, struct trace_line *l, enum trace_verb verb, const uint8_t *data,
-                         const uint8_t *have, uint32_t len, bool rest)
+                         const uint8_t *have, uint32_t kept, uint32_t len, bool rest, bool zeros)
 {
     static const uint8_t zero = 0, ff = 0xff;
     static uint8_t ones[PIECE_BYTES];
     if (!ones[0])
         memset(ones, 0xff, sizeof ones);
-    struct trace_pat_elem elems[PIECE_BYTES];
+    struct trace_pat_elem elems[PIECE_BYTES + 1];
     struct trace_record *r = &l->record;
     r->verb = verb;
+    if (kept > len)
+        kept = len;
     for (uint32_t at = 0; at < len;) {
-        uint32_t end = len - at > PIECE_BYTES ? at + PIECE_BYTES : len;
+        uint32_t end = at >= kept ? len : kept - at > PIECE_BYTES ? at + PIECE_BYTES : kept;
         size_t n = 0;
-        for (uint32_t i = at; i < end;) {
+        /* the common piece has every byte: no per-byte look at have[] */
+        bool all = !have || at >= kept || !memchr(have + at, 0, end - at);
+#define HAVE(i) (all || have[i])
+        if (at >= kept) {
+            elems[n++] = (struct trace_pat_elem){ .kind = TRACE_PAT_REPEAT, .n = len - at, .value = (uint8_t *)&zero,
+                                                  .mask = zeros ? (uint8_t *)&ff : (uint8_t *)&zero };
+        }
+        for (uint32_t i = at; i < end && at < kept;) {
             uint32_t j = i + 1;
-            if (!have[i]) {
-                while (j < end && !have[j])
+            if (!HAVE(i)) {
+                while (j < end && !HAVE(j))
                     j++;
                 elems[n++] = (struct trace_pat_elem){ .kind = TRACE_PAT_REPEAT, .n = j - i,
                                                       .value = (uint8_t *)&zero, .mask = (uint8_t *)&zero };
             } else {
-                while (j < end && have[j] && data[j] == data[i])
+                while (j < end && HAVE(j) && data[j] == data[i])
                     j++;
                 if (j - i >= MIN_REPEAT) {
                     elems[n++] = (struct trace_pat_elem){ .kind = TRACE_PAT_REPEAT, .n = j - i,
@@ -198,9 +219,9 @@ static void data_records(struct cap_ctx *c, struct trace_line *l, enum trace_ver
                 } else {
                     /* exact bytes up to the next hole or long run */
                     j = i;
-                    while (j < end && have[j]) {
+                    while (j < end && HAVE(j)) {
                         uint32_t e = j + 1;
-                        while (e < end && have[e] && data[e] == data[j])
+                        while (e < end && HAVE(e) && data[e] == data[j])
                             e++;
                         if (e - j >= MIN_REPEAT)
                             break;
@@ -211,6 +232,13 @@ static void data_records(struct cap_ctx *c, struct trace_line *l, enum trace_ver
                 }
             }
             i = j;
+        }
+#undef HAVE
+        if (at < kept && end == kept && kept < len) {
+            /* what was not kept ends this piece */
+            elems[n++] = (struct trace_pat_elem){ .kind = TRACE_PAT_REPEAT, .n = len - kept, .value = (uint8_t *)&zero,
+                                                  .mask = zeros ? (uint8_t *)&ff : (uint8_t *)&zero };
+            end = len;
         }
         r->data = (struct trace_pattern){ .elems = elems, .n_elems = n, .length = end - at,
                                           .rest = rest && end == len };
@@ -223,20 +251,26 @@ static void data_records(struct cap_ctx *c, struct trace_line *l, enum trace_ver
     r->offset = 0;
 }
 
-/* "bytes 512..1023, 4096..8191" of what have[] lacks in [0, len). */
-static unsigned holes(const uint8_t *have, uint32_t len, char *out, size_t cap)
+/* "bytes 512..1023, 4096..8191" of what have[] lacks in [0, len) (all of
+ * [kept, len)). */
+static unsigned holes(const uint8_t *have, uint32_t kept, uint32_t len, char *out, size_t cap)
 {
     unsigned count = 0;
     size_t o = 0;
     out[0] = '\0';
+    if (kept > len)
+        kept = len;
     for (uint32_t i = 0; i < len;) {
-        if (have[i]) {
-            i++;
+        if (i < kept && have[i]) {
+            const uint8_t *z = memchr(have + i, 0, kept - i); /* the next byte not captured */
+            i = z ? (uint32_t)(z - have) : kept;
             continue;
         }
         uint32_t j = i;
-        while (j < len && !have[j])
+        while (j < kept && !have[j])
             j++;
+        if (j >= kept)
+            j = len;
         if (count < 4 && o < cap)
             o += (size_t)snprintf(out + o, cap - o, "%s%u..%u", count ? ", " : "", i, j - 1);
         else if (count == 4 && o < cap)
@@ -269,31 +303,16 @@ static void cmd_line(struct cap_ctx *c, struct cap_conn *k, struct cap_cmd *cmd,
     if (dir == TRACE_DATA_OUT) {
         /* The data the initiator sent; bytes not captured are written as
          * zeros (a replay must send something). */
-        uint8_t *buf = calloc(cmd->edtl, 1), *hv = malloc(cmd->edtl);
-        if (!buf || !hv) {
-            free(buf);
-            free(hv);
-            c->rc = -ENOMEM;
-            return;
-        }
-        uint32_t have_n = cmd->data_end < cmd->edtl ? cmd->data_end : cmd->edtl;
-        for (uint32_t i = 0; i < have_n; i++)
-            if (cmd->have[i])
-                buf[i] = cmd->data[i];
-        memset(hv, 0, cmd->edtl);
-        if (have_n)
-            memcpy(hv, cmd->have, have_n);
+        uint32_t kept = cmd->data_end < cmd->edtl ? cmd->data_end : cmd->edtl;
         char list[160];
-        if (holes(hv, cmd->edtl, list, sizeof list)) {
+        if (holes(cmd->have, kept, cmd->edtl, list, sizeof list)) {
             c->stats->uncaptured++;
-            cap_note(c, "%s: data-out bytes %s were not in the capture (packets %llu..%llu): written as zeros",
-                     r->tag, list, (unsigned long long)cmd->cmd_pkt, (unsigned long long)cmd->last_pkt);
+            cap_note(c, "%s: data-out bytes %s were not in the capture (packets %llu..%llu)%s: written as zeros",
+                     r->tag, list, (unsigned long long)cmd->cmd_pkt, (unsigned long long)cmd->last_pkt,
+                     cmd->dropped ? ", or past the importer's budget of data in flight" : "");
         }
-        memset(hv, 1, cmd->edtl);
         r->time_ns = cap_time(c, cmd->dout_ns);
-        data_records(c, l, TRACE_VERB_DOUT, buf, hv, cmd->edtl, false);
-        free(buf);
-        free(hv);
+        data_records(c, l, TRACE_VERB_DOUT, cmd->data, NULL, kept, cmd->edtl, false, true);
     }
 }
 
@@ -339,23 +358,16 @@ void cap_emit_command(struct cap_ctx *c, struct cap_conn *k, struct cap_cmd *cmd
     if (dir == TRACE_DATA_IN && !failed && !cmd->flushed) {
         uint32_t moved = known ? cmd->edtl - resid : (cmd->data_end < cmd->edtl ? cmd->data_end : cmd->edtl);
         if (moved) {
-            uint8_t *hv = calloc(moved, 1);
-            if (!hv) {
-                c->rc = -ENOMEM;
-                return;
-            }
-            uint32_t n = cmd->data_end < moved ? cmd->data_end : moved;
-            if (n)
-                memcpy(hv, cmd->have, n);
+            uint32_t kept = cmd->data_end < moved ? cmd->data_end : moved;
             char list[160];
-            if (holes(hv, moved, list, sizeof list)) {
+            if (holes(cmd->have, kept, moved, list, sizeof list)) {
                 c->stats->uncaptured++;
-                cap_note(c, "%s: data-in bytes %s were not in the capture (packets %llu..%llu): written as ??", tag,
-                         list, (unsigned long long)cmd->cmd_pkt, (unsigned long long)cmd->last_pkt);
+                cap_note(c, "%s: data-in bytes %s were not in the capture (packets %llu..%llu)%s: written as ??", tag,
+                         list, (unsigned long long)cmd->cmd_pkt, (unsigned long long)cmd->last_pkt,
+                         cmd->dropped ? ", or past the importer's budget of data in flight" : "");
             }
             rec->time_ns = cap_time(c, cmd->din_ns);
-            data_records(c, &l, TRACE_VERB_DIN, cmd->data ? cmd->data : hv, hv, moved, !known);
-            free(hv);
+            data_records(c, &l, TRACE_VERB_DIN, cmd->data, cmd->have, kept, moved, !known, false);
         }
     }
     rec->verb = TRACE_VERB_STATUS;
@@ -369,9 +381,15 @@ void cap_emit_command(struct cap_ctx *c, struct cap_conn *k, struct cap_cmd *cmd
         a->status = TRACE_STATUS_UNKNOWN;
         rec->time_ns = cap_time(c, cmd->din_ns > cmd->dout_ns ? cmd->din_ns : cmd->dout_ns);
     } else {
-        rec->time_ns = cap_time(c, cmd->din_ns > cmd->cmd_ns ? cmd->din_ns : cmd->cmd_ns);
+        rec->time_ns = cap_time(c, cmd->resp_ns); /* when the response was seen */
         if (failed) {
             a->status = TRACE_STATUS_SERVICE_FAILURE;
+        } else if (!trace_status_symbol(cmd->status)) {
+            /* Found by tests/fuzz/fuzz_import.c: a reserved status byte
+             * printed as "?", which no trace parser reads. */
+            cap_note(c, "%s: status byte 0x%02x in packet %llu is no SCSI status a trace can hold: STATUS UNKNOWN",
+                     tag, cmd->status, (unsigned long long)cmd->resp_pkt);
+            a->status = TRACE_STATUS_UNKNOWN;
         } else {
             a->status = cmd->status;
             struct scsi_sense_info si;

@@ -13,6 +13,7 @@
 #include "conformance/format/trace_print.h"
 #include "scsi/cdb.h"
 #include "scsi/scsi.h"
+#include "sim/config/config.h"
 
 struct cap_drive *cap_drive_get(struct cap_ctx *c, uint32_t target, uint64_t lun)
 {
@@ -133,12 +134,20 @@ static void quoted(struct tbuf *b, const char *s)
     trace_fmt_quoted(b, s, strlen(s));
 }
 
+/* Whether the simulator can hold a drive at this address (sim/config). */
+static bool drive_fits(const struct cap_drive *d)
+{
+    return d->target < SIM_MAX_TARGETS_LIMIT && d->lun < SIM_MAX_LUNS_LIMIT;
+}
+
 void cap_write_devices(struct cap_ctx *c, FILE *out)
 {
     (void)out;
     uint32_t max_t = 0;
     uint64_t max_l = 0;
     for (size_t i = 0; i < c->n_drives; i++) {
+        if (!drive_fits(&c->drives[i]))
+            continue;
         if (c->drives[i].target > max_t)
             max_t = c->drives[i].target;
         if (c->drives[i].lun > max_l)
@@ -156,6 +165,12 @@ void cap_write_devices(struct cap_ctx *c, FILE *out)
     }
     for (size_t i = 0; i < c->n_drives; i++) {
         struct cap_drive *d = &c->drives[i];
+        if (!drive_fits(d)) {
+            cap_note(c, "drive %u:%llu: the simulator has targets 0..%u and LUNs 0..%u: no @drive line; its records "
+                     "replay against an absent logical unit", d->target, (unsigned long long)d->lun,
+                     SIM_MAX_TARGETS_LIMIT - 1, SIM_MAX_LUNS_LIMIT - 1);
+            continue;
+        }
         struct tbuf v[6] = { { 0 } };
         struct trace_setting set[7];
         size_t n = 0;

@@ -110,8 +110,8 @@ static bool text_key(const uint8_t *d, uint32_t n, const char *key, char *out, s
     return false;
 }
 
-static bool put_data(struct cap_ctx *c, struct cap_cmd *cmd, uint32_t off, const uint8_t *p, const uint8_t *have,
-                     uint32_t n)
+bool cap_cmd_data(struct cap_ctx *c, struct cap_cmd *cmd, uint32_t off, const uint8_t *p, const uint8_t *have,
+                  uint32_t n)
 {
     if (off >= cmd->edtl)
         return n == 0;
@@ -120,11 +120,22 @@ static bool put_data(struct cap_ctx *c, struct cap_cmd *cmd, uint32_t off, const
         n = cmd->edtl - off;
     uint32_t end = off + n;
     if (end > cmd->data_cap) {
-        uint64_t cap = cmd->data_cap ? cmd->data_cap : 4096;
+        /* Memory follows the data kept, within one budget for all commands
+         * in flight: a capture that claims a 4 GiB transfer (or an offset
+         * near it) cannot make the importer allocate that much. */
+        /* The first allocation takes a whole ordinary transfer (up to 1 MiB)
+         * at once: no reallocation and copying as it fills. */
+        uint64_t cap = cmd->data_cap ? cmd->data_cap : cmd->edtl < (1u << 20) ? cmd->edtl : (1u << 20);
         while (cap < end)
             cap *= 2;
         if (cap > cmd->edtl)
             cap = cmd->edtl;
+        if (c->data_bytes - cmd->data_cap + cap > CAP_DATA_BUDGET)
+            cap = end;
+        if (c->data_bytes - cmd->data_cap + cap > CAP_DATA_BUDGET) {
+            cmd->dropped = true;
+            return !overflow;
+        }
         uint8_t *d = realloc(cmd->data, cap), *h = d ? realloc(cmd->have, cap) : NULL;
         if (d)
             cmd->data = d;
@@ -134,16 +145,33 @@ static bool put_data(struct cap_ctx *c, struct cap_cmd *cmd, uint32_t off, const
             return false;
         }
         cmd->have = h;
+        memset(d + cmd->data_cap, 0, cap - cmd->data_cap);
         memset(h + cmd->data_cap, 0, cap - cmd->data_cap);
+        c->data_bytes += cap - cmd->data_cap;
         cmd->data_cap = (uint32_t)cap;
     }
     memcpy(cmd->data + off, p, n);
-    for (uint32_t i = 0; i < n; i++)
-        if (!(cmd->have[off + i] = have[i]) && !cmd->lost_from)
-            cmd->lost_from = cmd->last_pkt;
+    memcpy(cmd->have + off, have, n);
+    if (memchr(have, 0, n)) /* rare: bytes the capture lacks */
+        for (uint32_t i = 0; i < n; i++)
+            if (!have[i]) {
+                cmd->data[off + i] = 0; /* not captured: kept as zero */
+                if (!cmd->lost_from)
+                    cmd->lost_from = cmd->last_pkt;
+            }
     if (end > cmd->data_end)
         cmd->data_end = end;
     return !overflow;
+}
+
+void cap_cmd_free(struct cap_ctx *c, struct cap_cmd *cmd)
+{
+    if (!cmd)
+        return;
+    c->data_bytes -= cmd->data_cap;
+    free(cmd->data);
+    free(cmd->have);
+    free(cmd);
 }
 
 static void scsi_command(struct cap_ctx *c, struct cap_conn *k, const uint8_t *b, const uint8_t *d,
@@ -155,12 +183,10 @@ static void scsi_command(struct cap_ctx *c, struct cap_conn *k, const uint8_t *b
         snprintf(t, sizeof t, "%08x", itt);
         pdu_comment(c, k, 0, "SCSI Command reuses ITT 0x%s of a command without a response; the earlier one is "
                     "written as not answered%s", t, "");
-        size_t at;
+        size_t at = 0;
         struct cap_cmd *old = cmd_find(k, itt, &at);
         cap_emit_command(c, k, old, true);
-        free(old->data);
-        free(old->have);
-        free(old);
+        cap_cmd_free(c, old);
         k->cmds[at] = k->cmds[--k->n_cmds];
     }
     if (k->n_cmds == k->cmds_cap) {
@@ -189,18 +215,17 @@ static void scsi_command(struct cap_ctx *c, struct cap_conn *k, const uint8_t *b
     cmd->cmd_ns = cmd->dout_ns = cmd->din_ns = c->now_ns;
     k->cmds[k->n_cmds++] = cmd;
     if (dlen && (cmd->flags & 0x20))
-        put_data(c, cmd, 0, d, dh, dlen);
+        cap_cmd_data(c, cmd, 0, d, dh, dlen);
 }
 
 static void complete(struct cap_ctx *c, struct cap_conn *k, struct cap_cmd *cmd, size_t at)
 {
     cmd->done = true;
     cmd->resp_pkt = k->half[1].pdu_pkt;
+    cmd->resp_ns = c->now_ns;
     cap_infer(c, k, cmd);
     cap_emit_command(c, k, cmd, false);
-    free(cmd->data);
-    free(cmd->have);
-    free(cmd);
+    cap_cmd_free(c, cmd);
     k->cmds[at] = k->cmds[--k->n_cmds];
 }
 
@@ -221,7 +246,7 @@ static void data_pdu(struct cap_ctx *c, struct cap_conn *k, int dir, const uint8
     if (dir) {
         cmd->din_ns = c->now_ns;
         if (cmd->flags & 0x40)
-            put_data(c, cmd, cap_be32(b + 40), d, dh, dlen);
+            cap_cmd_data(c, cmd, cap_be32(b + 40), d, dh, dlen);
         if (b[1] & 0x01) { /* S: the status is in this Data-In */
             cmd->response = 0;
             cmd->status = b[3];
@@ -232,7 +257,7 @@ static void data_pdu(struct cap_ctx *c, struct cap_conn *k, int dir, const uint8
     } else {
         cmd->dout_ns = c->now_ns;
         if (cmd->flags & 0x20)
-            put_data(c, cmd, cap_be32(b + 40), d, dh, dlen);
+            cap_cmd_data(c, cmd, cap_be32(b + 40), d, dh, dlen);
     }
 }
 
@@ -345,9 +370,7 @@ static void process(struct cap_ctx *c, struct cap_conn *k, int dir)
     static const uint8_t none = 0;
     if (!d)
         d = dh = &none;
-    bool lost = false;
-    for (uint32_t i = 0; i < dlen && !lost; i++)
-        lost = !dh[i];
+    bool lost = dlen && memchr(dh, 0, dlen) != NULL;
     char buf[64];
     switch (b[0] & 0x3f) {
     case OP_SCSI_CMD:
@@ -557,9 +580,7 @@ void cap_iscsi_finish(struct cap_ctx *c, struct cap_conn *k)
     while (k->n_cmds) {
         struct cap_cmd *cmd = k->cmds[--k->n_cmds];
         cap_emit_command(c, k, cmd, true);
-        free(cmd->data);
-        free(cmd->have);
-        free(cmd);
+        cap_cmd_free(c, cmd);
     }
     for (size_t i = 0; i < k->n_tmfs; i++)
         cap_note(c, "connection %u: task management function %u from packet %llu has no response in the capture; "

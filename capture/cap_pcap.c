@@ -18,12 +18,15 @@
 #ifndef DLT_IPV6
 #define DLT_IPV6 229
 #endif
+#ifndef DLT_USB_DARWIN
+#define DLT_USB_DARWIN 266
+#endif
 
 static bool link_known(int dlt)
 {
     switch (dlt) {
     case DLT_EN10MB: case DLT_NULL: case DLT_LOOP: case DLT_RAW: case DLT_LINUX_SLL: case DLT_LINUX_SLL2:
-    case DLT_IPV4: case DLT_IPV6:
+    case DLT_IPV4: case DLT_IPV6: case DLT_USB_LINUX: case DLT_USB_LINUX_MMAPPED:
         return true;
     default:
         return false;
@@ -124,6 +127,9 @@ static void packet(struct cap_ctx *c, int dlt, const uint8_t *p, uint32_t cap, u
     if (wire < cap)
         wire = cap;
     switch (dlt) {
+    case DLT_USB_LINUX: case DLT_USB_LINUX_MMAPPED:
+        cap_usb_packet(c, dlt, p, cap, wire);
+        return;
     case DLT_EN10MB: {
         uint32_t off = 12;
         if (cap < 14) {
@@ -206,9 +212,13 @@ static int read_file(struct cap_ctx *c, const char *file)
         const char *n = pcap_datalink_val_to_name(dlt);
         snprintf(name, sizeof name, "%d (%s)", dlt, n ? n : "no name");
         pcap_close(pc);
+        if (dlt == DLT_USB_DARWIN)
+            return fail(c, file, 0,
+                        "unknown link type %s at packet 1: a macOS USB capture (XHC20), which is not read; "
+                        "capture the device on Linux with usbmon (docs/capture.md, macOS)%s", name, "");
         return fail(c, file, 0,
                     "unknown link type %s at packet 1; iSCSI is read from Ethernet, Linux cooked (any), "
-                    "loopback and raw IP captures%s", name, "");
+                    "loopback and raw IP captures, USB mass storage from Linux usbmon captures%s", name, "");
     }
     FILE *fp = pcap_file(pc);
     for (;;) {
@@ -269,14 +279,18 @@ static void header(struct cap_ctx *c, const char *const *files, size_t n, FILE *
         cap_comment(c, "# Times are seconds since the first packet, %s.%09lluZ.", stamp,
                     (unsigned long long)(c->t0_ns % 1000000000u));
     }
-    cap_comment(c, "# %llu packets, %llu iSCSI connections, %llu I_T nexuses, %llu commands (%llu without a "
+    char usb[64] = "";
+    if (c->stats->usb_devices)
+        snprintf(usb, sizeof usb, ", %llu USB mass storage devices", (unsigned long long)c->stats->usb_devices);
+    cap_comment(c, "# %llu packets, %llu iSCSI connections%s, %llu I_T nexuses, %llu commands (%llu without a "
                 "response observed), %llu task management functions.", (unsigned long long)c->stats->packets,
-                (unsigned long long)c->stats->connections, (unsigned long long)c->stats->nexuses,
+                (unsigned long long)c->stats->connections, usb, (unsigned long long)c->stats->nexuses,
                 (unsigned long long)c->stats->commands, (unsigned long long)c->stats->incomplete,
                 (unsigned long long)c->stats->tmfs);
     if (n > 1)
         cap_comment(c, "# Packet numbers count on across the files, in the order given.");
-    cap_comment(c, "# Nexus H:0:T:L = I_T nexus H (below) : target T : LUN L; tag = c<connection>.<ITT in hex>.");
+    cap_comment(c, "# Nexus H:0:T:L = I_T nexus H (below) : target T : LUN L; tag = c<connection>.<ITT in hex>%s.",
+                c->stats->usb_devices ? ", or d<USB device>.<CBW tag in hex>" : "");
     struct trace_line title = { .kind = TRACE_LINE_DEVICE,
                                 .device = { .kind = TRACE_DEV_TITLE, .text = (char *)"imported capture" } };
     if (n == 1) {
@@ -301,11 +315,13 @@ int capture_import(const char *const *files, size_t n, const struct capture_opti
         located_set(err, NULL, 0, 0, 0, "cannot create a temporary file: %s", strerror(errno));
         return -errno;
     }
+    setvbuf(c.body, NULL, _IOFBF, 1u << 20); /* the records pass through it: fewer, larger writes */
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++)
         rc = read_file(&c, files[i]);
     if (rc == 0) {
         cap_tcp_finish(&c);
+        cap_usb_finish(&c);
         rc = c.rc;
     }
     if (rc == 0) {
@@ -331,6 +347,7 @@ int capture_import(const char *const *files, size_t n, const struct capture_opti
         located_set(err, NULL, 0, 0, 0, "out of memory");
     }
     fclose(c.body);
+    cap_usb_free(&c);
     for (size_t i = 0; i < c.n_conns; i++)
         cap_conn_free(c.conns[i]);
     free(c.conns);

@@ -2,7 +2,9 @@
  * packet reader (cap_pcap.c) feeds TCP segments to the reassembler
  * (cap_tcp.c), which feeds each direction's byte stream to the iSCSI framer
  * (cap_iscsi.c), which hands finished commands to the trace writer
- * (cap_emit.c) and to device inference (cap_infer.c). */
+ * (cap_emit.c) and to device inference (cap_infer.c).  usbmon packets go
+ * to the Bulk-Only reader (cap_usb.c), which hands its commands to the same
+ * writer and inference. */
 #ifndef CAPTURE_CAP_PRIV_H
 #define CAPTURE_CAP_PRIV_H
 
@@ -20,6 +22,7 @@
 #define CAP_OOO_MAX_BYTES (16u << 20)  /* out-of-order bytes held before the hole is declared a gap */
 #define CAP_OOO_MAX_SEGS  8192u
 #define CAP_RECENT        (256u << 10) /* delivered bytes kept to compare retransmissions with */
+#define CAP_DATA_BUDGET   (256u << 20) /* data bytes kept for the commands in flight, all together */
 
 /* One SCSI command in flight on a connection: what its PDUs said so far. */
 struct cap_cmd {
@@ -34,7 +37,8 @@ struct cap_cmd {
     uint8_t *data;           /* data-out or data-in bytes, by buffer offset */
     uint8_t *have;           /* 1 where data[] was captured */
     uint32_t data_cap;       /* bytes allocated */
-    uint32_t data_end;       /* highest offset + 1 written (captured or not) */
+    uint32_t data_end;       /* highest offset + 1 kept (captured or not); beyond it: not captured */
+    bool     dropped;        /* data past CAP_DATA_BUDGET was not kept (written as not captured) */
     uint64_t lost_from, lost_to; /* packets around data the capture lacks (0: none) */
     bool     flushed;        /* its CMD was written early (an abort-task names it) */
     bool     ended;          /* that abort-task completed: no STATUS is needed */
@@ -45,6 +49,7 @@ struct cap_cmd {
     uint8_t  sense[252];
     uint32_t sense_len;
     uint64_t resp_pkt;
+    uint64_t resp_ns;        /* when the response was seen */
 };
 
 struct cap_tmf {
@@ -85,7 +90,7 @@ struct cap_half {
 
 struct cap_conn {
     unsigned idx;              /* 1-based, in order of appearance */
-    int      family;           /* 4 or 6 */
+    int      family;           /* 4 or 6; 0: a USB device (cap_usb.c), port[0] its bus, port[1] its address */
     uint8_t  addr[2][16];      /* [0] initiator, [1] target */
     uint16_t port[2];
     bool     roles_known;
@@ -142,6 +147,8 @@ struct cap_ctx {
     struct cap_drive *drives;
     size_t   n_drives;
     uint64_t truncated_pkt;    /* the file ended inside this packet (0: it did not) */
+    uint64_t data_bytes;       /* bytes allocated for command data (CAP_DATA_BUDGET) */
+    struct cap_usb *usb;       /* USB devices and URBs in flight (cap_usb.c) */
 };
 
 /* cap_tcp.c */
@@ -156,6 +163,18 @@ bool cap_iscsi_plausible(const struct cap_conn *k, int dir, const uint8_t *bhs);
 void cap_iscsi_feed(struct cap_ctx *c, struct cap_conn *k, int dir, const uint8_t *p, size_t n);
 void cap_iscsi_skip(struct cap_ctx *c, struct cap_conn *k, int dir, uint64_t n, const char *why);
 void cap_iscsi_finish(struct cap_ctx *c, struct cap_conn *k);
+
+/* Puts n data bytes at buffer offset off of a command (have[i]: byte i was
+ * captured); false when they run past its expected length (the rest is dropped). */
+bool cap_cmd_data(struct cap_ctx *c, struct cap_cmd *cmd, uint32_t off, const uint8_t *p, const uint8_t *have,
+                  uint32_t n);
+/* Frees a command and gives its data back to the budget. */
+void cap_cmd_free(struct cap_ctx *c, struct cap_cmd *cmd);
+
+/* cap_usb.c: a packet of a usbmon capture (LINKTYPE_USB_LINUX or _MMAPPED). */
+void cap_usb_packet(struct cap_ctx *c, int dlt, const uint8_t *p, uint32_t caplen, uint32_t wirelen);
+void cap_usb_finish(struct cap_ctx *c);
+void cap_usb_free(struct cap_ctx *c);
 
 /* cap_emit.c */
 void cap_emit_line(struct cap_ctx *c, const struct trace_line *l);

@@ -102,8 +102,16 @@ static void remember(struct cap_ctx *c, struct cap_half *h, const uint8_t *p, ui
         oom(c);
         return;
     }
-    for (uint32_t i = 0; i < n; i++)
-        h->recent[(h->delivered + i) % CAP_RECENT] = p[i];
+    /* A ring: at most two copies (the import's hot path). */
+    uint64_t at = h->delivered;
+    if (n > CAP_RECENT) {
+        at += n - CAP_RECENT;
+        p += n - CAP_RECENT;
+        n = CAP_RECENT;
+    }
+    uint32_t pos = (uint32_t)(at % CAP_RECENT), first = CAP_RECENT - pos < n ? CAP_RECENT - pos : n;
+    memcpy(h->recent + pos, p, first);
+    memcpy(h->recent, p + first, n - first);
 }
 
 static void deliver(struct cap_ctx *c, struct cap_conn *k, int dir, const uint8_t *p, uint32_t n, uint64_t pkt)

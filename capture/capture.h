@@ -1,4 +1,9 @@
-/* capture/capture.h — importing packet captures as scsitraces (`scsisim import`).
+/* capture/capture.h — importing packet captures as scsitraces (`scsisim
+ * import`), and exporting traces as captures (`scsisim export`).
+ *
+ * USB mass storage (Bulk-Only Transport) is read from Linux usbmon captures
+ * too (cap_usb.c): each CBW, its data stage and its CSW become one command,
+ * each device its own I_T nexus.
  *
  * A capture (pcap or pcapng, read through libpcap) of iSCSI over TCP becomes
  * one trace: every TCP connection is reassembled per direction, its PDUs
@@ -37,6 +42,7 @@ struct capture_stats {
     uint64_t packets;       /* packets read, all files */
     uint64_t tcp_packets;   /* of them TCP segments of an iSCSI connection */
     uint64_t connections;   /* iSCSI connections */
+    uint64_t usb_devices;   /* USB mass storage devices (Bulk-Only Transport) */
     uint64_t nexuses;       /* I_T nexuses */
     uint64_t commands;      /* SCSI commands written */
     uint64_t incomplete;    /* of them without an observed response (STATUS UNKNOWN) */
@@ -51,5 +57,27 @@ struct capture_stats {
  * offset), -ENOMEM, -EIO when writing failed. */
 int capture_import(const char *const *files, size_t n, const struct capture_options *opt, FILE *out,
                    struct capture_stats *stats, struct located_error *err);
+
+/* ---- exporting (cap_export.c; docs/capture.md, "Exporting") ---- */
+
+struct trace;
+
+struct capture_export_stats {
+    uint64_t packets;       /* written */
+    uint64_t pdus;          /* iSCSI PDUs in them */
+    uint64_t connections;   /* one per I_T nexus (host, target) of the trace */
+    uint64_t commands;      /* SCSI Command PDUs */
+    uint64_t tmfs;          /* task management requests */
+    uint64_t unanswered;    /* STATUS UNKNOWN: no response sent */
+    uint64_t directives;    /* directive records: no wire form, not written */
+    uint64_t other_layers;  /* controller-layer (C) and wire-layer (W) records: not written */
+};
+
+/* Writes the host-layer records of a parsed trace as iSCSI over TCP into a
+ * pcap file at path (libpcap's writer; libpcap 1.10 writes no pcapng).  0,
+ * or a negative errno with *err filled: -EIO when the file cannot be
+ * created or written, -ENOMEM. */
+int capture_export(const struct trace *t, const char *path, struct capture_export_stats *st,
+                   struct located_error *err);
 
 #endif

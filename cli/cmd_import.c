@@ -1,4 +1,5 @@
-/* cli/cmd_import.c — `scsisim import`: packet captures of iSCSI to a scsitrace
+/* cli/cmd_import.c — `scsisim import`: packet captures of iSCSI (and of USB
+ * mass storage, from Linux usbmon) to a scsitrace
  * (capture/capture.h; docs/capture.md). */
 #include <errno.h>
 #include <stdio.h>
@@ -20,6 +21,12 @@ static const char usage_text[] =
     "initiator and target names in a comment; SCSI Command, R2T, Data-Out, Data-In\n"
     "and SCSI Response become CMD, DOUT, DIN and STATUS records (with sense), task\n"
     "management becomes TMF records, logins, logouts and NOPs comments.\n"
+    "\n"
+    "USB mass storage is read from Linux usbmon captures (tcpdump -i usbmonN, tshark,\n"
+    "Wireshark: link types USB_LINUX and USB_LINUX_MMAPPED), Bulk-Only Transport:\n"
+    "each CBW, its data stage and CSW become CMD, DOUT/DIN and STATUS (CSW status 1\n"
+    "with the sense of the host's REQUEST SENSE, 2 (phase error) as SERVICE_FAILURE,\n"
+    "the residue as resid=); each device is its own nexus.  UAS is not read.\n"
     "\n"
     "What the capture lost is imported, not refused: a comment names the packets;\n"
     "data not captured is '?\?' (data-out: zeros), a command without an observed\n"
@@ -125,9 +132,11 @@ static int run(int argc, char **argv)
             return CLI_EXIT_INTERNAL;
         }
         trace_free(t);
-        fprintf(stderr, "scsisim import: %s: %llu packets, %llu connections, %llu nexuses, %llu commands "
+        fprintf(stderr, "scsisim import: %s: %llu packets, %llu connections, %llu USB devices, %llu nexuses, "
+                "%llu commands "
                 "(%llu without a response), %llu with data not captured, %llu TMFs, %llu notes\n", output,
-                (unsigned long long)st.packets, (unsigned long long)st.connections, (unsigned long long)st.nexuses,
+                (unsigned long long)st.packets, (unsigned long long)st.connections, (unsigned long long)st.usb_devices,
+                (unsigned long long)st.nexuses,
                 (unsigned long long)st.commands, (unsigned long long)st.incomplete,
                 (unsigned long long)st.uncaptured, (unsigned long long)st.tmfs, (unsigned long long)st.notes);
     }
@@ -136,6 +145,6 @@ static int run(int argc, char **argv)
 
 const struct cli_command cli_cmd_import = {
     .name = "import",
-    .summary = "import iSCSI packet captures (pcap, pcapng) as a trace",
+    .summary = "import iSCSI and usbmon packet captures (pcap, pcapng) as a trace",
     .run = run,
 };
