@@ -317,8 +317,8 @@ static void task_done(void *arg, const struct drv_completion *c)
     if (obs) {
         struct backend_stack_event ev = {
             .nexus = t->nexus, .tag = t->tag, .initiator = k->initiator, .target = tgt->target, .lun = k->lun,
-            .cdb = k->cdb, .cdb_len = t->cdb_len, .dir = t->dir, .expected_len = t->expected_len, .down_len = k->len,
-            .data_out = t->data_out, .data_out_len = t->dir == SCSI_DIR_WRITE ? k->len : 0,
+            .cdb = k->cdb, .cdb_len = t->cdb_len, .dir = t->dir, .attr = t->attr, .expected_len = t->expected_len,
+            .down_len = k->len, .data_out = t->data_out, .data_out_len = t->dir == SCSI_DIR_WRITE ? k->len : 0,
             .data_in = t->data_in, .result = &t->result, .submit_ns = k->submit_ns, .done_ns = clock_now_ns(),
         };
         obs(obs_arg, &ev);
@@ -435,12 +435,28 @@ static int bs_submit(struct scsi_backend *be, struct scsi_backend_task *t)
         b->stats.zero_copy++;
     else if (len)
         b->stats.copied++;
+    backend_stack_observer obs = b->observer;
+    void *obs_arg = b->observer_arg;
     pthread_mutex_unlock(&b->lock);
 
+    /* The recorder sees the command before it can complete: submission
+     * order, with the completion after it (docs/trace-format.md, tasks). */
+    struct backend_stack_event ev = {
+        .kind = BACKEND_STACK_SUBMIT, .nexus = t->nexus, .tag = t->tag, .initiator = k->initiator,
+        .target = tgt->target, .lun = k->lun, .cdb = k->cdb, .cdb_len = t->cdb_len, .dir = t->dir, .attr = t->attr,
+        .expected_len = t->expected_len, .down_len = len, .data_out = t->data_out,
+        .data_out_len = t->dir == SCSI_DIR_WRITE ? len : 0, .submit_ns = k->submit_ns,
+    };
+    if (obs)
+        obs(obs_arg, &ev);
     /* From here the completion may run (and k be reused) at any moment. */
     int rc = stack_submit(b->st, &dt, task_done, k);
     if (rc == 0)
         return 0;
+    if (obs) {
+        ev.kind = BACKEND_STACK_REFUSED;
+        obs(obs_arg, &ev);
+    }
     pthread_mutex_lock(&b->lock);
     unlink_task(b, k);
     b->nx[id].tasks--;

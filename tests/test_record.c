@@ -110,12 +110,25 @@ static struct backend_stack_event cmd_event(const uint8_t *cdb, uint8_t cdb_len,
     return ev;
 }
 
+/* What backend_stack does for one command: its submission, then its
+ * completion (the recorder writes the CMD at the first, the STATUS at the
+ * second). */
+static void observe_command(struct backend_stack_event *ev)
+{
+    struct backend_stack_event sub = *ev;
+    sub.kind = BACKEND_STACK_SUBMIT;
+    sub.result = NULL;
+    sub.data_in = NULL;
+    trace_recorder_observe(rec, &sub);
+    trace_recorder_observe(rec, ev);
+}
+
 START_TEST(device_lines_and_a_simple_command)
 {
     uint8_t cdb[6] = { 0 };
     struct scsi_backend_result res;
     struct backend_stack_event ev = cmd_event(cdb, 6, &res);
-    trace_recorder_observe(rec, &ev);
+    observe_command(&ev);
     char *text = finish();
     ck_assert_ptr_nonnull(strstr(text, "#!scsitrace 1\n# Recorded by scsisim serve"));
     ck_assert_ptr_nonnull(strstr(text, "@controller max-targets=16 "));
@@ -142,7 +155,7 @@ START_TEST(data_in_pieces_repeats_and_residuals)
     ev.expected_len = ev.down_len = ev.data_out_len = sizeof(out);
     ev.data_out = out;
     res.data_len = sizeof(out);
-    trace_recorder_observe(rec, &ev);
+    observe_command(&ev);
 
     uint8_t rd[10] = { 0x28, 0, 0, 0, 0, 0, 0, 1, 0, 0 };
     ev = cmd_event(rd, 10, &res);
@@ -151,7 +164,7 @@ START_TEST(data_in_pieces_repeats_and_residuals)
     ev.expected_len = ev.down_len = sizeof(in) + 512;
     ev.data_in = in;
     res.data_len = sizeof(in); /* less than asked: a residual */
-    trace_recorder_observe(rec, &ev);
+    observe_command(&ev);
 
     uint8_t small[10] = { 0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0 };
     ev = cmd_event(small, 10, &res);
@@ -160,7 +173,7 @@ START_TEST(data_in_pieces_repeats_and_residuals)
     ev.expected_len = ev.down_len = 512;
     ev.data_in = in;
     res.data_len = 512;
-    trace_recorder_observe(rec, &ev);
+    observe_command(&ev);
     struct trace_recorder_stats st;
     trace_recorder_get_stats(rec, &st);
     ck_assert_uint_eq(st.split, 2); /* the small read fits one line */
@@ -215,7 +228,7 @@ START_TEST(a_1mib_random_write_records_whole_and_replays)
     struct scsi_sense_reason why = scsi_reason(SCSI_SK_UNIT_ATTENTION, SCSI_ASCQ(0x29, 0x01));
     res.status = SCSI_STATUS_CHECK_CONDITION;
     res.sense_len = (uint8_t)scsi_sense_build(res.sense, sizeof(res.sense), false, &why);
-    trace_recorder_observe(rec, &ev);
+    observe_command(&ev);
     uint8_t wr[10] = { 0x2a, 0, 0, 0, 0, 0x10, 0, 0x08, 0, 0 }; /* LBA 16, 2048 blocks */
     ev = cmd_event(wr, 10, &res);
     ev.tag = 0x30;
@@ -223,7 +236,7 @@ START_TEST(a_1mib_random_write_records_whole_and_replays)
     ev.expected_len = ev.down_len = ev.data_out_len = MIB;
     ev.data_out = data;
     res.data_len = MIB;
-    trace_recorder_observe(rec, &ev);
+    observe_command(&ev);
     uint8_t rd[10] = { 0x28, 0, 0, 0, 0, 0x10, 0, 0x08, 0, 0 };
     ev = cmd_event(rd, 10, &res);
     ev.tag = 0x31;
@@ -231,7 +244,7 @@ START_TEST(a_1mib_random_write_records_whole_and_replays)
     ev.expected_len = ev.down_len = MIB;
     ev.data_in = data;
     res.data_len = MIB;
-    trace_recorder_observe(rec, &ev);
+    observe_command(&ev);
     struct trace_recorder_stats st;
     trace_recorder_get_stats(rec, &st);
     ck_assert_uint_eq(st.split, 2);
@@ -287,17 +300,17 @@ START_TEST(statuses_comments_and_directives)
     struct scsi_sense_reason why = scsi_reason(SCSI_SK_UNIT_ATTENTION, SCSI_ASCQ(0x29, 0x01));
     res.status = SCSI_STATUS_CHECK_CONDITION;
     res.sense_len = (uint8_t)scsi_sense_build(res.sense, sizeof(res.sense), false, &why);
-    trace_recorder_observe(rec, &ev);
+    observe_command(&ev);
     ev = cmd_event(cdb, 6, &res);
     res.response = SCSI_SR_SERVICE_DELIVERY_FAILURE;
-    trace_recorder_observe(rec, &ev);
+    observe_command(&ev);
     ev = cmd_event(cdb, 6, &res);
     res.aborted = true;
-    trace_recorder_observe(rec, &ev);
+    observe_command(&ev);
     uint8_t rd[10] = { 0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0 };
     ev = cmd_event(rd, 10, &res); /* R bit, no data */
     ev.dir = SCSI_DIR_READ;
-    trace_recorder_observe(rec, &ev);
+    observe_command(&ev);
 
     struct backend_stack_event tmf = { .kind = BACKEND_STACK_TMF, .tmf_fn = SCSI_TMF_LUN_RESET,
                                        .tmf_response = SCSI_TMF_COMPLETE, .initiator = 3, .target = 0, .lun = 1 };
@@ -321,7 +334,8 @@ START_TEST(statuses_comments_and_directives)
     char *text = finish();
     ck_assert_ptr_nonnull(strstr(text, "STATUS CHECK UNIT_ATTENTION/0x29/0x01\n"));
     ck_assert_ptr_nonnull(strstr(text, "STATUS SERVICE_FAILURE\n"));
-    ck_assert_ptr_nonnull(strstr(text, "ended by task management (not recorded)"));
+    ck_assert_ptr_nonnull(strstr(text, "ended by task management: any outcome"));
+    ck_assert_ptr_nonnull(strstr(text, "STATUS UNKNOWN\n"));
     ck_assert_ptr_nonnull(strstr(text, "with a data direction but no data (not recorded)"));
     ck_assert_ptr_nonnull(strstr(text, "- H ! 3:0:0:1 - reset lun\n"));
     ck_assert_ptr_nonnull(strstr(text, "- H ! 3:0:0:1 - reset target\n"));

@@ -30,6 +30,8 @@ const struct trace_words trace_directive_words = { trace_directive_words_list, s
 WORDS(trace_power_words, [TRACE_POWER_ALL] = "all", [TRACE_POWER_RANDOM] = "random", [TRACE_POWER_TORN] = "torn");
 WORDS(trace_reset_words, [TRACE_RESET_LUN] = "lun", [TRACE_RESET_TARGET] = "target", [TRACE_RESET_BUS] = "bus",
       [TRACE_RESET_HOST] = "host");
+WORDS(trace_attr_words, [TRACE_ATTR_SIMPLE] = "simple", [TRACE_ATTR_ORDERED] = "ordered",
+      [TRACE_ATTR_HEAD_OF_QUEUE] = "head", [TRACE_ATTR_ACA] = "aca");
 WORDS(trace_inject_words, [TRACE_INJECT_IOMMU_ABORT] = "iommu-abort", [TRACE_INJECT_IOMMU_DROP] = "iommu-drop",
       [TRACE_INJECT_IOMMU_FATAL] = "iommu-fatal", [TRACE_INJECT_HANG] = "hang",
       [TRACE_INJECT_DROP_NEXT] = "drop-next", [TRACE_INJECT_FATAL] = "fatal");

@@ -22,6 +22,7 @@ struct trace_recorder {
     pthread_mutex_t lock;
     FILE *out;
     uint64_t t0_ns;
+    uint64_t last_ns;             /* the latest time written: times never go back */
     struct tbuf line;
     struct trace empty;           /* trace_fmt_line's context (unused by the printer) */
     struct trace_pat_elem *elems; /* scratch for data patterns */
@@ -144,7 +145,9 @@ int trace_recorder_open(const char *path, const struct sim_config *cfg, struct t
     char hdr[160];
     snprintf(hdr, sizeof(hdr), "# Recorded by scsisim serve at %s: every command the iSCSI front-end", stamp);
     emit_comment(r, hdr);
-    emit_comment(r, "# passed down to the driver core, in completion order.  Nexus = HBA initiator id:0:target:LUN;");
+    emit_comment(r, "# passed down to the driver core: each CMD where the target received it, each STATUS where");
+    emit_comment(r, "# it completed (commands between a CMD and its STATUS were in flight together).");
+    emit_comment(r, "# Nexus = HBA initiator id:0:target:LUN;");
     emit_comment(r, "# tag = i<initiator>.<iSCSI initiator task tag>.  Replay with 'scsisim run FILE'.");
     struct trace_line title = { .kind = TRACE_LINE_DEVICE,
                                 .device = { .kind = TRACE_DEV_TITLE, .text = (char *)"scsisim serve recording" } };
@@ -385,67 +388,142 @@ static void tmf_records(struct trace_recorder *r, const struct backend_stack_eve
     }
 }
 
-void trace_recorder_observe(void *arg, const struct backend_stack_event *ev)
+/* Time since the recorder opened, read under the lock and never less than
+ * the line before: records come in the order they happened and their times
+ * say so (a submission seen on one thread and a completion on another). */
+static uint64_t stamp(struct trace_recorder *r)
 {
-    struct trace_recorder *r = arg;
-    pthread_mutex_lock(&r->lock);
-    if (ev->kind != BACKEND_STACK_COMMAND) {
-        tmf_records(r, ev);
-        pthread_mutex_unlock(&r->lock);
-        return;
-    }
-    struct trace_line l = { .kind = TRACE_LINE_RECORD };
-    struct trace_record *rec = &l.record;
+    uint64_t now = clock_now_ns();
+    uint64_t t = now > r->t0_ns ? now - r->t0_ns : 0;
+    if (t < r->last_ns)
+        t = r->last_ns;
+    r->last_ns = t;
+    return t;
+}
+
+/* The record fields every line of one command shares. */
+static void command_line(struct trace_recorder *r, const struct backend_stack_event *ev, struct trace_line *l)
+{
+    *l = (struct trace_line){ .kind = TRACE_LINE_RECORD };
+    struct trace_record *rec = &l->record;
     rec->time_known = true;
-    rec->time_ns = ev->submit_ns > r->t0_ns ? ev->submit_ns - r->t0_ns : 0;
+    rec->time_ns = stamp(r);
     rec->layer = TRACE_LAYER_HOST;
     rec->nexus_given = true;
     rec->nexus = (struct trace_nexus){ .host = ev->initiator, .channel = 0, .target = ev->target, .lun = ev->lun };
     fill_tag(rec->tag, ev);
     rec->task = TRACE_NONE;
+}
 
-    /* A data direction with no data (an iSCSI R or W bit with an Expected
-     * Data Transfer Length of 0) has no trace syntax: dir= needs len > 0. */
-    bool unrecordable = ev->dir != SCSI_DIR_NONE && ev->down_len == 0;
-    if (ev->result->aborted || unrecordable) {
+/* A data direction with no data (an iSCSI R or W bit with an Expected Data
+ * Transfer Length of 0) has no trace syntax: dir= needs len > 0.  The same
+ * answer at submission and completion, so both leave the command out. */
+static bool unrecordable(const struct backend_stack_event *ev)
+{
+    return ev->dir != SCSI_DIR_NONE && ev->down_len == 0;
+}
+
+static uint64_t moved_len(const struct backend_stack_event *ev)
+{
+    bool moves = ev->down_len > 0 && ev->down_len <= UINT32_MAX && ev->dir != SCSI_DIR_NONE;
+    return moves ? ev->down_len : 0;
+}
+
+static const enum trace_task_attr attr_of[4] = {
+    [SCSI_ATTR_SIMPLE] = TRACE_ATTR_SIMPLE, [SCSI_ATTR_ORDERED] = TRACE_ATTR_ORDERED,
+    [SCSI_ATTR_HEAD_OF_QUEUE] = TRACE_ATTR_HEAD_OF_QUEUE, [SCSI_ATTR_ACA] = TRACE_ATTR_ACA,
+};
+
+/* The command where the target received it: CMD and its DOUT. */
+static void submitted(struct trace_recorder *r, const struct backend_stack_event *ev)
+{
+    struct trace_line l;
+    command_line(r, ev, &l);
+    struct trace_record *rec = &l.record;
+    if (unrecordable(ev)) {
         char note[160];
-        snprintf(note, sizeof(note), "# %s: opcode 0x%02x on %u:0:%u:%u %s (not recorded)", rec->tag,
-                 ev->cdb_len ? ev->cdb[0] : 0, ev->initiator, ev->target, ev->lun,
-                 unrecordable ? "with a data direction but no data" : "ended by task management");
+        snprintf(note, sizeof(note), "# %s: opcode 0x%02x on %u:0:%u:%u with a data direction but no data (not "
+                 "recorded)", rec->tag, ev->cdb_len ? ev->cdb[0] : 0, ev->initiator, ev->target, ev->lun);
         emit_comment(r, note);
-        r->stats.aborted += !unrecordable;
-        r->stats.skipped += unrecordable;
-        pthread_mutex_unlock(&r->lock);
         return;
     }
     static const uint8_t exact[16] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
                                        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
     struct trace_pat_elem cdb = { .kind = TRACE_PAT_BYTES, .n = ev->cdb_len, .value = (uint8_t *)ev->cdb,
                                   .mask = (uint8_t *)exact };
-    bool moves = ev->down_len > 0 && ev->down_len <= UINT32_MAX && ev->dir != SCSI_DIR_NONE;
-    uint64_t len = moves ? ev->down_len : 0;
+    uint64_t len = moved_len(ev);
     rec->dir = TRACE_DIR_TO_TARGET;
     rec->verb = TRACE_VERB_CMD;
     rec->cmd = (struct trace_cmd){ .cdb = { .elems = &cdb, .n_elems = 1, .length = ev->cdb_len } };
-    if (moves) {
+    if (len) {
         rec->cmd.len = (uint32_t)len;
         rec->cmd.len_given = rec->cmd.dir_given = true;
         rec->cmd.dir = ev->dir == SCSI_DIR_WRITE ? TRACE_DATA_OUT : TRACE_DATA_IN;
     }
+    /* SIMPLE is the default and left out; the others are what the replay
+     * must pass down (docs/trace-format.md, "CMD"). */
+    if (ev->attr != SCSI_ATTR_SIMPLE && ev->attr < 4) {
+        rec->cmd.attr = attr_of[ev->attr];
+        rec->cmd.attr_given = true;
+    }
     emit(r, &l);
-    if (moves && ev->dir == SCSI_DIR_WRITE && ev->data_out_len && ev->data_out)
+    if (len && ev->dir == SCSI_DIR_WRITE && ev->data_out_len && ev->data_out)
         data_records(r, &l, TRACE_VERB_DOUT, ev->data_out, ev->data_out_len < len ? ev->data_out_len : len);
+}
 
+/* The command where it completed: DIN and STATUS; STATUS UNKNOWN (any
+ * outcome) when task management ended it or the stack refused it. */
+static void completed(struct trace_recorder *r, const struct backend_stack_event *ev)
+{
+    if (unrecordable(ev)) {
+        r->stats.skipped++;
+        return;
+    }
+    struct trace_line l;
+    command_line(r, ev, &l);
+    struct trace_record *rec = &l.record;
     rec->dir = TRACE_DIR_FROM_TARGET;
-    rec->time_ns = ev->done_ns > r->t0_ns ? ev->done_ns - r->t0_ns : 0;
+    uint64_t len = moved_len(ev);
+    bool ended = ev->kind == BACKEND_STACK_REFUSED || ev->result->aborted;
+    if (ended) {
+        char note[160];
+        snprintf(note, sizeof(note), "# %s: opcode 0x%02x on %u:0:%u:%u %s: any outcome", rec->tag,
+                 ev->cdb_len ? ev->cdb[0] : 0, ev->initiator, ev->target, ev->lun,
+                 ev->kind == BACKEND_STACK_REFUSED ? "refused by the stack (BUSY)" : "ended by task management");
+        emit_comment(r, note);
+        rec->verb = TRACE_VERB_STATUS;
+        rec->status = (struct trace_status){ .n_alts = 1, .alts = { { .status = TRACE_STATUS_UNKNOWN } } };
+        emit(r, &l);
+        r->stats.aborted++;
+        return;
+    }
     uint64_t din = ev->result->data_len;
-    if (moves && ev->dir == SCSI_DIR_READ && din && ev->data_in && ev->result->response == SCSI_SR_TASK_COMPLETE)
+    if (len && ev->dir == SCSI_DIR_READ && din && ev->data_in && ev->result->response == SCSI_SR_TASK_COMPLETE)
         data_records(r, &l, TRACE_VERB_DIN, ev->data_in, din < len ? din : len);
     rec->verb = TRACE_VERB_STATUS;
     memset(&rec->status, 0, sizeof(rec->status));
     status_alt(ev, len, &rec->status);
     emit(r, &l);
     r->stats.commands++;
+}
+
+void trace_recorder_observe(void *arg, const struct backend_stack_event *ev)
+{
+    struct trace_recorder *r = arg;
+    pthread_mutex_lock(&r->lock);
+    switch (ev->kind) {
+    case BACKEND_STACK_SUBMIT:
+        submitted(r, ev);
+        break;
+    case BACKEND_STACK_COMMAND:
+    case BACKEND_STACK_REFUSED:
+        completed(r, ev);
+        break;
+    case BACKEND_STACK_TMF:
+    case BACKEND_STACK_NEXUS_LOSS:
+        tmf_records(r, ev);
+        break;
+    }
     pthread_mutex_unlock(&r->lock);
 }
 
