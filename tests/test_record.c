@@ -348,6 +348,74 @@ START_TEST(statuses_comments_and_directives)
 }
 END_TEST
 
+/* Two writes to the same block in flight together and a read after both:
+ * the file holds both CMDs before either STATUS (where each was received,
+ * where each completed), the task attribute, and times that never go back,
+ * and it replays. */
+START_TEST(interleaved_commands_are_recorded_where_they_happened)
+{
+    /* What a fresh controller answers first: the power-on unit attention. */
+    uint8_t tur[6] = { 0 };
+    struct scsi_backend_result rt;
+    struct backend_stack_event et = cmd_event(tur, 6, &rt);
+    struct scsi_sense_reason why = scsi_reason(SCSI_SK_UNIT_ATTENTION, SCSI_ASCQ(0x29, 0x01));
+    rt.status = SCSI_STATUS_CHECK_CONDITION;
+    rt.sense_len = (uint8_t)scsi_sense_build(rt.sense, sizeof(rt.sense), false, &why);
+    observe_command(&et);
+    static uint8_t a[512], b[512];
+    memset(a, 0x11, sizeof(a));
+    memset(b, 0x22, sizeof(b));
+    uint8_t wr[10] = { 0x2a, 0, 0, 0, 0, 0, 0, 0, 1, 0 };
+    struct scsi_backend_result ra, rb, rr;
+    struct backend_stack_event ea = cmd_event(wr, 10, &ra), eb = cmd_event(wr, 10, &rb);
+    ea.lun = eb.lun = 0;
+    ea.tag = 0x40;
+    eb.tag = 0x41;
+    eb.attr = SCSI_ATTR_ORDERED;
+    ea.dir = eb.dir = SCSI_DIR_WRITE;
+    ea.expected_len = ea.down_len = ea.data_out_len = eb.expected_len = eb.down_len = eb.data_out_len = 512;
+    ea.data_out = a;
+    eb.data_out = b;
+    ra.data_len = rb.data_len = 512;
+    struct backend_stack_event sa = ea, sb = eb;
+    sa.kind = sb.kind = BACKEND_STACK_SUBMIT;
+    trace_recorder_observe(rec, &sa);
+    trace_recorder_observe(rec, &sb);
+    trace_recorder_observe(rec, &eb); /* the second completes first */
+    trace_recorder_observe(rec, &ea);
+    uint8_t rd[10] = { 0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0 };
+    struct backend_stack_event er = cmd_event(rd, 10, &rr);
+    er.tag = 0x42;
+    er.dir = SCSI_DIR_READ;
+    er.expected_len = er.down_len = 512;
+    er.data_in = b;
+    rr.data_len = 512;
+    observe_command(&er);
+    struct trace *t;
+    char *txt = finish_parsed(&t);
+    const char *ca = strstr(txt, " i3.40 CMD "), *cb = strstr(txt, " i3.41 CMD ");
+    const char *stb = strstr(txt, " i3.41 STATUS GOOD"), *sta = strstr(txt, " i3.40 STATUS GOOD");
+    ck_assert(ca && cb && sta && stb);
+    ck_assert(ca < cb && cb < stb && stb < sta);
+    ck_assert_ptr_nonnull(strstr(txt, " i3.41 CMD 2a 00 00 00 00 00 00 00 01 00 len=512 dir=out attr=ordered\n"));
+    ck_assert_ptr_nonnull(strstr(txt, " i3.40 CMD 2a 00 00 00 00 00 00 00 01 00 len=512 dir=out\n"));
+    uint64_t last = 0;
+    for (size_t i = 0; i < t->n_lines; i++) {
+        const struct trace_line *l = &t->lines[i];
+        if (l->kind != TRACE_LINE_RECORD || !l->record.time_known)
+            continue;
+        ck_assert_uint_ge(l->record.time_ns, last);
+        last = l->record.time_ns;
+    }
+    trace_free(t);
+    struct proc_result r;
+    const char *run[] = { "run", path, NULL };
+    proc_scsisim(run, &r);
+    ck_assert_msg(r.status == 0, "scsisim run: exit %d\n%s%s", r.status, r.out, r.err);
+    proc_result_free(&r);
+}
+END_TEST
+
 START_TEST(an_unwritable_file_is_refused)
 {
     struct sim_config cfg;
@@ -372,6 +440,7 @@ static Suite *suite(void)
     tcase_add_test(tc, data_in_pieces_repeats_and_residuals);
     tcase_add_test(tc, a_1mib_random_write_records_whole_and_replays);
     tcase_add_test(tc, statuses_comments_and_directives);
+    tcase_add_test(tc, interleaved_commands_are_recorded_where_they_happened);
     tcase_add_test(tc, an_unwritable_file_is_refused);
     suite_add_tcase(s, tc);
     return s;

@@ -209,6 +209,14 @@ static void finish_notes(struct replay *rp)
 
 /* ---- the walk ---------------------------------------------------------------- */
 
+/* Concurrency as the trace has it: a CMD is submitted where it stands and
+ * the replay goes on; it waits for a command where its STATUS stands.  So
+ * the commands between a CMD and its STATUS in the file are in flight
+ * together in the replay too (per nexus and across nexuses: never more than
+ * the trace had), a command whose STATUS comes before another's CMD has
+ * completed before that one is issued, and completions may come in any
+ * order.  A trace written one command after the other (CMD, DOUT, DIN,
+ * STATUS) runs one command at a time. */
 static void walk(struct replay *rp)
 {
     const struct trace *t = rp->t;
@@ -224,13 +232,14 @@ static void walk(struct replay *rp)
             replay_directive(rp, line);
             continue;
         }
-        if (r->verb != TRACE_VERB_CMD || r->dir != TRACE_DIR_TO_TARGET || r->layer == TRACE_LAYER_CONTROLLER ||
-            r->task == TRACE_NONE)
-            continue; /* DOUT, DIN and STATUS belong to their task */
+        if (r->layer == TRACE_LAYER_CONTROLLER || r->task == TRACE_NONE)
+            continue; /* layer C is judged from the command tap */
         struct replay_task *k = &rp->tasks[r->task];
-        replay_submit(rp, k);
-        if (t->tasks[r->task].held_by == TRACE_NONE)
+        if (r->verb == TRACE_VERB_CMD && r->dir == TRACE_DIR_TO_TARGET)
+            replay_submit(rp, k);
+        else if (r->verb == TRACE_VERB_STATUS && k->submitted && !k->reaped)
             replay_wait(rp, k);
+        /* DOUT went with its CMD; DIN is judged at the end. */
     }
 }
 
