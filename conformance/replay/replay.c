@@ -259,6 +259,7 @@ static int judge(struct replay *rp, struct trace_run *run)
     struct trace_actual_task *at = calloc(t->n_tasks ? t->n_tasks : 1, sizeof *at);
     if (!at)
         return -ENOMEM;
+    replay_judge_races(rp);
     for (size_t i = 0; i < t->n_tasks; i++)
         if (!replay_observed(rp, &rp->tasks[i], &at[i]))
             replay_actual(rp, &rp->tasks[i], &at[i]);

@@ -37,6 +37,7 @@ struct replay_task {
     struct drv_completion c;
     uint8_t *din;                /* dir in: the bytes transferred (malloc'ed, len bytes) */
     size_t   din_len;
+    bool     din_raced_ok;       /* a READ that raced WRITEs: its data fits an order SAM allows */
     char     note[REPLAY_NOTE_MAX];
 };
 
@@ -115,6 +116,10 @@ void replay_reap(struct replay *rp, struct replay_task *k);
 void replay_free_buffers(struct replay *rp, struct replay_task *k);
 /* Fills the judge's view of k. */
 void replay_actual(const struct replay *rp, const struct replay_task *k, struct trace_actual_task *a);
+
+/* replay_race.c: a READ whose data fits an order SAM allows for the WRITEs
+ * it raced gets din_raced_ok; one that fits none a note naming them. */
+void replay_judge_races(struct replay *rp);
 
 /* replay_directive.c */
 void replay_directive(struct replay *rp, size_t line);

@@ -341,6 +341,7 @@ void replay_actual(const struct replay *rp, const struct replay_task *k, struct 
     if (k->dir == TRACE_DATA_IN && k->din) {
         a->din = k->din;
         a->din_len = k->din_len;
+        a->din_raced_ok = k->din_raced_ok;
     }
     a->elapsed_known = true;
     a->elapsed_ns = k->done_ns - k->submit_ns;

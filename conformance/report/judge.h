@@ -20,6 +20,8 @@ struct trace_actual_task {
     size_t   sense_len;
     const uint8_t *din;          /* bytes received, or NULL */
     size_t   din_len;
+    bool     din_raced_ok;       /* a READ that raced WRITEs, its data fitting an order SAM allows
+                                    (docs/replay.md, "Concurrency"): not compared with the DIN */
     bool     resid_valid;
     uint32_t resid;
     uint64_t xfer;               /* bytes transferred */
