@@ -209,6 +209,8 @@ enum drv_tmf_kind {
     DRV_TMF_CONTROLLER_RESET,    /* CONFIG.EN 1 -> 0 and bring-up: the tasks of target end, every
                                     other task is re-issued as after any controller reset */
     DRV_TMF_NEXUS_LOSS,          /* initiator's tasks aborted, then HBA_ADM_NEXUS_LOSS */
+    DRV_TMF_QUERY_TASK,          /* task_id: done 0 while the core holds the task (SAM-5 FUNCTION
+                                    SUCCEEDED), -ENOENT when it does not (FUNCTION COMPLETE); ends nothing */
 };
 struct drv_tmf {
     enum drv_tmf_kind kind;

@@ -122,6 +122,12 @@ static void task_finish(struct drv_core *core, struct drv_io *io, struct drv_com
         core->stats.rejected_tasks++;
     c->task_id = io->t.task_id;
     bool by_tmf = io->terminate;
+    if (DRV_MUTANT(ABORTED_GOOD) && by_tmf && c->response != DRV_SR_TASK_COMPLETE) {
+        /* The mutant: an aborted command reported upward as done. */
+        c->response = DRV_SR_TASK_COMPLETE;
+        c->scsi_status = SCSI_STATUS_GOOD;
+        c->ctrl_status = HBA_CS_SUCCESS;
+    }
     io->done(io->arg, c);
     free(io->pieces);
     free(io);

@@ -25,6 +25,9 @@
  *   F7   data SGE addresses held in a signed 32-bit int while the SGL is
  *        built: an IOVA at or above 2 GiB comes out sign-extended, one at or
  *        above 4 GiB loses its high bits (core/sgl.c, sge)
+ *   ABORTED_GOOD  a command ended by task management (ABORT TASK, a LUN
+ *        reset, ...) delivered upward as GOOD instead of aborted
+ *        (core/core_task.c, task_finish)
  */
 #ifndef CORE_DRV_MUTANT_H
 #define CORE_DRV_MUTANT_H
@@ -70,6 +73,11 @@
 #define DRV_MUTANT_ON_F7 1
 #else
 #define DRV_MUTANT_ON_F7 0
+#endif
+#ifdef DRV_MUTANT_ABORTED_GOOD
+#define DRV_MUTANT_ON_ABORTED_GOOD 1
+#else
+#define DRV_MUTANT_ON_ABORTED_GOOD 0
 #endif
 
 #endif

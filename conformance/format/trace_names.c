@@ -15,7 +15,7 @@ WORDS(trace_verb_words, [TRACE_VERB_CMD] = "CMD", [TRACE_VERB_DOUT] = "DOUT", [T
 WORDS(trace_tmf_fn_words, [TRACE_TMF_ABORT_TASK] = "abort-task", [TRACE_TMF_ABORT_TASK_SET] = "abort-task-set",
       [TRACE_TMF_CLEAR_TASK_SET] = "clear-task-set", [TRACE_TMF_CLEAR_ACA] = "clear-aca",
       [TRACE_TMF_LUN_RESET] = "lun-reset", [TRACE_TMF_TARGET_RESET] = "target-reset",
-      [TRACE_TMF_QUERY_TASK] = "query-task");
+      [TRACE_TMF_QUERY_TASK] = "query-task", [TRACE_TMF_IT_NEXUS_RESET] = "it-nexus-reset");
 WORDS(trace_tmf_resp_words, [TRACE_TMF_FUNCTION_COMPLETE] = "function-complete",
       [TRACE_TMF_FUNCTION_SUCCEEDED] = "function-succeeded", [TRACE_TMF_FUNCTION_REJECTED] = "function-rejected",
       [TRACE_TMF_INCORRECT_LUN] = "incorrect-lun", [TRACE_TMF_SERVICE_FAILURE] = "service-failure");

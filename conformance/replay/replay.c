@@ -25,18 +25,17 @@ void replay_options_init(struct replay_options *o)
 
 /* ---- features --------------------------------------------------------------- */
 
-/* What the in-process simulator offers.  Not offered: "tmf" (the driver
- * core has no task management entry point yet) and "controller-hold"
+/* What the in-process simulator offers.  Not offered: "controller-hold"
  * (hold / release at layer C: the simulator cannot hold one command). */
 static const char *const in_process_features[] = {
-    "simulator", "power-cycle", "fault-injection", "media-check", "controller-layer", NULL,
+    "simulator", "power-cycle", "fault-injection", "media-check", "controller-layer", "tmf", NULL,
 };
 /* A controller in another process offers the same test control through the
  * stack (power, injection, the oracle, unit attentions), but not the command
  * tap that shows layer C: it calls back into the replay for every command,
  * which does not cross processes. */
 static const char *const two_process_features[] = {
-    "simulator", "power-cycle", "fault-injection", "media-check", NULL,
+    "simulator", "power-cycle", "fault-injection", "media-check", "tmf", NULL,
 };
 
 bool replay_has_feature(const struct replay_options *o, const char *feature)
@@ -237,7 +236,9 @@ static void walk(struct replay *rp)
         struct replay_task *k = &rp->tasks[r->task];
         if (r->verb == TRACE_VERB_CMD && r->dir == TRACE_DIR_TO_TARGET)
             replay_submit(rp, k);
-        else if (r->verb == TRACE_VERB_STATUS && k->submitted && !k->reaped)
+        else if (r->verb == TRACE_VERB_TMF && r->dir == TRACE_DIR_TO_TARGET)
+            replay_tmf_submit(rp, k);
+        else if ((r->verb == TRACE_VERB_STATUS || r->verb == TRACE_VERB_TMF) && k->submitted && !k->reaped)
             replay_wait(rp, k);
         /* DOUT went with its CMD; DIN is judged at the end. */
     }

@@ -315,9 +315,20 @@ void replay_reap(struct replay *rp, struct replay_task *k)
                  response_name(k->c.response), k->c.ctrl_status, ctrl_status_name(k->c.ctrl_status));
 }
 
+/* Whether task k was ended by a TMF record (the trace's ended_by). */
+static bool ended_by_tmf(const struct replay *rp, const struct replay_task *k)
+{
+    size_t by = rp->t->tasks[k->index].ended_by;
+    return by != TRACE_NONE && rp->t->lines[by].kind == TRACE_LINE_RECORD &&
+           rp->t->lines[by].record.verb == TRACE_VERB_TMF;
+}
+
 void replay_actual(const struct replay *rp, const struct replay_task *k, struct trace_actual_task *a)
 {
-    (void)rp;
+    if (rec(rp, rp->t->tasks[k->index].request)->verb == TRACE_VERB_TMF) {
+        replay_tmf_actual(rp, k, a);
+        return;
+    }
     memset(a, 0, sizeof *a);
     a->submitted = k->submitted;
     a->completed = k->done;
@@ -334,6 +345,10 @@ void replay_actual(const struct replay *rp, const struct replay_task *k, struct 
         a->resid_valid = true;
         uint64_t xfer = c->bytes_transferred < k->len ? c->bytes_transferred : k->len;
         a->resid = (uint32_t)(k->len - xfer);
+    } else if (ended_by_tmf(rp, k) && (c->ctrl_status == HBA_CS_ABORTED || c->ctrl_status == HBA_CS_ABORTED_RESET)) {
+        /* Ended by the task management function the trace sent: what the
+         * SCSI layer above reports for it (as backend_stack does). */
+        a->status = SCSI_STATUS_TASK_ABORTED;
     } else {
         a->status = TRACE_STATUS_SERVICE_FAILURE;
     }
