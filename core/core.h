@@ -50,6 +50,15 @@ struct drv_buffer_piece {
 };
 
 /* SCSIUserParallelTask-shaped request. */
+/* SAM-5 task attributes, as kSCSITaskAttribute_*; the core passes them to
+ * the controller (HBA_FLAG_ATTR_*). */
+enum drv_task_attr {
+    DRV_ATTR_SIMPLE = 0,
+    DRV_ATTR_ORDERED = 1,
+    DRV_ATTR_HEAD_OF_QUEUE = 2,
+    DRV_ATTR_ACA = 3,
+};
+
 struct drv_task {
     uint64_t task_id;             /* fControllerTaskIdentifier: the caller's, echoed back */
     uint16_t target, lun;
@@ -61,6 +70,7 @@ struct drv_task {
     const struct drv_buffer_piece *pieces;
     uint32_t piece_count;
     uint32_t timeout_ms;          /* 0 = the core's default */
+    enum drv_task_attr attr;      /* fTaskAttribute: SAM-5 task attribute (0: SIMPLE) */
 };
 
 /* Service responses, as kSCSIServiceResponse_* */

@@ -267,6 +267,13 @@ static void submit(struct drv_core *core, struct drv_io *io, struct drv_queue *q
     memset(&e, 0, sizeof e);
     e.opcode = HBA_OP_SCSI;
     e.flags = entry_flags(io->t.dir);
+    /* The task attribute, as the host gave it: the controller's task set
+     * orders by it (ORDERED and HEAD OF QUEUE), so a driver that drops it
+     * lets SIMPLE reordering overtake a barrier the host relies on. */
+    enum drv_task_attr attr = io->t.attr <= DRV_ATTR_ACA ? io->t.attr : DRV_ATTR_SIMPLE;
+    if (DRV_MUTANT(ORDERED_SIMPLE) && attr == DRV_ATTR_ORDERED)
+        attr = DRV_ATTR_SIMPLE;
+    e.flags |= (uint8_t)((unsigned)attr << HBA_FLAG_ATTR_SHIFT);
     e.cid = cmd->cid;
     e.target = io->t.target;
     e.lun = io->t.lun;

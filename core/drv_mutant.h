@@ -28,6 +28,8 @@
  *   ABORTED_GOOD  a command ended by task management (ABORT TASK, a LUN
  *        reset, ...) delivered upward as GOOD instead of aborted
  *        (core/core_task.c, task_finish)
+ *   ORDERED_SIMPLE  the ORDERED task attribute dropped to SIMPLE on its way
+ *        to the controller (core/core_task.c, submit)
  */
 #ifndef CORE_DRV_MUTANT_H
 #define CORE_DRV_MUTANT_H
@@ -78,6 +80,11 @@
 #define DRV_MUTANT_ON_ABORTED_GOOD 1
 #else
 #define DRV_MUTANT_ON_ABORTED_GOOD 0
+#endif
+#ifdef DRV_MUTANT_ORDERED_SIMPLE
+#define DRV_MUTANT_ON_ORDERED_SIMPLE 1
+#else
+#define DRV_MUTANT_ON_ORDERED_SIMPLE 0
 #endif
 
 #endif

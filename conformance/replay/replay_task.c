@@ -226,6 +226,11 @@ void replay_submit(struct replay *rp, struct replay_task *k)
                                                                                        : DRV_DIR_NONE;
     task.requested_transfer = k->dir == TRACE_DATA_NONE ? 0 : k->len;
     task.timeout_ms = rp->o.driver_timeout_ms;
+    static const enum drv_task_attr attrs[] = { [TRACE_ATTR_SIMPLE] = DRV_ATTR_SIMPLE,
+                                                [TRACE_ATTR_ORDERED] = DRV_ATTR_ORDERED,
+                                                [TRACE_ATTR_HEAD_OF_QUEUE] = DRV_ATTR_HEAD_OF_QUEUE,
+                                                [TRACE_ATTR_ACA] = DRV_ATTR_ACA };
+    task.attr = req->cmd.attr < TRACE_ATTR_COUNT ? attrs[req->cmd.attr] : DRV_ATTR_SIMPLE;
 
     struct drv_buffer_piece *pieces = NULL;
     if (task.requested_transfer) {

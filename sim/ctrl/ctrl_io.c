@@ -15,7 +15,7 @@ static int validate(const struct sim_ctrl *c, const struct hba_sq_entry *e)
         return HBA_CS_INVALID_FIELD;
     if (e->sense_len > HBA_SENSE_MAX || e->initiator >= HBA_MAX_INITIATORS)
         return HBA_CS_INVALID_FIELD;
-    if (e->flags & ~HBA_FLAG_DIR_MASK)
+    if (e->flags & ~(HBA_FLAG_DIR_MASK | HBA_FLAG_ATTR_MASK))
         return HBA_CS_INVALID_FIELD; /* reserved flag bits */
     if (dir == (HBA_FLAG_DIR_READ | HBA_FLAG_DIR_WRITE))
         return HBA_CS_INVALID_FIELD; /* bidirectional commands are not supported */
