@@ -48,6 +48,7 @@ struct replay_seen {
     uint8_t  cdb[16];
     uint8_t  cdb_len;
     uint8_t  dir;                /* HBA_FLAG_DIR_* */
+    uint8_t  attr;               /* HBA_ATTR_*: the task attribute the controller got */
     uint32_t data_len;
     uint8_t *data;               /* data-out read or data-in produced (malloc'ed), when kept */
     uint32_t data_bytes;

@@ -26,6 +26,8 @@ struct trace_actual_task {
     uint32_t resid;
     uint64_t xfer;               /* bytes transferred */
     const uint8_t *cdb;          /* layer C: the CDB the controller saw (NULL: not observed) */
+    bool     attr_seen;          /* layer C: attr holds the task attribute the controller got */
+    enum trace_task_attr attr;
     size_t   cdb_len;
     const uint8_t *dout;         /* layer C: the data the controller read (NULL: not observed) */
     size_t   dout_len;

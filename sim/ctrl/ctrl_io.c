@@ -47,6 +47,7 @@ static void observe(struct sim_ctrl *c, uint16_t sqid, const struct hba_sq_entry
     struct sim_cmd_seen s = {
         .initiator = e->initiator, .target = e->target, .lun = e->lun, .sq_id = sqid, .cid = e->cid,
         .cdb = e->u.cdb, .cdb_len = e->cdb_len <= HBA_CDB_MAX ? e->cdb_len : HBA_CDB_MAX, .dir = dir,
+        .attr = (uint8_t)((e->flags & HBA_FLAG_ATTR_MASK) >> HBA_FLAG_ATTR_SHIFT),
         .data_len = e->data_len, .data = data, .xfer = xfer, .completed = completed, .ctrl_status = cs,
         .scsi_status = status, .sense = sense, .sense_len = sense_len,
     };
