@@ -140,6 +140,7 @@ struct drv_core_stats {
     uint64_t controller_resets;       /* CONFIG.EN 1 -> 0 -> 1 recoveries */
     uint64_t hard_resets;             /* key sequence + DIAG.HARD_RESET */
     uint64_t reissues;                /* commands sent again after an abort or reset */
+    uint64_t busy_retries;            /* commands sent again after TASK SET FULL or BUSY */
     uint64_t events;                  /* asynchronous events delivered */
     uint64_t stray_completions;       /* completions matching no outstanding command */
     uint64_t tmf_retries;             /* resets / nexus losses that waited for an admin slot */

@@ -129,6 +129,9 @@ struct drv_io {
     unsigned reissues;
     bool caught_by_reset;            /* had a command outstanding when the controller was reset */
     bool terminate;                  /* ended by a task management function: never re-issued */
+    bool deferred;                   /* TASK SET FULL / BUSY: sent again at the next tick */
+    unsigned busy_retries;
+    uint64_t busy_until_ns;          /* retries stop here: the status goes up */
 };
 
 struct drv_core {

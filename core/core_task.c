@@ -201,6 +201,31 @@ void task_command_done(struct drv_core *core, struct drv_io *io, const struct hb
         osal_log(core->os, OSAL_LOG_ERROR, "drv: task %llu ended by recovery %u times: failing it",
                  (unsigned long long)io->t.task_id, io->reissues + 1);
     }
+    if (cs == HBA_CS_SUCCESS && !io->terminate && s == CORE_RUNNING &&
+        (cqe->scsi_status == SCSI_STATUS_TASK_SET_FULL || cqe->scsi_status == SCSI_STATUS_BUSY)) {
+        /* The device cannot take the command now (its task set is full, or
+         * it is busy): SAM-5 5.3 has the initiator try again later.  The
+         * core does, at its next tick, for as long as the command's own
+         * timeout; then the status goes up as it is. */
+        if (DRV_MUTANT(TSF_FATAL) && cqe->scsi_status == SCSI_STATUS_TASK_SET_FULL) {
+            /* The mutant: a full task set taken for a dead device. */
+            task_fail(core, io, DRV_SR_SERVICE_DELIVERY_FAILURE, HBA_CS_SUCCESS);
+            return;
+        }
+        uint64_t now = core_now_ns(core);
+        if (io->busy_retries == 0) {
+            uint32_t timeout = io->t.timeout_ms ? io->t.timeout_ms : core->opt.default_timeout_ms;
+            io->busy_until_ns = now + (uint64_t)timeout * 1000000u;
+        }
+        if (now < io->busy_until_ns) {
+            io->busy_retries++;
+            core->stats.busy_retries++;
+            io->deferred = true;
+            if (!core->tick_armed)
+                recovery_arm_tick(core);
+            return;
+        }
+    }
     struct drv_completion c;
     memset(&c, 0, sizeof c);
     c.ctrl_status = cs;

@@ -233,7 +233,7 @@ static void tmf_start(void *arg)
             continue;
         found = true;
         io->terminate = true;
-        if (io->pending) {
+        if (io->pending || io->deferred) {
             /* Never reached the controller (or between two chunks of a split
              * transfer): it ends here. */
             task_fail(core, io, DRV_SR_SERVICE_DELIVERY_FAILURE,

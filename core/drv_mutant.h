@@ -30,6 +30,8 @@
  *        (core/core_task.c, task_finish)
  *   ORDERED_SIMPLE  the ORDERED task attribute dropped to SIMPLE on its way
  *        to the controller (core/core_task.c, submit)
+ *   TSF_FATAL  TASK SET FULL taken as fatal (service delivery failure)
+ *        instead of retried (core/core_task.c, task_command_done)
  */
 #ifndef CORE_DRV_MUTANT_H
 #define CORE_DRV_MUTANT_H
@@ -80,6 +82,11 @@
 #define DRV_MUTANT_ON_ABORTED_GOOD 1
 #else
 #define DRV_MUTANT_ON_ABORTED_GOOD 0
+#endif
+#ifdef DRV_MUTANT_TSF_FATAL
+#define DRV_MUTANT_ON_TSF_FATAL 1
+#else
+#define DRV_MUTANT_ON_TSF_FATAL 0
 #endif
 #ifdef DRV_MUTANT_ORDERED_SIMPLE
 #define DRV_MUTANT_ON_ORDERED_SIMPLE 1

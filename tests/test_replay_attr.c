@@ -2,7 +2,8 @@
  * controller: the replay passes each CMD's attribute to the driver core,
  * which puts it in the queue entry (HBA_FLAG_ATTR_*); layer C shows the one
  * the controller got and judges it; the ORDERED_SIMPLE mutant is caught by
- * traces/ordering. */
+ * traces/ordering; a full task set (queue-depth=) answers TASK SET FULL,
+ * which the core retries, and the TSF_FATAL mutant is caught. */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -67,6 +68,30 @@ START_TEST(the_ordered_simple_mutant_is_caught)
 }
 END_TEST
 
+START_TEST(task_set_full_is_retried_and_the_tsf_fatal_mutant_is_caught)
+{
+    const char *trace = "traces/ordering/task-set-full-retried.trace";
+    struct proc_result r;
+    const char *good[] = { "run", "-v", trace, NULL };
+    proc_scsisim(good, &r);
+    ck_assert_msg(r.status == 0, "%s%s", r.out, r.err);
+    ck_assert_ptr_nonnull(strstr(r.out, "[OK] traces/ordering/task-set-full-retried.trace:34: x1 Write(10)"));
+    proc_result_free(&r);
+    char so[512];
+    snprintf(so, sizeof so, "%s", proc_scsisim_bin());
+    char *slash = strrchr(so, '/');
+    ck_assert_ptr_nonnull(slash);
+    snprintf(slash + 1, sizeof so - (size_t)(slash + 1 - so), "mutants/core-TSF_FATAL.so");
+    if (access(so, R_OK) != 0)
+        ck_abort_msg("not run: %s is missing; `make mutants` (or `make check`) builds it", so);
+    const char *bad[] = { "run", "--mutant", "TSF_FATAL", trace, NULL };
+    proc_scsisim(bad, &r);
+    ck_assert_int_eq(r.status, 1);
+    ck_assert_msg(strstr(r.out, "c1 Write(10) (layer H): status: expected GOOD, got SERVICE_FAILURE"), "%s", r.out);
+    proc_result_free(&r);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("replay_attr");
@@ -74,6 +99,7 @@ static Suite *suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, the_controller_gets_the_attribute_and_layer_c_judges_it);
     tcase_add_test(tc, the_ordered_simple_mutant_is_caught);
+    tcase_add_test(tc, task_set_full_is_retried_and_the_tsf_fatal_mutant_is_caught);
     suite_add_tcase(s, tc);
     return s;
 }

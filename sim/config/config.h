@@ -29,6 +29,8 @@ struct sim_lu_config {
     enum hba_battery battery;/* battery-backed cache: absent (default) / good / failed */
     uint32_t ready_ms;       /* NOT READY (04h/01h) this long after power on; default 0 */
     bool     write_protect;  /* DATA PROTECT (27h/00h) on writes; SWP and WP reported; default false */
+    uint32_t queue_depth;    /* task set size: a command that finds this many of the LU's commands
+                                held gets TASK SET FULL; 0 (default) = no limit */
     char    *media_path;     /* sparse media file; NULL (default) = sparse memory.  Owned (malloc). */
     uint64_t cache_bytes;    /* write-back cache capacity for dirty lines, default 16 MiB */
 };

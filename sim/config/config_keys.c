@@ -57,6 +57,7 @@ const struct cfg_key cfg_keys[] = {
     DRIVE("battery", CFG_BATTERY, battery, 0, 0, "cache battery"),
     DRIVE("ready-time", CFG_MS, ready_ms, 0, 600000, "NOT READY this long after power on"),
     DRIVE("write-protect", CFG_BOOL, write_protect, 0, 0, "writes fail with DATA PROTECT"),
+    DRIVE("queue-depth", CFG_U32, queue_depth, 0, 65535, "task set size: TASK SET FULL beyond it (0: no limit)"),
     DRIVE("media", CFG_MEDIA, media_path, 0, 0, "sparse media file under the media directory"),
     DRIVE("cache-size", CFG_SIZE64, cache_bytes, 4 * KiB, 1 * TiB, "write-back cache capacity"),
 };

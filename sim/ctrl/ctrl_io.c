@@ -155,5 +155,10 @@ void ctrl_io_submit(struct sim_ctrl *c, uint16_t sqid, const struct hba_sq_entry
         ctrl_complete(c, sqid, e->cid, (uint8_t)rc, 0, 0, 0);
         return;
     }
+    if (ctrl_task_set_full(c, e)) {
+        observe(c, sqid, e, true, HBA_CS_SUCCESS, SCSI_STATUS_TASK_SET_FULL, NULL, 0, NULL, 0);
+        ctrl_complete(c, sqid, e->cid, HBA_CS_SUCCESS, SCSI_STATUS_TASK_SET_FULL, 0, 0);
+        return;
+    }
     run(c, sqid, e);
 }
