@@ -117,6 +117,7 @@ static void task_finish(struct drv_core *core, struct drv_io *io, struct drv_com
         cdb_is_mode_sense(io->t.cdb, io->t.cdb_len))
         fixup_mode_sense(io, c->bytes_transferred);
     unlink_io(core, io);
+    core->ordered_tasks -= io->t.attr == DRV_ATTR_ORDERED;
     core->stats.completed++;
     if (c->response == DRV_SR_FUNCTION_REJECTED && c->ctrl_status == HBA_CS_SUCCESS)
         core->stats.rejected_tasks++;
@@ -295,10 +296,7 @@ static void submit(struct drv_core *core, struct drv_io *io, struct drv_queue *q
     /* The task attribute, as the host gave it: the controller's task set
      * orders by it (ORDERED and HEAD OF QUEUE), so a driver that drops it
      * lets SIMPLE reordering overtake a barrier the host relies on. */
-    enum drv_task_attr attr = io->t.attr <= DRV_ATTR_ACA ? io->t.attr : DRV_ATTR_SIMPLE;
-    if (DRV_MUTANT(ORDERED_SIMPLE) && attr == DRV_ATTR_ORDERED)
-        attr = DRV_ATTR_SIMPLE;
-    e.flags |= (uint8_t)((unsigned)attr << HBA_FLAG_ATTR_SHIFT);
+    e.flags |= (uint8_t)((unsigned)io->t.attr << HBA_FLAG_ATTR_SHIFT);
     e.cid = cmd->cid;
     e.target = io->t.target;
     e.lun = io->t.lun;
@@ -347,13 +345,38 @@ static struct drv_queue *pick_queue(struct drv_core *core)
     return NULL;
 }
 
+/* The pending tasks in order, each sent unless the ORDERED rule holds it
+ * back (core_order.c); one held back holds back the later ones of its LU,
+ * which keeps their order. */
+static void drain_ordered(struct drv_core *core)
+{
+    struct order_block blocked = { 0 };
+    struct drv_io *next;
+    for (struct drv_io *io = core->pend_head; io; io = next) {
+        next = io->pend_next;
+        if (order_blocked(&blocked, io) || order_must_wait(core, io)) {
+            if (!order_block(&blocked, io))
+                return;
+            continue;
+        }
+        struct drv_queue *q = pick_queue(core);
+        if (!q)
+            return;
+        pend_remove(core, io);
+        submit(core, io, q);
+    }
+}
+
 void task_drain(struct drv_core *core)
 {
     if (core_state(core) != CORE_RUNNING)
         return;
     struct drv_queue *q;
-    while (core->pend_head && (q = pick_queue(core)) != NULL)
-        submit(core, pend_pop(core), q);
+    if (core->ordered_tasks)
+        drain_ordered(core);
+    else
+        while (core->pend_head && (q = pick_queue(core)) != NULL)
+            submit(core, pend_pop(core), q);
     for (unsigned i = 0; i < core->nioq; i++)
         queue_ring(core, &core->ioq[i]);
 }
@@ -362,7 +385,12 @@ static void task_start(void *arg)
 {
     struct drv_io *io = arg;
     struct drv_core *core = io->core;
+    if (io->t.attr > DRV_ATTR_ACA)
+        io->t.attr = DRV_ATTR_SIMPLE;
+    if (DRV_MUTANT(ORDERED_SIMPLE) && io->t.attr == DRV_ATTR_ORDERED)
+        io->t.attr = DRV_ATTR_SIMPLE; /* the mutant: "the HBA has no ordered tags" */
     link_io(core, io);
+    core->ordered_tasks += io->t.attr == DRV_ATTR_ORDERED;
     core->stats.tasks++;
     int s = core_state(core);
     if (s != CORE_RUNNING && s != CORE_RECOVERING) {
@@ -391,7 +419,10 @@ static void task_start(void *arg)
         core->stats.split_tasks++;
     }
     chunk_setup(io, 0);
-    pend_push_back(core, io);
+    if (io->t.attr == DRV_ATTR_HEAD_OF_QUEUE)
+        task_requeue_front(core, io); /* SAM-5 8.6: before the tasks waiting */
+    else
+        pend_push_back(core, io);
     task_drain(core);
 }
 

@@ -28,8 +28,8 @@
  *   ABORTED_GOOD  a command ended by task management (ABORT TASK, a LUN
  *        reset, ...) delivered upward as GOOD instead of aborted
  *        (core/core_task.c, task_finish)
- *   ORDERED_SIMPLE  the ORDERED task attribute dropped to SIMPLE on its way
- *        to the controller (core/core_task.c, submit)
+ *   ORDERED_SIMPLE  the ORDERED task attribute dropped to SIMPLE: no barrier
+ *        in the core, none in the queue entry (core/core_task.c, task_start)
  *   TSF_FATAL  TASK SET FULL taken as fatal (service delivery failure)
  *        instead of retried (core/core_task.c, task_command_done)
  */
