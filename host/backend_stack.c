@@ -506,7 +506,43 @@ static void observe_tmf(struct bs_tmf_call *call)
         ev.tmf_fn = call->tmf->fn;
         ev.tmf_response = call->tmf->response;
         ev.tag = call->tmf->ref_tag;
+        ev.tmf_key = call->tmf;
     }
+    obs(obs_arg, &ev);
+}
+
+/* A function about to act, told under b->lock before it marks a task, so a
+ * recorder sees it before any completion of a task it ends. */
+static void observe_tmf_submit(struct backend_stack *b, const struct scsi_backend_tmf *tmf, int id, uint16_t target,
+                               uint16_t lun)
+{
+    if (!b->observer)
+        return;
+    struct backend_stack_event ev = {
+        .kind = BACKEND_STACK_TMF_SUBMIT, .tmf_fn = tmf->fn, .nexus = tmf->nexus,
+        .initiator = id < 0 ? 0xffff : (uint16_t)id, .target = target, .lun = lun, .tag = tmf->ref_tag,
+        .submit_ns = clock_now_ns(), .tmf_key = tmf,
+    };
+    ev.done_ns = ev.submit_ns;
+    b->observer(b->observer_arg, &ev);
+}
+
+/* The answer to a function that ended before reaching the core. */
+static void observe_tmf_answer(struct backend_stack *b, const struct scsi_backend_tmf *tmf, int id, uint16_t target,
+                               uint16_t lun)
+{
+    pthread_mutex_lock(&b->lock);
+    backend_stack_observer obs = b->observer;
+    void *obs_arg = b->observer_arg;
+    pthread_mutex_unlock(&b->lock);
+    if (!obs)
+        return;
+    struct backend_stack_event ev = {
+        .kind = BACKEND_STACK_TMF, .tmf_fn = tmf->fn, .tmf_response = tmf->response, .nexus = tmf->nexus,
+        .initiator = id < 0 ? 0xffff : (uint16_t)id, .target = target, .lun = lun, .tag = tmf->ref_tag,
+        .submit_ns = clock_now_ns(), .tmf_key = tmf,
+    };
+    ev.done_ns = ev.submit_ns;
     obs(obs_arg, &ev);
 }
 
@@ -611,12 +647,14 @@ static void bs_task_mgmt(struct scsi_backend *be, struct scsi_backend_tmf *tmf)
     b->stats.tmfs++;
     int id = nexus_id(b, tmf->nexus, false);
     dt.initiator = id < 0 ? 0xffff : (uint16_t)id; /* a nexus with no id has no tasks to abort */
+    observe_tmf_submit(b, tmf, id, dt.target, dt.lun);
     bool found = mark(b, call, &dt, tmf->nexus, tmf->ref_tag, true) > 0;
     if (dt.kind == DRV_TMF_ABORT_TASK) {
         if (!found) {
             pthread_mutex_unlock(&b->lock);
             free(call);
             tmf->response = SCSI_TMF_TASK_NOT_FOUND;
+            observe_tmf_answer(b, tmf, id, dt.target, dt.lun);
             tmf->done(tmf);
             return;
         }
@@ -636,6 +674,7 @@ static void bs_task_mgmt(struct scsi_backend *be, struct scsi_backend_tmf *tmf)
     pthread_mutex_unlock(&b->lock);
     free(call);
     tmf->response = SCSI_TMF_REJECTED;
+    observe_tmf_answer(b, tmf, dt.initiator == 0xffff ? -1 : dt.initiator, dt.target, dt.lun);
     tmf->done(tmf);
     tmf_call_end(b);
 }

@@ -75,6 +75,9 @@ enum backend_stack_event_kind {
                                      data_in and done_ns; on the submitting thread */
     BACKEND_STACK_REFUSED = 4,    /* the stack refused a command after its BACKEND_STACK_SUBMIT (the
                                      front-end answers BUSY): its identity fields only */
+    BACKEND_STACK_TMF_SUBMIT = 5, /* a task management function is about to act (its BACKEND_STACK_TMF
+                                     follows, and so do the completions of the tasks it ends): tmf_fn,
+                                     nexus, initiator, target, lun, tag = ref_tag; on the calling thread */
 };
 
 /* One command as it went down and came back (or a TMF or nexus loss), for
@@ -96,6 +99,7 @@ struct backend_stack_event {
     const uint8_t *data_in;             /* dir READ: result->data_len bytes that came back */
     const struct scsi_backend_result *result;
     uint64_t submit_ns, done_ns;        /* CLOCK_MONOTONIC */
+    const void *tmf_key;                /* TMF_SUBMIT and TMF: the same for one function */
 };
 /* Runs on the dispatch queue before the front-end learns of the completion
  * (or of the TMF's answer); BACKEND_STACK_SUBMIT and _REFUSED run on the

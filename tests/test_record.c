@@ -416,6 +416,49 @@ START_TEST(interleaved_commands_are_recorded_where_they_happened)
 }
 END_TEST
 
+/* Task management as TMF records: the request where the function acted,
+ * the commands it ended (any outcome: UNKNOWN) or that completed while it
+ * acted (their status or TASK ABORTED), then its response. */
+START_TEST(task_management_becomes_tmf_records)
+{
+    uint8_t tur[6] = { 0 };
+    struct scsi_backend_result ra, rb;
+    struct backend_stack_event a = cmd_event(tur, 6, &ra), b = cmd_event(tur, 6, &rb);
+    a.tag = 0x50;
+    b.tag = 0x51;
+    struct backend_stack_event sa = a, sb = b;
+    sa.kind = sb.kind = BACKEND_STACK_SUBMIT;
+    trace_recorder_observe(rec, &sa);
+    trace_recorder_observe(rec, &sb);
+    int key1, key2;
+    struct backend_stack_event m = { .kind = BACKEND_STACK_TMF_SUBMIT, .tmf_fn = SCSI_TMF_ABORT_TASK, .initiator = 3,
+                                     .tag = 0x50, .tmf_key = &key1 };
+    trace_recorder_observe(rec, &m);
+    ra.aborted = true;
+    trace_recorder_observe(rec, &a);
+    m.kind = BACKEND_STACK_TMF;
+    m.tmf_response = SCSI_TMF_COMPLETE;
+    trace_recorder_observe(rec, &m);
+    struct backend_stack_event lr = { .kind = BACKEND_STACK_TMF_SUBMIT, .tmf_fn = SCSI_TMF_LUN_RESET, .initiator = 3,
+                                      .tmf_key = &key2 };
+    trace_recorder_observe(rec, &lr);
+    trace_recorder_observe(rec, &b); /* completed GOOD while the reset acted */
+    lr.kind = BACKEND_STACK_TMF;
+    lr.tmf_response = SCSI_TMF_COMPLETE;
+    trace_recorder_observe(rec, &lr);
+    struct trace *t;
+    char *txt = finish_parsed(&t);
+    ck_assert_ptr_nonnull(strstr(txt, " H > 3:0:0:0 m1 TMF abort-task i3.50\n"));
+    ck_assert_ptr_nonnull(strstr(txt, " H < 3:0:0:0 i3.50 STATUS UNKNOWN\n"));
+    ck_assert_ptr_nonnull(strstr(txt, " H < 3:0:0:0 m1 TMF function-complete\n"));
+    ck_assert_ptr_nonnull(strstr(txt, " H > 3:0:0:0 m2 TMF lun-reset\n"));
+    ck_assert_ptr_nonnull(strstr(txt, " H < 3:0:0:0 i3.51 STATUS GOOD|TASK_ABORTED\n"));
+    ck_assert_ptr_nonnull(strstr(txt, " H < 3:0:0:0 m2 TMF function-complete\n"));
+    ck_assert_ptr_null(strstr(txt, "reset lun")); /* the TMF record is the reset */
+    trace_free(t);
+}
+END_TEST
+
 START_TEST(an_unwritable_file_is_refused)
 {
     struct sim_config cfg;
@@ -441,6 +484,7 @@ static Suite *suite(void)
     tcase_add_test(tc, a_1mib_random_write_records_whole_and_replays);
     tcase_add_test(tc, statuses_comments_and_directives);
     tcase_add_test(tc, interleaved_commands_are_recorded_where_they_happened);
+    tcase_add_test(tc, task_management_becomes_tmf_records);
     tcase_add_test(tc, an_unwritable_file_is_refused);
     suite_add_tcase(s, tc);
     return s;
