@@ -23,15 +23,21 @@
  * pieces with offset=, so a replay sends exactly the bytes the initiator
  * sent and checks every byte it read.  Overflow residuals have no trace
  * syntax and are left out, and so are commands with a data direction but no
- * data (a comment says so).  Commands ended by task management or a nexus
- * loss, or refused by the stack, get STATUS UNKNOWN (any outcome) under a
- * comment; what the function left behind becomes a directive
- * (a LUN or target reset, or the unit attention a nexus loss or controller
- * reset raised: `ua`), so a replay meets the same unit attentions.  Drives' media files are not
- * recorded: a replay starts from empty media, so a session that read data
+ * data (a comment says so).  Task management functions the format has (ABORT
+ * TASK of a command still outstanding in the file, ABORT TASK SET, CLEAR
+ * TASK SET, LUN RESET, TARGET WARM RESET) are TMF records: the request at
+ * BACKEND_STACK_TMF_SUBMIT, the response at BACKEND_STACK_TMF; a status
+ * that completed while one acted also accepts TASK ABORTED.  Commands ended
+ * by task management or a nexus loss, or refused by the stack, get STATUS
+ * UNKNOWN (any outcome) under a comment; for the other functions and nexus
+ * losses what the function left behind becomes a directive (a LUN or
+ * target reset, or the unit attention a nexus loss or controller reset
+ * raised: `ua`), so a replay meets the same unit attentions.  Drives' media
+ * files are not recorded: a replay starts from empty media, so a session that read data
  * written before the recording started will not replay the same.
  *
- * Thread-safe (the observer runs on the stack's dispatch queue). */
+ * Thread-safe (the observer runs on the stack's dispatch queue and on the
+ * threads that submit). */
 #ifndef CONFORMANCE_RECORD_H
 #define CONFORMANCE_RECORD_H
 
