@@ -50,6 +50,15 @@ struct drv_buffer_piece {
 };
 
 /* SCSIUserParallelTask-shaped request. */
+/* SAM-5 task attributes, as kSCSITaskAttribute_*; the core passes them to
+ * the controller (HBA_FLAG_ATTR_*). */
+enum drv_task_attr {
+    DRV_ATTR_SIMPLE = 0,
+    DRV_ATTR_ORDERED = 1,
+    DRV_ATTR_HEAD_OF_QUEUE = 2,
+    DRV_ATTR_ACA = 3,
+};
+
 struct drv_task {
     uint64_t task_id;             /* fControllerTaskIdentifier: the caller's, echoed back */
     uint16_t target, lun;
@@ -61,6 +70,7 @@ struct drv_task {
     const struct drv_buffer_piece *pieces;
     uint32_t piece_count;
     uint32_t timeout_ms;          /* 0 = the core's default */
+    enum drv_task_attr attr;      /* fTaskAttribute: SAM-5 task attribute (0: SIMPLE) */
 };
 
 /* Service responses, as kSCSIServiceResponse_* */
@@ -130,6 +140,7 @@ struct drv_core_stats {
     uint64_t controller_resets;       /* CONFIG.EN 1 -> 0 -> 1 recoveries */
     uint64_t hard_resets;             /* key sequence + DIAG.HARD_RESET */
     uint64_t reissues;                /* commands sent again after an abort or reset */
+    uint64_t busy_retries;            /* commands sent again after TASK SET FULL or BUSY */
     uint64_t events;                  /* asynchronous events delivered */
     uint64_t stray_completions;       /* completions matching no outstanding command */
     uint64_t tmf_retries;             /* resets / nexus losses that waited for an admin slot */
@@ -209,6 +220,8 @@ enum drv_tmf_kind {
     DRV_TMF_CONTROLLER_RESET,    /* CONFIG.EN 1 -> 0 and bring-up: the tasks of target end, every
                                     other task is re-issued as after any controller reset */
     DRV_TMF_NEXUS_LOSS,          /* initiator's tasks aborted, then HBA_ADM_NEXUS_LOSS */
+    DRV_TMF_QUERY_TASK,          /* task_id: done 0 while the core holds the task (SAM-5 FUNCTION
+                                    SUCCEEDED), -ENOENT when it does not (FUNCTION COMPLETE); ends nothing */
 };
 struct drv_tmf {
     enum drv_tmf_kind kind;

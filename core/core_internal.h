@@ -129,6 +129,9 @@ struct drv_io {
     unsigned reissues;
     bool caught_by_reset;            /* had a command outstanding when the controller was reset */
     bool terminate;                  /* ended by a task management function: never re-issued */
+    bool deferred;                   /* TASK SET FULL / BUSY: sent again at the next tick */
+    unsigned busy_retries;
+    uint64_t busy_until_ns;          /* retries stop here: the status goes up */
 };
 
 struct drv_core {
@@ -156,6 +159,7 @@ struct drv_core {
     uint32_t ndrives;
     /* tasks */
     struct drv_io *ios;
+    unsigned ordered_tasks;          /* ORDERED tasks alive: the drain keeps their barrier (core_order.c) */
     struct drv_io *pend_head, *pend_tail;
     /* events */
     bool log_busy, log_again;
@@ -235,6 +239,18 @@ void task_requeue_front(struct drv_core *core, struct drv_io *io);
 
 /* core_recovery.c */
 void recovery_tick(void *arg);
+
+/* core_order.c: the ORDERED barrier per logical unit across the I/O queues */
+#define ORDER_BLOCK_MAX 32u
+struct order_block {                 /* LUs whose pending tasks wait, in one drain */
+    unsigned n;
+    uint16_t target[ORDER_BLOCK_MAX], lun[ORDER_BLOCK_MAX];
+};
+/* Whether the pending io must wait for SAM-5's ORDERED rule. */
+bool order_must_wait(const struct drv_core *core, const struct drv_io *io);
+bool order_blocked(const struct order_block *b, const struct drv_io *io);
+/* Adds io's LU; false when the set is full (the drain stops there). */
+bool order_block(struct order_block *b, const struct drv_io *io);
 void recovery_arm_tick(struct drv_core *core);
 /* Resets the controller and brings it up again, re-issuing what was in flight.
  * reap: first consume completions already posted (the queues are trusted). */

@@ -258,6 +258,12 @@ void recovery_tick(void *arg)
         uint32_t st = osal_reg_read32(core->os, HBA_REG_STATUS);
         recovery_reset_controller(core, why, true, st != 0xFFFFFFFFu && (st & HBA_STATUS_FATAL));
     }
+    /* Commands the device could not take (TASK SET FULL, BUSY) go again. */
+    for (struct drv_io *io = core->ios; io; io = io->next)
+        if (io->deferred) {
+            io->deferred = false;
+            task_requeue_front(core, io);
+        }
     task_drain(core);
     if (core_state(core) == CORE_RUNNING && !core->tick_armed)
         recovery_arm_tick(core);

@@ -117,11 +117,18 @@ static void task_finish(struct drv_core *core, struct drv_io *io, struct drv_com
         cdb_is_mode_sense(io->t.cdb, io->t.cdb_len))
         fixup_mode_sense(io, c->bytes_transferred);
     unlink_io(core, io);
+    core->ordered_tasks -= io->t.attr == DRV_ATTR_ORDERED;
     core->stats.completed++;
     if (c->response == DRV_SR_FUNCTION_REJECTED && c->ctrl_status == HBA_CS_SUCCESS)
         core->stats.rejected_tasks++;
     c->task_id = io->t.task_id;
     bool by_tmf = io->terminate;
+    if (DRV_MUTANT(ABORTED_GOOD) && by_tmf && c->response != DRV_SR_TASK_COMPLETE) {
+        /* The mutant: an aborted command reported upward as done. */
+        c->response = DRV_SR_TASK_COMPLETE;
+        c->scsi_status = SCSI_STATUS_GOOD;
+        c->ctrl_status = HBA_CS_SUCCESS;
+    }
     io->done(io->arg, c);
     free(io->pieces);
     free(io);
@@ -195,6 +202,31 @@ void task_command_done(struct drv_core *core, struct drv_io *io, const struct hb
         osal_log(core->os, OSAL_LOG_ERROR, "drv: task %llu ended by recovery %u times: failing it",
                  (unsigned long long)io->t.task_id, io->reissues + 1);
     }
+    if (cs == HBA_CS_SUCCESS && !io->terminate && s == CORE_RUNNING &&
+        (cqe->scsi_status == SCSI_STATUS_TASK_SET_FULL || cqe->scsi_status == SCSI_STATUS_BUSY)) {
+        /* The device cannot take the command now (its task set is full, or
+         * it is busy): SAM-5 5.3 has the initiator try again later.  The
+         * core does, at its next tick, for as long as the command's own
+         * timeout; then the status goes up as it is. */
+        if (DRV_MUTANT(TSF_FATAL) && cqe->scsi_status == SCSI_STATUS_TASK_SET_FULL) {
+            /* The mutant: a full task set taken for a dead device. */
+            task_fail(core, io, DRV_SR_SERVICE_DELIVERY_FAILURE, HBA_CS_SUCCESS);
+            return;
+        }
+        uint64_t now = core_now_ns(core);
+        if (io->busy_retries == 0) {
+            uint32_t timeout = io->t.timeout_ms ? io->t.timeout_ms : core->opt.default_timeout_ms;
+            io->busy_until_ns = now + (uint64_t)timeout * 1000000u;
+        }
+        if (now < io->busy_until_ns) {
+            io->busy_retries++;
+            core->stats.busy_retries++;
+            io->deferred = true;
+            if (!core->tick_armed)
+                recovery_arm_tick(core);
+            return;
+        }
+    }
     struct drv_completion c;
     memset(&c, 0, sizeof c);
     c.ctrl_status = cs;
@@ -261,6 +293,10 @@ static void submit(struct drv_core *core, struct drv_io *io, struct drv_queue *q
     memset(&e, 0, sizeof e);
     e.opcode = HBA_OP_SCSI;
     e.flags = entry_flags(io->t.dir);
+    /* The task attribute, as the host gave it: the controller's task set
+     * orders by it (ORDERED and HEAD OF QUEUE), so a driver that drops it
+     * lets SIMPLE reordering overtake a barrier the host relies on. */
+    e.flags |= (uint8_t)((unsigned)io->t.attr << HBA_FLAG_ATTR_SHIFT);
     e.cid = cmd->cid;
     e.target = io->t.target;
     e.lun = io->t.lun;
@@ -309,13 +345,38 @@ static struct drv_queue *pick_queue(struct drv_core *core)
     return NULL;
 }
 
+/* The pending tasks in order, each sent unless the ORDERED rule holds it
+ * back (core_order.c); one held back holds back the later ones of its LU,
+ * which keeps their order. */
+static void drain_ordered(struct drv_core *core)
+{
+    struct order_block blocked = { 0 };
+    struct drv_io *next;
+    for (struct drv_io *io = core->pend_head; io; io = next) {
+        next = io->pend_next;
+        if (order_blocked(&blocked, io) || order_must_wait(core, io)) {
+            if (!order_block(&blocked, io))
+                return;
+            continue;
+        }
+        struct drv_queue *q = pick_queue(core);
+        if (!q)
+            return;
+        pend_remove(core, io);
+        submit(core, io, q);
+    }
+}
+
 void task_drain(struct drv_core *core)
 {
     if (core_state(core) != CORE_RUNNING)
         return;
     struct drv_queue *q;
-    while (core->pend_head && (q = pick_queue(core)) != NULL)
-        submit(core, pend_pop(core), q);
+    if (core->ordered_tasks)
+        drain_ordered(core);
+    else
+        while (core->pend_head && (q = pick_queue(core)) != NULL)
+            submit(core, pend_pop(core), q);
     for (unsigned i = 0; i < core->nioq; i++)
         queue_ring(core, &core->ioq[i]);
 }
@@ -324,7 +385,12 @@ static void task_start(void *arg)
 {
     struct drv_io *io = arg;
     struct drv_core *core = io->core;
+    if (io->t.attr > DRV_ATTR_ACA)
+        io->t.attr = DRV_ATTR_SIMPLE;
+    if (DRV_MUTANT(ORDERED_SIMPLE) && io->t.attr == DRV_ATTR_ORDERED)
+        io->t.attr = DRV_ATTR_SIMPLE; /* the mutant: "the HBA has no ordered tags" */
     link_io(core, io);
+    core->ordered_tasks += io->t.attr == DRV_ATTR_ORDERED;
     core->stats.tasks++;
     int s = core_state(core);
     if (s != CORE_RUNNING && s != CORE_RECOVERING) {
@@ -353,7 +419,10 @@ static void task_start(void *arg)
         core->stats.split_tasks++;
     }
     chunk_setup(io, 0);
-    pend_push_back(core, io);
+    if (io->t.attr == DRV_ATTR_HEAD_OF_QUEUE)
+        task_requeue_front(core, io); /* SAM-5 8.6: before the tasks waiting */
+    else
+        pend_push_back(core, io);
     task_drain(core);
 }
 

@@ -22,6 +22,9 @@
  *   LUN / TARGET / BUS RESET
  *       one HBA_ADM_RESET of that scope: the controller ends its commands
  *       ABORTED_RESET and raises the reset's unit attention;
+ *   QUERY TASK
+ *       nothing reaches the controller: whether the core still holds the
+ *       task (SAM-5 7.9: FUNCTION SUCCEEDED while it is in the task set);
  *   CONTROLLER RESET
  *       the core's controller reset (CONFIG.EN 1 -> 0, bring-up); the tasks
  *       of the named target are marked so that none is re-issued, the others
@@ -49,6 +52,7 @@ struct tmf_op {
     void *arg;
     unsigned admin_pending;   /* admin commands sent and not answered yet */
     bool unsent;              /* the reset / nexus loss below waits for an admin slot */
+    bool swept;               /* stragglers got their HBA_ADM_ABORT (see admin_answered) */
     uint8_t unsent_opcode;
     uint32_t unsent_cdw[2];
     int rc;
@@ -66,6 +70,7 @@ static bool in_scope(const struct drv_tmf *t, const struct drv_io *io)
     case DRV_TMF_CONTROLLER_RESET: return k->target == t->target;
     case DRV_TMF_BUS_RESET:        return true;
     case DRV_TMF_NEXUS_LOSS:       return k->initiator == t->initiator;
+    case DRV_TMF_QUERY_TASK:       return false; /* ends nothing: tmf_start answers it */
     }
     return false;
 }
@@ -116,6 +121,8 @@ void tmf_task_ended(struct drv_core *core)
     tmf_check(core);
 }
 
+static void send_admin(struct tmf_op *op, uint8_t opcode, uint32_t cdw0, uint32_t cdw1);
+
 static void admin_answered(struct drv_core *core, void *arg, const struct hba_cq_entry *cqe)
 {
     struct tmf_op *op = arg;
@@ -133,7 +140,19 @@ static void admin_answered(struct drv_core *core, void *arg, const struct hba_cq
                      (int)op->t.kind, op->t.target, op->t.lun, cs);
     }
     /* An HBA_ADM_ABORT answer says nothing final: the command's own
-     * completion ends its task. */
+     * completion ends its task.  The controller services its admin queue
+     * before the I/O queues, so a function may overtake commands submitted
+     * before it that the controller had not fetched yet: once everything
+     * the function sent is answered, each of its tasks still at the
+     * controller gets one HBA_ADM_ABORT more, so it ends now rather than
+     * at its timeout (SAM-5: the function covers every task received
+     * before it). */
+    if (op->admin_pending == 0 && !op->swept && op->t.kind != DRV_TMF_QUERY_TASK) {
+        op->swept = true;
+        for (struct drv_io *io = core->ios; io; io = io->next)
+            if (io->terminate && in_scope(&op->t, io) && io->cmd && io->q)
+                send_admin(op, HBA_ADM_ABORT, io->q->qid, io->cmd->cid);
+    }
     tmf_check(core);
 }
 
@@ -196,6 +215,16 @@ static void tmf_start(void *arg)
         return;
     }
     enum drv_tmf_kind kind = op->t.kind;
+    if (kind == DRV_TMF_QUERY_TASK) {
+        /* A task the function set above has not ended is in the task set. */
+        int rc = -ENOENT;
+        for (const struct drv_io *io = core->ios; io && rc; io = io->next)
+            if (io->t.task_id == op->t.task_id && !io->terminate)
+                rc = 0;
+        op->done(op->arg, rc);
+        free(op);
+        return;
+    }
     bool found = false;
     struct drv_io *next;
     for (struct drv_io *io = core->ios; io; io = next) {
@@ -204,7 +233,7 @@ static void tmf_start(void *arg)
             continue;
         found = true;
         io->terminate = true;
-        if (io->pending) {
+        if (io->pending || io->deferred) {
             /* Never reached the controller (or between two chunks of a split
              * transfer): it ends here. */
             task_fail(core, io, DRV_SR_SERVICE_DELIVERY_FAILURE,
@@ -246,7 +275,7 @@ static void tmf_start(void *arg)
 
 int drv_core_task_mgmt(struct drv_core *core, const struct drv_tmf *tmf, drv_tmf_done done, void *arg)
 {
-    if (!core || !tmf || !done || tmf->kind < DRV_TMF_ABORT_TASK || tmf->kind > DRV_TMF_NEXUS_LOSS)
+    if (!core || !tmf || !done || tmf->kind < DRV_TMF_ABORT_TASK || tmf->kind > DRV_TMF_QUERY_TASK)
         return -EINVAL;
     if (tmf->kind == DRV_TMF_NEXUS_LOSS && tmf->initiator >= HBA_MAX_INITIATORS)
         return -EINVAL;

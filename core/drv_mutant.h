@@ -25,6 +25,13 @@
  *   F7   data SGE addresses held in a signed 32-bit int while the SGL is
  *        built: an IOVA at or above 2 GiB comes out sign-extended, one at or
  *        above 4 GiB loses its high bits (core/sgl.c, sge)
+ *   ABORTED_GOOD  a command ended by task management (ABORT TASK, a LUN
+ *        reset, ...) delivered upward as GOOD instead of aborted
+ *        (core/core_task.c, task_finish)
+ *   ORDERED_SIMPLE  the ORDERED task attribute dropped to SIMPLE: no barrier
+ *        in the core, none in the queue entry (core/core_task.c, task_start)
+ *   TSF_FATAL  TASK SET FULL taken as fatal (service delivery failure)
+ *        instead of retried (core/core_task.c, task_command_done)
  */
 #ifndef CORE_DRV_MUTANT_H
 #define CORE_DRV_MUTANT_H
@@ -70,6 +77,21 @@
 #define DRV_MUTANT_ON_F7 1
 #else
 #define DRV_MUTANT_ON_F7 0
+#endif
+#ifdef DRV_MUTANT_ABORTED_GOOD
+#define DRV_MUTANT_ON_ABORTED_GOOD 1
+#else
+#define DRV_MUTANT_ON_ABORTED_GOOD 0
+#endif
+#ifdef DRV_MUTANT_TSF_FATAL
+#define DRV_MUTANT_ON_TSF_FATAL 1
+#else
+#define DRV_MUTANT_ON_TSF_FATAL 0
+#endif
+#ifdef DRV_MUTANT_ORDERED_SIMPLE
+#define DRV_MUTANT_ON_ORDERED_SIMPLE 1
+#else
+#define DRV_MUTANT_ON_ORDERED_SIMPLE 0
 #endif
 
 #endif

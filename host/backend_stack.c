@@ -336,8 +336,8 @@ static void task_done(void *arg, const struct drv_completion *c)
     if (obs) {
         struct backend_stack_event ev = {
             .nexus = t->nexus, .tag = t->tag, .initiator = k->initiator, .target = tgt->target, .lun = k->lun,
-            .cdb = k->cdb, .cdb_len = t->cdb_len, .dir = t->dir, .expected_len = t->expected_len, .down_len = k->len,
-            .data_out = t->data_out, .data_out_len = t->dir == SCSI_DIR_WRITE ? k->len : 0,
+            .cdb = k->cdb, .cdb_len = t->cdb_len, .dir = t->dir, .attr = t->attr, .expected_len = t->expected_len,
+            .down_len = k->len, .data_out = t->data_out, .data_out_len = t->dir == SCSI_DIR_WRITE ? k->len : 0,
             .data_in = t->data_in, .result = &t->result, .submit_ns = k->submit_ns, .done_ns = clock_now_ns(),
         };
         obs(obs_arg, &ev);
@@ -427,6 +427,7 @@ static int bs_submit(struct scsi_backend *be, struct scsi_backend_task *t)
     struct drv_task dt = {
         .target = tgt->target, .lun = k->lun, .initiator = k->initiator, .cdb_len = t->cdb_len < 6 ? 6 : t->cdb_len,
         .dir = drv_dir_of(t->dir), .requested_transfer = len, .timeout_ms = b->opt.timeout_ms,
+        .attr = t->attr <= SCSI_ATTR_ACA ? (enum drv_task_attr)t->attr : DRV_ATTR_SIMPLE, /* same SAM values */
     };
     memcpy(dt.cdb, k->cdb, t->cdb_len);
     bool zero_copy = false;
@@ -463,12 +464,28 @@ static int bs_submit(struct scsi_backend *be, struct scsi_backend_task *t)
         b->stats.zero_copy++;
     else if (len)
         b->stats.copied++;
+    backend_stack_observer obs = b->observer;
+    void *obs_arg = b->observer_arg;
     pthread_mutex_unlock(&b->lock);
 
+    /* The recorder sees the command before it can complete: submission
+     * order, with the completion after it (docs/trace-format.md, tasks). */
+    struct backend_stack_event ev = {
+        .kind = BACKEND_STACK_SUBMIT, .nexus = t->nexus, .tag = t->tag, .initiator = k->initiator,
+        .target = tgt->target, .lun = k->lun, .cdb = k->cdb, .cdb_len = t->cdb_len, .dir = t->dir, .attr = t->attr,
+        .expected_len = t->expected_len, .down_len = len, .data_out = t->data_out,
+        .data_out_len = t->dir == SCSI_DIR_WRITE ? len : 0, .submit_ns = k->submit_ns,
+    };
+    if (obs)
+        obs(obs_arg, &ev);
     /* From here the completion may run (and k be reused) at any moment. */
     int rc = stack_submit(b->st, &dt, task_done, k);
     if (rc == 0)
         return 0;
+    if (obs) {
+        ev.kind = BACKEND_STACK_REFUSED;
+        obs(obs_arg, &ev);
+    }
     pthread_mutex_lock(&b->lock);
     unlink_task(b, k);
     b->nx[id].tasks--;
@@ -517,7 +534,43 @@ static void observe_tmf(struct bs_tmf_call *call)
         ev.tmf_fn = call->tmf->fn;
         ev.tmf_response = call->tmf->response;
         ev.tag = call->tmf->ref_tag;
+        ev.tmf_key = call->tmf;
     }
+    obs(obs_arg, &ev);
+}
+
+/* A function about to act, told under b->lock before it marks a task, so a
+ * recorder sees it before any completion of a task it ends. */
+static void observe_tmf_submit(struct backend_stack *b, const struct scsi_backend_tmf *tmf, int id, uint16_t target,
+                               uint16_t lun)
+{
+    if (!b->observer)
+        return;
+    struct backend_stack_event ev = {
+        .kind = BACKEND_STACK_TMF_SUBMIT, .tmf_fn = tmf->fn, .nexus = tmf->nexus,
+        .initiator = id < 0 ? 0xffff : (uint16_t)id, .target = target, .lun = lun, .tag = tmf->ref_tag,
+        .submit_ns = clock_now_ns(), .tmf_key = tmf,
+    };
+    ev.done_ns = ev.submit_ns;
+    b->observer(b->observer_arg, &ev);
+}
+
+/* The answer to a function that ended before reaching the core. */
+static void observe_tmf_answer(struct backend_stack *b, const struct scsi_backend_tmf *tmf, int id, uint16_t target,
+                               uint16_t lun)
+{
+    pthread_mutex_lock(&b->lock);
+    backend_stack_observer obs = b->observer;
+    void *obs_arg = b->observer_arg;
+    pthread_mutex_unlock(&b->lock);
+    if (!obs)
+        return;
+    struct backend_stack_event ev = {
+        .kind = BACKEND_STACK_TMF, .tmf_fn = tmf->fn, .tmf_response = tmf->response, .nexus = tmf->nexus,
+        .initiator = id < 0 ? 0xffff : (uint16_t)id, .target = target, .lun = lun, .tag = tmf->ref_tag,
+        .submit_ns = clock_now_ns(), .tmf_key = tmf,
+    };
+    ev.done_ns = ev.submit_ns;
     obs(obs_arg, &ev);
 }
 
@@ -622,12 +675,14 @@ static void bs_task_mgmt(struct scsi_backend *be, struct scsi_backend_tmf *tmf)
     b->stats.tmfs++;
     int id = nexus_id(b, tmf->nexus, false);
     dt.initiator = id < 0 ? 0xffff : (uint16_t)id; /* a nexus with no id has no tasks to abort */
+    observe_tmf_submit(b, tmf, id, dt.target, dt.lun);
     bool found = mark(b, call, &dt, tmf->nexus, tmf->ref_tag, true) > 0;
     if (dt.kind == DRV_TMF_ABORT_TASK) {
         if (!found) {
             pthread_mutex_unlock(&b->lock);
             free(call);
             tmf->response = SCSI_TMF_TASK_NOT_FOUND;
+            observe_tmf_answer(b, tmf, id, dt.target, dt.lun);
             tmf->done(tmf);
             return;
         }
@@ -647,6 +702,7 @@ static void bs_task_mgmt(struct scsi_backend *be, struct scsi_backend_tmf *tmf)
     pthread_mutex_unlock(&b->lock);
     free(call);
     tmf->response = SCSI_TMF_REJECTED;
+    observe_tmf_answer(b, tmf, dt.initiator == 0xffff ? -1 : dt.initiator, dt.target, dt.lun);
     tmf->done(tmf);
     tmf_call_end(b);
 }

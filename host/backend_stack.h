@@ -70,6 +70,14 @@ enum backend_stack_event_kind {
     BACKEND_STACK_TMF = 1,        /* a task management function ended: tmf_fn, tmf_response,
                                      nexus, initiator (0xffff: none yet), target, lun, tag = ref_tag */
     BACKEND_STACK_NEXUS_LOSS = 2, /* the controller took a nexus loss: nexus, initiator, target */
+    BACKEND_STACK_SUBMIT = 3,     /* a command is about to go down (its BACKEND_STACK_COMMAND, or
+                                     BACKEND_STACK_REFUSED, follows): the fields below but result,
+                                     data_in and done_ns; on the submitting thread */
+    BACKEND_STACK_REFUSED = 4,    /* the stack refused a command after its BACKEND_STACK_SUBMIT (the
+                                     front-end answers BUSY): its identity fields only */
+    BACKEND_STACK_TMF_SUBMIT = 5, /* a task management function is about to act (its BACKEND_STACK_TMF
+                                     follows, and so do the completions of the tasks it ends): tmf_fn,
+                                     nexus, initiator, target, lun, tag = ref_tag; on the calling thread */
 };
 
 /* One command as it went down and came back (or a TMF or nexus loss), for
@@ -83,6 +91,7 @@ struct backend_stack_event {
     const uint8_t *cdb;                 /* as sent down */
     uint8_t  cdb_len;
     enum scsi_data_dir dir;
+    uint8_t  attr;                      /* enum scsi_task_attr, as the front-end received it */
     uint64_t expected_len;              /* the front-end's (iSCSI EDTL) */
     uint64_t down_len;                  /* bytes the HBA was asked to move */
     const uint8_t *data_out;            /* dir WRITE: data_out_len (= down_len) bytes sent down */
@@ -90,9 +99,12 @@ struct backend_stack_event {
     const uint8_t *data_in;             /* dir READ: result->data_len bytes that came back */
     const struct scsi_backend_result *result;
     uint64_t submit_ns, done_ns;        /* CLOCK_MONOTONIC */
+    const void *tmf_key;                /* TMF_SUBMIT and TMF: the same for one function */
 };
 /* Runs on the dispatch queue before the front-end learns of the completion
- * (or of the TMF's answer). */
+ * (or of the TMF's answer); BACKEND_STACK_SUBMIT and _REFUSED run on the
+ * thread that submits, so a recorder sees each command where the target
+ * received it and each completion where it completed. */
 typedef void (*backend_stack_observer)(void *arg, const struct backend_stack_event *ev);
 
 struct backend_stack_stats {

@@ -257,8 +257,19 @@ enum hba_opcode {
 #define HBA_FLAG_DIR_NONE    0x00u
 #define HBA_FLAG_DIR_WRITE   0x01u /* host -> device (data-out) */
 #define HBA_FLAG_DIR_READ    0x02u /* device -> host (data-in) */
-/* Both bits (bidirectional), other flag bits, or DIR_NONE with data_len != 0:
- * HBA_CS_INVALID_FIELD. */
+/* The SAM-5 task attribute (8.6) of an HBA_OP_SCSI command, bits 3:2.  The
+ * firmware keeps one task set per logical unit: an ORDERED task runs after
+ * every task fetched before it and before every task fetched after it; a
+ * HEAD OF QUEUE task runs before the SIMPLE tasks fetched with it; SIMPLE
+ * tasks between them may run in any order (docs/controller.md). */
+#define HBA_FLAG_ATTR_SHIFT  2u
+#define HBA_FLAG_ATTR_MASK   0x0cu
+#define HBA_ATTR_SIMPLE      0u
+#define HBA_ATTR_ORDERED     1u
+#define HBA_ATTR_HEAD        2u
+#define HBA_ATTR_ACA         3u
+/* Both direction bits (bidirectional), other flag bits, or DIR_NONE with
+ * data_len != 0: HBA_CS_INVALID_FIELD. */
 
 #define HBA_CDB_MAX   16u
 #define HBA_SENSE_MAX 252u

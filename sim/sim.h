@@ -137,6 +137,7 @@ struct sim_cmd_seen {
     const uint8_t *cdb;
     uint8_t  cdb_len;
     uint8_t  dir;             /* HBA_FLAG_DIR_* of the entry */
+    uint8_t  attr;            /* HBA_ATTR_* of the entry (its task attribute) */
     uint32_t data_len;        /* the entry's data length */
     const uint8_t *data;      /* data-out read from the host, or data-in produced (xfer bytes); or NULL */
     uint32_t xfer;

@@ -392,6 +392,7 @@ END_TEST
 
 struct seen {
     int n;
+    enum backend_stack_event_kind first_kind;
     struct backend_stack_event last;
     uint8_t cdb[16];
 };
@@ -399,7 +400,8 @@ struct seen {
 static void observe(void *arg, const struct backend_stack_event *ev)
 {
     struct seen *s = arg;
-    s->n++;
+    if (s->n++ == 0)
+        s->first_kind = ev->kind;
     s->last = *ev;
     memcpy(s->cdb, ev->cdb, ev->cdb_len);
 }
@@ -417,7 +419,10 @@ START_TEST(the_observer_sees_what_went_down)
     job_write(&j, data, 512);
     run_on(be0, &j);
     backend_stack_set_observer(bs, NULL, NULL);
-    ck_assert_int_eq(seen.n, 1);
+    /* Where the target received it, then where it completed. */
+    ck_assert_int_eq(seen.n, 2);
+    ck_assert_int_eq(seen.first_kind, BACKEND_STACK_SUBMIT);
+    ck_assert_int_eq(seen.last.kind, BACKEND_STACK_COMMAND);
     ck_assert_uint_eq(seen.last.tag, 0x77);
     ck_assert_uint_eq(seen.last.initiator, 0);
     ck_assert_uint_eq(seen.last.down_len, 512);

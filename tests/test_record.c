@@ -110,12 +110,25 @@ static struct backend_stack_event cmd_event(const uint8_t *cdb, uint8_t cdb_len,
     return ev;
 }
 
+/* What backend_stack does for one command: its submission, then its
+ * completion (the recorder writes the CMD at the first, the STATUS at the
+ * second). */
+static void observe_command(struct backend_stack_event *ev)
+{
+    struct backend_stack_event sub = *ev;
+    sub.kind = BACKEND_STACK_SUBMIT;
+    sub.result = NULL;
+    sub.data_in = NULL;
+    trace_recorder_observe(rec, &sub);
+    trace_recorder_observe(rec, ev);
+}
+
 START_TEST(device_lines_and_a_simple_command)
 {
     uint8_t cdb[6] = { 0 };
     struct scsi_backend_result res;
     struct backend_stack_event ev = cmd_event(cdb, 6, &res);
-    trace_recorder_observe(rec, &ev);
+    observe_command(&ev);
     char *text = finish();
     ck_assert_ptr_nonnull(strstr(text, "#!scsitrace 1\n# Recorded by scsisim serve"));
     ck_assert_ptr_nonnull(strstr(text, "@controller max-targets=16 "));
@@ -142,7 +155,7 @@ START_TEST(data_in_pieces_repeats_and_residuals)
     ev.expected_len = ev.down_len = ev.data_out_len = sizeof(out);
     ev.data_out = out;
     res.data_len = sizeof(out);
-    trace_recorder_observe(rec, &ev);
+    observe_command(&ev);
 
     uint8_t rd[10] = { 0x28, 0, 0, 0, 0, 0, 0, 1, 0, 0 };
     ev = cmd_event(rd, 10, &res);
@@ -151,7 +164,7 @@ START_TEST(data_in_pieces_repeats_and_residuals)
     ev.expected_len = ev.down_len = sizeof(in) + 512;
     ev.data_in = in;
     res.data_len = sizeof(in); /* less than asked: a residual */
-    trace_recorder_observe(rec, &ev);
+    observe_command(&ev);
 
     uint8_t small[10] = { 0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0 };
     ev = cmd_event(small, 10, &res);
@@ -160,7 +173,7 @@ START_TEST(data_in_pieces_repeats_and_residuals)
     ev.expected_len = ev.down_len = 512;
     ev.data_in = in;
     res.data_len = 512;
-    trace_recorder_observe(rec, &ev);
+    observe_command(&ev);
     struct trace_recorder_stats st;
     trace_recorder_get_stats(rec, &st);
     ck_assert_uint_eq(st.split, 2); /* the small read fits one line */
@@ -215,7 +228,7 @@ START_TEST(a_1mib_random_write_records_whole_and_replays)
     struct scsi_sense_reason why = scsi_reason(SCSI_SK_UNIT_ATTENTION, SCSI_ASCQ(0x29, 0x01));
     res.status = SCSI_STATUS_CHECK_CONDITION;
     res.sense_len = (uint8_t)scsi_sense_build(res.sense, sizeof(res.sense), false, &why);
-    trace_recorder_observe(rec, &ev);
+    observe_command(&ev);
     uint8_t wr[10] = { 0x2a, 0, 0, 0, 0, 0x10, 0, 0x08, 0, 0 }; /* LBA 16, 2048 blocks */
     ev = cmd_event(wr, 10, &res);
     ev.tag = 0x30;
@@ -223,7 +236,7 @@ START_TEST(a_1mib_random_write_records_whole_and_replays)
     ev.expected_len = ev.down_len = ev.data_out_len = MIB;
     ev.data_out = data;
     res.data_len = MIB;
-    trace_recorder_observe(rec, &ev);
+    observe_command(&ev);
     uint8_t rd[10] = { 0x28, 0, 0, 0, 0, 0x10, 0, 0x08, 0, 0 };
     ev = cmd_event(rd, 10, &res);
     ev.tag = 0x31;
@@ -231,7 +244,7 @@ START_TEST(a_1mib_random_write_records_whole_and_replays)
     ev.expected_len = ev.down_len = MIB;
     ev.data_in = data;
     res.data_len = MIB;
-    trace_recorder_observe(rec, &ev);
+    observe_command(&ev);
     struct trace_recorder_stats st;
     trace_recorder_get_stats(rec, &st);
     ck_assert_uint_eq(st.split, 2);
@@ -287,17 +300,17 @@ START_TEST(statuses_comments_and_directives)
     struct scsi_sense_reason why = scsi_reason(SCSI_SK_UNIT_ATTENTION, SCSI_ASCQ(0x29, 0x01));
     res.status = SCSI_STATUS_CHECK_CONDITION;
     res.sense_len = (uint8_t)scsi_sense_build(res.sense, sizeof(res.sense), false, &why);
-    trace_recorder_observe(rec, &ev);
+    observe_command(&ev);
     ev = cmd_event(cdb, 6, &res);
     res.response = SCSI_SR_SERVICE_DELIVERY_FAILURE;
-    trace_recorder_observe(rec, &ev);
+    observe_command(&ev);
     ev = cmd_event(cdb, 6, &res);
     res.aborted = true;
-    trace_recorder_observe(rec, &ev);
+    observe_command(&ev);
     uint8_t rd[10] = { 0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0 };
     ev = cmd_event(rd, 10, &res); /* R bit, no data */
     ev.dir = SCSI_DIR_READ;
-    trace_recorder_observe(rec, &ev);
+    observe_command(&ev);
 
     struct backend_stack_event tmf = { .kind = BACKEND_STACK_TMF, .tmf_fn = SCSI_TMF_LUN_RESET,
                                        .tmf_response = SCSI_TMF_COMPLETE, .initiator = 3, .target = 0, .lun = 1 };
@@ -321,7 +334,8 @@ START_TEST(statuses_comments_and_directives)
     char *text = finish();
     ck_assert_ptr_nonnull(strstr(text, "STATUS CHECK UNIT_ATTENTION/0x29/0x01\n"));
     ck_assert_ptr_nonnull(strstr(text, "STATUS SERVICE_FAILURE\n"));
-    ck_assert_ptr_nonnull(strstr(text, "ended by task management (not recorded)"));
+    ck_assert_ptr_nonnull(strstr(text, "ended by task management: any outcome"));
+    ck_assert_ptr_nonnull(strstr(text, "STATUS UNKNOWN\n"));
     ck_assert_ptr_nonnull(strstr(text, "with a data direction but no data (not recorded)"));
     ck_assert_ptr_nonnull(strstr(text, "- H ! 3:0:0:1 - reset lun\n"));
     ck_assert_ptr_nonnull(strstr(text, "- H ! 3:0:0:1 - reset target\n"));
@@ -331,6 +345,117 @@ START_TEST(statuses_comments_and_directives)
     /* The rejected LUN RESET left no second reset lun. */
     const char *first = strstr(text, "reset lun");
     ck_assert_ptr_null(strstr(first + 1, "reset lun"));
+}
+END_TEST
+
+/* Two writes to the same block in flight together and a read after both:
+ * the file holds both CMDs before either STATUS (where each was received,
+ * where each completed), the task attribute, and times that never go back,
+ * and it replays. */
+START_TEST(interleaved_commands_are_recorded_where_they_happened)
+{
+    /* What a fresh controller answers first: the power-on unit attention. */
+    uint8_t tur[6] = { 0 };
+    struct scsi_backend_result rt;
+    struct backend_stack_event et = cmd_event(tur, 6, &rt);
+    struct scsi_sense_reason why = scsi_reason(SCSI_SK_UNIT_ATTENTION, SCSI_ASCQ(0x29, 0x01));
+    rt.status = SCSI_STATUS_CHECK_CONDITION;
+    rt.sense_len = (uint8_t)scsi_sense_build(rt.sense, sizeof(rt.sense), false, &why);
+    observe_command(&et);
+    static uint8_t a[512], b[512];
+    memset(a, 0x11, sizeof(a));
+    memset(b, 0x22, sizeof(b));
+    uint8_t wr[10] = { 0x2a, 0, 0, 0, 0, 0, 0, 0, 1, 0 };
+    struct scsi_backend_result ra, rb, rr;
+    struct backend_stack_event ea = cmd_event(wr, 10, &ra), eb = cmd_event(wr, 10, &rb);
+    ea.lun = eb.lun = 0;
+    ea.tag = 0x40;
+    eb.tag = 0x41;
+    eb.attr = SCSI_ATTR_ORDERED;
+    ea.dir = eb.dir = SCSI_DIR_WRITE;
+    ea.expected_len = ea.down_len = ea.data_out_len = eb.expected_len = eb.down_len = eb.data_out_len = 512;
+    ea.data_out = a;
+    eb.data_out = b;
+    ra.data_len = rb.data_len = 512;
+    struct backend_stack_event sa = ea, sb = eb;
+    sa.kind = sb.kind = BACKEND_STACK_SUBMIT;
+    trace_recorder_observe(rec, &sa);
+    trace_recorder_observe(rec, &sb);
+    trace_recorder_observe(rec, &eb); /* the second completes first */
+    trace_recorder_observe(rec, &ea);
+    uint8_t rd[10] = { 0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0 };
+    struct backend_stack_event er = cmd_event(rd, 10, &rr);
+    er.tag = 0x42;
+    er.dir = SCSI_DIR_READ;
+    er.expected_len = er.down_len = 512;
+    er.data_in = b;
+    rr.data_len = 512;
+    observe_command(&er);
+    struct trace *t;
+    char *txt = finish_parsed(&t);
+    const char *ca = strstr(txt, " i3.40 CMD "), *cb = strstr(txt, " i3.41 CMD ");
+    const char *stb = strstr(txt, " i3.41 STATUS GOOD"), *sta = strstr(txt, " i3.40 STATUS GOOD");
+    ck_assert(ca && cb && sta && stb);
+    ck_assert(ca < cb && cb < stb && stb < sta);
+    ck_assert_ptr_nonnull(strstr(txt, " i3.41 CMD 2a 00 00 00 00 00 00 00 01 00 len=512 dir=out attr=ordered\n"));
+    ck_assert_ptr_nonnull(strstr(txt, " i3.40 CMD 2a 00 00 00 00 00 00 00 01 00 len=512 dir=out\n"));
+    uint64_t last = 0;
+    for (size_t i = 0; i < t->n_lines; i++) {
+        const struct trace_line *l = &t->lines[i];
+        if (l->kind != TRACE_LINE_RECORD || !l->record.time_known)
+            continue;
+        ck_assert_uint_ge(l->record.time_ns, last);
+        last = l->record.time_ns;
+    }
+    trace_free(t);
+    struct proc_result r;
+    const char *run[] = { "run", path, NULL };
+    proc_scsisim(run, &r);
+    ck_assert_msg(r.status == 0, "scsisim run: exit %d\n%s%s", r.status, r.out, r.err);
+    proc_result_free(&r);
+}
+END_TEST
+
+/* Task management as TMF records: the request where the function acted,
+ * the commands it ended (any outcome: UNKNOWN) or that completed while it
+ * acted (their status or TASK ABORTED), then its response. */
+START_TEST(task_management_becomes_tmf_records)
+{
+    uint8_t tur[6] = { 0 };
+    struct scsi_backend_result ra, rb;
+    struct backend_stack_event a = cmd_event(tur, 6, &ra), b = cmd_event(tur, 6, &rb);
+    a.tag = 0x50;
+    b.tag = 0x51;
+    struct backend_stack_event sa = a, sb = b;
+    sa.kind = sb.kind = BACKEND_STACK_SUBMIT;
+    trace_recorder_observe(rec, &sa);
+    trace_recorder_observe(rec, &sb);
+    int key1, key2;
+    struct backend_stack_event m = { .kind = BACKEND_STACK_TMF_SUBMIT, .tmf_fn = SCSI_TMF_ABORT_TASK, .initiator = 3,
+                                     .tag = 0x50, .tmf_key = &key1 };
+    trace_recorder_observe(rec, &m);
+    ra.aborted = true;
+    trace_recorder_observe(rec, &a);
+    m.kind = BACKEND_STACK_TMF;
+    m.tmf_response = SCSI_TMF_COMPLETE;
+    trace_recorder_observe(rec, &m);
+    struct backend_stack_event lr = { .kind = BACKEND_STACK_TMF_SUBMIT, .tmf_fn = SCSI_TMF_LUN_RESET, .initiator = 3,
+                                      .tmf_key = &key2 };
+    trace_recorder_observe(rec, &lr);
+    trace_recorder_observe(rec, &b); /* completed GOOD while the reset acted */
+    lr.kind = BACKEND_STACK_TMF;
+    lr.tmf_response = SCSI_TMF_COMPLETE;
+    trace_recorder_observe(rec, &lr);
+    struct trace *t;
+    char *txt = finish_parsed(&t);
+    ck_assert_ptr_nonnull(strstr(txt, " H > 3:0:0:0 m1 TMF abort-task i3.50\n"));
+    ck_assert_ptr_nonnull(strstr(txt, " H < 3:0:0:0 i3.50 STATUS UNKNOWN\n"));
+    ck_assert_ptr_nonnull(strstr(txt, " H < 3:0:0:0 m1 TMF function-complete\n"));
+    ck_assert_ptr_nonnull(strstr(txt, " H > 3:0:0:0 m2 TMF lun-reset\n"));
+    ck_assert_ptr_nonnull(strstr(txt, " H < 3:0:0:0 i3.51 STATUS GOOD|TASK_ABORTED\n"));
+    ck_assert_ptr_nonnull(strstr(txt, " H < 3:0:0:0 m2 TMF function-complete\n"));
+    ck_assert_ptr_null(strstr(txt, "reset lun")); /* the TMF record is the reset */
+    trace_free(t);
 }
 END_TEST
 
@@ -358,6 +483,8 @@ static Suite *suite(void)
     tcase_add_test(tc, data_in_pieces_repeats_and_residuals);
     tcase_add_test(tc, a_1mib_random_write_records_whole_and_replays);
     tcase_add_test(tc, statuses_comments_and_directives);
+    tcase_add_test(tc, interleaved_commands_are_recorded_where_they_happened);
+    tcase_add_test(tc, task_management_becomes_tmf_records);
     tcase_add_test(tc, an_unwritable_file_is_refused);
     suite_add_tcase(s, tc);
     return s;

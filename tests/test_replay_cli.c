@@ -108,7 +108,7 @@ START_TEST(skips_are_never_passes)
 
     ck_assert_int_eq(RUN(&out, &err, good, skip_trace), 0);
     contains(out, "SKIP     ");
-    contains(out, "(skipped: needs 'tmf'");
+    contains(out, "(skipped: needs 'controller-hold'");
     contains(out, " 5 passed, 0 failed, 1 skipped, ");
     free(out);
     free(err);
@@ -121,7 +121,7 @@ START_TEST(skips_are_never_passes)
     /* TAP: "ok # SKIP", or with --strict "not ok" and no SKIP directive. */
     ck_assert_int_eq(RUN(&out, &err, "--tap", skip_trace), 0);
     contains(out, "ok 1 - ");
-    contains(out, " # SKIP needs 'tmf'");
+    contains(out, " # SKIP needs 'controller-hold'");
     ck_assert_ptr_null(strstr(out, "not ok"));
     contains(err, "1 skipped");
     free(out);
@@ -150,10 +150,10 @@ START_TEST(skips_are_never_passes)
         ck_assert_ptr_nonnull(doc);
         ck_assert_msg(!tt_xml_check(doc, len, (struct tt_xml_element[64]){ 0 }, 64, &(size_t){ 0 }), "%s", doc);
         if (strict) {
-            contains(doc, "<failure type=\"skipped\" message=\"needs &apos;tmf&apos;");
+            contains(doc, "<failure type=\"skipped\" message=\"needs &apos;controller-hold&apos;");
             ck_assert_ptr_null(strstr(doc, "<skipped"));
         } else {
-            contains(doc, "<skipped message=\"needs &apos;tmf&apos;");
+            contains(doc, "<skipped message=\"needs &apos;controller-hold&apos;");
             contains(doc, "skipped=\"1\"");
         }
         free(doc);

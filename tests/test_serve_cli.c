@@ -322,7 +322,9 @@ START_TEST(record_writes_a_trace_of_the_session)
     ck_assert_ptr_nonnull(strstr(text, "CMD 35 00"));
     ck_assert_ptr_nonnull(strstr(text, "STATUS CHECK ILLEGAL_REQUEST/0x21/0x00"));
     ck_assert_ptr_nonnull(strstr(text, " H > 0:0:0:0 i0."));
-    ck_assert_ptr_nonnull(strstr(text, "- H ! 0:0:0:0 - reset lun"));
+    /* The LUN RESET as a TMF record, which a replay sends through the core. */
+    ck_assert_ptr_nonnull(strstr(text, " H > 0:0:0:0 m1 TMF lun-reset\n"));
+    ck_assert_ptr_nonnull(strstr(text, " H < 0:0:0:0 m1 TMF function-complete\n"));
     ck_assert_ptr_nonnull(strstr(text, "STATUS CHECK UNIT_ATTENTION/0x29/0x03"));
     ck_assert_ptr_nonnull(strstr(text, "- H ! 0:0:0:* - ua 0x29/0x07")); /* the logout's nexus loss */
     free(text);

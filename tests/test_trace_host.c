@@ -160,7 +160,8 @@ START_TEST(unknown_cmd_option_lists_pieces)
     struct located_error err;
     static const char text[] = V "+0 H > - t1 CMD 12 00 00 00 24 00 len=36 dir=in piece=2\n+0 H < - t1 STATUS GOOD\n";
     tt_parse_error(text, strlen(text), &err);
-    ck_assert_msg(strstr(err.message, "unknown CMD option 'piece'; expected len=N, dir=in|out|none or pieces=N"),
+    ck_assert_msg(strstr(err.message, "unknown CMD option 'piece'; expected len=N, dir=in|out|none, pieces=N or "
+                         "attr=simple|ordered|head|aca"),
                   "%s", err.message);
 }
 END_TEST

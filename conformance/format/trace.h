@@ -114,6 +114,10 @@ struct trace_status_alt {
 
 enum trace_data_dir { TRACE_DATA_NONE, TRACE_DATA_IN, TRACE_DATA_OUT };
 
+/* SAM-5 task attributes (8.6), as written after attr=. */
+enum trace_task_attr { TRACE_ATTR_SIMPLE, TRACE_ATTR_ORDERED, TRACE_ATTR_HEAD_OF_QUEUE, TRACE_ATTR_ACA,
+                       TRACE_ATTR_COUNT };
+
 struct trace_cmd {
     struct trace_pattern cdb;   /* concrete bytes except at layer C */
     uint32_t len;               /* data transfer length */
@@ -121,6 +125,8 @@ struct trace_cmd {
     enum trace_data_dir dir;
     bool     dir_given;
     uint32_t pieces;            /* pieces=N: the host buffer in N separate DMA buffers (0: not given = 1) */
+    enum trace_task_attr attr;  /* attr=: the SAM task attribute (SIMPLE when not given) */
+    bool     attr_given;
 };
 
 struct trace_status {
@@ -133,7 +139,7 @@ struct trace_status {
 
 enum trace_tmf_fn {
     TRACE_TMF_ABORT_TASK, TRACE_TMF_ABORT_TASK_SET, TRACE_TMF_CLEAR_TASK_SET, TRACE_TMF_CLEAR_ACA,
-    TRACE_TMF_LUN_RESET, TRACE_TMF_TARGET_RESET, TRACE_TMF_QUERY_TASK,
+    TRACE_TMF_LUN_RESET, TRACE_TMF_TARGET_RESET, TRACE_TMF_QUERY_TASK, TRACE_TMF_IT_NEXUS_RESET,
     TRACE_TMF_FN_COUNT
 };
 enum trace_tmf_resp {

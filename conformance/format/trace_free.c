@@ -122,7 +122,7 @@ static bool record_eq(const struct trace_record *a, const struct trace_record *b
     case TRACE_VERB_CMD:
         return pattern_eq(&a->cmd.cdb, &b->cmd.cdb) && a->cmd.len == b->cmd.len &&
                a->cmd.len_given == b->cmd.len_given && a->cmd.dir == b->cmd.dir && a->cmd.dir_given == b->cmd.dir_given &&
-               a->cmd.pieces == b->cmd.pieces;
+               a->cmd.pieces == b->cmd.pieces && a->cmd.attr == b->cmd.attr && a->cmd.attr_given == b->cmd.attr_given;
     case TRACE_VERB_DOUT:
     case TRACE_VERB_DIN:
         return pattern_eq(&a->data, &b->data) && a->offset_given == b->offset_given && a->offset == b->offset &&

@@ -15,7 +15,7 @@ WORDS(trace_verb_words, [TRACE_VERB_CMD] = "CMD", [TRACE_VERB_DOUT] = "DOUT", [T
 WORDS(trace_tmf_fn_words, [TRACE_TMF_ABORT_TASK] = "abort-task", [TRACE_TMF_ABORT_TASK_SET] = "abort-task-set",
       [TRACE_TMF_CLEAR_TASK_SET] = "clear-task-set", [TRACE_TMF_CLEAR_ACA] = "clear-aca",
       [TRACE_TMF_LUN_RESET] = "lun-reset", [TRACE_TMF_TARGET_RESET] = "target-reset",
-      [TRACE_TMF_QUERY_TASK] = "query-task");
+      [TRACE_TMF_QUERY_TASK] = "query-task", [TRACE_TMF_IT_NEXUS_RESET] = "it-nexus-reset");
 WORDS(trace_tmf_resp_words, [TRACE_TMF_FUNCTION_COMPLETE] = "function-complete",
       [TRACE_TMF_FUNCTION_SUCCEEDED] = "function-succeeded", [TRACE_TMF_FUNCTION_REJECTED] = "function-rejected",
       [TRACE_TMF_INCORRECT_LUN] = "incorrect-lun", [TRACE_TMF_SERVICE_FAILURE] = "service-failure");
@@ -30,6 +30,8 @@ const struct trace_words trace_directive_words = { trace_directive_words_list, s
 WORDS(trace_power_words, [TRACE_POWER_ALL] = "all", [TRACE_POWER_RANDOM] = "random", [TRACE_POWER_TORN] = "torn");
 WORDS(trace_reset_words, [TRACE_RESET_LUN] = "lun", [TRACE_RESET_TARGET] = "target", [TRACE_RESET_BUS] = "bus",
       [TRACE_RESET_HOST] = "host");
+WORDS(trace_attr_words, [TRACE_ATTR_SIMPLE] = "simple", [TRACE_ATTR_ORDERED] = "ordered",
+      [TRACE_ATTR_HEAD_OF_QUEUE] = "head", [TRACE_ATTR_ACA] = "aca");
 WORDS(trace_inject_words, [TRACE_INJECT_IOMMU_ABORT] = "iommu-abort", [TRACE_INJECT_IOMMU_DROP] = "iommu-drop",
       [TRACE_INJECT_IOMMU_FATAL] = "iommu-fatal", [TRACE_INJECT_HANG] = "hang",
       [TRACE_INJECT_DROP_NEXT] = "drop-next", [TRACE_INJECT_FATAL] = "fatal");

@@ -27,6 +27,7 @@ extern const struct trace_words trace_inject_words;     /* enum trace_inject_kin
 extern const struct trace_words trace_media_words;      /* enum trace_media_expect */
 extern const struct trace_words trace_device_words;     /* enum trace_device_kind */
 extern const struct trace_words trace_host_key_words;   /* enum trace_host_key (@host keys) */
+extern const struct trace_words trace_attr_words;       /* enum trace_task_attr (attr=) */
 extern const struct trace_words trace_sense_key_words;  /* sense key 0..15 */
 
 /* Index of word s[0..len) in the table (exact, case-sensitive), or -1. */

@@ -104,7 +104,7 @@ static int cmd_args(struct tp *p, struct trace_record *r)
     int got = tok.len ? 1 : 0;
     for (; got == 1; got = tp_next(p, &tok)) {
         if (!tp_split_kv(&tok, &key, &val))
-            return tp_fail(p, tok.col, "unexpected '%s' after the CMD options; CDB bytes come before len=, dir= and pieces=",
+            return tp_fail(p, tok.col, "unexpected '%s' after the CMD options; CDB bytes come before len=, dir=, pieces= and attr=",
                            tp_tok_str(&tok, shown, sizeof shown));
         if (tp_tok_is(&key, "len")) {
             if (option_u32(p, &tok, &key, &val, &c->len_given, &c->len))
@@ -135,8 +135,18 @@ static int cmd_args(struct tp *p, struct trace_record *r)
                                "layer H or W, not at layer C");
             c->pieces = n;
             pieces_col = tok.col;
+        } else if (tp_tok_is(&key, "attr")) {
+            if (c->attr_given)
+                return tp_fail(p, tok.col, "option 'attr' given twice");
+            int a = trace_words_find(&trace_attr_words, val.s, val.len);
+            if (a < 0)
+                return tp_fail(p, val.col, "bad task attribute '%s'; expected attr=simple, attr=ordered, attr=head or "
+                               "attr=aca", tp_tok_str(&val, shown, sizeof shown));
+            c->attr = (enum trace_task_attr)a;
+            c->attr_given = true;
         } else {
-            return tp_fail(p, tok.col, "unknown CMD option '%s'; expected len=N, dir=in|out|none or pieces=N",
+            return tp_fail(p, tok.col, "unknown CMD option '%s'; expected len=N, dir=in|out|none, pieces=N or "
+                           "attr=simple|ordered|head|aca",
                            tp_tok_str(&key, shown, sizeof shown));
         }
     }

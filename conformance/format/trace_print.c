@@ -220,6 +220,8 @@ static void fmt_record(struct tbuf *b, const struct trace_record *r)
             tbuf_printf(b, " dir=%s", r->cmd.dir == TRACE_DATA_IN ? "in" : r->cmd.dir == TRACE_DATA_OUT ? "out" : "none");
         if (r->cmd.pieces)
             tbuf_printf(b, " pieces=%" PRIu32, r->cmd.pieces);
+        if (r->cmd.attr_given)
+            tbuf_printf(b, " attr=%s", trace_word(&trace_attr_words, r->cmd.attr));
         break;
     case TRACE_VERB_DOUT:
     case TRACE_VERB_DIN:

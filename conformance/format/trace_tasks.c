@@ -151,12 +151,21 @@ static int request(struct tp *p, size_t line, const struct tp_tok *tag_tok)
         break;
     }
     case TRACE_TMF_ABORT_TASK_SET:
+        tp_end_tasks(p, line, &n, false, false, false); /* the initiator's tasks at the LUN */
+        break;
     case TRACE_TMF_CLEAR_TASK_SET:
     case TRACE_TMF_LUN_RESET:
+        n.any |= TRACE_ANY_HOST; /* every initiator's tasks at the LUN (SAM-5 7.4, 7.7) */
         tp_end_tasks(p, line, &n, false, false, false);
         break;
     case TRACE_TMF_TARGET_RESET:
+        n.any |= TRACE_ANY_HOST;
         tp_end_tasks(p, line, &n, true, false, false);
+        break;
+    case TRACE_TMF_IT_NEXUS_RESET:
+        /* The initiator's tasks: the HBA knows one nexus per initiator for
+         * all its targets. */
+        tp_end_tasks(p, line, &n, true, true, false);
         break;
     default:
         break;

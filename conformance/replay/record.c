@@ -12,21 +12,37 @@
 
 #include "base/clock.h"
 #include "base/tbuf.h"
+#include "conformance/format/trace_map.h"
 #include "conformance/format/trace_print.h"
 #include "scsi/sense.h"
 
 #define REC_MIN_REPEAT 8u        /* equal bytes written as xx*N from this many on */
 #define REC_PIECE_CHARS 16384u   /* characters of data per line: more comes in pieces (offset=) */
+#define REC_TMFS_MAX 64u         /* task management functions under way at once, recorded as TMF records */
+
+/* A function written as a TMF request, waiting for its answer. */
+struct rec_tmf {
+    const void *key;              /* backend_stack_event.tmf_key */
+    char tag[TRACE_TAG_MAX + 1];
+    char ref[TRACE_TAG_MAX + 1];  /* abort-task: the task it names */
+    enum trace_tmf_fn fn;
+    struct trace_nexus nexus;
+};
 
 struct trace_recorder {
     pthread_mutex_t lock;
     FILE *out;
     uint64_t t0_ns;
+    uint64_t last_ns;             /* the latest time written: times never go back */
     struct tbuf line;
     struct trace empty;           /* trace_fmt_line's context (unused by the printer) */
     struct trace_pat_elem *elems; /* scratch for data patterns */
     size_t elems_cap;
     uint8_t *ones;                /* 0xff masks of exact bytes: as many as a piece holds */
+    struct trace_map open;        /* tags of the commands written without their STATUS yet */
+    struct rec_tmf tmfs[REC_TMFS_MAX];
+    size_t n_tmfs;
+    uint64_t tmf_seq;             /* the TMF records' own tags: m1, m2, ... */
     struct trace_recorder_stats stats;
 };
 
@@ -134,6 +150,7 @@ int trace_recorder_open(const char *path, const struct sim_config *cfg, struct t
         return -e;
     }
     pthread_mutex_init(&r->lock, NULL);
+    trace_map_init(&r->open);
     r->t0_ns = clock_now_ns();
     char stamp[64] = "";
     time_t now = time(NULL);
@@ -144,7 +161,9 @@ int trace_recorder_open(const char *path, const struct sim_config *cfg, struct t
     char hdr[160];
     snprintf(hdr, sizeof(hdr), "# Recorded by scsisim serve at %s: every command the iSCSI front-end", stamp);
     emit_comment(r, hdr);
-    emit_comment(r, "# passed down to the driver core, in completion order.  Nexus = HBA initiator id:0:target:LUN;");
+    emit_comment(r, "# passed down to the driver core: each CMD where the target received it, each STATUS where");
+    emit_comment(r, "# it completed (commands between a CMD and its STATUS were in flight together).");
+    emit_comment(r, "# Nexus = HBA initiator id:0:target:LUN;");
     emit_comment(r, "# tag = i<initiator>.<iSCSI initiator task tag>.  Replay with 'scsisim run FILE'.");
     struct trace_line title = { .kind = TRACE_LINE_DEVICE,
                                 .device = { .kind = TRACE_DEV_TITLE, .text = (char *)"scsisim serve recording" } };
@@ -385,67 +404,251 @@ static void tmf_records(struct trace_recorder *r, const struct backend_stack_eve
     }
 }
 
-void trace_recorder_observe(void *arg, const struct backend_stack_event *ev)
+/* Time since the recorder opened, read under the lock and never less than
+ * the line before: records come in the order they happened and their times
+ * say so (a submission seen on one thread and a completion on another). */
+static uint64_t stamp(struct trace_recorder *r)
 {
-    struct trace_recorder *r = arg;
-    pthread_mutex_lock(&r->lock);
-    if (ev->kind != BACKEND_STACK_COMMAND) {
-        tmf_records(r, ev);
-        pthread_mutex_unlock(&r->lock);
-        return;
-    }
-    struct trace_line l = { .kind = TRACE_LINE_RECORD };
-    struct trace_record *rec = &l.record;
+    uint64_t now = clock_now_ns();
+    uint64_t t = now > r->t0_ns ? now - r->t0_ns : 0;
+    if (t < r->last_ns)
+        t = r->last_ns;
+    r->last_ns = t;
+    return t;
+}
+
+/* The record fields every line of one command shares. */
+static void command_line(struct trace_recorder *r, const struct backend_stack_event *ev, struct trace_line *l)
+{
+    *l = (struct trace_line){ .kind = TRACE_LINE_RECORD };
+    struct trace_record *rec = &l->record;
     rec->time_known = true;
-    rec->time_ns = ev->submit_ns > r->t0_ns ? ev->submit_ns - r->t0_ns : 0;
+    rec->time_ns = stamp(r);
     rec->layer = TRACE_LAYER_HOST;
     rec->nexus_given = true;
     rec->nexus = (struct trace_nexus){ .host = ev->initiator, .channel = 0, .target = ev->target, .lun = ev->lun };
     fill_tag(rec->tag, ev);
     rec->task = TRACE_NONE;
+}
 
-    /* A data direction with no data (an iSCSI R or W bit with an Expected
-     * Data Transfer Length of 0) has no trace syntax: dir= needs len > 0. */
-    bool unrecordable = ev->dir != SCSI_DIR_NONE && ev->down_len == 0;
-    if (ev->result->aborted || unrecordable) {
+/* A data direction with no data (an iSCSI R or W bit with an Expected Data
+ * Transfer Length of 0) has no trace syntax: dir= needs len > 0.  The same
+ * answer at submission and completion, so both leave the command out. */
+static bool unrecordable(const struct backend_stack_event *ev)
+{
+    return ev->dir != SCSI_DIR_NONE && ev->down_len == 0;
+}
+
+static uint64_t moved_len(const struct backend_stack_event *ev)
+{
+    bool moves = ev->down_len > 0 && ev->down_len <= UINT32_MAX && ev->dir != SCSI_DIR_NONE;
+    return moves ? ev->down_len : 0;
+}
+
+static const enum trace_task_attr attr_of[4] = {
+    [SCSI_ATTR_SIMPLE] = TRACE_ATTR_SIMPLE, [SCSI_ATTR_ORDERED] = TRACE_ATTR_ORDERED,
+    [SCSI_ATTR_HEAD_OF_QUEUE] = TRACE_ATTR_HEAD_OF_QUEUE, [SCSI_ATTR_ACA] = TRACE_ATTR_ACA,
+};
+
+/* The command where the target received it: CMD and its DOUT. */
+static void submitted(struct trace_recorder *r, const struct backend_stack_event *ev)
+{
+    struct trace_line l;
+    command_line(r, ev, &l);
+    struct trace_record *rec = &l.record;
+    if (unrecordable(ev)) {
         char note[160];
-        snprintf(note, sizeof(note), "# %s: opcode 0x%02x on %u:0:%u:%u %s (not recorded)", rec->tag,
-                 ev->cdb_len ? ev->cdb[0] : 0, ev->initiator, ev->target, ev->lun,
-                 unrecordable ? "with a data direction but no data" : "ended by task management");
+        snprintf(note, sizeof(note), "# %s: opcode 0x%02x on %u:0:%u:%u with a data direction but no data (not "
+                 "recorded)", rec->tag, ev->cdb_len ? ev->cdb[0] : 0, ev->initiator, ev->target, ev->lun);
         emit_comment(r, note);
-        r->stats.aborted += !unrecordable;
-        r->stats.skipped += unrecordable;
-        pthread_mutex_unlock(&r->lock);
         return;
     }
     static const uint8_t exact[16] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
                                        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
     struct trace_pat_elem cdb = { .kind = TRACE_PAT_BYTES, .n = ev->cdb_len, .value = (uint8_t *)ev->cdb,
                                   .mask = (uint8_t *)exact };
-    bool moves = ev->down_len > 0 && ev->down_len <= UINT32_MAX && ev->dir != SCSI_DIR_NONE;
-    uint64_t len = moves ? ev->down_len : 0;
+    uint64_t len = moved_len(ev);
     rec->dir = TRACE_DIR_TO_TARGET;
     rec->verb = TRACE_VERB_CMD;
     rec->cmd = (struct trace_cmd){ .cdb = { .elems = &cdb, .n_elems = 1, .length = ev->cdb_len } };
-    if (moves) {
+    if (len) {
         rec->cmd.len = (uint32_t)len;
         rec->cmd.len_given = rec->cmd.dir_given = true;
         rec->cmd.dir = ev->dir == SCSI_DIR_WRITE ? TRACE_DATA_OUT : TRACE_DATA_IN;
     }
+    /* SIMPLE is the default and left out; the others are what the replay
+     * must pass down (docs/trace-format.md, "CMD"). */
+    if (ev->attr != SCSI_ATTR_SIMPLE && ev->attr < 4) {
+        rec->cmd.attr = attr_of[ev->attr];
+        rec->cmd.attr_given = true;
+    }
     emit(r, &l);
-    if (moves && ev->dir == SCSI_DIR_WRITE && ev->data_out_len && ev->data_out)
+    if (trace_map_set(&r->open, rec->tag, 1) < 0)
+        r->stats.write_errors++;
+    if (len && ev->dir == SCSI_DIR_WRITE && ev->data_out_len && ev->data_out)
         data_records(r, &l, TRACE_VERB_DOUT, ev->data_out, ev->data_out_len < len ? ev->data_out_len : len);
+}
 
+/* Whether a function written as a TMF request and not answered yet covers
+ * the command with this tag at nx: a status the command reached anyway
+ * raced the function, which a replay may as well lose (TASK ABORTED). */
+static bool raced_by_tmf(const struct trace_recorder *r, const char *tag, const struct trace_nexus *nx)
+{
+    for (size_t i = 0; i < r->n_tmfs; i++) {
+        const struct rec_tmf *t = &r->tmfs[i];
+        bool lu = t->nexus.target == nx->target && t->nexus.lun == nx->lun;
+        switch (t->fn) {
+        case TRACE_TMF_ABORT_TASK:     if (!strcmp(t->ref, tag)) return true; break;
+        case TRACE_TMF_ABORT_TASK_SET: if (lu && t->nexus.host == nx->host) return true; break;
+        case TRACE_TMF_CLEAR_TASK_SET:
+        case TRACE_TMF_LUN_RESET:      if (lu) return true; break;
+        case TRACE_TMF_TARGET_RESET:   if (t->nexus.target == nx->target) return true; break;
+        default: break;
+        }
+    }
+    return false;
+}
+
+/* The command where it completed: DIN and STATUS; STATUS UNKNOWN (any
+ * outcome) when task management ended it or the stack refused it. */
+static void completed(struct trace_recorder *r, const struct backend_stack_event *ev)
+{
+    if (unrecordable(ev)) {
+        r->stats.skipped++;
+        return;
+    }
+    struct trace_line l;
+    command_line(r, ev, &l);
+    struct trace_record *rec = &l.record;
     rec->dir = TRACE_DIR_FROM_TARGET;
-    rec->time_ns = ev->done_ns > r->t0_ns ? ev->done_ns - r->t0_ns : 0;
+    trace_map_del(&r->open, rec->tag);
+    uint64_t len = moved_len(ev);
+    bool ended = ev->kind == BACKEND_STACK_REFUSED || ev->result->aborted;
+    if (ended) {
+        char note[160];
+        snprintf(note, sizeof(note), "# %s: opcode 0x%02x on %u:0:%u:%u %s: any outcome", rec->tag,
+                 ev->cdb_len ? ev->cdb[0] : 0, ev->initiator, ev->target, ev->lun,
+                 ev->kind == BACKEND_STACK_REFUSED ? "refused by the stack (BUSY)" : "ended by task management");
+        emit_comment(r, note);
+        rec->verb = TRACE_VERB_STATUS;
+        rec->status = (struct trace_status){ .n_alts = 1, .alts = { { .status = TRACE_STATUS_UNKNOWN } } };
+        emit(r, &l);
+        r->stats.aborted++;
+        return;
+    }
     uint64_t din = ev->result->data_len;
-    if (moves && ev->dir == SCSI_DIR_READ && din && ev->data_in && ev->result->response == SCSI_SR_TASK_COMPLETE)
+    if (len && ev->dir == SCSI_DIR_READ && din && ev->data_in && ev->result->response == SCSI_SR_TASK_COMPLETE)
         data_records(r, &l, TRACE_VERB_DIN, ev->data_in, din < len ? din : len);
     rec->verb = TRACE_VERB_STATUS;
     memset(&rec->status, 0, sizeof(rec->status));
     status_alt(ev, len, &rec->status);
+    if (raced_by_tmf(r, rec->tag, &rec->nexus) && rec->status.alts[0].status != SCSI_STATUS_TASK_ABORTED) {
+        rec->status.alts[1] = (struct trace_status_alt){ .status = SCSI_STATUS_TASK_ABORTED };
+        rec->status.n_alts = 2;
+        rec->status.resid_given = false; /* an aborted command moves what it moved */
+    }
     emit(r, &l);
     r->stats.commands++;
+}
+
+/* A function as a TMF request record when the format can say it: a trace
+ * function for it, a nexus id, and for ABORT TASK a task the file has
+ * outstanding.  Else nothing now: its answer becomes the comment and
+ * directives tmf_records writes. */
+static void tmf_submitted(struct trace_recorder *r, const struct backend_stack_event *ev)
+{
+    enum trace_tmf_fn fn;
+    switch (ev->tmf_fn) {
+    case SCSI_TMF_ABORT_TASK:         fn = TRACE_TMF_ABORT_TASK; break;
+    case SCSI_TMF_ABORT_TASK_SET:     fn = TRACE_TMF_ABORT_TASK_SET; break;
+    case SCSI_TMF_CLEAR_TASK_SET:     fn = TRACE_TMF_CLEAR_TASK_SET; break;
+    case SCSI_TMF_LUN_RESET:          fn = TRACE_TMF_LUN_RESET; break;
+    case SCSI_TMF_TARGET_WARM_RESET:  fn = TRACE_TMF_TARGET_RESET; break;
+    default:                          return; /* a cold reset: the controller reset, as a directive */
+    }
+    if (ev->initiator == 0xffff || r->n_tmfs == REC_TMFS_MAX)
+        return;
+    struct trace_line l = { .kind = TRACE_LINE_RECORD };
+    struct trace_record *rec = &l.record;
+    rec->time_known = true;
+    rec->time_ns = stamp(r);
+    rec->layer = TRACE_LAYER_HOST;
+    rec->dir = TRACE_DIR_TO_TARGET;
+    rec->nexus_given = true;
+    rec->nexus = (struct trace_nexus){ .host = ev->initiator, .target = ev->target, .lun = ev->lun };
+    rec->verb = TRACE_VERB_TMF;
+    rec->task = TRACE_NONE;
+    rec->tmf.fn = fn;
+    if (fn == TRACE_TMF_ABORT_TASK) {
+        snprintf(rec->tmf.ref_tag, sizeof rec->tmf.ref_tag, "i%u.%llx", ev->initiator, (unsigned long long)ev->tag);
+        size_t v;
+        if (!trace_map_get(&r->open, rec->tmf.ref_tag, &v))
+            return; /* it completed already: nothing left to name */
+    }
+    snprintf(rec->tag, sizeof rec->tag, "m%llu", (unsigned long long)++r->tmf_seq);
+    emit(r, &l);
+    struct rec_tmf *t = &r->tmfs[r->n_tmfs++];
+    t->key = ev->tmf_key;
+    snprintf(t->tag, sizeof t->tag, "%s", rec->tag);
+    snprintf(t->ref, sizeof t->ref, "%s", rec->tmf.ref_tag);
+    t->fn = fn;
+    t->nexus = rec->nexus;
+}
+
+/* The answer to a function written as a TMF request; false when it was not. */
+static bool tmf_answered(struct trace_recorder *r, const struct backend_stack_event *ev)
+{
+    size_t i = 0;
+    while (i < r->n_tmfs && (!ev->tmf_key || r->tmfs[i].key != ev->tmf_key))
+        i++;
+    if (i == r->n_tmfs)
+        return false;
+    struct trace_line l = { .kind = TRACE_LINE_RECORD };
+    struct trace_record *rec = &l.record;
+    rec->time_known = true;
+    rec->time_ns = stamp(r);
+    rec->layer = TRACE_LAYER_HOST;
+    rec->dir = TRACE_DIR_FROM_TARGET;
+    rec->nexus_given = true;
+    rec->nexus = r->tmfs[i].nexus;
+    rec->verb = TRACE_VERB_TMF;
+    rec->task = TRACE_NONE;
+    snprintf(rec->tag, sizeof rec->tag, "%s", r->tmfs[i].tag);
+    rec->tmf.n_resps = 1;
+    switch (ev->tmf_response) {
+    case SCSI_TMF_COMPLETE:
+    case SCSI_TMF_TASK_NOT_FOUND: rec->tmf.resps[0] = TRACE_TMF_FUNCTION_COMPLETE; break; /* SAM-5 7.2 */
+    case SCSI_TMF_LUN_NOT_FOUND:  rec->tmf.resps[0] = TRACE_TMF_INCORRECT_LUN; break;
+    default:                      rec->tmf.resps[0] = TRACE_TMF_FUNCTION_REJECTED; break;
+    }
+    emit(r, &l);
+    r->tmfs[i] = r->tmfs[--r->n_tmfs];
+    return true;
+}
+
+void trace_recorder_observe(void *arg, const struct backend_stack_event *ev)
+{
+    struct trace_recorder *r = arg;
+    pthread_mutex_lock(&r->lock);
+    switch (ev->kind) {
+    case BACKEND_STACK_SUBMIT:
+        submitted(r, ev);
+        break;
+    case BACKEND_STACK_COMMAND:
+    case BACKEND_STACK_REFUSED:
+        completed(r, ev);
+        break;
+    case BACKEND_STACK_TMF_SUBMIT:
+        tmf_submitted(r, ev);
+        break;
+    case BACKEND_STACK_TMF:
+        if (!tmf_answered(r, ev))
+            tmf_records(r, ev);
+        break;
+    case BACKEND_STACK_NEXUS_LOSS:
+        tmf_records(r, ev);
+        break;
+    }
     pthread_mutex_unlock(&r->lock);
 }
 
@@ -464,6 +667,7 @@ int trace_recorder_close(struct trace_recorder *r)
     if (fclose(r->out) != 0)
         rc = -EIO;
     tbuf_free(&r->line);
+    trace_map_free(&r->open);
     free(r->elems);
     free(r->ones);
     pthread_mutex_destroy(&r->lock);

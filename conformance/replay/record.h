@@ -8,27 +8,36 @@
  *   +0.001 H < 0:0:0:0 i0.1 DIN 00 00 06 02 ...
  *   +0.001 H < 0:0:0:0 i0.1 STATUS GOOD
  *
- * Each completed command becomes its CMD, DOUT, DIN and STATUS records, in
- * the order the commands completed (a replay runs them one after the other,
- * which is one ordering the initiator could have seen).  The nexus is the
- * controller's: HBA initiator id : channel 0 : target : LUN; the tag is
- * "i<initiator>.<front-end tag in hex>".  Times are the submission (CMD,
- * DOUT) and completion (DIN, STATUS) since the recorder opened.  Every line
- * is built as a trace_line and printed by the conformance printer.
+ * Each command becomes its CMD and DOUT records where the target received
+ * it (BACKEND_STACK_SUBMIT) and its DIN and STATUS where it completed
+ * (BACKEND_STACK_COMMAND), so the commands between a CMD and its STATUS are
+ * the ones that were in flight together, and a replay issues them together
+ * (docs/replay.md, "Concurrency").  The nexus is the controller's: HBA
+ * initiator id : channel 0 : target : LUN; the tag is
+ * "i<initiator>.<front-end tag in hex>"; a task attribute other than SIMPLE
+ * is written as attr=.  Times are read when each line is written, since the
+ * recorder opened, and never go back.
  *
  * Data is recorded whole: runs of equal bytes as repeats (xx*N), and data
  * that would not fit one line (16 KiB of pattern) as consecutive DOUT / DIN
  * pieces with offset=, so a replay sends exactly the bytes the initiator
  * sent and checks every byte it read.  Overflow residuals have no trace
  * syntax and are left out, and so are commands with a data direction but no
- * data (a comment says so).  Commands ended by task management or a
- * nexus loss are comments; what the function left behind becomes a directive
- * (a LUN or target reset, or the unit attention a nexus loss or controller
- * reset raised: `ua`), so a replay meets the same unit attentions.  Drives' media files are not
- * recorded: a replay starts from empty media, so a session that read data
+ * data (a comment says so).  Task management functions the format has (ABORT
+ * TASK of a command still outstanding in the file, ABORT TASK SET, CLEAR
+ * TASK SET, LUN RESET, TARGET WARM RESET) are TMF records: the request at
+ * BACKEND_STACK_TMF_SUBMIT, the response at BACKEND_STACK_TMF; a status
+ * that completed while one acted also accepts TASK ABORTED.  Commands ended
+ * by task management or a nexus loss, or refused by the stack, get STATUS
+ * UNKNOWN (any outcome) under a comment; for the other functions and nexus
+ * losses what the function left behind becomes a directive (a LUN or
+ * target reset, or the unit attention a nexus loss or controller reset
+ * raised: `ua`), so a replay meets the same unit attentions.  Drives' media
+ * files are not recorded: a replay starts from empty media, so a session that read data
  * written before the recording started will not replay the same.
  *
- * Thread-safe (the observer runs on the stack's dispatch queue). */
+ * Thread-safe (the observer runs on the stack's dispatch queue and on the
+ * threads that submit). */
 #ifndef CONFORMANCE_RECORD_H
 #define CONFORMANCE_RECORD_H
 

@@ -25,18 +25,17 @@ void replay_options_init(struct replay_options *o)
 
 /* ---- features --------------------------------------------------------------- */
 
-/* What the in-process simulator offers.  Not offered: "tmf" (the driver
- * core has no task management entry point yet) and "controller-hold"
+/* What the in-process simulator offers.  Not offered: "controller-hold"
  * (hold / release at layer C: the simulator cannot hold one command). */
 static const char *const in_process_features[] = {
-    "simulator", "power-cycle", "fault-injection", "media-check", "controller-layer", NULL,
+    "simulator", "power-cycle", "fault-injection", "media-check", "controller-layer", "tmf", NULL,
 };
 /* A controller in another process offers the same test control through the
  * stack (power, injection, the oracle, unit attentions), but not the command
  * tap that shows layer C: it calls back into the replay for every command,
  * which does not cross processes. */
 static const char *const two_process_features[] = {
-    "simulator", "power-cycle", "fault-injection", "media-check", NULL,
+    "simulator", "power-cycle", "fault-injection", "media-check", "tmf", NULL,
 };
 
 bool replay_has_feature(const struct replay_options *o, const char *feature)
@@ -209,6 +208,14 @@ static void finish_notes(struct replay *rp)
 
 /* ---- the walk ---------------------------------------------------------------- */
 
+/* Concurrency as the trace has it: a CMD is submitted where it stands and
+ * the replay goes on; it waits for a command where its STATUS stands.  So
+ * the commands between a CMD and its STATUS in the file are in flight
+ * together in the replay too (per nexus and across nexuses: never more than
+ * the trace had), a command whose STATUS comes before another's CMD has
+ * completed before that one is issued, and completions may come in any
+ * order.  A trace written one command after the other (CMD, DOUT, DIN,
+ * STATUS) runs one command at a time. */
 static void walk(struct replay *rp)
 {
     const struct trace *t = rp->t;
@@ -224,13 +231,16 @@ static void walk(struct replay *rp)
             replay_directive(rp, line);
             continue;
         }
-        if (r->verb != TRACE_VERB_CMD || r->dir != TRACE_DIR_TO_TARGET || r->layer == TRACE_LAYER_CONTROLLER ||
-            r->task == TRACE_NONE)
-            continue; /* DOUT, DIN and STATUS belong to their task */
+        if (r->layer == TRACE_LAYER_CONTROLLER || r->task == TRACE_NONE)
+            continue; /* layer C is judged from the command tap */
         struct replay_task *k = &rp->tasks[r->task];
-        replay_submit(rp, k);
-        if (t->tasks[r->task].held_by == TRACE_NONE)
+        if (r->verb == TRACE_VERB_CMD && r->dir == TRACE_DIR_TO_TARGET)
+            replay_submit(rp, k);
+        else if (r->verb == TRACE_VERB_TMF && r->dir == TRACE_DIR_TO_TARGET)
+            replay_tmf_submit(rp, k);
+        else if ((r->verb == TRACE_VERB_STATUS || r->verb == TRACE_VERB_TMF) && k->submitted && !k->reaped)
             replay_wait(rp, k);
+        /* DOUT went with its CMD; DIN is judged at the end. */
     }
 }
 
@@ -250,6 +260,7 @@ static int judge(struct replay *rp, struct trace_run *run)
     struct trace_actual_task *at = calloc(t->n_tasks ? t->n_tasks : 1, sizeof *at);
     if (!at)
         return -ENOMEM;
+    replay_judge_races(rp);
     for (size_t i = 0; i < t->n_tasks; i++)
         if (!replay_observed(rp, &rp->tasks[i], &at[i]))
             replay_actual(rp, &rp->tasks[i], &at[i]);

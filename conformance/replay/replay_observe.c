@@ -41,6 +41,7 @@ static void on_seen(void *arg, const struct sim_cmd_seen *s)
     x->cdb_len = s->cdb_len <= sizeof x->cdb ? s->cdb_len : (uint8_t)sizeof x->cdb;
     memcpy(x->cdb, s->cdb, x->cdb_len);
     x->dir = s->dir;
+    x->attr = s->attr;
     x->data_len = s->data_len;
     x->completed = s->completed;
     x->ctrl_status = s->ctrl_status;
@@ -114,6 +115,8 @@ bool replay_observed(const struct replay *rp, const struct replay_task *k, struc
     a->completed = x->completed;
     a->cdb = x->cdb;
     a->cdb_len = x->cdb_len;
+    a->attr_seen = true;
+    a->attr = x->attr; /* HBA_ATTR_* and enum trace_task_attr are both SAM-5's order */
     if (!x->completed)
         return true;
     if (x->ctrl_status == HBA_CS_SUCCESS) {

@@ -37,6 +37,8 @@ struct replay_task {
     struct drv_completion c;
     uint8_t *din;                /* dir in: the bytes transferred (malloc'ed, len bytes) */
     size_t   din_len;
+    bool     din_raced_ok;       /* a READ that raced WRITEs: its data fits an order SAM allows */
+    enum trace_tmf_resp tmf_resp;/* a TMF task: the service response */
     char     note[REPLAY_NOTE_MAX];
 };
 
@@ -46,6 +48,7 @@ struct replay_seen {
     uint8_t  cdb[16];
     uint8_t  cdb_len;
     uint8_t  dir;                /* HBA_FLAG_DIR_* */
+    uint8_t  attr;               /* HBA_ATTR_*: the task attribute the controller got */
     uint32_t data_len;
     uint8_t *data;               /* data-out read or data-in produced (malloc'ed), when kept */
     uint32_t data_bytes;
@@ -115,6 +118,17 @@ void replay_reap(struct replay *rp, struct replay_task *k);
 void replay_free_buffers(struct replay *rp, struct replay_task *k);
 /* Fills the judge's view of k. */
 void replay_actual(const struct replay *rp, const struct replay_task *k, struct trace_actual_task *a);
+
+/* replay_race.c: a READ whose data fits an order SAM allows for the WRITEs
+ * it raced gets din_raced_ok; one that fits none a note naming them. */
+void replay_judge_races(struct replay *rp);
+
+/* replay_tmf.c: TMF records through the core's task management */
+/* Sends the TMF of task k; never fails (what went wrong is its note and
+ * response). */
+void replay_tmf_submit(struct replay *rp, struct replay_task *k);
+/* Fills the judge's view of a TMF task. */
+void replay_tmf_actual(const struct replay *rp, const struct replay_task *k, struct trace_actual_task *a);
 
 /* replay_directive.c */
 void replay_directive(struct replay *rp, size_t line);

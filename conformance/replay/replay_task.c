@@ -226,6 +226,11 @@ void replay_submit(struct replay *rp, struct replay_task *k)
                                                                                        : DRV_DIR_NONE;
     task.requested_transfer = k->dir == TRACE_DATA_NONE ? 0 : k->len;
     task.timeout_ms = rp->o.driver_timeout_ms;
+    static const enum drv_task_attr attrs[] = { [TRACE_ATTR_SIMPLE] = DRV_ATTR_SIMPLE,
+                                                [TRACE_ATTR_ORDERED] = DRV_ATTR_ORDERED,
+                                                [TRACE_ATTR_HEAD_OF_QUEUE] = DRV_ATTR_HEAD_OF_QUEUE,
+                                                [TRACE_ATTR_ACA] = DRV_ATTR_ACA };
+    task.attr = req->cmd.attr < TRACE_ATTR_COUNT ? attrs[req->cmd.attr] : DRV_ATTR_SIMPLE;
 
     struct drv_buffer_piece *pieces = NULL;
     if (task.requested_transfer) {
@@ -315,9 +320,20 @@ void replay_reap(struct replay *rp, struct replay_task *k)
                  response_name(k->c.response), k->c.ctrl_status, ctrl_status_name(k->c.ctrl_status));
 }
 
+/* Whether task k was ended by a TMF record (the trace's ended_by). */
+static bool ended_by_tmf(const struct replay *rp, const struct replay_task *k)
+{
+    size_t by = rp->t->tasks[k->index].ended_by;
+    return by != TRACE_NONE && rp->t->lines[by].kind == TRACE_LINE_RECORD &&
+           rp->t->lines[by].record.verb == TRACE_VERB_TMF;
+}
+
 void replay_actual(const struct replay *rp, const struct replay_task *k, struct trace_actual_task *a)
 {
-    (void)rp;
+    if (rec(rp, rp->t->tasks[k->index].request)->verb == TRACE_VERB_TMF) {
+        replay_tmf_actual(rp, k, a);
+        return;
+    }
     memset(a, 0, sizeof *a);
     a->submitted = k->submitted;
     a->completed = k->done;
@@ -334,6 +350,10 @@ void replay_actual(const struct replay *rp, const struct replay_task *k, struct 
         a->resid_valid = true;
         uint64_t xfer = c->bytes_transferred < k->len ? c->bytes_transferred : k->len;
         a->resid = (uint32_t)(k->len - xfer);
+    } else if (ended_by_tmf(rp, k) && (c->ctrl_status == HBA_CS_ABORTED || c->ctrl_status == HBA_CS_ABORTED_RESET)) {
+        /* Ended by the task management function the trace sent: what the
+         * SCSI layer above reports for it (as backend_stack does). */
+        a->status = SCSI_STATUS_TASK_ABORTED;
     } else {
         a->status = TRACE_STATUS_SERVICE_FAILURE;
     }
@@ -341,6 +361,7 @@ void replay_actual(const struct replay *rp, const struct replay_task *k, struct 
     if (k->dir == TRACE_DATA_IN && k->din) {
         a->din = k->din;
         a->din_len = k->din_len;
+        a->din_raced_ok = k->din_raced_ok;
     }
     a->elapsed_known = true;
     a->elapsed_ns = k->done_ns - k->submit_ns;

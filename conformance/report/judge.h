@@ -20,10 +20,14 @@ struct trace_actual_task {
     size_t   sense_len;
     const uint8_t *din;          /* bytes received, or NULL */
     size_t   din_len;
+    bool     din_raced_ok;       /* a READ that raced WRITEs, its data fitting an order SAM allows
+                                    (docs/replay.md, "Concurrency"): not compared with the DIN */
     bool     resid_valid;
     uint32_t resid;
     uint64_t xfer;               /* bytes transferred */
     const uint8_t *cdb;          /* layer C: the CDB the controller saw (NULL: not observed) */
+    bool     attr_seen;          /* layer C: attr holds the task attribute the controller got */
+    enum trace_task_attr attr;
     size_t   cdb_len;
     const uint8_t *dout;         /* layer C: the data the controller read (NULL: not observed) */
     size_t   dout_len;

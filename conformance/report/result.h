@@ -42,6 +42,7 @@ enum trace_fail_bits {
     TRACE_FAIL_XFER        = 1u << 9,
     TRACE_FAIL_TMF         = 1u << 10, /* TMF response not among the acceptable ones */
     TRACE_FAIL_MEDIA       = 1u << 11, /* check-media expectation not met */
+    TRACE_FAIL_ATTR        = 1u << 12, /* layer C: the task attribute the controller got */
 };
 
 /* The details of a failed check. */

@@ -103,7 +103,7 @@ static int check_command(const struct trace *t, const struct trace_task *k, cons
     }
     if (st->xfer_given && a->xfer != st->xfer)
         FAIL_AT(c, st_line, TRACE_FAIL_XFER, "xfer: expected %" PRIu32 " bytes transferred, got %" PRIu64, st->xfer, a->xfer);
-    if (k->din != TRACE_NONE) {
+    if (k->din != TRACE_NONE && !a->din_raced_ok) {
         /* The DIN pieces as one pattern: offsets are in the whole transfer. */
         struct trace_data_diff d;
         struct trace_pattern din;
@@ -137,6 +137,9 @@ static int check_command(const struct trace *t, const struct trace_task *k, cons
                 c->detail->cdb = d;
             }
         }
+        if (req->cmd.attr_given && a->attr_seen && a->attr != req->cmd.attr)
+            FAIL_AT(c, c->line, TRACE_FAIL_ATTR, "task attribute at the controller: expected %s, got %s",
+                    trace_word(&trace_attr_words, req->cmd.attr), trace_word(&trace_attr_words, a->attr));
         if (k->dout != TRACE_NONE && a->dout) {
             struct trace_pattern dout;
             if (trace_data_view(t, k->dout, &dout)) {

@@ -31,6 +31,8 @@ struct sim_lu_config {
     bool     write_protect;  /* DATA PROTECT (27h/00h) on writes; SWP and WP reported; default false */
     uint32_t physical_block_size; /* READ CAPACITY (16) exponent; 0 (default) = block_size, else 512/4096 >= it */
     bool     thin;           /* thin provisioned (LBPME, LBPRZ, UNMAP, WRITE SAME UNMAP); default false */
+    uint32_t queue_depth;    /* task set size: a command that finds this many of the LU's commands
+                                held gets TASK SET FULL; 0 (default) = no limit */
     char    *media_path;     /* sparse media file; NULL (default) = sparse memory.  Owned (malloc). */
     uint64_t cache_bytes;    /* write-back cache capacity for dirty lines, default 16 MiB */
 };

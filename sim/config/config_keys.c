@@ -61,6 +61,7 @@ const struct cfg_key cfg_keys[] = {
     DRIVE("physical-block-size", CFG_U32, physical_block_size, 0, 4096,
           "physical block size reported (0: the logical block size)"),
     DRIVE("thin", CFG_BOOL, thin, 0, 0, "thin provisioned: UNMAP, WRITE SAME with UNMAP, GET LBA STATUS"),
+    DRIVE("queue-depth", CFG_U32, queue_depth, 0, 65535, "task set size: TASK SET FULL beyond it (0: no limit)"),
     DRIVE("media", CFG_MEDIA, media_path, 0, 0, "sparse media file under the media directory"),
     DRIVE("cache-size", CFG_SIZE64, cache_bytes, 4 * KiB, 1 * TiB, "write-back cache capacity"),
 };

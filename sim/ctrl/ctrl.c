@@ -280,6 +280,7 @@ int sim_ctrl_create_with_ram(const struct sim_config *cfg, int ram_fd, uint64_t 
         c->lus[i].lun = cfg->lus[i].lun;
         atomic_init(&c->lus[i].battery, (int)cfg->lus[i].battery);
         c->lus[i].cache_bytes = cfg->lus[i].cache_bytes;
+        c->lus[i].queue_depth = cfg->lus[i].queue_depth;
     }
     c->fw_state.prng = cfg->seed ^ 0x5353494D31ull; /* "SSIM1": distinct from other users of the seed */
 

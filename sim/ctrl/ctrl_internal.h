@@ -149,6 +149,7 @@ struct ctrl_lu {
     uint16_t target, lun;
     _Atomic int battery;
     uint64_t cache_bytes;
+    uint32_t queue_depth;            /* sim_lu_config.queue_depth */
 };
 
 struct sim_ctrl {
@@ -195,6 +196,10 @@ struct sim_ctrl {
     struct ctrl_events ev;
     struct ctrl_fw fw_state;
 };
+
+/* ---- ctrl_taskset.c ------------------------------------------------------ */
+/* Whether e's LU has its task set full (queue-depth commands held). */
+bool ctrl_task_set_full(const struct sim_ctrl *c, const struct hba_sq_entry *e);
 
 /* ---- ctrl.c ------------------------------------------------------------ */
 void ctrl_driver_error(struct sim_ctrl *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -15,7 +15,7 @@ static int validate(const struct sim_ctrl *c, const struct hba_sq_entry *e)
         return HBA_CS_INVALID_FIELD;
     if (e->sense_len > HBA_SENSE_MAX || e->initiator >= HBA_MAX_INITIATORS)
         return HBA_CS_INVALID_FIELD;
-    if (e->flags & ~HBA_FLAG_DIR_MASK)
+    if (e->flags & ~(HBA_FLAG_DIR_MASK | HBA_FLAG_ATTR_MASK))
         return HBA_CS_INVALID_FIELD; /* reserved flag bits */
     if (dir == (HBA_FLAG_DIR_READ | HBA_FLAG_DIR_WRITE))
         return HBA_CS_INVALID_FIELD; /* bidirectional commands are not supported */
@@ -47,6 +47,7 @@ static void observe(struct sim_ctrl *c, uint16_t sqid, const struct hba_sq_entry
     struct sim_cmd_seen s = {
         .initiator = e->initiator, .target = e->target, .lun = e->lun, .sq_id = sqid, .cid = e->cid,
         .cdb = e->u.cdb, .cdb_len = e->cdb_len <= HBA_CDB_MAX ? e->cdb_len : HBA_CDB_MAX, .dir = dir,
+        .attr = (uint8_t)((e->flags & HBA_FLAG_ATTR_MASK) >> HBA_FLAG_ATTR_SHIFT),
         .data_len = e->data_len, .data = data, .xfer = xfer, .completed = completed, .ctrl_status = cs,
         .scsi_status = status, .sense = sense, .sense_len = sense_len,
     };
@@ -152,6 +153,11 @@ void ctrl_io_submit(struct sim_ctrl *c, uint16_t sqid, const struct hba_sq_entry
         ctrl_driver_error(c, "SQ %u cid %u: entry rejected with controller status %#x", sqid, e->cid, rc);
         observe(c, sqid, e, true, (uint8_t)rc, 0, NULL, 0, NULL, 0);
         ctrl_complete(c, sqid, e->cid, (uint8_t)rc, 0, 0, 0);
+        return;
+    }
+    if (ctrl_task_set_full(c, e)) {
+        observe(c, sqid, e, true, HBA_CS_SUCCESS, SCSI_STATUS_TASK_SET_FULL, NULL, 0, NULL, 0);
+        ctrl_complete(c, sqid, e->cid, HBA_CS_SUCCESS, SCSI_STATUS_TASK_SET_FULL, 0, 0);
         return;
     }
     run(c, sqid, e);

@@ -1,0 +1,292 @@
+/* conformance/replay/replay_race.c — judging a READ that raced WRITEs
+ * (docs/replay.md, "Concurrency").
+ *
+ * A trace recorded from concurrent I/O holds one execution order; the
+ * replay, issuing the same commands together, may execute them in another
+ * that SAM equally allows.  So the data-in of a READ is accepted when, block
+ * by block, it is what some allowed order gives:
+ *
+ *   - the recorded data (the order the recording saw), or
+ *   - the data of a WRITE to that block the READ raced: one in flight
+ *     together with it (its CMD before the READ's STATUS, its STATUS after
+ *     the READ's CMD), or one of the latest WRITEs completed before the READ
+ *     was issued when several of those were themselves in flight together.
+ *
+ * A WRITE that completed before another WRITE to the block was issued is
+ * overwritten by it; ORDERED orders a task after every task issued before
+ * it, and every task issued after it after it (SAM-5 8.6).  A READ with no
+ * such race is judged as before, byte for byte.  When a raced READ fits no
+ * order, its note names the commands that raced, so the report says which
+ * ones. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conformance/replay/replay_priv.h"
+#include "scsi/cdb.h"
+
+#define RACE_NAMED_MAX 4u /* commands named in a note */
+
+struct race_cmd {
+    size_t   task;
+    size_t   cmd_line, status_line;   /* indices in t->lines (status: SIZE_MAX when none) */
+    uint16_t target, lun;
+    struct cdb_rw rw;
+    enum trace_task_attr attr;
+};
+
+static const struct trace_record *rec(const struct trace *t, size_t line)
+{
+    return &t->lines[line].record;
+}
+
+static uint32_t block_size(const struct replay *rp, uint16_t target, uint16_t lun)
+{
+    for (size_t i = 0; rp->cfg_ok && i < rp->cfg.lu_count; i++)
+        if (rp->cfg.lus[i].target == target && rp->cfg.lus[i].lun == lun)
+            return rp->cfg.lus[i].block_size;
+    return 512;
+}
+
+/* a surely ran before b (SAM-5): a completed before b was issued, or
+ * one of them is ORDERED and a was issued first. */
+static bool before(const struct race_cmd *a, const struct race_cmd *b)
+{
+    if (a->status_line < b->cmd_line)
+        return true;
+    return a->cmd_line < b->cmd_line && (a->attr == TRACE_ATTR_ORDERED || b->attr == TRACE_ATTR_ORDERED);
+}
+
+static bool covers(const struct race_cmd *w, const struct race_cmd *r, uint64_t lba)
+{
+    return w->target == r->target && w->lun == r->lun && lba >= w->rw.lba && lba - w->rw.lba < w->rw.blocks;
+}
+
+/* The READ and WRITE (6/10/12/16) commands at layers H and W. */
+static size_t collect(const struct replay *rp, struct race_cmd *out)
+{
+    const struct trace *t = rp->t;
+    size_t n = 0;
+    for (size_t i = 0; i < t->n_tasks; i++) {
+        const struct trace_task *tk = &t->tasks[i];
+        const struct trace_record *r = rec(t, tk->request);
+        if (r->verb != TRACE_VERB_CMD || r->layer == TRACE_LAYER_CONTROLLER)
+            continue;
+        uint8_t cdb[16];
+        long len = trace_pattern_bytes(&r->cmd.cdb, cdb, sizeof cdb);
+        struct cdb_rw rw;
+        if (len <= 0 || !cdb_parse_rw(cdb, (uint8_t)len, &rw) || rw.blocks == 0)
+            continue;
+        struct trace_nexus nx = trace_record_nexus(t, r);
+        out[n++] = (struct race_cmd){
+            .task = i, .cmd_line = tk->request, .status_line = tk->response == TRACE_NONE ? SIZE_MAX : tk->response,
+            .target = (nx.any & TRACE_ANY_TARGET) ? 0 : (uint16_t)nx.target,
+            .lun = (nx.any & TRACE_ANY_LUN) ? 0 : (uint16_t)nx.lun, .rw = rw,
+            .attr = r->cmd.attr,
+        };
+    }
+    return n;
+}
+
+/* Whether write w may be what read r saw at block lba: r raced it, or it is
+ * among the latest writes to the block before r and not surely overwritten. */
+static bool candidate(const struct race_cmd *c, size_t n, const struct race_cmd *w, const struct race_cmd *r,
+                      uint64_t lba)
+{
+    if (!w->rw.write || !covers(w, r, lba) || w->cmd_line > r->status_line || before(r, w))
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        const struct race_cmd *o = &c[i];
+        if (o != w && o->rw.write && covers(o, r, lba) && before(w, o) && before(o, r))
+            return false; /* overwritten before r ran */
+    }
+    return true;
+}
+
+/* The concrete bytes of w's data for block lba (bs bytes) into buf; false
+ * when the trace has no such bytes. */
+static bool write_block(const struct trace *t, const struct race_cmd *w, uint64_t lba, uint32_t bs, uint8_t *buf,
+                        uint8_t *scratch, size_t scratch_len)
+{
+    const struct trace_task *tk = &t->tasks[w->task];
+    uint64_t off = (lba - w->rw.lba) * bs;
+    if (tk->dout == TRACE_NONE || off + bs > scratch_len)
+        return false;
+    memset(scratch, 0, scratch_len);
+    struct trace_pattern view;
+    if (trace_data_view(t, tk->dout, &view))
+        return false;
+    long got = trace_pattern_bytes(&view, scratch, scratch_len);
+    trace_data_view_free(&view);
+    if (got < 0)
+        return false;
+    memcpy(buf, scratch + off, bs);
+    return true;
+}
+
+/* Whether the replay's w wrote its data: it completed GOOD. */
+static bool wrote(const struct replay *rp, const struct race_cmd *w)
+{
+    const struct replay_task *k = &rp->tasks[w->task];
+    return k->done && k->c.response == DRV_SR_TASK_COMPLETE && k->c.scsi_status == 0;
+}
+
+static bool zero(const uint8_t *p, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++)
+        if (p[i])
+            return false;
+    return true;
+}
+
+/* Expands a pattern into value and mask bytes (len of each); bytes it does
+ * not describe get mask 0 only when the pattern ends in "..". */
+static void expand(const struct trace_pattern *p, uint8_t *value, uint8_t *mask, uint64_t len)
+{
+    memset(mask, 0xff, len);
+    memset(value, 0, len);
+    uint64_t at = 0;
+    for (size_t i = 0; i < p->n_elems && at < len; i++) {
+        const struct trace_pat_elem *e = &p->elems[i];
+        for (uint64_t k = 0; k < e->n && at < len; k++, at++)
+            trace_pat_elem_byte(e, k, &value[at], &mask[at]);
+    }
+    if (p->rest && at < len)
+        memset(mask + at, 0, len - at);
+}
+
+static bool fits(const uint8_t *got, const uint8_t *value, const uint8_t *mask, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++)
+        if ((got[i] & mask[i]) != (value[i] & mask[i]))
+            return false;
+    return true;
+}
+
+/* Names of the writes that raced r, for its note. */
+static void name_racers(const struct replay *rp, const struct race_cmd *c, size_t n, const struct race_cmd *r,
+                        char *out, size_t len)
+{
+    size_t used = strlen(out), named = 0, more = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct race_cmd *w = &c[i];
+        bool overlap = w->rw.write && w->target == r->target && w->lun == r->lun && w->rw.lba < r->rw.lba + r->rw.blocks &&
+                       r->rw.lba < w->rw.lba + w->rw.blocks;
+        if (!overlap || w->cmd_line > r->status_line || (w->status_line < r->cmd_line && !candidate(c, n, w, r, w->rw.lba > r->rw.lba ? w->rw.lba : r->rw.lba)))
+            continue;
+        if (named == RACE_NAMED_MAX) {
+            more++;
+            continue;
+        }
+        const struct trace_line *l = &rp->t->lines[w->cmd_line];
+        int k = snprintf(out + used, len - used, "%s%s (line %u)", named ? ", " : "", l->record.tag, l->lineno);
+        if (k < 0 || (size_t)k >= len - used)
+            return;
+        used += (size_t)k;
+        named++;
+    }
+    if (more)
+        snprintf(out + used, len - used, " and %zu more", more);
+}
+
+/* Judges one READ r (a replay task that completed GOOD with its data). */
+static void judge_read(struct replay *rp, const struct race_cmd *c, size_t n, const struct race_cmd *r)
+{
+    const struct trace *t = rp->t;
+    const struct trace_task *tk = &t->tasks[r->task];
+    struct replay_task *k = &rp->tasks[r->task];
+    if (tk->din == TRACE_NONE || !k->done || !k->din || k->c.scsi_status != 0)
+        return;
+    /* Is there a race at all?  Some block with two candidate writes, or one
+     * in flight together with the read. */
+    bool raced = false;
+    for (size_t i = 0; i < n && !raced; i++) {
+        const struct race_cmd *w = &c[i];
+        if (!w->rw.write || w->target != r->target || w->lun != r->lun)
+            continue;
+        for (uint64_t b = 0; b < r->rw.blocks && !raced; b++) {
+            if (!candidate(c, n, w, r, r->rw.lba + b))
+                continue;
+            raced = w->status_line > r->cmd_line;
+            for (size_t j = 0; j < n && !raced; j++)
+                raced = j != i && candidate(c, n, &c[j], r, r->rw.lba + b);
+        }
+    }
+    if (!raced)
+        return;
+    uint32_t bs = block_size(rp, r->target, r->lun);
+    uint64_t want = (uint64_t)r->rw.blocks * bs;
+    if (k->din_len != want)
+        return; /* a short read: judged byte for byte */
+    struct trace_pattern din;
+    if (trace_data_view(t, tk->din, &din))
+        return;
+    uint8_t *value = malloc(want), *mask = malloc(want), *blk = malloc(bs);
+    uint64_t scratch_len = 0;
+    for (size_t i = 0; i < n; i++)
+        if (c[i].rw.write && (uint64_t)c[i].rw.blocks * bs > scratch_len)
+            scratch_len = (uint64_t)c[i].rw.blocks * bs;
+    uint8_t *scratch = malloc(scratch_len ? scratch_len : 1);
+    bool ok = value && mask && blk && scratch;
+    if (ok)
+        expand(&din, value, mask, want);
+    uint64_t bad_lba = 0;
+    for (uint64_t b = 0; ok && b < r->rw.blocks; b++) {
+        const uint8_t *got = k->din + b * bs;
+        if (fits(got, value + b * bs, mask + b * bs, bs))
+            continue; /* the recorded data */
+        bool any = false, earlier = false;
+        for (size_t i = 0; i < n && !any; i++) {
+            if (!candidate(c, n, &c[i], r, r->rw.lba + b) || !wrote(rp, &c[i]))
+                continue;
+            earlier |= before(&c[i], r);
+            any = write_block(t, &c[i], r->rw.lba + b, bs, blk, scratch, (size_t)scratch_len) && !memcmp(blk, got, bs);
+        }
+        /* Every write to the block raced the read: it may have run first
+         * and seen what the block held before, zeros on a replay's fresh
+         * media. */
+        if (!any && !earlier)
+            any = zero(got, bs);
+        if (!any) {
+            ok = false;
+            bad_lba = r->rw.lba + b;
+        }
+    }
+    if (value && mask && blk && scratch) {
+        if (ok) {
+            k->din_raced_ok = true;
+        } else if (!k->note[0]) {
+            snprintf(k->note, sizeof k->note, "block %llu fits no order SAM allows for the commands that raced: the "
+                     "recorded data, or the data of ", (unsigned long long)bad_lba);
+            name_racers(rp, c, n, r, k->note, sizeof k->note);
+        }
+    }
+    free(value);
+    free(mask);
+    free(blk);
+    free(scratch);
+    trace_data_view_free(&din);
+}
+
+void replay_judge_races(struct replay *rp)
+{
+    const struct trace *t = rp->t;
+    struct race_cmd *c = calloc(t->n_tasks ? t->n_tasks : 1, sizeof *c);
+    struct race_cmd *w = calloc(t->n_tasks ? t->n_tasks : 1, sizeof *w);
+    size_t n = c && w ? collect(rp, c) : 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct race_cmd *r = &c[i];
+        if (r->rw.write)
+            continue;
+        /* Only the writes to r's blocks issued before r completed matter. */
+        size_t nw = 0;
+        for (size_t j = 0; j < n; j++)
+            if (c[j].rw.write && c[j].target == r->target && c[j].lun == r->lun && c[j].cmd_line < r->status_line &&
+                c[j].rw.lba < r->rw.lba + r->rw.blocks && r->rw.lba < c[j].rw.lba + c[j].rw.blocks)
+                w[nw++] = c[j];
+        if (nw)
+            judge_read(rp, w, nw, r);
+    }
+    free(c);
+    free(w);
+}
