@@ -409,6 +409,16 @@ void cap_emit_command(struct cap_ctx *c, struct cap_conn *k, struct cap_cmd *cmd
     cap_emit_line(c, &l);
 }
 
+/* Whether a command with this ITT completed on k lately (k->done_itt). */
+static bool ended_recently(const struct cap_conn *k, uint32_t itt)
+{
+    unsigned n = k->n_done < CAP_DONE_ITTS ? k->n_done : CAP_DONE_ITTS;
+    for (unsigned i = 0; i < n; i++)
+        if (k->done_itt[i] == itt)
+            return true;
+    return false;
+}
+
 void cap_emit_tmf(struct cap_ctx *c, struct cap_conn *k, const struct cap_tmf *t, uint8_t response,
                   struct cap_cmd *ref)
 {
@@ -419,13 +429,14 @@ void cap_emit_tmf(struct cap_ctx *c, struct cap_conn *k, const struct cap_tmf *t
     char tag[TRACE_TAG_MAX + 1];
     cap_tag(tag, k, t->itt);
     bool names_task = t->fn == 1 || t->fn == 9;
-    if (t->fn >= sizeof fns / sizeof fns[0] || (t->fn != 1 && !fns[t->fn]) || (names_task && !ref)) {
+    bool ended = names_task && !ref && ended_recently(k, t->rtt); /* names a task that already completed */
+    if (t->fn >= sizeof fns / sizeof fns[0] || (t->fn != 1 && !fns[t->fn]) || (names_task && !ref && !ended)) {
         cap_note(c, "%s: task management function %u from packet %llu (response %u) %s; written as this comment",
                  tag, t->fn, (unsigned long long)t->pkt, response,
                  names_task ? "names a task that is not outstanding in the capture" : "has no trace form");
         return;
     }
-    if (names_task && !ref->flushed)
+    if (names_task && ref && !ref->flushed)
         cap_emit_flush(c, k, ref);
     if (t->fn == 7)
         cap_note(c, "%s: TARGET COLD RESET written as target-reset", tag);
@@ -437,7 +448,7 @@ void cap_emit_tmf(struct cap_ctx *c, struct cap_conn *k, const struct cap_tmf *t
     r->verb = TRACE_VERB_TMF;
     r->tmf = (struct trace_tmf){ .fn = (enum trace_tmf_fn)fns[t->fn] };
     if (names_task)
-        cap_tag(r->tmf.ref_tag, k, ref->itt);
+        cap_tag(r->tmf.ref_tag, k, ref ? ref->itt : t->rtt);
     cap_emit_line(c, &l);
     r->time_ns = cap_time(c, c->now_ns);
     r->dir = TRACE_DIR_FROM_TARGET;
@@ -448,6 +459,6 @@ void cap_emit_tmf(struct cap_ctx *c, struct cap_conn *k, const struct cap_tmf *t
                                                               : TRACE_TMF_FUNCTION_REJECTED;
     r->tmf = (struct trace_tmf){ .n_resps = 1, .resps = { resp } };
     cap_emit_line(c, &l);
-    if (names_task && t->fn == 1 && resp == TRACE_TMF_FUNCTION_COMPLETE)
+    if (ref && t->fn == 1 && resp == TRACE_TMF_FUNCTION_COMPLETE)
         ref->ended = true;
 }

@@ -221,6 +221,7 @@ static void scsi_command(struct cap_ctx *c, struct cap_conn *k, const uint8_t *b
 static void complete(struct cap_ctx *c, struct cap_conn *k, struct cap_cmd *cmd, size_t at)
 {
     cmd->done = true;
+    k->done_itt[k->n_done++ % CAP_DONE_ITTS] = cmd->itt;
     cmd->resp_pkt = k->half[1].pdu_pkt;
     cmd->resp_ns = c->now_ns;
     cap_infer(c, k, cmd);

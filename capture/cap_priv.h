@@ -106,6 +106,13 @@ struct cap_conn {
     size_t   n_cmds, cmds_cap;
     struct cap_tmf *tmfs;
     size_t   n_tmfs, tmfs_cap;
+    /* ITTs of the last CAP_DONE_ITTS commands that completed (a ring): a
+     * QUERY TASK or ABORT TASK may name a task that has already ended, and
+     * its record still has to name it.  Bounded, so memory stays bounded by
+     * the longest transfer, not by the capture. */
+#define CAP_DONE_ITTS 256
+    uint32_t done_itt[CAP_DONE_ITTS];
+    unsigned n_done;
 };
 
 struct cap_nexus {
