@@ -7,14 +7,19 @@
  *     set of traces it fails is EXPECTED_FAILS below (none);
  *   - core-buggy.so (BUGGY=1: SYNCHRONIZE CACHE answered locally, field bug
  *     F1) is caught: the F1 field-bug traces fail, and every trace that
- *     fails sends a SYNCHRONIZE CACHE (CMD 35 or CMD 91) — nothing else. */
+ *     fails sends a SYNCHRONIZE CACHE (CMD 35 or CMD 91) — nothing else;
+ *   - `scsisim serve --driver-core core.so` answers iscsi-inq and
+ *     iscsi-readcapacity16, and libiscsi's iscsi-test-cu -t ALL reports 0
+ *     failed tests. */
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "tests/support/proc.h"
+#include "tests/support/serve_proc.h"
 #include "tests/support/testutil.h"
 
 /* Traces the minimal core is known to fail: none (README.md says so). */
@@ -154,6 +159,42 @@ START_TEST(buggy_core_is_caught_by_the_sync_cache_traces)
 }
 END_TEST
 
+/* The "tests" row of CUnit's run summary: total, ran, passed, failed. */
+static bool cu_summary(const char *out, unsigned v[4])
+{
+    const char *row = strstr(out, "Run Summary:");
+    row = row ? strstr(row, "tests") : NULL;
+    return row && sscanf(row, "tests %u %u %u %u", &v[0], &v[1], &v[2], &v[3]) == 4;
+}
+
+START_TEST(minimal_core_serves_libiscsi)
+{
+    ck_assert_msg(built, "the example cores were not built (see the output above)");
+    if (!proc_tool_present("example_core", "iscsi-test-cu", "apt-get install libiscsi-bin"))
+        return;
+    struct serve_proc srv;
+    serve_start(&srv, (const char *const[]){ "--driver-core", core_so, NULL });
+    char *out;
+    int rc = proc_tool((const char *const[]){ "iscsi-inq", srv.url, NULL }, 30, &out);
+    ck_assert_msg(rc == 0 && strstr(out, "DIRECT_ACCESS"), "iscsi-inq exit %d:\n%s", rc, out);
+    free(out);
+    rc = proc_tool((const char *const[]){ "iscsi-readcapacity16", srv.url, NULL }, 30, &out);
+    ck_assert_msg(rc == 0 && strstr(out, "LOGICAL BLOCK LENGTH IN BYTES:"), "iscsi-readcapacity16 exit %d:\n%s", rc, out);
+    free(out);
+    rc = proc_tool((const char *const[]){ "iscsi-test-cu", "-n", "-t", "ALL", "-d", srv.url, NULL }, 240, &out);
+    unsigned v[4];
+    bool got = cu_summary(out, v);
+    ck_assert_msg(got, "iscsi-test-cu (exit %d) printed no run summary:\n%.4000s", rc, out);
+    ck_assert_msg(v[1] >= 200, "only %u tests ran", v[1]);
+    ck_assert_msg(v[3] == 0, "%u of %u tests failed:\n%.4000s", v[3], v[1], out);
+    free(out);
+    char *err = serve_stderr(&srv);
+    ck_assert_msg(!strstr(err, "error:"), "scsisim serve logged errors:\n%s", err);
+    free(err);
+    ck_assert_int_eq(serve_stop(&srv, SIGTERM), 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("example_core");
@@ -162,6 +203,7 @@ int main(void)
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, minimal_core_passes_the_suite);
     tcase_add_test(tc, buggy_core_is_caught_by_the_sync_cache_traces);
+    tcase_add_test(tc, minimal_core_serves_libiscsi);
     suite_add_tcase(s, tc);
     return testutil_run(s);
 }
