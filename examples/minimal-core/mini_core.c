@@ -291,6 +291,8 @@ static void tmf_q(void *arg)
         if (f->kind == DRV_TMF_NEXUS_LOSS)
             rc = admin2(c, HBA_ADM_NEXUS_LOSS, f->initiator, 0);
     }
+    if (resets && rc < 0) /* refused: nothing was ended, the tasks go on */
+        mini_mark(c, match_tmf, f, 0);
     mini_reap(c);       /* what the controller ended completes with its own status */
     mini_end_marked(c); /* the rest ends here */
     mini_kick(c);

@@ -246,7 +246,9 @@ int mini_bringup(struct drv_core *c)
         if (rc < 0)
             return rc;
     }
-    if (!wait_state(c, HBA_STATE_READY, c->opt.ready_timeout_ms) && hard_reset(c) < 0)
+    /* Only a hard reset leaves FAULT (datasheet 4.3); otherwise wait for READY. */
+    bool fault = rd(c, HBA_REG_STATUS) & HBA_STATUS_FATAL;
+    if ((fault || !wait_state(c, HBA_STATE_READY, c->opt.ready_timeout_ms)) && hard_reset(c) < 0)
         return -ETIMEDOUT;
     queue_restart(&c->aq);
     queue_restart(&c->ioq);
