@@ -461,8 +461,10 @@ void mini_watchdog(void *arg)
         return;
     mini_reap(c); /* polled mode, or an interrupt that was lost */
     if (controller_sick(c)) {
+        /* A controller reset; mini_controller_reset goes on to the keyed hard
+         * reset when the controller is in FAULT, gone, or does not reach READY. */
         osal_log(c->os, OSAL_LOG_WARN, "mini: controller stopped answering: resetting it");
-        mini_controller_reset(c, true);
+        mini_controller_reset(c, false);
     }
     uint64_t now = osal_now_ns(c->os), grace = (uint64_t)c->opt.abort_grace_ms * 1000000u;
     for (unsigned i = 0; c->running && i < nslots(c); i++) {
