@@ -257,6 +257,8 @@ install: all
 	install -m 644 README.md LICENSE $(wildcard docs/*.md) $(DESTDIR)$(PREFIX)/share/doc/scsisim/
 	rm -rf $(DESTDIR)$(PREFIX)/share/scsisim/traces && install -d $(DESTDIR)$(PREFIX)/share/scsisim && \
 	    cp -R traces $(DESTDIR)$(PREFIX)/share/scsisim/traces
+	rm -rf $(DESTDIR)$(PREFIX)/share/doc/scsisim/examples && cp -R examples $(DESTDIR)$(PREFIX)/share/doc/scsisim/examples && \
+	    find $(DESTDIR)$(PREFIX)/share/doc/scsisim/examples -name '*.so' -delete
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -90,9 +90,7 @@ static void put_file(struct tbuf *b, const struct trace_file_result *f)
 static _Noreturn void child(const char *path, const struct replay_options *o, int out_fd, int bt_fd,
                             volatile unsigned *line)
 {
-    crash_fd = bt_fd;
-    void *warm[1];
-    backtrace(warm, 1); /* loads the unwinder now, not inside the signal handler */
+    crash_fd = bt_fd; /* the unwinder was loaded by the parent (run_isolated) */
     static const int fatal[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT };
     for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++)
         signal(fatal[i], on_fatal);
@@ -294,6 +292,11 @@ int run_isolated(const char *const *paths, size_t n, unsigned jobs, const struct
     }
     for (size_t i = 0; i < n; i++)
         trace_run_init(&results[i]);
+    /* backtrace() loads libgcc's unwinder on first use (a dlopen): do it once
+     * here, so every child inherits it instead of loading it again (and so
+     * the crash handler never has to). */
+    void *warm[1];
+    backtrace(warm, 1);
     size_t next = 0, reported = 0, running = 0;
     while (rc == 0 && (next < n || running)) {
         /* start children into free slots */

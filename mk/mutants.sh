@@ -90,6 +90,7 @@ if [ -n "${MUTANTS_DOC:-}" ]; then
         echo "    make mutants MUTANTS_DOC=docs/mutants.md"
         echo
         echo "One mutant by hand: \`build/scsisim run --mutant F1\` (or \`build/scsisim run --driver-core build/mutants/core-F1.so\`)."
+        echo "How long \`make mutants\` takes, and where the time goes: docs/benchmarks.md."
         echo
         echo "Suite: $total traces.  Last generated: $(date -u +%Y-%m-%d)."
         echo

@@ -5,8 +5,9 @@
  *   scsisim serve --drive 0:0,thin=on
  *   iscsi-test-cu -v -t ALL -d iscsi://127.0.0.1:PORT/IQN/0
  *
- * must report 0 failed tests and at least CLEAN_FLOOR tests that passed
- * without being skipped (a test that prints [SKIPPED] passes in CUnit's
+ * must report, with the built-in core and again with the same core loaded
+ * as build/lib/scsisim-core.so (--driver-core), 0 failed tests and at least
+ * CLEAN_FLOOR tests that passed without being skipped (a test that prints [SKIPPED] passes in CUnit's
  * count: the target lacked the feature, answering INVALID COMMAND OPERATION
  * CODE or saying so in VPD/INQUIRY).  The per-test reading is the one
  * mk/cu-table.awk makes for docs/iscsi.md.  Without iscsi-test-cu the test
@@ -66,12 +67,16 @@ static unsigned clean_passes(const char *out, unsigned *skipped)
     return clean;
 }
 
-START_TEST(iscsi_test_cu_all_tests_pass)
+/* iscsi-test-cu against `scsisim serve` with a thin drive and args (NULL:
+ * none): 0 failures, at least CLEAN_FLOOR clean passes. */
+static void all_tests_pass(const char *const *args)
 {
     if (!proc_tool_present("iscsi_test_cu", "iscsi-test-cu", "apt-get install libiscsi-bin"))
         return;
     struct serve_proc srv;
-    const char *const serve_args[] = { "--drive", "0:0,thin=on", NULL };
+    const char *serve_args[8] = { "--drive", "0:0,thin=on" };
+    for (size_t i = 0; args && args[i] && i + 3 < sizeof serve_args / sizeof serve_args[0]; i++)
+        serve_args[2 + i] = args[i];
     serve_start(&srv, serve_args);
     const char *argv[] = { "iscsi-test-cu", "-v", "-t", "ALL", "-d", srv.url, NULL };
     char *out;
@@ -97,6 +102,22 @@ START_TEST(iscsi_test_cu_all_tests_pass)
     free(err);
     ck_assert_int_eq(serve_stop(&srv, SIGTERM), 0);
 }
+
+START_TEST(iscsi_test_cu_all_tests_pass)
+{
+    all_tests_pass(NULL);
+}
+END_TEST
+
+/* The same with scsisim's own core loaded as a .so (--driver-core, issue 15). */
+START_TEST(iscsi_test_cu_all_tests_pass_with_loaded_core)
+{
+    char core[1024];
+    snprintf(core, sizeof core, "%s", proc_scsisim_bin());
+    char *slash = strrchr(core, '/');
+    snprintf(slash ? slash + 1 : core, sizeof core - (size_t)(slash ? slash + 1 - core : 0), "lib/scsisim-core.so");
+    all_tests_pass((const char *const[]){ "--driver-core", core, NULL });
+}
 END_TEST
 
 static Suite *suite(void)
@@ -105,6 +126,7 @@ static Suite *suite(void)
     TCase *tc = tcase_create("libiscsi");
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, iscsi_test_cu_all_tests_pass);
+    tcase_add_test(tc, iscsi_test_cu_all_tests_pass_with_loaded_core);
     suite_add_tcase(s, tc);
     return s;
 }
