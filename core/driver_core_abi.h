@@ -21,6 +21,16 @@
  * to them bumps the version).  table_size lets a later minor revision append
  * entry points: scsisim refuses a table smaller than it needs.
  *
+ *   1  the first table.
+ *   2  drv_task.attr (SAM-5 task attribute), DRV_TMF_QUERY_TASK, and
+ *      drv_core_stats.busy_retries inserted before .events (a version-1 core's
+ *      get_stats would fill the wrong counters; it would also drop every
+ *      ORDERED / HEAD OF QUEUE attribute and refuse QUERY TASK).
+ *
+ * The _Static_asserts at the end pin the size and field offsets of every
+ * structure that crosses this door (LP64): a change to one fails the build
+ * here, so it cannot ship without a decision about the version.
+ *
  * Building one out of tree, against the installed headers:
  *
  *     cc -shared -fPIC -o mycore.so mycore.c $(pkg-config --cflags scsisim)
@@ -39,7 +49,7 @@
 #include "core/core.h"
 #include "core/discovery.h"
 
-#define SCSISIM_DRIVER_CORE_ABI_VERSION 1u
+#define SCSISIM_DRIVER_CORE_ABI_VERSION 2u
 /* The one symbol a driver core exports. */
 #define SCSISIM_DRIVER_CORE_SYMBOL "scsisim_driver_core"
 
@@ -77,5 +87,69 @@ struct scsisim_driver_core {
 /* The entry point's type and its declaration. */
 typedef const struct scsisim_driver_core *(*scsisim_driver_core_fn)(void);
 const struct scsisim_driver_core *scsisim_driver_core(void);
+
+/* The layout of version 2, as an LP64 compiler lays it out (x86-64, arm64).
+ * If one of these fails, a structure crossing the ABI changed: an appended
+ * field that old cores may ignore can update the numbers; anything else (a
+ * field moved, inserted, resized, an enum value renumbered) also bumps
+ * SCSISIM_DRIVER_CORE_ABI_VERSION and says why in the list above. */
+#if defined(__LP64__)
+#define DRV_ABI_SIZE(t, n) _Static_assert(sizeof(struct t) == (n), "driver-core ABI: sizeof(struct " #t ") changed")
+#define DRV_ABI_AT(t, f, n) \
+    _Static_assert(offsetof(struct t, f) == (n), "driver-core ABI: struct " #t "." #f " moved")
+DRV_ABI_SIZE(drv_task, 72);
+DRV_ABI_AT(drv_task, target, 8);
+DRV_ABI_AT(drv_task, initiator, 12);
+DRV_ABI_AT(drv_task, cdb, 14);
+DRV_ABI_AT(drv_task, cdb_len, 30);
+DRV_ABI_AT(drv_task, dir, 32);
+DRV_ABI_AT(drv_task, requested_transfer, 40);
+DRV_ABI_AT(drv_task, pieces, 48);
+DRV_ABI_AT(drv_task, piece_count, 56);
+DRV_ABI_AT(drv_task, timeout_ms, 60);
+DRV_ABI_AT(drv_task, attr, 64);
+DRV_ABI_SIZE(drv_buffer_piece, 24);
+DRV_ABI_AT(drv_buffer_piece, length, 16);
+DRV_ABI_SIZE(drv_tmf, 24);
+DRV_ABI_AT(drv_tmf, initiator, 4);
+DRV_ABI_AT(drv_tmf, lun, 8);
+DRV_ABI_AT(drv_tmf, task_id, 16);
+DRV_ABI_SIZE(drv_completion, 280);
+DRV_ABI_AT(drv_completion, response, 8);
+DRV_ABI_AT(drv_completion, scsi_status, 12);
+DRV_ABI_AT(drv_completion, bytes_transferred, 16);
+DRV_ABI_AT(drv_completion, sense_len, 24);
+DRV_ABI_AT(drv_completion, sense, 25);
+DRV_ABI_SIZE(drv_core_stats, 128);
+DRV_ABI_AT(drv_core_stats, busy_retries, 96);
+DRV_ABI_AT(drv_core_stats, events, 104);
+DRV_ABI_AT(drv_core_stats, tmf_retries, 120);
+DRV_ABI_SIZE(drv_constraints, 48);
+DRV_ABI_AT(drv_constraints, max_byte_count, 8);
+DRV_ABI_AT(drv_constraints, max_outstanding, 40);
+DRV_ABI_SIZE(drv_core_options, 64);
+DRV_ABI_AT(drv_core_options, on_event, 16);
+DRV_ABI_AT(drv_core_options, abort_grace_ms, 32);
+DRV_ABI_AT(drv_core_options, async_events, 56);
+DRV_ABI_SIZE(drv_event, 48);
+DRV_ABI_AT(drv_event, fault, 16);
+DRV_ABI_SIZE(drv_disc_options, 20);
+DRV_ABI_AT(drv_disc_options, max_targets, 16);
+DRV_ABI_SIZE(drv_disc_lun, 40);
+DRV_ABI_AT(drv_disc_lun, revision, 35);
+DRV_ABI_SIZE(drv_disc_result, 32);
+DRV_ABI_AT(drv_disc_result, unit_attentions, 24);
+DRV_ABI_SIZE(scsisim_driver_core, 136);
+DRV_ABI_AT(scsisim_driver_core, get_stats, 128);
+#undef DRV_ABI_SIZE
+#undef DRV_ABI_AT
+#endif
+/* Enum values cross the door as integers. */
+_Static_assert(DRV_ATTR_SIMPLE == 0 && DRV_ATTR_ORDERED == 1 && DRV_ATTR_HEAD_OF_QUEUE == 2 && DRV_ATTR_ACA == 3,
+               "driver-core ABI: enum drv_task_attr renumbered");
+_Static_assert(DRV_TMF_ABORT_TASK == 1 && DRV_TMF_NEXUS_LOSS == 8 && DRV_TMF_QUERY_TASK == 9,
+               "driver-core ABI: enum drv_tmf_kind renumbered");
+_Static_assert(DRV_SR_TASK_COMPLETE == 0 && DRV_SR_FUNCTION_REJECTED == 2,
+               "driver-core ABI: enum drv_service_response renumbered");
 
 #endif

@@ -62,9 +62,12 @@ int stack_driver_core_load(const char *path, const struct scsisim_driver_core **
         return -EPROTO;
     }
     if (t->abi_version != SCSISIM_DRIVER_CORE_ABI_VERSION) {
-        errf(err, errlen, "%s: wrong driver-core ABI version %u; this scsisim speaks version %u: rebuild the core "
-             "against this scsisim's headers (pkg-config --cflags scsisim)", path, (unsigned)t->abi_version,
-             SCSISIM_DRIVER_CORE_ABI_VERSION);
+        /* Name what the last bump changed: the author of an old core learns
+         * what to handle, not only that a rebuild is due. */
+        errf(err, errlen, "%s: wrong driver-core ABI version %u; this scsisim speaks version %u (version 2 added "
+             "drv_task.attr, DRV_TMF_QUERY_TASK and drv_core_stats.busy_retries: core/driver_core_abi.h): "
+             "rebuild the core against this scsisim's headers (pkg-config --cflags scsisim)", path,
+             (unsigned)t->abi_version, SCSISIM_DRIVER_CORE_ABI_VERSION);
         dlclose(h);
         return -EPROTO;
     }

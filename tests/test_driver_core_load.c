@@ -110,7 +110,7 @@ static const struct {
     const char *fixture;
     const char *words[2];
 } bad[] = {
-    { "bad_abi", { "wrong driver-core ABI version 99", "this scsisim speaks version 1" } },
+    { "bad_abi", { "wrong driver-core ABI version 1; this scsisim speaks version 2", "added drv_task.attr" } },
     { "no_symbol", { "missing symbol scsisim_driver_core", "no_symbol.so" } },
     { "null_entry", { "missing entry point 'recover'", "null_entry.so" } },
     { "no_start", { "the core failed to start", "could not bring the controller up" } },

@@ -47,7 +47,8 @@ struct mini_io {
     uint64_t bytes;               /* transferred by earlier chunks */
     unsigned reissues;
     uint8_t end_status;           /* != 0: a TMF ended it (HBA_CS_ABORTED / _RESET) */
-    struct mini_io *next;         /* on the wait list */
+    uint64_t deadline_ns;         /* the task's own timeout, from its first send: retries end there */
+    struct mini_io *next;         /* on the wait list or the retry list */
 };
 
 /* One command id on the I/O SQ (cid = slot index). */
@@ -82,6 +83,7 @@ struct drv_core {
     struct mini_dma lists;        /* one 4 KiB SGE list per slot, TO_DEVICE */
     struct mini_dma sense;        /* MINI_SENSE bytes per slot, FROM_DEVICE */
     struct mini_io *wait_head, *wait_tail; /* tasks waiting for a slot */
+    struct mini_io *retry;        /* TASK SET FULL / BUSY: sent again at the watchdog's next tick */
     struct osal_irq *irq;
     struct osal_timer *watchdog;
     uint32_t last_heartbeat;
@@ -108,6 +110,7 @@ void mini_end_io(struct drv_core *c, struct mini_io *io, enum drv_service_respon
 void mini_slot_release(struct drv_core *c, unsigned cid);
 void mini_requeue_all(struct drv_core *c);      /* after a controller reset */
 void mini_watchdog(void *arg);
+void mini_retry_now(struct drv_core *c);        /* the retry list to the front of the wait list */
 /* mini_core.c / mini_disc.c */
 int  mini_run_task(struct drv_core *c, const struct drv_task *t, struct drv_completion *out);
 int  mini_discover(struct drv_core *c, const struct drv_disc_options *opt, struct drv_disc_result *out);
@@ -121,6 +124,7 @@ int  mini_io_accept(struct drv_core *c, struct mini_io *io); /* 0, or it was com
 unsigned mini_mark(struct drv_core *c, bool (*match)(const struct mini_io *, const void *),
                    const void *key, uint8_t cs);
 void mini_end_marked(struct drv_core *c);
+unsigned mini_count(struct drv_core *c, bool (*match)(const struct mini_io *, const void *), const void *key);
 void mini_fail_all(struct drv_core *c);     /* the controller is gone: every task fails */
 
 #endif

@@ -244,6 +244,7 @@ static bool match_tmf(const struct mini_io *io, const void *key)
     case DRV_TMF_CONTROLLER_RESET:return io->t.target == f->target;
     case DRV_TMF_BUS_RESET:       return true;
     case DRV_TMF_NEXUS_LOSS:      return io->t.initiator == f->initiator;
+    case DRV_TMF_QUERY_TASK:      return io->t.task_id == f->task_id;
     }
     return false;
 }
@@ -269,6 +270,11 @@ static void tmf_q(void *arg)
         rc = -ENODEV;
         goto out;
     }
+    if (f->kind == DRV_TMF_QUERY_TASK) { /* asks, ends nothing: no admin command */
+        rc = mini_count(c, match_tmf, f) ? 0 : -ENOENT;
+        goto out;
+    }
+    mini_retry_now(c); /* a task waiting to be retried is one the function may end */
     bool resets = f->kind >= DRV_TMF_LUN_RESET && f->kind <= DRV_TMF_CONTROLLER_RESET;
     unsigned n = mini_mark(c, match_tmf, f, resets ? HBA_CS_ABORTED_RESET : HBA_CS_ABORTED);
     if (f->kind == DRV_TMF_ABORT_TASK && n == 0) {
@@ -303,7 +309,7 @@ out:
 
 static int task_mgmt(struct drv_core *c, const struct drv_tmf *tmf, drv_tmf_done done, void *arg)
 {
-    if (!tmf || !done || tmf->kind < DRV_TMF_ABORT_TASK || tmf->kind > DRV_TMF_NEXUS_LOSS)
+    if (!tmf || !done || tmf->kind < DRV_TMF_ABORT_TASK || tmf->kind > DRV_TMF_QUERY_TASK)
         return -EINVAL;
     struct tmf_call *k = malloc(sizeof *k);
     if (!k)

@@ -9,6 +9,8 @@
 #include "mini.h"
 
 #define SCSI_GOOD 0x00u
+#define SCSI_BUSY 0x08u
+#define SCSI_TASK_SET_FULL 0x28u
 
 static unsigned nslots(const struct drv_core *c) { return c->ioq.entries - 1u; }
 
@@ -252,6 +254,8 @@ static void send(struct drv_core *c, struct mini_io *io, unsigned cid)
     e.opcode = HBA_OP_SCSI;
     e.flags = io->t.dir == DRV_DIR_FROM_TARGET ? HBA_FLAG_DIR_READ
             : io->t.dir == DRV_DIR_FROM_INITIATOR ? HBA_FLAG_DIR_WRITE : HBA_FLAG_DIR_NONE;
+    /* The task attribute, for the firmware's task set (hw/hba.h). */
+    e.flags |= (uint8_t)(((unsigned)io->t.attr << HBA_FLAG_ATTR_SHIFT) & HBA_FLAG_ATTR_MASK);
     e.cid = (uint16_t)cid;
     e.target = io->t.target;
     e.lun = io->t.lun;
@@ -268,20 +272,53 @@ static void send(struct drv_core *c, struct mini_io *io, unsigned cid)
     s->target = io->t.target;
     s->lun = io->t.lun;
     s->deadline_ns = osal_now_ns(c->os) + (uint64_t)tmo * 1000000u;
+    if (!io->deadline_ns)
+        io->deadline_ns = s->deadline_ns;
     c->stats.commands++;
     mini_submit(c, &e);
 }
 
 void mini_enqueue(struct drv_core *c, struct mini_io *io)
 {
-    wait_push(c, io, false);
+    /* HEAD OF QUEUE: ahead of every task still waiting (SAM-5 8.6.4). */
+    wait_push(c, io, io->t.attr == DRV_ATTR_HEAD_OF_QUEUE);
     mini_kick(c);
 }
 
+/* Is a command of the task's LU at the controller?  (Orphaned cids too: the
+ * controller has not answered for them yet.) */
+static bool lu_busy(const struct drv_core *c, const struct mini_io *io)
+{
+    for (unsigned i = 0; i < nslots(c); i++)
+        if (c->slots[i].busy && c->slots[i].target == io->t.target && c->slots[i].lun == io->t.lun)
+            return true;
+    return false;
+}
+
+/* Is an ORDERED task of the LU at the controller? */
+static bool lu_ordered_busy(const struct drv_core *c, const struct mini_io *io)
+{
+    for (unsigned i = 0; i < nslots(c); i++) {
+        const struct mini_slot *s = &c->slots[i];
+        if (s->busy && s->io && s->io->t.attr == DRV_ATTR_ORDERED && s->target == io->t.target &&
+            s->lun == io->t.lun)
+            return true;
+    }
+    return false;
+}
+
+/* The simplest ordering that is right whatever the firmware does with the
+ * attribute bits: an ORDERED task is sent only when no earlier command of
+ * its LU is at the controller, and nothing after it is sent until it has
+ * completed.  The wait list is sent in order, so a task that must wait holds
+ * up the ones behind it (of every LU: simple, and only ORDERED tasks pay). */
 void mini_kick(struct drv_core *c)
 {
     unsigned cid = 0;
     while (c->running && c->wait_head) {
+        struct mini_io *io = c->wait_head;
+        if ((io->t.attr == DRV_ATTR_ORDERED && lu_busy(c, io)) || lu_ordered_busy(c, io))
+            return; /* the completion that frees the LU kicks again */
         while (cid < nslots(c) && c->slots[cid].busy)
             cid++;
         if (cid == nslots(c))
@@ -327,6 +364,14 @@ void mini_command_done(struct drv_core *c, const struct hba_cq_entry *e)
         io->reissues++;
         c->stats.reissues++;
         wait_push(c, io, true);
+    } else if (cs == HBA_CS_SUCCESS && (e->scsi_status == SCSI_TASK_SET_FULL || e->scsi_status == SCSI_BUSY) &&
+               !io->end_status && osal_now_ns(c->os) < io->deadline_ns) {
+        /* The LU's task set is full or it is busy: the same command again at
+         * the watchdog's next tick, while the task's timeout lasts; after it
+         * the status goes up as it came. */
+        c->stats.busy_retries++;
+        io->next = c->retry;
+        c->retry = io;
     } else if (cs == HBA_CS_SUCCESS && io->split && !io->end_status && io->chunk + 1u < io->plan.chunks &&
                e->scsi_status == SCSI_GOOD && got == io->len) {
         io->bytes += got;
@@ -421,8 +466,30 @@ void mini_end_marked(struct drv_core *c)
     }
 }
 
+void mini_retry_now(struct drv_core *c)
+{
+    for (struct mini_io *io = c->retry, *next; io; io = next) {
+        next = io->next;
+        wait_push(c, io, true);
+    }
+    c->retry = NULL;
+}
+
+unsigned mini_count(struct drv_core *c, bool (*match)(const struct mini_io *, const void *), const void *key)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; c->slots && i < nslots(c); i++)
+        n += c->slots[i].io && match(c->slots[i].io, key);
+    for (struct mini_io *io = c->wait_head; io; io = io->next)
+        n += match(io, key);
+    for (struct mini_io *io = c->retry; io; io = io->next)
+        n += match(io, key);
+    return n;
+}
+
 void mini_fail_all(struct drv_core *c)
 {
+    mini_retry_now(c);
     mini_requeue_all(c);
     for (struct mini_io *io; (io = wait_pop(c));)
         mini_end_io(c, io, DRV_SR_SERVICE_DELIVERY_FAILURE, HBA_CS_SUCCESS);
@@ -460,6 +527,8 @@ void mini_watchdog(void *arg)
     if (!c->running)
         return;
     mini_reap(c); /* polled mode, or an interrupt that was lost */
+    mini_retry_now(c);
+    mini_kick(c);
     if (controller_sick(c)) {
         /* A controller reset; mini_controller_reset goes on to the keyed hard
          * reset when the controller is in FAULT, gone, or does not reach READY. */
