@@ -11,5 +11,6 @@ extern const struct cli_command cli_cmd_run;
 extern const struct cli_command cli_cmd_controller;
 extern const struct cli_command cli_cmd_serve;
 extern const struct cli_command cli_cmd_import;
+extern const struct cli_command cli_cmd_ctl;
 
 #endif

@@ -12,6 +12,7 @@ static const struct cli_command *const commands[] = {
     &cli_cmd_controller,
     &cli_cmd_serve,
     &cli_cmd_import,
+    &cli_cmd_ctl,
     NULL,
 };
 

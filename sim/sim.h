@@ -126,6 +126,20 @@ enum sim_inject_kind {
 int sim_ctrl_inject(struct sim_ctrl *c, enum sim_inject_kind kind, uint32_t count);
 int sim_ctrl_inject_clear(struct sim_ctrl *c);
 
+/* The fault and timing engine (sim/fault/fault.h, docs/faults.md): rules
+ * given as one line of text each.  sim_ctrl_fault_add parses and adds one
+ * (a capacity rule is applied at once instead: the drive's capacity changes
+ * with its unit attention); 0, or -EINVAL (err says what and where in the
+ * line), -ENOSPC, or fw_set_capacity's error.  Rules stay across power
+ * cycles: they describe the device; sim_ctrl_fault_clear removes them all.
+ * The JSON forms are those of fault_set_list_json and fault_stats_json,
+ * the statistics with the controller's counters added. */
+struct tbuf;
+int  sim_ctrl_fault_add(struct sim_ctrl *c, const char *rule, char *err, size_t errlen);
+int  sim_ctrl_fault_clear(struct sim_ctrl *c);
+void sim_ctrl_fault_list_json(struct sim_ctrl *c, struct tbuf *json);
+void sim_ctrl_stats_json(struct sim_ctrl *c, struct tbuf *json);
+
 /* A tap on the firmware's SCSI commands, for a harness checking what the
  * controller saw (layer C of a trace): called on the firmware thread for
  * every HBA_OP_SCSI entry it took, once it is decided (completed, rejected,

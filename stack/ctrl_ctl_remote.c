@@ -5,6 +5,7 @@
  * it did not answer. */
 #include <errno.h>
 
+#include "base/errf.h"
 #include "stack/ctrl_ctl.h"
 #include "platform/bus_client.h"
 
@@ -68,6 +69,33 @@ static int remote_set_iommu_policy(void *impl, enum hba_iommu_policy policy)
 static int remote_set_observer(void *impl, sim_cmd_observer fn, void *arg)
 {
     (void)impl, (void)fn, (void)arg;
+    return -ENOTSUP;
+}
+
+/* The bus protocol carries no fault rules yet (sim/bus/bus_proto.h): open
+ * the controller process's own control socket (scsisim controller --ctl). */
+static int remote_fault_add(void *impl, const char *rule, char *err, size_t errlen)
+{
+    (void)impl, (void)rule;
+    errf(err, errlen, "the controller runs in another process: give it --ctl SOCKET and send fault rules there");
+    return -ENOTSUP;
+}
+
+static int remote_fault_clear(void *impl)
+{
+    (void)impl;
+    return -ENOTSUP;
+}
+
+static int remote_fault_list(void *impl, struct tbuf *json)
+{
+    (void)impl, (void)json;
+    return -ENOTSUP;
+}
+
+static int remote_stats(void *impl, struct tbuf *json)
+{
+    (void)impl, (void)json;
     return -ENOTSUP;
 }
 

@@ -183,6 +183,11 @@ int stack_powered(struct stack *st);
 int stack_check_media(struct stack *st, uint16_t target, uint16_t lun, struct sim_oracle_report *r);
 int stack_inject(struct stack *st, enum sim_inject_kind kind, uint32_t count);
 int stack_inject_clear(struct stack *st);
+/* The fault and timing engine's rules (sim/fault/fault.h, docs/faults.md):
+ * one rule line, err says what is wrong and where in it; -ENOTSUP in two
+ * processes (the controller's own --ctl socket takes them there). */
+int stack_fault_add(struct stack *st, const char *rule, char *err, size_t errlen);
+int stack_fault_clear(struct stack *st);
 /* Up to max IOMMU fault log entries from sequence number `first`; fills
  * *hdr.  Returns how many, or -errno.  Two processes: at most
  * BPROTO_FAULT_LOG_MAX per call (call again from the next sequence number). */

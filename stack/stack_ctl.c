@@ -89,3 +89,17 @@ int stack_set_observer(struct stack *st, sim_cmd_observer fn, void *arg)
         return -EINVAL;
     return st->ctl.ops->set_observer(st->ctl.impl, fn, arg);
 }
+
+int stack_fault_add(struct stack *st, const char *rule, char *err, size_t errlen)
+{
+    if (!st || !rule)
+        return -EINVAL;
+    return st->ctl.ops->fault_add(st->ctl.impl, rule, err, errlen);
+}
+
+int stack_fault_clear(struct stack *st)
+{
+    if (!st)
+        return -EINVAL;
+    return st->ctl.ops->fault_clear(st->ctl.impl);
+}

@@ -67,6 +67,8 @@ void sim_config_free(struct sim_config *cfg)
     cfg->lus_are_default = false;
     free(cfg->media_dir);
     cfg->media_dir = NULL;
+    free(cfg->faults);
+    cfg->faults = NULL;
 }
 
 const struct sim_lu_config *sim_config_find_lu(const struct sim_config *cfg, uint16_t target, uint16_t lun)
@@ -106,7 +108,10 @@ int sim_config_copy(struct sim_config *dst, const struct sim_config *src)
     dst->lus = NULL;
     dst->lu_count = 0;
     dst->media_dir = NULL;
+    dst->faults = NULL;
     if (src->media_dir && !(dst->media_dir = strdup(src->media_dir)))
+        return -ENOMEM;
+    if (src->faults && !(dst->faults = strdup(src->faults)))
         return -ENOMEM;
     if (!src->lu_count)
         return 0;

@@ -58,6 +58,9 @@ struct sim_config {
                                     directory.  Owned (malloc). */
     uint64_t media_max;          /* largest file media in bytes, default 4 TiB */
     bool     media_force;        /* an existing file that is not ours may be used; default off */
+    /* fault rules (sim/fault/fault.h), the `fault` key: one rule per line,
+       checked when set; NULL = none.  Owned (malloc). */
+    char    *faults;
     /* logical drives */
     size_t   lu_count;
     struct sim_lu_config *lus;   /* owned (malloc) */
