@@ -639,6 +639,23 @@ int bus_remote_inject(struct bus *b, enum sim_inject_kind kind, uint32_t count)
     return request(b, &m, BPROTO_INJECT, sizeof(m), NULL, NULL, 0, NULL);
 }
 
+int bus_remote_fault_add(struct bus *b, const char *rule)
+{
+    struct bproto_fault m;
+    memset(&m, 0, sizeof(m));
+    if (!rule || strlen(rule) >= sizeof(m.rule))
+        return -EINVAL;
+    memcpy(m.rule, rule, strlen(rule));
+    return request(b, &m, BPROTO_FAULT_ADD, sizeof(m), NULL, NULL, 0, NULL);
+}
+
+int bus_remote_fault_clear(struct bus *b)
+{
+    struct bproto_hdr m;
+    memset(&m, 0, sizeof(m));
+    return request(b, &m, BPROTO_FAULT_CLEAR, sizeof(m), NULL, NULL, 0, NULL);
+}
+
 int bus_remote_inject_clear(struct bus *b)
 {
     struct bproto_hdr m;

@@ -131,7 +131,8 @@ int sim_ctrl_inject_clear(struct sim_ctrl *c);
  * (a capacity rule is applied at once instead: the drive's capacity changes
  * with its unit attention); 0, or -EINVAL (err says what and where in the
  * line), -ENOSPC, or fw_set_capacity's error.  Rules stay across power
- * cycles: they describe the device; sim_ctrl_fault_clear removes them all.
+ * cycles: they describe the device; sim_ctrl_fault_clear (and
+ * sim_ctrl_inject_clear, which lifts every fault) removes them all.
  * The JSON forms are those of fault_set_list_json and fault_stats_json,
  * the statistics with the controller's counters added. */
 struct tbuf;

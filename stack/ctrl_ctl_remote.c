@@ -4,10 +4,12 @@
  * the controller process.  -ENODEV when that process is gone, -ETIMEDOUT when
  * it did not answer. */
 #include <errno.h>
+#include <string.h>
 
 #include "base/errf.h"
 #include "stack/ctrl_ctl.h"
 #include "platform/bus_client.h"
+#include "sim/fault/fault.h"
 
 static int64_t remote_power_cut(void *impl, const struct sim_power_cut *how)
 {
@@ -72,20 +74,29 @@ static int remote_set_observer(void *impl, sim_cmd_observer fn, void *arg)
     return -ENOTSUP;
 }
 
-/* The bus protocol carries no fault rules yet (sim/bus/bus_proto.h): open
- * the controller process's own control socket (scsisim controller --ctl). */
+/* Checked here first, so a bad rule has the same message in both modes; the
+ * controller process answers only a status. */
 static int remote_fault_add(void *impl, const char *rule, char *err, size_t errlen)
 {
-    (void)impl, (void)rule;
-    errf(err, errlen, "the controller runs in another process: give it --ctl SOCKET and send fault rules there");
-    return -ENOTSUP;
+    struct fault_rule r;
+    int rc = fault_rule_parse(rule, &r, err, errlen, NULL);
+    if (rc < 0)
+        return rc;
+    rc = bus_remote_fault_add(impl, rule);
+    if (rc == -EINVAL)
+        errf(err, errlen, "the controller refused the rule (a capacity change: no such drive, or above its size)");
+    else if (rc < 0)
+        errf(err, errlen, "%s", strerror(-rc));
+    return rc;
 }
 
 static int remote_fault_clear(void *impl)
 {
-    (void)impl;
-    return -ENOTSUP;
+    return bus_remote_fault_clear(impl);
 }
+
+/* The rules and statistics do not fit the bus's 4 KiB replies: the
+ * controller process's own --ctl socket answers them. */
 
 static int remote_fault_list(void *impl, struct tbuf *json)
 {

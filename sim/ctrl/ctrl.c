@@ -593,6 +593,7 @@ int sim_ctrl_inject(struct sim_ctrl *c, enum sim_inject_kind kind, uint32_t coun
 
 int sim_ctrl_inject_clear(struct sim_ctrl *c)
 {
+    fault_set_clear(&c->faults); /* lifting every fault lifts the rules too */
     atomic_store(&c->inj_hang, false);
     atomic_store(&c->inj_stall, false);
     atomic_store(&c->inj_fatal, false);
