@@ -302,10 +302,6 @@ static int check_rule(const struct pctx *p, const struct fault_rule *r, uint32_t
         if (!GIVEN(K_BLOCKS) || r->any_drive)
             return fail(p, endcol, "a capacity rule needs drive=T:L and blocks=N (e.g. %s)", kr->example);
         break;
-    case FAULT_WRITE_PROTECT:
-        if (r->op != FAULT_OP_ANY)
-            return fail(p, endcol, "write-protect applies to every write; it takes no op=");
-        break;
     default:
         break;
     }
