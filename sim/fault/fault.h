@@ -115,12 +115,14 @@ struct fault_cmd {
     uint8_t  cdb_len;
 };
 
-/* Latency percentiles come from a log histogram: 4 buckets per power of two of
- * nanoseconds, so a percentile is exact to within 19%. */
-#define FAULT_HIST_BUCKETS 256u
+/* Latency percentiles come from a log histogram: 16 buckets per power of two
+ * of nanoseconds, so a percentile is exact to within 6.25%.  An opcode's
+ * histogram is allocated when it is first seen (most of the 256 never are). */
+#define FAULT_HIST_SUB     16u
+#define FAULT_HIST_BUCKETS (64u * FAULT_HIST_SUB)
 struct fault_op_stats {
     uint64_t count, bytes, injected, lat_sum_ns;
-    uint32_t hist[FAULT_HIST_BUCKETS];
+    uint32_t *hist;           /* FAULT_HIST_BUCKETS counters, or NULL */
 };
 #define FAULT_STATS_LUS 64u
 struct fault_lu_stats {

@@ -38,6 +38,7 @@ int fault_set_init(struct fault_set *s, uint64_t base_seed)
 
 void fault_set_fini(struct fault_set *s)
 {
+    fault_stats_reset(s);
     pthread_mutex_destroy(&s->lock);
 }
 

@@ -3,17 +3,19 @@
  * completion, injected delay included) as a log histogram read back as
  * percentiles. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sim/fault/fault.h"
 
-/* 4 buckets per power of two: bucket = 4*floor(log2 ns) + the next two bits. */
+/* 16 buckets per power of two: bucket = 16*floor(log2 ns) + the next four
+ * bits.  Below 16 ns each value is its own bucket. */
 unsigned fault_hist_bucket(uint64_t ns)
 {
-    if (ns < 4)
+    if (ns < FAULT_HIST_SUB)
         return (unsigned)ns;
     unsigned msb = 63u - (unsigned)__builtin_clzll(ns);
-    unsigned b = msb * 4u + (unsigned)((ns >> (msb - 2)) & 3u);
+    unsigned b = msb * FAULT_HIST_SUB + (unsigned)((ns >> (msb - 4)) & (FAULT_HIST_SUB - 1));
     return b < FAULT_HIST_BUCKETS ? b : FAULT_HIST_BUCKETS - 1;
 }
 
@@ -21,18 +23,20 @@ unsigned fault_hist_bucket(uint64_t ns)
  * bucket's upper edge: never below the true value). */
 static uint64_t bucket_top(unsigned b)
 {
-    if (b < 4)
+    if (b < FAULT_HIST_SUB)
         return b;
-    unsigned msb = b / 4u, sub = b % 4u;
+    unsigned msb = b / FAULT_HIST_SUB, sub = b % FAULT_HIST_SUB;
     if (msb >= 63)
         return UINT64_MAX;
-    uint64_t lo = (UINT64_C(1) << msb) | ((uint64_t)sub << (msb - 2));
-    return lo + (UINT64_C(1) << (msb - 2)) - 1;
+    uint64_t lo = (UINT64_C(1) << msb) | ((uint64_t)sub << (msb - 4));
+    return lo + (UINT64_C(1) << (msb - 4)) - 1;
 }
 
 uint64_t fault_hist_percentile(const struct fault_op_stats *st, double q)
 {
     uint64_t total = 0;
+    if (!st->hist)
+        return 0;
     for (unsigned i = 0; i < FAULT_HIST_BUCKETS; i++)
         total += st->hist[i];
     if (!total)
@@ -57,7 +61,10 @@ void fault_stats_note(struct fault_set *s, uint16_t target, uint16_t lun, uint8_
     o->bytes += bytes;
     o->injected += injected;
     o->lat_sum_ns += latency_ns;
-    o->hist[fault_hist_bucket(latency_ns)]++;
+    if (!o->hist)
+        o->hist = calloc(FAULT_HIST_BUCKETS, sizeof *o->hist); /* none: percentiles read 0 */
+    if (o->hist)
+        o->hist[fault_hist_bucket(latency_ns)]++;
     struct fault_lu_stats *free_slot = NULL;
     for (unsigned i = 0; i < FAULT_STATS_LUS; i++) {
         struct fault_lu_stats *l = &s->lu[i];
@@ -85,6 +92,8 @@ void fault_stats_note(struct fault_set *s, uint16_t target, uint16_t lun, uint8_
 void fault_stats_reset(struct fault_set *s)
 {
     pthread_mutex_lock(&s->lock);
+    for (unsigned i = 0; i < 256; i++)
+        free(s->op[i].hist);
     memset(s->op, 0, sizeof s->op);
     memset(s->lu, 0, sizeof s->lu);
     pthread_mutex_unlock(&s->lock);
