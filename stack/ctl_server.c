@@ -108,6 +108,8 @@ static void cmd_power_cut(struct ctl_server *s, char **w, int n, struct tbuf *ou
             return answer_error(out, "power-cut: unexpected '%s'; write power-cut [all|random|torn] [seed=N]", w[i]);
     }
     int64_t lost = s->ctl.ops->power_cut(s->ctl.impl, &how);
+    if (lost == -EALREADY)
+        return answer_error(out, "power-cut: the controller is already powered off (power-on first)");
     if (lost < 0)
         return answer_error(out, "power-cut: %s", rc_text((int)lost));
     tbuf_printf(out, "{\"ok\":true,\"lines_lost\":%" PRId64 "}", lost);
