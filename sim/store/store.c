@@ -83,6 +83,11 @@ int sim_store_create(const struct sim_store_config *cfg, struct sim_store **out,
         sim_store_destroy(s);
         return rc;
     }
+    /* File media outlive the process: so must what was promised about them. */
+    if (cfg->media_path && (rc = store_oracle_journal_open(&s->oracle, cfg->media_path, cfg->blocks, err, errlen))) {
+        sim_store_destroy(s);
+        return rc;
+    }
     *out = s;
     return 0;
 }
@@ -157,7 +162,9 @@ static int write_back(void *ctx, uint64_t lba, uint32_t n, const void *data)
 {
     struct sim_store *s = ctx;
     int rc = store_media_write(s->media, byte_off(s, lba), (size_t)n * s->block_size, data);
-    return rc ? rc : store_oracle_on_media(&s->oracle, lba, n);
+    if (rc == 0)
+        rc = store_oracle_on_media(&s->oracle, lba, n);
+    return rc ? rc : store_oracle_j_media(&s->oracle, lba, n);
 }
 
 /* Writes back least recently written lines until the dirty data fits, and
@@ -182,7 +189,10 @@ int sim_store_write(struct sim_store *s, uint64_t lba, uint32_t nblocks, const v
         return -EINVAL;
     if (!s->powered)
         return -EIO;
-    int rc;
+    /* The journal hears of the new versions before they can reach the media. */
+    int rc = store_oracle_j_versions(&s->oracle, lba, nblocks, buf);
+    if (rc)
+        return rc;
     if (durable) {
         rc = store_media_write(s->media, byte_off(s, lba), (size_t)nblocks * s->block_size, buf);
         if (rc == 0)
@@ -211,7 +221,8 @@ int sim_store_write(struct sim_store *s, uint64_t lba, uint32_t nblocks, const v
     rc = store_oracle_write(&s->oracle, lba, nblocks, buf, durable);
     if (rc)
         return rc;
-    return durable ? 0 : evict(s);
+    /* A durable write's promise is on disk before its status can be sent. */
+    return durable ? store_oracle_j_promise(&s->oracle, lba, nblocks) : evict(s);
 }
 
 int sim_store_flush(struct sim_store *s, uint64_t lba, uint64_t nblocks)
@@ -246,7 +257,7 @@ int sim_store_flush(struct sim_store *s, uint64_t lba, uint64_t nblocks)
     if (rc)
         return rc;
     store_oracle_flush(&s->oracle, lba, nblocks);
-    return 0;
+    return store_oracle_j_promise(&s->oracle, lba, nblocks);
 }
 
 uint64_t sim_store_dirty_bytes(const struct sim_store *s)
@@ -341,6 +352,7 @@ uint64_t sim_store_power_cut(struct sim_store *s, const struct sim_power_cut *ho
         break;
     }
     store_oracle_power_loss(&s->oracle);
+    store_oracle_j_loss(&s->oracle); /* a failure only makes a later judgement stricter */
     return lost;
 }
 
@@ -355,6 +367,7 @@ int sim_store_power_on(struct sim_store *s)
         /* The battery gave out while the power was off. */
         store_cache_drop_all(&s->cache);
         store_oracle_power_loss(&s->oracle);
+        store_oracle_j_loss(&s->oracle);
     }
     s->held = false;  /* held lines simply stay in the cache, still dirty */
     return 0;
@@ -392,5 +405,7 @@ int sim_store_remove_media(const char *media_path, uint64_t blocks, uint32_t blo
     uint64_t bytes;
     if (!media_path || __builtin_mul_overflow(blocks, (uint64_t)block_size, &bytes))
         return -EINVAL;
-    return store_media_remove(media_path, bytes);
+    int rc = store_media_remove(media_path, bytes);
+    int jrc = store_oracle_journal_remove(media_path);
+    return rc ? rc : jrc;
 }

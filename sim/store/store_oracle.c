@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "sim/store/store_hash.h"
 
@@ -30,6 +31,7 @@ void store_oracle_init(struct store_oracle *o, uint32_t block_size)
 {
     memset(o, 0, sizeof(*o));
     o->block_size = block_size;
+    o->journal_fd = -1;
     store_map_init(&o->group_index);
     store_slab_init(&o->groups, sizeof(struct group));
     store_map_init(&o->side_index);
@@ -38,6 +40,9 @@ void store_oracle_init(struct store_oracle *o, uint32_t block_size)
 
 void store_oracle_free(struct store_oracle *o)
 {
+    if (o->journal_fd >= 0)
+        close(o->journal_fd);
+    o->journal_fd = -1;
     store_map_free(&o->group_index);
     store_slab_free(&o->groups);
     store_map_free(&o->side_index);
@@ -295,6 +300,36 @@ int store_oracle_check(struct store_oracle *o, store_read_block_fn read_block, v
     }
     free(buf);
     return rc;
+}
+
+/* store_oracle_write for one block whose hash is known (a journal replay). */
+int store_oracle_write_hash(struct store_oracle *o, uint64_t b, uint32_t h)
+{
+    struct group *gr = group_get_or_add(o, b >> GROUP_SHIFT);
+    if (!gr)
+        return -ENOMEM;
+    uint8_t bit = (uint8_t)(1u << (b & (GROUP_BLOCKS - 1)));
+    uint32_t *newest = &gr->newest[b & (GROUP_BLOCKS - 1)];
+    struct side old = { 0 };
+    const struct side *sd = side_get(o, b);
+    if (sd)
+        old = *sd;
+    if (gr->present & bit) {
+        if (gr->durable & bit) {
+            old.promised = *newest;
+            old.has_promised = 1;
+        }
+        if (gr->on_media & bit) {
+            old.media = *newest;
+            old.has_media = 1;
+        }
+    }
+    *newest = h;
+    gr->present |= bit;
+    gr->forfeit &= (uint8_t)~bit;
+    gr->durable &= (uint8_t)~bit;
+    gr->on_media &= (uint8_t)~bit;
+    return side_set(o, b, &old);
 }
 
 size_t store_oracle_bytes(const struct store_oracle *o)
