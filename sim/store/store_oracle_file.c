@@ -219,6 +219,12 @@ int store_oracle_journal_open(struct store_oracle *o, const char *media_path, ui
             store_oracle_power_loss(o);
             if (ftruncate(fd, end) < 0)
                 rc = -errno;
+            /* ... and the journal says so: the next replay must forfeit the
+             * same versions before the promises that follow. */
+            struct j_record loss = record(J_LOSS, 0, 0, 0);
+            if (rc == 0 && pwrite(fd, &loss, sizeof loss, end) != (ssize_t)sizeof loss)
+                rc = -EIO;
+            end += (off_t)sizeof loss;
         }
     } else {
         /* A new media file, or none of ours: start afresh under a new id. */
