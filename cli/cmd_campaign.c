@@ -281,13 +281,18 @@ static int run(int argc, char **argv)
     if (!quiet)
         fputc('\n', stderr);
     stack_close(st);
-    /* The media and its oracle journal go with the campaign's directory. */
+    /* The media and its oracle journal go with the campaign's directory,
+     * unless they show a loss: then they are the evidence. */
     char path[PATH_MAX + 16];
+    if (t.durable_lost)
+        printf("  the media and its oracle journal are kept in %s (disk, disk.oracle)\n", dir);
+    else {
     snprintf(path, sizeof path, "%s/disk", dir);
     unlink(path);
     snprintf(path, sizeof path, "%s/disk.oracle", dir);
     unlink(path);
     rmdir(dir);
+    }
 
     printf("scsisim campaign: %" PRIu64 " cuts in %.1f s (%.1f cuts/s), seed %llu\n", t.cuts, secs,
            secs > 0 ? (double)t.cuts / secs : 0.0, seed);

@@ -116,7 +116,9 @@ START_TEST(a_torn_tail_is_not_replayed_and_a_new_media_starts_afresh)
     struct sim_oracle_report r = check(s);
     ck_assert_uint_eq(r.blocks_checked, 1);
     ck_assert_uint_eq(r.durable_lost, 0);
-    ck_assert_int_eq(journal_size(), good); /* cut back to the last good record */
+    /* Rewritten from what was replayed: the garbage is gone. */
+    ck_assert_int_le(journal_size(), good);
+    ck_assert_int_eq(journal_size() % 32, 0);
     sim_store_destroy(s);
 
     /* The media file replaced: its journal no longer applies. */

@@ -29,6 +29,8 @@ struct sim_store {
     struct store_oracle oracle;
 };
 
+static int read_media_one(void *ctx, uint64_t lba, void *buf);
+
 int sim_store_create(const struct sim_store_config *cfg, struct sim_store **out, char *err, size_t errlen)
 {
     if (!out) {
@@ -84,7 +86,8 @@ int sim_store_create(const struct sim_store_config *cfg, struct sim_store **out,
         return rc;
     }
     /* File media outlive the process: so must what was promised about them. */
-    if (cfg->media_path && (rc = store_oracle_journal_open(&s->oracle, cfg->media_path, cfg->blocks, err, errlen))) {
+    if (cfg->media_path &&
+        (rc = store_oracle_journal_open(&s->oracle, cfg->media_path, cfg->blocks, read_media_one, s, err, errlen))) {
         sim_store_destroy(s);
         return rc;
     }
@@ -371,6 +374,13 @@ int sim_store_power_on(struct sim_store *s)
     }
     s->held = false;  /* held lines simply stay in the cache, still dirty */
     return 0;
+}
+
+/* One block straight from the media (the journal's replay, before any cache). */
+static int read_media_one(void *ctx, uint64_t lba, void *buf)
+{
+    struct sim_store *s = ctx;
+    return store_media_read(s->media, byte_off(s, lba), s->block_size, buf);
 }
 
 static int read_one(void *ctx, uint64_t lba, void *buf)

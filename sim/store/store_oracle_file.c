@@ -23,7 +23,12 @@
  * inode) has none, so an old journal is never replayed against it. */
 #define ORACLE_XATTR "user.scsisim.oracle"
 
-enum j_type { J_VERSION_REC = 1, J_MEDIA = 2, J_PROMISE = 3, J_LOSS = 4 };
+enum j_type { J_VERSION_REC = 1, J_MEDIA = 2, J_PROMISE = 3, J_LOSS = 4, J_STATE = 5 };
+
+/* J_STATE: hash = newest, n = flags | promised << 32, lba; the media hash of
+ * a block that has one rides in a second record J_STATE_MEDIA. */
+enum { ST_DURABLE = 1, ST_ON_MEDIA = 2, ST_FORFEIT = 4, ST_PROMISED = 8, ST_MEDIA = 16 };
+#define J_STATE_MEDIA 6u
 
 struct j_header {
     uint64_t magic;
@@ -43,6 +48,8 @@ struct j_record {
 };
 _Static_assert(sizeof(struct j_record) == 32, "journal record is 32 bytes");
 _Static_assert(offsetof(struct j_record, check) == 24, "check at 24");
+
+static int compact(struct store_oracle *o, const char *path, const struct j_header *h);
 
 static uint64_t record_check(const struct j_record *r)
 {
@@ -127,9 +134,76 @@ int store_oracle_j_loss(struct store_oracle *o)
     return append(o, &r, 1, false);
 }
 
+/* Versions of a block journaled since its last promise (the last CAND_MAX). */
+#define CAND_MAX 8u
+struct cand {
+    uint32_t n;
+    uint32_t h[CAND_MAX];
+};
+struct cands {
+    struct store_map index; /* lba -> slab id */
+    struct store_slab slab;
+};
+
+static int cand_add(struct cands *c, uint64_t lba, uint32_t hash)
+{
+    uint32_t id = store_map_get(&c->index, lba);
+    if (id == STORE_MAP_NONE) {
+        id = store_slab_alloc(&c->slab);
+        if (id == STORE_MAP_NONE)
+            return -ENOMEM;
+        if (store_map_put(&c->index, lba, id)) {
+            store_slab_release(&c->slab, id);
+            return -ENOMEM;
+        }
+        memset(store_slab_at(&c->slab, id), 0, sizeof(struct cand));
+    }
+    struct cand *k = store_slab_at(&c->slab, id);
+    k->h[k->n++ % CAND_MAX] = hash;
+    return 0;
+}
+
+/* A promise over [lba, lba + n): blocks it made durable start afresh. */
+static void cand_promised(struct cands *c, const struct store_oracle *o, uint64_t lba, uint64_t n)
+{
+    const struct store_map *m = &c->index;
+    for (size_t k = 0; m->keys && k <= m->mask; k++)
+        if (store_map_used(m, k) && m->keys[k] >= lba && m->keys[k] - lba < n &&
+            store_oracle_is_durable(o, m->keys[k]))
+            ((struct cand *)store_slab_at(&c->slab, m->vals[k]))->n = 0;
+}
+
+/* What the media holds of each block with versions since its promise. */
+static int cand_settle(struct cands *c, struct store_oracle *o, store_read_block_fn read_media, void *ctx)
+{
+    uint8_t *buf = malloc(o->block_size);
+    if (!buf)
+        return -ENOMEM;
+    const struct store_map *m = &c->index;
+    int rc = 0;
+    for (size_t k = 0; m->keys && k <= m->mask && rc == 0; k++) {
+        if (!store_map_used(m, k))
+            continue;
+        const struct cand *cd = store_slab_at(&c->slab, m->vals[k]);
+        if (!cd->n || store_oracle_is_durable(o, m->keys[k]))
+            continue;
+        if ((rc = read_media(ctx, m->keys[k], buf)) != 0)
+            break;
+        uint32_t have = store_block_hash(buf, o->block_size);
+        uint32_t n = cd->n < CAND_MAX ? cd->n : CAND_MAX;
+        for (uint32_t i = 0; i < n; i++)
+            if (cd->h[i] == have) {
+                rc = store_oracle_media_holds(o, m->keys[k], have);
+                break;
+            }
+    }
+    free(buf);
+    return rc;
+}
+
 /* Replays the records after the header; stops at the first damaged one and
  * truncates the file there, so appends continue from a clean end. */
-static int replay(struct store_oracle *o, int fd, uint64_t blocks, off_t *end)
+static int replay(struct store_oracle *o, int fd, uint64_t blocks, off_t *end, struct cands *cands)
 {
     struct j_record batch[J_BATCH];
     off_t off = sizeof(struct j_header);
@@ -151,9 +225,30 @@ static int replay(struct store_oracle *o, int fd, uint64_t blocks, off_t *end)
                 return 0;
             }
             switch (r->type) {
-            case J_VERSION_REC: rc = store_oracle_write_hash(o, r->lba, r->hash); break;
+            case J_STATE: {
+                uint32_t fl = (uint32_t)r->n;
+                struct store_block_state st = {
+                    .newest = r->hash, .promised = (uint32_t)(r->n >> 32), .durable = fl & ST_DURABLE,
+                    .on_media = fl & ST_ON_MEDIA, .forfeit = fl & ST_FORFEIT, .has_promised = fl & ST_PROMISED,
+                };
+                rc = store_oracle_set_state(o, r->lba, &st);
+                break;
+            }
+            case J_STATE_MEDIA: {
+                /* Follows its block's J_STATE: only the media hash is added. */
+                rc = store_oracle_media_holds(o, r->lba, r->hash);
+                break;
+            }
+            case J_VERSION_REC:
+                rc = store_oracle_write_hash(o, r->lba, r->hash);
+                if (rc == 0)
+                    rc = cand_add(cands, r->lba, r->hash);
+                break;
             case J_MEDIA:       rc = store_oracle_on_media(o, r->lba, r->n); break;
-            case J_PROMISE:     store_oracle_flush(o, r->lba, r->n); break;
+            case J_PROMISE:
+                store_oracle_flush(o, r->lba, r->n);
+                cand_promised(cands, o, r->lba, r->n);
+                break;
             case J_LOSS:        store_oracle_power_loss(o); break;
             default:
                 *end = off;
@@ -171,8 +266,8 @@ static int replay(struct store_oracle *o, int fd, uint64_t blocks, off_t *end)
     }
 }
 
-int store_oracle_journal_open(struct store_oracle *o, const char *media_path, uint64_t blocks, char *err,
-                              size_t errlen)
+int store_oracle_journal_open(struct store_oracle *o, const char *media_path, uint64_t blocks,
+                              store_read_block_fn read_media, void *ctx, char *err, size_t errlen)
 {
     char path[4200];
     if (journal_path(media_path, path, sizeof path) < 0) {
@@ -212,19 +307,33 @@ int store_oracle_journal_open(struct store_oracle *o, const char *media_path, ui
     off_t end = 0;
     int rc = 0;
     if (media_id && got == (ssize_t)sizeof have && !memcmp(&have, &want, sizeof have)) {
-        rc = replay(o, fd, blocks, &end);
+        struct cands cands;
+        store_map_init(&cands.index);
+        store_slab_init(&cands.slab, sizeof(struct cand));
+        rc = replay(o, fd, blocks, &end, &cands);
         if (rc == 0) {
             /* The process that wrote it died or stopped: a power loss for
              * what its cache held (an orderly stop left nothing to lose). */
             store_oracle_power_loss(o);
+            rc = cand_settle(&cands, o, read_media, ctx);
+        }
+        store_map_free(&cands.index);
+        store_slab_free(&cands.slab);
+        if (rc == 0) {
             if (ftruncate(fd, end) < 0)
                 rc = -errno;
-            /* ... and the journal says so: the next replay must forfeit the
-             * same versions before the promises that follow. */
-            struct j_record loss = record(J_LOSS, 0, 0, 0);
-            if (rc == 0 && pwrite(fd, &loss, sizeof loss, end) != (ssize_t)sizeof loss)
-                rc = -EIO;
-            end += (off_t)sizeof loss;
+            /* The replayed state (the loss included) becomes the journal. */
+            int nfd = rc == 0 ? compact(o, path, &want) : rc;
+            if (nfd >= 0) {
+                close(fd);
+                fd = nfd;
+                struct stat cs;
+                end = fstat(fd, &cs) == 0 ? cs.st_size : -1;
+                if (end < 0)
+                    rc = -errno;
+            } else {
+                rc = nfd;
+            }
         }
     } else {
         /* A new media file, or none of ours: start afresh under a new id. */
@@ -250,6 +359,66 @@ int store_oracle_journal_open(struct store_oracle *o, const char *media_path, ui
     }
     o->journal_fd = fd;
     return 0;
+}
+
+/* ---- compaction -------------------------------------------------------------- */
+
+struct snap {
+    int fd;
+    struct j_record batch[J_BATCH];
+    size_t n;
+    int rc;
+};
+
+static int snap_put(struct snap *s, struct j_record r)
+{
+    s->batch[s->n++] = r;
+    if (s->n == J_BATCH) {
+        s->rc = write_all(s->fd, s->batch, s->n * sizeof s->batch[0]);
+        s->n = 0;
+    }
+    return s->rc;
+}
+
+static int snap_block(void *ctx, uint64_t lba, const struct store_block_state *st)
+{
+    struct snap *s = ctx;
+    uint32_t fl = (st->durable ? ST_DURABLE : 0) | (st->on_media ? ST_ON_MEDIA : 0) |
+                  (st->forfeit ? ST_FORFEIT : 0) | (st->has_promised ? ST_PROMISED : 0) |
+                  (st->has_media ? ST_MEDIA : 0);
+    int rc = snap_put(s, record(J_STATE, lba, (uint64_t)st->promised << 32 | fl, st->newest));
+    if (rc == 0 && st->has_media)
+        rc = snap_put(s, record((enum j_type)J_STATE_MEDIA, lba, 0, st->media));
+    return rc;
+}
+
+/* Rewrites the journal as header + the oracle's state, atomically (a new
+ * file renamed over the old one).  Returns the new descriptor, or -errno
+ * (the old journal is then kept as it was). */
+static int compact(struct store_oracle *o, const char *path, const struct j_header *h)
+{
+    char tmp[4300];
+    if (snprintf(tmp, sizeof tmp, "%s.new", path) >= (int)sizeof tmp)
+        return -ENAMETOOLONG;
+    int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -errno;
+    struct snap s = { .fd = fd };
+    int rc = write_all(fd, h, sizeof *h);
+    if (rc == 0)
+        rc = store_oracle_snapshot(o, snap_block, &s);
+    if (rc == 0 && s.n)
+        rc = write_all(fd, s.batch, s.n * sizeof s.batch[0]);
+    if (rc == 0 && fdatasync(fd) < 0)
+        rc = -errno;
+    if (rc == 0 && rename(tmp, path) < 0)
+        rc = -errno;
+    if (rc) {
+        close(fd);
+        unlink(tmp);
+        return rc;
+    }
+    return fd;
 }
 
 int store_oracle_journal_remove(const char *media_path)
