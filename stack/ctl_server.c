@@ -32,6 +32,7 @@ struct ctl_server {
     bool listening, stopping;
     unsigned handles;           /* open uv handles: freed when it reaches 0 after stop */
     struct ctl_conn *conns;
+    unsigned nconns;
     char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
     dev_t sock_dev;
     ino_t sock_ino;
@@ -160,7 +161,7 @@ static void cmd_check_media(struct ctl_server *s, char **w, int n, struct tbuf *
     tbuf_putc(out, '}');
 }
 
-_Static_assert(CTL_LINE_MAX == 4096, "the message below names the limit");
+_Static_assert(CTL_LINE_MAX == 4096 && CTL_CONNS_MAX == 32, "the messages name the limits");
 
 #define MAX_WORDS 64
 
@@ -257,6 +258,7 @@ static void on_conn_closed(uv_handle_t *h)
             break;
         }
     free(c);
+    s->nconns--;
     s->handles--;
     maybe_free(s);
 }
@@ -380,6 +382,7 @@ static void on_connection(uv_stream_t *ls, int status)
     uv_pipe_init(s->loop, &c->pipe, 0);
     c->pipe.data = c;
     s->handles++;
+    s->nconns++;
     c->next = s->conns;
     s->conns = c;
     if (uv_accept(ls, (uv_stream_t *)&c->pipe) < 0) {
@@ -390,6 +393,10 @@ static void on_connection(uv_stream_t *ls, int status)
         /* Another user (not root): the socket is 0600 already; this holds
          * even where the file mode was loosened. */
         refuse_and_close(c, "the peer is another user (neither this process's nor root)");
+        return;
+    }
+    if (s->nconns > CTL_CONNS_MAX) {
+        refuse_and_close(c, "too many control connections at once (" "32" "); close some");
         return;
     }
     uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read);

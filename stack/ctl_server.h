@@ -29,6 +29,7 @@
 #include "stack/stack.h"
 
 #define CTL_LINE_MAX 4096u
+#define CTL_CONNS_MAX 32u /* connections at once; one more is answered with an error and closed */
 
 struct ctl_server;
 

@@ -380,6 +380,29 @@ START_TEST(a_peer_sending_garbage_is_answered_and_dropped)
                   got, "%s", got);
     close(fd);
 
+    /* A peer holding 32 connections open: the 33rd is told and closed. */
+    int held[32];
+    for (int i = 0; i < 32; i++)
+        held[i] = raw_connect();
+    fd = raw_connect();
+    got = read_all(fd);
+    ck_assert_msg(strstr(got, "too many control connections at once (32)"), "%s", got);
+    close(fd);
+    for (int i = 0; i < 32; i++)
+        close(held[i]);
+    /* The server counts them gone once it has seen them close: a bounded wait. */
+    bool back = false;
+    for (int i = 0; i < 100 && !back; i++) {
+        fd = raw_connect();
+        send(fd, "help\n", 5, MSG_NOSIGNAL);
+        shutdown(fd, SHUT_WR);
+        back = strstr(read_all(fd), "{\"ok\":true") != NULL;
+        close(fd);
+        if (!back)
+            proc_sleep_ms(20);
+    }
+    ck_assert_msg(back, "the control socket did not take connections again");
+
     /* The server carries on. */
     ctl_ok("clear");
     ctl_ok("stats");
