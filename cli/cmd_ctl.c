@@ -21,6 +21,8 @@ static const char usage_text[] =
     "  inject RULE...             add a fault rule, e.g.\n"
     "                             inject medium drive=0:0 lba=100 count=8\n"
     "                             inject latency op=read dist=exp time=2ms\n"
+    "                             (medium, every-nth, latency, hang, busy, lose,\n"
+    "                             duplicate, write-protect, capacity)\n"
     "  clear                      remove every fault rule\n"
     "  list                       the rules and how often each fired\n"
     "  power-cut [all|random|torn] [seed=N]\n"

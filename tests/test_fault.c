@@ -41,6 +41,7 @@ START_TEST(rules_print_canonically_and_parse_back)
         "hang drive=1:2 op=tur after=5s",
         "busy fraction=0.25 status=task-set-full",
         "lose op=write fraction=0.01 seed=3",
+        "duplicate op=read fraction=0.5",
         "write-protect drive=0:1",
         "capacity drive=0:0 blocks=1000",
     };
@@ -423,6 +424,21 @@ START_TEST(controller_loses_a_completion_and_an_abort_ends_it)
 }
 END_TEST
 
+START_TEST(controller_posts_a_completion_twice)
+{
+    fault("duplicate op=tur");
+    uint8_t cdb[6] = { 0 };
+    struct hba_sq_entry e = hh_scsi_entry(0, 0, cdb, 6, HBA_FLAG_DIR_NONE, 0, hh_sge(0, 0, 0));
+    e.cid = 21;
+    hh_submit(&H, 1, &e);
+    struct hba_cq_entry c[2];
+    ck_assert(hh_wait_n(&H, 1, 2, c, HH_TIMEOUT_MS));
+    ck_assert_uint_eq(c[0].cid, 21);
+    ck_assert_uint_eq(c[1].cid, 21);
+    ck_assert_uint_eq(c[0].scsi_status, c[1].scsi_status);
+}
+END_TEST
+
 START_TEST(controller_delays_a_completion)
 {
     fault("latency op=tur dist=fixed time=50ms");
@@ -500,6 +516,7 @@ static Suite *suite(void)
     tcase_set_timeout(c, 30);
     tcase_add_test(c, controller_puts_the_sense_in_host_memory);
     tcase_add_test(c, controller_loses_a_completion_and_an_abort_ends_it);
+    tcase_add_test(c, controller_posts_a_completion_twice);
     tcase_add_test(c, controller_delays_a_completion);
     tcase_add_test(c, controller_hang_is_ended_by_a_reset);
     tcase_add_test(c, controller_capacity_action);

@@ -239,6 +239,33 @@ START_TEST(lost_completion_seen_by_qemu_io)
 }
 END_TEST
 
+/* Every READ's completion twice: qemu-io's pattern-checked reads still get
+ * their own data, and the driver says it dropped the second one. */
+START_TEST(duplicate_completions_survived_with_qemu_io)
+{
+    if (!proc_tool_present("duplicate", "qemu-io", QEMU_HINT))
+        return;
+    ctl_ok("inject duplicate op=read");
+    const char *argv[40] = { "qemu-io", "-f", "raw" };
+    int n = 3;
+    static const char *const cmds[] = { "write -P 0x11 0 4k", "write -P 0x22 4k 4k", "read -P 0x11 0 4k",
+                                        "read -P 0x22 4k 4k", "read -P 0x11 0 4k", "read -P 0x22 4k 4k" };
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        argv[n++] = "-c";
+        argv[n++] = cmds[i];
+    }
+    argv[n++] = srv.url;
+    argv[n] = NULL;
+    char *out;
+    int rc = tool(argv, 60, &out);
+    ck_assert_msg(rc == 0 && !strstr(out, "Pattern verification failed") && !strstr(out, "failed"), "%s", out);
+    free(out);
+    char *err = serve_stderr(&srv);
+    ck_assert_msg(strstr(err, "which is not outstanding"), "%s", err);
+    free(err);
+}
+END_TEST
+
 START_TEST(write_protect_toggle_seen_by_qemu_io)
 {
     if (!proc_tool_present("write_protect", "qemu-io", QEMU_HINT))
@@ -516,6 +543,7 @@ static Suite *suite(void)
     tcase_add_test(t, busy_and_task_set_full_seen_by_iscsi_inq);
     tcase_add_test(t, hangs_seen_by_iscsi_inq);
     tcase_add_test(t, lost_completion_seen_by_qemu_io);
+    tcase_add_test(t, duplicate_completions_survived_with_qemu_io);
     tcase_add_test(t, write_protect_toggle_seen_by_qemu_io);
     tcase_add_test(t, capacity_change_seen_by_iscsi_readcapacity16);
     tcase_add_test(t, bad_commands_get_clear_errors);

@@ -73,6 +73,8 @@ static void finish(struct sim_ctrl *c, uint16_t sqid, const struct hba_sq_entry 
         ctrl_held_delay(c, sqid, e->cid, e->target, e->lun, now + fv->delay_ns, cs, ss, xfer, sense_len) == 0)
         return;
     ctrl_complete(c, sqid, e->cid, cs, ss, xfer, sense_len);
+    if (fv->outcome == FAULT_DUP)
+        ctrl_complete(c, sqid, e->cid, cs, ss, xfer, sense_len); /* the same entry twice: a firmware bug */
 }
 
 /* A fault rule's CHECK CONDITION: sense (fixed format) to the host, no data. */

@@ -12,6 +12,7 @@
  *     hang          [after=T]
  *     busy          [fraction=F] [status=busy|task-set-full]
  *     lose          [fraction=F]
+ *     duplicate     [fraction=F]
  *     write-protect
  *     capacity      blocks=N          (an action: applied once, not kept)
  *
@@ -48,6 +49,7 @@ enum fault_kind {
     FAULT_LOSE,
     FAULT_WRITE_PROTECT,
     FAULT_CAPACITY,
+    FAULT_DUPLICATE,
 };
 
 enum fault_dist { FAULT_DIST_FIXED = 1, FAULT_DIST_UNIFORM, FAULT_DIST_EXP, FAULT_DIST_TAIL };
@@ -101,6 +103,7 @@ enum fault_outcome {
     FAULT_STATUS,         /* do not run: v->status with no sense (BUSY, TASK SET FULL) */
     FAULT_HOLD,           /* do not run, never complete (until an abort or reset) */
     FAULT_LOST,           /* run it, then lose the completion */
+    FAULT_DUP,            /* run it, then post its completion twice */
 };
 struct fault_verdict {
     enum fault_outcome outcome;

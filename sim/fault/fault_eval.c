@@ -251,6 +251,15 @@ void fault_eval(struct fault_set *s, const struct fault_cmd *c, struct fault_ver
             fire = true;
             v->outcome = FAULT_LOST;
             break;
+        case FAULT_DUPLICATE:
+            if (!op_matches(r->op, op))
+                continue;
+            r->seen++;
+            if (!fraction_hit(r))
+                continue;
+            fire = true;
+            v->outcome = FAULT_DUP;
+            break;
         case FAULT_LATENCY:
             if (!op_matches(r->op, op))
                 continue;

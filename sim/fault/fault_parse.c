@@ -28,6 +28,7 @@ static const struct kind_row kinds[] = {
     { FAULT_LOSE, "lose", "fraction op", "lose op=write fraction=0.01" },
     { FAULT_WRITE_PROTECT, "write-protect", "", "write-protect drive=0:0" },
     { FAULT_CAPACITY, "capacity", "blocks", "capacity drive=0:0 blocks=100000" },
+    { FAULT_DUPLICATE, "duplicate", "fraction op", "duplicate op=read fraction=0.01" },
 };
 #define NKINDS (sizeof kinds / sizeof kinds[0])
 
@@ -345,7 +346,7 @@ int fault_rule_parse(const char *text, struct fault_rule *r, char *err, size_t e
                     kr = &kinds[k];
             if (!kr)
                 return fail(&p, wcol, "unknown fault rule '%s': write medium, every-nth, latency, hang, busy, "
-                                      "lose, write-protect or capacity", w);
+                                      "lose, duplicate, write-protect or capacity", w);
             r->kind = kr->kind;
             first = false;
         } else {
@@ -362,8 +363,8 @@ int fault_rule_parse(const char *text, struct fault_rule *r, char *err, size_t e
         i++;
     }
     if (first)
-        return fail(&p, 1, "empty rule: write a kind (medium, every-nth, latency, hang, busy, lose, write-protect, "
-                           "capacity) and its keys");
+        return fail(&p, 1, "empty rule: write a kind (medium, every-nth, latency, hang, busy, lose, duplicate, "
+                           "write-protect, capacity) and its keys");
     return check_rule(&p, r, given, (unsigned)len + 1);
 }
 
@@ -429,6 +430,7 @@ void fault_rule_format(const struct fault_rule *r, struct tbuf *b)
                     r->status == SCSI_STATUS_TASK_SET_FULL ? "task-set-full" : "busy");
         break;
     case FAULT_LOSE:
+    case FAULT_DUPLICATE:
         tbuf_printf(b, " fraction=%.10g", r->fraction);
         break;
     case FAULT_CAPACITY:
