@@ -37,7 +37,7 @@ static const char usage_text[] =
     "Exit status: 0 the answer says ok; 1 it says why not; 2 bad usage; 3 no\n"
     "controller answers on SOCKET.\n";
 
-#define ANSWER_MAX 65536u
+#define ANSWER_MAX (256u * 1024u) /* stats of all 256 opcodes and 64 drives fit */
 #define ANSWER_TIMEOUT_MS 30000
 
 static int run(int argc, char **argv)
