@@ -29,7 +29,8 @@ static const char usage_text[] =
     "The power-cut campaign: a controller in its own process on a file-backed\n"
     "drive (64 MiB, write-back cache, no battery), a writer through the driver\n"
     "core (random WRITE (10) of 1..32 blocks, 30% with FUA; SYNCHRONIZE CACHE of\n"
-    "a range 10% of the time, of everything 5%), and N times: SIGKILL of the\n"
+    "a range 10% of the time, of everything 5%; the write-back cache off for a\n"
+    "third of the cuts), and N times: SIGKILL of the\n"
     "controller at a random instant (0..20 ms into the writing, so mid-write,\n"
     "mid-flush and mid-DMA alike), a restart on the same media, the driver's\n"
     "recovery, and the restarted controller's own check of every block it had\n"
@@ -137,6 +138,7 @@ static void on_log(void *arg, enum osal_log_level level, const char *line)
 }
 
 struct totals {
+    uint64_t wce_off_cuts;
     uint64_t cuts, writes, fua, sync_range, sync_all, failed;
     uint64_t blocks_checked, durable_lost, volatile_lost, volatile_kept;
     uint64_t first_bad_cut, first_bad_lba;
@@ -232,6 +234,17 @@ static int run(int argc, char **argv)
     uint64_t t0 = clock_now_ns();
     int exit_code = CLI_EXIT_OK;
     for (unsigned long k = 1; k <= ncuts; k++) {
+        /* A third of the cuts write with the write-back cache off (WCE=0:
+         * every write durable); the setting survives until the next cut. */
+        bool wce = rnd(&rng) % 3 != 0;
+        rc = stack_set_write_cache(st, 0, 0, wce);
+        if (rc < 0) {
+            fprintf(stderr, "\nscsisim campaign: cut %lu: write cache %s: %s\n", k, wce ? "on" : "off",
+                    strerror(-rc));
+            exit_code = CLI_EXIT_INTERNAL;
+            break;
+        }
+        t.wce_off_cuts += !wce;
         struct writer w = { .st = st, .rng = rnd(&rng) };
         pthread_t th;
         if (pthread_create(&th, NULL, writer_main, &w) != 0) {
@@ -296,6 +309,7 @@ static int run(int argc, char **argv)
 
     printf("scsisim campaign: %" PRIu64 " cuts in %.1f s (%.1f cuts/s), seed %llu\n", t.cuts, secs,
            secs > 0 ? (double)t.cuts / secs : 0.0, seed);
+    printf("  write-back cache: off for %" PRIu64 " of the cuts, on for the rest\n", t.wce_off_cuts);
     printf("  writer: %" PRIu64 " writes completed (%" PRIu64 " with FUA), %" PRIu64 " range flushes, %" PRIu64
            " full flushes sent, %" PRIu64 " commands failed around the cuts\n",
            t.writes, t.fua, t.sync_range, t.sync_all, t.failed);
@@ -317,12 +331,12 @@ static int run(int argc, char **argv)
             return exit_code == CLI_EXIT_OK ? CLI_EXIT_INTERNAL : exit_code;
         }
         fprintf(f,
-                "{\"cuts\":%" PRIu64 ",\"seconds\":%.3f,\"cuts_per_second\":%.2f,\"seed\":%llu,\"writes\":%" PRIu64
+                "{\"cuts\":%" PRIu64 ",\"wce_off_cuts\":%" PRIu64 ",\"seconds\":%.3f,\"cuts_per_second\":%.2f,\"seed\":%llu,\"writes\":%" PRIu64
                 ",\"fua_writes\":%" PRIu64 ",\"range_flushes\":%" PRIu64 ",\"full_flushes\":%" PRIu64
                 ",\"caught_by_a_cut\":%" PRIu64 ",\"blocks_checked\":%" PRIu64 ",\"durable_lost\":%" PRIu64
                 ",\"unflushed_lost\":%" PRIu64 ",\"unflushed_kept\":%" PRIu64 ",\"driver_errors\":%" PRIu64
                 ",\"first_bad_cut\":%" PRIu64 ",\"first_bad_lba\":%" PRIu64 "}\n",
-                t.cuts, secs, secs > 0 ? (double)t.cuts / secs : 0.0, seed, t.writes, t.fua, t.sync_range,
+                t.cuts, t.wce_off_cuts, secs, secs > 0 ? (double)t.cuts / secs : 0.0, seed, t.writes, t.fua, t.sync_range,
                 t.sync_all, t.failed, t.blocks_checked, t.durable_lost, t.volatile_lost, t.volatile_kept,
                 (uint64_t)atomic_load(&driver_errors), t.first_bad_cut, t.first_bad_lba);
         if (f != stdout)

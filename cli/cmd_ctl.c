@@ -30,6 +30,7 @@ static const char usage_text[] =
     "  stats                      per opcode and drive: commands, bytes, injected\n"
     "                             errors, latency percentiles\n"
     "  set T:L battery=absent|good|failed\n"
+    "  set T:L write-cache=on|off  the drive's write-back cache (WCE)\n"
     "  set T:L blocks=N           change the capacity (unit attention 2Ah/09h)\n"
     "  check-media T:L            the durability oracle's verdict\n"
     "  help\n"

@@ -110,6 +110,10 @@ size_t sim_ctrl_fault_log(struct sim_ctrl *c, uint32_t first, struct hba_iommu_f
 int sim_ctrl_set_battery(struct sim_ctrl *c, uint16_t target, uint16_t lun, enum hba_battery b);
 int sim_ctrl_check_media(struct sim_ctrl *c, uint16_t target, uint16_t lun, struct sim_oracle_report *r);
 int sim_ctrl_raise_ua(struct sim_ctrl *c, uint16_t target, uint16_t lun, int initiator, uint16_t asc_ascq);
+/* The drive's write-back cache (WCE) switched from outside, as the
+ * controller's own write-cache setting does (fw_set_write_cache): turning it
+ * off writes the dirty lines back first.  -ENOENT without such a drive. */
+int sim_ctrl_set_write_cache(struct sim_ctrl *c, uint16_t target, uint16_t lun, bool on);
 
 /* Fault injection (used by driver recovery tests and trace directives).
  * -ENODEV while powered off; a power cycle clears every injection.  HANG and

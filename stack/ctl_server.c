@@ -70,7 +70,8 @@ static void answer_error(struct tbuf *out, const char *fmt, ...)
 
 static const char help_text[] =
     "commands: inject RULE... | clear | list | power-cut [all|random|torn] [seed=N] | power-on | stats | "
-    "set T:L battery=absent|good|failed | set T:L blocks=N | check-media T:L | help (rules: docs/faults.md)";
+    "set T:L battery=absent|good|failed | set T:L write-cache=on|off | set T:L blocks=N | check-media T:L | help "
+    "(rules: docs/faults.md)";
 
 /* ---- commands ---------------------------------------------------------------- */
 
@@ -120,7 +121,8 @@ static void cmd_set(struct ctl_server *s, char **w, int n, struct tbuf *out)
 {
     uint16_t t, l;
     if (n != 3 || !parse_drive(w[1], &t, &l))
-        return answer_error(out, "set: write set T:L battery=absent|good|failed or set T:L blocks=N");
+        return answer_error(out, "set: write set T:L battery=absent|good|failed, set T:L write-cache=on|off or "
+                                 "set T:L blocks=N");
     int rc;
     if (!strncmp(w[2], "battery=", 8)) {
         const char *v = w[2] + 8;
@@ -129,6 +131,11 @@ static void cmd_set(struct ctl_server *s, char **w, int n, struct tbuf *out)
         if ((int)b < 0)
             return answer_error(out, "set: bad battery '%s': write absent, good or failed", v);
         rc = s->ctl.ops->set_battery(s->ctl.impl, t, l, b);
+    } else if (!strncmp(w[2], "write-cache=", 12)) {
+        const char *v = w[2] + 12;
+        if (strcmp(v, "on") && strcmp(v, "off"))
+            return answer_error(out, "set: bad write-cache '%s': write on or off", v);
+        rc = s->ctl.ops->set_write_cache(s->ctl.impl, t, l, !strcmp(v, "on"));
     } else if (!strncmp(w[2], "blocks=", 7)) {
         char rule[80], err[300] = "";
         snprintf(rule, sizeof rule, "capacity drive=%u:%u %s", t, l, w[2]);
@@ -136,7 +143,8 @@ static void cmd_set(struct ctl_server *s, char **w, int n, struct tbuf *out)
         if (rc < 0 && err[0])
             return answer_error(out, "set: %s", err);
     } else {
-        return answer_error(out, "set: unknown drive option '%s'; the options are battery= and blocks=", w[2]);
+        return answer_error(out, "set: unknown drive option '%s'; the options are battery=, write-cache= and blocks=",
+                            w[2]);
     }
     if (rc < 0)
         return answer_error(out, "set: %s", rc_text(rc));

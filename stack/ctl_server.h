@@ -11,7 +11,7 @@
  *     power-cut [all|random|torn] [seed=N]
  *     power-on
  *     stats                 per opcode and per drive
- *     set T:L KEY=VALUE     battery=absent|good|failed, blocks=N (capacity)
+ *     set T:L KEY=VALUE     battery=absent|good|failed, write-cache=on|off, blocks=N (capacity)
  *     check-media T:L       the durability oracle's verdict
  *     help
  *

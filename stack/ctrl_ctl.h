@@ -50,6 +50,7 @@ struct ctrl_ctl_ops {
     /* JSON appended to json: the rules, the statistics. */
     int (*fault_list)(void *impl, struct tbuf *json);
     int (*stats)(void *impl, struct tbuf *json);
+    int (*set_write_cache)(void *impl, uint16_t target, uint16_t lun, bool on);
 };
 
 /* Every operation, once: each implementation builds its table from this list
@@ -58,7 +59,7 @@ struct ctrl_ctl_ops {
 #define CTRL_CTL_OPS(ROW)                                                                            \
     ROW(power_cut) ROW(power_on) ROW(powered) ROW(check_media) ROW(inject) ROW(inject_clear)       \
     ROW(fault_log) ROW(set_battery) ROW(raise_ua) ROW(set_iommu_policy) ROW(set_observer)          \
-    ROW(fault_add) ROW(fault_clear) ROW(fault_list) ROW(stats)
+    ROW(fault_add) ROW(fault_clear) ROW(fault_list) ROW(stats) ROW(set_write_cache)
 
 struct ctrl_ctl {
     const struct ctrl_ctl_ops *ops;

@@ -87,6 +87,11 @@ static int local_stats(void *impl, struct tbuf *json)
     return json->oom ? -ENOMEM : 0;
 }
 
+static int local_set_write_cache(void *impl, uint16_t target, uint16_t lun, bool on)
+{
+    return sim_ctrl_set_write_cache(impl, target, lun, on);
+}
+
 #define LOCAL_ROW(name) .name = local_##name,
 static const struct ctrl_ctl_ops local_ops = { CTRL_CTL_OPS(LOCAL_ROW) };
 #undef LOCAL_ROW

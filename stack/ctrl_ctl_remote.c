@@ -110,6 +110,11 @@ static int remote_stats(void *impl, struct tbuf *json)
     return -ENOTSUP;
 }
 
+static int remote_set_write_cache(void *impl, uint16_t target, uint16_t lun, bool on)
+{
+    return bus_remote_set_write_cache(impl, target, lun, on);
+}
+
 #define REMOTE_ROW(name) .name = remote_##name,
 static const struct ctrl_ctl_ops remote_ops = { CTRL_CTL_OPS(REMOTE_ROW) };
 #undef REMOTE_ROW

@@ -197,6 +197,8 @@ int stack_fault_clear(struct stack *st);
 int stack_fault_log(struct stack *st, uint32_t first, struct hba_iommu_fault *out, size_t max,
                     struct hba_log_header *hdr);
 int stack_set_battery(struct stack *st, uint16_t target, uint16_t lun, enum hba_battery battery);
+/* The drive's write-back cache (WCE) on or off (sim_ctrl_set_write_cache). */
+int stack_set_write_cache(struct stack *st, uint16_t target, uint16_t lun, bool on);
 int stack_raise_ua(struct stack *st, uint16_t target, uint16_t lun, int initiator, uint16_t asc_ascq);
 /* -EINVAL for a policy hw/hba.h does not define. */
 int stack_set_iommu_policy(struct stack *st, enum hba_iommu_policy policy);

@@ -28,7 +28,7 @@ START_TEST(a_short_campaign_loses_no_durable_block)
     size_t n = fread(buf, 1, sizeof buf - 1, f);
     fclose(f);
     buf[n] = '\0';
-    ck_assert_msg(strstr(buf, "{\"cuts\":8,") && strstr(buf, "\"durable_lost\":0,") && strstr(buf, "\"seed\":5,"),
+    ck_assert_msg(strstr(buf, "{\"cuts\":8,\"wce_off_cuts\":") && strstr(buf, "\"durable_lost\":0,") && strstr(buf, "\"seed\":5,"),
                   "%s", buf);
     proc_rmdir(dir);
 }

@@ -314,6 +314,8 @@ START_TEST(bad_commands_get_clear_errors)
         { "set 0:0 color=red", 1, "unknown drive option 'color=red'" },
         { "set 9:9 battery=good", 1, "no such drive" },
         { "set 0:0 battery=maybe", 1, "bad battery 'maybe'" },
+        { "set 0:0 write-cache=maybe", 1, "bad write-cache 'maybe'" },
+        { "set 7:7 write-cache=off", 1, "no such drive" },
         { "check-media x", 1, "write check-media T:L" },
         { "power-cut sometimes", 1, "unexpected 'sometimes'" },
     };
@@ -340,6 +342,9 @@ START_TEST(bad_commands_get_clear_errors)
     proc_result_free(&r);
     ctl_ok("help");
     ctl_ok("check-media 0:0");
+    ctl_ok("set 0:0 write-cache=off");
+    ctl_ok("set 0:0 write-cache=on");
+    ctl_ok("set 0:0 battery=good");
 }
 END_TEST
 

@@ -568,6 +568,11 @@ int sim_ctrl_raise_ua(struct sim_ctrl *c, uint16_t target, uint16_t lun, int ini
     return fw_raise_ua(c->fw, target, lun, initiator, asc_ascq);
 }
 
+int sim_ctrl_set_write_cache(struct sim_ctrl *c, uint16_t target, uint16_t lun, bool on)
+{
+    return fw_set_write_cache(c->fw, target, lun, on);
+}
+
 /* ---- injection ---------------------------------------------------------- */
 
 int sim_ctrl_inject(struct sim_ctrl *c, enum sim_inject_kind kind, uint32_t count)
