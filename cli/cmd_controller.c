@@ -14,9 +14,10 @@
 #include "cli/options.h"
 #include "sim/bus/bus_server.h"
 #include "sim/sim.h"
+#include "stack/ctl_server.h"
 
 static const char usage_text[] =
-    "usage: scsisim controller --socket PATH [--verbose] [--media-dir DIR] [--force]\n"
+    "usage: scsisim controller --socket PATH [--ctl SOCKET] [--verbose] [--media-dir DIR] [--force]\n"
     "                          [--firmware PATH.so]\n"
     "                          [--set KEY=VALUE | --drive T:L,KEY=VALUE,...]... [FILE]\n"
     "\n"
@@ -27,6 +28,9 @@ static const char usage_text[] =
     "\n"
     "  --socket PATH              where to listen; a stale socket left by a killed\n"
     "                             controller is replaced\n"
+    "  --ctl SOCKET               live control on this second Unix socket (mode\n"
+    "                             0600): fault rules, power, stats ('scsisim ctl',\n"
+    "                             docs/faults.md)\n"
     "  --set KEY=VALUE            a controller key, as for 'scsisim config'\n"
     "  --drive T:L[,KEY=VALUE]... a drive, as for 'scsisim config'; give drives a\n"
     "                             media=NAME to keep their data across restarts\n"
@@ -51,6 +55,7 @@ static const char usage_text[] =
 
 struct stopper {
     struct bus_server *server;
+    struct ctl_server *ctl;
     uv_signal_t sig[2];
     int stop_rc;
     bool stopped;
@@ -64,6 +69,7 @@ static void on_signal(uv_signal_t *h, int signum)
         return;
     st->stopped = true;
     st->stop_rc = bus_server_stop(st->server);
+    ctl_server_stop(st->ctl);
     for (int i = 0; i < 2; i++)
         uv_close((uv_handle_t *)&st->sig[i], NULL);
 }
@@ -73,7 +79,7 @@ static int exit_code_for(int rc)
     return rc == -ENOMEM || rc == -EMFILE || rc == -ENFILE ? CLI_EXIT_INTERNAL : CLI_EXIT_USAGE;
 }
 
-static int serve(struct sim_ctrl *ctrl, const char *path, bool verbose)
+static int serve(struct sim_ctrl *ctrl, const char *path, const char *ctl_path, bool verbose)
 {
     uv_loop_t loop;
     int rc = uv_loop_init(&loop);
@@ -91,6 +97,13 @@ static int serve(struct sim_ctrl *ctrl, const char *path, bool verbose)
     }
     if (verbose)
         bus_server_set_log(st.server, stderr);
+    if (ctl_path && (rc = ctl_server_start_ctrl(&loop, ctl_path, ctrl, &st.ctl, err, sizeof(err))) < 0) {
+        fprintf(stderr, "scsisim controller: --ctl %s: %s\n", ctl_path, err);
+        bus_server_stop(st.server);
+        uv_run(&loop, UV_RUN_DEFAULT);
+        uv_loop_close(&loop);
+        return exit_code_for(rc);
+    }
     const int signums[2] = { SIGINT, SIGTERM };
     for (int i = 0; i < 2; i++) {
         uv_signal_init(&loop, &st.sig[i]);
@@ -111,12 +124,13 @@ static int serve(struct sim_ctrl *ctrl, const char *path, bool verbose)
 
 static int run(int argc, char **argv)
 {
-    const char *path = NULL;
+    const char *path = NULL, *ctl_path = NULL;
     bool verbose = false;
     struct cli_media media = { 0 };
     const char *firmware = NULL;   /* read by cli_firmware_prescan */
     const struct cli_opt opts[] = {
         { .name = "--socket", .value = &path, .example = "--socket /tmp/scsisim.sock" },
+        { .name = "--ctl", .value = &ctl_path, .example = "--ctl /tmp/scsisim.ctl" },
         { .name = "--verbose", .flag = &verbose },
         CLI_MEDIA_OPTS(media),
         CLI_FIRMWARE_OPT(firmware),
@@ -153,7 +167,7 @@ static int run(int argc, char **argv)
         fprintf(stderr, "scsisim controller: %s\n", err[0] ? err : strerror(-rc));
         return exit_code_for(rc);
     }
-    rc = serve(ctrl, path, verbose);
+    rc = serve(ctrl, path, ctl_path, verbose);
     sim_ctrl_destroy(ctrl);
     return rc;
 }

@@ -22,6 +22,7 @@
 #include "cli/driver_core_opt.h"
 #include "cli/options.h"
 #include "conformance/replay/record.h"
+#include "stack/ctl_server.h"
 #include "stack/stack.h"
 #include "host/backend_stack.h"
 #include "host/iscsi_target.h"
@@ -33,7 +34,7 @@ static const char usage_text[] =
     "                     [--allow INITIATOR-IQN[,...]] [--record FILE] [--verbose]\n"
     "                     [--login-timeout S] [--pdu-timeout S] [--max-sessions-per-initiator N]\n"
     "                     [--media-dir DIR] [--media-max SIZE] [--force]\n"
-    "                     [--driver-core PATH.so] [--firmware PATH.so]\n"
+    "                     [--driver-core PATH.so] [--firmware PATH.so] [--ctl SOCKET]\n"
     "                     [--set KEY=VALUE | --drive T:L,KEY=VALUE,...]... [CONFIG]\n"
     "\n"
     "Serves a simulated controller to iSCSI initiators: every SCSI command goes\n"
@@ -60,6 +61,9 @@ static const char usage_text[] =
     "                             the controller's 63 I_T nexus ids, is refused with\n"
     "                             status 0302h (out of resources)\n"
     "  --verbose                  log logins, connections and errors on stderr\n"
+    "  --ctl SOCKET               live control on this Unix socket (mode 0600):\n"
+    "                             fault rules, power, stats ('scsisim ctl',\n"
+    "                             docs/faults.md)\n"
     "  --driver-core PATH.so      serve through the driver core loaded from PATH.so\n"
     "                             (docs/porting.md; default $SCSISIM_DRIVER_CORE, else\n"
     "                             the built-in core); a bad core is exit 2\n"
@@ -84,6 +88,7 @@ struct serve {
     struct backend_stack *bs;
     struct iscsi_target *target;
     struct trace_recorder *rec;
+    struct ctl_server *ctl;
     uv_signal_t sig[2];
     bool stopping;
 };
@@ -109,6 +114,8 @@ static void on_signal(uv_signal_t *h, int signum)
         return;
     s->stopping = true;
     fprintf(stderr, "scsisim serve: %s: closing the sessions\n", signum == SIGINT ? "SIGINT" : "SIGTERM");
+    ctl_server_stop(s->ctl);
+    s->ctl = NULL;
     iscsi_target_close(s->target, on_target_closed, s);
 }
 
@@ -186,7 +193,7 @@ static void print_urls(const struct sim_config *cfg, const char *host, int port,
 struct serve_args {
     const char *driver_core;
     const char *firmware;   /* read by cli_firmware_prescan; here for the option parser */
-    const char *listen, *iqn, *chap, *allow, *record, *per_initiator, *login_timeout, *pdu_timeout;
+    const char *listen, *iqn, *chap, *allow, *record, *per_initiator, *login_timeout, *pdu_timeout, *ctl;
     bool verbose;
 };
 
@@ -336,6 +343,13 @@ static int serve_run(struct serve *s, const struct sim_config *cfg, const struct
         fprintf(stderr, "scsisim serve: cannot listen on %s:%u: %s\n", host, port, uv_strerror(rc));
         return rc == UV_ENOMEM ? CLI_EXIT_INTERNAL : CLI_EXIT_USAGE;
     }
+    if (a->ctl) {
+        rc = ctl_server_start_stack(&s->loop, a->ctl, s->st, &s->ctl, err, sizeof(err));
+        if (rc < 0) {
+            fprintf(stderr, "scsisim serve: --ctl %s: %s\n", a->ctl, err);
+            return rc == -ENOMEM ? CLI_EXIT_INTERNAL : CLI_EXIT_USAGE;
+        }
+    }
     const int signums[2] = { SIGINT, SIGTERM };
     for (int i = 0; i < 2; i++) {
         uv_signal_init(&s->loop, &s->sig[i]);
@@ -362,6 +376,7 @@ static int run(int argc, char **argv)
         { .name = "--max-sessions-per-initiator", .value = &a.per_initiator,
           .example = "--max-sessions-per-initiator 4" },
         { .name = "--verbose", .flag = &a.verbose },
+        { .name = "--ctl", .value = &a.ctl, .example = "--ctl /tmp/scsisim.ctl" },
         CLI_MEDIA_OPTS(media),
         { .name = "--driver-core", .value = &a.driver_core, .example = "--driver-core ./mycore.so" },
         CLI_FIRMWARE_OPT(a.firmware),
@@ -393,6 +408,8 @@ static int run(int argc, char **argv)
     }
     rc = serve_run(&s, &cfg, &a);
     sim_config_free(&cfg);
+    ctl_server_stop(s.ctl); /* a setup error after --ctl opened: the loop below closes it */
+    s.ctl = NULL;
     if (s.target) {
         if (!s.stopping) {
             /* Not stopped by a signal (a setup error, a failed listen

@@ -12,5 +12,7 @@ extern const struct cli_command cli_cmd_controller;
 extern const struct cli_command cli_cmd_serve;
 extern const struct cli_command cli_cmd_import;
 extern const struct cli_command cli_cmd_export;
+extern const struct cli_command cli_cmd_ctl;
+extern const struct cli_command cli_cmd_campaign;
 
 #endif

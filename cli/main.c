@@ -13,6 +13,8 @@ static const struct cli_command *const commands[] = {
     &cli_cmd_serve,
     &cli_cmd_import,
     &cli_cmd_export,
+    &cli_cmd_ctl,
+    &cli_cmd_campaign,
     NULL,
 };
 

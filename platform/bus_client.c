@@ -639,6 +639,33 @@ int bus_remote_inject(struct bus *b, enum sim_inject_kind kind, uint32_t count)
     return request(b, &m, BPROTO_INJECT, sizeof(m), NULL, NULL, 0, NULL);
 }
 
+int bus_remote_fault_add(struct bus *b, const char *rule)
+{
+    struct bproto_fault m;
+    memset(&m, 0, sizeof(m));
+    if (!rule || strlen(rule) >= sizeof(m.rule))
+        return -EINVAL;
+    memcpy(m.rule, rule, strlen(rule));
+    return request(b, &m, BPROTO_FAULT_ADD, sizeof(m), NULL, NULL, 0, NULL);
+}
+
+int bus_remote_set_write_cache(struct bus *b, uint16_t target, uint16_t lun, bool on)
+{
+    struct bproto_write_cache m;
+    memset(&m, 0, sizeof(m));
+    m.target = target;
+    m.lun = lun;
+    m.on = on;
+    return request(b, &m, BPROTO_SET_WRITE_CACHE, sizeof(m), NULL, NULL, 0, NULL);
+}
+
+int bus_remote_fault_clear(struct bus *b)
+{
+    struct bproto_hdr m;
+    memset(&m, 0, sizeof(m));
+    return request(b, &m, BPROTO_FAULT_CLEAR, sizeof(m), NULL, NULL, 0, NULL);
+}
+
 int bus_remote_inject_clear(struct bus *b)
 {
     struct bproto_hdr m;

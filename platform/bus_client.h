@@ -75,6 +75,13 @@ int bus_remote_fault_log(struct bus *b, uint32_t first, struct hba_iommu_fault *
                          struct hba_log_header *hdr);
 int bus_remote_inject(struct bus *b, enum sim_inject_kind kind, uint32_t count);
 int bus_remote_inject_clear(struct bus *b);
+/* Fault rules (sim_ctrl_fault_add / _clear); the rule is checked on this side
+ * first (ctrl_ctl_remote), so the controller's -EINVAL is a rule it refused
+ * for its own reasons (no such drive for a capacity change, ...). */
+int bus_remote_fault_add(struct bus *b, const char *rule);
+int bus_remote_fault_clear(struct bus *b);
+/* sim_ctrl_set_write_cache. */
+int bus_remote_set_write_cache(struct bus *b, uint16_t target, uint16_t lun, bool on);
 int bus_remote_set_battery(struct bus *b, uint16_t target, uint16_t lun, enum hba_battery battery);
 int bus_remote_raise_ua(struct bus *b, uint16_t target, uint16_t lun, int initiator, uint16_t asc_ascq);
 int bus_remote_set_iommu_policy(struct bus *b, enum hba_iommu_policy policy);

@@ -110,6 +110,10 @@ size_t sim_ctrl_fault_log(struct sim_ctrl *c, uint32_t first, struct hba_iommu_f
 int sim_ctrl_set_battery(struct sim_ctrl *c, uint16_t target, uint16_t lun, enum hba_battery b);
 int sim_ctrl_check_media(struct sim_ctrl *c, uint16_t target, uint16_t lun, struct sim_oracle_report *r);
 int sim_ctrl_raise_ua(struct sim_ctrl *c, uint16_t target, uint16_t lun, int initiator, uint16_t asc_ascq);
+/* The drive's write-back cache (WCE) switched from outside, as the
+ * controller's own write-cache setting does (fw_set_write_cache): turning it
+ * off writes the dirty lines back first.  -ENOENT without such a drive. */
+int sim_ctrl_set_write_cache(struct sim_ctrl *c, uint16_t target, uint16_t lun, bool on);
 
 /* Fault injection (used by driver recovery tests and trace directives).
  * -ENODEV while powered off; a power cycle clears every injection.  HANG and
@@ -125,6 +129,21 @@ enum sim_inject_kind {
 };
 int sim_ctrl_inject(struct sim_ctrl *c, enum sim_inject_kind kind, uint32_t count);
 int sim_ctrl_inject_clear(struct sim_ctrl *c);
+
+/* The fault and timing engine (sim/fault/fault.h, docs/faults.md): rules
+ * given as one line of text each.  sim_ctrl_fault_add parses and adds one
+ * (a capacity rule is applied at once instead: the drive's capacity changes
+ * with its unit attention); 0, or -EINVAL (err says what and where in the
+ * line), -ENOSPC, or fw_set_capacity's error.  Rules stay across power
+ * cycles: they describe the device; sim_ctrl_fault_clear (and
+ * sim_ctrl_inject_clear, which lifts every fault) removes them all.
+ * The JSON forms are those of fault_set_list_json and fault_stats_json,
+ * the statistics with the controller's counters added. */
+struct tbuf;
+int  sim_ctrl_fault_add(struct sim_ctrl *c, const char *rule, char *err, size_t errlen);
+int  sim_ctrl_fault_clear(struct sim_ctrl *c);
+void sim_ctrl_fault_list_json(struct sim_ctrl *c, struct tbuf *json);
+void sim_ctrl_stats_json(struct sim_ctrl *c, struct tbuf *json);
 
 /* A tap on the firmware's SCSI commands, for a harness checking what the
  * controller saw (layer C of a trace): called on the firmware thread for

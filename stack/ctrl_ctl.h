@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/tbuf.h"
 #include "platform/bus.h"
 #include "sim/sim.h"
 
@@ -43,6 +44,13 @@ struct ctrl_ctl_ops {
     int (*set_iommu_policy)(void *impl, enum hba_iommu_policy policy);
     /* The firmware's command tap (layer C of a trace); NULL fn removes it. */
     int (*set_observer)(void *impl, sim_cmd_observer fn, void *arg);
+    /* The fault and timing engine (sim/fault/fault.h): a rule line, errors in err. */
+    int (*fault_add)(void *impl, const char *rule, char *err, size_t errlen);
+    int (*fault_clear)(void *impl);
+    /* JSON appended to json: the rules, the statistics. */
+    int (*fault_list)(void *impl, struct tbuf *json);
+    int (*stats)(void *impl, struct tbuf *json);
+    int (*set_write_cache)(void *impl, uint16_t target, uint16_t lun, bool on);
 };
 
 /* Every operation, once: each implementation builds its table from this list
@@ -50,7 +58,8 @@ struct ctrl_ctl_ops {
  * cannot drift apart and one missing function fails the build. */
 #define CTRL_CTL_OPS(ROW)                                                                            \
     ROW(power_cut) ROW(power_on) ROW(powered) ROW(check_media) ROW(inject) ROW(inject_clear)       \
-    ROW(fault_log) ROW(set_battery) ROW(raise_ua) ROW(set_iommu_policy) ROW(set_observer)
+    ROW(fault_log) ROW(set_battery) ROW(raise_ua) ROW(set_iommu_policy) ROW(set_observer)          \
+    ROW(fault_add) ROW(fault_clear) ROW(fault_list) ROW(stats) ROW(set_write_cache)
 
 struct ctrl_ctl {
     const struct ctrl_ctl_ops *ops;

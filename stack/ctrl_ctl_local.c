@@ -1,6 +1,7 @@
 /* stack/ctrl_ctl_local.c — controller test control in one process
  * (stack/ctrl_ctl.h): each operation is the sim_ctrl_* function of the same
  * name, on the controller this process runs. */
+#include <errno.h>
 #include <stdint.h>
 
 #include "stack/ctrl_ctl.h"
@@ -62,6 +63,33 @@ static int local_set_observer(void *impl, sim_cmd_observer fn, void *arg)
 {
     sim_ctrl_set_observer(impl, fn, arg);
     return 0;
+}
+
+static int local_fault_add(void *impl, const char *rule, char *err, size_t errlen)
+{
+    return sim_ctrl_fault_add(impl, rule, err, errlen);
+}
+
+static int local_fault_clear(void *impl)
+{
+    return sim_ctrl_fault_clear(impl);
+}
+
+static int local_fault_list(void *impl, struct tbuf *json)
+{
+    sim_ctrl_fault_list_json(impl, json);
+    return json->oom ? -ENOMEM : 0;
+}
+
+static int local_stats(void *impl, struct tbuf *json)
+{
+    sim_ctrl_stats_json(impl, json);
+    return json->oom ? -ENOMEM : 0;
+}
+
+static int local_set_write_cache(void *impl, uint16_t target, uint16_t lun, bool on)
+{
+    return sim_ctrl_set_write_cache(impl, target, lun, on);
 }
 
 #define LOCAL_ROW(name) .name = local_##name,

@@ -4,9 +4,12 @@
  * the controller process.  -ENODEV when that process is gone, -ETIMEDOUT when
  * it did not answer. */
 #include <errno.h>
+#include <string.h>
 
+#include "base/errf.h"
 #include "stack/ctrl_ctl.h"
 #include "platform/bus_client.h"
+#include "sim/fault/fault.h"
 
 static int64_t remote_power_cut(void *impl, const struct sim_power_cut *how)
 {
@@ -69,6 +72,47 @@ static int remote_set_observer(void *impl, sim_cmd_observer fn, void *arg)
 {
     (void)impl, (void)fn, (void)arg;
     return -ENOTSUP;
+}
+
+/* Checked here first, so a bad rule has the same message in both modes; the
+ * controller process answers only a status. */
+static int remote_fault_add(void *impl, const char *rule, char *err, size_t errlen)
+{
+    struct fault_rule r;
+    int rc = fault_rule_parse(rule, &r, err, errlen, NULL);
+    if (rc < 0)
+        return rc;
+    rc = bus_remote_fault_add(impl, rule);
+    if (rc == -EINVAL)
+        errf(err, errlen, "the controller refused the rule (a capacity change: no such drive, or above its size)");
+    else if (rc < 0)
+        errf(err, errlen, "%s", strerror(-rc));
+    return rc;
+}
+
+static int remote_fault_clear(void *impl)
+{
+    return bus_remote_fault_clear(impl);
+}
+
+/* The rules and statistics do not fit the bus's 4 KiB replies: the
+ * controller process's own --ctl socket answers them. */
+
+static int remote_fault_list(void *impl, struct tbuf *json)
+{
+    (void)impl, (void)json;
+    return -ENOTSUP;
+}
+
+static int remote_stats(void *impl, struct tbuf *json)
+{
+    (void)impl, (void)json;
+    return -ENOTSUP;
+}
+
+static int remote_set_write_cache(void *impl, uint16_t target, uint16_t lun, bool on)
+{
+    return bus_remote_set_write_cache(impl, target, lun, on);
 }
 
 #define REMOTE_ROW(name) .name = remote_##name,

@@ -178,17 +178,27 @@ int stack_power_on(struct stack *st);
 int stack_powered(struct stack *st);
 /* The controller's oracle on drive target:lun (after a power cut and power
  * on: everything made durable must be there).  In two-process mode the
- * oracle lives in the controller process: a controller killed and restarted
- * starts with an empty one. */
+ * oracle lives in the controller process; for file media it is journaled
+ * beside the media (sim/store/store_oracle.h), so a controller killed and
+ * restarted on the same media still knows what the dead one promised
+ * (memory media start empty, as their data does). */
 int stack_check_media(struct stack *st, uint16_t target, uint16_t lun, struct sim_oracle_report *r);
 int stack_inject(struct stack *st, enum sim_inject_kind kind, uint32_t count);
 int stack_inject_clear(struct stack *st);
+/* The fault and timing engine's rules (sim/fault/fault.h, docs/faults.md):
+ * one rule line, err says what is wrong and where in it.  In two processes
+ * the rule is checked here and sent over the bus (FAULT_ADD); listing the
+ * rules and the statistics take the controller's own --ctl socket there. */
+int stack_fault_add(struct stack *st, const char *rule, char *err, size_t errlen);
+int stack_fault_clear(struct stack *st);
 /* Up to max IOMMU fault log entries from sequence number `first`; fills
  * *hdr.  Returns how many, or -errno.  Two processes: at most
  * BPROTO_FAULT_LOG_MAX per call (call again from the next sequence number). */
 int stack_fault_log(struct stack *st, uint32_t first, struct hba_iommu_fault *out, size_t max,
                     struct hba_log_header *hdr);
 int stack_set_battery(struct stack *st, uint16_t target, uint16_t lun, enum hba_battery battery);
+/* The drive's write-back cache (WCE) on or off (sim_ctrl_set_write_cache). */
+int stack_set_write_cache(struct stack *st, uint16_t target, uint16_t lun, bool on);
 int stack_raise_ua(struct stack *st, uint16_t target, uint16_t lun, int initiator, uint16_t asc_ascq);
 /* -EINVAL for a policy hw/hba.h does not define. */
 int stack_set_iommu_policy(struct stack *st, enum hba_iommu_policy policy);

@@ -89,3 +89,24 @@ int stack_set_observer(struct stack *st, sim_cmd_observer fn, void *arg)
         return -EINVAL;
     return st->ctl.ops->set_observer(st->ctl.impl, fn, arg);
 }
+
+int stack_set_write_cache(struct stack *st, uint16_t target, uint16_t lun, bool on)
+{
+    if (!st)
+        return -EINVAL;
+    return st->ctl.ops->set_write_cache(st->ctl.impl, target, lun, on);
+}
+
+int stack_fault_add(struct stack *st, const char *rule, char *err, size_t errlen)
+{
+    if (!st || !rule)
+        return -EINVAL;
+    return st->ctl.ops->fault_add(st->ctl.impl, rule, err, errlen);
+}
+
+int stack_fault_clear(struct stack *st)
+{
+    if (!st)
+        return -EINVAL;
+    return st->ctl.ops->fault_clear(st->ctl.impl);
+}

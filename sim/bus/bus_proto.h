@@ -90,6 +90,9 @@ enum bproto_type {
     BPROTO_SET_BATTERY      = 24, /* struct bproto_battery */
     BPROTO_RAISE_UA         = 25, /* struct bproto_raise_ua */
     BPROTO_SET_IOMMU_POLICY = 26, /* struct bproto_policy */
+    BPROTO_FAULT_ADD        = 27, /* struct bproto_fault -> sim_ctrl_fault_add */
+    BPROTO_FAULT_CLEAR      = 28, /* header only -> sim_ctrl_fault_clear */
+    BPROTO_SET_WRITE_CACHE  = 29, /* struct bproto_write_cache -> sim_ctrl_set_write_cache */
 };
 
 struct bproto_hdr {
@@ -216,6 +219,22 @@ struct bproto_policy {
     uint32_t rsvd;
 };
 _Static_assert(sizeof(struct bproto_policy) == 24, "policy is 24 bytes");
+
+struct bproto_write_cache {
+    struct bproto_hdr h;
+    uint16_t target, lun;
+    uint32_t on;       /* 0 or 1 */
+};
+_Static_assert(sizeof(struct bproto_write_cache) == 24, "write cache is 24 bytes");
+
+/* A fault rule (sim/fault/fault.h), NUL-terminated within the field; the
+ * host checked it before sending, the controller checks it again. */
+#define BPROTO_FAULT_TEXT 520u
+struct bproto_fault {
+    struct bproto_hdr h;
+    char rule[BPROTO_FAULT_TEXT];
+};
+_Static_assert(sizeof(struct bproto_fault) == 536, "fault is 536 bytes");
 
 /* ---- packet I/O with fds (sim/bus/bus_proto.c), used by both ends ------------ */
 

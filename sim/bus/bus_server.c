@@ -296,6 +296,31 @@ static int do_policy(struct bus_server *s, const void *msg, uint64_t *value, siz
     return 0;
 }
 
+static int do_fault_add(struct bus_server *s, const void *msg, uint64_t *value, size_t *plen)
+{
+    (void)value, (void)plen;
+    const struct bproto_fault *m = msg;
+    if (!memchr(m->rule, '\0', sizeof m->rule))
+        return -EBADMSG;
+    char err[200];
+    return sim_ctrl_fault_add(s->ctrl, m->rule, err, sizeof err);
+}
+
+static int do_fault_clear(struct bus_server *s, const void *msg, uint64_t *value, size_t *plen)
+{
+    (void)msg, (void)value, (void)plen;
+    return sim_ctrl_fault_clear(s->ctrl);
+}
+
+static int do_write_cache(struct bus_server *s, const void *msg, uint64_t *value, size_t *plen)
+{
+    (void)value, (void)plen;
+    const struct bproto_write_cache *m = msg;
+    if (m->on > 1)
+        return -EINVAL;
+    return sim_ctrl_set_write_cache(s->ctrl, m->target, m->lun, m->on != 0);
+}
+
 static const struct request_kind {
     uint16_t type;
     uint32_t size; /* exact message length */
@@ -312,6 +337,9 @@ static const struct request_kind {
     { BPROTO_SET_BATTERY, sizeof(struct bproto_battery), do_battery },
     { BPROTO_RAISE_UA, sizeof(struct bproto_raise_ua), do_raise_ua },
     { BPROTO_SET_IOMMU_POLICY, sizeof(struct bproto_policy), do_policy },
+    { BPROTO_FAULT_ADD, sizeof(struct bproto_fault), do_fault_add },
+    { BPROTO_FAULT_CLEAR, sizeof(struct bproto_hdr), do_fault_clear },
+    { BPROTO_SET_WRITE_CACHE, sizeof(struct bproto_write_cache), do_write_cache },
 };
 
 static bool request(struct bus_server *s, struct conn *c, size_t n, int *fds, unsigned nfds)

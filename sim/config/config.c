@@ -70,6 +70,8 @@ void sim_config_free(struct sim_config *cfg)
     cfg->media_dir = NULL;
     free(cfg->firmware);
     cfg->firmware = NULL;
+    free(cfg->faults);
+    cfg->faults = NULL;
 }
 
 const struct sim_lu_config *sim_config_find_lu(const struct sim_config *cfg, uint16_t target, uint16_t lun)
@@ -109,10 +111,13 @@ int sim_config_copy(struct sim_config *dst, const struct sim_config *src)
     dst->lus = NULL;
     dst->lu_count = 0;
     dst->media_dir = NULL;
+    dst->faults = NULL;
+    dst->firmware = NULL;
     if (src->media_dir && !(dst->media_dir = strdup(src->media_dir)))
         return -ENOMEM;
-    dst->firmware = NULL;
     if (src->firmware && !(dst->firmware = strdup(src->firmware)))
+        return -ENOMEM;
+    if (src->faults && !(dst->faults = strdup(src->faults)))
         return -ENOMEM;
     if (!src->lu_count)
         return 0;

@@ -65,6 +65,9 @@ struct sim_config {
     /* firmware plug-in (sim/fw/fw_plugin_abi.h); like the media keys, never set by a trace */
     char    *firmware;           /* path of a shared object; NULL = the built-in firmware only.
                                     Owned (malloc). */
+    /* fault rules (sim/fault/fault.h), the `fault` key: one rule per line,
+       checked when set; NULL = none.  Owned (malloc). */
+    char    *faults;
     /* logical drives */
     size_t   lu_count;
     struct sim_lu_config *lus;   /* owned (malloc) */

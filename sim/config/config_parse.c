@@ -7,6 +7,7 @@
  * caller's only when everything parsed: a failed load changes nothing.
  */
 #include "sim/config/config_internal.h"
+#include "sim/fault/fault.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -224,9 +225,36 @@ static int set_drive_key(struct parser *p, const struct cfg_key *k, const char *
     return cfg_key_set(&p->ctx, k, lu, v, col);
 }
 
+/* `fault = RULE` (controller scope, repeatable): one rule of sim/fault/fault.h,
+ * checked here so a bad rule is named with its line and column. */
+static int add_fault(struct parser *p, const char *v, unsigned val_col)
+{
+    struct fault_rule r;
+    char msg[400];
+    unsigned col = 1;
+    if (fault_rule_parse(v, &r, msg, sizeof msg, &col) < 0) {
+        const char *text = strchr(msg, ':'); /* "column N: ..." without the column: ours is absolute */
+        return cfg_fail(&p->ctx, val_col + col - 1, "fault rule: %s", text ? text + 2 : msg);
+    }
+    if (r.kind == FAULT_CAPACITY)
+        return cfg_fail(&p->ctx, val_col, "fault rule: capacity is an action for a running controller "
+                                          "(scsisim ctl, @fault); in a configuration give the drive's capacity");
+    size_t old = p->cfg->faults ? strlen(p->cfg->faults) : 0, add = strlen(v);
+    char *grown = realloc(p->cfg->faults, old + add + 2);
+    if (!grown)
+        return cfg_fail_rc(&p->ctx, -ENOMEM, val_col, "out of memory");
+    if (old)
+        grown[old++] = '\n';
+    memcpy(grown + old, v, add + 1);
+    p->cfg->faults = grown;
+    return 0;
+}
+
 static int set_key(struct parser *p, enum cfg_scope scope, const char *key, unsigned key_col, const char *v,
                    unsigned val_col)
 {
+    if (scope == CFG_CONTROLLER && !strcmp(key, "fault"))
+        return add_fault(p, v, val_col);
     const struct cfg_key *k = cfg_key_find(scope, key);
     if (!k)
         return unknown_key(p, scope, key, key_col);

@@ -25,6 +25,11 @@ int sim_config_print(const struct sim_config *cfg, FILE *out)
 {
     fprintf(out, "# scsisim configuration (docs/config.md)\n[controller]\n");
     print_keys(CFG_CONTROLLER, cfg, out);
+    for (const char *f = cfg->faults; f && *f;) {
+        size_t n = strcspn(f, "\n");
+        fprintf(out, "%-18s = %.*s\n", "fault", (int)n, f);
+        f += n + (f[n] == '\n');
+    }
     for (size_t i = 0; i < cfg->lu_count; i++) {
         fprintf(out, "\n[drive %u:%u]\n", cfg->lus[i].target, cfg->lus[i].lun);
         print_keys(CFG_DRIVE, &cfg->lus[i], out);

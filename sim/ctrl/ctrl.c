@@ -121,7 +121,12 @@ static void *firmware_main(void *arg)
             if (f->state == HBA_STATE_OPERATIONAL)
                 ctrl_queue_flush(c);
         }
-        uint64_t irq_next = ctrl_irq_tick(c, now);
+        uint64_t held_next = 0;
+        if (f->state == HBA_STATE_OPERATIONAL && !hung && f->nheld) {
+            held_next = ctrl_held_due(c, now); /* fault rules' delayed completions */
+            ctrl_queue_flush(c);
+        }
+        uint64_t irq_next = earliest(ctrl_irq_tick(c, now), held_next);
         if (work || c->cfg.poll)
             continue;
         if (f->state == HBA_STATE_OPERATIONAL && !hung && ctrl_queue_arm(c))
@@ -242,6 +247,27 @@ static int make_iommu(struct sim_ctrl *c, enum hba_iommu_policy policy)
     return 0;
 }
 
+/* The configuration's fault rules (checked when the configuration was read). */
+static int add_config_faults(struct sim_ctrl *c, const char *faults, char *err, size_t errlen)
+{
+    for (const char *f = faults; f && *f;) {
+        size_t n = strcspn(f, "\n");
+        char line[FAULT_TEXT_MAX + 1];
+        if (n > FAULT_TEXT_MAX)
+            return bad_config(err, errlen, "a fault rule is too long");
+        memcpy(line, f, n);
+        line[n] = '\0';
+        f += n + (f[n] == '\n');
+        char msg[300];
+        int rc = sim_ctrl_fault_add(c, line, msg, sizeof msg);
+        if (rc < 0) {
+            errf(err, errlen, "controller configuration: fault rule '%s': %s", line, msg);
+            return rc;
+        }
+    }
+    return 0;
+}
+
 int sim_ctrl_create_with_ram(const struct sim_config *cfg, int ram_fd, uint64_t ram_size, struct sim_ctrl **out,
                              char *err, size_t errlen)
 {
@@ -261,11 +287,17 @@ int sim_ctrl_create_with_ram(const struct sim_config *cfg, int ram_fd, uint64_t 
     c->cfg.lus = NULL;
     c->cfg.lu_count = 0;
     c->cfg.media_dir = NULL;
+    c->cfg.faults = NULL;
     c->cfg.host_ram_bytes = ram_size;
     c->region.dev_fd = c->region.ram_fd = c->region.bell_fd = -1;
     for (unsigned v = 0; v < HBA_MAX_VECTORS; v++)
         c->region.vector_fd[v] = -1;
     ctrl_event_init(c);
+    if (fault_set_init(&c->faults, cfg->seed) < 0) {
+        ctrl_event_fini(c);
+        free(c);
+        return -ENOMEM;
+    }
     c->verbose = getenv("SCSISIM_SIM_VERBOSE") != NULL;
     c->addr_mask = cfg->addr_bits >= 64 ? UINT64_MAX : (1ull << cfg->addr_bits) - 1;
 
@@ -316,6 +348,9 @@ int sim_ctrl_create_with_ram(const struct sim_config *cfg, int ram_fd, uint64_t 
     if (rc < 0)
         goto fail;
     fw_set_event_hook(c->fw, on_fw_event, c);
+    rc = add_config_faults(c, cfg->faults, err, errlen);
+    if (rc < 0)
+        goto fail;
     *out = c;
     return 0;
 fail:
@@ -383,6 +418,7 @@ void sim_ctrl_destroy(struct sim_ctrl *c)
     free(c->fw_state.scratch);
     free(c->lus);
     ctrl_event_fini(c);
+    fault_set_fini(&c->faults);
     free(c);
 }
 
@@ -533,6 +569,11 @@ int sim_ctrl_raise_ua(struct sim_ctrl *c, uint16_t target, uint16_t lun, int ini
     return fw_raise_ua(c->fw, target, lun, initiator, asc_ascq);
 }
 
+int sim_ctrl_set_write_cache(struct sim_ctrl *c, uint16_t target, uint16_t lun, bool on)
+{
+    return fw_set_write_cache(c->fw, target, lun, on);
+}
+
 /* ---- injection ---------------------------------------------------------- */
 
 int sim_ctrl_inject(struct sim_ctrl *c, enum sim_inject_kind kind, uint32_t count)
@@ -558,6 +599,7 @@ int sim_ctrl_inject(struct sim_ctrl *c, enum sim_inject_kind kind, uint32_t coun
 
 int sim_ctrl_inject_clear(struct sim_ctrl *c)
 {
+    fault_set_clear(&c->faults); /* lifting every fault lifts the rules too */
     atomic_store(&c->inj_hang, false);
     atomic_store(&c->inj_stall, false);
     atomic_store(&c->inj_fatal, false);
@@ -571,4 +613,55 @@ void sim_ctrl_get_stats(const struct sim_ctrl *c, struct sim_ctrl_stats *s)
     s->wakeups = atomic_load(&c->wakeups);
     s->driver_errors = atomic_load(&c->driver_errors);
     s->sim_bugs = atomic_load(&c->sim_bugs);
+}
+
+/* ---- the fault and timing engine (sim/fault/) ---------------------------- */
+
+int sim_ctrl_fault_add(struct sim_ctrl *c, const char *rule, char *err, size_t errlen)
+{
+    struct fault_rule r;
+    int rc = fault_rule_parse(rule, &r, err, errlen, NULL);
+    if (rc < 0)
+        return rc;
+    if (r.kind == FAULT_CAPACITY) {
+        /* An action, not a rule: the drive's capacity changes now (fw_set_capacity
+         * raises CAPACITY DATA HAS CHANGED and tells the driver). */
+        rc = fw_set_capacity(c->fw, r.target, r.lun, r.blocks);
+        if (rc == -ENOENT)
+            errf(err, errlen, "no drive %u:%u", r.target, r.lun);
+        else if (rc == -ERANGE)
+            errf(err, errlen, "blocks=%llu is above the capacity drive %u:%u was created with (it only shrinks "
+                              "and grows back)", (unsigned long long)r.blocks, r.target, r.lun);
+        else if (rc < 0)
+            errf(err, errlen, "%s", strerror(-rc));
+        return rc;
+    }
+    rc = fault_set_add(&c->faults, &r);
+    if (rc == -ENOSPC)
+        errf(err, errlen, "%u fault rules are set already; clear some first", FAULT_RULES_MAX);
+    else if (rc == 0)
+        sim_region_ring(c->region.bell_fd); /* a delay or hang applies from the next command on */
+    return rc;
+}
+
+int sim_ctrl_fault_clear(struct sim_ctrl *c)
+{
+    fault_set_clear(&c->faults);
+    sim_region_ring(c->region.bell_fd);
+    return 0;
+}
+
+void sim_ctrl_fault_list_json(struct sim_ctrl *c, struct tbuf *json)
+{
+    fault_set_list_json(&c->faults, json);
+}
+
+void sim_ctrl_stats_json(struct sim_ctrl *c, struct tbuf *json)
+{
+    struct sim_ctrl_stats s;
+    sim_ctrl_get_stats(c, &s);
+    fault_stats_json(&c->faults, json, true);
+    tbuf_printf(json, ",\"powered\":%s,\"rules\":%zu,\"wakeups\":%llu,\"driver_errors\":%llu,\"sim_bugs\":%llu}",
+                c->powered ? "true" : "false", fault_set_count(&c->faults), (unsigned long long)s.wakeups,
+                (unsigned long long)s.driver_errors, (unsigned long long)s.sim_bugs);
 }

@@ -22,6 +22,7 @@
 
 #include "base/clock.h"
 #include "base/errf.h"
+#include "sim/fault/fault.h"
 #include "sim/fw/fw.h"
 #include "sim/iommu/iommu.h"
 #include "sim/posted.h"
@@ -87,12 +88,17 @@ struct ctrl_cq {
     size_t   npend, pend_cap;
 };
 
-/* A command outstanding beyond the pass that fetched it. */
-enum ctrl_held_kind { CTRL_HELD_ASYNC_EVENT = 1, CTRL_HELD_DROPPED = 2 };
+/* A command outstanding beyond the pass that fetched it.  A DELAYED one (a
+ * fault rule's latency) already ran: its completion waits for due_ns. */
+enum ctrl_held_kind { CTRL_HELD_ASYNC_EVENT = 1, CTRL_HELD_DROPPED = 2, CTRL_HELD_DELAYED = 3 };
 struct ctrl_held {
     uint8_t  kind;
     uint16_t sqid, cid;
     uint16_t target, lun;
+    /* DELAYED: the completion to post at due_ns */
+    uint64_t due_ns;
+    uint8_t  cs, ss, sense_len;
+    uint32_t result;
 };
 
 struct ctrl_events {
@@ -183,6 +189,8 @@ struct sim_ctrl {
     /* injection */
     _Atomic bool inj_hang, inj_stall, inj_fatal;
     _Atomic uint32_t inj_drop;
+    /* the fault and timing engine (sim/fault/): rules and statistics, with their own lock */
+    struct fault_set faults;
 
     /* sim_ctrl_set_observer: arg is stored before fn is published */
     _Atomic(sim_cmd_observer) observer;
@@ -254,6 +262,11 @@ bool ctrl_cid_busy(const struct ctrl_sq *sq, uint16_t cid);
 void ctrl_sq_mark(struct sim_ctrl *c, uint16_t qid, uint16_t cid);
 int  ctrl_held_add(struct sim_ctrl *c, uint8_t kind, uint16_t sqid, uint16_t cid, uint16_t target, uint16_t lun);
 void ctrl_held_remove(struct sim_ctrl *c, size_t i);
+/* Holds a completion until due_ns (a fault rule's latency); 0 or -ENOMEM. */
+int  ctrl_held_delay(struct sim_ctrl *c, uint16_t sqid, uint16_t cid, uint16_t target, uint16_t lun, uint64_t due_ns,
+                     uint8_t cs, uint8_t ss, uint32_t result, uint8_t sense_len);
+/* Completes the delayed commands that are due; returns the next due time (0 none). */
+uint64_t ctrl_held_due(struct sim_ctrl *c, uint64_t now);
 
 /* ---- DMA through the IOMMU (ctrl_sgl.c) ------------------------------------ */
 /* Returns HBA_CS_SUCCESS (also when the IOMMU dropped the access: the

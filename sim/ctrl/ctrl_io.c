@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "scsi/scsi.h"
+#include "scsi/sense.h"
 #include "sim/ctrl/ctrl_internal.h"
 
 /* HBA_CS_SUCCESS, or the controller status for a malformed entry. */
@@ -61,10 +62,52 @@ void sim_ctrl_set_observer(struct sim_ctrl *c, sim_cmd_observer fn, void *arg)
     atomic_store_explicit(&c->observer, fn, memory_order_release);
 }
 
+/* Posts a decided completion now, or holds it for the fault engine's delay;
+ * records the command in the statistics either way. */
+static void finish(struct sim_ctrl *c, uint16_t sqid, const struct hba_sq_entry *e, uint64_t t0,
+                   const struct fault_verdict *fv, uint8_t cs, uint8_t ss, uint32_t xfer, uint8_t sense_len)
+{
+    bool injected = fv->outcome != FAULT_RUN || fv->delay_ns;
+    uint64_t now = clock_now_ns();
+    fault_stats_note(&c->faults, e->target, e->lun, e->u.cdb[0], xfer, now - t0 + fv->delay_ns, injected);
+    if (fv->delay_ns &&
+        ctrl_held_delay(c, sqid, e->cid, e->target, e->lun, now + fv->delay_ns, cs, ss, xfer, sense_len) == 0)
+        return;
+    ctrl_complete(c, sqid, e->cid, cs, ss, xfer, sense_len);
+    if (fv->outcome == FAULT_DUP)
+        ctrl_complete(c, sqid, e->cid, cs, ss, xfer, sense_len); /* the same entry twice: a firmware bug */
+}
+
+/* A fault rule's CHECK CONDITION: sense (fixed format) to the host, no data. */
+static void fault_check(struct sim_ctrl *c, uint16_t sqid, const struct hba_sq_entry *e, uint64_t t0,
+                        const struct fault_verdict *fv)
+{
+    uint8_t sense[HBA_SENSE_MAX];
+    uint8_t ss = fv->outcome == FAULT_STATUS ? fv->status : SCSI_STATUS_CHECK_CONDITION;
+    uint8_t n = 0, len = 0;
+    if (fv->outcome == FAULT_CHECK)
+        n = (uint8_t)scsi_sense_build(sense, sizeof sense, false, &fv->sense);
+    int rc = HBA_CS_SUCCESS;
+    if (n && e->sense_len) {
+        len = n < e->sense_len ? n : e->sense_len;
+        rc = ctrl_dma_write(c, e->sense_addr, sense, len, sqid, e->cid);
+        if (rc == HBA_CS_DATA_XFER_ERROR)
+            rc = HBA_CS_SENSE_XFER_ERROR;
+    }
+    if (rc == CTRL_CS_FAULTED) {
+        observe(c, sqid, e, false, HBA_CS_SUCCESS, 0, NULL, 0, NULL, 0);
+        return;
+    }
+    observe(c, sqid, e, true, (uint8_t)rc, ss, NULL, 0, sense, n);
+    finish(c, sqid, e, t0, fv, (uint8_t)rc, rc == HBA_CS_SUCCESS ? ss : 0, 0, rc == HBA_CS_SUCCESS ? len : 0);
+}
+
 static void run(struct sim_ctrl *c, uint16_t sqid, const struct hba_sq_entry *e)
 {
     struct ctrl_fw *f = &c->fw_state;
+    uint64_t t0 = clock_now_ns();
     uint8_t dir = e->flags & HBA_FLAG_DIR_MASK;
+    struct fault_verdict fv = { .outcome = FAULT_RUN };
     struct ctrl_sgl sgl;
     int rc = ctrl_sgl_walk(c, &e->sge, dir == HBA_FLAG_DIR_NONE ? 0 : e->data_len, sqid, e->cid, &sgl);
     if (rc != HBA_CS_SUCCESS)
@@ -78,6 +121,25 @@ static void run(struct sim_ctrl *c, uint16_t sqid, const struct hba_sq_entry *e)
             return;
         }
         ctrl_sim_bug(c, "out of memory holding a dropped command");
+        rc = HBA_CS_INTERNAL;
+        goto done;
+    }
+
+    const struct fault_cmd fc = { .target = e->target, .lun = e->lun, .cdb = e->u.cdb, .cdb_len = e->cdb_len };
+    fault_eval(&c->faults, &fc, &fv);
+    if (fv.outcome == FAULT_CHECK || fv.outcome == FAULT_STATUS) {
+        fault_check(c, sqid, e, t0, &fv);
+        return;
+    }
+    if (fv.outcome == FAULT_HOLD) {
+        /* A hang: the command is never run and never completed; an abort or a
+         * reset completes it, as for a dropped one. */
+        fault_stats_note(&c->faults, e->target, e->lun, e->u.cdb[0], 0, clock_now_ns() - t0, true);
+        if (ctrl_held_add(c, CTRL_HELD_DROPPED, sqid, e->cid, e->target, e->lun) == 0) {
+            observe(c, sqid, e, false, HBA_CS_SUCCESS, 0, NULL, 0, NULL, 0);
+            return;
+        }
+        ctrl_sim_bug(c, "out of memory holding a hung command");
         rc = HBA_CS_INTERNAL;
         goto done;
     }
@@ -103,6 +165,11 @@ static void run(struct sim_ctrl *c, uint16_t sqid, const struct hba_sq_entry *e)
         .dir = dir, .data = data, .data_len = dir == HBA_FLAG_DIR_NONE ? 0 : e->data_len,
     };
     fw_execute(c->fw, &t);
+    if (fv.outcome == FAULT_CHECK_AFTER && t.ctrl_status == HBA_CS_SUCCESS && t.status == SCSI_STATUS_GOOD) {
+        /* A recovered error: the data moved, the status says it needed help. */
+        t.status = SCSI_STATUS_CHECK_CONDITION;
+        t.sense_len = (uint8_t)scsi_sense_build(t.sense, sizeof t.sense, false, &fv.sense);
+    }
     if (t.ctrl_status != HBA_CS_SUCCESS) {
         rc = t.ctrl_status;
         goto done;
@@ -122,15 +189,24 @@ static void run(struct sim_ctrl *c, uint16_t sqid, const struct hba_sq_entry *e)
         if (rc != HBA_CS_SUCCESS)
             goto done;
     }
+    if (fv.outcome == FAULT_LOST) {
+        /* The command ran (its data is where it went); its completion is lost. */
+        fault_stats_note(&c->faults, e->target, e->lun, e->u.cdb[0], xfer, clock_now_ns() - t0, true);
+        if (ctrl_held_add(c, CTRL_HELD_DROPPED, sqid, e->cid, e->target, e->lun) == 0) {
+            observe(c, sqid, e, false, HBA_CS_SUCCESS, 0, NULL, 0, NULL, 0);
+            return;
+        }
+        ctrl_sim_bug(c, "out of memory holding a lost completion");
+    }
     observe(c, sqid, e, true, HBA_CS_SUCCESS, t.status, dir == HBA_FLAG_DIR_NONE ? NULL : data,
             dir == HBA_FLAG_DIR_WRITE ? t.data_len : xfer, t.sense, t.sense_len);
-    ctrl_complete(c, sqid, e->cid, HBA_CS_SUCCESS, t.status, xfer, sense_len);
+    finish(c, sqid, e, t0, &fv, HBA_CS_SUCCESS, t.status, xfer, sense_len);
     return;
 done:
     observe(c, sqid, e, rc != CTRL_CS_FAULTED, rc == CTRL_CS_FAULTED ? HBA_CS_SUCCESS : (uint8_t)rc, 0, NULL, 0,
             NULL, 0);
     if (rc != CTRL_CS_FAULTED)
-        ctrl_complete(c, sqid, e->cid, (uint8_t)rc, 0, 0, 0);
+        finish(c, sqid, e, t0, &fv, (uint8_t)rc, 0, 0, 0);
 }
 
 void ctrl_io_submit(struct sim_ctrl *c, uint16_t sqid, const struct hba_sq_entry *e)

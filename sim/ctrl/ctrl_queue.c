@@ -173,6 +173,40 @@ int ctrl_held_add(struct sim_ctrl *c, uint8_t kind, uint16_t sqid, uint16_t cid,
     return 0;
 }
 
+int ctrl_held_delay(struct sim_ctrl *c, uint16_t sqid, uint16_t cid, uint16_t target, uint16_t lun, uint64_t due_ns,
+                    uint8_t cs, uint8_t ss, uint32_t result, uint8_t sense_len)
+{
+    int rc = ctrl_held_add(c, CTRL_HELD_DELAYED, sqid, cid, target, lun);
+    if (rc == 0) {
+        struct ctrl_held *h = &c->fw_state.held[c->fw_state.nheld - 1];
+        h->due_ns = due_ns;
+        h->cs = cs;
+        h->ss = ss;
+        h->result = result;
+        h->sense_len = sense_len;
+    }
+    return rc;
+}
+
+uint64_t ctrl_held_due(struct sim_ctrl *c, uint64_t now)
+{
+    struct ctrl_fw *f = &c->fw_state;
+    uint64_t next = 0;
+    for (size_t i = 0; i < f->nheld;) {
+        const struct ctrl_held *h = &f->held[i];
+        if (h->kind != CTRL_HELD_DELAYED) {
+            i++;
+        } else if (h->due_ns <= now) {
+            ctrl_complete(c, h->sqid, h->cid, h->cs, h->ss, h->result, h->sense_len);
+            ctrl_held_remove(c, i);
+        } else {
+            next = !next || h->due_ns < next ? h->due_ns : next;
+            i++;
+        }
+    }
+    return next;
+}
+
 void ctrl_held_remove(struct sim_ctrl *c, size_t i)
 {
     struct ctrl_fw *f = &c->fw_state;
@@ -440,7 +474,7 @@ void ctrl_abort_held(struct sim_ctrl *c, int sqid, bool scsi_only, int target, i
     struct ctrl_fw *f = &c->fw_state;
     for (size_t i = 0; i < f->nheld;) {
         const struct ctrl_held *h = &f->held[i];
-        bool match = (sqid < 0 || h->sqid == sqid) && (!scsi_only || h->kind == CTRL_HELD_DROPPED) &&
+        bool match = (sqid < 0 || h->sqid == sqid) && (!scsi_only || h->kind != CTRL_HELD_ASYNC_EVENT) &&
                      (target < 0 || h->target == target) && (lun < 0 || h->lun == lun);
         if (!match) {
             i++;

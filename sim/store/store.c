@@ -29,6 +29,8 @@ struct sim_store {
     struct store_oracle oracle;
 };
 
+static int read_media_one(void *ctx, uint64_t lba, void *buf);
+
 int sim_store_create(const struct sim_store_config *cfg, struct sim_store **out, char *err, size_t errlen)
 {
     if (!out) {
@@ -80,6 +82,12 @@ int sim_store_create(const struct sim_store_config *cfg, struct sim_store **out,
     }
     rc = store_media_open(&s->media, cfg->media_path, bytes, err, errlen);
     if (rc) {
+        sim_store_destroy(s);
+        return rc;
+    }
+    /* File media outlive the process: so must what was promised about them. */
+    if (cfg->media_path &&
+        (rc = store_oracle_journal_open(&s->oracle, cfg->media_path, cfg->blocks, read_media_one, s, err, errlen))) {
         sim_store_destroy(s);
         return rc;
     }
@@ -157,7 +165,9 @@ static int write_back(void *ctx, uint64_t lba, uint32_t n, const void *data)
 {
     struct sim_store *s = ctx;
     int rc = store_media_write(s->media, byte_off(s, lba), (size_t)n * s->block_size, data);
-    return rc ? rc : store_oracle_on_media(&s->oracle, lba, n);
+    if (rc == 0)
+        rc = store_oracle_on_media(&s->oracle, lba, n);
+    return rc ? rc : store_oracle_j_media(&s->oracle, lba, n);
 }
 
 /* Writes back least recently written lines until the dirty data fits, and
@@ -182,7 +192,10 @@ int sim_store_write(struct sim_store *s, uint64_t lba, uint32_t nblocks, const v
         return -EINVAL;
     if (!s->powered)
         return -EIO;
-    int rc;
+    /* The journal hears of the new versions before they can reach the media. */
+    int rc = store_oracle_j_versions(&s->oracle, lba, nblocks, buf);
+    if (rc)
+        return rc;
     if (durable) {
         rc = store_media_write(s->media, byte_off(s, lba), (size_t)nblocks * s->block_size, buf);
         if (rc == 0)
@@ -211,7 +224,8 @@ int sim_store_write(struct sim_store *s, uint64_t lba, uint32_t nblocks, const v
     rc = store_oracle_write(&s->oracle, lba, nblocks, buf, durable);
     if (rc)
         return rc;
-    return durable ? 0 : evict(s);
+    /* A durable write's promise is on disk before its status can be sent. */
+    return durable ? store_oracle_j_promise(&s->oracle, lba, nblocks) : evict(s);
 }
 
 int sim_store_unmap(struct sim_store *s, uint64_t lba, uint64_t nblocks)
@@ -333,7 +347,7 @@ int sim_store_flush(struct sim_store *s, uint64_t lba, uint64_t nblocks)
     if (rc)
         return rc;
     store_oracle_flush(&s->oracle, lba, nblocks);
-    return 0;
+    return store_oracle_j_promise(&s->oracle, lba, nblocks);
 }
 
 uint64_t sim_store_dirty_bytes(const struct sim_store *s)
@@ -428,6 +442,7 @@ uint64_t sim_store_power_cut(struct sim_store *s, const struct sim_power_cut *ho
         break;
     }
     store_oracle_power_loss(&s->oracle);
+    store_oracle_j_loss(&s->oracle); /* a failure only makes a later judgement stricter */
     return lost;
 }
 
@@ -442,9 +457,17 @@ int sim_store_power_on(struct sim_store *s)
         /* The battery gave out while the power was off. */
         store_cache_drop_all(&s->cache);
         store_oracle_power_loss(&s->oracle);
+        store_oracle_j_loss(&s->oracle);
     }
     s->held = false;  /* held lines simply stay in the cache, still dirty */
     return 0;
+}
+
+/* One block straight from the media (the journal's replay, before any cache). */
+static int read_media_one(void *ctx, uint64_t lba, void *buf)
+{
+    struct sim_store *s = ctx;
+    return store_media_read(s->media, byte_off(s, lba), s->block_size, buf);
 }
 
 static int read_one(void *ctx, uint64_t lba, void *buf)
@@ -479,5 +502,7 @@ int sim_store_remove_media(const char *media_path, uint64_t blocks, uint32_t blo
     uint64_t bytes;
     if (!media_path || __builtin_mul_overflow(blocks, (uint64_t)block_size, &bytes))
         return -EINVAL;
-    return store_media_remove(media_path, bytes);
+    int rc = store_media_remove(media_path, bytes);
+    int jrc = store_oracle_journal_remove(media_path);
+    return rc ? rc : jrc;
 }

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "sim/store/store_hash.h"
 
@@ -30,6 +31,7 @@ void store_oracle_init(struct store_oracle *o, uint32_t block_size)
 {
     memset(o, 0, sizeof(*o));
     o->block_size = block_size;
+    o->journal_fd = -1;
     store_map_init(&o->group_index);
     store_slab_init(&o->groups, sizeof(struct group));
     store_map_init(&o->side_index);
@@ -38,6 +40,9 @@ void store_oracle_init(struct store_oracle *o, uint32_t block_size)
 
 void store_oracle_free(struct store_oracle *o)
 {
+    if (o->journal_fd >= 0)
+        close(o->journal_fd);
+    o->journal_fd = -1;
     store_map_free(&o->group_index);
     store_slab_free(&o->groups);
     store_map_free(&o->side_index);
@@ -295,6 +300,108 @@ int store_oracle_check(struct store_oracle *o, store_read_block_fn read_block, v
     }
     free(buf);
     return rc;
+}
+
+/* store_oracle_write for one block whose hash is known (a journal replay). */
+int store_oracle_write_hash(struct store_oracle *o, uint64_t b, uint32_t h)
+{
+    struct group *gr = group_get_or_add(o, b >> GROUP_SHIFT);
+    if (!gr)
+        return -ENOMEM;
+    uint8_t bit = (uint8_t)(1u << (b & (GROUP_BLOCKS - 1)));
+    uint32_t *newest = &gr->newest[b & (GROUP_BLOCKS - 1)];
+    struct side old = { 0 };
+    const struct side *sd = side_get(o, b);
+    if (sd)
+        old = *sd;
+    if (gr->present & bit) {
+        if (gr->durable & bit) {
+            old.promised = *newest;
+            old.has_promised = 1;
+        }
+        if (gr->on_media & bit) {
+            old.media = *newest;
+            old.has_media = 1;
+        }
+    }
+    *newest = h;
+    gr->present |= bit;
+    gr->forfeit &= (uint8_t)~bit;
+    gr->durable &= (uint8_t)~bit;
+    gr->on_media &= (uint8_t)~bit;
+    return side_set(o, b, &old);
+}
+
+int store_oracle_snapshot(const struct store_oracle *o, store_state_fn fn, void *ctx)
+{
+    const struct store_map *m = &o->group_index;
+    for (size_t k = 0; m->keys && k <= m->mask; k++) {
+        if (!store_map_used(m, k))
+            continue;
+        const struct group *gr = store_slab_at(&o->groups, m->vals[k]);
+        for (unsigned i = 0; i < GROUP_BLOCKS; i++) {
+            uint8_t bit = (uint8_t)(1u << i);
+            if (!(gr->present & bit))
+                continue;
+            uint64_t b = (m->keys[k] << GROUP_SHIFT) + i;
+            struct store_block_state st = {
+                .newest = gr->newest[i], .durable = !!(gr->durable & bit), .on_media = !!(gr->on_media & bit),
+                .forfeit = !!(gr->forfeit & bit),
+            };
+            const struct side *sd = side_get(o, b);
+            if (sd) {
+                st.has_promised = sd->has_promised, st.promised = sd->promised;
+                st.has_media = sd->has_media, st.media = sd->media;
+            }
+            int rc = fn(ctx, b, &st);
+            if (rc)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+int store_oracle_set_state(struct store_oracle *o, uint64_t lba, const struct store_block_state *st)
+{
+    struct group *gr = group_get_or_add(o, lba >> GROUP_SHIFT);
+    if (!gr)
+        return -ENOMEM;
+    unsigned i = (unsigned)(lba & (GROUP_BLOCKS - 1));
+    uint8_t bit = (uint8_t)(1u << i);
+    gr->present |= bit;
+    gr->newest[i] = st->newest;
+    gr->durable = st->durable ? gr->durable | bit : gr->durable & (uint8_t)~bit;
+    gr->on_media = st->on_media ? gr->on_media | bit : gr->on_media & (uint8_t)~bit;
+    gr->forfeit = st->forfeit ? gr->forfeit | bit : gr->forfeit & (uint8_t)~bit;
+    struct side v = { .promised = st->promised, .media = st->media, .has_promised = st->has_promised,
+                      .has_media = st->has_media };
+    return side_set(o, lba, &v);
+}
+
+bool store_oracle_is_durable(const struct store_oracle *o, uint64_t lba)
+{
+    const struct group *gr = group_get(o, lba >> GROUP_SHIFT);
+    return gr && (gr->durable & (1u << (lba & (GROUP_BLOCKS - 1))));
+}
+
+int store_oracle_media_holds(struct store_oracle *o, uint64_t lba, uint32_t hash)
+{
+    struct group *gr = group_get(o, lba >> GROUP_SHIFT);
+    uint8_t bit = (uint8_t)(1u << (lba & (GROUP_BLOCKS - 1)));
+    if (!gr || !(gr->present & bit) || (gr->durable & bit))
+        return 0;
+    if (gr->newest[lba & (GROUP_BLOCKS - 1)] == hash) {
+        gr->on_media |= bit;
+        gr->forfeit &= (uint8_t)~bit;
+        return 0;
+    }
+    struct side v = { 0 };
+    const struct side *sd = side_get(o, lba);
+    if (sd)
+        v = *sd;
+    v.media = hash;
+    v.has_media = 1;
+    return side_set(o, lba, &v);
 }
 
 size_t store_oracle_bytes(const struct store_oracle *o)

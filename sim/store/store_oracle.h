@@ -32,6 +32,11 @@
 
 struct store_oracle {
     uint32_t block_size;
+    /* The journal beside file media (store_oracle_file.c): every promise, so a
+     * controller killed with SIGKILL and restarted still knows what was
+     * promised.  -1: none (memory media, whose data dies with the process). */
+    int      journal_fd;
+    uint64_t jrecords;               /* records appended (and replayed) */
     struct store_map  group_index;   /* lba / 8 -> group record */
     struct store_slab groups;
     struct store_map  side_index;    /* lba -> side record */
@@ -60,5 +65,58 @@ typedef int (*store_read_block_fn)(void *ctx, uint64_t lba, void *buf);
 int  store_oracle_check(struct store_oracle *o, store_read_block_fn read_block, void *ctx,
                         struct sim_oracle_report *r);
 size_t store_oracle_bytes(const struct store_oracle *o);
+
+/* One block's acknowledged (or in-flight) version by its hash: what
+ * store_oracle_write(durable = false) does, for a journal replay. */
+int  store_oracle_write_hash(struct store_oracle *o, uint64_t lba, uint32_t hash);
+bool store_oracle_is_durable(const struct store_oracle *o, uint64_t lba);
+/* A block's whole record, for the journal's compaction. */
+struct store_block_state {
+    uint32_t newest, promised, media;
+    bool durable, on_media, forfeit, has_promised, has_media;
+};
+typedef int (*store_state_fn)(void *ctx, uint64_t lba, const struct store_block_state *st);
+int  store_oracle_snapshot(const struct store_oracle *o, store_state_fn fn, void *ctx);
+int  store_oracle_set_state(struct store_oracle *o, uint64_t lba, const struct store_block_state *st);
+/* After a replay: the media holds this version of a block whose newest is
+ * not promised, and may (it was written after the last promise, and a kill
+ * can land between a media write and its record): accept it as media's. */
+int  store_oracle_media_holds(struct store_oracle *o, uint64_t lba, uint32_t hash);
+
+/* ---- the journal beside file media (store_oracle_file.c) --------------------
+ * `<media>.oracle`, 0600, beside a media file: the oracle's events, so that a
+ * controller killed with SIGKILL and restarted on the same media judges what
+ * the dead one promised.  A 32-byte header (magic, block size, blocks, the
+ * id the media file also carries, in its user.scsisim.oracle attribute)
+ * and 32-byte records, each with its own check:
+ *   VERSION lba hash   a version of a block, appended before its data can
+ *                      reach the media (write() only: a killed process's
+ *                      completed writes survive it)
+ *   MEDIA   lba n      these blocks' newest versions reached the media
+ *   PROMISE lba n      a durable write or a flush: appended and fdatasync'd
+ *                      before the command's status can be sent
+ *   LOSS               a power cut lost the cache
+ * Opening replays the records through the oracle's own functions and then a
+ * power loss (the process died), appended as a LOSS record too.  A kill can
+ * land between a media write and its record (a FUA write whose promise never
+ * went out, a write-back): so for each block whose newest version is not
+ * promised, the media may hold any version journaled since its last promise
+ * (the last 8 are kept while replaying), and read_media settles which.  A
+ * header that does not match (a new media file) starts the journal afresh.
+ * Once replayed, the journal is rewritten as a snapshot (STATE records, one
+ * per block: the oracle's record of it), so a restart costs what was written,
+ * not every cut before it.
+ * A torn or damaged tail is where the replay stops: nothing after it was
+ * acknowledged. */
+int  store_oracle_journal_open(struct store_oracle *o, const char *media_path, uint64_t blocks,
+                               store_read_block_fn read_media, void *ctx, char *err, size_t errlen);
+/* The journal's events; each is a no-op without a journal.  0 or -errno
+ * (the operation must then fail: a promise without its record is none). */
+int  store_oracle_j_versions(struct store_oracle *o, uint64_t lba, uint64_t n, const void *data);
+int  store_oracle_j_media(struct store_oracle *o, uint64_t lba, uint64_t n);
+int  store_oracle_j_promise(struct store_oracle *o, uint64_t lba, uint64_t n);
+int  store_oracle_j_loss(struct store_oracle *o);
+/* Removes the journal beside media_path (with the media file). */
+int  store_oracle_journal_remove(const char *media_path);
 
 #endif

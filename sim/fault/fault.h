@@ -1,0 +1,173 @@
+/* sim/fault/fault.h — the controller's fault and timing engine: one set of
+ * rules, written as one line of text each, that config files ([fault]
+ * section), trace directives (@fault) and live control (scsisim ctl inject)
+ * all hand to the same parser, plus the per-LU and per-opcode statistics the
+ * firmware keeps while it applies them (docs/faults.md).
+ *
+ *     KIND [key=value]...
+ *
+ *     medium        lba=N [count=N] [io=read|write|rw] [recovered=yes|no]
+ *     every-nth     n=N [sense=K/ASC/ASCQ]
+ *     latency       dist=fixed|uniform|exp|tail time=T [min=T max=T] [tail=T p=PCT]
+ *     hang          [after=T]
+ *     busy          [fraction=F] [status=busy|task-set-full]
+ *     lose          [fraction=F]
+ *     duplicate     [fraction=F]
+ *     write-protect
+ *     capacity      blocks=N          (an action: applied once, not kept)
+ *
+ *   and on every kind:  drive=T:L (default any drive)  op=any|read|write|sync|
+ *   tur|inquiry|0xNN (default any; medium takes io= instead)  limit=N (fires
+ *   at most N times; default unlimited)  seed=N (of the rule's own random
+ *   numbers; default the controller's seed plus the rule's number).
+ *
+ * A rule's random choices come from its own generator, seeded by seed= alone,
+ * so the same rules over the same commands choose the same way every run.
+ *
+ * Thread safety: a struct fault_set has its own lock; the firmware thread
+ * evaluates and records while a control thread adds, clears and reads. */
+#ifndef SIM_FAULT_FAULT_H
+#define SIM_FAULT_FAULT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/tbuf.h"
+#include "scsi/sense.h"
+
+#define FAULT_RULES_MAX 64u
+#define FAULT_TEXT_MAX  512u /* longest rule line */
+
+enum fault_kind {
+    FAULT_MEDIUM = 1,
+    FAULT_EVERY_NTH,
+    FAULT_LATENCY,
+    FAULT_HANG,
+    FAULT_BUSY,
+    FAULT_LOSE,
+    FAULT_WRITE_PROTECT,
+    FAULT_CAPACITY,
+    FAULT_DUPLICATE,
+};
+
+enum fault_dist { FAULT_DIST_FIXED = 1, FAULT_DIST_UNIFORM, FAULT_DIST_EXP, FAULT_DIST_TAIL };
+enum fault_io { FAULT_IO_READ = 1, FAULT_IO_WRITE = 2, FAULT_IO_RW = 3 };
+
+struct fault_rule {
+    enum fault_kind kind;
+    bool     any_drive;
+    uint16_t target, lun;
+    int      op;              /* -1 any, 0..255 one opcode, or FAULT_OP_* family */
+    uint64_t limit;           /* 0 = unlimited */
+    bool     seed_given;
+    uint64_t seed;
+    /* medium */
+    uint64_t lba, count;
+    enum fault_io io;
+    bool     recovered;
+    /* every-nth */
+    uint64_t nth;
+    struct scsi_sense_reason sense;
+    /* latency; hang after= (0 = never) */
+    enum fault_dist dist;
+    uint64_t time_ns, min_ns, max_ns, tail_ns;
+    double   p;               /* tail: percent of commands that get time= */
+    uint64_t after_ns;
+    /* busy, lose */
+    double   fraction;        /* 0..1, default 1 */
+    uint8_t  status;          /* busy: SCSI_STATUS_BUSY or _TASK_SET_FULL */
+    /* capacity */
+    uint64_t blocks;
+    /* state, not part of the text */
+    uint64_t prng, seen, fired;
+};
+
+/* Opcode families for op= (negative so they never collide with an opcode). */
+enum { FAULT_OP_ANY = -1, FAULT_OP_READ = -2, FAULT_OP_WRITE = -3, FAULT_OP_SYNC = -4 };
+
+/* Parses one rule line.  0, or -EINVAL with err naming the word, its column
+ * (1-based, in *col when col is not NULL) and what to write instead. */
+int  fault_rule_parse(const char *text, struct fault_rule *r, char *err, size_t errlen, unsigned *col);
+/* Writes the rule in its canonical form (parse -> format -> parse is the identity). */
+void fault_rule_format(const struct fault_rule *r, struct tbuf *b);
+bool fault_rule_equal(const struct fault_rule *a, const struct fault_rule *b);
+const char *fault_kind_name(enum fault_kind k);
+
+/* What the engine decided for one command. */
+enum fault_outcome {
+    FAULT_RUN = 0,        /* run it normally (perhaps delayed) */
+    FAULT_CHECK,          /* do not run: CHECK CONDITION with v->sense */
+    FAULT_CHECK_AFTER,    /* run it; if GOOD, CHECK CONDITION with v->sense (recovered errors) */
+    FAULT_STATUS,         /* do not run: v->status with no sense (BUSY, TASK SET FULL) */
+    FAULT_HOLD,           /* do not run, never complete (until an abort or reset) */
+    FAULT_LOST,           /* run it, then lose the completion */
+    FAULT_DUP,            /* run it, then post its completion twice */
+};
+struct fault_verdict {
+    enum fault_outcome outcome;
+    struct scsi_sense_reason sense;
+    uint8_t  status;
+    uint64_t delay_ns;    /* hold the completion this long */
+};
+
+struct fault_cmd {
+    uint16_t target, lun;
+    const uint8_t *cdb;
+    uint8_t  cdb_len;
+};
+
+/* Latency percentiles come from a log histogram: 16 buckets per power of two
+ * of nanoseconds, so a percentile is exact to within 6.25%.  An opcode's
+ * histogram is allocated when it is first seen (most of the 256 never are). */
+#define FAULT_HIST_SUB     16u
+#define FAULT_HIST_BUCKETS (64u * FAULT_HIST_SUB)
+struct fault_op_stats {
+    uint64_t count, bytes, injected, lat_sum_ns;
+    uint32_t *hist;           /* FAULT_HIST_BUCKETS counters, or NULL */
+};
+#define FAULT_STATS_LUS 64u
+struct fault_lu_stats {
+    bool     used;
+    uint16_t target, lun;
+    uint64_t count, bytes, injected;
+};
+
+struct fault_set {
+    pthread_mutex_t lock;
+    uint64_t base_seed;
+    uint64_t next_number;              /* rule numbers, for default seeds */
+    struct fault_rule rules[FAULT_RULES_MAX];
+    size_t   nrules;
+    struct fault_op_stats op[256];
+    struct fault_lu_stats lu[FAULT_STATS_LUS];
+};
+
+int  fault_set_init(struct fault_set *s, uint64_t base_seed);
+void fault_set_fini(struct fault_set *s);
+/* Adds a rule (capacity rules are actions: refused here with -EINVAL, the
+ * controller applies them).  0, -ENOSPC when FAULT_RULES_MAX are set. */
+int  fault_set_add(struct fault_set *s, const struct fault_rule *r);
+void fault_set_clear(struct fault_set *s);
+/* The rules as JSON: [{"rule":"...","fired":N,"seen":N},...]. */
+void fault_set_list_json(struct fault_set *s, struct tbuf *b);
+size_t fault_set_count(struct fault_set *s);
+
+/* Decides for one command (the firmware thread). */
+void fault_eval(struct fault_set *s, const struct fault_cmd *c, struct fault_verdict *v);
+
+/* Records a finished command: its opcode, drive, bytes, the time from fetch
+ * to completion (injected delay included) and whether a rule changed it. */
+void fault_stats_note(struct fault_set *s, uint16_t target, uint16_t lun, uint8_t opcode, uint64_t bytes,
+                      uint64_t latency_ns, bool injected);
+void fault_stats_reset(struct fault_set *s);
+/* {"opcodes":[{"opcode":"0x28","count":..,"bytes":..,"injected":..,"p50_us":..,"p90_us":..,"p99_us":..,
+ *  "p999_us":..,"mean_us":..},...],"lus":[{"drive":"0:0","count":..,"bytes":..,"injected":..},...]}
+ * (without the closing brace when open is true, so a caller can add members). */
+void fault_stats_json(struct fault_set *s, struct tbuf *b, bool open);
+/* A latency percentile (0 < q < 1) of an opcode's histogram, in ns; 0 when empty. */
+uint64_t fault_hist_percentile(const struct fault_op_stats *st, double q);
+unsigned fault_hist_bucket(uint64_t ns);
+
+#endif
