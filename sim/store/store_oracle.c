@@ -107,48 +107,53 @@ static int side_set(struct store_oracle *o, uint64_t lba, const struct side *v)
     return 0;
 }
 
+/* One block's new version, hash h: what promised and media held before is
+ * kept aside unless the write itself is durable. */
+static int write_block(struct store_oracle *o, uint64_t b, uint32_t h, bool durable)
+{
+    struct group *gr = group_get_or_add(o, b >> GROUP_SHIFT);
+    if (!gr)
+        return -ENOMEM;
+    uint8_t bit = (uint8_t)(1u << (b & (GROUP_BLOCKS - 1)));
+    uint32_t *newest = &gr->newest[b & (GROUP_BLOCKS - 1)];
+
+    /* What promised/media hold before this write. */
+    struct side old = { 0 };
+    const struct side *sd = side_get(o, b);
+    if (sd)
+        old = *sd;
+    if (gr->present & bit) {
+        if (gr->durable & bit) {
+            old.promised = *newest;
+            old.has_promised = 1;
+        }
+        if (gr->on_media & bit) {
+            old.media = *newest;
+            old.has_media = 1;
+        }
+    }
+
+    *newest = h;
+    gr->present |= bit;
+    gr->forfeit &= (uint8_t)~bit;
+    if (durable) {
+        gr->durable |= bit;
+        gr->on_media |= bit;
+        side_del(o, b);
+        return 0;
+    }
+    gr->durable &= (uint8_t)~bit;
+    gr->on_media &= (uint8_t)~bit;
+    return side_set(o, b, &old);
+}
+
 int store_oracle_write(struct store_oracle *o, uint64_t lba, uint64_t n, const void *data, bool durable)
 {
     const unsigned char *p = data;
     for (uint64_t i = 0; i < n; i++, p += o->block_size) {
-        uint64_t b = lba + i;
-        struct group *gr = group_get_or_add(o, b >> GROUP_SHIFT);
-        if (!gr)
-            return -ENOMEM;
-        uint8_t bit = (uint8_t)(1u << (b & (GROUP_BLOCKS - 1)));
-        uint32_t h = store_block_hash(p, o->block_size);
-        uint32_t *newest = &gr->newest[b & (GROUP_BLOCKS - 1)];
-
-        /* What promised/media hold before this write. */
-        struct side old = { 0 };
-        const struct side *sd = side_get(o, b);
-        if (sd)
-            old = *sd;
-        if (gr->present & bit) {
-            if (gr->durable & bit) {
-                old.promised = *newest;
-                old.has_promised = 1;
-            }
-            if (gr->on_media & bit) {
-                old.media = *newest;
-                old.has_media = 1;
-            }
-        }
-
-        *newest = h;
-        gr->present |= bit;
-        gr->forfeit &= (uint8_t)~bit;
-        if (durable) {
-            gr->durable |= bit;
-            gr->on_media |= bit;
-            side_del(o, b);
-        } else {
-            gr->durable &= (uint8_t)~bit;
-            gr->on_media &= (uint8_t)~bit;
-            int rc = side_set(o, b, &old);
-            if (rc)
-                return rc;
-        }
+        int rc = write_block(o, lba + i, store_block_hash(p, o->block_size), durable);
+        if (rc)
+            return rc;
     }
     return 0;
 }
@@ -305,31 +310,7 @@ int store_oracle_check(struct store_oracle *o, store_read_block_fn read_block, v
 /* store_oracle_write for one block whose hash is known (a journal replay). */
 int store_oracle_write_hash(struct store_oracle *o, uint64_t b, uint32_t h)
 {
-    struct group *gr = group_get_or_add(o, b >> GROUP_SHIFT);
-    if (!gr)
-        return -ENOMEM;
-    uint8_t bit = (uint8_t)(1u << (b & (GROUP_BLOCKS - 1)));
-    uint32_t *newest = &gr->newest[b & (GROUP_BLOCKS - 1)];
-    struct side old = { 0 };
-    const struct side *sd = side_get(o, b);
-    if (sd)
-        old = *sd;
-    if (gr->present & bit) {
-        if (gr->durable & bit) {
-            old.promised = *newest;
-            old.has_promised = 1;
-        }
-        if (gr->on_media & bit) {
-            old.media = *newest;
-            old.has_media = 1;
-        }
-    }
-    *newest = h;
-    gr->present |= bit;
-    gr->forfeit &= (uint8_t)~bit;
-    gr->durable &= (uint8_t)~bit;
-    gr->on_media &= (uint8_t)~bit;
-    return side_set(o, b, &old);
+    return write_block(o, b, h, false);
 }
 
 int store_oracle_snapshot(const struct store_oracle *o, store_state_fn fn, void *ctx)
