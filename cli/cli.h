@@ -17,4 +17,8 @@ enum cli_exit {
     CLI_EXIT_INTERNAL = 3, /* could not run (system error) */
 };
 
+/* "scsisim CMD: <fmt with arg>" and where the usage is, on stderr; returns
+ * CLI_EXIT_USAGE.  The one way a subcommand refuses a bad option. */
+int cli_usage_error(const char *cmd, const char *fmt, const char *arg);
+
 #endif

@@ -37,10 +37,7 @@ static const char usage_text[] =
 
 static int usage_error(const char *fmt, const char *arg)
 {
-    fputs("scsisim export: ", stderr);
-    fprintf(stderr, fmt, arg);
-    fputs("; 'scsisim export --help' shows the usage\n", stderr);
-    return CLI_EXIT_USAGE;
+    return cli_usage_error("export", fmt, arg);
 }
 
 static bool ends_with(const char *s, const char *suffix)

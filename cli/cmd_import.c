@@ -49,10 +49,7 @@ static const char usage_text[] =
 
 static int usage_error(const char *fmt, const char *arg)
 {
-    fputs("scsisim import: ", stderr);
-    fprintf(stderr, fmt, arg);
-    fputs("; 'scsisim import --help' shows the usage\n", stderr);
-    return CLI_EXIT_USAGE;
+    return cli_usage_error("import", fmt, arg);
 }
 
 static int run(int argc, char **argv)

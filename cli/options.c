@@ -145,3 +145,11 @@ int cli_config_from_args(const char *cmd, const char *usage, int argc, char **ar
         sim_config_free(cfg);
     return rc;
 }
+
+int cli_usage_error(const char *cmd, const char *fmt, const char *arg)
+{
+    fprintf(stderr, "scsisim %s: ", cmd);
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "; 'scsisim %s --help' shows the usage\n", cmd);
+    return CLI_EXIT_USAGE;
+}
