@@ -5,6 +5,7 @@
  * processes controlled apart.  A tool that is not installed fails the test
  * with its package name (.ci/run and mk/deps.sh install them). */
 #include "tests/support/testutil.h"
+#include "base/clock.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -76,9 +77,7 @@ static int tool(const char *const *argv, int timeout_s, char **out)
 
 static double now_s(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return (double)clock_now_ns() / 1e9;
 }
 
 /* ---- each fault kind, seen by a real initiator ------------------------------- */
@@ -144,7 +143,7 @@ START_TEST(latency_seen_by_qemu_io_and_in_the_stats)
     if (!proc_tool_present("latency", "qemu-io", QEMU_HINT))
         return;
     ctl_ok("inject latency op=0x28 dist=fixed time=20ms");
-    const char *argv[24] = { "qemu-io", "-f", "raw" };
+    const char *argv[3 + 2 * 10 + 2] = { "qemu-io", "-f", "raw" }; /* options, 10 reads, the URL, NULL */
     int n = 3;
     for (int i = 0; i < 10; i++) {
         argv[n++] = "-c";
