@@ -243,14 +243,6 @@ void fault_eval(struct fault_set *s, const struct fault_cmd *c, struct fault_ver
                 v->outcome = FAULT_HOLD;
             break;
         case FAULT_LOSE:
-            if (!op_matches(r->op, op))
-                continue;
-            r->seen++;
-            if (!fraction_hit(r))
-                continue;
-            fire = true;
-            v->outcome = FAULT_LOST;
-            break;
         case FAULT_DUPLICATE:
             if (!op_matches(r->op, op))
                 continue;
@@ -258,7 +250,7 @@ void fault_eval(struct fault_set *s, const struct fault_cmd *c, struct fault_ver
             if (!fraction_hit(r))
                 continue;
             fire = true;
-            v->outcome = FAULT_DUP;
+            v->outcome = r->kind == FAULT_LOSE ? FAULT_LOST : FAULT_DUP;
             break;
         case FAULT_LATENCY:
             if (!op_matches(r->op, op))
