@@ -8,7 +8,9 @@
  *     temporary directory, mode 0700, removed when the process that made it
  *     exits);
  *   - no component of the path may be a symbolic link (openat2 with
- *     RESOLVE_NO_SYMLINKS, after the media directory itself is made canonical);
+ *     RESOLVE_NO_SYMLINKS, or, where openat2 is missing, a walk a component
+ *     at a time with O_NOFOLLOW; after the media directory itself is made
+ *     canonical);
  *   - a media file of ours carries the extended attribute SIM_MEDIA_XATTR,
  *     set when scsisim creates it (mode 0600, O_EXCL).  An existing file
  *     without it is never extended or overwritten unless force is given
