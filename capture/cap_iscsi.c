@@ -551,6 +551,7 @@ void cap_iscsi_skip(struct cap_ctx *c, struct cap_conn *k, int dir, uint64_t n, 
         cap_note(c, "connection %u (%s): %llu byte(s) of the data of the PDU from packet %llu are not in the "
                  "capture (%s, packet %llu)", k->idx, dir_name(dir), (unsigned long long)take,
                  (unsigned long long)h->pdu_pkt, why, (unsigned long long)h->pkt);
+        memset(h->dseg + h->dseg_len, 0, take);  /* defined bytes: readers that ignore dhave see zeros */
         memset(h->dhave + h->dseg_len, 0, take);
         h->dseg_len += (uint32_t)take;
         n -= take;
