@@ -481,24 +481,21 @@ static int run(int argc, char **argv)
     size_t found = files.n;
     if (a.nfilters)
         run_files_filter(&files, a.filters, a.nfilters);
-    if (a.shard_n)
-        run_files_shard(&files, a.shard_i, a.shard_n);
     if (files.n == 0) {
         /* Nothing replayed must not read as "all passed" in CI. */
-        fprintf(stderr, "scsisim run: no trace to replay: ");
-        if (a.nfilters) {
-            fprintf(stderr, "none of the %zu trace%s found matches", found, found == 1 ? "" : "s");
-            for (size_t i = 0; i < a.nfilters; i++)
-                fprintf(stderr, "%s --filter '%s'", i ? " or" : "", a.filters[i]);
-        } else {
-            fprintf(stderr, "%zu trace%s found", found, found == 1 ? "" : "s");
-        }
-        fprintf(stderr, "%s; check the glob (it matches the path or the file name)\n",
-                a.shard_n ? " (then --shard)" : "");
+        fprintf(stderr, "scsisim run: no trace to replay: none of the %zu trace%s found matches", found,
+                found == 1 ? "" : "s");
+        for (size_t i = 0; i < a.nfilters; i++)
+            fprintf(stderr, "%s --filter '%s'", i ? " or" : "", a.filters[i]);
+        fprintf(stderr, "; check the glob (it matches the path or the file name)\n");
         run_files_free(&files);
         args_free(&a);
         return CLI_EXIT_USAGE;
     }
+    if (a.shard_n)
+        run_files_shard(&files, a.shard_i, a.shard_n);
+    if (files.n == 0) /* more shards than traces: this shard has none, which is no mistake */
+        fprintf(stderr, "scsisim run: no trace to replay in shard %u/%u\n", a.shard_i, a.shard_n);
     args_free(&a);
     FILE *junit = open_report("JUnit", a.junit), *json = open_report("JSON", a.json);
     if ((a.junit && strcmp(a.junit, "-") && !junit) || (a.json && strcmp(a.json, "-") && !json)) {
