@@ -2,7 +2,8 @@
  * text report streams trace by trace into a pipe; an empty folder, a
  * --filter matching nothing and a trace with no records are exit 2; repeated
  * --filter options combine; an unwritable --junit / --json path is exit 2
- * before any trace runs; counts agree in number. */
+ * before any trace runs; counts agree in number; data diffs show ASCII and
+ * decode known fields. */
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -172,6 +173,28 @@ START_TEST(counts_agree_in_number)
 }
 END_TEST
 
+/* A data-in diff: ASCII beside the hex, and READ CAPACITY's block length decoded. */
+START_TEST(data_diff_ascii_and_fields)
+{
+    char *out, *err;
+    char rc10[512];
+    snprintf(rc10, sizeof rc10, "%s/capacity.trace", dir);
+    FILE *f = fopen(rc10, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("#!scsitrace 1\n@drive 0:0 capacity=64M\n"
+          "+0.000 H > - t1 CMD 00 00 00 00 00 00\n+0.000 H < - t1 STATUS CHECK UNIT_ATTENTION/0x29/0x01\n"
+          "+0.001 H > - t2 CMD 25 00 00 00 00 00 00 00 00 00 len=8 dir=in\n"
+          "+0.001 H < - t2 DIN 00 01 ff ff 00 00 10 00\n+0.001 H < - t2 STATUS GOOD\n", f);
+    fclose(f);
+    ck_assert_int_eq(RUN(&out, &err, rc10), 1);
+    contains(out, "      0x000000  00 01 ff ff 00 00 10 00 | 00 01 ff ff 00 00 02 00  |........||........|\n");
+    contains(out, "    field     block length: expected 4096, actual 512 (bytes 4..7)\n");
+    ck_assert_ptr_null(strstr(out, "last LBA")); /* equal fields are not shown */
+    free(out);
+    free(err);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("run_ergonomics");
@@ -183,6 +206,7 @@ static Suite *suite(void)
     tcase_add_test(t, filters_combine);
     tcase_add_test(t, report_paths_checked_first);
     tcase_add_test(t, counts_agree_in_number);
+    tcase_add_test(t, data_diff_ascii_and_fields);
     suite_add_tcase(s, t);
     return s;
 }
