@@ -64,6 +64,8 @@ static const char usage_text[] =
     "  --tap             TAP version 13 on standard output instead of the text report\n"
     "  --junit FILE      also write JUnit XML to FILE\n"
     "  --json FILE|-     also write JSON to FILE ('-': standard output, no text report)\n"
+    "                    (both files are opened before any trace runs: a path that\n"
+    "                    cannot be written is exit 2 at once)\n"
     "  -v, --verbose     list every check; the driver's warnings on standard error\n"
     "  -h, --help        this text\n"
     "\n"
@@ -74,13 +76,18 @@ static const char usage_text[] =
     "JUnit and JSON mark them as skips.  A @requires feature this scsisim does not\n"
     "know makes the trace unusable.\n"
     "\n"
+    "When standard output is not a terminal (CI), each trace's result is written\n"
+    "and flushed as the trace finishes, so a run cut short keeps its log so far.\n"
+    "\n"
     "Exit status: 0 every trace passed or was skipped (without --strict); 1 a check\n"
     "failed (or, with --strict, a trace was skipped); 2 unusable input (a trace that\n"
-    "does not parse, an unknown @requires feature: FILE:LINE:COLUMN, a bad option or\n"
-    "path); 3 the run itself could not be done (a report not written, ...).\n";
+    "does not parse, an unknown @requires feature: FILE:LINE:COLUMN, a trace with no\n"
+    "records, a folder with no *.trace, a --filter that matches nothing, a bad option\n"
+    "or path); 3 the run itself could not be done (a report not written, ...).\n";
 
 struct run_args {
-    const char *filter;
+    const char **filters; /* --filter, repeatable: a trace matching any is kept */
+    size_t nfilters;
     unsigned jobs;
     unsigned shard_i, shard_n;
     double timeout_s;
@@ -143,7 +150,8 @@ static int parse_args(int argc, char **argv, struct run_args *a)
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     a->jobs = ncpu > 0 ? (unsigned)ncpu : 1;
     a->paths = calloc((size_t)argc, sizeof *a->paths);
-    if (!a->paths)
+    a->filters = calloc((size_t)argc, sizeof *a->filters);
+    if (!a->paths || !a->filters)
         return CLI_EXIT_INTERNAL;
     bool only_paths = false;
     for (int i = 1; i < argc; i++) {
@@ -171,7 +179,7 @@ static int parse_args(int argc, char **argv, struct run_args *a)
         } else if ((v = opt_value(argc, argv, &i, "--filter", &missing))) {
             if (missing)
                 return usage_error("%s needs a glob", arg);
-            a->filter = v;
+            a->filters[a->nfilters++] = v;
         } else if ((v = opt_value(argc, argv, &i, "--jobs", &missing)) ||
                    (v = opt_value(argc, argv, &i, "-j", &missing)) ||
                    (!strncmp(arg, "-j", 2) && (v = arg + 2))) { /* -j4 */
@@ -318,13 +326,17 @@ static int delegate(const struct run_args *a, int argc, char **argv)
 }
 
 struct progress {
-    bool on;
-    size_t width;
+    bool on;                 /* the one-line progress on a terminal's standard error */
+    bool stream;             /* the text report, written trace by trace */
+    bool failed_io;
+    struct report_text_options text;
 };
 
 static void show_progress(void *arg, const struct trace_file_result *f, size_t done, size_t total)
 {
     struct progress *p = arg;
+    if (p->stream && report_text_file(f, stdout, &p->text) < 0)
+        p->failed_io = true;
     if (!p->on)
         return;
     const char *mark = f->outcome == TRACE_OUTCOME_PASS ? "" : f->outcome == TRACE_OUTCOME_SKIP ? " skip" : " FAIL";
@@ -334,15 +346,25 @@ static void show_progress(void *arg, const struct trace_file_result *f, size_t d
     fflush(stderr);
 }
 
-static int write_report(const char *what, const char *path, const struct trace_run *run,
+/* --junit / --json FILE: opened before any trace runs, so a path that cannot
+ * be written costs nothing but a message (exit 2). */
+static FILE *open_report(const char *what, const char *path)
+{
+    if (!path || !strcmp(path, "-"))
+        return NULL;
+    FILE *f = fopen(path, "w");
+    if (!f)
+        fprintf(stderr, "scsisim run: cannot write the %s report to %s: %s; give a writable path\n", what, path,
+                strerror(errno));
+    return f;
+}
+
+static int write_report(const char *what, const char *path, FILE *f, const struct trace_run *run,
                         int (*fn)(const struct trace_run *, FILE *))
 {
     bool out = !strcmp(path, "-");
-    FILE *f = out ? stdout : fopen(path, "w");
-    if (!f) {
-        fprintf(stderr, "scsisim run: cannot write the %s report to %s: %s\n", what, path, strerror(errno));
-        return -1;
-    }
+    if (out)
+        f = stdout;
     int rc = fn(run, f);
     if (out)
         rc = fflush(f) ? -EIO : rc;
@@ -381,30 +403,38 @@ static int check_mode(const struct replay_options *o)
     return 0;
 }
 
+static void args_free(struct run_args *a)
+{
+    free(a->paths);
+    free(a->filters);
+    a->paths = NULL;
+    a->filters = NULL;
+}
+
 static int run(int argc, char **argv)
 {
     struct run_args a = { 0 };
     int rc = parse_args(argc, argv, &a);
     if (rc) {
-        free(a.paths);
+        args_free(&a);
         return rc == CLI_EXIT_OK + 100 ? CLI_EXIT_OK : rc;
     }
     if ((rc = cli_media_set_defaults("run", &a.media)) != CLI_EXIT_OK) {
-        free(a.paths);
+        args_free(&a);
         return rc;
     }
     if ((rc = cli_firmware_default("run", a.firmware)) != CLI_EXIT_OK ||
         (a.firmware && (rc = run_check_firmware()) != CLI_EXIT_OK)) {
-        free(a.paths);
+        args_free(&a);
         return rc;
     }
     if ((rc = run_choose_core(&a)) != CLI_EXIT_OK) {
-        free(a.paths);
+        args_free(&a);
         return rc;
     }
     if (a.driver) {
         rc = delegate(&a, argc, argv);
-        free(a.paths);
+        args_free(&a);
         return rc;
     }
 
@@ -416,7 +446,7 @@ static int run(int argc, char **argv)
             fprintf(stderr, "scsisim run: the bundled trace suite was not found (looked in %s); give a PATH or set "
                     "SCSISIM_TRACES\n", tried ? tried : "nowhere");
             free(tried);
-            free(a.paths);
+            args_free(&a);
             return CLI_EXIT_USAGE;
         }
         free(tried);
@@ -424,27 +454,58 @@ static int run(int argc, char **argv)
         free(suite);
     } else {
         for (size_t i = 0; i < a.npaths && rc == 0; i++) {
+            size_t before = files.n;
             rc = run_files_add(&files, a.paths[i]);
             if (rc < 0 && rc != -ENOMEM) {
                 fprintf(stderr, "scsisim run: %s: %s\n", a.paths[i], strerror(-rc));
                 run_files_free(&files);
-                free(a.paths);
+                args_free(&a);
+                return CLI_EXIT_USAGE;
+            }
+            /* An empty folder is a mistake (a wrong path, a failed checkout), not a pass. */
+            if (rc == 0 && files.n == before) {
+                fprintf(stderr, "scsisim run: %s: no *.trace file in this folder or below it; give a folder "
+                        "of traces or a trace file\n", a.paths[i]);
+                run_files_free(&files);
+                args_free(&a);
                 return CLI_EXIT_USAGE;
             }
         }
     }
-    free(a.paths);
     if (rc < 0) {
         fprintf(stderr, "scsisim run: %s\n", strerror(-rc));
         run_files_free(&files);
+        args_free(&a);
         return CLI_EXIT_INTERNAL;
     }
-    if (a.filter)
-        run_files_filter(&files, a.filter);
+    size_t found = files.n;
+    if (a.nfilters)
+        run_files_filter(&files, a.filters, a.nfilters);
+    if (files.n == 0) {
+        /* Nothing replayed must not read as "all passed" in CI. */
+        fprintf(stderr, "scsisim run: no trace to replay: none of the %zu trace%s found matches", found,
+                found == 1 ? "" : "s");
+        for (size_t i = 0; i < a.nfilters; i++)
+            fprintf(stderr, "%s --filter '%s'", i ? " or" : "", a.filters[i]);
+        fprintf(stderr, "; check the glob (it matches the path or the file name)\n");
+        run_files_free(&files);
+        args_free(&a);
+        return CLI_EXIT_USAGE;
+    }
     if (a.shard_n)
         run_files_shard(&files, a.shard_i, a.shard_n);
-    if (files.n == 0)
-        fprintf(stderr, "scsisim run: no trace to replay%s\n", a.filter || a.shard_n ? " (after --filter / --shard)" : "");
+    if (files.n == 0) /* more shards than traces: this shard has none, which is no mistake */
+        fprintf(stderr, "scsisim run: no trace to replay in shard %u/%u\n", a.shard_i, a.shard_n);
+    args_free(&a);
+    FILE *junit = open_report("JUnit", a.junit), *json = open_report("JSON", a.json);
+    if ((a.junit && strcmp(a.junit, "-") && !junit) || (a.json && strcmp(a.json, "-") && !json)) {
+        if (junit)
+            fclose(junit);
+        if (json)
+            fclose(json);
+        run_files_free(&files);
+        return CLI_EXIT_USAGE;
+    }
 
     struct replay_options o;
     replay_options_init(&o);
@@ -468,12 +529,21 @@ static int run(int argc, char **argv)
     }
     if (a.verbose)
         o.log = stderr;
+    bool json_stdout = a.json && !strcmp(a.json, "-");
     if (check_mode(&o) < 0) {
         run_files_free(&files);
+        if (junit)
+            fclose(junit);
+        if (json)
+            fclose(json);
         return CLI_EXIT_INTERNAL;
     }
 
-    struct progress prog = { .on = !a.verbose && isatty(STDERR_FILENO) };
+    struct progress prog = {
+        .on = !a.verbose && isatty(STDERR_FILENO),
+        .stream = !a.tap && !json_stdout && !isatty(STDOUT_FILENO),
+        .text = { .color = false, .verbose = a.verbose },
+    };
     struct trace_run result;
     trace_run_init(&result);
     result.strict = a.strict;
@@ -490,22 +560,27 @@ static int run(int argc, char **argv)
     if (rc < 0) {
         fprintf(stderr, "scsisim run: %s\n", strerror(-rc));
         trace_run_free(&result);
+        if (junit)
+            fclose(junit);
+        if (json)
+            fclose(json);
         return CLI_EXIT_INTERNAL;
     }
 
     int exit_code = trace_run_exit_code(&result);
-    bool json_stdout = a.json && !strcmp(a.json, "-");
-    bool failed_io = false;
+    bool failed_io = prog.failed_io;
     if (a.tap) {
-        failed_io |= write_report("TAP", "-", &result, report_tap) < 0;
+        failed_io |= write_report("TAP", "-", NULL, &result, report_tap) < 0;
+    } else if (prog.stream) {
+        failed_io |= report_text_summary(&result, stdout) < 0; /* the traces' lines are out already */
     } else if (!json_stdout) {
         struct report_text_options to = { .color = isatty(STDOUT_FILENO), .verbose = a.verbose };
         failed_io |= report_text(&result, stdout, &to) < 0;
     }
     if (a.junit)
-        failed_io |= write_report("JUnit", a.junit, &result, report_junit) < 0;
+        failed_io |= write_report("JUnit", a.junit, junit, &result, report_junit) < 0;
     if (a.json)
-        failed_io |= write_report("JSON", a.json, &result, report_json) < 0;
+        failed_io |= write_report("JSON", a.json, json, &result, report_json) < 0;
 
     struct trace_run_summary s;
     trace_run_summarize(&result, &s);

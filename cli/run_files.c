@@ -160,13 +160,21 @@ int run_files_add(struct run_files *f, const char *path)
     return push(f, path);
 }
 
-void run_files_filter(struct run_files *f, const char *glob)
+static bool matches_any(const char *path, const char *const *globs, size_t n)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    for (size_t g = 0; g < n; g++)
+        if (fnmatch(globs[g], path, 0) == 0 || fnmatch(globs[g], base, 0) == 0)
+            return true;
+    return false;
+}
+
+void run_files_filter(struct run_files *f, const char *const *globs, size_t n)
 {
     size_t keep = 0;
     for (size_t i = 0; i < f->n; i++) {
-        const char *base = strrchr(f->paths[i], '/');
-        base = base ? base + 1 : f->paths[i];
-        if (fnmatch(glob, f->paths[i], 0) == 0 || fnmatch(glob, base, 0) == 0)
+        if (matches_any(f->paths[i], globs, n))
             f->paths[keep++] = f->paths[i];
         else
             free(f->paths[i]);

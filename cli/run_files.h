@@ -21,8 +21,9 @@ char *run_files_suite_dir(char **tried);
  * hidden entries and symbolic links to folders skipped).  0, -ENOENT and
  * friends from stat/opendir, or -ENOMEM. */
 int  run_files_add(struct run_files *f, const char *path);
-/* Keeps the paths whose full path or file name matches glob (fnmatch). */
-void run_files_filter(struct run_files *f, const char *glob);
+/* Keeps the paths whose full path or file name matches any of the n globs
+ * (fnmatch): repeated --filter options widen the selection. */
+void run_files_filter(struct run_files *f, const char *const *globs, size_t n);
 /* Keeps every n-th path starting at the index-th (1-based): --shard index/n. */
 void run_files_shard(struct run_files *f, unsigned index, unsigned n);
 void run_files_free(struct run_files *f);

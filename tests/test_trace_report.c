@@ -171,11 +171,13 @@ START_TEST(test_data_failure_side_by_side)
     char *text = capture(text_plain, &run, NULL);
     ck_assert_ptr_nonnull(strstr(text, "    data-in   expected 16 byte(s) and '..' (line 6), received 36; 3 differ; at 3..4, 8\n"
                                        "      offset    expected                | actual\n"
-                                       "      0x000000  00 00 05 02 1f 00 00 00 | 00 00 05 00 00 00 00 00\n"
+                                       "      0x000000  00 00 05 02 1f 00 00 00 | 00 00 05 00 00 00 00 00  |........||........|\n"
                                        "                         ^^ ^^          |          ^^ ^^\n"
-                                       "      0x000008  53 43 53 49 53 49 4d 20 | 58 43 53 49 53 49 4d 20\n"
+                                       "      0x000008  53 43 53 49 53 49 4d 20 | 58 43 53 49 53 49 4d 20  |SCSISIM ||XCSISIM |\n"
                                        "                ^^                      | ^^\n"
-                                       "      0x000010  .. .. .. .. .. .. .. .. | 53 49 4d 20 44 49 53 4b\n"));
+                                       "      0x000010  .. .. .. .. .. .. .. .. | 53 49 4d 20 44 49 53 4b  |        ||SIM DISK|\n"));
+    /* Issue 10: the INQUIRY field that differs, decoded. */
+    ck_assert_ptr_nonnull(strstr(text, "    field     vendor: expected 'SCSISIM ', actual 'XCSISIM ' (bytes 8..15)\n"));
     free(text);
     trace_run_free(&run);
     trace_free(r.t);

@@ -360,6 +360,17 @@ int replay_file(const char *path, const struct replay_options *o, struct trace_r
         located_format(&err, msg, sizeof msg);
         return trace_run_add_unusable(run, path, msg);
     }
+    size_t records = 0;
+    for (size_t i = 0; i < t->n_lines; i++)
+        records += t->lines[i].kind == TRACE_LINE_RECORD;
+    if (records == 0) {
+        /* Nothing to check would read as a pass: a truncated or wrong file. */
+        trace_free(t);
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%s: error: the trace has no records (no CMD, TMF or directive line), so it "
+                 "checks nothing; add records or leave the file out", path);
+        return trace_run_add_unusable(run, path, msg);
+    }
     rc = replay_trace(t, o, run);
     trace_free(t);
     return rc;

@@ -20,6 +20,10 @@ struct report_text_options {
 };
 
 int report_text(const struct trace_run *run, FILE *out, const struct report_text_options *opt);
+/* report_text in two parts, for a report streamed as the traces finish: one
+ * trace's lines, then the counts line; each flushes out. */
+int report_text_file(const struct trace_file_result *f, FILE *out, const struct report_text_options *opt);
+int report_text_summary(const struct trace_run *run, FILE *out);
 int report_tap(const struct trace_run *run, FILE *out);
 int report_junit(const struct trace_run *run, FILE *out);
 int report_json(const struct trace_run *run, FILE *out);

@@ -3,7 +3,7 @@
  * others embed it).  Names come from libsgutils2 (scsi/scsi.h, scsi/sense.h);
  * the trace's own symbols are shown next to them, so a reader can match the
  * report with the trace line it names. */
-#include "conformance/report/report.h"
+#include "conformance/report/report_priv.h"
 
 #include <inttypes.h>
 #include <string.h>
@@ -75,6 +75,33 @@ static void hex_bytes(struct tbuf *b, const uint8_t *p, size_t n)
         tbuf_printf(b, "%s%02x", i ? " " : "", p[i]);
 }
 
+/* The row as text, hexdump style, each side between bars: '.' for a byte
+ * that is not printable, '?' for a don't-care, a blank for a byte missing. */
+static void ascii_row(struct tbuf *b, const struct trace_data_diff *d, uint32_t row)
+{
+    for (int side = 0; side < 2; side++) {
+        tbuf_puts(b, side ? "|" : "  |");
+        for (uint32_t i = row; i < row + ROW; i++) {
+            uint8_t f = i < d->window_len ? d->flags[i] : 0;
+            int c;
+            if (i >= d->window_len)
+                c = ' '; /* past the window: the columns stay aligned */
+            else if (side == 0 && !(f & TRACE_DIFF_HAS_EXPECTED))
+                c = ' ';
+            else if (side == 0 && d->exp_mask[i] == 0)
+                c = '?';
+            else if (side == 1 && !(f & TRACE_DIFF_HAS_ACTUAL))
+                c = ' ';
+            else {
+                uint8_t v = side == 0 ? d->exp_value[i] : d->actual[i];
+                c = v >= 0x20 && v < 0x7f ? v : '.';
+            }
+            tbuf_putc(b, (char)c);
+        }
+        tbuf_putc(b, '|');
+    }
+}
+
 /* Side by side: offset, expected row | actual row, and a marker row under
  * differing bytes.  Don't-care bytes show as ??, missing ones as --. */
 static void diff_rows(struct tbuf *b, const struct trace_data_diff *d, bool color)
@@ -117,8 +144,7 @@ static void diff_rows(struct tbuf *b, const struct trace_data_diff *d, bool colo
                 tbuf_puts(&marks, " | ");
             }
         }
-        while (b->len && b->s[b->len - 1] == ' ')
-            b->s[--b->len] = '\0';
+        ascii_row(b, d, row);
         tbuf_putc(b, '\n');
         if (any) {
             /* trailing blanks of the marker row are dropped */
@@ -233,8 +259,10 @@ void report_describe_failure(struct tbuf *b, const struct trace_file_result *f, 
     }
     if (c->failures & TRACE_FAIL_SENSE_BYTES)
         diff_block(b, "sense", c->expect_line, &d->sense_diff, color);
-    if (c->failures & TRACE_FAIL_DATA)
+    if (c->failures & TRACE_FAIL_DATA) {
         diff_block(b, "data-in", d->data_line, &d->data, color);
+        report_describe_fields(b, c->cdb, c->cdb_len, &d->data);
+    }
     if (c->failures & TRACE_FAIL_CDB)
         diff_block(b, "cdb", c->line, &d->cdb, color);
     if (c->failures & TRACE_FAIL_DOUT)

@@ -21,5 +21,10 @@ void report_yaml_string(struct tbuf *b, const char *s);
 void report_seconds(struct tbuf *b, uint64_t ns);
 /* Writes b to out: 0, -ENOMEM (b ran out of memory) or -EIO. */
 int report_flush(struct tbuf *b, FILE *out);
+/* The known fields of data-in that differ (INQUIRY vendor / product /
+ * revision, READ CAPACITY last LBA and block length), one line each:
+ * "    field     vendor: expected 'WRONG   ', actual 'SCSISIM '". */
+struct trace_data_diff;
+void report_describe_fields(struct tbuf *b, const uint8_t *cdb, size_t cdb_len, const struct trace_data_diff *d);
 
 #endif

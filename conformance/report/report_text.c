@@ -56,6 +56,53 @@ static void file_line(struct tbuf *b, const struct trace_file_result *f, bool co
     }
 }
 
+static void file_text(struct tbuf *b, const struct trace_file_result *f, const struct report_text_options *opt)
+{
+    file_line(b, f, opt->color);
+    for (size_t k = 0; k < f->n_checks; k++) {
+        const struct trace_check *c = &f->checks[k];
+        if (!c->pass) {
+            report_describe_failure(b, f, c, opt->color);
+        } else if (opt->verbose) {
+            char name[160];
+            tbuf_printf(b, "  [OK] %s:%u: %s\n", f->path, c->line, report_check_name(c, name, sizeof name));
+        }
+    }
+}
+
+static const char *plural(size_t n)
+{
+    return n == 1 ? "" : "s";
+}
+
+int report_text_file(const struct trace_file_result *f, FILE *out, const struct report_text_options *opt)
+{
+    struct report_text_options none = { 0 };
+    struct tbuf b = { 0 };
+    file_text(&b, f, opt ? opt : &none);
+    int rc = report_flush(&b, out);
+    tbuf_free(&b);
+    /* Flushed per trace: a run killed by a CI timeout leaves what it did. */
+    if (rc == 0 && fflush(out) == EOF)
+        rc = -EIO;
+    return rc;
+}
+
+int report_text_summary(const struct trace_run *run, FILE *out)
+{
+    struct trace_run_summary s;
+    trace_run_summarize(run, &s);
+    struct tbuf b = { 0 };
+    tbuf_printf(&b, "%zu trace%s: %zu passed, %zu failed, %zu skipped, %zu unusable (%zu check%s, %zu failed)\n",
+                s.files, plural(s.files), s.passed, s.failed, s.skipped, s.unusable, s.checks, plural(s.checks),
+                s.checks_failed);
+    int rc = report_flush(&b, out);
+    tbuf_free(&b);
+    if (rc == 0 && fflush(out) == EOF)
+        rc = -EIO;
+    return rc;
+}
+
 int report_text(const struct trace_run *run, FILE *out, const struct report_text_options *opt)
 {
     struct report_text_options none = { 0 };
@@ -64,29 +111,11 @@ int report_text(const struct trace_run *run, FILE *out, const struct report_text
     struct tbuf b = { 0 };
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < run->n_files; i++) {
-        const struct trace_file_result *f = &run->files[i];
-        file_line(&b, f, opt->color);
-        for (size_t k = 0; k < f->n_checks; k++) {
-            const struct trace_check *c = &f->checks[k];
-            if (!c->pass) {
-                report_describe_failure(&b, f, c, opt->color);
-            } else if (opt->verbose) {
-                char name[160];
-                tbuf_printf(&b, "  [OK] %s:%u: %s\n", f->path, c->line, report_check_name(c, name, sizeof name));
-            }
-        }
-        rc = report_flush(&b, out);
-    }
-    if (rc == 0) {
-        struct trace_run_summary s;
-        trace_run_summarize(run, &s);
-        tbuf_printf(&b, "%zu trace%s: %zu passed, %zu failed, %zu skipped, %zu unusable (%zu checks, %zu failed)\n",
-                    s.files, s.files == 1 ? "" : "s", s.passed, s.failed, s.skipped, s.unusable, s.checks,
-                    s.checks_failed);
+        file_text(&b, &run->files[i], opt);
         rc = report_flush(&b, out);
     }
     tbuf_free(&b);
-    if (rc == 0 && fflush(out) == EOF)
-        rc = -EIO;
+    if (rc == 0)
+        rc = report_text_summary(run, out);
     return rc;
 }
