@@ -14,5 +14,6 @@ extern const struct cli_command cli_cmd_import;
 extern const struct cli_command cli_cmd_export;
 extern const struct cli_command cli_cmd_ctl;
 extern const struct cli_command cli_cmd_campaign;
+extern const struct cli_command cli_cmd_shrink;
 
 #endif

@@ -15,6 +15,7 @@ static const struct cli_command *const commands[] = {
     &cli_cmd_export,
     &cli_cmd_ctl,
     &cli_cmd_campaign,
+    &cli_cmd_shrink,
     NULL,
 };
 
