@@ -38,6 +38,10 @@
 #include "stack/driver_core.h"
 
 #define SHRINK_DEFAULT_SECONDS 300u
+/* A candidate often stalls (its power-on or its hold dropped): such a
+ * command is given up on after this, not the replay's 10 s, so a stall costs
+ * little.  A within / @timeout in the trace still applies. */
+#define SHRINK_COMMAND_TIMEOUT_NS (2ull * 1000000000ull)
 
 static const char usage_text[] =
     "usage: scsisim shrink FAILING.trace -o SMALL.trace [OPTIONS]\n"
@@ -60,6 +64,9 @@ static const char usage_text[] =
     "  --mutant NAME       shrink against mutant NAME's core (build/mutants/)\n"
     "                      With either, a candidate must also pass with scsisim's\n"
     "                      own core when the input does.\n"
+    "\n"
+    "A command without a within or @timeout deadline is given up on after 2 s\n"
+    "(`scsisim run`: 10 s), so that candidates that stall cost little.\n"
     "  -h, --help          this text\n"
     "\n"
     "Exit status: 0 written (smaller, or already minimal); 1 the input does not\n"
@@ -505,6 +512,7 @@ static int run(int argc, char **argv)
         s.loaded_path = core_path;
     }
     replay_options_init(&s.ro);
+    s.ro.command_timeout_ns = SHRINK_COMMAND_TIMEOUT_NS;
     if (rc == CLI_EXIT_OK)
         rc = assign_units(&s) ? CLI_EXIT_INTERNAL : shrink_trace(&s, input, output, seconds);
     free(s.unit_of);
