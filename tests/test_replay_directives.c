@@ -15,15 +15,6 @@
     "+0 H > - u0 CMD 00 00 00 00 00 00\n"                         \
     "+0 H < - u0 STATUS CHECK UNIT_ATTENTION/0x29/0x01\n"
 
-static void assert_passed(const struct trace_file_result *f)
-{
-    for (size_t i = 0; i < f->n_checks; i++)
-        ck_assert_msg(f->checks[i].pass, "line %u failed: %s%s%s", f->checks[i].line, f->checks[i].summary,
-                      f->checks[i].detail && f->checks[i].detail->note[0] ? " — " : "",
-                      f->checks[i].detail ? f->checks[i].detail->note : "");
-    ck_assert_int_eq(f->outcome, TRACE_OUTCOME_PASS);
-}
-
 START_TEST(power_cut_loses_only_unflushed_data)
 {
     static const char text[] = HDR
@@ -128,7 +119,7 @@ START_TEST(resets_raise_their_unit_attentions)
     rt_options(&o);
     struct trace_run run;
     trace_run_init(&run);
-    assert_passed(rt_replay(text, &o, &run));
+    rt_assert_passed(rt_replay(text, &o, &run));
     trace_run_free(&run);
 }
 END_TEST
@@ -154,7 +145,7 @@ START_TEST(ua_reaches_only_the_nexus_named)
     rt_options(&o);
     struct trace_run run;
     trace_run_init(&run);
-    assert_passed(rt_replay(text, &o, &run));
+    rt_assert_passed(rt_replay(text, &o, &run));
     trace_run_free(&run);
 }
 END_TEST
@@ -184,7 +175,7 @@ START_TEST(driver_recovers_from_injected_faults)
     rt_options(&o);
     struct trace_run run;
     trace_run_init(&run);
-    assert_passed(rt_replay(text, &o, &run));
+    rt_assert_passed(rt_replay(text, &o, &run));
     trace_run_free(&run);
 }
 END_TEST
@@ -241,7 +232,7 @@ START_TEST(hold_submits_without_waiting)
     struct trace_run run;
     trace_run_init(&run);
     const struct trace_file_result *f = rt_replay(text, &o, &run);
-    assert_passed(f);
+    rt_assert_passed(f);
     const struct trace_check *t1 = rt_check(f, 7), *t2 = rt_check(f, 8);
     ck_assert(t1->elapsed_known && t2->elapsed_known);
     /* t2 was answered while t1 was still held up: it took less time. */
@@ -264,7 +255,7 @@ START_TEST(wait_outlasts_the_ready_time)
     rt_options(&o);
     struct trace_run run;
     trace_run_init(&run);
-    assert_passed(rt_replay(text, &o, &run));
+    rt_assert_passed(rt_replay(text, &o, &run));
     trace_run_free(&run);
 }
 END_TEST

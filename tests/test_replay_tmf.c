@@ -17,15 +17,6 @@
     "+0 H > " h ":0:0:0 u" h " CMD 00 00 00 00 00 00\n"              \
     "+0 H < " h ":0:0:0 u" h " STATUS CHECK UNIT_ATTENTION/0x29/0x01\n"
 
-static void assert_passed(const struct trace_file_result *f)
-{
-    for (size_t i = 0; i < f->n_checks; i++)
-        ck_assert_msg(f->checks[i].pass, "line %u failed: %s%s%s", f->checks[i].line, f->checks[i].summary,
-                      f->checks[i].detail && f->checks[i].detail->note[0] ? " — " : "",
-                      f->checks[i].detail ? f->checks[i].detail->note : "");
-    ck_assert_int_eq(f->outcome, TRACE_OUTCOME_PASS);
-}
-
 START_TEST(every_function_ends_what_it_covers_and_answers)
 {
     static const char text[] = HDR CLEAR_UA("0") CLEAR_UA("1")
@@ -60,7 +51,7 @@ START_TEST(every_function_ends_what_it_covers_and_answers)
     rt_options(&o);
     struct trace_run run;
     trace_run_init(&run);
-    assert_passed(rt_replay(text, &o, &run));
+    rt_assert_passed(rt_replay(text, &o, &run));
     trace_run_free(&run);
 }
 END_TEST

@@ -52,3 +52,12 @@ const char *rt_data(const char *name, char *buf, size_t len)
 {
     return tt_data_path("../replay", name, buf, len);
 }
+
+void rt_assert_passed(const struct trace_file_result *f)
+{
+    for (size_t i = 0; i < f->n_checks; i++)
+        ck_assert_msg(f->checks[i].pass, "line %u failed: %s%s%s", f->checks[i].line, f->checks[i].summary,
+                      f->checks[i].detail && f->checks[i].detail->note[0] ? " — " : "",
+                      f->checks[i].detail ? f->checks[i].detail->note : "");
+    ck_assert_int_eq(f->outcome, TRACE_OUTCOME_PASS);
+}

@@ -19,6 +19,9 @@ const struct trace_file_result *rt_replay(const char *text, const struct replay_
 
 /* The check whose request line is `line` (asserting there is one). */
 const struct trace_check *rt_check(const struct trace_file_result *f, unsigned line);
+/* Asserts that every check passed (naming the first that did not, with its
+ * note) and that the trace's outcome is PASS. */
+void rt_assert_passed(const struct trace_file_result *f);
 /* The number of failed checks. */
 size_t rt_failed(const struct trace_file_result *f);
 
