@@ -22,31 +22,7 @@
 
 static void write10(struct stack *st, uint32_t lba, uint16_t blocks, unsigned seed)
 {
-    size_t n = (size_t)blocks * S2_BLOCK;
-    uint8_t *p = malloc(n), cdb[10];
-    ck_assert_ptr_nonnull(p);
-    sf_fill(p, n, seed);
-    sf_cdb_rw10(cdb, true, lba, blocks);
-    struct drv_completion c;
-    sf_exec(st, cdb, 10, DRV_DIR_FROM_INITIATOR, p, n, &c);
-    ck_assert_uint_eq(c.scsi_status, SCSI_STATUS_GOOD);
-    free(p);
-}
-
-static bool read10_matches(struct stack *st, uint32_t lba, uint16_t blocks, unsigned seed)
-{
-    size_t n = (size_t)blocks * S2_BLOCK;
-    uint8_t *want = malloc(n), *got = calloc(1, n), cdb[10];
-    ck_assert(want && got);
-    sf_fill(want, n, seed);
-    sf_cdb_rw10(cdb, false, lba, blocks);
-    struct drv_completion c;
-    sf_exec(st, cdb, 10, DRV_DIR_FROM_TARGET, got, n, &c);
-    ck_assert_uint_eq(c.scsi_status, SCSI_STATUS_GOOD);
-    bool same = memcmp(got, want, n) == 0;
-    free(want);
-    free(got);
-    return same;
+    ck_assert_uint_eq(sf_write10_seeded(st, lba, blocks, seed).scsi_status, SCSI_STATUS_GOOD);
 }
 
 static void power_cycle(struct stack *st)
@@ -69,7 +45,7 @@ START_TEST(battery_keeps_unflushed_writes_across_a_power_cut)
     ck_assert_uint_eq(r.volatile_lost, 0);
     ck_assert_uint_eq(r.volatile_kept, 8);
     ck_assert(sf_clear_ua(st, 0, 0));
-    ck_assert(read10_matches(st, 200, 8, 5));
+    ck_assert(sf_read10_matches(st, 200, 8, 5));
     /* Without the battery the same loses them, and the lines the battery
      * held too: power on replayed them as dirty lines, never flushed. */
     ck_assert_int_eq(stack_set_battery(st, 0, 0, HBA_BATTERY_ABSENT), 0);
@@ -79,7 +55,7 @@ START_TEST(battery_keeps_unflushed_writes_across_a_power_cut)
     ck_assert_uint_eq(r.volatile_lost, 16);
     ck_assert_uint_eq(r.durable_lost, 0);
     ck_assert(sf_clear_ua(st, 0, 0));
-    ck_assert(!read10_matches(st, 300, 8, 6));
+    ck_assert(!sf_read10_matches(st, 300, 8, 6));
     /* No such drive. */
     ck_assert_int_lt(stack_check_media(st, 3, 0, &r), 0);
     ck_assert_int_lt(stack_set_battery(st, 3, 0, HBA_BATTERY_GOOD), 0);
@@ -108,7 +84,7 @@ START_TEST(iommu_policy_and_an_empty_fault_log)
     struct stack *st = s2_open(_i, NULL, NULL);
     ck_assert_int_eq(stack_set_iommu_policy(st, HBA_IOMMU_POLICY_DROP), 0);
     write10(st, 0, 4, 1);
-    ck_assert(read10_matches(st, 0, 4, 1)); /* the driver maps right: nothing dropped */
+    ck_assert(sf_read10_matches(st, 0, 4, 1)); /* the driver maps right: nothing dropped */
     ck_assert_int_eq(stack_set_iommu_policy(st, HBA_IOMMU_POLICY_ABORT), 0);
     ck_assert_int_eq(stack_set_iommu_policy(st, (enum hba_iommu_policy)9), -EINVAL);
     struct hba_log_header hdr;
@@ -219,9 +195,9 @@ START_TEST(external_controller_and_reconnection)
     b2_restart(&p);
     ck_assert_msg(stack_reconnect(st, err, sizeof(err)) == 0, "%s", err);
     ck_assert(sf_clear_ua(st, 0, 0));
-    ck_assert(!read10_matches(st, 8, 8, 9)); /* sparse memory media: gone with the process */
+    ck_assert(!sf_read10_matches(st, 8, 8, 9)); /* sparse memory media: gone with the process */
     write10(st, 8, 8, 9);
-    ck_assert(read10_matches(st, 8, 8, 9));
+    ck_assert(sf_read10_matches(st, 8, 8, 9));
     stack_close(st);
     /* The host went away: the controller shut down in order and serves on;
      * SIGTERM ends it with status 0. */

@@ -56,47 +56,16 @@ static struct stack *open_tuned(int flavour, struct events *ev)
     return s2_open(flavour, NULL, &o);
 }
 
-/* A WRITE(10); its completion (task complete: some SCSI status). */
-static struct drv_completion write10_once(struct stack *st, uint32_t lba, uint16_t blocks, unsigned seed)
-{
-    size_t n = (size_t)blocks * S2_BLOCK;
-    uint8_t *p = malloc(n), cdb[10];
-    ck_assert_ptr_nonnull(p);
-    sf_fill(p, n, seed);
-    sf_cdb_rw10(cdb, true, lba, blocks);
-    struct drv_completion c;
-    sf_exec(st, cdb, 10, DRV_DIR_FROM_INITIATOR, p, n, &c);
-    free(p);
-    return c;
-}
-
 static void write10(struct stack *st, uint32_t lba, uint16_t blocks, unsigned seed)
 {
-    size_t n = (size_t)blocks * S2_BLOCK;
-    uint8_t *p = malloc(n), cdb[10];
-    ck_assert_ptr_nonnull(p);
-    sf_fill(p, n, seed);
-    sf_cdb_rw10(cdb, true, lba, blocks);
-    struct drv_completion c;
-    sf_exec(st, cdb, 10, DRV_DIR_FROM_INITIATOR, p, n, &c);
+    struct drv_completion c = sf_write10_seeded(st, lba, blocks, seed);
     ck_assert_msg(c.scsi_status == SCSI_STATUS_GOOD, "WRITE: status %02xh sense %06x", c.scsi_status, sf_sense(&c));
-    ck_assert_uint_eq(c.bytes_transferred, n);
-    free(p);
+    ck_assert_uint_eq(c.bytes_transferred, (uint64_t)blocks * S2_BLOCK);
 }
 
 static void read10_compare(struct stack *st, uint32_t lba, uint16_t blocks, unsigned seed)
 {
-    size_t n = (size_t)blocks * S2_BLOCK;
-    uint8_t *want = malloc(n), *got = calloc(1, n), cdb[10];
-    ck_assert(want && got);
-    sf_fill(want, n, seed);
-    sf_cdb_rw10(cdb, false, lba, blocks);
-    struct drv_completion c;
-    sf_exec(st, cdb, 10, DRV_DIR_FROM_TARGET, got, n, &c);
-    ck_assert_uint_eq(c.scsi_status, SCSI_STATUS_GOOD);
-    ck_assert(memcmp(got, want, n) == 0);
-    free(want);
-    free(got);
+    ck_assert(sf_read10_matches(st, lba, blocks, seed));
 }
 
 START_TEST(hang_recovered_by_escalation_and_write_reissued)
@@ -108,7 +77,7 @@ START_TEST(hang_recovered_by_escalation_and_write_reissued)
     drv_core_get_stats(stack_core(st), &s0);
     ck_assert_int_eq(stack_inject(st, SIM_INJECT_HANG, 0), 0);
     /* Stuck, escalated, re-issued, completed. */
-    struct drv_completion c = write10_once(st, 10, 8, 2);
+    struct drv_completion c = sf_write10_seeded(st, 10, 8, 2);
     if (c.scsi_status != SCSI_STATUS_GOOD) {
         ck_assert_uint_eq(c.scsi_status, SCSI_STATUS_CHECK_CONDITION);
         ck_assert_uint_eq(sf_sense(&c), (uint32_t)SCSI_SK_UNIT_ATTENTION << 16 | SCSI_ASC_DEVICE_INTERNAL_RESET);

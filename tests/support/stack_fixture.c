@@ -172,3 +172,32 @@ void sf_fill(uint8_t *p, size_t n, unsigned seed)
     for (size_t i = 0; i < n; i++)
         p[i] = (uint8_t)(i * 31 + seed * 7 + (i >> 9) * 3);
 }
+
+struct drv_completion sf_write10_seeded(struct stack *st, uint32_t lba, uint16_t blocks, unsigned seed)
+{
+    size_t n = (size_t)blocks * S2_BLOCK;
+    uint8_t *p = malloc(n), cdb[10];
+    ck_assert_ptr_nonnull(p);
+    sf_fill(p, n, seed);
+    sf_cdb_rw10(cdb, true, lba, blocks);
+    struct drv_completion c;
+    sf_exec(st, cdb, 10, DRV_DIR_FROM_INITIATOR, p, n, &c);
+    free(p);
+    return c;
+}
+
+bool sf_read10_matches(struct stack *st, uint32_t lba, uint16_t blocks, unsigned seed)
+{
+    size_t n = (size_t)blocks * S2_BLOCK;
+    uint8_t *want = malloc(n), *got = calloc(1, n), cdb[10];
+    ck_assert(want && got);
+    sf_fill(want, n, seed);
+    sf_cdb_rw10(cdb, false, lba, blocks);
+    struct drv_completion c;
+    sf_exec(st, cdb, 10, DRV_DIR_FROM_TARGET, got, n, &c);
+    ck_assert_uint_eq(c.scsi_status, SCSI_STATUS_GOOD);
+    bool same = memcmp(got, want, n) == 0;
+    free(want);
+    free(got);
+    return same;
+}

@@ -77,5 +77,11 @@ uint32_t sf_sense(const struct drv_completion *c);
 
 void sf_cdb_rw10(uint8_t cdb[10], bool write, uint32_t lba, uint16_t blocks);
 void sf_fill(uint8_t *p, size_t n, unsigned seed);
+/* WRITE (10) of `blocks` S2_BLOCK-byte blocks of sf_fill(seed) data at lba;
+ * returns the completion (task complete asserted, SCSI status not). */
+struct drv_completion sf_write10_seeded(struct stack *st, uint32_t lba, uint16_t blocks, unsigned seed);
+/* READ (10) of the same; asserts GOOD and says whether the data is
+ * sf_fill(seed)'s. */
+bool sf_read10_matches(struct stack *st, uint32_t lba, uint16_t blocks, unsigned seed);
 
 #endif
