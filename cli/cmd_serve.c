@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <uv.h>
 
 #include "cli/commands.h"
@@ -58,7 +59,7 @@ static const char usage_text[] =
     "                             bytes (default 30; 0: never)\n"
     "  --max-sessions-per-initiator N  sessions one initiator name may hold at once\n"
     "                             (default 16; 0: no limit); a login past it, or past\n"
-    "                             the controller's 63 I_T nexus ids, is refused with\n"
+    "                             the controller's 4095 I_T nexus ids, is refused with\n"
     "                             status 0302h (out of resources)\n"
     "  --verbose                  log logins, connections and errors on stderr\n"
     "  --ctl SOCKET               live control on this Unix socket (mode 0600):\n"
@@ -120,6 +121,31 @@ static void on_signal(uv_signal_t *h, int signum)
 }
 
 /* "HOST:PORT", "[V6]:PORT" or ":PORT" into host (cap bytes) and port. */
+/* Every connection is a descriptor: raise the soft RLIMIT_NOFILE toward what
+ * `want` connections need (plus the stack's own descriptors), up to the hard
+ * limit.  Where the hard limit is lower, fewer connections are accepted, and
+ * the log says so rather than failing accept() at random later. */
+static unsigned connection_budget(unsigned want)
+{
+    enum { OWN_FDS = 64 };
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+        return want;
+    rlim_t need = (rlim_t)want + OWN_FDS;
+    if (rl.rlim_cur < need) {
+        rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need ? need : rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0 && getrlimit(RLIMIT_NOFILE, &rl) < 0)
+            return want;
+    }
+    if (rl.rlim_cur >= need)
+        return want;
+    unsigned fit = rl.rlim_cur > OWN_FDS ? (unsigned)(rl.rlim_cur - OWN_FDS) : 1u;
+    fprintf(stderr, "scsisim serve: the open-file limit (ulimit -n %llu) allows %u connections, not %u; "
+                    "raise the hard limit (ulimit -Hn) for more sessions\n",
+            (unsigned long long)rl.rlim_cur, fit, want);
+    return fit;
+}
+
 static int parse_listen(const char *arg, char *host, size_t cap, uint16_t *port)
 {
     const char *colon;
@@ -330,6 +356,7 @@ static int serve_run(struct serve *s, const struct sim_config *cfg, const struct
     }
     o.log = log_line;
     o.log_level = a->verbose ? ISCSI_TLOG_INFO : ISCSI_TLOG_WARN;
+    o.max_connections = connection_budget(o.max_connections);
     rc = iscsi_target_create(&s->loop, &o, &s->target);
     if (rc < 0) {
         fprintf(stderr, "scsisim serve: cannot create the iSCSI target: %s\n", strerror(-rc));

@@ -23,6 +23,7 @@
 #include "base/clock.h"
 #include "base/errf.h"
 #include "scsi/cdb.h"
+#include "host/nexus_index.h"
 #include "stack/driver_core.h"
 
 #define BS_MIN_SHIFT   12u                       /* smallest pooled buffer: 4 KiB */
@@ -82,7 +83,8 @@ struct backend_stack {
     struct bs_task *task_free;
     struct bs_buf *pool[BS_CLASSES];
     uint64_t pool_bytes;                         /* idle bytes in pool[] */
-    struct bs_nexus nx[BACKEND_STACK_INITIATORS];
+    struct bs_nexus nx[HBA_MAX_INITIATORS];      /* by HBA id; the probe's id stays unused */
+    struct nexus_index nx_index;                 /* nexus -> id, for the lookup on every command */
     uint64_t clock;
     uint64_t next_task_id;
     uint64_t next_abort_gen;
@@ -178,36 +180,46 @@ static void take_back(struct scsi_backend *be, struct scsi_backend_buf *lent)
 
 /* ---- nexus ids ------------------------------------------------------------------- */
 
+/* Whether HBA id i may serve a front-end nexus: all but the probe's. */
+static bool front_end_id(unsigned i)
+{
+    return i != BACKEND_STACK_PROBE_INITIATOR;
+}
+
 /* The HBA id for nexus, taking one when create is set (lock held).  -EBUSY
- * when every id is held by a nexus that is alive, busy or being lost. */
+ * when every id is held by a nexus that is alive, busy or being lost.  The
+ * lookup is the index's; only taking a new id scans the table. */
 static int nexus_id(struct backend_stack *b, uint64_t nexus, bool create)
 {
-    for (unsigned i = 0; i < BACKEND_STACK_INITIATORS; i++) {
-        if (b->nx[i].nexus == nexus) {
-            if (create) {
-                b->nx[i].lost = false; /* the same I_T nexus is back */
-                b->nx[i].used = ++b->clock;
-            }
-            return (int)i;
+    int found = nexus_index_find(&b->nx_index, nexus);
+    if (found >= 0) {
+        if (create) {
+            b->nx[found].lost = false; /* the same I_T nexus is back */
+            b->nx[found].used = ++b->clock;
         }
+        return found;
     }
     if (!create)
         return -ENOENT;
     int pick = -1;
-    for (unsigned i = 0; i < BACKEND_STACK_INITIATORS && pick < 0; i++)
-        if (b->nx[i].nexus == 0)
+    for (unsigned i = 0; i < HBA_MAX_INITIATORS && pick < 0; i++)
+        if (front_end_id(i) && b->nx[i].nexus == 0)
             pick = (int)i; /* never used: it still holds its power-on unit attention, as a new nexus should */
     if (pick < 0) {
         /* The least recently used id whose nexus is gone for good. */
-        for (unsigned i = 0; i < BACKEND_STACK_INITIATORS; i++) {
+        for (unsigned i = 0; i < HBA_MAX_INITIATORS; i++) {
             const struct bs_nexus *n = &b->nx[i];
-            if (n->lost && !n->tasks && !n->loss_pending && (pick < 0 || n->used < b->nx[pick].used))
+            if (front_end_id(i) && n->lost && !n->tasks && !n->loss_pending &&
+                (pick < 0 || n->used < b->nx[pick].used))
                 pick = (int)i;
         }
     }
     if (pick < 0)
         return -EBUSY;
+    if (b->nx[pick].nexus)
+        nexus_index_remove(&b->nx_index, b->nx[pick].nexus);
     b->nx[pick] = (struct bs_nexus){ .nexus = nexus, .used = ++b->clock };
+    nexus_index_put(&b->nx_index, nexus, (uint16_t)pick);
     return pick;
 }
 
@@ -927,7 +939,7 @@ void backend_stack_get_stats(struct backend_stack *b, struct backend_stack_stats
     *out = b->stats;
     out->nexuses = 0;
     out->tmfs_pending = b->tmfs_pending;
-    for (unsigned i = 0; i < BACKEND_STACK_INITIATORS; i++)
+    for (unsigned i = 0; i < HBA_MAX_INITIATORS; i++)
         out->nexuses += b->nx[i].nexus != 0;
     pthread_mutex_unlock(&b->lock);
 }

@@ -13,13 +13,14 @@
  * cannot address) completes CHECK CONDITION, ILLEGAL REQUEST, LOGICAL UNIT
  * NOT SUPPORTED (05h/25h/00h), which is what SAM has a target say for it.
  *
- * Nexus.  The controller knows initiators by I_T nexus ids 0..62 (hw/hba.h;
- * 63 is left to host-side probes, as the replay engine uses it).  Each
+ * Nexus.  The controller knows initiators by I_T nexus ids 0..4095
+ * (HBA_MAX_INITIATORS in hw/hba.h); 63 is left to host-side probes, as the
+ * replay engine uses it, and the other 4095 serve front-end nexuses.  Each
  * front-end nexus number gets an id on its first command and keeps it while
  * it lives; after its nexus loss the id stays reserved for it (a session that
  * comes back meets its 29h/07h) until the id is needed for a new nexus, least
- * recently used first.  A 64th nexus with commands in flight at once gets
- * -EBUSY (the front-end answers BUSY).
+ * recently used first.  A 4096th nexus with commands in flight at once gets
+ * -EBUSY (the iSCSI front-end refuses such a login before it comes to that).
  *
  * Data.  The core DMAs only buffers of the stack's OS layer.  A front-end may
  * borrow them (scsi_backend_buf_get: zero copy, the iSCSI target does); any
@@ -51,11 +52,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hw/hba.h"
 #include "stack/stack.h"
 #include "host/scsi_backend.h"
 
 #define BACKEND_STACK_PROBE_INITIATOR 63u  /* nexus id of the creation probe */
-#define BACKEND_STACK_INITIATORS      63u  /* ids 0..62 for front-end nexuses */
+#define BACKEND_STACK_INITIATORS      (HBA_MAX_INITIATORS - 1u) /* ids for front-end nexuses */
 
 struct backend_stack;
 

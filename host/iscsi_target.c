@@ -29,7 +29,7 @@ void iscsi_target_options_init(struct iscsi_target_options *o)
     o->queue_depth = 128;
     o->max_io_bytes = 16u << 20;
     o->conn_buffer_bytes = 64u << 20;
-    o->max_connections = 256;
+    o->max_connections = 4160; /* a session on every controller nexus id (4095) plus discovery */
     o->max_sessions_per_initiator = 16;
     o->nop_interval_ms = 15000;
     o->nop_timeout_ms = 30000;

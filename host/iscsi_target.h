@@ -55,7 +55,7 @@ struct iscsi_target_options {
     unsigned queue_depth;         /* commands in the CmdSN window per session: 128 */
     uint32_t max_io_bytes;        /* largest Expected Data Transfer Length: 16 MiB */
     uint64_t conn_buffer_bytes;   /* data buffers one connection may hold: 64 MiB */
-    unsigned max_connections;     /* open connections, all kinds: 256 */
+    unsigned max_connections;     /* open connections, all kinds: 4160 */
     unsigned max_sessions_per_initiator; /* normal sessions one initiator name may hold at
                                             once (0: no limit): 16 */
     /* Timers (0 disables). */

@@ -273,7 +273,7 @@ enum hba_opcode {
 
 #define HBA_CDB_MAX   16u
 #define HBA_SENSE_MAX 252u
-#define HBA_MAX_INITIATORS 64u /* I_T nexus ids 0..63 */
+#define HBA_MAX_INITIATORS 4096u /* I_T nexus ids 0..4095: an iSCSI target needs thousands of sessions */
 
 struct hba_sq_entry {
     uint8_t  opcode;     /* enum hba_opcode */

@@ -276,12 +276,12 @@ START_TEST(ids_run_out_and_come_back_after_a_loss)
     for (uint64_t n = 1; n <= BACKEND_STACK_INITIATORS; n++)
         tur(100 + n, 0, &j);
     uint8_t cdb[6] = { SCSI_OP_TEST_UNIT_READY };
-    job_init(&j, 999, 0, 1, cdb, 6);
+    job_init(&j, 999999, 0, 1, cdb, 6);
     ck_assert_int_eq(scsi_backend_submit(be0, &j.t), -EBUSY);
     scsi_backend_nexus_loss(be0, 105);
     int rc = -EBUSY;
     for (int i = 0; i < 1000 && rc == -EBUSY; i++) { /* once the controller answered the loss */
-        job_init(&j, 999, 0, 1, cdb, 6);
+        job_init(&j, 999999, 0, 1, cdb, 6);
         rc = scsi_backend_submit(be0, &j.t);
         if (rc == -EBUSY) {
             struct timespec ts = { 0, 1000000 };
@@ -290,7 +290,7 @@ START_TEST(ids_run_out_and_come_back_after_a_loss)
     }
     ck_assert_int_eq(rc, 0);
     ck_assert(wait_flag(&j.done));
-    ck_assert_int_eq(backend_stack_initiator_of(bs, 999), 4); /* 105's id */
+    ck_assert_int_eq(backend_stack_initiator_of(bs, 999999), 4); /* 105's id */
     ck_assert_int_eq(backend_stack_initiator_of(bs, 105), -1);
     struct backend_stack_stats s;
     backend_stack_get_stats(bs, &s);

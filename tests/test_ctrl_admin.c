@@ -403,7 +403,8 @@ START_TEST(nexus_loss_and_unknown_opcodes)
 {
     struct hba_cq_entry c;
     ck_assert_int_eq(admin(HBA_ADM_NEXUS_LOSS, 3, 0, 0, 0, &c), HBA_CS_SUCCESS);
-    ck_assert_int_eq(admin(HBA_ADM_NEXUS_LOSS, 64, 0, 0, 0, &c), HBA_CS_INVALID_FIELD);
+    ck_assert_int_eq(admin(HBA_ADM_NEXUS_LOSS, HBA_MAX_INITIATORS - 1, 0, 0, 0, &c), HBA_CS_SUCCESS);
+    ck_assert_int_eq(admin(HBA_ADM_NEXUS_LOSS, HBA_MAX_INITIATORS, 0, 0, 0, &c), HBA_CS_INVALID_FIELD);
     ck_assert_int_eq(admin(0x99, 0, 0, 0, 0, &c), HBA_CS_INVALID_OPCODE);
     ck_assert_int_eq(admin(HBA_OP_SCSI, 0, 0, 0, 0, &c), HBA_CS_INVALID_OPCODE);
     struct sim_ctrl_stats s;

@@ -395,7 +395,7 @@ START_TEST(malformed_entries_get_a_status)
     EXPECT(e.cdb_len = 5, HBA_CS_INVALID_FIELD);
     EXPECT(e.cdb_len = 17, HBA_CS_INVALID_FIELD);
     EXPECT(e.sense_len = 253, HBA_CS_INVALID_FIELD);
-    EXPECT(e.initiator = 64, HBA_CS_INVALID_FIELD);
+    EXPECT(e.initiator = HBA_MAX_INITIATORS, HBA_CS_INVALID_FIELD);
     EXPECT(e.flags = HBA_FLAG_DIR_READ | HBA_FLAG_DIR_WRITE, HBA_CS_INVALID_FIELD);
     EXPECT(e.flags = HBA_FLAG_DIR_READ | 0x80, HBA_CS_INVALID_FIELD);
     EXPECT(e.flags = HBA_FLAG_DIR_NONE, HBA_CS_INVALID_FIELD); /* data_len without a direction */

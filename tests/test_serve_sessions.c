@@ -2,9 +2,9 @@
  * refused at login, never accepted and then answered BUSY for ever (issue 13,
  * audit finding 2).  `scsisim serve` runs as a child; real concurrent
  * sessions from the raw initiator (tests/support/iscsi_client_raw.c):
- *  - 63 sessions (the controller's I_T nexus ids, HBA_MAX_INITIATORS less the
- *    backend's probe id) from 63 initiators all log in and get answers other
- *    than BUSY; the 64th login gets Status-Class 3 / Status-Detail 02h (out
+ *  - 4095 sessions (the controller's I_T nexus ids, HBA_MAX_INITIATORS less the
+ *    backend's probe id) from 4095 initiators all log in and get answers other
+ *    than BUSY; the 4096th login gets Status-Class 3 / Status-Detail 02h (out
  *    of resources); once a session ends, a new login gets its id.
  *  - --max-sessions-per-initiator N: the N+1-th session of one initiator name
  *    is refused the same way while another initiator still logs in. */
@@ -13,13 +13,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "scsi/scsi.h"
 #include "tests/support/iscsi_client.h"
 #include "tests/support/serve_proc.h"
 
-#define NEXUS_IDS 63
+#define NEXUS_IDS 4095 /* HBA_MAX_INITIATORS less the backend probe's id */
 #define BUSY 0x08
 
 /* TEST UNIT READY on LUN 0: the SCSI status byte, or -1 when no response came. */
@@ -49,8 +50,24 @@ static int login_as(struct raw_conn *c, const struct serve_proc *srv, const char
     return raw_login(c, srv->iqn, extra);
 }
 
+/* This test holds a connection per nexus id: raise the soft descriptor limit
+ * to what it needs, or fail saying why (the hard limit is the machine's). */
+static void need_descriptors(rlim_t need)
+{
+    struct rlimit rl;
+    ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+    if (rl.rlim_cur >= need)
+        return;
+    ck_assert_msg(rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need,
+                  "this test needs %llu open files and the hard limit (ulimit -Hn) is %llu",
+                  (unsigned long long)need, (unsigned long long)rl.rlim_max);
+    rl.rlim_cur = need;
+    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+}
+
 START_TEST(the_session_past_the_nexus_ids_is_refused_at_login)
 {
+    need_descriptors(NEXUS_IDS + 256);
     struct serve_proc srv;
     const char *const args[] = { "--set", "init-time=1ms", NULL };
     serve_start(&srv, args);

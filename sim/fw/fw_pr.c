@@ -23,6 +23,7 @@
  * under the "registrants only" types. */
 #include "sim/fw/fw_priv.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define PR_PARAM_LEN 24
@@ -156,16 +157,21 @@ static size_t read_full_status(const struct fw_drive *d, uint8_t *b, size_t cap)
 
 struct scsi_sense_reason fw_pr_in(struct fw_ctx *c)
 {
-    uint8_t b[8 + FULL_DESC * HBA_MAX_INITIATORS];
-    memset(b, 0, sizeof(b));
+    /* Room for every registration there can be (HBA_MAX_INITIATORS of them:
+     * about 192 KiB, too much for a stack). */
+    enum { CAP = 8 + FULL_DESC * HBA_MAX_INITIATORS };
+    uint8_t *b = calloc(1, CAP);
+    if (!b)
+        return scsi_reason(SCSI_SK_HARDWARE_ERROR, SCSI_ASC_INTERNAL_TARGET_FAILURE);
     size_t n;
     switch (c->cdb[1] & 0x1f) {
-    case 0:  n = read_keys(c->d, b, sizeof(b)); break;
+    case 0:  n = read_keys(c->d, b, CAP); break;
     case 1:  n = read_reservation(c->d, b); break;
     case 2:  n = report_capabilities(c->d, b); break;
-    default: n = read_full_status(c->d, b, sizeof(b)); break;
+    default: n = read_full_status(c->d, b, CAP); break;
     }
     fw_data_in(c, b, c->length < n ? c->length : n);
+    free(b);
     return fw_good();
 }
 
