@@ -602,6 +602,18 @@ int bus_remote_check_media(struct bus *b, uint16_t target, uint16_t lun, struct 
     r->first_bad_lba = o.first_bad_lba;
     r->volatile_kept = o.volatile_kept;
     r->volatile_lost = o.volatile_lost;
+    /* The controller process may be broken or hostile: every range checked. */
+    if (o.n_ranges > BPROTO_ORACLE_RANGES || o.n_ranges > SIM_ORACLE_RANGES)
+        return -EPROTO;
+    r->n_ranges = o.n_ranges;
+    r->ranges_more = o.ranges_more;
+    for (uint32_t i = 0; i < o.n_ranges; i++) {
+        const struct bproto_oracle_range *w = &o.range[i];
+        if (w->durable > 1 || w->count == 0)
+            return -EPROTO;
+        r->range[i] = (struct sim_oracle_range){ .lba = w->lba, .count = w->count, .target = w->target,
+                                                 .lun = w->lun, .durable = w->durable };
+    }
     return 0;
 }
 

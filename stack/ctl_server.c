@@ -166,7 +166,11 @@ static void cmd_check_media(struct ctl_server *s, char **w, int n, struct tbuf *
                 t, l, r.blocks_checked, r.durable_lost, r.volatile_kept, r.volatile_lost);
     if (r.durable_lost)
         tbuf_printf(out, ",\"first_bad_lba\":%" PRIu64, r.first_bad_lba);
-    tbuf_putc(out, '}');
+    tbuf_puts(out, ",\"lost\":[");
+    for (uint32_t i = 0; i < r.n_ranges && i < SIM_ORACLE_RANGES; i++)
+        tbuf_printf(out, "%s{\"lba\":%" PRIu64 ",\"count\":%" PRIu32 ",\"durable\":%s}", i ? "," : "",
+                    r.range[i].lba, r.range[i].count, r.range[i].durable ? "true" : "false");
+    tbuf_printf(out, "],\"lost_runs_not_listed\":%" PRIu32 "}", r.ranges_more);
 }
 
 _Static_assert(CTL_LINE_MAX == 4096 && CTL_CONNS_MAX == 32, "the messages name the limits");

@@ -298,6 +298,10 @@ START_TEST(synchronize_cache_10_and_16_make_writes_durable)
     ck_assert_uint_eq(r.blocks_checked, 40);
     ck_assert_uint_eq(r.durable_lost, 0);
     ck_assert_uint_eq(r.volatile_lost, 8);
+    /* The lost blocks are named across the process boundary too. */
+    ck_assert_uint_eq(r.n_ranges, 1);
+    ck_assert(!r.range[0].durable && r.range[0].lba == 5000 && r.range[0].count == 8);
+    ck_assert(r.range[0].target == 0 && r.range[0].lun == 0);
     char err[256];
     ck_assert_msg(stack_reconnect(ST, err, sizeof(err)) == 0, "%s", err);
     ck_assert(sf_clear_ua(ST, 0, 0));

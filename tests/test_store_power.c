@@ -154,6 +154,11 @@ START_TEST(durable_lost_when_media_corrupted)
     ck_assert_uint_eq(r.blocks_checked, 20);
     ck_assert_uint_eq(r.durable_lost, 2);
     ck_assert_uint_eq(r.first_bad_lba, 55);
+    /* Named, in LBA order, whatever order the oracle keeps them in. */
+    ck_assert_uint_eq(r.n_ranges, 2);
+    ck_assert_uint_eq(r.ranges_more, 0);
+    ck_assert(r.range[0].durable && r.range[0].lba == 55 && r.range[0].count == 1);
+    ck_assert(r.range[1].durable && r.range[1].lba == 305 && r.range[1].count == 1);
     sim_store_destroy(s);
     fixture_media_cleanup(path, BLOCKS, BS);
 }
@@ -227,6 +232,10 @@ START_TEST(torn_cut_is_noticed)
     ck_assert_uint_eq(r.volatile_lost, 3);
     ck_assert_uint_eq(r.durable_lost, 1);        /* the torn block destroyed v1 */
     ck_assert_uint_eq(r.first_bad_lba, 36);
+    /* The durable loss named first, then the unflushed run 37..39. */
+    ck_assert_uint_eq(r.n_ranges, 2);
+    ck_assert(r.range[0].durable && r.range[0].lba == 36 && r.range[0].count == 1);
+    ck_assert(!r.range[1].durable && r.range[1].lba == 37 && r.range[1].count == 3);
     sim_store_destroy(s);
 }
 END_TEST

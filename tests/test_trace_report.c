@@ -239,10 +239,27 @@ START_TEST(test_each_failure_kind)
     run_init(&r); /* media lost what was promised */
     r.media.report.durable_lost = 3;
     r.media.report.first_bad_lba = 8;
+    r.media.report.n_ranges = 3;
+    r.media.report.range[0] = (struct sim_oracle_range){ .lba = 8, .count = 2, .durable = true };
+    r.media.report.range[1] = (struct sim_oracle_range){ .lba = 40, .count = 1, .target = 1, .lun = 2, .durable = true };
+    r.media.report.range[2] = (struct sim_oracle_range){ .lba = 99, .count = 4, .durable = false };
     f = judge(&r, &run);
     ck_assert_uint_eq(f->checks[2].failures, TRACE_FAIL_MEDIA);
-    ck_assert_str_eq(f->checks[2].summary, "media: 3 block(s) promised durable were lost (first LBA 8); expected durable");
+    ck_assert_str_eq(f->checks[2].summary,
+                     "media: 3 block(s) promised durable were lost (0:0 LBA 8-9, 1:2 LBA 40); expected durable");
     ck_assert_uint_eq(f->checks[2].detail->media.first_bad_lba, 8);
+    trace_run_free(&run);
+    trace_free(r.t);
+
+    run_init(&r); /* more runs than the report has room for */
+    r.media.report.durable_lost = 40;
+    r.media.report.n_ranges = 1;
+    r.media.report.ranges_more = 2;
+    r.media.report.range[0] = (struct sim_oracle_range){ .lba = 16, .count = 8, .durable = true };
+    f = judge(&r, &run);
+    ck_assert_uint_eq(f->checks[2].failures, TRACE_FAIL_MEDIA);
+    ck_assert_str_eq(f->checks[2].summary, "media: 40 block(s) promised durable were lost (0:0 LBA 16-23, and 2 more "
+                                           "runs not listed); expected durable");
     trace_run_free(&run);
     trace_free(r.t);
 

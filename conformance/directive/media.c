@@ -64,6 +64,14 @@ static int media_one(struct replay *rp, uint16_t target, uint16_t lun, void *arg
     sum->durable_lost += r.durable_lost;
     sum->volatile_kept += r.volatile_kept;
     sum->volatile_lost += r.volatile_lost;
+    /* Every drive's runs, in the order the drives come, while room lasts. */
+    for (uint32_t i = 0; i < r.n_ranges; i++) {
+        if (sum->n_ranges < SIM_ORACLE_RANGES)
+            sum->range[sum->n_ranges++] = r.range[i];
+        else
+            sum->ranges_more++;
+    }
+    sum->ranges_more += r.ranges_more;
     return 0;
 }
 

@@ -54,4 +54,9 @@ struct trace_actual {
  * 0 or -ENOMEM. */
 int trace_judge(const struct trace *t, const struct trace_actual *a, struct trace_file_result *out);
 
+struct tbuf;
+/* Appends the runs of lost blocks of one kind (durable: promised durable;
+ * else acknowledged only) as "T:L LBA a-b, ..." (report_media.c). */
+void trace_media_ranges_text(struct tbuf *b, const struct sim_oracle_report *r, bool durable);
+
 #endif

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/tbuf.h"
+#include "conformance/report/judge.h"
 #include "conformance/format/trace_names.h"
 #include "conformance/format/trace_print.h"
 #include "scsi/scsi.h"
@@ -209,9 +210,14 @@ void report_describe_failure(struct tbuf *b, const struct trace_file_result *f, 
         tbuf_printf(b, "    %-9s actual   %" PRIu64 " block(s) checked: %" PRIu64 " durable lost, %" PRIu64
                     " unflushed lost, %" PRIu64 " unflushed kept", "", d->media.blocks_checked, d->media.durable_lost,
                     d->media.volatile_lost, d->media.volatile_kept);
-        if (d->media.durable_lost)
-            tbuf_printf(b, "; first bad LBA %" PRIu64, d->media.first_bad_lba);
         tbuf_putc(b, '\n');
+        for (int durable = 1; durable >= 0; durable--) {
+            if (!(durable ? d->media.durable_lost : d->media.volatile_lost))
+                continue;
+            tbuf_printf(b, "    %-9s %s ", "", durable ? "durable lost:" : "unflushed lost:");
+            trace_media_ranges_text(b, &d->media, durable);
+            tbuf_putc(b, '\n');
+        }
         return;
     }
     if (c->kind == TRACE_CHECK_TMF) {

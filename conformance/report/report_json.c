@@ -117,6 +117,15 @@ static void detail_json(struct tbuf *b, const struct trace_check *c)
                     ",\"volatile_kept\":%" PRIu64 ",\"first_bad_lba\":%" PRIu64,
                     d->media.blocks_checked, d->media.durable_lost, d->media.volatile_lost, d->media.volatile_kept,
                     d->media.first_bad_lba);
+    if (c->kind == TRACE_CHECK_MEDIA) {
+        tbuf_puts(b, ",\"lost\":[");
+        for (uint32_t i = 0; i < d->media.n_ranges && i < SIM_ORACLE_RANGES; i++) {
+            const struct sim_oracle_range *g = &d->media.range[i];
+            tbuf_printf(b, "%s{\"drive\":\"%u:%u\",\"lba\":%" PRIu64 ",\"count\":%" PRIu32 ",\"durable\":%s}",
+                        i ? "," : "", g->target, g->lun, g->lba, g->count, g->durable ? "true" : "false");
+        }
+        tbuf_printf(b, "],\"lost_runs_not_listed\":%" PRIu32, d->media.ranges_more);
+    }
     tbuf_puts(b, "}");
     if (d->resid_expected)
         tbuf_printf(b, ",\"expected_resid\":%" PRIu32, d->expected_resid);

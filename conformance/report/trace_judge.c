@@ -243,15 +243,18 @@ static int check_media(const struct trace *t, size_t line, const struct trace_ac
         bool ok = r->durable_lost == 0 && (d->expect != TRACE_MEDIA_INTACT || r->volatile_lost == 0) &&
                   (d->expect != TRACE_MEDIA_LOST_UNFLUSHED || r->volatile_lost > 0);
         if (!ok) {
+            struct tbuf where = { 0 };
+            trace_media_ranges_text(&where, r, r->durable_lost != 0);
             if (r->durable_lost)
                 rc = trace_check_fail(c, TRACE_FAIL_MEDIA, "media: %" PRIu64 " block(s) promised durable were lost "
-                                      "(first LBA %" PRIu64 "); expected %s", r->durable_lost, r->first_bad_lba, want);
+                                      "(%s); expected %s", r->durable_lost, tbuf_str(&where), want);
             else if (d->expect == TRACE_MEDIA_INTACT)
-                rc = trace_check_fail(c, TRACE_FAIL_MEDIA, "media: %" PRIu64 " unflushed block(s) lost; expected "
-                                      "intact", r->volatile_lost);
+                rc = trace_check_fail(c, TRACE_FAIL_MEDIA, "media: %" PRIu64 " unflushed block(s) lost (%s); "
+                                      "expected intact", r->volatile_lost, tbuf_str(&where));
             else
                 rc = trace_check_fail(c, TRACE_FAIL_MEDIA, "media: no unflushed block was lost; expected "
                                       "lost-unflushed (was anything left in the cache?)");
+            tbuf_free(&where);
         }
     }
     if (!c->pass && c->detail) {

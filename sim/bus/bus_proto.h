@@ -171,14 +171,29 @@ struct bproto_drive {
 };
 _Static_assert(sizeof(struct bproto_drive) == 24, "drive is 24 bytes");
 
+struct bproto_oracle_range {  /* struct sim_oracle_range */
+    uint64_t lba;
+    uint32_t count;
+    uint16_t target, lun;
+    uint8_t  durable;  /* 0 or 1 */
+    uint8_t  rsvd[7];
+};
+_Static_assert(sizeof(struct bproto_oracle_range) == 24, "oracle range is 24 bytes");
+#define BPROTO_ORACLE_RANGES 16u
+
 struct bproto_oracle {  /* struct sim_oracle_report, field by field */
     uint64_t blocks_checked;
     uint64_t durable_lost;
     uint64_t first_bad_lba;
     uint64_t volatile_kept;
     uint64_t volatile_lost;
+    uint32_t n_ranges;     /* <= BPROTO_ORACLE_RANGES */
+    uint32_t ranges_more;
+    struct bproto_oracle_range range[BPROTO_ORACLE_RANGES];
 };
-_Static_assert(sizeof(struct bproto_oracle) == 40, "oracle report is 40 bytes");
+_Static_assert(sizeof(struct bproto_oracle) == 48 + 24 * BPROTO_ORACLE_RANGES, "oracle report is 432 bytes");
+_Static_assert(offsetof(struct bproto_oracle, range) == 48, "ranges at 48");
+_Static_assert(sizeof(struct bproto_reply) + sizeof(struct bproto_oracle) <= BPROTO_MAX_MSG, "fits one message");
 
 struct bproto_fault_log {
     struct bproto_hdr h;

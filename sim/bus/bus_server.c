@@ -228,9 +228,15 @@ static int do_check_media(struct bus_server *s, const void *msg, uint64_t *value
     int rc = sim_ctrl_check_media(s->ctrl, m->target, m->lun, &r);
     if (rc < 0)
         return rc;
+    _Static_assert(BPROTO_ORACLE_RANGES == SIM_ORACLE_RANGES, "the wire carries every range");
     struct bproto_oracle o = { .blocks_checked = r.blocks_checked, .durable_lost = r.durable_lost,
                                .first_bad_lba = r.first_bad_lba, .volatile_kept = r.volatile_kept,
-                               .volatile_lost = r.volatile_lost };
+                               .volatile_lost = r.volatile_lost, .n_ranges = r.n_ranges,
+                               .ranges_more = r.ranges_more };
+    for (uint32_t i = 0; i < r.n_ranges && i < BPROTO_ORACLE_RANGES; i++)
+        o.range[i] = (struct bproto_oracle_range){ .lba = r.range[i].lba, .count = r.range[i].count,
+                                                   .target = r.range[i].target, .lun = r.range[i].lun,
+                                                   .durable = r.range[i].durable };
     memcpy(payload(s), &o, sizeof(o));
     *plen = sizeof(o);
     return 0;

@@ -318,5 +318,9 @@ int fw_check_media(struct fw *fw, uint16_t target, uint16_t lun, struct sim_orac
     struct fw_drive *d = fw_drive_at(fw, target, lun);
     int rc = d ? sim_store_check(d->store, r) : -ENOENT;
     pthread_mutex_unlock(&fw->lock);
+    for (uint32_t i = 0; rc == 0 && i < r->n_ranges; i++) {
+        r->range[i].target = target;   /* the store does not know where it sits */
+        r->range[i].lun = lun;
+    }
     return rc;
 }

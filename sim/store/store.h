@@ -94,6 +94,15 @@ struct sim_power_cut {
     uint64_t seed;            /* RANDOM and TORN: which lines; 0 = the store's seed */
 };
 
+/* A run of lost blocks on one drive, for naming them in a report. */
+struct sim_oracle_range {
+    uint64_t lba;
+    uint32_t count;            /* consecutive blocks from lba (a longer run is split) */
+    uint16_t target, lun;      /* the drive (set by the firmware; the store leaves 0) */
+    bool     durable;          /* promised durable (a failure) or only acknowledged */
+};
+#define SIM_ORACLE_RANGES 16u  /* runs a report names; the rest are counted only */
+
 /* Result of an oracle check. */
 struct sim_oracle_report {
     uint64_t blocks_checked;   /* blocks with an acknowledged write (each one is checked) */
@@ -101,6 +110,10 @@ struct sim_oracle_report {
     uint64_t first_bad_lba;    /* valid when durable_lost > 0 */
     uint64_t volatile_kept;    /* acknowledged-but-never-durable blocks that still hold the newest data */
     uint64_t volatile_lost;    /* acknowledged-but-never-durable blocks that do not */
+    /* The lost blocks by LBA, durable runs first, in ascending LBA order;
+     * ranges_more: lost runs left out for room. */
+    uint32_t n_ranges, ranges_more;
+    struct sim_oracle_range range[SIM_ORACLE_RANGES];
 };
 
 /* Rejects (-EINVAL, reason in err) block sizes other than 512/4096, blocks 0,

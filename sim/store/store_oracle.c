@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/tbuf.h"
 #include "sim/store/store_hash.h"
 
 #define GROUP_SHIFT 3
@@ -252,9 +253,54 @@ void store_oracle_power_loss(struct store_oracle *o)
     }
 }
 
+/* A lost block, noted for the report's ranges: the LBA, and LOST_DURABLE
+ * set when it was promised durable (LBAs stay below 2^63: capacities are
+ * at most 2^63 bytes). */
+#define LOST_DURABLE (1ull << 63)
+
+static void note_lost(struct tbuf *lost, uint64_t b, bool durable)
+{
+    uint64_t v = b | (durable ? LOST_DURABLE : 0);
+    tbuf_put(lost, (const char *)&v, sizeof(v));
+}
+
+/* Durable first, then by LBA. */
+static int cmp_lost(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a ^ LOST_DURABLE, y = *(const uint64_t *)b ^ LOST_DURABLE;
+    return x < y ? -1 : x > y;
+}
+
+/* The noted blocks as runs of consecutive LBAs of one kind, as many as the
+ * report has room for; the others are counted in ranges_more. */
+static void make_ranges(struct sim_oracle_report *r, struct tbuf *lost)
+{
+    size_t n = lost->len / sizeof(uint64_t);
+    uint64_t *v = (uint64_t *)(void *)lost->s;
+    if (!n)
+        return;
+    qsort(v, n, sizeof(*v), cmp_lost);
+    struct sim_oracle_range *cur = NULL;
+    for (size_t k = 0; k < n; k++) {
+        uint64_t lba = v[k] & ~LOST_DURABLE;
+        bool durable = v[k] & LOST_DURABLE;
+        if (cur && cur->durable == durable && cur->lba + cur->count == lba && cur->count < UINT32_MAX) {
+            cur->count++;
+            continue;
+        }
+        if (r->n_ranges == SIM_ORACLE_RANGES) {
+            r->ranges_more++;
+            cur = NULL;
+            continue;
+        }
+        cur = &r->range[r->n_ranges++];
+        *cur = (struct sim_oracle_range){ .lba = lba, .count = 1, .durable = durable };
+    }
+}
+
 /* Classifies one block whose current content hashes to `have`. */
-static void classify(struct sim_oracle_report *r, uint64_t b, const struct group *gr, unsigned i,
-                     const struct side *sd, uint32_t have)
+static void classify(struct sim_oracle_report *r, struct tbuf *lost, uint64_t b, const struct group *gr,
+                     unsigned i, const struct side *sd, uint32_t have)
 {
     uint8_t bit = (uint8_t)(1u << i);
     uint32_t newest = gr->newest[i];
@@ -269,13 +315,16 @@ static void classify(struct sim_oracle_report *r, uint64_t b, const struct group
                             (sd->has_media && have == sd->media));
         /* Unknown content (torn, or garbage) destroyed a promised version. */
         lost_durable = !older && sd && sd->has_promised;
-        if (!lost_durable)
+        if (!lost_durable) {
             r->volatile_lost++;
+            note_lost(lost, b, false);
+        }
     }
     if (lost_durable) {
         if (r->durable_lost == 0 || b < r->first_bad_lba)
             r->first_bad_lba = b;
         r->durable_lost++;
+        note_lost(lost, b, true);
     }
 }
 
@@ -286,6 +335,7 @@ int store_oracle_check(struct store_oracle *o, store_read_block_fn read_block, v
     void *buf = malloc(o->block_size);
     if (!buf)
         return -ENOMEM;
+    struct tbuf lost = { 0 };
     const struct store_map *m = &o->group_index;
     int rc = 0;
     for (size_t k = 0; m->keys && k <= m->mask && rc == 0; k++) {
@@ -300,10 +350,15 @@ int store_oracle_check(struct store_oracle *o, store_read_block_fn read_block, v
             if (rc)
                 break;
             r->blocks_checked++;
-            classify(r, b, gr, i, side_get(o, b), store_block_hash(buf, o->block_size));
+            classify(r, &lost, b, gr, i, side_get(o, b), store_block_hash(buf, o->block_size));
         }
     }
     free(buf);
+    if (rc == 0 && lost.oom)
+        rc = -ENOMEM;
+    if (rc == 0)
+        make_ranges(r, &lost);
+    tbuf_free(&lost);
     return rc;
 }
 
