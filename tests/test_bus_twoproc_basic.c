@@ -185,7 +185,7 @@ START_TEST(test_control_requests_reach_the_controller)
     ck_assert_int_eq(bus_remote_set_battery(h.bus, 3, 3, HBA_BATTERY_GOOD), -ENOENT);
     ck_assert_int_eq(bus_remote_set_battery(h.bus, 0, 0, (enum hba_battery)5), -EINVAL);
     ck_assert_int_eq(bus_remote_raise_ua(h.bus, 0, 0, -1, 0x2A09), 0);
-    ck_assert_int_eq(bus_remote_raise_ua(h.bus, 0, 0, 1000, 0x2A09), -EINVAL);
+    ck_assert_int_eq(bus_remote_raise_ua(h.bus, 0, 0, HBA_MAX_INITIATORS, 0x2A09), -EINVAL);
     /* With the battery good, a power cut keeps the dirty lines. */
     ck_assert_int_eq(bus_remote_power_cut(h.bus, NULL), 0);
     ck_assert_int_eq(bus_remote_power_on(h.bus), 0);

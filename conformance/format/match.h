@@ -19,6 +19,7 @@
 
 #define TRACE_DIFF_RANGES 8   /* differing ranges kept (the first ones) */
 #define TRACE_DIFF_WINDOW 64  /* bytes shown around the first difference */
+#define TRACE_DIFF_HEAD   256 /* leading actual bytes kept to find fields in variable layouts */
 
 struct trace_diff_range {
     uint64_t offset, length;
@@ -44,6 +45,10 @@ struct trace_data_diff {
     uint32_t window_len;
     uint8_t  exp_value[TRACE_DIFF_WINDOW], exp_mask[TRACE_DIFF_WINDOW], actual[TRACE_DIFF_WINDOW];
     uint8_t  flags[TRACE_DIFF_WINDOW];
+    /* The first head_len actual bytes, whatever the window: where a layout is
+     * variable (mode pages), the reporter walks it to find its fields. */
+    uint32_t head_len;
+    uint8_t  head[TRACE_DIFF_HEAD];
 };
 
 /* Compares len bytes of actual with the pattern; fills *d (always). */
