@@ -69,6 +69,7 @@ static Suite *suite(void)
 {
     Suite *s = suite_create("nexus_index");
     TCase *tc = tcase_create("nexus_index");
+    tcase_set_timeout(tc, 60); /* a loaded machine; the walk itself takes milliseconds */
     tcase_add_checked_fixture(tc, setup, NULL);
     tcase_add_test(tc, every_id_at_once);
     tcase_add_test(tc, removals_keep_the_rest_findable);
