@@ -462,7 +462,7 @@ static int run(int argc, char **argv)
             return CLI_EXIT_USAGE;
         }
         if (remote_preflight(a.target, err, sizeof err) < 0) {
-            fprintf(stderr, "scsisim run: --target: %s\n", err);
+            fprintf(stderr, "scsisim run: --target %s: %s\n", a.target, err);
             args_free(&a);
             return CLI_EXIT_INTERNAL;
         }

@@ -93,7 +93,7 @@ static int be_open(struct remote *r, char *err, size_t len)
     struct iscsi_context *tmp = iscsi_create_context("iqn.2025-01.org.scsisim:replay-url");
     struct iscsi_url *u = tmp ? iscsi_parse_full_url(tmp, r->target) : NULL;
     if (!u) {
-        snprintf(err, len, "--target %s: %s", r->target, tmp ? iscsi_get_error(tmp) : "out of memory");
+        snprintf(err, len, "%s", tmp ? iscsi_get_error(tmp) : "out of memory");
         if (tmp)
             iscsi_destroy_context(tmp);
         free(b);

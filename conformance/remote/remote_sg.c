@@ -24,8 +24,8 @@ static int be_open(struct remote *r, char *err, size_t len)
 {
     int fd = scsi_pt_open_device(r->target, false, 0);
     if (fd < 0) {
-        snprintf(err, len, "--target %s: cannot open the device: %s; a SCSI generic device needs read and write "
-                 "access (root, or the disk group)", r->target, strerror(-fd));
+        snprintf(err, len, "cannot open the device: %s; a SCSI generic device needs read and write access (root, "
+                 "or the disk group)", strerror(-fd));
         return fd;
     }
     struct be *b = malloc(sizeof *b);
@@ -37,9 +37,28 @@ static int be_open(struct remote *r, char *err, size_t len)
     r->be = b;
     r->lun = 0; /* the device node is the logical unit */
     if (r->probe) {
+        /* An INQUIRY (which neither reports nor clears a unit attention)
+         * tells a pass-through device from any other character device. */
+        struct sg_pt_base *pt = construct_scsi_pt_obj();
+        uint8_t cdb[6] = { 0x12, 0, 0, 0, 36, 0 }, in[36], sense[32];
+        int rc = -ENOMEM;
+        if (pt) {
+            set_scsi_pt_cdb(pt, cdb, sizeof cdb);
+            set_scsi_pt_sense(pt, sense, sizeof sense);
+            set_scsi_pt_data_in(pt, in, sizeof in);
+            rc = do_scsi_pt(pt, fd, 10, 0);
+            if (rc == 0 && get_scsi_pt_result_category(pt) == SCSI_PT_RESULT_OS_ERR)
+                rc = -get_scsi_pt_os_err(pt);
+            destruct_scsi_pt_obj(pt);
+        }
         scsi_pt_close_device(fd);
         free(b);
         r->be = NULL;
+        if (rc < 0 || rc > 0) {
+            snprintf(err, len, "an INQUIRY through the SCSI pass-through failed (%s); is it a SCSI generic device "
+                     "(/dev/sgN, /dev/bsg/H:C:T:L)?", strerror(rc < 0 ? -rc : rc));
+            return rc < 0 ? rc : -rc;
+        }
     }
     return 0;
 }

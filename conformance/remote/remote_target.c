@@ -33,7 +33,11 @@ static int check_iscsi(const char *url, char *err, size_t len)
     const char *host = url + 8;
     const char *slash = strchr(host, '/');
     const char *form = "give iscsi://HOST[:PORT]/IQN/LUN, e.g. iscsi://127.0.0.1:3260/iqn.2025-01.org.tgt:disk/1";
-    if (!slash || slash == host) {
+    if (!slash) {
+        snprintf(err, len, "--target %s: no target name (IQN) and LUN after the host; %s", url, form);
+        return -EINVAL;
+    }
+    if (slash == host) {
         snprintf(err, len, "--target %s: no HOST before the target name; %s", url, form);
         return -EINVAL;
     }
