@@ -34,9 +34,23 @@ struct be {
     size_t n;
 };
 
+/* libiscsi's last error, on one line (its texts may end in a newline). */
+static const char *last_error(struct iscsi_context *ctx, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s", ctx ? iscsi_get_error(ctx) : "no session");
+    for (char *p = buf; *p; p++)
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
+    size_t n = strlen(buf);
+    while (n && buf[n - 1] == ' ')
+        buf[--n] = '\0';
+    return buf;
+}
+
 static void set_note(struct remote_task *k, const char *what, struct iscsi_context *ctx)
 {
-    snprintf(k->note, sizeof k->note, "%s: %s", what, ctx ? iscsi_get_error(ctx) : "no session");
+    char e[200];
+    snprintf(k->note, sizeof k->note, "%s: %s", what, last_error(ctx, e, sizeof e));
 }
 
 static struct iscsi_context *login(struct be *b, uint32_t host, char *err, size_t len)
@@ -54,14 +68,16 @@ static struct iscsi_context *login(struct be *b, uint32_t host, char *err, size_
     iscsi_set_noautoreconnect(ctx, 1); /* a lost session is a finding, not something to hide */
     iscsi_set_timeout(ctx, LOGIN_TIMEOUT_S);
     if (iscsi_connect_sync(ctx, b->portal) != 0) {
+        char e[200];
         snprintf(err, len, "cannot connect to %s: %s; is the target listening there?", b->portal,
-                 iscsi_get_error(ctx));
+                 last_error(ctx, e, sizeof e));
         iscsi_destroy_context(ctx);
         return NULL;
     }
     if (iscsi_login_sync(ctx) != 0) {
+        char e[200];
         snprintf(err, len, "login to %s at %s refused: %s; check the target name and its ACL", b->target,
-                 b->portal, iscsi_get_error(ctx));
+                 b->portal, last_error(ctx, e, sizeof e));
         iscsi_destroy_context(ctx);
         return NULL;
     }
