@@ -1,6 +1,6 @@
 /* cli/cmd_run.c — `scsisim run`: replay traces (the bundled suite by
- * default) against the embedded simulator through the driver core, and
- * report: text, TAP, JUnit XML, JSON.  Exit 0 all passed, 1 failures,
+ * default) against the embedded simulator through the driver core (or a
+ * real target: --target, conformance/remote/), and report: text, TAP, JUnit XML, JSON.  Exit 0 all passed, 1 failures,
  * 2 unusable input, 3 could not run. */
 #include <errno.h>
 #include <inttypes.h>
@@ -28,8 +28,9 @@ static const char usage_text[] =
     "usage: scsisim run [OPTIONS] [PATH...]\n"
     "\n"
     "Replays scsitrace files against the embedded simulator, through the real driver\n"
-    "core, and reports every divergence.  A PATH is a trace file or a folder (searched\n"
-    "recursively for *.trace).  Without a PATH: the bundled suite, found in\n"
+    "core (or, with --target, against a real target), and reports every divergence.\n"
+    "A PATH is a trace file or a folder (searched recursively for *.trace).  Without\n"
+    "a PATH: the bundled suite, found in\n"
     "$SCSISIM_TRACES, else ../traces next to the executable (build/scsisim ->\n"
     "traces/), else ../share/scsisim/traces (installed).\n"
     "\n"
@@ -97,7 +98,8 @@ static const char usage_text[] =
     "failed (or, with --strict, a trace was skipped); 2 unusable input (a trace that\n"
     "does not parse, an unknown @requires feature: FILE:LINE:COLUMN, a trace with no\n"
     "records, a folder with no *.trace, a --filter that matches nothing, a bad option\n"
-    "or path); 3 the run itself could not be done (a report not written, ...).\n";
+    "or path); 3 the run itself could not be done (a report not written, a --target\n"
+    "that does not answer, ...).\n";
 
 struct run_args {
     const char **filters; /* --filter, repeatable: a trace matching any is kept */
