@@ -1,8 +1,9 @@
 /* tests/test_run_target_capture.c — a capture of a real target, replayed:
  * dumpcap records the loopback while libiscsi's iscsi-inq (standard data and
- * VPD 80h) and iscsi-readcapacity16 talk to tgt's tgtd; `scsisim import`
- * turns the capture into a trace (three sessions, three I_T nexuses, the
- * device inferred); the trace replays
+ * VPD 80h), iscsi-readcapacity16 and qemu-io (asynchronous writes, a flush,
+ * reads that check the pattern) talk to tgt's tgtd; `scsisim import` turns
+ * the capture into a trace (four sessions, four I_T nexuses, the device
+ * inferred); the trace replays
  *   - against the simulator at the status level (the inferred device, and
  *     the judging of what a reply means: tgtd's 29h/00h is the simulator's
  *     29h/01h), and
@@ -31,6 +32,7 @@ START_TEST(tgtd_capture_replays_against_the_simulator_and_tgtd)
     static const char test[] = "tgtd_capture_replays_against_the_simulator_and_tgtd";
     ck_assert(proc_tool_present(test, "iscsi-inq", "apt-get install libiscsi-bin"));
     ck_assert(proc_tool_present(test, "iscsi-readcapacity16", "apt-get install libiscsi-bin"));
+    ck_assert(proc_tool_present(test, "qemu-io", "apt-get install qemu-utils qemu-block-extra"));
     struct tgtd_proc t;
     tgtd_start(&t, test, 64);
     char cap[400], trace[400];
@@ -43,13 +45,25 @@ START_TEST(tgtd_capture_replays_against_the_simulator_and_tgtd)
     tool(inq);
     tool(vpd80);
     tool(cap16);
+    const char *qemu[] = { "qemu-io", "-f", "raw", "-c", "aio_write -P 0x11 0 64k", "-c", "aio_write -P 0x22 64k 64k",
+                           "-c", "aio_write -P 0x33 128k 4k", "-c", "aio_flush", "-c", "read -P 0x22 64k 64k",
+                           "-c", "read -P 0x33 128k 4k", t.url, NULL };
+    tool(qemu);
     dumpcap_stop(dc);
 
     struct proc_result r;
     const char *imp[] = { "import", cap, "-o", trace, NULL };
     proc_scsisim(imp, &r);
-    ck_assert_msg(r.status == 0 && strstr(r.err, "3 connections"), "import exited %d: %s", r.status, r.err);
+    ck_assert_msg(r.status == 0 && strstr(r.err, "4 connections"), "import exited %d: %s", r.status, r.err);
     proc_result_free(&r);
+    FILE *f = fopen(trace, "r");
+    ck_assert_ptr_nonnull(f);
+    static char text[1 << 20];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    text[n] = '\0';
+    fclose(f);
+    ck_assert_msg(strstr(text, "@drive 0:1 vendor=\"IET\" product=\"VIRTUAL-DISK\""), "%s", text);
+    ck_assert_msg(strstr(text, "CMD 2a ") && strstr(text, "CMD 28 ") && strstr(text, "CMD 35 "), "%s", text);
 
     const char *sim[] = { "run", "--match", "status", trace, NULL };
     proc_scsisim(sim, &r);
