@@ -1,6 +1,6 @@
 /* cli/cmd_run.c — `scsisim run`: replay traces (the bundled suite by
- * default) against the embedded simulator through the driver core, and
- * report: text, TAP, JUnit XML, JSON.  Exit 0 all passed, 1 failures,
+ * default) against the embedded simulator through the driver core (or a
+ * real target: --target, conformance/remote/), and report: text, TAP, JUnit XML, JSON.  Exit 0 all passed, 1 failures,
  * 2 unusable input, 3 could not run. */
 #include <errno.h>
 #include <inttypes.h>
@@ -18,6 +18,7 @@
 #include "cli/firmware_opt.h"
 #include "cli/run_isolated.h"
 #include "cli/run_files.h"
+#include "conformance/remote/remote.h"
 #include "conformance/replay/replay.h"
 #include "conformance/report/report.h"
 #include "sim/config/config.h"
@@ -27,10 +28,10 @@ static const char usage_text[] =
     "usage: scsisim run [OPTIONS] [PATH...]\n"
     "\n"
     "Replays scsitrace files against the embedded simulator, through the real driver\n"
-    "core, and reports every divergence.  A PATH is a trace file or a folder (searched\n"
-    "recursively for *.trace).  Without a PATH: the bundled suite, found in\n"
-    "$SCSISIM_TRACES, else ../traces next to the executable (build/scsisim ->\n"
-    "traces/), else ../share/scsisim/traces (installed).\n"
+    "core (or, with --target, against a real target), and reports every divergence.\n"
+    "A PATH is a trace file or a folder (searched recursively for *.trace).  Without\n"
+    "a PATH: the bundled suite, found in $SCSISIM_TRACES, else ../traces next to the\n"
+    "executable (build/scsisim -> traces/), else ../share/scsisim/traces (installed).\n"
     "\n"
     "  --filter GLOB     only traces whose path or file name matches GLOB ('f1-*')\n"
     "  --jobs N, -j N    replay N traces at a time (default: the online CPUs)\n"
@@ -59,6 +60,19 @@ static const char usage_text[] =
     "                    a trace can neither leave DIR nor set media-dir\n"
     "  --media-max SIZE  largest file media a trace's drive may have (default 4T)\n"
     "  --force           let traces use existing files under DIR scsisim did not create\n"
+    "  --target URL      replay against a real target instead of the simulator:\n"
+    "                    iscsi://HOST[:PORT]/IQN/LUN (libiscsi; one session per\n"
+    "                    initiator of the trace) or a SCSI generic device /dev/sgN,\n"
+    "                    /dev/bsg/... (sg_pt); one trace at a time.  Traces that need\n"
+    "                    what only the simulator can do (power-loss, inject, fault,\n"
+    "                    ua, check-media, layer C, reset bus/host, query-task,\n"
+    "                    it-nexus-reset) are skipped with the reason\n"
+    "  --match LEVEL     how replies are judged: exact (default: every byte the trace\n"
+    "                    gives), status (status and sense key/ASC/ASCQ only: data,\n"
+    "                    sense=, resid= and xfer= ignored), masks (exact except the\n"
+    "                    fields a real device legitimately answers differently:\n"
+    "                    INQUIRY vendor, product, revision and serial, VPD 80h/83h,\n"
+    "                    the capacity when the trace pins none; docs/replay.md)\n"
     "  --strict          a skipped trace (a feature this target lacks) fails the run\n"
     "                    (exit 1) and is reported as a failure, not as a skip\n"
     "  --tap             TAP version 13 on standard output instead of the text report\n"
@@ -83,7 +97,8 @@ static const char usage_text[] =
     "failed (or, with --strict, a trace was skipped); 2 unusable input (a trace that\n"
     "does not parse, an unknown @requires feature: FILE:LINE:COLUMN, a trace with no\n"
     "records, a folder with no *.trace, a --filter that matches nothing, a bad option\n"
-    "or path); 3 the run itself could not be done (a report not written, ...).\n";
+    "or path); 3 the run itself could not be done (a report not written, a --target\n"
+    "that does not answer, ...).\n";
 
 struct run_args {
     const char **filters; /* --filter, repeatable: a trace matching any is kept */
@@ -104,6 +119,8 @@ struct run_args {
     bool verbose;
     struct cli_media media;
     bool strict;
+    const char *target;
+    enum trace_match_level match;
     const char **paths;
     size_t npaths;
 };
@@ -227,6 +244,13 @@ static int parse_args(int argc, char **argv, struct run_args *a)
             if (missing || !v[0])
                 return usage_error("%s needs a value", !strncmp(arg, "--media-dir", 11) ? "--media-dir" : "--media-max");
             *(!strncmp(arg, "--media-dir", 11) ? &a->media.dir : &a->media.max) = v;
+        } else if ((v = opt_value(argc, argv, &i, "--target", &missing))) {
+            if (missing || !v[0])
+                return usage_error("%s needs iscsi://HOST[:PORT]/IQN/LUN or a /dev/sg or /dev/bsg device", arg);
+            a->target = v;
+        } else if ((v = opt_value(argc, argv, &i, "--match", &missing))) {
+            if (missing || trace_match_level_parse(v, &a->match) < 0)
+                return usage_error("--match needs exact, status or masks, not '%s'", v);
         } else if ((v = opt_value(argc, argv, &i, "--junit", &missing))) {
             if (missing || !v[0])
                 return usage_error("%s needs a file name", arg);
@@ -241,6 +265,9 @@ static int parse_args(int argc, char **argv, struct run_args *a)
     }
     if (a->tap && a->json && !strcmp(a->json, "-"))
         return usage_error("%s", "--tap and --json - both want standard output; give --json a file");
+    if (a->target && (a->two_process || a->mutant || a->driver || a->driver_core || a->firmware))
+        return usage_error("%s", "--target replays against a real target: --two-process, --mutant, --driver, "
+                           "--driver-core and --firmware choose parts of the simulator; leave them out");
     if (!!a->mutant + !!a->driver + !!a->driver_core > 1)
         return usage_error("%s", "--mutant, --driver and --driver-core each choose the core to run; give one");
     return 0;
@@ -428,6 +455,20 @@ static int run(int argc, char **argv)
         args_free(&a);
         return rc;
     }
+    if (a.target) {
+        char err[512];
+        if (remote_target_check(a.target, err, sizeof err) < 0) {
+            fprintf(stderr, "scsisim run: %s\n", err);
+            args_free(&a);
+            return CLI_EXIT_USAGE;
+        }
+        if (remote_preflight(a.target, err, sizeof err) < 0) {
+            fprintf(stderr, "scsisim run: --target %s: %s\n", a.target, err);
+            args_free(&a);
+            return CLI_EXIT_INTERNAL;
+        }
+        a.jobs = 1; /* one real target, whose state the traces share */
+    }
     if ((rc = run_choose_core(&a)) != CLI_EXIT_OK) {
         args_free(&a);
         return rc;
@@ -529,6 +570,8 @@ static int run(int argc, char **argv)
     }
     if (a.verbose)
         o.log = stderr;
+    o.target = a.target;
+    o.match = a.match;
     bool json_stdout = a.json && !strcmp(a.json, "-");
     if (check_mode(&o) < 0) {
         run_files_free(&files);
@@ -549,7 +592,7 @@ static int run(int argc, char **argv)
     result.strict = a.strict;
     uint64_t t0 = clock_now_ns();
     /* A core scsisim did not build runs each trace in a child (cli/run_isolated.h). */
-    if (stack_driver_core_default_path())
+    if (stack_driver_core_default_path() && !o.target)
         rc = run_isolated((const char *const *)files.paths, files.n, a.jobs, &o, &result, show_progress, &prog);
     else
         rc = replay_files((const char *const *)files.paths, files.n, a.jobs, &o, &result, show_progress, &prog);

@@ -27,6 +27,7 @@ if [ "$what" = tools ]; then
     command -v dpkg >/dev/null 2>&1 && need qemu-block-extra have_deb qemu-block-extra # qemu-io's iscsi://
     need libxml2-utils    have_cmd xmllint
     need tshark           have_cmd tshark
+    need tgt              have_cmd tgtd            # the real target of run --target (tests/test_run_target*.c)
 elif command -v pkg-config >/dev/null 2>&1; then
     need libiscsi-dev have_pc libiscsi
     need libuv1-dev   have_pc libuv

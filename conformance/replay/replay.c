@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "conformance/format/directive.h"
+#include "conformance/remote/remote.h"
 #include "conformance/replay/replay_priv.h"
 #include "sim/sim.h"
 
@@ -40,6 +41,8 @@ static const char *const two_process_features[] = {
 
 bool replay_has_feature(const struct replay_options *o, const char *feature)
 {
+    if (o && o->target)
+        return remote_has_feature(o->target, feature);
     const char *const *list = o && o->mode != STACK_IN_PROCESS ? two_process_features : in_process_features;
     for (size_t i = 0; list[i]; i++)
         if (!strcmp(list[i], feature))
@@ -270,7 +273,7 @@ static int judge(struct replay *rp, struct trace_run *run)
     int rc = -ENOMEM;
     struct trace_file_result *f = trace_run_add(run, t->name, t->title);
     if (f)
-        rc = trace_judge(t, &a, f);
+        rc = trace_judge_at(t, &a, rp->o.match, f);
     free(at);
     return rc;
 }
@@ -298,6 +301,8 @@ int replay_trace(const struct trace *t, const struct replay_options *o, struct t
         replay_options_init(&def);
         o = &def;
     }
+    if (o->target)
+        return remote_replay_trace(t, o, run);
     const char *why = NULL;
     const char *missing = replay_missing_feature(t, o, &why);
     if (missing) {

@@ -32,6 +32,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "conformance/report/judge.h"
 #include "conformance/report/result.h"
 #include "conformance/replay/trace_sim.h"
 #include "stack/stack.h"
@@ -56,6 +57,11 @@ struct replay_options {
     uint32_t driver_timeout_ms;    /* 0: REPLAY_DRIVER_TIMEOUT_MS */
     bool     no_discovery;         /* skip the driver's target discovery at attach */
     FILE    *log;                  /* driver log lines (warnings and errors), or NULL to drop them */
+    enum trace_match_level match;  /* how replies are judged (--match; default exact) */
+    /* --target: replay against a real target instead of the simulator
+     * (conformance/remote/remote.h): iscsi://HOST[:PORT]/IQN/LUN, or a SCSI
+     * generic device (/dev/sgN, /dev/bsg/...).  NULL: the simulator. */
+    const char *target;
 };
 
 void replay_options_init(struct replay_options *o);

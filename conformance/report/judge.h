@@ -50,13 +50,44 @@ struct trace_actual {
     uint64_t elapsed_ns;                     /* the whole replay */
 };
 
-/* Fills out (a file result from trace_run_add) and sets its outcome.
- * 0 or -ENOMEM. */
+/* Fills out (a file result from trace_run_add) and sets its outcome, at
+ * the exact level.  0 or -ENOMEM. */
 int trace_judge(const struct trace *t, const struct trace_actual *a, struct trace_file_result *out);
 
 struct tbuf;
 /* Appends the runs of lost blocks of one kind (durable: promised durable;
  * else acknowledged only) as "T:L LBA a-b, ..." (report_media.c). */
 void trace_media_ranges_text(struct tbuf *b, const struct sim_oracle_report *r, bool durable);
+
+/* How strictly a reply is compared with the trace (`scsisim run --match`,
+ * docs/replay.md, "Matching levels"). */
+enum trace_match_level {
+    TRACE_MATCH_EXACT,   /* every expectation of the trace (the default) */
+    TRACE_MATCH_STATUS,  /* status and sense key/ASC/ASCQ only: data bytes, sense=, resid= and xfer= ignored */
+    TRACE_MATCH_MASKS,   /* exact, except the fields of trace_mask_fields */
+    TRACE_MATCH_LEVEL_COUNT
+};
+const char *trace_match_level_name(enum trace_match_level l);
+/* "exact", "status" or "masks": 0, else -1. */
+int trace_match_level_parse(const char *s, enum trace_match_level *out);
+
+/* trace_judge at a level. */
+int trace_judge_at(const struct trace *t, const struct trace_actual *a, enum trace_match_level level,
+                   struct trace_file_result *out);
+
+/* A data-in field a real device legitimately answers differently
+ * (judge_masks.c has the list). */
+struct trace_mask_field {
+    const char *name;
+    uint32_t from, to;   /* bytes [from, to) of the data-in; to = UINT32_MAX: to the end, of any length */
+    bool     any_length; /* the field's length may differ too (the data's length with it) */
+    bool     capacity;   /* masked only when the trace pins no capacity (no @drive capacity=) */
+};
+/* The fields masked for a command with this CDB; returns how many (at most
+ * max are stored). */
+size_t trace_mask_fields(const uint8_t *cdb, size_t cdb_len, bool capacity_pinned, const struct trace_mask_field **out,
+                         size_t max);
+/* Every row, for documentation and tests. */
+size_t trace_mask_all(const struct trace_mask_field **out, size_t max);
 
 #endif

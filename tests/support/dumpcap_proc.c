@@ -1,0 +1,40 @@
+/* tests/support/dumpcap_proc.c — see dumpcap_proc.h. */
+#include "tests/support/dumpcap_proc.h"
+
+#include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "tests/support/proc.h"
+
+pid_t dumpcap_start(const char *test, const char *file, int port)
+{
+    if (!proc_tool_present(test, "dumpcap", "apt-get install tshark"))
+        return -1;
+    char filter[64], errpath[600];
+    snprintf(filter, sizeof filter, "tcp port %d", port);
+    snprintf(errpath, sizeof errpath, "%s.err", file);
+    const char *argv[] = { "dumpcap", "-q", "-i", "lo", "-f", filter, "-w", file, NULL };
+    FILE *err = fopen(errpath, "w");
+    ck_assert_ptr_nonnull(err);
+    pid_t pid = proc_spawn(argv, -1, fileno(err), PROC_PATH | PROC_DIE_WITH_US);
+    fclose(err);
+    /* dumpcap writes the pcapng section header once it captures. */
+    struct stat st;
+    for (int i = 0; i < 200 && (stat(file, &st) != 0 || st.st_size == 0); i++) {
+        ck_assert_msg(proc_wait(pid, 0) == -1, "dumpcap exited; see %s", errpath);
+        proc_sleep_ms(50);
+    }
+    ck_assert_msg(stat(file, &st) == 0 && st.st_size > 0, "dumpcap wrote nothing to %s; see %s", file, errpath);
+    proc_sleep_ms(300); /* the filter is attached before the header is written; a margin for the first SYN */
+    return pid;
+}
+
+void dumpcap_stop(pid_t pid)
+{
+    proc_sleep_ms(300);
+    kill(pid, SIGINT);
+    int rc = proc_wait(pid, 20000);
+    ck_assert_msg(rc == 0, "dumpcap exited %d", rc);
+}
