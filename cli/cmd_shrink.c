@@ -19,7 +19,12 @@
  * ddmin, in fixed order and so deterministic: first over whole nexuses
  * (every unit on one I_T_L nexus), then over single units; each round tries
  * to drop one chunk of the units left, in file order, and halves the chunks
- * when none can go. */
+ * when none can go.  Last, the data: each data-in expectation left (a DIN
+ * record: what the device is expected to send) is dropped if the failure
+ * stays without it, else cut to the shortest prefix, followed by "..", that
+ * still fails the same way (a binary search: comparing more bytes of the
+ * same data never hides a difference the prefix shows).  Data-out (what
+ * the host sends) is the command's input and stays whole. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -53,7 +58,9 @@ static const char usage_text[] =
     "with its DOUT, DIN and STATUS, or a TMF with its response) and directives,\n"
     "replaying each candidate in this process.  Device lines (@title, @drive,\n"
     "@controller, @requires, ...) and the leading comment block are kept; other\n"
-    "comments are dropped; data is not shortened.  The order of the tries is\n"
+    "comments are dropped.  Then each data-in expectation left is dropped, or\n"
+    "cut to the shortest prefix (and '..') that still fails the same way;\n"
+    "data-out stays whole.  The order of the tries is\n"
     "fixed, so the same input gives the same output.  Progress goes to stderr;\n"
     "the result is written in canonical form (docs/trace-format.md).\n"
     "\n"
@@ -93,6 +100,7 @@ struct shrink {
     size_t  *unit_of;       /* per line: its unit, or KEEP / DROP */
     size_t   n_units;
     bool    *keep;          /* per unit */
+    uint64_t *din_keep;     /* per line: DIN_WHOLE, DIN_DROPPED, or the bytes of its data kept */
     const struct scsisim_driver_core *loaded; /* NULL: the built-in core only */
     const char *loaded_path;
     bool     need_ref_pass; /* candidates must pass with the built-in core */
@@ -105,6 +113,52 @@ struct shrink {
 
 #define UNIT_KEEP ((size_t)-1)
 #define UNIT_DROP ((size_t)-2)
+#define DIN_WHOLE   UINT64_MAX
+#define DIN_DROPPED (UINT64_MAX - 1)
+
+/* The first `keep` bytes of p, then "..": elements copied into elems (room
+ * for p->n_elems), the one the cut falls in shortened (a "text" element
+ * cannot be cut and goes whole or not at all). */
+static void pattern_prefix(const struct trace_pattern *p, uint64_t keep, struct trace_pat_elem *elems,
+                           struct trace_pattern *out)
+{
+    *out = (struct trace_pattern){ .elems = elems, .rest = true };
+    for (size_t i = 0; i < p->n_elems && out->length < keep; i++) {
+        struct trace_pat_elem e = p->elems[i];
+        uint64_t left = keep - out->length;
+        if (e.n > left) {
+            if (e.kind == TRACE_PAT_TEXT)
+                break;
+            e.n = (uint32_t)left;
+        }
+        elems[out->n_elems++] = e;
+        out->length += e.n;
+    }
+}
+
+/* Appends line i as the candidate has it: a DIN possibly cut or dropped. */
+static int candidate_line(const struct shrink *s, size_t i, struct tbuf *b)
+{
+    const struct trace_line *l = &s->t->lines[i];
+    uint64_t keep = s->din_keep ? s->din_keep[i] : DIN_WHOLE;
+    if (keep == DIN_DROPPED)
+        return 0;
+    if (keep == DIN_WHOLE) {
+        trace_fmt_line(b, s->t, l);
+        tbuf_putc(b, '\n');
+        return 0;
+    }
+    const struct trace_pattern *p = &l->record.data;
+    struct trace_pat_elem *elems = malloc((p->n_elems ? p->n_elems : 1) * sizeof *elems);
+    if (!elems)
+        return -ENOMEM;
+    struct trace_line cut = *l;
+    pattern_prefix(p, keep, elems, &cut.record.data);
+    trace_fmt_line(b, s->t, &cut);
+    tbuf_putc(b, '\n');
+    free(elems);
+    return 0;
+}
 
 static bool check_matches(const struct trace_check *c, const struct signature *s)
 {
@@ -120,8 +174,8 @@ static int candidate_text(const struct shrink *s, const bool *keep, struct tbuf 
         size_t u = s->unit_of[i];
         if (u == UNIT_DROP || (u != UNIT_KEEP && !keep[u]))
             continue;
-        trace_fmt_line(b, s->t, &s->t->lines[i]);
-        tbuf_putc(b, '\n');
+        if (candidate_line(s, i, b))
+            return -ENOMEM;
     }
     return b->oom ? -ENOMEM : 0;
 }
@@ -307,6 +361,60 @@ out:
     return rc;
 }
 
+/* Whether the trace with line i's data kept as `keep` is interesting; the
+ * setting stays when it is. */
+static int try_din(struct shrink *s, size_t i, uint64_t keep)
+{
+    uint64_t was = s->din_keep[i];
+    s->din_keep[i] = keep;
+    int r = interesting(s, s->keep);
+    if (r <= 0)
+        s->din_keep[i] = was;
+    return r;
+}
+
+/* The data phase: every DIN record of a kept unit, in file order. */
+static int shrink_data(struct shrink *s, unsigned *dropped, unsigned *cut)
+{
+    const struct trace *t = s->t;
+    if (!(s->din_keep = malloc((t->n_lines ? t->n_lines : 1) * sizeof *s->din_keep)))
+        return -ENOMEM;
+    for (size_t i = 0; i < t->n_lines; i++)
+        s->din_keep[i] = DIN_WHOLE;
+    for (size_t i = 0; i < t->n_lines && !s->out_of_time; i++) {
+        const struct trace_line *l = &t->lines[i];
+        size_t u = s->unit_of[i];
+        if (l->kind != TRACE_LINE_RECORD || l->record.verb != TRACE_VERB_DIN || u >= s->n_units || !s->keep[u])
+            continue;
+        if (clock_now_ns() >= s->deadline_ns) {
+            s->out_of_time = true;
+            break;
+        }
+        int r = try_din(s, i, DIN_DROPPED);
+        if (r < 0)
+            return r;
+        if (r) {
+            (*dropped)++;
+            continue;
+        }
+        /* The shortest prefix that still fails: the whole pattern does. */
+        uint64_t lo = 0, hi = l->record.data.length;
+        while (lo < hi && clock_now_ns() < s->deadline_ns) {
+            uint64_t mid = lo + (hi - lo) / 2;
+            if ((r = try_din(s, i, mid)) < 0)
+                return r;
+            if (r)
+                hi = mid;
+            else
+                lo = mid + 1;
+        }
+        /* try_din kept each prefix that failed the same way: the last is the shortest. */
+        if (s->din_keep[i] != DIN_WHOLE)
+            (*cut)++;
+    }
+    return 0;
+}
+
 /* Units: a task's lines are its unit; any other record is one of its own;
  * device lines and the leading comment block stay; other lines go. */
 static int assign_units(struct shrink *s)
@@ -438,6 +546,11 @@ static int shrink_trace(struct shrink *s, const char *input, const char *output,
     size_t tasks0 = kept_tasks(s), units0 = units_left(s);
     if ((rc = run_phases(s)) != 0)
         return CLI_EXIT_INTERNAL;
+    unsigned dropped = 0, cut = 0;
+    if ((rc = shrink_data(s, &dropped, &cut)) != 0)
+        return CLI_EXIT_INTERNAL;
+    fprintf(stderr, "scsisim shrink: data: %u data-in expectation%s dropped, %u cut short after %u replays\n",
+            dropped, dropped == 1 ? "" : "s", cut, s->replays);
     if ((rc = write_result(s, output)) != CLI_EXIT_OK)
         return rc;
     fprintf(stderr, "scsisim shrink: %s: %zu of %zu tasks, %zu of %zu units (tasks and directives) kept, "
@@ -517,6 +630,7 @@ static int run(int argc, char **argv)
         rc = assign_units(&s) ? CLI_EXIT_INTERNAL : shrink_trace(&s, input, output, seconds);
     free(s.unit_of);
     free(s.keep);
+    free(s.din_keep);
     free(core_path);
     trace_free(t);
     return rc;

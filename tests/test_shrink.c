@@ -1,7 +1,8 @@
 /* tests/test_shrink.c — `scsisim shrink`, the built binary: the F1 field-bug
  * trace padded with 18 unrelated commands shrinks, against the F1 mutant, to
  * a few tasks that still fail with the mutant on the same check and pass
- * with scsisim's own core; a passing trace is exit 1, a trace that does not
+ * with scsisim's own core; a MODE SENSE's data-in is cut to the byte the F4
+ * mutant changes; a passing trace is exit 1, a trace that does not
  * parse exit 2 with file:line:column.  The mutant's core is built by
  * `make check` (and `make mutants`) before the tests run. */
 #include <stdio.h>
@@ -132,6 +133,42 @@ START_TEST(shrinks_padded_f1_against_the_mutant)
 }
 END_TEST
 
+/* The data phase: a MODE SENSE whose caching page differs under the F4
+ * mutant (the wrong caching identity) keeps its data-in only up to the byte
+ * that differs (WCE, byte 14), then "..". */
+START_TEST(cuts_data_in_to_the_difference)
+{
+    char big[512], small[512];
+    snprintf(big, sizeof big, "%s/mode.trace", dir);
+    snprintf(small, sizeof small, "%s/small.trace", dir);
+    FILE *f = fopen(big, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("#!scsitrace 1\n@drive 0:0 capacity=64M\n"
+          "- H > - t0 CMD 00 00 00 00 00 00\n- H < - t0 STATUS CHECK UNIT_ATTENTION/0x29/0x01\n"
+          "- H > - t1 CMD 00 00 00 00 00 00\n- H < - t1 STATUS GOOD\n"
+          "- H > - m CMD 1a 00 3f 00 ff 00 len=255 dir=in\n"
+          "- H < - m DIN 2b 00 10 08 00 02 00 00 00 00 02 00 88 12 04 00 00*16 8a 0a 00 10 00*8\n"
+          "- H < - m STATUS GOOD resid=211\n"
+          "- H > - t2 CMD 00 00 00 00 00 00\n- H < - t2 STATUS GOOD\n", f);
+    fclose(f);
+    struct proc_result r;
+    ck_assert_int_eq(scsisim((const char *const[]){ "run", big, NULL }, &r), 0);
+    proc_result_free(&r);
+    ck_assert_int_eq(scsisim((const char *const[]){ "shrink", big, "-o", small, "--mutant", "F4", NULL }, &r), 0);
+    contains(r.err, "data: 0 data-in expectations dropped, 1 cut short");
+    proc_result_free(&r);
+    char *text = read_all(small);
+    contains(text, " DIN 2b 00 10 08 00 02 00 00 00 00 02 00 88 12 04 ..\n");
+    ck_assert_uint_eq(count_lines(text, " CMD "), 2); /* the TUR that takes the power-on attention, and MODE SENSE */
+    free(text);
+    ck_assert_int_eq(scsisim((const char *const[]){ "run", "--mutant", "F4", small, NULL }, &r), 1);
+    contains(r.out, "Mode sense(6) (layer H): data-in: 1 byte(s) differ, first at offset 14");
+    proc_result_free(&r);
+    ck_assert_int_eq(scsisim((const char *const[]){ "run", small, NULL }, &r), 0);
+    proc_result_free(&r);
+}
+END_TEST
+
 START_TEST(passing_trace_exits_1)
 {
     char f1[512], small[512];
@@ -178,6 +215,7 @@ static Suite *suite(void)
     tcase_add_checked_fixture(t, setup, teardown);
     tcase_set_timeout(t, 300);
     tcase_add_test(t, shrinks_padded_f1_against_the_mutant);
+    tcase_add_test(t, cuts_data_in_to_the_difference);
     tcase_add_test(t, passing_trace_exits_1);
     tcase_add_test(t, bad_input_exits_2);
     suite_add_tcase(s, t);
