@@ -189,6 +189,15 @@ static void on_iommu_fault(void *arg, const struct hba_iommu_fault *fault)
     ctrl_event_raise(arg, HBA_AEV_IOMMU_FAULT, fault->seq & 0xFFFFFFu);
 }
 
+/* The fault engine's iommu-fault rule, asked by the IOMMU before each DMA
+ * access made for a command. */
+static bool on_dma_access(void *arg, struct sim_dma_ctx ctx)
+{
+    (void)ctx;
+    struct sim_ctrl *c = arg;
+    return fault_dma_access(&c->faults);
+}
+
 static void on_fw_event(void *arg, uint8_t type, uint32_t info)
 {
     ctrl_event_raise(arg, type, info);
@@ -238,6 +247,7 @@ static int make_iommu(struct sim_ctrl *c, enum hba_iommu_policy policy)
     if (rc < 0)
         return rc;
     sim_iommu_set_fault_hook(m, on_iommu_fault, c);
+    sim_iommu_set_access_hook(m, on_dma_access, c);
     if (c->iommu)
         sim_iommu_destroy(c->iommu);
     c->iommu = m;

@@ -127,6 +127,16 @@ static void run(struct sim_ctrl *c, uint16_t sqid, const struct hba_sq_entry *e)
 
     const struct fault_cmd fc = { .target = e->target, .lun = e->lun, .cdb = e->u.cdb, .cdb_len = e->cdb_len };
     fault_eval(&c->faults, &fc, &fv);
+    if (fv.spurious)
+        ctrl_irq_spurious(c, sqid); /* before this command's completion exists */
+    if (fv.outcome == FAULT_FATAL_STATUS) {
+        /* Controller fatal as a rule: the command is not run; the driver's
+         * recovery (hard reset) ends it with the rest. */
+        fault_stats_note(&c->faults, e->target, e->lun, e->u.cdb[0], 0, clock_now_ns() - t0, true);
+        ctrl_fault(c, HBA_FAULT_INJECTED);
+        observe(c, sqid, e, false, HBA_CS_SUCCESS, 0, NULL, 0, NULL, 0);
+        return;
+    }
     if (fv.outcome == FAULT_CHECK || fv.outcome == FAULT_STATUS) {
         fault_check(c, sqid, e, t0, &fv);
         return;
