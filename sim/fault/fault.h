@@ -17,7 +17,7 @@
  *     capacity      blocks=N          (an action: applied once, not kept)
  *     reorder       [window=N] [step=T]
  *     spurious      [n=N]
- *     iommu-fault   nth=N             (counts DMA accesses, not commands)
+ *     iommu-fault   nth=N             (counts the DMA accesses of matching commands)
  *     fatal         [nth=N]
  *
  *   and on every kind:  drive=T:L (default any drive)  op=any|read|write|sync|
@@ -95,6 +95,7 @@ struct fault_rule {
     uint64_t blocks;
     /* state, not part of the text */
     uint64_t prng, seen, fired;
+    bool     armed;           /* iommu-fault: the command running now matches */
 };
 
 /* Opcode families for op= (negative so they never collide with an opcode). */
@@ -175,7 +176,9 @@ void fault_eval(struct fault_set *s, const struct fault_cmd *c, struct fault_ver
 
 /* One DMA access the controller makes for a command (its SGL, data or sense;
  * not queue entries): true when an iommu-fault rule says this access faults.
- * Called by the IOMMU (sim_iommu_set_access_hook) before it translates. */
+ * Called by the IOMMU (sim_iommu_set_access_hook) before it translates; it
+ * counts for the rules whose drive= and op= matched the command fault_eval
+ * last saw (the firmware runs one command at a time). */
 bool fault_dma_access(struct fault_set *s);
 
 /* Records a finished command: its opcode, drive, bytes, the time from fetch

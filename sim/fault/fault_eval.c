@@ -184,12 +184,16 @@ void fault_eval(struct fault_set *s, const struct fault_cmd *c, struct fault_ver
     pthread_mutex_lock(&s->lock);
     for (size_t i = 0; i < s->nrules; i++) {
         struct fault_rule *r = &s->rules[i];
+        if (r->kind == FAULT_IOMMU_FAULT) {
+            /* Counts DMA accesses (fault_dma_access), not commands: armed
+             * while a matching command is the one the firmware runs. */
+            r->armed = (r->any_drive || (r->target == c->target && r->lun == c->lun)) && op_matches(r->op, op);
+            continue;
+        }
         if (!r->any_drive && (r->target != c->target || r->lun != c->lun))
             continue;
         if (r->limit && r->fired >= r->limit)
             continue;
-        if (r->kind == FAULT_IOMMU_FAULT)
-            continue; /* counts DMA accesses (fault_dma_access), not commands */
         bool deciding = r->kind != FAULT_LATENCY && r->kind != FAULT_REORDER && r->kind != FAULT_SPURIOUS;
         if (deciding && v->outcome != FAULT_RUN)
             continue;
@@ -311,7 +315,7 @@ bool fault_dma_access(struct fault_set *s)
     pthread_mutex_lock(&s->lock);
     for (size_t i = 0; i < s->nrules; i++) {
         struct fault_rule *r = &s->rules[i];
-        if (r->kind != FAULT_IOMMU_FAULT || r->fired)
+        if (r->kind != FAULT_IOMMU_FAULT || r->fired || !r->armed)
             continue;
         if (++r->seen >= r->nth && !hit) {
             r->fired++;

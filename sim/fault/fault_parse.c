@@ -31,7 +31,7 @@ static const struct kind_row kinds[] = {
     { FAULT_DUPLICATE, "duplicate", "fraction op", "duplicate op=read fraction=0.01" },
     { FAULT_REORDER, "reorder", "window step op", "reorder op=read window=4 step=1ms" },
     { FAULT_SPURIOUS, "spurious", "n op", "spurious op=read n=2" },
-    { FAULT_IOMMU_FAULT, "iommu-fault", "nth", "iommu-fault nth=3" },
+    { FAULT_IOMMU_FAULT, "iommu-fault", "nth op", "iommu-fault op=read nth=3" },
     { FAULT_FATAL, "fatal", "nth op", "fatal op=write nth=10" },
 };
 #define NKINDS (sizeof kinds / sizeof kinds[0])
@@ -273,8 +273,8 @@ static int parse_pair(const struct pctx *p, const struct kind_row *kr, const cha
 }
 
 #define GIVEN(i) (given & (1u << (i)))
-enum { K_DRIVE = 0, K_LBA = 3, K_N = 7, K_DIST = 10, K_TIME, K_MIN, K_MAX, K_TAIL, K_P, K_BLOCKS = 19, K_WINDOW,
-       K_STEP, K_NTH };
+enum { K_LBA = 3, K_N = 7, K_DIST = 10, K_TIME, K_MIN, K_MAX, K_TAIL, K_P, K_BLOCKS = 19, K_WINDOW, K_STEP,
+       K_NTH };
 
 static int check_rule(const struct pctx *p, const struct fault_rule *r, uint32_t given, unsigned endcol)
 {
@@ -312,9 +312,6 @@ static int check_rule(const struct pctx *p, const struct fault_rule *r, uint32_t
         if (!GIVEN(K_NTH))
             return fail(p, endcol, "an iommu-fault rule needs nth=N, the DMA access that faults (e.g. %s)",
                         kr->example);
-        if (GIVEN(K_DRIVE))
-            return fail(p, endcol, "an iommu-fault rule counts the controller's DMA accesses, which belong to no "
-                                   "drive: leave out drive=");
         break;
     case FAULT_REORDER:
         if (r->step_ns == 0 && GIVEN(K_STEP))
