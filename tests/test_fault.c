@@ -50,6 +50,8 @@ START_TEST(rules_print_canonically_and_parse_back)
         "iommu-fault nth=3",
         "iommu-fault drive=0:1 op=read nth=2",
         "fatal op=write nth=10",
+        "remove drive=0:1",
+        "insert drive=0:1 blocks=2048 block-size=4096",
     };
     for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
         struct fault_rule r = parse_ok(rules[i]);
@@ -102,6 +104,10 @@ START_TEST(bad_rules_name_the_column_and_the_fix)
         { "reorder step=0ns", 17, "step=0 would reorder nothing" },
         { "fatal n=2", 7, "'n' is not a key of a fatal rule" },
         { "spurious n=0", 12, "at least 1" },
+        { "remove", 7, "a remove action needs drive=T:L" },
+        { "insert drive=0:1", 17, "needs drive=T:L and blocks=N" },
+        { "insert drive=0:1 blocks=8 block-size=520", 38, "512 or 4096" },
+        { "remove drive=0:1 op=read", 18, "'op' is not a key of a remove rule" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct fault_rule r;
@@ -354,6 +360,9 @@ START_TEST(config_fault_key)
     ck_assert_int_eq(sim_config_apply_option(&cfg, "fault=capacity drive=0:0 blocks=9", &err), -EINVAL);
     located_format(&err, msg, sizeof msg);
     ck_assert_msg(strstr(msg, "capacity is an action"), "%s", msg);
+    ck_assert_int_eq(sim_config_apply_option(&cfg, "fault=remove drive=0:0", &err), -EINVAL);
+    located_format(&err, msg, sizeof msg);
+    ck_assert_msg(strstr(msg, "remove is an action"), "%s", msg);
     ck_assert_str_eq(cfg.faults, "medium lba=7\nlatency dist=fixed time=1ms"); /* unchanged by failures */
 
     /* A file: several fault keys in [controller], printed back the same. */

@@ -401,6 +401,61 @@ START_TEST(fatal_recovered_seen_by_qemu_io)
 }
 END_TEST
 
+/* lun remove / lun add (the remove and insert actions) through serve with two
+ * drives: iscsi-inq on the pulled LUN is refused with LOGICAL UNIT NOT
+ * SUPPORTED, iscsi-readcapacity16 sees the inserted drive's size, and the
+ * refusals name the reason.  (3Fh/0Eh on the sibling is checked by
+ * traces/faults/remove-and-insert.trace: a fresh libiscsi login consumes unit
+ * attentions in its own TEST UNIT READY.) */
+START_TEST(lun_remove_and_add_seen_by_libiscsi_tools)
+{
+    if (!proc_tool_present("lun", "iscsi-inq", LIBISCSI_HINT))
+        return;
+    struct serve_proc p;
+    char d[256], sock[300], url1[520];
+    proc_tmpdir(d, sizeof d, "faultlun");
+    snprintf(sock, sizeof sock, "%s/ctl.sock", d);
+    const char *args[] = { "--ctl", sock, "--drive", "0:0,capacity=1M", "--drive", "0:1,capacity=2M", NULL };
+    serve_start(&p, args);
+    snprintf(url1, sizeof url1, "%.*s1", (int)strlen(p.url) - 1, p.url); /* .../0 -> .../1 */
+    char *out;
+    ck_assert_int_eq(ctl_at(sock, "lun remove 0:1", &out), 0);
+    ck_assert_str_eq(out, "{\"ok\":true,\"drive\":\"0:1\"}\n");
+    free(out);
+    const char *inq[] = { "iscsi-inq", url1, NULL };
+    int rc = tool(inq, 30, &out);
+    ck_assert_msg(rc != 0 && strstr(out, "LOGICAL_UNIT_NOT_SUPPORTED(0x2500)"), "iscsi-inq exited %d: %s", rc, out);
+    free(out);
+    ck_assert_int_eq(ctl_at(sock, "lun remove 0:1", &out), 1);
+    ck_assert_msg(strstr(out, "lun remove: no drive 0:1"), "%s", out);
+    free(out);
+
+    ck_assert_int_eq(ctl_at(sock, "lun add 0:1 blocks=4096", &out), 0);
+    free(out);
+    const char *cap[] = { "iscsi-readcapacity16", url1, NULL };
+    rc = tool(cap, 30, &out);
+    ck_assert_msg(rc == 0 && strstr(out, "RETURNED LOGICAL BLOCK ADDRESS:4095"), "exit %d: %s", rc, out);
+    free(out);
+
+    static const struct { const char *cmd; const char *says; } bad[] = {
+        { "lun add 0:1", "lun add: drive 0:1 is there already; remove it first" },
+        { "lun add 0:99", "beyond the controller's" },
+        { "lun add 0:2 blocks=x", "lun add: bad blocks 'x'" },
+        { "lun add 0:2 block-size=1000", "bad block-size '1000': write 512 or 4096" },
+        { "lun add 0:2 colour=red", "unexpected 'colour=red'" },
+        { "lun remove 0:1 now", "write lun add T:L" },
+        { "lun frob 0:1", "write lun add T:L" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ck_assert_int_eq(ctl_at(sock, bad[i].cmd, &out), 1);
+        ck_assert_msg(strstr(out, bad[i].says), "%s: %s", bad[i].cmd, out);
+        free(out);
+    }
+    ck_assert_int_eq(serve_stop(&p, SIGTERM), 0);
+    proc_rmdir(d);
+}
+END_TEST
+
 START_TEST(bad_commands_get_clear_errors)
 {
     static const struct { const char *line; int rc; const char *says; } bad[] = {
@@ -660,6 +715,7 @@ static Suite *suite(void)
     TCase *c = tcase_create("controllers");
     tcase_set_timeout(c, 120);
     tcase_add_test(c, two_controllers_are_controlled_apart);
+    tcase_add_test(c, lun_remove_and_add_seen_by_libiscsi_tools);
     suite_add_tcase(s, c);
     return s;
 }

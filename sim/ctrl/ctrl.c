@@ -646,6 +646,20 @@ int sim_ctrl_fault_add(struct sim_ctrl *c, const char *rule, char *err, size_t e
             errf(err, errlen, "%s", strerror(-rc));
         return rc;
     }
+    if (r.kind == FAULT_REMOVE) {
+        /* A surprise removal (sim/fw/fw_hotplug.c): 3Fh/0Eh and HBA_AEV_DRIVE_CHANGED. */
+        rc = fw_drive_remove(c->fw, r.target, r.lun);
+        if (rc == -ENOENT)
+            errf(err, errlen, "no drive %u:%u", r.target, r.lun);
+        return rc;
+    }
+    if (r.kind == FAULT_INSERT) {
+        struct sim_lu_config lu;
+        sim_lu_config_init(&lu, r.target, r.lun);
+        lu.blocks = r.blocks;
+        lu.block_size = r.block_size;
+        return fw_drive_insert(c->fw, &c->cfg, &lu, err, errlen);
+    }
     rc = fault_set_add(&c->faults, &r);
     if (rc == -ENOSPC)
         errf(err, errlen, "%u fault rules are set already; clear some first", FAULT_RULES_MAX);

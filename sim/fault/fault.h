@@ -19,6 +19,8 @@
  *     spurious      [n=N]
  *     iommu-fault   nth=N             (counts the DMA accesses of matching commands)
  *     fatal         [nth=N]
+ *     remove        (an action: drive=T:L is pulled out)
+ *     insert        blocks=N [block-size=512|4096]   (an action: a new drive at drive=T:L)
  *
  *   and on every kind:  drive=T:L (default any drive)  op=any|read|write|sync|
  *   tur|inquiry|0xNN (default any; medium takes io= instead)  limit=N (fires
@@ -59,6 +61,8 @@ enum fault_kind {
     FAULT_SPURIOUS,
     FAULT_IOMMU_FAULT,
     FAULT_FATAL,
+    FAULT_REMOVE,
+    FAULT_INSERT,
 };
 
 enum fault_dist { FAULT_DIST_FIXED = 1, FAULT_DIST_UNIFORM, FAULT_DIST_EXP, FAULT_DIST_TAIL };
@@ -91,8 +95,9 @@ struct fault_rule {
     /* busy, lose */
     double   fraction;        /* 0..1, default 1 */
     uint8_t  status;          /* busy: SCSI_STATUS_BUSY or _TASK_SET_FULL */
-    /* capacity */
+    /* capacity, insert */
     uint64_t blocks;
+    uint32_t block_size;      /* insert: 512 (default) or 4096 */
     /* state, not part of the text */
     uint64_t prng, seen, fired;
     bool     armed;           /* iommu-fault: the command running now matches */
@@ -108,6 +113,10 @@ int  fault_rule_parse(const char *text, struct fault_rule *r, char *err, size_t 
 void fault_rule_format(const struct fault_rule *r, struct tbuf *b);
 bool fault_rule_equal(const struct fault_rule *a, const struct fault_rule *b);
 const char *fault_kind_name(enum fault_kind k);
+/* Capacity, remove and insert are actions: the controller applies them once
+ * (sim_ctrl_fault_add); they are never kept as rules, nor allowed in a
+ * configuration. */
+bool fault_rule_is_action(const struct fault_rule *r);
 
 /* What the engine decided for one command. */
 enum fault_outcome {
@@ -163,8 +172,8 @@ struct fault_set {
 
 int  fault_set_init(struct fault_set *s, uint64_t base_seed);
 void fault_set_fini(struct fault_set *s);
-/* Adds a rule (capacity rules are actions: refused here with -EINVAL, the
- * controller applies them).  0, -ENOSPC when FAULT_RULES_MAX are set. */
+/* Adds a rule (actions are refused here with -EINVAL: the controller applies
+ * them).  0, -ENOSPC when FAULT_RULES_MAX are set. */
 int  fault_set_add(struct fault_set *s, const struct fault_rule *r);
 void fault_set_clear(struct fault_set *s);
 /* The rules as JSON: [{"rule":"...","fired":N,"seen":N},...]. */

@@ -44,7 +44,7 @@ void fault_set_fini(struct fault_set *s)
 
 int fault_set_add(struct fault_set *s, const struct fault_rule *r)
 {
-    if (r->kind == FAULT_CAPACITY)
+    if (fault_rule_is_action(r))
         return -EINVAL;
     pthread_mutex_lock(&s->lock);
     int rc = 0;
@@ -298,6 +298,8 @@ void fault_eval(struct fault_set *s, const struct fault_cmd *c, struct fault_ver
             break;
         case FAULT_IOMMU_FAULT:
         case FAULT_CAPACITY:
+        case FAULT_REMOVE:
+        case FAULT_INSERT:
             break;
         }
         if (fire)

@@ -33,6 +33,8 @@ static const struct kind_row kinds[] = {
     { FAULT_SPURIOUS, "spurious", "n op", "spurious op=read n=2" },
     { FAULT_IOMMU_FAULT, "iommu-fault", "nth op", "iommu-fault op=read nth=3" },
     { FAULT_FATAL, "fatal", "nth op", "fatal op=write nth=10" },
+    { FAULT_REMOVE, "remove", "", "remove drive=0:1" },
+    { FAULT_INSERT, "insert", "blocks block-size", "insert drive=0:1 blocks=2048 block-size=512" },
 };
 #define NKINDS (sizeof kinds / sizeof kinds[0])
 
@@ -42,6 +44,11 @@ static const struct kind_row *kind_row(enum fault_kind k)
         if (kinds[i].kind == k)
             return &kinds[i];
     return NULL;
+}
+
+bool fault_rule_is_action(const struct fault_rule *r)
+{
+    return r->kind == FAULT_CAPACITY || r->kind == FAULT_REMOVE || r->kind == FAULT_INSERT;
 }
 
 const char *fault_kind_name(enum fault_kind k)
@@ -194,7 +201,7 @@ static int parse_pair(const struct pctx *p, const struct kind_row *kr, const cha
                     kr->keys, *kr->keys ? " " : "", common, kr->example);
     const char *keynames[] = { "drive", "limit", "seed", "lba", "count", "io", "recovered", "n", "sense", "op",
                                "dist", "time", "min", "max", "tail", "p", "after", "fraction", "status",
-                               "blocks", "window", "step", "nth" };
+                               "blocks", "window", "step", "nth", "block-size" };
     for (unsigned i = 0; i < sizeof keynames / sizeof keynames[0]; i++)
         if (!strcmp(k, keynames[i])) {
             if (*given & (1u << i))
@@ -263,6 +270,11 @@ static int parse_pair(const struct pctx *p, const struct kind_row *kr, const cha
         r->status = !strcmp(v, "busy") ? SCSI_STATUS_BUSY : !strcmp(v, "task-set-full") ? SCSI_STATUS_TASK_SET_FULL : 0;
         ok = r->status != 0;
         want = "busy or task-set-full";
+    } else if (!strcmp(k, "block-size")) {
+        uint64_t bs = 0;
+        ok = parse_u64(v, &bs) && (bs == 512 || bs == 4096);
+        r->block_size = (uint32_t)bs;
+        want = "512 or 4096";
     } else if (!strcmp(k, "blocks")) {
         ok = parse_u64(v, &r->blocks) && r->blocks > 0;
         want = "a block count of at least 1";
@@ -317,6 +329,16 @@ static int check_rule(const struct pctx *p, const struct fault_rule *r, uint32_t
         if (r->step_ns == 0 && GIVEN(K_STEP))
             return fail(p, endcol, "step=0 would reorder nothing: write a time such as step=1ms");
         break;
+    case FAULT_REMOVE:
+        if (r->any_drive)
+            return fail(p, endcol, "a remove action needs drive=T:L (e.g. %s)", kr->example);
+        break;
+    case FAULT_INSERT:
+        if (!GIVEN(K_BLOCKS) || r->any_drive)
+            return fail(p, endcol, "an insert action needs drive=T:L and blocks=N (e.g. %s)", kr->example);
+        if (r->blocks > (1ull << 40))
+            return fail(p, endcol, "blocks=%" PRIu64 " is above 2^40 for an inserted drive", r->blocks);
+        break;
     case FAULT_CAPACITY:
         if (!GIVEN(K_BLOCKS) || r->any_drive)
             return fail(p, endcol, "a capacity rule needs drive=T:L and blocks=N (e.g. %s)", kr->example);
@@ -333,7 +355,7 @@ int fault_rule_parse(const char *text, struct fault_rule *r, char *err, size_t e
     *r = (struct fault_rule){ .any_drive = true, .op = FAULT_OP_ANY, .count = 1, .io = FAULT_IO_READ,
                               .sense = scsi_reason(SCSI_SK_HARDWARE_ERROR, SCSI_ASCQ(0x44, 0x00)),
                               .fraction = 1.0, .status = SCSI_STATUS_BUSY, .window = 4, .nth = 1,
-                              .step_ns = 1000000 };
+                              .step_ns = 1000000, .block_size = 512 };
     size_t len = strlen(text);
     if (len > FAULT_TEXT_MAX)
         return fail(&p, FAULT_TEXT_MAX + 1, "a rule is at most %u characters", FAULT_TEXT_MAX);
@@ -366,7 +388,7 @@ int fault_rule_parse(const char *text, struct fault_rule *r, char *err, size_t e
             if (!kr)
                 return fail(&p, wcol, "unknown fault rule '%s': write medium, every-nth, latency, hang, busy, "
                                       "lose, duplicate, write-protect, capacity, reorder, spurious, "
-                                      "iommu-fault or fatal", w);
+                                      "iommu-fault, fatal, remove or insert", w);
             r->kind = kr->kind;
             first = false;
         } else {
@@ -384,7 +406,8 @@ int fault_rule_parse(const char *text, struct fault_rule *r, char *err, size_t e
     }
     if (first)
         return fail(&p, 1, "empty rule: write a kind (medium, every-nth, latency, hang, busy, lose, duplicate, "
-                           "write-protect, capacity, reorder, spurious, iommu-fault, fatal) and its keys");
+                           "write-protect, capacity, reorder, spurious, iommu-fault, fatal, remove, insert) and "
+                           "its keys");
     return check_rule(&p, r, given, (unsigned)len + 1);
 }
 
@@ -455,6 +478,11 @@ void fault_rule_format(const struct fault_rule *r, struct tbuf *b)
         break;
     case FAULT_CAPACITY:
         tbuf_printf(b, " blocks=%" PRIu64, r->blocks);
+        break;
+    case FAULT_INSERT:
+        tbuf_printf(b, " blocks=%" PRIu64 " block-size=%u", r->blocks, r->block_size);
+        break;
+    case FAULT_REMOVE:
         break;
     case FAULT_REORDER:
         tbuf_printf(b, " window=%" PRIu64, r->window);

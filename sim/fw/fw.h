@@ -164,4 +164,15 @@ int fw_raise_ua(struct fw *fw, uint16_t target, uint16_t lun, int initiator /* -
 int fw_set_capacity(struct fw *fw, uint16_t target, uint16_t lun, uint64_t blocks);
 int fw_check_media(struct fw *fw, uint16_t target, uint16_t lun, struct sim_oracle_report *r);
 
+/* Hot plug (sim/fw/fw_hotplug.c; the fault engine's insert and remove
+ * actions).  Insert: a new drive as lu describes it appears at lu's address,
+ * powered on; -EEXIST if one is there, -ERANGE beyond the controller's
+ * targets and LUNs.  Remove: a surprise removal, the drive and its cache are
+ * gone; -ENOENT if none is there.  Both raise REPORTED LUNS DATA HAS CHANGED
+ * (3Fh/0Eh) on every other drive of the target, for every nexus, and send
+ * HBA_AEV_DRIVE_CHANGED. */
+int fw_drive_insert(struct fw *fw, const struct sim_config *cfg, const struct sim_lu_config *lu, char *err,
+                    size_t errlen);
+int fw_drive_remove(struct fw *fw, uint16_t target, uint16_t lun);
+
 #endif
