@@ -456,6 +456,26 @@ START_TEST(lun_remove_and_add_seen_by_libiscsi_tools)
 }
 END_TEST
 
+/* stats' per-drive cache counters: qemu-io (write-back caching, so no FUA)
+ * writes 8 KiB, reads half of it back from the dirty lines and a block
+ * elsewhere from the media; its closing flush writes the 16 blocks back. */
+START_TEST(cache_counters_in_the_stats)
+{
+    if (!proc_tool_present("cache", "qemu-io", QEMU_HINT))
+        return;
+    const char *q[] = { "qemu-io", "-f", "raw", "-t", "writeback", "-c", "write -P 0x11 0 8k", "-c",
+                        "read -P 0x11 0 4k", "-c", "read -P 0 65536 4k", srv.url, NULL };
+    char *out;
+    int rc = tool(q, 30, &out);
+    ck_assert_msg(rc == 0 && !strstr(out, "failed"), "qemu-io exited %d: %s", rc, out);
+    free(out);
+    ck_assert_int_eq(ctl_at(ctl_path, "stats", &out), 0);
+    ck_assert_msg(strstr(out, "\"caches\":[{\"drive\":\"0:0\",\"read_blocks\":16,\"hit_blocks\":8,\"dirty_lines\":0,"
+                              "\"dirty_bytes\":0,\"writebacks\":1,\"blocks_written_back\":16}]"), "%s", out);
+    free(out);
+}
+END_TEST
+
 START_TEST(bad_commands_get_clear_errors)
 {
     static const struct { const char *line; int rc; const char *says; } bad[] = {
@@ -709,6 +729,7 @@ static Suite *suite(void)
     tcase_add_test(t, spurious_interrupts_survived_with_qemu_io);
     tcase_add_test(t, iommu_fault_seen_by_qemu_io);
     tcase_add_test(t, fatal_recovered_seen_by_qemu_io);
+    tcase_add_test(t, cache_counters_in_the_stats);
     tcase_add_test(t, bad_commands_get_clear_errors);
     tcase_add_test(t, a_peer_sending_garbage_is_answered_and_dropped);
     suite_add_tcase(s, t);

@@ -685,6 +685,9 @@ void sim_ctrl_stats_json(struct sim_ctrl *c, struct tbuf *json)
     struct sim_ctrl_stats s;
     sim_ctrl_get_stats(c, &s);
     fault_stats_json(&c->faults, json, true);
+    tbuf_puts(json, ",\"caches\":[");
+    fw_cache_stats_json(c->fw, json);
+    tbuf_putc(json, ']');
     tbuf_printf(json, ",\"powered\":%s,\"rules\":%zu,\"wakeups\":%llu,\"driver_errors\":%llu,\"sim_bugs\":%llu}",
                 c->powered ? "true" : "false", fault_set_count(&c->faults), (unsigned long long)s.wakeups,
                 (unsigned long long)s.driver_errors, (unsigned long long)s.sim_bugs);

@@ -1,9 +1,11 @@
-/* tests/test_fault_hotplug.c — the fault engine's remove and insert actions
- * on the firmware (sim/fw/fw_hotplug.c): what a removed address answers, the
- * REPORTED LUNS DATA HAS CHANGED unit attention on the siblings, the driver's
- * drive-changed event, a target whose last drive goes, and the refusals.
- * Through a trace: traces/faults/remove-and-insert.trace; through serve:
- * tests/test_fault_ctl.c (`ctl lun add|remove`). */
+/* tests/test_fault_fw.c — what the fault engine and live control ask of the
+ * firmware.  The remove and insert actions (sim/fw/fw_hotplug.c): what a
+ * removed address answers, the REPORTED LUNS DATA HAS CHANGED unit attention
+ * on the siblings, the driver's drive-changed event, a target whose last
+ * drive goes, and the refusals (through a trace:
+ * traces/faults/remove-and-insert.trace; through serve: tests/test_fault_ctl.c,
+ * `ctl lun add|remove`).  The per-drive cache counters of `ctl stats`
+ * (sim/fw/fw_cache_stats.c). */
 #include "tests/support/testutil.h"
 #include "tests/support/fw_harness.h"
 
@@ -107,10 +109,43 @@ START_TEST(last_drive_of_a_target)
 }
 END_TEST
 
+/* Hits are blocks read from dirty lines; write-backs count runs and blocks. */
+START_TEST(cache_counters_per_drive)
+{
+    struct sim_config cfg;
+    struct fw *fw = two_drives(&cfg);
+    uint8_t buf[4 * 512];
+    memset(buf, 0x5a, sizeof buf);
+    struct fw_task t;
+    uint8_t cdb[10];
+    fwh_cdb_rw10(cdb, SCSI_OP_WRITE_10, 0, 4, 0);
+    fwh_run(fw, &t, 0, 1, 0, cdb, 10, HBA_FLAG_DIR_WRITE, buf, sizeof buf);
+    fwh_expect_good(&t);
+    fwh_cdb_rw10(cdb, SCSI_OP_READ_10, 2, 4, 0); /* blocks 2, 3 dirty; 4, 5 from media */
+    fwh_run(fw, &t, 0, 1, 0, cdb, 10, HBA_FLAG_DIR_READ, buf, sizeof buf);
+    fwh_expect_good(&t);
+    struct tbuf j = { 0 };
+    fw_cache_stats_json(fw, &j);
+    ck_assert_str_eq(tbuf_str(&j), "{\"drive\":\"1:0\",\"read_blocks\":4,\"hit_blocks\":2,\"dirty_lines\":1,"
+                                   "\"dirty_bytes\":2048,\"writebacks\":0,\"blocks_written_back\":0},"
+                                   "{\"drive\":\"1:2\",\"read_blocks\":0,\"hit_blocks\":0,\"dirty_lines\":0,"
+                                   "\"dirty_bytes\":0,\"writebacks\":0,\"blocks_written_back\":0}");
+    tbuf_free(&j);
+    ck_assert_int_eq(fw_flush(fw, 1, 0, false), 0);
+    fw_cache_stats_json(fw, &j);
+    ck_assert_msg(strstr(tbuf_str(&j), "\"dirty_lines\":0,\"dirty_bytes\":0,\"writebacks\":1,"
+                                       "\"blocks_written_back\":4}"), "%s", tbuf_str(&j));
+    tbuf_free(&j);
+    fw_destroy(fw);
+    fwh_config_free(&cfg);
+}
+END_TEST
+
 static Suite *suite(void)
 {
-    Suite *s = suite_create("fault_hotplug");
+    Suite *s = suite_create("fault_fw");
     TCase *t = tcase_create("fw");
+    tcase_add_test(t, cache_counters_per_drive);
     tcase_add_test(t, remove_then_insert);
     tcase_add_test(t, last_drive_of_a_target);
     suite_add_tcase(s, t);
