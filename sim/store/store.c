@@ -338,6 +338,15 @@ int sim_store_flush(struct sim_store *s, uint64_t lba, uint64_t nblocks)
         return -EINVAL;
     if (!s->powered)
         return -EIO;
+#ifdef SIM_MUTANT_SYNC_EARLY
+    /* The campaign's mutant (a test-only build, build/mutants/scsisim-sync-early;
+     * docs/faults.md): the firmware acknowledges SYNCHRONIZE CACHE and records
+     * the promise before writing anything back, and leaves the write-back to
+     * eviction.  A power cut after the GOOD loses promised blocks, which
+     * `scsisim campaign` must catch.  Never defined in a normal build. */
+    store_oracle_flush(&s->oracle, lba, nblocks);
+    return store_oracle_j_promise(&s->oracle, lba, nblocks);
+#endif
     uint64_t hi = lba + nblocks;
     uint64_t l0 = lba / s->cache.line_blocks, l1 = (hi - 1) / s->cache.line_blocks;
     int rc = 0;
