@@ -67,7 +67,7 @@ void sim_ctrl_set_observer(struct sim_ctrl *c, sim_cmd_observer fn, void *arg)
 static void finish(struct sim_ctrl *c, uint16_t sqid, const struct hba_sq_entry *e, uint64_t t0,
                    const struct fault_verdict *fv, uint8_t cs, uint8_t ss, uint32_t xfer, uint8_t sense_len)
 {
-    bool injected = fv->outcome != FAULT_RUN || fv->delay_ns;
+    bool injected = fv->outcome != FAULT_RUN || fv->delay_ns || fv->spurious;
     uint64_t now = clock_now_ns();
     fault_stats_note(&c->faults, e->target, e->lun, e->u.cdb[0], xfer, now - t0 + fv->delay_ns, injected);
     if (fv->delay_ns &&
