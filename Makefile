@@ -190,6 +190,22 @@ $(MUT_DIR)/core-$(1).so: $(patsubst %.c,$(MUT_DIR)/$(1)/obj/%.o,$(LIB_SRC_core))
 endef
 $(foreach m,$(MUTANTS),$(eval $(call mutant_rule,$(m))))
 
+# The campaign's controller mutant (docs/faults.md): a whole scsisim whose
+# store acknowledges SYNCHRONIZE CACHE before writing back
+# (-DSIM_MUTANT_SYNC_EARLY in sim/store/store.c only).  Its store.o is linked
+# ahead of the libraries, so the archive's is never pulled in; `scsisim
+# campaign` run by this binary spawns it as the controller.
+CTRL_MUT     := $(MUT_DIR)/scsisim-sync-early
+CTRL_MUT_OBJ := $(MUT_DIR)/sync-early/obj/sim/store/store.o
+$(CTRL_MUT_OBJ): sim/store/store.c | $(DEPS_OK) $(LAYERS_OK)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -DSIM_MUTANT_SYNC_EARLY=1 -MMD -MP -c $< -o $@
+$(CTRL_MUT): $(CTRL_MUT_OBJ) $(call obj,$(CLI_SRC)) $(LIBS) mk/scsisim.dynlist
+	$(CC) $(CFLAGS_ALL) $(EXPORT_DYN) -o $@ $(CTRL_MUT_OBJ) $(call obj,$(CLI_SRC)) \
+	    -Wl,--whole-archive $(BUILD)/libscsisim_platform.a $(BUILD)/libscsisim_scsi.a -Wl,--no-whole-archive \
+	    $(call LINK_LIBS,$(LIBS)) $(LDLIBS_ALL)
+$(TESTS): | $(CTRL_MUT)
+
 # Runs the bundled suite with the real build and with every mutant; fails when
 # the real build fails a trace or a mutant gets through.  MUTANTS_DOC=docs/mutants.md
 # also rewrites that document's table.

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "base/clock.h"
+#include "cli/campaign_trace.h"
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "stack/stack.h"
@@ -43,7 +44,9 @@ static const char usage_text[] =
     "  -h, --help     this text\n"
     "\n"
     "Exit status: 0 no durable block lost; 1 a durable block was lost (the\n"
-    "message names the cut, the seed and the first bad LBA); 2 bad option;\n"
+    "message names the cut, the seed and the first bad LBA, and the media, its\n"
+    "oracle journal and loss.trace, a trace of that cut's commands that\n"
+    "reproduces the loss with 'scsisim run', are kept); 2 bad option;\n"
     "3 could not run.\n";
 
 #define CAMPAIGN_BLOCKS  131072u /* 64 MiB of 512-byte blocks */
@@ -56,6 +59,7 @@ struct writer {
     /* counts, read after join */
     uint64_t writes, fua, sync_range, sync_all, failed;
     uint32_t seq;
+    struct campaign_log log;  /* this cut's GOOD commands, for a reproducing trace */
 };
 
 static uint64_t rnd(uint64_t *s)
@@ -92,6 +96,8 @@ static void *writer_main(void *arg)
                 w->sync_all++;
             }
             rc = stack_exec(w->st, 0, 0, cdb, 10, DRV_DIR_NONE, NULL, 0, &c);
+            if (rc == 0 && c.response == DRV_SR_TASK_COMPLETE && c.scsi_status == 0)
+                campaign_log_add(&w->log, cdb, 0, 0);
         } else {
             uint32_t len = 1 + (uint32_t)((r >> 8) % CAMPAIGN_MAX_LEN);
             uint32_t lba = (uint32_t)((r >> 16) % (CAMPAIGN_BLOCKS - len));
@@ -110,6 +116,7 @@ static void *writer_main(void *arg)
             if (rc == 0 && c.response == DRV_SR_TASK_COMPLETE && c.scsi_status == 0) {
                 w->writes++;
                 w->fua += fua;
+                campaign_log_add(&w->log, cdb, len, w->seq);
             }
         }
         if (rc < 0 || c.response != DRV_SR_TASK_COMPLETE || c.scsi_status != 0) {
@@ -230,6 +237,7 @@ static int run(int argc, char **argv)
         return CLI_EXIT_INTERNAL;
     }
     struct totals t = { 0 };
+    char trace_path[sizeof dir + 16] = "";
     uint64_t rng = seed ^ 0xC0FFEEull;
     uint64_t t0 = clock_now_ns();
     int exit_code = CLI_EXIT_OK;
@@ -262,6 +270,8 @@ static int run(int argc, char **argv)
         t.cuts++;
         t.writes += w.writes, t.fua += w.fua, t.sync_range += w.sync_range, t.sync_all += w.sync_all;
         t.failed += w.failed;
+        if (krc < 0 || rrc < 0)
+            campaign_log_free(&w.log);
         if (krc < 0 || rrc < 0) {
             fprintf(stderr, "\nscsisim campaign: cut %lu: %s\n", k,
                     krc < 0 ? "could not kill the controller" : err);
@@ -271,6 +281,7 @@ static int run(int argc, char **argv)
         struct sim_oracle_report r;
         rc = stack_check_media(st, 0, 0, &r);
         if (rc < 0) {
+            campaign_log_free(&w.log);
             fprintf(stderr, "\nscsisim campaign: cut %lu: check-media: %s\n", k, strerror(-rc));
             exit_code = CLI_EXIT_INTERNAL;
             break;
@@ -281,7 +292,15 @@ static int run(int argc, char **argv)
         if (r.durable_lost && !t.durable_lost) {
             t.first_bad_cut = k;
             t.first_bad_lba = r.first_bad_lba;
+            char terr[300] = "";
+            snprintf(trace_path, sizeof trace_path, "%s/loss.trace", dir);
+            if (campaign_trace_write(trace_path, &w.log, CAMPAIGN_BLOCKS, wce, seed, k, r.first_bad_lba, terr,
+                                     sizeof terr) < 0) {
+                fprintf(stderr, "\nscsisim campaign: the reproducing trace: %s\n", terr);
+                trace_path[0] = '\0';
+            }
         }
+        campaign_log_free(&w.log);
         t.durable_lost += r.durable_lost;
         if (!quiet && (k % 10 == 0 || k == ncuts || r.durable_lost))
             progress((unsigned)k, (unsigned)ncuts, &t);
@@ -298,7 +317,8 @@ static int run(int argc, char **argv)
      * unless they show a loss: then they are the evidence. */
     char path[PATH_MAX + 16];
     if (t.durable_lost)
-        printf("  the media and its oracle journal are kept in %s (disk, disk.oracle)\n", dir);
+        printf("  the media and its oracle journal are kept in %s (disk, disk.oracle%s)\n", dir,
+               trace_path[0] ? ", loss.trace" : "");
     else {
     snprintf(path, sizeof path, "%s/disk", dir);
     unlink(path);
@@ -324,6 +344,8 @@ static int run(int argc, char **argv)
         printf("  DURABLE LOSS at cut %" PRIu64 ", first bad LBA %" PRIu64
                "; reproduce with: scsisim campaign --cuts %" PRIu64 " --seed %llu\n",
                t.first_bad_cut, t.first_bad_lba, t.first_bad_cut, seed);
+    if (trace_path[0])
+        printf("  a trace of that cut's commands reproduces it in one process: scsisim run %s\n", trace_path);
     if (json) {
         FILE *f = strcmp(json, "-") ? fopen(json, "w") : stdout;
         if (!f) {

@@ -70,8 +70,8 @@ static void answer_error(struct tbuf *out, const char *fmt, ...)
 
 static const char help_text[] =
     "commands: inject RULE... | clear | list | power-cut [all|random|torn] [seed=N] | power-on | stats | "
-    "set T:L battery=absent|good|failed | set T:L write-cache=on|off | set T:L blocks=N | check-media T:L | help "
-    "(rules: docs/faults.md)";
+    "set T:L battery=absent|good|failed | set T:L write-cache=on|off | set T:L blocks=N | check-media T:L | "
+    "lun add T:L [blocks=N] [block-size=512|4096] | lun remove T:L | help (rules: docs/faults.md)";
 
 /* ---- commands ---------------------------------------------------------------- */
 
@@ -173,6 +173,44 @@ static void cmd_check_media(struct ctl_server *s, char **w, int n, struct tbuf *
     tbuf_printf(out, "],\"lost_runs_not_listed\":%" PRIu32 "}", r.ranges_more);
 }
 
+/* lun add|remove: the fault engine's insert and remove actions, so they mean
+ * the same over the bus (FAULT_ADD) as in this process. */
+static void cmd_lun(struct ctl_server *s, char **w, int n, struct tbuf *out)
+{
+    uint16_t t, l;
+    bool add = n >= 2 && !strcmp(w[1], "add"), rm = n >= 2 && !strcmp(w[1], "remove");
+    if ((!add && !rm) || n < 3 || !parse_drive(w[2], &t, &l) || (rm && n != 3) || n > 5)
+        return answer_error(out, "lun: write lun add T:L [blocks=N] [block-size=512|4096] or lun remove T:L");
+    char rule[200], err[400] = "";
+    if (rm) {
+        snprintf(rule, sizeof rule, "remove drive=%u:%u", t, l);
+    } else {
+        struct sim_lu_config dflt;
+        sim_lu_config_init(&dflt, t, l);
+        const char *blocks = NULL, *bs = NULL;
+        for (int i = 3; i < n; i++) {
+            if (!strncmp(w[i], "blocks=", 7) && !blocks)
+                blocks = w[i];
+            else if (!strncmp(w[i], "block-size=", 11) && !bs)
+                bs = w[i];
+            else
+                return answer_error(out, "lun add: unexpected '%s'; it takes blocks=N and block-size=512|4096, "
+                                         "once each", w[i]);
+        }
+        char dblocks[40];
+        snprintf(dblocks, sizeof dblocks, "blocks=%" PRIu64, dflt.blocks);
+        snprintf(rule, sizeof rule, "insert drive=%u:%u %s %s", t, l, blocks ? blocks : dblocks,
+                 bs ? bs : "block-size=512");
+    }
+    int rc = s->ctl.ops->fault_add(s->ctl.impl, rule, err, sizeof err);
+    if (rc < 0) {
+        /* The rule's own column means nothing here: name the word instead. */
+        const char *why = strncmp(err, "column ", 7) ? err : strstr(err, ": ");
+        return answer_error(out, "lun %s: %s", w[1], why && why != err ? why + 2 : err[0] ? err : rc_text(rc));
+    }
+    tbuf_printf(out, "{\"ok\":true,\"drive\":\"%u:%u\"}", t, l);
+}
+
 _Static_assert(CTL_LINE_MAX == 4096 && CTL_CONNS_MAX == 32, "the messages name the limits");
 
 #define MAX_WORDS 64
@@ -245,6 +283,8 @@ void ctl_server_execute(struct ctl_server *s, const char *line, struct tbuf *out
         cmd_set(s, w, n, out);
     } else if (!strcmp(cmd, "check-media")) {
         cmd_check_media(s, w, n, out);
+    } else if (!strcmp(cmd, "lun")) {
+        cmd_lun(s, w, n, out);
     } else if (!strcmp(cmd, "clear") || !strcmp(cmd, "list") || !strcmp(cmd, "stats") || !strcmp(cmd, "power-on")) {
         answer_error(out, "%s takes no arguments", cmd);
     } else {

@@ -84,7 +84,8 @@ static int remote_fault_add(void *impl, const char *rule, char *err, size_t errl
         return rc;
     rc = bus_remote_fault_add(impl, rule);
     if (rc == -EINVAL)
-        errf(err, errlen, "the controller refused the rule (a capacity change: no such drive, or above its size)");
+        errf(err, errlen, "the controller refused the action (capacity: no such drive, or above its size; remove: "
+                          "no such drive; insert: a drive is there, or the address is beyond the controller)");
     else if (rc < 0)
         errf(err, errlen, "%s", strerror(-rc));
     return rc;

@@ -1,10 +1,14 @@
 /* tests/test_campaign.c — `scsisim campaign`: a short power-cut campaign
  * (the controller process killed with SIGKILL and restarted 8 times while a
  * writer drives it) loses no durable block and says so in text and JSON; bad
- * options are refused.  The 1000-cut run is in docs/benchmarks.md. */
+ * options are refused; the campaign mutant (a controller that acknowledges
+ * SYNCHRONIZE CACHE before writing back, build/mutants/scsisim-sync-early) is
+ * caught in under 50 cuts with exit 1, the seed and a trace that reproduces
+ * the loss.  The 1000-cut run is in docs/benchmarks.md. */
 #include "tests/support/testutil.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -59,6 +63,57 @@ START_TEST(bad_options_are_refused)
 }
 END_TEST
 
+/* build/mutants/scsisim-sync-early, beside the scsisim under test. */
+static void mutant_bin(char *out, size_t len)
+{
+    snprintf(out, len, "%s", proc_scsisim_bin());
+    char *slash = strrchr(out, '/');
+    size_t at = slash ? (size_t)(slash + 1 - out) : 0;
+    snprintf(out + at, len - at, "mutants/scsisim-sync-early");
+}
+
+START_TEST(the_sync_early_mutant_is_caught_in_under_50_cuts)
+{
+    char mut[1024];
+    mutant_bin(mut, sizeof mut);
+    const char *argv[] = { mut, "campaign", "--cuts", "49", "--seed", "7", "--quiet", NULL };
+    struct proc_result r;
+    proc_run(argv, PROC_DIE_WITH_US, 120000, &r);
+    ck_assert_msg(r.status == 1, "exit %d:\n%s%s", r.status, r.out, r.err);
+    const char *loss = strstr(r.out, "DURABLE LOSS at cut ");
+    ck_assert_msg(loss, "%s", r.out);
+    long cut = strtol(loss + strlen("DURABLE LOSS at cut "), NULL, 10);
+    ck_assert_msg(cut >= 1 && cut < 50, "%s", r.out);
+    ck_assert_msg(strstr(r.out, "; reproduce with: scsisim campaign --cuts ") && strstr(r.out, " --seed 7\n"),
+                  "%s", r.out);
+    ck_assert_msg(!strstr(r.out, "durable blocks lost: 0 "), "%s", r.out);
+    /* The trace it names reproduces the loss in one process: the mutant fails
+     * its media check, the real controller passes it. */
+    const char *key = "reproduces it in one process: scsisim run ";
+    const char *at = strstr(r.out, key);
+    ck_assert_msg(at, "%s", r.out);
+    char trace[512];
+    ck_assert_int_eq(sscanf(at + strlen(key), "%511s", trace), 1);
+    proc_result_free(&r);
+
+    const char *bad[] = { mut, "run", trace, NULL };
+    proc_run(bad, PROC_DIE_WITH_US, 60000, &r);
+    ck_assert_msg(r.status == 1 && strstr(r.out, "block(s) promised durable were lost"), "exit %d:\n%s%s",
+                  r.status, r.out, r.err);
+    proc_result_free(&r);
+    const char *good[] = { "run", trace, NULL };
+    proc_scsisim(good, &r);
+    ck_assert_msg(r.status == 0 && strstr(r.out, "1 passed, 0 failed"), "exit %d:\n%s%s", r.status, r.out, r.err);
+    proc_result_free(&r);
+
+    char *slash = strrchr(trace, '/'); /* the evidence folder: disk, disk.oracle, loss.trace */
+    ck_assert_ptr_nonnull(slash);
+    *slash = '\0';
+    ck_assert_msg(strstr(trace, "/scsisim-campaign-"), "%s", trace);
+    proc_rmdir(trace);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("campaign");
@@ -66,6 +121,7 @@ static Suite *suite(void)
     tcase_set_timeout(t, 120);
     tcase_add_test(t, a_short_campaign_loses_no_durable_block);
     tcase_add_test(t, bad_options_are_refused);
+    tcase_add_test(t, the_sync_early_mutant_is_caught_in_under_50_cuts);
     suite_add_tcase(s, t);
     return s;
 }

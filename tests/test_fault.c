@@ -44,6 +44,14 @@ START_TEST(rules_print_canonically_and_parse_back)
         "duplicate op=read fraction=0.5",
         "write-protect drive=0:1",
         "capacity drive=0:0 blocks=1000",
+        "reorder op=read window=3 step=30ms",
+        "reorder window=4 step=1ms",
+        "spurious op=read n=2",
+        "iommu-fault nth=3",
+        "iommu-fault drive=0:1 op=read nth=2",
+        "fatal op=write nth=10",
+        "remove drive=0:1",
+        "insert drive=0:1 blocks=2048 block-size=4096",
     };
     for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
         struct fault_rule r = parse_ok(rules[i]);
@@ -90,6 +98,16 @@ START_TEST(bad_rules_name_the_column_and_the_fix)
         { "write-protect op=read", 15, "'op' is not a key of a write-protect rule" },
         { "lose fraction", 6, "not key=value" },
         { "lose seed=1\x01", 12, "control or non-ASCII" },
+        { "iommu-fault", 12, "needs nth=N" },
+        { "iommu-fault nth=2 n=2", 19, "'n' is not a key of a iommu-fault rule" },
+        { "reorder window=1", 16, "from 2 to 1024" },
+        { "reorder step=0ns", 17, "step=0 would reorder nothing" },
+        { "fatal n=2", 7, "'n' is not a key of a fatal rule" },
+        { "spurious n=0", 12, "at least 1" },
+        { "remove", 7, "a remove action needs drive=T:L" },
+        { "insert drive=0:1", 17, "needs drive=T:L and blocks=N" },
+        { "insert drive=0:1 blocks=8 block-size=520", 38, "512 or 4096" },
+        { "remove drive=0:1 op=read", 18, "'op' is not a key of a remove rule" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct fault_rule r;
@@ -189,6 +207,46 @@ static unsigned busy_pattern(uint64_t seed, char *out, size_t n)
     fault_set_fini(&s);
     return hits;
 }
+
+/* reorder holds each window's commands last-first; spurious marks every nth;
+ * fatal decides once, at the nth; iommu-fault counts DMA accesses, not commands. */
+START_TEST(reorder_spurious_fatal_and_iommu_fault_decide)
+{
+    struct fault_set s;
+    ck_assert_int_eq(fault_set_init(&s, 1), 0);
+    add(&s, "reorder op=read window=3 step=10ms");
+    add(&s, "spurious op=read n=2");
+    add(&s, "fatal op=tur nth=2");
+    uint8_t rd[10] = { 0x28 }, tur[6] = { 0 };
+    static const uint64_t want_ms[] = { 20, 10, 0, 20, 10, 0 };
+    for (int i = 0; i < 6; i++) {
+        struct fault_verdict v = eval(&s, 0, 0, rd, 10);
+        ck_assert_int_eq(v.outcome, FAULT_RUN);
+        ck_assert_uint_eq(v.delay_ns, want_ms[i] * 1000000u);
+        ck_assert_int_eq(v.spurious, i % 2 == 1);
+    }
+    ck_assert_int_eq(eval(&s, 0, 0, tur, 6).outcome, FAULT_RUN);
+    ck_assert_int_eq(eval(&s, 0, 0, tur, 6).outcome, FAULT_FATAL_STATUS);
+    for (int i = 0; i < 5; i++)
+        ck_assert_int_eq(eval(&s, 0, 0, tur, 6).outcome, FAULT_RUN); /* once only */
+
+    ck_assert(!fault_dma_access(&s)); /* no iommu-fault rule yet */
+    add(&s, "iommu-fault op=read nth=3");
+    ck_assert_int_eq(eval(&s, 0, 0, tur, 6).outcome, FAULT_RUN);
+    ck_assert(!fault_dma_access(&s)); /* a TUR's accesses do not count */
+    ck_assert(!fault_dma_access(&s));
+    ck_assert(!fault_dma_access(&s));
+    ck_assert_int_eq(eval(&s, 0, 0, rd, 10).outcome, FAULT_RUN); /* nor does the READ itself */
+    ck_assert(!fault_dma_access(&s));
+    ck_assert(!fault_dma_access(&s));
+    ck_assert(fault_dma_access(&s));
+    for (int i = 0; i < 5; i++)
+        ck_assert(!fault_dma_access(&s));
+    fault_set_clear(&s);
+    ck_assert(!fault_dma_access(&s));
+    fault_set_fini(&s);
+}
+END_TEST
 
 START_TEST(fractions_are_reproducible_from_the_seed)
 {
@@ -302,6 +360,9 @@ START_TEST(config_fault_key)
     ck_assert_int_eq(sim_config_apply_option(&cfg, "fault=capacity drive=0:0 blocks=9", &err), -EINVAL);
     located_format(&err, msg, sizeof msg);
     ck_assert_msg(strstr(msg, "capacity is an action"), "%s", msg);
+    ck_assert_int_eq(sim_config_apply_option(&cfg, "fault=remove drive=0:0", &err), -EINVAL);
+    located_format(&err, msg, sizeof msg);
+    ck_assert_msg(strstr(msg, "remove is an action"), "%s", msg);
     ck_assert_str_eq(cfg.faults, "medium lba=7\nlatency dist=fixed time=1ms"); /* unchanged by failures */
 
     /* A file: several fault keys in [controller], printed back the same. */
@@ -502,6 +563,7 @@ static Suite *suite(void)
     Suite *s = suite_create("fault");
     TCase *t = tcase_create("engine");
     tcase_add_test(t, rules_print_canonically_and_parse_back);
+    tcase_add_test(t, reorder_spurious_fatal_and_iommu_fault_decide);
     tcase_add_test(t, bad_rules_name_the_column_and_the_fix);
     tcase_add_test(t, medium_error_information_is_the_first_bad_lba);
     tcase_add_test(t, every_nth_counts_only_its_kind);

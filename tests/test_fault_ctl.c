@@ -301,6 +301,181 @@ END_TEST
 
 /* ---- the control socket itself -------------------------------------------- */
 
+/* qemu-io with three WRITEs of its own pattern each, for the reads below. */
+static void write_three_blocks(void)
+{
+    const char *w[] = { "qemu-io", "-f", "raw", "-c", "write -P 0x11 0 512", "-c", "write -P 0x22 512 512",
+                        "-c", "write -P 0x33 1024 512", srv.url, NULL };
+    char *out;
+    int rc = tool(w, 30, &out);
+    ck_assert_msg(rc == 0 && !strstr(out, "failed"), "qemu-io exited %d: %s", rc, out);
+    free(out);
+}
+
+/* Three READs in flight together (qemu-io's aio_read prints each when it
+ * completes): a window of 3 completes last-first, each with its own data. */
+START_TEST(reorder_seen_by_qemu_io)
+{
+    if (!proc_tool_present("reorder", "qemu-io", QEMU_HINT))
+        return;
+    write_three_blocks();
+    ctl_ok("inject reorder op=read window=3 step=100ms");
+    const char *r[] = { "qemu-io", "-f", "raw", "-c", "aio_read -P 0x11 0 512", "-c", "aio_read -P 0x22 512 512",
+                        "-c", "aio_read -P 0x33 1024 512", "-c", "aio_flush", srv.url, NULL };
+    char *out;
+    int rc = tool(r, 30, &out);
+    ck_assert_msg(rc == 0 && !strstr(out, "failed"), "qemu-io exited %d: %s", rc, out);
+    const char *a = strstr(out, "read 512/512 bytes at offset 1024");
+    const char *b = strstr(out, "read 512/512 bytes at offset 512");
+    const char *c = strstr(out, "read 512/512 bytes at offset 0\n");
+    ck_assert_msg(a && b && c && a < b && b < c, "not last-first: %s", out);
+    free(out);
+}
+END_TEST
+
+/* An interrupt with nothing posted before each READ's completion: qemu-io's
+ * pattern-checked reads all get their data, once, and the rule fired. */
+START_TEST(spurious_interrupts_survived_with_qemu_io)
+{
+    if (!proc_tool_present("spurious", "qemu-io", QEMU_HINT))
+        return;
+    write_three_blocks();
+    ctl_ok("inject spurious op=read n=1");
+    const char *r[] = { "qemu-io", "-f", "raw", "-c", "read -P 0x11 0 512", "-c", "read -P 0x22 512 512",
+                        "-c", "read -P 0x33 1024 512", srv.url, NULL };
+    char *out;
+    int rc = tool(r, 30, &out);
+    ck_assert_msg(rc == 0 && !strstr(out, "failed"), "qemu-io exited %d: %s", rc, out);
+    free(out);
+    char *list;
+    ck_assert_int_eq(ctl_at(ctl_path, "list", &list), 0);
+    ck_assert_msg(strstr(list, "\"rule\":\"spurious op=read n=1\"") && !strstr(list, "\"fired\":0"), "%s", list);
+    free(list);
+}
+END_TEST
+
+/* The first DMA access of the first READ faults (policy abort): the READ's
+ * data never reaches qemu-io, the next READ's does, serve logs the fault.
+ * (The target answers the failed READ with iSCSI response "target failure";
+ * qemu-io 7.2 over libiscsi 1.19 then reports the read done and its pattern
+ * check fails, which is how the missing data shows.) */
+START_TEST(iommu_fault_seen_by_qemu_io)
+{
+    if (!proc_tool_present("iommu_fault", "qemu-io", QEMU_HINT))
+        return;
+    write_three_blocks();
+    ctl_ok("inject iommu-fault op=read nth=1");
+    const char *r[] = { "qemu-io", "-f", "raw", "-c", "read -P 0x11 0 512", "-c", "read -P 0x22 512 512", srv.url,
+                        NULL };
+    char *out;
+    tool(r, 30, &out);
+    ck_assert_msg(strstr(out, "Pattern verification failed at offset 0,"), "%s", out);
+    ck_assert_msg(!strstr(out, "Pattern verification failed at offset 512"), "%s", out);
+    free(out);
+    char *err = serve_stderr(&srv);
+    ck_assert_msg(strstr(err, "IOMMU fault #0: device write of 512 bytes") && strstr(err, "(unmapped)"), "%s", err);
+    free(err);
+}
+END_TEST
+
+/* The 2nd READ makes the controller fatal: the driver hard-resets it, the
+ * READ is sent again, qemu-io sees DEVICE INTERNAL RESET and every READ's
+ * data. */
+START_TEST(fatal_recovered_seen_by_qemu_io)
+{
+    if (!proc_tool_present("fatal", "qemu-io", QEMU_HINT))
+        return;
+    write_three_blocks();
+    ctl_ok("inject fatal op=read nth=2");
+    const char *r[] = { "qemu-io", "-f", "raw", "-c", "read -P 0x11 0 512", "-c", "read -P 0x22 512 512",
+                        "-c", "read -P 0x33 1024 512", srv.url, NULL };
+    char *out;
+    int rc = tool(r, 60, &out);
+    ck_assert_msg(rc == 0 && !strstr(out, "Pattern verification failed"), "qemu-io exited %d: %s", rc, out);
+    ck_assert_msg(strstr(out, "DEVICE_INTERNAL_RESET(0x2904)"), "%s", out);
+    ck_assert_msg(strstr(out, "read 512/512 bytes at offset 1024"), "%s", out);
+    free(out);
+    char *err = serve_stderr(&srv);
+    ck_assert_msg(strstr(err, "hard reset") && strstr(err, "fault code 5"), "%s", err);
+    free(err);
+}
+END_TEST
+
+/* lun remove / lun add (the remove and insert actions) through serve with two
+ * drives: iscsi-inq on the pulled LUN is refused with LOGICAL UNIT NOT
+ * SUPPORTED, iscsi-readcapacity16 sees the inserted drive's size, and the
+ * refusals name the reason.  (3Fh/0Eh on the sibling is checked by
+ * traces/faults/remove-and-insert.trace: a fresh libiscsi login consumes unit
+ * attentions in its own TEST UNIT READY.) */
+START_TEST(lun_remove_and_add_seen_by_libiscsi_tools)
+{
+    if (!proc_tool_present("lun", "iscsi-inq", LIBISCSI_HINT))
+        return;
+    struct serve_proc p;
+    char d[256], sock[300], url1[520];
+    proc_tmpdir(d, sizeof d, "faultlun");
+    snprintf(sock, sizeof sock, "%s/ctl.sock", d);
+    const char *args[] = { "--ctl", sock, "--drive", "0:0,capacity=1M", "--drive", "0:1,capacity=2M", NULL };
+    serve_start(&p, args);
+    snprintf(url1, sizeof url1, "%.*s1", (int)strlen(p.url) - 1, p.url); /* .../0 -> .../1 */
+    char *out;
+    ck_assert_int_eq(ctl_at(sock, "lun remove 0:1", &out), 0);
+    ck_assert_str_eq(out, "{\"ok\":true,\"drive\":\"0:1\"}\n");
+    free(out);
+    const char *inq[] = { "iscsi-inq", url1, NULL };
+    int rc = tool(inq, 30, &out);
+    ck_assert_msg(rc != 0 && strstr(out, "LOGICAL_UNIT_NOT_SUPPORTED(0x2500)"), "iscsi-inq exited %d: %s", rc, out);
+    free(out);
+    ck_assert_int_eq(ctl_at(sock, "lun remove 0:1", &out), 1);
+    ck_assert_msg(strstr(out, "lun remove: no drive 0:1"), "%s", out);
+    free(out);
+
+    ck_assert_int_eq(ctl_at(sock, "lun add 0:1 blocks=4096", &out), 0);
+    free(out);
+    const char *cap[] = { "iscsi-readcapacity16", url1, NULL };
+    rc = tool(cap, 30, &out);
+    ck_assert_msg(rc == 0 && strstr(out, "RETURNED LOGICAL BLOCK ADDRESS:4095"), "exit %d: %s", rc, out);
+    free(out);
+
+    static const struct { const char *cmd; const char *says; } bad[] = {
+        { "lun add 0:1", "lun add: drive 0:1 is there already; remove it first" },
+        { "lun add 0:99", "beyond the controller's" },
+        { "lun add 0:2 blocks=x", "lun add: bad blocks 'x'" },
+        { "lun add 0:2 block-size=1000", "bad block-size '1000': write 512 or 4096" },
+        { "lun add 0:2 colour=red", "unexpected 'colour=red'" },
+        { "lun remove 0:1 now", "write lun add T:L" },
+        { "lun frob 0:1", "write lun add T:L" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ck_assert_int_eq(ctl_at(sock, bad[i].cmd, &out), 1);
+        ck_assert_msg(strstr(out, bad[i].says), "%s: %s", bad[i].cmd, out);
+        free(out);
+    }
+    ck_assert_int_eq(serve_stop(&p, SIGTERM), 0);
+    proc_rmdir(d);
+}
+END_TEST
+
+/* stats' per-drive cache counters: qemu-io (write-back caching, so no FUA)
+ * writes 8 KiB, reads half of it back from the dirty lines and a block
+ * elsewhere from the media; its closing flush writes the 16 blocks back. */
+START_TEST(cache_counters_in_the_stats)
+{
+    if (!proc_tool_present("cache", "qemu-io", QEMU_HINT))
+        return;
+    const char *q[] = { "qemu-io", "-f", "raw", "-t", "writeback", "-c", "write -P 0x11 0 8k", "-c",
+                        "read -P 0x11 0 4k", "-c", "read -P 0 65536 4k", srv.url, NULL };
+    char *out;
+    int rc = tool(q, 30, &out);
+    ck_assert_msg(rc == 0 && !strstr(out, "failed"), "qemu-io exited %d: %s", rc, out);
+    free(out);
+    ck_assert_int_eq(ctl_at(ctl_path, "stats", &out), 0);
+    ck_assert_msg(strstr(out, "\"caches\":[{\"drive\":\"0:0\",\"read_blocks\":16,\"hit_blocks\":8,\"dirty_lines\":0,"
+                              "\"dirty_bytes\":0,\"writebacks\":1,\"blocks_written_back\":16}]"), "%s", out);
+    free(out);
+}
+END_TEST
+
 START_TEST(bad_commands_get_clear_errors)
 {
     static const struct { const char *line; int rc; const char *says; } bad[] = {
@@ -550,12 +725,18 @@ static Suite *suite(void)
     tcase_add_test(t, duplicate_completions_survived_with_qemu_io);
     tcase_add_test(t, write_protect_toggle_seen_by_qemu_io);
     tcase_add_test(t, capacity_change_seen_by_iscsi_readcapacity16);
+    tcase_add_test(t, reorder_seen_by_qemu_io);
+    tcase_add_test(t, spurious_interrupts_survived_with_qemu_io);
+    tcase_add_test(t, iommu_fault_seen_by_qemu_io);
+    tcase_add_test(t, fatal_recovered_seen_by_qemu_io);
+    tcase_add_test(t, cache_counters_in_the_stats);
     tcase_add_test(t, bad_commands_get_clear_errors);
     tcase_add_test(t, a_peer_sending_garbage_is_answered_and_dropped);
     suite_add_tcase(s, t);
     TCase *c = tcase_create("controllers");
     tcase_set_timeout(c, 120);
     tcase_add_test(c, two_controllers_are_controlled_apart);
+    tcase_add_test(c, lun_remove_and_add_seen_by_libiscsi_tools);
     suite_add_tcase(s, c);
     return s;
 }

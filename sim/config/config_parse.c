@@ -236,9 +236,10 @@ static int add_fault(struct parser *p, const char *v, unsigned val_col)
         const char *text = strchr(msg, ':'); /* "column N: ..." without the column: ours is absolute */
         return cfg_fail(&p->ctx, val_col + col - 1, "fault rule: %s", text ? text + 2 : msg);
     }
-    if (r.kind == FAULT_CAPACITY)
-        return cfg_fail(&p->ctx, val_col, "fault rule: capacity is an action for a running controller "
-                                          "(scsisim ctl, @fault); in a configuration give the drive's capacity");
+    if (fault_rule_is_action(&r))
+        return cfg_fail(&p->ctx, val_col, "fault rule: %s is an action for a running controller "
+                                          "(scsisim ctl, @fault); in a configuration give the drive as it starts",
+                        fault_kind_name(r.kind));
     size_t old = p->cfg->faults ? strlen(p->cfg->faults) : 0, add = strlen(v);
     char *grown = realloc(p->cfg->faults, old + add + 2);
     if (!grown)

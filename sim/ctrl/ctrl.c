@@ -189,6 +189,15 @@ static void on_iommu_fault(void *arg, const struct hba_iommu_fault *fault)
     ctrl_event_raise(arg, HBA_AEV_IOMMU_FAULT, fault->seq & 0xFFFFFFu);
 }
 
+/* The fault engine's iommu-fault rule, asked by the IOMMU before each DMA
+ * access made for a command. */
+static bool on_dma_access(void *arg, struct sim_dma_ctx ctx)
+{
+    (void)ctx;
+    struct sim_ctrl *c = arg;
+    return fault_dma_access(&c->faults);
+}
+
 static void on_fw_event(void *arg, uint8_t type, uint32_t info)
 {
     ctrl_event_raise(arg, type, info);
@@ -238,6 +247,7 @@ static int make_iommu(struct sim_ctrl *c, enum hba_iommu_policy policy)
     if (rc < 0)
         return rc;
     sim_iommu_set_fault_hook(m, on_iommu_fault, c);
+    sim_iommu_set_access_hook(m, on_dma_access, c);
     if (c->iommu)
         sim_iommu_destroy(c->iommu);
     c->iommu = m;
@@ -636,6 +646,20 @@ int sim_ctrl_fault_add(struct sim_ctrl *c, const char *rule, char *err, size_t e
             errf(err, errlen, "%s", strerror(-rc));
         return rc;
     }
+    if (r.kind == FAULT_REMOVE) {
+        /* A surprise removal (sim/fw/fw_hotplug.c): 3Fh/0Eh and HBA_AEV_DRIVE_CHANGED. */
+        rc = fw_drive_remove(c->fw, r.target, r.lun);
+        if (rc == -ENOENT)
+            errf(err, errlen, "no drive %u:%u", r.target, r.lun);
+        return rc;
+    }
+    if (r.kind == FAULT_INSERT) {
+        struct sim_lu_config lu;
+        sim_lu_config_init(&lu, r.target, r.lun);
+        lu.blocks = r.blocks;
+        lu.block_size = r.block_size;
+        return fw_drive_insert(c->fw, &c->cfg, &lu, err, errlen);
+    }
     rc = fault_set_add(&c->faults, &r);
     if (rc == -ENOSPC)
         errf(err, errlen, "%u fault rules are set already; clear some first", FAULT_RULES_MAX);
@@ -661,6 +685,9 @@ void sim_ctrl_stats_json(struct sim_ctrl *c, struct tbuf *json)
     struct sim_ctrl_stats s;
     sim_ctrl_get_stats(c, &s);
     fault_stats_json(&c->faults, json, true);
+    tbuf_puts(json, ",\"caches\":[");
+    fw_cache_stats_json(c->fw, json);
+    tbuf_putc(json, ']');
     tbuf_printf(json, ",\"powered\":%s,\"rules\":%zu,\"wakeups\":%llu,\"driver_errors\":%llu,\"sim_bugs\":%llu}",
                 c->powered ? "true" : "false", fault_set_count(&c->faults), (unsigned long long)s.wakeups,
                 (unsigned long long)s.driver_errors, (unsigned long long)s.sim_bugs);

@@ -316,5 +316,7 @@ uint64_t ctrl_irq_tick(struct sim_ctrl *c, uint64_t now);
 void ctrl_irq_reset(struct sim_ctrl *c);
 /* Signals every vector with completions held back by coalescing. */
 void ctrl_irq_flush(struct sim_ctrl *c);
+/* A spurious interrupt (fault rule): sqid's vector with nothing new posted. */
+void ctrl_irq_spurious(struct sim_ctrl *c, uint16_t sqid);
 
 #endif

@@ -67,7 +67,7 @@ void sim_ctrl_set_observer(struct sim_ctrl *c, sim_cmd_observer fn, void *arg)
 static void finish(struct sim_ctrl *c, uint16_t sqid, const struct hba_sq_entry *e, uint64_t t0,
                    const struct fault_verdict *fv, uint8_t cs, uint8_t ss, uint32_t xfer, uint8_t sense_len)
 {
-    bool injected = fv->outcome != FAULT_RUN || fv->delay_ns;
+    bool injected = fv->outcome != FAULT_RUN || fv->delay_ns || fv->spurious;
     uint64_t now = clock_now_ns();
     fault_stats_note(&c->faults, e->target, e->lun, e->u.cdb[0], xfer, now - t0 + fv->delay_ns, injected);
     if (fv->delay_ns &&
@@ -127,6 +127,16 @@ static void run(struct sim_ctrl *c, uint16_t sqid, const struct hba_sq_entry *e)
 
     const struct fault_cmd fc = { .target = e->target, .lun = e->lun, .cdb = e->u.cdb, .cdb_len = e->cdb_len };
     fault_eval(&c->faults, &fc, &fv);
+    if (fv.spurious)
+        ctrl_irq_spurious(c, sqid); /* before this command's completion exists */
+    if (fv.outcome == FAULT_FATAL_STATUS) {
+        /* Controller fatal as a rule: the command is not run; the driver's
+         * recovery (hard reset) ends it with the rest. */
+        fault_stats_note(&c->faults, e->target, e->lun, e->u.cdb[0], 0, clock_now_ns() - t0, true);
+        ctrl_fault(c, HBA_FAULT_INJECTED);
+        observe(c, sqid, e, false, HBA_CS_SUCCESS, 0, NULL, 0, NULL, 0);
+        return;
+    }
     if (fv.outcome == FAULT_CHECK || fv.outcome == FAULT_STATUS) {
         fault_check(c, sqid, e, t0, &fv);
         return;

@@ -70,3 +70,22 @@ void ctrl_irq_flush(struct sim_ctrl *c)
         if (c->fw_state.vec[v].pending)
             raise_vector(c, v);
 }
+
+void ctrl_irq_spurious(struct sim_ctrl *c, uint16_t sqid)
+{
+    /* The fault engine's spurious rule: the vector of sqid's CQ is raised
+     * with nothing new posted, bypassing coalescing (a stray edge is not a
+     * completion). */
+    const struct ctrl_sq *sq = &c->fw_state.sq[sqid];
+    if (!sq->live || !c->fw_state.cq[sq->cqid].live)
+        return;
+    uint16_t v = c->fw_state.cq[sq->cqid].vector;
+    if (v >= c->region.nvec)
+        return;
+    /* As raise_vector, but the coalescing count and deadline stay as they are. */
+    uint32_t bit = 1u << v;
+    atomic_fetch_or_explicit(sim_reg(c->bar, HBA_REG_INT_STATUS), bit, memory_order_seq_cst);
+    uint32_t mask = atomic_load_explicit(sim_reg(c->bar, HBA_REG_INT_MASK_SET), memory_order_seq_cst);
+    if (!(mask & bit))
+        sim_region_ring(c->region.vector_fd[v]);
+}

@@ -15,6 +15,12 @@
  *     duplicate     [fraction=F]
  *     write-protect
  *     capacity      blocks=N          (an action: applied once, not kept)
+ *     reorder       [window=N] [step=T]
+ *     spurious      [n=N]
+ *     iommu-fault   nth=N             (counts the DMA accesses of matching commands)
+ *     fatal         [nth=N]
+ *     remove        (an action: drive=T:L is pulled out)
+ *     insert        blocks=N [block-size=512|4096]   (an action: a new drive at drive=T:L)
  *
  *   and on every kind:  drive=T:L (default any drive)  op=any|read|write|sync|
  *   tur|inquiry|0xNN (default any; medium takes io= instead)  limit=N (fires
@@ -30,6 +36,7 @@
 #define SIM_FAULT_FAULT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -50,6 +57,12 @@ enum fault_kind {
     FAULT_WRITE_PROTECT,
     FAULT_CAPACITY,
     FAULT_DUPLICATE,
+    FAULT_REORDER,
+    FAULT_SPURIOUS,
+    FAULT_IOMMU_FAULT,
+    FAULT_FATAL,
+    FAULT_REMOVE,
+    FAULT_INSERT,
 };
 
 enum fault_dist { FAULT_DIST_FIXED = 1, FAULT_DIST_UNIFORM, FAULT_DIST_EXP, FAULT_DIST_TAIL };
@@ -67,8 +80,12 @@ struct fault_rule {
     uint64_t lba, count;
     enum fault_io io;
     bool     recovered;
-    /* every-nth */
+    /* every-nth, spurious (n=: every Nth); fatal, iommu-fault (nth=: the Nth, once) */
     uint64_t nth;
+    /* reorder: completions of each window of N matching commands are held
+     * (N-1-i) * step, so the i-th of a window that arrives together completes
+     * last-first */
+    uint64_t window, step_ns;
     struct scsi_sense_reason sense;
     /* latency; hang after= (0 = never) */
     enum fault_dist dist;
@@ -78,10 +95,12 @@ struct fault_rule {
     /* busy, lose */
     double   fraction;        /* 0..1, default 1 */
     uint8_t  status;          /* busy: SCSI_STATUS_BUSY or _TASK_SET_FULL */
-    /* capacity */
+    /* capacity, insert */
     uint64_t blocks;
+    uint32_t block_size;      /* insert: 512 (default) or 4096 */
     /* state, not part of the text */
     uint64_t prng, seen, fired;
+    bool     armed;           /* iommu-fault: the command running now matches */
 };
 
 /* Opcode families for op= (negative so they never collide with an opcode). */
@@ -94,6 +113,10 @@ int  fault_rule_parse(const char *text, struct fault_rule *r, char *err, size_t 
 void fault_rule_format(const struct fault_rule *r, struct tbuf *b);
 bool fault_rule_equal(const struct fault_rule *a, const struct fault_rule *b);
 const char *fault_kind_name(enum fault_kind k);
+/* Capacity, remove and insert are actions: the controller applies them once
+ * (sim_ctrl_fault_add); they are never kept as rules, nor allowed in a
+ * configuration. */
+bool fault_rule_is_action(const struct fault_rule *r);
 
 /* What the engine decided for one command. */
 enum fault_outcome {
@@ -104,12 +127,14 @@ enum fault_outcome {
     FAULT_HOLD,           /* do not run, never complete (until an abort or reset) */
     FAULT_LOST,           /* run it, then lose the completion */
     FAULT_DUP,            /* run it, then post its completion twice */
+    FAULT_FATAL_STATUS,   /* do not run: the controller enters FAULT (HBA_FAULT_INJECTED) */
 };
 struct fault_verdict {
     enum fault_outcome outcome;
     struct scsi_sense_reason sense;
     uint8_t  status;
     uint64_t delay_ns;    /* hold the completion this long */
+    bool     spurious;    /* raise the command's vector once before anything is posted */
 };
 
 struct fault_cmd {
@@ -140,14 +165,15 @@ struct fault_set {
     uint64_t next_number;              /* rule numbers, for default seeds */
     struct fault_rule rules[FAULT_RULES_MAX];
     size_t   nrules;
+    _Atomic uint32_t dma_rules;        /* iommu-fault rules set: 0 lets fault_dma_access skip the lock */
     struct fault_op_stats op[256];
     struct fault_lu_stats lu[FAULT_STATS_LUS];
 };
 
 int  fault_set_init(struct fault_set *s, uint64_t base_seed);
 void fault_set_fini(struct fault_set *s);
-/* Adds a rule (capacity rules are actions: refused here with -EINVAL, the
- * controller applies them).  0, -ENOSPC when FAULT_RULES_MAX are set. */
+/* Adds a rule (actions are refused here with -EINVAL: the controller applies
+ * them).  0, -ENOSPC when FAULT_RULES_MAX are set. */
 int  fault_set_add(struct fault_set *s, const struct fault_rule *r);
 void fault_set_clear(struct fault_set *s);
 /* The rules as JSON: [{"rule":"...","fired":N,"seen":N},...]. */
@@ -156,6 +182,13 @@ size_t fault_set_count(struct fault_set *s);
 
 /* Decides for one command (the firmware thread). */
 void fault_eval(struct fault_set *s, const struct fault_cmd *c, struct fault_verdict *v);
+
+/* One DMA access the controller makes for a command (its SGL, data or sense;
+ * not queue entries): true when an iommu-fault rule says this access faults.
+ * Called by the IOMMU (sim_iommu_set_access_hook) before it translates; it
+ * counts for the rules whose drive= and op= matched the command fault_eval
+ * last saw (the firmware runs one command at a time). */
+bool fault_dma_access(struct fault_set *s);
 
 /* Records a finished command: its opcode, drive, bytes, the time from fetch
  * to completion (injected delay included) and whether a rule changed it. */

@@ -44,7 +44,7 @@ void fault_set_fini(struct fault_set *s)
 
 int fault_set_add(struct fault_set *s, const struct fault_rule *r)
 {
-    if (r->kind == FAULT_CAPACITY)
+    if (fault_rule_is_action(r))
         return -EINVAL;
     pthread_mutex_lock(&s->lock);
     int rc = 0;
@@ -56,6 +56,8 @@ int fault_set_add(struct fault_set *s, const struct fault_rule *r)
         n->seen = n->fired = 0;
         n->prng = r->seed_given ? r->seed : s->base_seed + s->next_number;
         s->next_number++;
+        if (r->kind == FAULT_IOMMU_FAULT)
+            atomic_fetch_add_explicit(&s->dma_rules, 1, memory_order_release);
     }
     pthread_mutex_unlock(&s->lock);
     return rc;
@@ -65,6 +67,7 @@ void fault_set_clear(struct fault_set *s)
 {
     pthread_mutex_lock(&s->lock);
     s->nrules = 0;
+    atomic_store_explicit(&s->dma_rules, 0, memory_order_release);
     pthread_mutex_unlock(&s->lock);
 }
 
@@ -181,11 +184,17 @@ void fault_eval(struct fault_set *s, const struct fault_cmd *c, struct fault_ver
     pthread_mutex_lock(&s->lock);
     for (size_t i = 0; i < s->nrules; i++) {
         struct fault_rule *r = &s->rules[i];
+        if (r->kind == FAULT_IOMMU_FAULT) {
+            /* Counts DMA accesses (fault_dma_access), not commands: armed
+             * while a matching command is the one the firmware runs. */
+            r->armed = (r->any_drive || (r->target == c->target && r->lun == c->lun)) && op_matches(r->op, op);
+            continue;
+        }
         if (!r->any_drive && (r->target != c->target || r->lun != c->lun))
             continue;
         if (r->limit && r->fired >= r->limit)
             continue;
-        bool deciding = r->kind != FAULT_LATENCY;
+        bool deciding = r->kind != FAULT_LATENCY && r->kind != FAULT_REORDER && r->kind != FAULT_SPURIOUS;
         if (deciding && v->outcome != FAULT_RUN)
             continue;
         bool fire = false;
@@ -259,11 +268,62 @@ void fault_eval(struct fault_set *s, const struct fault_cmd *c, struct fault_ver
             fire = true;
             v->delay_ns += sample_latency(r);
             break;
+        case FAULT_REORDER: {
+            if (!op_matches(r->op, op))
+                continue;
+            /* The i-th command of each window is held (window-1-i) steps: a
+             * window's commands that are in flight together complete
+             * last-first.  The last of a window is not delayed at all. */
+            uint64_t pos = r->seen++ % r->window;
+            fire = true;
+            v->delay_ns += (r->window - 1 - pos) * r->step_ns;
+            break;
+        }
+        case FAULT_SPURIOUS:
+            if (!op_matches(r->op, op))
+                continue;
+            if (++r->seen % r->nth)
+                continue;
+            fire = true;
+            v->spurious = true;
+            break;
+        case FAULT_FATAL:
+            /* The nth matching command, once: "fatal after N commands". */
+            if (!op_matches(r->op, op) || r->fired)
+                continue;
+            if (++r->seen < r->nth)
+                continue;
+            fire = true;
+            v->outcome = FAULT_FATAL_STATUS;
+            break;
+        case FAULT_IOMMU_FAULT:
         case FAULT_CAPACITY:
+        case FAULT_REMOVE:
+        case FAULT_INSERT:
             break;
         }
         if (fire)
             r->fired++;
     }
     pthread_mutex_unlock(&s->lock);
+}
+
+bool fault_dma_access(struct fault_set *s)
+{
+    bool hit = false;
+    /* Every DMA access comes here: without an iommu-fault rule, no lock. */
+    if (!atomic_load_explicit(&s->dma_rules, memory_order_acquire))
+        return false;
+    pthread_mutex_lock(&s->lock);
+    for (size_t i = 0; i < s->nrules; i++) {
+        struct fault_rule *r = &s->rules[i];
+        if (r->kind != FAULT_IOMMU_FAULT || r->fired || !r->armed)
+            continue;
+        if (++r->seen >= r->nth && !hit) {
+            r->fired++;
+            hit = true; /* later rules still count this access */
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    return hit;
 }

@@ -29,6 +29,12 @@ static const struct kind_row kinds[] = {
     { FAULT_WRITE_PROTECT, "write-protect", "", "write-protect drive=0:0" },
     { FAULT_CAPACITY, "capacity", "blocks", "capacity drive=0:0 blocks=100000" },
     { FAULT_DUPLICATE, "duplicate", "fraction op", "duplicate op=read fraction=0.01" },
+    { FAULT_REORDER, "reorder", "window step op", "reorder op=read window=4 step=1ms" },
+    { FAULT_SPURIOUS, "spurious", "n op", "spurious op=read n=2" },
+    { FAULT_IOMMU_FAULT, "iommu-fault", "nth op", "iommu-fault op=read nth=3" },
+    { FAULT_FATAL, "fatal", "nth op", "fatal op=write nth=10" },
+    { FAULT_REMOVE, "remove", "", "remove drive=0:1" },
+    { FAULT_INSERT, "insert", "blocks block-size", "insert drive=0:1 blocks=2048 block-size=512" },
 };
 #define NKINDS (sizeof kinds / sizeof kinds[0])
 
@@ -38,6 +44,11 @@ static const struct kind_row *kind_row(enum fault_kind k)
         if (kinds[i].kind == k)
             return &kinds[i];
     return NULL;
+}
+
+bool fault_rule_is_action(const struct fault_rule *r)
+{
+    return r->kind == FAULT_CAPACITY || r->kind == FAULT_REMOVE || r->kind == FAULT_INSERT;
 }
 
 const char *fault_kind_name(enum fault_kind k)
@@ -190,7 +201,7 @@ static int parse_pair(const struct pctx *p, const struct kind_row *kr, const cha
                     kr->keys, *kr->keys ? " " : "", common, kr->example);
     const char *keynames[] = { "drive", "limit", "seed", "lba", "count", "io", "recovered", "n", "sense", "op",
                                "dist", "time", "min", "max", "tail", "p", "after", "fraction", "status",
-                               "blocks" };
+                               "blocks", "window", "step", "nth", "block-size" };
     for (unsigned i = 0; i < sizeof keynames / sizeof keynames[0]; i++)
         if (!strcmp(k, keynames[i])) {
             if (*given & (1u << i))
@@ -225,7 +236,7 @@ static int parse_pair(const struct pctx *p, const struct kind_row *kr, const cha
         ok = !strcmp(v, "yes") || !strcmp(v, "no");
         r->recovered = !strcmp(v, "yes");
         want = "yes or no";
-    } else if (!strcmp(k, "n")) {
+    } else if (!strcmp(k, "n") || !strcmp(k, "nth")) {
         ok = parse_u64(v, &r->nth) && r->nth > 0;
         want = "a count of at least 1 (n=1 fails every command)";
     } else if (!strcmp(k, "sense")) {
@@ -239,10 +250,14 @@ static int parse_pair(const struct pctx *p, const struct kind_row *kr, const cha
                 : !strcmp(v, "exp") ? FAULT_DIST_EXP : !strcmp(v, "tail") ? FAULT_DIST_TAIL : 0;
         ok = r->dist != 0;
         want = "fixed, uniform, exp or tail";
+    } else if (!strcmp(k, "window")) {
+        ok = parse_u64(v, &r->window) && r->window >= 2 && r->window <= 1024;
+        want = "a number of commands from 2 to 1024";
     } else if (!strcmp(k, "time") || !strcmp(k, "min") || !strcmp(k, "max") || !strcmp(k, "tail") ||
-               !strcmp(k, "after")) {
+               !strcmp(k, "after") || !strcmp(k, "step")) {
         uint64_t *dst = !strcmp(k, "time") ? &r->time_ns : !strcmp(k, "min") ? &r->min_ns
-                      : !strcmp(k, "max") ? &r->max_ns : !strcmp(k, "tail") ? &r->tail_ns : &r->after_ns;
+                      : !strcmp(k, "max") ? &r->max_ns : !strcmp(k, "tail") ? &r->tail_ns
+                      : !strcmp(k, "step") ? &r->step_ns : &r->after_ns;
         ok = parse_time(v, dst);
         want = "a time with its unit (ns, us, ms, s), at most 1 hour, e.g. 2ms";
     } else if (!strcmp(k, "p")) {
@@ -255,6 +270,11 @@ static int parse_pair(const struct pctx *p, const struct kind_row *kr, const cha
         r->status = !strcmp(v, "busy") ? SCSI_STATUS_BUSY : !strcmp(v, "task-set-full") ? SCSI_STATUS_TASK_SET_FULL : 0;
         ok = r->status != 0;
         want = "busy or task-set-full";
+    } else if (!strcmp(k, "block-size")) {
+        uint64_t bs = 0;
+        ok = parse_u64(v, &bs) && (bs == 512 || bs == 4096);
+        r->block_size = (uint32_t)bs;
+        want = "512 or 4096";
     } else if (!strcmp(k, "blocks")) {
         ok = parse_u64(v, &r->blocks) && r->blocks > 0;
         want = "a block count of at least 1";
@@ -265,7 +285,8 @@ static int parse_pair(const struct pctx *p, const struct kind_row *kr, const cha
 }
 
 #define GIVEN(i) (given & (1u << (i)))
-enum { K_LBA = 3, K_N = 7, K_DIST = 10, K_TIME, K_MIN, K_MAX, K_TAIL, K_P, K_BLOCKS = 19 };
+enum { K_LBA = 3, K_N = 7, K_DIST = 10, K_TIME, K_MIN, K_MAX, K_TAIL, K_P, K_BLOCKS = 19, K_WINDOW, K_STEP,
+       K_NTH };
 
 static int check_rule(const struct pctx *p, const struct fault_rule *r, uint32_t given, unsigned endcol)
 {
@@ -299,6 +320,25 @@ static int check_rule(const struct pctx *p, const struct fault_rule *r, uint32_t
                 return fail(p, endcol, "tail= and p= belong to dist=tail");
         }
         break;
+    case FAULT_IOMMU_FAULT:
+        if (!GIVEN(K_NTH))
+            return fail(p, endcol, "an iommu-fault rule needs nth=N, the DMA access that faults (e.g. %s)",
+                        kr->example);
+        break;
+    case FAULT_REORDER:
+        if (r->step_ns == 0 && GIVEN(K_STEP))
+            return fail(p, endcol, "step=0 would reorder nothing: write a time such as step=1ms");
+        break;
+    case FAULT_REMOVE:
+        if (r->any_drive)
+            return fail(p, endcol, "a remove action needs drive=T:L (e.g. %s)", kr->example);
+        break;
+    case FAULT_INSERT:
+        if (!GIVEN(K_BLOCKS) || r->any_drive)
+            return fail(p, endcol, "an insert action needs drive=T:L and blocks=N (e.g. %s)", kr->example);
+        if (r->blocks > (1ull << 40))
+            return fail(p, endcol, "blocks=%" PRIu64 " is above 2^40 for an inserted drive", r->blocks);
+        break;
     case FAULT_CAPACITY:
         if (!GIVEN(K_BLOCKS) || r->any_drive)
             return fail(p, endcol, "a capacity rule needs drive=T:L and blocks=N (e.g. %s)", kr->example);
@@ -314,7 +354,8 @@ int fault_rule_parse(const char *text, struct fault_rule *r, char *err, size_t e
     struct pctx p = { err, errlen, col };
     *r = (struct fault_rule){ .any_drive = true, .op = FAULT_OP_ANY, .count = 1, .io = FAULT_IO_READ,
                               .sense = scsi_reason(SCSI_SK_HARDWARE_ERROR, SCSI_ASCQ(0x44, 0x00)),
-                              .fraction = 1.0, .status = SCSI_STATUS_BUSY };
+                              .fraction = 1.0, .status = SCSI_STATUS_BUSY, .window = 4, .nth = 1,
+                              .step_ns = 1000000, .block_size = 512 };
     size_t len = strlen(text);
     if (len > FAULT_TEXT_MAX)
         return fail(&p, FAULT_TEXT_MAX + 1, "a rule is at most %u characters", FAULT_TEXT_MAX);
@@ -346,7 +387,8 @@ int fault_rule_parse(const char *text, struct fault_rule *r, char *err, size_t e
                     kr = &kinds[k];
             if (!kr)
                 return fail(&p, wcol, "unknown fault rule '%s': write medium, every-nth, latency, hang, busy, "
-                                      "lose, duplicate, write-protect or capacity", w);
+                                      "lose, duplicate, write-protect, capacity, reorder, spurious, "
+                                      "iommu-fault, fatal, remove or insert", w);
             r->kind = kr->kind;
             first = false;
         } else {
@@ -364,7 +406,8 @@ int fault_rule_parse(const char *text, struct fault_rule *r, char *err, size_t e
     }
     if (first)
         return fail(&p, 1, "empty rule: write a kind (medium, every-nth, latency, hang, busy, lose, duplicate, "
-                           "write-protect, capacity) and its keys");
+                           "write-protect, capacity, reorder, spurious, iommu-fault, fatal, remove, insert) and "
+                           "its keys");
     return check_rule(&p, r, given, (unsigned)len + 1);
 }
 
@@ -435,6 +478,22 @@ void fault_rule_format(const struct fault_rule *r, struct tbuf *b)
         break;
     case FAULT_CAPACITY:
         tbuf_printf(b, " blocks=%" PRIu64, r->blocks);
+        break;
+    case FAULT_INSERT:
+        tbuf_printf(b, " blocks=%" PRIu64 " block-size=%u", r->blocks, r->block_size);
+        break;
+    case FAULT_REMOVE:
+        break;
+    case FAULT_REORDER:
+        tbuf_printf(b, " window=%" PRIu64, r->window);
+        put_time(b, "step", r->step_ns);
+        break;
+    case FAULT_SPURIOUS:
+        tbuf_printf(b, " n=%" PRIu64, r->nth);
+        break;
+    case FAULT_FATAL:
+    case FAULT_IOMMU_FAULT:
+        tbuf_printf(b, " nth=%" PRIu64, r->nth);
         break;
     case FAULT_WRITE_PROTECT:
         break;

@@ -113,8 +113,8 @@ static void copy_ascii(char *dst, size_t cap, const char *src)
     dst[n] = '\0';
 }
 
-static int drive_create(const struct sim_config *cfg, const struct sim_lu_config *lu,
-                        struct fw_drive **out, char *err, size_t errlen)
+int fw_drive_create(const struct sim_config *cfg, const struct sim_lu_config *lu,
+                    struct fw_drive **out, char *err, size_t errlen)
 {
     struct fw_drive *d = calloc(1, sizeof(*d));
     if (!d) {
@@ -213,7 +213,7 @@ int fw_create(const struct sim_config *cfg, struct fw **out, char *err, size_t e
     for (size_t i = 0; i < cfg->lu_count; i++) {
         const struct sim_lu_config *lu = &cfg->lus[i];
         struct fw_drive *d;
-        rc = drive_create(cfg, lu, &d, err, errlen);
+        rc = fw_drive_create(cfg, lu, &d, err, errlen);
         if (rc < 0) {
             fw_destroy(fw);
             return rc;

@@ -84,6 +84,7 @@
 #include "sim/config/config.h"
 #include "hw/hba.h"
 #include "sim/store/store.h"
+#include "base/tbuf.h"
 
 struct fw;
 
@@ -163,5 +164,22 @@ size_t fw_drive_list(struct fw *fw, uint32_t *addrs, size_t max);
 int fw_raise_ua(struct fw *fw, uint16_t target, uint16_t lun, int initiator /* -1 = all */, uint16_t asc_ascq);
 int fw_set_capacity(struct fw *fw, uint16_t target, uint16_t lun, uint64_t blocks);
 int fw_check_media(struct fw *fw, uint16_t target, uint16_t lun, struct sim_oracle_report *r);
+
+/* The write-back cache counters of every drive, target then LUN order, as
+ * JSON objects {"drive":"T:L","read_blocks":..,"hit_blocks":..,"dirty_lines":..,
+ * "dirty_bytes":..,"writebacks":..,"blocks_written_back":..} separated by
+ * commas (sim/fw/fw_cache_stats.c; scsisim ctl stats). */
+void fw_cache_stats_json(struct fw *fw, struct tbuf *b);
+
+/* Hot plug (sim/fw/fw_hotplug.c; the fault engine's insert and remove
+ * actions).  Insert: a new drive as lu describes it appears at lu's address,
+ * powered on; -EEXIST if one is there, -ERANGE beyond the controller's
+ * targets and LUNs.  Remove: a surprise removal, the drive and its cache are
+ * gone; -ENOENT if none is there.  Both raise REPORTED LUNS DATA HAS CHANGED
+ * (3Fh/0Eh) on every other drive of the target, for every nexus, and send
+ * HBA_AEV_DRIVE_CHANGED. */
+int fw_drive_insert(struct fw *fw, const struct sim_config *cfg, const struct sim_lu_config *lu, char *err,
+                    size_t errlen);
+int fw_drive_remove(struct fw *fw, uint16_t target, uint16_t lun);
 
 #endif

@@ -137,6 +137,10 @@ struct fw {
 };
 
 struct fw_drive *fw_drive_at(const struct fw *fw, uint16_t target, uint16_t lun);
+/* A drive and its store, as the configuration's lu describes it (not yet in a
+ * slot, not powered on); fw_hotplug.c inserts drives with it too. */
+int fw_drive_create(const struct sim_config *cfg, const struct sim_lu_config *lu, struct fw_drive **out, char *err,
+                    size_t errlen);
 /* NOT READY reason of a drive, or GOOD when it is ready (latches readiness). */
 struct scsi_sense_reason fw_drive_readiness(struct fw_drive *d);
 /* Store errno -> sense: media errors (-EIO) are MEDIUM ERROR with the given

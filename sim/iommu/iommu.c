@@ -50,6 +50,9 @@ struct sim_iommu {
     uint32_t total;                  /* faults ever logged = next sequence number */
     void (*hook)(void *arg, const struct hba_iommu_fault *f);
     void *hook_arg;
+    /* sim_iommu_set_access_hook: set before the controller's threads start */
+    bool (*access_hook)(void *arg, struct sim_dma_ctx ctx);
+    void *access_arg;
 };
 
 static bool policy_valid(int p)
@@ -370,7 +373,13 @@ static enum sim_dma_result dma(struct sim_iommu *m, uint64_t iova, uint8_t *buf,
     enum hba_iommu_policy policy = sim_iommu_policy(m);
     struct fault_note note = { 0 };
 
-    if (range_wraps(iova, len)) {
+    if (ctx.cid != 0xFFFF && m->access_hook && m->access_hook(m->access_arg, ctx)) {
+        /* An injected fault (the fault engine's iommu-fault rule): the access
+         * faults as a translation miss at its start, whatever the tables say. */
+        note = (struct fault_note){ .hit = true, .addr = iova, .reason = HBA_IOMMU_UNMAPPED };
+        if (read && policy == HBA_IOMMU_POLICY_DROP)
+            memset(buf, 0xFF, len);
+    } else if (range_wraps(iova, len)) {
         /* Nothing translates past the top of the IOVA space: the whole access
          * faults as UNMAPPED at its start (under DROP a read returns all-ones). */
         note = (struct fault_note){ .hit = true, .addr = iova, .reason = HBA_IOMMU_UNMAPPED };
@@ -449,4 +458,10 @@ void sim_iommu_set_fault_hook(struct sim_iommu *m, void (*hook)(void *arg, const
     m->hook = hook;
     m->hook_arg = arg;
     pthread_mutex_unlock(&m->log_lock);
+}
+
+void sim_iommu_set_access_hook(struct sim_iommu *m, bool (*hook)(void *arg, struct sim_dma_ctx ctx), void *arg)
+{
+    m->access_hook = hook;
+    m->access_arg = arg;
 }

@@ -36,6 +36,7 @@
 #ifndef SIM_IOMMU_IOMMU_H
 #define SIM_IOMMU_IOMMU_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -88,5 +89,11 @@ size_t sim_iommu_fault_log(struct sim_iommu *m, uint32_t first, struct hba_iommu
 /* Called (outside the IOMMU's lock) after each fault is logged. */
 void sim_iommu_set_fault_hook(struct sim_iommu *m, void (*hook)(void *arg, const struct hba_iommu_fault *f),
                               void *arg);
+
+/* Asked before each DMA access made for a command (ctx.cid != 0xFFFF): true
+ * makes that access fault as HBA_IOMMU_UNMAPPED, logged and handled by the
+ * policy like any other.  The fault engine's iommu-fault rule lives behind it.
+ * Set once, before the controller's threads start. */
+void sim_iommu_set_access_hook(struct sim_iommu *m, bool (*hook)(void *arg, struct sim_dma_ctx ctx), void *arg);
 
 #endif

@@ -24,6 +24,8 @@ struct sim_store {
     bool held;                 /* a battery holds the dirty lines through a cut */
     uint64_t lines_written_back;
     uint64_t media_syncs;
+    uint64_t blocks_read, read_hit_blocks;       /* sim_store_read: all, and those the cache served */
+    uint64_t writebacks, blocks_written_back;    /* every write-back: eviction, flush, cut */
     struct store_media *media;
     struct store_cache cache;
     struct store_oracle oracle;
@@ -149,6 +151,14 @@ int sim_store_read(struct sim_store *s, uint64_t lba, uint32_t nblocks, void *bu
         return -EINVAL;
     if (!s->powered)
         return -EIO;
+    s->blocks_read += nblocks;
+    /* Clean data is never cached: a hit is a block read from a dirty line. */
+    for (uint64_t at = lba, n = nblocks; n;) {
+        uint32_t k = line_piece(s, at, n);
+        s->read_hit_blocks += store_cache_count_dirty(&s->cache, at, k);
+        at += k;
+        n -= k;
+    }
     return read_blocks(s, lba, nblocks, buf);
 }
 
@@ -165,8 +175,11 @@ static int write_back(void *ctx, uint64_t lba, uint32_t n, const void *data)
 {
     struct sim_store *s = ctx;
     int rc = store_media_write(s->media, byte_off(s, lba), (size_t)n * s->block_size, data);
-    if (rc == 0)
+    if (rc == 0) {
+        s->writebacks++;
+        s->blocks_written_back += n;
         rc = store_oracle_on_media(&s->oracle, lba, n);
+    }
     return rc ? rc : store_oracle_j_media(&s->oracle, lba, n);
 }
 
@@ -325,6 +338,15 @@ int sim_store_flush(struct sim_store *s, uint64_t lba, uint64_t nblocks)
         return -EINVAL;
     if (!s->powered)
         return -EIO;
+#ifdef SIM_MUTANT_SYNC_EARLY
+    /* The campaign's mutant (a test-only build, build/mutants/scsisim-sync-early;
+     * docs/faults.md): the firmware acknowledges SYNCHRONIZE CACHE and records
+     * the promise before writing anything back, and leaves the write-back to
+     * eviction.  A power cut after the GOOD loses promised blocks, which
+     * `scsisim campaign` must catch.  Never defined in a normal build. */
+    store_oracle_flush(&s->oracle, lba, nblocks);
+    return store_oracle_j_promise(&s->oracle, lba, nblocks);
+#endif
     uint64_t hi = lba + nblocks;
     uint64_t l0 = lba / s->cache.line_blocks, l1 = (hi - 1) / s->cache.line_blocks;
     int rc = 0;
@@ -495,6 +517,10 @@ void sim_store_stats(const struct sim_store *s, struct sim_store_stats *st)
     st->oracle_mem_bytes = store_oracle_bytes(&s->oracle);
     st->lines_written_back = s->lines_written_back;
     st->media_syncs = s->media_syncs;
+    st->blocks_read = s->blocks_read;
+    st->read_hit_blocks = s->read_hit_blocks;
+    st->writebacks = s->writebacks;
+    st->blocks_written_back = s->blocks_written_back;
 }
 
 int sim_store_remove_media(const char *media_path, uint64_t blocks, uint32_t block_size)

@@ -166,6 +166,10 @@ struct sim_store_stats {
     uint64_t oracle_mem_bytes;
     uint64_t lines_written_back; /* eviction: lines written back whole */
     uint64_t media_syncs;        /* fdatasync rounds (file media) or their equivalent */
+    uint64_t blocks_read;        /* by sim_store_read */
+    uint64_t read_hit_blocks;    /* of which served from dirty lines (clean data is never cached) */
+    uint64_t writebacks;         /* dirty runs written to media: eviction, flush, power cut */
+    uint64_t blocks_written_back;
 };
 void sim_store_stats(const struct sim_store *s, struct sim_store_stats *st);
 
