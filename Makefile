@@ -16,13 +16,13 @@ DESTDIR ?=
 CC      ?= cc
 VERSION := 0.1.0
 
-PKGS      := libiscsi libuv nettle libpcap check
+PKGS      := libiscsi libuv nettle libpcap libisal check
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla
 OPT       ?= -O2 -g
 SAN       ?=
 CFLAGS_ALL = -std=c11 -D_GNU_SOURCE -DSCSISIM_VERSION='"$(VERSION)"' $(OPT) $(WARN) $(SAN) \
              -pthread -I. $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(CFLAGS)
-LDLIBS_ALL = $(shell pkg-config --libs libiscsi libuv nettle libpcap 2>/dev/null) -lsgutils2 -lm -ldl -pthread $(LDLIBS)
+LDLIBS_ALL = $(shell pkg-config --libs libiscsi libuv nettle libpcap libisal 2>/dev/null) -lsgutils2 -lm -ldl -pthread $(LDLIBS)
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 
 # Layers, top to bottom (docs/architecture.md): a folder may include only

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/resource.h>
 #include <uv.h>
 
@@ -34,6 +35,7 @@ static const char usage_text[] =
     "usage: scsisim serve [--listen HOST:PORT] [--target-name IQN] [--chap USER:SECRET]\n"
     "                     [--allow INITIATOR-IQN[,...]] [--record FILE] [--verbose]\n"
     "                     [--login-timeout S] [--pdu-timeout S] [--max-sessions-per-initiator N]\n"
+    "                     [--header-digest any|crc32c|none] [--data-digest any|crc32c|none]\n"
     "                     [--media-dir DIR] [--media-max SIZE] [--force]\n"
     "                     [--driver-core PATH.so] [--firmware PATH.so] [--ctl SOCKET]\n"
     "                     [--set KEY=VALUE | --drive T:L,KEY=VALUE,...]... [CONFIG]\n"
@@ -61,6 +63,10 @@ static const char usage_text[] =
     "                             (default 16; 0: no limit); a login past it, or past\n"
     "                             the controller's 4095 I_T nexus ids, is refused with\n"
     "                             status 0302h (out of resources)\n"
+    "  --header-digest P, --data-digest P  CRC32C digests on headers, on data:\n"
+    "                             any (default: as the initiator prefers), crc32c\n"
+    "                             (required: a login that offers only None fails)\n"
+    "                             or none\n"
     "  --verbose                  log logins, connections and errors on stderr\n"
     "  --ctl SOCKET               live control on this Unix socket (mode 0600):\n"
     "                             fault rules, power, stats ('scsisim ctl',\n"
@@ -220,6 +226,7 @@ struct serve_args {
     const char *driver_core;
     const char *firmware;   /* read by cli_firmware_prescan; here for the option parser */
     const char *listen, *iqn, *chap, *allow, *record, *per_initiator, *login_timeout, *pdu_timeout, *ctl;
+    const char *header_digest, *data_digest;
     bool verbose;
 };
 
@@ -354,6 +361,25 @@ static int serve_run(struct serve *s, const struct sim_config *cfg, const struct
         }
         o.max_sessions_per_initiator = (unsigned)n;
     }
+    const struct { const char *flag, *value; enum iscsi_digest_policy *policy; } digests[] = {
+        { "--header-digest", a->header_digest, &o.header_digest },
+        { "--data-digest", a->data_digest, &o.data_digest },
+    };
+    for (size_t i = 0; i < sizeof digests / sizeof digests[0]; i++) {
+        const char *v = digests[i].value;
+        if (!v)
+            continue;
+        if (strcasecmp(v, "any") == 0)
+            *digests[i].policy = ISCSI_DIGEST_POLICY_ANY;
+        else if (strcasecmp(v, "crc32c") == 0)
+            *digests[i].policy = ISCSI_DIGEST_POLICY_CRC32C;
+        else if (strcasecmp(v, "none") == 0)
+            *digests[i].policy = ISCSI_DIGEST_POLICY_NONE;
+        else {
+            fprintf(stderr, "scsisim serve: %s needs any, crc32c or none, not '%s'\n", digests[i].flag, v);
+            return CLI_EXIT_USAGE;
+        }
+    }
     o.log = log_line;
     o.log_level = a->verbose ? ISCSI_TLOG_INFO : ISCSI_TLOG_WARN;
     o.max_connections = connection_budget(o.max_connections);
@@ -402,6 +428,8 @@ static int run(int argc, char **argv)
         { .name = "--pdu-timeout", .value = &a.pdu_timeout, .example = "--pdu-timeout 30" },
         { .name = "--max-sessions-per-initiator", .value = &a.per_initiator,
           .example = "--max-sessions-per-initiator 4" },
+        { .name = "--header-digest", .value = &a.header_digest, .example = "--header-digest crc32c" },
+        { .name = "--data-digest", .value = &a.data_digest, .example = "--data-digest crc32c" },
         { .name = "--verbose", .flag = &a.verbose },
         { .name = "--ctl", .value = &a.ctl, .example = "--ctl /tmp/scsisim.ctl" },
         CLI_MEDIA_OPTS(media),

@@ -9,8 +9,12 @@
  * are read straight into its buffer (no staging copy).
  *
  * Sending: PDUs are queued as descriptors (header, data pointer, padding +
- * digest) and written in batches: one writev per batch via uv_try_write, the
- * rest with uv_write.  Data-In points into the task buffer; nothing is copied.
+ * digest) and written in batches: a connection queued to in a callback is
+ * flushed once per turn of the loop (host/iscsi_flush.c) with one writev via
+ * uv_try_write, the rest with uv_write.  Data-In points into the task buffer
+ * — the DMA buffer the backend lent, when it lends — so nothing is copied;
+ * the task (and with it the buffer) lives until the write has completed
+ * (tx->task holds a reference).
  * With too many PDUs unsent (an initiator that stopped reading) the
  * connection stops reading until the queue drains, so memory stays bounded.
  */
@@ -170,13 +174,14 @@ static void on_write(uv_write_t *req, int status);
 void iscsi_conn_flush(struct iscsi_conn *c)
 {
     while (!c->writing && c->state != ISCSI_CONN_CLOSED && c->txq_head) {
-        unsigned niov = 0;
+        unsigned niov = 0, npdu = 0;
         size_t total = 0;
         struct iscsi_tx **tail = &c->inflight;
         while (c->txq_head && niov + 3 <= ISCSI_TX_IOV_MAX) {
             struct iscsi_tx *tx = c->txq_head;
             c->txq_head = tx->next;
             c->txq_count--;
+            npdu++;
             c->iov[niov++] = uv_buf_init((char *)tx->hdr, tx->hdr_len);
             total += tx->hdr_len;
             if (tx->data_len) {
@@ -193,6 +198,8 @@ void iscsi_conn_flush(struct iscsi_conn *c)
         }
         if (!c->txq_head)
             c->txq_tail = NULL;
+        ISCSI_STAT_INC(c->target, tx_writes);
+        ISCSI_STAT_ADD(c->target, tx_pdus, npdu);
         int r = uv_try_write((uv_stream_t *)&c->tcp, c->iov, niov);
         if (r == UV_EAGAIN || r == UV_ENOSYS)
             r = 0;

@@ -1,9 +1,10 @@
 /* host/iscsi_crc32c.h — CRC32C (Castagnoli), the iSCSI header and data digest.
  *
- * Hand-written: no Debian library offers CRC32C cleanly.  Software slicing-by-8
- * tables, and the SSE4.2 CRC32 instruction when the CPU has it.  On the wire
- * the digest is the final CRC in little-endian byte order (RFC 7143 13.1 with
- * the bit ordering of its CRC32C examples). */
+ * Computed by Intel ISA-L's crc32_iscsi (Debian libisal-dev), which picks the
+ * fastest code the CPU runs (PCLMULQDQ folding, the SSE4.2 CRC32 instruction,
+ * or tables) at run time.  On the wire the digest is the final CRC in
+ * little-endian byte order (RFC 7143 13.1 with the bit ordering of its CRC32C
+ * examples). */
 #ifndef HOST_ISCSI_CRC32C_H
 #define HOST_ISCSI_CRC32C_H
 
@@ -21,8 +22,6 @@ static inline uint32_t iscsi_crc32c(const void *buf, size_t len)
 {
     return iscsi_crc32c_final(iscsi_crc32c_update(ISCSI_CRC32C_INIT, buf, len));
 }
-/* The software path alone (tests compare it with the dispatching one). */
-uint32_t iscsi_crc32c_update_sw(uint32_t crc, const void *buf, size_t len);
 
 /* Digest bytes as they travel: little-endian. */
 static inline void iscsi_digest_put(uint8_t *p, uint32_t d)

@@ -115,6 +115,13 @@ struct iscsi_target {
     struct iscsi_task *remote_head, *remote_tail;
     int in_callback;               /* >0 while a target callback runs */
     struct iscsi_conn *dirty;      /* connections with PDUs to send */
+    /* Dirty connections are written once per turn of the loop (iscsi_flush.c):
+     * the check handle runs after the poll phase, the idle handle keeps the
+     * poll from blocking while something waits to be sent. */
+    uv_check_t flush_check;
+    uv_idle_t flush_idle;
+    bool flush_on;                 /* both handles initialised and not closing */
+    bool flush_armed;              /* both started */
 
     bool closing;
     unsigned handles_open;
@@ -130,6 +137,15 @@ uint64_t iscsi_now_ms(struct iscsi_target *t);
  * completions run and dirty connections are flushed. */
 void iscsi_target_enter(struct iscsi_target *t);
 void iscsi_target_leave(struct iscsi_target *t);
+/* Writes every dirty connection now (one writev each). */
+void iscsi_target_flush_dirty(struct iscsi_target *t);
+/* The once-per-turn flush (iscsi_flush.c).  init adds two handles to
+ * t->handles_open; close closes them through closed_cb.  defer arms the
+ * handles and returns true, or returns false when they are not there (before
+ * listening, while closing): then the caller flushes at once. */
+int  iscsi_flush_init(struct iscsi_target *t);
+void iscsi_flush_close(struct iscsi_target *t, uv_close_cb closed_cb);
+bool iscsi_flush_defer(struct iscsi_target *t);
 /* A connection has been freed (for the close sequence). */
 void iscsi_target_conn_gone(struct iscsi_target *t);
 

@@ -268,7 +268,7 @@ void iscsi_target_enter(struct iscsi_target *t)
     t->in_callback++;
 }
 
-static void flush_dirty(struct iscsi_target *t)
+void iscsi_target_flush_dirty(struct iscsi_target *t)
 {
     while (t->dirty) {
         struct iscsi_conn *c = t->dirty;
@@ -282,7 +282,9 @@ void iscsi_target_leave(struct iscsi_target *t)
 {
     if (t->in_callback == 1) {
         iscsi_target_run_completions(t);
-        flush_dirty(t);
+        /* Written once per loop turn (iscsi_flush.c), or now without a loop. */
+        if (t->dirty && !iscsi_flush_defer(t))
+            iscsi_target_flush_dirty(t);
     }
     t->in_callback--;
 }
@@ -466,6 +468,9 @@ int iscsi_target_listen(struct iscsi_target *t)
         goto fail;
     t->wake.data = t;
     t->wake_on = true;
+    r = iscsi_flush_init(t);
+    if (r < 0)
+        goto fail;
     uint64_t tick = timer_tick_ms(&t->opt);
     if (tick) {
         uv_timer_init(t->loop, &t->timer);
@@ -545,6 +550,7 @@ void iscsi_target_close(struct iscsi_target *t, void (*closed)(void *arg), void 
     }
     for (struct iscsi_conn *c = t->conns; c; c = c->next)
         iscsi_conn_close(c, "target closing");
+    iscsi_flush_close(t, on_handle_closed);
     iscsi_target_leave(t);
     maybe_finish_close(t);
 }

@@ -87,6 +87,8 @@ struct iscsi_target_stats {
     uint64_t nop_timeouts;
     uint64_t pdu_timeouts;         /* connections closed: a PDU took longer than pdu_timeout_ms */
     uint64_t tmfs;
+    uint64_t tx_writes;            /* writev calls that sent PDUs (one per connection per loop turn) */
+    uint64_t tx_pdus;              /* PDUs they carried */
 };
 
 struct iscsi_target;

@@ -34,6 +34,7 @@ elif command -v pkg-config >/dev/null 2>&1; then
     need check        have_pc check
     need nettle-dev   have_pc nettle   # MD5 for iSCSI CHAP
     need libpcap-dev  have_pc libpcap  # reading captures (scsisim import)
+    need libisal-dev  have_pc libisal  # CRC32C for iSCSI digests (ISA-L crc32_iscsi)
 fi
 [ "$what" = tools ] || command -v pkg-config >/dev/null 2>&1 || missing_pkgs="$missing_pkgs pkg-config"
 [ "$what" = tools ] || need libsgutils2-dev have_sgutils

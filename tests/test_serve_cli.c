@@ -99,6 +99,10 @@ START_TEST(help_and_bad_options)
     expect_usage_error(a7, "cannot listen");
     const char *a8[] = { "serve", "--set", "max-targets=0", NULL };
     expect_usage_error(a8, "max-targets");
+    const char *a9[] = { "serve", "--listen", "127.0.0.1:0", "--header-digest", "crc32", NULL };
+    expect_usage_error(a9, "--header-digest needs any, crc32c or none, not 'crc32'");
+    const char *a10[] = { "serve", "--listen", "127.0.0.1:0", "--data-digest", "md5", NULL };
+    expect_usage_error(a10, "--data-digest needs any, crc32c or none");
 }
 END_TEST
 
@@ -183,6 +187,42 @@ START_TEST(chap_and_the_access_list_are_enforced)
     logout(ctx);
     ctx = login(&srv, NULL, "alice", "secret-of-alice", &rc);
     ck_assert_msg(rc == 0, "login: %s", iscsi_get_error(ctx));
+    logout(ctx);
+    ck_assert_int_eq(serve_stop(&srv, SIGTERM), 0);
+}
+END_TEST
+
+/* A login with the given HeaderDigest offer; *rc is libiscsi's answer. */
+static struct iscsi_context *login_digest(const struct serve_proc *srv, enum iscsi_header_digest hd, int *rc)
+{
+    struct iscsi_context *ctx = iscsi_create_context(GOOD_INITIATOR);
+    ck_assert_ptr_nonnull(ctx);
+    iscsi_set_targetname(ctx, srv->iqn);
+    iscsi_set_session_type(ctx, ISCSI_SESSION_NORMAL);
+    iscsi_set_timeout(ctx, 10);
+    ck_assert_int_eq(iscsi_set_header_digest(ctx, hd), 0);
+    *rc = iscsi_full_connect_sync(ctx, srv->portal, 0);
+    return ctx;
+}
+
+START_TEST(header_digest_crc32c_is_required_when_asked)
+{
+    struct serve_proc srv;
+    const char *args[] = { "--header-digest", "crc32c", NULL };
+    serve_start(&srv, args);
+    int rc;
+    struct iscsi_context *ctx = login_digest(&srv, ISCSI_HEADER_DIGEST_NONE, &rc);
+    ck_assert_int_ne(rc, 0); /* offers only None */
+    logout(ctx);
+    /* libiscsi's default offer (None, then CRC32C): the target picks CRC32C,
+     * and commands with their header digests work. */
+    ctx = login_digest(&srv, ISCSI_HEADER_DIGEST_NONE_CRC32C, &rc);
+    ck_assert_msg(rc == 0, "login: %s", iscsi_get_error(ctx));
+    struct scsi_task *t = iscsi_read16_sync(ctx, 0, 0, 4096, 512, 0, 0, 0, 0, 0);
+    ck_assert_ptr_nonnull(t);
+    ck_assert_int_eq(t->status, SCSI_STATUS_GOOD);
+    ck_assert_int_eq(t->datain.size, 4096);
+    scsi_free_scsi_task(t);
     logout(ctx);
     ck_assert_int_eq(serve_stop(&srv, SIGTERM), 0);
 }
@@ -349,6 +389,7 @@ static Suite *suite(void)
     tcase_add_test(tc, a_port_in_use_is_refused);
     tcase_add_test(tc, every_lun_of_every_target_gets_a_url);
     tcase_add_test(tc, chap_and_the_access_list_are_enforced);
+    tcase_add_test(tc, header_digest_crc32c_is_required_when_asked);
     tcase_add_test(tc, sigint_with_a_session_open_stops_cleanly);
     tcase_add_test(tc, a_session_that_comes_back_is_told_of_its_nexus_loss);
     tcase_add_test(tc, record_writes_a_trace_of_the_session);

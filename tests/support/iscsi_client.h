@@ -39,6 +39,9 @@ struct iscsi_test_config {
     bool private_node;
     /* Adds nodes "iqn.2024-01.org.scsisim:extra-N", N = 0.., open to all. */
     unsigned extra_nodes;
+    /* Non-NULL: LUN 0 of ISCSI_TEST_IQN is this backend's LUN 0 (a driver
+     * stack, say) instead of the memory disk's; the caller owns it. */
+    struct scsi_backend *lun0;
 };
 
 struct iscsi_test_server;

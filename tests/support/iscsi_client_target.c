@@ -74,7 +74,7 @@ struct iscsi_test_server *iscsi_test_server_start(const struct iscsi_test_config
     struct iscsi_node *node;
     ck_assert_int_eq(iscsi_target_add_node(s->target, ISCSI_TEST_IQN, "test disk", &node), 0);
     struct scsi_backend *be = backend_mem_backend(s->mem);
-    ck_assert_int_eq(iscsi_node_add_lun(node, 0, be, 0), 0);
+    ck_assert_int_eq(iscsi_node_add_lun(node, 0, cfg->lun0 ? cfg->lun0 : be, 0), 0);
     ck_assert_int_eq(iscsi_node_add_lun(node, 1, be, 1), 0);
     if (cfg->chap_user)
         ck_assert_int_eq(iscsi_node_set_chap(node, cfg->chap_user, cfg->chap_secret), 0);
