@@ -90,6 +90,7 @@ struct fw;
 struct fw_task {
     /* in */
     uint16_t initiator;       /* I_T nexus, < HBA_MAX_INITIATORS */
+    uint16_t target_port;     /* the port it arrived on, 0-based, < HBA_MAX_TARGET_PORTS */
     uint16_t target, lun;
     const uint8_t *cdb;
     uint8_t  cdb_len;
