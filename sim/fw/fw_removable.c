@@ -49,9 +49,11 @@ struct scsi_sense_reason fw_removable_load_eject(struct fw_ctx *c)
 {
     struct fw_drive *d = c->d;
     bool start = c->cdb[4] & 0x01, no_flush = c->cdb[4] & 0x04;
+    /* Prevention holds the tray shut both ways: no eject, and no load
+     * either (what libiscsi's PreventAllow.Eject expects, as tgt does). */
+    if (d->prevent)
+        return scsi_reason(SCSI_SK_ILLEGAL_REQUEST, FW_ASC_MEDIUM_REMOVAL_PREVENTED);
     if (!start) {
-        if (d->prevent)
-            return scsi_reason(SCSI_SK_ILLEGAL_REQUEST, FW_ASC_MEDIUM_REMOVAL_PREVENTED);
         if (d->medium_absent)
             return fw_good();            /* nothing in the drive: nothing to do */
         if (!no_flush) {
