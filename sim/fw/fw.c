@@ -419,6 +419,12 @@ static void execute_locked(struct fw *fw, struct fw_task *t)
         }
     } else {
         parse_fields(&c);
+        /* A write that brought no data to a write-protected drive (WRITE
+         * SAME with UNMAP sent without its block) is the drive's to refuse
+         * with DATA PROTECT: nothing could be written either way. */
+        if (c.want > 0 && !t->data_len && (c.cmd->flags & FW_F_WRITES) && c.d &&
+            (c.d->write_protect || c.d->cur.swp))
+            c.want = 0;
         if (c.want > 0 && (t->dir & HBA_FLAG_DIR_MASK) != c.cmd->dir) {
             t->ctrl_status = HBA_CS_DIRECTION_MISMATCH;
             return;
