@@ -45,7 +45,11 @@ static const char usage_text[] =
     "\n"
     "  --listen HOST:PORT         where to listen (default 127.0.0.1:3260; never all\n"
     "                             addresses unless asked: 0.0.0.0 or [::]); PORT 0\n"
-    "                             picks a free port (printed at start)\n"
+    "                             picks a free port (printed at start).  Given up to\n"
+    "                             4 times: multipath, one portal per --listen, each a\n"
+    "                             target port in a target port group of its own\n"
+    "                             (TargetPortalGroupTag 1, 2, ...; ALUA active/\n"
+    "                             optimized); sets the target-ports key to their number\n"
     "  --target-name IQN          the target's iSCSI name (default " SERVE_DEFAULT_IQN ");\n"
     "                             with drives on several controller targets, target T\n"
     "                             is IQN:tT\n"
@@ -81,7 +85,7 @@ static const char usage_text[] =
     CLI_FIRMWARE_HELP
     "  -h, --help                 this text\n"
     "\n"
-    "When ready it prints, on stdout, one line per LUN:\n"
+    "When ready it prints, on stdout, one line per LUN and portal (first portal first):\n"
     "  scsisim serve: iscsi://127.0.0.1:3260/" SERVE_DEFAULT_IQN "/0\n"
     "SIGINT or SIGTERM end every session, flush the controller's caches, close\n"
     "the record file and exit.  docs/iscsi.md has the negotiation defaults.\n"
@@ -222,7 +226,29 @@ static void print_urls(const struct sim_config *cfg, const char *host, int port,
     fflush(stdout);
 }
 
+/* --listen may be given once per portal (multipath); the option parser keeps
+ * the last, so the list comes from argv, in order. */
+#define SERVE_PORTALS_MAX ISCSI_TARGET_PORTALS_MAX
+static size_t collect_listens(int argc, char **argv, const char **out)
+{
+    size_t n = 0;
+    for (int i = 1; i < argc && strcmp(argv[i], "--"); i++) {
+        const char *v = NULL;
+        if (!strcmp(argv[i], "--listen") && i + 1 < argc)
+            v = argv[++i];
+        else if (!strncmp(argv[i], "--listen=", 9))
+            v = argv[i] + 9;
+        else if ((!strcmp(argv[i], "--set") || !strcmp(argv[i], "--drive")) && i + 1 < argc)
+            i++;   /* a value, not an option */
+        if (v && n < SERVE_PORTALS_MAX + 1)
+            out[n++] = v;   /* one past the limit, so the caller can refuse it */
+    }
+    return n;
+}
+
 struct serve_args {
+    const char *listens[SERVE_PORTALS_MAX + 1];
+    size_t nlisten;
     const char *driver_core;
     const char *firmware;   /* read by cli_firmware_prescan; here for the option parser */
     const char *listen, *iqn, *chap, *allow, *record, *per_initiator, *login_timeout, *pdu_timeout, *ctl;
@@ -288,17 +314,29 @@ static int add_nodes(struct serve *s, const struct serve_args *a, const uint16_t
     return CLI_EXIT_OK;
 }
 
-static int serve_run(struct serve *s, const struct sim_config *cfg, const struct serve_args *a)
+static int serve_run(struct serve *s, struct sim_config *cfg, const struct serve_args *a)
 {
-    char host[64];
-    uint16_t port = 3260;
-    if (a->listen && parse_listen(a->listen, host, sizeof(host), &port) < 0) {
-        fprintf(stderr, "scsisim serve: --listen %s: expected HOST:PORT (e.g. 127.0.0.1:3260 or [::1]:3260)\n",
-                a->listen);
+    char hosts[SERVE_PORTALS_MAX][64];
+    uint16_t ports[SERVE_PORTALS_MAX] = { 3260 };
+    size_t nportals = a->nlisten ? a->nlisten : 1;
+    if (nportals > SERVE_PORTALS_MAX) {
+        fprintf(stderr, "scsisim serve: --listen given %zu times: at most %d portals\n", nportals,
+                SERVE_PORTALS_MAX);
         return CLI_EXIT_USAGE;
     }
-    if (!a->listen)
-        snprintf(host, sizeof(host), "127.0.0.1");
+    for (size_t i = 0; i < a->nlisten; i++) {
+        if (parse_listen(a->listens[i], hosts[i], sizeof(hosts[i]), &ports[i]) < 0) {
+            fprintf(stderr, "scsisim serve: --listen %s: expected HOST:PORT (e.g. 127.0.0.1:3260 or [::1]:3260)\n",
+                    a->listens[i]);
+            return CLI_EXIT_USAGE;
+        }
+    }
+    if (!a->nlisten)
+        snprintf(hosts[0], sizeof(hosts[0]), "127.0.0.1");
+    char *host = hosts[0];
+    uint16_t port = ports[0];
+    if (nportals > 1)
+        cfg->target_ports = (uint32_t)nportals;   /* each portal is a target port */
 
     uint16_t targets[SIM_MAX_TARGETS_LIMIT];
     size_t ntargets = drive_targets(cfg, targets);
@@ -391,9 +429,16 @@ static int serve_run(struct serve *s, const struct sim_config *cfg, const struct
     rc = add_nodes(s, a, targets, ntargets);
     if (rc != CLI_EXIT_OK)
         return rc;
+    for (size_t i = 1; i < nportals; i++) {
+        if (iscsi_target_add_portal(s->target, hosts[i], ports[i]) < 0) {
+            fprintf(stderr, "scsisim serve: --listen %s: not an address to listen on\n", a->listens[i]);
+            return CLI_EXIT_USAGE;
+        }
+    }
     rc = iscsi_target_listen(s->target);
     if (rc < 0) {
-        fprintf(stderr, "scsisim serve: cannot listen on %s:%u: %s\n", host, port, uv_strerror(rc));
+        fprintf(stderr, "scsisim serve: cannot listen on %s:%u%s: %s\n", host, port,
+                nportals > 1 ? " (or another --listen)" : "", uv_strerror(rc));
         return rc == UV_ENOMEM ? CLI_EXIT_INTERNAL : CLI_EXIT_USAGE;
     }
     if (a->ctl) {
@@ -409,7 +454,8 @@ static int serve_run(struct serve *s, const struct sim_config *cfg, const struct
         s->sig[i].data = s;
         uv_signal_start(&s->sig[i], on_signal, signums[i]);
     }
-    print_urls(cfg, host, iscsi_target_port(s->target), a->iqn, targets, ntargets);
+    for (size_t i = 0; i < nportals; i++)
+        print_urls(cfg, hosts[i], iscsi_target_portal_port(s->target, (unsigned)i), a->iqn, targets, ntargets);
     uv_run(&s->loop, UV_RUN_DEFAULT);
     return CLI_EXIT_OK;
 }
@@ -417,6 +463,7 @@ static int serve_run(struct serve *s, const struct sim_config *cfg, const struct
 static int run(int argc, char **argv)
 {
     struct serve_args a = { .iqn = SERVE_DEFAULT_IQN };
+    a.nlisten = collect_listens(argc, argv, a.listens);
     struct cli_media media = { 0 };
     const struct cli_opt opts[] = {
         { .name = "--listen", .value = &a.listen, .example = "--listen 127.0.0.1:3260" },

@@ -71,6 +71,7 @@ struct drv_task {
     uint32_t piece_count;
     uint32_t timeout_ms;          /* 0 = the core's default */
     enum drv_task_attr attr;      /* fTaskAttribute: SAM-5 task attribute (0: SIMPLE) */
+    uint16_t target_port;         /* the target port (0-based) the host received the command on */
 };
 
 /* Service responses, as kSCSIServiceResponse_* */

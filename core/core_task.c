@@ -301,6 +301,7 @@ static void submit(struct drv_core *core, struct drv_io *io, struct drv_queue *q
     e.target = io->t.target;
     e.lun = io->t.lun;
     e.initiator = io->t.initiator;
+    e.target_port = io->t.target_port;   /* multipath: the firmware answers per port */
     e.cdb_len = io->t.cdb_len;
     memcpy(e.u.cdb, io->t.cdb, io->t.cdb_len);
     if (io->split)

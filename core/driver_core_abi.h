@@ -26,6 +26,8 @@
  *      drv_core_stats.busy_retries inserted before .events (a version-1 core's
  *      get_stats would fill the wrong counters; it would also drop every
  *      ORDERED / HEAD OF QUEUE attribute and refuse QUERY TASK).
+ *      Later, in what was padding (no new version): drv_task.target_port
+ *      (multipath); a core that ignores it sends every command as port 0.
  *
  * The _Static_asserts at the end pin the size and field offsets of every
  * structure that crosses this door (LP64): a change to one fails the build
@@ -108,6 +110,7 @@ DRV_ABI_AT(drv_task, pieces, 48);
 DRV_ABI_AT(drv_task, piece_count, 56);
 DRV_ABI_AT(drv_task, timeout_ms, 60);
 DRV_ABI_AT(drv_task, attr, 64);
+DRV_ABI_AT(drv_task, target_port, 68);
 DRV_ABI_SIZE(drv_buffer_piece, 24);
 DRV_ABI_AT(drv_buffer_piece, length, 16);
 DRV_ABI_SIZE(drv_tmf, 24);

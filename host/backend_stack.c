@@ -440,6 +440,7 @@ static int bs_submit(struct scsi_backend *be, struct scsi_backend_task *t)
         .target = tgt->target, .lun = k->lun, .initiator = k->initiator, .cdb_len = t->cdb_len < 6 ? 6 : t->cdb_len,
         .dir = drv_dir_of(t->dir), .requested_transfer = len, .timeout_ms = b->opt.timeout_ms,
         .attr = t->attr <= SCSI_ATTR_ACA ? (enum drv_task_attr)t->attr : DRV_ATTR_SIMPLE, /* same SAM values */
+        .target_port = t->target_port,
     };
     memcpy(dt.cdb, k->cdb, t->cdb_len);
     bool zero_copy = false;

@@ -659,9 +659,9 @@ static void on_refused_closed(uv_handle_t *h)
     free(h);
 }
 
-void iscsi_conn_accept(struct iscsi_target *t)
+void iscsi_conn_accept(struct iscsi_target *t, unsigned portal)
 {
-    uv_stream_t *server = (uv_stream_t *)&t->listener;
+    uv_stream_t *server = (uv_stream_t *)(portal ? &t->more[portal - 1].listener : &t->listener);
     struct iscsi_conn *c = calloc(1, sizeof(*c));
     uint8_t *staging = malloc(ISCSI_RX_STAGING);
     if (!c || !staging || t->closing || t->n_conns >= t->opt.max_connections) {
@@ -681,6 +681,7 @@ void iscsi_conn_accept(struct iscsi_target *t)
         return;
     }
     c->target = t;
+    c->portal = portal;
     c->staging = staging;
     uv_tcp_init(t->loop, &c->tcp);
     c->tcp.data = c;

@@ -102,6 +102,19 @@ struct iscsi_target {
     uv_tcp_t listener;
     bool listening;
     int port;
+    /* Further portals (multipath): portal p >= 1 is more[p - 1].  Each is a
+     * target port of its own: TPGT portal_group_tag + p, and its commands
+     * reach the device as target port p (scsi_backend_task.target_port). */
+    struct iscsi_portal {
+        struct iscsi_target *target;
+        unsigned index;            /* p */
+        char host[64];
+        uint16_t want_port;        /* as asked; 0 = any */
+        int port;                  /* bound, -1 before listen */
+        uv_tcp_t listener;
+        bool listening;
+    } more[ISCSI_TARGET_PORTALS_MAX - 1];
+    unsigned n_more;
     uv_timer_t timer;              /* NOP pings and login timeouts */
     bool timer_on;
     uv_async_t wake;               /* completions from other threads */
@@ -245,6 +258,7 @@ struct iscsi_session {
     uint8_t isid[6];
     uint16_t tsih;
     uint64_t nexus;
+    unsigned portal;               /* the portal (target port) it logged in on */
     struct iscsi_params params;    /* negotiated */
     unsigned depth;
     uint32_t exp_cmdsn, max_cmdsn;
@@ -267,13 +281,19 @@ struct iscsi_nexus_id {
     char initiator[ISCSI_NAME_MAX + 1];
     uint8_t isid[6];
     const struct iscsi_node *node;
+    unsigned portal;               /* the target port: another portal, another I_T nexus */
     uint64_t nexus;
     unsigned sessions;             /* sessions of this identity open now */
 };
 /* The number of an identity (remembered from now on, and counted as having
  * one more session); 0 on allocation failure (never a valid number). */
 uint64_t iscsi_nexus_acquire(struct iscsi_target *t, const char *initiator, const uint8_t isid[6],
-                             const struct iscsi_node *node);
+                             const struct iscsi_node *node, unsigned portal);
+/* The TargetPortalGroupTag of portal p. */
+static inline uint16_t iscsi_portal_tpgt(const struct iscsi_target *t, unsigned p)
+{
+    return (uint16_t)(t->opt.portal_group_tag + p);
+}
 /* A session of the identity numbered nexus ended. */
 void iscsi_nexus_release(struct iscsi_target *t, uint64_t nexus);
 void iscsi_nexus_forget_all(struct iscsi_target *t);
@@ -290,8 +310,9 @@ void iscsi_session_destroy(struct iscsi_session *s);
  * reinstated) not counted. */
 unsigned iscsi_sessions_of(struct iscsi_target *t, const char *initiator, const uint8_t isid[6],
                            const struct iscsi_node *node);
+/* A session is (initiator, ISID, node, portal group) (RFC 7143 4.4.2). */
 struct iscsi_session *iscsi_session_find(struct iscsi_target *t, const char *initiator, const uint8_t isid[6],
-                                         const struct iscsi_node *node, bool discovery);
+                                         const struct iscsi_node *node, bool discovery, unsigned portal);
 /* Checks a command's CmdSN against the window and, if accepted and not
  * immediate, takes a window slot (release with iscsi_session_release). */
 enum iscsi_cmdsn_verdict iscsi_session_check_cmdsn(struct iscsi_session *s, uint32_t cmdsn, bool immediate);
@@ -325,6 +346,7 @@ struct iscsi_conn {
     char local_host[64];
     int local_port;
     bool local_v6;
+    unsigned portal;                /* accepted on portal 0 (opt.host) or t->more[portal - 1] */
 
     /* Receiving. */
     enum iscsi_rx_state rx;
@@ -389,7 +411,7 @@ struct iscsi_conn {
 };
 
 /* From the listener: accept one connection. */
-void iscsi_conn_accept(struct iscsi_target *t);
+void iscsi_conn_accept(struct iscsi_target *t, unsigned portal);
 /* Ends the connection now (queued PDUs are dropped).  why is logged. */
 void iscsi_conn_close(struct iscsi_conn *c, const char *why);
 /* Stops reading; ends the connection once everything queued is sent. */

@@ -447,7 +447,7 @@ static uint16_t enter_full_feature(struct iscsi_conn *c, uint16_t *tsih, const c
         }
     }
     if (!L->discovery) {
-        struct iscsi_session *old = iscsi_session_find(t, L->initiator, L->isid, L->node, false);
+        struct iscsi_session *old = iscsi_session_find(t, L->initiator, L->isid, L->node, false, c->portal);
         if (old) {
             /* Session reinstatement: the old I_T nexus ends before the new one starts. */
             ISCSI_STAT_INC(t, sessions_reinstated);
@@ -467,7 +467,7 @@ static uint16_t enter_full_feature(struct iscsi_conn *c, uint16_t *tsih, const c
         return ISCSI_LOGIN_OUT_OF_RESOURCES;
     }
     uint64_t nexus = 0;
-    if (!L->discovery && !(nexus = iscsi_nexus_acquire(t, L->initiator, L->isid, L->node))) {
+    if (!L->discovery && !(nexus = iscsi_nexus_acquire(t, L->initiator, L->isid, L->node, c->portal))) {
         *why = "out of memory";
         return ISCSI_LOGIN_OUT_OF_RESOURCES;
     }
@@ -491,6 +491,7 @@ static uint16_t enter_full_feature(struct iscsi_conn *c, uint16_t *tsih, const c
     s->node = L->node;
     s->discovery = L->discovery;
     s->nexus = nexus;
+    s->portal = c->portal;
     memcpy(s->initiator, L->initiator, sizeof(s->initiator));
     memcpy(s->isid, L->isid, 6);
     s->params = L->params;
@@ -610,7 +611,7 @@ int iscsi_login_pdu(struct iscsi_conn *c)
     /* What the target declares: its portal group first, its receive limit
      * once operational negotiation is under way. */
     if (!L->declared_tpgt && !L->discovery) {
-        iscsi_text_addf(&out, "TargetPortalGroupTag", "%u", t->opt.portal_group_tag);
+        iscsi_text_addf(&out, "TargetPortalGroupTag", "%u", iscsi_portal_tpgt(t, c->portal));
         if (L->node->alias[0])
             iscsi_text_add(&out, "TargetAlias", L->node->alias);
         L->declared_tpgt = true;

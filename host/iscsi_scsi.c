@@ -205,6 +205,7 @@ static void submit(struct iscsi_conn *c, struct iscsi_task *t)
      * hold a Data-Out header by now). */
     struct scsi_backend_task *bt = &t->be;
     bt->nexus = c->sess->nexus;
+    bt->target_port = (uint16_t)c->sess->portal;
     bt->lun = scsi_lun_from_sam(t->lun_raw);
     bt->tag = t->itt;
     bt->expected_len = t->edtl;

@@ -64,12 +64,13 @@ void iscsi_session_destroy(struct iscsi_session *s)
 /* ---- I_T nexus identities ------------------------------------------------------ */
 
 uint64_t iscsi_nexus_acquire(struct iscsi_target *t, const char *initiator, const uint8_t isid[6],
-                             const struct iscsi_node *node)
+                             const struct iscsi_node *node, unsigned portal)
 {
     struct iscsi_nexus_id **pp, *id = NULL, **idle = NULL;
     for (pp = &t->nexus_ids; *pp; pp = &(*pp)->next) {
         struct iscsi_nexus_id *e = *pp;
-        if (e->node == node && memcmp(e->isid, isid, 6) == 0 && iscsi_name_eq(e->initiator, initiator)) {
+        if (e->node == node && e->portal == portal && memcmp(e->isid, isid, 6) == 0 &&
+            iscsi_name_eq(e->initiator, initiator)) {
             id = e;
             *pp = e->next; /* moves to the front below */
             break;
@@ -91,6 +92,7 @@ uint64_t iscsi_nexus_acquire(struct iscsi_target *t, const char *initiator, cons
         snprintf(id->initiator, sizeof(id->initiator), "%s", initiator);
         memcpy(id->isid, isid, 6);
         id->node = node;
+        id->portal = portal;
         id->nexus = t->next_nexus++;
         t->n_nexus_ids++;
     }
@@ -133,10 +135,10 @@ unsigned iscsi_sessions_of(struct iscsi_target *t, const char *initiator, const 
 }
 
 struct iscsi_session *iscsi_session_find(struct iscsi_target *t, const char *initiator, const uint8_t isid[6],
-                                         const struct iscsi_node *node, bool discovery)
+                                         const struct iscsi_node *node, bool discovery, unsigned portal)
 {
     for (struct iscsi_session *s = t->sessions; s; s = s->next)
-        if (s->discovery == discovery && s->node == node && memcmp(s->isid, isid, 6) == 0 &&
+        if (s->discovery == discovery && s->node == node && s->portal == portal && memcmp(s->isid, isid, 6) == 0 &&
             iscsi_name_eq(s->initiator, initiator))
             return s;
     return NULL;

@@ -367,9 +367,8 @@ void iscsi_target_run_completions(struct iscsi_target *t)
 
 /* ---- listener and timer ---------------------------------------------------- */
 
-static void on_connection(uv_stream_t *server, int status)
+static void accept_on(struct iscsi_target *t, unsigned portal, int status)
 {
-    struct iscsi_target *t = server->data;
     t->loop_thread = uv_thread_self();
     t->loop_thread_known = true;
     if (status < 0) {
@@ -377,8 +376,19 @@ static void on_connection(uv_stream_t *server, int status)
         return;
     }
     iscsi_target_enter(t);
-    iscsi_conn_accept(t);
+    iscsi_conn_accept(t, portal);
     iscsi_target_leave(t);
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+    accept_on(server->data, 0, status);
+}
+
+static void on_portal_connection(uv_stream_t *server, int status)
+{
+    struct iscsi_portal *p = server->data;
+    accept_on(p->target, p->index, status);
 }
 
 static void check_conn_timers(struct iscsi_target *t, struct iscsi_conn *c, uint64_t now)
@@ -436,13 +446,78 @@ static uint64_t timer_tick_ms(const struct iscsi_target_options *o)
     return m < 10 ? 10 : m > 1000 ? 1000 : m;
 }
 
+static int portal_addr(const char *host, uint16_t port, struct sockaddr_storage *ss)
+{
+    return strchr(host, ':') ? uv_ip6_addr(host, port, (struct sockaddr_in6 *)ss)
+                             : uv_ip4_addr(host, port, (struct sockaddr_in *)ss);
+}
+
+static int bound_port(uv_tcp_t *h)
+{
+    struct sockaddr_storage bound;
+    int len = sizeof(bound);
+    if (uv_tcp_getsockname(h, (struct sockaddr *)&bound, &len) < 0)
+        return -1;
+    return ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
+                                             : ((struct sockaddr_in *)&bound)->sin_port);
+}
+
+int iscsi_target_add_portal(struct iscsi_target *t, const char *host, uint16_t port)
+{
+    struct sockaddr_storage ss;
+    if (t->listening || t->closing)
+        return -EBUSY;
+    if (!host || strlen(host) >= sizeof(t->more[0].host) || t->n_more >= ISCSI_TARGET_PORTALS_MAX - 1 ||
+        portal_addr(host, port, &ss) < 0)
+        return -EINVAL;
+    struct iscsi_portal *p = &t->more[t->n_more];
+    memset(p, 0, sizeof(*p));
+    p->target = t;
+    p->index = ++t->n_more;
+    snprintf(p->host, sizeof(p->host), "%s", host);
+    p->want_port = port;
+    p->port = -1;
+    return 0;
+}
+
+/* One added portal: bound and listening, or a libuv error (closed by
+ * iscsi_target_close like the first). */
+static int listen_portal(struct iscsi_target *t, struct iscsi_portal *p)
+{
+    struct sockaddr_storage ss;
+    int r = portal_addr(p->host, p->want_port, &ss);
+    if (r < 0)
+        return r;
+    r = uv_tcp_init(t->loop, &p->listener);
+    if (r < 0)
+        return r;
+    p->listener.data = p;
+    p->listening = true;
+    t->handles_open++;
+    r = uv_tcp_bind(&p->listener, (const struct sockaddr *)&ss, 0);
+    if (r == 0)
+        r = uv_listen((uv_stream_t *)&p->listener, 128, on_portal_connection);
+    if (r == 0 && (p->port = bound_port(&p->listener)) < 0)
+        r = UV_EINVAL;
+    if (r == 0)
+        iscsi_log(t, ISCSI_TLOG_INFO, "listening on %s port %d (portal group %u)", p->host, p->port,
+                  iscsi_portal_tpgt(t, p->index));
+    return r;
+}
+
+int iscsi_target_portal_port(const struct iscsi_target *t, unsigned p)
+{
+    if (p == 0)
+        return t->port;
+    return p <= t->n_more ? t->more[p - 1].port : -1;
+}
+
 int iscsi_target_listen(struct iscsi_target *t)
 {
     if (t->listening || t->closing)
         return UV_EALREADY;
     struct sockaddr_storage ss;
-    int r = strchr(t->host, ':') ? uv_ip6_addr(t->host, t->opt.port, (struct sockaddr_in6 *)&ss)
-                                 : uv_ip4_addr(t->host, t->opt.port, (struct sockaddr_in *)&ss);
+    int r = portal_addr(t->host, t->opt.port, &ss);
     if (r < 0)
         return r;
     r = uv_tcp_init(t->loop, &t->listener);
@@ -456,13 +531,14 @@ int iscsi_target_listen(struct iscsi_target *t)
         r = uv_listen((uv_stream_t *)&t->listener, 128, on_connection);
     if (r < 0)
         goto fail;
-    struct sockaddr_storage bound;
-    int len = sizeof(bound);
-    r = uv_tcp_getsockname(&t->listener, (struct sockaddr *)&bound, &len);
-    if (r < 0)
+    t->port = bound_port(&t->listener);
+    if (t->port < 0) {
+        r = UV_EINVAL;
         goto fail;
-    t->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
-                                                : ((struct sockaddr_in *)&bound)->sin_port);
+    }
+    for (unsigned i = 0; i < t->n_more; i++)
+        if ((r = listen_portal(t, &t->more[i])) < 0)
+            goto fail;
     r = uv_async_init(t->loop, &t->wake, on_wake);
     if (r < 0)
         goto fail;
@@ -544,6 +620,11 @@ void iscsi_target_close(struct iscsi_target *t, void (*closed)(void *arg), void 
     iscsi_target_enter(t);
     if (t->listening)
         uv_close((uv_handle_t *)&t->listener, on_handle_closed);
+    for (unsigned i = 0; i < t->n_more; i++)
+        if (t->more[i].listening) {
+            t->more[i].listener.data = t;   /* on_handle_closed takes the target */
+            uv_close((uv_handle_t *)&t->more[i].listener, on_handle_closed);
+        }
     if (t->timer_on) {
         uv_timer_stop(&t->timer);
         uv_close((uv_handle_t *)&t->timer, on_handle_closed);

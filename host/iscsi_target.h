@@ -28,6 +28,7 @@ struct scsi_backend;
 
 #define ISCSI_NAME_MAX   223 /* RFC 7143 4.2.7.1 */
 #define ISCSI_SECRET_MAX 255
+#define ISCSI_TARGET_PORTALS_MAX 4 /* opt.host:opt.port and up to 3 more (multipath) */
 
 enum iscsi_digest_policy {
     ISCSI_DIGEST_POLICY_ANY = 0,     /* CRC32C or None, as the initiator prefers */
@@ -117,10 +118,21 @@ int  iscsi_node_set_mutual_chap(struct iscsi_node *n, const char *user, const ch
 int  iscsi_target_set_discovery_chap(struct iscsi_target *t, const char *user, const char *secret);
 int  iscsi_target_set_discovery_mutual_chap(struct iscsi_target *t, const char *user, const char *secret);
 
-/* Binds and listens on opt.host:opt.port.  0 or a negative libuv error. */
+/* Another portal (multipath), before iscsi_target_listen: portal p (1, 2, ...)
+ * listens on host:port (0: any free port) with TargetPortalGroupTag
+ * opt.portal_group_tag + p, and is a target port of its own: the commands of
+ * its sessions reach the backend with target_port p (opt.host:opt.port is
+ * port 0), and an initiator logged in through two portals holds two I_T
+ * nexuses.  SendTargets lists every portal.  0, -EINVAL (bad host, too many:
+ * ISCSI_TARGET_PORTALS_MAX in all), -EBUSY (already listening). */
+int  iscsi_target_add_portal(struct iscsi_target *t, const char *host, uint16_t port);
+/* Binds and listens on opt.host:opt.port and every added portal.  0 or a
+ * negative libuv error. */
 int  iscsi_target_listen(struct iscsi_target *t);
 /* The bound port (useful with port 0), or -1 before listen. */
 int  iscsi_target_port(const struct iscsi_target *t);
+/* The same for portal p (0: opt.host's); -1 for no such portal. */
+int  iscsi_target_portal_port(const struct iscsi_target *t, unsigned p);
 /* Stops listening, ends every connection, waits for backends to finish the
  * tasks in flight, then calls closed(arg) on the loop.  Loop thread only. */
 void iscsi_target_close(struct iscsi_target *t, void (*closed)(void *arg), void *arg);

@@ -65,6 +65,23 @@ static void send_answer_piece(struct iscsi_conn *c, const struct iscsi_text *req
     reset_text(c);
 }
 
+/* The TargetAddress of every portal but `own` (multipath: each node is
+ * reachable through every portal, one target port group each). */
+static void iscsi_text_add_portals(const struct iscsi_target *t, unsigned own, struct iscsi_text_out *out)
+{
+    char addr[128];
+    for (unsigned p = 0; p <= t->n_more; p++) {
+        if (p == own)
+            continue;
+        const char *host = p ? t->more[p - 1].host : t->host;
+        int port = p ? t->more[p - 1].port : t->port;
+        bool v6 = strchr(host, ':') != NULL;
+        snprintf(addr, sizeof(addr), "%s%s%s:%d,%u", v6 ? "[" : "", host, v6 ? "]" : "", port,
+                 iscsi_portal_tpgt(t, p));
+        iscsi_text_add(out, "TargetAddress", addr);
+    }
+}
+
 /* TargetName/TargetAddress pairs of the nodes initiator may see: all of
  * them ("All"), the session's own (""), or the one named. */
 static void send_targets(struct iscsi_conn *c, const char *which, const char *initiator, struct iscsi_text_out *out)
@@ -72,9 +89,9 @@ static void send_targets(struct iscsi_conn *c, const char *which, const char *in
     struct iscsi_target *t = c->target;
     char addr[128];
     if (c->local_v6)
-        snprintf(addr, sizeof(addr), "[%s]:%d,%u", c->local_host, c->local_port, t->opt.portal_group_tag);
+        snprintf(addr, sizeof(addr), "[%s]:%d,%u", c->local_host, c->local_port, iscsi_portal_tpgt(t, c->portal));
     else
-        snprintf(addr, sizeof(addr), "%s:%d,%u", c->local_host, c->local_port, t->opt.portal_group_tag);
+        snprintf(addr, sizeof(addr), "%s:%d,%u", c->local_host, c->local_port, iscsi_portal_tpgt(t, c->portal));
     for (struct iscsi_node *n = t->nodes; n; n = n->next) {
         bool wanted = strcmp(which, "All") == 0 ? true
                     : which[0] == '\0'          ? (c->sess && c->sess->node == n)
@@ -83,6 +100,7 @@ static void send_targets(struct iscsi_conn *c, const char *which, const char *in
             continue;
         iscsi_text_add(out, "TargetName", n->name);
         iscsi_text_add(out, "TargetAddress", addr);
+        iscsi_text_add_portals(t, c->portal, out);   /* the other paths to it */
     }
 }
 

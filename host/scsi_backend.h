@@ -108,6 +108,7 @@ struct scsi_backend_task {
     /* Request: filled by the front-end. */
     uint64_t nexus;
     uint64_t lun;                 /* a router (host/scsi_lunmap.h) rewrites it */
+    uint16_t target_port;         /* the target port (0-based) it arrived on: multipath */
     uint64_t tag;
     uint8_t  cdb[16];
     uint8_t  cdb_len;

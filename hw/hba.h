@@ -274,6 +274,7 @@ enum hba_opcode {
 #define HBA_CDB_MAX   16u
 #define HBA_SENSE_MAX 252u
 #define HBA_MAX_INITIATORS 4096u /* I_T nexus ids 0..4095: an iSCSI target needs thousands of sessions */
+#define HBA_MAX_TARGET_PORTS 4u /* target ports (multipath), each its own target port group */
 
 struct hba_sq_entry {
     uint8_t  opcode;     /* enum hba_opcode */
@@ -292,7 +293,9 @@ struct hba_sq_entry {
     uint64_t sense_addr; /* IOVA of the sense buffer */
     struct hba_sge sge;  /* data, or the first segment list */
     uint32_t timeout_ms; /* 0: none; informational, the driver enforces timeouts */
-    uint32_t rsvd;
+    uint16_t target_port; /* the controller port the command arrived on, 0-based (< HBA_MAX_TARGET_PORTS):
+                             the firmware reports it as relative target port port + 1 */
+    uint16_t rsvd;
 };
 _Static_assert(sizeof(struct hba_sq_entry) == 64, "hba_sq_entry is 64 bytes");
 _Static_assert(offsetof(struct hba_sq_entry, cid) == 2, "cid at 2");
@@ -306,6 +309,7 @@ _Static_assert(offsetof(struct hba_sq_entry, u) == 16, "cdb at 16");
 _Static_assert(offsetof(struct hba_sq_entry, sense_addr) == 32, "sense_addr at 32");
 _Static_assert(offsetof(struct hba_sq_entry, sge) == 40, "sge at 40");
 _Static_assert(offsetof(struct hba_sq_entry, timeout_ms) == 56, "timeout_ms at 56");
+_Static_assert(offsetof(struct hba_sq_entry, target_port) == 60, "target_port at 60");
 
 /* ---------------------------------------------------------------------------
  * Completion entry (16 bytes)

@@ -28,8 +28,9 @@ START_TEST(table_is_consistent)
             ck_assert_msg((c->usage[1] & 0xe0) == 0, "%s: WRPROTECT is reserved", c->name);
         }
         /* a command only thin drives offer is still one REPORT SUPPORTED
-         * OPERATION CODES can describe, and only a thin drive offers it */
-        if (c->flags & FW_F_THIN)
+         * OPERATION CODES can describe, and only a thin drive offers it; the
+         * same for removable drives and several target ports */
+        if (c->flags & (FW_F_THIN | FW_F_REMOVABLE | FW_F_MULTIPORT))
             ck_assert_msg(!fw_cmd_offered(c, NULL), "%s: offered without a drive", c->name);
         else
             ck_assert_msg(fw_cmd_offered(c, NULL), "%s: not offered", c->name);

@@ -1,15 +1,18 @@
 /* tests/test_serve_cu.c — libiscsi's conformance suite against `scsisim
- * serve` with a thin-provisioned drive, every test, destructive ones
- * included:
+ * serve` with a thin-provisioned drive behind two portals (multipath), every
+ * test, destructive ones included:
  *
- *   scsisim serve --drive 0:0,thin=on
- *   iscsi-test-cu -v -t ALL -d iscsi://127.0.0.1:PORT/IQN/0
+ *   scsisim serve --listen 127.0.0.1:0 --listen 127.0.0.1:0 --drive 0:0,thin=on
+ *   iscsi-test-cu -v -t ALL -d iscsi://127.0.0.1:PORT1/IQN/0 iscsi://127.0.0.1:PORT2/IQN/0
  *
  * must report, with the built-in core and again with the same core loaded
  * as build/lib/scsisim-core.so (--driver-core), 0 failed tests and at least
  * CLEAN_FLOOR tests that passed without being skipped (a test that prints [SKIPPED] passes in CUnit's
  * count: the target lacked the feature, answering INVALID COMMAND OPERATION
- * CODE or saying so in VPD/INQUIRY).  The per-test reading is the one
+ * CODE or saying so in VPD/INQUIRY).  The suites that need another kind of
+ * drive run against one: PreventAllow, StartStopUnit.Simple and NoMedia
+ * against a removable drive (removable=on), ReadOnly against a read-only one
+ * (write-protect=on); each of their tests must pass clean.  The per-test reading is the one
  * mk/cu-table.awk makes for docs/iscsi.md.  Without iscsi-test-cu the test
  * fails ("not installed: apt-get install libiscsi-bin"). */
 #include "tests/support/testutil.h"
@@ -34,7 +37,7 @@ static bool summary(const char *out, unsigned v[4])
  * starts at "  Test: NAME ..." and ends with "passed" or "FAILED" (on its
  * own line or right after the dots); what follows "passed" on that line is
  * the next suite's setup. */
-#define CLEAN_FLOOR 190u
+#define CLEAN_FLOOR 194u
 static unsigned clean_passes(const char *out, unsigned *skipped)
 {
     unsigned clean = 0;
@@ -67,18 +70,21 @@ static unsigned clean_passes(const char *out, unsigned *skipped)
     return clean;
 }
 
-/* iscsi-test-cu against `scsisim serve` with a thin drive and args (NULL:
- * none): 0 failures, at least CLEAN_FLOOR clean passes. */
+/* iscsi-test-cu against `scsisim serve` with a thin drive on two portals and
+ * args (NULL: none): 0 failures, at least CLEAN_FLOOR clean passes. */
 static void all_tests_pass(const char *const *args)
 {
     if (!proc_tool_present("iscsi_test_cu", "iscsi-test-cu", "apt-get install libiscsi-bin"))
         return;
     struct serve_proc srv;
-    const char *serve_args[8] = { "--drive", "0:0,thin=on" };
-    for (size_t i = 0; args && args[i] && i + 3 < sizeof serve_args / sizeof serve_args[0]; i++)
-        serve_args[2 + i] = args[i];
+    const char *serve_args[10] = { "--drive", "0:0,thin=on", "--listen", "127.0.0.1:0" };
+    for (size_t i = 0; args && args[i] && i + 5 < sizeof serve_args / sizeof serve_args[0]; i++)
+        serve_args[4 + i] = args[i];
     serve_start(&srv, serve_args);
-    const char *argv[] = { "iscsi-test-cu", "-v", "-t", "ALL", "-d", srv.url, NULL };
+    char url2[512];
+    serve_next_url(&srv, url2, sizeof url2);   /* the same LU through the second portal */
+    ck_assert_str_ne(url2, srv.url);
+    const char *argv[] = { "iscsi-test-cu", "-v", "-t", "ALL", "-d", srv.url, url2, NULL };
     char *out;
     int rc = proc_tool(argv, 240, &out);
     unsigned v[4];
@@ -120,6 +126,57 @@ START_TEST(iscsi_test_cu_all_tests_pass_with_loaded_core)
 }
 END_TEST
 
+/* The suites a fixed, writable drive skips, against a drive that has what
+ * they test: every test of each must pass without a skip or a failure. */
+static void suites_pass_clean(const char *drive, const char *const *suites, unsigned want)
+{
+    if (!proc_tool_present("iscsi_test_cu", "iscsi-test-cu", "apt-get install libiscsi-bin"))
+        return;
+    struct serve_proc srv;
+    serve_start(&srv, (const char *const[]){ "--drive", drive, NULL });
+    unsigned total = 0;
+    for (size_t i = 0; suites[i]; i++) {
+        const char *argv[] = { "iscsi-test-cu", "-v", "-t", suites[i], "-d", srv.url, NULL };
+        char *out;
+        int rc = proc_tool(argv, 120, &out);
+        unsigned v[4], skipped;
+        ck_assert_msg(summary(out, v), "iscsi-test-cu -t %s (exit %d) printed no run summary:\n%.4000s", suites[i],
+                      rc, out);
+        unsigned clean = clean_passes(out, &skipped);
+        ck_assert_msg(v[3] == 0 && skipped == 0 && clean == v[1],
+                      "%s on %s: %u ran, %u failed, %u skipped, %u clean:\n%.6000s", suites[i], drive, v[1], v[3],
+                      skipped, clean, out);
+        total += clean;
+        free(out);
+    }
+    fprintf(stderr, "iscsi-test-cu on %s: %u tests passed clean\n", drive, total);
+    ck_assert_uint_eq(total, want);
+    char *err = serve_stderr(&srv);
+    ck_assert_msg(!strstr(err, "error:"), "scsisim serve logged errors:\n%s", err);
+    free(err);
+    ck_assert_int_eq(serve_stop(&srv, SIGTERM), 0);
+}
+
+/* PreventAllow (8), StartStopUnit.Simple and NoMedia against a removable
+ * drive (thin, so NoMedia's UNMAP and GET LBA STATUS parts run too).
+ * StartStopUnit.NoLoej and .PwrCnd stay out: they want TEST UNIT READY GOOD
+ * after a STOP and every power condition accepted, which SBC-4 does not
+ * (docs/iscsi.md). */
+START_TEST(iscsi_test_cu_removable_suites)
+{
+    suites_pass_clean("0:0,removable=on,thin=on",
+                      (const char *const[]){ "ALL.PreventAllow", "ALL.StartStopUnit.Simple", "ALL.NoMedia", NULL },
+                      10);
+}
+END_TEST
+
+/* ReadOnly against a read-only LUN: every write refused with DATA PROTECT. */
+START_TEST(iscsi_test_cu_read_only_suite)
+{
+    suites_pass_clean("0:0,write-protect=on,thin=on", (const char *const[]){ "ALL.ReadOnly", NULL }, 1);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("serve_cu");
@@ -127,6 +184,8 @@ static Suite *suite(void)
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, iscsi_test_cu_all_tests_pass);
     tcase_add_test(tc, iscsi_test_cu_all_tests_pass_with_loaded_core);
+    tcase_add_test(tc, iscsi_test_cu_removable_suites);
+    tcase_add_test(tc, iscsi_test_cu_read_only_suite);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -37,6 +37,7 @@ void sim_config_init(struct sim_config *cfg)
     cfg->max_sgl_depth = 8;
     cfg->addr_bits = 64;
     cfg->max_xfer = 512u << 10;
+    cfg->target_ports = 1;
     cfg->iommu_policy = HBA_IOMMU_POLICY_ABORT;
     cfg->host_ram_bytes = 256ull << 20;
     cfg->poll = false;

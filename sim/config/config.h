@@ -35,6 +35,8 @@ struct sim_lu_config {
                                 held gets TASK SET FULL; 0 (default) = no limit */
     char    *media_path;     /* sparse media file; NULL (default) = sparse memory.  Owned (malloc). */
     uint64_t cache_bytes;    /* write-back cache capacity for dirty lines, default 16 MiB */
+    bool     removable;      /* removable medium (RMB): PREVENT ALLOW MEDIUM REMOVAL, START STOP UNIT
+                                LOEJ ejects and loads; default false */
 };
 
 struct sim_config {
@@ -48,6 +50,8 @@ struct sim_config {
     uint32_t max_sgl_depth;      /* segment lists per command, default 8 */
     uint32_t addr_bits;          /* 32..64, default 64 */
     uint32_t max_xfer;           /* bytes per command, default 512 KiB */
+    uint32_t target_ports;       /* 1..HBA_MAX_TARGET_PORTS: ports (multipath), each its own target
+                                    port group, all active/optimized; default 1 */
     /* platform */
     enum hba_iommu_policy iommu_policy; /* default ABORT */
     uint64_t host_ram_bytes;     /* size of the shared host RAM pool, default 256 MiB */

@@ -35,6 +35,8 @@ const struct cfg_key cfg_keys[] = {
     CTRL("max-sgl-depth", CFG_U32, max_sgl_depth, 0, 0xFF, "segment lists per command (CAP_SGL)"),
     CTRL("addr-bits", CFG_U32, addr_bits, 32, 64, "DMA address lines (CAP_SGL)"),
     CTRL("max-xfer", CFG_SIZE32, max_xfer, 4 * KiB, UINT32_MAX, "bytes per command (CAP_MAX_XFER)"),
+    CTRL("target-ports", CFG_U32, target_ports, 1, HBA_MAX_TARGET_PORTS,
+         "target ports (multipath): one target port group each, REPORT TARGET PORT GROUPS"),
     CTRL("iommu-policy", CFG_POLICY, iommu_policy, 0, 0, "what an IOMMU fault does"),
     CTRL_ALIGNED("host-ram", CFG_SIZE64, host_ram_bytes, 1 * MiB, 1 * TiB, HBA_IOMMU_PAGE_SIZE,
                  "shared host RAM pool"),
@@ -63,6 +65,8 @@ const struct cfg_key cfg_keys[] = {
     DRIVE("thin", CFG_BOOL, thin, 0, 0, "thin provisioned: UNMAP, WRITE SAME with UNMAP, GET LBA STATUS"),
     DRIVE("queue-depth", CFG_U32, queue_depth, 0, 65535, "task set size: TASK SET FULL beyond it (0: no limit)"),
     DRIVE("media", CFG_MEDIA, media_path, 0, 0, "sparse media file under the media directory"),
+    DRIVE("removable", CFG_BOOL, removable, 0, 0,
+          "removable medium: PREVENT ALLOW MEDIUM REMOVAL, START STOP UNIT LOEJ eject and load"),
     DRIVE("cache-size", CFG_SIZE64, cache_bytes, 4 * KiB, 1 * TiB, "write-back cache capacity"),
 };
 const size_t cfg_key_count = sizeof cfg_keys / sizeof cfg_keys[0];

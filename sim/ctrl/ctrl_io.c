@@ -16,6 +16,8 @@ static int validate(const struct sim_ctrl *c, const struct hba_sq_entry *e)
         return HBA_CS_INVALID_FIELD;
     if (e->sense_len > HBA_SENSE_MAX || e->initiator >= HBA_MAX_INITIATORS)
         return HBA_CS_INVALID_FIELD;
+    if (e->target_port >= (c->cfg.target_ports ? c->cfg.target_ports : 1))
+        return HBA_CS_INVALID_FIELD; /* no such port */
     if (e->flags & ~(HBA_FLAG_DIR_MASK | HBA_FLAG_ATTR_MASK))
         return HBA_CS_INVALID_FIELD; /* reserved flag bits */
     if (dir == (HBA_FLAG_DIR_READ | HBA_FLAG_DIR_WRITE))
@@ -171,8 +173,8 @@ static void run(struct sim_ctrl *c, uint16_t sqid, const struct hba_sq_entry *e)
     uint8_t cdb[HBA_CDB_MAX];
     memcpy(cdb, e->u.cdb, sizeof(cdb));
     struct fw_task t = {
-        .initiator = e->initiator, .target = e->target, .lun = e->lun, .cdb = cdb, .cdb_len = e->cdb_len,
-        .dir = dir, .data = data, .data_len = dir == HBA_FLAG_DIR_NONE ? 0 : e->data_len,
+        .initiator = e->initiator, .target_port = e->target_port, .target = e->target, .lun = e->lun,
+        .cdb = cdb, .cdb_len = e->cdb_len, .dir = dir, .data = data, .data_len = dir == HBA_FLAG_DIR_NONE ? 0 : e->data_len,
     };
     fw_execute(c->fw, &t);
     if (fv.outcome == FAULT_CHECK_AFTER && t.ctrl_status == HBA_CS_SUCCESS && t.status == SCSI_STATUS_GOOD) {

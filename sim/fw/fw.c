@@ -18,6 +18,8 @@ struct fw_drive *fw_drive_at(const struct fw *fw, uint16_t target, uint16_t lun)
 
 struct scsi_sense_reason fw_drive_readiness(struct fw_drive *d)
 {
+    if (d->medium_absent)   /* ejected (fw_removable.c) */
+        return scsi_reason(SCSI_SK_NOT_READY, SCSI_ASC_MEDIUM_NOT_PRESENT);
     if (d->stopped)
         return scsi_reason(SCSI_SK_NOT_READY, SCSI_ASC_LUN_NOT_READY_INIT_REQUIRED);
     if (!d->ready) {
@@ -69,6 +71,10 @@ void fw_data_in(struct fw_ctx *c, const void *src, size_t n)
 
 static int check_config(const struct sim_config *cfg, char *err, size_t errlen)
 {
+    if (cfg->target_ports > HBA_MAX_TARGET_PORTS) {
+        errf(err, errlen, "target_ports %u out of range 1..%u", cfg->target_ports, HBA_MAX_TARGET_PORTS);
+        return -EINVAL;
+    }
     if (cfg->max_targets < 1 || cfg->max_targets > SIM_MAX_TARGETS_LIMIT ||
         cfg->max_luns < 1 || cfg->max_luns > SIM_MAX_LUNS_LIMIT) {
         errf(err, errlen, "max_targets %u / max_luns %u out of range 1..%u / 1..%u",
@@ -133,6 +139,8 @@ int fw_drive_create(const struct sim_config *cfg, const struct sim_lu_config *lu
         snprintf(d->serial, sizeof(d->serial), "SSIM-%03u-%03u", lu->target, lu->lun);
     d->write_protect = lu->write_protect;
     d->thin = lu->thin;
+    d->removable = lu->removable;
+    d->target_ports = cfg->target_ports ? (uint16_t)cfg->target_ports : 1;
     for (uint32_t p = lu->physical_block_size; p > lu->block_size; p /= 2)
         d->lbppbe++;
     d->battery = lu->battery;
@@ -167,6 +175,7 @@ void fw_drive_power_on(struct fw_drive *d, uint64_t now)
     d->ready = d->ready_ms == 0;
     d->stopped = false;
     d->reserved_by = FW_NOT_RESERVED;
+    fw_removable_allow(d, -1);
     fw_pr_power_on(d);      /* forgets them unless APTPL */
     fw_plugin_drive_power_on(d);
     for (unsigned i = 0; i < HBA_MAX_INITIATORS; i++) {
@@ -410,6 +419,12 @@ static void execute_locked(struct fw *fw, struct fw_task *t)
         }
     } else {
         parse_fields(&c);
+        /* A write that brought no data to a write-protected drive (WRITE
+         * SAME with UNMAP sent without its block) is the drive's to refuse
+         * with DATA PROTECT: nothing could be written either way. */
+        if (c.want > 0 && !t->data_len && (c.cmd->flags & FW_F_WRITES) && c.d &&
+            (c.d->write_protect || c.d->cur.swp))
+            c.want = 0;
         if (c.want > 0 && (t->dir & HBA_FLAG_DIR_MASK) != c.cmd->dir) {
             t->ctrl_status = HBA_CS_DIRECTION_MISMATCH;
             return;

@@ -26,7 +26,9 @@
  *  3. Data direction: when the CDB asks to move data (allocation length,
  *     parameter list length, transfer length, VERIFY with BYTCHK), the task's
  *     dir must be the command's, else HBA_CS_DIRECTION_MISMATCH.  A CDB that
- *     moves nothing accepts any dir and any data_len (xfer = 0).
+ *     moves nothing accepts any dir and any data_len (xfer = 0).  A write
+ *     (FW_F_WRITES) that brought no data at all to a write-protected drive
+ *     goes on to the DATA PROTECT of step 9 instead.
  *  4. Unit attention (not for INQUIRY, REPORT LUNS, REQUEST SENSE, which
  *     neither report nor clear one): the highest-priority pending condition of
  *     this nexus is reported once and cleared for this nexus only.  Priority:
@@ -49,7 +51,8 @@
  *     fits is transferred and xfer says how much.
  *  7. Readiness (TEST UNIT READY, READ CAPACITY and every command that
  *     touches the medium, FW_F_NEEDS_READY in the table): NOT READY 04h/01h for ready_ms after power on (creation counts),
- *     04h/02h while stopped by START STOP UNIT (START=0) until START=1.
+ *     04h/02h while stopped by START STOP UNIT (START=0) until START=1;
+ *     02h/3Ah/00h while a removable drive's medium is ejected.
  *  8. LBA range (overflow-safe; READ/WRITE(6) length 0 means 256 blocks; a
  *     zero length still needs a valid LBA) -> 05h/21h/00h.
  *  9. Writes on a write-protected drive (every FW_F_WRITES command: WRITE,
@@ -66,8 +69,16 @@
  * START STOP UNIT.  STOP flushes the cache unless NO_FLUSH; START with IMMED=0
  * returns with the unit ready (the rest of the time-to-ready is skipped rather
  * than blocking the firmware), START with IMMED=1 returns at once and a stopped
- * unit then needs ready_ms again.  LOEJ is ignored; power conditions other than
- * 0 are INVALID FIELD IN CDB.
+ * unit then needs ready_ms again.  LOEJ is ignored on a fixed drive; on a
+ * removable one (the `removable` key, fw_removable.c) it ejects (START=0) or
+ * loads (START=1) the medium, refused with 05h/53h/02h while any nexus holds a
+ * PREVENT ALLOW MEDIUM REMOVAL; a load raises 28h/00h for every other nexus.
+ * Power conditions other than 0 are INVALID FIELD IN CDB.
+ *
+ * TARGET PORTS.  fw_task.target_port is the port the command arrived on; with
+ * target_ports > 1 (fw_tpg.c) INQUIRY reports TPGS 01b, VPD 83h that port's
+ * relative target port and group, and REPORT TARGET PORT GROUPS every group
+ * (one per port, active/optimized).
  *
  * MODE PARAMETERS.  Caching 08h (WCE, RCD) and control 0Ah (D_SENSE, SWP) are
  * changeable; current, changeable, default and saved values are reported and
@@ -91,6 +102,7 @@ struct fw;
 struct fw_task {
     /* in */
     uint16_t initiator;       /* I_T nexus, < HBA_MAX_INITIATORS */
+    uint16_t target_port;     /* the port it arrived on, 0-based, < HBA_MAX_TARGET_PORTS */
     uint16_t target, lun;
     const uint8_t *cdb;
     uint8_t  cdb_len;

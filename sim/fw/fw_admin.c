@@ -50,6 +50,7 @@ static void reset_drive(struct fw_drive *d, uint16_t code)
 {
     raise_all_nexuses(d, code);
     d->reserved_by = FW_NOT_RESERVED;   /* SPC-2: a reset releases a RESERVE */
+    fw_removable_allow(d, -1);          /* SPC-5: and ends medium removal prevention */
     (void)fw_drive_set_mode(d, &d->saved, false);
 }
 
@@ -89,6 +90,7 @@ void fw_nexus_loss(struct fw *fw, uint16_t initiator)
         fw_ua_add(&d->ua[initiator], SCSI_ASC_I_T_NEXUS_LOSS);
         if (d->reserved_by == (int)initiator)
             d->reserved_by = FW_NOT_RESERVED;   /* the holder's nexus is gone */
+        fw_removable_allow(d, initiator);
     }
     pthread_mutex_unlock(&fw->lock);
 }

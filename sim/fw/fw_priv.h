@@ -57,6 +57,8 @@ enum fw_opcode {
     FW_OP_WRITE_ATOMIC_16    = 0x9c,
 };
 #define FW_SAI_GET_LBA_STATUS 0x12
+#define FW_OP_PREVENT_ALLOW   0x1e    /* PREVENT ALLOW MEDIUM REMOVAL (fw_removable.c) */
+#define FW_SAI_REPORT_TPGS    0x0a    /* MAINTENANCE IN: REPORT TARGET PORT GROUPS (fw_tpg.c) */
 
 /* ---- unit attentions (fw_ua.c) ---- */
 
@@ -114,7 +116,12 @@ struct fw_drive {
     struct fw_plugin *plugin; /* firmware plug-in (fw_plugin.h), NULL = none or not opened */
     void    *pstate;          /* the plug-in's per-drive state (drive_open) */
     struct scsisim_fw_drive_info pinfo;
+    uint16_t target_ports;    /* the controller's ports (fw_tpg.c): ALUA when > 1 */
+    bool     removable;       /* removable medium (fw_removable.c) */
+    bool     medium_absent;   /* ejected by START STOP UNIT with LOEJ */
+    uint64_t prevent;         /* PREVENT ALLOW MEDIUM REMOVAL: bit n = nexus n prevents */
 };
+_Static_assert(HBA_MAX_INITIATORS <= 64, "fw_drive.prevent holds a bit per nexus");
 #define FW_NOT_RESERVED (-1)
 
 /* Events raised under the lock and delivered after it is dropped, so the hook
@@ -171,6 +178,8 @@ enum fw_cmd_flag {
     FW_F_RESV_OK      = 1u << 12,/* runs despite another nexus's RESERVE (fw_resv.c) */
     FW_F_PR_EXEMPT    = 1u << 13,/* runs whatever the persistent reservation (fw_pr.c) */
     FW_F_PR_READ      = 1u << 14,/* a read: runs for non-holders under Write Exclusive types */
+    FW_F_MULTIPORT    = 1u << 7, /* exists only with several target ports (fw_tpg.c) */
+    FW_F_REMOVABLE    = 1u << 15,/* exists only on a removable-medium drive (fw_removable.c) */
 };
 
 struct fw_ctx;
@@ -294,5 +303,23 @@ struct fw_lbp_limits {
 };
 void fw_lbp_limits(const struct fw_drive *d, struct fw_lbp_limits *l);
 struct scsi_sense_reason fw_mode_select(struct fw_ctx *c);
+
+/* ---- target ports and ALUA (fw_tpg.c) ---- */
+/* REPORT TARGET PORT GROUPS: one group per port, active/optimized. */
+struct scsi_sense_reason fw_tpg_report(struct fw_ctx *c);
+/* Standard INQUIRY: TPGS 01b (implicit ALUA) with several ports. */
+void fw_tpg_inquiry(const struct fw_drive *d, uint8_t *std);
+/* VPD 83h: the relative target port (type 4) and target port group (type 5)
+ * designators of the port the command arrived on; returns the bytes added. */
+size_t fw_tpg_designators(const struct fw_ctx *c, uint8_t *p);
+
+/* ---- removable medium (fw_removable.c) ---- */
+struct scsi_sense_reason fw_removable_prevent_allow(struct fw_ctx *c);
+/* START STOP UNIT with LOEJ on a removable drive: eject (START=0) or load. */
+struct scsi_sense_reason fw_removable_load_eject(struct fw_ctx *c);
+/* Standard INQUIRY: RMB. */
+void fw_removable_inquiry(const struct fw_drive *d, uint8_t *std);
+/* Prevention ends for one nexus (-1: every nexus): nexus loss, reset, power on. */
+void fw_removable_allow(struct fw_drive *d, int initiator);
 
 #endif

@@ -36,6 +36,8 @@ static void standard_inquiry(const struct fw_drive *d, uint8_t *b)
     put_ascii(b + 32, 4, d ? d->revision : FW_REVISION);
     for (size_t i = 0; i < sizeof(version_descriptors) / sizeof(version_descriptors[0]); i++)
         scsi_put_be16(b + 58 + 2 * i, version_descriptors[i]);
+    fw_removable_inquiry(d, b);
+    fw_tpg_inquiry(d, b);
 }
 
 struct scsi_sense_reason fw_spc_inquiry(struct fw_ctx *c)
@@ -105,6 +107,8 @@ struct scsi_sense_reason fw_spc_start_stop_unit(struct fw_ctx *c)
     uint8_t b4 = c->cdb[4];
     if (b4 >> 4)   /* POWER CONDITION: only 0h (START_VALID) is supported */
         return scsi_reason_invalid_cdb_field(4, 7);
+    if (d->removable && (b4 & 0x02))
+        return fw_removable_load_eject(c);          /* LOEJ: eject or load the medium */
     bool start = b4 & 0x01, no_flush = b4 & 0x04;   /* LOEJ (bit 1) is ignored: nothing to eject */
     if (!start) {
         if (!no_flush) {

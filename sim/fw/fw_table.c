@@ -43,6 +43,10 @@ static const struct fw_cmd table[] = {
     { .name = "START STOP UNIT", .opcode = SCSI_OP_START_STOP_UNIT, .cdb_len = 6,
       .dir = HBA_FLAG_DIR_NONE, .handler = fw_spc_start_stop_unit,
       .usage = { 0xff, 0x01, 0x00, 0x00, 0xf7, CTL } },
+    /* Removable medium (fw_removable.c): PREVENT is 2 bits (1xb refused by the handler). */
+    { .name = "PREVENT ALLOW MEDIUM REMOVAL", .opcode = FW_OP_PREVENT_ALLOW, .cdb_len = 6,
+      .dir = HBA_FLAG_DIR_NONE, .flags = FW_F_REMOVABLE, .handler = fw_removable_prevent_allow,
+      .usage = { 0xff, 0x00, 0x00, 0x00, 0x03, CTL } },
     { .name = "SEND DIAGNOSTIC", .opcode = SCSI_OP_SEND_DIAGNOSTIC, .cdb_len = 6,
       .dir = HBA_FLAG_DIR_WRITE, .len_off = 3, .len_width = 2, .handler = fw_spc_send_diagnostic,
       .usage = { 0xff, 0xf7, 0x00, 0xff, 0xff, CTL } },
@@ -106,6 +110,12 @@ static const struct fw_cmd table[] = {
       .cdb_len = 12, .dir = HBA_FLAG_DIR_READ, .flags = FW_F_PR_EXEMPT | FW_F_SA | FW_F_RESV_OK, .len_off = 6,
       .len_width = 4, .handler = fw_spc_report_opcodes,
       .usage = { 0xff, 0x1f, 0x87, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00, CTL } },
+    /* Multipath (fw_tpg.c): byte 1 bits 7..5 are the PARAMETER DATA FORMAT. */
+    { .name = "REPORT TARGET PORT GROUPS", .opcode = SCSI_OP_MAINTENANCE_IN, .sa = FW_SAI_REPORT_TPGS,
+      .cdb_len = 12, .dir = HBA_FLAG_DIR_READ,
+      .flags = FW_F_PR_EXEMPT | FW_F_SA | FW_F_RESV_OK | FW_F_MULTIPORT, .len_off = 6, .len_width = 4,
+      .handler = fw_tpg_report,
+      .usage = { 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0x00, CTL } },
     { .name = "READ(12)", .opcode = SCSI_OP_READ_12, .cdb_len = 12, .dir = HBA_FLAG_DIR_READ,
       .flags = FW_F_PR_READ | FW_F_NEEDS_READY | FW_F_MEDIA_ACCESS | FW_F_LEN_BLOCKS,
       .len_off = 6, .len_width = 4, .lba_off = 2, .lba_width = 4, .handler = fw_sbc_read,
@@ -308,6 +318,10 @@ const struct fw_cmd *fw_cmd_find(const struct fw *fw, const uint8_t *cdb, bool *
 
 bool fw_cmd_offered(const struct fw_cmd *cmd, const struct fw_drive *d)
 {
+    if ((cmd->flags & FW_F_MULTIPORT) && !(d && d->target_ports > 1))
+        return false;
+    if ((cmd->flags & FW_F_REMOVABLE) && !(d && d->removable))
+        return false;
     return !(cmd->flags & FW_F_THIN) || (d && d->thin);
 }
 

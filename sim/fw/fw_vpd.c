@@ -73,7 +73,8 @@ static size_t page_device_id(const struct fw_ctx *c, uint8_t *p)
     n += put_ascii_padded(p + n, 8, d->vendor);
     n += put_ascii_padded(p + n, 16, d->product);
     memcpy(p + n, d->serial, serial_len);
-    return n + serial_len;
+    n += serial_len;
+    return n + fw_tpg_designators(c, p + n);   /* the port's, with several ports */
 }
 
 static size_t page_block_limits(const struct fw_ctx *c, uint8_t *p)

@@ -65,6 +65,7 @@ void fwh_run(struct fw *fw, struct fw_task *t, uint16_t initiator, uint16_t targ
 {
     memset(t, 0xA5, sizeof(*t));   /* outputs must all be written by the firmware */
     t->initiator = initiator;
+    t->target_port = 0;            /* an input: the first port (multipath tests set their own) */
     t->target = target;
     t->lun = lun;
     t->cdb = cdb;

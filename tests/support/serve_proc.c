@@ -85,6 +85,33 @@ void serve_start(struct serve_proc *p, const char *const *args)
     snprintf(p->iqn, sizeof(p->iqn), "%.*s", (int)(lun - slash - 1), slash + 1);
 }
 
+void serve_next_url(struct serve_proc *p, char *out, size_t cap)
+{
+    char line[1024];
+    size_t len = 0;
+    uint64_t end = clock_now_ms() + 20000;
+    out[0] = '\0';
+    while (!out[0] && clock_now_ms() < end) {
+        struct pollfd pf = { .fd = p->out_fd, .events = POLLIN };
+        if (poll(&pf, 1, 100) <= 0)
+            continue;
+        char c;
+        if (read(p->out_fd, &c, 1) <= 0)
+            break;
+        if (c != '\n') {
+            if (len < sizeof(line) - 1)
+                line[len++] = c;
+            continue;
+        }
+        line[len] = '\0';
+        const char *u = strstr(line, "iscsi://");
+        if (u)
+            snprintf(out, cap, "%s", u);
+        len = 0;
+    }
+    ck_assert_msg(out[0], "scsisim serve printed no further URL");
+}
+
 int serve_stop(struct serve_proc *p, int sig)
 {
     kill(p->pid, sig);

@@ -25,6 +25,9 @@ struct serve_proc {
 /* Starts `scsisim serve --listen 127.0.0.1:0 args...` (args NULL-terminated)
  * and waits up to 20 s for its first URL.  Fails the test if it does not come. */
 void serve_start(struct serve_proc *p, const char *const *args);
+/* The next URL line serve printed (another LUN, or the same LUN through the
+ * next --listen portal), into out; fails the test if none comes in 20 s. */
+void serve_next_url(struct serve_proc *p, char *out, size_t cap);
 /* Sends sig (SIGTERM, SIGINT) and waits up to 20 s; returns the exit code
  * (128 + signal when killed).  Frees what serve_start made. */
 int  serve_stop(struct serve_proc *p, int sig);
