@@ -119,9 +119,10 @@ struct fw_drive {
     uint16_t target_ports;    /* the controller's ports (fw_tpg.c): ALUA when > 1 */
     bool     removable;       /* removable medium (fw_removable.c) */
     bool     medium_absent;   /* ejected by START STOP UNIT with LOEJ */
-    uint64_t prevent;         /* PREVENT ALLOW MEDIUM REMOVAL: bit n = nexus n prevents */
+    uint64_t prevent[HBA_MAX_INITIATORS / 64]; /* PREVENT ALLOW MEDIUM REMOVAL: bit n = nexus n prevents */
+    unsigned preventers;      /* bits set in prevent[]: any nexus prevents */
 };
-_Static_assert(HBA_MAX_INITIATORS <= 64, "fw_drive.prevent holds a bit per nexus");
+_Static_assert(HBA_MAX_INITIATORS % 64 == 0, "fw_drive.prevent holds a bit per nexus");
 #define FW_NOT_RESERVED (-1)
 
 /* Events raised under the lock and delivered after it is dropped, so the hook

@@ -10,6 +10,8 @@
  * PREVENT=0 from it, its loss, a LUN or target reset, or power on. */
 #include "sim/fw/fw_priv.h"
 
+#include <string.h>
+
 #define FW_ASC_MEDIUM_REMOVAL_PREVENTED SCSI_ASCQ(0x53, 0x02)
 #define FW_ASC_MEDIUM_MAY_HAVE_CHANGED  SCSI_ASCQ(0x28, 0x00)   /* NOT READY TO READY CHANGE */
 
@@ -21,12 +23,25 @@ void fw_removable_inquiry(const struct fw_drive *d, uint8_t *std)
         std[1] |= INQ_RMB;
 }
 
+/* Nexus i's prevention bit, and the count of nexuses that prevent. */
+static void set_prevent(struct fw_drive *d, unsigned i, bool on)
+{
+    uint64_t bit = 1ull << (i % 64), *w = &d->prevent[i / 64];
+    if (on && !(*w & bit))
+        d->preventers++;
+    else if (!on && (*w & bit))
+        d->preventers--;
+    *w = on ? *w | bit : *w & ~bit;
+}
+
 void fw_removable_allow(struct fw_drive *d, int initiator)
 {
-    if (initiator < 0)
-        d->prevent = 0;
-    else if (initiator < (int)HBA_MAX_INITIATORS)
-        d->prevent &= ~(1ull << initiator);
+    if (initiator < 0) {
+        memset(d->prevent, 0, sizeof d->prevent);
+        d->preventers = 0;
+    } else if (initiator < (int)HBA_MAX_INITIATORS) {
+        set_prevent(d, (unsigned)initiator, false);
+    }
 }
 
 struct scsi_sense_reason fw_removable_prevent_allow(struct fw_ctx *c)
@@ -37,11 +52,7 @@ struct scsi_sense_reason fw_removable_prevent_allow(struct fw_ctx *c)
     uint8_t prevent = c->cdb[4] & 0x03;
     if (prevent > 1)
         return scsi_reason_invalid_cdb_field(4, 1);
-    uint64_t bit = 1ull << c->t->initiator;
-    if (prevent)
-        c->d->prevent |= bit;
-    else
-        c->d->prevent &= ~bit;
+    set_prevent(c->d, c->t->initiator, prevent);
     return fw_good();
 }
 
@@ -51,7 +62,7 @@ struct scsi_sense_reason fw_removable_load_eject(struct fw_ctx *c)
     bool start = c->cdb[4] & 0x01, no_flush = c->cdb[4] & 0x04;
     /* Prevention holds the tray shut both ways: no eject, and no load
      * either (what libiscsi's PreventAllow.Eject expects, as tgt does). */
-    if (d->prevent)
+    if (d->preventers)
         return scsi_reason(SCSI_SK_ILLEGAL_REQUEST, FW_ASC_MEDIUM_REMOVAL_PREVENTED);
     if (!start) {
         if (d->medium_absent)
