@@ -19,13 +19,18 @@
 #include <unistd.h>
 
 #include "base/clock.h"
+#include "cli/campaign_promises.h"
 #include "cli/campaign_trace.h"
 #include "cli/commands.h"
+#include "cli/driver_core_opt.h"
 #include "cli/options.h"
+#include "scsi/scsi.h"
+#include "scsi/sense.h"
 #include "stack/stack.h"
 
 static const char usage_text[] =
     "usage: scsisim campaign [--cuts N] [--seed S] [--json FILE] [--quiet]\n"
+    "                        [--driver-core PATH.so]\n"
     "\n"
     "The power-cut campaign: a controller in its own process on a file-backed\n"
     "drive (64 MiB, write-back cache, no battery), a writer through the driver\n"
@@ -35,15 +40,22 @@ static const char usage_text[] =
     "controller at a random instant (0..20 ms into the writing, so mid-write,\n"
     "mid-flush and mid-DMA alike), a restart on the same media, the driver's\n"
     "recovery, and the restarted controller's own check of every block it had\n"
-    "promised durable (its oracle is kept beside the media, docs/faults.md).\n"
+    "promised durable (its oracle is kept beside the media, docs/faults.md);\n"
+    "then every block written during the cut is read back through the driver\n"
+    "core and must hold the newest version the core acknowledged as durable\n"
+    "(FUA, write cache off, or a SYNCHRONIZE CACHE after it) or a newer one.\n"
     "\n"
     "  --cuts N       power cuts (default 100)\n"
     "  --seed S       seed of every random choice (default 1)\n"
     "  --json FILE    also write the summary as JSON to FILE ('-': stdout)\n"
     "  --quiet        no progress line on stderr\n"
+    "  --driver-core PATH.so  the writer's driver core (core/driver_core_abi.h;\n"
+    "                 default $SCSISIM_DRIVER_CORE, else the built-in core): a\n"
+    "                 core's recovery after each cut is what is judged\n"
     "  -h, --help     this text\n"
     "\n"
-    "Exit status: 0 no durable block lost; 1 a durable block was lost (the\n"
+    "Exit status: 0 no durable block lost; 1 a durable block was lost, or a\n"
+    "block read back older than the driver promised (the\n"
     "message names the cut, the seed and the first bad LBA, and the media, its\n"
     "oracle journal and loss.trace, a trace of that cut's commands that\n"
     "reproduces the loss with 'scsisim run', are kept); 2 bad option;\n"
@@ -54,6 +66,9 @@ static const char usage_text[] =
 
 struct writer {
     struct stack *st;
+    struct campaign_promises *promises; /* what the driver told us is durable */
+    bool     wce;             /* the write-back cache is on during this cut */
+    _Atomic bool killed;      /* set before the kill: the restarted controller has its default WCE again */
     uint64_t rng;
     _Atomic bool stop;
     /* counts, read after join */
@@ -96,8 +111,10 @@ static void *writer_main(void *arg)
                 w->sync_all++;
             }
             rc = stack_exec(w->st, 0, 0, cdb, 10, DRV_DIR_NONE, NULL, 0, &c);
-            if (rc == 0 && c.response == DRV_SR_TASK_COMPLETE && c.scsi_status == 0)
+            if (rc == 0 && c.response == DRV_SR_TASK_COMPLETE && c.scsi_status == 0) {
                 campaign_log_add(&w->log, cdb, 0, 0);
+                campaign_promises_sync(w->promises, scsi_get_be32(cdb + 2), scsi_get_be16(cdb + 7));
+            }
         } else {
             uint32_t len = 1 + (uint32_t)((r >> 8) % CAMPAIGN_MAX_LEN);
             uint32_t lba = (uint32_t)((r >> 16) % (CAMPAIGN_BLOCKS - len));
@@ -117,8 +134,18 @@ static void *writer_main(void *arg)
                 w->writes++;
                 w->fua += fua;
                 campaign_log_add(&w->log, cdb, len, w->seq);
+                /* With the cache off a GOOD write is durable, but only
+                 * before the kill: a write re-issued to the restarted
+                 * controller meets its power-on default, cache on. */
+                bool wce_off = !w->wce && !atomic_load(&w->killed);
+                campaign_promises_write(w->promises, lba, len, w->seq,
+                                        fua ? PROMISE_FUA : wce_off ? PROMISE_CACHE_OFF : PROMISE_NONE);
             }
         }
+        struct scsi_sense_info si;
+        if (rc == 0 && c.response == DRV_SR_TASK_COMPLETE && c.scsi_status == SCSI_STATUS_CHECK_CONDITION &&
+            scsi_sense_parse(c.sense, c.sense_len, &si) && si.key == SCSI_SK_UNIT_ATTENTION && si.asc == 0x29)
+            campaign_promises_forfeit(w->promises); /* a power on or reset: the cache may be gone */
         if (rc < 0 || c.response != DRV_SR_TASK_COMPLETE || c.scsi_status != 0) {
             /* A command caught by the cut may fail: it promised nothing.
              * While the controller is down, do not spin. */
@@ -149,6 +176,10 @@ struct totals {
     uint64_t cuts, writes, fua, sync_range, sync_all, failed;
     uint64_t blocks_checked, durable_lost, volatile_lost, volatile_kept;
     uint64_t first_bad_cut, first_bad_lba;
+    /* The driver's promises, read back through it (campaign_promises.h). */
+    uint64_t host_checked, host_broken, host_bad_cut, host_bad_lba;
+    uint32_t host_promised, host_found;
+    enum campaign_promise_kind host_why;
 };
 
 static void progress(unsigned done, unsigned total, const struct totals *t)
@@ -162,11 +193,12 @@ static void progress(unsigned done, unsigned total, const struct totals *t)
 
 static int run(int argc, char **argv)
 {
-    const char *cuts_s = NULL, *seed_s = NULL, *json = NULL;
+    const char *cuts_s = NULL, *seed_s = NULL, *json = NULL, *core = NULL;
     bool quiet = false;
     for (int i = 1; i < argc; i++) {
         const char **slot = !strcmp(argv[i], "--cuts") ? &cuts_s : !strcmp(argv[i], "--seed") ? &seed_s
-                          : !strcmp(argv[i], "--json") ? &json : NULL;
+                          : !strcmp(argv[i], "--json") ? &json
+                          : !strcmp(argv[i], "--driver-core") ? &core : NULL;
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             fputs(usage_text, stdout);
             return CLI_EXIT_OK;
@@ -193,6 +225,11 @@ static int run(int argc, char **argv)
         fprintf(stderr, "scsisim campaign: --seed needs an unsigned integer, not '%s'\n", seed_s);
         return CLI_EXIT_USAGE;
     }
+    int rc_core = cli_driver_core_use("campaign", core);
+    if (rc_core != CLI_EXIT_OK)
+        return rc_core;
+    if (core && (rc_core = cli_driver_core_preflight("campaign")) != CLI_EXIT_OK)
+        return rc_core;
     char self[PATH_MAX];
     ssize_t sl = readlink("/proc/self/exe", self, sizeof self - 1);
     if (sl < 0) {
@@ -237,6 +274,13 @@ static int run(int argc, char **argv)
         return CLI_EXIT_INTERNAL;
     }
     struct totals t = { 0 };
+    struct campaign_promises promises;
+    uint32_t seq = 0;
+    if (campaign_promises_init(&promises, CAMPAIGN_BLOCKS) < 0) {
+        stack_close(st);
+        fprintf(stderr, "scsisim campaign: out of memory\n");
+        return CLI_EXIT_INTERNAL;
+    }
     char trace_path[sizeof dir + 16] = "";
     uint64_t rng = seed ^ 0xC0FFEEull;
     uint64_t t0 = clock_now_ns();
@@ -253,7 +297,7 @@ static int run(int argc, char **argv)
             break;
         }
         t.wce_off_cuts += !wce;
-        struct writer w = { .st = st, .rng = rnd(&rng) };
+        struct writer w = { .st = st, .rng = rnd(&rng), .promises = &promises, .wce = wce, .seq = seq };
         pthread_t th;
         if (pthread_create(&th, NULL, writer_main, &w) != 0) {
             fprintf(stderr, "scsisim campaign: cannot start the writer thread\n");
@@ -262,11 +306,16 @@ static int run(int argc, char **argv)
         }
         struct timespec d = { .tv_nsec = (long)(rnd(&rng) % 20000000u) };
         nanosleep(&d, NULL);
+        atomic_store(&w.killed, true);
         int krc = stack_kill_controller(st);
         int src = krc == 0 ? stack_start_controller(st, err, sizeof err) : krc;
         int rrc = src == 0 ? stack_reconnect(st, err, sizeof err) : src;
         atomic_store(&w.stop, true);
         pthread_join(th, NULL);
+        seq = w.seq; /* versions keep growing across cuts */
+        /* Whoever met the restart's unit attention, the next cut's flushes
+         * must not promise what the killed controller's cache held. */
+        campaign_promises_forfeit(&promises);
         t.cuts++;
         t.writes += w.writes, t.fua += w.fua, t.sync_range += w.sync_range, t.sync_all += w.sync_all;
         t.failed += w.failed;
@@ -300,11 +349,29 @@ static int run(int argc, char **argv)
                 trace_path[0] = '\0';
             }
         }
+        /* Then the driver's own promises, read back through it. */
+        struct campaign_broken br;
+        rc = campaign_promises_check(&promises, st, &br);
+        if (rc < 0) {
+            campaign_log_free(&w.log);
+            fprintf(stderr, "\nscsisim campaign: cut %lu: reading the written blocks back: %s\n", k, strerror(-rc));
+            exit_code = CLI_EXIT_INTERNAL;
+            break;
+        }
+        t.host_checked += br.checked;
+        if (br.bad && !t.host_broken) {
+            t.host_bad_cut = k;
+            t.host_bad_lba = br.lba;
+            t.host_promised = br.promised;
+            t.host_found = br.found;
+            t.host_why = br.why;
+        }
+        t.host_broken += br.bad;
         campaign_log_free(&w.log);
         t.durable_lost += r.durable_lost;
         if (!quiet && (k % 10 == 0 || k == ncuts || r.durable_lost))
             progress((unsigned)k, (unsigned)ncuts, &t);
-        if (r.durable_lost) {
+        if (r.durable_lost || br.bad) {
             exit_code = CLI_EXIT_FAILURE;
             break;
         }
@@ -313,10 +380,11 @@ static int run(int argc, char **argv)
     if (!quiet)
         fputc('\n', stderr);
     stack_close(st);
+    campaign_promises_free(&promises);
     /* The media and its oracle journal go with the campaign's directory,
      * unless they show a loss: then they are the evidence. */
     char path[PATH_MAX + 16];
-    if (t.durable_lost)
+    if (t.durable_lost || t.host_broken)
         printf("  the media and its oracle journal are kept in %s (disk, disk.oracle%s)\n", dir,
                trace_path[0] ? ", loss.trace" : "");
     else {
@@ -337,6 +405,8 @@ static int run(int argc, char **argv)
            t.durable_lost, t.blocks_checked);
     printf("  unflushed blocks lost (no battery), as the last check counts them: %" PRIu64 " lost, %" PRIu64
            " kept\n", t.volatile_lost, t.volatile_kept);
+    printf("  the driver's promises, read back through it after each cut: %" PRIu64 " of %" PRIu64
+           " blocks older than the version it acknowledged as durable\n", t.host_broken, t.host_checked);
     printf("  driver errors logged around the cuts: %" PRIu64 "\n", (uint64_t)atomic_load(&driver_errors));
     if (exit_code != CLI_EXIT_OK && last_driver_error[0])
         printf("  last driver error: %s\n", last_driver_error);
@@ -344,6 +414,13 @@ static int run(int argc, char **argv)
         printf("  DURABLE LOSS at cut %" PRIu64 ", first bad LBA %" PRIu64
                "; reproduce with: scsisim campaign --cuts %" PRIu64 " --seed %llu\n",
                t.first_bad_cut, t.first_bad_lba, t.first_bad_cut, seed);
+    if (t.host_broken)
+        printf("  BROKEN PROMISE at cut %" PRIu64 ": LBA %" PRIu64 " was acknowledged durable (%s) at version %" PRIu32
+               " and reads back as %s %" PRIu32 " (the controller was never told, or the driver lost it in "
+               "recovery); reproduce with: scsisim campaign --cuts %" PRIu64 " --seed %llu%s%s\n",
+               t.host_bad_cut, t.host_bad_lba, campaign_promise_name(t.host_why), t.host_promised,
+               t.host_found ? "version" : "not a written block, version",
+               t.host_found, t.host_bad_cut, seed, core ? " --driver-core " : "", core ? core : "");
     if (trace_path[0])
         printf("  a trace of that cut's commands reproduces it in one process: scsisim run %s\n", trace_path);
     if (json) {
@@ -357,10 +434,12 @@ static int run(int argc, char **argv)
                 ",\"fua_writes\":%" PRIu64 ",\"range_flushes\":%" PRIu64 ",\"full_flushes\":%" PRIu64
                 ",\"caught_by_a_cut\":%" PRIu64 ",\"blocks_checked\":%" PRIu64 ",\"durable_lost\":%" PRIu64
                 ",\"unflushed_lost\":%" PRIu64 ",\"unflushed_kept\":%" PRIu64 ",\"driver_errors\":%" PRIu64
-                ",\"first_bad_cut\":%" PRIu64 ",\"first_bad_lba\":%" PRIu64 "}\n",
+                ",\"first_bad_cut\":%" PRIu64 ",\"first_bad_lba\":%" PRIu64 ",\"promises_checked\":%" PRIu64
+                ",\"promises_broken\":%" PRIu64 ",\"first_broken_cut\":%" PRIu64 ",\"first_broken_lba\":%" PRIu64 "}\n",
                 t.cuts, t.wce_off_cuts, secs, secs > 0 ? (double)t.cuts / secs : 0.0, seed, t.writes, t.fua, t.sync_range,
                 t.sync_all, t.failed, t.blocks_checked, t.durable_lost, t.volatile_lost, t.volatile_kept,
-                (uint64_t)atomic_load(&driver_errors), t.first_bad_cut, t.first_bad_lba);
+                (uint64_t)atomic_load(&driver_errors), t.first_bad_cut, t.first_bad_lba, t.host_checked, t.host_broken,
+                t.host_bad_cut, t.host_bad_lba);
         if (f != stdout)
             fclose(f);
     }

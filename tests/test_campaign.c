@@ -4,7 +4,9 @@
  * options are refused; the campaign mutant (a controller that acknowledges
  * SYNCHRONIZE CACHE before writing back, build/mutants/scsisim-sync-early) is
  * caught in under 50 cuts with exit 1, the seed and a trace that reproduces
- * the loss.  The 1000-cut run is in docs/benchmarks.md. */
+ * the loss; a driver core that drops SYNCHRONIZE CACHE (the F1 mutant) is
+ * caught by the read-back of what it called durable.  The 1000-cut run is in
+ * docs/benchmarks.md. */
 #include "tests/support/testutil.h"
 
 #include <stdio.h>
@@ -114,6 +116,39 @@ START_TEST(the_sync_early_mutant_is_caught_in_under_50_cuts)
 }
 END_TEST
 
+/* The driver's own promises: a core that answers SYNCHRONIZE CACHE without
+ * sending it (the F1 mutant) passes the controller's oracle, which was never
+ * asked to promise anything, and is caught by reading back what the driver
+ * called durable; the built-in core keeps every promise. */
+START_TEST(a_core_that_drops_the_flush_breaks_its_promise)
+{
+    char core[1024];
+    snprintf(core, sizeof core, "%s", proc_scsisim_bin());
+    char *slash = strrchr(core, '/');
+    size_t at = slash ? (size_t)(slash + 1 - core) : 0;
+    snprintf(core + at, sizeof core - at, "mutants/core-F1.so");
+    const char *bad[] = { "campaign", "--cuts", "49", "--seed", "5", "--quiet", "--driver-core", core, NULL };
+    struct proc_result r;
+    proc_scsisim(bad, &r);
+    ck_assert_msg(r.status == 1, "exit %d:\n%s%s", r.status, r.out, r.err);
+    ck_assert_msg(strstr(r.out, "BROKEN PROMISE at cut ") && strstr(r.out, "was acknowledged durable ("), "%s", r.out);
+    ck_assert_msg(strstr(r.out, "durable blocks lost: 0 "), "%s", r.out); /* the controller's oracle saw nothing */
+    char *keep = strstr(r.out, "are kept in ");
+    char dir[512] = "";
+    if (keep)
+        sscanf(keep + strlen("are kept in "), "%511s", dir);
+    proc_result_free(&r);
+    if (dir[0])
+        proc_rmdir(dir);
+
+    const char *good[] = { "campaign", "--cuts", "30", "--seed", "5", "--quiet", NULL };
+    proc_scsisim(good, &r);
+    ck_assert_msg(r.status == 0, "exit %d:\n%s%s", r.status, r.out, r.err);
+    ck_assert_msg(strstr(r.out, "the driver's promises, read back through it after each cut: 0 of "), "%s", r.out);
+    proc_result_free(&r);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("campaign");
@@ -122,6 +157,7 @@ static Suite *suite(void)
     tcase_add_test(t, a_short_campaign_loses_no_durable_block);
     tcase_add_test(t, bad_options_are_refused);
     tcase_add_test(t, the_sync_early_mutant_is_caught_in_under_50_cuts);
+    tcase_add_test(t, a_core_that_drops_the_flush_breaks_its_promise);
     suite_add_tcase(s, t);
     return s;
 }
