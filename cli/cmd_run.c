@@ -50,6 +50,9 @@ static const char usage_text[] =
     "  --mutant NAME     run with the driver core built as mutant NAME (F1, F2, ...):\n"
     "                    loads mutants/core-NAME.so next to this executable\n"
     "                    (built by `make mutants`), as --driver-core does\n"
+    "  --isolate         each trace in a child process with the built-in core too\n"
+    "                    (a loaded core always is): a crash or a hang fails that\n"
+    "                    trace only, with the signal or the deadline\n"
     "  --driver PATH     delegate the whole run to another scsisim build at PATH\n"
     "  --firmware PATH.so  every trace's controller loads this firmware plug-in: its\n"
     "                    commands (vendor-unique ones too), VPD and mode pages come\n"
@@ -108,6 +111,7 @@ struct run_args {
     double timeout_s;
     unsigned driver_timeout_ms;
     bool two_process;
+    bool isolate;             /* --isolate: a child per trace with any core */
     const char *socket_path;
     const char *mutant;
     const char *driver_core;
@@ -186,6 +190,8 @@ static int parse_args(int argc, char **argv, struct run_args *a)
             a->verbose = true;
         } else if (!strcmp(arg, "--strict")) {
             a->strict = true;
+        } else if (!strcmp(arg, "--isolate")) {
+            a->isolate = true;
         } else if (!strcmp(arg, "--tap")) {
             a->tap = true;
         } else if (!strcmp(arg, "--two-process")) {
@@ -265,9 +271,9 @@ static int parse_args(int argc, char **argv, struct run_args *a)
     }
     if (a->tap && a->json && !strcmp(a->json, "-"))
         return usage_error("%s", "--tap and --json - both want standard output; give --json a file");
-    if (a->target && (a->two_process || a->mutant || a->driver || a->driver_core || a->firmware))
+    if (a->target && (a->two_process || a->mutant || a->driver || a->driver_core || a->firmware || a->isolate))
         return usage_error("%s", "--target replays against a real target: --two-process, --mutant, --driver, "
-                           "--driver-core and --firmware choose parts of the simulator; leave them out");
+                           "--driver-core, --firmware and --isolate choose parts of the simulator; leave them out");
     if (!!a->mutant + !!a->driver + !!a->driver_core > 1)
         return usage_error("%s", "--mutant, --driver and --driver-core each choose the core to run; give one");
     return 0;
@@ -591,8 +597,9 @@ static int run(int argc, char **argv)
     trace_run_init(&result);
     result.strict = a.strict;
     uint64_t t0 = clock_now_ns();
-    /* A core scsisim did not build runs each trace in a child (cli/run_isolated.h). */
-    if (stack_driver_core_default_path() && !o.target)
+    /* A core scsisim did not build runs each trace in a child (cli/run_isolated.h);
+     * --isolate asks for that with the built-in core too. */
+    if ((stack_driver_core_default_path() || a.isolate) && !o.target)
         rc = run_isolated((const char *const *)files.paths, files.n, a.jobs, &o, &result, show_progress, &prog);
     else
         rc = replay_files((const char *const *)files.paths, files.n, a.jobs, &o, &result, show_progress, &prog);

@@ -239,6 +239,28 @@ START_TEST(hang_on_third_command_is_a_failed_trace)
 }
 END_TEST
 
+/* --isolate: a child per trace with the built-in core too; the results are
+ * those of the in-process run, and it cannot go with --target. */
+START_TEST(isolate_runs_the_builtin_core_in_children)
+{
+    char t1[1200], t2[1200];
+    struct proc_result r;
+    proc_scsisim((const char *const[]){ "run", "--isolate", "--tap", trace(long_trace, t1, sizeof t1),
+                                        trace(short_trace, t2, sizeof t2), NULL }, &r);
+    ck_assert_msg(r.status == 0, "exit %d: %s%s", r.status, r.out, r.err);
+    contains(r.out, "ok 1 - ");
+    contains(r.out, "ok 2 - ");
+    contains(r.err, "2 passed, 0 failed");
+    free(r.out);
+    free(r.err);
+    proc_scsisim((const char *const[]){ "run", "--isolate", "--target", "iscsi://127.0.0.1:1/iqn.x/0", t1, NULL }, &r);
+    ck_assert_msg(r.status == 2, "exit %d: %s%s", r.status, r.out, r.err);
+    contains(r.err, "--isolate");
+    free(r.out);
+    free(r.err);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("driver_core_load");
@@ -253,6 +275,7 @@ int main(void)
     tcase_add_test(tc, env_names_the_default_core);
     tcase_add_test(tc, segfault_on_third_command_is_a_failed_trace);
     tcase_add_test(tc, hang_on_third_command_is_a_failed_trace);
+    tcase_add_test(tc, isolate_runs_the_builtin_core_in_children);
     suite_add_tcase(s, tc);
     return testutil_run(s);
 }
