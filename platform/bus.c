@@ -5,12 +5,14 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "platform/bus.h"
 #include "platform/bus_internal.h"
+#include "platform/iommu_pt.h"
 #include "sim/posted.h"
 
 struct bus {
@@ -22,7 +24,8 @@ struct bus {
     int bell_fd;
     int vector_fd[HBA_MAX_VECTORS];
     unsigned nvec;
-    struct bus_ops ops;
+    struct bus_ops ops;          /* an interposer (tests), or none: the table */
+    struct iommu_pt *pt;         /* the IOMMU's tables in host RAM (platform/iommu_pt.h) */
     _Atomic bool dead;
     pthread_mutex_t dead_lock;   /* guards the handler */
     bus_dead_fn dead_fn;
@@ -32,20 +35,25 @@ struct bus {
     _Atomic uint64_t bell_rings, doorbells, posted, dropped, peer_broken;
 };
 
-static int local_map(void *arg, uint64_t iova, uint64_t ram_addr, uint64_t len, enum hba_dma_dir dir)
+static int table_map(void *arg, uint64_t iova, uint64_t ram_addr, uint64_t len, enum hba_dma_dir dir)
 {
-    return sim_ctrl_iommu_map(arg, iova, ram_addr, len, dir);
+    return iommu_pt_map(arg, iova, ram_addr, len, dir);
 }
 
-static int local_unmap(void *arg, uint64_t iova, uint64_t len)
+static int table_unmap(void *arg, uint64_t iova, uint64_t len)
 {
-    return sim_ctrl_iommu_unmap(arg, iova, len);
+    return iommu_pt_unmap(arg, iova, len);
 }
 
-struct bus_ops bus_ops_local(struct sim_ctrl *c)
+struct bus_ops bus_ops_table(struct bus *b)
 {
-    struct bus_ops ops = { .iommu_map = local_map, .iommu_unmap = local_unmap, .arg = c };
+    struct bus_ops ops = { .iommu_map = table_map, .iommu_unmap = table_unmap, .arg = b->pt };
     return ops;
+}
+
+static bool pt_gone(void *arg)
+{
+    return bus_is_dead(arg);
 }
 
 /* fd refers to a file of at least `size` bytes (mapping it cannot SIGBUS). */
@@ -98,6 +106,14 @@ int bus_attach(const struct sim_attach *a, const struct bus_ops *ops, struct bus
             goto fail;
         }
     }
+    if ((rc = iommu_pt_open(b->ram, b->ram_size, &b->pt)) < 0)
+        goto fail;
+    iommu_pt_set_gone(b->pt, pt_gone, b);
+    /* The platform mutant of make mutants (docs/mutants.md): an environment
+     * knob, so that the real build is the one under test. */
+    const char *mutant = getenv("SCSISIM_PLATFORM_MUTANT");
+    if (mutant && strcmp(mutant, "NOINV") == 0)
+        iommu_pt_set_skip_invalidate(b->pt, true);
     if (ops)
         b->ops = *ops;
     *out = b;
@@ -113,6 +129,7 @@ void bus_detach(struct bus *b)
         return;
     if (b->release)
         b->release(b->remote);
+    iommu_pt_close(b->pt);
     if (b->dev)
         munmap(b->dev, SIM_REGION_DEV_SIZE);
     if (b->ram)
@@ -407,12 +424,13 @@ uint64_t bus_ram_size(const struct bus *b)
 
 int bus_iommu_map(struct bus *b, uint64_t iova, uint64_t ram_addr, uint64_t len, enum hba_dma_dir dir)
 {
-    return b->ops.iommu_map ? b->ops.iommu_map(b->ops.arg, iova, ram_addr, len, dir) : -ENOSYS;
+    return b->ops.iommu_map ? b->ops.iommu_map(b->ops.arg, iova, ram_addr, len, dir)
+                            : iommu_pt_map(b->pt, iova, ram_addr, len, dir);
 }
 
 int bus_iommu_unmap(struct bus *b, uint64_t iova, uint64_t len)
 {
-    return b->ops.iommu_unmap ? b->ops.iommu_unmap(b->ops.arg, iova, len) : -ENOSYS;
+    return b->ops.iommu_unmap ? b->ops.iommu_unmap(b->ops.arg, iova, len) : iommu_pt_unmap(b->pt, iova, len);
 }
 
 void bus_get_stats(const struct bus *b, struct bus_stats *s)
@@ -422,4 +440,14 @@ void bus_get_stats(const struct bus *b, struct bus_stats *s)
     s->posted = atomic_load(&b->posted);
     s->peer_broken = atomic_load(&b->peer_broken);
     s->dropped = atomic_load(&b->dropped);
+}
+
+uint64_t bus_dma_ram_top(const struct bus *b)
+{
+    return iommu_pt_area_base(b->pt);
+}
+
+void bus_iommu_stats(const struct bus *b, struct iommu_pt_stats *out)
+{
+    iommu_pt_stats(b->pt, out);
 }
