@@ -124,8 +124,7 @@ int main(int argc, char **argv)
     struct bus *local;
     if (sim_ctrl_create(&cfg, &ctrl, err, sizeof(err)) < 0)
         die(3, err);
-    struct bus_ops ops = bus_ops_local(ctrl);
-    if (bus_attach(sim_ctrl_attach_info(ctrl), &ops, &local) < 0)
+    if (bus_attach(sim_ctrl_attach_info(ctrl), NULL, &local) < 0)
         die(3, "bus_attach");
     double local_us = map_pairs(local, pairs);
     bus_detach(local);

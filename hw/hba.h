@@ -480,7 +480,8 @@ enum hba_iommu_policy {
  * power cuts do not touch them (and a controller that is replaced finds them).
  * The OS writes root, iq_base, iq_size, then epoch (release order): a new
  * epoch makes the IOMMU drop its whole IOTLB, set iq_head to 0 and clear
- * iq_error (the OS sets iq_tail to 0 before it writes the epoch).
+ * iq_error (the OS zeroes iq_tail, iq_head and iq_error before it writes the
+ * epoch, so that it never reads the old queue's state as the new one's).
  *
  * Tables.  HBA_IOMMU_LEVELS (6) levels of 4 KiB tables of 512 little-endian
  * 64-bit entries, sparse: only the tables on a mapped path exist.  A 64-bit

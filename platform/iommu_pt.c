@@ -114,7 +114,11 @@ int iommu_pt_open(uint8_t *ram, uint64_t ram_size, struct iommu_pt **out)
     st64(&r->root, pool_addr(pt, pt->root) | HBA_IOMMU_ROOT_EN);
     st64(&r->iq_base, (uint64_t)((uint8_t *)pt->ring - ram));
     st32(&r->iq_size, pt->ring_size);
+    /* The queue restarts empty; whatever error the old one stopped on is
+     * forgotten (the IOMMU does the same when it sees the new epoch). */
     st32(&r->iq_tail, 0);
+    st32(&r->iq_head, 0);
+    st32(&r->iq_error, 0);
     st32(&r->epoch, epoch);
     pt->epoch = epoch;
     futex_wake_shared(&r->iq_tail);
@@ -203,29 +207,41 @@ static uint64_t *leaf_entry(struct iommu_pt *pt, const uint32_t path[HBA_IOMMU_L
     return &table(pt, path[HBA_IOMMU_LEVELS - 1])[HBA_IOMMU_INDEX(iova, 1)];
 }
 
-/* Clears the leaf of iova; unhooks tables that became empty (deferred).
- * false if the page was not mapped. */
-static bool clear_page(struct iommu_pt *pt, uint64_t iova)
+/* Clears the leaves of IOVA pages [lo, hi] under table t of `level`, whose
+ * first page is base; visits only present entries, so a huge range over a
+ * sparse table costs what is mapped, not what is asked.  Tables that become
+ * empty are unhooked and deferred.  Returns the leaves cleared. */
+static uint64_t clear_tree(struct iommu_pt *pt, uint32_t t, unsigned level, uint64_t base, uint64_t lo,
+                           uint64_t hi)
 {
-    uint32_t path[HBA_IOMMU_LEVELS];
-    if (descend(pt, iova, false, path) != HBA_IOMMU_LEVELS)
-        return false;
-    uint64_t *leaf = leaf_entry(pt, path, iova);
-    if (!(ld64(leaf) & HBA_IOMMU_PTE_P))
-        return false;
-    st64(leaf, 0);
-    pt->stats.mapped_pages--;
-    for (int d = HBA_IOMMU_LEVELS - 1; d > 0; d--) {
-        if (--pt->present[path[d]] != 0)
-            break;
-        unsigned parent_level = HBA_IOMMU_LEVELS - (unsigned)(d - 1);
-        st64(&table(pt, path[d - 1])[HBA_IOMMU_INDEX(iova, parent_level)], 0);
-        pt->deferred[pt->ndeferred++] = path[d];
-        pt->stats.table_pages--;
-        if (d == 1)
-            pt->present[path[0]]--; /* the root never goes */
+    unsigned shift = 9u * (level - 1u); /* pages per entry: 1 << shift */
+    uint64_t *tab = table(pt, t);
+    uint64_t i0 = (lo - base) >> shift, i1 = (hi - base) >> shift;
+    if (i1 > HBA_IOMMU_PTES_PER_TABLE - 1)
+        i1 = HBA_IOMMU_PTES_PER_TABLE - 1;
+    uint64_t cleared = 0;
+    for (uint64_t i = i0; i <= i1 && pt->present[t]; i++) {
+        uint64_t e = ld64(&tab[i]);
+        if (!(e & HBA_IOMMU_PTE_P))
+            continue;
+        if (level == 1) {
+            st64(&tab[i], 0);
+            pt->present[t]--;
+            pt->stats.mapped_pages--;
+            cleared++;
+            continue;
+        }
+        uint64_t eb = base + (i << shift), el = eb + ((1ull << shift) - 1);
+        uint32_t child = pool_index(pt, e & HBA_IOMMU_PTE_ADDR);
+        cleared += clear_tree(pt, child, level - 1, eb, lo > eb ? lo : eb, hi < el ? hi : el);
+        if (pt->present[child] == 0) {
+            st64(&tab[i], 0);
+            pt->present[t]--;
+            pt->deferred[pt->ndeferred++] = child;
+            pt->stats.table_pages--;
+        }
     }
-    return true;
+    return cleared;
 }
 
 /* --- invalidation ------------------------------------------------------------ */
@@ -291,18 +307,10 @@ done:
 
 /* --- map / unmap ------------------------------------------------------------- */
 
-/* Unmaps [first_page, first_page + n) pages of IOVA; returns how many were mapped. */
-static uint64_t clear_range(struct iommu_pt *pt, uint64_t first_iova, uint64_t n)
-{
-    uint64_t cleared = 0;
-    for (uint64_t i = 0; i < n; i++)
-        cleared += clear_page(pt, first_iova + i * PAGE);
-    return cleared;
-}
-
 static int unmap_locked(struct iommu_pt *pt, uint64_t first_iova, uint64_t n, uint64_t *cleared)
 {
-    *cleared = clear_range(pt, first_iova, n);
+    uint64_t lo = first_iova >> 12;
+    *cleared = n ? clear_tree(pt, pt->root, HBA_IOMMU_LEVELS, 0, lo, lo + n - 1) : 0;
     int rc = pt->skip_invalidate ? 0 : invalidate(pt, first_iova, n);
     /* Emptied tables are reusable only once no walk can be in them: after the
      * wait, or at once when nobody waits (no IOMMU, or the NOINV mutant). */

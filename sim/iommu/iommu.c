@@ -160,7 +160,8 @@ static enum hba_iommu_iq_error run_desc(struct sim_iommu *m, const struct hba_io
     case HBA_IOMMU_INV_PAGES:
         if (d->addr & PAGE_MASK)
             return HBA_IOMMU_IQE_ADDRESS;
-        if (d->data == 0 || (d->addr >> PAGE_SHIFT) + d->data - 1 < (d->addr >> PAGE_SHIFT))
+        /* Page numbers have 52 bits: a range past 2^64 is malformed. */
+        if (d->data == 0 || (d->addr >> PAGE_SHIFT) + d->data - 1 > (UINT64_MAX >> PAGE_SHIFT))
             return HBA_IOMMU_IQE_COUNT;
         tlb_drop(m, d->addr >> PAGE_SHIFT, d->data);
         return HBA_IOMMU_IQE_NONE;
