@@ -72,13 +72,20 @@ static uint32_t table_alloc(struct iommu_pt *pt)
     return idx;
 }
 
+uint64_t iommu_pt_area_size(uint64_t ram_size)
+{
+    if (ram_size < (1u << 20) || (ram_size & PAGE_MASK))
+        return 0;
+    uint64_t area = ram_size / 8 & ~PAGE_MASK;
+    return area < AREA_MIN ? AREA_MIN : area > AREA_MAX ? AREA_MAX : area;
+}
+
 int iommu_pt_open(uint8_t *ram, uint64_t ram_size, struct iommu_pt **out)
 {
     *out = NULL;
-    if (!ram || ram_size < (1u << 20) || (ram_size & PAGE_MASK))
+    uint64_t area = iommu_pt_area_size(ram_size);
+    if (!ram || area == 0)
         return -EINVAL;
-    uint64_t area = ram_size / 8 & ~PAGE_MASK;
-    area = area < AREA_MIN ? AREA_MIN : area > AREA_MAX ? AREA_MAX : area;
     struct iommu_pt *pt = calloc(1, sizeof *pt);
     if (!pt)
         return -ENOMEM;

@@ -31,6 +31,9 @@ int  iommu_pt_open(uint8_t *ram, uint64_t ram_size, struct iommu_pt **out);
 /* Disables translation (root off, new epoch: the IOMMU drops its IOTLB). */
 void iommu_pt_close(struct iommu_pt *pt);
 uint64_t iommu_pt_area_base(const struct iommu_pt *pt);
+/* The bytes at the top of a host RAM of ram_size that the IOMMU's area takes
+ * (0 when iommu_pt_open would refuse that size). */
+uint64_t iommu_pt_area_size(uint64_t ram_size);
 
 /* Maps [iova, iova+len) to host RAM [ram_addr, ram_addr+len): every page the
  * range touches.  The rules of a mapping: -EINVAL (bad direction, zero length,
