@@ -6,7 +6,16 @@
 # mutant x traces that caught it.  Exit 1 when the real build fails or skips a trace,
 # a mutant is caught by no trace, or a run could not be done.
 # MUTANTS_DOC=FILE also writes the table as FILE (docs/mutants.md).
+# Platform mutants (not in the core, so not a .so): the real build run with
+# SCSISIM_PLATFORM_MUTANT=<NAME> (platform/bus.c reads it); each must be
+# caught like a core mutant.
 set -u
+PLATFORM_MUTANTS="NOINV"
+platform_describe() {
+    case $1 in
+    NOINV) echo "(platform, not core) unmap clears the IOMMU table but queues no IOTLB invalidation: DMA through a stale translation lands in a freed buffer" ;;
+    esac
+}
 build=$1; shift
 out=$build/mutants
 mkdir -p "$out"
@@ -37,6 +46,10 @@ for m in "$@"; do
     "$build/scsisim" run --driver-core "$out/core-$m.so" --tap >"$out/$m.tap" 2>"$out/$m.log" &
     eval "pid_$m=\$!"   # mutant names are [A-Za-z0-9_] (core/drv_mutant.h)
 done
+for m in $PLATFORM_MUTANTS; do
+    SCSISIM_PLATFORM_MUTANT=$m "$build/scsisim" run --tap >"$out/platform-$m.tap" 2>"$out/platform-$m.log" &
+    eval "pid_platform_$m=\$!"
+done
 wait "$real_pid"
 rc=$?
 total=$(grep -c '^\(not \)\{0,1\}ok [0-9]' "$out/real.tap")
@@ -49,30 +62,37 @@ fi
 
 table=$out/table.md
 {
-    echo "| mutant | what the broken core does | traces that catch it | which |"
+    echo "| mutant | what the broken core (or platform) does | traces that catch it | which |"
     echo "|---|---|---:|---|"
 } >"$table"
-for m in "$@"; do
-    eval "wait \$pid_$m"
+# verdict NAME PID_VAR TAP LOG DESCRIPTION: one row of the table.
+verdict_row() {
+    eval "wait \$$2"
     rc=$?
-    caught=$(failed_traces "$out/$m.tap")
+    caught=$(failed_traces "$3")
     n=$(printf '%s' "$caught" | grep -c .)
     names=$(printf '%s\n' "$caught" | grep . | sed 's|.*/||; s|\.trace$||' | head -n 6 | paste -sd, - | sed 's/,/, /g')
     [ "$n" -gt 6 ] && names="$names, +$((n - 6)) more"
     verdict=caught
     if [ "$rc" -eq 2 ] || [ "$rc" -gt 3 ]; then
-        verdict="RUN FAILED (exit $rc, see $out/$m.log)"; status=1
+        verdict="RUN FAILED (exit $rc, see $4)"; status=1
     elif [ "$n" -eq 0 ]; then
         verdict="NOT CAUGHT"; names="-"; status=1
     fi
-    printf '| %s | %s | %s / %s | %s |\n' "$m" "$(describe "$m")" "$n" "$total" "$names" >>"$table"
-    printf 'mutant %-4s %-12s %3s of %s traces fail\n' "$m" "$verdict" "$n" "$total"
+    printf '| %s | %s | %s / %s | %s |\n' "$1" "$5" "$n" "$total" "$names" >>"$table"
+    printf 'mutant %-5s %-12s %3s of %s traces fail\n' "$1" "$verdict" "$n" "$total"
+}
+for m in "$@"; do
+    verdict_row "$m" "pid_$m" "$out/$m.tap" "$out/$m.log" "$(describe "$m")"
+done
+for m in $PLATFORM_MUTANTS; do
+    verdict_row "$m" "pid_platform_$m" "$out/platform-$m.tap" "$out/platform-$m.log" "$(platform_describe "$m")"
 done
 elapsed=$(( $(date +%s) - started ))
 echo
 cat "$table"
 echo
-echo "mutants: $total traces, $# mutants, ${elapsed} s"
+echo "mutants: $total traces, $# core mutants + $(echo $PLATFORM_MUTANTS | wc -w) platform, ${elapsed} s"
 
 if [ -n "${MUTANTS_DOC:-}" ]; then
     {
