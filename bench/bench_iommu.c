@@ -1,6 +1,6 @@
 /* bench/bench_iommu.c — cost of IOMMU translation on the DMA hot path.
  *
- *   build/bench/bench_iommu [mappings]
+ *   build/bench/bench_iommu [mappings] [futex]
  *
  * Maps `mappings` 4 KiB pages (default 65536) by writing the IOMMU's tables in
  * host RAM (platform/iommu_pt.h), then times 64-byte device reads scattered
@@ -10,10 +10,16 @@
  * and the IOTLB hit rate. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/clock.h"
 #include "platform/iommu_pt.h"
 #include "sim/iommu/iommu.h"
+
+static void doorbell(void *m)
+{
+    sim_iommu_doorbell(m);
+}
 
 static double now_ns(void)
 {
@@ -33,6 +39,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_iommu: out of memory\n");
         return 3;
     }
+    /* One process: the queue's doorbell is handled on this thread, as the
+     * in-process stack does (argv[2] = "futex": wake the IOMMU's thread instead,
+     * as two processes do). */
+    if (!(argc > 2 && strcmp(argv[2], "futex") == 0))
+        iommu_pt_set_doorbell(pt, doorbell, m);
     uint64_t ram_pages = iommu_pt_area_base(pt) / HBA_IOMMU_PAGE_SIZE;
     for (uint64_t i = 0; i < n; i++)
         if (iommu_pt_map(pt, (0x100000 + i) << 12, (i % ram_pages) << 12, HBA_IOMMU_PAGE_SIZE,

@@ -31,6 +31,8 @@ struct bus {
     struct iommu_pt *_Atomic pt;
     pthread_mutex_t pt_lock;
     bool skip_invalidate;        /* SCSISIM_PLATFORM_MUTANT=NOINV */
+    void (*doorbell)(void *arg); /* bus_set_iommu_doorbell */
+    void *doorbell_arg;
     _Atomic bool dead;
     pthread_mutex_t dead_lock;   /* guards the handler */
     bus_dead_fn dead_fn;
@@ -57,6 +59,8 @@ static struct iommu_pt *pt_of(struct bus *b, int *rc)
     if (!pt && (*rc = iommu_pt_open(b->ram, b->ram_size, &pt)) == 0) {
         iommu_pt_set_gone(pt, pt_gone, b);
         iommu_pt_set_skip_invalidate(pt, b->skip_invalidate);
+        if (b->doorbell)
+            iommu_pt_set_doorbell(pt, b->doorbell, b->doorbell_arg);
         atomic_store_explicit(&b->pt, pt, memory_order_release);
     }
     pthread_mutex_unlock(&b->pt_lock);
@@ -465,6 +469,17 @@ void bus_get_stats(const struct bus *b, struct bus_stats *s)
     s->posted = atomic_load(&b->posted);
     s->peer_broken = atomic_load(&b->peer_broken);
     s->dropped = atomic_load(&b->dropped);
+}
+
+void bus_set_iommu_doorbell(struct bus *b, void (*fn)(void *arg), void *arg)
+{
+    pthread_mutex_lock(&b->pt_lock);
+    b->doorbell = fn;
+    b->doorbell_arg = arg;
+    struct iommu_pt *pt = atomic_load(&b->pt);
+    if (pt)
+        iommu_pt_set_doorbell(pt, fn, arg);
+    pthread_mutex_unlock(&b->pt_lock);
 }
 
 uint64_t bus_dma_ram_top(const struct bus *b)

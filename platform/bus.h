@@ -92,6 +92,11 @@ int bus_vector_fd(const struct bus *b, unsigned v);
 uint8_t *bus_ram(const struct bus *b);
 uint64_t bus_ram_size(const struct bus *b);
 
+/* An IOMMU in this process: ring(arg) handles the invalidation queue's
+ * doorbell at once (sim_ctrl_iommu_doorbell) instead of the futex wake that
+ * works across processes.  NULL restores the futex. */
+void bus_set_iommu_doorbell(struct bus *b, void (*fn)(void *arg), void *arg);
+
 /* Host RAM at and above this is the IOMMU's (tables, queue, registers). */
 uint64_t bus_dma_ram_top(const struct bus *b);
 

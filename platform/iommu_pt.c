@@ -43,6 +43,8 @@ struct iommu_pt {
     uint32_t root;                 /* pool index of the root table */
 
     bool skip_invalidate;
+    void (*doorbell)(void *arg);
+    void *doorbell_arg;
     bool (*gone)(void *arg);
     void *gone_arg;
     struct iommu_pt_stats stats;
@@ -167,6 +169,14 @@ void iommu_pt_set_gone(struct iommu_pt *pt, bool (*gone)(void *arg), void *arg)
     pthread_mutex_unlock(&pt->lock);
 }
 
+void iommu_pt_set_doorbell(struct iommu_pt *pt, void (*fn)(void *arg), void *arg)
+{
+    pthread_mutex_lock(&pt->lock);
+    pt->doorbell = fn;
+    pt->doorbell_arg = arg;
+    pthread_mutex_unlock(&pt->lock);
+}
+
 void iommu_pt_set_skip_invalidate(struct iommu_pt *pt, bool skip)
 {
     pthread_mutex_lock(&pt->lock);
@@ -286,7 +296,10 @@ static int invalidate(struct iommu_pt *pt, uint64_t first_iova, uint64_t pages)
                                      .addr = (uint64_t)((uint8_t *)pt->status - pt->ram) });
     pt->stats.invalidations++;
     st32(&r->iq_tail, pt->tail);
-    futex_wake_shared(&r->iq_tail);
+    if (pt->doorbell)
+        pt->doorbell(pt->doorbell_arg);
+    else
+        futex_wake_shared(&r->iq_tail);
 
     for (int i = 0; i < SPIN; i++) {
         if (ld32(pt->status) == ticket)

@@ -49,6 +49,10 @@ int  iommu_pt_map(struct iommu_pt *pt, uint64_t iova, uint64_t ram_addr, uint64_
 int  iommu_pt_unmap(struct iommu_pt *pt, uint64_t iova, uint64_t len);
 #define IOMMU_PT_WAIT_MS 5000
 
+/* How the queue's tail doorbell is rung: by default a futex wake of the
+ * IOMMU's queue thread (any process); fn(arg), when set, processes the
+ * queue synchronously (an IOMMU in this process: sim_ctrl_iommu_doorbell). */
+void iommu_pt_set_doorbell(struct iommu_pt *pt, void (*fn)(void *arg), void *arg);
 /* When gone(arg) says the device is gone (a dead bus), waits end at once. */
 void iommu_pt_set_gone(struct iommu_pt *pt, bool (*gone)(void *arg), void *arg);
 /* The platform mutant NOINV (make mutants; docs/mutants.md): unmap clears the

@@ -100,7 +100,10 @@ volatile uint32_t *sim_ctrl_bar(struct sim_ctrl *c);   /* this process's mapping
 uint8_t *sim_ctrl_ram(struct sim_ctrl *c);             /* this process's mapping */
 uint64_t sim_ctrl_ram_size(const struct sim_ctrl *c);
 
-/* The IOMMU as the test bench sees it (the OS programs it in host RAM). */
+/* The IOMMU as the test bench sees it (the OS programs it in host RAM).
+ * sim_ctrl_iommu_doorbell: the invalidation queue's doorbell handled on the
+ * caller's thread, for a platform in this process (sim/iommu/iommu.h). */
+void sim_ctrl_iommu_doorbell(struct sim_ctrl *c);
 void sim_ctrl_set_iommu_policy(struct sim_ctrl *c, enum hba_iommu_policy p);
 size_t sim_ctrl_fault_log(struct sim_ctrl *c, uint32_t first, struct hba_iommu_fault *out, size_t max,
                           struct hba_log_header *hdr);

@@ -12,6 +12,11 @@
 #include "platform/bus.h"
 #include "sim/sim.h"
 
+static void local_doorbell(void *ctrl)
+{
+    sim_ctrl_iommu_doorbell(ctrl);
+}
+
 static int local_open(struct stack *st, const struct sim_config *cfg, const struct stack_options *o, char *err,
                       size_t errlen)
 {
@@ -30,6 +35,9 @@ static int local_open(struct stack *st, const struct sim_config *cfg, const stru
         errf(err, errlen, "cannot attach to the controller's shared memory: %s", strerror(-rc));
         return rc;
     }
+    /* The IOMMU is in this process: its queue doorbell is handled on the
+     * unmapping thread, as a device model handles an MMIO write. */
+    bus_set_iommu_doorbell(st->bus, local_doorbell, st->ctrl);
     st->ctl = ctrl_ctl_local(st->ctrl);
     return 0;
 }

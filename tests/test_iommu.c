@@ -620,6 +620,23 @@ START_TEST(unmap_invalidates_and_waits)
 }
 END_TEST
 
+static void ring_here(void *m)
+{
+    sim_iommu_doorbell(m);
+}
+
+START_TEST(a_synchronous_doorbell_invalidates_on_the_callers_thread)
+{
+    /* What the in-process stack does: no hand-over to the queue thread. */
+    iommu_pt_set_doorbell(pt, ring_here, mmu);
+    struct sim_iommu_stats s0 = mmu_stats();
+    remap_and_write();
+    ck_assert_uint_eq(ram[7 * PG], 0x22);
+    ck_assert_uint_eq(ram[4 * PG], 0x11);
+    ck_assert_uint_eq(mmu_stats().inv_waits, s0.inv_waits + 1);
+}
+END_TEST
+
 START_TEST(without_invalidation_a_stale_entry_writes_the_freed_page)
 {
     /* The platform mutant NOINV: the table is right, the IOTLB is not. */
@@ -828,6 +845,7 @@ int main(void)
     tcase_add_test(tc, tables_have_the_datasheet_format);
     tcase_add_test(tc, iotlb_misses_once_then_hits);
     tcase_add_test(tc, unmap_invalidates_and_waits);
+    tcase_add_test(tc, a_synchronous_doorbell_invalidates_on_the_callers_thread);
     tcase_add_test(tc, without_invalidation_a_stale_entry_writes_the_freed_page);
     tcase_add_test(tc, malformed_entries_fault_bad_entry);
     tcase_add_test(tc, queue_errors_stop_the_queue);

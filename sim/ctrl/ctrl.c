@@ -518,6 +518,11 @@ uint64_t sim_ctrl_ram_size(const struct sim_ctrl *c)
     return c->region.ram_size;
 }
 
+void sim_ctrl_iommu_doorbell(struct sim_ctrl *c)
+{
+    sim_iommu_doorbell(c->iommu);
+}
+
 void sim_ctrl_set_iommu_policy(struct sim_ctrl *c, enum hba_iommu_policy p)
 {
     sim_iommu_set_policy(c->iommu, p);

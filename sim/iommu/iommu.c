@@ -302,6 +302,15 @@ enum hba_iommu_policy sim_iommu_policy(const struct sim_iommu *m)
     return (enum hba_iommu_policy)atomic_load_explicit((atomic_int *)&m->policy, memory_order_relaxed);
 }
 
+void sim_iommu_doorbell(struct sim_iommu *m)
+{
+    if (!m->regs)
+        return;
+    pthread_mutex_lock(&m->lock);
+    run_queue(m);
+    pthread_mutex_unlock(&m->lock);
+}
+
 void sim_iommu_stats(struct sim_iommu *m, struct sim_iommu_stats *out)
 {
     pthread_mutex_lock(&m->lock);

@@ -68,6 +68,12 @@ void sim_iommu_destroy(struct sim_iommu *m);
 void sim_iommu_set_policy(struct sim_iommu *m, enum hba_iommu_policy policy);
 enum hba_iommu_policy sim_iommu_policy(const struct sim_iommu *m);
 
+/* The invalidation queue's doorbell handled at once, on the caller's thread:
+ * what a device model does with an MMIO write in one process (the platform's
+ * stack calls it instead of waking the IOMMU's thread, saving a hand-over).
+ * Two processes use the futex doorbell; both end in the same processing. */
+void sim_iommu_doorbell(struct sim_iommu *m);
+
 /* What the IOMMU did so far (for tests and benchmarks). */
 struct sim_iommu_stats {
     uint64_t hits, misses;       /* IOTLB lookups of translated pages */
