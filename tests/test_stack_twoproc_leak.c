@@ -48,7 +48,11 @@ static void same(const struct snapshot *a, const struct snapshot *b, const char 
     ck_assert_uint_eq(a->os.irqs_live, b->os.irqs_live);
     ck_assert_uint_eq(a->os.timers_live, b->os.timers_live);
     ck_assert_uint_eq(a->map_pages, b->map_pages);
-    ck_assert_uint_eq(a->table_pages, b->table_pages); /* emptied tables are given back */
+    /* Emptied tables are given back: the same number of mappings at other
+     * IOVAs (the allocator's cursor moved) may straddle other table
+     * boundaries, at most one more path of tables below the root, never a
+     * growing number. */
+    ck_assert_uint_le(b->table_pages, a->table_pages + HBA_IOMMU_LEVELS - 1);
 }
 
 /* A stack of the flavour that logs errors only: every round resets the
