@@ -174,8 +174,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_ctrl: %s\n", err);
         return 3;
     }
-    struct bus_ops ops = bus_ops_local(d.ctrl);
-    if (bus_attach(sim_ctrl_attach_info(d.ctrl), &ops, &d.bus) != 0)
+    if (bus_attach(sim_ctrl_attach_info(d.ctrl), NULL, &d.bus) != 0)
         return 3;
     d.ram = bus_ram(d.bus);
     bring_up(&d, polled);

@@ -72,6 +72,7 @@ static const char *reason_name(uint8_t r)
     case HBA_IOMMU_READ_ONLY:  return "device write to a to-device mapping";
     case HBA_IOMMU_WRITE_ONLY: return "device read of a from-device mapping";
     case HBA_IOMMU_BEYOND_RAM: return "beyond host RAM";
+    case HBA_IOMMU_BAD_ENTRY:  return "malformed translation-table entry";
     default:                   return "unknown reason";
     }
 }

@@ -444,6 +444,7 @@ enum hba_iommu_reason {
     HBA_IOMMU_READ_ONLY = 2, /* device write to a to-device mapping */
     HBA_IOMMU_WRITE_ONLY = 3, /* device read of a from-device mapping */
     HBA_IOMMU_BEYOND_RAM = 4, /* the translation points outside host memory */
+    HBA_IOMMU_BAD_ENTRY  = 5, /* a malformed translation-table entry on the walk (see below) */
 };
 /* One entry per faulting access: iova is the first faulting byte, length the
  * whole access's length (so iova may lie inside [start, start + length)). */
@@ -469,5 +470,124 @@ enum hba_iommu_policy {
 };
 
 #define HBA_IOMMU_PAGE_SIZE 4096u
+
+/* ---- IOMMU translation tables and invalidation queue in host RAM ----------
+ *
+ * The IOMMU is a platform device between the controller and host RAM, like
+ * VT-d or an SMMU: its translation tables live in host RAM, written by the OS
+ * with plain stores; the IOMMU walks them on an IOTLB miss and caches what it
+ * found.  Nothing is sent to the controller to map or unmap a page.
+ *
+ * Register page.  The IOMMU's registers are the LAST 4 KiB page of host RAM
+ * (host RAM offset ram_size - HBA_IOMMU_PAGE_SIZE), struct hba_iommu_regs: a
+ * platform device, not part of the controller's BAR, so controller resets and
+ * power cuts do not touch them (and a controller that is replaced finds them).
+ * The OS writes root, iq_base, iq_size, then epoch (release order): a new
+ * epoch makes the IOMMU drop its whole IOTLB, set iq_head to 0 and clear
+ * iq_error (the OS zeroes iq_tail, iq_head and iq_error before it writes the
+ * epoch, so that it never reads the old queue's state as the new one's).
+ *
+ * Tables.  HBA_IOMMU_LEVELS (6) levels of 4 KiB tables of 512 little-endian
+ * 64-bit entries, sparse: only the tables on a mapped path exist.  A 64-bit
+ * IOVA splits as [63:57] [56:48] [47:39] [38:30] [29:21] [20:12] [11:0]: the
+ * index in the level-6 (root) table, ... in the level-1 (leaf) table, then
+ * the byte in the page.  The root table uses entries 0..127 only.  root is
+ * the host RAM address of the root table | HBA_IOMMU_ROOT_EN (bits 11:1 zero);
+ * with EN clear nothing translates (HBA_IOMMU_UNMAPPED).
+ *
+ * Entry (hba_iommu_pte):  bit 0 P (present), bit 1 R (the device may read the
+ * page: TO_DEVICE), bit 2 W (may write it: FROM_DEVICE), bits 11:3 reserved
+ * (0), bits 63:12 the host RAM address of the next-level table (levels 6..2)
+ * or of the page (level 1).  P = 0 anywhere on the walk: HBA_IOMMU_UNMAPPED.
+ * HBA_IOMMU_BAD_ENTRY, the walk's fault reason for a malformed table: reserved
+ * bits set; R or W set in a table entry (levels 6..2); a leaf with neither R
+ * nor W; a table address (root included) outside host RAM or not page
+ * aligned (bits 11:1 of root set).  A leaf whose page lies outside host
+ * RAM is HBA_IOMMU_BEYOND_RAM, as before.  Direction faults are unchanged.
+ *
+ * IOTLB.  HBA_IOMMU_IOTLB_ENTRIES leaf translations, direct-mapped by IOVA
+ * page number (slot = page % entries).  Only present, well-formed leaves are
+ * cached (never a fault), so mapping a page needs no invalidation; changing
+ * or clearing a present leaf does: until the IOMMU has processed an
+ * invalidation for that page, it may still use the old translation.
+ *
+ * Invalidation queue.  A ring of iq_size (a power of two, 16..4096) 16-byte
+ * descriptors at host RAM iq_base (page aligned).  The OS writes descriptors
+ * at iq_tail, stores the new tail with release order (the doorbell; a
+ * process-shared futex wake on iq_tail rouses an idle IOMMU) and the IOMMU
+ * processes them in order, advancing iq_head:
+ *   INV_PAGES  drop the IOTLB entries of `count` pages from IOVA addr (page aligned)
+ *   INV_ALL    drop the whole IOTLB
+ *   INV_WAIT   store `data` (32 bits) to host RAM at addr (4-byte aligned), then
+ *              futex-wake it: every descriptor before it is done, and no DMA
+ *              that used a dropped translation is still in flight
+ * A malformed descriptor (unknown type, reserved bits, zero count, an address
+ * misaligned or outside host RAM) stops the queue: iq_error gets the reason
+ * (enum hba_iommu_iq_error), iq_head stays on it, and nothing further is
+ * processed until the OS rewrites the queue and bumps epoch.  The OS waits for
+ * its INV_WAIT before it reuses the IOVA or frees the memory behind it.
+ */
+#define HBA_IOMMU_LEVELS         6u
+#define HBA_IOMMU_PTES_PER_TABLE 512u
+#define HBA_IOMMU_ROOT_ENTRIES   128u
+#define HBA_IOMMU_IOTLB_ENTRIES  512u
+#define HBA_IOMMU_IQ_MIN         16u
+#define HBA_IOMMU_IQ_MAX         4096u
+
+#define HBA_IOMMU_ROOT_EN        (1ull << 0)
+#define HBA_IOMMU_PTE_P          (1ull << 0)
+#define HBA_IOMMU_PTE_R          (1ull << 1) /* == HBA_DMA_TO_DEVICE << 1 */
+#define HBA_IOMMU_PTE_W          (1ull << 2) /* == HBA_DMA_FROM_DEVICE << 1 */
+#define HBA_IOMMU_PTE_RSVD       0xFF8ull
+#define HBA_IOMMU_PTE_ADDR       (~0xFFFull)
+/* The index of iova in a level's table (level 1 = leaf .. 6 = root). */
+#define HBA_IOMMU_INDEX(iova, level) \
+    ((unsigned)(((uint64_t)(iova) >> (12u + 9u * ((level) - 1u))) & (HBA_IOMMU_PTES_PER_TABLE - 1u)))
+
+typedef uint64_t hba_iommu_pte;
+_Static_assert(HBA_IOMMU_PTES_PER_TABLE * sizeof(hba_iommu_pte) == HBA_IOMMU_PAGE_SIZE, "a table is a page");
+_Static_assert(12u + 9u * (HBA_IOMMU_LEVELS - 1u) + 7u == 64u, "six levels cover 64-bit IOVAs, 7 bits at the root");
+_Static_assert(HBA_IOMMU_PTE_R == (uint64_t)HBA_DMA_TO_DEVICE << 1, "R is the to-device direction");
+_Static_assert(HBA_IOMMU_PTE_W == (uint64_t)HBA_DMA_FROM_DEVICE << 1, "W is the from-device direction");
+
+struct hba_iommu_regs {
+    uint64_t root;        /* OS: root table address | HBA_IOMMU_ROOT_EN */
+    uint64_t iq_base;     /* OS: invalidation queue ring, page aligned */
+    uint32_t iq_size;     /* OS: descriptors in the ring; 0 = no queue */
+    uint32_t epoch;       /* OS: written last; a change drops the IOTLB */
+    uint32_t iq_tail;     /* OS: doorbell, the next descriptor the OS will write */
+    uint32_t iq_head;     /* IOMMU: the next descriptor it will process */
+    uint32_t iq_error;    /* IOMMU: enum hba_iommu_iq_error, 0 = none */
+    uint32_t online;      /* IOMMU: 1 while it runs, 0 once stopped (an OS need not wait for it then) */
+    uint32_t rsvd[8];
+};
+_Static_assert(sizeof(struct hba_iommu_regs) == 72, "IOMMU register block is 72 bytes");
+_Static_assert(offsetof(struct hba_iommu_regs, epoch) == 20, "epoch at 20");
+_Static_assert(offsetof(struct hba_iommu_regs, iq_tail) == 24, "iq_tail at 24");
+_Static_assert(offsetof(struct hba_iommu_regs, iq_head) == 28, "iq_head at 28");
+_Static_assert(offsetof(struct hba_iommu_regs, iq_error) == 32, "iq_error at 32");
+_Static_assert(offsetof(struct hba_iommu_regs, online) == 36, "online at 36");
+
+enum hba_iommu_inv_type {
+    HBA_IOMMU_INV_PAGES = 1,
+    HBA_IOMMU_INV_ALL   = 2,
+    HBA_IOMMU_INV_WAIT  = 3,
+};
+enum hba_iommu_iq_error {
+    HBA_IOMMU_IQE_NONE      = 0,
+    HBA_IOMMU_IQE_TYPE      = 1, /* unknown descriptor type */
+    HBA_IOMMU_IQE_RESERVED  = 2, /* a reserved byte is not zero */
+    HBA_IOMMU_IQE_COUNT     = 3, /* INV_PAGES with count 0, or a range past 2^64 */
+    HBA_IOMMU_IQE_ADDRESS   = 4, /* misaligned address, or an INV_WAIT status outside host RAM */
+    HBA_IOMMU_IQE_QUEUE     = 5, /* iq_base / iq_size themselves invalid */
+};
+struct hba_iommu_inv {
+    uint8_t  type;        /* enum hba_iommu_inv_type */
+    uint8_t  rsvd[3];
+    uint32_t data;        /* INV_PAGES: page count; INV_WAIT: the value stored */
+    uint64_t addr;        /* INV_PAGES: first IOVA; INV_WAIT: host RAM address */
+};
+_Static_assert(sizeof(struct hba_iommu_inv) == 16, "invalidation descriptor is 16 bytes");
+_Static_assert(offsetof(struct hba_iommu_inv, addr) == 8, "addr at 8");
 
 #endif

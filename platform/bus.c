@@ -5,12 +5,14 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "platform/bus.h"
 #include "platform/bus_internal.h"
+#include "platform/iommu_pt.h"
 #include "sim/posted.h"
 
 struct bus {
@@ -22,7 +24,15 @@ struct bus {
     int bell_fd;
     int vector_fd[HBA_MAX_VECTORS];
     unsigned nvec;
-    struct bus_ops ops;
+    struct bus_ops ops;          /* an interposer (tests), or none: the table */
+    /* The IOMMU's tables in host RAM (platform/iommu_pt.h), opened at the
+     * first map or unmap: opening takes the IOMMU over, and a bus that only
+     * drives registers (a driver process beside the OS's) must not. */
+    struct iommu_pt *_Atomic pt;
+    pthread_mutex_t pt_lock;
+    bool skip_invalidate;        /* SCSISIM_PLATFORM_MUTANT=NOINV */
+    void (*doorbell)(void *arg); /* bus_set_iommu_doorbell */
+    void *doorbell_arg;
     _Atomic bool dead;
     pthread_mutex_t dead_lock;   /* guards the handler */
     bus_dead_fn dead_fn;
@@ -32,19 +42,48 @@ struct bus {
     _Atomic uint64_t bell_rings, doorbells, posted, dropped, peer_broken;
 };
 
-static int local_map(void *arg, uint64_t iova, uint64_t ram_addr, uint64_t len, enum hba_dma_dir dir)
+static bool pt_gone(void *arg)
 {
-    return sim_ctrl_iommu_map(arg, iova, ram_addr, len, dir);
+    return bus_is_dead(arg);
 }
 
-static int local_unmap(void *arg, uint64_t iova, uint64_t len)
+/* The bus's IOMMU tables, opened on first use; NULL with *rc when host RAM
+ * cannot hold them. */
+static struct iommu_pt *pt_of(struct bus *b, int *rc)
 {
-    return sim_ctrl_iommu_unmap(arg, iova, len);
+    struct iommu_pt *pt = atomic_load_explicit(&b->pt, memory_order_acquire);
+    if (pt)
+        return pt;
+    pthread_mutex_lock(&b->pt_lock);
+    pt = atomic_load_explicit(&b->pt, memory_order_relaxed);
+    if (!pt && (*rc = iommu_pt_open(b->ram, b->ram_size, &pt)) == 0) {
+        iommu_pt_set_gone(pt, pt_gone, b);
+        iommu_pt_set_skip_invalidate(pt, b->skip_invalidate);
+        if (b->doorbell)
+            iommu_pt_set_doorbell(pt, b->doorbell, b->doorbell_arg);
+        atomic_store_explicit(&b->pt, pt, memory_order_release);
+    }
+    pthread_mutex_unlock(&b->pt_lock);
+    return pt;
 }
 
-struct bus_ops bus_ops_local(struct sim_ctrl *c)
+static int table_map(void *arg, uint64_t iova, uint64_t ram_addr, uint64_t len, enum hba_dma_dir dir)
 {
-    struct bus_ops ops = { .iommu_map = local_map, .iommu_unmap = local_unmap, .arg = c };
+    int rc = 0;
+    struct iommu_pt *pt = pt_of(arg, &rc);
+    return pt ? iommu_pt_map(pt, iova, ram_addr, len, dir) : rc;
+}
+
+static int table_unmap(void *arg, uint64_t iova, uint64_t len)
+{
+    int rc = 0;
+    struct iommu_pt *pt = pt_of(arg, &rc);
+    return pt ? iommu_pt_unmap(pt, iova, len) : rc;
+}
+
+struct bus_ops bus_ops_table(struct bus *b)
+{
+    struct bus_ops ops = { .iommu_map = table_map, .iommu_unmap = table_unmap, .arg = b };
     return ops;
 }
 
@@ -76,6 +115,7 @@ int bus_attach(const struct sim_attach *a, const struct bus_ops *ops, struct bus
     for (unsigned v = 0; v < HBA_MAX_VECTORS; v++)
         b->vector_fd[v] = -1;
     pthread_mutex_init(&b->dead_lock, NULL);
+    pthread_mutex_init(&b->pt_lock, NULL);
     void *m = NULL;
     int rc = map_shared(a->dev_fd, SIM_REGION_DEV_SIZE, &m);
     if (rc < 0)
@@ -98,6 +138,10 @@ int bus_attach(const struct sim_attach *a, const struct bus_ops *ops, struct bus
             goto fail;
         }
     }
+    /* The platform mutant of make mutants (docs/mutants.md): an environment
+     * knob, so that the real build is the one under test. */
+    const char *mutant = getenv("SCSISIM_PLATFORM_MUTANT");
+    b->skip_invalidate = mutant && strcmp(mutant, "NOINV") == 0;
     if (ops)
         b->ops = *ops;
     *out = b;
@@ -113,6 +157,7 @@ void bus_detach(struct bus *b)
         return;
     if (b->release)
         b->release(b->remote);
+    iommu_pt_close(atomic_load(&b->pt));
     if (b->dev)
         munmap(b->dev, SIM_REGION_DEV_SIZE);
     if (b->ram)
@@ -123,6 +168,7 @@ void bus_detach(struct bus *b)
         if (b->vector_fd[v] >= 0)
             close(b->vector_fd[v]);
     pthread_mutex_destroy(&b->dead_lock);
+    pthread_mutex_destroy(&b->pt_lock);
     free(b);
 }
 
@@ -407,12 +453,13 @@ uint64_t bus_ram_size(const struct bus *b)
 
 int bus_iommu_map(struct bus *b, uint64_t iova, uint64_t ram_addr, uint64_t len, enum hba_dma_dir dir)
 {
-    return b->ops.iommu_map ? b->ops.iommu_map(b->ops.arg, iova, ram_addr, len, dir) : -ENOSYS;
+    return b->ops.iommu_map ? b->ops.iommu_map(b->ops.arg, iova, ram_addr, len, dir)
+                            : table_map(b, iova, ram_addr, len, dir);
 }
 
 int bus_iommu_unmap(struct bus *b, uint64_t iova, uint64_t len)
 {
-    return b->ops.iommu_unmap ? b->ops.iommu_unmap(b->ops.arg, iova, len) : -ENOSYS;
+    return b->ops.iommu_unmap ? b->ops.iommu_unmap(b->ops.arg, iova, len) : table_unmap(b, iova, len);
 }
 
 void bus_get_stats(const struct bus *b, struct bus_stats *s)
@@ -422,4 +469,29 @@ void bus_get_stats(const struct bus *b, struct bus_stats *s)
     s->posted = atomic_load(&b->posted);
     s->peer_broken = atomic_load(&b->peer_broken);
     s->dropped = atomic_load(&b->dropped);
+}
+
+void bus_set_iommu_doorbell(struct bus *b, void (*fn)(void *arg), void *arg)
+{
+    pthread_mutex_lock(&b->pt_lock);
+    b->doorbell = fn;
+    b->doorbell_arg = arg;
+    struct iommu_pt *pt = atomic_load(&b->pt);
+    if (pt)
+        iommu_pt_set_doorbell(pt, fn, arg);
+    pthread_mutex_unlock(&b->pt_lock);
+}
+
+uint64_t bus_dma_ram_top(const struct bus *b)
+{
+    return b->ram_size - iommu_pt_area_size(b->ram_size);
+}
+
+void bus_iommu_stats(const struct bus *b, struct iommu_pt_stats *out)
+{
+    struct iommu_pt *pt = atomic_load_explicit(&((struct bus *)b)->pt, memory_order_acquire);
+    if (pt)
+        iommu_pt_stats(pt, out);
+    else
+        memset(out, 0, sizeof *out);
 }

@@ -22,9 +22,11 @@
  * Posted writes go into the FIFO of the PRIV page in order, then the bell
  * rings.  While the controller is powered off every write is dropped.
  *
- * IOMMU programming is not in the shared region: it goes through bus_ops, in
- * one process straight to sim_ctrl_iommu_map (bus_ops_local), in two processes
- * over the socket (platform/bus_client.h).
+ * IOMMU programming is stores into host RAM, in one process and in two: the
+ * bus writes the IOMMU's translation tables and invalidation queue at the top
+ * of host RAM (platform/iommu_pt.h, hw/hba.h) and DMA memory stays below
+ * bus_dma_ram_top.  bus_ops, when given, replaces that (a test's recorder,
+ * which may pass calls on to bus_ops_table).
  *
  * Surprise removal.  A bus whose controller went away (the controller
  * process died: see platform/bus_client.h) is dead, like a PCI device pulled out
@@ -52,13 +54,15 @@ struct bus_ops {
     void *arg;
 };
 
-/* In-process IOMMU programming straight into controller c. */
-struct bus_ops bus_ops_local(struct sim_ctrl *c);
+/* The bus's own IOMMU programming (the table in host RAM), for an
+ * interposer that passes calls on. */
+struct bus_ops bus_ops_table(struct bus *b);
 
 /* Attaches to the device memory, host RAM and eventfds described by a (both
  * memfds are mapped; fds are duplicated, the caller keeps its own).  ops may
  * be NULL (no IOMMU access).  0, -EINVAL (a memfd smaller than its size, bad
- * nvec) or -errno. */
+ * nvec) or -errno.  Attaching takes the IOMMU of that host RAM over (its
+ * register page gets a new epoch: one bus programs it at a time). */
 int  bus_attach(const struct sim_attach *a, const struct bus_ops *ops, struct bus **out);
 /* Unmaps and closes everything (for a remote bus also the connection). */
 void bus_detach(struct bus *b);
@@ -88,8 +92,19 @@ int bus_vector_fd(const struct bus *b, unsigned v);
 uint8_t *bus_ram(const struct bus *b);
 uint64_t bus_ram_size(const struct bus *b);
 
+/* An IOMMU in this process: ring(arg) handles the invalidation queue's
+ * doorbell at once (sim_ctrl_iommu_doorbell) instead of the futex wake that
+ * works across processes.  NULL restores the futex. */
+void bus_set_iommu_doorbell(struct bus *b, void (*fn)(void *arg), void *arg);
+
+/* Host RAM at and above this is the IOMMU's (tables, queue, registers). */
+uint64_t bus_dma_ram_top(const struct bus *b);
+
+/* iommu_pt_map / iommu_pt_unmap on this bus's IOMMU (or bus_ops). */
 int bus_iommu_map(struct bus *b, uint64_t iova, uint64_t ram_addr, uint64_t len, enum hba_dma_dir dir);
 int bus_iommu_unmap(struct bus *b, uint64_t iova, uint64_t len);
+struct iommu_pt_stats;
+void bus_iommu_stats(const struct bus *b, struct iommu_pt_stats *out);
 
 struct bus_stats {
     uint64_t bell_rings;     /* bell writes (posted writes and doorbells that needed one) */

@@ -25,7 +25,6 @@
 #include "base/errf.h"
 #include "platform/bus_client.h"
 #include "platform/bus_internal.h"
-#include "platform/bus_maps.h"
 #include "sim/bus/bus_proto.h"
 
 struct bus_client {
@@ -37,7 +36,6 @@ struct bus_client {
     uint32_t seq;
     int ram_fd;                    /* our reference to host RAM */
     uint64_t ram_size;
-    struct bus_maps maps;
     pthread_t monitor;
     bool monitoring;
     int wake_fd;                   /* eventfd that stops the monitor */
@@ -315,71 +313,6 @@ fail:
     return rc;
 }
 
-/* ---- IOMMU: record, and program the controller when there is one ---------- */
-
-static int remote_map(void *arg, uint64_t iova, uint64_t ram_addr, uint64_t len, enum hba_dma_dir dir)
-{
-    struct bus_client *cl = arg;
-    pthread_mutex_lock(&cl->lock);
-    int rc = bus_maps_check(&cl->maps, iova, ram_addr, len, (uint32_t)dir, cl->ram_size);
-    if (rc == 0)
-        rc = bus_maps_add(&cl->maps, iova, ram_addr, len, (uint32_t)dir);
-    if (rc == 0 && atomic_load(&cl->connected)) {
-        struct bproto_map m;
-        memset(&m, 0, sizeof(m));
-        m.iova = iova;
-        m.ram_addr = ram_addr;
-        m.len = len;
-        m.dir = (uint32_t)dir;
-        rc = call(cl, &m, BPROTO_IOMMU_MAP, sizeof(m), NULL, NULL, 0, NULL);
-        if (rc == -ENODEV) /* it died meanwhile: the record programs the next one */
-            rc = 0;
-        if (rc < 0)
-            bus_maps_remove(&cl->maps, iova, len);
-    }
-    pthread_mutex_unlock(&cl->lock);
-    return rc;
-}
-
-static int remote_unmap(void *arg, uint64_t iova, uint64_t len)
-{
-    struct bus_client *cl = arg;
-    if (len == 0 || len - 1 > UINT64_MAX - iova)
-        return -EINVAL;
-    pthread_mutex_lock(&cl->lock);
-    int rc = -ENODEV;
-    if (atomic_load(&cl->connected)) {
-        struct bproto_unmap m;
-        memset(&m, 0, sizeof(m));
-        m.iova = iova;
-        m.len = len;
-        rc = call(cl, &m, BPROTO_IOMMU_UNMAP, sizeof(m), NULL, NULL, 0, NULL);
-    }
-    int local = bus_maps_remove(&cl->maps, iova, len);
-    pthread_mutex_unlock(&cl->lock);
-    if (local == -ENOMEM || rc == -ENODEV)
-        return local;
-    return rc;
-}
-
-static int replay(struct bus_client *cl)
-{
-    int first = 0;
-    for (size_t i = 0; i < cl->maps.n; i++) {
-        const struct bus_map *r = &cl->maps.v[i];
-        struct bproto_map m;
-        memset(&m, 0, sizeof(m));
-        m.iova = r->iova_page * HBA_IOMMU_PAGE_SIZE;
-        m.ram_addr = r->ram_page * HBA_IOMMU_PAGE_SIZE;
-        m.len = r->pages * HBA_IOMMU_PAGE_SIZE;
-        m.dir = r->dir;
-        int rc = call(cl, &m, BPROTO_IOMMU_MAP, sizeof(m), NULL, NULL, 0, NULL);
-        if (rc < 0 && first == 0)
-            first = rc;
-    }
-    return first;
-}
-
 /* ---- life cycle ---------------------------------------------------------- */
 
 static void release(void *arg)
@@ -392,7 +325,6 @@ static void release(void *arg)
         close(cl->wake_fd);
     if (cl->ram_fd >= 0)
         close(cl->ram_fd);
-    bus_maps_free(&cl->maps);
     pthread_mutex_destroy(&cl->lock);
     free(cl);
 }
@@ -455,8 +387,7 @@ int bus_remote_connect(const char *path, int ram_fd, uint64_t ram_size, struct b
     unsigned nfds;
     if ((rc = handshake(cl, &a, fds, &nfds, err, errlen)) < 0)
         goto fail;
-    struct bus_ops ops = { .iommu_map = remote_map, .iommu_unmap = remote_unmap, .arg = cl };
-    rc = bus_attach(&a, &ops, &cl->bus);
+    rc = bus_attach(&a, NULL, &cl->bus);
     bproto_close_fds(fds, nfds);
     if (rc < 0) {
         errf(err, errlen, "%s: attaching to the controller's memory: %s", cl->path, strerror(-rc));
@@ -516,10 +447,9 @@ int bus_remote_reconnect(struct bus *b, const char *path, char *err, size_t errl
         }
     }
     if (rc == 0) {
+        /* The IOMMU's tables stayed in host RAM; the new controller's IOMMU
+         * starts with an empty IOTLB and walks them: nothing to replay. */
         atomic_store(&cl->connected, true);
-        rc = replay(cl);
-        if (rc < 0)
-            errf(err, errlen, "%s: replaying an IOMMU mapping: %s", cl->path, strerror(-rc));
         bus_revive(b);
         int mrc = start_monitor(cl);
         if (mrc < 0) {
@@ -530,22 +460,6 @@ int bus_remote_reconnect(struct bus *b, const char *path, char *err, size_t errl
     }
     pthread_mutex_unlock(&cl->lock);
     return rc;
-}
-
-size_t bus_remote_mappings(struct bus *b, uint64_t *pages)
-{
-    struct bus_client *cl = client(b);
-    if (!cl) {
-        if (pages)
-            *pages = 0;
-        return 0;
-    }
-    pthread_mutex_lock(&cl->lock);
-    size_t n = cl->maps.n;
-    if (pages)
-        *pages = cl->maps.pages;
-    pthread_mutex_unlock(&cl->lock);
-    return n;
 }
 
 /* ---- test control -------------------------------------------------------- */

@@ -11,10 +11,11 @@
  *   - Host RAM belongs to the host: the client creates it (or takes the
  *     caller's sealed memfd) and keeps it mapped at the same address for the
  *     bus's whole life, across controller deaths and reconnects.
- *   - The IOMMU is the host platform's: the client remembers every mapping it
- *     programmed and replays them into a controller it reconnects to.  While
- *     the bus is dead, map and unmap only update that record (checked as the
- *     IOMMU would check them) and succeed.
+ *   - The IOMMU is the host platform's: its translation tables are in host
+ *     RAM (platform/iommu_pt.h), so mapping and unmapping send no message,
+ *     and a controller the client reconnects to walks the same tables.
+ *     While the bus is dead, map and unmap still edit the tables and succeed
+ *     (no IOMMU waits on an invalidation).
  *   - Peer death (the controller process exits or is killed): a monitor
  *     thread sees the socket hang up and marks the bus dead (platform/bus.h:
  *     all-ones reads, dropped writes, -ENODEV from bus_wait_vector, the dead
@@ -22,7 +23,7 @@
  *   - bus_remote_reconnect, once a controller listens again, attaches to it
  *     in place: same struct bus, same RAM, new device memory at the same
  *     address, new eventfds behind the same fd numbers (re-register them in
- *     event loops), mappings replayed.  The controller behind it is freshly
+ *     event loops), mappings still in force.  The controller behind it is freshly
  *     powered on: the driver brings it up again (RESET -> READY -> enable).
  *   - Or swap buses instead: an OS layer that replays its own mappings into a
  *     new bus (platform/osal_user.c's osal_user_set_bus) creates host RAM once
@@ -56,13 +57,10 @@ int bus_remote_connect(const char *path, int ram_fd, uint64_t ram_size, struct b
  * connected to) — after the old one died, or to leave a live one (which then
  * shuts down).  The driver must not use the bus meanwhile.  On failure the
  * bus is dead (call again later); on success it is alive and every mapping
- * is programmed (the first replay error, if any, is returned after the
- * reconnection completed).  -EINVAL if b is not a remote bus. */
+ * is in force.  -EINVAL if b is not a remote bus. */
 int bus_remote_reconnect(struct bus *b, const char *path, char *err, size_t errlen);
 bool bus_is_remote(const struct bus *b);
 
-/* The remembered IOMMU mappings: ranges (returned) and pages (*pages). */
-size_t bus_remote_mappings(struct bus *b, uint64_t *pages);
 
 /* Test control, as the sim_ctrl_* functions of sim/sim.h on the controller
  * (the trace replayer's directives and tests use them across processes). */

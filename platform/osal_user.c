@@ -161,7 +161,7 @@ int osal_user_create(struct bus *bus, const struct osal_user_options *o, struct 
     pthread_mutex_init(&os->qlock, NULL);
     pthread_cond_init(&os->qcond, NULL);
     pthread_mutex_init(&os->dlock, NULL);
-    osal_dma_init(os, o, bus_ram_size(bus));
+    osal_dma_init(os, o, bus_dma_ram_top(bus));
 
     int rc = uv_loop_init(&os->loop);
     if (rc < 0)

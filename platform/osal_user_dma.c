@@ -1,6 +1,8 @@
 /* platform/osal_user_dma.c — DMA memory and DMA mappings of osal_user: buffers
- * carved out of the bus's host RAM, and IOVA ranges programmed into the
- * controller's IOMMU.  See platform/osal_user.h. */
+ * carved out of the bus's host RAM below the IOMMU's area, and IOVA ranges
+ * written into the IOMMU's tables in host RAM (bus_iommu_map; an unmap
+ * returns once the IOMMU has invalidated them, so the IOVA range and the
+ * buffer are released only after that).  See platform/osal_user.h. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -339,15 +341,15 @@ void osal_user_set_scatter(struct osal *os, bool on)
 int osal_dma_switch_bus(struct osal *os, struct bus *bus)
 {
     pthread_mutex_lock(&os->dlock);
-    if (range_alloc_top(&os->ram) > bus_ram_size(bus)) {
+    if (range_alloc_top(&os->ram) > bus_dma_ram_top(bus)) {
         pthread_mutex_unlock(&os->dlock);
-        osal_log(os, OSAL_LOG_ERROR, "new bus has %llu bytes of host RAM; live DMA buffers reach %llu",
-                 (unsigned long long)bus_ram_size(bus), (unsigned long long)range_alloc_top(&os->ram));
+        osal_log(os, OSAL_LOG_ERROR, "new bus has %llu bytes of host RAM for DMA; live DMA buffers reach %llu",
+                 (unsigned long long)bus_dma_ram_top(bus), (unsigned long long)range_alloc_top(&os->ram));
         return -ERANGE;
     }
     atomic_store_explicit(&os->bus, bus, memory_order_release);
     /* Buffers still fit, but new ones may use the new size. */
-    os->ram.hi = bus_ram_size(bus);
+    os->ram.hi = bus_dma_ram_top(bus);
     for (struct osal_dma_buf *b = os->bufs; b; b = b->next)
         b->pub.vaddr = bus_ram(bus) + b->pub.phys;
     int first = 0;

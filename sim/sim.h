@@ -15,8 +15,9 @@
  * processes (platform/bus_client.h) the host creates it (sim_host_ram_create) and
  * hands it to the controller, so a controller killed with SIGKILL does not take
  * the driver's memory with it.  In one process sim_ctrl_create makes its own.
- * The IOMMU page table is private to the controller: the OS side maps and
- * unmaps through sim_ctrl_iommu_map/unmap.
+ * The IOMMU's translation tables and invalidation queue are in host RAM
+ * (hw/hba.h): the OS side maps and unmaps by writing them there
+ * (platform/iommu_pt.h); the controller walks them and keeps an IOTLB.
  *
  * The driver side never calls into the firmware: it talks to the registers
  * through the bus (platform/bus.h), which gives register writes their hardware
@@ -99,9 +100,10 @@ volatile uint32_t *sim_ctrl_bar(struct sim_ctrl *c);   /* this process's mapping
 uint8_t *sim_ctrl_ram(struct sim_ctrl *c);             /* this process's mapping */
 uint64_t sim_ctrl_ram_size(const struct sim_ctrl *c);
 
-/* IOMMU, as the OS programs it: map [iova, +len) to host RAM [ram_addr, +len). */
-int sim_ctrl_iommu_map(struct sim_ctrl *c, uint64_t iova, uint64_t ram_addr, uint64_t len, enum hba_dma_dir dir);
-int sim_ctrl_iommu_unmap(struct sim_ctrl *c, uint64_t iova, uint64_t len);
+/* The IOMMU as the test bench sees it (the OS programs it in host RAM).
+ * sim_ctrl_iommu_doorbell: the invalidation queue's doorbell handled on the
+ * caller's thread, for a platform in this process (sim/iommu/iommu.h). */
+void sim_ctrl_iommu_doorbell(struct sim_ctrl *c);
 void sim_ctrl_set_iommu_policy(struct sim_ctrl *c, enum hba_iommu_policy p);
 size_t sim_ctrl_fault_log(struct sim_ctrl *c, uint32_t first, struct hba_iommu_fault *out, size_t max,
                           struct hba_log_header *hdr);

@@ -9,7 +9,8 @@
  *     stack_close  ──▶  everything stopped and freed, in reverse order
  *
  * Modes.  STACK_IN_PROCESS: the controller runs in this process (its firmware
- * on its own thread), IOMMU programming goes straight to it (bus_ops_local).
+ * on its own thread).  In both modes IOMMU programming is the platform's
+ * stores into the tables in host RAM (platform/iommu_pt.h), no message.
  * STACK_TWO_PROCESS: the controller runs in another process, `scsisim
  * controller --socket PATH` (platform/bus_client.h): either one already listening
  * at stack_options.socket_path, or one the stack starts itself

@@ -1,6 +1,6 @@
 /* stack/stack_local.c — the in-process half of the stack (stack/stack.h):
- * the controller on a thread of this process, the bus straight to it
- * (bus_ops_local), test control straight to it (ctrl_ctl_local).  There is
+ * the controller on a thread of this process, the bus on its shared memory
+ * (IOMMU tables in host RAM, as in two processes), test control straight to it (ctrl_ctl_local).  There is
  * no controller process here: killing, restarting or naming one is refused,
  * and reconnecting is only the core bringing the controller up again. */
 #include <errno.h>
@@ -11,6 +11,11 @@
 #include "base/errf.h"
 #include "platform/bus.h"
 #include "sim/sim.h"
+
+static void local_doorbell(void *ctrl)
+{
+    sim_ctrl_iommu_doorbell(ctrl);
+}
 
 static int local_open(struct stack *st, const struct sim_config *cfg, const struct stack_options *o, char *err,
                       size_t errlen)
@@ -26,11 +31,13 @@ static int local_open(struct stack *st, const struct sim_config *cfg, const stru
         errf(err, errlen, "cannot power the controller on: %s", strerror(-rc));
         return rc;
     }
-    struct bus_ops ops = bus_ops_local(st->ctrl);
-    if ((rc = bus_attach(sim_ctrl_attach_info(st->ctrl), &ops, &st->bus)) < 0) {
+    if ((rc = bus_attach(sim_ctrl_attach_info(st->ctrl), NULL, &st->bus)) < 0) {
         errf(err, errlen, "cannot attach to the controller's shared memory: %s", strerror(-rc));
         return rc;
     }
+    /* The IOMMU is in this process: its queue doorbell is handled on the
+     * unmapping thread, as a device model handles an MMIO write. */
+    bus_set_iommu_doorbell(st->bus, local_doorbell, st->ctrl);
     st->ctl = ctrl_ctl_local(st->ctrl);
     return 0;
 }

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "platform/iommu_pt.h"
 #include "platform/bus_client.h"
 #include "tests/support/bus_twoproc_fixture.h"
 #include "tests/support/dur_record.h"
@@ -70,7 +71,9 @@ START_TEST(every_flushed_write_survives_fifty_sigkills)
     b2_bringup(&h);
     struct hh_buf wbuf = hh_alloc(&h, MAX_W * DUR_BLOCK, HBA_DMA_TO_DEVICE);
     struct hh_buf rbuf = hh_alloc(&h, BLOCKS * DUR_BLOCK, HBA_DMA_FROM_DEVICE);
-    uint64_t ranges_before = bus_remote_mappings(h.bus, NULL);
+    struct iommu_pt_stats ps;
+    bus_iommu_stats(h.bus, &ps);
+    uint64_t pages_before = ps.mapped_pages, tables_before = ps.table_pages;
     int fds_before = proc_count_fds(0);
 
     struct dur_record d;
@@ -134,7 +137,9 @@ START_TEST(every_flushed_write_survives_fifty_sigkills)
     ck_assert_uint_gt(acked_lost, 0);
     (void)newer_kept; /* in-flight flushes may make later data durable: allowed, not required */
     /* Nothing accumulates across the deaths: mappings, fds. */
-    ck_assert_uint_eq(bus_remote_mappings(h.bus, NULL), ranges_before);
+    bus_iommu_stats(h.bus, &ps);
+    ck_assert_uint_eq(ps.mapped_pages, pages_before);
+    ck_assert_uint_eq(ps.table_pages, tables_before);
     ck_assert_int_eq(proc_count_fds(0), fds_before);
     dur_free(&d);
     hh_close(&h);

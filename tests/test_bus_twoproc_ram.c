@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "platform/iommu_pt.h"
 #include "tests/support/hba_harness.h"
 #include "tests/support/testutil.h"
 
@@ -53,8 +54,7 @@ static void open_on(struct hh *h, int ram_fd, uint64_t size)
     char err[256] = "";
     int rc = sim_ctrl_create_with_ram(&h->cfg, ram_fd, size, &h->ctrl, err, sizeof(err));
     ck_assert_msg(rc == 0, "%d %s", rc, err);
-    struct bus_ops ops = bus_ops_local(h->ctrl);
-    ck_assert_int_eq(bus_attach(sim_ctrl_attach_info(h->ctrl), &ops, &h->bus), 0);
+    ck_assert_int_eq(bus_attach(sim_ctrl_attach_info(h->ctrl), NULL, &h->bus), 0);
     h->ram = bus_ram(h->bus);
     h->ram_size = bus_ram_size(h->bus);
     ck_assert_int_eq(sim_ctrl_power_on(h->ctrl), 0);
@@ -129,26 +129,27 @@ START_TEST(another_hosts_ram_comes_with_a_fresh_iommu)
     ck_assert_int_ge(sim_ctrl_power_cut(h.ctrl, NULL), 0);
     /* A refused RAM changes nothing: the old mappings still translate. */
     ck_assert_int_eq(sim_ctrl_set_ram(h.ctrl, fd, RAM + 4096, err, sizeof(err)), -EINVAL);
-    ck_assert_int_eq(sim_ctrl_iommu_map(h.ctrl, h.q[0].sq.iova, h.q[0].sq.ram, 4096, HBA_DMA_TO_DEVICE), -EEXIST);
+    ck_assert_int_eq(bus_iommu_map(h.bus, h.q[0].sq.iova, h.q[0].sq.ram, 4096, HBA_DMA_TO_DEVICE), -EEXIST);
     ck_assert_uint_eq(sim_ctrl_ram_size(h.ctrl), 32u << 20);
 
     ck_assert_int_eq(sim_ctrl_set_ram(h.ctrl, fd, RAM, err, sizeof(err)), 0);
     ck_assert_uint_eq(sim_ctrl_ram_size(h.ctrl), RAM);
     ck_assert_uint_eq(sim_ctrl_attach_info(h.ctrl)->ram_size, RAM);
-    /* New platform: nothing mapped, nothing logged, the policy kept. */
-    ck_assert_int_eq(sim_ctrl_iommu_map(h.ctrl, h.q[0].sq.iova, h.q[0].sq.ram, 4096, HBA_DMA_TO_DEVICE), 0);
+    /* New platform: nothing logged, the policy kept. */
     struct hba_log_header hdr;
     struct hba_iommu_fault f;
     ck_assert_uint_eq(sim_ctrl_fault_log(h.ctrl, 0, &f, 1, &hdr), 0);
     ck_assert_uint_eq(hdr.total, 0);
     /* A driver on the new RAM: its bus maps the new fd. */
     bus_detach(h.bus);
-    struct bus_ops ops = bus_ops_local(h.ctrl);
-    ck_assert_int_eq(bus_attach(sim_ctrl_attach_info(h.ctrl), &ops, &h.bus), 0);
+    ck_assert_int_eq(bus_attach(sim_ctrl_attach_info(h.ctrl), NULL, &h.bus), 0);
     h.ram = bus_ram(h.bus);
     h.ram_size = bus_ram_size(h.bus);
     h.ram_next = 0;
-    ck_assert_int_eq(sim_ctrl_iommu_unmap(h.ctrl, h.q[0].sq.iova, 4096), 0);
+    /* ... whose IOMMU tables start empty. */
+    struct iommu_pt_stats ps;
+    bus_iommu_stats(h.bus, &ps);
+    ck_assert_uint_eq(ps.mapped_pages, 0);
     hh_forget_queues(&h);
     ck_assert_int_eq(sim_ctrl_power_on(h.ctrl), 0);
     ck_assert(hh_wait_state(&h, HBA_STATE_READY));

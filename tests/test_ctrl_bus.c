@@ -128,8 +128,10 @@ START_TEST(attach_checks_its_arguments)
     bad.dev_fd = bad.bell_fd; /* not a file the device memory fits in */
     ck_assert_int_eq(bus_attach(&bad, NULL, &b), -EINVAL);
     ck_assert_int_eq(bus_attach(sim_ctrl_attach_info(h.ctrl), NULL, &b), 0);
-    ck_assert_int_eq(bus_iommu_map(b, 0, 0, 4096, HBA_DMA_TO_DEVICE), -ENOSYS);
-    ck_assert_int_eq(bus_iommu_unmap(b, 0, 4096), -ENOSYS);
+    /* IOMMU programming needs no ops: the bus writes the tables in host RAM. */
+    ck_assert_int_eq(bus_iommu_map(b, 0, 0, 4096, HBA_DMA_TO_DEVICE), 0);
+    ck_assert_int_eq(bus_iommu_unmap(b, 0, 4096), 0);
+    ck_assert_int_eq(bus_iommu_unmap(b, 0, 4096), -ENOENT);
     ck_assert_int_eq(bus_vector_fd(b, 99), -1);
     ck_assert_int_ge(bus_vector_fd(b, 0), 0);
     ck_assert_uint_eq(bus_read32(b, HBA_REG_ID), HBA_ID_MAGIC);

@@ -715,9 +715,8 @@ START_TEST(no_reachable_iova_fails_start_cleanly)
     ck_assert_int_eq(sim_ctrl_create(&cfg, &ctrl, why, sizeof why), 0);
     sim_config_free(&cfg);
     ck_assert_int_eq(sim_ctrl_power_on(ctrl), 0);
-    struct bus_ops ops = bus_ops_local(ctrl);
     struct bus *bus;
-    ck_assert_int_eq(bus_attach(sim_ctrl_attach_info(ctrl), &ops, &bus), 0);
+    ck_assert_int_eq(bus_attach(sim_ctrl_attach_info(ctrl), NULL, &bus), 0);
     struct osal_user_options oo;
     osal_user_options_init(&oo);
     oo.iova_base = 1ull << 32;

@@ -1,6 +1,10 @@
-/* tests/test_iommu.c — the emulated IOMMU: translation, direction, faults,
- * policies, the fault log, map/unmap rules and concurrent use. */
+/* tests/test_iommu.c — the emulated IOMMU (sim/iommu) programmed the way the
+ * platform programs it (platform/iommu_pt.h: tables and invalidation queue in
+ * host RAM): translation, direction, faults, policies, the fault log,
+ * map/unmap rules, the table format of the datasheet, the IOTLB, the
+ * invalidation queue and its errors, malformed entries, and concurrent use. */
 #include "tests/support/testutil.h"
+#include "tests/support/proc.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -8,27 +12,68 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "base/clock.h"
+#include "platform/iommu_pt.h"
 #include "sim/iommu/iommu.h"
 
 #define PG        HBA_IOMMU_PAGE_SIZE
-#define RAM_PAGES 16u
-#define RAM_SIZE  (RAM_PAGES * PG)
+#define RAM_PAGES 16u         /* the low pages the tests put data in */
+#define RAM_SIZE  (4u << 20)
+#define AREA_BASE (RAM_SIZE - RAM_SIZE / 8) /* the IOMMU's area (iommu_pt_area_base) above */
 
 static const struct sim_dma_ctx CTX = { .cid = 0x1234, .sq_id = 3 };
 
-static uint8_t ram[RAM_SIZE];
+/* One page more than RAM_SIZE, for an IOMMU over a RAM that ends mid-page. */
+static uint8_t ram[RAM_SIZE + PG];
 static struct sim_iommu *mmu;
+static struct iommu_pt *pt;
 
 static void setup(void)
 {
     memset(ram, 0xA5, sizeof ram);
     ck_assert_int_eq(sim_iommu_create(ram, RAM_SIZE, HBA_IOMMU_POLICY_ABORT, &mmu), 0);
+    ck_assert_int_eq(iommu_pt_open(ram, RAM_SIZE, &pt), 0);
 }
 
 static void teardown(void)
 {
+    iommu_pt_close(pt);
+    pt = NULL;
     sim_iommu_destroy(mmu);
     mmu = NULL;
+}
+
+static uint64_t mapped(void)
+{
+    struct iommu_pt_stats st;
+    iommu_pt_stats(pt, &st);
+    return st.mapped_pages;
+}
+
+static struct hba_iommu_regs *regs(void)
+{
+    return (struct hba_iommu_regs *)(ram + RAM_SIZE - PG);
+}
+
+/* The leaf entry of iova, found by walking the tables as the datasheet
+ * describes them (NULL if a level is missing). */
+static uint64_t *leaf_of(uint64_t iova)
+{
+    uint64_t t = regs()->root & HBA_IOMMU_PTE_ADDR;
+    for (unsigned level = HBA_IOMMU_LEVELS; level > 1; level--) {
+        uint64_t e = ((uint64_t *)(ram + t))[HBA_IOMMU_INDEX(iova, level)];
+        if (!(e & HBA_IOMMU_PTE_P))
+            return NULL;
+        t = e & HBA_IOMMU_PTE_ADDR;
+    }
+    return &((uint64_t *)(ram + t))[HBA_IOMMU_INDEX(iova, 1)];
+}
+
+static struct sim_iommu_stats mmu_stats(void)
+{
+    struct sim_iommu_stats st;
+    sim_iommu_stats(mmu, &st);
+    return st;
 }
 
 static void fill_pattern(uint8_t *buf, size_t len, unsigned seed)
@@ -85,8 +130,8 @@ END_TEST
 START_TEST(round_trip_across_a_page_boundary)
 {
     uint64_t iova = 0x10000 + 0xF00, ram_addr = 2 * PG + 0xF00;
-    ck_assert_int_eq(sim_iommu_map(mmu, iova, ram_addr, 0x300, HBA_DMA_BIDIRECTIONAL), 0);
-    ck_assert_uint_eq(sim_iommu_mapped_pages(mmu), 2);
+    ck_assert_int_eq(iommu_pt_map(pt, iova, ram_addr, 0x300, HBA_DMA_BIDIRECTIONAL), 0);
+    ck_assert_uint_eq(mapped(), 2);
     uint8_t out[0x300], in[0x300];
     fill_pattern(out, sizeof out, 1);
     ck_assert_int_eq(sim_iommu_dma_write(mmu, iova, out, sizeof out, CTX), SIM_DMA_OK);
@@ -103,8 +148,8 @@ END_TEST
 START_TEST(round_trip_across_two_mappings)
 {
     /* Two adjacent IOVA pages backed by RAM pages far apart. */
-    ck_assert_int_eq(sim_iommu_map(mmu, 0x100000, 4 * PG, PG, HBA_DMA_BIDIRECTIONAL), 0);
-    ck_assert_int_eq(sim_iommu_map(mmu, 0x101000, 9 * PG, PG, HBA_DMA_BIDIRECTIONAL), 0);
+    ck_assert_int_eq(iommu_pt_map(pt, 0x100000, 4 * PG, PG, HBA_DMA_BIDIRECTIONAL), 0);
+    ck_assert_int_eq(iommu_pt_map(pt, 0x101000, 9 * PG, PG, HBA_DMA_BIDIRECTIONAL), 0);
     uint8_t out[PG], in[PG];
     fill_pattern(out, sizeof out, 9);
     ck_assert_int_eq(sim_iommu_dma_write(mmu, 0x100800, out, sizeof out, CTX), SIM_DMA_OK);
@@ -119,7 +164,7 @@ END_TEST
 START_TEST(mapping_covers_whole_pages)
 {
     /* Mapping 16 bytes maps their page: the rest of the page is reachable too. */
-    ck_assert_int_eq(sim_iommu_map(mmu, 0x7010, 5 * PG + 0x10, 16, HBA_DMA_FROM_DEVICE), 0);
+    ck_assert_int_eq(iommu_pt_map(pt, 0x7010, 5 * PG + 0x10, 16, HBA_DMA_FROM_DEVICE), 0);
     uint8_t b = 0x42;
     ck_assert_int_eq(sim_iommu_dma_write(mmu, 0x7FFF, &b, 1, CTX), SIM_DMA_OK);
     ck_assert_uint_eq(ram[6 * PG - 1], 0x42);
@@ -157,7 +202,7 @@ END_TEST
 
 START_TEST(write_to_to_device_mapping_faults_read_only)
 {
-    ck_assert_int_eq(sim_iommu_map(mmu, 0x3000, PG, PG, HBA_DMA_TO_DEVICE), 0);
+    ck_assert_int_eq(iommu_pt_map(pt, 0x3000, PG, PG, HBA_DMA_TO_DEVICE), 0);
     uint8_t six[6] = { 0, 0, 5, 2, 0x1F, 0 };
     ck_assert_int_eq(sim_iommu_dma_write(mmu, 0x3000, six, sizeof six, CTX), SIM_DMA_ABORTED);
     ck_assert(all_bytes(ram + PG, PG, 0xA5));
@@ -174,7 +219,7 @@ END_TEST
 
 START_TEST(read_of_from_device_mapping_faults_write_only)
 {
-    ck_assert_int_eq(sim_iommu_map(mmu, 0x3000, PG, PG, HBA_DMA_FROM_DEVICE), 0);
+    ck_assert_int_eq(iommu_pt_map(pt, 0x3000, PG, PG, HBA_DMA_FROM_DEVICE), 0);
     uint8_t in[8];
     ck_assert_int_eq(sim_iommu_dma_read(mmu, 0x3008, in, sizeof in, CTX), SIM_DMA_ABORTED);
     struct hba_iommu_fault f = last_fault();
@@ -187,11 +232,15 @@ END_TEST
 
 START_TEST(translation_past_ram_end_faults_beyond_ram)
 {
-    /* RAM of 3 pages + 100 bytes: the last page is only partly RAM. */
+    /* A second IOMMU over the same tables, on a RAM that ends 100 bytes into
+     * the page past RAM_SIZE (its register page is the same one: the last
+     * whole page).  A leaf pointing at that page is only partly RAM. */
     struct sim_iommu *m;
-    uint64_t size = 3 * PG + 100;
-    ck_assert_int_eq(sim_iommu_create(ram, size, HBA_IOMMU_POLICY_ABORT, &m), 0);
-    ck_assert_int_eq(sim_iommu_map(m, 0x9000, 3 * PG, 100, HBA_DMA_BIDIRECTIONAL), 0);
+    ck_assert_int_eq(sim_iommu_create(ram, RAM_SIZE + 100, HBA_IOMMU_POLICY_ABORT, &m), 0);
+    ck_assert_int_eq(iommu_pt_map(pt, 0x9000, 3 * PG, 100, HBA_DMA_BIDIRECTIONAL), 0);
+    uint64_t *leaf = leaf_of(0x9000);
+    ck_assert_ptr_nonnull(leaf);
+    *leaf = (*leaf & ~HBA_IOMMU_PTE_ADDR) | RAM_SIZE; /* the platform never writes this: a test does */
     uint8_t buf[200] = { 0 };
     ck_assert_int_eq(sim_iommu_dma_write(m, 0x9000, buf, 100, CTX), SIM_DMA_OK);
     ck_assert_int_eq(sim_iommu_dma_write(m, 0x9000, buf, 101, CTX), SIM_DMA_ABORTED);
@@ -203,6 +252,9 @@ START_TEST(translation_past_ram_end_faults_beyond_ram)
     ck_assert_uint_eq(f[0].length, 101);
     ck_assert_uint_eq(f[1].reason, HBA_IOMMU_BEYOND_RAM);
     ck_assert_uint_eq(f[1].iova, 0x9000 + 200);
+    /* The IOMMU over RAM_SIZE sees the page wholly outside. */
+    ck_assert_int_eq(sim_iommu_dma_read(mmu, 0x9000, buf, 1, CTX), SIM_DMA_ABORTED);
+    ck_assert_uint_eq(last_fault().reason, HBA_IOMMU_BEYOND_RAM);
     sim_iommu_destroy(m);
 }
 END_TEST
@@ -210,7 +262,7 @@ END_TEST
 START_TEST(access_wrapping_iova_space_faults)
 {
     /* The top page is mapped, but the access runs past 2^64. */
-    ck_assert_int_eq(sim_iommu_map(mmu, UINT64_MAX - PG + 1, 0, PG, HBA_DMA_BIDIRECTIONAL), 0);
+    ck_assert_int_eq(iommu_pt_map(pt, UINT64_MAX - PG + 1, 0, PG, HBA_DMA_BIDIRECTIONAL), 0);
     uint8_t buf[32];
     memset(buf, 0x11, sizeof buf);
     ck_assert_int_eq(sim_iommu_dma_read(mmu, UINT64_MAX - 15, buf, 16, CTX), SIM_DMA_OK);
@@ -233,8 +285,8 @@ END_TEST
 /* IOVA pages 0x200 and 0x202 mapped (RAM pages 1 and 3), 0x201 is a hole. */
 static void map_with_hole(void)
 {
-    ck_assert_int_eq(sim_iommu_map(mmu, 0x200000, 1 * PG, PG, HBA_DMA_BIDIRECTIONAL), 0);
-    ck_assert_int_eq(sim_iommu_map(mmu, 0x202000, 3 * PG, PG, HBA_DMA_BIDIRECTIONAL), 0);
+    ck_assert_int_eq(iommu_pt_map(pt, 0x200000, 1 * PG, PG, HBA_DMA_BIDIRECTIONAL), 0);
+    ck_assert_int_eq(iommu_pt_map(pt, 0x202000, 3 * PG, PG, HBA_DMA_BIDIRECTIONAL), 0);
 }
 
 START_TEST(abort_copies_nothing_past_the_fault)
@@ -244,7 +296,7 @@ START_TEST(abort_copies_nothing_past_the_fault)
     fill_pattern(out, sizeof out, 3);
     ck_assert_int_eq(sim_iommu_dma_write(mmu, 0x200000, out, sizeof out, CTX), SIM_DMA_ABORTED);
     ck_assert_mem_eq(ram + PG, out, PG);
-    ck_assert(all_bytes(ram + 2 * PG, RAM_SIZE - 2 * PG, 0xA5));
+    ck_assert(all_bytes(ram + 2 * PG, AREA_BASE - 2 * PG, 0xA5));
     ck_assert(all_bytes(ram, PG, 0xA5));
     struct hba_iommu_fault f = last_fault();
     ck_assert_uint_eq(f.iova, 0x201000);
@@ -270,7 +322,7 @@ START_TEST(drop_discards_writes_and_reads_all_ones)
     ck_assert(all_bytes(ram + 2 * PG, PG, 0xA5));
     ck_assert_mem_eq(ram + 3 * PG, out + 2 * PG, PG);
     ck_assert(all_bytes(ram, PG, 0xA5));
-    ck_assert(all_bytes(ram + 4 * PG, RAM_SIZE - 4 * PG, 0xA5));
+    ck_assert(all_bytes(ram + 4 * PG, AREA_BASE - 4 * PG, 0xA5));
 
     memset(in, 0x11, sizeof in);
     ck_assert_int_eq(sim_iommu_dma_read(mmu, 0x200000, in, sizeof in, CTX), SIM_DMA_DROPPED);
@@ -289,11 +341,11 @@ START_TEST(drop_on_read_only_buffer_leaves_ram_untouched)
 {
     /* Field bug F2: INQUIRY data DMA'd into a buffer mapped device-read-only. */
     sim_iommu_set_policy(mmu, HBA_IOMMU_POLICY_DROP);
-    ck_assert_int_eq(sim_iommu_map(mmu, 0x40000, 7 * PG, 36, HBA_DMA_TO_DEVICE), 0);
+    ck_assert_int_eq(iommu_pt_map(pt, 0x40000, 7 * PG, 36, HBA_DMA_TO_DEVICE), 0);
     uint8_t inquiry[36];
     fill_pattern(inquiry, sizeof inquiry, 0);
     ck_assert_int_eq(sim_iommu_dma_write(mmu, 0x40000, inquiry, 6, CTX), SIM_DMA_DROPPED);
-    ck_assert(all_bytes(ram, RAM_SIZE, 0xA5));
+    ck_assert(all_bytes(ram, AREA_BASE, 0xA5));
     struct hba_iommu_fault f = last_fault();
     ck_assert_uint_eq(f.reason, HBA_IOMMU_READ_ONLY);
     ck_assert_uint_eq(f.iova, 0x40000);
@@ -309,7 +361,7 @@ START_TEST(fatal_stops_at_the_fault)
     fill_pattern(out, sizeof out, 8);
     ck_assert_int_eq(sim_iommu_dma_write(mmu, 0x200000, out, sizeof out, CTX), SIM_DMA_FATAL);
     ck_assert_mem_eq(ram + PG, out, PG);
-    ck_assert(all_bytes(ram + 2 * PG, RAM_SIZE - 2 * PG, 0xA5));
+    ck_assert(all_bytes(ram + 2 * PG, AREA_BASE - 2 * PG, 0xA5));
     struct hba_iommu_fault f = last_fault();
     ck_assert_uint_eq(f.policy, HBA_IOMMU_POLICY_FATAL);
     ck_assert_uint_eq(f.dir, HBA_DMA_FROM_DEVICE);
@@ -387,73 +439,76 @@ END_TEST
 
 START_TEST(map_rejects_bad_arguments)
 {
-    ck_assert_int_eq(sim_iommu_map(mmu, 0x1000, 0, PG, (enum hba_dma_dir)0), -EINVAL);
-    ck_assert_int_eq(sim_iommu_map(mmu, 0x1000, 0, PG, (enum hba_dma_dir)4), -EINVAL);
-    ck_assert_int_eq(sim_iommu_map(mmu, 0x1000, 0, 0, HBA_DMA_TO_DEVICE), -EINVAL);
+    ck_assert_int_eq(iommu_pt_map(pt, 0x1000, 0, PG, (enum hba_dma_dir)0), -EINVAL);
+    ck_assert_int_eq(iommu_pt_map(pt, 0x1000, 0, PG, (enum hba_dma_dir)4), -EINVAL);
+    ck_assert_int_eq(iommu_pt_map(pt, 0x1000, 0, 0, HBA_DMA_TO_DEVICE), -EINVAL);
     /* IOVA range wraps. */
-    ck_assert_int_eq(sim_iommu_map(mmu, UINT64_MAX - 10, PG - 11, 100, HBA_DMA_TO_DEVICE), -EINVAL);
-    /* RAM range wraps / leaves RAM / starts past RAM. */
-    ck_assert_int_eq(sim_iommu_map(mmu, 0xFFF, UINT64_MAX, 2, HBA_DMA_TO_DEVICE), -EINVAL);
-    ck_assert_int_eq(sim_iommu_map(mmu, 0x1000, RAM_SIZE - PG, PG + 1, HBA_DMA_TO_DEVICE), -EINVAL);
-    ck_assert_int_eq(sim_iommu_map(mmu, 0x1000, RAM_SIZE, 1, HBA_DMA_TO_DEVICE), -EINVAL);
+    ck_assert_int_eq(iommu_pt_map(pt, UINT64_MAX - 10, PG - 11, 100, HBA_DMA_TO_DEVICE), -EINVAL);
+    /* RAM range wraps / runs into the IOMMU's area / starts in it / past RAM. */
+    uint64_t area = iommu_pt_area_base(pt);
+    ck_assert_uint_eq(area, AREA_BASE); /* 1/8 of RAM */
+    ck_assert_int_eq(iommu_pt_map(pt, 0xFFF, UINT64_MAX, 2, HBA_DMA_TO_DEVICE), -EINVAL);
+    ck_assert_int_eq(iommu_pt_map(pt, 0x1000, area - PG, PG + 1, HBA_DMA_TO_DEVICE), -EINVAL);
+    ck_assert_int_eq(iommu_pt_map(pt, 0x1000, area, 1, HBA_DMA_TO_DEVICE), -EINVAL);
+    ck_assert_int_eq(iommu_pt_map(pt, 0x1000, RAM_SIZE, 1, HBA_DMA_TO_DEVICE), -EINVAL);
     /* Page offsets differ. */
-    ck_assert_int_eq(sim_iommu_map(mmu, 0x1010, 0x20, 16, HBA_DMA_TO_DEVICE), -EINVAL);
-    ck_assert_uint_eq(sim_iommu_mapped_pages(mmu), 0);
-    /* The very last RAM byte and the very last IOVA byte are fine. */
-    ck_assert_int_eq(sim_iommu_map(mmu, UINT64_MAX, RAM_SIZE - 1, 1, HBA_DMA_TO_DEVICE), 0);
-    ck_assert_uint_eq(sim_iommu_mapped_pages(mmu), 1);
+    ck_assert_int_eq(iommu_pt_map(pt, 0x1010, 0x20, 16, HBA_DMA_TO_DEVICE), -EINVAL);
+    ck_assert_uint_eq(mapped(), 0);
+    /* The very last DMA RAM byte and the very last IOVA byte are fine. */
+    ck_assert_int_eq(iommu_pt_map(pt, UINT64_MAX, area - 1, 1, HBA_DMA_TO_DEVICE), 0);
+    ck_assert_uint_eq(mapped(), 1);
 }
 END_TEST
 
 START_TEST(map_over_a_mapped_page_changes_nothing)
 {
-    ck_assert_int_eq(sim_iommu_map(mmu, 0x13000, 3 * PG, PG, HBA_DMA_TO_DEVICE), 0);
+    ck_assert_int_eq(iommu_pt_map(pt, 0x13000, 3 * PG, PG, HBA_DMA_TO_DEVICE), 0);
     /* Pages 0x10..0x13: the last one is taken. */
-    ck_assert_int_eq(sim_iommu_map(mmu, 0x10000, 0, 4 * PG, HBA_DMA_BIDIRECTIONAL), -EEXIST);
-    ck_assert_uint_eq(sim_iommu_mapped_pages(mmu), 1);
+    ck_assert_int_eq(iommu_pt_map(pt, 0x10000, 0, 4 * PG, HBA_DMA_BIDIRECTIONAL), -EEXIST);
+    ck_assert_uint_eq(mapped(), 1);
     uint8_t b;
     ck_assert_int_eq(sim_iommu_dma_read(mmu, 0x10000, &b, 1, CTX), SIM_DMA_ABORTED);
     /* The existing mapping kept its direction. */
     ck_assert_int_eq(sim_iommu_dma_write(mmu, 0x13000, &b, 1, CTX), SIM_DMA_ABORTED);
     ck_assert_uint_eq(last_fault().reason, HBA_IOMMU_READ_ONLY);
     /* A range that touches the page only at its last byte conflicts too. */
-    ck_assert_int_eq(sim_iommu_map(mmu, 0x12FFF, PG - 1, 2, HBA_DMA_BIDIRECTIONAL), -EEXIST);
+    ck_assert_int_eq(iommu_pt_map(pt, 0x12FFF, PG - 1, 2, HBA_DMA_BIDIRECTIONAL), -EEXIST);
 }
 END_TEST
 
 START_TEST(unmap_reports_pages_that_were_not_mapped)
 {
-    ck_assert_int_eq(sim_iommu_map(mmu, 0x20000, 0, 2 * PG, HBA_DMA_BIDIRECTIONAL), 0);
-    ck_assert_int_eq(sim_iommu_map(mmu, 0x30000, 0, PG, HBA_DMA_BIDIRECTIONAL), 0);
-    ck_assert_uint_eq(sim_iommu_mapped_pages(mmu), 3);
+    ck_assert_int_eq(iommu_pt_map(pt, 0x20000, 0, 2 * PG, HBA_DMA_BIDIRECTIONAL), 0);
+    ck_assert_int_eq(iommu_pt_map(pt, 0x30000, 0, PG, HBA_DMA_BIDIRECTIONAL), 0);
+    ck_assert_uint_eq(mapped(), 3);
     /* Four pages asked, two mapped: both are gone, and the caller hears of it. */
-    ck_assert_int_eq(sim_iommu_unmap(mmu, 0x20000, 4 * PG), -ENOENT);
-    ck_assert_uint_eq(sim_iommu_mapped_pages(mmu), 1);
+    ck_assert_int_eq(iommu_pt_unmap(pt, 0x20000, 4 * PG), -ENOENT);
+    ck_assert_uint_eq(mapped(), 1);
     uint8_t b;
     ck_assert_int_eq(sim_iommu_dma_read(mmu, 0x21000, &b, 1, CTX), SIM_DMA_ABORTED);
     ck_assert_int_eq(sim_iommu_dma_read(mmu, 0x30000, &b, 1, CTX), SIM_DMA_OK);
-    ck_assert_int_eq(sim_iommu_unmap(mmu, 0x30000, 1), 0);
-    ck_assert_int_eq(sim_iommu_unmap(mmu, 0x30000, 1), -ENOENT);
-    ck_assert_int_eq(sim_iommu_unmap(mmu, 0x30000, 0), -EINVAL);
-    ck_assert_int_eq(sim_iommu_unmap(mmu, UINT64_MAX, 2), -EINVAL);
-    ck_assert_uint_eq(sim_iommu_mapped_pages(mmu), 0);
+    ck_assert_int_eq(iommu_pt_unmap(pt, 0x30000, 1), 0);
+    ck_assert_int_eq(iommu_pt_unmap(pt, 0x30000, 1), -ENOENT);
+    ck_assert_int_eq(iommu_pt_unmap(pt, 0x30000, 0), -EINVAL);
+    ck_assert_int_eq(iommu_pt_unmap(pt, UINT64_MAX, 2), -EINVAL);
+    ck_assert_uint_eq(mapped(), 0);
 }
 END_TEST
 
 START_TEST(unmap_of_a_huge_range_keeps_pages_outside_it)
 {
-    ck_assert_int_eq(sim_iommu_map(mmu, 0x1000, 0, PG, HBA_DMA_BIDIRECTIONAL), 0);
-    ck_assert_int_eq(sim_iommu_map(mmu, 0x7000000000000000ull, PG, PG, HBA_DMA_BIDIRECTIONAL), 0);
-    ck_assert_int_eq(sim_iommu_map(mmu, 0x8000000000000000ull, 2 * PG, PG, HBA_DMA_BIDIRECTIONAL), 0);
-    ck_assert_int_eq(sim_iommu_map(mmu, UINT64_MAX - PG + 1, 3 * PG, PG, HBA_DMA_BIDIRECTIONAL), 0);
-    ck_assert_int_eq(sim_iommu_unmap(mmu, 0x1000, 0x8000000000000000ull - 0x1000), -ENOENT);
-    ck_assert_uint_eq(sim_iommu_mapped_pages(mmu), 2);
+    ck_assert_int_eq(iommu_pt_map(pt, 0x1000, 0, PG, HBA_DMA_BIDIRECTIONAL), 0);
+    ck_assert_int_eq(iommu_pt_map(pt, 0x7000000000000000ull, PG, PG, HBA_DMA_BIDIRECTIONAL), 0);
+    ck_assert_int_eq(iommu_pt_map(pt, 0x8000000000000000ull, 2 * PG, PG, HBA_DMA_BIDIRECTIONAL), 0);
+    ck_assert_int_eq(iommu_pt_map(pt, UINT64_MAX - PG + 1, 3 * PG, PG, HBA_DMA_BIDIRECTIONAL), 0);
+    ck_assert_int_eq(iommu_pt_unmap(pt, 0x1000, 0x8000000000000000ull - 0x1000), -ENOENT);
+    ck_assert_uint_eq(mapped(), 2);
     uint8_t b;
     ck_assert_int_eq(sim_iommu_dma_read(mmu, 0x8000000000000000ull, &b, 1, CTX), SIM_DMA_OK);
     ck_assert_int_eq(sim_iommu_dma_read(mmu, UINT64_MAX, &b, 1, CTX), SIM_DMA_OK);
     ck_assert_int_eq(sim_iommu_dma_read(mmu, 0x7000000000000000ull, &b, 1, CTX), SIM_DMA_ABORTED);
-    sim_iommu_unmap_all(mmu);
-    ck_assert_uint_eq(sim_iommu_mapped_pages(mmu), 0);
+    ck_assert_int_eq(iommu_pt_unmap(pt, 0, UINT64_MAX), -ENOENT); /* everything */
+    ck_assert_uint_eq(mapped(), 0);
     ck_assert_int_eq(sim_iommu_dma_read(mmu, UINT64_MAX, &b, 1, CTX), SIM_DMA_ABORTED);
 }
 END_TEST
@@ -465,16 +520,16 @@ START_TEST(many_mappings_survive_growth_and_removal)
         memset(ram + p * PG, (int)p, PG);
     enum { N = 5000 };
     for (uint64_t i = 0; i < N; i++) {
-        uint64_t iova = (i * 37 + 5) << 12; /* scattered page numbers */
-        ck_assert_int_eq(sim_iommu_map(mmu, iova, (i % RAM_PAGES) * PG, PG, HBA_DMA_BIDIRECTIONAL), 0);
+        uint64_t iova = (i * 7 + 5) << 12; /* scattered page numbers */
+        ck_assert_int_eq(iommu_pt_map(pt, iova, (i % RAM_PAGES) * PG, PG, HBA_DMA_BIDIRECTIONAL), 0);
     }
-    ck_assert_uint_eq(sim_iommu_mapped_pages(mmu), N);
+    ck_assert_uint_eq(mapped(), N);
     for (uint64_t i = 0; i < N; i += 2)
-        ck_assert_int_eq(sim_iommu_unmap(mmu, (i * 37 + 5) << 12, PG), 0);
-    ck_assert_uint_eq(sim_iommu_mapped_pages(mmu), N / 2);
+        ck_assert_int_eq(iommu_pt_unmap(pt, (i * 7 + 5) << 12, PG), 0);
+    ck_assert_uint_eq(mapped(), N / 2);
     for (uint64_t i = 0; i < N; i++) {
         uint8_t b = 0xEE;
-        enum sim_dma_result r = sim_iommu_dma_read(mmu, ((i * 37 + 5) << 12) + 17, &b, 1, CTX);
+        enum sim_dma_result r = sim_iommu_dma_read(mmu, ((i * 7 + 5) << 12) + 17, &b, 1, CTX);
         if (i % 2) {
             ck_assert_int_eq(r, SIM_DMA_OK);
             ck_assert_uint_eq(b, i % RAM_PAGES);
@@ -482,6 +537,235 @@ START_TEST(many_mappings_survive_growth_and_removal)
             ck_assert_int_eq(r, SIM_DMA_ABORTED);
         }
     }
+}
+END_TEST
+
+/* --- tables in host RAM, IOTLB, invalidation queue ------------------------------------ */
+
+START_TEST(tables_have_the_datasheet_format)
+{
+    /* A 64-bit IOVA (F5/F7 use them) and a low one, each through six levels. */
+    ck_assert_int_eq(iommu_pt_map(pt, 0xFEDC000012345000ull, 5 * PG, PG, HBA_DMA_FROM_DEVICE), 0);
+    ck_assert_int_eq(iommu_pt_map(pt, 0x3000, 6 * PG, PG, HBA_DMA_BIDIRECTIONAL), 0);
+    ck_assert_uint_eq(regs()->root & HBA_IOMMU_ROOT_EN, HBA_IOMMU_ROOT_EN);
+    uint64_t *a = leaf_of(0xFEDC000012345000ull), *b = leaf_of(0x3000);
+    ck_assert_ptr_nonnull(a);
+    ck_assert_ptr_nonnull(b);
+    ck_assert_uint_eq(*a, 5 * PG | HBA_IOMMU_PTE_P | HBA_IOMMU_PTE_W);
+    ck_assert_uint_eq(*b, 6 * PG | HBA_IOMMU_PTE_P | HBA_IOMMU_PTE_R | HBA_IOMMU_PTE_W);
+    struct iommu_pt_stats st;
+    iommu_pt_stats(pt, &st);
+    ck_assert_uint_eq(st.table_pages, 1 + 5 + 5); /* a root, two separate paths below it */
+    /* Unmapping gives the emptied tables back. */
+    ck_assert_int_eq(iommu_pt_unmap(pt, 0xFEDC000012345000ull, PG), 0);
+    ck_assert_ptr_null(leaf_of(0xFEDC000012345000ull));
+    iommu_pt_stats(pt, &st);
+    ck_assert_uint_eq(st.table_pages, 1 + 5);
+}
+END_TEST
+
+START_TEST(iotlb_misses_once_then_hits)
+{
+    ck_assert_int_eq(iommu_pt_map(pt, 0x40000, 2 * PG, 2 * PG, HBA_DMA_BIDIRECTIONAL), 0);
+    uint8_t b[8];
+    struct sim_iommu_stats s0 = mmu_stats();
+    ck_assert_int_eq(sim_iommu_dma_read(mmu, 0x40000, b, sizeof b, CTX), SIM_DMA_OK);
+    struct sim_iommu_stats s1 = mmu_stats();
+    ck_assert_uint_eq(s1.misses, s0.misses + 1);
+    ck_assert_uint_eq(s1.hits, s0.hits);
+    for (int i = 0; i < 5; i++)
+        ck_assert_int_eq(sim_iommu_dma_read(mmu, 0x40000 + 64 * (uint64_t)i, b, sizeof b, CTX), SIM_DMA_OK);
+    struct sim_iommu_stats s2 = mmu_stats();
+    ck_assert_uint_eq(s2.misses, s1.misses);
+    ck_assert_uint_eq(s2.hits, s1.hits + 5);
+    /* An access over two pages: the second page is a miss of its own. */
+    ck_assert_int_eq(sim_iommu_dma_read(mmu, 0x41000 - 4, b, sizeof b, CTX), SIM_DMA_OK);
+    struct sim_iommu_stats s3 = mmu_stats();
+    ck_assert_uint_eq(s3.misses, s2.misses + 1);
+    ck_assert_uint_eq(s3.hits, s2.hits + 1);
+    /* Faults are never cached: mapping the page later needs no invalidation. */
+    ck_assert_int_eq(sim_iommu_dma_read(mmu, 0x50000, b, 1, CTX), SIM_DMA_ABORTED);
+    ck_assert_int_eq(iommu_pt_map(pt, 0x50000, 3 * PG, PG, HBA_DMA_TO_DEVICE), 0);
+    ck_assert_int_eq(sim_iommu_dma_read(mmu, 0x50000, b, 1, CTX), SIM_DMA_OK);
+    ck_assert_uint_eq(mmu_stats().walks_faulted, s3.walks_faulted + 1);
+}
+END_TEST
+
+/* IOVA 0x60000 mapped to RAM page 4 and used (cached), unmapped, then mapped
+ * to RAM page 7: where does the device's next write land? */
+static void remap_and_write(void)
+{
+    memset(ram + 4 * PG, 0, PG);
+    memset(ram + 7 * PG, 0, PG);
+    uint8_t b = 0x11;
+    ck_assert_int_eq(iommu_pt_map(pt, 0x60000, 4 * PG, PG, HBA_DMA_FROM_DEVICE), 0);
+    ck_assert_int_eq(sim_iommu_dma_write(mmu, 0x60000, &b, 1, CTX), SIM_DMA_OK);
+    ck_assert_int_eq(iommu_pt_unmap(pt, 0x60000, PG), 0);
+    ck_assert_int_eq(iommu_pt_map(pt, 0x60000, 7 * PG, PG, HBA_DMA_FROM_DEVICE), 0);
+    b = 0x22;
+    ck_assert_int_eq(sim_iommu_dma_write(mmu, 0x60000, &b, 1, CTX), SIM_DMA_OK);
+}
+
+START_TEST(unmap_invalidates_and_waits)
+{
+    struct sim_iommu_stats s0 = mmu_stats();
+    remap_and_write();
+    ck_assert_uint_eq(ram[7 * PG], 0x22); /* the new translation */
+    ck_assert_uint_eq(ram[4 * PG], 0x11); /* the freed page untouched after the unmap */
+    struct sim_iommu_stats s1 = mmu_stats();
+    ck_assert_uint_eq(s1.inv_waits, s0.inv_waits + 1);
+    ck_assert_uint_eq(s1.inv_descs, s0.inv_descs + 2); /* INV_PAGES, INV_WAIT */
+    ck_assert_uint_eq(regs()->iq_head, regs()->iq_tail);
+    ck_assert_uint_eq(regs()->iq_error, 0);
+}
+END_TEST
+
+static void ring_here(void *m)
+{
+    sim_iommu_doorbell(m);
+}
+
+START_TEST(a_synchronous_doorbell_invalidates_on_the_callers_thread)
+{
+    /* What the in-process stack does: no hand-over to the queue thread. */
+    iommu_pt_set_doorbell(pt, ring_here, mmu);
+    struct sim_iommu_stats s0 = mmu_stats();
+    remap_and_write();
+    ck_assert_uint_eq(ram[7 * PG], 0x22);
+    ck_assert_uint_eq(ram[4 * PG], 0x11);
+    ck_assert_uint_eq(mmu_stats().inv_waits, s0.inv_waits + 1);
+}
+END_TEST
+
+START_TEST(without_invalidation_a_stale_entry_writes_the_freed_page)
+{
+    /* The platform mutant NOINV: the table is right, the IOTLB is not. */
+    iommu_pt_set_skip_invalidate(pt, true);
+    remap_and_write();
+    ck_assert_uint_eq(ram[4 * PG], 0x22); /* DMA landed in the freed page */
+    ck_assert_uint_eq(ram[7 * PG], 0x00);
+    ck_assert_uint_eq(*leaf_of(0x60000) & HBA_IOMMU_PTE_ADDR, 7 * PG);
+}
+END_TEST
+
+START_TEST(malformed_entries_fault_bad_entry)
+{
+    uint8_t b = 0;
+    ck_assert_int_eq(iommu_pt_map(pt, 0x70000, 1 * PG, 4 * PG, HBA_DMA_BIDIRECTIONAL), 0);
+    uint64_t *leaf = leaf_of(0x70000);
+    /* Reserved bits in a leaf. */
+    leaf[0] |= 1u << 5;
+    ck_assert_int_eq(sim_iommu_dma_read(mmu, 0x70000, &b, 1, CTX), SIM_DMA_ABORTED);
+    ck_assert_uint_eq(last_fault().reason, HBA_IOMMU_BAD_ENTRY);
+    /* A present leaf that allows nothing. */
+    leaf[1] &= ~(HBA_IOMMU_PTE_R | HBA_IOMMU_PTE_W);
+    ck_assert_int_eq(sim_iommu_dma_read(mmu, 0x71000, &b, 1, CTX), SIM_DMA_ABORTED);
+    ck_assert_uint_eq(last_fault().reason, HBA_IOMMU_BAD_ENTRY);
+    /* A non-present leaf is plainly unmapped. */
+    leaf[2] &= ~HBA_IOMMU_PTE_P;
+    ck_assert_int_eq(sim_iommu_dma_read(mmu, 0x72000, &b, 1, CTX), SIM_DMA_ABORTED);
+    ck_assert_uint_eq(last_fault().reason, HBA_IOMMU_UNMAPPED);
+    /* A table entry with access bits, then one pointing outside RAM. */
+    uint64_t *root = (uint64_t *)(ram + (regs()->root & HBA_IOMMU_PTE_ADDR));
+    uint64_t *top = &root[HBA_IOMMU_INDEX(0x70000, HBA_IOMMU_LEVELS)];
+    uint64_t good = *top;
+    *top = good | HBA_IOMMU_PTE_R;
+    ck_assert_int_eq(sim_iommu_dma_read(mmu, 0x73000, &b, 1, CTX), SIM_DMA_ABORTED);
+    ck_assert_uint_eq(last_fault().reason, HBA_IOMMU_BAD_ENTRY);
+    *top = (uint64_t)RAM_SIZE | HBA_IOMMU_PTE_P;
+    ck_assert_int_eq(sim_iommu_dma_read(mmu, 0x73000, &b, 1, CTX), SIM_DMA_ABORTED);
+    ck_assert_uint_eq(last_fault().reason, HBA_IOMMU_BAD_ENTRY);
+    *top = good;
+    ck_assert_int_eq(sim_iommu_dma_read(mmu, 0x73000, &b, 1, CTX), SIM_DMA_OK);
+    /* A root with stray low bits; then translation switched off. */
+    uint64_t r = regs()->root;
+    regs()->root = r | 0x10;
+    ck_assert_int_eq(sim_iommu_dma_read(mmu, 0x74000, &b, 1, CTX), SIM_DMA_ABORTED);
+    ck_assert_uint_eq(last_fault().reason, HBA_IOMMU_BAD_ENTRY);
+    regs()->root = r & ~HBA_IOMMU_ROOT_EN;
+    ck_assert_int_eq(sim_iommu_dma_read(mmu, 0x74000, &b, 1, CTX), SIM_DMA_ABORTED);
+    ck_assert_uint_eq(last_fault().reason, HBA_IOMMU_UNMAPPED);
+    regs()->root = r;
+    /* The DROP policy applies to them as to any fault (F2's behaviour). */
+    sim_iommu_set_policy(mmu, HBA_IOMMU_POLICY_DROP);
+    b = 0;
+    ck_assert_int_eq(sim_iommu_dma_read(mmu, 0x71000, &b, 1, CTX), SIM_DMA_DROPPED);
+    ck_assert_uint_eq(b, 0xFF);
+}
+END_TEST
+
+/* Puts descriptor d in the ring by hand and rings; waits for the IOMMU. */
+static void queue_raw(struct hba_iommu_inv d)
+{
+    struct hba_iommu_regs *r = regs();
+    struct hba_iommu_inv *ring = (struct hba_iommu_inv *)(ram + r->iq_base);
+    uint32_t tail = r->iq_tail;
+    ring[tail] = d;
+    __atomic_store_n(&r->iq_tail, (tail + 1) & (r->iq_size - 1), __ATOMIC_RELEASE);
+    uint64_t end = clock_now_ms() + 5000;
+    while (__atomic_load_n(&r->iq_head, __ATOMIC_ACQUIRE) == tail && !__atomic_load_n(&r->iq_error, __ATOMIC_ACQUIRE) &&
+           clock_now_ms() < end)
+        proc_sleep_ms(1); /* the IOMMU's idle poll picks it up without a futex wake */
+}
+
+START_TEST(queue_errors_stop_the_queue)
+{
+    ck_assert_int_eq(iommu_pt_map(pt, 0x80000, 1 * PG, PG, HBA_DMA_BIDIRECTIONAL), 0);
+    queue_raw((struct hba_iommu_inv){ .type = HBA_IOMMU_INV_ALL });
+    ck_assert_uint_eq(regs()->iq_error, 0);
+    uint32_t head = regs()->iq_head;
+    queue_raw((struct hba_iommu_inv){ .type = 9 });
+    ck_assert_uint_eq(regs()->iq_error, HBA_IOMMU_IQE_TYPE);
+    ck_assert_uint_eq(regs()->iq_head, head); /* stays on the bad descriptor */
+    /* The platform hears of it on its next unmap, instead of waiting. */
+    ck_assert_int_eq(iommu_pt_unmap(pt, 0x80000, PG), -EIO);
+    /* Re-opening (a new epoch) restarts the queue. */
+    iommu_pt_close(pt);
+    ck_assert_int_eq(iommu_pt_open(ram, RAM_SIZE, &pt), 0);
+    ck_assert_int_eq(iommu_pt_map(pt, 0x80000, 1 * PG, PG, HBA_DMA_BIDIRECTIONAL), 0);
+    ck_assert_int_eq(iommu_pt_unmap(pt, 0x80000, PG), 0);
+    ck_assert_uint_eq(regs()->iq_error, 0);
+    /* The other malformed descriptors. */
+    struct { struct hba_iommu_inv d; uint32_t err; } bad[] = {
+        { { .type = HBA_IOMMU_INV_PAGES, .rsvd = { 1 }, .data = 1 }, HBA_IOMMU_IQE_RESERVED },
+        { { .type = HBA_IOMMU_INV_PAGES, .data = 0, .addr = PG }, HBA_IOMMU_IQE_COUNT },
+        { { .type = HBA_IOMMU_INV_PAGES, .data = 2, .addr = UINT64_MAX - PG + 1 }, HBA_IOMMU_IQE_COUNT },
+        { { .type = HBA_IOMMU_INV_PAGES, .data = 1, .addr = PG + 8 }, HBA_IOMMU_IQE_ADDRESS },
+        { { .type = HBA_IOMMU_INV_WAIT, .data = 1, .addr = RAM_SIZE }, HBA_IOMMU_IQE_ADDRESS },
+        { { .type = HBA_IOMMU_INV_WAIT, .data = 1, .addr = 2 }, HBA_IOMMU_IQE_ADDRESS },
+        { { .type = HBA_IOMMU_INV_ALL, .addr = 1 }, HBA_IOMMU_IQE_RESERVED },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        iommu_pt_close(pt);
+        ck_assert_int_eq(iommu_pt_open(ram, RAM_SIZE, &pt), 0);
+        queue_raw(bad[i].d);
+        ck_assert_msg(regs()->iq_error == bad[i].err, "descriptor %zu: iq_error %u, want %u", i, regs()->iq_error,
+                      bad[i].err);
+    }
+    /* A queue whose own registers are wrong. */
+    iommu_pt_close(pt);
+    ck_assert_int_eq(iommu_pt_open(ram, RAM_SIZE, &pt), 0);
+    regs()->iq_size = 24; /* not a power of two */
+    queue_raw((struct hba_iommu_inv){ .type = HBA_IOMMU_INV_ALL });
+    ck_assert_uint_eq(regs()->iq_error, HBA_IOMMU_IQE_QUEUE);
+}
+END_TEST
+
+START_TEST(unmap_does_not_wait_for_a_stopped_iommu)
+{
+    ck_assert_int_eq(iommu_pt_map(pt, 0x90000, 1 * PG, PG, HBA_DMA_BIDIRECTIONAL), 0);
+    sim_iommu_destroy(mmu);
+    ck_assert_uint_eq(regs()->online, 0);
+    struct iommu_pt_stats before, after;
+    iommu_pt_stats(pt, &before);
+    ck_assert_int_eq(iommu_pt_unmap(pt, 0x90000, PG), 0);
+    iommu_pt_stats(pt, &after);
+    /* Nothing queued, nothing waited for: no IOMMU caches anything now. */
+    ck_assert_uint_eq(after.invalidations, before.invalidations);
+    ck_assert_uint_eq(after.waits, before.waits);
+    ck_assert_uint_eq(after.mapped_pages, before.mapped_pages - 1);
+    ck_assert_int_eq(sim_iommu_create(ram, RAM_SIZE, HBA_IOMMU_POLICY_ABORT, &mmu), 0);
+    ck_assert_uint_eq(regs()->online, 1);
 }
 END_TEST
 
@@ -498,9 +782,9 @@ static void *map_unmap_churn(void *arg)
     struct churn *c = arg;
     for (unsigned i = 0; i < 20000 && !atomic_load(&c->stop); i++) {
         uint64_t iova = 0x900000 + (uint64_t)(i % 8) * PG;
-        if (sim_iommu_map(mmu, iova, (8 + i % 8) * PG, PG, HBA_DMA_BIDIRECTIONAL) != 0)
+        if (iommu_pt_map(pt, iova, (8 + i % 8) * PG, PG, HBA_DMA_BIDIRECTIONAL) != 0)
             c->errors++;
-        if (sim_iommu_unmap(mmu, iova, PG) != 0)
+        if (iommu_pt_unmap(pt, iova, PG) != 0)
             c->errors++;
         atomic_fetch_add(&c->cycles, 1);
     }
@@ -509,7 +793,7 @@ static void *map_unmap_churn(void *arg)
 
 START_TEST(dma_runs_while_other_pages_are_mapped_and_unmapped)
 {
-    ck_assert_int_eq(sim_iommu_map(mmu, 0x100000, 0, 4 * PG, HBA_DMA_BIDIRECTIONAL), 0);
+    ck_assert_int_eq(iommu_pt_map(pt, 0x100000, 0, 4 * PG, HBA_DMA_BIDIRECTIONAL), 0);
     struct churn c = { .errors = 0 };
     atomic_init(&c.stop, false);
     atomic_init(&c.cycles, 0);
@@ -531,7 +815,7 @@ START_TEST(dma_runs_while_other_pages_are_mapped_and_unmapped)
     ck_assert_int_eq(bad, 0);
     ck_assert_int_eq(c.errors, 0);
     ck_assert_uint_ge(atomic_load(&c.cycles), 200);
-    ck_assert_uint_eq(sim_iommu_mapped_pages(mmu), 4);
+    ck_assert_uint_eq(mapped(), 4);
     ck_assert_uint_eq(fault_total(), 0);
 }
 END_TEST
@@ -563,6 +847,14 @@ int main(void)
     tcase_add_test(tc, unmap_of_a_huge_range_keeps_pages_outside_it);
     tcase_add_test(tc, many_mappings_survive_growth_and_removal);
     tcase_add_test(tc, dma_runs_while_other_pages_are_mapped_and_unmapped);
+    tcase_add_test(tc, tables_have_the_datasheet_format);
+    tcase_add_test(tc, iotlb_misses_once_then_hits);
+    tcase_add_test(tc, unmap_invalidates_and_waits);
+    tcase_add_test(tc, a_synchronous_doorbell_invalidates_on_the_callers_thread);
+    tcase_add_test(tc, without_invalidation_a_stale_entry_writes_the_freed_page);
+    tcase_add_test(tc, malformed_entries_fault_bad_entry);
+    tcase_add_test(tc, queue_errors_stop_the_queue);
+    tcase_add_test(tc, unmap_does_not_wait_for_a_stopped_iommu);
     suite_add_tcase(s, tc);
     return testutil_run(s);
 }

@@ -112,6 +112,7 @@ static const char *fault_reason(uint8_t r)
     case HBA_IOMMU_READ_ONLY: return "device write to a device-read-only mapping";
     case HBA_IOMMU_WRITE_ONLY: return "device read of a device-write-only mapping";
     case HBA_IOMMU_BEYOND_RAM: return "the mapping points outside host RAM";
+    case HBA_IOMMU_BAD_ENTRY: return "a malformed entry in the IOMMU's translation tables";
     default: return "IOMMU fault";
     }
 }

@@ -79,8 +79,8 @@ enum bproto_type {
     BPROTO_ATTACH           = 2,  /* controller -> host, fds: device memfd, bell, vectors */
     BPROTO_REPLY            = 3,  /* controller -> host: the answer to one request */
     /* requests (host -> controller) */
-    BPROTO_IOMMU_MAP        = 16, /* struct bproto_map -> sim_ctrl_iommu_map */
-    BPROTO_IOMMU_UNMAP      = 17, /* struct bproto_unmap -> sim_ctrl_iommu_unmap */
+    /* 16, 17: retired (IOMMU map / unmap: the tables are in host RAM now,
+     * hw/hba.h); never reused, so an old peer's request is refused as unknown. */
     BPROTO_POWER_CUT        = 18, /* struct bproto_power_cut -> value = lines lost */
     BPROTO_POWER_ON         = 19, /* header only */
     BPROTO_CHECK_MEDIA      = 20, /* struct bproto_drive -> payload struct bproto_oracle */
@@ -137,24 +137,6 @@ struct bproto_reply {
 };
 _Static_assert(sizeof(struct bproto_reply) == 32, "reply is 32 bytes");
 _Static_assert(offsetof(struct bproto_reply, value) == 24, "value at 24");
-
-struct bproto_map {
-    struct bproto_hdr h;
-    uint64_t iova;
-    uint64_t ram_addr;
-    uint64_t len;
-    uint32_t dir;      /* enum hba_dma_dir */
-    uint32_t rsvd;
-};
-_Static_assert(sizeof(struct bproto_map) == 48, "map is 48 bytes");
-_Static_assert(offsetof(struct bproto_map, dir) == 40, "dir at 40");
-
-struct bproto_unmap {
-    struct bproto_hdr h;
-    uint64_t iova;
-    uint64_t len;
-};
-_Static_assert(sizeof(struct bproto_unmap) == 32, "unmap is 32 bytes");
 
 struct bproto_power_cut {
     struct bproto_hdr h;

@@ -177,24 +177,6 @@ static void *payload(struct bus_server *s)
     return s->out.bytes + sizeof(struct bproto_reply);
 }
 
-static int do_map(struct bus_server *s, const void *msg, uint64_t *value, size_t *plen)
-{
-    (void)value, (void)plen;
-    const struct bproto_map *m = msg;
-    if (m->rsvd)
-        return -EBADMSG;
-    if (m->dir < HBA_DMA_TO_DEVICE || m->dir > HBA_DMA_BIDIRECTIONAL)
-        return -EINVAL;
-    return sim_ctrl_iommu_map(s->ctrl, m->iova, m->ram_addr, m->len, (enum hba_dma_dir)m->dir);
-}
-
-static int do_unmap(struct bus_server *s, const void *msg, uint64_t *value, size_t *plen)
-{
-    (void)value, (void)plen;
-    const struct bproto_unmap *m = msg;
-    return sim_ctrl_iommu_unmap(s->ctrl, m->iova, m->len);
-}
-
 static int do_power_cut(struct bus_server *s, const void *msg, uint64_t *value, size_t *plen)
 {
     (void)plen;
@@ -332,8 +314,6 @@ static const struct request_kind {
     uint32_t size; /* exact message length */
     request_fn fn;
 } requests[] = {
-    { BPROTO_IOMMU_MAP, sizeof(struct bproto_map), do_map },
-    { BPROTO_IOMMU_UNMAP, sizeof(struct bproto_unmap), do_unmap },
     { BPROTO_POWER_CUT, sizeof(struct bproto_power_cut), do_power_cut },
     { BPROTO_POWER_ON, sizeof(struct bproto_hdr), do_power_on },
     { BPROTO_CHECK_MEDIA, sizeof(struct bproto_drive), do_check_media },

@@ -528,14 +528,9 @@ uint64_t sim_ctrl_ram_size(const struct sim_ctrl *c)
     return c->region.ram_size;
 }
 
-int sim_ctrl_iommu_map(struct sim_ctrl *c, uint64_t iova, uint64_t ram_addr, uint64_t len, enum hba_dma_dir dir)
+void sim_ctrl_iommu_doorbell(struct sim_ctrl *c)
 {
-    return sim_iommu_map(c->iommu, iova, ram_addr, len, dir);
-}
-
-int sim_ctrl_iommu_unmap(struct sim_ctrl *c, uint64_t iova, uint64_t len)
-{
-    return sim_iommu_unmap(c->iommu, iova, len);
+    sim_iommu_doorbell(c->iommu);
 }
 
 void sim_ctrl_set_iommu_policy(struct sim_ctrl *c, enum hba_iommu_policy p)

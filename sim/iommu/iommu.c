@@ -1,17 +1,19 @@
-/* sim/iommu/iommu.c — the emulated IOMMU: a page table in controller-private memory,
- * page-by-page translation with direction checks, fault policies and a fault log.
+/* sim/iommu/iommu.c — the emulated IOMMU: translation tables in host RAM
+ * walked on an IOTLB miss, an IOTLB of its own, the invalidation queue, page-
+ * by-page translation with direction checks, fault policies and a fault log.
  *
- * The page table is an open-addressing hash table (linear probing, deletion by
- * backward shift, so no tombstones) keyed by IOVA page number; each slot holds
- * the host RAM page number and the mapping's direction.  The table is kept at
- * most half full, so a lookup is a handful of probes whatever the mapping count.
+ * Everything the OS programs is in host RAM (hw/hba.h): the register page at
+ * the top, the tables and the queue wherever the root and iq_base say.  The
+ * OS writes them from another thread or another process at any time, so every
+ * load of them is an atomic acquire load, and what a walk finds is validated
+ * like any input from the other side (a malformed entry is a fault, with a
+ * reason, never a crash).
  *
- * Locking: `table_lock` is a reader/writer lock.  DMA holds it for reading across
- * translation AND copy, so once sim_iommu_unmap returns no device access can
- * still be landing in the unmapped pages (what a driver relies on when it reuses
- * a buffer).  The fault log has its own mutex so that faulting DMA on one thread
- * does not serialise with map/unmap on another; the fault hook runs with neither
- * lock held, so it may call back into the IOMMU (e.g. read the log).
+ * Locking: `lock` is held across an access's translation AND copy and while
+ * invalidations are processed: once the queue thread has run an INV_WAIT, no
+ * access that used a dropped translation is still landing (what a driver
+ * relies on when it frees or reuses a buffer).  The fault log has its own
+ * mutex; the fault hook runs with neither held, so it may call back in.
  */
 #include "sim/iommu/iommu.h"
 
@@ -22,28 +24,36 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/futex.h"
+
 #define PAGE_SHIFT 12u
 #define PAGE_MASK  ((uint64_t)HBA_IOMMU_PAGE_SIZE - 1)
 _Static_assert(HBA_IOMMU_PAGE_SIZE == 1u << PAGE_SHIFT, "page shift matches page size");
+_Static_assert((HBA_IOMMU_IOTLB_ENTRIES & (HBA_IOMMU_IOTLB_ENTRIES - 1)) == 0, "IOTLB size is a power of two");
 
-#define TABLE_MIN_SLOTS 64u
+/* The queue thread's idle sleep: a safety net only (the doorbell wakes it). */
+#define IQ_IDLE_MS 100
 
-/* One page translation.  dir == 0 marks an empty slot. */
-struct pte {
-    uint64_t iova_page;
-    uint64_t ram_page : 62;
-    uint64_t dir : 2;     /* enum hba_dma_dir */
+/* One cached leaf: tag = IOVA page + 1 (0 = empty), the leaf entry as read. */
+struct iotlb_slot {
+    uint64_t tag;
+    uint64_t pte;
 };
 
 struct sim_iommu {
     uint8_t *ram;
     uint64_t ram_size;
+    struct hba_iommu_regs *regs;     /* in host RAM; NULL when RAM is smaller than a page */
     atomic_int policy;               /* enum hba_iommu_policy */
 
-    pthread_rwlock_t table_lock;
-    struct pte *slots;
-    uint64_t slot_mask;              /* slot count - 1; the count is a power of two */
-    atomic_uint_fast64_t mapped;     /* pages mapped (written under table_lock) */
+    pthread_mutex_t lock;            /* the IOTLB, the queue, the DMA-in-flight barrier */
+    uint32_t epoch;                  /* regs->epoch the IOTLB was filled under */
+    struct iotlb_slot tlb[HBA_IOMMU_IOTLB_ENTRIES];
+    struct sim_iommu_stats stats;
+
+    pthread_t iq_thread;
+    bool iq_started;
+    atomic_bool stop;
 
     pthread_mutex_t log_lock;
     struct hba_iommu_fault ring[HBA_FAULT_LOG_DEPTH];
@@ -66,108 +76,163 @@ static bool range_wraps(uint64_t start, uint64_t len)
     return len - 1 > UINT64_MAX - start;
 }
 
-static uint64_t pages_spanned(uint64_t start, uint64_t len)
+static uint32_t ld32(const uint32_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+static uint64_t ld64(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+static void st32(uint32_t *p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+
+/* A whole page [addr, addr + 4096) inside host RAM, page aligned. */
+static bool ram_page_ok(const struct sim_iommu *m, uint64_t addr)
 {
-    return ((start + len - 1) >> PAGE_SHIFT) - (start >> PAGE_SHIFT) + 1;
+    return !(addr & PAGE_MASK) && addr < m->ram_size && m->ram_size - addr >= HBA_IOMMU_PAGE_SIZE;
 }
 
-/* --- hash table ------------------------------------------------------------ */
+/* --- IOTLB ------------------------------------------------------------------- */
 
-static uint64_t home_slot(uint64_t iova_page, uint64_t mask)
+static void tlb_flush(struct sim_iommu *m)
 {
-    /* Fibonacci hashing: consecutive pages (the common case) spread evenly. */
-    return (iova_page * 0x9E3779B97F4A7C15ull) >> 32 & mask;
+    memset(m->tlb, 0, sizeof m->tlb);
 }
 
-/* Slot holding iova_page, or the empty slot where it would go. */
-static uint64_t find_slot(const struct pte *slots, uint64_t mask, uint64_t iova_page)
+static void tlb_drop(struct sim_iommu *m, uint64_t first_page, uint64_t count)
 {
-    uint64_t i = home_slot(iova_page, mask);
-    while (slots[i].dir != 0 && slots[i].iova_page != iova_page)
-        i = (i + 1) & mask;
-    return i;
-}
-
-static const struct pte *lookup(const struct sim_iommu *m, uint64_t iova_page)
-{
-    const struct pte *p = &m->slots[find_slot(m->slots, m->slot_mask, iova_page)];
-    return p->dir ? p : NULL;
-}
-
-/* Makes room for `extra` more entries at load <= 1/2.  Nothing changes on failure. */
-static int reserve(struct sim_iommu *m, uint64_t extra)
-{
-    uint64_t want = atomic_load_explicit(&m->mapped, memory_order_relaxed) + extra;
-    uint64_t slots = m->slot_mask + 1;
-    if (want <= slots / 2)
-        return 0;
-    while (slots / 2 < want) {
-        if (slots > (UINT64_MAX >> 2) / sizeof(struct pte))
-            return -ENOMEM;
-        slots *= 2;
+    if (count >= HBA_IOMMU_IOTLB_ENTRIES) {
+        tlb_flush(m);
+        return;
     }
-    struct pte *fresh = calloc(slots, sizeof *fresh);
-    if (!fresh)
-        return -ENOMEM;
-    uint64_t mask = slots - 1;
-    for (uint64_t i = 0; i <= m->slot_mask; i++)
-        if (m->slots[i].dir)
-            fresh[find_slot(fresh, mask, m->slots[i].iova_page)] = m->slots[i];
-    free(m->slots);
-    m->slots = fresh;
-    m->slot_mask = mask;
-    return 0;
-}
-
-/* Empties slot i, shifting later members of its probe run back so that every
- * entry stays reachable from its home slot without tombstones. */
-static void remove_slot(struct sim_iommu *m, uint64_t i)
-{
-    uint64_t mask = m->slot_mask;
-    uint64_t j = i;
-    for (;;) {
-        j = (j + 1) & mask;
-        if (!m->slots[j].dir)
-            break;
-        uint64_t k = home_slot(m->slots[j].iova_page, mask);
-        /* The entry at j may stay if its home k lies cyclically in (i, j]. */
-        bool stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
-        if (stays)
-            continue;
-        m->slots[i] = m->slots[j];
-        i = j;
+    for (uint64_t p = first_page; p < first_page + count; p++) {
+        struct iotlb_slot *s = &m->tlb[p & (HBA_IOMMU_IOTLB_ENTRIES - 1)];
+        if (s->tag == p + 1)
+            s->tag = 0;
     }
-    memset(&m->slots[i], 0, sizeof m->slots[i]);
-    atomic_fetch_sub_explicit(&m->mapped, 1, memory_order_relaxed);
 }
 
-static bool remove_page(struct sim_iommu *m, uint64_t iova_page)
+/* The OS re-initialised the IOMMU (new epoch): nothing cached stays, and the
+ * queue starts again at 0.  Lock held. */
+static void sync_epoch(struct sim_iommu *m)
 {
-    uint64_t i = find_slot(m->slots, m->slot_mask, iova_page);
-    if (!m->slots[i].dir)
-        return false;
-    remove_slot(m, i);
-    return true;
+    uint32_t e = ld32(&m->regs->epoch);
+    if (e == m->epoch)
+        return;
+    m->epoch = e;
+    tlb_flush(m);
+    st32(&m->regs->iq_head, 0);
+    st32(&m->regs->iq_error, 0);
 }
 
-/* Removes every entry with first <= iova_page <= last by scanning the table:
- * cheaper than probing page by page when the range is larger than the table. */
-static uint64_t remove_range_by_scan(struct sim_iommu *m, uint64_t first, uint64_t last)
+/* --- table walk -------------------------------------------------------------- */
+
+/* The leaf entry for the page of iova in *leaf, or why there is none. */
+static enum hba_iommu_reason walk(const struct sim_iommu *m, uint64_t iova, uint64_t *leaf)
 {
-    uint64_t removed = 0;
-    for (uint64_t i = 0; i <= m->slot_mask;) {
-        const struct pte *p = &m->slots[i];
-        if (p->dir && p->iova_page >= first && p->iova_page <= last) {
-            /* A later entry may shift into slot i: look at it again.  Entries
-             * shifted into slots already passed (a probe run that wrapped to the
-             * start) were examined there already and are out of range. */
-            remove_slot(m, i);
-            removed++;
-            continue;
+    uint64_t root = ld64(&m->regs->root);
+    if (!(root & HBA_IOMMU_ROOT_EN))
+        return HBA_IOMMU_UNMAPPED;
+    if (root & PAGE_MASK & ~HBA_IOMMU_ROOT_EN)
+        return HBA_IOMMU_BAD_ENTRY;
+    uint64_t table = root & HBA_IOMMU_PTE_ADDR;
+    for (unsigned level = HBA_IOMMU_LEVELS; level >= 1; level--) {
+        if (!ram_page_ok(m, table))
+            return HBA_IOMMU_BAD_ENTRY;
+        const uint64_t *t = (const uint64_t *)(m->ram + table);
+        uint64_t e = ld64(&t[HBA_IOMMU_INDEX(iova, level)]);
+        if (!(e & HBA_IOMMU_PTE_P))
+            return HBA_IOMMU_UNMAPPED;
+        bool access = e & (HBA_IOMMU_PTE_R | HBA_IOMMU_PTE_W);
+        if (e & HBA_IOMMU_PTE_RSVD)
+            return HBA_IOMMU_BAD_ENTRY;
+        if (level == 1) {
+            if (!access)
+                return HBA_IOMMU_BAD_ENTRY;
+            *leaf = e;
+            return 0;
         }
-        i++;
+        if (access)
+            return HBA_IOMMU_BAD_ENTRY;
+        table = e & HBA_IOMMU_PTE_ADDR;
     }
-    return removed;
+    return HBA_IOMMU_BAD_ENTRY; /* not reached: level 1 returns */
+}
+
+/* --- invalidation queue ------------------------------------------------------ */
+
+static enum hba_iommu_iq_error run_desc(struct sim_iommu *m, const struct hba_iommu_inv *d)
+{
+    if (d->rsvd[0] || d->rsvd[1] || d->rsvd[2])
+        return HBA_IOMMU_IQE_RESERVED;
+    switch (d->type) {
+    case HBA_IOMMU_INV_PAGES:
+        if (d->addr & PAGE_MASK)
+            return HBA_IOMMU_IQE_ADDRESS;
+        /* Page numbers have 52 bits: a range past 2^64 is malformed. */
+        if (d->data == 0 || (d->addr >> PAGE_SHIFT) + d->data - 1 > (UINT64_MAX >> PAGE_SHIFT))
+            return HBA_IOMMU_IQE_COUNT;
+        tlb_drop(m, d->addr >> PAGE_SHIFT, d->data);
+        return HBA_IOMMU_IQE_NONE;
+    case HBA_IOMMU_INV_ALL:
+        if (d->data || d->addr)
+            return HBA_IOMMU_IQE_RESERVED;
+        tlb_flush(m);
+        return HBA_IOMMU_IQE_NONE;
+    case HBA_IOMMU_INV_WAIT: {
+        if ((d->addr & 3) || d->addr >= m->ram_size || m->ram_size - d->addr < 4)
+            return HBA_IOMMU_IQE_ADDRESS;
+        uint32_t *status = (uint32_t *)(m->ram + d->addr);
+        st32(status, d->data);
+        futex_wake_shared(status);
+        m->stats.inv_waits++;
+        return HBA_IOMMU_IQE_NONE;
+    }
+    }
+    return HBA_IOMMU_IQE_TYPE;
+}
+
+/* Processes every descriptor queued so far.  Lock held. */
+static void run_queue(struct sim_iommu *m)
+{
+    struct hba_iommu_regs *r = m->regs;
+    sync_epoch(m);
+    if (ld32(&r->iq_error))
+        return;
+    uint32_t size = ld32(&r->iq_size);
+    if (size == 0)
+        return;
+    uint64_t base = ld64(&r->iq_base);
+    uint32_t head = ld32(&r->iq_head), tail = ld32(&r->iq_tail);
+    if (head == tail)
+        return;
+    if (size < HBA_IOMMU_IQ_MIN || size > HBA_IOMMU_IQ_MAX || (size & (size - 1)) || (base & PAGE_MASK) ||
+        base >= m->ram_size || m->ram_size - base < (uint64_t)size * sizeof(struct hba_iommu_inv) ||
+        head >= size || tail >= size) {
+        st32(&r->iq_error, HBA_IOMMU_IQE_QUEUE);
+        return;
+    }
+    while (head != tail) {
+        struct hba_iommu_inv d;
+        /* One copy, then validate: the OS may be writing the next slot. */
+        memcpy(&d, m->ram + base + (uint64_t)head * sizeof d, sizeof d);
+        enum hba_iommu_iq_error err = run_desc(m, &d);
+        if (err) {
+            st32(&r->iq_error, err);
+            return;
+        }
+        m->stats.inv_descs++;
+        head = (head + 1) & (size - 1);
+        st32(&r->iq_head, head);
+    }
+}
+
+static void *iq_main(void *arg)
+{
+    struct sim_iommu *m = arg;
+    while (!atomic_load(&m->stop)) {
+        uint32_t tail = ld32(&m->regs->iq_tail);
+        pthread_mutex_lock(&m->lock);
+        run_queue(m);
+        pthread_mutex_unlock(&m->lock);
+        /* Sleeps unless the doorbell moved meanwhile (then FUTEX_WAIT returns at once). */
+        futex_wait_shared(&m->regs->iq_tail, tail, IQ_IDLE_MS);
+    }
+    return NULL;
 }
 
 /* --- life cycle -------------------------------------------------------------- */
@@ -180,28 +245,32 @@ int sim_iommu_create(uint8_t *ram, uint64_t ram_size, enum hba_iommu_policy poli
     struct sim_iommu *m = calloc(1, sizeof *m);
     if (!m)
         return -ENOMEM;
-    m->slots = calloc(TABLE_MIN_SLOTS, sizeof *m->slots);
-    if (!m->slots) {
-        free(m);
-        return -ENOMEM;
-    }
-    m->slot_mask = TABLE_MIN_SLOTS - 1;
     m->ram = ram;
     m->ram_size = ram_size;
     atomic_init(&m->policy, (int)policy);
-    atomic_init(&m->mapped, 0);
-    int rc = pthread_rwlock_init(&m->table_lock, NULL);
+    atomic_init(&m->stop, false);
+    int rc = pthread_mutex_init(&m->lock, NULL);
     if (rc) {
-        free(m->slots);
         free(m);
         return -rc;
     }
     rc = pthread_mutex_init(&m->log_lock, NULL);
     if (rc) {
-        pthread_rwlock_destroy(&m->table_lock);
-        free(m->slots);
+        pthread_mutex_destroy(&m->lock);
         free(m);
         return -rc;
+    }
+    if (ram_size >= HBA_IOMMU_PAGE_SIZE) {
+        m->regs = (struct hba_iommu_regs *)(ram + (ram_size & ~PAGE_MASK) - HBA_IOMMU_PAGE_SIZE);
+        /* An IOTLB starts empty: whatever the OS wrote before is read afresh. */
+        m->epoch = ld32(&m->regs->epoch);
+        rc = pthread_create(&m->iq_thread, NULL, iq_main, m);
+        if (rc) {
+            sim_iommu_destroy(m);
+            return -rc;
+        }
+        m->iq_started = true;
+        st32(&m->regs->online, 1);
     }
     *out = m;
     return 0;
@@ -211,9 +280,16 @@ void sim_iommu_destroy(struct sim_iommu *m)
 {
     if (!m)
         return;
+    if (m->iq_started) {
+        atomic_store(&m->stop, true);
+        futex_wake_shared(&m->regs->iq_tail);
+        pthread_join(m->iq_thread, NULL);
+        /* An OS waiting for an INV_WAIT need not: nothing is cached any more. */
+        st32(&m->regs->online, 0);
+        futex_wake_shared(&m->regs->online);
+    }
     pthread_mutex_destroy(&m->log_lock);
-    pthread_rwlock_destroy(&m->table_lock);
-    free(m->slots);
+    pthread_mutex_destroy(&m->lock);
     free(m);
 }
 
@@ -229,77 +305,20 @@ enum hba_iommu_policy sim_iommu_policy(const struct sim_iommu *m)
     return (enum hba_iommu_policy)atomic_load_explicit((atomic_int *)&m->policy, memory_order_relaxed);
 }
 
-/* --- map / unmap ------------------------------------------------------------- */
-
-int sim_iommu_map(struct sim_iommu *m, uint64_t iova, uint64_t ram_addr, uint64_t len, enum hba_dma_dir dir)
+void sim_iommu_doorbell(struct sim_iommu *m)
 {
-    if (dir < HBA_DMA_TO_DEVICE || dir > HBA_DMA_BIDIRECTIONAL || len == 0)
-        return -EINVAL;
-    if (range_wraps(iova, len) || range_wraps(ram_addr, len))
-        return -EINVAL;
-    if (ram_addr >= m->ram_size || len > m->ram_size - ram_addr)
-        return -EINVAL;
-    if ((iova & PAGE_MASK) != (ram_addr & PAGE_MASK))
-        return -EINVAL;
-
-    uint64_t first = iova >> PAGE_SHIFT;
-    uint64_t npages = pages_spanned(iova, len);
-    uint64_t ram_first = ram_addr >> PAGE_SHIFT;
-
-    pthread_rwlock_wrlock(&m->table_lock);
-    int rc = 0;
-    /* Check everything before changing anything: a failed map leaves no trace. */
-    for (uint64_t i = 0; i < npages; i++) {
-        if (lookup(m, first + i)) {
-            rc = -EEXIST;
-            goto out;
-        }
-    }
-    rc = reserve(m, npages);
-    if (rc)
-        goto out;
-    for (uint64_t i = 0; i < npages; i++) {
-        struct pte *p = &m->slots[find_slot(m->slots, m->slot_mask, first + i)];
-        p->iova_page = first + i;
-        p->ram_page = ram_first + i;
-        p->dir = (unsigned)dir;
-    }
-    atomic_fetch_add_explicit(&m->mapped, npages, memory_order_relaxed);
-out:
-    pthread_rwlock_unlock(&m->table_lock);
-    return rc;
+    if (!m->regs)
+        return;
+    pthread_mutex_lock(&m->lock);
+    run_queue(m);
+    pthread_mutex_unlock(&m->lock);
 }
 
-int sim_iommu_unmap(struct sim_iommu *m, uint64_t iova, uint64_t len)
+void sim_iommu_stats(struct sim_iommu *m, struct sim_iommu_stats *out)
 {
-    if (len == 0 || range_wraps(iova, len))
-        return -EINVAL;
-    uint64_t first = iova >> PAGE_SHIFT;
-    uint64_t npages = pages_spanned(iova, len);
-
-    pthread_rwlock_wrlock(&m->table_lock);
-    uint64_t removed = 0;
-    if (npages > m->slot_mask + 1) {
-        removed = remove_range_by_scan(m, first, first + npages - 1);
-    } else {
-        for (uint64_t i = 0; i < npages; i++)
-            removed += remove_page(m, first + i);
-    }
-    pthread_rwlock_unlock(&m->table_lock);
-    return removed == npages ? 0 : -ENOENT;
-}
-
-uint64_t sim_iommu_mapped_pages(const struct sim_iommu *m)
-{
-    return atomic_load_explicit((atomic_uint_fast64_t *)&m->mapped, memory_order_relaxed);
-}
-
-void sim_iommu_unmap_all(struct sim_iommu *m)
-{
-    pthread_rwlock_wrlock(&m->table_lock);
-    memset(m->slots, 0, (m->slot_mask + 1) * sizeof *m->slots);
-    atomic_store_explicit(&m->mapped, 0, memory_order_relaxed);
-    pthread_rwlock_unlock(&m->table_lock);
+    pthread_mutex_lock(&m->lock);
+    *out = m->stats;
+    pthread_mutex_unlock(&m->lock);
 }
 
 /* --- DMA --------------------------------------------------------------------- */
@@ -313,18 +332,31 @@ struct fault_note {
 
 /* Why the page holding `addr` cannot take `chunk` bytes in direction `need`, or
  * 0 with *ram_off set. */
-static enum hba_iommu_reason translate(const struct sim_iommu *m, uint64_t addr, uint64_t chunk,
+static enum hba_iommu_reason translate(struct sim_iommu *m, uint64_t addr, uint64_t chunk,
                                        enum hba_dma_dir need, uint64_t *ram_off)
 {
-    const struct pte *p = lookup(m, addr >> PAGE_SHIFT);
-    if (!p)
+    if (!m->regs)
         return HBA_IOMMU_UNMAPPED;
-    if (!(p->dir & need))
+    uint64_t page = addr >> PAGE_SHIFT, pte;
+    struct iotlb_slot *s = &m->tlb[page & (HBA_IOMMU_IOTLB_ENTRIES - 1)];
+    if (s->tag == page + 1) {
+        m->stats.hits++;
+        pte = s->pte;
+    } else {
+        m->stats.misses++;
+        enum hba_iommu_reason why = walk(m, addr, &pte);
+        if (why) {
+            m->stats.walks_faulted++;
+            return why; /* faults are never cached */
+        }
+        *s = (struct iotlb_slot){ .tag = page + 1, .pte = pte };
+    }
+    /* The entry's R and W bits are the directions it allows, shifted by one. */
+    if (!((pte >> 1) & need))
         return need == HBA_DMA_FROM_DEVICE ? HBA_IOMMU_READ_ONLY : HBA_IOMMU_WRITE_ONLY;
-    /* map() keeps mapped bytes inside RAM, but a page is mapped whole: the tail
-     * of the last RAM page can lie past the end of a RAM size that is not a
-     * multiple of the page size. */
-    uint64_t off = ((uint64_t)p->ram_page << PAGE_SHIFT) | (addr & PAGE_MASK);
+    /* A leaf may point anywhere: the page, or the tail of a last RAM page past
+     * a RAM size that is not a multiple of the page size, may lie outside. */
+    uint64_t off = (pte & HBA_IOMMU_PTE_ADDR) | (addr & PAGE_MASK);
     if (off >= m->ram_size || chunk > m->ram_size - off)
         return HBA_IOMMU_BEYOND_RAM;
     *ram_off = off;
@@ -386,7 +418,9 @@ static enum sim_dma_result dma(struct sim_iommu *m, uint64_t iova, uint8_t *buf,
         if (read && policy == HBA_IOMMU_POLICY_DROP)
             memset(buf, 0xFF, len);
     } else {
-        pthread_rwlock_rdlock(&m->table_lock);
+        pthread_mutex_lock(&m->lock);
+        if (m->regs)
+            sync_epoch(m);
         for (size_t pos = 0; pos < len;) {
             uint64_t addr = iova + pos;
             size_t chunk = HBA_IOMMU_PAGE_SIZE - (size_t)(addr & PAGE_MASK);
@@ -408,7 +442,7 @@ static enum sim_dma_result dma(struct sim_iommu *m, uint64_t iova, uint8_t *buf,
             }
             pos += chunk;
         }
-        pthread_rwlock_unlock(&m->table_lock);
+        pthread_mutex_unlock(&m->lock);
     }
     if (!note.hit)
         return SIM_DMA_OK;

@@ -1,20 +1,27 @@
 /* sim/iommu/iommu.h — the emulated IOMMU between the controller and host RAM.
  *
  * Host RAM is a byte range [0, ram_size) (the shared memfd pool).  The OS side
- * maps IOVA pages to host RAM pages with a direction; the controller side moves
- * data only through sim_iommu_dma_read / sim_iommu_dma_write, which translate
- * every page and enforce the direction.  A fault is logged (IOVA, length,
- * direction, reason, command id) and handled by the policy in force: ABORT returns
- * SIM_DMA_ABORTED and copies nothing further; DROP discards writes and returns
- * all-ones for reads (field bug F2) and reports SIM_DMA_DROPPED; FATAL returns
- * SIM_DMA_FATAL.  The page table lives in the controller's private memory.
- * Thread-safe: map/unmap may race with DMA from the controller thread; once
- * sim_iommu_unmap returns, no DMA into the unmapped pages is still in flight.
+ * writes translation tables into host RAM and queues invalidations there
+ * (hw/hba.h, "IOMMU translation tables and invalidation queue in host RAM";
+ * platform/iommu_pt.h writes them); this is the IOMMU's side: the controller
+ * moves data only through sim_iommu_dma_read / sim_iommu_dma_write, which
+ * translate every page (IOTLB, then a table walk on a miss) and enforce the
+ * direction.  A thread of the IOMMU's own processes the invalidation queue
+ * (woken by the queue's futex doorbell), so invalidations complete whatever the
+ * controller's firmware is doing (hung, delayed, powered off).  A fault is
+ * logged (IOVA, length, direction, reason, command id) and handled by the
+ * policy in force: ABORT returns SIM_DMA_ABORTED and copies nothing further;
+ * DROP discards writes and returns all-ones for reads (field bug F2) and
+ * reports SIM_DMA_DROPPED; FATAL returns SIM_DMA_FATAL.
+ * Thread-safe: one lock covers an access's translation and copy and the
+ * processing of invalidations, so once an INV_WAIT completes no DMA through a
+ * dropped translation is still in flight.
  *
  * Translation is page granular (HBA_IOMMU_PAGE_SIZE): a mapping covers every
  * page its byte range touches, so an access anywhere in a mapped page passes.
  * An access may span pages and mappings; each page is checked on its own:
- *   no translation                               -> HBA_IOMMU_UNMAPPED
+ *   no translation (P clear, or root not enabled)  -> HBA_IOMMU_UNMAPPED
+ *   a malformed table entry on the walk          -> HBA_IOMMU_BAD_ENTRY
  *   device write, mapping TO_DEVICE only         -> HBA_IOMMU_READ_ONLY
  *   device read, mapping FROM_DEVICE only        -> HBA_IOMMU_WRITE_ONLY
  *   translated bytes past the end of host RAM    -> HBA_IOMMU_BEYOND_RAM
@@ -62,18 +69,20 @@ void sim_iommu_destroy(struct sim_iommu *m);
 void sim_iommu_set_policy(struct sim_iommu *m, enum hba_iommu_policy policy);
 enum hba_iommu_policy sim_iommu_policy(const struct sim_iommu *m);
 
-/* Maps [iova, iova+len) to host RAM [ram_addr, ram_addr+len).  iova and ram_addr
- * must have the same offset within a page; the pages touched are mapped.
- * -EINVAL (bad direction, zero length, outside RAM, misaligned offsets, wraps),
- * -EEXIST (a page is already mapped), -ENOMEM. */
-int sim_iommu_map(struct sim_iommu *m, uint64_t iova, uint64_t ram_addr, uint64_t len, enum hba_dma_dir dir);
-/* Unmaps every page of [iova, iova+len); -ENOENT if one was not mapped (the rest
- * are still unmapped). */
-int sim_iommu_unmap(struct sim_iommu *m, uint64_t iova, uint64_t len);
-/* Pages mapped now (for leak checks). */
-uint64_t sim_iommu_mapped_pages(const struct sim_iommu *m);
-/* Drops every mapping (controller power cut does not do this; a test may). */
-void sim_iommu_unmap_all(struct sim_iommu *m);
+/* The invalidation queue's doorbell handled at once, on the caller's thread:
+ * what a device model does with an MMIO write in one process (the platform's
+ * stack calls it instead of waking the IOMMU's thread, saving a hand-over).
+ * Two processes use the futex doorbell; both end in the same processing. */
+void sim_iommu_doorbell(struct sim_iommu *m);
+
+/* What the IOMMU did so far (for tests and benchmarks). */
+struct sim_iommu_stats {
+    uint64_t hits, misses;       /* IOTLB lookups of translated pages */
+    uint64_t walks_faulted;      /* misses whose walk ended in a fault */
+    uint64_t inv_descs;          /* invalidation descriptors processed */
+    uint64_t inv_waits;          /* of which INV_WAIT */
+};
+void sim_iommu_stats(struct sim_iommu *m, struct sim_iommu_stats *out);
 
 /* Device reads host memory (direction TO_DEVICE must be allowed). */
 enum sim_dma_result sim_iommu_dma_read(struct sim_iommu *m, uint64_t iova, void *dst, size_t len,

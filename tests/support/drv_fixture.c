@@ -53,8 +53,7 @@ void drvfx_build(struct drvfx *f, const struct sim_config *cfg, const struct drv
     int rc = sim_ctrl_create(&f->cfg, &f->ctrl, why, sizeof why);
     ck_assert_msg(rc == 0, "sim_ctrl_create: %s", why);
     ck_assert_int_eq(sim_ctrl_power_on(f->ctrl), 0);
-    struct bus_ops ops = bus_ops_local(f->ctrl);
-    ck_assert_int_eq(bus_attach(sim_ctrl_attach_info(f->ctrl), &ops, &f->bus), 0);
+    ck_assert_int_eq(bus_attach(sim_ctrl_attach_info(f->ctrl), NULL, &f->bus), 0);
     struct osal_user_options o;
     if (oo) {
         o = *oo;

@@ -35,8 +35,7 @@ void hh_open(struct hh *h, struct sim_config *cfg)
     char err[256] = "";
     int rc = sim_ctrl_create(&h->cfg, &h->ctrl, err, sizeof(err));
     ck_assert_msg(rc == 0, "sim_ctrl_create: %d %s", rc, err);
-    struct bus_ops ops = bus_ops_local(h->ctrl);
-    ck_assert_int_eq(bus_attach(sim_ctrl_attach_info(h->ctrl), &ops, &h->bus), 0);
+    ck_assert_int_eq(bus_attach(sim_ctrl_attach_info(h->ctrl), NULL, &h->bus), 0);
     h->ram = bus_ram(h->bus);
     h->ram_size = bus_ram_size(h->bus);
     ck_assert_int_eq(sim_ctrl_power_on(h->ctrl), 0);

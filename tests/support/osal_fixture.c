@@ -156,10 +156,10 @@ void of_ctrl_open(struct of_ctrl *c)
     int rc = sim_ctrl_create(&c->cfg, &c->ctrl, err, sizeof(err));
     ck_assert_msg(rc == 0, "sim_ctrl_create: %s", err);
     ck_assert_int_eq(sim_ctrl_power_on(c->ctrl), 0);
-    struct bus_ops local = bus_ops_local(c->ctrl);
-    of_rec_init(&c->rec, &local);
+    of_rec_init(&c->rec, NULL);
     struct bus_ops ops = of_rec_ops(&c->rec);
     ck_assert_int_eq(bus_attach(sim_ctrl_attach_info(c->ctrl), &ops, &c->bus), 0);
+    c->rec.inner = bus_ops_table(c->bus); /* recorded, then written into the IOMMU's tables */
     for (int i = 0; i < OF_TIMEOUT_MS; i++) {
         if (HBA_STATUS_STATE(bus_read32(c->bus, HBA_REG_STATUS)) == HBA_STATE_READY)
             return;
