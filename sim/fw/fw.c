@@ -18,6 +18,9 @@ struct fw_drive *fw_drive_at(const struct fw *fw, uint16_t target, uint16_t lun)
 
 struct scsi_sense_reason fw_drive_readiness(struct fw_drive *d)
 {
+    struct scsi_sense_reason san = fw_sanitize_status(d);
+    if (!fw_is_good(&san))
+        return san;                /* the progress REQUEST SENSE reports */
     if (d->stopped)
         return scsi_reason(SCSI_SK_NOT_READY, SCSI_ASC_LUN_NOT_READY_INIT_REQUIRED);
     if (!d->ready) {
@@ -137,6 +140,7 @@ static int drive_create(const struct sim_config *cfg, const struct sim_lu_config
         d->lbppbe++;
     d->battery = lu->battery;
     d->ready_ms = lu->ready_ms;
+    d->sanitize_ms = lu->sanitize_ms;
     d->dflt = (struct fw_mode_params){ .wce = lu->write_cache };
     d->saved = d->cur = d->dflt;
     fw_naa_designator(d->target, d->lun, d->serial, d->naa);
@@ -329,6 +333,9 @@ static struct scsi_sense_reason run(struct fw_ctx *c)
         if (!fw_is_good(&r))
             return r;
     }
+    r = fw_sanitize_gate(c);          /* a sanitize in progress refuses nearly everything */
+    if (!fw_is_good(&r))
+        return r;
     if (fw_resv_conflict(c) || fw_pr_conflict(c)) {
         c->status = SCSI_STATUS_RESERVATION_CONFLICT;   /* a status without sense */
         return fw_good();
@@ -425,6 +432,7 @@ void fw_execute(struct fw *fw, struct fw_task *t)
     t->status = SCSI_STATUS_GOOD;
     t->xfer = 0;
     t->sense_len = 0;
+    t->hold_ns = 0;
     pthread_mutex_lock(&fw->lock);
     execute_locked(fw, t);
     pthread_mutex_unlock(&fw->lock);

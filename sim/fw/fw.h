@@ -102,6 +102,8 @@ struct fw_task {
     uint32_t xfer;            /* bytes of data consumed (data-out) or produced (data-in) */
     uint8_t  sense_len;
     uint8_t  sense[HBA_SENSE_MAX];
+    uint64_t hold_ns;         /* the command's work goes on this long after it ran: the
+                                 controller holds the completion (SANITIZE with IMMED=0) */
 };
 
 /* Event the firmware raises for the controller to report (HBA_AEV_*). */

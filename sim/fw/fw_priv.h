@@ -32,6 +32,8 @@
 #define FW_ASC_RESERVATIONS_PREEMPTED   SCSI_ASCQ(0x2a, 0x03)
 #define FW_ASC_RESERVATIONS_RELEASED    SCSI_ASCQ(0x2a, 0x04)
 #define FW_ASC_REGISTRATIONS_PREEMPTED  SCSI_ASCQ(0x2a, 0x05)
+#define FW_ASC_SANITIZE_IN_PROGRESS     SCSI_ASCQ(0x04, 0x1b)
+#define FW_ASC_SANITIZE_COMMAND_FAILED  SCSI_ASCQ(0x31, 0x03)
 
 /* Operation codes only the firmware needs (SBC-4, SPC-5). */
 enum fw_opcode {
@@ -55,6 +57,7 @@ enum fw_opcode {
     FW_OP_READ_DEFECT_12     = 0xb7,
     FW_OP_VERIFY_12          = 0xaf,
     FW_OP_WRITE_ATOMIC_16    = 0x9c,
+    FW_OP_SANITIZE           = 0x48,
 };
 #define FW_SAI_GET_LBA_STATUS 0x12
 
@@ -111,6 +114,12 @@ struct fw_drive {
         uint16_t holder;      /* nexus, when reserved and not an all-registrants type */
         struct { bool used; uint64_t key; } reg[HBA_MAX_INITIATORS];
     } pr;
+    uint32_t sanitize_ms;     /* how long a SANITIZE is in progress (fw_sanitize.c) */
+    struct {                  /* SANITIZE (fw_sanitize.c); kept across resets and power cycles */
+        uint64_t start_ns, end_ns;   /* in progress while now < end_ns (0: none) */
+        bool     failed;      /* sanitize failure mode */
+        bool     ause;        /* the failed SANITIZE allowed EXIT FAILURE MODE */
+    } san;
     struct fw_plugin *plugin; /* firmware plug-in (fw_plugin.h), NULL = none or not opened */
     void    *pstate;          /* the plug-in's per-drive state (drive_open) */
     struct scsisim_fw_drive_info pinfo;
@@ -275,6 +284,12 @@ bool fw_pr_conflict(const struct fw_ctx *c);
 bool fw_pr_active(const struct fw_drive *d);
 /* Power on: registrations and the reservation end unless APTPL kept them. */
 void fw_pr_power_on(struct fw_drive *d);
+struct scsi_sense_reason fw_sanitize(struct fw_ctx *c);
+/* NOT READY 04h/1Bh with the progress while a sanitize runs, else GOOD. */
+struct scsi_sense_reason fw_sanitize_status(struct fw_drive *d);
+/* What a running or failed sanitize does to this command (fw.c, after the
+ * unit attention): GOOD to let it run. */
+struct scsi_sense_reason fw_sanitize_gate(struct fw_ctx *c);
 struct scsi_sense_reason fw_lbp_unmap(struct fw_ctx *c);
 struct scsi_sense_reason fw_lbp_write_same(struct fw_ctx *c);
 struct scsi_sense_reason fw_lbp_get_lba_status(struct fw_ctx *c);

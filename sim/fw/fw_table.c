@@ -256,6 +256,25 @@ static const struct fw_cmd table[] = {
       .handler = fw_lbp_get_lba_status,
       .usage = { 0xff, 0x1f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
                  0xff, 0xff, 0xff, 0xff, 0x00, CTL } },
+    /* SANITIZE (fw_sanitize.c): byte 1 is IMMED (7), AUSE (5) and the service
+     * action; ZNR (6) is reserved on this drive.  BLOCK ERASE deallocates, so
+     * only a thin drive offers it. */
+    { .name = "SANITIZE/OVERWRITE", .opcode = FW_OP_SANITIZE, .sa = 0x01, .cdb_len = 10,
+      .dir = HBA_FLAG_DIR_WRITE, .flags = FW_F_SA | FW_F_NEEDS_READY | FW_F_WRITES,
+      .len_off = 7, .len_width = 2, .handler = fw_sanitize,
+      .usage = { 0xff, 0xbf, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, CTL } },
+    { .name = "SANITIZE/BLOCK ERASE", .opcode = FW_OP_SANITIZE, .sa = 0x02, .cdb_len = 10,
+      .dir = HBA_FLAG_DIR_WRITE, .flags = FW_F_SA | FW_F_NEEDS_READY | FW_F_WRITES | FW_F_THIN,
+      .len_off = 7, .len_width = 2, .handler = fw_sanitize,
+      .usage = { 0xff, 0xbf, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, CTL } },
+    { .name = "SANITIZE/CRYPTOGRAPHIC ERASE", .opcode = FW_OP_SANITIZE, .sa = 0x03, .cdb_len = 10,
+      .dir = HBA_FLAG_DIR_WRITE, .flags = FW_F_SA | FW_F_NEEDS_READY | FW_F_WRITES,
+      .len_off = 7, .len_width = 2, .handler = fw_sanitize,
+      .usage = { 0xff, 0xbf, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, CTL } },
+    { .name = "SANITIZE/EXIT FAILURE MODE", .opcode = FW_OP_SANITIZE, .sa = 0x1f, .cdb_len = 10,
+      .dir = HBA_FLAG_DIR_WRITE, .flags = FW_F_SA | FW_F_NEEDS_READY,
+      .len_off = 7, .len_width = 2, .handler = fw_sanitize,
+      .usage = { 0xff, 0xbf, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, CTL } },
 };
 
 size_t fw_cmd_count(void)
