@@ -9,7 +9,8 @@
  * as build/lib/scsisim-core.so (--driver-core), 0 failed tests and at least
  * CLEAN_FLOOR tests that passed without being skipped (a test that prints [SKIPPED] passes in CUnit's
  * count: the target lacked the feature, answering INVALID COMMAND OPERATION
- * CODE or saying so in VPD/INQUIRY).  The per-test reading is the one
+ * CODE or saying so in VPD/INQUIRY).  A run of its own with --allow-sanitize
+ * (-S) takes 10 of the 11 SANITIZE tests: all must pass clean.  The per-test reading is the one
  * mk/cu-table.awk makes for docs/iscsi.md.  Without iscsi-test-cu the test
  * fails ("not installed: apt-get install libiscsi-bin"). */
 #include "tests/support/testutil.h"
@@ -103,6 +104,40 @@ static void all_tests_pass(const char *const *args)
     ck_assert_int_eq(serve_stop(&srv, SIGTERM), 0);
 }
 
+/* libiscsi's SANITIZE tests run only with --allow-sanitize, so in a run of
+ * their own: every one but Sanitize.Reset, which expects the sanitize to
+ * survive ABORT TASK, LUN and target resets and a new login, then polls TEST
+ * UNIT READY with a 60 s sleep between tries (minutes per run); its
+ * in-progress part is covered by traces/sanitize/ and test_fw_sanitize. */
+#define SANITIZE_TESTS "ALL.Sanitize.BlockErase,ALL.Sanitize.BlockEraseReserved,"                \
+                       "ALL.Sanitize.CryptoErase,ALL.Sanitize.CryptoEraseReserved,"              \
+                       "ALL.Sanitize.ExitFailureMode,ALL.Sanitize.InvalidServiceAction,"         \
+                       "ALL.Sanitize.Overwrite,ALL.Sanitize.OverwriteReserved,"                  \
+                       "ALL.Sanitize.Readonly,ALL.Sanitize.Reservations"
+#define SANITIZE_CLEAN 10u
+
+START_TEST(iscsi_test_cu_sanitize_tests_pass)
+{
+    if (!proc_tool_present("iscsi_test_cu", "iscsi-test-cu", "apt-get install libiscsi-bin"))
+        return;
+    struct serve_proc srv;
+    serve_start(&srv, (const char *const[]){ "--drive", "0:0,thin=on", NULL });
+    const char *argv[] = { "iscsi-test-cu", "-v", "-S", "-d", "-t", SANITIZE_TESTS, srv.url, NULL };
+    char *out;
+    int rc = proc_tool(argv, 240, &out);
+    unsigned v[4];
+    bool got = summary(out, v);
+    ck_assert_msg(got, "iscsi-test-cu (exit %d) printed no run summary:\n%.4000s", rc, out);
+    ck_assert_msg(v[3] == 0, "%u of %u tests failed:\n%.8000s", v[3], v[1], out);
+    unsigned skipped, clean = clean_passes(out, &skipped);
+    fprintf(stderr, "iscsi-test-cu -S: %u tests ran, %u passed clean, %u skipped\n", v[1], clean, skipped);
+    ck_assert_msg(clean == SANITIZE_CLEAN, "%u of the %u SANITIZE tests passed without skipping:\n%.8000s",
+                  clean, SANITIZE_CLEAN, out);
+    free(out);
+    ck_assert_int_eq(serve_stop(&srv, SIGTERM), 0);
+}
+END_TEST
+
 START_TEST(iscsi_test_cu_all_tests_pass)
 {
     all_tests_pass(NULL);
@@ -127,6 +162,7 @@ static Suite *suite(void)
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, iscsi_test_cu_all_tests_pass);
     tcase_add_test(tc, iscsi_test_cu_all_tests_pass_with_loaded_core);
+    tcase_add_test(tc, iscsi_test_cu_sanitize_tests_pass);
     suite_add_tcase(s, tc);
     return s;
 }
