@@ -141,6 +141,7 @@ static int drive_create(const struct sim_config *cfg, const struct sim_lu_config
     d->battery = lu->battery;
     d->ready_ms = lu->ready_ms;
     d->sanitize_ms = lu->sanitize_ms;
+    d->cache_bytes = lu->cache_bytes ? lu->cache_bytes : SIM_STORE_DEFAULT_CACHE_BYTES;
     d->dflt = (struct fw_mode_params){ .wce = lu->write_cache };
     d->saved = d->cur = d->dflt;
     fw_naa_designator(d->target, d->lun, d->serial, d->naa);

@@ -115,6 +115,7 @@ struct fw_drive {
         struct { bool used; uint64_t key; } reg[HBA_MAX_INITIATORS];
     } pr;
     uint32_t sanitize_ms;     /* how long a SANITIZE is in progress (fw_sanitize.c) */
+    uint64_t cache_bytes;     /* the store's cache capacity: what PRE-FETCH fits (fw_prefetch.c) */
     struct {                  /* SANITIZE (fw_sanitize.c); kept across resets and power cycles */
         uint64_t start_ns, end_ns;   /* in progress while now < end_ns (0: none) */
         bool     failed;      /* sanitize failure mode */
