@@ -172,6 +172,7 @@ void fw_drive_power_on(struct fw_drive *d, uint64_t now)
     d->ready = d->ready_ms == 0;
     d->stopped = false;
     d->reserved_by = FW_NOT_RESERVED;
+    memset(d->xcopy, 0, sizeof d->xcopy);   /* copy status does not survive power loss */
     fw_pr_power_on(d);      /* forgets them unless APTPL */
     fw_plugin_drive_power_on(d);
     for (unsigned i = 0; i < HBA_MAX_INITIATORS; i++) {

@@ -58,6 +58,8 @@ enum fw_opcode {
     FW_OP_VERIFY_12          = 0xaf,
     FW_OP_WRITE_ATOMIC_16    = 0x9c,
     FW_OP_SANITIZE           = 0x48,
+    FW_OP_EXTENDED_COPY      = 0x83,
+    FW_OP_RECEIVE_COPY_RESULTS = 0x84,
 };
 #define FW_SAI_GET_LBA_STATUS 0x12
 
@@ -85,6 +87,15 @@ struct fw_mode_params {
     bool rcd;     /* caching: read cache disable (accepted, no effect on data) */
     bool d_sense; /* control: descriptor-format sense */
     bool swp;     /* control: software write protect */
+};
+
+/* The copy status EXTENDED COPY leaves for RECEIVE COPY RESULTS (fw_xcopy.c). */
+struct fw_xcopy_status {
+    bool     valid;
+    uint8_t  list_id;
+    uint8_t  status;          /* COPY MANAGER STATUS */
+    uint16_t segments;        /* SEGMENTS PROCESSED */
+    uint32_t bytes;           /* TRANSFER COUNT, in bytes */
 };
 
 struct fw_drive {
@@ -116,6 +127,7 @@ struct fw_drive {
     } pr;
     uint32_t sanitize_ms;     /* how long a SANITIZE is in progress (fw_sanitize.c) */
     uint64_t cache_bytes;     /* the store's cache capacity: what PRE-FETCH fits (fw_prefetch.c) */
+    struct fw_xcopy_status xcopy[HBA_MAX_INITIATORS]; /* per I_T nexus (fw_xcopy.c) */
     struct {                  /* SANITIZE (fw_sanitize.c); kept across resets and power cycles */
         uint64_t start_ns, end_ns;   /* in progress while now < end_ns (0: none) */
         bool     failed;      /* sanitize failure mode */
@@ -285,6 +297,10 @@ bool fw_pr_conflict(const struct fw_ctx *c);
 bool fw_pr_active(const struct fw_drive *d);
 /* Power on: registrations and the reservation end unless APTPL kept them. */
 void fw_pr_power_on(struct fw_drive *d);
+struct scsi_sense_reason fw_xcopy_extended_copy(struct fw_ctx *c);
+struct scsi_sense_reason fw_xcopy_receive_copy_results(struct fw_ctx *c);
+/* The nexus is gone: so is its copy status. */
+void fw_xcopy_nexus_loss(struct fw_drive *d, uint16_t initiator);
 struct scsi_sense_reason fw_sanitize(struct fw_ctx *c);
 /* NOT READY 04h/1Bh with the progress while a sanitize runs, else GOOD. */
 struct scsi_sense_reason fw_sanitize_status(struct fw_drive *d);

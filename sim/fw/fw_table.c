@@ -256,6 +256,24 @@ static const struct fw_cmd table[] = {
       .handler = fw_lbp_get_lba_status,
       .usage = { 0xff, 0x1f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
                  0xff, 0xff, 0xff, 0xff, 0x00, CTL } },
+    /* The copy manager (fw_xcopy.c): EXTENDED COPY (LID1) and RECEIVE COPY
+     * RESULTS COPY STATUS / OPERATING PARAMETERS (no RECEIVE DATA: no held
+     * data; no FAILED SEGMENT DETAILS: LID4 only). */
+    { .name = "EXTENDED COPY(LID1)", .opcode = FW_OP_EXTENDED_COPY, .sa = 0x00, .cdb_len = 16,
+      .dir = HBA_FLAG_DIR_WRITE, .flags = FW_F_SA | FW_F_NEEDS_READY,
+      .len_off = 10, .len_width = 4, .handler = fw_xcopy_extended_copy,
+      .usage = { 0xff, 0x1f, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+                 0xff, 0xff, 0xff, 0xff, 0x00, CTL } },
+    { .name = "RECEIVE COPY RESULTS/COPY STATUS", .opcode = FW_OP_RECEIVE_COPY_RESULTS, .sa = 0x00,
+      .cdb_len = 16, .dir = HBA_FLAG_DIR_READ, .flags = FW_F_SA | FW_F_PR_READ,
+      .len_off = 10, .len_width = 4, .handler = fw_xcopy_receive_copy_results,
+      .usage = { 0xff, 0x1f, 0xff, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+                 0xff, 0xff, 0xff, 0xff, 0x00, CTL } },
+    { .name = "RECEIVE COPY RESULTS/OPERATING PARAMETERS", .opcode = FW_OP_RECEIVE_COPY_RESULTS, .sa = 0x03,
+      .cdb_len = 16, .dir = HBA_FLAG_DIR_READ, .flags = FW_F_SA | FW_F_PR_READ,
+      .len_off = 10, .len_width = 4, .handler = fw_xcopy_receive_copy_results,
+      .usage = { 0xff, 0x1f, 0xff, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+                 0xff, 0xff, 0xff, 0xff, 0x00, CTL } },
     /* SANITIZE (fw_sanitize.c): byte 1 is IMMED (7), AUSE (5) and the service
      * action; ZNR (6) is reserved on this drive.  BLOCK ERASE deallocates, so
      * only a thin drive offers it. */
