@@ -123,7 +123,7 @@ struct fw_drive {
         bool     reserved;
         uint8_t  type;
         uint16_t holder;      /* nexus, when reserved and not an all-registrants type */
-        struct { bool used; uint64_t key; } reg[HBA_MAX_INITIATORS];
+        struct { bool used, all_tg_pt; uint64_t key; } reg[HBA_MAX_INITIATORS];
     } pr;
     uint32_t sanitize_ms;     /* how long a SANITIZE is in progress (fw_sanitize.c) */
     uint64_t cache_bytes;     /* the store's cache capacity: what PRE-FETCH fits (fw_prefetch.c) */

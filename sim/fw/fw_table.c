@@ -166,7 +166,7 @@ static const struct fw_cmd table[] = {
     { .name = "RELEASE(10)", .opcode = FW_OP_RELEASE_10, .cdb_len = 10, .dir = HBA_FLAG_DIR_NONE,
       .flags = FW_F_RESV_OK, .handler = fw_resv_release,
       .usage = { 0xff, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, CTL } },
-    /* Persistent reservations (fw_pr.c): REGISTER AND MOVE (07h) is not offered. */
+    /* Persistent reservations (fw_pr.c). */
     { .name = "PERSISTENT RESERVE IN/READ KEYS", .opcode = FW_OP_PR_IN, .sa = 0, .cdb_len = 10,
       .dir = HBA_FLAG_DIR_READ, .flags = FW_F_SA | FW_F_PR_EXEMPT, .len_off = 7, .len_width = 2,
       .handler = fw_pr_in,
@@ -208,6 +208,10 @@ static const struct fw_cmd table[] = {
       .handler = fw_pr_out,
       .usage = { 0xff, 0x1f, 0xff, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, CTL } },
     { .name = "PERSISTENT RESERVE OUT/REGISTER AND IGNORE EXISTING KEY", .opcode = FW_OP_PR_OUT, .sa = 6, .cdb_len = 10,
+      .dir = HBA_FLAG_DIR_WRITE, .flags = FW_F_SA | FW_F_PR_EXEMPT, .len_off = 5, .len_width = 4,
+      .handler = fw_pr_out,
+      .usage = { 0xff, 0x1f, 0xff, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, CTL } },
+    { .name = "PERSISTENT RESERVE OUT/REGISTER AND MOVE", .opcode = FW_OP_PR_OUT, .sa = 7, .cdb_len = 10,
       .dir = HBA_FLAG_DIR_WRITE, .flags = FW_F_SA | FW_F_PR_EXEMPT, .len_off = 5, .len_width = 4,
       .handler = fw_pr_out,
       .usage = { 0xff, 0x1f, 0xff, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, CTL } },
