@@ -96,6 +96,11 @@ START_TEST(overwrite_writes_the_pattern_everywhere)
     sanitize(fw, &t, 0x01, p, ow_params(p, 0x80 | 3, 4, 0x0f));
     fwh_expect_good(&t);
     expect_blocks(fw, 3, 0x0f);
+    /* A zero pattern (here: 0xff inverted once) reads back as zeros. */
+    sanitize(fw, &t, 0x01, p, ow_params(p, 0x80 | 2, 1, 0xff));
+    fwh_expect_good(&t);
+    expect_blocks(fw, 0, 0x00);
+    expect_blocks(fw, BLOCKS - 1, 0x00);
     fw_destroy(fw);
 }
 END_TEST

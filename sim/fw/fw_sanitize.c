@@ -22,6 +22,12 @@
  *  - OVERWRITE: every block holds the initialization pattern, repeated to
  *    fill the block; with INVERT the pattern is inverted between passes, so
  *    after an even OVERWRITE COUNT the medium holds the inverted pattern.
+ *    The blocks are written while the command runs, under the firmware lock:
+ *    it takes time in proportion to the capacity (about 1 s per GiB of
+ *    memory media on an idle machine) and memory media grow to the whole
+ *    capacity, so past a few GiB the driver core's command timeout (1 s by
+ *    default) fires first.  A zero pattern on a fully provisioned drive is
+ *    the exception: the store deallocates every block instead, at once.
  *  - BLOCK ERASE (offered on a thin drive only): every block is deallocated
  *    and reads as zeros (LBPRZ); WABEREQ 01b in VPD B1h.
  *  - CRYPTOGRAPHIC ERASE: the media key is replaced, so nothing written
@@ -94,6 +100,14 @@ static struct scsi_sense_reason overwrite_params(const struct fw_ctx *c, uint8_t
     return fw_good();
 }
 
+static bool zero_block(const uint8_t *b, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++)
+        if (b[i])
+            return false;
+    return true;
+}
+
 static int overwrite(struct fw_drive *d, const uint8_t *block)
 {
     uint32_t bs = d->block_size, per = CHUNK / bs;
@@ -142,6 +156,13 @@ struct scsi_sense_reason fw_sanitize(struct fw_ctx *c)
     }
     c->t->xfer = (uint32_t)c->want;
 
+    /* A zero pattern on a fully provisioned drive reads back the same from
+     * deallocated media, which the store gives back at once instead of
+     * writing (and, in memory, allocating) every block. */
+    if (block && !d->thin && zero_block(block, d->block_size)) {
+        free(block);
+        block = NULL;
+    }
     int rc = block ? overwrite(d, block) : sim_store_unmap(d->store, 0, d->store_blocks);
     free(block);
     uint64_t now = clock_now_ns();
