@@ -66,6 +66,7 @@ enum scsi_sense_key {
     SCSI_SK_ILLEGAL_REQUEST = 0x5,
     SCSI_SK_UNIT_ATTENTION  = 0x6,
     SCSI_SK_DATA_PROTECT    = 0x7,
+    SCSI_SK_COPY_ABORTED    = 0xa,
     SCSI_SK_ABORTED_COMMAND = 0xb,
     SCSI_SK_MISCOMPARE      = 0xe,
 };

@@ -29,12 +29,24 @@ struct scsi_sense_reason scsi_reason_invalid_param_field(uint16_t byte, int bit)
     return invalid_field(SCSI_SK_ILLEGAL_REQUEST, SCSI_ASC_INVALID_FIELD_IN_PARAM_LIST, false, byte, bit);
 }
 
-/* The three sense-key-specific bytes (SPC-5 table 56). */
-static void put_field_pointer(uint8_t *p, const struct scsi_field_pointer *fp)
+/* The three sense-key-specific bytes: a field pointer (SPC-5 table 56) or a
+ * progress indication (SPC-5 table 58, SKSV and PROGRESS INDICATION). */
+static bool has_sks(const struct scsi_sense_reason *r)
 {
-    p[0] = (uint8_t)(0x80 | (fp->in_cdb ? 0x40 : 0) | (fp->bit_valid ? 0x08 | (fp->bit & 7) : 0));
-    scsi_put_be16(p + 1, fp->byte);
+    return r->fp.valid || r->progress_valid;
 }
+
+static void put_sks(uint8_t *p, const struct scsi_sense_reason *r)
+{
+    if (!r->fp.valid) {
+        p[0] = 0x80;
+        scsi_put_be16(p + 1, r->progress);
+        return;
+    }
+    p[0] = (uint8_t)(0x80 | (r->fp.in_cdb ? 0x40 : 0) | (r->fp.bit_valid ? 0x08 | (r->fp.bit & 7) : 0));
+    scsi_put_be16(p + 1, r->fp.byte);
+}
+
 
 static size_t build_fixed(uint8_t *s, const struct scsi_sense_reason *r)
 {
@@ -47,8 +59,8 @@ static size_t build_fixed(uint8_t *s, const struct scsi_sense_reason *r)
     s[7] = 10; /* additional sense length: bytes 8..17 */
     s[12] = (uint8_t)(r->asc_ascq >> 8);
     s[13] = (uint8_t)r->asc_ascq;
-    if (r->fp.valid)
-        put_field_pointer(s + 15, &r->fp);
+    if (has_sks(r))
+        put_sks(s + 15, r);
     return 18;
 }
 
@@ -64,9 +76,9 @@ static size_t build_descriptor(uint8_t *s, const struct scsi_sense_reason *r)
         scsi_put_be64(s + n + 4, r->info);
         n += 12;
     }
-    if (r->fp.valid) { /* sense key specific descriptor, type 02h */
+    if (has_sks(r)) { /* sense key specific descriptor, type 02h */
         s[n] = 0x02; s[n + 1] = 0x06;
-        put_field_pointer(s + n + 4, &r->fp);
+        put_sks(s + n + 4, r);
         n += 8;
     }
     s[7] = (uint8_t)(n - 8);
@@ -113,6 +125,11 @@ bool scsi_sense_parse(const uint8_t *sense, size_t len, struct scsi_sense_info *
             get_field_pointer(d + 4, &out->fp);
     } else if (len >= 18 && sense[7] >= 10) {
         get_field_pointer(sense + 15, &out->fp);
+    }
+    if (out->fp.valid && (out->key == SCSI_SK_NO_SENSE || out->key == SCSI_SK_NOT_READY)) {
+        out->progress_valid = true;      /* these keys carry a progress indication */
+        out->progress = out->fp.byte;
+        out->fp.valid = false;
     }
     if (!out->fp.valid)
         memset(&out->fp, 0, sizeof(out->fp));

@@ -30,6 +30,12 @@ struct scsi_sense_reason {
     struct scsi_field_pointer fp; /* ILLEGAL REQUEST field pointer, if any */
     bool     info_valid;
     uint64_t info;                /* INFORMATION field (e.g. the failing LBA) */
+    /* Progress indication (SPC-5 4.4.2.4) in the sense-key-specific bytes of
+     * a NOT READY "operation in progress" (e.g. 04h/1Bh SANITIZE IN
+     * PROGRESS): the fraction done, 0..65535 of 65536.  Used only when fp is
+     * not valid (the two share the bytes). */
+    bool     progress_valid;
+    uint16_t progress;
 };
 
 static inline struct scsi_sense_reason scsi_reason(uint8_t key, uint16_t asc_ascq)
@@ -56,6 +62,10 @@ struct scsi_sense_info {
     struct scsi_field_pointer fp;
     bool     info_valid;
     uint64_t info;
+    /* NO SENSE / NOT READY with SKSV: a progress indication, not a field
+     * pointer (fp is then left invalid). */
+    bool     progress_valid;
+    uint16_t progress;
 };
 /* Parses sense data of len bytes.  Returns false (and leaves *out zeroed) when
  * the bytes are not valid sense data (bad response code, too short). */

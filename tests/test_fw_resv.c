@@ -133,17 +133,17 @@ START_TEST(reserve6_holder_and_endings)
 }
 END_TEST
 
-/* Every PR service action the table offers is in REPORT SUPPORTED
- * OPERATION CODES, and REGISTER AND MOVE is not. */
+/* Every PR OUT service action, REGISTER AND MOVE included, is in REPORT
+ * SUPPORTED OPERATION CODES; 08h is not. */
 START_TEST(rsoc_lists_pr_service_actions)
 {
     struct fw *fw = fwh_simple(64);
-    for (uint8_t sa = 0; sa < 8; sa++) {
+    for (uint8_t sa = 0; sa < 9; sa++) {
         uint8_t cdb[12] = { 0xa3, 0x0c, 0x02, 0x5f, 0, sa, 0, 0, 0, 64, 0, 0 }, b[64];
         struct fw_task t;
         fwh_run0(fw, &t, cdb, 12, HBA_FLAG_DIR_READ, b, sizeof(b));
         fwh_expect_good(&t);
-        ck_assert_uint_eq(b[1] & 0x07, sa < 7 ? 3 : 1);
+        ck_assert_uint_eq(b[1] & 0x07, sa < 8 ? 3 : 1);
     }
     fw_destroy(fw);
 }

@@ -1,7 +1,6 @@
 /* tests/test_fw_verify.c — VERIFY (10/12/16) reads the medium whatever
  * BYTCHK (a medium error is reported with its LBA, as READ reports it),
- * WRITE AND VERIFY writes through to the medium, PRE-FETCH reads and never
- * answers CONDITION MET. */
+ * WRITE AND VERIFY writes through to the medium (PRE-FETCH: test_fw_prefetch). */
 #include "tests/support/testutil.h"
 #include "tests/support/fw_harness.h"
 
@@ -58,34 +57,12 @@ START_TEST(write_and_verify_is_durable)
 }
 END_TEST
 
-START_TEST(prefetch_good_immed_and_errors)
-{
-    struct fw *fw = fwh_simple(64);
-    uint8_t cdb[10] = { 0x34, 0, 0, 0, 0, 0, 0, 0, 64, 0 };
-    struct fw_task t;
-    fwh_run0(fw, &t, cdb, 10, HBA_FLAG_DIR_NONE, NULL, 0);
-    fwh_expect_good(&t);
-    ck_assert_uint_eq(t.status, SCSI_STATUS_GOOD);   /* never CONDITION MET: no read cache */
-    fw_power_cut(fw, NULL);
-    fwh_run0(fw, &t, cdb, 10, HBA_FLAG_DIR_NONE, NULL, 0);
-    fwh_expect_sense(&t, SCSI_SK_MEDIUM_ERROR, 0x11, 0x00);
-    cdb[1] = 0x02;                                   /* IMMED: answered before reading */
-    fwh_run0(fw, &t, cdb, 10, HBA_FLAG_DIR_NONE, NULL, 0);
-    fwh_expect_good(&t);
-    cdb[8] = 65;
-    fwh_run0(fw, &t, cdb, 10, HBA_FLAG_DIR_NONE, NULL, 0);
-    fwh_expect_sense(&t, SCSI_SK_ILLEGAL_REQUEST, 0x21, 0x00);
-    fw_destroy(fw);
-}
-END_TEST
-
 static Suite *suite(void)
 {
     Suite *s = suite_create("fw_verify");
     TCase *tc = tcase_create("verify");
     tcase_add_test(tc, verify_bytchk0_reports_medium_error);
     tcase_add_test(tc, write_and_verify_is_durable);
-    tcase_add_test(tc, prefetch_good_immed_and_errors);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -94,6 +94,35 @@ START_TEST(garbage_is_not_sense)
 }
 END_TEST
 
+/* A progress indication (SPC-5 4.4.2.4: NOT READY, e.g. 04h/1Bh SANITIZE IN
+ * PROGRESS) shares the sense-key-specific bytes with the field pointer: SKSV
+ * and the fraction done, read back as progress, not as a field pointer. */
+START_TEST(progress_indication_round_trip)
+{
+    struct scsi_sense_reason r = scsi_reason(SCSI_SK_NOT_READY, SCSI_ASCQ(0x04, 0x1b));
+    r.progress_valid = true;
+    r.progress = 0x4000;
+    for (int desc = 0; desc <= 1; desc++) {
+        uint8_t s[SCSI_SENSE_MAX];
+        size_t n = scsi_sense_build(s, sizeof s, desc, &r);
+        if (!desc) {
+            ck_assert_uint_eq(s[15], 0x80);
+            ck_assert_uint_eq(scsi_get_be16(s + 16), 0x4000);
+        } else {
+            ck_assert_uint_eq(s[8], 0x02);         /* sense key specific descriptor */
+            ck_assert_uint_eq(s[12], 0x80);
+            ck_assert_uint_eq(scsi_get_be16(s + 13), 0x4000);
+        }
+        struct scsi_sense_info si;
+        ck_assert(scsi_sense_parse(s, n, &si));
+        ck_assert_uint_eq(si.key, SCSI_SK_NOT_READY);
+        ck_assert(si.progress_valid);
+        ck_assert_uint_eq(si.progress, 0x4000);
+        ck_assert(!si.fp.valid);
+    }
+}
+END_TEST
+
 START_TEST(names_come_from_libsgutils2)
 {
     char b[128];
@@ -117,6 +146,7 @@ int main(void)
     tcase_add_test(tc, wide_info_is_not_claimed_in_fixed_format);
     tcase_add_test(tc, truncated_build_never_overruns);
     tcase_add_test(tc, garbage_is_not_sense);
+    tcase_add_test(tc, progress_indication_round_trip);
     tcase_add_test(tc, names_come_from_libsgutils2);
     suite_add_tcase(s, tc);
     return testutil_run(s);

@@ -28,6 +28,7 @@ struct sim_lu_config {
     bool     write_cache;    /* WCE default (caching mode page, default and saved values); default true */
     enum hba_battery battery;/* battery-backed cache: absent (default) / good / failed */
     uint32_t ready_ms;       /* NOT READY (04h/01h) this long after power on; default 0 */
+    uint32_t sanitize_ms;    /* a SANITIZE runs this long (NOT READY 04h/1Bh with progress meanwhile); default 0 */
     bool     write_protect;  /* DATA PROTECT (27h/00h) on writes; SWP and WP reported; default false */
     uint32_t physical_block_size; /* READ CAPACITY (16) exponent; 0 (default) = block_size, else 512/4096 >= it */
     bool     thin;           /* thin provisioned (LBPME, LBPRZ, UNMAP, WRITE SAME UNMAP); default false */

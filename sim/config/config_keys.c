@@ -59,6 +59,7 @@ const struct cfg_key cfg_keys[] = {
     DRIVE("write-cache", CFG_BOOL, write_cache, 0, 0, "write-back cache enabled (WCE)"),
     DRIVE("battery", CFG_BATTERY, battery, 0, 0, "cache battery"),
     DRIVE("ready-time", CFG_MS, ready_ms, 0, 600000, "NOT READY this long after power on"),
+    DRIVE("sanitize-time", CFG_MS, sanitize_ms, 0, 600000, "how long a SANITIZE runs (progress in sense meanwhile)"),
     DRIVE("write-protect", CFG_BOOL, write_protect, 0, 0, "writes fail with DATA PROTECT"),
     DRIVE("physical-block-size", CFG_U32, physical_block_size, 0, 4096,
           "physical block size reported (0: the logical block size)"),

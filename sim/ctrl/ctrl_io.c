@@ -67,13 +67,18 @@ void sim_ctrl_set_observer(struct sim_ctrl *c, sim_cmd_observer fn, void *arg)
 /* Posts a decided completion now, or holds it for the fault engine's delay;
  * records the command in the statistics either way. */
 static void finish(struct sim_ctrl *c, uint16_t sqid, const struct hba_sq_entry *e, uint64_t t0,
-                   const struct fault_verdict *fv, uint8_t cs, uint8_t ss, uint32_t xfer, uint8_t sense_len)
+                   const struct fault_verdict *fv, uint8_t cs, uint8_t ss, uint32_t xfer, uint8_t sense_len,
+                   uint64_t fw_hold_ns)
 {
     bool injected = fv->outcome != FAULT_RUN || fv->delay_ns || fv->spurious;
+    /* The firmware's own work may outlast the command (SANITIZE with IMMED=0,
+     * fw.h hold_ns): its completion is held like a latency rule's, but it is
+     * not an injected fault. */
+    uint64_t delay = fv->delay_ns > fw_hold_ns ? fv->delay_ns : fw_hold_ns;
     uint64_t now = clock_now_ns();
-    fault_stats_note(&c->faults, e->target, e->lun, e->u.cdb[0], xfer, now - t0 + fv->delay_ns, injected);
-    if (fv->delay_ns &&
-        ctrl_held_delay(c, sqid, e->cid, e->target, e->lun, now + fv->delay_ns, cs, ss, xfer, sense_len) == 0)
+    fault_stats_note(&c->faults, e->target, e->lun, e->u.cdb[0], xfer, now - t0 + delay, injected);
+    if (delay &&
+        ctrl_held_delay(c, sqid, e->cid, e->target, e->lun, now + delay, cs, ss, xfer, sense_len) == 0)
         return;
     ctrl_complete(c, sqid, e->cid, cs, ss, xfer, sense_len);
     if (fv->outcome == FAULT_DUP)
@@ -101,7 +106,7 @@ static void fault_check(struct sim_ctrl *c, uint16_t sqid, const struct hba_sq_e
         return;
     }
     observe(c, sqid, e, true, (uint8_t)rc, ss, NULL, 0, sense, n);
-    finish(c, sqid, e, t0, fv, (uint8_t)rc, rc == HBA_CS_SUCCESS ? ss : 0, 0, rc == HBA_CS_SUCCESS ? len : 0);
+    finish(c, sqid, e, t0, fv, (uint8_t)rc, rc == HBA_CS_SUCCESS ? ss : 0, 0, rc == HBA_CS_SUCCESS ? len : 0, 0);
 }
 
 static void run(struct sim_ctrl *c, uint16_t sqid, const struct hba_sq_entry *e)
@@ -212,13 +217,13 @@ static void run(struct sim_ctrl *c, uint16_t sqid, const struct hba_sq_entry *e)
     }
     observe(c, sqid, e, true, HBA_CS_SUCCESS, t.status, dir == HBA_FLAG_DIR_NONE ? NULL : data,
             dir == HBA_FLAG_DIR_WRITE ? t.data_len : xfer, t.sense, t.sense_len);
-    finish(c, sqid, e, t0, &fv, HBA_CS_SUCCESS, t.status, xfer, sense_len);
+    finish(c, sqid, e, t0, &fv, HBA_CS_SUCCESS, t.status, xfer, sense_len, t.hold_ns);
     return;
 done:
     observe(c, sqid, e, rc != CTRL_CS_FAULTED, rc == CTRL_CS_FAULTED ? HBA_CS_SUCCESS : (uint8_t)rc, 0, NULL, 0,
             NULL, 0);
     if (rc != CTRL_CS_FAULTED)
-        finish(c, sqid, e, t0, &fv, (uint8_t)rc, 0, 0, 0);
+        finish(c, sqid, e, t0, &fv, (uint8_t)rc, 0, 0, 0, 0);
 }
 
 void ctrl_io_submit(struct sim_ctrl *c, uint16_t sqid, const struct hba_sq_entry *e)

@@ -20,6 +20,9 @@ struct scsi_sense_reason fw_drive_readiness(struct fw_drive *d)
 {
     if (d->medium_absent)   /* ejected (fw_removable.c) */
         return scsi_reason(SCSI_SK_NOT_READY, SCSI_ASC_MEDIUM_NOT_PRESENT);
+    struct scsi_sense_reason san = fw_sanitize_status(d);
+    if (!fw_is_good(&san))
+        return san;                /* the progress REQUEST SENSE reports */
     if (d->stopped)
         return scsi_reason(SCSI_SK_NOT_READY, SCSI_ASC_LUN_NOT_READY_INIT_REQUIRED);
     if (!d->ready) {
@@ -145,6 +148,8 @@ int fw_drive_create(const struct sim_config *cfg, const struct sim_lu_config *lu
         d->lbppbe++;
     d->battery = lu->battery;
     d->ready_ms = lu->ready_ms;
+    d->sanitize_ms = lu->sanitize_ms;
+    d->cache_bytes = lu->cache_bytes ? lu->cache_bytes : SIM_STORE_DEFAULT_CACHE_BYTES;
     d->dflt = (struct fw_mode_params){ .wce = lu->write_cache };
     d->saved = d->cur = d->dflt;
     fw_naa_designator(d->target, d->lun, d->serial, d->naa);
@@ -176,6 +181,7 @@ void fw_drive_power_on(struct fw_drive *d, uint64_t now)
     d->stopped = false;
     d->reserved_by = FW_NOT_RESERVED;
     fw_removable_allow(d, -1);
+    memset(d->xcopy, 0, sizeof d->xcopy);   /* copy status does not survive power loss */
     fw_pr_power_on(d);      /* forgets them unless APTPL */
     fw_plugin_drive_power_on(d);
     for (unsigned i = 0; i < HBA_MAX_INITIATORS; i++) {
@@ -338,6 +344,9 @@ static struct scsi_sense_reason run(struct fw_ctx *c)
         if (!fw_is_good(&r))
             return r;
     }
+    r = fw_sanitize_gate(c);          /* a sanitize in progress refuses nearly everything */
+    if (!fw_is_good(&r))
+        return r;
     if (fw_resv_conflict(c) || fw_pr_conflict(c)) {
         c->status = SCSI_STATUS_RESERVATION_CONFLICT;   /* a status without sense */
         return fw_good();
@@ -440,6 +449,7 @@ void fw_execute(struct fw *fw, struct fw_task *t)
     t->status = SCSI_STATUS_GOOD;
     t->xfer = 0;
     t->sense_len = 0;
+    t->hold_ns = 0;
     pthread_mutex_lock(&fw->lock);
     execute_locked(fw, t);
     pthread_mutex_unlock(&fw->lock);

@@ -35,6 +35,10 @@
  *     29h/01h power on, 29h/00h, 29h/04h, 29h/02h, 29h/03h, 29h/07h, then the
  *     others in the order they arose; only the most severe 29h is kept.  A UA
  *     is reported before an unknown opcode or a bad CDB, and before NOT READY.
+ *  4a. A SANITIZE in progress (sanitize-time, fw_sanitize.c): every command
+ *     but INQUIRY, REPORT LUNS and REQUEST SENSE -> NOT READY 04h/1Bh with a
+ *     progress indication; REQUEST SENSE returns that sense.  In sanitize
+ *     failure mode, commands that access the medium -> MEDIUM ERROR 31h/03h.
  *  4b. Reservation conflict: another nexus holds RESERVE (6)/(10), or a
  *     persistent reservation refuses this nexus the command (SPC-5 table 71,
  *     through the table's FW_F_RESV_OK / FW_F_PR_EXEMPT / FW_F_PR_READ flags)
@@ -65,6 +69,12 @@
  * = to the end) before GOOD whatever IMMED says (IMMED only permits an early
  * GOOD).  Store -EIO -> MEDIUM ERROR 11h/00h (read) or 0Ch/00h (write, flush),
  * any other store error -> HARDWARE ERROR 44h/00h.
+ *
+ * SANITIZE.  OVERWRITE, BLOCK ERASE (thin drives), CRYPTOGRAPHIC ERASE and
+ * EXIT FAILURE MODE change the medium when they run; the operation then stays
+ * in progress for the drive's sanitize-time.  IMMED=1 returns GOOD at once;
+ * IMMED=0 sets hold_ns, and the controller posts the completion that much
+ * later (sim/fw/fw_sanitize.c).
  *
  * START STOP UNIT.  STOP flushes the cache unless NO_FLUSH; START with IMMED=0
  * returns with the unit ready (the rest of the time-to-ready is skipped rather
@@ -115,6 +125,8 @@ struct fw_task {
     uint32_t xfer;            /* bytes of data consumed (data-out) or produced (data-in) */
     uint8_t  sense_len;
     uint8_t  sense[HBA_SENSE_MAX];
+    uint64_t hold_ns;         /* the command's work goes on this long after it ran: the
+                                 controller holds the completion (SANITIZE with IMMED=0) */
 };
 
 /* Event the firmware raises for the controller to report (HBA_AEV_*). */

@@ -88,6 +88,7 @@ void fw_nexus_loss(struct fw *fw, uint16_t initiator)
         if (!d)
             continue;
         fw_ua_add(&d->ua[initiator], SCSI_ASC_I_T_NEXUS_LOSS);
+        fw_xcopy_nexus_loss(d, initiator);
         if (d->reserved_by == (int)initiator)
             d->reserved_by = FW_NOT_RESERVED;   /* the holder's nexus is gone */
         fw_removable_allow(d, initiator);

@@ -32,6 +32,8 @@
 #define FW_ASC_RESERVATIONS_PREEMPTED   SCSI_ASCQ(0x2a, 0x03)
 #define FW_ASC_RESERVATIONS_RELEASED    SCSI_ASCQ(0x2a, 0x04)
 #define FW_ASC_REGISTRATIONS_PREEMPTED  SCSI_ASCQ(0x2a, 0x05)
+#define FW_ASC_SANITIZE_IN_PROGRESS     SCSI_ASCQ(0x04, 0x1b)
+#define FW_ASC_SANITIZE_COMMAND_FAILED  SCSI_ASCQ(0x31, 0x03)
 
 /* Operation codes only the firmware needs (SBC-4, SPC-5). */
 enum fw_opcode {
@@ -55,6 +57,9 @@ enum fw_opcode {
     FW_OP_READ_DEFECT_12     = 0xb7,
     FW_OP_VERIFY_12          = 0xaf,
     FW_OP_WRITE_ATOMIC_16    = 0x9c,
+    FW_OP_SANITIZE           = 0x48,
+    FW_OP_EXTENDED_COPY      = 0x83,
+    FW_OP_RECEIVE_COPY_RESULTS = 0x84,
 };
 #define FW_SAI_GET_LBA_STATUS 0x12
 #define FW_OP_PREVENT_ALLOW   0x1e    /* PREVENT ALLOW MEDIUM REMOVAL (fw_removable.c) */
@@ -86,6 +91,15 @@ struct fw_mode_params {
     bool swp;     /* control: software write protect */
 };
 
+/* The copy status EXTENDED COPY leaves for RECEIVE COPY RESULTS (fw_xcopy.c). */
+struct fw_xcopy_status {
+    bool     valid;
+    uint8_t  list_id;
+    uint8_t  status;          /* COPY MANAGER STATUS */
+    uint16_t segments;        /* SEGMENTS PROCESSED */
+    uint32_t bytes;           /* TRANSFER COUNT, in bytes */
+};
+
 struct fw_drive {
     uint16_t target, lun;
     uint64_t blocks;          /* reported capacity (fw_set_capacity may shrink it) */
@@ -111,8 +125,16 @@ struct fw_drive {
         bool     reserved;
         uint8_t  type;
         uint16_t holder;      /* nexus, when reserved and not an all-registrants type */
-        struct { bool used; uint64_t key; } reg[HBA_MAX_INITIATORS];
+        struct { bool used, all_tg_pt; uint64_t key; } reg[HBA_MAX_INITIATORS];
     } pr;
+    uint32_t sanitize_ms;     /* how long a SANITIZE is in progress (fw_sanitize.c) */
+    uint64_t cache_bytes;     /* the store's cache capacity: what PRE-FETCH fits (fw_prefetch.c) */
+    struct fw_xcopy_status xcopy[HBA_MAX_INITIATORS]; /* per I_T nexus (fw_xcopy.c) */
+    struct {                  /* SANITIZE (fw_sanitize.c); kept across resets and power cycles */
+        uint64_t start_ns, end_ns;   /* in progress while now < end_ns (0: none) */
+        bool     failed;      /* sanitize failure mode */
+        bool     ause;        /* the failed SANITIZE allowed EXIT FAILURE MODE */
+    } san;
     struct fw_plugin *plugin; /* firmware plug-in (fw_plugin.h), NULL = none or not opened */
     void    *pstate;          /* the plug-in's per-drive state (drive_open) */
     struct scsisim_fw_drive_info pinfo;
@@ -289,6 +311,16 @@ bool fw_pr_conflict(const struct fw_ctx *c);
 bool fw_pr_active(const struct fw_drive *d);
 /* Power on: registrations and the reservation end unless APTPL kept them. */
 void fw_pr_power_on(struct fw_drive *d);
+struct scsi_sense_reason fw_xcopy_extended_copy(struct fw_ctx *c);
+struct scsi_sense_reason fw_xcopy_receive_copy_results(struct fw_ctx *c);
+/* The nexus is gone: so is its copy status. */
+void fw_xcopy_nexus_loss(struct fw_drive *d, uint16_t initiator);
+struct scsi_sense_reason fw_sanitize(struct fw_ctx *c);
+/* NOT READY 04h/1Bh with the progress while a sanitize runs, else GOOD. */
+struct scsi_sense_reason fw_sanitize_status(struct fw_drive *d);
+/* What a running or failed sanitize does to this command (fw.c, after the
+ * unit attention): GOOD to let it run. */
+struct scsi_sense_reason fw_sanitize_gate(struct fw_ctx *c);
 struct scsi_sense_reason fw_lbp_unmap(struct fw_ctx *c);
 struct scsi_sense_reason fw_lbp_write_same(struct fw_ctx *c);
 struct scsi_sense_reason fw_lbp_get_lba_status(struct fw_ctx *c);

@@ -176,7 +176,7 @@ static const struct fw_cmd table[] = {
     { .name = "RELEASE(10)", .opcode = FW_OP_RELEASE_10, .cdb_len = 10, .dir = HBA_FLAG_DIR_NONE,
       .flags = FW_F_RESV_OK, .handler = fw_resv_release,
       .usage = { 0xff, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, CTL } },
-    /* Persistent reservations (fw_pr.c): REGISTER AND MOVE (07h) is not offered. */
+    /* Persistent reservations (fw_pr.c). */
     { .name = "PERSISTENT RESERVE IN/READ KEYS", .opcode = FW_OP_PR_IN, .sa = 0, .cdb_len = 10,
       .dir = HBA_FLAG_DIR_READ, .flags = FW_F_SA | FW_F_PR_EXEMPT, .len_off = 7, .len_width = 2,
       .handler = fw_pr_in,
@@ -218,6 +218,10 @@ static const struct fw_cmd table[] = {
       .handler = fw_pr_out,
       .usage = { 0xff, 0x1f, 0xff, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, CTL } },
     { .name = "PERSISTENT RESERVE OUT/REGISTER AND IGNORE EXISTING KEY", .opcode = FW_OP_PR_OUT, .sa = 6, .cdb_len = 10,
+      .dir = HBA_FLAG_DIR_WRITE, .flags = FW_F_SA | FW_F_PR_EXEMPT, .len_off = 5, .len_width = 4,
+      .handler = fw_pr_out,
+      .usage = { 0xff, 0x1f, 0xff, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, CTL } },
+    { .name = "PERSISTENT RESERVE OUT/REGISTER AND MOVE", .opcode = FW_OP_PR_OUT, .sa = 7, .cdb_len = 10,
       .dir = HBA_FLAG_DIR_WRITE, .flags = FW_F_SA | FW_F_PR_EXEMPT, .len_off = 5, .len_width = 4,
       .handler = fw_pr_out,
       .usage = { 0xff, 0x1f, 0xff, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, CTL } },
@@ -266,6 +270,43 @@ static const struct fw_cmd table[] = {
       .handler = fw_lbp_get_lba_status,
       .usage = { 0xff, 0x1f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
                  0xff, 0xff, 0xff, 0xff, 0x00, CTL } },
+    /* The copy manager (fw_xcopy.c): EXTENDED COPY (LID1) and RECEIVE COPY
+     * RESULTS COPY STATUS / OPERATING PARAMETERS (no RECEIVE DATA: no held
+     * data; no FAILED SEGMENT DETAILS: LID4 only). */
+    { .name = "EXTENDED COPY(LID1)", .opcode = FW_OP_EXTENDED_COPY, .sa = 0x00, .cdb_len = 16,
+      .dir = HBA_FLAG_DIR_WRITE, .flags = FW_F_SA | FW_F_NEEDS_READY,
+      .len_off = 10, .len_width = 4, .handler = fw_xcopy_extended_copy,
+      .usage = { 0xff, 0x1f, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+                 0xff, 0xff, 0xff, 0xff, 0x00, CTL } },
+    { .name = "RECEIVE COPY RESULTS/COPY STATUS", .opcode = FW_OP_RECEIVE_COPY_RESULTS, .sa = 0x00,
+      .cdb_len = 16, .dir = HBA_FLAG_DIR_READ, .flags = FW_F_SA | FW_F_PR_READ,
+      .len_off = 10, .len_width = 4, .handler = fw_xcopy_receive_copy_results,
+      .usage = { 0xff, 0x1f, 0xff, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+                 0xff, 0xff, 0xff, 0xff, 0x00, CTL } },
+    { .name = "RECEIVE COPY RESULTS/OPERATING PARAMETERS", .opcode = FW_OP_RECEIVE_COPY_RESULTS, .sa = 0x03,
+      .cdb_len = 16, .dir = HBA_FLAG_DIR_READ, .flags = FW_F_SA | FW_F_PR_READ,
+      .len_off = 10, .len_width = 4, .handler = fw_xcopy_receive_copy_results,
+      .usage = { 0xff, 0x1f, 0xff, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+                 0xff, 0xff, 0xff, 0xff, 0x00, CTL } },
+    /* SANITIZE (fw_sanitize.c): byte 1 is IMMED (7), AUSE (5) and the service
+     * action; ZNR (6) is reserved on this drive.  BLOCK ERASE deallocates, so
+     * only a thin drive offers it. */
+    { .name = "SANITIZE/OVERWRITE", .opcode = FW_OP_SANITIZE, .sa = 0x01, .cdb_len = 10,
+      .dir = HBA_FLAG_DIR_WRITE, .flags = FW_F_SA | FW_F_NEEDS_READY | FW_F_WRITES,
+      .len_off = 7, .len_width = 2, .handler = fw_sanitize,
+      .usage = { 0xff, 0xbf, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, CTL } },
+    { .name = "SANITIZE/BLOCK ERASE", .opcode = FW_OP_SANITIZE, .sa = 0x02, .cdb_len = 10,
+      .dir = HBA_FLAG_DIR_WRITE, .flags = FW_F_SA | FW_F_NEEDS_READY | FW_F_WRITES | FW_F_THIN,
+      .len_off = 7, .len_width = 2, .handler = fw_sanitize,
+      .usage = { 0xff, 0xbf, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, CTL } },
+    { .name = "SANITIZE/CRYPTOGRAPHIC ERASE", .opcode = FW_OP_SANITIZE, .sa = 0x03, .cdb_len = 10,
+      .dir = HBA_FLAG_DIR_WRITE, .flags = FW_F_SA | FW_F_NEEDS_READY | FW_F_WRITES,
+      .len_off = 7, .len_width = 2, .handler = fw_sanitize,
+      .usage = { 0xff, 0xbf, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, CTL } },
+    { .name = "SANITIZE/EXIT FAILURE MODE", .opcode = FW_OP_SANITIZE, .sa = 0x1f, .cdb_len = 10,
+      .dir = HBA_FLAG_DIR_WRITE, .flags = FW_F_SA | FW_F_NEEDS_READY,
+      .len_off = 7, .len_width = 2, .handler = fw_sanitize,
+      .usage = { 0xff, 0xbf, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, CTL } },
 };
 
 size_t fw_cmd_count(void)

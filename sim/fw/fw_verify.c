@@ -1,6 +1,7 @@
 /* sim/fw/fw_verify.c — the commands that read the medium without returning
- * it: VERIFY (10/12/16), WRITE AND VERIFY (10/12/16) and PRE-FETCH (10/16)
- * (SBC-4 5.33-5.35, 5.46-5.48, 5.11-5.12).  Every one of them reads the range
+ * it: VERIFY (10/12/16) and WRITE AND VERIFY (10/12/16) (SBC-4 5.33-5.35,
+ * 5.46-5.48; PRE-FETCH, which also reads, is in fw_prefetch.c, and uses
+ * fw_check_range from here).  Every one of them reads the range
  * through the store (the write-back cache over the media), so a medium error
  * is reported exactly as a READ of the same blocks would report it. */
 #include "sim/fw/fw_priv.h"
@@ -83,17 +84,4 @@ struct scsi_sense_reason fw_sbc_write_verify(struct fw_ctx *c)
         return fw_store_error(rc, SCSI_ASC_WRITE_ERROR, c->lba);
     c->t->xfer = (uint32_t)c->want;
     return fw_check_range(d, c->lba, c->nblocks, bytchk ? c->t->data : NULL, true);
-}
-
-/* PRE-FETCH: IMMED=1 answers GOOD once the CDB is checked.  Otherwise the
- * range is read through the cache, so a medium error is reported.  This
- * drive's cache holds only dirty blocks (sim/store/store.h: clean data is
- * never cached), so it cannot keep the blocks read: SBC-4 5.11 then asks for
- * GOOD, not CONDITION MET (which means "they all fit in the cache"). */
-struct scsi_sense_reason fw_sbc_prefetch(struct fw_ctx *c)
-{
-    bool immed = c->cdb[1] & 0x02;
-    if (immed)
-        return fw_good();
-    return fw_check_range(c->d, c->lba, c->nblocks, NULL, false);
 }

@@ -104,9 +104,11 @@ static size_t page_block_limits(const struct fw_ctx *c, uint8_t *p)
 
 static size_t page_block_characteristics(const struct fw_ctx *c, uint8_t *p)
 {
-    (void)c;
     memset(p, 0, 0x3c);
     scsi_put_be16(p, 0x0001);            /* MEDIUM ROTATION RATE: non-rotating */
+    /* WABEREQ / WACEREQ 01b: after a BLOCK ERASE (thin drives only) or a
+     * CRYPTOGRAPHIC ERASE, reads succeed (fw_sanitize.c: they return zeros). */
+    p[3] = (uint8_t)((c->d->thin ? 0x40 : 0x00) | 0x10);
     return 0x3c;
 }
 
