@@ -16,6 +16,7 @@
 #include "cli/commands.h"
 #include "cli/firmware_opt.h"
 #include "cli/options.h"
+#include "bench/ring_ref.h"
 #include "scsi/scsi.h"
 
 static const char usage_text[] =
@@ -48,6 +49,11 @@ static const char usage_text[] =
     "  --set, --drive, FILE   the controller configuration, as for 'scsisim config'\n"
     "                   (defaults, with a 1 ms initialisation time)\n"
     "  -h, --help       this text\n"
+    "\n"
+    "The same run measures the ring-limit reference (bench/ring_ref.h: two threads,\n"
+    "lock-free rings of 64-byte entries, a 4 KiB copy per command, nothing else)\n"
+    "at each queue depth for at most 0.5 s, and each cell's 'vs ring' column is its\n"
+    "IOPS divided by the ring's at the same depth.\n"
     "\n"
     "A benchmark measures the machine it runs on: run it on a quiet machine and\n"
     "say which (docs/benchmarks.md).  Progress goes to stderr on a terminal.\n"
@@ -181,24 +187,33 @@ static const char *mode_completion(int m)
 struct result {
     int mode;
     struct bench_cell cell;
+    double ring_ratio;        /* cell IOPS / the ring reference's at the cell's QD */
 };
 
-static void print_table(const struct plan *p, const struct sim_lu_config *lu, const struct result *r, size_t n)
+#define RING_SECONDS_MAX 0.5  /* the reference is steady quickly; keep the run short */
+
+static void print_table(const struct plan *p, const struct sim_lu_config *lu, const struct result *r, size_t n,
+                        const struct ring_ref_result *ring)
 {
     printf("scsisim bench: %g s per cell; drive %u:%u, %llu blocks of %u bytes; READ/WRITE of %u bytes at "
            "random aligned LBAs\n\n",
            p->seconds, lu->target, lu->lun, (unsigned long long)lu->blocks, lu->block_size, p->io_bytes);
-    printf("%-12s %-11s %-5s %4s %11s %9s %9s %9s %9s %7s\n", "controller", "completion", "op", "QD", "IOPS",
-           "p50 us", "p99 us", "p99.9 us", "max us", "errors");
+    printf("%-12s %-11s %-5s %4s %11s %9s %9s %9s %9s %7s %8s\n", "controller", "completion", "op", "QD", "IOPS",
+           "p50 us", "p99 us", "p99.9 us", "max us", "errors", "vs ring");
     for (size_t i = 0; i < n; i++) {
         const struct bench_cell *c = &r[i].cell;
-        printf("%-12s %-11s %-5s %4u %11.0f %9.1f %9.1f %9.1f %9.1f %7llu\n", mode_process(r[i].mode),
+        printf("%-12s %-11s %-5s %4u %11.0f %9.1f %9.1f %9.1f %9.1f %7llu %7.3fx\n", mode_process(r[i].mode),
                mode_completion(r[i].mode), bench_op_name(c->op), c->qd, c->iops, c->p50_us, c->p99_us, c->p999_us,
-               c->max_us, (unsigned long long)c->errors);
+               c->max_us, (unsigned long long)c->errors, r[i].ring_ratio);
     }
+    printf("\nring-limit reference (bench/ring_ref.h, same run, %g s each):", ring[0].seconds);
+    for (unsigned q = 0; q < p->nqd; q++)
+        printf("%s QD %u %.0f commands/s", q ? "," : "", ring[q].qd, ring[q].per_s);
+    printf("\n");
 }
 
-static void print_json(const struct plan *p, const struct sim_lu_config *lu, const struct result *r, size_t n)
+static void print_json(const struct plan *p, const struct sim_lu_config *lu, const struct result *r, size_t n,
+                       const struct ring_ref_result *ring)
 {
     printf("{\"seconds_per_cell\": %g, \"io_bytes\": %u, \"drive\": {\"target\": %u, \"lun\": %u, \"blocks\": %llu, "
            "\"block_size\": %u},\n \"cells\": [",
@@ -207,12 +222,16 @@ static void print_json(const struct plan *p, const struct sim_lu_config *lu, con
         const struct bench_cell *c = &r[i].cell;
         printf("%s\n  {\"controller\": \"%s\", \"completion\": \"%s\", \"op\": \"%s\", \"qd\": %u, "
                "\"completed\": %llu, \"errors\": %llu, \"seconds\": %.3f, \"iops\": %.1f, \"p50_us\": %.2f, "
-               "\"p99_us\": %.2f, \"p99_9_us\": %.2f, \"max_us\": %.2f}",
+               "\"p99_us\": %.2f, \"p99_9_us\": %.2f, \"max_us\": %.2f, \"ring_ratio\": %.4f}",
                i ? "," : "", mode_process(r[i].mode), mode_completion(r[i].mode), bench_op_name(c->op), c->qd,
                (unsigned long long)c->completed, (unsigned long long)c->errors, c->elapsed_s, c->iops, c->p50_us,
-               c->p99_us, c->p999_us, c->max_us);
+               c->p99_us, c->p999_us, c->max_us, r[i].ring_ratio);
     }
-    printf("\n ]}\n");
+    printf("\n ],\n \"ring\": [");
+    for (unsigned q = 0; q < p->nqd; q++)
+        printf("%s{\"qd\": %u, \"seconds\": %.3f, \"commands\": %llu, \"per_s\": %.1f}", q ? ", " : "",
+               ring[q].qd, ring[q].seconds, (unsigned long long)ring[q].commands, ring[q].per_s);
+    printf("]}\n");
 }
 
 /* ---- running ------------------------------------------------------------- */
@@ -364,6 +383,26 @@ static int run(int argc, char **argv)
         }
         stack_close(st);
     }
+    /* The reference, after the cells so it does not warm their caches; the
+     * ring's own queue depth is capped at its ring size less one. */
+    struct ring_ref_result ring[MAX_QDS];
+    memset(ring, 0, sizeof(ring));
+    double ring_s = plan.seconds < RING_SECONDS_MAX ? plan.seconds : RING_SECONDS_MAX;
+    for (unsigned q = 0; q < plan.nqd && rc == CLI_EXIT_OK && res; q++) {
+        unsigned rqd = plan.qd[q] < RING_REF_MAX_QD ? plan.qd[q] : RING_REF_MAX_QD;
+        if (tty)
+            fprintf(stderr, "\rring reference QD %u ...          ", rqd);
+        int rrc = ring_ref_run(rqd, ring_s, &ring[q]);
+        if (rrc < 0 || ring[q].bad) {
+            fprintf(stderr, "%sscsisim bench: the ring reference at QD %u failed: %s\n", tty ? "\n" : "", rqd,
+                    rrc < 0 ? strerror(-rrc) : "a completion matched no command in flight");
+            rc = CLI_EXIT_INTERNAL;
+        }
+    }
+    for (size_t i = 0; i < cells && rc == CLI_EXIT_OK; i++)
+        for (unsigned q = 0; q < plan.nqd; q++)
+            if (plan.qd[q] == res[i].cell.qd && ring[q].per_s > 0)
+                res[i].ring_ratio = res[i].cell.iops / ring[q].per_s;
     if (tty && cells)
         fprintf(stderr, "\r%*s\r", 60, "");
     if (!res) {
@@ -372,9 +411,9 @@ static int run(int argc, char **argv)
     }
     if (rc == CLI_EXIT_OK) {
         if (plan.json)
-            print_json(&plan, lu, res, cells);
+            print_json(&plan, lu, res, cells, ring);
         else
-            print_table(&plan, lu, res, cells);
+            print_table(&plan, lu, res, cells, ring);
         for (size_t i = 0; i < cells; i++)
             if (res[i].cell.errors)
                 rc = CLI_EXIT_FAILURE;
