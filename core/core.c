@@ -74,8 +74,16 @@ int drv_core_create(struct osal *os, const struct drv_core_options *opt, struct 
         core->opt = *opt;
     defaults(&core->opt);
     core_set_state(core, CORE_CREATED);
+    /* One task object per command slot the I/O queues will have: at steady
+     * state no task costs an allocation. */
+    uint64_t slots = (uint64_t)core->opt.queue_depth * core->opt.io_queues;
+    if (io_pool_init(core, (uint32_t)(slots < DRV_IO_POOL_MAX ? slots : DRV_IO_POOL_MAX)) < 0) {
+        free(core);
+        return -ENOMEM;
+    }
     int rc = osal_timer_create(os, recovery_tick, core, &core->tick);
     if (rc < 0) {
+        io_pool_fini(core);
         free(core);
         return rc;
     }
@@ -194,6 +202,7 @@ void drv_core_destroy(struct drv_core *core)
             osal_irq_destroy(core->irq[v]);
         }
     free(core->ioq);
+    io_pool_fini(core);
     free(core);
 }
 
