@@ -32,6 +32,11 @@
 #define RING_REF_ENTRIES 256u   /* a power of two, above any queue depth measured */
 #define RING_REF_XFER    4096u
 #define RING_REF_MAX_QD  (RING_REF_ENTRIES - 1u)
+/* Empty polls before a thread yields its CPU.  Both threads spin, but on a
+ * machine with fewer free CPUs than two a spinner that never yields would
+ * keep its peer from running for a whole time slice; a yield after a few
+ * hundred empty polls costs nothing when the peer has a CPU of its own. */
+#define RING_REF_SPINS   256u
 
 struct ring_ref_sqe {
     uint16_t cid;
@@ -85,12 +90,15 @@ static inline void *ring_ref_device(void *arg)
 {
     struct ring_ref *rr = arg;
     uint32_t sq_head = 0, cq_tail = 0;
+    unsigned idle = 0;
     while (!atomic_load_explicit(&rr->stop, memory_order_relaxed)) {
         uint32_t sq_tail = atomic_load_explicit(&rr->sq.tail, memory_order_acquire);
         if (sq_head == sq_tail) {
-            sched_yield();    /* polite on a shared machine; taken only when idle */
+            if (++idle % RING_REF_SPINS == 0)
+                sched_yield();
             continue;
         }
+        idle = 0;
         while (sq_head != sq_tail) {
             struct ring_ref_sqe s;
             memcpy(&s, ring_ref_slot(&rr->sq, sq_head), sizeof(s));
@@ -154,8 +162,10 @@ static inline int ring_ref_run(unsigned qd, double seconds, struct ring_ref_resu
     while (t < end) {
         uint32_t cq_tail = atomic_load_explicit(&rr->cq.tail, memory_order_acquire);
         if (cq_head == cq_tail) {
-            if (++spins % 1024 == 0)
+            if (++spins % RING_REF_SPINS == 0) {
+                sched_yield();
                 t = clock_now_ns();
+            }
             continue;
         }
         t = clock_now_ns(); /* once per batch: the clock is not free either */

@@ -23,28 +23,36 @@ void osal_user_options_init(struct osal_user_options *o)
 
 /* --- the dispatch queue ---------------------------------------------------- */
 
-/* Runs every queued block; at shutdown (queue empty and stopping) closes the
- * handles so uv_run returns. */
-static void on_wake(uv_async_t *h)
+/* Items of finished async blocks are kept for the next osal_queue_async (at
+ * most this many): at steady state a submission costs no malloc or free. */
+#define QITEMS_KEPT 1024u
+
+/* Runs every queued block, in order, until the queue is empty.  Taking the
+ * next item and giving back the previous one share one lock acquisition. */
+void osal_queue_run_pending(struct osal *os)
 {
-    struct osal *os = h->data;
+    struct osal_qitem *spent = NULL;
     for (;;) {
         pthread_mutex_lock(&os->qlock);
+        if (spent) {
+            if (os->nkept < QITEMS_KEPT) {
+                spent->next = os->kept;
+                os->kept = spent;
+                os->nkept++;
+                spent = NULL;
+            }
+        }
         struct osal_qitem *it = os->head;
         if (it) {
             os->head = it->next;
             if (!os->head)
                 os->tail = NULL;
         }
-        bool stop = !it && os->stopping;
         pthread_mutex_unlock(&os->qlock);
-        if (!it) {
-            if (stop) {
-                osal_src_close_all(os);
-                uv_close((uv_handle_t *)&os->wake, NULL);
-            }
+        free(spent); /* beyond what is kept */
+        spent = NULL;
+        if (!it)
             return;
-        }
         it->fn(it->arg);
         if (it->sync) {
             pthread_mutex_lock(&os->qlock);
@@ -52,8 +60,25 @@ static void on_wake(uv_async_t *h)
             pthread_cond_broadcast(&os->qcond);
             pthread_mutex_unlock(&os->qlock);
         } else {
-            free(it);
+            spent = it;
         }
+    }
+}
+
+/* The wake-up: runs every queued block; at shutdown (queue empty and
+ * stopping) closes the handles so uv_run returns. */
+static void on_wake(uv_async_t *h)
+{
+    struct osal *os = h->data;
+    os->in_callback = true;
+    osal_queue_run_pending(os);
+    os->in_callback = false;
+    pthread_mutex_lock(&os->qlock);
+    bool stop = !os->head && os->stopping;
+    pthread_mutex_unlock(&os->qlock);
+    if (stop) {
+        osal_src_close_all(os);
+        uv_close((uv_handle_t *)&os->wake, NULL);
     }
 }
 
@@ -89,8 +114,14 @@ static int enqueue(struct osal *os, struct osal_qitem *it)
         os->head = it;
     os->tail = it;
     /* Sent under the lock: the loop decides to close the handle under the
-     * same lock, so no send can reach a closed (or freed) handle. */
-    uv_async_send(&os->wake);
+     * same lock, so no send can reach a closed (or freed) handle.  Not sent
+     * from the queue's own thread inside one of its callbacks: every callback
+     * runs the queue empty before it returns (osal_queue_run_pending), so the
+     * block runs without an eventfd write and a second trip through the
+     * loop — a completion that submits the next command costs no system
+     * call.  in_callback is only ever touched on the queue's thread. */
+    if (!(os->in_callback && osal_on_queue(os)))
+        uv_async_send(&os->wake);
     pthread_mutex_unlock(&os->qlock);
     return 0;
 }
@@ -99,11 +130,16 @@ int osal_queue_async(struct osal *os, osal_block fn, void *arg)
 {
     if (!os || !fn)
         return -EINVAL;
-    struct osal_qitem *it = calloc(1, sizeof(*it));
-    if (!it)
+    pthread_mutex_lock(&os->qlock);
+    struct osal_qitem *it = os->kept;
+    if (it) {
+        os->kept = it->next;
+        os->nkept--;
+    }
+    pthread_mutex_unlock(&os->qlock);
+    if (!it && !(it = malloc(sizeof(*it))))
         return -ENOMEM;
-    it->fn = fn;
-    it->arg = arg;
+    *it = (struct osal_qitem){ .fn = fn, .arg = arg };
     int rc = enqueue(os, it);
     if (rc < 0)
         free(it);
@@ -217,6 +253,10 @@ void osal_user_destroy(struct osal *os)
     if (uv_loop_close(&os->loop) != 0)
         osal_log(os, OSAL_LOG_ERROR, "event loop still had handles at teardown");
     osal_dma_fini(os);
+    for (struct osal_qitem *it = os->kept, *next; it; it = next) {
+        next = it->next;
+        free(it);
+    }
     fini_sync(os);
     free(os);
 }

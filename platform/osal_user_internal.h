@@ -40,7 +40,10 @@ struct osal {
     pthread_mutex_t qlock;
     pthread_cond_t qcond;       /* sync items done; the thread started */
     struct osal_qitem *head, *tail;
+    struct osal_qitem *kept;    /* spent async items, reused (under qlock) */
+    unsigned nkept;
     bool started, stopping;
+    bool in_callback;           /* the queue thread is in one of its callbacks (that thread only) */
 
     /* interrupt and timer sources: lists touched only on the queue */
     LIST_HEAD(, osal_irq) irqs;
@@ -67,6 +70,11 @@ void osal_dma_fini(struct osal *os);
  * buffer does not fit the new RAM; otherwise swaps os->bus, moves vaddrs and
  * replays mappings (first error returned). */
 int  osal_dma_switch_bus(struct osal *os, struct bus *bus);
+
+/* osal_user.c */
+/* On the queue: runs every queued block until the queue is empty.  Every
+ * callback of the queue's loop ends with it (see enqueue). */
+void osal_queue_run_pending(struct osal *os);
 
 /* osal_user_src.c */
 /* On the queue: re-binds every interrupt source to the current bus's fds. */

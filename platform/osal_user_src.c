@@ -58,7 +58,12 @@ static void on_vector(uv_poll_t *p, int status, int events)
     if (uv_fileno((uv_handle_t *)p, &fd) < 0 || read(fd, &count, sizeof(count)) != (ssize_t)sizeof(count))
         return; /* another reader consumed the signal: nothing to deliver */
     atomic_fetch_add_explicit(&os->irqs_delivered, 1, memory_order_relaxed);
+    /* Blocks the handler queues (a completion submitting the next command)
+     * run before the loop sleeps again, without an eventfd wake-up. */
+    os->in_callback = true;
     irq->fn(irq->arg, irq->vector);
+    osal_queue_run_pending(os);
+    os->in_callback = false;
 }
 
 /* Binds irq to the current bus's eventfd (on the queue); -errno. */
@@ -214,8 +219,12 @@ void osal_src_rebind(void *arg)
 static void on_timer(uv_timer_t *h)
 {
     struct osal_timer *t = h->data;
+    struct osal *os = t->os;
     atomic_store(&t->armed, false);
+    os->in_callback = true; /* as in on_vector */
     t->fn(t->arg);
+    osal_queue_run_pending(os);
+    os->in_callback = false;
 }
 
 struct timer_call {
