@@ -23,6 +23,7 @@
 #include "scsi/cdb.h"
 #include "core/core.h"
 #include "core/core_rules.h"
+#include "core/index_stack.h"
 #include "core/sgl.h"
 
 #define DRV_ADMIN_ENTRIES     64u   /* admin SQ/CQ entries */
@@ -140,7 +141,6 @@ struct drv_io {
      * allocation for its pieces, mappings and segments. */
     uint32_t pool_index;
     bool pooled;                     /* one of core->pool.ios (else malloc'd) */
-    _Atomic uint32_t pool_next;      /* the free list's link (core_io_pool.c) */
     struct drv_buffer_piece piece_store[DRV_IO_INLINE_PIECES];
     struct osal_dma_mapping map_store[DRV_IO_INLINE_PIECES];
     struct osal_dma_segment seg_store[DRV_IO_INLINE_PIECES * 8u];
@@ -152,8 +152,9 @@ _Static_assert(DRV_IO_INLINE_PIECES * 8u >= 8u, "a bounce buffer's 8 IOVA segmen
  * and the dispatch queue that ends tasks (core_io_pool.c). */
 struct drv_io_pool {
     struct drv_io *ios;
+    _Atomic uint32_t *next;          /* the free list's links */
     uint32_t n;
-    _Atomic uint64_t head;           /* generation tag << 32 | index of the first free one */
+    struct index_stack free;
 };
 
 struct drv_core {

@@ -2,75 +2,57 @@
  * so that accepting and ending a task costs no malloc or free at steady state.
  *
  * Tasks are accepted on any thread (drv_core_process_task) and end on the
- * dispatch queue, so the free list is shared between threads.  It is a
- * lock-free stack of indexes into one array: the head holds a generation tag
- * beside the index, bumped by every push and pop, so a pop that read a stale
- * `next` (another thread popped and pushed the same object in between) fails
- * its compare-and-swap instead of corrupting the list (the ABA problem).  When
- * the pool is empty — more tasks accepted than the queues hold commands, which
- * the core allows (they wait in core->pending) — a task is allocated as before
- * and freed at its end. */
+ * dispatch queue, so the free list is shared between threads: a lock-free
+ * stack of indexes into one array, safe against ABA (core/index_stack.h).
+ * When the pool is empty — more tasks accepted than the queues hold commands,
+ * which the core allows (they wait in core->pending) — a task is allocated as
+ * before and freed at its end. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/core_internal.h"
-
-#define POOL_NIL UINT32_MAX
-
-static uint64_t pack(uint32_t tag, uint32_t index)
-{
-    return (uint64_t)tag << 32 | index;
-}
+#include "core/index_stack.h"
 
 int io_pool_init(struct drv_core *core, uint32_t n)
 {
     core->pool.n = n;
-    atomic_init(&core->pool.head, pack(0, POOL_NIL));
+    index_stack_init(&core->pool.free, NULL, 0);
     if (!n)
         return 0;
     core->pool.ios = calloc(n, sizeof *core->pool.ios);
-    if (!core->pool.ios)
+    core->pool.next = calloc(n, sizeof *core->pool.next);
+    if (!core->pool.ios || !core->pool.next) {
+        io_pool_fini(core);
         return -1;
+    }
     for (uint32_t i = 0; i < n; i++) {
         core->pool.ios[i].pool_index = i;
         core->pool.ios[i].pooled = true;
-        atomic_init(&core->pool.ios[i].pool_next, i + 1 < n ? i + 1 : POOL_NIL);
     }
-    atomic_store(&core->pool.head, pack(0, 0));
+    index_stack_init(&core->pool.free, core->pool.next, n);
     return 0;
 }
 
 void io_pool_fini(struct drv_core *core)
 {
     free(core->pool.ios);
+    free(core->pool.next);
     core->pool.ios = NULL;
+    core->pool.next = NULL;
     core->pool.n = 0;
 }
 
 struct drv_io *io_get(struct drv_core *core)
 {
-    struct drv_io_pool *p = &core->pool;
-    uint64_t head = atomic_load_explicit(&p->head, memory_order_acquire);
-    for (;;) {
-        uint32_t index = (uint32_t)head;
-        if (index == POOL_NIL)
-            break;
-        uint32_t next = atomic_load_explicit(&p->ios[index].pool_next, memory_order_relaxed);
-        if (atomic_compare_exchange_weak_explicit(&p->head, &head, pack((uint32_t)(head >> 32) + 1u, next),
-                                                  memory_order_acquire, memory_order_acquire)) {
-            struct drv_io *io = &p->ios[index];
-            /* What calloc gave: every field zero, except the pool's own
-             * bookkeeping and the inline storage, which is written before it
-             * is read. */
-            memset(io, 0, offsetof(struct drv_io, pool_index));
-            return io;
-        }
-    }
-    struct drv_io *io = malloc(sizeof *io);
-    if (io) {
-        memset(io, 0, offsetof(struct drv_io, pool_index));
+    uint32_t index = index_stack_pop(&core->pool.free);
+    struct drv_io *io = index != INDEX_STACK_NIL ? &core->pool.ios[index] : malloc(sizeof *io);
+    if (!io)
+        return NULL;
+    /* What calloc gave: every field zero, except the pool's own bookkeeping
+     * and the inline storage, which is written before it is read. */
+    memset(io, 0, offsetof(struct drv_io, pool_index));
+    if (index == INDEX_STACK_NIL)
         io->pooled = false;
-    }
     return io;
 }
 
@@ -79,14 +61,8 @@ void io_put(struct drv_core *core, struct drv_io *io)
     if (io->pieces && io->pieces != io->piece_store)
         free(io->pieces);
     io->pieces = NULL;
-    if (!io->pooled) {
+    if (io->pooled)
+        index_stack_push(&core->pool.free, io->pool_index);
+    else
         free(io);
-        return;
-    }
-    struct drv_io_pool *p = &core->pool;
-    uint64_t head = atomic_load_explicit(&p->head, memory_order_relaxed);
-    do {
-        atomic_store_explicit(&io->pool_next, (uint32_t)head, memory_order_relaxed);
-    } while (!atomic_compare_exchange_weak_explicit(&p->head, &head, pack((uint32_t)(head >> 32) + 1u, io->pool_index),
-                                                    memory_order_release, memory_order_relaxed));
 }

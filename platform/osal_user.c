@@ -120,8 +120,10 @@ static int enqueue(struct osal *os, struct osal_qitem *it)
      * block runs without an eventfd write and a second trip through the
      * loop — a completion that submits the next command costs no system
      * call.  in_callback is only ever touched on the queue's thread. */
-    if (!(os->in_callback && osal_on_queue(os)))
+    if (!(os->in_callback && osal_on_queue(os))) {
         uv_async_send(&os->wake);
+        os->queue_wakeups++;
+    }
     pthread_mutex_unlock(&os->qlock);
     return 0;
 }
@@ -361,4 +363,7 @@ void osal_user_get_stats(struct osal *os, struct osal_user_stats *s)
     s->irqs_live = atomic_load(&os->irqs_live);
     s->timers_live = atomic_load(&os->timers_live);
     s->irqs_delivered = atomic_load(&os->irqs_delivered);
+    pthread_mutex_lock(&os->qlock);
+    s->queue_wakeups = os->queue_wakeups;
+    pthread_mutex_unlock(&os->qlock);
 }

@@ -50,6 +50,7 @@ struct osal {
     LIST_HEAD(, osal_timer) timers;
     _Atomic uint32_t irqs_live, timers_live;
     _Atomic uint64_t irqs_delivered;
+    uint64_t queue_wakeups;     /* under qlock */
 
     /* DMA: buffers, IOVA space and live mappings, under dlock */
     pthread_mutex_t dlock;

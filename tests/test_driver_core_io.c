@@ -491,7 +491,8 @@ START_TEST(many_tasks_in_flight)
     static const uint8_t tur[6] = { SCSI_OP_TEST_UNIT_READY };
     for (uint16_t l = 0; l < 2; l++)
         drvfx_exec_past_ua(&fx, 1, l, tur, 6, DRV_DIR_NONE, NULL, 0, &c);
-    enum { N = 600 }; /* more than the queues hold: some wait for slots */
+    enum { N = 600 }; /* more than the queues hold (some wait for slots) and than the core's
+                         preallocated tasks (core_io_pool.c: the rest are allocated) */
     struct osal_dma_buffer *dma;
     ck_assert_int_eq(osal_dma_alloc(fx.os, (uint64_t)N * 4096, 4096, &dma), 0);
     for (int i = 0; i < N; i++)
