@@ -231,10 +231,13 @@ static void poll_block(void *arg)
     task_drain(x->core);
 }
 
+/* Polled mode reaps on the caller's thread (osal_queue_run_here): the
+ * completions, their done callbacks and the commands those submit, with no
+ * wake-up of the dispatch queue's thread. */
 int drv_core_poll(struct drv_core *core)
 {
     struct poll_ctx x = { .core = core };
-    int rc = osal_queue_sync(core->os, poll_block, &x);
+    int rc = osal_queue_run_here(core->os, poll_block, &x);
     return rc < 0 ? rc : x.n;
 }
 

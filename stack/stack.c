@@ -274,8 +274,8 @@ static int wait_until(struct stack *st, bool (*cond_fn)(struct stack *, void *),
             return 0;
         if (deadline && clock_now_ms() >= deadline)
             return -ETIMEDOUT;
-        /* Polled: each stack_poll is already a round trip through the
-         * dispatch queue, so there is no sleep between polls; yielding lets
+        /* Polled: each stack_poll reaps on this thread (the core's
+         * osal_queue_run_here), with no sleep between polls; yielding lets
          * the firmware thread run on a busy machine. */
         if (st->polled)
             sched_yield();
