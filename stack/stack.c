@@ -152,6 +152,7 @@ int stack_open(const struct sim_config *cfg, const struct stack_options *o, stru
         .io_queues = o->io_queues,
         .queue_depth = o->queue_depth,
         .polled = o->polled,
+        .int_coalescing = o->int_coalescing,
         .default_timeout_ms = o->default_timeout_ms,
         .on_event = o->on_event,
         .event_arg = o->event_arg,
