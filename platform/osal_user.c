@@ -48,7 +48,15 @@ static _Thread_local struct osal *tl_running;
 
 struct osal *osal_run_enter(struct osal *os)
 {
+    /* The queue's thread says it is waiting, so that osal_queue_run_here
+     * lets it have its turn (a mutex is not fair: a thread polling in a tight
+     * loop could otherwise take it back again and again). */
+    bool loop = osal_on_loop_thread(os);
+    if (loop)
+        atomic_fetch_add(&os->loop_waiting, 1);
     pthread_mutex_lock(&os->run);
+    if (loop)
+        atomic_fetch_sub(&os->loop_waiting, 1);
     struct osal *saved = tl_running;
     tl_running = os;
     return saved;
@@ -245,6 +253,10 @@ int osal_queue_run_here(struct osal *os, osal_block fn, void *arg)
         fn(arg);
         return 0;
     }
+    /* The queue's thread waiting for its turn (a handler, a timer) goes
+     * first: this block then waits behind it, like osal_queue_sync. */
+    if (atomic_load(&os->loop_waiting))
+        return osal_queue_sync(os, fn, arg);
     struct osal *saved = osal_run_enter(os);
     pthread_mutex_lock(&os->qlock);
     bool stopping = os->stopping, behind = os->head != NULL;

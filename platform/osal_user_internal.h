@@ -40,6 +40,7 @@ struct osal {
     pthread_mutex_t qlock;
     pthread_cond_t qcond;       /* sync items done; the thread started */
     pthread_mutex_t run;        /* the right to run blocks (osal_user.c, "the dispatch queue") */
+    _Atomic unsigned loop_waiting; /* the queue's thread is waiting for run */
     struct osal_qitem *head, *tail;   /* blocks */
     struct osal_qitem *lhead, *ltail; /* loop-only items: run by the queue's thread alone */
     struct osal_qitem *rhead, *rtail; /* blocks queued by an osal_queue_run_here thread's blocks */
