@@ -80,7 +80,7 @@ struct ring_ref_result {
     uint64_t bad;             /* completions for a command not in flight: must be 0 */
 };
 
-/* Producer side of one ring: room for one entry? */
+/* The entry of a ring at a free-running index. */
 static inline void *ring_ref_slot(struct ring_ref_ring *r, uint32_t tail)
 {
     return r->e[tail % RING_REF_ENTRIES];

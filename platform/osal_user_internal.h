@@ -75,7 +75,12 @@ void osal_dma_fini(struct osal *os);
  * replays mappings (first error returned). */
 int  osal_dma_switch_bus(struct osal *os, struct bus *bus);
 
-/* osal_user.c */
+/* osal_user_queue.c */
+/* The loop's wake-up callback and the queue's thread. */
+void osal_queue_on_wake(uv_async_t *h);
+void *osal_queue_thread(void *arg);
+/* Frees the kept queue items (teardown). */
+void osal_queue_fini(struct osal *os);
 /* Takes os->run (blocks run on this thread until osal_run_leave, and
  * osal_on_queue is true); returns what to hand osal_run_leave. */
 struct osal *osal_run_enter(struct osal *os);
