@@ -16,10 +16,12 @@
 #include "cli/commands.h"
 #include "cli/firmware_opt.h"
 #include "cli/options.h"
+#include "bench/ring_ref.h"
 #include "scsi/scsi.h"
 
 static const char usage_text[] =
     "usage: scsisim bench [--seconds S] [--qd N,...] [--mode M,...] [--ops OP,...] [--json]\n"
+    "                     [--io-size BYTES] [--coalesce N:US]\n"
     "                     [--driver-core PATH.so] [--firmware PATH.so]\n"
     "                     [--set KEY=VALUE | --drive T:L,KEY=VALUE,...]... [FILE]\n"
     "\n"
@@ -40,6 +42,9 @@ static const char usage_text[] =
     "  --ops OP,...     tur, read, write (default all three); READ and WRITE move\n"
     "                   4 KiB at random 4 KiB-aligned places\n"
     "  --io-size BYTES  transfer length of READ and WRITE (default 4096)\n"
+    "  --coalesce N:US  interrupt coalescing (hw/hba.h): signal once N completions\n"
+    "                   are pending or US microseconds after the first; N 1..255,\n"
+    "                   US 0..16777215 (0: no time limit); default off\n"
     "  --json           results as one JSON object on stdout instead of a table\n"
     "  --driver-core PATH.so  measure the driver core loaded from PATH.so (default\n"
     "                   $SCSISIM_DRIVER_CORE, else the built-in core)\n"
@@ -48,6 +53,11 @@ static const char usage_text[] =
     "  --set, --drive, FILE   the controller configuration, as for 'scsisim config'\n"
     "                   (defaults, with a 1 ms initialisation time)\n"
     "  -h, --help       this text\n"
+    "\n"
+    "The same run measures the ring-limit reference (bench/ring_ref.h: two threads,\n"
+    "lock-free rings of 64-byte entries, a 4 KiB copy per command, nothing else)\n"
+    "at each queue depth for at most 0.5 s, and each cell's 'vs ring' column is its\n"
+    "IOPS divided by the ring's at the same depth.\n"
     "\n"
     "A benchmark measures the machine it runs on: run it on a quiet machine and\n"
     "say which (docs/benchmarks.md).  Progress goes to stderr on a terminal.\n"
@@ -66,6 +76,7 @@ struct plan {
     bool mode[MODES];
     bool op[BENCH_OPS];
     uint32_t io_bytes;
+    uint32_t coalescing;       /* HBA_COALESCE value, 0 off */
     bool json;
 };
 
@@ -138,8 +149,23 @@ static int bad(const char *what, const char *value, const char *hint)
     return CLI_EXIT_USAGE;
 }
 
+/* N:US -> HBA_COALESCE(N, US); false when malformed or out of range. */
+static bool parse_coalesce(const char *v, uint32_t *out)
+{
+    char *end;
+    unsigned long n = strtoul(v, &end, 10);
+    if (end == v || *end != ':' || n < 1 || n > HBA_COALESCE_THRESHOLD_MAX)
+        return false;
+    const char *us_s = end + 1;
+    unsigned long us = strtoul(us_s, &end, 10);
+    if (end == us_s || *end || us > HBA_COALESCE_TIME_US_MAX)
+        return false;
+    *out = HBA_COALESCE(n, us);
+    return true;
+}
+
 static int make_plan(struct plan *p, const char *seconds, const char *qd, const char *mode, const char *ops,
-                     const char *io)
+                     const char *io, const char *coalesce)
 {
     memset(p, 0, sizeof(*p));
     p->seconds = 1;
@@ -157,6 +183,9 @@ static int make_plan(struct plan *p, const char *seconds, const char *qd, const 
             return bad("--io-size", io, "bytes, 512 to 16777216, a multiple of the block size");
         p->io_bytes = (uint32_t)v;
     }
+    if (coalesce && !parse_coalesce(coalesce, &p->coalescing))
+        return bad("--coalesce", coalesce,
+                   "THRESHOLD:MICROSECONDS, THRESHOLD 1 to 255, MICROSECONDS 0 to 16777215, e.g. --coalesce 16:50");
     if (!each_word(qd ? qd : "1,32", take_qd, p))
         return bad("--qd", qd, "queue depths from 1 to 1024, comma-separated, e.g. --qd 1,8,32");
     if (!each_word(mode ? mode : "all", take_mode, p->mode))
@@ -181,48 +210,80 @@ static const char *mode_completion(int m)
 struct result {
     int mode;
     struct bench_cell cell;
+    double ring_ratio;        /* cell IOPS / the ring reference's at the cell's QD; < 0: the
+                                 ring completed nothing (starved on a loaded machine) */
 };
 
-static void print_table(const struct plan *p, const struct sim_lu_config *lu, const struct result *r, size_t n)
+#define RING_SECONDS_MAX 0.5  /* the reference is steady quickly; keep the run short */
+
+static void print_table(const struct plan *p, const struct sim_lu_config *lu, const struct result *r, size_t n,
+                        const struct ring_ref_result *ring)
 {
     printf("scsisim bench: %g s per cell; drive %u:%u, %llu blocks of %u bytes; READ/WRITE of %u bytes at "
            "random aligned LBAs\n\n",
            p->seconds, lu->target, lu->lun, (unsigned long long)lu->blocks, lu->block_size, p->io_bytes);
-    printf("%-12s %-11s %-5s %4s %11s %9s %9s %9s %9s %7s\n", "controller", "completion", "op", "QD", "IOPS",
-           "p50 us", "p99 us", "p99.9 us", "max us", "errors");
+    printf("%-12s %-11s %-5s %4s %11s %9s %9s %9s %9s %7s %8s\n", "controller", "completion", "op", "QD", "IOPS",
+           "p50 us", "p99 us", "p99.9 us", "max us", "errors", "vs ring");
     for (size_t i = 0; i < n; i++) {
         const struct bench_cell *c = &r[i].cell;
-        printf("%-12s %-11s %-5s %4u %11.0f %9.1f %9.1f %9.1f %9.1f %7llu\n", mode_process(r[i].mode),
+        char ratio[16];
+        if (r[i].ring_ratio < 0)
+            snprintf(ratio, sizeof(ratio), "%8s", "-");
+        else
+            snprintf(ratio, sizeof(ratio), "%7.3fx", r[i].ring_ratio);
+        printf("%-12s %-11s %-5s %4u %11.0f %9.1f %9.1f %9.1f %9.1f %7llu %s\n", mode_process(r[i].mode),
                mode_completion(r[i].mode), bench_op_name(c->op), c->qd, c->iops, c->p50_us, c->p99_us, c->p999_us,
-               c->max_us, (unsigned long long)c->errors);
+               c->max_us, (unsigned long long)c->errors, ratio);
     }
+    printf("\nring-limit reference (bench/ring_ref.h, same run, %g s each):", ring[0].seconds);
+    for (unsigned q = 0; q < p->nqd; q++)
+        printf("%s QD %u %.0f commands/s", q ? "," : "", ring[q].qd, ring[q].per_s);
+    printf("\n");
+    for (unsigned q = 0; q < p->nqd; q++)
+        if (ring[q].commands == 0) {
+            printf("the ring completed nothing at QD %u: its two threads did not get two CPUs (a loaded machine); "
+                   "no ratio at that depth\n",
+                   ring[q].qd);
+            break;
+        }
 }
 
-static void print_json(const struct plan *p, const struct sim_lu_config *lu, const struct result *r, size_t n)
+static void print_json(const struct plan *p, const struct sim_lu_config *lu, const struct result *r, size_t n,
+                       const struct ring_ref_result *ring)
 {
     printf("{\"seconds_per_cell\": %g, \"io_bytes\": %u, \"drive\": {\"target\": %u, \"lun\": %u, \"blocks\": %llu, "
            "\"block_size\": %u},\n \"cells\": [",
            p->seconds, p->io_bytes, lu->target, lu->lun, (unsigned long long)lu->blocks, lu->block_size);
     for (size_t i = 0; i < n; i++) {
         const struct bench_cell *c = &r[i].cell;
+        char ratio[32];
+        if (r[i].ring_ratio < 0)
+            snprintf(ratio, sizeof(ratio), "null");
+        else
+            snprintf(ratio, sizeof(ratio), "%.4f", r[i].ring_ratio);
         printf("%s\n  {\"controller\": \"%s\", \"completion\": \"%s\", \"op\": \"%s\", \"qd\": %u, "
                "\"completed\": %llu, \"errors\": %llu, \"seconds\": %.3f, \"iops\": %.1f, \"p50_us\": %.2f, "
-               "\"p99_us\": %.2f, \"p99_9_us\": %.2f, \"max_us\": %.2f}",
+               "\"p99_us\": %.2f, \"p99_9_us\": %.2f, \"max_us\": %.2f, \"ring_ratio\": %s}",
                i ? "," : "", mode_process(r[i].mode), mode_completion(r[i].mode), bench_op_name(c->op), c->qd,
                (unsigned long long)c->completed, (unsigned long long)c->errors, c->elapsed_s, c->iops, c->p50_us,
-               c->p99_us, c->p999_us, c->max_us);
+               c->p99_us, c->p999_us, c->max_us, ratio);
     }
-    printf("\n ]}\n");
+    printf("\n ],\n \"ring\": [");
+    for (unsigned q = 0; q < p->nqd; q++)
+        printf("%s{\"qd\": %u, \"seconds\": %.3f, \"commands\": %llu, \"per_s\": %.1f}", q ? ", " : "",
+               ring[q].qd, ring[q].seconds, (unsigned long long)ring[q].commands, ring[q].per_s);
+    printf("]}\n");
 }
 
 /* ---- running ------------------------------------------------------------- */
 
-static struct stack *open_mode(int m, const struct sim_config *cfg, const char *self)
+static struct stack *open_mode(int m, const struct sim_config *cfg, const char *self, uint32_t coalescing)
 {
     struct stack_options o;
     stack_options_init(&o);
     o.osal.name = "bench";
     o.polled = m == MODE_IN_POLL || m == MODE_TWO_POLL;
+    o.int_coalescing = coalescing;
     if (m == MODE_TWO_IRQ || m == MODE_TWO_POLL) {
         o.mode = STACK_TWO_PROCESS;
         o.spawn = true;
@@ -255,7 +316,8 @@ static bool ready(struct stack *st, const struct sim_lu_config *lu)
 
 static int run(int argc, char **argv)
 {
-    const char *seconds = NULL, *qd = NULL, *mode = NULL, *ops = NULL, *io = NULL, *core = NULL, *firmware = NULL;
+    const char *seconds = NULL, *qd = NULL, *mode = NULL, *ops = NULL, *io = NULL, *core = NULL, *firmware = NULL,
+               *coalesce = NULL;
     bool json = false;
     const struct cli_opt opts[] = {
         { .name = "--seconds", .value = &seconds, .example = "--seconds 0.5" },
@@ -263,6 +325,7 @@ static int run(int argc, char **argv)
         { .name = "--mode", .value = &mode, .example = "--mode in,two-poll" },
         { .name = "--ops", .value = &ops, .example = "--ops tur,read" },
         { .name = "--io-size", .value = &io, .example = "--io-size 65536" },
+        { .name = "--coalesce", .value = &coalesce, .example = "--coalesce 16:50" },
         { .name = "--json", .flag = &json },
         { .name = "--driver-core", .value = &core, .example = "--driver-core ./mycore.so" },
         CLI_FIRMWARE_OPT(firmware),
@@ -298,7 +361,7 @@ static int run(int argc, char **argv)
         return rc;
     }
     struct plan plan;
-    if ((rc = make_plan(&plan, seconds, qd, mode, ops, io)) != CLI_EXIT_OK) {
+    if ((rc = make_plan(&plan, seconds, qd, mode, ops, io, coalesce)) != CLI_EXIT_OK) {
         sim_config_free(&cfg);
         return rc;
     }
@@ -327,7 +390,7 @@ static int run(int argc, char **argv)
     for (int m = 0; m < MODES && rc == CLI_EXIT_OK && res; m++) {
         if (!plan.mode[m])
             continue;
-        struct stack *st = open_mode(m, &cfg, self);
+        struct stack *st = open_mode(m, &cfg, self, plan.coalescing);
         if (!st || !ready(st, lu)) {
             if (st)
                 fprintf(stderr, "scsisim bench: %s: drive %u:%u never became ready\n", mode_names[m], lu->target,
@@ -364,6 +427,26 @@ static int run(int argc, char **argv)
         }
         stack_close(st);
     }
+    /* The reference, after the cells so it does not warm their caches; the
+     * ring's own queue depth is capped at its ring size less one. */
+    struct ring_ref_result ring[MAX_QDS];
+    memset(ring, 0, sizeof(ring));
+    double ring_s = plan.seconds < RING_SECONDS_MAX ? plan.seconds : RING_SECONDS_MAX;
+    for (unsigned q = 0; q < plan.nqd && rc == CLI_EXIT_OK && res; q++) {
+        unsigned rqd = plan.qd[q] < RING_REF_MAX_QD ? plan.qd[q] : RING_REF_MAX_QD;
+        if (tty)
+            fprintf(stderr, "\rring reference QD %u ...          ", rqd);
+        int rrc = ring_ref_run(rqd, ring_s, &ring[q]);
+        if (rrc < 0 || ring[q].bad) {
+            fprintf(stderr, "%sscsisim bench: the ring reference at QD %u failed: %s\n", tty ? "\n" : "", rqd,
+                    rrc < 0 ? strerror(-rrc) : "a completion matched no command in flight");
+            rc = CLI_EXIT_INTERNAL;
+        }
+    }
+    for (size_t i = 0; i < cells && rc == CLI_EXIT_OK; i++)
+        for (unsigned q = 0; q < plan.nqd; q++)
+            if (plan.qd[q] == res[i].cell.qd)
+                res[i].ring_ratio = ring[q].per_s > 0 ? res[i].cell.iops / ring[q].per_s : -1;
     if (tty && cells)
         fprintf(stderr, "\r%*s\r", 60, "");
     if (!res) {
@@ -372,9 +455,9 @@ static int run(int argc, char **argv)
     }
     if (rc == CLI_EXIT_OK) {
         if (plan.json)
-            print_json(&plan, lu, res, cells);
+            print_json(&plan, lu, res, cells, ring);
         else
-            print_table(&plan, lu, res, cells);
+            print_table(&plan, lu, res, cells, ring);
         for (size_t i = 0; i < cells; i++)
             if (res[i].cell.errors)
                 rc = CLI_EXIT_FAILURE;

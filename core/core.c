@@ -74,8 +74,16 @@ int drv_core_create(struct osal *os, const struct drv_core_options *opt, struct 
         core->opt = *opt;
     defaults(&core->opt);
     core_set_state(core, CORE_CREATED);
+    /* One task object per command slot the I/O queues will have: at steady
+     * state no task costs an allocation. */
+    uint64_t slots = (uint64_t)core->opt.queue_depth * core->opt.io_queues;
+    if (io_pool_init(core, (uint32_t)(slots < DRV_IO_POOL_MAX ? slots : DRV_IO_POOL_MAX)) < 0) {
+        free(core);
+        return -ENOMEM;
+    }
     int rc = osal_timer_create(os, recovery_tick, core, &core->tick);
     if (rc < 0) {
+        io_pool_fini(core);
         free(core);
         return rc;
     }
@@ -194,6 +202,7 @@ void drv_core_destroy(struct drv_core *core)
             osal_irq_destroy(core->irq[v]);
         }
     free(core->ioq);
+    io_pool_fini(core);
     free(core);
 }
 
@@ -222,10 +231,13 @@ static void poll_block(void *arg)
     task_drain(x->core);
 }
 
+/* Polled mode reaps on the caller's thread (osal_queue_run_here): the
+ * completions, their done callbacks and the commands those submit, with no
+ * wake-up of the dispatch queue's thread. */
 int drv_core_poll(struct drv_core *core)
 {
     struct poll_ctx x = { .core = core };
-    int rc = osal_queue_sync(core->os, poll_block, &x);
+    int rc = osal_queue_run_here(core->os, poll_block, &x);
     return rc < 0 ? rc : x.n;
 }
 

@@ -292,6 +292,28 @@ static int create_io_queues(struct drv_core *core)
     return 0;
 }
 
+/* Interrupt coalescing (hw/hba.h), when asked for and the queues take
+ * interrupts: the controller forgets it at every reset, so every bring-up
+ * sets it. */
+static int set_coalescing(struct drv_core *core)
+{
+    if (core->opt.polled || !core->opt.int_coalescing)
+        return 0;
+    struct hba_sq_entry e;
+    struct hba_cq_entry c;
+    adm_entry(&e, HBA_ADM_SET_FEATURE);
+    e.u.cdw[0] = HBA_FEATURE_INT_COALESCING;
+    e.u.cdw[1] = 0;
+    e.u.cdw[2] = core->opt.int_coalescing;
+    int rc = adm_run(core, &e, &c);
+    if (rc == 0 && c.ctrl_status != HBA_CS_SUCCESS) {
+        osal_log(core->os, OSAL_LOG_ERROR, "drv: SET_FEATURE INT_COALESCING %#x failed with controller status %#x",
+                 core->opt.int_coalescing, c.ctrl_status);
+        rc = -EIO;
+    }
+    return rc;
+}
+
 static int enable_interrupts(struct drv_core *core)
 {
     core->vec_mask = 1u; /* the admin CQ */
@@ -338,6 +360,8 @@ int core_bringup(struct drv_core *core)
         rc = identify(core);
     if (rc == 0)
         rc = create_io_queues(core);
+    if (rc == 0)
+        rc = set_coalescing(core);
     if (rc == 0)
         rc = enable_interrupts(core);
     if (rc < 0)

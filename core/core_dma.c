@@ -110,10 +110,12 @@ static void unmap_pieces(struct drv_core *core, struct drv_io *io)
 {
     for (uint32_t i = 0; i < io->nmaps; i++)
         osal_dma_complete(core->os, &io->maps[i]);
-    free(io->maps);
+    if (io->maps != io->map_store)
+        free(io->maps);
     io->maps = NULL;
     io->nmaps = 0;
-    free(io->segs);
+    if (io->segs != io->seg_store)
+        free(io->segs);
     io->segs = NULL;
     io->nsegs = 0;
 }
@@ -123,8 +125,10 @@ static void unmap_pieces(struct drv_core *core, struct drv_io *io)
 static int map_pieces(struct drv_core *core, struct drv_io *io, enum hba_dma_dir dir, unsigned bits)
 {
     uint64_t left = io->t.requested_transfer;
-    io->maps = calloc(io->t.piece_count, sizeof *io->maps);
-    io->segs = calloc((size_t)io->t.piece_count * 8u, sizeof *io->segs);
+    /* A task of a few pieces uses its own storage: no allocation per command. */
+    bool inline_ok = io->t.piece_count <= DRV_IO_INLINE_PIECES;
+    io->maps = inline_ok ? io->map_store : calloc(io->t.piece_count, sizeof *io->maps);
+    io->segs = inline_ok ? io->seg_store : calloc((size_t)io->t.piece_count * 8u, sizeof *io->segs);
     if (!io->maps || !io->segs)
         return -ENOMEM;
     for (uint32_t i = 0; i < io->t.piece_count && left; i++) {
@@ -177,9 +181,7 @@ static int prepare_bounce(struct drv_core *core, struct drv_io *io, enum hba_dma
     if (rc < 0)
         return rc;
     io->bounce = true;
-    io->segs = calloc(8, sizeof *io->segs);
-    if (!io->segs)
-        return -ENOMEM;
+    io->segs = io->seg_store; /* 8 segments: DRV_IO_INLINE_PIECES * 8 hold them */
     for (uint32_t s = 0; s < io->bounce_mem.map.nseg && s < 8; s++)
         io->segs[io->nsegs++] = io->bounce_mem.map.seg[s];
     io->nsegs = sgl_coalesce(io->segs, io->nsegs);

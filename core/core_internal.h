@@ -23,6 +23,7 @@
 #include "scsi/cdb.h"
 #include "core/core.h"
 #include "core/core_rules.h"
+#include "core/index_stack.h"
 #include "core/sgl.h"
 
 #define DRV_ADMIN_ENTRIES     64u   /* admin SQ/CQ entries */
@@ -33,6 +34,8 @@
 #define DRV_CID_SLOT_MASK     ((1u << DRV_CID_SLOT_BITS) - 1u)
 #define DRV_POLL_SLEEP_US     100u  /* between register polls while waiting in bring-up */
 #define DRV_RESET_STREAK_MAX  4u    /* resets in quick succession before the controller is declared dead */
+#define DRV_IO_INLINE_PIECES  4u    /* buffer pieces a task carries without an allocation */
+#define DRV_IO_POOL_MAX       4096u /* preallocated tasks per core at most (core_io_pool.c) */
 
 enum drv_core_state {
     CORE_CREATED = 0,
@@ -132,6 +135,26 @@ struct drv_io {
     bool deferred;                   /* TASK SET FULL / BUSY: sent again at the next tick */
     unsigned busy_retries;
     uint64_t busy_until_ns;          /* retries stop here: the status goes up */
+    /* Everything above is zeroed when the task is accepted (io_get); from
+     * here on: the pool's bookkeeping, then storage written before it is
+     * read, so that a task of up to DRV_IO_INLINE_PIECES pieces needs no
+     * allocation for its pieces, mappings and segments. */
+    uint32_t pool_index;
+    bool pooled;                     /* one of core->pool.ios (else malloc'd) */
+    struct drv_buffer_piece piece_store[DRV_IO_INLINE_PIECES];
+    struct osal_dma_mapping map_store[DRV_IO_INLINE_PIECES];
+    struct osal_dma_segment seg_store[DRV_IO_INLINE_PIECES * 8u];
+};
+
+_Static_assert(DRV_IO_INLINE_PIECES * 8u >= 8u, "a bounce buffer's 8 IOVA segments fit the inline storage");
+
+/* Preallocated tasks, a lock-free free list shared by the threads that submit
+ * and the dispatch queue that ends tasks (core_io_pool.c). */
+struct drv_io_pool {
+    struct drv_io *ios;
+    _Atomic uint32_t *next;          /* the free list's links */
+    uint32_t n;
+    struct index_stack free;
 };
 
 struct drv_core {
@@ -172,6 +195,7 @@ struct drv_core {
     unsigned reset_streak;           /* resets in quick succession: escalate, then give up */
     struct tmf_op *tmfs;             /* task management functions under way (core_tmf.c) */
     struct drv_core_stats stats;
+    struct drv_io_pool pool;
 };
 
 /* core.c */
@@ -202,6 +226,14 @@ void io_dma_release(struct drv_core *core, struct drv_io *io);
 void io_copy_to_pieces(struct drv_io *io, uint64_t off, const uint8_t *src, uint64_t len);
 void io_copy_from_pieces(const struct drv_io *io, uint64_t off, uint8_t *dst, uint64_t len);
 enum hba_dma_dir io_dma_dir(const struct drv_task *t);
+
+/* core_io_pool.c */
+int  io_pool_init(struct drv_core *core, uint32_t n);
+void io_pool_fini(struct drv_core *core);
+/* A zeroed task object, from the pool or (pool empty) malloc; NULL: no memory. */
+struct drv_io *io_get(struct drv_core *core);
+/* Gives a task object (and its pieces if they were allocated) back. */
+void io_put(struct drv_core *core, struct drv_io *io);
 
 /* core_queue.c */
 int  queue_alloc(struct drv_core *core, struct drv_queue *q, uint16_t qid, uint16_t entries, unsigned vector,

@@ -130,8 +130,7 @@ static void task_finish(struct drv_core *core, struct drv_io *io, struct drv_com
         c->ctrl_status = HBA_CS_SUCCESS;
     }
     io->done(io->arg, c);
-    free(io->pieces);
-    free(io);
+    io_put(core, io);
     if (by_tmf)
         tmf_task_ended(core); /* after its done: the function answers last */
 }
@@ -437,13 +436,14 @@ int drv_core_process_task(struct drv_core *core, const struct drv_task *t, drv_t
     int s = core_state(core);
     if (s == CORE_CREATED || s == CORE_STOPPING || s == CORE_STOPPED)
         return -ESHUTDOWN;
-    struct drv_io *io = calloc(1, sizeof *io);
+    struct drv_io *io = io_get(core);
     if (!io)
         return -ENOMEM;
     if (t->piece_count) {
-        io->pieces = calloc(t->piece_count, sizeof *io->pieces);
+        io->pieces = t->piece_count <= DRV_IO_INLINE_PIECES ? io->piece_store
+                                                            : calloc(t->piece_count, sizeof *io->pieces);
         if (!io->pieces) {
-            free(io);
+            io_put(core, io);
             return -ENOMEM;
         }
         memcpy(io->pieces, t->pieces, t->piece_count * sizeof *io->pieces);
@@ -454,9 +454,7 @@ int drv_core_process_task(struct drv_core *core, const struct drv_task *t, drv_t
     io->done = done;
     io->arg = arg;
     rc = osal_queue_async(core->os, task_start, io);
-    if (rc < 0) {
-        free(io->pieces);
-        free(io);
-    }
+    if (rc < 0)
+        io_put(core, io);
     return rc;
 }

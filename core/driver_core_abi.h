@@ -134,6 +134,7 @@ DRV_ABI_SIZE(drv_core_options, 64);
 DRV_ABI_AT(drv_core_options, on_event, 16);
 DRV_ABI_AT(drv_core_options, abort_grace_ms, 32);
 DRV_ABI_AT(drv_core_options, async_events, 56);
+DRV_ABI_AT(drv_core_options, int_coalescing, 60); /* was padding: a core that predates it reads nothing there */
 DRV_ABI_SIZE(drv_event, 48);
 DRV_ABI_AT(drv_event, fault, 16);
 DRV_ABI_SIZE(drv_disc_options, 20);

@@ -97,6 +97,16 @@ typedef void (*osal_block)(void *arg);
 int  osal_queue_async(struct osal *os, osal_block fn, void *arg);
 /* Runs fn(arg) on the queue and waits for it (runs inline when already on the queue). */
 int  osal_queue_sync(struct osal *os, osal_block fn, void *arg);
+/* Runs fn(arg) as a block of the queue on the calling thread — serialized with
+ * every other block and handler, osal_on_queue true inside — together with the
+ * blocks fn queues, and returns when they ran.  When blocks from other threads
+ * are waiting it is osal_queue_sync.  For a polled driver that reaps
+ * completions (and submits what they start) on the thread that polls, with no
+ * hand-off to the queue's thread and back: no system call at steady state.
+ * Inside, timers may be armed and cancelled; sources may not be created,
+ * enabled, disabled or destroyed (logged and refused).  A DriverKit port,
+ * which has no such call, implements it as osal_queue_sync. */
+int  osal_queue_run_here(struct osal *os, osal_block fn, void *arg);
 bool osal_on_queue(struct osal *os);
 
 /* --- time and logging ----------------------------------------------------- */

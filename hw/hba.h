@@ -404,6 +404,36 @@ enum hba_feature {
     HBA_FEATURE_BATTERY        = 3, /* RO: enum hba_battery */
 };
 
+/* Interrupt coalescing (HBA_FEATURE_INT_COALESCING).  The value is
+ * THRESHOLD [7:0] | TIME_US [31:8]; 0 turns coalescing off.  An I/O vector is
+ * signalled once THRESHOLD completions are pending on it, or TIME_US
+ * microseconds after the first of them was posted, whichever comes first; a
+ * field of 0 sets no limit of its kind (THRESHOLD 0 with TIME_US 0 is off).
+ * The admin vector 0 is never delayed, and a polled CQ (HBA_CQ_FLAG_NO_IRQ) is
+ * never signalled at all.  The setting is the controller's, for every I/O
+ * vector; a controller reset (CONFIG.EN 1 -> 0) or a hard reset turns it off,
+ * so a driver sets it again after each bring-up.
+ *
+ * What a driver may rely on, with or without coalescing: the controller
+ * writes a completion entry, phase tag last, before it sets INT_STATUS or
+ * signals the vector, and the phase tag is written with release order — a
+ * driver that reads the phase tag with acquire order needs no lock to read
+ * the rest of the entry, and may reap a CQ without waiting for a signal at
+ * all (that is how a polled CQ is read).  A delayed signal therefore never
+ * hides a completion from a driver that looks. */
+#define HBA_COALESCE_THRESHOLD_MAX 0xFFu
+#define HBA_COALESCE_TIME_US_MAX   0xFFFFFFu
+#define HBA_COALESCE(threshold, time_us) \
+    ((((uint32_t)(time_us) & HBA_COALESCE_TIME_US_MAX) << 8) | ((uint32_t)(threshold) & HBA_COALESCE_THRESHOLD_MAX))
+#define HBA_COALESCE_THRESHOLD(v)  ((uint32_t)(v) & HBA_COALESCE_THRESHOLD_MAX)
+#define HBA_COALESCE_TIME_US(v)    ((uint32_t)(v) >> 8)
+_Static_assert(HBA_COALESCE(0, 0) == 0, "coalescing value 0 is off");
+_Static_assert(HBA_COALESCE(32, 100) == (100u << 8 | 32u), "THRESHOLD [7:0] | TIME_US [31:8]");
+_Static_assert(HBA_COALESCE_THRESHOLD(HBA_COALESCE(255, HBA_COALESCE_TIME_US_MAX)) == 255u,
+               "THRESHOLD keeps its 8 bits beside the largest TIME_US");
+_Static_assert(HBA_COALESCE_TIME_US(HBA_COALESCE(255, HBA_COALESCE_TIME_US_MAX)) == HBA_COALESCE_TIME_US_MAX,
+               "TIME_US keeps its 24 bits beside the largest THRESHOLD");
+
 enum hba_battery { HBA_BATTERY_ABSENT = 0, HBA_BATTERY_GOOD = 1, HBA_BATTERY_FAILED = 2 };
 
 enum hba_reset_scope { HBA_RESET_LUN = 0, HBA_RESET_TARGET = 1, HBA_RESET_BUS = 2 };

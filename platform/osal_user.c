@@ -1,6 +1,7 @@
-/* platform/osal_user.c — the osal instance, its dispatch queue (a libuv loop on
- * its own thread), registers, time and logging.  DMA is in osal_user_dma.c,
- * interrupt and timer sources in osal_user_src.c.  See platform/osal_user.h. */
+/* platform/osal_user.c — the osal instance (its life cycle: the dispatch
+ * queue's libuv loop on its own thread), registers, time and logging.  The
+ * queue itself is in osal_user_queue.c, DMA in osal_user_dma.c, interrupt and
+ * timer sources in osal_user_src.c.  See platform/osal_user.h. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -21,118 +22,11 @@ void osal_user_options_init(struct osal_user_options *o)
     o->low_window = true;
 }
 
-/* --- the dispatch queue ---------------------------------------------------- */
-
-/* Runs every queued block; at shutdown (queue empty and stopping) closes the
- * handles so uv_run returns. */
-static void on_wake(uv_async_t *h)
-{
-    struct osal *os = h->data;
-    for (;;) {
-        pthread_mutex_lock(&os->qlock);
-        struct osal_qitem *it = os->head;
-        if (it) {
-            os->head = it->next;
-            if (!os->head)
-                os->tail = NULL;
-        }
-        bool stop = !it && os->stopping;
-        pthread_mutex_unlock(&os->qlock);
-        if (!it) {
-            if (stop) {
-                osal_src_close_all(os);
-                uv_close((uv_handle_t *)&os->wake, NULL);
-            }
-            return;
-        }
-        it->fn(it->arg);
-        if (it->sync) {
-            pthread_mutex_lock(&os->qlock);
-            it->done = true;
-            pthread_cond_broadcast(&os->qcond);
-            pthread_mutex_unlock(&os->qlock);
-        } else {
-            free(it);
-        }
-    }
-}
-
-static void *queue_thread(void *arg)
-{
-    struct osal *os = arg;
-    pthread_mutex_lock(&os->qlock);
-    os->thread = pthread_self();
-    os->started = true;
-    pthread_cond_broadcast(&os->qcond);
-    pthread_mutex_unlock(&os->qlock);
-    uv_run(&os->loop, UV_RUN_DEFAULT);
-    return NULL;
-}
-
-bool osal_on_queue(struct osal *os)
-{
-    return os && pthread_equal(pthread_self(), os->thread);
-}
-
-/* Appends it; -ESHUTDOWN once teardown began. */
-static int enqueue(struct osal *os, struct osal_qitem *it)
-{
-    pthread_mutex_lock(&os->qlock);
-    if (os->stopping) {
-        pthread_mutex_unlock(&os->qlock);
-        return -ESHUTDOWN;
-    }
-    it->next = NULL;
-    if (os->tail)
-        os->tail->next = it;
-    else
-        os->head = it;
-    os->tail = it;
-    /* Sent under the lock: the loop decides to close the handle under the
-     * same lock, so no send can reach a closed (or freed) handle. */
-    uv_async_send(&os->wake);
-    pthread_mutex_unlock(&os->qlock);
-    return 0;
-}
-
-int osal_queue_async(struct osal *os, osal_block fn, void *arg)
-{
-    if (!os || !fn)
-        return -EINVAL;
-    struct osal_qitem *it = calloc(1, sizeof(*it));
-    if (!it)
-        return -ENOMEM;
-    it->fn = fn;
-    it->arg = arg;
-    int rc = enqueue(os, it);
-    if (rc < 0)
-        free(it);
-    return rc;
-}
-
-int osal_queue_sync(struct osal *os, osal_block fn, void *arg)
-{
-    if (!os || !fn)
-        return -EINVAL;
-    if (osal_on_queue(os)) {
-        fn(arg);
-        return 0;
-    }
-    struct osal_qitem it = { .fn = fn, .arg = arg, .sync = true };
-    int rc = enqueue(os, &it);
-    if (rc < 0)
-        return rc;
-    pthread_mutex_lock(&os->qlock);
-    while (!it.done)
-        pthread_cond_wait(&os->qcond, &os->qlock);
-    pthread_mutex_unlock(&os->qlock);
-    return 0;
-}
-
 /* --- life cycle ----------------------------------------------------------- */
 
 static void fini_sync(struct osal *os)
 {
+    pthread_mutex_destroy(&os->run);
     pthread_mutex_destroy(&os->qlock);
     pthread_cond_destroy(&os->qcond);
     pthread_mutex_destroy(&os->dlock);
@@ -159,6 +53,7 @@ int osal_user_create(struct bus *bus, const struct osal_user_options *o, struct 
     os->log_sink = o->log_sink;
     os->log_arg = o->log_arg;
     pthread_mutex_init(&os->qlock, NULL);
+    pthread_mutex_init(&os->run, NULL);
     pthread_cond_init(&os->qcond, NULL);
     pthread_mutex_init(&os->dlock, NULL);
     osal_dma_init(os, o, bus_dma_ram_top(bus));
@@ -166,7 +61,7 @@ int osal_user_create(struct bus *bus, const struct osal_user_options *o, struct 
     int rc = uv_loop_init(&os->loop);
     if (rc < 0)
         goto fail_loop;
-    rc = uv_async_init(&os->loop, &os->wake, on_wake);
+    rc = uv_async_init(&os->loop, &os->wake, osal_queue_on_wake);
     if (rc < 0)
         goto fail_async;
     os->wake.data = os;
@@ -176,7 +71,7 @@ int osal_user_create(struct bus *bus, const struct osal_user_options *o, struct 
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
     pthread_t tid;
-    rc = -pthread_create(&tid, NULL, queue_thread, os);
+    rc = -pthread_create(&tid, NULL, osal_queue_thread, os);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc < 0)
         goto fail_thread;
@@ -217,6 +112,7 @@ void osal_user_destroy(struct osal *os)
     if (uv_loop_close(&os->loop) != 0)
         osal_log(os, OSAL_LOG_ERROR, "event loop still had handles at teardown");
     osal_dma_fini(os);
+    osal_queue_fini(os);
     fini_sync(os);
     free(os);
 }
@@ -234,7 +130,7 @@ int osal_user_set_bus(struct osal *os, struct bus *bus)
     int rc = bus == osal_user_bus(os) ? 0 : osal_dma_switch_bus(os, bus);
     if (rc == -ERANGE)
         return rc;
-    int qrc = osal_queue_sync(os, osal_src_rebind, os);
+    int qrc = osal_loop_sync(os, osal_src_rebind, os);
     return rc < 0 ? rc : qrc;
 }
 
@@ -321,4 +217,7 @@ void osal_user_get_stats(struct osal *os, struct osal_user_stats *s)
     s->irqs_live = atomic_load(&os->irqs_live);
     s->timers_live = atomic_load(&os->timers_live);
     s->irqs_delivered = atomic_load(&os->irqs_delivered);
+    pthread_mutex_lock(&os->qlock);
+    s->queue_wakeups = os->queue_wakeups;
+    pthread_mutex_unlock(&os->qlock);
 }

@@ -111,6 +111,8 @@ struct osal_user_stats {
     uint64_t segments_total;   /* segments they returned */
     uint32_t irqs_live, timers_live;
     uint64_t irqs_delivered;   /* handler invocations */
+    uint64_t queue_wakeups;    /* eventfd wake-ups of the queue's thread for queued blocks (a block
+                                  queued from the queue's own callbacks needs none) */
 };
 void osal_user_get_stats(struct osal *os, struct osal_user_stats *s);
 /* True while t is armed and has not fired. */

@@ -39,7 +39,13 @@ struct osal {
     pthread_t joinable;         /* the same thread, as pthread_create returned it */
     pthread_mutex_t qlock;
     pthread_cond_t qcond;       /* sync items done; the thread started */
-    struct osal_qitem *head, *tail;
+    pthread_mutex_t run;        /* the right to run blocks (osal_user.c, "the dispatch queue") */
+    _Atomic unsigned loop_waiting; /* the queue's thread is waiting for run */
+    struct osal_qitem *head, *tail;   /* blocks */
+    struct osal_qitem *lhead, *ltail; /* loop-only items: run by the queue's thread alone */
+    struct osal_qitem *rhead, *rtail; /* blocks queued by an osal_queue_run_here thread's blocks */
+    struct osal_qitem *kept;    /* spent async items, reused (under qlock) */
+    unsigned nkept;
     bool started, stopping;
 
     /* interrupt and timer sources: lists touched only on the queue */
@@ -47,6 +53,7 @@ struct osal {
     LIST_HEAD(, osal_timer) timers;
     _Atomic uint32_t irqs_live, timers_live;
     _Atomic uint64_t irqs_delivered;
+    uint64_t queue_wakeups;     /* under qlock */
 
     /* DMA: buffers, IOVA space and live mappings, under dlock */
     pthread_mutex_t dlock;
@@ -67,6 +74,28 @@ void osal_dma_fini(struct osal *os);
  * buffer does not fit the new RAM; otherwise swaps os->bus, moves vaddrs and
  * replays mappings (first error returned). */
 int  osal_dma_switch_bus(struct osal *os, struct bus *bus);
+
+/* osal_user_queue.c */
+/* The loop's wake-up callback and the queue's thread. */
+void osal_queue_on_wake(uv_async_t *h);
+void *osal_queue_thread(void *arg);
+/* Frees the kept queue items (teardown). */
+void osal_queue_fini(struct osal *os);
+/* Takes os->run (blocks run on this thread until osal_run_leave, and
+ * osal_on_queue is true); returns what to hand osal_run_leave. */
+struct osal *osal_run_enter(struct osal *os);
+void osal_run_leave(struct osal *os, struct osal *saved);
+/* With os->run held: runs every queued block until the queue is empty.
+ * Whoever holds os->run calls it before letting go (see enqueue). */
+void osal_queue_run_pending(struct osal *os);
+/* Whether this thread holds os->run / is the queue's own thread. */
+bool osal_running_here(struct osal *os);
+bool osal_on_loop_thread(struct osal *os);
+/* Runs fn on the queue's thread, outside os->run (libuv handles), and waits;
+ * inline on that thread; -EDEADLK from a thread holding os->run elsewhere. */
+int  osal_loop_sync(struct osal *os, osal_block fn, void *arg);
+/* The same without waiting. */
+int  osal_loop_async(struct osal *os, osal_block fn, void *arg);
 
 /* osal_user_src.c */
 /* On the queue: re-binds every interrupt source to the current bus's fds. */

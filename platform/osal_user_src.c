@@ -2,9 +2,14 @@
  * on a vector's eventfd and uv_timer, both on the dispatch queue's loop.
  *
  * Every change to a handle happens on the queue thread (libuv handles are not
- * thread-safe): calls from other threads are marshalled with osal_queue_sync,
+ * thread-safe): calls from other threads are marshalled with osal_loop_sync,
  * which also gives the caller a strong guarantee — when osal_timer_cancel or
- * osal_irq_disable returns, the handler is neither running nor going to run.
+ * osal_irq_disable returns, the handler is neither running nor going to run
+ * (handlers run on that thread too).  A block run by osal_queue_run_here on
+ * another thread may arm and cancel timers (the change reaches the handle a
+ * moment later; `armed` decides at once whether a firing runs the handler)
+ * but not create, enable, disable or destroy a source: that would wait for
+ * the queue's thread, which may be waiting for the block.
  * uv handles are allocated apart from the source objects because uv_close
  * finishes later: the handle is freed in its close callback. */
 #include <errno.h>
@@ -30,13 +35,25 @@ struct osal_timer {
     osal_timer_handler fn;
     void *arg;
     uv_timer_t *h;
-    _Atomic bool armed;
+    _Atomic bool armed;    /* a firing runs the handler only while set */
+    uint64_t delay_ms;     /* for an arm passed on by osal_queue_run_here's thread */
     LIST_ENTRY(osal_timer) link; /* in os->timers */
 };
 
 static void free_handle(uv_handle_t *h)
 {
     free(h);
+}
+
+/* osal_loop_sync, saying what went wrong when it cannot (see the top). */
+static int on_loop(struct osal *os, osal_block fn, void *arg, const char *what)
+{
+    int rc = osal_loop_sync(os, fn, arg);
+    if (rc == -EDEADLK)
+        osal_log(os, OSAL_LOG_ERROR,
+                 "%s from a block run by osal_queue_run_here: not done (only timers may be armed or cancelled there)",
+                 what);
+    return rc;
 }
 
 /* --- interrupts ----------------------------------------------------------- */
@@ -58,7 +75,12 @@ static void on_vector(uv_poll_t *p, int status, int events)
     if (uv_fileno((uv_handle_t *)p, &fd) < 0 || read(fd, &count, sizeof(count)) != (ssize_t)sizeof(count))
         return; /* another reader consumed the signal: nothing to deliver */
     atomic_fetch_add_explicit(&os->irqs_delivered, 1, memory_order_relaxed);
+    /* Blocks the handler queues (a completion submitting the next command)
+     * run before the loop sleeps again, without an eventfd wake-up. */
+    struct osal *saved = osal_run_enter(os);
     irq->fn(irq->arg, irq->vector);
+    osal_queue_run_pending(os);
+    osal_run_leave(os, saved);
 }
 
 /* Binds irq to the current bus's eventfd (on the queue); -errno. */
@@ -130,7 +152,7 @@ int osal_irq_create(struct osal *os, unsigned vector, osal_irq_handler fn, void 
     irq->fn = fn;
     irq->arg = arg;
     struct irq_call c = { .irq = irq, .rc = 0 };
-    int rc = osal_queue_sync(os, irq_create_on_queue, &c);
+    int rc = on_loop(os, irq_create_on_queue, &c, "osal_irq_create");
     if (rc == 0)
         rc = c.rc;
     if (rc < 0) {
@@ -165,20 +187,20 @@ static void irq_disable_on_queue(void *arg)
 void osal_irq_enable(struct osal_irq *irq)
 {
     if (irq)
-        osal_queue_sync(irq->os, irq_enable_on_queue, irq);
+        on_loop(irq->os, irq_enable_on_queue, irq, "osal_irq_enable");
 }
 
 void osal_irq_disable(struct osal_irq *irq)
 {
     if (irq)
-        osal_queue_sync(irq->os, irq_disable_on_queue, irq);
+        on_loop(irq->os, irq_disable_on_queue, irq, "osal_irq_disable");
 }
 
 /* Runs a source's destroy step on the queue, then frees the source.  When
  * teardown already began, osal_user_destroy closes and frees it instead. */
-static void destroy_source(struct osal *os, osal_block on_queue, void *src)
+static void destroy_source(struct osal *os, osal_block on_queue, void *src, const char *what)
 {
-    if (osal_queue_sync(os, on_queue, src) >= 0)
+    if (on_loop(os, on_queue, src, what) >= 0)
         free(src);
 }
 
@@ -193,7 +215,7 @@ static void irq_destroy_on_queue(void *arg)
 void osal_irq_destroy(struct osal_irq *irq)
 {
     if (irq)
-        destroy_source(irq->os, irq_destroy_on_queue, irq);
+        destroy_source(irq->os, irq_destroy_on_queue, irq, "osal_irq_destroy");
 }
 
 void osal_src_rebind(void *arg)
@@ -214,8 +236,13 @@ void osal_src_rebind(void *arg)
 static void on_timer(uv_timer_t *h)
 {
     struct osal_timer *t = h->data;
-    atomic_store(&t->armed, false);
-    t->fn(t->arg);
+    struct osal *os = t->os;
+    struct osal *saved = osal_run_enter(os); /* as in on_vector */
+    /* Cancelled by a block that ran while this firing waited for os->run. */
+    if (atomic_exchange(&t->armed, false))
+        t->fn(t->arg);
+    osal_queue_run_pending(os);
+    osal_run_leave(os, saved);
 }
 
 struct timer_call {
@@ -255,7 +282,7 @@ int osal_timer_create(struct osal *os, osal_timer_handler fn, void *arg, struct 
     t->arg = arg;
     t->h = h;
     struct timer_call c = { .t = t };
-    int rc = osal_queue_sync(os, timer_create_on_queue, &c);
+    int rc = on_loop(os, timer_create_on_queue, &c, "osal_timer_create");
     if (rc == 0)
         rc = c.rc;
     if (rc < 0) {
@@ -274,12 +301,40 @@ static void timer_arm_on_queue(void *arg)
     atomic_store(&c->t->armed, c->rc == 0);
 }
 
+/* An arm or a cancel that a block run by osal_queue_run_here passed on:
+ * `armed` already says what the caller asked; the handle follows. */
+static void timer_arm_passed_on(void *arg)
+{
+    struct osal_timer *t = arg;
+    if (!atomic_load(&t->armed))
+        return; /* cancelled since */
+    int rc = uv_timer_start(t->h, on_timer, t->delay_ms, 0);
+    if (rc < 0) {
+        atomic_store(&t->armed, false);
+        osal_log(t->os, OSAL_LOG_ERROR, "cannot arm a timer: %s", uv_strerror(rc));
+    }
+}
+
+static void timer_cancel_passed_on(void *arg)
+{
+    struct osal_timer *t = arg;
+    if (!atomic_load(&t->armed))
+        uv_timer_stop(t->h);
+}
+
 void osal_timer_arm(struct osal_timer *t, uint64_t delay_ms)
 {
     if (!t)
         return;
+    if (osal_running_here(t->os) && !osal_on_loop_thread(t->os)) {
+        t->delay_ms = delay_ms;
+        atomic_store(&t->armed, true);
+        if (osal_loop_async(t->os, timer_arm_passed_on, t) < 0)
+            atomic_store(&t->armed, false);
+        return;
+    }
     struct timer_call c = { .t = t, .delay_ms = delay_ms };
-    if (osal_queue_sync(t->os, timer_arm_on_queue, &c) == 0 && c.rc < 0)
+    if (osal_loop_sync(t->os, timer_arm_on_queue, &c) == 0 && c.rc < 0)
         osal_log(t->os, OSAL_LOG_ERROR, "cannot arm a timer: %s", uv_strerror(c.rc));
 }
 
@@ -292,8 +347,15 @@ static void timer_cancel_on_queue(void *arg)
 
 void osal_timer_cancel(struct osal_timer *t)
 {
-    if (t)
-        osal_queue_sync(t->os, timer_cancel_on_queue, t);
+    if (!t)
+        return;
+    if (osal_running_here(t->os) && !osal_on_loop_thread(t->os)) {
+        /* A firing waiting for os->run sees armed false and does nothing. */
+        atomic_store(&t->armed, false);
+        osal_loop_async(t->os, timer_cancel_passed_on, t);
+        return;
+    }
+    osal_loop_sync(t->os, timer_cancel_on_queue, t);
 }
 
 static void timer_destroy_on_queue(void *arg)
@@ -308,7 +370,7 @@ static void timer_destroy_on_queue(void *arg)
 void osal_timer_destroy(struct osal_timer *t)
 {
     if (t)
-        destroy_source(t->os, timer_destroy_on_queue, t);
+        destroy_source(t->os, timer_destroy_on_queue, t, "osal_timer_destroy");
 }
 
 bool osal_user_timer_armed(struct osal_timer *t)

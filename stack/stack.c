@@ -15,12 +15,50 @@
 #include "base/clock.h"
 #include "base/errf.h"
 
-/* What stack_submit wraps around the caller's callback. */
+/* What stack_submit wraps around the caller's callback.  STACK_CALLS of
+ * them are preallocated per stack and reused through a lock-free free list
+ * (core/index_stack.h): submitting on any thread and completing on the
+ * dispatch queue cost no malloc or lock.  Beyond that many in flight, a call
+ * is allocated. */
+#define STACK_CALLS 1024u
 struct stack_call {
     struct stack *st;
     drv_task_done done;
     void *arg;
+    uint32_t index;
+    bool pooled;
 };
+
+static struct stack_call *call_get(struct stack *st)
+{
+    uint32_t i = st->calls ? index_stack_pop(&st->call_free) : INDEX_STACK_NIL;
+    if (i != INDEX_STACK_NIL)
+        return &st->calls[i];
+    struct stack_call *call = malloc(sizeof(*call));
+    if (call)
+        call->pooled = false;
+    return call;
+}
+
+static void call_put(struct stack *st, struct stack_call *call)
+{
+    if (call->pooled)
+        index_stack_push(&st->call_free, call->index);
+    else
+        free(call);
+}
+
+static int calls_init(struct stack *st)
+{
+    st->calls = calloc(STACK_CALLS, sizeof(*st->calls));
+    st->call_next = calloc(STACK_CALLS, sizeof(*st->call_next));
+    if (!st->calls || !st->call_next)
+        return -ENOMEM;
+    for (uint32_t i = 0; i < STACK_CALLS; i++)
+        st->calls[i] = (struct stack_call){ .st = st, .index = i, .pooled = true };
+    index_stack_init(&st->call_free, st->call_next, STACK_CALLS);
+    return 0;
+}
 
 void stack_options_init(struct stack_options *o)
 {
@@ -44,6 +82,8 @@ static void teardown(struct stack *st)
     st->half->close(st);
     pthread_mutex_destroy(&st->lock);
     pthread_cond_destroy(&st->done_cv);
+    free(st->calls);
+    free(st->call_next);
     free(st);
 }
 
@@ -91,6 +131,15 @@ int stack_open(const struct sim_config *cfg, const struct stack_options *o, stru
     st->polled = o->polled;
     st->next_task_id = 1;
     st->ops = o->core ? o->core : stack_driver_core_default();
+    if (calls_init(st) < 0) {
+        errf(err, errlen, "out of memory");
+        free(st->calls);
+        free(st->call_next);
+        pthread_mutex_destroy(&st->lock);
+        pthread_cond_destroy(&st->done_cv);
+        free(st);
+        return -ENOMEM;
+    }
 
     int rc = st->half->open(st, cfg, o, err, errlen);
     if (rc < 0)
@@ -103,6 +152,7 @@ int stack_open(const struct sim_config *cfg, const struct stack_options *o, stru
         .io_queues = o->io_queues,
         .queue_depth = o->queue_depth,
         .polled = o->polled,
+        .int_coalescing = o->int_coalescing,
         .default_timeout_ms = o->default_timeout_ms,
         .on_event = o->on_event,
         .event_arg = o->event_arg,
@@ -141,36 +191,46 @@ void stack_close(struct stack *st)
 
 /* --- tasks ---------------------------------------------------------------- */
 
+/* One task less outstanding; wakes the threads waiting, if any.  The
+ * seq_cst fence here and the one after waiters++ in wait_until make a
+ * Dekker pair: either this sees the waiter, and broadcasts under the lock
+ * the waiter checks under, or the waiter sees the count (and whatever the
+ * done callback stored before it) — no wake-up is lost. */
+static void one_less(struct stack *st)
+{
+    atomic_fetch_sub(&st->outstanding, 1);
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load(&st->waiters)) {
+        pthread_mutex_lock(&st->lock);
+        pthread_cond_broadcast(&st->done_cv);
+        pthread_mutex_unlock(&st->lock);
+    }
+}
+
 static void call_done(void *arg, const struct drv_completion *c)
 {
     struct stack_call *call = arg;
     struct stack *st = call->st;
     call->done(call->arg, c);
-    free(call);
-    pthread_mutex_lock(&st->lock);
-    st->outstanding--;
-    pthread_cond_broadcast(&st->done_cv);
-    pthread_mutex_unlock(&st->lock);
+    call_put(st, call);
+    one_less(st);
 }
 
 int stack_submit(struct stack *st, const struct drv_task *t, drv_task_done done, void *arg)
 {
     if (!st || !t || !done)
         return -EINVAL;
-    struct stack_call *call = malloc(sizeof(*call));
+    struct stack_call *call = call_get(st);
     if (!call)
         return -ENOMEM;
-    *call = (struct stack_call){ .st = st, .done = done, .arg = arg };
-    pthread_mutex_lock(&st->lock);
-    st->outstanding++;
-    pthread_mutex_unlock(&st->lock);
+    call->st = st;
+    call->done = done;
+    call->arg = arg;
+    atomic_fetch_add(&st->outstanding, 1);
     int rc = st->ops->process_task(st->core, t, call_done, call);
     if (rc < 0) {
-        free(call);
-        pthread_mutex_lock(&st->lock);
-        st->outstanding--;
-        pthread_cond_broadcast(&st->done_cv);
-        pthread_mutex_unlock(&st->lock);
+        call_put(st, call);
+        one_less(st);
     }
     return rc;
 }
@@ -184,10 +244,7 @@ int stack_poll(struct stack *st)
 
 uint32_t stack_outstanding(struct stack *st)
 {
-    pthread_mutex_lock(&st->lock);
-    uint32_t n = st->outstanding;
-    pthread_mutex_unlock(&st->lock);
-    return n;
+    return atomic_load(&st->outstanding);
 }
 
 /* Waits until *cond_fn(arg) holds (checked under st->lock) or the deadline
@@ -198,6 +255,10 @@ static int wait_until(struct stack *st, bool (*cond_fn)(struct stack *, void *),
     for (;;) {
         if (st->polled && stack_poll(st) < 0)
             return -EIO;
+        if (!st->polled) {
+            atomic_fetch_add(&st->waiters, 1);
+            atomic_thread_fence(memory_order_seq_cst); /* pairs with one_less */
+        }
         pthread_mutex_lock(&st->lock);
         bool ok = cond_fn(st, arg);
         if (!ok && !st->polled) {
@@ -208,12 +269,14 @@ static int wait_until(struct stack *st, bool (*cond_fn)(struct stack *, void *),
             ok = cond_fn(st, arg);
         }
         pthread_mutex_unlock(&st->lock);
+        if (!st->polled)
+            atomic_fetch_sub(&st->waiters, 1);
         if (ok)
             return 0;
         if (deadline && clock_now_ms() >= deadline)
             return -ETIMEDOUT;
-        /* Polled: each stack_poll is already a round trip through the
-         * dispatch queue, so there is no sleep between polls; yielding lets
+        /* Polled: each stack_poll reaps on this thread (the core's
+         * osal_queue_run_here), with no sleep between polls; yielding lets
          * the firmware thread run on a busy machine. */
         if (st->polled)
             sched_yield();
@@ -223,7 +286,7 @@ static int wait_until(struct stack *st, bool (*cond_fn)(struct stack *, void *),
 static bool idle(struct stack *st, void *arg)
 {
     (void)arg;
-    return st->outstanding == 0;
+    return atomic_load(&st->outstanding) == 0;
 }
 
 int stack_wait(struct stack *st, int timeout_ms)
@@ -245,8 +308,9 @@ struct exec_wait {
     struct drv_completion c;
 };
 
-/* On the queue.  call_done broadcasts once this returns, under st->lock, and
- * the waiter tests done under that lock: no wake-up is lost.  Nothing touches
+/* On the queue.  call_done broadcasts once this returns (one_less), under
+ * st->lock when a thread waits, and the waiter tests done under that lock:
+ * no wake-up is lost.  Nothing touches
  * w after done is set (the waiter may return at once). */
 static void exec_done(void *arg, const struct drv_completion *c)
 {

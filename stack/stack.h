@@ -100,6 +100,8 @@ struct stack_options {
     const struct scsisim_driver_core *core;
     /* driver core settings (0 = the core's default) */
     bool     polled;               /* completions by polling, no interrupts */
+    uint32_t int_coalescing;       /* interrupt coalescing, HBA_COALESCE(threshold, time_us); 0 off
+                                      (drv_core_options.int_coalescing) */
     unsigned io_queues;
     unsigned queue_depth;
     uint32_t default_timeout_ms;

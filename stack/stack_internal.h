@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "core/index_stack.h"
 #include "stack/ctrl_ctl.h"
 #include "stack/driver_core.h"
 #include "stack/stack.h"
@@ -31,10 +32,17 @@ struct stack {
     bool started;
     struct stack_proc *proc; /* two-process only */
 
-    /* outstanding tasks; the condition is signalled as each one completes */
+    /* Outstanding tasks.  The count is atomic; the condition is signalled
+     * (under lock) only when a thread waits on it (waiters), so a completion
+     * nobody waits for takes no lock (stack.c, wait_until). */
     pthread_mutex_t lock;
     pthread_cond_t done_cv;
-    uint32_t outstanding;
+    _Atomic uint32_t outstanding;
+    _Atomic uint32_t waiters;
+    /* what stack_submit wraps around callbacks, preallocated (stack.c) */
+    struct stack_call *calls;
+    _Atomic uint32_t *call_next;
+    struct index_stack call_free;
     uint64_t next_task_id;
     _Atomic uint64_t reconnects;
 };

@@ -2,7 +2,10 @@
  * blocks (from one and from several threads), sync waits and runs inline on
  * the queue, everything runs on the queue thread, blocks queued before
  * teardown still run and later ones get -ESHUTDOWN, destroy on the queue is
- * refused; logging threshold, prefix and sink. */
+ * refused; osal_queue_run_here runs its block and the blocks it queues on the
+ * calling thread without a wake-up, holds off interrupt handlers meanwhile,
+ * hands over behind blocks other threads queued, lets timers be armed and
+ * refuses to create sources; logging threshold, prefix and sink. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -270,6 +273,157 @@ START_TEST(set_bus_on_the_queue_is_refused)
 }
 END_TEST
 
+/* --- osal_queue_run_here ---------------------------------------------------- */
+
+struct here {
+    pthread_t caller;
+    _Atomic int ran, on_caller, on_queue, queued_ran, queued_on_caller;
+};
+
+static struct here H;
+
+static void here_queued(void *arg)
+{
+    (void)arg;
+    atomic_fetch_add(&H.queued_ran, 1);
+    if (pthread_equal(pthread_self(), H.caller))
+        atomic_fetch_add(&H.queued_on_caller, 1);
+}
+
+static void here_block(void *arg)
+{
+    (void)arg;
+    atomic_fetch_add(&H.ran, 1);
+    if (pthread_equal(pthread_self(), H.caller))
+        atomic_fetch_add(&H.on_caller, 1);
+    if (osal_on_queue(OS))
+        atomic_fetch_add(&H.on_queue, 1);
+    for (int i = 0; i < 3; i++) /* what a completion does: submit the next command */
+        ck_assert_int_eq(osal_queue_async(OS, here_queued, NULL), 0);
+    ck_assert_int_eq(atomic_load(&H.queued_ran), 0); /* not before this block ends */
+}
+
+START_TEST(run_here_runs_on_the_caller_without_a_wakeup)
+{
+    memset(&H, 0, sizeof(H));
+    H.caller = pthread_self();
+    struct osal_user_stats a, b;
+    osal_user_get_stats(OS, &a);
+    ck_assert_int_eq(osal_queue_run_here(OS, here_block, NULL), 0);
+    osal_user_get_stats(OS, &b);
+    ck_assert_int_eq(atomic_load(&H.ran), 1);
+    ck_assert_int_eq(atomic_load(&H.on_caller), 1);
+    ck_assert_int_eq(atomic_load(&H.on_queue), 1);
+    ck_assert_int_eq(atomic_load(&H.queued_ran), 3);         /* before it returned */
+    ck_assert_int_eq(atomic_load(&H.queued_on_caller), 3);
+    ck_assert_uint_eq(b.queue_wakeups, a.queue_wakeups);       /* no eventfd write at all */
+    ck_assert(!osal_on_queue(OS));                             /* only inside */
+    ck_assert_int_eq(osal_queue_run_here(NULL, here_block, NULL), -EINVAL);
+    ck_assert_int_eq(osal_queue_run_here(OS, NULL, NULL), -EINVAL);
+}
+END_TEST
+
+struct gate {
+    _Atomic int open;
+    _Atomic int b_ran;
+    _Atomic int fn_saw_b;
+};
+
+static void stall(void *arg)
+{
+    struct gate *g = arg;
+    while (!atomic_load(&g->open))
+        proc_sleep_ms(1);
+}
+
+static void mark_b(void *arg)
+{
+    atomic_store(&((struct gate *)arg)->b_ran, 1);
+}
+
+static void saw_b(void *arg)
+{
+    struct gate *g = arg;
+    atomic_store(&g->fn_saw_b, atomic_load(&g->b_ran) ? 1 : -1);
+}
+
+static void *opener(void *arg)
+{
+    proc_sleep_ms(20); /* any order works: the assertion is on the order of blocks */
+    atomic_store(&((struct gate *)arg)->open, 1);
+    return NULL;
+}
+
+START_TEST(run_here_goes_behind_blocks_already_queued)
+{
+    static struct gate g;
+    memset(&g, 0, sizeof(g));
+    ck_assert_int_eq(osal_queue_async(OS, stall, &g), 0);
+    ck_assert_int_eq(osal_queue_async(OS, mark_b, &g), 0);
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, opener, &g), 0);
+    ck_assert_int_eq(osal_queue_run_here(OS, saw_b, &g), 0);
+    pthread_join(t, NULL);
+    ck_assert_int_eq(atomic_load(&g.fn_saw_b), 1);
+}
+END_TEST
+
+static _Atomic int irq_hits;
+
+static void count_hit(void *arg, unsigned vector)
+{
+    (void)arg;
+    (void)vector;
+    atomic_fetch_add(&irq_hits, 1);
+}
+
+struct inside {
+    int irq_rc;
+    int hits_while_inside;
+    struct osal_timer *t;
+};
+
+static void signal_and_wait(void *arg)
+{
+    struct inside *x = arg;
+    of_fake_signal(&F, 1);
+    proc_sleep_ms(30); /* the handler may not run meanwhile, however long this is */
+    x->hits_while_inside = atomic_load(&irq_hits);
+    struct osal_irq *other = NULL;
+    x->irq_rc = osal_irq_create(OS, 0, count_hit, NULL, &other); /* would wait for the queue's thread */
+    osal_timer_arm(x->t, 1);                                    /* allowed: passed on */
+}
+
+static _Atomic int timer_fired;
+
+static void fired(void *arg)
+{
+    (void)arg;
+    atomic_fetch_add(&timer_fired, 1);
+}
+
+START_TEST(run_here_holds_off_handlers_and_arms_timers)
+{
+    atomic_store(&irq_hits, 0);
+    atomic_store(&timer_fired, 0);
+    struct osal_irq *irq;
+    ck_assert_int_eq(osal_irq_create(OS, 1, count_hit, NULL, &irq), 0);
+    osal_irq_enable(irq);
+    struct inside x = { 0 };
+    ck_assert_int_eq(osal_timer_create(OS, fired, NULL, &x.t), 0);
+    ck_assert_int_eq(osal_queue_run_here(OS, signal_and_wait, &x), 0);
+    ck_assert_int_eq(x.hits_while_inside, 0);
+    ck_assert_int_eq(x.irq_rc, -EDEADLK);
+    ck_assert(of_log_has(&L, "osal_irq_create from a block run by osal_queue_run_here"));
+    for (int i = 0; i < OF_TIMEOUT_MS && (atomic_load(&irq_hits) < 1 || atomic_load(&timer_fired) < 1); i++)
+        proc_sleep_ms(1);
+    ck_assert_int_eq(atomic_load(&irq_hits), 1);   /* delivered once the block ended */
+    ck_assert_int_eq(atomic_load(&timer_fired), 1);
+    osal_timer_destroy(x.t);
+    osal_irq_destroy(irq);
+}
+END_TEST
+
 /* --- logging -------------------------------------------------------------- */
 
 START_TEST(log_filters_and_prefixes)
@@ -328,6 +482,9 @@ static Suite *suite(void)
     tcase_add_test(t, teardown_drains_then_refuses);
     tcase_add_test(t, destroy_on_the_queue_is_refused);
     tcase_add_test(t, set_bus_on_the_queue_is_refused);
+    tcase_add_test(t, run_here_runs_on_the_caller_without_a_wakeup);
+    tcase_add_test(t, run_here_goes_behind_blocks_already_queued);
+    tcase_add_test(t, run_here_holds_off_handlers_and_arms_timers);
     tcase_add_test(t, log_filters_and_prefixes);
     tcase_add_test(t, log_level_option_and_stderr);
     suite_add_tcase(s, t);

@@ -3,7 +3,9 @@
  * stays quiet while disabled (the signal waits), rejects bad and duplicate
  * vectors, follows osal_user_set_bus to the new eventfds; timers fire once,
  * re-arm, cancel (also from another thread), and are destroyed armed without
- * firing; create/destroy 1,000 times leaks no descriptor. */
+ * firing; create/destroy 1,000 times leaks no descriptor; blocks an
+ * interrupt or timer handler queues run, in order, before the loop sleeps
+ * again and without an eventfd wake-up. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -114,6 +116,81 @@ START_TEST(irq_runs_on_the_queue_and_consumes_the_signal)
     osal_irq_destroy(irq);
     osal_user_get_stats(OS, &s);
     ck_assert_uint_eq(s.irqs_live, 0);
+}
+END_TEST
+
+/* What a completion handler does: queue the next command's block. */
+struct chain {
+    _Atomic int ran;
+    int order[8];
+    _Atomic int n;
+    _Atomic int off_queue;
+};
+
+static void chain_block(void *arg)
+{
+    struct chain *c = arg;
+    if (!osal_on_queue(OS))
+        atomic_fetch_add(&c->off_queue, 1);
+    int i = atomic_fetch_add(&c->n, 1);
+    if (i < 8)
+        c->order[i] = i;
+    atomic_fetch_add(&c->ran, 1);
+}
+
+static struct chain CH;
+
+static void queue_from_irq(void *arg, unsigned vector)
+{
+    (void)arg;
+    (void)vector;
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq(osal_queue_async(OS, chain_block, &CH), 0);
+}
+
+static void queue_from_timer(void *arg)
+{
+    queue_from_irq(arg, 0);
+}
+
+START_TEST(blocks_queued_by_handlers_run_without_a_wakeup)
+{
+    memset(&CH, 0, sizeof(CH));
+    struct osal_irq *irq;
+    ck_assert_int_eq(osal_irq_create(OS, 1, queue_from_irq, NULL, &irq), 0);
+    osal_irq_enable(irq);
+    struct osal_user_stats before, after;
+    osal_user_get_stats(OS, &before);
+    of_fake_signal(&F, 1);
+    for (int i = 0; i < OF_TIMEOUT_MS && atomic_load(&CH.ran) < 4; i++)
+        proc_sleep_ms(1);
+    ck_assert_int_eq(atomic_load(&CH.ran), 4);
+    osal_user_get_stats(OS, &after);
+    ck_assert_uint_eq(after.queue_wakeups, before.queue_wakeups); /* four blocks, no wake-up */
+    ck_assert_int_eq(atomic_load(&CH.off_queue), 0);
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq(CH.order[i], i);
+
+    struct osal_timer *t;
+    ck_assert_int_eq(osal_timer_create(OS, queue_from_timer, NULL, &t), 0);
+    osal_user_get_stats(OS, &before);
+    osal_timer_arm(t, 1);
+    for (int i = 0; i < OF_TIMEOUT_MS && atomic_load(&CH.ran) < 8; i++)
+        proc_sleep_ms(1);
+    ck_assert_int_eq(atomic_load(&CH.ran), 8);
+    osal_user_get_stats(OS, &after);
+    /* osal_timer_arm from this thread is one wake-up; the blocks none */
+    ck_assert_uint_eq(after.queue_wakeups, before.queue_wakeups + 1);
+
+    /* From another thread a block still wakes the queue. */
+    osal_user_get_stats(OS, &before);
+    ck_assert_int_eq(osal_queue_async(OS, chain_block, &CH), 0);
+    ck_assert_int_eq(osal_queue_sync(OS, nothing, NULL), 0);
+    ck_assert_int_eq(atomic_load(&CH.ran), 9);
+    osal_user_get_stats(OS, &after);
+    ck_assert_uint_eq(after.queue_wakeups, before.queue_wakeups + 2);
+    osal_timer_destroy(t);
+    osal_irq_destroy(irq);
 }
 END_TEST
 
@@ -341,6 +418,7 @@ static Suite *suite(void)
     tcase_set_timeout(t, 60);
     tcase_add_test(t, irq_runs_on_the_queue_and_consumes_the_signal);
     tcase_add_test(t, irq_rejects_bad_and_duplicate_vectors);
+    tcase_add_test(t, blocks_queued_by_handlers_run_without_a_wakeup);
     tcase_add_test(t, irqs_on_several_vectors);
     tcase_add_test(t, irq_follows_the_bus);
     tcase_add_test(t, timer_fires_once);

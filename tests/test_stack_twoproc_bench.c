@@ -50,6 +50,13 @@ START_TEST(a_short_run_prints_the_table)
     ck_assert_int_eq(count(out, " WRITE "), 0);
     ck_assert_int_eq(count(out, "interrupts "), 8);
     ck_assert_int_eq(count(out, "polled "), 8);
+    /* the ring-limit reference, measured in the same run, and a ratio per cell */
+    ck_assert_ptr_nonnull(strstr(out, "vs ring"));
+    /* a ratio per cell, or "-" where the ring was starved on a loaded machine */
+    ck_assert_int_eq(count(out, "x\n") + count(out, " -\n"), 16);
+    ck_assert_ptr_nonnull(strstr(out, "ring-limit reference (bench/ring_ref.h, same run"));
+    ck_assert_ptr_nonnull(strstr(out, "QD 1 "));
+    ck_assert_ptr_nonnull(strstr(out, ", QD 32 "));
 }
 END_TEST
 
@@ -61,8 +68,11 @@ START_TEST(json_has_every_cell)
     ck_assert_int_eq(count(out, "\"op\": \"WRITE\""), 6);
     ck_assert_int_eq(count(out, "\"errors\": 0,"), 6);
     ck_assert_int_eq(count(out, "\"controller\": \"two-process\""), 3);
-    ck_assert_int_eq(count(out, "\"qd\": 8,"), 2);
+    ck_assert_int_eq(count(out, "\"qd\": 8,"), 3); /* two cells and the ring reference */
     ck_assert_ptr_nonnull(strstr(out, "\"cells\": ["));
+    ck_assert_int_eq(count(out, "\"ring_ratio\": "), 6);
+    ck_assert_ptr_nonnull(strstr(out, "\"ring\": [{\"qd\": 1, "));
+    ck_assert_int_eq(count(out, "\"per_s\": "), 3);
 }
 END_TEST
 
@@ -75,6 +85,9 @@ START_TEST(bad_options_exit_2)
     ck_assert_int_eq(scsisim("bench --mode sideways", out, sizeof(out)), 2);
     ck_assert_int_eq(scsisim("bench --ops erase", out, sizeof(out)), 2);
     ck_assert_int_eq(scsisim("bench --io-size 1000", out, sizeof(out)), 2);
+    ck_assert_int_eq(scsisim("bench --coalesce 0:50", out, sizeof(out)), 2);
+    ck_assert_int_eq(scsisim("bench --coalesce 16", out, sizeof(out)), 2);
+    ck_assert_int_eq(scsisim("bench --coalesce 16:99999999", out, sizeof(out)), 2);
     ck_assert_int_eq(scsisim("bench --set no-such-key=1", out, sizeof(out)), 2);
     ck_assert_int_eq(scsisim("bench --help", out, sizeof(out)), 0);
     ck_assert_ptr_nonnull(strstr(out, "usage: scsisim bench"));

@@ -27,7 +27,7 @@ static void raise_vector(struct sim_ctrl *c, uint16_t v)
 void ctrl_irq_note(struct sim_ctrl *c, uint16_t vector, uint32_t n, uint64_t now)
 {
     uint32_t co = c->fw_state.coalescing;
-    uint32_t threshold = co & 0xFFu, time_us = co >> 8;
+    uint32_t threshold = HBA_COALESCE_THRESHOLD(co), time_us = HBA_COALESCE_TIME_US(co);
     if (vector >= c->region.nvec) {
         ctrl_sim_bug(c, "CQ with vector %u beyond %u vectors", vector, c->region.nvec);
         return;
