@@ -334,25 +334,73 @@ static void judge_read(struct replay *rp, const struct race_cmd *c, size_t n, co
     trace_data_view_free(&din);
 }
 
+/* Writes by (target, lun, LBA), to find the ones a read overlaps without
+ * looking at every command (a recording can hold millions). */
+static int cmp_by_place(const void *a, const void *b)
+{
+    const struct race_cmd *x = a, *y = b;
+    if (x->target != y->target)
+        return x->target < y->target ? -1 : 1;
+    if (x->lun != y->lun)
+        return x->lun < y->lun ? -1 : 1;
+    return x->rw.lba < y->rw.lba ? -1 : x->rw.lba > y->rw.lba;
+}
+
+static int cmp_by_line(const void *a, const void *b)
+{
+    const struct race_cmd *x = a, *y = b;
+    return x->cmd_line < y->cmd_line ? -1 : x->cmd_line > y->cmd_line;
+}
+
+/* The first write at or after (target, lun, lba) in the sorted writes. */
+static size_t first_at(const struct race_cmd *ws, size_t n, uint16_t target, uint16_t lun, uint64_t lba)
+{
+    struct race_cmd key = { .target = target, .lun = lun };
+    key.rw.lba = lba;
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (cmp_by_place(&ws[mid], &key) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 void replay_judge_races(struct replay *rp)
 {
     const struct trace *t = rp->t;
-    struct race_cmd *c = calloc(t->n_tasks ? t->n_tasks : 1, sizeof *c);
-    struct race_cmd *w = calloc(t->n_tasks ? t->n_tasks : 1, sizeof *w);
-    size_t n = c && w ? collect(rp, c) : 0;
-    for (size_t i = 0; i < n; i++) {
+    size_t cap = t->n_tasks ? t->n_tasks : 1;
+    struct race_cmd *c = calloc(cap, sizeof *c), *ws = calloc(cap, sizeof *ws), *w = calloc(cap, sizeof *w);
+    size_t n = c && ws && w ? collect(rp, c) : 0, nws = 0;
+    uint64_t longest = 1; /* blocks of the longest write: how far back a write can start and still overlap */
+    for (size_t i = 0; i < n; i++)
+        if (c[i].rw.write) {
+            ws[nws++] = c[i];
+            if (c[i].rw.blocks > longest)
+                longest = c[i].rw.blocks;
+        }
+    qsort(ws, nws, sizeof *ws, cmp_by_place);
+    for (size_t i = 0; i < n && nws; i++) {
         const struct race_cmd *r = &c[i];
-        if (r->rw.write)
-            continue;
+        const struct trace_task *tk = &t->tasks[r->task];
+        const struct replay_task *k = &rp->tasks[r->task];
+        if (r->rw.write || tk->din == TRACE_NONE || !k->done || !k->din || k->c.scsi_status != 0)
+            continue; /* judge_read would not look at it */
         /* Only the writes to r's blocks issued before r completed matter. */
+        uint64_t from = r->rw.lba >= longest - 1 ? r->rw.lba - (longest - 1) : 0, end = r->rw.lba + r->rw.blocks;
         size_t nw = 0;
-        for (size_t j = 0; j < n; j++)
-            if (c[j].rw.write && c[j].target == r->target && c[j].lun == r->lun && c[j].cmd_line < r->status_line &&
-                c[j].rw.lba < r->rw.lba + r->rw.blocks && r->rw.lba < c[j].rw.lba + c[j].rw.blocks)
-                w[nw++] = c[j];
-        if (nw)
-            judge_read(rp, w, nw, r);
+        for (size_t j = first_at(ws, nws, r->target, r->lun, from);
+             j < nws && ws[j].target == r->target && ws[j].lun == r->lun && ws[j].rw.lba < end; j++)
+            if (ws[j].cmd_line < r->status_line && r->rw.lba < ws[j].rw.lba + ws[j].rw.blocks)
+                w[nw++] = ws[j];
+        if (!nw)
+            continue;
+        qsort(w, nw, sizeof *w, cmp_by_line); /* file order, as the notes name them */
+        judge_read(rp, w, nw, r);
     }
     free(c);
+    free(ws);
     free(w);
 }
