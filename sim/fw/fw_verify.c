@@ -58,6 +58,8 @@ struct scsi_sense_reason fw_check_range(struct fw_drive *d, uint64_t lba, uint64
  * (SBC-4 table 102).  The table asked for the data-out BYTCHK implies. */
 struct scsi_sense_reason fw_sbc_verify(struct fw_ctx *c)
 {
+    if (c->d->prot_type)
+        return fw_pi_verify(c);
     uint8_t bytchk = (c->cdb[1] >> 1) & 3;
     if (bytchk == 2)
         return scsi_reason_invalid_cdb_field(1, 2);
