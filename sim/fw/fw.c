@@ -350,7 +350,7 @@ static struct scsi_sense_reason run(struct fw_ctx *c)
         c->status = SCSI_STATUS_RESERVATION_CONFLICT;   /* a status without sense */
         return fw_good();
     }
-    r = fw_cmd_check_usage(cmd, c->d, c->cdb);
+    r = fw_cmd_check_usage_on(cmd, c->d, c->cdb);
     if (!fw_is_good(&r))
         return r;
     r = fw_pi_check_cdb(c);

@@ -220,9 +220,11 @@ bool fw_cmd_offered(const struct fw_cmd *cmd, const struct fw_drive *d);
  * plus the protect field of FW_F_PROTECT commands on a drive with protection
  * information. */
 uint8_t fw_cmd_usage(const struct fw_cmd *cmd, const struct fw_drive *d, unsigned i);
-/* The first reserved bit set in the CDB, as INVALID FIELD IN CDB; GOOD if none. */
-struct scsi_sense_reason fw_cmd_check_usage(const struct fw_cmd *cmd, const struct fw_drive *d,
-                                            const uint8_t *cdb);
+/* The first reserved bit set in the CDB, as INVALID FIELD IN CDB; GOOD if none:
+ * the table's usage data, or (_on) drive d's (fw_cmd_usage). */
+struct scsi_sense_reason fw_cmd_check_usage(const struct fw_cmd *cmd, const uint8_t *cdb);
+struct scsi_sense_reason fw_cmd_check_usage_on(const struct fw_cmd *cmd, const struct fw_drive *d,
+                                               const uint8_t *cdb);
 
 /* Everything a handler needs about the task it runs. */
 struct fw_ctx {

@@ -335,8 +335,13 @@ uint8_t fw_cmd_usage(const struct fw_cmd *cmd, const struct fw_drive *d, unsigne
     return u;
 }
 
-struct scsi_sense_reason fw_cmd_check_usage(const struct fw_cmd *cmd, const struct fw_drive *d,
-                                            const uint8_t *cdb)
+struct scsi_sense_reason fw_cmd_check_usage(const struct fw_cmd *cmd, const uint8_t *cdb)
+{
+    return fw_cmd_check_usage_on(cmd, NULL, cdb);
+}
+
+struct scsi_sense_reason fw_cmd_check_usage_on(const struct fw_cmd *cmd, const struct fw_drive *d,
+                                               const uint8_t *cdb)
 {
     for (unsigned i = 0; i < cmd->cdb_len; i++) {
         uint8_t bad = (uint8_t)(cdb[i] & ~fw_cmd_usage(cmd, d, i));
