@@ -357,6 +357,34 @@ START_TEST(verify_checks_tuples)
 }
 END_TEST
 
+START_TEST(write_and_verify_with_pi)
+{
+    struct fw *fw = pi_drive(1, BS, true, false);
+    struct fw_task t;
+    uint8_t out[2 * (BS + PI)], in[2 * (BS + PI)];
+    block_with_pi(out, BS, 0x91, 0x0101, 90, false);
+    block_with_pi(out + BS + PI, BS, 0x92, 0x0202, 91, false);
+    uint8_t wv[10];
+    fwh_cdb_rw10(wv, 0x2e, 90, 2, 0x22);                            /* WRPROTECT 001b, BYTCHK 01b */
+    fwh_run0(fw, &t, wv, 10, HBA_FLAG_DIR_WRITE, out, sizeof out);
+    fwh_expect_good(&t);
+    ck_assert_uint_eq(t.xfer, sizeof out);
+    read10(fw, &t, 0x20, 90, 2, in, sizeof in);
+    fwh_expect_good(&t);
+    ck_assert_mem_eq(in, out, sizeof in);
+    block_with_pi(out + BS + PI, BS, 0x93, 0x0202, 91, true);
+    fwh_cdb_rw10(wv, 0x2e, 90, 2, 0x20);
+    fwh_run0(fw, &t, wv, 10, HBA_FLAG_DIR_WRITE, out, sizeof out);
+    expect_pi_failure(&t, 0x01, 91);
+    read10(fw, &t, 0x00, 91, 1, in, BS);                            /* nothing written */
+    ck_assert_uint_eq(in[0], 0x92);
+    fwh_cdb_rw10(wv, 0x2e, 90, 2, 0x24);                            /* BYTCHK 10b: reserved */
+    fwh_run0(fw, &t, wv, 10, HBA_FLAG_DIR_WRITE, out, sizeof out);
+    fwh_expect_invalid_cdb(&t, 1, 2);
+    fw_destroy(fw);
+}
+END_TEST
+
 /* The tuple follows its block: lost with it in a cut, held with it by a
  * battery, carried to the media by a flush or a write-through. */
 START_TEST(tuple_follows_its_block_through_the_cache)
@@ -549,6 +577,7 @@ static Suite *suite(void)
     tcase_add_test(tc, escape_values_and_type3);
     tcase_add_test(tc, type2_and_reserved_fields);
     tcase_add_test(tc, verify_checks_tuples);
+    tcase_add_test(tc, write_and_verify_with_pi);
     tcase_add_test(tc, tuple_follows_its_block_through_the_cache);
     tcase_add_test(tc, generated_tuples_and_unmap);
     tcase_add_test(tc, store_tuples_match_their_blocks_after_any_cut);

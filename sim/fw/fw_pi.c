@@ -1,7 +1,7 @@
 /* sim/fw/fw_pi.c — protection information (SBC-4 4.22): the 8-byte tuple
  * each block of a drive formatted with it carries (the `protection` drive
  * key), and the RDPROTECT/WRPROTECT/VRPROTECT fields of READ, WRITE and
- * VERIFY (10/12/16).
+ * VERIFY, WRITE AND VERIFY (10/12/16).
  *
  * The tuple: LOGICAL BLOCK GUARD (T10-DIF CRC16 of the block, polynomial
  * 8BB7h, computed by ISA-L), LOGICAL BLOCK APPLICATION TAG, LOGICAL BLOCK
@@ -200,7 +200,10 @@ static struct scsi_sense_reason split_checked(const struct fw_drive *d, const st
     return fw_good();
 }
 
-struct scsi_sense_reason fw_pi_write(struct fw_ctx *c)
+/* WRITE and WRITE AND VERIFY with a protect field: every tuple checked, then
+ * the blocks stored with theirs (durable: written through), then (verify)
+ * read back and, with BYTCHK 01b, compared with the data-out's user data. */
+static struct scsi_sense_reason write_pi(struct fw_ctx *c, bool durable, bool verify, bool compare)
 {
     struct fw_drive *d = c->d;
     const struct pi_rule *rule = &rules[fw_pi_field(c)];
@@ -216,17 +219,31 @@ struct scsi_sense_reason fw_pi_write(struct fw_ctx *c)
     r = split_checked(d, rule, c->lba, c->nblocks, c->t->data, data, pi);
     if (!fw_is_good(&r))
         goto out;     /* nothing stored: every block is checked first */
-    bool durable = c->fua || !d->cur.wce;
     int rc = sim_store_write_pi(d->store, c->lba, (uint32_t)c->nblocks, data, pi, durable);
     if (rc < 0) {
         r = fw_store_error(rc, SCSI_ASC_WRITE_ERROR, c->lba);
         goto out;
     }
     c->t->xfer = (uint32_t)c->want;
+    if (verify)
+        r = fw_check_range(d, c->lba, c->nblocks, compare ? data : NULL, true);
 out:
     free(data);
     free(pi);
     return r;
+}
+
+struct scsi_sense_reason fw_pi_write(struct fw_ctx *c)
+{
+    return write_pi(c, c->fua || !c->d->cur.wce, false, false);
+}
+
+struct scsi_sense_reason fw_pi_write_verify(struct fw_ctx *c)
+{
+    uint8_t bytchk = (c->cdb[1] >> 1) & 3;
+    if (bytchk > 1)
+        return scsi_reason_invalid_cdb_field(1, 2);
+    return write_pi(c, true, true, bytchk == 1);
 }
 
 /* VERIFY on a drive with protection information: the blocks are read and

@@ -314,10 +314,12 @@ uint32_t fw_pi_block_bytes(const struct fw_ctx *c);
 struct scsi_sense_reason fw_pi_check_cdb(const struct fw_ctx *c);
 /* The store's tuple generator (sim_store_pi_gen) for writes without one. */
 void fw_pi_generate(void *arg, uint64_t lba, const void *block, uint32_t block_size, uint8_t tuple[8]);
-/* READ, WRITE and VERIFY on a drive with protection information. */
+/* READ, WRITE, VERIFY and WRITE AND VERIFY on a drive with protection
+ * information (the write ones only with a nonzero protect field). */
 struct scsi_sense_reason fw_pi_read(struct fw_ctx *c);
 struct scsi_sense_reason fw_pi_write(struct fw_ctx *c);
 struct scsi_sense_reason fw_pi_verify(struct fw_ctx *c);
+struct scsi_sense_reason fw_pi_write_verify(struct fw_ctx *c);
 
 struct scsi_sense_reason fw_lbp_unmap(struct fw_ctx *c);
 struct scsi_sense_reason fw_lbp_write_same(struct fw_ctx *c);
