@@ -1,7 +1,7 @@
 /* sim/fw/fw_pi.c — protection information (SBC-4 4.22): the 8-byte tuple
  * each block of a drive formatted with it carries (the `protection` drive
- * key), and the RDPROTECT/WRPROTECT/VRPROTECT fields of READ, WRITE and
- * VERIFY, WRITE AND VERIFY (10/12/16).
+ * key), and the RDPROTECT/WRPROTECT/VRPROTECT fields of READ, WRITE, VERIFY
+ * and WRITE AND VERIFY (10/12/16).
  *
  * The tuple: LOGICAL BLOCK GUARD (T10-DIF CRC16 of the block, polynomial
  * 8BB7h, computed by ISA-L), LOGICAL BLOCK APPLICATION TAG, LOGICAL BLOCK
