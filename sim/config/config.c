@@ -170,6 +170,11 @@ static int check_key(const struct cfg_ctx *ctx, const struct cfg_key *k, const v
                             k->name, b);
         return 0;
     }
+    case CFG_PROTECTION:
+        if (*(const uint8_t *)field > 3)
+            return cfg_fail(ctx, 0, "%s%s = %u is not a protection format; use off, type1, type2 or type3",
+                            where, k->name, *(const uint8_t *)field);
+        return 0;
     case CFG_TEXT: {
         const char *nul = memchr(field, '\0', k->size);
         if (!nul)

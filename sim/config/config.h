@@ -38,6 +38,8 @@ struct sim_lu_config {
     uint64_t cache_bytes;    /* write-back cache capacity for dirty lines, default 16 MiB */
     bool     removable;      /* removable medium (RMB): PREVENT ALLOW MEDIUM REMOVAL, START STOP UNIT
                                 LOEJ ejects and loads; default false */
+    uint8_t  protection;     /* protection information the drive is formatted with: 0 (default) none,
+                                1..3 T10-DIF type 1..3 (8-byte tuple per block; fw_pi.c) */
 };
 
 struct sim_config {

@@ -29,6 +29,7 @@ enum cfg_type {
     CFG_MS,         /* duration: N (milliseconds), Nms or Ns; stored in a uint32_t */
     CFG_POLICY,     /* abort | drop | fatal */
     CFG_BATTERY,    /* absent | good | failed */
+    CFG_PROTECTION, /* off | type1 | type2 | type3 (uint8_t 0..3) */
     CFG_TEXT,       /* printable ASCII into a char[size] */
     CFG_PATH,       /* malloc'ed char *, "" = none */
     CFG_MEDIA,      /* a media name (CFG_PATH, relative, no ".."; media_file.h) */
@@ -111,5 +112,6 @@ void cfg_format_size(uint64_t bytes, char *buf, size_t len);
 
 const char *cfg_policy_name(enum hba_iommu_policy p);
 const char *cfg_battery_name(enum hba_battery b);
+const char *cfg_protection_name(unsigned type);
 
 #endif

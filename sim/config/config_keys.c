@@ -68,6 +68,8 @@ const struct cfg_key cfg_keys[] = {
     DRIVE("media", CFG_MEDIA, media_path, 0, 0, "sparse media file under the media directory"),
     DRIVE("removable", CFG_BOOL, removable, 0, 0,
           "removable medium: PREVENT ALLOW MEDIUM REMOVAL, START STOP UNIT LOEJ eject and load"),
+    DRIVE("protection", CFG_PROTECTION, protection, 0, 3,
+          "protection information format: off, type1, type2 or type3 (T10-DIF tuple per block)"),
     DRIVE("cache-size", CFG_SIZE64, cache_bytes, 4 * KiB, 1 * TiB, "write-back cache capacity"),
 };
 const size_t cfg_key_count = sizeof cfg_keys / sizeof cfg_keys[0];
@@ -142,6 +144,26 @@ const char *cfg_battery_name(enum hba_battery b)
     case HBA_BATTERY_FAILED: return "failed";
     }
     return "?";
+}
+
+/* The protection key's values, indexed by the type (0 = none). */
+static const char *const protection_names[] = { "off", "type1", "type2", "type3" };
+
+const char *cfg_protection_name(unsigned type)
+{
+    return type < 4 ? protection_names[type] : "?";
+}
+
+static int set_protection(const struct cfg_ctx *ctx, const struct cfg_key *k, uint8_t *field, const char *v,
+                          unsigned col)
+{
+    for (unsigned i = 0; i < 4; i++) {
+        if (!strcasecmp(v, protection_names[i])) {
+            *field = (uint8_t)i;
+            return 0;
+        }
+    }
+    return cfg_fail(ctx, col, "%s: '%s' is not a protection format; use off, type1, type2 or type3", k->name, v);
 }
 
 static int set_text(const struct cfg_ctx *ctx, const struct cfg_key *k, char *field, const char *v,
@@ -246,6 +268,8 @@ int cfg_key_set(const struct cfg_ctx *ctx, const struct cfg_key *k, void *base, 
             *(enum hba_battery *)field = (enum hba_battery)val;
         return 0;
     }
+    case CFG_PROTECTION:
+        return set_protection(ctx, k, (uint8_t *)field, v, col);
     case CFG_TEXT:
         return set_text(ctx, k, field, v, col);
     case CFG_MEDIA:
@@ -320,6 +344,9 @@ void cfg_key_format(const struct cfg_key *k, const void *base, char *buf, size_t
         return;
     case CFG_BATTERY:
         snprintf(buf, len, "%s", cfg_battery_name(*(const enum hba_battery *)field));
+        return;
+    case CFG_PROTECTION:
+        snprintf(buf, len, "%s", cfg_protection_name(*(const uint8_t *)field));
         return;
     case CFG_TEXT:
         quote(field, buf, len);

@@ -100,6 +100,11 @@ static int check_config(const struct sim_config *cfg, char *err, size_t errlen)
                  lu->target, lu->lun, lu->block_size);
             return -EINVAL;
         }
+        if (lu->protection > 3) {
+            errf(err, errlen, "drive %u:%u: protection %u is not a format: use 0 (off) or 1..3 (type1..type3)",
+                 lu->target, lu->lun, lu->protection);
+            return -EINVAL;
+        }
         if (lu->blocks == 0 || lu->blocks > UINT64_MAX / lu->block_size) {
             errf(err, errlen, "drive %u:%u: capacity of %llu blocks is invalid",
                  lu->target, lu->lun, (unsigned long long)lu->blocks);
@@ -143,6 +148,7 @@ int fw_drive_create(const struct sim_config *cfg, const struct sim_lu_config *lu
     d->write_protect = lu->write_protect;
     d->thin = lu->thin;
     d->removable = lu->removable;
+    d->prot_type = lu->protection;   /* 0..3: check_config */
     d->target_ports = cfg->target_ports ? (uint16_t)cfg->target_ports : 1;
     for (uint32_t p = lu->physical_block_size; p > lu->block_size; p /= 2)
         d->lbppbe++;
@@ -164,6 +170,8 @@ int fw_drive_create(const struct sim_config *cfg, const struct sim_lu_config *lu
         /* a different, reproducible random stream per drive */
         .seed = cfg->seed ^ ((uint64_t)lu->target << 32 | (uint64_t)lu->lun << 16 | 0x5eed),
     };
+    if (d->prot_type)
+        sc.pi_gen = (struct sim_store_pi_gen){ .fn = fw_pi_generate, .arg = d };
     int rc = sim_store_create(&sc, &d->store, serr, sizeof(serr));
     if (rc < 0) {
         errf(err, errlen, "drive %u:%u: %s", lu->target, lu->lun, serr);
@@ -313,7 +321,7 @@ static void parse_fields(struct fw_ctx *c)
         default: moved = 0; break;                   /* medium check only (or reserved) */
         }
     }
-    c->want = moved * (c->d ? c->d->block_size : 0); /* <= 2^32 * 4096: no overflow */
+    c->want = moved * (c->d ? fw_pi_block_bytes(c) : 0); /* <= 2^32 * 4104: no overflow */
 }
 
 static bool range_ok(const struct fw_drive *d, uint64_t lba, uint64_t n)
@@ -351,7 +359,10 @@ static struct scsi_sense_reason run(struct fw_ctx *c)
         c->status = SCSI_STATUS_RESERVATION_CONFLICT;   /* a status without sense */
         return fw_good();
     }
-    r = fw_cmd_check_usage(cmd, c->cdb);
+    r = fw_cmd_check_usage_on(cmd, c->d, c->cdb);
+    if (!fw_is_good(&r))
+        return r;
+    r = fw_pi_check_cdb(c);
     if (!fw_is_good(&r))
         return r;
     /* Data-out shorter than the CDB says: never write part of it (rule in fw.h). */

@@ -95,7 +95,7 @@ static int take_row(struct fw_plugin *p, size_t i, char *err, size_t errlen)
     c->cdb_len = r->cdb_len;
     c->dir = r->dir == SCSISIM_FW_DIR_IN ? HBA_FLAG_DIR_READ
            : r->dir == SCSISIM_FW_DIR_OUT ? HBA_FLAG_DIR_WRITE : HBA_FLAG_DIR_NONE;
-    c->flags = (uint16_t)((sa ? FW_F_SA : 0) |
+    c->flags = (uint32_t)((sa ? FW_F_SA : 0) |
                           (r->flags & SCSISIM_FW_CMD_SKIPS_UA ? FW_F_SKIPS_UA : 0) |
                           (r->flags & SCSISIM_FW_CMD_NEEDS_READY ? FW_F_NEEDS_READY : 0) |
                           (r->flags & SCSISIM_FW_CMD_WRITES ? FW_F_WRITES : 0) |

@@ -34,6 +34,9 @@
 #define FW_ASC_REGISTRATIONS_PREEMPTED  SCSI_ASCQ(0x2a, 0x05)
 #define FW_ASC_SANITIZE_IN_PROGRESS     SCSI_ASCQ(0x04, 0x1b)
 #define FW_ASC_SANITIZE_COMMAND_FAILED  SCSI_ASCQ(0x31, 0x03)
+#define FW_ASC_GUARD_CHECK_FAILED       SCSI_ASCQ(0x10, 0x01)  /* protection information (fw_pi.c) */
+#define FW_ASC_APP_TAG_CHECK_FAILED     SCSI_ASCQ(0x10, 0x02)
+#define FW_ASC_REF_TAG_CHECK_FAILED     SCSI_ASCQ(0x10, 0x03)
 
 /* Operation codes only the firmware needs (SBC-4, SPC-5). */
 enum fw_opcode {
@@ -143,6 +146,7 @@ struct fw_drive {
     bool     medium_absent;   /* ejected by START STOP UNIT with LOEJ */
     uint64_t prevent[HBA_MAX_INITIATORS / 64]; /* PREVENT ALLOW MEDIUM REMOVAL: bit n = nexus n prevents */
     unsigned preventers;      /* bits set in prevent[]: any nexus prevents */
+    uint8_t  prot_type;       /* protection information: 0 none, 1..3 type (fw_pi.c) */
 };
 _Static_assert(HBA_MAX_INITIATORS % 64 == 0, "fw_drive.prevent holds a bit per nexus");
 #define FW_NOT_RESERVED (-1)
@@ -203,6 +207,8 @@ enum fw_cmd_flag {
     FW_F_PR_READ      = 1u << 14,/* a read: runs for non-holders under Write Exclusive types */
     FW_F_MULTIPORT    = 1u << 7, /* exists only with several target ports (fw_tpg.c) */
     FW_F_REMOVABLE    = 1u << 15,/* exists only on a removable-medium drive (fw_removable.c) */
+    FW_F_PROTECT      = 1u << 16,/* byte 1 bits 7..5 are RDPROTECT/WRPROTECT/VRPROTECT: used
+                                    on a drive with protection information (fw_pi.c) */
 };
 
 struct fw_ctx;
@@ -213,7 +219,7 @@ struct fw_cmd {
     uint8_t  opcode, sa;
     uint8_t  cdb_len;
     uint8_t  dir;             /* HBA_FLAG_DIR_* of the command's data */
-    uint16_t flags;           /* enum fw_cmd_flag */
+    uint32_t flags;           /* enum fw_cmd_flag */
     uint8_t  len_off, len_width; /* allocation / parameter list / transfer length field */
     uint8_t  fixed_len;       /* data-in size when the CDB has no length field */
     uint8_t  lba_off, lba_width; /* MEDIA_ACCESS */
@@ -232,8 +238,15 @@ const struct fw_cmd *fw_cmd_at(size_t i);
  * fw_execute answers an unoffered command as unknown, and REPORT SUPPORTED
  * OPERATION CODES leaves it out. */
 bool fw_cmd_offered(const struct fw_cmd *cmd, const struct fw_drive *d);
-/* The first reserved bit set in the CDB, as INVALID FIELD IN CDB; GOOD if none. */
+/* Byte i of cmd's CDB usage data on drive d (NULL: no drive): the table's,
+ * plus the protect field of FW_F_PROTECT commands on a drive with protection
+ * information. */
+uint8_t fw_cmd_usage(const struct fw_cmd *cmd, const struct fw_drive *d, unsigned i);
+/* The first reserved bit set in the CDB, as INVALID FIELD IN CDB; GOOD if none:
+ * the table's usage data, or (_on) drive d's (fw_cmd_usage). */
 struct scsi_sense_reason fw_cmd_check_usage(const struct fw_cmd *cmd, const uint8_t *cdb);
+struct scsi_sense_reason fw_cmd_check_usage_on(const struct fw_cmd *cmd, const struct fw_drive *d,
+                                               const uint8_t *cdb);
 
 /* Everything a handler needs about the task it runs. */
 struct fw_ctx {
@@ -321,6 +334,25 @@ struct scsi_sense_reason fw_sanitize_status(struct fw_drive *d);
 /* What a running or failed sanitize does to this command (fw.c, after the
  * unit attention): GOOD to let it run. */
 struct scsi_sense_reason fw_sanitize_gate(struct fw_ctx *c);
+/* ---- protection information (fw_pi.c) ---- */
+/* The protect field of the CDB (RDPROTECT, WRPROTECT, VRPROTECT), 0 when the
+ * command has none. */
+uint8_t fw_pi_field(const struct fw_ctx *c);
+/* Bytes a block occupies in this command's data: block size, plus 8 when the
+ * protect field asks for the tuple to travel with it. */
+uint32_t fw_pi_block_bytes(const struct fw_ctx *c);
+/* The protect field's value on this drive: reserved values, and any nonzero
+ * value on a type 2 drive (which needs the 32-byte CDBs), refused. */
+struct scsi_sense_reason fw_pi_check_cdb(const struct fw_ctx *c);
+/* The store's tuple generator (sim_store_pi_gen) for writes without one. */
+void fw_pi_generate(void *arg, uint64_t lba, const void *block, uint32_t block_size, uint8_t tuple[8]);
+/* READ, WRITE, VERIFY and WRITE AND VERIFY on a drive with protection
+ * information (the write ones only with a nonzero protect field). */
+struct scsi_sense_reason fw_pi_read(struct fw_ctx *c);
+struct scsi_sense_reason fw_pi_write(struct fw_ctx *c);
+struct scsi_sense_reason fw_pi_verify(struct fw_ctx *c);
+struct scsi_sense_reason fw_pi_write_verify(struct fw_ctx *c);
+
 struct scsi_sense_reason fw_lbp_unmap(struct fw_ctx *c);
 struct scsi_sense_reason fw_lbp_write_same(struct fw_ctx *c);
 struct scsi_sense_reason fw_lbp_get_lba_status(struct fw_ctx *c);

@@ -31,8 +31,11 @@ struct scsi_sense_reason fw_sbc_read_capacity16(struct fw_ctx *c)
     memset(b, 0, sizeof(b));
     scsi_put_be64(b, c->d->blocks - 1);
     scsi_put_be32(b + 8, c->d->block_size);
-    /* byte 12: no protection; byte 14: LBPME and LBPRZ on a thin drive;
-     * lowest aligned LBA 0 */
+    /* byte 12: P_TYPE (type - 1) and PROT_EN (fw_pi.c); byte 13: P_I_EXPONENT 0
+     * (one tuple per block) and the exponent below; byte 14: LBPME and LBPRZ
+     * on a thin drive; lowest aligned LBA 0 */
+    if (c->d->prot_type)
+        b[12] = (uint8_t)((c->d->prot_type - 1) << 1 | 0x01);
     b[13] = c->d->lbppbe;   /* LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT */
     if (c->d->thin)
         b[14] = 0x80 | 0x40;
@@ -46,6 +49,8 @@ struct scsi_sense_reason fw_sbc_read(struct fw_ctx *c)
     struct fw_task *t = c->t;
     uint32_t bs = d->block_size;
     uint32_t room = t->data ? t->data_len : 0;
+    if (d->prot_type)
+        return fw_pi_read(c);   /* every read of such a drive checks the tuples */
     if (c->nblocks == 0)
         return fw_good();
     if (c->fua) {
@@ -85,6 +90,8 @@ struct scsi_sense_reason fw_sbc_read(struct fw_ctx *c)
 struct scsi_sense_reason fw_sbc_write(struct fw_ctx *c)
 {
     struct fw_drive *d = c->d;
+    if (d->prot_type && fw_pi_field(c))
+        return fw_pi_write(c);  /* tuples in the data-out; without, the store generates them */
     if (c->nblocks == 0)
         return fw_good();
     /* Written through when the initiator asks (FUA) or the cache is off. */

@@ -36,6 +36,8 @@ static void standard_inquiry(const struct fw_drive *d, uint8_t *b)
     put_ascii(b + 32, 4, d ? d->revision : FW_REVISION);
     for (size_t i = 0; i < sizeof(version_descriptors) / sizeof(version_descriptors[0]); i++)
         scsi_put_be16(b + 58 + 2 * i, version_descriptors[i]);
+    if (d && d->prot_type)
+        b[5] |= 0x01;                /* PROTECT: formatted with protection information */
     fw_removable_inquiry(d, b);
     fw_tpg_inquiry(d, b);
 }
@@ -190,7 +192,7 @@ static size_t all_commands(const struct fw *fw, const struct fw_drive *d, uint8_
     return n;
 }
 
-static size_t one_command(uint8_t *b, const struct fw_cmd *cmd, bool rctd)
+static size_t one_command(uint8_t *b, const struct fw_cmd *cmd, const struct fw_drive *d, bool rctd)
 {
     memset(b, 0, 4);
     if (!cmd) {
@@ -199,10 +201,11 @@ static size_t one_command(uint8_t *b, const struct fw_cmd *cmd, bool rctd)
     }
     b[1] = (uint8_t)((rctd ? 0x80 : 0) | 0x03);  /* supported, per standard */
     scsi_put_be16(b + 2, cmd->cdb_len);
-    memcpy(b + 4, cmd->usage, cmd->cdb_len);
+    for (unsigned i = 0; i < cmd->cdb_len; i++)
+        b[4 + i] = fw_cmd_usage(cmd, d, i);
     b[4] = cmd->opcode;
     if (cmd->flags & FW_F_SA)
-        b[5] = (uint8_t)((cmd->usage[1] & ~0x1fu) | cmd->sa);
+        b[5] = (uint8_t)((fw_cmd_usage(cmd, d, 1) & ~0x1fu) | cmd->sa);
     size_t n = 4u + cmd->cdb_len;
     if (rctd) {
         put_timeouts(b + n);
@@ -231,7 +234,7 @@ struct scsi_sense_reason fw_spc_report_opcodes(struct fw_ctx *c)
             if (cmd->opcode == op && (!has_sa || cmd->sa == sa) && fw_cmd_offered(cmd, c->d))
                 found = cmd;
         }
-        n = one_command(b, found, rctd);
+        n = one_command(b, found, c->d, rctd);
     } else {
         return scsi_reason_invalid_cdb_field(2, 2);
     }

@@ -55,15 +55,15 @@ static const struct fw_cmd table[] = {
       .handler = fw_sbc_read_capacity10,
       .usage = { 0xff, 0x00, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x01, CTL } },
     { .name = "READ(10)", .opcode = SCSI_OP_READ_10, .cdb_len = 10, .dir = HBA_FLAG_DIR_READ,
-      .flags = FW_F_PR_READ | FW_F_NEEDS_READY | FW_F_MEDIA_ACCESS | FW_F_LEN_BLOCKS,
+      .flags = FW_F_PR_READ | FW_F_NEEDS_READY | FW_F_MEDIA_ACCESS | FW_F_LEN_BLOCKS | FW_F_PROTECT,
       .len_off = 7, .len_width = 2, .lba_off = 2, .lba_width = 4, .handler = fw_sbc_read,
       .usage = { 0xff, 0x18, 0xff, 0xff, 0xff, 0xff, 0x3f, 0xff, 0xff, CTL } },
     { .name = "WRITE(10)", .opcode = SCSI_OP_WRITE_10, .cdb_len = 10, .dir = HBA_FLAG_DIR_WRITE,
-      .flags = FW_F_NEEDS_READY | FW_F_MEDIA_ACCESS | FW_F_WRITES | FW_F_LEN_BLOCKS,
+      .flags = FW_F_NEEDS_READY | FW_F_MEDIA_ACCESS | FW_F_WRITES | FW_F_LEN_BLOCKS | FW_F_PROTECT,
       .len_off = 7, .len_width = 2, .lba_off = 2, .lba_width = 4, .handler = fw_sbc_write,
       .usage = { 0xff, 0x18, 0xff, 0xff, 0xff, 0xff, 0x3f, 0xff, 0xff, CTL } },
     { .name = "VERIFY(10)", .opcode = SCSI_OP_VERIFY_10, .cdb_len = 10, .dir = HBA_FLAG_DIR_WRITE,
-      .flags = FW_F_PR_READ | FW_F_NEEDS_READY | FW_F_MEDIA_ACCESS | FW_F_LEN_BLOCKS | FW_F_BYTCHK,
+      .flags = FW_F_PR_READ | FW_F_NEEDS_READY | FW_F_MEDIA_ACCESS | FW_F_LEN_BLOCKS | FW_F_BYTCHK | FW_F_PROTECT,
       .len_off = 7, .len_width = 2, .lba_off = 2, .lba_width = 4, .handler = fw_sbc_verify,
       .usage = { 0xff, 0x16, 0xff, 0xff, 0xff, 0xff, 0x3f, 0xff, 0xff, CTL } },
     { .name = "SYNCHRONIZE CACHE(10)", .opcode = SCSI_OP_SYNCHRONIZE_CACHE_10, .cdb_len = 10,
@@ -77,17 +77,17 @@ static const struct fw_cmd table[] = {
       .dir = HBA_FLAG_DIR_READ, .flags = FW_F_PR_READ, .len_off = 7, .len_width = 2, .handler = fw_mode_sense,
       .usage = { 0xff, 0x18, 0xff, 0xff, 0x00, 0x00, 0x00, 0xff, 0xff, CTL } },
     { .name = "READ(16)", .opcode = SCSI_OP_READ_16, .cdb_len = 16, .dir = HBA_FLAG_DIR_READ,
-      .flags = FW_F_PR_READ | FW_F_NEEDS_READY | FW_F_MEDIA_ACCESS | FW_F_LEN_BLOCKS,
+      .flags = FW_F_PR_READ | FW_F_NEEDS_READY | FW_F_MEDIA_ACCESS | FW_F_LEN_BLOCKS | FW_F_PROTECT,
       .len_off = 10, .len_width = 4, .lba_off = 2, .lba_width = 8, .handler = fw_sbc_read,
       .usage = { 0xff, 0x18, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
                  0xff, 0xff, 0xff, 0xff, 0x3f, CTL } },
     { .name = "WRITE(16)", .opcode = SCSI_OP_WRITE_16, .cdb_len = 16, .dir = HBA_FLAG_DIR_WRITE,
-      .flags = FW_F_NEEDS_READY | FW_F_MEDIA_ACCESS | FW_F_WRITES | FW_F_LEN_BLOCKS,
+      .flags = FW_F_NEEDS_READY | FW_F_MEDIA_ACCESS | FW_F_WRITES | FW_F_LEN_BLOCKS | FW_F_PROTECT,
       .len_off = 10, .len_width = 4, .lba_off = 2, .lba_width = 8, .handler = fw_sbc_write,
       .usage = { 0xff, 0x18, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
                  0xff, 0xff, 0xff, 0xff, 0x3f, CTL } },
     { .name = "VERIFY(16)", .opcode = SCSI_OP_VERIFY_16, .cdb_len = 16, .dir = HBA_FLAG_DIR_WRITE,
-      .flags = FW_F_PR_READ | FW_F_NEEDS_READY | FW_F_MEDIA_ACCESS | FW_F_LEN_BLOCKS | FW_F_BYTCHK,
+      .flags = FW_F_PR_READ | FW_F_NEEDS_READY | FW_F_MEDIA_ACCESS | FW_F_LEN_BLOCKS | FW_F_BYTCHK | FW_F_PROTECT,
       .len_off = 10, .len_width = 4, .lba_off = 2, .lba_width = 8, .handler = fw_sbc_verify,
       .usage = { 0xff, 0x16, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
                  0xff, 0xff, 0xff, 0xff, 0x3f, CTL } },
@@ -117,32 +117,32 @@ static const struct fw_cmd table[] = {
       .handler = fw_tpg_report,
       .usage = { 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0x00, CTL } },
     { .name = "READ(12)", .opcode = SCSI_OP_READ_12, .cdb_len = 12, .dir = HBA_FLAG_DIR_READ,
-      .flags = FW_F_PR_READ | FW_F_NEEDS_READY | FW_F_MEDIA_ACCESS | FW_F_LEN_BLOCKS,
+      .flags = FW_F_PR_READ | FW_F_NEEDS_READY | FW_F_MEDIA_ACCESS | FW_F_LEN_BLOCKS | FW_F_PROTECT,
       .len_off = 6, .len_width = 4, .lba_off = 2, .lba_width = 4, .handler = fw_sbc_read,
       .usage = { 0xff, 0x18, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x3f, CTL } },
     { .name = "WRITE(12)", .opcode = SCSI_OP_WRITE_12, .cdb_len = 12, .dir = HBA_FLAG_DIR_WRITE,
-      .flags = FW_F_NEEDS_READY | FW_F_MEDIA_ACCESS | FW_F_WRITES | FW_F_LEN_BLOCKS,
+      .flags = FW_F_NEEDS_READY | FW_F_MEDIA_ACCESS | FW_F_WRITES | FW_F_LEN_BLOCKS | FW_F_PROTECT,
       .len_off = 6, .len_width = 4, .lba_off = 2, .lba_width = 4, .handler = fw_sbc_write,
       .usage = { 0xff, 0x18, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x3f, CTL } },
     { .name = "VERIFY(12)", .opcode = FW_OP_VERIFY_12, .cdb_len = 12, .dir = HBA_FLAG_DIR_WRITE,
-      .flags = FW_F_PR_READ | FW_F_NEEDS_READY | FW_F_MEDIA_ACCESS | FW_F_LEN_BLOCKS | FW_F_BYTCHK,
+      .flags = FW_F_PR_READ | FW_F_NEEDS_READY | FW_F_MEDIA_ACCESS | FW_F_LEN_BLOCKS | FW_F_BYTCHK | FW_F_PROTECT,
       .len_off = 6, .len_width = 4, .lba_off = 2, .lba_width = 4, .handler = fw_sbc_verify,
       .usage = { 0xff, 0x16, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x3f, CTL } },
     /* WRITE AND VERIFY: byte 1 is DPO and BYTCHK (bits 2..1; 1xb answered as
-     * reserved by the handler); WRPROTECT is reserved on this drive. */
+     * reserved by the handler); WRPROTECT with protection information (fw_pi.c). */
     { .name = "WRITE AND VERIFY(10)", .opcode = FW_OP_WRITE_VERIFY_10, .cdb_len = 10,
       .dir = HBA_FLAG_DIR_WRITE,
-      .flags = FW_F_NEEDS_READY | FW_F_MEDIA_ACCESS | FW_F_WRITES | FW_F_LEN_BLOCKS,
+      .flags = FW_F_NEEDS_READY | FW_F_MEDIA_ACCESS | FW_F_WRITES | FW_F_LEN_BLOCKS | FW_F_PROTECT,
       .len_off = 7, .len_width = 2, .lba_off = 2, .lba_width = 4, .handler = fw_sbc_write_verify,
       .usage = { 0xff, 0x16, 0xff, 0xff, 0xff, 0xff, 0x3f, 0xff, 0xff, CTL } },
     { .name = "WRITE AND VERIFY(12)", .opcode = FW_OP_WRITE_VERIFY_12, .cdb_len = 12,
       .dir = HBA_FLAG_DIR_WRITE,
-      .flags = FW_F_NEEDS_READY | FW_F_MEDIA_ACCESS | FW_F_WRITES | FW_F_LEN_BLOCKS,
+      .flags = FW_F_NEEDS_READY | FW_F_MEDIA_ACCESS | FW_F_WRITES | FW_F_LEN_BLOCKS | FW_F_PROTECT,
       .len_off = 6, .len_width = 4, .lba_off = 2, .lba_width = 4, .handler = fw_sbc_write_verify,
       .usage = { 0xff, 0x16, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x3f, CTL } },
     { .name = "WRITE AND VERIFY(16)", .opcode = FW_OP_WRITE_VERIFY_16, .cdb_len = 16,
       .dir = HBA_FLAG_DIR_WRITE,
-      .flags = FW_F_NEEDS_READY | FW_F_MEDIA_ACCESS | FW_F_WRITES | FW_F_LEN_BLOCKS,
+      .flags = FW_F_NEEDS_READY | FW_F_MEDIA_ACCESS | FW_F_WRITES | FW_F_LEN_BLOCKS | FW_F_PROTECT,
       .len_off = 10, .len_width = 4, .lba_off = 2, .lba_width = 8, .handler = fw_sbc_write_verify,
       .usage = { 0xff, 0x16, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
                  0xff, 0xff, 0xff, 0xff, 0x3f, CTL } },
@@ -366,10 +366,26 @@ bool fw_cmd_offered(const struct fw_cmd *cmd, const struct fw_drive *d)
     return !(cmd->flags & FW_F_THIN) || (d && d->thin);
 }
 
+uint8_t fw_cmd_usage(const struct fw_cmd *cmd, const struct fw_drive *d, unsigned i)
+{
+    uint8_t u = cmd->usage[i];
+    /* Without protection information the protect field is reserved (SBC-4:
+     * INVALID FIELD IN CDB pointing at it). */
+    if (i == 1 && (cmd->flags & FW_F_PROTECT) && d && d->prot_type)
+        u |= 0xe0;
+    return u;
+}
+
 struct scsi_sense_reason fw_cmd_check_usage(const struct fw_cmd *cmd, const uint8_t *cdb)
 {
+    return fw_cmd_check_usage_on(cmd, NULL, cdb);
+}
+
+struct scsi_sense_reason fw_cmd_check_usage_on(const struct fw_cmd *cmd, const struct fw_drive *d,
+                                               const uint8_t *cdb)
+{
     for (unsigned i = 0; i < cmd->cdb_len; i++) {
-        uint8_t bad = (uint8_t)(cdb[i] & ~cmd->usage[i]);
+        uint8_t bad = (uint8_t)(cdb[i] & ~fw_cmd_usage(cmd, d, i));
         if (bad)
             return scsi_reason_invalid_cdb_field((uint16_t)i, fw_top_bit(bad));
     }

@@ -59,6 +59,8 @@ struct scsi_sense_reason fw_check_range(struct fw_drive *d, uint64_t lba, uint64
  * (SBC-4 table 102).  The table asked for the data-out BYTCHK implies. */
 struct scsi_sense_reason fw_sbc_verify(struct fw_ctx *c)
 {
+    if (c->d->prot_type)
+        return fw_pi_verify(c);
     uint8_t bytchk = (c->cdb[1] >> 1) & 3;
     if (bytchk == 2)
         return scsi_reason_invalid_cdb_field(1, 2);
@@ -74,6 +76,8 @@ struct scsi_sense_reason fw_sbc_verify(struct fw_ctx *c)
 struct scsi_sense_reason fw_sbc_write_verify(struct fw_ctx *c)
 {
     struct fw_drive *d = c->d;
+    if (d->prot_type && fw_pi_field(c))
+        return fw_pi_write_verify(c);
     uint8_t bytchk = (c->cdb[1] >> 1) & 3;
     if (bytchk > 1)
         return scsi_reason_invalid_cdb_field(1, 2);

@@ -1,7 +1,8 @@
 /* sim/fw/fw_vpd.c — INQUIRY vital product data pages, one builder per page in
  * a table: supported pages (00h), unit serial number (80h), device
- * identification (83h), block limits (B0h), block device characteristics (B1h)
- * and logical block provisioning (B2h). */
+ * identification (83h), extended INQUIRY data (86h, on a drive with protection
+ * information), block limits (B0h), block device characteristics (B1h) and
+ * logical block provisioning (B2h). */
 #include "sim/fw/fw_priv.h"
 #include "sim/fw/fw_plugin.h"
 
@@ -124,6 +125,26 @@ static size_t page_provisioning(const struct fw_ctx *c, uint8_t *p)
     return 4;
 }
 
+/* Extended INQUIRY data (SPC-5 7.7.7), offered with protection information
+ * only (what it says beyond that is all "not supported").  SPT is the one
+ * type the drive is formatted with (000b type 1, 010b type 2, 100b type 3);
+ * fw_pi.c checks the guard always, the reference tag on type 1 only, the
+ * application tag never (no expected value in a CDB of 16 bytes or fewer). */
+static size_t page_extended_inquiry(const struct fw_ctx *c, uint8_t *p)
+{
+    static const uint8_t spt[4] = { 0, 0x0, 0x2, 0x4 };
+    memset(p, 0, 0x3c);
+    uint8_t type = c->d->prot_type;
+    p[0] = (uint8_t)(spt[type] << 3 | 0x04 | (type == 1 ? 0x01 : 0));  /* SPT, GRD_CHK, REF_CHK */
+    p[2] = 0x01;                         /* V_SUP: a volatile cache */
+    return 0x3c;
+}
+
+static bool page_offered(const struct fw_ctx *c, uint8_t code)
+{
+    return code != 0x86 || (c->d && c->d->prot_type);
+}
+
 static const struct vpd_page {
     uint8_t code;
     size_t (*build)(const struct fw_ctx *c, uint8_t *payload);  /* bytes after the header */
@@ -131,6 +152,7 @@ static const struct vpd_page {
     { 0x00, page_supported },
     { 0x80, page_serial },
     { 0x83, page_device_id },
+    { 0x86, page_extended_inquiry },
     { 0xb0, page_block_limits },
     { 0xb1, page_block_characteristics },
     { 0xb2, page_provisioning },
@@ -143,7 +165,8 @@ static size_t page_supported(const struct fw_ctx *c, uint8_t *p)
     uint8_t codes[NPAGES + SCSISIM_FW_MAX_VPD_PAGES];
     size_t n = 0;
     for (size_t i = 0; i < NPAGES; i++)
-        codes[n++] = pages[i].code;
+        if (page_offered(c, pages[i].code))
+            codes[n++] = pages[i].code;
     n += fw_plugin_vpd_codes(c->fw->plugin, codes + n, SCSISIM_FW_MAX_VPD_PAGES);
     size_t out = 0;
     for (unsigned code = 0; code <= 0xff; code++)
@@ -167,7 +190,7 @@ struct scsi_sense_reason fw_vpd_inquiry(struct fw_ctx *c)
         return pr;
     }
     for (size_t i = 0; i < NPAGES; i++) {
-        if (pages[i].code != code)
+        if (pages[i].code != code || !page_offered(c, code))
             continue;
         uint8_t b[VPD_MAX];
         memset(b, 0, sizeof(b));

@@ -13,6 +13,7 @@
 #include "sim/store/store_hash.h"
 #include "sim/store/store_media.h"
 #include "sim/store/store_oracle.h"
+#include "sim/store/store_pi.h"
 
 struct sim_store {
     uint64_t blocks;
@@ -29,6 +30,8 @@ struct sim_store {
     struct store_media *media;
     struct store_cache cache;
     struct store_oracle oracle;
+    struct sim_store_pi_gen pi_gen; /* fn NULL: not formatted with protection information */
+    struct store_pi pi;
 };
 
 static int read_media_one(void *ctx, uint64_t lba, void *buf);
@@ -75,6 +78,8 @@ int sim_store_create(const struct sim_store_config *cfg, struct sim_store **out,
     s->battery = cfg->battery;
     s->seed = cfg->seed;
     s->powered = true;
+    s->pi_gen = cfg->pi_gen;
+    store_pi_init(&s->pi);
     store_oracle_init(&s->oracle, s->block_size);
     int rc = store_cache_init(&s->cache, s->block_size);
     if (rc) {
@@ -104,6 +109,7 @@ void sim_store_destroy(struct sim_store *s)
     store_cache_free(&s->cache);
     store_media_close(s->media);
     store_oracle_free(&s->oracle);
+    store_pi_free(&s->pi);
     free(s);
 }
 
@@ -179,6 +185,7 @@ static int write_back(void *ctx, uint64_t lba, uint32_t n, const void *data)
         s->writebacks++;
         s->blocks_written_back += n;
         rc = store_oracle_on_media(&s->oracle, lba, n);
+        store_pi_on_media(&s->pi, lba, n);   /* the tuples travel with their blocks */
     }
     return rc ? rc : store_oracle_j_media(&s->oracle, lba, n);
 }
@@ -199,12 +206,67 @@ static int evict(struct sim_store *s)
     return 0;
 }
 
+/* The newest tuples of the blocks about to be written: the caller's, or the
+ * generator's for a write that brought none.  Set before the data moves, since
+ * a write-through or an eviction carries them to the media with it. */
+static int pi_newest(struct sim_store *s, uint64_t lba, uint32_t n, const void *buf, const uint8_t *pi)
+{
+    if (!s->pi_gen.fn)
+        return 0;
+    if (pi)
+        return store_pi_set_newest(&s->pi, lba, n, pi);
+    const unsigned char *p = buf;
+    for (uint32_t i = 0; i < n; i++) {
+        uint8_t t[STORE_PI_BYTES];
+        s->pi_gen.fn(s->pi_gen.arg, lba + i, p + (size_t)i * s->block_size, s->block_size, t);
+        int rc = store_pi_set_newest(&s->pi, lba + i, 1, t);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int write_blocks(struct sim_store *s, uint64_t lba, uint32_t nblocks, const void *buf, const uint8_t *pi,
+                        bool durable);
+
 int sim_store_write(struct sim_store *s, uint64_t lba, uint32_t nblocks, const void *buf, bool durable)
+{
+    return write_blocks(s, lba, nblocks, buf, NULL, durable);
+}
+
+int sim_store_write_pi(struct sim_store *s, uint64_t lba, uint32_t nblocks, const void *buf, const void *pi,
+                       bool durable)
+{
+    if (s && !s->pi_gen.fn)
+        return -EINVAL;
+    if (!pi)
+        return -EINVAL;
+    return write_blocks(s, lba, nblocks, buf, pi, durable);
+}
+
+int sim_store_read_pi(struct sim_store *s, uint64_t lba, uint32_t nblocks, void *pi)
+{
+    if (!s || !pi || !in_range(s, lba, nblocks) || !s->pi_gen.fn)
+        return -EINVAL;
+    if (!s->powered)
+        return -EIO;
+    uint8_t *out = pi;
+    for (uint32_t i = 0; i < nblocks; i++)
+        store_pi_get(&s->pi, lba + i, store_cache_count_dirty(&s->cache, lba + i, 1) != 0,
+                     out + (size_t)i * STORE_PI_BYTES);
+    return 0;
+}
+
+static int write_blocks(struct sim_store *s, uint64_t lba, uint32_t nblocks, const void *buf, const uint8_t *pi,
+                        bool durable)
 {
     if (!s || !buf || !in_range(s, lba, nblocks))
         return -EINVAL;
     if (!s->powered)
         return -EIO;
+    int rc0 = pi_newest(s, lba, nblocks, buf, pi);
+    if (rc0)
+        return rc0;
     /* The journal hears of the new versions before they can reach the media. */
     int rc = store_oracle_j_versions(&s->oracle, lba, nblocks, buf);
     if (rc)
@@ -215,6 +277,7 @@ int sim_store_write(struct sim_store *s, uint64_t lba, uint32_t nblocks, const v
             rc = media_sync(s);
         if (rc)
             return rc;
+        store_pi_on_media(&s->pi, lba, nblocks);
         /* Media now holds the newest data: a dirty copy would be stale. */
         for (uint64_t b = lba, left = nblocks; left;) {
             uint32_t k = line_piece(s, b, left);
@@ -254,6 +317,7 @@ int sim_store_unmap(struct sim_store *s, uint64_t lba, uint64_t nblocks)
         b += k;
         left -= k;
     }
+    store_pi_forget(&s->pi, lba, nblocks);   /* unmapped: escape values (store_pi.h) */
     int rc = store_media_discard(s->media, byte_off(s, lba), nblocks * s->block_size);
     if (rc == 0)
         rc = media_sync(s);
@@ -515,6 +579,7 @@ void sim_store_stats(const struct sim_store *s, struct sim_store_stats *st)
     st->cache_data_bytes = s->cache.page_bytes;
     st->media_mem_bytes = store_media_mem_bytes(s->media);
     st->oracle_mem_bytes = store_oracle_bytes(&s->oracle);
+    st->pi_mem_bytes = store_pi_bytes(&s->pi);
     st->lines_written_back = s->lines_written_back;
     st->media_syncs = s->media_syncs;
     st->blocks_read = s->blocks_read;

@@ -75,6 +75,16 @@ struct sim_store;
 
 #define SIM_STORE_DEFAULT_CACHE_BYTES (UINT64_C(16) << 20)
 
+/* Protection information (store_pi.h has the rules): a drive formatted with
+ * it keeps an 8-byte tuple beside every block, which follows its block
+ * through the cache (lost with it, written back with it).  fn makes the tuple
+ * of a block written without one (sim_store_write on such a drive: commands
+ * that carry no protection information); the store does not interpret it. */
+struct sim_store_pi_gen {
+    void (*fn)(void *arg, uint64_t lba, const void *block, uint32_t block_size, uint8_t tuple[8]);
+    void *arg;
+};
+
 struct sim_store_config {
     uint64_t blocks;
     uint32_t block_size;      /* 512 or 4096 */
@@ -82,6 +92,7 @@ struct sim_store_config {
     uint64_t cache_bytes;     /* dirty data kept before lines are written back; 0 = default */
     enum hba_battery battery;
     uint64_t seed;            /* random power-cut subsets */
+    struct sim_store_pi_gen pi_gen; /* fn NULL (default): no protection information */
 };
 
 enum sim_power_cut_mode {
@@ -127,6 +138,14 @@ void sim_store_destroy(struct sim_store *s);
 int sim_store_read(struct sim_store *s, uint64_t lba, uint32_t nblocks, void *buf);
 /* durable = FUA or write cache disabled: goes to media before returning. */
 int sim_store_write(struct sim_store *s, uint64_t lba, uint32_t nblocks, const void *buf, bool durable);
+/* The same with the blocks' protection information: 8 bytes a block in pi,
+ * kept beside the data (a drive created without pi_gen: -EINVAL). */
+int sim_store_write_pi(struct sim_store *s, uint64_t lba, uint32_t nblocks, const void *buf, const void *pi,
+                       bool durable);
+/* The protection information of n blocks, 8 bytes each, as the drive holds it
+ * now (the newest for a block dirty in the cache, else the media's; all FFh
+ * for a block never written or unmapped). */
+int sim_store_read_pi(struct sim_store *s, uint64_t lba, uint32_t nblocks, void *pi);
 /* Writes back the dirty blocks inside [lba, lba+nblocks) (nblocks 0 = to the end
  * of the drive) and fdatasyncs the media; the oracle then counts every block
  * acknowledged in the range as promised. */
@@ -164,6 +183,7 @@ struct sim_store_stats {
     uint64_t cache_data_bytes;   /* of which data pages */
     uint64_t media_mem_bytes;    /* memory media chunks, file table */
     uint64_t oracle_mem_bytes;
+    uint64_t pi_mem_bytes;       /* protection information tuples */
     uint64_t lines_written_back; /* eviction: lines written back whole */
     uint64_t media_syncs;        /* fdatasync rounds (file media) or their equivalent */
     uint64_t blocks_read;        /* by sim_store_read */
