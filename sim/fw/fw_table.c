@@ -386,6 +386,10 @@ struct scsi_sense_reason fw_cmd_check_usage_on(const struct fw_cmd *cmd, const s
 {
     for (unsigned i = 0; i < cmd->cdb_len; i++) {
         uint8_t bad = (uint8_t)(cdb[i] & ~fw_cmd_usage(cmd, d, i));
+        /* A protect field (bits 7..5) is one multi-bit field: the bit pointer
+         * names its left-most bit whatever value it holds (SPC-5 4.4.2). */
+        if (i == 1 && (cmd->flags & FW_F_PROTECT) && (bad & 0xe0))
+            return scsi_reason_invalid_cdb_field(1, 7);
         if (bad)
             return scsi_reason_invalid_cdb_field((uint16_t)i, fw_top_bit(bad));
     }
