@@ -309,7 +309,7 @@ START_TEST(type2_and_reserved_fields)
 
     fw = pi_drive(0, BS, true, false);                              /* no PI: the field is reserved */
     write10(fw, &t, 0x20, 50, 1, out, sizeof out);
-    fwh_expect_invalid_cdb(&t, 1, 5);
+    fwh_expect_invalid_cdb(&t, 1, 7); /* the field's left-most bit, whatever its value */
     read10(fw, &t, 0xa0, 50, 1, in, sizeof in);
     fwh_expect_invalid_cdb(&t, 1, 7);
     read10(fw, &t, 0x00, 50, 1, in, BS);

@@ -66,8 +66,10 @@ START_TEST(usage_mask_points_at_every_reserved_bit)
                 cdb[0] = c->opcode;
                 cdb[byte] = (uint8_t)(1u << bit);
                 r = fw_cmd_check_usage(c, cdb);
+                /* The protect field (byte 1, bits 7..5) is one field: named by bit 7. */
+                int want = byte == 1 && (c->flags & FW_F_PROTECT) && bit >= 5 ? 7 : bit;
                 ck_assert_msg(r.key == SCSI_SK_ILLEGAL_REQUEST && r.asc_ascq == SCSI_ASC_INVALID_FIELD_IN_CDB &&
-                              r.fp.valid && r.fp.in_cdb && r.fp.byte == byte && r.fp.bit_valid && r.fp.bit == bit,
+                              r.fp.valid && r.fp.in_cdb && r.fp.byte == byte && r.fp.bit_valid && r.fp.bit == want,
                               "%s: byte %u bit %d", c->name, byte, bit);
             }
         }
