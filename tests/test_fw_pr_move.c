@@ -119,7 +119,7 @@ START_TEST(move_refusals)
     prout(fw, &t, 0, 7, 1, p, params(p, 7, 0xa, 0xb, 0x04, &one, 1));
     fwh_expect_invalid_param(&t, 17, 2);                /* reserved bit */
     n = params(p, 7, 0xa, 0xb, 0, &one, 1);
-    scsi_put_be16(p + 26, 64);                          /* no such nexus */
+    scsi_put_be16(p + 26, HBA_MAX_INITIATORS);          /* no such nexus */
     prout(fw, &t, 0, 7, 1, p, n);
     fwh_expect_invalid_param(&t, 26, -1);
     uint8_t fl;
