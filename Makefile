@@ -171,6 +171,8 @@ $(BUILD)/examples/firmware-relink/relink-buggy.so: examples/firmware-relink/reli
 	@mkdir -p $(@D)
 	$(FW_PLUGIN_CC) -DRELINK_F6_BUG -o $@ $<
 $(TESTS): | $(FW_EXAMPLES)
+# The mutation generator's own test runs the built tool.
+$(BUILD)/tests/test_mutation_sample: | $(BUILD)/tools/mutate
 
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIBS)
 	@mkdir -p $(@D)
@@ -232,7 +234,8 @@ $(MUTATION_SH): Makefile
 MUTATION_N       ?= 240
 MUTATION_SEED    ?= 12
 MUTATION_JOBS    ?= 2
-MUTATION_TIMEOUT ?= 180
+MUTATION_TIMEOUT ?= 120
+MUTATION_CHECK_TIMEOUT ?= 60
 MUTATION_CHECK_N    ?= 8
 MUTATION_CHECK_SEED ?= 2026
 # The full run: MUTATION_N mutants over the four layers (a quarter each),
@@ -249,7 +252,7 @@ check: all $(TOOLS_OK) $(TESTS) $(MUT_BINS) $(MUTATION_SH)
 	@sh mk/run-tests.sh -j $(TEST_JOBS) $(BUILD) $(TESTS)
 	@sh mk/mutants.sh $(BUILD) $(MUTANTS)
 	@sh mk/mutation.sh --check --sample $(MUTATION_CHECK_N) --seed $(MUTATION_CHECK_SEED) \
-	    --jobs $(MUTATION_JOBS) --timeout $(MUTATION_TIMEOUT) $(BUILD)
+	    --jobs $(MUTATION_JOBS) --timeout $(MUTATION_CHECK_TIMEOUT) $(BUILD)
 
 asan:
 	$(MAKE) BUILD=build-asan OPT='-O1 -g -fno-omit-frame-pointer' \

@@ -199,6 +199,7 @@ if [ -n "$doc" ]; then
         fi
         echo
         cat tools/mutate/how.md
+        if [ -f tools/mutate/history.md ]; then echo; cat tools/mutate/history.md; fi
     } >"$doc"
     echo "mutation: wrote $doc"
 fi
