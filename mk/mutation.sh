@@ -17,13 +17,15 @@
 # Survivors marked in tools/mutate/equivalent.txt (ID reason) are
 # equivalent and leave the score: killed / (killed + survived - equivalent).
 #
+# --report: no build and no run; the report (and --doc) again from the
+# results of the last run in BUILD/mutation/ (after marking survivors).
 # --check (make check): exit 1 only if the tool broke (no mutant listed,
 # one that cannot be applied, none of the sample built, a run that could not
 # be done) or a sampled survivor is neither equivalent nor listed in
 # tools/mutate/known-survivors.txt.  Without --check: exit 0 (the figure is
 # the result), 1 if the tool broke.
 set -u
-sample=240 seed=12 jobs=2 limit=180 doc="" check=0
+sample=240 seed=12 jobs=2 limit=180 doc="" check=0 report=0
 while [ $# -gt 1 ]; do
     case $1 in
         --sample) sample=$2; shift 2 ;;
@@ -32,6 +34,7 @@ while [ $# -gt 1 ]; do
         --timeout) limit=$2; shift 2 ;;
         --doc) doc=$2; shift 2 ;;
         --check) check=1; shift ;;
+        --report) report=1; shift ;;
         --one) break ;;
         *) echo "mutation: unknown option $1" >&2; exit 2 ;;
     esac
@@ -40,7 +43,7 @@ done
 # --one BUILD LIMIT INDEX ID: build and run one mutant (xargs runs these).
 if [ "${1:-}" = --one ]; then
     build=$2 limit=$3 n=$4 id=$5
-    dir=$build/mutation/m/$n
+    dir=$build/mutation/${MUTATION_RUN:-m}/$n
     rm -rf "$dir" && mkdir -p "$dir"
     file=${id%:*:*:*}
     base=$(basename "$file" .c)
@@ -64,14 +67,16 @@ if [ "${1:-}" = --one ]; then
             fi
             set -- "$dir/scsisim" run --tap ;;
     esac
-    # The mutant's own scsisim is not next to traces/: name the suite.
+    # The mutant's own scsisim is not next to traces/: name the suite.  Exit
+    # 2 (unusable input) is a kill too: the real build passes this very
+    # suite with these very options (checked before any mutant runs).
     SCSISIM_TRACES=$(pwd)/traces timeout -k 10 "$limit" "$@" >"$dir/run.tap" 2>"$dir/run.log"
     rc=$?
     case $rc in
         0) result survived ;;
         1) result killed ;;
         124|137) result timeout ;;
-        2) result "broken (exit 2: unusable input; see $dir/run.log)" ;;
+        2) result "killed (exit 2: the suite refused the mutant's input handling)" ;;
         *) result "killed (crash, exit $rc)" ;;
     esac
     # A survivor's objects are kept for a look; others are removed.
@@ -83,6 +88,10 @@ build=${1:?usage: mk/mutation.sh [--sample N] [--seed S] [--jobs J] [--timeout S
 tool=$build/tools/mutate
 out=$build/mutation
 started=$(date +%s)
+# The sampled run of make check and the full run keep their results apart.
+run=m
+[ "$check" -eq 1 ] && run=check
+export MUTATION_RUN=$run
 [ -x "$tool" ] && [ -f "$out/build.sh" ] || { echo "mutation: $tool or $out/build.sh missing: run make first"; exit 1; }
 command -v timeout >/dev/null || { echo "mutation: timeout (coreutils) not installed: apt-get install coreutils"; exit 1; }
 
@@ -94,28 +103,37 @@ store=$(ls sim/store/*.c)
 ctrl=$(ls sim/ctrl/*.c sim/iommu/*.c)
 core=$(ls core/*.c)
 per=$(( (sample + 3) / 4 ))
-list=$out/list.tsv
-: >"$list"
-for layer in fw store ctrl core; do
-    eval "files=\$$layer"
-    # shellcheck disable=SC2154,SC2086
-    if ! "$tool" list --seed "$seed" --sample "$per" $files >"$out/list-$layer.tsv"; then
-        echo "mutation: the generator failed on the $layer layer"; exit 1
-    fi
-    sed "s/^/$layer	/" "$out/list-$layer.tsv" >>"$list"
-done
+list=$out/$run.tsv
+if [ "$report" -eq 0 ]; then
+    : >"$list"
+    all=0
+    for layer in fw store ctrl core; do
+        eval "files=\$$layer"
+        # shellcheck disable=SC2154,SC2086
+        if ! "$tool" list --seed "$seed" --sample "$per" $files >"$out/list-$layer.tsv"; then
+            echo "mutation: the generator failed on the $layer layer"; exit 1
+        fi
+        sed "s/^/$layer	/" "$out/list-$layer.tsv" >>"$list" && rm -f "$out/list-$layer.tsv"
+        # shellcheck disable=SC2086
+        all=$(( all + $("$tool" list $files | wc -l) ))
+    done
+    echo "$all" >"$out/$run.all"
+fi
+[ -s "$list" ] || { echo "mutation: the generator listed no mutant ($list)"; exit 1; }
 total=$(wc -l <"$list")
-[ "$total" -gt 0 ] || { echo "mutation: the generator listed no mutant"; exit 1; }
-all=0
-for layer in fw store ctrl core; do
-    eval "files=\$$layer"
-    # shellcheck disable=SC2086
-    all=$(( all + $("$tool" list $files | wc -l) ))
-done
+all=$(cat "$out/$run.all")
 echo "mutation: $total mutants (seed $seed) of $all generated, $jobs at a time, limit ${limit}s each"
 
-rm -rf "$out/m"
-awk -F '\t' '{ print NR, $2 }' "$list" | xargs -P "$jobs" -L 1 sh mk/mutation.sh --one "$build" "$limit"
+if [ "$report" -eq 0 ]; then
+    # The real build first: it must pass the suite with the options the
+    # mutants get, or a failing mutant would prove nothing.
+    if ! SCSISIM_TRACES=$(pwd)/traces "$build/scsisim" run --tap >"$out/real.tap" 2>"$out/real.log"; then
+        echo "mutation: FAILED: the real build does not pass the suite ($out/real.tap)"; exit 1
+    fi
+    rm -rf "${out:?}/$run"
+    awk -F '\t' '{ print NR, $2 }' "$list" | xargs -P "$jobs" -L 1 sh mk/mutation.sh --one "$build" "$limit"
+    echo $(( $(date +%s) - started )) >"$out/$run/elapsed"
+fi
 
 # The marks: ID reason, '#' comments.
 marked() { # FILE ID -> the reason, or nothing
@@ -131,7 +149,7 @@ for layer in fw store ctrl core; do eval "k_$layer=0 s_$layer=0 e_$layer=0 b_$la
 n=0
 while IFS='	' read -r layer id before after; do
     n=$((n + 1))
-    r=$(cat "$out/m/$n/result" 2>/dev/null || echo "broken (no result)")
+    r=$(cat "$out/$run/$n/result" 2>/dev/null || echo "broken (no result)")
     case $r in
         killed*) killed=$((killed + 1)); eval "k_$layer=\$((k_$layer + 1))" ;;
         timeout) killed=$((killed + 1)); timeouts=$((timeouts + 1)); eval "k_$layer=\$((k_$layer + 1))" ;;
@@ -148,7 +166,7 @@ while IFS='	' read -r layer id before after; do
             fi
             printf '| `%s` | `%s` | `%s` | %s |\n' "$id" "$before" "$after" "$mark" >>"$survivors"
             echo "mutation: survived $id: $after ($mark)" ;;
-        *) broken=$((broken + 1)); echo "mutation: $id: $r (see $out/m/$n/)" ;;
+        *) broken=$((broken + 1)); echo "mutation: $id: $r (see $out/$run/$n/)" ;;
     esac
 done <"$list"
 counted=$((killed + survived - equivalent))
@@ -163,7 +181,7 @@ for layer in fw store ctrl core; do
     esac
     printf '| %s | %s | %s | %s | %s | %s |\n' "$name" "$k" "$s" "$e" "$b" "$ls" >>"$layers_md"
 done
-elapsed=$(( $(date +%s) - started ))
+elapsed=$(cat "$out/$run/elapsed" 2>/dev/null || echo "?")
 echo "mutation: $total mutants: $killed killed ($timeouts by timeout), $survived survived ($equivalent equivalent), $stillborn stillborn, $broken broken; score $killed / $counted = $score; ${elapsed} s"
 
 if [ -n "$doc" ]; then
@@ -205,7 +223,7 @@ if [ -n "$doc" ]; then
 fi
 
 if [ "$total" -gt 0 ] && [ $((killed + survived)) -eq 0 ]; then
-    echo "mutation: FAILED: none of the $total mutants built (see $out/m/*/build.log)"; exit 1
+    echo "mutation: FAILED: none of the $total mutants built (see $out/$run/*/build.log)"; exit 1
 fi
 if [ "$broken" -gt 0 ]; then
     echo "mutation: FAILED: $broken mutant(s) could not be applied or run"; exit 1

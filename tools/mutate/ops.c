@@ -233,7 +233,7 @@ static size_t droppable(const char *src, const struct toks *t, size_t s)
      * see (make asan and make valgrind are where leaks are caught). */
     const struct tok *callee = &k[i];
     if (callee->kind == TOK_IDENT && i + 1 < n && is(src, &k[i + 1], "(")) {
-        static const char *const rel[] = { "_free", "_destroy", "_close" };
+        static const char *const rel[] = { "_free", "_destroy", "_close", "_put", "_release" };
         if (is(src, callee, "free") || is(src, callee, "close"))
             return SIZE_MAX;
         for (size_t r = 0; r < sizeof rel / sizeof rel[0]; r++) {
@@ -322,7 +322,7 @@ int mutants_of(const char *src, const struct toks *t, struct mutants *out)
                     to = "true";
                 else if (is_int(src, &k[v]))
                     to = !minus && strtoull(src + k[v].off, NULL, 0) == 0 ? "1" : "0";
-                else if (k[v].kind == TOK_IDENT && all_caps(src, &k[v]))
+                else if (k[v].kind == TOK_IDENT && all_caps(src, &k[v]) && !is(src, &k[v], "NULL"))
                     to = "0";
                 if (to) {
                     e[0] = (struct edit){ .off = k[i + 1].off, .len = k[end - 1].off + k[end - 1].len - k[i + 1].off };

@@ -11,7 +11,11 @@
  *   drop    a call or assignment statement replaced by (void)0;
  *   andor   && to ||, || to &&
  *   ret     a returned constant replaced: 0 to 1, any other number, -ERRNO or
- *           an upper-case constant to 0, true to false and back
+ *           an upper-case constant (not NULL, which is 0) to 0, true to
+ *           false and back
+ *
+ * drop leaves release calls alone (free, close, *_free, *_destroy,
+ * *_close, *_put, *_release): a leak is not a behaviour a replay can see.
  *
  * Only code inside function bodies is mutated (not initializers, not file-
  * scope declarations, not preprocessor lines).  A mutant's id is
