@@ -55,7 +55,7 @@ ALL_SRC := $(sort $(wildcard $(addsuffix /*.[ch],$(LAYERS) tests tests/support b
 # The two-process bus tests start this binary (`make check` builds it first).
 export SCSISIM_BIN := $(abspath $(BUILD)/scsisim)
 
-.PHONY: all check asan valgrind bench install clean mutants mutation layers fuzz fuzz-run
+.PHONY: all check asan valgrind bench install clean mutants mutation mutation-report layers fuzz fuzz-run
 .SECONDARY:
 all: $(BUILD)/scsisim $(LIBS) $(BUILD)/lib/scsisim-core.so $(BUILD)/tools/mutate
 
@@ -243,6 +243,11 @@ MUTATION_CHECK_SEED ?= 2026
 # docs/mutation.md.
 mutation: all $(MUTATION_SH)
 	@nice -n 10 sh mk/mutation.sh --sample $(MUTATION_N) --seed $(MUTATION_SEED) --jobs $(MUTATION_JOBS) \
+	    --timeout $(MUTATION_TIMEOUT) --doc docs/mutation.md $(BUILD)
+# The same report again from the last run's results (after marking survivors
+# in tools/mutate/equivalent.txt or known-survivors.txt); builds and runs nothing.
+mutation-report: $(BUILD)/tools/mutate
+	@sh mk/mutation.sh --report --sample $(MUTATION_N) --seed $(MUTATION_SEED) --jobs $(MUTATION_JOBS) \
 	    --timeout $(MUTATION_TIMEOUT) --doc docs/mutation.md $(BUILD)
 
 # The unit tests, as many at a time as make's -j (nproc without one), then

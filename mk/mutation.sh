@@ -1,16 +1,18 @@
 #!/bin/sh
 # mk/mutation.sh [--sample N] [--seed S] [--jobs J] [--timeout SECONDS]
-#                [--doc FILE] [--check] BUILD
+#                [--doc FILE] [--check] [--report] BUILD
+# mk/mutation.sh --one BUILD SECONDS INDEX ID   (one mutant; xargs runs these)
 # `make mutation` and the sampled run of `make check` (docs/mutation.md).
 #
 # Lists the operator mutants of four layers with the generator
 # (BUILD/tools/mutate list: the firmware sim/fw, the store and cache
 # sim/store, the controller sim/ctrl + sim/iommu, the driver core core/),
 # N/4 of each picked by the seed; builds each from a mutated copy under
-# BUILD/mutation/m/ (never the sources; compile and link lines from
+# BUILD/mutation/m/ (check/ for --check; never the sources; compile and link lines from
 # BUILD/mutation/build.sh, which the Makefile writes) and runs the bundled
 # suite with it, `scsisim run` alone, under a time limit.  A mutant is
-#   killed      the run failed a trace (or crashed: counted as killed)
+#   killed      the run failed a trace, crashed, or refused the mutant's
+#               core at its preflight (exit 2; the real build passes first)
 #   timeout     the run did not end within the limit (killed, counted apart)
 #   survived    every trace passed
 #   stillborn   it did not compile or link (not counted)
