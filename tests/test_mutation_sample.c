@@ -157,6 +157,11 @@ START_TEST(bad_ids_and_files_say_what_and_where)
     ck_assert_int_eq(mutate((const char *[]){ "apply", id, out, NULL }, &r), 3);
     ck_assert_msg(strstr(r.err, "absent.c: cannot read: No such file or directory"), "%s", r.err);
     proc_result_free(&r);
+    snprintf(id, sizeof id, "%s:8:9:drop", src);
+    snprintf(out, sizeof out, "%s/no-such-folder/copy.c", dir);
+    ck_assert_int_eq(mutate((const char *[]){ "apply", id, out, NULL }, &r), 3);
+    ck_assert_msg(strstr(r.err, "no-such-folder/copy.c: cannot write: No such file or directory"), "%s", r.err);
+    proc_result_free(&r);
     ck_assert_int_eq(mutate((const char *[]){ "list", "--sample", "x", src, NULL }, &r), 2);
     ck_assert_msg(strstr(r.err, "--sample x: not a count"), "%s", r.err);
     proc_result_free(&r);

@@ -16,6 +16,7 @@
  * Exit status: 0 done, 2 bad arguments or an ID that names no mutant, 3 a
  * file that cannot be read or written. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -242,9 +243,12 @@ static int cmd_apply(const char *id, const char *out)
         struct tbuf b = { 0 };
         tbuf_printf(&b, "#line 1 \"%s\"\n", path);
         mutant_apply(u.src, u.len, m, &b);
-        FILE *f = fopen(out, "wb");
-        if (!f || b.oom || fwrite(b.s, 1, b.len, f) != b.len || fclose(f) != 0) {
-            fprintf(stderr, "mutate apply: %s: cannot write: %s\n", out, strerror(errno));
+        FILE *f = b.oom ? NULL : fopen(out, "wb");
+        bool wrote = f && fwrite(b.s, 1, b.len, f) == b.len;
+        if (f && fclose(f) != 0)
+            wrote = false;
+        if (!wrote) {
+            fprintf(stderr, "mutate apply: %s: cannot write: %s\n", out, b.oom ? "out of memory" : strerror(errno));
             rc = 3;
         }
         tbuf_free(&b);
