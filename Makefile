@@ -5,6 +5,8 @@
 #   make valgrind run every test under valgrind memcheck
 #   make bench    build the benchmarks (build/bench/); see docs/ for how each is run
 #   make mutants  one scsisim per driver mutant (build/mutants/), each run against the suite
+#   make mutation generated operator mutants of sim/ and core/, each run against the suite
+#                 (docs/mutation.md; MUTATION_N, MUTATION_SEED, MUTATION_JOBS, MUTATION_TIMEOUT)
 #   make fuzz     the libFuzzer targets (tests/fuzz/, clang) into build-fuzz/fuzz/;
 #   make fuzz-run a short bounded run of each (FUZZ_RUNS=20000; docs/fuzzing.md)
 #   make install  PREFIX=/usr/local DESTDIR=
@@ -53,9 +55,9 @@ ALL_SRC := $(sort $(wildcard $(addsuffix /*.[ch],$(LAYERS) tests tests/support b
 # The two-process bus tests start this binary (`make check` builds it first).
 export SCSISIM_BIN := $(abspath $(BUILD)/scsisim)
 
-.PHONY: all check asan valgrind bench install clean mutants layers fuzz fuzz-run
+.PHONY: all check asan valgrind bench install clean mutants mutation mutation-report layers fuzz fuzz-run
 .SECONDARY:
-all: $(BUILD)/scsisim $(LIBS) $(BUILD)/lib/scsisim-core.so
+all: $(BUILD)/scsisim $(LIBS) $(BUILD)/lib/scsisim-core.so $(BUILD)/tools/mutate
 
 $(DEPS_OK): mk/deps.sh
 	@sh mk/deps.sh
@@ -169,6 +171,8 @@ $(BUILD)/examples/firmware-relink/relink-buggy.so: examples/firmware-relink/reli
 	@mkdir -p $(@D)
 	$(FW_PLUGIN_CC) -DRELINK_F6_BUG -o $@ $<
 $(TESTS): | $(FW_EXAMPLES)
+# The mutation generator's own test runs the built tool.
+$(BUILD)/tests/test_mutation_sample: | $(BUILD)/tools/mutate
 
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIBS)
 	@mkdir -p $(@D)
@@ -212,12 +216,64 @@ $(TESTS): | $(CTRL_MUT)
 mutants: all $(MUT_BINS)
 	@sh mk/mutants.sh $(BUILD) $(MUTANTS)
 
+# The mutation tool (tools/mutate/, docs/mutation.md): a generator of
+# operator mutants (C, base/ only; a build tool, not a layer) and
+# mk/mutation.sh, which builds each mutant from a copy under
+# $(BUILD)/mutation/ (never the sources) and runs the bundled suite with it.
+# A firmware, store or controller mutant is one object compiled as the
+# build compiles it and linked into a scsisim of its own ahead of the
+# libraries; a core mutant is one object linked with the other core objects
+# into a driver core .so, loaded with --driver-core.  mk/mutation.sh reads
+# the compile and link lines from $(BUILD)/mutation/build.sh, written here.
+MUTATE_SRC  := $(sort $(wildcard tools/mutate/*.c))
+$(BUILD)/tools/mutate: $(call obj,$(MUTATE_SRC)) $(BUILD)/libscsisim_base.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -o $@ $^
+MUTATION_SH := $(BUILD)/mutation/build.sh
+define MUTATION_BUILD_SH
+# Written by the Makefile: the compile and link lines of one mutant.
+# mut_cc_sim COPY.c SRCDIR OUT.o / mut_cc_core COPY.c OUT.o
+mut_cc_sim() { $(CC) $(CFLAGS_ALL) -iquote "$$2" -c "$$1" -o "$$3"; }
+mut_cc_core() { $(CC) $(CFLAGS_CORE) -iquote $(CORE_VIEW)/core -c "$$1" -o "$$2"; }
+# mut_link_sim OUT MUT.o: scsisim with MUT.o ahead of the libraries (it
+# defines what the library member it replaces defines, so that member is
+# never pulled in).
+mut_link_sim() { $(CC) $(CFLAGS_ALL) $(EXPORT_DYN) -o "$$1" $(call obj,$(CLI_SRC)) "$$2" \
+    -Wl,--whole-archive $(BUILD)/libscsisim_platform.a $(BUILD)/libscsisim_scsi.a -Wl,--no-whole-archive \
+    $(call LINK_LIBS,$(LIBS)) $(LDLIBS_ALL); }
+# mut_link_core OUT MUT.o ORIG.o: the driver core .so with MUT.o for ORIG.o.
+mut_link_core() { out=$$1 mut=$$2 orig=$$3; set --; for o in $(CORE_OBJ); do [ "$$o" = "$$orig" ] || set -- "$$@" "$$o"; done; \
+    $(CC) $(CFLAGS_CORE) $(SO_LDFLAGS) -o "$$out" "$$mut" "$$@"; }
+endef
+$(MUTATION_SH): Makefile
+	$(shell mkdir -p $(@D))$(file >$@,$(MUTATION_BUILD_SH))
+MUTATION_N       ?= 240
+MUTATION_SEED    ?= 12
+MUTATION_JOBS    ?= 2
+MUTATION_TIMEOUT ?= 120
+MUTATION_CHECK_TIMEOUT ?= 60
+MUTATION_CHECK_N    ?= 8
+MUTATION_CHECK_SEED ?= 2026
+# The full run: MUTATION_N mutants over the four layers (a quarter each),
+# NOT part of `make check` (which runs MUTATION_CHECK_N of them); writes
+# docs/mutation.md.
+mutation: all $(MUTATION_SH)
+	@nice -n 10 sh mk/mutation.sh --sample $(MUTATION_N) --seed $(MUTATION_SEED) --jobs $(MUTATION_JOBS) \
+	    --timeout $(MUTATION_TIMEOUT) --doc docs/mutation.md $(BUILD)
+# The same report again from the last run's results (after marking survivors
+# in tools/mutate/equivalent.txt or known-survivors.txt); builds and runs nothing.
+mutation-report: $(BUILD)/tools/mutate
+	@sh mk/mutation.sh --report --sample $(MUTATION_N) --seed $(MUTATION_SEED) --jobs $(MUTATION_JOBS) \
+	    --timeout $(MUTATION_TIMEOUT) --doc docs/mutation.md $(BUILD)
+
 # The unit tests, as many at a time as make's -j (nproc without one), then
 # the bundled suite against the real build and every mutant (make mutants).
 TEST_JOBS = $(or $(patsubst -j%,%,$(filter -j%,$(MAKEFLAGS))),$(shell nproc))
-check: all $(TOOLS_OK) $(TESTS) $(MUT_BINS)
+check: all $(TOOLS_OK) $(TESTS) $(MUT_BINS) $(MUTATION_SH)
 	@sh mk/run-tests.sh -j $(TEST_JOBS) $(BUILD) $(TESTS)
 	@sh mk/mutants.sh $(BUILD) $(MUTANTS)
+	@sh mk/mutation.sh --check --sample $(MUTATION_CHECK_N) --seed $(MUTATION_CHECK_SEED) \
+	    --jobs $(MUTATION_JOBS) --timeout $(MUTATION_CHECK_TIMEOUT) $(BUILD)
 
 asan:
 	$(MAKE) BUILD=build-asan OPT='-O1 -g -fno-omit-frame-pointer' \

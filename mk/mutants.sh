@@ -113,6 +113,8 @@ if [ -n "${MUTANTS_DOC:-}" ]; then
         echo
         echo "One mutant by hand: \`build/scsisim run --mutant F1\` (or \`build/scsisim run --driver-core build/mutants/core-F1.so\`)."
         echo "How long \`make mutants\` takes, and where the time goes: docs/benchmarks.md."
+        echo "Generated bugs the suite was not written for (operator mutants of the firmware,"
+        echo "store, controller and driver core) and the suite's mutation score: docs/mutation.md."
         echo
         echo "Suite: $total traces.  Last generated: $(date -u +%Y-%m-%d)."
         echo
