@@ -275,6 +275,9 @@ static void fmt_device(struct tbuf *b, const struct trace_device *d)
         tbuf_putc(b, ' ');
         trace_fmt_seconds(b, d->ns, 0);
         break;
+    case TRACE_DEV_MATCH:
+        tbuf_printf(b, " %s", trace_word(&trace_match_words, d->match));
+        break;
     }
 }
 
