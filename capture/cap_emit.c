@@ -316,6 +316,38 @@ static void cmd_line(struct cap_ctx *c, struct cap_conn *k, struct cap_cmd *cmd,
     }
 }
 
+/* The importer's masks (cap_masks.c) of a data-in: a copy of have[] with
+ * the masked bytes cleared, so they are written as "??", and a comment
+ * saying which and why; NULL when nothing is masked (or out of memory,
+ * then c->rc says so). */
+static uint8_t *mask_din(struct cap_ctx *c, const struct cap_cmd *cmd, const char *tag, uint32_t kept)
+{
+    struct cap_mask m[8];
+    size_t n = kept && cmd->have ? cap_masks(cmd->cdb, cmd->data, cmd->have, kept, m, 8) : 0;
+    if (!n)
+        return NULL;
+    uint8_t *have = malloc(kept);
+    if (!have) {
+        if (!c->rc)
+            c->rc = -ENOMEM;
+        return NULL;
+    }
+    memcpy(have, cmd->have, kept);
+    char list[160];
+    size_t o = 0;
+    list[0] = '\0';
+    for (size_t i = 0; i < n && i < 8; i++) {
+        memset(have + m[i].from, 0, m[i].to - m[i].from);
+        if (i < 4 && o < sizeof list)
+            o += (size_t)snprintf(list + o, sizeof list - o, "%s%u..%u", i ? ", " : "", m[i].from, m[i].to - 1);
+        else if (i == 4 && o < sizeof list)
+            o += (size_t)snprintf(list + o, sizeof list - o, ", ...");
+    }
+    cap_comment(c, "# %s: data-in bytes %s (%s) written as ?? on purpose: they differ between runs and between units "
+                "of one model (docs/capture.md, \"Masks\")", tag, list, m[0].what);
+    return have;
+}
+
 void cap_emit_flush(struct cap_ctx *c, struct cap_conn *k, struct cap_cmd *cmd)
 {
     struct trace_line l;
@@ -366,8 +398,10 @@ void cap_emit_command(struct cap_ctx *c, struct cap_conn *k, struct cap_cmd *cmd
                          list, (unsigned long long)cmd->cmd_pkt, (unsigned long long)cmd->last_pkt,
                          cmd->dropped ? ", or past the importer's budget of data in flight" : "");
             }
+            uint8_t *masked = mask_din(c, cmd, tag, kept);
             rec->time_ns = cap_time(c, cmd->din_ns);
-            data_records(c, &l, TRACE_VERB_DIN, cmd->data, cmd->have, kept, moved, !known, false);
+            data_records(c, &l, TRACE_VERB_DIN, cmd->data, masked ? masked : cmd->have, kept, moved, !known, false);
+            free(masked);
         }
     }
     rec->verb = TRACE_VERB_STATUS;

@@ -197,6 +197,17 @@ int  cap_nexus_of(struct cap_ctx *c, struct cap_conn *k);
 void cap_tag(char tag[TRACE_TAG_MAX + 1], const struct cap_conn *k, uint32_t itt);
 uint64_t cap_time(const struct cap_ctx *c, uint64_t ns);
 
+/* cap_masks.c: data-in bytes written as "??" because they differ between
+ * runs or units (serials, designators, time stamps). */
+struct cap_mask {
+    uint32_t from, to;  /* bytes [from, to) of the data-in */
+    const char *what;
+};
+/* The masks for a command with this CDB and data-in (len bytes; have[i]: byte
+ * i was captured, have NULL: all were); returns how many (at most max stored). */
+size_t cap_masks(const uint8_t *cdb, const uint8_t *data, const uint8_t *have, uint32_t len, struct cap_mask *out,
+                 size_t max);
+
 /* cap_infer.c */
 void cap_infer(struct cap_ctx *c, struct cap_conn *k, const struct cap_cmd *cmd);
 struct cap_drive *cap_drive_get(struct cap_ctx *c, uint32_t target, uint64_t lun);
