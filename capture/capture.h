@@ -74,7 +74,8 @@ struct capture_export_stats {
 };
 
 /* Writes the host-layer records of a parsed trace as iSCSI over TCP into a
- * pcap file at path (libpcap's writer; libpcap 1.10 writes no pcapng).  0,
+ * capture file at path: pcapng when path ends in ".pcapng" (cap_pcapng.c,
+ * as libpcap 1.10 writes no pcapng), else pcap (libpcap's writer).  0,
  * or a negative errno with *err filled: -EIO when the file cannot be
  * created or written, -ENOMEM. */
 int capture_export(const struct trace *t, const char *path, struct capture_export_stats *st,
