@@ -360,6 +360,8 @@ int capture_import(const char *const *files, size_t n, const struct capture_opti
         free(c.targets[i]);
     free(c.targets);
     free(c.drives);
+    free(c.spare_data);
+    free(c.spare_have);
     tbuf_free(&c.line);
     return rc;
 }

@@ -155,6 +155,8 @@ struct cap_ctx {
     size_t   n_drives;
     uint64_t truncated_pkt;    /* the file ended inside this packet (0: it did not) */
     uint64_t data_bytes;       /* bytes allocated for command data (CAP_DATA_BUDGET) */
+    uint8_t *spare_data, *spare_have; /* a finished command's buffers, for the next (cap_cmd_free) */
+    uint32_t spare_cap;
     struct cap_usb *usb;       /* USB devices and URBs in flight (cap_usb.c) */
 };
 
