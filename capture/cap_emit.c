@@ -175,6 +175,54 @@ static void record_base(struct cap_ctx *c, struct cap_conn *k, uint32_t itt, uin
     r->next_piece = TRACE_NONE;
 }
 
+/* The end of the run of bytes equal to d[i] in [i, end). */
+static uint32_t run_end(const uint8_t *d, uint32_t i, uint32_t end)
+{
+    uint32_t j = i + 1;
+    while (j < end && d[j] == d[i])
+        j++;
+    return j;
+}
+
+/* Where the first run of MIN_REPEAT or more equal bytes starting at or
+ * after i begins (i itself counts as a run start), or end.  Looks for two
+ * equal neighbours eight positions at a time: in data that is not made of
+ * runs (most data) they are rare, and the byte-by-byte scan was the
+ * import's hottest loop. */
+static uint32_t next_long_run(const uint8_t *d, uint32_t i, uint32_t end)
+{
+    uint32_t p = i;
+    while (p < end) {
+        /* the first p' >= p with d[p'] == d[p' + 1] */
+        while (p + 9 <= end) {
+            uint64_t a, b;
+            memcpy(&a, d + p, 8);
+            memcpy(&b, d + p + 1, 8);
+            uint64_t x = a ^ b; /* a zero byte: equal neighbours there */
+            uint64_t z = (x - 0x0101010101010101ull) & ~x & 0x8080808080808080ull;
+            if (z) {
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+                p += (uint32_t)__builtin_clzll(z) / 8; /* the first byte in memory is the highest */
+#else
+                p += (uint32_t)__builtin_ctzll(z) / 8; /* the first byte in memory is the lowest */
+#endif
+                break;
+            }
+            p += 8;
+        }
+        if (p + 9 > end)
+            while (p + 1 < end && d[p] != d[p + 1])
+                p++;
+        if (p + 1 >= end)
+            return end;
+        uint32_t r = run_end(d, p, end);
+        if (r - p >= MIN_REPEAT)
+            return p;
+        p = r;
+    }
+    return end;
+}
+
 /* Data pieces of [0, len): of the first `kept` bytes, exact ones where
  * have[] says captured (have NULL: all), "??" where not; the bytes from
  * `kept` on were not kept at all and are one last piece, "??" (or zeros
@@ -203,7 +251,21 @@ static void data_records(struct cap_ctx *c, struct trace_line *l, enum trace_ver
             elems[n++] = (struct trace_pat_elem){ .kind = TRACE_PAT_REPEAT, .n = len - at, .value = (uint8_t *)&zero,
                                                   .mask = zeros ? (uint8_t *)&ff : (uint8_t *)&zero };
         }
-        for (uint32_t i = at; i < end && at < kept;) {
+        for (uint32_t i = at; all && i < end && at < kept;) {
+            /* every byte captured: exact bytes up to the next long run, then the run */
+            uint32_t s = next_long_run(data, i, end);
+            if (s > i) {
+                elems[n++] = (struct trace_pat_elem){ .kind = TRACE_PAT_BYTES, .n = s - i,
+                                                      .value = (uint8_t *)&data[i], .mask = ones };
+                i = s;
+                continue;
+            }
+            uint32_t j = run_end(data, i, end);
+            elems[n++] = (struct trace_pat_elem){ .kind = TRACE_PAT_REPEAT, .n = j - i,
+                                                  .value = (uint8_t *)&data[i], .mask = (uint8_t *)&ff };
+            i = j;
+        }
+        for (uint32_t i = at; !all && i < end && at < kept;) {
             uint32_t j = i + 1;
             if (!HAVE(i)) {
                 while (j < end && !HAVE(j))
