@@ -6,6 +6,7 @@
 #include <pcap/pcap.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sendfile.h>
 #include <time.h>
 
 /* Link types whose packets we can reach IP in. */
@@ -300,6 +301,38 @@ static void header(struct cap_ctx *c, const char *const *files, size_t n, FILE *
     cap_emit_line(c, &title);
 }
 
+/* Copies the records from the temporary file after what out holds.
+ * sendfile moves them inside the kernel — no read into user memory and
+ * write back out — when out has a file descriptor (a file, a pipe,
+ * /dev/null); a memory stream, or a descriptor sendfile refuses, gets them
+ * through stdio. */
+static int copy_body(FILE *body, FILE *out)
+{
+    if (fflush(body) == EOF)
+        return -EIO;
+    off_t size = ftello(body), off = 0;
+    if (size < 0)
+        return -EIO;
+    int ofd = fileno(out);
+    if (ofd >= 0 && fflush(out) != EOF) {
+        while (off < size) {
+            ssize_t n = sendfile(ofd, fileno(body), &off, (size_t)(size - off));
+            if (n <= 0)
+                break;
+        }
+        if (off == size)
+            return 0;
+    }
+    if (fseeko(body, off, SEEK_SET) != 0)
+        return -EIO;
+    char buf[65536];
+    size_t got;
+    while ((got = fread(buf, 1, sizeof buf, body)) > 0)
+        if (fwrite(buf, 1, got, out) != got)
+            return -EIO;
+    return ferror(body) ? -EIO : 0;
+}
+
 int capture_import(const char *const *files, size_t n, const struct capture_options *opt, FILE *out,
                    struct capture_stats *stats, struct located_error *err)
 {
@@ -331,12 +364,7 @@ int capture_import(const char *const *files, size_t n, const struct capture_opti
         header(&c, files, n, out);
         cap_write_devices(&c, out);
         c.body = body;
-        rewind(body);
-        char buf[65536];
-        size_t got;
-        while ((got = fread(buf, 1, sizeof buf, body)) > 0)
-            if (fwrite(buf, 1, got, out) != got)
-                rc = -EIO;
+        rc = copy_body(body, out);
         if (ferror(body) || fflush(out) == EOF || c.rc)
             rc = rc ? rc : c.rc ? c.rc : -EIO;
         if (rc == -EIO)
