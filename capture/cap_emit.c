@@ -175,10 +175,17 @@ static void record_base(struct cap_ctx *c, struct cap_conn *k, uint32_t itt, uin
     r->next_piece = TRACE_NONE;
 }
 
-/* The end of the run of bytes equal to d[i] in [i, end). */
+/* The end of the run of bytes equal to d[i] in [i, end): eight at a time
+ * (zero-filled blocks are common data). */
 static uint32_t run_end(const uint8_t *d, uint32_t i, uint32_t end)
 {
+    uint64_t all = 0x0101010101010101ull * d[i];
     uint32_t j = i + 1;
+    for (uint64_t w; j + 8 <= end; j += 8) {
+        memcpy(&w, d + j, 8);
+        if (w != all)
+            break;
+    }
     while (j < end && d[j] == d[i])
         j++;
     return j;
