@@ -25,6 +25,8 @@ uint64_t cap_time(const struct cap_ctx *c, uint64_t ns)
 
 void cap_emit_line(struct cap_ctx *c, const struct trace_line *l)
 {
+    if (c->dry)
+        return;
     tbuf_reset(&c->line);
     trace_fmt_line(&c->line, &c->empty, l);
     tbuf_putc(&c->line, '\n');
@@ -239,6 +241,8 @@ static uint32_t next_long_run(const uint8_t *d, uint32_t i, uint32_t end)
 static void data_records(struct cap_ctx *c, struct trace_line *l, enum trace_verb verb, const uint8_t *data,
                          const uint8_t *have, uint32_t kept, uint32_t len, bool rest, bool zeros)
 {
+    if (c->dry)
+        return; /* nothing is written in the first pass */
     static const uint8_t zero = 0, ff = 0xff;
     static uint8_t ones[PIECE_BYTES];
     if (!ones[0])
@@ -391,6 +395,8 @@ static void cmd_line(struct cap_ctx *c, struct cap_conn *k, struct cap_cmd *cmd,
  * then c->rc says so). */
 static uint8_t *mask_din(struct cap_ctx *c, const struct cap_cmd *cmd, const char *tag, uint32_t kept)
 {
+    if (c->dry)
+        return NULL;
     struct cap_mask m[8];
     size_t n = kept && cmd->have ? cap_masks(cmd->cdb, cmd->data, cmd->have, kept, m, 8) : 0;
     if (!n)

@@ -136,6 +136,7 @@ struct cap_ctx {
     struct located_error *err;
     int      rc;               /* first -errno (ENOMEM, EIO) */
     FILE    *body;             /* records, written before the device lines are known */
+    bool     dry;              /* the first of two passes: learn the device lines, write nothing */
     struct tbuf line;
     struct trace empty;        /* the printer's context */
     const char *file;          /* current file */

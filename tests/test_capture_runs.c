@@ -3,7 +3,9 @@
  * "xx*N" element, anything else exact bytes, in 4 KiB pieces.  Its scan for
  * runs looks at eight neighbours at a time; this compares what it writes
  * with the rule applied byte by byte, on data with runs of 1 to 12 bytes at
- * every alignment, exported to a capture and imported back. */
+ * every alignment, exported to a capture and imported back.  And the two
+ * ways an import writes its trace (capture/cap_pcap.c): two passes over a
+ * file, one pass through a temporary file for a pipe — the same text. */
 #include "tests/support/testutil.h"
 
 #include <stdio.h>
@@ -115,11 +117,52 @@ START_TEST(runs_written_as_the_rule_says)
 }
 END_TEST
 
+static char *slurp_cmd(const char *cmd)
+{
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    struct tbuf b = { 0 };
+    char buf[65536];
+    size_t got;
+    while ((got = fread(buf, 1, sizeof buf, p)) > 0)
+        tbuf_put(&b, buf, got);
+    ck_assert_int_eq(pclose(p), 0);
+    return b.s;
+}
+
+START_TEST(file_and_pipe_give_the_same_trace)
+{
+    char dir[256], pcap[400], cmd[1200];
+    proc_tmpdir(dir, sizeof dir, "runs-pipe");
+    snprintf(pcap, sizeof pcap, "%s/attach.pcap", dir);
+    struct trace *t = NULL;
+    struct located_error err;
+    const char *root = getenv("SCSISIM_TRACES");
+    char path[512];
+    snprintf(path, sizeof path, "%s/hosts/linux-sd-attach.trace", root && *root ? root : "traces");
+    ck_assert_msg(trace_parse_file(path, &t, &err) == 0, "%s", err.message);
+    struct capture_export_stats xs;
+    ck_assert_int_eq(capture_export(t, pcap, &xs, &err), 0);
+    trace_free(t);
+    snprintf(cmd, sizeof cmd, "'%s' import '%s'", proc_scsisim_bin(), pcap);
+    char *two_passes = slurp_cmd(cmd);
+    snprintf(cmd, sizeof cmd, "cat '%s' | '%s' import - | sed -e 's|^#   -$|#   %s|' -e 's|^@title \"-\"$|@title \"attach.pcap\"|'",
+             pcap, proc_scsisim_bin(), pcap);
+    char *one_pass = slurp_cmd(cmd);
+    ck_assert_msg(two_passes && strstr(two_passes, "@drive 0:0 vendor="), "%s", two_passes);
+    ck_assert_msg(one_pass && !strcmp(two_passes, one_pass), "file:\n%s\npipe:\n%s", two_passes, one_pass);
+    free(two_passes);
+    free(one_pass);
+    proc_rmdir(dir);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("capture_runs");
     TCase *tc = tcase_create("runs");
     tcase_add_test(tc, runs_written_as_the_rule_says);
+    tcase_add_test(tc, file_and_pipe_give_the_same_trace);
     suite_add_tcase(s, tc);
     return testutil_run(s);
 }
