@@ -30,7 +30,7 @@ static const char usage_text[] =
     "their own here.  A STATUS UNKNOWN sends no response; bytes a pattern leaves\n"
     "open (??, masks) are written as zeros.\n"
     "\n"
-    "  -o, --output FILE   the capture to write (required; *.pcapng: pcapng, else pcap)\n"
+    "  -o, --output FILE   the capture (required): *.pcapng is pcapng, else pcap\n"
     "  -h, --help          this text\n"
     "\n"
     "Exit status: 0 written; 2 bad option or a trace that does not parse;\n"
