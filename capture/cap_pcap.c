@@ -300,6 +300,11 @@ static void header(struct cap_ctx *c, const char *const *files, size_t n, FILE *
         title.device.text = (char *)(base ? base + 1 : files[0]);
     }
     cap_emit_line(c, &title);
+    if (c->opt->match_given) {
+        struct trace_line m = { .kind = TRACE_LINE_DEVICE,
+                                .device = { .kind = TRACE_DEV_MATCH, .match = c->opt->match } };
+        cap_emit_line(c, &m);
+    }
 }
 
 /* Copies the records from the temporary file after what out holds.

@@ -30,12 +30,15 @@
 #include <stdio.h>
 
 #include "base/located.h"
+#include "conformance/format/trace.h"
 
 #define CAPTURE_DEFAULT_PORT 3260
 
 struct capture_options {
     uint16_t port;      /* the iSCSI target port (0: CAPTURE_DEFAULT_PORT); other ports by BHS shape */
     bool     no_infer;  /* keep the simulator's default device settings */
+    bool     match_given;              /* write "@match LEVEL" (scsisim import --match) */
+    enum trace_match_level match;
 };
 
 struct capture_stats {

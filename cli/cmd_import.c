@@ -9,9 +9,10 @@
 #include "capture/capture.h"
 #include "cli/commands.h"
 #include "conformance/replay/trace_sim.h"
+#include "conformance/report/judge.h"
 
 static const char usage_text[] =
-    "usage: scsisim import CAPTURE... [-o TRACE] [--port N] [--no-infer]\n"
+    "usage: scsisim import CAPTURE... [-o TRACE] [--port N] [--no-infer] [--match LEVEL]\n"
     "\n"
     "Reads packet captures (pcap or pcapng, as tcpdump -w, tshark -w, dumpcap -w and\n"
     "Wireshark write them) of iSCSI over TCP and writes one scsitrace that\n"
@@ -39,13 +40,17 @@ static const char usage_text[] =
     "Data that differs between runs and between units of one model is written as\n"
     "'?\?' with a comment: INQUIRY vendor specific bytes 36..55, the VPD 80h serial\n"
     "number, VPD 83h designators, REPORT TIMESTAMP's time stamp.  The trace judges at\n"
-    "the exact level; add '@match status' to replay it against another device.\n"
+    "the exact level unless --match says otherwise.\n"
     "\n"
     "  -o, --output TRACE  write the trace here (default: standard output); the\n"
     "                      written trace is parsed back as a check\n"
     "  --port N            the iSCSI target port (default 3260); connections on other\n"
     "                      ports are recognised by the shape of their first PDU\n"
     "  --no-infer          keep the simulator's default device settings\n"
+    "  --match LEVEL       write '@match LEVEL' (exact, status or masks): the level the\n"
+    "                      trace is judged at unless 'run --match' overrides it;\n"
+    "                      status replays a capture of another device against the\n"
+    "                      simulator\n"
     "  -h, --help          this text\n"
     "\n"
     "Exit status: 0 imported; 2 bad option, or a file that is not a usable capture\n"
@@ -81,6 +86,11 @@ static int run(int argc, char **argv)
             return CLI_EXIT_OK;
         } else if (!strcmp(a, "--no-infer")) {
             opt.no_infer = true;
+        } else if (!strcmp(a, "--match") || !strncmp(a, "--match=", 8)) {
+            const char *v = a[7] == '=' ? a + 8 : i + 1 < argc ? argv[++i] : NULL;
+            if (!v || trace_match_level_parse(v, &opt.match) < 0)
+                rc = usage_error("--match needs exact, status or masks, not '%s'", v ? v : "");
+            opt.match_given = true;
         } else if (!strcmp(a, "-o") || !strcmp(a, "--output") || !strncmp(a, "--output=", 9)) {
             output = a[1] == '-' && a[8] == '=' ? a + 9 : i + 1 < argc ? argv[++i] : NULL;
             if (!output || !*output)

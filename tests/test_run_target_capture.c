@@ -138,6 +138,19 @@ START_TEST(tgtd_capture_replays_against_tgtd_and_the_simulator)
     const char *sim_exact[] = { "run", trace, NULL };
     replay("against the simulator at the exact level", sim_exact, 1,
            "expected CHECK UNIT_ATTENTION/0x29/0x00, got CHECK UNIT_ATTENTION/0x29/0x01");
+    /* The level can travel with the trace: import --match writes @match,
+     * which a run without --match uses and a run's --match overrides. */
+    char status_trace[400];
+    snprintf(status_trace, sizeof status_trace, "%s/tgtd-status.trace", t.dir);
+    struct proc_result r;
+    const char *imp[] = { "import", "--match", "status", cap, "-o", status_trace, NULL };
+    proc_scsisim(imp, &r);
+    ck_assert_msg(r.status == 0, "import --match exited %d: %s", r.status, r.err);
+    proc_result_free(&r);
+    const char *sim_own[] = { "run", status_trace, NULL };
+    replay("@match status against the simulator", sim_own, 0, "1 passed, 0 failed");
+    const char *sim_override[] = { "run", "--match", "exact", status_trace, NULL };
+    replay("@match status overridden by --match exact", sim_override, 1, "expected CHECK UNIT_ATTENTION/0x29/0x00");
     tgtd_stop(&t);
 }
 END_TEST
