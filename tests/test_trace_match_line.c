@@ -82,6 +82,11 @@ START_TEST(run_uses_trace_level)
     ck_assert_msg(r.status == 1, "exit %d:\n%s%s", r.status, r.out, r.err);
     ck_assert_msg(strstr(r.out, "data-in:"), "%s", r.out);
     proc_result_free(&r);
+    /* import --match checks its level the same way */
+    proc_scsisim((const char *const[]){ "import", "--match", "loose", path, NULL }, &r);
+    ck_assert_msg(r.status == 2 && strstr(r.err, "--match needs exact, status or masks, not 'loose'"), "exit %d: %s",
+                  r.status, r.err);
+    proc_result_free(&r);
     proc_rmdir(dir);
 }
 END_TEST
