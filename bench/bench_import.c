@@ -161,7 +161,7 @@ int main(int argc, char **argv)
     }
     char ebuf[512];
     struct gen *g = calloc(1, sizeof *g);
-    if (!g || !(g->w = cap_wire_open(path, ebuf))) {
+    if (!g || !(g->w = cap_wire_open(path, CAP_WIRE_PCAP, ebuf))) {
         fprintf(stderr, "bench_import: %s: %s\n", path, g ? ebuf : "out of memory");
         return 3;
     }

@@ -25,6 +25,8 @@ uint64_t cap_time(const struct cap_ctx *c, uint64_t ns)
 
 void cap_emit_line(struct cap_ctx *c, const struct trace_line *l)
 {
+    if (c->dry)
+        return;
     tbuf_reset(&c->line);
     trace_fmt_line(&c->line, &c->empty, l);
     tbuf_putc(&c->line, '\n');
@@ -175,6 +177,61 @@ static void record_base(struct cap_ctx *c, struct cap_conn *k, uint32_t itt, uin
     r->next_piece = TRACE_NONE;
 }
 
+/* The end of the run of bytes equal to d[i] in [i, end): eight at a time
+ * (zero-filled blocks are common data). */
+static uint32_t run_end(const uint8_t *d, uint32_t i, uint32_t end)
+{
+    uint64_t all = 0x0101010101010101ull * d[i];
+    uint32_t j = i + 1;
+    for (uint64_t w; j + 8 <= end; j += 8) {
+        memcpy(&w, d + j, 8);
+        if (w != all)
+            break;
+    }
+    while (j < end && d[j] == d[i])
+        j++;
+    return j;
+}
+
+/* Where the first run of MIN_REPEAT or more equal bytes starting at or
+ * after i begins (i itself counts as a run start), or end.  Looks for two
+ * equal neighbours eight positions at a time: in data that is not made of
+ * runs (most data) they are rare, and the byte-by-byte scan was the
+ * import's hottest loop. */
+static uint32_t next_long_run(const uint8_t *d, uint32_t i, uint32_t end)
+{
+    uint32_t p = i;
+    while (p < end) {
+        /* the first p' >= p with d[p'] == d[p' + 1] */
+        while (p + 9 <= end) {
+            uint64_t a, b;
+            memcpy(&a, d + p, 8);
+            memcpy(&b, d + p + 1, 8);
+            uint64_t x = a ^ b; /* a zero byte: equal neighbours there */
+            uint64_t z = (x - 0x0101010101010101ull) & ~x & 0x8080808080808080ull;
+            if (z) {
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+                p += (uint32_t)__builtin_clzll(z) / 8; /* the first byte in memory is the highest */
+#else
+                p += (uint32_t)__builtin_ctzll(z) / 8; /* the first byte in memory is the lowest */
+#endif
+                break;
+            }
+            p += 8;
+        }
+        if (p + 9 > end)
+            while (p + 1 < end && d[p] != d[p + 1])
+                p++;
+        if (p + 1 >= end)
+            return end;
+        uint32_t r = run_end(d, p, end);
+        if (r - p >= MIN_REPEAT)
+            return p;
+        p = r;
+    }
+    return end;
+}
+
 /* Data pieces of [0, len): of the first `kept` bytes, exact ones where
  * have[] says captured (have NULL: all), "??" where not; the bytes from
  * `kept` on were not kept at all and are one last piece, "??" (or zeros
@@ -184,6 +241,8 @@ static void record_base(struct cap_ctx *c, struct cap_conn *k, uint32_t itt, uin
 static void data_records(struct cap_ctx *c, struct trace_line *l, enum trace_verb verb, const uint8_t *data,
                          const uint8_t *have, uint32_t kept, uint32_t len, bool rest, bool zeros)
 {
+    if (c->dry)
+        return; /* nothing is written in the first pass */
     static const uint8_t zero = 0, ff = 0xff;
     static uint8_t ones[PIECE_BYTES];
     if (!ones[0])
@@ -203,7 +262,21 @@ static void data_records(struct cap_ctx *c, struct trace_line *l, enum trace_ver
             elems[n++] = (struct trace_pat_elem){ .kind = TRACE_PAT_REPEAT, .n = len - at, .value = (uint8_t *)&zero,
                                                   .mask = zeros ? (uint8_t *)&ff : (uint8_t *)&zero };
         }
-        for (uint32_t i = at; i < end && at < kept;) {
+        for (uint32_t i = at; all && i < end && at < kept;) {
+            /* every byte captured: exact bytes up to the next long run, then the run */
+            uint32_t s = next_long_run(data, i, end);
+            if (s > i) {
+                elems[n++] = (struct trace_pat_elem){ .kind = TRACE_PAT_BYTES, .n = s - i,
+                                                      .value = (uint8_t *)&data[i], .mask = ones };
+                i = s;
+                continue;
+            }
+            uint32_t j = run_end(data, i, end);
+            elems[n++] = (struct trace_pat_elem){ .kind = TRACE_PAT_REPEAT, .n = j - i,
+                                                  .value = (uint8_t *)&data[i], .mask = (uint8_t *)&ff };
+            i = j;
+        }
+        for (uint32_t i = at; !all && i < end && at < kept;) {
             uint32_t j = i + 1;
             if (!HAVE(i)) {
                 while (j < end && !HAVE(j))
@@ -316,6 +389,40 @@ static void cmd_line(struct cap_ctx *c, struct cap_conn *k, struct cap_cmd *cmd,
     }
 }
 
+/* The importer's masks (cap_masks.c) of a data-in: a copy of have[] with
+ * the masked bytes cleared, so they are written as "??", and a comment
+ * saying which and why; NULL when nothing is masked (or out of memory,
+ * then c->rc says so). */
+static uint8_t *mask_din(struct cap_ctx *c, const struct cap_cmd *cmd, const char *tag, uint32_t kept)
+{
+    if (c->dry)
+        return NULL;
+    struct cap_mask m[8];
+    size_t n = kept && cmd->have ? cap_masks(cmd->cdb, cmd->data, cmd->have, kept, m, 8) : 0;
+    if (!n)
+        return NULL;
+    uint8_t *have = malloc(kept);
+    if (!have) {
+        if (!c->rc)
+            c->rc = -ENOMEM;
+        return NULL;
+    }
+    memcpy(have, cmd->have, kept);
+    char list[160];
+    size_t o = 0;
+    list[0] = '\0';
+    for (size_t i = 0; i < n && i < 8; i++) {
+        memset(have + m[i].from, 0, m[i].to - m[i].from);
+        if (i < 4 && o < sizeof list)
+            o += (size_t)snprintf(list + o, sizeof list - o, "%s%u..%u", i ? ", " : "", m[i].from, m[i].to - 1);
+        else if (i == 4 && o < sizeof list)
+            o += (size_t)snprintf(list + o, sizeof list - o, ", ...");
+    }
+    cap_comment(c, "# %s: data-in bytes %s (%s) written as ?? on purpose: they differ between runs and between units "
+                "of one model (docs/capture.md, \"Masks\")", tag, list, m[0].what);
+    return have;
+}
+
 void cap_emit_flush(struct cap_ctx *c, struct cap_conn *k, struct cap_cmd *cmd)
 {
     struct trace_line l;
@@ -366,8 +473,10 @@ void cap_emit_command(struct cap_ctx *c, struct cap_conn *k, struct cap_cmd *cmd
                          list, (unsigned long long)cmd->cmd_pkt, (unsigned long long)cmd->last_pkt,
                          cmd->dropped ? ", or past the importer's budget of data in flight" : "");
             }
+            uint8_t *masked = mask_din(c, cmd, tag, kept);
             rec->time_ns = cap_time(c, cmd->din_ns);
-            data_records(c, &l, TRACE_VERB_DIN, cmd->data, cmd->have, kept, moved, !known, false);
+            data_records(c, &l, TRACE_VERB_DIN, cmd->data, masked ? masked : cmd->have, kept, moved, !known, false);
+            free(masked);
         }
     }
     rec->verb = TRACE_VERB_STATUS;

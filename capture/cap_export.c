@@ -1,6 +1,7 @@
 /* capture/cap_export.c — capture_export: a trace's host-layer (H) records as
  * the iSCSI session(s) that would carry them, written as a pcap file through
- * libpcap's writer (cap_wire.c) that Wireshark and tshark decode as iSCSI.
+ * libpcap's writer, or a pcapng file (a name ending in .pcapng) through
+ * cap_pcapng.c (cap_wire.c), that Wireshark and tshark decode as iSCSI.
  *
  * Each I_T nexus of the trace — host number H with target number T — is one
  * TCP connection from initiator iqn.2026-01.org.scsisim.export:hH to target
@@ -22,7 +23,7 @@
  * Data PDUs carry at most MAX_DSL bytes.  Bytes a pattern leaves open ("??",
  * masked bits) are written as zeros.  Directives and controller-layer (C)
  * records have no wire form and are counted, not written (docs/capture.md,
- * "Exporting").  libpcap 1.10 has no pcapng writer: the file is pcap. */
+ * "Exporting").  libpcap 1.10 has no pcapng writer: cap_pcapng.c is ours. */
 #include "capture/capture.h"
 
 #include <errno.h>
@@ -502,10 +503,12 @@ int capture_export(const struct trace *t, const char *path, struct capture_expor
     for (size_t i = 0; i < t->n_tasks; i++)
         x->tasks[i].conn = -1;
     char ebuf[PCAP_ERRBUF_SIZE] = "";
-    x->w = cap_wire_open(path, ebuf);
+    size_t plen = strlen(path);
+    bool ng = plen >= 7 && !strcmp(path + plen - 7, ".pcapng");
+    x->w = cap_wire_open(path, ng ? CAP_WIRE_PCAPNG : CAP_WIRE_PCAP, ebuf);
     int rc = 0;
     if (!x->w) {
-        located_set(err, path, 0, 0, 0, "cannot create it (libpcap: %s)", ebuf);
+        located_set(err, path, 0, 0, 0, ng ? "cannot create it: %s" : "cannot create it (libpcap: %s)", ebuf);
         rc = -EIO;
     } else {
         for (size_t i = 0; i < t->n_lines && !x->rc; i++)

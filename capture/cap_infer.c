@@ -94,7 +94,13 @@ void cap_infer(struct cap_ctx *c, struct cap_conn *k, const struct cap_cmd *cmd)
             uint32_t n = cap_be16(p + 2);
             if (n > got - 4)
                 n = got - 4;
-            set_text(c, tag, "unit serial number", p + 4, n, d->serial, sizeof d->serial, &d->has_serial);
+            /* An empty serial (blanks or NULs: what an export of a masked
+             * serial sends) says nothing the simulator could answer. */
+            bool blank = true;
+            for (uint32_t i = 0; i < n && blank; i++)
+                blank = p[4 + i] == ' ' || p[4 + i] == 0;
+            if (!blank)
+                set_text(c, tag, "unit serial number", p + 4, n, d->serial, sizeof d->serial, &d->has_serial);
         }
         return;
     case 0x25: /* READ CAPACITY (10) */

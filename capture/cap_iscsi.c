@@ -136,6 +136,21 @@ bool cap_cmd_data(struct cap_ctx *c, struct cap_cmd *cmd, uint32_t off, const ui
             cmd->dropped = true;
             return !overflow;
         }
+        if (!cmd->data && c->spare_data && c->spare_cap >= cap && c->spare_cap / 2 <= cap &&
+            c->data_bytes + c->spare_cap <= CAP_DATA_BUDGET) {
+            /* The buffers of the last command that ended, when of about
+             * this command's size: pages already mapped, no page faults on
+             * the way in (cap_cmd_free). */
+            cmd->data = c->spare_data;
+            cmd->have = c->spare_have;
+            c->spare_data = c->spare_have = NULL;
+            memset(cmd->data, 0, c->spare_cap);
+            memset(cmd->have, 0, c->spare_cap);
+            c->data_bytes += c->spare_cap;
+            cmd->data_cap = c->spare_cap;
+            c->spare_cap = 0;
+            goto copy;
+        }
         uint8_t *d = realloc(cmd->data, cap), *h = d ? realloc(cmd->have, cap) : NULL;
         if (d)
             cmd->data = d;
@@ -150,6 +165,7 @@ bool cap_cmd_data(struct cap_ctx *c, struct cap_cmd *cmd, uint32_t off, const ui
         c->data_bytes += cap - cmd->data_cap;
         cmd->data_cap = (uint32_t)cap;
     }
+copy:
     memcpy(cmd->data + off, p, n);
     memcpy(cmd->have + off, have, n);
     if (memchr(have, 0, n)) /* rare: bytes the capture lacks */
@@ -169,8 +185,20 @@ void cap_cmd_free(struct cap_ctx *c, struct cap_cmd *cmd)
     if (!cmd)
         return;
     c->data_bytes -= cmd->data_cap;
-    free(cmd->data);
-    free(cmd->have);
+    if (cmd->data && cmd->data_cap >= c->spare_cap) {
+        /* Kept for the next command: a fresh buffer of a transfer's size
+         * is mapped anew by malloc each time, and every one of its pages
+         * faulted in.  One spare, the largest: memory stays bounded by the
+         * longest transfer. */
+        free(c->spare_data);
+        free(c->spare_have);
+        c->spare_data = cmd->data;
+        c->spare_have = cmd->have;
+        c->spare_cap = cmd->data_cap;
+    } else {
+        free(cmd->data);
+        free(cmd->have);
+    }
     free(cmd);
 }
 

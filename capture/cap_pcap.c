@@ -6,6 +6,8 @@
 #include <pcap/pcap.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
 #include <time.h>
 
 /* Link types whose packets we can reach IP in. */
@@ -298,8 +300,105 @@ static void header(struct cap_ctx *c, const char *const *files, size_t n, FILE *
         title.device.text = (char *)(base ? base + 1 : files[0]);
     }
     cap_emit_line(c, &title);
+    if (c->opt->match_given) {
+        struct trace_line m = { .kind = TRACE_LINE_DEVICE,
+                                .device = { .kind = TRACE_DEV_MATCH, .match = c->opt->match } };
+        cap_emit_line(c, &m);
+    }
 }
 
+/* Copies the records from the temporary file after what out holds.
+ * sendfile moves them inside the kernel — no read into user memory and
+ * write back out — when out has a file descriptor (a file, a pipe,
+ * /dev/null); a memory stream, or a descriptor sendfile refuses, gets them
+ * through stdio. */
+static int copy_body(FILE *body, FILE *out)
+{
+    if (fflush(body) == EOF)
+        return -EIO;
+    off_t size = ftello(body), off = 0;
+    if (size < 0)
+        return -EIO;
+    int ofd = fileno(out);
+    if (ofd >= 0 && fflush(out) != EOF) {
+        while (off < size) {
+            ssize_t n = sendfile(ofd, fileno(body), &off, (size_t)(size - off));
+            if (n <= 0)
+                break;
+        }
+        if (off == size)
+            return 0;
+    }
+    if (fseeko(body, off, SEEK_SET) != 0)
+        return -EIO;
+    char buf[65536];
+    size_t got;
+    while ((got = fread(buf, 1, sizeof buf, body)) > 0)
+        if (fwrite(buf, 1, got, out) != got)
+            return -EIO;
+    return ferror(body) ? -EIO : 0;
+}
+
+static void ctx_free(struct cap_ctx *c)
+{
+    cap_usb_free(c);
+    for (size_t i = 0; i < c->n_conns; i++)
+        cap_conn_free(c->conns[i]);
+    free(c->conns);
+    for (size_t i = 0; i < c->n_nexus; i++) {
+        free(c->nexus[i].initiator);
+        free(c->nexus[i].target);
+    }
+    free(c->nexus);
+    for (size_t i = 0; i < c->n_targets; i++)
+        free(c->targets[i]);
+    free(c->targets);
+    free(c->drives);
+    free(c->spare_data);
+    free(c->spare_have);
+    tbuf_free(&c->line);
+}
+
+/* One pass over the files, as one capture: 0, or the first error. */
+static int pass(struct cap_ctx *c, const char *const *files, size_t n)
+{
+    memset(c->stats, 0, sizeof *c->stats);
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = read_file(c, files[i]);
+    if (rc == 0) {
+        cap_tcp_finish(c);
+        cap_usb_finish(c);
+        rc = c->rc;
+    }
+    return rc;
+}
+
+/* Whether every file can be read a second time (not a pipe or "-"). */
+static bool rereadable(const char *const *files, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct stat st;
+        if (!strcmp(files[i], "-") || stat(files[i], &st) != 0 || !S_ISREG(st.st_mode))
+            return false;
+    }
+    return true;
+}
+
+static int set_error(struct located_error *err, int rc)
+{
+    if (rc == -EIO)
+        located_set(err, NULL, 0, 0, 0, "writing the trace failed");
+    else if (rc == -ENOMEM)
+        located_set(err, NULL, 0, 0, 0, "out of memory");
+    return rc;
+}
+
+/* The header and the @drive lines come first in a trace, but are known only
+ * once the whole capture is read.  Files that can be read twice are: a
+ * first pass writes nothing (c.dry: no records are formatted) and learns
+ * them, the second writes the records straight to out.  A pipe is read
+ * once, its records waiting in a temporary file meanwhile. */
 int capture_import(const char *const *files, size_t n, const struct capture_options *opt, FILE *out,
                    struct capture_stats *stats, struct located_error *err)
 {
@@ -307,59 +406,48 @@ int capture_import(const char *const *files, size_t n, const struct capture_opti
     struct capture_options defaults = { .port = CAPTURE_DEFAULT_PORT };
     struct cap_ctx c = { .opt = opt ? opt : &defaults, .stats = stats ? stats : &local, .err = err,
                          .n_files = n };
-    memset(c.stats, 0, sizeof *c.stats);
     if (err)
         memset(err, 0, sizeof *err);
+    if (rereadable(files, n)) {
+        c.dry = true;
+        int rc = pass(&c, files, n);
+        if (rc == 0) {
+            c.dry = false;
+            c.body = out;
+            header(&c, files, n, out);
+            cap_write_devices(&c, out);
+            rc = c.rc;
+        }
+        ctx_free(&c);
+        if (rc == 0) {
+            c = (struct cap_ctx){ .opt = opt ? opt : &defaults, .stats = stats ? stats : &local, .err = err,
+                                  .n_files = n, .body = out };
+            rc = pass(&c, files, n);
+            if (rc == 0 && fflush(out) == EOF)
+                rc = -EIO;
+            ctx_free(&c);
+        }
+        return set_error(err, rc);
+    }
     c.body = tmpfile();
     if (!c.body) {
-        located_set(err, NULL, 0, 0, 0, "cannot create a temporary file: %s", strerror(errno));
-        return -errno;
+        int e = errno;
+        located_set(err, NULL, 0, 0, 0, "cannot create a temporary file: %s", strerror(e));
+        return -e;
     }
     setvbuf(c.body, NULL, _IOFBF, 1u << 20); /* the records pass through it: fewer, larger writes */
-    int rc = 0;
-    for (size_t i = 0; i < n && rc == 0; i++)
-        rc = read_file(&c, files[i]);
+    int rc = pass(&c, files, n);
     if (rc == 0) {
-        cap_tcp_finish(&c);
-        cap_usb_finish(&c);
-        rc = c.rc;
-    }
-    if (rc == 0) {
-        /* The header and device lines, known only now, then the records. */
         FILE *body = c.body;
         c.body = out;
         header(&c, files, n, out);
         cap_write_devices(&c, out);
         c.body = body;
-        rewind(body);
-        char buf[65536];
-        size_t got;
-        while ((got = fread(buf, 1, sizeof buf, body)) > 0)
-            if (fwrite(buf, 1, got, out) != got)
-                rc = -EIO;
+        rc = copy_body(body, out);
         if (ferror(body) || fflush(out) == EOF || c.rc)
             rc = rc ? rc : c.rc ? c.rc : -EIO;
-        if (rc == -EIO)
-            located_set(err, NULL, 0, 0, 0, "writing the trace failed");
-        else if (rc == -ENOMEM)
-            located_set(err, NULL, 0, 0, 0, "out of memory");
-    } else if (rc == -ENOMEM) {
-        located_set(err, NULL, 0, 0, 0, "out of memory");
     }
     fclose(c.body);
-    cap_usb_free(&c);
-    for (size_t i = 0; i < c.n_conns; i++)
-        cap_conn_free(c.conns[i]);
-    free(c.conns);
-    for (size_t i = 0; i < c.n_nexus; i++) {
-        free(c.nexus[i].initiator);
-        free(c.nexus[i].target);
-    }
-    free(c.nexus);
-    for (size_t i = 0; i < c.n_targets; i++)
-        free(c.targets[i]);
-    free(c.targets);
-    free(c.drives);
-    tbuf_free(&c.line);
-    return rc;
+    ctx_free(&c);
+    return set_error(err, rc);
 }

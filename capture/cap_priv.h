@@ -136,6 +136,7 @@ struct cap_ctx {
     struct located_error *err;
     int      rc;               /* first -errno (ENOMEM, EIO) */
     FILE    *body;             /* records, written before the device lines are known */
+    bool     dry;              /* the first of two passes: learn the device lines, write nothing */
     struct tbuf line;
     struct trace empty;        /* the printer's context */
     const char *file;          /* current file */
@@ -155,6 +156,8 @@ struct cap_ctx {
     size_t   n_drives;
     uint64_t truncated_pkt;    /* the file ended inside this packet (0: it did not) */
     uint64_t data_bytes;       /* bytes allocated for command data (CAP_DATA_BUDGET) */
+    uint8_t *spare_data, *spare_have; /* a finished command's buffers, for the next (cap_cmd_free) */
+    uint32_t spare_cap;
     struct cap_usb *usb;       /* USB devices and URBs in flight (cap_usb.c) */
 };
 
@@ -196,6 +199,17 @@ void cap_emit_tmf(struct cap_ctx *c, struct cap_conn *k, const struct cap_tmf *t
 int  cap_nexus_of(struct cap_ctx *c, struct cap_conn *k);
 void cap_tag(char tag[TRACE_TAG_MAX + 1], const struct cap_conn *k, uint32_t itt);
 uint64_t cap_time(const struct cap_ctx *c, uint64_t ns);
+
+/* cap_masks.c: data-in bytes written as "??" because they differ between
+ * runs or units (serials, designators, time stamps). */
+struct cap_mask {
+    uint32_t from, to;  /* bytes [from, to) of the data-in */
+    const char *what;
+};
+/* The masks for a command with this CDB and data-in (len bytes; have[i]: byte
+ * i was captured, have NULL: all were); returns how many (at most max stored). */
+size_t cap_masks(const uint8_t *cdb, const uint8_t *data, const uint8_t *have, uint32_t len, struct cap_mask *out,
+                 size_t max);
 
 /* cap_infer.c */
 void cap_infer(struct cap_ctx *c, struct cap_conn *k, const struct cap_cmd *cmd);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "capture/cap_pcapng.h"
 #include "scsi/scsi.h"
 
 #define ETH_LEN 14u
@@ -18,20 +19,30 @@
 enum { TCP_FIN = 0x01, TCP_SYN = 0x02, TCP_PSH = 0x08, TCP_ACK = 0x10 };
 
 struct cap_wire {
-    pcap_t *dead;
+    pcap_t *dead;           /* pcap: libpcap's writer */
     pcap_dumper_t *d;
+    struct cap_pcapng *ng;  /* pcapng: ours */
     uint64_t ns;        /* time of the last packet, since T0_NS */
     uint64_t packets;
     uint16_t ip_id;
     uint8_t  pkt[ETH_LEN + IP_LEN + TCP_LEN + CAP_WIRE_MSS];
 };
 
-struct cap_wire *cap_wire_open(const char *path, char *errbuf)
+struct cap_wire *cap_wire_open(const char *path, enum cap_wire_format fmt, char *errbuf)
 {
     struct cap_wire *w = calloc(1, sizeof *w);
     if (!w) {
         snprintf(errbuf, PCAP_ERRBUF_SIZE, "out of memory");
         return NULL;
+    }
+    if (fmt == CAP_WIRE_PCAPNG) {
+        w->ng = cap_pcapng_open(path, DLT_EN10MB, (uint32_t)sizeof w->pkt);
+        if (!w->ng) {
+            snprintf(errbuf, PCAP_ERRBUF_SIZE, "%s", strerror(errno));
+            free(w);
+            return NULL;
+        }
+        return w;
     }
     w->dead = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, (int)sizeof w->pkt, PCAP_TSTAMP_PRECISION_NANO);
     if (!w->dead) {
@@ -53,6 +64,11 @@ int cap_wire_close(struct cap_wire *w)
 {
     if (!w)
         return 0;
+    if (w->ng) {
+        int rc = cap_pcapng_close(w->ng);
+        free(w);
+        return rc;
+    }
     int rc = pcap_dump_flush(w->d) == 0 && !ferror(pcap_dump_file(w->d)) ? 0 : -EIO;
     pcap_dump_close(w->d);
     pcap_close(w->dead);
@@ -126,12 +142,16 @@ static void segment(struct cap_wire *w, struct cap_wire_conn *k, int dir, uint8_
     k->seq[dir] += n + ((flags & (TCP_SYN | TCP_FIN)) ? 1u : 0u);
     uint32_t len = ETH_LEN + IP_LEN + TCP_LEN + n;
     uint64_t at = T0_NS + w->ns;
+    w->packets++;
+    w->ns += 1000; /* 1 us to the next packet */
+    if (w->ng) {
+        cap_pcapng_packet(w->ng, at, w->pkt, len);
+        return;
+    }
     struct pcap_pkthdr h = { .caplen = len, .len = len };
     h.ts.tv_sec = (time_t)(at / 1000000000u);
     h.ts.tv_usec = (suseconds_t)(at % 1000000000u); /* nanoseconds: the writer's precision */
     pcap_dump((u_char *)w->d, &h, w->pkt);
-    w->packets++;
-    w->ns += 1000; /* 1 us to the next packet */
 }
 
 void cap_wire_connect(struct cap_wire *w, struct cap_wire_conn *k)

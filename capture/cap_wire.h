@@ -1,5 +1,5 @@
 /* capture/cap_wire.h — writing TCP connections into a pcap file (libpcap's
- * writer): Ethernet, IPv4 and TCP headers with computed checksums, the
+ * writer) or a pcapng file (cap_pcapng.c, as libpcap 1.10 writes no pcapng): Ethernet, IPv4 and TCP headers with computed checksums, the
  * three-way handshake, byte streams cut into segments whose sequence and
  * acknowledgement numbers follow each other, and FIN at the end.  What
  * `scsisim export` (cap_export.c) and the import benchmark write their
@@ -22,9 +22,12 @@ struct cap_wire_conn {
     bool     open;
 };
 
-/* Opens path for writing (pcap, nanosecond timestamps, Ethernet).  NULL with
- * errbuf (PCAP_ERRBUF_SIZE) filled when libpcap cannot create the file. */
-struct cap_wire *cap_wire_open(const char *path, char *errbuf);
+enum cap_wire_format { CAP_WIRE_PCAP, CAP_WIRE_PCAPNG };
+
+/* Opens path for writing (pcap or pcapng, nanosecond timestamps, Ethernet).
+ * NULL with errbuf (PCAP_ERRBUF_SIZE) filled when the file cannot be
+ * created. */
+struct cap_wire *cap_wire_open(const char *path, enum cap_wire_format fmt, char *errbuf);
 /* Flushes and closes; 0, or -EIO when writing failed at some point. */
 int  cap_wire_close(struct cap_wire *w);
 /* The time of the next packet: never earlier than the one before. */

@@ -30,12 +30,15 @@
 #include <stdio.h>
 
 #include "base/located.h"
+#include "conformance/format/trace.h"
 
 #define CAPTURE_DEFAULT_PORT 3260
 
 struct capture_options {
     uint16_t port;      /* the iSCSI target port (0: CAPTURE_DEFAULT_PORT); other ports by BHS shape */
     bool     no_infer;  /* keep the simulator's default device settings */
+    bool     match_given;              /* write "@match LEVEL" (scsisim import --match) */
+    enum trace_match_level match;
 };
 
 struct capture_stats {
@@ -74,7 +77,8 @@ struct capture_export_stats {
 };
 
 /* Writes the host-layer records of a parsed trace as iSCSI over TCP into a
- * pcap file at path (libpcap's writer; libpcap 1.10 writes no pcapng).  0,
+ * capture file at path: pcapng when path ends in ".pcapng" (cap_pcapng.c,
+ * as libpcap 1.10 writes no pcapng), else pcap (libpcap's writer).  0,
  * or a negative errno with *err filled: -EIO when the file cannot be
  * created or written, -ENOMEM. */
 int capture_export(const struct trace *t, const char *path, struct capture_export_stats *st,

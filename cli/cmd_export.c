@@ -10,26 +10,27 @@
 #include "conformance/replay/trace_sim.h"
 
 static const char usage_text[] =
-    "usage: scsisim export TRACE -o OUT.pcap\n"
+    "usage: scsisim export TRACE -o OUT.pcapng|OUT.pcap\n"
     "\n"
     "Writes the host-layer (H) records of a scsitrace as the iSCSI session that\n"
-    "would carry them, in a pcap file that Wireshark and tshark decode as iSCSI\n"
-    "(tshark -r OUT.pcap -Y iscsi): one TCP connection per I_T nexus of the trace,\n"
+    "would carry them, in a capture that Wireshark and tshark decode as iSCSI\n"
+    "(tshark -r OUT.pcapng -Y iscsi): one TCP connection per I_T nexus of the trace,\n"
     "with a login, SCSI Command, R2T and Data-Out for DOUT, Data-In for DIN, SCSI\n"
     "Response with sense and residual for STATUS, Task Management Function\n"
     "Request/Response for TMF, and a logout; TCP sequence numbers and checksums\n"
-    "are valid.  `scsisim import OUT.pcap` reads it back (docs/capture.md,\n"
+    "are valid.  `scsisim import OUT.pcapng` reads it back (docs/capture.md,\n"
     "\"Exporting\", says what the round trip keeps).\n"
     "\n"
-    "The file is pcap, not pcapng: libpcap 1.10, which writes it, has no pcapng\n"
-    "writer.  Wireshark and tshark read both.\n"
+    "The format follows the name: OUT.pcapng is pcapng (one section, one Ethernet\n"
+    "interface with nanosecond timestamps, an Enhanced Packet Block per packet),\n"
+    "any other name pcap (libpcap's writer).  Wireshark and tshark read both.\n"
     "\n"
     "Not written, and counted on stderr: directives (power-loss, inject, ...),\n"
     "controller-layer (C) and wire-layer (W) records, which have no iSCSI form of\n"
     "their own here.  A STATUS UNKNOWN sends no response; bytes a pattern leaves\n"
     "open (??, masks) are written as zeros.\n"
     "\n"
-    "  -o, --output FILE   the capture to write (required; *.pcapng is refused)\n"
+    "  -o, --output FILE   the capture (required): *.pcapng is pcapng, else pcap\n"
     "  -h, --help          this text\n"
     "\n"
     "Exit status: 0 written; 2 bad option or a trace that does not parse;\n"
@@ -38,12 +39,6 @@ static const char usage_text[] =
 static int usage_error(const char *fmt, const char *arg)
 {
     return cli_usage_error("export", fmt, arg);
-}
-
-static bool ends_with(const char *s, const char *suffix)
-{
-    size_t n = strlen(s), m = strlen(suffix);
-    return n >= m && !strcmp(s + n - m, suffix);
 }
 
 static int run(int argc, char **argv)
@@ -57,7 +52,7 @@ static int run(int argc, char **argv)
         } else if (!strcmp(a, "-o") || !strcmp(a, "--output") || !strncmp(a, "--output=", 9)) {
             output = a[1] == '-' && a[8] == '=' ? a + 9 : i + 1 < argc ? argv[++i] : NULL;
             if (!output || !*output)
-                return usage_error("%s needs a file name (-o trace.pcap)", a);
+                return usage_error("%s needs a file name (-o trace.pcapng)", a);
         } else if (a[0] == '-' && a[1]) {
             return usage_error("unknown option '%s'", a);
         } else if (trace) {
@@ -69,10 +64,7 @@ static int run(int argc, char **argv)
     if (!trace)
         return usage_error("no trace given%s", "");
     if (!output)
-        return usage_error("no output file given (-o %s.pcap)", "OUT");
-    if (ends_with(output, ".pcapng"))
-        return usage_error("'%s': libpcap 1.10 writes pcap, not pcapng; name the file .pcap (Wireshark reads "
-                           "both)", output);
+        return usage_error("no output file given (-o %s.pcapng)", "OUT");
     struct trace *t = NULL;
     struct located_error err;
     if (trace_parse_file(trace, &t, &err)) {
@@ -102,6 +94,6 @@ static int run(int argc, char **argv)
 
 const struct cli_command cli_cmd_export = {
     .name = "export",
-    .summary = "write a trace as an iSCSI packet capture (pcap) for Wireshark",
+    .summary = "write a trace as an iSCSI packet capture (pcapng or pcap) for Wireshark",
     .run = run,
 };

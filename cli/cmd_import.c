@@ -9,18 +9,20 @@
 #include "capture/capture.h"
 #include "cli/commands.h"
 #include "conformance/replay/trace_sim.h"
+#include "conformance/report/judge.h"
 
 static const char usage_text[] =
-    "usage: scsisim import CAPTURE... [-o TRACE] [--port N] [--no-infer]\n"
+    "usage: scsisim import CAPTURE... [-o TRACE] [--port N] [--no-infer] [--match LEVEL]\n"
     "\n"
     "Reads packet captures (pcap or pcapng, as tcpdump -w, tshark -w, dumpcap -w and\n"
     "Wireshark write them) of iSCSI over TCP and writes one scsitrace that\n"
     "`scsisim run` replays.  Several files are read in the order given, as one\n"
-    "capture.  Every TCP connection is reassembled (retransmissions, out-of-order\n"
-    "segments, PDUs across segments); each I_T nexus becomes nexus H:0:T:L with its\n"
-    "initiator and target names in a comment; SCSI Command, R2T, Data-Out, Data-In\n"
-    "and SCSI Response become CMD, DOUT, DIN and STATUS records (with sense), task\n"
-    "management becomes TMF records, logins, logouts and NOPs comments.\n"
+    "capture ('-': standard input, a pipe).  Every TCP connection is reassembled\n"
+    "(retransmissions, out-of-order segments, PDUs across segments); each I_T\n"
+    "nexus becomes nexus H:0:T:L with its initiator and target names in a comment;\n"
+    "SCSI Command, R2T, Data-Out, Data-In and SCSI Response become CMD, DOUT, DIN\n"
+    "and STATUS records (with sense), task management becomes TMF records, logins,\n"
+    "logouts and NOPs comments.\n"
     "\n"
     "USB mass storage is read from Linux usbmon captures (tcpdump -i usbmonN, tshark,\n"
     "Wireshark: link types USB_LINUX and USB_LINUX_MMAPPED), Bulk-Only Transport:\n"
@@ -35,12 +37,20 @@ static const char usage_text[] =
     "The device's INQUIRY, VPD 80h, READ CAPACITY and MODE SENSE answers in the\n"
     "capture become the trace's @drive settings (vendor, product, revision, serial,\n"
     "block size, capacity, write cache), so the simulator answers as that device.\n"
+    "Data that differs between runs and between units of one model is written as\n"
+    "'?\?' with a comment: INQUIRY vendor specific bytes 36..55, the VPD 80h serial\n"
+    "number, VPD 83h designators, REPORT TIMESTAMP's time stamp.  The trace judges at\n"
+    "the exact level unless --match says otherwise.\n"
     "\n"
     "  -o, --output TRACE  write the trace here (default: standard output); the\n"
     "                      written trace is parsed back as a check\n"
     "  --port N            the iSCSI target port (default 3260); connections on other\n"
     "                      ports are recognised by the shape of their first PDU\n"
     "  --no-infer          keep the simulator's default device settings\n"
+    "  --match LEVEL       write '@match LEVEL' (exact, status or masks): the level the\n"
+    "                      trace is judged at unless 'run --match' overrides it;\n"
+    "                      status replays a capture of another device against the\n"
+    "                      simulator\n"
     "  -h, --help          this text\n"
     "\n"
     "Exit status: 0 imported; 2 bad option, or a file that is not a usable capture\n"
@@ -76,6 +86,11 @@ static int run(int argc, char **argv)
             return CLI_EXIT_OK;
         } else if (!strcmp(a, "--no-infer")) {
             opt.no_infer = true;
+        } else if (!strcmp(a, "--match") || !strncmp(a, "--match=", 8)) {
+            const char *v = a[7] == '=' ? a + 8 : i + 1 < argc ? argv[++i] : NULL;
+            if (!v || trace_match_level_parse(v, &opt.match) < 0)
+                rc = usage_error("--match needs exact, status or masks, not '%s'", v ? v : "");
+            opt.match_given = true;
         } else if (!strcmp(a, "-o") || !strcmp(a, "--output") || !strncmp(a, "--output=", 9)) {
             output = a[1] == '-' && a[8] == '=' ? a + 9 : i + 1 < argc ? argv[++i] : NULL;
             if (!output || !*output)

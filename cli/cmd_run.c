@@ -75,7 +75,8 @@ static const char usage_text[] =
     "                    sense=, resid= and xfer= ignored), masks (exact except the\n"
     "                    fields a real device legitimately answers differently:\n"
     "                    INQUIRY vendor, product, revision and serial, VPD 80h/83h,\n"
-    "                    the capacity when the trace pins none; docs/replay.md)\n"
+    "                    the capacity when the trace pins none; docs/replay.md).\n"
+    "                    Overrides each trace's own @match line\n"
     "  --strict          a skipped trace (a feature this target lacks) fails the run\n"
     "                    (exit 1) and is reported as a failure, not as a skip\n"
     "  --tap             TAP version 13 on standard output instead of the text report\n"
@@ -125,6 +126,7 @@ struct run_args {
     bool strict;
     const char *target;
     enum trace_match_level match;
+    bool match_given;
     const char **paths;
     size_t npaths;
 };
@@ -257,6 +259,7 @@ static int parse_args(int argc, char **argv, struct run_args *a)
         } else if ((v = opt_value(argc, argv, &i, "--match", &missing))) {
             if (missing || trace_match_level_parse(v, &a->match) < 0)
                 return usage_error("--match needs exact, status or masks, not '%s'", v);
+            a->match_given = true;
         } else if ((v = opt_value(argc, argv, &i, "--junit", &missing))) {
             if (missing || !v[0])
                 return usage_error("%s needs a file name", arg);
@@ -578,6 +581,7 @@ static int run(int argc, char **argv)
         o.log = stderr;
     o.target = a.target;
     o.match = a.match;
+    o.match_given = a.match_given;
     bool json_stdout = a.json && !strcmp(a.json, "-");
     if (check_mode(&o) < 0) {
         run_files_free(&files);

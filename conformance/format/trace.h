@@ -225,7 +225,17 @@ struct trace_record {
 /* --- device lines (@key ...) --------------------------------------------------------------- */
 
 enum trace_device_kind { TRACE_DEV_NEXUS, TRACE_DEV_DRIVE, TRACE_DEV_CONTROLLER, TRACE_DEV_TITLE,
-                         TRACE_DEV_REQUIRES, TRACE_DEV_TIMEOUT, TRACE_DEV_HOST };
+                         TRACE_DEV_REQUIRES, TRACE_DEV_TIMEOUT, TRACE_DEV_HOST, TRACE_DEV_MATCH };
+
+/* How strictly a reply is compared with the trace (docs/replay.md, "Matching
+ * levels"): chosen per run (`scsisim run --match`) or per trace (`@match`,
+ * which a run's --match overrides).  The judge is conformance/report/. */
+enum trace_match_level {
+    TRACE_MATCH_EXACT,   /* every expectation of the trace (the default) */
+    TRACE_MATCH_STATUS,  /* status and sense key/ASC/ASCQ only: data bytes, sense=, resid= and xfer= ignored */
+    TRACE_MATCH_MASKS,   /* exact, except the fields of trace_mask_fields */
+    TRACE_MATCH_LEVEL_COUNT
+};
 /* key=value as written; value keeps its quotes (the docs/config.md syntax). */
 struct trace_setting {
     char    *key;
@@ -241,6 +251,7 @@ struct trace_device {
     char   **words;                     /* REQUIRES: feature names */
     size_t   n_words;
     uint64_t ns;                        /* TIMEOUT */
+    enum trace_match_level match;       /* MATCH */
 };
 
 /* What the @host lines say about the host platform under the driver: where
@@ -294,6 +305,8 @@ struct trace {
     bool     has_nexus;
     const char *title;                 /* @title text, or NULL */
     uint64_t timeout_ns;               /* @timeout, 0 when not given */
+    bool     match_given;              /* @match given: match is the trace's own level */
+    enum trace_match_level match;      /* @match, else TRACE_MATCH_EXACT */
     struct trace_host host;            /* @host settings (all of its lines) */
 };
 

@@ -166,6 +166,8 @@ static bool device_eq(const struct trace_device *a, const struct trace_device *b
         return true;
     case TRACE_DEV_TIMEOUT:
         return a->ns == b->ns;
+    case TRACE_DEV_MATCH:
+        return a->match == b->match;
     }
     return false;
 }

@@ -293,6 +293,40 @@ static int device_timeout(struct tp *p, struct trace_device *dev)
     return 0;
 }
 
+/* @match LEVEL: the level this trace is judged at when the run gives no
+ * --match (docs/trace-format.md, "Device lines"). */
+static int device_match(struct tp *p, struct trace_device *dev)
+{
+    char shown[48], list[80];
+    struct tp_tok tok, extra;
+    int got = tp_next(p, &tok);
+    if (got < 0)
+        return got;
+    trace_words_list(&trace_match_words, list, sizeof list);
+    if (got == 0)
+        return tp_fail(p, tp_end_col(p), "@match needs a level: %s (e.g. @match status)", list);
+    if (p->t->match_given)
+        return tp_fail(p, tok.col, "@match given twice");
+    int k = trace_words_find(&trace_match_words, tok.s, tok.len);
+    if (k < 0) {
+        const char *near = trace_words_suggest(&trace_match_words, tok.s, tok.len);
+        if (near)
+            return tp_fail(p, tok.col, "unknown match level '%s'; did you mean '%s'?",
+                           tp_tok_str(&tok, shown, sizeof shown), near);
+        return tp_fail(p, tok.col, "unknown match level '%s'; expected %s", tp_tok_str(&tok, shown, sizeof shown),
+                       list);
+    }
+    got = tp_next(p, &extra);
+    if (got == 1)
+        return tp_fail(p, extra.col, "@match takes one level (%s)", list);
+    if (got < 0)
+        return got;
+    dev->match = (enum trace_match_level)k;
+    p->t->match_given = true;
+    p->t->match = dev->match;
+    return 0;
+}
+
 int tp_device_line(struct tp *p, struct trace_line *line, const struct tp_tok *first)
 {
     char shown[48], list[200];
@@ -320,6 +354,7 @@ int tp_device_line(struct tp *p, struct trace_line *line, const struct tp_tok *f
     case TRACE_DEV_REQUIRES: return device_requires(p, dev);
     case TRACE_DEV_TIMEOUT: return device_timeout(p, dev);
     case TRACE_DEV_HOST: return tp_device_host(p, line);
+    case TRACE_DEV_MATCH: return device_match(p, dev);
     default: rc = -EINVAL; break;
     }
     if (rc)

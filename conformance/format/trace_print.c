@@ -19,12 +19,23 @@
 
 #define SPACED_MAX 32 /* longer byte runs print compact */
 
-static const char hex[] = "0123456789abcdef";
+
+/* The two digits of every byte value, "000102...ff": printing data is one
+ * look-up and a 2-byte copy per byte (an import prints every captured byte,
+ * so this is its hot path). */
+#define HEX_ROW(h)                                                                                              \
+    h "0" h "1" h "2" h "3" h "4" h "5" h "6" h "7" h "8" h "9" h "a" h "b" h "c" h "d" h "e" h "f"
+static const char hex_pairs[] = HEX_ROW("0") HEX_ROW("1") HEX_ROW("2") HEX_ROW("3") HEX_ROW("4") HEX_ROW("5")
+    HEX_ROW("6") HEX_ROW("7") HEX_ROW("8") HEX_ROW("9") HEX_ROW("a") HEX_ROW("b") HEX_ROW("c") HEX_ROW("d")
+    HEX_ROW("e") HEX_ROW("f");
+#undef HEX_ROW
+_Static_assert(sizeof hex_pairs == 2 * 256 + 1, "two digits for each of the 256 byte values");
+
+#define HEX_CHUNK 2048 /* bytes formatted on the stack per append to the buffer */
 
 static void put_hex(struct tbuf *b, uint8_t v)
 {
-    char s[2] = { hex[v >> 4], hex[v & 15] };
-    tbuf_put(b, s, 2);
+    tbuf_put(b, hex_pairs + 2 * v, 2);
 }
 
 static void put_byte(struct tbuf *b, uint8_t v, uint8_t m)
@@ -40,6 +51,21 @@ static void put_byte(struct tbuf *b, uint8_t v, uint8_t m)
     }
 }
 
+/* n exact bytes, compact ("1200ff..."), appended HEX_CHUNK at a time
+ * rather than byte by byte. */
+static void put_exact_run(struct tbuf *b, const uint8_t *v, size_t n)
+{
+    char buf[2 * HEX_CHUNK];
+    while (n) {
+        size_t k = n < HEX_CHUNK ? n : HEX_CHUNK;
+        for (size_t i = 0; i < k; i++)
+            memcpy(buf + 2 * i, hex_pairs + 2 * v[i], 2);
+        tbuf_put(b, buf, 2 * k);
+        v += k;
+        n -= k;
+    }
+}
+
 static void put_bytes(struct tbuf *b, const struct trace_pat_elem *e, char sep)
 {
     if (e->n <= SPACED_MAX) {
@@ -50,14 +76,26 @@ static void put_bytes(struct tbuf *b, const struct trace_pat_elem *e, char sep)
         }
         return;
     }
-    /* compact runs of exact and don't-care bytes; masked bytes stand alone */
-    bool in_run = false;
-    for (uint32_t i = 0; i < e->n; i++) {
-        bool partial = e->mask[i] != 0 && e->mask[i] != 0xFF;
-        if (i && (partial || !in_run))
+    /* Compact runs of exact and don't-care bytes; masked bytes stand alone:
+     * a separator goes before a byte when it or the byte before it is
+     * masked (neither exact nor "??"). */
+    bool prev_partial = false;
+    for (uint32_t i = 0; i < e->n;) {
+        uint8_t m = e->mask[i];
+        bool partial = m != 0 && m != 0xFF;
+        if (i && (partial || prev_partial))
             tbuf_putc(b, sep);
-        put_byte(b, e->value[i], e->mask[i]);
-        in_run = !partial;
+        prev_partial = partial;
+        if (m == 0xFF) {
+            uint32_t j = i + 1;
+            while (j < e->n && e->mask[j] == 0xFF)
+                j++;
+            put_exact_run(b, e->value + i, j - i);
+            i = j;
+            continue;
+        }
+        put_byte(b, e->value[i], m);
+        i++;
     }
 }
 
@@ -274,6 +312,9 @@ static void fmt_device(struct tbuf *b, const struct trace_device *d)
     case TRACE_DEV_TIMEOUT:
         tbuf_putc(b, ' ');
         trace_fmt_seconds(b, d->ns, 0);
+        break;
+    case TRACE_DEV_MATCH:
+        tbuf_printf(b, " %s", trace_word(&trace_match_words, d->match));
         break;
     }
 }

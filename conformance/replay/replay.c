@@ -274,7 +274,7 @@ static int judge(struct replay *rp, struct trace_run *run)
     int rc = -ENOMEM;
     struct trace_file_result *f = trace_run_add(run, t->name, t->title);
     if (f)
-        rc = trace_judge_at(t, &a, rp->o.match, f);
+        rc = trace_judge_at(t, &a, trace_match_for(t, rp->o.match, rp->o.match_given), f);
     free(at);
     return rc;
 }

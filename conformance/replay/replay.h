@@ -58,6 +58,7 @@ struct replay_options {
     bool     no_discovery;         /* skip the driver's target discovery at attach */
     FILE    *log;                  /* driver log lines (warnings and errors), or NULL to drop them */
     enum trace_match_level match;  /* how replies are judged (--match; default exact) */
+    bool     match_given;          /* --match given: it overrides each trace's @match */
     /* --target: replay against a real target instead of the simulator
      * (conformance/remote/remote.h): iscsi://HOST[:PORT]/IQN/LUN, or a SCSI
      * generic device (/dev/sgN, /dev/bsg/...).  NULL: the simulator. */

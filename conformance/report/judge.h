@@ -59,17 +59,14 @@ struct tbuf;
  * else acknowledged only) as "T:L LBA a-b, ..." (report_media.c). */
 void trace_media_ranges_text(struct tbuf *b, const struct sim_oracle_report *r, bool durable);
 
-/* How strictly a reply is compared with the trace (`scsisim run --match`,
- * docs/replay.md, "Matching levels"). */
-enum trace_match_level {
-    TRACE_MATCH_EXACT,   /* every expectation of the trace (the default) */
-    TRACE_MATCH_STATUS,  /* status and sense key/ASC/ASCQ only: data bytes, sense=, resid= and xfer= ignored */
-    TRACE_MATCH_MASKS,   /* exact, except the fields of trace_mask_fields */
-    TRACE_MATCH_LEVEL_COUNT
-};
+/* enum trace_match_level is in conformance/format/trace.h: a trace's @match
+ * line names one too. */
 const char *trace_match_level_name(enum trace_match_level l);
 /* "exact", "status" or "masks": 0, else -1. */
 int trace_match_level_parse(const char *s, enum trace_match_level *out);
+/* The level a trace is judged at: the run's --match when given (run_given),
+ * else the trace's @match, else exact. */
+enum trace_match_level trace_match_for(const struct trace *t, enum trace_match_level run_level, bool run_given);
 
 /* trace_judge at a level. */
 int trace_judge_at(const struct trace *t, const struct trace_actual *a, enum trace_match_level level,

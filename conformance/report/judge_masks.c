@@ -7,6 +7,8 @@
  * pass as the trace's. */
 #include "conformance/report/judge.h"
 
+#include "conformance/format/trace_names.h"
+
 #include <string.h>
 
 /* Which CDBs a row is about. */
@@ -68,21 +70,25 @@ size_t trace_mask_all(const struct trace_mask_field **out, size_t max)
     return n;
 }
 
-static const char *const level_names[] = {
-    [TRACE_MATCH_EXACT] = "exact", [TRACE_MATCH_STATUS] = "status", [TRACE_MATCH_MASKS] = "masks",
-};
-
+/* The names are the trace format's (@match), one table: trace_match_words. */
 const char *trace_match_level_name(enum trace_match_level l)
 {
-    return (unsigned)l < TRACE_MATCH_LEVEL_COUNT ? level_names[l] : "?";
+    const char *w = (unsigned)l < TRACE_MATCH_LEVEL_COUNT ? trace_word(&trace_match_words, l) : NULL;
+    return w ? w : "?";
 }
 
 int trace_match_level_parse(const char *s, enum trace_match_level *out)
 {
-    for (unsigned i = 0; i < TRACE_MATCH_LEVEL_COUNT; i++)
-        if (!strcmp(s, level_names[i])) {
-            *out = (enum trace_match_level)i;
-            return 0;
-        }
-    return -1;
+    int i = trace_words_find(&trace_match_words, s, strlen(s));
+    if (i < 0)
+        return -1;
+    *out = (enum trace_match_level)i;
+    return 0;
+}
+
+enum trace_match_level trace_match_for(const struct trace *t, enum trace_match_level run_level, bool run_given)
+{
+    if (run_given || !t->match_given)
+        return run_level;
+    return t->match;
 }

@@ -15,7 +15,9 @@ pid_t dumpcap_start(const char *test, const char *file, int port)
     char filter[64], errpath[600];
     snprintf(filter, sizeof filter, "tcp port %d", port);
     snprintf(errpath, sizeof errpath, "%s.err", file);
-    const char *argv[] = { "dumpcap", "-q", "-i", "lo", "-f", filter, "-w", file, NULL };
+    /* -B 64: a 64 MiB kernel buffer; the default 2 MiB drops packets of a
+     * burst of 64 KiB reads and writes on a loaded machine. */
+    const char *argv[] = { "dumpcap", "-q", "-B", "64", "-i", "lo", "-f", filter, "-w", file, NULL };
     FILE *err = fopen(errpath, "w");
     ck_assert_ptr_nonnull(err);
     pid_t pid = proc_spawn(argv, -1, fileno(err), PROC_PATH | PROC_DIE_WITH_US);
