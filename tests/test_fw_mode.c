@@ -278,7 +278,7 @@ START_TEST(d_sense_gives_descriptor_sense)
     ck_assert_uint_eq(t.sense[0], 0x72);
     fwh_cdb_rw16(cdb, SCSI_OP_READ_16, 0, 1, 0x40);
     fwh_run0(fw, &t, cdb, 16, HBA_FLAG_DIR_READ, b, sizeof(b));
-    fwh_expect_invalid_cdb(&t, 1, 6);                /* field pointer survives the format */
+    fwh_expect_invalid_cdb(&t, 1, 7);                /* field pointer (RDPROTECT: bit 7) survives the format */
     ck_assert_uint_eq(t.sense[0], 0x72);
     /* and back to fixed */
     ctl[2] &= (uint8_t)~0x04;

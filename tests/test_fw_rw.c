@@ -120,7 +120,7 @@ START_TEST(rw_reserved_fields)
     struct fw_task t;
     fwh_cdb_rw10(cdb, SCSI_OP_READ_10, 0, 1, 0x20);       /* RDPROTECT without protection */
     fwh_run0(fw, &t, cdb, 10, HBA_FLAG_DIR_READ, b, sizeof(b));
-    fwh_expect_invalid_cdb(&t, 1, 5);
+    fwh_expect_invalid_cdb(&t, 1, 7); /* the protect field's left-most bit */
     fwh_cdb_rw10(cdb, SCSI_OP_WRITE_10, 0, 1, 0x04);      /* reserved */
     fwh_run0(fw, &t, cdb, 10, HBA_FLAG_DIR_WRITE, b, sizeof(b));
     fwh_expect_invalid_cdb(&t, 1, 2);

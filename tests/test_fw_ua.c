@@ -87,7 +87,7 @@ START_TEST(ua_comes_before_cdb_errors)
     fwh_expect_sense(&t, SCSI_SK_UNIT_ATTENTION, 0x29, 0x01);
     ck_assert_uint_eq(t.xfer, 0);
     fwh_run0(fw, &t, cdb, 10, HBA_FLAG_DIR_READ, b, sizeof(b));
-    fwh_expect_invalid_cdb(&t, 1, 5);
+    fwh_expect_invalid_cdb(&t, 1, 7); /* RDPROTECT's left-most bit */
     fw_destroy(fw);
 }
 END_TEST
