@@ -157,7 +157,12 @@ static bool device_eq(const struct trace_device *a, const struct trace_device *b
         return true;
     case TRACE_DEV_TITLE:
         return str_eq(a->text, b->text);
+    case TRACE_DEV_BASIS:
     case TRACE_DEV_REQUIRES:
+        /* a basis: its kind and reason, then its citations as words */
+        if (a->kind == TRACE_DEV_BASIS &&
+            (a->basis != b->basis || (a->basis == TRACE_BASIS_MODEL && !str_eq(a->text, b->text))))
+            return false;
         if (a->n_words != b->n_words)
             return false;
         for (size_t i = 0; i < a->n_words; i++)

@@ -275,6 +275,16 @@ static void fmt_device(struct tbuf *b, const struct trace_device *d)
         tbuf_putc(b, ' ');
         trace_fmt_seconds(b, d->ns, 0);
         break;
+    case TRACE_DEV_BASIS:
+        if (d->basis == TRACE_BASIS_MODEL) {
+            tbuf_puts(b, " model ");
+            trace_fmt_quoted(b, d->text, strlen(d->text));
+            break;
+        }
+        tbuf_puts(b, " standard");
+        for (size_t i = 0; i < d->n_words; i++)
+            tbuf_printf(b, " %s", d->words[i]);
+        break;
     }
 }
 
