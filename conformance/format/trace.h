@@ -135,6 +135,13 @@ struct trace_status {
     bool     resid_given, xfer_given, sense_pattern_given;
     uint32_t resid, xfer;
     struct trace_pattern sense_pattern; /* sense=...: raw sense bytes (format-dependent) */
+    /* standard=ALT|ALT: the answers the standard allows where the
+     * alternatives above are this model's one answer (the first command of
+     * a trace on a fresh simulator: POWER ON OCCURRED; on a real target its
+     * history is unknown).  `run --standard-only` judges these instead.
+     * 0: not given (the alternatives above are the standard's too). */
+    size_t   n_std_alts;
+    struct trace_status_alt std_alts[TRACE_ALTS_MAX];
 };
 
 enum trace_tmf_fn {

@@ -273,7 +273,7 @@ static int judge(struct replay *rp, struct trace_run *run)
     int rc = -ENOMEM;
     struct trace_file_result *f = trace_run_add(run, t->name, t->title);
     if (f)
-        rc = trace_judge_at(t, &a, rp->o.match, f);
+        rc = trace_judge_std(t, &a, rp->o.match, rp->o.standard_only, f);
     free(at);
     return rc;
 }

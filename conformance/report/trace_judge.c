@@ -127,7 +127,7 @@ static bool reset_family_matches(const struct trace_status *st, const struct tra
 }
 
 static int check_command(const struct trace *t, const struct trace_task *k, const struct trace_actual_task *a,
-                         enum trace_match_level level, struct trace_check *c)
+                         enum trace_match_level level, bool standard_only, struct trace_check *c)
 {
     const struct trace_record *req = rec(t, k->request);
     struct tbuf exp = { 0 };
@@ -139,6 +139,16 @@ static int check_command(const struct trace *t, const struct trace_task *k, cons
     if (k->response == TRACE_NONE)
         goto details; /* ended by a TMF or a directive: whatever happened is acceptable */
     const struct trace_status *st = &rec(t, k->response)->status;
+    /* --standard-only: where the record names what the standard allows
+     * (standard=), that is what a device owes; the rest of the record
+     * (sense=, resid=, data) is judged as written. */
+    struct trace_status std_view;
+    if (standard_only && st->n_std_alts) {
+        std_view = *st;
+        std_view.n_alts = st->n_std_alts;
+        memcpy(std_view.alts, st->std_alts, st->n_std_alts * sizeof st->std_alts[0]);
+        st = &std_view;
+    }
     unsigned st_line = lineno(t, k->response);
     trace_fmt_status_alts(&exp, st);
     if (!a->completed && trace_status_unknown(st))
@@ -368,6 +378,12 @@ int trace_judge(const struct trace *t, const struct trace_actual *a, struct trac
 int trace_judge_at(const struct trace *t, const struct trace_actual *a, enum trace_match_level level,
                    struct trace_file_result *out)
 {
+    return trace_judge_std(t, a, level, false, out);
+}
+
+int trace_judge_std(const struct trace *t, const struct trace_actual *a, enum trace_match_level level,
+                    bool standard_only, struct trace_file_result *out)
+{
     out->elapsed_ns = a->elapsed_ns;
     /* Checks in file order: tasks by their request line, media checks by theirs. */
     size_t next_task = 0;
@@ -406,7 +422,7 @@ int trace_judge_at(const struct trace *t, const struct trace_actual *a, enum tra
                     c->cdb[i] = v;
                 }
                 c->cdb_len = (uint8_t)r->cmd.cdb.length;
-                rc = check_command(t, k, at, level, c);
+                rc = check_command(t, k, at, level, standard_only, c);
             } else {
                 c->kind = TRACE_CHECK_TMF;
                 rc = check_tmf(t, k, at, c);
