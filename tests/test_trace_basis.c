@@ -147,7 +147,7 @@ static const struct bad std_bads[] = {
     { "empty", "+0.000 H < - t1 STATUS GOOD standard=", NULL, "standard= needs alternatives" },
     { "trailing bar", "+0.000 H < - t1 STATUS GOOD standard=GOOD|", NULL, "standard= needs alternatives" },
     { "unknown status", "+0.000 H < - t1 STATUS GOOD standard=FINE", "FINE", "unknown status 'FINE' in standard=" },
-    { "bad sense", "+0.000 H < - t1 STATUS GOOD standard=UNIT_ATTENTION/0x29/0x100", "UNIT_ATTENTION", "" },
+    { "bad sense", "+0.000 H < - t1 STATUS GOOD standard=UNIT_ATTENTION/0x29/0x100", "0x100", "bad ASCQ '0x100'" },
     { "twice", "+0.000 H < - t1 STATUS GOOD standard=GOOD standard=BUSY", "BUSY", "option 'standard' given twice" },
     { "unknown option", "+0.000 H < - t1 STATUS GOOD standrd=GOOD", "standrd", "expected resid=N, xfer=N, sense=BYTES or standard=ALT|ALT" },
 };
