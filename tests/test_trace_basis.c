@@ -5,8 +5,8 @@
  * bundled trace marked, and no bundled first command tolerant where the
  * simulator's state is known; `run --standard-only` replaying only standard
  * traces (the others SKIPPED "model behaviour (--standard-only)", never
- * passed) and judging standard= there; the basis in the text, TAP, JUnit and
- * JSON reports. */
+ * passed), judging standard= there and leaving sense= (this model's format)
+ * out; the basis in the text, TAP, JUnit and JSON reports. */
 #include "tests/support/testutil.h"
 
 #include <dirent.h>
@@ -372,7 +372,7 @@ static void make_dir(struct dir *d)
 static void remove_dir(const struct dir *d)
 {
     static const char *const names[] = { "a-standard.trace", "b-model.trace", "c-unmarked.trace", "d-std-alts.trace",
-                                         "r.json", "r.xml" };
+                                         "e-sense.trace", "r.json", "r.xml" };
     char path[128];
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         snprintf(path, sizeof path, "%s/%s", d->path, names[i]);
@@ -449,6 +449,18 @@ START_TEST(standard_alternatives_judged_only_with_standard_only)
                   strstr(r.out, "  basis: standard SAM-5 5.14\n"), "exit %d:\n%s", r.status, r.out);
     proc_result_free(&r);
     const char *std[] = { "run", "--standard-only", path, NULL };
+    proc_scsisim(std, &r);
+    ck_assert_msg(r.status == 0 && strstr(r.out, "1 passed, 0 failed, 0 skipped"), "exit %d:\n%s", r.status, r.out);
+    proc_result_free(&r);
+
+    /* sense= pins this model's format and field pointer: --standard-only
+     * leaves it out (here descriptor format is expected, fixed comes). */
+    put(&d, "e-sense.trace", V "@title sense\n@basis standard SAM-5 5.14\n" TUR
+                             "+0.000 H < - t1 STATUS CHECK UNIT_ATTENTION/0x29/0x01 sense=72,..\n");
+    snprintf(path, sizeof path, "%s/e-sense.trace", d.path);
+    proc_scsisim(plain, &r);
+    ck_assert_msg(r.status == 1 && strstr(r.out, "sense bytes differ from sense="), "exit %d:\n%s", r.status, r.out);
+    proc_result_free(&r);
     proc_scsisim(std, &r);
     ck_assert_msg(r.status == 0 && strstr(r.out, "1 passed, 0 failed, 0 skipped"), "exit %d:\n%s", r.status, r.out);
     proc_result_free(&r);

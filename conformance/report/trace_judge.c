@@ -140,8 +140,10 @@ static int check_command(const struct trace *t, const struct trace_task *k, cons
         goto details; /* ended by a TMF or a directive: whatever happened is acceptable */
     const struct trace_status *st = &rec(t, k->response)->status;
     /* --standard-only: where the record names what the standard allows
-     * (standard=), that is what a device owes; the rest of the record
-     * (sense=, resid=, data) is judged as written. */
+     * (standard=), that is what a device owes; resid= and the data are
+     * judged as written, sense= not at all (its format and field pointer
+     * are this model's choices: SPC-5 4.4 lets a device pick the format
+     * and leaves the sense-key specific bytes optional). */
     struct trace_status std_view;
     if (standard_only && st->n_std_alts) {
         std_view = *st;
@@ -166,7 +168,7 @@ static int check_command(const struct trace *t, const struct trace_task *k, cons
     }
     if (level == TRACE_MATCH_STATUS)
         goto timing; /* status and sense key/ASC/ASCQ only */
-    if (st->sense_pattern_given) {
+    if (st->sense_pattern_given && !standard_only) {
         struct trace_data_diff d;
         trace_match_data(&st->sense_pattern, a->sense, a->sense ? a->sense_len : 0, &d);
         if (!d.match) {
