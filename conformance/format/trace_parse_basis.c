@@ -145,7 +145,7 @@ void trace_basis_text(const struct trace *t, char *buf, size_t len)
 {
     if (!len)
         return;
-    if (t->basis_line == TRACE_NONE) {
+    if (t->basis == TRACE_BASIS_NONE || t->basis_line >= t->n_lines) {
         snprintf(buf, len, "unmarked");
         return;
     }
