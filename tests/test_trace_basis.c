@@ -20,6 +20,7 @@
 #include "scsi/scsi.h"
 #include "tests/support/proc.h"
 #include "tests/support/replay_testutil.h"
+#include "tests/support/tgtd_proc.h"
 #include "tests/support/trace_testutil.h"
 
 #define V "#!scsitrace 1\n"
@@ -493,6 +494,40 @@ START_TEST(replay_marks_results)
 }
 END_TEST
 
+/* A real peer: tgtd, whose history a trace cannot set up: it answers each
+ * new I_T nexus with 29h/00h, where the freshly powered simulator says POWER
+ * ON OCCURRED (29h/01h).  Judged as written (--match masks) the first
+ * commands fail; with --standard-only their standard= answers apply and the
+ * standard traces pass, while a model trace is skipped with its reason. */
+START_TEST(standard_only_against_tgtd)
+{
+    struct tgtd_proc t;
+    tgtd_start(&t, "standard_only_against_tgtd", 16);
+    char tur[256], ua[256], model[256];
+    snprintf(tur, sizeof tur, "%s/smoke/tur.trace", corpus_root());
+    snprintf(ua, sizeof ua, "%s/tur/ua-per-nexus.trace", corpus_root());
+    snprintf(model, sizeof model, "%s/smoke/write-sync-power-loss.trace", corpus_root());
+    const char *plain[] = { "run", "--target", t.url, "--match", "masks", tur, NULL };
+    struct proc_result r;
+    proc_scsisim(plain, &r);
+    char out[8192];
+    snprintf(out, sizeof out, "exit %d:\n%s%s", r.status, r.out, r.err);
+    bool as_written = r.status == 1 &&
+                      strstr(r.out, "expected CHECK UNIT_ATTENTION/0x29/0x01, got CHECK UNIT_ATTENTION/0x29/0x00");
+    proc_result_free(&r);
+    if (as_written) {
+        const char *std[] = { "run", "--target", t.url, "--match", "masks", "--standard-only", tur, ua, model, NULL };
+        proc_scsisim(std, &r);
+        snprintf(out, sizeof out, "exit %d:\n%s%s", r.status, r.out, r.err);
+        as_written = r.status == 0 && strstr(r.out, "2 passed, 0 failed, 1 skipped") &&
+                     strstr(r.out, "model behaviour (--standard-only)");
+        proc_result_free(&r);
+    }
+    tgtd_stop(&t);
+    ck_assert_msg(as_written, "%s", out);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("trace_basis");
@@ -516,5 +551,9 @@ int main(void)
     tcase_add_test(r, standard_alternatives_judged_only_with_standard_only);
     tcase_add_test(r, replay_marks_results);
     suite_add_tcase(s, r);
+    TCase *peer = tcase_create("tgtd");
+    tcase_set_timeout(peer, 120);
+    tcase_add_test(peer, standard_only_against_tgtd);
+    suite_add_tcase(s, peer);
     return testutil_run(s);
 }
