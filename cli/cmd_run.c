@@ -77,6 +77,12 @@ static const char usage_text[] =
     "                    INQUIRY vendor, product, revision and serial, VPD 80h/83h,\n"
     "                    the capacity when the trace pins none; docs/replay.md).\n"
     "                    Overrides each trace's own @match line\n"
+    "  --standard-only   replay only traces marked `@basis standard` (what SPC-5,\n"
+    "                    SBC-4 or SAM-5 require of any device); the others are\n"
+    "                    skipped as \"model behaviour (--standard-only)\", never\n"
+    "                    passed; a STATUS's standard= answers are judged instead\n"
+    "                    of its own, sense= patterns not at all.  For --target\n"
+    "                    runs against real devices\n"
     "  --strict          a skipped trace (a feature this target lacks) fails the run\n"
     "                    (exit 1) and is reported as a failure, not as a skip\n"
     "  --tap             TAP version 13 on standard output instead of the text report\n"
@@ -124,6 +130,7 @@ struct run_args {
     bool verbose;
     struct cli_media media;
     bool strict;
+    bool standard_only;
     const char *target;
     enum trace_match_level match;
     bool match_given;
@@ -194,6 +201,8 @@ static int parse_args(int argc, char **argv, struct run_args *a)
             a->strict = true;
         } else if (!strcmp(arg, "--isolate")) {
             a->isolate = true;
+        } else if (!strcmp(arg, "--standard-only")) {
+            a->standard_only = true;
         } else if (!strcmp(arg, "--tap")) {
             a->tap = true;
         } else if (!strcmp(arg, "--two-process")) {
@@ -582,6 +591,7 @@ static int run(int argc, char **argv)
     o.target = a.target;
     o.match = a.match;
     o.match_given = a.match_given;
+    o.standard_only = a.standard_only;
     bool json_stdout = a.json && !strcmp(a.json, "-");
     if (check_mode(&o) < 0) {
         run_files_free(&files);

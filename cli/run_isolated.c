@@ -76,6 +76,7 @@ static void put_file(struct tbuf *b, const struct trace_file_result *f)
     put_str(b, f->path);
     put_str(b, f->title);
     put_str(b, f->reason);
+    put_str(b, f->basis);
     tbuf_put(b, (const char *)&f->outcome, sizeof f->outcome);
     tbuf_put(b, (const char *)&f->elapsed_ns, sizeof f->elapsed_ns);
     tbuf_put(b, (const char *)&f->n_checks, sizeof f->n_checks);
@@ -157,15 +158,17 @@ static bool read_results(const struct tbuf *b, struct trace_run *into)
     uint64_t nfiles;
     get(&r, &nfiles, sizeof nfiles);
     for (uint64_t i = 0; !r.bad && i < nfiles; i++) {
-        char *path = get_str(&r), *title = get_str(&r), *reason = get_str(&r);
+        char *path = get_str(&r), *title = get_str(&r), *reason = get_str(&r), *basis = get_str(&r);
         struct trace_file_result *f = r.bad ? NULL : trace_run_add(into, path, title);
         free(path);
         free(title);
         if (!f) {
             free(reason);
+            free(basis);
             return false;
         }
         f->reason = reason;
+        f->basis = basis;
         get(&r, &f->outcome, sizeof f->outcome);
         get(&r, &f->elapsed_ns, sizeof f->elapsed_ns);
         size_t n;

@@ -208,7 +208,7 @@ static void breaking_core(const char *name, const char *reason, const char *extr
     contains(r.out, "F1-sync-cache-not-flushed.trace");
     contains(r.out, "ok 2 - ");
     contains(r.out, reason);
-    contains(r.out, "F1-sync-cache-not-flushed.trace:24");  /* the 3rd command's line */
+    contains(r.out, "F1-sync-cache-not-flushed.trace:25");  /* the 3rd command's line */
     if (extra)
         contains(r.out, extra);
     contains(r.err, "1 passed, 1 failed");

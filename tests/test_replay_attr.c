@@ -75,7 +75,7 @@ START_TEST(task_set_full_is_retried_and_the_tsf_fatal_mutant_is_caught)
     const char *good[] = { "run", "-v", trace, NULL };
     proc_scsisim(good, &r);
     ck_assert_msg(r.status == 0, "%s%s", r.out, r.err);
-    ck_assert_ptr_nonnull(strstr(r.out, "[OK] traces/ordering/task-set-full-retried.trace:34: x1 Write(10)"));
+    ck_assert_ptr_nonnull(strstr(r.out, "[OK] traces/ordering/task-set-full-retried.trace:35: x1 Write(10)"));
     proc_result_free(&r);
     char so[512];
     snprintf(so, sizeof so, "%s", proc_scsisim_bin());

@@ -135,6 +135,13 @@ struct trace_status {
     bool     resid_given, xfer_given, sense_pattern_given;
     uint32_t resid, xfer;
     struct trace_pattern sense_pattern; /* sense=...: raw sense bytes (format-dependent) */
+    /* standard=ALT|ALT: the answers the standard allows where the
+     * alternatives above are this model's one answer (the first command of
+     * a trace on a fresh simulator: POWER ON OCCURRED; on a real target its
+     * history is unknown).  `run --standard-only` judges these instead.
+     * 0: not given (the alternatives above are the standard's too). */
+    size_t   n_std_alts;
+    struct trace_status_alt std_alts[TRACE_ALTS_MAX];
 };
 
 enum trace_tmf_fn {
@@ -225,7 +232,8 @@ struct trace_record {
 /* --- device lines (@key ...) --------------------------------------------------------------- */
 
 enum trace_device_kind { TRACE_DEV_NEXUS, TRACE_DEV_DRIVE, TRACE_DEV_CONTROLLER, TRACE_DEV_TITLE,
-                         TRACE_DEV_REQUIRES, TRACE_DEV_TIMEOUT, TRACE_DEV_HOST, TRACE_DEV_MATCH };
+                         TRACE_DEV_REQUIRES, TRACE_DEV_TIMEOUT, TRACE_DEV_HOST, TRACE_DEV_MATCH,
+                         TRACE_DEV_BASIS };
 
 /* How strictly a reply is compared with the trace (docs/replay.md, "Matching
  * levels"): chosen per run (`scsisim run --match`) or per trace (`@match`,
@@ -236,6 +244,15 @@ enum trace_match_level {
     TRACE_MATCH_MASKS,   /* exact, except the fields of trace_mask_fields */
     TRACE_MATCH_LEVEL_COUNT
 };
+
+/* Where a trace's expectations come from (@basis, docs/trace-format.md): the
+ * standard requires them (`@basis standard SPC-5 6.6.1 ...`), or they are
+ * this controller model's documented behaviour (`@basis model "why"`), which
+ * another device may rightly answer differently.  `scsisim run
+ * --standard-only` replays only the first kind. */
+enum trace_basis { TRACE_BASIS_NONE, TRACE_BASIS_STANDARD, TRACE_BASIS_MODEL };
+#define TRACE_CITES_MAX 8u            /* DOCUMENT CLAUSE pairs on one @basis standard line */
+
 /* key=value as written; value keeps its quotes (the docs/config.md syntax). */
 struct trace_setting {
     char    *key;
@@ -252,6 +269,9 @@ struct trace_device {
     size_t   n_words;
     uint64_t ns;                        /* TIMEOUT */
     enum trace_match_level match;       /* MATCH */
+    /* BASIS: standard -> words holds DOCUMENT, CLAUSE pairs (n_words even);
+     * model -> text is the reason. */
+    enum trace_basis basis;
 };
 
 /* What the @host lines say about the host platform under the driver: where
@@ -308,6 +328,8 @@ struct trace {
     bool     match_given;              /* @match given: match is the trace's own level */
     enum trace_match_level match;      /* @match, else TRACE_MATCH_EXACT */
     struct trace_host host;            /* @host settings (all of its lines) */
+    enum trace_basis basis;            /* @basis, TRACE_BASIS_NONE when not given */
+    size_t   basis_line;               /* the @basis line (index in lines), or TRACE_NONE */
 };
 
 /* How to parse.  format/ knows the syntax of the @controller and @drive
@@ -384,5 +406,9 @@ bool trace_pattern_at(const struct trace_pattern *p, uint64_t offset, uint8_t *v
  * comment lines before the first non-comment line, '#' and one blank removed,
  * joined with '\n'.  Malloc'ed; NULL when there is none or on ENOMEM. */
 char *trace_header_text(const struct trace *t);
+
+/* The trace's basis in one line for reports: "standard SPC-5 6.6.1; SAM-5 5.14",
+ * "model: <reason>", or "unmarked".  Writes at most len bytes (NUL included). */
+void trace_basis_text(const struct trace *t, char *buf, size_t len);
 
 #endif

@@ -82,8 +82,25 @@ static bool nexus_eq(const struct trace_nexus *a, const struct trace_nexus *b)
            ((a->any & TRACE_ANY_TARGET) || a->target == b->target) && ((a->any & TRACE_ANY_LUN) || a->lun == b->lun);
 }
 
+static bool alts_eq(const struct trace_status_alt *a, const struct trace_status_alt *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const struct trace_status_alt *x = &a[i], *y = &b[i];
+        if (x->status != y->status || x->sense_given != y->sense_given)
+            return false;
+        if (x->sense_given &&
+            (x->sense.key != y->sense.key || x->sense.asc_any != y->sense.asc_any ||
+             x->sense.ascq_any != y->sense.ascq_any || (!x->sense.asc_any && x->sense.asc != y->sense.asc) ||
+             (!x->sense.ascq_any && x->sense.ascq != y->sense.ascq)))
+            return false;
+    }
+    return true;
+}
+
 static bool status_eq(const struct trace_status *a, const struct trace_status *b)
 {
+    if (a->n_std_alts != b->n_std_alts || !alts_eq(a->std_alts, b->std_alts, a->n_std_alts))
+        return false;
     if (a->n_alts != b->n_alts || a->resid_given != b->resid_given || a->xfer_given != b->xfer_given ||
         a->sense_pattern_given != b->sense_pattern_given)
         return false;
@@ -157,7 +174,12 @@ static bool device_eq(const struct trace_device *a, const struct trace_device *b
         return true;
     case TRACE_DEV_TITLE:
         return str_eq(a->text, b->text);
+    case TRACE_DEV_BASIS:
     case TRACE_DEV_REQUIRES:
+        /* a basis: its kind and reason, then its citations as words */
+        if (a->kind == TRACE_DEV_BASIS &&
+            (a->basis != b->basis || (a->basis == TRACE_BASIS_MODEL && !str_eq(a->text, b->text))))
+            return false;
         if (a->n_words != b->n_words)
             return false;
         for (size_t i = 0; i < a->n_words; i++)

@@ -39,7 +39,8 @@ WORDS(trace_media_words, [TRACE_MEDIA_DURABLE] = "durable", [TRACE_MEDIA_INTACT]
       [TRACE_MEDIA_LOST_UNFLUSHED] = "lost-unflushed");
 WORDS(trace_device_words, [TRACE_DEV_NEXUS] = "nexus", [TRACE_DEV_DRIVE] = "drive",
       [TRACE_DEV_CONTROLLER] = "controller", [TRACE_DEV_TITLE] = "title", [TRACE_DEV_REQUIRES] = "requires",
-      [TRACE_DEV_TIMEOUT] = "timeout", [TRACE_DEV_HOST] = "host", [TRACE_DEV_MATCH] = "match");
+      [TRACE_DEV_TIMEOUT] = "timeout", [TRACE_DEV_HOST] = "host", [TRACE_DEV_MATCH] = "match",
+      [TRACE_DEV_BASIS] = "basis");
 WORDS(trace_match_words, [TRACE_MATCH_EXACT] = "exact", [TRACE_MATCH_STATUS] = "status",
       [TRACE_MATCH_MASKS] = "masks");
 WORDS(trace_host_key_words, [TRACE_HOST_IOVA_BASE] = "iova-base", [TRACE_HOST_IOVA_LIMIT] = "iova-limit",

@@ -230,6 +230,7 @@ static int parse_source(const char *name, struct source *src, const struct trace
         tp_fail(&p, 0, "out of memory");
         return -ENOMEM;
     }
+    t->basis_line = TRACE_NONE;
     trace_map_init(&p.open);
     trace_map_init(&p.holds);
     trace_map_init(&p.marks);

@@ -355,6 +355,7 @@ int tp_device_line(struct tp *p, struct trace_line *line, const struct tp_tok *f
     case TRACE_DEV_TIMEOUT: return device_timeout(p, dev);
     case TRACE_DEV_HOST: return tp_device_host(p, line);
     case TRACE_DEV_MATCH: return device_match(p, dev);
+    case TRACE_DEV_BASIS: return tp_device_basis(p, line, first);
     default: rc = -EINVAL; break;
     }
     if (rc)

@@ -259,6 +259,45 @@ static int status_piece(struct tp *p, struct trace_status *st, const struct piec
                    trace_status_list());
 }
 
+/* standard=ALT|ALT...: the alternatives in one token, so a CHECK is written
+ * as its sense alone (UNIT_ATTENTION/0x29/??) and a bare status by name. */
+static int standard_alts(struct tp *p, struct trace_status *st, const struct tp_tok *val)
+{
+    if (st->n_std_alts)
+        return tp_fail(p, val->col, "option 'standard' given twice");
+    struct trace_status into = { .n_alts = 0 };
+    size_t i = 0;
+    do {
+        size_t a = i;
+        while (i < val->len && val->s[i] != '|')
+            i++;
+        struct tp_tok t = { val->s + a, i - a, val->col + (unsigned)a };
+        if (t.len == 0)
+            return tp_fail(p, t.col, "standard= needs alternatives such as UNIT_ATTENTION/0x29/??|GOOD (a sense "
+                           "alone stands for CHECK with it)");
+        if (add_alt(p, &into, t.col))
+            return -EINVAL;
+        struct trace_status_alt *alt = &into.alts[into.n_alts - 1];
+        if (memchr(t.s, '/', t.len)) {
+            alt->status = SCSI_STATUS_CHECK_CONDITION;
+            alt->sense_given = true;
+            if (tp_sense_spec(p, &t, &alt->sense))
+                return -EINVAL;
+        } else {
+            int code = trace_status_find(t.s, t.len);
+            char shown[48];
+            if (code < 0)
+                return tp_fail(p, t.col, "unknown status '%s' in standard=; expected %s, or a sense such as "
+                               "UNIT_ATTENTION/0x29/?? for CHECK with it", tp_tok_str(&t, shown, sizeof shown),
+                               trace_status_list());
+            alt->status = (uint16_t)code;
+        }
+    } while (i++ < val->len);
+    st->n_std_alts = into.n_alts;
+    memcpy(st->std_alts, into.alts, into.n_alts * sizeof into.alts[0]);
+    return 0;
+}
+
 static int status_args(struct tp *p, struct trace_record *r)
 {
     char shown[48];
@@ -322,9 +361,12 @@ static int status_args(struct tp *p, struct trace_record *r)
             if (st->sense_pattern.length > SCSI_SENSE_MAX)
                 return tp_fail(p, val.col, "sense= describes %llu bytes; sense data is at most %u bytes",
                                (unsigned long long)st->sense_pattern.length, SCSI_SENSE_MAX);
+        } else if (tp_tok_is(&key, "standard")) {
+            if (standard_alts(p, st, &val))
+                return -EINVAL;
         } else {
-            return tp_fail(p, tok.col, "unknown STATUS option '%s'; expected resid=N, xfer=N or sense=BYTES",
-                           tp_tok_str(&key, shown, sizeof shown));
+            return tp_fail(p, tok.col, "unknown STATUS option '%s'; expected resid=N, xfer=N, sense=BYTES or "
+                           "standard=ALT|ALT", tp_tok_str(&key, shown, sizeof shown));
         }
     }
     if (got < 0)

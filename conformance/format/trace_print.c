@@ -212,6 +212,16 @@ void trace_fmt_status(struct tbuf *b, const struct trace_status *st)
         tbuf_puts(b, " sense=");
         trace_fmt_pattern(b, &st->sense_pattern, ',');
     }
+    for (size_t i = 0; i < st->n_std_alts; i++) {
+        const struct trace_status_alt *a = &st->std_alts[i];
+        tbuf_puts(b, i ? "|" : " standard=");
+        if (a->status == SCSI_STATUS_CHECK_CONDITION && a->sense_given) {
+            trace_fmt_sense_spec(b, &a->sense);
+        } else {
+            const char *name = trace_status_symbol(a->status);
+            tbuf_puts(b, name ? name : "?");
+        }
+    }
 }
 
 void trace_fmt_tmf_resps(struct tbuf *b, const struct trace_tmf *tmf)
@@ -315,6 +325,16 @@ static void fmt_device(struct tbuf *b, const struct trace_device *d)
         break;
     case TRACE_DEV_MATCH:
         tbuf_printf(b, " %s", trace_word(&trace_match_words, d->match));
+        break;
+    case TRACE_DEV_BASIS:
+        if (d->basis == TRACE_BASIS_MODEL) {
+            tbuf_puts(b, " model ");
+            trace_fmt_quoted(b, d->text, strlen(d->text));
+            break;
+        }
+        tbuf_puts(b, " standard");
+        for (size_t i = 0; i < d->n_words; i++)
+            tbuf_printf(b, " %s", d->words[i]);
         break;
     }
 }

@@ -120,6 +120,7 @@ int tp_add_setting(struct tp *p, struct trace_device *dev, size_t *cap, const st
                    const struct tp_tok *key, const struct tp_tok *value);
 /* An @host line (trace_parse_host.c): its settings, checked, into line and p->t->host. */
 int tp_device_host(struct tp *p, struct trace_line *line);
+int tp_device_basis(struct tp *p, struct trace_line *line, const struct tp_tok *at);
 int tp_record_line(struct tp *p, struct trace_line *line, const struct tp_tok *first);
 int tp_directive(struct tp *p, struct trace_record *r, const struct tp_tok *verb);
 struct trace_words;

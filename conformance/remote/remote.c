@@ -292,7 +292,7 @@ int remote_replay_trace(const struct trace *t, const struct replay_options *o, s
     int rc = -ENOMEM;
     struct trace_file_result *f = trace_run_add(run, t->name, t->title);
     if (f)
-        rc = trace_judge_at(t, &a, trace_match_for(t, o->match, o->match_given), f);
+        rc = trace_judge_std(t, &a, trace_match_for(t, o->match, o->match_given), o->standard_only, f);
     ops->close(&r);
     for (size_t i = 0; i < t->n_tasks; i++) {
         free(r.tasks[i].din);

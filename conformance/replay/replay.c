@@ -274,7 +274,7 @@ static int judge(struct replay *rp, struct trace_run *run)
     int rc = -ENOMEM;
     struct trace_file_result *f = trace_run_add(run, t->name, t->title);
     if (f)
-        rc = trace_judge_at(t, &a, trace_match_for(t, rp->o.match, rp->o.match_given), f);
+        rc = trace_judge_std(t, &a, trace_match_for(t, rp->o.match, rp->o.match_given), rp->o.standard_only, f);
     free(at);
     return rc;
 }
@@ -295,6 +295,21 @@ static void replay_free(struct replay *rp)
     pthread_mutex_destroy(&rp->lock);
 }
 
+static int replay_one(const struct trace *t, const struct replay_options *o, struct trace_run *run);
+
+/* --standard-only: a trace that is not marked standard is not run.  The
+ * reason says which kind it is, so a report never reads it as a pass. */
+static bool skip_for_basis(const struct trace *t, const struct replay_options *o, char *reason, size_t len)
+{
+    if (!o->standard_only || t->basis == TRACE_BASIS_STANDARD)
+        return false;
+    if (t->basis == TRACE_BASIS_MODEL)
+        snprintf(reason, len, "model behaviour (--standard-only): %s", t->lines[t->basis_line].device.text);
+    else
+        snprintf(reason, len, "no @basis line: not known to be required by the standard (--standard-only)");
+    return true;
+}
+
 int replay_trace(const struct trace *t, const struct replay_options *o, struct trace_run *run)
 {
     struct replay_options def;
@@ -302,6 +317,20 @@ int replay_trace(const struct trace *t, const struct replay_options *o, struct t
         replay_options_init(&def);
         o = &def;
     }
+    size_t before = run->n_files;
+    char reason[512];
+    int rc = skip_for_basis(t, o, reason, sizeof reason) ? trace_run_add_skip(run, t->name, t->title, reason)
+                                                          : replay_one(t, o, run);
+    if (rc == 0 && run->n_files > before) {
+        char basis[512];
+        trace_basis_text(t, basis, sizeof basis);
+        rc = trace_file_set_basis(&run->files[run->n_files - 1], basis);
+    }
+    return rc;
+}
+
+static int replay_one(const struct trace *t, const struct replay_options *o, struct trace_run *run)
+{
     if (o->target)
         return remote_replay_trace(t, o, run);
     const char *why = NULL;

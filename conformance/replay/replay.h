@@ -63,13 +63,19 @@ struct replay_options {
      * (conformance/remote/remote.h): iscsi://HOST[:PORT]/IQN/LUN, or a SCSI
      * generic device (/dev/sgN, /dev/bsg/...).  NULL: the simulator. */
     const char *target;
+    /* --standard-only: replay only traces whose @basis is standard; the
+     * others are added as SKIP "model behaviour (--standard-only)" (never
+     * as passes).  For --target runs: a real device owes the standard, not
+     * this controller model's choices. */
+    bool     standard_only;
 };
 
 void replay_options_init(struct replay_options *o);
 
 /* Replays t and adds its result to run (path = t->name): PASS / FAIL with one
  * check per task and check-media, or SKIP when the trace needs a feature this
- * target lacks (the reason names it).  A stack that cannot be built fails
+ * target lacks (the reason names it) or, with standard_only, when its basis
+ * is not the standard.  The result carries the trace's basis.  A stack that cannot be built fails
  * every check "not run" with the reason.  0, or -ENOMEM. */
 int replay_trace(const struct trace *t, const struct replay_options *o, struct trace_run *run);
 

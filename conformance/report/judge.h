@@ -71,6 +71,11 @@ enum trace_match_level trace_match_for(const struct trace *t, enum trace_match_l
 /* trace_judge at a level. */
 int trace_judge_at(const struct trace *t, const struct trace_actual *a, enum trace_match_level level,
                    struct trace_file_result *out);
+/* The same; with standard_only (`run --standard-only`) a STATUS record that
+ * names the standard's alternatives (standard=) is judged by those instead of
+ * its own (this model's) ones. */
+int trace_judge_std(const struct trace *t, const struct trace_actual *a, enum trace_match_level level,
+                    bool standard_only, struct trace_file_result *out);
 
 /* A data-in field a real device legitimately answers differently
  * (judge_masks.c has the list). */

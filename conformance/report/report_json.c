@@ -205,6 +205,11 @@ int report_json(const struct trace_run *run, FILE *out)
             report_json_string(&b, f->reason);
         else
             tbuf_puts(&b, "null");
+        tbuf_puts(&b, ",\"basis\":");
+        if (f->basis)
+            report_json_string(&b, f->basis);
+        else
+            tbuf_puts(&b, "null");
         tbuf_puts(&b, ",\"time\":");
         report_seconds(&b, f->elapsed_ns);
         tbuf_puts(&b, ",\"checks\":[");

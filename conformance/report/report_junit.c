@@ -78,10 +78,19 @@ static void suite(struct tbuf *b, const struct trace_file_result *f, bool strict
                 skipped);
     report_seconds(b, f->elapsed_ns);
     tbuf_puts(b, "\">\n");
-    if (f->title) {
-        tbuf_puts(b, "    <properties>\n      <property name=\"title\" value=\"");
-        report_xml_escape(b, f->title, true);
-        tbuf_puts(b, "\"/>\n    </properties>\n");
+    if (f->title || f->basis) {
+        tbuf_puts(b, "    <properties>\n");
+        if (f->title) {
+            tbuf_puts(b, "      <property name=\"title\" value=\"");
+            report_xml_escape(b, f->title, true);
+            tbuf_puts(b, "\"/>\n");
+        }
+        if (f->basis) {
+            tbuf_puts(b, "      <property name=\"basis\" value=\"");
+            report_xml_escape(b, f->basis, true);
+            tbuf_puts(b, "\"/>\n");
+        }
+        tbuf_puts(b, "    </properties>\n");
     }
     if (f->outcome == TRACE_OUTCOME_UNUSABLE || f->outcome == TRACE_OUTCOME_SKIP) {
         bool unusable = f->outcome == TRACE_OUTCOME_UNUSABLE;

@@ -37,6 +37,16 @@ static void literal(struct tbuf *b, const char *indent, const char *text)
     }
 }
 
+/* "  basis: ..." (the trace's @basis), when the result has one. */
+static void basis(struct tbuf *b, const struct trace_file_result *f)
+{
+    if (!f->basis)
+        return;
+    tbuf_puts(b, "  basis: ");
+    report_yaml_string(b, f->basis);
+    tbuf_putc(b, '\n');
+}
+
 int report_tap(const struct trace_run *run, FILE *out)
 {
     struct tbuf b = { 0 };
@@ -64,9 +74,19 @@ int report_tap(const struct trace_run *run, FILE *out)
         if (f->outcome == TRACE_OUTCOME_UNUSABLE || strict_skip) {
             tbuf_puts(&b, "  ---\n  message: ");
             report_yaml_string(&b, f->reason);
-            tbuf_puts(&b, strict_skip ? "\n  severity: skipped (--strict: a skip fails)\n  ...\n"
-                                      : "\n  severity: unusable\n  ...\n");
-        } else if (f->outcome == TRACE_OUTCOME_FAIL) {
+            tbuf_puts(&b, strict_skip ? "\n  severity: skipped (--strict: a skip fails)\n"
+                                      : "\n  severity: unusable\n");
+            basis(&b, f);
+            tbuf_puts(&b, "  ...\n");
+        } else if (f->outcome != TRACE_OUTCOME_FAIL) {
+            /* a pass or a skip: a YAML block only to say where its
+             * expectations come from */
+            if (f->basis) {
+                tbuf_puts(&b, "  ---\n");
+                basis(&b, f);
+                tbuf_puts(&b, "  ...\n");
+            }
+        } else {
             tbuf_puts(&b, "  ---\n  severity: fail\n  failures:\n");
             for (size_t k = 0; k < f->n_checks; k++) {
                 const struct trace_check *c = &f->checks[k];
@@ -84,6 +104,7 @@ int report_tap(const struct trace_run *run, FILE *out)
                 literal(&b, "        ", tbuf_str(&d));
                 tbuf_free(&d);
             }
+            basis(&b, f);
             tbuf_puts(&b, "  ...\n");
         }
         rc = report_flush(&b, out);

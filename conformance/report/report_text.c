@@ -59,6 +59,10 @@ static void file_line(struct tbuf *b, const struct trace_file_result *f, bool co
 static void file_text(struct tbuf *b, const struct trace_file_result *f, const struct report_text_options *opt)
 {
     file_line(b, f, opt->color);
+    /* A failure reads differently when only this controller model promised
+     * it: say where the expectations come from (every trace with -v). */
+    if (f->basis && (f->outcome == TRACE_OUTCOME_FAIL || opt->verbose))
+        tbuf_printf(b, "  basis: %s\n", f->basis);
     for (size_t k = 0; k < f->n_checks; k++) {
         const struct trace_check *c = &f->checks[k];
         if (!c->pass) {

@@ -22,6 +22,7 @@ static void file_free(struct trace_file_result *f)
     free(f->path);
     free(f->title);
     free(f->reason);
+    free(f->basis);
 }
 
 void trace_run_free(struct trace_run *run)
@@ -74,6 +75,16 @@ int trace_run_add_unusable(struct trace_run *run, const char *path, const char *
 int trace_run_add_skip(struct trace_run *run, const char *path, const char *title, const char *reason)
 {
     return add_with_reason(run, path, title, TRACE_OUTCOME_SKIP, reason);
+}
+
+int trace_file_set_basis(struct trace_file_result *f, const char *text)
+{
+    char *copy = strdup(text ? text : "");
+    if (!copy)
+        return -ENOMEM;
+    free(f->basis);
+    f->basis = copy;
+    return 0;
 }
 
 struct trace_check *trace_file_add_check(struct trace_file_result *f)

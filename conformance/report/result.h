@@ -91,6 +91,10 @@ struct trace_file_result {
     char    *title;                 /* @title, or NULL */
     enum trace_outcome outcome;
     char    *reason;                /* SKIP / UNUSABLE: why; NULL otherwise */
+    /* Where the trace's expectations come from (its @basis line, as
+     * trace_basis_text writes it: "standard SPC-5 6.7", "model: ...",
+     * "unmarked"); NULL when the trace was not parsed. */
+    char    *basis;
     uint64_t elapsed_ns;
     struct trace_check *checks;
     size_t   n_checks, cap_checks;
@@ -117,6 +121,8 @@ struct trace_file_result *trace_run_add(struct trace_run *run, const char *path,
  * was skipped.  0 or -ENOMEM. */
 int trace_run_add_unusable(struct trace_run *run, const char *path, const char *reason);
 int trace_run_add_skip(struct trace_run *run, const char *path, const char *title, const char *reason);
+/* Sets f's basis (a copy of text).  0 or -ENOMEM. */
+int trace_file_set_basis(struct trace_file_result *f, const char *text);
 /* A new check in f (zeroed, pass = true); NULL on ENOMEM. */
 struct trace_check *trace_file_add_check(struct trace_file_result *f);
 /* Marks c failed with the bits given, allocating its detail; the first

@@ -127,7 +127,7 @@ static bool reset_family_matches(const struct trace_status *st, const struct tra
 }
 
 static int check_command(const struct trace *t, const struct trace_task *k, const struct trace_actual_task *a,
-                         enum trace_match_level level, struct trace_check *c)
+                         enum trace_match_level level, bool standard_only, struct trace_check *c)
 {
     const struct trace_record *req = rec(t, k->request);
     struct tbuf exp = { 0 };
@@ -139,6 +139,18 @@ static int check_command(const struct trace *t, const struct trace_task *k, cons
     if (k->response == TRACE_NONE)
         goto details; /* ended by a TMF or a directive: whatever happened is acceptable */
     const struct trace_status *st = &rec(t, k->response)->status;
+    /* --standard-only: where the record names what the standard allows
+     * (standard=), that is what a device owes; resid= and the data are
+     * judged as written, sense= not at all (its format and field pointer
+     * are this model's choices: SPC-5 4.4 lets a device pick the format
+     * and leaves the sense-key specific bytes optional). */
+    struct trace_status std_view;
+    if (standard_only && st->n_std_alts) {
+        std_view = *st;
+        std_view.n_alts = st->n_std_alts;
+        memcpy(std_view.alts, st->std_alts, st->n_std_alts * sizeof st->std_alts[0]);
+        st = &std_view;
+    }
     unsigned st_line = lineno(t, k->response);
     trace_fmt_status_alts(&exp, st);
     if (!a->completed && trace_status_unknown(st))
@@ -156,7 +168,7 @@ static int check_command(const struct trace *t, const struct trace_task *k, cons
     }
     if (level == TRACE_MATCH_STATUS)
         goto timing; /* status and sense key/ASC/ASCQ only */
-    if (st->sense_pattern_given) {
+    if (st->sense_pattern_given && !standard_only) {
         struct trace_data_diff d;
         trace_match_data(&st->sense_pattern, a->sense, a->sense ? a->sense_len : 0, &d);
         if (!d.match) {
@@ -368,6 +380,12 @@ int trace_judge(const struct trace *t, const struct trace_actual *a, struct trac
 int trace_judge_at(const struct trace *t, const struct trace_actual *a, enum trace_match_level level,
                    struct trace_file_result *out)
 {
+    return trace_judge_std(t, a, level, false, out);
+}
+
+int trace_judge_std(const struct trace *t, const struct trace_actual *a, enum trace_match_level level,
+                    bool standard_only, struct trace_file_result *out)
+{
     out->elapsed_ns = a->elapsed_ns;
     /* Checks in file order: tasks by their request line, media checks by theirs. */
     size_t next_task = 0;
@@ -406,7 +424,7 @@ int trace_judge_at(const struct trace *t, const struct trace_actual *a, enum tra
                     c->cdb[i] = v;
                 }
                 c->cdb_len = (uint8_t)r->cmd.cdb.length;
-                rc = check_command(t, k, at, level, c);
+                rc = check_command(t, k, at, level, standard_only, c);
             } else {
                 c->kind = TRACE_CHECK_TMF;
                 rc = check_tmf(t, k, at, c);
