@@ -28,6 +28,15 @@
  * blocks inside its range, then fdatasyncs.  destroy discards dirty lines (as a
  * power loss would); flush first for a clean shutdown.
  *
+ * Battery-backed cache across processes.  For file media the dirty blocks
+ * are also kept, while the battery is GOOD, in a file-backed shared mapping
+ * beside the media (`<media>.cache`, store_bbu.h has the protocol), which a
+ * SIGKILL of the process leaves behind.  A store created on that media with
+ * the battery GOOD writes those blocks back to the media before anything
+ * else (the oracle then finds each such acknowledged, unflushed block intact:
+ * volatile_kept); with the battery ABSENT or FAILED it discards them, and the
+ * oracle counts them lost (volatile_lost).
+ *
  * Power.  While off, read/write/flush return -EIO.  A cut with battery GOOD keeps
  * every dirty line ("held"); power on replays them as dirty lines — unless the
  * battery is no longer GOOD at power on, then they are lost as by
@@ -190,6 +199,11 @@ struct sim_store_stats {
     uint64_t read_hit_blocks;    /* of which served from dirty lines (clean data is never cached) */
     uint64_t writebacks;         /* dirty runs written to media: eviction, flush, power cut */
     uint64_t blocks_written_back;
+    /* File media: the battery-backed copy of the dirty blocks beside the
+     * media (store_bbu.h), held now, and what the store found there when it
+     * was created: written back (battery GOOD) or discarded (not GOOD). */
+    uint64_t battery_blocks;
+    uint64_t battery_kept_at_open, battery_discarded_at_open;
 };
 void sim_store_stats(const struct sim_store *s, struct sim_store_stats *st);
 

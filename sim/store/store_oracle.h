@@ -116,6 +116,10 @@ int  store_oracle_j_versions(struct store_oracle *o, uint64_t lba, uint64_t n, c
 int  store_oracle_j_media(struct store_oracle *o, uint64_t lba, uint64_t n);
 int  store_oracle_j_promise(struct store_oracle *o, uint64_t lba, uint64_t n);
 int  store_oracle_j_loss(struct store_oracle *o);
+/* The id that ties files beside the media to it (the journal, the
+ * battery-backed cache): its user.scsisim.oracle attribute, 0 while it has
+ * none, its inode on a file system without user attributes.  0 or -errno. */
+int  store_oracle_media_id(const char *media_path, uint64_t *id);
 /* Removes the journal beside media_path (with the media file). */
 int  store_oracle_journal_remove(const char *media_path);
 

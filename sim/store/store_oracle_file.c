@@ -266,6 +266,28 @@ static int replay(struct store_oracle *o, int fd, uint64_t blocks, off_t *end, s
     }
 }
 
+/* The id rule: the attribute, else 0 (none yet); the inode where the file
+ * system has no user attributes.  Returns whether it has them. */
+static bool media_id_of(const char *media_path, const struct stat *ms, uint64_t *id)
+{
+    *id = 0;
+    if (getxattr(media_path, ORACLE_XATTR, id, sizeof *id) == (ssize_t)sizeof *id)
+        return true;
+    bool xattrs = errno != ENOTSUP;
+    *id = xattrs ? 0 : (uint64_t)ms->st_ino;
+    return xattrs;
+}
+
+int store_oracle_media_id(const char *media_path, uint64_t *id)
+{
+    struct stat ms;
+    *id = 0;
+    if (stat(media_path, &ms) < 0)
+        return -errno;
+    media_id_of(media_path, &ms, id);
+    return 0;
+}
+
 int store_oracle_journal_open(struct store_oracle *o, const char *media_path, uint64_t blocks,
                               store_read_block_fn read_media, void *ctx, char *err, size_t errlen)
 {
@@ -282,11 +304,7 @@ int store_oracle_journal_open(struct store_oracle *o, const char *media_path, ui
     }
     /* The media file's journal id; without user xattrs its inode stands in. */
     uint64_t media_id = 0;
-    bool xattrs = true;
-    if (getxattr(media_path, ORACLE_XATTR, &media_id, sizeof media_id) != (ssize_t)sizeof media_id) {
-        xattrs = errno != ENOTSUP;
-        media_id = xattrs ? 0 : (uint64_t)ms.st_ino;
-    }
+    bool xattrs = media_id_of(media_path, &ms, &media_id);
     /* Never through a symlink; never another kind of file. */
     int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600);
     if (fd < 0) {
