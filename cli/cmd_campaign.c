@@ -299,6 +299,7 @@ static int run(int argc, char **argv)
         fprintf(stderr, "scsisim campaign: out of memory\n");
         return CLI_EXIT_INTERNAL;
     }
+    promises.battery = battery;
     char trace_path[sizeof dir + 16] = "";
     uint64_t rng = seed ^ 0xC0FFEEull;
     uint64_t t0 = clock_now_ns();

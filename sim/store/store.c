@@ -104,8 +104,11 @@ int sim_store_create(const struct sim_store_config *cfg, struct sim_store **out,
      * media goes to the media first (or is discarded without a good
      * battery), so the journal's replay below finds it where it is. */
     if (cfg->media_path) {
-        rc = store_bbu_recover(cfg->media_path, s->block_size, s->blocks, s->battery == HBA_BATTERY_GOOD,
-                               bbu_replay_block, s, &s->bbu_kept, &s->bbu_discarded, err, errlen);
+        bool was_good = false, keep = s->battery == HBA_BATTERY_GOOD;
+        rc = store_bbu_recover(cfg->media_path, s->block_size, s->blocks, keep, bbu_replay_block, s, &s->bbu_kept,
+                               &s->bbu_discarded, &was_good, err, errlen);
+        /* Every version the dead process acknowledged is on the media now. */
+        s->oracle.battery_kept = keep && was_good;
         if (rc == 0 && s->bbu_kept)
             rc = media_sync(s);
         if (rc) {
@@ -123,6 +126,7 @@ int sim_store_create(const struct sim_store_config *cfg, struct sim_store **out,
         sim_store_destroy(s);
         return rc;
     }
+    store_bbu_set_good(&s->bbu, s->battery == HBA_BATTERY_GOOD);   /* the cache is empty: mirrored */
     *out = s;
     return 0;
 }
@@ -531,10 +535,15 @@ void sim_store_set_battery(struct sim_store *s, enum hba_battery b)
     s->battery = b;
     /* The battery-backed copy exists only while the battery is GOOD: a
      * battery that leaves GOOD no longer keeps it through a kill. */
-    if (was && b != HBA_BATTERY_GOOD)
+    if (was && b != HBA_BATTERY_GOOD) {
+        store_bbu_set_good(&s->bbu, false);
         store_bbu_clear(&s->bbu);
-    else if (!was && b == HBA_BATTERY_GOOD && bbu_mirror_all(s) != 0)
-        store_bbu_clear(&s->bbu);   /* the file could not grow: it keeps nothing rather than part */
+    } else if (!was && b == HBA_BATTERY_GOOD) {
+        if (bbu_mirror_all(s) == 0)
+            store_bbu_set_good(&s->bbu, true);
+        else
+            store_bbu_clear(&s->bbu);   /* the file could not grow: it keeps nothing rather than part */
+    }
 }
 
 enum hba_battery sim_store_battery(const struct sim_store *s)

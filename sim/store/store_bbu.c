@@ -28,7 +28,8 @@ struct bbu_header {
     uint32_t block_size;
     uint64_t blocks;
     uint64_t media_id;
-    uint8_t  reserved[32];
+    uint32_t battery_good; /* 1 while every dirty block is mirrored here */
+    uint8_t  reserved[28];
 };
 _Static_assert(sizeof(struct bbu_header) == 64, "cache file header is 64 bytes");
 
@@ -98,10 +99,11 @@ static int open_file(const char *path, int flags, char *err, size_t errlen)
 }
 
 int store_bbu_recover(const char *media_path, uint32_t block_size, uint64_t blocks, bool keep,
-                      store_bbu_block_fn fn, void *ctx, uint64_t *kept, uint64_t *discarded, char *err,
-                      size_t errlen)
+                      store_bbu_block_fn fn, void *ctx, uint64_t *kept, uint64_t *discarded, bool *was_good,
+                      char *err, size_t errlen)
 {
     *kept = *discarded = 0;
+    *was_good = false;
     char path[4200];
     if (cache_path(media_path, path, sizeof path) < 0) {
         errf(err, errlen, "store: media path too long for its battery-backed cache");
@@ -127,6 +129,7 @@ int store_bbu_recover(const char *media_path, uint32_t block_size, uint64_t bloc
         pread(fd, &h, sizeof h, 0) != (ssize_t)sizeof h || h.magic != BBU_MAGIC || h.version != BBU_VERSION ||
         h.block_size != block_size || h.blocks != blocks || h.media_id != id)
         goto out;
+    *was_good = h.battery_good == 1;
     len = (size_t)st.st_size;
     map = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
     if (map == MAP_FAILED) {
@@ -242,6 +245,16 @@ void store_bbu_close(struct store_bbu *b)
     store_map_free(&b->index);
     free(b->free);
     store_bbu_init(b);
+}
+
+void store_bbu_set_good(struct store_bbu *b, bool good)
+{
+    if (b->fd < 0)
+        return;
+    struct bbu_header *h = (struct bbu_header *)b->map;
+    atomic_thread_fence(memory_order_release);
+    h->battery_good = good;
+    atomic_thread_fence(memory_order_release);
 }
 
 static void slot_free(struct store_bbu *b, uint32_t i)

@@ -13,12 +13,14 @@
  * unless it is a regular file (the rules of the oracle journal beside it).
  * A 64-byte header (magic, block size, blocks, the media file's oracle id:
  * its user.scsisim.oracle attribute, or its inode where the file system has
- * no user attributes) and then slots, each a 32-byte head and one block:
+ * no user attributes; battery_good, 1 while the file mirrors every dirty
+ * block) in a 4 KiB page, then slots, each a 40-byte head and one block:
  *
  *   seq   u64   0: free; else the slot's generation (the commit word)
  *   lba   u64   the block
  *   pi    8 B   the block's protection information tuple (flags bit 0)
  *   hash  u32   store_block_hash of the data
+ *   flags u16   bit 0: pi holds the block's tuple
  *   check u32   of seq, lba, pi, flags and hash
  *   data        block_size bytes
  *
@@ -75,11 +77,15 @@ typedef int (*store_bbu_block_fn)(void *ctx, uint64_t lba, const void *data, con
 /* Reads `<media_path>.cache` if there is one of this media file (same
  * geometry and id).  keep: every surviving block goes to fn (in no
  * particular order), *kept counts them; !keep: they are only counted in
- * *discarded.  A missing, foreign or damaged file holds nothing.  0 or -errno
+ * *discarded; *was_good: the file's battery_good.  A missing, foreign or damaged file holds nothing.  0 or -errno
  * (fn's error included) with err filled. */
 int  store_bbu_recover(const char *media_path, uint32_t block_size, uint64_t blocks, bool keep,
-                       store_bbu_block_fn fn, void *ctx, uint64_t *kept, uint64_t *discarded, char *err,
-                       size_t errlen);
+                       store_bbu_block_fn fn, void *ctx, uint64_t *kept, uint64_t *discarded, bool *was_good,
+                       char *err, size_t errlen);
+/* The header's battery_good: set after the file holds every dirty block,
+ * cleared before it stops doing so (*was_good above: the dead process's
+ * file held every block it had acknowledged and not yet written back). */
+void store_bbu_set_good(struct store_bbu *b, bool good);
 /* Creates or empties `<media_path>.cache` and maps it. */
 int  store_bbu_open(struct store_bbu *b, const char *media_path, uint32_t block_size, uint64_t blocks, char *err,
                     size_t errlen);
