@@ -26,7 +26,9 @@
  * twice cache_bytes plus a line (scattered 512-byte writes).  A durable write goes to media, is fdatasync'ed,
  * and cleans any dirty copy of its blocks.  A flush writes back exactly the dirty
  * blocks inside its range, then fdatasyncs.  destroy discards dirty lines (as a
- * power loss would); flush first for a clean shutdown.
+ * power loss would; for file media with a GOOD battery the battery-backed copy
+ * below stays, and the next store on the media writes it back); flush first
+ * for a clean shutdown.
  *
  * Battery-backed cache across processes.  For file media the dirty blocks
  * are also kept, while the battery is GOOD, in a file-backed shared mapping
