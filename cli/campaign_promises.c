@@ -38,13 +38,16 @@ void campaign_promises_free(struct campaign_promises *p)
 
 const char *campaign_promise_name(enum campaign_promise_kind k)
 {
-    static const char *const names[] = { "none", "FUA", "cache off", "range flush", "full flush" };
+    static const char *const names[] = { "none", "FUA", "cache off", "range flush", "full flush",
+                                         "battery-backed cache" };
     return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : "?";
 }
 
 void campaign_promises_write(struct campaign_promises *p, uint64_t lba, uint32_t len, uint32_t seq,
                              enum campaign_promise_kind durable)
 {
+    if (durable == PROMISE_NONE && p->battery)
+        durable = PROMISE_BATTERY;
     for (uint64_t b = lba; b < lba + len && b < p->blocks; b++) {
         p->acked[b] = seq;
         if (durable) {

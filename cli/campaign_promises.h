@@ -14,7 +14,13 @@
  * held is gone.  After the cut and the driver's recovery, every block
  * written during the cut is read back through the core: it must hold that
  * version or a newer one written to it.  A version is the writer's sequence
- * number, stored with the LBA in every 8 bytes of the block. */
+ * number, stored with the LBA in every 8 bytes of the block.
+ *
+ * With a good cache battery (campaign --battery good) every WRITE completed
+ * GOOD is a promise too: the battery keeps what the cache acknowledged
+ * through the kill.  This is the judge of the battery that does not depend on
+ * the controller's own oracle, which cannot tell a version acknowledged and
+ * then lost from one still in flight at the kill (store_oracle.h). */
 #ifndef CLI_CAMPAIGN_PROMISES_H
 #define CLI_CAMPAIGN_PROMISES_H
 
@@ -29,9 +35,11 @@ struct campaign_promises {
     uint32_t *acked;     /* per block: the newest version a GOOD WRITE carried */
     uint8_t  *touched;   /* per block: written during this cut (a bit each) */
     uint8_t  *why;       /* per block: enum campaign_promise_kind of durable[] */
+    bool      battery;   /* a good cache battery: every GOOD WRITE is kept */
 };
 
-enum campaign_promise_kind { PROMISE_NONE, PROMISE_FUA, PROMISE_CACHE_OFF, PROMISE_SYNC_RANGE, PROMISE_SYNC_ALL };
+enum campaign_promise_kind { PROMISE_NONE, PROMISE_FUA, PROMISE_CACHE_OFF, PROMISE_SYNC_RANGE, PROMISE_SYNC_ALL,
+                             PROMISE_BATTERY };
 
 /* The first broken promise of a check. */
 struct campaign_broken {
@@ -58,7 +66,7 @@ void campaign_promises_sync(struct campaign_promises *p, uint64_t lba, uint64_t 
 /* Reads every block touched since the last check back through st (LUN
  * 0:0, 512-byte blocks) and compares; clears the touched marks.  0, with
  * out->bad > 0 for a broken promise; -errno when a READ could not be done. */
-/* "FUA", "cache off", "range flush", "full flush". */
+/* "FUA", "cache off", "range flush", "full flush", "battery-backed cache". */
 const char *campaign_promise_name(enum campaign_promise_kind k);
 int  campaign_promises_check(struct campaign_promises *p, struct stack *st, struct campaign_broken *out);
 

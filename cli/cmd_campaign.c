@@ -6,7 +6,9 @@
  * recovers (tasks in flight re-issued), and the restarted controller's own
  * durability oracle — persisted beside the media (sim/store/store_oracle.h) —
  * checks every block that was promised durable.  Any durable loss: exit 1 with
- * the seed that reproduces it. */
+ * the seed that reproduces it.  --battery good gives the drive a good cache
+ * battery, whose dirty blocks outlive the kill (sim/store/store_bbu.h): then
+ * every cut must also lose 0 unflushed blocks. */
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -29,24 +31,29 @@
 #include "stack/stack.h"
 
 static const char usage_text[] =
-    "usage: scsisim campaign [--cuts N] [--seed S] [--json FILE] [--quiet]\n"
-    "                        [--driver-core PATH.so]\n"
+    "usage: scsisim campaign [--cuts N] [--seed S] [--battery absent|good]\n"
+    "                        [--json FILE] [--quiet] [--driver-core PATH.so]\n"
     "\n"
     "The power-cut campaign: a controller in its own process on a file-backed\n"
-    "drive (64 MiB, write-back cache, no battery), a writer through the driver\n"
-    "core (random WRITE (10) of 1..32 blocks, 30% with FUA; SYNCHRONIZE CACHE of\n"
-    "a range 10% of the time, of everything 5%; the write-back cache off for a\n"
-    "third of the cuts), and N times: SIGKILL of the\n"
+    "drive (64 MiB, write-back cache, battery absent or good), a writer\n"
+    "through the driver core (random WRITE (10) of 1..32 blocks, 30% with FUA;\n"
+    "SYNCHRONIZE CACHE of a range 10% of the time, of everything 5%; the\n"
+    "write-back cache off for a third of the cuts), and N times: SIGKILL of the\n"
     "controller at a random instant (0..20 ms into the writing, so mid-write,\n"
     "mid-flush and mid-DMA alike), a restart on the same media, the driver's\n"
     "recovery, and the restarted controller's own check of every block it had\n"
     "promised durable (its oracle is kept beside the media, docs/faults.md);\n"
     "then every block written during the cut is read back through the driver\n"
     "core and must hold the newest version the core acknowledged as durable\n"
-    "(FUA, write cache off, or a SYNCHRONIZE CACHE after it) or a newer one.\n"
+    "(FUA, write cache off, or a SYNCHRONIZE CACHE after it; with a good\n"
+    "battery, any WRITE completed GOOD) or a newer one.\n"
     "\n"
     "  --cuts N       power cuts (default 100)\n"
     "  --seed S       seed of every random choice (default 1)\n"
+    "  --battery B    the cache battery: absent (default: a kill loses the\n"
+    "                 unflushed blocks, which are counted) or good (the dirty\n"
+    "                 blocks live in a file-backed mapping beside the media and\n"
+    "                 survive the kill: every cut must lose 0 unflushed blocks)\n"
     "  --json FILE    also write the summary as JSON to FILE ('-': stdout)\n"
     "  --quiet        no progress line on stderr\n"
     "  --driver-core PATH.so  the writer's driver core (core/driver_core_abi.h;\n"
@@ -54,8 +61,9 @@ static const char usage_text[] =
     "                 core's recovery after each cut is what is judged\n"
     "  -h, --help     this text\n"
     "\n"
-    "Exit status: 0 no durable block lost; 1 a durable block was lost, or a\n"
-    "block read back older than the driver promised (the\n"
+    "Exit status: 0 no durable block lost; 1 a durable block was lost, a\n"
+    "block read back older than the driver promised, or, with --battery good,\n"
+    "an unflushed block was lost (the\n"
     "message names the cut, the seed and the first bad LBA, and the media, its\n"
     "oracle journal and loss.trace, a trace of that cut's commands that\n"
     "reproduces the loss with 'scsisim run', are kept); 2 bad option;\n"
@@ -175,6 +183,10 @@ struct totals {
     uint64_t wce_off_cuts;
     uint64_t cuts, writes, fua, sync_range, sync_all, failed;
     uint64_t blocks_checked, durable_lost, volatile_lost, volatile_kept;
+    /* Unflushed loss over the run: cuts whose check found some, the most
+     * one check found, and the first such LBA (with --battery good: a failure). */
+    uint64_t unflushed_cuts, unflushed_max, unflushed_bad_cut, unflushed_bad_lba;
+    uint64_t kept_cuts, kept_max;   /* checks that found unflushed blocks intact, and the most */
     uint64_t first_bad_cut, first_bad_lba;
     /* The driver's promises, read back through it (campaign_promises.h). */
     uint64_t host_checked, host_broken, host_bad_cut, host_bad_lba;
@@ -193,11 +205,12 @@ static void progress(unsigned done, unsigned total, const struct totals *t)
 
 static int run(int argc, char **argv)
 {
-    const char *cuts_s = NULL, *seed_s = NULL, *json = NULL, *core = NULL;
+    const char *cuts_s = NULL, *seed_s = NULL, *json = NULL, *core = NULL, *battery_s = NULL;
     bool quiet = false;
     for (int i = 1; i < argc; i++) {
         const char **slot = !strcmp(argv[i], "--cuts") ? &cuts_s : !strcmp(argv[i], "--seed") ? &seed_s
                           : !strcmp(argv[i], "--json") ? &json
+                          : !strcmp(argv[i], "--battery") ? &battery_s
                           : !strcmp(argv[i], "--driver-core") ? &core : NULL;
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             fputs(usage_text, stdout);
@@ -225,6 +238,11 @@ static int run(int argc, char **argv)
         fprintf(stderr, "scsisim campaign: --seed needs an unsigned integer, not '%s'\n", seed_s);
         return CLI_EXIT_USAGE;
     }
+    bool battery = battery_s && !strcmp(battery_s, "good");
+    if (battery_s && !battery && strcmp(battery_s, "absent")) {
+        fprintf(stderr, "scsisim campaign: --battery needs absent or good, not '%s'\n", battery_s);
+        return CLI_EXIT_USAGE;
+    }
     int rc_core = cli_driver_core_use("campaign", core);
     if (rc_core != CLI_EXIT_OK)
         return rc_core;
@@ -248,7 +266,8 @@ static int run(int argc, char **argv)
     snprintf(set, sizeof set, "media-dir=%s", dir);
     struct located_error lerr;
     char drive[128];
-    snprintf(drive, sizeof drive, "drive=0:0,blocks=%u,media=disk", CAMPAIGN_BLOCKS);
+    snprintf(drive, sizeof drive, "drive=0:0,blocks=%u,media=disk,battery=%s", CAMPAIGN_BLOCKS,
+             battery ? "good" : "absent");
     char sseed[40];
     snprintf(sseed, sizeof sseed, "seed=%llu", seed);
     if (sim_config_apply_option(&cfg, set, &lerr) || sim_config_apply_option(&cfg, drive, &lerr) ||
@@ -281,6 +300,7 @@ static int run(int argc, char **argv)
         fprintf(stderr, "scsisim campaign: out of memory\n");
         return CLI_EXIT_INTERNAL;
     }
+    promises.battery = battery;
     char trace_path[sizeof dir + 16] = "";
     uint64_t rng = seed ^ 0xC0FFEEull;
     uint64_t t0 = clock_now_ns();
@@ -338,6 +358,26 @@ static int run(int argc, char **argv)
         t.blocks_checked = r.blocks_checked;
         t.volatile_lost = r.volatile_lost; /* the last check's: a lost block stays lost until rewritten */
         t.volatile_kept = r.volatile_kept;
+        bool unflushed_bad = false;
+        t.kept_cuts += r.volatile_kept != 0;
+        if (r.volatile_kept > t.kept_max)
+            t.kept_max = r.volatile_kept;
+        if (r.volatile_lost) {
+            t.unflushed_cuts++;
+            if (r.volatile_lost > t.unflushed_max)
+                t.unflushed_max = r.volatile_lost;
+            /* A good battery keeps every acknowledged block: any loss fails. */
+            if (battery && !t.unflushed_bad_cut) {
+                unflushed_bad = true;
+                t.unflushed_bad_cut = k;
+                t.unflushed_bad_lba = UINT64_MAX;
+                for (uint32_t i = 0; i < r.n_ranges; i++)
+                    if (!r.range[i].durable) {
+                        t.unflushed_bad_lba = r.range[i].lba;
+                        break;
+                    }
+            }
+        }
         if (r.durable_lost && !t.durable_lost) {
             t.first_bad_cut = k;
             t.first_bad_lba = r.first_bad_lba;
@@ -371,7 +411,7 @@ static int run(int argc, char **argv)
         t.durable_lost += r.durable_lost;
         if (!quiet && (k % 10 == 0 || k == ncuts || r.durable_lost))
             progress((unsigned)k, (unsigned)ncuts, &t);
-        if (r.durable_lost || br.bad) {
+        if (r.durable_lost || br.bad || unflushed_bad) {
             exit_code = CLI_EXIT_FAILURE;
             break;
         }
@@ -384,13 +424,15 @@ static int run(int argc, char **argv)
     /* The media and its oracle journal go with the campaign's directory,
      * unless they show a loss: then they are the evidence. */
     char path[PATH_MAX + 16];
-    if (t.durable_lost || t.host_broken)
-        printf("  the media and its oracle journal are kept in %s (disk, disk.oracle%s)\n", dir,
+    if (t.durable_lost || t.host_broken || t.unflushed_bad_cut)
+        printf("  the media and its oracle journal are kept in %s (disk, disk.oracle, disk.cache%s)\n", dir,
                trace_path[0] ? ", loss.trace" : "");
     else {
     snprintf(path, sizeof path, "%s/disk", dir);
     unlink(path);
     snprintf(path, sizeof path, "%s/disk.oracle", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/disk.cache", dir);
     unlink(path);
     rmdir(dir);
     }
@@ -403,8 +445,11 @@ static int run(int argc, char **argv)
            t.writes, t.fua, t.sync_range, t.sync_all, t.failed);
     printf("  durable blocks lost: %" PRIu64 " (of %" PRIu64 " blocks written, checked after the last cut)\n",
            t.durable_lost, t.blocks_checked);
-    printf("  unflushed blocks lost (no battery), as the last check counts them: %" PRIu64 " lost, %" PRIu64
-           " kept\n", t.volatile_lost, t.volatile_kept);
+    printf("  unflushed blocks (battery %s), as the last check counts them: %" PRIu64 " lost, %" PRIu64
+           " kept; over the run: loss found after %" PRIu64 " of the cuts (at most %" PRIu64
+           " blocks at once), unflushed blocks found intact after %" PRIu64 " (at most %" PRIu64 ")\n",
+           battery ? "good" : "absent", t.volatile_lost, t.volatile_kept, t.unflushed_cuts, t.unflushed_max,
+           t.kept_cuts, t.kept_max);
     printf("  the driver's promises, read back through it after each cut: %" PRIu64 " of %" PRIu64
            " blocks older than the version it acknowledged as durable\n", t.host_broken, t.host_checked);
     printf("  driver errors logged around the cuts: %" PRIu64 "\n", (uint64_t)atomic_load(&driver_errors));
@@ -421,6 +466,16 @@ static int run(int argc, char **argv)
                t.host_bad_cut, t.host_bad_lba, campaign_promise_name(t.host_why), t.host_promised,
                t.host_found ? "version" : "not a written block, version",
                t.host_found, t.host_bad_cut, seed, core ? " --driver-core " : "", core ? core : "");
+    if (t.unflushed_bad_cut) {
+        if (t.unflushed_bad_lba != UINT64_MAX)
+            printf("  UNFLUSHED LOSS WITH A GOOD BATTERY at cut %" PRIu64 ", first lost LBA %" PRIu64
+                   "; reproduce with: scsisim campaign --battery good --cuts %" PRIu64 " --seed %llu\n",
+                   t.unflushed_bad_cut, t.unflushed_bad_lba, t.unflushed_bad_cut, seed);
+        else
+            printf("  UNFLUSHED LOSS WITH A GOOD BATTERY at cut %" PRIu64
+                   "; reproduce with: scsisim campaign --battery good --cuts %" PRIu64 " --seed %llu\n",
+                   t.unflushed_bad_cut, t.unflushed_bad_cut, seed);
+    }
     if (trace_path[0])
         printf("  a trace of that cut's commands reproduces it in one process: scsisim run %s\n", trace_path);
     if (json) {
@@ -433,11 +488,16 @@ static int run(int argc, char **argv)
                 "{\"cuts\":%" PRIu64 ",\"wce_off_cuts\":%" PRIu64 ",\"seconds\":%.3f,\"cuts_per_second\":%.2f,\"seed\":%llu,\"writes\":%" PRIu64
                 ",\"fua_writes\":%" PRIu64 ",\"range_flushes\":%" PRIu64 ",\"full_flushes\":%" PRIu64
                 ",\"caught_by_a_cut\":%" PRIu64 ",\"blocks_checked\":%" PRIu64 ",\"durable_lost\":%" PRIu64
-                ",\"unflushed_lost\":%" PRIu64 ",\"unflushed_kept\":%" PRIu64 ",\"driver_errors\":%" PRIu64
+                ",\"battery\":\"%s\",\"unflushed_lost\":%" PRIu64 ",\"unflushed_kept\":%" PRIu64
+                ",\"unflushed_loss_cuts\":%" PRIu64 ",\"unflushed_lost_max\":%" PRIu64 ",\"first_unflushed_cut\":%" PRIu64
+                ",\"first_unflushed_lba\":%" PRId64 ",\"unflushed_kept_cuts\":%" PRIu64 ",\"unflushed_kept_max\":%" PRIu64 ",\"driver_errors\":%" PRIu64
                 ",\"first_bad_cut\":%" PRIu64 ",\"first_bad_lba\":%" PRIu64 ",\"promises_checked\":%" PRIu64
                 ",\"promises_broken\":%" PRIu64 ",\"first_broken_cut\":%" PRIu64 ",\"first_broken_lba\":%" PRIu64 "}\n",
                 t.cuts, t.wce_off_cuts, secs, secs > 0 ? (double)t.cuts / secs : 0.0, seed, t.writes, t.fua, t.sync_range,
-                t.sync_all, t.failed, t.blocks_checked, t.durable_lost, t.volatile_lost, t.volatile_kept,
+                t.sync_all, t.failed, t.blocks_checked, t.durable_lost, battery ? "good" : "absent", t.volatile_lost,
+                t.volatile_kept, t.unflushed_cuts, t.unflushed_max, t.unflushed_bad_cut,
+                t.unflushed_bad_cut && t.unflushed_bad_lba != UINT64_MAX ? (int64_t)t.unflushed_bad_lba : (int64_t)-1,
+                t.kept_cuts, t.kept_max,
                 (uint64_t)atomic_load(&driver_errors), t.first_bad_cut, t.first_bad_lba, t.host_checked, t.host_broken,
                 t.host_bad_cut, t.host_bad_lba);
         if (f != stdout)

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/errf.h"
+#include "sim/store/store_bbu.h"
 #include "sim/store/store_cache.h"
 #include "sim/store/store_hash.h"
 #include "sim/store/store_media.h"
@@ -32,9 +33,15 @@ struct sim_store {
     struct store_oracle oracle;
     struct sim_store_pi_gen pi_gen; /* fn NULL: not formatted with protection information */
     struct store_pi pi;
+    /* File media: the dirty blocks mirrored beside the media while the
+     * battery is GOOD, so they outlive the process (store_bbu.h). */
+    struct store_bbu bbu;
+    uint64_t bbu_kept, bbu_discarded;   /* found there when the store was created */
 };
 
 static int read_media_one(void *ctx, uint64_t lba, void *buf);
+static int bbu_replay_block(void *ctx, uint64_t lba, const void *data, const uint8_t *pi);
+static int media_sync(struct sim_store *s);
 
 int sim_store_create(const struct sim_store_config *cfg, struct sim_store **out, char *err, size_t errlen)
 {
@@ -80,6 +87,7 @@ int sim_store_create(const struct sim_store_config *cfg, struct sim_store **out,
     s->powered = true;
     s->pi_gen = cfg->pi_gen;
     store_pi_init(&s->pi);
+    store_bbu_init(&s->bbu);
     store_oracle_init(&s->oracle, s->block_size);
     int rc = store_cache_init(&s->cache, s->block_size);
     if (rc) {
@@ -92,12 +100,33 @@ int sim_store_create(const struct sim_store_config *cfg, struct sim_store **out,
         sim_store_destroy(s);
         return rc;
     }
+    /* What a battery kept through the death of the last process on this
+     * media goes to the media first (or is discarded without a good
+     * battery), so the journal's replay below finds it where it is. */
+    if (cfg->media_path) {
+        bool was_good = false, keep = s->battery == HBA_BATTERY_GOOD;
+        rc = store_bbu_recover(cfg->media_path, s->block_size, s->blocks, keep, bbu_replay_block, s, &s->bbu_kept,
+                               &s->bbu_discarded, &was_good, err, errlen);
+        /* Every version the dead process acknowledged is on the media now. */
+        s->oracle.battery_kept = keep && was_good;
+        if (rc == 0 && s->bbu_kept)
+            rc = media_sync(s);
+        if (rc) {
+            sim_store_destroy(s);
+            return rc;
+        }
+    }
     /* File media outlive the process: so must what was promised about them. */
     if (cfg->media_path &&
         (rc = store_oracle_journal_open(&s->oracle, cfg->media_path, cfg->blocks, read_media_one, s, err, errlen))) {
         sim_store_destroy(s);
         return rc;
     }
+    if (cfg->media_path && (rc = store_bbu_open(&s->bbu, cfg->media_path, s->block_size, s->blocks, err, errlen))) {
+        sim_store_destroy(s);
+        return rc;
+    }
+    store_bbu_set_good(&s->bbu, s->battery == HBA_BATTERY_GOOD);   /* the cache is empty: mirrored */
     *out = s;
     return 0;
 }
@@ -107,6 +136,7 @@ void sim_store_destroy(struct sim_store *s)
     if (!s)
         return;
     store_cache_free(&s->cache);
+    store_bbu_close(&s->bbu);   /* the file stays: a battery keeps its memory */
     store_media_close(s->media);
     store_oracle_free(&s->oracle);
     store_pi_free(&s->pi);
@@ -186,8 +216,45 @@ static int write_back(void *ctx, uint64_t lba, uint32_t n, const void *data)
         s->blocks_written_back += n;
         rc = store_oracle_on_media(&s->oracle, lba, n);
         store_pi_on_media(&s->pi, lba, n);   /* the tuples travel with their blocks */
+        store_bbu_forget(&s->bbu, lba, n);   /* after the media has them: a kill replays the same data */
     }
     return rc ? rc : store_oracle_j_media(&s->oracle, lba, n);
+}
+
+/* The battery-backed copy is kept while the battery is GOOD. */
+static bool bbu_on(const struct sim_store *s)
+{
+    return store_bbu_active(&s->bbu) && s->battery == HBA_BATTERY_GOOD;
+}
+
+/* n blocks of one line piece, as the cache now holds them, into the
+ * battery-backed copy, with their newest tuples. */
+static int bbu_put(struct sim_store *s, uint64_t lba, uint32_t n, const void *data)
+{
+    if (!bbu_on(s))
+        return 0;
+    uint8_t tuples[STORE_LINE_MAX_BLOCKS * STORE_PI_BYTES];
+    if (s->pi_gen.fn)
+        for (uint32_t i = 0; i < n; i++)
+            store_pi_get(&s->pi, lba + i, true, tuples + (size_t)i * STORE_PI_BYTES);
+    return store_bbu_put(&s->bbu, lba, n, data, s->pi_gen.fn ? tuples : NULL);
+}
+
+/* The battery became GOOD: what the cache holds now is copied over. */
+static int bbu_mirror_all(struct sim_store *s)
+{
+    for (uint32_t id = s->cache.oldest; id != STORE_MAP_NONE;) {
+        const struct cache_line *l = store_cache_at(&s->cache, id);
+        for (uint32_t i = 0; i < s->cache.line_blocks; i++) {
+            if (!store_cache_is_dirty(l, i))
+                continue;
+            int rc = bbu_put(s, l->line * s->cache.line_blocks + i, 1, store_cache_block(&s->cache, l, i));
+            if (rc)
+                return rc;
+        }
+        id = l->next;
+    }
+    return 0;
 }
 
 /* Writes back least recently written lines until the dirty data fits, and
@@ -272,6 +339,21 @@ static int write_blocks(struct sim_store *s, uint64_t lba, uint32_t nblocks, con
     if (rc)
         return rc;
     if (durable) {
+        /* A dirty older copy held by the battery must never replay over
+         * this data: the battery holds the new one before the media gets it. */
+        if (bbu_on(s)) {
+            const unsigned char *p = buf;
+            for (uint64_t b = lba, left = nblocks; left && rc == 0;) {
+                uint32_t k = line_piece(s, b, left);
+                if (store_cache_count_dirty(&s->cache, b, k))
+                    rc = bbu_put(s, b, k, p);
+                p += (size_t)k * s->block_size;
+                b += k;
+                left -= k;
+            }
+            if (rc)
+                return rc;
+        }
         rc = store_media_write(s->media, byte_off(s, lba), (size_t)nblocks * s->block_size, buf);
         if (rc == 0)
             rc = media_sync(s);
@@ -285,11 +367,14 @@ static int write_blocks(struct sim_store *s, uint64_t lba, uint32_t nblocks, con
             b += k;
             left -= k;
         }
+        store_bbu_forget(&s->bbu, lba, nblocks);
     } else {
         const unsigned char *p = buf;
         for (uint64_t b = lba, left = nblocks; left;) {
             uint32_t k = line_piece(s, b, left);
             rc = store_cache_write(&s->cache, b, k, p);
+            if (rc == 0)
+                rc = bbu_put(s, b, k, p);
             if (rc)
                 return rc;
             p += (size_t)k * s->block_size;
@@ -317,6 +402,7 @@ int sim_store_unmap(struct sim_store *s, uint64_t lba, uint64_t nblocks)
         b += k;
         left -= k;
     }
+    store_bbu_forget(&s->bbu, lba, nblocks); /* before the hole: a kill must not replay them over it */
     store_pi_forget(&s->pi, lba, nblocks);   /* unmapped: escape values (store_pi.h) */
     int rc = store_media_discard(s->media, byte_off(s, lba), nblocks * s->block_size);
     if (rc == 0)
@@ -443,8 +529,21 @@ uint64_t sim_store_dirty_bytes(const struct sim_store *s)
 
 void sim_store_set_battery(struct sim_store *s, enum hba_battery b)
 {
-    if (s)
-        s->battery = b;
+    if (!s)
+        return;
+    bool was = s->battery == HBA_BATTERY_GOOD;
+    s->battery = b;
+    /* The battery-backed copy exists only while the battery is GOOD: a
+     * battery that leaves GOOD no longer keeps it through a kill. */
+    if (was && b != HBA_BATTERY_GOOD) {
+        store_bbu_set_good(&s->bbu, false);
+        store_bbu_clear(&s->bbu);
+    } else if (!was && b == HBA_BATTERY_GOOD) {
+        if (bbu_mirror_all(s) == 0)
+            store_bbu_set_good(&s->bbu, true);
+        else
+            store_bbu_clear(&s->bbu);   /* the file could not grow: it keeps nothing rather than part */
+    }
 }
 
 enum hba_battery sim_store_battery(const struct sim_store *s)
@@ -527,6 +626,7 @@ uint64_t sim_store_power_cut(struct sim_store *s, const struct sim_power_cut *ho
         lost = store_cache_drop_all(&s->cache);
         break;
     }
+    store_bbu_clear(&s->bbu);        /* (empty already: it is kept only with a GOOD battery) */
     store_oracle_power_loss(&s->oracle);
     store_oracle_j_loss(&s->oracle); /* a failure only makes a later judgement stricter */
     return lost;
@@ -542,11 +642,23 @@ int sim_store_power_on(struct sim_store *s)
     if (s->held && s->battery != HBA_BATTERY_GOOD) {
         /* The battery gave out while the power was off. */
         store_cache_drop_all(&s->cache);
+        store_bbu_clear(&s->bbu);
         store_oracle_power_loss(&s->oracle);
         store_oracle_j_loss(&s->oracle);
     }
     s->held = false;  /* held lines simply stay in the cache, still dirty */
     return 0;
+}
+
+/* store_bbu_block_fn: a block the battery kept through the last process's
+ * death goes to the media, with its tuple. */
+static int bbu_replay_block(void *ctx, uint64_t lba, const void *data, const uint8_t *pi)
+{
+    struct sim_store *s = ctx;
+    int rc = store_media_write(s->media, byte_off(s, lba), s->block_size, data);
+    if (rc == 0 && pi && s->pi_gen.fn && (rc = store_pi_set_newest(&s->pi, lba, 1, pi)) == 0)
+        store_pi_on_media(&s->pi, lba, 1);
+    return rc;
 }
 
 /* One block straight from the media (the journal's replay, before any cache). */
@@ -586,6 +698,9 @@ void sim_store_stats(const struct sim_store *s, struct sim_store_stats *st)
     st->read_hit_blocks = s->read_hit_blocks;
     st->writebacks = s->writebacks;
     st->blocks_written_back = s->blocks_written_back;
+    st->battery_blocks = store_bbu_count(&s->bbu);
+    st->battery_kept_at_open = s->bbu_kept;
+    st->battery_discarded_at_open = s->bbu_discarded;
 }
 
 int sim_store_remove_media(const char *media_path, uint64_t blocks, uint32_t block_size)
@@ -595,5 +710,6 @@ int sim_store_remove_media(const char *media_path, uint64_t blocks, uint32_t blo
         return -EINVAL;
     int rc = store_media_remove(media_path, bytes);
     int jrc = store_oracle_journal_remove(media_path);
-    return rc ? rc : jrc;
+    int brc = store_bbu_remove(media_path);
+    return rc ? rc : jrc ? jrc : brc;
 }

@@ -26,7 +26,18 @@
  * twice cache_bytes plus a line (scattered 512-byte writes).  A durable write goes to media, is fdatasync'ed,
  * and cleans any dirty copy of its blocks.  A flush writes back exactly the dirty
  * blocks inside its range, then fdatasyncs.  destroy discards dirty lines (as a
- * power loss would); flush first for a clean shutdown.
+ * power loss would; for file media with a GOOD battery the battery-backed copy
+ * below stays, and the next store on the media writes it back); flush first
+ * for a clean shutdown.
+ *
+ * Battery-backed cache across processes.  For file media the dirty blocks
+ * are also kept, while the battery is GOOD, in a file-backed shared mapping
+ * beside the media (`<media>.cache`, store_bbu.h has the protocol), which a
+ * SIGKILL of the process leaves behind.  A store created on that media with
+ * the battery GOOD writes those blocks back to the media before anything
+ * else (the oracle then finds each such acknowledged, unflushed block intact:
+ * volatile_kept); with the battery ABSENT or FAILED it discards them, and the
+ * oracle counts them lost (volatile_lost).
  *
  * Power.  While off, read/write/flush return -EIO.  A cut with battery GOOD keeps
  * every dirty line ("held"); power on replays them as dirty lines — unless the
@@ -190,6 +201,11 @@ struct sim_store_stats {
     uint64_t read_hit_blocks;    /* of which served from dirty lines (clean data is never cached) */
     uint64_t writebacks;         /* dirty runs written to media: eviction, flush, power cut */
     uint64_t blocks_written_back;
+    /* File media: the battery-backed copy of the dirty blocks beside the
+     * media (store_bbu.h), held now, and what the store found there when it
+     * was created: written back (battery GOOD) or discarded (not GOOD). */
+    uint64_t battery_blocks;
+    uint64_t battery_kept_at_open, battery_discarded_at_open;
 };
 void sim_store_stats(const struct sim_store *s, struct sim_store_stats *st);
 

@@ -440,6 +440,50 @@ int store_oracle_media_holds(struct store_oracle *o, uint64_t lba, uint32_t hash
     return side_set(o, lba, &v);
 }
 
+int store_oracle_unacked_newest(struct store_oracle *o, uint64_t lba, uint32_t have, bool known)
+{
+    struct group *gr = group_get(o, lba >> GROUP_SHIFT);
+    unsigned i = (unsigned)(lba & (GROUP_BLOCKS - 1));
+    uint8_t bit = (uint8_t)(1u << i);
+    if (!gr || !(gr->present & bit) || (gr->durable & bit))
+        return 0;
+    const struct side *sd = side_get(o, lba);
+    bool promised = sd && sd->has_promised && sd->promised == have;
+    if (gr->newest[i] == have)
+        return store_oracle_media_holds(o, lba, have);
+    if (!(known || promised || (sd && sd->has_media && sd->media == have)))
+        return 0;   /* content the journal never saw: judged as it is */
+    struct store_block_state st = { .newest = have, .on_media = true, .durable = promised };
+    if (sd && sd->has_promised) {
+        st.has_promised = true;
+        st.promised = sd->promised;
+    }
+    return store_oracle_set_state(o, lba, &st);
+}
+
+bool store_oracle_newest(const struct store_oracle *o, uint64_t lba, uint32_t *hash)
+{
+    const struct group *gr = group_get(o, lba >> GROUP_SHIFT);
+    unsigned i = (unsigned)(lba & (GROUP_BLOCKS - 1));
+    if (!gr || !(gr->present & (1u << i)))
+        return false;
+    *hash = gr->newest[i];
+    return true;
+}
+
+void store_oracle_forget(struct store_oracle *o, uint64_t lba)
+{
+    struct group *gr = group_get(o, lba >> GROUP_SHIFT);
+    uint8_t keep = (uint8_t)~(1u << (lba & (GROUP_BLOCKS - 1)));
+    if (!gr)
+        return;
+    gr->present &= keep;
+    gr->durable &= keep;
+    gr->on_media &= keep;
+    gr->forfeit &= keep;
+    side_del(o, lba);
+}
+
 size_t store_oracle_bytes(const struct store_oracle *o)
 {
     return sizeof(*o) + store_map_bytes(&o->group_index) + store_slab_bytes(&o->groups) +

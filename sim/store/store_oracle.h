@@ -36,6 +36,13 @@ struct store_oracle {
      * controller killed with SIGKILL and restarted still knows what was
      * promised.  -1: none (memory media, whose data dies with the process). */
     int      journal_fd;
+    /* Set by the store before the journal is opened: the process that wrote
+     * it died with a GOOD battery, whose kept blocks are on the media now,
+     * and the battery is still GOOD.  Then every version it acknowledged
+     * survived, and a newest version the media does not hold was never
+     * acknowledged (a write in flight at the kill): the replay settles such a
+     * block on the version the media holds, if the journal knows it. */
+    bool     battery_kept;
     uint64_t jrecords;               /* records appended (and replayed) */
     struct store_map  group_index;   /* lba / 8 -> group record */
     struct store_slab groups;
@@ -83,6 +90,16 @@ int  store_oracle_set_state(struct store_oracle *o, uint64_t lba, const struct s
  * can land between a media write and its record): accept it as media's. */
 int  store_oracle_media_holds(struct store_oracle *o, uint64_t lba, uint32_t hash);
 
+/* A block whose newest version is not promised, where the media holds `have`,
+ * a version the journal knows (known): that one is the newest acknowledged
+ * (battery_kept above), on media.  A promised newest is left as it is. */
+int  store_oracle_unacked_newest(struct store_oracle *o, uint64_t lba, uint32_t have, bool known);
+/* A block's newest version, false when it has none. */
+bool store_oracle_newest(const struct store_oracle *o, uint64_t lba, uint32_t *hash);
+/* The block was never acknowledged (its only versions were in flight at a
+ * kill, battery_kept): the oracle forgets it. */
+void store_oracle_forget(struct store_oracle *o, uint64_t lba);
+
 /* ---- the journal beside file media (store_oracle_file.c) --------------------
  * `<media>.oracle`, 0600, beside a media file: the oracle's events, so that a
  * controller killed with SIGKILL and restarted on the same media judges what
@@ -116,6 +133,10 @@ int  store_oracle_j_versions(struct store_oracle *o, uint64_t lba, uint64_t n, c
 int  store_oracle_j_media(struct store_oracle *o, uint64_t lba, uint64_t n);
 int  store_oracle_j_promise(struct store_oracle *o, uint64_t lba, uint64_t n);
 int  store_oracle_j_loss(struct store_oracle *o);
+/* The id that ties files beside the media to it (the journal, the
+ * battery-backed cache): its user.scsisim.oracle attribute, 0 while it has
+ * none, its inode on a file system without user attributes.  0 or -errno. */
+int  store_oracle_media_id(const char *media_path, uint64_t *id);
 /* Removes the journal beside media_path (with the media file). */
 int  store_oracle_journal_remove(const char *media_path);
 

@@ -138,14 +138,18 @@ int store_oracle_j_loss(struct store_oracle *o)
 #define CAND_MAX 8u
 struct cand {
     uint32_t n;
+    uint32_t since_loss;    /* versions after the last LOSS record */
     uint32_t h[CAND_MAX];
+    uint32_t prev;          /* the block's newest before the replayed tail (has_prev) */
+    uint8_t  has_prev;
+    uint8_t  absent_before; /* no version before the tail, nor a promise in it */
 };
 struct cands {
     struct store_map index; /* lba -> slab id */
     struct store_slab slab;
 };
 
-static int cand_add(struct cands *c, uint64_t lba, uint32_t hash)
+static int cand_add(struct cands *c, const struct store_oracle *o, uint64_t lba, uint32_t hash)
 {
     uint32_t id = store_map_get(&c->index, lba);
     if (id == STORE_MAP_NONE) {
@@ -156,10 +160,15 @@ static int cand_add(struct cands *c, uint64_t lba, uint32_t hash)
             store_slab_release(&c->slab, id);
             return -ENOMEM;
         }
-        memset(store_slab_at(&c->slab, id), 0, sizeof(struct cand));
+        struct cand *fresh = store_slab_at(&c->slab, id);
+        memset(fresh, 0, sizeof *fresh);
+        /* Called before the version is applied: what the block held. */
+        fresh->has_prev = store_oracle_newest(o, lba, &fresh->prev);
+        fresh->absent_before = !fresh->has_prev;
     }
     struct cand *k = store_slab_at(&c->slab, id);
     k->h[k->n++ % CAND_MAX] = hash;
+    k->since_loss++;
     return 0;
 }
 
@@ -169,8 +178,20 @@ static void cand_promised(struct cands *c, const struct store_oracle *o, uint64_
     const struct store_map *m = &c->index;
     for (size_t k = 0; m->keys && k <= m->mask; k++)
         if (store_map_used(m, k) && m->keys[k] >= lba && m->keys[k] - lba < n &&
-            store_oracle_is_durable(o, m->keys[k]))
-            ((struct cand *)store_slab_at(&c->slab, m->vals[k]))->n = 0;
+            store_oracle_is_durable(o, m->keys[k])) {
+            struct cand *cd = store_slab_at(&c->slab, m->vals[k]);
+            cd->n = 0;
+            cd->absent_before = 0;
+        }
+}
+
+/* A LOSS record: the versions before it were lost by a cut, not in flight. */
+static void cand_loss(struct cands *c)
+{
+    const struct store_map *m = &c->index;
+    for (size_t k = 0; m->keys && k <= m->mask; k++)
+        if (store_map_used(m, k))
+            ((struct cand *)store_slab_at(&c->slab, m->vals[k]))->since_loss = 0;
 }
 
 /* What the media holds of each block with versions since its promise. */
@@ -191,11 +212,20 @@ static int cand_settle(struct cands *c, struct store_oracle *o, store_read_block
             break;
         uint32_t have = store_block_hash(buf, o->block_size);
         uint32_t n = cd->n < CAND_MAX ? cd->n : CAND_MAX;
-        for (uint32_t i = 0; i < n; i++)
-            if (cd->h[i] == have) {
-                rc = store_oracle_media_holds(o, m->keys[k], have);
-                break;
-            }
+        bool known = false;
+        for (uint32_t i = 0; i < n && !known; i++)
+            known = cd->h[i] == have;
+        if (o->battery_kept && cd->since_loss) {
+            /* Every acknowledged version survived (store_oracle.h,
+             * battery_kept): the media holds the newest of them, and a
+             * block that holds none was never acknowledged at all. */
+            known = known || (cd->has_prev && cd->prev == have);
+            rc = store_oracle_unacked_newest(o, m->keys[k], have, known);
+            if (rc == 0 && !known && cd->absent_before)
+                store_oracle_forget(o, m->keys[k]);
+        } else if (known) {
+            rc = store_oracle_media_holds(o, m->keys[k], have);
+        }
     }
     free(buf);
     return rc;
@@ -240,16 +270,19 @@ static int replay(struct store_oracle *o, int fd, uint64_t blocks, off_t *end, s
                 break;
             }
             case J_VERSION_REC:
-                rc = store_oracle_write_hash(o, r->lba, r->hash);
+                rc = cand_add(cands, o, r->lba, r->hash);
                 if (rc == 0)
-                    rc = cand_add(cands, r->lba, r->hash);
+                    rc = store_oracle_write_hash(o, r->lba, r->hash);
                 break;
             case J_MEDIA:       rc = store_oracle_on_media(o, r->lba, r->n); break;
             case J_PROMISE:
                 store_oracle_flush(o, r->lba, r->n);
                 cand_promised(cands, o, r->lba, r->n);
                 break;
-            case J_LOSS:        store_oracle_power_loss(o); break;
+            case J_LOSS:
+                store_oracle_power_loss(o);
+                cand_loss(cands);
+                break;
             default:
                 *end = off;
                 return 0;
@@ -264,6 +297,28 @@ static int replay(struct store_oracle *o, int fd, uint64_t blocks, off_t *end, s
             return 0;
         }
     }
+}
+
+/* The id rule: the attribute, else 0 (none yet); the inode where the file
+ * system has no user attributes.  Returns whether it has them. */
+static bool media_id_of(const char *media_path, const struct stat *ms, uint64_t *id)
+{
+    *id = 0;
+    if (getxattr(media_path, ORACLE_XATTR, id, sizeof *id) == (ssize_t)sizeof *id)
+        return true;
+    bool xattrs = errno != ENOTSUP;
+    *id = xattrs ? 0 : (uint64_t)ms->st_ino;
+    return xattrs;
+}
+
+int store_oracle_media_id(const char *media_path, uint64_t *id)
+{
+    struct stat ms;
+    *id = 0;
+    if (stat(media_path, &ms) < 0)
+        return -errno;
+    media_id_of(media_path, &ms, id);
+    return 0;
 }
 
 int store_oracle_journal_open(struct store_oracle *o, const char *media_path, uint64_t blocks,
@@ -282,11 +337,7 @@ int store_oracle_journal_open(struct store_oracle *o, const char *media_path, ui
     }
     /* The media file's journal id; without user xattrs its inode stands in. */
     uint64_t media_id = 0;
-    bool xattrs = true;
-    if (getxattr(media_path, ORACLE_XATTR, &media_id, sizeof media_id) != (ssize_t)sizeof media_id) {
-        xattrs = errno != ENOTSUP;
-        media_id = xattrs ? 0 : (uint64_t)ms.st_ino;
-    }
+    bool xattrs = media_id_of(media_path, &ms, &media_id);
     /* Never through a symlink; never another kind of file. */
     int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600);
     if (fd < 0) {
