@@ -35,6 +35,7 @@ START_TEST(standard_inquiry_fields)
     ck_assert_uint_eq(b[3] & 0x10, 0x10);         /* HiSup */
     ck_assert_uint_eq(b[4], 96 - 5);
     ck_assert_uint_eq(b[7] & 0x02, 0x02);         /* CmdQue */
+    ck_assert_uint_eq(b[5], 0x08);                /* 3PC: EXTENDED COPY is served; no TPGS, no PROTECT */
     ck_assert(memcmp(b + 8, "SCSISIM ", 8) == 0);
     ck_assert(memcmp(b + 16, "FWTEST          ", 16) == 0);
     ck_assert(memcmp(b + 32, "1.0 ", 4) == 0);

@@ -36,6 +36,8 @@ static void standard_inquiry(const struct fw_drive *d, uint8_t *b)
     put_ascii(b + 32, 4, d ? d->revision : FW_REVISION);
     for (size_t i = 0; i < sizeof(version_descriptors) / sizeof(version_descriptors[0]); i++)
         scsi_put_be16(b + 58 + 2 * i, version_descriptors[i]);
+    if (d)
+        b[5] |= 0x08;                /* 3PC: EXTENDED COPY's copy manager is here (fw_xcopy.c) */
     if (d && d->prot_type)
         b[5] |= 0x01;                /* PROTECT: formatted with protection information */
     fw_removable_inquiry(d, b);
