@@ -99,6 +99,12 @@ int  osal_user_set_bus(struct osal *os, struct bus *bus);
 struct bus *osal_user_bus(struct osal *os);
 /* Turns the scatter option on or off for the mappings prepared from now on. */
 void osal_user_set_scatter(struct osal *os, bool on);
+/* A test knob (a trace's `@host reverse-directions=on`): the mappings
+ * prepared from now on get the opposite direction, TO_DEVICE for
+ * FROM_DEVICE and back (bidirectional ones stay), as a driver that maps
+ * for the wrong direction would (field bug F2) — so the controller's IOMMU
+ * direction check can be seen with any driver core. */
+void osal_user_set_reverse_directions(struct osal *os, bool on);
 
 /* Diagnostics for tests and leak checks. */
 struct osal_user_stats {

@@ -51,6 +51,7 @@ void osal_dma_init(struct osal *os, const struct osal_user_options *o, uint64_t 
     uint64_t low_end = base < limit ? base : limit;
     range_alloc_init(&os->iova_low, OSAL_PAGE, o->low_window && low_end > OSAL_PAGE ? low_end : OSAL_PAGE);
     atomic_init(&os->scatter, o->scatter);
+    atomic_init(&os->reverse_dirs, false);
 }
 
 /* The window an IOVA range starting at iova was taken from. */
@@ -247,6 +248,8 @@ int osal_dma_prepare(struct osal *os, struct osal_dma_buffer *pub, uint64_t offs
     if (!r)
         return -ENOMEM;
     r->buf = b;
+    if (atomic_load(&os->reverse_dirs) && dir != HBA_DMA_BIDIRECTIONAL)
+        dir = dir == HBA_DMA_TO_DEVICE ? HBA_DMA_FROM_DEVICE : HBA_DMA_TO_DEVICE;
     r->dir = dir;
     bool scatter = atomic_load(&os->scatter);
     r->npieces = split(scatter, pub->phys + offset, length, r->piece);
@@ -329,6 +332,11 @@ int osal_dma_complete(struct osal *os, struct osal_dma_mapping *m)
     pthread_mutex_unlock(&os->dlock);
     m->nseg = 0;
     return 0;
+}
+
+void osal_user_set_reverse_directions(struct osal *os, bool on)
+{
+    atomic_store(&os->reverse_dirs, on);
 }
 
 void osal_user_set_scatter(struct osal *os, bool on)

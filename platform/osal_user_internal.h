@@ -64,6 +64,7 @@ struct osal {
     uint32_t nbufs, nmaps;
     uint64_t maps_total, segs_total;
     atomic_bool scatter;        /* read without dlock: osal_user_set_scatter may flip it */
+    atomic_bool reverse_dirs;   /* osal_user_set_reverse_directions */
 };
 
 /* osal_user_dma.c */

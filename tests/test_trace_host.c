@@ -49,6 +49,10 @@ START_TEST(host_lines_fill_the_tree)
     trace_free(t);
 
     /* Booleans in every spelling docs/config.md accepts; sizes with suffixes. */
+    t = tt_parse(V "@host reverse-directions=on\n", &err);
+    ck_assert_msg(t != NULL, "%s", err.message);
+    ck_assert(t->host.given[TRACE_HOST_REVERSE_DIRECTIONS] && t->host.reverse_directions);
+    trace_free(t);
     t = tt_parse(V "@host scatter=TRUE low-window=0 iova-base=4096K\n", &err);
     ck_assert_msg(t != NULL, "%s", err.message);
     ck_assert(t->host.scatter);
@@ -67,7 +71,7 @@ struct bad {
 
 static const struct bad bads[] = {
     { "unknown key, near miss", "@host iova-bas=4G", "iova-bas", "unknown @host key 'iova-bas'; did you mean 'iova-base'?" },
-    { "unknown key", "@host mmu=on", "mmu", "expected iova-base, iova-limit, low-window or scatter" },
+    { "unknown key", "@host mmu=on", "mmu", "expected iova-base, iova-limit, low-window, scatter or reverse-directions" },
     { "not key=value", "@host scatter", "scatter", "expected KEY=VALUE" },
     { "no settings", "@host", NULL, "@host needs KEY=VALUE settings" },
     { "empty value", "@host scatter=", NULL, "'scatter' needs a value" },

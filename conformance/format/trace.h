@@ -279,11 +279,12 @@ struct trace_device {
  * are those of osal_user_options (platform/osal_user.h); a field not given
  * keeps the replay's default. */
 enum trace_host_key { TRACE_HOST_IOVA_BASE, TRACE_HOST_IOVA_LIMIT, TRACE_HOST_LOW_WINDOW, TRACE_HOST_SCATTER,
-                      TRACE_HOST_KEY_COUNT };
+                      TRACE_HOST_REVERSE_DIRECTIONS, TRACE_HOST_KEY_COUNT };
 struct trace_host {
     bool     given[TRACE_HOST_KEY_COUNT];
     uint64_t iova_base, iova_limit;     /* bytes, multiples of 4096 */
     bool     low_window, scatter;
+    bool     reverse_directions;        /* data mappings made after discovery get the opposite direction */
 };
 
 /* --- the file ------------------------------------------------------------------------------ */

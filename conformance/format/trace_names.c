@@ -44,7 +44,8 @@ WORDS(trace_device_words, [TRACE_DEV_NEXUS] = "nexus", [TRACE_DEV_DRIVE] = "driv
 WORDS(trace_match_words, [TRACE_MATCH_EXACT] = "exact", [TRACE_MATCH_STATUS] = "status",
       [TRACE_MATCH_MASKS] = "masks");
 WORDS(trace_host_key_words, [TRACE_HOST_IOVA_BASE] = "iova-base", [TRACE_HOST_IOVA_LIMIT] = "iova-limit",
-      [TRACE_HOST_LOW_WINDOW] = "low-window", [TRACE_HOST_SCATTER] = "scatter");
+      [TRACE_HOST_LOW_WINDOW] = "low-window", [TRACE_HOST_SCATTER] = "scatter",
+      [TRACE_HOST_REVERSE_DIRECTIONS] = "reverse-directions");
 WORDS(trace_sense_key_words, [SCSI_SK_NO_SENSE] = "NO_SENSE", [SCSI_SK_RECOVERED_ERROR] = "RECOVERED_ERROR",
       [SCSI_SK_NOT_READY] = "NOT_READY", [SCSI_SK_MEDIUM_ERROR] = "MEDIUM_ERROR",
       [SCSI_SK_HARDWARE_ERROR] = "HARDWARE_ERROR", [SCSI_SK_ILLEGAL_REQUEST] = "ILLEGAL_REQUEST",

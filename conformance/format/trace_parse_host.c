@@ -113,6 +113,10 @@ static int host_setting(struct tp *p, const struct tp_tok *tok, const struct tp_
         if (host_bool(p, key, val, &h->scatter))
             return -EINVAL;
         break;
+    case TRACE_HOST_REVERSE_DIRECTIONS:
+        if (host_bool(p, key, val, &h->reverse_directions))
+            return -EINVAL;
+        break;
     default:
         return -EINVAL;
     }

@@ -142,6 +142,11 @@ int replay_open(struct replay *rp)
         replay_close(rp);
         return rc;
     }
+    /* @host reverse-directions: from here on the platform maps data for the
+     * opposite direction (after discovery, which must still work), so a
+     * trace sees the controller's IOMMU direction check with any core. */
+    if (rp->t->host.given[TRACE_HOST_REVERSE_DIRECTIONS])
+        osal_user_set_reverse_directions(stack_osal(rp->st), rp->t->host.reverse_directions);
     replay_observe_start(rp);
     return 0;
 }
