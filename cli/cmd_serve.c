@@ -143,9 +143,16 @@ static unsigned connection_budget(unsigned want)
         return want;
     rlim_t need = (rlim_t)want + OWN_FDS;
     if (rl.rlim_cur < need) {
-        rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need ? need : rl.rlim_max;
-        if (setrlimit(RLIMIT_NOFILE, &rl) < 0 && getrlimit(RLIMIT_NOFILE, &rl) < 0)
-            return want;
+        /* A privileged serve may raise the hard limit as well. */
+        struct rlimit up = { .rlim_cur = need, .rlim_max = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need
+                                                              ? rl.rlim_max : need };
+        if (setrlimit(RLIMIT_NOFILE, &up) == 0) {
+            rl = up;
+        } else {
+            rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need ? need : rl.rlim_max;
+            if (setrlimit(RLIMIT_NOFILE, &rl) < 0 && getrlimit(RLIMIT_NOFILE, &rl) < 0)
+                return want;
+        }
     }
     if (rl.rlim_cur >= need)
         return want;
