@@ -743,6 +743,12 @@ START_TEST(apptag_malformed_descriptors_refused)
     n = apptag_page(l, 8, 8, (const uint64_t (*)[3])nine);   /* eight fit */
     mode_select10(fw, &t, l, n);
     fwh_expect_good(&t);
+    /* ... and every page with them still fits MODE SENSE (6)'s one-byte length. */
+    uint8_t s6[6] = { SCSI_OP_MODE_SENSE_6, 0x00, 0x3f, 0xff, 0xff, 0 };
+    uint8_t m[255];
+    fwh_run0(fw, &t, s6, 6, HBA_FLAG_DIR_READ, m, sizeof m);
+    fwh_expect_good(&t);
+    ck_assert_uint_eq(m[0], 4 + 8 + 20 + 12 + 16 + 8 * 24 - 1);
     n = apptag_page(l, 8, 1, one);
     mode_select10(fw, &t, l, (uint16_t)(n - 1));             /* the page runs past the list */
     fwh_expect_sense(&t, 0x05, 0x1a, 0x00);
