@@ -109,7 +109,7 @@ END_TEST
 START_TEST(capacity_inquiry_vpd_and_opcodes_report_the_format)
 {
     static const uint8_t byte12[4] = { 0x00, 0x01, 0x03, 0x05 };     /* P_TYPE << 1 | PROT_EN */
-    static const uint8_t vpd86[4] = { 0, 0x05, 0x14, 0x24 };          /* SPT | GRD_CHK | REF_CHK */
+    static const uint8_t vpd86[4] = { 0, 0x07, 0x14, 0x26 };   /* SPT | GRD_CHK | APP_CHK (types 1, 3) | REF_CHK */
     for (unsigned type = 0; type <= 3; type++) {
         struct fw *fw = pi_drive(type, BS, true, false);
         struct fw_task t;
@@ -565,6 +565,290 @@ START_TEST(store_tuples_match_their_blocks_after_any_cut)
 }
 END_TEST
 
+/* ---- the application tag: ATMPE and the Application Tag mode page (0Ah/02h) ---- */
+
+static void mode_sense10_page(struct fw *fw, struct fw_task *t, uint8_t page_pc, uint8_t subpage, uint8_t *b,
+                              uint16_t len)
+{
+    uint8_t cdb[10] = { SCSI_OP_MODE_SENSE_10, 0x08, page_pc, subpage };   /* DBD */
+    scsi_put_be16(cdb + 7, len);
+    memset(b, 0, len);
+    fwh_run0(fw, t, cdb, 10, HBA_FLAG_DIR_READ, b, len);
+}
+
+static void mode_select10(struct fw *fw, struct fw_task *t, uint8_t *list, uint16_t len)
+{
+    uint8_t cdb[10] = { SCSI_OP_MODE_SELECT_10, 0x10 };   /* PF */
+    scsi_put_be16(cdb + 7, len);
+    fwh_run0(fw, t, cdb, 10, HBA_FLAG_DIR_WRITE, list, len);
+}
+
+/* A MODE SELECT (10) parameter list (8-byte header, no block descriptor)
+ * holding the control page with ATMPE as given; returns its length. */
+static uint16_t control_list(uint8_t *l, bool atmpe)
+{
+    memset(l, 0, 20);
+    uint8_t *c = l + 8;
+    c[0] = 0x0a;
+    c[1] = 0x0a;
+    c[3] = 0x10;                  /* QUEUE ALGORITHM MODIFIER, fixed */
+    c[5] = atmpe ? 0x20 : 0;      /* ATMPE: byte 5 bit 5 */
+    return 20;
+}
+
+/* Appends to l at off an Application Tag page of n descriptors
+ * (lba, blocks, tag) and returns the list's new length. */
+static uint16_t apptag_page(uint8_t *l, uint16_t off, unsigned n, const uint64_t (*d)[3])
+{
+    uint8_t *p = l + off;
+    memset(p, 0, 16 + 24 * n);
+    p[0] = 0x40 | 0x0a;           /* SPF */
+    p[1] = 0x02;
+    scsi_put_be16(p + 2, (uint16_t)(12 + 24 * n));
+    for (unsigned i = 0; i < n; i++) {
+        uint8_t *e = p + 16 + 24 * i;
+        e[0] = i + 1 == n ? 0x80 : 0;   /* LAST */
+        scsi_put_be16(e + 6, (uint16_t)d[i][2]);
+        scsi_put_be64(e + 8, d[i][0]);
+        scsi_put_be64(e + 16, d[i][1]);
+    }
+    return (uint16_t)(off + 16 + 24 * n);
+}
+
+/* ATMPE on and one descriptor: blocks [10, 14) expect application tag 1234h. */
+static void expect_tag_1234(struct fw *fw)
+{
+    static const uint64_t one[1][3] = { { 10, 4, 0x1234 } };
+    uint8_t l[128];
+    struct fw_task t;
+    uint16_t n = apptag_page(l, control_list(l, true), 1, one);
+    mode_select10(fw, &t, l, n);
+    fwh_expect_good(&t);
+}
+
+START_TEST(apptag_page_sensed_with_subpages)
+{
+    struct fw *fw = pi_drive(1, BS, true, false);
+    struct fw_task t;
+    uint8_t b[512];
+    mode_sense10_page(fw, &t, 0x0a, 0x02, b, sizeof b);      /* no descriptors yet */
+    fwh_expect_good(&t);
+    ck_assert_uint_eq(scsi_get_be16(b), 6 + 16);
+    static const uint8_t empty[4] = { 0x80 | 0x40 | 0x0a, 0x02, 0x00, 0x0c };   /* PS, SPF; length 12 */
+    ck_assert_mem_eq(b + 8, empty, 4);
+    mode_sense10_page(fw, &t, 0x0a, 0xff, b, sizeof b);      /* the control page and its subpage */
+    fwh_expect_good(&t);
+    ck_assert_uint_eq(scsi_get_be16(b), 6 + 12 + 16);
+    ck_assert_uint_eq(b[8], 0x8a);
+    ck_assert_uint_eq(b[8 + 12], 0xca);
+    mode_sense10_page(fw, &t, 0x3f, 0x00, b, sizeof b);      /* subpage 00h: no subpages */
+    fwh_expect_good(&t);
+    ck_assert_uint_eq(scsi_get_be16(b), 6 + 20 + 12);
+    mode_sense10_page(fw, &t, 0x3f, 0xff, b, sizeof b);
+    fwh_expect_good(&t);
+    ck_assert_uint_eq(scsi_get_be16(b), 6 + 20 + 12 + 16);
+    mode_sense10_page(fw, &t, 0x4a, 0x00, b, sizeof b);      /* changeable: ATMPE */
+    fwh_expect_good(&t);
+    ck_assert_uint_eq(b[8 + 5], 0x20);
+    mode_sense10_page(fw, &t, 0x4a, 0x02, b, sizeof b);      /* changeable: every descriptor field */
+    fwh_expect_good(&t);
+    ck_assert_uint_eq(scsi_get_be16(b + 8 + 2), 12 + 24);
+    ck_assert_uint_eq(b[8 + 16], 0x80);
+    ck_assert_uint_eq(scsi_get_be16(b + 8 + 16 + 6), 0xffff);
+    mode_sense10_page(fw, &t, 0x08, 0x02, b, sizeof b);      /* caching has no subpage 02h */
+    fwh_expect_invalid_cdb(&t, 3, -1);
+    mode_sense10_page(fw, &t, 0x0a, 0x03, b, sizeof b);
+    fwh_expect_invalid_cdb(&t, 3, -1);
+    mode_sense10_page(fw, &t, 0x3f, 0x02, b, sizeof b);
+    fwh_expect_invalid_cdb(&t, 3, -1);
+
+    expect_tag_1234(fw);
+    mode_sense10_page(fw, &t, 0x0a, 0x02, b, sizeof b);
+    fwh_expect_good(&t);
+    ck_assert_uint_eq(scsi_get_be16(b + 8 + 2), 12 + 24);
+    const uint8_t *e = b + 8 + 16;
+    ck_assert_uint_eq(e[0], 0x80);
+    ck_assert_uint_eq(scsi_get_be16(e + 6), 0x1234);
+    ck_assert_uint_eq(scsi_get_be64(e + 8), 10);
+    ck_assert_uint_eq(scsi_get_be64(e + 16), 4);
+    mode_sense10_page(fw, &t, 0x0a, 0x00, b, sizeof b);
+    ck_assert_uint_eq(b[8 + 5], 0x20);
+    mode_sense10_page(fw, &t, 0xca, 0x02, b, sizeof b);      /* saved: not saved (SP 0) */
+    ck_assert_uint_eq(scsi_get_be16(b + 8 + 2), 12);
+    fw_destroy(fw);
+
+    /* Without protection information: no subpage, ATMPE not changeable. */
+    fw = pi_drive(0, BS, true, false);
+    mode_sense10_page(fw, &t, 0x0a, 0x02, b, sizeof b);
+    fwh_expect_invalid_cdb(&t, 3, -1);
+    mode_sense10_page(fw, &t, 0x4a, 0x00, b, sizeof b);
+    fwh_expect_good(&t);
+    ck_assert_uint_eq(b[8 + 5], 0);
+    uint16_t n = control_list(b, true);
+    mode_select10(fw, &t, b, n);
+    fwh_expect_invalid_param(&t, 8 + 5, 5);
+    static const uint64_t one[1][3] = { { 0, 1, 1 } };
+    n = apptag_page(b, control_list(b, false), 1, one);
+    mode_select10(fw, &t, b, n);
+    fwh_expect_invalid_param(&t, 20 + 1, -1);                /* the subpage code */
+    fw_destroy(fw);
+}
+END_TEST
+
+START_TEST(apptag_malformed_descriptors_refused)
+{
+    struct fw *fw = pi_drive(1, BS, true, false);             /* 4096 blocks */
+    struct fw_task t;
+    uint8_t l[512];
+    static const struct {
+        uint64_t d[2][3];
+        unsigned n;
+        uint16_t byte;        /* within the page */
+    } bad[] = {
+        { { { 0, 0, 1 } }, 1, 16 + 16 },                     /* no blocks */
+        { { { 4096, 1, 1 } }, 1, 16 + 8 },                   /* LBA past the end */
+        { { { 4000, 97, 1 } }, 1, 16 + 16 },                 /* range past the end */
+        { { { 4000, UINT64_MAX, 1 } }, 1, 16 + 16 },         /* and overflowing */
+        { { { 0, 10, 1 }, { 9, 2, 2 } }, 2, 40 + 8 },         /* overlapping the first */
+    };
+    for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        uint16_t n = apptag_page(l, 8, bad[i].n, bad[i].d);
+        memset(l, 0, 8);
+        mode_select10(fw, &t, l, n);
+        fwh_expect_invalid_param(&t, (uint16_t)(8 + bad[i].byte), -1);
+    }
+    static const uint64_t one[1][3] = { { 0, 1, 1 } };
+    uint16_t n = apptag_page(l, 8, 1, one);
+    l[8 + 16] |= 0x01;                                       /* reserved bit beside LAST */
+    mode_select10(fw, &t, l, n);
+    fwh_expect_invalid_param(&t, 8 + 16, 0);
+    n = apptag_page(l, 8, 1, one);
+    l[8 + 16 + 3] = 0x10;                                    /* reserved byte */
+    mode_select10(fw, &t, l, n);
+    fwh_expect_invalid_param(&t, 8 + 16 + 3, 4);
+    n = apptag_page(l, 8, 1, one);
+    l[8 + 7] = 0x02;                                         /* reserved page byte */
+    mode_select10(fw, &t, l, n);
+    fwh_expect_invalid_param(&t, 8 + 7, 1);
+    n = apptag_page(l, 8, 1, one);
+    scsi_put_be16(l + 8 + 2, 12 + 23);                       /* not whole descriptors */
+    mode_select10(fw, &t, l, (uint16_t)(n - 1));
+    fwh_expect_invalid_param(&t, 8 + 2, -1);
+    uint64_t nine[9][3];
+    for (unsigned i = 0; i < 9; i++)
+        nine[i][0] = i, nine[i][1] = 1, nine[i][2] = i;
+    n = apptag_page(l, 8, 9, (const uint64_t (*)[3])nine);   /* more than the drive keeps */
+    mode_select10(fw, &t, l, n);
+    fwh_expect_invalid_param(&t, 8 + 2, -1);
+    n = apptag_page(l, 8, 8, (const uint64_t (*)[3])nine);   /* eight fit */
+    mode_select10(fw, &t, l, n);
+    fwh_expect_good(&t);
+    /* ... and every page with them still fits MODE SENSE (6)'s one-byte length. */
+    uint8_t s6[6] = { SCSI_OP_MODE_SENSE_6, 0x00, 0x3f, 0xff, 0xff, 0 };
+    uint8_t m[255];
+    fwh_run0(fw, &t, s6, 6, HBA_FLAG_DIR_READ, m, sizeof m);
+    fwh_expect_good(&t);
+    ck_assert_uint_eq(m[0], 4 + 8 + 20 + 12 + 16 + 8 * 24 - 1);
+    n = apptag_page(l, 8, 1, one);
+    mode_select10(fw, &t, l, (uint16_t)(n - 1));             /* the page runs past the list */
+    fwh_expect_sense(&t, 0x05, 0x1a, 0x00);
+    /* A refused page changes nothing: the eight descriptors stay. */
+    uint8_t b[512];
+    mode_sense10_page(fw, &t, 0x0a, 0x02, b, sizeof b);
+    ck_assert_uint_eq(scsi_get_be16(b + 8 + 2), 12 + 8 * 24);
+    /* LAST ends the list: a descriptor after it is ignored. */
+    static const uint64_t two[2][3] = { { 0, 1, 1 }, { 0, 1, 2 } };   /* would overlap */
+    n = apptag_page(l, 8, 2, two);
+    l[8 + 16] |= 0x80;
+    mode_select10(fw, &t, l, n);
+    fwh_expect_good(&t);
+    mode_sense10_page(fw, &t, 0x0a, 0x02, b, sizeof b);
+    ck_assert_uint_eq(scsi_get_be16(b + 8 + 2), 12 + 24);
+    fw_destroy(fw);
+}
+END_TEST
+
+START_TEST(apptag_checked_under_atmpe)
+{
+    for (unsigned type = 1; type <= 3; type += 2) {
+        struct fw *fw = pi_drive(type, BS, true, false);
+        struct fw_task t;
+        uint8_t out[2 * (BS + PI)], in[2 * (BS + PI)];
+        block_with_pi(out, BS, 0x51, 0x1234, 12, false);
+        block_with_pi(out + BS + PI, BS, 0x52, 0x1111, 13, false);
+        write10(fw, &t, 0x20, 12, 2, out, sizeof out);        /* ATMPE 0: no application tag check */
+        fwh_expect_good(&t);
+        expect_tag_1234(fw);
+        write10(fw, &t, 0x20, 12, 2, out, sizeof out);
+        expect_pi_failure(&t, 0x02, 13);
+        write10(fw, &t, 0x40, 12, 2, out, sizeof out);        /* 010b and 101b check it too */
+        expect_pi_failure(&t, 0x02, 13);
+        write10(fw, &t, 0xa0, 12, 2, out, sizeof out);
+        expect_pi_failure(&t, 0x02, 13);
+        write10(fw, &t, 0x60, 12, 2, out, sizeof out);        /* 011b, 100b do not */
+        fwh_expect_good(&t);
+        write10(fw, &t, 0x80, 12, 2, out, sizeof out);
+        fwh_expect_good(&t);
+        block_with_pi(out, BS, 0x53, 0x1111, 99, false);      /* app tag and (type 1) ref tag wrong */
+        write10(fw, &t, 0x20, 13, 1, out, BS + PI);
+        expect_pi_failure(&t, 0x02, 13);                      /* the app tag is checked first */
+        block_with_pi(out, BS, 0x51, 0x9999, 14, false);
+        write10(fw, &t, 0x20, 14, 1, out, BS + PI);           /* outside: no expected tag */
+        fwh_expect_good(&t);
+        block_with_pi(out, BS, 0x51, 0xffff, 11, false);
+        if (type == 3)
+            scsi_put_be32(out + BS + 4, 0xffffffff);          /* type 3's escape: both all ones */
+        write10(fw, &t, 0x20, 11, 1, out, BS + PI);           /* the escape disables every check */
+        fwh_expect_good(&t);
+
+        /* Reads check what is stored: block 13 holds tag 1111h (written with 100b). */
+        read10(fw, &t, 0x20, 12, 2, in, sizeof in);
+        expect_pi_failure(&t, 0x02, 13);
+        ck_assert_uint_eq(t.xfer, BS + PI);                   /* the good block before it */
+        read10(fw, &t, 0x00, 12, 2, in, 2 * BS);              /* 000b: not asked for */
+        fwh_expect_good(&t);
+        read10(fw, &t, 0x60, 12, 2, in, sizeof in);
+        fwh_expect_good(&t);
+        uint8_t v[10];
+        fwh_cdb_rw10(v, 0x2f, 12, 2, 0x20);                  /* VERIFY, VRPROTECT 001b, BYTCHK 0 */
+        fwh_run0(fw, &t, v, 10, HBA_FLAG_DIR_NONE, NULL, 0);
+        expect_pi_failure(&t, 0x02, 13);
+
+        /* ATMPE back to 0: the page stays, unchecked. */
+        uint16_t n = control_list(in, false);
+        mode_select10(fw, &t, in, n);
+        fwh_expect_good(&t);
+        read10(fw, &t, 0x20, 12, 2, in, sizeof in);
+        fwh_expect_good(&t);
+        fw_destroy(fw);
+    }
+}
+END_TEST
+
+START_TEST(apptag_page_saved_and_restored)
+{
+    struct fw *fw = pi_drive(1, BS, true, false);
+    struct fw_task t;
+    static const uint64_t one[1][3] = { { 100, 1, 0x0042 } };
+    uint8_t l[128], out[BS + PI];
+    uint16_t n = apptag_page(l, control_list(l, true), 1, one);
+    uint8_t cdb[10] = { SCSI_OP_MODE_SELECT_10, 0x11 };       /* PF, SP */
+    scsi_put_be16(cdb + 7, n);
+    fwh_run0(fw, &t, cdb, 10, HBA_FLAG_DIR_WRITE, l, n);
+    fwh_expect_good(&t);
+    uint8_t b[512];
+    mode_sense10_page(fw, &t, 0xca, 0x02, b, sizeof b);      /* saved */
+    fwh_expect_good(&t);
+    ck_assert_uint_eq(scsi_get_be16(b + 8 + 16 + 6), 0x0042);
+    mode_sense10_page(fw, &t, 0x8a, 0x02, b, sizeof b);      /* default: none */
+    ck_assert_uint_eq(scsi_get_be16(b + 8 + 2), 12);
+    block_with_pi(out, BS, 0x61, 0x0043, 100, false);
+    write10(fw, &t, 0x20, 100, 1, out, sizeof out);
+    expect_pi_failure(&t, 0x02, 100);
+    fw_destroy(fw);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("fw_pi");
@@ -581,6 +865,10 @@ static Suite *suite(void)
     tcase_add_test(tc, tuple_follows_its_block_through_the_cache);
     tcase_add_test(tc, generated_tuples_and_unmap);
     tcase_add_test(tc, store_tuples_match_their_blocks_after_any_cut);
+    tcase_add_test(tc, apptag_page_sensed_with_subpages);
+    tcase_add_test(tc, apptag_malformed_descriptors_refused);
+    tcase_add_test(tc, apptag_checked_under_atmpe);
+    tcase_add_test(tc, apptag_page_saved_and_restored);
     suite_add_tcase(s, tc);
     return s;
 }

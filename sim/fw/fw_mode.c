@@ -1,11 +1,15 @@
 /* sim/fw/fw_mode.c — MODE SENSE and MODE SELECT (6 and 10).
  *
- * Two pages, each described once in a table with a builder (values -> bytes)
- * and a parser (bytes -> values): caching (08h: WCE, RCD) and control (0Ah:
- * D_SENSE, SWP).  Changeable values are the same builder fed "every
- * changeable bit set" with the fixed fields left out, so MODE SELECT can find
- * an attempt to change an unchangeable bit by comparing against the current
- * page under that mask.  Saved values are supported (SP=1, PC=11b).
+ * Three pages, each described once in a table: caching (08h: WCE, RCD),
+ * control (0Ah: D_SENSE, SWP, ATMPE) and, on a drive with protection
+ * information, the control page's Application Tag subpage (0Ah/02h,
+ * fw_apptag.c).  A page of subpage 00h has a builder (values -> bytes) and a
+ * parser (bytes -> values); changeable values are the same builder fed
+ * "every changeable bit set" with the fixed fields left out, so MODE SELECT
+ * can find an attempt to change an unchangeable bit by comparing against the
+ * current page under that mask.  A subpage (SPF format: 4-byte header, 2-byte
+ * PAGE LENGTH) holds a variable list, so it brings its own builder and its
+ * own check.  Saved values are supported (SP=1, PC=11b).
  */
 #include "sim/fw/fw_priv.h"
 #include "sim/fw/fw_plugin.h"
@@ -15,11 +19,19 @@
 enum page_control { PC_CURRENT = 0, PC_CHANGEABLE = 1, PC_DEFAULT = 2, PC_SAVED = 3 };
 
 #define MODE_PS 0x80   /* PS: the page is savable */
+#define MODE_SPF 0x40  /* SPF: subpage format */
+#define SUBPAGE_ALL 0xff
 #define DSP_WP      0x80
 #define DSP_DPOFUA  0x10
+/* ATMPE, control page byte 5 bit 5 (SPC-5 control mode page: byte 5 holds
+ * ATO bit 7, TAS bit 6, ATMPE bit 5, RWWP bit 4, AUTOLOAD MODE bits 2-0; the
+ * same layout as Microsoft's MODE_CONTROL_PAGE in minitape.h, found in the
+ * code corpus as I-gor-C/windows-driver-docs-ddi, ns-minitape--mode-control-page.md). */
+#define CTL_ATMPE   0x20
 
-static void caching_build(const struct fw_mode_params *p, bool mask, uint8_t *b)
+static void caching_build(const struct fw_drive *d, const struct fw_mode_params *p, bool mask, uint8_t *b)
 {
+    (void)d;
     (void)mask;        /* every field other than WCE and RCD is zero */
     b[2] = (uint8_t)((p->wce ? 0x04 : 0) | (p->rcd ? 0x01 : 0));
 }
@@ -30,47 +42,78 @@ static void caching_parse(const uint8_t *b, struct fw_mode_params *p)
     p->rcd = b[2] & 0x01;
 }
 
-static void control_build(const struct fw_mode_params *p, bool mask, uint8_t *b)
+static void control_build(const struct fw_drive *d, const struct fw_mode_params *p, bool mask, uint8_t *b)
 {
     b[2] = p->d_sense ? 0x04 : 0;
     if (!mask)
         b[3] = 0x10;   /* QUEUE ALGORITHM MODIFIER 1: unrestricted reordering (fixed) */
     b[4] = p->swp ? 0x08 : 0;
+    /* ATMPE means something only where blocks carry an application tag. */
+    b[5] = p->atmpe && d->prot_type ? CTL_ATMPE : 0;
 }
 
 static void control_parse(const uint8_t *b, struct fw_mode_params *p)
 {
     p->d_sense = b[2] & 0x04;
     p->swp = b[4] & 0x08;
+    p->atmpe = b[5] & CTL_ATMPE;
 }
 
 static const struct mode_page {
-    uint8_t code, len;   /* len: whole page, header included */
-    void (*build)(const struct fw_mode_params *p, bool mask, uint8_t *b);
+    uint8_t code, subpage;
+    uint8_t len;         /* subpage 00h: whole page, header included */
+    bool pi_only;        /* offered only on a drive with protection information */
+    void (*build)(const struct fw_drive *d, const struct fw_mode_params *p, bool mask, uint8_t *b);
     void (*parse)(const uint8_t *b, struct fw_mode_params *p);
+    /* a subpage: the whole page built, and checked and taken, by its own code */
+    size_t (*build_sub)(const struct fw_mode_params *p, bool mask, uint8_t *b);
+    struct scsi_sense_reason (*take_sub)(const struct fw_drive *d, const uint8_t *pg, size_t len, uint16_t at,
+                                         struct fw_mode_params *next);
 } pages[] = {
-    { SCSI_MODE_PAGE_CACHING, 20, caching_build, caching_parse },
-    { SCSI_MODE_PAGE_CONTROL, 12, control_build, control_parse },
+    { SCSI_MODE_PAGE_CACHING, 0x00, 20, false, caching_build, caching_parse, NULL, NULL },
+    { SCSI_MODE_PAGE_CONTROL, 0x00, 12, false, control_build, control_parse, NULL, NULL },
+    { SCSI_MODE_PAGE_CONTROL, 0x02, 0, true, NULL, NULL, fw_apptag_build, fw_apptag_take },
 };
 #define NPAGES (sizeof(pages) / sizeof(pages[0]))
 
-static const struct fw_mode_params every_changeable = { true, true, true, true };
+static const struct fw_mode_params every_changeable = {
+    .wce = true, .rcd = true, .d_sense = true, .swp = true, .atmpe = true,
+};
 
-static size_t build_page(const struct mode_page *pg, const struct fw_mode_params *p, bool mask, uint8_t *b)
+static size_t build_page(const struct fw_drive *d, const struct mode_page *pg, const struct fw_mode_params *p,
+                         bool mask, uint8_t *b)
 {
+    if (pg->build_sub)
+        return pg->build_sub(p, mask, b);
     memset(b, 0, pg->len);
     b[0] = (uint8_t)(MODE_PS | pg->code);
     b[1] = (uint8_t)(pg->len - 2);
-    pg->build(p, mask, b);
+    pg->build(d, p, mask, b);
     return pg->len;
 }
 
-static const struct mode_page *find_page(uint8_t code)
+static bool offered(const struct fw_drive *d, const struct mode_page *pg)
+{
+    return !pg->pi_only || d->prot_type;
+}
+
+static const struct mode_page *find_page(const struct fw_drive *d, uint8_t code, uint8_t subpage)
 {
     for (size_t i = 0; i < NPAGES; i++)
-        if (pages[i].code == code)
+        if (pages[i].code == code && pages[i].subpage == subpage && offered(d, &pages[i]))
             return &pages[i];
     return NULL;
+}
+
+static bool params_equal(const struct fw_mode_params *a, const struct fw_mode_params *b)
+{
+    if (a->wce != b->wce || a->rcd != b->rcd || a->d_sense != b->d_sense || a->swp != b->swp ||
+        a->atmpe != b->atmpe || a->napp != b->napp)
+        return false;
+    for (unsigned i = 0; i < a->napp; i++)
+        if (a->app[i].lba != b->app[i].lba || a->app[i].blocks != b->app[i].blocks || a->app[i].tag != b->app[i].tag)
+            return false;
+    return true;
 }
 
 static bool is_ten(const struct fw_ctx *c)
@@ -90,16 +133,18 @@ struct scsi_sense_reason fw_mode_sense(struct fw_ctx *c)
     bool dbd = c->cdb[1] & 0x08;
     bool llbaa = ten && (c->cdb[1] & 0x10);
     uint8_t pc = c->cdb[2] >> 6, code = c->cdb[2] & 0x3f, subpage = c->cdb[3];
-    if (subpage != 0x00 && subpage != 0xff)   /* no subpages; FFh "all subpages" is fine */
-        return scsi_reason_invalid_cdb_field(3, -1);
-    if (code != SCSI_MODE_PAGE_ALL && !find_page(code) && !fw_plugin_has_mode_page(c->fw->plugin, code))
+    bool all = code == SCSI_MODE_PAGE_ALL;
+    if (subpage != 0x00 && subpage != SUBPAGE_ALL && (all || !find_page(d, code, subpage)))
+        return scsi_reason_invalid_cdb_field(3, -1);   /* a subpage this drive does not have */
+    if (!all && !find_page(d, code, 0) && !fw_plugin_has_mode_page(c->fw->plugin, code))
         return scsi_reason_invalid_cdb_field(2, 5);
 
     const struct fw_mode_params *vals = pc == PC_CURRENT ? &d->cur
                                       : pc == PC_DEFAULT ? &d->dflt
                                       : pc == PC_SAVED ? &d->saved : &every_changeable;
     bool mask = pc == PC_CHANGEABLE;
-    uint8_t b[256];
+    uint8_t b[512];   /* 256 for a (6), whose MODE DATA LENGTH is one byte */
+    size_t cap = ten ? sizeof b : 256;
     memset(b, 0, sizeof(b));
     size_t hdr = ten ? 8 : 4;
     size_t bdlen = dbd ? 0 : llbaa ? 16 : 8;
@@ -114,10 +159,13 @@ struct scsi_sense_reason fw_mode_sense(struct fw_ctx *c)
         }
     }
     size_t n = hdr + bdlen;
+    /* Subpage 00h: the pages of subpage 00h; FFh: every subpage too. */
     for (size_t i = 0; i < NPAGES; i++)
-        if (code == SCSI_MODE_PAGE_ALL || pages[i].code == code)
-            n += build_page(&pages[i], vals, mask, b + n);
-    n += fw_plugin_mode_pages(c, code, pc, b + n, sizeof b - n);   /* 256 bytes fit a (6)'s length byte */
+        if ((all || pages[i].code == code) && offered(d, &pages[i]) &&
+            (subpage == SUBPAGE_ALL || pages[i].subpage == subpage))
+            n += build_page(d, &pages[i], vals, mask, b + n);
+    if (subpage == 0x00 || subpage == SUBPAGE_ALL)   /* plug-in pages have no subpages */
+        n += fw_plugin_mode_pages(c, code, pc, b + n, cap - n);
 
     uint8_t dsp = (uint8_t)((write_protected(d) ? DSP_WP : 0) | DSP_DPOFUA);
     if (ten) {
@@ -165,25 +213,38 @@ static struct scsi_sense_reason check_block_descriptor(const struct fw_drive *d,
     return fw_good();
 }
 
-/* Checks one page of the parameter list against the current page and, when
- * only changeable bits differ, folds its values into *next. */
+/* Checks one page of the parameter list (its size into *size) against the
+ * current page and, when only changeable bits differ, folds its values into
+ * *next.  A subpage is checked by its own code. */
 static struct scsi_sense_reason take_page(const struct fw_drive *d, const uint8_t *p, size_t off,
-                                          size_t plen, struct fw_mode_params *next)
+                                          size_t plen, struct fw_mode_params *next, size_t *size)
 {
     if (plen - off < 2)
         return list_length_error();
-    if (p[off] & 0x40)   /* SPF: no subpages */
-        return scsi_reason_invalid_param_field((uint16_t)off, 6);
-    const struct mode_page *pg = find_page(p[off] & 0x3f);
+    uint8_t code = p[off] & 0x3f;
+    if (p[off] & MODE_SPF) {
+        if (plen - off < 4)
+            return list_length_error();
+        const struct mode_page *sp = p[off + 1] ? find_page(d, code, p[off + 1]) : NULL;
+        if (!sp)   /* subpage 00h is never in the SPF format */
+            return find_page(d, code, 0) ? scsi_reason_invalid_param_field((uint16_t)(off + 1), -1)
+                                         : scsi_reason_invalid_param_field((uint16_t)off, 5);
+        *size = 4u + scsi_get_be16(p + off + 2);
+        if (*size > plen - off)
+            return list_length_error();
+        return sp->take_sub(d, p + off, *size, (uint16_t)off, next);
+    }
+    const struct mode_page *pg = find_page(d, code, 0);
     if (!pg)
         return scsi_reason_invalid_param_field((uint16_t)off, 5);
+    *size = 2u + p[off + 1];
     if (p[off + 1] != pg->len - 2)
         return scsi_reason_invalid_param_field((uint16_t)(off + 1), -1);
     if (pg->len > plen - off)
         return list_length_error();
     uint8_t cur[32], chg[32];
-    build_page(pg, &d->cur, false, cur);
-    build_page(pg, &every_changeable, true, chg);
+    build_page(d, pg, &d->cur, false, cur);
+    build_page(d, pg, &every_changeable, true, chg);
     for (unsigned i = 2; i < pg->len; i++) {
         uint8_t bad = (uint8_t)((p[off + i] ^ cur[i]) & ~chg[i]);
         if (bad)
@@ -229,13 +290,12 @@ struct scsi_sense_reason fw_mode_select(struct fw_ctx *c)
             return r;
     }
     struct fw_mode_params next = d->cur;
-    for (size_t off = hdr + bdlen; off < plen; off += 2u + p[off + 1]) {
-        r = take_page(d, p, off, plen, &next);
+    for (size_t off = hdr + bdlen, size = 0; off < plen; off += size) {
+        r = take_page(d, p, off, plen, &next, &size);
         if (!fw_is_good(&r))
             return r;
     }
-    bool changed = next.wce != d->cur.wce || next.rcd != d->cur.rcd ||
-                   next.d_sense != d->cur.d_sense || next.swp != d->cur.swp;
+    bool changed = !params_equal(&next, &d->cur);
     int rc = fw_drive_set_mode(d, &next, sp);
     if (rc < 0)
         return fw_store_error(rc, SCSI_ASC_WRITE_ERROR, 0);

@@ -12,10 +12,13 @@
  * With a protect field of 001b..101b the tuple travels after each block in
  * the data (block size + 8 bytes a block); 000b moves data only.  Which
  * checks a field value asks for is one table (SBC-4 tables for RDPROTECT,
- * WRPROTECT and VRPROTECT): the guard, and on type 1 the reference tag
- * against the LBA.  The application tag is never checked: a CDB of 16 bytes
- * or fewer carries no expected value, so APP_CHK is 0 in VPD 86h.  Type 3's
- * reference tag belongs to the application and is not checked either.  A
+ * WRPROTECT and VRPROTECT): the guard, on type 1 the reference tag against
+ * the LBA, and the application tag.  A CDB of 16 bytes or fewer carries no
+ * expected application tag: on types 1 and 3 it comes from the Application
+ * Tag mode page (fw_apptag.c) while the control page's ATMPE is 1, for the
+ * blocks one of its descriptors covers (elsewhere it is not checked), so
+ * APP_CHK is 1 in VPD 86h.  Type 3's reference tag belongs to the application
+ * and is not checked.  A
  * block whose application tag is FFFFh (type 1, 2) or whose application and
  * reference tags are all ones (type 3) is not checked at all.
  *
@@ -25,8 +28,8 @@
  * refused with INVALID COMMAND OPERATION CODE, and with 000b only the guard is
  * checked.
  *
- * A failed check is ABORTED COMMAND with 10h/01h (guard) or 10h/03h
- * (reference tag) and the LBA of the block in INFORMATION.  A write checks
+ * A failed check is ABORTED COMMAND with 10h/01h (guard), 10h/02h
+ * (application tag) or 10h/03h (reference tag), checked in that order, and the LBA of the block in INFORMATION.  A write checks
  * every block before it stores any; a read returns the blocks before the bad
  * one.
  */
@@ -40,17 +43,20 @@
 #define PI_CHUNK_BLOCKS 128u   /* blocks read and checked at a time */
 
 /* What a protect field value asks for (the columns of SBC-4's tables):
- * whether the tuple travels in the data, whether the guard and (type 1)
- * the reference tag are checked.  Values 110b and 111b are reserved. */
+ * whether the tuple travels in the data, whether the guard, (type 1) the
+ * reference tag and (ATMPE) the application tag are checked.  The
+ * application tag follows the reference tag's column, except at 000b, where
+ * SBC-4 leaves it to the device server: this one checks it only when asked
+ * by a nonzero field.  Values 110b and 111b are reserved. */
 static const struct pi_rule {
-    bool transfer, guard, ref;
+    bool transfer, guard, ref, app;
 } rules[6] = {
-    [0] = { false, true,  true  },  /* 000b: the device server checks what it holds */
-    [1] = { true,  true,  true  },
-    [2] = { true,  false, true  },
-    [3] = { true,  false, false },
-    [4] = { true,  true,  false },
-    [5] = { true,  true,  true  },
+    [0] = { false, true,  true,  false },  /* 000b: the device server checks what it holds */
+    [1] = { true,  true,  true,  true  },
+    [2] = { true,  false, true,  true  },
+    [3] = { true,  false, false, false },
+    [4] = { true,  true,  false, false },
+    [5] = { true,  true,  true,  true  },
 };
 
 uint8_t fw_pi_field(const struct fw_ctx *c)
@@ -105,11 +111,13 @@ static struct scsi_sense_reason check_block(const struct fw_drive *d, const stru
     uint16_t app = scsi_get_be16(t + 2);
     uint32_t ref = scsi_get_be32(t + 4);
     bool escape = d->prot_type == 3 ? (app == 0xffff && ref == 0xffffffffu) : app == 0xffff;
-    uint16_t asc = 0;
+    uint16_t asc = 0, want;
     if (escape)
         return fw_good();
     if (rule->guard && scsi_get_be16(t) != guard_of(block, d->block_size))
         asc = FW_ASC_GUARD_CHECK_FAILED;
+    else if (rule->app && d->prot_type != 2 && fw_apptag_expected(d, lba, &want) && app != want)
+        asc = FW_ASC_APP_TAG_CHECK_FAILED;
     else if (rule->ref && d->prot_type == 1 && ref != (uint32_t)lba)
         asc = FW_ASC_REF_TAG_CHECK_FAILED;
     if (!asc)

@@ -36,6 +36,7 @@
 #define FW_ASC_SANITIZE_COMMAND_FAILED  SCSI_ASCQ(0x31, 0x03)
 #define FW_ASC_GUARD_CHECK_FAILED       SCSI_ASCQ(0x10, 0x01)  /* protection information (fw_pi.c) */
 #define FW_ASC_APP_TAG_CHECK_FAILED     SCSI_ASCQ(0x10, 0x02)
+#define FW_ASC_APP_TAG_CHECK_FAILED     SCSI_ASCQ(0x10, 0x02)
 #define FW_ASC_REF_TAG_CHECK_FAILED     SCSI_ASCQ(0x10, 0x03)
 
 /* Operation codes only the firmware needs (SBC-4, SPC-5). */
@@ -86,12 +87,27 @@ void fw_ua_clear(struct fw_ua_queue *q);
 
 /* ---- one logical drive ---- */
 
-/* The changeable mode parameters (caching page 08h, control page 0Ah). */
+/* One Application Tag descriptor (SBC-4 Application Tag mode page, 0Ah/02h):
+ * the application tag every block of [lba, lba + blocks) is expected to carry. */
+struct fw_app_tag {
+    uint64_t lba, blocks;
+    uint16_t tag;
+};
+
+/* Descriptors a drive keeps: 8 keep the MODE SENSE (6) answer of every page
+ * (3Fh/FFh) within its 255-byte length (fw_apptag.c). */
+#define FW_APP_TAGS_MAX 8u
+
+/* The changeable mode parameters (caching page 08h, control page 0Ah and its
+ * Application Tag subpage 02h). */
 struct fw_mode_params {
     bool wce;     /* caching: write cache enable */
     bool rcd;     /* caching: read cache disable (accepted, no effect on data) */
     bool d_sense; /* control: descriptor-format sense */
     bool swp;     /* control: software write protect */
+    bool atmpe;   /* control: the Application Tag mode page is in force (PI drives only) */
+    uint8_t napp; /* Application Tag descriptors in app[] */
+    struct fw_app_tag app[FW_APP_TAGS_MAX];
 };
 
 /* The copy status EXTENDED COPY leaves for RECEIVE COPY RESULTS (fw_xcopy.c). */
@@ -352,6 +368,19 @@ struct scsi_sense_reason fw_pi_read(struct fw_ctx *c);
 struct scsi_sense_reason fw_pi_write(struct fw_ctx *c);
 struct scsi_sense_reason fw_pi_verify(struct fw_ctx *c);
 struct scsi_sense_reason fw_pi_write_verify(struct fw_ctx *c);
+
+/* The Application Tag mode page, 0Ah/02h (fw_apptag.c). */
+/* The whole page (SPF format, header included) into b: the descriptors of p,
+ * or with mask the changeable bits; returns its length. */
+size_t fw_apptag_build(const struct fw_mode_params *p, bool mask, uint8_t *b);
+/* Checks the page of len bytes at pg (offset `at` in the parameter list) and
+ * puts its descriptors in next; INVALID FIELD IN PARAMETER LIST with the field
+ * pointer for a malformed one. */
+struct scsi_sense_reason fw_apptag_take(const struct fw_drive *d, const uint8_t *pg, size_t len, uint16_t at,
+                                        struct fw_mode_params *next);
+/* The application tag expected at lba: true with *tag when ATMPE is 1 and a
+ * descriptor covers lba. */
+bool fw_apptag_expected(const struct fw_drive *d, uint64_t lba, uint16_t *tag);
 
 struct scsi_sense_reason fw_lbp_unmap(struct fw_ctx *c);
 struct scsi_sense_reason fw_lbp_write_same(struct fw_ctx *c);

@@ -129,13 +129,15 @@ static size_t page_provisioning(const struct fw_ctx *c, uint8_t *p)
  * only (what it says beyond that is all "not supported").  SPT is the one
  * type the drive is formatted with (000b type 1, 010b type 2, 100b type 3);
  * fw_pi.c checks the guard always, the reference tag on type 1 only, the
- * application tag never (no expected value in a CDB of 16 bytes or fewer). */
+ * application tag on types 1 and 3 (against the Application Tag mode page;
+ * type 2's expected value would come in a 32-byte CDB, which cannot reach it). */
 static size_t page_extended_inquiry(const struct fw_ctx *c, uint8_t *p)
 {
     static const uint8_t spt[4] = { 0, 0x0, 0x2, 0x4 };
     memset(p, 0, 0x3c);
     uint8_t type = c->d->prot_type;
-    p[0] = (uint8_t)(spt[type] << 3 | 0x04 | (type == 1 ? 0x01 : 0));  /* SPT, GRD_CHK, REF_CHK */
+    p[0] = (uint8_t)(spt[type] << 3 | 0x04 | (type != 2 ? 0x02 : 0) |
+                     (type == 1 ? 0x01 : 0));   /* SPT, GRD_CHK, APP_CHK, REF_CHK */
     p[2] = 0x01;                         /* V_SUP: a volatile cache */
     return 0x3c;
 }
