@@ -3,8 +3,8 @@
  * (cap_tcp.c), which feeds each direction's byte stream to the iSCSI framer
  * (cap_iscsi.c), which hands finished commands to the trace writer
  * (cap_emit.c) and to device inference (cap_infer.c).  usbmon packets go
- * to the Bulk-Only reader (cap_usb.c), which hands its commands to the same
- * writer and inference. */
+ * to the USB reader (cap_usb.c: Bulk-Only Transport; cap_uas.c: USB Attached
+ * SCSI), which hands its commands to the same writer and inference. */
 #ifndef CAPTURE_CAP_PRIV_H
 #define CAPTURE_CAP_PRIV_H
 
@@ -185,6 +185,30 @@ void cap_cmd_free(struct cap_ctx *c, struct cap_cmd *cmd);
 void cap_usb_packet(struct cap_ctx *c, int dlt, const uint8_t *p, uint32_t caplen, uint32_t wirelen);
 void cap_usb_finish(struct cap_ctx *c);
 void cap_usb_free(struct cap_ctx *c);
+
+/* cap_uas.c: USB Attached SCSI on one device; cap_usb.c owns the URBs and
+ * the devices and hands a UAS device's bulk transfers here. */
+struct cap_uas;
+/* One completed bulk transfer of a UAS device. */
+struct cap_usb_xfer {
+    uint8_t  ep;              /* endpoint with the direction bit (80h: IN) */
+    const uint8_t *data;      /* the bytes the capture holds (OUT: the submission's) */
+    uint32_t captured, actual;
+    uint32_t asked;           /* the submission's length: the host's buffer (IN) or what it offered (OUT) */
+    int32_t  tag;             /* the tag of the READ/WRITE READY IU the host submitted it for; -1: none */
+    uint64_t data_pkt, data_offset; /* the packet holding the data (OUT: the submission), its file offset */
+    uint32_t hl;              /* usbmon header bytes before the data in that packet */
+    uint64_t ns;              /* when the transfer was submitted */
+};
+/* Whether a bulk-out transfer has the shape of a Command IU (cap_usb.c's detection). */
+bool cap_uas_command_shape(const uint8_t *p, uint32_t captured, uint32_t actual);
+struct cap_uas *cap_uas_new(struct cap_ctx *c, struct cap_conn *k, uint16_t bus, uint8_t addr);
+/* At a bulk submission on endpoint ep: the tag of the READ READY (IN) or WRITE
+ * READY (OUT) IU it answers, -1 when none is pending or ep is not a data pipe. */
+int32_t cap_uas_submit_tag(const struct cap_uas *u, uint8_t ep);
+void cap_uas_bulk(struct cap_ctx *c, struct cap_uas *u, const struct cap_usb_xfer *x);
+void cap_uas_finish(struct cap_ctx *c, struct cap_uas *u);
+void cap_uas_free(struct cap_ctx *c, struct cap_uas *u);
 
 /* cap_emit.c */
 void cap_emit_line(struct cap_ctx *c, const struct trace_line *l);

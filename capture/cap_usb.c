@@ -22,8 +22,9 @@
  * phase error: SERVICE_FAILURE.  The residue becomes resid=, the larger of
  * the CSW's residue and what the data stage left unmoved (as Linux
  * usb-storage does); a disagreement is a comment.  Each device is its own
- * I_T nexus, each CBW LUN its own LUN.  UAS is not read (docs/capture.md
- * says why); a UAS Command IU is reported once per device. */
+ * I_T nexus, each CBW LUN its own LUN.  A device whose first bulk-out
+ * transfer is a UAS Command IU (or every device, with --usb uas) is USB
+ * Attached SCSI: its bulk transfers go to cap_uas.c. */
 #include "capture/cap_priv.h"
 
 #include <errno.h>
@@ -56,6 +57,7 @@ struct urb {
     uint8_t *data;    /* OUT: those bytes */
     uint64_t pkt, offset, ns;  /* the submission: packet number, its record's file offset, time */
     uint32_t hl;               /* usbmon header bytes before the data in that packet */
+    int32_t  uas_tag;          /* UAS: the READ/WRITE READY tag it was submitted for (-1: none) */
 };
 
 struct usb_dev {
@@ -68,10 +70,12 @@ struct usb_dev {
     bool     autosense;       /* cmd is that REQUEST SENSE */
     bool     counted;         /* it sent a valid CBW: a Bulk-Only mass storage device */
     bool     uas_noted;
+    struct cap_uas *uas;      /* a UAS device (cap_uas.c); NULL: Bulk-Only */
     uint64_t stray;           /* bulk transfers before its first CBW (other USB devices use bulk too) */
 };
 
 struct cap_usb {
+    uint32_t hl;              /* the current packet's usbmon header length */
     struct urb *urbs;
     size_t n_urbs, urbs_cap;
     struct usb_dev *devs;
@@ -369,6 +373,31 @@ static void csw(struct cap_ctx *c, struct usb_dev *d, const uint8_t *p)
     cap_cmd_free(c, cmd);
 }
 
+/* The usbmon header length of the current packet: where an IN transfer's data starts. */
+static uint32_t captured_hl(const struct cap_ctx *c)
+{
+    return c->usb->hl;
+}
+
+/* Whether a device with no command yet is UAS (its first bulk-out transfer
+ * a Command IU, or --usb uas); if so it becomes one. */
+static bool uas_device(struct cap_ctx *c, struct usb_dev *d, const struct urb *sub, uint32_t actual)
+{
+    enum capture_usb_proto proto = c->opt->usb;
+    if (proto == CAPTURE_USB_BOT || actual == 0)
+        return false;
+    const uint8_t *data = sub ? sub->data : NULL;
+    uint32_t have = sub ? (sub->caplen < actual ? sub->caplen : actual) : 0;
+    if (proto == CAPTURE_USB_AUTO && !(data && cap_uas_command_shape(data, have, actual)))
+        return false;
+    d->uas = cap_uas_new(c, d->k, d->bus, d->addr);
+    if (!d->uas)
+        return true;
+    d->counted = true;
+    c->stats->usb_devices++;
+    return false; /* the transfer itself goes to cap_uas.c */
+}
+
 /* The completion of a bulk transfer. */
 static void bulk(struct cap_ctx *c, struct usb_dev *d, bool in, uint8_t ep, const uint8_t *p, uint32_t captured,
                  uint32_t actual, int32_t status, const struct urb *sub)
@@ -390,6 +419,24 @@ static void bulk(struct cap_ctx *c, struct usb_dev *d, bool in, uint8_t ep, cons
                  in ? "in" : "out", ep, status, name ? ", " : "", name ? name : "", actual);
         dev_comment(c, d, true, what);
     }
+    if (!in && !d->counted && !d->uas && uas_device(c, d, sub, actual))
+        return;
+    if (d->uas) {
+        struct cap_usb_xfer x = { .ep = ep, .data = in ? p : sub ? sub->data : NULL, .captured = in ? captured : 0,
+                                  .actual = actual, .asked = sub ? sub->len : actual, .tag = sub ? sub->uas_tag : -1,
+                                  .data_pkt = c->pkt, .data_offset = c->pkt_offset,
+                                  .hl = in ? captured_hl(c) : 0, .ns = sub ? sub->ns : c->now_ns };
+        if (!in && sub) {
+            x.captured = sub->caplen < actual ? sub->caplen : actual;
+            x.data_pkt = sub->pkt;
+            x.data_offset = sub->offset;
+            x.hl = sub->hl;
+        }
+        if (!x.data)
+            x.captured = 0;
+        cap_uas_bulk(c, d->uas, &x);
+        return;
+    }
     if (!in) {
         const uint8_t *data = sub ? sub->data : NULL;
         uint32_t have = sub ? sub->caplen : 0;
@@ -405,8 +452,8 @@ static void bulk(struct cap_ctx *c, struct usb_dev *d, bool in, uint8_t ep, cons
                 if (have >= 1 && data[0] == 0x01 && actual >= 32 && !d->uas_noted) {
                     d->uas_noted = true;
                     cap_note(c, "device %u.%u: the bulk-out transfer in packet %llu looks like a UAS Command IU "
-                             "(01h); UAS is not imported (docs/capture.md, USB Attached SCSI)", d->bus, d->addr,
-                             (unsigned long long)c->pkt);
+                             "(01h); UAS is not imported with --usb bot (docs/capture.md, USB Attached SCSI)",
+                             d->bus, d->addr, (unsigned long long)c->pkt);
                 }
                 return;
             }
@@ -524,7 +571,11 @@ static void submit(struct cap_ctx *c, const pcap_usb_header *h, uint32_t hl, boo
         u->urbs_cap = cap;
     }
     struct urb r = { .id = h->id, .bus = h->bus_id, .dev = h->device_address, .ep = h->endpoint_number,
-                     .len = h->urb_len, .pkt = c->pkt, .offset = c->pkt_offset, .ns = c->now_ns, .hl = hl };
+                     .len = h->urb_len, .pkt = c->pkt, .offset = c->pkt_offset, .ns = c->now_ns, .hl = hl,
+                     .uas_tag = -1 };
+    for (size_t i = 0; i < u->n_devs; i++)
+        if (u->devs[i].bus == h->bus_id && u->devs[i].addr == h->device_address && u->devs[i].uas)
+            r.uas_tag = cap_uas_submit_tag(u->devs[i].uas, h->endpoint_number);
     if (!in && captured) {
         r.data = malloc(captured);
         if (!r.data) {
@@ -545,6 +596,7 @@ void cap_usb_packet(struct cap_ctx *c, int dlt, const uint8_t *p, uint32_t caple
         return;
     }
     uint32_t hl = dlt == DLT_USB_LINUX ? 48u : 64u;
+    c->usb->hl = hl;
     if (caplen < hl) {
         odd(c, caplen ? "usbmon header cut short" : "no bytes captured");
         return;
@@ -600,6 +652,10 @@ void cap_usb_finish(struct cap_ctx *c)
         return;
     for (size_t i = 0; i < u->n_devs && !c->rc; i++) {
         struct usb_dev *d = &u->devs[i];
+        if (d->uas) {
+            cap_uas_finish(c, d->uas);
+            continue;
+        }
         if (d->cmd) {
             char tag[TRACE_TAG_MAX + 1];
             cap_tag(tag, d->k, d->cmd->itt);
@@ -630,6 +686,7 @@ void cap_usb_free(struct cap_ctx *c)
     for (size_t i = 0; i < u->n_devs; i++) {
         cap_cmd_free(c, u->devs[i].cmd);
         cap_cmd_free(c, u->devs[i].failed);
+        cap_uas_free(c, u->devs[i].uas);
         cap_conn_free(u->devs[i].k);
     }
     free(u->devs);

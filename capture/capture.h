@@ -1,9 +1,10 @@
 /* capture/capture.h — importing packet captures as scsitraces (`scsisim
  * import`), and exporting traces as captures (`scsisim export`).
  *
- * USB mass storage (Bulk-Only Transport) is read from Linux usbmon captures
- * too (cap_usb.c): each CBW, its data stage and its CSW become one command,
- * each device its own I_T nexus.
+ * USB mass storage is read from Linux usbmon captures too: Bulk-Only
+ * Transport (cap_usb.c: each CBW, its data stage and its CSW become one
+ * command) and USB Attached SCSI (cap_uas.c: each Command IU, its data and
+ * its Sense IU), each device its own I_T nexus.
  *
  * A capture (pcap or pcapng, read through libpcap) of iSCSI over TCP becomes
  * one trace: every TCP connection is reassembled per direction, its PDUs
@@ -34,18 +35,26 @@
 
 #define CAPTURE_DEFAULT_PORT 3260
 
+/* How a usbmon capture's mass storage devices are read (scsisim import --usb). */
+enum capture_usb_proto {
+    CAPTURE_USB_AUTO,   /* by shape: a CBW is Bulk-Only, a Command IU (01h) is UAS */
+    CAPTURE_USB_BOT,    /* Bulk-Only Transport only */
+    CAPTURE_USB_UAS,    /* USB Attached SCSI only: a device's first bulk-out transfer is its command pipe */
+};
+
 struct capture_options {
     uint16_t port;      /* the iSCSI target port (0: CAPTURE_DEFAULT_PORT); other ports by BHS shape */
     bool     no_infer;  /* keep the simulator's default device settings */
     bool     match_given;              /* write "@match LEVEL" (scsisim import --match) */
     enum trace_match_level match;
+    enum capture_usb_proto usb;
 };
 
 struct capture_stats {
     uint64_t packets;       /* packets read, all files */
     uint64_t tcp_packets;   /* of them TCP segments of an iSCSI connection */
     uint64_t connections;   /* iSCSI connections */
-    uint64_t usb_devices;   /* USB mass storage devices (Bulk-Only Transport) */
+    uint64_t usb_devices;   /* USB mass storage devices (Bulk-Only Transport or UAS) */
     uint64_t nexuses;       /* I_T nexuses */
     uint64_t commands;      /* SCSI commands written */
     uint64_t incomplete;    /* of them without an observed response (STATUS UNKNOWN) */

@@ -12,7 +12,8 @@
 #include "conformance/report/judge.h"
 
 static const char usage_text[] =
-    "usage: scsisim import CAPTURE... [-o TRACE] [--port N] [--no-infer] [--match LEVEL]\n"
+    "usage: scsisim import CAPTURE... [-o TRACE] [--port N] [--usb auto|bot|uas] [--no-infer]\n"
+    "                      [--match LEVEL]\n"
     "\n"
     "Reads packet captures (pcap or pcapng, as tcpdump -w, tshark -w, dumpcap -w and\n"
     "Wireshark write them) of iSCSI over TCP and writes one scsitrace that\n"
@@ -28,7 +29,12 @@ static const char usage_text[] =
     "Wireshark: link types USB_LINUX and USB_LINUX_MMAPPED), Bulk-Only Transport:\n"
     "each CBW, its data stage and CSW become CMD, DOUT/DIN and STATUS (CSW status 1\n"
     "with the sense of the host's REQUEST SENSE, 2 (phase error) as SERVICE_FAILURE,\n"
-    "the residue as resid=); each device is its own nexus.  UAS is not read.\n"
+    "the residue as resid=); each device is its own nexus.  USB Attached SCSI (UAS):\n"
+    "each Command IU, its data and its Sense IU become CMD, DIN/DOUT and STATUS,\n"
+    "Task Management and Response IUs TMF records; READ READY / WRITE READY IUs\n"
+    "(USB 2) say which command data belongs to.  On USB 3 (bulk streams) usbmon\n"
+    "records no stream ID: data moved while two or more commands are in flight\n"
+    "cannot be attributed, and the import stops with an error naming the packet.\n"
     "\n"
     "What the capture lost is imported, not refused: a comment names the packets;\n"
     "data not captured is '?\?' (data-out: zeros), a command without an observed\n"
@@ -46,6 +52,9 @@ static const char usage_text[] =
     "                      written trace is parsed back as a check\n"
     "  --port N            the iSCSI target port (default 3260); connections on other\n"
     "                      ports are recognised by the shape of their first PDU\n"
+    "  --usb auto|bot|uas  how USB mass storage devices are read (default auto: a\n"
+    "                      device whose first bulk-out transfer is a CBW is\n"
+    "                      Bulk-Only, one whose first is a UAS Command IU is UAS)\n"
     "  --no-infer          keep the simulator's default device settings\n"
     "  --match LEVEL       write '@match LEVEL' (exact, status or masks): the level the\n"
     "                      trace is judged at unless 'run --match' overrides it;\n"
@@ -84,6 +93,16 @@ static int run(int argc, char **argv)
             fputs(usage_text, stdout);
             free(files);
             return CLI_EXIT_OK;
+        } else if (!strcmp(a, "--usb") || !strncmp(a, "--usb=", 6)) {
+            const char *v = a[5] == '=' ? a + 6 : i + 1 < argc ? argv[++i] : NULL;
+            if (v && !strcmp(v, "auto"))
+                opt.usb = CAPTURE_USB_AUTO;
+            else if (v && !strcmp(v, "bot"))
+                opt.usb = CAPTURE_USB_BOT;
+            else if (v && !strcmp(v, "uas"))
+                opt.usb = CAPTURE_USB_UAS;
+            else
+                rc = usage_error("--usb needs auto, bot or uas, not '%s'", v ? v : "");
         } else if (!strcmp(a, "--no-infer")) {
             opt.no_infer = true;
         } else if (!strcmp(a, "--match") || !strncmp(a, "--match=", 8)) {
