@@ -1,10 +1,8 @@
 /* tests/test_capture_usb.c — `scsisim import` of USB mass storage (Bulk-Only
  * Transport) from Linux usbmon captures.  No machine here has a USB stick to
  * capture, so the captures are written with libpcap's writer
- * (pcap_open_dead(DLT_USB_LINUX_MMAPPED or DLT_USB_LINUX) + pcap_dump_open)
- * from known CBW / data / CSW sequences, event for event as usbmon records
- * them: a submission ('S', an OUT transfer's data) and a completion ('C',
- * the bytes moved, an IN transfer's data, the URB status).  One capture
+ * (tests/support/usbmon_gen.h) from known CBW / data / CSW sequences, event
+ * for event as usbmon records them.  One capture
  * replays against the simulator; others have a phase error, residues, a
  * CBW with a bad signature, an invalid CSW, a stall, a cut capture. */
 #include "tests/support/testutil.h"
@@ -20,18 +18,9 @@
 #include "conformance/format/trace.h"
 #include "conformance/replay/trace_sim.h"
 #include "tests/support/proc.h"
+#include "tests/support/usbmon_gen.h"
 
 /* ---- writing usbmon captures --------------------------------------------------------------- */
-
-struct ugen {
-    pcap_t *dead;
-    pcap_dumper_t *d;
-    int dlt;
-    uint64_t usec, id;
-    uint16_t bus;
-    uint8_t dev;
-    uint32_t snap;    /* data bytes kept per event (usbmon's or the snap length's limit) */
-};
 
 static char dir[256];
 
@@ -44,60 +33,6 @@ static const char *path_of(const char *name)
     return p[i];
 }
 
-static void ugen_open(struct ugen *g, const char *name, int dlt)
-{
-    memset(g, 0, sizeof *g);
-    g->dlt = dlt;
-    g->bus = 2;
-    g->dev = 5;
-    g->id = 0xffff8880aa000000ull;
-    g->snap = 1u << 20;
-    g->dead = pcap_open_dead(dlt, 262144);
-    ck_assert_ptr_nonnull(g->dead);
-    g->d = pcap_dump_open(g->dead, path_of(name));
-    ck_assert_msg(g->d != NULL, "%s", pcap_geterr(g->dead));
-}
-
-static void ugen_close(struct ugen *g)
-{
-    pcap_dump_close(g->d);
-    pcap_close(g->dead);
-}
-
-/* One usbmon event; setup: a control transfer's 8 setup bytes. */
-static void event(struct ugen *g, char type, uint8_t xfer, uint8_t ep, uint64_t id, int32_t status, uint32_t urb_len,
-                  const void *data, uint32_t data_len, const uint8_t *setup)
-{
-    static uint8_t pkt[64 + 70000];
-    pcap_usb_header_mmapped h;
-    memset(&h, 0, sizeof h);
-    h.id = id;
-    h.event_type = (uint8_t)type;
-    h.transfer_type = xfer;
-    h.endpoint_number = ep;
-    h.device_address = g->dev;
-    h.bus_id = g->bus;
-    h.setup_flag = setup ? 0 : '-';
-    h.data_flag = data_len ? 0 : type == 'S' ? '<' : '>';
-    h.ts_sec = 1700000000 + (int64_t)(g->usec / 1000000);
-    h.ts_usec = (int32_t)(g->usec % 1000000);
-    h.status = status;
-    h.urb_len = urb_len;
-    uint32_t kept = data_len < g->snap ? data_len : g->snap;
-    h.data_len = kept;
-    if (setup)
-        memcpy(&h.s.setup, setup, 8);
-    uint32_t hl = g->dlt == DLT_USB_LINUX ? 48 : 64;
-    memcpy(pkt, &h, hl);
-    if (kept)
-        memcpy(pkt + hl, data, kept);
-    struct pcap_pkthdr ph = { .caplen = hl + kept, .len = hl + data_len };
-    ph.ts.tv_sec = (time_t)h.ts_sec;
-    ph.ts.tv_usec = h.ts_usec;
-    g->usec += 125;
-    pcap_dump((u_char *)g->d, &ph, pkt);
-}
-
 #define EP_OUT 0x02
 #define EP_IN  0x81
 
@@ -105,16 +40,16 @@ static void event(struct ugen *g, char type, uint8_t xfer, uint8_t ep, uint64_t 
 static void bulk_out(struct ugen *g, const void *data, uint32_t len, uint32_t actual, int32_t status)
 {
     uint64_t id = ++g->id;
-    event(g, 'S', URB_BULK, EP_OUT, id, -115, len, data, len, NULL);
-    event(g, 'C', URB_BULK, EP_OUT, id, status, actual, NULL, 0, NULL);
+    ugen_event(g, 'S', URB_BULK, EP_OUT, id, -115, len, data, len, NULL);
+    ugen_event(g, 'C', URB_BULK, EP_OUT, id, status, actual, NULL, 0, NULL);
 }
 
 /* A bulk-in transfer asking for `asked` bytes and getting `len`. */
 static void bulk_in(struct ugen *g, uint32_t asked, const void *data, uint32_t len, int32_t status)
 {
     uint64_t id = ++g->id;
-    event(g, 'S', URB_BULK, EP_IN, id, -115, asked, NULL, 0, NULL);
-    event(g, 'C', URB_BULK, EP_IN, id, status, len, data, len, NULL);
+    ugen_event(g, 'S', URB_BULK, EP_IN, id, -115, asked, NULL, 0, NULL);
+    ugen_event(g, 'C', URB_BULK, EP_IN, id, status, len, data, len, NULL);
 }
 
 static void control(struct ugen *g, uint8_t type, uint8_t req, uint16_t value, uint16_t index, uint16_t length)
@@ -122,9 +57,9 @@ static void control(struct ugen *g, uint8_t type, uint8_t req, uint16_t value, u
     uint8_t s[8] = { type, req, (uint8_t)value, (uint8_t)(value >> 8), (uint8_t)index, (uint8_t)(index >> 8),
                      (uint8_t)length, (uint8_t)(length >> 8) };
     uint64_t id = ++g->id;
-    event(g, 'S', URB_CONTROL, type & 0x80 ? 0x80 : 0x00, id, -115, length, NULL, 0, s);
+    ugen_event(g, 'S', URB_CONTROL, type & 0x80 ? 0x80 : 0x00, id, -115, length, NULL, 0, s);
     uint8_t one = 0;
-    event(g, 'C', URB_CONTROL, type & 0x80 ? 0x80 : 0x00, id, 0, type & 0x80 ? length : 0, &one,
+    ugen_event(g, 'C', URB_CONTROL, type & 0x80 ? 0x80 : 0x00, id, 0, type & 0x80 ? length : 0, &one,
           type & 0x80 ? length : 0, NULL);
 }
 
@@ -273,7 +208,7 @@ static void teardown(void)
 START_TEST(bot_session_imports_and_replays)
 {
     struct ugen g;
-    ugen_open(&g, "stick.pcap", DLT_USB_LINUX_MMAPPED);
+    ugen_open(&g, path_of("stick.pcap"), DLT_USB_LINUX_MMAPPED);
     control(&g, 0xa1, 0xfe, 0, 0, 1);            /* Get Max LUN */
     tur_with_unit_attention(&g, 1);
     read_capacity_10(&g, 3, 0, 0x3ffff, 512);    /* 128 MiB of 512-byte blocks */
@@ -351,7 +286,7 @@ END_TEST
 START_TEST(phase_error_and_residue)
 {
     struct ugen g;
-    ugen_open(&g, "x.pcap", DLT_USB_LINUX_MMAPPED);
+    ugen_open(&g, path_of("x.pcap"), DLT_USB_LINUX_MMAPPED);
     static uint8_t data[4096];
     memset(data, 0x5a, sizeof data);
     const uint8_t read10[10] = { 0x28, 0, 0, 0, 0, 0, 0, 0, 8, 0 };
@@ -390,7 +325,7 @@ END_TEST
 START_TEST(cbw_with_a_bad_signature)
 {
     struct ugen g;
-    ugen_open(&g, "x.pcap", DLT_USB_LINUX_MMAPPED);
+    ugen_open(&g, path_of("x.pcap"), DLT_USB_LINUX_MMAPPED);
     cbw(&g, 1, 0, false, 0, tur, 6);
     csw(&g, 1, 0, 0);
     cbw_sig(&g, 0x58425355u, 2, 0, false, 0, tur, 6); /* "USBX" */
@@ -411,7 +346,7 @@ END_TEST
 START_TEST(cbw_with_a_bad_cdb_length)
 {
     struct ugen g;
-    ugen_open(&g, "x.pcap", DLT_USB_LINUX_MMAPPED);
+    ugen_open(&g, path_of("x.pcap"), DLT_USB_LINUX_MMAPPED);
     cbw(&g, 1, 0, false, 0, tur, 6);
     csw(&g, 1, 0, 0);
     cbw(&g, 2, 0, false, 0, tur, 0);
@@ -427,7 +362,7 @@ END_TEST
 START_TEST(csw_tag_mismatch_is_status_unknown)
 {
     struct ugen g;
-    ugen_open(&g, "x.pcap", DLT_USB_LINUX_MMAPPED);
+    ugen_open(&g, path_of("x.pcap"), DLT_USB_LINUX_MMAPPED);
     cbw(&g, 7, 0, false, 0, tur, 6);
     csw(&g, 8, 0, 0);
     ugen_close(&g);
@@ -443,7 +378,7 @@ END_TEST
 START_TEST(csw_with_a_bad_signature_is_status_unknown)
 {
     struct ugen g;
-    ugen_open(&g, "x.pcap", DLT_USB_LINUX_MMAPPED);
+    ugen_open(&g, path_of("x.pcap"), DLT_USB_LINUX_MMAPPED);
     cbw(&g, 7, 0, false, 0, tur, 6);
     csw_sig(&g, 0x12345678u, 7, 0, 0);
     ugen_close(&g);
@@ -458,7 +393,7 @@ END_TEST
 START_TEST(reserved_csw_status_is_status_unknown)
 {
     struct ugen g;
-    ugen_open(&g, "x.pcap", DLT_USB_LINUX_MMAPPED);
+    ugen_open(&g, path_of("x.pcap"), DLT_USB_LINUX_MMAPPED);
     cbw(&g, 7, 0, false, 0, tur, 6);
     csw(&g, 7, 0, 3);
     ugen_close(&g);
@@ -473,7 +408,7 @@ END_TEST
 START_TEST(capture_ends_in_the_data_stage)
 {
     struct ugen g;
-    ugen_open(&g, "x.pcap", DLT_USB_LINUX_MMAPPED);
+    ugen_open(&g, path_of("x.pcap"), DLT_USB_LINUX_MMAPPED);
     static uint8_t data[1024];
     memset(data, 0x11, sizeof data);
     const uint8_t read10[10] = { 0x28, 0, 0, 0, 0, 0, 0, 0, 4, 0 };
@@ -492,7 +427,7 @@ END_TEST
 START_TEST(check_condition_without_request_sense)
 {
     struct ugen g;
-    ugen_open(&g, "x.pcap", DLT_USB_LINUX_MMAPPED);
+    ugen_open(&g, path_of("x.pcap"), DLT_USB_LINUX_MMAPPED);
     cbw(&g, 1, 0, false, 0, tur, 6);
     csw(&g, 1, 0, 1);
     read_capacity_10(&g, 2, 0, 1023, 4096);
@@ -509,7 +444,7 @@ END_TEST
 START_TEST(devices_and_luns_are_their_own_nexus)
 {
     struct ugen g;
-    ugen_open(&g, "x.pcap", DLT_USB_LINUX_MMAPPED);
+    ugen_open(&g, path_of("x.pcap"), DLT_USB_LINUX_MMAPPED);
     inquiry_36(&g, 1, 0, "ALPHA");
     inquiry_36(&g, 2, 1, "BETA");
     g.dev = 9;
@@ -533,7 +468,7 @@ END_TEST
 START_TEST(usb_linux_48_byte_header)
 {
     struct ugen g;
-    ugen_open(&g, "x.pcap", DLT_USB_LINUX);
+    ugen_open(&g, path_of("x.pcap"), DLT_USB_LINUX);
     inquiry_36(&g, 1, 0, "OLDHDR");
     ugen_close(&g);
     struct result r;
@@ -547,7 +482,7 @@ END_TEST
 START_TEST(data_beyond_the_capture_limit_is_not_captured)
 {
     struct ugen g;
-    ugen_open(&g, "x.pcap", DLT_USB_LINUX_MMAPPED);
+    ugen_open(&g, path_of("x.pcap"), DLT_USB_LINUX_MMAPPED);
     static uint8_t data[4096];
     memset(data, 0x22, sizeof data);
     const uint8_t read10[10] = { 0x28, 0, 0, 0, 0, 0, 0, 0, 8, 0 };
@@ -570,7 +505,7 @@ END_TEST
 START_TEST(data_in_the_wrong_direction)
 {
     struct ugen g;
-    ugen_open(&g, "x.pcap", DLT_USB_LINUX_MMAPPED);
+    ugen_open(&g, path_of("x.pcap"), DLT_USB_LINUX_MMAPPED);
     uint8_t d[64] = { 0 };
     cbw(&g, 1, 36, true, 0, inquiry, 6);
     bulk_out(&g, d, 64, 64, 0);                  /* a host that gets the direction wrong */
@@ -587,7 +522,7 @@ END_TEST
 START_TEST(next_cbw_before_a_csw)
 {
     struct ugen g;
-    ugen_open(&g, "x.pcap", DLT_USB_LINUX_MMAPPED);
+    ugen_open(&g, path_of("x.pcap"), DLT_USB_LINUX_MMAPPED);
     cbw(&g, 1, 0, false, 0, tur, 6);
     cbw(&g, 2, 0, false, 0, tur, 6);
     csw(&g, 2, 0, 0);
@@ -601,11 +536,12 @@ START_TEST(next_cbw_before_a_csw)
 }
 END_TEST
 
-/* Other USB devices use bulk endpoints too; a UAS device is named. */
+/* Other USB devices use bulk endpoints too; a UAS device is read as UAS
+ * (tests/test_capture_uas.c has the rest). */
 START_TEST(other_bulk_devices_and_uas_are_reported)
 {
     struct ugen g;
-    ugen_open(&g, "x.pcap", DLT_USB_LINUX_MMAPPED);
+    ugen_open(&g, path_of("x.pcap"), DLT_USB_LINUX_MMAPPED);
     uint8_t frame[64] = { 0xff, 0xff };
     bulk_out(&g, frame, 64, 64, 0);
     bulk_in(&g, 1536, frame, 64, 0);
@@ -617,9 +553,10 @@ START_TEST(other_bulk_devices_and_uas_are_reported)
     struct result r;
     import(&r, "x.pcap");
     has(&r, "device 2.5: 2 bulk transfer(s), none of them a CBW: not a Bulk-Only mass storage device");
-    has(&r, "device 2.6: the bulk-out transfer in packet 6 looks like a UAS Command IU (01h); UAS is not imported");
-    ck_assert_uint_eq(r.st.commands, 0);
-    ck_assert_uint_eq(r.st.usb_devices, 0);
+    has(&r, "usb 2.6: the capture ends before the Sense IU of d2.1");
+    has(&r, "d2.1 STATUS UNKNOWN");
+    ck_assert_uint_eq(r.st.commands, 1);
+    ck_assert_uint_eq(r.st.usb_devices, 1);
     free(r.text);
 }
 END_TEST
@@ -630,14 +567,14 @@ END_TEST
 START_TEST(claimed_lengths_cost_no_memory)
 {
     struct ugen g;
-    ugen_open(&g, "x.pcap", DLT_USB_LINUX_MMAPPED);
+    ugen_open(&g, path_of("x.pcap"), DLT_USB_LINUX_MMAPPED);
     const uint8_t read16[16] = { 0x88, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x7f, 0xff, 0xff, 0xff, 0, 0 };
     cbw(&g, 1, 0xfffffff0u, true, 0, read16, 16);
     uint8_t some[64];
     memset(some, 0x33, sizeof some);
     uint64_t id = ++g.id;
-    event(&g, 'S', URB_BULK, EP_IN, id, -115, 0xfffffff0u, NULL, 0, NULL);
-    event(&g, 'C', URB_BULK, EP_IN, id, 0, 0xfffffff0u, some, 64, NULL);
+    ugen_event(&g, 'S', URB_BULK, EP_IN, id, -115, 0xfffffff0u, NULL, 0, NULL);
+    ugen_event(&g, 'C', URB_BULK, EP_IN, id, 0, 0xfffffff0u, some, 64, NULL);
     csw(&g, 1, 0, 0);
     ugen_close(&g);
     struct result r;
@@ -652,7 +589,7 @@ END_TEST
 START_TEST(usbmon_header_cut_short)
 {
     struct ugen g;
-    ugen_open(&g, "x.pcap", DLT_USB_LINUX_MMAPPED);
+    ugen_open(&g, path_of("x.pcap"), DLT_USB_LINUX_MMAPPED);
     uint8_t junk[20] = { 0 };
     struct pcap_pkthdr ph = { .caplen = 20, .len = 20 };
     pcap_dump((u_char *)g.d, &ph, junk);
