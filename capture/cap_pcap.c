@@ -292,7 +292,7 @@ static void header(struct cap_ctx *c, const char *const *files, size_t n, FILE *
     if (n > 1)
         cap_comment(c, "# Packet numbers count on across the files, in the order given.");
     cap_comment(c, "# Nexus H:0:T:L = I_T nexus H (below) : target T : LUN L; tag = c<connection>.<ITT in hex>%s.",
-                c->stats->usb_devices ? ", or d<USB device>.<CBW tag in hex>" : "");
+                c->stats->usb_devices ? ", or d<USB device>.<CBW or UAS IU tag in hex>" : "");
     struct trace_line title = { .kind = TRACE_LINE_DEVICE,
                                 .device = { .kind = TRACE_DEV_TITLE, .text = (char *)"imported capture" } };
     if (n == 1) {
