@@ -202,7 +202,16 @@ struct cap_usb_xfer {
 };
 /* Whether a bulk-out transfer has the shape of a Command IU (cap_usb.c's detection). */
 bool cap_uas_command_shape(const uint8_t *p, uint32_t captured, uint32_t actual);
-struct cap_uas *cap_uas_new(struct cap_ctx *c, struct cap_conn *k, uint16_t bus, uint8_t addr);
+/* pipes[1..4]: the endpoints of the command, status, data-in and data-out
+ * pipes from the device's pipe usage descriptors (0: not known; pipes may be
+ * NULL): those win over learning them from the traffic. */
+struct cap_uas *cap_uas_new(struct cap_ctx *c, struct cap_conn *k, uint16_t bus, uint8_t addr,
+                            const uint8_t *pipes);
+/* Reads a configuration descriptor (n bytes) for a UAS interface (class 08h,
+ * subclass 06h, protocol 62h) and the pipe usage descriptor (24h) after each
+ * of its endpoints: pipes[id] = endpoint address.  True when all four were
+ * found. */
+bool cap_uas_pipes_from_config(const uint8_t *d, uint32_t n, uint8_t pipes[5]);
 /* At a bulk submission on endpoint ep: the tag of the READ READY (IN) or WRITE
  * READY (OUT) IU it answers, -1 when none is pending or ep is not a data pipe. */
 int32_t cap_uas_submit_tag(const struct cap_uas *u, uint8_t ep);

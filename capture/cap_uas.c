@@ -3,9 +3,11 @@
  * same struct cap_cmd / struct cap_tmf the Bulk-Only reader and the iSCSI
  * importer hand to the trace writer (cap_emit.c) and device inference.
  *
- * The pipes.  A UAS interface names its pipes in pipe usage descriptors,
- * which a capture started after enumeration does not hold; usbmon shows
- * endpoints.  So they are learned from the traffic: the command pipe is the
+ * The pipes.  A UAS interface names its pipes in pipe usage descriptors;
+ * when the capture holds the host's GET_DESCRIPTOR (CONFIGURATION) they come
+ * from there (cap_uas_pipes_from_config).  A capture started after
+ * enumeration does not hold them, and usbmon shows endpoints.  So then they
+ * are learned from the traffic: the command pipe is the
  * bulk-out endpoint of the first Command IU (cap_usb.c saw its shape), the
  * status pipe the bulk-in endpoint of the first transfer shaped as a status
  * IU (Sense, Response, READ READY or WRITE READY, of exactly its length)
@@ -102,7 +104,8 @@ bool cap_uas_command_shape(const uint8_t *p, uint32_t captured, uint32_t actual)
            actual == CMD_IU_LEN + 4u * (p[6] >> 2u);
 }
 
-struct cap_uas *cap_uas_new(struct cap_ctx *c, struct cap_conn *k, uint16_t bus, uint8_t addr)
+struct cap_uas *cap_uas_new(struct cap_ctx *c, struct cap_conn *k, uint16_t bus, uint8_t addr,
+                            const uint8_t *pipes)
 {
     struct cap_uas *u = calloc(1, sizeof *u);
     if (!u) {
@@ -110,7 +113,31 @@ struct cap_uas *cap_uas_new(struct cap_ctx *c, struct cap_conn *k, uint16_t bus,
         return NULL;
     }
     *u = (struct cap_uas){ .k = k, .bus = bus, .addr = addr, .cmd_ep = -1, .status_ep = -1, .ready = { -1, -1 } };
+    if (pipes && pipes[1] && pipes[2]) {
+        u->cmd_ep = pipes[1];
+        u->status_ep = pipes[2];
+    }
     return u;
+}
+
+bool cap_uas_pipes_from_config(const uint8_t *d, uint32_t n, uint8_t pipes[5])
+{
+    bool uas = false;
+    int ep = -1;   /* the endpoint the next pipe usage descriptor describes */
+    memset(pipes, 0, 5);
+    for (uint32_t at = 0; at + 2 <= n && d[at] >= 2 && at + d[at] <= n; at += d[at]) {
+        const uint8_t *x = d + at;
+        if (x[1] == 0x04 && x[0] >= 9) {          /* INTERFACE */
+            uas = x[5] == 0x08 && x[6] == 0x06 && x[7] == 0x62;
+            ep = -1;
+        } else if (x[1] == 0x05 && x[0] >= 7) {   /* ENDPOINT */
+            ep = uas && (x[3] & 0x03) == 0x02 ? x[2] : -1;
+        } else if (x[1] == 0x24 && x[0] >= 3 && ep >= 0 && x[2] >= 1 && x[2] <= 4) {
+            pipes[x[2]] = (uint8_t)ep;            /* PIPE USAGE: bPipeID */
+            ep = -1;
+        }
+    }
+    return pipes[1] && pipes[2] && pipes[3] && pipes[4];
 }
 
 static struct uas_task *task_of(struct cap_uas *u, uint32_t tag)

@@ -58,6 +58,7 @@ struct urb {
     uint64_t pkt, offset, ns;  /* the submission: packet number, its record's file offset, time */
     uint32_t hl;               /* usbmon header bytes before the data in that packet */
     int32_t  uas_tag;          /* UAS: the READ/WRITE READY tag it was submitted for (-1: none) */
+    bool     config;           /* a GET_DESCRIPTOR (CONFIGURATION) control transfer */
 };
 
 struct usb_dev {
@@ -71,6 +72,7 @@ struct usb_dev {
     bool     counted;         /* it sent a valid CBW: a Bulk-Only mass storage device */
     bool     uas_noted;
     struct cap_uas *uas;      /* a UAS device (cap_uas.c); NULL: Bulk-Only */
+    uint8_t  uas_pipes[5];    /* from its configuration descriptor: endpoint per UAS pipe ID 1..4 (0: unknown) */
     uint64_t stray;           /* bulk transfers before its first CBW (other USB devices use bulk too) */
 };
 
@@ -388,9 +390,12 @@ static bool uas_device(struct cap_ctx *c, struct usb_dev *d, const struct urb *s
         return false;
     const uint8_t *data = sub ? sub->data : NULL;
     uint32_t have = sub ? (sub->caplen < actual ? sub->caplen : actual) : 0;
-    if (proto == CAPTURE_USB_AUTO && !(data && cap_uas_command_shape(data, have, actual)))
+    /* With the pipes known from the descriptors, any IU ID 01h on the
+     * command pipe starts UAS (a malformed first Command IU is reported). */
+    bool on_cmd_pipe = d->uas_pipes[1] && sub && sub->ep == d->uas_pipes[1] && have >= 1 && data[0] == 0x01;
+    if (proto == CAPTURE_USB_AUTO && !on_cmd_pipe && !(data && cap_uas_command_shape(data, have, actual)))
         return false;
-    d->uas = cap_uas_new(c, d->k, d->bus, d->addr);
+    d->uas = cap_uas_new(c, d->k, d->bus, d->addr, d->uas_pipes);
     if (!d->uas)
         return true;
     d->counted = true;
@@ -532,6 +537,22 @@ static void control(struct cap_ctx *c, uint16_t bus, uint8_t addr, const uint8_t
     }
 }
 
+/* A device's configuration descriptor: its UAS pipes, if it has them. */
+static void config_descriptor(struct cap_ctx *c, uint16_t bus, uint8_t addr, const uint8_t *p, uint32_t n)
+{
+    uint8_t pipes[5];
+    if (!cap_uas_pipes_from_config(p, n, pipes))
+        return;
+    struct usb_dev *d = dev_get(c, bus, addr);
+    if (!d)
+        return;
+    memcpy(d->uas_pipes, pipes, sizeof pipes);
+    char what[200];
+    snprintf(what, sizeof what, "configuration descriptor: a UAS interface, pipes command 0x%02x, status 0x%02x, "
+             "data-in 0x%02x, data-out 0x%02x", pipes[1], pipes[2], pipes[3], pipes[4]);
+    dev_comment(c, d, true, what);
+}
+
 static struct urb *urb_find(struct cap_usb *u, uint64_t id, uint16_t bus, uint8_t dev, size_t *at)
 {
     for (size_t i = u->n_urbs; i-- > 0;)
@@ -610,8 +631,25 @@ void cap_usb_packet(struct cap_ctx *c, int dlt, const uint8_t *p, uint32_t caple
         return;
     }
     if (h.transfer_type == URB_CONTROL) {
-        if (h.event_type == URB_SUBMIT && h.setup_flag == 0)
+        if (h.event_type == URB_SUBMIT && h.setup_flag == 0) {
             control(c, h.bus_id, h.device_address, p + 40);
+            /* GET_DESCRIPTOR (CONFIGURATION): its answer names UAS pipes. */
+            if (p[40] == 0x80 && p[41] == 0x06 && p[43] == 0x02) {
+                submit(c, &h, hl, true, NULL, 0);
+                if (c->usb->n_urbs)
+                    c->usb->urbs[c->usb->n_urbs - 1].config = true;
+            }
+        } else if (h.event_type == URB_COMPLETE) {
+            size_t at;
+            struct urb *sub = urb_find(c->usb, h.id, h.bus_id, h.device_address, &at);
+            if (sub && sub->config) {
+                uint32_t n = h.data_flag == 0 ? h.data_len : 0;
+                if (n > caplen - hl)
+                    n = caplen - hl;
+                config_descriptor(c, h.bus_id, h.device_address, p + hl, n);
+                urb_drop(c->usb, at);
+            }
+        }
         return;
     }
     if (h.transfer_type != URB_BULK)

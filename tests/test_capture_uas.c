@@ -68,6 +68,24 @@ static void ready_iu(struct ugen *g, uint8_t id, uint16_t tag)
     ugen_bulk(g, EP_STATUS, iu, STATUS_BUF, 4, 0);
 }
 
+/* The host's GET_DESCRIPTOR (CONFIGURATION) at enumeration, answered with a
+ * UAS interface (class 08h, subclass 06h, protocol 62h): four bulk
+ * endpoints, each followed by its pipe usage descriptor (24h). */
+static void config_descriptor(struct ugen *g)
+{
+    static const uint8_t pipes[4][2] = { { EP_COMMAND, 1 }, { EP_STATUS, 2 }, { EP_DATA_IN, 3 }, { EP_DATA_OUT, 4 } };
+    uint8_t d[9 + 9 + 4 * 11] = { 9, 0x02, sizeof d, 0, 1, 1, 0, 0x80, 50, 9, 0x04, 0, 0, 4, 0x08, 0x06, 0x62, 0 };
+    for (int i = 0; i < 4; i++) {
+        uint8_t *e = d + 18 + 11 * i;
+        const uint8_t ep[11] = { 7, 0x05, pipes[i][0], 0x02, 0x00, 0x02, 0, 4, 0x24, pipes[i][1], 0 };
+        memcpy(e, ep, sizeof ep);
+    }
+    const uint8_t setup[8] = { 0x80, 0x06, 0x00, 0x02, 0, 0, sizeof d, 0 };
+    uint64_t id = ugen_urb(g);
+    ugen_event(g, 'S', URB_CONTROL, 0x80, id, -115, sizeof d, NULL, 0, setup);
+    ugen_event(g, 'C', URB_CONTROL, 0x80, id, 0, sizeof d, d, sizeof d, NULL);
+}
+
 static void good(struct ugen *g, uint16_t tag)
 {
     sense_iu(g, tag, 0, NULL, 0);
@@ -137,6 +155,7 @@ START_TEST(usb2_session_imports_and_replays)
 {
     struct ugen g;
     ugen_open(&g, path_of("uas.pcap"), DLT_USB_LINUX_MMAPPED);
+    config_descriptor(&g);
     command_iu(&g, 1, 0, tur, 6);
     sense_iu(&g, 1, 0x02, unit_attention, sizeof unit_attention);
     command_iu(&g, 1, 0, read_capacity, 10);
@@ -165,10 +184,26 @@ START_TEST(usb2_session_imports_and_replays)
     has(&r, "d1.1 CMD 25 00 00 00 00 00 00 00 00 00 len=8 dir=in");
     has(&r, "d1.2 CMD 2a 00 00 00 00 10 00 00 08 00 len=4096 dir=out");
     has(&r, "d1.3 STATUS GOOD");
+    has(&r, "configuration descriptor: a UAS interface, pipes command 0x04, status 0x83, data-in 0x81, data-out 0x02");
     ck_assert_uint_eq(r.st.usb_devices, 1);
     ck_assert_uint_eq(r.st.commands, 4);
     ck_assert_uint_eq(r.st.incomplete, 0);
     free(r.text);
+
+    /* Wireshark's UASP dissector (it knows the interface from the
+     * configuration descriptor) reads the same IUs: the generator writes
+     * what a UAS device and Linux uas put on the wire.  tshark is required. */
+    ck_assert_msg(proc_tool_present("usb2_session_imports_and_replays", "tshark", "apt-get install tshark"),
+                  "tshark is not installed (apt-get install tshark): this check cannot run");
+    const char *ts[] = { "tshark", "-r", path_of("uas.pcap"), "-Y", "uasp", NULL };
+    char *ts_out = NULL;
+    int ts_rc = proc_tool(ts, 60, &ts_out);
+    ck_assert_msg(ts_rc == 0 && ts_out && strstr(ts_out, "Test Unit Ready") && strstr(ts_out, "Check Condition") &&
+                      strstr(ts_out, "Read Ready IU") && strstr(ts_out, "Write Ready IU") &&
+                      strstr(ts_out, "Read Capacity(10) Response Data") && strstr(ts_out, "Write(10) Request Data") &&
+                      strstr(ts_out, "Read(10) Response Data"),
+                  "tshark exited %d:\n%s", ts_rc, ts_out ? ts_out : "");
+    free(ts_out);
 
     /* Through the command, and replayed against the simulator. */
     char trace[320];
@@ -351,6 +386,29 @@ START_TEST(malformed_ius)
 }
 END_TEST
 
+/* With the configuration descriptor in the capture the pipes are known from
+ * the start: a malformed first IU on the status pipe is reported as one,
+ * not taken for data. */
+START_TEST(pipes_from_the_configuration_descriptor)
+{
+    struct ugen g;
+    ugen_open(&g, path_of("x.pcap"), DLT_USB_LINUX_MMAPPED);
+    config_descriptor(&g);                                   /* packets 1, 2 */
+    command_iu(&g, 1, 0, tur, 6);                            /* 3, 4 */
+    uint8_t bad_status[4] = { 0x01, 0, 0, 1 };
+    ugen_bulk(&g, EP_STATUS, bad_status, STATUS_BUF, 4, 0);  /* 5, 6 */
+    good(&g, 1);
+    ugen_close(&g);
+    struct result r;
+    import(&r, "x.pcap");
+    has(&r, "usb 2.5 packet 6 (file offset ");
+    has(&r, "(byte 0 of the IU, IU ID): IU ID 01h is not one the status pipe carries");
+    has(&r, "d1.1 CMD 00 00 00 00 00 00\n");
+    has(&r, "d1.1 STATUS GOOD\n");
+    free(r.text);
+}
+END_TEST
+
 /* --usb bot keeps a UAS device out (with a note); --usb uas reads a device
  * whose first Command IU has an odd shape. */
 START_TEST(usb_option)
@@ -384,6 +442,7 @@ static Suite *suite(void)
     tcase_add_test(tc, usb3_streams_two_in_flight_is_an_error);
     tcase_add_test(tc, task_management);
     tcase_add_test(tc, malformed_ius);
+    tcase_add_test(tc, pipes_from_the_configuration_descriptor);
     tcase_add_test(tc, usb_option);
     suite_add_tcase(s, tc);
     return s;
