@@ -324,6 +324,14 @@ static void sense_iu(struct cap_ctx *c, struct cap_uas *u, const struct cap_usb_
         cap_note(c, "%s: %u of the %u sense byte(s) in packet %llu are in the trace (capture or trace limit)", t, n,
                  len, (unsigned long long)c->pkt);
     }
+    if (be16(p + 4)) {
+        /* SAM's status qualifier (a retry delay, for one): a trace has no
+         * field for it. */
+        char t[TRACE_TAG_MAX + 1];
+        cap_tag(t, u->k, cmd->itt);
+        cap_note(c, "%s: the Sense IU in packet %llu has status qualifier 0x%04x (bytes 4..5), which the trace does "
+                 "not hold", t, (unsigned long long)c->pkt, be16(p + 4));
+    }
     memcpy(cmd->sense, p + SENSE_IU_HDR, n);
     cmd->sense_len = n;
     cmd->done = true;

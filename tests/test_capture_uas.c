@@ -270,12 +270,17 @@ START_TEST(usb3_streams_one_in_flight)
     command_iu(&g, 1, 0, read10_1, 10);
     ugen_bulk(&g, EP_DATA_IN, in, 4096, 512, 0);   /* the host's buffer is larger: resid= */
     good(&g, 1);
+    command_iu(&g, 2, 0, tur, 6);
+    uint8_t busy[16] = { 0x03, 0, 0, 2, 0x40, 0x10, 0x08 }; /* BUSY with a status qualifier */
+    ugen_bulk(&g, EP_STATUS, busy, STATUS_BUF, 16, 0);
     ugen_close(&g);
     struct result r;
     import(&r, "x.pcap");
     has(&r, "d1.1 CMD 28 00 00 00 00 20 00 00 01 00 len=4096 dir=in");
     has(&r, "d1.1 DIN 3c*512");
     has(&r, "d1.1 STATUS GOOD resid=3584");
+    has(&r, "d1.2: the Sense IU in packet 10 has status qualifier 0x4010 (bytes 4..5), which the trace does not hold");
+    has(&r, "d1.2 STATUS BUSY\n");
     free(r.text);
 }
 END_TEST
