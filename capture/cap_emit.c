@@ -531,6 +531,17 @@ static bool ended_recently(const struct cap_conn *k, uint32_t itt)
 void cap_emit_tmf(struct cap_ctx *c, struct cap_conn *k, const struct cap_tmf *t, uint8_t response,
                   struct cap_cmd *ref)
 {
+    /* RFC 7143 11.6.1: 0 complete, 1 task does not exist, 2 LUN does not
+     * exist, 3-6 not done, 255 rejected. */
+    enum trace_tmf_resp resp = response == 0 || response == 1 ? TRACE_TMF_FUNCTION_COMPLETE
+                               : response == 2                ? TRACE_TMF_INCORRECT_LUN
+                                                              : TRACE_TMF_FUNCTION_REJECTED;
+    cap_emit_tmf_resp(c, k, t, response, resp, ref);
+}
+
+void cap_emit_tmf_resp(struct cap_ctx *c, struct cap_conn *k, const struct cap_tmf *t, uint8_t response,
+                       enum trace_tmf_resp resp, struct cap_cmd *ref)
+{
     static const int fns[] = { [1] = TRACE_TMF_ABORT_TASK, [2] = TRACE_TMF_ABORT_TASK_SET,
                                [3] = TRACE_TMF_CLEAR_ACA, [4] = TRACE_TMF_CLEAR_TASK_SET,
                                [5] = TRACE_TMF_LUN_RESET, [6] = TRACE_TMF_TARGET_RESET,
@@ -561,11 +572,6 @@ void cap_emit_tmf(struct cap_ctx *c, struct cap_conn *k, const struct cap_tmf *t
     cap_emit_line(c, &l);
     r->time_ns = cap_time(c, c->now_ns);
     r->dir = TRACE_DIR_FROM_TARGET;
-    /* RFC 7143 11.6.1: 0 complete, 1 task does not exist, 2 LUN does not
-     * exist, 3-6 not done, 255 rejected. */
-    enum trace_tmf_resp resp = response == 0 || response == 1 ? TRACE_TMF_FUNCTION_COMPLETE
-                               : response == 2                ? TRACE_TMF_INCORRECT_LUN
-                                                              : TRACE_TMF_FUNCTION_REJECTED;
     r->tmf = (struct trace_tmf){ .n_resps = 1, .resps = { resp } };
     cap_emit_line(c, &l);
     if (ref && t->fn == 1 && resp == TRACE_TMF_FUNCTION_COMPLETE)

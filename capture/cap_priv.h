@@ -229,6 +229,10 @@ void cap_emit_command(struct cap_ctx *c, struct cap_conn *k, struct cap_cmd *cmd
 void cap_emit_flush(struct cap_ctx *c, struct cap_conn *k, struct cap_cmd *cmd);
 void cap_emit_tmf(struct cap_ctx *c, struct cap_conn *k, const struct cap_tmf *t, uint8_t response,
                   struct cap_cmd *ref);
+/* The same with the trace's response chosen by the caller (UAS response
+ * codes); response is the wire's code, for comments. */
+void cap_emit_tmf_resp(struct cap_ctx *c, struct cap_conn *k, const struct cap_tmf *t, uint8_t response,
+                       enum trace_tmf_resp resp, struct cap_cmd *ref);
 int  cap_nexus_of(struct cap_ctx *c, struct cap_conn *k);
 void cap_tag(char tag[TRACE_TAG_MAX + 1], const struct cap_conn *k, uint32_t itt);
 uint64_t cap_time(const struct cap_ctx *c, uint64_t ns);

@@ -282,17 +282,19 @@ static void response_iu(struct cap_ctx *c, struct cap_uas *u, const struct cap_u
                  "trace form; written as this comment", tt, t->fn, name ? name : "reserved",
                  (unsigned long long)t->pkt, code);
     } else {
-        /* UAS response codes to the iSCSI ones cap_emit_tmf reads: 00h
-         * complete and 08h succeeded are done, 09h an incorrect LUN; 02h
-         * invalid IU, 04h not supported, 05h failed, 0Ah overlapped tag are
-         * rejections. */
-        uint8_t r = code == 0x00 || code == 0x08 ? 0 : code == 0x09 ? 2 : code == 0x04 ? 5 : 255;
+        /* UAS response codes: 00h TMF complete, 08h TMF succeeded (a QUERY
+         * found what it asked about), 09h incorrect LUN; 02h invalid IU,
+         * 04h not supported, 05h failed, 0Ah overlapped tag are rejections. */
+        enum trace_tmf_resp r = code == 0x00   ? TRACE_TMF_FUNCTION_COMPLETE
+                                : code == 0x08 ? TRACE_TMF_FUNCTION_SUCCEEDED
+                                : code == 0x09 ? TRACE_TMF_INCORRECT_LUN
+                                               : TRACE_TMF_FUNCTION_REJECTED;
         if (t->fn == 0x10)
             cap_note(c, "%s: I_T NEXUS RESET written as target-reset (the device is one target)", tt);
         struct uas_task *ref = (t->fn == 0x01 || t->fn == 0x80) ? task_of(u, t->rtt) : NULL;
         struct cap_tmf copy = *t;
         copy.fn = fn;
-        cap_emit_tmf(c, u->k, &copy, r, ref ? ref->cmd : NULL);
+        cap_emit_tmf_resp(c, u->k, &copy, code, r, ref ? ref->cmd : NULL);
         if (ref && ref->cmd->ended) {
             /* Aborted: it gets no Sense IU; its CMD is written. */
             cap_cmd_free(c, ref->cmd);

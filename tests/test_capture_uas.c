@@ -333,16 +333,32 @@ START_TEST(task_management)
     ugen_bulk(&g, EP_STATUS, resp, STATUS_BUF, 8, 0);
     uint8_t lr[16] = { 0x05, 0, 0, 0x11, 0x08 };             /* LOGICAL UNIT RESET */
     ugen_bulk(&g, EP_COMMAND, lr, 16, 16, 0);
-    uint8_t lr_resp[8] = { 0x04, 0, 0, 0x11, 0, 0, 0, 0x08 }; /* succeeded */
+    uint8_t lr_resp[8] = { 0x04, 0, 0, 0x11, 0, 0, 0, 0x00 }; /* complete */
     ugen_bulk(&g, EP_STATUS, lr_resp, STATUS_BUF, 8, 0);
+    command_iu(&g, 3, 0, tur, 6);
+    uint8_t qt[16] = { 0x05, 0, 0, 0x12, 0x80, 0, 0, 3 };     /* QUERY TASK of tag 3 */
+    ugen_bulk(&g, EP_COMMAND, qt, 16, 16, 0);
+    uint8_t qt_resp[8] = { 0x04, 0, 0, 0x12, 0, 0, 0, 0x08 }; /* succeeded: the task exists */
+    ugen_bulk(&g, EP_STATUS, qt_resp, STATUS_BUF, 8, 0);
+    uint8_t qts[16] = { 0x05, 0, 0, 0x13, 0x81 };            /* QUERY TASK SET: no trace form */
+    ugen_bulk(&g, EP_COMMAND, qts, 16, 16, 0);
+    uint8_t qts_resp[8] = { 0x04, 0, 0, 0x13, 0, 0, 0, 0x08 };
+    ugen_bulk(&g, EP_STATUS, qts_resp, STATUS_BUF, 8, 0);
+    good(&g, 3);
     ugen_close(&g);
     struct result r;
     import(&r, "x.pcap");
     has(&r, "d1.2 CMD 28 00 00 00 00 20 00 00 01 00");
     has(&r, "d1.10 TMF abort-task d1.2");
+    has(&r, "d1.10 TMF function-complete");
     has(&r, "d1.11 TMF lun-reset");
+    has(&r, "d1.12 TMF query-task d1.3");
+    has(&r, "d1.12 TMF function-succeeded");
+    has(&r, "d1.13: task management function 81h (QUERY TASK SET) from packet 21, response code 08h: it has no trace "
+            "form; written as this comment");
+    has(&r, "d1.3 STATUS GOOD");
     ck_assert_msg(!strstr(r.text, "d1.2 STATUS"), "%s", r.text);
-    ck_assert_uint_eq(r.st.tmfs, 2);
+    ck_assert_uint_eq(r.st.tmfs, 4);
     free(r.text);
 }
 END_TEST
