@@ -11,7 +11,8 @@
  *      payloads, directions, sequence jumps and flags (TCP reassembly, iSCSI
  *      framing, digests, commands, TMFs, inference);
  *   2  usbmon events (LINKTYPE_USB_LINUX_MMAPPED) with fuzzed header fields
- *      and data, often starting with a CBW or CSW signature (Bulk-Only).
+ *      and data, often starting with a CBW or CSW signature (Bulk-Only) or
+ *      a UAS IU ID (on the four endpoints of a UAS device too).
  * Captures go through a memfd, named /proc/self/fd/N.  Built by `make fuzz`
  * (clang, -fsanitize=fuzzer,address); docs/capture.md has the figures. */
 #include <errno.h>
@@ -100,7 +101,8 @@ static void usb_packets(pcap_dumper_t *d, struct in *in)
 {
     static uint8_t pkt[64 + 256];
     static const char events[] = { 'S', 'C', 'E', 'C' };
-    static const uint8_t xfers[] = { 3, 3, 2, 1 }, eps[] = { 0x02, 0x81, 0x00, 0x80 };
+    static const uint8_t xfers[] = { 3, 3, 2, 1 }, eps[2][4] = { { 0x02, 0x81, 0x00, 0x80 }, { 0x04, 0x83, 0x00, 0x80 } };
+    static const uint8_t iu_ids[8] = { 0x01, 0x03, 0x04, 0x05, 0x06, 0x07, 0x01, 0x03 };
     static const int32_t statuses[] = { 0, -115, -32, -121 };
     struct pcap_pkthdr h = { 0 };
     while (in->n >= 4) {
@@ -112,7 +114,7 @@ static void usb_packets(pcap_dumper_t *d, struct in *in)
         memcpy(pkt, &id, 8);
         pkt[8] = (uint8_t)events[a >> 3 & 3];
         pkt[9] = xfers[a >> 5 & 3];
-        pkt[10] = eps[b & 3];
+        pkt[10] = eps[b >> 7][b & 3];
         pkt[11] = (uint8_t)(1 + (b >> 2 & 1));
         pkt[12] = 1;
         pkt[14] = (kind & 0x80) ? 0 : '-';
@@ -127,6 +129,12 @@ static void usb_packets(pcap_dumper_t *d, struct in *in)
             memcpy(data, "USBC", 4);
         else if ((kind & 3) == 2 && len >= 4)
             memcpy(data, "USBS", 4);
+        else if ((kind & 3) == 3 && len >= 2) {
+            data[0] = iu_ids[kind >> 2 & 7];  /* a UAS IU: Command IUs of 32 bytes make a UAS device */
+            data[1] = 0;
+            if (len >= 7)
+                data[6] &= 0x03;
+        }
         in->p += len;
         in->n -= len;
         h.caplen = h.len = 64 + len;
