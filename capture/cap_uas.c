@@ -527,6 +527,9 @@ void cap_uas_finish(struct cap_ctx *c, struct cap_uas *u)
                  "written", t, u->tmfs[i].fn, (unsigned long long)u->tmfs[i].pkt);
     }
     u->n_tmfs = 0;
+    if (u->notes > UAS_NOTES_MAX)
+        cap_note(c, "usb %u.%u: %u more malformed IU(s) or unattributed transfers, not listed one by one", u->bus,
+                 u->addr, u->notes - UAS_NOTES_MAX);
 }
 
 void cap_uas_free(struct cap_ctx *c, struct cap_uas *u)
