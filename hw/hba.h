@@ -556,6 +556,26 @@ enum hba_iommu_policy {
  * (enum hba_iommu_iq_error), iq_head stays on it, and nothing further is
  * processed until the OS rewrites the queue and bumps epoch.  The OS waits for
  * its INV_WAIT before it reuses the IOVA or frees the memory behind it.
+ *
+ * Skipping the wake-ups (two Dekker pairs, each side: store, full fence, load).
+ * Each futex wake is a system call, and one that finds a sleeper is a context
+ * switch in each process: per command, that was most of the two-process cost.
+ *   iq_awake     The IOMMU sets it while it polls iq_tail after a busy pass.
+ *                Before it sleeps it stores 0, fences, and re-reads iq_tail
+ *                (sleeping only on the value it read).  The OS stores iq_tail,
+ *                fences, and reads iq_awake: if 1, it skips the wake.  One of
+ *                the two loads sees the other side's store, so a doorbell is
+ *                never lost.  A killed IOMMU may leave 1 behind: that only
+ *                skips wakes nobody would answer; a new IOMMU sets it itself.
+ *                Should a stale 1 ever hide a parked IOMMU, that IOMMU still
+ *                looks at its queue every 100 ms: late, never lost.
+ *   inv_waiters  The OS adds 1 before it reads its INV_WAIT word to decide to
+ *                sleep (a sequentially consistent read-modify-write), and
+ *                takes it off after.  The IOMMU stores the INV_WAIT data,
+ *                fences, and reads inv_waiters: 0 means nobody can be asleep
+ *                on it, and the wake is skipped.  An OS that sleeps on an
+ *                INV_WAIT word without counting itself is woken only by its
+ *                own timeout.
  */
 #define HBA_IOMMU_LEVELS         6u
 #define HBA_IOMMU_PTES_PER_TABLE 512u
@@ -589,7 +609,9 @@ struct hba_iommu_regs {
     uint32_t iq_head;     /* IOMMU: the next descriptor it will process */
     uint32_t iq_error;    /* IOMMU: enum hba_iommu_iq_error, 0 = none */
     uint32_t online;      /* IOMMU: 1 while it runs, 0 once stopped (an OS need not wait for it then) */
-    uint32_t rsvd[8];
+    uint32_t iq_awake;    /* IOMMU: 1 while its queue is being polled (the OS may skip the futex wake) */
+    uint32_t inv_waiters; /* OS: threads asleep (or going to sleep) on an INV_WAIT word; 0 = skip the wake */
+    uint32_t rsvd[6];
 };
 _Static_assert(sizeof(struct hba_iommu_regs) == 72, "IOMMU register block is 72 bytes");
 _Static_assert(offsetof(struct hba_iommu_regs, epoch) == 20, "epoch at 20");
@@ -597,6 +619,8 @@ _Static_assert(offsetof(struct hba_iommu_regs, iq_tail) == 24, "iq_tail at 24");
 _Static_assert(offsetof(struct hba_iommu_regs, iq_head) == 28, "iq_head at 28");
 _Static_assert(offsetof(struct hba_iommu_regs, iq_error) == 32, "iq_error at 32");
 _Static_assert(offsetof(struct hba_iommu_regs, online) == 36, "online at 36");
+_Static_assert(offsetof(struct hba_iommu_regs, iq_awake) == 40, "iq_awake at 40");
+_Static_assert(offsetof(struct hba_iommu_regs, inv_waiters) == 44, "inv_waiters at 44");
 
 enum hba_iommu_inv_type {
     HBA_IOMMU_INV_PAGES = 1,

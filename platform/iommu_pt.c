@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,7 +21,9 @@
 #define PAGE_MASK (PAGE - 1)
 #define AREA_MIN  (64u << 10)
 #define AREA_MAX  (16u << 20)
-#define SPIN      64 /* status checks before sleeping: most waits end within them */
+/* How long an INV_WAIT is polled before the OS sleeps on it: a busy IOMMU
+ * answers within a few microseconds, and not sleeping spares it the wake. */
+#define SPIN_NS   10000u
 
 struct iommu_pt {
     uint8_t *ram;
@@ -128,6 +131,7 @@ int iommu_pt_open(uint8_t *ram, uint64_t ram_size, struct iommu_pt **out)
     st32(&r->iq_tail, 0);
     st32(&r->iq_head, 0);
     st32(&r->iq_error, 0);
+    st32(&r->inv_waiters, 0); /* ours: a previous OS's count means nothing now */
     st32(&r->epoch, epoch);
     pt->epoch = epoch;
     futex_wake_shared(&r->iq_tail);
@@ -296,29 +300,49 @@ static int invalidate(struct iommu_pt *pt, uint64_t first_iova, uint64_t pages)
                                      .addr = (uint64_t)((uint8_t *)pt->status - pt->ram) });
     pt->stats.invalidations++;
     st32(&r->iq_tail, pt->tail);
-    if (pt->doorbell)
+    if (pt->doorbell) {
         pt->doorbell(pt->doorbell_arg);
-    else
-        futex_wake_shared(&r->iq_tail);
+    } else {
+        /* Pairs with the IOMMU's fence between clearing iq_awake and
+         * re-reading iq_tail before it parks (hw/hba.h "Skipping the
+         * wake-ups"): a polling IOMMU sees the tail without a system call. */
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        if (ld32(&r->iq_awake))
+            pt->stats.wakes_skipped++;
+        else
+            futex_wake_shared(&r->iq_tail);
+    }
 
-    for (int i = 0; i < SPIN; i++) {
+    /* Poll first, yielding: the IOMMU (another thread or process) needs a
+     * CPU to answer, and sleeping costs a wake-up on its side. */
+    uint64_t spin_until = clock_now_ns() + SPIN_NS;
+    for (int i = 0;; i++) {
         if (ld32(pt->status) == ticket)
             goto done;
-        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        if (i % 8 == 7 && clock_now_ns() >= spin_until)
+            break;
+        sched_yield();
     }
     uint64_t deadline = clock_now_ms() + IOMMU_PT_WAIT_MS;
     for (;;) {
+        /* Counted before the status is read, so the IOMMU's INV_WAIT either
+         * is seen here or sees us and wakes us (hw/hba.h "Skipping the
+         * wake-ups"); the read-modify-write is the fence. */
+        __atomic_fetch_add(&r->inv_waiters, 1, __ATOMIC_SEQ_CST);
         uint32_t seen = ld32(pt->status);
+        bool sleep = seen != ticket && !ld32(&r->iq_error) && iommu_running(pt) && clock_now_ms() < deadline;
+        if (sleep) /* Short sleeps: the IOMMU going away (online, a dead bus) wakes nobody. */
+            futex_wait_shared(pt->status, seen, 2);
+        __atomic_fetch_sub(&r->inv_waiters, 1, __ATOMIC_SEQ_CST);
+        if (sleep)
+            continue;
         if (seen == ticket)
             goto done;
         if (ld32(&r->iq_error))
             return -EIO;
         if (!iommu_running(pt))
-            return 0;
-        if (clock_now_ms() >= deadline)
-            return -ETIMEDOUT;
-        /* Short sleeps: the IOMMU going away (online, a dead bus) wakes nobody. */
-        futex_wait_shared(pt->status, seen, 2);
+            return 0; /* nobody caches anything */
+        return -ETIMEDOUT;
     }
 done:
     pt->stats.waits++;

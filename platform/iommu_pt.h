@@ -64,6 +64,7 @@ struct iommu_pt_stats {
     uint64_t table_pages;     /* table pages in use now, root included */
     uint64_t invalidations;   /* INV_PAGES / INV_ALL queued */
     uint64_t waits;           /* INV_WAITs completed */
+    uint64_t wakes_skipped;   /* doorbells that found the IOMMU polling (iq_awake) and made no system call */
 };
 void iommu_pt_stats(struct iommu_pt *pt, struct iommu_pt_stats *out);
 

@@ -708,6 +708,56 @@ static void queue_raw(struct hba_iommu_inv d)
         proc_sleep_ms(1); /* the IOMMU's idle poll picks it up without a futex wake */
 }
 
+START_TEST(an_inv_wait_nobody_sleeps_on_skips_its_wake)
+{
+    /* hw/hba.h "Skipping the wake-ups": run on this thread, the INV_WAIT is
+     * done before the OS could count itself asleep, so no wake is sent. */
+    iommu_pt_set_doorbell(pt, ring_here, mmu);
+    struct sim_iommu_stats s0 = mmu_stats();
+    remap_and_write();
+    ck_assert_uint_eq(ram[4 * PG], 0x11);
+    struct sim_iommu_stats s1 = mmu_stats();
+    ck_assert_uint_eq(s1.inv_waits, s0.inv_waits + 1);
+    ck_assert_uint_eq(s1.wakes_skipped, s0.wakes_skipped + 1);
+    ck_assert_uint_eq(regs()->inv_waiters, 0);
+    /* A counted sleeper is woken: the word is stored and no wake skipped. */
+    iommu_pt_set_doorbell(pt, NULL, NULL);
+    uint32_t *word = (uint32_t *)(ram + 9 * PG);
+    *word = 0;
+    __atomic_store_n(&regs()->inv_waiters, 1, __ATOMIC_SEQ_CST);
+    queue_raw((struct hba_iommu_inv){ .type = HBA_IOMMU_INV_WAIT, .data = 77, .addr = 9 * PG });
+    __atomic_store_n(&regs()->inv_waiters, 0, __ATOMIC_SEQ_CST);
+    ck_assert_uint_eq(__atomic_load_n(word, __ATOMIC_ACQUIRE), 77);
+    ck_assert_uint_eq(mmu_stats().wakes_skipped, s1.wakes_skipped);
+}
+END_TEST
+
+START_TEST(a_parked_iommu_is_woken_and_a_polling_one_is_not_lost)
+{
+    /* Parked: iq_awake reads 0 and the doorbell wakes it (no skip). */
+    uint64_t end = clock_now_ms() + 5000;
+    while (__atomic_load_n(&regs()->iq_awake, __ATOMIC_ACQUIRE) && clock_now_ms() < end)
+        proc_sleep_ms(1);
+    ck_assert_uint_eq(regs()->iq_awake, 0);
+    struct iommu_pt_stats a, b;
+    iommu_pt_stats(pt, &a);
+    remap_and_write();
+    ck_assert_uint_eq(ram[4 * PG], 0x11);
+    iommu_pt_stats(pt, &b);
+    ck_assert_uint_eq(b.waits, a.waits + 1);
+    /* Back to back, whether each doorbell finds it polling or parked, every
+     * unmap is invalidated and waited for. */
+    for (int i = 0; i < 200; i++) {
+        ck_assert_int_eq(iommu_pt_map(pt, 0xA0000, 5 * PG, PG, HBA_DMA_FROM_DEVICE), 0);
+        ck_assert_int_eq(iommu_pt_unmap(pt, 0xA0000, PG), 0);
+    }
+    iommu_pt_stats(pt, &a);
+    ck_assert_uint_eq(a.waits, b.waits + 200);
+    ck_assert_uint_eq(regs()->iq_head, regs()->iq_tail);
+    ck_assert_uint_eq(regs()->inv_waiters, 0);
+}
+END_TEST
+
 START_TEST(queue_errors_stop_the_queue)
 {
     ck_assert_int_eq(iommu_pt_map(pt, 0x80000, 1 * PG, PG, HBA_DMA_BIDIRECTIONAL), 0);
@@ -851,6 +901,8 @@ int main(void)
     tcase_add_test(tc, iotlb_misses_once_then_hits);
     tcase_add_test(tc, unmap_invalidates_and_waits);
     tcase_add_test(tc, a_synchronous_doorbell_invalidates_on_the_callers_thread);
+    tcase_add_test(tc, an_inv_wait_nobody_sleeps_on_skips_its_wake);
+    tcase_add_test(tc, a_parked_iommu_is_woken_and_a_polling_one_is_not_lost);
     tcase_add_test(tc, without_invalidation_a_stale_entry_writes_the_freed_page);
     tcase_add_test(tc, malformed_entries_fault_bad_entry);
     tcase_add_test(tc, queue_errors_stop_the_queue);

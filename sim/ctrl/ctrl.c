@@ -9,9 +9,14 @@
  * pass's completions; fire coalescing timers.  With nothing to do it publishes
  * every SQ_EVENT_IDX, fences, re-checks the tails, and parks on the bell until
  * the next timer (heartbeat, initialisation, coalescing, CQ room).  cfg.poll
- * skips the parking: the firmware busy-polls. */
+ * skips the parking: the firmware busy-polls.  Between the two, after a pass
+ * that fetched work the firmware keeps polling for FW_IDLE_POLL_NS (yielding
+ * the CPU on each turn) before it arms the event indexes: a driver that keeps
+ * submitting meanwhile finds SQ_EVENT_IDX behind its tail and rings no bell,
+ * which in two processes saves an eventfd write and a wake-up per command. */
 #include <errno.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +29,9 @@
 #define HEARTBEAT_NS ((uint64_t)HBA_HEARTBEAT_PERIOD_MS * 1000000u)
 #define FIRMWARE_TICK_NS HEARTBEAT_NS
 #define CQ_RETRY_NS  1000000u /* re-read CQ_HEAD this often while completions wait for room */
+/* How long the firmware polls after its last command before it arms and
+ * parks: at a steady command rate the next one comes well within it. */
+#define FW_IDLE_POLL_NS 20000u
 
 void ctrl_driver_error(struct sim_ctrl *c, const char *fmt, ...)
 {
@@ -127,8 +135,16 @@ static void *firmware_main(void *arg)
             ctrl_queue_flush(c);
         }
         uint64_t irq_next = earliest(ctrl_irq_tick(c, now), held_next);
+        if (work)
+            f->last_work_ns = now;
         if (work || c->cfg.poll)
             continue;
+        /* Not armed yet, so the driver's doorbells ring no bell (the event
+         * indexes stay where the last park left them, behind the tails). */
+        if (f->state == HBA_STATE_OPERATIONAL && !hung && now - f->last_work_ns < FW_IDLE_POLL_NS) {
+            sched_yield();
+            continue;
+        }
         if (f->state == HBA_STATE_OPERATIONAL && !hung && ctrl_queue_arm(c))
             continue;
         park(c, now, irq_next);

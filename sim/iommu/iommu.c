@@ -19,11 +19,13 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/clock.h"
 #include "base/futex.h"
 
 #define PAGE_SHIFT 12u
@@ -33,6 +35,11 @@ _Static_assert((HBA_IOMMU_IOTLB_ENTRIES & (HBA_IOMMU_IOTLB_ENTRIES - 1)) == 0, "
 
 /* The queue thread's idle sleep: a safety net only (the doorbell wakes it). */
 #define IQ_IDLE_MS 100
+/* How long the queue thread keeps polling iq_tail after a pass that found
+ * work, with iq_awake set so that the OS skips its futex wake: at a steady
+ * command rate the next unmap comes well within it, and the doorbell then
+ * costs neither side a system call. */
+#define IQ_POLL_NS 20000u
 
 /* One cached leaf: tag = IOVA page + 1 (0 = empty), the leaf entry as read. */
 struct iotlb_slot {
@@ -178,7 +185,13 @@ static enum hba_iommu_iq_error run_desc(struct sim_iommu *m, const struct hba_io
             return HBA_IOMMU_IQE_ADDRESS;
         uint32_t *status = (uint32_t *)(m->ram + d->addr);
         st32(status, d->data);
-        futex_wake_shared(status);
+        /* Pairs with the OS's read-modify-write of inv_waiters before it
+         * reads this word (hw/hba.h "Skipping the wake-ups"). */
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        if (ld32(&m->regs->inv_waiters))
+            futex_wake_shared(status);
+        else
+            m->stats.wakes_skipped++;
         m->stats.inv_waits++;
         return HBA_IOMMU_IQE_NONE;
     }
@@ -186,26 +199,27 @@ static enum hba_iommu_iq_error run_desc(struct sim_iommu *m, const struct hba_io
     return HBA_IOMMU_IQE_TYPE;
 }
 
-/* Processes every descriptor queued so far.  Lock held. */
-static void run_queue(struct sim_iommu *m)
+/* Processes every descriptor queued so far; returns how many.  Lock held. */
+static uint32_t run_queue(struct sim_iommu *m)
 {
     struct hba_iommu_regs *r = m->regs;
     sync_epoch(m);
     if (ld32(&r->iq_error))
-        return;
+        return 0;
     uint32_t size = ld32(&r->iq_size);
     if (size == 0)
-        return;
+        return 0;
     uint64_t base = ld64(&r->iq_base);
     uint32_t head = ld32(&r->iq_head), tail = ld32(&r->iq_tail);
     if (head == tail)
-        return;
+        return 0;
     if (size < HBA_IOMMU_IQ_MIN || size > HBA_IOMMU_IQ_MAX || (size & (size - 1)) || (base & PAGE_MASK) ||
         base >= m->ram_size || m->ram_size - base < (uint64_t)size * sizeof(struct hba_iommu_inv) ||
         head >= size || tail >= size) {
         st32(&r->iq_error, HBA_IOMMU_IQE_QUEUE);
-        return;
+        return 0;
     }
+    uint32_t done = 0;
     while (head != tail) {
         struct hba_iommu_inv d;
         /* One copy, then validate: the OS may be writing the next slot. */
@@ -213,25 +227,61 @@ static void run_queue(struct sim_iommu *m)
         enum hba_iommu_iq_error err = run_desc(m, &d);
         if (err) {
             st32(&r->iq_error, err);
-            return;
+            return 0;
         }
         m->stats.inv_descs++;
         head = (head + 1) & (size - 1);
         st32(&r->iq_head, head);
+        done++;
     }
+    return done;
+}
+
+/* Polls iq_tail for up to IQ_POLL_NS after a pass that found work, yielding
+ * the CPU between looks (the machine may have fewer cores than threads that
+ * want them).  Returns true if the tail moved. */
+static bool poll_tail(struct sim_iommu *m, uint32_t tail)
+{
+    uint64_t until = clock_now_ns() + IQ_POLL_NS;
+    for (unsigned i = 0; !atomic_load_explicit(&m->stop, memory_order_relaxed); i++) {
+        if (ld32(&m->regs->iq_tail) != tail)
+            return true;
+        if (i % 8 == 7 && clock_now_ns() >= until)
+            return false;
+        sched_yield();
+    }
+    return false;
 }
 
 static void *iq_main(void *arg)
 {
     struct sim_iommu *m = arg;
+    /* Awake from the start: the first doorbell after a (re)start may come
+     * before this thread ever parks, and one left at 1 by a killed IOMMU is
+     * ours now. */
+    st32(&m->regs->iq_awake, 1);
     while (!atomic_load(&m->stop)) {
         uint32_t tail = ld32(&m->regs->iq_tail);
         pthread_mutex_lock(&m->lock);
-        run_queue(m);
+        uint32_t done = run_queue(m);
         pthread_mutex_unlock(&m->lock);
-        /* Sleeps unless the doorbell moved meanwhile (then FUTEX_WAIT returns at once). */
-        futex_wait_shared(&m->regs->iq_tail, tail, IQ_IDLE_MS);
+        /* Only after real work: an in-process IOMMU whose queue is run on the
+         * unmapping thread (sim_iommu_doorbell) finds none and never spins. */
+        if (done && poll_tail(m, tail))
+            continue;
+        /* Park.  Pairs with the OS's fence between storing iq_tail and
+         * reading iq_awake (hw/hba.h "Skipping the wake-ups"): either it sees
+         * 0 and wakes us, or we see its tail here and do not sleep. */
+        st32(&m->regs->iq_awake, 0);
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        uint32_t now_tail = ld32(&m->regs->iq_tail);
+        if (now_tail == tail) {
+            /* Sleeps unless the doorbell moved meanwhile (then FUTEX_WAIT returns at once). */
+            futex_wait_shared(&m->regs->iq_tail, tail, IQ_IDLE_MS);
+        }
+        st32(&m->regs->iq_awake, 1);
     }
+    st32(&m->regs->iq_awake, 0);
     return NULL;
 }
 

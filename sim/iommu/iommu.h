@@ -81,6 +81,7 @@ struct sim_iommu_stats {
     uint64_t walks_faulted;      /* misses whose walk ended in a fault */
     uint64_t inv_descs;          /* invalidation descriptors processed */
     uint64_t inv_waits;          /* of which INV_WAIT */
+    uint64_t wakes_skipped;      /* INV_WAITs whose futex wake was skipped: no OS thread counted itself asleep */
 };
 void sim_iommu_stats(struct sim_iommu *m, struct sim_iommu_stats *out);
 
