@@ -118,11 +118,16 @@ static void *writer_main(void *arg)
             } else {
                 w->sync_all++;
             }
+            /* Logged before it is sent: the controller may complete it, and
+             * promise, in the instant before the kill, with the GOOD never
+             * reaching us; the reproducing trace must still hold it. */
+            size_t mark = w->log.n;
+            campaign_log_add(&w->log, cdb, 0, 0);
             rc = stack_exec(w->st, 0, 0, cdb, 10, DRV_DIR_NONE, NULL, 0, &c);
-            if (rc == 0 && c.response == DRV_SR_TASK_COMPLETE && c.scsi_status == 0) {
-                campaign_log_add(&w->log, cdb, 0, 0);
+            if (rc == 0 && c.response == DRV_SR_TASK_COMPLETE && c.scsi_status == 0)
                 campaign_promises_sync(w->promises, scsi_get_be32(cdb + 2), scsi_get_be16(cdb + 7));
-            }
+            else if (!atomic_load(&w->killed) && !w->log.lost)
+                w->log.n = mark; /* failed with no kill around: it did nothing */
         } else {
             uint32_t len = 1 + (uint32_t)((r >> 8) % CAMPAIGN_MAX_LEN);
             uint32_t lba = (uint32_t)((r >> 16) % (CAMPAIGN_BLOCKS - len));
@@ -137,11 +142,15 @@ static void *writer_main(void *arg)
             cdb[1] = fua ? 0x08 : 0;
             put32(cdb + 2, lba);
             cdb[8] = (uint8_t)len;
+            size_t mark = w->log.n; /* logged before it is sent, as the flush above */
+            campaign_log_add(&w->log, cdb, len, w->seq);
             rc = stack_exec(w->st, 0, 0, cdb, 10, DRV_DIR_FROM_INITIATOR, buf, (uint64_t)len * 512, &c);
-            if (rc == 0 && c.response == DRV_SR_TASK_COMPLETE && c.scsi_status == 0) {
+            bool good = rc == 0 && c.response == DRV_SR_TASK_COMPLETE && c.scsi_status == 0;
+            if (!good && !atomic_load(&w->killed) && !w->log.lost)
+                w->log.n = mark;
+            if (good) {
                 w->writes++;
                 w->fua += fua;
-                campaign_log_add(&w->log, cdb, len, w->seq);
                 /* With the cache off a GOOD write is durable, but only
                  * before the kill: a write re-issued to the restarted
                  * controller meets its power-on default, cache on. */
