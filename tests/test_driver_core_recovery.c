@@ -125,7 +125,7 @@ START_TEST(fault_is_cured_by_a_hard_reset)
 {
     open_fast(_i, 0);
     ck_assert_int_eq(sim_ctrl_inject(fx.ctrl, SIM_INJECT_FATAL, 0), 0);
-    ck_assert(drvfx_wait_event(&fx, DRV_EVENT_CONTROLLER_RESET, 3000));
+    ck_assert(drvfx_wait_event(&fx, DRV_EVENT_CONTROLLER_RESET));
     struct drv_completion c;
     drvfx_exec_past_ua(&fx, 0, 0, tur, 6, DRV_DIR_NONE, NULL, 0, &c);
     drvfx_expect_good(&c, "TEST UNIT READY after FAULT");
@@ -158,7 +158,7 @@ START_TEST(power_cut_kills_then_recover_revives)
 {
     open_fast(_i, 0);
     ck_assert_int_ge(sim_ctrl_power_cut(fx.ctrl, NULL), 0);
-    ck_assert(drvfx_wait_event(&fx, DRV_EVENT_CONTROLLER_DEAD, 5000));
+    ck_assert(drvfx_wait_event(&fx, DRV_EVENT_CONTROLLER_DEAD));
     struct drv_completion c;
     drvfx_exec(&fx, 0, 0, tur, 6, DRV_DIR_NONE, NULL, 0, &c);
     ck_assert_int_eq(c.response, DRV_SR_SERVICE_DELIVERY_FAILURE);
