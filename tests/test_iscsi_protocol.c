@@ -478,8 +478,7 @@ START_TEST(logout_with_a_command_in_the_backend)
     ck_assert(raw_wait_closed(&c));
     raw_close(&c);
     /* The session's nexus is gone and took the held command with it. */
-    for (int i = 0; i < 500 && iscsi_test_server_held(srv); i++)
-        usleep(2000);
+    TESTUTIL_WAIT_FOR(iscsi_test_server_held(srv) == 0);
     ck_assert_uint_eq(iscsi_test_server_held(srv), 0);
     iscsi_test_server_hold(srv, false);
     ck_assert(raw_healthy_session(port));
