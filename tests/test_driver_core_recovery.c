@@ -62,7 +62,7 @@ START_TEST(dropped_command_is_aborted_and_reissued)
     drvfx_exec(&fx, 0, 0, cdb, 10, DRV_DIR_FROM_INITIATOR, data, 4096, &c);
     drvfx_expect_good(&c, "WRITE");
     ck_assert_int_eq(sim_ctrl_inject(fx.ctrl, SIM_INJECT_DROP_NEXT, 1), 0);
-    fx.task_timeout_ms = 200;
+    fx.task_timeout_ms = 1000; /* the re-issue must never be late: exact counts below */
     drvfx_rw10(cdb, false, 40, 8);
     drvfx_exec(&fx, 0, 0, cdb, 10, DRV_DIR_FROM_TARGET, back, 4096, &c);
     drvfx_expect_good(&c, "READ after its first try was dropped");
@@ -99,7 +99,7 @@ START_TEST(hung_firmware_costs_a_hard_reset)
 {
     open_fast(_i, 0);
     ck_assert_int_eq(sim_ctrl_inject(fx.ctrl, SIM_INJECT_HANG, 0), 0);
-    fx.task_timeout_ms = 200;
+    fx.task_timeout_ms = 1000; /* the re-issue must never be late: exact counts below */
     struct drv_completion c;
     drvfx_exec(&fx, 0, 1, tur, 6, DRV_DIR_NONE, NULL, 0, &c);
     /* Re-issued after the resets: the unit reports the reset first. */
@@ -282,7 +282,7 @@ START_TEST(lost_command_escalates_to_lun_then_controller_reset)
     memcpy(l.t.cdb, tur, 6);
     l.t.cdb_len = 6;
     l.t.lun = 1;
-    l.t.timeout_ms = 200;
+    l.t.timeout_ms = 1000; /* the re-issue after the reset must never be late */
     ck_assert_int_eq(osal_queue_sync(fx.os, submit_then_forget, &l), 0);
     ck_assert_int_eq(l.rc, 0);
     TESTUTIL_WAIT_FOR((drv_core_poll(fx.core), __atomic_load_n(&o.calls, __ATOMIC_SEQ_CST) != 0));

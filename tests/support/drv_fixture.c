@@ -27,10 +27,14 @@ void drvfx_config(struct sim_config *cfg, unsigned targets, unsigned luns)
 void drvfx_fast_options(struct drv_core_options *o)
 {
     memset(o, 0, sizeof *o);
-    o->default_timeout_ms = 500;
-    o->abort_grace_ms = 300;
-    o->admin_timeout_ms = 400;
-    o->ready_timeout_ms = 300;
+    /* Short enough that a test of a dropped or hung command ends in about a
+     * second, long enough that a command, an ABORT or a reset that works is
+     * never late on a loaded 2-core machine: a healthy controller that misses
+     * one of these would add an abort or a reset the tests count exactly. */
+    o->default_timeout_ms = 1000;
+    o->abort_grace_ms = 500;
+    o->admin_timeout_ms = 1000;
+    o->ready_timeout_ms = 1000;
     o->watchdog_ms = 10;
     o->heartbeat_stall_ms = 1000; /* generous: a loaded machine must not look like a hang */
 }
