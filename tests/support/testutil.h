@@ -12,6 +12,18 @@
 
 #include "base/clock.h"
 
+/* Check's per-test timeouts (tcase_set_timeout, 4 s when a tcase sets none)
+ * are hang detectors sized on a quiet machine; under a load average of 20 on
+ * 2 cores a CPU-bound test runs several times slower and would be killed
+ * while working.  Every test program therefore runs with Check's own
+ * CK_TIMEOUT_MULTIPLIER=3 unless the caller set one (make check-repeat, a
+ * by-hand run).  Check reads it when a tcase is created and when its timeout
+ * is set, so it is set before main. */
+__attribute__((constructor)) static void testutil_timeout_multiplier(void)
+{
+    setenv("CK_TIMEOUT_MULTIPLIER", "3", 0);
+}
+
 /* Runs a suite, prints Check's summary, returns the process exit code. */
 static inline int testutil_run(Suite *s)
 {
