@@ -60,20 +60,21 @@ trap 'stop_load' EXIT
 trap 'stop_load; exit 130' INT TERM
 
 # Each generator is started by setsid (its own process group, so it and the
-# make it runs end together) and recorded by pid.
+# make it runs end together) and recorded by pid; it runs at the same nice
+# level as the checks, so it competes with them and not with other work.
 case "$load" in
     build)
         scratch=$dir/scratch
         rm -rf "$scratch"
         mkdir -p "$scratch"
         git archive HEAD | tar -x -C "$scratch" || { echo "check-repeat: cannot copy the tree to $scratch" >&2; exit 2; }
-        setsid sh -c 'while :; do make -C "$1" -j2 BUILD=build-load all >/dev/null 2>&1; rm -rf "$1/build-load"; done' \
+        setsid nice -n 10 sh -c 'while :; do make -C "$1" -j2 BUILD=build-load all >/dev/null 2>&1; rm -rf "$1/build-load"; done' \
             sh "$scratch" &
         gens=$!
         ;;
     busy)
         for _ in 1 2; do
-            setsid sh -c 'while :; do :; done' &
+            setsid nice -n 10 sh -c 'while :; do :; done' &
             gens="$gens $!"
         done
         ;;
