@@ -1,6 +1,7 @@
 # scsisim — top-level build.
 #   make          build the scsisim command and the libraries (build/)
 #   make check    build and run every test, then the suite against every mutant (make mutants)
+#   make check-repeat N=20 LOAD=build   make check N times in a row, stop at the first failure
 #   make asan     build with ASan + UBSan into build-asan/ and run every test
 #   make valgrind run every test under valgrind memcheck
 #   make bench    build the benchmarks (build/bench/); see docs/ for how each is run
@@ -55,7 +56,7 @@ ALL_SRC := $(sort $(wildcard $(addsuffix /*.[ch],$(LAYERS) tests tests/support b
 # The two-process bus tests start this binary (`make check` builds it first).
 export SCSISIM_BIN := $(abspath $(BUILD)/scsisim)
 
-.PHONY: all check asan valgrind bench install clean mutants mutation mutation-report layers fuzz fuzz-run
+.PHONY: all check check-repeat asan valgrind bench install clean mutants mutation mutation-report layers fuzz fuzz-run
 .SECONDARY:
 all: $(BUILD)/scsisim $(LIBS) $(BUILD)/lib/scsisim-core.so $(BUILD)/tools/mutate
 
@@ -274,6 +275,13 @@ check: all $(TOOLS_OK) $(TESTS) $(MUT_BINS) $(MUTATION_SH)
 	@sh mk/mutants.sh $(BUILD) $(MUTANTS)
 	@sh mk/mutation.sh --check --sample $(MUTATION_CHECK_N) --seed $(MUTATION_CHECK_SEED) \
 	    --jobs $(MUTATION_JOBS) --timeout $(MUTATION_CHECK_TIMEOUT) $(BUILD)
+
+# make check N times in a row, niced, stopping at the first failure (a flake
+# hunt; docs/testing.md).  LOAD=build runs a parallel build beside it.
+N ?= 20
+LOAD ?= none
+check-repeat:
+	@BUILD=$(BUILD) sh mk/check-repeat.sh --load $(LOAD) $(N)
 
 asan:
 	$(MAKE) BUILD=build-asan OPT='-O1 -g -fno-omit-frame-pointer' \

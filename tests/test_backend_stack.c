@@ -55,13 +55,8 @@ static void tmfjob_done(struct scsi_backend_tmf *f)
 
 static bool wait_flag(atomic_int *flag)
 {
-    for (int i = 0; i < 10000; i++) { /* 10 s at most */
-        if (atomic_load(flag))
-            return true;
-        struct timespec ts = { 0, 1000000 };
-        nanosleep(&ts, NULL);
-    }
-    return false;
+    TESTUTIL_WAIT_FOR(atomic_load(flag));
+    return atomic_load(flag);
 }
 
 static void job_init(struct job *j, uint64_t nexus, uint64_t lun, uint64_t tag, const uint8_t *cdb, uint8_t cdb_len)
@@ -255,10 +250,11 @@ START_TEST(each_nexus_gets_an_hba_id_and_its_unit_attentions)
     tur(9, 0, &j);
     ck_assert_int_eq(j.t.result.status, SCSI_STATUS_GOOD); /* not for the others */
     /* The same I_T nexus comes back: same id, and it learns of the loss. */
-    for (int i = 0; i < 100; i++) {
+    struct testutil_wait w = testutil_wait_start(TESTUTIL_PATIENCE_MS);
+    for (;;) { /* the NEXUS LOSS admin command may land after the first commands */
         tur(7, 0, &j);
-        if (sense_of(&j.t) == 0x062907)
-            break; /* the NEXUS LOSS admin command may land after the first command */
+        if (sense_of(&j.t) == 0x062907 || !testutil_wait_nap(&w))
+            break;
         ck_assert_int_eq(j.t.result.status, SCSI_STATUS_GOOD);
     }
     ck_assert_uint_eq(sense_of(&j.t), 0x062907);
@@ -280,14 +276,11 @@ START_TEST(ids_run_out_and_come_back_after_a_loss)
     ck_assert_int_eq(scsi_backend_submit(be0, &j.t), -EBUSY);
     scsi_backend_nexus_loss(be0, 105);
     int rc = -EBUSY;
-    for (int i = 0; i < 1000 && rc == -EBUSY; i++) { /* once the controller answered the loss */
+    struct testutil_wait w = testutil_wait_start(TESTUTIL_PATIENCE_MS);
+    do { /* once the controller answered the loss */
         job_init(&j, 999999, 0, 1, cdb, 6);
         rc = scsi_backend_submit(be0, &j.t);
-        if (rc == -EBUSY) {
-            struct timespec ts = { 0, 1000000 };
-            nanosleep(&ts, NULL);
-        }
-    }
+    } while (rc == -EBUSY && testutil_wait_nap(&w));
     ck_assert_int_eq(rc, 0);
     ck_assert(wait_flag(&j.done));
     ck_assert_int_eq(backend_stack_initiator_of(bs, 999999), 4); /* 105's id */
@@ -558,12 +551,8 @@ START_TEST(a_mass_nexus_loss_reaches_the_controller_for_every_nexus)
     drv_core_get_stats(stack_core(st), &cs); /* on the core's queue: every loss has started */
     ck_assert_int_eq(stack_inject_clear(st), 0);
     struct backend_stack_stats s;
-    for (int i = 0; i < 2000; i++) { /* bounded: until the controller answered every loss */
-        backend_stack_get_stats(bs, &s);
-        if (s.tmfs_pending == 0)
-            break;
-        nanosleep(&(struct timespec){ 0, 5 * 1000 * 1000 }, NULL);
-    }
+    /* until the controller answered every loss */
+    TESTUTIL_WAIT_FOR((backend_stack_get_stats(bs, &s), s.tmfs_pending == 0));
     ck_assert_uint_eq(s.tmfs_pending, 0);
     for (uint64_t n = 0; n < N; n++) {
         struct job j;

@@ -48,10 +48,9 @@ static pid_t capture_start(const char *file, int port)
     fclose(err);
     /* dumpcap writes the pcapng section header once it captures. */
     struct stat st;
-    for (int i = 0; i < 200 && (stat(file, &st) != 0 || st.st_size == 0); i++) {
+    struct testutil_wait w = testutil_wait_start(TESTUTIL_PATIENCE_MS);
+    while ((stat(file, &st) != 0 || st.st_size == 0) && testutil_wait_nap(&w))
         ck_assert_msg(proc_wait(pid, 0) == -1, "dumpcap exited; see %s", errpath);
-        proc_sleep_ms(50);
-    }
     ck_assert_msg(stat(file, &st) == 0 && st.st_size > 0, "dumpcap wrote nothing to %s", file);
     proc_sleep_ms(300); /* its filter is attached before the header is written; a margin for the first SYN */
     return pid;

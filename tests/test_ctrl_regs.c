@@ -304,30 +304,42 @@ END_TEST
  * fdatasync of SYNCHRONIZE CACHE on a big file-backed drive) is busy, not
  * dead: the heartbeat must keep counting, or a driver's watchdog would reset
  * a healthy controller in the middle of a flush. */
+struct busy {
+    atomic_int calls;
+    atomic_int release; /* the test lets the command end */
+};
+
+/* Holds the firmware thread inside the command until the test releases it,
+ * with a generous bound so a broken test cannot hang the controller; no
+ * fixed "300 ms command" that a loaded machine could outlast. */
 static void slow_observer(void *arg, const struct sim_cmd_seen *seen)
 {
     (void)seen;
-    atomic_int *calls = arg;
-    atomic_fetch_add(calls, 1);
-    proc_sleep_ms(300);
+    struct busy *b = arg;
+    atomic_fetch_add(&b->calls, 1);
+    TESTUTIL_WAIT_FOR(atomic_load(&b->release));
 }
 
 START_TEST(heartbeat_beats_while_the_firmware_is_busy)
 {
     struct hh h;
     hh_open_ready(&h, NULL); /* I/O queue pair 1 exists */
-    atomic_int calls;
-    atomic_init(&calls, 0);
-    sim_ctrl_set_observer(h.ctrl, slow_observer, &calls);
+    struct busy busy;
+    atomic_init(&busy.calls, 0);
+    atomic_init(&busy.release, 0);
+    sim_ctrl_set_observer(h.ctrl, slow_observer, &busy);
     uint8_t cdb[6] = { 0 }; /* TEST UNIT READY */
     struct hba_sq_entry e = hh_scsi_entry(0, 0, cdb, 6, HBA_FLAG_DIR_NONE, 0, hh_sge(0, 0, 0));
     e.cid = hh_cid(&h, 1);
     hh_submit(&h, 1, &e);
-    while (atomic_load(&calls) == 0) /* the firmware thread is now inside the command */
-        proc_sleep_ms(1);
+    TESTUTIL_WAIT_FOR(atomic_load(&busy.calls) != 0);
+    ck_assert_int_eq(atomic_load(&busy.calls), 1); /* the firmware thread is now inside the command */
     uint32_t b = hh_rd(&h, HBA_REG_HEARTBEAT);
-    proc_sleep_ms(100); /* ten heartbeat periods, all inside the 300 ms command */
+    TESTUTIL_WAIT_FOR(hh_rd(&h, HBA_REG_HEARTBEAT) != b);
     ck_assert_uint_gt(hh_rd(&h, HBA_REG_HEARTBEAT), b);
+    struct hba_cq_entry early;
+    ck_assert(!hh_poll_cqe(&h, 1, &early)); /* and it still is: the beat came while it was busy */
+    atomic_store(&busy.release, 1);
     struct hba_cq_entry c;
     ck_assert(hh_wait_cqe(&h, 1, e.cid, &c, HH_TIMEOUT_MS));
     sim_ctrl_set_observer(h.ctrl, NULL, NULL);

@@ -38,10 +38,18 @@ static void open_fast(int polled, uint32_t max_reissues)
     open_fast_hb(polled, max_reissues, 0);
 }
 
-static void sleep_ms(unsigned ms)
+/* A block on the core's serial queue that does nothing: once osal_queue_sync
+ * has run it, everything queued before it (task_start, which writes the
+ * command into its slot and rings the doorbell) has run too.  The tests use
+ * it instead of sleeping "long enough" for a task to be in flight. */
+static void barrier(void *arg)
 {
-    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-    nanosleep(&ts, NULL);
+    (void)arg;
+}
+
+static void queue_barrier(void)
+{
+    ck_assert_int_eq(osal_queue_sync(fx.os, barrier, NULL), 0);
 }
 
 START_TEST(dropped_command_is_aborted_and_reissued)
@@ -54,7 +62,7 @@ START_TEST(dropped_command_is_aborted_and_reissued)
     drvfx_exec(&fx, 0, 0, cdb, 10, DRV_DIR_FROM_INITIATOR, data, 4096, &c);
     drvfx_expect_good(&c, "WRITE");
     ck_assert_int_eq(sim_ctrl_inject(fx.ctrl, SIM_INJECT_DROP_NEXT, 1), 0);
-    fx.task_timeout_ms = 200;
+    fx.task_timeout_ms = 1000; /* the re-issue must never be late: exact counts below */
     drvfx_rw10(cdb, false, 40, 8);
     drvfx_exec(&fx, 0, 0, cdb, 10, DRV_DIR_FROM_TARGET, back, 4096, &c);
     drvfx_expect_good(&c, "READ after its first try was dropped");
@@ -91,7 +99,7 @@ START_TEST(hung_firmware_costs_a_hard_reset)
 {
     open_fast(_i, 0);
     ck_assert_int_eq(sim_ctrl_inject(fx.ctrl, SIM_INJECT_HANG, 0), 0);
-    fx.task_timeout_ms = 200;
+    fx.task_timeout_ms = 1000; /* the re-issue must never be late: exact counts below */
     struct drv_completion c;
     drvfx_exec(&fx, 0, 1, tur, 6, DRV_DIR_NONE, NULL, 0, &c);
     /* Re-issued after the resets: the unit reports the reset first. */
@@ -117,7 +125,7 @@ START_TEST(fault_is_cured_by_a_hard_reset)
 {
     open_fast(_i, 0);
     ck_assert_int_eq(sim_ctrl_inject(fx.ctrl, SIM_INJECT_FATAL, 0), 0);
-    ck_assert(drvfx_wait_event(&fx, DRV_EVENT_CONTROLLER_RESET, 3000));
+    ck_assert(drvfx_wait_event(&fx, DRV_EVENT_CONTROLLER_RESET));
     struct drv_completion c;
     drvfx_exec_past_ua(&fx, 0, 0, tur, 6, DRV_DIR_NONE, NULL, 0, &c);
     drvfx_expect_good(&c, "TEST UNIT READY after FAULT");
@@ -135,12 +143,7 @@ START_TEST(stopped_heartbeat_is_noticed)
     ck_assert_int_eq(sim_ctrl_inject(fx.ctrl, SIM_INJECT_STALL_HEARTBEAT, 0), 0);
     /* A controller reset does not restart the heartbeat: the watchdog goes on to a hard reset. */
     struct drv_core_stats st;
-    for (int i = 0; i < 300; i++) {
-        drv_core_get_stats(fx.core, &st);
-        if (st.hard_resets)
-            break;
-        sleep_ms(10);
-    }
+    TESTUTIL_WAIT_FOR((drv_core_get_stats(fx.core, &st), st.hard_resets != 0));
     ck_assert_uint_ge(st.controller_resets, 2);
     ck_assert_uint_ge(st.hard_resets, 1);
     struct drv_completion c;
@@ -155,7 +158,7 @@ START_TEST(power_cut_kills_then_recover_revives)
 {
     open_fast(_i, 0);
     ck_assert_int_ge(sim_ctrl_power_cut(fx.ctrl, NULL), 0);
-    ck_assert(drvfx_wait_event(&fx, DRV_EVENT_CONTROLLER_DEAD, 5000));
+    ck_assert(drvfx_wait_event(&fx, DRV_EVENT_CONTROLLER_DEAD));
     struct drv_completion c;
     drvfx_exec(&fx, 0, 0, tur, 6, DRV_DIR_NONE, NULL, 0, &c);
     ck_assert_int_eq(c.response, DRV_SR_SERVICE_DELIVERY_FAILURE);
@@ -195,16 +198,13 @@ START_TEST(task_in_flight_when_the_controller_dies_fails)
     t.task_id = 5;
     memcpy(t.cdb, tur, 6);
     t.cdb_len = 6;
-    t.timeout_ms = 5000; /* no abort before the controller is gone */
+    t.timeout_ms = 120000; /* no abort before the controller is gone, however slow the host */
     struct one o = { 0 };
     ck_assert_int_eq(drv_core_process_task(fx.core, &t, one_done, &o), 0);
-    sleep_ms(50);
+    queue_barrier(); /* in its slot: dropped by the controller, never completed */
     ck_assert_int_eq(__atomic_load_n(&o.calls, __ATOMIC_SEQ_CST), 0);
     ck_assert_int_ge(sim_ctrl_power_cut(fx.ctrl, NULL), 0);
-    for (int i = 0; i < 500 && !__atomic_load_n(&o.calls, __ATOMIC_SEQ_CST); i++) {
-        drv_core_poll(fx.core);
-        sleep_ms(10);
-    }
+    TESTUTIL_WAIT_FOR((drv_core_poll(fx.core), __atomic_load_n(&o.calls, __ATOMIC_SEQ_CST) != 0));
     ck_assert_int_eq(o.calls, 1);
     ck_assert_uint_eq(o.c.task_id, 5);
     ck_assert_int_eq(o.c.response, DRV_SR_SERVICE_DELIVERY_FAILURE);
@@ -224,7 +224,8 @@ START_TEST(stop_fails_what_is_in_flight)
     t.timeout_ms = 10000;
     struct one o = { 0 };
     ck_assert_int_eq(drv_core_process_task(fx.core, &t, one_done, &o), 0);
-    sleep_ms(30);
+    queue_barrier(); /* in flight (dropped) when the core stops */
+    ck_assert_int_eq(__atomic_load_n(&o.calls, __ATOMIC_SEQ_CST), 0);
     drv_core_stop(fx.core);
     ck_assert_int_eq(o.calls, 1);
     ck_assert_int_eq(o.c.response, DRV_SR_SERVICE_DELIVERY_FAILURE);
@@ -239,37 +240,54 @@ END_TEST
  * its id is changed, so the ABORT names an id the controller does not hold
  * and answers "not found"): the core waits its grace period, resets the LUN,
  * and when even that does not end the command, resets the controller. */
+struct lose {
+    struct drv_task t;
+    struct one *o;
+    int rc;
+    int forgotten; /* commands whose id was changed: must be 1 */
+};
+
 static void forget_cid(void *arg)
 {
-    struct drv_core *core = arg;
+    struct lose *l = arg;
+    struct drv_core *core = fx.core;
     for (unsigned i = 0; i < core->nioq; i++)
         for (uint16_t s = 0; s < core->ioq[i].nslots; s++) {
             struct drv_cmd *c = &core->ioq[i].cmd[s];
-            if (c->busy && c->io)
+            if (c->busy && c->io) {
                 c->cid ^= 0x8000u; /* another generation of the same slot */
+                l->forgotten++;
+            }
         }
+}
+
+/* Runs on the core's queue: submits the task and queues forget_cid right
+ * behind its task_start, so the id is changed before the task's timer can
+ * run however slow the host is (no "sleep well before the deadline"). */
+static void submit_then_forget(void *arg)
+{
+    struct lose *l = arg;
+    l->rc = drv_core_process_task(fx.core, &l->t, one_done, l->o);
+    if (l->rc == 0)
+        l->rc = osal_queue_async(fx.os, forget_cid, l);
 }
 
 START_TEST(lost_command_escalates_to_lun_then_controller_reset)
 {
     open_fast(_i, 0);
     ck_assert_int_eq(sim_ctrl_inject(fx.ctrl, SIM_INJECT_DROP_NEXT, 1), 0);
-    struct drv_task t;
-    memset(&t, 0, sizeof t);
-    t.task_id = 9;
-    memcpy(t.cdb, tur, 6);
-    t.cdb_len = 6;
-    t.lun = 1;
-    t.timeout_ms = 200;
     struct one o = { 0 };
-    ck_assert_int_eq(drv_core_process_task(fx.core, &t, one_done, &o), 0);
-    sleep_ms(50); /* submitted and dropped, well before its 200 ms deadline */
-    ck_assert_int_eq(osal_queue_sync(fx.os, forget_cid, fx.core), 0);
-    for (int i = 0; i < 600 && !__atomic_load_n(&o.calls, __ATOMIC_SEQ_CST); i++) {
-        drv_core_poll(fx.core);
-        sleep_ms(10);
-    }
+    struct lose l = { .o = &o };
+    l.t.task_id = 9;
+    memcpy(l.t.cdb, tur, 6);
+    l.t.cdb_len = 6;
+    l.t.lun = 1;
+    l.t.timeout_ms = 1000; /* the re-issue after the reset must never be late */
+    ck_assert_int_eq(osal_queue_sync(fx.os, submit_then_forget, &l), 0);
+    ck_assert_int_eq(l.rc, 0);
+    TESTUTIL_WAIT_FOR((drv_core_poll(fx.core), __atomic_load_n(&o.calls, __ATOMIC_SEQ_CST) != 0));
     ck_assert_int_eq(o.calls, 1);
+    ck_assert_int_eq(l.forgotten, 1);
     struct drv_core_stats st;
     drv_core_get_stats(fx.core, &st);
     ck_assert_uint_eq(st.aborts, 1);
@@ -339,8 +357,7 @@ START_TEST(start_from_fault)
     drvfx_build(&fx, &cfg, &o, NULL);
     sim_config_free(&cfg);
     ck_assert_int_eq(sim_ctrl_inject(fx.ctrl, SIM_INJECT_FATAL, 0), 0);
-    for (int i = 0; i < 200 && !(bus_read32(fx.bus, HBA_REG_STATUS) & HBA_STATUS_FATAL); i++)
-        sleep_ms(5);
+    TESTUTIL_WAIT_FOR(bus_read32(fx.bus, HBA_REG_STATUS) & HBA_STATUS_FATAL);
     ck_assert_uint_eq(bus_read32(fx.bus, HBA_REG_STATUS) & HBA_STATUS_FATAL, HBA_STATUS_FATAL);
     ck_assert_int_eq(drv_core_start(fx.core), 0);
     struct drv_core_stats st;

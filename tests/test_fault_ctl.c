@@ -547,6 +547,17 @@ static char *read_all(int fd)
     return buf;
 }
 
+/* One "help" on a new control connection: true when it was answered. */
+static bool ctl_answers_help(void)
+{
+    int fd = raw_connect();
+    send(fd, "help\n", 5, MSG_NOSIGNAL);
+    shutdown(fd, SHUT_WR);
+    bool ok = strstr(read_all(fd), "{\"ok\":true") != NULL;
+    close(fd);
+    return ok;
+}
+
 START_TEST(a_peer_sending_garbage_is_answered_and_dropped)
 {
     struct stat st;
@@ -598,15 +609,7 @@ START_TEST(a_peer_sending_garbage_is_answered_and_dropped)
         close(held[i]);
     /* The server counts them gone once it has seen them close: a bounded wait. */
     bool back = false;
-    for (int i = 0; i < 100 && !back; i++) {
-        fd = raw_connect();
-        send(fd, "help\n", 5, MSG_NOSIGNAL);
-        shutdown(fd, SHUT_WR);
-        back = strstr(read_all(fd), "{\"ok\":true") != NULL;
-        close(fd);
-        if (!back)
-            proc_sleep_ms(20);
-    }
+    TESTUTIL_WAIT_FOR(back = ctl_answers_help());
     ck_assert_msg(back, "the control socket did not take connections again");
 
     /* The server carries on. */
@@ -616,6 +619,14 @@ START_TEST(a_peer_sending_garbage_is_answered_and_dropped)
 END_TEST
 
 /* ---- two controller processes ------------------------------------------------ */
+
+static bool unix_connects(const struct sockaddr_un *sa)
+{
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    bool up = connect(fd, (const struct sockaddr *)sa, sizeof *sa) == 0;
+    close(fd);
+    return up;
+}
 
 static pid_t start_controller(const char *bus, const char *ctl)
 {
@@ -627,13 +638,7 @@ static pid_t start_controller(const char *bus, const char *ctl)
     ck_assert_uint_lt(strlen(ctl), sizeof sa.sun_path);
     memcpy(sa.sun_path, ctl, strlen(ctl) + 1);
     bool up = false;
-    for (int i = 0; i < 200 && !up; i++) {
-        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        up = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
-        close(fd);
-        if (!up)
-            proc_sleep_ms(50);
-    }
+    TESTUTIL_WAIT_FOR(up = unix_connects(&sa));
     ck_assert_msg(up, "controller --ctl %s did not open it", ctl);
     return pid;
 }

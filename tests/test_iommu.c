@@ -702,7 +702,7 @@ static void queue_raw(struct hba_iommu_inv d)
     uint32_t tail = r->iq_tail;
     ring[tail] = d;
     __atomic_store_n(&r->iq_tail, (tail + 1) & (r->iq_size - 1), __ATOMIC_RELEASE);
-    uint64_t end = clock_now_ms() + 5000;
+    uint64_t end = clock_now_ms() + TESTUTIL_PATIENCE_MS;
     while (__atomic_load_n(&r->iq_head, __ATOMIC_ACQUIRE) == tail && !__atomic_load_n(&r->iq_error, __ATOMIC_ACQUIRE) &&
            clock_now_ms() < end)
         proc_sleep_ms(1); /* the IOMMU's idle poll picks it up without a futex wake */

@@ -478,8 +478,7 @@ START_TEST(logout_with_a_command_in_the_backend)
     ck_assert(raw_wait_closed(&c));
     raw_close(&c);
     /* The session's nexus is gone and took the held command with it. */
-    for (int i = 0; i < 500 && iscsi_test_server_held(srv); i++)
-        usleep(2000);
+    TESTUTIL_WAIT_FOR(iscsi_test_server_held(srv) == 0);
     ck_assert_uint_eq(iscsi_test_server_held(srv), 0);
     iscsi_test_server_hold(srv, false);
     ck_assert(raw_healthy_session(port));
@@ -715,14 +714,33 @@ START_TEST(too_many_immediate_commands)
 }
 END_TEST
 
-static void start_pinging(void)
+/* The timer tests: each short timer is one the test waits to see fire (a
+ * one-sided wait, however slow the host); every timer the test must beat
+ * (logging in, answering a ping) is generous, so a loaded machine cannot
+ * make the test late for it. */
+static void start_timers(uint32_t nop_timeout_ms, uint32_t login_timeout_ms)
 {
     struct iscsi_test_config cfg;
     iscsi_test_config_init(&cfg);
     cfg.opt.nop_interval_ms = 30;
-    cfg.opt.nop_timeout_ms = 100;
-    cfg.opt.login_timeout_ms = 100;
+    cfg.opt.nop_timeout_ms = nop_timeout_ms;
+    cfg.opt.login_timeout_ms = login_timeout_ms;
     start_cfg(&cfg);
+}
+
+static void start_pinging(void)
+{
+    start_timers(100, 10000);
+}
+
+static void start_pinging_patiently(void)
+{
+    start_timers(10000, 10000);
+}
+
+static void start_login_timer(void)
+{
+    start_timers(10000, 100);
 }
 
 START_TEST(unanswered_ping_ends_the_connection)
@@ -813,11 +831,21 @@ static Suite *suite(void)
     tcase_add_test(tc, too_many_immediate_commands);
     suite_add_tcase(s, tc);
 
-    tc = tcase_create("timers");
+    tc = tcase_create("ping timeout");
     tcase_add_checked_fixture(tc, start_pinging, teardown);
     tcase_set_timeout(tc, 20);
     tcase_add_test(tc, unanswered_ping_ends_the_connection);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("pings answered");
+    tcase_add_checked_fixture(tc, start_pinging_patiently, teardown);
+    tcase_set_timeout(tc, 20);
     tcase_add_test(tc, answered_pings_keep_the_connection);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("login timeout");
+    tcase_add_checked_fixture(tc, start_login_timer, teardown);
+    tcase_set_timeout(tc, 20);
     tcase_add_test(tc, idle_login_times_out);
     suite_add_tcase(s, tc);
     return s;

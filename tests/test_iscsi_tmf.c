@@ -90,12 +90,8 @@ struct held_wait {
 /* Services the initiator until the backend holds n tasks. */
 static bool backend_holds(struct iscsi_context *ctx, unsigned n)
 {
-    for (int i = 0; i < 200; i++) {
-        if (iscsi_test_server_held(srv) == n)
-            return true;
-        client_service_for(ctx, 10);
-    }
-    return false;
+    TESTUTIL_WAIT_FOR(iscsi_test_server_held(srv) == n || (client_service_for(ctx, 10), false));
+    return iscsi_test_server_held(srv) == n;
 }
 
 static struct scsi_task *start_read(struct iscsi_context *ctx, int lun, struct cmd_result *r)
@@ -308,8 +304,7 @@ START_TEST(target_pings_idle_connections)
 {
     struct iscsi_context *ctx = client_connect(srv);
     /* An idle initiator that answers pings keeps its session. */
-    for (int i = 0; i < 100 && !pinged_twice(srv); i++)
-        client_service_for(ctx, 20);
+    TESTUTIL_WAIT_FOR(pinged_twice(srv) || (client_service_for(ctx, 20), false));
     ck_assert(pinged_twice(srv));
     client_service_for(ctx, 50);
     ck_assert_uint_eq(iscsi_test_server_stats(srv).nop_timeouts, 0);

@@ -183,12 +183,8 @@ START_TEST(a_controller_killed_with_sigkill_judges_itself_after_restart)
     char jpath[320];
     snprintf(jpath, sizeof jpath, "%s/disk.oracle", dir);
     bool promised = false;
-    for (int i = 0; i < 200 && !promised; i++) {
-        struct stat st;
-        promised = stat(jpath, &st) == 0 && st.st_size >= 32 + 32 * 10;
-        if (!promised)
-            proc_sleep_ms(50);
-    }
+    struct stat jst;
+    TESTUTIL_WAIT_FOR(promised = stat(jpath, &jst) == 0 && jst.st_size >= 32 + 32 * 10);
     ck_assert_msg(promised, "the writes never reached the journal");
     proc_sleep_ms(200);
     kill(c, SIGKILL);

@@ -175,8 +175,8 @@ START_TEST(command_line_external_controller)
     const char *ctl[] = { proc_scsisim_bin(), "controller", "--socket", sock, "--set", "init-time=0", NULL };
     pid_t pid = proc_spawn(ctl, -1, STDERR_FILENO, 0);
     struct stat st;
-    for (int i = 0; i < 500 && stat(sock, &st) != 0; i++)
-        proc_sleep_ms(10);
+    TESTUTIL_WAIT_FOR(stat(sock, &st) == 0);
+    ck_assert_msg(stat(sock, &st) == 0, "scsisim controller never made %s", sock);
     char arg[300];
     snprintf(arg, sizeof arg, "--two-process=%s", sock);
     const char *argv[] = { "run", arg, "-j", "2", trace, NULL };

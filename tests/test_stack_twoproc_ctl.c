@@ -145,12 +145,10 @@ START_TEST(spawned_controller_life_cycle)
     /* Dead: commands fail (delivery failure), test control says so. */
     uint8_t tur[6] = { SCSI_OP_TEST_UNIT_READY };
     struct drv_completion c;
-    for (int i = 0; i < 1000; i++) { /* until the core has seen it */
+    struct testutil_wait w = testutil_wait_start(TESTUTIL_PATIENCE_MS);
+    do /* until the core has seen it */
         ck_assert_int_eq(stack_exec(st, 0, 0, tur, 6, DRV_DIR_NONE, NULL, 0, &c), 0);
-        if (c.response != DRV_SR_TASK_COMPLETE)
-            break;
-        usleep(1000);
-    }
+    while (c.response == DRV_SR_TASK_COMPLETE && testutil_wait_nap(&w));
     ck_assert_int_eq(c.response, DRV_SR_SERVICE_DELIVERY_FAILURE);
     ck_assert_int_eq(stack_power_on(st), -ENODEV);
     /* Arguments are checked before the request: the same answer as in one

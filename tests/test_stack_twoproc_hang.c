@@ -45,12 +45,14 @@ static struct stack *open_tuned(int flavour, struct events *ev)
 {
     struct stack_options o;
     s2_options(&o, flavour);
-    /* Short deadlines so the escalation runs in about a second; under
+    /* Short deadlines so the escalation runs in a few seconds, yet long
+     * enough that a command or an ABORT that works is never late on a loaded
+     * 2-core machine (the tests count aborts and resets exactly); under
      * valgrind everything is slower, so they are longer there. */
     unsigned k = testutil_valgrind() ? 10 : 1;
-    o.default_timeout_ms = 300 * k;
-    o.abort_grace_ms = 200 * k;
-    o.admin_timeout_ms = 300 * k;
+    o.default_timeout_ms = 1000 * k;
+    o.abort_grace_ms = 500 * k;
+    o.admin_timeout_ms = 1000 * k;
     o.on_event = on_event;
     o.event_arg = ev;
     return s2_open(flavour, NULL, &o);

@@ -183,7 +183,6 @@ int b2_sync(struct hh *h)
 
 bool b2_wait_dead(struct bus *b)
 {
-    for (int i = 0; i < HH_TIMEOUT_MS * 10 && !bus_is_dead(b); i++)
-        usleep(100);
+    TESTUTIL_WAIT_FOR(bus_is_dead(b));
     return bus_is_dead(b);
 }

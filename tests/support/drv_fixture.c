@@ -8,6 +8,7 @@
 #include "scsi/sense.h"
 #include "tests/support/drv_fixture.h"
 #include "tests/support/proc.h"
+#include "tests/support/testutil.h"
 
 void drvfx_config(struct sim_config *cfg, unsigned targets, unsigned luns)
 {
@@ -26,10 +27,14 @@ void drvfx_config(struct sim_config *cfg, unsigned targets, unsigned luns)
 void drvfx_fast_options(struct drv_core_options *o)
 {
     memset(o, 0, sizeof *o);
-    o->default_timeout_ms = 500;
-    o->abort_grace_ms = 300;
-    o->admin_timeout_ms = 400;
-    o->ready_timeout_ms = 300;
+    /* Short enough that a test of a dropped or hung command ends in about a
+     * second, long enough that a command, an ABORT or a reset that works is
+     * never late on a loaded 2-core machine: a healthy controller that misses
+     * one of these would add an abort or a reset the tests count exactly. */
+    o->default_timeout_ms = 1000;
+    o->abort_grace_ms = 500;
+    o->admin_timeout_ms = 1000;
+    o->ready_timeout_ms = 1000;
     o->watchdog_ms = 10;
     o->heartbeat_stall_ms = 1000; /* generous: a loaded machine must not look like a hang */
 }
@@ -40,6 +45,7 @@ static void on_event(void *arg, const struct drv_event *e)
     pthread_mutex_lock(&f->mu);
     if (f->nevents < DRVFX_MAX_EVENTS)
         f->events[f->nevents++] = *e;
+    pthread_cond_broadcast(&f->cv);
     pthread_mutex_unlock(&f->mu);
 }
 
@@ -48,6 +54,11 @@ void drvfx_build(struct drvfx *f, const struct sim_config *cfg, const struct drv
 {
     memset(f, 0, sizeof *f);
     pthread_mutex_init(&f->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&f->cv, &ca);
+    pthread_condattr_destroy(&ca);
     ck_assert_int_eq(sim_config_copy(&f->cfg, cfg), 0);
     char why[256] = "";
     int rc = sim_ctrl_create(&f->cfg, &f->ctrl, why, sizeof why);
@@ -85,6 +96,7 @@ void drvfx_close(struct drvfx *f)
     sim_ctrl_destroy(f->ctrl);
     sim_config_free(&f->cfg);
     pthread_mutex_destroy(&f->mu);
+    pthread_cond_destroy(&f->cv);
 }
 
 void drvfx_exec(struct drvfx *f, uint16_t target, uint16_t lun, const uint8_t *cdb, uint8_t cdb_len, enum drv_dir dir,
@@ -157,28 +169,41 @@ void drvfx_sense(const struct drv_completion *c, uint8_t *key, uint8_t *asc, uin
     *ascq = si.ascq;
 }
 
-unsigned drvfx_events(struct drvfx *f, enum drv_event_kind kind, struct drv_event *last)
+static unsigned count_locked(struct drvfx *f, enum drv_event_kind kind, struct drv_event *last)
 {
     unsigned n = 0;
-    pthread_mutex_lock(&f->mu);
     for (unsigned i = 0; i < f->nevents; i++)
         if (f->events[i].kind == kind) {
             n++;
             if (last)
                 *last = f->events[i];
         }
+    return n;
+}
+
+unsigned drvfx_events(struct drvfx *f, enum drv_event_kind kind, struct drv_event *last)
+{
+    pthread_mutex_lock(&f->mu);
+    unsigned n = count_locked(f, kind, last);
     pthread_mutex_unlock(&f->mu);
     return n;
 }
 
-bool drvfx_wait_event(struct drvfx *f, enum drv_event_kind kind, unsigned ms)
+bool drvfx_wait_events(struct drvfx *f, enum drv_event_kind kind, unsigned n)
 {
-    for (unsigned waited = 0; waited <= ms; waited += 5) {
-        if (drvfx_events(f, kind, NULL))
-            return true;
-        proc_sleep_ms(5);
-    }
-    return false;
+    struct timespec until = clock_deadline_ms(TESTUTIL_PATIENCE_MS);
+    pthread_mutex_lock(&f->mu);
+    int rc = 0;
+    while (count_locked(f, kind, NULL) < n && rc == 0)
+        rc = pthread_cond_timedwait(&f->cv, &f->mu, &until);
+    bool got = count_locked(f, kind, NULL) >= n;
+    pthread_mutex_unlock(&f->mu);
+    return got;
+}
+
+bool drvfx_wait_event(struct drvfx *f, enum drv_event_kind kind)
+{
+    return drvfx_wait_events(f, kind, 1);
 }
 
 void drvfx_rw10(uint8_t *cdb, bool write, uint32_t lba, uint16_t blocks)

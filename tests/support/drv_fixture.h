@@ -26,6 +26,7 @@ struct drvfx {
     struct drv_core_options opt;
     uint32_t task_timeout_ms;   /* drvfx_exec's tasks: 0 = the core's default */
     pthread_mutex_t mu;
+    pthread_cond_t cv;          /* signalled on every event (CLOCK_MONOTONIC) */
     struct drv_event events[DRVFX_MAX_EVENTS];
     unsigned nevents;
 };
@@ -60,8 +61,11 @@ void drvfx_sense(const struct drv_completion *c, uint8_t *key, uint8_t *asc, uin
 
 /* Events received so far of a kind. */
 unsigned drvfx_events(struct drvfx *f, enum drv_event_kind kind, struct drv_event *last);
-/* Waits up to ms for an event of that kind; true when one arrived. */
-bool drvfx_wait_event(struct drvfx *f, enum drv_event_kind kind, unsigned ms);
+/* Waits until n events of that kind have arrived, woken by each event (no
+ * polling), for at most TESTUTIL_PATIENCE_MS (tests/support/testutil.h);
+ * true when they did.  drvfx_wait_event: the first one. */
+bool drvfx_wait_events(struct drvfx *f, enum drv_event_kind kind, unsigned n);
+bool drvfx_wait_event(struct drvfx *f, enum drv_event_kind kind);
 
 /* CDB builders. */
 void drvfx_rw10(uint8_t *cdb, bool write, uint32_t lba, uint16_t blocks);

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "tests/support/proc.h"
+#include "tests/support/testutil.h"
 
 pid_t dumpcap_start(const char *test, const char *file, int port)
 {
@@ -24,10 +25,9 @@ pid_t dumpcap_start(const char *test, const char *file, int port)
     fclose(err);
     /* dumpcap writes the pcapng section header once it captures. */
     struct stat st;
-    for (int i = 0; i < 200 && (stat(file, &st) != 0 || st.st_size == 0); i++) {
+    struct testutil_wait w = testutil_wait_start(TESTUTIL_PATIENCE_MS);
+    while ((stat(file, &st) != 0 || st.st_size == 0) && testutil_wait_nap(&w))
         ck_assert_msg(proc_wait(pid, 0) == -1, "dumpcap exited; see %s", errpath);
-        proc_sleep_ms(50);
-    }
     ck_assert_msg(stat(file, &st) == 0 && st.st_size > 0, "dumpcap wrote nothing to %s; see %s", file, errpath);
     proc_sleep_ms(300); /* the filter is attached before the header is written; a margin for the first SYN */
     return pid;

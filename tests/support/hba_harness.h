@@ -12,9 +12,10 @@
 
 #include "platform/bus.h"
 #include "sim/sim.h"
+#include "tests/support/testutil.h"
 
 #define HH_IOVA_BASE   0x10000000ull /* IOVA of host RAM offset 0 (below 4 GiB) */
-#define HH_TIMEOUT_MS  5000          /* failure detector, not a timing assertion */
+#define HH_TIMEOUT_MS  ((int)TESTUTIL_PATIENCE_MS) /* failure detector, not a timing assertion */
 #define HH_STASH       4096u
 
 struct hh_buf {

@@ -11,7 +11,9 @@
 void rt_options(struct replay_options *o)
 {
     replay_options_init(o);
-    o->driver_timeout_ms = 300;
+    /* Short, so a dropped command is recovered quickly; long enough that a
+     * command that works is never aborted on a loaded machine. */
+    o->driver_timeout_ms = 1000;
     o->command_timeout_ns = 5ull * 1000000000u;
     o->trace_timeout_ns = 20ull * 1000000000u;
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "tests/support/proc.h"
+#include "tests/support/testutil.h"
 
 #define TGT_IQN "iqn.2025-01.org.tgt:disk"
 
@@ -83,8 +84,8 @@ void tgtd_start(struct tgtd_proc *p, const char *test, unsigned mib)
         fclose(lf);
         const char *show[] = { "--op", "show", "--mode", "target", NULL };
         bool up = false;
-        for (int i = 0; i < 100 && !up && proc_wait(pid, 0) == -1; i++) {
-            proc_sleep_ms(50);
+        struct testutil_wait w = testutil_wait_start(TESTUTIL_PATIENCE_MS);
+        while (!up && proc_wait(pid, 0) == -1 && testutil_wait_nap(&w)) {
             up = tgtadm(p, show, &out) == 0;
             free(out);
         }
