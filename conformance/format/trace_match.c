@@ -32,7 +32,8 @@ static void fill_window(const struct trace_pattern *p, const uint8_t *actual, si
     d->window_offset = start;
     d->window_len = (uint32_t)n;
     d->head_len = (uint32_t)(len < TRACE_DIFF_HEAD ? len : TRACE_DIFF_HEAD);
-    memcpy(d->head, actual, d->head_len);
+    if (d->head_len) /* no data-in at all: actual may be NULL */
+        memcpy(d->head, actual, d->head_len);
     for (uint64_t i = 0; i < n; i++) {
         uint64_t off = start + i;
         uint8_t v = 0, m = 0, f = 0;
