@@ -32,7 +32,9 @@
 #define DRV_SENSE_STRIDE      256u  /* bytes of sense buffer per slot (HBA_SENSE_MAX rounded up) */
 #define DRV_CID_SLOT_BITS     12u   /* cid = generation << 12 | slot; slots < 4095 */
 #define DRV_CID_SLOT_MASK     ((1u << DRV_CID_SLOT_BITS) - 1u)
-#define DRV_POLL_SLEEP_US     100u  /* between register polls while waiting in bring-up */
+#define DRV_POLL_SLEEP_US     10u   /* between polls while the core waits synchronously (bring-up, admin
+                                       commands, stop): such waits are few and usually over within tens of
+                                       microseconds, so a long sleep only adds to every bring-up */
 #define DRV_RESET_STREAK_MAX  4u    /* resets in quick succession before the controller is declared dead */
 #define DRV_IO_INLINE_PIECES  4u    /* buffer pieces a task carries without an allocation */
 #define DRV_IO_POOL_MAX       4096u /* preallocated tasks per core at most (core_io_pool.c) */
