@@ -16,8 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
+#include "base/fd_limit.h"
 #include "bench/bench_util.h"
 
 struct session {
@@ -84,20 +84,6 @@ static double pct(double p)
     return g.lat_us[i];
 }
 
-/* One descriptor per session, and a few to spare. */
-static int raise_fd_limit(rlim_t need)
-{
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
-        return -errno;
-    if (rl.rlim_cur >= need)
-        return 0;
-    if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need)
-        return -EMFILE;
-    rl.rlim_cur = need;
-    return setrlimit(RLIMIT_NOFILE, &rl) < 0 ? -errno : 0;
-}
-
 int main(int argc, char **argv)
 {
     if (argc < 2 || argc > 4) {
@@ -111,7 +97,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_sessions: SESSIONS must be 1..100000 and SECONDS > 0\n");
         return 2;
     }
-    if (raise_fd_limit((rlim_t)n + 64) < 0) {
+    if (fd_limit_raise((rlim_t)n + 64, NULL) < 0) { /* one descriptor per session, and a few to spare */
         fprintf(stderr, "bench_sessions: %ld sessions need %ld open files; raise ulimit -Hn\n", n, n + 64);
         return 2;
     }

@@ -15,9 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/resource.h>
 #include <uv.h>
 
+#include "base/fd_limit.h"
 #include "cli/commands.h"
 #include "cli/firmware_opt.h"
 #include "cli/media_opts.h"
@@ -138,28 +138,13 @@ static void on_signal(uv_signal_t *h, int signum)
 static unsigned connection_budget(unsigned want)
 {
     enum { OWN_FDS = 64 };
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+    rlim_t now = 0;
+    if (fd_limit_raise((rlim_t)want + OWN_FDS, &now) == 0 || now == 0)
         return want;
-    rlim_t need = (rlim_t)want + OWN_FDS;
-    if (rl.rlim_cur < need) {
-        /* A privileged serve may raise the hard limit as well. */
-        struct rlimit up = { .rlim_cur = need, .rlim_max = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need
-                                                              ? rl.rlim_max : need };
-        if (setrlimit(RLIMIT_NOFILE, &up) == 0) {
-            rl = up;
-        } else {
-            rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need ? need : rl.rlim_max;
-            if (setrlimit(RLIMIT_NOFILE, &rl) < 0 && getrlimit(RLIMIT_NOFILE, &rl) < 0)
-                return want;
-        }
-    }
-    if (rl.rlim_cur >= need)
-        return want;
-    unsigned fit = rl.rlim_cur > OWN_FDS ? (unsigned)(rl.rlim_cur - OWN_FDS) : 1u;
+    unsigned fit = now > OWN_FDS ? (unsigned)(now - OWN_FDS) : 1u;
     fprintf(stderr, "scsisim serve: the open-file limit (ulimit -n %llu) allows %u connections, not %u; "
                     "raise the hard limit (ulimit -Hn) for more sessions\n",
-            (unsigned long long)rl.rlim_cur, fit, want);
+            (unsigned long long)now, fit, want);
     return fit;
 }
 

@@ -13,9 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
 
+#include "base/fd_limit.h"
 #include "scsi/scsi.h"
 #include "tests/support/iscsi_client.h"
 #include "tests/support/serve_proc.h"
@@ -50,20 +50,14 @@ static int login_as(struct raw_conn *c, const struct serve_proc *srv, const char
     return raw_login(c, srv->iqn, extra);
 }
 
-/* This test holds a connection per nexus id: raise the soft descriptor limit
- * to what it needs, or fail saying why (the hard limit is the machine's). */
+/* This test holds a connection per nexus id: the descriptors it needs, or a
+ * failure saying why (the hard limit is the machine's). */
 static void need_descriptors(rlim_t need)
 {
-    struct rlimit rl;
-    ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
-    if (rl.rlim_cur >= need)
-        return;
-    struct rlimit want = { .rlim_cur = need, .rlim_max = rl.rlim_max };
-    if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need)
-        want.rlim_max = need; /* root (CI) may raise the hard limit too; serve inherits it */
-    ck_assert_msg(setrlimit(RLIMIT_NOFILE, &want) == 0,
-                  "this test needs %llu open files and the hard limit (ulimit -Hn) is %llu; raising it failed: "
-                  "run as root or raise the limit", (unsigned long long)need, (unsigned long long)rl.rlim_max);
+    rlim_t now = 0;
+    ck_assert_msg(fd_limit_raise(need, &now) == 0,
+                  "this test needs %llu open files and the limit stays at %llu (ulimit -Hn); raising it failed: "
+                  "run as root or raise the limit", (unsigned long long)need, (unsigned long long)now);
 }
 
 START_TEST(the_session_past_the_nexus_ids_is_refused_at_login)
