@@ -98,13 +98,9 @@ static unsigned col_of(const char *line, const char *at)
 START_TEST(basis_errors_are_located)
 {
     const struct bad *b = &bads[_i];
-    char text[256];
-    snprintf(text, sizeof text, V "%s\n", b->line);
-    struct located_error err;
-    const char *msg = tt_parse_error(text, strlen(text), &err);
-    unsigned col = col_of(b->line, b->at);
-    ck_assert_msg(err.line == 2 && err.column == col && strstr(err.message, b->fragment),
-                  "case '%s': expected t.trace:2:%u with '%s', got: %s", b->name, col, b->fragment, msg);
+    char why[1024];
+    ck_assert_msg(tt_line_fails_at(b->line, col_of(b->line, b->at), b->fragment, why, sizeof why), "case '%s': %s",
+                  b->name, why);
 }
 END_TEST
 

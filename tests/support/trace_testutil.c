@@ -484,3 +484,13 @@ const char *tt_json_check(const char *doc, size_t len)
     jws(&j);
     return j.pos == j.len ? NULL : json_fail(&j, "content after the value");
 }
+
+bool tt_line_fails_at(const char *line, unsigned col, const char *fragment, char *why, size_t len)
+{
+    char text[512];
+    snprintf(text, sizeof text, "#!scsitrace 1\n%s\n", line);
+    struct located_error err;
+    const char *msg = tt_parse_error(text, strlen(text), &err);
+    snprintf(why, len, "expected t.trace:2:%u with '%s', got: %s", col, fragment, msg);
+    return err.line == 2 && err.column == col && strstr(err.message, fragment) != NULL;
+}

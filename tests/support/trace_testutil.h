@@ -20,6 +20,11 @@ struct trace *tt_parse(const char *text, struct located_error *err);
 /* Parses text that must fail; returns the formatted error (static buffer). */
 const char *tt_parse_error(const char *text, size_t len, struct located_error *err);
 
+/* A trace of the version line and `line` must fail at t.trace:2:col with a
+ * message holding fragment: true, else false with why (len bytes) saying
+ * what came instead. */
+bool tt_line_fails_at(const char *line, unsigned col, const char *fragment, char *why, size_t len);
+
 /* Reads a whole file (malloc'ed, NUL-terminated); NULL on failure. */
 char *tt_read_file(const char *path, size_t *len);
 
