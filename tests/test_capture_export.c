@@ -17,6 +17,7 @@
  * tshark decodes an export (pcap and pcapng) as iSCSI, PDU for PDU, with valid TCP checksums
  * (it is required here: missing, the test fails as "not installed"). */
 #include "tests/support/testutil.h"
+#include "tests/support/capture_testutil.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -56,20 +57,13 @@ static struct trace *export_import(const struct trace *t, const char *name, char
 {
     char pcap[400];
     snprintf(pcap, sizeof pcap, "%s/%s.%s", dir, name, ext);
-    struct located_error err;
-    struct capture_export_stats xs;
-    int rc = capture_export(t, pcap, &xs, &err);
-    ck_assert_msg(rc == 0, "%s: export failed: %s", name, err.message);
-    char *buf = NULL;
+    char why[1200];
     size_t len = 0;
-    FILE *out = open_memstream(&buf, &len);
-    const char *files[1] = { pcap };
-    struct capture_stats st;
-    rc = capture_import(files, 1, NULL, out, &st, &err);
-    fclose(out);
-    ck_assert_msg(rc == 0, "%s: import of the export failed: %s", name, err.message);
+    char *buf = ct_export_import(t, pcap, &len, why, sizeof why);
+    ck_assert_msg(buf != NULL, "%s: %s", name, why);
+    struct located_error err;
     struct trace *u = NULL;
-    rc = trace_parse_buffer(name, buf, len, &u, &err);
+    int rc = trace_parse_buffer(name, buf, len, &u, &err);
     char msg[1024];
     located_format(&err, msg, sizeof msg);
     ck_assert_msg(rc == 0, "%s: the imported export does not parse: %s\n%s", name, msg, buf);

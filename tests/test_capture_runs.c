@@ -7,6 +7,7 @@
  * ways an import writes its trace (capture/cap_pcap.c): two passes over a
  * file, one pass through a temporary file for a pipe — the same text. */
 #include "tests/support/testutil.h"
+#include "tests/support/capture_testutil.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,15 +74,10 @@ START_TEST(runs_written_as_the_rule_says)
     char dir[256], pcap[400];
     proc_tmpdir(dir, sizeof dir, "runs");
     snprintf(pcap, sizeof pcap, "%s/r.pcapng", dir);
-    struct capture_export_stats xs;
-    ck_assert_int_eq(capture_export(t, pcap, &xs, &err), 0);
-    char *buf = NULL;
+    char why[1200];
     size_t len = 0;
-    FILE *out = open_memstream(&buf, &len);
-    const char *files[1] = { pcap };
-    struct capture_stats st;
-    ck_assert_int_eq(capture_import(files, 1, NULL, out, &st, &err), 0);
-    fclose(out);
+    char *buf = ct_export_import(t, pcap, &len, why, sizeof why);
+    ck_assert_msg(buf != NULL, "%s", why);
     struct trace *u = NULL;
     ck_assert_int_eq(trace_parse_buffer("u", buf, len, &u, &err), 0);
     unsigned pieces = 0;
