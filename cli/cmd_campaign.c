@@ -102,7 +102,11 @@ static void *writer_main(void *arg)
 {
     struct writer *w = arg;
     static uint8_t buf[CAMPAIGN_MAX_LEN * 512];
-    while (!atomic_load(&w->stop)) {
+    /* Nothing is sent once the kill is decided: the reproducing trace
+     * (cli/campaign_trace.c) replays one cut on one power-on, and a command
+     * sent to the restarted controller would meet its power-on write-cache
+     * setting, not this cut's, so the trace could not reproduce it. */
+    while (!atomic_load(&w->stop) && !atomic_load(&w->killed)) {
         uint64_t r = rnd(&w->rng);
         uint8_t cdb[10] = { 0 };
         struct drv_completion c;
