@@ -27,6 +27,7 @@ struct bench_cell {
     /* what came out */
     uint64_t completed;       /* commands completed within the measured time */
     uint64_t errors;          /* completions other than GOOD (all of the run) */
+    char first_error[160];    /* the first of them in words (stack_completion_text), when errors */
     double elapsed_s;         /* the measured time as it was */
     double iops;
     double p50_us, p99_us, p999_us, max_us;

@@ -19,6 +19,7 @@
 #include "base/errf.h"
 #include "cli/bench.h"
 #include "scsi/scsi.h"
+#include "stack/completion_text.h"
 
 #define WARMUP_MAX_NS  200000000ull /* at most 0.2 s of warm-up ... */
 #define WARMUP_SHARE   10u          /* ... or a tenth of the measured time */
@@ -57,6 +58,7 @@ struct run {
     uint64_t *lat;
     size_t nlat, cap;
     uint64_t completed, errors;
+    struct drv_completion first_error; /* valid when errors > 0 */
     bool out_of_memory;
     int submit_error;
 };
@@ -119,8 +121,10 @@ static void done(void *arg, const struct drv_completion *c)
     struct slot *s = arg;
     struct run *r = s->r;
     uint64_t t = clock_now_ns();
-    if (c->response != DRV_SR_TASK_COMPLETE || c->scsi_status != SCSI_STATUS_GOOD)
-        r->errors++;
+    if (c->response != DRV_SR_TASK_COMPLETE || c->scsi_status != SCSI_STATUS_GOOD) {
+        if (!r->errors++)
+            r->first_error = *c;
+    }
     if (t >= r->start && t < r->end) {
         r->completed++;
         keep(r, t - s->t0);
@@ -219,6 +223,8 @@ int bench_run_cell(struct stack *st, struct bench_cell *cell, char *err, size_t 
     cell->elapsed_s = (double)(r.end - r.start) / 1e9;
     cell->completed = r.completed;
     cell->errors = r.errors;
+    if (r.errors)
+        stack_completion_text(&r.first_error, cell->first_error, sizeof cell->first_error);
     cell->iops = cell->elapsed_s > 0 ? (double)r.completed / cell->elapsed_s : 0;
     qsort(r.lat, r.nlat, sizeof(*r.lat), cmp_u64);
     cell->p50_us = quantile_us(r.lat, r.nlat, 0.50);

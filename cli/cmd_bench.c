@@ -459,8 +459,15 @@ static int run(int argc, char **argv)
         else
             print_table(&plan, lu, res, cells, ring);
         for (size_t i = 0; i < cells; i++)
-            if (res[i].cell.errors)
+            if (res[i].cell.errors) {
+                /* The table says how many; this says what, so a failed
+                 * run can be diagnosed from its log alone. */
+                const struct bench_cell *c = &res[i].cell;
+                fprintf(stderr, "scsisim bench: %s %s %s QD %u: %llu command(s) did not end GOOD; the first: %s\n",
+                        mode_process(res[i].mode), mode_completion(res[i].mode), bench_op_name(c->op), c->qd,
+                        (unsigned long long)c->errors, c->first_error);
                 rc = CLI_EXIT_FAILURE;
+            }
     }
     free(res);
     sim_config_free(&cfg);

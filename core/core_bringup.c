@@ -369,6 +369,7 @@ int core_bringup(struct drv_core *core)
     events_arm(core);
     core->hb_last = osal_reg_read32(os, HBA_REG_HEARTBEAT);
     core->hb_changed_ns = core_now_ns(core);
+    core->pulse_last_ns = 0;
     core->started_once = true;
     return 0;
 }

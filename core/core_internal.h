@@ -192,6 +192,7 @@ struct drv_core {
     /* watchdog and recovery */
     uint32_t hb_last;
     uint64_t hb_changed_ns;
+    uint64_t pulse_last_ns;          /* the last heartbeat check (0: none since bring-up) */
     bool resetting;
     uint64_t last_reset_ns;          /* when the last controller reset began */
     unsigned reset_streak;           /* resets in quick succession: escalate, then give up */

@@ -231,6 +231,14 @@ static const char *check_pulse(struct drv_core *core, uint64_t now)
         return "it entered FAULT";
     if (!(st & HBA_STATUS_RDY))
         return "it left the operational state (power loss or reset behind our back)";
+    /* A watchdog tick far later than it was armed for means the host did not
+     * run this core for a while (an overloaded machine, a descheduled VM);
+     * the controller's heartbeat was most likely kept off the CPU the same
+     * way, so its stall window starts again instead of blaming the controller.
+     * Ticks come every watchdog_ms; half the stall window late is not jitter. */
+    if (core->pulse_last_ns && now - core->pulse_last_ns > ms_ns(core->opt.heartbeat_stall_ms) / 2)
+        core->hb_changed_ns = now;
+    core->pulse_last_ns = now;
     uint32_t hb = osal_reg_read32(core->os, HBA_REG_HEARTBEAT);
     if (hb != core->hb_last) {
         core->hb_last = hb;

@@ -7,22 +7,34 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "tests/support/bus_twoproc_fixture.h"
 #include "tests/support/testutil.h"
 #include "tests/support/proc.h"
 
+/* stderr of the last scsisim() run, for the failure message: a bench that
+ * fails says on stderr which command failed and how. */
+static char err_text[4096];
+
 /* Runs `scsisim ARGS` with stdout captured into out (NUL-terminated) and
- * stderr discarded; returns the exit status. */
+ * stderr into err_text; returns the exit status. */
 static int scsisim(const char *args, char *out, size_t len)
 {
+    char errpath[] = "/tmp/scsisim-bench-err-XXXXXX";
+    int efd = mkstemp(errpath);
+    ck_assert_int_ge(efd, 0);
     char cmd[1024];
-    snprintf(cmd, sizeof(cmd), "'%s' %s 2>/dev/null", proc_scsisim_bin(), args);
+    snprintf(cmd, sizeof(cmd), "'%s' %s 2>'%s'", proc_scsisim_bin(), args, errpath);
     FILE *p = popen(cmd, "r");
     ck_assert_ptr_nonnull(p);
     size_t n = fread(out, 1, len - 1, p);
     out[n] = '\0';
     int status = pclose(p);
+    ssize_t e = read(efd, err_text, sizeof err_text - 1);
+    err_text[e > 0 ? e : 0] = '\0';
+    close(efd);
+    unlink(errpath);
     ck_assert(WIFEXITED(status));
     return WEXITSTATUS(status);
 }
@@ -39,7 +51,8 @@ static char out[64 << 10];
 
 START_TEST(a_short_run_prints_the_table)
 {
-    ck_assert_int_eq(scsisim("bench --seconds 0.2 --ops tur,read --qd 1,32", out, sizeof(out)), 0);
+    int rc = scsisim("bench --seconds 0.2 --ops tur,read --qd 1,32", out, sizeof(out));
+    ck_assert_msg(rc == 0, "exit %d:\n%s%s", rc, out, err_text);
     ck_assert_ptr_nonnull(strstr(out, "IOPS"));
     ck_assert_ptr_nonnull(strstr(out, "p99.9 us"));
     /* 4 modes x 2 ops x 2 depths */
@@ -62,9 +75,8 @@ END_TEST
 
 START_TEST(json_has_every_cell)
 {
-    ck_assert_int_eq(scsisim("bench --seconds 0.05 --mode in-poll,two-irq --ops write --qd 1,4,8 --json", out,
-                             sizeof(out)),
-                     0);
+    int rc = scsisim("bench --seconds 0.05 --mode in-poll,two-irq --ops write --qd 1,4,8 --json", out, sizeof(out));
+    ck_assert_msg(rc == 0, "exit %d:\n%s%s", rc, out, err_text);
     ck_assert_int_eq(count(out, "\"op\": \"WRITE\""), 6);
     ck_assert_int_eq(count(out, "\"errors\": 0,"), 6);
     ck_assert_int_eq(count(out, "\"controller\": \"two-process\""), 3);

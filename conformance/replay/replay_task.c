@@ -9,6 +9,7 @@
 
 #include "conformance/replay/replay_priv.h"
 #include "scsi/scsi.h"
+#include "stack/completion_text.h"
 
 /* Data-in buffers start out holding this byte, so a device write that
  * silently vanishes (an IOMMU dropping it: field bug F2) cannot pass for
@@ -18,42 +19,6 @@
 static const struct trace_record *rec(const struct replay *rp, size_t line)
 {
     return &rp->t->lines[line].record;
-}
-
-static const char *ctrl_status_name(uint8_t cs)
-{
-    switch (cs) {
-    case HBA_CS_SUCCESS: return "success";
-    case HBA_CS_INVALID_OPCODE: return "invalid opcode";
-    case HBA_CS_INVALID_FIELD: return "invalid field in the entry";
-    case HBA_CS_CID_CONFLICT: return "command id conflict";
-    case HBA_CS_INVALID_TARGET: return "invalid target (selection timeout)";
-    case HBA_CS_SGL_ZERO_LENGTH: return "zero-length SGE";
-    case HBA_CS_SGL_TOO_MANY: return "too many SGEs";
-    case HBA_CS_SGL_INVALID: return "invalid SGL";
-    case HBA_CS_SGL_SHORT: return "SGL shorter than the data";
-    case HBA_CS_XFER_TOO_LONG: return "transfer too long";
-    case HBA_CS_DATA_XFER_ERROR: return "data transfer error (IOMMU fault)";
-    case HBA_CS_SENSE_XFER_ERROR: return "sense transfer error";
-    case HBA_CS_ABORTED: return "aborted";
-    case HBA_CS_ABORTED_RESET: return "aborted by a reset";
-    case HBA_CS_ABORTED_SQ_DELETED: return "aborted: queue deleted";
-    case HBA_CS_INVALID_QUEUE: return "invalid queue";
-    case HBA_CS_SHUTDOWN: return "controller shut down";
-    case HBA_CS_DIRECTION_MISMATCH: return "data direction mismatch";
-    case HBA_CS_INTERNAL: return "simulator internal error";
-    default: return "unknown controller status";
-    }
-}
-
-static const char *response_name(enum drv_service_response r)
-{
-    switch (r) {
-    case DRV_SR_TASK_COMPLETE: return "task complete";
-    case DRV_SR_SERVICE_DELIVERY_FAILURE: return "service delivery failure";
-    case DRV_SR_FUNCTION_REJECTED: return "function rejected";
-    }
-    return "unknown service response";
 }
 
 /* Bytes in piece i of a host buffer of len bytes in n pieces: equal shares,
@@ -317,7 +282,7 @@ void replay_reap(struct replay *rp, struct replay_task *k)
     replay_free_buffers(rp, k);
     if (!k->note[0] && k->c.response != DRV_SR_TASK_COMPLETE)
         snprintf(k->note, sizeof k->note, "the driver completed it with %s (controller status %#x: %s)",
-                 response_name(k->c.response), k->c.ctrl_status, ctrl_status_name(k->c.ctrl_status));
+                 stack_response_name(k->c.response), k->c.ctrl_status, stack_ctrl_status_name(k->c.ctrl_status));
 }
 
 /* Whether task k was ended by a TMF record (the trace's ended_by). */
