@@ -13,6 +13,35 @@ static void fill(uint8_t *b, size_t n, uint8_t seed)
         b[i] = (uint8_t)(seed + i * 7 + (i >> 9));
 }
 
+/* fw_execute hands every command a zeroed data-in buffer except the media
+ * READs, which write every byte they report: a buffer the controller reuses
+ * must not carry one command's bytes into another's answer. */
+START_TEST(data_in_starts_zeroed_except_for_media_reads)
+{
+    struct fw *fw = fwh_simple(4096);
+    struct fw_task t;
+    uint8_t buf[255];
+    memset(buf, 0xEE, sizeof buf);
+    const uint8_t ms6[6] = { SCSI_OP_MODE_SENSE_6, 0x08, 0x08, 0x00, sizeof buf, 0x00 }; /* caching page */
+    fwh_run0(fw, &t, ms6, sizeof ms6, HBA_FLAG_DIR_READ, buf, sizeof buf);
+    fwh_expect_good(&t);
+    ck_assert_uint_lt(t.xfer, sizeof buf);
+    for (size_t i = t.xfer; i < sizeof buf; i++)
+        ck_assert_msg(buf[i] == 0, "byte %zu after a %u-byte MODE SENSE is %#x", i, t.xfer, buf[i]);
+    /* a READ of blocks nobody wrote: every byte reported is written (zeros) */
+    uint8_t blk[2 * 512];
+    memset(blk, 0xEE, sizeof blk);
+    uint8_t rd[10];
+    fwh_cdb_rw10(rd, SCSI_OP_READ_10, 1000, 2, 0);
+    fwh_run0(fw, &t, rd, sizeof rd, HBA_FLAG_DIR_READ, blk, sizeof blk);
+    fwh_expect_good(&t);
+    ck_assert_uint_eq(t.xfer, sizeof blk);
+    for (size_t i = 0; i < sizeof blk; i++)
+        ck_assert_msg(blk[i] == 0, "byte %zu of an unwritten block is %#x", i, blk[i]);
+    fw_destroy(fw);
+}
+END_TEST
+
 START_TEST(write_read_round_trip_all_sizes)
 {
     struct fw *fw = fwh_simple(4096);
@@ -574,6 +603,7 @@ int main(void)
     Suite *s = suite_create("fw_rw");
     TCase *tc = tcase_create("sbc");
     tcase_set_timeout(tc, 20);
+    tcase_add_test(tc, data_in_starts_zeroed_except_for_media_reads);
     tcase_add_test(tc, write_read_round_trip_all_sizes);
     tcase_add_test(tc, rw6_length_zero_means_256);
     tcase_add_test(tc, lba_out_of_range_and_wrap);

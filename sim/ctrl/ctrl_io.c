@@ -167,12 +167,12 @@ static void run(struct sim_ctrl *c, uint16_t sqid, const struct hba_sq_entry *e)
         rc = HBA_CS_INTERNAL;
         goto done;
     }
+    /* A data-in buffer is the firmware's to zero (fw_execute), which knows
+     * the commands that fill every byte they report. */
     if (dir == HBA_FLAG_DIR_WRITE) {
         rc = ctrl_sgl_copy_in(c, &sgl, data, e->data_len, sqid, e->cid);
         if (rc != HBA_CS_SUCCESS)
             goto done;
-    } else {
-        memset(data, 0, e->data_len);
     }
 
     uint8_t cdb[HBA_CDB_MAX];

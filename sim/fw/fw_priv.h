@@ -225,6 +225,9 @@ enum fw_cmd_flag {
     FW_F_REMOVABLE    = 1u << 15,/* exists only on a removable-medium drive (fw_removable.c) */
     FW_F_PROTECT      = 1u << 16,/* byte 1 bits 7..5 are RDPROTECT/WRPROTECT/VRPROTECT: used
                                     on a drive with protection information (fw_pi.c) */
+    FW_F_FILLS_DATA   = 1u << 17,/* the handler writes every data-in byte it reports
+                                    (the media READs without protection information), so
+                                    fw_execute need not zero the buffer first */
 };
 
 struct fw_ctx;
