@@ -108,8 +108,8 @@ static bool can_send(const struct drv_io *io)
 {
     if (io->stopped || io->terminate || io->deferred)
         return false;
-    if (io->nredo)
-        return true; /* nout + nredo <= window: there is room */
+    if (io->nredo) /* nout + nredo <= window, unless a re-prepare after a reset chose to bounce */
+        return io->nout < io_window(io);
     if (io->probe)
         return io->nout == 0;
     return io->next_chunk < io->end_chunk && io->nout + io->nredo < io_window(io);

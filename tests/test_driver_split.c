@@ -3,7 +3,9 @@
  * together (core/core_task.c, DRV_SPLIT_WINDOW): all of them within the
  * window, one completion when every piece is back, the first bad block in
  * LBA order reported with the bytes before it, an abort that ends every
- * piece, and the ORDERED barrier kept around all the pieces of a task.
+ * piece, the ORDERED barrier kept around all the pieces of a task, one piece
+ * refused TASK SET FULL sent again alone, and a controller reset that sends
+ * every piece again.
  *
  * The controller holds READs with the fault rule `hang op=read` (taken, never
  * completed until an abort): how many commands the core then has out shows
@@ -259,6 +261,72 @@ START_TEST(nothing_later_passes_an_ordered_split_task)
 }
 END_TEST
 
+START_TEST(a_busy_piece_goes_again_while_the_others_complete)
+{
+    open_mode(_i);
+    /* One piece answered TASK SET FULL: only that chunk is sent again (at the
+     * core's next tick), and the task completes whole, once. */
+    add_rule("busy op=read status=task-set-full limit=1");
+    const uint32_t blocks = 3 * CHUNK_BLOCKS;
+    uint8_t *data = malloc((size_t)blocks * 512), *back = calloc(blocks, 512);
+    ck_assert_ptr_nonnull(data);
+    ck_assert_ptr_nonnull(back);
+    drvfx_pattern(data, 0, blocks, 4);
+    uint8_t cdb[16];
+    struct drv_completion c;
+    drvfx_rw16(cdb, true, 0, blocks);
+    drvfx_exec(&fx, 0, 0, cdb, 16, DRV_DIR_FROM_INITIATOR, data, (uint64_t)blocks * 512, &c);
+    drvfx_expect_good(&c, "split WRITE(16)");
+    struct drv_core_stats st0, st;
+    drv_core_get_stats(fx.core, &st0);
+    drvfx_rw16(cdb, false, 0, blocks);
+    drvfx_exec(&fx, 0, 0, cdb, 16, DRV_DIR_FROM_TARGET, back, (uint64_t)blocks * 512, &c);
+    drvfx_expect_good(&c, "split READ(16) with one piece refused TASK SET FULL");
+    ck_assert_uint_eq(c.bytes_transferred, (uint64_t)blocks * 512);
+    ck_assert_mem_eq(back, data, (size_t)blocks * 512);
+    drv_core_get_stats(fx.core, &st);
+    ck_assert_uint_eq(st.busy_retries - st0.busy_retries, 1);
+    ck_assert_uint_eq(st.commands - st0.commands, 3 + 1);
+    free(data);
+    free(back);
+    close_fx();
+}
+END_TEST
+
+START_TEST(a_controller_reset_sends_every_piece_again)
+{
+    open_mode(_i);
+    /* The three pieces are held; the reset ends them (ABORTED_RESET), the
+     * core sends each chunk again, and the rule, spent, lets them run.  The
+     * first command after the reset gets its UNIT ATTENTION (DEVICE INTERNAL
+     * RESET): that piece stops the task, once, and the read then goes whole. */
+    add_rule("hang op=read limit=3");
+    struct drv_core_stats st0, st;
+    drv_core_get_stats(fx.core, &st0);
+    uint8_t cdb[16];
+    struct pending_task p;
+    drvfx_rw16(cdb, false, 0, 3 * CHUNK_BLOCKS);
+    submit(&p, 301, 0, cdb, 16, DRV_DIR_FROM_TARGET, (uint64_t)3 * CHUNK_BLOCKS * 512, DRV_ATTR_SIMPLE);
+    TESTUTIL_WAIT_FOR(atomic_load(&held) == 3);
+    ck_assert_uint_eq(atomic_load(&held), 3);
+    ck_assert_int_eq(drv_core_reset_controller(fx.core, false), 0);
+    wait_done(&p);
+    uint8_t key, asc, ascq;
+    drvfx_sense(&p.c, &key, &asc, &ascq);
+    ck_assert_msg(key == SCSI_SK_UNIT_ATTENTION && asc == 0x29 && ascq == 0x04, "sense %x/%02x/%02x", key, asc, ascq);
+    ck_assert_uint_lt(p.c.bytes_transferred, (uint64_t)3 * CHUNK_BLOCKS * 512);
+    drv_core_get_stats(fx.core, &st);
+    ck_assert_uint_eq(st.controller_resets - st0.controller_resets, 1);
+    ck_assert_uint_eq(st.reissues - st0.reissues, 1); /* one re-issue of the task, all its pieces */
+    ck_assert_uint_eq(st.commands - st0.commands, 3 + 3);
+    submit(&p, 302, 0, cdb, 16, DRV_DIR_FROM_TARGET, (uint64_t)3 * CHUNK_BLOCKS * 512, DRV_ATTR_SIMPLE);
+    wait_done(&p);
+    drvfx_expect_good(&p.c, "split READ(16) after the reset");
+    ck_assert_uint_eq(p.c.bytes_transferred, (uint64_t)3 * CHUNK_BLOCKS * 512);
+    close_fx();
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("driver_split");
@@ -267,6 +335,8 @@ int main(void)
     tcase_add_loop_test(tc, pieces_are_at_the_controller_together_and_an_abort_ends_every_one, 0, 2);
     tcase_add_loop_test(tc, a_middle_piece_failing_reports_its_first_bad_block_and_the_bytes_before, 0, 2);
     tcase_add_loop_test(tc, nothing_later_passes_an_ordered_split_task, 0, 2);
+    tcase_add_loop_test(tc, a_busy_piece_goes_again_while_the_others_complete, 0, 2);
+    tcase_add_loop_test(tc, a_controller_reset_sends_every_piece_again, 0, 2);
     suite_add_tcase(s, tc);
     return testutil_run(s);
 }
