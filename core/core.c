@@ -126,7 +126,7 @@ int drv_core_start(struct drv_core *core)
 static bool io_in_flight(const struct drv_core *core)
 {
     for (const struct drv_io *io = core->ios; io; io = io->next)
-        if (io->cmd)
+        if (io->nout)
             return true;
     return false;
 }

@@ -200,8 +200,8 @@ int  drv_core_reset_controller(struct drv_core *core, bool hard);
 /* Task management for a SCSI target built on the core (an iSCSI target's TMFs
  * and nexus loss), asynchronous like drv_core_process_task.  The function
  * covers the tasks accepted before it (see drv_tmf_kind for each scope); they
- * end WITHOUT being re-issued or continued (a split transfer stops after the
- * command in flight), with DRV_SR_SERVICE_DELIVERY_FAILURE and ctrl_status
+ * end WITHOUT being re-issued or continued (a split transfer sends nothing
+ * more, and every one of its commands at the controller is ended), with DRV_SR_SERVICE_DELIVERY_FAILURE and ctrl_status
  * HBA_CS_ABORTED (HBA_CS_ABORTED_RESET for resets) — or with the status they
  * reached when they completed first.  done(arg, rc) runs once, on the
  * dispatch queue, after every task the function ended has had its own done

@@ -381,10 +381,8 @@ static void free_queues(struct drv_core *core)
         struct drv_queue *q = &core->ioq[i];
         for (uint16_t s = 0; q->cmd && s < q->nslots; s++) {
             struct drv_io *io = q->cmd[s].busy ? q->cmd[s].io : NULL;
-            if (io) {
-                io->cmd = NULL;
-                io->q = NULL;
-            }
+            if (io)
+                task_pieces_lost(io);
         }
         queue_free(core, q);
     }

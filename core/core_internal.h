@@ -14,7 +14,8 @@
  *                     it stands in timeout escalation;
  *   struct drv_io     one accepted task, from drv_core_process_task until its
  *                     done callback: the copied task, its DMA state (prepared
- *                     pieces or a bounce buffer), its split progress. */
+ *                     pieces or a bounce buffer), its split progress and the
+ *                     commands (chunks) it has at the controller. */
 #ifndef CORE_CORE_INTERNAL_H
 #define CORE_CORE_INTERNAL_H
 
@@ -38,6 +39,9 @@
 #define DRV_RESET_STREAK_MAX  4u    /* resets in quick succession before the controller is declared dead */
 #define DRV_IO_INLINE_PIECES  4u    /* buffer pieces a task carries without an allocation */
 #define DRV_IO_POOL_MAX       4096u /* preallocated tasks per core at most (core_io_pool.c) */
+#define DRV_SPLIT_WINDOW      8u    /* commands of one split task at the controller together: a 1 MiB READ
+                                       at a 512 KiB controller is one round trip, not two, and a 4 GiB one
+                                       cannot take every slot of a queue from the tasks behind it */
 
 enum drv_core_state {
     CORE_CREATED = 0,
@@ -104,6 +108,14 @@ struct drv_queue {
     uint16_t nfree;
 };
 
+/* One command of a task at the controller: which slot, on which queue, and
+ * which chunk of the transfer it carries (0 unless the task is split). */
+struct drv_piece {
+    struct drv_cmd *cmd;
+    struct drv_queue *q;
+    uint32_t chunk;
+};
+
 struct drv_io {
     struct drv_core *core;
     struct drv_io *prev, *next;      /* core->ios: every task the core owns */
@@ -117,9 +129,17 @@ struct drv_io {
     bool split;
     struct cdb_rw rw;
     struct cdb_split plan;
-    uint32_t step;                   /* how many chunks were sent before the current one */
-    uint64_t chunk_off, chunk_len;   /* its bytes within the transfer */
-    uint64_t done_bytes;             /* bytes of the commands before it */
+    uint32_t next_chunk;             /* the next chunk, in LBA order, not sent yet */
+    uint32_t end_chunk;              /* chunks sent in LBA order: [0, end_chunk) */
+    bool probe;                      /* a split WRITE's last chunk (end_chunk) goes first, alone */
+    uint64_t done_bytes;             /* bytes of the chunks that completed in full */
+    /* The piece whose completion stops the task: an error, a short transfer,
+     * or the one command of an unsplit task.  Nothing more is sent; the task
+     * ends with it once its other pieces are back (core_task.c). */
+    bool stopped;
+    bool stop_refused;               /* ILLEGAL REQUEST: the device refuses such a command whole */
+    uint32_t stop_chunk;
+    struct drv_completion stop;
     /* DMA */
     bool dma_ready;
     bool bounce;
@@ -128,9 +148,12 @@ struct drv_io {
     struct osal_dma_segment *segs;   /* the device's view of the data */
     uint32_t nsegs;
     struct drv_dma bounce_mem;
-    /* the command in flight */
-    struct drv_queue *q;
-    struct drv_cmd *cmd;
+    /* the commands at the controller, and chunks to send again (ended by
+     * recovery, or refused with TASK SET FULL/BUSY): nout + nredo <= window */
+    struct drv_piece out[DRV_SPLIT_WINDOW];
+    uint8_t nout;
+    uint8_t nredo;
+    uint32_t redo[DRV_SPLIT_WINDOW];
     unsigned reissues;
     bool caught_by_reset;            /* had a command outstanding when the controller was reset */
     bool terminate;                  /* ended by a task management function: never re-issued */
@@ -266,11 +289,19 @@ void adm_cancel_all(struct drv_core *core);
 
 /* core_task.c */
 void task_drain(struct drv_core *core);
-void task_command_done(struct drv_core *core, struct drv_io *io, const struct hba_cq_entry *cqe,
-                       const uint8_t *sense);
+/* c, one of io's pieces, completed (its slot is already free). */
+void task_command_done(struct drv_core *core, struct drv_io *io, const struct drv_cmd *c,
+                       const struct hba_cq_entry *cqe, const uint8_t *sense);
 void task_fail(struct drv_core *core, struct drv_io *io, enum drv_service_response r, uint8_t ctrl_status);
 void task_fail_all(struct drv_core *core, enum drv_service_response r);
 void task_requeue_front(struct drv_core *core, struct drv_io *io);
+/* The controller lost io's commands (a reset, the queues freed): their
+ * chunks are to be sent again, should the task be re-issued. */
+void task_pieces_lost(struct drv_io *io);
+/* After io's state changed outside core_task.c (a task management function,
+ * the end of a TASK SET FULL wait): io waits in the pending FIFO when it has
+ * something to send, and ends when it has nothing out and nothing to send. */
+void task_settle(struct drv_core *core, struct drv_io *io);
 
 /* core_recovery.c */
 void recovery_tick(void *arg);

@@ -13,10 +13,13 @@
  * entry (HBA_FLAG_ATTR_*).  Everything here runs on the dispatch queue. */
 #include "core/core_internal.h"
 
-/* At the controller: a command out, or a TASK SET FULL waiting for the tick. */
+/* At the controller: a command (a split task's piece) out, or a TASK SET
+ * FULL waiting for the tick.  A task's own pieces never hold each other
+ * back: an ORDERED split task's chunks go together, and nothing of its LU
+ * after it goes until the last is back. */
 static bool at_controller(const struct drv_io *o)
 {
-    return o->cmd != NULL || o->deferred;
+    return o->nout != 0 || o->deferred;
 }
 
 bool order_must_wait(const struct drv_core *core, const struct drv_io *io)

@@ -181,10 +181,8 @@ static void dispatch(struct drv_core *core, struct drv_queue *q, const struct hb
         memcpy(sense, c->sense, slen);
         struct hba_cq_entry cqe = *e;
         cqe.sense_len = slen;
-        io->cmd = NULL;
-        io->q = NULL;
         queue_slot_put(q, c);
-        task_command_done(core, io, &cqe, sense);
+        task_command_done(core, io, c, &cqe, sense);
     } else {
         drv_adm_fn fn = c->adm_fn;
         void *arg = c->adm_arg;

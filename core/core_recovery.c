@@ -51,8 +51,10 @@ int recovery_reset_controller(struct drv_core *core, const char *why, bool reap,
         core_reap_all(core, false); /* what completed before the reset is real */
 
     /* Which tasks had a command outstanding: after core_disable their slots are gone. */
-    for (struct drv_io *io = core->ios; io; io = io->next)
-        io->caught_by_reset = io->cmd != NULL;
+    for (struct drv_io *io = core->ios; io; io = io->next) {
+        io->caught_by_reset = io->nout != 0;
+        task_pieces_lost(io); /* every chunk it had out goes again, should the task */
+    }
     int rc = core_disable(core, hard);
     if (rc == 0 && core->reset_streak > DRV_RESET_STREAK_MAX) {
         osal_log(core->os, OSAL_LOG_ERROR, "drv: %u controller resets in a row did not help", core->reset_streak);
@@ -79,7 +81,8 @@ int recovery_reset_controller(struct drv_core *core, const char *why, bool reap,
         if (rc == 0 && !io->terminate && io->reissues < core->opt.max_reissues) {
             io->reissues++;
             core->stats.reissues++;
-            task_requeue_front(core, io);
+            if (!io->pending) /* a split task may be waiting with chunks still to send */
+                task_requeue_front(core, io);
         } else {
             task_fail(core, io, DRV_SR_SERVICE_DELIVERY_FAILURE, HBA_CS_ABORTED_RESET);
         }
@@ -270,7 +273,7 @@ void recovery_tick(void *arg)
     for (struct drv_io *io = core->ios; io; io = io->next)
         if (io->deferred) {
             io->deferred = false;
-            task_requeue_front(core, io);
+            task_settle(core, io); /* pending again, or (all else back) ended */
         }
     task_drain(core);
     if (core_state(core) == CORE_RUNNING && !core->tick_armed)

@@ -5,11 +5,15 @@
  * Life of a task (all on the dispatch queue after drv_core_process_task):
  *   task_start     decide split / reject, then wait in the pending FIFO
  *   task_drain     give pending tasks free slots, round-robin over the queues
- *   submit         prepare DMA once (pieces or bounce), build the SGL of the
- *                  current chunk, write the entry; the doorbell follows once
- *                  per queue per drain
- *   task_command_done   the next chunk, a re-issue after an abort/reset, or
- *                  the final completion */
+ *   submit         prepare DMA once (pieces or bounce), build the SGL of one
+ *                  chunk, write the entry; the doorbell follows once per
+ *                  queue per drain.  A split task stays at the head of the
+ *                  FIFO until up to DRV_SPLIT_WINDOW of its chunks are at the
+ *                  controller together (one at a time when bounced)
+ *   task_command_done   one piece back: a re-issue after an abort/reset, a
+ *                  stop (an error or a short transfer: nothing more is sent),
+ *                  and, once nothing is out and nothing left to send, the
+ *                  task's one completion (task_settle) */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,19 +64,6 @@ void task_requeue_front(struct drv_core *core, struct drv_io *io)
         core->pend_tail = io;
 }
 
-static struct drv_io *pend_pop(struct drv_core *core)
-{
-    struct drv_io *io = core->pend_head;
-    if (!io)
-        return NULL;
-    core->pend_head = io->pend_next;
-    if (!core->pend_head)
-        core->pend_tail = NULL;
-    io->pending = false;
-    io->pend_next = NULL;
-    return io;
-}
-
 static void pend_remove(struct drv_core *core, struct drv_io *io)
 {
     struct drv_io **pp = &core->pend_head, *prev = NULL;
@@ -87,6 +78,57 @@ static void pend_remove(struct drv_core *core, struct drv_io *io)
         core->pend_tail = prev;
     io->pending = false;
     io->pend_next = NULL;
+}
+
+/* ---- the pieces of a task at the controller -------------------------------- */
+
+/* How many commands of io may be at the controller together.  A bounced task
+ * has one bounce buffer, which each chunk uses in turn. */
+static unsigned io_window(const struct drv_io *io)
+{
+    return io->split && !io->bounce ? DRV_SPLIT_WINDOW : 1u;
+}
+
+static void chunk_span(const struct drv_io *io, uint32_t chunk, uint64_t *off, uint64_t *len)
+{
+    if (!io->split) {
+        uint64_t n = io->t.requested_transfer;
+        *off = 0;
+        *len = n > UINT32_MAX ? UINT32_MAX : n; /* only a mutant gets here with more */
+        return;
+    }
+    uint64_t first = (uint64_t)chunk * io->plan.chunk_blocks;
+    uint64_t blocks = io->rw.blocks - first < io->plan.chunk_blocks ? io->rw.blocks - first : io->plan.chunk_blocks;
+    *off = first * io->plan.block_size;
+    *len = blocks * io->plan.block_size;
+}
+
+/* Whether io has a chunk it may send now. */
+static bool can_send(const struct drv_io *io)
+{
+    if (io->stopped || io->terminate || io->deferred)
+        return false;
+    if (io->nredo) /* nout + nredo <= window, unless a re-prepare after a reset chose to bounce */
+        return io->nout < io_window(io);
+    if (io->probe)
+        return io->nout == 0;
+    return io->next_chunk < io->end_chunk && io->nout + io->nredo < io_window(io);
+}
+
+static void piece_remove(struct drv_io *io, unsigned i)
+{
+    io->out[i] = io->out[--io->nout];
+}
+
+void task_pieces_lost(struct drv_io *io)
+{
+    while (io->nout) {
+        struct drv_piece *p = &io->out[io->nout - 1];
+        if (p->cmd->io == io)
+            p->cmd->io = NULL;
+        io->redo[io->nredo++] = p->chunk;
+        piece_remove(io, io->nout - 1u);
+    }
 }
 
 /* ---- completion ------------------------------------------------------------ */
@@ -106,10 +148,10 @@ static void fixup_mode_sense(struct drv_io *io, uint64_t bytes)
 
 static void task_finish(struct drv_core *core, struct drv_io *io, struct drv_completion *c)
 {
-    if (io->cmd) { /* its command may still complete: let the slot forget the task */
-        io->cmd->io = NULL;
-        io->cmd = NULL;
-    }
+    for (unsigned i = 0; i < io->nout; i++) /* its commands may still complete: their slots forget the task */
+        if (io->out[i].cmd->io == io)
+            io->out[i].cmd->io = NULL;
+    io->nout = 0;
     if (io->pending)
         pend_remove(core, io);
     io_dma_release(core, io);
@@ -151,31 +193,67 @@ void task_fail_all(struct drv_core *core, enum drv_service_response r)
         task_fail(core, core->ios, r, HBA_CS_SUCCESS);
 }
 
-/* A split READ/WRITE sends the chunk holding the request's LAST block first:
- * if the request runs past the end of the medium, the firmware refuses that
- * chunk (LBA OUT OF RANGE) and nothing else is sent, so the task transfers
- * nothing, as SBC-4 requires of an out-of-range command.  The other chunks
- * follow in order; one command's blocks carry no ordering promise. */
-static uint32_t chunk_of_step(const struct drv_io *io, uint32_t step)
+/* ILLEGAL REQUEST: the device checks a CDB before it moves any data, so a
+ * piece refused this way (LBA OUT OF RANGE past the end of the medium) means
+ * the whole command would have been refused, having transferred nothing. */
+static bool refused(const struct drv_completion *c)
 {
-    if (!io->split || io->plan.chunks <= 1)
-        return step;
-    return step == 0 ? io->plan.chunks - 1 : step - 1;
+    if (c->scsi_status != SCSI_STATUS_CHECK_CONDITION || c->sense_len < 3)
+        return false;
+    uint8_t code = c->sense[0] & 0x7Fu;
+    uint8_t key = code >= 0x72u ? c->sense[1] & 0x0Fu : c->sense[2] & 0x0Fu;
+    return key == 0x05u; /* SPC-4 4.4: ILLEGAL REQUEST, in fixed or descriptor format */
 }
 
-static void chunk_setup(struct drv_io *io, uint32_t step)
+/* The piece carrying chunk ended the task's transfer with c.  Of several, the
+ * task reports the one a single command would have: a refusal of the CDB
+ * before anything else, then the lowest in LBA order; its bytes are those of
+ * the chunks before it — all of them complete, since a stop holds back what
+ * follows — and its own (SAM-5: a transfer counts from the start). */
+static void task_stop(struct drv_io *io, uint32_t chunk, struct drv_completion *c, uint64_t piece_bytes)
 {
-    io->step = step;
-    if (!io->split) {
-        io->chunk_off = 0;
-        uint64_t len = io->t.requested_transfer;
-        io->chunk_len = len > UINT32_MAX ? UINT32_MAX : len; /* only a mutant gets here with more */
+    bool ref = refused(c);
+    if (io->stopped && (io->stop_refused > ref || (io->stop_refused == ref && io->stop_chunk < chunk)))
+        return;
+    uint64_t off, len;
+    chunk_span(io, chunk, &off, &len);
+    if (io->probe && chunk == io->end_chunk)
+        off = 0; /* a split WRITE's probe: nothing was sent before it */
+    c->bytes_transferred = ref ? 0 : off + piece_bytes;
+    io->stop = *c;
+    io->stopped = true;
+    io->stop_refused = ref;
+    io->stop_chunk = chunk;
+}
+
+void task_settle(struct drv_core *core, struct drv_io *io)
+{
+    if (can_send(io)) {
+        if (!io->pending)
+            task_requeue_front(core, io); /* its next chunk before later tasks */
         return;
     }
-    uint64_t first = (uint64_t)chunk_of_step(io, step) * io->plan.chunk_blocks;
-    uint64_t blocks = io->rw.blocks - first < io->plan.chunk_blocks ? io->rw.blocks - first : io->plan.chunk_blocks;
-    io->chunk_off = first * io->plan.block_size;
-    io->chunk_len = blocks * io->plan.block_size;
+    if (io->pending)
+        pend_remove(core, io);
+    if (io->nout)
+        return; /* the last piece back ends the task */
+    if (io->deferred && !io->stopped && !io->terminate)
+        return; /* TASK SET FULL or BUSY: the tick sends it again */
+    if (io->stopped) {
+        struct drv_completion c = io->stop;
+        task_finish(core, io, &c);
+    } else if (io->next_chunk == io->end_chunk && !io->probe && !io->nredo) {
+        struct drv_completion c;
+        memset(&c, 0, sizeof c);
+        c.response = DRV_SR_TASK_COMPLETE;
+        c.ctrl_status = HBA_CS_SUCCESS;
+        c.scsi_status = SCSI_STATUS_GOOD;
+        c.bytes_transferred = io->done_bytes;
+        task_finish(core, io, &c);
+    } else {
+        /* Ended by a task management function before every chunk was sent. */
+        task_fail(core, io, DRV_SR_SERVICE_DELIVERY_FAILURE, HBA_CS_ABORTED);
+    }
 }
 
 static bool reissuable(uint8_t cs)
@@ -183,25 +261,42 @@ static bool reissuable(uint8_t cs)
     return cs == HBA_CS_ABORTED || cs == HBA_CS_ABORTED_RESET || cs == HBA_CS_ABORTED_SQ_DELETED;
 }
 
-void task_command_done(struct drv_core *core, struct drv_io *io, const struct hba_cq_entry *cqe,
-                       const uint8_t *sense)
+/* The chunk goes again; one event that ends several pieces of a task
+ * together counts as one re-issue of the task. */
+static void redo_chunk(struct drv_core *core, struct drv_io *io, uint32_t chunk, bool count)
 {
+    if (count && !io->nredo) {
+        io->reissues++;
+        core->stats.reissues++;
+    }
+    io->redo[io->nredo++] = chunk;
+}
+
+void task_command_done(struct drv_core *core, struct drv_io *io, const struct drv_cmd *cmd,
+                       const struct hba_cq_entry *cqe, const uint8_t *sense)
+{
+    uint32_t chunk = 0;
+    for (unsigned i = 0; i < io->nout; i++)
+        if (io->out[i].cmd == cmd) {
+            chunk = io->out[i].chunk;
+            piece_remove(io, i);
+            break;
+        }
     uint8_t cs = cqe->ctrl_status;
     int s = core_state(core);
     /* A task a task management function ended is never sent again. */
-    if (reissuable(cs) && !io->terminate && (s == CORE_RUNNING || s == CORE_RECOVERING)) {
+    if (reissuable(cs) && !io->terminate && !io->stopped && (s == CORE_RUNNING || s == CORE_RECOVERING)) {
         /* Ended by our own recovery (or a reset for another command): the
          * command never ran to completion, so it is sent again. */
-        if (io->reissues < core->opt.max_reissues) {
-            io->reissues++;
-            core->stats.reissues++;
-            task_requeue_front(core, io);
+        if (io->reissues < core->opt.max_reissues || io->nredo) {
+            redo_chunk(core, io, chunk, true);
+            task_settle(core, io);
             return;
         }
         osal_log(core->os, OSAL_LOG_ERROR, "drv: task %llu ended by recovery %u times: failing it",
                  (unsigned long long)io->t.task_id, io->reissues + 1);
     }
-    if (cs == HBA_CS_SUCCESS && !io->terminate && s == CORE_RUNNING &&
+    if (cs == HBA_CS_SUCCESS && !io->terminate && !io->stopped && s == CORE_RUNNING &&
         (cqe->scsi_status == SCSI_STATUS_TASK_SET_FULL || cqe->scsi_status == SCSI_STATUS_BUSY)) {
         /* The device cannot take the command now (its task set is full, or
          * it is busy): SAM-5 5.3 has the initiator try again later.  The
@@ -221,24 +316,29 @@ void task_command_done(struct drv_core *core, struct drv_io *io, const struct hb
             io->busy_retries++;
             core->stats.busy_retries++;
             io->deferred = true;
+            redo_chunk(core, io, chunk, false);
             if (!core->tick_armed)
                 recovery_arm_tick(core);
+            task_settle(core, io);
             return;
         }
     }
+    uint64_t off, len;
+    chunk_span(io, chunk, &off, &len);
     struct drv_completion c;
     memset(&c, 0, sizeof c);
     c.ctrl_status = cs;
     c.response = task_response_for(cs);
+    uint64_t bytes = 0;
     if (cs == HBA_CS_SUCCESS) {
-        uint64_t bytes = cqe->result < io->chunk_len ? cqe->result : io->chunk_len;
+        bytes = cqe->result < len ? cqe->result : len;
         if (io->bounce && io->t.dir == DRV_DIR_FROM_TARGET && bytes)
-            io_copy_to_pieces(io, io->chunk_off, io->bounce_mem.buf->vaddr, bytes);
-        io->done_bytes += bytes;
-        bool more = io->split && io->step + 1u < io->plan.chunks;
-        if (more && !io->terminate && cqe->scsi_status == SCSI_STATUS_GOOD && bytes == io->chunk_len) {
-            chunk_setup(io, io->step + 1u);
-            task_requeue_front(core, io);
+            io_copy_to_pieces(io, off, io->bounce_mem.buf->vaddr, bytes);
+        if (io->split && cqe->scsi_status == SCSI_STATUS_GOOD && bytes == len) {
+            io->done_bytes += bytes;
+            if (io->probe && chunk == io->end_chunk)
+                io->probe = false; /* the last chunk is in range: the others may go */
+            task_settle(core, io);
             return;
         }
         c.scsi_status = cqe->scsi_status;
@@ -250,8 +350,8 @@ void task_command_done(struct drv_core *core, struct drv_io *io, const struct hb
         osal_log(core->os, OSAL_LOG_WARN, "drv: task %llu (%u:%u opcode %#x) failed with controller status %#x",
                  (unsigned long long)io->t.task_id, io->t.target, io->t.lun, io->t.cdb[0], cs);
     }
-    c.bytes_transferred = io->done_bytes;
-    task_finish(core, io, &c);
+    task_stop(io, chunk, &c, bytes);
+    task_settle(core, io);
 }
 
 /* ---- submission -------------------------------------------------------------- */
@@ -272,21 +372,48 @@ static void reject(struct drv_core *core, struct drv_io *io, const char *why)
     task_fail(core, io, DRV_SR_FUNCTION_REJECTED, HBA_CS_SUCCESS);
 }
 
-/* Sends the task's current chunk on q (which has room).  On a failure the
- * task is completed here. */
+/* A chunk the HBA cannot carry stops the task (with its pieces already at
+ * the controller, once they are back). */
+static void refuse_chunk(struct drv_core *core, struct drv_io *io, uint32_t chunk, enum drv_service_response r,
+                         const char *why)
+{
+    osal_log(core->os, OSAL_LOG_WARN, "drv: task %llu (opcode %#x, %llu bytes) %s: %s",
+             (unsigned long long)io->t.task_id, io->t.cdb[0], (unsigned long long)io->t.requested_transfer,
+             r == DRV_SR_FUNCTION_REJECTED ? "rejected" : "failed", why);
+    struct drv_completion c;
+    memset(&c, 0, sizeof c);
+    c.response = r;
+    c.ctrl_status = HBA_CS_SUCCESS;
+    task_stop(io, chunk, &c, 0);
+    task_settle(core, io);
+}
+
+/* Sends io's next chunk on q (which has room): one sent again first, then a
+ * split WRITE's probe, then the next in LBA order.  io stays pending while
+ * it has more to send; on a failure it stops here. */
 static void submit(struct drv_core *core, struct drv_io *io, struct drv_queue *q)
 {
+    if (!can_send(io)) {
+        task_settle(core, io);
+        return;
+    }
+    uint32_t chunk = io->nredo ? io->redo[io->nredo - 1u] : io->probe ? io->end_chunk : io->next_chunk;
     int rc = io_dma_prepare(core, io);
     if (rc == -E2BIG || rc == -EINVAL) {
-        reject(core, io, "its data cannot be described within the HBA constraints");
+        refuse_chunk(core, io, chunk, DRV_SR_FUNCTION_REJECTED,
+                     "its data cannot be described within the HBA constraints");
         return;
     }
     if (rc < 0) {
-        osal_log(core->os, OSAL_LOG_ERROR, "drv: task %llu: preparing its data for DMA failed (%d)",
-                 (unsigned long long)io->t.task_id, rc);
-        task_fail(core, io, DRV_SR_SERVICE_DELIVERY_FAILURE, HBA_CS_SUCCESS);
+        refuse_chunk(core, io, chunk, DRV_SR_SERVICE_DELIVERY_FAILURE, "preparing its data for DMA failed");
         return;
     }
+    if (io->nout && !can_send(io)) { /* the bounce buffer, chosen just now, takes one chunk at a time */
+        task_settle(core, io);
+        return;
+    }
+    uint64_t off, len;
+    chunk_span(io, chunk, &off, &len);
     struct drv_cmd *cmd = queue_slot_get(q);
     struct hba_sq_entry e;
     memset(&e, 0, sizeof e);
@@ -304,33 +431,37 @@ static void submit(struct drv_core *core, struct drv_io *io, struct drv_queue *q
     e.cdb_len = io->t.cdb_len;
     memcpy(e.u.cdb, io->t.cdb, io->t.cdb_len);
     if (io->split)
-        cdb_rw_retarget(io->t.cdb, io->t.cdb_len, io->rw.lba + io->chunk_off / io->plan.block_size,
-                        (uint32_t)(io->chunk_len / io->plan.block_size), e.u.cdb);
+        cdb_rw_retarget(io->t.cdb, io->t.cdb_len, io->rw.lba + off / io->plan.block_size,
+                        (uint32_t)(len / io->plan.block_size), e.u.cdb);
     if (DRV_MUTANT(F5B))
         cdb_clear_write_fua(e.u.cdb, e.cdb_len);
     e.sense_len = HBA_SENSE_MAX;
     e.sense_addr = cmd->sense_iova;
-    e.data_len = (uint32_t)io->chunk_len;
+    e.data_len = (uint32_t)len;
     uint32_t timeout = io->t.timeout_ms ? io->t.timeout_ms : core->opt.default_timeout_ms;
     e.timeout_ms = timeout;
-    if (io->chunk_len) {
+    if (len) {
         struct sgl_space space = { .cpu = cmd->lists, .list_iova = cmd->lists_iova, .lists = DRV_SGL_LISTS };
-        enum sgl_verdict v = sgl_build(io->segs, io->nsegs, io->bounce ? 0 : io->chunk_off, io->chunk_len, &space,
-                                       &e.sge, NULL);
+        enum sgl_verdict v = sgl_build(io->segs, io->nsegs, io->bounce ? 0 : off, len, &space, &e.sge, NULL);
         if (v != SGL_OK) {
             queue_slot_put(q, cmd);
-            reject(core, io, sgl_verdict_name(v));
+            refuse_chunk(core, io, chunk, DRV_SR_FUNCTION_REJECTED, sgl_verdict_name(v));
             return;
         }
         if (io->bounce && io->t.dir == DRV_DIR_FROM_INITIATOR)
-            io_copy_from_pieces(io, io->chunk_off, io->bounce_mem.buf->vaddr, io->chunk_len);
+            io_copy_from_pieces(io, off, io->bounce_mem.buf->vaddr, len);
     }
+    if (io->nredo)
+        io->nredo--;
+    else if (!io->probe)
+        io->next_chunk++;
     cmd->io = io;
     cmd->deadline_ns = core_now_ns(core) + (uint64_t)timeout * 1000000u;
-    io->cmd = cmd;
-    io->q = q;
+    io->out[io->nout++] = (struct drv_piece){ .cmd = cmd, .q = q, .chunk = chunk };
     queue_push(q, &e);
     core->stats.commands++;
+    if (!can_send(io))
+        pend_remove(core, io);
 }
 
 static struct drv_queue *pick_queue(struct drv_core *core)
@@ -347,7 +478,8 @@ static struct drv_queue *pick_queue(struct drv_core *core)
 
 /* The pending tasks in order, each sent unless the ORDERED rule holds it
  * back (core_order.c); one held back holds back the later ones of its LU,
- * which keeps their order. */
+ * which keeps their order.  A split task sends all the chunks it may before
+ * the next task is looked at. */
 static void drain_ordered(struct drv_core *core)
 {
     struct order_block blocked = { 0 };
@@ -359,11 +491,11 @@ static void drain_ordered(struct drv_core *core)
                 return;
             continue;
         }
-        struct drv_queue *q = pick_queue(core);
-        if (!q)
-            return;
-        pend_remove(core, io);
-        submit(core, io, q);
+        struct drv_queue *q;
+        while (io->pending && (q = pick_queue(core)) != NULL)
+            submit(core, io, q);
+        if (io->pending)
+            return; /* no room left */
     }
 }
 
@@ -376,7 +508,7 @@ void task_drain(struct drv_core *core)
         drain_ordered(core);
     else
         while (core->pend_head && (q = pick_queue(core)) != NULL)
-            submit(core, pend_pop(core), q);
+            submit(core, core->pend_head, q);
     for (unsigned i = 0; i < core->nioq; i++)
         queue_ring(core, &core->ioq[i]);
 }
@@ -418,7 +550,18 @@ static void task_start(void *arg)
         io->split = true;
         core->stats.split_tasks++;
     }
-    chunk_setup(io, 0);
+    io->end_chunk = io->split ? io->plan.chunks : 1u;
+    if (io->split && io->plan.chunks > 1 && io->t.dir != DRV_DIR_FROM_TARGET) {
+        /* A split WRITE sends the chunk holding its LAST block first, alone:
+         * if the request runs past the end of the medium, the firmware
+         * refuses that chunk (LBA OUT OF RANGE) and nothing is written, as
+         * SBC-4 requires of an out-of-range command.  The other chunks then
+         * go together.  A READ sends every chunk at once: a refused chunk
+         * leaves nothing on the medium, and the task then reports no data
+         * (task_stop). */
+        io->probe = true;
+        io->end_chunk--;
+    }
     if (io->t.attr == DRV_ATTR_HEAD_OF_QUEUE)
         task_requeue_front(core, io); /* SAM-5 8.6: before the tasks waiting */
     else

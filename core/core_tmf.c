@@ -150,8 +150,9 @@ static void admin_answered(struct drv_core *core, void *arg, const struct hba_cq
     if (op->admin_pending == 0 && !op->swept && op->t.kind != DRV_TMF_QUERY_TASK) {
         op->swept = true;
         for (struct drv_io *io = core->ios; io; io = io->next)
-            if (io->terminate && in_scope(&op->t, io) && io->cmd && io->q)
-                send_admin(op, HBA_ADM_ABORT, io->q->qid, io->cmd->cid);
+            if (io->terminate && in_scope(&op->t, io))
+                for (unsigned i = 0; i < io->nout; i++)
+                    send_admin(op, HBA_ADM_ABORT, io->out[i].q->qid, io->out[i].cmd->cid);
     }
     tmf_check(core);
 }
@@ -233,13 +234,18 @@ static void tmf_start(void *arg)
             continue;
         found = true;
         io->terminate = true;
-        if (io->pending || io->deferred) {
-            /* Never reached the controller (or between two chunks of a split
-             * transfer): it ends here. */
+        if ((io->pending || io->deferred) && !io->nout) {
+            /* Never reached the controller (or waits for TASK SET FULL to
+             * pass): it ends here. */
             task_fail(core, io, DRV_SR_SERVICE_DELIVERY_FAILURE,
                       aborts_commands(kind) ? HBA_CS_ABORTED : HBA_CS_ABORTED_RESET);
-        } else if (io->cmd && io->q && aborts_commands(kind)) {
-            send_admin(op, HBA_ADM_ABORT, io->q->qid, io->cmd->cid);
+        } else if (io->nout) {
+            /* At the controller, a split task maybe with several pieces:
+             * nothing more is sent, each piece is aborted (or ended by the
+             * reset), and the last one back ends the task. */
+            task_settle(core, io);
+            for (unsigned i = 0; aborts_commands(kind) && i < io->nout; i++)
+                send_admin(op, HBA_ADM_ABORT, io->out[i].q->qid, io->out[i].cmd->cid);
         }
     }
     if (kind == DRV_TMF_ABORT_TASK && !found)

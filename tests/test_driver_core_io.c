@@ -375,9 +375,9 @@ START_TEST(long_transfers_split_at_the_max_transfer)
     drv_core_get_stats(fx.core, &st);
     ck_assert_uint_eq(st.split_tasks, 2);
 
-    /* A split command that runs past the end of the medium transfers nothing
-     * (SBC-4: LBA OUT OF RANGE ends the command before any data moves): the
-     * core sends the chunk holding the last block first, and stops there. */
+    /* A split READ that runs past the end of the medium transfers nothing
+     * (SBC-4: LBA OUT OF RANGE ends the command before any data moves): its
+     * chunks go together, and the refused one makes the task report none. */
     uint64_t last = 64u * 1024 * 1024 / 512;
     drvfx_rw16(cdb, false, last - max_blocks, 2 * max_blocks);
     drv_core_get_stats(fx.core, &st0);
@@ -385,9 +385,11 @@ START_TEST(long_transfers_split_at_the_max_transfer)
     expect_sense(&c, SCSI_SK_ILLEGAL_REQUEST, 0x21, 0x00);
     ck_assert_uint_eq(c.bytes_transferred, 0);
     drv_core_get_stats(fx.core, &st);
-    ck_assert_uint_eq(st.commands - st0.commands, 1);
+    ck_assert_uint_eq(st.commands - st0.commands, 2);
 
-    /* The same for a WRITE: the in-range part of the medium is left untouched. */
+    /* The same for a WRITE, where the in-range part of the medium must be
+     * left untouched: the chunk holding the last block goes first, alone,
+     * and the core stops there. */
     uint8_t *probe = malloc(512 * KiB);
     ck_assert_ptr_nonnull(probe);
     drvfx_rw16(cdb, false, last - max_blocks, max_blocks);
@@ -398,9 +400,12 @@ START_TEST(long_transfers_split_at_the_max_transfer)
     uint8_t *big = malloc((size_t)2 * max_blocks * 512);
     ck_assert_ptr_nonnull(big);
     memset(big, 0x5a, (size_t)2 * max_blocks * 512);
+    drv_core_get_stats(fx.core, &st0);
     drvfx_exec(&fx, 0, 0, cdb, 16, DRV_DIR_FROM_INITIATOR, big, (uint64_t)2 * max_blocks * 512, &c);
     expect_sense(&c, SCSI_SK_ILLEGAL_REQUEST, 0x21, 0x00);
     ck_assert_uint_eq(c.bytes_transferred, 0);
+    drv_core_get_stats(fx.core, &st);
+    ck_assert_uint_eq(st.commands - st0.commands, 1);
     drvfx_rw16(cdb, false, last - max_blocks, max_blocks);
     drvfx_exec(&fx, 0, 0, cdb, 16, DRV_DIR_FROM_TARGET, probe, (uint64_t)max_blocks * 512, &c);
     drvfx_expect_good(&c, "READ(16) after the out-of-range WRITE");
