@@ -31,6 +31,24 @@ uint64_t core_now_ns(const struct drv_core *core)
     return osal_now_ns(core->os);
 }
 
+/* A gap between two polls longer than this was the host's, not ours: the
+ * polls sleep tens of microseconds. */
+#define CORE_WAIT_STARVED_NS (20u * 1000000u)
+
+void core_wait_start(struct core_wait *w, uint64_t now_ns, uint32_t ms)
+{
+    w->last = now_ns;
+    w->end = now_ns + (uint64_t)ms * 1000000u;
+}
+
+bool core_wait_expired(struct core_wait *w, uint64_t now)
+{
+    if (now - w->last > CORE_WAIT_STARVED_NS)
+        w->end += now - w->last;
+    w->last = now;
+    return now > w->end;
+}
+
 void core_emit(struct drv_core *core, const struct drv_event *e)
 {
     core->stats.events++;
@@ -163,16 +181,17 @@ static void stop_block(void *arg)
     core->tick_armed = false;
     if (alive) {
         /* Give commands in flight a moment to finish on their own. */
-        uint64_t end = core_now_ns(core) + (uint64_t)core->opt.admin_timeout_ms * 1000000u;
-        while (io_in_flight(core) && core_now_ns(core) < end) {
+        struct core_wait w;
+        core_wait_start(&w, core_now_ns(core), core->opt.admin_timeout_ms);
+        while (io_in_flight(core) && !core_wait_expired(&w, core_now_ns(core))) {
             core_reap_all(core, false);
             if (io_in_flight(core))
                 core_sleep_us(DRV_POLL_SLEEP_US);
         }
         delete_io_queues(core); /* ends what is still outstanding: ABORTED_SQ_DELETED */
         osal_reg_write32(core->os, HBA_REG_CONFIG, HBA_CONFIG_EN | HBA_CONFIG_SHN);
-        uint64_t shn_end = core_now_ns(core) + (uint64_t)core->opt.ready_timeout_ms * 1000000u;
-        while (!(osal_reg_read32(core->os, HBA_REG_STATUS) & HBA_STATUS_SHST_DONE) && core_now_ns(core) < shn_end)
+        core_wait_start(&w, core_now_ns(core), core->opt.ready_timeout_ms);
+        while (!(osal_reg_read32(core->os, HBA_REG_STATUS) & HBA_STATUS_SHST_DONE) && !core_wait_expired(&w, core_now_ns(core)))
             core_sleep_us(DRV_POLL_SLEEP_US * 5);
     }
     if (alive)

@@ -50,7 +50,8 @@ int adm_run(struct drv_core *core, struct hba_sq_entry *e, struct hba_cq_entry *
     if (rc < 0)
         return rc;
     uint16_t cid = e->cid;
-    uint64_t end = core_now_ns(core) + (uint64_t)timeout_ms * 1000000u;
+    struct core_wait wait;
+    core_wait_start(&wait, core_now_ns(core), timeout_ms);
     for (;;) {
         queue_reap(core, &core->admin);
         if (w.done) {
@@ -59,7 +60,7 @@ int adm_run(struct drv_core *core, struct hba_sq_entry *e, struct hba_cq_entry *
         }
         uint32_t st = osal_reg_read32(core->os, HBA_REG_STATUS);
         bool fatal = st == 0xFFFFFFFFu || (st & HBA_STATUS_FATAL);
-        if (fatal || core_now_ns(core) > end) {
+        if (fatal || core_wait_expired(&wait, core_now_ns(core))) {
             /* Leave the slot to the reset that follows, but never call back
              * into this stack frame. */
             struct drv_cmd *c = queue_find(&core->admin, cid);

@@ -28,14 +28,15 @@ static bool status_dead(uint32_t st)
  * 0 with *st, or -ETIMEDOUT / -ENODEV (registers read all-ones). */
 static int wait_state(struct drv_core *core, unsigned states, uint32_t *st)
 {
-    uint64_t end = core_now_ns(core) + (uint64_t)core->opt.ready_timeout_ms * 1000000u;
+    struct core_wait w;
+    core_wait_start(&w, core_now_ns(core), core->opt.ready_timeout_ms);
     for (;;) {
         *st = osal_reg_read32(core->os, HBA_REG_STATUS);
         if (status_dead(*st))
             return -ENODEV;
         if (states & (1u << HBA_STATUS_STATE(*st)))
             return 0;
-        if (core_now_ns(core) > end)
+        if (core_wait_expired(&w, core_now_ns(core)))
             return -ETIMEDOUT;
         core_sleep_us(DRV_POLL_SLEEP_US * 5);
     }

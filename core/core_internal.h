@@ -229,6 +229,18 @@ int  core_state(const struct drv_core *core);
 void core_set_state(struct drv_core *core, enum drv_core_state s);
 void core_sleep_us(unsigned us);
 uint64_t core_now_ns(const struct drv_core *core);
+/* The deadline of a synchronous wait (bring-up, admin commands, shutdown):
+ * ms of the time this thread was actually running.  A poll that comes back
+ * far later than it slept means the host stopped running us (an overloaded
+ * machine, a descheduled VM), and most likely the controller's threads too:
+ * the deadline moves out by that gap, so only a controller that stays silent
+ * while we keep polling times out. */
+struct core_wait {
+    uint64_t end, last;
+};
+void core_wait_start(struct core_wait *w, uint64_t now_ns, uint32_t ms);
+/* Whether w's deadline has passed at now_ns; call it once per poll. */
+bool core_wait_expired(struct core_wait *w, uint64_t now_ns);
 void core_emit(struct drv_core *core, const struct drv_event *e);
 
 /* core_bringup.c */
