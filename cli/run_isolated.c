@@ -118,6 +118,28 @@ static void put_file(struct tbuf *b, const struct trace_file_result *f)
     }
 }
 
+/* The run: the traces, the order they are taken in (replay_plan), and —
+ * the parent's — their results. */
+struct run_state {
+    const char *const *paths;
+    size_t n;
+    size_t *order;             /* replay_plan's */
+    size_t waiters;            /* how many waiters lead order */
+    struct trace_run *results; /* one per trace */
+    bool *ready;
+};
+
+/* The next place in the order to replay, if it is below limit (n for a
+ * worker, the waiters for a waiter's slot); SIZE_MAX when none is left. */
+static size_t take(struct shared *sh, size_t limit)
+{
+    size_t k = atomic_load(&sh->next);
+    while (k < limit)
+        if (atomic_compare_exchange_weak(&sh->next, &k, k + 1))
+            return k;
+    return SIZE_MAX;
+}
+
 /* How many entries a /proc/self directory has (threads, open files), or -1. */
 static long count_entries(const char *dir)
 {
@@ -149,7 +171,7 @@ static bool may_go_on(const struct trace_run *run, long threads, long fds)
 /* A shard child: replays trace after trace (taking the next index from the
  * shared counter), writing each result as one frame — index, length, the
  * results — as soon as it is done. */
-static _Noreturn void child(const char *const *paths, size_t n, const struct replay_options *o,
+static _Noreturn void child(const struct run_state *rs, bool waiters_only, const struct replay_options *o,
                             struct shared *sh, struct watch *w, int out_fd, int bt_fd)
 {
     crash_fd = bt_fd; /* the unwinder was loaded by the parent (run_isolated) */
@@ -164,9 +186,10 @@ static _Noreturn void child(const char *const *paths, size_t n, const struct rep
     long threads = count_entries("/proc/self/task"), fds = count_entries("/proc/self/fd");
     struct tbuf b = { 0 };
     for (bool first = true;; first = false) {
-        size_t k = atomic_fetch_add(&sh->next, 1);
-        if (k >= n)
+        size_t k = take(sh, waiters_only ? rs->waiters : rs->n);
+        if (k == SIZE_MAX)
             _exit(0);
+        k = rs->order[k];
         w->line = 0;
         atomic_store(&w->started_ns, clock_now_ns());
         atomic_store(&w->current, k + 1);
@@ -174,7 +197,7 @@ static _Noreturn void child(const char *const *paths, size_t n, const struct rep
             core_statics_restore();
         struct trace_run run;
         trace_run_init(&run);
-        if (replay_file(paths[k], o, &run) < 0)
+        if (replay_file(rs->paths[k], o, &run) < 0)
             _exit(3);
         w->line = 0;
         tbuf_reset(&b);
@@ -323,14 +346,6 @@ static void drain_fd(int *fd, struct tbuf *b)
     }
 }
 
-/* What the parent keeps for the run. */
-struct run_state {
-    const char *const *paths;
-    size_t n;
-    struct trace_run *results; /* one per trace */
-    bool *ready;
-};
-
 /* The complete frames s->out holds, into their traces' results.  A frame
  * that does not read back is that trace's failure. */
 static int take_frames(struct slot *s, struct run_state *rs)
@@ -409,7 +424,7 @@ static int finish(struct slot *s, struct watch *w, struct run_state *rs, uint64_
 }
 
 /* A new shard child into slot j. */
-static int start(struct slot *s, struct shared *sh, struct watch *w, struct run_state *rs,
+static int start(struct slot *s, bool waiters_only, struct shared *sh, struct watch *w, struct run_state *rs,
                  const struct replay_options *o)
 {
     int po[2], pb[2];
@@ -434,7 +449,7 @@ static int start(struct slot *s, struct shared *sh, struct watch *w, struct run_
     if (pid == 0) {
         close(po[0]);
         close(pb[0]);
-        child(rs->paths, rs->n, o, sh, w, po[1], pb[1]);
+        child(rs, waiters_only, o, sh, w, po[1], pb[1]);
     }
     close(po[1]);
     close(pb[1]);
@@ -451,11 +466,17 @@ int run_isolated(const char *const *paths, size_t n, unsigned jobs, const struct
         jobs = 1;
     if (n && jobs > n)
         jobs = (unsigned)n;
+    struct run_state rs = { .paths = paths, .n = n };
+    rs.order = calloc(n ? n : 1, sizeof *rs.order);
+    if (!rs.order)
+        return -ENOMEM;
+    rs.waiters = replay_plan(paths, n, jobs, rs.order);
+    unsigned workers = jobs; /* slots from workers on replay only the waiters */
+    jobs += replay_waiter_slots(rs.waiters, workers);
     uint64_t budget = (o->trace_timeout_ns ? o->trace_timeout_ns : REPLAY_TRACE_TIMEOUT_NS) + ISOLATED_GRACE_NS;
     struct slot *slots = calloc(jobs, sizeof *slots);
     struct pollfd *pfd = calloc(jobs, sizeof *pfd);
     unsigned *map = calloc(jobs, sizeof *map);
-    struct run_state rs = { .paths = paths, .n = n };
     rs.results = calloc(n ? n : 1, sizeof *rs.results);
     rs.ready = calloc(n ? n : 1, sizeof *rs.ready);
     /* shared with the children: the next trace to take, and per slot the
@@ -489,9 +510,9 @@ int run_isolated(const char *const *paths, size_t n, unsigned jobs, const struct
     while (rc == 0 && reported < n) {
         /* a child into every free slot while traces are left to take */
         for (unsigned j = 0; j < jobs && rc == 0; j++) {
-            if (slots[j].pid || atomic_load(&sh->next) >= n)
+            if (slots[j].pid || atomic_load(&sh->next) >= (j < workers ? n : rs.waiters))
                 continue;
-            if ((rc = start(&slots[j], sh, &watch[j], &rs, o)) == 0)
+            if ((rc = start(&slots[j], j >= workers, sh, &watch[j], &rs, o)) == 0)
                 running++;
         }
         if (rc < 0)
@@ -590,6 +611,7 @@ out:
         trace_run_free(&rs.results[i]);
     free(rs.results);
     free(rs.ready);
+    free(rs.order);
     free(slots);
     free(pfd);
     free(map);
