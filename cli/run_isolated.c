@@ -423,7 +423,7 @@ static int finish(struct slot *s, struct watch *w, struct run_state *rs, uint64_
     return rc;
 }
 
-/* A new shard child into slot j. */
+/* A new shard child into slot s. */
 static int start(struct slot *s, bool waiters_only, struct shared *sh, struct watch *w, struct run_state *rs,
                  const struct replay_options *o)
 {
