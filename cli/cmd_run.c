@@ -34,7 +34,9 @@ static const char usage_text[] =
     "executable (build/scsisim -> traces/), else ../share/scsisim/traces (installed).\n"
     "\n"
     "  --filter GLOB     only traces whose path or file name matches GLOB ('f1-*')\n"
-    "  --jobs N, -j N    replay N traces at a time (default: the online CPUs)\n"
+    "  --jobs N, -j N    replay N traces at a time (default: the online CPUs); with\n"
+    "                    N >= 2, up to N more replay only traces that sit in\n"
+    "                    `wait` directives for 0.1 s or more\n"
     "  --shard I/N       only every N-th trace, starting with the I-th (1 <= I <= N)\n"
     "  --timeout S       time budget of one trace in seconds (default 60)\n"
     "  --driver-timeout MS  the driver core's own command timeout (default 1000)\n"
@@ -45,12 +47,12 @@ static const char usage_text[] =
     "                    SOCKET (its own configuration; one trace at a time)\n"
     "  --driver-core PATH.so  replay with the driver core loaded from PATH.so\n"
     "                    (core/driver_core_abi.h; default $SCSISIM_DRIVER_CORE, else\n"
-    "                    the built-in core); each trace then runs in a child process,\n"
+    "                    the built-in core); the traces then run in child processes,\n"
     "                    so a core that crashes or hangs fails that trace only\n"
     "  --mutant NAME     run with the driver core built as mutant NAME (F1, F2, ...):\n"
     "                    loads mutants/core-NAME.so next to this executable\n"
     "                    (built by `make mutants`), as --driver-core does\n"
-    "  --isolate         each trace in a child process with the built-in core too\n"
+    "  --isolate         the traces in child processes with the built-in core too\n"
     "                    (a loaded core always is): a crash or a hang fails that\n"
     "                    trace only, with the signal or the deadline\n"
     "  --driver PATH     delegate the whole run to another scsisim build at PATH\n"
@@ -118,7 +120,7 @@ struct run_args {
     double timeout_s;
     unsigned driver_timeout_ms;
     bool two_process;
-    bool isolate;             /* --isolate: a child per trace with any core */
+    bool isolate;             /* --isolate: traces in child processes with any core */
     const char *socket_path;
     const char *mutant;
     const char *driver_core;
@@ -611,7 +613,7 @@ static int run(int argc, char **argv)
     trace_run_init(&result);
     result.strict = a.strict;
     uint64_t t0 = clock_now_ns();
-    /* A core scsisim did not build runs each trace in a child (cli/run_isolated.h);
+    /* A core scsisim did not build runs the traces in children (cli/run_isolated.h);
      * --isolate asks for that with the built-in core too. */
     if ((stack_driver_core_default_path() || a.isolate) && !o.target)
         rc = run_isolated((const char *const *)files.paths, files.n, a.jobs, &o, &result, show_progress, &prog);

@@ -1,37 +1,67 @@
-/* cli/run_isolated.c — each trace replayed in a child process (see
+/* cli/run_isolated.c — traces replayed in child processes (see
  * cli/run_isolated.h).
  *
- * A child replays its one trace as replay_file does and writes the result
- * to a pipe (the structures of conformance/report/result.h, byte for byte:
- * parent and child are the same program).  While it replays, the child keeps
- * the trace line it is on in a word shared with the parent
+ * Up to jobs children at a time, each a shard: it takes the next trace from a
+ * counter shared with the parent and its siblings, replays it as replay_file
+ * does and writes the result to its pipe as one frame (the structures of
+ * conformance/report/result.h, byte for byte: parent and child are the same
+ * program), then takes the next.  While it replays, the child keeps the trace
+ * it is on, since when, and the trace line in words shared with the parent
  * (conformance/replay/replay_watch.h); a fatal signal handler writes a
- * backtrace to a second pipe and dies of the signal.  The parent starts up
- * to jobs children, reads their pipes, and ends each one as:
- *   result read, exit 0            the child's own verdict
- *   killed by a signal             FAILED: the signal, the line, the backtrace
- *   still running past its budget  FAILED: killed, the line it hung on
- *   exited otherwise               FAILED: the exit status */
+ * backtrace to a second pipe and dies of the signal.
+ *
+ * What a shard child carries from one trace to the next: nothing a trace can
+ * see.  The stack, the controller, the host RAM and the core's instance are
+ * built and torn down per trace as in one process; a loaded core's static
+ * data is put back as it was when the child started (cli/core_statics.h);
+ * and the child ends — a fresh one takes the next trace — after a trace that
+ * FAILED, or one that left a thread or an open file behind.
+ *
+ * The parent reads the frames as they come, and when a child ends:
+ *   exit 0, its last frame read    nothing more (it had no trace left, or
+ *                                  ended after a failure, as above)
+ *   killed by a signal             the trace it was on FAILED: the signal,
+ *                                  the line, the backtrace
+ *   still on a trace past budget   FAILED: killed, the line it hung on
+ *   exited otherwise               FAILED: the exit status
+ * and starts a new child in its slot while traces are left. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <execinfo.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <uv.h>
 
 #include "base/clock.h"
 #include "base/tbuf.h"
+#include "cli/core_statics.h"
 #include "cli/run_isolated.h"
 #include "conformance/replay/replay_watch.h"
+#include "stack/driver_core.h"
 
 /* How long past its time budget a child may take to report. */
 #define ISOLATED_GRACE_NS (2ull * 1000000000ull)
 #define BACKTRACE_MAX 64
+
+/* Shared with the children (MAP_SHARED): the next trace to take, then one
+ * watch per slot. */
+struct shared {
+    atomic_size_t next;
+};
+
+struct watch {
+    volatile unsigned line;        /* the trace line being replayed (0: none yet) */
+    _Atomic uint64_t started_ns;   /* when the current trace (or the child) started */
+    _Atomic uint64_t current;      /* the trace being replayed, index + 1; 0: none */
+};
 
 /* ---- the child ---------------------------------------------------------- */
 
@@ -88,35 +118,116 @@ static void put_file(struct tbuf *b, const struct trace_file_result *f)
     }
 }
 
-static _Noreturn void child(const char *path, const struct replay_options *o, int out_fd, int bt_fd,
-                            volatile unsigned *line)
+/* The run: the traces, the order they are taken in (replay_plan), and —
+ * the parent's — their results. */
+struct run_state {
+    const char *const *paths;
+    size_t n;
+    size_t *order;             /* replay_plan's */
+    size_t waiters;            /* how many waiters lead order */
+    struct trace_run *results; /* one per trace */
+    bool *ready;
+};
+
+/* The next place in the order to replay, if it is below limit (n for a
+ * worker, the waiters for a waiter's slot); SIZE_MAX when none is left. */
+static size_t take(struct shared *sh, size_t limit)
+{
+    size_t k = atomic_load(&sh->next);
+    while (k < limit)
+        if (atomic_compare_exchange_weak(&sh->next, &k, k + 1))
+            return k;
+    return SIZE_MAX;
+}
+
+/* How many entries a /proc/self directory has (threads, open files), or -1. */
+static long count_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return -1;
+    long n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+/* Whether the next trace may run in this child: the one just replayed
+ * passed (or did not run), and the core left no thread and no open file
+ * behind (the directory stream count_entries opens is closed again before it
+ * returns, so the counts compare like with like).  A trace that failed may
+ * have left the core's process in any state: the next one gets a fresh
+ * child. */
+static bool may_go_on(const struct trace_run *run, long threads, long fds)
+{
+    for (size_t i = 0; i < run->n_files; i++)
+        if (run->files[i].outcome == TRACE_OUTCOME_FAIL)
+            return false;
+    return threads >= 0 && fds >= 0 && count_entries("/proc/self/task") == threads &&
+           count_entries("/proc/self/fd") == fds;
+}
+
+/* A shard child: replays trace after trace (taking the next index from the
+ * shared counter), writing each result as one frame — index, length, the
+ * results — as soon as it is done. */
+static _Noreturn void child(const struct run_state *rs, bool waiters_only, const struct replay_options *o,
+                            struct shared *sh, struct watch *w, int out_fd, int bt_fd)
 {
     crash_fd = bt_fd; /* the unwinder was loaded by the parent (run_isolated) */
     static const int fatal[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT };
     for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++)
         signal(fatal[i], on_fatal);
-    replay_watch_set(line);
-    struct trace_run run;
-    trace_run_init(&run);
-    int rc = replay_file(path, o, &run);
-    replay_watch_set(NULL);
+    replay_watch_set(&w->line);
+    /* A loaded core's statics as a fresh child has them, put back before
+     * every trace after the first (cli/core_statics.h). */
+    const struct scsisim_driver_core *core = stack_driver_core_default();
+    bool statics = stack_driver_core_default_path() && core_statics_save(core) == 0;
+    long threads = count_entries("/proc/self/task"), fds = count_entries("/proc/self/fd");
     struct tbuf b = { 0 };
-    uint64_t nfiles = run.n_files;
-    tbuf_put(&b, (const char *)&nfiles, sizeof nfiles);
-    for (size_t i = 0; i < run.n_files; i++)
-        put_file(&b, &run.files[i]);
-    int wr = write_all(out_fd, tbuf_str(&b), b.len);
-    _exit(rc < 0 || wr < 0 ? 3 : 0);
+    for (bool first = true;; first = false) {
+        size_t k = take(sh, waiters_only ? rs->waiters : rs->n);
+        if (k == SIZE_MAX)
+            _exit(0);
+        k = rs->order[k];
+        w->line = 0;
+        atomic_store(&w->started_ns, clock_now_ns());
+        atomic_store(&w->current, k + 1);
+        if (statics && !first)
+            core_statics_restore();
+        struct trace_run run;
+        trace_run_init(&run);
+        if (replay_file(rs->paths[k], o, &run) < 0)
+            _exit(3);
+        w->line = 0;
+        tbuf_reset(&b);
+        uint64_t head[2] = { k, 0 };
+        tbuf_put(&b, (const char *)head, sizeof head);
+        uint64_t nfiles = run.n_files;
+        tbuf_put(&b, (const char *)&nfiles, sizeof nfiles);
+        for (size_t i = 0; i < run.n_files; i++)
+            put_file(&b, &run.files[i]);
+        if (b.oom)
+            _exit(3);
+        head[1] = b.len - sizeof head;
+        memcpy(b.s + sizeof head[0], &head[1], sizeof head[1]);
+        if (write_all(out_fd, b.s, b.len) < 0)
+            _exit(3);
+        atomic_store(&w->current, 0);
+        bool go_on = may_go_on(&run, threads, fds);
+        trace_run_free(&run);
+        if (!go_on)
+            _exit(0);
+    }
 }
 
 /* ---- the parent --------------------------------------------------------- */
 
 struct slot {
     pid_t pid;               /* 0: free */
-    size_t index;            /* the trace */
     int out_fd, bt_fd;
-    struct tbuf out, bt;
-    uint64_t deadline_ns;
+    struct tbuf out, bt;     /* out: frames not yet read, from out_off on */
+    size_t out_off;
     bool hung;
 };
 
@@ -151,10 +262,11 @@ static char *get_str(struct reader *r)
     return s;
 }
 
-/* The child's results into *into; false when they do not read back whole. */
-static bool read_results(const struct tbuf *b, struct trace_run *into)
+/* One frame's results (len bytes at p) into *into; false when they do not
+ * read back whole. */
+static bool read_results(const char *p, size_t len, struct trace_run *into)
 {
-    struct reader r = { .p = b->len ? tbuf_str(b) : "", .end = (b->len ? tbuf_str(b) : "") + b->len };
+    struct reader r = { .p = p, .end = p + len };
     uint64_t nfiles;
     get(&r, &nfiles, sizeof nfiles);
     for (uint64_t i = 0; !r.bad && i < nfiles; i++) {
@@ -171,9 +283,9 @@ static bool read_results(const struct tbuf *b, struct trace_run *into)
         f->basis = basis;
         get(&r, &f->outcome, sizeof f->outcome);
         get(&r, &f->elapsed_ns, sizeof f->elapsed_ns);
-        size_t n;
-        get(&r, &n, sizeof n);
-        for (size_t k = 0; !r.bad && k < n; k++) {
+        size_t nc;
+        get(&r, &nc, sizeof nc);
+        for (size_t k = 0; !r.bad && k < nc; k++) {
             struct trace_check *c = trace_file_add_check(f);
             if (!c)
                 return false;
@@ -234,8 +346,43 @@ static void drain_fd(int *fd, struct tbuf *b)
     }
 }
 
-/* The child of s has ended (or was killed): its result into *dst. */
-static int finish(struct slot *s, const char *path, unsigned line, uint64_t budget_ns, struct trace_run *dst)
+/* The complete frames s->out holds, into their traces' results.  A frame
+ * that does not read back is that trace's failure. */
+static int take_frames(struct slot *s, struct run_state *rs)
+{
+    for (;;) {
+        size_t have = s->out.len - s->out_off;
+        uint64_t head[2];
+        if (have < sizeof head)
+            break;
+        memcpy(head, s->out.s + s->out_off, sizeof head);
+        if (head[1] > have - sizeof head)
+            break;
+        const char *payload = s->out.s + s->out_off + sizeof head;
+        s->out_off += sizeof head + head[1];
+        size_t i = head[0];
+        if (i >= rs->n || rs->ready[i])
+            continue; /* cannot come from our child: nothing to credit it to */
+        rs->ready[i] = true;
+        if (!read_results(payload, head[1], &rs->results[i])) {
+            trace_run_free(&rs->results[i]);
+            trace_run_init(&rs->results[i]);
+            int rc = add_failure(&rs->results[i], rs->paths[i], 0,
+                                 "the replay's result did not read back from its process", NULL);
+            if (rc < 0)
+                return rc;
+        }
+    }
+    if (s->out_off == s->out.len) {
+        tbuf_reset(&s->out);
+        s->out_off = 0;
+    }
+    return 0;
+}
+
+/* The child of slot s has ended (or was killed): the results it wrote, and
+ * the trace it was on, if any, as FAILED with the reason. */
+static int finish(struct slot *s, struct watch *w, struct run_state *rs, uint64_t budget_ns)
 {
     int status = 0;
     while (waitpid(s->pid, &status, 0) < 0 && errno == EINTR)
@@ -244,25 +391,27 @@ static int finish(struct slot *s, const char *path, unsigned line, uint64_t budg
         drain_fd(&s->out_fd, &s->out);
     if (s->bt_fd >= 0)
         drain_fd(&s->bt_fd, &s->bt);
-    char why[256];
-    int rc = 0;
-    if (s->hung) {
-        snprintf(why, sizeof why, "the driver core hung: no result %.1f s after the trace started (its time "
-                 "budget and %.0f s of grace); killed", (double)budget_ns / 1e9, (double)ISOLATED_GRACE_NS / 1e9);
-        rc = add_failure(dst, path, line, why, NULL);
-    } else if (WIFSIGNALED(status)) {
-        int sig = WTERMSIG(status);
-        snprintf(why, sizeof why, "the driver core crashed: signal %d (SIG%s, %s)", sig,
-                 sigabbrev_np(sig) ? sigabbrev_np(sig) : "?", strsignal(sig));
-        rc = add_failure(dst, path, line, why, s->bt.len ? tbuf_str(&s->bt) : NULL);
-    } else if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && read_results(&s->out, dst)) {
-        rc = 0;
-    } else {
-        trace_run_free(dst);
-        trace_run_init(dst);
-        snprintf(why, sizeof why, "the replay's process ended with exit status %d without a result",
-                 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-        rc = add_failure(dst, path, line, why, NULL);
+    int rc = take_frames(s, rs);
+    uint64_t cur = atomic_load(&w->current);
+    if (rc == 0 && cur && cur <= rs->n && !rs->ready[cur - 1]) {
+        size_t i = cur - 1;
+        char why[256];
+        const char *bt = NULL;
+        if (s->hung) {
+            snprintf(why, sizeof why, "the driver core hung: no result %.1f s after the trace started (its time "
+                     "budget and %.0f s of grace); killed", (double)budget_ns / 1e9,
+                     (double)ISOLATED_GRACE_NS / 1e9);
+        } else if (WIFSIGNALED(status)) {
+            int sig = WTERMSIG(status);
+            snprintf(why, sizeof why, "the driver core crashed: signal %d (SIG%s, %s)", sig,
+                     sigabbrev_np(sig) ? sigabbrev_np(sig) : "?", strsignal(sig));
+            bt = s->bt.len ? tbuf_str(&s->bt) : NULL;
+        } else {
+            snprintf(why, sizeof why, "the replay's process ended with exit status %d without a result",
+                     WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+        }
+        rs->ready[i] = true;
+        rc = add_failure(&rs->results[i], rs->paths[i], w->line, why, bt);
     }
     if (s->out_fd >= 0)
         close(s->out_fd);
@@ -270,8 +419,44 @@ static int finish(struct slot *s, const char *path, unsigned line, uint64_t budg
         close(s->bt_fd);
     tbuf_free(&s->out);
     tbuf_free(&s->bt);
-    s->pid = 0;
+    *s = (struct slot){ .out_fd = -1, .bt_fd = -1 };
     return rc;
+}
+
+/* A new shard child into slot s. */
+static int start(struct slot *s, bool waiters_only, struct shared *sh, struct watch *w, struct run_state *rs,
+                 const struct replay_options *o)
+{
+    int po[2], pb[2];
+    if (pipe2(po, O_CLOEXEC) < 0)
+        return -errno;
+    if (pipe2(pb, O_CLOEXEC) < 0) {
+        int rc = -errno;
+        close(po[0]);
+        close(po[1]);
+        return rc;
+    }
+    w->line = 0;
+    atomic_store(&w->current, 0);
+    atomic_store(&w->started_ns, clock_now_ns());
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        int rc = -errno;
+        close(po[0]), close(po[1]), close(pb[0]), close(pb[1]);
+        return rc;
+    }
+    if (pid == 0) {
+        close(po[0]);
+        close(pb[0]);
+        child(rs, waiters_only, o, sh, w, po[1], pb[1]);
+    }
+    close(po[1]);
+    close(pb[1]);
+    fcntl(po[0], F_SETFL, O_NONBLOCK);
+    fcntl(pb[0], F_SETFL, O_NONBLOCK);
+    *s = (struct slot){ .pid = pid, .out_fd = po[0], .bt_fd = pb[0] };
+    return 0;
 }
 
 int run_isolated(const char *const *paths, size_t n, unsigned jobs, const struct replay_options *o,
@@ -279,91 +464,98 @@ int run_isolated(const char *const *paths, size_t n, unsigned jobs, const struct
 {
     if (jobs < 1)
         jobs = 1;
+    if (n && jobs > n)
+        jobs = (unsigned)n;
+    struct run_state rs = { .paths = paths, .n = n };
+    rs.order = calloc(n ? n : 1, sizeof *rs.order);
+    if (!rs.order)
+        return -ENOMEM;
+    rs.waiters = replay_plan(paths, n, jobs, rs.order);
+    unsigned workers = jobs; /* slots from workers on replay only the waiters */
+    jobs += replay_waiter_slots(rs.waiters, workers);
     uint64_t budget = (o->trace_timeout_ns ? o->trace_timeout_ns : REPLAY_TRACE_TIMEOUT_NS) + ISOLATED_GRACE_NS;
     struct slot *slots = calloc(jobs, sizeof *slots);
     struct pollfd *pfd = calloc(jobs, sizeof *pfd);
     unsigned *map = calloc(jobs, sizeof *map);
-    struct trace_run *results = calloc(n ? n : 1, sizeof *results);
-    bool *ready = calloc(n ? n : 1, sizeof *ready);
-    /* one shared word per slot: the line its child is on */
-    volatile unsigned *lines = mmap(NULL, jobs * sizeof(unsigned), PROT_READ | PROT_WRITE,
-                                    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    rs.results = calloc(n ? n : 1, sizeof *rs.results);
+    rs.ready = calloc(n ? n : 1, sizeof *rs.ready);
+    /* shared with the children: the next trace to take, and per slot the
+     * trace its child is on, since when, and the line */
+    size_t shared_len = sizeof(struct shared) + jobs * sizeof(struct watch);
+    struct shared *sh = mmap(NULL, shared_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     int rc = 0;
-    if (!slots || !pfd || !map || !results || !ready || lines == MAP_FAILED) {
+    if (!slots || !pfd || !map || !rs.results || !rs.ready || sh == MAP_FAILED) {
         rc = -ENOMEM;
         goto out;
     }
+    struct watch *watch = (struct watch *)(sh + 1);
+    atomic_init(&sh->next, 0);
+    for (unsigned j = 0; j < jobs; j++)
+        slots[j] = (struct slot){ .out_fd = -1, .bt_fd = -1 };
     for (size_t i = 0; i < n; i++)
-        trace_run_init(&results[i]);
+        trace_run_init(&rs.results[i]);
     /* backtrace() loads libgcc's unwinder on first use (a dlopen): do it once
      * here, so every child inherits it instead of loading it again (and so
      * the crash handler never has to). */
     void *warm[1];
     backtrace(warm, 1);
-    size_t next = 0, reported = 0, running = 0;
-    while (rc == 0 && (next < n || running)) {
-        /* start children into free slots */
-        for (unsigned j = 0; j < jobs && next < n; j++) {
-            struct slot *s = &slots[j];
-            if (s->pid)
+    /* libuv opens a pipe for its signal handling on the first loop of a
+     * process, and keeps it: open it here, so that it is part of every
+     * child's starting set of open files and a child's first trace does
+     * not look like one that left a file open (may_go_on). */
+    uv_loop_t warm_loop;
+    if (uv_loop_init(&warm_loop) == 0)
+        uv_loop_close(&warm_loop);
+    size_t reported = 0, running = 0;
+    while (rc == 0 && reported < n) {
+        /* a child into every free slot while traces are left to take */
+        for (unsigned j = 0; j < jobs && rc == 0; j++) {
+            if (slots[j].pid || atomic_load(&sh->next) >= (j < workers ? n : rs.waiters))
                 continue;
-            int po[2], pb[2];
-            if (pipe2(po, O_CLOEXEC) < 0) {
-                rc = -errno;
-                break;
-            }
-            if (pipe2(pb, O_CLOEXEC) < 0) {
-                rc = -errno;
-                close(po[0]);
-                close(po[1]);
-                break;
-            }
-            lines[j] = 0;
-            fflush(NULL);
-            pid_t pid = fork();
-            if (pid < 0) {
-                rc = -errno;
-                close(po[0]), close(po[1]), close(pb[0]), close(pb[1]);
-                break;
-            }
-            if (pid == 0) {
-                close(po[0]);
-                close(pb[0]);
-                child(paths[next], o, po[1], pb[1], &lines[j]);
-            }
-            close(po[1]);
-            close(pb[1]);
-            fcntl(po[0], F_SETFL, O_NONBLOCK);
-            fcntl(pb[0], F_SETFL, O_NONBLOCK);
-            *s = (struct slot){ .pid = pid, .index = next++, .out_fd = po[0], .bt_fd = pb[0],
-                                .deadline_ns = clock_now_ns() + budget };
-            running++;
+            if ((rc = start(&slots[j], j >= workers, sh, &watch[j], &rs, o)) == 0)
+                running++;
         }
-        if (rc < 0 || !running)
+        if (rc < 0)
             break;
+        if (!running) {
+            /* every trace was taken and every child has ended, yet some
+             * trace has no result: its child ended between taking it and
+             * saying so (it cannot, short of being killed from outside) */
+            for (size_t i = 0; i < n && rc == 0; i++)
+                if (!rs.ready[i]) {
+                    rs.ready[i] = true;
+                    rc = add_failure(&rs.results[i], paths[i], 0, "the replay's process ended without a result",
+                                     NULL);
+                }
+        }
         /* wait for output, an end of file or the nearest deadline */
         unsigned np = 0;
         uint64_t now = clock_now_ns(), nearest = UINT64_MAX;
         for (unsigned j = 0; j < jobs; j++) {
             if (!slots[j].pid)
                 continue;
-            if (slots[j].deadline_ns < nearest)
-                nearest = slots[j].deadline_ns;
+            uint64_t deadline = atomic_load(&watch[j].started_ns) + budget;
+            if (deadline < nearest)
+                nearest = deadline;
             if (slots[j].out_fd >= 0) {
                 pfd[np] = (struct pollfd){ .fd = slots[j].out_fd, .events = POLLIN };
                 map[np++] = j;
             }
         }
-        int wait_ms = nearest <= now ? 0 : (int)((nearest - now) / 1000000 + 1);
-        if (np == 0 || wait_ms > 200)
-            wait_ms = np == 0 ? 10 : 200; /* a child that closed its pipe is reaped below */
-        if (poll(pfd, np, wait_ms) < 0 && errno != EINTR) {
-            rc = -errno;
-            break;
+        if (running) {
+            int wait_ms = nearest <= now ? 0 : (int)((nearest - now) / 1000000 + 1);
+            if (np == 0 || wait_ms > 200)
+                wait_ms = np == 0 ? 10 : 200; /* a child that closed its pipe is reaped below */
+            if (poll(pfd, np, wait_ms) < 0 && errno != EINTR) {
+                rc = -errno;
+                break;
+            }
+            for (unsigned q = 0; q < np && rc == 0; q++)
+                if (pfd[q].revents) {
+                    drain_fd(&slots[map[q]].out_fd, &slots[map[q]].out);
+                    rc = take_frames(&slots[map[q]], &rs);
+                }
         }
-        for (unsigned q = 0; q < np; q++)
-            if (pfd[q].revents)
-                drain_fd(&slots[map[q]].out_fd, &slots[map[q]].out);
         now = clock_now_ns();
         for (unsigned j = 0; j < jobs && rc == 0; j++) {
             struct slot *s = &slots[j];
@@ -371,24 +563,20 @@ int run_isolated(const char *const *paths, size_t n, unsigned jobs, const struct
                 continue;
             if (s->bt_fd >= 0)
                 drain_fd(&s->bt_fd, &s->bt);
-            bool ended = s->out_fd < 0;
-            if (!ended && now >= s->deadline_ns) {
+            bool ended = s->out_fd < 0; /* its pipe closes when it ends, whatever the way */
+            if (!ended && now >= atomic_load(&watch[j].started_ns) + budget) {
                 s->hung = true;
                 kill(s->pid, SIGKILL);
                 ended = true;
             }
-            if (!ended) {
-                /* a child that died without closing... cannot: its fds close with it */
+            if (!ended)
                 continue;
-            }
-            size_t idx = s->index;
-            rc = finish(s, paths[idx], lines[j], budget, &results[idx]);
-            ready[idx] = true;
+            rc = finish(s, &watch[j], &rs, budget);
             running--;
         }
         /* report in order */
-        while (rc == 0 && reported < n && ready[reported]) {
-            struct trace_run *r = &results[reported];
+        while (rc == 0 && reported < n && rs.ready[reported]) {
+            struct trace_run *r = &rs.results[reported];
             for (size_t k = 0; k < r->n_files && rc == 0; k++) {
                 struct trace_file_result *f = trace_run_add(run, NULL, NULL);
                 if (!f) {
@@ -409,20 +597,25 @@ out:
     for (unsigned j = 0; slots && j < jobs; j++)
         if (slots[j].pid) {
             kill(slots[j].pid, SIGKILL);
-            slots[j].hung = true;
-            struct trace_run discard;
-            trace_run_init(&discard);
-            finish(&slots[j], "", 0, budget, &discard);
-            trace_run_free(&discard);
+            int status;
+            while (waitpid(slots[j].pid, &status, 0) < 0 && errno == EINTR)
+                ;
+            if (slots[j].out_fd >= 0)
+                close(slots[j].out_fd);
+            if (slots[j].bt_fd >= 0)
+                close(slots[j].bt_fd);
+            tbuf_free(&slots[j].out);
+            tbuf_free(&slots[j].bt);
         }
-    for (size_t i = 0; results && i < n; i++)
-        trace_run_free(&results[i]);
-    free(results);
-    free(ready);
+    for (size_t i = 0; rs.results && i < n; i++)
+        trace_run_free(&rs.results[i]);
+    free(rs.results);
+    free(rs.ready);
+    free(rs.order);
     free(slots);
     free(pfd);
     free(map);
-    if (lines != MAP_FAILED)
-        munmap((void *)lines, jobs * sizeof(unsigned));
+    if (sh != MAP_FAILED)
+        munmap(sh, shared_len);
     return rc;
 }

@@ -13,9 +13,11 @@
 #include "conformance/replay/replay.h"
 
 /* As replay_files: the results in the order of paths, progress after each.
- * jobs children at a time.  A child gets the trace's time budget
+ * jobs children at a time, each replaying trace after trace (a shard), plus
+ * children that replay only the long-waiting traces (replay_waiter_slots);
+ * a fresh child after a trace that failed.  A trace gets its time budget
  * (o->trace_timeout_ns, else REPLAY_TRACE_TIMEOUT_NS) plus a grace period
- * to report before it counts as hung.  0, or -errno when the run itself
+ * to report before its child counts as hung.  0, or -errno when the run itself
  * failed (no pipe, no fork). */
 int run_isolated(const char *const *paths, size_t n, unsigned jobs, const struct replay_options *o,
                  struct trace_run *run, replay_progress_fn progress, void *arg);

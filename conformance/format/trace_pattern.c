@@ -56,9 +56,19 @@ long trace_pattern_bytes(const struct trace_pattern *p, uint8_t *buf, size_t cap
     size_t off = 0;
     for (size_t i = 0; i < p->n_elems; i++) {
         const struct trace_pat_elem *e = &p->elems[i];
-        for (uint64_t k = 0; k < e->n; k++) {
-            uint8_t m;
-            trace_pat_elem_byte(e, k, &buf[off++], &m);
+        /* whole runs at once: a data-out of 64 KiB is one REPEAT element */
+        if (e->kind == TRACE_PAT_REPEAT) {
+            memset(buf + off, e->value[0], e->n);
+            off += e->n;
+        } else if (e->kind == TRACE_PAT_BYTES) {
+            if (e->n) /* value may be NULL for none */
+                memcpy(buf + off, e->value, e->n);
+            off += e->n;
+        } else {
+            for (uint64_t k = 0; k < e->n; k++) {
+                uint8_t m;
+                trace_pat_elem_byte(e, k, &buf[off++], &m);
+            }
         }
     }
     return (long)off;

@@ -93,8 +93,24 @@ bool replay_has_feature(const struct replay_options *o, const char *feature);
  * that this target lacks, or NULL.  *why (may be NULL) gets a sentence. */
 const char *replay_missing_feature(const struct trace *t, const struct replay_options *o, const char **why);
 
+/* A trace whose `wait` directives add up to this or more is a "waiter": it
+ * spends most of its time asleep, taking no CPU. */
+#define REPLAY_WAITER_NS (100ull * 1000000ull)
+
+/* The order in which `jobs` workers take the files: with jobs >= 2 the
+ * waiters first, the longest-waiting first (a trace that waits 2 s for a
+ * drive to spin up, started last, would keep the run going alone for those
+ * 2 s), then the others in file order; with one worker, file order.  order
+ * has n entries; returns how many waiters lead it (0 for one worker). */
+size_t replay_plan(const char *const *paths, size_t n, unsigned jobs, size_t *order);
+/* How many threads (or children) beside the `jobs` ones replay only the
+ * waiters that lead the plan: as they sleep, they run beside the others
+ * instead of holding a worker (jobs >= 2: up to jobs of them; one worker: 0). */
+unsigned replay_waiter_slots(size_t waiters, unsigned jobs);
+
 /* Replays many files, `jobs` at a time (threads; each trace has its own
- * stack), and appends their results to run in the order given.  progress
+ * stack) plus the waiters on threads of their own (replay_waiter_slots), and
+ * appends their results to run in the order given.  progress
  * (may be NULL) is called on the calling thread after each file is added, in
  * order, with the count done so far.  0 or -ENOMEM. */
 typedef void (*replay_progress_fn)(void *arg, const struct trace_file_result *f, size_t done, size_t total);

@@ -5,7 +5,10 @@
  *
  * The workers take the traces that sit in `wait` directives longest first
  * (a trace that waits 2 s for a drive to spin up, started last, would keep
- * the run going alone for those 2 s); the others in file order. */
+ * the run going alone for those 2 s); the others in file order.  Those that
+ * wait REPLAY_WAITER_NS or more also have threads of their own beside the
+ * `jobs` workers (replay_waiter_slots): asleep in their waits they take no
+ * CPU, so they need not hold a worker that could replay other traces. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -20,6 +23,7 @@ struct batch {
     size_t n;
     const struct replay_options *o;
     size_t *order;           /* the files, in the order the workers take them */
+    size_t waiters;          /* how many waiters lead order */
     atomic_size_t next;
     pthread_mutex_t lock;
     pthread_cond_t cv;
@@ -28,6 +32,17 @@ struct batch {
     int *rc;
 };
 
+static void replay_one(struct batch *b, size_t k)
+{
+    size_t i = b->order[k];
+    int rc = replay_file(b->paths[i], b->o, &b->slots[i]);
+    pthread_mutex_lock(&b->lock);
+    b->rc[i] = rc;
+    b->ready[i] = true;
+    pthread_cond_broadcast(&b->cv);
+    pthread_mutex_unlock(&b->lock);
+}
+
 static void *worker(void *arg)
 {
     struct batch *b = arg;
@@ -35,13 +50,23 @@ static void *worker(void *arg)
         size_t k = atomic_fetch_add(&b->next, 1);
         if (k >= b->n)
             return NULL;
-        size_t i = b->order[k];
-        int rc = replay_file(b->paths[i], b->o, &b->slots[i]);
-        pthread_mutex_lock(&b->lock);
-        b->rc[i] = rc;
-        b->ready[i] = true;
-        pthread_cond_broadcast(&b->cv);
-        pthread_mutex_unlock(&b->lock);
+        replay_one(b, k);
+    }
+}
+
+/* A waiter thread: takes only the waiters that lead the order, and ends when
+ * none is left to take. */
+static void *waiter(void *arg)
+{
+    struct batch *b = arg;
+    size_t k = atomic_load(&b->next);
+    for (;;) {
+        if (k >= b->waiters)
+            return NULL;
+        if (!atomic_compare_exchange_weak(&b->next, &k, k + 1))
+            continue; /* k is the counter's value now: look again */
+        replay_one(b, k);
+        k = atomic_load(&b->next);
     }
 }
 
@@ -77,23 +102,32 @@ static int longest_first(const void *a, const void *b)
     return x->i < y->i ? -1 : x->i > y->i; /* then file order */
 }
 
-/* b->order: the traces that wait longest first; NULL-safe on allocation failure
- * (file order then). */
-static void plan(struct batch *b, unsigned jobs)
+size_t replay_plan(const char *const *paths, size_t n, unsigned jobs, size_t *order)
 {
-    for (size_t i = 0; i < b->n; i++)
-        b->order[i] = i;
+    for (size_t i = 0; i < n; i++)
+        order[i] = i;
     if (jobs < 2)
-        return; /* one at a time: the order changes nothing */
-    struct by_wait *w = malloc(b->n * sizeof *w);
+        return 0; /* one at a time: the order changes nothing */
+    struct by_wait *w = malloc(n * sizeof *w);
     if (!w)
-        return;
-    for (size_t i = 0; i < b->n; i++)
-        w[i] = (struct by_wait){ .i = i, .ns = waits_ns(b->paths[i]) };
-    qsort(w, b->n, sizeof *w, longest_first);
-    for (size_t i = 0; i < b->n; i++)
-        b->order[i] = w[i].i;
+        return 0; /* file order, no waiters: slower, never wrong */
+    for (size_t i = 0; i < n; i++)
+        w[i] = (struct by_wait){ .i = i, .ns = waits_ns(paths[i]) };
+    qsort(w, n, sizeof *w, longest_first);
+    size_t waiters = 0;
+    for (size_t i = 0; i < n; i++) {
+        order[i] = w[i].i;
+        waiters += w[i].ns >= REPLAY_WAITER_NS;
+    }
     free(w);
+    return waiters;
+}
+
+unsigned replay_waiter_slots(size_t waiters, unsigned jobs)
+{
+    if (jobs < 2)
+        return 0;
+    return waiters < jobs ? (unsigned)waiters : jobs;
 }
 
 /* Moves every file result of src to the end of dst; src is left empty. */
@@ -139,8 +173,9 @@ int replay_files(const char *const *paths, size_t n, unsigned jobs, const struct
         jobs = 1;
     if (jobs > n)
         jobs = (unsigned)n;
-    plan(&b, jobs);
-    pthread_t *th = calloc(jobs ? jobs : 1, sizeof *th);
+    b.waiters = replay_plan(paths, n, jobs, b.order);
+    unsigned extra = replay_waiter_slots(b.waiters, jobs);
+    pthread_t *th = calloc(jobs + extra, sizeof *th);
     unsigned started = 0;
     if (!th) {
         rc = -ENOMEM;
@@ -152,6 +187,11 @@ int replay_files(const char *const *paths, size_t n, unsigned jobs, const struct
     if (started == 0 && n) {
         worker(&b); /* no thread could start: do the work here */
     }
+    /* the waiters' own threads (none is needed for the run to finish: the
+     * workers take whatever they leave) */
+    for (unsigned j = 0; started && j < extra; j++)
+        if (pthread_create(&th[started], NULL, waiter, &b) == 0)
+            started++;
     for (size_t i = 0; i < n; i++) {
         pthread_mutex_lock(&b.lock);
         while (!b.ready[i])
