@@ -209,6 +209,38 @@ struct sim_store_stats {
 };
 void sim_store_stats(const struct sim_store *s, struct sim_store_stats *st);
 
+/* Injected system-call failures (the fault engine's io-error action,
+ * docs/faults.md): the store's next count calls of one kind on one of its
+ * files fail with err (a positive errno).  Every system call the store makes
+ * on its files goes through sim/store/store_sys.c, which consumes them.
+ * Memory media make no system calls.  A later arm of the same kind replaces
+ * the earlier; count 0 disarms.  The store then reports the error as it
+ * would a real one: -EIO from a media read or write is a medium error to the
+ * firmware, anything else an internal target failure. */
+enum sim_store_file { SIM_STORE_FILE_MEDIA, SIM_STORE_FILE_JOURNAL, SIM_STORE_FILE_BATTERY, SIM_STORE_FILES };
+enum sim_store_call {
+    SIM_STORE_CALL_OPEN, SIM_STORE_CALL_STAT, SIM_STORE_CALL_READ, SIM_STORE_CALL_WRITE, SIM_STORE_CALL_SYNC,
+    SIM_STORE_CALL_TRUNCATE, SIM_STORE_CALL_RENAME, SIM_STORE_CALL_DISCARD, SIM_STORE_CALL_SEEK,
+    SIM_STORE_CALLS
+};
+void sim_store_fail_io(struct sim_store *s, enum sim_store_file f, enum sim_store_call c, uint32_t count, int err);
+/* The names the rule uses (media, journal, battery; open, stat, read, write,
+ * sync, truncate, rename, discard, seek): the index, or -1. */
+int  sim_store_file_from_name(const char *name, size_t len);
+int  sim_store_call_from_name(const char *name, size_t len);
+const char *sim_store_file_name(enum sim_store_file f);
+const char *sim_store_call_name(enum sim_store_call c);
+
+/* Closes the drive's media, journal and battery file and opens them again,
+ * as a controller restarted on the same media would (the fault engine's
+ * reopen action): the dirty cache is gone (a GOOD battery's copy beside the
+ * media is written back first), and the oracle is rebuilt from its journal.
+ * File media only (-EINVAL for memory media, whose data would go with it).
+ * When the files cannot be opened again (err says why) the store stays
+ * without media: every call but destroy, stats and another reopen returns
+ * -ENXIO until a reopen succeeds. */
+int  sim_store_reopen(struct sim_store *s, char *err, size_t errlen);
+
 /* Deletes the media file(s) a file-backed drive of that size uses. */
 int sim_store_remove_media(const char *media_path, uint64_t blocks, uint32_t block_size);
 

@@ -1,0 +1,119 @@
+/* sim/store/store_sys.c — the store's system calls, each behind one check of
+ * the failures a trace armed (store_sys.h). */
+#include "sim/store/store_sys.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *const file_names[SIM_STORE_FILES] = { "media", "journal", "battery" };
+static const char *const call_names[SIM_STORE_CALLS] = {
+    "open", "stat", "read", "write", "sync", "truncate", "rename", "discard", "seek",
+};
+
+int sim_store_file_from_name(const char *name, size_t len)
+{
+    for (int i = 0; i < SIM_STORE_FILES; i++)
+        if (strlen(file_names[i]) == len && memcmp(file_names[i], name, len) == 0)
+            return i;
+    return -1;
+}
+
+int sim_store_call_from_name(const char *name, size_t len)
+{
+    for (int i = 0; i < SIM_STORE_CALLS; i++)
+        if (strlen(call_names[i]) == len && memcmp(call_names[i], name, len) == 0)
+            return i;
+    return -1;
+}
+
+const char *sim_store_file_name(enum sim_store_file f)
+{
+    return (unsigned)f < SIM_STORE_FILES ? file_names[f] : "?";
+}
+
+const char *sim_store_call_name(enum sim_store_call c)
+{
+    return (unsigned)c < SIM_STORE_CALLS ? call_names[c] : "?";
+}
+
+int store_sys_check(struct store_sys *y, enum sim_store_file f, enum sim_store_call c)
+{
+    if (!y || y->arm[f][c].left == 0)
+        return 0;
+    y->arm[f][c].left--;
+    y->failed++;
+    return y->arm[f][c].err;
+}
+
+/* The wrappers: an armed failure sets errno and returns -1 as the call would. */
+#define ARMED(y, f, c)                                \
+    do {                                              \
+        int e_ = store_sys_check((y), (f), (c));      \
+        if (e_) {                                     \
+            errno = e_;                               \
+            return -1;                                \
+        }                                             \
+    } while (0)
+
+int store_sys_fstat(struct store_sys *y, enum sim_store_file f, int fd, struct stat *st)
+{
+    ARMED(y, f, SIM_STORE_CALL_STAT);
+    return fstat(fd, st);
+}
+
+ssize_t store_sys_pread(struct store_sys *y, enum sim_store_file f, int fd, void *buf, size_t n, off_t off)
+{
+    ARMED(y, f, SIM_STORE_CALL_READ);
+    return pread(fd, buf, n, off);
+}
+
+ssize_t store_sys_pwrite(struct store_sys *y, enum sim_store_file f, int fd, const void *buf, size_t n, off_t off)
+{
+    ARMED(y, f, SIM_STORE_CALL_WRITE);
+    return pwrite(fd, buf, n, off);
+}
+
+ssize_t store_sys_write(struct store_sys *y, enum sim_store_file f, int fd, const void *buf, size_t n)
+{
+    ARMED(y, f, SIM_STORE_CALL_WRITE);
+    return write(fd, buf, n);
+}
+
+int store_sys_fdatasync(struct store_sys *y, enum sim_store_file f, int fd)
+{
+    ARMED(y, f, SIM_STORE_CALL_SYNC);
+    return fdatasync(fd);
+}
+
+int store_sys_ftruncate(struct store_sys *y, enum sim_store_file f, int fd, off_t len)
+{
+    ARMED(y, f, SIM_STORE_CALL_TRUNCATE);
+    return ftruncate(fd, len);
+}
+
+int store_sys_rename(struct store_sys *y, enum sim_store_file f, const char *from, const char *to)
+{
+    ARMED(y, f, SIM_STORE_CALL_RENAME);
+    return rename(from, to);
+}
+
+int store_sys_fallocate(struct store_sys *y, enum sim_store_file f, int fd, int mode, off_t off, off_t len)
+{
+    ARMED(y, f, SIM_STORE_CALL_DISCARD);
+    return fallocate(fd, mode, off, len);
+}
+
+off_t store_sys_lseek(struct store_sys *y, enum sim_store_file f, int fd, off_t off, int whence)
+{
+    ARMED(y, f, SIM_STORE_CALL_SEEK);
+    return lseek(fd, off, whence);
+}
+
+int store_sys_open(struct store_sys *y, enum sim_store_file f, const char *path, int flags, mode_t mode)
+{
+    ARMED(y, f, SIM_STORE_CALL_OPEN);
+    return open(path, flags, mode);
+}
