@@ -22,7 +22,7 @@
  *     remove        (an action: drive=T:L is pulled out)
  *     insert        blocks=N [block-size=512|4096]   (an action: a new drive at drive=T:L)
  *     io-error      file=media|journal|battery call=open|stat|read|write|sync|truncate|rename|discard|seek
- *                   [count=N] [errno=EIO|ENOSPC|EROFS|EDQUOT|EINTR]
+ *                   [count=N] [errno=EIO|ENOSPC|EROFS|EDQUOT|EINTR|short|eof]
  *                   (an action: the drive's store fails its next N such system calls)
  *     reopen        (an action: the drive's store closes and reopens its files, as a restart would)
  *

@@ -64,6 +64,7 @@ const char *fault_kind_name(enum fault_kind k)
 /* The errnos an io-error action may inject: what a file system really returns. */
 static const struct { const char *name; int err; } errno_names[] = {
     { "EIO", EIO }, { "ENOSPC", ENOSPC }, { "EROFS", EROFS }, { "EDQUOT", EDQUOT }, { "EINTR", EINTR },
+    { "short", SIM_STORE_SHORT }, { "eof", SIM_STORE_EOF },
 };
 
 static const char *errno_name(int e)
@@ -307,7 +308,7 @@ static int parse_pair(const struct pctx *p, const struct kind_row *kr, const cha
                 r->io_errno = errno_names[i].err;
                 ok = true;
             }
-        want = "EIO, ENOSPC, EROFS, EDQUOT or EINTR";
+        want = "EIO, ENOSPC, EROFS, EDQUOT, EINTR, short (call=read or write) or eof (call=read)";
     } else if (!strcmp(k, "blocks")) {
         ok = parse_u64(v, &r->blocks) && r->blocks > 0;
         want = "a block count of at least 1";
@@ -376,6 +377,11 @@ static int check_rule(const struct pctx *p, const struct fault_rule *r, uint32_t
     case FAULT_IO_ERROR:
         if (r->any_drive || !GIVEN(K_FILE) || !GIVEN(K_CALL))
             return fail(p, endcol, "an io-error action needs drive=T:L, file= and call= (e.g. %s)", kr->example);
+        if ((r->io_errno == SIM_STORE_SHORT && r->io_call != SIM_STORE_CALL_READ &&
+             r->io_call != SIM_STORE_CALL_WRITE) ||
+            (r->io_errno == SIM_STORE_EOF && r->io_call != SIM_STORE_CALL_READ))
+            return fail(p, endcol, "errno=%s is a result of call=read%s only", errno_name(r->io_errno),
+                        r->io_errno == SIM_STORE_SHORT ? " or call=write" : "");
         if (r->count > UINT32_MAX)
             return fail(p, endcol, "count=%" PRIu64 " is above %u calls", r->count, UINT32_MAX);
         break;

@@ -223,6 +223,11 @@ enum sim_store_call {
     SIM_STORE_CALL_TRUNCATE, SIM_STORE_CALL_RENAME, SIM_STORE_CALL_DISCARD, SIM_STORE_CALL_SEEK,
     SIM_STORE_CALLS
 };
+/* err may also be one of these pseudo results, for read and write only:
+ * the call moves half the bytes asked (a short transfer, which the store
+ * must continue), or a read finds the end of the file (the store reads the
+ * rest as zeros: a media file shorter than the drive). */
+enum { SIM_STORE_SHORT = -1, SIM_STORE_EOF = -2 };
 void sim_store_fail_io(struct sim_store *s, enum sim_store_file f, enum sim_store_call c, uint32_t count, int err);
 /* The names the rule uses (media, journal, battery; open, stat, read, write,
  * sync, truncate, rename, discard, seek): the index, or -1. */
