@@ -61,6 +61,21 @@ const char *fault_kind_name(enum fault_kind k)
     return r ? r->name : "?";
 }
 
+/* io-error's file= and call= words, in the order of enum sim_store_file
+ * and enum sim_store_call (sim/store/store.h). */
+static const char *const io_files[SIM_STORE_FILES] = { "media", "journal", "battery" };
+static const char *const io_calls[SIM_STORE_CALLS] = {
+    "open", "stat", "read", "write", "sync", "truncate", "rename", "discard", "seek",
+};
+
+static int word_index(const char *const *words, int n, const char *v)
+{
+    for (int i = 0; i < n; i++)
+        if (!strcmp(words[i], v))
+            return i;
+    return -1;
+}
+
 /* The errnos an io-error action may inject: what a file system really returns. */
 static const struct { const char *name; int err; } errno_names[] = {
     { "EIO", EIO }, { "ENOSPC", ENOSPC }, { "EROFS", EROFS }, { "EDQUOT", EDQUOT }, { "EINTR", EINTR },
@@ -294,11 +309,11 @@ static int parse_pair(const struct pctx *p, const struct kind_row *kr, const cha
         r->block_size = (uint32_t)bs;
         want = "512 or 4096";
     } else if (!strcmp(k, "file")) {
-        r->io_file = sim_store_file_from_name(v, strlen(v));
+        r->io_file = word_index(io_files, SIM_STORE_FILES, v);
         ok = r->io_file >= 0;
         want = "media, journal or battery";
     } else if (!strcmp(k, "call")) {
-        r->io_call = sim_store_call_from_name(v, strlen(v));
+        r->io_call = word_index(io_calls, SIM_STORE_CALLS, v);
         ok = r->io_call >= 0;
         want = "open, stat, read, write, sync, truncate, rename, discard or seek";
     } else if (!strcmp(k, "errno")) {
@@ -537,8 +552,8 @@ void fault_rule_format(const struct fault_rule *r, struct tbuf *b)
     case FAULT_REOPEN:
         break;
     case FAULT_IO_ERROR:
-        tbuf_printf(b, " file=%s call=%s count=%" PRIu64 " errno=%s", sim_store_file_name(r->io_file),
-                    sim_store_call_name(r->io_call), r->count, errno_name(r->io_errno));
+        tbuf_printf(b, " file=%s call=%s count=%" PRIu64 " errno=%s", io_files[r->io_file],
+                    io_calls[r->io_call], r->count, errno_name(r->io_errno));
         break;
     case FAULT_REORDER:
         tbuf_printf(b, " window=%" PRIu64, r->window);

@@ -171,13 +171,6 @@ static int open_parts(struct sim_store *s, char *err, size_t errlen)
 
 int sim_store_reopen(struct sim_store *s, char *err, size_t errlen)
 {
-    if (!s)
-        return -EINVAL;
-    if (!s->media_path) {
-        errf(err, errlen, "a drive with memory media cannot be reopened (its data would go with it): give it "
-                          "file media (media=NAME)");
-        return -EINVAL;
-    }
     if (!s->no_media)
         close_parts(s);   /* as a kill: the dirty lines go, the battery's file stays */
     s->held = false;
@@ -188,8 +181,6 @@ int sim_store_reopen(struct sim_store *s, char *err, size_t errlen)
 
 void sim_store_fail_io(struct sim_store *s, enum sim_store_file f, enum sim_store_call c, uint32_t count, int err)
 {
-    if (!s || (unsigned)f >= SIM_STORE_FILES || (unsigned)c >= SIM_STORE_CALLS)
-        return;
     s->sys.arm[f][c].left = count;
     s->sys.arm[f][c].err = err;
 }

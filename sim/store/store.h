@@ -226,22 +226,17 @@ enum sim_store_call {
 /* err may also be one of these pseudo results, for read and write only:
  * the call moves half the bytes asked (a short transfer, which the store
  * must continue), or a read finds the end of the file (the store reads the
- * rest as zeros: a media file shorter than the drive). */
+ * rest as zeros: a media file shorter than the drive).  The caller arms
+ * them for reads and writes only (sim/fault's parser refuses the rest). */
 enum { SIM_STORE_SHORT = -1, SIM_STORE_EOF = -2 };
 void sim_store_fail_io(struct sim_store *s, enum sim_store_file f, enum sim_store_call c, uint32_t count, int err);
-/* The names the rule uses (media, journal, battery; open, stat, read, write,
- * sync, truncate, rename, discard, seek): the index, or -1. */
-int  sim_store_file_from_name(const char *name, size_t len);
-int  sim_store_call_from_name(const char *name, size_t len);
-const char *sim_store_file_name(enum sim_store_file f);
-const char *sim_store_call_name(enum sim_store_call c);
+/* (f and c are within their enums: the rule's parser checked them.) */
 
 /* Closes the drive's media, journal and battery file and opens them again,
  * as a controller restarted on the same media would (the fault engine's
  * reopen action): the dirty cache is gone (a GOOD battery's copy beside the
  * media is written back first), and the oracle is rebuilt from its journal.
- * File media only (-EINVAL for memory media, whose data would go with it).
- * When the files cannot be opened again (err says why) the store stays
+ * Memory media start empty again, as they would in a new process.  When the files cannot be opened again (err says why) the store stays
  * without media: every call but destroy, stats and another reopen returns
  * -ENXIO until a reopen succeeds. */
 int  sim_store_reopen(struct sim_store *s, char *err, size_t errlen);

@@ -21,7 +21,6 @@
 
 struct store_sys {
     struct { uint32_t left; int err; } arm[SIM_STORE_FILES][SIM_STORE_CALLS];
-    uint64_t failed;   /* calls failed on purpose so far */
 };
 
 /* 0 when the call may go ahead; else the armed errno (one failure consumed). */
