@@ -385,6 +385,25 @@ int sim_store_read_pi(struct sim_store *s, uint64_t lba, uint32_t nblocks, void 
     return 0;
 }
 
+/* A write through to the media failed, perhaps after the media took some of
+ * it: each block holds its older version or the new one.  Read back, the
+ * blocks that hold the new one become a version the oracle knows is on the
+ * media but never promised (the command failed; a later flush promises it,
+ * as it syncs the media that holds it), as the journal's replay settles
+ * versions after a kill.  A block that cannot be read back stays as the
+ * oracle had it. */
+static void settle_failed_write(struct sim_store *s, uint64_t lba, uint32_t n, const unsigned char *buf)
+{
+    unsigned char *blk = malloc(s->block_size);
+    for (uint32_t i = 0; blk && i < n; i++) {
+        const unsigned char *want = buf + (size_t)i * s->block_size;
+        if (read_media_one(s, lba + i, blk) == 0 && memcmp(blk, want, s->block_size) == 0 &&
+            store_oracle_write(&s->oracle, lba + i, 1, want, false) == 0)
+            (void)store_oracle_on_media(&s->oracle, lba + i, 1);
+    }
+    free(blk);
+}
+
 static int write_blocks(struct sim_store *s, uint64_t lba, uint32_t nblocks, const void *buf, const uint8_t *pi,
                         bool durable)
 {
@@ -419,8 +438,10 @@ static int write_blocks(struct sim_store *s, uint64_t lba, uint32_t nblocks, con
         rc = store_media_write(s->media, byte_off(s, lba), (size_t)nblocks * s->block_size, buf);
         if (rc == 0)
             rc = media_sync(s);
-        if (rc)
+        if (rc) {
+            settle_failed_write(s, lba, nblocks, buf);
             return rc;
+        }
         store_pi_on_media(&s->pi, lba, nblocks);
         /* Media now holds the newest data: a dirty copy would be stale. */
         for (uint64_t b = lba, left = nblocks; left;) {
@@ -468,16 +489,17 @@ int sim_store_unmap(struct sim_store *s, uint64_t lba, uint64_t nblocks)
     store_bbu_forget(&s->bbu, lba, nblocks); /* before the hole: a kill must not replay them over it */
     store_pi_forget(&s->pi, lba, nblocks);   /* unmapped: escape values (store_pi.h) */
     int rc = store_media_discard(s->media, byte_off(s, lba), nblocks * s->block_size);
-    if (rc == 0)
-        rc = media_sync(s);
     if (rc)
-        return rc;
+        return rc;   /* no hole was punched: the oracle keeps what it had */
+    /* The hole is there even when the sync fails: the oracle must know it,
+     * whatever the command's status says. */
+    int sync_rc = media_sync(s);
     void *zero = calloc(1, s->block_size);
     if (!zero)
         return -ENOMEM;
     rc = store_oracle_unmap(&s->oracle, lba, nblocks, zero);
     free(zero);
-    return rc;
+    return sync_rc ? sync_rc : rc;
 }
 
 /* A run of blocks from lba (at most n) that are all mapped or all not. */
