@@ -147,7 +147,10 @@ void sim_store_destroy(struct sim_store *s);
 /* Block I/O.  lba + nblocks must lie within the drive (the caller checks;
  * -EINVAL otherwise, also for nblocks 0 or a NULL buf).  -EIO while powered off. */
 int sim_store_read(struct sim_store *s, uint64_t lba, uint32_t nblocks, void *buf);
-/* durable = FUA or write cache disabled: goes to media before returning. */
+/* durable = FUA or write cache disabled: goes to media before returning.
+ * When that fails part way, each block holds its older version or the new
+ * one: the store reads them back, and the oracle takes those that hold the
+ * new one as on the media but not promised. */
 int sim_store_write(struct sim_store *s, uint64_t lba, uint32_t nblocks, const void *buf, bool durable);
 /* The same with the blocks' protection information: 8 bytes a block in pi,
  * kept beside the data (a drive created without pi_gen: -EINVAL). */
@@ -166,7 +169,8 @@ uint64_t sim_store_dirty_bytes(const struct sim_store *s);
  * copies are dropped and the media gives the space back (a hole in the file,
  * freed memory chunks), durably before the call returns; reads of the range
  * return zeros from then on.  The oracle counts it as a durable write of zeros
- * to every block it knows. */
+ * to every block it knows; also when the hole was punched and only the sync
+ * failed (the error is returned all the same). */
 int sim_store_unmap(struct sim_store *s, uint64_t lba, uint64_t nblocks);
 /* Provisioning status from lba: *mapped says whether block lba holds storage
  * (on media, or dirty in the cache) and *run how many blocks from lba, at most
