@@ -52,6 +52,11 @@ START_TEST(rules_print_canonically_and_parse_back)
         "fatal op=write nth=10",
         "remove drive=0:1",
         "insert drive=0:1 blocks=2048 block-size=4096",
+        "io-error drive=0:0 file=media call=write count=1 errno=EIO",
+        "io-error drive=1:2 file=journal call=sync count=3 errno=ENOSPC",
+        "io-error drive=0:0 file=media call=read count=2 errno=eof",
+        "io-error drive=0:0 file=battery call=open count=1 errno=EINTR",
+        "reopen drive=0:0",
     };
     for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
         struct fault_rule r = parse_ok(rules[i]);
@@ -107,7 +112,14 @@ START_TEST(bad_rules_name_the_column_and_the_fix)
         { "remove", 7, "a remove action needs drive=T:L" },
         { "insert drive=0:1", 17, "needs drive=T:L and blocks=N" },
         { "insert drive=0:1 blocks=8 block-size=520", 38, "512 or 4096" },
-        { "remove drive=0:1 op=read", 18, "'op' is not a key of a remove rule" },
+        { "remove drive=0:1 op=read", 18, "'op' is not a key of a remove rule" },        { "io-error drive=0:0 file=disk call=read", 25, "media, journal or battery" },
+        { "io-error drive=0:0 file=media", 30, "needs drive=T:L, file= and call=" },
+        { "io-error file=media call=read", 30, "needs drive=T:L, file= and call=" },
+        { "io-error drive=0:0 file=media call=sync errno=short", 52, "errno=short is a result of call=read or call=write only" },
+        { "io-error drive=0:0 file=media call=write errno=eof", 51, "errno=eof is a result of call=read only" },
+        { "io-error drive=0:0 file=media call=read errno=EFOO", 47, "EIO, ENOSPC" },
+        { "io-error drive=0:0 file=media call=flush", 36, "open, stat, read" },
+        { "reopen", 7, "a reopen action needs drive=T:L" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct fault_rule r;

@@ -671,6 +671,8 @@ int sim_ctrl_fault_add(struct sim_ctrl *c, const char *rule, char *err, size_t e
         lu.block_size = r.block_size;
         return fw_drive_insert(c->fw, &c->cfg, &lu, err, errlen);
     }
+    if (r.kind == FAULT_IO_ERROR || r.kind == FAULT_REOPEN)   /* the store's actions (sim/fw/fw_store_fault.c) */
+        return fw_store_action(c->fw, &r, err, errlen);
     rc = fault_set_add(&c->faults, &r);
     if (rc == -ENOSPC)
         errf(err, errlen, "%u fault rules are set already; clear some first", FAULT_RULES_MAX);

@@ -21,6 +21,10 @@
  *     fatal         [nth=N]
  *     remove        (an action: drive=T:L is pulled out)
  *     insert        blocks=N [block-size=512|4096]   (an action: a new drive at drive=T:L)
+ *     io-error      file=media|journal|battery call=open|stat|read|write|sync|truncate|rename|discard|seek
+ *                   [count=N] [errno=EIO|ENOSPC|EROFS|EDQUOT|EINTR|short|eof]
+ *                   (an action: the drive's store fails its next N such system calls)
+ *     reopen        (an action: the drive's store closes and reopens its files, as a restart would)
  *
  *   and on every kind:  drive=T:L (default any drive)  op=any|read|write|sync|
  *   tur|inquiry|0xNN (default any; medium takes io= instead)  limit=N (fires
@@ -63,6 +67,8 @@ enum fault_kind {
     FAULT_FATAL,
     FAULT_REMOVE,
     FAULT_INSERT,
+    FAULT_IO_ERROR,
+    FAULT_REOPEN,
 };
 
 enum fault_dist { FAULT_DIST_FIXED = 1, FAULT_DIST_UNIFORM, FAULT_DIST_EXP, FAULT_DIST_TAIL };
@@ -98,6 +104,9 @@ struct fault_rule {
     /* capacity, insert */
     uint64_t blocks;
     uint32_t block_size;      /* insert: 512 (default) or 4096 */
+    /* io-error: enum sim_store_file and sim_store_call (sim/store/store.h),
+     * and the errno the calls fail with (count= is how many) */
+    int      io_file, io_call, io_errno;
     /* state, not part of the text */
     uint64_t prng, seen, fired;
     bool     armed;           /* iommu-fault: the command running now matches */

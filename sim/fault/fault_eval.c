@@ -300,6 +300,8 @@ void fault_eval(struct fault_set *s, const struct fault_cmd *c, struct fault_ver
         case FAULT_CAPACITY:
         case FAULT_REMOVE:
         case FAULT_INSERT:
+        case FAULT_IO_ERROR:
+        case FAULT_REOPEN:
             break;
         }
         if (fire)

@@ -11,6 +11,7 @@
 #include "base/errf.h"
 #include "scsi/scsi.h"
 #include "sim/fault/fault.h"
+#include "sim/store/store.h"
 
 struct kind_row {
     enum fault_kind kind;
@@ -35,6 +36,8 @@ static const struct kind_row kinds[] = {
     { FAULT_FATAL, "fatal", "nth op", "fatal op=write nth=10" },
     { FAULT_REMOVE, "remove", "", "remove drive=0:1" },
     { FAULT_INSERT, "insert", "blocks block-size", "insert drive=0:1 blocks=2048 block-size=512" },
+    { FAULT_IO_ERROR, "io-error", "file call count errno", "io-error drive=0:0 file=media call=write errno=EIO" },
+    { FAULT_REOPEN, "reopen", "", "reopen drive=0:0" },
 };
 #define NKINDS (sizeof kinds / sizeof kinds[0])
 
@@ -48,13 +51,43 @@ static const struct kind_row *kind_row(enum fault_kind k)
 
 bool fault_rule_is_action(const struct fault_rule *r)
 {
-    return r->kind == FAULT_CAPACITY || r->kind == FAULT_REMOVE || r->kind == FAULT_INSERT;
+    return r->kind == FAULT_CAPACITY || r->kind == FAULT_REMOVE || r->kind == FAULT_INSERT ||
+           r->kind == FAULT_IO_ERROR || r->kind == FAULT_REOPEN;
 }
 
 const char *fault_kind_name(enum fault_kind k)
 {
     const struct kind_row *r = kind_row(k);
     return r ? r->name : "?";
+}
+
+/* io-error's file= and call= words, in the order of enum sim_store_file
+ * and enum sim_store_call (sim/store/store.h). */
+static const char *const io_files[SIM_STORE_FILES] = { "media", "journal", "battery" };
+static const char *const io_calls[SIM_STORE_CALLS] = {
+    "open", "stat", "read", "write", "sync", "truncate", "rename", "discard", "seek",
+};
+
+static int word_index(const char *const *words, int n, const char *v)
+{
+    for (int i = 0; i < n; i++)
+        if (!strcmp(words[i], v))
+            return i;
+    return -1;
+}
+
+/* The errnos an io-error action may inject: what a file system really returns. */
+static const struct { const char *name; int err; } errno_names[] = {
+    { "EIO", EIO }, { "ENOSPC", ENOSPC }, { "EROFS", EROFS }, { "EDQUOT", EDQUOT }, { "EINTR", EINTR },
+    { "short", SIM_STORE_SHORT }, { "eof", SIM_STORE_EOF },
+};
+
+static const char *errno_name(int e)
+{
+    for (size_t i = 0; i < sizeof errno_names / sizeof errno_names[0]; i++)
+        if (errno_names[i].err == e)
+            return errno_names[i].name;
+    return "EIO";
 }
 
 static const struct { const char *name; int op; } op_names[] = {
@@ -201,7 +234,7 @@ static int parse_pair(const struct pctx *p, const struct kind_row *kr, const cha
                     kr->keys, *kr->keys ? " " : "", common, kr->example);
     const char *keynames[] = { "drive", "limit", "seed", "lba", "count", "io", "recovered", "n", "sense", "op",
                                "dist", "time", "min", "max", "tail", "p", "after", "fraction", "status",
-                               "blocks", "window", "step", "nth", "block-size" };
+                               "blocks", "window", "step", "nth", "block-size", "file", "call", "errno" };
     for (unsigned i = 0; i < sizeof keynames / sizeof keynames[0]; i++)
         if (!strcmp(k, keynames[i])) {
             if (*given & (1u << i))
@@ -275,6 +308,22 @@ static int parse_pair(const struct pctx *p, const struct kind_row *kr, const cha
         ok = parse_u64(v, &bs) && (bs == 512 || bs == 4096);
         r->block_size = (uint32_t)bs;
         want = "512 or 4096";
+    } else if (!strcmp(k, "file")) {
+        r->io_file = word_index(io_files, SIM_STORE_FILES, v);
+        ok = r->io_file >= 0;
+        want = "media, journal or battery";
+    } else if (!strcmp(k, "call")) {
+        r->io_call = word_index(io_calls, SIM_STORE_CALLS, v);
+        ok = r->io_call >= 0;
+        want = "open, stat, read, write, sync, truncate, rename, discard or seek";
+    } else if (!strcmp(k, "errno")) {
+        ok = false;
+        for (size_t i = 0; i < sizeof errno_names / sizeof errno_names[0]; i++)
+            if (!strcmp(v, errno_names[i].name)) {
+                r->io_errno = errno_names[i].err;
+                ok = true;
+            }
+        want = "EIO, ENOSPC, EROFS, EDQUOT, EINTR, short (call=read or write) or eof (call=read)";
     } else if (!strcmp(k, "blocks")) {
         ok = parse_u64(v, &r->blocks) && r->blocks > 0;
         want = "a block count of at least 1";
@@ -285,6 +334,7 @@ static int parse_pair(const struct pctx *p, const struct kind_row *kr, const cha
 }
 
 #define GIVEN(i) (given & (1u << (i)))
+enum { K_COUNT = 4, K_FILE = 24, K_CALL = 25 };
 enum { K_LBA = 3, K_N = 7, K_DIST = 10, K_TIME, K_MIN, K_MAX, K_TAIL, K_P, K_BLOCKS = 19, K_WINDOW, K_STEP,
        K_NTH };
 
@@ -339,6 +389,21 @@ static int check_rule(const struct pctx *p, const struct fault_rule *r, uint32_t
         if (r->blocks > (1ull << 40))
             return fail(p, endcol, "blocks=%" PRIu64 " is above 2^40 for an inserted drive", r->blocks);
         break;
+    case FAULT_IO_ERROR:
+        if (r->any_drive || !GIVEN(K_FILE) || !GIVEN(K_CALL))
+            return fail(p, endcol, "an io-error action needs drive=T:L, file= and call= (e.g. %s)", kr->example);
+        if ((r->io_errno == SIM_STORE_SHORT && r->io_call != SIM_STORE_CALL_READ &&
+             r->io_call != SIM_STORE_CALL_WRITE) ||
+            (r->io_errno == SIM_STORE_EOF && r->io_call != SIM_STORE_CALL_READ))
+            return fail(p, endcol, "errno=%s is a result of call=read%s only", errno_name(r->io_errno),
+                        r->io_errno == SIM_STORE_SHORT ? " or call=write" : "");
+        if (r->count > UINT32_MAX)
+            return fail(p, endcol, "count=%" PRIu64 " is above %u calls", r->count, UINT32_MAX);
+        break;
+    case FAULT_REOPEN:
+        if (r->any_drive)
+            return fail(p, endcol, "a reopen action needs drive=T:L (e.g. %s)", kr->example);
+        break;
     case FAULT_CAPACITY:
         if (!GIVEN(K_BLOCKS) || r->any_drive)
             return fail(p, endcol, "a capacity rule needs drive=T:L and blocks=N (e.g. %s)", kr->example);
@@ -355,7 +420,7 @@ int fault_rule_parse(const char *text, struct fault_rule *r, char *err, size_t e
     *r = (struct fault_rule){ .any_drive = true, .op = FAULT_OP_ANY, .count = 1, .io = FAULT_IO_READ,
                               .sense = scsi_reason(SCSI_SK_HARDWARE_ERROR, SCSI_ASCQ(0x44, 0x00)),
                               .fraction = 1.0, .status = SCSI_STATUS_BUSY, .window = 4, .nth = 1,
-                              .step_ns = 1000000, .block_size = 512 };
+                              .step_ns = 1000000, .block_size = 512, .io_errno = EIO };
     size_t len = strlen(text);
     if (len > FAULT_TEXT_MAX)
         return fail(&p, FAULT_TEXT_MAX + 1, "a rule is at most %u characters", FAULT_TEXT_MAX);
@@ -388,7 +453,7 @@ int fault_rule_parse(const char *text, struct fault_rule *r, char *err, size_t e
             if (!kr)
                 return fail(&p, wcol, "unknown fault rule '%s': write medium, every-nth, latency, hang, busy, "
                                       "lose, duplicate, write-protect, capacity, reorder, spurious, "
-                                      "iommu-fault, fatal, remove or insert", w);
+                                      "iommu-fault, fatal, remove, insert, io-error or reopen", w);
             r->kind = kr->kind;
             first = false;
         } else {
@@ -406,7 +471,8 @@ int fault_rule_parse(const char *text, struct fault_rule *r, char *err, size_t e
     }
     if (first)
         return fail(&p, 1, "empty rule: write a kind (medium, every-nth, latency, hang, busy, lose, duplicate, "
-                           "write-protect, capacity, reorder, spurious, iommu-fault, fatal, remove, insert) and "
+                           "write-protect, capacity, reorder, spurious, iommu-fault, fatal, remove, insert, io-error, "
+                           "reopen) and "
                            "its keys");
     return check_rule(&p, r, given, (unsigned)len + 1);
 }
@@ -483,6 +549,11 @@ void fault_rule_format(const struct fault_rule *r, struct tbuf *b)
         tbuf_printf(b, " blocks=%" PRIu64 " block-size=%u", r->blocks, r->block_size);
         break;
     case FAULT_REMOVE:
+    case FAULT_REOPEN:
+        break;
+    case FAULT_IO_ERROR:
+        tbuf_printf(b, " file=%s call=%s count=%" PRIu64 " errno=%s", io_files[r->io_file],
+                    io_calls[r->io_call], r->count, errno_name(r->io_errno));
         break;
     case FAULT_REORDER:
         tbuf_printf(b, " window=%" PRIu64, r->window);

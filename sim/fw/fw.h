@@ -206,4 +206,12 @@ int fw_drive_insert(struct fw *fw, const struct sim_config *cfg, const struct si
                     size_t errlen);
 int fw_drive_remove(struct fw *fw, uint16_t target, uint16_t lun);
 
+/* The fault engine's store actions (sim/fw/fw_store_fault.c): io-error
+ * (sim_store_fail_io) and reopen (sim_store_reopen, then POWER ON) on drive
+ * r->target:r->lun.  -ENOENT without a drive there.  A reopen whose files
+ * fail to open is not an error here: the drive then reports it on every
+ * medium access. */
+struct fault_rule;
+int fw_store_action(struct fw *fw, const struct fault_rule *r, char *err, size_t errlen);
+
 #endif

@@ -15,6 +15,7 @@
 #include "sim/store/store_media.h"
 #include "sim/store/store_oracle.h"
 #include "sim/store/store_pi.h"
+#include "sim/store/store_sys.h"
 
 struct sim_store {
     uint64_t blocks;
@@ -37,11 +38,17 @@ struct sim_store {
      * battery is GOOD, so they outlive the process (store_bbu.h). */
     struct store_bbu bbu;
     uint64_t bbu_kept, bbu_discarded;   /* found there when the store was created */
+    /* Failures a trace armed for the next system calls (store_sys.h); they
+     * stay armed through a reopen, which is how one makes a reopen fail. */
+    struct store_sys sys;
+    char *media_path;          /* owned copy: a reopen opens the same files */
+    bool no_media;             /* a reopen failed: every call answers -ENXIO */
 };
 
 static int read_media_one(void *ctx, uint64_t lba, void *buf);
 static int bbu_replay_block(void *ctx, uint64_t lba, const void *data, const uint8_t *pi);
 static int media_sync(struct sim_store *s);
+static int open_parts(struct sim_store *s, char *err, size_t errlen);
 
 int sim_store_create(const struct sim_store_config *cfg, struct sim_store **out, char *err, size_t errlen)
 {
@@ -75,7 +82,8 @@ int sim_store_create(const struct sim_store_config *cfg, struct sim_store **out,
     }
 
     struct sim_store *s = calloc(1, sizeof(*s));
-    if (!s) {
+    if (!s || (cfg->media_path && !(s->media_path = strdup(cfg->media_path)))) {
+        free(s);
         errf(err, errlen, "store: out of memory");
         return -ENOMEM;
     }
@@ -86,61 +94,112 @@ int sim_store_create(const struct sim_store_config *cfg, struct sim_store **out,
     s->seed = cfg->seed;
     s->powered = true;
     s->pi_gen = cfg->pi_gen;
+    int rc = open_parts(s, err, errlen);
+    if (rc) {
+        free(s->media_path);
+        free(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+/* Frees the cache, media, oracle, tuples and battery file, leaving each in
+ * its initial state (so a second close is harmless). */
+static void close_parts(struct sim_store *s)
+{
+    store_cache_free(&s->cache);
+    store_bbu_close(&s->bbu);   /* the file stays: a battery keeps its memory */
+    store_media_close(s->media);
+    s->media = NULL;
+    store_oracle_free(&s->oracle);
+    store_oracle_init(&s->oracle, s->block_size);
+    store_pi_free(&s->pi);
+    store_pi_init(&s->pi);
+}
+
+/* Opens the parts as a new store on this media finds them: what a battery
+ * kept is written back, the journal replayed.  On failure every part is
+ * closed again. */
+static int open_parts(struct sim_store *s, char *err, size_t errlen)
+{
     store_pi_init(&s->pi);
     store_bbu_init(&s->bbu);
+    s->bbu.sys = &s->sys;
     store_oracle_init(&s->oracle, s->block_size);
     int rc = store_cache_init(&s->cache, s->block_size);
     if (rc) {
-        sim_store_destroy(s);
+        close_parts(s);
         errf(err, errlen, "store: out of memory for the cache");
         return rc;
     }
-    rc = store_media_open(&s->media, cfg->media_path, bytes, err, errlen);
+    const char *path = s->media_path;
+    rc = store_media_open(&s->media, path, s->blocks * s->block_size, &s->sys, err, errlen);
     if (rc) {
-        sim_store_destroy(s);
+        close_parts(s);
         return rc;
     }
     /* What a battery kept through the death of the last process on this
      * media goes to the media first (or is discarded without a good
      * battery), so the journal's replay below finds it where it is. */
-    if (cfg->media_path) {
+    if (path) {
         bool was_good = false, keep = s->battery == HBA_BATTERY_GOOD;
-        rc = store_bbu_recover(cfg->media_path, s->block_size, s->blocks, keep, bbu_replay_block, s, &s->bbu_kept,
+        rc = store_bbu_recover(path, s->block_size, s->blocks, keep, bbu_replay_block, s, &s->bbu_kept,
                                &s->bbu_discarded, &was_good, err, errlen);
         /* Every version the dead process acknowledged is on the media now. */
         s->oracle.battery_kept = keep && was_good;
         if (rc == 0 && s->bbu_kept)
             rc = media_sync(s);
         if (rc) {
-            sim_store_destroy(s);
+            close_parts(s);
             return rc;
         }
     }
     /* File media outlive the process: so must what was promised about them. */
-    if (cfg->media_path &&
-        (rc = store_oracle_journal_open(&s->oracle, cfg->media_path, cfg->blocks, read_media_one, s, err, errlen))) {
-        sim_store_destroy(s);
+    if (path && (rc = store_oracle_journal_open(&s->oracle, path, s->blocks, read_media_one, s, &s->sys, err,
+                                                 errlen))) {
+        close_parts(s);
         return rc;
     }
-    if (cfg->media_path && (rc = store_bbu_open(&s->bbu, cfg->media_path, s->block_size, s->blocks, err, errlen))) {
-        sim_store_destroy(s);
+    if (path && (rc = store_bbu_open(&s->bbu, path, s->block_size, s->blocks, err, errlen))) {
+        close_parts(s);
         return rc;
     }
     store_bbu_set_good(&s->bbu, s->battery == HBA_BATTERY_GOOD);   /* the cache is empty: mirrored */
-    *out = s;
     return 0;
+}
+
+int sim_store_reopen(struct sim_store *s, char *err, size_t errlen)
+{
+    if (!s->no_media)
+        close_parts(s);   /* as a kill: the dirty lines go, the battery's file stays */
+    s->held = false;
+    int rc = open_parts(s, err, errlen);
+    s->no_media = rc != 0;
+    return rc;
+}
+
+void sim_store_fail_io(struct sim_store *s, enum sim_store_file f, enum sim_store_call c, uint32_t count, int err)
+{
+    s->sys.arm[f][c].left = count;
+    s->sys.arm[f][c].err = err;
 }
 
 void sim_store_destroy(struct sim_store *s)
 {
     if (!s)
         return;
-    store_cache_free(&s->cache);
-    store_bbu_close(&s->bbu);   /* the file stays: a battery keeps its memory */
-    store_media_close(s->media);
+    close_parts(s);
     store_oracle_free(&s->oracle);
-    store_pi_free(&s->pi);
+    free(s->media_path);
     free(s);
+}
+
+/* Why I/O cannot run now: -ENXIO without media (a failed reopen), -EIO
+ * while powered off; 0 when it can. */
+static int unusable(const struct sim_store *s)
+{
+    return s->no_media ? -ENXIO : s->powered ? 0 : -EIO;
 }
 
 static bool in_range(const struct sim_store *s, uint64_t lba, uint64_t n)
@@ -185,8 +244,9 @@ int sim_store_read(struct sim_store *s, uint64_t lba, uint32_t nblocks, void *bu
 {
     if (!s || !buf || !in_range(s, lba, nblocks))
         return -EINVAL;
-    if (!s->powered)
-        return -EIO;
+    int down = unusable(s);
+    if (down)
+        return down;
     s->blocks_read += nblocks;
     /* Clean data is never cached: a hit is a block read from a dirty line. */
     for (uint64_t at = lba, n = nblocks; n;) {
@@ -315,8 +375,9 @@ int sim_store_read_pi(struct sim_store *s, uint64_t lba, uint32_t nblocks, void 
 {
     if (!s || !pi || !in_range(s, lba, nblocks) || !s->pi_gen.fn)
         return -EINVAL;
-    if (!s->powered)
-        return -EIO;
+    int down = unusable(s);
+    if (down)
+        return down;
     uint8_t *out = pi;
     for (uint32_t i = 0; i < nblocks; i++)
         store_pi_get(&s->pi, lba + i, store_cache_count_dirty(&s->cache, lba + i, 1) != 0,
@@ -324,13 +385,33 @@ int sim_store_read_pi(struct sim_store *s, uint64_t lba, uint32_t nblocks, void 
     return 0;
 }
 
+/* A write through to the media failed, perhaps after the media took some of
+ * it: each block holds its older version or the new one.  Read back, the
+ * blocks that hold the new one become a version the oracle knows is on the
+ * media but never promised (the command failed; a later flush promises it,
+ * as it syncs the media that holds it), as the journal's replay settles
+ * versions after a kill.  A block that cannot be read back stays as the
+ * oracle had it. */
+static void settle_failed_write(struct sim_store *s, uint64_t lba, uint32_t n, const unsigned char *buf)
+{
+    unsigned char *blk = malloc(s->block_size);
+    for (uint32_t i = 0; blk && i < n; i++) {
+        const unsigned char *want = buf + (size_t)i * s->block_size;
+        if (read_media_one(s, lba + i, blk) == 0 && memcmp(blk, want, s->block_size) == 0 &&
+            store_oracle_write(&s->oracle, lba + i, 1, want, false) == 0)
+            (void)store_oracle_on_media(&s->oracle, lba + i, 1);
+    }
+    free(blk);
+}
+
 static int write_blocks(struct sim_store *s, uint64_t lba, uint32_t nblocks, const void *buf, const uint8_t *pi,
                         bool durable)
 {
     if (!s || !buf || !in_range(s, lba, nblocks))
         return -EINVAL;
-    if (!s->powered)
-        return -EIO;
+    int down = unusable(s);
+    if (down)
+        return down;
     int rc0 = pi_newest(s, lba, nblocks, buf, pi);
     if (rc0)
         return rc0;
@@ -357,8 +438,10 @@ static int write_blocks(struct sim_store *s, uint64_t lba, uint32_t nblocks, con
         rc = store_media_write(s->media, byte_off(s, lba), (size_t)nblocks * s->block_size, buf);
         if (rc == 0)
             rc = media_sync(s);
-        if (rc)
+        if (rc) {
+            settle_failed_write(s, lba, nblocks, buf);
             return rc;
+        }
         store_pi_on_media(&s->pi, lba, nblocks);
         /* Media now holds the newest data: a dirty copy would be stale. */
         for (uint64_t b = lba, left = nblocks; left;) {
@@ -393,8 +476,9 @@ int sim_store_unmap(struct sim_store *s, uint64_t lba, uint64_t nblocks)
 {
     if (!s || !in_range(s, lba, nblocks))
         return -EINVAL;
-    if (!s->powered)
-        return -EIO;
+    int down = unusable(s);
+    if (down)
+        return down;
     /* A dirty copy would read back over the hole: the cache forgets it. */
     for (uint64_t b = lba, left = nblocks; left;) {
         uint32_t k = line_piece(s, b, left);
@@ -405,16 +489,17 @@ int sim_store_unmap(struct sim_store *s, uint64_t lba, uint64_t nblocks)
     store_bbu_forget(&s->bbu, lba, nblocks); /* before the hole: a kill must not replay them over it */
     store_pi_forget(&s->pi, lba, nblocks);   /* unmapped: escape values (store_pi.h) */
     int rc = store_media_discard(s->media, byte_off(s, lba), nblocks * s->block_size);
-    if (rc == 0)
-        rc = media_sync(s);
     if (rc)
-        return rc;
+        return rc;   /* no hole was punched: the oracle keeps what it had */
+    /* The hole is there even when the sync fails: the oracle must know it,
+     * whatever the command's status says. */
+    int sync_rc = media_sync(s);
     void *zero = calloc(1, s->block_size);
     if (!zero)
         return -ENOMEM;
     rc = store_oracle_unmap(&s->oracle, lba, nblocks, zero);
     free(zero);
-    return rc;
+    return sync_rc ? sync_rc : rc;
 }
 
 /* A run of blocks from lba (at most n) that are all mapped or all not. */
@@ -457,8 +542,9 @@ int sim_store_mapped(struct sim_store *s, uint64_t lba, uint64_t nblocks, bool *
 {
     if (!s || !mapped || !run || !in_range(s, lba, nblocks))
         return -EINVAL;
-    if (!s->powered)
-        return -EIO;
+    int down = unusable(s);
+    if (down)
+        return down;
     /* One piece of the media's answer at a time, merged while the status
      * holds; bounded so a huge sparse drive answers in bounded time. */
     uint64_t done = 0;
@@ -486,8 +572,9 @@ int sim_store_flush(struct sim_store *s, uint64_t lba, uint64_t nblocks)
         nblocks = s->blocks - lba;
     if (!in_range(s, lba, nblocks))
         return -EINVAL;
-    if (!s->powered)
-        return -EIO;
+    int down = unusable(s);
+    if (down)
+        return down;
 #ifdef SIM_MUTANT_SYNC_EARLY
     /* The campaign's mutant (a test-only build, build/mutants/scsisim-sync-early;
      * docs/faults.md): the firmware acknowledges SYNCHRONIZE CACHE and records
@@ -607,6 +694,8 @@ uint64_t sim_store_power_cut(struct sim_store *s, const struct sim_power_cut *ho
     if (!s || !s->powered)
         return 0;
     s->powered = false;
+    if (s->no_media)
+        return 0;
     if (s->battery == HBA_BATTERY_GOOD) {
         s->held = store_cache_nlines(&s->cache) > 0;
         return 0;
@@ -639,6 +728,8 @@ int sim_store_power_on(struct sim_store *s)
     if (s->powered)
         return -EALREADY;
     s->powered = true;
+    if (s->no_media)
+        return 0;
     if (s->held && s->battery != HBA_BATTERY_GOOD) {
         /* The battery gave out while the power was off. */
         store_cache_drop_all(&s->cache);
@@ -677,6 +768,8 @@ int sim_store_check(struct sim_store *s, struct sim_oracle_report *r)
 {
     if (!s || !r)
         return -EINVAL;
+    if (s->no_media)
+        return -ENXIO;
     return store_oracle_check(&s->oracle, read_one, s, r);
 }
 
@@ -689,7 +782,7 @@ void sim_store_stats(const struct sim_store *s, struct sim_store_stats *st)
     st->dirty_lines = store_cache_nlines(&s->cache);
     st->cache_mem_bytes = store_cache_mem_bytes(&s->cache);
     st->cache_data_bytes = s->cache.page_bytes;
-    st->media_mem_bytes = store_media_mem_bytes(s->media);
+    st->media_mem_bytes = s->media ? store_media_mem_bytes(s->media) : 0;
     st->oracle_mem_bytes = store_oracle_bytes(&s->oracle);
     st->pi_mem_bytes = store_pi_bytes(&s->pi);
     st->lines_written_back = s->lines_written_back;

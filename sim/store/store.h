@@ -147,7 +147,10 @@ void sim_store_destroy(struct sim_store *s);
 /* Block I/O.  lba + nblocks must lie within the drive (the caller checks;
  * -EINVAL otherwise, also for nblocks 0 or a NULL buf).  -EIO while powered off. */
 int sim_store_read(struct sim_store *s, uint64_t lba, uint32_t nblocks, void *buf);
-/* durable = FUA or write cache disabled: goes to media before returning. */
+/* durable = FUA or write cache disabled: goes to media before returning.
+ * When that fails part way, each block holds its older version or the new
+ * one: the store reads them back, and the oracle takes those that hold the
+ * new one as on the media but not promised. */
 int sim_store_write(struct sim_store *s, uint64_t lba, uint32_t nblocks, const void *buf, bool durable);
 /* The same with the blocks' protection information: 8 bytes a block in pi,
  * kept beside the data (a drive created without pi_gen: -EINVAL). */
@@ -166,7 +169,8 @@ uint64_t sim_store_dirty_bytes(const struct sim_store *s);
  * copies are dropped and the media gives the space back (a hole in the file,
  * freed memory chunks), durably before the call returns; reads of the range
  * return zeros from then on.  The oracle counts it as a durable write of zeros
- * to every block it knows. */
+ * to every block it knows; also when the hole was punched and only the sync
+ * failed (the error is returned all the same). */
 int sim_store_unmap(struct sim_store *s, uint64_t lba, uint64_t nblocks);
 /* Provisioning status from lba: *mapped says whether block lba holds storage
  * (on media, or dirty in the cache) and *run how many blocks from lba, at most
@@ -208,6 +212,38 @@ struct sim_store_stats {
     uint64_t battery_kept_at_open, battery_discarded_at_open;
 };
 void sim_store_stats(const struct sim_store *s, struct sim_store_stats *st);
+
+/* Injected system-call failures (the fault engine's io-error action,
+ * docs/faults.md): the store's next count calls of one kind on one of its
+ * files fail with err (a positive errno).  Every system call the store makes
+ * on its files goes through sim/store/store_sys.c, which consumes them.
+ * Memory media make no system calls.  A later arm of the same kind replaces
+ * the earlier; count 0 disarms.  The store then reports the error as it
+ * would a real one: -EIO from a media read or write is a medium error to the
+ * firmware, anything else an internal target failure. */
+enum sim_store_file { SIM_STORE_FILE_MEDIA, SIM_STORE_FILE_JOURNAL, SIM_STORE_FILE_BATTERY, SIM_STORE_FILES };
+enum sim_store_call {
+    SIM_STORE_CALL_OPEN, SIM_STORE_CALL_STAT, SIM_STORE_CALL_READ, SIM_STORE_CALL_WRITE, SIM_STORE_CALL_SYNC,
+    SIM_STORE_CALL_TRUNCATE, SIM_STORE_CALL_RENAME, SIM_STORE_CALL_DISCARD, SIM_STORE_CALL_SEEK,
+    SIM_STORE_CALLS
+};
+/* err may also be one of these pseudo results, for read and write only:
+ * the call moves half the bytes asked (a short transfer, which the store
+ * must continue), or a read finds the end of the file (the store reads the
+ * rest as zeros: a media file shorter than the drive).  The caller arms
+ * them for reads and writes only (sim/fault's parser refuses the rest). */
+enum { SIM_STORE_SHORT = -1, SIM_STORE_EOF = -2 };
+void sim_store_fail_io(struct sim_store *s, enum sim_store_file f, enum sim_store_call c, uint32_t count, int err);
+/* (f and c are within their enums: the rule's parser checked them.) */
+
+/* Closes the drive's media, journal and battery file and opens them again,
+ * as a controller restarted on the same media would (the fault engine's
+ * reopen action): the dirty cache is gone (a GOOD battery's copy beside the
+ * media is written back first), and the oracle is rebuilt from its journal.
+ * Memory media start empty again, as they would in a new process.  When the files cannot be opened again (err says why) the store stays
+ * without media: every call but destroy, stats and another reopen returns
+ * -ENXIO until a reopen succeeds. */
+int  sim_store_reopen(struct sim_store *s, char *err, size_t errlen);
 
 /* Deletes the media file(s) a file-backed drive of that size uses. */
 int sim_store_remove_media(const char *media_path, uint64_t blocks, uint32_t block_size);

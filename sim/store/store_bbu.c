@@ -1,5 +1,6 @@
 /* sim/store/store_bbu.c — the battery-backed cache memory beside file media
  * (the file, the slot protocol and its ordering are in store_bbu.h). */
+#include "sim/store/store_sys.h"
 #include "sim/store/store_bbu.h"
 
 #include <errno.h>
@@ -72,6 +73,8 @@ static struct bbu_head *slot_head(const struct store_bbu *b, uint32_t i)
     return (struct bbu_head *)(b->map + BBU_HEADER + (size_t)i * b->stride);
 }
 
+#define BATTERY SIM_STORE_FILE_BATTERY
+
 void store_bbu_init(struct store_bbu *b)
 {
     memset(b, 0, sizeof *b);
@@ -80,9 +83,9 @@ void store_bbu_init(struct store_bbu *b)
 }
 
 /* Opens the file, never through a symlink, and only a regular one. */
-static int open_file(const char *path, int flags, char *err, size_t errlen)
+static int open_file(struct store_sys *y, const char *path, int flags, char *err, size_t errlen)
 {
-    int fd = open(path, flags | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600);
+    int fd = store_sys_open(y, BATTERY, path, flags | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600);
     if (fd < 0) {
         int e = errno;
         if (e != ENOENT)
@@ -90,7 +93,7 @@ static int open_file(const char *path, int flags, char *err, size_t errlen)
         return -e;
     }
     struct stat st;
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+    if (store_sys_fstat(y, BATTERY, fd, &st) < 0 || !S_ISREG(st.st_mode)) {
         close(fd);
         errf(err, errlen, "store: the battery-backed cache %s is not a regular file; remove it", path);
         return -EINVAL;
@@ -109,7 +112,7 @@ int store_bbu_recover(const char *media_path, uint32_t block_size, uint64_t bloc
         errf(err, errlen, "store: media path too long for its battery-backed cache");
         return -ENAMETOOLONG;
     }
-    int fd = open_file(path, O_RDONLY, err, errlen);
+    int fd = open_file(NULL, path, O_RDONLY, err, errlen);   /* (its reads are not armed: no store yet) */
     if (fd == -ENOENT)
         return 0;
     if (fd < 0)
@@ -177,7 +180,7 @@ out:
 static int map_to(struct store_bbu *b, uint32_t nslots)
 {
     size_t len = BBU_HEADER + (size_t)nslots * b->stride;
-    if (ftruncate(b->fd, (off_t)len) < 0)
+    if (store_sys_ftruncate(b->sys, BATTERY, b->fd, (off_t)len) < 0)
         return -errno;
     void *m = b->map ? mremap(b->map, b->map_len, len, MREMAP_MAYMOVE)
                      : mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, b->fd, 0);
@@ -214,7 +217,7 @@ int store_bbu_open(struct store_bbu *b, const char *media_path, uint32_t block_s
         errf(err, errlen, "store: %s: %s", media_path, strerror(-rc));
         return rc;
     }
-    int fd = open_file(path, O_RDWR | O_CREAT, err, errlen);
+    int fd = open_file(b->sys, path, O_RDWR | O_CREAT, err, errlen);
     if (fd < 0) {
         if (fd == -ENOENT)
             errf(err, errlen, "store: cannot create the battery-backed cache %s: %s", path, strerror(ENOENT));
@@ -227,7 +230,8 @@ int store_bbu_open(struct store_bbu *b, const char *media_path, uint32_t block_s
      * between leaves a file with no header, which holds nothing. */
     struct bbu_header h = { .magic = BBU_MAGIC, .version = BBU_VERSION, .block_size = block_size,
                             .blocks = blocks, .media_id = id };
-    if (ftruncate(fd, 0) < 0 || (rc = map_to(b, BBU_GROW)) != 0 || pwrite(fd, &h, sizeof h, 0) != (ssize_t)sizeof h) {
+    if (store_sys_ftruncate(b->sys, BATTERY, fd, 0) < 0 || (rc = map_to(b, BBU_GROW)) != 0 ||
+        store_sys_pwrite(b->sys, BATTERY, fd, &h, sizeof h, 0) != (ssize_t)sizeof h) {
         rc = rc ? rc : -errno;
         errf(err, errlen, "store: the battery-backed cache %s: %s", path, strerror(-rc));
         store_bbu_close(b);

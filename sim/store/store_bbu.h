@@ -69,7 +69,9 @@ struct store_bbu {
     struct store_map index;/* lba -> slot of its current version */
     uint32_t *free;        /* free slot numbers (a stack) */
     uint32_t  nfree;
+    struct store_sys *sys; /* the file's system calls (store_sys.h); set after store_bbu_init, NULL: none fails */
 };
+struct store_sys;
 
 void store_bbu_init(struct store_bbu *b);
 /* One surviving block, newest version; pi is NULL when it had no tuple. */

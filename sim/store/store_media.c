@@ -14,6 +14,7 @@
 #include "base/errf.h"
 #include "sim/store/media_file.h"
 #include "sim/store/store_map.h"
+#include "sim/store/store_sys.h"
 
 struct segment {
     int  fd;          /* -1: not open yet */
@@ -27,7 +28,10 @@ struct store_media {
     uint32_t nseg;
     struct store_map  chunk_index;   /* chunk number -> slab id */
     struct store_slab chunks;        /* records: one pointer to 64 KiB */
+    struct store_sys *sys;           /* every system call on the files (store_sys.h) */
 };
+
+#define MEDIA SIM_STORE_FILE_MEDIA
 
 static uint64_t min_u64(uint64_t a, uint64_t b)
 {
@@ -60,13 +64,15 @@ static int segment_open(struct store_media *m, uint32_t i, bool create, char *wh
     if (!p)
         return -ENOMEM;
     char dummy[1];
-    int fd = sim_media_file_open(p, create, why ? why : dummy, why ? whylen : sizeof dummy);
+    int fd = store_sys_check(m->sys, MEDIA, SIM_STORE_CALL_OPEN);
+    fd = fd ? -fd : sim_media_file_open(p, create, why ? why : dummy, why ? whylen : sizeof dummy);
     free(p);
     if (fd < 0)
         return fd;
     struct stat st;
     uint64_t want = segment_len(m, i);
-    if (fstat(fd, &st) < 0 || ((uint64_t)st.st_size < want && ftruncate(fd, (off_t)want) < 0)) {
+    if (store_sys_fstat(m->sys, MEDIA, fd, &st) < 0 ||
+        ((uint64_t)st.st_size < want && store_sys_ftruncate(m->sys, MEDIA, fd, (off_t)want) < 0)) {
         int e = -errno;
         close(fd);
         return e;
@@ -75,7 +81,7 @@ static int segment_open(struct store_media *m, uint32_t i, bool create, char *wh
     return 0;
 }
 
-int store_media_open(struct store_media **out, const char *path, uint64_t bytes,
+int store_media_open(struct store_media **out, const char *path, uint64_t bytes, struct store_sys *sys,
                      char *err, size_t errlen)
 {
     *out = NULL;
@@ -85,6 +91,7 @@ int store_media_open(struct store_media **out, const char *path, uint64_t bytes,
         return -ENOMEM;
     }
     m->bytes = bytes;
+    m->sys = sys;
     store_map_init(&m->chunk_index);
     store_slab_init(&m->chunks, sizeof(void *));
     if (path) {
@@ -133,11 +140,11 @@ void store_media_close(struct store_media *m)
     free(m);
 }
 
-static int full_pread(int fd, void *buf, size_t len, uint64_t off)
+static int full_pread(struct store_sys *sys, int fd, void *buf, size_t len, uint64_t off)
 {
     char *p = buf;
     while (len) {
-        ssize_t n = pread(fd, p, len, (off_t)off);
+        ssize_t n = store_sys_pread(sys, MEDIA, fd, p, len, (off_t)off);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
@@ -153,11 +160,11 @@ static int full_pread(int fd, void *buf, size_t len, uint64_t off)
     return 0;
 }
 
-static int full_pwrite(int fd, const void *buf, size_t len, uint64_t off)
+static int full_pwrite(struct store_sys *sys, int fd, const void *buf, size_t len, uint64_t off)
 {
     const char *p = buf;
     while (len) {
-        ssize_t n = pwrite(fd, p, len, (off_t)off);
+        ssize_t n = store_sys_pwrite(sys, MEDIA, fd, p, len, (off_t)off);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
@@ -189,10 +196,10 @@ static int file_io(struct store_media *m, uint64_t off, size_t len, void *buf, b
         } else if (rc)
             return rc;
         else if (write) {
-            rc = full_pwrite(m->seg[i].fd, p, n, in);
+            rc = full_pwrite(m->sys, m->seg[i].fd, p, n, in);
             m->seg[i].unsynced = true;
         } else
-            rc = full_pread(m->seg[i].fd, p, n, in);
+            rc = full_pread(m->sys, m->seg[i].fd, p, n, in);
         if (rc)
             return rc;
         p += n;
@@ -260,7 +267,7 @@ int store_media_sync(struct store_media *m)
     for (uint32_t i = 0; i < m->nseg; i++) {
         if (!m->seg[i].unsynced)
             continue;
-        if (fdatasync(m->seg[i].fd) < 0)
+        if (store_sys_fdatasync(m->sys, MEDIA, m->seg[i].fd) < 0)
             return -errno;
         m->seg[i].unsynced = false;
     }
@@ -275,8 +282,8 @@ static int file_discard(struct store_media *m, uint64_t off, uint64_t len)
         uint64_t n = min_u64(len, STORE_MEDIA_SEGMENT - in);
         int rc = segment_open(m, i, false, NULL, 0);
         if (rc == 0) {
-            if (fallocate(m->seg[i].fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-                          (off_t)in, (off_t)n) < 0)
+            if (store_sys_fallocate(m->sys, MEDIA, m->seg[i].fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                                    (off_t)in, (off_t)n) < 0)
                 return -errno;
             m->seg[i].unsynced = true;
         } else if (rc != -ENOENT) {   /* a segment never written is a hole already */
@@ -348,7 +355,7 @@ int store_media_mapped(struct store_media *m, uint64_t off, uint64_t len, bool *
     }
     if (rc)
         return rc;
-    off_t data = lseek(m->seg[i].fd, (off_t)in, SEEK_DATA);
+    off_t data = store_sys_lseek(m->sys, MEDIA, m->seg[i].fd, (off_t)in, SEEK_DATA);
     if (data < 0 && errno != ENXIO)
         return -errno;
     if (data < 0 || (uint64_t)data > in) {   /* a hole up to data (or the end) */
@@ -356,7 +363,7 @@ int store_media_mapped(struct store_media *m, uint64_t off, uint64_t len, bool *
         *run = min_u64(len, data < 0 ? seg_left : (uint64_t)data - in);
         return 0;
     }
-    off_t hole = lseek(m->seg[i].fd, (off_t)in, SEEK_HOLE);
+    off_t hole = store_sys_lseek(m->sys, MEDIA, m->seg[i].fd, (off_t)in, SEEK_HOLE);
     if (hole < 0)
         return -errno;
     *mapped = true;

@@ -23,9 +23,12 @@
 #define STORE_MEDIA_MAPPED_SCAN 16384u            /* chunks one store_media_mapped call walks */
 
 struct store_media;
+struct store_sys;
 
-/* path NULL: memory.  bytes > 0.  err gets a message on failure. */
-int  store_media_open(struct store_media **out, const char *path, uint64_t bytes,
+/* path NULL: memory.  bytes > 0.  Every system call on the segment files
+ * goes through sys (store_sys.h; NULL: none is made to fail).  err gets a
+ * message on failure. */
+int  store_media_open(struct store_media **out, const char *path, uint64_t bytes, struct store_sys *sys,
                       char *err, size_t errlen);
 void store_media_close(struct store_media *m);
 int  store_media_read(struct store_media *m, uint64_t off, size_t len, void *buf);

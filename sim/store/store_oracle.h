@@ -30,12 +30,15 @@
 #include "sim/store/store.h"
 #include "sim/store/store_map.h"
 
+struct store_sys;
+
 struct store_oracle {
     uint32_t block_size;
     /* The journal beside file media (store_oracle_file.c): every promise, so a
      * controller killed with SIGKILL and restarted still knows what was
      * promised.  -1: none (memory media, whose data dies with the process). */
     int      journal_fd;
+    struct store_sys *sys;   /* the journal's system calls (store_sys.h); NULL: none fails */
     /* Set by the store before the journal is opened: the process that wrote
      * it died with a GOOD battery, whose kept blocks are on the media now,
      * and the battery is still GOOD.  Then every version it acknowledged
@@ -126,7 +129,8 @@ void store_oracle_forget(struct store_oracle *o, uint64_t lba);
  * A torn or damaged tail is where the replay stops: nothing after it was
  * acknowledged. */
 int  store_oracle_journal_open(struct store_oracle *o, const char *media_path, uint64_t blocks,
-                               store_read_block_fn read_media, void *ctx, char *err, size_t errlen);
+                               store_read_block_fn read_media, void *ctx, struct store_sys *sys, char *err,
+                               size_t errlen);
 /* The journal's events; each is a no-op without a journal.  0 or -errno
  * (the operation must then fail: a promise without its record is none). */
 int  store_oracle_j_versions(struct store_oracle *o, uint64_t lba, uint64_t n, const void *data);

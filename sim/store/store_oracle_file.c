@@ -15,6 +15,9 @@
 
 #include "base/errf.h"
 #include "sim/store/store_hash.h"
+#include "sim/store/store_sys.h"
+
+#define JOURNAL SIM_STORE_FILE_JOURNAL
 
 #define J_MAGIC   0x31524f4d49535353ull /* "SSSIMOR1" little-endian */
 #define J_VERSION 1u
@@ -63,11 +66,11 @@ static int journal_path(const char *media_path, char *out, size_t len)
     return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-static int write_all(int fd, const void *buf, size_t len)
+static int write_all(struct store_sys *y, int fd, const void *buf, size_t len)
 {
     const uint8_t *p = buf;
     while (len) {
-        ssize_t n = write(fd, p, len);
+        ssize_t n = store_sys_write(y, JOURNAL, fd, p, len);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
@@ -82,8 +85,8 @@ static int append(struct store_oracle *o, const struct j_record *recs, size_t n,
 {
     if (o->journal_fd < 0)
         return 0;
-    int rc = write_all(o->journal_fd, recs, n * sizeof *recs);
-    if (rc == 0 && sync && fdatasync(o->journal_fd) < 0)
+    int rc = write_all(o->sys, o->journal_fd, recs, n * sizeof *recs);
+    if (rc == 0 && sync && store_sys_fdatasync(o->sys, JOURNAL, o->journal_fd) < 0)
         rc = -errno;
     if (rc == 0)
         o->jrecords += n;
@@ -238,7 +241,7 @@ static int replay(struct store_oracle *o, int fd, uint64_t blocks, off_t *end, s
     struct j_record batch[J_BATCH];
     off_t off = sizeof(struct j_header);
     for (;;) {
-        ssize_t got = pread(fd, batch, sizeof batch, off);
+        ssize_t got = store_sys_pread(o->sys, JOURNAL, fd, batch, sizeof batch, off);
         if (got < 0 && errno == EINTR)
             continue;
         if (got < 0)
@@ -322,8 +325,10 @@ int store_oracle_media_id(const char *media_path, uint64_t *id)
 }
 
 int store_oracle_journal_open(struct store_oracle *o, const char *media_path, uint64_t blocks,
-                              store_read_block_fn read_media, void *ctx, char *err, size_t errlen)
+                              store_read_block_fn read_media, void *ctx, struct store_sys *sys, char *err,
+                              size_t errlen)
 {
+    o->sys = sys;
     char path[4200];
     if (journal_path(media_path, path, sizeof path) < 0) {
         errf(err, errlen, "store: media path too long for its oracle journal");
@@ -339,14 +344,14 @@ int store_oracle_journal_open(struct store_oracle *o, const char *media_path, ui
     uint64_t media_id = 0;
     bool xattrs = media_id_of(media_path, &ms, &media_id);
     /* Never through a symlink; never another kind of file. */
-    int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600);
+    int fd = store_sys_open(sys, JOURNAL, path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600);
     if (fd < 0) {
         int e = errno;
         errf(err, errlen, "store: cannot open the oracle journal %s: %s", path, strerror(e));
         return -e;
     }
     struct stat js;
-    if (fstat(fd, &js) < 0 || !S_ISREG(js.st_mode)) {
+    if (store_sys_fstat(sys, JOURNAL, fd, &js) < 0 || !S_ISREG(js.st_mode)) {
         close(fd);
         errf(err, errlen, "store: the oracle journal %s is not a regular file; remove it", path);
         return -EINVAL;
@@ -354,7 +359,7 @@ int store_oracle_journal_open(struct store_oracle *o, const char *media_path, ui
     struct j_header want = { .magic = J_MAGIC, .version = J_VERSION, .block_size = o->block_size,
                              .blocks = blocks, .media_id = media_id };
     struct j_header have;
-    ssize_t got = pread(fd, &have, sizeof have, 0);
+    ssize_t got = store_sys_pread(sys, JOURNAL, fd, &have, sizeof have, 0);
     off_t end = 0;
     int rc = 0;
     if (media_id && got == (ssize_t)sizeof have && !memcmp(&have, &want, sizeof have)) {
@@ -371,7 +376,7 @@ int store_oracle_journal_open(struct store_oracle *o, const char *media_path, ui
         store_map_free(&cands.index);
         store_slab_free(&cands.slab);
         if (rc == 0) {
-            if (ftruncate(fd, end) < 0)
+            if (store_sys_ftruncate(sys, JOURNAL, fd, end) < 0)
                 rc = -errno;
             /* The replayed state (the loss included) becomes the journal. */
             int nfd = rc == 0 ? compact(o, path, &want) : rc;
@@ -379,7 +384,7 @@ int store_oracle_journal_open(struct store_oracle *o, const char *media_path, ui
                 close(fd);
                 fd = nfd;
                 struct stat cs;
-                end = fstat(fd, &cs) == 0 ? cs.st_size : -1;
+                end = store_sys_fstat(sys, JOURNAL, fd, &cs) == 0 ? cs.st_size : -1;
                 if (end < 0)
                     rc = -errno;
             } else {
@@ -397,11 +402,12 @@ int store_oracle_journal_open(struct store_oracle *o, const char *media_path, ui
             if (setxattr(media_path, ORACLE_XATTR, &want.media_id, sizeof want.media_id, 0) < 0)
                 want.media_id = (uint64_t)ms.st_ino; /* the file system refused: the inode stands in */
         }
-        if (ftruncate(fd, 0) < 0 || pwrite(fd, &want, sizeof want, 0) != (ssize_t)sizeof want)
+        if (store_sys_ftruncate(sys, JOURNAL, fd, 0) < 0 ||
+            store_sys_pwrite(sys, JOURNAL, fd, &want, sizeof want, 0) != (ssize_t)sizeof want)
             rc = -errno;
         end = sizeof want;
     }
-    if (rc == 0 && (lseek(fd, end, SEEK_SET) < 0 || fdatasync(fd) < 0))
+    if (rc == 0 && (store_sys_lseek(sys, JOURNAL, fd, end, SEEK_SET) < 0 || store_sys_fdatasync(sys, JOURNAL, fd) < 0))
         rc = -errno;
     if (rc) {
         close(fd);
@@ -415,6 +421,7 @@ int store_oracle_journal_open(struct store_oracle *o, const char *media_path, ui
 /* ---- compaction -------------------------------------------------------------- */
 
 struct snap {
+    struct store_sys *sys;
     int fd;
     struct j_record batch[J_BATCH];
     size_t n;
@@ -425,7 +432,7 @@ static int snap_put(struct snap *s, struct j_record r)
 {
     s->batch[s->n++] = r;
     if (s->n == J_BATCH) {
-        s->rc = write_all(s->fd, s->batch, s->n * sizeof s->batch[0]);
+        s->rc = write_all(s->sys, s->fd, s->batch, s->n * sizeof s->batch[0]);
         s->n = 0;
     }
     return s->rc;
@@ -451,18 +458,18 @@ static int compact(struct store_oracle *o, const char *path, const struct j_head
     char tmp[4300];
     if (snprintf(tmp, sizeof tmp, "%s.new", path) >= (int)sizeof tmp)
         return -ENAMETOOLONG;
-    int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    int fd = store_sys_open(o->sys, JOURNAL, tmp, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0)
         return -errno;
-    struct snap s = { .fd = fd };
-    int rc = write_all(fd, h, sizeof *h);
+    struct snap s = { .sys = o->sys, .fd = fd };
+    int rc = write_all(o->sys, fd, h, sizeof *h);
     if (rc == 0)
         rc = store_oracle_snapshot(o, snap_block, &s);
     if (rc == 0 && s.n)
-        rc = write_all(fd, s.batch, s.n * sizeof s.batch[0]);
-    if (rc == 0 && fdatasync(fd) < 0)
+        rc = write_all(o->sys, fd, s.batch, s.n * sizeof s.batch[0]);
+    if (rc == 0 && store_sys_fdatasync(o->sys, JOURNAL, fd) < 0)
         rc = -errno;
-    if (rc == 0 && rename(tmp, path) < 0)
+    if (rc == 0 && store_sys_rename(o->sys, JOURNAL, tmp, path) < 0)
         rc = -errno;
     if (rc) {
         close(fd);
