@@ -1,0 +1,495 @@
+/* conformance/directive/rogue.c — rogue ACTION ... expect=OUTCOME: the harness
+ * becomes a driver that breaks the datasheet (hw/hba.h, docs/controller.md)
+ * and judges the controller's defence: the completion status it posts, the
+ * FAULT code it goes to, the values it leaves in registers and log headers.
+ * Each directive is one check (TRACE_CHECK_CONTROLLER).
+ *
+ *   rogue admin OPCODE [cdw0..cdw3=N] [len=N] [offset=N|addr=N] [sge-len=N] [sge-type=N]
+ *   rogue io [target=N] [lun=N] [initiator=N] [cdb-len=N] [flags=N] [port=N] [sense-len=N]
+ *            [len=N] [sge-len=N] [sge-type=N] [addr=N] [times=N] [coalesce=N]
+ *   rogue sq-tail QID VALUE            rogue cq-head QID VALUE
+ *   rogue enable [sq-size=N] [cq-size=N] [sq-addr=N] [cq-addr=N]
+ *
+ * and after them expect=STATUS|fault:CODE with, as the action allows,
+ * result=N, total=N, count=N, first=N (the GET LOG header), int-status=N.
+ * The replay (replay_rogue.h) stops the driver core, acts, and starts it
+ * again: the commands after the directive show the recovery.  A replay
+ * needs "controller-layer". */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/errf.h"
+#include "conformance/format/directive.h"
+#include "conformance/format/trace_names.h"
+#include "conformance/format/trace_priv.h"
+#include "conformance/replay/replay_directive.h"
+#include "conformance/replay/replay_rogue.h"
+
+enum rogue_action { RA_ADMIN, RA_IO, RA_SQ_TAIL, RA_CQ_HEAD, RA_ENABLE, RA_COUNT };
+static const char *const action_names[] = { "admin", "io", "sq-tail", "cq-head", "enable" };
+static const struct trace_words action_words = { action_names, RA_COUNT };
+
+/* Completion statuses of hw/hba.h by value (0x00..0x11). */
+static const char *const status_names[] = {
+    "success",        "invalid-opcode", "invalid-field",   "cid-conflict",      "invalid-target",
+    "sgl-zero-length", "sgl-too-many",  "sgl-invalid",     "sgl-short",         "xfer-too-long",
+    "data-xfer-error", "sense-xfer-error", "aborted",      "aborted-reset",     "aborted-sq-deleted",
+    "invalid-queue",  "shutdown",       "direction-mismatch",
+};
+static const struct trace_words status_words = { status_names, sizeof status_names / sizeof status_names[0] };
+/* FAULT_CODE values (enum hba_fault_code), after "fault:". */
+static const char *const fault_names[] = { "none", "bad-admin-queue", "iommu", "queue-access", "doorbell",
+                                           "injected", "internal" };
+static const struct trace_words fault_words = { fault_names, sizeof fault_names / sizeof fault_names[0] };
+/* Admin opcodes 0x80.. (enum hba_opcode). */
+static const char *const admin_names[] = { "identify", "create-cq", "create-sq", "delete-sq", "delete-cq",
+                                           "get-feature", "set-feature", "abort", "async-event", "cache-flush",
+                                           "shutdown", "get-log", "reset", "nexus-loss" };
+static const struct trace_words admin_words = { admin_names, sizeof admin_names / sizeof admin_names[0] };
+
+enum rogue_key {
+    K_CDW0, K_CDW1, K_CDW2, K_CDW3, K_LEN, K_OFFSET, K_ADDR, K_SGE_LEN, K_SGE_TYPE, K_TARGET, K_LUN,
+    K_INITIATOR, K_CDB_LEN, K_FLAGS, K_PORT, K_SENSE_LEN, K_TIMES, K_COALESCE, K_SQ_SIZE, K_CQ_SIZE,
+    K_SQ_ADDR, K_CQ_ADDR, K_RESULT, K_TOTAL, K_COUNT, K_FIRST, K_INT_STATUS, K_COUNT_OF_KEYS
+};
+
+#define A(x) (1u << (x))
+static const struct {
+    const char *name;
+    unsigned actions; /* where it may appear */
+    uint64_t max;
+} keys[K_COUNT_OF_KEYS] = {
+    [K_CDW0] = { "cdw0", A(RA_ADMIN), UINT32_MAX },
+    [K_CDW1] = { "cdw1", A(RA_ADMIN), UINT32_MAX },
+    [K_CDW2] = { "cdw2", A(RA_ADMIN), UINT32_MAX },
+    [K_CDW3] = { "cdw3", A(RA_ADMIN), UINT32_MAX },
+    [K_LEN] = { "len", A(RA_ADMIN) | A(RA_IO), ROGUE_DATA_BYTES / 2 },
+    [K_OFFSET] = { "offset", A(RA_ADMIN) | A(RA_IO), ROGUE_DATA_BYTES / 2 },
+    [K_ADDR] = { "addr", A(RA_ADMIN) | A(RA_IO), UINT64_MAX },
+    [K_SGE_LEN] = { "sge-len", A(RA_ADMIN) | A(RA_IO), UINT32_MAX },
+    [K_SGE_TYPE] = { "sge-type", A(RA_ADMIN) | A(RA_IO), 0xFF },
+    [K_TARGET] = { "target", A(RA_IO), 0xFFFF },
+    [K_LUN] = { "lun", A(RA_IO), 0xFFFF },
+    [K_INITIATOR] = { "initiator", A(RA_IO), 0xFFFF },
+    [K_CDB_LEN] = { "cdb-len", A(RA_IO), 0xFF },
+    [K_FLAGS] = { "flags", A(RA_IO), 0xFF },
+    [K_PORT] = { "port", A(RA_IO), 0xFFFF },
+    [K_SENSE_LEN] = { "sense-len", A(RA_IO), 0xFF },
+    [K_TIMES] = { "times", A(RA_IO), ROGUE_IOQ_ENTRIES - 1 },
+    [K_COALESCE] = { "coalesce", A(RA_IO), UINT32_MAX },
+    [K_SQ_SIZE] = { "sq-size", A(RA_ENABLE), 0xFFFF },
+    [K_CQ_SIZE] = { "cq-size", A(RA_ENABLE), 0xFFFF },
+    [K_SQ_ADDR] = { "sq-addr", A(RA_ENABLE), UINT64_MAX },
+    [K_CQ_ADDR] = { "cq-addr", A(RA_ENABLE), UINT64_MAX },
+    [K_RESULT] = { "result", A(RA_ADMIN), UINT32_MAX },
+    [K_TOTAL] = { "total", A(RA_ADMIN), UINT32_MAX },
+    [K_COUNT] = { "count", A(RA_ADMIN), UINT32_MAX },
+    [K_FIRST] = { "first", A(RA_ADMIN), UINT32_MAX },
+    [K_INT_STATUS] = { "int-status", A(RA_IO), UINT32_MAX },
+};
+
+struct trace_rogue {
+    enum rogue_action action;
+    uint8_t  opcode;       /* admin */
+    uint32_t qid, value;   /* sq-tail, cq-head */
+    bool     given[K_COUNT_OF_KEYS];
+    uint64_t val[K_COUNT_OF_KEYS];
+    bool     expect_fault; /* expect=fault:CODE */
+    uint8_t  expect;       /* a status, or the fault code */
+};
+
+static int parse_action_args(struct tp *p, struct trace_rogue *g)
+{
+    struct tp_tok tok;
+    uint64_t v;
+    int got, w;
+    if (g->action == RA_ADMIN) {
+        if ((got = tp_next(p, &tok)) <= 0)
+            return got < 0 ? got : tp_fail(p, tp_end_col(p), "rogue admin needs an opcode: a name (identify, "
+                                           "create-cq, ..., nexus-loss) or a number 0-255");
+        if (tok.len && tok.s[0] >= '0' && tok.s[0] <= '9') {
+            if (tp_u64(p, &tok, "admin opcode", 0xFF, &v))
+                return -EINVAL;
+            g->opcode = (uint8_t)v;
+        } else {
+            if (tp_word(p, &tok, &admin_words, "admin opcode", &w))
+                return -EINVAL;
+            g->opcode = (uint8_t)(HBA_ADM_IDENTIFY + w);
+        }
+    } else if (g->action == RA_SQ_TAIL || g->action == RA_CQ_HEAD) {
+        const char *what = g->action == RA_SQ_TAIL ? "rogue sq-tail" : "rogue cq-head";
+        if ((got = tp_next(p, &tok)) <= 0)
+            return got < 0 ? got : tp_fail(p, tp_end_col(p), "%s needs a queue id and a value (e.g. %s 1 64)",
+                                           what, what);
+        if (tp_u64(p, &tok, "queue id", HBA_MAX_QUEUES - 1, &v))
+            return -EINVAL;
+        g->qid = (uint32_t)v;
+        if ((got = tp_next(p, &tok)) <= 0)
+            return got < 0 ? got : tp_fail(p, tp_end_col(p), "%s needs the value to write after the queue id",
+                                           what);
+        if (tp_u64(p, &tok, "doorbell value", UINT32_MAX, &v))
+            return -EINVAL;
+        g->value = (uint32_t)v;
+    }
+    return 0;
+}
+
+static int parse_expect(struct tp *p, struct trace_rogue *g, const struct tp_tok *val)
+{
+    int w;
+    if (val->len > 6 && !strncmp(val->s, "fault:", 6)) {
+        struct tp_tok code = *val;
+        code.s += 6;
+        code.len -= 6;
+        code.col += 6;
+        if (tp_word(p, &code, &fault_words, "FAULT code", &w))
+            return -EINVAL;
+        g->expect_fault = true;
+    } else if (tp_word(p, val, &status_words, "controller status (or fault:CODE)", &w)) {
+        return -EINVAL;
+    }
+    g->expect = (uint8_t)w;
+    return 0;
+}
+
+static int rogue_parse(struct tp *p, struct trace_directive *d)
+{
+    struct tp_tok tok, key, val;
+    char shown[48];
+    int got, w;
+    if ((got = tp_next(p, &tok)) <= 0)
+        return got < 0 ? got : tp_fail(p, tp_end_col(p), "rogue needs an action: admin, io, sq-tail, cq-head "
+                                       "or enable");
+    if (tp_word(p, &tok, &action_words, "rogue action", &w))
+        return -EINVAL;
+    struct trace_rogue one = { 0 }, *g = &one; /* allocated once it is whole */
+    g->action = (enum rogue_action)w;
+    if (parse_action_args(p, g))
+        return -EINVAL;
+    bool have_expect = false;
+    while ((got = tp_next(p, &tok)) == 1) {
+        if (!tp_split_kv(&tok, &key, &val))
+            return tp_fail(p, tok.col, "unexpected '%s'; rogue %s takes key=value options and expect=...",
+                           tp_tok_str(&tok, shown, sizeof shown), action_names[g->action]);
+        if (tp_tok_is(&key, "expect")) {
+            if (have_expect)
+                return tp_fail(p, tok.col, "expect= given twice");
+            if (parse_expect(p, g, &val))
+                return -EINVAL;
+            have_expect = true;
+            continue;
+        }
+        int k = 0;
+        while (k < K_COUNT_OF_KEYS && !tp_tok_is(&key, keys[k].name))
+            k++;
+        if (k == K_COUNT_OF_KEYS || !(keys[k].actions & A(g->action)))
+            return tp_fail(p, key.col, "rogue %s has no option '%s'", action_names[g->action],
+                           tp_tok_str(&key, shown, sizeof shown));
+        if (g->given[k])
+            return tp_fail(p, key.col, "%s= given twice", keys[k].name);
+        if (tp_u64(p, &val, keys[k].name, keys[k].max, &g->val[k]))
+            return -EINVAL;
+        g->given[k] = true;
+    }
+    if (got < 0)
+        return got;
+    if (g->given[K_ADDR] && g->given[K_OFFSET])
+        return tp_fail(p, tp_end_col(p), "addr= and offset= both place the SGE: give one");
+    if (!have_expect)
+        return tp_fail(p, tp_end_col(p), "rogue needs expect=STATUS or expect=fault:CODE: what the datasheet "
+                       "says the controller answers");
+    if (!(d->rogue = malloc(sizeof *d->rogue)))
+        return tp_fail(p, 1, "out of memory");
+    *d->rogue = one;
+    return 0;
+}
+
+static void rogue_print(struct tbuf *b, const struct trace_directive *d)
+{
+    const struct trace_rogue *g = d->rogue;
+    tbuf_printf(b, " %s", action_names[g->action]);
+    if (g->action == RA_ADMIN) {
+        if (g->opcode >= HBA_ADM_IDENTIFY && g->opcode < HBA_ADM_IDENTIFY + admin_words.n)
+            tbuf_printf(b, " %s", admin_names[g->opcode - HBA_ADM_IDENTIFY]);
+        else
+            tbuf_printf(b, " %#x", g->opcode);
+    } else if (g->action == RA_SQ_TAIL || g->action == RA_CQ_HEAD) {
+        tbuf_printf(b, " %u %u", g->qid, g->value);
+    }
+    for (int k = 0; k < K_COUNT_OF_KEYS; k++)
+        if (g->given[k])
+            tbuf_printf(b, " %s=%#llx", keys[k].name, (unsigned long long)g->val[k]);
+    tbuf_printf(b, " expect=%s%s", g->expect_fault ? "fault:" : "",
+                g->expect_fault ? fault_names[g->expect] : status_names[g->expect]);
+}
+
+static bool rogue_equal(const struct trace_directive *a, const struct trace_directive *b)
+{
+    const struct trace_rogue *x = a->rogue, *y = b->rogue;
+    if (x->action != y->action || x->opcode != y->opcode || x->qid != y->qid || x->value != y->value ||
+        x->expect_fault != y->expect_fault || x->expect != y->expect)
+        return false;
+    for (int k = 0; k < K_COUNT_OF_KEYS; k++)
+        if (x->given[k] != y->given[k] || (x->given[k] && x->val[k] != y->val[k]))
+            return false;
+    return true;
+}
+
+static void rogue_free(struct trace_directive *d)
+{
+    free(d->rogue);
+    d->rogue = NULL;
+}
+
+static const char *rogue_needs(const struct trace_record *r, const char **what)
+{
+    (void)r;
+    *what = "rogue";
+    return "controller-layer";
+}
+
+/* ---- replay ------------------------------------------------------------------ */
+
+static uint64_t opt(const struct trace_rogue *g, enum rogue_key k, uint64_t dflt)
+{
+    return g->given[k] ? g->val[k] : dflt;
+}
+
+/* What the controller did: a completion status, or FAULT with a code. */
+struct answer {
+    bool fault;
+    uint8_t code;
+};
+
+static const char *answer_name(struct answer a, char *buf, size_t len)
+{
+    if (a.fault)
+        snprintf(buf, len, "FAULT (FAULT_CODE %s)", a.code < fault_words.n ? fault_names[a.code] : "unknown");
+    else
+        snprintf(buf, len, "completion status %s (%#x)", a.code < status_words.n ? status_names[a.code] : "unknown",
+                 a.code);
+    return buf;
+}
+
+static struct answer fault_answer(struct rogue *r)
+{
+    return (struct answer){ .fault = true, .code = (uint8_t)rogue_reg(r, HBA_REG_FAULT_CODE) };
+}
+
+static void sge(const struct trace_rogue *g, struct rogue *r, struct hba_sq_entry *e, uint32_t len)
+{
+    e->data_len = len;
+    e->sge.addr = opt(g, K_ADDR, rogue_data_iova(r) + opt(g, K_OFFSET, 0));
+    e->sge.length = (uint32_t)opt(g, K_SGE_LEN, len);
+    e->sge.type = (uint8_t)opt(g, K_SGE_TYPE, HBA_SGE_DATA);
+}
+
+/* Runs the action; 0 with *ans, or -1 with msg (the harness could not act). */
+static int act_admin(const struct trace_rogue *g, struct rogue *r, struct answer *ans, struct hba_cq_entry *cqe)
+{
+    struct hba_sq_entry e = { .opcode = g->opcode };
+    for (int i = 0; i < 4; i++)
+        e.u.cdw[i] = (uint32_t)opt(g, K_CDW0 + i, 0);
+    sge(g, r, &e, (uint32_t)opt(g, K_LEN, 0));
+    memset(rogue_data(r), 0, ROGUE_DATA_BYTES);
+    int rc = rogue_admin(r, &e, cqe);
+    if (rc < 0)
+        return -1;
+    *ans = rc ? (struct answer){ .code = cqe->ctrl_status } : fault_answer(r);
+    return 0;
+}
+
+static int act_io(const struct trace_rogue *g, struct rogue *r, struct answer *ans, char *msg, size_t len)
+{
+    struct hba_cq_entry c;
+    if (g->given[K_COALESCE]) {
+        struct hba_sq_entry s = { .opcode = HBA_ADM_SET_FEATURE };
+        s.u.cdw[0] = HBA_FEATURE_INT_COALESCING;
+        s.u.cdw[2] = (uint32_t)g->val[K_COALESCE];
+        int rc = rogue_admin(r, &s, &c);
+        if (rc != 1 || c.ctrl_status != HBA_CS_SUCCESS) {
+            errf(msg, len, "SET FEATURE interrupt coalescing was refused");
+            return -1;
+        }
+    }
+    int rc = rogue_io_queues(r, 1);
+    if (rc != 1) {
+        errf(msg, len, "%s", r->err);
+        return -1;
+    }
+    rogue_write(r, HBA_REG_INT_STATUS, 0xFFFFFFFFu); /* nothing pending from the set-up */
+    unsigned n = (unsigned)opt(g, K_TIMES, 1);
+    for (unsigned i = 0; i < n; i++) {
+        struct hba_sq_entry e = { .opcode = HBA_OP_SCSI };
+        e.flags = (uint8_t)opt(g, K_FLAGS, HBA_FLAG_DIR_NONE);
+        e.target = (uint16_t)opt(g, K_TARGET, 0);
+        e.lun = (uint16_t)opt(g, K_LUN, 0);
+        e.initiator = (uint16_t)opt(g, K_INITIATOR, 0);
+        e.cdb_len = (uint8_t)opt(g, K_CDB_LEN, 6); /* TEST UNIT READY: all zeros */
+        e.target_port = (uint16_t)opt(g, K_PORT, 0);
+        e.sense_len = (uint8_t)opt(g, K_SENSE_LEN, 0);
+        e.sense_addr = rogue_data_iova(r) + ROGUE_DATA_BYTES / 2;
+        sge(g, r, &e, (uint32_t)opt(g, K_LEN, 0));
+        rogue_put(r, 1, &e);
+    }
+    for (unsigned i = 0; i < n; i++) {
+        rc = rogue_wait(r, 1, &c);
+        if (rc < 0) {
+            errf(msg, len, "%s", r->err);
+            return -1;
+        }
+        if (rc == 0) {
+            *ans = fault_answer(r);
+            return 0;
+        }
+        /* The first that differs from the expectation is the answer. */
+        ans->code = c.ctrl_status;
+        if (g->expect_fault || c.ctrl_status != g->expect)
+            return 0;
+    }
+    return 0;
+}
+
+/* Writes the doorbell, then two commands on another queue (on the CQ's own
+ * queue for cq-head: the head is read when a completion is posted): the
+ * second is fetched in a later pass of the firmware than the one that saw
+ * the doorbell, so a controller that refuses it is in FAULT by then. */
+static int act_doorbell(const struct trace_rogue *g, struct rogue *r, struct answer *ans, char *msg, size_t len)
+{
+    int rc = rogue_io_queues(r, 1);
+    if (rc != 1) {
+        errf(msg, len, "%s", r->err);
+        return -1;
+    }
+    bool sq = g->action == RA_SQ_TAIL;
+    unsigned probe = sq ? (g->qid == 0 ? 1 : 0) : (g->qid == 1 ? 1 : 0);
+    rogue_write(r, sq ? HBA_REG_SQ_TAIL(g->qid) : HBA_REG_CQ_HEAD(g->qid), g->value);
+    for (int i = 0; i < 2; i++) {
+        struct hba_sq_entry e = { .opcode = probe ? HBA_OP_SCSI : HBA_ADM_IDENTIFY };
+        struct hba_cq_entry c;
+        if (probe) {
+            e.cdb_len = 6;
+        } else {
+            e.u.cdw[0] = HBA_IDENTIFY_CONTROLLER;
+            e.data_len = e.sge.length = sizeof(struct hba_identify_ctrl);
+            e.sge.addr = rogue_data_iova(r);
+        }
+        rogue_put(r, probe, &e);
+        rc = rogue_wait(r, probe, &c);
+        if (rc < 0) {
+            errf(msg, len, "%s", r->err);
+            return -1;
+        }
+        if (rc == 0) {
+            *ans = fault_answer(r);
+            return 0;
+        }
+        ans->code = c.ctrl_status;
+        if (c.ctrl_status != HBA_CS_SUCCESS)
+            return 0;
+    }
+    return 0;
+}
+
+static void judge_extra(const struct trace_rogue *g, struct rogue *r, const struct hba_cq_entry *cqe,
+                        struct trace_actual_verdict *v)
+{
+    struct hba_log_header h;
+    memcpy(&h, rogue_data(r) + opt(g, K_OFFSET, 0), sizeof h);
+    const struct {
+        enum rogue_key k;
+        const char *what;
+        uint32_t got;
+    } f[] = {
+        { K_RESULT, "the completion's result", cqe->result },
+        { K_TOTAL, "the log header's total", h.total },
+        { K_COUNT, "the log header's count", h.count },
+        { K_FIRST, "the log header's first", h.first },
+        { K_INT_STATUS, "INT_STATUS", g->action == RA_IO ? rogue_reg(r, HBA_REG_INT_STATUS) : 0 },
+    };
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+        if (g->given[f[i].k] && f[i].got != g->val[f[i].k]) {
+            v->pass = false;
+            snprintf(v->msg, sizeof v->msg, "%s is %#x; the datasheet says %#llx", f[i].what, f[i].got,
+                     (unsigned long long)g->val[f[i].k]);
+            snprintf(v->expected, sizeof v->expected, "%s %#llx", f[i].what, (unsigned long long)g->val[f[i].k]);
+            return;
+        }
+}
+
+static struct trace_actual_verdict *verdict_add(struct replay *rp, size_t line)
+{
+    struct trace_actual_verdict *v = realloc(rp->verdicts, (rp->n_verdicts + 1) * sizeof *v);
+    if (!v)
+        return NULL;
+    rp->verdicts = v;
+    v = &rp->verdicts[rp->n_verdicts++];
+    memset(v, 0, sizeof *v);
+    v->line = line;
+    return v;
+}
+
+static void rogue_run(struct replay *rp, size_t line)
+{
+    const struct trace_rogue *g = replay_record(rp, line)->directive.rogue;
+    struct trace_actual_verdict *v = verdict_add(rp, line);
+    if (!v) {
+        replay_problem(rp, line, "rogue: out of memory");
+        return;
+    }
+    if (!rp->st) {
+        snprintf(v->msg, sizeof v->msg, "the stack is not open");
+        return;
+    }
+    struct answer want = { .fault = g->expect_fault, .code = g->expect }, got = { 0 };
+    char wbuf[80], gbuf[80];
+    struct rogue r;
+    struct hba_cq_entry cqe = { 0 };
+    int rc = rogue_begin(&r, rp->st, rp->cfg_ok ? rp->cfg.addr_bits : 64);
+    if (rc == 0) {
+        if (g->action == RA_ENABLE) {
+            rc = rogue_enable(&r, (uint32_t)opt(g, K_SQ_SIZE, ROGUE_AQ_ENTRIES),
+                              (uint32_t)opt(g, K_CQ_SIZE, ROGUE_AQ_ENTRIES), opt(g, K_SQ_ADDR, 0),
+                              opt(g, K_CQ_ADDR, 0));
+            got = rc == 1 ? (struct answer){ 0 } : fault_answer(&r);
+            rc = rc < 0 ? -1 : 0;
+        } else if ((rc = rogue_enable(&r, ROGUE_AQ_ENTRIES, ROGUE_AQ_ENTRIES, 0, 0)) != 1) {
+            if (rc == 0)
+                errf(r.err, sizeof r.err, "the controller refused a valid admin queue (FAULT_CODE %u)",
+                     rogue_reg(&r, HBA_REG_FAULT_CODE));
+            rc = -1;
+        } else if (g->action == RA_ADMIN) {
+            rc = act_admin(g, &r, &got, &cqe);
+        } else if (g->action == RA_IO) {
+            rc = act_io(g, &r, &got, r.err, sizeof r.err);
+        } else {
+            rc = act_doorbell(g, &r, &got, r.err, sizeof r.err);
+        }
+    }
+    answer_name(want, wbuf, sizeof wbuf);
+    snprintf(v->expected, sizeof v->expected, "%s", wbuf);
+    if (rc < 0) {
+        snprintf(v->msg, sizeof v->msg, "%s", r.err);
+    } else {
+        v->ran = true;
+        v->pass = got.fault == want.fault && got.code == want.code;
+        if (!v->pass)
+            snprintf(v->msg, sizeof v->msg, "rogue %s: the controller answered %s; the datasheet says %s",
+                     action_names[g->action], answer_name(got, gbuf, sizeof gbuf), wbuf);
+        else
+            judge_extra(g, &r, &cqe, v);
+    }
+    if (rogue_end(&r) < 0)
+        replay_problem(rp, line, "rogue: %s", r.err);
+}
+
+const struct trace_directive_ops trace_dir_rogue = {
+    .parse = rogue_parse,
+    .print = rogue_print,
+    .equal = rogue_equal,
+    .free = rogue_free,
+    .needs = rogue_needs,
+    .run = rogue_run,
+};
