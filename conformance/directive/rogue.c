@@ -4,9 +4,9 @@
  * FAULT code it goes to, the values it leaves in registers and log headers.
  * Each directive is one check (TRACE_CHECK_CONTROLLER).
  *
- *   rogue admin OPCODE [cdw0..cdw3=N] [len=N] [offset=N|addr=N] [sge-len=N] [sge-type=N]
- *   rogue io [target=N] [lun=N] [initiator=N] [cdb-len=N] [flags=N] [port=N] [sense-len=N]
- *            [len=N] [sge-len=N] [sge-type=N] [addr=N] [times=N] [coalesce=N]
+ *   rogue admin OPCODE [cdw0..cdw3=N] [len=N] [offset=N|addr=N] [sge-len=N] [sge-type=N] [pair=1]
+ *   rogue io [opcode=N] [target=N] [lun=N] [initiator=N] [cdb-len=N] [flags=N] [port=N] [sense-len=N]
+ *            [len=N] [sge-len=N] [sge-type=N] [addr=N] [list=N|chain=N] [times=N] [coalesce=N]
  *   rogue sq-tail QID VALUE            rogue cq-head QID VALUE
  *   rogue enable [sq-size=N] [cq-size=N] [sq-addr=N] [cq-addr=N]
  *
@@ -51,8 +51,8 @@ static const struct trace_words admin_words = { admin_names, sizeof admin_names 
 
 enum rogue_key {
     K_CDW0, K_CDW1, K_CDW2, K_CDW3, K_LEN, K_OFFSET, K_ADDR, K_SGE_LEN, K_SGE_TYPE, K_TARGET, K_LUN,
-    K_INITIATOR, K_CDB_LEN, K_FLAGS, K_PORT, K_SENSE_LEN, K_TIMES, K_COALESCE, K_SQ_SIZE, K_CQ_SIZE,
-    K_SQ_ADDR, K_CQ_ADDR, K_RESULT, K_TOTAL, K_COUNT, K_FIRST, K_INT_STATUS, K_COUNT_OF_KEYS
+    K_CHAIN, K_LIST, K_OPCODE, K_INITIATOR, K_CDB_LEN, K_FLAGS, K_PORT, K_SENSE_LEN, K_TIMES, K_COALESCE, K_SQ_SIZE, K_CQ_SIZE,
+    K_SQ_ADDR, K_CQ_ADDR, K_PAIR, K_RESULT, K_TOTAL, K_COUNT, K_FIRST, K_INT_STATUS, K_COUNT_OF_KEYS
 };
 
 #define A(x) (1u << (x))
@@ -70,6 +70,9 @@ static const struct {
     [K_ADDR] = { "addr", A(RA_ADMIN) | A(RA_IO), UINT64_MAX },
     [K_SGE_LEN] = { "sge-len", A(RA_ADMIN) | A(RA_IO), UINT32_MAX },
     [K_SGE_TYPE] = { "sge-type", A(RA_ADMIN) | A(RA_IO), 0xFF },
+    [K_CHAIN] = { "chain", A(RA_ADMIN) | A(RA_IO), HBA_SGL_SEGMENT_MAX + 1 },
+    [K_LIST] = { "list", A(RA_ADMIN) | A(RA_IO), HBA_SGL_SEGMENT_MAX },
+    [K_OPCODE] = { "opcode", A(RA_IO), 0xFF },
     [K_TARGET] = { "target", A(RA_IO), 0xFFFF },
     [K_LUN] = { "lun", A(RA_IO), 0xFFFF },
     [K_INITIATOR] = { "initiator", A(RA_IO), 0xFFFF },
@@ -77,12 +80,13 @@ static const struct {
     [K_FLAGS] = { "flags", A(RA_IO), 0xFF },
     [K_PORT] = { "port", A(RA_IO), 0xFFFF },
     [K_SENSE_LEN] = { "sense-len", A(RA_IO), 0xFF },
-    [K_TIMES] = { "times", A(RA_IO), ROGUE_IOQ_ENTRIES - 1 },
+    [K_TIMES] = { "times", A(RA_ADMIN) | A(RA_IO), 1000 },
     [K_COALESCE] = { "coalesce", A(RA_IO), UINT32_MAX },
     [K_SQ_SIZE] = { "sq-size", A(RA_ENABLE), 0xFFFF },
     [K_CQ_SIZE] = { "cq-size", A(RA_ENABLE), 0xFFFF },
     [K_SQ_ADDR] = { "sq-addr", A(RA_ENABLE), UINT64_MAX },
     [K_CQ_ADDR] = { "cq-addr", A(RA_ENABLE), UINT64_MAX },
+    [K_PAIR] = { "pair", A(RA_ADMIN), 1 },
     [K_RESULT] = { "result", A(RA_ADMIN), UINT32_MAX },
     [K_TOTAL] = { "total", A(RA_ADMIN), UINT32_MAX },
     [K_COUNT] = { "count", A(RA_ADMIN), UINT32_MAX },
@@ -195,6 +199,8 @@ static int rogue_parse(struct tp *p, struct trace_directive *d)
     }
     if (got < 0)
         return got;
+    if (g->given[K_LIST] && g->given[K_CHAIN])
+        return tp_fail(p, tp_end_col(p), "list= and chain= both write the segment list: give one");
     if (g->given[K_ADDR] && g->given[K_OFFSET])
         return tp_fail(p, tp_end_col(p), "addr= and offset= both place the SGE: give one");
     if (!have_expect)
@@ -278,26 +284,53 @@ static struct answer fault_answer(struct rogue *r)
     return (struct answer){ .fault = true, .code = (uint8_t)rogue_reg(r, HBA_REG_FAULT_CODE) };
 }
 
+/* The entry's data: one SGE at the buffer (addr=, offset=, sge-len=,
+ * sge-type= change it), or a segment list written at the buffer's start:
+ * list=N, N DATA elements of 512 bytes each; chain=N, N elements the first of
+ * which is a SEGMENT naming the list itself (a loop: deeper than any depth). */
 static void sge(const struct trace_rogue *g, struct rogue *r, struct hba_sq_entry *e, uint32_t len)
 {
     e->data_len = len;
     e->sge.addr = opt(g, K_ADDR, rogue_data_iova(r) + opt(g, K_OFFSET, 0));
     e->sge.length = (uint32_t)opt(g, K_SGE_LEN, len);
     e->sge.type = (uint8_t)opt(g, K_SGE_TYPE, HBA_SGE_DATA);
+    struct hba_sge *list = (struct hba_sge *)rogue_data(r);
+    uint64_t n = g->given[K_LIST] ? g->val[K_LIST] : g->given[K_CHAIN] ? g->val[K_CHAIN] : 0;
+    if (!n)
+        return;
+    for (uint64_t i = 0; g->given[K_LIST] && i < n; i++)
+        list[i] = (struct hba_sge){ .addr = rogue_data_iova(r) + ROGUE_DATA_BYTES / 4 + i * 512, .length = 512,
+                                    .type = HBA_SGE_DATA };
+    if (g->given[K_CHAIN])
+        list[0] = (struct hba_sge){ .addr = rogue_data_iova(r), .length = (uint32_t)(n * sizeof *list),
+                                    .type = HBA_SGE_SEGMENT };
+    e->sge = (struct hba_sge){ .addr = rogue_data_iova(r), .length = (uint32_t)(n * sizeof *list),
+                               .type = HBA_SGE_SEGMENT };
 }
 
 /* Runs the action; 0 with *ans, or -1 with msg (the harness could not act). */
 static int act_admin(const struct trace_rogue *g, struct rogue *r, struct answer *ans, struct hba_cq_entry *cqe)
 {
+    /* pair=1: I/O queue pair 1 (vector 1) exists first, for the commands
+     * that name a live queue (create it again, delete, abort). */
+    if (opt(g, K_PAIR, 0) && rogue_io_queues(r, 1) != 1)
+        return -1;
     struct hba_sq_entry e = { .opcode = g->opcode };
     for (int i = 0; i < 4; i++)
         e.u.cdw[i] = (uint32_t)opt(g, K_CDW0 + i, 0);
-    sge(g, r, &e, (uint32_t)opt(g, K_LEN, 0));
-    memset(rogue_data(r), 0, ROGUE_DATA_BYTES);
-    int rc = rogue_admin(r, &e, cqe);
-    if (rc < 0)
-        return -1;
-    *ans = rc ? (struct answer){ .code = cqe->ctrl_status } : fault_answer(r);
+    /* times=N: the same command N times, one after the other (N faults for
+     * the IOMMU's log); the first answer that differs from the expectation
+     * is the answer. */
+    for (uint64_t i = 0, n = opt(g, K_TIMES, 1); i < n; i++) {
+        memset(rogue_data(r), 0, ROGUE_DATA_BYTES);
+        sge(g, r, &e, (uint32_t)opt(g, K_LEN, 0));
+        int rc = rogue_admin(r, &e, cqe);
+        if (rc < 0)
+            return -1;
+        *ans = rc ? (struct answer){ .code = cqe->ctrl_status } : fault_answer(r);
+        if (ans->fault || ans->code != g->expect || g->expect_fault)
+            return 0;
+    }
     return 0;
 }
 
@@ -321,8 +354,13 @@ static int act_io(const struct trace_rogue *g, struct rogue *r, struct answer *a
     }
     rogue_write(r, HBA_REG_INT_STATUS, 0xFFFFFFFFu); /* nothing pending from the set-up */
     unsigned n = (unsigned)opt(g, K_TIMES, 1);
+    if (n >= ROGUE_IOQ_ENTRIES) {
+        errf(msg, len, "rogue io: times=%u does not fit the I/O queue (at most %u)", n, ROGUE_IOQ_ENTRIES - 1);
+        return -1;
+    }
+    memset(rogue_data(r), 0, ROGUE_DATA_BYTES);
     for (unsigned i = 0; i < n; i++) {
-        struct hba_sq_entry e = { .opcode = HBA_OP_SCSI };
+        struct hba_sq_entry e = { .opcode = (uint8_t)opt(g, K_OPCODE, HBA_OP_SCSI) };
         e.flags = (uint8_t)opt(g, K_FLAGS, HBA_FLAG_DIR_NONE);
         e.target = (uint16_t)opt(g, K_TARGET, 0);
         e.lun = (uint16_t)opt(g, K_LUN, 0);
