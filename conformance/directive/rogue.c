@@ -9,9 +9,13 @@
  *            [len=N] [sge-len=N] [sge-type=N] [addr=N] [list=N|chain=N] [times=N] [coalesce=N]
  *   rogue sq-tail QID VALUE            rogue cq-head QID VALUE
  *   rogue enable [sq-size=N] [cq-size=N] [sq-addr=N] [cq-addr=N]
+ *   rogue write OFFSET VALUE [reg=OFFSET read=N]
+ *   rogue hard-reset [keys=K,K,...] [fault-first=1] [accepted=0|1] [reg=OFFSET read=N]
  *
  * and after them expect=STATUS|fault:CODE with, as the action allows,
- * result=N, total=N, count=N, first=N (the GET LOG header), int-status=N.
+ * result=N, total=N, count=N, first=N (the GET LOG header), int-status=N,
+ * accepted=0|1 (DIAG.KEY_ACCEPTED after the keys), reg=OFFSET read=N (a
+ * register read back at the end).
  * The replay (replay_rogue.h) stops the driver core, acts, and starts it
  * again: the commands after the directive show the recovery.  A replay
  * needs "controller-layer". */
@@ -27,8 +31,8 @@
 #include "conformance/replay/replay_directive.h"
 #include "conformance/replay/replay_rogue.h"
 
-enum rogue_action { RA_ADMIN, RA_IO, RA_SQ_TAIL, RA_CQ_HEAD, RA_ENABLE, RA_COUNT };
-static const char *const action_names[] = { "admin", "io", "sq-tail", "cq-head", "enable" };
+enum rogue_action { RA_ADMIN, RA_IO, RA_SQ_TAIL, RA_CQ_HEAD, RA_ENABLE, RA_WRITE, RA_HARD_RESET, RA_COUNT };
+static const char *const action_names[] = { "admin", "io", "sq-tail", "cq-head", "enable", "write", "hard-reset" };
 static const struct trace_words action_words = { action_names, RA_COUNT };
 
 /* Completion statuses of hw/hba.h by value (0x00..0x11). */
@@ -52,7 +56,7 @@ static const struct trace_words admin_words = { admin_names, sizeof admin_names 
 enum rogue_key {
     K_CDW0, K_CDW1, K_CDW2, K_CDW3, K_LEN, K_OFFSET, K_ADDR, K_SGE_LEN, K_SGE_TYPE, K_TARGET, K_LUN,
     K_CHAIN, K_LIST, K_OPCODE, K_INITIATOR, K_CDB_LEN, K_FLAGS, K_PORT, K_SENSE_LEN, K_TIMES, K_COALESCE, K_SQ_SIZE, K_CQ_SIZE,
-    K_SQ_ADDR, K_CQ_ADDR, K_PAIR, K_RESULT, K_TOTAL, K_COUNT, K_FIRST, K_INT_STATUS, K_COUNT_OF_KEYS
+    K_SQ_ADDR, K_CQ_ADDR, K_PAIR, K_FAULT_FIRST, K_REG, K_READ, K_ACCEPTED, K_RESULT, K_TOTAL, K_COUNT, K_FIRST, K_INT_STATUS, K_COUNT_OF_KEYS
 };
 
 #define A(x) (1u << (x))
@@ -86,7 +90,11 @@ static const struct {
     [K_CQ_SIZE] = { "cq-size", A(RA_ENABLE), 0xFFFF },
     [K_SQ_ADDR] = { "sq-addr", A(RA_ENABLE), UINT64_MAX },
     [K_CQ_ADDR] = { "cq-addr", A(RA_ENABLE), UINT64_MAX },
-    [K_PAIR] = { "pair", A(RA_ADMIN), 1 },
+    [K_PAIR] = { "pair", A(RA_ADMIN), 2 },
+    [K_FAULT_FIRST] = { "fault-first", A(RA_HARD_RESET), 1 },
+    [K_REG] = { "reg", A(RA_WRITE) | A(RA_HARD_RESET), HBA_BAR0_SIZE - 4 },
+    [K_READ] = { "read", A(RA_WRITE) | A(RA_HARD_RESET), UINT32_MAX },
+    [K_ACCEPTED] = { "accepted", A(RA_HARD_RESET), 1 },
     [K_RESULT] = { "result", A(RA_ADMIN), UINT32_MAX },
     [K_TOTAL] = { "total", A(RA_ADMIN), UINT32_MAX },
     [K_COUNT] = { "count", A(RA_ADMIN), UINT32_MAX },
@@ -100,6 +108,9 @@ struct trace_rogue {
     uint32_t qid, value;   /* sq-tail, cq-head */
     bool     given[K_COUNT_OF_KEYS];
     uint64_t val[K_COUNT_OF_KEYS];
+    uint8_t  keys[8];      /* hard-reset keys=: 1-4 the datasheet's keys, 0 a wrong value */
+    uint8_t  nkeys;
+    bool     keys_given;
     bool     expect_fault; /* expect=fault:CODE */
     uint8_t  expect;       /* a status, or the fault code */
 };
@@ -122,6 +133,20 @@ static int parse_action_args(struct tp *p, struct trace_rogue *g)
                 return -EINVAL;
             g->opcode = (uint8_t)(HBA_ADM_IDENTIFY + w);
         }
+    } else if (g->action == RA_WRITE) {
+        if ((got = tp_next(p, &tok)) <= 0)
+            return got < 0 ? got : tp_fail(p, tp_end_col(p), "rogue write needs a register offset and a value "
+                                           "(e.g. rogue write 0x0 0)");
+        if (tp_u64(p, &tok, "register offset", HBA_BAR0_SIZE - 4, &v))
+            return -EINVAL;
+        if (v % 4)
+            return tp_fail(p, tok.col, "register offset %#llx is not a multiple of 4", (unsigned long long)v);
+        g->qid = (uint32_t)v;
+        if ((got = tp_next(p, &tok)) <= 0)
+            return got < 0 ? got : tp_fail(p, tp_end_col(p), "rogue write needs the value after the offset");
+        if (tp_u64(p, &tok, "register value", UINT32_MAX, &v))
+            return -EINVAL;
+        g->value = (uint32_t)v;
     } else if (g->action == RA_SQ_TAIL || g->action == RA_CQ_HEAD) {
         const char *what = g->action == RA_SQ_TAIL ? "rogue sq-tail" : "rogue cq-head";
         if ((got = tp_next(p, &tok)) <= 0)
@@ -137,6 +162,29 @@ static int parse_action_args(struct tp *p, struct trace_rogue *g)
             return -EINVAL;
         g->value = (uint32_t)v;
     }
+    return 0;
+}
+
+/* keys=K,K,...: 1-4 name HBA_RESET_KEY_1..4, 0 a value that is none of them. */
+static int parse_keys(struct tp *p, struct trace_rogue *g, const struct tp_tok *val)
+{
+    if (g->keys_given)
+        return tp_fail(p, val->col, "keys= given twice");
+    g->keys_given = true;
+    for (size_t i = 0; i < val->len; i++) {
+        char ch = val->s[i];
+        bool digit = ch >= '0' && ch <= '4', want_digit = i % 2 == 0;
+        if (want_digit ? !digit : ch != ',')
+            return tp_fail(p, val->col + (unsigned)i, "keys= is a list like 1,2,3,4: 1-4 the reset keys, 0 a wrong "
+                           "value, separated by ','");
+        if (digit) {
+            if (g->nkeys == sizeof g->keys)
+                return tp_fail(p, val->col + (unsigned)i, "keys= has at most %zu keys", sizeof g->keys);
+            g->keys[g->nkeys++] = (uint8_t)(ch - '0');
+        }
+    }
+    if (!g->nkeys || val->s[val->len - 1] == ',')
+        return tp_fail(p, val->col + (unsigned)val->len, "keys= needs a key after each ','");
     return 0;
 }
 
@@ -177,6 +225,11 @@ static int rogue_parse(struct tp *p, struct trace_directive *d)
         if (!tp_split_kv(&tok, &key, &val))
             return tp_fail(p, tok.col, "unexpected '%s'; rogue %s takes key=value options and expect=...",
                            tp_tok_str(&tok, shown, sizeof shown), action_names[g->action]);
+        if (tp_tok_is(&key, "keys") && g->action == RA_HARD_RESET) {
+            if (parse_keys(p, g, &val))
+                return -EINVAL;
+            continue;
+        }
         if (tp_tok_is(&key, "expect")) {
             if (have_expect)
                 return tp_fail(p, tok.col, "expect= given twice");
@@ -199,6 +252,12 @@ static int rogue_parse(struct tp *p, struct trace_directive *d)
     }
     if (got < 0)
         return got;
+    if (g->given[K_READ] != g->given[K_REG])
+        return tp_fail(p, tp_end_col(p), "reg=OFFSET and read=VALUE go together: the register and what it reads");
+    if (g->given[K_FAULT_FIRST] && g->keys_given &&
+        (g->nkeys < 4 || memcmp(g->keys + g->nkeys - 4, "\1\2\3\4", 4)))
+        return tp_fail(p, tp_end_col(p), "fault-first=1 needs keys that end in 1,2,3,4: a controller in FAULT "
+                       "answers nothing else, so a refused sequence could not be told from a slow one");
     if (g->given[K_LIST] && g->given[K_CHAIN])
         return tp_fail(p, tp_end_col(p), "list= and chain= both write the segment list: give one");
     if (g->given[K_ADDR] && g->given[K_OFFSET])
@@ -223,7 +282,11 @@ static void rogue_print(struct tbuf *b, const struct trace_directive *d)
             tbuf_printf(b, " %#x", g->opcode);
     } else if (g->action == RA_SQ_TAIL || g->action == RA_CQ_HEAD) {
         tbuf_printf(b, " %u %u", g->qid, g->value);
+    } else if (g->action == RA_WRITE) {
+        tbuf_printf(b, " %#x %#x", g->qid, g->value);
     }
+    for (uint8_t i = 0; i < g->nkeys; i++)
+        tbuf_printf(b, "%s%u", i ? "," : " keys=", g->keys[i]);
     for (int k = 0; k < K_COUNT_OF_KEYS; k++)
         if (g->given[k])
             tbuf_printf(b, " %s=%#llx", keys[k].name, (unsigned long long)g->val[k]);
@@ -235,7 +298,8 @@ static bool rogue_equal(const struct trace_directive *a, const struct trace_dire
 {
     const struct trace_rogue *x = a->rogue, *y = b->rogue;
     if (x->action != y->action || x->opcode != y->opcode || x->qid != y->qid || x->value != y->value ||
-        x->expect_fault != y->expect_fault || x->expect != y->expect)
+        x->expect_fault != y->expect_fault || x->expect != y->expect || x->nkeys != y->nkeys ||
+        memcmp(x->keys, y->keys, x->nkeys))
         return false;
     for (int k = 0; k < K_COUNT_OF_KEYS; k++)
         if (x->given[k] != y->given[k] || (x->given[k] && x->val[k] != y->val[k]))
@@ -312,8 +376,9 @@ static void sge(const struct trace_rogue *g, struct rogue *r, struct hba_sq_entr
 static int act_admin(const struct trace_rogue *g, struct rogue *r, struct answer *ans, struct hba_cq_entry *cqe)
 {
     /* pair=1: I/O queue pair 1 (vector 1) exists first, for the commands
-     * that name a live queue (create it again, delete, abort). */
-    if (opt(g, K_PAIR, 0) && rogue_io_queues(r, 1) != 1)
+     * that name a live queue (create it again, delete, abort); pair=2: only
+     * its CQ. */
+    if (opt(g, K_PAIR, 0) && rogue_io_queues(r, 1, opt(g, K_PAIR, 0) == 1) != 1)
         return -1;
     struct hba_sq_entry e = { .opcode = g->opcode };
     for (int i = 0; i < 4; i++)
@@ -347,7 +412,7 @@ static int act_io(const struct trace_rogue *g, struct rogue *r, struct answer *a
             return -1;
         }
     }
-    int rc = rogue_io_queues(r, 1);
+    int rc = rogue_io_queues(r, 1, true);
     if (rc != 1) {
         errf(msg, len, "%s", r->err);
         return -1;
@@ -396,7 +461,7 @@ static int act_io(const struct trace_rogue *g, struct rogue *r, struct answer *a
  * the doorbell, so a controller that refuses it is in FAULT by then. */
 static int act_doorbell(const struct trace_rogue *g, struct rogue *r, struct answer *ans, char *msg, size_t len)
 {
-    int rc = rogue_io_queues(r, 1);
+    int rc = rogue_io_queues(r, 1, true);
     if (rc != 1) {
         errf(msg, len, "%s", r->err);
         return -1;
@@ -431,7 +496,80 @@ static int act_doorbell(const struct trace_rogue *g, struct rogue *r, struct ans
     return 0;
 }
 
-static void judge_extra(const struct trace_rogue *g, struct rogue *r, const struct hba_cq_entry *cqe,
+/* An IDENTIFY CONTROLLER on the admin queue, waited for: the controller
+ * took every posted register write before it (it drains them before it
+ * serves the queues).  *ans is its status, FAULT, or success when the
+ * controller left OPERATIONAL instead (a reset). */
+static int settle(struct rogue *r, struct answer *ans, char *msg, size_t len)
+{
+    struct hba_sq_entry e = { .opcode = HBA_ADM_IDENTIFY };
+    struct hba_cq_entry c;
+    e.u.cdw[0] = HBA_IDENTIFY_CONTROLLER;
+    e.data_len = e.sge.length = sizeof(struct hba_identify_ctrl);
+    e.sge.addr = rogue_data_iova(r);
+    rogue_put(r, 0, &e);
+    int rc = rogue_wait_any(r, 0, &c, true);
+    if (rc < 0) {
+        errf(msg, len, "%s", r->err);
+        return -1;
+    }
+    *ans = rc == 0 ? fault_answer(r) : (struct answer){ .code = rc == 1 ? c.ctrl_status : HBA_CS_SUCCESS };
+    return 0;
+}
+
+static int act_write(const struct trace_rogue *g, struct rogue *r, struct answer *ans, char *msg, size_t len)
+{
+    rogue_write(r, g->qid, g->value);
+    return settle(r, ans, msg, len);
+}
+
+static const uint32_t reset_keys[5] = { 0x12345678u, HBA_RESET_KEY_1, HBA_RESET_KEY_2, HBA_RESET_KEY_3,
+                                        HBA_RESET_KEY_4 };
+
+/* keys= (default 1,2,3,4) to RESET_KEY, then DIAG.HARD_RESET; fault-first=1
+ * puts the controller in FAULT before (an SQ tail beyond the admin SQ). */
+static int act_hard_reset(const struct trace_rogue *g, struct rogue *r, struct answer *ans, uint32_t *diag,
+                          char *msg, size_t len)
+{
+    static const uint8_t all[4] = { 1, 2, 3, 4 };
+    const uint8_t *seq = g->keys_given ? g->keys : all;
+    size_t n = g->keys_given ? g->nkeys : 4;
+    bool faulted_first = opt(g, K_FAULT_FIRST, 0) != 0;
+    if (faulted_first) {
+        rogue_write(r, HBA_REG_SQ_TAIL(0), 0xFFFF);
+        if (rogue_wait_reg(r, HBA_REG_STATUS, HBA_STATUS_FATAL, HBA_STATUS_FATAL) < 0)
+            goto harness;
+    }
+    for (size_t i = 0; i < n; i++)
+        rogue_write(r, HBA_REG_RESET_KEY, reset_keys[seq[i]]);
+    if (faulted_first) {
+        /* A controller in FAULT serves no queue: the keys show in DIAG. */
+        if (rogue_wait_reg(r, HBA_REG_DIAG, HBA_DIAG_KEY_ACCEPTED, HBA_DIAG_KEY_ACCEPTED) < 0)
+            goto harness;
+    } else {
+        struct answer a;
+        if (settle(r, &a, msg, len) < 0)
+            return -1;
+        if (a.fault || a.code != HBA_CS_SUCCESS) {
+            *ans = a;
+            return 0;
+        }
+    }
+    *diag = rogue_reg(r, HBA_REG_DIAG);
+    rogue_write(r, HBA_REG_DIAG, HBA_DIAG_HARD_RESET);
+    if (!(*diag & HBA_DIAG_KEY_ACCEPTED))
+        return settle(r, ans, msg, len); /* ignored: the admin queue still answers */
+    /* Accepted: RESET, then READY once the controller's init time passed. */
+    if (rogue_wait_reg(r, HBA_REG_STATUS, HBA_STATUS_FATAL | 0xF00u, HBA_STATE_READY << HBA_STATUS_STATE_SHIFT) < 0)
+        goto harness;
+    *ans = (struct answer){ .code = HBA_CS_SUCCESS };
+    return 0;
+harness:
+    errf(msg, len, "%s", r->err);
+    return -1;
+}
+
+static void judge_extra(const struct trace_rogue *g, struct rogue *r, const struct hba_cq_entry *cqe, uint32_t diag,
                         struct trace_actual_verdict *v)
 {
     struct hba_log_header h;
@@ -446,6 +584,8 @@ static void judge_extra(const struct trace_rogue *g, struct rogue *r, const stru
         { K_COUNT, "the log header's count", h.count },
         { K_FIRST, "the log header's first", h.first },
         { K_INT_STATUS, "INT_STATUS", g->action == RA_IO ? rogue_reg(r, HBA_REG_INT_STATUS) : 0 },
+        { K_ACCEPTED, "DIAG.KEY_ACCEPTED after the keys", (diag & HBA_DIAG_KEY_ACCEPTED) != 0 },
+        { K_READ, "the register read back", g->given[K_REG] ? rogue_reg(r, (uint32_t)g->val[K_REG]) : 0 },
     };
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
         if (g->given[f[i].k] && f[i].got != g->val[f[i].k]) {
@@ -485,6 +625,7 @@ static void rogue_run(struct replay *rp, size_t line)
     char wbuf[80], gbuf[80];
     struct rogue r;
     struct hba_cq_entry cqe = { 0 };
+    uint32_t diag = 0;
     int rc = rogue_begin(&r, rp->st, rp->cfg_ok ? rp->cfg.addr_bits : 64);
     if (rc == 0) {
         if (g->action == RA_ENABLE) {
@@ -502,6 +643,10 @@ static void rogue_run(struct replay *rp, size_t line)
             rc = act_admin(g, &r, &got, &cqe);
         } else if (g->action == RA_IO) {
             rc = act_io(g, &r, &got, r.err, sizeof r.err);
+        } else if (g->action == RA_WRITE) {
+            rc = act_write(g, &r, &got, r.err, sizeof r.err);
+        } else if (g->action == RA_HARD_RESET) {
+            rc = act_hard_reset(g, &r, &got, &diag, r.err, sizeof r.err);
         } else {
             rc = act_doorbell(g, &r, &got, r.err, sizeof r.err);
         }
@@ -517,7 +662,7 @@ static void rogue_run(struct replay *rp, size_t line)
             snprintf(v->msg, sizeof v->msg, "rogue %s: the controller answered %s; the datasheet says %s",
                      action_names[g->action], answer_name(got, gbuf, sizeof gbuf), wbuf);
         else
-            judge_extra(g, &r, &cqe, v);
+            judge_extra(g, &r, &cqe, diag, v);
     }
     if (rogue_end(&r) < 0)
         replay_problem(rp, line, "rogue: %s", r.err);

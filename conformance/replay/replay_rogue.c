@@ -94,6 +94,10 @@ int rogue_begin(struct rogue *r, struct stack *st, unsigned addr_bits)
     }
     stack_core_ops(st)->stop(stack_core(st));
     r->core_stopped = true;
+    /* Every vector masked: the stopped core's interrupt handler would still
+     * clear INT_STATUS bits, which the rogue directive judges. */
+    r->saved_mask = rogue_reg(r, HBA_REG_INT_MASK_SET);
+    rogue_write(r, HBA_REG_INT_MASK_SET, 0xFFFFFFFFu);
     int rc;
     if ((rc = mem_get(r, &r->q[0].sq, ROGUE_AQ_ENTRIES * sizeof(struct hba_sq_entry), HBA_DMA_TO_DEVICE)) < 0 ||
         (rc = mem_get(r, &r->q[0].cq, ROGUE_AQ_ENTRIES * sizeof(struct hba_cq_entry), HBA_DMA_FROM_DEVICE)) < 0 ||
@@ -145,6 +149,11 @@ uint16_t rogue_put(struct rogue *r, unsigned q, struct hba_sq_entry *e)
 
 int rogue_wait(struct rogue *r, unsigned q, struct hba_cq_entry *out)
 {
+    return rogue_wait_any(r, q, out, false);
+}
+
+int rogue_wait_any(struct rogue *r, unsigned q, struct hba_cq_entry *out, bool or_leave)
+{
     struct rogue_q *x = &r->q[q];
     volatile struct hba_cq_entry *ring = x->cq.buf->vaddr;
     uint64_t end = clock_now_ms() + ROGUE_LIMIT_MS;
@@ -158,14 +167,32 @@ int rogue_wait(struct rogue *r, unsigned q, struct hba_cq_entry *out)
             rogue_write(r, HBA_REG_CQ_HEAD(q), x->head);
             return 1;
         }
-        if (faulted(r))
+        uint32_t s = rogue_reg(r, HBA_REG_STATUS);
+        if (s & HBA_STATUS_FATAL)
             return 0;
+        if (or_leave && HBA_STATUS_STATE(s) != HBA_STATE_OPERATIONAL)
+            return 2;
         if (clock_now_ms() > end) {
             errf(r->err, sizeof r->err, "no completion on queue %u and no FAULT within %d ms", q, ROGUE_LIMIT_MS);
             return -ETIMEDOUT;
         }
         nap();
     }
+}
+
+int rogue_wait_reg(struct rogue *r, uint32_t off, uint32_t mask, uint32_t want)
+{
+    uint64_t end = clock_now_ms() + ROGUE_LIMIT_MS;
+    uint32_t v;
+    while (((v = rogue_reg(r, off)) & mask) != want) {
+        if (clock_now_ms() > end) {
+            errf(r->err, sizeof r->err, "register %#x stayed %#x (waited for %#x under mask %#x) for %d ms", off, v,
+                 want, mask, ROGUE_LIMIT_MS);
+            return -ETIMEDOUT;
+        }
+        nap();
+    }
+    return 0;
 }
 
 int rogue_admin(struct rogue *r, struct hba_sq_entry *e, struct hba_cq_entry *out)
@@ -192,7 +219,7 @@ static int create(struct rogue *r, uint8_t op, uint32_t cdw2, uint64_t base, con
     return rc;
 }
 
-int rogue_io_queues(struct rogue *r, uint16_t vector)
+int rogue_io_queues(struct rogue *r, uint16_t vector, bool with_sq)
 {
     struct rogue_q *x = &r->q[1];
     int rc;
@@ -204,7 +231,7 @@ int rogue_io_queues(struct rogue *r, uint16_t vector)
     x->phase = 1;
     if ((rc = create(r, HBA_ADM_CREATE_CQ, vector, iova(&x->cq), "CREATE CQ 1")) != 1)
         return rc;
-    return create(r, HBA_ADM_CREATE_SQ, 1, iova(&x->sq), "CREATE SQ 1");
+    return with_sq ? create(r, HBA_ADM_CREATE_SQ, 1, iova(&x->sq), "CREATE SQ 1") : 1;
 }
 
 int rogue_end(struct rogue *r)
@@ -227,6 +254,7 @@ int rogue_end(struct rogue *r)
     mem_put(r, &r->data);
     if (r->core_stopped) {
         r->core_stopped = false;
+        rogue_write(r, HBA_REG_INT_MASK_CLEAR, ~r->saved_mask);
         rc = stack_core_ops(r->st)->start(stack_core(r->st));
         if (rc < 0)
             errf(r->err, sizeof r->err, "the driver core did not bring the controller back (%s)", strerror(-rc));

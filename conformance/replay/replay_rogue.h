@@ -44,6 +44,7 @@ struct rogue {
     struct osal *os;
     unsigned addr_bits;
     bool core_stopped;
+    uint32_t saved_mask; /* INT_MASK before: the driver core's */
     struct rogue_q q[2]; /* 0: admin, 1: the I/O pair */
     struct rogue_mem data;
     uint16_t next_cid;
@@ -66,11 +67,16 @@ uint16_t rogue_put(struct rogue *r, unsigned q, struct hba_sq_entry *e);
 /* The next completion of queue q: 1 (*out), 0 the controller went FAULT first,
  * -ETIMEDOUT (r->err). */
 int rogue_wait(struct rogue *r, unsigned q, struct hba_cq_entry *out);
+/* The same; with or_leave also 2 when STATUS.STATE left OPERATIONAL (a
+ * reset the rogue driver caused) before a completion came. */
+int rogue_wait_any(struct rogue *r, unsigned q, struct hba_cq_entry *out, bool or_leave);
+/* Polls register off until (value & mask) == want: 0, or -ETIMEDOUT (r->err). */
+int rogue_wait_reg(struct rogue *r, uint32_t off, uint32_t mask, uint32_t want);
 /* rogue_put + rogue_wait on the admin queue. */
 int rogue_admin(struct rogue *r, struct hba_sq_entry *e, struct hba_cq_entry *out);
-/* Creates I/O CQ 1 (vector v) and SQ 1, ROGUE_IOQ_ENTRIES each.  1 both
- * succeeded, 0 a status or FAULT (r->err says which), -errno. */
-int rogue_io_queues(struct rogue *r, uint16_t vector);
+/* Creates I/O CQ 1 (vector v) and, with_sq, SQ 1, ROGUE_IOQ_ENTRIES each.
+ * 1 all succeeded, 0 a status or FAULT (r->err says which), -errno. */
+int rogue_io_queues(struct rogue *r, uint16_t vector, bool with_sq);
 uint32_t rogue_reg(struct rogue *r, uint32_t off);
 void rogue_write(struct rogue *r, uint32_t off, uint32_t val);
 /* Leaves the controller READY (CONFIG.EN 1 -> 0) unless it is in FAULT, frees
