@@ -4,13 +4,16 @@
  * FAULT code it goes to, the values it leaves in registers and log headers.
  * Each directive is one check (TRACE_CHECK_CONTROLLER).
  *
- *   rogue admin OPCODE [cdw0..cdw3=N] [len=N] [offset=N|addr=N] [sge-len=N] [sge-type=N] [pair=1]
+ *   rogue admin OPCODE [cdw0..cdw3=N] [len=N] [offset=N|addr=N] [sge-len=N] [sge-type=N] [pair=1|2]
+ *               [times=N] [same-cid=1 [wait=N]]
  *   rogue io [opcode=N] [target=N] [lun=N] [initiator=N] [cdb-len=N] [flags=N] [port=N] [sense-len=N]
  *            [len=N] [sge-len=N] [sge-type=N] [addr=N] [list=N|chain=N] [times=N] [coalesce=N]
+ *            [same-cid=1] [wait=N] [delete-sq=1]
  *   rogue sq-tail QID VALUE            rogue cq-head QID VALUE
  *   rogue enable [sq-size=N] [cq-size=N] [sq-addr=N] [cq-addr=N]
  *   rogue write OFFSET VALUE [reg=OFFSET read=N]
- *   rogue hard-reset [keys=K,K,...] [fault-first=1] [accepted=0|1] [reg=OFFSET read=N]
+ *   rogue hard-reset [keys=K,K,...] [fault-first=1] [poke-reg=OFFSET poke=N] [accepted=0|1]
+ *                    [reg=OFFSET read=N]
  *
  * and after them expect=STATUS|fault:CODE with, as the action allows,
  * result=N, total=N, count=N, first=N (the GET LOG header), int-status=N,
@@ -56,7 +59,7 @@ static const struct trace_words admin_words = { admin_names, sizeof admin_names 
 enum rogue_key {
     K_CDW0, K_CDW1, K_CDW2, K_CDW3, K_LEN, K_OFFSET, K_ADDR, K_SGE_LEN, K_SGE_TYPE, K_TARGET, K_LUN,
     K_CHAIN, K_LIST, K_OPCODE, K_INITIATOR, K_CDB_LEN, K_FLAGS, K_PORT, K_SENSE_LEN, K_TIMES, K_COALESCE, K_SQ_SIZE, K_CQ_SIZE,
-    K_SQ_ADDR, K_CQ_ADDR, K_PAIR, K_FAULT_FIRST, K_REG, K_READ, K_ACCEPTED, K_RESULT, K_TOTAL, K_COUNT, K_FIRST, K_INT_STATUS, K_COUNT_OF_KEYS
+    K_SQ_ADDR, K_CQ_ADDR, K_PAIR, K_SAME_CID, K_WAIT, K_DELETE_SQ, K_POKE_REG, K_POKE, K_FAULT_FIRST, K_REG, K_READ, K_ACCEPTED, K_RESULT, K_TOTAL, K_COUNT, K_FIRST, K_INT_STATUS, K_COUNT_OF_KEYS
 };
 
 #define A(x) (1u << (x))
@@ -91,6 +94,11 @@ static const struct {
     [K_SQ_ADDR] = { "sq-addr", A(RA_ENABLE), UINT64_MAX },
     [K_CQ_ADDR] = { "cq-addr", A(RA_ENABLE), UINT64_MAX },
     [K_PAIR] = { "pair", A(RA_ADMIN), 2 },
+    [K_SAME_CID] = { "same-cid", A(RA_ADMIN) | A(RA_IO), 1 },
+    [K_WAIT] = { "wait", A(RA_ADMIN) | A(RA_IO), 1000 },
+    [K_DELETE_SQ] = { "delete-sq", A(RA_IO), 1 },
+    [K_POKE_REG] = { "poke-reg", A(RA_HARD_RESET), HBA_BAR0_SIZE - 4 },
+    [K_POKE] = { "poke", A(RA_HARD_RESET), UINT32_MAX },
     [K_FAULT_FIRST] = { "fault-first", A(RA_HARD_RESET), 1 },
     [K_REG] = { "reg", A(RA_WRITE) | A(RA_HARD_RESET), HBA_BAR0_SIZE - 4 },
     [K_READ] = { "read", A(RA_WRITE) | A(RA_HARD_RESET), UINT32_MAX },
@@ -383,6 +391,27 @@ static int act_admin(const struct trace_rogue *g, struct rogue *r, struct answer
     struct hba_sq_entry e = { .opcode = g->opcode };
     for (int i = 0; i < 4; i++)
         e.u.cdw[i] = (uint32_t)opt(g, K_CDW0 + i, 0);
+    /* same-cid=1: every copy submitted at once under the first one's
+     * command id, then wait= completions (default: one) waited for: an
+     * ASYNC EVENT request is held, so its id is still in use. */
+    if (opt(g, K_SAME_CID, 0)) {
+        memset(rogue_data(r), 0, ROGUE_DATA_BYTES);
+        sge(g, r, &e, (uint32_t)opt(g, K_LEN, 0));
+        uint16_t cid = 0;
+        for (uint64_t i = 0, n = opt(g, K_TIMES, 2); i < n; i++) {
+            rogue_put_cid(r, 0, &e, i ? &cid : NULL);
+            cid = e.cid;
+        }
+        for (uint64_t i = 0, n = opt(g, K_WAIT, 1); i < n; i++) {
+            int rc = rogue_wait(r, 0, cqe);
+            if (rc < 0)
+                return -1;
+            *ans = rc ? (struct answer){ .code = cqe->ctrl_status } : fault_answer(r);
+            if (ans->fault || ans->code != g->expect || g->expect_fault)
+                return 0;
+        }
+        return 0;
+    }
     /* times=N: the same command N times, one after the other (N faults for
      * the IOMMU's log); the first answer that differs from the expectation
      * is the answer. */
@@ -424,6 +453,7 @@ static int act_io(const struct trace_rogue *g, struct rogue *r, struct answer *a
         return -1;
     }
     memset(rogue_data(r), 0, ROGUE_DATA_BYTES);
+    uint16_t cid = 0;
     for (unsigned i = 0; i < n; i++) {
         struct hba_sq_entry e = { .opcode = (uint8_t)opt(g, K_OPCODE, HBA_OP_SCSI) };
         e.flags = (uint8_t)opt(g, K_FLAGS, HBA_FLAG_DIR_NONE);
@@ -435,9 +465,31 @@ static int act_io(const struct trace_rogue *g, struct rogue *r, struct answer *a
         e.sense_len = (uint8_t)opt(g, K_SENSE_LEN, 0);
         e.sense_addr = rogue_data_iova(r) + ROGUE_DATA_BYTES / 2;
         sge(g, r, &e, (uint32_t)opt(g, K_LEN, 0));
-        rogue_put(r, 1, &e);
+        rogue_put_cid(r, 1, &e, i && opt(g, K_SAME_CID, 0) ? &cid : NULL);
+        cid = e.cid;
     }
-    for (unsigned i = 0; i < n; i++) {
+    /* wait= completions (default all; with delete-sq=1 none) come first;
+     * delete-sq=1 then deletes SQ 1 and waits for the rest: the commands
+     * the firmware still held end with it. */
+    bool del = opt(g, K_DELETE_SQ, 0) != 0;
+    unsigned first = (unsigned)opt(g, K_WAIT, del ? 0 : n), total = del ? n : first;
+    for (unsigned i = 0; i < total; i++) {
+        if (del && i == first) {
+            /* Only once the firmware fetched every entry (it publishes its
+             * head as SQ_EVENT_IDX before it parks): else the delete would
+             * find them still in the SQ, which is another rule. */
+            if (rogue_wait_reg(r, HBA_REG_SQ_EVENT_IDX(1), 0xFFFFFFFFu, r->q[1].tail) < 0) {
+                errf(msg, len, "%s", r->err);
+                return -1;
+            }
+            struct hba_sq_entry d = { .opcode = HBA_ADM_DELETE_SQ };
+            struct hba_cq_entry dc;
+            d.u.cdw[0] = 1;
+            if (rogue_admin(r, &d, &dc) != 1 || dc.ctrl_status != HBA_CS_SUCCESS) {
+                errf(msg, len, "DELETE SQ 1 failed");
+                return -1;
+            }
+        }
         rc = rogue_wait(r, 1, &c);
         if (rc < 0) {
             errf(msg, len, "%s", r->err);
@@ -535,6 +587,8 @@ static int act_hard_reset(const struct trace_rogue *g, struct rogue *r, struct a
     const uint8_t *seq = g->keys_given ? g->keys : all;
     size_t n = g->keys_given ? g->nkeys : 4;
     bool faulted_first = opt(g, K_FAULT_FIRST, 0) != 0;
+    if (g->given[K_POKE_REG])
+        rogue_write(r, (uint32_t)g->val[K_POKE_REG], (uint32_t)opt(g, K_POKE, 0));
     if (faulted_first) {
         rogue_write(r, HBA_REG_SQ_TAIL(0), 0xFFFF);
         if (rogue_wait_reg(r, HBA_REG_STATUS, HBA_STATUS_FATAL, HBA_STATUS_FATAL) < 0)

@@ -137,8 +137,13 @@ int rogue_enable(struct rogue *r, uint32_t sq_n, uint32_t cq_n, uint64_t sq_addr
 
 uint16_t rogue_put(struct rogue *r, unsigned q, struct hba_sq_entry *e)
 {
+    return rogue_put_cid(r, q, e, NULL);
+}
+
+uint16_t rogue_put_cid(struct rogue *r, unsigned q, struct hba_sq_entry *e, const uint16_t *cid)
+{
     struct rogue_q *x = &r->q[q];
-    e->cid = r->next_cid++;
+    e->cid = cid ? *cid : r->next_cid++;
     struct hba_sq_entry *ring = x->sq.buf->vaddr;
     memcpy(&ring[x->tail], e, sizeof *e);
     x->tail = (x->tail + 1) % x->entries;

@@ -64,6 +64,9 @@ uint8_t *rogue_data(const struct rogue *r);
 /* Copies e (its cid set here) to queue q's tail and rings SQ_TAIL(q).
  * Returns the cid. */
 uint16_t rogue_put(struct rogue *r, unsigned q, struct hba_sq_entry *e);
+/* The same with the command id *cid (NULL: a new one), for a driver that
+ * reuses an id still outstanding. */
+uint16_t rogue_put_cid(struct rogue *r, unsigned q, struct hba_sq_entry *e, const uint16_t *cid);
 /* The next completion of queue q: 1 (*out), 0 the controller went FAULT first,
  * -ETIMEDOUT (r->err). */
 int rogue_wait(struct rogue *r, unsigned q, struct hba_cq_entry *out);
