@@ -229,11 +229,13 @@ static int rogue_parse(struct tp *p, struct trace_directive *d)
     if (parse_action_args(p, g))
         return -EINVAL;
     bool have_expect = false;
+    unsigned kcol[K_COUNT_OF_KEYS] = { 0 }, keys_col = 0; /* where each option was written */
     while ((got = tp_next(p, &tok)) == 1) {
         if (!tp_split_kv(&tok, &key, &val))
             return tp_fail(p, tok.col, "unexpected '%s'; rogue %s takes key=value options and expect=...",
                            tp_tok_str(&tok, shown, sizeof shown), action_names[g->action]);
         if (tp_tok_is(&key, "keys") && g->action == RA_HARD_RESET) {
+            keys_col = key.col;
             if (parse_keys(p, g, &val))
                 return -EINVAL;
             continue;
@@ -257,19 +259,23 @@ static int rogue_parse(struct tp *p, struct trace_directive *d)
         if (tp_u64(p, &val, keys[k].name, keys[k].max, &g->val[k]))
             return -EINVAL;
         g->given[k] = true;
+        kcol[k] = key.col;
     }
     if (got < 0)
         return got;
+#define LATER(a, b) (kcol[a] > kcol[b] ? kcol[a] : kcol[b])
     if (g->given[K_READ] != g->given[K_REG])
-        return tp_fail(p, tp_end_col(p), "reg=OFFSET and read=VALUE go together: the register and what it reads");
+        return tp_fail(p, LATER(K_READ, K_REG), "reg=OFFSET and read=VALUE go together: the register and what "
+                       "it reads");
     if (g->given[K_FAULT_FIRST] && g->keys_given &&
         (g->nkeys < 4 || memcmp(g->keys + g->nkeys - 4, "\1\2\3\4", 4)))
-        return tp_fail(p, tp_end_col(p), "fault-first=1 needs keys that end in 1,2,3,4: a controller in FAULT "
+        return tp_fail(p, keys_col, "fault-first=1 needs keys that end in 1,2,3,4: a controller in FAULT "
                        "answers nothing else, so a refused sequence could not be told from a slow one");
     if (g->given[K_LIST] && g->given[K_CHAIN])
-        return tp_fail(p, tp_end_col(p), "list= and chain= both write the segment list: give one");
+        return tp_fail(p, LATER(K_LIST, K_CHAIN), "list= and chain= both write the segment list: give one");
     if (g->given[K_ADDR] && g->given[K_OFFSET])
-        return tp_fail(p, tp_end_col(p), "addr= and offset= both place the SGE: give one");
+        return tp_fail(p, LATER(K_ADDR, K_OFFSET), "addr= and offset= both place the SGE: give one");
+#undef LATER
     if (!have_expect)
         return tp_fail(p, tp_end_col(p), "rogue needs expect=STATUS or expect=fault:CODE: what the datasheet "
                        "says the controller answers");
