@@ -67,14 +67,15 @@ static const struct {
     const char *name;
     unsigned actions; /* where it may appear */
     uint64_t max;
+    bool hex;         /* printed in hex: addresses, registers, dwords */
 } keys[K_COUNT_OF_KEYS] = {
-    [K_CDW0] = { "cdw0", A(RA_ADMIN), UINT32_MAX },
-    [K_CDW1] = { "cdw1", A(RA_ADMIN), UINT32_MAX },
-    [K_CDW2] = { "cdw2", A(RA_ADMIN), UINT32_MAX },
-    [K_CDW3] = { "cdw3", A(RA_ADMIN), UINT32_MAX },
+    [K_CDW0] = { "cdw0", A(RA_ADMIN), UINT32_MAX, true },
+    [K_CDW1] = { "cdw1", A(RA_ADMIN), UINT32_MAX, true },
+    [K_CDW2] = { "cdw2", A(RA_ADMIN), UINT32_MAX, true },
+    [K_CDW3] = { "cdw3", A(RA_ADMIN), UINT32_MAX, true },
     [K_LEN] = { "len", A(RA_ADMIN) | A(RA_IO), ROGUE_DATA_BYTES / 2 },
     [K_OFFSET] = { "offset", A(RA_ADMIN) | A(RA_IO), ROGUE_DATA_BYTES / 2 },
-    [K_ADDR] = { "addr", A(RA_ADMIN) | A(RA_IO), UINT64_MAX },
+    [K_ADDR] = { "addr", A(RA_ADMIN) | A(RA_IO), UINT64_MAX, true },
     [K_SGE_LEN] = { "sge-len", A(RA_ADMIN) | A(RA_IO), UINT32_MAX },
     [K_SGE_TYPE] = { "sge-type", A(RA_ADMIN) | A(RA_IO), 0xFF },
     [K_CHAIN] = { "chain", A(RA_ADMIN) | A(RA_IO), HBA_SGL_SEGMENT_MAX + 1 },
@@ -88,26 +89,26 @@ static const struct {
     [K_PORT] = { "port", A(RA_IO), 0xFFFF },
     [K_SENSE_LEN] = { "sense-len", A(RA_IO), 0xFF },
     [K_TIMES] = { "times", A(RA_ADMIN) | A(RA_IO), 1000 },
-    [K_COALESCE] = { "coalesce", A(RA_IO), UINT32_MAX },
+    [K_COALESCE] = { "coalesce", A(RA_IO), UINT32_MAX, true },
     [K_SQ_SIZE] = { "sq-size", A(RA_ENABLE), 0xFFFF },
     [K_CQ_SIZE] = { "cq-size", A(RA_ENABLE), 0xFFFF },
-    [K_SQ_ADDR] = { "sq-addr", A(RA_ENABLE), UINT64_MAX },
-    [K_CQ_ADDR] = { "cq-addr", A(RA_ENABLE), UINT64_MAX },
+    [K_SQ_ADDR] = { "sq-addr", A(RA_ENABLE), UINT64_MAX, true },
+    [K_CQ_ADDR] = { "cq-addr", A(RA_ENABLE), UINT64_MAX, true },
     [K_PAIR] = { "pair", A(RA_ADMIN), 2 },
     [K_SAME_CID] = { "same-cid", A(RA_ADMIN) | A(RA_IO), 1 },
     [K_WAIT] = { "wait", A(RA_ADMIN) | A(RA_IO), 1000 },
     [K_DELETE_SQ] = { "delete-sq", A(RA_IO), 1 },
-    [K_POKE_REG] = { "poke-reg", A(RA_HARD_RESET), HBA_BAR0_SIZE - 4 },
-    [K_POKE] = { "poke", A(RA_HARD_RESET), UINT32_MAX },
+    [K_POKE_REG] = { "poke-reg", A(RA_HARD_RESET), HBA_BAR0_SIZE - 4, true },
+    [K_POKE] = { "poke", A(RA_HARD_RESET), UINT32_MAX, true },
     [K_FAULT_FIRST] = { "fault-first", A(RA_HARD_RESET), 1 },
-    [K_REG] = { "reg", A(RA_WRITE) | A(RA_HARD_RESET), HBA_BAR0_SIZE - 4 },
-    [K_READ] = { "read", A(RA_WRITE) | A(RA_HARD_RESET), UINT32_MAX },
+    [K_REG] = { "reg", A(RA_WRITE) | A(RA_HARD_RESET), HBA_BAR0_SIZE - 4, true },
+    [K_READ] = { "read", A(RA_WRITE) | A(RA_HARD_RESET), UINT32_MAX, true },
     [K_ACCEPTED] = { "accepted", A(RA_HARD_RESET), 1 },
     [K_RESULT] = { "result", A(RA_ADMIN), UINT32_MAX },
     [K_TOTAL] = { "total", A(RA_ADMIN), UINT32_MAX },
     [K_COUNT] = { "count", A(RA_ADMIN), UINT32_MAX },
     [K_FIRST] = { "first", A(RA_ADMIN), UINT32_MAX },
-    [K_INT_STATUS] = { "int-status", A(RA_IO), UINT32_MAX },
+    [K_INT_STATUS] = { "int-status", A(RA_IO), UINT32_MAX, true },
 };
 
 struct trace_rogue {
@@ -303,7 +304,7 @@ static void rogue_print(struct tbuf *b, const struct trace_directive *d)
         tbuf_printf(b, "%s%u", i ? "," : " keys=", g->keys[i]);
     for (int k = 0; k < K_COUNT_OF_KEYS; k++)
         if (g->given[k])
-            tbuf_printf(b, " %s=%#llx", keys[k].name, (unsigned long long)g->val[k]);
+            tbuf_printf(b, keys[k].hex ? " %s=%#llx" : " %s=%llu", keys[k].name, (unsigned long long)g->val[k]);
     tbuf_printf(b, " expect=%s%s", g->expect_fault ? "fault:" : "",
                 g->expect_fault ? fault_names[g->expect] : status_names[g->expect]);
 }
