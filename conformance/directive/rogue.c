@@ -5,10 +5,10 @@
  * Each directive is one check (TRACE_CHECK_CONTROLLER).
  *
  *   rogue admin OPCODE [cdw0..cdw3=N] [len=N] [offset=N|addr=N] [sge-len=N] [sge-type=N] [pair=1|2]
- *               [times=N] [same-cid=1 [wait=N]]
+ *               [times=N] [same-cid=1 [wait=N]] [coalesce=N]
  *   rogue io [opcode=N] [target=N] [lun=N] [initiator=N] [cdb-len=N] [flags=N] [port=N] [sense-len=N]
  *            [len=N] [sge-len=N] [sge-type=N] [addr=N] [list=N|chain=N] [times=N] [coalesce=N]
- *            [same-cid=1] [wait=N] [delete-sq=1]
+ *            [same-cid=1] [wait=N] [then=delete-sq|abort|reset] [sense-addr=N]
  *   rogue sq-tail QID VALUE            rogue cq-head QID VALUE
  *   rogue enable [sq-size=N] [cq-size=N] [sq-addr=N] [cq-addr=N]
  *   rogue write OFFSET VALUE [reg=OFFSET read=N]
@@ -18,7 +18,8 @@
  * and after them expect=STATUS|fault:CODE with, as the action allows,
  * result=N, total=N, count=N, first=N (the GET LOG header), int-status=N,
  * accepted=0|1 (DIAG.KEY_ACCEPTED after the keys), reg=OFFSET read=N (a
- * register read back at the end).
+ * register read back at the end), at=OFFSET is=N (32 bits of the data
+ * buffer, little-endian).
  * The replay (replay_rogue.h) stops the driver core, acts, and starts it
  * again: the commands after the directive show the recovery.  A replay
  * needs "controller-layer". */
@@ -56,10 +57,15 @@ static const char *const admin_names[] = { "identify", "create-cq", "create-sq",
                                            "shutdown", "get-log", "reset", "nexus-loss" };
 static const struct trace_words admin_words = { admin_names, sizeof admin_names / sizeof admin_names[0] };
 
+/* io then=: what the harness does once the firmware fetched the entries. */
+enum rogue_then { RT_NONE, RT_DELETE_SQ, RT_ABORT, RT_RESET, RT_COUNT };
+static const char *const then_names[] = { "none", "delete-sq", "abort", "reset" };
+static const struct trace_words then_words = { then_names, RT_COUNT };
+
 enum rogue_key {
     K_CDW0, K_CDW1, K_CDW2, K_CDW3, K_LEN, K_OFFSET, K_ADDR, K_SGE_LEN, K_SGE_TYPE, K_TARGET, K_LUN,
     K_CHAIN, K_LIST, K_OPCODE, K_INITIATOR, K_CDB_LEN, K_FLAGS, K_PORT, K_SENSE_LEN, K_TIMES, K_COALESCE, K_SQ_SIZE, K_CQ_SIZE,
-    K_SQ_ADDR, K_CQ_ADDR, K_PAIR, K_SAME_CID, K_WAIT, K_DELETE_SQ, K_POKE_REG, K_POKE, K_FAULT_FIRST, K_REG, K_READ, K_ACCEPTED, K_RESULT, K_TOTAL, K_COUNT, K_FIRST, K_INT_STATUS, K_COUNT_OF_KEYS
+    K_SQ_ADDR, K_CQ_ADDR, K_PAIR, K_SAME_CID, K_WAIT, K_SENSE_ADDR, K_POKE_REG, K_POKE, K_FAULT_FIRST, K_REG, K_READ, K_ACCEPTED, K_RESULT, K_TOTAL, K_COUNT, K_FIRST, K_INT_STATUS, K_AT, K_IS, K_COUNT_OF_KEYS
 };
 
 #define A(x) (1u << (x))
@@ -89,7 +95,7 @@ static const struct {
     [K_PORT] = { "port", A(RA_IO), 0xFFFF },
     [K_SENSE_LEN] = { "sense-len", A(RA_IO), 0xFF },
     [K_TIMES] = { "times", A(RA_ADMIN) | A(RA_IO), 1000 },
-    [K_COALESCE] = { "coalesce", A(RA_IO), UINT32_MAX, true },
+    [K_COALESCE] = { "coalesce", A(RA_ADMIN) | A(RA_IO), UINT32_MAX, true },
     [K_SQ_SIZE] = { "sq-size", A(RA_ENABLE), 0xFFFF },
     [K_CQ_SIZE] = { "cq-size", A(RA_ENABLE), 0xFFFF },
     [K_SQ_ADDR] = { "sq-addr", A(RA_ENABLE), UINT64_MAX, true },
@@ -97,7 +103,7 @@ static const struct {
     [K_PAIR] = { "pair", A(RA_ADMIN), 2 },
     [K_SAME_CID] = { "same-cid", A(RA_ADMIN) | A(RA_IO), 1 },
     [K_WAIT] = { "wait", A(RA_ADMIN) | A(RA_IO), 1000 },
-    [K_DELETE_SQ] = { "delete-sq", A(RA_IO), 1 },
+    [K_SENSE_ADDR] = { "sense-addr", A(RA_IO), UINT64_MAX, true },
     [K_POKE_REG] = { "poke-reg", A(RA_HARD_RESET), HBA_BAR0_SIZE - 4, true },
     [K_POKE] = { "poke", A(RA_HARD_RESET), UINT32_MAX, true },
     [K_FAULT_FIRST] = { "fault-first", A(RA_HARD_RESET), 1 },
@@ -109,6 +115,8 @@ static const struct {
     [K_COUNT] = { "count", A(RA_ADMIN), UINT32_MAX },
     [K_FIRST] = { "first", A(RA_ADMIN), UINT32_MAX },
     [K_INT_STATUS] = { "int-status", A(RA_IO), UINT32_MAX, true },
+    [K_AT] = { "at", A(RA_ADMIN) | A(RA_IO), ROGUE_DATA_BYTES - 4, true },
+    [K_IS] = { "is", A(RA_ADMIN) | A(RA_IO), UINT32_MAX, true },
 };
 
 struct trace_rogue {
@@ -117,6 +125,7 @@ struct trace_rogue {
     uint32_t qid, value;   /* sq-tail, cq-head */
     bool     given[K_COUNT_OF_KEYS];
     uint64_t val[K_COUNT_OF_KEYS];
+    enum rogue_then then;  /* io */
     uint8_t  keys[8];      /* hard-reset keys=: 1-4 the datasheet's keys, 0 a wrong value */
     uint8_t  nkeys;
     bool     keys_given;
@@ -235,6 +244,16 @@ static int rogue_parse(struct tp *p, struct trace_directive *d)
         if (!tp_split_kv(&tok, &key, &val))
             return tp_fail(p, tok.col, "unexpected '%s'; rogue %s takes key=value options and expect=...",
                            tp_tok_str(&tok, shown, sizeof shown), action_names[g->action]);
+        if (tp_tok_is(&key, "then") && g->action == RA_IO) {
+            if (g->then != RT_NONE)
+                return tp_fail(p, key.col, "then= given twice");
+            if (tp_word(p, &val, &then_words, "then= step", &w))
+                return -EINVAL;
+            if (w == RT_NONE)
+                return tp_fail(p, val.col, "then= is delete-sq, abort or reset");
+            g->then = (enum rogue_then)w;
+            continue;
+        }
         if (tp_tok_is(&key, "keys") && g->action == RA_HARD_RESET) {
             keys_col = key.col;
             if (parse_keys(p, g, &val))
@@ -265,6 +284,9 @@ static int rogue_parse(struct tp *p, struct trace_directive *d)
     if (got < 0)
         return got;
 #define LATER(a, b) (kcol[a] > kcol[b] ? kcol[a] : kcol[b])
+    if (g->given[K_IS] != g->given[K_AT])
+        return tp_fail(p, LATER(K_IS, K_AT), "at=OFFSET and is=VALUE go together: where in the data buffer and "
+                       "the 32-bit value there");
     if (g->given[K_READ] != g->given[K_REG])
         return tp_fail(p, LATER(K_READ, K_REG), "reg=OFFSET and read=VALUE go together: the register and what "
                        "it reads");
@@ -300,6 +322,8 @@ static void rogue_print(struct tbuf *b, const struct trace_directive *d)
     } else if (g->action == RA_WRITE) {
         tbuf_printf(b, " %#x %#x", g->qid, g->value);
     }
+    if (g->then != RT_NONE)
+        tbuf_printf(b, " then=%s", then_names[g->then]);
     for (uint8_t i = 0; i < g->nkeys; i++)
         tbuf_printf(b, "%s%u", i ? "," : " keys=", g->keys[i]);
     for (int k = 0; k < K_COUNT_OF_KEYS; k++)
@@ -313,7 +337,7 @@ static bool rogue_equal(const struct trace_directive *a, const struct trace_dire
 {
     const struct trace_rogue *x = a->rogue, *y = b->rogue;
     if (x->action != y->action || x->opcode != y->opcode || x->qid != y->qid || x->value != y->value ||
-        x->expect_fault != y->expect_fault || x->expect != y->expect || x->nkeys != y->nkeys ||
+        x->expect_fault != y->expect_fault || x->then != y->then || x->expect != y->expect || x->nkeys != y->nkeys ||
         memcmp(x->keys, y->keys, x->nkeys))
         return false;
     for (int k = 0; k < K_COUNT_OF_KEYS; k++)
@@ -387,6 +411,22 @@ static void sge(const struct trace_rogue *g, struct rogue *r, struct hba_sq_entr
                                .type = HBA_SGE_SEGMENT };
 }
 
+/* coalesce=V: SET FEATURE INT_COALESCING V before the action. */
+static int set_coalescing(const struct trace_rogue *g, struct rogue *r)
+{
+    if (!g->given[K_COALESCE])
+        return 0;
+    struct hba_sq_entry s = { .opcode = HBA_ADM_SET_FEATURE };
+    struct hba_cq_entry c;
+    s.u.cdw[0] = HBA_FEATURE_INT_COALESCING;
+    s.u.cdw[2] = (uint32_t)g->val[K_COALESCE];
+    if (rogue_admin(r, &s, &c) != 1 || c.ctrl_status != HBA_CS_SUCCESS) {
+        errf(r->err, sizeof r->err, "SET FEATURE interrupt coalescing was refused");
+        return -1;
+    }
+    return 0;
+}
+
 /* Runs the action; 0 with *ans, or -1 with msg (the harness could not act). */
 static int act_admin(const struct trace_rogue *g, struct rogue *r, struct answer *ans, struct hba_cq_entry *cqe)
 {
@@ -394,6 +434,8 @@ static int act_admin(const struct trace_rogue *g, struct rogue *r, struct answer
      * that name a live queue (create it again, delete, abort); pair=2: only
      * its CQ. */
     if (opt(g, K_PAIR, 0) && rogue_io_queues(r, 1, opt(g, K_PAIR, 0) == 1) != 1)
+        return -1;
+    if (set_coalescing(g, r) < 0)
         return -1;
     struct hba_sq_entry e = { .opcode = g->opcode };
     for (int i = 0; i < 4; i++)
@@ -438,15 +480,9 @@ static int act_admin(const struct trace_rogue *g, struct rogue *r, struct answer
 static int act_io(const struct trace_rogue *g, struct rogue *r, struct answer *ans, char *msg, size_t len)
 {
     struct hba_cq_entry c;
-    if (g->given[K_COALESCE]) {
-        struct hba_sq_entry s = { .opcode = HBA_ADM_SET_FEATURE };
-        s.u.cdw[0] = HBA_FEATURE_INT_COALESCING;
-        s.u.cdw[2] = (uint32_t)g->val[K_COALESCE];
-        int rc = rogue_admin(r, &s, &c);
-        if (rc != 1 || c.ctrl_status != HBA_CS_SUCCESS) {
-            errf(msg, len, "SET FEATURE interrupt coalescing was refused");
-            return -1;
-        }
+    if (set_coalescing(g, r) < 0) {
+        errf(msg, len, "%s", r->err);
+        return -1;
     }
     int rc = rogue_io_queues(r, 1, true);
     if (rc != 1) {
@@ -470,16 +506,18 @@ static int act_io(const struct trace_rogue *g, struct rogue *r, struct answer *a
         e.cdb_len = (uint8_t)opt(g, K_CDB_LEN, 6); /* TEST UNIT READY: all zeros */
         e.target_port = (uint16_t)opt(g, K_PORT, 0);
         e.sense_len = (uint8_t)opt(g, K_SENSE_LEN, 0);
-        e.sense_addr = rogue_data_iova(r) + ROGUE_DATA_BYTES / 2;
+        e.sense_addr = opt(g, K_SENSE_ADDR, rogue_data_iova(r) + ROGUE_DATA_BYTES / 2);
         sge(g, r, &e, (uint32_t)opt(g, K_LEN, 0));
         rogue_put_cid(r, 1, &e, i && opt(g, K_SAME_CID, 0) ? &cid : NULL);
         cid = e.cid;
     }
-    /* wait= completions (default all; with delete-sq=1 none) come first;
-     * delete-sq=1 then deletes SQ 1 and waits for the rest: the commands
-     * the firmware still held end with it. */
-    bool del = opt(g, K_DELETE_SQ, 0) != 0;
+    /* wait= completions (default all; with then= none) come first; then=
+     * then deletes SQ 1, aborts the first entry or resets the controller
+     * (CONFIG.EN 1 -> 0), and waits for the rest: the commands the firmware
+     * still held end with it. */
+    bool del = g->then != RT_NONE;
     unsigned first = (unsigned)opt(g, K_WAIT, del ? 0 : n), total = del ? n : first;
+    uint16_t first_cid = (uint16_t)(cid - (opt(g, K_SAME_CID, 0) ? 0 : n - 1));
     for (unsigned i = 0; i < total; i++) {
         if (del && i == first) {
             /* Only once the firmware fetched every entry (it publishes its
@@ -489,12 +527,17 @@ static int act_io(const struct trace_rogue *g, struct rogue *r, struct answer *a
                 errf(msg, len, "%s", r->err);
                 return -1;
             }
-            struct hba_sq_entry d = { .opcode = HBA_ADM_DELETE_SQ };
-            struct hba_cq_entry dc;
-            d.u.cdw[0] = 1;
-            if (rogue_admin(r, &d, &dc) != 1 || dc.ctrl_status != HBA_CS_SUCCESS) {
-                errf(msg, len, "DELETE SQ 1 failed");
-                return -1;
+            if (g->then == RT_RESET) {
+                rogue_write(r, HBA_REG_CONFIG, 0);
+            } else {
+                struct hba_sq_entry d = { .opcode = g->then == RT_ABORT ? HBA_ADM_ABORT : HBA_ADM_DELETE_SQ };
+                struct hba_cq_entry dc;
+                d.u.cdw[0] = 1;
+                d.u.cdw[1] = first_cid;
+                if (rogue_admin(r, &d, &dc) != 1 || dc.ctrl_status != HBA_CS_SUCCESS) {
+                    errf(msg, len, "%s of SQ 1 failed", then_names[g->then]);
+                    return -1;
+                }
             }
         }
         rc = rogue_wait(r, 1, &c);
@@ -630,6 +673,13 @@ harness:
     return -1;
 }
 
+static uint32_t data32(struct rogue *r, uint32_t off)
+{
+    uint32_t v;
+    memcpy(&v, rogue_data(r) + off, sizeof v);
+    return v;
+}
+
 static void judge_extra(const struct trace_rogue *g, struct rogue *r, const struct hba_cq_entry *cqe, uint32_t diag,
                         struct trace_actual_verdict *v)
 {
@@ -644,6 +694,7 @@ static void judge_extra(const struct trace_rogue *g, struct rogue *r, const stru
         { K_TOTAL, "the log header's total", h.total },
         { K_COUNT, "the log header's count", h.count },
         { K_FIRST, "the log header's first", h.first },
+        { K_IS, "the data at at=", g->given[K_AT] ? data32(r, (uint32_t)g->val[K_AT]) : 0 },
         { K_INT_STATUS, "INT_STATUS", g->action == RA_IO ? rogue_reg(r, HBA_REG_INT_STATUS) : 0 },
         { K_ACCEPTED, "DIAG.KEY_ACCEPTED after the keys", (diag & HBA_DIAG_KEY_ACCEPTED) != 0 },
         { K_READ, "the register read back", g->given[K_REG] ? rogue_reg(r, (uint32_t)g->val[K_REG]) : 0 },
