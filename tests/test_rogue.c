@@ -45,6 +45,10 @@ static const struct bad_arg bad[] = {
     { "- C ! - - rogue hard-reset fault-first=1 keys=1,2 expect=success", 42, "fault-first=1 needs keys" },
     { "- C ! - - rogue enable sq-size=70000 expect=success", 32, "too large" },
     { "- C ! - - rogue enable cdw0=1 expect=success", 24, "rogue enable has no option 'cdw0'" },
+    { "- C ! - - rogue io then=abort,delet expect=success", 31, "did you mean 'delete-sq'?" },
+    { "- C ! - - rogue io then=abort, expect=success", 31, "then= steps are delete-sq, abort, reset or reset-other" },
+    { "- C ! - - rogue io then=reset,reset,reset,reset expect=success", 43, "then= has at most 3 steps" },
+    { "- C ! - - rogue admin identify at=0x10 expect=success", 32, "at=OFFSET and is=VALUE go together" },
 };
 
 START_TEST(bad_argument_is_located)
@@ -142,6 +146,34 @@ START_TEST(a_missing_defence_fails_the_trace)
 }
 END_TEST
 
+/* A command still held by the trace: the rogue driver would take the
+ * controller from under it, so the check is "not run" with the tag, and the
+ * held command still completes once released. */
+START_TEST(an_outstanding_command_is_not_taken_over)
+{
+    static const char text[] = HDR
+        "- H > - u0 CMD 00 00 00 00 00 00\n"
+        "- H < - u0 STATUS CHECK UNIT_ATTENTION/0x29/0x01\n"
+        "- H ! - - hold t1\n"                                        /* 7 */
+        "- H > - t1 CMD 00 00 00 00 00 00\n"                         /* 8 */
+        "- C ! - - rogue admin 0x7f expect=invalid-opcode\n"        /* 9 */
+        "- H ! - - release t1\n"
+        "- H < - t1 STATUS GOOD\n";
+    struct replay_options o;
+    rt_options(&o);
+    struct trace_run run;
+    trace_run_init(&run);
+    const struct trace_file_result *f = rt_replay(text, &o, &run);
+    const struct trace_check *c = rt_check(f, 9);
+    ck_assert(!c->pass);
+    ck_assert_uint_eq(c->failures, TRACE_FAIL_NOT_RUN);
+    ck_assert_msg(strstr(c->summary, "rogue not run: task 't1' is still outstanding"), "%s", c->summary);
+    ck_assert(rt_check(f, 8)->pass);
+    ck_assert_uint_eq(rt_failed(f), 1);
+    trace_run_free(&run);
+}
+END_TEST
+
 /* Where the controller is in another process the command tap is not there:
  * the trace is skipped, naming the feature (never a quiet pass). */
 START_TEST(two_process_skips)
@@ -168,6 +200,7 @@ static Suite *suite(void)
     tcase_add_test(tc, datasheet_answers_pass_and_the_core_recovers);
     tcase_add_test(tc, a_different_answer_fails_naming_both);
     tcase_add_test(tc, a_missing_defence_fails_the_trace);
+    tcase_add_test(tc, an_outstanding_command_is_not_taken_over);
     tcase_add_test(tc, two_process_skips);
     suite_add_tcase(s, tc);
     return s;

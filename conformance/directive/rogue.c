@@ -8,7 +8,7 @@
  *               [times=N] [same-cid=1 [wait=N]] [coalesce=N]
  *   rogue io [opcode=N] [target=N] [lun=N] [initiator=N] [cdb-len=N] [flags=N] [port=N] [sense-len=N]
  *            [len=N] [sge-len=N] [sge-type=N] [addr=N] [list=N|chain=N] [times=N] [coalesce=N]
- *            [same-cid=1] [wait=N] [then=delete-sq|abort|reset] [sense-addr=N]
+ *            [same-cid=1] [wait=N] [then=STEP,...] [sense-addr=N]
  *   rogue sq-tail QID VALUE            rogue cq-head QID VALUE
  *   rogue enable [sq-size=N] [cq-size=N] [sq-addr=N] [cq-addr=N]
  *   rogue write OFFSET VALUE [reg=OFFSET read=N]
@@ -57,9 +57,12 @@ static const char *const admin_names[] = { "identify", "create-cq", "create-sq",
                                            "shutdown", "get-log", "reset", "nexus-loss" };
 static const struct trace_words admin_words = { admin_names, sizeof admin_names / sizeof admin_names[0] };
 
-/* io then=: what the harness does once the firmware fetched the entries. */
-enum rogue_then { RT_NONE, RT_DELETE_SQ, RT_ABORT, RT_RESET, RT_COUNT };
-static const char *const then_names[] = { "none", "delete-sq", "abort", "reset" };
+/* io then=: what the harness does once the firmware fetched the entries,
+ * in order: DELETE SQ 1, ABORT of the first entry, a controller reset
+ * (CONFIG.EN 1 -> 0), an admin TARGET reset of target 1 (a drive the
+ * entries do not address). */
+enum rogue_then { RT_NONE, RT_DELETE_SQ, RT_ABORT, RT_RESET, RT_RESET_OTHER, RT_COUNT };
+static const char *const then_names[] = { "none", "delete-sq", "abort", "reset", "reset-other" };
 static const struct trace_words then_words = { then_names, RT_COUNT };
 
 enum rogue_key {
@@ -125,7 +128,8 @@ struct trace_rogue {
     uint32_t qid, value;   /* sq-tail, cq-head */
     bool     given[K_COUNT_OF_KEYS];
     uint64_t val[K_COUNT_OF_KEYS];
-    enum rogue_then then;  /* io */
+    uint8_t  then[3];      /* io: enum rogue_then steps */
+    uint8_t  nthen;
     uint8_t  keys[8];      /* hard-reset keys=: 1-4 the datasheet's keys, 0 a wrong value */
     uint8_t  nkeys;
     bool     keys_given;
@@ -206,6 +210,28 @@ static int parse_keys(struct tp *p, struct trace_rogue *g, const struct tp_tok *
     return 0;
 }
 
+/* then=STEP[,STEP...]: at most three of delete-sq, abort, reset, reset-other. */
+static int parse_then(struct tp *p, struct trace_rogue *g, const struct tp_tok *val)
+{
+    struct tp_tok step = *val;
+    for (size_t i = 0; i <= val->len; i++) {
+        if (i < val->len && val->s[i] != ',')
+            continue;
+        step.len = (size_t)(val->s + i - step.s);
+        int w = RT_NONE;
+        if (g->nthen == sizeof g->then)
+            return tp_fail(p, step.col, "then= has at most %zu steps", sizeof g->then);
+        if (step.len && tp_word(p, &step, &then_words, "then= step", &w))
+            return -EINVAL;
+        if (w == RT_NONE)
+            return tp_fail(p, step.col, "then= steps are delete-sq, abort, reset or reset-other, separated by ','");
+        g->then[g->nthen++] = (uint8_t)w;
+        step.s = val->s + i + 1;
+        step.col = val->col + (unsigned)i + 1;
+    }
+    return 0;
+}
+
 static int parse_expect(struct tp *p, struct trace_rogue *g, const struct tp_tok *val)
 {
     int w;
@@ -245,13 +271,10 @@ static int rogue_parse(struct tp *p, struct trace_directive *d)
             return tp_fail(p, tok.col, "unexpected '%s'; rogue %s takes key=value options and expect=...",
                            tp_tok_str(&tok, shown, sizeof shown), action_names[g->action]);
         if (tp_tok_is(&key, "then") && g->action == RA_IO) {
-            if (g->then != RT_NONE)
+            if (g->nthen)
                 return tp_fail(p, key.col, "then= given twice");
-            if (tp_word(p, &val, &then_words, "then= step", &w))
+            if (parse_then(p, g, &val))
                 return -EINVAL;
-            if (w == RT_NONE)
-                return tp_fail(p, val.col, "then= is delete-sq, abort or reset");
-            g->then = (enum rogue_then)w;
             continue;
         }
         if (tp_tok_is(&key, "keys") && g->action == RA_HARD_RESET) {
@@ -322,8 +345,8 @@ static void rogue_print(struct tbuf *b, const struct trace_directive *d)
     } else if (g->action == RA_WRITE) {
         tbuf_printf(b, " %#x %#x", g->qid, g->value);
     }
-    if (g->then != RT_NONE)
-        tbuf_printf(b, " then=%s", then_names[g->then]);
+    for (uint8_t i = 0; i < g->nthen; i++)
+        tbuf_printf(b, "%s%s", i ? "," : " then=", then_names[g->then[i]]);
     for (uint8_t i = 0; i < g->nkeys; i++)
         tbuf_printf(b, "%s%u", i ? "," : " keys=", g->keys[i]);
     for (int k = 0; k < K_COUNT_OF_KEYS; k++)
@@ -337,7 +360,8 @@ static bool rogue_equal(const struct trace_directive *a, const struct trace_dire
 {
     const struct trace_rogue *x = a->rogue, *y = b->rogue;
     if (x->action != y->action || x->opcode != y->opcode || x->qid != y->qid || x->value != y->value ||
-        x->expect_fault != y->expect_fault || x->then != y->then || x->expect != y->expect || x->nkeys != y->nkeys ||
+        x->expect_fault != y->expect_fault || x->nthen != y->nthen ||
+        memcmp(x->then, y->then, x->nthen) || x->expect != y->expect || x->nkeys != y->nkeys ||
         memcmp(x->keys, y->keys, x->nkeys))
         return false;
     for (int k = 0; k < K_COUNT_OF_KEYS; k++)
@@ -515,7 +539,7 @@ static int act_io(const struct trace_rogue *g, struct rogue *r, struct answer *a
      * then deletes SQ 1, aborts the first entry or resets the controller
      * (CONFIG.EN 1 -> 0), and waits for the rest: the commands the firmware
      * still held end with it. */
-    bool del = g->then != RT_NONE;
+    bool del = g->nthen != 0;
     unsigned first = (unsigned)opt(g, K_WAIT, del ? 0 : n), total = del ? n : first;
     uint16_t first_cid = (uint16_t)(cid - (opt(g, K_SAME_CID, 0) ? 0 : n - 1));
     for (unsigned i = 0; i < total; i++) {
@@ -527,15 +551,19 @@ static int act_io(const struct trace_rogue *g, struct rogue *r, struct answer *a
                 errf(msg, len, "%s", r->err);
                 return -1;
             }
-            if (g->then == RT_RESET) {
-                rogue_write(r, HBA_REG_CONFIG, 0);
-            } else {
-                struct hba_sq_entry d = { .opcode = g->then == RT_ABORT ? HBA_ADM_ABORT : HBA_ADM_DELETE_SQ };
+            for (uint8_t s = 0; s < g->nthen; s++) {
+                if (g->then[s] == RT_RESET) {
+                    rogue_write(r, HBA_REG_CONFIG, 0);
+                    continue;
+                }
+                static const uint8_t op[RT_COUNT] = { [RT_DELETE_SQ] = HBA_ADM_DELETE_SQ, [RT_ABORT] = HBA_ADM_ABORT,
+                                                      [RT_RESET_OTHER] = HBA_ADM_RESET };
+                struct hba_sq_entry d = { .opcode = op[g->then[s]] };
                 struct hba_cq_entry dc;
-                d.u.cdw[0] = 1;
-                d.u.cdw[1] = first_cid;
+                d.u.cdw[0] = g->then[s] == RT_RESET_OTHER ? HBA_RESET_TARGET : 1;
+                d.u.cdw[1] = g->then[s] == RT_RESET_OTHER ? 1u << 16 : first_cid;
                 if (rogue_admin(r, &d, &dc) != 1 || dc.ctrl_status != HBA_CS_SUCCESS) {
-                    errf(msg, len, "%s of SQ 1 failed", then_names[g->then]);
+                    errf(msg, len, "then=%s failed", then_names[g->then[s]]);
                     return -1;
                 }
             }
@@ -731,6 +759,17 @@ static void rogue_run(struct replay *rp, size_t line)
     }
     if (!rp->st) {
         snprintf(v->msg, sizeof v->msg, "the stack is not open");
+        return;
+    }
+    pthread_mutex_lock(&rp->lock);
+    size_t busy = rp->t->n_tasks;
+    for (size_t i = 0; i < rp->t->n_tasks && busy == rp->t->n_tasks; i++)
+        if (rp->tasks[i].submitted && !rp->tasks[i].done)
+            busy = i;
+    pthread_mutex_unlock(&rp->lock);
+    if (busy < rp->t->n_tasks) {
+        snprintf(v->msg, sizeof v->msg, "task '%s' is still outstanding: rogue takes the controller from an idle "
+                 "driver (end the tasks before it)", rp->t->lines[rp->t->tasks[busy].request].record.tag);
         return;
     }
     struct answer want = { .fault = g->expect_fault, .code = g->expect }, got = { 0 };

@@ -87,6 +87,12 @@ int rogue_begin(struct rogue *r, struct stack *st, unsigned addr_bits)
     r->os = stack_osal(st);
     r->addr_bits = addr_bits ? addr_bits : 64;
     r->next_cid = 0x4000; /* far from anything the driver core used: the controller forgot those anyway */
+    /* The replay saw every task of the trace complete (rogue_run checks);
+     * the stack counts a task until its done callback has returned, which
+     * may be a moment later. */
+    uint64_t end = clock_now_ms() + ROGUE_LIMIT_MS;
+    while (stack_outstanding(st) && clock_now_ms() <= end)
+        nap();
     if (stack_outstanding(st)) {
         errf(r->err, sizeof r->err, "%u command(s) still outstanding: rogue takes the controller from an idle "
              "driver (end the tasks before it)", stack_outstanding(st));
