@@ -3,11 +3,16 @@
  * the controller's answer: what the datasheet says passes, anything else is
  * a failed controller check that names the expectation — also when the
  * controller's defence is really missing (an IOMMU that drops faults), and
- * the commands after it still run through the driver core. */
+ * the commands after it still run through the driver core; a controller
+ * built with a defence broken fails the bundled trace. */
 #include "tests/support/testutil.h"
 
+#include <libgen.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "tests/support/proc.h"
 #include "tests/support/replay_testutil.h"
 #include "tests/support/trace_testutil.h"
 
@@ -146,6 +151,48 @@ START_TEST(a_missing_defence_fails_the_trace)
 }
 END_TEST
 
+/* The real thing: the controller built with one defence broken (mutant
+ * ctrl_admin.c:271:5:negif, GET LOG no longer limits a read to the buffer
+ * the driver gave), the way `make mutation` builds it, fails the bundled
+ * fault-log trace at the read into a one-entry buffer, naming what the
+ * datasheet says. */
+START_TEST(a_controller_mutant_fails_the_bundled_trace)
+{
+    static const char id[] = "sim/ctrl/ctrl_admin.c:271:5:negif";
+    char bin0[512], build[512], script[4096], tmp[256];
+    snprintf(bin0, sizeof bin0, "%s", proc_scsisim_bin());
+    snprintf(build, sizeof build, "%s", dirname(bin0)); /* BUILD/scsisim -> BUILD */
+    snprintf(script, sizeof script, "%s/mutation/build.sh", build);
+    if (access(script, R_OK) != 0)
+        ck_abort_msg("not run: %s is missing; `make` writes it", script);
+    proc_tmpdir(tmp, sizeof tmp, "rogue-mutant");
+    snprintf(script, sizeof script,
+             ". %s/mutation/build.sh && %s/tools/mutate apply %s %s/ctrl_admin.c && "
+             "mut_cc_sim %s/ctrl_admin.c sim/ctrl %s/ctrl_admin.o && mut_link_sim %s/scsisim %s/ctrl_admin.o",
+             build, build, id, tmp, tmp, tmp, tmp, tmp);
+    const char *const sh[] = { "sh", "-c", script, NULL };
+    struct proc_result r;
+    proc_run(sh, PROC_PATH | PROC_MERGE, 120000, &r);
+    ck_assert_msg(r.status == 0, "building the mutant failed (%d): %s", r.status, r.out);
+    proc_result_free(&r);
+
+    char bin[300];
+    snprintf(bin, sizeof bin, "%s/scsisim", tmp);
+    const char *const run[] = { bin, "run", "traces/controller/fault-log.trace", NULL };
+    proc_run(run, PROC_MERGE, 60000, &r);
+    ck_assert_msg(r.status == 1, "the mutant was not caught (exit %d): %s", r.status, r.out);
+    ck_assert_msg(strstr(r.out, "fault-log.trace:25: rogue (layer C): the log header's count is 0x3; the "
+                                "datasheet says 0x1"), "%s", r.out);
+    proc_result_free(&r);
+    /* and the real build passes the same trace */
+    const char *const real[] = { "run", "traces/controller/fault-log.trace", NULL };
+    proc_scsisim(real, &r);
+    ck_assert_msg(r.status == 0, "%s%s", r.out, r.err);
+    proc_result_free(&r);
+    proc_rmdir(tmp);
+}
+END_TEST
+
 /* A command still held by the trace: the rogue driver would take the
  * controller from under it, so the check is "not run" with the tag, and the
  * held command still completes once released. */
@@ -201,6 +248,7 @@ static Suite *suite(void)
     tcase_add_test(tc, a_different_answer_fails_naming_both);
     tcase_add_test(tc, a_missing_defence_fails_the_trace);
     tcase_add_test(tc, an_outstanding_command_is_not_taken_over);
+    tcase_add_test(tc, a_controller_mutant_fails_the_bundled_trace);
     tcase_add_test(tc, two_process_skips);
     suite_add_tcase(s, tc);
     return s;
