@@ -8,7 +8,7 @@
  *               [times=N] [same-cid=1 [wait=N]] [coalesce=N]
  *   rogue io [opcode=N] [target=N] [lun=N] [initiator=N] [cdb-len=N] [flags=N] [port=N] [sense-len=N]
  *            [len=N] [sge-len=N] [sge-type=N] [addr=N] [list=N|chain=N] [times=N] [coalesce=N]
- *            [same-cid=1] [wait=N] [then=STEP,...] [sense-addr=N]
+ *            [same-cid=1] [wait=N] [then=STEP,...] [sense-addr=N] [shutdown=1]
  *   rogue sq-tail QID VALUE            rogue cq-head QID VALUE
  *   rogue enable [sq-size=N] [cq-size=N] [sq-addr=N] [cq-addr=N]
  *   rogue write OFFSET VALUE [reg=OFFSET read=N]
@@ -60,15 +60,18 @@ static const struct trace_words admin_words = { admin_names, sizeof admin_names 
 /* io then=: what the harness does once the firmware fetched the entries,
  * in order: DELETE SQ 1, ABORT of the first entry, a controller reset
  * (CONFIG.EN 1 -> 0), an admin TARGET reset of target 1 (a drive the
- * entries do not address). */
-enum rogue_then { RT_NONE, RT_DELETE_SQ, RT_ABORT, RT_RESET, RT_RESET_OTHER, RT_COUNT };
-static const char *const then_names[] = { "none", "delete-sq", "abort", "reset", "reset-other" };
+ * entries do not address), an admin LUN reset of 0:0, SET FEATURE interrupt
+ * coalescing off, a bus reset, NEXUS LOSS of initiator 0. */
+enum rogue_then { RT_NONE, RT_DELETE_SQ, RT_ABORT, RT_RESET, RT_RESET_OTHER, RT_RESET_LUN, RT_UNCOALESCE,
+                  RT_RESET_BUS, RT_NEXUS_LOSS, RT_COUNT };
+static const char *const then_names[] = { "none",        "delete-sq", "abort",      "reset",    "reset-other",
+                                          "reset-lun",   "uncoalesce", "reset-bus", "nexus-loss" };
 static const struct trace_words then_words = { then_names, RT_COUNT };
 
 enum rogue_key {
     K_CDW0, K_CDW1, K_CDW2, K_CDW3, K_LEN, K_OFFSET, K_ADDR, K_SGE_LEN, K_SGE_TYPE, K_TARGET, K_LUN,
     K_CHAIN, K_LIST, K_OPCODE, K_INITIATOR, K_CDB_LEN, K_FLAGS, K_PORT, K_SENSE_LEN, K_TIMES, K_COALESCE, K_SQ_SIZE, K_CQ_SIZE,
-    K_SQ_ADDR, K_CQ_ADDR, K_PAIR, K_SAME_CID, K_WAIT, K_SENSE_ADDR, K_POKE_REG, K_POKE, K_FAULT_FIRST, K_REG, K_READ, K_ACCEPTED, K_RESULT, K_TOTAL, K_COUNT, K_FIRST, K_INT_STATUS, K_AT, K_IS, K_COUNT_OF_KEYS
+    K_SQ_ADDR, K_CQ_ADDR, K_PAIR, K_SAME_CID, K_WAIT, K_SENSE_ADDR, K_SHUTDOWN, K_POKE_REG, K_POKE, K_FAULT_FIRST, K_REG, K_READ, K_ACCEPTED, K_RESULT, K_TOTAL, K_COUNT, K_FIRST, K_INT_STATUS, K_AT, K_IS, K_COUNT_OF_KEYS
 };
 
 #define A(x) (1u << (x))
@@ -106,6 +109,7 @@ static const struct {
     [K_PAIR] = { "pair", A(RA_ADMIN), 2 },
     [K_SAME_CID] = { "same-cid", A(RA_ADMIN) | A(RA_IO), 1 },
     [K_WAIT] = { "wait", A(RA_ADMIN) | A(RA_IO), 1000 },
+    [K_SHUTDOWN] = { "shutdown", A(RA_IO), 1 },
     [K_SENSE_ADDR] = { "sense-addr", A(RA_IO), UINT64_MAX, true },
     [K_POKE_REG] = { "poke-reg", A(RA_HARD_RESET), HBA_BAR0_SIZE - 4, true },
     [K_POKE] = { "poke", A(RA_HARD_RESET), UINT32_MAX, true },
@@ -113,7 +117,7 @@ static const struct {
     [K_REG] = { "reg", A(RA_WRITE) | A(RA_HARD_RESET), HBA_BAR0_SIZE - 4, true },
     [K_READ] = { "read", A(RA_WRITE) | A(RA_HARD_RESET), UINT32_MAX, true },
     [K_ACCEPTED] = { "accepted", A(RA_HARD_RESET), 1 },
-    [K_RESULT] = { "result", A(RA_ADMIN), UINT32_MAX },
+    [K_RESULT] = { "result", A(RA_ADMIN) | A(RA_IO), UINT32_MAX },
     [K_TOTAL] = { "total", A(RA_ADMIN), UINT32_MAX },
     [K_COUNT] = { "count", A(RA_ADMIN), UINT32_MAX },
     [K_FIRST] = { "first", A(RA_ADMIN), UINT32_MAX },
@@ -128,7 +132,7 @@ struct trace_rogue {
     uint32_t qid, value;   /* sq-tail, cq-head */
     bool     given[K_COUNT_OF_KEYS];
     uint64_t val[K_COUNT_OF_KEYS];
-    uint8_t  then[3];      /* io: enum rogue_then steps */
+    uint8_t  then[3];      /* io: enum rogue_then steps after the entries */
     uint8_t  nthen;
     uint8_t  keys[8];      /* hard-reset keys=: 1-4 the datasheet's keys, 0 a wrong value */
     uint8_t  nkeys;
@@ -224,7 +228,8 @@ static int parse_then(struct tp *p, struct trace_rogue *g, const struct tp_tok *
         if (step.len && tp_word(p, &step, &then_words, "then= step", &w))
             return -EINVAL;
         if (w == RT_NONE)
-            return tp_fail(p, step.col, "then= steps are delete-sq, abort, reset or reset-other, separated by ','");
+            return tp_fail(p, step.col, "then= steps are delete-sq, abort, reset, reset-other, reset-lun, "
+                           "uncoalesce, reset-bus or nexus-loss, separated by ','");
         g->then[g->nthen++] = (uint8_t)w;
         step.s = val->s + i + 1;
         step.col = val->col + (unsigned)i + 1;
@@ -394,11 +399,14 @@ static uint64_t opt(const struct trace_rogue *g, enum rogue_key k, uint64_t dflt
 struct answer {
     bool fault;
     uint8_t code;
+    char what[96]; /* something else the datasheet forbids (a second completion, ...): never passes */
 };
 
 static const char *answer_name(struct answer a, char *buf, size_t len)
 {
-    if (a.fault)
+    if (a.what[0])
+        snprintf(buf, len, "%s", a.what);
+    else if (a.fault)
         snprintf(buf, len, "FAULT (FAULT_CODE %s)", a.code < fault_words.n ? fault_names[a.code] : "unknown");
     else
         snprintf(buf, len, "completion status %s (%#x)", a.code < status_words.n ? status_names[a.code] : "unknown",
@@ -435,6 +443,13 @@ static void sge(const struct trace_rogue *g, struct rogue *r, struct hba_sq_entr
                                .type = HBA_SGE_SEGMENT };
 }
 
+/* The harness's trouble in r->err goes to msg (the same buffer, usually). */
+static void keep_err(struct rogue *r, char *msg, size_t len)
+{
+    if (msg != r->err)
+        errf(msg, len, "%s", r->err);
+}
+
 /* coalesce=V: SET FEATURE INT_COALESCING V before the action. */
 static int set_coalescing(const struct trace_rogue *g, struct rogue *r)
 {
@@ -464,15 +479,16 @@ static int act_admin(const struct trace_rogue *g, struct rogue *r, struct answer
     struct hba_sq_entry e = { .opcode = g->opcode };
     for (int i = 0; i < 4; i++)
         e.u.cdw[i] = (uint32_t)opt(g, K_CDW0 + i, 0);
-    /* same-cid=1: every copy submitted at once under the first one's
-     * command id, then wait= completions (default: one) waited for: an
-     * ASYNC EVENT request is held, so its id is still in use. */
-    if (opt(g, K_SAME_CID, 0)) {
+    /* same-cid=1 or wait=: every copy submitted at once (under the first
+     * one's command id with same-cid=1), then wait= completions (default:
+     * one) waited for: ASYNC EVENT requests are held, so a copy finds the id
+     * in use, or the 65th finds no room. */
+    if (opt(g, K_SAME_CID, 0) || g->given[K_WAIT]) {
         memset(rogue_data(r), 0, ROGUE_DATA_BYTES);
         sge(g, r, &e, (uint32_t)opt(g, K_LEN, 0));
         uint16_t cid = 0;
         for (uint64_t i = 0, n = opt(g, K_TIMES, 2); i < n; i++) {
-            rogue_put_cid(r, 0, &e, i ? &cid : NULL);
+            rogue_put_cid(r, 0, &e, i && opt(g, K_SAME_CID, 0) ? &cid : NULL);
             cid = e.cid;
         }
         for (uint64_t i = 0, n = opt(g, K_WAIT, 1); i < n; i++) {
@@ -501,17 +517,57 @@ static int act_admin(const struct trace_rogue *g, struct rogue *r, struct answer
     return 0;
 }
 
-static int act_io(const struct trace_rogue *g, struct rogue *r, struct answer *ans, char *msg, size_t len)
+/* The then= steps, in order; the ABORT's completion goes to *abort_cqe (its
+ * result is what result= judges).  0, or -1 with r->err. */
+static int then_steps(const uint8_t *steps, size_t n, struct rogue *r, uint16_t first_cid,
+                      struct hba_cq_entry *abort_cqe)
+{
+    for (size_t s = 0; s < n; s++) {
+        if (steps[s] == RT_RESET) {
+            rogue_write(r, HBA_REG_CONFIG, 0);
+            continue;
+        }
+        struct hba_sq_entry d = { 0 };
+        struct hba_cq_entry dc;
+        switch ((enum rogue_then)steps[s]) {
+        case RT_DELETE_SQ:   d.opcode = HBA_ADM_DELETE_SQ; d.u.cdw[0] = 1; break;
+        case RT_ABORT:       d.opcode = HBA_ADM_ABORT; d.u.cdw[0] = 1; d.u.cdw[1] = first_cid; break;
+        case RT_RESET_OTHER: d.opcode = HBA_ADM_RESET; d.u.cdw[0] = HBA_RESET_TARGET; d.u.cdw[1] = 1u << 16; break;
+        case RT_RESET_LUN:   d.opcode = HBA_ADM_RESET; d.u.cdw[0] = HBA_RESET_LUN; d.u.cdw[1] = 0; break;
+        case RT_UNCOALESCE:  d.opcode = HBA_ADM_SET_FEATURE; d.u.cdw[0] = HBA_FEATURE_INT_COALESCING; break;
+        case RT_RESET_BUS:   d.opcode = HBA_ADM_RESET; d.u.cdw[0] = HBA_RESET_BUS; break;
+        case RT_NEXUS_LOSS:  d.opcode = HBA_ADM_NEXUS_LOSS; d.u.cdw[0] = 0; break;
+        default:             break;
+        }
+        if (rogue_admin(r, &d, &dc) != 1 || dc.ctrl_status != HBA_CS_SUCCESS) {
+            errf(r->err, sizeof r->err, "the %s step failed", then_names[steps[s]]);
+            return -1;
+        }
+        if (steps[s] == RT_ABORT)
+            *abort_cqe = dc;
+    }
+    return 0;
+}
+
+static int act_io(const struct trace_rogue *g, struct rogue *r, struct answer *ans, struct hba_cq_entry *cqe,
+                  char *msg, size_t len)
 {
     struct hba_cq_entry c;
     if (set_coalescing(g, r) < 0) {
-        errf(msg, len, "%s", r->err);
+        keep_err(r, msg, len);
         return -1;
     }
     int rc = rogue_io_queues(r, 1, true);
     if (rc != 1) {
-        errf(msg, len, "%s", r->err);
+        keep_err(r, msg, len);
         return -1;
+    }
+    if (opt(g, K_SHUTDOWN, 0)) { /* shutdown=1: the admin SHUTDOWN first; I/O after it is refused */
+        struct hba_sq_entry s = { .opcode = HBA_ADM_SHUTDOWN };
+        if (rogue_admin(r, &s, &c) != 1 || c.ctrl_status != HBA_CS_SUCCESS) {
+            errf(msg, len, "the admin SHUTDOWN before the entries failed");
+            return -1;
+        }
     }
     rogue_write(r, HBA_REG_INT_STATUS, 0xFFFFFFFFu); /* nothing pending from the set-up */
     unsigned n = (unsigned)opt(g, K_TIMES, 1);
@@ -542,35 +598,22 @@ static int act_io(const struct trace_rogue *g, struct rogue *r, struct answer *a
     bool del = g->nthen != 0;
     unsigned first = (unsigned)opt(g, K_WAIT, del ? 0 : n), total = del ? n : first;
     uint16_t first_cid = (uint16_t)(cid - (opt(g, K_SAME_CID, 0) ? 0 : n - 1));
-    for (unsigned i = 0; i < total; i++) {
+    for (unsigned i = 0; i <= total; i++) {
         if (del && i == first) {
             /* Only once the firmware fetched every entry (it publishes its
              * head as SQ_EVENT_IDX before it parks): else the delete would
              * find them still in the SQ, which is another rule. */
-            if (rogue_wait_reg(r, HBA_REG_SQ_EVENT_IDX(1), 0xFFFFFFFFu, r->q[1].tail) < 0) {
-                errf(msg, len, "%s", r->err);
+            if (rogue_wait_reg(r, HBA_REG_SQ_EVENT_IDX(1), 0xFFFFFFFFu, r->q[1].tail) < 0 ||
+                then_steps(g->then, g->nthen, r, first_cid, cqe) < 0) {
+                keep_err(r, msg, len);
                 return -1;
             }
-            for (uint8_t s = 0; s < g->nthen; s++) {
-                if (g->then[s] == RT_RESET) {
-                    rogue_write(r, HBA_REG_CONFIG, 0);
-                    continue;
-                }
-                static const uint8_t op[RT_COUNT] = { [RT_DELETE_SQ] = HBA_ADM_DELETE_SQ, [RT_ABORT] = HBA_ADM_ABORT,
-                                                      [RT_RESET_OTHER] = HBA_ADM_RESET };
-                struct hba_sq_entry d = { .opcode = op[g->then[s]] };
-                struct hba_cq_entry dc;
-                d.u.cdw[0] = g->then[s] == RT_RESET_OTHER ? HBA_RESET_TARGET : 1;
-                d.u.cdw[1] = g->then[s] == RT_RESET_OTHER ? 1u << 16 : first_cid;
-                if (rogue_admin(r, &d, &dc) != 1 || dc.ctrl_status != HBA_CS_SUCCESS) {
-                    errf(msg, len, "then=%s failed", then_names[g->then[s]]);
-                    return -1;
-                }
-            }
         }
+        if (i == total)
+            break;
         rc = rogue_wait(r, 1, &c);
         if (rc < 0) {
-            errf(msg, len, "%s", r->err);
+            keep_err(r, msg, len);
             return -1;
         }
         if (rc == 0) {
@@ -581,6 +624,19 @@ static int act_io(const struct trace_rogue *g, struct rogue *r, struct answer *a
         ans->code = c.ctrl_status;
         if (g->expect_fault || c.ctrl_status != g->expect)
             return 0;
+    }
+    /* Every entry has its one completion: after an IDENTIFY (the firmware
+     * finished the pass that posted anything more) there must be none left. */
+    bool reset = memchr(g->then, RT_RESET, g->nthen) != NULL; /* no queue left to look at */
+    if (del && !reset) {
+        struct hba_sq_entry e = { .opcode = HBA_ADM_IDENTIFY };
+        if (rogue_admin(r, &e, &c) < 0) {
+            keep_err(r, msg, len);
+            return -1;
+        }
+        if (rogue_poll(r, 1, &c))
+            snprintf(ans->what, sizeof ans->what, "a second completion for command id %#x (status %s)", c.cid,
+                     c.ctrl_status < status_words.n ? status_names[c.ctrl_status] : "unknown");
     }
     return 0;
 }
@@ -593,7 +649,7 @@ static int act_doorbell(const struct trace_rogue *g, struct rogue *r, struct ans
 {
     int rc = rogue_io_queues(r, 1, true);
     if (rc != 1) {
-        errf(msg, len, "%s", r->err);
+        keep_err(r, msg, len);
         return -1;
     }
     bool sq = g->action == RA_SQ_TAIL;
@@ -612,7 +668,7 @@ static int act_doorbell(const struct trace_rogue *g, struct rogue *r, struct ans
         rogue_put(r, probe, &e);
         rc = rogue_wait(r, probe, &c);
         if (rc < 0) {
-            errf(msg, len, "%s", r->err);
+            keep_err(r, msg, len);
             return -1;
         }
         if (rc == 0) {
@@ -640,7 +696,7 @@ static int settle(struct rogue *r, struct answer *ans, char *msg, size_t len)
     rogue_put(r, 0, &e);
     int rc = rogue_wait_any(r, 0, &c, true);
     if (rc < 0) {
-        errf(msg, len, "%s", r->err);
+        keep_err(r, msg, len);
         return -1;
     }
     *ans = rc == 0 ? fault_answer(r) : (struct answer){ .code = rc == 1 ? c.ctrl_status : HBA_CS_SUCCESS };
@@ -697,7 +753,7 @@ static int act_hard_reset(const struct trace_rogue *g, struct rogue *r, struct a
     *ans = (struct answer){ .code = HBA_CS_SUCCESS };
     return 0;
 harness:
-    errf(msg, len, "%s", r->err);
+    keep_err(r, msg, len);
     return -1;
 }
 
@@ -773,7 +829,7 @@ static void rogue_run(struct replay *rp, size_t line)
         return;
     }
     struct answer want = { .fault = g->expect_fault, .code = g->expect }, got = { 0 };
-    char wbuf[80], gbuf[80];
+    char wbuf[120], gbuf[120];
     struct rogue r;
     struct hba_cq_entry cqe = { 0 };
     uint32_t diag = 0;
@@ -793,7 +849,7 @@ static void rogue_run(struct replay *rp, size_t line)
         } else if (g->action == RA_ADMIN) {
             rc = act_admin(g, &r, &got, &cqe);
         } else if (g->action == RA_IO) {
-            rc = act_io(g, &r, &got, r.err, sizeof r.err);
+            rc = act_io(g, &r, &got, &cqe, r.err, sizeof r.err);
         } else if (g->action == RA_WRITE) {
             rc = act_write(g, &r, &got, r.err, sizeof r.err);
         } else if (g->action == RA_HARD_RESET) {
@@ -808,7 +864,7 @@ static void rogue_run(struct replay *rp, size_t line)
         snprintf(v->msg, sizeof v->msg, "%s", r.err);
     } else {
         v->ran = true;
-        v->pass = got.fault == want.fault && got.code == want.code;
+        v->pass = !got.what[0] && got.fault == want.fault && got.code == want.code;
         if (!v->pass)
             snprintf(v->msg, sizeof v->msg, "rogue %s: the controller answered %s; the datasheet says %s",
                      action_names[g->action], answer_name(got, gbuf, sizeof gbuf), wbuf);

@@ -158,6 +158,21 @@ uint16_t rogue_put_cid(struct rogue *r, unsigned q, struct hba_sq_entry *e, cons
     return e->cid;
 }
 
+bool rogue_poll(struct rogue *r, unsigned q, struct hba_cq_entry *out)
+{
+    struct rogue_q *x = &r->q[q];
+    volatile struct hba_cq_entry *ring = x->cq.buf->vaddr;
+    if ((__atomic_load_n(&ring[x->head].phase, __ATOMIC_ACQUIRE) & 1u) != x->phase)
+        return false;
+    memcpy(out, (const void *)&ring[x->head], sizeof *out);
+    if (++x->head == x->entries) {
+        x->head = 0;
+        x->phase ^= 1u;
+    }
+    rogue_write(r, HBA_REG_CQ_HEAD(q), x->head);
+    return true;
+}
+
 int rogue_wait(struct rogue *r, unsigned q, struct hba_cq_entry *out)
 {
     return rogue_wait_any(r, q, out, false);
@@ -165,19 +180,10 @@ int rogue_wait(struct rogue *r, unsigned q, struct hba_cq_entry *out)
 
 int rogue_wait_any(struct rogue *r, unsigned q, struct hba_cq_entry *out, bool or_leave)
 {
-    struct rogue_q *x = &r->q[q];
-    volatile struct hba_cq_entry *ring = x->cq.buf->vaddr;
     uint64_t end = clock_now_ms() + ROGUE_LIMIT_MS;
     for (;;) {
-        if ((__atomic_load_n(&ring[x->head].phase, __ATOMIC_ACQUIRE) & 1u) == x->phase) {
-            memcpy(out, (const void *)&ring[x->head], sizeof *out);
-            if (++x->head == x->entries) {
-                x->head = 0;
-                x->phase ^= 1u;
-            }
-            rogue_write(r, HBA_REG_CQ_HEAD(q), x->head);
+        if (rogue_poll(r, q, out))
             return 1;
-        }
         uint32_t s = rogue_reg(r, HBA_REG_STATUS);
         if (s & HBA_STATUS_FATAL)
             return 0;

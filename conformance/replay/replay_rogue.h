@@ -21,7 +21,7 @@ struct replay;
 struct stack;
 struct bus;
 
-#define ROGUE_AQ_ENTRIES  16u
+#define ROGUE_AQ_ENTRIES  128u           /* room for 65 held ASYNC EVENT requests */
 #define ROGUE_IOQ_ENTRIES 64u
 #define ROGUE_DATA_BYTES  (256u * 1024u) /* the largest queue CREATE may name: 4096 SQ entries */
 #define ROGUE_LIMIT_MS    5000           /* failure detector, not a timing assertion */
@@ -67,6 +67,8 @@ uint16_t rogue_put(struct rogue *r, unsigned q, struct hba_sq_entry *e);
 /* The same with the command id *cid (NULL: a new one), for a driver that
  * reuses an id still outstanding. */
 uint16_t rogue_put_cid(struct rogue *r, unsigned q, struct hba_sq_entry *e, const uint16_t *cid);
+/* The next completion of queue q if there is one now (its CQ head rung). */
+bool rogue_poll(struct rogue *r, unsigned q, struct hba_cq_entry *out);
 /* The next completion of queue q: 1 (*out), 0 the controller went FAULT first,
  * -ETIMEDOUT (r->err). */
 int rogue_wait(struct rogue *r, unsigned q, struct hba_cq_entry *out);
