@@ -51,7 +51,7 @@ static const struct bad_arg bad[] = {
     { "- C ! - - rogue enable sq-size=70000 expect=success", 32, "too large" },
     { "- C ! - - rogue enable cdw0=1 expect=success", 24, "rogue enable has no option 'cdw0'" },
     { "- C ! - - rogue io then=abort,delte-sq expect=success", 31, "did you mean 'delete-sq'?" },
-    { "- C ! - - rogue io then=abort, expect=success", 31, "then= steps are delete-sq, abort, reset or reset-other" },
+    { "- C ! - - rogue io then=abort, expect=success", 31, "then= steps are delete-sq, abort, reset, reset-other, reset-lun" },
     { "- C ! - - rogue io then=reset,reset,reset,reset expect=success", 43, "then= has at most 3 steps" },
     { "- C ! - - rogue admin identify at=0x10 expect=success", 32, "at=OFFSET and is=VALUE go together" },
 };
