@@ -91,6 +91,7 @@ struct replay {
     size_t   n_media;
     struct trace_actual_verdict *verdicts; /* one per rogue directive run */
     size_t   n_verdicts;
+    bool     rogue_stalled;         /* a rogue directive waited out its limit: later ones are not run */
 
     uint64_t start_ns, budget_end_ns;
     bool     out_of_time;

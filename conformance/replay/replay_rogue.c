@@ -135,6 +135,7 @@ int rogue_enable(struct rogue *r, uint32_t sq_n, uint32_t cq_n, uint64_t sq_addr
         if (clock_now_ms() > end) {
             errf(r->err, sizeof r->err, "CONFIG.EN: neither RDY nor FATAL within %d ms (STATUS %#x)",
                  ROGUE_LIMIT_MS, s);
+            r->timed_out = true;
             return -ETIMEDOUT;
         }
         nap();
@@ -191,6 +192,7 @@ int rogue_wait_any(struct rogue *r, unsigned q, struct hba_cq_entry *out, bool o
             return 2;
         if (clock_now_ms() > end) {
             errf(r->err, sizeof r->err, "no completion on queue %u and no FAULT within %d ms", q, ROGUE_LIMIT_MS);
+            r->timed_out = true;
             return -ETIMEDOUT;
         }
         nap();
@@ -205,6 +207,7 @@ int rogue_wait_reg(struct rogue *r, uint32_t off, uint32_t mask, uint32_t want)
         if (clock_now_ms() > end) {
             errf(r->err, sizeof r->err, "register %#x stayed %#x (waited for %#x under mask %#x) for %d ms", off, v,
                  want, mask, ROGUE_LIMIT_MS);
+            r->timed_out = true;
             return -ETIMEDOUT;
         }
         nap();

@@ -49,6 +49,7 @@ struct rogue {
     struct rogue_mem data;
     uint16_t next_cid;
     char err[200];       /* why a call failed (the harness's own trouble, not the controller's) */
+    bool timed_out;      /* a wait reached ROGUE_LIMIT_MS: the controller stopped answering */
 };
 
 /* Stops the driver core (no command may be outstanding) and maps the admin
