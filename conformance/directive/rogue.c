@@ -571,8 +571,8 @@ static int act_io(const struct trace_rogue *g, struct rogue *r, struct answer *a
     }
     rogue_write(r, HBA_REG_INT_STATUS, 0xFFFFFFFFu); /* nothing pending from the set-up */
     unsigned n = (unsigned)opt(g, K_TIMES, 1);
-    if (n >= ROGUE_IOQ_ENTRIES) {
-        errf(msg, len, "rogue io: times=%u does not fit the I/O queue (at most %u)", n, ROGUE_IOQ_ENTRIES - 1);
+    if (n >= r->ioq_entries) {
+        errf(msg, len, "rogue io: times=%u does not fit the I/O queue (at most %u)", n, r->ioq_entries - 1);
         return -1;
     }
     memset(rogue_data(r), 0, ROGUE_DATA_BYTES);
@@ -840,12 +840,13 @@ static void rogue_run(struct replay *rp, size_t line)
     int rc = rogue_begin(&r, rp->st, rp->cfg_ok ? rp->cfg.addr_bits : 64);
     if (rc == 0) {
         if (g->action == RA_ENABLE) {
-            rc = rogue_enable(&r, (uint32_t)opt(g, K_SQ_SIZE, ROGUE_AQ_ENTRIES),
-                              (uint32_t)opt(g, K_CQ_SIZE, ROGUE_AQ_ENTRIES), opt(g, K_SQ_ADDR, 0),
+            uint32_t aq = rogue_fit(&r, ROGUE_AQ_ENTRIES);
+            rc = rogue_enable(&r, (uint32_t)opt(g, K_SQ_SIZE, aq), (uint32_t)opt(g, K_CQ_SIZE, aq), opt(g, K_SQ_ADDR, 0),
                               opt(g, K_CQ_ADDR, 0));
             got = rc == 1 ? (struct answer){ 0 } : fault_answer(&r);
             rc = rc < 0 ? -1 : 0;
-        } else if ((rc = rogue_enable(&r, ROGUE_AQ_ENTRIES, ROGUE_AQ_ENTRIES, 0, 0)) != 1) {
+        } else if ((rc = rogue_enable(&r, rogue_fit(&r, ROGUE_AQ_ENTRIES), rogue_fit(&r, ROGUE_AQ_ENTRIES), 0, 0)) !=
+                   1) {
             if (rc == 0)
                 errf(r.err, sizeof r.err, "the controller refused a valid admin queue (FAULT_CODE %u)",
                      rogue_reg(&r, HBA_REG_FAULT_CODE));

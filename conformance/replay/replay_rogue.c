@@ -69,6 +69,12 @@ static uint64_t iova(const struct rogue_mem *m)
     return m->map.seg[0].iova;
 }
 
+uint32_t rogue_fit(struct rogue *r, uint32_t n)
+{
+    uint32_t max = rogue_reg(r, HBA_REG_CAP_QUEUES) & 0xFFFFu;
+    return max >= 2 && max < n ? max : n;
+}
+
 uint64_t rogue_data_iova(const struct rogue *r)
 {
     return iova(&r->data);
@@ -87,6 +93,7 @@ int rogue_begin(struct rogue *r, struct stack *st, unsigned addr_bits)
     r->os = stack_osal(st);
     r->addr_bits = addr_bits ? addr_bits : 64;
     r->next_cid = 0x4000; /* far from anything the driver core used: the controller forgot those anyway */
+    r->ioq_entries = rogue_fit(r, ROGUE_IOQ_ENTRIES);
     /* The replay saw every task of the trace complete (rogue_run checks);
      * the stack counts a task until its done callback has returned, which
      * may be a moment later. */
@@ -226,7 +233,7 @@ static int create(struct rogue *r, uint8_t op, uint32_t cdw2, uint64_t base, con
     struct hba_sq_entry e = { .opcode = op };
     struct hba_cq_entry c;
     e.u.cdw[0] = 1;
-    e.u.cdw[1] = ROGUE_IOQ_ENTRIES;
+    e.u.cdw[1] = r->ioq_entries;
     e.u.cdw[2] = cdw2;
     e.sge.addr = base;
     int rc = rogue_admin(r, &e, &c);
@@ -246,7 +253,7 @@ int rogue_io_queues(struct rogue *r, uint16_t vector, bool with_sq)
     if ((rc = mem_get(r, &x->sq, ROGUE_IOQ_ENTRIES * sizeof(struct hba_sq_entry), HBA_DMA_TO_DEVICE)) < 0 ||
         (rc = mem_get(r, &x->cq, ROGUE_IOQ_ENTRIES * sizeof(struct hba_cq_entry), HBA_DMA_FROM_DEVICE)) < 0)
         return rc;
-    x->entries = ROGUE_IOQ_ENTRIES;
+    x->entries = r->ioq_entries;
     x->tail = x->head = 0;
     x->phase = 1;
     if ((rc = create(r, HBA_ADM_CREATE_CQ, vector, iova(&x->cq), "CREATE CQ 1")) != 1)

@@ -22,9 +22,9 @@ struct stack;
 struct bus;
 
 #define ROGUE_AQ_ENTRIES  128u           /* room for 65 held ASYNC EVENT requests */
-#define ROGUE_IOQ_ENTRIES 64u
+#define ROGUE_IOQ_ENTRIES 64u            /* (both at most CAP_QUEUES.MAX_ENTRIES: rogue_fit) */
 #define ROGUE_DATA_BYTES  (256u * 1024u) /* the largest queue CREATE may name: 4096 SQ entries */
-#define ROGUE_LIMIT_MS    5000           /* failure detector, not a timing assertion */
+#define ROGUE_LIMIT_MS    2000           /* failure detector, not a timing assertion */
 
 struct rogue_mem {
     struct osal_dma_buffer *buf;
@@ -48,6 +48,7 @@ struct rogue {
     struct rogue_q q[2]; /* 0: admin, 1: the I/O pair */
     struct rogue_mem data;
     uint16_t next_cid;
+    uint32_t ioq_entries; /* ROGUE_IOQ_ENTRIES, or CAP_QUEUES.MAX_ENTRIES when smaller */
     char err[200];       /* why a call failed (the harness's own trouble, not the controller's) */
     bool timed_out;      /* a wait reached ROGUE_LIMIT_MS: the controller stopped answering */
 };
@@ -59,6 +60,9 @@ int rogue_begin(struct rogue *r, struct stack *st, unsigned addr_bits);
  * sq_off / cq_off bytes, or the absolute IOVAs sq_addr / cq_addr when not 0)
  * and sets CONFIG.EN; waits for RDY or FATAL.  1 RDY, 0 FAULT, -errno (r->err). */
 int rogue_enable(struct rogue *r, uint32_t sq_n, uint32_t cq_n, uint64_t sq_addr, uint64_t cq_addr);
+/* n, or CAP_QUEUES.MAX_ENTRIES when that is smaller: the rogue driver's own
+ * queues are always ones the controller takes. */
+uint32_t rogue_fit(struct rogue *r, uint32_t n);
 /* The IOVA of the data buffer. */
 uint64_t rogue_data_iova(const struct rogue *r);
 uint8_t *rogue_data(const struct rogue *r);
