@@ -107,6 +107,19 @@ int rogue_begin(struct rogue *r, struct stack *st, unsigned addr_bits)
     }
     stack_core_ops(st)->stop(stack_core(st));
     r->core_stopped = true;
+    /* A core's stop need not leave the controller READY (the datasheet's
+     * starting point, 5): from OPERATIONAL a controller reset, from FAULT a
+     * hard reset, and CONFIG.EN 0 so that the rogue driver's EN is an edge. */
+    uint32_t s = rogue_reg(r, HBA_REG_STATUS);
+    if (s & HBA_STATUS_FATAL) {
+        static const uint32_t keys[4] = { HBA_RESET_KEY_1, HBA_RESET_KEY_2, HBA_RESET_KEY_3, HBA_RESET_KEY_4 };
+        for (int i = 0; i < 4; i++)
+            rogue_write(r, HBA_REG_RESET_KEY, keys[i]);
+        rogue_write(r, HBA_REG_DIAG, HBA_DIAG_HARD_RESET);
+    }
+    rogue_write(r, HBA_REG_CONFIG, 0);
+    if (rogue_wait_reg(r, HBA_REG_STATUS, HBA_STATUS_FATAL | 0xF00u, HBA_STATE_READY << HBA_STATUS_STATE_SHIFT) < 0)
+        return -ETIMEDOUT;
     /* Every vector masked: the stopped core's interrupt handler would still
      * clear INT_STATUS bits, which the rogue directive judges. */
     r->saved_mask = rogue_reg(r, HBA_REG_INT_MASK_SET);
