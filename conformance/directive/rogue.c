@@ -499,6 +499,20 @@ static int act_admin(const struct trace_rogue *g, struct rogue *r, struct answer
             if (ans->fault || ans->code != g->expect || g->expect_fault)
                 return 0;
         }
+        /* The rest stay held: the next completion must be an IDENTIFY's
+         * sent now, not one of them. */
+        struct hba_sq_entry id = { .opcode = HBA_ADM_IDENTIFY };
+        struct hba_cq_entry c;
+        uint16_t probe = rogue_put(r, 0, &id);
+        int rc = rogue_wait(r, 0, &c);
+        if (rc < 0)
+            return -1;
+        if (rc == 0)
+            *ans = fault_answer(r);
+        else if (c.cid != probe)
+            snprintf(ans->what, sizeof ans->what, "a completion for command id %#x (status %s), which the "
+                     "controller should still hold", c.cid,
+                     c.ctrl_status < status_words.n ? status_names[c.ctrl_status] : "unknown");
         return 0;
     }
     /* times=N: the same command N times, one after the other (N faults for
