@@ -174,6 +174,8 @@ $(BUILD)/examples/firmware-relink/relink-buggy.so: examples/firmware-relink/reli
 $(TESTS): | $(FW_EXAMPLES)
 # The mutation generator's own test runs the built tool.
 $(BUILD)/tests/test_mutation_sample: | $(BUILD)/tools/mutate
+# test_rogue builds one controller mutant the way mk/mutation.sh does.
+$(BUILD)/tests/test_rogue: | $(BUILD)/tools/mutate $(BUILD)/mutation/build.sh
 
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIBS)
 	@mkdir -p $(@D)

@@ -220,7 +220,7 @@ START_TEST(corpus_has_its_shape)
         "inquiry", "tur", "sync-cache", "read-capacity", "mode-sense", "report-luns",
         "request-sense", "read-write", "errors", "hosts", "fieldbugs",
         "verify", "provisioning", "compare-write", "reservations", "faults",
-        "sanitize", "xcopy",
+        "sanitize", "xcopy", "controller",
     };
     struct corpus *c = corpus_load();
     ck_assert_msg(c->n >= CORPUS_MIN_TRACES, "the corpus under %s has %zu traces; it must keep at least %u",

@@ -199,6 +199,7 @@ struct trace_directive {
     uint32_t count;                      /* WITHIN: requests it covers (default 1) */
     char     name[TRACE_NAME_MAX + 1];   /* MARK */
     char    *fault;                      /* FAULT: the rule, canonical (owned); NULL = clear */
+    struct trace_rogue *rogue;           /* ROGUE: what to send and expect (owned; directive/rogue.c) */
 };
 
 enum trace_verb { TRACE_VERB_CMD, TRACE_VERB_DOUT, TRACE_VERB_DIN, TRACE_VERB_STATUS, TRACE_VERB_TMF,

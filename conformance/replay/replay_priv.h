@@ -89,6 +89,9 @@ struct replay {
 
     struct trace_actual_media *media;
     size_t   n_media;
+    struct trace_actual_verdict *verdicts; /* one per rogue directive run */
+    size_t   n_verdicts;
+    bool     rogue_stalled;         /* a rogue directive waited out its limit: later ones are not run */
 
     uint64_t start_ns, budget_end_ns;
     bool     out_of_time;

@@ -43,10 +43,21 @@ struct trace_actual_media {
     struct sim_oracle_report report;
 };
 
+/* What a rogue directive found (conformance/directive/rogue.c). */
+struct trace_actual_verdict {
+    size_t   line;               /* index in trace->lines of the directive */
+    bool     ran;                /* false: the harness could not act (msg says why) */
+    bool     pass;
+    char     expected[120];      /* the datasheet's answer, in the directive's words */
+    char     msg[400];           /* what the controller did instead, or why it did not run */
+};
+
 struct trace_actual {
     const struct trace_actual_task *tasks;   /* trace->n_tasks entries */
     const struct trace_actual_media *media;  /* one per check-media that ran */
     size_t   n_media;
+    const struct trace_actual_verdict *verdicts; /* one per rogue directive that ran */
+    size_t   n_verdicts;
     uint64_t elapsed_ns;                     /* the whole replay */
 };
 

@@ -32,6 +32,9 @@ const char *report_check_name(const struct trace_check *c, char *buf, size_t len
     case TRACE_CHECK_MEDIA:
         snprintf(buf, len, "check-media");
         break;
+    case TRACE_CHECK_CONTROLLER:
+        snprintf(buf, len, "rogue");
+        break;
     case TRACE_CHECK_TMF:
         snprintf(buf, len, "%s TMF", c->tag);
         break;
@@ -218,6 +221,12 @@ void report_describe_failure(struct tbuf *b, const struct trace_file_result *f, 
             trace_media_ranges_text(b, &d->media, durable);
             tbuf_putc(b, '\n');
         }
+        return;
+    }
+    if (c->kind == TRACE_CHECK_CONTROLLER) {
+        if (d->expected[0])
+            tbuf_printf(b, "    %-9s expected %s (the datasheet: docs/controller.md, hw/hba.h)\n", "controller",
+                        d->expected);
         return;
     }
     if (c->kind == TRACE_CHECK_TMF) {

@@ -372,6 +372,24 @@ static int check_media(const struct trace *t, size_t line, const struct trace_ac
     return rc ? -ENOMEM : 0;
 }
 
+static int check_controller(size_t line, const struct trace_actual *a, struct trace_check *c)
+{
+    const struct trace_actual_verdict *v = NULL;
+    for (size_t i = 0; i < a->n_verdicts; i++)
+        if (a->verdicts[i].line == line)
+            v = &a->verdicts[i];
+    int rc = 0;
+    if (!v)
+        rc = trace_check_fail(c, TRACE_FAIL_NOT_RUN, "rogue not run");
+    else if (!v->ran)
+        rc = trace_check_fail(c, TRACE_FAIL_NOT_RUN, "rogue not run: %s", v->msg);
+    else if (!v->pass)
+        rc = trace_check_fail(c, TRACE_FAIL_CONTROLLER, "%s", v->msg);
+    if (!c->pass && c->detail && v)
+        snprintf(c->detail->expected, sizeof c->detail->expected, "%s", v->expected);
+    return rc ? -ENOMEM : 0;
+}
+
 int trace_judge(const struct trace *t, const struct trace_actual *a, struct trace_file_result *out)
 {
     return trace_judge_at(t, a, TRACE_MATCH_EXACT, out);
@@ -395,8 +413,9 @@ int trace_judge_std(const struct trace *t, const struct trace_actual *a, enum tr
             continue;
         const struct trace_record *r = &l->record;
         bool media = r->verb == TRACE_VERB_DIRECTIVE && r->directive.kind == TRACE_DIR_CHECK_MEDIA;
+        bool rogue = r->verb == TRACE_VERB_DIRECTIVE && r->directive.kind == TRACE_DIR_ROGUE;
         bool request = next_task < t->n_tasks && t->tasks[next_task].request == line;
-        if (!media && !request)
+        if (!media && !rogue && !request)
             continue;
         struct trace_check *c = trace_file_add_check(out);
         if (!c)
@@ -407,6 +426,9 @@ int trace_judge_std(const struct trace *t, const struct trace_actual *a, enum tr
         if (media) {
             c->kind = TRACE_CHECK_MEDIA;
             rc = check_media(t, line, a, c);
+        } else if (rogue) {
+            c->kind = TRACE_CHECK_CONTROLLER;
+            rc = check_controller(line, a, c);
         } else {
             const struct trace_task *k = &t->tasks[next_task];
             const struct trace_actual_task *at = a->tasks ? &a->tasks[next_task] : NULL;
