@@ -178,6 +178,11 @@ START_TEST(capacity_event)
     fw_set_event_hook(fw, NULL, NULL);
     ck_assert_int_eq(fw_set_capacity(fw, 7, 3, 200), 0);   /* no hook: nothing delivered */
     ck_assert_uint_eq(ev.n, 1);
+    /* no drive of 0 blocks: the fault parser refuses blocks=0 before it
+     * gets here, so only this test sees the firmware's own refusal */
+    ck_assert_int_eq(fw_set_capacity(fw, 7, 3, 0), -EINVAL);
+    ck_assert_int_eq(fw_identify_drive(fw, 7, 3, &id), 0);
+    ck_assert_uint_eq(id.blocks, 200);
     fw_destroy(fw);
 }
 END_TEST
