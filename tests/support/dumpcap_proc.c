@@ -3,7 +3,9 @@
 
 #include <check.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
 
 #include "tests/support/proc.h"
@@ -16,9 +18,9 @@ pid_t dumpcap_start(const char *test, const char *file, int port)
     char filter[64], errpath[600];
     snprintf(filter, sizeof filter, "tcp port %d", port);
     snprintf(errpath, sizeof errpath, "%s.err", file);
-    /* -B 64: a 64 MiB kernel buffer; the default 2 MiB drops packets of a
-     * burst of 64 KiB reads and writes on a loaded machine. */
-    const char *argv[] = { "dumpcap", "-q", "-B", "64", "-i", "lo", "-f", filter, "-w", file, NULL };
+    /* -B 256: a 256 MiB kernel buffer; the default 2 MiB drops packets of a
+     * burst of 64 KiB reads and writes, and 64 MiB still did at load 20. */
+    const char *argv[] = { "dumpcap", "-q", "-B", "256", "-i", "lo", "-f", filter, "-w", file, NULL };
     FILE *err = fopen(errpath, "w");
     ck_assert_ptr_nonnull(err);
     pid_t pid = proc_spawn(argv, -1, fileno(err), PROC_PATH | PROC_DIE_WITH_US);
@@ -33,10 +35,29 @@ pid_t dumpcap_start(const char *test, const char *file, int port)
     return pid;
 }
 
-void dumpcap_stop(pid_t pid)
+unsigned long dumpcap_stop(pid_t pid, const char *file)
 {
     proc_sleep_ms(300);
     kill(pid, SIGINT);
     int rc = proc_wait(pid, 20000);
     ck_assert_msg(rc == 0, "dumpcap exited %d", rc);
+    /* "Packets received/dropped on interface 'Loopback: lo': 1577/5646 (...)" */
+    char errpath[600], line[512];
+    snprintf(errpath, sizeof errpath, "%s.err", file);
+    FILE *f = fopen(errpath, "r");
+    ck_assert_msg(f != NULL, "no dumpcap report %s", errpath);
+    unsigned long dropped = 0;
+    bool seen = false;
+    while (fgets(line, sizeof line, f)) {
+        const char *at = strstr(line, "received/dropped on interface");
+        const char *colon = at ? strstr(at, "': ") : NULL;
+        unsigned long got, lost;
+        if (colon && sscanf(colon + 3, "%lu/%lu", &got, &lost) == 2) {
+            dropped += lost;
+            seen = true;
+        }
+    }
+    fclose(f);
+    ck_assert_msg(seen, "dumpcap's report %s has no received/dropped line", errpath);
+    return dropped;
 }

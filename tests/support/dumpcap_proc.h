@@ -11,7 +11,9 @@
  * returns once it captures (bounded wait). */
 pid_t dumpcap_start(const char *test, const char *file, int port);
 /* Lets it read what the kernel still holds, stops it (SIGINT) and checks it
- * exited 0. */
-void  dumpcap_stop(pid_t pid);
+ * exited 0.  Returns how many packets the capture lost (the kernel's buffer
+ * overflowed: "received/dropped" in dumpcap's report, file.err); a test
+ * that needs every packet takes its session again. */
+unsigned long dumpcap_stop(pid_t pid, const char *file);
 
 #endif
