@@ -279,12 +279,17 @@ struct trace_device {
  * are those of osal_user_options (platform/osal_user.h); a field not given
  * keeps the replay's default. */
 enum trace_host_key { TRACE_HOST_IOVA_BASE, TRACE_HOST_IOVA_LIMIT, TRACE_HOST_LOW_WINDOW, TRACE_HOST_SCATTER,
-                      TRACE_HOST_REVERSE_DIRECTIONS, TRACE_HOST_KEY_COUNT };
+                      TRACE_HOST_REVERSE_DIRECTIONS, TRACE_HOST_COMMAND_TIMEOUT, TRACE_HOST_ABORT_GRACE,
+                      TRACE_HOST_ADMIN_TIMEOUT, TRACE_HOST_HEARTBEAT_STALL, TRACE_HOST_KEY_COUNT };
 struct trace_host {
     bool     given[TRACE_HOST_KEY_COUNT];
     uint64_t iova_base, iova_limit;     /* bytes, multiples of 4096 */
     bool     low_window, scatter;
     bool     reverse_directions;        /* data mappings made after discovery get the opposite direction */
+    /* The deadlines the host gives its driver core (struct drv_core_options,
+     * milliseconds): how soon a timed-out command escalates, so a recovery
+     * trace runs in a fraction of a second instead of the defaults' seconds. */
+    uint32_t command_timeout_ms, abort_grace_ms, admin_timeout_ms, heartbeat_stall_ms;
 };
 
 /* --- the file ------------------------------------------------------------------------------ */
