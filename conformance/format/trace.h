@@ -199,6 +199,12 @@ struct trace_directive {
     uint32_t count;                      /* WITHIN: requests it covers (default 1) */
     char     name[TRACE_NAME_MAX + 1];   /* MARK */
     char    *fault;                      /* FAULT: the rule, canonical (owned); NULL = clear */
+    /* DISCOVER: the units the driver core must find, canonical ("0:0
+     * 1:3=NOT_READY/0x04/0x01", owned; "" for none), and its counts; ns is
+     * the ready-timeout (0: the replay's own, as at attach). */
+    char    *disc_units;
+    bool     disc_targets_given, disc_dropped_given;
+    uint32_t disc_targets, disc_dropped;
 };
 
 enum trace_verb { TRACE_VERB_CMD, TRACE_VERB_DOUT, TRACE_VERB_DIN, TRACE_VERB_STATUS, TRACE_VERB_TMF,

@@ -89,6 +89,8 @@ struct replay {
 
     struct trace_actual_media *media;
     size_t   n_media;
+    struct trace_actual_disc *discs; /* one per discover directive that ran */
+    size_t   n_discs;
 
     uint64_t start_ns, budget_end_ns;
     bool     out_of_time;

@@ -26,7 +26,7 @@ enum trace_outcome {
     TRACE_OUTCOME_UNUSABLE,  /* the trace could not be read or parsed (reason is the located error) */
 };
 
-enum trace_check_kind { TRACE_CHECK_COMMAND, TRACE_CHECK_TMF, TRACE_CHECK_MEDIA };
+enum trace_check_kind { TRACE_CHECK_COMMAND, TRACE_CHECK_TMF, TRACE_CHECK_MEDIA, TRACE_CHECK_DISCOVERY };
 
 /* Why a check failed: any combination. */
 enum trace_fail_bits {
@@ -43,6 +43,7 @@ enum trace_fail_bits {
     TRACE_FAIL_TMF         = 1u << 10, /* TMF response not among the acceptable ones */
     TRACE_FAIL_MEDIA       = 1u << 11, /* check-media expectation not met */
     TRACE_FAIL_ATTR        = 1u << 12, /* layer C: the task attribute the controller got */
+    TRACE_FAIL_DISCOVERY   = 1u << 13, /* discover: the driver core found other units than the trace says */
 };
 
 /* The details of a failed check. */
