@@ -71,7 +71,7 @@ struct bad {
 
 static const struct bad bads[] = {
     { "unknown key, near miss", "@host iova-bas=4G", "iova-bas", "unknown @host key 'iova-bas'; did you mean 'iova-base'?" },
-    { "unknown key", "@host mmu=on", "mmu", "expected iova-base, iova-limit, low-window, scatter or reverse-directions" },
+    { "unknown key", "@host mmu=on", "mmu", "expected iova-base, iova-limit, low-window, scatter, reverse-directions, command-timeout, abort-grace, admin-timeout or heartbeat-stall" },
     { "not key=value", "@host scatter", "scatter", "expected KEY=VALUE" },
     { "no settings", "@host", NULL, "@host needs KEY=VALUE settings" },
     { "empty value", "@host scatter=", NULL, "'scatter' needs a value" },

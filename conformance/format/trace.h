@@ -200,6 +200,12 @@ struct trace_directive {
     char     name[TRACE_NAME_MAX + 1];   /* MARK */
     char    *fault;                      /* FAULT: the rule, canonical (owned); NULL = clear */
     struct trace_rogue *rogue;           /* ROGUE: what to send and expect (owned; directive/rogue.c) */
+    /* DISCOVER: the units the driver core must find, canonical ("0:0
+     * 1:3=NOT_READY/0x04/0x01", owned; "" for none), and its counts; ns is
+     * the ready-timeout (0: the replay's own, as at attach). */
+    char    *disc_units;
+    bool     disc_targets_given, disc_dropped_given;
+    uint32_t disc_targets, disc_dropped;
 };
 
 enum trace_verb { TRACE_VERB_CMD, TRACE_VERB_DOUT, TRACE_VERB_DIN, TRACE_VERB_STATUS, TRACE_VERB_TMF,
@@ -280,12 +286,17 @@ struct trace_device {
  * are those of osal_user_options (platform/osal_user.h); a field not given
  * keeps the replay's default. */
 enum trace_host_key { TRACE_HOST_IOVA_BASE, TRACE_HOST_IOVA_LIMIT, TRACE_HOST_LOW_WINDOW, TRACE_HOST_SCATTER,
-                      TRACE_HOST_REVERSE_DIRECTIONS, TRACE_HOST_KEY_COUNT };
+                      TRACE_HOST_REVERSE_DIRECTIONS, TRACE_HOST_COMMAND_TIMEOUT, TRACE_HOST_ABORT_GRACE,
+                      TRACE_HOST_ADMIN_TIMEOUT, TRACE_HOST_HEARTBEAT_STALL, TRACE_HOST_KEY_COUNT };
 struct trace_host {
     bool     given[TRACE_HOST_KEY_COUNT];
     uint64_t iova_base, iova_limit;     /* bytes, multiples of 4096 */
     bool     low_window, scatter;
     bool     reverse_directions;        /* data mappings made after discovery get the opposite direction */
+    /* The deadlines the host gives its driver core (struct drv_core_options,
+     * milliseconds): how soon a timed-out command escalates, so a recovery
+     * trace runs in a fraction of a second instead of the defaults' seconds. */
+    uint32_t command_timeout_ms, abort_grace_ms, admin_timeout_ms, heartbeat_stall_ms;
 };
 
 /* --- the file ------------------------------------------------------------------------------ */

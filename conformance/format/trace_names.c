@@ -45,7 +45,9 @@ WORDS(trace_match_words, [TRACE_MATCH_EXACT] = "exact", [TRACE_MATCH_STATUS] = "
       [TRACE_MATCH_MASKS] = "masks");
 WORDS(trace_host_key_words, [TRACE_HOST_IOVA_BASE] = "iova-base", [TRACE_HOST_IOVA_LIMIT] = "iova-limit",
       [TRACE_HOST_LOW_WINDOW] = "low-window", [TRACE_HOST_SCATTER] = "scatter",
-      [TRACE_HOST_REVERSE_DIRECTIONS] = "reverse-directions");
+      [TRACE_HOST_REVERSE_DIRECTIONS] = "reverse-directions", [TRACE_HOST_COMMAND_TIMEOUT] = "command-timeout",
+      [TRACE_HOST_ABORT_GRACE] = "abort-grace", [TRACE_HOST_ADMIN_TIMEOUT] = "admin-timeout",
+      [TRACE_HOST_HEARTBEAT_STALL] = "heartbeat-stall");
 WORDS(trace_sense_key_words, [SCSI_SK_NO_SENSE] = "NO_SENSE", [SCSI_SK_RECOVERED_ERROR] = "RECOVERED_ERROR",
       [SCSI_SK_NOT_READY] = "NOT_READY", [SCSI_SK_MEDIUM_ERROR] = "MEDIUM_ERROR",
       [SCSI_SK_HARDWARE_ERROR] = "HARDWARE_ERROR", [SCSI_SK_ILLEGAL_REQUEST] = "ILLEGAL_REQUEST",

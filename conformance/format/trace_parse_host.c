@@ -1,6 +1,7 @@
 /* conformance/format/trace_parse_host.c — @host lines: the host platform under the
- * driver (where the OS places DMA mappings and whether it splits them), in
- * the words of osal_user_options.  Each key once over all @host lines; every
+ * driver (where the OS places DMA mappings and whether it splits them, in
+ * the words of osal_user_options; the deadlines it gives the driver core, in
+ * those of drv_core_options).  Each key once over all @host lines; every
  * value checked where it is written. */
 #include "conformance/format/trace_priv.h"
 
@@ -73,9 +74,33 @@ static int host_address(struct tp *p, const struct tp_tok *key, const struct tp_
     return 0;
 }
 
+/* A driver deadline: N or Nms (milliseconds) or Ns (seconds), 1 ms to 600 s. */
+static int host_ms(struct tp *p, const struct tp_tok *key, const struct tp_tok *val, uint32_t *out)
+{
+    char k[TRACE_NAME_MAX + 1], shown[48];
+    tp_tok_str(key, k, sizeof k);
+    struct tp_tok num = *val;
+    uint64_t mult = 1;
+    if (num.len > 2 && !memcmp(num.s + num.len - 2, "ms", 2)) {
+        num.len -= 2;
+    } else if (num.len > 1 && num.s[num.len - 1] == 's') {
+        num.len--;
+        mult = 1000;
+    }
+    uint64_t v;
+    if (tp_u64(p, &num, k, 600000, &v))
+        return -EINVAL;
+    v *= mult;
+    if (v == 0 || v > 600000)
+        return tp_fail(p, val->col, "%s %s is out of range; give 1ms to 600s (e.g. %s=50ms)", k,
+                       tp_tok_str(val, shown, sizeof shown), k);
+    *out = (uint32_t)v;
+    return 0;
+}
+
 static int host_setting(struct tp *p, const struct tp_tok *tok, const struct tp_tok *key, const struct tp_tok *val)
 {
-    char shown[48], list[120];
+    char shown[48], list[240];
     struct trace_host *h = &p->t->host;
     int k = trace_words_find(&trace_host_key_words, key->s, key->len);
     if (k < 0) {
@@ -115,6 +140,22 @@ static int host_setting(struct tp *p, const struct tp_tok *tok, const struct tp_
         break;
     case TRACE_HOST_REVERSE_DIRECTIONS:
         if (host_bool(p, key, val, &h->reverse_directions))
+            return -EINVAL;
+        break;
+    case TRACE_HOST_COMMAND_TIMEOUT:
+        if (host_ms(p, key, val, &h->command_timeout_ms))
+            return -EINVAL;
+        break;
+    case TRACE_HOST_ABORT_GRACE:
+        if (host_ms(p, key, val, &h->abort_grace_ms))
+            return -EINVAL;
+        break;
+    case TRACE_HOST_ADMIN_TIMEOUT:
+        if (host_ms(p, key, val, &h->admin_timeout_ms))
+            return -EINVAL;
+        break;
+    case TRACE_HOST_HEARTBEAT_STALL:
+        if (host_ms(p, key, val, &h->heartbeat_stall_ms))
             return -EINVAL;
         break;
     default:

@@ -270,7 +270,8 @@ static int judge(struct replay *rp, struct trace_run *run)
             replay_actual(rp, &rp->tasks[i], &at[i]);
     struct trace_actual a = {
         .tasks = at, .media = rp->media, .n_media = rp->n_media,
-        .verdicts = rp->verdicts, .n_verdicts = rp->n_verdicts, .elapsed_ns = replay_now_ns() - rp->start_ns,
+        .verdicts = rp->verdicts, .n_verdicts = rp->n_verdicts, .discs = rp->discs, .n_discs = rp->n_discs,
+        .elapsed_ns = replay_now_ns() - rp->start_ns,
     };
     int rc = -ENOMEM;
     struct trace_file_result *f = trace_run_add(run, t->name, t->title);
@@ -290,6 +291,7 @@ static void replay_free(struct replay *rp)
     free(rp->tasks);
     free(rp->media);
     free(rp->verdicts);
+    free(rp->discs);
     free(rp->lost_targets);
     if (rp->cfg_ok)
         sim_config_free(&rp->cfg);

@@ -92,6 +92,8 @@ struct replay {
     struct trace_actual_verdict *verdicts; /* one per rogue directive run */
     size_t   n_verdicts;
     bool     rogue_stalled;         /* a rogue directive waited out its limit: later ones are not run */
+    struct trace_actual_disc *discs; /* one per discover directive that ran */
+    size_t   n_discs;
 
     uint64_t start_ns, budget_end_ns;
     bool     out_of_time;

@@ -122,6 +122,16 @@ int replay_open(struct replay *rp)
         so.connect_timeout_ms = 1000; /* a controller the caller names listens already */
     so.polled = rp->o.polled;
     so.default_timeout_ms = rp->o.driver_timeout_ms;
+    /* @host's driver deadlines: a recovery trace makes the escalation quick. */
+    const struct trace_host *h = &rp->t->host;
+    if (h->given[TRACE_HOST_COMMAND_TIMEOUT])
+        so.default_timeout_ms = h->command_timeout_ms;
+    if (h->given[TRACE_HOST_ABORT_GRACE])
+        so.abort_grace_ms = h->abort_grace_ms;
+    if (h->given[TRACE_HOST_ADMIN_TIMEOUT])
+        so.admin_timeout_ms = h->admin_timeout_ms;
+    if (h->given[TRACE_HOST_HEARTBEAT_STALL])
+        so.heartbeat_stall_ms = h->heartbeat_stall_ms;
     so.on_event = on_event;
     so.event_arg = rp;
     so.osal.name = "replay";

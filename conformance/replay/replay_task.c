@@ -190,7 +190,8 @@ void replay_submit(struct replay *rp, struct replay_task *k)
     task.dir = k->dir == TRACE_DATA_IN ? DRV_DIR_FROM_TARGET : k->dir == TRACE_DATA_OUT ? DRV_DIR_FROM_INITIATOR
                                                                                        : DRV_DIR_NONE;
     task.requested_transfer = k->dir == TRACE_DATA_NONE ? 0 : k->len;
-    task.timeout_ms = rp->o.driver_timeout_ms;
+    task.timeout_ms = rp->t->host.given[TRACE_HOST_COMMAND_TIMEOUT] ? rp->t->host.command_timeout_ms
+                                                                    : rp->o.driver_timeout_ms;
     static const enum drv_task_attr attrs[] = { [TRACE_ATTR_SIMPLE] = DRV_ATTR_SIMPLE,
                                                 [TRACE_ATTR_ORDERED] = DRV_ATTR_ORDERED,
                                                 [TRACE_ATTR_HEAD_OF_QUEUE] = DRV_ATTR_HEAD_OF_QUEUE,

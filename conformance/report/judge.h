@@ -52,12 +52,22 @@ struct trace_actual_verdict {
     char     msg[400];           /* what the controller did instead, or why it did not run */
 };
 
+/* What one discover directive found (conformance/directive/discover.c). */
+struct trace_actual_disc {
+    size_t   line;               /* index in trace->lines of the discover directive */
+    bool     ran;                /* the driver core's discovery ran */
+    char     found[256];         /* what it found, in the directive's own words */
+    char     note[128];          /* why it did not run */
+};
+
 struct trace_actual {
     const struct trace_actual_task *tasks;   /* trace->n_tasks entries */
     const struct trace_actual_media *media;  /* one per check-media that ran */
     size_t   n_media;
     const struct trace_actual_verdict *verdicts; /* one per rogue directive that ran */
     size_t   n_verdicts;
+    const struct trace_actual_disc *discs;   /* one per discover that ran */
+    size_t   n_discs;
     uint64_t elapsed_ns;                     /* the whole replay */
 };
 

@@ -35,6 +35,9 @@ const char *report_check_name(const struct trace_check *c, char *buf, size_t len
     case TRACE_CHECK_CONTROLLER:
         snprintf(buf, len, "rogue");
         break;
+    case TRACE_CHECK_DISCOVERY:
+        snprintf(buf, len, "discover");
+        break;
     case TRACE_CHECK_TMF:
         snprintf(buf, len, "%s TMF", c->tag);
         break;
@@ -208,6 +211,11 @@ void report_describe_failure(struct tbuf *b, const struct trace_file_result *f, 
     const struct trace_failure *d = c->detail;
     if (!d)
         return;
+    if (c->kind == TRACE_CHECK_DISCOVERY) {
+        tbuf_printf(b, "    %-9s expected %s\n", "found", d->expected);
+        tbuf_printf(b, "    %-9s actual   %s\n", "", d->note);
+        return;
+    }
     if (c->kind == TRACE_CHECK_MEDIA) {
         tbuf_printf(b, "    %-9s expected %s\n", "media", d->expected);
         tbuf_printf(b, "    %-9s actual   %" PRIu64 " block(s) checked: %" PRIu64 " durable lost, %" PRIu64

@@ -59,13 +59,21 @@ static void diff_json(struct tbuf *b, const char *key, const struct trace_data_d
 
 static const char *kind_name(enum trace_check_kind k)
 {
-    return k == TRACE_CHECK_COMMAND ? "command" : k == TRACE_CHECK_TMF ? "tmf" : k == TRACE_CHECK_MEDIA ? "media" : "controller";
+    switch (k) {
+    case TRACE_CHECK_COMMAND:    return "command";
+    case TRACE_CHECK_TMF:        return "tmf";
+    case TRACE_CHECK_MEDIA:      return "media";
+    case TRACE_CHECK_CONTROLLER: return "controller";
+    case TRACE_CHECK_DISCOVERY:  return "discovery";
+    }
+    return "command";
 }
 
 static void failure_list(struct tbuf *b, unsigned bits)
 {
     static const char *const names[] = { "not-run", "no-response", "deadline", "status", "sense", "data-in",
-                                         "data-out", "cdb", "resid", "xfer", "tmf", "media", "attr", "controller" };
+                                         "data-out", "cdb", "resid", "xfer", "tmf", "media", "attr", "controller",
+                                         "discovery" };
     tbuf_puts(b, "[");
     bool first = true;
     for (unsigned i = 0; i < sizeof names / sizeof names[0]; i++)

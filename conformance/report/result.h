@@ -28,7 +28,10 @@ enum trace_outcome {
 
 /* TRACE_CHECK_CONTROLLER: a rogue directive, the controller judged against the
  * datasheet (conformance/directive/rogue.c). */
-enum trace_check_kind { TRACE_CHECK_COMMAND, TRACE_CHECK_TMF, TRACE_CHECK_MEDIA, TRACE_CHECK_CONTROLLER };
+/* TRACE_CHECK_DISCOVERY: a discover directive, the units the driver core found
+ * (conformance/directive/discover.c). */
+enum trace_check_kind { TRACE_CHECK_COMMAND, TRACE_CHECK_TMF, TRACE_CHECK_MEDIA, TRACE_CHECK_CONTROLLER,
+                        TRACE_CHECK_DISCOVERY };
 
 /* Why a check failed: any combination. */
 enum trace_fail_bits {
@@ -46,6 +49,7 @@ enum trace_fail_bits {
     TRACE_FAIL_MEDIA       = 1u << 11, /* check-media expectation not met */
     TRACE_FAIL_ATTR        = 1u << 12, /* layer C: the task attribute the controller got */
     TRACE_FAIL_CONTROLLER  = 1u << 13, /* rogue: the controller did not answer as the datasheet says */
+    TRACE_FAIL_DISCOVERY   = 1u << 14, /* discover: the driver core found other units than the trace says */
 };
 
 /* The details of a failed check. */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conformance/format/directive.h"
 #include "conformance/format/match.h"
 #include "base/tbuf.h"
 #include "conformance/format/trace_names.h"
@@ -390,6 +391,34 @@ static int check_controller(size_t line, const struct trace_actual *a, struct tr
     return rc ? -ENOMEM : 0;
 }
 
+/* A discover directive: what the driver core found, in the directive's
+ * canonical words, against what the trace wrote. */
+static int check_discovery(const struct trace *t, size_t line, const struct trace_actual *a, struct trace_check *c)
+{
+    const struct trace_record *r = rec(t, line);
+    const struct trace_actual_disc *m = NULL;
+    for (size_t i = 0; i < a->n_discs; i++)
+        if (a->discs[i].line == line)
+            m = &a->discs[i];
+    struct tbuf want = { 0 };
+    trace_directive_ops(r->directive.kind)->print(&want, &r->directive);
+    const char *w = tbuf_str(&want);
+    w += *w == ' '; /* print writes a blank before the arguments */
+    int rc = 0;
+    if (!m || !m->ran)
+        rc = trace_check_fail(c, TRACE_FAIL_NOT_RUN, "discover not run%s%s", m && m->note[0] ? ": " : "",
+                              m ? m->note : "");
+    else if (strcmp(w, m->found))
+        rc = trace_check_fail(c, TRACE_FAIL_DISCOVERY, "discovery: expected %s, the driver core found %s", w,
+                              m->found);
+    if (!c->pass && c->detail) {
+        snprintf(c->detail->expected, sizeof c->detail->expected, "%s", w);
+        snprintf(c->detail->note, sizeof c->detail->note, "%s", m && m->ran ? m->found : "(not run)");
+    }
+    tbuf_free(&want);
+    return rc ? -ENOMEM : 0;
+}
+
 int trace_judge(const struct trace *t, const struct trace_actual *a, struct trace_file_result *out)
 {
     return trace_judge_at(t, a, TRACE_MATCH_EXACT, out);
@@ -414,8 +443,9 @@ int trace_judge_std(const struct trace *t, const struct trace_actual *a, enum tr
         const struct trace_record *r = &l->record;
         bool media = r->verb == TRACE_VERB_DIRECTIVE && r->directive.kind == TRACE_DIR_CHECK_MEDIA;
         bool rogue = r->verb == TRACE_VERB_DIRECTIVE && r->directive.kind == TRACE_DIR_ROGUE;
+        bool disc = r->verb == TRACE_VERB_DIRECTIVE && r->directive.kind == TRACE_DIR_DISCOVER;
         bool request = next_task < t->n_tasks && t->tasks[next_task].request == line;
-        if (!media && !rogue && !request)
+        if (!media && !rogue && !disc && !request)
             continue;
         struct trace_check *c = trace_file_add_check(out);
         if (!c)
@@ -429,6 +459,9 @@ int trace_judge_std(const struct trace *t, const struct trace_actual *a, enum tr
         } else if (rogue) {
             c->kind = TRACE_CHECK_CONTROLLER;
             rc = check_controller(line, a, c);
+        } else if (disc) {
+            c->kind = TRACE_CHECK_DISCOVERY;
+            rc = check_discovery(t, line, a, c);
         } else {
             const struct trace_task *k = &t->tasks[next_task];
             const struct trace_actual_task *at = a->tasks ? &a->tasks[next_task] : NULL;

@@ -320,6 +320,14 @@ int mini_controller_reset(struct drv_core *c, bool hard)
     }
     mini_requeue_all(c);
     int rc = mini_bringup(c);
+    if (rc < 0 && !hard) {
+        /* READY again but not answering admin commands: a hung firmware
+         * survives EN 1 -> 0 (docs/controller.md 4.3), so the keyed hard
+         * reset is the last resort before giving the controller up. */
+        osal_log(c->os, OSAL_LOG_WARN, "mini: no answer after the controller reset (%d): hard reset", rc);
+        hard_reset(c);
+        rc = mini_bringup(c);
+    }
     if (rc < 0) {
         osal_log(c->os, OSAL_LOG_ERROR, "mini: the controller did not come back (%d)", rc);
         mini_fail_all(c);

@@ -307,23 +307,53 @@ static bool lu_ordered_busy(const struct drv_core *c, const struct mini_io *io)
     return false;
 }
 
+/* Takes io out of the wait list; prev is the task before it (NULL: the head). */
+static void wait_unlink(struct drv_core *c, struct mini_io *prev, struct mini_io *io)
+{
+    if (prev)
+        prev->next = io->next;
+    else
+        c->wait_head = io->next;
+    if (c->wait_tail == io)
+        c->wait_tail = prev;
+    io->next = NULL;
+}
+
+/* Is an earlier task of the same LU still waiting?  Then this one waits
+ * too: the tasks of one LU are sent in the order they came. */
+static bool lu_waits_before(const struct drv_core *c, const struct mini_io *io)
+{
+    for (const struct mini_io *p = c->wait_head; p && p != io; p = p->next)
+        if (p->t.target == io->t.target && p->t.lun == io->t.lun)
+            return true;
+    return false;
+}
+
 /* The simplest ordering that is right whatever the firmware does with the
  * attribute bits: an ORDERED task is sent only when no earlier command of
- * its LU is at the controller, and nothing after it is sent until it has
- * completed.  The wait list is sent in order, so a task that must wait holds
- * up the ones behind it (of every LU: simple, and only ORDERED tasks pay). */
+ * its LU is at the controller, and nothing after it of its LU is sent until
+ * it has completed.  A task that must wait holds up only the later ones of
+ * its own LU (SAM-5 8.6: a task set is one LU's); the others go past it, so
+ * one hung disk does not freeze every disk behind the controller. */
 void mini_kick(struct drv_core *c)
 {
     unsigned cid = 0;
-    while (c->running && c->wait_head) {
-        struct mini_io *io = c->wait_head;
-        if ((io->t.attr == DRV_ATTR_ORDERED && lu_busy(c, io)) || lu_ordered_busy(c, io))
-            return; /* the completion that frees the LU kicks again */
+    struct mini_io *prev = NULL, *io = c->wait_head;
+    while (c->running && io) {
+        if ((io->t.attr == DRV_ATTR_ORDERED && lu_busy(c, io)) || lu_ordered_busy(c, io) ||
+            lu_waits_before(c, io)) {
+            prev = io; /* the completion that frees its LU kicks again */
+            io = io->next;
+            continue;
+        }
         while (cid < nslots(c) && c->slots[cid].busy)
             cid++;
         if (cid == nslots(c))
             return; /* the next completion kicks again */
-        send(c, wait_pop(c), cid);
+        struct mini_io *next = io->next;
+        wait_unlink(c, prev, io);
+        send(c, io, cid);
+        io = next;
     }
 }
 
