@@ -14,7 +14,15 @@ START_TEST(each_depth_completes_commands_that_match)
     const unsigned qds[] = { 1, 2, 32, RING_REF_MAX_QD };
     for (size_t i = 0; i < sizeof(qds) / sizeof(qds[0]); i++) {
         struct ring_ref_result r;
-        ck_assert_int_eq(ring_ref_run(qds[i], 0.02, &r), 0);
+        /* A starved machine may give the two threads no common moment in a
+         * short window: longer windows until commands go round (at most
+         * about 3 s); the behaviour judged is that they do, not how fast. */
+        static const double windows[] = { 0.02, 0.1, 0.5, 2.0 };
+        for (size_t w = 0; w < sizeof windows / sizeof windows[0]; w++) {
+            ck_assert_int_eq(ring_ref_run(qds[i], windows[w], &r), 0);
+            if (r.commands > 0)
+                break;
+        }
         ck_assert_uint_eq(r.qd, qds[i]);
         ck_assert_uint_eq(r.bad, 0);
         ck_assert_uint_gt(r.commands, 0);
