@@ -224,6 +224,30 @@ static const char *check_commands(struct drv_core *core, uint64_t now)
     return NULL;
 }
 
+/* The host stopped running the core for gap ns (check_pulse): every
+ * command deadline moves out by it, as the heartbeat window does, so a
+ * command is not aborted for time in which nobody, the controller included,
+ * could run. */
+static void shift_deadlines(struct drv_core *core, uint64_t gap)
+{
+    struct drv_queue *a = &core->admin;
+    for (uint16_t s = 0; s < a->nslots; s++)
+        if (a->cmd[s].busy && a->cmd[s].deadline_ns)
+            a->cmd[s].deadline_ns += gap;
+    for (unsigned i = 0; i < core->nioq; i++) {
+        struct drv_queue *q = &core->ioq[i];
+        for (uint16_t s = 0; s < q->nslots; s++) {
+            struct drv_cmd *c = &q->cmd[s];
+            if (!c->busy)
+                continue;
+            if (c->deadline_ns)
+                c->deadline_ns += gap;
+            if (c->esc != ESC_NONE)
+                c->esc_deadline_ns += gap;
+        }
+    }
+}
+
 /* The controller's pulse.  Returns why it must be reset, or NULL. */
 static const char *check_pulse(struct drv_core *core, uint64_t now)
 {
@@ -239,8 +263,10 @@ static const char *check_pulse(struct drv_core *core, uint64_t now)
      * the controller's heartbeat was most likely kept off the CPU the same
      * way, so its stall window starts again instead of blaming the controller.
      * Ticks come every watchdog_ms; half the stall window late is not jitter. */
-    if (core->pulse_last_ns && now - core->pulse_last_ns > ms_ns(core->opt.heartbeat_stall_ms) / 2)
+    if (core->pulse_last_ns && now - core->pulse_last_ns > ms_ns(core->opt.heartbeat_stall_ms) / 2) {
         core->hb_changed_ns = now;
+        shift_deadlines(core, now - core->pulse_last_ns);
+    }
     core->pulse_last_ns = now;
     uint32_t hb = osal_reg_read32(core->os, HBA_REG_HEARTBEAT);
     if (hb != core->hb_last) {
