@@ -1,7 +1,7 @@
 /* tests/test_replay_plan.c — the order in which the workers of a run take
  * the traces (replay_plan) and the waiters' own threads
  * (replay_waiter_slots): with two or more workers the traces that sit in
- * `wait` directives for REPLAY_WAITER_NS or more lead, longest first, ties in
+ * `wait` directives (or @host driver deadlines) for REPLAY_WAITER_NS or more lead, longest first, ties in
  * file order, then the others by their waits; one worker keeps file order
  * and has no waiter threads; a trace that does not parse waits 0.  And a run
  * with waiter threads still reports every result, in file order. */
@@ -59,6 +59,28 @@ START_TEST(waiters_lead_longest_first)
 }
 END_TEST
 
+/* A trace that sets a driver deadline with @host waits it out: it is planned
+ * as a waiter by its longest deadline, with no `wait` line at all. */
+START_TEST(a_host_deadline_counts_as_waiting)
+{
+    char hang[700];
+    snprintf(hang, sizeof hang, "%s/hang.trace", dir);
+    FILE *f = fopen(hang, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("#!scsitrace 1\n@title \"plan\"\n@basis model \"the plan test's own\"\n"
+          "@host heartbeat-stall=250ms admin-timeout=150ms\n@drive 0:0 capacity=1M\n\n"
+          "- H > - t0 CMD 00 00 00 00 00 00\n- H < - t0 STATUS CHECK UNIT_ATTENTION/0x29/0x01\n", f);
+    fclose(f);
+    /* a (no wait), c (0.2 s), hang (0.25 s), e (0.3 s) */
+    const char *const p[4] = { paths[0], paths[2], hang, paths[4] };
+    size_t order[4];
+    ck_assert_uint_eq(replay_plan(p, 4, 2, order), 3);
+    const size_t want[4] = { 3, 2, 1, 0 };
+    for (int i = 0; i < 4; i++)
+        ck_assert_msg(order[i] == want[i], "order[%d] = %zu, want %zu", i, order[i], want[i]);
+}
+END_TEST
+
 START_TEST(one_worker_keeps_file_order)
 {
     const char *const p[6] = { paths[0], paths[1], paths[2], paths[3], paths[4], paths[5] };
@@ -106,6 +128,7 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, waiters_lead_longest_first);
+    tcase_add_test(tc, a_host_deadline_counts_as_waiting);
     tcase_add_test(tc, one_worker_keeps_file_order);
     tcase_add_test(tc, waiter_slots_are_bounded_by_jobs);
     tcase_add_test(tc, run_with_waiters_reports_in_file_order);

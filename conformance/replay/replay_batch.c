@@ -3,7 +3,8 @@
  * calling thread moves the results into the run in the order given (so the
  * reports do not depend on scheduling), reporting progress as it goes.
  *
- * The workers take the traces that sit in `wait` directives longest first
+ * The workers take the traces that wait longest first (`wait` directives,
+ * driver deadlines set to be waited out)
  * (a trace that waits 2 s for a drive to spin up, started last, would keep
  * the run going alone for those 2 s); the others in file order.  Those that
  * wait REPLAY_WAITER_NS or more also have threads of their own beside the
@@ -70,8 +71,10 @@ static void *waiter(void *arg)
     }
 }
 
-/* The time a trace spends in its `wait` directives (0 when it does not parse:
- * the replay reports that). */
+/* The time a trace spends waiting on purpose (0 when it does not parse: the
+ * replay reports that): its `wait` directives, and the longest driver
+ * deadline its @host lines set — a trace shortens a deadline only to wait it
+ * out (a hang escalated, a heartbeat that stops), sleeping as a `wait` does. */
 static uint64_t waits_ns(const char *path)
 {
     struct trace *t = NULL;
@@ -85,6 +88,12 @@ static uint64_t waits_ns(const char *path)
             l->record.directive.kind == TRACE_DIR_WAIT)
             ns += l->record.directive.ns;
     }
+    const struct trace_host *h = &t->host;
+    uint32_t ms = h->command_timeout_ms;
+    ms = h->abort_grace_ms > ms ? h->abort_grace_ms : ms;
+    ms = h->admin_timeout_ms > ms ? h->admin_timeout_ms : ms;
+    ms = h->heartbeat_stall_ms > ms ? h->heartbeat_stall_ms : ms;
+    ns += (uint64_t)ms * 1000000u;
     trace_free(t);
     return ns;
 }
