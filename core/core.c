@@ -39,6 +39,14 @@ void core_wait_start(struct core_wait *w, uint64_t now_ns, uint32_t ms)
 {
     w->last = now_ns;
     w->end = now_ns + (uint64_t)ms * 1000000u;
+    w->nap_us = DRV_POLL_SLEEP_US;
+}
+
+void core_wait_nap(struct core_wait *w)
+{
+    core_sleep_us(w->nap_us);
+    if (w->nap_us < DRV_POLL_SLEEP_MAX_US)
+        w->nap_us = w->nap_us * 2 < DRV_POLL_SLEEP_MAX_US ? w->nap_us * 2 : DRV_POLL_SLEEP_MAX_US;
 }
 
 bool core_wait_expired(struct core_wait *w, uint64_t now)
@@ -186,13 +194,13 @@ static void stop_block(void *arg)
         while (io_in_flight(core) && !core_wait_expired(&w, core_now_ns(core))) {
             core_reap_all(core, false);
             if (io_in_flight(core))
-                core_sleep_us(DRV_POLL_SLEEP_US);
+                core_wait_nap(&w);
         }
         delete_io_queues(core); /* ends what is still outstanding: ABORTED_SQ_DELETED */
         osal_reg_write32(core->os, HBA_REG_CONFIG, HBA_CONFIG_EN | HBA_CONFIG_SHN);
         core_wait_start(&w, core_now_ns(core), core->opt.ready_timeout_ms);
         while (!(osal_reg_read32(core->os, HBA_REG_STATUS) & HBA_STATUS_SHST_DONE) && !core_wait_expired(&w, core_now_ns(core)))
-            core_sleep_us(DRV_POLL_SLEEP_US * 5);
+            core_wait_nap(&w);
     }
     if (alive)
         core_disable(core, false);

@@ -72,7 +72,7 @@ int adm_run(struct drv_core *core, struct hba_sq_entry *e, struct hba_cq_entry *
                      fatal ? "failed: the controller is in FAULT" : "timed out");
             return fatal ? -EIO : -ETIMEDOUT;
         }
-        core_sleep_us(DRV_POLL_SLEEP_US);
+        core_wait_nap(&wait);
     }
 }
 

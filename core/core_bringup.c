@@ -38,7 +38,7 @@ static int wait_state(struct drv_core *core, unsigned states, uint32_t *st)
             return 0;
         if (core_wait_expired(&w, core_now_ns(core)))
             return -ETIMEDOUT;
-        core_sleep_us(DRV_POLL_SLEEP_US * 5);
+        core_wait_nap(&w);
     }
 }
 

@@ -3,7 +3,8 @@
  * milliseconds of polling, and a gap between polls far longer than a poll's
  * sleep (the host starved the core) moves it out by the gap, so a starved
  * machine does not read as a silent controller.  Clock values are given, not
- * read: nothing here depends on how fast the machine is. */
+ * read: nothing here depends on how fast the machine is; and the pause
+ * between polls, which backs off. */
 #include "tests/support/testutil.h"
 
 #include "core/core_internal.h"
@@ -50,6 +51,23 @@ START_TEST(gaps_up_to_the_threshold_count_as_polling)
 }
 END_TEST
 
+START_TEST(the_pause_between_polls_doubles_up_to_its_cap)
+{
+    struct core_wait w;
+    core_wait_start(&w, 0, 100);
+    ck_assert_uint_eq(w.nap_us, DRV_POLL_SLEEP_US);
+    unsigned want = DRV_POLL_SLEEP_US;
+    for (int i = 0; i < 8; i++) {
+        core_wait_nap(&w);
+        want = want * 2 < DRV_POLL_SLEEP_MAX_US ? want * 2 : DRV_POLL_SLEEP_MAX_US;
+        ck_assert_uint_eq(w.nap_us, want);
+    }
+    ck_assert_uint_eq(w.nap_us, DRV_POLL_SLEEP_MAX_US);
+    core_wait_start(&w, 0, 100); /* a new wait starts quick again */
+    ck_assert_uint_eq(w.nap_us, DRV_POLL_SLEEP_US);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("driver_core_wait");
@@ -57,6 +75,7 @@ int main(void)
     tcase_add_test(tc, passes_after_its_time_of_regular_polls);
     tcase_add_test(tc, a_starved_gap_moves_the_deadline_out);
     tcase_add_test(tc, gaps_up_to_the_threshold_count_as_polling);
+    tcase_add_test(tc, the_pause_between_polls_doubles_up_to_its_cap);
     suite_add_tcase(s, tc);
     return testutil_run(s);
 }
