@@ -3,7 +3,7 @@
  * power on (all, random, torn) with the oracle's check-media, resets of
  * every scope, unit attentions, fault injection the driver recovers from,
  * hold / release, wait, mark, and the error paths (a directive with nothing
- * to act on). */
+ * to act on, one the controller refuses: each fails the trace). */
 #include <string.h>
 
 #include "tests/support/replay_testutil.h"
@@ -263,7 +263,8 @@ END_TEST
 START_TEST(directives_with_nothing_to_act_on)
 {
     /* check-media and ua at a nexus without a drive: the media check fails
-     * "not run" (nothing was checked), the replay goes on; power-on of a
+     * "not run" (nothing was checked), the ua fails as a directive the
+     * replay could not carry out, and the replay goes on; power-on of a
      * powered controller is harmless. */
     static const char text[] = HDR
         "@drive 0:0 capacity=64M\n"
@@ -281,7 +282,39 @@ START_TEST(directives_with_nothing_to_act_on)
     const struct trace_check *c = rt_check(f, 5);
     ck_assert(!c->pass);
     ck_assert_uint_eq(c->failures, TRACE_FAIL_NOT_RUN);
+    c = rt_check(f, 6);
+    ck_assert(!c->pass);
+    ck_assert_int_eq(c->kind, TRACE_CHECK_DIRECTIVE);
+    ck_assert_uint_eq(c->failures, TRACE_FAIL_DIRECTIVE);
+    ck_assert_msg(strstr(c->summary, "ua: no drive at the directive's nexus"), "%s", c->summary);
     ck_assert(rt_check(f, 8)->pass);
+    ck_assert_uint_eq(rt_failed(f), 2);
+    trace_run_free(&run);
+}
+END_TEST
+
+START_TEST(a_directive_the_controller_refuses_fails_the_trace)
+{
+    /* A fault rule for a drive the controller does not have: the directive
+     * did not happen, so the trace did not run as written. */
+    static const char text[] = HDR
+        "@requires fault-injection\n"
+        "@drive 0:0 capacity=1M\n"
+        CLEAR_UA
+        "- C ! - - fault capacity drive=1:0 blocks=1000\n"    /* 6 */
+        "+0 H > - t1 CMD 00 00 00 00 00 00\n"                 /* 7 */
+        "+0 H < - t1 STATUS GOOD\n";
+    struct replay_options o;
+    rt_options(&o);
+    struct trace_run run;
+    trace_run_init(&run);
+    const struct trace_file_result *f = rt_replay(text, &o, &run);
+    ck_assert_int_eq(f->outcome, TRACE_OUTCOME_FAIL);
+    const struct trace_check *c = rt_check(f, 6);
+    ck_assert(!c->pass);
+    ck_assert_int_eq(c->kind, TRACE_CHECK_DIRECTIVE);
+    ck_assert_msg(strstr(c->summary, "fault failed: no drive 1:0"), "%s", c->summary);
+    ck_assert(rt_check(f, 7)->pass);
     ck_assert_uint_eq(rt_failed(f), 1);
     trace_run_free(&run);
 }
@@ -301,6 +334,7 @@ static Suite *suite(void)
     tcase_add_test(t, hold_submits_without_waiting);
     tcase_add_test(t, wait_outlasts_the_ready_time);
     tcase_add_test(t, directives_with_nothing_to_act_on);
+    tcase_add_test(t, a_directive_the_controller_refuses_fails_the_trace);
     suite_add_tcase(s, t);
     return s;
 }

@@ -271,6 +271,7 @@ static int judge(struct replay *rp, struct trace_run *run)
     struct trace_actual a = {
         .tasks = at, .media = rp->media, .n_media = rp->n_media,
         .verdicts = rp->verdicts, .n_verdicts = rp->n_verdicts, .discs = rp->discs, .n_discs = rp->n_discs,
+        .problems = rp->problems, .n_problems = rp->n_problems,
         .elapsed_ns = replay_now_ns() - rp->start_ns,
     };
     int rc = -ENOMEM;
@@ -292,6 +293,7 @@ static void replay_free(struct replay *rp)
     free(rp->media);
     free(rp->verdicts);
     free(rp->discs);
+    free(rp->problems);
     free(rp->lost_targets);
     if (rp->cfg_ok)
         sim_config_free(&rp->cfg);

@@ -7,6 +7,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "base/errf.h"
 #include "conformance/format/directive.h"
@@ -19,6 +20,16 @@ void replay_problem(struct replay *rp, size_t line, const char *fmt, ...)
     verrf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     snprintf(rp->engine_note, sizeof rp->engine_note, "line %u: %s", rp->t->lines[line].lineno, msg);
+    /* The directive's own failed check (conformance/report/trace_judge.c):
+     * a trace whose directive did not happen did not run as written.  Out
+     * of memory, the note above is all that is left. */
+    struct trace_actual_problem *p = realloc(rp->problems, (rp->n_problems + 1) * sizeof *p);
+    if (p) {
+        rp->problems = p;
+        p[rp->n_problems].line = line;
+        snprintf(p[rp->n_problems].msg, sizeof p[rp->n_problems].msg, "%s", msg);
+        rp->n_problems++;
+    }
     if (rp->o.log)
         fprintf(rp->o.log, "%s:%u: replay: %s\n", rp->t->name, rp->t->lines[line].lineno, msg);
 }

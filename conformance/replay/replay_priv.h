@@ -94,6 +94,8 @@ struct replay {
     bool     rogue_stalled;         /* a rogue directive waited out its limit: later ones are not run */
     struct trace_actual_disc *discs; /* one per discover directive that ran */
     size_t   n_discs;
+    struct trace_actual_problem *problems; /* one per directive the replay could not carry out */
+    size_t   n_problems;
 
     uint64_t start_ns, budget_end_ns;
     bool     out_of_time;

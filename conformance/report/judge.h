@@ -60,6 +60,14 @@ struct trace_actual_disc {
     char     note[128];          /* why it did not run */
 };
 
+/* A directive the replay could not carry out (a fault rule the controller
+ * refused, a reset that failed, no drive at its nexus, ...): the trace then
+ * did not run as written, which fails it (conformance/replay/replay_directive.c). */
+struct trace_actual_problem {
+    size_t   line;               /* index in trace->lines of the directive */
+    char     msg[256];
+};
+
 struct trace_actual {
     const struct trace_actual_task *tasks;   /* trace->n_tasks entries */
     const struct trace_actual_media *media;  /* one per check-media that ran */
@@ -68,6 +76,8 @@ struct trace_actual {
     size_t   n_verdicts;
     const struct trace_actual_disc *discs;   /* one per discover that ran */
     size_t   n_discs;
+    const struct trace_actual_problem *problems; /* one per directive that failed */
+    size_t   n_problems;
     uint64_t elapsed_ns;                     /* the whole replay */
 };
 

@@ -65,6 +65,7 @@ static const char *kind_name(enum trace_check_kind k)
     case TRACE_CHECK_MEDIA:      return "media";
     case TRACE_CHECK_CONTROLLER: return "controller";
     case TRACE_CHECK_DISCOVERY:  return "discovery";
+    case TRACE_CHECK_DIRECTIVE:  return "directive";
     }
     return "command";
 }
@@ -73,7 +74,7 @@ static void failure_list(struct tbuf *b, unsigned bits)
 {
     static const char *const names[] = { "not-run", "no-response", "deadline", "status", "sense", "data-in",
                                          "data-out", "cdb", "resid", "xfer", "tmf", "media", "attr", "controller",
-                                         "discovery" };
+                                         "discovery", "directive" };
     tbuf_puts(b, "[");
     bool first = true;
     for (unsigned i = 0; i < sizeof names / sizeof names[0]; i++)

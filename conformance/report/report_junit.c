@@ -39,7 +39,7 @@ static const char *failure_type(unsigned bits)
         { TRACE_FAIL_RESID, "resid" },           { TRACE_FAIL_XFER, "xfer" },
         { TRACE_FAIL_TMF, "tmf" },               { TRACE_FAIL_MEDIA, "media" },
         { TRACE_FAIL_ATTR, "attr" },             { TRACE_FAIL_CONTROLLER, "controller" },
-        { TRACE_FAIL_DISCOVERY, "discovery" },
+        { TRACE_FAIL_DISCOVERY, "discovery" },      { TRACE_FAIL_DIRECTIVE, "directive" },
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (bits & names[i].bit)

@@ -29,9 +29,10 @@ enum trace_outcome {
 /* TRACE_CHECK_CONTROLLER: a rogue directive, the controller judged against the
  * datasheet (conformance/directive/rogue.c). */
 /* TRACE_CHECK_DISCOVERY: a discover directive, the units the driver core found
- * (conformance/directive/discover.c). */
+ * (conformance/directive/discover.c).  TRACE_CHECK_DIRECTIVE: any other
+ * directive, checked only when the replay could not carry it out. */
 enum trace_check_kind { TRACE_CHECK_COMMAND, TRACE_CHECK_TMF, TRACE_CHECK_MEDIA, TRACE_CHECK_CONTROLLER,
-                        TRACE_CHECK_DISCOVERY };
+                        TRACE_CHECK_DISCOVERY, TRACE_CHECK_DIRECTIVE };
 
 /* Why a check failed: any combination. */
 enum trace_fail_bits {
@@ -50,6 +51,7 @@ enum trace_fail_bits {
     TRACE_FAIL_ATTR        = 1u << 12, /* layer C: the task attribute the controller got */
     TRACE_FAIL_CONTROLLER  = 1u << 13, /* rogue: the controller did not answer as the datasheet says */
     TRACE_FAIL_DISCOVERY   = 1u << 14, /* discover: the driver core found other units than the trace says */
+    TRACE_FAIL_DIRECTIVE   = 1u << 15, /* a directive the replay could not carry out */
 };
 
 /* The details of a failed check. */

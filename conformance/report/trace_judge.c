@@ -445,7 +445,14 @@ int trace_judge_std(const struct trace *t, const struct trace_actual *a, enum tr
         bool rogue = r->verb == TRACE_VERB_DIRECTIVE && r->directive.kind == TRACE_DIR_ROGUE;
         bool disc = r->verb == TRACE_VERB_DIRECTIVE && r->directive.kind == TRACE_DIR_DISCOVER;
         bool request = next_task < t->n_tasks && t->tasks[next_task].request == line;
-        if (!media && !rogue && !disc && !request)
+        /* Any other directive is a check only when the replay could not
+         * carry it out (media, rogue and discover report that themselves). */
+        const struct trace_actual_problem *problem = NULL;
+        if (r->verb == TRACE_VERB_DIRECTIVE && !media && !rogue && !disc)
+            for (size_t i = 0; i < a->n_problems; i++)
+                if (a->problems[i].line == line)
+                    problem = &a->problems[i];
+        if (!media && !rogue && !disc && !request && !problem)
             continue;
         struct trace_check *c = trace_file_add_check(out);
         if (!c)
@@ -462,6 +469,11 @@ int trace_judge_std(const struct trace *t, const struct trace_actual *a, enum tr
         } else if (disc) {
             c->kind = TRACE_CHECK_DISCOVERY;
             rc = check_discovery(t, line, a, c);
+        } else if (problem) {
+            c->kind = TRACE_CHECK_DIRECTIVE;
+            rc = trace_check_fail(c, TRACE_FAIL_DIRECTIVE, "the directive could not be carried out: %s", problem->msg)
+                     ? -ENOMEM
+                     : 0;
         } else {
             const struct trace_task *k = &t->tasks[next_task];
             const struct trace_actual_task *at = a->tasks ? &a->tasks[next_task] : NULL;
