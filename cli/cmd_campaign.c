@@ -39,14 +39,14 @@ static const char usage_text[] =
     "through the driver core (random WRITE (10) of 1..32 blocks, 30% with FUA;\n"
     "SYNCHRONIZE CACHE of a range 10% of the time, of everything 5%; the\n"
     "write-back cache off for a third of the cuts), and N times: SIGKILL of the\n"
-    "controller at a random instant (0..20 ms into the writing, so mid-write,\n"
-    "mid-flush and mid-DMA alike), a restart on the same media, the driver's\n"
-    "recovery, and the restarted controller's own check of every block it had\n"
-    "promised durable (its oracle is kept beside the media, docs/faults.md);\n"
-    "then every block written during the cut is read back through the driver\n"
-    "core and must hold the newest version the core acknowledged as durable\n"
-    "(FUA, write cache off, or a SYNCHRONIZE CACHE after it; with a good\n"
-    "battery, any WRITE completed GOOD) or a newer one.\n"
+    "controller after a random number of commands (1..64) and 0..200 us into\n"
+    "the next (mid-write, mid-flush and mid-DMA alike), a restart on the same\n"
+    "media, the driver's recovery, and the restarted controller's own check of\n"
+    "every block it had promised durable (its oracle is kept beside the media,\n"
+    "docs/faults.md); then every block written during the cut is read back\n"
+    "through the driver core and must hold the newest version the core\n"
+    "acknowledged as durable (FUA, write cache off, or a SYNCHRONIZE CACHE\n"
+    "after it; with a good battery, any WRITE completed GOOD) or a newer one.\n"
     "\n"
     "  --cuts N       power cuts (default 100)\n"
     "  --seed S       seed of every random choice (default 1)\n"
@@ -79,6 +79,7 @@ struct writer {
     _Atomic bool killed;      /* set before the kill: the restarted controller has its default WCE again */
     uint64_t rng;
     _Atomic bool stop;
+    _Atomic unsigned answered; /* commands that came back, whatever their status: the cut waits for some */
     /* counts, read after join */
     uint64_t writes, fua, sync_range, sync_all, failed;
     uint32_t seq;
@@ -163,6 +164,7 @@ static void *writer_main(void *arg)
                                         fua ? PROMISE_FUA : wce_off ? PROMISE_CACHE_OFF : PROMISE_NONE);
             }
         }
+        atomic_fetch_add(&w->answered, 1);
         struct scsi_sense_info si;
         if (rc == 0 && c.response == DRV_SR_TASK_COMPLETE && c.scsi_status == SCSI_STATUS_CHECK_CONDITION &&
             scsi_sense_parse(c.sense, c.sense_len, &si) && si.key == SCSI_SK_UNIT_ATTENTION && si.asc == 0x29)
@@ -337,7 +339,19 @@ static int run(int argc, char **argv)
             exit_code = CLI_EXIT_INTERNAL;
             break;
         }
-        struct timespec d = { .tv_nsec = (long)(rnd(&rng) % 20000000u) };
+        /* The cut comes after a random number of commands (1..64), then a
+         * random 0..200 us into the next one: the amount of writing per cut
+         * does not depend on how fast the machine is (a time window gave a
+         * loaded machine a handful of commands per cut), and the kill still
+         * lands mid-write, mid-flush or mid-DMA.  2 s without an answer
+         * (a writer that cannot get through) cuts anyway. */
+        unsigned want = 1 + (unsigned)(rnd(&rng) % 64u);
+        uint64_t give_up = clock_now_ns() + 2000000000ull;
+        while (atomic_load(&w.answered) < want && clock_now_ns() < give_up) {
+            struct timespec nap = { .tv_nsec = 50000 };
+            nanosleep(&nap, NULL);
+        }
+        struct timespec d = { .tv_nsec = (long)(rnd(&rng) % 200000u) };
         nanosleep(&d, NULL);
         atomic_store(&w.killed, true);
         int krc = stack_kill_controller(st);
