@@ -21,7 +21,7 @@
 #include "scsi/cdb.h"
 
 #define MINI_IOQ      1u    /* the one I/O queue pair's id */
-#define MINI_IOQ_VEC  1u    /* its interrupt vector (vector 0 is the admin CQ's) */
+#define MINI_IOQ_VEC  1u    /* its interrupt vector (vector 0 is the admin CQ's), when there are two */
 #define MINI_ADMIN_Q  16u   /* admin queue entries */
 #define MINI_SENSE    256u  /* sense bytes per slot (HBA_SENSE_MAX rounded up) */
 
@@ -76,6 +76,7 @@ struct drv_core {
     struct drv_core_options opt;
     /* from the capability registers */
     uint32_t max_entries, max_sges, max_depth, addr_bits, max_xfer, targets, luns;
+    unsigned ioq_vec; /* MINI_IOQ_VEC, or 0 on a controller of one vector (CAP_QUEUES.VECTORS) */
     bool running;
     struct mini_queue aq, ioq;
     uint16_t admin_cid;

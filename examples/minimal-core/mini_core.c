@@ -64,7 +64,7 @@ static void start_q(void *arg)
     if (k->rc < 0)
         return;
     if (!c->opt.polled && !c->irq) {
-        k->rc = osal_irq_create(c->os, MINI_IOQ_VEC, on_irq, c, &c->irq);
+        k->rc = osal_irq_create(c->os, c->ioq_vec, on_irq, c, &c->irq);
         if (k->rc < 0)
             return;
         osal_irq_enable(c->irq);

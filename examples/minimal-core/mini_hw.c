@@ -195,7 +195,7 @@ static int create_io_queue(struct drv_core *c)
     e.opcode = HBA_ADM_CREATE_CQ;
     e.u.cdw[0] = MINI_IOQ;
     e.u.cdw[1] = c->ioq.entries;
-    e.u.cdw[2] = MINI_IOQ_VEC;
+    e.u.cdw[2] = c->ioq_vec;
     e.u.cdw[3] = c->opt.polled ? HBA_CQ_FLAG_NO_IRQ : 0;
     e.sge.addr = c->ioq.cq.map.seg[0].iova;
     if (mini_admin(c, &e, NULL) != HBA_CS_SUCCESS)
@@ -214,6 +214,8 @@ static int allocate(struct drv_core *c)
 {
     uint32_t capq = rd(c, HBA_REG_CAP_QUEUES), caps = rd(c, HBA_REG_CAP_SGL), capt = rd(c, HBA_REG_CAP_TARGETS);
     c->max_entries = HBA_CAPQ_MAX_ENTRIES(capq);
+    /* One vector: the I/O CQ shares it with the (polled) admin CQ. */
+    c->ioq_vec = HBA_CAPQ_VECTORS(capq) > 1 ? MINI_IOQ_VEC : 0u;
     c->max_sges = HBA_CAPS_MAX_SGES(caps);
     c->addr_bits = HBA_CAPS_ADDR_BITS(caps);
     c->max_depth = HBA_CAPS_MAX_DEPTH(caps);
@@ -258,7 +260,7 @@ int mini_bringup(struct drv_core *c)
     wr(c, HBA_REG_AQ_CQ_BASE_HI, (uint32_t)(c->aq.cq.map.seg[0].iova >> 32));
     wr(c, HBA_REG_AQ_SIZE, (uint32_t)c->aq.entries << 16 | c->aq.entries);
     /* The admin CQ is polled: only the I/O vector may interrupt. */
-    wr(c, HBA_REG_INT_MASK_SET, ~(1u << MINI_IOQ_VEC));
+    wr(c, HBA_REG_INT_MASK_SET, ~(1u << c->ioq_vec));
     wr(c, HBA_REG_CONFIG, HBA_CONFIG_EN);
     if (!wait_state(c, HBA_STATE_OPERATIONAL, c->opt.ready_timeout_ms)) {
         osal_log(c->os, OSAL_LOG_ERROR, "mini: controller did not go operational (fault %u)",
@@ -268,7 +270,7 @@ int mini_bringup(struct drv_core *c)
     c->admin_cid = 0;
     if (create_io_queue(c) < 0)
         return -EIO;
-    wr(c, HBA_REG_INT_MASK_CLEAR, 1u << MINI_IOQ_VEC);
+    wr(c, HBA_REG_INT_MASK_CLEAR, 1u << c->ioq_vec);
     c->last_heartbeat = rd(c, HBA_REG_HEARTBEAT);
     c->heartbeat_at_ns = osal_now_ns(c->os);
     c->running = true;
