@@ -15,6 +15,7 @@
 #include "capture/capture.h"
 #include "conformance/format/trace.h"
 #include "conformance/replay/trace_sim.h"
+#include "tests/support/capture_testutil.h"
 #include "tests/support/proc.h"
 #include "tests/support/usbmon_gen.h"
 
@@ -99,42 +100,15 @@ static const uint8_t read10_1[10] = { 0x28, 0, 0, 0, 0, 32, 0, 0, 1, 0 };
 static const uint8_t write10_1[10] = { 0x2a, 0, 0, 0, 0, 48, 0, 0, 1, 0 };
 static const uint8_t unit_attention[18] = { 0x70, 0, 0x06, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x29, 0x01 };
 
-struct result {
-    int rc;
-    struct located_error err;
-    struct capture_stats st;
-    char *text;
-};
-
-static void import_opt(struct result *r, const char *name, enum capture_usb_proto usb)
+static void import_opt(struct ct_import *r, const char *name, enum capture_usb_proto usb)
 {
-    size_t len = 0;
-    FILE *out = open_memstream(&r->text, &len);
-    ck_assert_ptr_nonnull(out);
-    const char *files[1] = { path_of(name) };
     struct capture_options opt = { .port = CAPTURE_DEFAULT_PORT, .usb = usb };
-    r->rc = capture_import(files, 1, &opt, out, &r->st, &r->err);
-    fclose(out);
-    if (r->rc == 0) {
-        struct trace *t = NULL;
-        struct located_error e;
-        int prc = trace_parse_buffer(name, r->text, len, &t, &e);
-        char msg[1024];
-        located_format(&e, msg, sizeof msg);
-        ck_assert_msg(prc == 0, "the imported trace does not parse: %s\n%s", msg, r->text);
-        trace_free(t);
-    }
+    ct_import_file(r, path_of(name), &opt);
 }
 
-static void import(struct result *r, const char *name)
+static void import(struct ct_import *r, const char *name)
 {
     import_opt(r, name, CAPTURE_USB_AUTO);
-}
-
-static void has(const struct result *r, const char *want)
-{
-    ck_assert_msg(r->rc == 0, "import failed (%d): %s", r->rc, r->err.message);
-    ck_assert_msg(strstr(r->text, want), "expected '%s' in:\n%s", want, r->text);
 }
 
 static void setup(void)
@@ -176,19 +150,19 @@ START_TEST(usb2_session_imports_and_replays)
     good(&g, 3);
     ugen_close(&g);
 
-    struct result r;
+    struct ct_import r;
     import(&r, "uas.pcap");
-    has(&r, "@drive 0:0 block-size=512 blocks=262144");
-    has(&r, "d1.1 CMD 00 00 00 00 00 00\n");
-    has(&r, "d1.1 STATUS CHECK UNIT_ATTENTION/0x29/0x01");
-    has(&r, "d1.1 CMD 25 00 00 00 00 00 00 00 00 00 len=8 dir=in");
-    has(&r, "d1.2 CMD 2a 00 00 00 00 10 00 00 08 00 len=4096 dir=out");
-    has(&r, "d1.3 STATUS GOOD");
-    has(&r, "configuration descriptor: a UAS interface, pipes command 0x04, status 0x83, data-in 0x81, data-out 0x02");
+    ct_has(&r, "@drive 0:0 block-size=512 blocks=262144");
+    ct_has(&r, "d1.1 CMD 00 00 00 00 00 00\n");
+    ct_has(&r, "d1.1 STATUS CHECK UNIT_ATTENTION/0x29/0x01");
+    ct_has(&r, "d1.1 CMD 25 00 00 00 00 00 00 00 00 00 len=8 dir=in");
+    ct_has(&r, "d1.2 CMD 2a 00 00 00 00 10 00 00 08 00 len=4096 dir=out");
+    ct_has(&r, "d1.3 STATUS GOOD");
+    ct_has(&r, "configuration descriptor: a UAS interface, pipes command 0x04, status 0x83, data-in 0x81, data-out 0x02");
     ck_assert_uint_eq(r.st.usb_devices, 1);
     ck_assert_uint_eq(r.st.commands, 4);
     ck_assert_uint_eq(r.st.incomplete, 0);
-    free(r.text);
+    ct_import_free(&r);
 
     /* Wireshark's UASP dissector (it knows the interface from the
      * configuration descriptor) reads the same IUs: the generator writes
@@ -206,19 +180,7 @@ START_TEST(usb2_session_imports_and_replays)
     free(ts_out);
 
     /* Through the command, and replayed against the simulator. */
-    char trace[320];
-    snprintf(trace, sizeof trace, "%s", path_of("uas.trace"));
-    struct proc_result pr;
-    const char *imp[] = { "import", path_of("uas.pcap"), "-o", trace, NULL };
-    proc_scsisim(imp, &pr);
-    ck_assert_msg(pr.status == 0 && strstr(pr.err, "4 commands"), "import exited %d:\n%s%s", pr.status, pr.out,
-                  pr.err);
-    proc_result_free(&pr);
-    const char *run[] = { "run", trace, NULL };
-    proc_scsisim(run, &pr);
-    ck_assert_msg(pr.status == 0 && strstr(pr.out, "1 passed, 0 failed"), "run exited %d:\n%s%s", pr.status, pr.out,
-                  pr.err);
-    proc_result_free(&pr);
+    ct_import_and_replay(path_of("uas.pcap"), path_of("uas.trace"), "4 commands");
 }
 END_TEST
 
@@ -247,16 +209,16 @@ START_TEST(usb2_two_tags_interleaved)
     good(&g, 5);
     good(&g, 4);
     ugen_close(&g);
-    struct result r;
+    struct ct_import r;
     import(&r, "x.pcap");
-    has(&r, "d1.4 CMD 28 00 00 00 00 20 00 00 01 00 len=512 dir=in");
-    has(&r, "d1.5 CMD 2a 00 00 00 00 30 00 00 01 00 len=512 dir=out");
-    has(&r, "d1.5 DOUT 55*512");
-    has(&r, "d1.4 DIN aa*512");
-    has(&r, "d1.4 STATUS GOOD\n");
-    has(&r, "d1.5 STATUS GOOD\n");
+    ct_has(&r, "d1.4 CMD 28 00 00 00 00 20 00 00 01 00 len=512 dir=in");
+    ct_has(&r, "d1.5 CMD 2a 00 00 00 00 30 00 00 01 00 len=512 dir=out");
+    ct_has(&r, "d1.5 DOUT 55*512");
+    ct_has(&r, "d1.4 DIN aa*512");
+    ct_has(&r, "d1.4 STATUS GOOD\n");
+    ct_has(&r, "d1.5 STATUS GOOD\n");
     ck_assert_uint_eq(r.st.commands, 3);
-    free(r.text);
+    ct_import_free(&r);
 }
 END_TEST
 
@@ -274,14 +236,14 @@ START_TEST(usb3_streams_one_in_flight)
     uint8_t busy[16] = { 0x03, 0, 0, 2, 0x40, 0x10, 0x08 }; /* BUSY with a status qualifier */
     ugen_bulk(&g, EP_STATUS, busy, STATUS_BUF, 16, 0);
     ugen_close(&g);
-    struct result r;
+    struct ct_import r;
     import(&r, "x.pcap");
-    has(&r, "d1.1 CMD 28 00 00 00 00 20 00 00 01 00 len=4096 dir=in");
-    has(&r, "d1.1 DIN 3c*512");
-    has(&r, "d1.1 STATUS GOOD resid=3584");
-    has(&r, "d1.2: the Sense IU in packet 10 has status qualifier 0x4010 (bytes 4..5), which the trace does not hold");
-    has(&r, "d1.2 STATUS BUSY\n");
-    free(r.text);
+    ct_has(&r, "d1.1 CMD 28 00 00 00 00 20 00 00 01 00 len=4096 dir=in");
+    ct_has(&r, "d1.1 DIN 3c*512");
+    ct_has(&r, "d1.1 STATUS GOOD resid=3584");
+    ct_has(&r, "d1.2: the Sense IU in packet 10 has status qualifier 0x4010 (bytes 4..5), which the trace does not hold");
+    ct_has(&r, "d1.2 STATUS BUSY\n");
+    ct_import_free(&r);
 }
 END_TEST
 
@@ -298,7 +260,7 @@ START_TEST(usb3_streams_two_in_flight_is_an_error)
     good(&g, 1);
     good(&g, 2);
     ugen_close(&g);
-    struct result r;
+    struct ct_import r;
     import(&r, "x.pcap");
     ck_assert_int_eq(r.rc, -EINVAL);
     char msg[1024];
@@ -307,7 +269,7 @@ START_TEST(usb3_streams_two_in_flight_is_an_error)
                       strstr(msg, "a 512-byte bulk-in transfer of UAS device 2.5 while 2 commands are in flight "
                                   "(tags 0x1, 0x2)") &&
                       strstr(msg, "usbmon records no stream ID") && strstr(msg, "docs/capture.md"), "%s", msg);
-    free(r.text);
+    ct_import_free(&r);
 
     /* The command exits 2 with it. */
     struct proc_result pr;
@@ -346,20 +308,20 @@ START_TEST(task_management)
     ugen_bulk(&g, EP_STATUS, qts_resp, STATUS_BUF, 8, 0);
     good(&g, 3);
     ugen_close(&g);
-    struct result r;
+    struct ct_import r;
     import(&r, "x.pcap");
-    has(&r, "d1.2 CMD 28 00 00 00 00 20 00 00 01 00");
-    has(&r, "d1.10 TMF abort-task d1.2");
-    has(&r, "d1.10 TMF function-complete");
-    has(&r, "d1.11 TMF lun-reset");
-    has(&r, "d1.12 TMF query-task d1.3");
-    has(&r, "d1.12 TMF function-succeeded");
-    has(&r, "d1.13: task management function 81h (QUERY TASK SET) from packet 21, response code 08h: it has no trace "
+    ct_has(&r, "d1.2 CMD 28 00 00 00 00 20 00 00 01 00");
+    ct_has(&r, "d1.10 TMF abort-task d1.2");
+    ct_has(&r, "d1.10 TMF function-complete");
+    ct_has(&r, "d1.11 TMF lun-reset");
+    ct_has(&r, "d1.12 TMF query-task d1.3");
+    ct_has(&r, "d1.12 TMF function-succeeded");
+    ct_has(&r, "d1.13: task management function 81h (QUERY TASK SET) from packet 21, response code 08h: it has no trace "
             "form; written as this comment");
-    has(&r, "d1.3 STATUS GOOD");
+    ct_has(&r, "d1.3 STATUS GOOD");
     ck_assert_msg(!strstr(r.text, "d1.2 STATUS"), "%s", r.text);
     ck_assert_uint_eq(r.st.tmfs, 4);
-    free(r.text);
+    ct_import_free(&r);
 }
 END_TEST
 
@@ -384,26 +346,26 @@ START_TEST(malformed_ius)
     ugen_bulk(&g, EP_COMMAND, short_cmd, 20, 20, 0);         /* 17, 18: short Command IU */
     sense_iu(&g, 2, 0x02, unit_attention, 18);               /* 19, 20 */
     ugen_close(&g);
-    struct result r;
+    struct ct_import r;
     import(&r, "x.pcap");
-    has(&r, "usb 2.5 packet 5 (file offset ");
-    has(&r, "byte 64 of the packet (byte 0 of the IU, IU ID): IU ID 02h is not one the command pipe carries "
+    ct_has(&r, "usb 2.5 packet 5 (file offset ");
+    ct_has(&r, "byte 64 of the packet (byte 0 of the IU, IU ID): IU ID 02h is not one the command pipe carries "
             "(01h Command, 05h Task Management); ignored");
-    has(&r, "usb 2.5 packet 10 (file offset ");
-    has(&r, "byte 64 of the packet (byte 0 of the IU, IU ID): IU ID 09h is not one the status pipe carries");
-    has(&r, "usb 2.5 packet 12 (file offset ");
-    has(&r, "byte 74 of the packet (byte 10 of the IU, length): a Sense IU of 10 byte(s) (10 captured); it is at "
+    ct_has(&r, "usb 2.5 packet 10 (file offset ");
+    ct_has(&r, "byte 64 of the packet (byte 0 of the IU, IU ID): IU ID 09h is not one the status pipe carries");
+    ct_has(&r, "usb 2.5 packet 12 (file offset ");
+    ct_has(&r, "byte 74 of the packet (byte 10 of the IU, length): a Sense IU of 10 byte(s) (10 captured); it is at "
             "least 16; ignored");
-    has(&r, "usb 2.5 packet 14 (file offset ");
-    has(&r, "byte 78 of the packet (byte 14 of the IU, LENGTH): sense length 40 runs past the 34-byte IU (16 + 40 "
+    ct_has(&r, "usb 2.5 packet 14 (file offset ");
+    ct_has(&r, "byte 78 of the packet (byte 14 of the IU, LENGTH): sense length 40 runs past the 34-byte IU (16 + 40 "
             "bytes); ignored");
-    has(&r, "usb 2.5 packet 16 (file offset ");
-    has(&r, "byte 66 of the packet (byte 2 of the IU, TAG): tag 0x77 names no command in flight (Sense IU); ignored");
-    has(&r, "usb 2.5 packet 17 (file offset ");
-    has(&r, "(byte 20 of the IU, length): a Command IU of 20 byte(s) (20 captured); it is at least 32: not a command");
-    has(&r, "d1.2 STATUS CHECK UNIT_ATTENTION/0x29/0x01");
+    ct_has(&r, "usb 2.5 packet 16 (file offset ");
+    ct_has(&r, "byte 66 of the packet (byte 2 of the IU, TAG): tag 0x77 names no command in flight (Sense IU); ignored");
+    ct_has(&r, "usb 2.5 packet 17 (file offset ");
+    ct_has(&r, "(byte 20 of the IU, length): a Command IU of 20 byte(s) (20 captured); it is at least 32: not a command");
+    ct_has(&r, "d1.2 STATUS CHECK UNIT_ATTENTION/0x29/0x01");
     ck_assert_uint_eq(r.st.commands, 2);
-    free(r.text);
+    ct_import_free(&r);
 }
 END_TEST
 
@@ -420,13 +382,13 @@ START_TEST(pipes_from_the_configuration_descriptor)
     ugen_bulk(&g, EP_STATUS, bad_status, STATUS_BUF, 4, 0);  /* 5, 6 */
     good(&g, 1);
     ugen_close(&g);
-    struct result r;
+    struct ct_import r;
     import(&r, "x.pcap");
-    has(&r, "usb 2.5 packet 6 (file offset ");
-    has(&r, "(byte 0 of the IU, IU ID): IU ID 01h is not one the status pipe carries");
-    has(&r, "d1.1 CMD 00 00 00 00 00 00\n");
-    has(&r, "d1.1 STATUS GOOD\n");
-    free(r.text);
+    ct_has(&r, "usb 2.5 packet 6 (file offset ");
+    ct_has(&r, "(byte 0 of the IU, IU ID): IU ID 01h is not one the status pipe carries");
+    ct_has(&r, "d1.1 CMD 00 00 00 00 00 00\n");
+    ct_has(&r, "d1.1 STATUS GOOD\n");
+    ct_import_free(&r);
 }
 END_TEST
 
@@ -439,15 +401,15 @@ START_TEST(usb_option)
     command_iu(&g, 1, 0, tur, 6);
     good(&g, 1);
     ugen_close(&g);
-    struct result r;
+    struct ct_import r;
     import_opt(&r, "x.pcap", CAPTURE_USB_BOT);
-    has(&r, "device 2.5: the bulk-out transfer in packet 2 looks like a UAS Command IU (01h); UAS is not imported "
+    ct_has(&r, "device 2.5: the bulk-out transfer in packet 2 looks like a UAS Command IU (01h); UAS is not imported "
             "with --usb bot");
     ck_assert_uint_eq(r.st.commands, 0);
-    free(r.text);
+    ct_import_free(&r);
     import_opt(&r, "x.pcap", CAPTURE_USB_UAS);
-    has(&r, "d1.1 STATUS GOOD");
-    free(r.text);
+    ct_has(&r, "d1.1 STATUS GOOD");
+    ct_import_free(&r);
 }
 END_TEST
 

@@ -17,6 +17,7 @@
 #include "capture/capture.h"
 #include "conformance/format/trace.h"
 #include "conformance/replay/trace_sim.h"
+#include "tests/support/capture_testutil.h"
 #include "tests/support/proc.h"
 #include "tests/support/usbmon_gen.h"
 
@@ -154,41 +155,9 @@ static void inquiry_36(struct ugen *g, uint32_t tag, uint8_t lun, const char *ve
 
 /* ---- importing ----------------------------------------------------------------------------- */
 
-struct result {
-    int rc;
-    struct located_error err;
-    struct capture_stats st;
-    char *text;
-};
-
-static void import(struct result *r, const char *name)
+static void import(struct ct_import *r, const char *name)
 {
-    size_t len = 0;
-    FILE *out = open_memstream(&r->text, &len);
-    ck_assert_ptr_nonnull(out);
-    const char *files[1] = { path_of(name) };
-    r->rc = capture_import(files, 1, NULL, out, &r->st, &r->err);
-    fclose(out);
-    if (r->rc == 0) {
-        struct trace *t = NULL;
-        struct located_error e;
-        int prc = trace_parse_buffer(name, r->text, len, &t, &e);
-        char msg[1024];
-        located_format(&e, msg, sizeof msg);
-        ck_assert_msg(prc == 0, "the imported trace does not parse: %s\n%s", msg, r->text);
-        trace_free(t);
-    }
-}
-
-static void has(const struct result *r, const char *want)
-{
-    ck_assert_msg(r->rc == 0, "import failed (%d): %s", r->rc, r->err.message);
-    ck_assert_msg(strstr(r->text, want), "expected '%s' in:\n%s", want, r->text);
-}
-
-static void lacks(const struct result *r, const char *unwanted)
-{
-    ck_assert_msg(!strstr(r->text, unwanted), "did not expect '%s' in:\n%s", unwanted, r->text);
+    ct_import_file(r, path_of(name), NULL);
 }
 
 static void setup(void)
@@ -232,25 +201,25 @@ START_TEST(bot_session_imports_and_replays)
     csw(&g, 6, 4096, 0);
     ugen_close(&g);
 
-    struct result r;
+    struct ct_import r;
     import(&r, "stick.pcap");
-    has(&r, "@drive 0:0 block-size=512 blocks=262144");
-    has(&r, "d1.1 CMD 00 00 00 00 00 00");
-    has(&r, "d1.1 STATUS CHECK UNIT_ATTENTION/0x29/0x01");
-    has(&r, "REQUEST SENSE (CBW tag 0x2");
-    lacks(&r, "d1.2 CMD");
-    has(&r, "d1.4 CMD 2a 00 00 00 00 10 00 00 08 00 len=4096 dir=out");
-    has(&r, "d1.5 STATUS GOOD");
-    has(&r, "d1.6 STATUS GOOD resid=4096");
-    has(&r, "ended with status -32, stall (-EPIPE) after 4096 byte(s)");
-    has(&r, "CLEAR_FEATURE (ENDPOINT_HALT), endpoint 0x81");
-    has(&r, "Get Max LUN");
-    has(&r, "initiator USB host, bus 2, target USB device 2.5 at usbmon bus 2, address 5");
+    ct_has(&r, "@drive 0:0 block-size=512 blocks=262144");
+    ct_has(&r, "d1.1 CMD 00 00 00 00 00 00");
+    ct_has(&r, "d1.1 STATUS CHECK UNIT_ATTENTION/0x29/0x01");
+    ct_has(&r, "REQUEST SENSE (CBW tag 0x2");
+    ct_lacks(&r, "d1.2 CMD");
+    ct_has(&r, "d1.4 CMD 2a 00 00 00 00 10 00 00 08 00 len=4096 dir=out");
+    ct_has(&r, "d1.5 STATUS GOOD");
+    ct_has(&r, "d1.6 STATUS GOOD resid=4096");
+    ct_has(&r, "ended with status -32, stall (-EPIPE) after 4096 byte(s)");
+    ct_has(&r, "CLEAR_FEATURE (ENDPOINT_HALT), endpoint 0x81");
+    ct_has(&r, "Get Max LUN");
+    ct_has(&r, "initiator USB host, bus 2, target USB device 2.5 at usbmon bus 2, address 5");
     ck_assert_uint_eq(r.st.usb_devices, 1);
     ck_assert_uint_eq(r.st.commands, 5);
     ck_assert_uint_eq(r.st.incomplete, 0);
     ck_assert_uint_eq(r.st.nexuses, 1);
-    free(r.text);
+    ct_import_free(&r);
 
     /* Wireshark's dissector reads the same capture as USB mass storage: the
      * generator writes what usbmon writes.  tshark is required here. */
@@ -266,19 +235,7 @@ START_TEST(bot_session_imports_and_replays)
     free(ts_out);
 
     /* The same through the command, and replayed against the simulator. */
-    char trace[320];
-    snprintf(trace, sizeof trace, "%s", path_of("stick.trace"));
-    struct proc_result pr;
-    const char *imp[] = { "import", path_of("stick.pcap"), "-o", trace, NULL };
-    proc_scsisim(imp, &pr);
-    ck_assert_msg(pr.status == 0 && strstr(pr.err, "5 commands"), "import exited %d:\n%s%s", pr.status, pr.out,
-                  pr.err);
-    proc_result_free(&pr);
-    const char *run[] = { "run", trace, NULL };
-    proc_scsisim(run, &pr);
-    ck_assert_msg(pr.status == 0 && strstr(pr.out, "1 passed, 0 failed"), "run exited %d:\n%s%s", pr.status, pr.out,
-                  pr.err);
-    proc_result_free(&pr);
+    ct_import_and_replay(path_of("stick.pcap"), path_of("stick.trace"), "5 commands");
 }
 END_TEST
 
@@ -307,18 +264,18 @@ START_TEST(phase_error_and_residue)
     cbw(&g, 0x13, 0, false, 0, tur, 6);
     csw(&g, 0x13, 0, 0);
     ugen_close(&g);
-    struct result r;
+    struct ct_import r;
     import(&r, "x.pcap");
-    has(&r, "d1.10 DIN 5a*512\n");
-    has(&r, "d1.10 STATUS GOOD resid=3584");
-    has(&r, "d1.11 STATUS GOOD resid=1024");
-    has(&r, "CSW residue 1024, but the data stage left 0 of 4096 byte(s) unmoved: resid= is the larger");
-    has(&r, "d1.12 STATUS SERVICE_FAILURE");
-    has(&r, "d1.12: phase error (CSW status 2, packet");
-    has(&r, "Bulk-Only Mass Storage Reset, interface 0 (reset recovery)");
-    has(&r, "d1.13 STATUS GOOD");
+    ct_has(&r, "d1.10 DIN 5a*512\n");
+    ct_has(&r, "d1.10 STATUS GOOD resid=3584");
+    ct_has(&r, "d1.11 STATUS GOOD resid=1024");
+    ct_has(&r, "CSW residue 1024, but the data stage left 0 of 4096 byte(s) unmoved: resid= is the larger");
+    ct_has(&r, "d1.12 STATUS SERVICE_FAILURE");
+    ct_has(&r, "d1.12: phase error (CSW status 2, packet");
+    ct_has(&r, "Bulk-Only Mass Storage Reset, interface 0 (reset recovery)");
+    ct_has(&r, "d1.13 STATUS GOOD");
     ck_assert_uint_eq(r.st.commands, 4);
-    free(r.text);
+    ct_import_free(&r);
 }
 END_TEST
 
@@ -332,14 +289,14 @@ START_TEST(cbw_with_a_bad_signature)
     cbw(&g, 3, 0, false, 0, tur, 6);
     csw(&g, 3, 0, 0);
     ugen_close(&g);
-    struct result r;
+    struct ct_import r;
     import(&r, "x.pcap");
-    has(&r, "bulk-out transfer of 31 bytes to device 2.5 where a CBW was expected: signature 0x58425355 at byte 0 of "
+    ct_has(&r, "bulk-out transfer of 31 bytes to device 2.5 where a CBW was expected: signature 0x58425355 at byte 0 of "
             "its data, not 43425355h (\"USBC\"); not a command; ignored");
-    has(&r, "packet 5 (file offset 388, the transfer's data from byte 64 of the packet, completed in packet 6)");
-    has(&r, "d1.3 STATUS GOOD");
+    ct_has(&r, "packet 5 (file offset 388, the transfer's data from byte 64 of the packet, completed in packet 6)");
+    ct_has(&r, "d1.3 STATUS GOOD");
     ck_assert_uint_eq(r.st.commands, 2);
-    free(r.text);
+    ct_import_free(&r);
 }
 END_TEST
 
@@ -351,11 +308,11 @@ START_TEST(cbw_with_a_bad_cdb_length)
     csw(&g, 1, 0, 0);
     cbw(&g, 2, 0, false, 0, tur, 0);
     ugen_close(&g);
-    struct result r;
+    struct ct_import r;
     import(&r, "x.pcap");
-    has(&r, "bCBWCBLength 0 at byte 14 (1..16 allowed)");
+    ct_has(&r, "bCBWCBLength 0 at byte 14 (1..16 allowed)");
     ck_assert_uint_eq(r.st.commands, 1);
-    free(r.text);
+    ct_import_free(&r);
 }
 END_TEST
 
@@ -366,12 +323,12 @@ START_TEST(csw_tag_mismatch_is_status_unknown)
     cbw(&g, 7, 0, false, 0, tur, 6);
     csw(&g, 8, 0, 0);
     ugen_close(&g);
-    struct result r;
+    struct ct_import r;
     import(&r, "x.pcap");
-    has(&r, "d1.7: the CSW is not valid (its tag does not match the CBW's; tag 8)");
-    has(&r, "d1.7 STATUS UNKNOWN");
+    ct_has(&r, "d1.7: the CSW is not valid (its tag does not match the CBW's; tag 8)");
+    ct_has(&r, "d1.7 STATUS UNKNOWN");
     ck_assert_uint_eq(r.st.incomplete, 1);
-    free(r.text);
+    ct_import_free(&r);
 }
 END_TEST
 
@@ -382,11 +339,11 @@ START_TEST(csw_with_a_bad_signature_is_status_unknown)
     cbw(&g, 7, 0, false, 0, tur, 6);
     csw_sig(&g, 0x12345678u, 7, 0, 0);
     ugen_close(&g);
-    struct result r;
+    struct ct_import r;
     import(&r, "x.pcap");
-    has(&r, "is not a CSW (signature not 53425355h)");
-    has(&r, "d1.7 STATUS UNKNOWN");
-    free(r.text);
+    ct_has(&r, "is not a CSW (signature not 53425355h)");
+    ct_has(&r, "d1.7 STATUS UNKNOWN");
+    ct_import_free(&r);
 }
 END_TEST
 
@@ -397,11 +354,11 @@ START_TEST(reserved_csw_status_is_status_unknown)
     cbw(&g, 7, 0, false, 0, tur, 6);
     csw(&g, 7, 0, 3);
     ugen_close(&g);
-    struct result r;
+    struct ct_import r;
     import(&r, "x.pcap");
-    has(&r, "reserved bCSWStatus 3");
-    has(&r, "d1.7 STATUS UNKNOWN");
-    free(r.text);
+    ct_has(&r, "reserved bCSWStatus 3");
+    ct_has(&r, "d1.7 STATUS UNKNOWN");
+    ct_import_free(&r);
 }
 END_TEST
 
@@ -415,12 +372,12 @@ START_TEST(capture_ends_in_the_data_stage)
     cbw(&g, 1, 2048, true, 0, read10, 10);
     bulk_in(&g, 2048, data, 1024, 0);
     ugen_close(&g);
-    struct result r;
+    struct ct_import r;
     import(&r, "x.pcap");
-    has(&r, "the capture ends before the CSW of d1.1");
-    has(&r, "d1.1 DIN 11*1024 ..");
-    has(&r, "d1.1 STATUS UNKNOWN");
-    free(r.text);
+    ct_has(&r, "the capture ends before the CSW of d1.1");
+    ct_has(&r, "d1.1 DIN 11*1024 ..");
+    ct_has(&r, "d1.1 STATUS UNKNOWN");
+    ct_import_free(&r);
 }
 END_TEST
 
@@ -432,12 +389,12 @@ START_TEST(check_condition_without_request_sense)
     csw(&g, 1, 0, 1);
     read_capacity_10(&g, 2, 0, 1023, 4096);
     ugen_close(&g);
-    struct result r;
+    struct ct_import r;
     import(&r, "x.pcap");
-    has(&r, "d1.1: CSW status 1 (command failed) and the host sent no REQUEST SENSE after it");
-    has(&r, "d1.1 STATUS CHECK\n");
-    has(&r, "block-size=4096 blocks=1024");
-    free(r.text);
+    ct_has(&r, "d1.1: CSW status 1 (command failed) and the host sent no REQUEST SENSE after it");
+    ct_has(&r, "d1.1 STATUS CHECK\n");
+    ct_has(&r, "block-size=4096 blocks=1024");
+    ct_import_free(&r);
 }
 END_TEST
 
@@ -450,17 +407,17 @@ START_TEST(devices_and_luns_are_their_own_nexus)
     g.dev = 9;
     inquiry_36(&g, 1, 0, "GAMMA");
     ugen_close(&g);
-    struct result r;
+    struct ct_import r;
     import(&r, "x.pcap");
-    has(&r, "@drive 0:0 vendor=\"ALPHA\" product=\"USB Stick\" revision=\"1.00\"");
-    has(&r, "@drive 0:1 vendor=\"BETA\"");
-    has(&r, "@drive 1:0 vendor=\"GAMMA\"");
-    has(&r, "0:0:0:1 d1.2 CMD 12");
-    has(&r, "1:0:1:0 d2.1 CMD 12");
-    has(&r, "target USB device 2.9");
+    ct_has(&r, "@drive 0:0 vendor=\"ALPHA\" product=\"USB Stick\" revision=\"1.00\"");
+    ct_has(&r, "@drive 0:1 vendor=\"BETA\"");
+    ct_has(&r, "@drive 1:0 vendor=\"GAMMA\"");
+    ct_has(&r, "0:0:0:1 d1.2 CMD 12");
+    ct_has(&r, "1:0:1:0 d2.1 CMD 12");
+    ct_has(&r, "target USB device 2.9");
     ck_assert_uint_eq(r.st.usb_devices, 2);
     ck_assert_uint_eq(r.st.nexuses, 2);
-    free(r.text);
+    ct_import_free(&r);
 }
 END_TEST
 
@@ -471,11 +428,11 @@ START_TEST(usb_linux_48_byte_header)
     ugen_open(&g, path_of("x.pcap"), DLT_USB_LINUX);
     inquiry_36(&g, 1, 0, "OLDHDR");
     ugen_close(&g);
-    struct result r;
+    struct ct_import r;
     import(&r, "x.pcap");
-    has(&r, "@drive 0:0 vendor=\"OLDHDR\"");
-    has(&r, "d1.1 STATUS GOOD");
-    free(r.text);
+    ct_has(&r, "@drive 0:0 vendor=\"OLDHDR\"");
+    ct_has(&r, "d1.1 STATUS GOOD");
+    ct_import_free(&r);
 }
 END_TEST
 
@@ -492,13 +449,13 @@ START_TEST(data_beyond_the_capture_limit_is_not_captured)
     g.snap = 1u << 20;
     csw(&g, 1, 0, 0);
     ugen_close(&g);
-    struct result r;
+    struct ct_import r;
     import(&r, "x.pcap");
-    has(&r, "d1.1: bytes 1000..4095 of the 4096-byte transfer in packet");
-    has(&r, "d1.1 DIN 22*1000 ??*3096");
-    has(&r, "d1.1 STATUS GOOD");
+    ct_has(&r, "d1.1: bytes 1000..4095 of the 4096-byte transfer in packet");
+    ct_has(&r, "d1.1 DIN 22*1000 ??*3096");
+    ct_has(&r, "d1.1 STATUS GOOD");
     ck_assert_uint_eq(r.st.uncaptured, 1);
-    free(r.text);
+    ct_import_free(&r);
 }
 END_TEST
 
@@ -511,11 +468,11 @@ START_TEST(data_in_the_wrong_direction)
     bulk_out(&g, d, 64, 64, 0);                  /* a host that gets the direction wrong */
     csw(&g, 1, 36, 2);
     ugen_close(&g);
-    struct result r;
+    struct ct_import r;
     import(&r, "x.pcap");
-    has(&r, "d1.1: 64 byte(s) of data to the device in packet 4, but the CBW announced data from the device");
-    has(&r, "d1.1 STATUS SERVICE_FAILURE");
-    free(r.text);
+    ct_has(&r, "d1.1: 64 byte(s) of data to the device in packet 4, but the CBW announced data from the device");
+    ct_has(&r, "d1.1 STATUS SERVICE_FAILURE");
+    ct_import_free(&r);
 }
 END_TEST
 
@@ -527,12 +484,12 @@ START_TEST(next_cbw_before_a_csw)
     cbw(&g, 2, 0, false, 0, tur, 6);
     csw(&g, 2, 0, 0);
     ugen_close(&g);
-    struct result r;
+    struct ct_import r;
     import(&r, "x.pcap");
-    has(&r, "d1.1: the host sent the next CBW before a CSW for this command");
-    has(&r, "d1.1 STATUS UNKNOWN");
-    has(&r, "d1.2 STATUS GOOD");
-    free(r.text);
+    ct_has(&r, "d1.1: the host sent the next CBW before a CSW for this command");
+    ct_has(&r, "d1.1 STATUS UNKNOWN");
+    ct_has(&r, "d1.2 STATUS GOOD");
+    ct_import_free(&r);
 }
 END_TEST
 
@@ -550,14 +507,14 @@ START_TEST(other_bulk_devices_and_uas_are_reported)
     iu[16] = 0x12;
     bulk_out(&g, iu, 32, 32, 0);
     ugen_close(&g);
-    struct result r;
+    struct ct_import r;
     import(&r, "x.pcap");
-    has(&r, "device 2.5: 2 bulk transfer(s), none of them a CBW: not a Bulk-Only mass storage device");
-    has(&r, "usb 2.6: the capture ends before the Sense IU of d2.1");
-    has(&r, "d2.1 STATUS UNKNOWN");
+    ct_has(&r, "device 2.5: 2 bulk transfer(s), none of them a CBW: not a Bulk-Only mass storage device");
+    ct_has(&r, "usb 2.6: the capture ends before the Sense IU of d2.1");
+    ct_has(&r, "d2.1 STATUS UNKNOWN");
     ck_assert_uint_eq(r.st.commands, 1);
     ck_assert_uint_eq(r.st.usb_devices, 1);
-    free(r.text);
+    ct_import_free(&r);
 }
 END_TEST
 
@@ -577,12 +534,12 @@ START_TEST(claimed_lengths_cost_no_memory)
     ugen_event(&g, 'C', URB_BULK, EP_IN, id, 0, 0xfffffff0u, some, 64, NULL);
     csw(&g, 1, 0, 0);
     ugen_close(&g);
-    struct result r;
+    struct ct_import r;
     import(&r, "x.pcap");
-    has(&r, "d1.1 DIN 33*64 ??*4294967216\n");
-    has(&r, "d1.1 STATUS GOOD\n");
+    ct_has(&r, "d1.1 DIN 33*64 ??*4294967216\n");
+    ct_has(&r, "d1.1 STATUS GOOD\n");
     ck_assert_msg(strlen(r.text) < 8192, "%zu bytes of trace for 64 bytes of data", strlen(r.text));
-    free(r.text);
+    ct_import_free(&r);
 }
 END_TEST
 
@@ -594,10 +551,10 @@ START_TEST(usbmon_header_cut_short)
     struct pcap_pkthdr ph = { .caplen = 20, .len = 20 };
     pcap_dump((u_char *)g.d, &ph, junk);
     ugen_close(&g);
-    struct result r;
+    struct ct_import r;
     import(&r, "x.pcap");
-    has(&r, "packet 1 (file offset 24): usbmon header cut short; ignored");
-    free(r.text);
+    ct_has(&r, "packet 1 (file offset 24): usbmon header cut short; ignored");
+    ct_import_free(&r);
 }
 END_TEST
 
@@ -608,12 +565,12 @@ START_TEST(macos_usb_capture_is_refused_with_advice)
     ck_assert_ptr_nonnull(d);
     pcap_dump_close(d);
     pcap_close(dead);
-    struct result r;
+    struct ct_import r;
     import(&r, "mac.pcap");
     ck_assert_int_eq(r.rc, -EINVAL);
     ck_assert_msg(strstr(r.err.message, "unknown link type 266") && strstr(r.err.message, "macOS USB capture") &&
                       strstr(r.err.message, "usbmon"), "%s", r.err.message);
-    free(r.text);
+    ct_import_free(&r);
 }
 END_TEST
 
