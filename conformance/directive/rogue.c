@@ -450,6 +450,18 @@ static void keep_err(struct rogue *r, char *msg, size_t len)
         errf(msg, len, "%s", r->err);
 }
 
+/* One completion on queue q: 1 with *c; 0 when the controller went to FAULT
+ * instead (*ans is that fault); -1 when neither came (msg says why). */
+static int await_one(struct rogue *r, unsigned q, struct hba_cq_entry *c, struct answer *ans, char *msg, size_t len)
+{
+    int rc = rogue_wait(r, q, c);
+    if (rc < 0)
+        keep_err(r, msg, len);
+    else if (rc == 0)
+        *ans = fault_answer(r);
+    return rc;
+}
+
 /* coalesce=V: SET FEATURE INT_COALESCING V before the action. */
 static int set_coalescing(const struct trace_rogue *g, struct rogue *r)
 {
@@ -625,15 +637,9 @@ static int act_io(const struct trace_rogue *g, struct rogue *r, struct answer *a
         }
         if (i == total)
             break;
-        rc = rogue_wait(r, 1, &c);
-        if (rc < 0) {
-            keep_err(r, msg, len);
-            return -1;
-        }
-        if (rc == 0) {
-            *ans = fault_answer(r);
-            return 0;
-        }
+        rc = await_one(r, 1, &c, ans, msg, len);
+        if (rc <= 0)
+            return rc;
         /* The first that differs from the expectation is the answer. */
         ans->code = c.ctrl_status;
         if (g->expect_fault || c.ctrl_status != g->expect)
@@ -680,15 +686,9 @@ static int act_doorbell(const struct trace_rogue *g, struct rogue *r, struct ans
             e.sge.addr = rogue_data_iova(r);
         }
         rogue_put(r, probe, &e);
-        rc = rogue_wait(r, probe, &c);
-        if (rc < 0) {
-            keep_err(r, msg, len);
-            return -1;
-        }
-        if (rc == 0) {
-            *ans = fault_answer(r);
-            return 0;
-        }
+        rc = await_one(r, probe, &c, ans, msg, len);
+        if (rc <= 0)
+            return rc;
         ans->code = c.ctrl_status;
         if (c.ctrl_status != HBA_CS_SUCCESS)
             return 0;
