@@ -161,6 +161,28 @@ START_TEST(round_trip_across_two_mappings)
 }
 END_TEST
 
+START_TEST(a_write_window_is_the_ram_of_one_contiguous_writable_run)
+{
+    /* Three IOVA pages on three consecutive RAM pages: one window. */
+    ck_assert_int_eq(iommu_pt_map(pt, 0x200000, 4 * PG, 3 * PG, HBA_DMA_FROM_DEVICE), 0);
+    ck_assert_ptr_eq(sim_iommu_write_window(mmu, 0x200100, 3 * PG - 0x100), ram + 4 * PG + 0x100);
+    /* Past the mapping, zero length, or wrapping the IOVA space: none. */
+    ck_assert_ptr_null(sim_iommu_write_window(mmu, 0x200100, 3 * PG));
+    ck_assert_ptr_null(sim_iommu_write_window(mmu, 0x200000, 0));
+    ck_assert_ptr_null(sim_iommu_write_window(mmu, UINT64_MAX - 0x10, 0x20));
+    /* Adjacent IOVA pages on RAM pages apart: the copy must scatter, no window. */
+    ck_assert_int_eq(iommu_pt_map(pt, 0x100000, 4 * PG, PG, HBA_DMA_FROM_DEVICE), 0);
+    ck_assert_int_eq(iommu_pt_map(pt, 0x101000, 9 * PG, PG, HBA_DMA_FROM_DEVICE), 0);
+    ck_assert_ptr_nonnull(sim_iommu_write_window(mmu, 0x100000, PG));
+    ck_assert_ptr_null(sim_iommu_write_window(mmu, 0x100800, PG));
+    /* A buffer the device may only read: no window. */
+    ck_assert_int_eq(iommu_pt_map(pt, 0x300000, 12 * PG, PG, HBA_DMA_TO_DEVICE), 0);
+    ck_assert_ptr_null(sim_iommu_write_window(mmu, 0x300000, 16));
+    /* A declined window logs no fault: the copy that follows reports it. */
+    ck_assert_uint_eq(fault_total(), 0);
+}
+END_TEST
+
 START_TEST(mapping_covers_whole_pages)
 {
     /* Mapping 16 bytes maps their page: the rest of the page is reachable too. */
@@ -648,6 +670,15 @@ START_TEST(without_invalidation_a_stale_entry_writes_the_freed_page)
 }
 END_TEST
 
+START_TEST(a_stale_iotlb_entry_gives_a_stale_window)
+{
+    /* As for the copy (NOINV): the window is the IOTLB's translation. */
+    iommu_pt_set_skip_invalidate(pt, true);
+    remap_and_write();
+    ck_assert_ptr_eq(sim_iommu_write_window(mmu, 0x60000, 16), ram + 4 * PG);
+}
+END_TEST
+
 START_TEST(malformed_entries_fault_bad_entry)
 {
     uint8_t b = 0;
@@ -878,6 +909,8 @@ int main(void)
     tcase_add_test(tc, create_rejects_bad_arguments);
     tcase_add_test(tc, round_trip_across_a_page_boundary);
     tcase_add_test(tc, round_trip_across_two_mappings);
+    tcase_add_test(tc, a_write_window_is_the_ram_of_one_contiguous_writable_run);
+    tcase_add_test(tc, a_stale_iotlb_entry_gives_a_stale_window);
     tcase_add_test(tc, mapping_covers_whole_pages);
     tcase_add_test(tc, zero_length_access_never_faults);
     tcase_add_test(tc, read_of_unmapped_iova_faults_unmapped);

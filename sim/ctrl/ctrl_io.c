@@ -109,6 +109,18 @@ static void fault_check(struct sim_ctrl *c, uint16_t sqid, const struct hba_sq_e
     finish(c, sqid, e, t0, fv, (uint8_t)rc, rc == HBA_CS_SUCCESS ? ss : 0, 0, rc == HBA_CS_SUCCESS ? len : 0, 0);
 }
 
+/* Host memory a READ's data may go to directly (fw_task.host_data): the
+ * SGL is one element and the IOMMU translates all of it to one run of RAM
+ * the device may write.  Not while an iommu-fault rule is set: those count
+ * and fault the copies the controller makes (sim/fault), so the copy stays. */
+static uint8_t *read_window(struct sim_ctrl *c, uint8_t dir, const struct ctrl_sgl *sgl, uint32_t len)
+{
+    if (dir != HBA_FLAG_DIR_READ || len == 0 || sgl->nseg != 1 || sgl->seg[0].len < len ||
+        fault_dma_rules_set(&c->faults))
+        return NULL;
+    return sim_iommu_write_window(c->iommu, sgl->seg[0].addr & c->addr_mask, len);
+}
+
 static void run(struct sim_ctrl *c, uint16_t sqid, const struct hba_sq_entry *e)
 {
     struct ctrl_fw *f = &c->fw_state;
@@ -180,8 +192,11 @@ static void run(struct sim_ctrl *c, uint16_t sqid, const struct hba_sq_entry *e)
     struct fw_task t = {
         .initiator = e->initiator, .target_port = e->target_port, .target = e->target, .lun = e->lun,
         .cdb = cdb, .cdb_len = e->cdb_len, .dir = dir, .data = data, .data_len = dir == HBA_FLAG_DIR_NONE ? 0 : e->data_len,
+        .host_data = read_window(c, dir, &sgl, e->data_len),
     };
     fw_execute(c->fw, &t);
+    if (t.direct)
+        data = t.data; /* the data-in is already in host memory */
     if (fv.outcome == FAULT_CHECK_AFTER && t.ctrl_status == HBA_CS_SUCCESS && t.status == SCSI_STATUS_GOOD) {
         /* A recovered error: the data moved, the status says it needed help. */
         t.status = SCSI_STATUS_CHECK_CONDITION;
@@ -192,7 +207,7 @@ static void run(struct sim_ctrl *c, uint16_t sqid, const struct hba_sq_entry *e)
         goto done;
     }
     uint32_t xfer = t.xfer < t.data_len ? t.xfer : t.data_len;
-    if (dir == HBA_FLAG_DIR_READ && xfer) {
+    if (dir == HBA_FLAG_DIR_READ && xfer && !t.direct) {
         rc = ctrl_sgl_copy_out(c, &sgl, data, xfer, sqid, e->cid);
         if (rc != HBA_CS_SUCCESS)
             goto done;

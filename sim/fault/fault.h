@@ -198,6 +198,9 @@ void fault_eval(struct fault_set *s, const struct fault_cmd *c, struct fault_ver
  * counts for the rules whose drive= and op= matched the command fault_eval
  * last saw (the firmware runs one command at a time). */
 bool fault_dma_access(struct fault_set *s);
+/* True when an iommu-fault rule is set: then every DMA access must go through
+ * the IOMMU's copy, which asks fault_dma_access (no direct window). */
+bool fault_dma_rules_set(struct fault_set *s);
 
 /* Records a finished command: its opcode, drive, bytes, the time from fetch
  * to completion (injected delay included) and whether a rule changed it. */

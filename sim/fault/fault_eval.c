@@ -310,6 +310,11 @@ void fault_eval(struct fault_set *s, const struct fault_cmd *c, struct fault_ver
     pthread_mutex_unlock(&s->lock);
 }
 
+bool fault_dma_rules_set(struct fault_set *s)
+{
+    return atomic_load_explicit(&s->dma_rules, memory_order_acquire) != 0;
+}
+
 bool fault_dma_access(struct fault_set *s)
 {
     bool hit = false;

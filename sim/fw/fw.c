@@ -425,6 +425,14 @@ static void execute_locked(struct fw *fw, struct fw_task *t)
         t->ctrl_status = HBA_CS_INVALID_FIELD;   /* the entry cut the CDB short */
         return;
     }
+    /* A media READ writes exactly the bytes it reports, so it may write
+     * them straight into host memory, as a controller's DMA engine does:
+     * one copy fewer than the bounce buffer (docs/controller.md, "Data-in"). */
+    if (t->host_data && c.cmd && (c.cmd->flags & FW_F_FILLS_DATA) && c.d && !c.d->prot_type &&
+        (t->dir & HBA_FLAG_DIR_MASK) == HBA_FLAG_DIR_READ) {
+        t->data = t->host_data;
+        t->direct = true;
+    }
     /* Data-in starts zeroed: a handler may build a short answer and report
      * more of it, and a reused buffer must not carry another command's bytes
      * to the host.  The media READs write every byte they report
@@ -467,6 +475,7 @@ void fw_execute(struct fw *fw, struct fw_task *t)
     t->ctrl_status = HBA_CS_SUCCESS;
     t->status = SCSI_STATUS_GOOD;
     t->xfer = 0;
+    t->direct = false;
     t->sense_len = 0;
     t->hold_ns = 0;
     pthread_mutex_lock(&fw->lock);

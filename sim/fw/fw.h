@@ -119,10 +119,13 @@ struct fw_task {
     uint8_t  dir;             /* HBA_FLAG_DIR_* from the entry */
     uint8_t *data;            /* bounce buffer of data_len bytes */
     uint32_t data_len;
+    uint8_t *host_data;       /* NULL, or data_len bytes of host memory (a window through the
+                                 IOMMU) a media READ may fill directly instead of data */
     /* out */
     uint8_t  ctrl_status;     /* HBA_CS_SUCCESS, or HBA_CS_DIRECTION_MISMATCH / _INVALID_TARGET / _INVALID_FIELD */
     uint8_t  status;          /* SAM status */
     uint32_t xfer;            /* bytes of data consumed (data-out) or produced (data-in) */
+    bool     direct;          /* the data-in went to host_data, not data */
     uint8_t  sense_len;
     uint8_t  sense[HBA_SENSE_MAX];
     uint64_t hold_ns;         /* the command's work goes on this long after it ran: the

@@ -512,6 +512,33 @@ enum sim_dma_result sim_iommu_dma_write(struct sim_iommu *m, uint64_t iova, cons
     return dma(m, iova, NULL, src, len, false, ctx);
 }
 
+uint8_t *sim_iommu_write_window(struct sim_iommu *m, uint64_t iova, size_t len)
+{
+    if (len == 0 || range_wraps(iova, len))
+        return NULL;
+    uint8_t *window = NULL;
+    uint64_t first = 0;
+    pthread_mutex_lock(&m->lock);
+    if (m->regs)
+        sync_epoch(m);
+    size_t pos = 0;
+    while (pos < len) {
+        uint64_t addr = iova + pos, off = 0;
+        size_t chunk = HBA_IOMMU_PAGE_SIZE - (size_t)(addr & PAGE_MASK);
+        if (chunk > len - pos)
+            chunk = len - pos;
+        if (translate(m, addr, chunk, HBA_DMA_FROM_DEVICE, &off) || (pos && off != first + pos))
+            break;
+        if (!pos)
+            first = off;
+        pos += chunk;
+    }
+    if (pos == len)
+        window = m->ram + first;
+    pthread_mutex_unlock(&m->lock);
+    return window;
+}
+
 /* --- fault log --------------------------------------------------------------- */
 
 size_t sim_iommu_fault_log(struct sim_iommu *m, uint32_t first, struct hba_iommu_fault *out, size_t max,

@@ -91,6 +91,15 @@ enum sim_dma_result sim_iommu_dma_read(struct sim_iommu *m, uint64_t iova, void 
 /* Device writes host memory (direction FROM_DEVICE must be allowed). */
 enum sim_dma_result sim_iommu_dma_write(struct sim_iommu *m, uint64_t iova, const void *src, size_t len,
                                         struct sim_dma_ctx ctx);
+/* A window straight into host RAM for a device write of len bytes at iova:
+ * the pointer to the RAM the whole range translates to, when it translates,
+ * with write permission, to one contiguous run of RAM; NULL otherwise (the
+ * caller then moves the data with sim_iommu_dma_write, which faults where
+ * this declined).  It logs no fault and does not ask the access hook, so a
+ * caller takes it only when no injected DMA fault can apply.  The
+ * translation is the IOTLB's, as for sim_iommu_dma_write: a stale entry
+ * gives a stale window, as it gives a stale copy. */
+uint8_t *sim_iommu_write_window(struct sim_iommu *m, uint64_t iova, size_t len);
 
 /* Fault log: copies up to max entries starting at sequence number `first`
  * (clamped to the oldest kept); fills *hdr.  Returns the number copied. */
