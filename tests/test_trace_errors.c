@@ -165,6 +165,22 @@ static const struct bad_case cases[] = {
     { "drop-next without count", V "- H ! - - inject drop-next\n", 0, 2, 27, "inject drop-next needs an argument" },
     { "check-media bad expectation", V "- H ! - - check-media expect=perfect\n", 0, 2, 30,
       "unknown media expectation 'perfect'; expected durable, intact or lost-unflushed" },
+    /* set and stats (conformance/directive/ctl.c) */
+    { "set without a setting", V "- H ! - - set\n", 0, 2, 14, "set needs a setting (e.g. set battery=good)" },
+    { "set bad battery", V "- H ! - - set battery=ok\n", 0, 2, 23,
+      "unknown battery state 'ok'; expected absent, good or failed" },
+    { "set unknown setting", V "- H ! - - set batery=good\n", 0, 2, 15, "set has no setting 'batery'" },
+    { "set twice", V "- H ! - - set write-cache=on write-cache=off\n", 0, 2, 30, "'write-cache' is given twice" },
+    { "stats without a counter", V "- H ! - - stats\n", 0, 2, 16, "stats needs a counter to judge" },
+    { "stats unknown counter", V "- H ! - - stats hits=1\n", 0, 2, 17,
+      "stats has no counter 'hits'; the counters are commands, bytes, injected, read-blocks," },
+    { "stats cache counter of an opcode", V "- H ! - - stats opcode=0x28 hit-blocks=1\n", 0, 2, 29,
+      "an opcode has only commands, bytes and injected" },
+    { "stats opcode after a counter", V "- H ! - - stats injected=1 opcode=0x28\n", 0, 2, 28,
+      "opcode= comes first" },
+    { "stats opcode at a nexus", V "- H ! 0:0:0:0 - stats opcode=0x28 commands=1\n", 0, 2, 7,
+      "stats applies to no nexus" },
+    { "stats bad number", V "- H ! - - stats injected=x\n", 0, 2, 26, "injected" },
     /* device lines */
     { "unknown device line", V "@nexsu 0:0:0:0\n", 0, 2, 2, "unknown device line '@nexsu'; did you mean '@nexus'?" },
     /* an unknown @requires feature is unusable, not a skip (issue 12) */
