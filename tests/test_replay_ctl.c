@@ -2,8 +2,9 @@
  * simulator (conformance/directive/ctl.c): a battery changed at run time
  * decides what a power cut loses, the controller's write-cache setting
  * changes what a WRITE is, the statistics are judged counter by counter with
- * every difference named, and a directive with nothing to act on fails the
- * trace instead of passing quietly. */
+ * every difference named, a directive with nothing to act on fails the
+ * trace instead of passing quietly; and fault ... expect=refused (the
+ * controller's refusal of an action is what the trace expects). */
 #include <string.h>
 
 #include "tests/support/replay_testutil.h"
@@ -154,6 +155,36 @@ START_TEST(stats_need_the_controller_in_this_process)
 }
 END_TEST
 
+START_TEST(fault_expect_refused)
+{
+    /* A removal of a drive that is not there must be refused (line 5
+     * passes, adding no check); a removal that is accepted where the trace
+     * expects a refusal fails (line 6), and the drive is gone after it. */
+    static const char text[] = HDR
+        "@requires fault-injection\n"
+        "@drive 0:0 capacity=1M\n"
+        "@drive 0:1 capacity=1M\n"
+        CLEAR_UA
+        "- C ! - - fault remove drive=1:0 expect=refused\n"     /* 7 */
+        "- C ! - - fault remove drive=0:1 expect=refused\n"     /* 8 */
+        "+0 H > 0:0:0:1 t1 CMD 00 00 00 00 00 00\n"             /* 9 */
+        "+0 H < 0:0:0:1 t1 STATUS CHECK ILLEGAL_REQUEST/0x25/0x00\n";
+    struct replay_options o;
+    rt_options(&o);
+    struct trace_run run;
+    trace_run_init(&run);
+    const struct trace_file_result *f = rt_replay(text, &o, &run);
+    const struct trace_check *c = rt_check(f, 8);
+    ck_assert(!c->pass);
+    ck_assert_msg(strstr(c->summary, "fault remove drive=0:1 was accepted; the trace expects the controller to refuse it"),
+                  "%s", c->summary);
+    ck_assert(rt_check(f, 9)->pass);
+    ck_assert_uint_eq(rt_failed(f), 1);
+    ck_assert_uint_eq(f->n_checks, 3); /* u0, line 8 and t1 */
+    trace_run_free(&run);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("replay_ctl");
@@ -164,6 +195,7 @@ static Suite *suite(void)
     tcase_add_test(t, stats_judges_each_counter);
     tcase_add_test(t, nothing_to_act_on_fails);
     tcase_add_test(t, stats_need_the_controller_in_this_process);
+    tcase_add_test(t, fault_expect_refused);
     suite_add_tcase(s, t);
     return s;
 }

@@ -180,6 +180,10 @@ static const struct bad_case cases[] = {
       "opcode= comes first" },
     { "stats opcode at a nexus", V "- H ! 0:0:0:0 - stats opcode=0x28 commands=1\n", 0, 2, 7,
       "stats applies to no nexus" },
+    { "fault expect=refused twice", V "- C ! - - fault remove drive=1:0 expect=refused expect=refused\n", 0, 2, 49,
+      "'expect=refused' is given twice" },
+    { "fault clear expect=refused", V "- C ! - - fault clear expect=refused\n", 0, 2, 17,
+      "fault clear is never refused" },
     { "stats bad number", V "- H ! - - stats injected=x\n", 0, 2, 26, "injected" },
     /* device lines */
     { "unknown device line", V "@nexsu 0:0:0:0\n", 0, 2, 2, "unknown device line '@nexsu'; did you mean '@nexus'?" },

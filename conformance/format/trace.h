@@ -200,6 +200,7 @@ struct trace_directive {
     uint32_t count;                      /* WITHIN: requests it covers (default 1) */
     char     name[TRACE_NAME_MAX + 1];   /* MARK */
     char    *fault;                      /* FAULT: the rule, canonical (owned); NULL = clear */
+    bool     fault_refused;              /* FAULT: expect=refused, the controller must refuse the rule */
     struct trace_rogue *rogue;           /* ROGUE: what to send and expect (owned; directive/rogue.c) */
     /* DISCOVER: the units the driver core must find, canonical ("0:0
      * 1:3=NOT_READY/0x04/0x01", owned; "" for none), and its counts; ns is
