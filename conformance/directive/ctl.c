@@ -112,8 +112,8 @@ static int set_one(struct replay *rp, uint16_t target, uint16_t lun, void *arg)
 {
     struct ctl_ctx *x = arg;
     int rc;
-    /* Battery first: a trace that writes both means the cache it turns on to
-     * find the battery already in its new state. */
+    /* The battery first, so that a write cache the same directive turns on
+     * starts with the battery already in its new state. */
     if (x->d->set_battery_given &&
         (rc = stack_set_battery(rp->st, target, lun, (enum hba_battery)x->d->set_battery)) != 0)
         replay_problem(rp, x->line, "set battery=%s on %u:%u failed (%s)",
