@@ -71,7 +71,7 @@ static const char usage_text[] =
     "                    initiator of the trace) or a SCSI generic device /dev/sgN,\n"
     "                    /dev/bsg/... (sg_pt); one trace at a time.  Traces that need\n"
     "                    what only the simulator can do (power-loss, inject, fault,\n"
-    "                    ua, check-media, layer C, rogue, reset bus/host,\n"
+    "                    ua, set, stats, check-media, layer C, rogue, reset bus/host,\n"
     "                    query-task, it-nexus-reset) are skipped with the reason\n"
     "  --match LEVEL     how replies are judged: exact (default: every byte the trace\n"
     "                    gives), status (status and sense key/ASC/ASCQ only: data,\n"

@@ -203,6 +203,10 @@ int stack_set_battery(struct stack *st, uint16_t target, uint16_t lun, enum hba_
 /* The drive's write-back cache (WCE) on or off (sim_ctrl_set_write_cache). */
 int stack_set_write_cache(struct stack *st, uint16_t target, uint16_t lun, bool on);
 int stack_raise_ua(struct stack *st, uint16_t target, uint16_t lun, int initiator, uint16_t asc_ascq);
+/* The controller's live statistics (`scsisim ctl stats`, docs/faults.md
+ * "Statistics"), one JSON object appended to json.  One process only:
+ * -ENOTSUP in two, where the controller process's --ctl socket answers them. */
+int stack_stats(struct stack *st, struct tbuf *json);
 /* -EINVAL for a policy hw/hba.h does not define. */
 int stack_set_iommu_policy(struct stack *st, enum hba_iommu_policy policy);
 /* The controller's command tap (sim_ctrl_set_observer: fn runs on the

@@ -97,6 +97,13 @@ int stack_set_write_cache(struct stack *st, uint16_t target, uint16_t lun, bool 
     return st->ctl.ops->set_write_cache(st->ctl.impl, target, lun, on);
 }
 
+int stack_stats(struct stack *st, struct tbuf *json)
+{
+    if (!st || !json)
+        return -EINVAL;
+    return st->ctl.ops->stats(st->ctl.impl, json);
+}
+
 int stack_fault_add(struct stack *st, const char *rule, char *err, size_t errlen)
 {
     if (!st || !rule)

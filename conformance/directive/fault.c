@@ -1,8 +1,11 @@
-/* conformance/directive/fault.c — fault RULE... | fault clear: a rule of the
- * controller's fault and timing engine (sim/fault/fault.h, docs/faults.md),
- * the same text `scsisim ctl inject` and the configuration's fault= key take,
- * parsed by the same parser; `clear` removes every rule.  A replay needs
- * "fault-injection". */
+/* conformance/directive/fault.c — fault RULE... [expect=refused] | fault
+ * clear: a rule of the controller's fault and timing engine
+ * (sim/fault/fault.h, docs/faults.md), the same text `scsisim ctl inject` and
+ * the configuration's fault= key take, parsed by the same parser; `clear`
+ * removes every rule.  With expect=refused the controller must refuse the
+ * rule (an action on a drive that is not there, a capacity above the
+ * drive's): the refusal passes, an acceptance fails the directive.  A replay
+ * needs "fault-injection". */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +25,13 @@ static int fault_parse(struct tp *p, struct trace_directive *d)
     size_t len = 0;
     int n = 0, got;
     while ((got = tp_next(p, &tok[n])) == 1) {
+        if (tp_tok_is(&tok[n], "expect=refused")) {
+            /* Not a word of the rule: what the controller must make of it. */
+            if (d->fault_refused)
+                return tp_fail(p, tok[n].col, "'expect=refused' is given twice");
+            d->fault_refused = true;
+            continue;
+        }
         if (n + 1 == FAULT_WORDS_MAX)
             return tp_fail(p, tok[n].col, "a fault rule has at most %d words", FAULT_WORDS_MAX - 1);
         if (len + tok[n].len + 1 > FAULT_TEXT_MAX)
@@ -39,6 +49,8 @@ static int fault_parse(struct tp *p, struct trace_directive *d)
     if (n == 0)
         return tp_fail(p, tp_end_col(p), "fault needs a rule (e.g. fault medium drive=0:0 lba=100) or 'clear'");
     if (n == 1 && !strcmp(text, "clear")) {
+        if (d->fault_refused)
+            return tp_fail(p, tok[0].col, "fault clear is never refused: leave out expect=refused");
         d->fault = NULL;
         return 0;
     }
@@ -70,12 +82,13 @@ static int fault_parse(struct tp *p, struct trace_directive *d)
 
 static void fault_print(struct tbuf *b, const struct trace_directive *d)
 {
-    tbuf_printf(b, " %s", d->fault ? d->fault : "clear");
+    tbuf_printf(b, " %s%s", d->fault ? d->fault : "clear", d->fault_refused ? " expect=refused" : "");
 }
 
 static bool fault_equal(const struct trace_directive *a, const struct trace_directive *b)
 {
-    return (!a->fault && !b->fault) || (a->fault && b->fault && !strcmp(a->fault, b->fault));
+    return a->fault_refused == b->fault_refused &&
+           ((!a->fault && !b->fault) || (a->fault && b->fault && !strcmp(a->fault, b->fault)));
 }
 
 static void fault_free(struct trace_directive *d)
@@ -98,7 +111,9 @@ static void fault_run(struct replay *rp, size_t line)
         return;
     char err[300] = "";
     int rc = d->fault ? stack_fault_add(rp->st, d->fault, err, sizeof err) : stack_fault_clear(rp->st);
-    if (rc < 0)
+    if (d->fault_refused && rc == 0)
+        replay_problem(rp, line, "fault %s was accepted; the trace expects the controller to refuse it", d->fault);
+    else if (rc < 0 && !d->fault_refused)
         replay_problem(rp, line, "fault failed: %s", err[0] ? err : strerror(-rc));
 }
 

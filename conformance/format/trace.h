@@ -51,6 +51,7 @@
 #define TRACE_DATA_MAX       UINT32_MAX /* bytes a pattern may describe (a command's data length is 32-bit) */
 #define TRACE_NONE           SIZE_MAX /* "no line" in line indexes */
 #define TRACE_PIECES_MAX     4096u    /* pieces=N of a command's host buffer */
+#define TRACE_STATS_KEYS     9u       /* counters a stats directive can judge (directive/ctl.c) */
 
 /* Exit codes of every command that reads traces (docs/trace-format.md, "Exit codes"). */
 enum trace_exit {
@@ -199,6 +200,7 @@ struct trace_directive {
     uint32_t count;                      /* WITHIN: requests it covers (default 1) */
     char     name[TRACE_NAME_MAX + 1];   /* MARK */
     char    *fault;                      /* FAULT: the rule, canonical (owned); NULL = clear */
+    bool     fault_refused;              /* FAULT: expect=refused, the controller must refuse the rule */
     struct trace_rogue *rogue;           /* ROGUE: what to send and expect (owned; directive/rogue.c) */
     /* DISCOVER: the units the driver core must find, canonical ("0:0
      * 1:3=NOT_READY/0x04/0x01", owned; "" for none), and its counts; ns is
@@ -206,6 +208,17 @@ struct trace_directive {
     char    *disc_units;
     bool     disc_targets_given, disc_dropped_given;
     uint32_t disc_targets, disc_dropped;
+    /* SET: the settings `scsisim ctl set T:L` changes at run time, for the
+     * drives at the nexus (directive/ctl.c); each only when given. */
+    bool     set_battery_given, set_wce_given, set_wce;
+    uint8_t  set_battery;                /* enum hba_battery (hw/hba.h) */
+    /* STATS: counters of the live statistics (`scsisim ctl stats`) to judge,
+     * by the key table of directive/ctl.c: bit k of stats_given says
+     * stats_value[k] is expected.  opcode= makes them that opcode's. */
+    bool     stats_opcode_given;
+    uint8_t  stats_opcode;
+    uint16_t stats_given;
+    uint64_t stats_value[TRACE_STATS_KEYS];
 };
 
 enum trace_verb { TRACE_VERB_CMD, TRACE_VERB_DOUT, TRACE_VERB_DIN, TRACE_VERB_STATUS, TRACE_VERB_TMF,
