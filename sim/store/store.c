@@ -185,6 +185,11 @@ void sim_store_fail_io(struct sim_store *s, enum sim_store_file f, enum sim_stor
     s->sys.arm[f][c].err = err;
 }
 
+uint64_t sim_store_injected(const struct sim_store *s)
+{
+    return s ? s->sys.taken : 0;
+}
+
 void sim_store_destroy(struct sim_store *s)
 {
     if (!s)
