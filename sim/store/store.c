@@ -185,11 +185,6 @@ void sim_store_fail_io(struct sim_store *s, enum sim_store_file f, enum sim_stor
     s->sys.arm[f][c].err = err;
 }
 
-uint64_t sim_store_injected(const struct sim_store *s)
-{
-    return s ? s->sys.taken : 0;
-}
-
 void sim_store_destroy(struct sim_store *s)
 {
     if (!s)
@@ -810,4 +805,9 @@ int sim_store_remove_media(const char *media_path, uint64_t blocks, uint32_t blo
     int jrc = store_oracle_journal_remove(media_path);
     int brc = store_bbu_remove(media_path);
     return rc ? rc : jrc ? jrc : brc;
+}
+
+uint64_t sim_store_injected(const struct sim_store *s)
+{
+    return s ? s->sys.taken : 0;
 }
