@@ -80,7 +80,7 @@ static int word_index(const char *const *words, int n, const char *v)
 /* The errnos an io-error action may inject: what a file system really returns. */
 static const struct { const char *name; int err; } errno_names[] = {
     { "EIO", EIO }, { "ENOSPC", ENOSPC }, { "EROFS", EROFS }, { "EDQUOT", EDQUOT }, { "EINTR", EINTR },
-    { "short", SIM_STORE_SHORT }, { "eof", SIM_STORE_EOF },
+    { "short", SIM_STORE_SHORT }, { "eof", SIM_STORE_EOF }, { "ENOSYS", ENOSYS },
 };
 
 static const char *errno_name(int e)
@@ -327,7 +327,8 @@ static int parse_pair(const struct pctx *p, const struct kind_row *kr, const cha
                 r->io_errno = errno_names[i].err;
                 ok = true;
             }
-        want = "EIO, ENOSPC, EROFS, EDQUOT, EINTR, short (call=read or write) or eof (call=read)";
+        want = "EIO, ENOSPC, EROFS, EDQUOT, EINTR, short (call=read or write), eof (call=read) or ENOSYS "
+               "(file=media call=open)";
     } else if (!strcmp(k, "state")) {
         r->battery = word_index(battery_states, 3, v);
         ok = r->battery >= 0;
@@ -405,6 +406,8 @@ static int check_rule(const struct pctx *p, const struct fault_rule *r, uint32_t
             (r->io_errno == SIM_STORE_EOF && r->io_call != SIM_STORE_CALL_READ))
             return fail(p, endcol, "errno=%s is a result of call=read%s only", errno_name(r->io_errno),
                         r->io_errno == SIM_STORE_SHORT ? " or call=write" : "");
+        if (r->io_errno == ENOSYS && (r->io_file != SIM_STORE_FILE_MEDIA || r->io_call != SIM_STORE_CALL_OPEN))
+            return fail(p, endcol, "errno=ENOSYS (openat2 missing) is for file=media call=open only");
         if (r->count > UINT32_MAX)
             return fail(p, endcol, "count=%" PRIu64 " is above %u calls", r->count, UINT32_MAX);
         break;
