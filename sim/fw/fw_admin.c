@@ -161,17 +161,6 @@ int fw_flush(struct fw *fw, uint16_t target, uint16_t lun, bool all)
     return rc;
 }
 
-uint64_t fw_store_injected(struct fw *fw)
-{
-    uint64_t n = 0;
-    pthread_mutex_lock(&fw->lock);
-    for (size_t i = 0; i < slot_count(fw); i++)
-        if (slot_at(fw, i))
-            n += sim_store_injected(slot_at(fw, i)->store);
-    pthread_mutex_unlock(&fw->lock);
-    return n;
-}
-
 static int set_wce_one(struct fw_drive *d, void *arg)
 {
     struct fw_mode_params p = d->cur;
@@ -337,4 +326,15 @@ int fw_check_media(struct fw *fw, uint16_t target, uint16_t lun, struct sim_orac
         r->range[i].lun = lun;
     }
     return rc;
+}
+
+uint64_t fw_store_injected(struct fw *fw)
+{
+    uint64_t n = 0;
+    pthread_mutex_lock(&fw->lock);
+    for (size_t i = 0; i < slot_count(fw); i++)
+        if (slot_at(fw, i))
+            n += sim_store_injected(slot_at(fw, i)->store);
+    pthread_mutex_unlock(&fw->lock);
+    return n;
 }
