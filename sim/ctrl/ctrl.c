@@ -673,7 +673,7 @@ int sim_ctrl_fault_add(struct sim_ctrl *c, const char *rule, char *err, size_t e
     }
     if (r.kind == FAULT_BATTERY) {
         /* As SET_BATTERY / scsisim ctl set would: HBA_AEV_BATTERY when it changed. */
-        rc = fw_set_battery(c->fw, r.target, r.lun, (enum hba_battery)r.battery);
+        rc = sim_ctrl_set_battery(c, r.target, r.lun, (enum hba_battery)r.battery);
         if (rc == -ENOENT)
             errf(err, errlen, "no drive %u:%u", r.target, r.lun);
         return rc;
