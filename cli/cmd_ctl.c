@@ -25,7 +25,7 @@ static const char usage_text[] =
     "                             (medium, every-nth, latency, hang, busy, lose,\n"
     "                             duplicate, reorder, spurious, iommu-fault, fatal,\n"
     "                             write-protect; actions: capacity, remove, insert,\n"
-    "                             io-error, reopen)\n"
+    "                             io-error, reopen, battery)\n"
     "  clear                      remove every fault rule\n"
     "  list                       the rules and how often each fired\n"
     "  power-cut [all|random|torn] [seed=N]\n"

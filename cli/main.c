@@ -1,6 +1,9 @@
 /* cli/main.c — `scsisim`: one command, subcommands in a table. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/commands.h"
@@ -32,8 +35,27 @@ static void usage(FILE *out)
     fprintf(out, "\n'scsisim <command> --help' describes a command.\n");
 }
 
+/* Started with descriptor 0, 1 or 2 closed (`<&-`, some service managers),
+ * the next open(2) would take it: a media file, journal or battery copy on 1
+ * or 2 would receive every message printed, one on 0 would be a descriptor
+ * the store's checks must treat as valid.  /dev/null stands in for each
+ * closed one, so no file scsisim opens is ever 0, 1 or 2. */
+static int std_fds_open(void)
+{
+    for (int fd = 0; fd < 3; fd++) {
+        if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+            continue;
+        int n = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);   /* the lowest free: fd itself */
+        if (n != fd)
+            return -1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (std_fds_open() < 0)
+        return CLI_EXIT_INTERNAL;   /* /dev/null would not open: no stderr to say it on */
     if (argc < 2) {
         usage(stderr);
         return CLI_EXIT_USAGE;

@@ -182,6 +182,9 @@
 #define HBA_STATUS_RDY          (1u << 0) /* operational: queues accepted */
 #define HBA_STATUS_FATAL        (1u << 1) /* state FAULT; see FAULT_CODE */
 #define HBA_STATUS_SHST_DONE    (1u << 2) /* shutdown complete, cache flushed */
+#define HBA_STATUS_SHST_DIRTY   (1u << 3) /* with SHST_DONE: a drive's cache could not be
+                                           * flushed; its dirty data stays in the cache,
+                                           * not durable */
 #define HBA_STATUS_STATE(v)     (((v) >> 8) & 0xFu)
 #define HBA_STATUS_STATE_SHIFT  8
 enum hba_state {

@@ -57,6 +57,9 @@ START_TEST(rules_print_canonically_and_parse_back)
         "io-error drive=0:0 file=media call=read count=2 errno=eof",
         "io-error drive=0:0 file=battery call=open count=1 errno=EINTR",
         "reopen drive=0:0",
+        "io-error drive=0:0 file=media call=open count=1 errno=ENOSYS",
+        "battery drive=0:0 state=failed",
+        "battery drive=1:2 state=good",
     };
     for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
         struct fault_rule r = parse_ok(rules[i]);
@@ -120,6 +123,9 @@ START_TEST(bad_rules_name_the_column_and_the_fix)
         { "io-error drive=0:0 file=media call=read errno=EFOO", 47, "EIO, ENOSPC" },
         { "io-error drive=0:0 file=media call=flush", 36, "open, stat, read" },
         { "reopen", 7, "a reopen action needs drive=T:L" },
+        { "io-error drive=0:0 file=journal call=open errno=ENOSYS", 55, "is for file=media call=open only" },
+        { "battery state=good", 19, "a battery action needs drive=T:L and state=" },
+        { "battery drive=0:0 state=dead", 25, "absent, good or failed" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct fault_rule r;

@@ -671,6 +671,13 @@ int sim_ctrl_fault_add(struct sim_ctrl *c, const char *rule, char *err, size_t e
         lu.block_size = r.block_size;
         return fw_drive_insert(c->fw, &c->cfg, &lu, err, errlen);
     }
+    if (r.kind == FAULT_BATTERY) {
+        /* As SET_BATTERY / scsisim ctl set would: HBA_AEV_BATTERY when it changed. */
+        rc = sim_ctrl_set_battery(c, r.target, r.lun, (enum hba_battery)r.battery);
+        if (rc == -ENOENT)
+            errf(err, errlen, "no drive %u:%u", r.target, r.lun);
+        return rc;
+    }
     if (r.kind == FAULT_IO_ERROR || r.kind == FAULT_REOPEN)   /* the store's actions (sim/fw/fw_store_fault.c) */
         return fw_store_action(c->fw, &r, err, errlen);
     rc = fault_set_add(&c->faults, &r);

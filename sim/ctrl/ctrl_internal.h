@@ -128,6 +128,7 @@ struct ctrl_fw {
     unsigned key_step;               /* RESET_KEY values seen in order, 0..4 */
     bool     shut_down;              /* I/O fails with HBA_CS_SHUTDOWN */
     bool     shst;                   /* CONFIG.SHN shutdown done: STATUS.SHST_DONE */
+    bool     shst_dirty;             /* ... but a flush failed: STATUS.SHST_DIRTY */
     uint64_t init_done_ns;           /* RESET -> READY at this time */
     uint64_t last_work_ns;           /* the last pass that fetched a command (idle polling, ctrl.c) */
 

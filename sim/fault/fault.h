@@ -25,6 +25,7 @@
  *                   [count=N] [errno=EIO|ENOSPC|EROFS|EDQUOT|EINTR|short|eof]
  *                   (an action: the drive's store fails its next N such system calls)
  *     reopen        (an action: the drive's store closes and reopens its files, as a restart would)
+ *     battery       state=absent|good|failed   (an action: the drive's cache battery changes now)
  *
  *   and on every kind:  drive=T:L (default any drive)  op=any|read|write|sync|
  *   tur|inquiry|0xNN (default any; medium takes io= instead)  limit=N (fires
@@ -69,6 +70,7 @@ enum fault_kind {
     FAULT_INSERT,
     FAULT_IO_ERROR,
     FAULT_REOPEN,
+    FAULT_BATTERY,
 };
 
 enum fault_dist { FAULT_DIST_FIXED = 1, FAULT_DIST_UNIFORM, FAULT_DIST_EXP, FAULT_DIST_TAIL };
@@ -107,6 +109,8 @@ struct fault_rule {
     /* io-error: enum sim_store_file and sim_store_call (sim/store/store.h),
      * and the errno the calls fail with (count= is how many) */
     int      io_file, io_call, io_errno;
+    /* battery: enum hba_battery */
+    int      battery;
     /* state, not part of the text */
     uint64_t prng, seen, fired;
     bool     armed;           /* iommu-fault: the command running now matches */

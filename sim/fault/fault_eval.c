@@ -302,6 +302,7 @@ void fault_eval(struct fault_set *s, const struct fault_cmd *c, struct fault_ver
         case FAULT_INSERT:
         case FAULT_IO_ERROR:
         case FAULT_REOPEN:
+        case FAULT_BATTERY:
             break;
         }
         if (fire)

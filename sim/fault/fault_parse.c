@@ -38,6 +38,7 @@ static const struct kind_row kinds[] = {
     { FAULT_INSERT, "insert", "blocks block-size", "insert drive=0:1 blocks=2048 block-size=512" },
     { FAULT_IO_ERROR, "io-error", "file call count errno", "io-error drive=0:0 file=media call=write errno=EIO" },
     { FAULT_REOPEN, "reopen", "", "reopen drive=0:0" },
+    { FAULT_BATTERY, "battery", "state", "battery drive=0:0 state=failed" },
 };
 #define NKINDS (sizeof kinds / sizeof kinds[0])
 
@@ -52,7 +53,7 @@ static const struct kind_row *kind_row(enum fault_kind k)
 bool fault_rule_is_action(const struct fault_rule *r)
 {
     return r->kind == FAULT_CAPACITY || r->kind == FAULT_REMOVE || r->kind == FAULT_INSERT ||
-           r->kind == FAULT_IO_ERROR || r->kind == FAULT_REOPEN;
+           r->kind == FAULT_IO_ERROR || r->kind == FAULT_REOPEN || r->kind == FAULT_BATTERY;
 }
 
 const char *fault_kind_name(enum fault_kind k)
@@ -79,7 +80,7 @@ static int word_index(const char *const *words, int n, const char *v)
 /* The errnos an io-error action may inject: what a file system really returns. */
 static const struct { const char *name; int err; } errno_names[] = {
     { "EIO", EIO }, { "ENOSPC", ENOSPC }, { "EROFS", EROFS }, { "EDQUOT", EDQUOT }, { "EINTR", EINTR },
-    { "short", SIM_STORE_SHORT }, { "eof", SIM_STORE_EOF },
+    { "short", SIM_STORE_SHORT }, { "eof", SIM_STORE_EOF }, { "ENOSYS", ENOSYS },
 };
 
 static const char *errno_name(int e)
@@ -89,6 +90,9 @@ static const char *errno_name(int e)
             return errno_names[i].name;
     return "EIO";
 }
+
+/* battery's state= words, indexed by enum hba_battery (hw/hba.h). */
+static const char *const battery_states[] = { "absent", "good", "failed" };
 
 static const struct { const char *name; int op; } op_names[] = {
     { "any", FAULT_OP_ANY }, { "read", FAULT_OP_READ }, { "write", FAULT_OP_WRITE }, { "sync", FAULT_OP_SYNC },
@@ -234,7 +238,7 @@ static int parse_pair(const struct pctx *p, const struct kind_row *kr, const cha
                     kr->keys, *kr->keys ? " " : "", common, kr->example);
     const char *keynames[] = { "drive", "limit", "seed", "lba", "count", "io", "recovered", "n", "sense", "op",
                                "dist", "time", "min", "max", "tail", "p", "after", "fraction", "status",
-                               "blocks", "window", "step", "nth", "block-size", "file", "call", "errno" };
+                               "blocks", "window", "step", "nth", "block-size", "file", "call", "errno", "state" };
     for (unsigned i = 0; i < sizeof keynames / sizeof keynames[0]; i++)
         if (!strcmp(k, keynames[i])) {
             if (*given & (1u << i))
@@ -323,7 +327,12 @@ static int parse_pair(const struct pctx *p, const struct kind_row *kr, const cha
                 r->io_errno = errno_names[i].err;
                 ok = true;
             }
-        want = "EIO, ENOSPC, EROFS, EDQUOT, EINTR, short (call=read or write) or eof (call=read)";
+        want = "EIO, ENOSPC, EROFS, EDQUOT, EINTR, short (call=read or write), eof (call=read) or ENOSYS "
+               "(file=media call=open)";
+    } else if (!strcmp(k, "state")) {
+        r->battery = word_index(battery_states, 3, v);
+        ok = r->battery >= 0;
+        want = "absent, good or failed";
     } else if (!strcmp(k, "blocks")) {
         ok = parse_u64(v, &r->blocks) && r->blocks > 0;
         want = "a block count of at least 1";
@@ -334,7 +343,7 @@ static int parse_pair(const struct pctx *p, const struct kind_row *kr, const cha
 }
 
 #define GIVEN(i) (given & (1u << (i)))
-enum { K_COUNT = 4, K_FILE = 24, K_CALL = 25 };
+enum { K_COUNT = 4, K_FILE = 24, K_CALL = 25, K_STATE = 27 };
 enum { K_LBA = 3, K_N = 7, K_DIST = 10, K_TIME, K_MIN, K_MAX, K_TAIL, K_P, K_BLOCKS = 19, K_WINDOW, K_STEP,
        K_NTH };
 
@@ -397,12 +406,19 @@ static int check_rule(const struct pctx *p, const struct fault_rule *r, uint32_t
             (r->io_errno == SIM_STORE_EOF && r->io_call != SIM_STORE_CALL_READ))
             return fail(p, endcol, "errno=%s is a result of call=read%s only", errno_name(r->io_errno),
                         r->io_errno == SIM_STORE_SHORT ? " or call=write" : "");
+        if (r->io_errno == ENOSYS && (r->io_file != SIM_STORE_FILE_MEDIA || r->io_call != SIM_STORE_CALL_OPEN))
+            return fail(p, endcol, "errno=ENOSYS (openat2 missing) is for file=media call=open only");
         if (r->count > UINT32_MAX)
             return fail(p, endcol, "count=%" PRIu64 " is above %u calls", r->count, UINT32_MAX);
         break;
     case FAULT_REOPEN:
         if (r->any_drive)
             return fail(p, endcol, "a reopen action needs drive=T:L (e.g. %s)", kr->example);
+        break;
+    case FAULT_BATTERY:
+        if (r->any_drive || !GIVEN(K_STATE))
+            return fail(p, endcol, "a battery action needs drive=T:L and state=absent|good|failed (e.g. %s)",
+                        kr->example);
         break;
     case FAULT_CAPACITY:
         if (!GIVEN(K_BLOCKS) || r->any_drive)
@@ -453,7 +469,7 @@ int fault_rule_parse(const char *text, struct fault_rule *r, char *err, size_t e
             if (!kr)
                 return fail(&p, wcol, "unknown fault rule '%s': write medium, every-nth, latency, hang, busy, "
                                       "lose, duplicate, write-protect, capacity, reorder, spurious, "
-                                      "iommu-fault, fatal, remove, insert, io-error or reopen", w);
+                                      "iommu-fault, fatal, remove, insert, io-error, reopen or battery", w);
             r->kind = kr->kind;
             first = false;
         } else {
@@ -472,7 +488,7 @@ int fault_rule_parse(const char *text, struct fault_rule *r, char *err, size_t e
     if (first)
         return fail(&p, 1, "empty rule: write a kind (medium, every-nth, latency, hang, busy, lose, duplicate, "
                            "write-protect, capacity, reorder, spurious, iommu-fault, fatal, remove, insert, io-error, "
-                           "reopen) and "
+                           "reopen, battery) and "
                            "its keys");
     return check_rule(&p, r, given, (unsigned)len + 1);
 }
@@ -550,6 +566,9 @@ void fault_rule_format(const struct fault_rule *r, struct tbuf *b)
         break;
     case FAULT_REMOVE:
     case FAULT_REOPEN:
+        break;
+    case FAULT_BATTERY:
+        tbuf_printf(b, " state=%s", battery_states[r->battery]);
         break;
     case FAULT_IO_ERROR:
         tbuf_printf(b, " file=%s call=%s count=%" PRIu64 " errno=%s", io_files[r->io_file],

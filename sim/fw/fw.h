@@ -171,6 +171,10 @@ void fw_power_on(struct fw *fw);
  * when every drive has WCE on.  fw_set_battery raises HBA_AEV_BATTERY (info =
  * the new state) when any drive's battery changed; -EINVAL for a bad state. */
 int  fw_flush(struct fw *fw, uint16_t target, uint16_t lun, bool all);
+/* The io-error failures every drive's store has taken (sim_store_injected):
+ * read before and after a store operation, it tells an injected failure
+ * from a simulator bug. */
+uint64_t fw_store_injected(struct fw *fw);
 int  fw_set_write_cache(struct fw *fw, uint16_t target, uint16_t lun, bool on);
 int  fw_get_write_cache(struct fw *fw, uint16_t target, uint16_t lun, bool *on);
 int  fw_set_battery(struct fw *fw, uint16_t target, uint16_t lun, enum hba_battery b);

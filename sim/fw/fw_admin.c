@@ -327,3 +327,14 @@ int fw_check_media(struct fw *fw, uint16_t target, uint16_t lun, struct sim_orac
     }
     return rc;
 }
+
+uint64_t fw_store_injected(struct fw *fw)
+{
+    uint64_t n = 0;
+    pthread_mutex_lock(&fw->lock);
+    for (size_t i = 0; i < slot_count(fw); i++)
+        if (slot_at(fw, i))
+            n += sim_store_injected(slot_at(fw, i)->store);
+    pthread_mutex_unlock(&fw->lock);
+    return n;
+}

@@ -58,8 +58,10 @@ static int open_walk_no_symlinks(int dirfd, const char *path, int flags, mode_t 
     return rc;
 }
 
-static int open_no_symlinks(int dirfd, const char *path, int flags, mode_t mode)
+static int open_no_symlinks(int dirfd, const char *path, int flags, mode_t mode, bool walk)
 {
+    if (walk)
+        return open_walk_no_symlinks(dirfd, path, flags, mode);
     struct open_how how = { .flags = (uint64_t)(flags | O_CLOEXEC | O_NOFOLLOW), .mode = mode,
                             .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
     long fd = syscall(SYS_openat2, dirfd, path, &how, sizeof how);
@@ -81,9 +83,14 @@ static int mark(int fd)
 
 int sim_media_file_open(const char *path, bool create, char *why, size_t len)
 {
+    return sim_media_file_open_how(path, create, false, why, len);
+}
+
+int sim_media_file_open_how(const char *path, bool create, bool walk, char *why, size_t len)
+{
     int fd = -ENOENT;
     if (create) {
-        fd = open_no_symlinks(AT_FDCWD, path, O_RDWR | O_CREAT | O_EXCL, 0600);
+        fd = open_no_symlinks(AT_FDCWD, path, O_RDWR | O_CREAT | O_EXCL, 0600, walk);
         if (fd >= 0) {
             (void)mark(fd); /* without user xattrs the file just cannot be recognised later */
             return fd;
@@ -93,7 +100,7 @@ int sim_media_file_open(const char *path, bool create, char *why, size_t len)
      * at, not waited on or adopted, before fstat says it is a regular file;
      * both are no-ops on one. */
     if (fd == -EEXIST || fd == -ENOENT)
-        fd = open_no_symlinks(AT_FDCWD, path, O_RDWR | O_NONBLOCK | O_NOCTTY, 0);
+        fd = open_no_symlinks(AT_FDCWD, path, O_RDWR | O_NONBLOCK | O_NOCTTY, 0, walk);
     if (fd == -ELOOP || fd == -EXDEV) {
         errf(why, len, "media file %s: the path passes a symbolic link; media paths may not use symlinks", path);
         return -ELOOP;
@@ -157,7 +164,7 @@ int sim_media_inspect(const char *dir, const char *name, bool force, char *why, 
         errf(why, len, "media directory %s: %s", dir, strerror(-e));
         return e;
     }
-    int fd = open_no_symlinks(dfd, name, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0); /* see sim_media_file_open */
+    int fd = open_no_symlinks(dfd, name, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0, false); /* see sim_media_file_open */
     int rc = 0;
     if (fd == -ELOOP || fd == -EXDEV) {
         errf(why, len, "media '%s' under %s passes a symbolic link; media paths may not use symlinks", name, dir);

@@ -34,6 +34,11 @@
  * as ours.  Returns the descriptor, or -errno with why filled: -ELOOP (a
  * symlink), -EPERM (not ours), -ENOENT (missing and !create), others. */
 int sim_media_file_open(const char *path, bool create, char *why, size_t len);
+/* The same; walk = true opens as on a kernel without openat2 (before 5.6,
+ * or under valgrind: ENOSYS), one component at a time with O_NOFOLLOW.  The
+ * store asks for it when an io-error rule arms errno=ENOSYS on the media's
+ * open, so a trace can judge that path too. */
+int sim_media_file_open_how(const char *path, bool create, bool walk, char *why, size_t len);
 
 /* A media name's form: non-empty, relative, no "." or ".." component.  0, or
  * -EINVAL with why filled and *bad_at the byte offset of the fault. */

@@ -806,3 +806,8 @@ int sim_store_remove_media(const char *media_path, uint64_t blocks, uint32_t blo
     int brc = store_bbu_remove(media_path);
     return rc ? rc : jrc ? jrc : brc;
 }
+
+uint64_t sim_store_injected(const struct sim_store *s)
+{
+    return s ? s->sys.taken : 0;
+}

@@ -235,6 +235,10 @@ enum sim_store_call {
 enum { SIM_STORE_SHORT = -1, SIM_STORE_EOF = -2 };
 void sim_store_fail_io(struct sim_store *s, enum sim_store_file f, enum sim_store_call c, uint32_t count, int err);
 /* (f and c are within their enums: the rule's parser checked them.) */
+/* How many armed failures the store's system calls have taken so far: a
+ * caller that sees an operation fail tells an injected failure (the count
+ * moved) from one of the simulator's own (it did not). */
+uint64_t sim_store_injected(const struct sim_store *s);
 
 /* Closes the drive's media, journal and battery file and opens them again,
  * as a controller restarted on the same media would (the fault engine's

@@ -64,8 +64,8 @@ static int segment_open(struct store_media *m, uint32_t i, bool create, char *wh
     if (!p)
         return -ENOMEM;
     char dummy[1];
-    int fd = store_sys_check(m->sys, MEDIA, SIM_STORE_CALL_OPEN);
-    fd = fd ? -fd : sim_media_file_open(p, create, why ? why : dummy, why ? whylen : sizeof dummy);
+    int fd = store_sys_check(m->sys, MEDIA, SIM_STORE_CALL_OPEN), nosys = fd == ENOSYS;   /* no openat2: walk */
+    fd = fd && !nosys ? -fd : sim_media_file_open_how(p, create, nosys, why ? why : dummy, why ? whylen : sizeof dummy);
     free(p);
     if (fd < 0)
         return fd;

@@ -12,6 +12,7 @@ int store_sys_check(struct store_sys *y, enum sim_store_file f, enum sim_store_c
     if (!y || y->arm[f][c].left == 0)
         return 0;
     y->arm[f][c].left--;
+    y->taken++;
     return y->arm[f][c].err;
 }
 

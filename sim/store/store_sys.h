@@ -21,6 +21,7 @@
 
 struct store_sys {
     struct { uint32_t left; int err; } arm[SIM_STORE_FILES][SIM_STORE_CALLS];
+    uint64_t taken;   /* armed failures consumed so far (sim_store_injected) */
 };
 
 /* 0 when the call may go ahead; else the armed errno (one failure consumed). */
