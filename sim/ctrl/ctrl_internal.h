@@ -129,6 +129,7 @@ struct ctrl_fw {
     bool     shut_down;              /* I/O fails with HBA_CS_SHUTDOWN */
     bool     shst;                   /* CONFIG.SHN shutdown done: STATUS.SHST_DONE */
     uint64_t init_done_ns;           /* RESET -> READY at this time */
+    bool     off_bus;                /* a reset-fail rule fired: STATUS reads all-ones until power-on */
     uint64_t last_work_ns;           /* the last pass that fetched a command (idle polling, ctrl.c) */
 
     struct ctrl_sq sq[HBA_MAX_QUEUES];

@@ -25,8 +25,12 @@
  *                   [count=N] [errno=EIO|ENOSPC|EROFS|EDQUOT|EINTR|short|eof]
  *                   (an action: the drive's store fails its next N such system calls)
  *     reopen        (an action: the drive's store closes and reopens its files, as a restart would)
+ *     admin-refuse  admin=create-cq|create-sq|set-feature|identify|0xNN
+ *                   (the controller answers that admin command INVALID_FIELD without running it)
+ *     reset-fail    (the controller's next hard reset leaves it off the bus: STATUS reads
+ *                   all-ones until a power cycle)
  *
- *   and on every kind:  drive=T:L (default any drive)  op=any|read|write|sync|
+ *   and on every kind but admin-refuse and reset-fail (the controller's own):  drive=T:L (default any drive)  op=any|read|write|sync|
  *   tur|inquiry|0xNN (default any; medium takes io= instead)  limit=N (fires
  *   at most N times; default unlimited)  seed=N (of the rule's own random
  *   numbers; default the controller's seed plus the rule's number).
@@ -69,6 +73,8 @@ enum fault_kind {
     FAULT_INSERT,
     FAULT_IO_ERROR,
     FAULT_REOPEN,
+    FAULT_ADMIN_REFUSE,
+    FAULT_RESET_FAIL,
 };
 
 enum fault_dist { FAULT_DIST_FIXED = 1, FAULT_DIST_UNIFORM, FAULT_DIST_EXP, FAULT_DIST_TAIL };
@@ -107,6 +113,8 @@ struct fault_rule {
     /* io-error: enum sim_store_file and sim_store_call (sim/store/store.h),
      * and the errno the calls fail with (count= is how many) */
     int      io_file, io_call, io_errno;
+    /* admin-refuse: the admin opcode (enum hba_admin_opcode, 0x80..0xFF) */
+    uint8_t  admin_op;
     /* state, not part of the text */
     uint64_t prng, seen, fired;
     bool     armed;           /* iommu-fault: the command running now matches */
@@ -198,6 +206,13 @@ void fault_eval(struct fault_set *s, const struct fault_cmd *c, struct fault_ver
  * counts for the rules whose drive= and op= matched the command fault_eval
  * last saw (the firmware runs one command at a time). */
 bool fault_dma_access(struct fault_set *s);
+
+/* The controller's own rules, asked where the controller acts (not per SCSI
+ * command): true when an admin-refuse rule refuses this admin opcode, or a
+ * reset-fail rule fails this hard reset.  Each counts as the rule firing
+ * (limit= applies). */
+bool fault_admin_refused(struct fault_set *s, uint8_t admin_opcode);
+bool fault_hard_reset_fails(struct fault_set *s);
 
 /* Records a finished command: its opcode, drive, bytes, the time from fetch
  * to completion (injected delay included) and whether a rule changed it. */

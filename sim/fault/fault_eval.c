@@ -302,6 +302,8 @@ void fault_eval(struct fault_set *s, const struct fault_cmd *c, struct fault_ver
         case FAULT_INSERT:
         case FAULT_IO_ERROR:
         case FAULT_REOPEN:
+        case FAULT_ADMIN_REFUSE: /* the controller asks for these itself */
+        case FAULT_RESET_FAIL:
             break;
         }
         if (fire)
@@ -328,4 +330,33 @@ bool fault_dma_access(struct fault_set *s)
     }
     pthread_mutex_unlock(&s->lock);
     return hit;
+}
+
+/* The first live rule of `kind` (and admin opcode, for admin-refuse) fires. */
+static bool controller_rule_fires(struct fault_set *s, enum fault_kind kind, uint8_t admin_op)
+{
+    bool hit = false;
+    pthread_mutex_lock(&s->lock);
+    for (size_t i = 0; i < s->nrules && !hit; i++) {
+        struct fault_rule *r = &s->rules[i];
+        if (r->kind != kind || (kind == FAULT_ADMIN_REFUSE && r->admin_op != admin_op))
+            continue;
+        r->seen++;
+        if (r->limit && r->fired >= r->limit)
+            continue;
+        r->fired++;
+        hit = true;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return hit;
+}
+
+bool fault_admin_refused(struct fault_set *s, uint8_t admin_opcode)
+{
+    return controller_rule_fires(s, FAULT_ADMIN_REFUSE, admin_opcode);
+}
+
+bool fault_hard_reset_fails(struct fault_set *s)
+{
+    return controller_rule_fires(s, FAULT_RESET_FAIL, 0);
 }

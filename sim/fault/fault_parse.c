@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/errf.h"
+#include "hw/hba.h"
 #include "scsi/scsi.h"
 #include "sim/fault/fault.h"
 #include "sim/store/store.h"
@@ -38,6 +39,8 @@ static const struct kind_row kinds[] = {
     { FAULT_INSERT, "insert", "blocks block-size", "insert drive=0:1 blocks=2048 block-size=512" },
     { FAULT_IO_ERROR, "io-error", "file call count errno", "io-error drive=0:0 file=media call=write errno=EIO" },
     { FAULT_REOPEN, "reopen", "", "reopen drive=0:0" },
+    { FAULT_ADMIN_REFUSE, "admin-refuse", "admin", "admin-refuse admin=create-cq limit=1" },
+    { FAULT_RESET_FAIL, "reset-fail", "", "reset-fail" },
 };
 #define NKINDS (sizeof kinds / sizeof kinds[0])
 
@@ -89,6 +92,12 @@ static const char *errno_name(int e)
             return errno_names[i].name;
     return "EIO";
 }
+
+/* The admin opcodes by name (hw/hba.h enum hba_admin_opcode); others as 0xNN. */
+static const struct { const char *name; uint8_t op; } admin_names[] = {
+    { "identify", HBA_ADM_IDENTIFY }, { "create-cq", HBA_ADM_CREATE_CQ }, { "create-sq", HBA_ADM_CREATE_SQ },
+    { "set-feature", HBA_ADM_SET_FEATURE },
+};
 
 static const struct { const char *name; int op; } op_names[] = {
     { "any", FAULT_OP_ANY }, { "read", FAULT_OP_READ }, { "write", FAULT_OP_WRITE }, { "sync", FAULT_OP_SYNC },
@@ -215,6 +224,21 @@ static bool parse_op(const char *v, int *op)
     return true;
 }
 
+/* An admin opcode by name, or 0x80..0xff (below 0x80 are no admin commands). */
+static bool parse_admin(const char *v, uint8_t *op)
+{
+    for (size_t i = 0; i < sizeof admin_names / sizeof admin_names[0]; i++)
+        if (!strcmp(v, admin_names[i].name)) {
+            *op = admin_names[i].op;
+            return true;
+        }
+    uint64_t x;
+    if (strncmp(v, "0x", 2) || !parse_u64(v, &x) || x < 0x80 || x > 0xFF)
+        return false;
+    *op = (uint8_t)x;
+    return true;
+}
+
 static bool has_key(const char *keys, const char *k)
 {
     size_t n = strlen(k);
@@ -234,7 +258,7 @@ static int parse_pair(const struct pctx *p, const struct kind_row *kr, const cha
                     kr->keys, *kr->keys ? " " : "", common, kr->example);
     const char *keynames[] = { "drive", "limit", "seed", "lba", "count", "io", "recovered", "n", "sense", "op",
                                "dist", "time", "min", "max", "tail", "p", "after", "fraction", "status",
-                               "blocks", "window", "step", "nth", "block-size", "file", "call", "errno" };
+                               "blocks", "window", "step", "nth", "block-size", "file", "call", "errno", "admin" };
     for (unsigned i = 0; i < sizeof keynames / sizeof keynames[0]; i++)
         if (!strcmp(k, keynames[i])) {
             if (*given & (1u << i))
@@ -272,6 +296,9 @@ static int parse_pair(const struct pctx *p, const struct kind_row *kr, const cha
     } else if (!strcmp(k, "n") || !strcmp(k, "nth")) {
         ok = parse_u64(v, &r->nth) && r->nth > 0;
         want = "a count of at least 1 (n=1 fails every command)";
+    } else if (!strcmp(k, "admin")) {
+        ok = parse_admin(v, &r->admin_op);
+        want = "identify, create-cq, create-sq, set-feature or an admin opcode as 0x80..0xff";
     } else if (!strcmp(k, "sense")) {
         ok = parse_sense(v, &r->sense);
         want = "KEY/ASC/ASCQ in hexadecimal, e.g. sense=3/11/00";
@@ -334,7 +361,7 @@ static int parse_pair(const struct pctx *p, const struct kind_row *kr, const cha
 }
 
 #define GIVEN(i) (given & (1u << (i)))
-enum { K_COUNT = 4, K_FILE = 24, K_CALL = 25 };
+enum { K_COUNT = 4, K_FILE = 24, K_CALL = 25, K_ADMIN = 27 };
 enum { K_LBA = 3, K_N = 7, K_DIST = 10, K_TIME, K_MIN, K_MAX, K_TAIL, K_P, K_BLOCKS = 19, K_WINDOW, K_STEP,
        K_NTH };
 
@@ -404,6 +431,15 @@ static int check_rule(const struct pctx *p, const struct fault_rule *r, uint32_t
         if (r->any_drive)
             return fail(p, endcol, "a reopen action needs drive=T:L (e.g. %s)", kr->example);
         break;
+    case FAULT_ADMIN_REFUSE:
+    case FAULT_RESET_FAIL:
+        /* The controller's own: no drive picks them out. */
+        if (!r->any_drive)
+            return fail(p, endcol, "a%s %s rule acts on the controller, not a drive: write it without drive= (e.g. %s)",
+                        r->kind == FAULT_ADMIN_REFUSE ? "n" : "", kr->name, kr->example);
+        if (r->kind == FAULT_ADMIN_REFUSE && !GIVEN(K_ADMIN))
+            return fail(p, endcol, "an admin-refuse rule needs admin=COMMAND (e.g. %s)", kr->example);
+        break;
     case FAULT_CAPACITY:
         if (!GIVEN(K_BLOCKS) || r->any_drive)
             return fail(p, endcol, "a capacity rule needs drive=T:L and blocks=N (e.g. %s)", kr->example);
@@ -453,7 +489,8 @@ int fault_rule_parse(const char *text, struct fault_rule *r, char *err, size_t e
             if (!kr)
                 return fail(&p, wcol, "unknown fault rule '%s': write medium, every-nth, latency, hang, busy, "
                                       "lose, duplicate, write-protect, capacity, reorder, spurious, "
-                                      "iommu-fault, fatal, remove, insert, io-error or reopen", w);
+                                      "iommu-fault, fatal, remove, insert, io-error, reopen, admin-refuse "
+                                      "or reset-fail", w);
             r->kind = kr->kind;
             first = false;
         } else {
@@ -472,7 +509,7 @@ int fault_rule_parse(const char *text, struct fault_rule *r, char *err, size_t e
     if (first)
         return fail(&p, 1, "empty rule: write a kind (medium, every-nth, latency, hang, busy, lose, duplicate, "
                            "write-protect, capacity, reorder, spurious, iommu-fault, fatal, remove, insert, io-error, "
-                           "reopen) and "
+                           "reopen, admin-refuse, reset-fail) and "
                            "its keys");
     return check_rule(&p, r, given, (unsigned)len + 1);
 }
@@ -487,6 +524,16 @@ static void put_time(struct tbuf *b, const char *k, uint64_t ns)
         tbuf_printf(b, " %s=%" PRIu64 "us", k, ns / 1000);
     else
         tbuf_printf(b, " %s=%" PRIu64 "ns", k, ns);
+}
+
+static void put_admin(struct tbuf *b, uint8_t op)
+{
+    for (size_t i = 0; i < sizeof admin_names / sizeof admin_names[0]; i++)
+        if (admin_names[i].op == op) {
+            tbuf_printf(b, " admin=%s", admin_names[i].name);
+            return;
+        }
+    tbuf_printf(b, " admin=0x%02x", (unsigned)op);
 }
 
 static void put_op(struct tbuf *b, int op)
@@ -566,7 +613,11 @@ void fault_rule_format(const struct fault_rule *r, struct tbuf *b)
     case FAULT_IOMMU_FAULT:
         tbuf_printf(b, " nth=%" PRIu64, r->nth);
         break;
+    case FAULT_ADMIN_REFUSE:
+        put_admin(b, r->admin_op);
+        break;
     case FAULT_WRITE_PROTECT:
+    case FAULT_RESET_FAIL:
         break;
     }
     if (r->limit)
