@@ -57,6 +57,10 @@ START_TEST(rules_print_canonically_and_parse_back)
         "io-error drive=0:0 file=media call=read count=2 errno=eof",
         "io-error drive=0:0 file=battery call=open count=1 errno=EINTR",
         "reopen drive=0:0",
+        "admin-refuse admin=create-cq",
+        "admin-refuse admin=0x87 limit=2",
+        "reset-fail",
+        "reset-fail limit=1",
     };
     for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
         struct fault_rule r = parse_ok(rules[i]);
@@ -120,6 +124,12 @@ START_TEST(bad_rules_name_the_column_and_the_fix)
         { "io-error drive=0:0 file=media call=read errno=EFOO", 47, "EIO, ENOSPC" },
         { "io-error drive=0:0 file=media call=flush", 36, "open, stat, read" },
         { "reopen", 7, "a reopen action needs drive=T:L" },
+        { "admin-refuse", 13, "needs admin=COMMAND" },
+        { "admin-refuse admin=0x12", 20, "an admin opcode as 0x80..0xff" },
+        { "admin-refuse admin=frob", 20, "create-cq, create-sq" },
+        { "admin-refuse admin=create-sq op=read", 30, "'op' is not a key of a admin-refuse rule" },
+        { "admin-refuse drive=0:0 admin=identify", 38, "acts on the controller, not a drive" },
+        { "reset-fail drive=0:0", 21, "acts on the controller, not a drive" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct fault_rule r;
@@ -256,6 +266,31 @@ START_TEST(reorder_spurious_fatal_and_iommu_fault_decide)
         ck_assert(!fault_dma_access(&s));
     fault_set_clear(&s);
     ck_assert(!fault_dma_access(&s));
+    fault_set_fini(&s);
+}
+END_TEST
+
+/* The controller's own rules fire where it asks (admin command, hard reset),
+ * never for a SCSI command, and keep their limit. */
+START_TEST(controller_rules_fire_only_where_the_controller_asks)
+{
+    struct fault_set s;
+    ck_assert_int_eq(fault_set_init(&s, 1), 0);
+    struct fault_rule a = parse_ok("admin-refuse admin=create-cq limit=1"), h = parse_ok("reset-fail");
+    ck_assert_int_eq(fault_set_add(&s, &a), 0);
+    ck_assert_int_eq(fault_set_add(&s, &h), 0);
+    static const uint8_t tur[6] = { 0 };
+    struct fault_cmd c = { .target = 0, .lun = 0, .cdb = tur, .cdb_len = 6 };
+    struct fault_verdict v;
+    fault_eval(&s, &c, &v);
+    ck_assert_int_eq(v.outcome, FAULT_RUN);
+    ck_assert(!fault_admin_refused(&s, HBA_ADM_CREATE_SQ));
+    ck_assert(fault_admin_refused(&s, HBA_ADM_CREATE_CQ));
+    ck_assert(!fault_admin_refused(&s, HBA_ADM_CREATE_CQ)); /* limit=1 spent */
+    ck_assert(fault_hard_reset_fails(&s));
+    ck_assert(fault_hard_reset_fails(&s)); /* unlimited */
+    fault_set_clear(&s);
+    ck_assert(!fault_hard_reset_fails(&s));
     fault_set_fini(&s);
 }
 END_TEST
@@ -594,6 +629,7 @@ static Suite *suite(void)
     tcase_add_test(c, controller_delays_a_completion);
     tcase_add_test(c, controller_hang_is_ended_by_a_reset);
     tcase_add_test(c, controller_capacity_action);
+    tcase_add_test(c, controller_rules_fire_only_where_the_controller_asks);
     suite_add_tcase(s, c);
     return s;
 }
