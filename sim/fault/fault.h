@@ -25,7 +25,7 @@
  *                   [count=N] [errno=EIO|ENOSPC|EROFS|EDQUOT|EINTR|short|eof]
  *                   (an action: the drive's store fails its next N such system calls)
  *     reopen        (an action: the drive's store closes and reopens its files, as a restart would)
- *     admin-refuse  admin=create-cq|create-sq|set-feature|identify|0xNN
+ *     admin-refuse  admin=identify|create-cq|create-sq|set-feature|abort|reset|...|0xNN
  *                   (the controller answers that admin command INVALID_FIELD without running it)
  *     reset-fail    (the controller's next hard reset leaves it off the bus: STATUS reads
  *                   all-ones until a power cycle)

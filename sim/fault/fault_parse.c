@@ -93,10 +93,16 @@ static const char *errno_name(int e)
     return "EIO";
 }
 
-/* The admin opcodes by name (hw/hba.h enum hba_admin_opcode); others as 0xNN. */
+/* The admin opcodes by name, HBA_ADM_IDENTIFY (0x80) up (hw/hba.h enum
+ * hba_admin_opcode; the names the rogue directive uses); others as 0xNN. */
 static const struct { const char *name; uint8_t op; } admin_names[] = {
-    { "identify", HBA_ADM_IDENTIFY }, { "create-cq", HBA_ADM_CREATE_CQ }, { "create-sq", HBA_ADM_CREATE_SQ },
-    { "set-feature", HBA_ADM_SET_FEATURE },
+    { "identify", HBA_ADM_IDENTIFY },       { "create-cq", HBA_ADM_CREATE_CQ },
+    { "create-sq", HBA_ADM_CREATE_SQ },     { "delete-sq", HBA_ADM_DELETE_SQ },
+    { "delete-cq", HBA_ADM_DELETE_CQ },     { "get-feature", HBA_ADM_GET_FEATURE },
+    { "set-feature", HBA_ADM_SET_FEATURE }, { "abort", HBA_ADM_ABORT },
+    { "async-event", HBA_ADM_ASYNC_EVENT }, { "cache-flush", HBA_ADM_CACHE_FLUSH },
+    { "shutdown", HBA_ADM_SHUTDOWN },       { "get-log", HBA_ADM_GET_LOG },
+    { "reset", HBA_ADM_RESET },             { "nexus-loss", HBA_ADM_NEXUS_LOSS },
 };
 
 static const struct { const char *name; int op; } op_names[] = {
@@ -298,7 +304,8 @@ static int parse_pair(const struct pctx *p, const struct kind_row *kr, const cha
         want = "a count of at least 1 (n=1 fails every command)";
     } else if (!strcmp(k, "admin")) {
         ok = parse_admin(v, &r->admin_op);
-        want = "identify, create-cq, create-sq, set-feature or an admin opcode as 0x80..0xff";
+        want = "an admin command (identify, create-cq, create-sq, delete-sq, delete-cq, get-feature, set-feature, "
+               "abort, async-event, cache-flush, shutdown, get-log, reset, nexus-loss) or an opcode as 0x80..0xff";
     } else if (!strcmp(k, "sense")) {
         ok = parse_sense(v, &r->sense);
         want = "KEY/ASC/ASCQ in hexadecimal, e.g. sense=3/11/00";
