@@ -187,6 +187,7 @@ struct trace_directive {
     bool     seed_given;                 /* POWER_LOSS */
     uint64_t seed;
     enum trace_reset_scope reset;        /* RESET */
+    bool     reset_fails;                /* RESET host fails: the controller must not come back */
     uint8_t  asc, ascq;                  /* UA */
     enum trace_inject_kind inject;       /* INJECT */
     bool     inject_arg_given;           /* INJECT fatal code=N */

@@ -25,7 +25,9 @@ static bool wait_state(struct drv_core *c, unsigned state, uint32_t timeout_ms)
     uint64_t until = osal_now_ns(c->os) + (uint64_t)timeout_ms * 1000000u;
     do {
         uint32_t s = rd(c, HBA_REG_STATUS);
-        if (s != 0xFFFFFFFFu && HBA_STATUS_STATE(s) == state)
+        if (s == 0xFFFFFFFFu)
+            return false; /* gone from the bus: waiting does not bring it back */
+        if (HBA_STATUS_STATE(s) == state)
             return true;
         sleep_us(200);
     } while (osal_now_ns(c->os) < until);
