@@ -324,10 +324,11 @@ int mini_controller_reset(struct drv_core *c, bool hard)
     }
     mini_requeue_all(c);
     int rc = mini_bringup(c);
-    if (rc < 0 && !hard) {
-        /* READY again but not answering admin commands: a hung firmware
-         * survives EN 1 -> 0 (docs/controller.md 4.3), so the keyed hard
-         * reset is the last resort before giving the controller up. */
+    if (rc < 0) {
+        /* READY again but not answering admin commands (a hung firmware
+         * survives EN 1 -> 0, docs/controller.md 4.3), or an admin command of
+         * the bring-up refused: the keyed hard reset and one more bring-up
+         * are the last resort before giving the controller up. */
         osal_log(c->os, OSAL_LOG_WARN, "mini: no answer after the controller reset (%d): hard reset", rc);
         hard_reset(c);
         rc = mini_bringup(c);
