@@ -62,6 +62,8 @@ START_TEST(rules_print_canonically_and_parse_back)
         "admin-refuse admin=0x9f",
         "reset-fail",
         "reset-fail limit=1",
+        "irq-lost",
+        "irq-lost limit=3",
     };
     for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
         struct fault_rule r = parse_ok(rules[i]);
@@ -131,6 +133,7 @@ START_TEST(bad_rules_name_the_column_and_the_fix)
         { "admin-refuse admin=create-sq op=read", 30, "'op' is not a key of a admin-refuse rule" },
         { "admin-refuse drive=0:0 admin=identify", 38, "acts on the controller, not a drive" },
         { "reset-fail drive=0:0", 21, "acts on the controller, not a drive" },
+        { "irq-lost op=read", 10, "'op' is not a key of a irq-lost rule" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct fault_rule r;
@@ -290,6 +293,12 @@ START_TEST(controller_rules_fire_only_where_the_controller_asks)
     ck_assert(!fault_admin_refused(&s, HBA_ADM_CREATE_CQ)); /* limit=1 spent */
     ck_assert(fault_hard_reset_fails(&s));
     ck_assert(fault_hard_reset_fails(&s)); /* unlimited */
+    ck_assert(!fault_irq_lost(&s));
+    struct fault_rule q = parse_ok("irq-lost limit=2");
+    ck_assert_int_eq(fault_set_add(&s, &q), 0);
+    ck_assert(fault_irq_lost(&s));
+    ck_assert(fault_irq_lost(&s));
+    ck_assert(!fault_irq_lost(&s));
     fault_set_clear(&s);
     ck_assert(!fault_hard_reset_fails(&s));
     fault_set_fini(&s);

@@ -29,8 +29,10 @@
  *                   (the controller answers that admin command INVALID_FIELD without running it)
  *     reset-fail    (the controller's next hard reset leaves it off the bus: STATUS reads
  *                   all-ones until a power cycle)
+ *     irq-lost      (the interrupt of an I/O completion is lost: the entry is posted, the
+ *                   vector is not raised)
  *
- *   and on every kind but admin-refuse and reset-fail (the controller's own):  drive=T:L (default any drive)  op=any|read|write|sync|
+ *   and on every kind but admin-refuse, reset-fail and irq-lost (the controller's own):  drive=T:L (default any drive)  op=any|read|write|sync|
  *   tur|inquiry|0xNN (default any; medium takes io= instead)  limit=N (fires
  *   at most N times; default unlimited)  seed=N (of the rule's own random
  *   numbers; default the controller's seed plus the rule's number).
@@ -75,6 +77,7 @@ enum fault_kind {
     FAULT_REOPEN,
     FAULT_ADMIN_REFUSE,
     FAULT_RESET_FAIL,
+    FAULT_IRQ_LOST,
 };
 
 enum fault_dist { FAULT_DIST_FIXED = 1, FAULT_DIST_UNIFORM, FAULT_DIST_EXP, FAULT_DIST_TAIL };
@@ -213,6 +216,7 @@ bool fault_dma_access(struct fault_set *s);
  * (limit= applies). */
 bool fault_admin_refused(struct fault_set *s, uint8_t admin_opcode);
 bool fault_hard_reset_fails(struct fault_set *s);
+bool fault_irq_lost(struct fault_set *s);
 
 /* Records a finished command: its opcode, drive, bytes, the time from fetch
  * to completion (injected delay included) and whether a rule changed it. */

@@ -304,6 +304,7 @@ void fault_eval(struct fault_set *s, const struct fault_cmd *c, struct fault_ver
         case FAULT_REOPEN:
         case FAULT_ADMIN_REFUSE: /* the controller asks for these itself */
         case FAULT_RESET_FAIL:
+        case FAULT_IRQ_LOST:
             break;
         }
         if (fire)
@@ -359,4 +360,9 @@ bool fault_admin_refused(struct fault_set *s, uint8_t admin_opcode)
 bool fault_hard_reset_fails(struct fault_set *s)
 {
     return controller_rule_fires(s, FAULT_RESET_FAIL, 0);
+}
+
+bool fault_irq_lost(struct fault_set *s)
+{
+    return controller_rule_fires(s, FAULT_IRQ_LOST, 0);
 }

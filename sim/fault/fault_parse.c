@@ -41,6 +41,7 @@ static const struct kind_row kinds[] = {
     { FAULT_REOPEN, "reopen", "", "reopen drive=0:0" },
     { FAULT_ADMIN_REFUSE, "admin-refuse", "admin", "admin-refuse admin=create-cq limit=1" },
     { FAULT_RESET_FAIL, "reset-fail", "", "reset-fail" },
+    { FAULT_IRQ_LOST, "irq-lost", "", "irq-lost limit=1" },
 };
 #define NKINDS (sizeof kinds / sizeof kinds[0])
 
@@ -440,6 +441,7 @@ static int check_rule(const struct pctx *p, const struct fault_rule *r, uint32_t
         break;
     case FAULT_ADMIN_REFUSE:
     case FAULT_RESET_FAIL:
+    case FAULT_IRQ_LOST:
         /* The controller's own: no drive picks them out. */
         if (!r->any_drive)
             return fail(p, endcol, "a%s %s rule acts on the controller, not a drive: write it without drive= (e.g. %s)",
@@ -496,8 +498,8 @@ int fault_rule_parse(const char *text, struct fault_rule *r, char *err, size_t e
             if (!kr)
                 return fail(&p, wcol, "unknown fault rule '%s': write medium, every-nth, latency, hang, busy, "
                                       "lose, duplicate, write-protect, capacity, reorder, spurious, "
-                                      "iommu-fault, fatal, remove, insert, io-error, reopen, admin-refuse "
-                                      "or reset-fail", w);
+                                      "iommu-fault, fatal, remove, insert, io-error, reopen, admin-refuse, "
+                                      "reset-fail or irq-lost", w);
             r->kind = kr->kind;
             first = false;
         } else {
@@ -516,7 +518,7 @@ int fault_rule_parse(const char *text, struct fault_rule *r, char *err, size_t e
     if (first)
         return fail(&p, 1, "empty rule: write a kind (medium, every-nth, latency, hang, busy, lose, duplicate, "
                            "write-protect, capacity, reorder, spurious, iommu-fault, fatal, remove, insert, io-error, "
-                           "reopen, admin-refuse, reset-fail) and "
+                           "reopen, admin-refuse, reset-fail, irq-lost) and "
                            "its keys");
     return check_rule(&p, r, given, (unsigned)len + 1);
 }
@@ -625,6 +627,7 @@ void fault_rule_format(const struct fault_rule *r, struct tbuf *b)
         break;
     case FAULT_WRITE_PROTECT:
     case FAULT_RESET_FAIL:
+    case FAULT_IRQ_LOST:
         break;
     }
     if (r->limit)
