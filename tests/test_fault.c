@@ -57,13 +57,13 @@ START_TEST(rules_print_canonically_and_parse_back)
         "io-error drive=0:0 file=media call=read count=2 errno=eof",
         "io-error drive=0:0 file=battery call=open count=1 errno=EINTR",
         "reopen drive=0:0",
-        "admin-refuse admin=create-cq",
-        "admin-refuse admin=abort limit=2",
-        "admin-refuse admin=0x9f",
-        "reset-fail",
-        "reset-fail limit=1",
-        "irq-lost",
-        "irq-lost limit=3",
+        "admin-refuse admin=create-cq nth=1",
+        "admin-refuse admin=abort nth=1 limit=2",
+        "admin-refuse admin=0x9f nth=4",
+        "reset-fail nth=1",
+        "reset-fail nth=3 limit=1",
+        "irq-lost nth=1",
+        "irq-lost nth=2 limit=3",
     };
     for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
         struct fault_rule r = parse_ok(rules[i]);
@@ -299,6 +299,14 @@ START_TEST(controller_rules_fire_only_where_the_controller_asks)
     ck_assert(fault_irq_lost(&s));
     ck_assert(fault_irq_lost(&s));
     ck_assert(!fault_irq_lost(&s));
+    fault_set_clear(&s);
+    /* nth=3: the third hard reset and every one after it. */
+    struct fault_rule third = parse_ok("reset-fail nth=3");
+    ck_assert_int_eq(fault_set_add(&s, &third), 0);
+    ck_assert(!fault_hard_reset_fails(&s));
+    ck_assert(!fault_hard_reset_fails(&s));
+    ck_assert(fault_hard_reset_fails(&s));
+    ck_assert(fault_hard_reset_fails(&s));
     fault_set_clear(&s);
     ck_assert(!fault_hard_reset_fails(&s));
     fault_set_fini(&s);

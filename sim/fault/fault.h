@@ -25,12 +25,14 @@
  *                   [count=N] [errno=EIO|ENOSPC|EROFS|EDQUOT|EINTR|short|eof]
  *                   (an action: the drive's store fails its next N such system calls)
  *     reopen        (an action: the drive's store closes and reopens its files, as a restart would)
- *     admin-refuse  admin=identify|create-cq|create-sq|set-feature|abort|reset|...|0xNN
+ *     admin-refuse  admin=identify|create-cq|create-sq|set-feature|abort|reset|...|0xNN [nth=N]
  *                   (the controller answers that admin command INVALID_FIELD without running it)
- *     reset-fail    (the controller's next hard reset leaves it off the bus: STATUS reads
+ *     reset-fail    [nth=N] (a hard reset leaves the controller off the bus: STATUS reads
  *                   all-ones until a power cycle)
- *     irq-lost      (the interrupt of an I/O completion is lost: the entry is posted, the
- *                   vector is not raised)
+ *     irq-lost      [nth=N] (the interrupt of an I/O completion is lost: the entry is posted,
+ *                   the vector is not raised)
+ *                   (these three, the controller's own, fire from the Nth occasion on, default
+ *                   the first; limit= caps how many times)
  *
  *   and on every kind but admin-refuse, reset-fail and irq-lost (the controller's own):  drive=T:L (default any drive)  op=any|read|write|sync|
  *   tur|inquiry|0xNN (default any; medium takes io= instead)  limit=N (fires

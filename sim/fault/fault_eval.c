@@ -333,7 +333,8 @@ bool fault_dma_access(struct fault_set *s)
     return hit;
 }
 
-/* The first live rule of `kind` (and admin opcode, for admin-refuse) fires. */
+/* The first live rule of `kind` (and admin opcode, for admin-refuse) fires:
+ * from its nth= matching occasion on, at most limit= times. */
 static bool controller_rule_fires(struct fault_set *s, enum fault_kind kind, uint8_t admin_op)
 {
     bool hit = false;
@@ -342,8 +343,7 @@ static bool controller_rule_fires(struct fault_set *s, enum fault_kind kind, uin
         struct fault_rule *r = &s->rules[i];
         if (r->kind != kind || (kind == FAULT_ADMIN_REFUSE && r->admin_op != admin_op))
             continue;
-        r->seen++;
-        if (r->limit && r->fired >= r->limit)
+        if (++r->seen < r->nth || (r->limit && r->fired >= r->limit))
             continue;
         r->fired++;
         hit = true;

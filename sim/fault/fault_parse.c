@@ -39,9 +39,9 @@ static const struct kind_row kinds[] = {
     { FAULT_INSERT, "insert", "blocks block-size", "insert drive=0:1 blocks=2048 block-size=512" },
     { FAULT_IO_ERROR, "io-error", "file call count errno", "io-error drive=0:0 file=media call=write errno=EIO" },
     { FAULT_REOPEN, "reopen", "", "reopen drive=0:0" },
-    { FAULT_ADMIN_REFUSE, "admin-refuse", "admin", "admin-refuse admin=create-cq limit=1" },
-    { FAULT_RESET_FAIL, "reset-fail", "", "reset-fail" },
-    { FAULT_IRQ_LOST, "irq-lost", "", "irq-lost limit=1" },
+    { FAULT_ADMIN_REFUSE, "admin-refuse", "admin nth", "admin-refuse admin=create-cq limit=1" },
+    { FAULT_RESET_FAIL, "reset-fail", "nth", "reset-fail nth=2" },
+    { FAULT_IRQ_LOST, "irq-lost", "nth", "irq-lost limit=1" },
 };
 #define NKINDS (sizeof kinds / sizeof kinds[0])
 
@@ -624,10 +624,13 @@ void fault_rule_format(const struct fault_rule *r, struct tbuf *b)
         break;
     case FAULT_ADMIN_REFUSE:
         put_admin(b, r->admin_op);
+        tbuf_printf(b, " nth=%" PRIu64, r->nth);
         break;
-    case FAULT_WRITE_PROTECT:
     case FAULT_RESET_FAIL:
     case FAULT_IRQ_LOST:
+        tbuf_printf(b, " nth=%" PRIu64, r->nth);
+        break;
+    case FAULT_WRITE_PROTECT:
         break;
     }
     if (r->limit)
