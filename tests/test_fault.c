@@ -293,12 +293,13 @@ START_TEST(controller_rules_fire_only_where_the_controller_asks)
     ck_assert(!fault_admin_refused(&s, HBA_ADM_CREATE_CQ)); /* limit=1 spent */
     ck_assert(fault_hard_reset_fails(&s));
     ck_assert(fault_hard_reset_fails(&s)); /* unlimited */
-    ck_assert(!fault_irq_lost(&s));
+    ck_assert(!fault_irq_lost(&s, 1));
     struct fault_rule q = parse_ok("irq-lost limit=2");
     ck_assert_int_eq(fault_set_add(&s, &q), 0);
-    ck_assert(fault_irq_lost(&s));
-    ck_assert(fault_irq_lost(&s));
-    ck_assert(!fault_irq_lost(&s));
+    ck_assert(!fault_irq_lost(&s, 0)); /* the admin CQ never loses its signal, and it does not count */
+    ck_assert(fault_irq_lost(&s, 1));
+    ck_assert(fault_irq_lost(&s, 1));
+    ck_assert(!fault_irq_lost(&s, 1));
     fault_set_clear(&s);
     /* nth=3: the third hard reset and every one after it. */
     struct fault_rule third = parse_ok("reset-fail nth=3");

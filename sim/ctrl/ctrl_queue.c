@@ -321,9 +321,7 @@ static void cq_post(struct sim_ctrl *c, uint16_t qid, uint64_t now)
     }
     memmove(cq->pend, cq->pend + n, (cq->npend - n) * sizeof(cq->pend[0]));
     cq->npend -= n;
-    /* An irq-lost rule (sim/fault) drops an I/O CQ's signal, not its entries:
-     * the driver finds them at its next look (another interrupt, a poll, a reset). */
-    if (n && !cq->no_irq && !(qid != 0 && fault_irq_lost(&c->faults)))
+    if (n && !cq->no_irq && !fault_irq_lost(&c->faults, qid)) /* irq-lost: posted, not signalled */
         ctrl_irq_note(c, cq->vector, n, now);
 }
 

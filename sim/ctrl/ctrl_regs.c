@@ -18,9 +18,7 @@ static void publish_status(struct sim_ctrl *c)
         s |= HBA_STATUS_FATAL;
     if (f->shst)
         s |= HBA_STATUS_SHST_DONE;
-    if (f->off_bus)
-        s = 0xFFFFFFFFu; /* what a read of a device gone from the bus returns */
-    ctrl_reg_set(c, HBA_REG_STATUS, s);
+    ctrl_reg_set(c, HBA_REG_STATUS, f->off_bus ? 0xFFFFFFFFu : s); /* reset-fail: a device gone from the bus */
     ctrl_reg_set(c, HBA_REG_DIAG, f->key_step == 4 ? HBA_DIAG_KEY_ACCEPTED : 0);
 }
 
@@ -77,8 +75,7 @@ void ctrl_regs_power_on(struct sim_ctrl *c)
     f->fault_code = HBA_FAULT_NONE;
     f->config = f->aq_sq_lo = f->aq_sq_hi = f->aq_cq_lo = f->aq_cq_hi = f->aq_size = 0;
     f->key_step = 0;
-    f->shut_down = f->shst = false;
-    f->off_bus = false;
+    f->shut_down = f->shst = f->off_bus = false;
     atomic_store(&c->beat, 0);
     uint64_t now = clock_now_ns();
     f->init_done_ns = now + (uint64_t)k->init_ms * 1000000u;
@@ -179,11 +176,11 @@ static void shutdown(struct sim_ctrl *c)
     publish_status(c);
 }
 
-/* The key sequence was accepted and DIAG.HARD_RESET written: reboot the
- * controller from any state, FAULT included. */
+/* DIAG.HARD_RESET after the key sequence: reboot from any state, FAULT included. */
 static void hard_reset(struct sim_ctrl *c)
 {
     struct ctrl_fw *f = &c->fw_state;
+    f->off_bus = fault_hard_reset_fails(&c->faults); /* reset-fail: this reboot never comes back */
     ctrl_queue_forget_all(c);
     ctrl_event_clear(c);
     f->coalescing = 0;
@@ -199,9 +196,6 @@ static void hard_reset(struct sim_ctrl *c)
     fw_controller_reset(c->fw);
     f->state = HBA_STATE_RESET;
     f->init_done_ns = clock_now_ns() + (uint64_t)c->cfg.init_ms * 1000000u;
-    /* A reset-fail rule: this reboot does not come back (a power cycle does). */
-    if (fault_hard_reset_fails(&c->faults))
-        f->off_bus = true;
     publish_status(c);
 }
 

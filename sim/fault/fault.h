@@ -218,7 +218,8 @@ bool fault_dma_access(struct fault_set *s);
  * (limit= applies). */
 bool fault_admin_refused(struct fault_set *s, uint8_t admin_opcode);
 bool fault_hard_reset_fails(struct fault_set *s);
-bool fault_irq_lost(struct fault_set *s);
+/* qid: the CQ posted to; the admin CQ (0) never loses its signal. */
+bool fault_irq_lost(struct fault_set *s, uint16_t qid);
 
 /* Records a finished command: its opcode, drive, bytes, the time from fetch
  * to completion (injected delay included) and whether a rule changed it. */

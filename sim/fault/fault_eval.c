@@ -362,7 +362,7 @@ bool fault_hard_reset_fails(struct fault_set *s)
     return controller_rule_fires(s, FAULT_RESET_FAIL, 0);
 }
 
-bool fault_irq_lost(struct fault_set *s)
+bool fault_irq_lost(struct fault_set *s, uint16_t qid)
 {
-    return controller_rule_fires(s, FAULT_IRQ_LOST, 0);
+    return qid != 0 && controller_rule_fires(s, FAULT_IRQ_LOST, 0);
 }
