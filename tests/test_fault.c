@@ -60,6 +60,13 @@ START_TEST(rules_print_canonically_and_parse_back)
         "io-error drive=0:0 file=media call=open count=1 errno=ENOSYS",
         "battery drive=0:0 state=failed",
         "battery drive=1:2 state=good",
+        "admin-refuse admin=create-cq nth=1",
+        "admin-refuse admin=abort nth=1 limit=2",
+        "admin-refuse admin=0x9f nth=4",
+        "reset-fail nth=1",
+        "reset-fail nth=3 limit=1",
+        "irq-lost nth=1",
+        "irq-lost nth=2 limit=3",
     };
     for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
         struct fault_rule r = parse_ok(rules[i]);
@@ -126,6 +133,13 @@ START_TEST(bad_rules_name_the_column_and_the_fix)
         { "io-error drive=0:0 file=journal call=open errno=ENOSYS", 55, "is for file=media call=open only" },
         { "battery state=good", 19, "a battery action needs drive=T:L and state=" },
         { "battery drive=0:0 state=dead", 25, "absent, good or failed" },
+        { "admin-refuse", 13, "needs admin=COMMAND" },
+        { "admin-refuse admin=0x12", 20, "or an opcode as 0x80..0xff" },
+        { "admin-refuse admin=frob", 20, "identify, create-cq, create-sq" },
+        { "admin-refuse admin=create-sq op=read", 30, "'op' is not a key of a admin-refuse rule" },
+        { "admin-refuse drive=0:0 admin=identify", 38, "acts on the controller, not a drive" },
+        { "reset-fail drive=0:0", 21, "acts on the controller, not a drive" },
+        { "irq-lost op=read", 10, "'op' is not a key of a irq-lost rule" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct fault_rule r;
@@ -262,6 +276,46 @@ START_TEST(reorder_spurious_fatal_and_iommu_fault_decide)
         ck_assert(!fault_dma_access(&s));
     fault_set_clear(&s);
     ck_assert(!fault_dma_access(&s));
+    fault_set_fini(&s);
+}
+END_TEST
+
+/* The controller's own rules fire where it asks (admin command, hard reset),
+ * never for a SCSI command, and keep their limit. */
+START_TEST(controller_rules_fire_only_where_the_controller_asks)
+{
+    struct fault_set s;
+    ck_assert_int_eq(fault_set_init(&s, 1), 0);
+    struct fault_rule a = parse_ok("admin-refuse admin=create-cq limit=1"), h = parse_ok("reset-fail");
+    ck_assert_int_eq(fault_set_add(&s, &a), 0);
+    ck_assert_int_eq(fault_set_add(&s, &h), 0);
+    static const uint8_t tur[6] = { 0 };
+    struct fault_cmd c = { .target = 0, .lun = 0, .cdb = tur, .cdb_len = 6 };
+    struct fault_verdict v;
+    fault_eval(&s, &c, &v);
+    ck_assert_int_eq(v.outcome, FAULT_RUN);
+    ck_assert(!fault_admin_refused(&s, HBA_ADM_CREATE_SQ));
+    ck_assert(fault_admin_refused(&s, HBA_ADM_CREATE_CQ));
+    ck_assert(!fault_admin_refused(&s, HBA_ADM_CREATE_CQ)); /* limit=1 spent */
+    ck_assert(fault_hard_reset_fails(&s));
+    ck_assert(fault_hard_reset_fails(&s)); /* unlimited */
+    ck_assert(!fault_irq_lost(&s, 1));
+    struct fault_rule q = parse_ok("irq-lost limit=2");
+    ck_assert_int_eq(fault_set_add(&s, &q), 0);
+    ck_assert(!fault_irq_lost(&s, 0)); /* the admin CQ never loses its signal, and it does not count */
+    ck_assert(fault_irq_lost(&s, 1));
+    ck_assert(fault_irq_lost(&s, 1));
+    ck_assert(!fault_irq_lost(&s, 1));
+    fault_set_clear(&s);
+    /* nth=3: the third hard reset and every one after it. */
+    struct fault_rule third = parse_ok("reset-fail nth=3");
+    ck_assert_int_eq(fault_set_add(&s, &third), 0);
+    ck_assert(!fault_hard_reset_fails(&s));
+    ck_assert(!fault_hard_reset_fails(&s));
+    ck_assert(fault_hard_reset_fails(&s));
+    ck_assert(fault_hard_reset_fails(&s));
+    fault_set_clear(&s);
+    ck_assert(!fault_hard_reset_fails(&s));
     fault_set_fini(&s);
 }
 END_TEST
@@ -600,6 +654,7 @@ static Suite *suite(void)
     tcase_add_test(c, controller_delays_a_completion);
     tcase_add_test(c, controller_hang_is_ended_by_a_reset);
     tcase_add_test(c, controller_capacity_action);
+    tcase_add_test(c, controller_rules_fire_only_where_the_controller_asks);
     suite_add_tcase(s, c);
     return s;
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "conformance/replay/replay.h"
+#include "hw/hba.h"
 #include "tests/support/replay_testutil.h"
 #include "tests/support/trace_testutil.h"
 
@@ -59,6 +60,18 @@ START_TEST(host_lines_fill_the_tree)
     ck_assert(!t->host.low_window);
     ck_assert_uint_eq(t->host.iova_base, 4096ull << 10);
     trace_free(t);
+
+    /* The core's bring-up options: HBA_COALESCE(threshold, time_us), entries per queue. */
+    t = tt_parse(V "@host coalescing=8/2ms queue-depth=16\n", &err);
+    ck_assert_msg(t != NULL, "%s", err.message);
+    ck_assert(t->host.given[TRACE_HOST_COALESCING] && t->host.given[TRACE_HOST_QUEUE_DEPTH]);
+    ck_assert_uint_eq(t->host.coalescing, HBA_COALESCE(8, 2000));
+    ck_assert_uint_eq(t->host.queue_depth, 16);
+    trace_free(t);
+    t = tt_parse(V "@host coalescing=255\n", &err);
+    ck_assert_msg(t != NULL, "%s", err.message);
+    ck_assert_uint_eq(t->host.coalescing, HBA_COALESCE(255, 0));
+    trace_free(t);
 }
 END_TEST
 
@@ -71,7 +84,7 @@ struct bad {
 
 static const struct bad bads[] = {
     { "unknown key, near miss", "@host iova-bas=4G", "iova-bas", "unknown @host key 'iova-bas'; did you mean 'iova-base'?" },
-    { "unknown key", "@host mmu=on", "mmu", "expected iova-base, iova-limit, low-window, scatter, reverse-directions, command-timeout, abort-grace, admin-timeout or heartbeat-stall" },
+    { "unknown key", "@host mmu=on", "mmu", "expected iova-base, iova-limit, low-window, scatter, reverse-directions, command-timeout, abort-grace, admin-timeout, heartbeat-stall, coalescing or queue-depth" },
     { "not key=value", "@host scatter", "scatter", "expected KEY=VALUE" },
     { "no settings", "@host", NULL, "@host needs KEY=VALUE settings" },
     { "empty value", "@host scatter=", NULL, "'scatter' needs a value" },
@@ -84,6 +97,13 @@ static const struct bad bads[] = {
     { "suffix overflows", "@host iova-base=99999999P", "9", "does not fit in 64 bits" },
     { "limit not above base", "@host iova-base=8G iova-limit=4G", "4G", "iova-limit 0x100000000 is not above iova-base" },
     { "limit at the default base", "@host iova-limit=0x1000", "0x1000", "too low" },
+    { "coalescing threshold 0", "@host coalescing=0", "0", "threshold 0: give 1 to 255 completions" },
+    { "coalescing threshold too big", "@host coalescing=256", "256", "too large" },
+    { "coalescing time without unit", "@host coalescing=8/200", "200", "time needs its unit" },
+    { "coalescing time too long", "@host coalescing=8/20s", "20s", "out of range; give 1us to 16777215us" },
+    { "coalescing no threshold", "@host coalescing=/5ms", "/5ms", "needs a completion count" },
+    { "queue depth 0", "@host queue-depth=0", "0", "queue-depth 0: give 1 to 4096" },
+    { "queue depth too big", "@host queue-depth=5000", "5000", "too large" },
 };
 
 static unsigned col_of(const char *line, const char *at)

@@ -1,6 +1,8 @@
-/* conformance/directive/reset.c — reset lun|target|bus|host: the driver
- * core resets that much of the nexus (a host reset is the controller's hard
- * reset), and the tasks there end without status. */
+/* conformance/directive/reset.c — reset lun|target|bus|host [fails]: the
+ * driver core resets that much of the nexus (a host reset is the controller's
+ * hard reset), and the tasks there end without status.  `reset host fails`
+ * expects the controller not to come back (a reset-fail rule): the core must
+ * say so, not report a reset that worked. */
 #include <errno.h>
 #include <string.h>
 
@@ -21,17 +23,28 @@ static int reset_parse(struct tp *p, struct trace_directive *d)
     if (rc < 0 || tp_word(p, &tok, &trace_reset_words, "reset scope", &v))
         return -EINVAL;
     d->reset = (enum trace_reset_scope)v;
-    return tp_no_more(p, "the reset scope");
+    if (d->reset == TRACE_RESET_HOST) {
+        rc = tp_next(p, &tok);
+        if (rc < 0)
+            return rc;
+        if (rc == 1) {
+            if (tok.len != 5 || memcmp(tok.s, "fails", 5))
+                return tp_fail(p, tok.col, "after 'reset host' only 'fails' may follow (the controller must not "
+                                           "come back), not '%.*s'", (int)tok.len, tok.s);
+            d->reset_fails = true;
+        }
+    }
+    return tp_no_more(p, d->reset_fails ? "'reset host fails'" : "the reset scope");
 }
 
 static void reset_print(struct tbuf *b, const struct trace_directive *d)
 {
-    tbuf_printf(b, " %s", trace_word(&trace_reset_words, d->reset));
+    tbuf_printf(b, " %s%s", trace_word(&trace_reset_words, d->reset), d->reset_fails ? " fails" : "");
 }
 
 static bool reset_equal(const struct trace_directive *a, const struct trace_directive *b)
 {
-    return a->reset == b->reset;
+    return a->reset == b->reset && a->reset_fails == b->reset_fails;
 }
 
 static bool reset_uses_nexus(const struct trace_directive *d)
@@ -85,8 +98,11 @@ static void reset_run(struct replay *rp, size_t line)
     switch (d->reset) {
     case TRACE_RESET_HOST:
         rc = stack_core_ops(rp->st)->reset_controller(stack_core(rp->st), true);
-        if (rc < 0)
+        if (rc < 0 && !d->reset_fails)
             replay_problem(rp, line, "reset host: the controller did not come back (%s)", strerror(-rc));
+        if (rc == 0 && d->reset_fails)
+            replay_problem(rp, line, "reset host fails: the driver core reported the controller back, "
+                                     "the trace says it does not come back (a reset-fail rule)");
         return;
     case TRACE_RESET_BUS:
         rc = stack_core_ops(rp->st)->reset(stack_core(rp->st), HBA_RESET_BUS, 0, 0);

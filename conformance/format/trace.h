@@ -188,6 +188,7 @@ struct trace_directive {
     bool     seed_given;                 /* POWER_LOSS */
     uint64_t seed;
     enum trace_reset_scope reset;        /* RESET */
+    bool     reset_fails;                /* RESET host fails: the controller must not come back */
     uint8_t  asc, ascq;                  /* UA */
     enum trace_inject_kind inject;       /* INJECT */
     bool     inject_arg_given;           /* INJECT fatal code=N */
@@ -300,7 +301,8 @@ struct trace_device {
  * keeps the replay's default. */
 enum trace_host_key { TRACE_HOST_IOVA_BASE, TRACE_HOST_IOVA_LIMIT, TRACE_HOST_LOW_WINDOW, TRACE_HOST_SCATTER,
                       TRACE_HOST_REVERSE_DIRECTIONS, TRACE_HOST_COMMAND_TIMEOUT, TRACE_HOST_ABORT_GRACE,
-                      TRACE_HOST_ADMIN_TIMEOUT, TRACE_HOST_HEARTBEAT_STALL, TRACE_HOST_KEY_COUNT };
+                      TRACE_HOST_ADMIN_TIMEOUT, TRACE_HOST_HEARTBEAT_STALL, TRACE_HOST_COALESCING,
+                      TRACE_HOST_QUEUE_DEPTH, TRACE_HOST_KEY_COUNT };
 struct trace_host {
     bool     given[TRACE_HOST_KEY_COUNT];
     uint64_t iova_base, iova_limit;     /* bytes, multiples of 4096 */
@@ -310,6 +312,11 @@ struct trace_host {
      * milliseconds): how soon a timed-out command escalates, so a recovery
      * trace runs in a fraction of a second instead of the defaults' seconds. */
     uint32_t command_timeout_ms, abort_grace_ms, admin_timeout_ms, heartbeat_stall_ms;
+    /* Bring-up options the host asks of its driver core (drv_core_options):
+     * interrupt coalescing as HBA_COALESCE(threshold, time_us), entries per
+     * I/O queue. */
+    uint32_t coalescing;
+    uint32_t queue_depth;
 };
 
 /* --- the file ------------------------------------------------------------------------------ */

@@ -47,7 +47,8 @@ WORDS(trace_host_key_words, [TRACE_HOST_IOVA_BASE] = "iova-base", [TRACE_HOST_IO
       [TRACE_HOST_LOW_WINDOW] = "low-window", [TRACE_HOST_SCATTER] = "scatter",
       [TRACE_HOST_REVERSE_DIRECTIONS] = "reverse-directions", [TRACE_HOST_COMMAND_TIMEOUT] = "command-timeout",
       [TRACE_HOST_ABORT_GRACE] = "abort-grace", [TRACE_HOST_ADMIN_TIMEOUT] = "admin-timeout",
-      [TRACE_HOST_HEARTBEAT_STALL] = "heartbeat-stall");
+      [TRACE_HOST_HEARTBEAT_STALL] = "heartbeat-stall", [TRACE_HOST_COALESCING] = "coalescing",
+      [TRACE_HOST_QUEUE_DEPTH] = "queue-depth");
 WORDS(trace_sense_key_words, [SCSI_SK_NO_SENSE] = "NO_SENSE", [SCSI_SK_RECOVERED_ERROR] = "RECOVERED_ERROR",
       [SCSI_SK_NOT_READY] = "NOT_READY", [SCSI_SK_MEDIUM_ERROR] = "MEDIUM_ERROR",
       [SCSI_SK_HARDWARE_ERROR] = "HARDWARE_ERROR", [SCSI_SK_ILLEGAL_REQUEST] = "ILLEGAL_REQUEST",

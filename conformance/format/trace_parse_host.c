@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "conformance/format/trace_names.h"
+#include "hw/hba.h"
 
 #define HOST_PAGE 4096ull
 
@@ -98,6 +99,50 @@ static int host_ms(struct tp *p, const struct tp_tok *key, const struct tp_tok *
     return 0;
 }
 
+/* Interrupt coalescing: THRESHOLD (1..255 completions) or THRESHOLD/TIME
+ * (TIME with its unit, us, ms or s, up to the datasheet's 24-bit
+ * microseconds), as HBA_COALESCE(threshold, time_us). */
+static int host_coalescing(struct tp *p, const struct tp_tok *key, const struct tp_tok *val, uint32_t *out)
+{
+    char k[TRACE_NAME_MAX + 1], shown[48];
+    tp_tok_str(key, k, sizeof k);
+    struct tp_tok num = *val, tim = { 0 };
+    const char *slash = memchr(val->s, '/', val->len);
+    if (slash) {
+        num.len = (size_t)(slash - val->s);
+        tim.s = slash + 1;
+        tim.len = val->len - num.len - 1;
+        tim.col = val->col + (unsigned)num.len + 1;
+    }
+    uint64_t threshold, us = 0;
+    if (num.len == 0)
+        return tp_fail(p, val->col, "%s needs a completion count (e.g. %s=8 or %s=8/200us)", k, k, k);
+    if (tp_u64(p, &num, k, HBA_COALESCE_THRESHOLD_MAX, &threshold))
+        return -EINVAL;
+    if (threshold == 0)
+        return tp_fail(p, val->col, "%s threshold 0: give 1 to %u completions (leave the key out for no "
+                       "coalescing)", k, HBA_COALESCE_THRESHOLD_MAX);
+    if (slash) {
+        uint64_t mult = 0;
+        if (tim.len > 2 && !memcmp(tim.s + tim.len - 2, "us", 2))
+            mult = 1, tim.len -= 2;
+        else if (tim.len > 2 && !memcmp(tim.s + tim.len - 2, "ms", 2))
+            mult = 1000, tim.len -= 2;
+        else if (tim.len > 1 && tim.s[tim.len - 1] == 's')
+            mult = 1000000, tim.len--;
+        if (!mult)
+            return tp_fail(p, tim.col, "%s time needs its unit: us, ms or s (e.g. %s=8/200us)", k, k);
+        if (tp_u64(p, &tim, k, HBA_COALESCE_TIME_US_MAX, &us))
+            return -EINVAL;
+        us *= mult;
+        if (us == 0 || us > HBA_COALESCE_TIME_US_MAX)
+            return tp_fail(p, tim.col, "%s time %s is out of range; give 1us to %uus", k,
+                           tp_tok_str(val, shown, sizeof shown), HBA_COALESCE_TIME_US_MAX);
+    }
+    *out = HBA_COALESCE(threshold, us);
+    return 0;
+}
+
 static int host_setting(struct tp *p, const struct tp_tok *tok, const struct tp_tok *key, const struct tp_tok *val)
 {
     char shown[48], list[240];
@@ -158,6 +203,20 @@ static int host_setting(struct tp *p, const struct tp_tok *tok, const struct tp_
         if (host_ms(p, key, val, &h->heartbeat_stall_ms))
             return -EINVAL;
         break;
+    case TRACE_HOST_COALESCING:
+        if (host_coalescing(p, key, val, &h->coalescing))
+            return -EINVAL;
+        break;
+    case TRACE_HOST_QUEUE_DEPTH: {
+        uint64_t v;
+        if (tp_u64(p, val, "queue-depth", 4096, &v))
+            return -EINVAL;
+        if (v == 0)
+            return tp_fail(p, val->col, "queue-depth 0: give 1 to 4096 entries per I/O queue (the core and "
+                                        "the controller's CAP_QUEUES may allow fewer)");
+        h->queue_depth = (uint32_t)v;
+        break;
+    }
     default:
         return -EINVAL;
     }

@@ -132,6 +132,11 @@ int replay_open(struct replay *rp)
         so.admin_timeout_ms = h->admin_timeout_ms;
     if (h->given[TRACE_HOST_HEARTBEAT_STALL])
         so.heartbeat_stall_ms = h->heartbeat_stall_ms;
+    /* @host's bring-up options, as a host driver's configuration would set them. */
+    if (h->given[TRACE_HOST_COALESCING])
+        so.int_coalescing = h->coalescing;
+    if (h->given[TRACE_HOST_QUEUE_DEPTH])
+        so.queue_depth = h->queue_depth;
     so.on_event = on_event;
     so.event_arg = rp;
     so.osal.name = "replay";

@@ -11,6 +11,7 @@
 #include "scsi/sense.h"
 
 #define SK_NOT_READY      0x2u
+#define SK_ILLEGAL_REQUEST 0x5u
 #define SK_UNIT_ATTENTION 0x6u
 #define SCSI_CHECK        0x02u
 
@@ -83,6 +84,11 @@ static int probe_lun(struct probe *p, uint16_t target, uint16_t lun)
         struct timespec ts = { 0, (long)p->opt.ready_poll_ms * 1000000L };
         nanosleep(&ts, NULL);
     }
+    /* LOGICAL UNIT NOT SUPPORTED is the device server saying no unit is at
+     * this LUN, whatever INQUIRY said (SAM-5: only INQUIRY and REQUEST SENSE
+     * answer for a LUN without a unit). */
+    if (sense.key == SK_ILLEGAL_REQUEST && sense.asc == 0x25 && sense.ascq == 0x00)
+        return 0;
     struct drv_disc_lun *grown = realloc(p->out->luns, (p->out->count + 1) * sizeof *grown);
     if (!grown)
         return -ENOMEM;

@@ -25,7 +25,9 @@ static bool wait_state(struct drv_core *c, unsigned state, uint32_t timeout_ms)
     uint64_t until = osal_now_ns(c->os) + (uint64_t)timeout_ms * 1000000u;
     do {
         uint32_t s = rd(c, HBA_REG_STATUS);
-        if (s != 0xFFFFFFFFu && HBA_STATUS_STATE(s) == state)
+        if (s == 0xFFFFFFFFu)
+            return false; /* gone from the bus: waiting does not bring it back */
+        if (HBA_STATUS_STATE(s) == state)
             return true;
         sleep_us(200);
     } while (osal_now_ns(c->os) < until);
@@ -322,10 +324,11 @@ int mini_controller_reset(struct drv_core *c, bool hard)
     }
     mini_requeue_all(c);
     int rc = mini_bringup(c);
-    if (rc < 0 && !hard) {
-        /* READY again but not answering admin commands: a hung firmware
-         * survives EN 1 -> 0 (docs/controller.md 4.3), so the keyed hard
-         * reset is the last resort before giving the controller up. */
+    if (rc < 0) {
+        /* READY again but not answering admin commands (a hung firmware
+         * survives EN 1 -> 0, docs/controller.md 4.3), or an admin command of
+         * the bring-up refused: the keyed hard reset and one more bring-up
+         * are the last resort before giving the controller up. */
         osal_log(c->os, OSAL_LOG_WARN, "mini: no answer after the controller reset (%d): hard reset", rc);
         hard_reset(c);
         rc = mini_bringup(c);

@@ -339,7 +339,7 @@ void ctrl_admin_submit(struct sim_ctrl *c, const struct hba_sq_entry *e)
     }
     ctrl_sq_mark(c, 0, e->cid);
     uint32_t result = 0;
-    int rc = dispatch(c, e, &result);
+    int rc = fault_admin_refused(&c->faults, e->opcode) ? HBA_CS_INVALID_FIELD : dispatch(c, e, &result);
     if (rc == NO_STATUS || rc == CTRL_CS_FAULTED)
         return;
     if (rc != HBA_CS_SUCCESS)

@@ -130,6 +130,7 @@ struct ctrl_fw {
     bool     shst;                   /* CONFIG.SHN shutdown done: STATUS.SHST_DONE */
     bool     shst_dirty;             /* ... but a flush failed: STATUS.SHST_DIRTY */
     uint64_t init_done_ns;           /* RESET -> READY at this time */
+    bool     off_bus;                /* a reset-fail rule fired: STATUS reads all-ones until power-on */
     uint64_t last_work_ns;           /* the last pass that fetched a command (idle polling, ctrl.c) */
 
     struct ctrl_sq sq[HBA_MAX_QUEUES];

@@ -321,7 +321,7 @@ static void cq_post(struct sim_ctrl *c, uint16_t qid, uint64_t now)
     }
     memmove(cq->pend, cq->pend + n, (cq->npend - n) * sizeof(cq->pend[0]));
     cq->npend -= n;
-    if (n && !cq->no_irq)
+    if (n && !cq->no_irq && !fault_irq_lost(&c->faults, qid)) /* irq-lost: posted, not signalled */
         ctrl_irq_note(c, cq->vector, n, now);
 }
 

@@ -21,7 +21,7 @@ static void publish_status(struct sim_ctrl *c)
         s |= HBA_STATUS_SHST_DONE;
     if (f->shst && f->shst_dirty)
         s |= HBA_STATUS_SHST_DIRTY;
-    ctrl_reg_set(c, HBA_REG_STATUS, s);
+    ctrl_reg_set(c, HBA_REG_STATUS, f->off_bus ? 0xFFFFFFFFu : s); /* reset-fail: a device gone from the bus */
     ctrl_reg_set(c, HBA_REG_DIAG, f->key_step == 4 ? HBA_DIAG_KEY_ACCEPTED : 0);
 }
 
@@ -78,7 +78,7 @@ void ctrl_regs_power_on(struct sim_ctrl *c)
     f->fault_code = HBA_FAULT_NONE;
     f->config = f->aq_sq_lo = f->aq_sq_hi = f->aq_cq_lo = f->aq_cq_hi = f->aq_size = 0;
     f->key_step = 0;
-    f->shut_down = f->shst = false;
+    f->shut_down = f->shst = f->off_bus = false;
     atomic_store(&c->beat, 0);
     uint64_t now = clock_now_ns();
     f->init_done_ns = now + (uint64_t)k->init_ms * 1000000u;
@@ -187,11 +187,11 @@ static void shutdown(struct sim_ctrl *c)
     publish_status(c);
 }
 
-/* The key sequence was accepted and DIAG.HARD_RESET written: reboot the
- * controller from any state, FAULT included. */
+/* DIAG.HARD_RESET after the key sequence: reboot from any state, FAULT included. */
 static void hard_reset(struct sim_ctrl *c)
 {
     struct ctrl_fw *f = &c->fw_state;
+    f->off_bus = fault_hard_reset_fails(&c->faults); /* reset-fail: this reboot never comes back */
     ctrl_queue_forget_all(c);
     ctrl_event_clear(c);
     f->coalescing = 0;

@@ -26,8 +26,16 @@
  *                   (an action: the drive's store fails its next N such system calls)
  *     reopen        (an action: the drive's store closes and reopens its files, as a restart would)
  *     battery       state=absent|good|failed   (an action: the drive's cache battery changes now)
+ *     admin-refuse  admin=identify|create-cq|create-sq|set-feature|abort|reset|...|0xNN [nth=N]
+ *                   (the controller answers that admin command INVALID_FIELD without running it)
+ *     reset-fail    [nth=N] (a hard reset leaves the controller off the bus: STATUS reads
+ *                   all-ones until a power cycle)
+ *     irq-lost      [nth=N] (the interrupt of an I/O completion is lost: the entry is posted,
+ *                   the vector is not raised)
+ *                   (these three, the controller's own, fire from the Nth occasion on, default
+ *                   the first; limit= caps how many times)
  *
- *   and on every kind:  drive=T:L (default any drive)  op=any|read|write|sync|
+ *   and on every kind but admin-refuse, reset-fail and irq-lost (the controller's own):  drive=T:L (default any drive)  op=any|read|write|sync|
  *   tur|inquiry|0xNN (default any; medium takes io= instead)  limit=N (fires
  *   at most N times; default unlimited)  seed=N (of the rule's own random
  *   numbers; default the controller's seed plus the rule's number).
@@ -71,6 +79,9 @@ enum fault_kind {
     FAULT_IO_ERROR,
     FAULT_REOPEN,
     FAULT_BATTERY,
+    FAULT_ADMIN_REFUSE,
+    FAULT_RESET_FAIL,
+    FAULT_IRQ_LOST,
 };
 
 enum fault_dist { FAULT_DIST_FIXED = 1, FAULT_DIST_UNIFORM, FAULT_DIST_EXP, FAULT_DIST_TAIL };
@@ -111,6 +122,8 @@ struct fault_rule {
     int      io_file, io_call, io_errno;
     /* battery: enum hba_battery */
     int      battery;
+    /* admin-refuse: the admin opcode (enum hba_admin_opcode, 0x80..0xFF) */
+    uint8_t  admin_op;
     /* state, not part of the text */
     uint64_t prng, seen, fired;
     bool     armed;           /* iommu-fault: the command running now matches */
@@ -205,6 +218,15 @@ bool fault_dma_access(struct fault_set *s);
 /* True when an iommu-fault rule is set: then every DMA access must go through
  * the IOMMU's copy, which asks fault_dma_access (no direct window). */
 bool fault_dma_rules_set(struct fault_set *s);
+
+/* The controller's own rules, asked where the controller acts (not per SCSI
+ * command): true when an admin-refuse rule refuses this admin opcode, or a
+ * reset-fail rule fails this hard reset.  Each counts as the rule firing
+ * (limit= applies). */
+bool fault_admin_refused(struct fault_set *s, uint8_t admin_opcode);
+bool fault_hard_reset_fails(struct fault_set *s);
+/* qid: the CQ posted to; the admin CQ (0) never loses its signal. */
+bool fault_irq_lost(struct fault_set *s, uint16_t qid);
 
 /* Records a finished command: its opcode, drive, bytes, the time from fetch
  * to completion (injected delay included) and whether a rule changed it. */

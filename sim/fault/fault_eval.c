@@ -303,6 +303,9 @@ void fault_eval(struct fault_set *s, const struct fault_cmd *c, struct fault_ver
         case FAULT_IO_ERROR:
         case FAULT_REOPEN:
         case FAULT_BATTERY:
+        case FAULT_ADMIN_REFUSE: /* the controller asks for these itself */
+        case FAULT_RESET_FAIL:
+        case FAULT_IRQ_LOST:
             break;
         }
         if (fire)
@@ -334,4 +337,38 @@ bool fault_dma_access(struct fault_set *s)
     }
     pthread_mutex_unlock(&s->lock);
     return hit;
+}
+
+/* The first live rule of `kind` (and admin opcode, for admin-refuse) fires:
+ * from its nth= matching occasion on, at most limit= times. */
+static bool controller_rule_fires(struct fault_set *s, enum fault_kind kind, uint8_t admin_op)
+{
+    bool hit = false;
+    pthread_mutex_lock(&s->lock);
+    for (size_t i = 0; i < s->nrules && !hit; i++) {
+        struct fault_rule *r = &s->rules[i];
+        if (r->kind != kind || (kind == FAULT_ADMIN_REFUSE && r->admin_op != admin_op))
+            continue;
+        if (++r->seen < r->nth || (r->limit && r->fired >= r->limit))
+            continue;
+        r->fired++;
+        hit = true;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return hit;
+}
+
+bool fault_admin_refused(struct fault_set *s, uint8_t admin_opcode)
+{
+    return controller_rule_fires(s, FAULT_ADMIN_REFUSE, admin_opcode);
+}
+
+bool fault_hard_reset_fails(struct fault_set *s)
+{
+    return controller_rule_fires(s, FAULT_RESET_FAIL, 0);
+}
+
+bool fault_irq_lost(struct fault_set *s, uint16_t qid)
+{
+    return qid != 0 && controller_rule_fires(s, FAULT_IRQ_LOST, 0);
 }

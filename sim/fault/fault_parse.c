@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/errf.h"
+#include "hw/hba.h"
 #include "scsi/scsi.h"
 #include "sim/fault/fault.h"
 #include "sim/store/store.h"
@@ -39,6 +40,9 @@ static const struct kind_row kinds[] = {
     { FAULT_IO_ERROR, "io-error", "file call count errno", "io-error drive=0:0 file=media call=write errno=EIO" },
     { FAULT_REOPEN, "reopen", "", "reopen drive=0:0" },
     { FAULT_BATTERY, "battery", "state", "battery drive=0:0 state=failed" },
+    { FAULT_ADMIN_REFUSE, "admin-refuse", "admin nth", "admin-refuse admin=create-cq limit=1" },
+    { FAULT_RESET_FAIL, "reset-fail", "nth", "reset-fail nth=2" },
+    { FAULT_IRQ_LOST, "irq-lost", "nth", "irq-lost limit=1" },
 };
 #define NKINDS (sizeof kinds / sizeof kinds[0])
 
@@ -93,6 +97,17 @@ static const char *errno_name(int e)
 
 /* battery's state= words, indexed by enum hba_battery (hw/hba.h). */
 static const char *const battery_states[] = { "absent", "good", "failed" };
+/* The admin opcodes by name, HBA_ADM_IDENTIFY (0x80) up (hw/hba.h enum
+ * hba_admin_opcode; the names the rogue directive uses); others as 0xNN. */
+static const struct { const char *name; uint8_t op; } admin_names[] = {
+    { "identify", HBA_ADM_IDENTIFY },       { "create-cq", HBA_ADM_CREATE_CQ },
+    { "create-sq", HBA_ADM_CREATE_SQ },     { "delete-sq", HBA_ADM_DELETE_SQ },
+    { "delete-cq", HBA_ADM_DELETE_CQ },     { "get-feature", HBA_ADM_GET_FEATURE },
+    { "set-feature", HBA_ADM_SET_FEATURE }, { "abort", HBA_ADM_ABORT },
+    { "async-event", HBA_ADM_ASYNC_EVENT }, { "cache-flush", HBA_ADM_CACHE_FLUSH },
+    { "shutdown", HBA_ADM_SHUTDOWN },       { "get-log", HBA_ADM_GET_LOG },
+    { "reset", HBA_ADM_RESET },             { "nexus-loss", HBA_ADM_NEXUS_LOSS },
+};
 
 static const struct { const char *name; int op; } op_names[] = {
     { "any", FAULT_OP_ANY }, { "read", FAULT_OP_READ }, { "write", FAULT_OP_WRITE }, { "sync", FAULT_OP_SYNC },
@@ -219,6 +234,21 @@ static bool parse_op(const char *v, int *op)
     return true;
 }
 
+/* An admin opcode by name, or 0x80..0xff (below 0x80 are no admin commands). */
+static bool parse_admin(const char *v, uint8_t *op)
+{
+    for (size_t i = 0; i < sizeof admin_names / sizeof admin_names[0]; i++)
+        if (!strcmp(v, admin_names[i].name)) {
+            *op = admin_names[i].op;
+            return true;
+        }
+    uint64_t x;
+    if (strncmp(v, "0x", 2) || !parse_u64(v, &x) || x < 0x80 || x > 0xFF)
+        return false;
+    *op = (uint8_t)x;
+    return true;
+}
+
 static bool has_key(const char *keys, const char *k)
 {
     size_t n = strlen(k);
@@ -238,7 +268,7 @@ static int parse_pair(const struct pctx *p, const struct kind_row *kr, const cha
                     kr->keys, *kr->keys ? " " : "", common, kr->example);
     const char *keynames[] = { "drive", "limit", "seed", "lba", "count", "io", "recovered", "n", "sense", "op",
                                "dist", "time", "min", "max", "tail", "p", "after", "fraction", "status",
-                               "blocks", "window", "step", "nth", "block-size", "file", "call", "errno", "state" };
+                               "blocks", "window", "step", "nth", "block-size", "file", "call", "errno", "state", "admin" };
     for (unsigned i = 0; i < sizeof keynames / sizeof keynames[0]; i++)
         if (!strcmp(k, keynames[i])) {
             if (*given & (1u << i))
@@ -276,6 +306,10 @@ static int parse_pair(const struct pctx *p, const struct kind_row *kr, const cha
     } else if (!strcmp(k, "n") || !strcmp(k, "nth")) {
         ok = parse_u64(v, &r->nth) && r->nth > 0;
         want = "a count of at least 1 (n=1 fails every command)";
+    } else if (!strcmp(k, "admin")) {
+        ok = parse_admin(v, &r->admin_op);
+        want = "an admin command (identify, create-cq, create-sq, delete-sq, delete-cq, get-feature, set-feature, "
+               "abort, async-event, cache-flush, shutdown, get-log, reset, nexus-loss) or an opcode as 0x80..0xff";
     } else if (!strcmp(k, "sense")) {
         ok = parse_sense(v, &r->sense);
         want = "KEY/ASC/ASCQ in hexadecimal, e.g. sense=3/11/00";
@@ -343,7 +377,7 @@ static int parse_pair(const struct pctx *p, const struct kind_row *kr, const cha
 }
 
 #define GIVEN(i) (given & (1u << (i)))
-enum { K_COUNT = 4, K_FILE = 24, K_CALL = 25, K_STATE = 27 };
+enum { K_COUNT = 4, K_FILE = 24, K_CALL = 25, K_STATE = 27, K_ADMIN = 28 };
 enum { K_LBA = 3, K_N = 7, K_DIST = 10, K_TIME, K_MIN, K_MAX, K_TAIL, K_P, K_BLOCKS = 19, K_WINDOW, K_STEP,
        K_NTH };
 
@@ -420,6 +454,16 @@ static int check_rule(const struct pctx *p, const struct fault_rule *r, uint32_t
             return fail(p, endcol, "a battery action needs drive=T:L and state=absent|good|failed (e.g. %s)",
                         kr->example);
         break;
+    case FAULT_ADMIN_REFUSE:
+    case FAULT_RESET_FAIL:
+    case FAULT_IRQ_LOST:
+        /* The controller's own: no drive picks them out. */
+        if (!r->any_drive)
+            return fail(p, endcol, "a%s %s rule acts on the controller, not a drive: write it without drive= (e.g. %s)",
+                        r->kind == FAULT_ADMIN_REFUSE ? "n" : "", kr->name, kr->example);
+        if (r->kind == FAULT_ADMIN_REFUSE && !GIVEN(K_ADMIN))
+            return fail(p, endcol, "an admin-refuse rule needs admin=COMMAND (e.g. %s)", kr->example);
+        break;
     case FAULT_CAPACITY:
         if (!GIVEN(K_BLOCKS) || r->any_drive)
             return fail(p, endcol, "a capacity rule needs drive=T:L and blocks=N (e.g. %s)", kr->example);
@@ -469,7 +513,8 @@ int fault_rule_parse(const char *text, struct fault_rule *r, char *err, size_t e
             if (!kr)
                 return fail(&p, wcol, "unknown fault rule '%s': write medium, every-nth, latency, hang, busy, "
                                       "lose, duplicate, write-protect, capacity, reorder, spurious, "
-                                      "iommu-fault, fatal, remove, insert, io-error, reopen or battery", w);
+                                      "iommu-fault, fatal, remove, insert, io-error, reopen, battery, admin-refuse, "
+                                      "reset-fail or irq-lost", w);
             r->kind = kr->kind;
             first = false;
         } else {
@@ -488,7 +533,7 @@ int fault_rule_parse(const char *text, struct fault_rule *r, char *err, size_t e
     if (first)
         return fail(&p, 1, "empty rule: write a kind (medium, every-nth, latency, hang, busy, lose, duplicate, "
                            "write-protect, capacity, reorder, spurious, iommu-fault, fatal, remove, insert, io-error, "
-                           "reopen, battery) and "
+                           "reopen, battery, admin-refuse, reset-fail, irq-lost) and "
                            "its keys");
     return check_rule(&p, r, given, (unsigned)len + 1);
 }
@@ -503,6 +548,16 @@ static void put_time(struct tbuf *b, const char *k, uint64_t ns)
         tbuf_printf(b, " %s=%" PRIu64 "us", k, ns / 1000);
     else
         tbuf_printf(b, " %s=%" PRIu64 "ns", k, ns);
+}
+
+static void put_admin(struct tbuf *b, uint8_t op)
+{
+    for (size_t i = 0; i < sizeof admin_names / sizeof admin_names[0]; i++)
+        if (admin_names[i].op == op) {
+            tbuf_printf(b, " admin=%s", admin_names[i].name);
+            return;
+        }
+    tbuf_printf(b, " admin=0x%02x", (unsigned)op);
 }
 
 static void put_op(struct tbuf *b, int op)
@@ -583,6 +638,14 @@ void fault_rule_format(const struct fault_rule *r, struct tbuf *b)
         break;
     case FAULT_FATAL:
     case FAULT_IOMMU_FAULT:
+        tbuf_printf(b, " nth=%" PRIu64, r->nth);
+        break;
+    case FAULT_ADMIN_REFUSE:
+        put_admin(b, r->admin_op);
+        tbuf_printf(b, " nth=%" PRIu64, r->nth);
+        break;
+    case FAULT_RESET_FAIL:
+    case FAULT_IRQ_LOST:
         tbuf_printf(b, " nth=%" PRIu64, r->nth);
         break;
     case FAULT_WRITE_PROTECT:
