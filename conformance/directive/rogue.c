@@ -1059,18 +1059,18 @@ static void judge_events(const struct trace_rogue *g, const struct rogue_seen *s
             return;
         }
         if (!c && k < want) {
-            snprintf(ans->what, sizeof ans->what, "request %u of %u (command id %#x) not answered within %d ms; "
-                     "it should be with %s", k + 1, nids, ids[k], ROGUE_LIMIT_MS,
+            snprintf(ans->what, sizeof ans->what, "nothing to request %u of %u (command id %#x) within %d ms, "
+                     "where answers= lists %s", k + 1, nids, ids[k], ROGUE_LIMIT_MS,
                      event_name(exp, base, faults, a, sizeof a));
             return;
         }
         if (c && k >= want) {
-            snprintf(ans->what, sizeof ans->what, "request %u of %u answered with %s; answers= lists %u", k + 1,
+            snprintf(ans->what, sizeof ans->what, "request %u of %u with %s, where answers= lists only %u", k + 1,
                      nids, event_name(c->result, base, faults, a, sizeof a), want);
             return;
         }
         if (c && c->result != exp) {
-            snprintf(ans->what, sizeof ans->what, "request %u of %u answered with %s (result %#x), not %s", k + 1,
+            snprintf(ans->what, sizeof ans->what, "request %u of %u with %s (result %#x), not %s", k + 1,
                      nids, event_name(c->result, base, faults, a, sizeof a), c->result,
                      event_name(exp, base, faults, b, sizeof b));
             return;
