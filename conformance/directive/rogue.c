@@ -1174,22 +1174,10 @@ static void judge_extra(const struct trace_rogue *g, struct rogue *r, const stru
         }
 }
 
-static struct trace_actual_verdict *verdict_add(struct replay *rp, size_t line)
-{
-    struct trace_actual_verdict *v = realloc(rp->verdicts, (rp->n_verdicts + 1) * sizeof *v);
-    if (!v)
-        return NULL;
-    rp->verdicts = v;
-    v = &rp->verdicts[rp->n_verdicts++];
-    memset(v, 0, sizeof *v);
-    v->line = line;
-    return v;
-}
-
 static void rogue_run(struct replay *rp, size_t line)
 {
     const struct trace_rogue *g = replay_record(rp, line)->directive.rogue;
-    struct trace_actual_verdict *v = verdict_add(rp, line);
+    struct trace_actual_verdict *v = replay_verdict_add(rp, line);
     if (!v) {
         replay_problem(rp, line, "rogue: out of memory");
         return;

@@ -200,6 +200,7 @@ struct trace_directive {
     char     name[TRACE_NAME_MAX + 1];   /* MARK */
     char    *fault;                      /* FAULT: the rule, canonical (owned); NULL = clear */
     struct trace_rogue *rogue;           /* ROGUE: what to send and expect (owned; directive/rogue.c) */
+    struct trace_events *events;         /* EVENTS: what the driver core reports (owned; directive/events.c) */
     /* DISCOVER: the units the driver core must find, canonical ("0:0
      * 1:3=NOT_READY/0x04/0x01", owned; "" for none), and its counts; ns is
      * the ready-timeout (0: the replay's own, as at attach). */
