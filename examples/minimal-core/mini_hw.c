@@ -315,7 +315,11 @@ void mini_teardown(struct drv_core *c, bool talk)
         uint64_t until = osal_now_ns(c->os) + (uint64_t)c->opt.ready_timeout_ms * 1000000u;
         while (!(rd(c, HBA_REG_STATUS) & HBA_STATUS_SHST_DONE) && osal_now_ns(c->os) < until)
             sleep_us(200);
+        /* The controller lets go of the queues' memory only once it is
+         * READY again: an ASYNC EVENT answered before that is still written
+         * to the admin CQ, which must be mapped then. */
         wr(c, HBA_REG_CONFIG, 0);
+        wait_state(c, HBA_STATE_READY, c->opt.ready_timeout_ms);
     }
     c->running = false;
     mini_dma_put(c, &c->aq.sq);
