@@ -14,6 +14,12 @@
  *   rogue write OFFSET VALUE [reg=OFFSET read=N]
  *   rogue hard-reset [keys=K,K,...] [fault-first=1] [poke-reg=OFFSET poke=N] [accepted=0|1]
  *                    [reg=OFFSET read=N]
+ *   rogue events [dirty=N] [power-cut=1] [held=N] [faults=N] [ask=N] answers=LIST|none
+ *
+ * (events: dirty lines, a power cut, ASYNC EVENT requests held before and
+ * asked after IOMMU faults; answers= lists the events the requests must be
+ * answered with, by request in posting order: fault+K[-L], overflow:N,
+ * cache-lost:N.)
  *
  * and after them expect=STATUS|fault:CODE with, as the action allows,
  * result=N, total=N, count=N, first=N (the GET LOG header), int-status=N,
@@ -359,8 +365,8 @@ static int rogue_parse(struct tp *p, struct trace_directive *d)
     char shown[48];
     int got, w;
     if ((got = tp_next(p, &tok)) <= 0)
-        return got < 0 ? got : tp_fail(p, tp_end_col(p), "rogue needs an action: admin, io, sq-tail, cq-head "
-                                       "or enable");
+        return got < 0 ? got : tp_fail(p, tp_end_col(p), "rogue needs an action: admin, io, sq-tail, cq-head, "
+                                       "enable, write, hard-reset or events");
     if (tp_word(p, &tok, &action_words, "rogue action", &w))
         return -EINVAL;
     struct trace_rogue one = { 0 }, *g = &one; /* allocated once it is whole */
