@@ -275,8 +275,6 @@ static int parse_answers(struct tp *p, struct trace_rogue *g, const struct tp_to
 {
     static const char usage[] = "answers= is none, or a list of fault+K (the directive's K-th fault, from 0), "
                                 "fault+K-L, overflow:N or cache-lost:N separated by ','";
-    if (g->answers_given)
-        return tp_fail(p, val->col, "answers= given twice");
     g->answers_given = true;
     if (tp_tok_is(val, "none"))
         return 0;
@@ -387,6 +385,8 @@ static int rogue_parse(struct tp *p, struct trace_directive *d)
             continue;
         }
         if (tp_tok_is(&key, "answers") && g->action == RA_EVENTS) {
+            if (g->answers_given)
+                return tp_fail(p, key.col, "answers= given twice");
             answers_col = key.col;
             if (parse_answers(p, g, &val))
                 return -EINVAL;
