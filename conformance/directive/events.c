@@ -7,6 +7,7 @@
  *                       controller's log), each reported once; @IOVA: each
  *                       entry's IOVA
  *   cache-lost:N        CACHE_LOST, N dirty lines lost at the last power cut
+ *   drive-changed:T:L   DRIVE_CHANGED of drive T:L (inserted, removed, resized)
  *
  * Only the datasheet's events count (DRV_EVENT_IOMMU_FAULT, _BATTERY,
  * _DRIVE_CHANGED, _CACHE_LOST); the core's own CONTROLLER_RESET and
@@ -31,8 +32,10 @@
 #define EVENTS_LIMIT_MS 2000 /* failure detector, not a timing assertion */
 
 struct events_item {
-    enum drv_event_kind kind; /* DRV_EVENT_IOMMU_FAULT or DRV_EVENT_CACHE_LOST */
-    uint32_t lo, hi;          /* fault: sequence numbers; cache-lost: lo = lines */
+    enum drv_event_kind kind; /* DRV_EVENT_IOMMU_FAULT, _CACHE_LOST or _DRIVE_CHANGED */
+    uint32_t lo, hi;          /* fault: sequence numbers; else lo = hi = 0 (one event) */
+    uint32_t info;            /* cache-lost: the lines */
+    uint16_t target, lun;     /* drive-changed */
     bool     iova_given;
     uint64_t iova;
 };
@@ -42,8 +45,8 @@ struct trace_events {
     uint8_t n;
 };
 
-static const char usage[] = "events takes none, or a list of fault:S[-E][@IOVA] (IOMMU fault log entries S..E) and "
-                            "cache-lost:N separated by ','";
+static const char usage[] = "events takes none, or a list of fault:S[-E][@IOVA] (IOMMU fault log entries S..E), "
+                            "cache-lost:N and drive-changed:T:L separated by ','";
 
 /* One number of an item, [s, e). */
 static int item_number(struct tp *p, const char *s, const char *e, unsigned col, const char *what, uint64_t max,
@@ -62,7 +65,20 @@ static int parse_item(struct tp *p, struct events_item *it, const char *s, const
         it->kind = DRV_EVENT_CACHE_LOST;
         if (item_number(p, s + 11, e, col + 11, "cache-lost lines", 0xFFFFFF, &v))
             return -EINVAL;
-        it->lo = it->hi = (uint32_t)v;
+        it->info = (uint32_t)v;
+        return 0;
+    }
+    if ((size_t)(e - s) > 14 && !strncmp(s, "drive-changed:", 14)) {
+        it->kind = DRV_EVENT_DRIVE_CHANGED;
+        const char *colon = memchr(s + 14, ':', (size_t)(e - s - 14));
+        if (!colon)
+            return tp_fail(p, col + 14, "drive-changed: needs T:L, the drive");
+        if (item_number(p, s + 14, colon, col + 14, "target", 0xFFFF, &v))
+            return -EINVAL;
+        it->target = (uint16_t)v;
+        if (item_number(p, colon + 1, e, col + (unsigned)(colon + 1 - s), "LUN", 0xFFFF, &v))
+            return -EINVAL;
+        it->lun = (uint16_t)v;
         return 0;
     }
     if ((size_t)(e - s) <= 6 || strncmp(s, "fault:", 6))
@@ -130,7 +146,11 @@ static void events_print(struct tbuf *b, const struct trace_directive *d)
         const struct events_item *it = &v->item[i];
         tbuf_printf(b, "%s", i ? "," : " ");
         if (it->kind == DRV_EVENT_CACHE_LOST) {
-            tbuf_printf(b, "cache-lost:%u", it->lo);
+            tbuf_printf(b, "cache-lost:%u", it->info);
+            continue;
+        }
+        if (it->kind == DRV_EVENT_DRIVE_CHANGED) {
+            tbuf_printf(b, "drive-changed:%u:%u", it->target, it->lun);
             continue;
         }
         tbuf_printf(b, "fault:%u", it->lo);
@@ -149,7 +169,8 @@ static bool events_equal(const struct trace_directive *a, const struct trace_dir
     for (uint8_t i = 0; i < x->n; i++) {
         const struct events_item *u = &x->item[i], *w = &y->item[i];
         if (u->kind != w->kind || u->lo != w->lo || u->hi != w->hi || u->iova_given != w->iova_given ||
-            (u->iova_given && u->iova != w->iova))
+            (u->iova_given && u->iova != w->iova) || u->info != w->info || u->target != w->target ||
+            u->lun != w->lun)
             return false;
     }
     return true;
@@ -206,7 +227,7 @@ static const char *event_text(const struct drv_event *e, char *buf, size_t len)
         break;
     case DRV_EVENT_CACHE_LOST:     snprintf(buf, len, "cache-lost:%u", e->info); break;
     case DRV_EVENT_BATTERY:        snprintf(buf, len, "battery %u", e->info); break;
-    case DRV_EVENT_DRIVE_CHANGED:  snprintf(buf, len, "drive %u:%u changed", e->target, e->lun); break;
+    case DRV_EVENT_DRIVE_CHANGED:  snprintf(buf, len, "drive-changed:%u:%u", e->target, e->lun); break;
     default:                       snprintf(buf, len, "event kind %d", (int)e->kind); break;
     }
     return buf;
@@ -215,7 +236,9 @@ static const char *event_text(const struct drv_event *e, char *buf, size_t len)
 static const char *item_text(const struct events_item *it, uint32_t seq, char *buf, size_t len)
 {
     if (it->kind == DRV_EVENT_CACHE_LOST)
-        snprintf(buf, len, "cache-lost:%u", it->lo);
+        snprintf(buf, len, "cache-lost:%u", it->info);
+    else if (it->kind == DRV_EVENT_DRIVE_CHANGED)
+        snprintf(buf, len, "drive-changed:%u:%u", it->target, it->lun);
     else if (it->iova_given)
         snprintf(buf, len, "fault:%u@%#" PRIx64, seq, it->iova);
     else
@@ -274,9 +297,13 @@ static void events_run(struct replay *rp, size_t line)
         uint32_t seq = 0;
         const struct events_item *it = listed(v, k, &seq);
         const struct drv_event *e = &got[k];
-        bool same = e->kind == it->kind &&
-                    (it->kind == DRV_EVENT_CACHE_LOST ? e->info == it->lo
-                                                      : e->fault.seq == seq && (!it->iova_given || e->fault.iova == it->iova));
+        bool same = e->kind == it->kind;
+        if (same && it->kind == DRV_EVENT_CACHE_LOST)
+            same = e->info == it->info;
+        else if (same && it->kind == DRV_EVENT_DRIVE_CHANGED)
+            same = e->target == it->target && e->lun == it->lun;
+        else if (same)
+            same = e->fault.seq == seq && (!it->iova_given || e->fault.iova == it->iova);
         if (!same) {
             snprintf(vd->msg, sizeof vd->msg, "event %u the driver core reported is %s, not %s", k + 1,
                      event_text(e, a, sizeof a), item_text(it, seq, b, sizeof b));
