@@ -4,8 +4,8 @@
  * order.  Items:
  *
  *   fault:S[-E][@IOVA]  IOMMU fault log entries S..E (sequence numbers of the
- *                       controller's log), each reported once; @IOVA: each
- *                       entry's IOVA
+ *                       controller's log, in the entry and the event's info),
+ *                       each reported once; @IOVA: each entry's IOVA
  *   cache-lost:N        CACHE_LOST, N dirty lines lost at the last power cut
  *   drive-changed:T:L   DRIVE_CHANGED of drive T:L (inserted, removed, resized)
  *
@@ -303,7 +303,7 @@ static void events_run(struct replay *rp, size_t line)
         else if (same && it->kind == DRV_EVENT_DRIVE_CHANGED)
             same = e->target == it->target && e->lun == it->lun;
         else if (same)
-            same = e->fault.seq == seq && (!it->iova_given || e->fault.iova == it->iova);
+            same = e->fault.seq == seq && e->info == seq && (!it->iova_given || e->fault.iova == it->iova);
         if (!same) {
             snprintf(vd->msg, sizeof vd->msg, "event %u the driver core reported is %s, not %s", k + 1,
                      event_text(e, a, sizeof a), item_text(it, seq, b, sizeof b));
