@@ -259,16 +259,11 @@ static unsigned take_events(struct replay *rp, size_t *from, struct drv_event *o
     return n;
 }
 
-static void events_run(struct replay *rp, size_t line)
+/* Waits for the listed number of events, then judges them (vd). */
+static void judge(struct replay *rp, const struct trace_events *v, struct trace_actual_verdict *vd,
+                  struct drv_event *got)
 {
-    const struct trace_events *v = replay_record(rp, line)->directive.events;
-    struct trace_actual_verdict *vd = replay_verdict_add(rp, line);
-    if (!vd) {
-        replay_problem(rp, line, "events: out of memory");
-        return;
-    }
     unsigned want = items_total(v);
-    static struct drv_event got[REPLAY_EVENTS_MAX + 1]; /* the replay runs a trace's directives one at a time */
     unsigned n = 0;
     size_t from = rp->events_judged;
     bool lost = false;
@@ -322,6 +317,23 @@ static void events_run(struct replay *rp, size_t line)
         return;
     }
     vd->pass = true;
+}
+
+static void events_run(struct replay *rp, size_t line)
+{
+    const struct trace_events *v = replay_record(rp, line)->directive.events;
+    struct trace_actual_verdict *vd = replay_verdict_add(rp, line);
+    if (!vd) {
+        replay_problem(rp, line, "events: out of memory");
+        return;
+    }
+    struct drv_event *got = calloc(REPLAY_EVENTS_MAX + 1, sizeof *got); /* traces replay on threads of their own */
+    if (!got) {
+        replay_problem(rp, line, "events: out of memory");
+        return;
+    }
+    judge(rp, v, vd, got);
+    free(got);
 }
 
 const struct trace_directive_ops trace_dir_events = {

@@ -1089,14 +1089,13 @@ static void judge_events(const struct trace_rogue *g, const struct rogue_seen *s
 /* dirty=, power-cut=, held= requests, faults= IOMMU faults (IDENTIFY into
  * an unmapped IOVA, one at a time), ask= requests; then the answers, and an
  * IDENTIFY whose completion shows that no other came before it. */
-static int act_events(const struct trace_rogue *g, struct rogue *r, struct answer *ans, char *msg, size_t len)
+static int events_steps(const struct trace_rogue *g, struct rogue *r, struct rogue_seen *seen, struct answer *ans,
+                        char *msg, size_t len)
 {
-    static struct rogue_seen seen; /* large; the replay runs one directive at a time per trace */
     uint16_t ids[EVENTS_HELD_MAX + EVENTS_ASK_MAX];
     unsigned nids = 0;
     uint32_t base = 0;
     struct hba_cq_entry c;
-    memset(&seen, 0, sizeof seen);
     if (opt(g, K_DIRTY, 0) && make_dirty(r, (unsigned)opt(g, K_DIRTY, 0), msg, len) < 0)
         return -1;
     if (opt(g, K_POWER_CUT, 0) && power_cycle(r, msg, len) < 0)
@@ -1111,7 +1110,7 @@ static int act_events(const struct trace_rogue *g, struct rogue *r, struct answe
         e.data_len = e.sge.length = sizeof(struct hba_identify_ctrl);
         e.sge.addr = 0xdead0000u; /* mapped by nobody: the IOMMU logs a fault */
         e.sge.type = HBA_SGE_DATA;
-        int rc = rogue_collect(r, rogue_put(r, 0, &e), 0, &seen, &c);
+        int rc = rogue_collect(r, rogue_put(r, 0, &e), 0, seen, &c);
         if (rc < 0) {
             keep_err(r, msg, len);
             return -1;
@@ -1123,14 +1122,14 @@ static int act_events(const struct trace_rogue *g, struct rogue *r, struct answe
     }
     for (uint64_t i = 0; i < opt(g, K_ASK, 0); i++)
         ask_one(r, ids, &nids);
-    int rc = rogue_collect(r, -1, answers_total(g), &seen, &c);
+    int rc = rogue_collect(r, -1, answers_total(g), seen, &c);
     if (rc == 1) { /* all came: an IDENTIFY shows whether any more did */
         struct hba_sq_entry e = { .opcode = HBA_ADM_IDENTIFY };
         e.u.cdw[0] = HBA_IDENTIFY_CONTROLLER;
         e.data_len = e.sge.length = sizeof(struct hba_identify_ctrl);
         e.sge.addr = rogue_data_iova(r);
         e.sge.type = HBA_SGE_DATA;
-        rc = rogue_collect(r, rogue_put(r, 0, &e), 0, &seen, &c);
+        rc = rogue_collect(r, rogue_put(r, 0, &e), 0, seen, &c);
         if (rc < 0) {
             keep_err(r, msg, len);
             return -1;
@@ -1140,8 +1139,20 @@ static int act_events(const struct trace_rogue *g, struct rogue *r, struct answe
         *ans = fault_answer(r);
         return 0;
     }
-    judge_events(g, &seen, ids, nids, base, ans);
+    judge_events(g, seen, ids, nids, base, ans);
     return 0;
+}
+
+static int act_events(const struct trace_rogue *g, struct rogue *r, struct answer *ans, char *msg, size_t len)
+{
+    struct rogue_seen *seen = calloc(1, sizeof *seen); /* 2.5 KiB: traces replay on threads of their own */
+    if (!seen) {
+        errf(msg, len, "rogue events: out of memory");
+        return -1;
+    }
+    int rc = events_steps(g, r, seen, ans, msg, len);
+    free(seen);
+    return rc;
 }
 
 static uint32_t data32(struct rogue *r, uint32_t off)
