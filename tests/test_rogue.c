@@ -214,7 +214,7 @@ START_TEST(an_outstanding_command_is_not_taken_over)
     const struct trace_check *c = rt_check(f, 9);
     ck_assert(!c->pass);
     ck_assert_uint_eq(c->failures, TRACE_FAIL_NOT_RUN);
-    ck_assert_msg(strstr(c->summary, "rogue not run: task 't1' is still outstanding"), "%s", c->summary);
+    ck_assert_msg(strstr(c->summary, "directive not run: task 't1' is still outstanding"), "%s", c->summary);
     ck_assert(rt_check(f, 8)->pass);
     ck_assert_uint_eq(rt_failed(f), 1);
     trace_run_free(&run);

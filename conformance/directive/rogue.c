@@ -14,6 +14,12 @@
  *   rogue write OFFSET VALUE [reg=OFFSET read=N]
  *   rogue hard-reset [keys=K,K,...] [fault-first=1] [poke-reg=OFFSET poke=N] [accepted=0|1]
  *                    [reg=OFFSET read=N]
+ *   rogue events [dirty=N] [power-cut=1] [held=N] [faults=N] [ask=N] answers=LIST|none
+ *
+ * (events: dirty lines, a power cut, ASYNC EVENT requests held before and
+ * asked after IOMMU faults; answers= lists the events the requests must be
+ * answered with, by request in posting order: fault+K[-L], overflow:N,
+ * cache-lost:N.)
  *
  * and after them expect=STATUS|fault:CODE with, as the action allows,
  * result=N, total=N, count=N, first=N (the GET LOG header), int-status=N,
@@ -34,9 +40,12 @@
 #include "conformance/format/trace_priv.h"
 #include "conformance/replay/replay_directive.h"
 #include "conformance/replay/replay_rogue.h"
+#include "sim/store/store_cache.h"
+#include "stack/stack.h"
 
-enum rogue_action { RA_ADMIN, RA_IO, RA_SQ_TAIL, RA_CQ_HEAD, RA_ENABLE, RA_WRITE, RA_HARD_RESET, RA_COUNT };
-static const char *const action_names[] = { "admin", "io", "sq-tail", "cq-head", "enable", "write", "hard-reset" };
+enum rogue_action { RA_ADMIN, RA_IO, RA_SQ_TAIL, RA_CQ_HEAD, RA_ENABLE, RA_WRITE, RA_HARD_RESET, RA_EVENTS, RA_COUNT };
+static const char *const action_names[] = { "admin", "io", "sq-tail", "cq-head", "enable", "write", "hard-reset",
+                                            "events" };
 static const struct trace_words action_words = { action_names, RA_COUNT };
 
 /* Completion statuses of hw/hba.h by value (0x00..0x11). */
@@ -68,10 +77,26 @@ static const char *const then_names[] = { "none",        "delete-sq", "abort",  
                                           "reset-lun",   "uncoalesce", "reset-bus", "nexus-loss" };
 static const struct trace_words then_words = { then_names, RT_COUNT };
 
+/* rogue events: the controller holds at most 64 ASYNC EVENT requests
+ * (docs/controller.md 15); the harness's admin queue has room for the
+ * requests asked at once and its own commands beside them. */
+#define EVENTS_HELD_MAX 64u
+#define EVENTS_ASK_MAX  100u
+#define EVENTS_ANSWERS  8u /* items of answers= (a range counts once) */
+
+/* One item of answers=: fault+K[-L] the directive's own IOMMU faults K..L
+ * (0-based, their log sequence numbers counted from the log's total before
+ * the first), overflow:N, cache-lost:N. */
+struct rogue_event {
+    uint8_t  type; /* HBA_AEV_* */
+    uint32_t lo, hi;
+};
+
 enum rogue_key {
     K_CDW0, K_CDW1, K_CDW2, K_CDW3, K_LEN, K_OFFSET, K_ADDR, K_SGE_LEN, K_SGE_TYPE, K_TARGET, K_LUN,
     K_CHAIN, K_LIST, K_OPCODE, K_INITIATOR, K_CDB_LEN, K_FLAGS, K_PORT, K_SENSE_LEN, K_TIMES, K_COALESCE, K_SQ_SIZE, K_CQ_SIZE,
-    K_SQ_ADDR, K_CQ_ADDR, K_PAIR, K_SAME_CID, K_WAIT, K_SENSE_ADDR, K_SHUTDOWN, K_POKE_REG, K_POKE, K_FAULT_FIRST, K_REG, K_READ, K_ACCEPTED, K_RESULT, K_TOTAL, K_COUNT, K_FIRST, K_INT_STATUS, K_AT, K_IS, K_COUNT_OF_KEYS
+    K_SQ_ADDR, K_CQ_ADDR, K_PAIR, K_SAME_CID, K_WAIT, K_SENSE_ADDR, K_SHUTDOWN, K_POKE_REG, K_POKE, K_FAULT_FIRST, K_REG, K_READ, K_ACCEPTED, K_RESULT, K_TOTAL, K_COUNT, K_FIRST, K_INT_STATUS, K_AT, K_IS,
+    K_HELD, K_FAULTS, K_DIRTY, K_POWER_CUT, K_ASK, K_COUNT_OF_KEYS
 };
 
 #define A(x) (1u << (x))
@@ -124,6 +149,11 @@ static const struct {
     [K_INT_STATUS] = { "int-status", A(RA_IO), UINT32_MAX, true },
     [K_AT] = { "at", A(RA_ADMIN) | A(RA_IO), ROGUE_DATA_BYTES - 4, true },
     [K_IS] = { "is", A(RA_ADMIN) | A(RA_IO), UINT32_MAX, true },
+    [K_HELD] = { "held", A(RA_EVENTS), EVENTS_HELD_MAX },
+    [K_FAULTS] = { "faults", A(RA_EVENTS), 1000 },
+    [K_DIRTY] = { "dirty", A(RA_EVENTS), ROGUE_IOQ_ENTRIES - 1 },
+    [K_POWER_CUT] = { "power-cut", A(RA_EVENTS), 1 },
+    [K_ASK] = { "ask", A(RA_EVENTS), EVENTS_ASK_MAX },
 };
 
 struct trace_rogue {
@@ -137,6 +167,9 @@ struct trace_rogue {
     uint8_t  keys[8];      /* hard-reset keys=: 1-4 the datasheet's keys, 0 a wrong value */
     uint8_t  nkeys;
     bool     keys_given;
+    struct rogue_event answers[EVENTS_ANSWERS]; /* events: what the ASYNC EVENT requests are answered, in order */
+    uint8_t  nanswers;
+    bool     answers_given;
     bool     expect_fault; /* expect=fault:CODE */
     uint8_t  expect;       /* a status, or the fault code */
 };
@@ -237,6 +270,69 @@ static int parse_then(struct tp *p, struct trace_rogue *g, const struct tp_tok *
     return 0;
 }
 
+/* answers=ITEM[,ITEM...] or answers=none. */
+static int parse_answers(struct tp *p, struct trace_rogue *g, const struct tp_tok *val)
+{
+    static const char usage[] = "answers= is none, or a list of fault+K (the directive's K-th fault, from 0), "
+                                "fault+K-L, overflow:N or cache-lost:N separated by ','";
+    g->answers_given = true;
+    if (tp_tok_is(val, "none"))
+        return 0;
+    const char *s = val->s, *end = val->s + val->len;
+    while (s < end) {
+        unsigned col = val->col + (unsigned)(s - val->s);
+        const char *item_end = memchr(s, ',', (size_t)(end - s));
+        if (!item_end)
+            item_end = end;
+        if (g->nanswers == EVENTS_ANSWERS)
+            return tp_fail(p, col, "answers= has at most %u items (a range fault+K-L is one)", EVENTS_ANSWERS);
+        struct rogue_event *a = &g->answers[g->nanswers++];
+        static const struct { const char *pfx; uint8_t type; } kinds[] = {
+            { "fault+", HBA_AEV_IOMMU_FAULT }, { "overflow:", HBA_AEV_OVERFLOW }, { "cache-lost:", HBA_AEV_CACHE_LOST },
+        };
+        size_t k = 0, plen = 0;
+        while (k < sizeof kinds / sizeof kinds[0] &&
+               ((plen = strlen(kinds[k].pfx)) > (size_t)(item_end - s) || strncmp(s, kinds[k].pfx, plen)))
+            k++;
+        if (k == sizeof kinds / sizeof kinds[0])
+            return tp_fail(p, col, "%s", usage);
+        a->type = kinds[k].type;
+        const char *dash = a->type == HBA_AEV_IOMMU_FAULT ? memchr(s + plen, '-', (size_t)(item_end - s - plen)) : NULL;
+        struct tp_tok num = { .s = s + plen, .len = (size_t)((dash ? dash : item_end) - (s + plen)),
+                              .col = col + (unsigned)plen };
+        uint64_t v;
+        if (!num.len)
+            return tp_fail(p, num.col, "%s", usage);
+        if (tp_u64(p, &num, "answers= number", 0xFFFFFF, &v))
+            return -EINVAL;
+        a->lo = a->hi = (uint32_t)v;
+        if (dash) {
+            num = (struct tp_tok){ .s = dash + 1, .len = (size_t)(item_end - dash - 1), .col = col + (unsigned)(dash + 1 - s) };
+            if (!num.len)
+                return tp_fail(p, num.col, "%s", usage);
+            if (tp_u64(p, &num, "answers= range end", 0xFFFFFF, &v))
+                return -EINVAL;
+            if (v < a->lo)
+                return tp_fail(p, num.col, "fault+%u-%llu: the range ends before it starts", a->lo,
+                               (unsigned long long)v);
+            a->hi = (uint32_t)v;
+        }
+        s = item_end + (item_end < end);
+        if (item_end < end && s == end)
+            return tp_fail(p, val->col + (unsigned)val->len, "answers= needs an item after each ','");
+    }
+    return 0;
+}
+
+/* How many ASYNC EVENT answers answers= lists. */
+static unsigned answers_total(const struct trace_rogue *g)
+{
+    unsigned n = 0;
+    for (uint8_t i = 0; i < g->nanswers; i++)
+        n += g->answers[i].hi - g->answers[i].lo + 1;
+    return n;
+}
+
 static int parse_expect(struct tp *p, struct trace_rogue *g, const struct tp_tok *val)
 {
     int w;
@@ -255,14 +351,20 @@ static int parse_expect(struct tp *p, struct trace_rogue *g, const struct tp_tok
     return 0;
 }
 
+/* An option's value, 0 when not given (parse-time checks). */
+static uint64_t opt_given(const struct trace_rogue *g, enum rogue_key k)
+{
+    return g->given[k] ? g->val[k] : 0;
+}
+
 static int rogue_parse(struct tp *p, struct trace_directive *d)
 {
     struct tp_tok tok, key, val;
     char shown[48];
     int got, w;
     if ((got = tp_next(p, &tok)) <= 0)
-        return got < 0 ? got : tp_fail(p, tp_end_col(p), "rogue needs an action: admin, io, sq-tail, cq-head "
-                                       "or enable");
+        return got < 0 ? got : tp_fail(p, tp_end_col(p), "rogue needs an action: admin, io, sq-tail, cq-head, "
+                                       "enable, write, hard-reset or events");
     if (tp_word(p, &tok, &action_words, "rogue action", &w))
         return -EINVAL;
     struct trace_rogue one = { 0 }, *g = &one; /* allocated once it is whole */
@@ -270,7 +372,7 @@ static int rogue_parse(struct tp *p, struct trace_directive *d)
     if (parse_action_args(p, g))
         return -EINVAL;
     bool have_expect = false;
-    unsigned kcol[K_COUNT_OF_KEYS] = { 0 }, keys_col = 0; /* where each option was written */
+    unsigned kcol[K_COUNT_OF_KEYS] = { 0 }, keys_col = 0, answers_col = 0; /* where each option was written */
     while ((got = tp_next(p, &tok)) == 1) {
         if (!tp_split_kv(&tok, &key, &val))
             return tp_fail(p, tok.col, "unexpected '%s'; rogue %s takes key=value options and expect=...",
@@ -279,6 +381,14 @@ static int rogue_parse(struct tp *p, struct trace_directive *d)
             if (g->nthen)
                 return tp_fail(p, key.col, "then= given twice");
             if (parse_then(p, g, &val))
+                return -EINVAL;
+            continue;
+        }
+        if (tp_tok_is(&key, "answers") && g->action == RA_EVENTS) {
+            if (g->answers_given)
+                return tp_fail(p, key.col, "answers= given twice");
+            answers_col = key.col;
+            if (parse_answers(p, g, &val))
                 return -EINVAL;
             continue;
         }
@@ -327,6 +437,20 @@ static int rogue_parse(struct tp *p, struct trace_directive *d)
     if (g->given[K_ADDR] && g->given[K_OFFSET])
         return tp_fail(p, LATER(K_ADDR, K_OFFSET), "addr= and offset= both place the SGE: give one");
 #undef LATER
+    if (g->action == RA_EVENTS) {
+        if (!g->answers_given)
+            return tp_fail(p, tp_end_col(p), "rogue events needs answers=: the events the ASYNC EVENT requests are "
+                           "answered with, in order (or answers=none)");
+        for (uint8_t i = 0; i < g->nanswers; i++)
+            if (g->answers[i].type == HBA_AEV_IOMMU_FAULT && g->answers[i].hi >= opt_given(g, K_FAULTS))
+                return tp_fail(p, answers_col, "answers= names fault+%u, but the directive causes %llu fault(s) "
+                               "(faults=N, counted from 0)", g->answers[i].hi,
+                               (unsigned long long)opt_given(g, K_FAULTS));
+        if (answers_total(g) > opt_given(g, K_HELD) + opt_given(g, K_ASK))
+            return tp_fail(p, answers_col, "answers= lists %u events, but only held= + ask= = %llu requests can "
+                           "answer", answers_total(g),
+                           (unsigned long long)(opt_given(g, K_HELD) + opt_given(g, K_ASK)));
+    }
     if (!have_expect)
         return tp_fail(p, tp_end_col(p), "rogue needs expect=STATUS or expect=fault:CODE: what the datasheet "
                        "says the controller answers");
@@ -357,6 +481,17 @@ static void rogue_print(struct tbuf *b, const struct trace_directive *d)
     for (int k = 0; k < K_COUNT_OF_KEYS; k++)
         if (g->given[k])
             tbuf_printf(b, keys[k].hex ? " %s=%#llx" : " %s=%llu", keys[k].name, (unsigned long long)g->val[k]);
+    if (g->answers_given && !g->nanswers)
+        tbuf_printf(b, " answers=none");
+    for (uint8_t i = 0; i < g->nanswers; i++) {
+        const struct rogue_event *a = &g->answers[i];
+        const char *sep = i ? "," : " answers=";
+        if (a->type == HBA_AEV_IOMMU_FAULT && a->hi != a->lo)
+            tbuf_printf(b, "%sfault+%u-%u", sep, a->lo, a->hi);
+        else
+            tbuf_printf(b, "%s%s%u", sep, a->type == HBA_AEV_IOMMU_FAULT ? "fault+" :
+                        a->type == HBA_AEV_OVERFLOW ? "overflow:" : "cache-lost:", a->lo);
+    }
     tbuf_printf(b, " expect=%s%s", g->expect_fault ? "fault:" : "",
                 g->expect_fault ? fault_names[g->expect] : status_names[g->expect]);
 }
@@ -367,8 +502,12 @@ static bool rogue_equal(const struct trace_directive *a, const struct trace_dire
     if (x->action != y->action || x->opcode != y->opcode || x->qid != y->qid || x->value != y->value ||
         x->expect_fault != y->expect_fault || x->nthen != y->nthen ||
         memcmp(x->then, y->then, x->nthen) || x->expect != y->expect || x->nkeys != y->nkeys ||
-        memcmp(x->keys, y->keys, x->nkeys))
+        memcmp(x->keys, y->keys, x->nkeys) || x->answers_given != y->answers_given || x->nanswers != y->nanswers)
         return false;
+    for (uint8_t i = 0; i < x->nanswers; i++)
+        if (x->answers[i].type != y->answers[i].type || x->answers[i].lo != y->answers[i].lo ||
+            x->answers[i].hi != y->answers[i].hi)
+            return false;
     for (int k = 0; k < K_COUNT_OF_KEYS; k++)
         if (x->given[k] != y->given[k] || (x->given[k] && x->val[k] != y->val[k]))
             return false;
@@ -771,6 +910,251 @@ harness:
     return -1;
 }
 
+/* ---- events ------------------------------------------------------------------- */
+
+/* An answer's event in answers= words (fault+K counted from `base`, the
+ * fault log's total before the directive's first fault). */
+static const char *event_name(uint32_t result, uint32_t base, uint32_t faults, char *buf, size_t len)
+{
+    uint32_t type = HBA_AEV_TYPE(result), info = HBA_AEV_INFO(result);
+    uint32_t k = (info - base) & 0xFFFFFFu;
+    if (type == HBA_AEV_IOMMU_FAULT && k < faults)
+        snprintf(buf, len, "fault+%u", k);
+    else if (type == HBA_AEV_IOMMU_FAULT)
+        snprintf(buf, len, "an IOMMU fault with sequence number %#x (none of this directive's)", info);
+    else if (type == HBA_AEV_OVERFLOW)
+        snprintf(buf, len, "overflow:%u", info);
+    else if (type == HBA_AEV_CACHE_LOST)
+        snprintf(buf, len, "cache-lost:%u", info);
+    else
+        snprintf(buf, len, "event type %#x info %#x", type, info);
+    return buf;
+}
+
+/* The i-th answer answers= lists, as a result dword. */
+static uint32_t expected_event(const struct trace_rogue *g, unsigned i, uint32_t base)
+{
+    for (uint8_t a = 0; a < g->nanswers; a++) {
+        const struct rogue_event *x = &g->answers[a];
+        unsigned n = x->hi - x->lo + 1;
+        if (i < n) {
+            uint32_t info = x->type == HBA_AEV_IOMMU_FAULT ? (base + x->lo + i) & 0xFFFFFFu : x->lo;
+            return x->type | info << 8;
+        }
+        i -= n;
+    }
+    return 0;
+}
+
+/* dirty=N: N WRITE (10)s of one 512-byte block to drive 0:0 through I/O
+ * queue 1, each in its own cache line (STORE_LINE_BYTES apart), left in the
+ * write-back cache.  A command the drive answers with CHECK CONDITION (a
+ * pending unit attention) is sent again, a few times. */
+static int make_dirty(struct rogue *r, unsigned n, char *msg, size_t len)
+{
+    if (rogue_io_queues(r, 1, true) != 1) {
+        keep_err(r, msg, len);
+        return -1;
+    }
+    memset(rogue_data(r), 0xA5, 512);
+    for (unsigned i = 0; i < n; i++) {
+        uint32_t lba = i * (STORE_LINE_BYTES / 512u);
+        struct hba_cq_entry c = { 0 };
+        int rc = 0;
+        for (int tries = 0; tries < 4; tries++) {
+            struct hba_sq_entry e = { .opcode = HBA_OP_SCSI, .flags = HBA_FLAG_DIR_WRITE, .cdb_len = 10 };
+            const uint8_t cdb[10] = { 0x2A, 0, (uint8_t)(lba >> 24), (uint8_t)(lba >> 16), (uint8_t)(lba >> 8),
+                                      (uint8_t)lba, 0, 0, 1, 0 };
+            memcpy(e.u.cdb, cdb, sizeof cdb);
+            e.data_len = e.sge.length = 512;
+            e.sge.addr = rogue_data_iova(r);
+            e.sge.type = HBA_SGE_DATA;
+            rogue_put(r, 1, &e);
+            if ((rc = rogue_wait(r, 1, &c)) != 1 || c.ctrl_status != HBA_CS_SUCCESS || c.scsi_status == 0)
+                break;
+        }
+        if (rc != 1 || c.ctrl_status != HBA_CS_SUCCESS || c.scsi_status != 0) {
+            if (rc < 0)
+                keep_err(r, msg, len);
+            else
+                errf(msg, len, "dirty=: the WRITE (10) to LBA %u of drive 0:0 failed (controller status %#x, "
+                     "SCSI status %#x%s); the drive needs write-cache=on and 512-byte blocks", lba, c.ctrl_status,
+                     c.scsi_status, rc == 0 ? ", FAULT" : "");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* power-cut=1: power goes off (dirty lines lost as the battery allows) and
+ * comes back; the rogue driver enables its admin queue again. */
+static int power_cycle(struct rogue *r, char *msg, size_t len)
+{
+    int64_t lost = stack_power_cut(r->st, NULL);
+    int rc = lost < 0 ? (int)lost : stack_power_on(r->st);
+    if (rc < 0) {
+        errf(msg, len, "power-cut=1: the power %s failed (%s)", lost < 0 ? "cut" : "on", strerror(-rc));
+        return -1;
+    }
+    if (rogue_wait_reg(r, HBA_REG_STATUS, HBA_STATUS_FATAL | 0xF00u, HBA_STATE_READY << HBA_STATUS_STATE_SHIFT) < 0 ||
+        rogue_enable(r, rogue_fit(r, ROGUE_AQ_ENTRIES), rogue_fit(r, ROGUE_AQ_ENTRIES), 0, 0) != 1) {
+        if (!r->err[0])
+            errf(r->err, sizeof r->err, "after power-cut=1 the controller refused a valid admin queue");
+        keep_err(r, msg, len);
+        return -1;
+    }
+    return 0;
+}
+
+/* The fault log's total: the sequence number the next fault gets. */
+static int fault_log_total(struct rogue *r, uint32_t *total, char *msg, size_t len)
+{
+    struct hba_sq_entry e = { .opcode = HBA_ADM_GET_LOG };
+    struct hba_cq_entry c;
+    e.u.cdw[0] = HBA_LOG_IOMMU_FAULTS;
+    e.data_len = e.sge.length = sizeof(struct hba_log_header);
+    e.sge.addr = rogue_data_iova(r);
+    e.sge.type = HBA_SGE_DATA;
+    if (rogue_admin(r, &e, &c) != 1 || c.ctrl_status != HBA_CS_SUCCESS) {
+        errf(msg, len, "GET LOG of the fault log's header failed%s%s", r->err[0] ? ": " : "", r->err);
+        return -1;
+    }
+    struct hba_log_header h;
+    memcpy(&h, rogue_data(r), sizeof h);
+    *total = h.total;
+    return 0;
+}
+
+/* Posts one ASYNC EVENT request; its command id goes to ids[*n]. */
+static void ask_one(struct rogue *r, uint16_t *ids, unsigned *n)
+{
+    struct hba_sq_entry e = { .opcode = HBA_ADM_ASYNC_EVENT };
+    ids[(*n)++] = rogue_put(r, 0, &e);
+}
+
+/* The answers in *seen against answers=: each a SUCCESS completion of a
+ * request the directive posted, each request answered once, and the k-th
+ * request posted answered with the k-th event listed, the rest not at all.
+ * By request, not by the order on the CQ: the controller may post
+ * completions out of order (reorder=), but it answers requests in the order
+ * it takes them from the SQ, and events in the order they happened. */
+static void judge_events(const struct trace_rogue *g, const struct rogue_seen *seen, const uint16_t *ids,
+                         unsigned nids, uint32_t base, struct answer *ans)
+{
+    unsigned want = answers_total(g), faults = (unsigned)opt(g, K_FAULTS, 0);
+    const struct hba_cq_entry *byreq[EVENTS_HELD_MAX + EVENTS_ASK_MAX] = { NULL };
+    char a[72], b[72];
+    ans->code = HBA_CS_SUCCESS;
+    for (unsigned i = 0; i < seen->n; i++) {
+        const struct hba_cq_entry *c = &seen->c[i];
+        unsigned k = 0;
+        while (k < nids && ids[k] != c->cid)
+            k++;
+        if (k == nids || byreq[k]) {
+            snprintf(ans->what, sizeof ans->what, "%s completion for command id %#x (status %#x, result %#x)",
+                     k == nids ? "a" : "a second", c->cid, c->ctrl_status, c->result);
+            return;
+        }
+        byreq[k] = c;
+    }
+    for (unsigned k = 0; k < nids; k++) {
+        const struct hba_cq_entry *c = byreq[k];
+        uint32_t exp = k < want ? expected_event(g, k, base) : 0;
+        if (c && c->ctrl_status != HBA_CS_SUCCESS) {
+            ans->code = c->ctrl_status; /* judged as expect= */
+            return;
+        }
+        if (!c && k < want) {
+            snprintf(ans->what, sizeof ans->what, "nothing to request %u of %u (command id %#x) within %d ms, "
+                     "where answers= lists %s", k + 1, nids, ids[k], ROGUE_LIMIT_MS,
+                     event_name(exp, base, faults, a, sizeof a));
+            return;
+        }
+        if (c && k >= want) {
+            snprintf(ans->what, sizeof ans->what, "request %u of %u with %s, where answers= lists only %u", k + 1,
+                     nids, event_name(c->result, base, faults, a, sizeof a), want);
+            return;
+        }
+        if (c && c->result != exp) {
+            snprintf(ans->what, sizeof ans->what, "request %u of %u with %s (result %#x), not %s", k + 1,
+                     nids, event_name(c->result, base, faults, a, sizeof a), c->result,
+                     event_name(exp, base, faults, b, sizeof b));
+            return;
+        }
+    }
+    if (seen->more)
+        snprintf(ans->what, sizeof ans->what, "more than %u completions on the admin queue", ROGUE_SEEN_MAX);
+}
+
+/* dirty=, power-cut=, held= requests, faults= IOMMU faults (IDENTIFY into
+ * an unmapped IOVA, one at a time), ask= requests; then the answers, and an
+ * IDENTIFY whose completion shows that no other came before it. */
+static int events_steps(const struct trace_rogue *g, struct rogue *r, struct rogue_seen *seen, struct answer *ans,
+                        char *msg, size_t len)
+{
+    uint16_t ids[EVENTS_HELD_MAX + EVENTS_ASK_MAX];
+    unsigned nids = 0;
+    uint32_t base = 0;
+    struct hba_cq_entry c;
+    if (opt(g, K_DIRTY, 0) && make_dirty(r, (unsigned)opt(g, K_DIRTY, 0), msg, len) < 0)
+        return -1;
+    if (opt(g, K_POWER_CUT, 0) && power_cycle(r, msg, len) < 0)
+        return -1;
+    if (fault_log_total(r, &base, msg, len) < 0)
+        return -1;
+    for (uint64_t i = 0; i < opt(g, K_HELD, 0); i++)
+        ask_one(r, ids, &nids);
+    for (uint64_t i = 0; i < opt(g, K_FAULTS, 0); i++) {
+        struct hba_sq_entry e = { .opcode = HBA_ADM_IDENTIFY };
+        e.u.cdw[0] = HBA_IDENTIFY_CONTROLLER;
+        e.data_len = e.sge.length = sizeof(struct hba_identify_ctrl);
+        e.sge.addr = 0xdead0000u; /* mapped by nobody: the IOMMU logs a fault */
+        e.sge.type = HBA_SGE_DATA;
+        int rc = rogue_collect(r, rogue_put(r, 0, &e), 0, seen, &c);
+        if (rc < 0) {
+            keep_err(r, msg, len);
+            return -1;
+        }
+        if (rc == 0) {
+            *ans = fault_answer(r);
+            return 0;
+        }
+    }
+    for (uint64_t i = 0; i < opt(g, K_ASK, 0); i++)
+        ask_one(r, ids, &nids);
+    int rc = rogue_collect(r, -1, answers_total(g), seen, &c);
+    if (rc == 1) { /* all came: an IDENTIFY shows whether any more did */
+        struct hba_sq_entry e = { .opcode = HBA_ADM_IDENTIFY };
+        e.u.cdw[0] = HBA_IDENTIFY_CONTROLLER;
+        e.data_len = e.sge.length = sizeof(struct hba_identify_ctrl);
+        e.sge.addr = rogue_data_iova(r);
+        e.sge.type = HBA_SGE_DATA;
+        rc = rogue_collect(r, rogue_put(r, 0, &e), 0, seen, &c);
+        if (rc < 0) {
+            keep_err(r, msg, len);
+            return -1;
+        }
+    }
+    if (rc == 0) {
+        *ans = fault_answer(r);
+        return 0;
+    }
+    judge_events(g, seen, ids, nids, base, ans);
+    return 0;
+}
+
+static int act_events(const struct trace_rogue *g, struct rogue *r, struct answer *ans, char *msg, size_t len)
+{
+    struct rogue_seen *seen = calloc(1, sizeof *seen); /* 2.5 KiB: traces replay on threads of their own */
+    if (!seen) {
+        errf(msg, len, "rogue events: out of memory");
+        return -1;
+    }
+    int rc = events_steps(g, r, seen, ans, msg, len);
+    free(seen);
+    return rc;
+}
+
 static uint32_t data32(struct rogue *r, uint32_t off)
 {
     uint32_t v;
@@ -807,22 +1191,10 @@ static void judge_extra(const struct trace_rogue *g, struct rogue *r, const stru
         }
 }
 
-static struct trace_actual_verdict *verdict_add(struct replay *rp, size_t line)
-{
-    struct trace_actual_verdict *v = realloc(rp->verdicts, (rp->n_verdicts + 1) * sizeof *v);
-    if (!v)
-        return NULL;
-    rp->verdicts = v;
-    v = &rp->verdicts[rp->n_verdicts++];
-    memset(v, 0, sizeof *v);
-    v->line = line;
-    return v;
-}
-
 static void rogue_run(struct replay *rp, size_t line)
 {
     const struct trace_rogue *g = replay_record(rp, line)->directive.rogue;
-    struct trace_actual_verdict *v = verdict_add(rp, line);
+    struct trace_actual_verdict *v = replay_verdict_add(rp, line);
     if (!v) {
         replay_problem(rp, line, "rogue: out of memory");
         return;
@@ -873,6 +1245,8 @@ static void rogue_run(struct replay *rp, size_t line)
             rc = act_write(g, &r, &got, r.err, sizeof r.err);
         } else if (g->action == RA_HARD_RESET) {
             rc = act_hard_reset(g, &r, &got, &diag, r.err, sizeof r.err);
+        } else if (g->action == RA_EVENTS) {
+            rc = act_events(g, &r, &got, r.err, sizeof r.err);
         } else {
             rc = act_doorbell(g, &r, &got, r.err, sizeof r.err);
         }

@@ -203,6 +203,7 @@ struct trace_directive {
     char    *fault;                      /* FAULT: the rule, canonical (owned); NULL = clear */
     bool     fault_refused;              /* FAULT: expect=refused, the controller must refuse the rule */
     struct trace_rogue *rogue;           /* ROGUE: what to send and expect (owned; directive/rogue.c) */
+    struct trace_events *events;         /* EVENTS: what the driver core reports (owned; directive/events.c) */
     /* DISCOVER: the units the driver core must find, canonical ("0:0
      * 1:3=NOT_READY/0x04/0x01", owned; "" for none), and its counts; ns is
      * the ready-timeout (0: the replay's own, as at attach). */

@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/errf.h"
 #include "conformance/format/directive.h"
@@ -40,6 +41,18 @@ bool replay_need_stack(struct replay *rp, size_t line, const char *what)
         return true;
     replay_problem(rp, line, "%s: the stack is not open", what);
     return false;
+}
+
+struct trace_actual_verdict *replay_verdict_add(struct replay *rp, size_t line)
+{
+    struct trace_actual_verdict *v = realloc(rp->verdicts, (rp->n_verdicts + 1) * sizeof *v);
+    if (!v)
+        return NULL;
+    rp->verdicts = v;
+    v = &rp->verdicts[rp->n_verdicts++];
+    memset(v, 0, sizeof *v);
+    v->line = line;
+    return v;
 }
 
 void replay_directive(struct replay *rp, size_t line)

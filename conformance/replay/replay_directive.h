@@ -18,5 +18,8 @@ void replay_problem(struct replay *rp, size_t line, const char *fmt, ...) __attr
 
 /* True when the stack is open; else a problem "WHAT: the stack is not open". */
 bool replay_need_stack(struct replay *rp, size_t line, const char *what);
+/* A new verdict of a directive that is one check of its own (rogue,
+ * events), zeroed but for its line; NULL out of memory. */
+struct trace_actual_verdict *replay_verdict_add(struct replay *rp, size_t line);
 
 #endif

@@ -16,6 +16,7 @@
 
 #define REPLAY_NOTE_MAX   256u
 #define REPLAY_FAULTS_MAX 8u   /* IOMMU faults remembered (the first ones) */
+#define REPLAY_EVENTS_MAX 256u /* driver core events kept for the events directive (the first ones) */
 
 /* What happened to one task of the trace (trace->tasks[i]). */
 struct replay_task {
@@ -80,6 +81,10 @@ struct replay {
     struct replay_task *tasks;      /* t->n_tasks */
     struct replay_fault faults[REPLAY_FAULTS_MAX];
     size_t   n_faults;
+    /* Every event the driver core reported (on the dispatch queue, under
+     * lock), for the events directive; events_judged: how many it judged. */
+    struct drv_event events[REPLAY_EVENTS_MAX];
+    size_t   n_events, events_lost, events_judged;
     char     last_log[REPLAY_NOTE_MAX]; /* the driver's latest warning or error */
     uint64_t last_log_ns;
 

@@ -219,6 +219,37 @@ int rogue_wait_any(struct rogue *r, unsigned q, struct hba_cq_entry *out, bool o
     }
 }
 
+int rogue_collect(struct rogue *r, int cid, unsigned until, struct rogue_seen *seen, struct hba_cq_entry *out)
+{
+    uint64_t end = clock_now_ms() + ROGUE_LIMIT_MS;
+    for (;;) {
+        struct hba_cq_entry c;
+        while (rogue_poll(r, 0, &c)) {
+            if (cid >= 0 && c.cid == (uint16_t)cid) {
+                *out = c;
+                return 1;
+            }
+            if (seen->n < ROGUE_SEEN_MAX)
+                seen->c[seen->n++] = c;
+            else
+                seen->more = true;
+        }
+        if (cid < 0 && seen->n >= until)
+            return 1;
+        if (faulted(r))
+            return 0;
+        if (clock_now_ms() > end) {
+            if (cid < 0)
+                return 2; /* the controller answers, but not with as many as wanted: the caller's verdict */
+            errf(r->err, sizeof r->err, "no completion for command id %#x and no FAULT within %d ms", cid,
+                 ROGUE_LIMIT_MS);
+            r->timed_out = true;
+            return -ETIMEDOUT;
+        }
+        nap();
+    }
+}
+
 int rogue_wait_reg(struct rogue *r, uint32_t off, uint32_t mask, uint32_t want)
 {
     uint64_t end = clock_now_ms() + ROGUE_LIMIT_MS;

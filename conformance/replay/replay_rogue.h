@@ -80,6 +80,19 @@ int rogue_wait(struct rogue *r, unsigned q, struct hba_cq_entry *out);
 /* The same; with or_leave also 2 when STATUS.STATE left OPERATIONAL (a
  * reset the rogue driver caused) before a completion came. */
 int rogue_wait_any(struct rogue *r, unsigned q, struct hba_cq_entry *out, bool or_leave);
+/* The admin queue with ASYNC EVENT requests outstanding: their answers come
+ * between the completions of the other admin commands.  Polls queue 0 until
+ * the completion of command id `cid` (1, *out) or, with cid < 0, until
+ * seen->n reaches `until` (1); every other completion on the way is noted in
+ * *seen.  0 the controller went FAULT; with cid < 0, 2 when the limit passed
+ * with fewer; -ETIMEDOUT (r->err) when cid's completion never came. */
+#define ROGUE_SEEN_MAX 160u
+struct rogue_seen {
+    struct hba_cq_entry c[ROGUE_SEEN_MAX];
+    unsigned n;
+    bool more; /* completions past ROGUE_SEEN_MAX came (not kept) */
+};
+int rogue_collect(struct rogue *r, int cid, unsigned until, struct rogue_seen *seen, struct hba_cq_entry *out);
 /* Polls register off until (value & mask) == want: 0, or -ETIMEDOUT (r->err). */
 int rogue_wait_reg(struct rogue *r, uint32_t off, uint32_t mask, uint32_t want);
 /* rogue_put + rogue_wait on the admin queue. */

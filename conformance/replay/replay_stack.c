@@ -18,10 +18,12 @@
 static void on_event(void *arg, const struct drv_event *e)
 {
     struct replay *rp = arg;
-    if (e->kind != DRV_EVENT_IOMMU_FAULT)
-        return;
     pthread_mutex_lock(&rp->lock);
-    if (rp->n_faults < REPLAY_FAULTS_MAX)
+    if (rp->n_events < REPLAY_EVENTS_MAX)
+        rp->events[rp->n_events++] = *e;
+    else
+        rp->events_lost++;
+    if (e->kind == DRV_EVENT_IOMMU_FAULT && rp->n_faults < REPLAY_FAULTS_MAX)
         rp->faults[rp->n_faults++] = (struct replay_fault){ .at_ns = replay_now_ns(), .f = e->fault };
     pthread_mutex_unlock(&rp->lock);
 }

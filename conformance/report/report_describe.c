@@ -32,8 +32,8 @@ const char *report_check_name(const struct trace_check *c, char *buf, size_t len
     case TRACE_CHECK_MEDIA:
         snprintf(buf, len, "check-media");
         break;
-    case TRACE_CHECK_CONTROLLER:
-        snprintf(buf, len, "rogue");
+    case TRACE_CHECK_CONTROLLER: /* rogue, or the events directive (its tag) */
+        snprintf(buf, len, "%s", c->tag[0] ? c->tag : "rogue");
         break;
     case TRACE_CHECK_DISCOVERY:
         snprintf(buf, len, "discover");
@@ -235,7 +235,9 @@ void report_describe_failure(struct tbuf *b, const struct trace_file_result *f, 
         return;
     }
     if (c->kind == TRACE_CHECK_CONTROLLER) {
-        if (d->expected[0])
+        if (d->expected[0] && c->tag[0])
+            tbuf_printf(b, "    %-9s expected %s\n", c->tag, d->expected);
+        else if (d->expected[0])
             tbuf_printf(b, "    %-9s expected %s (the datasheet: docs/controller.md, hw/hba.h)\n", "controller",
                         d->expected);
         return;

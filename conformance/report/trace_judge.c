@@ -381,9 +381,9 @@ static int check_controller(size_t line, const struct trace_actual *a, struct tr
             v = &a->verdicts[i];
     int rc = 0;
     if (!v)
-        rc = trace_check_fail(c, TRACE_FAIL_NOT_RUN, "rogue not run");
+        rc = trace_check_fail(c, TRACE_FAIL_NOT_RUN, "directive not run");
     else if (!v->ran)
-        rc = trace_check_fail(c, TRACE_FAIL_NOT_RUN, "rogue not run: %s", v->msg);
+        rc = trace_check_fail(c, TRACE_FAIL_NOT_RUN, "directive not run: %s", v->msg);
     else if (!v->pass)
         rc = trace_check_fail(c, TRACE_FAIL_CONTROLLER, "%s", v->msg);
     if (!c->pass && c->detail && v)
@@ -442,7 +442,9 @@ int trace_judge_std(const struct trace *t, const struct trace_actual *a, enum tr
             continue;
         const struct trace_record *r = &l->record;
         bool media = r->verb == TRACE_VERB_DIRECTIVE && r->directive.kind == TRACE_DIR_CHECK_MEDIA;
-        bool rogue = r->verb == TRACE_VERB_DIRECTIVE && r->directive.kind == TRACE_DIR_ROGUE;
+        /* rogue, and events (the driver core's reports): one verdict each */
+        bool rogue = r->verb == TRACE_VERB_DIRECTIVE &&
+                     (r->directive.kind == TRACE_DIR_ROGUE || r->directive.kind == TRACE_DIR_EVENTS);
         bool disc = r->verb == TRACE_VERB_DIRECTIVE && r->directive.kind == TRACE_DIR_DISCOVER;
         bool request = next_task < t->n_tasks && t->tasks[next_task].request == line;
         /* Any other directive is a check only when the replay could not
@@ -465,6 +467,8 @@ int trace_judge_std(const struct trace *t, const struct trace_actual *a, enum tr
             rc = check_media(t, line, a, c);
         } else if (rogue) {
             c->kind = TRACE_CHECK_CONTROLLER;
+            if (r->directive.kind == TRACE_DIR_EVENTS) /* named apart from rogue in reports */
+                snprintf(c->tag, sizeof c->tag, "events");
             rc = check_controller(line, a, c);
         } else if (disc) {
             c->kind = TRACE_CHECK_DISCOVERY;

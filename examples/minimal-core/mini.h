@@ -24,6 +24,9 @@
 #define MINI_IOQ_VEC  1u    /* its interrupt vector (vector 0 is the admin CQ's), when there are two */
 #define MINI_ADMIN_Q  16u   /* admin queue entries */
 #define MINI_SENSE    256u  /* sense bytes per slot (HBA_SENSE_MAX rounded up) */
+#define MINI_AEV      2u    /* ASYNC EVENT commands kept outstanding (datasheet 15) */
+#define MINI_AEV_CID  0x8000u /* their command ids, 0x8000 + n: apart from mini_admin's (< 0x8000) */
+#define MINI_LOG      4096u /* the fault log page read on an IOMMU_FAULT: header + 127 entries */
 
 /* A piece of DMA memory the core owns, mapped for the device once. */
 struct mini_dma {
@@ -90,12 +93,21 @@ struct drv_core {
     uint32_t last_heartbeat;
     uint64_t heartbeat_at_ns;
     struct drv_core_stats stats;
+    /* asynchronous events (mini_events.c): answers found on the admin CQ,
+     * handled at the watchdog's tick; the fault log page and the next
+     * sequence number to report */
+    struct hba_cq_entry aev[MINI_AEV];
+    unsigned naev;
+    struct mini_dma log;
+    uint32_t log_next;
 };
 
 /* mini_hw.c — the register layer: the only file that knows the SSIM-1 */
 int  mini_bringup(struct drv_core *c);          /* READY, admin queue, identify, I/O queue */
 void mini_teardown(struct drv_core *c, bool talk); /* delete queues, shutdown (when talk), unmap */
 int  mini_admin(struct drv_core *c, struct hba_sq_entry *e, uint32_t *result); /* polled; ctrl status or -errno */
+void mini_admin_post(struct drv_core *c, const struct hba_sq_entry *e); /* onto the admin SQ, not waited for */
+void mini_admin_reap(struct drv_core *c);       /* the admin CQ's ASYNC EVENT answers into c->aev */
 void mini_submit(struct drv_core *c, const struct hba_sq_entry *e);  /* onto the I/O SQ */
 int  mini_reap(struct drv_core *c);             /* I/O CQ -> mini_command_done */
 bool mini_dma_get(struct drv_core *c, struct mini_dma *d, uint64_t len, enum hba_dma_dir dir);
@@ -127,5 +139,8 @@ unsigned mini_mark(struct drv_core *c, bool (*match)(const struct mini_io *, con
 void mini_end_marked(struct drv_core *c);
 unsigned mini_count(struct drv_core *c, bool (*match)(const struct mini_io *, const void *), const void *key);
 void mini_fail_all(struct drv_core *c);     /* the controller is gone: every task fails */
+/* mini_events.c — asynchronous events */
+void mini_events_arm(struct drv_core *c);       /* at bring-up: MINI_AEV ASYNC EVENT commands */
+void mini_events_poll(struct drv_core *c);      /* at the watchdog's tick: answers -> on_event, re-armed */
 
 #endif

@@ -139,6 +139,8 @@ int mini_admin(struct drv_core *c, struct hba_sq_entry *e, uint32_t *result)
         while ((ce = cq_peek(&c->aq))) {
             bool mine = ce->cid == e->cid;
             uint8_t cs = ce->ctrl_status;
+            if (!mine && (ce->cid & MINI_AEV_CID) && c->naev < MINI_AEV)
+                c->aev[c->naev++] = *ce; /* an event: handled at the watchdog's tick */
             if (result)
                 *result = mine ? ce->result : 0;
             c->aq.sq_head = ce->sq_head;
@@ -152,6 +154,24 @@ int mini_admin(struct drv_core *c, struct hba_sq_entry *e, uint32_t *result)
             return -ETIMEDOUT;
         }
         sleep_us(20);
+    }
+}
+
+void mini_admin_post(struct drv_core *c, const struct hba_sq_entry *e)
+{
+    sq_write(c, &c->aq, e);
+}
+
+/* Nothing else is outstanding on the admin queue here: mini_admin waits for
+ * its own command on the dispatch queue, where this runs too. */
+void mini_admin_reap(struct drv_core *c)
+{
+    const struct hba_cq_entry *ce;
+    while (c->running && (ce = cq_peek(&c->aq))) {
+        if ((ce->cid & MINI_AEV_CID) && c->naev < MINI_AEV)
+            c->aev[c->naev++] = *ce;
+        c->aq.sq_head = ce->sq_head;
+        cq_pop(c, &c->aq);
     }
 }
 
@@ -234,7 +254,8 @@ static int allocate(struct drv_core *c)
     unsigned nslots = c->ioq.entries - 1u;
     c->slots = calloc(nslots, sizeof *c->slots);
     if (!c->slots || !mini_dma_get(c, &c->lists, (uint64_t)nslots * HBA_IOMMU_PAGE_SIZE, HBA_DMA_TO_DEVICE) ||
-        !mini_dma_get(c, &c->sense, (uint64_t)nslots * MINI_SENSE, HBA_DMA_FROM_DEVICE))
+        !mini_dma_get(c, &c->sense, (uint64_t)nslots * MINI_SENSE, HBA_DMA_FROM_DEVICE) ||
+        !mini_dma_get(c, &c->log, MINI_LOG, HBA_DMA_FROM_DEVICE))
         return -ENOMEM;
     return 0;
 }
@@ -276,6 +297,7 @@ int mini_bringup(struct drv_core *c)
     c->last_heartbeat = rd(c, HBA_REG_HEARTBEAT);
     c->heartbeat_at_ns = osal_now_ns(c->os);
     c->running = true;
+    mini_events_arm(c);
     return 0;
 }
 
@@ -295,7 +317,11 @@ void mini_teardown(struct drv_core *c, bool talk)
         uint64_t until = osal_now_ns(c->os) + (uint64_t)c->opt.ready_timeout_ms * 1000000u;
         while (!(rd(c, HBA_REG_STATUS) & HBA_STATUS_SHST_DONE) && osal_now_ns(c->os) < until)
             sleep_us(200);
+        /* The controller lets go of the queues' memory only once it is
+         * READY again: an ASYNC EVENT answered before that is still written
+         * to the admin CQ, which must be mapped then. */
         wr(c, HBA_REG_CONFIG, 0);
+        wait_state(c, HBA_STATE_READY, c->opt.ready_timeout_ms);
     }
     c->running = false;
     mini_dma_put(c, &c->aq.sq);
@@ -304,6 +330,7 @@ void mini_teardown(struct drv_core *c, bool talk)
     mini_dma_put(c, &c->ioq.cq);
     mini_dma_put(c, &c->lists);
     mini_dma_put(c, &c->sense);
+    mini_dma_put(c, &c->log);
     free(c->slots);
     c->slots = NULL;
 }

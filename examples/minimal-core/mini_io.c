@@ -557,6 +557,7 @@ void mini_watchdog(void *arg)
     if (!c->running)
         return;
     mini_reap(c); /* polled mode, or an interrupt that was lost */
+    mini_events_poll(c);
     mini_retry_now(c);
     mini_kick(c);
     if (controller_sick(c)) {
