@@ -188,11 +188,21 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIBS)
 MUTANTS   := $(shell sed -n 's/^.ifdef DRV_MUTANT_\([A-Za-z0-9_]*\)$$/\1/p' core/drv_mutant.h)
 MUT_DIR   := $(BUILD)/mutants
 MUT_BINS  := $(patsubst %,$(MUT_DIR)/core-%.so,$(MUTANTS))
+# Only the core files that include the switch (core/drv_mutant.h) differ
+# between mutants; every other object of a mutant is the real core's own, so
+# touching such a file recompiles it once, not once per mutant.  That holds
+# while no other header tests a DRV_MUTANT_ macro: checked here.
+MUT_SRC   := $(shell grep -l 'DRV_MUTANT\|drv_mutant\.h' $(LIB_SRC_core))
+MUT_HDRS  := $(filter-out core/drv_mutant.h,$(shell grep -l 'DRV_MUTANT' core/*.h))
+ifneq ($(MUT_HDRS),)
+$(error $(MUT_HDRS) test a DRV_MUTANT_ macro: only core/drv_mutant.h may (the Makefile shares the other core objects between mutants))
+endif
 define mutant_rule
 $(MUT_DIR)/$(1)/obj/%.o: %.c | $(DEPS_OK) $(LAYERS_OK) $(CORE_VIEW)/.ok
 	@mkdir -p $$(@D)
 	$$(CC) $$(CFLAGS_CORE) -DDRV_MUTANT_$(1)=1 -MMD -MP -c $(CORE_VIEW)/$$< -o $$@
-$(MUT_DIR)/core-$(1).so: $(patsubst %.c,$(MUT_DIR)/$(1)/obj/%.o,$(LIB_SRC_core)) mk/driver-core.map
+$(MUT_DIR)/core-$(1).so: $(patsubst %.c,$(MUT_DIR)/$(1)/obj/%.o,$(MUT_SRC)) \
+                         $(call obj,$(filter-out $(MUT_SRC),$(LIB_SRC_core))) mk/driver-core.map
 	$$(CC) $$(CFLAGS_CORE) $(SO_LDFLAGS) -o $$@ $$(filter %.o,$$^)
 endef
 $(foreach m,$(MUTANTS),$(eval $(call mutant_rule,$(m))))
