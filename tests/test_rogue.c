@@ -58,6 +58,7 @@ static const struct bad_arg bad[] = {
     { "- C ! - - rogue admin identify polled=1 expect=success", 32, "rogue admin has no option 'polled'" },
     { "- C ! - - rogue io then=abort cq-full=1 expect=success", 31, "cq-full=1 waits for every entry's completion" },
     { "- C ! - - rogue io cq-full=1 wait=1 expect=success", 20, "it takes no then=, wait= or same-cid=" },
+    { "- C ! - - rogue io int-wait=3 then=abort expect=success", 20, "int-wait= judges the interrupts of the entries" },
 };
 
 START_TEST(bad_argument_is_located)
