@@ -67,6 +67,7 @@ START_TEST(rules_print_canonically_and_parse_back)
         "reset-fail nth=3 limit=1",
         "irq-lost nth=1",
         "irq-lost nth=2 limit=3",
+        "irq-lost queue=admin nth=1 limit=1",
     };
     for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
         struct fault_rule r = parse_ok(rules[i]);
@@ -140,6 +141,7 @@ START_TEST(bad_rules_name_the_column_and_the_fix)
         { "admin-refuse drive=0:0 admin=identify", 38, "acts on the controller, not a drive" },
         { "reset-fail drive=0:0", 21, "acts on the controller, not a drive" },
         { "irq-lost op=read", 10, "'op' is not a key of a irq-lost rule" },
+        { "irq-lost queue=vector", 16, "io (an I/O completion queue's interrupt, the default) or admin" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct fault_rule r;
@@ -306,6 +308,15 @@ START_TEST(controller_rules_fire_only_where_the_controller_asks)
     ck_assert(fault_irq_lost(&s, 1));
     ck_assert(fault_irq_lost(&s, 1));
     ck_assert(!fault_irq_lost(&s, 1));
+    fault_set_clear(&s);
+    /* queue=admin: only the admin CQ's postings count and lose their signal. */
+    struct fault_rule adm = parse_ok("irq-lost queue=admin nth=2 limit=1");
+    ck_assert_int_eq(fault_set_add(&s, &adm), 0);
+    ck_assert(!fault_irq_lost(&s, 1));
+    ck_assert(!fault_irq_lost(&s, 0)); /* the first admin posting: nth=2 */
+    ck_assert(!fault_irq_lost(&s, 3));
+    ck_assert(fault_irq_lost(&s, 0));
+    ck_assert(!fault_irq_lost(&s, 0)); /* limit=1 spent */
     fault_set_clear(&s);
     /* nth=3: the third hard reset and every one after it. */
     struct fault_rule third = parse_ok("reset-fail nth=3");

@@ -54,6 +54,11 @@ static const struct bad_arg bad[] = {
     { "- C ! - - rogue io then=abort, expect=success", 31, "then= steps are delete-sq, abort, reset, reset-other, reset-lun" },
     { "- C ! - - rogue io then=reset,reset,reset,reset expect=success", 43, "then= has at most 3 steps" },
     { "- C ! - - rogue admin identify at=0x10 expect=success", 32, "at=OFFSET and is=VALUE go together" },
+    { "- C ! - - rogue io polled=2 expect=success", 27, "too large" },
+    { "- C ! - - rogue admin identify polled=1 expect=success", 32, "rogue admin has no option 'polled'" },
+    { "- C ! - - rogue io then=abort cq-full=1 expect=success", 31, "cq-full=1 waits for every entry's completion" },
+    { "- C ! - - rogue io cq-full=1 wait=1 expect=success", 20, "it takes no then=, wait= or same-cid=" },
+    { "- C ! - - rogue io int-wait=3 then=abort expect=success", 20, "int-wait= judges the interrupts of the entries" },
 };
 
 START_TEST(bad_argument_is_located)
@@ -121,6 +126,29 @@ START_TEST(a_different_answer_fails_naming_both)
     c = rt_check(f, 7);
     ck_assert_msg(strstr(c->summary, "the completion's result is 0x64; the datasheet says 0x100"), "%s", c->summary);
     ck_assert(rt_check(f, 8)->pass);
+    trace_run_free(&run);
+}
+END_TEST
+
+/* polled=1 and cq-full=1 judge interrupts: a polled CQ leaves INT_STATUS
+ * clear, so a trace that expects vector 1's bit fails naming what it read;
+ * a full CQ raises nothing until its head moves, then everything is taken
+ * (68 completions) and vector 1 is raised. */
+START_TEST(polled_and_full_cqs_judge_interrupts)
+{
+    static const char text[] = HDR
+        "- C ! - - rogue io times=2 polled=1 int-status=2 expect=success\n"       /* 5 */
+        "- C ! - - rogue io times=5 cq-full=1 int-status=3 expect=success\n";     /* 6 */
+    struct replay_options o;
+    rt_options(&o);
+    struct trace_run run;
+    trace_run_init(&run);
+    const struct trace_file_result *f = rt_replay(text, &o, &run);
+    ck_assert_uint_eq(f->n_checks, 2);
+    const struct trace_check *c = rt_check(f, 5);
+    ck_assert(!c->pass);
+    ck_assert_msg(strstr(c->summary, "INT_STATUS is 0; the datasheet says 0x2"), "%s", c->summary);
+    ck_assert(rt_check(f, 6)->pass);
     trace_run_free(&run);
 }
 END_TEST
@@ -246,6 +274,7 @@ static Suite *suite(void)
     tcase_add_loop_test(tc, bad_argument_is_located, 0, (int)(sizeof bad / sizeof bad[0]));
     tcase_add_test(tc, datasheet_answers_pass_and_the_core_recovers);
     tcase_add_test(tc, a_different_answer_fails_naming_both);
+    tcase_add_test(tc, polled_and_full_cqs_judge_interrupts);
     tcase_add_test(tc, a_missing_defence_fails_the_trace);
     tcase_add_test(tc, an_outstanding_command_is_not_taken_over);
     tcase_add_test(tc, a_controller_mutant_fails_the_bundled_trace);

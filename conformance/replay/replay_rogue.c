@@ -194,6 +194,26 @@ bool rogue_poll(struct rogue *r, unsigned q, struct hba_cq_entry *out)
     return true;
 }
 
+int rogue_wait_filled(struct rogue *r, unsigned q, unsigned k)
+{
+    struct rogue_q *x = &r->q[q];
+    volatile struct hba_cq_entry *ring = x->cq.buf->vaddr;
+    /* The k-th entry from the head carries the phase this lap would give it
+     * (the next lap's when it lies past the end). */
+    unsigned at = (x->head + k - 1) % x->entries;
+    uint8_t phase = at < x->head ? (uint8_t)(x->phase ^ 1u) : x->phase;
+    uint64_t end = clock_now_ms() + ROGUE_LIMIT_MS;
+    while ((__atomic_load_n(&ring[at].phase, __ATOMIC_ACQUIRE) & 1u) != phase) {
+        if (clock_now_ms() > end) {
+            errf(r->err, sizeof r->err, "CQ %u did not fill to %u entries within %d ms", q, k, ROGUE_LIMIT_MS);
+            r->timed_out = true;
+            return -ETIMEDOUT;
+        }
+        nap();
+    }
+    return 0;
+}
+
 int rogue_wait(struct rogue *r, unsigned q, struct hba_cq_entry *out)
 {
     return rogue_wait_any(r, q, out, false);
@@ -279,6 +299,7 @@ static int create(struct rogue *r, uint8_t op, uint32_t cdw2, uint64_t base, con
     e.u.cdw[0] = 1;
     e.u.cdw[1] = r->ioq_entries;
     e.u.cdw[2] = cdw2;
+    e.u.cdw[3] = op == HBA_ADM_CREATE_CQ ? r->cq_flags : 0;
     e.sge.addr = base;
     int rc = rogue_admin(r, &e, &c);
     if (rc == 1 && c.ctrl_status != HBA_CS_SUCCESS) {

@@ -49,6 +49,7 @@ struct rogue {
     struct rogue_mem data;
     uint16_t next_cid;
     uint32_t ioq_entries; /* ROGUE_IOQ_ENTRIES, or CAP_QUEUES.MAX_ENTRIES when smaller */
+    uint32_t cq_flags;    /* CREATE CQ 1's flags (cdw3): HBA_CQ_FLAG_NO_IRQ for a polled CQ */
     char err[200];       /* why a call failed (the harness's own trouble, not the controller's) */
     bool timed_out;      /* a wait reached ROGUE_LIMIT_MS: the controller stopped answering */
 };
@@ -74,6 +75,9 @@ uint16_t rogue_put(struct rogue *r, unsigned q, struct hba_sq_entry *e);
 uint16_t rogue_put_cid(struct rogue *r, unsigned q, struct hba_sq_entry *e, const uint16_t *cid);
 /* The next completion of queue q if there is one now (its CQ head rung). */
 bool rogue_poll(struct rogue *r, unsigned q, struct hba_cq_entry *out);
+/* Waits until k completions are in CQ q beyond its head, without taking
+ * them (CQ_HEAD is not written): 0, or -ETIMEDOUT (r->err). */
+int rogue_wait_filled(struct rogue *r, unsigned q, unsigned k);
 /* The next completion of queue q: 1 (*out), 0 the controller went FAULT first,
  * -ETIMEDOUT (r->err). */
 int rogue_wait(struct rogue *r, unsigned q, struct hba_cq_entry *out);
@@ -97,7 +101,7 @@ int rogue_collect(struct rogue *r, int cid, unsigned until, struct rogue_seen *s
 int rogue_wait_reg(struct rogue *r, uint32_t off, uint32_t mask, uint32_t want);
 /* rogue_put + rogue_wait on the admin queue. */
 int rogue_admin(struct rogue *r, struct hba_sq_entry *e, struct hba_cq_entry *out);
-/* Creates I/O CQ 1 (vector v) and, with_sq, SQ 1, ROGUE_IOQ_ENTRIES each.
+/* Creates I/O CQ 1 (vector v, flags r->cq_flags) and, with_sq, SQ 1, ROGUE_IOQ_ENTRIES each.
  * 1 all succeeded, 0 a status or FAULT (r->err says which), -errno. */
 int rogue_io_queues(struct rogue *r, uint16_t vector, bool with_sq);
 uint32_t rogue_reg(struct rogue *r, uint32_t off);

@@ -30,8 +30,9 @@
  *                   (the controller answers that admin command INVALID_FIELD without running it)
  *     reset-fail    [nth=N] (a hard reset leaves the controller off the bus: STATUS reads
  *                   all-ones until a power cycle)
- *     irq-lost      [nth=N] (the interrupt of an I/O completion is lost: the entry is posted,
- *                   the vector is not raised)
+ *     irq-lost      [queue=io|admin] [nth=N] (the interrupt of an I/O completion, or with
+ *                   queue=admin of an admin completion, is lost: the entry is posted, the
+ *                   vector is not raised)
  *                   (these three, the controller's own, fire from the Nth occasion on, default
  *                   the first; limit= caps how many times)
  *
@@ -124,6 +125,8 @@ struct fault_rule {
     int      battery;
     /* admin-refuse: the admin opcode (enum hba_admin_opcode, 0x80..0xFF) */
     uint8_t  admin_op;
+    /* irq-lost queue=admin: the admin CQ's interrupt is lost instead of an I/O CQ's */
+    bool     irq_admin;
     /* state, not part of the text */
     uint64_t prng, seen, fired;
     bool     armed;           /* iommu-fault: the command running now matches */

@@ -341,13 +341,16 @@ bool fault_dma_access(struct fault_set *s)
 
 /* The first live rule of `kind` (and admin opcode, for admin-refuse) fires:
  * from its nth= matching occasion on, at most limit= times. */
+/* admin_op: the admin command (admin-refuse), or for irq-lost 1 when the
+ * completion is the admin queue's, 0 when an I/O queue's. */
 static bool controller_rule_fires(struct fault_set *s, enum fault_kind kind, uint8_t admin_op)
 {
     bool hit = false;
     pthread_mutex_lock(&s->lock);
     for (size_t i = 0; i < s->nrules && !hit; i++) {
         struct fault_rule *r = &s->rules[i];
-        if (r->kind != kind || (kind == FAULT_ADMIN_REFUSE && r->admin_op != admin_op))
+        if (r->kind != kind || (kind == FAULT_ADMIN_REFUSE && r->admin_op != admin_op) ||
+            (kind == FAULT_IRQ_LOST && r->irq_admin != (admin_op != 0)))
             continue;
         if (++r->seen < r->nth || (r->limit && r->fired >= r->limit))
             continue;
@@ -370,5 +373,5 @@ bool fault_hard_reset_fails(struct fault_set *s)
 
 bool fault_irq_lost(struct fault_set *s, uint16_t qid)
 {
-    return qid != 0 && controller_rule_fires(s, FAULT_IRQ_LOST, 0);
+    return controller_rule_fires(s, FAULT_IRQ_LOST, qid == 0);
 }

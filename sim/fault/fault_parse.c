@@ -42,7 +42,7 @@ static const struct kind_row kinds[] = {
     { FAULT_BATTERY, "battery", "state", "battery drive=0:0 state=failed" },
     { FAULT_ADMIN_REFUSE, "admin-refuse", "admin nth", "admin-refuse admin=create-cq limit=1" },
     { FAULT_RESET_FAIL, "reset-fail", "nth", "reset-fail nth=2" },
-    { FAULT_IRQ_LOST, "irq-lost", "nth", "irq-lost limit=1" },
+    { FAULT_IRQ_LOST, "irq-lost", "nth queue", "irq-lost queue=admin limit=1" },
 };
 #define NKINDS (sizeof kinds / sizeof kinds[0])
 
@@ -268,7 +268,8 @@ static int parse_pair(const struct pctx *p, const struct kind_row *kr, const cha
                     kr->keys, *kr->keys ? " " : "", common, kr->example);
     const char *keynames[] = { "drive", "limit", "seed", "lba", "count", "io", "recovered", "n", "sense", "op",
                                "dist", "time", "min", "max", "tail", "p", "after", "fraction", "status",
-                               "blocks", "window", "step", "nth", "block-size", "file", "call", "errno", "state", "admin" };
+                               "blocks", "window", "step", "nth", "block-size", "file", "call", "errno", "state", "admin",
+                               "queue" };
     for (unsigned i = 0; i < sizeof keynames / sizeof keynames[0]; i++)
         if (!strcmp(k, keynames[i])) {
             if (*given & (1u << i))
@@ -310,6 +311,10 @@ static int parse_pair(const struct pctx *p, const struct kind_row *kr, const cha
         ok = parse_admin(v, &r->admin_op);
         want = "an admin command (identify, create-cq, create-sq, delete-sq, delete-cq, get-feature, set-feature, "
                "abort, async-event, cache-flush, shutdown, get-log, reset, nexus-loss) or an opcode as 0x80..0xff";
+    } else if (!strcmp(k, "queue")) {
+        ok = !strcmp(v, "io") || !strcmp(v, "admin");
+        r->irq_admin = !strcmp(v, "admin");
+        want = "io (an I/O completion queue's interrupt, the default) or admin (the admin queue's)";
     } else if (!strcmp(k, "sense")) {
         ok = parse_sense(v, &r->sense);
         want = "KEY/ASC/ASCQ in hexadecimal, e.g. sense=3/11/00";
@@ -645,7 +650,11 @@ void fault_rule_format(const struct fault_rule *r, struct tbuf *b)
         tbuf_printf(b, " nth=%" PRIu64, r->nth);
         break;
     case FAULT_RESET_FAIL:
+        tbuf_printf(b, " nth=%" PRIu64, r->nth);
+        break;
     case FAULT_IRQ_LOST:
+        if (r->irq_admin)
+            tbuf_printf(b, " queue=admin");
         tbuf_printf(b, " nth=%" PRIu64, r->nth);
         break;
     case FAULT_WRITE_PROTECT:
