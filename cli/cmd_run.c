@@ -17,6 +17,7 @@
 #include "cli/driver_core_opt.h"
 #include "cli/firmware_opt.h"
 #include "cli/run_isolated.h"
+#include "cli/run_leaks.h"
 #include "cli/run_files.h"
 #include "conformance/remote/remote.h"
 #include "conformance/replay/replay.h"
@@ -613,6 +614,11 @@ static int run(int argc, char **argv)
     struct trace_run result;
     trace_run_init(&result);
     result.strict = a.strict;
+    /* The descriptors open before any trace (report files, log, what libuv
+     * keeps): the leak check's base (cli/run_leaks.h). */
+    run_fds_warm();
+    struct run_fds fds_before;
+    bool fds_known = run_fds_take(&fds_before) == 0;
     uint64_t t0 = clock_now_ns();
     /* A core scsisim did not build runs the traces in children (cli/run_isolated.h);
      * --isolate asks for that with the built-in core too. */
@@ -621,6 +627,13 @@ static int run(int argc, char **argv)
     else
         rc = replay_files((const char *const *)files.paths, files.n, a.jobs, &o, &result, show_progress, &prog);
     result.elapsed_ns = clock_now_ns() - t0;
+    const struct trace_file_result *leak = NULL;
+    if (rc >= 0 && fds_known)
+        rc = run_fds_check_run(&fds_before, &result, (const char *const *)files.paths, files.n, &leak);
+    if (fds_known)
+        run_fds_free(&fds_before);
+    if (leak)
+        show_progress(&prog, leak, result.n_files, result.n_files);
     if (prog.on)
         fprintf(stderr, "\r\033[K");
     run_files_free(&files);
