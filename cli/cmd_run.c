@@ -104,6 +104,11 @@ static const char usage_text[] =
     "JUnit and JSON mark them as skips.  A @requires feature this scsisim does not\n"
     "know makes the trace unusable.\n"
     "\n"
+    "File descriptors left open fail the run: those open after the last trace has\n"
+    "torn down that were not before the first are a failed result \"(run)\" naming\n"
+    "each one's target; in the child processes (a loaded core, --isolate) each\n"
+    "trace is checked on its own and fails itself.\n"
+    "\n"
     "When standard output is not a terminal (CI), each trace's result is written\n"
     "and flushed as the trace finishes, so a run cut short keeps its log so far.\n"
     "\n"
@@ -672,6 +677,8 @@ static int run(int argc, char **argv)
     fprintf(sum, ", %zu skipped%s", s.skipped, s.skipped && a.strict ? " (--strict: a skip fails the run)" : "");
     if (s.unusable)
         fprintf(sum, ", %zu unusable", s.unusable);
+    if (leak) /* counted as 1 failed above: say what it is */
+        fprintf(sum, ", file descriptors left open (the \"(run)\" result)");
     fprintf(sum, ", %.2f s\n", (double)result.elapsed_ns / 1e9);
     fflush(sum);
     trace_run_free(&result);

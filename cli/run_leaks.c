@@ -136,12 +136,12 @@ int run_fds_check_run(const struct run_fds *before, struct trace_run *run, const
     run_fds_free(&after);
     int rc = 0;
     if (leaked) {
-        tbuf_printf(&hint, "the traces that ran (%zu): ", n);
-        for (size_t i = 0; i < n && i < 3; i++)
-            tbuf_printf(&hint, "%s%s", i ? ", " : "", paths[i]);
-        if (n > 3)
-            tbuf_printf(&hint, " and %zu more", n - 3);
-        tbuf_puts(&hint, "; run them with --isolate (-j1 to see them one by one) and each trace is checked on its own");
+        /* The note has room for two paths: the first and the last. */
+        if (n == 1)
+            tbuf_printf(&hint, "the trace that ran: %s", paths[0]);
+        else if (n > 1)
+            tbuf_printf(&hint, "%zu traces ran (the first and last given: %s, %s)", n, paths[0], paths[n - 1]);
+        tbuf_puts(&hint, "; rerun with --isolate: each trace is then checked on its own");
         char scope[96];
         snprintf(scope, sizeof scope, "after the %zu trace%s of the run had torn down", n, n == 1 ? "" : "s");
         struct trace_file_result *f = trace_run_add(run, "(run)", "open file descriptors before and after the traces");
