@@ -42,6 +42,44 @@ START_TEST(data_in_starts_zeroed_except_for_media_reads)
 }
 END_TEST
 
+/* fw_task.host_data: a media READ writes the host's memory directly, and
+ * nothing else ever does (an INQUIRY's short answer must not zero the rest of
+ * a host buffer the controller would not have copied). */
+START_TEST(only_a_media_read_fills_the_host_window)
+{
+    struct fw *fw = fwh_simple(4096);
+    struct fw_task t;
+    uint8_t w[2 * 512], host[2 * 512], bounce[2 * 512], wr[10], rd[10];
+    fill(w, sizeof w, 7);
+    fwh_cdb_rw10(wr, SCSI_OP_WRITE_10, 200, 2, 0);
+    fwh_run0(fw, &t, wr, sizeof wr, HBA_FLAG_DIR_WRITE, w, sizeof w);
+    fwh_expect_good(&t);
+    memset(host, 0xEE, sizeof host);
+    memset(bounce, 0xBB, sizeof bounce);
+    fwh_cdb_rw10(rd, SCSI_OP_READ_10, 200, 2, 0);
+    t = (struct fw_task){ .cdb = rd, .cdb_len = sizeof rd, .dir = HBA_FLAG_DIR_READ, .data = bounce,
+                          .data_len = sizeof bounce, .host_data = host };
+    fw_execute(fw, &t);
+    fwh_expect_good(&t);
+    ck_assert(t.direct);
+    ck_assert_uint_eq(t.xfer, sizeof host);
+    ck_assert_mem_eq(host, w, sizeof host);
+    for (size_t i = 0; i < sizeof bounce; i++)
+        ck_assert_msg(bounce[i] == 0xBB, "bounce byte %zu written (%#x) by a direct READ", i, bounce[i]);
+    const uint8_t inq[6] = { SCSI_OP_INQUIRY, 0, 0, 0, 36, 0 };
+    memset(host, 0xEE, sizeof host);
+    t = (struct fw_task){ .cdb = inq, .cdb_len = sizeof inq, .dir = HBA_FLAG_DIR_READ, .data = bounce,
+                          .data_len = sizeof bounce, .host_data = host };
+    fw_execute(fw, &t);
+    fwh_expect_good(&t);
+    ck_assert(!t.direct);
+    ck_assert_uint_eq(t.xfer, 36);
+    for (size_t i = 0; i < sizeof host; i++)
+        ck_assert_msg(host[i] == 0xEE, "host byte %zu written (%#x) by an INQUIRY", i, host[i]);
+    fw_destroy(fw);
+}
+END_TEST
+
 START_TEST(write_read_round_trip_all_sizes)
 {
     struct fw *fw = fwh_simple(4096);
@@ -605,6 +643,7 @@ int main(void)
     tcase_set_timeout(tc, 20);
     tcase_add_test(tc, data_in_starts_zeroed_except_for_media_reads);
     tcase_add_test(tc, write_read_round_trip_all_sizes);
+    tcase_add_test(tc, only_a_media_read_fills_the_host_window);
     tcase_add_test(tc, rw6_length_zero_means_256);
     tcase_add_test(tc, lba_out_of_range_and_wrap);
     tcase_add_test(tc, rw_reserved_fields);

@@ -73,6 +73,7 @@ void fwh_run(struct fw *fw, struct fw_task *t, uint16_t initiator, uint16_t targ
     t->dir = dir;
     t->data = data;
     t->data_len = len;
+    t->host_data = NULL;           /* an input: no window into host memory (fwh_run_direct gives one) */
     fw_execute(fw, t);
 }
 
