@@ -176,13 +176,14 @@ static void check_fds(const struct run_fds *before, struct trace_run *run)
     struct run_fds after;
     if (!run->n_files || run_fds_take(&after) < 0)
         return;
-    struct tbuf text = { 0 };
-    size_t n = run_fds_new(before, &after, &text);
+    struct tbuf msg = { 0 };
+    bool differ = run_fds_compare(before, &after, "after this trace had torn down", "this trace", &msg);
     run_fds_free(&after);
-    if (n && run_fds_fail(&run->files[run->n_files - 1], n, tbuf_str(&text), "after this trace had torn down",
-                          "a descriptor the simulator or the driver core opened for the trace and never closed") < 0)
+    if (differ && (msg.oom || run_fds_fail(&run->files[run->n_files - 1], tbuf_str(&msg),
+                                           "a descriptor the simulator or the driver core opened for the trace and "
+                                           "never closed, or closed without having opened it") < 0))
         _exit(3);
-    tbuf_free(&text);
+    tbuf_free(&msg);
 }
 
 /* A shard child: replays trace after trace (taking the next index from the

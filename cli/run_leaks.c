@@ -79,46 +79,72 @@ static bool had(const struct run_fds *s, int fd, const char *target)
     return false;
 }
 
-/* Whether after's i-th descriptor is new and is the first new one with its
- * target (the text names each target once, with how many there are). */
-static bool is_new(const struct run_fds *before, const struct run_fds *after, size_t i)
+/* Whether set's i-th descriptor is missing from other (same number, same
+ * target). */
+static bool is_extra(const struct run_fds *other, const struct run_fds *set, size_t i)
 {
-    return !had(before, after->fd[i], after->target[i]);
+    return !had(other, set->fd[i], set->target[i]);
 }
 
-size_t run_fds_new(const struct run_fds *before, const struct run_fds *after, struct tbuf *text)
+/* The descriptors of set missing from other, each target once, with how
+ * many there are; their count. */
+static size_t list_extra(const struct run_fds *other, const struct run_fds *set, struct tbuf *text)
 {
     size_t n = 0, shown = 0;
-    for (size_t i = 0; i < after->n; i++) {
-        if (!is_new(before, after, i))
+    for (size_t i = 0; i < set->n; i++) {
+        if (!is_extra(other, set, i))
             continue;
         n++;
         bool first = true;
         for (size_t j = 0; j < i && first; j++)
-            first = !(is_new(before, after, j) && !strcmp(after->target[j], after->target[i]));
+            first = !(is_extra(other, set, j) && !strcmp(set->target[j], set->target[i]));
         if (!first)
             continue;
         size_t same = 0;
-        for (size_t j = i; j < after->n; j++)
-            same += is_new(before, after, j) && !strcmp(after->target[j], after->target[i]);
-        tbuf_printf(text, "%s%s", shown++ ? ", " : "", after->target[i]);
+        for (size_t j = i; j < set->n; j++)
+            same += is_extra(other, set, j) && !strcmp(set->target[j], set->target[i]);
+        tbuf_printf(text, "%s%s", shown++ ? ", " : "", set->target[i]);
         if (same > 1)
-            tbuf_printf(text, " x%zu (fd %d and up)", same, after->fd[i]);
+            tbuf_printf(text, " x%zu (fd %d and up)", same, set->fd[i]);
         else
-            tbuf_printf(text, " (fd %d)", after->fd[i]);
+            tbuf_printf(text, " (fd %d)", set->fd[i]);
     }
     return n;
 }
 
-int run_fds_fail(struct trace_file_result *f, size_t n, const char *fds, const char *scope, const char *hint)
+size_t run_fds_new(const struct run_fds *before, const struct run_fds *after, struct tbuf *text)
+{
+    return list_extra(before, after, text);
+}
+
+size_t run_fds_gone(const struct run_fds *before, const struct run_fds *after, struct tbuf *text)
+{
+    return list_extra(after, before, text);
+}
+
+bool run_fds_compare(const struct run_fds *before, const struct run_fds *after, const char *when, const char *who,
+                     struct tbuf *msg)
+{
+    struct tbuf left = { 0 }, gone = { 0 };
+    size_t nl = run_fds_new(before, after, &left), ng = run_fds_gone(before, after, &gone);
+    if (nl)
+        tbuf_printf(msg, "%zu file descriptor%s left open %s: %s", nl, nl == 1 ? "" : "s", when, tbuf_str(&left));
+    if (ng)
+        tbuf_printf(msg, "%s%zu file descriptor%s the run had open before %s %s closed during it: %s", nl ? "; " : "",
+                    ng, ng == 1 ? "" : "s", who, ng == 1 ? "was" : "were", tbuf_str(&gone));
+    tbuf_free(&left);
+    tbuf_free(&gone);
+    return nl || ng;
+}
+
+int run_fds_fail(struct trace_file_result *f, const char *msg, const char *hint)
 {
     f->outcome = TRACE_OUTCOME_FAIL;
     struct trace_check *c = trace_file_add_check(f);
     if (!c)
         return -ENOMEM;
     c->kind = TRACE_CHECK_LEAK;
-    int rc = trace_check_fail(c, TRACE_FAIL_LEAK, "%zu file descriptor%s left open %s: %s", n, n == 1 ? "" : "s",
-                              scope, fds);
+    int rc = trace_check_fail(c, TRACE_FAIL_LEAK, "%s", msg);
     if (rc == 0)
         snprintf(c->detail->note, sizeof c->detail->note, "%s", hint);
     return rc;
@@ -131,24 +157,24 @@ int run_fds_check_run(const struct run_fds *before, struct trace_run *run, const
     struct run_fds after;
     if (run_fds_take(&after) < 0)
         return 0; /* no second set, no comparison: never a guess */
-    struct tbuf fds = { 0 }, hint = { 0 };
-    size_t leaked = run_fds_new(before, &after, &fds);
+    struct tbuf msg = { 0 }, hint = { 0 };
+    char when[96];
+    snprintf(when, sizeof when, "after the %zu trace%s of the run had torn down", n, n == 1 ? "" : "s");
+    bool differ = run_fds_compare(before, &after, when, "the traces", &msg);
     run_fds_free(&after);
     int rc = 0;
-    if (leaked) {
+    if (differ) {
         /* The note has room for two paths: the first and the last. */
         if (n == 1)
             tbuf_printf(&hint, "the trace that ran: %s", paths[0]);
         else if (n > 1)
             tbuf_printf(&hint, "%zu traces ran (the first and last given: %s, %s)", n, paths[0], paths[n - 1]);
         tbuf_puts(&hint, "; rerun with --isolate: each trace is then checked on its own");
-        char scope[96];
-        snprintf(scope, sizeof scope, "after the %zu trace%s of the run had torn down", n, n == 1 ? "" : "s");
         struct trace_file_result *f = trace_run_add(run, "(run)", "open file descriptors before and after the traces");
-        rc = !f || fds.oom || hint.oom ? -ENOMEM : run_fds_fail(f, leaked, tbuf_str(&fds), scope, tbuf_str(&hint));
+        rc = !f || msg.oom || hint.oom ? -ENOMEM : run_fds_fail(f, tbuf_str(&msg), tbuf_str(&hint));
         *added = f;
     }
-    tbuf_free(&fds);
+    tbuf_free(&msg);
     tbuf_free(&hint);
     return rc;
 }

@@ -6,8 +6,9 @@
  * its open descriptors (/proc/self/fd, with readlink's target for each) before
  * the first trace and again after the last one has torn down, and the shard
  * children of an isolated run (cli/run_isolated.c) do so around every trace.
- * A descriptor open after that was not open before is a leak: a FAILED check
- * of kind "leak" naming each descriptor and its target.
+ * A descriptor open after that was not open before is a leak, and one open
+ * before and gone after was closed by code that never opened it: either is a
+ * FAILED check of kind "leak" naming each descriptor and its target.
  *
  * The "before" set is taken after everything the run keeps open for itself
  * (report files, its log, the pipes to its children) is open, and after
@@ -38,9 +39,17 @@ void run_fds_free(struct run_fds *s);
  * target); text gets each of their targets once, comma-separated:
  * "TARGET (fd N)", or "TARGET xCOUNT (fd N and up)" for several. */
 size_t run_fds_new(const struct run_fds *before, const struct run_fds *after, struct tbuf *text);
-/* Marks f FAILED with a leak check: n descriptors (named in fds) left open;
- * scope says after what ("after this trace").  0 or -ENOMEM. */
-int run_fds_fail(struct trace_file_result *f, size_t n, const char *fds, const char *scope, const char *hint);
+/* The same for the descriptors of before no longer in after: closed by code
+ * that did not open them (a double close, which may take a report file or
+ * standard input from under the run). */
+size_t run_fds_gone(const struct run_fds *before, const struct run_fds *after, struct tbuf *text);
+/* Whether the two sets differ; if so, msg says how: "N file descriptors
+ * left open WHEN: ..." and/or "N file descriptors the run had open before
+ * WHO were closed during it: ...". */
+bool run_fds_compare(const struct run_fds *before, const struct run_fds *after, const char *when, const char *who,
+                     struct tbuf *msg);
+/* Marks f FAILED with a leak check saying msg, hint its note.  0 or -ENOMEM. */
+int run_fds_fail(struct trace_file_result *f, const char *msg, const char *hint);
 /* The run's own check, once the last trace has torn down: the descriptors
  * open now that were not in before.  When there are any, a FAILED result
  * "(run)" is added to run (*added points at it, for the text stream) that
