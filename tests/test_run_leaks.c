@@ -3,12 +3,14 @@
  *
  * The check itself, in this process: a descriptor opened between the two
  * sets is named with its target and fails the run as a "(run)" result; one
- * closed again is not; one whose number was reused for another file is.
+ * closed again is not; one whose number was reused for another file is; one
+ * open before and closed between (by code that never opened it) is too.
  * (cli/ is no library the tests link, so the file is compiled in here.)
  *
  * End to end: a loaded core that leaks a memfd per start
  * (tests/fixtures/leak_fd.c) fails every trace it ran in its shard child,
- * with exit 1, in the summary line, TAP, JSON and JUnit; scsisim's own core
+ * with exit 1, in the summary line, TAP, JSON and JUnit; one that closes
+ * descriptor 0 (tests/fixtures/close_fd0.c) fails its trace; scsisim's own core
  * over the same traces — in process, isolated and in two processes — leaks
  * nothing and passes (the check must never fail an honest run). */
 #include <fcntl.h>
@@ -126,6 +128,31 @@ START_TEST(reused_numbers_and_many_alike)
 }
 END_TEST
 
+/* A descriptor open before and closed between the sets: named as closed. */
+START_TEST(a_descriptor_closed_by_the_traces_fails_the_run)
+{
+    int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    ck_assert_int_ge(fd, 0);
+    struct run_fds before;
+    ck_assert_int_eq(run_fds_take(&before), 0);
+    close(fd);
+    struct trace_run run;
+    trace_run_init(&run);
+    const struct trace_file_result *added;
+    ck_assert_int_eq(run_fds_check_run(&before, &run, paths, 1, &added), 0);
+    ck_assert_ptr_nonnull(added);
+    const struct trace_check *c = &run.files[0].checks[0];
+    char want[160];
+    snprintf(want, sizeof want, "1 file descriptor the run had open before the traces was closed during it: "
+             "/dev/null (fd %d)", fd);
+    contains(c->summary, want);
+    ck_assert_ptr_null(strstr(c->summary, "left open"));
+    contains(c->detail->note, "the trace that ran: a.trace");
+    trace_run_free(&run);
+    run_fds_free(&before);
+}
+END_TEST
+
 /* scsisim run over the two traces with extra arguments; reports in tmp. */
 static void run_two(const char *const *extra, struct proc_result *r)
 {
@@ -178,6 +205,21 @@ START_TEST(a_leaking_core_fails_each_trace)
 }
 END_TEST
 
+/* A core that closes descriptor 0: its trace fails, naming it. */
+START_TEST(a_core_closing_what_it_never_opened_fails)
+{
+    char so[1200];
+    snprintf(so, sizeof so, "%s/close_fd0.so", fixtures);
+    const char *extra[] = { "--driver-core", so, NULL };
+    struct proc_result r;
+    run_two(extra, &r);
+    ck_assert_msg(r.status == 1, "exit %d: %s%s", r.status, r.out, r.err);
+    contains(r.out, "not ok 1 - ");
+    contains(r.out, "1 file descriptor the run had open before this trace was closed during it: /dev/null (fd 0)");
+    proc_result_free(&r);
+}
+END_TEST
+
 /* scsisim's own core leaks nothing, however the traces run. */
 START_TEST(an_honest_run_passes)
 {
@@ -203,7 +245,9 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, a_descriptor_left_open_fails_the_run);
     tcase_add_test(tc, reused_numbers_and_many_alike);
+    tcase_add_test(tc, a_descriptor_closed_by_the_traces_fails_the_run);
     tcase_add_test(tc, a_leaking_core_fails_each_trace);
+    tcase_add_test(tc, a_core_closing_what_it_never_opened_fails);
     tcase_add_test(tc, an_honest_run_passes);
     suite_add_tcase(s, tc);
     return testutil_run(s);
