@@ -678,7 +678,7 @@ static int run(int argc, char **argv)
     if (s.unusable)
         fprintf(sum, ", %zu unusable", s.unusable);
     if (leak) /* counted as 1 failed above: say what it is */
-        fprintf(sum, ", file descriptors left open (the \"(run)\" result)");
+        fprintf(sum, ", file descriptors left open or closed (the \"(run)\" result)");
     fprintf(sum, ", %.2f s\n", (double)result.elapsed_ns / 1e9);
     fflush(sum);
     trace_run_free(&result);
