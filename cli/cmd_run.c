@@ -17,6 +17,7 @@
 #include "cli/driver_core_opt.h"
 #include "cli/firmware_opt.h"
 #include "cli/run_isolated.h"
+#include "cli/run_leaks.h"
 #include "cli/run_files.h"
 #include "conformance/remote/remote.h"
 #include "conformance/replay/replay.h"
@@ -102,6 +103,11 @@ static const char usage_text[] =
     "A skipped trace is never a pass: the summary line counts the skips, and TAP,\n"
     "JUnit and JSON mark them as skips.  A @requires feature this scsisim does not\n"
     "know makes the trace unusable.\n"
+    "\n"
+    "File descriptors left open fail the run: those open after the last trace has\n"
+    "torn down that were not before the first (or open before and closed since)\n"
+    "are a failed result \"(run)\" naming each one's target; in the child processes\n"
+    "(a loaded core, --isolate) each trace is checked on its own and fails itself.\n"
     "\n"
     "When standard output is not a terminal (CI), each trace's result is written\n"
     "and flushed as the trace finishes, so a run cut short keeps its log so far.\n"
@@ -613,6 +619,11 @@ static int run(int argc, char **argv)
     struct trace_run result;
     trace_run_init(&result);
     result.strict = a.strict;
+    /* The descriptors open before any trace (report files, log, what libuv
+     * keeps): the leak check's base (cli/run_leaks.h). */
+    run_fds_warm();
+    struct run_fds fds_before;
+    bool fds_known = run_fds_take(&fds_before) == 0;
     uint64_t t0 = clock_now_ns();
     /* A core scsisim did not build runs the traces in children (cli/run_isolated.h);
      * --isolate asks for that with the built-in core too. */
@@ -621,6 +632,13 @@ static int run(int argc, char **argv)
     else
         rc = replay_files((const char *const *)files.paths, files.n, a.jobs, &o, &result, show_progress, &prog);
     result.elapsed_ns = clock_now_ns() - t0;
+    const struct trace_file_result *leak = NULL;
+    if (rc >= 0 && fds_known)
+        rc = run_fds_check_run(&fds_before, &result, (const char *const *)files.paths, files.n, &leak);
+    if (fds_known)
+        run_fds_free(&fds_before);
+    if (leak)
+        show_progress(&prog, leak, result.n_files, result.n_files);
     if (prog.on)
         fprintf(stderr, "\r\033[K");
     run_files_free(&files);
@@ -659,6 +677,8 @@ static int run(int argc, char **argv)
     fprintf(sum, ", %zu skipped%s", s.skipped, s.skipped && a.strict ? " (--strict: a skip fails the run)" : "");
     if (s.unusable)
         fprintf(sum, ", %zu unusable", s.unusable);
+    if (leak) /* counted as 1 failed above: say what it is */
+        fprintf(sum, ", file descriptors left open or closed (the \"(run)\" result)");
     fprintf(sum, ", %.2f s\n", (double)result.elapsed_ns / 1e9);
     fflush(sum);
     trace_run_free(&result);

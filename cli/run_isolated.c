@@ -44,6 +44,7 @@
 #include "base/tbuf.h"
 #include "cli/core_statics.h"
 #include "cli/run_isolated.h"
+#include "cli/run_leaks.h"
 #include "conformance/replay/replay_watch.h"
 #include "stack/driver_core.h"
 
@@ -168,6 +169,23 @@ static bool may_go_on(const struct trace_run *run, long threads, long fds)
            count_entries("/proc/self/fd") == fds;
 }
 
+/* The leak check of one trace: descriptors open now that were not when
+ * the child started fail the trace's last result. */
+static void check_fds(const struct run_fds *before, struct trace_run *run)
+{
+    struct run_fds after;
+    if (!run->n_files || run_fds_take(&after) < 0)
+        return;
+    struct tbuf msg = { 0 };
+    bool differ = run_fds_compare(before, &after, "after this trace had torn down", "this trace", &msg);
+    run_fds_free(&after);
+    if (differ && (msg.oom || run_fds_fail(&run->files[run->n_files - 1], tbuf_str(&msg),
+                                           "a descriptor the simulator or the driver core opened for the trace and "
+                                           "never closed, or closed without having opened it") < 0))
+        _exit(3);
+    tbuf_free(&msg);
+}
+
 /* A shard child: replays trace after trace (taking the next index from the
  * shared counter), writing each result as one frame — index, length, the
  * results — as soon as it is done. */
@@ -184,6 +202,8 @@ static _Noreturn void child(const struct run_state *rs, bool waiters_only, const
     const struct scsisim_driver_core *core = stack_driver_core_default();
     bool statics = stack_driver_core_default_path() && core_statics_save(core) == 0;
     long threads = count_entries("/proc/self/task"), fds = count_entries("/proc/self/fd");
+    struct run_fds fds_before;
+    bool fds_known = run_fds_take(&fds_before) == 0;
     struct tbuf b = { 0 };
     for (bool first = true;; first = false) {
         size_t k = take(sh, waiters_only ? rs->waiters : rs->n);
@@ -200,6 +220,11 @@ static _Noreturn void child(const struct run_state *rs, bool waiters_only, const
         if (replay_file(rs->paths[k], o, &run) < 0)
             _exit(3);
         w->line = 0;
+        /* Every descriptor the trace opened is closed by now (its stack is
+         * torn down, its threads joined): one still open is a leak, and it
+         * fails this very trace (cli/run_leaks.h). */
+        if (fds_known)
+            check_fds(&fds_before, &run);
         tbuf_reset(&b);
         uint64_t head[2] = { k, 0 };
         tbuf_put(&b, (const char *)head, sizeof head);

@@ -41,6 +41,9 @@ const char *report_check_name(const struct trace_check *c, char *buf, size_t len
     case TRACE_CHECK_DIRECTIVE:
         snprintf(buf, len, "directive");
         break;
+    case TRACE_CHECK_LEAK:
+        snprintf(buf, len, "leak check");
+        break;
     case TRACE_CHECK_TMF:
         snprintf(buf, len, "%s TMF", c->tag);
         break;

@@ -66,6 +66,7 @@ static const char *kind_name(enum trace_check_kind k)
     case TRACE_CHECK_CONTROLLER: return "controller";
     case TRACE_CHECK_DISCOVERY:  return "discovery";
     case TRACE_CHECK_DIRECTIVE:  return "directive";
+    case TRACE_CHECK_LEAK:       return "leak";
     }
     return "command";
 }
@@ -74,7 +75,7 @@ static void failure_list(struct tbuf *b, unsigned bits)
 {
     static const char *const names[] = { "not-run", "no-response", "deadline", "status", "sense", "data-in",
                                          "data-out", "cdb", "resid", "xfer", "tmf", "media", "attr", "controller",
-                                         "discovery", "directive" };
+                                         "discovery", "directive", "leak" };
     tbuf_puts(b, "[");
     bool first = true;
     for (unsigned i = 0; i < sizeof names / sizeof names[0]; i++)

@@ -40,6 +40,7 @@ static const char *failure_type(unsigned bits)
         { TRACE_FAIL_TMF, "tmf" },               { TRACE_FAIL_MEDIA, "media" },
         { TRACE_FAIL_ATTR, "attr" },             { TRACE_FAIL_CONTROLLER, "controller" },
         { TRACE_FAIL_DISCOVERY, "discovery" },      { TRACE_FAIL_DIRECTIVE, "directive" },
+        { TRACE_FAIL_LEAK, "leak" },
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (bits & names[i].bit)

@@ -31,8 +31,10 @@ enum trace_outcome {
 /* TRACE_CHECK_DISCOVERY: a discover directive, the units the driver core found
  * (conformance/directive/discover.c).  TRACE_CHECK_DIRECTIVE: any other
  * directive, checked only when the replay could not carry it out. */
+/* TRACE_CHECK_LEAK: file descriptors a trace (or the run) left open
+ * (cli/run_leaks.h). */
 enum trace_check_kind { TRACE_CHECK_COMMAND, TRACE_CHECK_TMF, TRACE_CHECK_MEDIA, TRACE_CHECK_CONTROLLER,
-                        TRACE_CHECK_DISCOVERY, TRACE_CHECK_DIRECTIVE };
+                        TRACE_CHECK_DISCOVERY, TRACE_CHECK_DIRECTIVE, TRACE_CHECK_LEAK };
 
 /* Why a check failed: any combination. */
 enum trace_fail_bits {
@@ -52,6 +54,7 @@ enum trace_fail_bits {
     TRACE_FAIL_CONTROLLER  = 1u << 13, /* rogue: the controller did not answer as the datasheet says */
     TRACE_FAIL_DISCOVERY   = 1u << 14, /* discover: the driver core found other units than the trace says */
     TRACE_FAIL_DIRECTIVE   = 1u << 15, /* a directive the replay could not carry out */
+    TRACE_FAIL_LEAK        = 1u << 16, /* file descriptors left open after the trace (or the run) */
 };
 
 /* The details of a failed check. */
