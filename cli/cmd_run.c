@@ -35,9 +35,9 @@ static const char usage_text[] =
     "executable (build/scsisim -> traces/), else ../share/scsisim/traces (installed).\n"
     "\n"
     "  --filter GLOB     only traces whose path or file name matches GLOB ('f1-*')\n"
-    "  --jobs N, -j N    replay N traces at a time (default: the online CPUs); with\n"
-    "                    N >= 2, up to N more replay only traces that wait 0.1 s\n"
-    "                    or more (`wait` lines, @host driver deadlines)\n"
+    "  --jobs N, -j N    replay N traces at a time (default: 4 per online CPU, at\n"
+    "                    most 64); with N >= 2, up to N more replay only traces\n"
+    "                    that wait 0.1 s or more (`wait` lines, @host deadlines)\n"
     "  --shard I/N       only every N-th trace, starting with the I-th (1 <= I <= N)\n"
     "  --timeout S       time budget of one trace in seconds (default 60)\n"
     "  --driver-timeout MS  the driver core's own command timeout (default 1000)\n"
@@ -186,8 +186,11 @@ static int usage_error(const char *fmt, const char *arg)
 /* 0 parsed, or an exit code (help printed: CLI_EXIT_OK + 100). */
 static int parse_args(int argc, char **argv, struct run_args *a)
 {
+    /* A replay mostly waits on the simulated controller's timings (its tick,
+     * heartbeats, the driver's deadlines) and keeps about a third of a CPU
+     * busy: four traces per CPU keep the CPUs busy (docs/benchmarks.md). */
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    a->jobs = ncpu > 0 ? (unsigned)ncpu : 1;
+    a->jobs = ncpu > 0 ? (unsigned)(ncpu < 16 ? 4 * ncpu : 64) : 4;
     a->paths = calloc((size_t)argc, sizeof *a->paths);
     a->filters = calloc((size_t)argc, sizeof *a->filters);
     if (!a->paths || !a->filters)
