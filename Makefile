@@ -258,7 +258,9 @@ mut_link_sim() { $(CC) $(CFLAGS_ALL) $(EXPORT_DYN) -o "$$1" $(call obj,$(CLI_SRC
 mut_link_core() { out=$$1 mut=$$2 orig=$$3; set --; for o in $(CORE_OBJ); do [ "$$o" = "$$orig" ] || set -- "$$@" "$$o"; done; \
     $(CC) $(CFLAGS_CORE) $(SO_LDFLAGS) -o "$$out" "$$mut" "$$@"; }
 endef
-$(MUTATION_SH): Makefile
+# Written again whenever an object it names is rebuilt: a source file added
+# to cli/ or core/ changes the link lines.
+$(MUTATION_SH): Makefile $(call obj,$(CLI_SRC)) $(CORE_OBJ)
 	$(shell mkdir -p $(@D))$(file >$@,$(MUTATION_BUILD_SH))
 MUTATION_N       ?= 240
 MUTATION_SEED    ?= 12
