@@ -33,7 +33,7 @@ static const char usage_text[] =
     "  power-on\n"
     "  stats                      per opcode and drive: commands, bytes, injected\n"
     "                             errors, latency percentiles; per drive: cache\n"
-    "                             hits, dirty lines, write-backs\n"
+    "                             hits, dirty lines, write-backs, line records\n"
     "  set T:L battery=absent|good|failed\n"
     "  set T:L write-cache=on|off  the drive's write-back cache (WCE)\n"
     "  set T:L blocks=N           change the capacity (unit attention 2Ah/09h)\n"

@@ -471,7 +471,8 @@ START_TEST(cache_counters_in_the_stats)
     free(out);
     ck_assert_int_eq(ctl_at(ctl_path, "stats", &out), 0);
     ck_assert_msg(strstr(out, "\"caches\":[{\"drive\":\"0:0\",\"read_blocks\":16,\"hit_blocks\":8,\"dirty_lines\":0,"
-                              "\"dirty_bytes\":0,\"writebacks\":1,\"blocks_written_back\":16}]"), "%s", out);
+                              "\"dirty_bytes\":0,\"writebacks\":1,\"blocks_written_back\":16,"
+                              "\"line_records\":1}]"), "%s", out);
     free(out);
 }
 END_TEST

@@ -127,14 +127,14 @@ START_TEST(cache_counters_per_drive)
     struct tbuf j = { 0 };
     fw_cache_stats_json(fw, &j);
     ck_assert_str_eq(tbuf_str(&j), "{\"drive\":\"1:0\",\"read_blocks\":4,\"hit_blocks\":2,\"dirty_lines\":1,"
-                                   "\"dirty_bytes\":2048,\"writebacks\":0,\"blocks_written_back\":0},"
+                                   "\"dirty_bytes\":2048,\"writebacks\":0,\"blocks_written_back\":0,\"line_records\":1},"
                                    "{\"drive\":\"1:2\",\"read_blocks\":0,\"hit_blocks\":0,\"dirty_lines\":0,"
-                                   "\"dirty_bytes\":0,\"writebacks\":0,\"blocks_written_back\":0}");
+                                   "\"dirty_bytes\":0,\"writebacks\":0,\"blocks_written_back\":0,\"line_records\":0}");
     tbuf_free(&j);
     ck_assert_int_eq(fw_flush(fw, 1, 0, false), 0);
     fw_cache_stats_json(fw, &j);
     ck_assert_msg(strstr(tbuf_str(&j), "\"dirty_lines\":0,\"dirty_bytes\":0,\"writebacks\":1,"
-                                       "\"blocks_written_back\":4}"), "%s", tbuf_str(&j));
+                                       "\"blocks_written_back\":4,\"line_records\":1}"), "%s", tbuf_str(&j));
     tbuf_free(&j);
     fw_destroy(fw);
     fwh_config_free(&cfg);

@@ -106,6 +106,39 @@ START_TEST(stats_judges_each_counter)
 }
 END_TEST
 
+START_TEST(stats_judges_a_bound)
+{
+    /* The same 8 blocks written, flushed and written again: the line's
+     * record is reused, so one record (line-records, the most lines dirty at
+     * once).  A bound that holds adds no check; one that does not names the
+     * count and the bound (line 14); a count judged exactly still must be
+     * equal (line 15). */
+    static const char text[] = HDR
+        "@drive 0:0 capacity=1M write-cache=on\n"
+        CLEAR_UA
+        WRITE8("w1", "44")                                                      /* 5 */
+        "+0 H > - s1 CMD 35 00 00 00 00 00 00 00 00 00\n"                      /* 8 */
+        "+0 H < - s1 STATUS GOOD\n"
+        WRITE8("w2", "55")                                                      /* 10 */
+        "- H ! - - stats dirty-lines=1 line-records<=1 writebacks<=5\n"        /* 13 */
+        "- H ! - - stats line-records<=0\n"                                    /* 14 */
+        "- H ! - - stats line-records=2\n";                                    /* 15 */
+    struct replay_options o;
+    rt_options(&o);
+    struct trace_run run;
+    trace_run_init(&run);
+    const struct trace_file_result *f = rt_replay(text, &o, &run);
+    ck_assert_uint_eq(rt_failed(f), 2);
+    const struct trace_check *c = rt_check(f, 14);
+    ck_assert(!c->pass);
+    ck_assert_msg(strstr(c->summary, "line-records=1 (expected at most 0)"), "%s", c->summary);
+    c = rt_check(f, 15);
+    ck_assert(!c->pass);
+    ck_assert_msg(strstr(c->summary, "line-records=1 (expected 2)"), "%s", c->summary);
+    trace_run_free(&run);
+}
+END_TEST
+
 START_TEST(nothing_to_act_on_fails)
 {
     /* set and stats at a nexus without a drive: each is a directive the
@@ -193,6 +226,7 @@ static Suite *suite(void)
     tcase_add_test(t, battery_set_at_run_time_decides_the_power_cut);
     tcase_add_test(t, write_cache_off_writes_through);
     tcase_add_test(t, stats_judges_each_counter);
+    tcase_add_test(t, stats_judges_a_bound);
     tcase_add_test(t, nothing_to_act_on_fails);
     tcase_add_test(t, stats_need_the_controller_in_this_process);
     tcase_add_test(t, fault_expect_refused);

@@ -185,6 +185,12 @@ static const struct bad_case cases[] = {
     { "fault clear expect=refused", V "- C ! - - fault clear expect=refused\n", 0, 2, 17,
       "fault clear is never refused" },
     { "stats bad number", V "- H ! - - stats injected=x\n", 0, 2, 26, "injected" },
+    { "stats bound and count of one counter", V "- H ! - - stats line-records=1 line-records<=2\n", 0, 2, 32,
+      "'line-records' is given twice" },
+    { "stats bound on opcode", V "- H ! - - stats opcode<=0x28 commands=1\n", 0, 2, 17,
+      "only a counter takes a bound (COUNTER<=N)" },
+    { "stats bound unknown counter", V "- H ! - - stats records<=2\n", 0, 2, 17, "stats has no counter 'records'" },
+    { "stats bound without a number", V "- H ! - - stats line-records<=\n", 0, 2, 31, "expected a number for line-records" },
     /* device lines */
     { "unknown device line", V "@nexsu 0:0:0:0\n", 0, 2, 2, "unknown device line '@nexsu'; did you mean '@nexus'?" },
     /* an unknown @requires feature is unusable, not a skip (issue 12) */

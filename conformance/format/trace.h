@@ -51,7 +51,7 @@
 #define TRACE_DATA_MAX       UINT32_MAX /* bytes a pattern may describe (a command's data length is 32-bit) */
 #define TRACE_NONE           SIZE_MAX /* "no line" in line indexes */
 #define TRACE_PIECES_MAX     4096u    /* pieces=N of a command's host buffer */
-#define TRACE_STATS_KEYS     9u       /* counters a stats directive can judge (directive/ctl.c) */
+#define TRACE_STATS_KEYS    10u       /* counters a stats directive can judge (directive/ctl.c) */
 
 /* Exit codes of every command that reads traces (docs/trace-format.md, "Exit codes"). */
 enum trace_exit {
@@ -216,10 +216,11 @@ struct trace_directive {
     uint8_t  set_battery;                /* enum hba_battery (hw/hba.h) */
     /* STATS: counters of the live statistics (`scsisim ctl stats`) to judge,
      * by the key table of directive/ctl.c: bit k of stats_given says
-     * stats_value[k] is expected.  opcode= makes them that opcode's. */
+     * stats_value[k] is expected; bit k of stats_atmost makes it a bound
+     * (COUNTER<=N: at most).  opcode= makes them that opcode's. */
     bool     stats_opcode_given;
     uint8_t  stats_opcode;
-    uint16_t stats_given;
+    uint16_t stats_given, stats_atmost;
     uint64_t stats_value[TRACE_STATS_KEYS];
 };
 

@@ -198,7 +198,7 @@ int fw_check_media(struct fw *fw, uint16_t target, uint16_t lun, struct sim_orac
 
 /* The write-back cache counters of every drive, target then LUN order, as
  * JSON objects {"drive":"T:L","read_blocks":..,"hit_blocks":..,"dirty_lines":..,
- * "dirty_bytes":..,"writebacks":..,"blocks_written_back":..} separated by
+ * "dirty_bytes":..,"writebacks":..,"blocks_written_back":..,"line_records":..} separated by
  * commas (sim/fw/fw_cache_stats.c; scsisim ctl stats). */
 void fw_cache_stats_json(struct fw *fw, struct tbuf *b);
 

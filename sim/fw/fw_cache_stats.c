@@ -19,9 +19,10 @@ void fw_cache_stats_json(struct fw *fw, struct tbuf *b)
             tbuf_printf(b,
                         "%s{\"drive\":\"%u:%u\",\"read_blocks\":%" PRIu64 ",\"hit_blocks\":%" PRIu64
                         ",\"dirty_lines\":%" PRIu64 ",\"dirty_bytes\":%" PRIu64 ",\"writebacks\":%" PRIu64
-                        ",\"blocks_written_back\":%" PRIu64 "}",
+                        ",\"blocks_written_back\":%" PRIu64
+                        ",\"line_records\":%" PRIu64 "}",
                         first ? "" : ",", t, l, st.blocks_read, st.read_hit_blocks, st.dirty_lines, st.dirty_bytes,
-                        st.writebacks, st.blocks_written_back);
+                        st.writebacks, st.blocks_written_back, st.line_records);
             first = false;
         }
     pthread_mutex_unlock(&fw->lock);

@@ -791,6 +791,7 @@ void sim_store_stats(const struct sim_store *s, struct sim_store_stats *st)
     st->read_hit_blocks = s->read_hit_blocks;
     st->writebacks = s->writebacks;
     st->blocks_written_back = s->blocks_written_back;
+    st->line_records = s->cache.lines.used;
     st->battery_blocks = store_bbu_count(&s->bbu);
     st->battery_kept_at_open = s->bbu_kept;
     st->battery_discarded_at_open = s->bbu_discarded;

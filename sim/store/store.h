@@ -205,6 +205,11 @@ struct sim_store_stats {
     uint64_t read_hit_blocks;    /* of which served from dirty lines (clean data is never cached) */
     uint64_t writebacks;         /* dirty runs written to media: eviction, flush, power cut */
     uint64_t blocks_written_back;
+    /* The cache's line records allocated: the most lines that were dirty at
+     * once, since a line's record is reused once it is written back.  What a
+     * long-running simulator's cache index costs: bounded by the cache size,
+     * not by the writes it has seen. */
+    uint64_t line_records;
     /* File media: the battery-backed copy of the dirty blocks beside the
      * media (store_bbu.h), held now, and what the store found there when it
      * was created: written back (battery GOOD) or discarded (not GOOD). */
