@@ -126,7 +126,7 @@ struct drv_core_options {
     uint32_t watchdog_ms;        /* timeout and heartbeat check period, default 20 */
     uint32_t heartbeat_stall_ms; /* HEARTBEAT unchanged this long = hung controller, default 500
                                     (50 periods: a loaded host, or valgrind, delays the firmware) */
-    unsigned async_events;       /* HBA_ADM_ASYNC_EVENT commands kept outstanding, default 4 */
+    unsigned async_events;       /* ASYNC_EVENT commands kept outstanding, default 4 (one admin slot stays free) */
     uint32_t int_coalescing;     /* HBA_COALESCE(threshold, time_us) set at every bring-up when the
                                     queues take interrupts; 0 (default): every completion signals */
 };

@@ -21,7 +21,7 @@ static void arm_one(struct drv_core *core)
 
 void events_arm(struct drv_core *core)
 {
-    for (unsigned i = 0; i < core->opt.async_events; i++)
+    for (unsigned i = 0; i < core->opt.async_events && i + 1u < core->admin.nslots; i++) /* a slot stays for resets */
         arm_one(core);
 }
 

@@ -262,8 +262,8 @@ static const char *check_pulse(struct drv_core *core, uint64_t now)
      * run this core for a while (an overloaded machine, a descheduled VM);
      * the controller's heartbeat was most likely kept off the CPU the same
      * way, so its stall window starts again instead of blaming the controller.
-     * Ticks come every watchdog_ms; half the stall window late is not jitter. */
-    if (core->pulse_last_ns && now - core->pulse_last_ns > ms_ns(core->opt.heartbeat_stall_ms) / 2) {
+     * Ticks are due every watchdog_ms; half the stall window past that is not jitter. */
+    if (core->pulse_last_ns && now - core->pulse_last_ns > ms_ns(core->opt.watchdog_ms + core->opt.heartbeat_stall_ms / 2)) {
         core->hb_changed_ns = now;
         shift_deadlines(core, now - core->pulse_last_ns);
     }
