@@ -53,6 +53,7 @@ struct tmf_op {
     unsigned admin_pending;   /* admin commands sent and not answered yet */
     bool unsent;              /* the reset / nexus loss below waits for an admin slot */
     bool swept;               /* stragglers got their HBA_ADM_ABORT (see admin_answered) */
+    bool overtaken;           /* a controller reset cut it off: it ends with the reset's outcome */
     uint8_t unsent_opcode;
     uint32_t unsent_cdw[2];
     int rc;
@@ -105,6 +106,13 @@ static void tmf_check(struct drv_core *core)
                 if (op->rc == 0)
                     op->rc = -ENODEV;
             }
+            /* A function a controller reset overtook did its work only if the
+             * controller comes back: it waits for the recovery, and ends
+             * with it (a dead controller reset nothing). */
+            if (op->overtaken && core_state(core) == CORE_RECOVERING)
+                continue;
+            if (op->overtaken && core_state(core) != CORE_RUNNING && op->rc == 0)
+                op->rc = -ENODEV;
             if (op->admin_pending || op->unsent || waits_for_tasks(op))
                 continue;
             *pp = op->next;
@@ -135,6 +143,8 @@ static void admin_answered(struct drv_core *core, void *arg, const struct hba_cq
             op->rc = -ENXIO;
         else if (cs != HBA_CS_ABORTED_RESET)
             op->rc = -EIO;
+        else
+            op->overtaken = true;
         if (op->rc)
             osal_log(core->os, OSAL_LOG_WARN, "drv: task management %d (%u:%u) refused with controller status %#x",
                      (int)op->t.kind, op->t.target, op->t.lun, cs);
@@ -201,9 +211,10 @@ void tmf_retry_unsent(struct drv_core *core)
         if (!op->unsent)
             continue;
         if (!try_admin(op, op->unsent_opcode, op->unsent_cdw[0], op->unsent_cdw[1]))
-            return; /* still full */
+            break; /* still full */
         op->unsent = false;
     }
+    tmf_check(core); /* those a controller reset overtook end now that it is over */
 }
 
 static void tmf_start(void *arg)
