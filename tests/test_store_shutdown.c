@@ -25,12 +25,11 @@ static void open_on_file(struct hh *h)
     snprintf(dir, sizeof dir, "/tmp/scsisim-shutdown-XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(dir));
     snprintf(media, sizeof media, "%s/d.img", dir);
-    struct sim_config *cfg = malloc(sizeof *cfg);
-    ck_assert_ptr_nonnull(cfg);
-    hh_config(cfg);
-    cfg->media_dir = strdup(dir);
-    cfg->lus[0].media_path = strdup("d.img");
-    hh_open_ready(h, cfg);
+    struct sim_config cfg;   /* hh_open copies it; its strings are the harness's then */
+    hh_config(&cfg);
+    cfg.media_dir = strdup(dir);
+    cfg.lus[0].media_path = strdup("d.img");
+    hh_open_ready(h, &cfg);
     uint8_t tur[6] = { 0 };   /* collects the power-on unit attention */
     for (int i = 0; i < 8; i++) {
         struct hba_sq_entry e = hh_scsi_entry(0, 0, tur, 6, HBA_FLAG_DIR_NONE, 0, hh_sge(0, 0, 0));
