@@ -54,6 +54,19 @@ static const struct kind_row *kind_row(enum fault_kind k)
     return NULL;
 }
 
+/* "medium, every-nth, ... or irq-lost": every kind, for the errors that
+ * list them (the table is the one place a kind is named). */
+static const char *kind_names(char *buf, size_t len)
+{
+    size_t at = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < NKINDS && at < len; i++) {
+        int n = snprintf(buf + at, len - at, "%s%s", i == 0 ? "" : i + 1 == NKINDS ? " or " : ", ", kinds[i].name);
+        at += n > 0 ? (size_t)n : 0;
+    }
+    return buf;
+}
+
 bool fault_rule_is_action(const struct fault_rule *r)
 {
     return r->kind == FAULT_CAPACITY || r->kind == FAULT_REMOVE || r->kind == FAULT_INSERT ||
@@ -482,6 +495,7 @@ static int check_rule(const struct pctx *p, const struct fault_rule *r, uint32_t
 int fault_rule_parse(const char *text, struct fault_rule *r, char *err, size_t errlen, unsigned *col)
 {
     struct pctx p = { err, errlen, col };
+    char names[320];
     *r = (struct fault_rule){ .any_drive = true, .op = FAULT_OP_ANY, .count = 1, .io = FAULT_IO_READ,
                               .sense = scsi_reason(SCSI_SK_HARDWARE_ERROR, SCSI_ASCQ(0x44, 0x00)),
                               .fraction = 1.0, .status = SCSI_STATUS_BUSY, .window = 4, .nth = 1,
@@ -516,10 +530,7 @@ int fault_rule_parse(const char *text, struct fault_rule *r, char *err, size_t e
                 if (!strcmp(w, kinds[k].name))
                     kr = &kinds[k];
             if (!kr)
-                return fail(&p, wcol, "unknown fault rule '%s': write medium, every-nth, latency, hang, busy, "
-                                      "lose, duplicate, write-protect, capacity, reorder, spurious, "
-                                      "iommu-fault, fatal, remove, insert, io-error, reopen, battery, admin-refuse, "
-                                      "reset-fail or irq-lost", w);
+                return fail(&p, wcol, "unknown fault rule '%s': write %s", w, kind_names(names, sizeof names));
             r->kind = kr->kind;
             first = false;
         } else {
@@ -536,10 +547,7 @@ int fault_rule_parse(const char *text, struct fault_rule *r, char *err, size_t e
         i++;
     }
     if (first)
-        return fail(&p, 1, "empty rule: write a kind (medium, every-nth, latency, hang, busy, lose, duplicate, "
-                           "write-protect, capacity, reorder, spurious, iommu-fault, fatal, remove, insert, io-error, "
-                           "reopen, battery, admin-refuse, reset-fail, irq-lost) and "
-                           "its keys");
+        return fail(&p, 1, "empty rule: write a kind (%s) and its keys", kind_names(names, sizeof names));
     return check_rule(&p, r, given, (unsigned)len + 1);
 }
 
