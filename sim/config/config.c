@@ -43,6 +43,7 @@ void sim_config_init(struct sim_config *cfg)
     cfg->poll = false;
     cfg->reorder = true;
     cfg->init_ms = 20;
+    cfg->tick_ms = HBA_HEARTBEAT_PERIOD_MS;
     cfg->seed = 1;
     cfg_media_defaults(cfg);
     cfg_firmware_defaults(cfg);

@@ -62,6 +62,7 @@ struct sim_config {
     bool     reorder;            /* post each batch's completions in a seeded random order
                                     (out-of-order completion, CAP OOO bit); default true */
     uint32_t init_ms;            /* time in state RESET after power on / hard reset, default 20 */
+    uint32_t tick_ms;            /* the firmware's own timer when no doorbell wakes it, default 10 */
     uint64_t seed;               /* for every random choice the simulator makes; default 1 */
     /* media files (sim/store/media_file.h); settable by a configuration file or the
        command line, never by a trace */

@@ -43,6 +43,8 @@ const struct cfg_key cfg_keys[] = {
     CTRL("poll", CFG_BOOL, poll, 0, 0, "firmware busy-polls instead of parking"),
     CTRL("reorder", CFG_BOOL, reorder, 0, 0, "completions posted in a seeded random order"),
     CTRL("init-time", CFG_MS, init_ms, 0, 60000, "time in state RESET after power on"),
+    CTRL("firmware-tick", CFG_MS, tick_ms, 1, 60000,
+         "the firmware's own timer: how long it sleeps when no doorbell and no deadline wakes it"),
     CTRL("seed", CFG_U64, seed, 0, UINT64_MAX, "seed of every random choice"),
     CTRL_TRUSTED("media-dir", CFG_PATH, media_dir, 0, 0, "directory media names resolve under"),
     CTRL_TRUSTED("media-max", CFG_SIZE64, media_max, 1 * MiB, UINT64_MAX, "largest file media"),

@@ -27,7 +27,6 @@
 #include "sim/ctrl/ctrl_internal.h"
 
 #define HEARTBEAT_NS ((uint64_t)HBA_HEARTBEAT_PERIOD_MS * 1000000u)
-#define FIRMWARE_TICK_NS HEARTBEAT_NS
 #define CQ_RETRY_NS  1000000u /* re-read CQ_HEAD this often while completions wait for room */
 /* How long the firmware polls after its last command before it arms and
  * parks: at a steady command rate the next one comes well within it. */
@@ -96,7 +95,7 @@ static void park(struct sim_ctrl *c, uint64_t now, uint64_t irq_next)
     /* The firmware's own timer tick bounds every park, as it did when the
      * heartbeat lived here: posted writes and injections are noticed within a
      * tick even when no bell rang. */
-    uint64_t until = earliest(irq_next, now + FIRMWARE_TICK_NS);
+    uint64_t until = earliest(irq_next, now + (uint64_t)c->cfg.tick_ms * 1000000u);
     if (f->state == HBA_STATE_RESET)
         until = earliest(until, f->init_done_ns);
     if (ctrl_queue_waiting(c))
