@@ -267,17 +267,17 @@ static void judge(struct replay *rp, const struct trace_events *v, struct trace_
     unsigned n = 0;
     size_t from = rp->events_judged;
     bool lost = false;
-    uint64_t end = clock_now_ms() + EVENTS_LIMIT_MS;
+    /* rp->cv runs on CLOCK_MONOTONIC, as base/clock.h; on_event signals it. */
+    struct timespec end = clock_deadline_ms(EVENTS_LIMIT_MS);
+    pthread_mutex_lock(&rp->lock);
     for (;;) {
-        pthread_mutex_lock(&rp->lock);
         n += take_events(rp, &from, got + n, REPLAY_EVENTS_MAX + 1 - n);
         lost = rp->events_lost != 0;
-        pthread_mutex_unlock(&rp->lock);
-        if (n >= want || lost || clock_now_ms() > end)
+        if (n >= want || lost || pthread_cond_timedwait(&rp->cv, &rp->lock, &end) == ETIMEDOUT)
             break;
-        struct timespec ts = { 0, 200 * 1000 }; /* polling for the core's reports */
-        nanosleep(&ts, NULL);
     }
+    n += take_events(rp, &from, got + n, REPLAY_EVENTS_MAX + 1 - n); /* what came with the timeout */
+    pthread_mutex_unlock(&rp->lock);
     rp->events_judged = from;
     char a[96], b[96];
     snprintf(vd->expected, sizeof vd->expected, "the %u event(s) the line lists, no more", want);

@@ -25,6 +25,7 @@ static void on_event(void *arg, const struct drv_event *e)
         rp->events_lost++;
     if (e->kind == DRV_EVENT_IOMMU_FAULT && rp->n_faults < REPLAY_FAULTS_MAX)
         rp->faults[rp->n_faults++] = (struct replay_fault){ .at_ns = replay_now_ns(), .f = e->fault };
+    pthread_cond_broadcast(&rp->cv); /* an `events` line may be waiting for it */
     pthread_mutex_unlock(&rp->lock);
 }
 
