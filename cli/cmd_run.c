@@ -626,7 +626,10 @@ static int run(int argc, char **argv)
      * keeps): the leak check's base (cli/run_leaks.h). */
     run_fds_warm();
     struct run_fds fds_before;
-    bool fds_known = run_fds_take(&fds_before) == 0;
+    int fds_rc = run_fds_take(&fds_before);
+    bool fds_known = fds_rc == 0;
+    if (!fds_known)
+        fprintf(stderr, "scsisim run: the descriptor leak check is not run: /proc/self/fd: %s\n", strerror(-fds_rc));
     uint64_t t0 = clock_now_ns();
     /* A core scsisim did not build runs the traces in children (cli/run_isolated.h);
      * --isolate asks for that with the built-in core too. */

@@ -38,7 +38,6 @@
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <uv.h>
 
 #include "base/clock.h"
 #include "base/tbuf.h"
@@ -155,35 +154,41 @@ static long count_entries(const char *dir)
 }
 
 /* Whether the next trace may run in this child: the one just replayed
- * passed (or did not run), and the core left no thread and no open file
- * behind (the directory stream count_entries opens is closed again before it
- * returns, so the counts compare like with like).  A trace that failed may
- * have left the core's process in any state: the next one gets a fresh
- * child. */
-static bool may_go_on(const struct trace_run *run, long threads, long fds)
+ * passed (or did not run), and the core left no thread behind (the
+ * directory stream count_entries opens is closed again before it returns,
+ * so the counts compare like with like) and no file (fds_clean: the leak
+ * check, which fails the trace when it did).  A trace that failed may have
+ * left the core's process in any state: the next one gets a fresh child. */
+static bool may_go_on(const struct trace_run *run, long threads, bool fds_clean)
 {
     for (size_t i = 0; i < run->n_files; i++)
         if (run->files[i].outcome == TRACE_OUTCOME_FAIL)
             return false;
-    return threads >= 0 && fds >= 0 && count_entries("/proc/self/task") == threads &&
-           count_entries("/proc/self/fd") == fds;
+    return fds_clean && threads >= 0 && count_entries("/proc/self/task") == threads;
 }
 
 /* The leak check of one trace: descriptors open now that were not when
- * the child started fail the trace's last result. */
-static void check_fds(const struct run_fds *before, struct trace_run *run)
+ * the child started fail the trace's last result.  True when the sets
+ * were taken and are the same. */
+static bool check_fds(const struct run_fds *before, struct trace_run *run)
 {
     struct run_fds after;
-    if (!run->n_files || run_fds_take(&after) < 0)
-        return;
+    int rc = run_fds_take(&after);
+    if (rc < 0) {
+        fprintf(stderr, "scsisim run: the descriptor leak check was not run after a trace: /proc/self/fd: %s\n",
+                strerror(-rc));
+        return false;
+    }
     struct tbuf msg = { 0 };
     bool differ = run_fds_compare(before, &after, "after this trace had torn down", "this trace", &msg);
     run_fds_free(&after);
-    if (differ && (msg.oom || run_fds_fail(&run->files[run->n_files - 1], tbuf_str(&msg),
-                                           "a descriptor the simulator or the driver core opened for the trace and "
-                                           "never closed, or closed without having opened it") < 0))
+    if (differ && run->n_files && (msg.oom ||
+                   run_fds_fail(&run->files[run->n_files - 1], tbuf_str(&msg),
+                                "a descriptor the simulator or the driver core opened for the trace and "
+                                "never closed, or closed without having opened it") < 0))
         _exit(3);
     tbuf_free(&msg);
+    return !differ;
 }
 
 /* A shard child: replays trace after trace (taking the next index from the
@@ -201,9 +206,12 @@ static _Noreturn void child(const struct run_state *rs, bool waiters_only, const
      * every trace after the first (cli/core_statics.h). */
     const struct scsisim_driver_core *core = stack_driver_core_default();
     bool statics = stack_driver_core_default_path() && core_statics_save(core) == 0;
-    long threads = count_entries("/proc/self/task"), fds = count_entries("/proc/self/fd");
+    long threads = count_entries("/proc/self/task");
     struct run_fds fds_before;
-    bool fds_known = run_fds_take(&fds_before) == 0;
+    int fds_rc = run_fds_take(&fds_before);
+    if (fds_rc < 0)
+        fprintf(stderr, "scsisim run: the descriptor leak check is not run in this shard child: /proc/self/fd: %s\n",
+                strerror(-fds_rc));
     struct tbuf b = { 0 };
     for (bool first = true;; first = false) {
         size_t k = take(sh, waiters_only ? rs->waiters : rs->n);
@@ -223,8 +231,7 @@ static _Noreturn void child(const struct run_state *rs, bool waiters_only, const
         /* Every descriptor the trace opened is closed by now (its stack is
          * torn down, its threads joined): one still open is a leak, and it
          * fails this very trace (cli/run_leaks.h). */
-        if (fds_known)
-            check_fds(&fds_before, &run);
+        bool fds_clean = fds_rc == 0 && check_fds(&fds_before, &run);
         tbuf_reset(&b);
         uint64_t head[2] = { k, 0 };
         tbuf_put(&b, (const char *)head, sizeof head);
@@ -239,7 +246,7 @@ static _Noreturn void child(const struct run_state *rs, bool waiters_only, const
         if (write_all(out_fd, b.s, b.len) < 0)
             _exit(3);
         atomic_store(&w->current, 0);
-        bool go_on = may_go_on(&run, threads, fds);
+        bool go_on = may_go_on(&run, threads, fds_clean);
         trace_run_free(&run);
         if (!go_on)
             _exit(0);
@@ -524,13 +531,9 @@ int run_isolated(const char *const *paths, size_t n, unsigned jobs, const struct
      * the crash handler never has to). */
     void *warm[1];
     backtrace(warm, 1);
-    /* libuv opens a pipe for its signal handling on the first loop of a
-     * process, and keeps it: open it here, so that it is part of every
-     * child's starting set of open files and a child's first trace does
-     * not look like one that left a file open (may_go_on). */
-    uv_loop_t warm_loop;
-    if (uv_loop_init(&warm_loop) == 0)
-        uv_loop_close(&warm_loop);
+    /* Part of every child's starting set of open files, so that a child's
+     * first trace does not look like one that left a file open. */
+    run_fds_warm();
     size_t reported = 0, running = 0;
     while (rc == 0 && reported < n) {
         /* a child into every free slot while traces are left to take */

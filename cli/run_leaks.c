@@ -79,36 +79,39 @@ static bool had(const struct run_fds *s, int fd, const char *target)
     return false;
 }
 
-/* Whether set's i-th descriptor is missing from other (same number, same
- * target). */
-static bool is_extra(const struct run_fds *other, const struct run_fds *set, size_t i)
-{
-    return !had(other, set->fd[i], set->target[i]);
-}
-
-/* The descriptors of set missing from other, each target once, with how
- * many there are; their count. */
+/* The descriptors of set missing from other (same number, same target),
+ * each target once, with how many there are; their count. */
 static size_t list_extra(const struct run_fds *other, const struct run_fds *set, struct tbuf *text)
 {
+    /* 1: missing from other and not yet listed; 0 otherwise. */
+    unsigned char *left = calloc(set->n ? set->n : 1, 1);
     size_t n = 0, shown = 0;
     for (size_t i = 0; i < set->n; i++) {
-        if (!is_extra(other, set, i))
-            continue;
-        n++;
-        bool first = true;
-        for (size_t j = 0; j < i && first; j++)
-            first = !(is_extra(other, set, j) && !strcmp(set->target[j], set->target[i]));
-        if (!first)
+        bool missing = !had(other, set->fd[i], set->target[i]);
+        n += missing;
+        if (left)
+            left[i] = missing;
+    }
+    if (!left) {
+        text->oom = true; /* the message then says it is out of memory; the check still fails */
+        return n;
+    }
+    for (size_t i = 0; i < set->n; i++) {
+        if (!left[i])
             continue;
         size_t same = 0;
         for (size_t j = i; j < set->n; j++)
-            same += is_extra(other, set, j) && !strcmp(set->target[j], set->target[i]);
+            if (left[j] && !strcmp(set->target[j], set->target[i])) {
+                left[j] = 0;
+                same++;
+            }
         tbuf_printf(text, "%s%s", shown++ ? ", " : "", set->target[i]);
         if (same > 1)
             tbuf_printf(text, " x%zu (fd %d and up)", same, set->fd[i]);
         else
             tbuf_printf(text, " (fd %d)", set->fd[i]);
     }
+    free(left);
     return n;
 }
 
@@ -155,8 +158,12 @@ int run_fds_check_run(const struct run_fds *before, struct trace_run *run, const
 {
     *added = NULL;
     struct run_fds after;
-    if (run_fds_take(&after) < 0)
-        return 0; /* no second set, no comparison: never a guess */
+    int taken = run_fds_take(&after);
+    if (taken < 0) {
+        /* No second set, no comparison: never a guess, and never silent. */
+        fprintf(stderr, "scsisim run: the descriptor leak check was not run: /proc/self/fd: %s\n", strerror(-taken));
+        return 0;
+    }
     struct tbuf msg = { 0 }, hint = { 0 };
     char when[96];
     snprintf(when, sizeof when, "after the %zu trace%s of the run had torn down", n, n == 1 ? "" : "s");
