@@ -41,6 +41,7 @@
 #include "conformance/format/trace_priv.h"
 #include "conformance/replay/replay_directive.h"
 #include "conformance/replay/replay_rogue.h"
+#include "scsi/scsi.h"
 #include "sim/store/store_cache.h"
 #include "stack/stack.h"
 
@@ -1055,9 +1056,9 @@ static int make_dirty(struct rogue *r, unsigned n, char *msg, size_t len)
         int rc = 0;
         for (int tries = 0; tries < 4; tries++) {
             struct hba_sq_entry e = { .opcode = HBA_OP_SCSI, .flags = HBA_FLAG_DIR_WRITE, .cdb_len = 10 };
-            const uint8_t cdb[10] = { 0x2A, 0, (uint8_t)(lba >> 24), (uint8_t)(lba >> 16), (uint8_t)(lba >> 8),
-                                      (uint8_t)lba, 0, 0, 1, 0 };
-            memcpy(e.u.cdb, cdb, sizeof cdb);
+            e.u.cdb[0] = SCSI_OP_WRITE_10;
+            scsi_put_be32(e.u.cdb + 2, lba);
+            e.u.cdb[8] = 1; /* one block */
             e.data_len = e.sge.length = 512;
             e.sge.addr = rogue_data_iova(r);
             e.sge.type = HBA_SGE_DATA;
