@@ -195,6 +195,7 @@ struct fault_set {
     struct fault_rule rules[FAULT_RULES_MAX];
     size_t   nrules;
     _Atomic uint32_t dma_rules;        /* iommu-fault rules set: 0 lets fault_dma_access skip the lock */
+    _Atomic uint32_t own_rules;        /* admin-refuse, reset-fail, irq-lost rules: 0 skips the lock likewise */
     struct fault_op_stats op[256];
     struct fault_lu_stats lu[FAULT_STATS_LUS];
 };

@@ -58,6 +58,8 @@ int fault_set_add(struct fault_set *s, const struct fault_rule *r)
         s->next_number++;
         if (r->kind == FAULT_IOMMU_FAULT)
             atomic_fetch_add_explicit(&s->dma_rules, 1, memory_order_release);
+        if (r->kind == FAULT_ADMIN_REFUSE || r->kind == FAULT_RESET_FAIL || r->kind == FAULT_IRQ_LOST)
+            atomic_fetch_add_explicit(&s->own_rules, 1, memory_order_release);
     }
     pthread_mutex_unlock(&s->lock);
     return rc;
@@ -68,6 +70,7 @@ void fault_set_clear(struct fault_set *s)
     pthread_mutex_lock(&s->lock);
     s->nrules = 0;
     atomic_store_explicit(&s->dma_rules, 0, memory_order_release);
+    atomic_store_explicit(&s->own_rules, 0, memory_order_release);
     pthread_mutex_unlock(&s->lock);
 }
 
@@ -346,6 +349,9 @@ bool fault_dma_access(struct fault_set *s)
 static bool controller_rule_fires(struct fault_set *s, enum fault_kind kind, uint8_t admin_op)
 {
     bool hit = false;
+    /* Asked at every completion posting (irq-lost): without such a rule, no lock. */
+    if (!atomic_load_explicit(&s->own_rules, memory_order_acquire))
+        return false;
     pthread_mutex_lock(&s->lock);
     for (size_t i = 0; i < s->nrules && !hit; i++) {
         struct fault_rule *r = &s->rules[i];
