@@ -442,19 +442,19 @@ int trace_judge_std(const struct trace *t, const struct trace_actual *a, enum tr
             continue;
         const struct trace_record *r = &l->record;
         bool media = r->verb == TRACE_VERB_DIRECTIVE && r->directive.kind == TRACE_DIR_CHECK_MEDIA;
-        /* rogue, and events (the driver core's reports): one verdict each */
-        bool rogue = r->verb == TRACE_VERB_DIRECTIVE &&
+        /* rogue and events (the driver core's reports): one verdict each */
+        bool verdict = r->verb == TRACE_VERB_DIRECTIVE &&
                      (r->directive.kind == TRACE_DIR_ROGUE || r->directive.kind == TRACE_DIR_EVENTS);
         bool disc = r->verb == TRACE_VERB_DIRECTIVE && r->directive.kind == TRACE_DIR_DISCOVER;
         bool request = next_task < t->n_tasks && t->tasks[next_task].request == line;
         /* Any other directive is a check only when the replay could not
          * carry it out (media, rogue and discover report that themselves). */
         const struct trace_actual_problem *problem = NULL;
-        if (r->verb == TRACE_VERB_DIRECTIVE && !media && !rogue && !disc)
+        if (r->verb == TRACE_VERB_DIRECTIVE && !media && !verdict && !disc)
             for (size_t i = 0; i < a->n_problems; i++)
                 if (a->problems[i].line == line)
                     problem = &a->problems[i];
-        if (!media && !rogue && !disc && !request && !problem)
+        if (!media && !verdict && !disc && !request && !problem)
             continue;
         struct trace_check *c = trace_file_add_check(out);
         if (!c)
@@ -465,7 +465,7 @@ int trace_judge_std(const struct trace *t, const struct trace_actual *a, enum tr
         if (media) {
             c->kind = TRACE_CHECK_MEDIA;
             rc = check_media(t, line, a, c);
-        } else if (rogue) {
+        } else if (verdict) {
             c->kind = TRACE_CHECK_CONTROLLER;
             if (r->directive.kind == TRACE_DIR_EVENTS) /* named apart from rogue in reports */
                 snprintf(c->tag, sizeof c->tag, "events");
