@@ -137,28 +137,31 @@ static int events_parse(struct tp *p, struct trace_directive *d)
     return 0;
 }
 
+/* An item in the directive's words; for a fault, entries lo..hi of it. */
+static const char *item_text(const struct events_item *it, uint32_t lo, uint32_t hi, char *buf, size_t len)
+{
+    if (it->kind == DRV_EVENT_CACHE_LOST) {
+        snprintf(buf, len, "cache-lost:%u", it->info);
+        return buf;
+    }
+    if (it->kind == DRV_EVENT_DRIVE_CHANGED) {
+        snprintf(buf, len, "drive-changed:%u:%u", it->target, it->lun);
+        return buf;
+    }
+    int n = hi != lo ? snprintf(buf, len, "fault:%u-%u", lo, hi) : snprintf(buf, len, "fault:%u", lo);
+    if (it->iova_given && n > 0 && (size_t)n < len)
+        snprintf(buf + n, len - (size_t)n, "@%#" PRIx64, it->iova);
+    return buf;
+}
+
 static void events_print(struct tbuf *b, const struct trace_directive *d)
 {
     const struct trace_events *v = d->events;
+    char text[96];
     if (!v->n)
         tbuf_printf(b, " none");
-    for (uint8_t i = 0; i < v->n; i++) {
-        const struct events_item *it = &v->item[i];
-        tbuf_printf(b, "%s", i ? "," : " ");
-        if (it->kind == DRV_EVENT_CACHE_LOST) {
-            tbuf_printf(b, "cache-lost:%u", it->info);
-            continue;
-        }
-        if (it->kind == DRV_EVENT_DRIVE_CHANGED) {
-            tbuf_printf(b, "drive-changed:%u:%u", it->target, it->lun);
-            continue;
-        }
-        tbuf_printf(b, "fault:%u", it->lo);
-        if (it->hi != it->lo)
-            tbuf_printf(b, "-%u", it->hi);
-        if (it->iova_given)
-            tbuf_printf(b, "@%#" PRIx64, it->iova);
-    }
+    for (uint8_t i = 0; i < v->n; i++)
+        tbuf_printf(b, "%s%s", i ? "," : " ", item_text(&v->item[i], v->item[i].lo, v->item[i].hi, text, sizeof text));
 }
 
 static bool events_equal(const struct trace_directive *a, const struct trace_directive *b)
@@ -233,19 +236,6 @@ static const char *event_text(const struct drv_event *e, char *buf, size_t len)
     return buf;
 }
 
-static const char *item_text(const struct events_item *it, uint32_t seq, char *buf, size_t len)
-{
-    if (it->kind == DRV_EVENT_CACHE_LOST)
-        snprintf(buf, len, "cache-lost:%u", it->info);
-    else if (it->kind == DRV_EVENT_DRIVE_CHANGED)
-        snprintf(buf, len, "drive-changed:%u:%u", it->target, it->lun);
-    else if (it->iova_given)
-        snprintf(buf, len, "fault:%u@%#" PRIx64, seq, it->iova);
-    else
-        snprintf(buf, len, "fault:%u", seq);
-    return buf;
-}
-
 /* The datasheet's events among the core's reports from *from on, up to max;
  * *from moves past what was looked at.  Under rp->lock. */
 static unsigned take_events(struct replay *rp, size_t *from, struct drv_event *out, unsigned max)
@@ -301,14 +291,14 @@ static void judge(struct replay *rp, const struct trace_events *v, struct trace_
             same = e->fault.seq == seq && e->info == seq && (!it->iova_given || e->fault.iova == it->iova);
         if (!same) {
             snprintf(vd->msg, sizeof vd->msg, "event %u the driver core reported is %s, not %s", k + 1,
-                     event_text(e, a, sizeof a), item_text(it, seq, b, sizeof b));
+                     event_text(e, a, sizeof a), item_text(it, seq, seq, b, sizeof b));
             return;
         }
     }
     if (n < want) {
         uint32_t seq = 0;
         snprintf(vd->msg, sizeof vd->msg, "the driver core reported %u of the %u events within %d ms; the next "
-                 "would be %s", n, want, EVENTS_LIMIT_MS, item_text(listed(v, n, &seq), seq, a, sizeof a));
+                 "would be %s", n, want, EVENTS_LIMIT_MS, item_text(listed(v, n, &seq), seq, seq, a, sizeof a));
         return;
     }
     if (n > want) {
