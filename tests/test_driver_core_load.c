@@ -24,14 +24,8 @@ static const char *long_trace = "fieldbugs/F1-sync-cache-not-flushed.trace";
 
 static void setup(void)
 {
-    const char *bin = proc_scsisim_bin();
     char dir[900];
-    snprintf(dir, sizeof dir, "%s", bin);
-    char *slash = strrchr(dir, '/');
-    if (slash)
-        *slash = '\0';
-    else
-        snprintf(dir, sizeof dir, ".");
+    proc_build_dir(dir, sizeof dir);
     snprintf(fixtures, sizeof fixtures, "%s/tests/fixtures", dir);
     snprintf(lib_core, sizeof lib_core, "%s/lib/scsisim-core.so", dir);
     snprintf(mutant_f1, sizeof mutant_f1, "%s/mutants/core-F1.so", dir);

@@ -23,12 +23,7 @@ static char build_dir[900];
 
 static void setup(void)
 {
-    snprintf(build_dir, sizeof build_dir, "%s", proc_scsisim_bin());
-    char *slash = strrchr(build_dir, '/');
-    if (slash)
-        *slash = '\0';
-    else
-        snprintf(build_dir, sizeof build_dir, ".");
+    proc_build_dir(build_dir, sizeof build_dir);
 }
 
 static char *fixture(const char *name)

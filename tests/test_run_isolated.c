@@ -22,12 +22,7 @@ static const char *long_trace = "fieldbugs/F1-sync-cache-not-flushed.trace"; /* 
 static void setup(void)
 {
     char dir[900];
-    snprintf(dir, sizeof dir, "%s", proc_scsisim_bin());
-    char *slash = strrchr(dir, '/');
-    if (slash)
-        *slash = '\0';
-    else
-        snprintf(dir, sizeof dir, ".");
+    proc_build_dir(dir, sizeof dir);
     snprintf(fixtures, sizeof fixtures, "%s/tests/fixtures", dir);
     snprintf(suite, sizeof suite, "%s/../traces", dir);
     unsetenv("SCSISIM_TRACES");

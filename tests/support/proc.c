@@ -36,6 +36,16 @@ const char *proc_scsisim_bin(void)
     return path;
 }
 
+void proc_build_dir(char *dir, size_t len)
+{
+    snprintf(dir, len, "%s", proc_scsisim_bin());
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = '\0';
+    else
+        snprintf(dir, len, ".");
+}
+
 pid_t proc_spawn(const char *const *argv, int out_fd, int err_fd, unsigned flags)
 {
     pid_t parent = getpid();

@@ -50,6 +50,10 @@ int  proc_tool(const char *const *argv, int timeout_s, char **out);
  * and mk/deps.sh install every tool the tests use.  Returns true otherwise. */
 bool proc_tool_present(const char *test, const char *tool, const char *hint);
 
+/* The build directory: the folder scsisim (proc_scsisim_bin) is in, "."
+ * when its path has none. */
+void proc_build_dir(char *dir, size_t len);
+
 /* A fresh temporary folder $TMPDIR/scsisim-<tag>-XXXXXX (TMPDIR unset:
  * /tmp) into dir; proc_rmdir removes it with the files in it. */
 void proc_tmpdir(char *dir, size_t len, const char *tag);
