@@ -17,8 +17,10 @@
 #define INDEX_STACK_NIL UINT32_MAX
 
 struct index_stack {
-    _Atomic uint64_t head;      /* generation tag << 32 | first free index (NIL: empty) */
-    _Atomic uint32_t *next;     /* next[i]: the free index below i */
+    _Atomic uint64_t head;      /* generation tag << 32 | first freed index (NIL: none) */
+    _Atomic uint32_t *next;     /* next[i]: the freed index below i */
+    _Atomic uint32_t fresh;     /* indexes fresh..n-1 were never handed out */
+    uint32_t n;
 };
 
 static inline uint64_t index_stack_pack(uint32_t tag, uint32_t index)
@@ -26,16 +28,28 @@ static inline uint64_t index_stack_pack(uint32_t tag, uint32_t index)
     return (uint64_t)tag << 32 | index;
 }
 
-/* Every index 0..n-1 free; next has n elements (n 0: always empty). */
+/* Every index 0..n-1 free; next has n elements, written only by pushes
+ * (n 0: always empty). */
 static inline void index_stack_init(struct index_stack *s, _Atomic uint32_t *next, uint32_t n)
 {
     s->next = next;
-    for (uint32_t i = 0; i < n; i++)
-        atomic_init(&next[i], i + 1 < n ? i + 1 : INDEX_STACK_NIL);
-    atomic_init(&s->head, index_stack_pack(0, n ? 0 : INDEX_STACK_NIL));
+    s->n = n;
+    atomic_init(&s->fresh, 0);
+    atomic_init(&s->head, index_stack_pack(0, INDEX_STACK_NIL));
 }
 
-/* A free index, or INDEX_STACK_NIL.  Acquire: what the pusher wrote into the
+/* An index never handed out, or INDEX_STACK_NIL when all were. */
+static inline uint32_t index_stack_fresh(struct index_stack *s)
+{
+    uint32_t f = atomic_load_explicit(&s->fresh, memory_order_relaxed);
+    while (f < s->n)
+        if (atomic_compare_exchange_weak_explicit(&s->fresh, &f, f + 1u, memory_order_relaxed,
+                                                  memory_order_relaxed))
+            return f;
+    return INDEX_STACK_NIL;
+}
+
+/* A free index (a freed one first), or INDEX_STACK_NIL.  Acquire: what the pusher wrote into the
  * object before pushing it is visible. */
 static inline uint32_t index_stack_pop(struct index_stack *s)
 {
@@ -43,7 +57,7 @@ static inline uint32_t index_stack_pop(struct index_stack *s)
     for (;;) {
         uint32_t index = (uint32_t)head;
         if (index == INDEX_STACK_NIL)
-            return INDEX_STACK_NIL;
+            return index_stack_fresh(s);
         uint32_t next = atomic_load_explicit(&s->next[index], memory_order_relaxed);
         if (atomic_compare_exchange_weak_explicit(&s->head, &head,
                                                   index_stack_pack((uint32_t)(head >> 32) + 1u, next),

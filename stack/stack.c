@@ -32,8 +32,10 @@ struct stack_call {
 static struct stack_call *call_get(struct stack *st)
 {
     uint32_t i = st->calls ? index_stack_pop(&st->call_free) : INDEX_STACK_NIL;
-    if (i != INDEX_STACK_NIL)
+    if (i != INDEX_STACK_NIL) {
+        st->calls[i] = (struct stack_call){ .st = st, .index = i, .pooled = true };
         return &st->calls[i];
+    }
     struct stack_call *call = malloc(sizeof(*call));
     if (call)
         call->pooled = false;
@@ -50,12 +52,12 @@ static void call_put(struct stack *st, struct stack_call *call)
 
 static int calls_init(struct stack *st)
 {
-    st->calls = calloc(STACK_CALLS, sizeof(*st->calls));
-    st->call_next = calloc(STACK_CALLS, sizeof(*st->call_next));
+    /* Written as each is handed out (call_get), not here: untouched pages
+     * cost nothing. */
+    st->calls = malloc(STACK_CALLS * sizeof(*st->calls));
+    st->call_next = malloc(STACK_CALLS * sizeof(*st->call_next));
     if (!st->calls || !st->call_next)
         return -ENOMEM;
-    for (uint32_t i = 0; i < STACK_CALLS; i++)
-        st->calls[i] = (struct stack_call){ .st = st, .index = i, .pooled = true };
     index_stack_init(&st->call_free, st->call_next, STACK_CALLS);
     return 0;
 }

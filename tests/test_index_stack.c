@@ -1,6 +1,7 @@
 /* tests/test_index_stack.c — the lock-free free list of preallocated objects
  * (core/index_stack.h) that the core's task pool and the stack's call records
- * use: every index comes out once, LIFO; an empty stack says so; and four
+ * use: every index comes out once, LIFO, a freed one before one never
+ * handed out (those in order); an empty stack says so; and four
  * threads popping and pushing the same few indexes for a while never hold
  * one index at the same time nor lose or duplicate one (what the generation
  * tag is for). */
@@ -32,6 +33,18 @@ START_TEST(every_index_once_then_empty)
     ck_assert_uint_eq(index_stack_pop(&s), 5); /* last in, first out */
     ck_assert_uint_eq(index_stack_pop(&s), 3);
     ck_assert_uint_eq(index_stack_pop(&s), INDEX_STACK_NIL);
+
+    /* An index freed comes out before one never handed out, and the ones
+     * never handed out come in order, each once. */
+    struct index_stack lazy;
+    index_stack_init(&lazy, next, N);
+    ck_assert_uint_eq(index_stack_pop(&lazy), 0);
+    ck_assert_uint_eq(index_stack_pop(&lazy), 1);
+    index_stack_push(&lazy, 0);
+    ck_assert_uint_eq(index_stack_pop(&lazy), 0);
+    for (uint32_t i = 2; i < N; i++)
+        ck_assert_uint_eq(index_stack_pop(&lazy), i);
+    ck_assert_uint_eq(index_stack_pop(&lazy), INDEX_STACK_NIL);
 
     struct index_stack none;
     index_stack_init(&none, NULL, 0);
