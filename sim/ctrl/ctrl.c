@@ -113,6 +113,10 @@ static void *firmware_main(void *arg)
     struct ctrl_fw *f = &c->fw_state;
     while (!atomic_load(&c->stop)) {
         sim_region_drain_fd(c->region.bell_fd);
+        /* Held from the injection checks through the pass (sim_ctrl_inject):
+         * a command the host submits after an injection returned is fetched
+         * only by a pass that saw it. */
+        pthread_mutex_lock(&c->inj_lock);
         uint64_t now = clock_now_ns();
         if (atomic_exchange(&c->inj_fatal, false))
             ctrl_fault(c, HBA_FAULT_INJECTED);
@@ -133,6 +137,7 @@ static void *firmware_main(void *arg)
             held_next = ctrl_held_due(c, now); /* fault rules' delayed completions */
             ctrl_queue_flush(c);
         }
+        pthread_mutex_unlock(&c->inj_lock);
         uint64_t irq_next = earliest(ctrl_irq_tick(c, now), held_next);
         if (work)
             f->last_work_ns = now;
@@ -318,8 +323,10 @@ int sim_ctrl_create_with_ram(const struct sim_config *cfg, int ram_fd, uint64_t 
     for (unsigned v = 0; v < HBA_MAX_VECTORS; v++)
         c->region.vector_fd[v] = -1;
     ctrl_event_init(c);
+    pthread_mutex_init(&c->inj_lock, NULL); /* (a default mutex: glibc's cannot fail) */
     if (fault_set_init(&c->faults, cfg->seed) < 0) {
         ctrl_event_fini(c);
+        pthread_mutex_destroy(&c->inj_lock);
         free(c);
         return -ENOMEM;
     }
@@ -444,6 +451,7 @@ void sim_ctrl_destroy(struct sim_ctrl *c)
     free(c->lus);
     ctrl_event_fini(c);
     fault_set_fini(&c->faults);
+    pthread_mutex_destroy(&c->inj_lock);
     free(c);
 }
 
@@ -600,6 +608,9 @@ int sim_ctrl_inject(struct sim_ctrl *c, enum sim_inject_kind kind, uint32_t coun
 {
     if (!c->powered)
         return -ENODEV;
+    /* Between two of the firmware's passes, not in one (firmware_main): from
+     * here on no command is fetched before the firmware acted on this. */
+    pthread_mutex_lock(&c->inj_lock);
     switch (kind) {
     case SIM_INJECT_HANG:            atomic_store(&c->inj_hang, true); break;
     case SIM_INJECT_FATAL:           atomic_store(&c->inj_fatal, true); break;
@@ -611,8 +622,10 @@ int sim_ctrl_inject(struct sim_ctrl *c, enum sim_inject_kind kind, uint32_t coun
         pthread_mutex_unlock(&c->beat_lock);
         break;
     default:
+        pthread_mutex_unlock(&c->inj_lock);
         return -EINVAL;
     }
+    pthread_mutex_unlock(&c->inj_lock);
     sim_region_ring(c->region.bell_fd);
     return 0;
 }

@@ -191,6 +191,7 @@ struct sim_ctrl {
 
     /* injection */
     _Atomic bool inj_hang, inj_stall, inj_fatal;
+    pthread_mutex_t inj_lock;    /* an injection lands between two firmware passes (sim_ctrl_inject) */
     _Atomic uint32_t inj_drop;
     /* the fault and timing engine (sim/fault/): rules and statistics, with their own lock */
     struct fault_set faults;
