@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include "base/clock.h"
+#include "base/cpu_pin.h"
 #include "base/tbuf.h"
 #include "cli/core_statics.h"
 #include "cli/run_isolated.h"
@@ -127,6 +128,8 @@ struct run_state {
     size_t waiters;            /* how many waiters lead order */
     struct trace_run *results; /* one per trace */
     bool *ready;
+    int cpus[CPU_PIN_MAX];     /* cpu_pin_allowed's, when o->cpu_pin */
+    unsigned ncpu;
 };
 
 /* The next place in the order to replay, if it is below limit (n for a
@@ -195,8 +198,10 @@ static bool check_fds(const struct run_fds *before, struct trace_run *run)
  * shared counter), writing each result as one frame — index, length, the
  * results — as soon as it is done. */
 static _Noreturn void child(const struct run_state *rs, bool waiters_only, const struct replay_options *o,
-                            struct shared *sh, struct watch *w, int out_fd, int bt_fd)
+                            struct shared *sh, struct watch *w, int out_fd, int bt_fd, unsigned slot)
 {
+    /* the slot's CPU, its traces' threads with it (base/cpu_pin.h); unpinned is only slower */
+    (void)cpu_pin_slot(rs->cpus, rs->ncpu, slot);
     crash_fd = bt_fd; /* the unwinder was loaded by the parent (run_isolated) */
     static const int fatal[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT };
     for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++)
@@ -455,9 +460,9 @@ static int finish(struct slot *s, struct watch *w, struct run_state *rs, uint64_
     return rc;
 }
 
-/* A new shard child into slot s. */
-static int start(struct slot *s, bool waiters_only, struct shared *sh, struct watch *w, struct run_state *rs,
-                 const struct replay_options *o)
+/* A new shard child into slot s, the index-th. */
+static int start(struct slot *s, unsigned index, bool waiters_only, struct shared *sh, struct watch *w,
+                 struct run_state *rs, const struct replay_options *o)
 {
     int po[2], pb[2];
     if (pipe2(po, O_CLOEXEC) < 0)
@@ -481,7 +486,7 @@ static int start(struct slot *s, bool waiters_only, struct shared *sh, struct wa
     if (pid == 0) {
         close(po[0]);
         close(pb[0]);
-        child(rs, waiters_only, o, sh, w, po[1], pb[1]);
+        child(rs, waiters_only, o, sh, w, po[1], pb[1], index);
     }
     close(po[1]);
     close(pb[1]);
@@ -499,6 +504,7 @@ int run_isolated(const char *const *paths, size_t n, unsigned jobs, const struct
     if (n && jobs > n)
         jobs = (unsigned)n;
     struct run_state rs = { .paths = paths, .n = n };
+    rs.ncpu = o->cpu_pin ? cpu_pin_allowed(rs.cpus, CPU_PIN_MAX) : 0;
     rs.order = calloc(n ? n : 1, sizeof *rs.order);
     if (!rs.order)
         return -ENOMEM;
@@ -540,7 +546,7 @@ int run_isolated(const char *const *paths, size_t n, unsigned jobs, const struct
         for (unsigned j = 0; j < jobs && rc == 0; j++) {
             if (slots[j].pid || atomic_load(&sh->next) >= (j < workers ? n : rs.waiters))
                 continue;
-            if ((rc = start(&slots[j], j >= workers, sh, &watch[j], &rs, o)) == 0)
+            if ((rc = start(&slots[j], j, j >= workers, sh, &watch[j], &rs, o)) == 0)
                 running++;
         }
         if (rc < 0)

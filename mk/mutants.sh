@@ -25,6 +25,30 @@ status=0
 # (docs/benchmarks.md: 9.6 s at -j2, 12.4 s at -j1, 14.4 s at the default).
 jobs=-j2
 started=$(date +%s)
+# Each run keeps to one CPU, the runs spread over the CPUs this script may
+# use: a run's threads (its replays, each trace's driver core and simulated
+# controller) then hand commands to each other without cross-CPU wake-ups,
+# and no run's memory unmapping has to stop another CPU (docs/benchmarks.md:
+# a third less CPU).  MUTANTS_CPU_PIN=0 leaves them to the scheduler.
+cpu_list=$(awk '/^Cpus_allowed_list:/ {
+        n = split($2, part, ",")
+        for (i = 1; i <= n; i++) {
+            if (split(part[i], r, "-") == 2) { for (c = r[1]; c <= r[2]; c++) printf "%d ", c }
+            else printf "%d ", part[i]
+        }
+    }' /proc/self/status 2>/dev/null)
+ncpu=$(echo $cpu_list | wc -w)
+[ "${MUTANTS_CPU_PIN:-1}" = 0 ] && ncpu=0
+run_index=0
+# pin_next: $pin becomes the command prefix that keeps the next run on the
+# next CPU of the list (empty when there is no list or no taskset).
+pin_next() {
+    pin=
+    if [ "$ncpu" -ge 2 ] && command -v taskset >/dev/null 2>&1; then
+        pin="taskset -c $(echo $cpu_list | cut -d' ' -f$((run_index % ncpu + 1)))"
+        run_index=$((run_index + 1))
+    fi
+}
 
 # A mutant's description: its entry in core/drv_mutant.h's list
 # (" *   F1   text", continued on more deeply indented lines), on one line.
@@ -49,14 +73,17 @@ failed_traces() {
 # real build, which must pass every trace, goes first for the CPU (a mutant
 # run only ever gains a spurious catch, never loses one, from such a reset:
 # it still must be caught by the traces written for it).
-"$build/scsisim" run $jobs --strict --tap >"$out/real.tap" 2>"$out/real.log" &
+pin_next
+$pin "$build/scsisim" run $jobs --strict --tap >"$out/real.tap" 2>"$out/real.log" &
 real_pid=$!
 for m in "$@"; do
-    nice -n 5 "$build/scsisim" run $jobs --driver-core "$out/core-$m.so" --tap >"$out/$m.tap" 2>"$out/$m.log" &
+    pin_next
+    $pin nice -n 5 "$build/scsisim" run $jobs --driver-core "$out/core-$m.so" --tap >"$out/$m.tap" 2>"$out/$m.log" &
     eval "pid_$m=\$!"   # mutant names are [A-Za-z0-9_] (core/drv_mutant.h)
 done
 for m in $PLATFORM_MUTANTS; do
-    SCSISIM_PLATFORM_MUTANT=$m nice -n 5 "$build/scsisim" run $jobs --tap >"$out/platform-$m.tap" 2>"$out/platform-$m.log" &
+    pin_next
+    SCSISIM_PLATFORM_MUTANT=$m $pin nice -n 5 "$build/scsisim" run $jobs --tap >"$out/platform-$m.tap" 2>"$out/platform-$m.log" &
     eval "pid_platform_$m=\$!"
 done
 wait "$real_pid"

@@ -22,6 +22,7 @@ void replay_options_init(struct replay_options *o)
     o->command_timeout_ns = REPLAY_COMMAND_TIMEOUT_NS;
     o->trace_timeout_ns = REPLAY_TRACE_TIMEOUT_NS;
     o->driver_timeout_ms = REPLAY_DRIVER_TIMEOUT_MS;
+    o->cpu_pin = true;
 }
 
 /* ---- features --------------------------------------------------------------- */

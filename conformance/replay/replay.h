@@ -68,6 +68,11 @@ struct replay_options {
      * as passes).  For --target runs: a real device owes the standard, not
      * this controller model's choices. */
     bool     standard_only;
+    /* Each replay slot of a run of many traces (replay_files, and the shard
+     * children of `run --isolate`) keeps to one CPU, its trace's threads with
+     * it (base/cpu_pin.h); false (--no-cpu-pin): wherever the scheduler puts
+     * them. */
+    bool     cpu_pin;
 };
 
 void replay_options_init(struct replay_options *o);

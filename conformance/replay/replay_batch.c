@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/cpu_pin.h"
 #include "conformance/format/trace.h"
 #include "conformance/replay/replay.h"
 
@@ -31,6 +32,9 @@ struct batch {
     struct trace_run *slots; /* one per file */
     bool *ready;
     int *rc;
+    int cpus[CPU_PIN_MAX];   /* cpu_pin_allowed's, when o->cpu_pin */
+    unsigned ncpu;
+    atomic_uint slot;        /* the next thread's place among them */
 };
 
 static void replay_one(struct batch *b, size_t k)
@@ -44,9 +48,18 @@ static void replay_one(struct batch *b, size_t k)
     pthread_mutex_unlock(&b->lock);
 }
 
+/* A worker or waiter thread keeps to one CPU, and the threads of the
+ * traces it replays with it (base/cpu_pin.h); slots spread round-robin. */
+static void pin(struct batch *b)
+{
+    if (b->ncpu)
+        (void)cpu_pin_slot(b->cpus, b->ncpu, atomic_fetch_add(&b->slot, 1)); /* unpinned is only slower */
+}
+
 static void *worker(void *arg)
 {
     struct batch *b = arg;
+    pin(b);
     for (;;) {
         size_t k = atomic_fetch_add(&b->next, 1);
         if (k >= b->n)
@@ -60,6 +73,7 @@ static void *worker(void *arg)
 static void *waiter(void *arg)
 {
     struct batch *b = arg;
+    pin(b);
     size_t k = atomic_load(&b->next);
     for (;;) {
         if (k >= b->waiters)
@@ -165,6 +179,8 @@ int replay_files(const char *const *paths, size_t n, unsigned jobs, const struct
 {
     struct batch b = { .paths = paths, .n = n, .o = o };
     atomic_init(&b.next, 0);
+    atomic_init(&b.slot, 0);
+    b.ncpu = o->cpu_pin ? cpu_pin_allowed(b.cpus, CPU_PIN_MAX) : 0;
     pthread_mutex_init(&b.lock, NULL);
     pthread_cond_init(&b.cv, NULL);
     b.slots = calloc(n ? n : 1, sizeof *b.slots);
@@ -194,6 +210,7 @@ int replay_files(const char *const *paths, size_t n, unsigned jobs, const struct
         if (pthread_create(&th[started], NULL, worker, &b) != 0)
             break;
     if (started == 0 && n) {
+        b.ncpu = 0; /* (the calling thread stays where it may run) */
         worker(&b); /* no thread could start: do the work here */
     }
     /* the waiters' own threads (none is needed for the run to finish: the
