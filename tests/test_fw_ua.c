@@ -4,9 +4,11 @@
 #include "tests/support/testutil.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/fw_harness.h"
+#include "sim/fw/fw_priv.h"
 
 #include <errno.h>
 #include <string.h>
+#include <stdlib.h>
 #include <time.h>
 
 static const uint8_t tur[6] = { SCSI_OP_TEST_UNIT_READY };
@@ -27,6 +29,46 @@ static struct fw *two_luns(uint32_t ready_ms)
     fwh_config_free(&cfg);
     return fw;
 }
+
+/* fw_ua_add_all's fast paths (an empty queue, a queue of one) are
+ * fw_ua_add's own steps: over queues in random states, adding a random code to
+ * all of them but one gives what adding it to each by fw_ua_add gives. */
+START_TEST(add_all_is_add_on_each)
+{
+    static const uint16_t codes[] = {
+        SCSI_ASC_POWER_ON_OCCURRED, SCSI_ASC_POWER_ON_RESET, SCSI_ASC_DEVICE_INTERNAL_RESET,
+        SCSI_ASC_SCSI_BUS_RESET, SCSI_ASC_BUS_DEVICE_RESET, SCSI_ASC_I_T_NEXUS_LOSS,
+        SCSI_ASC_MODE_PARAMETERS_CHANGED, SCSI_ASC_REPORTED_LUNS_CHANGED, SCSI_ASC_CAPACITY_DATA_CHANGED,
+    };
+    enum { N = 64, NCODES = sizeof codes / sizeof codes[0] };
+    static struct fw_ua_queue a[N], b[N];
+    unsigned seed = 12345;
+    for (int round = 0; round < 2000; round++) {
+        memset(a, 0, sizeof a);
+        for (unsigned i = 0; i < N; i++) {
+            unsigned k = rand_r(&seed) % 10; /* 0..9 conditions, a full queue among them */
+            for (unsigned j = 0; j < k; j++)
+                fw_ua_add(&a[i], codes[rand_r(&seed) % NCODES]);
+        }
+        memcpy(b, a, sizeof a);
+        uint16_t code = codes[rand_r(&seed) % NCODES];
+        unsigned skip = rand_r(&seed) % (N + 1); /* N: none skipped */
+        fw_ua_add_all(a, N, skip, code);
+        for (unsigned i = 0; i < N; i++)
+            if (i != skip)
+                fw_ua_add(&b[i], code);
+        for (unsigned i = 0; i < N; i++) {
+            ck_assert_uint_eq(a[i].count, b[i].count);
+            ck_assert_mem_eq(a[i].code, b[i].code, a[i].count * sizeof a[i].code[0]);
+        }
+    }
+    fw_ua_set_all(a, N, SCSI_ASC_POWER_ON_OCCURRED);
+    for (unsigned i = 0; i < N; i++) {
+        ck_assert_uint_eq(a[i].count, 1);
+        ck_assert_uint_eq(a[i].code[0], SCSI_ASC_POWER_ON_OCCURRED);
+    }
+}
+END_TEST
 
 START_TEST(power_on_ua_per_nexus)
 {
@@ -408,6 +450,7 @@ int main(void)
     Suite *s = suite_create("fw_ua");
     TCase *tc = tcase_create("ua");
     tcase_set_timeout(tc, 20);
+    tcase_add_test(tc, add_all_is_add_on_each);
     tcase_add_test(tc, power_on_ua_per_nexus);
     tcase_add_test(tc, ua_skipping_commands_do_not_clear);
     tcase_add_test(tc, ua_comes_before_cdb_errors);

@@ -192,10 +192,8 @@ void fw_drive_power_on(struct fw_drive *d, uint64_t now)
     memset(d->xcopy, 0, sizeof d->xcopy);   /* copy status does not survive power loss */
     fw_pr_power_on(d);      /* forgets them unless APTPL */
     fw_plugin_drive_power_on(d);
-    for (unsigned i = 0; i < HBA_MAX_INITIATORS; i++) {
-        fw_ua_clear(&d->ua[i]);   /* a power on makes every older condition moot */
-        fw_ua_add(&d->ua[i], SCSI_ASC_POWER_ON_OCCURRED);
-    }
+    /* a power on makes every older condition moot */
+    fw_ua_set_all(d->ua, HBA_MAX_INITIATORS, SCSI_ASC_POWER_ON_OCCURRED);
 }
 
 int fw_create(const struct sim_config *cfg, struct fw **out, char *err, size_t errlen)

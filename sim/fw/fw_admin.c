@@ -40,8 +40,7 @@ static size_t slot_count(const struct fw *fw)
 
 static void raise_all_nexuses(struct fw_drive *d, uint16_t code)
 {
-    for (unsigned i = 0; i < HBA_MAX_INITIATORS; i++)
-        fw_ua_add(&d->ua[i], code);
+    fw_ua_add_all(d->ua, HBA_MAX_INITIATORS, HBA_MAX_INITIATORS, code);
 }
 
 /* SAM: after a reset the mode parameters return to their saved values.  A

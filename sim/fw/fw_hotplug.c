@@ -19,8 +19,7 @@ static void luns_changed(struct fw *fw, uint16_t target, const struct fw_drive *
         struct fw_drive *o = fw_drive_at(fw, target, (uint16_t)l);
         if (!o || o == skip)
             continue;
-        for (unsigned i = 0; i < HBA_MAX_INITIATORS; i++)
-            fw_ua_add(&o->ua[i], SCSI_ASC_REPORTED_LUNS_CHANGED);
+        fw_ua_add_all(o->ua, HBA_MAX_INITIATORS, HBA_MAX_INITIATORS, SCSI_ASC_REPORTED_LUNS_CHANGED);
     }
 }
 

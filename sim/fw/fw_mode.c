@@ -301,9 +301,7 @@ struct scsi_sense_reason fw_mode_select(struct fw_ctx *c)
         return fw_store_error(rc, SCSI_ASC_WRITE_ERROR, 0);
     if (changed) {
         /* SPC: every other I_T nexus learns that the parameters changed. */
-        for (unsigned i = 0; i < HBA_MAX_INITIATORS; i++)
-            if (i != c->t->initiator)
-                fw_ua_add(&d->ua[i], SCSI_ASC_MODE_PARAMETERS_CHANGED);
+        fw_ua_add_all(d->ua, HBA_MAX_INITIATORS, c->t->initiator, SCSI_ASC_MODE_PARAMETERS_CHANGED);
     }
     c->t->xfer = (uint32_t)plen;
     return fw_good();

@@ -80,6 +80,10 @@ struct fw_ua_queue {
 };
 
 void fw_ua_add(struct fw_ua_queue *q, uint16_t asc_ascq);
+/* fw_ua_add on each of the n queues at qs but the skip-th (skip >= n: none). */
+void fw_ua_add_all(struct fw_ua_queue *qs, unsigned n, unsigned skip, uint16_t asc_ascq);
+/* Each of the n queues at qs holds asc_ascq alone (fw_ua_clear, then fw_ua_add). */
+void fw_ua_set_all(struct fw_ua_queue *qs, unsigned n, uint16_t asc_ascq);
 /* Takes the highest-priority pending condition; false when none is pending. */
 bool fw_ua_take(struct fw_ua_queue *q, uint16_t *asc_ascq);
 bool fw_ua_pending(const struct fw_ua_queue *q);

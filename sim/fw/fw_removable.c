@@ -83,9 +83,7 @@ struct scsi_sense_reason fw_removable_load_eject(struct fw_ctx *c)
     if (was_absent) {
         /* Every other nexus learns the medium may have changed; the one
          * that loaded it knows. */
-        for (unsigned i = 0; i < HBA_MAX_INITIATORS; i++)
-            if (i != c->t->initiator)
-                fw_ua_add(&d->ua[i], FW_ASC_MEDIUM_MAY_HAVE_CHANGED);
+        fw_ua_add_all(d->ua, HBA_MAX_INITIATORS, c->t->initiator, FW_ASC_MEDIUM_MAY_HAVE_CHANGED);
     }
     return fw_good();
 }
