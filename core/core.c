@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <time.h>
 
 #include "core/core_internal.h"
@@ -40,10 +41,22 @@ void core_wait_start(struct core_wait *w, uint64_t now_ns, uint32_t ms)
     w->last = now_ns;
     w->end = now_ns + (uint64_t)ms * 1000000u;
     w->nap_us = DRV_POLL_SLEEP_US;
+    w->yields = 0;
 }
 
 void core_wait_nap(struct core_wait *w)
 {
+    /* The first few pauses only give the CPU to whoever is ready to run
+     * (sched_yield, a POSIX call a dext has too): the answer polled for is
+     * often a few microseconds of the controller's work away, and when the
+     * controller's thread shares this CPU, a yield runs it at once, while a
+     * sleep costs a timer and two context switches, and waits out the rest
+     * of its time (a simulated bring-up took twice as long). */
+    if (w->yields < DRV_POLL_YIELDS) {
+        w->yields++;
+        sched_yield();
+        return;
+    }
     core_sleep_us(w->nap_us);
     if (w->nap_us < DRV_POLL_SLEEP_MAX_US)
         w->nap_us = w->nap_us * 2 < DRV_POLL_SLEEP_MAX_US ? w->nap_us * 2 : DRV_POLL_SLEEP_MAX_US;

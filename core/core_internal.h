@@ -36,6 +36,7 @@
 #define DRV_POLL_SLEEP_US     10u   /* between polls while the core waits synchronously (bring-up, admin
                                        commands, stop): such waits are few and usually over within tens of
                                        microseconds, so a long sleep only adds to every bring-up */
+#define DRV_POLL_YIELDS       4u    /* the first pauses of such a wait only yield the CPU (core_wait_nap) */
 #define DRV_POLL_SLEEP_MAX_US 320u  /* the longest pause those polls back off to */
 #define DRV_RESET_STREAK_MAX  4u    /* resets in quick succession before the controller is declared dead */
 #define DRV_IO_INLINE_PIECES  4u    /* buffer pieces a task carries without an allocation */
@@ -239,11 +240,13 @@ uint64_t core_now_ns(const struct drv_core *core);
 struct core_wait {
     uint64_t end, last;
     unsigned nap_us;          /* the next pause between polls */
+    unsigned yields;          /* pauses that were only a yield so far */
 };
 void core_wait_start(struct core_wait *w, uint64_t now_ns, uint32_t ms);
 /* Whether w's deadline has passed at now_ns; call it once per poll. */
 bool core_wait_expired(struct core_wait *w, uint64_t now_ns);
-/* The pause between two polls: DRV_POLL_SLEEP_US at first, doubling up to
+/* The pause between two polls: DRV_POLL_YIELDS yields of the CPU, then
+ * DRV_POLL_SLEEP_US, doubling up to
  * DRV_POLL_SLEEP_MAX_US, so a quick answer is seen quickly and a slow one
  * (a controller initialising, a drive flushing) costs a few sleeps, not a
  * thousand (each sleep is a system call and two context switches). */

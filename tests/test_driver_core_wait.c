@@ -4,7 +4,7 @@
  * sleep (the host starved the core) moves it out by the gap, so a starved
  * machine does not read as a silent controller.  Clock values are given, not
  * read: nothing here depends on how fast the machine is; and the pause
- * between polls, which backs off. */
+ * between polls: a few yields of the CPU, then sleeps that back off. */
 #include "tests/support/testutil.h"
 
 #include "core/core_internal.h"
@@ -56,6 +56,13 @@ START_TEST(the_pause_between_polls_doubles_up_to_its_cap)
     struct core_wait w;
     core_wait_start(&w, 0, 100);
     ck_assert_uint_eq(w.nap_us, DRV_POLL_SLEEP_US);
+    /* the first pauses only yield: no sleep yet, so no back-off */
+    for (unsigned i = 0; i < DRV_POLL_YIELDS; i++) {
+        ck_assert_uint_eq(w.yields, i);
+        core_wait_nap(&w);
+        ck_assert_uint_eq(w.nap_us, DRV_POLL_SLEEP_US);
+    }
+    ck_assert_uint_eq(w.yields, DRV_POLL_YIELDS);
     unsigned want = DRV_POLL_SLEEP_US;
     for (int i = 0; i < 8; i++) {
         core_wait_nap(&w);
@@ -65,6 +72,7 @@ START_TEST(the_pause_between_polls_doubles_up_to_its_cap)
     ck_assert_uint_eq(w.nap_us, DRV_POLL_SLEEP_MAX_US);
     core_wait_start(&w, 0, 100); /* a new wait starts quick again */
     ck_assert_uint_eq(w.nap_us, DRV_POLL_SLEEP_US);
+    ck_assert_uint_eq(w.yields, 0);
 }
 END_TEST
 
