@@ -95,8 +95,11 @@ static void run_list(struct osal *os, struct osal_qitem **head, struct osal_qite
         if (it->sync) {
             pthread_mutex_lock(&os->qlock);
             it->done = true;
-            pthread_cond_broadcast(&os->qcond);
             pthread_mutex_unlock(&os->qlock);
+            /* After the unlock, so the waiter it wakes does not at once block
+             * on qlock again.  Only os is touched from here: it (on the
+             * waiter's stack) may be gone as soon as qlock was released. */
+            pthread_cond_broadcast(&os->qcond);
         } else {
             spent = it;
         }
