@@ -19,6 +19,7 @@
 
 #define PAGE      ((uint64_t)HBA_IOMMU_PAGE_SIZE)
 #define PAGE_MASK (PAGE - 1)
+#define LEAF_SHIFT (12u + 9u) /* IOVA bits above a leaf table's 512 pages */
 #define AREA_MIN  (64u << 10)
 #define AREA_MAX  (16u << 20)
 /* How long an INV_WAIT is polled before the OS sleeps on it: a busy IOMMU
@@ -379,25 +380,37 @@ int iommu_pt_map(struct iommu_pt *pt, uint64_t iova, uint64_t ram_addr, uint64_t
 
     pthread_mutex_lock(&pt->lock);
     int rc = 0;
-    /* Check everything before changing anything: a refused map leaves no trace. */
+    /* Check everything before changing anything: a refused map leaves no
+     * trace.  The walk to a leaf table is done once for the pages it holds (a
+     * queue's segment lists are hundreds of pages): `leaf` is the IOVA >>
+     * LEAF_SHIFT of the leaf table in path, UINT64_MAX for none. */
+    uint32_t path[HBA_IOMMU_LEVELS];
+    uint64_t leaf = UINT64_MAX;
     for (uint64_t i = 0; i < n; i++) {
-        uint32_t path[HBA_IOMMU_LEVELS];
-        if (descend(pt, first + i * PAGE, false, path) == HBA_IOMMU_LEVELS &&
-            (ld64(leaf_entry(pt, path, first + i * PAGE)) & HBA_IOMMU_PTE_P)) {
+        uint64_t a = first + i * PAGE;
+        if (a >> LEAF_SHIFT != leaf) {
+            if (descend(pt, a, false, path) != HBA_IOMMU_LEVELS)
+                continue; /* no leaf table: nothing mapped here */
+            leaf = a >> LEAF_SHIFT;
+        }
+        if (ld64(leaf_entry(pt, path, a)) & HBA_IOMMU_PTE_P) {
             rc = -EEXIST;
             goto out;
         }
     }
+    leaf = UINT64_MAX;
     for (uint64_t i = 0; i < n; i++) {
-        uint32_t path[HBA_IOMMU_LEVELS];
         uint64_t a = first + i * PAGE;
-        if (descend(pt, a, true, path) < 0) {
-            /* Out of table pages: take back what was written (the pages were
-             * present for a moment, so this invalidates like any unmap). */
-            uint64_t cleared;
-            unmap_locked(pt, first, i, &cleared);
-            rc = -ENOMEM;
-            goto out;
+        if (a >> LEAF_SHIFT != leaf) {
+            if (descend(pt, a, true, path) < 0) {
+                /* Out of table pages: take back what was written (the pages
+                 * were present for a moment, so this invalidates like any unmap). */
+                uint64_t cleared;
+                unmap_locked(pt, first, i, &cleared);
+                rc = -ENOMEM;
+                goto out;
+            }
+            leaf = a >> LEAF_SHIFT;
         }
         st64(leaf_entry(pt, path, a), (ram_first + i * PAGE) | HBA_IOMMU_PTE_P | ((uint64_t)dir << 1));
         pt->present[path[HBA_IOMMU_LEVELS - 1]]++;

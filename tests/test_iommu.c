@@ -498,6 +498,34 @@ START_TEST(map_over_a_mapped_page_changes_nothing)
 }
 END_TEST
 
+/* A map walks to each leaf table once for the pages it holds (512 pages, 2
+ * MiB of IOVA): a range across leaf tables, one of them missing, is checked
+ * and written page by page all the same. */
+START_TEST(a_map_across_leaf_tables_is_checked_and_written_whole)
+{
+    const uint64_t leaf = 512 * PG, base = 7 * leaf, start = base + leaf - 4 * PG;
+    /* taken: the second page of the third leaf table */
+    ck_assert_int_eq(iommu_pt_map(pt, base + 2 * leaf + PG, PG, PG, HBA_DMA_TO_DEVICE), 0);
+    /* from the end of the first (no table yet) into the third: refused, nothing written */
+    ck_assert_int_eq(iommu_pt_map(pt, start, 0, leaf + 8 * PG, HBA_DMA_BIDIRECTIONAL), -EEXIST);
+    ck_assert_uint_eq(mapped(), 1);
+    uint8_t b;
+    ck_assert_int_eq(sim_iommu_dma_read(mmu, start, &b, 1, CTX), SIM_DMA_ABORTED);
+    ck_assert_int_eq(sim_iommu_dma_read(mmu, base + leaf + PG, &b, 1, CTX), SIM_DMA_ABORTED);
+    /* up to the taken page: every page of the range mapped, to its own RAM page */
+    const uint64_t len = leaf + 5 * PG;
+    ck_assert_int_eq(iommu_pt_map(pt, start, 0, len, HBA_DMA_BIDIRECTIONAL), 0);
+    ck_assert_uint_eq(mapped(), 1 + len / PG);
+    for (uint64_t off = 0; off < len; off += PG) {
+        uint64_t word = off;
+        ck_assert_int_eq(sim_iommu_dma_write(mmu, start + off, &word, sizeof word, CTX), SIM_DMA_OK);
+        ck_assert_mem_eq(ram + off, &word, sizeof word);
+    }
+    ck_assert_int_eq(iommu_pt_unmap(pt, base, 3 * leaf), -ENOENT); /* the pages before start were not mapped */
+    ck_assert_uint_eq(mapped(), 0);
+}
+END_TEST
+
 START_TEST(unmap_reports_pages_that_were_not_mapped)
 {
     ck_assert_int_eq(iommu_pt_map(pt, 0x20000, 0, 2 * PG, HBA_DMA_BIDIRECTIONAL), 0);
@@ -926,6 +954,7 @@ int main(void)
     tcase_add_test(tc, fault_hook_sees_each_fault);
     tcase_add_test(tc, map_rejects_bad_arguments);
     tcase_add_test(tc, map_over_a_mapped_page_changes_nothing);
+    tcase_add_test(tc, a_map_across_leaf_tables_is_checked_and_written_whole);
     tcase_add_test(tc, unmap_reports_pages_that_were_not_mapped);
     tcase_add_test(tc, unmap_of_a_huge_range_keeps_pages_outside_it);
     tcase_add_test(tc, many_mappings_survive_growth_and_removal);
