@@ -53,6 +53,26 @@ static void fill_window(const struct trace_pattern *p, const uint8_t *actual, si
     }
 }
 
+/* Whether n bytes at a match element e throughout: one branch-free pass the
+ * compiler vectorises (a READ's data-in is up to megabytes), so the byte loop
+ * below, which records where bytes differ, runs only for an element that has
+ * a difference.  false for the kinds decided per byte. */
+static bool elem_matches(const struct trace_pat_elem *e, const uint8_t *a, uint64_t n)
+{
+    uint8_t diff = 0;
+    if (e->kind == TRACE_PAT_REPEAT) {
+        uint8_t v = e->value[0], m = e->mask[0];
+        for (uint64_t k = 0; k < n; k++)
+            diff |= (uint8_t)((a[k] & m) ^ v);
+    } else if (e->kind == TRACE_PAT_BYTES) {
+        for (uint64_t k = 0; k < n; k++)
+            diff |= (uint8_t)((a[k] & e->mask[k]) ^ e->value[k]);
+    } else {
+        return false;
+    }
+    return diff == 0;
+}
+
 void trace_match_data(const struct trace_pattern *p, const uint8_t *actual, size_t len, struct trace_data_diff *d)
 {
     memset(d, 0, sizeof(*d));
@@ -69,6 +89,10 @@ void trace_match_data(const struct trace_pattern *p, const uint8_t *actual, size
          * command in some traces): the element's kind is decided once, not
          * per byte as trace_pat_elem_byte would; same verdict per byte. */
         const uint8_t *a = actual + off;
+        if (elem_matches(e, a, n)) {
+            off += n;
+            continue;
+        }
         for (uint64_t k = 0; k < n; k++) {
             uint8_t v, m;
             if (e->kind == TRACE_PAT_REPEAT)
