@@ -646,7 +646,7 @@ static int act_admin(const struct trace_rogue *g, struct rogue *r, struct answer
      * one) waited for: ASYNC EVENT requests are held, so a copy finds the id
      * in use, or the 65th finds no room. */
     if (opt(g, K_SAME_CID, 0) || g->given[K_WAIT]) {
-        memset(rogue_data(r), 0, ROGUE_DATA_BYTES);
+        rogue_data_zero(r);
         sge(g, r, &e, (uint32_t)opt(g, K_LEN, 0));
         uint16_t cid = 0;
         for (uint64_t i = 0, n = opt(g, K_TIMES, 2); i < n; i++) {
@@ -681,7 +681,7 @@ static int act_admin(const struct trace_rogue *g, struct rogue *r, struct answer
      * the IOMMU's log); the first answer that differs from the expectation
      * is the answer. */
     for (uint64_t i = 0, n = opt(g, K_TIMES, 1); i < n; i++) {
-        memset(rogue_data(r), 0, ROGUE_DATA_BYTES);
+        rogue_data_zero(r);
         sge(g, r, &e, (uint32_t)opt(g, K_LEN, 0));
         int rc = rogue_admin(r, &e, cqe);
         if (rc < 0)
@@ -835,7 +835,7 @@ static int act_io(const struct trace_rogue *g, struct rogue *r, struct answer *a
         errf(msg, len, "rogue io: times=%u does not fit the I/O queue (at most %u)", n, r->ioq_entries - 1);
         return -1;
     }
-    memset(rogue_data(r), 0, ROGUE_DATA_BYTES);
+    rogue_data_zero(r);
     unsigned filled = 0;
     if (opt(g, K_CQ_FULL, 0) && (filled = cq_fill(g, r, msg, len)) == 0)
         return -1;

@@ -80,9 +80,19 @@ uint64_t rogue_data_iova(const struct rogue *r)
     return iova(&r->data);
 }
 
-uint8_t *rogue_data(const struct rogue *r)
+uint8_t *rogue_data(struct rogue *r)
 {
+    r->data_fresh = false; /* the caller may write it */
     return r->data.buf->vaddr;
+}
+
+void rogue_data_zero(struct rogue *r)
+{
+    /* Fresh from the allocator it is zeros already: a 256 KiB memset would
+     * only fault in its pages (one rogue action per directive, mostly). */
+    if (!r->data_fresh)
+        memset(r->data.buf->vaddr, 0, ROGUE_DATA_BYTES);
+    r->data_fresh = false;
 }
 
 int rogue_begin(struct rogue *r, struct stack *st, unsigned addr_bits)
@@ -129,6 +139,7 @@ int rogue_begin(struct rogue *r, struct stack *st, unsigned addr_bits)
         (rc = mem_get(r, &r->q[0].cq, ROGUE_AQ_ENTRIES * sizeof(struct hba_cq_entry), HBA_DMA_FROM_DEVICE)) < 0 ||
         (rc = mem_get(r, &r->data, ROGUE_DATA_BYTES, HBA_DMA_BIDIRECTIONAL)) < 0)
         return rc;
+    r->data_fresh = true; /* osal_dma_alloc's memory reads as zeros */
     return 0;
 }
 

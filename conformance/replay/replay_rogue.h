@@ -47,6 +47,7 @@ struct rogue {
     uint32_t saved_mask; /* INT_MASK before: the driver core's */
     struct rogue_q q[2]; /* 0: admin, 1: the I/O pair */
     struct rogue_mem data;
+    bool data_fresh;     /* data is as the allocator gave it, zeros: nobody asked for it since */
     uint16_t next_cid;
     uint32_t ioq_entries; /* ROGUE_IOQ_ENTRIES, or CAP_QUEUES.MAX_ENTRIES when smaller */
     uint32_t cq_flags;    /* CREATE CQ 1's flags (cdw3): HBA_CQ_FLAG_NO_IRQ for a polled CQ */
@@ -66,7 +67,10 @@ int rogue_enable(struct rogue *r, uint32_t sq_n, uint32_t cq_n, uint64_t sq_addr
 uint32_t rogue_fit(struct rogue *r, uint32_t n);
 /* The IOVA of the data buffer. */
 uint64_t rogue_data_iova(const struct rogue *r);
-uint8_t *rogue_data(const struct rogue *r);
+/* The data buffer, to read or write (ROGUE_DATA_BYTES). */
+uint8_t *rogue_data(struct rogue *r);
+/* Zeroes the data buffer (before an action uses it). */
+void rogue_data_zero(struct rogue *r);
 /* Copies e (its cid set here) to queue q's tail and rings SQ_TAIL(q).
  * Returns the cid. */
 uint16_t rogue_put(struct rogue *r, unsigned q, struct hba_sq_entry *e);
