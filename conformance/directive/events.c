@@ -8,6 +8,7 @@
  *                       each reported once; @IOVA: each entry's IOVA
  *   cache-lost:N        CACHE_LOST, N dirty lines lost at the last power cut
  *   drive-changed:T:L   DRIVE_CHANGED of drive T:L (inserted, removed, resized)
+ *   ITEM*N              a cache-lost or drive-changed item N times in a row
  *
  * Only the datasheet's events count (DRV_EVENT_IOMMU_FAULT, _BATTERY,
  * _DRIVE_CHANGED, _CACHE_LOST); the core's own CONTROLLER_RESET and
@@ -33,7 +34,7 @@
 
 struct events_item {
     enum drv_event_kind kind; /* DRV_EVENT_IOMMU_FAULT, _CACHE_LOST or _DRIVE_CHANGED */
-    uint32_t lo, hi;          /* fault: sequence numbers; else lo = hi = 0 (one event) */
+    uint32_t lo, hi;          /* fault: sequence numbers; else lo = 0, hi = repeats - 1 (*N) */
     uint32_t info;            /* cache-lost: the lines */
     uint16_t target, lun;     /* drive-changed */
     bool     iova_given;
@@ -46,7 +47,7 @@ struct trace_events {
 };
 
 static const char usage[] = "events takes none, or a list of fault:S[-E][@IOVA] (IOMMU fault log entries S..E), "
-                            "cache-lost:N and drive-changed:T:L separated by ','";
+                            "cache-lost:N and drive-changed:T:L (either with *N: N times) separated by ','";
 
 /* One number of an item, [s, e). */
 static int item_number(struct tp *p, const char *s, const char *e, unsigned col, const char *what, uint64_t max,
@@ -58,9 +59,33 @@ static int item_number(struct tp *p, const char *s, const char *e, unsigned col,
     return tp_u64(p, &num, what, max, out) ? -EINVAL : 0;
 }
 
+/* The repeat of a cache-lost or drive-changed item, "*N" at its end: the
+ * same event N times in a row (hi = N - 1), as a fault range lists several
+ * entries; *e moves back to the star. */
+static int item_repeat(struct tp *p, struct events_item *it, const char *s, const char **e, unsigned col)
+{
+    const char *star = memchr(s, '*', (size_t)(*e - s));
+    if (!star)
+        return 0;
+    uint64_t v;
+    unsigned c = col + (unsigned)(star + 1 - s);
+    if (item_number(p, star + 1, *e, c, "repeat count", REPLAY_EVENTS_MAX, &v))
+        return -EINVAL;
+    if (!v)
+        return tp_fail(p, c, "a repeat count is at least 1 (*1 or no star for one event)");
+    it->hi = (uint32_t)v - 1u;
+    *e = star;
+    return 0;
+}
+
 static int parse_item(struct tp *p, struct events_item *it, const char *s, const char *e, unsigned col)
 {
     uint64_t v;
+    if (((size_t)(e - s) > 11 && !strncmp(s, "cache-lost:", 11)) ||
+        ((size_t)(e - s) > 14 && !strncmp(s, "drive-changed:", 14))) {
+        if (item_repeat(p, it, s, &e, col))
+            return -EINVAL;
+    }
     if ((size_t)(e - s) > 11 && !strncmp(s, "cache-lost:", 11)) {
         it->kind = DRV_EVENT_CACHE_LOST;
         if (item_number(p, s + 11, e, col + 11, "cache-lost lines", 0xFFFFFF, &v))
@@ -140,12 +165,11 @@ static int events_parse(struct tp *p, struct trace_directive *d)
 /* An item in the directive's words; for a fault, entries lo..hi of it. */
 static const char *item_text(const struct events_item *it, uint32_t lo, uint32_t hi, char *buf, size_t len)
 {
-    if (it->kind == DRV_EVENT_CACHE_LOST) {
-        snprintf(buf, len, "cache-lost:%u", it->info);
-        return buf;
-    }
-    if (it->kind == DRV_EVENT_DRIVE_CHANGED) {
-        snprintf(buf, len, "drive-changed:%u:%u", it->target, it->lun);
+    if (it->kind == DRV_EVENT_CACHE_LOST || it->kind == DRV_EVENT_DRIVE_CHANGED) {
+        int n = it->kind == DRV_EVENT_CACHE_LOST ? snprintf(buf, len, "cache-lost:%u", it->info)
+                                                 : snprintf(buf, len, "drive-changed:%u:%u", it->target, it->lun);
+        if (hi != lo && n > 0 && (size_t)n < len)
+            snprintf(buf + n, len - (size_t)n, "*%u", hi - lo + 1u);
         return buf;
     }
     int n = hi != lo ? snprintf(buf, len, "fault:%u-%u", lo, hi) : snprintf(buf, len, "fault:%u", lo);
