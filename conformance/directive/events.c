@@ -109,6 +109,9 @@ static int parse_item(struct tp *p, struct events_item *it, const char *s, const
     if ((size_t)(e - s) <= 6 || strncmp(s, "fault:", 6))
         return tp_fail(p, col, "%s", usage);
     it->kind = DRV_EVENT_IOMMU_FAULT;
+    const char *star = memchr(s, '*', (size_t)(e - s));
+    if (star) /* each fault is its own log entry, reported once */
+        return tp_fail(p, col + (unsigned)(star - s), "a fault is not repeated: write entries S..E as fault:S-E");
     const char *at = memchr(s, '@', (size_t)(e - s));
     const char *end = at ? at : e;
     const char *dash = memchr(s + 6, '-', (size_t)(end - s - 6));
