@@ -8,7 +8,8 @@
  *                       each reported once; @IOVA: each entry's IOVA
  *   cache-lost:N        CACHE_LOST, N dirty lines lost at the last power cut
  *   drive-changed:T:L   DRIVE_CHANGED of drive T:L (inserted, removed, resized)
- *   ITEM*N              a cache-lost or drive-changed item N times in a row
+ *   battery:STATE       BATTERY, the battery's new state (absent, good, failed)
+ *   ITEM*N              one of the three above N times in a row
  *
  * Only the datasheet's events count (DRV_EVENT_IOMMU_FAULT, _BATTERY,
  * _DRIVE_CHANGED, _CACHE_LOST); the core's own CONTROLLER_RESET and
@@ -25,6 +26,7 @@
 
 #include "base/clock.h"
 #include "conformance/format/directive.h"
+#include "conformance/format/trace_names.h"
 #include "conformance/format/trace_priv.h"
 #include "conformance/replay/replay_directive.h"
 #include "conformance/replay/replay_priv.h"
@@ -33,9 +35,9 @@
 #define EVENTS_LIMIT_MS 2000 /* failure detector, not a timing assertion */
 
 struct events_item {
-    enum drv_event_kind kind; /* DRV_EVENT_IOMMU_FAULT, _CACHE_LOST or _DRIVE_CHANGED */
+    enum drv_event_kind kind; /* DRV_EVENT_IOMMU_FAULT, _CACHE_LOST, _DRIVE_CHANGED or _BATTERY */
     uint32_t lo, hi;          /* fault: sequence numbers; else lo = 0, hi = repeats - 1 (*N) */
-    uint32_t info;            /* cache-lost: the lines */
+    uint32_t info;            /* cache-lost: the lines; battery: enum hba_battery */
     uint16_t target, lun;     /* drive-changed */
     bool     iova_given;
     uint64_t iova;
@@ -47,7 +49,8 @@ struct trace_events {
 };
 
 static const char usage[] = "events takes none, or a list of fault:S[-E][@IOVA] (IOMMU fault log entries S..E), "
-                            "cache-lost:N and drive-changed:T:L (either with *N: N times) separated by ','";
+                            "cache-lost:N, drive-changed:T:L and battery:absent|good|failed (these three with *N: N times) "
+                            "separated by ','";
 
 /* One number of an item, [s, e). */
 static int item_number(struct tp *p, const char *s, const char *e, unsigned col, const char *what, uint64_t max,
@@ -82,7 +85,8 @@ static int parse_item(struct tp *p, struct events_item *it, const char *s, const
 {
     uint64_t v;
     if (((size_t)(e - s) > 11 && !strncmp(s, "cache-lost:", 11)) ||
-        ((size_t)(e - s) > 14 && !strncmp(s, "drive-changed:", 14))) {
+        ((size_t)(e - s) > 14 && !strncmp(s, "drive-changed:", 14)) ||
+        ((size_t)(e - s) > 8 && !strncmp(s, "battery:", 8))) {
         if (item_repeat(p, it, s, &e, col))
             return -EINVAL;
     }
@@ -104,6 +108,15 @@ static int parse_item(struct tp *p, struct events_item *it, const char *s, const
         if (item_number(p, colon + 1, e, col + (unsigned)(colon + 1 - s), "LUN", 0xFFFF, &v))
             return -EINVAL;
         it->lun = (uint16_t)v;
+        return 0;
+    }
+    if ((size_t)(e - s) > 8 && !strncmp(s, "battery:", 8)) {
+        it->kind = DRV_EVENT_BATTERY;
+        struct tp_tok word = { .s = s + 8, .len = (size_t)(e - s - 8), .col = col + 8 };
+        int state;
+        if (tp_word(p, &word, &trace_battery_words, "battery state", &state))
+            return -EINVAL;
+        it->info = (uint32_t)state;
         return 0;
     }
     if ((size_t)(e - s) <= 6 || strncmp(s, "fault:", 6))
@@ -165,11 +178,19 @@ static int events_parse(struct tp *p, struct trace_directive *d)
     return 0;
 }
 
+/* A battery state in the directive's words; the parser takes only known ones. */
+static const char *battery_text(uint32_t state)
+{
+    const char *w = trace_word(&trace_battery_words, state);
+    return w ? w : "unknown";
+}
+
 /* An item in the directive's words; for a fault, entries lo..hi of it. */
 static const char *item_text(const struct events_item *it, uint32_t lo, uint32_t hi, char *buf, size_t len)
 {
-    if (it->kind == DRV_EVENT_CACHE_LOST || it->kind == DRV_EVENT_DRIVE_CHANGED) {
+    if (it->kind != DRV_EVENT_IOMMU_FAULT) {
         int n = it->kind == DRV_EVENT_CACHE_LOST ? snprintf(buf, len, "cache-lost:%u", it->info)
+                : it->kind == DRV_EVENT_BATTERY  ? snprintf(buf, len, "battery:%s", battery_text(it->info))
                                                  : snprintf(buf, len, "drive-changed:%u:%u", it->target, it->lun);
         if (hi != lo && n > 0 && (size_t)n < len)
             snprintf(buf + n, len - (size_t)n, "*%u", hi - lo + 1u);
@@ -256,7 +277,12 @@ static const char *event_text(const struct drv_event *e, char *buf, size_t len)
         snprintf(buf, len, "fault:%u@%#" PRIx64, e->fault.seq, e->fault.iova);
         break;
     case DRV_EVENT_CACHE_LOST:     snprintf(buf, len, "cache-lost:%u", e->info); break;
-    case DRV_EVENT_BATTERY:        snprintf(buf, len, "battery %u", e->info); break;
+    case DRV_EVENT_BATTERY:
+        if (trace_word(&trace_battery_words, e->info))
+            snprintf(buf, len, "battery:%s", battery_text(e->info));
+        else
+            snprintf(buf, len, "battery:%u (no such state)", e->info);
+        break;
     case DRV_EVENT_DRIVE_CHANGED:  snprintf(buf, len, "drive-changed:%u:%u", e->target, e->lun); break;
     default:                       snprintf(buf, len, "event kind %d", (int)e->kind); break;
     }
@@ -310,7 +336,7 @@ static void judge(struct replay *rp, const struct trace_events *v, struct trace_
         const struct events_item *it = listed(v, k, &seq);
         const struct drv_event *e = &got[k];
         bool same = e->kind == it->kind;
-        if (same && it->kind == DRV_EVENT_CACHE_LOST)
+        if (same && (it->kind == DRV_EVENT_CACHE_LOST || it->kind == DRV_EVENT_BATTERY))
             same = e->info == it->info;
         else if (same && it->kind == DRV_EVENT_DRIVE_CHANGED)
             same = e->target == it->target && e->lun == it->lun;
