@@ -33,6 +33,14 @@ static const struct bad_arg bad[] = {
     { "- H ! - - events fault:1@xyz", 26, "IOVA" },
     { "- H ! - - events lost:1", 18, "events takes none, or a list" },
     { "- H ! - - events none none", 23, "" },
+    { "- H ! - - events drive-changed:2:1*0", 36, "a repeat count is at least 1" },
+    { "- H ! - - events drive-changed:2:1*x", 36, "repeat count" },
+    { "- H ! - - events drive-changed:2:1*257", 36, "too large" },
+    { "- H ! - - events cache-lost:1*", 31, "events takes none, or a list" },
+    { "- H ! - - events cache-lost:*2", 18, "events takes none, or a list" },
+    { "- H ! - - events fault:1*2", 25, "a fault is not repeated: write entries S..E as fault:S-E" },
+    { "- H ! - - events battery:dead", 26, "battery state" },
+    { "- H ! - - events battery:good*0", 31, "a repeat count is at least 1" },
 };
 
 START_TEST(bad_argument_is_located)
@@ -110,6 +118,54 @@ START_TEST(a_different_answer_fails_naming_it)
 }
 END_TEST
 
+/* drive-changed:T:L*N lists one drive's change N times in a row: three pass;
+ * and each of the N is judged, so another drive's change among them fails,
+ * named (the two changes may come in either order: one firmware pass posts
+ * its answers in any order). */
+START_TEST(a_repeated_item_counts_its_events)
+{
+    static const char text[] = HDR
+        "- H > - ua CMD 00 00 00 00 00 00\n" /* 5 */
+        "- H < - ua STATUS CHECK UNIT_ATTENTION/0x29/0x01\n"
+        "- C ! - - fault insert drive=2:1 blocks=2048\n"
+        "- C ! - - fault remove drive=2:1\n"
+        "- C ! - - fault insert drive=2:1 blocks=2048\n"
+        "- H ! - - events drive-changed:2:1*3\n" /* 10 */
+        "- C ! - - fault remove drive=2:1\n"
+        "- C ! - - fault insert drive=3:1 blocks=2048\n"
+        "- H ! - - events drive-changed:2:1*2\n"; /* 13: one is 3:1's */
+    struct trace_run run;
+    const struct trace_file_result *f = replay(text, &run);
+    ck_assert(rt_check(f, 10)->pass);
+    const struct trace_check *c = rt_check(f, 13);
+    ck_assert(!c->pass);
+    ck_assert_msg(strstr(c->summary, "is drive-changed:3:1, not drive-changed:2:1"), "%s", c->summary);
+    trace_run_free(&run);
+}
+END_TEST
+
+/* battery:STATE is the BATTERY event with that state; another state fails,
+ * named in the directive's words. */
+START_TEST(a_battery_change_is_judged_by_its_state)
+{
+    static const char text[] = HDR
+        "- H > - ua CMD 00 00 00 00 00 00\n" /* 5 */
+        "- H < - ua STATUS CHECK UNIT_ATTENTION/0x29/0x01\n"
+        "- H ! - - set battery=good\n"
+        "- H ! - - events battery:good\n" /* 8 */
+        "- H ! - - set battery=failed\n"
+        "- H ! - - events battery:absent\n"; /* 10 */
+    struct trace_run run;
+    const struct trace_file_result *f = replay(text, &run);
+    ck_assert(rt_check(f, 8)->pass);
+    const struct trace_check *c = rt_check(f, 10);
+    ck_assert(!c->pass);
+    ck_assert_msg(strstr(c->summary, "event 1 the driver core reported is battery:failed, not battery:absent"), "%s",
+                  c->summary);
+    trace_run_free(&run);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("events");
@@ -118,6 +174,8 @@ static Suite *suite(void)
     tcase_add_loop_test(tc, bad_argument_is_located, 0, (int)(sizeof bad / sizeof bad[0]));
     tcase_add_test(tc, datasheet_answers_pass);
     tcase_add_test(tc, a_different_answer_fails_naming_it);
+    tcase_add_test(tc, a_repeated_item_counts_its_events);
+    tcase_add_test(tc, a_battery_change_is_judged_by_its_state);
     suite_add_tcase(s, tc);
     return s;
 }

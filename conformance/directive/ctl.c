@@ -31,10 +31,6 @@
 
 /* ---- set ----------------------------------------------------------------- */
 
-static const char *const battery_word[] = {
-    [HBA_BATTERY_ABSENT] = "absent", [HBA_BATTERY_GOOD] = "good", [HBA_BATTERY_FAILED] = "failed",
-};
-static const struct trace_words battery_words = { battery_word, sizeof battery_word / sizeof battery_word[0] };
 static const char *const onoff_word[] = { "off", "on" };
 static const struct trace_words onoff_words = { onoff_word, 2 };
 
@@ -55,7 +51,7 @@ static int set_parse(struct tp *p, struct trace_directive *d)
         bool *given = battery ? &d->set_battery_given : &d->set_wce_given;
         if (*given)
             return tp_fail(p, tok.col, "'%s' is given twice", tp_tok_str(&key, shown, sizeof shown));
-        if (tp_word(p, &val, battery ? &battery_words : &onoff_words,
+        if (tp_word(p, &val, battery ? &trace_battery_words : &onoff_words,
                     battery ? "battery state" : "write-cache setting", &v))
             return -EINVAL;
         if (battery)
@@ -74,7 +70,7 @@ static int set_parse(struct tp *p, struct trace_directive *d)
 static void set_print(struct tbuf *b, const struct trace_directive *d)
 {
     if (d->set_battery_given)
-        tbuf_printf(b, " battery=%s", trace_word(&battery_words, d->set_battery));
+        tbuf_printf(b, " battery=%s", trace_word(&trace_battery_words, d->set_battery));
     if (d->set_wce_given)
         tbuf_printf(b, " write-cache=%s", d->set_wce ? "on" : "off");
 }
@@ -119,7 +115,7 @@ static int set_one(struct replay *rp, uint16_t target, uint16_t lun, void *arg)
     if (x->d->set_battery_given &&
         (rc = stack_set_battery(rp->st, target, lun, (enum hba_battery)x->d->set_battery)) != 0)
         replay_problem(rp, x->line, "set battery=%s on %u:%u failed (%s)",
-                       trace_word(&battery_words, x->d->set_battery), target, lun, set_why(rc));
+                       trace_word(&trace_battery_words, x->d->set_battery), target, lun, set_why(rc));
     if (x->d->set_wce_given && (rc = stack_set_write_cache(rp->st, target, lun, x->d->set_wce)) != 0)
         replay_problem(rp, x->line, "set write-cache=%s on %u:%u failed (%s)", x->d->set_wce ? "on" : "off",
                        target, lun, set_why(rc));

@@ -8,6 +8,8 @@
  *                       each reported once; @IOVA: each entry's IOVA
  *   cache-lost:N        CACHE_LOST, N dirty lines lost at the last power cut
  *   drive-changed:T:L   DRIVE_CHANGED of drive T:L (inserted, removed, resized)
+ *   battery:STATE       BATTERY, the battery's new state (absent, good, failed)
+ *   ITEM*N              one of the three above N times in a row
  *
  * Only the datasheet's events count (DRV_EVENT_IOMMU_FAULT, _BATTERY,
  * _DRIVE_CHANGED, _CACHE_LOST); the core's own CONTROLLER_RESET and
@@ -24,6 +26,7 @@
 
 #include "base/clock.h"
 #include "conformance/format/directive.h"
+#include "conformance/format/trace_names.h"
 #include "conformance/format/trace_priv.h"
 #include "conformance/replay/replay_directive.h"
 #include "conformance/replay/replay_priv.h"
@@ -32,9 +35,9 @@
 #define EVENTS_LIMIT_MS 2000 /* failure detector, not a timing assertion */
 
 struct events_item {
-    enum drv_event_kind kind; /* DRV_EVENT_IOMMU_FAULT, _CACHE_LOST or _DRIVE_CHANGED */
-    uint32_t lo, hi;          /* fault: sequence numbers; else lo = hi = 0 (one event) */
-    uint32_t info;            /* cache-lost: the lines */
+    enum drv_event_kind kind; /* DRV_EVENT_IOMMU_FAULT, _CACHE_LOST, _DRIVE_CHANGED or _BATTERY */
+    uint32_t lo, hi;          /* fault: sequence numbers; else lo = 0, hi = repeats - 1 (*N) */
+    uint32_t info;            /* cache-lost: the lines; battery: enum hba_battery */
     uint16_t target, lun;     /* drive-changed */
     bool     iova_given;
     uint64_t iova;
@@ -46,7 +49,8 @@ struct trace_events {
 };
 
 static const char usage[] = "events takes none, or a list of fault:S[-E][@IOVA] (IOMMU fault log entries S..E), "
-                            "cache-lost:N and drive-changed:T:L separated by ','";
+                            "cache-lost:N, drive-changed:T:L and battery:absent|good|failed (these three with *N: N times) "
+                            "separated by ','";
 
 /* One number of an item, [s, e). */
 static int item_number(struct tp *p, const char *s, const char *e, unsigned col, const char *what, uint64_t max,
@@ -58,9 +62,34 @@ static int item_number(struct tp *p, const char *s, const char *e, unsigned col,
     return tp_u64(p, &num, what, max, out) ? -EINVAL : 0;
 }
 
+/* The repeat of a cache-lost or drive-changed item, "*N" at its end: the
+ * same event N times in a row (hi = N - 1), as a fault range lists several
+ * entries; *e moves back to the star. */
+static int item_repeat(struct tp *p, struct events_item *it, const char *s, const char **e, unsigned col)
+{
+    const char *star = memchr(s, '*', (size_t)(*e - s));
+    if (!star)
+        return 0;
+    uint64_t v;
+    unsigned c = col + (unsigned)(star + 1 - s);
+    if (item_number(p, star + 1, *e, c, "repeat count", REPLAY_EVENTS_MAX, &v))
+        return -EINVAL;
+    if (!v)
+        return tp_fail(p, c, "a repeat count is at least 1 (*1 or no star for one event)");
+    it->hi = (uint32_t)v - 1u;
+    *e = star;
+    return 0;
+}
+
 static int parse_item(struct tp *p, struct events_item *it, const char *s, const char *e, unsigned col)
 {
     uint64_t v;
+    if (((size_t)(e - s) > 11 && !strncmp(s, "cache-lost:", 11)) ||
+        ((size_t)(e - s) > 14 && !strncmp(s, "drive-changed:", 14)) ||
+        ((size_t)(e - s) > 8 && !strncmp(s, "battery:", 8))) {
+        if (item_repeat(p, it, s, &e, col))
+            return -EINVAL;
+    }
     if ((size_t)(e - s) > 11 && !strncmp(s, "cache-lost:", 11)) {
         it->kind = DRV_EVENT_CACHE_LOST;
         if (item_number(p, s + 11, e, col + 11, "cache-lost lines", 0xFFFFFF, &v))
@@ -81,9 +110,21 @@ static int parse_item(struct tp *p, struct events_item *it, const char *s, const
         it->lun = (uint16_t)v;
         return 0;
     }
+    if ((size_t)(e - s) > 8 && !strncmp(s, "battery:", 8)) {
+        it->kind = DRV_EVENT_BATTERY;
+        struct tp_tok word = { .s = s + 8, .len = (size_t)(e - s - 8), .col = col + 8 };
+        int state;
+        if (tp_word(p, &word, &trace_battery_words, "battery state", &state))
+            return -EINVAL;
+        it->info = (uint32_t)state;
+        return 0;
+    }
     if ((size_t)(e - s) <= 6 || strncmp(s, "fault:", 6))
         return tp_fail(p, col, "%s", usage);
     it->kind = DRV_EVENT_IOMMU_FAULT;
+    const char *star = memchr(s, '*', (size_t)(e - s));
+    if (star) /* each fault is its own log entry, reported once */
+        return tp_fail(p, col + (unsigned)(star - s), "a fault is not repeated: write entries S..E as fault:S-E");
     const char *at = memchr(s, '@', (size_t)(e - s));
     const char *end = at ? at : e;
     const char *dash = memchr(s + 6, '-', (size_t)(end - s - 6));
@@ -137,15 +178,22 @@ static int events_parse(struct tp *p, struct trace_directive *d)
     return 0;
 }
 
+/* A battery state in the directive's words; the parser takes only known ones. */
+static const char *battery_text(uint32_t state)
+{
+    const char *w = trace_word(&trace_battery_words, state);
+    return w ? w : "unknown";
+}
+
 /* An item in the directive's words; for a fault, entries lo..hi of it. */
 static const char *item_text(const struct events_item *it, uint32_t lo, uint32_t hi, char *buf, size_t len)
 {
-    if (it->kind == DRV_EVENT_CACHE_LOST) {
-        snprintf(buf, len, "cache-lost:%u", it->info);
-        return buf;
-    }
-    if (it->kind == DRV_EVENT_DRIVE_CHANGED) {
-        snprintf(buf, len, "drive-changed:%u:%u", it->target, it->lun);
+    if (it->kind != DRV_EVENT_IOMMU_FAULT) {
+        int n = it->kind == DRV_EVENT_CACHE_LOST ? snprintf(buf, len, "cache-lost:%u", it->info)
+                : it->kind == DRV_EVENT_BATTERY  ? snprintf(buf, len, "battery:%s", battery_text(it->info))
+                                                 : snprintf(buf, len, "drive-changed:%u:%u", it->target, it->lun);
+        if (hi != lo && n > 0 && (size_t)n < len)
+            snprintf(buf + n, len - (size_t)n, "*%u", hi - lo + 1u);
         return buf;
     }
     int n = hi != lo ? snprintf(buf, len, "fault:%u-%u", lo, hi) : snprintf(buf, len, "fault:%u", lo);
@@ -229,7 +277,12 @@ static const char *event_text(const struct drv_event *e, char *buf, size_t len)
         snprintf(buf, len, "fault:%u@%#" PRIx64, e->fault.seq, e->fault.iova);
         break;
     case DRV_EVENT_CACHE_LOST:     snprintf(buf, len, "cache-lost:%u", e->info); break;
-    case DRV_EVENT_BATTERY:        snprintf(buf, len, "battery %u", e->info); break;
+    case DRV_EVENT_BATTERY:
+        if (trace_word(&trace_battery_words, e->info))
+            snprintf(buf, len, "battery:%s", battery_text(e->info));
+        else
+            snprintf(buf, len, "battery:%u (no such state)", e->info);
+        break;
     case DRV_EVENT_DRIVE_CHANGED:  snprintf(buf, len, "drive-changed:%u:%u", e->target, e->lun); break;
     default:                       snprintf(buf, len, "event kind %d", (int)e->kind); break;
     }
@@ -283,7 +336,7 @@ static void judge(struct replay *rp, const struct trace_events *v, struct trace_
         const struct events_item *it = listed(v, k, &seq);
         const struct drv_event *e = &got[k];
         bool same = e->kind == it->kind;
-        if (same && it->kind == DRV_EVENT_CACHE_LOST)
+        if (same && (it->kind == DRV_EVENT_CACHE_LOST || it->kind == DRV_EVENT_BATTERY))
             same = e->info == it->info;
         else if (same && it->kind == DRV_EVENT_DRIVE_CHANGED)
             same = e->target == it->target && e->lun == it->lun;

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "hw/hba.h"
 #include "scsi/scsi.h"
 
 #define WORDS(name, ...)                                                       \
@@ -41,6 +42,8 @@ WORDS(trace_device_words, [TRACE_DEV_NEXUS] = "nexus", [TRACE_DEV_DRIVE] = "driv
       [TRACE_DEV_CONTROLLER] = "controller", [TRACE_DEV_TITLE] = "title", [TRACE_DEV_REQUIRES] = "requires",
       [TRACE_DEV_TIMEOUT] = "timeout", [TRACE_DEV_HOST] = "host", [TRACE_DEV_MATCH] = "match",
       [TRACE_DEV_BASIS] = "basis");
+WORDS(trace_battery_words, [HBA_BATTERY_ABSENT] = "absent", [HBA_BATTERY_GOOD] = "good",
+      [HBA_BATTERY_FAILED] = "failed");
 WORDS(trace_match_words, [TRACE_MATCH_EXACT] = "exact", [TRACE_MATCH_STATUS] = "status",
       [TRACE_MATCH_MASKS] = "masks");
 WORDS(trace_host_key_words, [TRACE_HOST_IOVA_BASE] = "iova-base", [TRACE_HOST_IOVA_LIMIT] = "iova-limit",

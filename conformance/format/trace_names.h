@@ -30,6 +30,7 @@ extern const struct trace_words trace_host_key_words;   /* enum trace_host_key (
 extern const struct trace_words trace_attr_words;       /* enum trace_task_attr (attr=) */
 extern const struct trace_words trace_sense_key_words;  /* sense key 0..15 */
 extern const struct trace_words trace_match_words;      /* enum trace_match_level (@match, run --match) */
+extern const struct trace_words trace_battery_words;    /* enum hba_battery (set battery=, events battery:) */
 
 /* Index of word s[0..len) in the table (exact, case-sensitive), or -1. */
 int trace_words_find(const struct trace_words *w, const char *s, size_t len);
