@@ -106,6 +106,16 @@ void osal_user_set_scatter(struct osal *os, bool on);
  * direction check can be seen with any driver core. */
 void osal_user_set_reverse_directions(struct osal *os, bool on);
 
+/* The host stops running the driver core for ns nanoseconds, as an
+ * overloaded machine or a descheduled VM would (a trace's `pause host`):
+ * a block that sleeps runs on the dispatch queue, so no other block, no
+ * interrupt handler and no timer of this osal runs until it ends; what came
+ * due meanwhile runs after it (timers first, libuv's order).  The device
+ * keeps running: it is other hardware.  Returns when the pause is over: 0,
+ * -EINVAL (os NULL), -ESHUTDOWN (teardown began).  On the queue it sleeps
+ * inline, with the same effect. */
+int  osal_user_pause(struct osal *os, uint64_t ns);
+
 /* Diagnostics for tests and leak checks. */
 struct osal_user_stats {
     uint64_t dma_bytes_live;   /* bytes of allocated DMA buffers (after rounding) */

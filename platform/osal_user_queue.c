@@ -1,5 +1,6 @@
 /* platform/osal_user_queue.c — the dispatch queue of osal_user (core/osal.h:
- * osal_queue_async, osal_queue_sync, osal_queue_run_here, osal_on_queue).
+ * osal_queue_async, osal_queue_sync, osal_queue_run_here, osal_on_queue),
+ * and osal_user_pause, the host not running the core for a while.
  *
  * One serial queue, run by whoever holds os->run, "the right to run blocks":
  * the queue's thread in each of its loop's callbacks (a wake-up, an
@@ -18,6 +19,7 @@
  * os->run: it touches no state of the blocks. */
 #include <errno.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "platform/osal_user_internal.h"
 
@@ -255,6 +257,24 @@ int osal_queue_run_here(struct osal *os, osal_block fn, void *arg)
     run_list(os, &os->rhead, &os->rtail); /* what fn queued, without a wake-up */
     osal_run_leave(os, saved);
     return 0;
+}
+
+/* The pause runs as a block rather than by taking os->run from the
+ * caller's thread: the queue's thread itself is then busy, so its loop
+ * polls nothing, and once the block ends libuv runs the timers that came
+ * due before the interrupts that came meanwhile, as a host that got the CPU
+ * back would run its late tick first. */
+static void pause_block(void *arg)
+{
+    uint64_t ns = *(const uint64_t *)arg;
+    struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000u), .tv_nsec = (long)(ns % 1000000000u) };
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
+int osal_user_pause(struct osal *os, uint64_t ns)
+{
+    return osal_queue_sync(os, pause_block, &ns);
 }
 
 int osal_loop_sync(struct osal *os, osal_block fn, void *arg)

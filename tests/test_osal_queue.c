@@ -5,12 +5,14 @@
  * refused; osal_queue_run_here runs its block and the blocks it queues on the
  * calling thread without a wake-up, holds off interrupt handlers meanwhile,
  * hands over behind blocks other threads queued, lets timers be armed and
- * refuses to create sources; logging threshold, prefix and sink. */
+ * refuses to create sources; osal_user_pause holds timers and interrupt
+ * handlers until it ends; logging threshold, prefix and sink. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
 
+#include "base/clock.h"
 #include "platform/osal_user.h"
 #include "tests/support/osal_fixture.h"
 #include "tests/support/testutil.h"
@@ -424,6 +426,103 @@ START_TEST(run_here_holds_off_handlers_and_arms_timers)
 }
 END_TEST
 
+/* --- osal_user_pause ------------------------------------------------------- */
+
+#define PAUSE_MS 100
+
+static _Atomic uint64_t hit_ns, fire_ns;
+static _Atomic int pause_go;
+
+static void stamp_hit(void *arg, unsigned vector)
+{
+    (void)arg;
+    (void)vector;
+    uint64_t zero = 0;
+    atomic_compare_exchange_strong(&hit_ns, &zero, clock_now_ns());
+}
+
+static void stamp_fire(void *arg)
+{
+    (void)arg;
+    uint64_t zero = 0;
+    atomic_compare_exchange_strong(&fire_ns, &zero, clock_now_ns());
+}
+
+/* Keeps the queue busy until the test says go, then arms the timer (1 ms)
+ * and raises the interrupt: the pause queued behind this block runs next. */
+static void gate(void *arg)
+{
+    while (!atomic_load(&pause_go))
+        proc_sleep_ms(1);
+    osal_timer_arm(arg, 1);
+    of_fake_signal(&F, 1);
+}
+
+struct pauser {
+    pthread_t th;
+    int rc;
+};
+
+static void *pause_thread(void *arg)
+{
+    struct pauser *x = arg;
+    x->rc = osal_user_pause(OS, PAUSE_MS * 1000000ull);
+    return NULL;
+}
+
+/* What came due during a pause (a timer, an interrupt) runs only after it:
+ * a lower bound, so no load can make it fail. */
+START_TEST(pause_holds_timers_and_handlers)
+{
+    atomic_store(&hit_ns, 0);
+    atomic_store(&fire_ns, 0);
+    atomic_store(&pause_go, 0);
+    struct osal_irq *irq;
+    struct osal_timer *t;
+    ck_assert_int_eq(osal_irq_create(OS, 1, stamp_hit, NULL, &irq), 0);
+    osal_irq_enable(irq);
+    ck_assert_int_eq(osal_timer_create(OS, stamp_fire, NULL, &t), 0);
+    ck_assert_int_eq(osal_queue_async(OS, gate, t), 0);
+    struct osal_user_stats st;
+    osal_user_get_stats(OS, &st);
+    uint64_t before = st.queue_wakeups;
+    struct pauser x = { .rc = 1 };
+    ck_assert_int_eq(pthread_create(&x.th, NULL, pause_thread, &x), 0);
+    /* The pause is queued (behind gate) once its wake-up was counted. */
+    for (int i = 0; i < OF_TIMEOUT_MS && st.queue_wakeups == before; i++) {
+        proc_sleep_ms(1);
+        osal_user_get_stats(OS, &st);
+    }
+    ck_assert_uint_gt(st.queue_wakeups, before);
+    uint64_t go = clock_now_ns();
+    atomic_store(&pause_go, 1);
+    pthread_join(x.th, NULL);
+    ck_assert_int_eq(x.rc, 0);
+    for (int i = 0; i < OF_TIMEOUT_MS && (!atomic_load(&hit_ns) || !atomic_load(&fire_ns)); i++)
+        proc_sleep_ms(1);
+    ck_assert_uint_ne(atomic_load(&hit_ns), 0);
+    ck_assert_uint_ne(atomic_load(&fire_ns), 0);
+    ck_assert_uint_ge(atomic_load(&hit_ns) - go, PAUSE_MS * 1000000ull);
+    ck_assert_uint_ge(atomic_load(&fire_ns) - go, PAUSE_MS * 1000000ull);
+    osal_timer_destroy(t);
+    osal_irq_destroy(irq);
+}
+END_TEST
+
+static void pause_inline(void *arg)
+{
+    *(int *)arg = osal_user_pause(OS, 1000000ull);
+}
+
+START_TEST(pause_on_the_queue_and_bad_arguments)
+{
+    int rc = 1;
+    ck_assert_int_eq(osal_queue_sync(OS, pause_inline, &rc), 0);
+    ck_assert_int_eq(rc, 0); /* inline: a block that stalls the host */
+    ck_assert_int_eq(osal_user_pause(NULL, 1), -EINVAL);
+}
+END_TEST
+
 /* --- logging -------------------------------------------------------------- */
 
 START_TEST(log_filters_and_prefixes)
@@ -485,6 +584,8 @@ static Suite *suite(void)
     tcase_add_test(t, run_here_runs_on_the_caller_without_a_wakeup);
     tcase_add_test(t, run_here_goes_behind_blocks_already_queued);
     tcase_add_test(t, run_here_holds_off_handlers_and_arms_timers);
+    tcase_add_test(t, pause_holds_timers_and_handlers);
+    tcase_add_test(t, pause_on_the_queue_and_bad_arguments);
     tcase_add_test(t, log_filters_and_prefixes);
     tcase_add_test(t, log_level_option_and_stderr);
     suite_add_tcase(s, t);

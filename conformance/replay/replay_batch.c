@@ -86,7 +86,7 @@ static void *waiter(void *arg)
 }
 
 /* The time a trace spends waiting on purpose (0 when it does not parse: the
- * replay reports that): its `wait` directives, and the longest driver
+ * replay reports that): its `wait` and `pause host` directives, and the longest driver
  * deadline its @host lines set — a trace shortens a deadline only to wait it
  * out (a hang escalated, a heartbeat that stops), sleeping as a `wait` does. */
 static uint64_t waits_ns(const char *path)
@@ -99,7 +99,7 @@ static uint64_t waits_ns(const char *path)
     for (size_t i = 0; i < t->n_lines; i++) {
         const struct trace_line *l = &t->lines[i];
         if (l->kind == TRACE_LINE_RECORD && l->record.verb == TRACE_VERB_DIRECTIVE &&
-            l->record.directive.kind == TRACE_DIR_WAIT)
+            (l->record.directive.kind == TRACE_DIR_WAIT || l->record.directive.kind == TRACE_DIR_PAUSE))
             ns += l->record.directive.ns;
     }
     const struct trace_host *h = &t->host;

@@ -92,6 +92,7 @@ struct drv_core {
     struct osal_timer *watchdog;
     uint32_t last_heartbeat;
     uint64_t heartbeat_at_ns;
+    uint64_t tick_at_ns;          /* when the watchdog was last armed: a tick far later is a host that did not run us */
     struct drv_core_stats stats;
     /* asynchronous events (mini_events.c): answers found on the admin CQ,
      * handled at the watchdog's tick; the fault log page and the next

@@ -69,6 +69,7 @@ static void start_q(void *arg)
             return;
         osal_irq_enable(c->irq);
     }
+    c->tick_at_ns = osal_now_ns(c->os);
     osal_timer_arm(c->watchdog, c->opt.watchdog_ms);
 }
 
@@ -370,6 +371,7 @@ static void recover_q(void *arg)
         return;
     }
     mini_kick(c);
+    c->tick_at_ns = osal_now_ns(c->os);
     osal_timer_arm(c->watchdog, c->opt.watchdog_ms);
 }
 

@@ -551,11 +551,29 @@ static bool controller_sick(struct drv_core *c)
            now - c->heartbeat_at_ns > (uint64_t)c->opt.heartbeat_stall_ms * 1000000u;
 }
 
+/* A tick far later than it was armed for (more than half the heartbeat
+ * window past due) means the host did not run this core meanwhile (a
+ * descheduled VM, an overloaded machine, a trace's `pause host`): nobody
+ * could act in that time, so every deadline and the heartbeat's window move
+ * out by it instead of the commands being aborted for it. */
+static void late_tick(struct drv_core *c, uint64_t now)
+{
+    uint64_t due = c->tick_at_ns + (uint64_t)(c->opt.watchdog_ms + c->opt.heartbeat_stall_ms / 2) * 1000000u;
+    if (!c->tick_at_ns || now <= due)
+        return;
+    uint64_t gap = now - c->tick_at_ns;
+    c->heartbeat_at_ns = now;
+    for (unsigned i = 0; i < nslots(c); i++)
+        if (c->slots[i].busy)
+            c->slots[i].deadline_ns += gap;
+}
+
 void mini_watchdog(void *arg)
 {
     struct drv_core *c = arg;
     if (!c->running)
         return;
+    late_tick(c, osal_now_ns(c->os));
     mini_reap(c); /* polled mode, or an interrupt that was lost */
     mini_events_poll(c);
     mini_retry_now(c);
@@ -587,6 +605,8 @@ void mini_watchdog(void *arg)
         }
         mini_reap(c);
     }
-    if (c->running)
+    if (c->running) {
+        c->tick_at_ns = osal_now_ns(c->os);
         osal_timer_arm(c->watchdog, c->opt.watchdog_ms);
+    }
 }
