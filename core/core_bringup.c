@@ -370,7 +370,7 @@ int core_bringup(struct drv_core *core)
     events_arm(core);
     core->hb_last = osal_reg_read32(os, HBA_REG_HEARTBEAT);
     core->hb_changed_ns = core_now_ns(core);
-    core->pulse_last_ns = 0;
+    core->pulse_last_ns = core->hb_changed_ns; /* the core ran until now: a first tick far later is a pause (check_pulse) */
     core->started_once = true;
     return 0;
 }
