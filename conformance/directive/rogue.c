@@ -782,6 +782,15 @@ static int cq_full_judge(struct rogue *r, struct answer *ans, char *msg, size_t 
     if (st & 2u)
         snprintf(ans->what, sizeof ans->what, "an interrupt on vector 1 (INT_STATUS %#x) while CQ 1 was full "
                  "and nothing new was posted", st);
+    /* The head moves (below) only once the firmware went to park: it
+     * publishes the admin SQ's head as SQ_EVENT_IDX(0) before it parks.  A
+     * firmware still polling after the IDENTIFYs would see the head move in
+     * that poll, so a firmware that never re-reads CQ_HEAD while completions
+     * wait would post them in time too, as it did under load. */
+    if (rogue_wait_reg(r, HBA_REG_SQ_EVENT_IDX(0), 0xFFFFFFFFu, r->q[0].tail) < 0) {
+        keep_err(r, msg, len);
+        return -1;
+    }
     return 0;
 }
 
