@@ -93,7 +93,7 @@ START_TEST(a_different_answer_fails_naming_it)
         "- C ! - - rogue admin identify len=256 addr=0xdead0000 expect=data-xfer-error\n" /* 8: left queued */
         "- H > - t1 CMD 00 00 00 00 00 00\n"
         "- H < - t1 STATUS CHECK UNIT_ATTENTION/0x29/0x01\n"
-        "- H ! - - events fault:1\n"         /* 11 */
+        "- H ! - - events fault:1-4\n"       /* 11: four listed, so all four the log holds are waited for */
         "- H ! - - events cache-lost:1\n";   /* 12: none comes */
     struct trace_run run;
     const struct trace_file_result *f = replay(text, &run);
