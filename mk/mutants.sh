@@ -74,10 +74,9 @@ failed_traces() {
 # run only ever gains a spurious catch, never loses one, from such a reset:
 # it still must be caught by the traces written for it).
 # The real build is not pinned (nor are its slots: --no-cpu-pin): it must
-# pass every trace, and a run kept to one CPU with six niced mutant runs
-# beside it was starved past a driver deadline once under `make
-# check-repeat`'s load (traces/store/media-short-eof-discard: a controller
-# reset, 29h/04h).  Free, its threads take whichever CPU is free.
+# pass every trace, and free its threads take whichever CPU is free.  (A
+# controller reset in a file-media trace under `make check-repeat`'s load was
+# first put down to pinning; it came back unpinned: docs/testing.md.)
 "$build/scsisim" run $jobs --no-cpu-pin --strict --tap >"$out/real.tap" 2>"$out/real.log" &
 real_pid=$!
 for m in "$@"; do
