@@ -179,14 +179,20 @@ static char *slurp(const char *name)
     return buf;
 }
 
+/* run_two with the fixture driver core NAME.so loaded. */
+static void run_two_with_core(const char *name, struct proc_result *r)
+{
+    char so[1200];
+    snprintf(so, sizeof so, "%s/%s.so", fixtures, name);
+    const char *extra[] = { "--driver-core", so, NULL };
+    run_two(extra, r);
+}
+
 /* The leaking core: each trace fails in its shard child, in every report. */
 START_TEST(a_leaking_core_fails_each_trace)
 {
-    char so[1200];
-    snprintf(so, sizeof so, "%s/leak_fd.so", fixtures);
-    const char *extra[] = { "--driver-core", so, NULL };
     struct proc_result r;
-    run_two(extra, &r);
+    run_two_with_core("leak_fd", &r);
     ck_assert_msg(r.status == 1, "exit %d: %s%s", r.status, r.out, r.err);
     contains(r.out, "not ok 1 - ");
     contains(r.out, "not ok 2 - ");
@@ -203,11 +209,8 @@ END_TEST
 /* A core that closes descriptor 0: its trace fails, naming it. */
 START_TEST(a_core_closing_what_it_never_opened_fails)
 {
-    char so[1200];
-    snprintf(so, sizeof so, "%s/close_fd0.so", fixtures);
-    const char *extra[] = { "--driver-core", so, NULL };
     struct proc_result r;
-    run_two(extra, &r);
+    run_two_with_core("close_fd0", &r);
     ck_assert_msg(r.status == 1, "exit %d: %s%s", r.status, r.out, r.err);
     contains(r.out, "not ok 1 - ");
     contains(r.out, "1 file descriptor the run had open before this trace was closed during it: /dev/null (fd 0)");

@@ -61,29 +61,20 @@ void fw_ua_add(struct fw_ua_queue *q, uint16_t asc_ascq)
     q->code[q->count++] = asc_ascq;
 }
 
-/* fw_ua_add for every nexus of a drive, the common cases without a call each:
- * a drive has a queue for each of HBA_MAX_INITIATORS nexuses and a reset
- * raises a condition on all of them (it was a tenth of a replayed trace's
- * firmware time).  The fast paths are fw_ua_add's own steps for an empty
- * queue and a queue of one condition. */
+/* fw_ua_add for every nexus of a drive: a drive has a queue for each of
+ * HBA_MAX_INITIATORS nexuses and a reset raises a condition on all of them,
+ * most of them empty (it was a tenth of a replayed trace's firmware time);
+ * an empty queue takes the condition without fw_ua_add's checks. */
 void fw_ua_add_all(struct fw_ua_queue *qs, unsigned n, unsigned skip, uint16_t asc_ascq)
 {
-    bool rc = reset_class(asc_ascq);
-    int pr = priority(asc_ascq);
     for (unsigned i = 0; i < n; i++) {
-        struct fw_ua_queue *q = &qs[i];
         if (i == skip)
             continue;
-        if (q->count == 0) {
-            q->code[0] = asc_ascq;
-            q->count = 1;
-        } else if (q->count == 1 && q->code[0] == asc_ascq) {
-            continue;
-        } else if (q->count == 1 && rc && reset_class(q->code[0])) {
-            if (priority(q->code[0]) > pr)
-                q->code[0] = asc_ascq;
+        if (qs[i].count == 0) {
+            qs[i].code[0] = asc_ascq;
+            qs[i].count = 1;
         } else {
-            fw_ua_add(q, asc_ascq);
+            fw_ua_add(&qs[i], asc_ascq);
         }
     }
 }
