@@ -41,6 +41,7 @@ struct replay_task {
     bool     din_raced_ok;       /* a READ that raced WRITEs: its data fits an order SAM allows */
     enum trace_tmf_resp tmf_resp;/* a TMF task: the service response */
     char     note[REPLAY_NOTE_MAX];
+    char     driver_note[REPLAY_NOTE_MAX]; /* a warning the driver logged while it ran: the note if none other */
 };
 
 /* One SCSI command the controller took (layer C). */
