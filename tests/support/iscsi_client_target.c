@@ -140,6 +140,11 @@ struct iscsi_target_stats iscsi_test_server_stats(struct iscsi_test_server *s)
     return st;
 }
 
+unsigned iscsi_test_server_loop_connections(struct iscsi_test_server *s, unsigned loop)
+{
+    return iscsi_target_loop_connections(s->target, loop);
+}
+
 struct iscsi_test_mem_stats iscsi_test_server_mem_stats(struct iscsi_test_server *s)
 {
     struct backend_mem_stats m;
