@@ -173,6 +173,23 @@ static void release_inflight(struct iscsi_conn *c)
 static void resume_reading(struct iscsi_conn *c);
 static void on_write(uv_write_t *req, int status);
 
+/* The writev, outside the target lock when other loops could use it
+ * meanwhile: only this loop's thread touches the connection's send queue,
+ * its iovecs and its handle, and the data written stays put (each
+ * descriptor holds its task), so the other loops may run while the kernel
+ * copies. */
+static int try_write(struct iscsi_conn *c, unsigned niov)
+{
+    struct iscsi_target *t = c->target;
+    bool unlock = t->n_loops > 1 && c->loop->in_callback > 0;
+    if (unlock)
+        pthread_mutex_unlock(&t->lock);
+    int r = uv_try_write((uv_stream_t *)&c->tcp, c->iov, niov);
+    if (unlock)
+        pthread_mutex_lock(&t->lock);
+    return r;
+}
+
 void iscsi_conn_flush(struct iscsi_conn *c)
 {
     while (!c->writing && c->state != ISCSI_CONN_CLOSED && c->txq_head) {
@@ -202,7 +219,7 @@ void iscsi_conn_flush(struct iscsi_conn *c)
             c->txq_tail = NULL;
         ISCSI_STAT_INC(c->target, tx_writes);
         ISCSI_STAT_ADD(c->target, tx_pdus, npdu);
-        int r = uv_try_write((uv_stream_t *)&c->tcp, c->iov, niov);
+        int r = try_write(c, niov);
         if (r == UV_EAGAIN || r == UV_ENOSYS)
             r = 0;
         if (r < 0) {

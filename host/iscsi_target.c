@@ -380,7 +380,12 @@ static void queue_completion(struct iscsi_task *task)
 {
     struct iscsi_loop *L = task->conn->loop;
     task->done_next = NULL;
-    if (on_loop_thread(L)) {
+    /* With several loops, a completion on the loop's thread but outside our
+     * callbacks (the stack run from loop 0's control socket) takes the
+     * remote path too: taking the target lock here, under whatever lock the
+     * backend may hold, could deadlock with a loop that holds the target
+     * lock and calls into the backend. */
+    if (on_loop_thread(L) && (L->in_callback || L->target->n_loops == 1)) {
         task->state = ISCSI_TASK_QUEUED;
         if (L->done_tail)
             L->done_tail->done_next = task;
