@@ -1,7 +1,7 @@
 /* host/iscsi_int.h — the iSCSI target's internal objects, shared by its
  * modules (not a public header).
  *
- *   iscsi_target.c   public API, nodes, listener, timers, completion queue
+ *   iscsi_target.c   public API, nodes, listener, event loops, timers, completion queue
  *   iscsi_conn.c     one TCP connection: receive state machine, send queue
  *   iscsi_login.c    login phase: stages, security (CHAP), operational keys
  *   iscsi_session.c  sessions: TSIH, reinstatement, CmdSN window, StatSN
@@ -11,8 +11,11 @@
  *   iscsi_ffp.c      full feature phase dispatch, NOP, Logout, Reject
  *   iscsi_text.c     Text requests: SendTargets, FFP negotiation
  *
- * Ownership: the target owns nodes and connections; a connection owns its
- * session (MaxConnections=1), its task pool and its send queue.  A closed
+ * Ownership: the target owns nodes, connections and its event loops (struct
+ * iscsi_loop); a connection lives on one loop and owns its session
+ * (MaxConnections=1), its task pool and its send queue.  Locking: the target
+ * lock guards all of it (iscsi_target_enter/leave); a connection's handle
+ * and send path are touched only on its loop's thread.  A closed
  * connection lives on until its handle is closed AND the backend has finished
  * every task it was given (tasks point into the connection).
  */
