@@ -10,11 +10,13 @@
  *    its own loop, the old I_T nexus ends before the new session starts;
  *  - LUN RESET while commands are in flight on two loops: the other loop's
  *    commands end there, both connections carry on;
+ *  - four threads reinstating one session over and over from both loops;
  *  - shutdown with connections open on every loop, in-process (the loop
  *    closes with no handle left) and `serve` (SIGTERM, exit 0);
  *  - --loops errors (exit 2). */
 #include "tests/support/testutil.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -226,6 +228,71 @@ START_TEST(stop_with_commands_in_flight_on_every_loop)
 }
 END_TEST
 
+/* Four threads log in again and again with one initiator name and ISID, each
+ * login reinstating the session another thread's connection (on another
+ * loop) holds while READs are in flight on it: the closes cross loops in
+ * every order.  Afterwards the target is whole: a healthy session works and
+ * every loop closes cleanly. */
+#define STORM_THREADS 4
+#define STORM_ROUNDS 25
+
+struct storm { int port; unsigned logins, cut, refused; };
+
+static void *storm_thread(void *arg)
+{
+    struct storm *st = arg;
+    for (int i = 0; i < STORM_ROUNDS; i++) {
+        struct raw_conn c;
+        raw_connect(&c, st->port);
+        c.isid[5] = 0x5a;
+        int rc = raw_login(&c, ISCSI_TEST_IQN, NULL);
+        /* -1: no answer — a login that finished and was at once reinstated
+         * by another thread's, its answer dropped with the connection. */
+        if (rc != 0)
+            __atomic_fetch_add(rc < 0 ? &st->cut : &st->refused, 1, __ATOMIC_RELAXED);
+        if (rc == 0) {
+            __atomic_fetch_add(&st->logins, 1, __ATOMIC_RELAXED);
+            for (uint32_t k = 0; k < 4; k++) {
+                uint8_t b[RAW_BHS], cdb[10] = { 0x28, 0, 0, 0, 0, (uint8_t)k, 0, 0, 8, 0 };
+                raw_bhs_scsi_cmd(b, c.itt++, c.cmdsn++, 4096, 0x80 | 0x40, cdb, sizeof(cdb), 0);
+                if (!raw_send_pdu(&c, b, NULL, 0, NULL, 0))
+                    break;
+            }
+            struct raw_pdu p;
+            if (raw_recv_pdu(&c, &p)) /* an answer, or the close of a reinstatement */
+                raw_pdu_free(&p);
+        }
+        raw_close(&c);
+    }
+    return NULL;
+}
+
+START_TEST(reinstatement_storm_across_loops)
+{
+    struct iscsi_test_server *s = two_loops();
+    struct storm st = { .port = iscsi_test_server_port(s) };
+    pthread_t th[STORM_THREADS];
+    for (int i = 0; i < STORM_THREADS; i++)
+        ck_assert_int_eq(pthread_create(&th[i], NULL, storm_thread, &st), 0);
+    for (int i = 0; i < STORM_THREADS; i++)
+        pthread_join(th[i], NULL);
+    ck_assert_uint_eq(st.refused, 0);
+    ck_assert_uint_eq(st.logins + st.cut, STORM_THREADS * STORM_ROUNDS);
+    ck_assert_uint_gt(st.logins, 0);
+    ck_assert(raw_healthy_session(iscsi_test_server_port(s)));
+    struct iscsi_target_stats stats = iscsi_test_server_stats(s);
+    ck_assert_uint_eq(stats.logins_failed, 0);
+    ck_assert_uint_ge(stats.logins_ok, st.logins + 1);
+    fprintf(stderr, "reinstatement storm: %u logins answered, %u cut by a reinstatement, %llu reinstated\n",
+            st.logins, st.cut, (unsigned long long)stats.sessions_reinstated);
+    expect_on_loop(s, 0, 0);
+    expect_on_loop(s, 1, 0);
+    ck_assert_uint_eq(iscsi_test_server_stats(s).connections_open, 0);
+    ck_assert_uint_eq(iscsi_test_server_stats(s).sessions_open, 0);
+    iscsi_test_server_stop(s);
+}
+END_TEST
+
 /* ---- `scsisim serve --loops` with real initiators ----------------------------------------- */
 
 static unsigned count(const char *hay, const char *needle)
@@ -337,6 +404,7 @@ static Suite *suite(void)
     tcase_add_test(t, reinstatement_from_the_other_loop_ends_the_old_nexus_first);
     tcase_add_test(t, lun_reset_with_commands_in_flight_on_two_loops);
     tcase_add_test(t, stop_with_commands_in_flight_on_every_loop);
+    tcase_add_test(t, reinstatement_storm_across_loops);
     suite_add_tcase(s, t);
     TCase *p = tcase_create("serve");
     tcase_set_timeout(p, 300);
