@@ -13,7 +13,7 @@
  *  - four threads reinstating one session over and over from both loops;
  *  - shutdown with connections open on every loop, in-process (the loop
  *    closes with no handle left) and `serve` (SIGTERM, exit 0);
- *  - --loops errors (exit 2). */
+ *  - --loops errors, and a setup error once the loops run (exit 2). */
 #include "tests/support/testutil.h"
 
 #include <pthread.h>
@@ -392,6 +392,15 @@ START_TEST(loops_option_errors)
         ck_assert_msg(strstr(r.err, "--loops needs a number of event loops from 1 to 16"), "%s", r.err);
         proc_result_free(&r);
     }
+    /* A setup error after the worker loops started (the control socket
+     * cannot be bound): they stop and are joined, exit 2, nothing left over. */
+    struct proc_result r;
+    proc_scsisim((const char *const[]){ "serve", "--listen", "127.0.0.1:0", "--loops", "4", "--ctl",
+                                        "/nonexistent-dir/scsisim.ctl", NULL }, &r);
+    ck_assert_msg(r.status == 2, "exit %d, stderr: %s", r.status, r.err);
+    ck_assert_msg(strstr(r.err, "cannot bind the control socket"), "%s", r.err);
+    ck_assert_msg(!strstr(r.err, "still had handles"), "%s", r.err);
+    proc_result_free(&r);
 }
 END_TEST
 
