@@ -14,11 +14,19 @@
 # Loopback only (127.0.0.1), SECONDS per measurement (default 10), ROUNDS
 # alternations (default 2; the best round of each counts, as the machine is
 # shared).  Needs root for tgtd; prints a Markdown table and the ratios.
+# LOOPS=N runs both serves with --loops N (default: serve's own default, one
+# event loop per online CPU); SESSIONS=N runs N iscsi-perf at once, each its
+# own session (initiator name), against every target and adds their figures
+# (default 1).  One session is one connection, which lives on one loop, so
+# --loops only shows with SESSIONS > 1; to compare one loop with two:
+#   LOOPS=1 SESSIONS=2 sh bench/serve_vs_tgt.sh; LOOPS=2 SESSIONS=2 sh bench/serve_vs_tgt.sh
 # Usage: sh bench/serve_vs_tgt.sh [build/scsisim]
 set -eu
 bin=${1:-build/scsisim}
 secs=${SECONDS_PER_RUN:-10}
 rounds=${ROUNDS:-2}
+loops=${LOOPS:-}
+sessions=${SESSIONS:-1}
 tgt_port=${TGT_PORT:-3266}
 ctl=${TGT_CONTROL_PORT:-7}
 tmp=$(mktemp -d /tmp/serve-vs-tgt.XXXXXX)
@@ -42,7 +50,7 @@ done
 # URL, sets NAME_url and NAME_pid.
 start_serve() {
     name=$1; shift
-    "$bin" serve --listen 127.0.0.1:0 "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
+    "$bin" serve --listen 127.0.0.1:0 ${loops:+--loops "$loops"} "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
     eval "${name}_pid=$!"
     i=0
     while ! grep -q 'iscsi://' "$tmp/$name.out" 2>/dev/null; do
@@ -67,14 +75,26 @@ tgtadm -C "$ctl" --lld iscsi --op new --mode logicalunit --tid 1 --lun 1 -b "$tm
 tgtadm -C "$ctl" --lld iscsi --op bind --mode target --tid 1 -I ALL
 tgt_url="iscsi://127.0.0.1:$tgt_port/iqn.2025-01.org.tgt:disk/1"
 
-# iscsi-perf URL QD BLOCKS [-r] -> "IOPS MBPS" (its final average); a run
-# that gives no average (a failed login, a crash) stops the script.
+# iscsi-perf URL QD BLOCKS [-r] -> "IOPS MBPS" (its final average; with
+# SESSIONS > 1 the sum over that many at once); a run that gives no average
+# (a failed login, a crash) stops the script.
 perf() {
-    out=$(timeout $((secs + 20)) iscsi-perf -m "$2" -b "$3" -t "$secs" $4 "$1" 2>&1 | tr '\r' '\n' |
-          grep 'iops average' | tail -n 1)
-    r=$(echo "$out" | sed -n 's/.*iops average \([0-9]*\) (\([0-9]*\) MB\/s).*/\1 \2/p')
-    [ -n "$r" ] || { echo "serve_vs_tgt: iscsi-perf -m $2 -b $3 $4 $1 gave no result" >&2; exit 1; }
-    echo "$r"
+    n=0
+    while [ $n -lt "$sessions" ]; do
+        n=$((n + 1))
+        timeout $((secs + 20)) iscsi-perf -i "iqn.2025-01.org.scsisim:perf$n" -m "$2" -b "$3" -t "$secs" $4 "$1" \
+            >"$tmp/perf.$n" 2>&1 &
+    done
+    wait
+    iops=0; mbps=0; n=0
+    while [ $n -lt "$sessions" ]; do
+        n=$((n + 1))
+        r=$(tr '\r' '\n' <"$tmp/perf.$n" | grep 'iops average' | tail -n 1 |
+            sed -n 's/.*iops average \([0-9]*\) (\([0-9]*\) MB\/s).*/\1 \2/p')
+        [ -n "$r" ] || { echo "serve_vs_tgt: iscsi-perf -m $2 -b $3 $4 $1 gave no result" >&2; exit 1; }
+        iops=$((iops + ${r%% *})); mbps=$((mbps + ${r##* }))
+    done
+    echo "$iops $mbps"
 }
 best() { # best "IOPS MBPS" of the two arguments, by IOPS
     if [ -z "$1" ]; then echo "$2"; return; fi
@@ -92,6 +112,8 @@ while [ $r -lt "$rounds" ]; do
     d_seq=$(best "$d_seq" "$(perf "$dig_url" 8 2048 '')")
 done
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+echo "serve: ${loops:-default} event loops; $sessions iscsi-perf session(s) at once"
+echo
 echo "| workload (iscsi-perf, ${secs} s, best of $rounds) | scsisim serve | tgtd 1.0.85 | serve / tgtd |"
 echo "|---|---:|---:|---:|"
 echo "| 4 KiB random read, QD32 (-m 32 -b 8 -r) | ${s_rand%% *} IOPS | ${t_rand%% *} IOPS | $(ratio "${s_rand%% *}" "${t_rand%% *}") |"

@@ -36,6 +36,7 @@ static const char usage_text[] =
     "                     [--allow INITIATOR-IQN[,...]] [--record FILE] [--verbose]\n"
     "                     [--login-timeout S] [--pdu-timeout S] [--max-sessions-per-initiator N]\n"
     "                     [--header-digest any|crc32c|none] [--data-digest any|crc32c|none]\n"
+    "                     [--loops N]\n"
     "                     [--media-dir DIR] [--media-max SIZE] [--force]\n"
     "                     [--driver-core PATH.so] [--firmware PATH.so] [--ctl SOCKET]\n"
     "                     [--set KEY=VALUE | --drive T:L,KEY=VALUE,...]... [CONFIG]\n"
@@ -71,7 +72,14 @@ static const char usage_text[] =
     "                             any (default: as the initiator prefers), crc32c\n"
     "                             (required: a login that offers only None fails)\n"
     "                             or none\n"
-    "  --verbose                  log logins, connections and errors on stderr\n"
+    "  --loops N                  event loops serving connections (1 to 16; default:\n"
+    "                             one per online CPU, at most 16): loop 0 listens and\n"
+    "                             hands each new connection, round robin, to a loop\n"
+    "                             that runs it to its end on a thread of its own\n"
+    "                             (docs/iscsi.md \"Event loops\"); 1 runs everything\n"
+    "                             on one thread\n"
+    "  --verbose                  log logins, connections (and their loop) and errors\n"
+    "                             on stderr\n"
     "  --ctl SOCKET               live control on this Unix socket (mode 0600):\n"
     "                             fault rules, power, stats ('scsisim ctl',\n"
     "                             docs/faults.md)\n"
@@ -244,9 +252,29 @@ struct serve_args {
     const char *driver_core;
     const char *firmware;   /* read by cli_firmware_prescan; here for the option parser */
     const char *listen, *iqn, *chap, *allow, *record, *per_initiator, *login_timeout, *pdu_timeout, *ctl;
-    const char *header_digest, *data_digest;
+    const char *header_digest, *data_digest, *loops;
     bool verbose;
 };
+
+/* --loops: N event loops, 1 to ISCSI_TARGET_LOOPS_MAX; by default one per
+ * online CPU (as many as fit).  0 or CLI_EXIT_USAGE. */
+static int parse_loops(const char *v, unsigned *out)
+{
+    if (!v) {
+        unsigned n = uv_available_parallelism();
+        *out = n < 1 ? 1 : n > ISCSI_TARGET_LOOPS_MAX ? ISCSI_TARGET_LOOPS_MAX : n;
+        return 0;
+    }
+    char *end;
+    unsigned long n = strtoul(v, &end, 10);
+    if (!*v || *end || n < 1 || n > ISCSI_TARGET_LOOPS_MAX) {
+        fprintf(stderr, "scsisim serve: --loops needs a number of event loops from 1 to %d, not '%s'\n",
+                ISCSI_TARGET_LOOPS_MAX, v);
+        return CLI_EXIT_USAGE;
+    }
+    *out = (unsigned)n;
+    return 0;
+}
 
 /* Nodes, CHAP and access lists on the target.  0 or CLI_EXIT_*. */
 static int add_nodes(struct serve *s, const struct serve_args *a, const uint16_t *targets, size_t ntargets)
@@ -410,6 +438,8 @@ static int serve_run(struct serve *s, struct sim_config *cfg, const struct serve
             return CLI_EXIT_USAGE;
         }
     }
+    if (parse_loops(a->loops, &o.loops) != 0)
+        return CLI_EXIT_USAGE;
     o.log = log_line;
     o.log_level = a->verbose ? ISCSI_TLOG_INFO : ISCSI_TLOG_WARN;
     o.max_connections = connection_budget(o.max_connections);
@@ -469,6 +499,7 @@ static int run(int argc, char **argv)
           .example = "--max-sessions-per-initiator 4" },
         { .name = "--header-digest", .value = &a.header_digest, .example = "--header-digest crc32c" },
         { .name = "--data-digest", .value = &a.data_digest, .example = "--data-digest crc32c" },
+        { .name = "--loops", .value = &a.loops, .example = "--loops 2" },
         { .name = "--verbose", .flag = &a.verbose },
         { .name = "--ctl", .value = &a.ctl, .example = "--ctl /tmp/scsisim.ctl" },
         CLI_MEDIA_OPTS(media),

@@ -22,9 +22,11 @@
 #include "host/iscsi_int.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ---- send descriptors ------------------------------------------------------ */
 
@@ -77,15 +79,15 @@ static void mark_dirty(struct iscsi_conn *c)
     if (c->dirty)
         return;
     c->dirty = true;
-    c->dirty_next = c->target->dirty;
-    c->target->dirty = c;
+    c->dirty_next = c->loop->dirty;
+    c->loop->dirty = c;
 }
 
 static void unmark_dirty(struct iscsi_conn *c)
 {
     if (!c->dirty)
         return;
-    for (struct iscsi_conn **pp = &c->target->dirty; *pp; pp = &(*pp)->dirty_next) {
+    for (struct iscsi_conn **pp = &c->loop->dirty; *pp; pp = &(*pp)->dirty_next) {
         if (*pp == c) {
             *pp = c->dirty_next;
             break;
@@ -135,7 +137,7 @@ void iscsi_tx_queue(struct iscsi_conn *c, struct iscsi_tx *tx)
         c->read_paused = true;
     }
     mark_dirty(c);
-    if (!c->target->in_callback) {
+    if (!c->loop->in_callback) {
         unmark_dirty(c);
         iscsi_conn_flush(c);
     }
@@ -171,6 +173,23 @@ static void release_inflight(struct iscsi_conn *c)
 static void resume_reading(struct iscsi_conn *c);
 static void on_write(uv_write_t *req, int status);
 
+/* The writev, outside the target lock when other loops could use it
+ * meanwhile: only this loop's thread touches the connection's send queue,
+ * its iovecs and its handle, and the data written stays put (each
+ * descriptor holds its task), so the other loops may run while the kernel
+ * copies. */
+static int try_write(struct iscsi_conn *c, unsigned niov)
+{
+    struct iscsi_target *t = c->target;
+    bool unlock = t->n_loops > 1 && c->loop->in_callback > 0;
+    if (unlock)
+        pthread_mutex_unlock(&t->lock);
+    int r = uv_try_write((uv_stream_t *)&c->tcp, c->iov, niov);
+    if (unlock)
+        pthread_mutex_lock(&t->lock);
+    return r;
+}
+
 void iscsi_conn_flush(struct iscsi_conn *c)
 {
     while (!c->writing && c->state != ISCSI_CONN_CLOSED && c->txq_head) {
@@ -200,7 +219,7 @@ void iscsi_conn_flush(struct iscsi_conn *c)
             c->txq_tail = NULL;
         ISCSI_STAT_INC(c->target, tx_writes);
         ISCSI_STAT_ADD(c->target, tx_pdus, npdu);
-        int r = uv_try_write((uv_stream_t *)&c->tcp, c->iov, niov);
+        int r = try_write(c, niov);
         if (r == UV_EAGAIN || r == UV_ENOSYS)
             r = 0;
         if (r < 0) {
@@ -284,6 +303,14 @@ static void conn_free(struct iscsi_conn *c)
     if (c->next)
         c->next->prev = c->prev;
     unmark_dirty(c);
+    if (c->posted) {
+        for (struct iscsi_conn **pp = &c->loop->posted; *pp; pp = &(*pp)->post_next)
+            if (*pp == c) {
+                *pp = c->post_next;
+                break;
+            }
+    }
+    struct iscsi_loop *L = c->loop;
     iscsi_tasks_free(c);
     while (c->tx_free) {
         struct iscsi_tx *tx = c->tx_free;
@@ -296,7 +323,7 @@ static void conn_free(struct iscsi_conn *c)
     tbuf_free(&c->text_in);
     free(c->text_out);
     free(c);
-    iscsi_target_conn_gone(t);
+    iscsi_target_conn_gone(t, L);
 }
 
 void iscsi_conn_maybe_free(struct iscsi_conn *c)
@@ -315,11 +342,35 @@ static void on_closed(uv_handle_t *h)
     iscsi_target_leave(t);
 }
 
+/* Closed from another loop's thread (session reinstatement, a cold reset,
+ * the target closing): what is target state ends now, under the target lock
+ * the caller holds — the session and with it the I_T nexus, so a session
+ * that reinstates this one starts after it ended — and the rest, which
+ * touches the socket, the tasks' buffers and the send queue, is posted to
+ * the connection's own loop.  Until then the connection reads nothing more
+ * (iscsi_conn_alive is false). */
+static void close_from_elsewhere(struct iscsi_conn *c, const char *why)
+{
+    if (c->close_posted)
+        return;
+    c->close_posted = true;
+    c->close_why = why;
+    if (c->sess) {
+        iscsi_session_destroy(c->sess);
+        c->sess = NULL;
+    }
+    iscsi_loop_post(c);
+}
+
 void iscsi_conn_close(struct iscsi_conn *c, const char *why)
 {
     if (c->state == ISCSI_CONN_CLOSED)
         return;
     struct iscsi_target *t = c->target;
+    if (c->loop != iscsi_loop_current(t)) {
+        close_from_elsewhere(c, why);
+        return;
+    }
     iscsi_log(t, ISCSI_TLOG_INFO, "connection %llu (%s) closed: %s", (unsigned long long)c->id, c->peer, why);
     c->state = ISCSI_CONN_CLOSED;
     unmark_dirty(c);
@@ -348,6 +399,13 @@ void iscsi_conn_close(struct iscsi_conn *c, const char *why)
         c->sess = NULL;
     }
     iscsi_login_free(c);
+    if (c->adopt_fd >= 0) {
+        /* Closed before its loop opened it: a handle to close all the same. */
+        close(c->adopt_fd);
+        c->adopt_fd = -1;
+        uv_tcp_init(c->loop->uv, &c->tcp);
+        c->tcp.data = c;
+    }
     uv_close((uv_handle_t *)&c->tcp, on_closed);
 }
 
@@ -355,13 +413,17 @@ void iscsi_conn_close_after_send(struct iscsi_conn *c)
 {
     if (c->state == ISCSI_CONN_CLOSED)
         return;
+    if (c->loop != iscsi_loop_current(c->target)) {
+        close_from_elsewhere(c, "closed from another loop");
+        return;
+    }
     c->close_when_sent = true;
     if (c->reading)
         uv_read_stop((uv_stream_t *)&c->tcp);
     c->reading = false;
     c->read_paused = false;
     mark_dirty(c);
-    if (!c->target->in_callback) {
+    if (!c->loop->in_callback) {
         unmark_dirty(c);
         iscsi_conn_flush(c);
     }
@@ -659,44 +721,50 @@ static void on_refused_closed(uv_handle_t *h)
     free(h);
 }
 
-void iscsi_conn_accept(struct iscsi_target *t, unsigned portal)
+/* Takes the connection off the backlog and hangs up. */
+static void refuse(struct iscsi_target *t, uv_stream_t *server)
 {
-    uv_stream_t *server = (uv_stream_t *)(portal ? &t->more[portal - 1].listener : &t->listener);
-    struct iscsi_conn *c = calloc(1, sizeof(*c));
-    uint8_t *staging = malloc(ISCSI_RX_STAGING);
-    if (!c || !staging || t->closing || t->n_conns >= t->opt.max_connections) {
-        /* Take the connection off the backlog and hang up. */
-        free(c);
-        free(staging);
-        uv_tcp_t *tmp = malloc(sizeof(*tmp));
-        if (tmp && uv_tcp_init(t->loop, tmp) == 0) {
-            if (uv_accept(server, (uv_stream_t *)tmp) == 0)
-                ISCSI_STAT_INC(t, connections_refused);
-            uv_close((uv_handle_t *)tmp, on_refused_closed);
-        } else {
-            free(tmp);
-        }
-        iscsi_log(t, ISCSI_TLOG_WARN, "connection refused (limit of %u connections, or out of memory)",
-                  t->opt.max_connections);
-        return;
+    uv_tcp_t *tmp = malloc(sizeof(*tmp));
+    if (tmp && uv_tcp_init(t->loops[0].uv, tmp) == 0) {
+        if (uv_accept(server, (uv_stream_t *)tmp) == 0)
+            ISCSI_STAT_INC(t, connections_refused);
+        uv_close((uv_handle_t *)tmp, on_refused_closed);
+    } else {
+        free(tmp);
     }
-    c->target = t;
-    c->portal = portal;
-    c->staging = staging;
-    uv_tcp_init(t->loop, &c->tcp);
-    c->tcp.data = c;
-    c->next = t->conns;
-    if (t->conns)
-        t->conns->prev = c;
-    t->conns = c;
-    t->n_conns++;
-    c->id = ++t->next_conn_id;
-    c->state = ISCSI_CONN_LOGIN;
-    ISCSI_STAT_INC(t, connections_open);
-    if (uv_accept(server, (uv_stream_t *)&c->tcp) < 0) {
-        iscsi_conn_close(c, "accept failed");
-        return;
+    iscsi_log(t, ISCSI_TLOG_WARN, "connection refused (limit of %u connections, or out of memory)",
+              t->opt.max_connections);
+}
+
+/* A handle cannot move between loops, so a connection for another loop is
+ * accepted into a handle of loop 0, its socket duplicated, and the handle
+ * closed; the connection's own loop opens the duplicate (uv_tcp_open).
+ * Returns the descriptor, or a negative libuv error. */
+static int accept_for_other_loop(struct iscsi_target *t, uv_stream_t *server)
+{
+    uv_tcp_t *tmp = malloc(sizeof(*tmp));
+    if (!tmp)
+        return UV_ENOMEM;
+    int r = uv_tcp_init(t->loops[0].uv, tmp);
+    if (r < 0) {
+        free(tmp);
+        return r;
     }
+    r = uv_accept(server, (uv_stream_t *)tmp);
+    uv_os_fd_t fd;
+    if (r == 0 && (r = uv_fileno((uv_handle_t *)tmp, &fd)) == 0) {
+        r = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+        if (r < 0)
+            r = -errno;
+    }
+    uv_close((uv_handle_t *)tmp, on_refused_closed);
+    return r;
+}
+
+/* The part of accepting done on the connection's own loop. */
+static void conn_start(struct iscsi_conn *c)
+{
+    struct iscsi_target *t = c->target;
     ISCSI_STAT_INC(t, connections_accepted);
     uv_tcp_nodelay(&c->tcp, 1);
     struct sockaddr_storage ss;
@@ -711,6 +779,52 @@ void iscsi_conn_accept(struct iscsi_target *t, unsigned portal)
     len = sizeof(ss);
     if (uv_tcp_getsockname(&c->tcp, (struct sockaddr *)&ss, &len) == 0)
         format_addr(&ss, c->local_host, sizeof(c->local_host), &c->local_port, &c->local_v6);
+    c->login_started_ms = c->last_rx_ms = iscsi_now_ms(t);
+    if (uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, on_read) < 0) {
+        iscsi_conn_close(c, "cannot read");
+        return;
+    }
+    c->reading = true;
+    iscsi_log(t, ISCSI_TLOG_INFO, "connection %llu from %s on loop %u", (unsigned long long)c->id, c->peer,
+              c->loop->index);
+}
+
+void iscsi_conn_accept(struct iscsi_target *t, unsigned portal)
+{
+    uv_stream_t *server = (uv_stream_t *)(portal ? &t->more[portal - 1].listener : &t->listener);
+    if (t->closing || t->n_conns >= t->opt.max_connections) {
+        refuse(t, server);
+        return;
+    }
+    struct iscsi_loop *L = &t->loops[t->next_loop++ % t->n_loops];
+    struct iscsi_conn *c = calloc(1, sizeof(*c));
+    uint8_t *staging = malloc(ISCSI_RX_STAGING);
+    if (!c || !staging) {
+        free(c);
+        free(staging);
+        refuse(t, server);
+        return;
+    }
+    int fd = -1;
+    if (L->index != 0 && (fd = accept_for_other_loop(t, server)) < 0) {
+        free(c);
+        free(staging);
+        iscsi_log(t, ISCSI_TLOG_WARN, "accept failed: %s", uv_strerror(fd));
+        return;
+    }
+    c->target = t;
+    c->loop = L;
+    c->portal = portal;
+    c->staging = staging;
+    c->adopt_fd = -1;
+    c->next = t->conns;
+    if (t->conns)
+        t->conns->prev = c;
+    t->conns = c;
+    t->n_conns++;
+    L->n_conns++;
+    c->id = ++t->next_conn_id;
+    c->state = ISCSI_CONN_LOGIN;
     c->rx = ISCSI_RX_BHS;
     c->max_rx_dsl = ISCSI_LOGIN_MAX_DSL;
     c->peer_mrdsl = 8192;
@@ -718,10 +832,32 @@ void iscsi_conn_accept(struct iscsi_target *t, unsigned portal)
     c->login_started_ms = c->last_rx_ms = iscsi_now_ms(t);
     c->next_ping_ttt = 1;
     c->text_ttt = ISCSI_RESERVED_TAG;
-    if (uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, on_read) < 0) {
-        iscsi_conn_close(c, "cannot read");
+    ISCSI_STAT_INC(t, connections_open);
+    if (L->index != 0) {
+        c->adopt_fd = fd;
+        iscsi_loop_post(c);
         return;
     }
-    c->reading = true;
-    iscsi_log(t, ISCSI_TLOG_INFO, "connection %llu from %s", (unsigned long long)c->id, c->peer);
+    uv_tcp_init(L->uv, &c->tcp);
+    c->tcp.data = c;
+    if (uv_accept(server, (uv_stream_t *)&c->tcp) < 0) {
+        iscsi_conn_close(c, "accept failed");
+        return;
+    }
+    conn_start(c);
+}
+
+void iscsi_conn_adopt(struct iscsi_conn *c)
+{
+    int fd = c->adopt_fd;
+    c->adopt_fd = -1;
+    uv_tcp_init(c->loop->uv, &c->tcp);
+    c->tcp.data = c;
+    int r = uv_tcp_open(&c->tcp, fd);
+    if (r < 0) {
+        close(fd);
+        iscsi_conn_close(c, uv_strerror(r));
+        return;
+    }
+    conn_start(c);
 }

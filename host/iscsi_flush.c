@@ -12,23 +12,28 @@
  *     callbacks, pending callbacks) go out in the same turn instead of after
  *     the next event; its callback flushes too.
  * Both are stopped once the dirty list is empty, so an idle target blocks in
- * poll as before. */
+ * poll as before.  Each event loop of the target has its own pair and its
+ * own dirty list (struct iscsi_loop). */
 #include "host/iscsi_int.h"
 
-static void flush_turn(struct iscsi_target *t)
+static void flush_turn(struct iscsi_loop *L)
 {
-    t->flush_armed = false;
-    uv_check_stop(&t->flush_check);
-    uv_idle_stop(&t->flush_idle);
+    struct iscsi_target *t = L->target;
+    L->flush_armed = false;
+    uv_check_stop(&L->flush_check);
+    uv_idle_stop(&L->flush_idle);
     /* Inside a callback as far as the rest of the target knows, so nothing
      * flushes behind our back; a write error that closes a connection can
      * end tasks, and whatever that queues goes out in this same flush. */
     iscsi_target_enter(t);
     do {
-        iscsi_target_run_completions(t);
-        iscsi_target_flush_dirty(t);
-    } while (t->done_head || t->dirty);
-    t->in_callback--; /* not iscsi_target_leave: nothing is left for it, and it would arm us again */
+        iscsi_target_run_completions(L);
+        iscsi_target_flush_dirty(L);
+    } while (L->done_head || L->dirty);
+    /* Not iscsi_target_leave: nothing is left for it, and it would arm us
+     * again; only the target lock it took is given back. */
+    if (--L->in_callback == 0)
+        pthread_mutex_unlock(&t->lock);
 }
 
 static void on_check(uv_check_t *h)
@@ -41,43 +46,42 @@ static void on_idle(uv_idle_t *h)
     flush_turn(h->data);
 }
 
-int iscsi_flush_init(struct iscsi_target *t)
+int iscsi_flush_init(struct iscsi_loop *L)
 {
-    int r = uv_check_init(t->loop, &t->flush_check);
+    int r = uv_check_init(L->uv, &L->flush_check);
     if (r < 0)
         return r;
-    r = uv_idle_init(t->loop, &t->flush_idle);
+    r = uv_idle_init(L->uv, &L->flush_idle);
     if (r < 0) {
         /* A check handle that was never started closes without a callback
          * we need to wait for; nothing else refers to it. */
-        uv_close((uv_handle_t *)&t->flush_check, NULL);
+        uv_close((uv_handle_t *)&L->flush_check, NULL);
         return r;
     }
-    t->flush_check.data = t;
-    t->flush_idle.data = t;
-    t->handles_open += 2;
-    t->flush_on = true;
+    L->flush_check.data = L;
+    L->flush_idle.data = L;
+    L->flush_on = true;
     return 0;
 }
 
-void iscsi_flush_close(struct iscsi_target *t, uv_close_cb closed_cb)
+void iscsi_flush_close(struct iscsi_loop *L, uv_close_cb closed_cb)
 {
-    if (!t->flush_on)
+    if (!L->flush_on)
         return;
-    t->flush_on = false;
-    t->flush_armed = false;
-    uv_close((uv_handle_t *)&t->flush_check, closed_cb);
-    uv_close((uv_handle_t *)&t->flush_idle, closed_cb);
+    L->flush_on = false;
+    L->flush_armed = false;
+    uv_close((uv_handle_t *)&L->flush_check, closed_cb);
+    uv_close((uv_handle_t *)&L->flush_idle, closed_cb);
 }
 
-bool iscsi_flush_defer(struct iscsi_target *t)
+bool iscsi_flush_defer(struct iscsi_loop *L)
 {
-    if (!t->flush_on)
+    if (!L->flush_on)
         return false;
-    if (!t->flush_armed) {
-        t->flush_armed = true;
-        uv_check_start(&t->flush_check, on_check);
-        uv_idle_start(&t->flush_idle, on_idle);
+    if (!L->flush_armed) {
+        L->flush_armed = true;
+        uv_check_start(&L->flush_check, on_check);
+        uv_idle_start(&L->flush_idle, on_idle);
     }
     return true;
 }

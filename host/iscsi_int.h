@@ -1,7 +1,7 @@
 /* host/iscsi_int.h — the iSCSI target's internal objects, shared by its
  * modules (not a public header).
  *
- *   iscsi_target.c   public API, nodes, listener, timers, completion queue
+ *   iscsi_target.c   public API, nodes, listener, event loops, timers, completion queue
  *   iscsi_conn.c     one TCP connection: receive state machine, send queue
  *   iscsi_login.c    login phase: stages, security (CHAP), operational keys
  *   iscsi_session.c  sessions: TSIH, reinstatement, CmdSN window, StatSN
@@ -11,8 +11,11 @@
  *   iscsi_ffp.c      full feature phase dispatch, NOP, Logout, Reject
  *   iscsi_text.c     Text requests: SendTargets, FFP negotiation
  *
- * Ownership: the target owns nodes and connections; a connection owns its
- * session (MaxConnections=1), its task pool and its send queue.  A closed
+ * Ownership: the target owns nodes, connections and its event loops (struct
+ * iscsi_loop); a connection lives on one loop and owns its session
+ * (MaxConnections=1), its task pool and its send queue.  Locking: the target
+ * lock guards all of it (iscsi_target_enter/leave); a connection's handle
+ * and send path are touched only on its loop's thread.  A closed
  * connection lives on until its handle is closed AND the backend has finished
  * every task it was given (tasks point into the connection).
  */
@@ -83,8 +86,40 @@ struct iscsi_stats_atomic {
 
 struct iscsi_task;
 
+/* One event loop of the target.  Its handles are touched only on its own
+ * thread; everything else in it is guarded by the target lock unless said. */
+struct iscsi_loop {
+    struct iscsi_target *target;
+    unsigned index;
+    uv_loop_t *uv;                 /* loop 0: the caller's; others: &own */
+    uv_loop_t own;
+    uv_thread_t thread;            /* workers (index >= 1) */
+    bool thread_started;
+    bool exited;                   /* a worker's uv_run returned and its loop is closed */
+    bool stopping;                 /* a worker's handles are closing */
+    int in_callback;               /* >0 while a target callback runs on this loop (its thread only) */
+    uv_timer_t timer;              /* NOP pings and login timeouts of its connections */
+    bool timer_on;
+    uv_async_t wake;               /* completions and posted work from other threads */
+    bool wake_on;
+    bool wake_closing;             /* set under remote_lock: send nothing more */
+    /* Completions: local (this loop's thread) and remote (remote_lock). */
+    struct iscsi_task *done_head, *done_tail;
+    pthread_mutex_t remote_lock;
+    struct iscsi_task *remote_head, *remote_tail;
+    struct iscsi_conn *dirty;      /* connections with PDUs to send */
+    /* Dirty connections are written once per turn of the loop (iscsi_flush.c):
+     * the check handle runs after the poll phase, the idle handle keeps the
+     * poll from blocking while something waits to be sent. */
+    uv_check_t flush_check;
+    uv_idle_t flush_idle;
+    bool flush_on;                 /* both handles initialised and not closing */
+    bool flush_armed;              /* both started */
+    struct iscsi_conn *posted;     /* connections with work posted from another loop */
+    unsigned n_conns;              /* connections living on this loop, not yet freed */
+};
+
 struct iscsi_target {
-    uv_loop_t *loop;
     struct iscsi_target_options opt;
     char host[64];
     struct iscsi_params pref;      /* what the target prefers, per key */
@@ -115,26 +150,20 @@ struct iscsi_target {
         bool listening;
     } more[ISCSI_TARGET_PORTALS_MAX - 1];
     unsigned n_more;
-    uv_timer_t timer;              /* NOP pings and login timeouts */
-    bool timer_on;
-    uv_async_t wake;               /* completions from other threads */
-    bool wake_on;
-    uv_thread_t loop_thread;
+    /* Event loops (issue 14): loop 0 is the caller's (listeners, the close
+     * sequence); loops 1..n_loops-1 each run on a thread of their own.  A
+     * connection lives its whole life on one loop.  One mutex, the target
+     * lock, guards every piece of target state: a loop takes it when its
+     * thread enters the outermost target callback (iscsi_target_enter) and
+     * drops it on leaving, so the loops read their sockets in parallel and
+     * take turns at everything else. */
+    struct iscsi_loop loops[ISCSI_TARGET_LOOPS_MAX];
+    unsigned n_loops;
+    unsigned next_loop;            /* round robin for new connections */
+    pthread_mutex_t lock;          /* the target lock */
+    uv_thread_t loop_thread;       /* loop 0's thread, learnt at the first accept */
     bool loop_thread_known;
-
-    /* Completions: local (loop thread, no lock) and remote (locked). */
-    struct iscsi_task *done_head, *done_tail;
-    pthread_mutex_t remote_lock;
-    struct iscsi_task *remote_head, *remote_tail;
-    int in_callback;               /* >0 while a target callback runs */
-    struct iscsi_conn *dirty;      /* connections with PDUs to send */
-    /* Dirty connections are written once per turn of the loop (iscsi_flush.c):
-     * the check handle runs after the poll phase, the idle handle keeps the
-     * poll from blocking while something waits to be sent. */
-    uv_check_t flush_check;
-    uv_idle_t flush_idle;
-    bool flush_on;                 /* both handles initialised and not closing */
-    bool flush_armed;              /* both started */
+    bool workers_joined;
 
     bool closing;
     unsigned handles_open;
@@ -150,17 +179,22 @@ uint64_t iscsi_now_ms(struct iscsi_target *t);
  * completions run and dirty connections are flushed. */
 void iscsi_target_enter(struct iscsi_target *t);
 void iscsi_target_leave(struct iscsi_target *t);
-/* Writes every dirty connection now (one writev each). */
-void iscsi_target_flush_dirty(struct iscsi_target *t);
+/* The loop whose thread calls: a worker's, or loop 0 for every other thread. */
+struct iscsi_loop *iscsi_loop_current(struct iscsi_target *t);
+/* Writes every dirty connection of the loop now (one writev each). */
+void iscsi_target_flush_dirty(struct iscsi_loop *L);
 /* The once-per-turn flush (iscsi_flush.c).  init adds two handles to
  * t->handles_open; close closes them through closed_cb.  defer arms the
  * handles and returns true, or returns false when they are not there (before
  * listening, while closing): then the caller flushes at once. */
-int  iscsi_flush_init(struct iscsi_target *t);
-void iscsi_flush_close(struct iscsi_target *t, uv_close_cb closed_cb);
-bool iscsi_flush_defer(struct iscsi_target *t);
-/* A connection has been freed (for the close sequence). */
-void iscsi_target_conn_gone(struct iscsi_target *t);
+int  iscsi_flush_init(struct iscsi_loop *L);
+void iscsi_flush_close(struct iscsi_loop *L, uv_close_cb closed_cb);
+bool iscsi_flush_defer(struct iscsi_loop *L);
+/* A connection of loop L has been freed (for the close sequence). */
+void iscsi_target_conn_gone(struct iscsi_target *t, struct iscsi_loop *L);
+/* Hands work on c to its loop's thread (target lock held): the adoption of
+ * its socket, a close asked for from another loop. */
+void iscsi_loop_post(struct iscsi_conn *c);
 
 /* ---- send descriptors --------------------------------------------------- */
 
@@ -243,8 +277,8 @@ void iscsi_task_finish(struct iscsi_task *t);
 /* scsi_backend done / tmf done entry points. */
 void iscsi_task_backend_done(struct scsi_backend_task *bt);
 void iscsi_task_tmf_done(struct scsi_backend_tmf *tmf);
-/* Runs queued completions (loop thread). */
-void iscsi_target_run_completions(struct iscsi_target *t);
+/* Runs the loop's queued completions (its thread). */
+void iscsi_target_run_completions(struct iscsi_loop *L);
 
 /* ---- sessions ----------------------------------------------------------- */
 
@@ -335,6 +369,12 @@ struct iscsi_login;
 
 struct iscsi_conn {
     struct iscsi_target *target;
+    struct iscsi_loop *loop;        /* the loop it lives on */
+    struct iscsi_conn *post_next;   /* on loop->posted */
+    bool posted;
+    int adopt_fd;                   /* >= 0: accepted on loop 0, not yet opened on its loop */
+    bool close_posted;              /* closed from another loop: its own finishes the close */
+    const char *close_why;
     struct iscsi_conn *next, *prev;
     struct iscsi_conn *dirty_next;
     bool dirty;
@@ -410,8 +450,10 @@ struct iscsi_conn {
     uint32_t next_ping_ttt;
 };
 
-/* From the listener: accept one connection. */
+/* From the listener: accept one connection (loop 0), onto the next loop. */
 void iscsi_conn_accept(struct iscsi_target *t, unsigned portal);
+/* On its own loop: opens a connection accepted on loop 0 (adopt_fd). */
+void iscsi_conn_adopt(struct iscsi_conn *c);
 /* Ends the connection now (queued PDUs are dropped).  why is logged. */
 void iscsi_conn_close(struct iscsi_conn *c, const char *why);
 /* Stops reading; ends the connection once everything queued is sent. */
@@ -423,7 +465,8 @@ void iscsi_conn_maybe_free(struct iscsi_conn *c);
 /* Whether the connection still reads and answers PDUs. */
 static inline bool iscsi_conn_alive(const struct iscsi_conn *c)
 {
-    return (c->state == ISCSI_CONN_LOGIN || c->state == ISCSI_CONN_FULL_FEATURE) && !c->close_when_sent;
+    return (c->state == ISCSI_CONN_LOGIN || c->state == ISCSI_CONN_FULL_FEATURE) && !c->close_when_sent &&
+           !c->close_posted;
 }
 
 struct iscsi_tx *iscsi_tx_get(struct iscsi_conn *c);

@@ -36,6 +36,7 @@ void iscsi_target_options_init(struct iscsi_target_options *o)
     o->login_timeout_ms = 15000;
     o->pdu_timeout_ms = 30000;
     o->log_level = ISCSI_TLOG_WARN;
+    o->loops = 1;
 }
 
 void iscsi_log(struct iscsi_target *t, enum iscsi_target_log_level lvl, const char *fmt, ...)
@@ -52,7 +53,8 @@ void iscsi_log(struct iscsi_target *t, enum iscsi_target_log_level lvl, const ch
 
 uint64_t iscsi_now_ms(struct iscsi_target *t)
 {
-    return uv_now(t->loop);
+    /* Every loop's clock reads the same monotonic time, cached per turn. */
+    return uv_now(iscsi_loop_current(t)->uv);
 }
 
 bool iscsi_name_eq(const char *a, const char *b)
@@ -80,6 +82,8 @@ static int validate_options(const struct iscsi_target_options *o)
         return -EINVAL;
     if (o->conn_buffer_bytes < o->max_io_bytes || o->default_time2wait > 3600 || o->default_time2retain > 3600)
         return -EINVAL;
+    if (o->loops > ISCSI_TARGET_LOOPS_MAX)
+        return -EINVAL;
     return 0;
 }
 
@@ -96,14 +100,21 @@ int iscsi_target_create(uv_loop_t *loop, const struct iscsi_target_options *opt,
     struct iscsi_target *t = calloc(1, sizeof(*t));
     if (!t)
         return -ENOMEM;
-    t->loop = loop;
     t->opt = o;
     snprintf(t->host, sizeof(t->host), "%s", o.host);
     t->opt.host = t->host;
     t->port = -1;
     t->next_tsih = 1;
     t->next_nexus = 1;
-    pthread_mutex_init(&t->remote_lock, NULL);
+    pthread_mutex_init(&t->lock, NULL);
+    t->n_loops = o.loops ? o.loops : 1;
+    for (unsigned i = 0; i < t->n_loops; i++) {
+        struct iscsi_loop *L = &t->loops[i];
+        L->target = t;
+        L->index = i;
+        L->uv = i == 0 ? loop : &L->own;
+        pthread_mutex_init(&L->remote_lock, NULL);
+    }
     for (size_t i = 0; i < sizeof(t->stats.v) / sizeof(t->stats.v[0]); i++)
         atomic_init(&t->stats.v[i], 0);
 
@@ -261,18 +272,31 @@ int iscsi_target_set_discovery_mutual_chap(struct iscsi_target *t, const char *u
     return auth_set_mutual(&t->discovery_auth, user, secret);
 }
 
-/* ---- callbacks and the completion queue ------------------------------------ */
+/* ---- loops, callbacks and the completion queue ------------------------------ */
+
+static void maybe_finish_close(struct iscsi_target *t);
+
+/* The loop a worker thread runs; NULL on every other thread. */
+static _Thread_local struct iscsi_loop *tl_loop;
+
+struct iscsi_loop *iscsi_loop_current(struct iscsi_target *t)
+{
+    struct iscsi_loop *L = tl_loop;
+    return L && L->target == t ? L : &t->loops[0];
+}
 
 void iscsi_target_enter(struct iscsi_target *t)
 {
-    t->in_callback++;
+    struct iscsi_loop *L = iscsi_loop_current(t);
+    if (L->in_callback++ == 0)
+        pthread_mutex_lock(&t->lock);
 }
 
-void iscsi_target_flush_dirty(struct iscsi_target *t)
+void iscsi_target_flush_dirty(struct iscsi_loop *L)
 {
-    while (t->dirty) {
-        struct iscsi_conn *c = t->dirty;
-        t->dirty = c->dirty_next;
+    while (L->dirty) {
+        struct iscsi_conn *c = L->dirty;
+        L->dirty = c->dirty_next;
         c->dirty = false;
         iscsi_conn_flush(c);
     }
@@ -280,83 +304,146 @@ void iscsi_target_flush_dirty(struct iscsi_target *t)
 
 void iscsi_target_leave(struct iscsi_target *t)
 {
-    if (t->in_callback == 1) {
-        iscsi_target_run_completions(t);
+    struct iscsi_loop *L = iscsi_loop_current(t);
+    if (L->in_callback == 1) {
+        iscsi_target_run_completions(L);
         /* Written once per loop turn (iscsi_flush.c), or now without a loop. */
-        if (t->dirty && !iscsi_flush_defer(t))
-            iscsi_target_flush_dirty(t);
+        if (L->dirty && !iscsi_flush_defer(L))
+            iscsi_target_flush_dirty(L);
     }
-    t->in_callback--;
+    if (--L->in_callback == 0) {
+        pthread_mutex_unlock(&t->lock);
+        /* Closing: the connection or worker this callback ended may have
+         * been the last thing the close waited for. */
+        if (L->index == 0 && t->closing)
+            maybe_finish_close(t);
+    }
 }
+
+void iscsi_loop_post(struct iscsi_conn *c)
+{
+    struct iscsi_loop *L = c->loop;
+    if (!c->posted) {
+        c->posted = true;
+        c->post_next = L->posted;
+        L->posted = c;
+    }
+    uv_async_send(&L->wake);
+}
+
+static void worker_maybe_stop(struct iscsi_loop *L);
 
 static void on_wake(uv_async_t *h)
 {
-    struct iscsi_target *t = h->data;
+    struct iscsi_loop *L = h->data;
+    struct iscsi_target *t = L->target;
     iscsi_target_enter(t);
-    pthread_mutex_lock(&t->remote_lock);
-    struct iscsi_task *head = t->remote_head, *tail = t->remote_tail;
-    t->remote_head = t->remote_tail = NULL;
-    pthread_mutex_unlock(&t->remote_lock);
+    pthread_mutex_lock(&L->remote_lock);
+    struct iscsi_task *head = L->remote_head, *tail = L->remote_tail;
+    L->remote_head = L->remote_tail = NULL;
+    pthread_mutex_unlock(&L->remote_lock);
     if (head) {
         for (struct iscsi_task *x = head; x; x = x->done_next)
             x->state = ISCSI_TASK_QUEUED;
-        if (t->done_tail)
-            t->done_tail->done_next = head;
+        if (L->done_tail)
+            L->done_tail->done_next = head;
         else
-            t->done_head = head;
-        t->done_tail = tail;
+            L->done_head = head;
+        L->done_tail = tail;
     }
-    iscsi_target_leave(t);
+    /* Work posted by other loops, in the order it matters: a connection is
+     * opened before a close asked for meanwhile is carried out. */
+    while (L->posted) {
+        struct iscsi_conn *c = L->posted;
+        L->posted = c->post_next;
+        c->posted = false;
+        if (c->adopt_fd >= 0)
+            iscsi_conn_adopt(c);
+        if (c->close_posted && c->state != ISCSI_CONN_CLOSED)
+            iscsi_conn_close(c, c->close_why);
+    }
+    if (L->index != 0)
+        worker_maybe_stop(L);
+    iscsi_target_leave(t); /* on loop 0, closing: a worker's last connection went, or a worker ended */
 }
 
-static void queue_completion(struct iscsi_target *t, struct iscsi_task *task)
+static bool on_loop_thread(struct iscsi_loop *L)
 {
+    if (L->index != 0)
+        return tl_loop == L;
+    struct iscsi_target *t = L->target;
     uv_thread_t self = uv_thread_self();
+    return tl_loop == NULL && t->loop_thread_known && uv_thread_equal(&self, &t->loop_thread);
+}
+
+static void queue_completion(struct iscsi_task *task)
+{
+    struct iscsi_loop *L = task->conn->loop;
     task->done_next = NULL;
-    if (t->loop_thread_known && uv_thread_equal(&self, &t->loop_thread)) {
+    /* With several loops, a completion on the loop's thread but outside our
+     * callbacks (the stack run from loop 0's control socket) takes the
+     * remote path too: taking the target lock here, under whatever lock the
+     * backend may hold, could deadlock with a loop that holds the target
+     * lock and calls into the backend. */
+    if (on_loop_thread(L) && (L->in_callback || L->target->n_loops == 1)) {
         task->state = ISCSI_TASK_QUEUED;
-        if (t->done_tail)
-            t->done_tail->done_next = task;
+        if (L->done_tail)
+            L->done_tail->done_next = task;
         else
-            t->done_head = task;
-        t->done_tail = task;
-        if (!t->in_callback) {
+            L->done_head = task;
+        L->done_tail = task;
+        if (!L->in_callback) {
             /* Completed from outside our callbacks (a backend on this loop). */
-            iscsi_target_enter(t);
-            iscsi_target_leave(t);
+            iscsi_target_enter(L->target);
+            iscsi_target_leave(L->target);
         }
         return;
     }
-    /* Another thread: the loop thread owns task->state, so only link it. */
-    pthread_mutex_lock(&t->remote_lock);
-    if (t->remote_tail)
-        t->remote_tail->done_next = task;
+    /* Another thread: the loop's thread owns task->state, so only link it.
+     * The wake-up is sent under remote_lock: once the loop has run the task
+     * it may end (and close its wake handle, under the same lock). */
+    pthread_mutex_lock(&L->remote_lock);
+    if (L->remote_tail)
+        L->remote_tail->done_next = task;
     else
-        t->remote_head = task;
-    t->remote_tail = task;
-    pthread_mutex_unlock(&t->remote_lock);
-    uv_async_send(&t->wake);
+        L->remote_head = task;
+    L->remote_tail = task;
+    if (!L->wake_closing)
+        uv_async_send(&L->wake);
+    pthread_mutex_unlock(&L->remote_lock);
+}
+
+/* Closes a loop's wake handle on its thread, so that no completion thread
+ * sends to it any more. */
+static void close_wake(struct iscsi_loop *L, uv_close_cb cb)
+{
+    pthread_mutex_lock(&L->remote_lock);
+    if (L->wake_on && !L->wake_closing) {
+        L->wake_closing = true;
+        uv_close((uv_handle_t *)&L->wake, cb);
+    }
+    pthread_mutex_unlock(&L->remote_lock);
 }
 
 void iscsi_task_backend_done(struct scsi_backend_task *bt)
 {
     struct iscsi_task *task = (struct iscsi_task *)((char *)bt - offsetof(struct iscsi_task, be));
-    queue_completion(task->conn->target, task);
+    queue_completion(task);
 }
 
 void iscsi_task_tmf_done(struct scsi_backend_tmf *tmf)
 {
     struct iscsi_task *task = (struct iscsi_task *)((char *)tmf - offsetof(struct iscsi_task, tmf));
-    queue_completion(task->conn->target, task);
+    queue_completion(task);
 }
 
-void iscsi_target_run_completions(struct iscsi_target *t)
+void iscsi_target_run_completions(struct iscsi_loop *L)
 {
-    while (t->done_head) {
-        struct iscsi_task *task = t->done_head;
-        t->done_head = task->done_next;
-        if (!t->done_head)
-            t->done_tail = NULL;
+    while (L->done_head) {
+        struct iscsi_task *task = L->done_head;
+        L->done_head = task->done_next;
+        if (!L->done_head)
+            L->done_tail = NULL;
         task->done_next = NULL;
         if (task->kind == ISCSI_TASK_TMF)
             iscsi_tmf_complete(task);
@@ -419,15 +506,19 @@ static void check_conn_timers(struct iscsi_target *t, struct iscsi_conn *c, uint
         iscsi_send_nop_ping(c);
 }
 
+/* Each loop times its own connections: closing one or pinging it touches
+ * its handle, which only its loop may do. */
 static void on_timer(uv_timer_t *h)
 {
-    struct iscsi_target *t = h->data;
+    struct iscsi_loop *L = h->data;
+    struct iscsi_target *t = L->target;
     iscsi_target_enter(t);
     uint64_t now = iscsi_now_ms(t);
     struct iscsi_conn *c = t->conns;
     while (c) {
         struct iscsi_conn *next = c->next;
-        check_conn_timers(t, c, now);
+        if (c->loop == L && c->adopt_fd < 0)
+            check_conn_timers(t, c, now);
         c = next;
     }
     iscsi_target_leave(t);
@@ -488,7 +579,7 @@ static int listen_portal(struct iscsi_target *t, struct iscsi_portal *p)
     int r = portal_addr(p->host, p->want_port, &ss);
     if (r < 0)
         return r;
-    r = uv_tcp_init(t->loop, &p->listener);
+    r = uv_tcp_init(t->loops[0].uv, &p->listener);
     if (r < 0)
         return r;
     p->listener.data = p;
@@ -512,15 +603,98 @@ int iscsi_target_portal_port(const struct iscsi_target *t, unsigned p)
     return p <= t->n_more ? t->more[p - 1].port : -1;
 }
 
+/* ---- worker loops ------------------------------------------------------------ */
+
+static void worker_main(void *arg)
+{
+    struct iscsi_loop *L = arg;
+    struct iscsi_target *t = L->target;
+    tl_loop = L;
+    uv_run(L->uv, UV_RUN_DEFAULT);
+    /* uv_run returns once the loop's handles are all closed (worker_maybe_stop). */
+    int r = uv_loop_close(L->uv);
+    if (r < 0)
+        iscsi_log(t, ISCSI_TLOG_ERROR, "event loop %u still had handles when it ended: %s", L->index, uv_strerror(r));
+    tl_loop = NULL;
+    pthread_mutex_lock(&t->lock);
+    L->exited = true;
+    pthread_mutex_unlock(&t->lock);
+    uv_async_send(&t->loops[0].wake); /* loop 0 joins us (maybe_finish_close) */
+}
+
+/* A worker's handles close once the target is closing and the last of its
+ * connections is gone; its uv_run then returns.  On its thread. */
+static void worker_maybe_stop(struct iscsi_loop *L)
+{
+    if (!L->target->closing || L->n_conns || L->stopping)
+        return;
+    L->stopping = true;
+    if (L->timer_on) {
+        uv_timer_stop(&L->timer);
+        uv_close((uv_handle_t *)&L->timer, NULL);
+        L->timer_on = false;
+    }
+    iscsi_flush_close(L, NULL);
+    close_wake(L, NULL);
+}
+
+static int loop_timer_start(struct iscsi_loop *L, uint64_t tick)
+{
+    int r = uv_timer_init(L->uv, &L->timer);
+    if (r < 0)
+        return r;
+    L->timer.data = L;
+    L->timer_on = true;
+    return uv_timer_start(&L->timer, on_timer, tick, tick);
+}
+
+/* Loop i >= 1: its loop and handles, made here before its thread exists
+ * (nothing runs them yet), then the thread. */
+static int worker_start(struct iscsi_target *t, struct iscsi_loop *L)
+{
+    int r = uv_loop_init(L->uv);
+    if (r < 0)
+        return r;
+    r = uv_async_init(L->uv, &L->wake, on_wake);
+    if (r == 0) {
+        L->wake.data = L;
+        L->wake_on = true;
+        r = iscsi_flush_init(L);
+    }
+    uint64_t tick = timer_tick_ms(&t->opt);
+    if (r == 0 && tick)
+        r = loop_timer_start(L, tick);
+    if (r == 0)
+        r = uv_thread_create(&L->thread, worker_main, L);
+    if (r == 0) {
+        L->thread_started = true;
+        return 0;
+    }
+    /* No thread: close what was made and let the loop finish here. */
+    L->stopping = true;
+    if (L->timer_on)
+        uv_close((uv_handle_t *)&L->timer, NULL);
+    iscsi_flush_close(L, NULL);
+    if (L->wake_on)
+        uv_close((uv_handle_t *)&L->wake, NULL);
+    uv_run(L->uv, UV_RUN_DEFAULT);
+    uv_loop_close(L->uv);
+    L->exited = true;
+    return r;
+}
+
+static void on_loop0_handle_closed(uv_handle_t *h);
+
 int iscsi_target_listen(struct iscsi_target *t)
 {
     if (t->listening || t->closing)
         return UV_EALREADY;
+    struct iscsi_loop *L0 = &t->loops[0];
     struct sockaddr_storage ss;
     int r = portal_addr(t->host, t->opt.port, &ss);
     if (r < 0)
         return r;
-    r = uv_tcp_init(t->loop, &t->listener);
+    r = uv_tcp_init(L0->uv, &t->listener);
     if (r < 0)
         return r;
     t->listener.data = t;
@@ -539,23 +713,26 @@ int iscsi_target_listen(struct iscsi_target *t)
     for (unsigned i = 0; i < t->n_more; i++)
         if ((r = listen_portal(t, &t->more[i])) < 0)
             goto fail;
-    r = uv_async_init(t->loop, &t->wake, on_wake);
+    r = uv_async_init(L0->uv, &L0->wake, on_wake);
     if (r < 0)
         goto fail;
-    t->wake.data = t;
-    t->wake_on = true;
-    r = iscsi_flush_init(t);
+    L0->wake.data = L0;
+    L0->wake_on = true;
+    r = iscsi_flush_init(L0);
     if (r < 0)
         goto fail;
+    t->handles_open += 2;
     uint64_t tick = timer_tick_ms(&t->opt);
     if (tick) {
-        uv_timer_init(t->loop, &t->timer);
-        t->timer.data = t;
-        t->timer_on = true;
         t->handles_open++;
-        uv_timer_start(&t->timer, on_timer, tick, tick);
+        if ((r = loop_timer_start(L0, tick)) < 0)
+            goto fail;
     }
-    iscsi_log(t, ISCSI_TLOG_INFO, "listening on %s port %d", t->host, t->port);
+    for (unsigned i = 1; i < t->n_loops; i++)
+        if ((r = worker_start(t, &t->loops[i])) < 0)
+            goto fail;
+    iscsi_log(t, ISCSI_TLOG_INFO, "listening on %s port %d (%u event loop%s)", t->host, t->port, t->n_loops,
+              t->n_loops == 1 ? "" : "s");
     return 0;
 fail:
     /* The caller sees the error; iscsi_target_close still tidies up. */
@@ -580,18 +757,38 @@ static void finish_close(struct iscsi_target *t)
 
 static void on_wake_closed(uv_handle_t *h)
 {
-    struct iscsi_target *t = h->data;
-    t->wake_on = false;
-    finish_close(t);
+    struct iscsi_loop *L = h->data;
+    L->wake_on = false;
+    finish_close(L->target);
 }
 
+static bool workers_exited(struct iscsi_target *t)
+{
+    pthread_mutex_lock(&t->lock);
+    bool all = true;
+    for (unsigned i = 1; i < t->n_loops; i++)
+        all &= !t->loops[i].thread_started || t->loops[i].exited;
+    pthread_mutex_unlock(&t->lock);
+    return all;
+}
+
+/* Loop 0's thread, outside the target lock. */
 static void maybe_finish_close(struct iscsi_target *t)
 {
-    if (!t->closing || t->n_conns || t->handles_open)
+    pthread_mutex_lock(&t->lock);
+    bool busy = !t->closing || t->n_conns || t->handles_open;
+    pthread_mutex_unlock(&t->lock);
+    if (busy || !workers_exited(t))
         return;
-    if (t->wake_on) {
-        if (!uv_is_closing((uv_handle_t *)&t->wake))
-            uv_close((uv_handle_t *)&t->wake, on_wake_closed);
+    if (!t->workers_joined) {
+        t->workers_joined = true;
+        for (unsigned i = 1; i < t->n_loops; i++)
+            if (t->loops[i].thread_started)
+                uv_thread_join(&t->loops[i].thread);
+    }
+    struct iscsi_loop *L0 = &t->loops[0];
+    if (L0->wake_on) {
+        close_wake(L0, on_wake_closed);
         return;
     }
     finish_close(t);
@@ -604,20 +801,34 @@ static void on_handle_closed(uv_handle_t *h)
     maybe_finish_close(t);
 }
 
-void iscsi_target_conn_gone(struct iscsi_target *t)
+static void on_loop0_handle_closed(uv_handle_t *h)
+{
+    struct iscsi_loop *L = h->data;
+    L->target->handles_open--;
+    maybe_finish_close(L->target);
+}
+
+void iscsi_target_conn_gone(struct iscsi_target *t, struct iscsi_loop *L)
 {
     t->n_conns--;
-    maybe_finish_close(t);
+    L->n_conns--;
+    if (L->index != 0) {
+        worker_maybe_stop(L);
+        if (t->closing && t->n_conns == 0)
+            uv_async_send(&t->loops[0].wake);
+    }
+    /* Loop 0 checks on leaving the callback: maybe_finish_close takes the
+     * target lock, which the caller holds. */
 }
 
 void iscsi_target_close(struct iscsi_target *t, void (*closed)(void *arg), void *arg)
 {
     if (t->closing)
         return;
+    iscsi_target_enter(t);
     t->closing = true;
     t->closed_cb = closed;
     t->closed_arg = arg;
-    iscsi_target_enter(t);
     if (t->listening)
         uv_close((uv_handle_t *)&t->listener, on_handle_closed);
     for (unsigned i = 0; i < t->n_more; i++)
@@ -625,15 +836,21 @@ void iscsi_target_close(struct iscsi_target *t, void (*closed)(void *arg), void 
             t->more[i].listener.data = t;   /* on_handle_closed takes the target */
             uv_close((uv_handle_t *)&t->more[i].listener, on_handle_closed);
         }
-    if (t->timer_on) {
-        uv_timer_stop(&t->timer);
-        uv_close((uv_handle_t *)&t->timer, on_handle_closed);
+    struct iscsi_loop *L0 = &t->loops[0];
+    if (L0->timer_on) {
+        uv_timer_stop(&L0->timer);
+        uv_close((uv_handle_t *)&L0->timer, on_loop0_handle_closed);
+        L0->timer_on = false;
     }
+    /* Connections of other loops close there (posted); their loops stop
+     * once their last connection is gone. */
     for (struct iscsi_conn *c = t->conns; c; c = c->next)
         iscsi_conn_close(c, "target closing");
-    iscsi_flush_close(t, on_handle_closed);
-    iscsi_target_leave(t);
-    maybe_finish_close(t);
+    for (unsigned i = 1; i < t->n_loops; i++)
+        if (t->loops[i].thread_started)
+            uv_async_send(&t->loops[i].wake);
+    iscsi_flush_close(L0, on_loop0_handle_closed);
+    iscsi_target_leave(t); /* and, outside every callback, maybe_finish_close */
 }
 
 void iscsi_target_destroy(struct iscsi_target *t)
@@ -651,8 +868,25 @@ void iscsi_target_destroy(struct iscsi_target *t)
         n = next;
     }
     iscsi_nexus_forget_all(t);
-    pthread_mutex_destroy(&t->remote_lock);
+    for (unsigned i = 0; i < t->n_loops; i++)
+        pthread_mutex_destroy(&t->loops[i].remote_lock);
+    pthread_mutex_destroy(&t->lock);
     free(t);
+}
+
+unsigned iscsi_target_loops(const struct iscsi_target *t)
+{
+    return t->n_loops;
+}
+
+unsigned iscsi_target_loop_connections(struct iscsi_target *t, unsigned i)
+{
+    if (i >= t->n_loops)
+        return 0;
+    pthread_mutex_lock(&t->lock);
+    unsigned n = t->loops[i].n_conns;
+    pthread_mutex_unlock(&t->lock);
+    return n;
 }
 
 void iscsi_target_get_stats(struct iscsi_target *t, struct iscsi_target_stats *out)

@@ -9,9 +9,13 @@
  * 0: any transport error ends the connection and its session, and only that
  * one.
  *
- * Threading: everything runs on the libuv loop given at creation; the
+ * Threading: the listeners, the close sequence and (with opt.loops 1, the
+ * default) everything else run on the libuv loop given at creation; the
  * configuration calls are made before iscsi_target_listen (or from the loop
- * thread).  Backends may complete tasks on any thread.  Statistics may be read
+ * thread).  With opt.loops n > 1 the target starts n - 1 threads of its own
+ * at listen, each with a loop, and iscsi_target_close joins them; backends
+ * are then called from those threads too, one call at a time (the target
+ * lock).  Backends may complete tasks on any thread.  Statistics may be read
  * from any thread.  The process must ignore SIGPIPE: libuv writes with
  * write(2), and an initiator that hangs up would otherwise kill it.
  */
@@ -29,6 +33,7 @@ struct scsi_backend;
 #define ISCSI_NAME_MAX   223 /* RFC 7143 4.2.7.1 */
 #define ISCSI_SECRET_MAX 255
 #define ISCSI_TARGET_PORTALS_MAX 4 /* opt.host:opt.port and up to 3 more (multipath) */
+#define ISCSI_TARGET_LOOPS_MAX 16  /* event loops: the caller's and up to 15 threads */
 
 enum iscsi_digest_policy {
     ISCSI_DIGEST_POLICY_ANY = 0,     /* CRC32C or None, as the initiator prefers */
@@ -65,6 +70,10 @@ struct iscsi_target_options {
     uint32_t login_timeout_ms;    /* close a login that takes longer: 15000 */
     uint32_t pdu_timeout_ms;      /* close a connection whose PDU, once begun, takes
                                      longer to arrive (a slow or stalled peer): 30000 */
+    /* Event loops: 1 (the default) runs everything on the loop given at
+     * creation; n > 1 adds n - 1 loops on threads of their own and spreads
+     * connections over all n, round robin (at most ISCSI_TARGET_LOOPS_MAX). */
+    unsigned loops;
     iscsi_target_log_fn log;             /* NULL: quiet */
     void *log_arg;
     enum iscsi_target_log_level log_level;
@@ -141,5 +150,9 @@ void iscsi_target_destroy(struct iscsi_target *t);
 
 /* A snapshot of the counters; any thread. */
 void iscsi_target_get_stats(struct iscsi_target *t, struct iscsi_target_stats *out);
+/* The number of event loops, and the connections open on loop i now (0 for
+ * no such loop); any thread. */
+unsigned iscsi_target_loops(const struct iscsi_target *t);
+unsigned iscsi_target_loop_connections(struct iscsi_target *t, unsigned i);
 
 #endif

@@ -55,6 +55,8 @@ void iscsi_test_server_stop(struct iscsi_test_server *s);
 int iscsi_test_server_port(const struct iscsi_test_server *s);
 const char *iscsi_test_server_portal(const struct iscsi_test_server *s);
 struct iscsi_target_stats iscsi_test_server_stats(struct iscsi_test_server *s);
+/* Connections open on the target's event loop `loop` (cfg.opt.loops). */
+unsigned iscsi_test_server_loop_connections(struct iscsi_test_server *s, unsigned loop);
 
 /* The backend behind the node. */
 struct iscsi_test_mem_stats {

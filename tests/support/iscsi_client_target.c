@@ -30,6 +30,11 @@ void iscsi_test_config_init(struct iscsi_test_config *cfg)
     cfg->opt.nop_timeout_ms = 0;
     cfg->opt.login_timeout_ms = 0;
     cfg->opt.pdu_timeout_ms = 0;
+    /* SCSISIM_TEST_ISCSI_LOOPS=N runs every in-process target with N event
+     * loops (issue 14): the whole iSCSI suite against the multi-loop target. */
+    const char *loops = getenv("SCSISIM_TEST_ISCSI_LOOPS");
+    if (loops && *loops)
+        cfg->opt.loops = (unsigned)strtoul(loops, NULL, 10);
 }
 
 static void loop_thread(void *arg)
@@ -133,6 +138,11 @@ struct iscsi_target_stats iscsi_test_server_stats(struct iscsi_test_server *s)
     struct iscsi_target_stats st;
     iscsi_target_get_stats(s->target, &st);
     return st;
+}
+
+unsigned iscsi_test_server_loop_connections(struct iscsi_test_server *s, unsigned loop)
+{
+    return iscsi_target_loop_connections(s->target, loop);
 }
 
 struct iscsi_test_mem_stats iscsi_test_server_mem_stats(struct iscsi_test_server *s)
