@@ -23,6 +23,7 @@
 #include "conformance/replay/replay.h"
 #include "conformance/report/report.h"
 #include "sim/config/config.h"
+#include "sim/store/media_file.h"
 #include "stack/driver_core.h"
 
 static const char usage_text[] =
@@ -488,6 +489,14 @@ static int run(int argc, char **argv)
         args_free(&a);
         return rc;
     }
+    /* Shard children (cli/run_isolated.c) leave with _exit: without
+     * --media-dir the private media directory is made here, in the parent,
+     * so that they share it and the parent removes it at its exit (made in a
+     * child, one was left behind per child).  Should it fail, the drives
+     * that need it say so, trace by trace. */
+    char media_why[256];
+    if (!a.media.dir)
+        (void)sim_media_private_make(media_why, sizeof media_why);
     if ((rc = cli_firmware_default("run", a.firmware)) != CLI_EXIT_OK ||
         (a.firmware && (rc = run_check_firmware()) != CLI_EXIT_OK)) {
         args_free(&a);

@@ -12,12 +12,15 @@
  * with exit 1, in the summary line, TAP, JSON and JUnit; one that closes
  * descriptor 0 (tests/fixtures/close_fd0.c) fails its trace; scsisim's own core
  * over the same traces — in process, isolated and in two processes — leaks
- * nothing and passes (the check must never fail an honest run). */
+ * nothing and passes (the check must never fail an honest run).  Nor does a
+ * run leave its private media directory behind, however its traces ran. */
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/run_leaks.c"
@@ -235,6 +238,47 @@ START_TEST(an_honest_run_passes)
 }
 END_TEST
 
+/* The private media directory (no --media-dir): made once by the run and
+ * removed at its exit, also when its traces ran in shard children, which
+ * leave with _exit (each used to leave its own directory behind, in memory
+ * since the directory is in /dev/shm). */
+START_TEST(no_private_media_directory_is_left_behind)
+{
+    static const char *const modes[][4] = { { NULL }, { "--isolate", NULL }, { "--isolate", "-j2", NULL },
+                                             { "--two-process", NULL } };
+    char dir[1100];
+    snprintf(dir, sizeof dir, "%s/tmpdir", tmp);
+    ck_assert_int_eq(mkdir(dir, 0700), 0);
+    setenv("TMPDIR", dir, 1);
+    for (size_t m = 0; m < sizeof modes / sizeof modes[0]; m++) {
+        char p[2][1100];
+        snprintf(p[0], sizeof p[0], "%s/sync-cache/file-media-flush-power-cut.trace", suite);
+        snprintf(p[1], sizeof p[1], "%s/store/reopen-journal.trace", suite);
+        const char *argv[8] = { "run" };
+        int a = 1;
+        for (int i = 0; modes[m][i]; i++)
+            argv[a++] = modes[m][i];
+        argv[a++] = p[0];
+        argv[a++] = p[1];
+        argv[a] = NULL;
+        struct proc_result r;
+        proc_scsisim(argv, &r);
+        const char *mode = modes[m][0] ? modes[m][0] : "in process";
+        ck_assert_msg(r.status == 0, "mode %s: exit %d: %s%s", mode, r.status, r.out, r.err);
+        contains(r.out, "2 passed, 0 failed");
+        proc_result_free(&r);
+        DIR *d = opendir(dir);
+        ck_assert_ptr_nonnull(d);
+        struct dirent *e;
+        while ((e = readdir(d)))
+            ck_assert_msg(!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."), "mode %s%s%s: %s/%s left behind",
+                          mode, modes[m][1] ? " " : "", modes[m][1] ? modes[m][1] : "", dir, e->d_name);
+        closedir(d);
+    }
+    unsetenv("TMPDIR");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("run_leaks");
@@ -247,6 +291,7 @@ int main(void)
     tcase_add_test(tc, a_leaking_core_fails_each_trace);
     tcase_add_test(tc, a_core_closing_what_it_never_opened_fails);
     tcase_add_test(tc, an_honest_run_passes);
+    tcase_add_test(tc, no_private_media_directory_is_left_behind);
     suite_add_tcase(s, tc);
     return testutil_run(s);
 }

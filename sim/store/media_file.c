@@ -278,3 +278,11 @@ int sim_media_dir_resolve(const char *dir, char *out, size_t outlen, char *why, 
     memcpy(out, real, strlen(real) + 1);
     return 0;
 }
+
+int sim_media_private_make(char *why, size_t len)
+{
+    pthread_mutex_lock(&private_lock);
+    int rc = make_private(why, len);
+    pthread_mutex_unlock(&private_lock);
+    return rc;
+}

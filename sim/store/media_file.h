@@ -55,4 +55,10 @@ int sim_media_inspect(const char *dir, const char *name, bool force, char *why, 
  * -errno with why filled. */
 int sim_media_dir_resolve(const char *dir, char *out, size_t outlen, char *why, size_t len);
 
+/* Makes the process's private media directory now, as the first drive with
+ * media would.  Children forked afterwards share it, and only this process
+ * removes it, at its exit: made in a child that leaves with _exit (a shard
+ * of `scsisim run`), it would be left behind.  0 or -errno with why filled. */
+int sim_media_private_make(char *why, size_t len);
+
 #endif
