@@ -14,6 +14,7 @@
 #include "conformance/remote/remote.h"
 #include "conformance/replay/replay_priv.h"
 #include "sim/sim.h"
+#include "sim/store/media_file.h"
 
 void replay_options_init(struct replay_options *o)
 {
@@ -298,6 +299,8 @@ static void replay_free(struct replay *rp)
     free(rp->lost_targets);
     if (rp->cfg_ok)
         sim_config_free(&rp->cfg);
+    if (rp->media_subdir[0])
+        sim_media_private_subdir_remove(rp->media_subdir);
     pthread_cond_destroy(&rp->cv);
     pthread_mutex_destroy(&rp->lock);
 }

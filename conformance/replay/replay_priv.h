@@ -8,6 +8,7 @@
 #ifndef CONFORMANCE_REPLAY_PRIV_H
 #define CONFORMANCE_REPLAY_PRIV_H
 
+#include <limits.h>
 #include <pthread.h>
 
 #include "conformance/report/judge.h"
@@ -75,6 +76,7 @@ struct replay {
     bool     powered_off;           /* a power-loss directive cut the power, no power-on yet */
     struct sim_config cfg;
     bool     cfg_ok;
+    char     media_subdir[PATH_MAX]; /* the trace's own media directory (sim_media_private_subdir), "" = none */
 
     pthread_mutex_t lock;
     pthread_cond_t cv;              /* CLOCK_MONOTONIC; broadcast on every completion */

@@ -13,6 +13,7 @@
 #include "core/discovery.h"
 #include "stack/driver_core.h"
 #include "sim/sim.h"
+#include "sim/store/media_file.h"
 
 /* On the dispatch queue. */
 static void on_event(void *arg, const struct drv_event *e)
@@ -113,6 +114,20 @@ int replay_open(struct replay *rp)
         return rc;
     }
     rp->cfg_ok = true;
+    /* Without --media-dir each trace's drives get a directory of their own:
+     * traces replayed at once may name their media files alike. */
+    bool file_media = false;
+    for (size_t i = 0; i < rp->cfg.lu_count; i++)
+        file_media |= rp->cfg.lus[i].media_path != NULL;
+    if (file_media && !rp->cfg.media_dir) {
+        char why[PATH_MAX + 100];
+        if ((rc = sim_media_private_subdir(rp->media_subdir, sizeof rp->media_subdir, why, sizeof why)) < 0 ||
+            !(rp->cfg.media_dir = strdup(rp->media_subdir))) {
+            snprintf(rp->engine_note, sizeof rp->engine_note, "%.*s", (int)sizeof rp->engine_note - 1,
+                     rc < 0 ? why : "out of memory");
+            return rc < 0 ? rc : -ENOMEM;
+        }
+    }
     struct stack_options so;
     stack_options_init(&so);
     so.mode = rp->o.mode;

@@ -286,3 +286,33 @@ int sim_media_private_make(char *why, size_t len)
     pthread_mutex_unlock(&private_lock);
     return rc;
 }
+
+int sim_media_private_subdir(char *out, size_t outlen, char *why, size_t len)
+{
+    pthread_mutex_lock(&private_lock);
+    int rc = make_private(why, len);
+    int n = rc ? 0 : snprintf(out, outlen, "%s/trace-XXXXXX", private_dir);
+    pthread_mutex_unlock(&private_lock);
+    if (rc)
+        return rc;
+    if (n < 0 || (size_t)n >= outlen) {
+        errf(why, len, "the private media directory's path is too long for a subdirectory");
+        return -ENAMETOOLONG;
+    }
+    if (!mkdtemp(out)) {
+        int e = -errno;
+        errf(why, len, "cannot make a media directory for the trace, %s: %s", out, strerror(-e));
+        return e;
+    }
+    return 0;
+}
+
+void sim_media_private_subdir_remove(const char *dir)
+{
+    pthread_mutex_lock(&private_lock);
+    size_t n = strlen(private_dir);
+    bool ours = n && !strncmp(dir, private_dir, n) && !strncmp(dir + n, "/trace-", 7);
+    pthread_mutex_unlock(&private_lock);
+    if (ours)
+        (void)nftw(dir, remove_one, 8, FTW_DEPTH | FTW_PHYS);
+}

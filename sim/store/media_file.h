@@ -61,4 +61,13 @@ int sim_media_dir_resolve(const char *dir, char *out, size_t outlen, char *why, 
  * of `scsisim run`), it would be left behind.  0 or -errno with why filled. */
 int sim_media_private_make(char *why, size_t len);
 
+/* A new, empty directory under the private media directory (made first if
+ * need be) for one trace's controller: controllers that run at once (traces
+ * replayed side by side) then never share a file whose name both use.  0 or
+ * -errno with why filled. */
+int sim_media_private_subdir(char *out, size_t outlen, char *why, size_t len);
+/* Removes, with its files, a directory sim_media_private_subdir made (and
+ * nothing else: any other path is left alone). */
+void sim_media_private_subdir_remove(const char *dir);
+
 #endif
