@@ -495,9 +495,9 @@ static int run(int argc, char **argv)
      * so that they share it and the parent removes it at its exit (made in a
      * child, one was left behind per child).  Should it fail, the drives
      * that need it say so, trace by trace. */
-    char media_why[256];
+    char media_dir[PATH_MAX], media_why[256];
     if (!a.media.dir)
-        (void)sim_media_private_make(media_why, sizeof media_why);
+        (void)sim_media_dir_resolve(NULL, media_dir, sizeof media_dir, media_why, sizeof media_why);
     if ((rc = cli_firmware_default("run", a.firmware)) != CLI_EXIT_OK ||
         (a.firmware && (rc = run_check_firmware()) != CLI_EXIT_OK)) {
         args_free(&a);

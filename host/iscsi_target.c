@@ -762,23 +762,15 @@ static void on_wake_closed(uv_handle_t *h)
     finish_close(L->target);
 }
 
-static bool workers_exited(struct iscsi_target *t)
-{
-    pthread_mutex_lock(&t->lock);
-    bool all = true;
-    for (unsigned i = 1; i < t->n_loops; i++)
-        all &= !t->loops[i].thread_started || t->loops[i].exited;
-    pthread_mutex_unlock(&t->lock);
-    return all;
-}
-
 /* Loop 0's thread, outside the target lock. */
 static void maybe_finish_close(struct iscsi_target *t)
 {
     pthread_mutex_lock(&t->lock);
     bool busy = !t->closing || t->n_conns || t->handles_open;
+    for (unsigned i = 1; i < t->n_loops && !busy; i++)
+        busy = t->loops[i].thread_started && !t->loops[i].exited;
     pthread_mutex_unlock(&t->lock);
-    if (busy || !workers_exited(t))
+    if (busy)
         return;
     if (!t->workers_joined) {
         t->workers_joined = true;

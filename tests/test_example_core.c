@@ -160,14 +160,6 @@ START_TEST(buggy_core_is_caught_by_the_sync_cache_traces)
 }
 END_TEST
 
-/* The "tests" row of CUnit's run summary: total, ran, passed, failed. */
-static bool cu_summary(const char *out, unsigned v[4])
-{
-    const char *row = strstr(out, "Run Summary:");
-    row = row ? strstr(row, "tests") : NULL;
-    return row && sscanf(row, "tests %u %u %u %u", &v[0], &v[1], &v[2], &v[3]) == 4;
-}
-
 START_TEST(minimal_core_serves_libiscsi)
 {
     ck_assert_msg(built, "the example cores were not built (see the output above)");
@@ -184,7 +176,7 @@ START_TEST(minimal_core_serves_libiscsi)
     free(out);
     rc = proc_tool((const char *const[]){ "iscsi-test-cu", "-n", "-t", "ALL", "-d", srv.url, NULL }, 240, &out);
     unsigned v[4];
-    bool got = cu_summary(out, v);
+    bool got = serve_cu_summary(out, v);
     ck_assert_msg(got, "iscsi-test-cu (exit %d) printed no run summary:\n%.4000s", rc, out);
     ck_assert_msg(v[1] >= 200, "only %u tests ran", v[1]);
     if (v[3] != 0) { /* CUnit lists the failed tests before its summary */

@@ -3,7 +3,8 @@
  * residuals and service failures as the driver reports them, traces this
  * target cannot replay are skipped with the feature named, layer C (what
  * the controller saw) matched and judged, unusable files,
- * a stack that cannot be built, the trace's time budget, several traces at
+ * a stack that cannot be built, the trace's time budget, the driver's
+ * warning on a status it changed by recovering, several traces at
  * once in order, and the fixtures of tests/data/replay/good passing. */
 #include <stdlib.h>
 #include <string.h>
@@ -326,6 +327,40 @@ START_TEST(time_budget_ends_the_trace)
 }
 END_TEST
 
+/* A status that came out wrong because the driver core recovered under the
+ * command (here it aborts it, resets the LUN and then the controller): the
+ * failed check names the warning the core logged while it ran. */
+START_TEST(a_wrong_status_names_the_driver_warning_while_it_ran)
+{
+    static const char text[] = HDR "@requires fault-injection\n"
+                                   "@controller init-time=0\n"
+                                   "@host command-timeout=30ms abort-grace=30ms admin-timeout=200ms\n"
+                                   "@drive 0:0 capacity=1M\n"
+                                   "- H > - ua CMD 00 00 00 00 00 00\n"                            /* 6 */
+                                   "- H < - ua STATUS CHECK UNIT_ATTENTION/0x29/0x01\n"
+                                   "- C ! - - fault hang op=write limit=1\n"
+                                   "- C ! - - fault admin-refuse admin=abort\n"
+                                   "- C ! - - fault admin-refuse admin=reset\n"
+                                   "- H > - w1 CMD 2a 00 00 00 00 08 00 00 01 00 len=512 dir=out\n" /* 11 */
+                                   "- H > - w1 DOUT 77*512\n"
+                                   "- H < - w1 STATUS GOOD\n";
+    struct replay_options o;
+    rt_options(&o);
+    struct trace_run run;
+    trace_run_init(&run);
+    const struct trace_file_result *f = rt_replay(text, &o, &run);
+    ck_assert(rt_check(f, 6)->pass);
+    const struct trace_check *c = rt_check(f, 11);
+    ck_assert_uint_eq(c->failures, TRACE_FAIL_STATUS);
+    ck_assert_uint_eq(c->detail->sense.asc, 0x29);
+    ck_assert_uint_eq(c->detail->sense.ascq, 0x04);
+    ck_assert_msg(strstr(c->detail->note, "while it ran the driver logged: ") &&
+                      strstr(c->detail->note, "resetting the controller"),
+                  "%s", c->detail->note);
+    trace_run_free(&run);
+}
+END_TEST
+
 static void progress(void *arg, const struct trace_file_result *f, size_t done, size_t total)
 {
     size_t *calls = arg;
@@ -396,6 +431,7 @@ static Suite *suite(void)
     tcase_add_test(t, unusable_file_names_the_place);
     tcase_add_test(t, stack_that_cannot_be_built_fails_every_check);
     tcase_add_test(t, time_budget_ends_the_trace);
+    tcase_add_test(t, a_wrong_status_names_the_driver_warning_while_it_ran);
     tcase_add_test(t, several_traces_in_order);
     tcase_add_test(t, good_fixtures_pass);
     suite_add_tcase(s, t);

@@ -26,14 +26,6 @@
 #include "tests/support/serve_proc.h"
 #include "tests/support/proc.h"
 
-/* The "tests" row of CUnit's run summary: total, ran, passed, failed. */
-static bool summary(const char *out, unsigned v[4])
-{
-    const char *row = strstr(out, "Run Summary:");
-    row = row ? strstr(row, "tests") : NULL;
-    return row && sscanf(row, "tests %u %u %u %u", &v[0], &v[1], &v[2], &v[3]) == 4;
-}
-
 /* Tests that passed without printing [SKIPPED], from -v output: a test
  * starts at "  Test: NAME ..." and ends with "passed" or "FAILED" (on its
  * own line or right after the dots); what follows "passed" on that line is
@@ -89,7 +81,7 @@ static void all_tests_pass(const char *const *args)
     char *out;
     int rc = proc_tool(argv, 240, &out);
     unsigned v[4];
-    bool got = summary(out, v);
+    bool got = serve_cu_summary(out, v);
     if (!got || v[3] != 0) {
         /* The failures, for the log. */
         const char *f = strstr(out, "had failures");
@@ -135,7 +127,7 @@ START_TEST(iscsi_test_cu_sanitize_tests_pass)
     char *out;
     int rc = proc_tool(argv, 240, &out);
     unsigned v[4];
-    bool got = summary(out, v);
+    bool got = serve_cu_summary(out, v);
     ck_assert_msg(got, "iscsi-test-cu (exit %d) printed no run summary:\n%.4000s", rc, out);
     ck_assert_msg(v[3] == 0, "%u of %u tests failed:\n%.8000s", v[3], v[1], out);
     unsigned skipped, clean = clean_passes(out, &skipped);
@@ -178,8 +170,8 @@ static void suites_pass_clean(const char *drive, const char *const *suites, unsi
         char *out;
         int rc = proc_tool(argv, 120, &out);
         unsigned v[4], skipped;
-        ck_assert_msg(summary(out, v), "iscsi-test-cu -t %s (exit %d) printed no run summary:\n%.4000s", suites[i],
-                      rc, out);
+        ck_assert_msg(serve_cu_summary(out, v), "iscsi-test-cu -t %s (exit %d) printed no run summary:\n%.4000s",
+                      suites[i], rc, out);
         unsigned clean = clean_passes(out, &skipped);
         ck_assert_msg(v[3] == 0 && skipped == 0 && clean == v[1],
                       "%s on %s: %u ran, %u failed, %u skipped, %u clean:\n%.6000s", suites[i], drive, v[1], v[3],

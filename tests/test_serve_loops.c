@@ -54,25 +54,6 @@ static void send_read(struct raw_conn *c, uint32_t lba)
     ck_assert(raw_send_pdu(c, b, NULL, 0, NULL, 0));
 }
 
-/* TEST UNIT READY on LUN 0: the SCSI status (the real controller's first
- * answer is a unit attention), or -1 when no response came. */
-static int tur_status(struct raw_conn *c)
-{
-    uint8_t b[RAW_BHS], cdb[6] = { 0 };
-    uint32_t itt = c->itt++;
-    raw_bhs_scsi_cmd(b, itt, c->cmdsn++, 0, 0x80, cdb, sizeof(cdb), 0);
-    scsi_put_be32(b + 28, c->exp_statsn);
-    if (!raw_send_pdu(c, b, NULL, 0, NULL, 0))
-        return -1;
-    struct raw_pdu p;
-    if (!raw_recv_opcode(c, 0x21, &p))
-        return -1;
-    int status = scsi_get_be32(p.bhs + 16) == itt && p.bhs[2] == 0 ? p.bhs[3] : -1;
-    c->exp_statsn = scsi_get_be32(p.bhs + 24) + 1;
-    raw_pdu_free(&p);
-    return status;
-}
-
 struct loop_count { struct iscsi_test_server *s; unsigned loop, want; };
 
 static bool loop_has(void *arg)
@@ -341,11 +322,8 @@ START_TEST(iscsi_test_cu_passes_against_two_loops)
                            "-d", srv.url, url2, NULL };
     char *out;
     int rc = proc_tool(argv, 240, &out);
-    const char *row = strstr(out, "Run Summary:");
-    row = row ? strstr(row, "tests") : NULL;
     unsigned v[4];
-    ck_assert_msg(row && sscanf(row, "tests %u %u %u %u", &v[0], &v[1], &v[2], &v[3]) == 4,
-                  "iscsi-test-cu (exit %d) printed no run summary:\n%.4000s", rc, out);
+    ck_assert_msg(serve_cu_summary(out, v), "iscsi-test-cu (exit %d) printed no run summary:\n%.4000s", rc, out);
     ck_assert_msg(v[1] >= 40, "only %u tests ran", v[1]);
     ck_assert_msg(v[3] == 0, "%u of %u tests failed:\n%.8000s", v[3], v[1], out);
     free(out);
@@ -365,7 +343,7 @@ START_TEST(serve_stops_cleanly_with_sessions_on_every_loop)
         raw_connect(&c[i], srv.port);
         c[i].isid[5] = (uint8_t)(i + 1);
         ck_assert_int_eq(raw_login(&c[i], srv.iqn, NULL), 0);
-        ck_assert_int_ge(tur_status(&c[i]), 0);
+        ck_assert_int_ge(raw_tur_status(&c[i]), 0);
     }
     char *err = serve_stderr(&srv);
     for (unsigned l = 0; l < 3; l++) {

@@ -23,24 +23,6 @@
 #define NEXUS_IDS 4095 /* HBA_MAX_INITIATORS less the backend probe's id */
 #define BUSY 0x08
 
-/* TEST UNIT READY on LUN 0: the SCSI status byte, or -1 when no response came. */
-static int tur_status(struct raw_conn *c)
-{
-    uint8_t b[RAW_BHS], cdb[6] = { 0 };
-    uint32_t itt = c->itt++;
-    raw_bhs_scsi_cmd(b, itt, c->cmdsn++, 0, 0x80, cdb, sizeof(cdb), 0);
-    scsi_put_be32(b + 28, c->exp_statsn);
-    if (!raw_send_pdu(c, b, NULL, 0, NULL, 0))
-        return -1;
-    struct raw_pdu p;
-    if (!raw_recv_opcode(c, 0x21, &p))
-        return -1;
-    int status = scsi_get_be32(p.bhs + 16) == itt && p.bhs[2] == 0 ? p.bhs[3] : -1;
-    c->exp_statsn = scsi_get_be32(p.bhs + 24) + 1;
-    raw_pdu_free(&p);
-    return status;
-}
-
 static int login_as(struct raw_conn *c, const struct serve_proc *srv, const char *initiator, uint8_t isid)
 {
     raw_connect(c, srv->port);
@@ -72,7 +54,7 @@ START_TEST(the_session_past_the_nexus_ids_is_refused_at_login)
         snprintf(name, sizeof name, "iqn.2025-01.org.example:host%d", i);
         ck_assert_msg(login_as(&c[i], &srv, name, (uint8_t)i) == 0, "session %d refused", i);
         /* The power-on unit attention, then GOOD: never BUSY. */
-        int s1 = tur_status(&c[i]), s2 = tur_status(&c[i]);
+        int s1 = raw_tur_status(&c[i]), s2 = raw_tur_status(&c[i]);
         ck_assert_msg(s1 >= 0 && s1 != BUSY && s2 == 0, "session %d: TUR statuses 0x%02x 0x%02x", i, s1, s2);
     }
     ck_assert_int_eq(login_as(&c[NEXUS_IDS], &srv, "iqn.2025-01.org.example:one-too-many", 99), 0x0302);
@@ -90,7 +72,7 @@ START_TEST(the_session_past_the_nexus_ids_is_refused_at_login)
         struct raw_conn late;
         status = login_as(&late, &srv, "iqn.2025-01.org.example:late", 100);
         if (status == 0) {
-            int s1 = tur_status(&late);
+            int s1 = raw_tur_status(&late);
             ck_assert(s1 >= 0 && s1 != BUSY);
         } else {
             ck_assert_int_eq(status, 0x0302);
@@ -115,7 +97,7 @@ START_TEST(one_initiator_cannot_take_every_session)
     ck_assert_int_eq(login_as(&c, &srv, "iqn.2025-01.org.example:greedy", 3), 0x0302);
     raw_close(&c);
     ck_assert_int_eq(login_as(&other, &srv, "iqn.2025-01.org.example:modest", 1), 0);
-    ck_assert_int_ge(tur_status(&other), 0);
+    ck_assert_int_ge(raw_tur_status(&other), 0);
     /* Reinstating one of its sessions (same ISID) is not a new session. */
     struct raw_conn again;
     ck_assert_int_eq(login_as(&again, &srv, "iqn.2025-01.org.example:greedy", 2), 0);

@@ -276,6 +276,12 @@ void replay_reap(struct replay *rp, struct replay_task *k)
 {
     pthread_mutex_lock(&rp->lock);
     bool done = k->done;
+    /* A warning the driver core logged while the command ran (a deadline, a
+     * controller reset) says why a status came out unexpected: the note of a
+     * failed check that has no other (replay_actual). */
+    if (done && !k->reaped && rp->last_log[0] && rp->last_log_ns >= k->submit_ns && rp->last_log_ns <= k->done_ns)
+        snprintf(k->driver_note, sizeof k->driver_note, "while it ran the driver logged: %.*s",
+                 (int)(REPLAY_NOTE_MAX - sizeof "while it ran the driver logged: "), rp->last_log);
     pthread_mutex_unlock(&rp->lock);
     if (!done || k->reaped)
         return;
@@ -284,14 +290,6 @@ void replay_reap(struct replay *rp, struct replay_task *k)
     if (!k->note[0] && k->c.response != DRV_SR_TASK_COMPLETE)
         snprintf(k->note, sizeof k->note, "the driver completed it with %s (controller status %#x: %s)",
                  stack_response_name(k->c.response), k->c.ctrl_status, stack_ctrl_status_name(k->c.ctrl_status));
-    /* A warning the driver core logged while the command ran (a deadline, a
-     * controller reset) says why a status came out unexpected: the note of a
-     * failed check that has no other (replay_actual). */
-    pthread_mutex_lock(&rp->lock);
-    if (rp->last_log[0] && rp->last_log_ns >= k->submit_ns)
-        snprintf(k->driver_note, sizeof k->driver_note, "while it ran the driver logged: %.*s",
-                 (int)(REPLAY_NOTE_MAX - sizeof "while it ran the driver logged: "), rp->last_log);
-    pthread_mutex_unlock(&rp->lock);
 }
 
 /* Whether task k was ended by a TMF record (the trace's ended_by). */

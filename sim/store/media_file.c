@@ -228,18 +228,17 @@ static int make_private(char *why, size_t len)
      * where the store's syncs are still made (fault rules on them still apply)
      * but cost nothing. */
     const char *tmp = getenv("TMPDIR");
+    bool given = tmp && *tmp;
+    const char *base[2] = { given ? tmp : "/dev/shm", "/tmp" }; /* /tmp: a machine without /dev/shm */
     char tmpl[PATH_MAX];
-    bool made = false;
-    if (!tmp || !*tmp) {
-        snprintf(tmpl, sizeof tmpl, "/dev/shm/scsisim-media-XXXXXX");
-        made = mkdtemp(tmpl) != NULL; /* mkdtemp makes it 0700 */
-        tmp = "/tmp"; /* a machine without /dev/shm */
-    }
-    if (!made) {
-        snprintf(tmpl, sizeof tmpl, "%s/scsisim-media-XXXXXX", tmp);
-        if (!mkdtemp(tmpl)) {
+    for (unsigned i = 0;; i++) {
+        snprintf(tmpl, sizeof tmpl, "%s/scsisim-media-XXXXXX", base[i]);
+        if (mkdtemp(tmpl)) /* mkdtemp makes it 0700 */
+            break;
+        if (given || i == 1) {
             int e = -errno;
-            errf(why, len, "cannot make a private media directory %s: %s", tmpl, strerror(-e));
+            errf(why, len, "cannot make a private media directory %s: %s; set TMPDIR to a writable directory "
+                 "or give a media directory (--media-dir DIR)", tmpl, strerror(-e));
             return e;
         }
     }
@@ -249,16 +248,25 @@ static int make_private(char *why, size_t len)
     return 0;
 }
 
+/* The private directory's path into out (made on first use).  0 or -errno. */
+static int private_path(char *out, size_t outlen, char *why, size_t len)
+{
+    pthread_mutex_lock(&private_lock);
+    int rc = make_private(why, len);
+    if (rc == 0)
+        snprintf(out, outlen, "%s", private_dir);
+    pthread_mutex_unlock(&private_lock);
+    return rc;
+}
+
 int sim_media_dir_resolve(const char *dir, char *out, size_t outlen, char *why, size_t len)
 {
+    char priv[PATH_MAX];
     if (!dir || !*dir) {
-        pthread_mutex_lock(&private_lock);
-        int rc = make_private(why, len);
-        if (rc == 0)
-            dir = private_dir;
-        pthread_mutex_unlock(&private_lock);
+        int rc = private_path(priv, sizeof priv, why, len);
         if (rc)
             return rc;
+        dir = priv;
     }
     char real[PATH_MAX];
     struct stat st;
@@ -279,22 +287,13 @@ int sim_media_dir_resolve(const char *dir, char *out, size_t outlen, char *why, 
     return 0;
 }
 
-int sim_media_private_make(char *why, size_t len)
-{
-    pthread_mutex_lock(&private_lock);
-    int rc = make_private(why, len);
-    pthread_mutex_unlock(&private_lock);
-    return rc;
-}
-
 int sim_media_private_subdir(char *out, size_t outlen, char *why, size_t len)
 {
-    pthread_mutex_lock(&private_lock);
-    int rc = make_private(why, len);
-    int n = rc ? 0 : snprintf(out, outlen, "%s/trace-XXXXXX", private_dir);
-    pthread_mutex_unlock(&private_lock);
+    char priv[PATH_MAX];
+    int rc = private_path(priv, sizeof priv, why, len);
     if (rc)
         return rc;
+    int n = snprintf(out, outlen, "%s/trace-XXXXXX", priv);
     if (n < 0 || (size_t)n >= outlen) {
         errf(why, len, "the private media directory's path is too long for a subdirectory");
         return -ENAMETOOLONG;

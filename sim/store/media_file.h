@@ -51,15 +51,10 @@ int sim_media_name_check(const char *name, size_t *bad_at, char *why, size_t len
 int sim_media_inspect(const char *dir, const char *name, bool force, char *why, size_t len);
 
 /* The media directory to use: dir made canonical (realpath) into out, or with
- * dir NULL or "" a private temporary directory made on first use.  0 or
- * -errno with why filled. */
+ * dir NULL or "" a private temporary directory made on first use (by the
+ * first caller in a process: children forked afterwards share it, and only
+ * that process removes it, at its exit).  0 or -errno with why filled. */
 int sim_media_dir_resolve(const char *dir, char *out, size_t outlen, char *why, size_t len);
-
-/* Makes the process's private media directory now, as the first drive with
- * media would.  Children forked afterwards share it, and only this process
- * removes it, at its exit: made in a child that leaves with _exit (a shard
- * of `scsisim run`), it would be left behind.  0 or -errno with why filled. */
-int sim_media_private_make(char *why, size_t len);
 
 /* A new, empty directory under the private media directory (made first if
  * need be) for one trace's controller: controllers that run at once (traces

@@ -152,6 +152,10 @@ void raw_bhs_logout(uint8_t *b, uint32_t itt, uint32_t cmdsn, uint8_t reason);
 void raw_bhs_text(uint8_t *b, uint32_t itt, uint32_t ttt, uint32_t cmdsn, uint8_t flags);
 void raw_bhs_tmf(uint8_t *b, uint32_t itt, uint32_t cmdsn, uint8_t function, uint32_t rtt, uint8_t lun);
 
+/* TEST UNIT READY on LUN 0: the SCSI status byte (the real controller's
+ * first answer is a unit attention), or -1 when no response came; the
+ * response's StatSN is acknowledged (exp_statsn). */
+int raw_tur_status(struct raw_conn *c);
 /* Convenience for a healthy exchange: TEST UNIT READY on LUN 0 answered GOOD. */
 bool raw_tur_ok(struct raw_conn *c);
 

@@ -343,20 +343,26 @@ int raw_login(struct raw_conn *c, const char *target, const char *extra)
     return raw_login_keys(c, keys, len);
 }
 
-bool raw_tur_ok(struct raw_conn *c)
+int raw_tur_status(struct raw_conn *c)
 {
     uint8_t b[RAW_BHS], cdb[6] = { 0 };
     uint32_t itt = c->itt++;
     raw_bhs_scsi_cmd(b, itt, c->cmdsn++, 0, 0x80, cdb, sizeof(cdb), 0);
     scsi_put_be32(b + 28, c->exp_statsn);
     if (!raw_send_pdu(c, b, NULL, 0, NULL, 0))
-        return false;
+        return -1;
     struct raw_pdu p;
     if (!raw_recv_opcode(c, 0x21, &p))
-        return false;
-    bool ok = scsi_get_be32(p.bhs + 16) == itt && p.bhs[2] == 0 && p.bhs[3] == 0;
+        return -1;
+    int status = scsi_get_be32(p.bhs + 16) == itt && p.bhs[2] == 0 ? p.bhs[3] : -1;
+    c->exp_statsn = scsi_get_be32(p.bhs + 24) + 1;
     raw_pdu_free(&p);
-    return ok;
+    return status;
+}
+
+bool raw_tur_ok(struct raw_conn *c)
+{
+    return raw_tur_status(c) == 0;
 }
 
 bool raw_healthy_session(int port)

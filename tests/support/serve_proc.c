@@ -138,3 +138,10 @@ char *serve_stderr(const struct serve_proc *p)
     }
     return buf;
 }
+
+bool serve_cu_summary(const char *out, unsigned v[4])
+{
+    const char *row = strstr(out, "Run Summary:");
+    row = row ? strstr(row, "tests") : NULL;
+    return row && sscanf(row, "tests %u %u %u %u", &v[0], &v[1], &v[2], &v[3]) == 4;
+}

@@ -34,4 +34,8 @@ int  serve_stop(struct serve_proc *p, int sig);
 /* What it wrote on stderr so far (malloc, NUL-terminated). */
 char *serve_stderr(const struct serve_proc *p);
 
+/* The "tests" row of the run summary iscsi-test-cu (CUnit) printed in out:
+ * total, ran, passed, failed into v; false when there is none. */
+bool serve_cu_summary(const char *out, unsigned v[4]);
+
 #endif
