@@ -103,7 +103,8 @@ static void park(struct sim_ctrl *c, uint64_t now, uint64_t irq_next)
     uint64_t wait = until > now ? until - now : 0;
     struct timespec ts = { .tv_sec = (time_t)(wait / 1000000000u), .tv_nsec = (long)(wait % 1000000000u) };
     struct pollfd p = { .fd = c->region.bell_fd, .events = POLLIN };
-    ppoll(&p, 1, &ts, NULL);
+    if (ppoll(&p, 1, &ts, NULL) > 0 && (p.revents & POLLIN)) /* drained here, not every pass: a read per pass was a system call per few commands */
+        sim_region_drain_fd(c->region.bell_fd);
     atomic_fetch_add(&c->wakeups, 1);
 }
 
@@ -112,7 +113,6 @@ static void *firmware_main(void *arg)
     struct sim_ctrl *c = arg;
     struct ctrl_fw *f = &c->fw_state;
     while (!atomic_load(&c->stop)) {
-        sim_region_drain_fd(c->region.bell_fd);
         /* Held from the injection checks through the pass (sim_ctrl_inject):
          * a command the host submits after an injection returned is fetched
          * only by a pass that saw it. */

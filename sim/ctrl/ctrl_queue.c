@@ -16,7 +16,7 @@
 #include "sim/ctrl/ctrl_internal.h"
 
 #define ADMIN_BUDGET 16u /* entries per pass from the admin SQ */
-#define IO_BUDGET    64u /* entries per pass from each I/O SQ */
+#define IO_BUDGET    8u  /* entries per pass from each I/O SQ: completions are posted at the end of a pass, so a small pass lets the driver reap and refill while the firmware goes on */
 #define CID_WORDS    (65536u / 64u)
 #define NO_CID       0xFFFFu
 

@@ -9,17 +9,22 @@
  * like any input from the other side (a malformed entry is a fault, with a
  * reason, never a crash).
  *
- * Locking: `lock` is held across an access's translation AND copy and while
- * invalidations are processed: once the queue thread has run an INV_WAIT, no
- * access that used a dropped translation is still landing (what a driver
- * relies on when it frees or reuses a buffer).  The fault log has its own
- * mutex; the fault hook runs with neither held, so it may call back in.
+ * Concurrency: the DMA path takes no lock (issue 14: nothing per command
+ * that can block).  Queue runners (the doorbell on the unmapping thread, the
+ * queue thread) take `qlock` among themselves.  What an INV_WAIT promises -
+ * once it is written, no access that used a dropped translation is still
+ * landing, so the OS may free or reuse the buffer - is kept by a two-phase
+ * count of accesses in flight (sim/iommu/inflight.h).  IOTLB slots are filled without a lock too (tlb_fill: a slot is
+ * claimed by a compare-and-swap, and a fill that raced an invalidation undoes
+ * itself).  The fault log has its own mutex; the fault hook runs outside
+ * every access, so it may call back in.
  */
 #include "sim/iommu/iommu.h"
 
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdalign.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -27,6 +32,7 @@
 
 #include "base/clock.h"
 #include "base/futex.h"
+#include "sim/iommu/inflight.h"
 
 #define PAGE_SHIFT 12u
 #define PAGE_MASK  ((uint64_t)HBA_IOMMU_PAGE_SIZE - 1)
@@ -41,10 +47,17 @@ _Static_assert((HBA_IOMMU_IOTLB_ENTRIES & (HBA_IOMMU_IOTLB_ENTRIES - 1)) == 0, "
  * costs neither side a system call. */
 #define IQ_POLL_NS 20000u
 
-/* One cached leaf: tag = IOVA page + 1 (0 = empty), the leaf entry as read. */
+/* One cached leaf: tag = IOVA page + 1 (0 = empty, TAG_BUSY = being
+ * filled), the leaf entry as read. */
 struct iotlb_slot {
-    uint64_t tag;
-    uint64_t pte;
+    _Atomic uint64_t tag;
+    _Atomic uint64_t pte;
+};
+#define TAG_BUSY (1ull << 63) /* above any page + 1: page numbers have 52 bits */
+
+/* The statistics, counted without a lock (struct sim_iommu_stats). */
+struct iommu_counts {
+    _Atomic uint64_t hits, misses, walks_faulted, inv_descs, inv_waits, wakes_skipped;
 };
 
 struct sim_iommu {
@@ -53,10 +66,13 @@ struct sim_iommu {
     struct hba_iommu_regs *regs;     /* in host RAM; NULL when RAM is smaller than a page */
     atomic_int policy;               /* enum hba_iommu_policy */
 
-    pthread_mutex_t lock;            /* the IOTLB, the queue, the DMA-in-flight barrier */
-    uint32_t epoch;                  /* regs->epoch the IOTLB was filled under */
+    pthread_mutex_t qlock;           /* the invalidation queue and the epoch: one runner at a time */
+    _Atomic uint32_t epoch;          /* regs->epoch the IOTLB was filled under */
     struct iotlb_slot tlb[HBA_IOMMU_IOTLB_ENTRIES];
-    struct sim_iommu_stats stats;
+    struct iommu_counts stats;
+    struct sim_inflight inflight;    /* accesses in flight, for INV_WAIT (sim/iommu/inflight.h) */
+    /* Bumped before every IOTLB drop or flush: a fill that sees it move undoes itself. */
+    alignas(64) _Atomic uint64_t drops;
 
     pthread_t iq_thread;
     bool iq_started;
@@ -95,9 +111,27 @@ static bool ram_page_ok(const struct sim_iommu *m, uint64_t addr)
 
 /* --- IOTLB ------------------------------------------------------------------- */
 
+static void count(_Atomic uint64_t *c)
+{
+    atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
+}
+
+/* Empties the slot of page if it holds page.  Called after `drops` moved. */
+static void tlb_clear(struct sim_iommu *m, uint64_t page)
+{
+    struct iotlb_slot *s = &m->tlb[page & (HBA_IOMMU_IOTLB_ENTRIES - 1)];
+    uint64_t want = page + 1;
+    atomic_compare_exchange_strong(&s->tag, &want, 0);
+}
+
 static void tlb_flush(struct sim_iommu *m)
 {
-    memset(m->tlb, 0, sizeof m->tlb);
+    atomic_fetch_add(&m->drops, 1);
+    for (size_t i = 0; i < HBA_IOMMU_IOTLB_ENTRIES; i++) {
+        uint64_t t = atomic_load(&m->tlb[i].tag);
+        if (t && t != TAG_BUSY)
+            atomic_compare_exchange_strong(&m->tlb[i].tag, &t, 0);
+    }
 }
 
 static void tlb_drop(struct sim_iommu *m, uint64_t first_page, uint64_t count)
@@ -106,24 +140,61 @@ static void tlb_drop(struct sim_iommu *m, uint64_t first_page, uint64_t count)
         tlb_flush(m);
         return;
     }
-    for (uint64_t p = first_page; p < first_page + count; p++) {
-        struct iotlb_slot *s = &m->tlb[p & (HBA_IOMMU_IOTLB_ENTRIES - 1)];
-        if (s->tag == p + 1)
-            s->tag = 0;
-    }
+    atomic_fetch_add(&m->drops, 1);
+    for (uint64_t p = first_page; p < first_page + count; p++)
+        tlb_clear(m, p);
+}
+
+/* The cached leaf of page, or false.  A slot is read tag, entry, tag: a fill
+ * in between (tag BUSY, then the new tag) shows as a changed tag. */
+static bool tlb_lookup(struct sim_iommu *m, uint64_t page, uint64_t *pte)
+{
+    struct iotlb_slot *s = &m->tlb[page & (HBA_IOMMU_IOTLB_ENTRIES - 1)];
+    if (atomic_load(&s->tag) != page + 1)
+        return false;
+    *pte = atomic_load(&s->pte);
+    return atomic_load(&s->tag) == page + 1;
+}
+
+/* Caches what a walk that began when `drops` was drops0 found.  A slot being
+ * filled by another access is left to it.  Should an invalidation have moved
+ * `drops` meanwhile, the walk may have read an entry the OS has since
+ * cleared, and the fill is undone: either the invalidation's clear runs
+ * after the tag is stored and removes it, or this load sees `drops` move
+ * (both sequentially consistent). */
+static void tlb_fill(struct sim_iommu *m, uint64_t page, uint64_t pte, uint64_t drops0)
+{
+    struct iotlb_slot *s = &m->tlb[page & (HBA_IOMMU_IOTLB_ENTRIES - 1)];
+    uint64_t t = atomic_load_explicit(&s->tag, memory_order_relaxed);
+    if (t == TAG_BUSY || !atomic_compare_exchange_strong(&s->tag, &t, TAG_BUSY))
+        return;
+    atomic_store_explicit(&s->pte, pte, memory_order_relaxed);
+    atomic_store(&s->tag, page + 1);
+    if (atomic_load(&m->drops) != drops0)
+        tlb_clear(m, page);
 }
 
 /* The OS re-initialised the IOMMU (new epoch): nothing cached stays, and the
- * queue starts again at 0.  Lock held. */
+ * queue starts again at 0.  qlock held. */
 static void sync_epoch(struct sim_iommu *m)
 {
     uint32_t e = ld32(&m->regs->epoch);
-    if (e == m->epoch)
+    if (e == atomic_load_explicit(&m->epoch, memory_order_relaxed))
         return;
-    m->epoch = e;
     tlb_flush(m);
     st32(&m->regs->iq_head, 0);
     st32(&m->regs->iq_error, 0);
+    atomic_store_explicit(&m->epoch, e, memory_order_release);
+}
+
+/* An access's check of the epoch: the flush is taken under qlock, rarely. */
+static void access_sync_epoch(struct sim_iommu *m)
+{
+    if (ld32(&m->regs->epoch) == atomic_load_explicit(&m->epoch, memory_order_acquire))
+        return;
+    pthread_mutex_lock(&m->qlock);
+    sync_epoch(m);
+    pthread_mutex_unlock(&m->qlock);
 }
 
 /* --- table walk -------------------------------------------------------------- */
@@ -184,6 +255,7 @@ static enum hba_iommu_iq_error run_desc(struct sim_iommu *m, const struct hba_io
         if ((d->addr & 3) || d->addr >= m->ram_size || m->ram_size - d->addr < 4)
             return HBA_IOMMU_IQE_ADDRESS;
         uint32_t *status = (uint32_t *)(m->ram + d->addr);
+        sim_inflight_barrier(&m->inflight);
         st32(status, d->data);
         /* Pairs with the OS's read-modify-write of inv_waiters before it
          * reads this word (hw/hba.h "Skipping the wake-ups"). */
@@ -191,15 +263,15 @@ static enum hba_iommu_iq_error run_desc(struct sim_iommu *m, const struct hba_io
         if (ld32(&m->regs->inv_waiters))
             futex_wake_shared(status);
         else
-            m->stats.wakes_skipped++;
-        m->stats.inv_waits++;
+            count(&m->stats.wakes_skipped);
+        count(&m->stats.inv_waits);
         return HBA_IOMMU_IQE_NONE;
     }
     }
     return HBA_IOMMU_IQE_TYPE;
 }
 
-/* Processes every descriptor queued so far; returns how many.  Lock held. */
+/* Processes every descriptor queued so far; returns how many.  qlock held. */
 static uint32_t run_queue(struct sim_iommu *m)
 {
     struct hba_iommu_regs *r = m->regs;
@@ -229,7 +301,7 @@ static uint32_t run_queue(struct sim_iommu *m)
             st32(&r->iq_error, err);
             return 0;
         }
-        m->stats.inv_descs++;
+        count(&m->stats.inv_descs);
         head = (head + 1) & (size - 1);
         st32(&r->iq_head, head);
         done++;
@@ -262,9 +334,9 @@ static void *iq_main(void *arg)
     st32(&m->regs->iq_awake, 1);
     while (!atomic_load(&m->stop)) {
         uint32_t tail = ld32(&m->regs->iq_tail);
-        pthread_mutex_lock(&m->lock);
+        pthread_mutex_lock(&m->qlock);
         uint32_t done = run_queue(m);
-        pthread_mutex_unlock(&m->lock);
+        pthread_mutex_unlock(&m->qlock);
         /* Only after real work: an in-process IOMMU whose queue is run on the
          * unmapping thread (sim_iommu_doorbell) finds none and never spins. */
         if (done && poll_tail(m, tail))
@@ -299,21 +371,23 @@ int sim_iommu_create(uint8_t *ram, uint64_t ram_size, enum hba_iommu_policy poli
     m->ram_size = ram_size;
     atomic_init(&m->policy, (int)policy);
     atomic_init(&m->stop, false);
-    int rc = pthread_mutex_init(&m->lock, NULL);
+    sim_inflight_init(&m->inflight);
+    atomic_init(&m->drops, 0);
+    int rc = pthread_mutex_init(&m->qlock, NULL);
     if (rc) {
         free(m);
         return -rc;
     }
     rc = pthread_mutex_init(&m->log_lock, NULL);
     if (rc) {
-        pthread_mutex_destroy(&m->lock);
+        pthread_mutex_destroy(&m->qlock);
         free(m);
         return -rc;
     }
     if (ram_size >= HBA_IOMMU_PAGE_SIZE) {
         m->regs = (struct hba_iommu_regs *)(ram + (ram_size & ~PAGE_MASK) - HBA_IOMMU_PAGE_SIZE);
         /* An IOTLB starts empty: whatever the OS wrote before is read afresh. */
-        m->epoch = ld32(&m->regs->epoch);
+        atomic_init(&m->epoch, ld32(&m->regs->epoch));
         rc = pthread_create(&m->iq_thread, NULL, iq_main, m);
         if (rc) {
             sim_iommu_destroy(m);
@@ -339,7 +413,7 @@ void sim_iommu_destroy(struct sim_iommu *m)
         futex_wake_shared(&m->regs->online);
     }
     pthread_mutex_destroy(&m->log_lock);
-    pthread_mutex_destroy(&m->lock);
+    pthread_mutex_destroy(&m->qlock);
     free(m);
 }
 
@@ -359,16 +433,21 @@ void sim_iommu_doorbell(struct sim_iommu *m)
 {
     if (!m->regs)
         return;
-    pthread_mutex_lock(&m->lock);
+    pthread_mutex_lock(&m->qlock);
     run_queue(m);
-    pthread_mutex_unlock(&m->lock);
+    pthread_mutex_unlock(&m->qlock);
 }
 
 void sim_iommu_stats(struct sim_iommu *m, struct sim_iommu_stats *out)
 {
-    pthread_mutex_lock(&m->lock);
-    *out = m->stats;
-    pthread_mutex_unlock(&m->lock);
+    *out = (struct sim_iommu_stats){
+        .hits = atomic_load(&m->stats.hits),
+        .misses = atomic_load(&m->stats.misses),
+        .walks_faulted = atomic_load(&m->stats.walks_faulted),
+        .inv_descs = atomic_load(&m->stats.inv_descs),
+        .inv_waits = atomic_load(&m->stats.inv_waits),
+        .wakes_skipped = atomic_load(&m->stats.wakes_skipped),
+    };
 }
 
 /* --- DMA --------------------------------------------------------------------- */
@@ -388,18 +467,17 @@ static enum hba_iommu_reason translate(struct sim_iommu *m, uint64_t addr, uint6
     if (!m->regs)
         return HBA_IOMMU_UNMAPPED;
     uint64_t page = addr >> PAGE_SHIFT, pte;
-    struct iotlb_slot *s = &m->tlb[page & (HBA_IOMMU_IOTLB_ENTRIES - 1)];
-    if (s->tag == page + 1) {
-        m->stats.hits++;
-        pte = s->pte;
+    if (tlb_lookup(m, page, &pte)) {
+        count(&m->stats.hits);
     } else {
-        m->stats.misses++;
+        count(&m->stats.misses);
+        uint64_t drops0 = atomic_load(&m->drops);
         enum hba_iommu_reason why = walk(m, addr, &pte);
         if (why) {
-            m->stats.walks_faulted++;
+            count(&m->stats.walks_faulted);
             return why; /* faults are never cached */
         }
-        *s = (struct iotlb_slot){ .tag = page + 1, .pte = pte };
+        tlb_fill(m, page, pte, drops0);
     }
     /* The entry's R and W bits are the directions it allows, shifted by one. */
     if (!((pte >> 1) & need))
@@ -468,9 +546,9 @@ static enum sim_dma_result dma(struct sim_iommu *m, uint64_t iova, uint8_t *buf,
         if (read && policy == HBA_IOMMU_POLICY_DROP)
             memset(buf, 0xFF, len);
     } else {
-        pthread_mutex_lock(&m->lock);
         if (m->regs)
-            sync_epoch(m);
+            access_sync_epoch(m);
+        uint32_t g = sim_inflight_begin(&m->inflight);
         for (size_t pos = 0; pos < len;) {
             uint64_t addr = iova + pos;
             size_t chunk = HBA_IOMMU_PAGE_SIZE - (size_t)(addr & PAGE_MASK);
@@ -492,7 +570,7 @@ static enum sim_dma_result dma(struct sim_iommu *m, uint64_t iova, uint8_t *buf,
             }
             pos += chunk;
         }
-        pthread_mutex_unlock(&m->lock);
+        sim_inflight_end(&m->inflight, g);
     }
     if (!note.hit)
         return SIM_DMA_OK;
@@ -518,9 +596,9 @@ uint8_t *sim_iommu_write_window(struct sim_iommu *m, uint64_t iova, size_t len)
         return NULL;
     uint8_t *window = NULL;
     uint64_t first = 0;
-    pthread_mutex_lock(&m->lock);
     if (m->regs)
-        sync_epoch(m);
+        access_sync_epoch(m);
+    uint32_t g = sim_inflight_begin(&m->inflight);
     size_t pos = 0;
     while (pos < len) {
         uint64_t addr = iova + pos, off = 0;
@@ -535,7 +613,7 @@ uint8_t *sim_iommu_write_window(struct sim_iommu *m, uint64_t iova, size_t len)
     }
     if (pos == len)
         window = m->ram + first;
-    pthread_mutex_unlock(&m->lock);
+    sim_inflight_end(&m->inflight, g);
     return window;
 }
 
