@@ -604,26 +604,33 @@ _Static_assert(HBA_IOMMU_PTE_R == (uint64_t)HBA_DMA_TO_DEVICE << 1, "R is the to
 _Static_assert(HBA_IOMMU_PTE_W == (uint64_t)HBA_DMA_FROM_DEVICE << 1, "W is the from-device direction");
 
 struct hba_iommu_regs {
+    /* Line 0: set up by the OS, read by the IOMMU on every access. */
     uint64_t root;        /* OS: root table address | HBA_IOMMU_ROOT_EN */
     uint64_t iq_base;     /* OS: invalidation queue ring, page aligned */
     uint32_t iq_size;     /* OS: descriptors in the ring; 0 = no queue */
     uint32_t epoch;       /* OS: written last; a change drops the IOTLB */
+    uint32_t online;      /* IOMMU: 1 while it runs, 0 once stopped (an OS need not wait for it then) */
+    uint32_t rsvd0[9];
+    /* Line 1: written by the OS at every unmap.  Kept apart from line 0 so
+     * that the doorbell does not take the line the IOMMU reads at every
+     * access away from it (a cache-line transfer per command each way). */
     uint32_t iq_tail;     /* OS: doorbell, the next descriptor the OS will write */
+    uint32_t inv_waiters; /* OS: threads asleep (or going to sleep) on an INV_WAIT word; 0 = skip the wake */
+    uint32_t rsvd1[14];
+    /* Line 2: written by the IOMMU as it runs the queue. */
     uint32_t iq_head;     /* IOMMU: the next descriptor it will process */
     uint32_t iq_error;    /* IOMMU: enum hba_iommu_iq_error, 0 = none */
-    uint32_t online;      /* IOMMU: 1 while it runs, 0 once stopped (an OS need not wait for it then) */
     uint32_t iq_awake;    /* IOMMU: 1 while its queue is being polled (the OS may skip the futex wake) */
-    uint32_t inv_waiters; /* OS: threads asleep (or going to sleep) on an INV_WAIT word; 0 = skip the wake */
-    uint32_t rsvd[6];
+    uint32_t rsvd2[13];
 };
-_Static_assert(sizeof(struct hba_iommu_regs) == 72, "IOMMU register block is 72 bytes");
+_Static_assert(sizeof(struct hba_iommu_regs) == 192, "IOMMU register block is three 64-byte lines");
 _Static_assert(offsetof(struct hba_iommu_regs, epoch) == 20, "epoch at 20");
-_Static_assert(offsetof(struct hba_iommu_regs, iq_tail) == 24, "iq_tail at 24");
-_Static_assert(offsetof(struct hba_iommu_regs, iq_head) == 28, "iq_head at 28");
-_Static_assert(offsetof(struct hba_iommu_regs, iq_error) == 32, "iq_error at 32");
-_Static_assert(offsetof(struct hba_iommu_regs, online) == 36, "online at 36");
-_Static_assert(offsetof(struct hba_iommu_regs, iq_awake) == 40, "iq_awake at 40");
-_Static_assert(offsetof(struct hba_iommu_regs, inv_waiters) == 44, "inv_waiters at 44");
+_Static_assert(offsetof(struct hba_iommu_regs, online) == 24, "online at 24");
+_Static_assert(offsetof(struct hba_iommu_regs, iq_tail) == 64, "iq_tail at 64");
+_Static_assert(offsetof(struct hba_iommu_regs, inv_waiters) == 68, "inv_waiters at 68");
+_Static_assert(offsetof(struct hba_iommu_regs, iq_head) == 128, "iq_head at 128");
+_Static_assert(offsetof(struct hba_iommu_regs, iq_error) == 132, "iq_error at 132");
+_Static_assert(offsetof(struct hba_iommu_regs, iq_awake) == 136, "iq_awake at 136");
 
 enum hba_iommu_inv_type {
     HBA_IOMMU_INV_PAGES = 1,

@@ -314,6 +314,9 @@ static int invalidate(struct iommu_pt *pt, uint64_t first_iova, uint64_t pages)
             futex_wake_shared(&r->iq_tail);
     }
 
+    /* Done already when the doorbell ran the queue on this thread. */
+    if (ld32(pt->status) == ticket)
+        goto done;
     /* Poll first, yielding: the IOMMU (another thread or process) needs a
      * CPU to answer, and sleeping costs a wake-up on its side. */
     uint64_t spin_until = clock_now_ns() + SPIN_NS;

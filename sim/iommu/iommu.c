@@ -116,12 +116,15 @@ static void count(_Atomic uint64_t *c)
     atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
 }
 
-/* Empties the slot of page if it holds page.  Called after `drops` moved. */
+/* Empties the slot of page if it holds page.  Called after `drops` moved.
+ * Looks before it writes: a compare-and-swap of a slot that holds another
+ * page would still take its cache line from the thread that reads it. */
 static void tlb_clear(struct sim_iommu *m, uint64_t page)
 {
     struct iotlb_slot *s = &m->tlb[page & (HBA_IOMMU_IOTLB_ENTRIES - 1)];
     uint64_t want = page + 1;
-    atomic_compare_exchange_strong(&s->tag, &want, 0);
+    if (atomic_load(&s->tag) == want)
+        atomic_compare_exchange_strong(&s->tag, &want, 0);
 }
 
 static void tlb_flush(struct sim_iommu *m)
