@@ -213,6 +213,8 @@ void osal_user_get_stats(struct osal *os, struct osal_user_stats *s)
     s->iova_low_pages_live = os->iova_low.used / OSAL_PAGE;
     s->mappings_total = os->maps_total;
     s->segments_total = os->segs_total;
+    s->map_records = os->map_recs;
+    s->map_pool_grows = os->map_pool_grows;
     pthread_mutex_unlock(&os->dlock);
     s->irqs_live = atomic_load(&os->irqs_live);
     s->timers_live = atomic_load(&os->timers_live);

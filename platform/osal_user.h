@@ -125,6 +125,9 @@ struct osal_user_stats {
     uint64_t iova_low_pages_live; /* of which in the low window */
     uint64_t mappings_total;   /* successful osal_dma_prepare calls */
     uint64_t segments_total;   /* segments they returned */
+    uint32_t map_records;      /* mapping records pooled, live and free (never shrinks before destroy) */
+    uint64_t map_pool_grows;   /* times the pool grew by a slab: flat at steady state, where
+                                  prepare and complete allocate nothing */
     uint32_t irqs_live, timers_live;
     uint64_t irqs_delivered;   /* handler invocations */
     uint64_t queue_wakeups;    /* eventfd wake-ups of the queue's thread for queued blocks (a block

@@ -12,6 +12,7 @@
 #include "platform/bus.h"
 
 #define MAX_PIECES 8u /* struct osal_dma_mapping holds 8 segments */
+#define MAP_SLAB   64u /* records added each time the pool runs dry */
 
 /* The public buffer first, so a struct osal_dma_buffer * converts back. */
 struct osal_dma_buf {
@@ -25,7 +26,8 @@ struct osal_map_piece {
     uint64_t iova, ram, len;
 };
 
-/* One live osal_dma_prepare: what to unmap, and what to replay on a new bus. */
+/* One live osal_dma_prepare: what to unmap, and what to replay on a new bus.
+ * Pooled: while free, next links the free list and the rest is stale. */
 struct osal_map_rec {
     uint64_t iova_start;                 /* the reserved IOVA range, guard pages included */
     struct osal_dma_buf *buf;
@@ -33,6 +35,11 @@ struct osal_map_rec {
     uint32_t npieces;
     struct osal_map_piece piece[MAX_PIECES];
     struct osal_map_rec *prev, *next;
+};
+
+struct osal_map_slab {
+    struct osal_map_slab *next;
+    struct osal_map_rec rec[MAP_SLAB];
 };
 
 static uint64_t page_down(uint64_t a)
@@ -60,6 +67,131 @@ static struct range_alloc *window_of(struct osal *os, uint64_t iova)
     return iova < os->iova.lo ? &os->iova_low : &os->iova;
 }
 
+/* --- the record pool ----------------------------------------------------- */
+
+/* A prepare and a complete run once per command with data: they take and
+ * return a pooled record and find it through the index, so at steady state
+ * they allocate nothing and walk no list (issue 14).  The pool grows by a
+ * slab when it runs dry and shrinks only in osal_dma_fini.  The index is
+ * keyed by a live record's first IOVA — unique, since live IOVA ranges do
+ * not overlap — with linear probing and at least twice as many slots as
+ * records, so a probe is a step or two.  Everything here runs under dlock. */
+
+static uint32_t index_home(const struct osal *os, uint64_t iova)
+{
+    /* Fibonacci hashing: IOVAs share their low bits (page offsets), the
+     * multiply spreads the rest into the top bits. */
+    return (uint32_t)((iova * 0x9E3779B97F4A7C15ull) >> (64 - os->map_index_bits));
+}
+
+static uint32_t index_mask(const struct osal *os)
+{
+    return (1u << os->map_index_bits) - 1;
+}
+
+static void index_insert(struct osal *os, struct osal_map_rec *r)
+{
+    uint32_t i = index_home(os, r->piece[0].iova);
+    while (os->map_index[i])
+        i = (i + 1) & index_mask(os);
+    os->map_index[i] = r;
+}
+
+/* The slot of the live record whose first IOVA is iova; UINT32_MAX if none. */
+static uint32_t index_find(const struct osal *os, uint64_t iova)
+{
+    if (!os->map_index)
+        return UINT32_MAX;
+    for (uint32_t i = index_home(os, iova); os->map_index[i]; i = (i + 1) & index_mask(os))
+        if (os->map_index[i]->piece[0].iova == iova)
+            return i;
+    return UINT32_MAX;
+}
+
+/* Empties slot i and moves later records of its probe run back, so every
+ * record stays reachable from its home slot without tombstones. */
+static void index_remove(struct osal *os, uint32_t i)
+{
+    uint32_t mask = index_mask(os);
+    for (uint32_t j = (i + 1) & mask; os->map_index[j]; j = (j + 1) & mask) {
+        uint32_t home = index_home(os, os->map_index[j]->piece[0].iova);
+        /* The record at j may fill the hole at i when i lies on its way from home to j. */
+        if (((j - home) & mask) >= ((j - i) & mask)) {
+            os->map_index[i] = os->map_index[j];
+            i = j;
+        }
+    }
+    os->map_index[i] = NULL;
+}
+
+/* Adds a slab to the free list and, if needed, rebuilds the index bigger.
+ * On -ENOMEM nothing changed. */
+static int pool_grow(struct osal *os)
+{
+    if (os->map_recs > UINT32_MAX / 4 - MAP_SLAB)
+        return -ENOMEM;
+    uint32_t recs = os->map_recs + MAP_SLAB;
+    unsigned bits = 1;
+    while ((1u << bits) < 2 * recs)
+        bits++;
+    struct osal_map_slab *slab = calloc(1, sizeof(*slab));
+    if (!slab)
+        return -ENOMEM;
+    if (bits != os->map_index_bits) {
+        struct osal_map_rec **index = calloc((size_t)1 << bits, sizeof(*index));
+        if (!index) {
+            free(slab);
+            return -ENOMEM;
+        }
+        free(os->map_index);
+        os->map_index = index;
+        os->map_index_bits = bits;
+        for (struct osal_map_rec *r = os->maps; r; r = r->next)
+            index_insert(os, r);
+    }
+    for (uint32_t i = 0; i < MAP_SLAB; i++) {
+        slab->rec[i].next = os->map_free;
+        os->map_free = &slab->rec[i];
+    }
+    slab->next = os->map_slabs;
+    os->map_slabs = slab;
+    os->map_recs = recs;
+    os->map_pool_grows++;
+    return 0;
+}
+
+/* A cleared record from the pool; NULL when the pool could not grow. */
+static struct osal_map_rec *rec_get(struct osal *os)
+{
+    if (!os->map_free && pool_grow(os) < 0)
+        return NULL;
+    struct osal_map_rec *r = os->map_free;
+    os->map_free = r->next;
+    memset(r, 0, sizeof(*r));
+    return r;
+}
+
+/* Returns a record that is not (or no longer) live to the free list. */
+static void rec_put(struct osal *os, struct osal_map_rec *r)
+{
+    r->next = os->map_free;
+    os->map_free = r;
+}
+
+static void pool_fini(struct osal *os)
+{
+    while (os->map_slabs) {
+        struct osal_map_slab *slab = os->map_slabs;
+        os->map_slabs = slab->next;
+        free(slab);
+    }
+    free(os->map_index);
+    os->map_index = NULL;
+    os->map_index_bits = 0;
+    os->map_free = NULL;
+    os->map_recs = 0;
+}
+
 /* --- the IOMMU side of a mapping ------------------------------------------ */
 
 static void unmap_pieces(struct osal *os, struct bus *bus, const struct osal_map_rec *r, uint32_t n)
@@ -85,11 +217,13 @@ static int map_pieces(struct osal *os, struct bus *bus, const struct osal_map_re
     return 0;
 }
 
-/* Drops a mapping record (dlock held): unmaps it, returns its IOVA range. */
+/* Drops a live mapping record (dlock held): unmaps it, returns its IOVA
+ * range, takes it out of the live list and the index, back into the pool. */
 static void drop_rec(struct osal *os, struct osal_map_rec *r)
 {
     unmap_pieces(os, osal_user_bus(os), r, r->npieces);
     range_alloc_put(window_of(os, r->iova_start), r->iova_start, NULL);
+    index_remove(os, index_find(os, r->piece[0].iova));
     if (r->prev)
         r->prev->next = r->next;
     else
@@ -98,7 +232,7 @@ static void drop_rec(struct osal *os, struct osal_map_rec *r)
         r->next->prev = r->prev;
     r->buf->maps--;
     os->nmaps--;
-    free(r);
+    rec_put(os, r);
 }
 
 void osal_dma_fini(struct osal *os)
@@ -107,6 +241,7 @@ void osal_dma_fini(struct osal *os)
         osal_log(os, OSAL_LOG_ERROR, "%u DMA mapping(s) still prepared at teardown; unmapped", os->nmaps);
     while (os->maps)
         drop_rec(os, os->maps);
+    pool_fini(os);
     if (os->nbufs)
         osal_log(os, OSAL_LOG_ERROR, "%u DMA buffer(s) still allocated at teardown; freed", os->nbufs);
     while (os->bufs) {
@@ -244,28 +379,30 @@ int osal_dma_prepare(struct osal *os, struct osal_dma_buffer *pub, uint64_t offs
     if (max_addr_bits == 0 || max_addr_bits > 64)
         return -EINVAL;
     struct osal_dma_buf *b = (struct osal_dma_buf *)pub;
-    struct osal_map_rec *r = calloc(1, sizeof(*r));
-    if (!r)
-        return -ENOMEM;
-    r->buf = b;
     if (atomic_load(&os->reverse_dirs) && dir != HBA_DMA_BIDIRECTIONAL)
         dir = dir == HBA_DMA_TO_DEVICE ? HBA_DMA_FROM_DEVICE : HBA_DMA_TO_DEVICE;
-    r->dir = dir;
     bool scatter = atomic_load(&os->scatter);
+    uint64_t limit = max_addr_bits >= 64 ? UINT64_MAX : 1ull << max_addr_bits;
+
+    pthread_mutex_lock(&os->dlock);
+    struct osal_map_rec *r = rec_get(os);
+    if (!r) {
+        pthread_mutex_unlock(&os->dlock);
+        return -ENOMEM;
+    }
+    r->buf = b;
+    r->dir = dir;
     r->npieces = split(scatter, pub->phys + offset, length, r->piece);
     /* Guard pages between pieces, and with scatter one after the mapping. */
     uint64_t pages = r->npieces - 1 + (scatter ? 1 : 0);
     for (uint32_t i = 0; i < r->npieces; i++)
         pages += pages_of(r->piece[i].ram, r->piece[i].len);
-    uint64_t limit = max_addr_bits >= 64 ? UINT64_MAX : 1ull << max_addr_bits;
-
-    pthread_mutex_lock(&os->dlock);
     /* The high window unless the device cannot reach above its start. */
     struct range_alloc *win = limit > os->iova.lo ? &os->iova : &os->iova_low;
     int rc = range_alloc_get(win, pages * OSAL_PAGE, OSAL_PAGE, limit, true, &r->iova_start);
     if (rc < 0) {
+        rec_put(os, r);
         pthread_mutex_unlock(&os->dlock);
-        free(r);
         return rc;
     }
     uint64_t page = r->iova_start;
@@ -276,12 +413,13 @@ int osal_dma_prepare(struct osal *os, struct osal_dma_buffer *pub, uint64_t offs
     rc = map_pieces(os, osal_user_bus(os), r);
     if (rc < 0) {
         range_alloc_put(win, r->iova_start, NULL);
+        rec_put(os, r);
         pthread_mutex_unlock(&os->dlock);
         osal_log(os, OSAL_LOG_ERROR, "IOMMU map of %llu bytes at RAM 0x%llx failed: %s",
                  (unsigned long long)length, (unsigned long long)(pub->phys + offset), strerror(-rc));
-        free(r);
         return rc;
     }
+    index_insert(os, r);
     r->next = os->maps;
     if (os->maps)
         os->maps->prev = r;
@@ -310,9 +448,10 @@ int osal_dma_complete(struct osal *os, struct osal_dma_mapping *m)
     if (!os || !m || m->nseg == 0 || m->nseg > MAX_PIECES)
         return -EINVAL;
     pthread_mutex_lock(&os->dlock);
-    struct osal_map_rec *r = os->maps;
-    while (r && !(r->piece[0].iova == m->seg[0].iova && &r->buf->pub == m->buf))
-        r = r->next;
+    uint32_t slot = index_find(os, m->seg[0].iova);
+    struct osal_map_rec *r = slot == UINT32_MAX ? NULL : os->map_index[slot];
+    if (r && &r->buf->pub != m->buf)
+        r = NULL; /* another buffer's mapping: not the one prepared */
     if (!r) {
         pthread_mutex_unlock(&os->dlock);
         osal_log(os, OSAL_LOG_ERROR, "osal_dma_complete: IOVA 0x%llx is not a prepared mapping (completed twice?)",

@@ -24,6 +24,7 @@ struct osal_qitem {
 
 struct osal_dma_buf;   /* osal_user_dma.c */
 struct osal_map_rec;   /* osal_user_dma.c */
+struct osal_map_slab;  /* osal_user_dma.c */
 
 struct osal {
     _Atomic(struct bus *) bus;
@@ -60,7 +61,16 @@ struct osal {
     struct range_alloc ram;
     struct range_alloc iova, iova_low; /* the high and the low IOVA window (osal_user.h) */
     struct osal_dma_buf *bufs;
-    struct osal_map_rec *maps;
+    struct osal_map_rec *maps;         /* live mappings (replayed by a bus switch) */
+    /* The mapping records' pool (osal_user_dma.c, "the record pool"): slabs
+     * kept until osal_dma_fini, a free list, and an index of the live records
+     * by their first IOVA (open addressing, at most half full). */
+    struct osal_map_slab *map_slabs;
+    struct osal_map_rec *map_free;
+    struct osal_map_rec **map_index;
+    unsigned map_index_bits;           /* the index has 1 << bits slots */
+    uint32_t map_recs;                 /* records in the pool, live and free */
+    uint64_t map_pool_grows;           /* slabs allocated */
     uint32_t nbufs, nmaps;
     uint64_t maps_total, segs_total;
     atomic_bool scatter;        /* read without dlock: osal_user_set_scatter may flip it */
