@@ -141,7 +141,8 @@ struct drv_io {
     bool stopped;
     bool stop_refused;               /* ILLEGAL REQUEST: the device refuses such a command whole */
     uint32_t stop_chunk;
-    struct drv_completion stop;
+    struct drv_completion stop;      /* also the completion a reap's batch delivers at its end */
+    struct drv_io *fin_next;         /* core->finished: ended in a reap, its done still to call */
     /* DMA */
     bool dma_ready;
     bool bounce;
@@ -209,6 +210,11 @@ struct drv_core {
     uint32_t ndrives;
     /* tasks */
     struct drv_io *ios;
+    /* A reap's batch (task_batch_begin/end): tasks that ended in it, in the
+     * order they ended; their DMA is unmapped with one IOMMU wait, then their
+     * done callbacks run. */
+    bool finish_batch;
+    struct drv_io *finished, **finished_tail;
     unsigned ordered_tasks;          /* ORDERED tasks alive: the drain keeps their barrier (core_order.c) */
     struct drv_io *pend_head, *pend_tail;
     /* events */
@@ -324,6 +330,12 @@ void task_pieces_lost(struct drv_io *io);
  * the end of a TASK SET FULL wait): io waits in the pending FIFO when it has
  * something to send, and ends when it has nothing out and nothing to send. */
 void task_settle(struct drv_core *core, struct drv_io *io);
+/* A reap's batch: true if this call started one (a nested reap joins the
+ * outer batch).  Tasks that end in it complete normally are unmapped with
+ * osal_dma_defer_begin/end and reported at task_batch_end, in order; any
+ * other ending first reports the batch so far (order is kept). */
+bool task_batch_begin(struct drv_core *core);
+void task_batch_end(struct drv_core *core);
 
 /* core_recovery.c */
 void recovery_tick(void *arg);

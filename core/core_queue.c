@@ -196,6 +196,7 @@ static void dispatch(struct drv_core *core, struct drv_queue *q, const struct hb
 int queue_reap(struct drv_core *core, struct drv_queue *q)
 {
     int n = 0;
+    bool batch = task_batch_begin(core);
     while (q->live && q->cq) {
         struct hba_cq_entry *slot = &q->cq[q->cq_head];
         uint16_t phase = __atomic_load_n(&slot->phase, __ATOMIC_ACQUIRE);
@@ -211,10 +212,12 @@ int queue_reap(struct drv_core *core, struct drv_queue *q)
         dispatch(core, q, &e);
         /* A callback may have reset the controller and freed this queue. */
         if (!q->live)
-            return n;
+            break;
     }
-    if (n)
+    if (n && q->live)
         osal_reg_write32(core->os, HBA_REG_CQ_HEAD(q->qid), q->cq_head);
+    if (batch)
+        task_batch_end(core);
     return n;
 }
 

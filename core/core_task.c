@@ -146,8 +146,17 @@ static void fixup_mode_sense(struct drv_io *io, uint64_t bytes)
     }
 }
 
+static void batch_flush(struct drv_core *core);
+
 static void task_finish(struct drv_core *core, struct drv_io *io, struct drv_completion *c)
 {
+    /* Only a task that completed, in a running core, waits for the batch's
+     * end; anything else (a failure, an abort, a reset) is reported at once,
+     * after what the batch holds. */
+    bool batch = core->finish_batch && c->response == DRV_SR_TASK_COMPLETE && !io->terminate &&
+                 core_state(core) == CORE_RUNNING;
+    if (core->finish_batch && !batch)
+        batch_flush(core);
     for (unsigned i = 0; i < io->nout; i++) /* its commands may still complete: their slots forget the task */
         if (io->out[i].cmd->io == io)
             io->out[i].cmd->io = NULL;
@@ -170,6 +179,13 @@ static void task_finish(struct drv_core *core, struct drv_io *io, struct drv_com
         c->response = DRV_SR_TASK_COMPLETE;
         c->scsi_status = SCSI_STATUS_GOOD;
         c->ctrl_status = HBA_CS_SUCCESS;
+    }
+    if (batch) {
+        io->stop = *c;
+        io->fin_next = NULL;
+        *core->finished_tail = io;
+        core->finished_tail = &io->fin_next;
+        return;
     }
     io->done(io->arg, c);
     io_put(core, io);
@@ -600,4 +616,53 @@ int drv_core_process_task(struct drv_core *core, const struct drv_task *t, drv_t
     if (rc < 0)
         io_put(core, io);
     return rc;
+}
+
+/* --- a reap's batch ---------------------------------------------------------
+ * A reap that finds many completions at once unmaps all their DMA with one
+ * IOMMU wait (osal_dma_defer_begin/end) instead of one wait per task: in two
+ * processes each wait is a round trip to the controller's process.  The
+ * tasks' done callbacks run only after that wait, so no caller sees its
+ * buffer before the device can no longer reach it. */
+
+bool task_batch_begin(struct drv_core *core)
+{
+    if (core->finish_batch)
+        return false;
+    core->finish_batch = true;
+    core->finished = NULL;
+    core->finished_tail = &core->finished;
+    osal_dma_defer_begin(core->os);
+    return true;
+}
+
+/* Ends the deferral and reports what ended so far, in order.  A done callback
+ * may submit, or reap again: the batch is off while they run. */
+static void batch_report(struct drv_core *core)
+{
+    osal_dma_defer_end(core->os);
+    struct drv_io *io = core->finished;
+    core->finished = NULL;
+    core->finished_tail = &core->finished;
+    while (io) {
+        struct drv_io *next = io->fin_next;
+        io->done(io->arg, &io->stop);
+        io_put(core, io);
+        io = next;
+    }
+}
+
+void task_batch_end(struct drv_core *core)
+{
+    core->finish_batch = false;
+    batch_report(core);
+}
+
+/* A task that may not wait for the batch: what the batch holds goes first,
+ * then the batch goes on. */
+static void batch_flush(struct drv_core *core)
+{
+    core->finish_batch = false;
+    batch_report(core);
+    task_batch_begin(core);
 }

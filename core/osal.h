@@ -72,6 +72,17 @@ int osal_dma_prepare(struct osal *os, struct osal_dma_buffer *buf, uint64_t offs
                      enum hba_dma_dir dir, unsigned max_addr_bits, struct osal_dma_mapping *out);
 /* Unmaps what osal_dma_prepare mapped. */
 int osal_dma_complete(struct osal *os, struct osal_dma_mapping *m);
+/* A batch of unmaps with one wait, for a driver that reaps many completions
+ * at once (no DriverKit call: an IOMMU driver's deferred flush).  After
+ * osal_dma_defer_begin, osal_dma_complete on the calling thread unmaps and
+ * queues the IOMMU's invalidation but returns without waiting for it;
+ * osal_dma_defer_end waits once for all of them (0, or why the wait failed:
+ * the mappings are gone all the same).  In between, the device may still
+ * reach what was completed: the caller must not read, reuse or free those
+ * buffers (the OS hands none of their IOVAs out again, and frees a buffer only
+ * after waiting).  Other threads' calls stay synchronous; no nesting. */
+void osal_dma_defer_begin(struct osal *os);
+int  osal_dma_defer_end(struct osal *os);
 
 /* --- interrupts ----------------------------------------------------------- */
 struct osal_irq;

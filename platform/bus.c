@@ -462,6 +462,29 @@ int bus_iommu_unmap(struct bus *b, uint64_t iova, uint64_t len)
     return b->ops.iommu_unmap ? b->ops.iommu_unmap(b->ops.arg, iova, len) : table_unmap(b, iova, len);
 }
 
+/* An interposer's unmap (bus_ops) is its own business: synchronous. */
+static bool own_tables(const struct bus *b)
+{
+    return !b->ops.iommu_unmap || b->ops.iommu_unmap == table_unmap;
+}
+
+int bus_iommu_unmap_deferred(struct bus *b, uint64_t iova, uint64_t len)
+{
+    if (!own_tables(b))
+        return b->ops.iommu_unmap(b->ops.arg, iova, len);
+    int rc = 0;
+    struct iommu_pt *pt = pt_of(b, &rc);
+    return pt ? iommu_pt_unmap_deferred(pt, iova, len) : rc;
+}
+
+int bus_iommu_sync(struct bus *b)
+{
+    if (!own_tables(b))
+        return 0;
+    struct iommu_pt *pt = atomic_load_explicit(&b->pt, memory_order_acquire);
+    return pt ? iommu_pt_sync(pt) : 0; /* no tables yet: nothing was unmapped */
+}
+
 void bus_get_stats(const struct bus *b, struct bus_stats *s)
 {
     s->bell_rings = atomic_load(&b->bell_rings);

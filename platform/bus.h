@@ -103,6 +103,11 @@ uint64_t bus_dma_ram_top(const struct bus *b);
 /* iommu_pt_map / iommu_pt_unmap on this bus's IOMMU (or bus_ops). */
 int bus_iommu_map(struct bus *b, uint64_t iova, uint64_t ram_addr, uint64_t len, enum hba_dma_dir dir);
 int bus_iommu_unmap(struct bus *b, uint64_t iova, uint64_t len);
+/* iommu_pt_unmap_deferred / iommu_pt_sync (platform/iommu_pt.h): a batch of
+ * unmaps with one wait.  Through an interposer (bus_ops) an unmap is
+ * synchronous and the sync does nothing. */
+int bus_iommu_unmap_deferred(struct bus *b, uint64_t iova, uint64_t len);
+int bus_iommu_sync(struct bus *b);
 struct iommu_pt_stats;
 void bus_iommu_stats(const struct bus *b, struct iommu_pt_stats *out);
 

@@ -25,6 +25,7 @@
 /* How long an INV_WAIT is polled before the OS sleeps on it: a busy IOMMU
  * answers within a few microseconds, and not sleeping spares it the wake. */
 #define SPIN_NS   10000u
+#define SPIN_TIGHT 256    /* looks at the INV_WAIT word before the first yield (about a microsecond) */
 
 struct iommu_pt {
     uint8_t *ram;
@@ -35,6 +36,7 @@ struct iommu_pt {
     uint32_t ring_size;
     uint32_t *status;              /* INV_WAIT target */
     uint32_t ticket;               /* last INV_WAIT value queued */
+    uint32_t pending_drops;        /* invalidations queued by deferred unmaps since the last wait */
     uint32_t tail;                 /* next descriptor to write */
     uint32_t epoch;                /* the epoch this opener wrote */
 
@@ -279,27 +281,10 @@ static void push(struct iommu_pt *pt, struct hba_iommu_inv d)
     pt->tail = (pt->tail + 1) & (pt->ring_size - 1);
 }
 
-/* Queues the invalidation of [first, first + pages) and an INV_WAIT, rings,
- * and waits for the wait.  0 also when no IOMMU runs (none caches anything;
- * one that starts later starts empty). */
-static int invalidate(struct iommu_pt *pt, uint64_t first_iova, uint64_t pages)
+/* Publishes the queue's tail and rings the doorbell. */
+static void ring(struct iommu_pt *pt)
 {
     struct hba_iommu_regs *r = pt->regs;
-    if (!iommu_running(pt))
-        return 0;
-    if (ld32(&r->iq_error))
-        return -EIO;
-    uint32_t head = ld32(&r->iq_head);
-    if (((pt->tail - head) & (pt->ring_size - 1)) > pt->ring_size - 3)
-        return -ETIMEDOUT; /* earlier waits timed out and the queue is still full */
-    if (pages <= UINT32_MAX)
-        push(pt, (struct hba_iommu_inv){ .type = HBA_IOMMU_INV_PAGES, .data = (uint32_t)pages, .addr = first_iova });
-    else
-        push(pt, (struct hba_iommu_inv){ .type = HBA_IOMMU_INV_ALL });
-    uint32_t ticket = ++pt->ticket;
-    push(pt, (struct hba_iommu_inv){ .type = HBA_IOMMU_INV_WAIT, .data = ticket,
-                                     .addr = (uint64_t)((uint8_t *)pt->status - pt->ram) });
-    pt->stats.invalidations++;
     st32(&r->iq_tail, pt->tail);
     if (pt->doorbell) {
         pt->doorbell(pt->doorbell_arg);
@@ -313,20 +298,89 @@ static int invalidate(struct iommu_pt *pt, uint64_t first_iova, uint64_t pages)
         else
             futex_wake_shared(&r->iq_tail);
     }
+}
 
+/* Room for `need` more descriptors; 0, or -EIO (the queue stopped on an
+ * error), or -ETIMEDOUT (earlier waits timed out and it is still full). */
+static int room(struct iommu_pt *pt, uint32_t need)
+{
+    struct hba_iommu_regs *r = pt->regs;
+    if (ld32(&r->iq_error))
+        return -EIO;
+    uint32_t head = ld32(&r->iq_head);
+    if (((pt->tail - head) & (pt->ring_size - 1)) > pt->ring_size - 1 - need)
+        return -ETIMEDOUT;
+    return 0;
+}
+
+static void push_drop(struct iommu_pt *pt, uint64_t first_iova, uint64_t pages)
+{
+    if (pages <= UINT32_MAX)
+        push(pt, (struct hba_iommu_inv){ .type = HBA_IOMMU_INV_PAGES, .data = (uint32_t)pages, .addr = first_iova });
+    else
+        push(pt, (struct hba_iommu_inv){ .type = HBA_IOMMU_INV_ALL });
+}
+
+static int wait_ticket(struct iommu_pt *pt, uint32_t ticket);
+
+/* Queues an INV_WAIT behind everything queued so far, rings, and waits for
+ * it.  0 also when no IOMMU runs (none caches anything; one that starts
+ * later starts empty). */
+static int wait_all(struct iommu_pt *pt)
+{
+    if (!iommu_running(pt))
+        return 0;
+    int rc = room(pt, 1);
+    if (rc < 0)
+        return rc;
+    uint32_t ticket = ++pt->ticket;
+    push(pt, (struct hba_iommu_inv){ .type = HBA_IOMMU_INV_WAIT, .data = ticket,
+                                     .addr = (uint64_t)((uint8_t *)pt->status - pt->ram) });
+    pt->stats.invalidations++;
+    pt->pending_drops = 0;
+    ring(pt);
+    return wait_ticket(pt, ticket);
+}
+
+/* Queues the invalidation of [first, first + pages) and an INV_WAIT, rings,
+ * and waits for the wait. */
+static int invalidate(struct iommu_pt *pt, uint64_t first_iova, uint64_t pages)
+{
+    if (!iommu_running(pt))
+        return 0;
+    int rc = room(pt, 2);
+    if (rc < 0)
+        return rc;
+    push_drop(pt, first_iova, pages);
+    return wait_all(pt);
+}
+
+static int wait_ticket(struct iommu_pt *pt, uint32_t ticket)
+{
+    struct hba_iommu_regs *r = pt->regs;
     /* Done already when the doorbell ran the queue on this thread. */
     if (ld32(pt->status) == ticket)
         goto done;
-    /* Poll first, yielding: the IOMMU (another thread or process) needs a
-     * CPU to answer, and sleeping costs a wake-up on its side. */
+    /* Poll first: the IOMMU (another thread or process) needs a CPU to
+     * answer, and sleeping costs a wake-up on its side.  A controller's
+     * command engine answers between two commands (hw/hba.h "Skipping the
+     * wake-ups"), so the first looks do not give the CPU away; later ones
+     * yield it. */
     uint64_t spin_until = clock_now_ns() + SPIN_NS;
     for (int i = 0;; i++) {
         if (ld32(pt->status) == ticket)
             goto done;
+        if (i < SPIN_TIGHT)
+            continue;
         if (i % 8 == 7 && clock_now_ns() >= spin_until)
             break;
         sched_yield();
     }
+    /* Whoever counted itself awake has not answered (an engine busy with a
+     * long command): the queue's own thread is woken now, whatever
+     * iq_awake says. */
+    if (!pt->doorbell)
+        futex_wake_shared(&r->iq_tail);
     uint64_t deadline = clock_now_ms() + IOMMU_PT_WAIT_MS;
     for (;;) {
         /* Counted before the status is read, so the IOMMU's INV_WAIT either
@@ -355,6 +409,14 @@ done:
 
 /* --- map / unmap ------------------------------------------------------------- */
 
+/* Emptied tables go back to the pool once a wait covered their unmap. */
+static void release_deferred(struct iommu_pt *pt)
+{
+    for (uint32_t i = 0; i < pt->ndeferred; i++)
+        pt->free[pt->nfree++] = pt->deferred[i];
+    pt->ndeferred = 0;
+}
+
 static int unmap_locked(struct iommu_pt *pt, uint64_t first_iova, uint64_t n, uint64_t *cleared)
 {
     uint64_t lo = first_iova >> 12;
@@ -362,11 +424,8 @@ static int unmap_locked(struct iommu_pt *pt, uint64_t first_iova, uint64_t n, ui
     int rc = pt->skip_invalidate ? 0 : invalidate(pt, first_iova, n);
     /* Emptied tables are reusable only once no walk can be in them: after the
      * wait, or at once when nobody waits (no IOMMU, or the NOINV mutant). */
-    if (rc == 0) {
-        for (uint32_t i = 0; i < pt->ndeferred; i++)
-            pt->free[pt->nfree++] = pt->deferred[i];
-        pt->ndeferred = 0;
-    }
+    if (rc == 0)
+        release_deferred(pt);
     return rc;
 }
 
@@ -420,6 +479,45 @@ int iommu_pt_map(struct iommu_pt *pt, uint64_t iova, uint64_t ram_addr, uint64_t
         pt->stats.mapped_pages++;
     }
 out:
+    pthread_mutex_unlock(&pt->lock);
+    return rc;
+}
+
+int iommu_pt_unmap_deferred(struct iommu_pt *pt, uint64_t iova, uint64_t len)
+{
+    if (len == 0 || wraps(iova, len))
+        return -EINVAL;
+    uint64_t n = ((iova + len - 1) >> 12) - (iova >> 12) + 1, first = iova & ~PAGE_MASK;
+    pthread_mutex_lock(&pt->lock);
+    uint64_t lo = first >> 12;
+    uint64_t cleared = clear_tree(pt, pt->root, HBA_IOMMU_LEVELS, 0, lo, lo + n - 1);
+    int rc = 0;
+    if (pt->skip_invalidate || !iommu_running(pt)) {
+        release_deferred(pt); /* nobody caches anything, or the NOINV mutant */
+    } else {
+        /* A long batch waits now and then, so the queue never fills. */
+        if (pt->pending_drops >= pt->ring_size / 4 && (rc = wait_all(pt)) == 0)
+            release_deferred(pt);
+        if (rc == 0 && (rc = room(pt, 2)) == 0) {
+            push_drop(pt, first, n);
+            pt->pending_drops++;
+            ring(pt); /* the IOMMU drops them meanwhile; iommu_pt_sync waits */
+        }
+    }
+    pthread_mutex_unlock(&pt->lock);
+    if (rc < 0)
+        return rc;
+    return cleared == n ? 0 : -ENOENT;
+}
+
+int iommu_pt_sync(struct iommu_pt *pt)
+{
+    pthread_mutex_lock(&pt->lock);
+    int rc = 0;
+    if (pt->pending_drops && !pt->skip_invalidate)
+        rc = wait_all(pt);
+    if (rc == 0)
+        release_deferred(pt);
     pthread_mutex_unlock(&pt->lock);
     return rc;
 }

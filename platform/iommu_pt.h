@@ -48,6 +48,15 @@ int  iommu_pt_map(struct iommu_pt *pt, uint64_t iova, uint64_t ram_addr, uint64_
  * but may still be cached). */
 int  iommu_pt_unmap(struct iommu_pt *pt, uint64_t iova, uint64_t len);
 #define IOMMU_PT_WAIT_MS 5000
+/* A batch of unmaps with one wait (a driver reaping many completions at
+ * once): iommu_pt_unmap_deferred clears the tables and queues the
+ * invalidation, rings, and returns without waiting; iommu_pt_sync queues one
+ * INV_WAIT behind all of them and waits for it.  Until the sync returns, the
+ * DMA may still reach the old pages: their memory must not be reused.  The
+ * same errors as iommu_pt_unmap (a deferred unmap may wait now and then, so
+ * that a long batch never fills the queue). */
+int  iommu_pt_unmap_deferred(struct iommu_pt *pt, uint64_t iova, uint64_t len);
+int  iommu_pt_sync(struct iommu_pt *pt);
 
 /* How the queue's tail doorbell is rung: by default a futex wake of the
  * IOMMU's queue thread (any process); fn(arg), when set, processes the

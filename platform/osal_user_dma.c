@@ -19,6 +19,7 @@ struct osal_dma_buf {
     struct osal_dma_buffer pub;
     uint64_t size;                       /* reserved bytes (rounded) */
     uint32_t maps;                       /* live mappings of this buffer */
+    uint32_t pending;                    /* completed mappings whose invalidation is not yet waited for */
     struct osal_dma_buf *prev, *next;
 };
 
@@ -235,8 +236,80 @@ static void drop_rec(struct osal *os, struct osal_map_rec *r)
     rec_put(os, r);
 }
 
+/* A live record completed inside osal_dma_defer_begin/end (dlock held): the
+ * tables are cleared and the invalidation queued; the IOVA range and the
+ * record wait on `pending` for the end's one wait. */
+static void defer_rec(struct osal *os, struct osal_map_rec *r)
+{
+    struct bus *bus = osal_user_bus(os);
+    for (uint32_t i = 0; i < r->npieces; i++) {
+        int rc = bus_iommu_unmap_deferred(bus, r->piece[i].iova, r->piece[i].len);
+        if (rc < 0)
+            osal_log(os, OSAL_LOG_WARN, "IOMMU unmap of IOVA 0x%llx+%llu failed: %s",
+                     (unsigned long long)r->piece[i].iova, (unsigned long long)r->piece[i].len, strerror(-rc));
+    }
+    index_remove(os, index_find(os, r->piece[0].iova));
+    if (r->prev)
+        r->prev->next = r->next;
+    else
+        os->maps = r->next;
+    if (r->next)
+        r->next->prev = r->prev;
+    r->buf->maps--;
+    r->buf->pending++;
+    os->nmaps--;
+    os->deferred_total++;
+    r->prev = NULL;
+    r->next = os->pending;
+    os->pending = r;
+}
+
+/* Waits once for every deferred completion's invalidation, then gives their
+ * IOVA ranges and records back (dlock held).  A wait that fails is logged:
+ * the ranges go back all the same, as a failed synchronous unmap's do. */
+static int flush_pending(struct osal *os)
+{
+    if (!os->pending)
+        return 0;
+    int rc = bus_iommu_sync(osal_user_bus(os));
+    if (rc < 0)
+        osal_log(os, OSAL_LOG_WARN, "waiting for the IOMMU's invalidation of %s deferred unmaps failed: %s",
+                 os->pending->next ? "several" : "one", strerror(-rc));
+    os->defer_syncs++;
+    while (os->pending) {
+        struct osal_map_rec *r = os->pending;
+        os->pending = r->next;
+        range_alloc_put(window_of(os, r->iova_start), r->iova_start, NULL);
+        r->buf->pending--;
+        rec_put(os, r);
+    }
+    return rc;
+}
+
+void osal_dma_defer_begin(struct osal *os)
+{
+    if (!os)
+        return;
+    pthread_mutex_lock(&os->dlock);
+    os->deferring = true;
+    os->defer_owner = pthread_self();
+    pthread_mutex_unlock(&os->dlock);
+}
+
+int osal_dma_defer_end(struct osal *os)
+{
+    if (!os)
+        return -EINVAL;
+    pthread_mutex_lock(&os->dlock);
+    os->deferring = false;
+    int rc = flush_pending(os);
+    pthread_mutex_unlock(&os->dlock);
+    return rc;
+}
+
 void osal_dma_fini(struct osal *os)
 {
+    flush_pending(os);
     if (os->nmaps)
         osal_log(os, OSAL_LOG_ERROR, "%u DMA mapping(s) still prepared at teardown; unmapped", os->nmaps);
     while (os->maps)
@@ -319,6 +392,8 @@ void osal_dma_free(struct osal *os, struct osal_dma_buffer *pub)
         return;
     struct osal_dma_buf *b = (struct osal_dma_buf *)pub;
     pthread_mutex_lock(&os->dlock);
+    if (b->pending)
+        flush_pending(os); /* its memory goes back only once the device cannot reach it */
     if (b->maps) {
         osal_log(os, OSAL_LOG_ERROR, "DMA buffer at RAM 0x%llx freed with %u live mapping(s); unmapping them",
                  (unsigned long long)b->pub.phys, b->maps);
@@ -467,7 +542,10 @@ int osal_dma_complete(struct osal *os, struct osal_dma_mapping *m)
                  (unsigned long long)m->seg[0].iova);
         return -EINVAL;
     }
-    drop_rec(os, r);
+    if (os->deferring && pthread_equal(os->defer_owner, pthread_self()))
+        defer_rec(os, r);
+    else
+        drop_rec(os, r);
     pthread_mutex_unlock(&os->dlock);
     m->nseg = 0;
     return 0;
@@ -488,6 +566,7 @@ void osal_user_set_scatter(struct osal *os, bool on)
 int osal_dma_switch_bus(struct osal *os, struct bus *bus)
 {
     pthread_mutex_lock(&os->dlock);
+    flush_pending(os); /* on the old bus, where they were queued */
     if (range_alloc_top(&os->ram) > bus_dma_ram_top(bus)) {
         pthread_mutex_unlock(&os->dlock);
         osal_log(os, OSAL_LOG_ERROR, "new bus has %llu bytes of host RAM for DMA; live DMA buffers reach %llu",

@@ -73,6 +73,13 @@ struct osal {
     uint64_t map_pool_grows;           /* slabs allocated */
     uint32_t nbufs, nmaps;
     uint64_t maps_total, segs_total;
+    /* osal_dma_defer_begin/end: completions on defer_owner's thread wait for
+     * their invalidation only at the end; until then their records (IOVA
+     * range held) are on `pending`. */
+    bool deferring;
+    pthread_t defer_owner;
+    struct osal_map_rec *pending;
+    uint64_t deferred_total, defer_syncs;
     atomic_bool scatter;        /* read without dlock: osal_user_set_scatter may flip it */
     atomic_bool reverse_dirs;   /* osal_user_set_reverse_directions */
 };

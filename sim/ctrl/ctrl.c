@@ -112,6 +112,7 @@ static void *firmware_main(void *arg)
 {
     struct sim_ctrl *c = arg;
     struct ctrl_fw *f = &c->fw_state;
+    sim_iommu_engine_awake(c->iommu, true); /* counted in iq_awake while not parked */
     while (!atomic_load(&c->stop)) {
         /* Held from the injection checks through the pass (sim_ctrl_inject):
          * a command the host submits after an injection returned is fetched
@@ -124,6 +125,7 @@ static void *firmware_main(void *arg)
         ctrl_regs_tick(c, now);
 
         bool hung = atomic_load(&c->inj_hang);
+        sim_iommu_service(c->iommu); /* also when no command came: the OS may be unmapping the last one */
         unsigned work = 0;
         if (f->state == HBA_STATE_OPERATIONAL && !hung) {
             work = ctrl_queue_pass(c);
@@ -151,8 +153,11 @@ static void *firmware_main(void *arg)
         }
         if (f->state == HBA_STATE_OPERATIONAL && !hung && ctrl_queue_arm(c))
             continue;
+        sim_iommu_engine_awake(c->iommu, false);
         park(c, now, irq_next);
+        sim_iommu_engine_awake(c->iommu, true);
     }
+    sim_iommu_engine_awake(c->iommu, false);
     return NULL;
 }
 

@@ -433,6 +433,9 @@ static unsigned sq_service(struct sim_ctrl *c, uint16_t qid, unsigned budget)
             ctrl_admin_submit(c, &e);
         else
             ctrl_io_submit(c, qid, &e);
+        /* The OS may be waiting on an invalidation (two processes): it is
+         * answered within a command's time (sim_iommu_service). */
+        sim_iommu_service(c->iommu);
     }
     return n;
 }

@@ -62,7 +62,7 @@ struct dma_counts {
     alignas(64) _Atomic uint64_t hits, misses, walks_faulted;
 };
 struct queue_counts {
-    alignas(64) _Atomic uint64_t inv_descs, inv_waits, wakes_skipped;
+    alignas(64) _Atomic uint64_t inv_descs, inv_waits, wakes_skipped, engine_runs;
 };
 
 /* The fields are grouped by who writes them, each group on cache lines of
@@ -80,6 +80,9 @@ struct sim_iommu {
     void *access_arg;
 
     alignas(64) pthread_mutex_t qlock; /* the invalidation queue and the epoch: one runner at a time */
+    atomic_bool sync_doorbell;       /* the OS rings sim_iommu_doorbell: the queue is run on its thread */
+    uint32_t served_tail;            /* the engine's thread only: the tail its last run covered */
+    atomic_bool engine_awake;        /* the engine counts itself in iq_awake (sim_iommu_engine_awake) */
     struct dma_counts dma_stats;
     struct queue_counts queue_stats;
     alignas(64) struct iotlb_slot tlb[HBA_IOMMU_IOTLB_ENTRIES];
@@ -338,35 +341,45 @@ static bool poll_tail(struct sim_iommu *m, uint32_t tail)
     return false;
 }
 
+/* iq_awake counts who is looking at iq_tail (hw/hba.h "Skipping the
+ * wake-ups"): this queue's thread while it polls, the controller's command
+ * engine while it runs (sim_iommu_engine_awake). */
+static void awake_add(struct sim_iommu *m, int32_t n)
+{
+    __atomic_fetch_add(&m->regs->iq_awake, (uint32_t)n, __ATOMIC_SEQ_CST);
+}
+
 static void *iq_main(void *arg)
 {
     struct sim_iommu *m = arg;
     /* Awake from the start: the first doorbell after a (re)start may come
-     * before this thread ever parks, and one left at 1 by a killed IOMMU is
-     * ours now. */
-    st32(&m->regs->iq_awake, 1);
+     * before this thread ever parks (sim_iommu_create cleared what a killed
+     * IOMMU left). */
+    awake_add(m, 1);
     while (!atomic_load(&m->stop)) {
         uint32_t tail = ld32(&m->regs->iq_tail);
         pthread_mutex_lock(&m->qlock);
         uint32_t done = run_queue(m);
         pthread_mutex_unlock(&m->qlock);
         /* Only after real work: an in-process IOMMU whose queue is run on the
-         * unmapping thread (sim_iommu_doorbell) finds none and never spins. */
-        if (done && poll_tail(m, tail))
+         * unmapping thread (sim_iommu_doorbell) finds none and never spins;
+         * nor while the command engine runs the queue between commands (it
+         * would only take the CPU from the engine). */
+        if (done && !atomic_load_explicit(&m->engine_awake, memory_order_relaxed) && poll_tail(m, tail))
             continue;
         /* Park.  Pairs with the OS's fence between storing iq_tail and
          * reading iq_awake (hw/hba.h "Skipping the wake-ups"): either it sees
          * 0 and wakes us, or we see its tail here and do not sleep. */
-        st32(&m->regs->iq_awake, 0);
+        awake_add(m, -1);
         __atomic_thread_fence(__ATOMIC_SEQ_CST);
         uint32_t now_tail = ld32(&m->regs->iq_tail);
         if (now_tail == tail) {
             /* Sleeps unless the doorbell moved meanwhile (then FUTEX_WAIT returns at once). */
             futex_wait_shared(&m->regs->iq_tail, tail, IQ_IDLE_MS);
         }
-        st32(&m->regs->iq_awake, 1);
+        awake_add(m, 1);
     }
-    st32(&m->regs->iq_awake, 0);
+    awake_add(m, -1);
     return NULL;
 }
 
@@ -403,6 +416,7 @@ int sim_iommu_create(uint8_t *ram, uint64_t ram_size, enum hba_iommu_policy poli
         m->regs = (struct hba_iommu_regs *)(ram + (ram_size & ~PAGE_MASK) - HBA_IOMMU_PAGE_SIZE);
         /* An IOTLB starts empty: whatever the OS wrote before is read afresh. */
         atomic_init(&m->epoch, ld32(&m->regs->epoch));
+        st32(&m->regs->iq_awake, 0); /* what a killed IOMMU left counted is gone with it */
         rc = pthread_create(&m->iq_thread, NULL, iq_main, m);
         if (rc) {
             sim_iommu_destroy(m);
@@ -448,9 +462,43 @@ void sim_iommu_doorbell(struct sim_iommu *m)
 {
     if (!m->regs)
         return;
+    if (!atomic_load_explicit(&m->sync_doorbell, memory_order_relaxed))
+        atomic_store_explicit(&m->sync_doorbell, true, memory_order_relaxed);
     pthread_mutex_lock(&m->qlock);
     run_queue(m);
     pthread_mutex_unlock(&m->qlock);
+}
+
+/* Between two commands the engine runs what the OS queued since it last
+ * looked, unless the queue thread is at it (then that thread finishes it).
+ * served_tail moves only with a run that started after the tail was read, so
+ * a tail this call skipped is seen again at the next. */
+void sim_iommu_service(struct sim_iommu *m)
+{
+    if (!m || !m->regs || atomic_load_explicit(&m->sync_doorbell, memory_order_relaxed))
+        return;
+    uint32_t tail = ld32(&m->regs->iq_tail);
+    if (tail == m->served_tail || pthread_mutex_trylock(&m->qlock) != 0)
+        return;
+    run_queue(m);
+    pthread_mutex_unlock(&m->qlock);
+    m->served_tail = tail;
+    count(&m->queue_stats.engine_runs);
+}
+
+void sim_iommu_engine_awake(struct sim_iommu *m, bool awake)
+{
+    if (!m || !m->regs)
+        return;
+    atomic_store_explicit(&m->engine_awake, awake, memory_order_relaxed);
+    if (awake) {
+        awake_add(m, 1);
+        return;
+    }
+    /* Pairs with the OS's fence between storing iq_tail and reading
+     * iq_awake: a tail stored before the count dropped is run here. */
+    awake_add(m, -1);
+    sim_iommu_service(m);
 }
 
 void sim_iommu_stats(struct sim_iommu *m, struct sim_iommu_stats *out)
@@ -462,6 +510,7 @@ void sim_iommu_stats(struct sim_iommu *m, struct sim_iommu_stats *out)
         .inv_descs = atomic_load(&m->queue_stats.inv_descs),
         .inv_waits = atomic_load(&m->queue_stats.inv_waits),
         .wakes_skipped = atomic_load(&m->queue_stats.wakes_skipped),
+        .engine_runs = atomic_load(&m->queue_stats.engine_runs),
     };
 }
 

@@ -75,6 +75,16 @@ enum hba_iommu_policy sim_iommu_policy(const struct sim_iommu *m);
  * Two processes use the futex doorbell; both end in the same processing. */
 void sim_iommu_doorbell(struct sim_iommu *m);
 
+/* The controller's command engine, busy between commands anyway, runs the
+ * invalidation queue there when the OS rings no synchronous doorbell (two
+ * processes): the OS's INV_WAIT is then answered within a command's time,
+ * with no wake-up of the queue's thread.  sim_iommu_engine_awake(true) counts
+ * the engine in iq_awake while it runs, so the OS skips its futex wake;
+ * (false) before it parks, and runs what came meanwhile.  Both on the
+ * engine's thread only. */
+void sim_iommu_service(struct sim_iommu *m);
+void sim_iommu_engine_awake(struct sim_iommu *m, bool awake);
+
 /* What the IOMMU did so far (for tests and benchmarks). */
 struct sim_iommu_stats {
     uint64_t hits, misses;       /* IOTLB lookups of translated pages */
@@ -82,6 +92,7 @@ struct sim_iommu_stats {
     uint64_t inv_descs;          /* invalidation descriptors processed */
     uint64_t inv_waits;          /* of which INV_WAIT */
     uint64_t wakes_skipped;      /* INV_WAITs whose futex wake was skipped: no OS thread counted itself asleep */
+    uint64_t engine_runs;        /* queue runs by the command engine (sim_iommu_service) */
 };
 void sim_iommu_stats(struct sim_iommu *m, struct sim_iommu_stats *out);
 
