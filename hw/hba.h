@@ -563,15 +563,20 @@ enum hba_iommu_policy {
  * Skipping the wake-ups (two Dekker pairs, each side: store, full fence, load).
  * Each futex wake is a system call, and one that finds a sleeper is a context
  * switch in each process: per command, that was most of the two-process cost.
- *   iq_awake     The IOMMU sets it while it polls iq_tail after a busy pass.
- *                Before it sleeps it stores 0, fences, and re-reads iq_tail
- *                (sleeping only on the value it read).  The OS stores iq_tail,
- *                fences, and reads iq_awake: if 1, it skips the wake.  One of
- *                the two loads sees the other side's store, so a doorbell is
- *                never lost.  A killed IOMMU may leave 1 behind: that only
- *                skips wakes nobody would answer; a new IOMMU sets it itself.
- *                Should a stale 1 ever hide a parked IOMMU, that IOMMU still
- *                looks at its queue every 100 ms: late, never lost.
+ *   iq_awake     Counts who is looking at iq_tail: the IOMMU's queue thread
+ *                while it polls after a busy pass, and the controller's
+ *                command engine while it runs (it runs the queue between two
+ *                commands).  Before either stops looking it takes itself off,
+ *                fences, and re-reads iq_tail (the queue thread then sleeps
+ *                only on the value it read; the engine runs what it finds).
+ *                The OS stores iq_tail, fences, and reads iq_awake: if not 0,
+ *                it skips the wake.  One of the two loads sees the other
+ *                side's store, so a doorbell is never lost.  An OS whose
+ *                INV_WAIT is not answered within its short spin (an engine
+ *                busy with one long command) wakes the queue thread anyway.
+ *                A new IOMMU clears what a killed one left; should a stale
+ *                count ever hide a parked IOMMU, it still looks at its queue
+ *                every 100 ms: late, never lost.
  *   inv_waiters  The OS adds 1 before it reads its INV_WAIT word to decide to
  *                sleep (a sequentially consistent read-modify-write), and
  *                takes it off after.  The IOMMU stores the INV_WAIT data,

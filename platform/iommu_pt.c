@@ -315,6 +315,7 @@ static int room(struct iommu_pt *pt, uint32_t need)
 
 static void push_drop(struct iommu_pt *pt, uint64_t first_iova, uint64_t pages)
 {
+    pt->stats.invalidations++;
     if (pages <= UINT32_MAX)
         push(pt, (struct hba_iommu_inv){ .type = HBA_IOMMU_INV_PAGES, .data = (uint32_t)pages, .addr = first_iova });
     else
@@ -336,7 +337,6 @@ static int wait_all(struct iommu_pt *pt)
     uint32_t ticket = ++pt->ticket;
     push(pt, (struct hba_iommu_inv){ .type = HBA_IOMMU_INV_WAIT, .data = ticket,
                                      .addr = (uint64_t)((uint8_t *)pt->status - pt->ram) });
-    pt->stats.invalidations++;
     pt->pending_drops = 0;
     ring(pt);
     return wait_ticket(pt, ticket);

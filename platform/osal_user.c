@@ -215,6 +215,9 @@ void osal_user_get_stats(struct osal *os, struct osal_user_stats *s)
     s->segments_total = os->segs_total;
     s->map_records = os->map_recs;
     s->map_pool_grows = os->map_pool_grows;
+    s->deferred_unmaps = os->deferred_total;
+    s->defer_waits = os->defer_syncs;
+    s->unmaps_unwaited = os->npending;
     pthread_mutex_unlock(&os->dlock);
     s->irqs_live = atomic_load(&os->irqs_live);
     s->timers_live = atomic_load(&os->timers_live);

@@ -128,6 +128,9 @@ struct osal_user_stats {
     uint32_t map_records;      /* mapping records pooled, live and free (never shrinks before destroy) */
     uint64_t map_pool_grows;   /* times the pool grew by a slab: flat at steady state, where
                                   prepare and complete allocate nothing */
+    uint64_t deferred_unmaps;  /* completes inside osal_dma_defer_begin/end (their wait deferred) */
+    uint64_t defer_waits;      /* waits that covered them: one per batch, or a buffer freed early */
+    uint32_t unmaps_unwaited;  /* deferred completes whose wait has not come yet */
     uint32_t irqs_live, timers_live;
     uint64_t irqs_delivered;   /* handler invocations */
     uint64_t queue_wakeups;    /* eventfd wake-ups of the queue's thread for queued blocks (a block

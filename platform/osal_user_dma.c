@@ -259,6 +259,7 @@ static void defer_rec(struct osal *os, struct osal_map_rec *r)
     r->buf->pending++;
     os->nmaps--;
     os->deferred_total++;
+    os->npending++;
     r->prev = NULL;
     r->next = os->pending;
     os->pending = r;
@@ -276,6 +277,7 @@ static int flush_pending(struct osal *os)
         osal_log(os, OSAL_LOG_WARN, "waiting for the IOMMU's invalidation of %s deferred unmaps failed: %s",
                  os->pending->next ? "several" : "one", strerror(-rc));
     os->defer_syncs++;
+    os->npending = 0;
     while (os->pending) {
         struct osal_map_rec *r = os->pending;
         os->pending = r->next;

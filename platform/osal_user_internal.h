@@ -79,6 +79,7 @@ struct osal {
     bool deferring;
     pthread_t defer_owner;
     struct osal_map_rec *pending;
+    uint32_t npending;
     uint64_t deferred_total, defer_syncs;
     atomic_bool scatter;        /* read without dlock: osal_user_set_scatter may flip it */
     atomic_bool reverse_dirs;   /* osal_user_set_reverse_directions */

@@ -929,6 +929,78 @@ START_TEST(dma_runs_while_other_pages_are_mapped_and_unmapped)
 }
 END_TEST
 
+/* A reap's batch (iommu_pt_unmap_deferred, iommu_pt_sync): the tables are
+ * cleared at once, one INV_WAIT covers the lot, and after it no cached
+ * translation is left. */
+static void batch_of_four(bool engine)
+{
+    static const uint64_t iova[4] = { 0x100000, 0x140000, 0x180000, 0x1C0000 };
+    for (unsigned i = 0; i < 4; i++) {
+        uint8_t b = (uint8_t)(0x40 + i);
+        memset(ram + (8 + i) * PG, 0, PG);
+        ck_assert_int_eq(iommu_pt_map(pt, iova[i], (8 + i) * PG, PG, HBA_DMA_FROM_DEVICE), 0);
+        ck_assert_int_eq(sim_iommu_dma_write(mmu, iova[i], &b, 1, CTX), SIM_DMA_OK); /* cached now */
+    }
+    struct sim_iommu_stats s0 = mmu_stats();
+    struct iommu_pt_stats p0;
+    iommu_pt_stats(pt, &p0);
+    for (unsigned i = 0; i < 4; i++) {
+        ck_assert_int_eq(iommu_pt_unmap_deferred(pt, iova[i], PG), 0);
+        if (engine)
+            sim_iommu_service(mmu); /* the command engine between two commands */
+    }
+    ck_assert_uint_eq(mapped(), 0);
+    ck_assert_int_eq(iommu_pt_sync(pt), 0);
+    struct sim_iommu_stats s1 = mmu_stats();
+    struct iommu_pt_stats p1;
+    iommu_pt_stats(pt, &p1);
+    ck_assert_uint_eq(p1.waits, p0.waits + 1);
+    ck_assert_uint_eq(p1.invalidations, p0.invalidations + 4);
+    ck_assert_uint_eq(s1.inv_waits, s0.inv_waits + 1);
+    ck_assert_uint_eq(s1.inv_descs, s0.inv_descs + 5); /* 4 INV_PAGES, 1 INV_WAIT */
+    for (unsigned i = 0; i < 4; i++) {
+        uint8_t b = 0x99;
+        ck_assert_int_eq(sim_iommu_dma_write(mmu, iova[i], &b, 1, CTX), SIM_DMA_ABORTED);
+        ck_assert_uint_eq(ram[(8 + i) * PG], 0x40 + i); /* nothing landed after the sync */
+    }
+    /* Nothing pending: a second sync queues no wait. */
+    ck_assert_int_eq(iommu_pt_sync(pt), 0);
+    iommu_pt_stats(pt, &p1);
+    ck_assert_uint_eq(p1.waits, p0.waits + 1);
+}
+
+START_TEST(a_batch_of_deferred_unmaps_waits_once)
+{
+    batch_of_four(false); /* the queue's thread answers */
+}
+END_TEST
+
+START_TEST(the_command_engine_runs_the_queue_between_commands)
+{
+    /* Counted awake, the engine is relied on: the OS skips its wake. */
+    sim_iommu_engine_awake(mmu, true);
+    struct iommu_pt_stats p0;
+    iommu_pt_stats(pt, &p0);
+    struct sim_iommu_stats s0 = mmu_stats();
+    batch_of_four(true);
+    ck_assert_uint_gt(mmu_stats().engine_runs, s0.engine_runs);
+    struct iommu_pt_stats p1;
+    iommu_pt_stats(pt, &p1);
+    ck_assert_uint_gt(p1.wakes_skipped, p0.wakes_skipped);
+    sim_iommu_engine_awake(mmu, false);
+}
+END_TEST
+
+START_TEST(a_deferred_unmap_of_pages_not_mapped_says_so)
+{
+    ck_assert_int_eq(iommu_pt_map(pt, 0x200000, 0, PG, HBA_DMA_TO_DEVICE), 0);
+    ck_assert_int_eq(iommu_pt_unmap_deferred(pt, 0x200000, 2 * PG), -ENOENT);
+    ck_assert_int_eq(iommu_pt_unmap_deferred(pt, 0x200000, 0), -EINVAL);
+    ck_assert_int_eq(iommu_pt_sync(pt), 0);
+    ck_assert_uint_eq(mapped(), 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("iommu");
@@ -959,6 +1031,9 @@ int main(void)
     tcase_add_test(tc, unmap_of_a_huge_range_keeps_pages_outside_it);
     tcase_add_test(tc, many_mappings_survive_growth_and_removal);
     tcase_add_test(tc, dma_runs_while_other_pages_are_mapped_and_unmapped);
+    tcase_add_test(tc, a_batch_of_deferred_unmaps_waits_once);
+    tcase_add_test(tc, the_command_engine_runs_the_queue_between_commands);
+    tcase_add_test(tc, a_deferred_unmap_of_pages_not_mapped_says_so);
     tcase_add_test(tc, tables_have_the_datasheet_format);
     tcase_add_test(tc, iotlb_misses_once_then_hits);
     tcase_add_test(tc, unmap_invalidates_and_waits);

@@ -6,6 +6,7 @@
  * prepares return their record, and at steady state the pool stops growing
  * (no allocation per command, issue 14). */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -295,6 +296,85 @@ START_TEST(bus_switch_replays_every_pooled_mapping)
 }
 END_TEST
 
+/* osal_dma_defer_begin/end: completes on this thread hold their IOVA range
+ * until the one wait at the end; a prepare in between gets other IOVAs. */
+START_TEST(deferred_completes_wait_once_and_hold_their_iovas)
+{
+    struct osal_dma_buffer *b = alloc(4 * PG);
+    struct osal_dma_mapping m[4], n;
+    for (unsigned i = 0; i < 4; i++)
+        ck_assert_int_eq(osal_dma_prepare(OS, b, i * PG, PG, HBA_DMA_FROM_DEVICE, 64, &m[i]), 0);
+    uint64_t iova[4];
+    for (unsigned i = 0; i < 4; i++)
+        iova[i] = m[i].seg[0].iova;
+    struct osal_user_stats s0 = stats();
+    osal_dma_defer_begin(OS);
+    for (unsigned i = 0; i < 4; i++)
+        ck_assert_int_eq(osal_dma_complete(OS, &m[i]), 0);
+    ck_assert_uint_eq(stats().mappings_live, 0);
+    ck_assert_uint_eq(stats().deferred_unmaps, s0.deferred_unmaps + 4);
+    ck_assert_uint_eq(stats().defer_waits, s0.defer_waits);
+    /* Their IOVA pages are still reserved ... */
+    ck_assert_uint_eq(stats().iova_pages_live, s0.iova_pages_live);
+    /* ... so a new mapping does not reuse one of them. */
+    ck_assert_int_eq(osal_dma_prepare(OS, b, 0, PG, HBA_DMA_FROM_DEVICE, 64, &n), 0);
+    for (unsigned i = 0; i < 4; i++)
+        ck_assert_uint_ne(n.seg[0].iova, iova[i]);
+    ck_assert_int_eq(osal_dma_defer_end(OS), 0);
+    ck_assert_uint_eq(stats().defer_waits, s0.defer_waits + 1);
+    ck_assert_uint_lt(stats().iova_pages_live, s0.iova_pages_live);
+    /* A complete after the end is synchronous again. */
+    ck_assert_int_eq(osal_dma_complete(OS, &n), 0);
+    ck_assert_uint_eq(stats().deferred_unmaps, s0.deferred_unmaps + 4);
+    ck_assert_uint_eq(stats().iova_pages_live, 0);
+    osal_dma_free(OS, b);
+    ck_assert(!of_log_has(&L, "still") && !of_log_has(&L, "failed"));
+}
+END_TEST
+
+static struct osal_dma_mapping g_other;
+static void *complete_elsewhere(void *arg)
+{
+    (void)arg;
+    ck_assert_int_eq(osal_dma_complete(OS, &g_other), 0);
+    return NULL;
+}
+
+START_TEST(another_threads_complete_is_not_deferred)
+{
+    struct osal_dma_buffer *b = alloc(PG);
+    ck_assert_int_eq(osal_dma_prepare(OS, b, 0, PG, HBA_DMA_TO_DEVICE, 64, &g_other), 0);
+    struct osal_user_stats s0 = stats();
+    osal_dma_defer_begin(OS);
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, complete_elsewhere, NULL), 0);
+    pthread_join(t, NULL);
+    ck_assert_uint_eq(stats().deferred_unmaps, s0.deferred_unmaps);
+    ck_assert_uint_eq(stats().iova_pages_live, 0); /* given back at once */
+    ck_assert_int_eq(osal_dma_defer_end(OS), 0);
+    ck_assert_uint_eq(stats().defer_waits, s0.defer_waits); /* nothing to wait for */
+    osal_dma_free(OS, b);
+}
+END_TEST
+
+START_TEST(a_buffer_freed_in_a_batch_waits_first)
+{
+    struct osal_dma_buffer *b = alloc(PG);
+    struct osal_dma_mapping m;
+    ck_assert_int_eq(osal_dma_prepare(OS, b, 0, PG, HBA_DMA_FROM_DEVICE, 64, &m), 0);
+    struct osal_user_stats s0 = stats();
+    osal_dma_defer_begin(OS);
+    ck_assert_int_eq(osal_dma_complete(OS, &m), 0);
+    osal_dma_free(OS, b); /* its memory may go back only once the device cannot reach it */
+    ck_assert_uint_eq(stats().defer_waits, s0.defer_waits + 1);
+    ck_assert_uint_eq(stats().dma_buffers_live, 0);
+    ck_assert_uint_eq(stats().iova_pages_live, 0);
+    ck_assert_int_eq(osal_dma_defer_end(OS), 0);
+    ck_assert_uint_eq(stats().defer_waits, s0.defer_waits + 1);
+    ck_assert(!of_log_has(&L, "live mapping")); /* not "freed with live mapping(s)" */
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("osal_dma_pool");
@@ -308,6 +388,9 @@ static Suite *suite(void)
     tcase_add_test(t, steady_state_allocates_no_record);
     tcase_add_test(t, failed_prepares_return_their_record);
     tcase_add_test(t, bus_switch_replays_every_pooled_mapping);
+    tcase_add_test(t, deferred_completes_wait_once_and_hold_their_iovas);
+    tcase_add_test(t, another_threads_complete_is_not_deferred);
+    tcase_add_test(t, a_buffer_freed_in_a_batch_waits_first);
     suite_add_tcase(s, t);
     return s;
 }
