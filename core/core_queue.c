@@ -234,11 +234,13 @@ int core_reap_all(struct drv_core *core, bool io_only)
 void core_irq(void *arg, unsigned vector)
 {
     struct drv_core *core = arg;
+    /* A stopped core leaves the registers alone: a signal queued before the
+     * stop may run after it, while something else owns the controller. */
+    if (core_state(core) != CORE_RUNNING && core_state(core) != CORE_STOPPING)
+        return;
     /* Clear first, then drain: a completion posted after the drain sets the
      * bit again and signals again, so none is lost. */
     osal_reg_write32(core->os, HBA_REG_INT_STATUS, 1u << vector);
-    if (core_state(core) != CORE_RUNNING && core_state(core) != CORE_STOPPING)
-        return;
     if (core->admin.vector == vector)
         queue_reap(core, &core->admin);
     for (unsigned i = 0; i < core->nioq; i++)

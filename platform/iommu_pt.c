@@ -501,7 +501,11 @@ int iommu_pt_unmap_deferred(struct iommu_pt *pt, uint64_t iova, uint64_t len)
         if (rc == 0 && (rc = room(pt, 2)) == 0) {
             push_drop(pt, first, n);
             pt->pending_drops++;
-            ring(pt); /* the IOMMU drops them meanwhile; iommu_pt_sync waits */
+            /* Across processes the IOMMU drops them meanwhile (iommu_pt_sync
+             * then only waits); a synchronous doorbell would run the queue
+             * here, once per unmap, when once per batch does the same. */
+            if (!pt->doorbell)
+                ring(pt);
         }
     }
     pthread_mutex_unlock(&pt->lock);

@@ -309,7 +309,7 @@ static int dispatch(struct sim_ctrl *c, const struct hba_sq_entry *e, uint32_t *
     case HBA_ADM_DELETE_CQ:     return delete_cq(c, e);
     case HBA_ADM_GET_FEATURE:   return get_feature(c, e, result);
     case HBA_ADM_SET_FEATURE:   return set_feature(c, e);
-    case HBA_ADM_ABORT:         return abort_cmd(c, e, result);
+    case HBA_ADM_ABORT:         ctrl_queue_fetch_io(c); return abort_cmd(c, e, result);
     case HBA_ADM_ASYNC_EVENT:   return async_event(c, e, result);
     case HBA_ADM_CACHE_FLUSH:   return flush(c, e->u.cdw[1]);
     case HBA_ADM_SHUTDOWN: {
@@ -318,7 +318,7 @@ static int dispatch(struct sim_ctrl *c, const struct hba_sq_entry *e, uint32_t *
         return rc;
     }
     case HBA_ADM_GET_LOG:       return get_log(c, e, result);
-    case HBA_ADM_RESET:         return reset(c, e);
+    case HBA_ADM_RESET:         ctrl_queue_fetch_io(c); return reset(c, e);
     case HBA_ADM_NEXUS_LOSS:
         if (e->u.cdw[0] >= HBA_MAX_INITIATORS)
             return HBA_CS_INVALID_FIELD;

@@ -251,6 +251,8 @@ void ctrl_queue_forget_all(struct sim_ctrl *c);
 void ctrl_queue_free(struct sim_ctrl *c);
 /* Runs one pass over the admin SQ and the I/O SQs; returns entries fetched. */
 unsigned ctrl_queue_pass(struct sim_ctrl *c);
+/* Fetches what the I/O SQs hold now, ahead of an ABORT or a reset. */
+void ctrl_queue_fetch_io(struct sim_ctrl *c);
 /* Completes entries still in SQ qid (fetched or not) with `status`. */
 void ctrl_queue_abort_sq(struct sim_ctrl *c, uint16_t qid, uint8_t status);
 /* Queues a completion for the current batch. */

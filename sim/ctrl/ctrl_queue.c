@@ -487,3 +487,14 @@ void ctrl_abort_held(struct sim_ctrl *c, int sqid, bool scsi_only, int target, i
         ctrl_held_remove(c, i);
     }
 }
+
+/* Before an ABORT or a reset runs: every entry the host had put on an I/O SQ
+ * by then is fetched (and run, or held) first, so the task management covers
+ * every command submitted before it, however few entries a pass takes
+ * (docs/controller.md 12). */
+void ctrl_queue_fetch_io(struct sim_ctrl *c)
+{
+    for (uint16_t q = 1; q < HBA_MAX_QUEUES && c->fw_state.state == HBA_STATE_OPERATIONAL; q++)
+        if (c->fw_state.sq[q].live)
+            sq_service(c, q, UINT32_MAX);
+}
