@@ -218,12 +218,9 @@ static int map_pieces(struct osal *os, struct bus *bus, const struct osal_map_re
     return 0;
 }
 
-/* Drops a live mapping record (dlock held): unmaps it, returns its IOVA
- * range, takes it out of the live list and the index, back into the pool. */
-static void drop_rec(struct osal *os, struct osal_map_rec *r)
+/* Takes a live record out of the index and the live list (dlock held). */
+static void unlink_rec(struct osal *os, struct osal_map_rec *r)
 {
-    unmap_pieces(os, osal_user_bus(os), r, r->npieces);
-    range_alloc_put(window_of(os, r->iova_start), r->iova_start, NULL);
     index_remove(os, index_find(os, r->piece[0].iova));
     if (r->prev)
         r->prev->next = r->next;
@@ -233,6 +230,15 @@ static void drop_rec(struct osal *os, struct osal_map_rec *r)
         r->next->prev = r->prev;
     r->buf->maps--;
     os->nmaps--;
+}
+
+/* Drops a live mapping record (dlock held): unmaps it, returns its IOVA
+ * range, takes it out of the live list and the index, back into the pool. */
+static void drop_rec(struct osal *os, struct osal_map_rec *r)
+{
+    unmap_pieces(os, osal_user_bus(os), r, r->npieces);
+    range_alloc_put(window_of(os, r->iova_start), r->iova_start, NULL);
+    unlink_rec(os, r);
     rec_put(os, r);
 }
 
@@ -248,16 +254,8 @@ static void defer_rec(struct osal *os, struct osal_map_rec *r)
             osal_log(os, OSAL_LOG_WARN, "IOMMU unmap of IOVA 0x%llx+%llu failed: %s",
                      (unsigned long long)r->piece[i].iova, (unsigned long long)r->piece[i].len, strerror(-rc));
     }
-    index_remove(os, index_find(os, r->piece[0].iova));
-    if (r->prev)
-        r->prev->next = r->next;
-    else
-        os->maps = r->next;
-    if (r->next)
-        r->next->prev = r->prev;
-    r->buf->maps--;
+    unlink_rec(os, r);
     r->buf->pending++;
-    os->nmaps--;
     os->deferred_total++;
     os->npending++;
     r->prev = NULL;

@@ -21,17 +21,7 @@ static struct osal *OS;
 
 static void open_with(const struct osal_user_options *o)
 {
-    of_fake_open(&F, RAM, 4);
-    of_log_init(&L);
-    struct osal_user_options d;
-    if (!o) {
-        osal_user_options_init(&d);
-        o = &d;
-    }
-    struct osal_user_options opt = *o;
-    opt.log_sink = of_log_sink;
-    opt.log_arg = &L;
-    ck_assert_int_eq(osal_user_create(F.bus, &opt, &OS), 0);
+    OS = of_osal_open(&F, &L, RAM, 4, o);
 }
 
 static void setup(void)
@@ -41,10 +31,8 @@ static void setup(void)
 
 static void teardown(void)
 {
-    osal_user_destroy(OS);
+    of_osal_close(&F, &L, OS);
     OS = NULL;
-    of_fake_close(&F);
-    of_log_fini(&L);
 }
 
 static struct osal_dma_buffer *alloc(uint64_t len, uint64_t align)

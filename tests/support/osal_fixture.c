@@ -207,3 +207,27 @@ bool of_log_has(struct of_log *l, const char *needle)
     pthread_mutex_unlock(&l->lock);
     return found;
 }
+
+struct osal *of_osal_open(struct of_fake *f, struct of_log *l, uint64_t ram_size, unsigned nvec,
+                          const struct osal_user_options *o)
+{
+    of_fake_open(f, ram_size, nvec);
+    of_log_init(l);
+    struct osal_user_options opt;
+    if (o)
+        opt = *o;
+    else
+        osal_user_options_init(&opt);
+    opt.log_sink = of_log_sink;
+    opt.log_arg = l;
+    struct osal *os = NULL;
+    ck_assert_int_eq(osal_user_create(f->bus, &opt, &os), 0);
+    return os;
+}
+
+void of_osal_close(struct of_fake *f, struct of_log *l, struct osal *os)
+{
+    osal_user_destroy(os);
+    of_fake_close(f);
+    of_log_fini(l);
+}

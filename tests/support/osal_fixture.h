@@ -77,4 +77,11 @@ void of_log_sink(void *arg, enum osal_log_level level, const char *line);
 /* True when a kept line contains needle. */
 bool of_log_has(struct of_log *l, const char *needle);
 
+/* An osal_user on a fake bus (of_fake_open of ram_size bytes and nvec
+ * vectors) logging into l; o NULL: the defaults.  Check assertions. */
+struct osal *of_osal_open(struct of_fake *f, struct of_log *l, uint64_t ram_size, unsigned nvec,
+                          const struct osal_user_options *o);
+/* osal_user_destroy, then the bus and the log. */
+void of_osal_close(struct of_fake *f, struct of_log *l, struct osal *os);
+
 #endif
