@@ -14,6 +14,7 @@
  * SUPPORTED OPERATION CODES, SEND DIAGNOSTIC; errors: LBA out of range, an
  * unknown opcode, a missing LUN, a reserved CDB bit.  No run may leave an
  * IOMMU fault behind. */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -251,6 +252,73 @@ START_TEST(read_write_6_10_12_16)
 }
 END_TEST
 
+/* 32 READs in flight at once: each reap unmaps what it completed with one
+ * IOMMU wait (osal_dma_defer_begin/end; in two processes the controller's
+ * command engine runs the invalidation queue), and no done callback runs
+ * before the wait that covers its unmap. */
+enum { FLIGHT = 32, FLIGHT_BLOCKS = 8 };
+struct flight_one {
+    uint64_t id;
+    _Atomic int *done, *unwaited, *bad;
+};
+
+static void flight_done(void *arg, const struct drv_completion *c)
+{
+    struct flight_one *o = arg;
+    struct osal_user_stats s;
+    osal_user_get_stats(stack_osal(ST), &s);
+    if (s.unmaps_unwaited)
+        atomic_fetch_add(o->unwaited, 1);
+    if (c->task_id != o->id || c->scsi_status != SCSI_STATUS_GOOD ||
+        c->bytes_transferred != FLIGHT_BLOCKS * S2_BLOCK)
+        atomic_fetch_add(o->bad, 1);
+    atomic_fetch_add(o->done, 1);
+}
+
+START_TEST(reads_in_flight_are_unmapped_once_per_reap)
+{
+    open_flavour(_i);
+    struct osal *os = stack_osal(ST);
+    for (unsigned i = 0; i < FLIGHT; i++)
+        write_blocks(10, 3000u + FLIGHT_BLOCKS * i, FLIGHT_BLOCKS, 300 + i, false);
+    static _Atomic int done, unwaited, bad;
+    atomic_store(&done, 0);
+    atomic_store(&unwaited, 0);
+    atomic_store(&bad, 0);
+    static struct flight_one ones[FLIGHT];
+    struct osal_dma_buffer *bufs[FLIGHT];
+    struct drv_buffer_piece pieces[FLIGHT];
+    struct osal_user_stats before, after;
+    osal_user_get_stats(os, &before);
+    for (unsigned i = 0; i < FLIGHT; i++) {
+        ck_assert_int_eq(osal_dma_alloc(os, FLIGHT_BLOCKS * S2_BLOCK, 4096, &bufs[i]), 0);
+        pieces[i] = (struct drv_buffer_piece){ .buf = bufs[i], .length = FLIGHT_BLOCKS * S2_BLOCK };
+        struct drv_task t = { .task_id = 9000 + i, .dir = DRV_DIR_FROM_TARGET,
+                              .requested_transfer = FLIGHT_BLOCKS * S2_BLOCK, .pieces = &pieces[i],
+                              .piece_count = 1 };
+        t.cdb_len = rw_cdb(t.cdb, 10, false, 3000u + FLIGHT_BLOCKS * i, FLIGHT_BLOCKS);
+        ones[i] = (struct flight_one){ .id = t.task_id, .done = &done, .unwaited = &unwaited, .bad = &bad };
+        ck_assert_int_eq(stack_submit(ST, &t, flight_done, &ones[i]), 0);
+    }
+    ck_assert_int_eq(stack_wait(ST, 20000), 0);
+    ck_assert_int_eq(atomic_load(&done), FLIGHT);
+    ck_assert_int_eq(atomic_load(&bad), 0);
+    ck_assert_int_eq(atomic_load(&unwaited), 0);
+    osal_user_get_stats(os, &after);
+    ck_assert_uint_eq(after.deferred_unmaps - before.deferred_unmaps, FLIGHT);
+    ck_assert_uint_ge(after.defer_waits - before.defer_waits, 1);
+    ck_assert_uint_le(after.defer_waits - before.defer_waits, FLIGHT);
+    ck_assert_uint_eq(after.unmaps_unwaited, 0);
+    for (unsigned i = 0; i < FLIGHT; i++) {
+        uint8_t want[FLIGHT_BLOCKS * S2_BLOCK];
+        sf_fill(want, sizeof want, 300 + i);
+        ck_assert_msg(memcmp(bufs[i]->vaddr, want, sizeof want) == 0, "READ %u read the wrong data", i);
+        osal_dma_free(os, bufs[i]);
+    }
+    close_stack();
+}
+END_TEST
+
 START_TEST(verify_10_and_16)
 {
     open_flavour(_i);
@@ -429,6 +497,7 @@ static Suite *suite(void)
     tcase_add_loop_test(t, tur_request_sense_report_luns, 0, S2_FLAVOURS);
     tcase_add_loop_test(t, read_capacity_10_and_16, 0, S2_FLAVOURS);
     tcase_add_loop_test(t, read_write_6_10_12_16, 0, S2_FLAVOURS);
+    tcase_add_loop_test(t, reads_in_flight_are_unmapped_once_per_reap, 0, S2_FLAVOURS);
     tcase_add_loop_test(t, verify_10_and_16, 0, S2_FLAVOURS);
     tcase_add_loop_test(t, synchronize_cache_10_and_16_make_writes_durable, 0, S2_FLAVOURS);
     tcase_add_loop_test(t, mode_sense_and_select_caching_page, 0, S2_FLAVOURS);
