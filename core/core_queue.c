@@ -196,12 +196,14 @@ static void dispatch(struct drv_core *core, struct drv_queue *q, const struct hb
 int queue_reap(struct drv_core *core, struct drv_queue *q)
 {
     int n = 0;
-    bool batch = task_batch_begin(core);
+    bool batch = false;
     while (q->live && q->cq) {
         struct hba_cq_entry *slot = &q->cq[q->cq_head];
         uint16_t phase = __atomic_load_n(&slot->phase, __ATOMIC_ACQUIRE);
         if ((phase & 1u) != q->phase)
             break;
+        if (n == 0)
+            batch = task_batch_begin(core); /* only when there is something: a poll finds nothing often */
         struct hba_cq_entry e;
         memcpy(&e, slot, sizeof e);
         if (++q->cq_head == q->entries) {
