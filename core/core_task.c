@@ -146,17 +146,17 @@ static void fixup_mode_sense(struct drv_io *io, uint64_t bytes)
     }
 }
 
-static void batch_flush(struct drv_core *core);
-
 static void task_finish(struct drv_core *core, struct drv_io *io, struct drv_completion *c)
 {
     /* Only a task that completed, in a running core, waits for the batch's
      * end; anything else (a failure, an abort, a reset) is reported at once,
-     * after what the batch holds. */
+     * after what the batch holds, with the batch off so that its own unmap
+     * is waited for before its done runs; the batch goes on after it. */
     bool batch = core->finish_batch && c->response == DRV_SR_TASK_COMPLETE && !io->terminate &&
                  core_state(core) == CORE_RUNNING;
-    if (core->finish_batch && !batch)
-        batch_flush(core);
+    bool resume = core->finish_batch && !batch;
+    if (resume)
+        task_batch_end(core);
     for (unsigned i = 0; i < io->nout; i++) /* its commands may still complete: their slots forget the task */
         if (io->out[i].cmd->io == io)
             io->out[i].cmd->io = NULL;
@@ -191,6 +191,8 @@ static void task_finish(struct drv_core *core, struct drv_io *io, struct drv_com
     io_put(core, io);
     if (by_tmf)
         tmf_task_ended(core); /* after its done: the function answers last */
+    if (resume)
+        task_batch_begin(core);
 }
 
 void task_fail(struct drv_core *core, struct drv_io *io, enum drv_service_response r, uint8_t ctrl_status)
@@ -636,10 +638,11 @@ bool task_batch_begin(struct drv_core *core)
     return true;
 }
 
-/* Ends the deferral and reports what ended so far, in order.  A done callback
- * may submit, or reap again: the batch is off while they run. */
-static void batch_report(struct drv_core *core)
+/* Ends the deferral and reports what ended in the batch, in order.  A done
+ * callback may submit, or reap again: the batch is off while they run. */
+void task_batch_end(struct drv_core *core)
 {
+    core->finish_batch = false;
     osal_dma_defer_end(core->os);
     struct drv_io *io = core->finished;
     core->finished = NULL;
@@ -650,19 +653,4 @@ static void batch_report(struct drv_core *core)
         io_put(core, io);
         io = next;
     }
-}
-
-void task_batch_end(struct drv_core *core)
-{
-    core->finish_batch = false;
-    batch_report(core);
-}
-
-/* A task that may not wait for the batch: what the batch holds goes first,
- * then the batch goes on. */
-static void batch_flush(struct drv_core *core)
-{
-    core->finish_batch = false;
-    batch_report(core);
-    task_batch_begin(core);
 }

@@ -342,19 +342,6 @@ static int wait_all(struct iommu_pt *pt)
     return wait_ticket(pt, ticket);
 }
 
-/* Queues the invalidation of [first, first + pages) and an INV_WAIT, rings,
- * and waits for the wait. */
-static int invalidate(struct iommu_pt *pt, uint64_t first_iova, uint64_t pages)
-{
-    if (!iommu_running(pt))
-        return 0;
-    int rc = room(pt, 2);
-    if (rc < 0)
-        return rc;
-    push_drop(pt, first_iova, pages);
-    return wait_all(pt);
-}
-
 static int wait_ticket(struct iommu_pt *pt, uint32_t ticket)
 {
     struct hba_iommu_regs *r = pt->regs;
@@ -417,11 +404,44 @@ static void release_deferred(struct iommu_pt *pt)
     pt->ndeferred = 0;
 }
 
-static int unmap_locked(struct iommu_pt *pt, uint64_t first_iova, uint64_t n, uint64_t *cleared)
+/* The pages [iova, iova + len) touches. */
+static uint64_t pages_of(uint64_t iova, uint64_t len)
+{
+    return ((iova + len - 1) >> 12) - (iova >> 12) + 1;
+}
+
+/* Clears the n pages from first_iova (page aligned) and queues their
+ * invalidation.  With `wait`, waits for it (and for every invalidation queued
+ * before); without, rings where the IOMMU is in another thread or process
+ * and leaves the wait to iommu_pt_sync.  n = 0 (a map that failed at its
+ * first page) clears and queues nothing. */
+static int unmap_locked(struct iommu_pt *pt, uint64_t first_iova, uint64_t n, bool wait, uint64_t *cleared)
 {
     uint64_t lo = first_iova >> 12;
     *cleared = n ? clear_tree(pt, pt->root, HBA_IOMMU_LEVELS, 0, lo, lo + n - 1) : 0;
-    int rc = pt->skip_invalidate ? 0 : invalidate(pt, first_iova, n);
+    int rc = 0;
+    if (pt->skip_invalidate || !iommu_running(pt)) {
+        /* Nobody caches anything, or the NOINV mutant. */
+    } else if (wait) {
+        if (n && (rc = room(pt, 2)) == 0)
+            push_drop(pt, first_iova, n);
+        if (rc == 0)
+            rc = wait_all(pt);
+    } else if (n) {
+        /* A long batch waits now and then, so the queue never fills. */
+        if (pt->pending_drops >= pt->ring_size / 4 && (rc = wait_all(pt)) == 0)
+            release_deferred(pt);
+        if (rc == 0 && (rc = room(pt, 2)) == 0) {
+            push_drop(pt, first_iova, n);
+            pt->pending_drops++;
+            /* Across processes the IOMMU drops them meanwhile (iommu_pt_sync
+             * then only waits); a synchronous doorbell would run the queue
+             * here, once per unmap, when once per batch does the same. */
+            if (!pt->doorbell)
+                ring(pt);
+        }
+        return rc;
+    }
     /* Emptied tables are reusable only once no walk can be in them: after the
      * wait, or at once when nobody waits (no IOMMU, or the NOINV mutant). */
     if (rc == 0)
@@ -438,7 +458,7 @@ int iommu_pt_map(struct iommu_pt *pt, uint64_t iova, uint64_t ram_addr, uint64_t
     if ((iova & PAGE_MASK) != (ram_addr & PAGE_MASK))
         return -EINVAL;
     uint64_t first = iova & ~PAGE_MASK, ram_first = ram_addr & ~PAGE_MASK;
-    uint64_t n = ((iova + len - 1) >> 12) - (iova >> 12) + 1;
+    uint64_t n = pages_of(iova, len);
 
     pthread_mutex_lock(&pt->lock);
     int rc = 0;
@@ -468,7 +488,7 @@ int iommu_pt_map(struct iommu_pt *pt, uint64_t iova, uint64_t ram_addr, uint64_t
                 /* Out of table pages: take back what was written (the pages
                  * were present for a moment, so this invalidates like any unmap). */
                 uint64_t cleared;
-                unmap_locked(pt, first, i, &cleared);
+                unmap_locked(pt, first, i, true, &cleared);
                 rc = -ENOMEM;
                 goto out;
             }
@@ -483,35 +503,24 @@ out:
     return rc;
 }
 
-int iommu_pt_unmap_deferred(struct iommu_pt *pt, uint64_t iova, uint64_t len)
+/* iommu_pt_unmap and iommu_pt_unmap_deferred. */
+static int unmap(struct iommu_pt *pt, uint64_t iova, uint64_t len, bool wait)
 {
     if (len == 0 || wraps(iova, len))
         return -EINVAL;
-    uint64_t n = ((iova + len - 1) >> 12) - (iova >> 12) + 1, first = iova & ~PAGE_MASK;
+    uint64_t n = pages_of(iova, len);
     pthread_mutex_lock(&pt->lock);
-    uint64_t lo = first >> 12;
-    uint64_t cleared = clear_tree(pt, pt->root, HBA_IOMMU_LEVELS, 0, lo, lo + n - 1);
-    int rc = 0;
-    if (pt->skip_invalidate || !iommu_running(pt)) {
-        release_deferred(pt); /* nobody caches anything, or the NOINV mutant */
-    } else {
-        /* A long batch waits now and then, so the queue never fills. */
-        if (pt->pending_drops >= pt->ring_size / 4 && (rc = wait_all(pt)) == 0)
-            release_deferred(pt);
-        if (rc == 0 && (rc = room(pt, 2)) == 0) {
-            push_drop(pt, first, n);
-            pt->pending_drops++;
-            /* Across processes the IOMMU drops them meanwhile (iommu_pt_sync
-             * then only waits); a synchronous doorbell would run the queue
-             * here, once per unmap, when once per batch does the same. */
-            if (!pt->doorbell)
-                ring(pt);
-        }
-    }
+    uint64_t cleared;
+    int rc = unmap_locked(pt, iova & ~PAGE_MASK, n, wait, &cleared);
     pthread_mutex_unlock(&pt->lock);
     if (rc < 0)
         return rc;
     return cleared == n ? 0 : -ENOENT;
+}
+
+int iommu_pt_unmap_deferred(struct iommu_pt *pt, uint64_t iova, uint64_t len)
+{
+    return unmap(pt, iova, len, false);
 }
 
 int iommu_pt_sync(struct iommu_pt *pt)
@@ -528,14 +537,5 @@ int iommu_pt_sync(struct iommu_pt *pt)
 
 int iommu_pt_unmap(struct iommu_pt *pt, uint64_t iova, uint64_t len)
 {
-    if (len == 0 || wraps(iova, len))
-        return -EINVAL;
-    uint64_t n = ((iova + len - 1) >> 12) - (iova >> 12) + 1;
-    pthread_mutex_lock(&pt->lock);
-    uint64_t cleared;
-    int rc = unmap_locked(pt, iova & ~PAGE_MASK, n, &cleared);
-    pthread_mutex_unlock(&pt->lock);
-    if (rc < 0)
-        return rc;
-    return cleared == n ? 0 : -ENOENT;
+    return unmap(pt, iova, len, true);
 }

@@ -217,7 +217,7 @@ void osal_user_get_stats(struct osal *os, struct osal_user_stats *s)
     s->map_pool_grows = os->map_pool_grows;
     s->deferred_unmaps = os->deferred_total;
     s->defer_waits = os->defer_syncs;
-    s->unmaps_unwaited = os->npending;
+    s->unmaps_unwaited = osal_dma_pending_count(os);
     pthread_mutex_unlock(&os->dlock);
     s->irqs_live = atomic_load(&os->irqs_live);
     s->timers_live = atomic_load(&os->timers_live);

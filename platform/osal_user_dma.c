@@ -195,10 +195,13 @@ static void pool_fini(struct osal *os)
 
 /* --- the IOMMU side of a mapping ------------------------------------------ */
 
-static void unmap_pieces(struct osal *os, struct bus *bus, const struct osal_map_rec *r, uint32_t n)
+/* Unmaps the first n pieces of r; `deferred` leaves the IOMMU's wait to
+ * flush_pending (osal_dma_defer_begin/end). */
+static void unmap_pieces(struct osal *os, struct bus *bus, const struct osal_map_rec *r, uint32_t n, bool deferred)
 {
     for (uint32_t i = 0; i < n; i++) {
-        int rc = bus_iommu_unmap(bus, r->piece[i].iova, r->piece[i].len);
+        int rc = deferred ? bus_iommu_unmap_deferred(bus, r->piece[i].iova, r->piece[i].len)
+                          : bus_iommu_unmap(bus, r->piece[i].iova, r->piece[i].len);
         if (rc < 0)
             osal_log(os, OSAL_LOG_WARN, "IOMMU unmap of IOVA 0x%llx+%llu failed: %s",
                      (unsigned long long)r->piece[i].iova, (unsigned long long)r->piece[i].len, strerror(-rc));
@@ -211,7 +214,7 @@ static int map_pieces(struct osal *os, struct bus *bus, const struct osal_map_re
     for (uint32_t i = 0; i < r->npieces; i++) {
         int rc = bus_iommu_map(bus, r->piece[i].iova, r->piece[i].ram, r->piece[i].len, r->dir);
         if (rc < 0) {
-            unmap_pieces(os, bus, r, i);
+            unmap_pieces(os, bus, r, i, false);
             return rc;
         }
     }
@@ -236,7 +239,7 @@ static void unlink_rec(struct osal *os, struct osal_map_rec *r)
  * range, takes it out of the live list and the index, back into the pool. */
 static void drop_rec(struct osal *os, struct osal_map_rec *r)
 {
-    unmap_pieces(os, osal_user_bus(os), r, r->npieces);
+    unmap_pieces(os, osal_user_bus(os), r, r->npieces, false);
     range_alloc_put(window_of(os, r->iova_start), r->iova_start, NULL);
     unlink_rec(os, r);
     rec_put(os, r);
@@ -247,17 +250,10 @@ static void drop_rec(struct osal *os, struct osal_map_rec *r)
  * record wait on `pending` for the end's one wait. */
 static void defer_rec(struct osal *os, struct osal_map_rec *r)
 {
-    struct bus *bus = osal_user_bus(os);
-    for (uint32_t i = 0; i < r->npieces; i++) {
-        int rc = bus_iommu_unmap_deferred(bus, r->piece[i].iova, r->piece[i].len);
-        if (rc < 0)
-            osal_log(os, OSAL_LOG_WARN, "IOMMU unmap of IOVA 0x%llx+%llu failed: %s",
-                     (unsigned long long)r->piece[i].iova, (unsigned long long)r->piece[i].len, strerror(-rc));
-    }
+    unmap_pieces(os, osal_user_bus(os), r, r->npieces, true);
     unlink_rec(os, r);
     r->buf->pending++;
     os->deferred_total++;
-    os->npending++;
     r->prev = NULL;
     r->next = os->pending;
     os->pending = r;
@@ -275,7 +271,6 @@ static int flush_pending(struct osal *os)
         osal_log(os, OSAL_LOG_WARN, "waiting for the IOMMU's invalidation of %s deferred unmaps failed: %s",
                  os->pending->next ? "several" : "one", strerror(-rc));
     os->defer_syncs++;
-    os->npending = 0;
     while (os->pending) {
         struct osal_map_rec *r = os->pending;
         os->pending = r->next;
@@ -284,6 +279,14 @@ static int flush_pending(struct osal *os)
         rec_put(os, r);
     }
     return rc;
+}
+
+uint32_t osal_dma_pending_count(const struct osal *os)
+{
+    uint32_t n = 0;
+    for (const struct osal_map_rec *r = os->pending; r; r = r->next)
+        n++;
+    return n;
 }
 
 void osal_dma_defer_begin(struct osal *os)

@@ -79,7 +79,6 @@ struct osal {
     bool deferring;
     pthread_t defer_owner;
     struct osal_map_rec *pending;
-    uint32_t npending;
     uint64_t deferred_total, defer_syncs;
     atomic_bool scatter;        /* read without dlock: osal_user_set_scatter may flip it */
     atomic_bool reverse_dirs;   /* osal_user_set_reverse_directions */
@@ -87,6 +86,8 @@ struct osal {
 
 /* osal_user_dma.c */
 void osal_dma_init(struct osal *os, const struct osal_user_options *o, uint64_t ram_size);
+/* Deferred completes whose IOMMU wait has not come yet (dlock held). */
+uint32_t osal_dma_pending_count(const struct osal *os);
 /* Unmaps and frees everything still live (logged), then the allocators. */
 void osal_dma_fini(struct osal *os);
 /* The DMA side of osal_user_set_bus: -ERANGE (nothing changed) if a live

@@ -596,6 +596,25 @@ START_TEST(many_mappings_survive_growth_and_removal)
 }
 END_TEST
 
+START_TEST(a_map_out_of_table_pages_leaves_the_queue_working)
+{
+    /* Each mapping 2^39 apart needs tables of its own down to the leaf, so
+     * the pool runs dry; the map that finds it dry at its first page has
+     * written nothing and must queue nothing either (an invalidation of 0
+     * pages is a malformed descriptor that would stop the queue). */
+    uint64_t n = 0;
+    int rc;
+    while ((rc = iommu_pt_map(pt, (n + 1) << 39, 0, PG, HBA_DMA_TO_DEVICE)) == 0)
+        n++;
+    ck_assert_int_eq(rc, -ENOMEM);
+    ck_assert_uint_gt(n, 0);
+    ck_assert_uint_eq(reg_ld(&regs()->iq_error), 0);
+    ck_assert_int_eq(iommu_pt_unmap(pt, 1ull << 39, PG), 0);
+    ck_assert_uint_eq(reg_ld(&regs()->iq_error), 0);
+    ck_assert_uint_eq(mapped(), n - 1);
+}
+END_TEST
+
 /* --- tables in host RAM, IOTLB, invalidation queue ------------------------------------ */
 
 START_TEST(tables_have_the_datasheet_format)
@@ -1037,6 +1056,7 @@ int main(void)
     tcase_add_test(tc, unmap_reports_pages_that_were_not_mapped);
     tcase_add_test(tc, unmap_of_a_huge_range_keeps_pages_outside_it);
     tcase_add_test(tc, many_mappings_survive_growth_and_removal);
+    tcase_add_test(tc, a_map_out_of_table_pages_leaves_the_queue_working);
     tcase_add_test(tc, dma_runs_while_other_pages_are_mapped_and_unmapped);
     tcase_add_test(tc, a_batch_of_deferred_unmaps_waits_once);
     tcase_add_test(tc, the_command_engine_runs_the_queue_between_commands);

@@ -69,6 +69,20 @@ static void start_barrier(pthread_t *t, uint32_t gen_before)
         sched_yield();
 }
 
+/* The barrier on tb must not return while h's access is in flight, however
+ * long we look (ms); once h ends it, the barrier returns. */
+static void barrier_waits_for(struct holder *h, pthread_t th, pthread_t tb, int ms)
+{
+    for (int i = 0; i < ms; i++) {
+        nap_ms(1);
+        ck_assert(!atomic_load(&g_barrier_done));
+    }
+    atomic_store(&h->release, true);
+    pthread_join(th, NULL);
+    pthread_join(tb, NULL);
+    ck_assert(atomic_load(&g_barrier_done));
+}
+
 START_TEST(with_nothing_in_flight_the_barrier_returns_at_once)
 {
     sim_inflight_init(&g_f);
@@ -87,15 +101,7 @@ START_TEST(the_barrier_waits_for_an_access_that_began_before_it)
     pthread_t ta, tb;
     start_holder(&a, &ta);
     start_barrier(&tb, 0);
-    /* However long we look, it cannot return while the access is in flight. */
-    for (int i = 0; i < 20; i++) {
-        nap_ms(1);
-        ck_assert(!atomic_load(&g_barrier_done));
-    }
-    atomic_store(&a.release, true);
-    pthread_join(ta, NULL);
-    pthread_join(tb, NULL);
-    ck_assert(atomic_load(&g_barrier_done));
+    barrier_waits_for(&a, ta, tb, 20);
 }
 END_TEST
 
@@ -114,14 +120,7 @@ START_TEST(the_barrier_does_not_wait_for_an_access_that_began_after_it)
     ck_assert(atomic_load(&g_barrier_done));
     /* The next barrier waits for c. */
     start_barrier(&tb, atomic_load(&g_f.gen));
-    for (int i = 0; i < 10; i++) {
-        nap_ms(1);
-        ck_assert(!atomic_load(&g_barrier_done));
-    }
-    atomic_store(&c.release, true);
-    pthread_join(tc, NULL);
-    pthread_join(tb, NULL);
-    ck_assert(atomic_load(&g_barrier_done));
+    barrier_waits_for(&c, tc, tb, 10);
 }
 END_TEST
 

@@ -180,13 +180,13 @@ START_TEST(a_missing_defence_fails_the_trace)
 END_TEST
 
 /* The real thing: the controller built with one defence broken (mutant
- * ctrl_admin.c:271:5:negif, GET LOG no longer limits a read to the buffer
+ * ctrl_admin.c:272:5:negif, GET LOG no longer limits a read to the buffer
  * the driver gave), the way `make mutation` builds it, fails the bundled
  * fault-log trace at the read into a one-entry buffer, naming what the
  * datasheet says. */
 START_TEST(a_controller_mutant_fails_the_bundled_trace)
 {
-    static const char id[] = "sim/ctrl/ctrl_admin.c:271:5:negif";
+    static const char id[] = "sim/ctrl/ctrl_admin.c:272:5:negif";
     char bin0[512], build[512], script[4096], tmp[256];
     snprintf(bin0, sizeof bin0, "%s", proc_scsisim_bin());
     snprintf(build, sizeof build, "%s", dirname(bin0)); /* BUILD/scsisim -> BUILD */

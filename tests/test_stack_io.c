@@ -257,6 +257,42 @@ START_TEST(many_tasks_in_flight)
 }
 END_TEST
 
+/* READs whose data-in buffers the OS maps device-read-only: each one's DMA
+ * faults in the IOMMU and the task fails.  A task that fails inside a reap
+ * is reported at once, not at the batch's end, and its unmap is waited for
+ * before its done runs all the same. */
+START_TEST(failed_tasks_in_a_reap_are_unmapped_before_their_done)
+{
+    open_flavour(_i);
+    struct osal *os = stack_osal(ST);
+    osal_user_set_reverse_directions(os, true);
+    static struct flight f;
+    static struct one ones[8];
+    struct osal_dma_buffer *bufs[8];
+    struct drv_buffer_piece pieces[8];
+    memset(&f, 0, sizeof(f));
+    for (int i = 0; i < 8; i++) {
+        ck_assert_int_eq(osal_dma_alloc(os, 8 * SF_BLOCK, 4096, &bufs[i]), 0);
+        pieces[i] = (struct drv_buffer_piece){ .buf = bufs[i], .offset = 0, .length = 8 * SF_BLOCK };
+        struct drv_task t = { .task_id = 7000 + (uint64_t)i, .dir = DRV_DIR_FROM_TARGET,
+                              .requested_transfer = 8 * SF_BLOCK, .pieces = &pieces[i], .piece_count = 1,
+                              .cdb_len = 10 };
+        sf_cdb_rw10(t.cdb, false, 8 * (uint32_t)i, 8);
+        ones[i] = (struct one){ .f = &f, .id = t.task_id };
+        ck_assert_int_eq(stack_submit(ST, &t, flight_done, &ones[i]), 0);
+    }
+    ck_assert_int_eq(stack_wait(ST, 20000), 0);
+    ck_assert_int_eq(atomic_load(&f.done), 8);
+    ck_assert_int_eq(atomic_load(&f.good), 0);
+    ck_assert_int_eq(atomic_load(&f.unwaited), 0);
+    osal_user_set_reverse_directions(os, false);
+    for (int i = 0; i < 8; i++)
+        osal_dma_free(os, bufs[i]);
+    stack_close(ST); /* the IOMMU faults were the point: not close_stack */
+    ST = NULL;
+}
+END_TEST
+
 START_TEST(exec_rejects_bad_arguments)
 {
     open_flavour(_i);
@@ -289,6 +325,7 @@ static Suite *suite(void)
     tcase_add_loop_test(t, mode_sense_caching_page, 0, SF_FLAVOURS);
     tcase_add_loop_test(t, check_condition_carries_sense, 0, SF_FLAVOURS);
     tcase_add_loop_test(t, many_tasks_in_flight, 0, SF_FLAVOURS);
+    tcase_add_loop_test(t, failed_tasks_in_a_reap_are_unmapped_before_their_done, 0, SF_FLAVOURS);
     tcase_add_loop_test(t, exec_rejects_bad_arguments, 0, 1);
     suite_add_tcase(s, t);
     return s;

@@ -252,10 +252,11 @@ START_TEST(read_write_6_10_12_16)
 }
 END_TEST
 
-/* 32 READs in flight at once: each reap unmaps what it completed with one
- * IOMMU wait (osal_dma_defer_begin/end; in two processes the controller's
- * command engine runs the invalidation queue), and no done callback runs
- * before the wait that covers its unmap. */
+/* 32 READs in flight at once: every one is unmapped in a reap's batch
+ * (osal_dma_defer_begin/end; in two processes the controller's command
+ * engine runs the invalidation queue), no done callback runs before the
+ * wait that covers its unmap, and each READ reads its own data.  (One wait
+ * per batch exactly: test_iommu, a_batch_of_deferred_unmaps_waits_once.) */
 enum { FLIGHT = 32, FLIGHT_BLOCKS = 8 };
 struct flight_one {
     uint64_t id;
@@ -275,7 +276,7 @@ static void flight_done(void *arg, const struct drv_completion *c)
     atomic_fetch_add(o->done, 1);
 }
 
-START_TEST(reads_in_flight_are_unmapped_once_per_reap)
+START_TEST(reads_in_flight_are_unmapped_in_batches_before_their_done)
 {
     open_flavour(_i);
     struct osal *os = stack_osal(ST);
@@ -497,7 +498,7 @@ static Suite *suite(void)
     tcase_add_loop_test(t, tur_request_sense_report_luns, 0, S2_FLAVOURS);
     tcase_add_loop_test(t, read_capacity_10_and_16, 0, S2_FLAVOURS);
     tcase_add_loop_test(t, read_write_6_10_12_16, 0, S2_FLAVOURS);
-    tcase_add_loop_test(t, reads_in_flight_are_unmapped_once_per_reap, 0, S2_FLAVOURS);
+    tcase_add_loop_test(t, reads_in_flight_are_unmapped_in_batches_before_their_done, 0, S2_FLAVOURS);
     tcase_add_loop_test(t, verify_10_and_16, 0, S2_FLAVOURS);
     tcase_add_loop_test(t, synchronize_cache_10_and_16_make_writes_durable, 0, S2_FLAVOURS);
     tcase_add_loop_test(t, mode_sense_and_select_caching_page, 0, S2_FLAVOURS);

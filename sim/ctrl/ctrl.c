@@ -103,7 +103,9 @@ static void park(struct sim_ctrl *c, uint64_t now, uint64_t irq_next)
     uint64_t wait = until > now ? until - now : 0;
     struct timespec ts = { .tv_sec = (time_t)(wait / 1000000000u), .tv_nsec = (long)(wait % 1000000000u) };
     struct pollfd p = { .fd = c->region.bell_fd, .events = POLLIN };
-    if (ppoll(&p, 1, &ts, NULL) > 0 && (p.revents & POLLIN)) /* drained here, not every pass: a read per pass was a system call per few commands */
+    /* The bell is drained here, after a park, not at every pass: a read per
+     * pass was a system call per few commands. */
+    if (ppoll(&p, 1, &ts, NULL) > 0 && (p.revents & POLLIN))
         sim_region_drain_fd(c->region.bell_fd);
     atomic_fetch_add(&c->wakeups, 1);
 }

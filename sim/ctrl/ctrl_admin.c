@@ -224,6 +224,7 @@ static int abort_cmd(struct sim_ctrl *c, const struct hba_sq_entry *e, uint32_t 
         return HBA_CS_INVALID_QUEUE;
     if (cid > 0xFFFF)
         return HBA_CS_INVALID_FIELD;
+    ctrl_queue_fetch_io(c); /* a command still waiting in an SQ is found too */
     *result = 1;
     for (size_t i = 0; i < f->nheld; i++) {
         if (f->held[i].sqid == sqid && f->held[i].cid == cid) {
@@ -293,6 +294,7 @@ static int reset(struct sim_ctrl *c, const struct hba_sq_entry *e)
         return HBA_CS_INVALID_FIELD;
     if (scope != HBA_RESET_BUS && (target >= c->cfg.max_targets || lun >= c->cfg.max_luns))
         return HBA_CS_INVALID_TARGET;
+    ctrl_queue_fetch_io(c); /* the reset covers the commands still waiting in the SQs */
     fw_reset(c->fw, (enum hba_reset_scope)scope, target, lun);
     ctrl_abort_held(c, -1, true, scope == HBA_RESET_BUS ? -1 : target, scope == HBA_RESET_LUN ? lun : -1,
                     HBA_CS_ABORTED_RESET);
@@ -309,7 +311,7 @@ static int dispatch(struct sim_ctrl *c, const struct hba_sq_entry *e, uint32_t *
     case HBA_ADM_DELETE_CQ:     return delete_cq(c, e);
     case HBA_ADM_GET_FEATURE:   return get_feature(c, e, result);
     case HBA_ADM_SET_FEATURE:   return set_feature(c, e);
-    case HBA_ADM_ABORT:         ctrl_queue_fetch_io(c); return abort_cmd(c, e, result);
+    case HBA_ADM_ABORT:         return abort_cmd(c, e, result);
     case HBA_ADM_ASYNC_EVENT:   return async_event(c, e, result);
     case HBA_ADM_CACHE_FLUSH:   return flush(c, e->u.cdw[1]);
     case HBA_ADM_SHUTDOWN: {
@@ -318,7 +320,7 @@ static int dispatch(struct sim_ctrl *c, const struct hba_sq_entry *e, uint32_t *
         return rc;
     }
     case HBA_ADM_GET_LOG:       return get_log(c, e, result);
-    case HBA_ADM_RESET:         ctrl_queue_fetch_io(c); return reset(c, e);
+    case HBA_ADM_RESET:         return reset(c, e);
     case HBA_ADM_NEXUS_LOSS:
         if (e->u.cdw[0] >= HBA_MAX_INITIATORS)
             return HBA_CS_INVALID_FIELD;

@@ -14,10 +14,11 @@
  * queue thread) take `qlock` among themselves.  What an INV_WAIT promises -
  * once it is written, no access that used a dropped translation is still
  * landing, so the OS may free or reuse the buffer - is kept by a two-phase
- * count of accesses in flight (sim/iommu/inflight.h).  IOTLB slots are filled without a lock too (tlb_fill: a slot is
- * claimed by a compare-and-swap, and a fill that raced an invalidation undoes
- * itself).  The fault log has its own mutex; the fault hook runs outside
- * every access, so it may call back in.
+ * count of accesses in flight (sim/iommu/inflight.h).  IOTLB slots are
+ * filled without a lock too (tlb_fill: a slot is claimed by a
+ * compare-and-swap, and a fill that raced an invalidation undoes itself).
+ * The fault log has its own mutex; the fault hook runs outside every access,
+ * so it may call back in.
  */
 #include "sim/iommu/iommu.h"
 
@@ -462,8 +463,7 @@ void sim_iommu_doorbell(struct sim_iommu *m)
 {
     if (!m->regs)
         return;
-    if (!atomic_load_explicit(&m->sync_doorbell, memory_order_relaxed))
-        atomic_store_explicit(&m->sync_doorbell, true, memory_order_relaxed);
+    atomic_store_explicit(&m->sync_doorbell, true, memory_order_relaxed); /* on qlock's line, written next anyway */
     pthread_mutex_lock(&m->qlock);
     run_queue(m);
     pthread_mutex_unlock(&m->qlock);
