@@ -217,6 +217,10 @@ struct drv_core {
     struct drv_io *finished, **finished_tail;
     unsigned ordered_tasks;          /* ORDERED tasks alive: the drain keeps their barrier (core_order.c) */
     struct drv_io *pend_head, *pend_tail;
+    /* task_start blocks queued and not yet run (drv_core_process_task, any
+     * thread): while one is, a drain writes SQ entries but leaves the doorbell
+     * to the last start, so a batch of submissions rings once per queue. */
+    _Atomic uint32_t starts_queued;
     /* events */
     bool log_busy, log_again;
     uint32_t log_next_seq;

@@ -517,21 +517,26 @@ static void drain_ordered(struct drv_core *core)
     }
 }
 
+/* Sends what may be sent; then rings each queue's doorbell for what it
+ * wrote — unless a task_start is queued: that start drains after this one and
+ * rings for both (it always drains, whatever becomes of its own task). */
 void task_drain(struct drv_core *core)
 {
-    if (core_state(core) != CORE_RUNNING)
-        return;
     struct drv_queue *q;
-    if (core->ordered_tasks)
+    if (core_state(core) != CORE_RUNNING)
+        ;
+    else if (core->ordered_tasks)
         drain_ordered(core);
     else
         while (core->pend_head && (q = pick_queue(core)) != NULL)
             submit(core, core->pend_head, q);
+    if (atomic_load_explicit(&core->starts_queued, memory_order_acquire))
+        return;
     for (unsigned i = 0; i < core->nioq; i++)
         queue_ring(core, &core->ioq[i]);
 }
 
-static void task_start(void *arg)
+static void task_start_one(void *arg)
 {
     struct drv_io *io = arg;
     struct drv_core *core = io->core;
@@ -584,6 +589,16 @@ static void task_start(void *arg)
         task_requeue_front(core, io); /* SAM-5 8.6: before the tasks waiting */
     else
         pend_push_back(core, io);
+}
+
+/* The block drv_core_process_task queues.  The drain runs on every path, even
+ * when the task was refused or ended at once: an earlier start may have
+ * written entries and left their doorbell to this one (task_drain). */
+static void task_start(void *arg)
+{
+    struct drv_core *core = ((struct drv_io *)arg)->core;
+    atomic_fetch_sub_explicit(&core->starts_queued, 1, memory_order_acq_rel);
+    task_start_one(arg);
     task_drain(core);
 }
 
@@ -614,9 +629,12 @@ int drv_core_process_task(struct drv_core *core, const struct drv_task *t, drv_t
     io->t.pieces = io->pieces;
     io->done = done;
     io->arg = arg;
+    atomic_fetch_add_explicit(&core->starts_queued, 1, memory_order_acq_rel);
     rc = osal_queue_async(core->os, task_start, io);
-    if (rc < 0)
+    if (rc < 0) {
+        atomic_fetch_sub_explicit(&core->starts_queued, 1, memory_order_acq_rel);
         io_put(core, io);
+    }
     return rc;
 }
 

@@ -44,10 +44,17 @@ struct osal {
     _Atomic unsigned loop_waiting; /* the queue's thread is waiting for run */
     struct osal_qitem *head, *tail;   /* blocks */
     struct osal_qitem *lhead, *ltail; /* loop-only items: run by the queue's thread alone */
-    struct osal_qitem *rhead, *rtail; /* blocks queued by an osal_queue_run_here thread's blocks */
+    _Atomic unsigned queued;          /* items on head (changed under qlock, read without it) */
+    /* Blocks an osal_queue_run_here thread's blocks queue, and the spent items
+     * it reuses: touched only by the thread holding os->run that is not the
+     * queue's thread, so os->run alone guards them (no qlock per command). */
+    struct osal_qitem *rhead, *rtail;
+    struct osal_qitem *rkept;
+    unsigned nrkept;
     struct osal_qitem *kept;    /* spent async items, reused (under qlock) */
     unsigned nkept;
-    bool started, stopping;
+    bool started;
+    _Atomic bool stopping;      /* set under qlock; read without it by a run_here thread */
 
     /* interrupt and timer sources: lists touched only on the queue */
     LIST_HEAD(, osal_irq) irqs;

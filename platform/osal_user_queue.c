@@ -11,7 +11,10 @@
  * runs only its own block and the blocks that block queues (kept on a list of
  * their own, os->rhead): blocks other threads queued are the queue thread's,
  * and when there are any osal_queue_run_here hands its block over behind
- * them, as osal_queue_sync does.
+ * them, as osal_queue_sync does.  That own list, and the spent items its
+ * blocks reuse, are touched only by the thread holding os->run that is not
+ * the queue's thread, so os->run guards them and a polled completion that
+ * submits the next command takes no qlock (issue 14: no lock per command).
  *
  * libuv handles may only be touched on the queue's thread, so what the
  * sources do with them (osal_user_src.c) goes through a second list the
@@ -62,7 +65,15 @@ bool osal_on_loop_thread(struct osal *os)
     return os && pthread_equal(pthread_self(), os->thread);
 }
 
-/* Pops the first item of a list (under qlock); NULL when empty. */
+/* Whether this thread is an osal_queue_run_here thread running os's blocks
+ * (it holds os->run and is not the queue's thread). */
+static bool runner_here(struct osal *os)
+{
+    return tl_running == os && !osal_on_loop_thread(os);
+}
+
+/* Pops the first item of a list (under the lock that guards it); NULL when
+ * empty. */
 static struct osal_qitem *pop(struct osal_qitem **head, struct osal_qitem **tail)
 {
     struct osal_qitem *it = *head;
@@ -88,6 +99,8 @@ static void run_list(struct osal *os, struct osal_qitem **head, struct osal_qite
             spent = NULL;
         }
         struct osal_qitem *it = pop(head, tail);
+        if (it && head == &os->head)
+            atomic_fetch_sub_explicit(&os->queued, 1, memory_order_relaxed);
         pthread_mutex_unlock(&os->qlock);
         free(spent); /* beyond what is kept */
         spent = NULL;
@@ -104,6 +117,25 @@ static void run_list(struct osal *os, struct osal_qitem **head, struct osal_qite
             pthread_cond_broadcast(&os->qcond);
         } else {
             spent = it;
+        }
+    }
+}
+
+/* Runs the blocks this run_here thread's blocks queued until none is left.
+ * No qlock: see runner_here.  None is a sync item: a run_here thread's
+ * osal_queue_sync runs its block at once (osal_on_queue is true there), and
+ * loop-only items go on the loop's list. */
+static void run_runner_list(struct osal *os)
+{
+    struct osal_qitem *it;
+    while ((it = pop(&os->rhead, &os->rtail))) {
+        it->fn(it->arg);
+        if (os->nrkept < QITEMS_KEPT) {
+            it->next = os->rkept;
+            os->rkept = it;
+            os->nrkept++;
+        } else {
+            free(it);
         }
     }
 }
@@ -152,29 +184,41 @@ bool osal_on_queue(struct osal *os)
  * once teardown began. */
 static int enqueue(struct osal *os, struct osal_qitem *it, bool loop)
 {
+    it->next = NULL;
     /* A block queued by osal_queue_run_here's thread while it runs blocks
-     * goes on that thread's own list, which it runs before it returns. */
-    bool runner = !loop && tl_running == os && !osal_on_loop_thread(os);
+     * goes on that thread's own list, which it runs before it returns: no
+     * qlock and no wake-up. */
+    if (!loop && runner_here(os)) {
+        if (atomic_load_explicit(&os->stopping, memory_order_relaxed))
+            return -ESHUTDOWN;
+        if (os->rtail)
+            os->rtail->next = it;
+        else
+            os->rhead = it;
+        os->rtail = it;
+        return 0;
+    }
     pthread_mutex_lock(&os->qlock);
     if (os->stopping) {
         pthread_mutex_unlock(&os->qlock);
         return -ESHUTDOWN;
     }
-    struct osal_qitem **head = loop ? &os->lhead : runner ? &os->rhead : &os->head;
-    struct osal_qitem **tail = loop ? &os->ltail : runner ? &os->rtail : &os->tail;
-    it->next = NULL;
+    struct osal_qitem **head = loop ? &os->lhead : &os->head;
+    struct osal_qitem **tail = loop ? &os->ltail : &os->tail;
     if (*tail)
         (*tail)->next = it;
     else
         *head = it;
     *tail = it;
+    if (!loop)
+        atomic_fetch_add_explicit(&os->queued, 1, memory_order_relaxed);
     /* Sent under the lock: the loop decides to close the handle under the
      * same lock, so no send can reach a closed (or freed) handle.  A block
      * queued by the thread that is running the queue's blocks needs no
      * wake-up: that thread runs the queue empty before it lets go of
      * os->run (every loop callback and osal_queue_run_here end so), so a
      * completion that submits the next command costs no system call. */
-    if (loop || tl_running != os) { /* (runner implies tl_running == os) */
+    if (loop || tl_running != os) {
         uv_async_send(&os->wake);
         os->queue_wakeups++;
     }
@@ -186,13 +230,22 @@ static int post(struct osal *os, osal_block fn, void *arg, bool loop)
 {
     if (!os || !fn)
         return -EINVAL;
-    pthread_mutex_lock(&os->qlock);
-    struct osal_qitem *it = os->kept;
-    if (it) {
-        os->kept = it->next;
-        os->nkept--;
+    struct osal_qitem *it;
+    if (!loop && runner_here(os)) {
+        it = os->rkept; /* os->run guards it: no qlock */
+        if (it) {
+            os->rkept = it->next;
+            os->nrkept--;
+        }
+    } else {
+        pthread_mutex_lock(&os->qlock);
+        it = os->kept;
+        if (it) {
+            os->kept = it->next;
+            os->nkept--;
+        }
+        pthread_mutex_unlock(&os->qlock);
     }
-    pthread_mutex_unlock(&os->qlock);
     if (!it && !(it = malloc(sizeof(*it))))
         return -ENOMEM;
     *it = (struct osal_qitem){ .fn = fn, .arg = arg };
@@ -245,16 +298,15 @@ int osal_queue_run_here(struct osal *os, osal_block fn, void *arg)
     if (atomic_load(&os->loop_waiting))
         return osal_queue_sync(os, fn, arg);
     struct osal *saved = osal_run_enter(os);
-    pthread_mutex_lock(&os->qlock);
-    bool stopping = os->stopping, behind = os->head != NULL;
-    pthread_mutex_unlock(&os->qlock);
-    if (stopping || behind) {
+    /* Read without qlock: a block another thread queues at this very moment
+     * may run before or after fn either way, as with a lock. */
+    if (atomic_load(&os->stopping) || atomic_load(&os->queued)) {
         /* Blocks other threads queued come first, on the queue's thread. */
         osal_run_leave(os, saved);
         return osal_queue_sync(os, fn, arg);
     }
     fn(arg);
-    run_list(os, &os->rhead, &os->rtail); /* what fn queued, without a wake-up */
+    run_runner_list(os); /* what fn queued, without a wake-up */
     osal_run_leave(os, saved);
     return 0;
 }
@@ -303,4 +355,10 @@ void osal_queue_fini(struct osal *os)
     }
     os->kept = NULL;
     os->nkept = 0;
+    for (struct osal_qitem *it = os->rkept, *next; it; it = next) {
+        next = it->next;
+        free(it);
+    }
+    os->rkept = NULL;
+    os->nrkept = 0;
 }

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "base/clock.h"
@@ -325,6 +326,53 @@ START_TEST(run_here_runs_on_the_caller_without_a_wakeup)
 }
 END_TEST
 
+/* The run_here thread's own list: FIFO, blocks queued by queued blocks run
+ * behind them, all before run_here returns, and its spent items are reused
+ * across calls (more calls than it keeps items, for the leak checkers). */
+struct chain {
+    int order[64];
+    _Atomic int n;
+    int depth;
+};
+
+static struct chain C;
+
+static void chain_link(void *arg)
+{
+    int id = (int)(intptr_t)arg;
+    int i = atomic_fetch_add(&C.n, 1);
+    if (i < 64)
+        C.order[i] = id;
+    ck_assert(osal_on_queue(OS));
+    if (id < 10) /* 1 and 2 each queue a child: 11 and 12 run after both */
+        ck_assert_int_eq(osal_queue_async(OS, chain_link, (void *)(intptr_t)(id + 10)), 0);
+}
+
+static void chain_head(void *arg)
+{
+    (void)arg;
+    ck_assert_int_eq(osal_queue_async(OS, chain_link, (void *)(intptr_t)1), 0);
+    ck_assert_int_eq(osal_queue_async(OS, chain_link, (void *)(intptr_t)2), 0);
+}
+
+START_TEST(run_here_runs_its_own_queue_in_order)
+{
+    struct osal_user_stats a, b;
+    osal_user_get_stats(OS, &a);
+    for (int round = 0; round < 1500; round++) {
+        memset(&C, 0, sizeof(C));
+        ck_assert_int_eq(osal_queue_run_here(OS, chain_head, NULL), 0);
+        ck_assert_int_eq(atomic_load(&C.n), 4);
+        ck_assert_int_eq(C.order[0], 1);
+        ck_assert_int_eq(C.order[1], 2);
+        ck_assert_int_eq(C.order[2], 11);
+        ck_assert_int_eq(C.order[3], 12);
+    }
+    osal_user_get_stats(OS, &b);
+    ck_assert_uint_eq(b.queue_wakeups, a.queue_wakeups);
+}
+END_TEST
+
 struct gate {
     _Atomic int open;
     _Atomic int b_ran;
@@ -583,6 +631,7 @@ static Suite *suite(void)
     tcase_add_test(t, set_bus_on_the_queue_is_refused);
     tcase_add_test(t, run_here_runs_on_the_caller_without_a_wakeup);
     tcase_add_test(t, run_here_goes_behind_blocks_already_queued);
+    tcase_add_test(t, run_here_runs_its_own_queue_in_order);
     tcase_add_test(t, run_here_holds_off_handlers_and_arms_timers);
     tcase_add_test(t, pause_holds_timers_and_handlers);
     tcase_add_test(t, pause_on_the_queue_and_bad_arguments);
