@@ -7,7 +7,7 @@
  *   task_drain     give pending tasks free slots, round-robin over the queues
  *   submit         prepare DMA once (pieces or bounce), build the SGL of one
  *                  chunk, write the entry; the doorbell follows once per
- *                  queue per drain.  A split task stays at the head of the
+ *                  queue per burst (task_drain).  A split task stays at the head of the
  *                  FIFO until up to DRV_SPLIT_WINDOW of its chunks are at the
  *                  controller together (one at a time when bounced)
  *   task_command_done   one piece back: a re-issue after an abort/reset, a
