@@ -123,6 +123,7 @@ struct drv_io {
     struct drv_io *prev, *next;      /* core->ios: every task the core owns */
     struct drv_io *pend_next;        /* core->pending: waiting for a queue slot */
     bool pending;
+    bool start_local;                /* its task_start was queued from the queue (starts_local) */
     struct drv_task t;               /* the caller's task; t.pieces points at pieces */
     struct drv_buffer_piece *pieces;
     drv_task_done done;
@@ -217,10 +218,13 @@ struct drv_core {
     struct drv_io *finished, **finished_tail;
     unsigned ordered_tasks;          /* ORDERED tasks alive: the drain keeps their barrier (core_order.c) */
     struct drv_io *pend_head, *pend_tail;
-    /* task_start blocks queued and not yet run (drv_core_process_task, any
-     * thread): while one is, a drain writes SQ entries but leaves the doorbell
-     * to the last start, so a batch of submissions rings once per queue. */
-    _Atomic uint32_t starts_queued;
+    /* task_start blocks queued and not yet run (drv_core_process_task): while
+     * one is, a drain writes SQ entries but leaves the doorbell to the last
+     * start, so a batch of submissions rings once per queue.  Those queued
+     * from the queue itself (a completion submitting the next command) are
+     * counted without an atomic, the queue being serial; others atomically. */
+    uint32_t starts_local;
+    _Atomic uint32_t starts_foreign;
     /* events */
     bool log_busy, log_again;
     uint32_t log_next_seq;

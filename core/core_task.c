@@ -530,7 +530,7 @@ void task_drain(struct drv_core *core)
     else
         while (core->pend_head && (q = pick_queue(core)) != NULL)
             submit(core, core->pend_head, q);
-    if (atomic_load_explicit(&core->starts_queued, memory_order_acquire))
+    if (core->starts_local || atomic_load_explicit(&core->starts_foreign, memory_order_acquire))
         return;
     for (unsigned i = 0; i < core->nioq; i++)
         queue_ring(core, &core->ioq[i]);
@@ -591,14 +591,26 @@ static void task_start_one(void *arg)
         pend_push_back(core, io);
 }
 
+/* One task_start block more (queued) or less (run or not queued after all). */
+static void count_start(struct drv_core *core, const struct drv_io *io, bool more)
+{
+    if (io->start_local)
+        core->starts_local += more ? 1u : (uint32_t)-1;
+    else if (more)
+        atomic_fetch_add_explicit(&core->starts_foreign, 1, memory_order_acq_rel);
+    else
+        atomic_fetch_sub_explicit(&core->starts_foreign, 1, memory_order_acq_rel);
+}
+
 /* The block drv_core_process_task queues.  The drain runs on every path, even
  * when the task was refused or ended at once: an earlier start may have
  * written entries and left their doorbell to this one (task_drain). */
 static void task_start(void *arg)
 {
-    struct drv_core *core = ((struct drv_io *)arg)->core;
-    atomic_fetch_sub_explicit(&core->starts_queued, 1, memory_order_acq_rel);
-    task_start_one(arg);
+    struct drv_io *io = arg;
+    struct drv_core *core = io->core;
+    count_start(core, io, false);
+    task_start_one(io);
     task_drain(core);
 }
 
@@ -629,10 +641,14 @@ int drv_core_process_task(struct drv_core *core, const struct drv_task *t, drv_t
     io->t.pieces = io->pieces;
     io->done = done;
     io->arg = arg;
-    atomic_fetch_add_explicit(&core->starts_queued, 1, memory_order_acq_rel);
+    /* Counted before it is queued, so that no drain between the two rings
+     * for it; a start that cannot be queued (the OS tearing down, or out of
+     * memory) is uncounted again. */
+    io->start_local = osal_on_queue(core->os);
+    count_start(core, io, true);
     rc = osal_queue_async(core->os, task_start, io);
     if (rc < 0) {
-        atomic_fetch_sub_explicit(&core->starts_queued, 1, memory_order_acq_rel);
+        count_start(core, io, false);
         io_put(core, io);
     }
     return rc;
