@@ -194,14 +194,15 @@ void stack_close(struct stack *st)
 /* --- tasks ---------------------------------------------------------------- */
 
 /* One task less outstanding; wakes the threads waiting, if any.  The
- * seq_cst fence here and the one after waiters++ in wait_until make a
- * Dekker pair: either this sees the waiter, and broadcasts under the lock
- * the waiter checks under, or the waiter sees the count (and whatever the
- * done callback stored before it) — no wake-up is lost. */
+ * sequentially consistent decrement and load here and the increment and fence
+ * after waiters++ in wait_until make a Dekker pair: either this sees the
+ * waiter, and broadcasts under the lock the waiter checks under, or the waiter
+ * sees the count (and whatever the done callback stored before it) — no
+ * wake-up is lost.  (No fence of its own: a seq_cst read-modify-write already
+ * orders the load after it; on x86 a fence here was an mfence per command.) */
 static void one_less(struct stack *st)
 {
     atomic_fetch_sub(&st->outstanding, 1);
-    atomic_thread_fence(memory_order_seq_cst);
     if (atomic_load(&st->waiters)) {
         pthread_mutex_lock(&st->lock);
         pthread_cond_broadcast(&st->done_cv);
