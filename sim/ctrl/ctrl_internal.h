@@ -136,6 +136,9 @@ struct ctrl_fw {
     struct ctrl_sq sq[HBA_MAX_QUEUES];
     struct ctrl_cq cq[HBA_MAX_QUEUES];
     unsigned rr_next;                /* I/O SQ the next pass starts with */
+    /* Bit q: sq[q] / cq[q] is live.  A pass visits only the live queues
+     * instead of testing all HBA_MAX_QUEUES of each (with a division each). */
+    uint64_t sq_live, cq_live;
 
     struct ctrl_held *held;
     size_t   nheld, held_cap;

@@ -81,6 +81,7 @@ int ctrl_queue_create_sq(struct sim_ctrl *c, uint16_t qid, uint64_t base, uint32
     sq->size = size;
     sq->base = base & c->addr_mask;
     sq->cids = cids;
+    c->fw_state.sq_live |= 1ull << qid;
     c->fw_state.cq[cqid].users++;
     ctrl_reg_set(c, HBA_REG_SQ_TAIL(qid), 0);
     ctrl_reg_set(c, HBA_REG_SQ_EVENT_IDX(qid), 0);
@@ -98,6 +99,7 @@ int ctrl_queue_create_cq(struct sim_ctrl *c, uint16_t qid, uint64_t base, uint32
     cq->size = size;
     cq->base = base & c->addr_mask;
     cq->phase = 1;
+    c->fw_state.cq_live |= 1ull << qid;
     ctrl_reg_set(c, HBA_REG_CQ_HEAD(qid), 0);
     return 0;
 }
@@ -111,6 +113,7 @@ static void sq_free(struct sim_ctrl *c, uint16_t qid)
     free(sq->cids);
     sq->cids = NULL;
     sq->live = false;
+    c->fw_state.sq_live &= ~(1ull << qid);
 }
 
 static void cq_free(struct sim_ctrl *c, uint16_t qid)
@@ -118,6 +121,7 @@ static void cq_free(struct sim_ctrl *c, uint16_t qid)
     struct ctrl_cq *cq = &c->fw_state.cq[qid];
     free(cq->pend);
     memset(cq, 0, sizeof(*cq));
+    c->fw_state.cq_live &= ~(1ull << qid);
 }
 
 void ctrl_queue_delete_sq(struct sim_ctrl *c, uint16_t qid, uint8_t status)
@@ -351,15 +355,14 @@ void ctrl_queue_flush(struct sim_ctrl *c)
     }
     f->nbatch = 0;
     uint64_t now = clock_now_ns();
-    for (uint16_t q = 0; q < HBA_MAX_QUEUES && f->state != HBA_STATE_FAULT; q++)
-        if (f->cq[q].live)
-            cq_post(c, q, now);
+    for (uint64_t m = f->cq_live; m && f->state != HBA_STATE_FAULT; m &= m - 1)
+        cq_post(c, (uint16_t)__builtin_ctzll(m), now);
 }
 
 bool ctrl_queue_waiting(const struct sim_ctrl *c)
 {
-    for (uint16_t q = 0; q < HBA_MAX_QUEUES; q++)
-        if (c->fw_state.cq[q].live && c->fw_state.cq[q].npend)
+    for (uint64_t m = c->fw_state.cq_live; m; m &= m - 1)
+        if (c->fw_state.cq[__builtin_ctzll(m)].npend)
             return true;
     return false;
 }
@@ -446,11 +449,17 @@ unsigned ctrl_queue_pass(struct sim_ctrl *c)
     unsigned n = 0;
     if (f->sq[0].live)
         n += sq_service(c, 0, ADMIN_BUDGET);
-    for (unsigned i = 1; i < HBA_MAX_QUEUES && f->state == HBA_STATE_OPERATIONAL; i++) {
-        unsigned q = 1 + (f->rr_next + i - 1) % (HBA_MAX_QUEUES - 1);
-        if (f->sq[q].live)
-            n += sq_service(c, (uint16_t)q, IO_BUDGET);
-    }
+    /* The live I/O SQs from 1 + rr_next up, then from 1 up to it: the
+     * round robin that gives no queue the first turn twice in a row. */
+    unsigned first = 1 + f->rr_next;
+    uint64_t io = f->sq_live & ~1ull, from = io & (~0ull << first);
+    uint64_t order[2] = { from, io & ~from };
+    for (unsigned k = 0; k < 2; k++)
+        for (uint64_t m = order[k]; m && f->state == HBA_STATE_OPERATIONAL; m &= m - 1) {
+            unsigned q = (unsigned)__builtin_ctzll(m);
+            if (f->sq_live >> q & 1) /* still: a command of this pass may have reset the controller */
+                n += sq_service(c, (uint16_t)q, IO_BUDGET);
+        }
     f->rr_next = (f->rr_next + 1) % (HBA_MAX_QUEUES - 1);
     return n;
 }
