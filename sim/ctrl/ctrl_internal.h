@@ -139,6 +139,9 @@ struct ctrl_fw {
     /* Bit q: sq[q] / cq[q] is live.  A pass visits only the live queues
      * instead of testing all HBA_MAX_QUEUES of each (with a division each). */
     uint64_t sq_live, cq_live;
+    /* When the running sq_service began fetching: a command's time at the
+     * controller starts there (one clock read per queue per pass). */
+    uint64_t fetch_ns;
 
     struct ctrl_held *held;
     size_t   nheld, held_cap;

@@ -426,6 +426,8 @@ static unsigned sq_service(struct sim_ctrl *c, uint16_t qid, unsigned budget)
     if (!sq_tail(c, qid, &tail))
         return 0;
     unsigned n = 0;
+    if (sq->head != tail)
+        f->fetch_ns = clock_now_ns();
     /* A power cut stops the firmware between two commands, not after the pass. */
     while (sq->head != tail && n < budget && f->state == HBA_STATE_OPERATIONAL && !atomic_load(&c->stop)) {
         struct hba_sq_entry e;
