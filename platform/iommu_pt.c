@@ -406,11 +406,15 @@ static bool iommu_running(struct iommu_pt *pt)
 static int reserve(struct iommu_pt *pt, uint32_t need, uint32_t *slot)
 {
     struct hba_iommu_regs *r = pt->regs;
-    uint32_t mask = pt->ring_size - 1, t = ld32(&pt->tail);
+    uint32_t mask = pt->ring_size - 1, t;
     do {
         if (ld32(&r->iq_error))
             return -EIO;
-        if (((t - ld32(&r->iq_head)) & mask) > pt->ring_size - 1 - need)
+        /* The head first: read after the tail, it may have passed slots that
+         * other threads reserved meanwhile, and the queue would look full. */
+        uint32_t head = ld32(&r->iq_head);
+        t = ld32(&pt->tail);
+        if (((t - head) & mask) > pt->ring_size - 1 - need)
             return -ETIMEDOUT;
     } while (!__atomic_compare_exchange_n(&pt->tail, &t, (t + 1) & mask, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
     *slot = t;
