@@ -693,7 +693,7 @@ static int fast_prepare(struct osal *os, struct osal_dma_buf *b, uint64_t offset
         return 0;
     }
     __atomic_fetch_sub(&f->free_pages, r->pages, __ATOMIC_RELAXED);
-    if (limit - r->iova_start < pages * OSAL_PAGE) { /* F5: above what the device can address */
+    if (r->iova_start > limit || limit - r->iova_start < pages * OSAL_PAGE) { /* F5: beyond the device's reach */
         pair_free(f, r);
         fast_leave(f);
         return 0;
