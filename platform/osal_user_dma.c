@@ -2,7 +2,13 @@
  * carved out of the bus's host RAM below the IOMMU's area, and IOVA ranges
  * written into the IOMMU's tables in host RAM (bus_iommu_map; an unmap
  * returns once the IOMMU has invalidated them, so the IOVA range and the
- * buffer are released only after that).  See platform/osal_user.h. */
+ * buffer are released only after that).  See platform/osal_user.h.
+ *
+ * Locks: a command's prepare and complete of one piece of one or two pages
+ * take none (the pair cache, below, and platform/iommu_pt.c's lock-free map
+ * and deferred unmap); a reap's osal_dma_defer_end takes dlock once for its
+ * wait.  Everything else (buffers, other mappings, bus switches) runs under
+ * dlock. */
 #include <errno.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -486,10 +492,9 @@ void osal_dma_defer_begin(struct osal *os)
 {
     if (!os)
         return;
-    pthread_mutex_lock(&os->dlock);
+    /* No lock: a reap's one lock is its end's wait. */
     atomic_store(&os->defer_owner, pthread_self());
     atomic_store(&os->deferring, true);
-    pthread_mutex_unlock(&os->dlock);
 }
 
 int osal_dma_defer_end(struct osal *os)
