@@ -81,6 +81,11 @@ static uint64_t page_down(uint64_t a)
 #define FAST_KEEP    32u    /* free pairs kept back from prepares */
 #define FAST_PAIRS   256u   /* pairs per size at most (PTR_FIFO_CAP at most) */
 #define FAST_INDEX   1024u  /* slots of the pairs' index: at most half full */
+/* The cache holds at most 3 MiB of IOVA space (256 pairs of one page, 256 of
+ * two): a high window under 16 times that has none, and keeps next fit's
+ * layout exactly (a small window is where a stale IOVA is reused soonest:
+ * traces/read-write/iotlb-stale-after-unmap.trace). */
+#define FAST_WINDOW_MIN (16ull * FAST_PAIRS * (1 + FAST_CLASSES) * OSAL_PAGE)
 _Static_assert(FAST_PAIRS <= PTR_FIFO_CAP, "a free list holds every pair of its size");
 _Static_assert(FAST_INDEX >= 2 * FAST_CLASSES * FAST_PAIRS, "the pairs' index stays at most half full");
 
@@ -359,7 +364,8 @@ static void unlink_rec(struct osal *os, struct osal_map_rec *r)
 static void release_rec(struct osal *os, struct osal_map_rec *r)
 {
     struct osal_dma_fast *f = fast_of(os);
-    bool fits = r->npieces == 1 && r->pages >= 1 && r->pages <= FAST_CLASSES && r->iova_start >= os->iova.lo;
+    bool fits = r->npieces == 1 && r->pages >= 1 && r->pages <= FAST_CLASSES && r->iova_start >= os->iova.lo &&
+                os->iova.hi - os->iova.lo >= FAST_WINDOW_MIN;
     if (fits && !f && (f = calloc(1, sizeof(*f))) != NULL) {
         for (unsigned c = 0; c < FAST_CLASSES; c++)
             ptr_fifo_init(&f->free[c]);

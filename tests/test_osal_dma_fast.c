@@ -3,7 +3,8 @@
  * command's prepare and complete: threads preparing and completing at once
  * never get an IOVA that is live, a freed IOVA is not reused before 32
  * others, the cache stays bounded, a window that runs out gets the cache's
- * ranges back, and a device's address limit (F5) is kept. */
+ * ranges back, a small window has no cache, and a device's address limit
+ * (F5) is kept. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -185,28 +186,60 @@ START_TEST(a_freed_iova_waits_behind_32_others)
 }
 END_TEST
 
-/* A window of 40 pages: the cache's pairs hold up to all of it, and a
- * prepare that finds no room gets their ranges back instead of failing. */
+/* A window just big enough for the cache (48 MiB): filled with mappings
+ * of three pages (never cached) until a prepare fails, every page of it is
+ * used, the cache's free pairs' included: a prepare that finds no room gets
+ * their ranges back instead of failing while they sit idle. */
 START_TEST(a_window_that_runs_out_drains_the_cache)
 {
     teardown();
     struct osal_user_options o;
     osal_user_options_init(&o);
+    enum { WINDOW = 48u << 20, BIG = 4u << 20 };
     o.iova_base = 0x10000;
-    o.iova_limit = 0x10000 + 40 * PG;
-    open_with(&o);
-    struct osal_dma_buffer *b = alloc(4 * PG);
-    for (unsigned i = 0; i < 500; i++) {
-        struct osal_dma_mapping m[3];
-        for (unsigned h = 0; h < 3; h++) { /* one page, two pages, one page */
-            ck_assert_int_eq(osal_dma_prepare(OS, b, h * PG + (h == 1 ? 100 : 0), PG, HBA_DMA_TO_DEVICE, 64, &m[h]), 0);
-            ck_assert_uint_ge(m[h].seg[0].iova, 0x10000);
-            ck_assert_uint_le(m[h].seg[0].iova + PG, 0x10000 + 40 * PG);
-        }
-        for (unsigned h = 0; h < 3; h++)
-            ck_assert_int_eq(osal_dma_complete(OS, &m[h]), 0);
+    o.iova_limit = 0x10000 + WINDOW;
+    OS = of_osal_open(&F, &L, BIG, 4, &o); /* room for the tables of 48 MiB */
+    struct osal_dma_buffer *b = alloc(3 * PG);
+    for (unsigned i = 0; i < 100; i++) { /* pairs at the window's start */
+        struct osal_dma_mapping m;
+        ck_assert_int_eq(osal_dma_prepare(OS, b, 0, PG, HBA_DMA_TO_DEVICE, 64, &m), 0);
+        ck_assert_int_eq(osal_dma_complete(OS, &m), 0);
     }
+    enum { MAX = WINDOW / (3 * PG) };
+    static struct osal_dma_mapping m[MAX];
+    unsigned n = 0;
+    while (n < MAX && osal_dma_prepare(OS, b, 0, 3 * PG, HBA_DMA_TO_DEVICE, 64, &m[n]) == 0)
+        n++;
+    ck_assert_uint_eq(n, MAX); /* 48 MiB / 12 KiB: not one range lost to the cache */
+    ck_assert_uint_eq(stats().iova_pages_live, 3 * MAX);
+    for (unsigned i = 0; i < n; i++)
+        ck_assert_int_eq(osal_dma_complete(OS, &m[i]), 0);
     ck_assert_uint_eq(stats().iova_pages_live, 0);
+    osal_dma_free(OS, b);
+}
+END_TEST
+
+/* A small window (2 MiB here) has no cache: a freed range is reused as next
+ * fit places it, where a stale translation of another buffer may still be. */
+START_TEST(a_small_window_has_no_cache)
+{
+    teardown();
+    struct osal_user_options o;
+    osal_user_options_init(&o);
+    o.iova_base = 0x10000;
+    o.iova_limit = 0x10000 + (2u << 20);
+    open_with(&o);
+    struct osal_dma_buffer *b = alloc(PG);
+    uint64_t last = 0;
+    for (unsigned i = 0; i < 100; i++) {
+        struct osal_dma_mapping m;
+        ck_assert_int_eq(osal_dma_prepare(OS, b, 0, PG, HBA_DMA_TO_DEVICE, 64, &m), 0);
+        ck_assert_uint_eq(m.seg[0].iova, 0x10000 + (uint64_t)i * PG); /* next fit, page after page */
+        last = m.seg[0].iova;
+        ck_assert_int_eq(osal_dma_complete(OS, &m), 0);
+    }
+    ck_assert_uint_eq(last, 0x10000 + 99 * PG);
+    ck_assert_uint_eq(stats().map_records, 64); /* one slab: nothing kept */
     osal_dma_free(OS, b);
 }
 END_TEST
@@ -275,6 +308,7 @@ int main(void)
     tcase_add_test(tc, threads_prepare_and_complete_at_once);
     tcase_add_test(tc, a_freed_iova_waits_behind_32_others);
     tcase_add_test(tc, a_window_that_runs_out_drains_the_cache);
+    tcase_add_test(tc, a_small_window_has_no_cache);
     tcase_add_test(tc, an_address_limit_passes_over_pairs_above_it);
     tcase_add_test(tc, live_pairs_are_replayed_and_unmapped_with_their_buffer);
     suite_add_tcase(s, tc);
