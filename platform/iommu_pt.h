@@ -9,11 +9,18 @@
  * host RAM, 64 KiB..16 MiB): table pages, the wait-status page, the queue
  * ring, and the register page the datasheet fixes as the last page.  DMA
  * memory must stay below it.  Tables are allocated as mappings need them and
- * freed when they empty (after the invalidation that covers them completed).
+ * freed when they empty (after the invalidation that covers them completed);
+ * a leaf table that a deferred unmap empties stays hooked for the next map
+ * until iommu_pt_sync prunes it (after 32 such) or a map finds the pool
+ * empty, so the tables never outgrow the area and never refuse a map that
+ * the pruned ones would fit.
  *
  * Opening takes the IOMMU over: it (re)writes the register page with a new
  * epoch, so whatever another opener programmed on the same host RAM is gone.
- * One opener per host RAM at a time.  Thread-safe.
+ * One opener per host RAM at a time.  Thread-safe; a map whose pages lie in
+ * one leaf table that exists and a deferred unmap take no lock (a command's
+ * map and unmap at steady state: platform/iommu_pt.c says how), the rest
+ * (creating and freeing tables, the waits) takes one.
  */
 #ifndef PLATFORM_IOMMU_PT_H
 #define PLATFORM_IOMMU_PT_H

@@ -209,7 +209,7 @@ void osal_user_get_stats(struct osal *os, struct osal_user_stats *s)
     s->dma_bytes_live = os->ram.used;
     s->dma_buffers_live = os->nbufs;
     s->mappings_live = os->nmaps;
-    s->iova_pages_live = (os->iova.used + os->iova_low.used) / OSAL_PAGE;
+    s->iova_pages_live = osal_dma_iova_pages_live(os);
     s->iova_low_pages_live = os->iova_low.used / OSAL_PAGE;
     s->mappings_total = os->maps_total;
     s->segments_total = os->segs_total;

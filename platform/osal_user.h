@@ -121,7 +121,8 @@ struct osal_user_stats {
     uint64_t dma_bytes_live;   /* bytes of allocated DMA buffers (after rounding) */
     uint32_t dma_buffers_live;
     uint32_t mappings_live;    /* prepared and not yet completed */
-    uint64_t iova_pages_live;  /* IOVA pages reserved (both windows), guard pages included */
+    uint64_t iova_pages_live;  /* IOVA pages live mappings reserve (both windows), guard pages included;
+                                * not the free pairs of the DMA cache (osal_user_dma.c) */
     uint64_t iova_low_pages_live; /* of which in the low window */
     uint64_t mappings_total;   /* successful osal_dma_prepare calls */
     uint64_t segments_total;   /* segments they returned */

@@ -2,8 +2,15 @@
  * carved out of the bus's host RAM below the IOMMU's area, and IOVA ranges
  * written into the IOMMU's tables in host RAM (bus_iommu_map; an unmap
  * returns once the IOMMU has invalidated them, so the IOVA range and the
- * buffer are released only after that).  See platform/osal_user.h. */
+ * buffer are released only after that).  See platform/osal_user.h.
+ *
+ * Locks: a command's prepare and complete of one piece of one or two pages
+ * take none (the pair cache, below, and platform/iommu_pt.c's lock-free map
+ * and deferred unmap); a reap's osal_dma_defer_end takes dlock once for its
+ * wait.  Everything else (buffers, other mappings, bus switches) runs under
+ * dlock. */
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -18,8 +25,8 @@
 struct osal_dma_buf {
     struct osal_dma_buffer pub;
     uint64_t size;                       /* reserved bytes (rounded) */
-    uint32_t maps;                       /* live mappings of this buffer */
-    uint32_t pending;                    /* completed mappings whose invalidation is not yet waited for */
+    _Atomic uint32_t maps;               /* live mappings of this buffer */
+    _Atomic uint32_t pending;            /* completed mappings whose invalidation is not yet waited for */
     struct osal_dma_buf *prev, *next;
 };
 
@@ -34,6 +41,8 @@ struct osal_map_rec {
     struct osal_dma_buf *buf;
     enum hba_dma_dir dir;
     uint32_t npieces;
+    uint32_t pages;                      /* the reserved IOVA range's pages */
+    uint32_t state;                      /* a pair's (atomic): PAIR_FREE .. PAIR_PENDING; 0 for other records */
     struct osal_map_piece piece[MAX_PIECES];
     struct osal_map_rec *prev, *next;
 };
@@ -46,6 +55,121 @@ struct osal_map_slab {
 static uint64_t page_down(uint64_t a)
 {
     return a & ~(OSAL_PAGE - 1);
+}
+
+/* --- the pair cache ------------------------------------------------------ */
+
+/* A command's prepare and complete take no lock (issue 14).  A record whose
+ * mapping was one piece in the high window, with an IOVA reservation of one
+ * or two pages, is not given back when its complete is done: the record and
+ * its IOVA range stay together as a "pair", queued first in first out in
+ * the free list of its size.  A prepare of that size pops the oldest pair
+ * (leaving FAST_KEEP in the list, so a freed IOVA is not reused before at
+ * least that many others: a device that keeps a stale address still hits a
+ * hole), maps it and marks it live; a complete finds it through the pairs'
+ * own index (written under dlock only when a pair is made or the cache is
+ * drained, read by anyone) and pushes it back, or, inside a deferred batch,
+ * onto a lock-free stack that osal_dma_defer_end's one wait empties.
+ *
+ * What needs every mapping to hold still (a bus switch, freeing a buffer
+ * with live mappings, draining the cache when the IOVA window runs out)
+ * holds dlock and freezes the cache: the fast paths count themselves in
+ * `users`, and while `frozen` is set new ones take dlock instead.  At most
+ * FAST_PAIRS pairs of each size: the cache's IOVA pages and records are
+ * bounded, and a window that runs out drains it before failing. */
+#define FAST_CLASSES 2u     /* reservations of 1 and 2 pages */
+#define FAST_KEEP    32u    /* free pairs kept back from prepares */
+#define FAST_PAIRS   256u   /* pairs per size at most (PTR_FIFO_CAP at most) */
+#define FAST_INDEX   1024u  /* slots of the pairs' index: at most half full */
+/* The cache holds at most 3 MiB of IOVA space (256 pairs of one page, 256 of
+ * two): a high window under 16 times that has none, and keeps next fit's
+ * layout exactly (a small window is where a stale IOVA is reused soonest:
+ * traces/read-write/iotlb-stale-after-unmap.trace). */
+#define FAST_WINDOW_MIN (16ull * FAST_PAIRS * (1 + FAST_CLASSES) * OSAL_PAGE)
+_Static_assert(FAST_PAIRS <= PTR_FIFO_CAP, "a free list holds every pair of its size");
+_Static_assert(FAST_INDEX >= 2 * FAST_CLASSES * FAST_PAIRS, "the pairs' index stays at most half full");
+
+enum { PAIR_NONE, PAIR_FREE, PAIR_LIVE, PAIR_DONE, PAIR_PENDING };
+
+struct osal_dma_fast {
+    struct ptr_fifo free[FAST_CLASSES];      /* free pairs by size, oldest first */
+    struct osal_map_rec *index[FAST_INDEX];  /* every pair by iova_start (atomic slots; written under dlock) */
+    struct osal_map_rec *pairs[FAST_CLASSES * FAST_PAIRS]; /* every pair (dlock) */
+    uint32_t npairs, nclass[FAST_CLASSES];   /* (dlock) */
+    struct osal_map_rec *pending;            /* deferred completes' pairs, a stack linked by next (atomic) */
+    uint64_t free_pages;                     /* IOVA pages the free pairs hold (atomic) */
+    uint32_t users;                          /* fast paths under way (atomic) */
+    bool frozen;                             /* (atomic) */
+};
+
+static struct osal_dma_fast *fast_of(const struct osal *os)
+{
+    return __atomic_load_n(&os->fast, __ATOMIC_ACQUIRE);
+}
+
+/* A fast path starts: false when the cache is frozen (take dlock instead). */
+static bool fast_enter(struct osal_dma_fast *f)
+{
+    __atomic_fetch_add(&f->users, 1, __ATOMIC_SEQ_CST);
+    if (!__atomic_load_n(&f->frozen, __ATOMIC_SEQ_CST))
+        return true;
+    __atomic_fetch_sub(&f->users, 1, __ATOMIC_SEQ_CST);
+    return false;
+}
+
+static void fast_leave(struct osal_dma_fast *f)
+{
+    __atomic_fetch_sub(&f->users, 1, __ATOMIC_SEQ_CST);
+}
+
+/* dlock held: waits for the fast paths under way; none starts until thaw. */
+static struct osal_dma_fast *fast_freeze(struct osal *os)
+{
+    struct osal_dma_fast *f = fast_of(os);
+    if (!f)
+        return NULL;
+    __atomic_store_n(&f->frozen, true, __ATOMIC_SEQ_CST);
+    while (__atomic_load_n(&f->users, __ATOMIC_SEQ_CST))
+        sched_yield();
+    return f;
+}
+
+static void fast_thaw(struct osal_dma_fast *f)
+{
+    if (f)
+        __atomic_store_n(&f->frozen, false, __ATOMIC_SEQ_CST);
+}
+
+static uint32_t fast_home(uint64_t iova_start)
+{
+    return (uint32_t)((iova_start * 0x9E3779B97F4A7C15ull) >> 54) & (FAST_INDEX - 1);
+}
+
+/* dlock held. */
+static void fast_index_insert(struct osal_dma_fast *f, struct osal_map_rec *r)
+{
+    uint32_t i = fast_home(r->iova_start);
+    while (__atomic_load_n(&f->index[i], __ATOMIC_RELAXED))
+        i = (i + 1) & (FAST_INDEX - 1);
+    __atomic_store_n(&f->index[i], r, __ATOMIC_RELEASE);
+}
+
+/* The pair whose IOVA range starts at iova_start, or NULL. */
+static struct osal_map_rec *fast_find(struct osal_dma_fast *f, uint64_t iova_start)
+{
+    for (uint32_t i = fast_home(iova_start);; i = (i + 1) & (FAST_INDEX - 1)) {
+        struct osal_map_rec *r = __atomic_load_n(&f->index[i], __ATOMIC_ACQUIRE);
+        if (!r || r->iova_start == iova_start)
+            return r;
+    }
+}
+
+/* A pair goes (back) on its free list. */
+static void pair_free(struct osal_dma_fast *f, struct osal_map_rec *r)
+{
+    __atomic_store_n(&r->state, PAIR_FREE, __ATOMIC_RELEASE);
+    __atomic_fetch_add(&f->free_pages, r->pages, __ATOMIC_RELAXED);
+    ptr_fifo_push(&f->free[r->pages - 1], r); /* never full: at most FAST_PAIRS of a size */
 }
 
 void osal_dma_init(struct osal *os, const struct osal_user_options *o, uint64_t ram_size)
@@ -235,14 +359,77 @@ static void unlink_rec(struct osal *os, struct osal_map_rec *r)
     os->nmaps--;
 }
 
-/* Drops a live mapping record (dlock held): unmaps it, returns its IOVA
- * range, takes it out of the live list and the index, back into the pool. */
+/* A record whose unmap is done and waited for (dlock held): it and its IOVA
+ * range become a pair of the cache when they fit one, or go back. */
+static void release_rec(struct osal *os, struct osal_map_rec *r)
+{
+    struct osal_dma_fast *f = fast_of(os);
+    bool fits = r->npieces == 1 && r->pages >= 1 && r->pages <= FAST_CLASSES && r->iova_start >= os->iova.lo &&
+                os->iova.hi - os->iova.lo >= FAST_WINDOW_MIN;
+    if (fits && !f && (f = calloc(1, sizeof(*f))) != NULL) {
+        for (unsigned c = 0; c < FAST_CLASSES; c++)
+            ptr_fifo_init(&f->free[c]);
+        __atomic_store_n(&os->fast, f, __ATOMIC_RELEASE);
+    }
+    if (fits && f && f->nclass[r->pages - 1] < FAST_PAIRS) {
+        f->nclass[r->pages - 1]++;
+        f->pairs[f->npairs++] = r;
+        fast_index_insert(f, r);
+        pair_free(f, r);
+        return;
+    }
+    range_alloc_put(window_of(os, r->iova_start), r->iova_start, NULL);
+    rec_put(os, r);
+}
+
+/* Drops a live mapping record (dlock held): unmaps it, takes it out of the
+ * live list and the index, and releases it. */
 static void drop_rec(struct osal *os, struct osal_map_rec *r)
 {
     unmap_pieces(os, osal_user_bus(os), r, r->npieces, false);
-    range_alloc_put(window_of(os, r->iova_start), r->iova_start, NULL);
     unlink_rec(os, r);
-    rec_put(os, r);
+    release_rec(os, r);
+}
+
+/* Gives every free pair back to the pool and its IOVA range to the window
+ * (dlock held): when the window runs out.  Whether any went back. */
+static bool fast_drain(struct osal *os)
+{
+    struct osal_dma_fast *f = fast_freeze(os);
+    if (!f)
+        return false;
+    bool any = false;
+    for (unsigned c = 0; c < FAST_CLASSES; c++) {
+        struct osal_map_rec *r;
+        while ((r = ptr_fifo_pop(&f->free[c], 0)) != NULL) {
+            __atomic_fetch_sub(&f->free_pages, r->pages, __ATOMIC_RELAXED);
+            f->nclass[c]--;
+            for (uint32_t i = 0; i < f->npairs; i++)
+                if (f->pairs[i] == r) {
+                    f->pairs[i] = f->pairs[--f->npairs];
+                    break;
+                }
+            range_alloc_put(&os->iova, r->iova_start, NULL);
+            __atomic_store_n(&r->state, PAIR_NONE, __ATOMIC_RELAXED);
+            rec_put(os, r);
+            any = true;
+        }
+    }
+    if (any) { /* rebuilt from the pairs left: frozen, nobody reads it */
+        for (uint32_t i = 0; i < FAST_INDEX; i++)
+            __atomic_store_n(&f->index[i], NULL, __ATOMIC_RELAXED);
+        for (uint32_t i = 0; i < f->npairs; i++)
+            fast_index_insert(f, f->pairs[i]);
+    }
+    fast_thaw(f);
+    return any;
+}
+
+uint64_t osal_dma_iova_pages_live(const struct osal *os)
+{
+    struct osal_dma_fast *f = fast_of(os);
+    uint64_t held = f ? __atomic_load_n(&f->free_pages, __ATOMIC_RELAXED) : 0;
+    return (os->iova.used + os->iova_low.used) / OSAL_PAGE - held;
 }
 
 /* A live record completed inside osal_dma_defer_begin/end (dlock held): the
@@ -264,19 +451,34 @@ static void defer_rec(struct osal *os, struct osal_map_rec *r)
  * the ranges go back all the same, as a failed synchronous unmap's do. */
 static int flush_pending(struct osal *os)
 {
-    if (!os->pending)
+    /* The pairs' stack is taken whole: a deferred complete pushes its pair
+     * after queuing its invalidation, so the wait below covers every one. */
+    struct osal_dma_fast *f = fast_of(os);
+    struct osal_map_rec *fp = f ? __atomic_exchange_n(&f->pending, NULL, __ATOMIC_ACQ_REL) : NULL;
+    if (!os->pending && !fp)
         return 0;
     int rc = bus_iommu_sync(osal_user_bus(os));
-    if (rc < 0)
-        osal_log(os, OSAL_LOG_WARN, "waiting for the IOMMU's invalidation of %s deferred unmaps failed: %s",
-                 os->pending->next ? "several" : "one", strerror(-rc));
+    if (rc < 0) {
+        uint32_t n = 0;
+        for (const struct osal_map_rec *r = os->pending; r; r = r->next)
+            n++;
+        for (const struct osal_map_rec *r = fp; r; r = r->next)
+            n++;
+        osal_log(os, OSAL_LOG_WARN, "waiting for the IOMMU's invalidation of %u deferred unmap(s) failed: %s", n,
+                 strerror(-rc));
+    }
     os->defer_syncs++;
     while (os->pending) {
         struct osal_map_rec *r = os->pending;
         os->pending = r->next;
-        range_alloc_put(window_of(os, r->iova_start), r->iova_start, NULL);
         r->buf->pending--;
-        rec_put(os, r);
+        release_rec(os, r);
+    }
+    while (fp) {
+        struct osal_map_rec *r = fp;
+        fp = r->next;
+        r->buf->pending--;
+        pair_free(f, r);
     }
     return rc;
 }
@@ -286,6 +488,9 @@ uint32_t osal_dma_pending_count(const struct osal *os)
     uint32_t n = 0;
     for (const struct osal_map_rec *r = os->pending; r; r = r->next)
         n++;
+    struct osal_dma_fast *f = fast_of(os);
+    for (const struct osal_map_rec *r = f ? __atomic_load_n(&f->pending, __ATOMIC_ACQUIRE) : NULL; r; r = r->next)
+        n++;
     return n;
 }
 
@@ -293,10 +498,9 @@ void osal_dma_defer_begin(struct osal *os)
 {
     if (!os)
         return;
-    pthread_mutex_lock(&os->dlock);
-    os->deferring = true;
-    os->defer_owner = pthread_self();
-    pthread_mutex_unlock(&os->dlock);
+    /* No lock: a reap's one lock is its end's wait. */
+    atomic_store(&os->defer_owner, pthread_self());
+    atomic_store(&os->deferring, true);
 }
 
 int osal_dma_defer_end(struct osal *os)
@@ -304,19 +508,38 @@ int osal_dma_defer_end(struct osal *os)
     if (!os)
         return -EINVAL;
     pthread_mutex_lock(&os->dlock);
-    os->deferring = false;
+    atomic_store(&os->deferring, false);
     int rc = flush_pending(os);
     pthread_mutex_unlock(&os->dlock);
     return rc;
+}
+
+/* Unmaps the live pairs of buffer b, or of every buffer when b is NULL
+ * (dlock held, cache frozen). */
+static void drop_live_pairs(struct osal *os, struct osal_dma_fast *f, const struct osal_dma_buf *b)
+{
+    for (uint32_t i = 0; f && i < f->npairs; i++) {
+        struct osal_map_rec *r = f->pairs[i];
+        if (__atomic_load_n(&r->state, __ATOMIC_ACQUIRE) != PAIR_LIVE || (b && r->buf != b))
+            continue;
+        unmap_pieces(os, osal_user_bus(os), r, r->npieces, false);
+        r->buf->maps--;
+        os->nmaps--;
+        pair_free(f, r);
+    }
 }
 
 void osal_dma_fini(struct osal *os)
 {
     flush_pending(os);
     if (os->nmaps)
-        osal_log(os, OSAL_LOG_ERROR, "%u DMA mapping(s) still prepared at teardown; unmapped", os->nmaps);
+        osal_log(os, OSAL_LOG_ERROR, "%u DMA mapping(s) still prepared at teardown; unmapped", (unsigned)os->nmaps);
     while (os->maps)
         drop_rec(os, os->maps);
+    struct osal_dma_fast *f = fast_of(os);
+    drop_live_pairs(os, f, NULL);
+    free(f); /* its records are the pool's */
+    os->fast = NULL;
     pool_fini(os);
     if (os->nbufs)
         osal_log(os, OSAL_LOG_ERROR, "%u DMA buffer(s) still allocated at teardown; freed", os->nbufs);
@@ -399,12 +622,15 @@ void osal_dma_free(struct osal *os, struct osal_dma_buffer *pub)
         flush_pending(os); /* its memory goes back only once the device cannot reach it */
     if (b->maps) {
         osal_log(os, OSAL_LOG_ERROR, "DMA buffer at RAM 0x%llx freed with %u live mapping(s); unmapping them",
-                 (unsigned long long)b->pub.phys, b->maps);
+                 (unsigned long long)b->pub.phys, (unsigned)b->maps);
+        struct osal_dma_fast *f = fast_freeze(os);
         for (struct osal_map_rec *r = os->maps, *next; r; r = next) {
             next = r->next;
             if (r->buf == b)
                 drop_rec(os, r);
         }
+        drop_live_pairs(os, f, b);
+        fast_thaw(f);
     }
     range_alloc_put(&os->ram, b->pub.phys, NULL);
     if (b->prev)
@@ -447,6 +673,64 @@ static uint64_t pages_of(uint64_t ram, uint64_t len)
     return (((ram & (OSAL_PAGE - 1)) + len + OSAL_PAGE - 1) / OSAL_PAGE);
 }
 
+static void fill_mapping(const struct osal_map_rec *r, struct osal_dma_buffer *pub, uint64_t offset, uint64_t length,
+                         enum hba_dma_dir dir, struct osal_dma_mapping *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->buf = pub;
+    out->offset = offset;
+    out->length = length;
+    out->dir = dir;
+    out->nseg = r->npieces;
+    for (uint32_t i = 0; i < r->npieces; i++) {
+        out->seg[i].iova = r->piece[i].iova;
+        out->seg[i].length = r->piece[i].len;
+    }
+}
+
+/* A prepare from the pair cache, without dlock: 1 with *rc when it ran, 0
+ * when it does not apply (scatter, not one or two pages, the low window, no
+ * free pair below the address limit, the cache frozen). */
+static int fast_prepare(struct osal *os, struct osal_dma_buf *b, uint64_t offset, uint64_t length,
+                        enum hba_dma_dir dir, uint64_t limit, struct osal_dma_mapping *out, int *rc)
+{
+    struct osal_dma_fast *f = fast_of(os);
+    uint64_t ram = b->pub.phys + offset, pages = pages_of(ram, length);
+    if (!f || pages > FAST_CLASSES || limit <= os->iova.lo || !fast_enter(f))
+        return 0;
+    struct osal_map_rec *r = ptr_fifo_pop(&f->free[pages - 1], FAST_KEEP);
+    if (!r) {
+        fast_leave(f);
+        return 0;
+    }
+    __atomic_fetch_sub(&f->free_pages, r->pages, __ATOMIC_RELAXED);
+    if (r->iova_start > limit || limit - r->iova_start < pages * OSAL_PAGE) { /* F5: beyond the device's reach */
+        pair_free(f, r);
+        fast_leave(f);
+        return 0;
+    }
+    r->buf = b;
+    r->dir = dir;
+    r->npieces = 1;
+    r->piece[0] = (struct osal_map_piece){ .iova = r->iova_start + (ram & (OSAL_PAGE - 1)), .ram = ram, .len = length };
+    *rc = map_pieces(os, osal_user_bus(os), r);
+    if (*rc < 0) {
+        pair_free(f, r);
+        fast_leave(f);
+        osal_log(os, OSAL_LOG_ERROR, "IOMMU map of %llu bytes at RAM 0x%llx failed: %s", (unsigned long long)length,
+                 (unsigned long long)ram, strerror(-*rc));
+        return 1;
+    }
+    b->maps++;
+    os->nmaps++;
+    os->maps_total++;
+    os->segs_total++;
+    __atomic_store_n(&r->state, PAIR_LIVE, __ATOMIC_RELEASE);
+    fast_leave(f);
+    fill_mapping(r, &b->pub, offset, length, dir, out);
+    return 1;
+}
+
 int osal_dma_prepare(struct osal *os, struct osal_dma_buffer *pub, uint64_t offset, uint64_t length,
                      enum hba_dma_dir dir, unsigned max_addr_bits, struct osal_dma_mapping *out)
 {
@@ -461,6 +745,9 @@ int osal_dma_prepare(struct osal *os, struct osal_dma_buffer *pub, uint64_t offs
         dir = dir == HBA_DMA_TO_DEVICE ? HBA_DMA_FROM_DEVICE : HBA_DMA_TO_DEVICE;
     bool scatter = atomic_load(&os->scatter);
     uint64_t limit = max_addr_bits >= 64 ? UINT64_MAX : 1ull << max_addr_bits;
+    int rc;
+    if (!scatter && fast_prepare(os, b, offset, length, dir, limit, out, &rc))
+        return rc;
 
     pthread_mutex_lock(&os->dlock);
     struct osal_map_rec *r = rec_get(os);
@@ -475,9 +762,13 @@ int osal_dma_prepare(struct osal *os, struct osal_dma_buffer *pub, uint64_t offs
     uint64_t pages = r->npieces - 1 + (scatter ? 1 : 0);
     for (uint32_t i = 0; i < r->npieces; i++)
         pages += pages_of(r->piece[i].ram, r->piece[i].len);
+    r->pages = pages > UINT32_MAX ? 0 : (uint32_t)pages;
     /* The high window unless the device cannot reach above its start. */
     struct range_alloc *win = limit > os->iova.lo ? &os->iova : &os->iova_low;
-    int rc = range_alloc_get(win, pages * OSAL_PAGE, OSAL_PAGE, limit, true, &r->iova_start);
+    rc = range_alloc_get(win, pages * OSAL_PAGE, OSAL_PAGE, limit, true, &r->iova_start);
+    /* The cache's free pairs hold IOVA ranges: a window that ran out gets them back. */
+    if (rc == -ENOSPC && win == &os->iova && fast_drain(os))
+        rc = range_alloc_get(win, pages * OSAL_PAGE, OSAL_PAGE, limit, true, &r->iova_start);
     if (rc < 0) {
         rec_put(os, r);
         pthread_mutex_unlock(&os->dlock);
@@ -507,31 +798,26 @@ int osal_dma_prepare(struct osal *os, struct osal_dma_buffer *pub, uint64_t offs
     os->segs_total += r->npieces;
     b->maps++;
     pthread_mutex_unlock(&os->dlock);
-
-    memset(out, 0, sizeof(*out));
-    out->buf = pub;
-    out->offset = offset;
-    out->length = length;
-    out->dir = dir;
-    out->nseg = r->npieces;
-    for (uint32_t i = 0; i < r->npieces; i++) {
-        out->seg[i].iova = r->piece[i].iova;
-        out->seg[i].length = r->piece[i].len;
-    }
+    fill_mapping(r, pub, offset, length, dir, out);
     return 0;
 }
 
-int osal_dma_complete(struct osal *os, struct osal_dma_mapping *m)
+/* Whether this thread's completes are deferred (osal_dma_defer_begin). */
+static bool deferring_here(struct osal *os)
 {
-    if (!os || !m || m->nseg == 0 || m->nseg > MAX_PIECES)
-        return -EINVAL;
-    pthread_mutex_lock(&os->dlock);
-    uint32_t slot = index_find(os, m->seg[0].iova);
-    struct osal_map_rec *r = slot == UINT32_MAX ? NULL : os->map_index[slot];
-    if (r && &r->buf->pub != m->buf)
-        r = NULL; /* another buffer's mapping: not the one prepared */
-    if (!r) {
-        pthread_mutex_unlock(&os->dlock);
+    return atomic_load(&os->deferring) && pthread_equal(atomic_load(&os->defer_owner), pthread_self());
+}
+
+/* Whether m is what r's prepare handed out: 0, or -ENOENT / -EINVAL
+ * (logged).  r NULL: no live mapping there. */
+static int check_complete(struct osal *os, const struct osal_map_rec *r, const struct osal_dma_mapping *m)
+{
+    uint64_t len = 0;
+    for (uint32_t i = 0; r && i < r->npieces; i++)
+        len += r->piece[i].len;
+    /* None; or another mapping at that IOVA (another buffer's, or another
+     * range's: an IOVA is handed out again, see "the pair cache"). */
+    if (!r || &r->buf->pub != m->buf || r->piece[0].ram != m->buf->phys + m->offset || len != m->length) {
         osal_log(os, OSAL_LOG_ERROR, "osal_dma_complete: IOVA 0x%llx is not a prepared mapping (completed twice?)",
                  (unsigned long long)m->seg[0].iova);
         return -ENOENT;
@@ -540,12 +826,78 @@ int osal_dma_complete(struct osal *os, struct osal_dma_mapping *m)
     for (uint32_t i = 0; same && i < m->nseg; i++)
         same = r->piece[i].iova == m->seg[i].iova && r->piece[i].len == m->seg[i].length;
     if (!same) {
-        pthread_mutex_unlock(&os->dlock);
         osal_log(os, OSAL_LOG_ERROR, "osal_dma_complete: mapping at IOVA 0x%llx was modified after prepare",
                  (unsigned long long)m->seg[0].iova);
         return -EINVAL;
     }
-    if (os->deferring && pthread_equal(os->defer_owner, pthread_self()))
+    return 0;
+}
+
+/* Completes the pair r: in a fast path, or with dlock held. */
+static int complete_pair(struct osal *os, struct osal_dma_fast *f, struct osal_map_rec *r, struct osal_dma_mapping *m)
+{
+    /* Found by its first IOVA, as other records are: a pair handed out again
+     * at another page offset is not the mapping m was. */
+    bool live = __atomic_load_n(&r->state, __ATOMIC_ACQUIRE) == PAIR_LIVE && r->piece[0].iova == m->seg[0].iova;
+    int rc = check_complete(os, live ? r : NULL, m);
+    if (rc < 0)
+        return rc;
+    uint32_t want = PAIR_LIVE;
+    if (!__atomic_compare_exchange_n(&r->state, &want, PAIR_DONE, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+        return check_complete(os, NULL, m); /* another thread completed it meanwhile */
+    struct osal_dma_buf *b = r->buf;
+    b->maps--;
+    os->nmaps--;
+    if (deferring_here(os)) {
+        unmap_pieces(os, osal_user_bus(os), r, r->npieces, true);
+        b->pending++;
+        os->deferred_total++;
+        __atomic_store_n(&r->state, PAIR_PENDING, __ATOMIC_RELAXED);
+        r->next = __atomic_load_n(&f->pending, __ATOMIC_RELAXED);
+        while (!__atomic_compare_exchange_n(&f->pending, &r->next, r, true, __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+            ;
+    } else {
+        unmap_pieces(os, osal_user_bus(os), r, r->npieces, false);
+        pair_free(f, r);
+    }
+    m->nseg = 0;
+    return 0;
+}
+
+int osal_dma_complete(struct osal *os, struct osal_dma_mapping *m)
+{
+    if (!os || !m || m->nseg == 0 || m->nseg > MAX_PIECES)
+        return -EINVAL;
+    struct osal_dma_fast *f = fast_of(os);
+    if (f) {
+        uint64_t start = page_down(m->seg[0].iova);
+        struct osal_map_rec *r;
+        if (fast_enter(f)) {
+            if ((r = fast_find(f, start)) != NULL) {
+                int rc = complete_pair(os, f, r, m);
+                fast_leave(f);
+                return rc;
+            }
+            fast_leave(f);
+        } else { /* frozen: the freezer holds dlock, and is done once we have it */
+            pthread_mutex_lock(&os->dlock);
+            if ((r = fast_find(f, start)) != NULL) {
+                int rc = complete_pair(os, f, r, m);
+                pthread_mutex_unlock(&os->dlock);
+                return rc;
+            }
+            pthread_mutex_unlock(&os->dlock);
+        }
+    }
+    pthread_mutex_lock(&os->dlock);
+    uint32_t slot = index_find(os, m->seg[0].iova);
+    struct osal_map_rec *r = slot == UINT32_MAX ? NULL : os->map_index[slot];
+    int rc = check_complete(os, r, m);
+    if (rc < 0) {
+        pthread_mutex_unlock(&os->dlock);
+        return rc;
+    }
+    if (deferring_here(os))
         defer_rec(os, r);
     else
         drop_rec(os, r);
@@ -569,8 +921,10 @@ void osal_user_set_scatter(struct osal *os, bool on)
 int osal_dma_switch_bus(struct osal *os, struct bus *bus)
 {
     pthread_mutex_lock(&os->dlock);
+    struct osal_dma_fast *f = fast_freeze(os);
     flush_pending(os); /* on the old bus, where they were queued */
     if (range_alloc_top(&os->ram) > bus_dma_ram_top(bus)) {
+        fast_thaw(f);
         pthread_mutex_unlock(&os->dlock);
         osal_log(os, OSAL_LOG_ERROR, "new bus has %llu bytes of host RAM for DMA; live DMA buffers reach %llu",
                  (unsigned long long)bus_dma_ram_top(bus), (unsigned long long)range_alloc_top(&os->ram));
@@ -591,6 +945,17 @@ int osal_dma_switch_bus(struct osal *os, struct bus *bus)
                 first = rc;
         }
     }
+    for (uint32_t i = 0; f && i < f->npairs; i++) {
+        struct osal_map_rec *r = f->pairs[i];
+        int rc = __atomic_load_n(&r->state, __ATOMIC_ACQUIRE) == PAIR_LIVE ? map_pieces(os, bus, r) : 0;
+        if (rc < 0) {
+            osal_log(os, OSAL_LOG_ERROR, "replaying the mapping at IOVA 0x%llx on the new bus failed: %s",
+                     (unsigned long long)r->piece[0].iova, strerror(-rc));
+            if (!first)
+                first = rc;
+        }
+    }
+    fast_thaw(f);
     pthread_mutex_unlock(&os->dlock);
     return first;
 }

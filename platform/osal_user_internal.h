@@ -9,6 +9,7 @@
 #include <uv.h>
 
 #include "platform/osal_user.h"
+#include "platform/ptr_fifo.h"
 #include "platform/range_alloc.h"
 
 #define OSAL_PAGE     4096ull
@@ -25,6 +26,7 @@ struct osal_qitem {
 struct osal_dma_buf;   /* osal_user_dma.c */
 struct osal_map_rec;   /* osal_user_dma.c */
 struct osal_map_slab;  /* osal_user_dma.c */
+struct osal_dma_fast;  /* osal_user_dma.c, "the pair cache" */
 
 struct osal {
     _Atomic(struct bus *) bus;
@@ -78,15 +80,21 @@ struct osal {
     unsigned map_index_bits;           /* the index has 1 << bits slots */
     uint32_t map_recs;                 /* records in the pool, live and free */
     uint64_t map_pool_grows;           /* slabs allocated */
-    uint32_t nbufs, nmaps;
-    uint64_t maps_total, segs_total;
+    uint32_t nbufs;
+    /* Counted by the lock-free prepare and complete too (atomic). */
+    _Atomic uint32_t nmaps;
+    _Atomic uint64_t maps_total, segs_total;
     /* osal_dma_defer_begin/end: completions on defer_owner's thread wait for
      * their invalidation only at the end; until then their records (IOVA
      * range held) are on `pending`. */
-    bool deferring;
-    pthread_t defer_owner;
+    atomic_bool deferring;
+    _Atomic pthread_t defer_owner;     /* stored before deferring is set */
     struct osal_map_rec *pending;
-    uint64_t deferred_total, defer_syncs;
+    _Atomic uint64_t deferred_total;
+    uint64_t defer_syncs;
+    /* The cache of free (record, IOVA range) pairs that a command's prepare
+     * and complete use without dlock; NULL until the first pair (atomic). */
+    struct osal_dma_fast *fast;
     atomic_bool scatter;        /* read without dlock: osal_user_set_scatter may flip it */
     atomic_bool reverse_dirs;   /* osal_user_set_reverse_directions */
 };
@@ -95,6 +103,9 @@ struct osal {
 void osal_dma_init(struct osal *os, const struct osal_user_options *o, uint64_t ram_size);
 /* Deferred completes whose IOMMU wait has not come yet (dlock held). */
 uint32_t osal_dma_pending_count(const struct osal *os);
+/* IOVA pages that live mappings reserve (dlock held): the free pairs of the
+ * cache hold theirs but are not counted. */
+uint64_t osal_dma_iova_pages_live(const struct osal *os);
 /* Unmaps and frees everything still live (logged), then the allocators. */
 void osal_dma_fini(struct osal *os);
 /* The DMA side of osal_user_set_bus: -ERANGE (nothing changed) if a live

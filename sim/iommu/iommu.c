@@ -273,6 +273,9 @@ static enum hba_iommu_iq_error run_desc(struct sim_iommu *m, const struct hba_io
             return HBA_IOMMU_IQE_ADDRESS;
         uint32_t *status = (uint32_t *)(m->ram + d->addr);
         sim_inflight_barrier(&m->inflight);
+        /* Counted before the status is stored: an OS that saw it and reads
+         * the statistics finds this wait in them. */
+        count(&m->queue_stats.inv_waits);
         st32(status, d->data);
         /* Pairs with the OS's read-modify-write of inv_waiters before it
          * reads this word (hw/hba.h "Skipping the wake-ups"). */
@@ -281,7 +284,6 @@ static enum hba_iommu_iq_error run_desc(struct sim_iommu *m, const struct hba_io
             futex_wake_shared(status);
         else
             count(&m->queue_stats.wakes_skipped);
-        count(&m->queue_stats.inv_waits);
         return HBA_IOMMU_IQE_NONE;
     }
     }
@@ -313,12 +315,15 @@ static uint32_t run_queue(struct sim_iommu *m)
         struct hba_iommu_inv d;
         /* One copy, then validate: the OS may be writing the next slot. */
         memcpy(&d, m->ram + base + (uint64_t)head * sizeof d, sizeof d);
+        /* Counted first, like inv_waits: an INV_WAIT's status lets the OS
+         * read the statistics before this loop goes on. */
+        count(&m->queue_stats.inv_descs);
         enum hba_iommu_iq_error err = run_desc(m, &d);
         if (err) {
+            atomic_fetch_sub(&m->queue_stats.inv_descs, 1); /* only descriptors done count */
             st32(&r->iq_error, err);
             return 0;
         }
-        count(&m->queue_stats.inv_descs);
         head = (head + 1) & (size - 1);
         st32(&r->iq_head, head);
         done++;
