@@ -106,6 +106,9 @@ struct ctrl_events {
     uint32_t ring[64];   /* result dwords, type | info << 8 */
     unsigned first, count;
     uint32_t lost;       /* dropped since the last OVERFLOW report */
+    /* count || lost, written under the lock: ctrl_event_pop, asked every pass
+     * while a request is held, takes the lock only when it is set */
+    _Atomic bool pending;
 };
 #define CTRL_EVENT_DEPTH 64u
 #define CTRL_ASYNC_MAX   64u /* HBA_ADM_ASYNC_EVENT commands held at once */
