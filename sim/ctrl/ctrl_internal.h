@@ -194,7 +194,9 @@ struct sim_ctrl {
 
     /* injection */
     _Atomic bool inj_hang, inj_stall, inj_fatal;
-    pthread_mutex_t inj_lock;    /* an injection lands between two firmware passes (sim_ctrl_inject) */
+    /* An injection lands between two firmware passes: odd while a pass runs
+     * (firmware_main), and sim_ctrl_inject waits out a pass it sees odd. */
+    _Atomic uint64_t pass_seq;
     _Atomic uint32_t inj_drop;
     /* the fault and timing engine (sim/fault/): rules and statistics, with their own lock */
     struct fault_set faults;
