@@ -115,6 +115,7 @@ static void *firmware_main(void *arg)
     struct sim_ctrl *c = arg;
     struct ctrl_fw *f = &c->fw_state;
     sim_iommu_engine_awake(c->iommu, true); /* counted in iq_awake while not parked */
+    fw_claim_thread(c->fw, true); /* its commands run without the firmware's lock */
     while (!atomic_load(&c->stop)) {
         /* Odd from the injection checks through the pass (sim_ctrl_inject):
          * a command the host submits after an injection returned is fetched
@@ -163,6 +164,7 @@ static void *firmware_main(void *arg)
         park(c, now, irq_next);
         sim_iommu_engine_awake(c->iommu, true);
     }
+    fw_claim_thread(c->fw, false);
     sim_iommu_engine_awake(c->iommu, false);
     return NULL;
 }
