@@ -5,7 +5,10 @@
  * cache, unit attentions, the cache statistics), and no update is lost: the
  * claimed thread's lock-free commands and everything that takes the lock
  * exclude each other.  A control call made before a command is seen by it.
- * A TSan build of this test is the thread-safety evidence. */
+ * The race is caught, not proved absent: with fw_lock's wait taken out, 8 of
+ * 10 runs lost updates; with fw_lock not setting ctl, 4 of 10 (each run
+ * 40,000 increments).  A TSan build of this test is the thread-safety
+ * evidence. */
 #include "tests/support/testutil.h"
 #include "tests/support/fw_harness.h"
 
