@@ -115,11 +115,16 @@ static void *firmware_main(void *arg)
     struct sim_ctrl *c = arg;
     struct ctrl_fw *f = &c->fw_state;
     sim_iommu_engine_awake(c->iommu, true); /* counted in iq_awake while not parked */
+    fw_claim_thread(c->fw, true); /* its commands run without the firmware's lock */
     while (!atomic_load(&c->stop)) {
-        /* Held from the injection checks through the pass (sim_ctrl_inject):
+        /* Odd from the injection checks through the pass (sim_ctrl_inject):
          * a command the host submits after an injection returned is fetched
-         * only by a pass that saw it. */
-        pthread_mutex_lock(&c->inj_lock);
+         * only by a pass that saw it.  No lock: this store and the flags' loads
+         * below, and the injector's flag store and its load of pass_seq, are
+         * sequentially consistent, so either this pass sees the flag or the
+         * injector sees the pass and waits for its end. */
+        uint64_t pass = atomic_load_explicit(&c->pass_seq, memory_order_relaxed);
+        atomic_store(&c->pass_seq, pass + 1);
         uint64_t now = clock_now_ns();
         if (atomic_exchange(&c->inj_fatal, false))
             ctrl_fault(c, HBA_FAULT_INJECTED);
@@ -141,7 +146,7 @@ static void *firmware_main(void *arg)
             held_next = ctrl_held_due(c, now); /* fault rules' delayed completions */
             ctrl_queue_flush(c);
         }
-        pthread_mutex_unlock(&c->inj_lock);
+        atomic_store_explicit(&c->pass_seq, pass + 2, memory_order_release);
         uint64_t irq_next = earliest(ctrl_irq_tick(c, now), held_next);
         if (work)
             f->last_work_ns = now;
@@ -159,6 +164,7 @@ static void *firmware_main(void *arg)
         park(c, now, irq_next);
         sim_iommu_engine_awake(c->iommu, true);
     }
+    fw_claim_thread(c->fw, false);
     sim_iommu_engine_awake(c->iommu, false);
     return NULL;
 }
@@ -330,10 +336,8 @@ int sim_ctrl_create_with_ram(const struct sim_config *cfg, int ram_fd, uint64_t 
     for (unsigned v = 0; v < HBA_MAX_VECTORS; v++)
         c->region.vector_fd[v] = -1;
     ctrl_event_init(c);
-    pthread_mutex_init(&c->inj_lock, NULL); /* (a default mutex: glibc's cannot fail) */
     if (fault_set_init(&c->faults, cfg->seed) < 0) {
         ctrl_event_fini(c);
-        pthread_mutex_destroy(&c->inj_lock);
         free(c);
         return -ENOMEM;
     }
@@ -458,7 +462,6 @@ void sim_ctrl_destroy(struct sim_ctrl *c)
     free(c->lus);
     ctrl_event_fini(c);
     fault_set_fini(&c->faults);
-    pthread_mutex_destroy(&c->inj_lock);
     free(c);
 }
 
@@ -615,9 +618,6 @@ int sim_ctrl_inject(struct sim_ctrl *c, enum sim_inject_kind kind, uint32_t coun
 {
     if (!c->powered)
         return -ENODEV;
-    /* Between two of the firmware's passes, not in one (firmware_main): from
-     * here on no command is fetched before the firmware acted on this. */
-    pthread_mutex_lock(&c->inj_lock);
     switch (kind) {
     case SIM_INJECT_HANG:            atomic_store(&c->inj_hang, true); break;
     case SIM_INJECT_FATAL:           atomic_store(&c->inj_fatal, true); break;
@@ -629,10 +629,15 @@ int sim_ctrl_inject(struct sim_ctrl *c, enum sim_inject_kind kind, uint32_t coun
         pthread_mutex_unlock(&c->beat_lock);
         break;
     default:
-        pthread_mutex_unlock(&c->inj_lock);
         return -EINVAL;
     }
-    pthread_mutex_unlock(&c->inj_lock);
+    /* Between two of the firmware's passes, not in one (firmware_main): a
+     * pass running now may have looked at the flags before they were set, so
+     * wait for its end; from here on no command is fetched before the
+     * firmware acted on this.  (A pass is short; an injection is rare.) */
+    uint64_t pass = atomic_load(&c->pass_seq);
+    while ((pass & 1) && atomic_load_explicit(&c->pass_seq, memory_order_acquire) == pass)
+        sched_yield();
     sim_region_ring(c->region.bell_fd);
     return 0;
 }

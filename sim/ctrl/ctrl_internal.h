@@ -106,6 +106,9 @@ struct ctrl_events {
     uint32_t ring[64];   /* result dwords, type | info << 8 */
     unsigned first, count;
     uint32_t lost;       /* dropped since the last OVERFLOW report */
+    /* count || lost, written under the lock: ctrl_event_pop, asked every pass
+     * while a request is held, takes the lock only when it is set */
+    _Atomic bool pending;
 };
 #define CTRL_EVENT_DEPTH 64u
 #define CTRL_ASYNC_MAX   64u /* HBA_ADM_ASYNC_EVENT commands held at once */
@@ -197,7 +200,9 @@ struct sim_ctrl {
 
     /* injection */
     _Atomic bool inj_hang, inj_stall, inj_fatal;
-    pthread_mutex_t inj_lock;    /* an injection lands between two firmware passes (sim_ctrl_inject) */
+    /* An injection lands between two firmware passes: odd while a pass runs
+     * (firmware_main), and sim_ctrl_inject waits out a pass it sees odd. */
+    _Atomic uint64_t pass_seq;
     _Atomic uint32_t inj_drop;
     /* the fault and timing engine (sim/fault/): rules and statistics, with their own lock */
     struct fault_set faults;

@@ -45,7 +45,10 @@
  * so the same rules over the same commands choose the same way every run.
  *
  * Thread safety: a struct fault_set has its own lock; the firmware thread
- * evaluates and records while a control thread adds, clears and reads. */
+ * evaluates and records while a control thread adds, clears and reads.  The
+ * per-command calls take it only when they have to: fault_eval not while no
+ * rule that judges commands is set (cmd_rules), fault_stats_note never (the
+ * firmware thread is the statistics' one writer; see fault_stats.c). */
 #ifndef SIM_FAULT_FAULT_H
 #define SIM_FAULT_FAULT_H
 
@@ -174,18 +177,27 @@ struct fault_cmd {
 
 /* Latency percentiles come from a log histogram: 16 buckets per power of two
  * of nanoseconds, so a percentile is exact to within 6.25%.  An opcode's
- * histogram is allocated when it is first seen (most of the 256 never are). */
+ * histogram is allocated when it is first seen (most of the 256 never are),
+ * and kept until the set is freed: a reset does not free it.
+ *
+ * The counters only grow, written by one thread (the firmware's) with relaxed
+ * atomics; a reset (any thread, under the lock) copies them into base_*, and
+ * a reader reports the difference.  So a reset never races the writer. */
 #define FAULT_HIST_SUB     16u
 #define FAULT_HIST_BUCKETS (64u * FAULT_HIST_SUB)
 struct fault_op_stats {
-    uint64_t count, bytes, injected, lat_sum_ns;
-    uint32_t *hist;           /* FAULT_HIST_BUCKETS counters, or NULL */
+    _Atomic uint64_t count, bytes, injected, lat_sum_ns;
+    /* 2 * FAULT_HIST_BUCKETS counters (the live ones, then the reset's copy),
+     * or NULL; published once with release by the writer */
+    _Atomic(_Atomic uint32_t *) hist;
+    uint64_t base_count, base_bytes, base_injected, base_lat_sum_ns; /* under the lock */
 };
 #define FAULT_STATS_LUS 64u
 struct fault_lu_stats {
-    bool     used;
+    _Atomic bool used;        /* set once, with release, after target and lun */
     uint16_t target, lun;
-    uint64_t count, bytes, injected;
+    _Atomic uint64_t count, bytes, injected;
+    uint64_t base_count, base_bytes, base_injected;                  /* under the lock */
 };
 
 struct fault_set {
@@ -196,6 +208,7 @@ struct fault_set {
     size_t   nrules;
     _Atomic uint32_t dma_rules;        /* iommu-fault rules set: 0 lets fault_dma_access skip the lock */
     _Atomic uint32_t own_rules;        /* admin-refuse, reset-fail, irq-lost rules: 0 skips the lock likewise */
+    _Atomic uint32_t cmd_rules;        /* rules fault_eval acts on (all but those three): 0 skips its lock */
     struct fault_op_stats op[256];
     struct fault_lu_stats lu[FAULT_STATS_LUS];
 };
@@ -236,13 +249,18 @@ bool fault_irq_lost(struct fault_set *s, uint16_t qid);
  * to completion (injected delay included) and whether a rule changed it. */
 void fault_stats_note(struct fault_set *s, uint16_t target, uint16_t lun, uint8_t opcode, uint64_t bytes,
                       uint64_t latency_ns, bool injected);
+/* Counts from zero again, for the readers (the writer's counters only grow:
+ * see struct fault_op_stats).  Any thread, while the firmware counts. */
 void fault_stats_reset(struct fault_set *s);
+/* The histograms' memory (fault_set_fini). */
+void fault_stats_free(struct fault_set *s);
 /* {"opcodes":[{"opcode":"0x28","count":..,"bytes":..,"injected":..,"p50_us":..,"p90_us":..,"p99_us":..,
  *  "p999_us":..,"mean_us":..},...],"lus":[{"drive":"0:0","count":..,"bytes":..,"injected":..},...]}
  * (without the closing brace when open is true, so a caller can add members). */
 void fault_stats_json(struct fault_set *s, struct tbuf *b, bool open);
-/* A latency percentile (0 < q < 1) of an opcode's histogram, in ns; 0 when empty. */
-uint64_t fault_hist_percentile(const struct fault_op_stats *st, double q);
+/* A latency percentile (0 < q < 1) of a histogram of FAULT_HIST_BUCKETS
+ * counters (NULL: none), in ns; 0 when empty. */
+uint64_t fault_hist_percentile(const uint32_t *hist, double q);
 unsigned fault_hist_bucket(uint64_t ns);
 
 #endif

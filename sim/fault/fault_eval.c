@@ -38,7 +38,7 @@ int fault_set_init(struct fault_set *s, uint64_t base_seed)
 
 void fault_set_fini(struct fault_set *s)
 {
-    fault_stats_reset(s);
+    fault_stats_free(s);
     pthread_mutex_destroy(&s->lock);
 }
 
@@ -60,6 +60,8 @@ int fault_set_add(struct fault_set *s, const struct fault_rule *r)
             atomic_fetch_add_explicit(&s->dma_rules, 1, memory_order_release);
         if (r->kind == FAULT_ADMIN_REFUSE || r->kind == FAULT_RESET_FAIL || r->kind == FAULT_IRQ_LOST)
             atomic_fetch_add_explicit(&s->own_rules, 1, memory_order_release);
+        else
+            atomic_fetch_add_explicit(&s->cmd_rules, 1, memory_order_release);
     }
     pthread_mutex_unlock(&s->lock);
     return rc;
@@ -71,6 +73,7 @@ void fault_set_clear(struct fault_set *s)
     s->nrules = 0;
     atomic_store_explicit(&s->dma_rules, 0, memory_order_release);
     atomic_store_explicit(&s->own_rules, 0, memory_order_release);
+    atomic_store_explicit(&s->cmd_rules, 0, memory_order_release);
     pthread_mutex_unlock(&s->lock);
 }
 
@@ -182,6 +185,13 @@ void fault_eval(struct fault_set *s, const struct fault_cmd *c, struct fault_ver
 {
     *v = (struct fault_verdict){ .outcome = FAULT_RUN };
     if (c->cdb_len < 1)
+        return;
+    /* No rule that judges commands (the common case): no lock.  The count is
+     * written under the lock by fault_set_add and _clear; a rule added while
+     * this command is being judged may or may not apply to it (the lock never
+     * ordered the two either: it only kept them apart), and applies from the
+     * next command on.  Everything else is read under the lock, below. */
+    if (!atomic_load_explicit(&s->cmd_rules, memory_order_acquire))
         return;
     uint8_t op = c->cdb[0];
     pthread_mutex_lock(&s->lock);

@@ -276,13 +276,15 @@ void fw_destroy(struct fw *fw)
 
 void fw_set_event_hook(struct fw *fw, fw_event_fn fn, void *arg)
 {
-    pthread_mutex_lock(&fw->lock);
+    fw_lock(fw);
     fw->event_fn = fn;
     fw->event_arg = arg;
-    pthread_mutex_unlock(&fw->lock);
+    fw_unlock(fw);
 }
 
 /* ---- one command ---- */
+
+static _Thread_local struct fw *owner; /* fw_claim_thread, below */
 
 /* Reads the length and LBA fields and works out how many bytes the CDB asks
  * to move in the command's direction.  READ and WRITE go through the project's
@@ -476,7 +478,53 @@ void fw_execute(struct fw *fw, struct fw_task *t)
     t->direct = false;
     t->sense_len = 0;
     t->hold_ns = 0;
-    pthread_mutex_lock(&fw->lock);
+    if (owner == fw) {
+        /* The firmware thread: no lock unless a control call is in (fw_lock).
+         * This store and the load of ctl, and fw_lock's store of ctl and its
+         * load of busy, are sequentially consistent: either this command
+         * sees ctl and takes the lock, or fw_lock sees busy and waits for the
+         * command's end (its release store below). */
+        atomic_store(&fw->busy, true);
+        if (!atomic_load(&fw->ctl)) {
+            execute_locked(fw, t);
+            atomic_store_explicit(&fw->busy, false, memory_order_release);
+            return;
+        }
+        atomic_store_explicit(&fw->busy, false, memory_order_release);
+        pthread_mutex_lock(&fw->lock); /* behind the control call; no other thread runs commands fast */
+        execute_locked(fw, t);
+        pthread_mutex_unlock(&fw->lock);
+        return;
+    }
+    fw_lock(fw);
     execute_locked(fw, t);
+    fw_unlock(fw);
+}
+
+/* ---- who may run commands without the lock ---- */
+
+/* owner: the one thread that runs fw's commands without the lock; per thread,
+ * so nothing is shared to decide it. */
+void fw_claim_thread(struct fw *fw, bool mine)
+{
+    owner = mine ? fw : NULL;
+}
+
+/* Control calls (fw_admin.c and the rest) and commands from any other thread:
+ * the lock keeps them apart from each other and from the owner's slow path;
+ * ctl and busy keep them apart from a command the owner runs without it.  The
+ * wait is a command's length at most (the next one sees ctl and queues on the
+ * lock); control calls are rare, so it yields rather than sleeps. */
+void fw_lock(struct fw *fw)
+{
+    pthread_mutex_lock(&fw->lock);
+    atomic_store(&fw->ctl, true);
+    while (atomic_load(&fw->busy))
+        sched_yield();
+}
+
+void fw_unlock(struct fw *fw)
+{
+    atomic_store_explicit(&fw->ctl, false, memory_order_release);
     pthread_mutex_unlock(&fw->lock);
 }

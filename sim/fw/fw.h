@@ -146,6 +146,12 @@ void fw_set_event_hook(struct fw *fw, fw_event_fn fn, void *arg);
 
 /* Runs one SCSI command. */
 void fw_execute(struct fw *fw, struct fw_task *t);
+/* The calling thread becomes (mine) or stops being the one that runs fw's
+ * commands without a lock: the controller's firmware thread, for its life.
+ * Control calls (below) from any thread then wait for the command it runs to
+ * end, and the commands it runs meanwhile wait for them.  Any other thread's
+ * fw_execute takes the lock as a control call does. */
+void fw_claim_thread(struct fw *fw, bool mine);
 
 /* Resets: LUN reset and target reset raise 29h/03h, bus reset 29h/02h, a
  * controller hard reset 29h/04h, for every nexus of the drives concerned.

@@ -23,7 +23,7 @@ static void unlock_and_emit(struct fw *fw, const struct fw_events *ev)
 {
     fw_event_fn fn = fw->event_fn;
     void *arg = fw->event_arg;
-    pthread_mutex_unlock(&fw->lock);
+    fw_unlock(fw);
     for (unsigned i = 0; fn && i < ev->n; i++)
         fn(arg, ev->e[i].type, ev->e[i].info);
 }
@@ -55,7 +55,7 @@ static void reset_drive(struct fw_drive *d, uint16_t code)
 
 void fw_reset(struct fw *fw, enum hba_reset_scope scope, uint16_t target, uint16_t lun)
 {
-    pthread_mutex_lock(&fw->lock);
+    fw_lock(fw);
     for (size_t i = 0; i < slot_count(fw); i++) {
         struct fw_drive *d = slot_at(fw, i);
         if (!d)
@@ -65,23 +65,23 @@ void fw_reset(struct fw *fw, enum hba_reset_scope scope, uint16_t target, uint16
         else if (d->target == target && (scope == HBA_RESET_TARGET || (scope == HBA_RESET_LUN && d->lun == lun)))
             reset_drive(d, SCSI_ASC_BUS_DEVICE_RESET);
     }
-    pthread_mutex_unlock(&fw->lock);
+    fw_unlock(fw);
 }
 
 void fw_controller_reset(struct fw *fw)
 {
-    pthread_mutex_lock(&fw->lock);
+    fw_lock(fw);
     for (size_t i = 0; i < slot_count(fw); i++)
         if (slot_at(fw, i))
             reset_drive(slot_at(fw, i), SCSI_ASC_DEVICE_INTERNAL_RESET);
-    pthread_mutex_unlock(&fw->lock);
+    fw_unlock(fw);
 }
 
 void fw_nexus_loss(struct fw *fw, uint16_t initiator)
 {
     if (initiator >= HBA_MAX_INITIATORS)
         return;
-    pthread_mutex_lock(&fw->lock);
+    fw_lock(fw);
     for (size_t i = 0; i < slot_count(fw); i++) {
         struct fw_drive *d = slot_at(fw, i);
         if (!d)
@@ -92,24 +92,24 @@ void fw_nexus_loss(struct fw *fw, uint16_t initiator)
             d->reserved_by = FW_NOT_RESERVED;   /* the holder's nexus is gone */
         fw_removable_allow(d, initiator);
     }
-    pthread_mutex_unlock(&fw->lock);
+    fw_unlock(fw);
 }
 
 uint64_t fw_power_cut(struct fw *fw, const struct sim_power_cut *how)
 {
     struct sim_power_cut all = { .mode = SIM_POWER_CUT_ALL };
     uint64_t lost = 0;
-    pthread_mutex_lock(&fw->lock);
+    fw_lock(fw);
     for (size_t i = 0; i < slot_count(fw); i++)
         if (slot_at(fw, i))
             lost += sim_store_power_cut(slot_at(fw, i)->store, how ? how : &all);
-    pthread_mutex_unlock(&fw->lock);
+    fw_unlock(fw);
     return lost;
 }
 
 void fw_power_on(struct fw *fw)
 {
-    pthread_mutex_lock(&fw->lock);
+    fw_lock(fw);
     uint64_t now = clock_now_ns();
     for (size_t i = 0; i < slot_count(fw); i++) {
         struct fw_drive *d = slot_at(fw, i);
@@ -120,7 +120,7 @@ void fw_power_on(struct fw *fw)
         (void)fw_drive_set_mode(d, &d->saved, false);
         fw_drive_power_on(d, now);
     }
-    pthread_mutex_unlock(&fw->lock);
+    fw_unlock(fw);
 }
 
 /* Drives addressed by (target, lun): one, or every drive for HBA_ALL_DRIVES.
@@ -154,9 +154,9 @@ static int flush_one(struct fw_drive *d, void *arg)
 
 int fw_flush(struct fw *fw, uint16_t target, uint16_t lun, bool all)
 {
-    pthread_mutex_lock(&fw->lock);
+    fw_lock(fw);
     int rc = for_drives(fw, target, lun, all, flush_one, NULL);
-    pthread_mutex_unlock(&fw->lock);
+    fw_unlock(fw);
     return rc;
 }
 
@@ -172,9 +172,9 @@ static int set_wce_one(struct fw_drive *d, void *arg)
 
 int fw_set_write_cache(struct fw *fw, uint16_t target, uint16_t lun, bool on)
 {
-    pthread_mutex_lock(&fw->lock);
+    fw_lock(fw);
     int rc = for_drives(fw, target, lun, false, set_wce_one, &on);
-    pthread_mutex_unlock(&fw->lock);
+    fw_unlock(fw);
     return rc;
 }
 
@@ -187,9 +187,9 @@ static int get_wce_one(struct fw_drive *d, void *arg)
 int fw_get_write_cache(struct fw *fw, uint16_t target, uint16_t lun, bool *on)
 {
     bool all_on = true;
-    pthread_mutex_lock(&fw->lock);
+    fw_lock(fw);
     int rc = for_drives(fw, target, lun, false, get_wce_one, &all_on);
-    pthread_mutex_unlock(&fw->lock);
+    fw_unlock(fw);
     if (rc == 0)
         *on = all_on;
     return rc;
@@ -217,7 +217,7 @@ int fw_set_battery(struct fw *fw, uint16_t target, uint16_t lun, enum hba_batter
         return -EINVAL;
     struct battery_arg a = { .b = b };
     struct fw_events ev = { 0 };
-    pthread_mutex_lock(&fw->lock);
+    fw_lock(fw);
     int rc = for_drives(fw, target, lun, false, set_battery_one, &a);
     if (a.changed)
         event_add(&ev, HBA_AEV_BATTERY, b);
@@ -227,10 +227,10 @@ int fw_set_battery(struct fw *fw, uint16_t target, uint16_t lun, enum hba_batter
 
 int fw_identify_drive(struct fw *fw, uint16_t target, uint16_t lun, struct hba_identify_drive *out)
 {
-    pthread_mutex_lock(&fw->lock);
+    fw_lock(fw);
     struct fw_drive *d = fw_drive_at(fw, target, lun);
     if (!d) {
-        pthread_mutex_unlock(&fw->lock);
+        fw_unlock(fw);
         return -ENOENT;
     }
     memset(out, 0, sizeof(*out));
@@ -243,14 +243,14 @@ int fw_identify_drive(struct fw *fw, uint16_t target, uint16_t lun, struct hba_i
     out->ready = !d->stopped && (d->ready || clock_now_ns() >= d->ready_at_ns);
     memcpy(out->serial, d->serial, strnlen(d->serial, sizeof(out->serial)));
     memcpy(out->naa_id, d->naa, sizeof(out->naa_id));
-    pthread_mutex_unlock(&fw->lock);
+    fw_unlock(fw);
     return 0;
 }
 
 size_t fw_drive_list(struct fw *fw, uint32_t *addrs, size_t max)
 {
     size_t n = 0;
-    pthread_mutex_lock(&fw->lock);
+    fw_lock(fw);
     for (size_t i = 0; i < slot_count(fw); i++) {
         struct fw_drive *d = slot_at(fw, i);
         if (!d)
@@ -259,7 +259,7 @@ size_t fw_drive_list(struct fw *fw, uint32_t *addrs, size_t max)
             addrs[n] = (uint32_t)d->target << 16 | d->lun;
         n++;
     }
-    pthread_mutex_unlock(&fw->lock);
+    fw_unlock(fw);
     return n;
 }
 
@@ -275,10 +275,10 @@ int fw_raise_ua(struct fw *fw, uint16_t target, uint16_t lun, int initiator, uin
 {
     if (initiator >= (int)HBA_MAX_INITIATORS || initiator < -1)
         return -EINVAL;
-    pthread_mutex_lock(&fw->lock);
+    fw_lock(fw);
     struct fw_drive *d = fw_drive_at(fw, target, lun);
     if (!d) {
-        pthread_mutex_unlock(&fw->lock);
+        fw_unlock(fw);
         return -ENOENT;
     }
     if (asc_ascq == SCSI_ASC_REPORTED_LUNS_CHANGED) {
@@ -289,14 +289,14 @@ int fw_raise_ua(struct fw *fw, uint16_t target, uint16_t lun, int initiator, uin
     } else {
         raise_on(d, initiator, asc_ascq);
     }
-    pthread_mutex_unlock(&fw->lock);
+    fw_unlock(fw);
     return 0;
 }
 
 int fw_set_capacity(struct fw *fw, uint16_t target, uint16_t lun, uint64_t blocks)
 {
     struct fw_events ev = { 0 };
-    pthread_mutex_lock(&fw->lock);
+    fw_lock(fw);
     struct fw_drive *d = fw_drive_at(fw, target, lun);
     int rc = 0;
     if (!d)
@@ -316,10 +316,10 @@ int fw_set_capacity(struct fw *fw, uint16_t target, uint16_t lun, uint64_t block
 
 int fw_check_media(struct fw *fw, uint16_t target, uint16_t lun, struct sim_oracle_report *r)
 {
-    pthread_mutex_lock(&fw->lock);
+    fw_lock(fw);
     struct fw_drive *d = fw_drive_at(fw, target, lun);
     int rc = d ? sim_store_check(d->store, r) : -ENOENT;
-    pthread_mutex_unlock(&fw->lock);
+    fw_unlock(fw);
     for (uint32_t i = 0; rc == 0 && i < r->n_ranges; i++) {
         r->range[i].target = target;   /* the store does not know where it sits */
         r->range[i].lun = lun;
@@ -330,10 +330,10 @@ int fw_check_media(struct fw *fw, uint16_t target, uint16_t lun, struct sim_orac
 uint64_t fw_store_injected(struct fw *fw)
 {
     uint64_t n = 0;
-    pthread_mutex_lock(&fw->lock);
+    fw_lock(fw);
     for (size_t i = 0; i < slot_count(fw); i++)
         if (slot_at(fw, i))
             n += sim_store_injected(slot_at(fw, i)->store);
-    pthread_mutex_unlock(&fw->lock);
+    fw_unlock(fw);
     return n;
 }

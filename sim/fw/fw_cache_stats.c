@@ -7,7 +7,7 @@
 
 void fw_cache_stats_json(struct fw *fw, struct tbuf *b)
 {
-    pthread_mutex_lock(&fw->lock);
+    fw_lock(fw);
     bool first = true;
     for (uint32_t t = 0; t < fw->max_targets; t++)
         for (uint32_t l = 0; l < fw->max_luns; l++) {
@@ -25,5 +25,5 @@ void fw_cache_stats_json(struct fw *fw, struct tbuf *b)
                         st.writebacks, st.blocks_written_back, st.line_records);
             first = false;
         }
-    pthread_mutex_unlock(&fw->lock);
+    fw_unlock(fw);
 }

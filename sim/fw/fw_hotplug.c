@@ -27,7 +27,7 @@ static void emit_changed(struct fw *fw, uint16_t target, uint16_t lun)
 {
     fw_event_fn fn = fw->event_fn;
     void *arg = fw->event_arg;
-    pthread_mutex_unlock(&fw->lock);
+    fw_unlock(fw);
     if (fn)
         fn(arg, HBA_AEV_DRIVE_CHANGED, ((uint32_t)target << 8 | lun) & 0xffffffu);
 }
@@ -47,9 +47,9 @@ int fw_drive_insert(struct fw *fw, const struct sim_config *cfg, const struct si
              fw->max_targets, fw->max_luns);
         return -ERANGE;
     }
-    pthread_mutex_lock(&fw->lock);
+    fw_lock(fw);
     bool taken = fw_drive_at(fw, lu->target, lu->lun) != NULL;
-    pthread_mutex_unlock(&fw->lock);
+    fw_unlock(fw);
     if (taken) {
         errf(err, errlen, "drive %u:%u is there already; remove it first", lu->target, lu->lun);
         return -EEXIST;
@@ -63,10 +63,10 @@ int fw_drive_insert(struct fw *fw, const struct sim_config *cfg, const struct si
         free(d);
         return rc;
     }
-    pthread_mutex_lock(&fw->lock);
+    fw_lock(fw);
     struct fw_drive **slot = &fw->slot[(size_t)lu->target * fw->max_luns + lu->lun];
     if (*slot) { /* another insert won the race */
-        pthread_mutex_unlock(&fw->lock);
+        fw_unlock(fw);
         drive_free(d);
         errf(err, errlen, "drive %u:%u is there already; remove it first", lu->target, lu->lun);
         return -EEXIST;
@@ -82,10 +82,10 @@ int fw_drive_insert(struct fw *fw, const struct sim_config *cfg, const struct si
 
 int fw_drive_remove(struct fw *fw, uint16_t target, uint16_t lun)
 {
-    pthread_mutex_lock(&fw->lock);
+    fw_lock(fw);
     struct fw_drive *d = fw_drive_at(fw, target, lun);
     if (!d) {
-        pthread_mutex_unlock(&fw->lock);
+        fw_unlock(fw);
         return -ENOENT;
     }
     fw->slot[(size_t)target * fw->max_luns + lun] = NULL;
@@ -93,7 +93,8 @@ int fw_drive_remove(struct fw *fw, uint16_t target, uint16_t lun)
     fw->drive_count--;
     luns_changed(fw, target, NULL);
     emit_changed(fw, target, lun);
-    /* Commands run under fw->lock and look drives up each time: nothing holds d now. */
+    /* Commands run under fw->lock or as the claimed thread's, which fw_lock
+     * waited out, and look drives up each time: nothing holds d now. */
     drive_free(d);
     return 0;
 }

@@ -10,6 +10,8 @@
 #define SIM_FW_FW_PRIV_H
 
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 
 #include "base/clock.h"
 #include "base/errf.h"
@@ -180,7 +182,10 @@ struct fw_events {
 };
 
 struct fw {
-    pthread_mutex_t lock;
+    pthread_mutex_t lock;     /* control calls: fw_lock, fw_unlock */
+    /* The thread that claimed fw (fw_claim_thread) runs commands without the
+     * lock: busy while it runs one, ctl while a control call holds the lock. */
+    _Atomic bool busy, ctl;
     uint32_t max_targets, max_luns, max_xfer;
     struct fw_drive **slot;   /* [target * max_luns + lun], NULL = no drive */
     uint16_t *luns_in_target; /* drives per target */
@@ -189,6 +194,11 @@ struct fw {
     void    *event_arg;
     struct fw_plugin *plugin; /* --firmware PATH.so (fw_plugin.h), NULL = built-in only */
 };
+
+/* The firmware's state outside the firmware thread's commands: takes the
+ * lock, then waits out a command that thread runs without it (fw.c). */
+void fw_lock(struct fw *fw);
+void fw_unlock(struct fw *fw);
 
 struct fw_drive *fw_drive_at(const struct fw *fw, uint16_t target, uint16_t lun);
 /* A drive and its store, as the configuration's lu describes it (not yet in a

@@ -12,7 +12,7 @@
 
 int fw_store_action(struct fw *fw, const struct fault_rule *r, char *err, size_t errlen)
 {
-    pthread_mutex_lock(&fw->lock);
+    fw_lock(fw);
     struct fw_drive *d = fw_drive_at(fw, r->target, r->lun);
     int rc = 0;
     if (!d) {
@@ -29,6 +29,6 @@ int fw_store_action(struct fw *fw, const struct fault_rule *r, char *err, size_t
         (void)sim_store_reopen(d->store, why, sizeof why);
         fw_drive_power_on(d, clock_now_ns());
     }
-    pthread_mutex_unlock(&fw->lock);
+    fw_unlock(fw);
     return rc;
 }
