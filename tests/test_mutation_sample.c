@@ -7,6 +7,7 @@
  * error.  The sampled run against the suite is mk/mutation.sh --check, at
  * the end of `make check`. */
 #include <libgen.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,6 +169,48 @@ START_TEST(bad_ids_and_files_say_what_and_where)
 }
 END_TEST
 
+/* Every mutant the lists name (tools/mutate/equivalent.txt, known-survivors.txt)
+ * still exists at its FILE:LINE:COLUMN:OPERATOR: an edit that moves a listed
+ * line must move its id too, or the list silently covers another mutant and
+ * leaves its own unaccounted for.  Run from the top of the tree, as make
+ * check does. */
+START_TEST(listed_ids_name_existing_mutants)
+{
+    static const char *const lists[] = { "tools/mutate/equivalent.txt", "tools/mutate/known-survivors.txt" };
+    unsigned checked = 0;
+    for (size_t l = 0; l < sizeof lists / sizeof lists[0]; l++) {
+        FILE *f = fopen(lists[l], "r");
+        ck_assert_msg(f, "%s: cannot read (run from the top of the tree)", lists[l]);
+        char line[4096];
+        unsigned lineno = 0;
+        while (fgets(line, sizeof line, f)) {
+            lineno++;
+            if (line[0] == '#' || line[0] == '\n')
+                continue;
+            char id[512], file[512];
+            ck_assert_msg(sscanf(line, "%511s", id) == 1, "%s:%u: no id", lists[l], lineno);
+            snprintf(file, sizeof file, "%s", id);
+            char *colon = strchr(file, ':');
+            ck_assert_msg(colon, "%s:%u: %s is not FILE:LINE:COLUMN:OPERATOR", lists[l], lineno, id);
+            *colon = '\0';
+            struct proc_result r;
+            ck_assert_int_eq(mutate((const char *[]){ "list", file, NULL }, &r), 0);
+            char want[520];
+            snprintf(want, sizeof want, "%s\t", id);
+            bool found = strncmp(r.out, want, strlen(want)) == 0;
+            for (const char *p = strchr(r.out, '\n'); !found && p; p = strchr(p + 1, '\n'))
+                found = strncmp(p + 1, want, strlen(want)) == 0;
+            proc_result_free(&r);
+            ck_assert_msg(found, "%s:%u: %s names no mutant of %s (its line moved? `mutate list %s`)", lists[l],
+                          lineno, id, file, file);
+            checked++;
+        }
+        fclose(f);
+    }
+    ck_assert_uint_gt(checked, 10);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("mutation_sample");
@@ -177,6 +220,7 @@ int main(void)
     tcase_add_test(tc, apply_writes_a_copy_and_leaves_the_source);
     tcase_add_test(tc, a_seed_picks_the_same_sample);
     tcase_add_test(tc, bad_ids_and_files_say_what_and_where);
+    tcase_add_test(tc, listed_ids_name_existing_mutants);
     suite_add_tcase(s, tc);
     return testutil_run(s);
 }
