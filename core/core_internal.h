@@ -41,6 +41,9 @@
 #define DRV_RESET_STREAK_MAX  4u    /* resets in quick succession before the controller is declared dead */
 #define DRV_IO_INLINE_PIECES  4u    /* buffer pieces a task carries without an allocation */
 #define DRV_IO_POOL_MAX       4096u /* preallocated tasks per core at most (core_io_pool.c) */
+#define DRV_DOORBELL_BATCH    4u    /* SQ entries a burst of submissions writes before it rings: fewer
+                                       doorbells, yet the controller starts on the first ones while the
+                                       driver writes the rest (all at the end serialised the two) */
 #define DRV_SPLIT_WINDOW      8u    /* commands of one split task at the controller together: a 1 MiB READ
                                        at a 512 KiB controller is one round trip, not two, and a 4 GiB one
                                        cannot take every slot of a queue from the tasks behind it */
@@ -307,6 +310,11 @@ void queue_slot_put(struct drv_queue *q, struct drv_cmd *c);
 struct drv_cmd *queue_find(struct drv_queue *q, uint16_t cid);
 void queue_push(struct drv_queue *q, const struct hba_sq_entry *e);
 void queue_ring(struct drv_core *core, struct drv_queue *q);
+/* Entries written since the last doorbell. */
+static inline uint16_t queue_unrung(const struct drv_queue *q)
+{
+    return (uint16_t)((q->sq_tail + q->entries - q->sq_db) % q->entries);
+}
 int  queue_reap(struct drv_core *core, struct drv_queue *q);
 int  core_reap_all(struct drv_core *core, bool io_only);
 void core_irq(void *arg, unsigned vector);

@@ -518,8 +518,9 @@ static void drain_ordered(struct drv_core *core)
 }
 
 /* Sends what may be sent; then rings each queue's doorbell for what it
- * wrote — unless a task_start is queued: that start drains after this one and
- * rings for both (it always drains, whatever becomes of its own task). */
+ * wrote — unless a task_start is queued and fewer than DRV_DOORBELL_BATCH
+ * entries wait: that start drains after this one and rings for both (it
+ * always drains, whatever becomes of its own task). */
 void task_drain(struct drv_core *core)
 {
     struct drv_queue *q;
@@ -530,10 +531,10 @@ void task_drain(struct drv_core *core)
     else
         while (core->pend_head && (q = pick_queue(core)) != NULL)
             submit(core, core->pend_head, q);
-    if (core->starts_local || atomic_load_explicit(&core->starts_foreign, memory_order_acquire))
-        return;
+    bool more = core->starts_local || atomic_load_explicit(&core->starts_foreign, memory_order_acquire);
     for (unsigned i = 0; i < core->nioq; i++)
-        queue_ring(core, &core->ioq[i]);
+        if (!more || queue_unrung(&core->ioq[i]) >= DRV_DOORBELL_BATCH)
+            queue_ring(core, &core->ioq[i]);
 }
 
 static void task_start_one(void *arg)
