@@ -47,6 +47,11 @@ struct slot {
     struct osal_dma_buffer *buf;
     uint64_t t0;
     uint64_t rng;
+    /* Task ids: slot i gives i + 1, i + 1 + qd, ...  Each slot's are its own:
+     * with interrupts the first submissions (this thread) and the first
+     * completions (the queue's thread) run at once, and a shared counter
+     * raced. */
+    uint64_t next_id;
 };
 
 struct run {
@@ -54,7 +59,6 @@ struct run {
     struct bench_cell *cell;
     uint64_t start, end;       /* the measured window */
     uint64_t io_blocks, spans; /* blocks per command; aligned places on the drive */
-    uint64_t next_id;
     /* touched only on the dispatch queue (callbacks run one at a time) */
     uint64_t *lat;
     size_t nlat, cap;
@@ -79,7 +83,8 @@ static int submit_slot(struct slot *s)
 {
     struct run *r = s->r;
     const struct bench_cell *cl = r->cell;
-    struct drv_task t = { .task_id = r->next_id++, .target = cl->target, .lun = cl->lun };
+    struct drv_task t = { .task_id = s->next_id, .target = cl->target, .lun = cl->lun };
+    s->next_id += cl->qd;
     struct drv_buffer_piece piece;
     if (cl->op == BENCH_TUR) {
         t.cdb[0] = SCSI_OP_TEST_UNIT_READY;
@@ -165,7 +170,7 @@ int bench_run_cell(struct stack *st, struct bench_cell *cell, char *err, size_t 
              cell->seconds, cell->io_bytes);
         return -EINVAL;
     }
-    struct run r = { .st = st, .cell = cell, .next_id = 1 };
+    struct run r = { .st = st, .cell = cell };
     r.io_blocks = cell->op == BENCH_TUR ? 1 : cell->io_bytes / cell->block_size;
     r.spans = cell->blocks / r.io_blocks;
     struct slot *slots = calloc(cell->qd, sizeof(*slots));
@@ -176,6 +181,7 @@ int bench_run_cell(struct stack *st, struct bench_cell *cell, char *err, size_t 
     int rc = 0;
     for (unsigned i = 0; i < cell->qd && rc == 0; i++) {
         slots[i].r = &r;
+        slots[i].next_id = i + 1;
         slots[i].rng = 0x9E3779B97F4A7C15ull * (i + 1) ^ (uint64_t)cell->op << 32;
         if (cell->op != BENCH_TUR) {
             rc = osal_dma_alloc(stack_osal(st), cell->io_bytes, 4096, &slots[i].buf);
