@@ -208,11 +208,9 @@ void osal_user_get_stats(struct osal *os, struct osal_user_stats *s)
     pthread_mutex_lock(&os->dlock);
     s->dma_bytes_live = os->ram.used;
     s->dma_buffers_live = os->nbufs;
-    s->mappings_live = os->nmaps;
+    osal_dma_map_counts(os, &s->mappings_live, &s->mappings_total, &s->segments_total);
     s->iova_pages_live = osal_dma_iova_pages_live(os);
     s->iova_low_pages_live = os->iova_low.used / OSAL_PAGE;
-    s->mappings_total = os->maps_total;
-    s->segments_total = os->segs_total;
     s->map_records = os->map_recs;
     s->map_pool_grows = os->map_pool_grows;
     s->deferred_unmaps = os->deferred_total;

@@ -97,7 +97,6 @@ struct osal_dma_fast {
     struct osal_map_rec *pairs[FAST_CLASSES * FAST_PAIRS]; /* every pair (dlock) */
     uint32_t npairs, nclass[FAST_CLASSES];   /* (dlock) */
     struct osal_map_rec *pending;            /* deferred completes' pairs, a stack linked by next (atomic) */
-    uint64_t free_pages;                     /* IOVA pages the free pairs hold (atomic) */
     uint32_t users;                          /* fast paths under way (atomic) */
     bool frozen;                             /* (atomic) */
 };
@@ -168,7 +167,6 @@ static struct osal_map_rec *fast_find(struct osal_dma_fast *f, uint64_t iova_sta
 static void pair_free(struct osal_dma_fast *f, struct osal_map_rec *r)
 {
     __atomic_store_n(&r->state, PAIR_FREE, __ATOMIC_RELEASE);
-    __atomic_fetch_add(&f->free_pages, r->pages, __ATOMIC_RELAXED);
     ptr_fifo_push(&f->free[r->pages - 1], r); /* never full: at most FAST_PAIRS of a size */
 }
 
@@ -402,7 +400,6 @@ static bool fast_drain(struct osal *os)
     for (unsigned c = 0; c < FAST_CLASSES; c++) {
         struct osal_map_rec *r;
         while ((r = ptr_fifo_pop(&f->free[c], 0)) != NULL) {
-            __atomic_fetch_sub(&f->free_pages, r->pages, __ATOMIC_RELAXED);
             f->nclass[c]--;
             for (uint32_t i = 0; i < f->npairs; i++)
                 if (f->pairs[i] == r) {
@@ -428,8 +425,18 @@ static bool fast_drain(struct osal *os)
 uint64_t osal_dma_iova_pages_live(const struct osal *os)
 {
     struct osal_dma_fast *f = fast_of(os);
-    uint64_t held = f ? __atomic_load_n(&f->free_pages, __ATOMIC_RELAXED) : 0;
+    uint64_t held = 0; /* the free pairs' pages (momentary: counted from the lists, no counter per command) */
+    for (unsigned c = 0; f && c < FAST_CLASSES; c++)
+        held += (uint64_t)ptr_fifo_count(&f->free[c]) * (c + 1);
     return (os->iova.used + os->iova_low.used) / OSAL_PAGE - held;
+}
+
+void osal_dma_map_counts(const struct osal *os, uint32_t *live, uint64_t *maps, uint64_t *segs)
+{
+    uint64_t fast = atomic_load(&os->fast_maps), fast_done = atomic_load(&os->fast_unmaps);
+    *live = (uint32_t)(atomic_load(&os->nmaps) + fast - fast_done);
+    *maps = atomic_load(&os->maps_total) + fast;
+    *segs = atomic_load(&os->segs_total) + fast; /* a pair is one segment */
 }
 
 /* A live record completed inside osal_dma_defer_begin/end (dlock held): the
@@ -524,7 +531,7 @@ static void drop_live_pairs(struct osal *os, struct osal_dma_fast *f, const stru
             continue;
         unmap_pieces(os, osal_user_bus(os), r, r->npieces, false);
         r->buf->maps--;
-        os->nmaps--;
+        os->fast_unmaps++;
         pair_free(f, r);
     }
 }
@@ -532,8 +539,11 @@ static void drop_live_pairs(struct osal *os, struct osal_dma_fast *f, const stru
 void osal_dma_fini(struct osal *os)
 {
     flush_pending(os);
-    if (os->nmaps)
-        osal_log(os, OSAL_LOG_ERROR, "%u DMA mapping(s) still prepared at teardown; unmapped", (unsigned)os->nmaps);
+    uint32_t live;
+    uint64_t maps, segs;
+    osal_dma_map_counts(os, &live, &maps, &segs);
+    if (live)
+        osal_log(os, OSAL_LOG_ERROR, "%u DMA mapping(s) still prepared at teardown; unmapped", live);
     while (os->maps)
         drop_rec(os, os->maps);
     struct osal_dma_fast *f = fast_of(os);
@@ -703,7 +713,6 @@ static int fast_prepare(struct osal *os, struct osal_dma_buf *b, uint64_t offset
         fast_leave(f);
         return 0;
     }
-    __atomic_fetch_sub(&f->free_pages, r->pages, __ATOMIC_RELAXED);
     if (r->iova_start > limit || limit - r->iova_start < pages * OSAL_PAGE) { /* F5: beyond the device's reach */
         pair_free(f, r);
         fast_leave(f);
@@ -722,9 +731,7 @@ static int fast_prepare(struct osal *os, struct osal_dma_buf *b, uint64_t offset
         return 1;
     }
     b->maps++;
-    os->nmaps++;
-    os->maps_total++;
-    os->segs_total++;
+    os->fast_maps++; /* one add for the live, mapping and segment counts (osal_dma_map_counts) */
     __atomic_store_n(&r->state, PAIR_LIVE, __ATOMIC_RELEASE);
     fast_leave(f);
     fill_mapping(r, &b->pub, offset, length, dir, out);
@@ -847,7 +854,7 @@ static int complete_pair(struct osal *os, struct osal_dma_fast *f, struct osal_m
         return check_complete(os, NULL, m); /* another thread completed it meanwhile */
     struct osal_dma_buf *b = r->buf;
     b->maps--;
-    os->nmaps--;
+    os->fast_unmaps++;
     if (deferring_here(os)) {
         unmap_pieces(os, osal_user_bus(os), r, r->npieces, true);
         b->pending++;

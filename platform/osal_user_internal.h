@@ -81,9 +81,12 @@ struct osal {
     uint32_t map_recs;                 /* records in the pool, live and free */
     uint64_t map_pool_grows;           /* slabs allocated */
     uint32_t nbufs;
-    /* Counted by the lock-free prepare and complete too (atomic). */
+    /* Mappings made and ended under dlock (and by drops of records); a pair
+     * mapped and completed without it counts in fast_maps / fast_unmaps
+     * instead, one atomic add each, not three (osal_dma_map_counts). */
     _Atomic uint32_t nmaps;
     _Atomic uint64_t maps_total, segs_total;
+    _Atomic uint64_t fast_maps, fast_unmaps;
     /* osal_dma_defer_begin/end: completions on defer_owner's thread wait for
      * their invalidation only at the end; until then their records (IOVA
      * range held) are on `pending`. */
@@ -117,6 +120,8 @@ int  osal_dma_switch_bus(struct osal *os, struct bus *bus);
 /* The loop's wake-up callback and the queue's thread. */
 void osal_queue_on_wake(uv_async_t *h);
 void *osal_queue_thread(void *arg);
+/* Live mappings, mappings made and segments mapped, all told. */
+void osal_dma_map_counts(const struct osal *os, uint32_t *live, uint64_t *maps, uint64_t *segs);
 /* Frees the kept queue items (teardown). */
 void osal_queue_fini(struct osal *os);
 /* Takes os->run (blocks run on this thread until osal_run_leave, and
