@@ -20,12 +20,11 @@
 
 #define ROUNDS 20000
 
+/* COMPARE AND WRITE(16) (0x89): the READ(16) layout, its count of at most 255
+ * blocks landing in byte 13, with bytes 10-12 reserved (zero). */
 static void caw_cdb(uint8_t cdb[16], uint64_t lba, uint8_t n)
 {
-    memset(cdb, 0, 16);
-    cdb[0] = 0x89;
-    scsi_put_be64(cdb + 2, lba);
-    cdb[13] = n;
+    fwh_cdb_rw16(cdb, 0x89, lba, n, 0);
 }
 
 struct racer {

@@ -9,31 +9,12 @@
 #include <string.h>
 
 #include "platform/osal_user.h"
+#include "tests/support/osal_one.h"
 #include "tests/support/osal_fixture.h"
 #include "tests/support/testutil.h"
 
-#define RAM (1u << 20)
-#define PG 4096u
-
-static struct of_fake F;
-static struct of_log L;
-static struct osal *OS;
-
-static void open_with(const struct osal_user_options *o)
-{
-    OS = of_osal_open(&F, &L, RAM, 4, o);
-}
-
-static void setup(void)
-{
-    open_with(NULL);
-}
-
-static void teardown(void)
-{
-    of_osal_close(&F, &L, OS);
-    OS = NULL;
-}
+#define RAM OSAL_ONE_RAM
+#define PG OSAL_ONE_PAGE
 
 static struct osal_dma_buffer *alloc(uint64_t len, uint64_t align)
 {

@@ -11,45 +11,13 @@
 #include <string.h>
 
 #include "platform/osal_user.h"
+#include "tests/support/osal_one.h"
 #include "tests/support/osal_fixture.h"
 #include "tests/support/testutil.h"
 
-#define RAM (1u << 20)
-#define PG 4096u
+#define RAM OSAL_ONE_RAM
+#define PG OSAL_ONE_PAGE
 
-static struct of_fake F;
-static struct of_log L;
-static struct osal *OS;
-
-static void open_with(const struct osal_user_options *o)
-{
-    OS = of_osal_open(&F, &L, RAM, 4, o);
-}
-
-static void setup(void)
-{
-    open_with(NULL);
-}
-
-static void teardown(void)
-{
-    of_osal_close(&F, &L, OS);
-    OS = NULL;
-}
-
-static struct osal_dma_buffer *alloc(uint64_t len)
-{
-    struct osal_dma_buffer *b = NULL;
-    ck_assert_int_eq(osal_dma_alloc(OS, len, PG, &b), 0);
-    return b;
-}
-
-static struct osal_user_stats stats(void)
-{
-    struct osal_user_stats s;
-    osal_user_get_stats(OS, &s);
-    return s;
-}
 
 /* --- threads ------------------------------------------------------------- */
 
@@ -131,7 +99,7 @@ START_TEST(threads_prepare_and_complete_at_once)
     struct worker w[THREADS];
     pthread_t t[THREADS];
     for (unsigned k = 0; k < THREADS; k++) {
-        w[k] = (struct worker){ .k = k, .buf = alloc(4 * HELD * PG) };
+        w[k] = (struct worker){ .k = k, .buf = alloc_page_aligned(4 * HELD * PG) };
         ck_assert_int_eq(pthread_create(&t[k], NULL, worker_main, &w[k]), 0);
     }
     for (unsigned k = 0; k < THREADS; k++)
@@ -160,7 +128,7 @@ END_TEST
  * in use a small set (the pairs) rather than the whole window. */
 START_TEST(a_freed_iova_waits_behind_32_others)
 {
-    struct osal_dma_buffer *b = alloc(PG);
+    struct osal_dma_buffer *b = alloc_page_aligned(PG);
     enum { N = 2000 };
     static uint64_t iova[N];
     for (unsigned i = 0; i < N; i++) {
@@ -199,7 +167,7 @@ START_TEST(a_window_that_runs_out_drains_the_cache)
     o.iova_base = 0x10000;
     o.iova_limit = 0x10000 + WINDOW;
     OS = of_osal_open(&F, &L, BIG, 4, &o); /* room for the tables of 48 MiB */
-    struct osal_dma_buffer *b = alloc(3 * PG);
+    struct osal_dma_buffer *b = alloc_page_aligned(3 * PG);
     for (unsigned i = 0; i < 100; i++) { /* pairs at the window's start */
         struct osal_dma_mapping m;
         ck_assert_int_eq(osal_dma_prepare(OS, b, 0, PG, HBA_DMA_TO_DEVICE, 64, &m), 0);
@@ -229,7 +197,7 @@ START_TEST(a_small_window_has_no_cache)
     o.iova_base = 0x10000;
     o.iova_limit = 0x10000 + (2u << 20);
     open_with(&o);
-    struct osal_dma_buffer *b = alloc(PG);
+    struct osal_dma_buffer *b = alloc_page_aligned(PG);
     uint64_t last = 0;
     for (unsigned i = 0; i < 100; i++) {
         struct osal_dma_mapping m;
@@ -248,7 +216,7 @@ END_TEST
  * IOVA below 16 KiB (the pairs above are passed over, the window drained). */
 START_TEST(an_address_limit_passes_over_pairs_above_it)
 {
-    struct osal_dma_buffer *b = alloc(PG);
+    struct osal_dma_buffer *b = alloc_page_aligned(PG);
     for (unsigned i = 0; i < 400; i++) {
         struct osal_dma_mapping m;
         ck_assert_int_eq(osal_dma_prepare(OS, b, 0, PG, HBA_DMA_TO_DEVICE, 64, &m), 0);
@@ -269,7 +237,7 @@ END_TEST
  * buffer freed with a live cached mapping unmaps it. */
 START_TEST(live_pairs_are_replayed_and_unmapped_with_their_buffer)
 {
-    struct osal_dma_buffer *b = alloc(PG);
+    struct osal_dma_buffer *b = alloc_page_aligned(PG);
     for (unsigned i = 0; i < 100; i++) { /* warm: the next prepare is a pair */
         struct osal_dma_mapping m;
         ck_assert_int_eq(osal_dma_prepare(OS, b, 0, PG, HBA_DMA_TO_DEVICE, 64, &m), 0);

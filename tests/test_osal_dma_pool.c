@@ -11,46 +11,14 @@
 #include <string.h>
 
 #include "platform/osal_user.h"
+#include "tests/support/osal_one.h"
 #include "tests/support/osal_fixture.h"
 #include "tests/support/testutil.h"
 
-#define RAM (1u << 20)
-#define PG 4096u
+#define RAM OSAL_ONE_RAM
+#define PG OSAL_ONE_PAGE
 #define SLAB 64u /* MAP_SLAB of osal_user_dma.c */
 
-static struct of_fake F;
-static struct of_log L;
-static struct osal *OS;
-
-static void open_with(const struct osal_user_options *o)
-{
-    OS = of_osal_open(&F, &L, RAM, 4, o);
-}
-
-static void setup(void)
-{
-    open_with(NULL);
-}
-
-static void teardown(void)
-{
-    of_osal_close(&F, &L, OS);
-    OS = NULL;
-}
-
-static struct osal_dma_buffer *alloc(uint64_t len)
-{
-    struct osal_dma_buffer *b = NULL;
-    ck_assert_int_eq(osal_dma_alloc(OS, len, PG, &b), 0);
-    return b;
-}
-
-static struct osal_user_stats stats(void)
-{
-    struct osal_user_stats s;
-    osal_user_get_stats(OS, &s);
-    return s;
-}
 
 /* A deterministic shuffle (no seeds from the clock: the test is repeatable). */
 static void shuffle(unsigned *v, unsigned n, uint32_t seed)
@@ -71,7 +39,7 @@ START_TEST(mixed_order_completes_find_their_own_records)
 {
     struct osal_dma_buffer *b[4];
     for (unsigned i = 0; i < 4; i++)
-        b[i] = alloc(8 * PG);
+        b[i] = alloc_page_aligned(8 * PG);
     static struct osal_dma_mapping m[MANY];
     for (unsigned i = 0; i < MANY; i++)
         ck_assert_int_eq(osal_dma_prepare(OS, b[i % 4], (i % 8) * 100, 64 + i, HBA_DMA_FROM_DEVICE, 64, &m[i]), 0);
@@ -108,7 +76,7 @@ START_TEST(interleaved_prepares_and_completes_stay_correct)
 {
     /* A model of which mappings are live; each round completes some and
      * prepares others, so records and index slots are reused in every order. */
-    struct osal_dma_buffer *b = alloc(16 * PG);
+    struct osal_dma_buffer *b = alloc_page_aligned(16 * PG);
     enum { SLOTS = 150, ROUNDS = 4000 };
     static struct osal_dma_mapping m[SLOTS], done[SLOTS];
     bool live[SLOTS] = { false }, was[SLOTS] = { false };
@@ -143,7 +111,7 @@ END_TEST
 
 START_TEST(double_complete_and_other_buffer_are_not_prepared)
 {
-    struct osal_dma_buffer *a = alloc(PG), *b = alloc(PG);
+    struct osal_dma_buffer *a = alloc_page_aligned(PG), *b = alloc_page_aligned(PG);
     struct osal_dma_mapping m, copy;
     ck_assert_int_eq(osal_dma_prepare(OS, a, 0, 512, HBA_DMA_TO_DEVICE, 64, &m), 0);
     copy = m;
@@ -168,7 +136,7 @@ START_TEST(modified_mapping_is_refused_and_stays_live)
     osal_user_options_init(&o);
     o.scatter = true; /* several segments, each of which may be modified */
     open_with(&o);
-    struct osal_dma_buffer *b = alloc(4 * PG);
+    struct osal_dma_buffer *b = alloc_page_aligned(4 * PG);
     struct osal_dma_mapping m, x;
     ck_assert_int_eq(osal_dma_prepare(OS, b, 100, 3 * PG, HBA_DMA_FROM_DEVICE, 64, &m), 0);
     ck_assert_uint_ge(m.nseg, 3);
@@ -189,7 +157,7 @@ END_TEST
 
 START_TEST(pool_grows_by_slabs_past_one_slab)
 {
-    struct osal_dma_buffer *b = alloc(PG);
+    struct osal_dma_buffer *b = alloc_page_aligned(PG);
     static struct osal_dma_mapping m[3 * SLAB + 1];
     ck_assert_uint_eq(stats().map_pool_grows, 0); /* nothing before the first prepare */
     for (unsigned i = 0; i < 3 * SLAB + 1; i++) {
@@ -213,7 +181,7 @@ START_TEST(steady_state_allocates_no_record)
 {
     /* A queue of depth 32: complete the oldest, prepare the next. */
     enum { QD = 32, COMMANDS = 20000 };
-    struct osal_dma_buffer *b = alloc(QD * PG);
+    struct osal_dma_buffer *b = alloc_page_aligned(QD * PG);
     struct osal_dma_mapping m[QD];
     for (unsigned i = 0; i < QD; i++)
         ck_assert_int_eq(osal_dma_prepare(OS, b, i * PG, PG, HBA_DMA_FROM_DEVICE, 64, &m[i]), 0);
@@ -242,7 +210,7 @@ START_TEST(failed_prepares_return_their_record)
     o.iova_base = 0x10000;
     o.iova_limit = 0x10000 + 2 * PG;
     open_with(&o);
-    struct osal_dma_buffer *b = alloc(PG);
+    struct osal_dma_buffer *b = alloc_page_aligned(PG);
     struct osal_dma_mapping m[3];
     ck_assert_int_eq(osal_dma_prepare(OS, b, 0, PG, HBA_DMA_TO_DEVICE, 64, &m[0]), 0);
     ck_assert_int_eq(osal_dma_prepare(OS, b, 0, PG, HBA_DMA_TO_DEVICE, 64, &m[1]), 0);
@@ -266,7 +234,7 @@ END_TEST
 
 START_TEST(bus_switch_replays_every_pooled_mapping)
 {
-    struct osal_dma_buffer *b = alloc(PG);
+    struct osal_dma_buffer *b = alloc_page_aligned(PG);
     static struct osal_dma_mapping m[SLAB + 10];
     for (unsigned i = 0; i < SLAB + 10; i++)
         ck_assert_int_eq(osal_dma_prepare(OS, b, i, 64, HBA_DMA_TO_DEVICE, 64, &m[i]), 0);
@@ -289,7 +257,7 @@ END_TEST
  * until the one wait at the end; a prepare in between gets other IOVAs. */
 START_TEST(deferred_completes_wait_once_and_hold_their_iovas)
 {
-    struct osal_dma_buffer *b = alloc(4 * PG);
+    struct osal_dma_buffer *b = alloc_page_aligned(4 * PG);
     struct osal_dma_mapping m[4], n;
     for (unsigned i = 0; i < 4; i++)
         ck_assert_int_eq(osal_dma_prepare(OS, b, i * PG, PG, HBA_DMA_FROM_DEVICE, 64, &m[i]), 0);
@@ -331,7 +299,7 @@ static void *complete_elsewhere(void *arg)
 
 START_TEST(another_threads_complete_is_not_deferred)
 {
-    struct osal_dma_buffer *b = alloc(PG);
+    struct osal_dma_buffer *b = alloc_page_aligned(PG);
     ck_assert_int_eq(osal_dma_prepare(OS, b, 0, PG, HBA_DMA_TO_DEVICE, 64, &g_other), 0);
     struct osal_user_stats s0 = stats();
     osal_dma_defer_begin(OS);
@@ -348,7 +316,7 @@ END_TEST
 
 START_TEST(a_buffer_freed_in_a_batch_waits_first)
 {
-    struct osal_dma_buffer *b = alloc(PG);
+    struct osal_dma_buffer *b = alloc_page_aligned(PG);
     struct osal_dma_mapping m;
     ck_assert_int_eq(osal_dma_prepare(OS, b, 0, PG, HBA_DMA_FROM_DEVICE, 64, &m), 0);
     struct osal_user_stats s0 = stats();
