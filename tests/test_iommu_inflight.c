@@ -167,8 +167,13 @@ START_TEST(no_access_lands_after_the_barrier_that_covered_its_unmap)
         atomic_store(&g_owned, true);   /* ... and the OS owns the buffer */
         sched_yield();
         atomic_store(&g_owned, false);  /* map it again */
+        uint64_t before = atomic_load(&g_landed);
         atomic_store(&g_mapped, true);
-        sched_yield();
+        /* Until an accessor used the mapping (bounded): on a loaded machine
+         * the accessors could otherwise sleep through every round, and the
+         * barrier would be tested against nothing. */
+        for (int spin = 0; spin < 100000 && atomic_load(&g_landed) == before; spin++)
+            sched_yield();
     }
     atomic_store(&g_stop, true);
     for (int i = 0; i < ACCESSORS; i++)
