@@ -6,6 +6,7 @@
  * to the push one lap later with seq = pos + CAP. */
 #include "platform/ptr_fifo.h"
 
+#include <sched.h>
 #include <stddef.h>
 
 #define MASK (PTR_FIFO_CAP - 1)
@@ -27,8 +28,21 @@ bool ptr_fifo_push(struct ptr_fifo *f, void *p)
     for (;;) {
         struct ptr_fifo_cell *c = &f->cell[pos & MASK];
         int64_t d = (int64_t)(__atomic_load_n(&c->seq, __ATOMIC_ACQUIRE) - pos);
-        if (d < 0)
-            return false; /* the cell still holds the pointer of a lap ago: full */
+        if (d < 0) {
+            /* The cell still holds the pointer of a lap ago.  Either the queue
+             * is full, or the pop that took that pointer has claimed the cell
+             * (head moved past it) and not yet handed it on: preempted between
+             * its two steps while the others went round the whole ring.  Only
+             * the first is "full"; the second ends within a few instructions
+             * of that thread running, so wait for it.  (Reported as full, the
+             * caller's pointer was lost: a pair cache that never fills lost
+             * pairs, and their IOVA pages with them, under load.) */
+            if (pos - __atomic_load_n(&f->head, __ATOMIC_ACQUIRE) >= PTR_FIFO_CAP)
+                return false;
+            sched_yield();
+            pos = __atomic_load_n(&f->tail, __ATOMIC_RELAXED);
+            continue;
+        }
         if (d > 0) {
             pos = __atomic_load_n(&f->tail, __ATOMIC_RELAXED); /* another push took pos */
             continue;

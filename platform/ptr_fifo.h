@@ -5,7 +5,9 @@
  * cache of free DMA mapping records uses it: first in, first out keeps a
  * freed IOVA out of use for as long as the cache is deep.
  *
- * The capacity is fixed at compile time; push fails only when it is full. */
+ * The capacity is fixed at compile time; push fails only when it is full
+ * (it waits out a pop that claimed the cell it needs and was preempted before
+ * handing it on). */
 #ifndef PLATFORM_PTR_FIFO_H
 #define PLATFORM_PTR_FIFO_H
 
