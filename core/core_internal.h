@@ -222,8 +222,8 @@ struct drv_core {
     unsigned ordered_tasks;          /* ORDERED tasks alive: the drain keeps their barrier (core_order.c) */
     struct drv_io *pend_head, *pend_tail;
     /* task_start blocks queued and not yet run (drv_core_process_task): while
-     * one is, a drain writes SQ entries but leaves the doorbell to the last
-     * start, so a batch of submissions rings once per queue.  Those queued
+     * one is, a drain writes SQ entries and rings only every
+     * DRV_DOORBELL_BATCH of them, leaving the rest to a later start.  Those queued
      * from the queue itself (a completion submitting the next command) are
      * counted without an atomic, the queue being serial; others atomically. */
     uint32_t starts_local;

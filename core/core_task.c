@@ -524,11 +524,10 @@ static void drain_ordered(struct drv_core *core)
 void task_drain(struct drv_core *core)
 {
     struct drv_queue *q;
-    if (core_state(core) != CORE_RUNNING)
-        ;
-    else if (core->ordered_tasks)
+    bool running = core_state(core) == CORE_RUNNING; /* the ringing below runs either way */
+    if (running && core->ordered_tasks)
         drain_ordered(core);
-    else
+    else if (running)
         while (core->pend_head && (q = pick_queue(core)) != NULL)
             submit(core, core->pend_head, q);
     bool more = core->starts_local || atomic_load_explicit(&core->starts_foreign, memory_order_acquire);
@@ -595,8 +594,10 @@ static void task_start_one(void *arg)
 /* One task_start block more (queued) or less (run or not queued after all). */
 static void count_start(struct drv_core *core, const struct drv_io *io, bool more)
 {
-    if (io->start_local)
-        core->starts_local += more ? 1u : (uint32_t)-1;
+    if (io->start_local && more)
+        core->starts_local++;
+    else if (io->start_local)
+        core->starts_local--;
     else if (more)
         atomic_fetch_add_explicit(&core->starts_foreign, 1, memory_order_acq_rel);
     else

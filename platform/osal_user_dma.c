@@ -877,24 +877,18 @@ int osal_dma_complete(struct osal *os, struct osal_dma_mapping *m)
         return -EINVAL;
     struct osal_dma_fast *f = fast_of(os);
     if (f) {
-        uint64_t start = page_down(m->seg[0].iova);
-        struct osal_map_rec *r;
-        if (fast_enter(f)) {
-            if ((r = fast_find(f, start)) != NULL) {
-                int rc = complete_pair(os, f, r, m);
-                fast_leave(f);
-                return rc;
-            }
-            fast_leave(f);
-        } else { /* frozen: the freezer holds dlock, and is done once we have it */
+        /* Frozen: the freezer holds dlock, and is done once we have it. */
+        bool fast = fast_enter(f);
+        if (!fast)
             pthread_mutex_lock(&os->dlock);
-            if ((r = fast_find(f, start)) != NULL) {
-                int rc = complete_pair(os, f, r, m);
-                pthread_mutex_unlock(&os->dlock);
-                return rc;
-            }
+        struct osal_map_rec *r = fast_find(f, page_down(m->seg[0].iova));
+        int rc = r ? complete_pair(os, f, r, m) : 0;
+        if (fast)
+            fast_leave(f);
+        else
             pthread_mutex_unlock(&os->dlock);
-        }
+        if (r)
+            return rc;
     }
     pthread_mutex_lock(&os->dlock);
     uint32_t slot = index_find(os, m->seg[0].iova);
@@ -925,6 +919,18 @@ void osal_user_set_scatter(struct osal *os, bool on)
 
 /* --- switching buses ------------------------------------------------------ */
 
+/* Maps live record r again on bus (a bus switch); the first failure in *first. */
+static void replay(struct osal *os, struct bus *bus, struct osal_map_rec *r, int *first)
+{
+    int rc = map_pieces(os, bus, r);
+    if (rc < 0) {
+        osal_log(os, OSAL_LOG_ERROR, "replaying the mapping at IOVA 0x%llx on the new bus failed: %s",
+                 (unsigned long long)r->piece[0].iova, strerror(-rc));
+        if (!*first)
+            *first = rc;
+    }
+}
+
 int osal_dma_switch_bus(struct osal *os, struct bus *bus)
 {
     pthread_mutex_lock(&os->dlock);
@@ -943,25 +949,11 @@ int osal_dma_switch_bus(struct osal *os, struct bus *bus)
     for (struct osal_dma_buf *b = os->bufs; b; b = b->next)
         b->pub.vaddr = bus_ram(bus) + b->pub.phys;
     int first = 0;
-    for (struct osal_map_rec *r = os->maps; r; r = r->next) {
-        int rc = map_pieces(os, bus, r);
-        if (rc < 0) {
-            osal_log(os, OSAL_LOG_ERROR, "replaying the mapping at IOVA 0x%llx on the new bus failed: %s",
-                     (unsigned long long)r->piece[0].iova, strerror(-rc));
-            if (!first)
-                first = rc;
-        }
-    }
-    for (uint32_t i = 0; f && i < f->npairs; i++) {
-        struct osal_map_rec *r = f->pairs[i];
-        int rc = __atomic_load_n(&r->state, __ATOMIC_ACQUIRE) == PAIR_LIVE ? map_pieces(os, bus, r) : 0;
-        if (rc < 0) {
-            osal_log(os, OSAL_LOG_ERROR, "replaying the mapping at IOVA 0x%llx on the new bus failed: %s",
-                     (unsigned long long)r->piece[0].iova, strerror(-rc));
-            if (!first)
-                first = rc;
-        }
-    }
+    for (struct osal_map_rec *r = os->maps; r; r = r->next)
+        replay(os, bus, r, &first);
+    for (uint32_t i = 0; f && i < f->npairs; i++)
+        if (__atomic_load_n(&f->pairs[i]->state, __ATOMIC_ACQUIRE) == PAIR_LIVE)
+            replay(os, bus, f->pairs[i], &first);
     fast_thaw(f);
     pthread_mutex_unlock(&os->dlock);
     return first;

@@ -23,6 +23,12 @@ struct osal_qitem {
     bool done;
 };
 
+/* Items of finished async blocks, kept for the next post (osal_user_queue.c). */
+struct osal_qkept {
+    struct osal_qitem *first;
+    unsigned n;
+};
+
 struct osal_dma_buf;   /* osal_user_dma.c */
 struct osal_map_rec;   /* osal_user_dma.c */
 struct osal_map_slab;  /* osal_user_dma.c */
@@ -51,10 +57,8 @@ struct osal {
      * it reuses: touched only by the thread holding os->run that is not the
      * queue's thread, so os->run alone guards them (no qlock per command). */
     struct osal_qitem *rhead, *rtail;
-    struct osal_qitem *rkept;
-    unsigned nrkept;
-    struct osal_qitem *kept;    /* spent async items, reused (under qlock) */
-    unsigned nkept;
+    struct osal_qkept rkept;
+    struct osal_qkept kept;     /* spent async items of the other lists, reused (under qlock) */
     bool started;
     _Atomic bool stopping;      /* set under qlock; read without it by a run_here thread */
 

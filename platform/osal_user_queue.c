@@ -85,6 +85,34 @@ static struct osal_qitem *pop(struct osal_qitem **head, struct osal_qitem **tail
     return it;
 }
 
+/* Keeps a spent item for reuse: false when enough are kept (free it). */
+static bool keep_item(struct osal_qkept *k, struct osal_qitem *it)
+{
+    if (k->n >= QITEMS_KEPT)
+        return false;
+    it->next = k->first;
+    k->first = it;
+    k->n++;
+    return true;
+}
+
+/* A kept item, or NULL. */
+static struct osal_qitem *take_item(struct osal_qkept *k)
+{
+    struct osal_qitem *it = k->first;
+    if (it) {
+        k->first = it->next;
+        k->n--;
+    }
+    return it;
+}
+
+static void free_kept(struct osal_qkept *k)
+{
+    for (struct osal_qitem *it; (it = take_item(k)) != NULL;)
+        free(it);
+}
+
 /* Runs every item of one list, in order, until it is empty.  Taking the next
  * item and keeping the previous one share one lock acquisition. */
 static void run_list(struct osal *os, struct osal_qitem **head, struct osal_qitem **tail)
@@ -92,12 +120,8 @@ static void run_list(struct osal *os, struct osal_qitem **head, struct osal_qite
     struct osal_qitem *spent = NULL;
     for (;;) {
         pthread_mutex_lock(&os->qlock);
-        if (spent && os->nkept < QITEMS_KEPT) {
-            spent->next = os->kept;
-            os->kept = spent;
-            os->nkept++;
+        if (spent && keep_item(&os->kept, spent))
             spent = NULL;
-        }
         struct osal_qitem *it = pop(head, tail);
         if (it && head == &os->head)
             atomic_fetch_sub_explicit(&os->queued, 1, memory_order_relaxed);
@@ -130,13 +154,8 @@ static void run_runner_list(struct osal *os)
     struct osal_qitem *it;
     while ((it = pop(&os->rhead, &os->rtail))) {
         it->fn(it->arg);
-        if (os->nrkept < QITEMS_KEPT) {
-            it->next = os->rkept;
-            os->rkept = it;
-            os->nrkept++;
-        } else {
+        if (!keep_item(&os->rkept, it))
             free(it);
-        }
     }
 }
 
@@ -232,18 +251,10 @@ static int post(struct osal *os, osal_block fn, void *arg, bool loop)
         return -EINVAL;
     struct osal_qitem *it;
     if (!loop && runner_here(os)) {
-        it = os->rkept; /* os->run guards it: no qlock */
-        if (it) {
-            os->rkept = it->next;
-            os->nrkept--;
-        }
+        it = take_item(&os->rkept); /* os->run guards it: no qlock */
     } else {
         pthread_mutex_lock(&os->qlock);
-        it = os->kept;
-        if (it) {
-            os->kept = it->next;
-            os->nkept--;
-        }
+        it = take_item(&os->kept);
         pthread_mutex_unlock(&os->qlock);
     }
     if (!it && !(it = malloc(sizeof(*it))))
@@ -349,16 +360,6 @@ int osal_loop_async(struct osal *os, osal_block fn, void *arg)
 
 void osal_queue_fini(struct osal *os)
 {
-    for (struct osal_qitem *it = os->kept, *next; it; it = next) {
-        next = it->next;
-        free(it);
-    }
-    os->kept = NULL;
-    os->nkept = 0;
-    for (struct osal_qitem *it = os->rkept, *next; it; it = next) {
-        next = it->next;
-        free(it);
-    }
-    os->rkept = NULL;
-    os->nrkept = 0;
+    free_kept(&os->kept);
+    free_kept(&os->rkept);
 }
