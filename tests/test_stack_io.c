@@ -212,6 +212,20 @@ static void flight_done(void *arg, const struct drv_completion *c)
     atomic_fetch_add(&o->f->done, 1);
 }
 
+/* Submits an 8-block READ(10) of lba, task id `id`, into a fresh DMA buffer
+ * (*buf, which *piece describes), reported to flight_done through *o. */
+static int submit_read8(struct flight *f, struct one *o, struct osal_dma_buffer **buf, struct drv_buffer_piece *piece,
+                        uint64_t id, uint32_t lba)
+{
+    ck_assert_int_eq(osal_dma_alloc(stack_osal(ST), 8 * SF_BLOCK, 4096, buf), 0);
+    *piece = (struct drv_buffer_piece){ .buf = *buf, .offset = 0, .length = 8 * SF_BLOCK };
+    struct drv_task t = { .task_id = id, .dir = DRV_DIR_FROM_TARGET, .requested_transfer = 8 * SF_BLOCK,
+                          .pieces = piece, .piece_count = 1, .cdb_len = 10 };
+    sf_cdb_rw10(t.cdb, false, lba, 8);
+    *o = (struct one){ .f = f, .id = id };
+    return stack_submit(ST, &t, flight_done, o);
+}
+
 START_TEST(many_tasks_in_flight)
 {
     open_flavour(_i);
@@ -227,16 +241,8 @@ START_TEST(many_tasks_in_flight)
     memset(&f, 0, sizeof(f));
     struct osal_user_stats before;
     osal_user_get_stats(os, &before);
-    for (int i = 0; i < INFLIGHT; i++) {
-        ck_assert_int_eq(osal_dma_alloc(os, 8 * SF_BLOCK, 4096, &bufs[i]), 0);
-        pieces[i] = (struct drv_buffer_piece){ .buf = bufs[i], .offset = 0, .length = 8 * SF_BLOCK };
-        struct drv_task t = { .task_id = 5000 + (uint64_t)i, .dir = DRV_DIR_FROM_TARGET,
-                              .requested_transfer = 8 * SF_BLOCK, .pieces = &pieces[i], .piece_count = 1,
-                              .cdb_len = 10 };
-        sf_cdb_rw10(t.cdb, false, 2000 + 8 * (uint32_t)i, 8);
-        ones[i] = (struct one){ .f = &f, .id = t.task_id };
-        ck_assert_int_eq(stack_submit(ST, &t, flight_done, &ones[i]), 0);
-    }
+    for (int i = 0; i < INFLIGHT; i++)
+        ck_assert_int_eq(submit_read8(&f, &ones[i], &bufs[i], &pieces[i], 5000 + (uint64_t)i, 2000 + 8 * (uint32_t)i), 0);
     ck_assert_int_eq(stack_wait(ST, 20000), 0);
     ck_assert_int_eq(atomic_load(&f.unwaited), 0);
     struct osal_user_stats after;
@@ -265,6 +271,7 @@ END_TEST
 struct burst {
     struct flight *f;
     struct one *ones;
+    struct osal_dma_buffer **bufs;
     struct drv_buffer_piece *pieces;
     int rc;
 };
@@ -272,14 +279,9 @@ struct burst {
 static void submit_burst(void *arg)
 {
     struct burst *b = arg;
-    for (int i = 0; i < 16 && b->rc == 0; i++) {
-        struct drv_task t = { .task_id = 9000 + (uint64_t)i, .dir = DRV_DIR_FROM_TARGET,
-                              .requested_transfer = 8 * SF_BLOCK, .pieces = &b->pieces[i], .piece_count = 1,
-                              .cdb_len = 10 };
-        sf_cdb_rw10(t.cdb, false, 2000 + 8 * (uint32_t)i, 8);
-        b->ones[i] = (struct one){ .f = b->f, .id = t.task_id };
-        b->rc = stack_submit(ST, &t, flight_done, &b->ones[i]);
-    }
+    for (int i = 0; i < 16 && b->rc == 0; i++)
+        b->rc = submit_read8(b->f, &b->ones[i], &b->bufs[i], &b->pieces[i], 9000 + (uint64_t)i,
+                             2000 + 8 * (uint32_t)i);
 }
 
 START_TEST(a_burst_of_submissions_rings_once_per_batch)
@@ -291,11 +293,7 @@ START_TEST(a_burst_of_submissions_rings_once_per_batch)
     struct osal_dma_buffer *bufs[16];
     struct drv_buffer_piece pieces[16];
     memset(&f, 0, sizeof(f));
-    for (int i = 0; i < 16; i++) {
-        ck_assert_int_eq(osal_dma_alloc(os, 8 * SF_BLOCK, 4096, &bufs[i]), 0);
-        pieces[i] = (struct drv_buffer_piece){ .buf = bufs[i], .offset = 0, .length = 8 * SF_BLOCK };
-    }
-    struct burst b = { .f = &f, .ones = ones, .pieces = pieces };
+    struct burst b = { .f = &f, .ones = ones, .bufs = bufs, .pieces = pieces };
     struct bus_stats before, after;
     bus_get_stats(stack_bus(ST), &before);
     ck_assert_int_eq(osal_queue_run_here(os, submit_burst, &b), 0);
@@ -329,16 +327,8 @@ START_TEST(failed_tasks_in_a_reap_are_unmapped_before_their_done)
     struct osal_dma_buffer *bufs[8];
     struct drv_buffer_piece pieces[8];
     memset(&f, 0, sizeof(f));
-    for (int i = 0; i < 8; i++) {
-        ck_assert_int_eq(osal_dma_alloc(os, 8 * SF_BLOCK, 4096, &bufs[i]), 0);
-        pieces[i] = (struct drv_buffer_piece){ .buf = bufs[i], .offset = 0, .length = 8 * SF_BLOCK };
-        struct drv_task t = { .task_id = 7000 + (uint64_t)i, .dir = DRV_DIR_FROM_TARGET,
-                              .requested_transfer = 8 * SF_BLOCK, .pieces = &pieces[i], .piece_count = 1,
-                              .cdb_len = 10 };
-        sf_cdb_rw10(t.cdb, false, 8 * (uint32_t)i, 8);
-        ones[i] = (struct one){ .f = &f, .id = t.task_id };
-        ck_assert_int_eq(stack_submit(ST, &t, flight_done, &ones[i]), 0);
-    }
+    for (int i = 0; i < 8; i++)
+        ck_assert_int_eq(submit_read8(&f, &ones[i], &bufs[i], &pieces[i], 7000 + (uint64_t)i, 8 * (uint32_t)i), 0);
     ck_assert_int_eq(stack_wait(ST, 20000), 0);
     ck_assert_int_eq(atomic_load(&f.done), 8);
     ck_assert_int_eq(atomic_load(&f.good), 0);
