@@ -19,6 +19,8 @@ struct bench_cell {
     enum bench_op op;
     unsigned qd;              /* commands kept in flight */
     bool polled;              /* the stack was opened polled: reap from this thread */
+    bool registered;          /* the slots' buffers are registered (osal_user_dma_register): their
+                                 IOMMU mapping stands for the run, no map and unmap per command */
     double seconds;           /* measured time; a short warm-up comes first */
     uint32_t io_bytes;        /* READ / WRITE transfer length (a multiple of the block size) */
     uint16_t target, lun;

@@ -18,6 +18,7 @@
 #include "base/clock.h"
 #include "base/errf.h"
 #include "cli/bench.h"
+#include "platform/osal_user.h"
 #include "scsi/scsi.h"
 #include "stack/completion_text.h"
 
@@ -190,6 +191,10 @@ int bench_run_cell(struct stack *st, struct bench_cell *cell, char *err, size_t 
                      strerror(-rc));
             else
                 memset(slots[i].buf->vaddr, 0xA5 ^ (int)i, cell->io_bytes);
+            enum hba_dma_dir dir = cell->op == BENCH_WRITE ? HBA_DMA_TO_DEVICE : HBA_DMA_FROM_DEVICE;
+            if (rc == 0 && cell->registered && (rc = osal_user_dma_register(stack_osal(st), slots[i].buf, dir)) < 0)
+                errf(err, errlen, "cannot register DMA buffer %u of %u (--dma registered): %s; --dma per-command "
+                     "maps each command instead", i + 1, cell->qd, strerror(-rc));
         }
     }
     uint64_t measured = (uint64_t)(cell->seconds * 1e9);

@@ -97,6 +97,24 @@ void osal_user_destroy(struct osal *os);
  * itself) only has its interrupt sources re-bound.  Not on the queue. */
 int  osal_user_set_bus(struct osal *os, struct bus *bus);
 struct bus *osal_user_bus(struct osal *os);
+/* Registers buf (from osal_dma_alloc): maps all of it once, for direction
+ * dir, and keeps that "standing" mapping until osal_dma_free.  From then on
+ * osal_dma_prepare of any range of buf for dir (unless scatter is on or the
+ * standing IOVAs lie beyond the caller's max_addr_bits) hands out the standing
+ * IOVAs and touches no IOMMU table, and its osal_dma_complete ends it without
+ * an unmap or an invalidation: the way a fast driver avoids a strict IOMMU's
+ * cost per command (io_uring's fixed buffers, RDMA's registered memory).
+ * The price: between commands the device can still reach the buffer, so the
+ * IOMMU no longer catches a device that writes it late; traces therefore keep
+ * mapping per command, and only `scsisim bench` registers its buffers.
+ * Prepares of another direction take the normal path.  No driver-core call:
+ * the layer that owns the buffer registers it.  0; -EINVAL (bad arguments,
+ * or dir not TO_DEVICE / FROM_DEVICE / BIDIRECTIONAL); -EBUSY (already
+ * registered, or mapped right now); -ENOSPC (no IOVA space, or
+ * OSAL_DMA_REGISTERED_MAX registered already); -ENOMEM; or the map's error. */
+#define OSAL_DMA_REGISTERED_MAX 1024u
+int  osal_user_dma_register(struct osal *os, struct osal_dma_buffer *buf, enum hba_dma_dir dir);
+
 /* Turns the scatter option on or off for the mappings prepared from now on. */
 void osal_user_set_scatter(struct osal *os, bool on);
 /* A test knob (a trace's `@host reverse-directions=on`): the mappings

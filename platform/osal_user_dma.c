@@ -27,6 +27,8 @@ struct osal_dma_buf {
     uint64_t size;                       /* reserved bytes (rounded) */
     _Atomic uint32_t maps;               /* live mappings of this buffer */
     _Atomic uint32_t pending;            /* completed mappings whose invalidation is not yet waited for */
+    struct osal_map_rec *standing;       /* registered: its standing mapping (written under dlock, read atomically) */
+    _Atomic uint32_t standing_live;      /* prepares of it not yet completed (also counted in maps) */
     struct osal_dma_buf *prev, *next;
 };
 
@@ -57,6 +59,12 @@ static uint64_t page_down(uint64_t a)
     return a & ~(OSAL_PAGE - 1);
 }
 
+/* Pages that [ram, ram + len) touches. */
+static uint64_t pages_of(uint64_t ram, uint64_t len)
+{
+    return (((ram & (OSAL_PAGE - 1)) + len + OSAL_PAGE - 1) / OSAL_PAGE);
+}
+
 /* --- the pair cache ------------------------------------------------------ */
 
 /* A command's prepare and complete take no lock (issue 14).  A record whose
@@ -80,26 +88,36 @@ static uint64_t page_down(uint64_t a)
 #define FAST_CLASSES 2u     /* reservations of 1 and 2 pages */
 #define FAST_KEEP    32u    /* free pairs kept back from prepares */
 #define FAST_PAIRS   256u   /* pairs per size at most (PTR_FIFO_CAP at most) */
-#define FAST_INDEX   1024u  /* slots of the pairs' index: at most half full */
+#define FAST_INDEX_BITS 12u
+#define FAST_INDEX   (1u << FAST_INDEX_BITS) /* slots of the index: at most half full */
 /* The cache holds at most 3 MiB of IOVA space (256 pairs of one page, 256 of
  * two): a high window under 16 times that has none, and keeps next fit's
  * layout exactly (a small window is where a stale IOVA is reused soonest:
  * traces/read-write/iotlb-stale-after-unmap.trace). */
 #define FAST_WINDOW_MIN (16ull * FAST_PAIRS * (1 + FAST_CLASSES) * OSAL_PAGE)
 _Static_assert(FAST_PAIRS <= PTR_FIFO_CAP, "a free list holds every pair of its size");
-_Static_assert(FAST_INDEX >= 2 * FAST_CLASSES * FAST_PAIRS, "the pairs' index stays at most half full");
+_Static_assert(FAST_INDEX >= 2 * (FAST_CLASSES * FAST_PAIRS + OSAL_DMA_REGISTERED_MAX),
+               "the index of pairs and standing mappings stays at most half full");
 
-enum { PAIR_NONE, PAIR_FREE, PAIR_LIVE, PAIR_DONE, PAIR_PENDING };
+/* PAIR_STANDING: not a pair but a registered buffer's standing mapping, in
+ * the same index so that a complete finds it without dlock ("registered
+ * buffers", below). */
+enum { PAIR_NONE, PAIR_FREE, PAIR_LIVE, PAIR_DONE, PAIR_PENDING, PAIR_STANDING };
 
 struct osal_dma_fast {
     struct ptr_fifo free[FAST_CLASSES];      /* free pairs by size, oldest first */
-    struct osal_map_rec *index[FAST_INDEX];  /* every pair by iova_start (atomic slots; written under dlock) */
+    struct osal_map_rec *index[FAST_INDEX];  /* every pair and standing mapping by iova_start (atomic slots;
+                                              * written under dlock, emptied only while frozen) */
     struct osal_map_rec *pairs[FAST_CLASSES * FAST_PAIRS]; /* every pair (dlock) */
     uint32_t npairs, nclass[FAST_CLASSES];   /* (dlock) */
+    struct osal_map_rec *standing[OSAL_DMA_REGISTERED_MAX]; /* every standing mapping (dlock) */
+    uint32_t nstanding;                      /* (dlock) */
     struct osal_map_rec *pending;            /* deferred completes' pairs, a stack linked by next (atomic) */
     uint32_t users;                          /* fast paths under way (atomic) */
     bool frozen;                             /* (atomic) */
 };
+
+static void standing_drop(struct osal *os, struct osal_dma_fast *f, struct osal_dma_buf *b);
 
 static struct osal_dma_fast *fast_of(const struct osal *os)
 {
@@ -141,7 +159,7 @@ static void fast_thaw(struct osal_dma_fast *f)
 
 static uint32_t fast_home(uint64_t iova_start)
 {
-    return (uint32_t)((iova_start * 0x9E3779B97F4A7C15ull) >> 54) & (FAST_INDEX - 1);
+    return (uint32_t)((iova_start * 0x9E3779B97F4A7C15ull) >> (64 - FAST_INDEX_BITS));
 }
 
 /* dlock held. */
@@ -153,7 +171,31 @@ static void fast_index_insert(struct osal_dma_fast *f, struct osal_map_rec *r)
     __atomic_store_n(&f->index[i], r, __ATOMIC_RELEASE);
 }
 
-/* The pair whose IOVA range starts at iova_start, or NULL. */
+/* dlock held, frozen (or nobody else can see f yet): the index again, from
+ * the pairs and standing mappings that are left. */
+static void fast_index_rebuild(struct osal_dma_fast *f)
+{
+    for (uint32_t i = 0; i < FAST_INDEX; i++)
+        __atomic_store_n(&f->index[i], NULL, __ATOMIC_RELAXED);
+    for (uint32_t i = 0; i < f->npairs; i++)
+        fast_index_insert(f, f->pairs[i]);
+    for (uint32_t i = 0; i < f->nstanding; i++)
+        fast_index_insert(f, f->standing[i]);
+}
+
+/* dlock held: the cache, made on first need; NULL when out of memory. */
+static struct osal_dma_fast *fast_make(struct osal *os)
+{
+    struct osal_dma_fast *f = fast_of(os);
+    if (f || (f = calloc(1, sizeof(*f))) == NULL)
+        return f;
+    for (unsigned c = 0; c < FAST_CLASSES; c++)
+        ptr_fifo_init(&f->free[c]);
+    __atomic_store_n(&os->fast, f, __ATOMIC_RELEASE);
+    return f;
+}
+
+/* The pair (or standing mapping) whose IOVA range starts at iova_start, or NULL. */
 static struct osal_map_rec *fast_find(struct osal_dma_fast *f, uint64_t iova_start)
 {
     for (uint32_t i = fast_home(iova_start);; i = (i + 1) & (FAST_INDEX - 1)) {
@@ -361,14 +403,9 @@ static void unlink_rec(struct osal *os, struct osal_map_rec *r)
  * range become a pair of the cache when they fit one, or go back. */
 static void release_rec(struct osal *os, struct osal_map_rec *r)
 {
-    struct osal_dma_fast *f = fast_of(os);
     bool fits = r->npieces == 1 && r->pages >= 1 && r->pages <= FAST_CLASSES && r->iova_start >= os->iova.lo &&
                 os->iova.hi - os->iova.lo >= FAST_WINDOW_MIN;
-    if (fits && !f && (f = calloc(1, sizeof(*f))) != NULL) {
-        for (unsigned c = 0; c < FAST_CLASSES; c++)
-            ptr_fifo_init(&f->free[c]);
-        __atomic_store_n(&os->fast, f, __ATOMIC_RELEASE);
-    }
+    struct osal_dma_fast *f = fits ? fast_make(os) : fast_of(os);
     if (fits && f && f->nclass[r->pages - 1] < FAST_PAIRS) {
         f->nclass[r->pages - 1]++;
         f->pairs[f->npairs++] = r;
@@ -412,12 +449,8 @@ static bool fast_drain(struct osal *os)
             any = true;
         }
     }
-    if (any) { /* rebuilt from the pairs left: frozen, nobody reads it */
-        for (uint32_t i = 0; i < FAST_INDEX; i++)
-            __atomic_store_n(&f->index[i], NULL, __ATOMIC_RELAXED);
-        for (uint32_t i = 0; i < f->npairs; i++)
-            fast_index_insert(f, f->pairs[i]);
-    }
+    if (any) /* frozen, nobody reads it */
+        fast_index_rebuild(f);
     fast_thaw(f);
     return any;
 }
@@ -505,8 +538,9 @@ void osal_dma_defer_begin(struct osal *os)
 {
     if (!os)
         return;
-    /* No lock: a reap's one lock is its end's wait. */
+    /* No lock: a reap's one lock is its end's wait, and only when it deferred something. */
     atomic_store(&os->defer_owner, pthread_self());
+    os->defer_mark = atomic_load(&os->deferred_total);
     atomic_store(&os->deferring, true);
 }
 
@@ -514,6 +548,13 @@ int osal_dma_defer_end(struct osal *os)
 {
     if (!os)
         return -EINVAL;
+    /* Only this thread defers (deferring_here), and every batch's end waits for
+     * what it deferred: a batch that deferred nothing (its buffers registered,
+     * or no data) has nothing to wait for. */
+    if (atomic_load(&os->deferred_total) == os->defer_mark) {
+        atomic_store(&os->deferring, false);
+        return 0;
+    }
     pthread_mutex_lock(&os->dlock);
     atomic_store(&os->deferring, false);
     int rc = flush_pending(os);
@@ -548,6 +589,8 @@ void osal_dma_fini(struct osal *os)
         drop_rec(os, os->maps);
     struct osal_dma_fast *f = fast_of(os);
     drop_live_pairs(os, f, NULL);
+    while (f && f->nstanding) /* registered buffers still allocated (logged below) */
+        standing_drop(os, f, f->standing[0]->buf);
     free(f); /* its records are the pool's */
     os->fast = NULL;
     pool_fini(os);
@@ -562,6 +605,145 @@ void osal_dma_fini(struct osal *os)
     range_alloc_fini(&os->ram);
     range_alloc_fini(&os->iova);
     range_alloc_fini(&os->iova_low);
+}
+
+/* --- registered buffers --------------------------------------------------- */
+
+/* A registered buffer (osal_user_dma_register) has one mapping of all of it,
+ * made at registration and ended when the buffer is freed: its standing
+ * mapping, a record of state PAIR_STANDING in the pair cache's index (so a
+ * complete finds it without dlock) and in the cache's `standing` list (so a
+ * bus switch replays it and teardown unmaps it).  A prepare of a range of it
+ * hands out the standing IOVAs and a complete takes them back: no table, no
+ * invalidation, no lock; b->maps and the fast counters still count them, so
+ * leak checks and "freed with live mappings" see a prepare without its
+ * complete as before.  What the IOMMU no longer checks for such a buffer is a
+ * device that reaches it between commands (osal_user.h). */
+
+int osal_user_dma_register(struct osal *os, struct osal_dma_buffer *pub, enum hba_dma_dir dir)
+{
+    if (!os || !pub || pub->length == 0)
+        return -EINVAL;
+    if (dir != HBA_DMA_TO_DEVICE && dir != HBA_DMA_FROM_DEVICE && dir != HBA_DMA_BIDIRECTIONAL)
+        return -EINVAL;
+    struct osal_dma_buf *b = (struct osal_dma_buf *)pub;
+    pthread_mutex_lock(&os->dlock);
+    struct osal_dma_fast *f = fast_make(os);
+    struct osal_map_rec *r = NULL;
+    int rc = 0;
+    if (b->standing || b->maps)
+        rc = -EBUSY;
+    else if (!f)
+        rc = -ENOMEM;
+    else if (f->nstanding >= OSAL_DMA_REGISTERED_MAX)
+        rc = -ENOSPC;
+    else if ((r = rec_get(os)) == NULL)
+        rc = -ENOMEM;
+    if (rc < 0) {
+        pthread_mutex_unlock(&os->dlock);
+        return rc;
+    }
+    uint64_t pages = pages_of(pub->phys, pub->length);
+    r->buf = b;
+    r->dir = dir;
+    r->npieces = 1;
+    r->pages = pages > UINT32_MAX ? 0 : (uint32_t)pages;
+    rc = range_alloc_get(&os->iova, pages * OSAL_PAGE, OSAL_PAGE, UINT64_MAX, true, &r->iova_start);
+    if (rc == -ENOSPC && fast_drain(os))
+        rc = range_alloc_get(&os->iova, pages * OSAL_PAGE, OSAL_PAGE, UINT64_MAX, true, &r->iova_start);
+    if (rc == 0) {
+        r->piece[0] = (struct osal_map_piece){
+            .iova = r->iova_start + (pub->phys & (OSAL_PAGE - 1)), .ram = pub->phys, .len = pub->length };
+        rc = map_pieces(os, osal_user_bus(os), r);
+        if (rc < 0)
+            range_alloc_put(&os->iova, r->iova_start, NULL);
+    }
+    if (rc < 0) {
+        rec_put(os, r);
+        pthread_mutex_unlock(&os->dlock);
+        return rc;
+    }
+    __atomic_store_n(&r->state, PAIR_STANDING, __ATOMIC_RELAXED);
+    f->standing[f->nstanding++] = r;
+    fast_index_insert(f, r); /* an insert needs no freeze: readers only probe */
+    __atomic_store_n(&b->standing, r, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&os->dlock);
+    return 0;
+}
+
+/* dlock held, cache frozen: unmaps b's standing mapping (waiting for its
+ * invalidation) and gives back its IOVA range and record. */
+static void standing_drop(struct osal *os, struct osal_dma_fast *f, struct osal_dma_buf *b)
+{
+    struct osal_map_rec *r = b->standing;
+    unmap_pieces(os, osal_user_bus(os), r, 1, false);
+    for (uint32_t i = 0; i < f->nstanding; i++)
+        if (f->standing[i] == r) {
+            f->standing[i] = f->standing[--f->nstanding];
+            break;
+        }
+    fast_index_rebuild(f);
+    __atomic_store_n(&b->standing, NULL, __ATOMIC_RELEASE);
+    __atomic_store_n(&r->state, PAIR_NONE, __ATOMIC_RELAXED);
+    range_alloc_put(&os->iova, r->iova_start, NULL);
+    rec_put(os, r);
+}
+
+/* A prepare of a registered buffer: 1 when the standing mapping covers it
+ * (same direction, below the address limit), 0 when the normal path must. */
+static int standing_prepare(struct osal *os, struct osal_dma_buf *b, uint64_t offset, uint64_t length,
+                            enum hba_dma_dir dir, uint64_t limit, struct osal_dma_mapping *out)
+{
+    const struct osal_map_rec *r = __atomic_load_n(&b->standing, __ATOMIC_ACQUIRE);
+    if (!r || r->dir != dir)
+        return 0;
+    uint64_t iova = r->piece[0].iova + offset;
+    if (iova > limit || limit - iova < length)
+        return 0;
+    b->standing_live++;
+    b->maps++;
+    os->fast_maps++;
+    out->buf = &b->pub;
+    out->offset = offset;
+    out->length = length;
+    out->dir = dir;
+    out->nseg = 1;
+    out->seg[0] = (struct osal_dma_segment){ .iova = iova, .length = length };
+    return 1;
+}
+
+/* A complete of a range of a standing mapping (cache entered or dlock held):
+ * 1 with *rc when m is one, 0 when it is not. */
+static int standing_complete(struct osal *os, struct osal_dma_fast *f, struct osal_dma_mapping *m, int *rc)
+{
+    if (m->nseg != 1 || m->offset > m->seg[0].iova)
+        return 0;
+    struct osal_map_rec *r = fast_find(f, page_down(m->seg[0].iova - m->offset));
+    if (!r || __atomic_load_n(&r->state, __ATOMIC_ACQUIRE) != PAIR_STANDING || &r->buf->pub != m->buf ||
+        r->piece[0].iova + m->offset != m->seg[0].iova)
+        return 0;
+    struct osal_dma_buf *b = r->buf;
+    if (m->seg[0].length != m->length || m->dir != r->dir) {
+        osal_log(os, OSAL_LOG_ERROR, "osal_dma_complete: mapping at IOVA 0x%llx was modified after prepare",
+                 (unsigned long long)m->seg[0].iova);
+        *rc = -EINVAL;
+        return 1;
+    }
+    /* A copy of a completed mapping, completed again, must not wrap the count. */
+    uint32_t n = atomic_load(&b->standing_live);
+    while (n && !atomic_compare_exchange_weak(&b->standing_live, &n, n - 1))
+        ;
+    if (!n) {
+        osal_log(os, OSAL_LOG_ERROR, "osal_dma_complete: IOVA 0x%llx is not a prepared mapping (completed twice?)",
+                 (unsigned long long)m->seg[0].iova);
+        *rc = -ENOENT;
+        return 1;
+    }
+    b->maps--;
+    os->fast_unmaps++;
+    m->nseg = 0;
+    *rc = 0;
+    return 1;
 }
 
 /* --- DMA memory ----------------------------------------------------------- */
@@ -630,9 +812,10 @@ void osal_dma_free(struct osal *os, struct osal_dma_buffer *pub)
     pthread_mutex_lock(&os->dlock);
     if (b->pending)
         flush_pending(os); /* its memory goes back only once the device cannot reach it */
-    if (b->maps) {
-        osal_log(os, OSAL_LOG_ERROR, "DMA buffer at RAM 0x%llx freed with %u live mapping(s); unmapping them",
-                 (unsigned long long)b->pub.phys, (unsigned)b->maps);
+    if (b->maps || b->standing) {
+        if (b->maps)
+            osal_log(os, OSAL_LOG_ERROR, "DMA buffer at RAM 0x%llx freed with %u live mapping(s); unmapping them",
+                     (unsigned long long)b->pub.phys, (unsigned)b->maps);
         struct osal_dma_fast *f = fast_freeze(os);
         for (struct osal_map_rec *r = os->maps, *next; r; r = next) {
             next = r->next;
@@ -640,6 +823,9 @@ void osal_dma_free(struct osal *os, struct osal_dma_buffer *pub)
                 drop_rec(os, r);
         }
         drop_live_pairs(os, f, b);
+        os->fast_unmaps += b->standing_live; /* prepares of the standing mapping that will never complete */
+        if (b->standing)
+            standing_drop(os, f, b);
         fast_thaw(f);
     }
     range_alloc_put(&os->ram, b->pub.phys, NULL);
@@ -676,11 +862,6 @@ static uint32_t split(bool scatter, uint64_t ram, uint64_t len, struct osal_map_
         len -= chunk;
     }
     return n;
-}
-
-static uint64_t pages_of(uint64_t ram, uint64_t len)
-{
-    return (((ram & (OSAL_PAGE - 1)) + len + OSAL_PAGE - 1) / OSAL_PAGE);
 }
 
 static void fill_mapping(const struct osal_map_rec *r, struct osal_dma_buffer *pub, uint64_t offset, uint64_t length,
@@ -752,6 +933,8 @@ int osal_dma_prepare(struct osal *os, struct osal_dma_buffer *pub, uint64_t offs
         dir = dir == HBA_DMA_TO_DEVICE ? HBA_DMA_FROM_DEVICE : HBA_DMA_TO_DEVICE;
     bool scatter = atomic_load(&os->scatter);
     uint64_t limit = max_addr_bits >= 64 ? UINT64_MAX : 1ull << max_addr_bits;
+    if (!scatter && standing_prepare(os, b, offset, length, dir, limit, out))
+        return 0;
     int rc;
     if (!scatter && fast_prepare(os, b, offset, length, dir, limit, out, &rc))
         return rc;
@@ -881,13 +1064,16 @@ int osal_dma_complete(struct osal *os, struct osal_dma_mapping *m)
         bool fast = fast_enter(f);
         if (!fast)
             pthread_mutex_lock(&os->dlock);
-        struct osal_map_rec *r = fast_find(f, page_down(m->seg[0].iova));
-        int rc = r ? complete_pair(os, f, r, m) : 0;
+        int rc;
+        bool standing = standing_complete(os, f, m, &rc);
+        struct osal_map_rec *r = standing ? NULL : fast_find(f, page_down(m->seg[0].iova));
+        if (r)
+            rc = complete_pair(os, f, r, m);
         if (fast)
             fast_leave(f);
         else
             pthread_mutex_unlock(&os->dlock);
-        if (r)
+        if (standing || r)
             return rc;
     }
     pthread_mutex_lock(&os->dlock);
@@ -954,6 +1140,8 @@ int osal_dma_switch_bus(struct osal *os, struct bus *bus)
     for (uint32_t i = 0; f && i < f->npairs; i++)
         if (__atomic_load_n(&f->pairs[i]->state, __ATOMIC_ACQUIRE) == PAIR_LIVE)
             replay(os, bus, f->pairs[i], &first);
+    for (uint32_t i = 0; f && i < f->nstanding; i++)
+        replay(os, bus, f->standing[i], &first);
     fast_thaw(f);
     pthread_mutex_unlock(&os->dlock);
     return first;

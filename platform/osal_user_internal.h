@@ -98,6 +98,7 @@ struct osal {
     _Atomic pthread_t defer_owner;     /* stored before deferring is set */
     struct osal_map_rec *pending;
     _Atomic uint64_t deferred_total;
+    uint64_t defer_mark;               /* deferred_total at defer_begin (the owner's alone) */
     uint64_t defer_syncs;
     /* The cache of free (record, IOVA range) pairs that a command's prepare
      * and complete use without dlock; NULL until the first pair (atomic). */
