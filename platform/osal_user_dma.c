@@ -27,8 +27,12 @@ struct osal_dma_buf {
     uint64_t size;                       /* reserved bytes (rounded) */
     _Atomic uint32_t maps;               /* live mappings of this buffer */
     _Atomic uint32_t pending;            /* completed mappings whose invalidation is not yet waited for */
-    struct osal_map_rec *standing;       /* registered: its standing mapping (written under dlock, read atomically) */
-    _Atomic uint32_t standing_live;      /* prepares of it not yet completed (also counted in maps) */
+    /* Registered (osal_user_dma_register): its standing mapping, written
+     * under dlock and read atomically; the prepares and completes of it so
+     * far, each one add by whoever prepares or completes (a lock-prefixed add
+     * drains the CPU's store buffer: one per call, not one per counter). */
+    struct osal_map_rec *standing;
+    _Atomic uint64_t standing_prepares, standing_completes;
     struct osal_dma_buf *prev, *next;
 };
 
@@ -88,36 +92,34 @@ static uint64_t pages_of(uint64_t ram, uint64_t len)
 #define FAST_CLASSES 2u     /* reservations of 1 and 2 pages */
 #define FAST_KEEP    32u    /* free pairs kept back from prepares */
 #define FAST_PAIRS   256u   /* pairs per size at most (PTR_FIFO_CAP at most) */
-#define FAST_INDEX_BITS 12u
-#define FAST_INDEX   (1u << FAST_INDEX_BITS) /* slots of the index: at most half full */
+#define FAST_INDEX_BITS 10u
+#define FAST_INDEX   (1u << FAST_INDEX_BITS) /* slots of the pairs' index: at most half full */
 /* The cache holds at most 3 MiB of IOVA space (256 pairs of one page, 256 of
  * two): a high window under 16 times that has none, and keeps next fit's
  * layout exactly (a small window is where a stale IOVA is reused soonest:
  * traces/read-write/iotlb-stale-after-unmap.trace). */
 #define FAST_WINDOW_MIN (16ull * FAST_PAIRS * (1 + FAST_CLASSES) * OSAL_PAGE)
 _Static_assert(FAST_PAIRS <= PTR_FIFO_CAP, "a free list holds every pair of its size");
-_Static_assert(FAST_INDEX >= 2 * (FAST_CLASSES * FAST_PAIRS + OSAL_DMA_REGISTERED_MAX),
-               "the index of pairs and standing mappings stays at most half full");
+_Static_assert(FAST_INDEX >= 2 * FAST_CLASSES * FAST_PAIRS, "the pairs' index stays at most half full");
 
-/* PAIR_STANDING: not a pair but a registered buffer's standing mapping, in
- * the same index so that a complete finds it without dlock ("registered
- * buffers", below). */
-enum { PAIR_NONE, PAIR_FREE, PAIR_LIVE, PAIR_DONE, PAIR_PENDING, PAIR_STANDING };
+enum { PAIR_NONE, PAIR_FREE, PAIR_LIVE, PAIR_DONE, PAIR_PENDING };
 
 struct osal_dma_fast {
     struct ptr_fifo free[FAST_CLASSES];      /* free pairs by size, oldest first */
-    struct osal_map_rec *index[FAST_INDEX];  /* every pair and standing mapping by iova_start (atomic slots;
-                                              * written under dlock, emptied only while frozen) */
+    struct osal_map_rec *index[FAST_INDEX];  /* every pair by iova_start (atomic slots; written under dlock) */
     struct osal_map_rec *pairs[FAST_CLASSES * FAST_PAIRS]; /* every pair (dlock) */
     uint32_t npairs, nclass[FAST_CLASSES];   /* (dlock) */
-    struct osal_map_rec *standing[OSAL_DMA_REGISTERED_MAX]; /* every standing mapping (dlock) */
-    uint32_t nstanding;                      /* (dlock) */
+    /* every registered buffer's standing mapping, for a bus switch, the
+     * counts and teardown (dlock) */
+    struct osal_map_rec *standing[OSAL_DMA_REGISTERED_MAX];
+    uint32_t nstanding;
     struct osal_map_rec *pending;            /* deferred completes' pairs, a stack linked by next (atomic) */
     uint32_t users;                          /* fast paths under way (atomic) */
     bool frozen;                             /* (atomic) */
 };
 
 static void standing_drop(struct osal *os, struct osal_dma_fast *f, struct osal_dma_buf *b);
+static void standing_counts(const struct osal *os, uint64_t *live, uint64_t *made);
 
 static struct osal_dma_fast *fast_of(const struct osal *os)
 {
@@ -171,16 +173,13 @@ static void fast_index_insert(struct osal_dma_fast *f, struct osal_map_rec *r)
     __atomic_store_n(&f->index[i], r, __ATOMIC_RELEASE);
 }
 
-/* dlock held, frozen (or nobody else can see f yet): the index again, from
- * the pairs and standing mappings that are left. */
+/* dlock held, frozen: the index again, from the pairs that are left. */
 static void fast_index_rebuild(struct osal_dma_fast *f)
 {
     for (uint32_t i = 0; i < FAST_INDEX; i++)
         __atomic_store_n(&f->index[i], NULL, __ATOMIC_RELAXED);
     for (uint32_t i = 0; i < f->npairs; i++)
         fast_index_insert(f, f->pairs[i]);
-    for (uint32_t i = 0; i < f->nstanding; i++)
-        fast_index_insert(f, f->standing[i]);
 }
 
 /* dlock held: the cache, made on first need; NULL when out of memory. */
@@ -195,7 +194,7 @@ static struct osal_dma_fast *fast_make(struct osal *os)
     return f;
 }
 
-/* The pair (or standing mapping) whose IOVA range starts at iova_start, or NULL. */
+/* The pair whose IOVA range starts at iova_start, or NULL. */
 static struct osal_map_rec *fast_find(struct osal_dma_fast *f, uint64_t iova_start)
 {
     for (uint32_t i = fast_home(iova_start);; i = (i + 1) & (FAST_INDEX - 1)) {
@@ -466,10 +465,11 @@ uint64_t osal_dma_iova_pages_live(const struct osal *os)
 
 void osal_dma_map_counts(const struct osal *os, uint32_t *live, uint64_t *maps, uint64_t *segs)
 {
-    uint64_t fast = atomic_load(&os->fast_maps), fast_done = atomic_load(&os->fast_unmaps);
-    *live = (uint32_t)(atomic_load(&os->nmaps) + fast - fast_done);
-    *maps = atomic_load(&os->maps_total) + fast;
-    *segs = atomic_load(&os->segs_total) + fast; /* a pair is one segment */
+    uint64_t fast = atomic_load(&os->fast_maps), fast_done = atomic_load(&os->fast_unmaps), standing, made;
+    standing_counts(os, &standing, &made);
+    *live = (uint32_t)(atomic_load(&os->nmaps) + fast - fast_done + standing);
+    *maps = atomic_load(&os->maps_total) + fast + made;
+    *segs = atomic_load(&os->segs_total) + fast + made; /* a pair, a standing mapping's range: one segment */
 }
 
 /* A live record completed inside osal_dma_defer_begin/end (dlock held): the
@@ -601,6 +601,11 @@ void osal_dma_fini(struct osal *os)
         os->bufs = b->next;
         free(b);
     }
+    while (os->buf_free) {
+        struct osal_dma_buf *b = os->buf_free;
+        os->buf_free = b->next;
+        free(b);
+    }
     os->nbufs = 0;
     range_alloc_fini(&os->ram);
     range_alloc_fini(&os->iova);
@@ -611,14 +616,17 @@ void osal_dma_fini(struct osal *os)
 
 /* A registered buffer (osal_user_dma_register) has one mapping of all of it,
  * made at registration and ended when the buffer is freed: its standing
- * mapping, a record of state PAIR_STANDING in the pair cache's index (so a
- * complete finds it without dlock) and in the cache's `standing` list (so a
- * bus switch replays it and teardown unmaps it).  A prepare of a range of it
+ * mapping, a record in the cache's `standing` list (a bus switch replays it,
+ * teardown unmaps it) that the buffer points to.  A prepare of a range of it
  * hands out the standing IOVAs and a complete takes them back: no table, no
- * invalidation, no lock; b->maps and the fast counters still count them, so
- * leak checks and "freed with live mappings" see a prepare without its
- * complete as before.  What the IOMMU no longer checks for such a buffer is a
- * device that reaches it between commands (osal_user.h). */
+ * invalidation, no lock, one counter add each.  A complete finds the standing
+ * mapping through m->buf, which is safe however late the complete comes:
+ * buffer structs are never given back to malloc before teardown, only reused
+ * ("DMA memory", below), so a stale m->buf reads a buffer that no longer has
+ * that standing mapping and is refused.  The counters still count the
+ * prepares without their completes, so leak checks and "freed with live
+ * mappings" see them as before.  What the IOMMU no longer checks for such a
+ * buffer is a device that reaches it between commands (osal_user.h). */
 
 int osal_user_dma_register(struct osal *os, struct osal_dma_buffer *pub, enum hba_dma_dir dir)
 {
@@ -663,16 +671,23 @@ int osal_user_dma_register(struct osal *os, struct osal_dma_buffer *pub, enum hb
         pthread_mutex_unlock(&os->dlock);
         return rc;
     }
-    __atomic_store_n(&r->state, PAIR_STANDING, __ATOMIC_RELAXED);
     f->standing[f->nstanding++] = r;
-    fast_index_insert(f, r); /* an insert needs no freeze: readers only probe */
+    atomic_store(&b->standing_prepares, 0);
+    atomic_store(&b->standing_completes, 0);
     __atomic_store_n(&b->standing, r, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&os->dlock);
     return 0;
 }
 
-/* dlock held, cache frozen: unmaps b's standing mapping (waiting for its
- * invalidation) and gives back its IOVA range and record. */
+/* Prepares of b's standing mapping not yet completed. */
+static uint64_t standing_live(const struct osal_dma_buf *b)
+{
+    uint64_t done = atomic_load(&b->standing_completes);
+    return atomic_load(&b->standing_prepares) - done;
+}
+
+/* dlock held: unmaps b's standing mapping (waiting for its invalidation),
+ * gives back its IOVA range and record, and keeps its counts in the osal's. */
 static void standing_drop(struct osal *os, struct osal_dma_fast *f, struct osal_dma_buf *b)
 {
     struct osal_map_rec *r = b->standing;
@@ -682,17 +697,28 @@ static void standing_drop(struct osal *os, struct osal_dma_fast *f, struct osal_
             f->standing[i] = f->standing[--f->nstanding];
             break;
         }
-    fast_index_rebuild(f);
     __atomic_store_n(&b->standing, NULL, __ATOMIC_RELEASE);
-    __atomic_store_n(&r->state, PAIR_NONE, __ATOMIC_RELAXED);
+    os->standing_made += atomic_load(&b->standing_prepares); /* those never completed end here */
     range_alloc_put(&os->iova, r->iova_start, NULL);
     rec_put(os, r);
 }
 
+/* The standing mappings' share of osal_dma_map_counts (dlock held). */
+static void standing_counts(const struct osal *os, uint64_t *live, uint64_t *made)
+{
+    const struct osal_dma_fast *f = fast_of(os);
+    *live = 0;
+    *made = os->standing_made;
+    for (uint32_t i = 0; f && i < f->nstanding; i++) {
+        *live += standing_live(f->standing[i]->buf);
+        *made += atomic_load(&f->standing[i]->buf->standing_prepares);
+    }
+}
+
 /* A prepare of a registered buffer: 1 when the standing mapping covers it
  * (same direction, below the address limit), 0 when the normal path must. */
-static int standing_prepare(struct osal *os, struct osal_dma_buf *b, uint64_t offset, uint64_t length,
-                            enum hba_dma_dir dir, uint64_t limit, struct osal_dma_mapping *out)
+static int standing_prepare(struct osal_dma_buf *b, uint64_t offset, uint64_t length, enum hba_dma_dir dir,
+                            uint64_t limit, struct osal_dma_mapping *out)
 {
     const struct osal_map_rec *r = __atomic_load_n(&b->standing, __ATOMIC_ACQUIRE);
     if (!r || r->dir != dir)
@@ -700,9 +726,7 @@ static int standing_prepare(struct osal *os, struct osal_dma_buf *b, uint64_t of
     uint64_t iova = r->piece[0].iova + offset;
     if (iova > limit || limit - iova < length)
         return 0;
-    b->standing_live++;
-    b->maps++;
-    os->fast_maps++;
+    b->standing_prepares++;
     out->buf = &b->pub;
     out->offset = offset;
     out->length = length;
@@ -712,35 +736,30 @@ static int standing_prepare(struct osal *os, struct osal_dma_buf *b, uint64_t of
     return 1;
 }
 
-/* A complete of a range of a standing mapping (cache entered or dlock held):
- * 1 with *rc when m is one, 0 when it is not. */
-static int standing_complete(struct osal *os, struct osal_dma_fast *f, struct osal_dma_mapping *m, int *rc)
+/* A complete of a range of a standing mapping: 1 with *rc when m is one, 0
+ * when it is not. */
+static int standing_complete(struct osal *os, struct osal_dma_mapping *m, int *rc)
 {
-    if (m->nseg != 1 || m->offset > m->seg[0].iova)
+    struct osal_dma_buf *b = (struct osal_dma_buf *)m->buf;
+    const struct osal_map_rec *r = b ? __atomic_load_n(&b->standing, __ATOMIC_ACQUIRE) : NULL;
+    if (!r || m->nseg != 1 || r->piece[0].iova + m->offset != m->seg[0].iova)
         return 0;
-    struct osal_map_rec *r = fast_find(f, page_down(m->seg[0].iova - m->offset));
-    if (!r || __atomic_load_n(&r->state, __ATOMIC_ACQUIRE) != PAIR_STANDING || &r->buf->pub != m->buf ||
-        r->piece[0].iova + m->offset != m->seg[0].iova)
-        return 0;
-    struct osal_dma_buf *b = r->buf;
     if (m->seg[0].length != m->length || m->dir != r->dir) {
         osal_log(os, OSAL_LOG_ERROR, "osal_dma_complete: mapping at IOVA 0x%llx was modified after prepare",
                  (unsigned long long)m->seg[0].iova);
         *rc = -EINVAL;
         return 1;
     }
-    /* A copy of a completed mapping, completed again, must not wrap the count. */
-    uint32_t n = atomic_load(&b->standing_live);
-    while (n && !atomic_compare_exchange_weak(&b->standing_live, &n, n - 1))
-        ;
-    if (!n) {
+    /* A copy of a completed mapping, completed again, must not count: caught
+     * when no prepare of the buffer is outstanding (a standing mapping keeps
+     * no record per prepare to tell them apart). */
+    if (atomic_load(&b->standing_completes) >= atomic_load(&b->standing_prepares)) {
         osal_log(os, OSAL_LOG_ERROR, "osal_dma_complete: IOVA 0x%llx is not a prepared mapping (completed twice?)",
                  (unsigned long long)m->seg[0].iova);
         *rc = -ENOENT;
         return 1;
     }
-    b->maps--;
-    os->fast_unmaps++;
+    b->standing_completes++;
     m->nseg = 0;
     *rc = 0;
     return 1;
@@ -776,16 +795,22 @@ int osal_dma_alloc(struct osal *os, uint64_t length, uint64_t align, struct osal
     if (length > UINT64_MAX - OSAL_DMA_GRAN)
         return -ENOMEM;
     uint64_t size = (length + OSAL_DMA_GRAN - 1) & ~(OSAL_DMA_GRAN - 1);
-    struct osal_dma_buf *b = calloc(1, sizeof(*b));
-    if (!b)
-        return -ENOMEM;
     pthread_mutex_lock(&os->dlock);
+    struct osal_dma_buf *b = os->buf_free;
+    if (b)
+        os->buf_free = b->next;
+    else if ((b = malloc(sizeof(*b))) == NULL) {
+        pthread_mutex_unlock(&os->dlock);
+        return -ENOMEM;
+    }
+    memset(b, 0, sizeof(*b));
     uint64_t phys;
     int rc = range_alloc_get(&os->ram, size, align > OSAL_DMA_GRAN ? align : OSAL_DMA_GRAN, UINT64_MAX, false,
                              &phys);
     if (rc < 0) {
+        b->next = os->buf_free;
+        os->buf_free = b;
         pthread_mutex_unlock(&os->dlock);
-        free(b);
         return rc == -ENOSPC ? -ENOMEM : rc;
     }
     b->pub.vaddr = bus_ram(osal_user_bus(os)) + phys;
@@ -812,10 +837,11 @@ void osal_dma_free(struct osal *os, struct osal_dma_buffer *pub)
     pthread_mutex_lock(&os->dlock);
     if (b->pending)
         flush_pending(os); /* its memory goes back only once the device cannot reach it */
-    if (b->maps || b->standing) {
-        if (b->maps)
-            osal_log(os, OSAL_LOG_ERROR, "DMA buffer at RAM 0x%llx freed with %u live mapping(s); unmapping them",
-                     (unsigned long long)b->pub.phys, (unsigned)b->maps);
+    uint64_t live = b->maps + (b->standing ? standing_live(b) : 0);
+    if (live || b->standing) {
+        if (live)
+            osal_log(os, OSAL_LOG_ERROR, "DMA buffer at RAM 0x%llx freed with %llu live mapping(s); unmapping them",
+                     (unsigned long long)b->pub.phys, (unsigned long long)live);
         struct osal_dma_fast *f = fast_freeze(os);
         for (struct osal_map_rec *r = os->maps, *next; r; r = next) {
             next = r->next;
@@ -823,7 +849,6 @@ void osal_dma_free(struct osal *os, struct osal_dma_buffer *pub)
                 drop_rec(os, r);
         }
         drop_live_pairs(os, f, b);
-        os->fast_unmaps += b->standing_live; /* prepares of the standing mapping that will never complete */
         if (b->standing)
             standing_drop(os, f, b);
         fast_thaw(f);
@@ -836,8 +861,12 @@ void osal_dma_free(struct osal *os, struct osal_dma_buffer *pub)
     if (b->next)
         b->next->prev = b->prev;
     os->nbufs--;
+    /* Kept for reuse, not freed: a late complete may still read it
+     * ("registered buffers"). */
+    b->prev = NULL;
+    b->next = os->buf_free;
+    os->buf_free = b;
     pthread_mutex_unlock(&os->dlock);
-    free(b);
 }
 
 /* --- DMA mappings --------------------------------------------------------- */
@@ -933,7 +962,7 @@ int osal_dma_prepare(struct osal *os, struct osal_dma_buffer *pub, uint64_t offs
         dir = dir == HBA_DMA_TO_DEVICE ? HBA_DMA_FROM_DEVICE : HBA_DMA_TO_DEVICE;
     bool scatter = atomic_load(&os->scatter);
     uint64_t limit = max_addr_bits >= 64 ? UINT64_MAX : 1ull << max_addr_bits;
-    if (!scatter && standing_prepare(os, b, offset, length, dir, limit, out))
+    if (!scatter && standing_prepare(b, offset, length, dir, limit, out))
         return 0;
     int rc;
     if (!scatter && fast_prepare(os, b, offset, length, dir, limit, out, &rc))
@@ -1058,28 +1087,28 @@ int osal_dma_complete(struct osal *os, struct osal_dma_mapping *m)
 {
     if (!os || !m || m->nseg == 0 || m->nseg > MAX_PIECES)
         return -EINVAL;
+    int rc;
+    if (standing_complete(os, m, &rc))
+        return rc;
     struct osal_dma_fast *f = fast_of(os);
     if (f) {
         /* Frozen: the freezer holds dlock, and is done once we have it. */
         bool fast = fast_enter(f);
         if (!fast)
             pthread_mutex_lock(&os->dlock);
-        int rc;
-        bool standing = standing_complete(os, f, m, &rc);
-        struct osal_map_rec *r = standing ? NULL : fast_find(f, page_down(m->seg[0].iova));
-        if (r)
-            rc = complete_pair(os, f, r, m);
+        struct osal_map_rec *r = fast_find(f, page_down(m->seg[0].iova));
+        rc = r ? complete_pair(os, f, r, m) : 0;
         if (fast)
             fast_leave(f);
         else
             pthread_mutex_unlock(&os->dlock);
-        if (standing || r)
+        if (r)
             return rc;
     }
     pthread_mutex_lock(&os->dlock);
     uint32_t slot = index_find(os, m->seg[0].iova);
     struct osal_map_rec *r = slot == UINT32_MAX ? NULL : os->map_index[slot];
-    int rc = check_complete(os, r, m);
+    rc = check_complete(os, r, m);
     if (rc < 0) {
         pthread_mutex_unlock(&os->dlock);
         return rc;

@@ -74,6 +74,7 @@ struct osal {
     struct range_alloc ram;
     struct range_alloc iova, iova_low; /* the high and the low IOVA window (osal_user.h) */
     struct osal_dma_buf *bufs;
+    struct osal_dma_buf *buf_free;     /* freed buffers' structs, reused (osal_user_dma.c) */
     struct osal_map_rec *maps;         /* live mappings (replayed by a bus switch) */
     /* The mapping records' pool (osal_user_dma.c, "the record pool"): slabs
      * kept until osal_dma_fini, a free list, and an index of the live records
@@ -91,6 +92,7 @@ struct osal {
     _Atomic uint32_t nmaps;
     _Atomic uint64_t maps_total, segs_total;
     _Atomic uint64_t fast_maps, fast_unmaps;
+    uint64_t standing_made;            /* prepares of standing mappings since dropped */
     /* osal_dma_defer_begin/end: completions on defer_owner's thread wait for
      * their invalidation only at the end; until then their records (IOVA
      * range held) are on `pending`. */

@@ -260,7 +260,8 @@ START_TEST(registrations_come_and_go_while_others_are_used)
     }
     for (unsigned i = 0; i < USERS; i++)
         ck_assert_int_eq(pthread_create(&th[i], NULL, user_main, &u[i]), 0);
-    /* Each free rebuilds the index the users' completes probe. */
+    /* Each registration and free changes the standing list and reuses buffer
+     * structs while the users prepare and complete. */
     for (unsigned i = 0; i < 200; i++) {
         struct osal_dma_buffer *b = registered(PG, i % 2 ? HBA_DMA_TO_DEVICE : HBA_DMA_FROM_DEVICE);
         osal_dma_free(OS, b);
