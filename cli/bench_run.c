@@ -6,7 +6,9 @@
  * mode: every completion is reaped by stack_poll from this thread).  A
  * completion counts when it lands in the measured window [start, end): the
  * warm-up before it fills the queues and the caches.  Latency is from
- * stack_submit to the completion callback: what the layer above sees. */
+ * stack_submit to the completion callback: what the layer above sees (a
+ * resubmission's start is its slot's previous completion's clock reading,
+ * a few instructions before the call). */
 #include <errno.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -80,7 +82,10 @@ static uint64_t xorshift(uint64_t *s)
 
 static void done(void *arg, const struct drv_completion *c);
 
-static int submit_slot(struct slot *s)
+/* Submits slot s's next command; now: the clock as the caller read it (a
+ * completion's own reading serves as its slot's next submission time: one
+ * clock read per command instead of two). */
+static int submit_slot(struct slot *s, uint64_t now)
 {
     struct run *r = s->r;
     const struct bench_cell *cl = r->cell;
@@ -104,7 +109,7 @@ static int submit_slot(struct slot *s)
         t.pieces = &piece;
         t.piece_count = 1;
     }
-    s->t0 = clock_now_ns();
+    s->t0 = now;
     return stack_submit(r->st, &t, done, s);
 }
 
@@ -137,7 +142,7 @@ static void done(void *arg, const struct drv_completion *c)
         keep(r, t - s->t0);
     }
     if (t < r->end) {
-        int rc = submit_slot(s);
+        int rc = submit_slot(s, t);
         if (rc < 0 && !r->submit_error)
             r->submit_error = rc;
     }
@@ -202,7 +207,7 @@ int bench_run_cell(struct stack *st, struct bench_cell *cell, char *err, size_t 
     r.start = clock_now_ns() + warm;
     r.end = r.start + measured;
     for (unsigned i = 0; i < cell->qd && rc == 0; i++) {
-        rc = submit_slot(&slots[i]);
+        rc = submit_slot(&slots[i], clock_now_ns());
         if (rc < 0)
             errf(err, errlen, "the stack refused a command: %s", strerror(-rc));
     }

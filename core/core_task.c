@@ -408,8 +408,8 @@ static void refuse_chunk(struct drv_core *core, struct drv_io *io, uint32_t chun
 
 /* Sends io's next chunk on q (which has room): one sent again first, then a
  * split WRITE's probe, then the next in LBA order.  io stays pending while
- * it has more to send; on a failure it stops here. */
-static void submit(struct drv_core *core, struct drv_io *io, struct drv_queue *q)
+ * it has more to send; on a failure it stops here.  *now: the drain's clock (0: unread). */
+static void submit(struct drv_core *core, struct drv_io *io, struct drv_queue *q, uint64_t *now)
 {
     if (!can_send(io)) {
         task_settle(core, io);
@@ -474,7 +474,7 @@ static void submit(struct drv_core *core, struct drv_io *io, struct drv_queue *q
     else if (!io->probe)
         io->next_chunk++;
     cmd->io = io;
-    cmd->deadline_ns = core_now_ns(core) + (uint64_t)timeout * 1000000u;
+    cmd->deadline_ns = (*now ? *now : (*now = core_now_ns(core))) + (uint64_t)timeout * 1000000u;
     io->out[io->nout++] = (struct drv_piece){ .cmd = cmd, .q = q, .chunk = chunk };
     queue_push(q, &e);
     core->stats.commands++;
@@ -498,7 +498,7 @@ static struct drv_queue *pick_queue(struct drv_core *core)
  * back (core_order.c); one held back holds back the later ones of its LU,
  * which keeps their order.  A split task sends all the chunks it may before
  * the next task is looked at. */
-static void drain_ordered(struct drv_core *core)
+static void drain_ordered(struct drv_core *core, uint64_t *now)
 {
     struct order_block blocked = { 0 };
     struct drv_io *next;
@@ -511,7 +511,7 @@ static void drain_ordered(struct drv_core *core)
         }
         struct drv_queue *q;
         while (io->pending && (q = pick_queue(core)) != NULL)
-            submit(core, io, q);
+            submit(core, io, q, now);
         if (io->pending)
             return; /* no room left */
     }
@@ -525,11 +525,12 @@ void task_drain(struct drv_core *core)
 {
     struct drv_queue *q;
     bool running = core_state(core) == CORE_RUNNING; /* the ringing below runs either way */
+    uint64_t now = 0; /* one clock read for every deadline of the drain: they are in milliseconds */
     if (running && core->ordered_tasks)
-        drain_ordered(core);
+        drain_ordered(core, &now);
     else if (running)
         while (core->pend_head && (q = pick_queue(core)) != NULL)
-            submit(core, core->pend_head, q);
+            submit(core, core->pend_head, q, &now);
     bool more = core->starts_local || atomic_load_explicit(&core->starts_foreign, memory_order_acquire);
     for (unsigned i = 0; i < core->nioq; i++)
         if (!more || queue_unrung(&core->ioq[i]) >= DRV_DOORBELL_BATCH)

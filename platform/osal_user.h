@@ -107,7 +107,9 @@ struct bus *osal_user_bus(struct osal *os);
  * The price: between commands the device can still reach the buffer, so the
  * IOMMU no longer catches a device that writes it late; traces therefore keep
  * mapping per command, and only `scsisim bench` registers its buffers.
- * Prepares of another direction take the normal path.  No driver-core call:
+ * Prepares of another direction take the normal path.  One thread at a time
+ * prepares and completes a registered buffer (a driver's serial dispatch
+ * queue does): its counts are kept without atomic adds.  No driver-core call:
  * the layer that owns the buffer registers it.  0; -EINVAL (bad arguments,
  * or dir not TO_DEVICE / FROM_DEVICE / BIDIRECTIONAL); -EBUSY (already
  * registered, or mapped right now); -ENOSPC (no IOVA space, or
