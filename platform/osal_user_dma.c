@@ -541,9 +541,11 @@ void osal_dma_defer_begin(struct osal *os)
     if (!os)
         return;
     /* No lock: a reap's one lock is its end's wait, and only when it deferred something. */
-    atomic_store(&os->defer_owner, pthread_self());
+    /* Release stores, not seq_cst ones (an xchg each): another thread that
+     * sees deferring set sees this owner, which is not itself. */
+    atomic_store_explicit(&os->defer_owner, pthread_self(), memory_order_relaxed);
     os->defer_mark = atomic_load(&os->deferred_total);
-    atomic_store(&os->deferring, true);
+    atomic_store_explicit(&os->deferring, true, memory_order_release);
 }
 
 int osal_dma_defer_end(struct osal *os)
@@ -554,7 +556,7 @@ int osal_dma_defer_end(struct osal *os)
      * what it deferred: a batch that deferred nothing (its buffers registered,
      * or no data) has nothing to wait for. */
     if (atomic_load(&os->deferred_total) == os->defer_mark) {
-        atomic_store(&os->deferring, false);
+        atomic_store_explicit(&os->deferring, false, memory_order_release);
         return 0;
     }
     pthread_mutex_lock(&os->dlock);
@@ -1031,7 +1033,8 @@ int osal_dma_prepare(struct osal *os, struct osal_dma_buffer *pub, uint64_t offs
 /* Whether this thread's completes are deferred (osal_dma_defer_begin). */
 static bool deferring_here(struct osal *os)
 {
-    return atomic_load(&os->deferring) && pthread_equal(atomic_load(&os->defer_owner), pthread_self());
+    return atomic_load_explicit(&os->deferring, memory_order_acquire) &&
+           pthread_equal(atomic_load_explicit(&os->defer_owner, memory_order_relaxed), pthread_self());
 }
 
 /* Whether m is what r's prepare handed out: 0, or -ENOENT / -EINVAL
