@@ -126,6 +126,7 @@ static void *firmware_main(void *arg)
         uint64_t pass = atomic_load_explicit(&c->pass_seq, memory_order_relaxed);
         atomic_store(&c->pass_seq, pass + 1);
         uint64_t now = clock_now_ns();
+        f->flush_ns = 0; /* a batch's clock read serves only the flush of its own pass */
         if (atomic_exchange(&c->inj_fatal, false))
             ctrl_fault(c, HBA_FAULT_INJECTED);
         ctrl_regs_drain(c);

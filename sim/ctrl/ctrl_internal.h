@@ -123,6 +123,16 @@ struct ctrl_seg {
     uint32_t len;
 };
 
+/* A finished command's statistics, waiting for its batch's end (ctrl_fw.notes). */
+struct ctrl_note {
+    uint64_t t0;                     /* its batch's fetch_ns */
+    uint32_t bytes;
+    uint16_t target, lun;
+    uint8_t  opcode;
+    bool     injected;
+};
+#define CTRL_NOTES_MAX 32u           /* settled early when full (a long fetch_io batch) */
+
 struct ctrl_fw {
     enum hba_state state;
     uint32_t fault_code;
@@ -145,6 +155,13 @@ struct ctrl_fw {
     /* When the running sq_service began fetching: a command's time at the
      * controller starts there (one clock read per queue per pass). */
     uint64_t fetch_ns;
+    /* The statistics of the batch's finished commands, noted together at the
+     * batch's end with one clock read (ctrl_stats_settle): a command's
+     * latency ends there, not at its own completion (no clock read per
+     * command).  flush_ns is that read, for the pass's completion flush. */
+    struct ctrl_note notes[CTRL_NOTES_MAX];
+    unsigned nnotes;
+    uint64_t flush_ns;               /* 0: none since the last flush */
 
     struct ctrl_held *held;
     size_t   nheld, held_cap;
@@ -271,6 +288,8 @@ void ctrl_complete(struct sim_ctrl *c, uint16_t sqid, uint16_t cid, uint8_t ctrl
                    uint32_t result, uint8_t sense_len);
 /* Posts the batch (shuffled when cfg.reorder) and retries waiting completions. */
 void ctrl_queue_flush(struct sim_ctrl *c);
+/* Notes the waiting statistics (ctrl_fw.notes) with one clock read now. */
+void ctrl_stats_settle(struct sim_ctrl *c);
 /* Before parking: publishes SQ_EVENT_IDX and says whether any SQ has work. */
 bool ctrl_queue_arm(struct sim_ctrl *c);
 bool ctrl_queue_waiting(const struct sim_ctrl *c); /* completions wait for CQ room */

@@ -64,8 +64,35 @@ void sim_ctrl_set_observer(struct sim_ctrl *c, sim_cmd_observer fn, void *arg)
     atomic_store_explicit(&c->observer, fn, memory_order_release);
 }
 
+/* A command's statistics wait for its batch's end (ctrl_stats_settle, at
+ * the end of sq_service): one clock read per batch, not one per command. */
+static void note_later(struct sim_ctrl *c, const struct hba_sq_entry *e, uint64_t t0, uint32_t xfer, bool injected)
+{
+    struct ctrl_fw *f = &c->fw_state;
+    if (f->nnotes == CTRL_NOTES_MAX)
+        ctrl_stats_settle(c);
+    f->notes[f->nnotes++] = (struct ctrl_note){
+        .t0 = t0, .bytes = xfer, .target = e->target, .lun = e->lun, .opcode = e->u.cdb[0], .injected = injected,
+    };
+}
+
+void ctrl_stats_settle(struct sim_ctrl *c)
+{
+    struct ctrl_fw *f = &c->fw_state;
+    if (!f->nnotes)
+        return;
+    uint64_t now = clock_now_ns();
+    for (unsigned i = 0; i < f->nnotes; i++) {
+        const struct ctrl_note *n = &f->notes[i];
+        fault_stats_note(&c->faults, n->target, n->lun, n->opcode, n->bytes, now - n->t0, n->injected);
+    }
+    f->nnotes = 0;
+    f->flush_ns = now;
+}
+
 /* Posts a decided completion now, or holds it for the fault engine's delay;
- * records the command in the statistics either way. */
+ * records the command in the statistics either way (a held one at once, the
+ * rest at its batch's end). */
 static void finish(struct sim_ctrl *c, uint16_t sqid, const struct hba_sq_entry *e, uint64_t t0,
                    const struct fault_verdict *fv, uint8_t cs, uint8_t ss, uint32_t xfer, uint8_t sense_len,
                    uint64_t fw_hold_ns)
@@ -75,11 +102,15 @@ static void finish(struct sim_ctrl *c, uint16_t sqid, const struct hba_sq_entry 
      * fw.h hold_ns): its completion is held like a latency rule's, but it is
      * not an injected fault. */
     uint64_t delay = fv->delay_ns > fw_hold_ns ? fv->delay_ns : fw_hold_ns;
-    uint64_t now = clock_now_ns();
-    fault_stats_note(&c->faults, e->target, e->lun, e->u.cdb[0], xfer, now - t0 + delay, injected);
-    if (delay &&
-        ctrl_held_delay(c, sqid, e->cid, e->target, e->lun, now + delay, cs, ss, xfer, sense_len) == 0)
-        return;
+    if (delay) {
+        /* Held: its due time wants the clock now, so it is noted now too. */
+        uint64_t now = clock_now_ns();
+        fault_stats_note(&c->faults, e->target, e->lun, e->u.cdb[0], xfer, now - t0 + delay, injected);
+        if (ctrl_held_delay(c, sqid, e->cid, e->target, e->lun, now + delay, cs, ss, xfer, sense_len) == 0)
+            return;
+    } else {
+        note_later(c, e, t0, xfer, injected);
+    }
     ctrl_complete(c, sqid, e->cid, cs, ss, xfer, sense_len);
     if (fv->outcome == FAULT_DUP)
         ctrl_complete(c, sqid, e->cid, cs, ss, xfer, sense_len); /* the same entry twice: a firmware bug */

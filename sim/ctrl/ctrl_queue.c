@@ -291,12 +291,9 @@ static bool cq_write(struct sim_ctrl *c, uint16_t qid, struct ctrl_cqe *x)
 
     uint64_t iova = cq->base + (uint64_t)cq->tail * sizeof(struct hba_cq_entry);
     struct sim_dma_ctx ctx = { .cid = NO_CID, .sq_id = x->e.sq_id };
-    enum sim_dma_result r = sim_iommu_dma_write(c->iommu, iova & c->addr_mask, &x->e, 12, ctx);
-    if (r == SIM_DMA_OK || r == SIM_DMA_DROPPED) {
-        /* The driver's acquire load of the phase dword pairs with this fence. */
-        atomic_thread_fence(memory_order_release);
-        r = sim_iommu_dma_write(c->iommu, (iova + 12) & c->addr_mask, (uint8_t *)&x->e + 12, 4, ctx);
-    }
+    /* The phase dword last, after a release fence: the driver's acquire load
+     * of it pairs with that fence. */
+    enum sim_dma_result r = sim_iommu_dma_post(c->iommu, iova & c->addr_mask, &x->e, sizeof x->e, 4, ctx);
     if (r == SIM_DMA_ABORTED || r == SIM_DMA_FATAL) {
         ctrl_driver_error(c, "CQ %u entry at %#llx not writable", qid, (unsigned long long)iova);
         ctrl_fault(c, r == SIM_DMA_FATAL ? HBA_FAULT_IOMMU : HBA_FAULT_QUEUE_ACCESS);
@@ -332,6 +329,7 @@ static void cq_post(struct sim_ctrl *c, uint16_t qid, uint64_t now)
 void ctrl_queue_flush(struct sim_ctrl *c)
 {
     struct ctrl_fw *f = &c->fw_state;
+    ctrl_stats_settle(c); /* a command is in the statistics before its completion is visible */
     if (c->cfg.reorder)
         for (size_t i = f->nbatch; i > 1; i--) {
             size_t j = (size_t)(prng_next(&f->prng) % i);
@@ -354,7 +352,11 @@ void ctrl_queue_flush(struct sim_ctrl *c)
         p[cq->npend++] = f->batch[i];
     }
     f->nbatch = 0;
-    uint64_t now = clock_now_ns();
+    /* The time the completions are posted at, for interrupt coalescing: the
+     * clock read that ended the pass's last batch (no read of its own), or a
+     * fresh one when no batch ran since the last flush. */
+    uint64_t now = f->flush_ns ? f->flush_ns : clock_now_ns();
+    f->flush_ns = 0;
     for (uint64_t m = f->cq_live; m && f->state != HBA_STATE_FAULT; m &= m - 1)
         cq_post(c, (uint16_t)__builtin_ctzll(m), now);
 }
@@ -442,6 +444,7 @@ static unsigned sq_service(struct sim_ctrl *c, uint16_t qid, unsigned budget)
          * answered within a command's time (sim_iommu_service). */
         sim_iommu_service(c->iommu);
     }
+    ctrl_stats_settle(c); /* the batch's latencies end here: one clock read */
     return n;
 }
 

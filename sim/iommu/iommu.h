@@ -102,6 +102,14 @@ enum sim_dma_result sim_iommu_dma_read(struct sim_iommu *m, uint64_t iova, void 
 /* Device writes host memory (direction FROM_DEVICE must be allowed). */
 enum sim_dma_result sim_iommu_dma_write(struct sim_iommu *m, uint64_t iova, const void *src, size_t len,
                                         struct sim_dma_ctx ctx);
+/* Device writes an entry the host polls (a completion): the first len - last
+ * bytes, a release fence, then the last `last` bytes, the ones the host's
+ * acquire load looks at.  The same as two sim_iommu_dma_write calls with the
+ * fence between (their faults, logs and result: the second's, unless the
+ * first aborted), in one access when the entry lies in one page the IOTLB
+ * translates writable: one count in flight, one lookup (hits + 1). */
+enum sim_dma_result sim_iommu_dma_post(struct sim_iommu *m, uint64_t iova, const void *src, size_t len, size_t last,
+                                       struct sim_dma_ctx ctx);
 /* A window straight into host RAM for a device write of len bytes at iova:
  * the pointer to the RAM the whole range translates to, when it translates,
  * with write permission, to one contiguous run of RAM; NULL otherwise (the
