@@ -354,11 +354,18 @@ void ctrl_queue_flush(struct sim_ctrl *c)
     f->nbatch = 0;
     /* The time the completions are posted at, for interrupt coalescing: the
      * clock read that ended the pass's last batch (no read of its own), or a
-     * fresh one when no batch ran since the last flush. */
-    uint64_t now = f->flush_ns ? f->flush_ns : clock_now_ns();
+     * fresh one when no batch ran since the last flush, and none at all when
+     * nothing waits (an idle pass). */
+    uint64_t now = f->flush_ns;
     f->flush_ns = 0;
-    for (uint64_t m = f->cq_live; m && f->state != HBA_STATE_FAULT; m &= m - 1)
-        cq_post(c, (uint16_t)__builtin_ctzll(m), now);
+    for (uint64_t m = f->cq_live; m && f->state != HBA_STATE_FAULT; m &= m - 1) {
+        uint16_t q = (uint16_t)__builtin_ctzll(m);
+        if (!f->cq[q].npend)
+            continue;
+        if (!now)
+            now = clock_now_ns();
+        cq_post(c, q, now);
+    }
 }
 
 bool ctrl_queue_waiting(const struct sim_ctrl *c)
