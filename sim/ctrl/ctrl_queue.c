@@ -18,6 +18,7 @@
 #define ADMIN_BUDGET 16u /* entries per pass from the admin SQ */
 #define IO_BUDGET    8u  /* entries per pass from each I/O SQ: completions are posted at the end of a pass, so a small pass lets the driver reap and refill while the firmware goes on */
 #define CID_WORDS    (65536u / 64u)
+#define CTRL_SQ_PREFETCH IO_BUDGET /* entries read in one access (sq_prefetch) */
 #define NO_CID       0xFFFFu
 
 /* A completion waiting in a batch or a CQ list keeps, beside the entry, whether
@@ -425,6 +426,31 @@ void ctrl_sq_mark(struct sim_ctrl *c, uint16_t qid, uint16_t cid)
     cid_set(&c->fw_state.sq[qid], cid, true);
 }
 
+/* Up to `want` entries from an I/O SQ's head on, in one read, when they lie
+ * in one page of the ring before its wrap and the IOTLB holds that page's
+ * translation (sim_iommu_dma_read_cached): one access instead of one per
+ * entry.  Each entry is still copied once and only the copy is parsed; the
+ * head moves as each is taken (sq_service), so entries not taken are fetched
+ * again later.  0 when it does not apply: then sq_fetch reads them one by
+ * one (and walks, faults and logs as always).  Not the admin SQ: its
+ * commands may reset the controller or the IOMMU between two entries. */
+static unsigned sq_prefetch(struct sim_ctrl *c, uint16_t qid, uint32_t tail, unsigned want,
+                            struct hba_sq_entry *out)
+{
+    const struct ctrl_sq *sq = &c->fw_state.sq[qid];
+    uint32_t avail = (tail + sq->size - sq->head) % sq->size, to_wrap = sq->size - sq->head;
+    uint64_t iova = sq->base + (uint64_t)sq->head * sizeof(*out);
+    uint32_t to_page = (uint32_t)((HBA_IOMMU_PAGE_SIZE - (iova & (HBA_IOMMU_PAGE_SIZE - 1))) / sizeof(*out));
+    unsigned k = want < CTRL_SQ_PREFETCH ? want : CTRL_SQ_PREFETCH;
+    k = k < avail ? k : avail;
+    k = k < to_wrap ? k : to_wrap;
+    k = k < to_page ? k : to_page;
+    if (qid == 0 || k < 2)
+        return 0;
+    struct sim_dma_ctx ctx = { .cid = NO_CID, .sq_id = qid };
+    return sim_iommu_dma_read_cached(c->iommu, iova & c->addr_mask, out, k * sizeof(*out), ctx) ? k : 0;
+}
+
 static unsigned sq_service(struct sim_ctrl *c, uint16_t qid, unsigned budget)
 {
     struct ctrl_fw *f = &c->fw_state;
@@ -437,16 +463,32 @@ static unsigned sq_service(struct sim_ctrl *c, uint16_t qid, unsigned budget)
     unsigned n = 0;
     if (sq->head != tail)
         f->fetch_ns = clock_now_ns();
+    struct hba_sq_entry pre[CTRL_SQ_PREFETCH];
+    unsigned npre = 0, ipre = 0;
     /* A power cut stops the firmware between two commands, not after the pass. */
     while (sq->head != tail && n < budget && f->state == HBA_STATE_OPERATIONAL && !atomic_load(&c->stop)) {
-        struct hba_sq_entry e;
-        if (!sq_fetch(c, qid, &e))
+        struct hba_sq_entry one;
+        const struct hba_sq_entry *e = &one;
+        if (ipre == npre) {
+            npre = sq_prefetch(c, qid, tail, budget - n, pre);
+            ipre = 0;
+        }
+        if (ipre < npre) {
+            e = &pre[ipre++];
+            sq->head = (sq->head + 1) % sq->size;
+        } else if (!sq_fetch(c, qid, &one)) {
             break;
+        }
+        uint32_t head = sq->head, gen = sq->gen;
         n++;
         if (qid == 0)
-            ctrl_admin_submit(c, &e);
+            ctrl_admin_submit(c, e);
         else
-            ctrl_io_submit(c, qid, &e);
+            ctrl_io_submit(c, qid, e);
+        /* Read ahead only while nothing else moved this SQ (a reset, a
+         * deletion): otherwise the next entry is read afresh. */
+        if (sq->head != head || sq->gen != gen)
+            ipre = npre = 0;
         /* The OS may be waiting on an invalidation (two processes): it is
          * answered within a command's time (sim_iommu_service). */
         sim_iommu_service(c->iommu);

@@ -659,27 +659,57 @@ enum sim_dma_result sim_iommu_dma_write(struct sim_iommu *m, uint64_t iova, cons
     return dma(m, iova, NULL, src, len, false, ctx);
 }
 
-/* The fast path of sim_iommu_dma_post: the entry in one page whose
- * translation the IOTLB holds, writable and inside RAM.  Anything else (a
- * miss, a fault, a page boundary, an access the hook may fault) returns false
- * having moved nothing and counted nothing, and the caller takes the general
- * path, which counts, walks and faults as two writes always did. */
-static bool post_hit(struct sim_iommu *m, uint64_t iova, const uint8_t *src, size_t len, size_t last,
-                     struct sim_dma_ctx ctx)
+/* The fast path of sim_iommu_dma_post (cached_run).  Anything else (a miss,
+ * a fault, a page boundary, an access the hook may fault) returns false
+ * having moved nothing, and the caller writes as two writes always did. */
+/* The RAM offset of [iova, iova + len) when it lies in one page whose
+ * translation the IOTLB holds, allowing `need`, inside RAM; false otherwise,
+ * with nothing counted (the caller then takes the general path, which
+ * counts, walks and faults).  Inside an access (sim_inflight_begin). */
+static bool cached_run(struct sim_iommu *m, uint64_t iova, size_t len, enum hba_dma_dir need, uint64_t *ram_off)
 {
-    if (!m->regs || (ctx.cid != 0xFFFF && m->access_hook) || len == 0 || last > len ||
-        (iova & PAGE_MASK) + len > HBA_IOMMU_PAGE_SIZE)
+    uint64_t pte, off = iova & PAGE_MASK;
+    if (!tlb_lookup(m, iova >> PAGE_SHIFT, &pte) || !((pte >> 1) & need))
+        return false;
+    off |= pte & HBA_IOMMU_PTE_ADDR;
+    if (off >= m->ram_size || len > m->ram_size - off)
+        return false;
+    count(&m->dma_stats.hits);
+    *ram_off = off;
+    return true;
+}
+
+/* Whether a fast path may be tried: tables present, no access hook to ask
+ * (the controller's own accesses, ctx.cid 0xFFFF, never ask it), one page. */
+static bool fast_ok(const struct sim_iommu *m, uint64_t iova, size_t len, struct sim_dma_ctx ctx)
+{
+    return m->regs && !(ctx.cid != 0xFFFF && m->access_hook) && len && (iova & PAGE_MASK) + len <= HBA_IOMMU_PAGE_SIZE;
+}
+
+bool sim_iommu_dma_read_cached(struct sim_iommu *m, uint64_t iova, void *dst, size_t len, struct sim_dma_ctx ctx)
+{
+    if (!fast_ok(m, iova, len, ctx))
         return false;
     access_sync_epoch(m);
     uint32_t g = sim_inflight_begin(&m->inflight);
-    uint64_t pte, off = (iova & PAGE_MASK);
-    bool ok = tlb_lookup(m, iova >> PAGE_SHIFT, &pte) && ((pte >> 1) & HBA_DMA_FROM_DEVICE);
+    uint64_t off;
+    bool ok = cached_run(m, iova, len, HBA_DMA_TO_DEVICE, &off);
+    if (ok)
+        memcpy(dst, m->ram + off, len);
+    sim_inflight_end(&m->inflight, g);
+    return ok;
+}
+
+static bool post_hit(struct sim_iommu *m, uint64_t iova, const uint8_t *src, size_t len, size_t last,
+                     struct sim_dma_ctx ctx)
+{
+    if (!fast_ok(m, iova, len, ctx) || last > len)
+        return false;
+    access_sync_epoch(m);
+    uint32_t g = sim_inflight_begin(&m->inflight);
+    uint64_t off;
+    bool ok = cached_run(m, iova, len, HBA_DMA_FROM_DEVICE, &off);
     if (ok) {
-        off |= pte & HBA_IOMMU_PTE_ADDR;
-        ok = off < m->ram_size && len <= m->ram_size - off;
-    }
-    if (ok) {
-        count(&m->dma_stats.hits);
         memcpy(m->ram + off, src, len - last);
         /* A reader's acquire load of the last bytes pairs with this fence. */
         atomic_thread_fence(memory_order_release);

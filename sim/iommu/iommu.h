@@ -102,6 +102,13 @@ enum sim_dma_result sim_iommu_dma_read(struct sim_iommu *m, uint64_t iova, void 
 /* Device writes host memory (direction FROM_DEVICE must be allowed). */
 enum sim_dma_result sim_iommu_dma_write(struct sim_iommu *m, uint64_t iova, const void *src, size_t len,
                                         struct sim_dma_ctx ctx);
+/* Device reads len bytes at iova if the IOTLB alone can answer: one page
+ * with a cached translation that allows the read, inside RAM.  True with the
+ * bytes in dst (hits + 1); false having read and counted nothing and logged
+ * no fault: the caller then reads with sim_iommu_dma_read, which walks and
+ * faults.  A command's access (ctx.cid != 0xFFFF) with an access hook set
+ * always answers false (the hook is asked on the general path). */
+bool sim_iommu_dma_read_cached(struct sim_iommu *m, uint64_t iova, void *dst, size_t len, struct sim_dma_ctx ctx);
 /* Device writes an entry the host polls (a completion): the first len - last
  * bytes, a release fence, then the last `last` bytes, the ones the host's
  * acquire load looks at.  The same as two sim_iommu_dma_write calls with the
