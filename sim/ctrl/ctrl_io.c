@@ -76,11 +76,11 @@ static void note_later(struct sim_ctrl *c, const struct hba_sq_entry *e, uint64_
     };
 }
 
-void ctrl_stats_settle(struct sim_ctrl *c)
+uint64_t ctrl_stats_settle(struct sim_ctrl *c)
 {
     struct ctrl_fw *f = &c->fw_state;
     if (!f->nnotes)
-        return;
+        return 0;
     uint64_t now = clock_now_ns();
     for (unsigned i = 0; i < f->nnotes; i++) {
         const struct ctrl_note *n = &f->notes[i];
@@ -88,6 +88,7 @@ void ctrl_stats_settle(struct sim_ctrl *c)
     }
     f->nnotes = 0;
     f->flush_ns = now;
+    return now;
 }
 
 /* Posts a decided completion now, or holds it for the fault engine's delay;

@@ -461,8 +461,10 @@ static unsigned sq_service(struct sim_ctrl *c, uint16_t qid, unsigned budget)
     if (!sq_tail(c, qid, &tail))
         return 0;
     unsigned n = 0;
-    if (sq->head != tail)
-        f->fetch_ns = clock_now_ns();
+    if (sq->head != tail) {
+        f->fetch_ns = f->clock_ns ? f->clock_ns : clock_now_ns();
+        f->clock_ns = 0; /* commands run from here on */
+    }
     struct hba_sq_entry pre[CTRL_SQ_PREFETCH];
     unsigned npre = 0, ipre = 0;
     /* A power cut stops the firmware between two commands, not after the pass. */
@@ -493,7 +495,11 @@ static unsigned sq_service(struct sim_ctrl *c, uint16_t qid, unsigned budget)
          * answered within a command's time (sim_iommu_service). */
         sim_iommu_service(c->iommu);
     }
-    ctrl_stats_settle(c); /* the batch's latencies end here: one clock read */
+    /* The batch's latencies end here: one clock read, which the next batch
+     * and pass start from (ctrl_fw.clock_ns). */
+    uint64_t now = ctrl_stats_settle(c);
+    if (n)
+        f->clock_ns = now;
     return n;
 }
 
