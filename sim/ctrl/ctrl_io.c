@@ -221,11 +221,21 @@ static void run(struct sim_ctrl *c, uint16_t sqid, const struct hba_sq_entry *e)
 
     uint8_t cdb[HBA_CDB_MAX];
     memcpy(cdb, e->u.cdb, sizeof(cdb));
-    struct fw_task t = {
-        .initiator = e->initiator, .target_port = e->target_port, .target = e->target, .lun = e->lun,
-        .cdb = cdb, .cdb_len = e->cdb_len, .dir = dir, .data = data, .data_len = dir == HBA_FLAG_DIR_NONE ? 0 : e->data_len,
-        .host_data = read_window(c, dir, &sgl, e->data_len),
-    };
+    /* The inputs set one by one, not by an initializer, which would zero
+     * the 252-byte sense buffer at every command: sense is written by
+     * whoever sets sense_len and read only up to it, and fw_execute sets
+     * every other output before anything runs. */
+    struct fw_task t;
+    t.initiator = e->initiator;
+    t.target_port = e->target_port;
+    t.target = e->target;
+    t.lun = e->lun;
+    t.cdb = cdb;
+    t.cdb_len = e->cdb_len;
+    t.dir = dir;
+    t.data = data;
+    t.data_len = dir == HBA_FLAG_DIR_NONE ? 0 : e->data_len;
+    t.host_data = read_window(c, dir, &sgl, e->data_len);
     fw_execute(c->fw, &t);
     if (t.direct)
         data = t.data; /* the data-in is already in host memory */
