@@ -18,6 +18,7 @@
 #define ADMIN_BUDGET 16u /* entries per pass from the admin SQ */
 #define IO_BUDGET    8u  /* entries per pass from each I/O SQ: completions are posted at the end of a pass, so a small pass lets the driver reap and refill while the firmware goes on */
 #define CID_WORDS    (65536u / 64u)
+#define CQ_RUN_MAX   16u /* completions written in one access (cq_write_run) */
 #define CTRL_SQ_PREFETCH IO_BUDGET /* entries read in one access (sq_prefetch) */
 #define NO_CID       0xFFFFu
 
@@ -309,6 +310,49 @@ static bool cq_write(struct sim_ctrl *c, uint16_t qid, struct ctrl_cqe *x)
     return true;
 }
 
+/* Up to `want` of a CQ's waiting completions from x on, written in one IOMMU
+ * access when they lie in one page of the ring before its wrap and the IOTLB
+ * holds that page's translation (sim_iommu_dma_post_cached): each entry as
+ * cq_write would write it, every phase dword after one release fence.
+ * Returns how many were posted: 0 when it does not apply (then cq_write
+ * posts them one by one, and walks, faults and logs as always). */
+static uint32_t cq_write_run(struct sim_ctrl *c, uint16_t qid, const struct ctrl_cqe *x, uint32_t want)
+{
+    struct ctrl_fw *f = &c->fw_state;
+    struct ctrl_cq *cq = &f->cq[qid];
+    uint64_t iova = cq->base + (uint64_t)cq->tail * sizeof(struct hba_cq_entry);
+    uint32_t to_page = (uint32_t)((HBA_IOMMU_PAGE_SIZE - (iova & (HBA_IOMMU_PAGE_SIZE - 1))) /
+                                  sizeof(struct hba_cq_entry));
+    uint32_t k = want < CQ_RUN_MAX ? want : CQ_RUN_MAX;
+    k = k < cq->size - cq->tail ? k : cq->size - cq->tail;
+    k = k < to_page ? k : to_page;
+    if (k < 2)
+        return 0;
+    struct hba_cq_entry e[CQ_RUN_MAX];
+    for (uint32_t i = 0; i < k; i++) {
+        const struct ctrl_sq *sq = &f->sq[x[i].e.sq_id];
+        e[i] = x[i].e;
+        if (sq->live && sq->gen == x[i].sq_gen)
+            e[i].sq_head = (uint16_t)sq->head;
+        e[i].rsvd = 0;
+        e[i].phase = cq->phase;
+    }
+    struct sim_dma_ctx ctx = { .cid = NO_CID, .sq_id = x[0].e.sq_id };
+    if (!sim_iommu_dma_post_cached(c->iommu, iova & c->addr_mask, e, k, sizeof e[0], 4, ctx))
+        return 0;
+    for (uint32_t i = 0; i < k; i++) {
+        struct ctrl_sq *sq = &f->sq[x[i].e.sq_id];
+        if ((x[i].e.rsvd & CQE_OWNS_CID) && sq->live && sq->gen == x[i].sq_gen)
+            cid_set(sq, x[i].e.cid, false);
+    }
+    cq->tail += k;
+    if (cq->tail == cq->size) {
+        cq->tail = 0;
+        cq->phase ^= 1;
+    }
+    return k;
+}
+
 /* Posts what fits of a CQ's waiting completions. */
 static void cq_post(struct sim_ctrl *c, uint16_t qid, uint64_t now)
 {
@@ -317,6 +361,11 @@ static void cq_post(struct sim_ctrl *c, uint16_t qid, uint64_t now)
         return;
     uint32_t room = cq_room(cq), n = 0;
     while (n < cq->npend && n < room) {
+        uint32_t k = cq_write_run(c, qid, &cq->pend[n], (cq->npend < room ? cq->npend : room) - n);
+        if (k) {
+            n += k;
+            continue;
+        }
         if (!cq_write(c, qid, &cq->pend[n]))
             break;
         n++;

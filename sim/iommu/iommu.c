@@ -659,9 +659,6 @@ enum sim_dma_result sim_iommu_dma_write(struct sim_iommu *m, uint64_t iova, cons
     return dma(m, iova, NULL, src, len, false, ctx);
 }
 
-/* The fast path of sim_iommu_dma_post (cached_run).  Anything else (a miss,
- * a fault, a page boundary, an access the hook may fault) returns false
- * having moved nothing, and the caller writes as two writes always did. */
 /* The RAM offset of [iova, iova + len) when it lies in one page whose
  * translation the IOTLB holds, allowing `need`, inside RAM; false otherwise,
  * with nothing counted (the caller then takes the general path, which
@@ -700,20 +697,25 @@ bool sim_iommu_dma_read_cached(struct sim_iommu *m, uint64_t iova, void *dst, si
     return ok;
 }
 
-static bool post_hit(struct sim_iommu *m, uint64_t iova, const uint8_t *src, size_t len, size_t last,
-                     struct sim_dma_ctx ctx)
+bool sim_iommu_dma_post_cached(struct sim_iommu *m, uint64_t iova, const void *src, size_t count, size_t size,
+                               size_t last, struct sim_dma_ctx ctx)
 {
-    if (!fast_ok(m, iova, len, ctx) || last > len)
+    size_t len = count * size;
+    if (last > size || (count && len / count != size) || !fast_ok(m, iova, len, ctx))
         return false;
     access_sync_epoch(m);
     uint32_t g = sim_inflight_begin(&m->inflight);
     uint64_t off;
     bool ok = cached_run(m, iova, len, HBA_DMA_FROM_DEVICE, &off);
     if (ok) {
-        memcpy(m->ram + off, src, len - last);
-        /* A reader's acquire load of the last bytes pairs with this fence. */
+        const uint8_t *s = src;
+        uint8_t *d = m->ram + off;
+        for (size_t i = 0; i < count; i++)
+            memcpy(d + i * size, s + i * size, size - last);
+        /* A reader's acquire load of an entry's last bytes pairs with this fence. */
         atomic_thread_fence(memory_order_release);
-        memcpy(m->ram + off + len - last, src + len - last, last);
+        for (size_t i = 0; i < count; i++)
+            memcpy(d + i * size + size - last, s + i * size + size - last, last);
     }
     sim_inflight_end(&m->inflight, g);
     return ok;
@@ -723,7 +725,7 @@ enum sim_dma_result sim_iommu_dma_post(struct sim_iommu *m, uint64_t iova, const
                                        struct sim_dma_ctx ctx)
 {
     const uint8_t *s = src;
-    if (post_hit(m, iova, s, len, last, ctx))
+    if (sim_iommu_dma_post_cached(m, iova, s, 1, len, last, ctx))
         return SIM_DMA_OK;
     if (last > len)
         last = len;

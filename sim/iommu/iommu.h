@@ -109,6 +109,16 @@ enum sim_dma_result sim_iommu_dma_write(struct sim_iommu *m, uint64_t iova, cons
  * faults.  A command's access (ctx.cid != 0xFFFF) with an access hook set
  * always answers false (the hook is asked on the general path). */
 bool sim_iommu_dma_read_cached(struct sim_iommu *m, uint64_t iova, void *dst, size_t len, struct sim_dma_ctx ctx);
+/* Device writes `count` entries of `size` bytes the host polls, back to back
+ * at iova: every entry's first size - last bytes, one release fence, then
+ * every entry's last `last` bytes (the ones the host's acquire load looks
+ * at), so no entry's last bytes land before its first.  Only when the IOTLB
+ * alone can answer, as for sim_iommu_dma_read_cached (one page, a cached
+ * translation that allows the write, inside RAM): true with all written
+ * (hits + 1); false having written and counted nothing, and logged no fault:
+ * the caller then writes them one by one with sim_iommu_dma_post. */
+bool sim_iommu_dma_post_cached(struct sim_iommu *m, uint64_t iova, const void *src, size_t count, size_t size,
+                               size_t last, struct sim_dma_ctx ctx);
 /* Device writes an entry the host polls (a completion): the first len - last
  * bytes, a release fence, then the last `last` bytes, the ones the host's
  * acquire load looks at.  The same as two sim_iommu_dma_write calls with the
