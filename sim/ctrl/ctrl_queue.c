@@ -278,44 +278,63 @@ static uint32_t cq_room(const struct ctrl_cq *cq)
     return cq->size - 1 - (cq->tail + cq->size - cq->head) % cq->size;
 }
 
+/* Whether x still answers a command of the SQ it names (not one deleted or
+ * re-created since). */
+static bool cqe_same_sq(const struct ctrl_fw *f, const struct ctrl_cqe *x)
+{
+    const struct ctrl_sq *sq = &f->sq[x->e.sq_id];
+    return sq->live && sq->gen == x->sq_gen;
+}
+
+/* x's entry as the host gets it: its SQ's head now, no flag, the CQ's phase. */
+static struct hba_cq_entry cq_entry(const struct ctrl_fw *f, const struct ctrl_cq *cq, const struct ctrl_cqe *x)
+{
+    struct hba_cq_entry e = x->e;
+    if (cqe_same_sq(f, x))
+        e.sq_head = (uint16_t)f->sq[x->e.sq_id].head;
+    e.rsvd = 0;
+    e.phase = cq->phase;
+    return e;
+}
+
+/* x's entry is visible: its command id is free again (if it owns it), and
+ * the CQ's tail moves on (its phase flips at the wrap). */
+static void cq_entry_done(struct ctrl_fw *f, struct ctrl_cq *cq, const struct ctrl_cqe *x)
+{
+    if ((x->e.rsvd & CQE_OWNS_CID) && cqe_same_sq(f, x))
+        cid_set(&f->sq[x->e.sq_id], x->e.cid, false);
+    if (++cq->tail == cq->size) {
+        cq->tail = 0;
+        cq->phase ^= 1;
+    }
+}
+
 /* Writes one completion into host memory; false if the controller faulted. */
-static bool cq_write(struct sim_ctrl *c, uint16_t qid, struct ctrl_cqe *x)
+static bool cq_write(struct sim_ctrl *c, uint16_t qid, const struct ctrl_cqe *x)
 {
     struct ctrl_fw *f = &c->fw_state;
     struct ctrl_cq *cq = &f->cq[qid];
-    struct ctrl_sq *sq = &f->sq[x->e.sq_id];
-    bool same_sq = sq->live && sq->gen == x->sq_gen;
-    if (same_sq)
-        x->e.sq_head = (uint16_t)sq->head;
-    bool owns = x->e.rsvd & CQE_OWNS_CID;
-    x->e.rsvd = 0;
-    x->e.phase = cq->phase;
-
+    struct hba_cq_entry e = cq_entry(f, cq, x);
     uint64_t iova = cq->base + (uint64_t)cq->tail * sizeof(struct hba_cq_entry);
     struct sim_dma_ctx ctx = { .cid = NO_CID, .sq_id = x->e.sq_id };
     /* The phase dword last, after a release fence: the driver's acquire load
      * of it pairs with that fence. */
-    enum sim_dma_result r = sim_iommu_dma_post(c->iommu, iova & c->addr_mask, &x->e, sizeof x->e, 4, ctx);
+    enum sim_dma_result r = sim_iommu_dma_post(c->iommu, iova & c->addr_mask, &e, sizeof e, 4, ctx);
     if (r == SIM_DMA_ABORTED || r == SIM_DMA_FATAL) {
         ctrl_driver_error(c, "CQ %u entry at %#llx not writable", qid, (unsigned long long)iova);
         ctrl_fault(c, r == SIM_DMA_FATAL ? HBA_FAULT_IOMMU : HBA_FAULT_QUEUE_ACCESS);
         return false;
     }
-    if (owns && same_sq)
-        cid_set(sq, x->e.cid, false);
-    if (++cq->tail == cq->size) {
-        cq->tail = 0;
-        cq->phase ^= 1;
-    }
+    cq_entry_done(f, cq, x);
     return true;
 }
 
 /* Up to `want` of a CQ's waiting completions from x on, written in one IOMMU
  * access when they lie in one page of the ring before its wrap and the IOTLB
  * holds that page's translation (sim_iommu_dma_post_cached): each entry as
- * cq_write would write it, every phase dword after one release fence.
- * Returns how many were posted: 0 when it does not apply (then cq_write
- * posts them one by one, and walks, faults and logs as always). */
+ * cq_write writes it, every phase dword after one release fence.  Returns
+ * how many were posted: 0 when it does not apply (then cq_write posts them
+ * one by one, and walks, faults and logs as always). */
 static uint32_t cq_write_run(struct sim_ctrl *c, uint16_t qid, const struct ctrl_cqe *x, uint32_t want)
 {
     struct ctrl_fw *f = &c->fw_state;
@@ -329,27 +348,13 @@ static uint32_t cq_write_run(struct sim_ctrl *c, uint16_t qid, const struct ctrl
     if (k < 2)
         return 0;
     struct hba_cq_entry e[CQ_RUN_MAX];
-    for (uint32_t i = 0; i < k; i++) {
-        const struct ctrl_sq *sq = &f->sq[x[i].e.sq_id];
-        e[i] = x[i].e;
-        if (sq->live && sq->gen == x[i].sq_gen)
-            e[i].sq_head = (uint16_t)sq->head;
-        e[i].rsvd = 0;
-        e[i].phase = cq->phase;
-    }
+    for (uint32_t i = 0; i < k; i++)
+        e[i] = cq_entry(f, cq, &x[i]);
     struct sim_dma_ctx ctx = { .cid = NO_CID, .sq_id = x[0].e.sq_id };
     if (!sim_iommu_dma_post_cached(c->iommu, iova & c->addr_mask, e, k, sizeof e[0], 4, ctx))
         return 0;
-    for (uint32_t i = 0; i < k; i++) {
-        struct ctrl_sq *sq = &f->sq[x[i].e.sq_id];
-        if ((x[i].e.rsvd & CQE_OWNS_CID) && sq->live && sq->gen == x[i].sq_gen)
-            cid_set(sq, x[i].e.cid, false);
-    }
-    cq->tail += k;
-    if (cq->tail == cq->size) {
-        cq->tail = 0;
-        cq->phase ^= 1;
-    }
+    for (uint32_t i = 0; i < k; i++)
+        cq_entry_done(f, cq, &x[i]);
     return k;
 }
 
@@ -442,6 +447,12 @@ static bool sq_tail(struct sim_ctrl *c, uint16_t qid, uint32_t *tail)
     return true;
 }
 
+/* The entry at the head is taken: the head moves on. */
+static void sq_take(struct ctrl_sq *sq)
+{
+    sq->head = (sq->head + 1) % sq->size;
+}
+
 /* Copies the entry at the SQ head into e and advances the head. */
 static bool sq_fetch(struct sim_ctrl *c, uint16_t qid, struct hba_sq_entry *e)
 {
@@ -455,7 +466,7 @@ static bool sq_fetch(struct sim_ctrl *c, uint16_t qid, struct hba_sq_entry *e)
         return false;
     }
     /* SIM_DMA_DROPPED: the entry reads as all-ones and fails validation. */
-    sq->head = (sq->head + 1) % sq->size;
+    sq_take(sq);
     return true;
 }
 
@@ -526,7 +537,7 @@ static unsigned sq_service(struct sim_ctrl *c, uint16_t qid, unsigned budget)
         }
         if (ipre < npre) {
             e = &pre[ipre++];
-            sq->head = (sq->head + 1) % sq->size;
+            sq_take(sq);
         } else if (!sq_fetch(c, qid, &one)) {
             break;
         }
