@@ -493,7 +493,10 @@ void ctrl_sq_mark(struct sim_ctrl *c, uint16_t qid, uint16_t cid)
  * head moves as each is taken (sq_service), so entries not taken are fetched
  * again later.  0 when it does not apply: then sq_fetch reads them one by
  * one (and walks, faults and logs as always).  Not the admin SQ: its
- * commands may reset the controller or the IOMMU between two entries. */
+ * commands may reset the controller, delete queues or fetch the I/O SQs
+ * (ctrl_queue_fetch_io) between two entries, which would leave the rest of
+ * what was read stale.  An I/O command does none of that; one that faults
+ * the controller ends the batch (sq_service's loop). */
 static unsigned sq_prefetch(struct sim_ctrl *c, uint16_t qid, uint32_t tail, unsigned want,
                             struct hba_sq_entry *out)
 {
@@ -541,16 +544,11 @@ static unsigned sq_service(struct sim_ctrl *c, uint16_t qid, unsigned budget)
         } else if (!sq_fetch(c, qid, &one)) {
             break;
         }
-        uint32_t head = sq->head, gen = sq->gen;
         n++;
         if (qid == 0)
             ctrl_admin_submit(c, e);
         else
             ctrl_io_submit(c, qid, e);
-        /* Read ahead only while nothing else moved this SQ (a reset, a
-         * deletion): otherwise the next entry is read afresh. */
-        if (sq->head != head || sq->gen != gen)
-            ipre = npre = 0;
         /* The OS may be waiting on an invalidation (two processes): it is
          * answered within a command's time (sim_iommu_service). */
         sim_iommu_service(c->iommu);
