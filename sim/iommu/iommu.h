@@ -4,9 +4,12 @@
  * writes translation tables into host RAM and queues invalidations there
  * (hw/hba.h, "IOMMU translation tables and invalidation queue in host RAM";
  * platform/iommu_pt.h writes them); this is the IOMMU's side: the controller
- * moves data only through sim_iommu_dma_read / sim_iommu_dma_write, which
- * translate every page (IOTLB, then a table walk on a miss) and enforce the
- * direction.  A thread of the IOMMU's own processes the invalidation queue
+ * moves data only through sim_iommu_dma_read / sim_iommu_dma_write (and
+ * sim_iommu_dma_post, two writes in one), which translate every page (IOTLB,
+ * then a table walk on a miss) and enforce the direction.  The queue paths'
+ * sim_iommu_dma_read_cached / sim_iommu_dma_post_cached and
+ * sim_iommu_write_window use the same IOTLB and checks but never walk or
+ * fault: where they decline, the caller takes the paths above.  A thread of the IOMMU's own processes the invalidation queue
  * (woken by the queue's futex doorbell), so invalidations complete whatever the
  * controller's firmware is doing (hung, delayed, powered off).  A fault is
  * logged (IOVA, length, direction, reason, command id) and handled by the
