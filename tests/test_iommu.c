@@ -733,6 +733,120 @@ START_TEST(a_stale_iotlb_entry_gives_a_stale_window)
 }
 END_TEST
 
+/* The controller's cached paths (sim_iommu_dma_read_cached for SQ entries,
+ * sim_iommu_dma_post_cached for completions): only the IOTLB answers them,
+ * so an invalidation reaches them as it reaches a copy. */
+static const struct sim_dma_ctx QCTX = { .cid = 0xFFFF, .sq_id = 1 };
+
+START_TEST(the_cached_paths_answer_only_from_the_iotlb)
+{
+    ck_assert_int_eq(iommu_pt_map(pt, 0x80000, 2 * PG, PG, HBA_DMA_BIDIRECTIONAL), 0);
+    fill_pattern(ram + 2 * PG, 128, 3);
+    uint8_t b[128], want[128];
+    memcpy(want, ram + 2 * PG, sizeof want);
+    /* Cold: no walk, nothing read, nothing counted or logged. */
+    struct sim_iommu_stats s0 = mmu_stats();
+    uint32_t f0 = fault_total();
+    memset(b, 0, sizeof b);
+    ck_assert(!sim_iommu_dma_read_cached(mmu, 0x80000, b, sizeof b, QCTX));
+    ck_assert(all_bytes(b, sizeof b, 0));
+    ck_assert_uint_eq(mmu_stats().misses, s0.misses);
+    ck_assert_uint_eq(mmu_stats().hits, s0.hits);
+    /* Cached by an ordinary access: one lookup for the whole read. */
+    ck_assert_int_eq(sim_iommu_dma_read(mmu, 0x80000, b, 1, QCTX), SIM_DMA_OK);
+    struct sim_iommu_stats s1 = mmu_stats();
+    ck_assert(sim_iommu_dma_read_cached(mmu, 0x80000, b, sizeof b, QCTX));
+    ck_assert_mem_eq(b, want, sizeof b);
+    ck_assert_uint_eq(mmu_stats().hits, s1.hits + 1);
+    /* Not across a page, not past RAM, not a command's access while an
+     * access hook may fault it. */
+    ck_assert(!sim_iommu_dma_read_cached(mmu, 0x81000 - 64, b, 128, QCTX));
+    ck_assert(!sim_iommu_dma_read_cached(mmu, 0x80000, b, 0, QCTX));
+    /* Unmapped and invalidated: the cached path no longer reads it. */
+    ck_assert_int_eq(iommu_pt_unmap(pt, 0x80000, PG), 0);
+    ck_assert(!sim_iommu_dma_read_cached(mmu, 0x80000, b, sizeof b, QCTX));
+    ck_assert_uint_eq(fault_total(), f0);
+}
+END_TEST
+
+static bool fault_every_access(void *arg, struct sim_dma_ctx ctx)
+{
+    (void)arg;
+    (void)ctx;
+    return true;
+}
+
+START_TEST(a_command_access_with_an_access_hook_is_never_cached)
+{
+    ck_assert_int_eq(iommu_pt_map(pt, 0x80000, 2 * PG, PG, HBA_DMA_BIDIRECTIONAL), 0);
+    uint8_t b[16] = { 0 };
+    ck_assert_int_eq(sim_iommu_dma_read(mmu, 0x80000, b, 1, QCTX), SIM_DMA_OK);
+    ck_assert(sim_iommu_dma_read_cached(mmu, 0x80000, b, sizeof b, CTX));
+    sim_iommu_set_access_hook(mmu, fault_every_access, NULL);
+    ck_assert(!sim_iommu_dma_read_cached(mmu, 0x80000, b, sizeof b, CTX));
+    ck_assert(!sim_iommu_dma_post_cached(mmu, 0x80000, b, 1, sizeof b, 4, CTX));
+    /* The controller's own accesses never ask the hook. */
+    ck_assert(sim_iommu_dma_read_cached(mmu, 0x80000, b, sizeof b, QCTX));
+    sim_iommu_set_access_hook(mmu, NULL, NULL);
+}
+END_TEST
+
+START_TEST(posted_entries_land_whole_and_only_through_the_iotlb)
+{
+    ck_assert_int_eq(iommu_pt_map(pt, 0x90000, 5 * PG, PG, HBA_DMA_FROM_DEVICE), 0);
+    memset(ram + 5 * PG, 0, PG);
+    uint8_t e[3][16];
+    for (int i = 0; i < 3; i++)
+        fill_pattern(e[i], 16, (unsigned)i + 1);
+    /* Cold: nothing written (the caller writes them one by one then). */
+    ck_assert(!sim_iommu_dma_post_cached(mmu, 0x90000 + 32, e, 3, 16, 4, QCTX));
+    ck_assert(all_bytes(ram + 5 * PG, PG, 0));
+    /* sim_iommu_dma_post walks on a miss, as two writes did. */
+    ck_assert_int_eq(sim_iommu_dma_post(mmu, 0x90000, e[0], 16, 4, QCTX), SIM_DMA_OK);
+    ck_assert_mem_eq(ram + 5 * PG, e[0], 16);
+    struct sim_iommu_stats s0 = mmu_stats();
+    ck_assert(sim_iommu_dma_post_cached(mmu, 0x90000 + 32, e, 3, 16, 4, QCTX));
+    ck_assert_mem_eq(ram + 5 * PG + 32, e, sizeof e);
+    ck_assert_uint_eq(mmu_stats().hits, s0.hits + 1);
+    /* Not across a page, not an entry whose polled part is longer than it. */
+    ck_assert(!sim_iommu_dma_post_cached(mmu, 0x91000 - 16, e, 2, 16, 4, QCTX));
+    ck_assert(!sim_iommu_dma_post_cached(mmu, 0x90000, e, 1, 16, 17, QCTX));
+    /* A read-only page: not written by the cached path; the general one faults. */
+    ck_assert_int_eq(iommu_pt_map(pt, 0xA0000, 6 * PG, PG, HBA_DMA_TO_DEVICE), 0);
+    memset(ram + 6 * PG, 0, PG);
+    uint8_t b;
+    ck_assert_int_eq(sim_iommu_dma_read(mmu, 0xA0000, &b, 1, QCTX), SIM_DMA_OK);
+    ck_assert(!sim_iommu_dma_post_cached(mmu, 0xA0000, e, 1, 16, 4, QCTX));
+    ck_assert(all_bytes(ram + 6 * PG, PG, 0));
+    uint32_t f0 = fault_total();
+    ck_assert_int_eq(sim_iommu_dma_post(mmu, 0xA0000, e[0], 16, 4, QCTX), SIM_DMA_ABORTED);
+    ck_assert_uint_eq(fault_total(), f0 + 1);
+    ck_assert_uint_eq(last_fault().reason, HBA_IOMMU_READ_ONLY);
+    /* Unmapped, remapped elsewhere and invalidated: the next post goes to
+     * the new page, never the freed one. */
+    ck_assert_int_eq(iommu_pt_unmap(pt, 0x90000, PG), 0);
+    ck_assert_int_eq(iommu_pt_map(pt, 0x90000, 7 * PG, PG, HBA_DMA_FROM_DEVICE), 0);
+    memset(ram + 5 * PG, 0, PG);
+    memset(ram + 7 * PG, 0, PG);
+    ck_assert(!sim_iommu_dma_post_cached(mmu, 0x90000, e, 1, 16, 4, QCTX));
+    ck_assert_int_eq(sim_iommu_dma_post(mmu, 0x90000, e[1], 16, 4, QCTX), SIM_DMA_OK);
+    ck_assert_mem_eq(ram + 7 * PG, e[1], 16);
+    ck_assert(all_bytes(ram + 5 * PG, PG, 0));
+}
+END_TEST
+
+START_TEST(a_post_under_drop_faults_as_two_writes)
+{
+    sim_iommu_set_policy(mmu, HBA_IOMMU_POLICY_DROP);
+    uint8_t e[16] = { 1 };
+    uint32_t f0 = fault_total();
+    ck_assert_int_eq(sim_iommu_dma_post(mmu, 0xB0000, e, 16, 4, QCTX), SIM_DMA_DROPPED);
+    ck_assert_uint_eq(fault_total(), f0 + 2); /* the entry's body, then its phase dword */
+    ck_assert_uint_eq(last_fault().iova, 0xB0000 + 12);
+    ck_assert_uint_eq(last_fault().length, 4);
+}
+END_TEST
+
 START_TEST(malformed_entries_fault_bad_entry)
 {
     uint8_t b = 0;
@@ -1068,6 +1182,10 @@ int main(void)
     tcase_add_test(tc, an_inv_wait_nobody_sleeps_on_skips_its_wake);
     tcase_add_test(tc, a_parked_iommu_is_woken_and_a_polling_one_is_not_lost);
     tcase_add_test(tc, without_invalidation_a_stale_entry_writes_the_freed_page);
+    tcase_add_test(tc, the_cached_paths_answer_only_from_the_iotlb);
+    tcase_add_test(tc, a_command_access_with_an_access_hook_is_never_cached);
+    tcase_add_test(tc, posted_entries_land_whole_and_only_through_the_iotlb);
+    tcase_add_test(tc, a_post_under_drop_faults_as_two_writes);
     tcase_add_test(tc, malformed_entries_fault_bad_entry);
     tcase_add_test(tc, queue_errors_stop_the_queue);
     tcase_add_test(tc, unmap_does_not_wait_for_a_stopped_iommu);

@@ -116,6 +116,7 @@ static void *firmware_main(void *arg)
     struct ctrl_fw *f = &c->fw_state;
     sim_iommu_engine_awake(c->iommu, true); /* counted in iq_awake while not parked */
     fw_claim_thread(c->fw, true); /* its commands run without the firmware's lock */
+    f->clock_ns = 0; /* what a thread before this one read is old */
     while (!atomic_load(&c->stop)) {
         /* Odd from the injection checks through the pass (sim_ctrl_inject):
          * a command the host submits after an injection returned is fetched
@@ -125,7 +126,11 @@ static void *firmware_main(void *arg)
          * injector sees the pass and waits for its end. */
         uint64_t pass = atomic_load_explicit(&c->pass_seq, memory_order_relaxed);
         atomic_store(&c->pass_seq, pass + 1);
-        uint64_t now = clock_now_ns();
+        /* A pass after a pass with work starts at that pass's last clock
+         * read (ctrl_fw.clock_ns: its last batch's end, a flush before). */
+        uint64_t now = f->clock_ns ? f->clock_ns : clock_now_ns();
+        f->clock_ns = now;
+        f->flush_ns = 0; /* a batch's clock read serves only the flush of its own pass */
         if (atomic_exchange(&c->inj_fatal, false))
             ctrl_fault(c, HBA_FAULT_INJECTED);
         ctrl_regs_drain(c);
@@ -150,6 +155,8 @@ static void *firmware_main(void *arg)
         uint64_t irq_next = earliest(ctrl_irq_tick(c, now), held_next);
         if (work)
             f->last_work_ns = now;
+        else
+            f->clock_ns = 0; /* an idle pass's read is not the next one's: time passes */
         if (work || c->cfg.poll)
             continue;
         /* Not armed yet, so the driver's doorbells ring no bell (the event

@@ -123,6 +123,16 @@ struct ctrl_seg {
     uint32_t len;
 };
 
+/* A finished command's statistics, waiting for its batch's end (ctrl_fw.notes). */
+struct ctrl_note {
+    uint64_t t0;                     /* its batch's fetch_ns */
+    uint32_t bytes;
+    uint16_t target, lun;
+    uint8_t  opcode;
+    bool     injected;
+};
+#define CTRL_NOTES_MAX 32u           /* settled early when full (a long fetch_io batch) */
+
 struct ctrl_fw {
     enum hba_state state;
     uint32_t fault_code;
@@ -142,9 +152,26 @@ struct ctrl_fw {
     /* Bit q: sq[q] / cq[q] is live.  A pass visits only the live queues
      * instead of testing all HBA_MAX_QUEUES of each (with a division each). */
     uint64_t sq_live, cq_live;
-    /* When the running sq_service began fetching: a command's time at the
-     * controller starts there (one clock read per queue per pass). */
+    /* The firmware thread's clock, read about once per batch instead of
+     * several times per command.  The times it gives, and their resolution:
+     * - clock_ns: its latest read, while no command ran since (0: none, the
+     *   next user reads afresh).  A pass that follows a pass with work
+     *   starts at it (firmware_main's now), so a busy pass reads the clock
+     *   once, at its last batch's end; an idle pass reads it at its start.
+     * - fetch_ns: when the running sq_service began fetching, the command's
+     *   start at the controller: clock_ns if no command ran since it was
+     *   read (at most a pass's register and IOMMU upkeep earlier), else a
+     *   fresh read.
+     * - a command's latency ends at its batch's end: the statistics of the
+     *   batch's finished commands wait in notes and are noted together with
+     *   one read (ctrl_stats_settle), not one per command.
+     * - flush_ns: that read again, the time the pass's completion flush
+     *   posts at (interrupt coalescing); 0: none since the last flush. */
+    uint64_t clock_ns;
     uint64_t fetch_ns;
+    struct ctrl_note notes[CTRL_NOTES_MAX];
+    unsigned nnotes;
+    uint64_t flush_ns;
 
     struct ctrl_held *held;
     size_t   nheld, held_cap;
@@ -271,6 +298,9 @@ void ctrl_complete(struct sim_ctrl *c, uint16_t sqid, uint16_t cid, uint8_t ctrl
                    uint32_t result, uint8_t sense_len);
 /* Posts the batch (shuffled when cfg.reorder) and retries waiting completions. */
 void ctrl_queue_flush(struct sim_ctrl *c);
+/* Notes the waiting statistics (ctrl_fw.notes) with one clock read now;
+ * returns that read, or 0 when nothing waited (no read). */
+uint64_t ctrl_stats_settle(struct sim_ctrl *c);
 /* Before parking: publishes SQ_EVENT_IDX and says whether any SQ has work. */
 bool ctrl_queue_arm(struct sim_ctrl *c);
 bool ctrl_queue_waiting(const struct sim_ctrl *c); /* completions wait for CQ room */

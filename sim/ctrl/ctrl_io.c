@@ -64,8 +64,36 @@ void sim_ctrl_set_observer(struct sim_ctrl *c, sim_cmd_observer fn, void *arg)
     atomic_store_explicit(&c->observer, fn, memory_order_release);
 }
 
+/* A command's statistics wait for its batch's end (ctrl_stats_settle, at
+ * the end of sq_service): one clock read per batch, not one per command. */
+static void note_later(struct sim_ctrl *c, const struct hba_sq_entry *e, uint64_t t0, uint32_t xfer, bool injected)
+{
+    struct ctrl_fw *f = &c->fw_state;
+    if (f->nnotes == CTRL_NOTES_MAX)
+        ctrl_stats_settle(c);
+    f->notes[f->nnotes++] = (struct ctrl_note){
+        .t0 = t0, .bytes = xfer, .target = e->target, .lun = e->lun, .opcode = e->u.cdb[0], .injected = injected,
+    };
+}
+
+uint64_t ctrl_stats_settle(struct sim_ctrl *c)
+{
+    struct ctrl_fw *f = &c->fw_state;
+    if (!f->nnotes)
+        return 0;
+    uint64_t now = clock_now_ns();
+    for (unsigned i = 0; i < f->nnotes; i++) {
+        const struct ctrl_note *n = &f->notes[i];
+        fault_stats_note(&c->faults, n->target, n->lun, n->opcode, n->bytes, now - n->t0, n->injected);
+    }
+    f->nnotes = 0;
+    f->flush_ns = now;
+    return now;
+}
+
 /* Posts a decided completion now, or holds it for the fault engine's delay;
- * records the command in the statistics either way. */
+ * records the command in the statistics either way (a held one at once, the
+ * rest at its batch's end). */
 static void finish(struct sim_ctrl *c, uint16_t sqid, const struct hba_sq_entry *e, uint64_t t0,
                    const struct fault_verdict *fv, uint8_t cs, uint8_t ss, uint32_t xfer, uint8_t sense_len,
                    uint64_t fw_hold_ns)
@@ -75,11 +103,15 @@ static void finish(struct sim_ctrl *c, uint16_t sqid, const struct hba_sq_entry 
      * fw.h hold_ns): its completion is held like a latency rule's, but it is
      * not an injected fault. */
     uint64_t delay = fv->delay_ns > fw_hold_ns ? fv->delay_ns : fw_hold_ns;
-    uint64_t now = clock_now_ns();
-    fault_stats_note(&c->faults, e->target, e->lun, e->u.cdb[0], xfer, now - t0 + delay, injected);
-    if (delay &&
-        ctrl_held_delay(c, sqid, e->cid, e->target, e->lun, now + delay, cs, ss, xfer, sense_len) == 0)
-        return;
+    if (delay) {
+        /* Held: its due time wants the clock now, so it is noted now too. */
+        uint64_t now = clock_now_ns();
+        fault_stats_note(&c->faults, e->target, e->lun, e->u.cdb[0], xfer, now - t0 + delay, injected);
+        if (ctrl_held_delay(c, sqid, e->cid, e->target, e->lun, now + delay, cs, ss, xfer, sense_len) == 0)
+            return;
+    } else {
+        note_later(c, e, t0, xfer, injected);
+    }
     ctrl_complete(c, sqid, e->cid, cs, ss, xfer, sense_len);
     if (fv->outcome == FAULT_DUP)
         ctrl_complete(c, sqid, e->cid, cs, ss, xfer, sense_len); /* the same entry twice: a firmware bug */
@@ -189,11 +221,21 @@ static void run(struct sim_ctrl *c, uint16_t sqid, const struct hba_sq_entry *e)
 
     uint8_t cdb[HBA_CDB_MAX];
     memcpy(cdb, e->u.cdb, sizeof(cdb));
-    struct fw_task t = {
-        .initiator = e->initiator, .target_port = e->target_port, .target = e->target, .lun = e->lun,
-        .cdb = cdb, .cdb_len = e->cdb_len, .dir = dir, .data = data, .data_len = dir == HBA_FLAG_DIR_NONE ? 0 : e->data_len,
-        .host_data = read_window(c, dir, &sgl, e->data_len),
-    };
+    /* The inputs set one by one, not by an initializer, which would zero
+     * the 252-byte sense buffer at every command: sense is written by
+     * whoever sets sense_len and read only up to it, and fw_execute sets
+     * every other output before anything runs. */
+    struct fw_task t;
+    t.initiator = e->initiator;
+    t.target_port = e->target_port;
+    t.target = e->target;
+    t.lun = e->lun;
+    t.cdb = cdb;
+    t.cdb_len = e->cdb_len;
+    t.dir = dir;
+    t.data = data;
+    t.data_len = dir == HBA_FLAG_DIR_NONE ? 0 : e->data_len;
+    t.host_data = read_window(c, dir, &sgl, e->data_len);
     fw_execute(c->fw, &t);
     if (t.direct)
         data = t.data; /* the data-in is already in host memory */

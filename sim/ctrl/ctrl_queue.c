@@ -18,6 +18,8 @@
 #define ADMIN_BUDGET 16u /* entries per pass from the admin SQ */
 #define IO_BUDGET    8u  /* entries per pass from each I/O SQ: completions are posted at the end of a pass, so a small pass lets the driver reap and refill while the firmware goes on */
 #define CID_WORDS    (65536u / 64u)
+#define CQ_RUN_MAX   16u /* completions written in one access (cq_write_run) */
+#define CTRL_SQ_PREFETCH IO_BUDGET /* entries read in one access (sq_prefetch) */
 #define NO_CID       0xFFFFu
 
 /* A completion waiting in a batch or a CQ list keeps, beside the entry, whether
@@ -276,39 +278,84 @@ static uint32_t cq_room(const struct ctrl_cq *cq)
     return cq->size - 1 - (cq->tail + cq->size - cq->head) % cq->size;
 }
 
+/* Whether x still answers a command of the SQ it names (not one deleted or
+ * re-created since). */
+static bool cqe_same_sq(const struct ctrl_fw *f, const struct ctrl_cqe *x)
+{
+    const struct ctrl_sq *sq = &f->sq[x->e.sq_id];
+    return sq->live && sq->gen == x->sq_gen;
+}
+
+/* x's entry as the host gets it: its SQ's head now, no flag, the CQ's phase. */
+static struct hba_cq_entry cq_entry(const struct ctrl_fw *f, const struct ctrl_cq *cq, const struct ctrl_cqe *x)
+{
+    struct hba_cq_entry e = x->e;
+    if (cqe_same_sq(f, x))
+        e.sq_head = (uint16_t)f->sq[x->e.sq_id].head;
+    e.rsvd = 0;
+    e.phase = cq->phase;
+    return e;
+}
+
+/* x's entry is visible: its command id is free again (if it owns it), and
+ * the CQ's tail moves on (its phase flips at the wrap). */
+static void cq_entry_done(struct ctrl_fw *f, struct ctrl_cq *cq, const struct ctrl_cqe *x)
+{
+    if ((x->e.rsvd & CQE_OWNS_CID) && cqe_same_sq(f, x))
+        cid_set(&f->sq[x->e.sq_id], x->e.cid, false);
+    if (++cq->tail == cq->size) {
+        cq->tail = 0;
+        cq->phase ^= 1;
+    }
+}
+
 /* Writes one completion into host memory; false if the controller faulted. */
-static bool cq_write(struct sim_ctrl *c, uint16_t qid, struct ctrl_cqe *x)
+static bool cq_write(struct sim_ctrl *c, uint16_t qid, const struct ctrl_cqe *x)
 {
     struct ctrl_fw *f = &c->fw_state;
     struct ctrl_cq *cq = &f->cq[qid];
-    struct ctrl_sq *sq = &f->sq[x->e.sq_id];
-    bool same_sq = sq->live && sq->gen == x->sq_gen;
-    if (same_sq)
-        x->e.sq_head = (uint16_t)sq->head;
-    bool owns = x->e.rsvd & CQE_OWNS_CID;
-    x->e.rsvd = 0;
-    x->e.phase = cq->phase;
-
+    struct hba_cq_entry e = cq_entry(f, cq, x);
     uint64_t iova = cq->base + (uint64_t)cq->tail * sizeof(struct hba_cq_entry);
     struct sim_dma_ctx ctx = { .cid = NO_CID, .sq_id = x->e.sq_id };
-    enum sim_dma_result r = sim_iommu_dma_write(c->iommu, iova & c->addr_mask, &x->e, 12, ctx);
-    if (r == SIM_DMA_OK || r == SIM_DMA_DROPPED) {
-        /* The driver's acquire load of the phase dword pairs with this fence. */
-        atomic_thread_fence(memory_order_release);
-        r = sim_iommu_dma_write(c->iommu, (iova + 12) & c->addr_mask, (uint8_t *)&x->e + 12, 4, ctx);
-    }
+    /* The phase dword last, after a release fence: the driver's acquire load
+     * of it pairs with that fence. */
+    enum sim_dma_result r = sim_iommu_dma_post(c->iommu, iova & c->addr_mask, &e, sizeof e, 4, ctx);
     if (r == SIM_DMA_ABORTED || r == SIM_DMA_FATAL) {
         ctrl_driver_error(c, "CQ %u entry at %#llx not writable", qid, (unsigned long long)iova);
         ctrl_fault(c, r == SIM_DMA_FATAL ? HBA_FAULT_IOMMU : HBA_FAULT_QUEUE_ACCESS);
         return false;
     }
-    if (owns && same_sq)
-        cid_set(sq, x->e.cid, false);
-    if (++cq->tail == cq->size) {
-        cq->tail = 0;
-        cq->phase ^= 1;
-    }
+    cq_entry_done(f, cq, x);
     return true;
+}
+
+/* Up to `want` of a CQ's waiting completions from x on, written in one IOMMU
+ * access when they lie in one page of the ring before its wrap and the IOTLB
+ * holds that page's translation (sim_iommu_dma_post_cached): each entry as
+ * cq_write writes it, every phase dword after one release fence.  Returns
+ * how many were posted: 0 when it does not apply (then cq_write posts them
+ * one by one, and walks, faults and logs as always). */
+static uint32_t cq_write_run(struct sim_ctrl *c, uint16_t qid, const struct ctrl_cqe *x, uint32_t want)
+{
+    struct ctrl_fw *f = &c->fw_state;
+    struct ctrl_cq *cq = &f->cq[qid];
+    uint64_t iova = cq->base + (uint64_t)cq->tail * sizeof(struct hba_cq_entry);
+    uint32_t to_page = (uint32_t)((HBA_IOMMU_PAGE_SIZE - (iova & (HBA_IOMMU_PAGE_SIZE - 1))) /
+                                  sizeof(struct hba_cq_entry));
+    uint32_t k = want < CQ_RUN_MAX ? want : CQ_RUN_MAX;
+    k = k < cq->size - cq->tail ? k : cq->size - cq->tail;
+    k = k < to_page ? k : to_page;
+    if (k < 2)
+        return 0;
+    struct hba_cq_entry e[CQ_RUN_MAX];
+    for (uint32_t i = 0; i < k; i++)
+        e[i] = cq_entry(f, cq, &x[i]);
+    struct sim_dma_ctx ctx = { .cid = NO_CID, .sq_id = x[0].e.sq_id };
+    if (!sim_iommu_dma_post_cached(c->iommu, iova & c->addr_mask, e, k, sizeof e[0], 4, ctx))
+        return 0;
+    for (uint32_t i = 0; i < k; i++)
+        cq_entry_done(f, cq, &x[i]);
+    return k;
 }
 
 /* Posts what fits of a CQ's waiting completions. */
@@ -319,6 +366,11 @@ static void cq_post(struct sim_ctrl *c, uint16_t qid, uint64_t now)
         return;
     uint32_t room = cq_room(cq), n = 0;
     while (n < cq->npend && n < room) {
+        uint32_t k = cq_write_run(c, qid, &cq->pend[n], (cq->npend < room ? cq->npend : room) - n);
+        if (k) {
+            n += k;
+            continue;
+        }
         if (!cq_write(c, qid, &cq->pend[n]))
             break;
         n++;
@@ -332,6 +384,7 @@ static void cq_post(struct sim_ctrl *c, uint16_t qid, uint64_t now)
 void ctrl_queue_flush(struct sim_ctrl *c)
 {
     struct ctrl_fw *f = &c->fw_state;
+    ctrl_stats_settle(c); /* a command is in the statistics before its completion is visible */
     if (c->cfg.reorder)
         for (size_t i = f->nbatch; i > 1; i--) {
             size_t j = (size_t)(prng_next(&f->prng) % i);
@@ -354,9 +407,20 @@ void ctrl_queue_flush(struct sim_ctrl *c)
         p[cq->npend++] = f->batch[i];
     }
     f->nbatch = 0;
-    uint64_t now = clock_now_ns();
-    for (uint64_t m = f->cq_live; m && f->state != HBA_STATE_FAULT; m &= m - 1)
-        cq_post(c, (uint16_t)__builtin_ctzll(m), now);
+    /* The time the completions are posted at, for interrupt coalescing: the
+     * clock read that ended the pass's last batch (no read of its own), or a
+     * fresh one when no batch ran since the last flush, and none at all when
+     * nothing waits (an idle pass). */
+    uint64_t now = f->flush_ns;
+    f->flush_ns = 0;
+    for (uint64_t m = f->cq_live; m && f->state != HBA_STATE_FAULT; m &= m - 1) {
+        uint16_t q = (uint16_t)__builtin_ctzll(m);
+        if (!f->cq[q].npend)
+            continue;
+        if (!now)
+            now = clock_now_ns();
+        cq_post(c, q, now);
+    }
 }
 
 bool ctrl_queue_waiting(const struct sim_ctrl *c)
@@ -383,6 +447,12 @@ static bool sq_tail(struct sim_ctrl *c, uint16_t qid, uint32_t *tail)
     return true;
 }
 
+/* The entry at the head is taken: the head moves on. */
+static void sq_take(struct ctrl_sq *sq)
+{
+    sq->head = (sq->head + 1) % sq->size;
+}
+
 /* Copies the entry at the SQ head into e and advances the head. */
 static bool sq_fetch(struct sim_ctrl *c, uint16_t qid, struct hba_sq_entry *e)
 {
@@ -396,7 +466,7 @@ static bool sq_fetch(struct sim_ctrl *c, uint16_t qid, struct hba_sq_entry *e)
         return false;
     }
     /* SIM_DMA_DROPPED: the entry reads as all-ones and fails validation. */
-    sq->head = (sq->head + 1) % sq->size;
+    sq_take(sq);
     return true;
 }
 
@@ -416,6 +486,34 @@ void ctrl_sq_mark(struct sim_ctrl *c, uint16_t qid, uint16_t cid)
     cid_set(&c->fw_state.sq[qid], cid, true);
 }
 
+/* Up to `want` entries from an I/O SQ's head on, in one read, when they lie
+ * in one page of the ring before its wrap and the IOTLB holds that page's
+ * translation (sim_iommu_dma_read_cached): one access instead of one per
+ * entry.  Each entry is still copied once and only the copy is parsed; the
+ * head moves as each is taken (sq_service), so entries not taken are fetched
+ * again later.  0 when it does not apply: then sq_fetch reads them one by
+ * one (and walks, faults and logs as always).  Not the admin SQ: its
+ * commands may reset the controller, delete queues or fetch the I/O SQs
+ * (ctrl_queue_fetch_io) between two entries, which would leave the rest of
+ * what was read stale.  An I/O command does none of that; one that faults
+ * the controller ends the batch (sq_service's loop). */
+static unsigned sq_prefetch(struct sim_ctrl *c, uint16_t qid, uint32_t tail, unsigned want,
+                            struct hba_sq_entry *out)
+{
+    const struct ctrl_sq *sq = &c->fw_state.sq[qid];
+    uint32_t avail = (tail + sq->size - sq->head) % sq->size, to_wrap = sq->size - sq->head;
+    uint64_t iova = sq->base + (uint64_t)sq->head * sizeof(*out);
+    uint32_t to_page = (uint32_t)((HBA_IOMMU_PAGE_SIZE - (iova & (HBA_IOMMU_PAGE_SIZE - 1))) / sizeof(*out));
+    unsigned k = want < CTRL_SQ_PREFETCH ? want : CTRL_SQ_PREFETCH;
+    k = k < avail ? k : avail;
+    k = k < to_wrap ? k : to_wrap;
+    k = k < to_page ? k : to_page;
+    if (qid == 0 || k < 2)
+        return 0;
+    struct sim_dma_ctx ctx = { .cid = NO_CID, .sq_id = qid };
+    return sim_iommu_dma_read_cached(c->iommu, iova & c->addr_mask, out, k * sizeof(*out), ctx) ? k : 0;
+}
+
 static unsigned sq_service(struct sim_ctrl *c, uint16_t qid, unsigned budget)
 {
     struct ctrl_fw *f = &c->fw_state;
@@ -426,22 +524,40 @@ static unsigned sq_service(struct sim_ctrl *c, uint16_t qid, unsigned budget)
     if (!sq_tail(c, qid, &tail))
         return 0;
     unsigned n = 0;
-    if (sq->head != tail)
-        f->fetch_ns = clock_now_ns();
+    if (sq->head != tail) {
+        f->fetch_ns = f->clock_ns ? f->clock_ns : clock_now_ns();
+        f->clock_ns = 0; /* commands run from here on */
+    }
+    struct hba_sq_entry pre[CTRL_SQ_PREFETCH];
+    unsigned npre = 0, ipre = 0;
     /* A power cut stops the firmware between two commands, not after the pass. */
     while (sq->head != tail && n < budget && f->state == HBA_STATE_OPERATIONAL && !atomic_load(&c->stop)) {
-        struct hba_sq_entry e;
-        if (!sq_fetch(c, qid, &e))
+        struct hba_sq_entry one;
+        const struct hba_sq_entry *e = &one;
+        if (ipre == npre) {
+            npre = sq_prefetch(c, qid, tail, budget - n, pre);
+            ipre = 0;
+        }
+        if (ipre < npre) {
+            e = &pre[ipre++];
+            sq_take(sq);
+        } else if (!sq_fetch(c, qid, &one)) {
             break;
+        }
         n++;
         if (qid == 0)
-            ctrl_admin_submit(c, &e);
+            ctrl_admin_submit(c, e);
         else
-            ctrl_io_submit(c, qid, &e);
+            ctrl_io_submit(c, qid, e);
         /* The OS may be waiting on an invalidation (two processes): it is
          * answered within a command's time (sim_iommu_service). */
         sim_iommu_service(c->iommu);
     }
+    /* The batch's latencies end here: one clock read, which the next batch
+     * and pass start from (ctrl_fw.clock_ns). */
+    uint64_t now = ctrl_stats_settle(c);
+    if (n)
+        f->clock_ns = now;
     return n;
 }
 

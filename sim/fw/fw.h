@@ -109,6 +109,8 @@
 
 struct fw;
 
+/* The controller (sim/ctrl/ctrl_io.c run) sets the inputs field by field
+ * and leaves sense as it was: a field added here must be set there too. */
 struct fw_task {
     /* in */
     uint16_t initiator;       /* I_T nexus, < HBA_MAX_INITIATORS */

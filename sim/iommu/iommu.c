@@ -659,6 +659,84 @@ enum sim_dma_result sim_iommu_dma_write(struct sim_iommu *m, uint64_t iova, cons
     return dma(m, iova, NULL, src, len, false, ctx);
 }
 
+/* The RAM offset of [iova, iova + len) when it lies in one page whose
+ * translation the IOTLB holds, allowing `need`, inside RAM; false otherwise,
+ * with nothing counted (the caller then takes the general path, which
+ * counts, walks and faults).  Inside an access (sim_inflight_begin). */
+static bool cached_run(struct sim_iommu *m, uint64_t iova, size_t len, enum hba_dma_dir need, uint64_t *ram_off)
+{
+    uint64_t pte, off = iova & PAGE_MASK;
+    if (!tlb_lookup(m, iova >> PAGE_SHIFT, &pte) || !((pte >> 1) & need))
+        return false;
+    off |= pte & HBA_IOMMU_PTE_ADDR;
+    if (off >= m->ram_size || len > m->ram_size - off)
+        return false;
+    count(&m->dma_stats.hits);
+    *ram_off = off;
+    return true;
+}
+
+/* Whether a fast path may be tried: tables present, no access hook to ask
+ * (the controller's own accesses, ctx.cid 0xFFFF, never ask it), one page. */
+static bool fast_ok(const struct sim_iommu *m, uint64_t iova, size_t len, struct sim_dma_ctx ctx)
+{
+    return m->regs && !(ctx.cid != 0xFFFF && m->access_hook) && len && (iova & PAGE_MASK) + len <= HBA_IOMMU_PAGE_SIZE;
+}
+
+bool sim_iommu_dma_read_cached(struct sim_iommu *m, uint64_t iova, void *dst, size_t len, struct sim_dma_ctx ctx)
+{
+    if (!fast_ok(m, iova, len, ctx))
+        return false;
+    access_sync_epoch(m);
+    uint32_t g = sim_inflight_begin(&m->inflight);
+    uint64_t off;
+    bool ok = cached_run(m, iova, len, HBA_DMA_TO_DEVICE, &off);
+    if (ok)
+        memcpy(dst, m->ram + off, len);
+    sim_inflight_end(&m->inflight, g);
+    return ok;
+}
+
+bool sim_iommu_dma_post_cached(struct sim_iommu *m, uint64_t iova, const void *src, size_t count, size_t size,
+                               size_t last, struct sim_dma_ctx ctx)
+{
+    size_t len = count * size;
+    if (last > size || (count && len / count != size) || !fast_ok(m, iova, len, ctx))
+        return false;
+    access_sync_epoch(m);
+    uint32_t g = sim_inflight_begin(&m->inflight);
+    uint64_t off;
+    bool ok = cached_run(m, iova, len, HBA_DMA_FROM_DEVICE, &off);
+    if (ok) {
+        const uint8_t *s = src;
+        uint8_t *d = m->ram + off;
+        for (size_t i = 0; i < count; i++)
+            memcpy(d + i * size, s + i * size, size - last);
+        /* A reader's acquire load of an entry's last bytes pairs with this fence. */
+        atomic_thread_fence(memory_order_release);
+        for (size_t i = 0; i < count; i++)
+            memcpy(d + i * size + size - last, s + i * size + size - last, last);
+    }
+    sim_inflight_end(&m->inflight, g);
+    return ok;
+}
+
+enum sim_dma_result sim_iommu_dma_post(struct sim_iommu *m, uint64_t iova, const void *src, size_t len, size_t last,
+                                       struct sim_dma_ctx ctx)
+{
+    const uint8_t *s = src;
+    if (sim_iommu_dma_post_cached(m, iova, s, 1, len, last, ctx))
+        return SIM_DMA_OK;
+    if (last > len)
+        last = len;
+    enum sim_dma_result r = dma(m, iova, NULL, s, len - last, false, ctx);
+    if (r == SIM_DMA_OK || r == SIM_DMA_DROPPED) {
+        atomic_thread_fence(memory_order_release);
+        r = dma(m, iova + (len - last), NULL, s + (len - last), last, false, ctx);
+    }
+    return r;
+}
+
 uint8_t *sim_iommu_write_window(struct sim_iommu *m, uint64_t iova, size_t len)
 {
     if (len == 0 || range_wraps(iova, len))

@@ -4,9 +4,12 @@
  * writes translation tables into host RAM and queues invalidations there
  * (hw/hba.h, "IOMMU translation tables and invalidation queue in host RAM";
  * platform/iommu_pt.h writes them); this is the IOMMU's side: the controller
- * moves data only through sim_iommu_dma_read / sim_iommu_dma_write, which
- * translate every page (IOTLB, then a table walk on a miss) and enforce the
- * direction.  A thread of the IOMMU's own processes the invalidation queue
+ * moves data only through sim_iommu_dma_read / sim_iommu_dma_write (and
+ * sim_iommu_dma_post, two writes in one), which translate every page (IOTLB,
+ * then a table walk on a miss) and enforce the direction.  The queue paths'
+ * sim_iommu_dma_read_cached / sim_iommu_dma_post_cached and
+ * sim_iommu_write_window use the same IOTLB and checks but never walk or
+ * fault: where they decline, the caller takes the paths above.  A thread of the IOMMU's own processes the invalidation queue
  * (woken by the queue's futex doorbell), so invalidations complete whatever the
  * controller's firmware is doing (hung, delayed, powered off).  A fault is
  * logged (IOVA, length, direction, reason, command id) and handled by the
@@ -102,6 +105,31 @@ enum sim_dma_result sim_iommu_dma_read(struct sim_iommu *m, uint64_t iova, void 
 /* Device writes host memory (direction FROM_DEVICE must be allowed). */
 enum sim_dma_result sim_iommu_dma_write(struct sim_iommu *m, uint64_t iova, const void *src, size_t len,
                                         struct sim_dma_ctx ctx);
+/* Device reads len bytes at iova if the IOTLB alone can answer: one page
+ * with a cached translation that allows the read, inside RAM.  True with the
+ * bytes in dst (hits + 1); false having read and counted nothing and logged
+ * no fault: the caller then reads with sim_iommu_dma_read, which walks and
+ * faults.  A command's access (ctx.cid != 0xFFFF) with an access hook set
+ * always answers false (the hook is asked on the general path). */
+bool sim_iommu_dma_read_cached(struct sim_iommu *m, uint64_t iova, void *dst, size_t len, struct sim_dma_ctx ctx);
+/* Device writes `count` entries of `size` bytes the host polls, back to back
+ * at iova: every entry's first size - last bytes, one release fence, then
+ * every entry's last `last` bytes (the ones the host's acquire load looks
+ * at), so no entry's last bytes land before its first.  Only when the IOTLB
+ * alone can answer, as for sim_iommu_dma_read_cached (one page, a cached
+ * translation that allows the write, inside RAM): true with all written
+ * (hits + 1); false having written and counted nothing, and logged no fault:
+ * the caller then writes them one by one with sim_iommu_dma_post. */
+bool sim_iommu_dma_post_cached(struct sim_iommu *m, uint64_t iova, const void *src, size_t count, size_t size,
+                               size_t last, struct sim_dma_ctx ctx);
+/* Device writes an entry the host polls (a completion): the first len - last
+ * bytes, a release fence, then the last `last` bytes, the ones the host's
+ * acquire load looks at.  The same as two sim_iommu_dma_write calls with the
+ * fence between (their faults, logs and result: the second's, unless the
+ * first aborted), in one access when the entry lies in one page the IOTLB
+ * translates writable: one count in flight, one lookup (hits + 1). */
+enum sim_dma_result sim_iommu_dma_post(struct sim_iommu *m, uint64_t iova, const void *src, size_t len, size_t last,
+                                       struct sim_dma_ctx ctx);
 /* A window straight into host RAM for a device write of len bytes at iova:
  * the pointer to the RAM the whole range translates to, when it translates,
  * with write permission, to one contiguous run of RAM; NULL otherwise (the
