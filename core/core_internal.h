@@ -145,7 +145,6 @@ struct drv_io {
     bool stopped;
     bool stop_refused;               /* ILLEGAL REQUEST: the device refuses such a command whole */
     uint32_t stop_chunk;
-    struct drv_completion stop;      /* also the completion a reap's batch delivers at its end */
     struct drv_io *fin_next;         /* core->finished: ended in a reap, its done still to call */
     /* DMA */
     bool dma_ready;
@@ -173,6 +172,10 @@ struct drv_io {
      * allocation for its pieces, mappings and segments. */
     uint32_t pool_index;
     bool pooled;                     /* one of core->pool.ios (else malloc'd) */
+    /* The stopping piece's completion (read only once `stopped` is set), and
+     * the completion a reap's batch delivers at its end (written when the
+     * task joins the batch): 280 bytes not zeroed per task. */
+    struct drv_completion stop;
     struct drv_buffer_piece piece_store[DRV_IO_INLINE_PIECES];
     struct osal_dma_mapping map_store[DRV_IO_INLINE_PIECES];
     struct osal_dma_segment seg_store[DRV_IO_INLINE_PIECES * 8u];
