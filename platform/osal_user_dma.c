@@ -540,9 +540,9 @@ void osal_dma_defer_begin(struct osal *os)
 {
     if (!os)
         return;
-    /* No lock: a reap's one lock is its end's wait, and only when it deferred something. */
-    /* Release stores, not seq_cst ones (an xchg each): another thread that
-     * sees deferring set sees this owner, which is not itself. */
+    /* No lock: a reap's one lock is its end's wait, and only when it deferred
+     * something.  Release stores, not seq_cst ones (an xchg each): another
+     * thread that sees deferring set sees this owner, which is not itself. */
     atomic_store_explicit(&os->defer_owner, pthread_self(), memory_order_relaxed);
     os->defer_mark = atomic_load(&os->deferred_total);
     atomic_store_explicit(&os->deferring, true, memory_order_release);
@@ -623,7 +623,7 @@ void osal_dma_fini(struct osal *os)
  * mapping, a record in the cache's `standing` list (a bus switch replays it,
  * teardown unmaps it) that the buffer points to.  A prepare of a range of it
  * hands out the standing IOVAs and a complete takes them back: no table, no
- * invalidation, no lock, one counter add each.  A complete finds the standing
+ * invalidation, no lock, one counter bumped each.  A complete finds the standing
  * mapping through m->buf, which is safe however late the complete comes:
  * buffer structs are never given back to malloc before teardown, only reused
  * ("DMA memory", below), so a stale m->buf reads a buffer that no longer has
