@@ -85,7 +85,11 @@ static int admin(struct drv *d, struct hba_sq_entry *e)
     e->cid = d->cid++;
     submit(d, 0, e);
     struct hba_cq_entry c;
-    for (int i = 0; i < 5000000; i++)
+    /* A deadline, not a count of polls: 5 million polls were about 10 ms,
+     * and a firmware thread not yet scheduled that long (a loaded machine)
+     * failed the bring-up now and then. */
+    uint64_t give_up_ms = clock_now_ms() + 5000;
+    for (unsigned i = 0; i % 1024 || clock_now_ms() < give_up_ms; i++)
         if (reap(d, 0, &c)) {
             bus_write32(d->bus, HBA_REG_CQ_HEAD(0), d->cq_head[0]);
             return c.ctrl_status;
@@ -93,10 +97,17 @@ static int admin(struct drv *d, struct hba_sq_entry *e)
     return -1;
 }
 
+/* Bring-up failed: says what and where the controller stands, and exits 3. */
+static void give_up(struct drv *d, const char *what)
+{
+    fprintf(stderr, "bench_ctrl: %s (STATUS 0x%08x)\n", what, bus_read32(d->bus, HBA_REG_STATUS));
+    exit(3);
+}
+
 static void bring_up(struct drv *d, bool polled)
 {
     if (!wait_status(d, 0xFu << HBA_STATUS_STATE_SHIFT, (uint32_t)HBA_STATE_READY << HBA_STATUS_STATE_SHIFT))
-        exit(3);
+        give_up(d, "the controller did not reach READY within 5 s");
     for (unsigned q = 0; q < 2; q++) {
         d->sq[q] = alloc(d, QSIZE * 64, HBA_DMA_TO_DEVICE);
         d->cq[q] = alloc(d, QSIZE * 16, HBA_DMA_FROM_DEVICE);
@@ -109,7 +120,7 @@ static void bring_up(struct drv *d, bool polled)
     bus_write32(d->bus, HBA_REG_AQ_SIZE, QSIZE | QSIZE << 16);
     bus_write32(d->bus, HBA_REG_CONFIG, HBA_CONFIG_EN);
     if (!wait_status(d, HBA_STATUS_RDY, HBA_STATUS_RDY))
-        exit(3);
+        give_up(d, "the controller did not set RDY within 5 s of CONFIG.EN");
     struct hba_sq_entry e;
     memset(&e, 0, sizeof(e));
     e.opcode = HBA_ADM_CREATE_CQ;
@@ -118,16 +129,18 @@ static void bring_up(struct drv *d, bool polled)
     e.u.cdw[2] = 1;
     e.u.cdw[3] = polled ? HBA_CQ_FLAG_NO_IRQ : 0;
     e.sge.addr = IOVA + d->cq[1];
-    if (admin(d, &e) != 0)
-        exit(3);
+    int st = admin(d, &e);
+    if (st != 0)
+        give_up(d, st < 0 ? "CREATE CQ got no completion" : "CREATE CQ failed");
     memset(&e, 0, sizeof(e));
     e.opcode = HBA_ADM_CREATE_SQ;
     e.u.cdw[0] = 1;
     e.u.cdw[1] = QSIZE;
     e.u.cdw[2] = 1;
     e.sge.addr = IOVA + d->sq[1];
-    if (admin(d, &e) != 0)
-        exit(3);
+    st = admin(d, &e);
+    if (st != 0)
+        give_up(d, st < 0 ? "CREATE SQ got no completion" : "CREATE SQ failed");
 }
 
 static void read_entry(struct hba_sq_entry *e, uint16_t cid, uint32_t lba, uint64_t buf_iova)
@@ -174,8 +187,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_ctrl: %s\n", err);
         return 3;
     }
-    if (bus_attach(sim_ctrl_attach_info(d.ctrl), NULL, &d.bus) != 0)
+    if (bus_attach(sim_ctrl_attach_info(d.ctrl), NULL, &d.bus) != 0) {
+        fprintf(stderr, "bench_ctrl: cannot attach to the controller's bus\n");
         return 3;
+    }
     d.ram = bus_ram(d.bus);
     bring_up(&d, polled);
     uint64_t bufs = alloc(&d, (uint64_t)qd * XFER, HBA_DMA_FROM_DEVICE);
