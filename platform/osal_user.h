@@ -112,9 +112,8 @@ struct bus *osal_user_bus(struct osal *os);
  * queue does): its counts are kept without atomic adds.  No driver-core call:
  * the layer that owns the buffer registers it.  0; -EINVAL (bad arguments,
  * or dir not TO_DEVICE / FROM_DEVICE / BIDIRECTIONAL); -EBUSY (already
- * registered, or mapped right now); -ENOSPC (no IOVA space, or
- * OSAL_DMA_REGISTERED_MAX registered already); -ENOMEM; or the map's error. */
-#define OSAL_DMA_REGISTERED_MAX 1024u
+ * registered, or mapped right now); -ENOSPC (no IOVA space); -ENOMEM; or the
+ * map's error. */
 int  osal_user_dma_register(struct osal *os, struct osal_dma_buffer *buf, enum hba_dma_dir dir);
 
 /* Turns the scatter option on or off for the mappings prepared from now on. */

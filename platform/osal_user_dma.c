@@ -111,16 +111,12 @@ struct osal_dma_fast {
     struct osal_map_rec *index[FAST_INDEX];  /* every pair by iova_start (atomic slots; written under dlock) */
     struct osal_map_rec *pairs[FAST_CLASSES * FAST_PAIRS]; /* every pair (dlock) */
     uint32_t npairs, nclass[FAST_CLASSES];   /* (dlock) */
-    /* every registered buffer's standing mapping, for a bus switch, the
-     * counts and teardown (dlock) */
-    struct osal_map_rec *standing[OSAL_DMA_REGISTERED_MAX];
-    uint32_t nstanding;
     struct osal_map_rec *pending;            /* deferred completes' pairs, a stack linked by next (atomic) */
     uint32_t users;                          /* fast paths under way (atomic) */
     bool frozen;                             /* (atomic) */
 };
 
-static void standing_drop(struct osal *os, struct osal_dma_fast *f, struct osal_dma_buf *b);
+static void standing_drop(struct osal *os, struct osal_dma_buf *b);
 static void standing_counts(const struct osal *os, uint64_t *live, uint64_t *made);
 
 static struct osal_dma_fast *fast_of(const struct osal *os)
@@ -593,8 +589,8 @@ void osal_dma_fini(struct osal *os)
         drop_rec(os, os->maps);
     struct osal_dma_fast *f = fast_of(os);
     drop_live_pairs(os, f, NULL);
-    while (f && f->nstanding) /* registered buffers still allocated (logged below) */
-        standing_drop(os, f, f->standing[0]->buf);
+    while (os->standing) /* registered buffers still allocated (logged below) */
+        standing_drop(os, os->standing->buf);
     free(f); /* its records are the pool's */
     os->fast = NULL;
     pool_fini(os);
@@ -620,8 +616,8 @@ void osal_dma_fini(struct osal *os)
 
 /* A registered buffer (osal_user_dma_register) has one mapping of all of it,
  * made at registration and ended when the buffer is freed: its standing
- * mapping, a record in the cache's `standing` list (a bus switch replays it,
- * teardown unmaps it) that the buffer points to.  A prepare of a range of it
+ * mapping, a record on os->standing (a bus switch replays it, teardown unmaps
+ * it) that the buffer points to.  A prepare of a range of it
  * hands out the standing IOVAs and a complete takes them back: no table, no
  * invalidation, no lock, one counter bumped each.  A complete finds the standing
  * mapping through m->buf, which is safe however late the complete comes:
@@ -640,15 +636,10 @@ int osal_user_dma_register(struct osal *os, struct osal_dma_buffer *pub, enum hb
         return -EINVAL;
     struct osal_dma_buf *b = (struct osal_dma_buf *)pub;
     pthread_mutex_lock(&os->dlock);
-    struct osal_dma_fast *f = fast_make(os);
     struct osal_map_rec *r = NULL;
     int rc = 0;
     if (b->standing || b->maps)
         rc = -EBUSY;
-    else if (!f)
-        rc = -ENOMEM;
-    else if (f->nstanding >= OSAL_DMA_REGISTERED_MAX)
-        rc = -ENOSPC;
     else if ((r = rec_get(os)) == NULL)
         rc = -ENOMEM;
     if (rc < 0) {
@@ -675,12 +666,23 @@ int osal_user_dma_register(struct osal *os, struct osal_dma_buffer *pub, enum hb
         pthread_mutex_unlock(&os->dlock);
         return rc;
     }
-    f->standing[f->nstanding++] = r;
+    r->prev = NULL;
+    r->next = os->standing;
+    if (os->standing)
+        os->standing->prev = r;
+    os->standing = r;
     atomic_store(&b->standing_prepares, 0);
     atomic_store(&b->standing_completes, 0);
     __atomic_store_n(&b->standing, r, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&os->dlock);
     return 0;
+}
+
+/* One more on a count that one thread at a time changes (a load and a store,
+ * no lock-prefixed add) and others may read at any time. */
+static void bump(_Atomic uint64_t *n)
+{
+    atomic_store_explicit(n, atomic_load_explicit(n, memory_order_relaxed) + 1, memory_order_relaxed);
 }
 
 /* Prepares of b's standing mapping not yet completed. */
@@ -692,15 +694,16 @@ static uint64_t standing_live(const struct osal_dma_buf *b)
 
 /* dlock held: unmaps b's standing mapping (waiting for its invalidation),
  * gives back its IOVA range and record, and keeps its counts in the osal's. */
-static void standing_drop(struct osal *os, struct osal_dma_fast *f, struct osal_dma_buf *b)
+static void standing_drop(struct osal *os, struct osal_dma_buf *b)
 {
     struct osal_map_rec *r = b->standing;
     unmap_pieces(os, osal_user_bus(os), r, 1, false);
-    for (uint32_t i = 0; i < f->nstanding; i++)
-        if (f->standing[i] == r) {
-            f->standing[i] = f->standing[--f->nstanding];
-            break;
-        }
+    if (r->prev)
+        r->prev->next = r->next;
+    else
+        os->standing = r->next;
+    if (r->next)
+        r->next->prev = r->prev;
     __atomic_store_n(&b->standing, NULL, __ATOMIC_RELEASE);
     os->standing_made += atomic_load(&b->standing_prepares); /* those never completed end here */
     range_alloc_put(&os->iova, r->iova_start, NULL);
@@ -710,12 +713,11 @@ static void standing_drop(struct osal *os, struct osal_dma_fast *f, struct osal_
 /* The standing mappings' share of osal_dma_map_counts (dlock held). */
 static void standing_counts(const struct osal *os, uint64_t *live, uint64_t *made)
 {
-    const struct osal_dma_fast *f = fast_of(os);
     *live = 0;
     *made = os->standing_made;
-    for (uint32_t i = 0; f && i < f->nstanding; i++) {
-        *live += standing_live(f->standing[i]->buf);
-        *made += atomic_load(&f->standing[i]->buf->standing_prepares);
+    for (const struct osal_map_rec *r = os->standing; r; r = r->next) {
+        *live += standing_live(r->buf);
+        *made += atomic_load(&r->buf->standing_prepares);
     }
 }
 
@@ -730,9 +732,7 @@ static int standing_prepare(struct osal_dma_buf *b, uint64_t offset, uint64_t le
     uint64_t iova = r->piece[0].iova + offset;
     if (iova > limit || limit - iova < length)
         return 0;
-    atomic_store_explicit(&b->standing_prepares,
-                          atomic_load_explicit(&b->standing_prepares, memory_order_relaxed) + 1,
-                          memory_order_relaxed);
+    bump(&b->standing_prepares);
     out->buf = &b->pub;
     out->offset = offset;
     out->length = length;
@@ -766,9 +766,7 @@ static int standing_complete(struct osal *os, struct osal_dma_mapping *m, int *r
         *rc = -ENOENT;
         return 1;
     }
-    atomic_store_explicit(&b->standing_completes,
-                          atomic_load_explicit(&b->standing_completes, memory_order_relaxed) + 1,
-                          memory_order_relaxed);
+    bump(&b->standing_completes);
     m->nseg = 0;
     *rc = 0;
     return 1;
@@ -859,7 +857,7 @@ void osal_dma_free(struct osal *os, struct osal_dma_buffer *pub)
         }
         drop_live_pairs(os, f, b);
         if (b->standing)
-            standing_drop(os, f, b);
+            standing_drop(os, b);
         fast_thaw(f);
     }
     range_alloc_put(&os->ram, b->pub.phys, NULL);
@@ -1179,8 +1177,8 @@ int osal_dma_switch_bus(struct osal *os, struct bus *bus)
     for (uint32_t i = 0; f && i < f->npairs; i++)
         if (__atomic_load_n(&f->pairs[i]->state, __ATOMIC_ACQUIRE) == PAIR_LIVE)
             replay(os, bus, f->pairs[i], &first);
-    for (uint32_t i = 0; f && i < f->nstanding; i++)
-        replay(os, bus, f->standing[i], &first);
+    for (struct osal_map_rec *r = os->standing; r; r = r->next)
+        replay(os, bus, r, &first);
     fast_thaw(f);
     pthread_mutex_unlock(&os->dlock);
     return first;

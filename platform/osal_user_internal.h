@@ -76,6 +76,7 @@ struct osal {
     struct osal_dma_buf *bufs;
     struct osal_dma_buf *buf_free;     /* freed buffers' structs, reused (osal_user_dma.c) */
     struct osal_map_rec *maps;         /* live mappings (replayed by a bus switch) */
+    struct osal_map_rec *standing;     /* registered buffers' standing mappings (osal_user_dma.c) */
     /* The mapping records' pool (osal_user_dma.c, "the record pool"): slabs
      * kept until osal_dma_fini, a free list, and an index of the live records
      * by their first IOVA (open addressing, at most half full). */
