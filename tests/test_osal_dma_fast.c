@@ -250,11 +250,7 @@ START_TEST(live_pairs_are_replayed_and_unmapped_with_their_buffer)
     ck_assert_uint_eq(stats().mappings_live, 1);
     ck_assert_uint_eq(stats().iova_pages_live, 1);
     struct of_fake g;
-    of_fake_open(&g, RAM, 4);
-    ck_assert_int_eq(osal_user_set_bus(OS, g.bus), 0);
-    struct of_call c;
-    ck_assert_uint_eq(of_rec_count(&g.rec, 'm'), 1);
-    ck_assert(of_rec_get(&g.rec, 'm', 0, &c));
+    struct of_call c = switch_bus_one_replay(&g);
     ck_assert_uint_eq(c.iova, m.seg[0].iova); /* the same IOVA: the device's view does not change */
     ck_assert_uint_eq(c.ram, b->phys);
     osal_dma_free(OS, b); /* logged: a live mapping */
@@ -262,8 +258,7 @@ START_TEST(live_pairs_are_replayed_and_unmapped_with_their_buffer)
     ck_assert_int_eq(of_rec_net(&g.rec), 0); /* unmapped on the new bus */
     ck_assert_uint_eq(stats().mappings_live, 0);
     ck_assert_uint_eq(stats().iova_pages_live, 0);
-    ck_assert_int_eq(osal_user_set_bus(OS, F.bus), 0);
-    of_fake_close(&g);
+    switch_bus_back(&g);
 }
 END_TEST
 

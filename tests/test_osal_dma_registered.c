@@ -181,18 +181,13 @@ START_TEST(a_bus_switch_replays_the_standing_mapping)
     struct osal_dma_buffer *b = registered(PG, HBA_DMA_FROM_DEVICE);
     uint64_t iova = standing_iova(b);
     struct of_fake g;
-    of_fake_open(&g, OSAL_ONE_RAM, 4);
-    ck_assert_int_eq(osal_user_set_bus(OS, g.bus), 0);
-    struct of_call c;
-    ck_assert_uint_eq(of_rec_count(&g.rec, 'm'), 1);
-    ck_assert(of_rec_get(&g.rec, 'm', 0, &c));
+    struct of_call c = switch_bus_one_replay(&g);
     ck_assert_uint_eq(c.iova, iova);
     ck_assert_uint_eq(c.ram, b->phys);
     ck_assert_int_eq(c.dir, HBA_DMA_FROM_DEVICE);
     osal_dma_free(OS, b);
     ck_assert_int_eq(of_rec_net(&g.rec), 0); /* unmapped on the new bus */
-    ck_assert_int_eq(osal_user_set_bus(OS, F.bus), 0);
-    of_fake_close(&g);
+    switch_bus_back(&g);
 }
 END_TEST
 

@@ -49,4 +49,23 @@ static inline struct osal_user_stats stats(void)
     return s;
 }
 
+/* Switches OS to a fresh fake bus g and returns the one IOMMU map the switch
+ * replayed there (the test fails unless there is exactly one). */
+static inline struct of_call switch_bus_one_replay(struct of_fake *g)
+{
+    of_fake_open(g, OSAL_ONE_RAM, 4);
+    ck_assert_int_eq(osal_user_set_bus(OS, g->bus), 0);
+    struct of_call c;
+    ck_assert_uint_eq(of_rec_count(&g->rec, 'm'), 1);
+    ck_assert(of_rec_get(&g->rec, 'm', 0, &c));
+    return c;
+}
+
+/* Back to the fixture's bus F, and g closed. */
+static inline void switch_bus_back(struct of_fake *g)
+{
+    ck_assert_int_eq(osal_user_set_bus(OS, F.bus), 0);
+    of_fake_close(g);
+}
+
 #endif
