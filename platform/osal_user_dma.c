@@ -6,8 +6,8 @@
  *
  * Locks: a command's prepare and complete of one piece of one or two pages
  * take none (the pair cache, below, and platform/iommu_pt.c's lock-free map
- * and deferred unmap); a reap's osal_dma_defer_end takes dlock once for its
- * wait.  Everything else (buffers, other mappings, bus switches) runs under
+ * and deferred unmap), nor do those of a registered buffer (below); a reap's
+ * osal_dma_defer_end takes dlock once for its wait, when it deferred any.  Everything else (buffers, other mappings, bus switches) runs under
  * dlock. */
 #include <errno.h>
 #include <sched.h>
