@@ -39,7 +39,7 @@ struct bus {
     void *dead_arg;
     void *remote;                /* platform/bus_client.c's state, or NULL */
     void (*release)(void *remote);
-    _Atomic uint64_t bell_rings, doorbells, posted, dropped, peer_broken;
+    _Atomic uint64_t bell_rings, doorbells, admin_doorbells, posted, dropped, peer_broken;
 };
 
 static bool pt_gone(void *arg)
@@ -314,6 +314,8 @@ static void doorbell_tail(struct bus *b, unsigned q, uint32_t tail)
      * re-reading the tails before it parks. */
     atomic_thread_fence(memory_order_seq_cst);
     atomic_fetch_add_explicit(&b->doorbells, 1, memory_order_relaxed);
+    if (q == 0)
+        atomic_fetch_add_explicit(&b->admin_doorbells, 1, memory_order_relaxed);
     uint32_t feat = atomic_load_explicit(reg(b, HBA_REG_CAP_FEATURES), memory_order_relaxed);
     uint16_t ev = (uint16_t)atomic_load_explicit(reg(b, HBA_REG_SQ_EVENT_IDX(q)), memory_order_relaxed);
     uint16_t n = (uint16_t)tail, o = (uint16_t)old;
@@ -489,6 +491,7 @@ void bus_get_stats(const struct bus *b, struct bus_stats *s)
 {
     s->bell_rings = atomic_load(&b->bell_rings);
     s->doorbells = atomic_load(&b->doorbells);
+    s->admin_doorbells = atomic_load(&b->admin_doorbells);
     s->posted = atomic_load(&b->posted);
     s->peer_broken = atomic_load(&b->peer_broken);
     s->dropped = atomic_load(&b->dropped);

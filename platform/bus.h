@@ -114,6 +114,7 @@ void bus_iommu_stats(const struct bus *b, struct iommu_pt_stats *out);
 struct bus_stats {
     uint64_t bell_rings;     /* bell writes (posted writes and doorbells that needed one) */
     uint64_t doorbells;      /* SQ_TAIL writes */
+    uint64_t admin_doorbells; /* of which to the admin queue's (SQ 0) */
     uint64_t posted;         /* writes queued in the posted FIFO */
     uint64_t peer_broken;    /* times the shared page was found corrupt (the bus then went dead) */
     uint64_t dropped;        /* writes lost: controller off or FIFO full */
