@@ -490,11 +490,7 @@ void fw_execute(struct fw *fw, struct fw_task *t)
             atomic_store_explicit(&fw->busy, false, memory_order_release);
             return;
         }
-        atomic_store_explicit(&fw->busy, false, memory_order_release);
-        pthread_mutex_lock(&fw->lock); /* behind the control call; no other thread runs commands fast */
-        execute_locked(fw, t);
-        pthread_mutex_unlock(&fw->lock);
-        return;
+        atomic_store_explicit(&fw->busy, false, memory_order_release); /* behind the control call, as others */
     }
     fw_lock(fw);
     execute_locked(fw, t);
