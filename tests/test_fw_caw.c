@@ -10,18 +10,10 @@
 
 #define ROUNDS 400
 
-static void caw_cdb(uint8_t cdb[16], uint64_t lba, uint8_t n)
-{
-    memset(cdb, 0, 16);
-    cdb[0] = 0x89;
-    scsi_put_be64(cdb + 2, lba);
-    cdb[13] = n;
-}
-
 struct racer {
     struct fw *fw;
     uint16_t initiator;
-    unsigned done, misses;
+    unsigned done;
 };
 
 /* Increments the 32-bit counter in block 0 ROUNDS times with compare and
@@ -30,21 +22,8 @@ struct racer {
 static void *incrementer(void *arg)
 {
     struct racer *r = arg;
-    uint8_t cdb[16], rd[10] = { 0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0 }, buf[1024];
-    caw_cdb(cdb, 0, 1);
-    while (r->done < ROUNDS) {
-        struct fw_task t;
-        fwh_run(r->fw, &t, r->initiator, 0, 0, rd, 10, HBA_FLAG_DIR_READ, buf, 512);
-        if (t.status != SCSI_STATUS_GOOD)
-            continue;
-        memcpy(buf + 512, buf, 512);
-        scsi_put_be32(buf + 512, scsi_get_be32(buf) + 1);
-        fwh_run(r->fw, &t, r->initiator, 0, 0, cdb, 16, HBA_FLAG_DIR_WRITE, buf, 1024);
-        if (t.status == SCSI_STATUS_GOOD)
-            r->done++;
-        else
-            r->misses++;
-    }
+    while (r->done < ROUNDS)
+        r->done += fwh_caw_increment(r->fw, r->initiator);
     return NULL;
 }
 
@@ -67,7 +46,7 @@ START_TEST(caw_racing_caw_and_write_loses_nothing)
 {
     struct fw *fw = fwh_simple(64);
     fwh_drain_ua(fw, 2, 0, 0);
-    struct racer a = { fw, 0, 0, 0 }, b = { fw, 1, 0, 0 }, w = { fw, 2, 0, 0 };
+    struct racer a = { fw, 0, 0 }, b = { fw, 1, 0 }, w = { fw, 2, 0 };
     pthread_t ta, tb, tw;
     pthread_create(&ta, NULL, incrementer, &a);
     pthread_create(&tb, NULL, incrementer, &b);
@@ -96,7 +75,7 @@ START_TEST(caw_miscompare_offset_and_nothing_written)
     memset(buf + 1024, 0xb1, 1024);
     buf[700] = 0;
     uint8_t cdb[16];
-    caw_cdb(cdb, 10, 2);
+    fwh_cdb_rw16(cdb, 0x89, 10, 2, 0); /* COMPARE AND WRITE */
     struct fw_task t;
     fwh_run0(fw, &t, cdb, 16, HBA_FLAG_DIR_WRITE, buf, sizeof(buf));
     fwh_expect_sense(&t, SCSI_SK_MISCOMPARE, 0x1d, 0x00);

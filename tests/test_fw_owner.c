@@ -20,13 +20,6 @@
 
 #define ROUNDS 20000
 
-/* COMPARE AND WRITE(16) (0x89): the READ(16) layout, its count of at most 255
- * blocks landing in byte 13, with bytes 10-12 reserved (zero). */
-static void caw_cdb(uint8_t cdb[16], uint64_t lba, uint8_t n)
-{
-    fwh_cdb_rw16(cdb, 0x89, lba, n, 0);
-}
-
 struct racer {
     struct fw *fw;
     uint16_t initiator;
@@ -42,19 +35,8 @@ static void *incrementer(void *arg)
     struct racer *r = arg;
     if (r->claim)
         fw_claim_thread(r->fw, true);
-    uint8_t cdb[16], rd[10] = { 0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0 }, buf[1024];
-    caw_cdb(cdb, 0, 1);
-    while (r->done < ROUNDS) {
-        struct fw_task t;
-        fwh_run(r->fw, &t, r->initiator, 0, 0, rd, 10, HBA_FLAG_DIR_READ, buf, 512);
-        if (t.status != SCSI_STATUS_GOOD)
-            continue;
-        memcpy(buf + 512, buf, 512);
-        scsi_put_be32(buf + 512, scsi_get_be32(buf) + 1);
-        fwh_run(r->fw, &t, r->initiator, 0, 0, cdb, 16, HBA_FLAG_DIR_WRITE, buf, 1024);
-        if (t.status == SCSI_STATUS_GOOD)
-            r->done++;
-    }
+    while (r->done < ROUNDS)
+        r->done += fwh_caw_increment(r->fw, r->initiator);
     if (r->claim)
         fw_claim_thread(r->fw, false);
     return NULL;

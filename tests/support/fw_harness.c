@@ -180,6 +180,21 @@ void fwh_cdb_rw16(uint8_t *cdb, uint8_t opcode, uint64_t lba, uint32_t blocks, u
     scsi_put_be32(cdb + 10, blocks);
 }
 
+bool fwh_caw_increment(struct fw *fw, uint16_t initiator)
+{
+    uint8_t caw[16], rd[10], buf[1024];
+    fwh_cdb_rw10(rd, 0x28, 0, 1, 0);
+    fwh_cdb_rw16(caw, 0x89, 0, 1, 0); /* COMPARE AND WRITE: one block, compared then written */
+    struct fw_task t;
+    fwh_run(fw, &t, initiator, 0, 0, rd, 10, HBA_FLAG_DIR_READ, buf, 512);
+    if (t.status != SCSI_STATUS_GOOD)
+        return false;
+    memcpy(buf + 512, buf, 512);
+    scsi_put_be32(buf + 512, scsi_get_be32(buf) + 1);
+    fwh_run(fw, &t, initiator, 0, 0, caw, 16, HBA_FLAG_DIR_WRITE, buf, 1024);
+    return t.status == SCSI_STATUS_GOOD;
+}
+
 void fwh_write(struct fw *fw, uint32_t lba, uint16_t blocks, const void *buf, uint32_t block_size, bool fua)
 {
     uint8_t cdb[10];

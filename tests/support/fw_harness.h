@@ -46,6 +46,11 @@ void fwh_drain_ua(struct fw *fw, uint16_t initiator, uint16_t target, uint16_t l
 /* CDB builders. */
 void fwh_cdb_rw10(uint8_t *cdb, uint8_t opcode, uint32_t lba, uint16_t blocks, uint8_t flags);
 void fwh_cdb_rw16(uint8_t *cdb, uint8_t opcode, uint64_t lba, uint32_t blocks, uint8_t flags);
+/* Adds 1 to the big-endian counter at the start of block 0 of LU 0:0 as
+ * initiator: READ(10), then COMPARE AND WRITE(16) of the old value with the
+ * new.  True when it landed; false after a failed read or a miscompare (a
+ * racing thread's update came in between), for the caller to try again. */
+bool fwh_caw_increment(struct fw *fw, uint16_t initiator);
 /* Writes / reads blocks with WRITE(10)/READ(10) on drive 0:0 from initiator 0; asserts GOOD. */
 void fwh_write(struct fw *fw, uint32_t lba, uint16_t blocks, const void *buf, uint32_t block_size, bool fua);
 void fwh_read(struct fw *fw, uint32_t lba, uint16_t blocks, void *buf, uint32_t block_size);
