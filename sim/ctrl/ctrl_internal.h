@@ -188,6 +188,7 @@ struct ctrl_fw {
     uint8_t *scratch;                /* queue probes, segment lists */
     size_t   scratch_cap;
 };
+_Static_assert(HBA_MAX_QUEUES <= 64, "sq_live and cq_live are 64-bit masks of the queues");
 
 /* What sim_ctrl keeps per logical drive outside the firmware. */
 struct ctrl_lu {

@@ -2,6 +2,7 @@
  * a bounce buffer, run the command in the firmware, move data-in and sense
  * back to host memory, complete.  Every field of the entry is checked before
  * it is used; a bad field is a controller status, never a crash. */
+#include <stddef.h>
 #include <string.h>
 
 #include "scsi/scsi.h"
@@ -221,11 +222,11 @@ static void run(struct sim_ctrl *c, uint16_t sqid, const struct hba_sq_entry *e)
 
     uint8_t cdb[HBA_CDB_MAX];
     memcpy(cdb, e->u.cdb, sizeof(cdb));
-    /* The inputs set one by one, not by an initializer, which would zero
-     * the 252-byte sense buffer at every command: sense is written by
-     * whoever sets sense_len and read only up to it, and fw_execute sets
-     * every other output before anything runs. */
+    /* Zeroed up to the sense buffer, not whole (an initializer would zero its
+     * 252 bytes at every command): sense is written by whoever sets sense_len
+     * and read only up to it, and fw_execute sets the outputs after it. */
     struct fw_task t;
+    memset(&t, 0, offsetof(struct fw_task, sense));
     t.initiator = e->initiator;
     t.target_port = e->target_port;
     t.target = e->target;

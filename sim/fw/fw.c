@@ -5,6 +5,7 @@
 #include "sim/fw/fw_plugin.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -109,8 +109,8 @@
 
 struct fw;
 
-/* The controller (sim/ctrl/ctrl_io.c run) sets the inputs field by field
- * and leaves sense as it was: a field added here must be set there too. */
+/* The controller (sim/ctrl/ctrl_io.c run) zeroes everything before sense,
+ * sets the inputs, and leaves sense as it was (read only up to sense_len). */
 struct fw_task {
     /* in */
     uint16_t initiator;       /* I_T nexus, < HBA_MAX_INITIATORS */

@@ -10,7 +10,6 @@
 #define SIM_FW_FW_PRIV_H
 
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 
 #include "base/clock.h"
