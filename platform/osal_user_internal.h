@@ -117,6 +117,9 @@ uint32_t osal_dma_pending_count(const struct osal *os);
 /* IOVA pages that live mappings reserve (dlock held): the free pairs of the
  * cache hold theirs but are not counted. */
 uint64_t osal_dma_iova_pages_live(const struct osal *os);
+/* Live mappings, mappings made and segments mapped, all told (dlock held:
+ * the registered buffers' counts are summed from their list). */
+void osal_dma_map_counts(const struct osal *os, uint32_t *live, uint64_t *maps, uint64_t *segs);
 /* Unmaps and frees everything still live (logged), then the allocators. */
 void osal_dma_fini(struct osal *os);
 /* The DMA side of osal_user_set_bus: -ERANGE (nothing changed) if a live
@@ -128,8 +131,6 @@ int  osal_dma_switch_bus(struct osal *os, struct bus *bus);
 /* The loop's wake-up callback and the queue's thread. */
 void osal_queue_on_wake(uv_async_t *h);
 void *osal_queue_thread(void *arg);
-/* Live mappings, mappings made and segments mapped, all told. */
-void osal_dma_map_counts(const struct osal *os, uint32_t *live, uint64_t *maps, uint64_t *segs);
 /* Frees the kept queue items (teardown). */
 void osal_queue_fini(struct osal *os);
 /* Takes os->run (blocks run on this thread until osal_run_leave, and

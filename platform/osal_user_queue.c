@@ -85,6 +85,17 @@ static struct osal_qitem *pop(struct osal_qitem **head, struct osal_qitem **tail
     return it;
 }
 
+/* Appends it to a list (under the lock that guards it). */
+static void append(struct osal_qitem **head, struct osal_qitem **tail, struct osal_qitem *it)
+{
+    it->next = NULL;
+    if (*tail)
+        (*tail)->next = it;
+    else
+        *head = it;
+    *tail = it;
+}
+
 /* Keeps a spent item for reuse: false when enough are kept (free it). */
 static bool keep_item(struct osal_qkept *k, struct osal_qitem *it)
 {
@@ -199,22 +210,16 @@ bool osal_on_queue(struct osal *os)
     return os && (tl_running == os || pthread_equal(pthread_self(), os->thread));
 }
 
-/* Appends it to the queue (loop false) or the loop-only list; -ESHUTDOWN
- * once teardown began. */
-static int enqueue(struct osal *os, struct osal_qitem *it, bool loop)
+/* Appends it to the queue (loop false) or the loop-only list, or (runner:
+ * the caller is an osal_queue_run_here thread running blocks, runner_here)
+ * to that thread's own list, which it runs before it returns: no qlock and
+ * no wake-up.  -ESHUTDOWN once teardown began. */
+static int enqueue(struct osal *os, struct osal_qitem *it, bool loop, bool runner)
 {
-    it->next = NULL;
-    /* A block queued by osal_queue_run_here's thread while it runs blocks
-     * goes on that thread's own list, which it runs before it returns: no
-     * qlock and no wake-up. */
-    if (!loop && runner_here(os)) {
+    if (runner) {
         if (atomic_load_explicit(&os->stopping, memory_order_relaxed))
             return -ESHUTDOWN;
-        if (os->rtail)
-            os->rtail->next = it;
-        else
-            os->rhead = it;
-        os->rtail = it;
+        append(&os->rhead, &os->rtail, it);
         return 0;
     }
     pthread_mutex_lock(&os->qlock);
@@ -222,13 +227,7 @@ static int enqueue(struct osal *os, struct osal_qitem *it, bool loop)
         pthread_mutex_unlock(&os->qlock);
         return -ESHUTDOWN;
     }
-    struct osal_qitem **head = loop ? &os->lhead : &os->head;
-    struct osal_qitem **tail = loop ? &os->ltail : &os->tail;
-    if (*tail)
-        (*tail)->next = it;
-    else
-        *head = it;
-    *tail = it;
+    append(loop ? &os->lhead : &os->head, loop ? &os->ltail : &os->tail, it);
     if (!loop)
         atomic_fetch_add_explicit(&os->queued, 1, memory_order_relaxed);
     /* Sent under the lock: the loop decides to close the handle under the
@@ -250,7 +249,8 @@ static int post(struct osal *os, osal_block fn, void *arg, bool loop)
     if (!os || !fn)
         return -EINVAL;
     struct osal_qitem *it;
-    if (!loop && runner_here(os)) {
+    bool runner = !loop && runner_here(os);
+    if (runner) {
         it = take_item(&os->rkept); /* os->run guards it: no qlock */
     } else {
         pthread_mutex_lock(&os->qlock);
@@ -260,17 +260,17 @@ static int post(struct osal *os, osal_block fn, void *arg, bool loop)
     if (!it && !(it = malloc(sizeof(*it))))
         return -ENOMEM;
     *it = (struct osal_qitem){ .fn = fn, .arg = arg };
-    int rc = enqueue(os, it, loop);
+    int rc = enqueue(os, it, loop, runner);
     if (rc < 0)
         free(it);
     return rc;
 }
 
-/* Queues a sync item and waits until it ran. */
+/* Queues a sync item and waits until it ran (never on the queue: no runner). */
 static int post_and_wait(struct osal *os, osal_block fn, void *arg, bool loop)
 {
     struct osal_qitem it = { .fn = fn, .arg = arg, .sync = true };
-    int rc = enqueue(os, &it, loop);
+    int rc = enqueue(os, &it, loop, false);
     if (rc < 0)
         return rc;
     pthread_mutex_lock(&os->qlock);
