@@ -4,6 +4,7 @@
  * that pop instead of calling the queue full (which lost the pointer: the
  * pair cache of osal_user_dma.c leaked IOVA pages under load). */
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -46,12 +47,17 @@ END_TEST
 /* A pop preempted between claiming position 0 (head moved) and handing the
  * cell on: done here by hand, the claim now, the hand-over later from
  * another thread. */
-static _Atomic int released;
+static _Atomic int pushing, released;
 
 static void *finish_the_pop(void *arg)
 {
     (void)arg;
-    proc_sleep_ms(50); /* the push below must be waiting by then; if it is not yet, it waits less */
+    /* Counted from the moment the push is about to start, not from this
+     * thread's creation: a main thread slow to get there would otherwise find
+     * the cell already handed on and test no wait at all. */
+    while (!atomic_load(&pushing))
+        sched_yield();
+    proc_sleep_ms(50); /* the push must be waiting by then */
     atomic_store(&released, 1);
     __atomic_store_n(&Q.cell[0].seq, (uint64_t)PTR_FIFO_CAP, __ATOMIC_RELEASE);
     return NULL;
@@ -60,6 +66,7 @@ static void *finish_the_pop(void *arg)
 START_TEST(a_push_waits_for_a_pop_that_holds_its_cell)
 {
     ptr_fifo_init(&Q);
+    atomic_store(&pushing, 0);
     atomic_store(&released, 0);
     ck_assert(ptr_fifo_push(&Q, item(0)));
     uint64_t pos = 0;
@@ -73,6 +80,7 @@ START_TEST(a_push_waits_for_a_pop_that_holds_its_cell)
     ck_assert_uint_eq(ptr_fifo_count(&Q), 0); /* nothing queued: not full */
     pthread_t t;
     ck_assert_int_eq(pthread_create(&t, NULL, finish_the_pop, NULL), 0);
+    atomic_store(&pushing, 1);
     ck_assert(ptr_fifo_push(&Q, item(PTR_FIFO_CAP)));
     ck_assert_int_eq(atomic_load(&released), 1); /* it waited for the pop */
     pthread_join(t, NULL);
