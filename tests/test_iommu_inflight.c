@@ -161,6 +161,7 @@ START_TEST(no_access_lands_after_the_barrier_that_covered_its_unmap)
     for (int i = 0; i < ACCESSORS; i++)
         ck_assert_int_eq(pthread_create(&t[i], NULL, accessor, NULL), 0);
     int rounds = testutil_valgrind() ? ROUNDS / 30 : ROUNDS; /* valgrind runs one thread at a time */
+    int covered = 0; /* rounds in which an accessor used the mapping */
     for (int r = 0; r < rounds; r++) {
         atomic_store(&g_mapped, false); /* unmap ... */
         sim_inflight_barrier(&g_f);     /* ... INV_WAIT ... */
@@ -174,12 +175,15 @@ START_TEST(no_access_lands_after_the_barrier_that_covered_its_unmap)
          * barrier would be tested against nothing. */
         for (int spin = 0; spin < 100000 && atomic_load(&g_landed) == before; spin++)
             sched_yield();
+        covered += atomic_load(&g_landed) != before;
     }
     atomic_store(&g_stop, true);
     for (int i = 0; i < ACCESSORS; i++)
         pthread_join(t[i], NULL);
     ck_assert_uint_eq(atomic_load(&g_owned_landings), 0);
-    ck_assert_uint_gt(atomic_load(&g_landed), 0); /* the accessors really ran */
+    /* The accessors really ran, in most rounds: a round none reached tested
+     * the barrier against nothing. */
+    ck_assert_msg(covered >= rounds / 2, "accessors used the mapping in only %d of %d rounds", covered, rounds);
 }
 END_TEST
 
