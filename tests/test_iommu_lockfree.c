@@ -5,7 +5,7 @@
  * queued by several threads at once.  Each test checks the end state
  * exactly: the tables, the counts, the invalidation queue, and that no
  * cached translation outlives its unmap. */
-#include "tests/support/testutil.h"
+#include "tests/support/iommu_one.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -16,69 +16,16 @@
 #include "platform/iommu_pt.h"
 #include "sim/iommu/iommu.h"
 
-#define PG        HBA_IOMMU_PAGE_SIZE
-#define RAM_SIZE  (4u << 20)  /* the IOMMU area is 512 KiB: 125 table pages */
-#define POOL      (RAM_SIZE / 8 / PG - 3)
+#define POOL      (RAM_SIZE / 8 / PG - 3) /* the IOMMU area is 512 KiB: 125 table pages */
 #define LEAF      (512ull * PG) /* the IOVA one leaf table covers */
 
 static const struct sim_dma_ctx CTX = { .cid = 0x77, .sq_id = 1 };
-
-static uint8_t ram[RAM_SIZE];
-static struct sim_iommu *mmu;
-static struct iommu_pt *pt;
-
-static void setup(void)
-{
-    memset(ram, 0, sizeof ram);
-    ck_assert_int_eq(sim_iommu_create(ram, RAM_SIZE, HBA_IOMMU_POLICY_ABORT, &mmu), 0);
-    ck_assert_int_eq(iommu_pt_open(ram, RAM_SIZE, &pt), 0);
-}
-
-static void teardown(void)
-{
-    iommu_pt_close(pt);
-    pt = NULL;
-    sim_iommu_destroy(mmu);
-    mmu = NULL;
-}
 
 static struct iommu_pt_stats pt_stats(void)
 {
     struct iommu_pt_stats st;
     iommu_pt_stats(pt, &st);
     return st;
-}
-
-static struct sim_iommu_stats mmu_stats(void)
-{
-    struct sim_iommu_stats st;
-    sim_iommu_stats(mmu, &st);
-    return st;
-}
-
-static const struct hba_iommu_regs *regs(void)
-{
-    return (const struct hba_iommu_regs *)(ram + RAM_SIZE - PG);
-}
-
-/* The leaf entry of iova as the datasheet's walk finds it; 0 if a level is missing. */
-static uint64_t leaf_of(uint64_t iova)
-{
-    uint64_t t = __atomic_load_n(&regs()->root, __ATOMIC_ACQUIRE) & HBA_IOMMU_PTE_ADDR;
-    for (unsigned level = HBA_IOMMU_LEVELS; level > 1; level--) {
-        uint64_t e = __atomic_load_n(&((uint64_t *)(ram + t))[HBA_IOMMU_INDEX(iova, level)], __ATOMIC_ACQUIRE);
-        if (!(e & HBA_IOMMU_PTE_P))
-            return 0;
-        t = e & HBA_IOMMU_PTE_ADDR;
-    }
-    return __atomic_load_n(&((uint64_t *)(ram + t))[HBA_IOMMU_INDEX(iova, 1)], __ATOMIC_ACQUIRE);
-}
-
-static uint32_t fault_total(void)
-{
-    struct hba_log_header h;
-    sim_iommu_fault_log(mmu, 0, NULL, 0, &h);
-    return h.total;
 }
 
 /* --- threads on neighbouring pages ---------------------------------------- */
@@ -117,7 +64,7 @@ static void *worker_main(void *arg)
         }
         w->maps++;
         uint64_t want = ram_page * PG | HBA_IOMMU_PTE_P | ((uint64_t)HBA_DMA_FROM_DEVICE << 1);
-        if (leaf_of(iova) != want)
+        if (leaf_entry(iova) != want)
             note_error(w, "leaf entry", iova, 0);
         uint8_t b = (uint8_t)r;
         if (sim_iommu_dma_write(mmu, iova, &b, 1, CTX) != SIM_DMA_OK) /* cached in the IOTLB now */
@@ -131,7 +78,7 @@ static void *worker_main(void *arg)
         }
         if (rc != 0)
             note_error(w, "unmap", iova, rc);
-        if (leaf_of(iova) != 0)
+        if (leaf_entry(iova) != 0)
             note_error(w, "leaf left after unmap", iova, 0);
         if (sim_iommu_dma_write(mmu, iova, &b, 1, CTX) != SIM_DMA_ABORTED)
             w->stale++; /* a translation outlived its unmap and wait */
@@ -162,7 +109,7 @@ START_TEST(threads_map_and_unmap_neighbours_in_shared_leaf_tables)
     struct iommu_pt_stats p1 = pt_stats();
     ck_assert_uint_eq(p1.mapped_pages, 0);
     for (uint64_t page = 0; page < SPAN; page++)
-        ck_assert_uint_eq(leaf_of(BASE + page * PG), 0);
+        ck_assert_uint_eq(leaf_entry(BASE + page * PG), 0);
     /* Bounded: the root, four tables above the leaves, at most the three
      * leaf tables (parked ones included). */
     ck_assert_uint_le(p1.table_pages, 1 + 4 + 3);
@@ -231,10 +178,10 @@ START_TEST(a_parked_leaf_table_is_reused)
     ck_assert_uint_eq(pt_stats().table_pages, tables); /* parked */
     ck_assert_int_eq(iommu_pt_map(pt, BASE + PG, 2 * PG, PG, HBA_DMA_TO_DEVICE), 0);
     ck_assert_uint_eq(pt_stats().table_pages, tables);
-    ck_assert_uint_eq(leaf_of(BASE + PG), 2 * PG | HBA_IOMMU_PTE_P | ((uint64_t)HBA_DMA_TO_DEVICE << 1));
+    ck_assert_uint_eq(leaf_entry(BASE + PG), 2 * PG | HBA_IOMMU_PTE_P | ((uint64_t)HBA_DMA_TO_DEVICE << 1));
     /* A map over a page that is mapped changes nothing, on the lock-free path too. */
     ck_assert_int_eq(iommu_pt_map(pt, BASE, 3 * PG, 2 * PG, HBA_DMA_TO_DEVICE), -EEXIST);
-    ck_assert_uint_eq(leaf_of(BASE), 0);
+    ck_assert_uint_eq(leaf_entry(BASE), 0);
     ck_assert_uint_eq(pt_stats().mapped_pages, 1);
     ck_assert_int_eq(iommu_pt_unmap(pt, BASE + PG, PG), 0);
     ck_assert_uint_eq(pt_stats().table_pages, 1);
