@@ -9,10 +9,12 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "base/clock.h"
 #include "platform/iommu_pt.h"
 #include "sim/iommu/iommu.h"
 
@@ -189,6 +191,106 @@ START_TEST(a_parked_leaf_table_is_reused)
 }
 END_TEST
 
+/* --- no lock on the map into an existing leaf table ------------------------- */
+
+#define HELD_MS 5000u /* how long the doorbell holds pt->lock for the map to return */
+
+/* A map into an existing leaf table while another thread holds pt->lock:
+ * the doorbell is rung from wait_all, with the lock held, and runs the
+ * queue on the caller's thread (as sim_ctrl_iommu_doorbell does).  Before
+ * it does, it lets a second thread map a page and waits for that map to
+ * return: it can only if the map takes no lock.  A stats call from a third
+ * thread must not return meanwhile, which shows that the lock is held. */
+struct held {
+    atomic_bool go, mapped, statted;
+    atomic_int map_rc;
+    atomic_uint rings;
+    bool map_returned, stats_blocked; /* what the doorbell saw; read after the joins */
+};
+
+static struct held H;
+
+static void ring_holding_the_lock(void *arg)
+{
+    if (atomic_fetch_add(&H.rings, 1) == 0) {
+        atomic_store(&H.go, true);
+        uint64_t until = clock_now_ms() + HELD_MS;
+        while (!atomic_load(&H.mapped) && clock_now_ms() < until)
+            sched_yield();
+        H.map_returned = atomic_load(&H.mapped);
+        H.stats_blocked = !atomic_load(&H.statted);
+    }
+    sim_iommu_doorbell(arg); /* the invalidation and the INV_WAIT, as any doorbell */
+}
+
+/* Waits (bounded) for the doorbell's go; false if it never came. */
+static bool wait_go(void)
+{
+    uint64_t until = clock_now_ms() + 2 * HELD_MS;
+    while (!atomic_load(&H.go)) {
+        if (clock_now_ms() >= until)
+            return false;
+        sched_yield();
+    }
+    return true;
+}
+
+static void *map_while_held(void *arg)
+{
+    (void)arg;
+    if (!wait_go())
+        return NULL;
+    atomic_store(&H.map_rc, iommu_pt_map(pt, BASE + PG, 2 * PG, PG, HBA_DMA_TO_DEVICE));
+    atomic_store(&H.mapped, true);
+    return NULL;
+}
+
+static void *stats_while_held(void *arg)
+{
+    (void)arg;
+    if (!wait_go())
+        return NULL;
+    struct iommu_pt_stats st;
+    iommu_pt_stats(pt, &st); /* takes pt->lock */
+    atomic_store(&H.statted, true);
+    return NULL;
+}
+
+START_TEST(a_map_into_an_existing_leaf_table_takes_no_lock)
+{
+    H = (struct held){ .map_rc = 1 };
+    /* Two pages in one leaf table: unmapping one leaves the table hooked. */
+    ck_assert_int_eq(iommu_pt_map(pt, BASE, PG, PG, HBA_DMA_TO_DEVICE), 0);
+    ck_assert_int_eq(iommu_pt_map(pt, BASE + 2 * PG, 3 * PG, PG, HBA_DMA_TO_DEVICE), 0);
+    uint64_t tables = pt_stats().table_pages;
+    struct sim_iommu_stats s0 = mmu_stats();
+    iommu_pt_set_doorbell(pt, ring_holding_the_lock, mmu);
+    pthread_t mapper, statter;
+    ck_assert_int_eq(pthread_create(&mapper, NULL, map_while_held, NULL), 0);
+    ck_assert_int_eq(pthread_create(&statter, NULL, stats_while_held, NULL), 0);
+    /* The waited unmap rings the doorbell from wait_all, lock held. */
+    int rc = iommu_pt_unmap(pt, BASE + 2 * PG, PG);
+    pthread_join(mapper, NULL);
+    pthread_join(statter, NULL);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_msg(atomic_load(&H.go), "the doorbell was never rung");
+    ck_assert_msg(H.stats_blocked, "iommu_pt_stats returned while the doorbell ran: it is not rung under pt->lock");
+    ck_assert_msg(H.map_returned, "a map into an existing leaf table did not return within %u ms while pt->lock was "
+                  "held: it took the lock", HELD_MS);
+    ck_assert_int_eq(atomic_load(&H.map_rc), 0);
+    ck_assert_uint_eq(atomic_load(&H.rings), 1);
+    ck_assert_uint_eq(leaf_entry(BASE + PG), 2 * PG | HBA_IOMMU_PTE_P | ((uint64_t)HBA_DMA_TO_DEVICE << 1));
+    ck_assert_uint_eq(leaf_entry(BASE + 2 * PG), 0);
+    struct iommu_pt_stats p1 = pt_stats();
+    ck_assert_uint_eq(p1.table_pages, tables); /* no new table */
+    ck_assert_uint_eq(p1.mapped_pages, 2);
+    /* The doorbell still runs the queue: the unmap's INV_WAIT was answered. */
+    ck_assert_uint_eq(mmu_stats().inv_waits, s0.inv_waits + 1);
+    ck_assert_uint_eq(__atomic_load_n(&regs()->iq_error, __ATOMIC_ACQUIRE), 0);
+    iommu_pt_set_doorbell(pt, NULL, NULL);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("iommu_lockfree");
@@ -199,6 +301,7 @@ int main(void)
     tcase_add_test(tc, parked_tables_are_pruned_by_the_sync);
     tcase_add_test(tc, parked_tables_never_cost_a_refused_map);
     tcase_add_test(tc, a_parked_leaf_table_is_reused);
+    tcase_add_test(tc, a_map_into_an_existing_leaf_table_takes_no_lock);
     suite_add_tcase(s, tc);
     return testutil_run(s);
 }
