@@ -392,12 +392,26 @@ static void prune(struct iommu_pt *pt, uint32_t t, unsigned level)
     }
 }
 
+/* Prunes the parked leaf tables (lock held): their count starts again. */
+static void prune_parked(struct iommu_pt *pt)
+{
+    __atomic_store_n(&pt->parked, 0, __ATOMIC_RELAXED);
+    prune(pt, pt->root, HBA_IOMMU_LEVELS);
+}
+
 /* --- invalidation ------------------------------------------------------------ */
 
 static bool iommu_running(struct iommu_pt *pt)
 {
     bool (*gone)(void *) = __atomic_load_n(&pt->gone, __ATOMIC_ACQUIRE);
     return ld32(&pt->regs->online) && !(gone && gone(__atomic_load_n(&pt->gone_arg, __ATOMIC_RELAXED)));
+}
+
+/* Whether an unmap queues its invalidation and waits for it: not when no
+ * IOMMU runs (nobody caches anything) nor for the NOINV mutant. */
+static bool invalidating(struct iommu_pt *pt)
+{
+    return !skipping(pt) && iommu_running(pt);
 }
 
 /* Reserves the next descriptor slot, leaving room for `need` descriptors
@@ -562,9 +576,8 @@ static void release_deferred(struct iommu_pt *pt)
  * (lock held).  Whether any came back. */
 static bool reclaim(struct iommu_pt *pt)
 {
-    __atomic_store_n(&pt->parked, 0, __ATOMIC_RELAXED);
     uint32_t before = pt->ndeferred;
-    prune(pt, pt->root, HBA_IOMMU_LEVELS);
+    prune_parked(pt);
     if (pt->ndeferred == before)
         return false;
     if (!skipping(pt) && wait_all(pt) < 0)
@@ -599,7 +612,7 @@ static int unmap_locked(struct iommu_pt *pt, uint64_t first_iova, uint64_t n, ui
     uint64_t lo = first_iova >> 12;
     *cleared = n ? clear_tree(pt, pt->root, HBA_IOMMU_LEVELS, 0, lo, lo + n - 1) : 0;
     int rc = 0;
-    if (!skipping(pt) && iommu_running(pt)) { /* else nobody caches anything, or the NOINV mutant */
+    if (invalidating(pt)) {
         if (n)
             rc = push_drop(pt, first_iova, n);
         if (rc == 0)
@@ -636,7 +649,7 @@ static int map_pinned(struct iommu_pt *pt, uint32_t t, uint64_t first, uint64_t 
         unpin(pt, t, n);
         if (i) {
             pthread_mutex_lock(&pt->lock);
-            if (!skipping(pt) && iommu_running(pt) && push_drop(pt, first, i) == 0)
+            if (invalidating(pt) && push_drop(pt, first, i) == 0)
                 wait_all(pt);
             pthread_mutex_unlock(&pt->lock);
         }
@@ -727,42 +740,47 @@ int iommu_pt_unmap(struct iommu_pt *pt, uint64_t iova, uint64_t len)
 }
 
 /* Clears the n pages from first (page aligned) for a deferred unmap: without
- * the lock when they lie in one leaf table that exists.  The pages cleared. */
-static uint64_t clear_deferred(struct iommu_pt *pt, uint64_t first, uint64_t n)
+ * the lock when they lie in one leaf table that exists.  *cleared: the pages
+ * cleared.  Returns invalidating(pt), asked once: on the locked path it
+ * decides whether the tables it emptied wait for the invalidation, and the
+ * caller queues that invalidation on the same answer. */
+static bool clear_deferred(struct iommu_pt *pt, uint64_t first, uint64_t n, uint64_t *cleared)
 {
     uint32_t t = n <= left_in_leaf(first) ? pin_leaf(pt, first, 1) : UINT32_MAX;
     if (t != UINT32_MAX) {
-        uint64_t *e = &table(pt, t)[HBA_IOMMU_INDEX(first, 1)], cleared = 0;
+        uint64_t *e = &table(pt, t)[HBA_IOMMU_INDEX(first, 1)], k = 0;
         for (uint64_t i = 0; i < n; i++)
             if (__atomic_exchange_n(&e[i], 0, __ATOMIC_ACQ_REL) & HBA_IOMMU_PTE_P)
-                cleared++;
-        sub64(&pt->stats.mapped_pages, cleared);
-        unpin(pt, t, cleared + 1);
-        return cleared;
+                k++;
+        sub64(&pt->stats.mapped_pages, k);
+        unpin(pt, t, k + 1);
+        *cleared = k;
+        return invalidating(pt);
     }
     pthread_mutex_lock(&pt->lock);
-    uint64_t cleared = clear_tree(pt, pt->root, HBA_IOMMU_LEVELS, 0, first >> 12, (first >> 12) + n - 1);
-    if (skipping(pt) || !iommu_running(pt))
+    *cleared = clear_tree(pt, pt->root, HBA_IOMMU_LEVELS, 0, first >> 12, (first >> 12) + n - 1);
+    bool inv = invalidating(pt);
+    if (!inv)
         release_deferred(pt); /* no wait is coming, and no walk to wait for */
     pthread_mutex_unlock(&pt->lock);
-    return cleared;
+    return inv;
 }
 
 int iommu_pt_unmap_deferred(struct iommu_pt *pt, uint64_t iova, uint64_t len)
 {
     if (len == 0 || wraps(iova, len))
         return -EINVAL;
-    uint64_t first = iova & ~PAGE_MASK, n = pages_of(iova, len);
-    uint64_t cleared = clear_deferred(pt, first, n);
+    uint64_t first = iova & ~PAGE_MASK, n = pages_of(iova, len), cleared;
     int rc = 0;
-    if (!skipping(pt) && iommu_running(pt)) {
-        /* A long batch waits now and then, so the queue never fills. */
-        if (ld32(&pt->pending_drops) >= pt->ring_size / 4) {
-            pthread_mutex_lock(&pt->lock);
-            if ((rc = wait_all(pt)) == 0)
-                release_deferred(pt);
-            pthread_mutex_unlock(&pt->lock);
-        }
+    if (clear_deferred(pt, first, n, &cleared)) {
+        /* A long batch syncs now and then, so the queue never fills.  The
+         * sync is the wait this needs: it waits for everything queued and
+         * frees the tables that wait covered.  It skips the wait only when
+         * nothing is pending or deferred (another thread's wait took the
+         * count meanwhile, so the queue was drained), and it may prune
+         * parked tables first, which a sync may do at any time. */
+        if (ld32(&pt->pending_drops) >= pt->ring_size / 4)
+            rc = iommu_pt_sync(pt);
         if (rc == 0 && (rc = push_drop(pt, first, n)) == 0) {
             __atomic_fetch_add(&pt->pending_drops, 1, __ATOMIC_SEQ_CST);
             /* Across processes the IOMMU drops them meanwhile (iommu_pt_sync
@@ -780,10 +798,8 @@ int iommu_pt_unmap_deferred(struct iommu_pt *pt, uint64_t iova, uint64_t len)
 int iommu_pt_sync(struct iommu_pt *pt)
 {
     pthread_mutex_lock(&pt->lock);
-    if (ld32(&pt->parked) >= PARK_MAX) {
-        __atomic_store_n(&pt->parked, 0, __ATOMIC_RELAXED);
-        prune(pt, pt->root, HBA_IOMMU_LEVELS);
-    }
+    if (ld32(&pt->parked) >= PARK_MAX)
+        prune_parked(pt);
     int rc = 0;
     if ((ld32(&pt->pending_drops) || pt->ndeferred) && !skipping(pt))
         rc = wait_all(pt);

@@ -3,7 +3,7 @@
  * host RAM): translation, direction, faults, policies, the fault log,
  * map/unmap rules, the table format of the datasheet, the IOTLB, the
  * invalidation queue and its errors, malformed entries, and concurrent use. */
-#include "tests/support/testutil.h"
+#include "tests/support/iommu_one.h"
 #include "tests/support/proc.h"
 
 #include <errno.h>
@@ -16,32 +16,10 @@
 #include "platform/iommu_pt.h"
 #include "sim/iommu/iommu.h"
 
-#define PG        HBA_IOMMU_PAGE_SIZE
 #define RAM_PAGES 16u         /* the low pages the tests put data in */
-#define RAM_SIZE  (4u << 20)
 #define AREA_BASE (RAM_SIZE - RAM_SIZE / 8) /* the IOMMU's area (iommu_pt_area_base) above */
 
 static const struct sim_dma_ctx CTX = { .cid = 0x1234, .sq_id = 3 };
-
-/* One page more than RAM_SIZE, for an IOMMU over a RAM that ends mid-page. */
-static uint8_t ram[RAM_SIZE + PG];
-static struct sim_iommu *mmu;
-static struct iommu_pt *pt;
-
-static void setup(void)
-{
-    memset(ram, 0xA5, sizeof ram);
-    ck_assert_int_eq(sim_iommu_create(ram, RAM_SIZE, HBA_IOMMU_POLICY_ABORT, &mmu), 0);
-    ck_assert_int_eq(iommu_pt_open(ram, RAM_SIZE, &pt), 0);
-}
-
-static void teardown(void)
-{
-    iommu_pt_close(pt);
-    pt = NULL;
-    sim_iommu_destroy(mmu);
-    mmu = NULL;
-}
 
 static uint64_t mapped(void)
 {
@@ -50,36 +28,10 @@ static uint64_t mapped(void)
     return st.mapped_pages;
 }
 
-static struct hba_iommu_regs *regs(void)
-{
-    return (struct hba_iommu_regs *)(ram + RAM_SIZE - PG);
-}
-
-/* The leaf entry of iova, found by walking the tables as the datasheet
- * describes them (NULL if a level is missing). */
 /* A register the IOMMU's threads write, read as the OS reads it. */
 static uint32_t reg_ld(const uint32_t *p)
 {
     return __atomic_load_n(p, __ATOMIC_ACQUIRE);
-}
-
-static uint64_t *leaf_of(uint64_t iova)
-{
-    uint64_t t = regs()->root & HBA_IOMMU_PTE_ADDR;
-    for (unsigned level = HBA_IOMMU_LEVELS; level > 1; level--) {
-        uint64_t e = ((uint64_t *)(ram + t))[HBA_IOMMU_INDEX(iova, level)];
-        if (!(e & HBA_IOMMU_PTE_P))
-            return NULL;
-        t = e & HBA_IOMMU_PTE_ADDR;
-    }
-    return &((uint64_t *)(ram + t))[HBA_IOMMU_INDEX(iova, 1)];
-}
-
-static struct sim_iommu_stats mmu_stats(void)
-{
-    struct sim_iommu_stats st;
-    sim_iommu_stats(mmu, &st);
-    return st;
 }
 
 static void fill_pattern(uint8_t *buf, size_t len, unsigned seed)
@@ -103,13 +55,6 @@ static struct hba_iommu_fault last_fault(void)
     size_t n = sim_iommu_fault_log(mmu, 0, f, HBA_FAULT_LOG_DEPTH, &h);
     ck_assert_uint_gt(n, 0);
     return f[n - 1];
-}
-
-static uint32_t fault_total(void)
-{
-    struct hba_log_header h;
-    sim_iommu_fault_log(mmu, 0, NULL, 0, &h);
-    return h.total;
 }
 
 /* --- life cycle ------------------------------------------------------------- */

@@ -5,80 +5,29 @@
  * queued by several threads at once.  Each test checks the end state
  * exactly: the tables, the counts, the invalidation queue, and that no
  * cached translation outlives its unmap. */
-#include "tests/support/testutil.h"
+#include "tests/support/iommu_one.h"
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "base/clock.h"
 #include "platform/iommu_pt.h"
 #include "sim/iommu/iommu.h"
 
-#define PG        HBA_IOMMU_PAGE_SIZE
-#define RAM_SIZE  (4u << 20)  /* the IOMMU area is 512 KiB: 125 table pages */
-#define POOL      (RAM_SIZE / 8 / PG - 3)
+#define POOL      (RAM_SIZE / 8 / PG - 3) /* the IOMMU area is 512 KiB: 125 table pages */
 #define LEAF      (512ull * PG) /* the IOVA one leaf table covers */
 
 static const struct sim_dma_ctx CTX = { .cid = 0x77, .sq_id = 1 };
-
-static uint8_t ram[RAM_SIZE];
-static struct sim_iommu *mmu;
-static struct iommu_pt *pt;
-
-static void setup(void)
-{
-    memset(ram, 0, sizeof ram);
-    ck_assert_int_eq(sim_iommu_create(ram, RAM_SIZE, HBA_IOMMU_POLICY_ABORT, &mmu), 0);
-    ck_assert_int_eq(iommu_pt_open(ram, RAM_SIZE, &pt), 0);
-}
-
-static void teardown(void)
-{
-    iommu_pt_close(pt);
-    pt = NULL;
-    sim_iommu_destroy(mmu);
-    mmu = NULL;
-}
 
 static struct iommu_pt_stats pt_stats(void)
 {
     struct iommu_pt_stats st;
     iommu_pt_stats(pt, &st);
     return st;
-}
-
-static struct sim_iommu_stats mmu_stats(void)
-{
-    struct sim_iommu_stats st;
-    sim_iommu_stats(mmu, &st);
-    return st;
-}
-
-static const struct hba_iommu_regs *regs(void)
-{
-    return (const struct hba_iommu_regs *)(ram + RAM_SIZE - PG);
-}
-
-/* The leaf entry of iova as the datasheet's walk finds it; 0 if a level is missing. */
-static uint64_t leaf_of(uint64_t iova)
-{
-    uint64_t t = __atomic_load_n(&regs()->root, __ATOMIC_ACQUIRE) & HBA_IOMMU_PTE_ADDR;
-    for (unsigned level = HBA_IOMMU_LEVELS; level > 1; level--) {
-        uint64_t e = __atomic_load_n(&((uint64_t *)(ram + t))[HBA_IOMMU_INDEX(iova, level)], __ATOMIC_ACQUIRE);
-        if (!(e & HBA_IOMMU_PTE_P))
-            return 0;
-        t = e & HBA_IOMMU_PTE_ADDR;
-    }
-    return __atomic_load_n(&((uint64_t *)(ram + t))[HBA_IOMMU_INDEX(iova, 1)], __ATOMIC_ACQUIRE);
-}
-
-static uint32_t fault_total(void)
-{
-    struct hba_log_header h;
-    sim_iommu_fault_log(mmu, 0, NULL, 0, &h);
-    return h.total;
 }
 
 /* --- threads on neighbouring pages ---------------------------------------- */
@@ -117,7 +66,7 @@ static void *worker_main(void *arg)
         }
         w->maps++;
         uint64_t want = ram_page * PG | HBA_IOMMU_PTE_P | ((uint64_t)HBA_DMA_FROM_DEVICE << 1);
-        if (leaf_of(iova) != want)
+        if (leaf_entry(iova) != want)
             note_error(w, "leaf entry", iova, 0);
         uint8_t b = (uint8_t)r;
         if (sim_iommu_dma_write(mmu, iova, &b, 1, CTX) != SIM_DMA_OK) /* cached in the IOTLB now */
@@ -131,7 +80,7 @@ static void *worker_main(void *arg)
         }
         if (rc != 0)
             note_error(w, "unmap", iova, rc);
-        if (leaf_of(iova) != 0)
+        if (leaf_entry(iova) != 0)
             note_error(w, "leaf left after unmap", iova, 0);
         if (sim_iommu_dma_write(mmu, iova, &b, 1, CTX) != SIM_DMA_ABORTED)
             w->stale++; /* a translation outlived its unmap and wait */
@@ -162,7 +111,7 @@ START_TEST(threads_map_and_unmap_neighbours_in_shared_leaf_tables)
     struct iommu_pt_stats p1 = pt_stats();
     ck_assert_uint_eq(p1.mapped_pages, 0);
     for (uint64_t page = 0; page < SPAN; page++)
-        ck_assert_uint_eq(leaf_of(BASE + page * PG), 0);
+        ck_assert_uint_eq(leaf_entry(BASE + page * PG), 0);
     /* Bounded: the root, four tables above the leaves, at most the three
      * leaf tables (parked ones included). */
     ck_assert_uint_le(p1.table_pages, 1 + 4 + 3);
@@ -231,14 +180,114 @@ START_TEST(a_parked_leaf_table_is_reused)
     ck_assert_uint_eq(pt_stats().table_pages, tables); /* parked */
     ck_assert_int_eq(iommu_pt_map(pt, BASE + PG, 2 * PG, PG, HBA_DMA_TO_DEVICE), 0);
     ck_assert_uint_eq(pt_stats().table_pages, tables);
-    ck_assert_uint_eq(leaf_of(BASE + PG), 2 * PG | HBA_IOMMU_PTE_P | ((uint64_t)HBA_DMA_TO_DEVICE << 1));
+    ck_assert_uint_eq(leaf_entry(BASE + PG), 2 * PG | HBA_IOMMU_PTE_P | ((uint64_t)HBA_DMA_TO_DEVICE << 1));
     /* A map over a page that is mapped changes nothing, on the lock-free path too. */
     ck_assert_int_eq(iommu_pt_map(pt, BASE, 3 * PG, 2 * PG, HBA_DMA_TO_DEVICE), -EEXIST);
-    ck_assert_uint_eq(leaf_of(BASE), 0);
+    ck_assert_uint_eq(leaf_entry(BASE), 0);
     ck_assert_uint_eq(pt_stats().mapped_pages, 1);
     ck_assert_int_eq(iommu_pt_unmap(pt, BASE + PG, PG), 0);
     ck_assert_uint_eq(pt_stats().table_pages, 1);
     ck_assert_uint_eq(pt_stats().mapped_pages, 0);
+}
+END_TEST
+
+/* --- no lock on the map into an existing leaf table ------------------------- */
+
+#define HELD_MS 5000u /* how long the doorbell holds pt->lock for the map to return */
+
+/* A map into an existing leaf table while another thread holds pt->lock:
+ * the doorbell is rung from wait_all, with the lock held, and runs the
+ * queue on the caller's thread (as sim_ctrl_iommu_doorbell does).  Before
+ * it does, it lets a second thread map a page and waits for that map to
+ * return: it can only if the map takes no lock.  A stats call from a third
+ * thread must not return meanwhile, which shows that the lock is held. */
+struct held {
+    atomic_bool go, mapped, statted;
+    atomic_int map_rc;
+    atomic_uint rings;
+    bool map_returned, stats_blocked; /* what the doorbell saw; read after the joins */
+};
+
+static struct held H;
+
+static void ring_holding_the_lock(void *arg)
+{
+    if (atomic_fetch_add(&H.rings, 1) == 0) {
+        atomic_store(&H.go, true);
+        uint64_t until = clock_now_ms() + HELD_MS;
+        while (!atomic_load(&H.mapped) && clock_now_ms() < until)
+            sched_yield();
+        H.map_returned = atomic_load(&H.mapped);
+        H.stats_blocked = !atomic_load(&H.statted);
+    }
+    sim_iommu_doorbell(arg); /* the invalidation and the INV_WAIT, as any doorbell */
+}
+
+/* Waits (bounded) for the doorbell's go; false if it never came. */
+static bool wait_go(void)
+{
+    uint64_t until = clock_now_ms() + 2 * HELD_MS;
+    while (!atomic_load(&H.go)) {
+        if (clock_now_ms() >= until)
+            return false;
+        sched_yield();
+    }
+    return true;
+}
+
+static void *map_while_held(void *arg)
+{
+    (void)arg;
+    if (!wait_go())
+        return NULL;
+    atomic_store(&H.map_rc, iommu_pt_map(pt, BASE + PG, 2 * PG, PG, HBA_DMA_TO_DEVICE));
+    atomic_store(&H.mapped, true);
+    return NULL;
+}
+
+static void *stats_while_held(void *arg)
+{
+    (void)arg;
+    if (!wait_go())
+        return NULL;
+    struct iommu_pt_stats st;
+    iommu_pt_stats(pt, &st); /* takes pt->lock */
+    atomic_store(&H.statted, true);
+    return NULL;
+}
+
+START_TEST(a_map_into_an_existing_leaf_table_takes_no_lock)
+{
+    H = (struct held){ .map_rc = 1 };
+    /* Two pages in one leaf table: unmapping one leaves the table hooked. */
+    ck_assert_int_eq(iommu_pt_map(pt, BASE, PG, PG, HBA_DMA_TO_DEVICE), 0);
+    ck_assert_int_eq(iommu_pt_map(pt, BASE + 2 * PG, 3 * PG, PG, HBA_DMA_TO_DEVICE), 0);
+    uint64_t tables = pt_stats().table_pages;
+    struct sim_iommu_stats s0 = mmu_stats();
+    iommu_pt_set_doorbell(pt, ring_holding_the_lock, mmu);
+    pthread_t mapper, statter;
+    ck_assert_int_eq(pthread_create(&mapper, NULL, map_while_held, NULL), 0);
+    ck_assert_int_eq(pthread_create(&statter, NULL, stats_while_held, NULL), 0);
+    /* The waited unmap rings the doorbell from wait_all, lock held. */
+    int rc = iommu_pt_unmap(pt, BASE + 2 * PG, PG);
+    pthread_join(mapper, NULL);
+    pthread_join(statter, NULL);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_msg(atomic_load(&H.go), "the doorbell was never rung");
+    ck_assert_msg(H.stats_blocked, "iommu_pt_stats returned while the doorbell ran: it is not rung under pt->lock");
+    ck_assert_msg(H.map_returned, "a map into an existing leaf table did not return within %u ms while pt->lock was "
+                  "held: it took the lock", HELD_MS);
+    ck_assert_int_eq(atomic_load(&H.map_rc), 0);
+    ck_assert_uint_eq(atomic_load(&H.rings), 1);
+    ck_assert_uint_eq(leaf_entry(BASE + PG), 2 * PG | HBA_IOMMU_PTE_P | ((uint64_t)HBA_DMA_TO_DEVICE << 1));
+    ck_assert_uint_eq(leaf_entry(BASE + 2 * PG), 0);
+    struct iommu_pt_stats p1 = pt_stats();
+    ck_assert_uint_eq(p1.table_pages, tables); /* no new table */
+    ck_assert_uint_eq(p1.mapped_pages, 2);
+    /* The doorbell still runs the queue: the unmap's INV_WAIT was answered. */
+    ck_assert_uint_eq(mmu_stats().inv_waits, s0.inv_waits + 1);
+    ck_assert_uint_eq(__atomic_load_n(&regs()->iq_error, __ATOMIC_ACQUIRE), 0);
+    iommu_pt_set_doorbell(pt, NULL, NULL);
 }
 END_TEST
 
@@ -252,6 +301,7 @@ int main(void)
     tcase_add_test(tc, parked_tables_are_pruned_by_the_sync);
     tcase_add_test(tc, parked_tables_never_cost_a_refused_map);
     tcase_add_test(tc, a_parked_leaf_table_is_reused);
+    tcase_add_test(tc, a_map_into_an_existing_leaf_table_takes_no_lock);
     suite_add_tcase(s, tc);
     return testutil_run(s);
 }
